@@ -1,0 +1,63 @@
+/**
+ * Benchmark entry: `npm run bench [-- --quick] [--only engine,...] [suite flags]`.
+ *
+ * Suites register below (loaded lazily, so one suite's imports never affect another's). Add later suites
+ * (checkpoints, sync, ...) as `bench/<name>/suite.ts` exporting a {@link Suite} and list them here.
+ */
+import { parseArgs } from 'node:util';
+import type { Suite } from './suite.ts';
+
+const SUITES: Record<string, () => Promise<Suite>> = {
+  engine: async () => (await import('./engine/suite.ts')).engineSuite,
+};
+
+const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
+  engine suite flags: --orders N  --batch N  --runs N  --seed N
+                      --engines holdfast,db-ivm  --workloads region,customer,mixed  --variant reduce|groupBy`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      orders: { type: 'string' },
+      batch: { type: 'string' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      engines: { type: 'string' },
+      workloads: { type: 'string' },
+      variant: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const names = values.only === undefined ? Object.keys(SUITES) : values.only.split(',').map((s) => s.trim());
+  for (const name of names)
+    if (!(name in SUITES))
+      throw new Error(`unknown suite '${name}' (available: ${Object.keys(SUITES).join(', ')})`);
+  if (values.list) {
+    for (const name of names)
+      console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
+    return;
+  }
+  const { quick, orders, batch, runs, seed, engines, workloads, variant } = values;
+  const t0 = performance.now();
+  for (const name of names) {
+    const suite = await (SUITES[name] as () => Promise<Suite>)();
+    console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
+    await suite.run({ quick, flags: { orders, batch, runs, seed, engines, workloads, variant } });
+  }
+  console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+try {
+  await main();
+} catch (e) {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+}

@@ -1,0 +1,26 @@
+/** What a benchmark suite looks like to `bench/run.ts`. */
+
+export interface SuiteFlags {
+  /** Order changes per workload (engine suite). */
+  orders?: string;
+  batch?: string;
+  runs?: string;
+  seed?: string;
+  /** Comma-separated subsets. */
+  engines?: string;
+  workloads?: string;
+  /** db-ivm aggregation pipeline: reduce | groupBy. */
+  variant?: string;
+}
+
+export interface SuiteOptions {
+  /** Small sizes and a single run: a smoke test, not a measurement (results are not written to BENCHMARKS.md). */
+  readonly quick: boolean;
+  readonly flags: SuiteFlags;
+}
+
+export interface Suite {
+  readonly name: string;
+  readonly description: string;
+  run(options: SuiteOptions): Promise<void>;
+}

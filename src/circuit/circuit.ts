@@ -1,0 +1,152 @@
+/**
+ * A circuit: a DAG of operators run one step at a time (DBSP's synchronous model).
+ *
+ * # Design
+ * Nodes are added in topological order by construction (an operator's inputs must already exist), so a step is
+ * one pass over the node list: sources take the step's input batches (empty when a table has no changes),
+ * every operator reads its inputs' outputs of this same step. Only nodes marked as outputs keep their batch
+ * after the step. Steps are deterministic: operators use insertion-ordered maps and no clocks or randomness.
+ *
+ * State: every stateful operator has a stable node id (`n<index>:<kind>`) used to name its state in a
+ * snapshot, so a snapshot restores only into a circuit built from the same plan (the program fingerprint guards
+ * that at a higher level).
+ */
+import { ServiceError } from '../errors/service-error.ts';
+import type { Batch } from '../zset/batch.ts';
+import { emptyBatch } from '../zset/batch.ts';
+import { isStateful, type Operator, type StateBatches, type StatefulOperator } from './operator.ts';
+
+export type NodeId = number;
+
+interface Node {
+  readonly id: NodeId;
+  readonly op: Operator | null; // null = source
+  readonly inputs: readonly NodeId[];
+  readonly label: string;
+}
+
+export interface CircuitSnapshot {
+  /** Number of steps run so far. */
+  readonly steps: number;
+  /** State of each stateful operator, by node key. */
+  readonly operators: Record<string, StateBatches>;
+}
+
+export class Circuit {
+  readonly #nodes: Node[] = [];
+  readonly #sources = new Map<string, NodeId>();
+  #steps = 0;
+  #tracking = false;
+
+  addSource(name: string): NodeId {
+    if (this.#sources.has(name)) throw new Error(`duplicate source ${name}`);
+    const id = this.#nodes.length;
+    this.#nodes.push({ id, op: null, inputs: [], label: `source:${name}` });
+    this.#sources.set(name, id);
+    return id;
+  }
+
+  add(op: Operator, inputs: readonly NodeId[]): NodeId {
+    if (inputs.length !== op.arity) throw new Error(`${op.kind} takes ${op.arity} inputs, got ${inputs.length}`);
+    const id = this.#nodes.length;
+    for (const i of inputs) if (i >= id || i < 0) throw new Error(`input ${i} of ${op.kind} does not exist yet`);
+    this.#nodes.push({ id, op, inputs, label: op.kind });
+    if (this.#tracking && isStateful(op)) op.trackChanges(true);
+    return id;
+  }
+
+  get steps(): number {
+    return this.#steps;
+  }
+
+  get nodeCount(): number {
+    return this.#nodes.length;
+  }
+
+  /**
+   * Runs one step. `inputs` gives each source's change for this step (absent = no change). Returns the output
+   * batch of every node listed in `want`.
+   */
+  step(inputs: ReadonlyMap<string, Batch>, want: readonly NodeId[]): Map<NodeId, Batch> {
+    for (const name of inputs.keys()) {
+      if (!this.#sources.has(name)) throw new ServiceError('UnknownInputTable', `unknown table '${name}'`);
+    }
+    const outs: Batch[] = new Array(this.#nodes.length);
+    const ins: Batch[] = [];
+    for (const node of this.#nodes) {
+      if (node.op === null) {
+        outs[node.id] = inputs.get(node.label.slice(7)) ?? emptyBatch();
+        continue;
+      }
+      ins.length = 0;
+      for (const i of node.inputs) ins.push(outs[i] as Batch);
+      outs[node.id] = node.op.step(ins);
+    }
+    this.#steps++;
+    const result = new Map<NodeId, Batch>();
+    for (const id of want) result.set(id, outs[id] as Batch);
+    return result;
+  }
+
+  #stateful(): Array<[string, StatefulOperator]> {
+    const out: Array<[string, StatefulOperator]> = [];
+    for (const n of this.#nodes) if (n.op !== null && isStateful(n.op)) out.push([`n${n.id}:${n.op.kind}`, n.op]);
+    return out;
+  }
+
+  /** Keys of the stateful operators, in node order. */
+  stateKeys(): string[] {
+    return this.#stateful().map(([k]) => k);
+  }
+
+  snapshot(): CircuitSnapshot {
+    const operators: Record<string, StateBatches> = {};
+    for (const [k, op] of this.#stateful()) operators[k] = op.snapshot();
+    return { steps: this.#steps, operators };
+  }
+
+  /** Turns change tracking on or off for every stateful operator (needed for {@link takeDelta}). */
+  trackChanges(on: boolean): void {
+    this.#tracking = on;
+    for (const [, op] of this.#stateful()) op.trackChanges(on);
+  }
+
+  /** What changed in each operator's state since the last snapshot/takeDelta (tracking must be on). */
+  takeDelta(): CircuitSnapshot {
+    const operators: Record<string, StateBatches> = {};
+    for (const [k, op] of this.#stateful()) operators[k] = op.takeDelta();
+    return { steps: this.#steps, operators };
+  }
+
+  /**
+   * Restores from a base snapshot followed by zero or more deltas (all summed). The circuit must be freshly
+   * built and have run no step.
+   */
+  restore(base: CircuitSnapshot, deltas: readonly CircuitSnapshot[] = []): void {
+    if (this.#steps !== 0) throw new ServiceError('StateRestoreError', 'restore needs a circuit that has not run');
+    const ops = this.#stateful();
+    const known = new Set(ops.map(([k]) => k));
+    for (const k of Object.keys(base.operators)) {
+      if (!known.has(k)) throw new ServiceError('StateRestoreError', `snapshot has state for unknown operator ${k}`);
+    }
+    for (const [k, op] of ops) {
+      const parts: Record<string, Batch[]> = {};
+      for (const snap of [base, ...deltas]) {
+        const s = snap.operators[k];
+        if (s === undefined) {
+          if (snap === base) throw new ServiceError('StateRestoreError', `snapshot lacks state for operator ${k}`);
+          continue;
+        }
+        for (const [name, b] of Object.entries(s)) (parts[name] ??= []).push(b);
+      }
+      op.restore(parts);
+    }
+    const last = deltas.length > 0 ? deltas[deltas.length - 1] : base;
+    this.#steps = (last as CircuitSnapshot).steps;
+  }
+
+  /** Human-readable plan, one node per line (used by `holdfast run --explain` and tests). */
+  describe(): string {
+    return this.#nodes.map((n) => `n${n.id} ${n.label}(${n.inputs.map((i) => `n${i}`).join(', ')})`).join('\n');
+  }
+}

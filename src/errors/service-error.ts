@@ -1,0 +1,46 @@
+/**
+ * Coded errors: the only errors that may cross a boundary (HTTP, CLI, SDK). A `ServiceError` carries a stable
+ * `errorCode` from the catalog in `types/error-codes.ts`, JSON-safe `details`, and an optional `cause`; its HTTP
+ * status is always read from the catalog, never hard-coded.
+ */
+import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
+
+const BRAND = Symbol.for('holdfast.ServiceError');
+
+export class ServiceError extends Error {
+  readonly errorCode: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(errorCode: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = `${errorCode}Error`;
+    this.errorCode = errorCode;
+    this.details = details;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  get httpStatus(): number {
+    return ERROR_CATALOG[this.errorCode].status;
+  }
+
+  toResponse(): ErrorResponse {
+    return { message: this.message, error_code: this.errorCode, details: this.details };
+  }
+}
+
+/** Realm-safe check (works across duplicate copies of the library). */
+export function isServiceError(e: unknown, code?: ErrorCode): e is ServiceError {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as Record<symbol, unknown>)[BRAND] === true &&
+    (code === undefined || (e as ServiceError).errorCode === code)
+  );
+}
+
+/** Wraps anything thrown into a ServiceError without leaking a stack trace into the message. */
+export function toServiceError(e: unknown): ServiceError {
+  if (isServiceError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ServiceError('UnknownError', `internal error: ${message}`, {}, { cause: e });
+}

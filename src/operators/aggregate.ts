@@ -1,0 +1,173 @@
+/**
+ * aggregate: SQL GROUP BY. Input rows are `[k1..kn, a1..am]` (group key columns, then aggregate arguments);
+ * for every group whose input multiset is non-empty the output holds one row `output(key, results)` with
+ * weight 1. Without key columns there is exactly one group, present even when the input is empty (SQL's
+ * `SELECT COUNT(*) FROM t` on an empty t gives one row).
+ *
+ * Incrementally: a step feeds each `(row, w)` to its group's accumulators; afterwards every touched group
+ * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
+ * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
+ * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators.
+ *
+ * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it.
+ */
+import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
+import type { Batch } from '../zset/batch.ts';
+import { emptyBatch, push } from '../zset/batch.ts';
+import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
+import { ZSetMap } from '../zset/zset-map.ts';
+import { StatefulBase } from './stateful-base.ts';
+
+/** Per-group running state of one aggregate function. */
+export interface Accumulator {
+  /** Adds `w` copies of `v` (negative w removes them). */
+  add(v: Value, w: number): void;
+  result(): Value;
+}
+
+export interface AggregateFunction {
+  /** Index of the argument column in the input row, or -1 for COUNT(*). */
+  readonly arg: number;
+  create(): Accumulator;
+}
+
+export interface AggregateSpec {
+  readonly keyCount: number;
+  readonly functions: readonly AggregateFunction[];
+  /** Builds the output row from the group key values and aggregate results (default: their concatenation). */
+  readonly output?: (key: Row, results: Value[]) => Row;
+}
+
+interface Group {
+  readonly key: Row;
+  count: number;
+  readonly accs: Accumulator[];
+  lastOut: Row | null;
+  touched: boolean;
+}
+
+export class AggregateOperator extends StatefulBase implements StatefulOperator, Operator {
+  readonly kind = 'aggregate';
+  readonly arity = 1;
+  readonly #spec: AggregateSpec;
+  readonly #groups = new Map<unknown, Group>();
+  readonly #integral = new ZSetMap();
+  readonly #keyCols: number[];
+  readonly #global: boolean;
+  #stepped = false;
+
+  constructor(spec: AggregateSpec) {
+    super(['input', 'meta']);
+    this.#spec = spec;
+    this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
+    this.#global = spec.keyCount === 0;
+  }
+
+  #groupKey(row: Row): unknown {
+    const n = this.#keyCols.length;
+    if (n === 0) return 0;
+    if (n === 1) {
+      const v = row[0] as Value;
+      return typeof v === 'object' && v !== null ? encodeValue(v) : v;
+    }
+    return encodeColumns(row, this.#keyCols);
+  }
+
+  #group(row: Row): Group {
+    const k = this.#groupKey(row);
+    let g = this.#groups.get(k);
+    if (g === undefined) {
+      g = {
+        key: row.slice(0, this.#keyCols.length),
+        count: 0,
+        accs: this.#spec.functions.map((f) => f.create()),
+        lastOut: null,
+        touched: false,
+      };
+      this.#groups.set(k, g);
+    }
+    return g;
+  }
+
+  #feed(row: Row, w: number, touched: Group[] | null): void {
+    const g = this.#group(row);
+    g.count += w;
+    const fs = this.#spec.functions;
+    for (let j = 0; j < fs.length; j++) {
+      const f = fs[j] as AggregateFunction;
+      (g.accs[j] as Accumulator).add(f.arg < 0 ? null : (row[f.arg] as Value), w);
+    }
+    if (touched !== null && !g.touched) {
+      g.touched = true;
+      touched.push(g);
+    }
+  }
+
+  #current(g: Group): Row | null {
+    if (g.count === 0 && !this.#global) return null;
+    const results = g.accs.map((a) => a.result());
+    const out = this.#spec.output;
+    return out ? out(g.key, results) : [...g.key, ...results];
+  }
+
+  step([input]: readonly Batch[]): Batch {
+    const b = input as Batch;
+    const touched: Group[] = [];
+    const log = this.logs.input!;
+    for (let i = 0; i < b.rows.length; i++) {
+      const row = b.rows[i] as Row;
+      const w = b.weights[i] as number;
+      this.#integral.add(row, w);
+      log.record(row, w);
+      this.#feed(row, w, touched);
+    }
+    if (this.#global && !this.#stepped) {
+      const g = this.#group([]);
+      if (!g.touched) {
+        g.touched = true;
+        touched.push(g);
+      }
+      this.logs.meta!.record([true], 1);
+    }
+    this.#stepped = true;
+    const out = emptyBatch();
+    for (const g of touched) {
+      g.touched = false;
+      const now = this.#current(g);
+      const before = g.lastOut;
+      if (before !== null && now !== null && sameRow(before, now)) continue;
+      if (before !== null) push(out, before, -1);
+      if (now !== null) push(out, now, 1);
+      g.lastOut = now;
+      if (now === null) this.#groups.delete(this.#groupKey(g.key));
+    }
+    return out;
+  }
+
+  snapshot(): StateBatches {
+    this.resetLogs();
+    const meta = emptyBatch();
+    if (this.#stepped) push(meta, [true], 1);
+    return { input: this.#integral.toBatch(), meta };
+  }
+
+  restore(parts: Record<string, readonly Batch[]>): void {
+    this.#groups.clear();
+    this.#integral.clear();
+    for (const b of StatefulBase.partsOf(parts, 'input'))
+      for (let i = 0; i < b.rows.length; i++) {
+        const row = b.rows[i] as Row;
+        const w = b.weights[i] as number;
+        this.#integral.add(row, w);
+      }
+    for (const e of this.#integral.entries()) this.#feed(e.row, e.weight, null);
+    this.#stepped = StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0);
+    if (this.#global && this.#stepped) this.#group([]);
+    for (const [k, g] of this.#groups) {
+      if (g.count === 0 && !(this.#global && this.#stepped)) this.#groups.delete(k);
+      else g.lastOut = this.#current(g);
+    }
+  }
+}
+
+export const aggregate = (spec: AggregateSpec): AggregateOperator => new AggregateOperator(spec);

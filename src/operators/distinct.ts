@@ -1,0 +1,49 @@
+/**
+ * distinct: outputs each row with weight 1 while its integrated input weight is positive, and nothing
+ * otherwise (SQL DISTINCT / UNION). Incrementally, a row is emitted `(r, +1)` when its weight crosses from
+ * ≤ 0 to > 0 and `(r, -1)` on the way back; other changes emit nothing. State "input": the integral.
+ */
+import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
+import type { Batch } from '../zset/batch.ts';
+import { emptyBatch, push } from '../zset/batch.ts';
+import { encodeRow, type Row } from '../zset/value.ts';
+import { ZSetMap } from '../zset/zset-map.ts';
+import { StatefulBase } from './stateful-base.ts';
+
+export class DistinctOperator extends StatefulBase implements StatefulOperator, Operator {
+  readonly kind = 'distinct';
+  readonly arity = 1;
+  readonly #integral = new ZSetMap();
+
+  constructor() {
+    super(['input']);
+  }
+
+  step([input]: readonly Batch[]): Batch {
+    const b = input as Batch;
+    const out = emptyBatch();
+    const log = this.logs.input!;
+    for (let i = 0; i < b.rows.length; i++) {
+      const row = b.rows[i] as Row;
+      const w = b.weights[i] as number;
+      log.record(row, w);
+      const [before, after] = this.#integral.add(row, w, encodeRow(row));
+      if (before <= 0 && after > 0) push(out, row, 1);
+      else if (before > 0 && after <= 0) push(out, row, -1);
+    }
+    return out;
+  }
+
+  snapshot(): StateBatches {
+    this.resetLogs();
+    return { input: this.#integral.toBatch() };
+  }
+
+  restore(parts: Record<string, readonly Batch[]>): void {
+    this.#integral.clear();
+    for (const b of StatefulBase.partsOf(parts, 'input'))
+      for (let i = 0; i < b.rows.length; i++) this.#integral.add(b.rows[i] as Row, b.weights[i] as number);
+  }
+}
+
+export const distinct = (): DistinctOperator => new DistinctOperator();

@@ -1,0 +1,123 @@
+/**
+ * table-input: turns the raw changes pushed into a table into the table's change stream.
+ *
+ * - With a primary key (upsert semantics): `(r, +w)` inserts r, replacing the row with the same key if any
+ *   (emits `(old, -1)`, `(r, +1)`); `(r, -w)` deletes the row with r's key (only key columns are read; emits
+ *   `(old, -1)`), and is ignored when no such row exists. Changes apply in order within a step.
+ * - Without a key, materialized: a multiset; deleting a row that is not present is ignored (never negative).
+ * - Without a key, not materialized: changes pass through unchanged and nothing is stored.
+ *
+ * State "contents" (when stored): the table itself.
+ */
+import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
+import type { Batch } from '../zset/batch.ts';
+import { emptyBatch, push } from '../zset/batch.ts';
+import { encodeColumns, encodeRow, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
+import { StatefulBase } from './stateful-base.ts';
+
+export interface TableInputSpec {
+  /** Column indexes of the primary key, or null for a keyless table. */
+  readonly primaryKey: readonly number[] | null;
+  readonly materialized: boolean;
+}
+
+export class TableInputOperator extends StatefulBase implements StatefulOperator, Operator {
+  readonly kind = 'table';
+  readonly arity = 1;
+  readonly #pk: readonly number[] | null;
+  readonly #store: boolean;
+  /** key → [row, weight] (weight is always 1 with a primary key). */
+  readonly #rows = new Map<unknown, [Row, number]>();
+
+  constructor(spec: TableInputSpec) {
+    super(['contents']);
+    this.#pk = spec.primaryKey;
+    this.#store = spec.primaryKey !== null || spec.materialized;
+  }
+
+  #key(row: Row): unknown {
+    const pk = this.#pk;
+    if (pk === null) return encodeRow(row);
+    if (pk.length === 1) {
+      const v = row[pk[0] as number] as Value;
+      return typeof v === 'object' && v !== null ? encodeValue(v) : v;
+    }
+    return encodeColumns(row, pk);
+  }
+
+  step([input]: readonly Batch[]): Batch {
+    const b = input as Batch;
+    if (!this.#store) return b;
+    const out = emptyBatch();
+    const log = this.logs.contents!;
+    const n = b.rows.length;
+    for (let i = 0; i < n; i++) {
+      const row = b.rows[i] as Row;
+      const w = b.weights[i] as number;
+      const k = this.#key(row);
+      const cur = this.#rows.get(k);
+      if (this.#pk !== null) {
+        if (w > 0) {
+          if (cur !== undefined) {
+            if (sameRow(cur[0], row)) continue;
+            push(out, cur[0], -1);
+            log.record(cur[0], -1);
+          }
+          this.#rows.set(k, [row, 1]);
+          push(out, row, 1);
+          log.record(row, 1);
+        } else if (w < 0 && cur !== undefined) {
+          this.#rows.delete(k);
+          push(out, cur[0], -1);
+          log.record(cur[0], -1);
+        }
+        continue;
+      }
+      if (w > 0) {
+        if (cur === undefined) this.#rows.set(k, [row, w]);
+        else cur[1] += w;
+        push(out, row, w);
+        log.record(row, w);
+      } else if (w < 0 && cur !== undefined) {
+        const d = Math.min(-w, cur[1]);
+        cur[1] -= d;
+        if (cur[1] === 0) this.#rows.delete(k);
+        push(out, cur[0], -d);
+        log.record(cur[0], -d);
+      }
+    }
+    return out;
+  }
+
+  /** Current contents (empty when the table is not stored). */
+  contents(): Batch {
+    const b = emptyBatch();
+    for (const [row, w] of this.#rows.values()) push(b, row, w);
+    return b;
+  }
+
+  get stored(): boolean {
+    return this.#store;
+  }
+
+  snapshot(): StateBatches {
+    this.resetLogs();
+    return { contents: this.contents() };
+  }
+
+  restore(parts: Record<string, readonly Batch[]>): void {
+    this.#rows.clear();
+    const acc = new Map<string, [Row, number]>();
+    for (const b of StatefulBase.partsOf(parts, 'contents'))
+      for (let i = 0; i < b.rows.length; i++) {
+        const row = b.rows[i] as Row;
+        const id = encodeRow(row);
+        const e = acc.get(id);
+        if (e === undefined) acc.set(id, [row, b.weights[i] as number]);
+        else e[1] += b.weights[i] as number;
+      }
+    for (const [row, w] of acc.values()) if (w > 0) this.#rows.set(this.#key(row), [row, w]);
+  }
+}
+
+export const tableInput = (spec: TableInputSpec): TableInputOperator => new TableInputOperator(spec);

@@ -1,0 +1,899 @@
+/**
+ * Expression binding: Postgres AST → typed, bound expressions that compile to closures.
+ *
+ * A {@link Bound} knows its SQL type, the input columns it reads, and how to generate an evaluator for a given
+ * column layout (`gen(ctx)`), so one bound expression can run over a single row or over the two rows of a join
+ * without building the concatenated row. NULL handling follows SQL: operators and functions return NULL when
+ * an operand is NULL; AND/OR/NOT use three-valued logic. Name and type errors are reported here, at compile
+ * time, with the line and column of the offending expression.
+ */
+import { ServiceError } from '../errors/service-error.ts';
+import type { ErrorCode } from '../types/error-codes.ts';
+import type { Row, Value } from '../zset/value.ts';
+import type { Ast, SourceMap } from './parse.ts';
+
+export type { Ast } from './parse.ts';
+import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { commonType, integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
+import { compileCast } from './values/cast.ts';
+import { comparatorFor } from './values/compare.ts';
+import { Decimal } from './values/decimal.ts';
+import { compileLike, charLength, position, substring, trim } from './values/strings.ts';
+import { dateAddDays, extract } from './values/temporal.ts';
+import * as arith from './arith.ts';
+
+export type Ev = (a: Row, b: Row) => Value;
+
+export interface EvalCtx {
+  col(i: number): Ev;
+}
+
+export interface Bound {
+  readonly type: SqlType;
+  /** Input columns read (sorted, unique). */
+  readonly cols: readonly number[];
+  readonly gen: (ctx: EvalCtx) => Ev;
+  /** Set for `x = y`: the two operands (after coercion). */
+  readonly eq?: readonly [Bound, Bound];
+  /** Set for `a AND b AND ...`: the conjuncts. */
+  readonly conj?: readonly Bound[];
+  /** Set when the expression is a constant. */
+  readonly literal?: { readonly value: Value };
+  /** An untyped string literal (PG's `unknown`): adopts the type it is compared or combined with. */
+  readonly unknownLiteral?: boolean;
+  /** Set when the expression is a plain reference to this input column. */
+  readonly colRef?: number;
+}
+
+export interface ScopeColumn {
+  readonly qualifier: string | null;
+  readonly name: string;
+  readonly type: SqlType;
+}
+
+export interface BindContext {
+  readonly columns: readonly ScopeColumn[];
+  readonly source: SourceMap;
+  /** After GROUP BY: AST key → column index of a group key or aggregate result in the aggregate's output. */
+  readonly grouped?: ReadonlyMap<string, number>;
+  /** When set, column references outside `grouped` are errors (they must be grouped or aggregated). */
+  readonly aggregateScope?: boolean;
+  /** What clause is being bound, for messages (e.g. 'WHERE'). */
+  readonly clause?: string;
+  /**
+   * In aggregate scope: the FROM columns and which of them are group keys (FROM index → output index), so a
+   * column reference names a group key however it is qualified.
+   */
+  readonly groupedColumns?: { readonly columns: readonly ScopeColumn[]; readonly map: ReadonlyMap<number, number> };
+}
+
+/** Single-row layout: column i is a[i]. */
+export const ROW_CTX: EvalCtx = { col: (i) => (a) => a[i] as Value };
+
+/**
+ * Join layout: (after subtracting `offset`) columns < split come from the left row, the others from the right
+ * row.
+ */
+export function joinCtx(split: number, offset = 0): EvalCtx {
+  return {
+    col: (g) => {
+      const i = g - offset;
+      return i < split ? (a) => a[i] as Value : (_a, b) => b[i - split] as Value;
+    },
+  };
+}
+
+/** Shifted layout: column i is a[i - offset] (for pushing an expression into one side of a join). */
+export function shiftCtx(offset: number): EvalCtx {
+  return { col: (i) => (a) => a[i - offset] as Value };
+}
+
+export function compile(b: Bound, ctx: EvalCtx = ROW_CTX): Ev {
+  return b.gen(ctx);
+}
+
+export function compileRow(b: Bound): (row: Row) => Value {
+  const ev = b.gen(ROW_CTX);
+  return (row) => ev(row, row);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// errors and AST helpers
+
+export function sqlError(code: ErrorCode, message: string, ctx: BindContext, location: unknown, extra = {}): ServiceError {
+  if (typeof location === 'number' && location >= 0) {
+    const p = ctx.source.position(ctx.source.charOffset(location));
+    return new ServiceError(code, `${message} (line ${p.line}, column ${p.column})`, {
+      line: p.line,
+      column: p.column,
+      ...extra,
+    });
+  }
+  return new ServiceError(code, message, extra);
+}
+
+/** A key identifying an AST subtree up to source positions (to match GROUP BY expressions). */
+export function astKey(ast: Ast): string {
+  return JSON.stringify(ast, (k, v) => (k === 'location' || k.endsWith('_location') ? undefined : v));
+}
+
+function nodeType(ast: Ast): string {
+  return Object.keys(ast)[0] as string;
+}
+
+export function locationOf(ast: Ast): number | undefined {
+  const inner = ast?.[nodeType(ast)];
+  return typeof inner?.location === 'number' ? inner.location : undefined;
+}
+
+function names(list: Ast[] | undefined): string[] {
+  return (list ?? []).map((n) => (n.String ? (n.String.sval as string) : '*'));
+}
+
+function mergeCols(...bs: Bound[]): number[] {
+  const s = new Set<number>();
+  for (const b of bs) for (const c of b.cols) s.add(c);
+  return [...s].sort((x, y) => x - y);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// constructors
+
+export function literal(value: Value, type: SqlType, unknownLiteral = false): Bound {
+  return { type, cols: [], gen: () => () => value, literal: { value }, unknownLiteral };
+}
+
+export function columnRef(index: number, type: SqlType): Bound {
+  return { type, cols: [index], gen: (ctx) => ctx.col(index), colRef: index };
+}
+
+/** Builds a NULL-propagating n-ary operation; folds constants at compile time. */
+function strict(type: SqlType, args: readonly Bound[], f: (...vs: Value[]) => Value): Bound {
+  const cols = mergeCols(...args);
+  const gen = (ctx: EvalCtx): Ev => {
+    if (args.length === 1) {
+      const a0 = (args[0] as Bound).gen(ctx);
+      return (a, b) => {
+        const v = a0(a, b);
+        return v === null ? null : f(v);
+      };
+    }
+    if (args.length === 2) {
+      const a0 = (args[0] as Bound).gen(ctx);
+      const a1 = (args[1] as Bound).gen(ctx);
+      return (a, b) => {
+        const x = a0(a, b);
+        if (x === null) return null;
+        const y = a1(a, b);
+        return y === null ? null : f(x, y);
+      };
+    }
+    const evs = args.map((x) => x.gen(ctx));
+    return (a, b) => {
+      const vs: Value[] = [];
+      for (const e of evs) {
+        const v = e(a, b);
+        if (v === null) return null;
+        vs.push(v);
+      }
+      return f(...vs);
+    };
+  };
+  return fold({ type, cols, gen });
+}
+
+/** Evaluates a closed expression once at compile time (unless evaluating it fails: then it fails at run time). */
+function fold(b: Bound): Bound {
+  if (b.cols.length > 0) return b;
+  try {
+    const v = b.gen(ROW_CTX)([], []);
+    return { ...literal(v, b.type), eq: b.eq, conj: b.conj };
+  } catch {
+    return b;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// coercion
+
+/** Converts `b` to type `t` using an implicit cast, or fails with a type error. */
+export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown, what: string): Bound {
+  if (b.type.kind === t.kind && !(b.unknownLiteral && t.kind !== 'VARCHAR')) {
+    if (b.unknownLiteral) return { ...b, unknownLiteral: false };
+    return b;
+  }
+  if (b.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
+  if (b.unknownLiteral && b.literal) {
+    try {
+      const cast = compileCast(sqlType('VARCHAR', false, { length: null }), t, false);
+      return literal(cast(b.literal.value), { ...t, nullable: false });
+    } catch (e) {
+      throw sqlError('SqlTypeError', `${(e as Error).message} in ${what}`, ctx, location);
+    }
+  }
+  const implicit =
+    (isNumeric(b.type) && isNumeric(t)) ||
+    (b.type.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
+    (isString(b.type) && isString(t));
+  if (!implicit) {
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: cannot use ${typeToSql(b.type)} where ${typeToSql(t)} is expected`,
+      ctx,
+      location,
+      { expected: typeToSql(t), actual: typeToSql(b.type) },
+    );
+  }
+  return castBound(b, t, false);
+}
+
+/** An explicit or implicit conversion of `b` to `t`. */
+export function castBound(b: Bound, t: SqlType, explicit = true): Bound {
+  if (b.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
+  const f = compileCast(b.type, t, explicit);
+  return strict({ ...t, nullable: b.type.nullable }, [b], f);
+}
+
+/** Coerces all expressions to their common type. */
+export function unify(bs: readonly Bound[], ctx: BindContext, location: unknown, what: string): Bound[] {
+  let t: SqlType;
+  try {
+    t = commonType(
+      bs.map((b) => b.type),
+      bs.map((b) => b.unknownLiteral === true),
+      what,
+    );
+  } catch (e) {
+    throw sqlError('SqlTypeError', (e as Error).message, ctx, location);
+  }
+  if (t.kind === 'NULL') return bs.slice();
+  return bs.map((b) => coerce(b, { ...t, nullable: b.type.nullable }, ctx, location, what));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// operators
+
+const CMP_OPS: Record<string, (c: number) => boolean> = {
+  '=': (c) => c === 0,
+  '<>': (c) => c !== 0,
+  '!=': (c) => c !== 0,
+  '<': (c) => c < 0,
+  '<=': (c) => c <= 0,
+  '>': (c) => c > 0,
+  '>=': (c) => c >= 0,
+};
+
+/** A comparison function for two non-null values of kind `k` (negative, zero, positive). */
+export function comparator(k: TypeKind): (x: Value, y: Value) => number {
+  return comparatorFor(k);
+}
+
+/** Kinds whose values are equal exactly when they are `===` (so `=` needs no comparator call). */
+const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
+  'BOOLEAN',
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'VARCHAR',
+  'DATE',
+  'TIME',
+  'TIMESTAMP',
+]);
+
+function comparison(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+  const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
+  const test = CMP_OPS[op] as (c: number) => boolean;
+  const kind = a.type.kind;
+  const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
+  let res: Bound;
+  if (op === '=' && IDENTITY_EQ.has(kind)) {
+    res = strict(type, [a, b], (x, y) => x === y);
+  } else if ((op === '<>' || op === '!=') && IDENTITY_EQ.has(kind)) {
+    res = strict(type, [a, b], (x, y) => x !== y);
+  } else {
+    const cmp = comparator(kind === 'NULL' ? 'INTEGER' : kind);
+    res = strict(type, [a, b], (x, y) => test(cmp(x, y)));
+  }
+  return op === '=' ? { ...res, eq: [a, b] } : res;
+}
+
+function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+  const nullable = l.type.nullable || r.type.nullable;
+  // date arithmetic
+  if (l.type.kind === 'DATE' || r.type.kind === 'DATE') {
+    const lk = l.unknownLiteral ? 'INTEGER' : l.type.kind;
+    const rk = r.unknownLiteral ? 'INTEGER' : r.type.kind;
+    if (op === '+' && lk === 'DATE' && INTEGER_KINDS.has(rk)) {
+      const rr = coerce(r, sqlType('INTEGER', r.type.nullable), ctx, loc, 'date + integer');
+      return strict(sqlType('DATE', nullable), [l, rr], (d, n) => dateAddDays(d as number, n as number));
+    }
+    if (op === '+' && rk === 'DATE' && INTEGER_KINDS.has(lk)) {
+      const ll = coerce(l, sqlType('INTEGER', l.type.nullable), ctx, loc, 'integer + date');
+      return strict(sqlType('DATE', nullable), [r, ll], (d, n) => dateAddDays(d as number, n as number));
+    }
+    if (op === '-' && lk === 'DATE' && INTEGER_KINDS.has(rk)) {
+      const rr = coerce(r, sqlType('INTEGER', r.type.nullable), ctx, loc, 'date - integer');
+      return strict(sqlType('DATE', nullable), [l, rr], (d, n) => dateAddDays(d as number, -(n as number)));
+    }
+    if (op === '-' && lk === 'DATE' && (rk === 'DATE' || r.unknownLiteral)) {
+      const rr = coerce(r, sqlType('DATE', r.type.nullable), ctx, loc, 'date - date');
+      return strict(sqlType('INTEGER', nullable), [l, rr], (x, y) => (x as number) - (y as number));
+    }
+  }
+  const lt = l.unknownLiteral ? r.type : l.type;
+  const rt = r.unknownLiteral ? l.type : r.type;
+  if (!isNumeric(lt) || !isNumeric(rt)) {
+    throw sqlError(
+      'SqlTypeError',
+      `operator does not exist: ${typeToSql(l.type)} ${op} ${typeToSql(r.type)}`,
+      ctx,
+      loc,
+      { operator: op },
+    );
+  }
+  const t = promoteNumeric(lt, rt, nullable);
+  if (op === '%' && (t.kind === 'DOUBLE' || t.kind === 'REAL')) {
+    throw sqlError('SqlTypeError', `operator does not exist: ${typeToSql(t)} % ${typeToSql(t)}`, ctx, loc);
+  }
+  const a = coerce(l, t, ctx, loc, `operator ${op}`);
+  const b = coerce(r, t, ctx, loc, `operator ${op}`);
+  return strict(t, [a, b], arith.binary(op, t.kind));
+}
+
+function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+  if (!isString(l.type) && !isString(r.type) && !l.unknownLiteral && !r.unknownLiteral) {
+    throw sqlError('SqlTypeError', `operator does not exist: ${typeToSql(l.type)} || ${typeToSql(r.type)}`, ctx, loc);
+  }
+  const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
+  const a = isString(l.type) ? l : castBound(l, text);
+  const b = isString(r.type) ? r : castBound(r, text);
+  return strict(text, [a, b], (x, y) => (x as string) + (y as string));
+}
+
+function not(b: Bound): Bound {
+  return strict(b.type, [b], (x) => !x);
+}
+
+function andOr(isAnd: boolean, args: Bound[]): Bound {
+  const type = sqlType('BOOLEAN', args.some((a) => a.type.nullable));
+  const conj = isAnd ? args.flatMap((a) => a.conj ?? [a]) : undefined;
+  const gen = (ctx: EvalCtx): Ev => {
+    const evs = args.map((a) => a.gen(ctx));
+    if (isAnd) {
+      return (a, b) => {
+        let sawNull = false;
+        for (const e of evs) {
+          const v = e(a, b);
+          if (v === false) return false;
+          if (v === null) sawNull = true;
+        }
+        return sawNull ? null : true;
+      };
+    }
+    return (a, b) => {
+      let sawNull = false;
+      for (const e of evs) {
+        const v = e(a, b);
+        if (v === true) return true;
+        if (v === null) sawNull = true;
+      }
+      return sawNull ? null : false;
+    };
+  };
+  return fold({ type, cols: mergeCols(...args), gen, conj });
+}
+
+/** AND of conjuncts (true when empty). */
+export function conjunction(parts: readonly Bound[]): Bound | null {
+  if (parts.length === 0) return null;
+  if (parts.length === 1) return parts[0] as Bound;
+  return andOr(true, parts.slice());
+}
+
+function expectBoolean(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
+  if (b.type.kind === 'BOOLEAN') return b;
+  if (b.type.kind === 'NULL') return literal(null, sqlType('BOOLEAN', true));
+  return coerce(b, sqlType('BOOLEAN', b.type.nullable), ctx, loc, what);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the binder
+
+export function bindExpr(ast: Ast, ctx: BindContext): Bound {
+  if (ctx.grouped) {
+    const idx = ctx.grouped.get(astKey(ast));
+    if (idx !== undefined) {
+      const col = ctx.columns[idx] as ScopeColumn;
+      return columnRef(idx, col.type);
+    }
+  }
+  const kind = nodeType(ast);
+  const n = ast[kind];
+  const loc = n?.location;
+  switch (kind) {
+    case 'A_Const':
+      return bindConst(n, ctx);
+    case 'ColumnRef':
+      return bindColumn(n, ctx);
+    case 'TypeCast': {
+      const arg = bindExpr(n.arg, ctx);
+      const t = resolveTypeName(n.typeName, ctx);
+      if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
+      try {
+        return fold(castBound(arg, t));
+      } catch (e) {
+        throw sqlError('SqlTypeError', (e as Error).message, ctx, loc);
+      }
+    }
+    case 'BoolExpr': {
+      const args = (n.args as Ast[]).map((a) => expectBoolean(bindExpr(a, ctx), ctx, loc, n.boolop));
+      if (n.boolop === 'NOT_EXPR') return not(args[0] as Bound);
+      return andOr(n.boolop === 'AND_EXPR', args);
+    }
+    case 'NullTest': {
+      const arg = bindExpr(n.arg, ctx);
+      const isNull = n.nulltesttype === 'IS_NULL';
+      const gen = (c: EvalCtx): Ev => {
+        const e = arg.gen(c);
+        return isNull ? (a, b) => e(a, b) === null : (a, b) => e(a, b) !== null;
+      };
+      return fold({ type: sqlType('BOOLEAN', false), cols: arg.cols, gen });
+    }
+    case 'BooleanTest': {
+      const arg = expectBoolean(bindExpr(n.arg, ctx), ctx, loc, 'IS TRUE/FALSE');
+      const want: Record<string, (v: Value) => boolean> = {
+        IS_TRUE: (v) => v === true,
+        IS_NOT_TRUE: (v) => v !== true,
+        IS_FALSE: (v) => v === false,
+        IS_NOT_FALSE: (v) => v !== false,
+        IS_UNKNOWN: (v) => v === null,
+        IS_NOT_UNKNOWN: (v) => v !== null,
+      };
+      const t = want[n.booltesttype] as (v: Value) => boolean;
+      return fold({
+        type: sqlType('BOOLEAN', false),
+        cols: arg.cols,
+        gen: (c) => {
+          const e = arg.gen(c);
+          return (a, b) => t(e(a, b));
+        },
+      });
+    }
+    case 'A_Expr':
+      return bindAExpr(n, ctx);
+    case 'CaseExpr':
+      return bindCase(n, ctx);
+    case 'CoalesceExpr': {
+      const args = unify(
+        (n.args as Ast[]).map((a) => bindExpr(a, ctx)),
+        ctx,
+        loc,
+        'COALESCE',
+      );
+      const type = { ...(args[0] as Bound).type, nullable: args.every((a) => a.type.nullable) };
+      return fold({
+        type,
+        cols: mergeCols(...args),
+        gen: (c) => {
+          const evs = args.map((a) => a.gen(c));
+          return (a, b) => {
+            for (const e of evs) {
+              const v = e(a, b);
+              if (v !== null) return v;
+            }
+            return null;
+          };
+        },
+      });
+    }
+    case 'FuncCall':
+      return bindFunc(n, ctx);
+    case 'SubLink':
+      throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
+        construct: 'subquery expression',
+      });
+    case 'ParamRef':
+      throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
+    default:
+      throw sqlError('SqlUnsupported', `unsupported expression: ${kind}`, ctx, loc, { construct: kind });
+  }
+}
+
+function bindConst(n: Ast, _ctx: BindContext): Bound {
+  if (n.isnull) return literal(null, sqlType('NULL', true));
+  if (n.ival !== undefined) {
+    const v = (n.ival.ival ?? 0) as number;
+    return literal(v, sqlType('INTEGER', false));
+  }
+  if (n.fval !== undefined) {
+    const text = n.fval.fval as string;
+    if (/^-?\d+$/.test(text)) {
+      const big = BigInt(text);
+      const t = integerLiteralType(big);
+      return literal(t.kind === 'BIGINT' ? big : Decimal.parse(text), t);
+    }
+    return literal(Decimal.parse(text), sqlType('DECIMAL', false, { precision: null, scale: null }));
+  }
+  if (n.sval !== undefined) return literal((n.sval.sval ?? '') as string, sqlType('VARCHAR', false, { length: null }), true);
+  if (n.boolval !== undefined) return literal(n.boolval.boolval === true, sqlType('BOOLEAN', false));
+  throw new ServiceError('SqlUnsupported', 'unsupported constant');
+}
+
+function bindColumn(n: Ast, ctx: BindContext): Bound {
+  const parts = names(n.fields);
+  if (parts.includes('*')) {
+    throw sqlError('SqlUnsupported', '* is only allowed in the select list or COUNT(*)', ctx, n.location);
+  }
+  if (parts.length > 2) throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
+  const [q, name] = parts.length === 2 ? [parts[0] as string, parts[1] as string] : [null, parts[0] as string];
+  if (ctx.aggregateScope && ctx.groupedColumns) {
+    const inner = bindColumn(n, { ...ctx, columns: ctx.groupedColumns.columns, aggregateScope: false, groupedColumns: undefined });
+    const out = ctx.groupedColumns.map.get(inner.cols[0] as number);
+    if (out !== undefined) return columnRef(out, (ctx.columns[out] as ScopeColumn).type);
+  }
+  const matches: number[] = [];
+  ctx.columns.forEach((c, i) => {
+    if (c.name === name && (q === null || c.qualifier === q)) matches.push(i);
+  });
+  const shown = q === null ? name : `${q}.${name}`;
+  if (matches.length === 0) {
+    if (q !== null && !ctx.columns.some((c) => c.qualifier === q)) {
+      throw sqlError('SqlNameError', `missing FROM-clause entry for table "${q}"`, ctx, n.location, { name: q });
+    }
+    throw sqlError('SqlNameError', `column "${shown}" does not exist`, ctx, n.location, { name: shown });
+  }
+  if (matches.length > 1) {
+    throw sqlError('SqlNameError', `column reference "${shown}" is ambiguous`, ctx, n.location, { name: shown });
+  }
+  if (ctx.aggregateScope) {
+    throw sqlError(
+      'SqlNameError',
+      `column "${shown}" must appear in the GROUP BY clause or be used in an aggregate function`,
+      ctx,
+      n.location,
+      { name: shown },
+    );
+  }
+  const i = matches[0] as number;
+  return columnRef(i, (ctx.columns[i] as ScopeColumn).type);
+}
+
+function listItems(rexpr: Ast): Ast[] {
+  return rexpr?.List ? (rexpr.List.items as Ast[]) : [rexpr];
+}
+
+function bindAExpr(n: Ast, ctx: BindContext): Bound {
+  const op = names(n.name)[0] as string;
+  const loc = n.location;
+  switch (n.kind) {
+    case 'AEXPR_OP': {
+      if (!n.lexpr) {
+        const arg = bindExpr(n.rexpr, ctx);
+        if (op === '-') {
+          if (!isNumeric(arg.type)) throw sqlError('SqlTypeError', `operator does not exist: -${typeToSql(arg.type)}`, ctx, loc);
+          return strict(arg.type, [arg], arith.negate(arg.type.kind));
+        }
+        if (op === '+') return arg;
+        throw sqlError('SqlUnsupported', `unsupported prefix operator ${op}`, ctx, loc);
+      }
+      const l = bindExpr(n.lexpr, ctx);
+      const r = bindExpr(n.rexpr, ctx);
+      if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
+      if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%') return arithmetic(op, l, r, ctx, loc);
+      if (op === '||') return concat(l, r, ctx, loc);
+      throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc, { construct: op });
+    }
+    case 'AEXPR_IN': {
+      const x = bindExpr(n.lexpr, ctx);
+      const items = listItems(n.rexpr).map((a) => bindExpr(a, ctx));
+      const all = unify([x, ...items], ctx, loc, 'IN');
+      const [xx, ...vals] = all as [Bound, ...Bound[]];
+      const negated = op === '<>';
+      const cmp = comparator(xx.type.kind === 'NULL' ? 'INTEGER' : xx.type.kind);
+      const type = sqlType('BOOLEAN', all.some((b) => b.type.nullable));
+      return fold({
+        type,
+        cols: mergeCols(...all),
+        gen: (c) => {
+          const ex = xx.gen(c);
+          const evs = vals.map((v) => v.gen(c));
+          return (a, b) => {
+            const v = ex(a, b);
+            if (v === null) return null;
+            let sawNull = false;
+            for (const e of evs) {
+              const w = e(a, b);
+              if (w === null) sawNull = true;
+              else if (cmp(v, w) === 0) return !negated;
+            }
+            return sawNull ? null : negated;
+          };
+        },
+      });
+    }
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_NOT_BETWEEN': {
+      const [lo, hi] = listItems(n.rexpr) as [Ast, Ast];
+      const x = bindExpr(n.lexpr, ctx);
+      const ge = comparison('>=', x, bindExpr(lo, ctx), ctx, loc);
+      const le = comparison('<=', x, bindExpr(hi, ctx), ctx, loc);
+      const both = andOr(true, [ge, le]);
+      return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
+    }
+    case 'AEXPR_LIKE': {
+      const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
+      const p = coerceString(bindExpr(n.rexpr, ctx), ctx, loc, 'LIKE');
+      const negated = op === '!~~';
+      if (op !== '~~' && op !== '!~~') throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
+      const type = sqlType('BOOLEAN', x.type.nullable || p.type.nullable);
+      if (p.literal && typeof p.literal.value === 'string') {
+        const m = compileLike(p.literal.value);
+        return strict(type, [x], (s) => m(s as string) !== negated);
+      }
+      return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
+    }
+    case 'AEXPR_NULLIF': {
+      const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [Bound, Bound];
+      const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
+      return fold({
+        type: { ...a.type, nullable: true },
+        cols: mergeCols(a, b),
+        gen: (c) => {
+          const ea = a.gen(c);
+          const eb = b.gen(c);
+          return (r1, r2) => {
+            const x = ea(r1, r2);
+            if (x === null) return null;
+            const y = eb(r1, r2);
+            return y !== null && cmp(x, y) === 0 ? null : x;
+          };
+        },
+      });
+    }
+    default:
+      throw sqlError('SqlUnsupported', `unsupported expression ${String(n.kind).replace('AEXPR_', '')}`, ctx, loc, {
+        construct: n.kind,
+      });
+  }
+}
+
+function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
+  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : b;
+  if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
+  throw sqlError('SqlTypeError', `${what} needs a character string, got ${typeToSql(b.type)}`, ctx, loc);
+}
+
+function bindCase(n: Ast, ctx: BindContext): Bound {
+  const subject = n.arg ? bindExpr(n.arg, ctx) : null;
+  const whens = (n.args as Ast[]).map((w) => w.CaseWhen);
+  const conds: Bound[] = whens.map((w) => {
+    const c = bindExpr(w.expr, ctx);
+    return subject ? comparison('=', subject, c, ctx, w.location) : expectBoolean(c, ctx, w.location, 'CASE WHEN');
+  });
+  const results = whens.map((w) => bindExpr(w.result, ctx));
+  const dflt = n.defresult ? bindExpr(n.defresult, ctx) : literal(null, sqlType('NULL', true));
+  const unified = unify([...results, dflt], ctx, n.location, 'CASE');
+  const outs = unified.slice(0, results.length);
+  const other = unified[unified.length - 1] as Bound;
+  const type = { ...(unified[0] as Bound).type, nullable: unified.some((u) => u.type.nullable) };
+  return fold({
+    type,
+    cols: mergeCols(...conds, ...unified),
+    gen: (c) => {
+      const ce = conds.map((x) => x.gen(c));
+      const re = outs.map((x) => x.gen(c));
+      const de = other.gen(c);
+      return (a, b) => {
+        for (let i = 0; i < ce.length; i++) if ((ce[i] as Ev)(a, b) === true) return (re[i] as Ev)(a, b);
+        return de(a, b);
+      };
+    },
+  });
+}
+
+export const AGGREGATE_NAMES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max']);
+
+function bindFunc(n: Ast, ctx: BindContext): Bound {
+  const fname = names(n.funcname);
+  const name = (fname[fname.length - 1] as string).toLowerCase();
+  const loc = n.location;
+  if (AGGREGATE_NAMES.has(name) && !(fname.length === 2 && fname[0] === 'pg_catalog')) {
+    throw sqlError(
+      'SqlNameError',
+      ctx.aggregateScope === undefined && !ctx.grouped
+        ? `aggregate function ${name.toUpperCase()} is not allowed in ${ctx.clause ?? 'this clause'}`
+        : `aggregate function ${name.toUpperCase()} is not allowed here`,
+      ctx,
+      loc,
+      { name },
+    );
+  }
+  if (n.over) throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
+  const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
+  const argc = (lo: number, hi = lo) => {
+    if (args.length < lo || args.length > hi) {
+      throw sqlError('SqlTypeError', `function ${name.toUpperCase()} takes ${lo === hi ? lo : `${lo} to ${hi}`} arguments`, ctx, loc);
+    }
+  };
+  const num = (i: number) => {
+    const a = args[i] as Bound;
+    if (a.unknownLiteral) return coerce(a, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, name);
+    if (a.type.kind === 'NULL') return literal(null, sqlType('DOUBLE', true));
+    if (!isNumeric(a.type)) throw sqlError('SqlTypeError', `function ${name.toUpperCase()}(${typeToSql(a.type)}) does not exist`, ctx, loc);
+    return a;
+  };
+  const str = (i: number) => coerceString(args[i] as Bound, ctx, loc, name.toUpperCase());
+  const int = (i: number) => coerce(args[i] as Bound, sqlType('INTEGER', (args[i] as Bound).type.nullable), ctx, loc, name.toUpperCase());
+  const text = (nullable: boolean) => sqlType('VARCHAR', nullable, { length: null });
+  switch (name) {
+    case 'abs': {
+      argc(1);
+      const a = num(0);
+      return strict(a.type, [a], arith.abs(a.type.kind));
+    }
+    case 'floor':
+    case 'ceil':
+    case 'ceiling': {
+      argc(1);
+      let a = num(0);
+      if (isInteger(a.type)) a = castBound(a, sqlType('DOUBLE', a.type.nullable));
+      return strict(a.type, [a], name === 'floor' ? arith.floor(a.type.kind) : arith.ceil(a.type.kind));
+    }
+    case 'round': {
+      argc(1, 2);
+      let a = num(0);
+      if (args.length === 2) {
+        a = castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
+        const s = int(1);
+        return strict(a.type, [a, s], (x, d) => (x as Decimal).round(d as number));
+      }
+      if (isInteger(a.type)) a = castBound(a, sqlType('DOUBLE', a.type.nullable));
+      return strict(a.type, [a], arith.round(a.type.kind));
+    }
+    case 'upper':
+    case 'lower': {
+      argc(1);
+      const a = str(0);
+      return strict(text(a.type.nullable), [a], name === 'upper' ? (s) => (s as string).toUpperCase() : (s) => (s as string).toLowerCase());
+    }
+    case 'length':
+    case 'char_length':
+    case 'character_length': {
+      argc(1);
+      const a = str(0);
+      return strict(sqlType('INTEGER', a.type.nullable), [a], (s) => charLength(s as string));
+    }
+    case 'substring':
+    case 'substr': {
+      argc(2, 3);
+      const s = str(0);
+      const from = int(1);
+      if (args.length === 3) {
+        const len = int(2);
+        return strict(text(s.type.nullable || from.type.nullable || len.type.nullable), [s, from, len], (x, f, l) =>
+          substring(x as string, f as number, l as number),
+        );
+      }
+      return strict(text(s.type.nullable || from.type.nullable), [s, from], (x, f) => substring(x as string, f as number));
+    }
+    case 'btrim':
+    case 'ltrim':
+    case 'rtrim': {
+      argc(1, 2);
+      const mode = name === 'btrim' ? 'both' : name === 'ltrim' ? 'leading' : 'trailing';
+      const s = str(0);
+      if (args.length === 2) {
+        const chars = str(1);
+        return strict(text(s.type.nullable || chars.type.nullable), [s, chars], (x, c) => trim(x as string, mode, c as string));
+      }
+      return strict(text(s.type.nullable), [s], (x) => trim(x as string, mode));
+    }
+    case 'position':
+    case 'strpos': {
+      argc(2);
+      // POSITION(needle IN haystack) arrives as position(haystack, needle), like strpos.
+      const hay = str(0);
+      const needle = str(1);
+      return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) =>
+        position(nd as string, h as string),
+      );
+    }
+    case 'extract':
+    case 'date_part': {
+      argc(2);
+      const field = args[0] as Bound;
+      if (!field.literal || typeof field.literal.value !== 'string') {
+        throw sqlError('SqlUnsupported', 'EXTRACT needs a literal field name', ctx, loc);
+      }
+      let src = args[1] as Bound;
+      if (src.unknownLiteral) src = coerce(src, sqlType('TIMESTAMP', false), ctx, loc, 'EXTRACT');
+      const k = src.type.kind;
+      if (k !== 'DATE' && k !== 'TIMESTAMP' && k !== 'TIME') {
+        throw sqlError('SqlTypeError', `EXTRACT needs a DATE, TIME or TIMESTAMP, got ${typeToSql(src.type)}`, ctx, loc);
+      }
+      const f = field.literal.value.toUpperCase();
+      return strict(sqlType('DECIMAL', src.type.nullable, { precision: null, scale: null }), [src], (v) =>
+        extract(f, k, v as number),
+      );
+    }
+    case 'coalesce':
+    case 'nullif':
+      throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
+    default:
+      throw sqlError('SqlUnsupported', `function ${name.toUpperCase()} is not supported`, ctx, loc, {
+        construct: name.toUpperCase(),
+      });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// type names
+
+/** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
+export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): SqlType {
+  const parts = names(tn.names);
+  const base = (parts[parts.length - 1] as string).toLowerCase();
+  const mods: number[] = ((tn.typmods ?? []) as Ast[]).map((m) => m.A_Const?.ival?.ival ?? 0);
+  if (tn.arrayBounds) throw sqlError('SqlUnsupported', 'array types are not supported', ctx, tn.location);
+  const plain = (kind: TypeKind) => {
+    if (mods.length > 0) throw sqlError('SqlTypeError', `type ${kind} takes no modifiers`, ctx, tn.location);
+    return sqlType(kind, nullable);
+  };
+  switch (base) {
+    case 'bool':
+    case 'boolean':
+      return plain('BOOLEAN');
+    case 'tinyint':
+    case 'int1':
+      return plain('TINYINT');
+    case 'int2':
+    case 'smallint':
+      return plain('SMALLINT');
+    case 'int4':
+    case 'int':
+    case 'integer':
+      return plain('INTEGER');
+    case 'int8':
+    case 'bigint':
+      return plain('BIGINT');
+    case 'float4':
+    case 'real':
+      return plain('REAL');
+    case 'float8':
+    case 'double':
+      return plain('DOUBLE');
+    case 'numeric':
+    case 'decimal': {
+      if (mods.length === 0) return sqlType('DECIMAL', nullable, { precision: null, scale: null });
+      const p = mods[0] as number;
+      const s = mods[1] ?? 0;
+      if (p < 1 || p > 1000 || s < 0 || s > p) {
+        throw sqlError('SqlTypeError', `DECIMAL(${p}, ${s}) is out of range: precision 1..1000, scale 0..precision`, ctx, tn.location);
+      }
+      return sqlType('DECIMAL', nullable, { precision: p, scale: s });
+    }
+    case 'varchar':
+    case 'bpchar':
+    case 'char':
+    case 'character': {
+      const kind = base === 'varchar' ? 'VARCHAR' : 'CHAR';
+      const len = mods[0] ?? (kind === 'CHAR' ? 1 : null);
+      if (len !== null && len < 1) throw sqlError('SqlTypeError', `length for type ${kind} must be at least 1`, ctx, tn.location);
+      return sqlType(kind, nullable, { length: len });
+    }
+    case 'text':
+    case 'string':
+      return plain('VARCHAR');
+    case 'date':
+      return plain('DATE');
+    case 'time':
+      return plain('TIME');
+    case 'timestamp':
+      return plain('TIMESTAMP');
+    default:
+      throw sqlError('SqlUnsupported', `type ${parts.join('.').toUpperCase()} is not supported`, ctx, tn.location, {
+        construct: base.toUpperCase(),
+      });
+  }
+}

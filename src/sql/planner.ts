@@ -1,0 +1,733 @@
+/**
+ * Query planning: a bound SELECT becomes operators in a {@link Circuit}.
+ *
+ * # Design
+ * FROM is first built as a tree of relations and joins; it is turned into operators only when we know which
+ * predicates and which projection sit on top of it (`materialize`). That lets the planner
+ * - push single-side predicates below joins (WHERE into inner joins, ON into the non-preserved side),
+ * - turn `l = r` conjuncts into equi-join keys and keep the rest as the join's residual predicate,
+ * - fuse the projection that follows a join (the select list, or the GROUP BY key/argument projection) into the
+ *   join's output function, so no intermediate concatenated row is built.
+ * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
+ * combine two planned queries.
+ */
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { AggregateOperator, type AggregateFunction } from '../operators/aggregate.ts';
+import { ConstantOperator } from '../operators/constant.ts';
+import { DistinctOperator } from '../operators/distinct.ts';
+import { FilterOperator } from '../operators/filter.ts';
+import { JoinOperator, type JoinKind, NULL_KEY } from '../operators/join.ts';
+import { MapOperator } from '../operators/map.ts';
+import { SetOpOperator } from '../operators/set-op.ts';
+import { UnionAllOperator } from '../operators/union-all.ts';
+import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
+import { type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_NAMES,
+  type Ast,
+  astKey,
+  type BindContext,
+  type Bound,
+  bindExpr,
+  castBound,
+  conjunction,
+  type Ev,
+  type EvalCtx,
+  joinCtx,
+  ROW_CTX,
+  type ScopeColumn,
+  shiftCtx,
+  sqlError,
+  unify,
+} from './expr.ts';
+import type { SourceMap } from './parse.ts';
+import { type SqlType, sqlType, withNullable } from './sql-type.ts';
+import { avgType, isNumeric, sumType } from './types-rules.ts';
+
+export type { Ast } from './parse.ts';
+
+/** A planned relation: a circuit node and its columns. */
+export interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+  /** Columns that identify a row uniquely (a table's primary key), if known. */
+  readonly unique?: readonly number[];
+}
+
+type FromTree =
+  | { readonly k: 'rel'; readonly rel: Rel; readonly cols: readonly ScopeColumn[] }
+  | {
+      readonly k: 'join';
+      readonly kind: JoinKind;
+      readonly left: FromTree;
+      readonly right: FromTree;
+      readonly on: Ast | null;
+      readonly cols: readonly ScopeColumn[];
+      readonly location: number | undefined;
+    };
+
+/** A predicate over a FromTree, with the index of the tree's first column in the predicate's column space. */
+interface Pred {
+  readonly b: Bound;
+  readonly offset: number;
+}
+
+export interface PlannerOptions {
+  /** Resolves a table or view name to its relation (null = unknown). */
+  readonly resolve: (name: string) => Rel | null;
+  readonly source: SourceMap;
+  /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
+  readonly allowOrderBy?: boolean;
+}
+
+const JOIN_KINDS: Record<string, JoinKind> = {
+  JOIN_INNER: 'inner',
+  JOIN_LEFT: 'left',
+  JOIN_RIGHT: 'right',
+  JOIN_FULL: 'full',
+};
+
+export class Planner {
+  readonly #c: Circuit;
+  readonly #o: PlannerOptions;
+
+  constructor(circuit: Circuit, options: PlannerOptions) {
+    this.#c = circuit;
+    this.#o = options;
+  }
+
+  #ctx(columns: readonly ScopeColumn[], extra: Partial<BindContext> = {}): BindContext {
+    return { columns, source: this.#o.source, ...extra };
+  }
+
+  #err(code: Parameters<typeof sqlError>[0], message: string, location: unknown, extra = {}): ServiceError {
+    return sqlError(code, message, this.#ctx([]), location, extra);
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // SELECT
+
+  planSelect(stmt: Ast): Rel {
+    if (stmt.withClause) throw this.#err('SqlUnsupported', 'WITH (common table expressions) is not supported', stmt.withClause.location, { construct: 'WITH' });
+    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
+      throw this.#err('SqlUnsupported', 'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries', firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]), {
+        construct: 'ORDER BY/LIMIT',
+      });
+    }
+    if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
+    if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
+    if (stmt.windowClause) throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, { construct: 'WINDOW' });
+    if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
+
+    const from = this.#planFrom(stmt.fromClause ?? []);
+    const scope = this.#ctx(from.cols);
+    const where = stmt.whereClause ? bindPredicate(stmt.whereClause, { ...scope, clause: 'WHERE' }) : null;
+    const filters: Pred[] = where ? (where.conj ?? [where]).map((b) => ({ b, offset: 0 })) : [];
+
+    const targets = this.#expandTargets(stmt.targetList ?? [], from.cols);
+    const aggCalls = new Map<string, Ast>();
+    for (const t of targets) if (t.ast) collectAggregates(t.ast, aggCalls, this);
+    if (stmt.havingClause) collectAggregates(stmt.havingClause, aggCalls, this);
+    const grouped = (stmt.groupClause ?? []).length > 0 || aggCalls.size > 0;
+    const distinct = Array.isArray(stmt.distinctClause) && stmt.distinctClause.length > 0;
+    if (distinct && Object.keys(stmt.distinctClause[0] ?? {}).length > 0) {
+      throw this.#err('SqlUnsupported', 'DISTINCT ON is not supported', undefined, { construct: 'DISTINCT ON' });
+    }
+
+    let rel: Rel;
+    let outCols: ScopeColumn[];
+    if (!grouped) {
+      if (stmt.havingClause) throw this.#err('SqlUnsupported', 'HAVING without GROUP BY or aggregates is not supported', undefined);
+      const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
+      outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+      rel = this.#materialize(from, filters, exprs);
+    } else {
+      ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
+    }
+    rel = { node: rel.node, cols: outCols };
+    if (distinct) rel = { node: this.#c.add(new DistinctOperator(), [rel.node]), cols: rel.cols };
+    return rel;
+  }
+
+  #planValues(lists: Ast[]): Rel {
+    const rows: Bound[][] = lists.map((l) => (l.List.items as Ast[]).map((a) => bindExpr(a, this.#ctx([]))));
+    const width = (rows[0] as Bound[]).length;
+    if (rows.some((r) => r.length !== width)) throw this.#err('SqlTypeError', 'VALUES lists must all be the same length', undefined);
+    const cols: ScopeColumn[] = [];
+    const unified: Bound[][] = rows.map(() => []);
+    for (let j = 0; j < width; j++) {
+      const col = unify(
+        rows.map((r) => r[j] as Bound),
+        this.#ctx([]),
+        undefined,
+        'VALUES',
+      );
+      col.forEach((b, i) => (unified[i] as Bound[]).push(b));
+      cols.push({ qualifier: null, name: `column${j + 1}`, type: { ...(col[0] as Bound).type, nullable: col.some((b) => b.type.nullable) } });
+    }
+    const values: Row[] = unified.map((r) => r.map((b) => b.gen(ROW_CTX)([], [])));
+    return { node: this.#c.add(new ConstantOperator(values), []), cols };
+  }
+
+  #expandTargets(list: Ast[], cols: readonly ScopeColumn[]): Array<{ name: string; ast: Ast | null; bound?: Bound; location?: number }> {
+    const out: Array<{ name: string; ast: Ast | null; bound?: Bound; location?: number }> = [];
+    for (const item of list) {
+      const t = item.ResTarget;
+      const val = t.val;
+      const fields = val?.ColumnRef?.fields as Ast[] | undefined;
+      if (fields && fields.some((f) => f.A_Star)) {
+        const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
+        let any = false;
+        cols.forEach((c, i) => {
+          if (q === null || c.qualifier === q) {
+            any = true;
+            out.push({ name: c.name, ast: { ColumnRef: { fields: c.qualifier ? [{ String: { sval: c.qualifier } }, { String: { sval: c.name } }] : [{ String: { sval: c.name } }] } }, bound: undefined, location: t.location });
+            void i;
+          }
+        });
+        if (!any) throw this.#err('SqlNameError', q ? `missing FROM-clause entry for table "${q}"` : 'SELECT * with no tables', t.location, { name: q });
+        continue;
+      }
+      out.push({ name: t.name ?? deriveName(val), ast: val, location: t.location });
+    }
+    if (out.length === 0) throw this.#err('SqlUnsupported', 'a SELECT needs at least one column', undefined);
+    return out;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // aggregation
+
+  #planAggregate(
+    stmt: Ast,
+    from: FromTree,
+    filters: Pred[],
+    targets: Array<{ name: string; ast: Ast | null; location?: number }>,
+    aggCalls: Map<string, Ast>,
+  ): { rel: Rel; outCols: ScopeColumn[] } {
+    const scope = this.#ctx(from.cols);
+    // GROUP BY items: expressions, output ordinals, or output aliases.
+    const groupAsts: Ast[] = [];
+    for (const g of (stmt.groupClause ?? []) as Ast[]) {
+      if (g.A_Const?.ival !== undefined) {
+        const i = (g.A_Const.ival.ival ?? 0) as number;
+        const t = targets[i - 1];
+        if (!t || !t.ast) throw this.#err('SqlNameError', `GROUP BY position ${i} is not in select list`, g.A_Const.location);
+        groupAsts.push(t.ast);
+        continue;
+      }
+      if (g.GroupingSet || g.RollupClause || g.CubeClause) {
+        throw this.#err('SqlUnsupported', 'GROUPING SETS, ROLLUP and CUBE are not supported', undefined, { construct: 'GROUPING SETS' });
+      }
+      const f = g.ColumnRef?.fields as Ast[] | undefined;
+      if (f && f.length === 1 && f[0].String) {
+        const name = f[0].String.sval as string;
+        if (!from.cols.some((c) => c.name === name)) {
+          const t = targets.find((x) => x.name === name && x.ast);
+          if (t) {
+            groupAsts.push(t.ast);
+            continue;
+          }
+        }
+      }
+      groupAsts.push(g);
+    }
+    const groupBound = groupAsts.map((g) => bindExpr(g, { ...scope, clause: 'GROUP BY' }));
+    const aggList = [...aggCalls.entries()];
+    const argBound: Bound[] = [];
+    const functions: AggregateFunction[] = [];
+    const aggTypes: SqlType[] = [];
+    for (const [, call] of aggList) {
+      const fc = call.FuncCall;
+      const name = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase() as AggregateName;
+      const distinct = fc.agg_distinct === true;
+      if (fc.agg_filter || fc.agg_order) throw this.#err('SqlUnsupported', 'FILTER and ORDER BY inside aggregates are not supported', fc.location);
+      if (fc.agg_star) {
+        if (name !== 'count') throw this.#err('SqlTypeError', `${name.toUpperCase()}(*) is not allowed`, fc.location);
+        functions.push(makeAggregate('count', -1, null, false));
+        aggTypes.push(sqlType('BIGINT', false));
+        continue;
+      }
+      const args = (fc.args ?? []) as Ast[];
+      if (args.length !== 1) throw this.#err('SqlTypeError', `${name.toUpperCase()} takes exactly one argument`, fc.location);
+      let arg = bindExpr(args[0], { ...scope, clause: `an argument of ${name.toUpperCase()}` });
+      if (arg.unknownLiteral) arg = castBound({ ...arg, unknownLiteral: false }, sqlType('VARCHAR', false, { length: null }));
+      const t = arg.type;
+      let result: SqlType;
+      try {
+        if (name === 'count') result = sqlType('BIGINT', false);
+        else if (name === 'sum') result = sumType(t);
+        else if (name === 'avg') result = avgType(t);
+        else {
+          if (t.kind === 'BOOLEAN' || t.kind === 'NULL') throw new ServiceError('SqlTypeError', `${name.toUpperCase()} is not defined for ${t.kind}`);
+          result = withNullable(t, true);
+        }
+      } catch (e) {
+        throw this.#err('SqlTypeError', (e as Error).message, fc.location);
+      }
+      if ((name === 'sum' || name === 'avg') && !isNumeric(t)) throw this.#err('SqlTypeError', `${name.toUpperCase()} needs a numeric argument`, fc.location);
+      const index = groupBound.length + argBound.length;
+      argBound.push(arg);
+      functions.push(makeAggregate(name, index, t, distinct));
+      aggTypes.push(result);
+    }
+    const pre = [...groupBound, ...argBound];
+    const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
+    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions }), [input.node]);
+
+    // Scope after aggregation: group keys then aggregate results.
+    const aggCols: ScopeColumn[] = [
+      ...groupBound.map((b, i) => ({ qualifier: null, name: `group${i}`, type: b.type })),
+      ...aggTypes.map((t, i) => ({ qualifier: null, name: `agg${i}`, type: t })),
+    ];
+    const groupedMap = new Map<string, number>();
+    groupAsts.forEach((g, i) => groupedMap.set(astKey(g), i));
+    aggList.forEach(([k], i) => groupedMap.set(k, groupBound.length + i));
+    const colMap = new Map<number, number>();
+    groupBound.forEach((b, i) => {
+      if (b.cols.length === 1 && b.literal === undefined && isPlainColumn(groupAsts[i])) colMap.set(b.cols[0] as number, i);
+    });
+    const post: BindContext = this.#ctx(aggCols, {
+      grouped: groupedMap,
+      aggregateScope: true,
+      groupedColumns: { columns: from.cols, map: colMap },
+    });
+    let node = aggNode;
+    if (stmt.havingClause) {
+      const h = bindPredicate(stmt.havingClause, { ...post, clause: 'HAVING' });
+      const ev = h.gen(ROW_CTX);
+      node = this.#c.add(new FilterOperator((r) => ev(r, r) === true), [node]);
+    }
+    const exprs = targets.map((t) => bindExpr(t.ast, { ...post, clause: 'the select list' }));
+    const evs = exprs.map((e) => e.gen(ROW_CTX));
+    node = this.#c.add(new MapOperator(projector(evs)), [node]);
+    const outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+    return { rel: { node, cols: outCols }, outCols };
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // set operations
+
+  #planSetOp(stmt: Ast): Rel {
+    const inner = { ...stmt, sortClause: undefined, limitCount: undefined, limitOffset: undefined };
+    void inner;
+    const l = this.planSelect(stmt.larg);
+    const r = this.planSelect(stmt.rarg);
+    const opName = (stmt.op as string).replace('SETOP_', '');
+    if (l.cols.length !== r.cols.length) {
+      throw this.#err('SqlTypeError', `each ${opName} query must have the same number of columns`, undefined, {
+        left: l.cols.length,
+        right: r.cols.length,
+      });
+    }
+    const lb: Bound[] = [];
+    const rb: Bound[] = [];
+    const cols: ScopeColumn[] = [];
+    l.cols.forEach((lc, i) => {
+      const rc = r.cols[i] as ScopeColumn;
+      const [a, b] = unify([colBound(i, lc.type), colBound(i, rc.type)], this.#ctx([]), undefined, `${opName} column ${i + 1}`) as [Bound, Bound];
+      lb.push(a);
+      rb.push(b);
+      cols.push({ qualifier: null, name: lc.name, type: { ...a.type, nullable: a.type.nullable || b.type.nullable } });
+    });
+    const conv = (rel: Rel, bs: Bound[]): NodeId =>
+      bs.every((b, i) => b.colRef === i)
+        ? rel.node
+        : this.#c.add(new MapOperator(projector(bs.map((b) => b.gen(ROW_CTX)))), [rel.node]);
+    const ln = conv(l, lb);
+    const rn = conv(r, rb);
+    const all = stmt.all === true;
+    let node: NodeId;
+    switch (stmt.op) {
+      case 'SETOP_UNION':
+        node = this.#c.add(new UnionAllOperator([1, 1]), [ln, rn]);
+        if (!all) node = this.#c.add(new DistinctOperator(), [node]);
+        break;
+      case 'SETOP_INTERSECT':
+        node = this.#c.add(new SetOpOperator(all ? 'intersect_all' : 'intersect'), [ln, rn]);
+        break;
+      case 'SETOP_EXCEPT':
+        node = this.#c.add(new SetOpOperator(all ? 'except_all' : 'except'), [ln, rn]);
+        break;
+      default:
+        throw this.#err('SqlUnsupported', `set operation ${opName} is not supported`, undefined);
+    }
+    return { node, cols };
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // FROM
+
+  #planFrom(items: Ast[]): FromTree {
+    if (items.length === 0) {
+      return { k: 'rel', rel: { node: this.#c.add(new ConstantOperator([[]]), []), cols: [] }, cols: [] };
+    }
+    let tree = this.#fromItem(items[0]);
+    for (const it of items.slice(1)) {
+      const right = this.#fromItem(it);
+      tree = { k: 'join', kind: 'inner', left: tree, right, on: null, cols: [...tree.cols, ...right.cols], location: undefined };
+    }
+    const seen = new Set<string>();
+    for (const c of tree.cols) {
+      if (c.qualifier === null) continue;
+      const first = tree.cols.findIndex((x) => x.qualifier === c.qualifier);
+      const key = `${c.qualifier}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      void first;
+    }
+    checkDuplicateQualifiers(tree, this);
+    return tree;
+  }
+
+  #fromItem(ast: Ast): FromTree {
+    if (ast.RangeVar) {
+      const rv = ast.RangeVar;
+      if (rv.schemaname) throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
+      const rel = this.#o.resolve(rv.relname);
+      if (!rel) throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, { name: rv.relname });
+      const q = (rv.alias?.aliasname as string | undefined) ?? rv.relname;
+      const cols = renameCols(rel.cols, q, rv.alias?.colnames, this, rv.location);
+      return { k: 'rel', rel: { ...rel, cols }, cols };
+    }
+    if (ast.RangeSubselect) {
+      const rs = ast.RangeSubselect;
+      if (rs.lateral) throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
+      const sub = this.planSelect(rs.subquery.SelectStmt);
+      const q = (rs.alias?.aliasname as string | undefined) ?? null;
+      const cols = renameCols(sub.cols, q, rs.alias?.colnames, this, undefined);
+      return { k: 'rel', rel: { node: sub.node, cols }, cols };
+    }
+    if (ast.JoinExpr) {
+      const j = ast.JoinExpr;
+      if (j.usingClause || j.isNatural) {
+        throw this.#err('SqlUnsupported', 'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON', undefined, { construct: 'USING' });
+      }
+      const kind = JOIN_KINDS[j.jointype as string];
+      if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
+      const left = this.#fromItem(j.larg);
+      const right = this.#fromItem(j.rarg);
+      const lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
+      const rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
+      if (j.alias) throw this.#err('SqlUnsupported', 'aliases on joins are not supported', undefined);
+      return { k: 'join', kind, left, right, on: j.quals ?? null, cols: [...lcols, ...rcols], location: undefined };
+    }
+    if (ast.RangeFunction) throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, { construct: 'table function' });
+    throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
+  }
+
+  /**
+   * Turns a FROM tree into operators, with `filters` applied and `project` (if any) as the output columns.
+   * `project` and `filters` are bound over the tree's columns (predicates carry the tree's column offset).
+   */
+  #materialize(tree: FromTree, filters: Pred[], project: Bound[] | null, forceProject = false): Rel {
+    if (tree.k === 'rel') {
+      let node = tree.rel.node;
+      if (filters.length > 0) {
+        const evs = filters.map((f) => f.b.gen(shiftCtx(f.offset)));
+        const pred =
+          evs.length === 1
+            ? ((e: Ev) => (r: Row) => e(r, r) === true)(evs[0] as Ev)
+            : (r: Row) => {
+                for (const e of evs) if (e(r, r) !== true) return false;
+                return true;
+              };
+        node = this.#c.add(new FilterOperator(pred), [node]);
+      }
+      if (project !== null && (forceProject || !isIdentity(project, tree.cols.length))) {
+        node = this.#c.add(new MapOperator(projector(project.map((b) => b.gen(ROW_CTX)))), [node]);
+        return { node, cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+      }
+      return { node, cols: tree.cols, unique: filters.length >= 0 ? tree.rel.unique : undefined };
+    }
+
+    const lw = tree.left.cols.length;
+    const kind = tree.kind;
+    const offsetOf = (p: Pred) => p.offset;
+    const local = (p: Pred) => p.b.cols.map((c) => c - offsetOf(p));
+    const onCtx = this.#ctx(tree.cols, { clause: 'ON' });
+    const onParts: Pred[] = [];
+    if (tree.on !== null) {
+      const on = bindPredicate(tree.on, onCtx);
+      for (const b of on.conj ?? [on]) onParts.push({ b, offset: 0 });
+    }
+    // Predicates from ON are bound over this tree's columns (offset 0 in local space); convert the incoming
+    // filters to the same local space by remembering their own offset.
+    const leftF: Pred[] = [];
+    const rightF: Pred[] = [];
+    const residual: Pred[] = [];
+    const keysL: Pred[] = [];
+    const keysR: Pred[] = [];
+    const post: Pred[] = [];
+    const consider = (p: Pred, fromOn: boolean) => {
+      const cols = local(p);
+      const leftOnly = cols.length > 0 && cols.every((c) => c < lw);
+      const rightOnly = cols.length > 0 && cols.every((c) => c >= lw);
+      if (p.b.literal && p.b.literal.value === true) return;
+      if (!fromOn && kind !== 'inner') {
+        post.push(p);
+        return;
+      }
+      const pushLeft = kind === 'inner' || kind === 'right';
+      const pushRight = kind === 'inner' || kind === 'left';
+      if (leftOnly && pushLeft) leftF.push(p);
+      else if (rightOnly && pushRight) rightF.push({ b: p.b, offset: p.offset + lw });
+      else if (p.b.eq) {
+        const [a, b] = p.b.eq;
+        const ac = a.cols.map((c) => c - p.offset);
+        const bc = b.cols.map((c) => c - p.offset);
+        const aLeft = ac.length > 0 && ac.every((c) => c < lw);
+        const aRight = ac.length > 0 && ac.every((c) => c >= lw);
+        const bLeft = bc.length > 0 && bc.every((c) => c < lw);
+        const bRight = bc.length > 0 && bc.every((c) => c >= lw);
+        if (aLeft && bRight) {
+          keysL.push({ b: a, offset: p.offset });
+          keysR.push({ b, offset: p.offset + lw });
+        } else if (aRight && bLeft) {
+          keysL.push({ b, offset: p.offset });
+          keysR.push({ b: a, offset: p.offset + lw });
+        } else residual.push(p);
+      } else residual.push(p);
+    };
+    for (const p of onParts) consider(p, true);
+    for (const p of filters) consider(p, false);
+
+    const left = this.#materialize(tree.left, leftF, null);
+    const right = this.#materialize(tree.right, rightF, null);
+    const rw = right.cols.length;
+    const keyFn = (ks: Pred[]) => {
+      const evs = ks.map((k) => k.b.gen(shiftCtx(k.offset)));
+      if (evs.length === 0) return () => 0;
+      if (evs.length === 1) {
+        const e = evs[0] as Ev;
+        return (r: Row): unknown => {
+          const v = e(r, r);
+          return v === null ? NULL_KEY : typeof v === 'object' ? encodeValue(v) : v;
+        };
+      }
+      return (r: Row): unknown => {
+        let s = '';
+        for (const e of evs) {
+          const v = e(r, r);
+          if (v === null) return NULL_KEY;
+          s += encodeValue(v);
+        }
+        return s;
+      };
+    };
+    const idFn = (rel: Rel) => {
+      const u = rel.unique;
+      if (u && u.length === 1) {
+        const i = u[0] as number;
+        return (r: Row): unknown => {
+          const v = r[i] as Value;
+          return typeof v === 'object' && v !== null ? encodeValue(v) : v;
+        };
+      }
+      return (r: Row): unknown => encodeRow(r);
+    };
+    // The residual is bound over this tree's columns (+ the predicate's offset): evaluate on (l, r) directly.
+    const resEvs = residual.map((p) => p.b.gen(joinCtx(lw, p.offset)));
+    const residualFn =
+      resEvs.length === 0
+        ? null
+        : (l: Row, r: Row) => {
+            for (const e of resEvs) if (e(l, r) !== true) return false;
+            return true;
+          };
+    const fuse = project !== null && post.length === 0;
+    let combine: (l: Row, r: Row) => Row;
+    if (fuse) {
+      const evs = (project as Bound[]).map((b) => b.gen(joinCtx(lw)));
+      combine = combiner(evs);
+    } else {
+      combine = (l, r) => {
+        const out = new Array(lw + rw);
+        for (let i = 0; i < lw; i++) out[i] = l[i];
+        for (let i = 0; i < rw; i++) out[lw + i] = r[i];
+        return out;
+      };
+    }
+    let node = this.#c.add(
+      new JoinOperator({
+        kind,
+        leftKey: keyFn(keysL),
+        rightKey: keyFn(keysR),
+        leftId: idFn(left),
+        rightId: idFn(right),
+        residual: residualFn,
+        combine,
+        leftWidth: lw,
+        rightWidth: rw,
+      }),
+      [left.node, right.node],
+    );
+    if (fuse) return { node, cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+    if (post.length > 0) {
+      const evs = post.map((p) => p.b.gen(shiftCtx(p.offset)));
+      node = this.#c.add(
+        new FilterOperator((r) => {
+          for (const e of evs) if (e(r, r) !== true) return false;
+          return true;
+        }),
+        [node],
+      );
+    }
+    if (project !== null) {
+      node = this.#c.add(new MapOperator(projector(project.map((b) => b.gen(ROW_CTX)))), [node]);
+      return { node, cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+    }
+    return { node, cols: tree.cols };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// helpers
+
+function bindPredicate(ast: Ast, ctx: BindContext): Bound {
+  const b = bindExpr(ast, ctx);
+  if (b.type.kind === 'BOOLEAN') return b;
+  if (b.type.kind === 'NULL') return { ...b, type: sqlType('BOOLEAN', true) };
+  throw sqlError('SqlTypeError', `argument of ${ctx.clause ?? 'a condition'} must be BOOLEAN, not ${b.type.kind}`, ctx, firstLocation([ast]));
+}
+
+function firstLocation(list: Ast[] | undefined): number | undefined {
+  const a = list?.[0];
+  if (!a) return undefined;
+  const inner = a[Object.keys(a)[0] as string];
+  if (typeof inner?.location === 'number' && inner.location >= 0) return inner.location;
+  if (inner?.node) return firstLocation([inner.node]);
+  return undefined;
+}
+
+function collectAggregates(ast: Ast, out: Map<string, Ast>, planner: Planner, inside = false): void {
+  if (ast === null || typeof ast !== 'object') return;
+  if (Array.isArray(ast)) {
+    for (const a of ast) collectAggregates(a, out, planner, inside);
+    return;
+  }
+  if (ast.FuncCall) {
+    const fc = ast.FuncCall;
+    const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
+    const name = (parts[parts.length - 1] ?? '').toLowerCase();
+    if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
+      if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
+      out.set(astKey(ast), ast);
+      collectAggregates(fc.args ?? [], new Map(), planner, true);
+      return;
+    }
+  }
+  if (ast.SelectStmt || ast.SubLink) return;
+  for (const v of Object.values(ast)) collectAggregates(v, out, planner, inside);
+}
+
+function isPlainColumn(ast: Ast): boolean {
+  return ast?.ColumnRef !== undefined;
+}
+
+function deriveName(val: Ast): string {
+  if (val?.ColumnRef) {
+    const f = val.ColumnRef.fields as Ast[];
+    return (f[f.length - 1].String?.sval as string) ?? '?column?';
+  }
+  if (val?.FuncCall) {
+    const f = val.FuncCall.funcname as Ast[];
+    const n = f[f.length - 1].String.sval as string;
+    const special: Record<string, string> = { btrim: 'btrim', ltrim: 'ltrim', rtrim: 'rtrim' };
+    return special[n] ?? n;
+  }
+  if (val?.TypeCast) {
+    const inner = deriveName(val.TypeCast.arg);
+    if (inner !== '?column?') return inner;
+    const names = val.TypeCast.typeName.names as Ast[];
+    return names[names.length - 1].String.sval as string;
+  }
+  if (val?.CaseExpr) return 'case';
+  if (val?.CoalesceExpr) return 'coalesce';
+  if (val?.A_Expr?.kind === 'AEXPR_NULLIF') return 'nullif';
+  return '?column?';
+}
+
+function nullableCol(c: ScopeColumn): ScopeColumn {
+  return { ...c, type: withNullable(c.type, true) };
+}
+
+function colBound(i: number, type: SqlType): Bound {
+  return { type, cols: [i], gen: (ctx: EvalCtx) => ctx.col(i), colRef: i };
+}
+
+function renameCols(
+  cols: readonly ScopeColumn[],
+  qualifier: string | null,
+  colnames: Ast[] | undefined,
+  planner: Planner,
+  location: unknown,
+): ScopeColumn[] {
+  const names = (colnames ?? []).map((n) => n.String.sval as string);
+  if (names.length > cols.length) {
+    void planner;
+    throw new ServiceError('SqlNameError', `alias has ${names.length} columns but the relation has ${cols.length}`, { location });
+  }
+  return cols.map((c, i) => ({ qualifier, name: names[i] ?? c.name, type: c.type }));
+}
+
+function checkDuplicateQualifiers(tree: FromTree, _planner: Planner): void {
+  const quals: string[] = [];
+  const walk = (t: FromTree) => {
+    if (t.k === 'rel') {
+      const q = t.cols[0]?.qualifier;
+      if (q) quals.push(q);
+    } else {
+      walk(t.left);
+      walk(t.right);
+    }
+  };
+  walk(tree);
+  const seen = new Set<string>();
+  for (const q of quals) {
+    if (seen.has(q)) throw new ServiceError('SqlNameError', `table name "${q}" specified more than once`, { name: q });
+    seen.add(q);
+  }
+}
+
+function isIdentity(project: Bound[], width: number): boolean {
+  if (project.length !== width) return false;
+  return project.every((b, i) => b.colRef === i);
+}
+
+function projector(evs: Ev[]): (r: Row) => Row {
+  const n = evs.length;
+  if (n === 1) {
+    const e0 = evs[0] as Ev;
+    return (r) => [e0(r, r)];
+  }
+  if (n === 2) {
+    const e0 = evs[0] as Ev;
+    const e1 = evs[1] as Ev;
+    return (r) => [e0(r, r), e1(r, r)];
+  }
+  return (r) => {
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = (evs[i] as Ev)(r, r);
+    return out;
+  };
+}
+
+function combiner(evs: Ev[]): (l: Row, r: Row) => Row {
+  const n = evs.length;
+  if (n === 0) return () => [];
+  if (n === 1) {
+    const e0 = evs[0] as Ev;
+    return (l, r) => [e0(l, r)];
+  }
+  if (n === 2) {
+    const e0 = evs[0] as Ev;
+    const e1 = evs[1] as Ev;
+    return (l, r) => [e0(l, r), e1(l, r)];
+  }
+  return (l, r) => {
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = (evs[i] as Ev)(l, r);
+    return out;
+  };
+}

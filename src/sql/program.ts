@@ -1,0 +1,540 @@
+/**
+ * The SQL engine's public API: compile a program (tables and views), instantiate it as a circuit, push table
+ * changes step by step and read every view's changes; read materialized contents; run ad-hoc queries; snapshot
+ * and restore the whole state.
+ *
+ * @example
+ * const program = await compileProgram('CREATE TABLE t (x INT); CREATE VIEW v AS SELECT COUNT(*) AS n FROM t;');
+ * const circuit = program.instantiate();
+ * const out = circuit.step(new Map([['t', { rows: [[1], [2]], weights: [1, 1] }]]));
+ * out.get('v'); // { rows: [[0n], [2n]], weights: [-1, 1] }
+ */
+import { Circuit, type CircuitSnapshot, type NodeId } from '../circuit/circuit.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { MaterializeOperator } from '../operators/integrate.ts';
+import { TableInputOperator } from '../operators/table-input.ts';
+import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
+import type { Row, Value } from '../zset/value.ts';
+import { type Ast, type BindContext, type Bound, bindExpr, comparator, type ScopeColumn, resolveTypeName, sqlError } from './expr.ts';
+import { type ParsedStatement, parseProgram, SourceMap } from './parse.ts';
+import { Planner, type Rel } from './planner.ts';
+import type { ColumnSchema, PropertyValue, RelationSchema, TableSchema, ViewKind, ViewSchema } from './schema.ts';
+import { type SqlType, sqlType } from './sql-type.ts';
+
+export { formatValue } from './values/format.ts';
+export { rowFromJson, rowToJson } from './records.ts';
+export type { ColumnSchema, RelationSchema, TableSchema, ViewSchema } from './schema.ts';
+
+const TABLE_PROPERTIES = new Set(['materialized', 'append_only', 'connectors', 'skip_unused_columns', 'expected_size']);
+const VIEW_PROPERTIES = new Set(['connectors', 'emit_final']);
+
+interface TableDef {
+  readonly schema: TableSchema;
+  readonly pk: readonly number[] | null;
+}
+
+interface ViewDef {
+  readonly schema: ViewSchema;
+  readonly select: Ast;
+  readonly aliases: readonly string[];
+}
+
+type Def = { readonly k: 'table'; readonly d: TableDef } | { readonly k: 'view'; readonly d: ViewDef };
+
+export interface QueryResult {
+  readonly columns: readonly ColumnSchema[];
+  readonly rows: Row[];
+}
+
+/** Compiles a program. @throws ServiceError (SqlSyntaxError, SqlNameError, SqlTypeError, SqlUnsupported, SqlPropertyError). */
+export async function compileProgram(sql: string): Promise<Program> {
+  const stmts = await parseProgram(sql);
+  const source = new SourceMap(sql);
+  const defs: Def[] = [];
+  const names = new Set<string>();
+  for (const st of stmts) {
+    const def = defineStatement(st, source, sql, defs);
+    const name = def.d.schema.name;
+    if (names.has(name)) {
+      throw new ServiceError('SqlNameError', `relation "${name}" is declared more than once`, { name });
+    }
+    names.add(name);
+    defs.push(def);
+  }
+  const program = new Program(sql, source, defs);
+  program.instantiate(); // plans every view once: reports errors now
+  return program;
+}
+
+function bindCtx(source: SourceMap): BindContext {
+  return { columns: [], source };
+}
+
+function defineStatement(st: ParsedStatement, source: SourceMap, sql: string, earlier: readonly Def[]): Def {
+  const kind = Object.keys(st.ast)[0] as string;
+  const n = st.ast[kind];
+  const quoted = (loc: number | undefined) => typeof loc === 'number' && sql[source.charOffset(loc)] === '"';
+  switch (kind) {
+    case 'CreateStmt':
+      return { k: 'table', d: defineTable(n, st, source, quoted(n.relation.location)) };
+    case 'ViewStmt': {
+      if (n.replace) throw sqlError('SqlUnsupported', 'CREATE OR REPLACE VIEW is not supported', bindCtx(source), n.view.location);
+      return { k: 'view', d: defineView(n.view, n.query.SelectStmt, n.aliases, st.local ? 'local' : 'view', st, source, quoted, earlier) };
+    }
+    case 'CreateTableAsStmt': {
+      if (n.objtype !== 'OBJECT_MATVIEW') {
+        throw sqlError('SqlUnsupported', 'CREATE TABLE AS is not supported; use CREATE VIEW', bindCtx(source), n.into?.rel?.location);
+      }
+      return { k: 'view', d: defineView(n.into.rel, n.query.SelectStmt, n.into.colNames, 'materialized', st, source, quoted, earlier) };
+    }
+    default: {
+      const what = kind.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+      const p = source.position(st.offset);
+      throw new ServiceError(
+        'SqlUnsupported',
+        `statement ${what} is not supported in a program (line ${p.line}, column ${p.column}); a program declares tables (CREATE TABLE) and views (CREATE [MATERIALIZED|LOCAL] VIEW)`,
+        { construct: what, line: p.line, column: p.column },
+      );
+    }
+  }
+}
+
+function checkProperties(
+  props: Record<string, PropertyValue>,
+  allowed: ReadonlySet<string>,
+  what: string,
+  name: string,
+): void {
+  for (const [k, v] of Object.entries(props)) {
+    const at = `at line ${v.keyPosition.startLine}, column ${v.keyPosition.startColumn}`;
+    if (!allowed.has(k)) {
+      throw new ServiceError(
+        'SqlPropertyError',
+        `unknown ${what} property '${k}' on "${name}" ${at}; supported: ${[...allowed].join(', ')}`,
+        { property: k, line: v.keyPosition.startLine, column: v.keyPosition.startColumn },
+      );
+    }
+    if ((k === 'materialized' || k === 'append_only' || k === 'skip_unused_columns') && !/^(true|false)$/i.test(v.value)) {
+      throw new ServiceError('SqlPropertyError', `property '${k}' must be 'true' or 'false', got '${v.value}' ${at}`, {
+        property: k,
+        line: v.keyPosition.startLine,
+        column: v.keyPosition.startColumn,
+      });
+    }
+    if (k === 'connectors') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v.value);
+      } catch (e) {
+        throw new ServiceError('SqlPropertyError', `property 'connectors' is not valid JSON ${at}: ${(e as Error).message}`, {
+          property: k,
+          line: v.valuePosition.startLine,
+          column: v.valuePosition.startColumn,
+        });
+      }
+      if (!Array.isArray(parsed)) {
+        throw new ServiceError('SqlPropertyError', `property 'connectors' must be a JSON array ${at}`, { property: k });
+      }
+      const seen = new Set<string>();
+      for (const c of parsed) {
+        const nm = (c as { name?: unknown })?.name;
+        if (typeof nm === 'string') {
+          if (seen.has(nm)) throw new ServiceError('SqlPropertyError', `duplicate connector name '${nm}' on "${name}" ${at}`, { property: k });
+          seen.add(nm);
+        }
+      }
+    }
+  }
+}
+
+function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensitive: boolean): TableDef {
+  const ctx = bindCtx(source);
+  const name = n.relation.relname as string;
+  if (n.relation.schemaname) throw sqlError('SqlUnsupported', 'schema-qualified names are not supported', ctx, n.relation.location);
+  if (n.inhRelations || n.partspec || n.ofTypename) throw sqlError('SqlUnsupported', 'table inheritance and partitioning are not supported', ctx, n.relation.location);
+  const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number }> = [];
+  let pk: string[] | null = null;
+  const setPk = (keys: string[], loc: number) => {
+    if (pk !== null) throw sqlError('SqlNameError', `multiple primary keys for table "${name}" are not allowed`, ctx, loc);
+    pk = keys;
+  };
+  for (const el of (n.tableElts ?? []) as Ast[]) {
+    if (el.ColumnDef) {
+      const cd = el.ColumnDef;
+      let notNull = false;
+      for (const c of (cd.constraints ?? []) as Ast[]) {
+        const con = c.Constraint;
+        switch (con.contype) {
+          case 'CONSTR_NOTNULL':
+            notNull = true;
+            break;
+          case 'CONSTR_NULL':
+            break;
+          case 'CONSTR_PRIMARY':
+            setPk([cd.colname], con.location);
+            notNull = true;
+            break;
+          default:
+            throw sqlError('SqlUnsupported', `column constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`, ctx, con.location, {
+              construct: con.contype,
+            });
+        }
+      }
+      if (cols.some((c) => c.name === cd.colname)) {
+        throw sqlError('SqlNameError', `column "${cd.colname}" specified more than once`, ctx, cd.location, { name: cd.colname });
+      }
+      cols.push({ name: cd.colname, type: resolveTypeName(cd.typeName, ctx, true), notNull, location: cd.location });
+    } else if (el.Constraint) {
+      const con = el.Constraint;
+      if (con.contype !== 'CONSTR_PRIMARY') {
+        throw sqlError('SqlUnsupported', `table constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`, ctx, con.location, {
+          construct: con.contype,
+        });
+      }
+      setPk(((con.keys ?? []) as Ast[]).map((k) => k.String.sval as string), con.location);
+    } else {
+      throw sqlError('SqlUnsupported', `unsupported table element ${Object.keys(el)[0]}`, ctx, undefined);
+    }
+  }
+  if (cols.length === 0) throw sqlError('SqlUnsupported', `table "${name}" needs at least one column`, ctx, n.relation.location);
+  let pkIdx: number[] | null = null;
+  if (pk !== null) {
+    pkIdx = (pk as string[]).map((k) => {
+      const i = cols.findIndex((c) => c.name === k);
+      if (i < 0) throw sqlError('SqlNameError', `column "${k}" named in key does not exist`, ctx, n.relation.location, { name: k });
+      (cols[i] as { notNull: boolean }).notNull = true;
+      return i;
+    });
+  }
+  checkProperties(st.properties, TABLE_PROPERTIES, 'table', name);
+  const mat = st.properties.materialized?.value.toLowerCase() === 'true';
+  const schema: TableSchema = {
+    kind: 'table',
+    name,
+    caseSensitive,
+    columns: cols.map((c) => ({ name: c.name, type: { ...c.type, nullable: !c.notNull }, caseSensitive: false })),
+    primaryKey: pk,
+    materialized: pk !== null || mat,
+    appendOnly: st.properties.append_only?.value.toLowerCase() === 'true',
+    properties: st.properties,
+  };
+  return { schema, pk: pkIdx };
+}
+
+function defineView(
+  rv: Ast,
+  select: Ast,
+  aliases: Ast[] | undefined,
+  kind: ViewKind,
+  st: ParsedStatement,
+  source: SourceMap,
+  quoted: (loc: number | undefined) => boolean,
+  _earlier: readonly Def[],
+): ViewDef {
+  const name = rv.relname as string;
+  if (rv.schemaname) throw sqlError('SqlUnsupported', 'schema-qualified names are not supported', bindCtx(source), rv.location);
+  checkProperties(st.properties, VIEW_PROPERTIES, 'view', name);
+  const schema: ViewSchema = {
+    kind,
+    name,
+    caseSensitive: quoted(rv.location),
+    columns: [],
+    materialized: kind === 'materialized',
+    properties: st.properties,
+    query: st.text,
+  };
+  return { schema, select, aliases: ((aliases ?? []) as Ast[]).map((a) => a.String.sval as string) };
+}
+
+/** A compiled program: its schema, and a factory of circuits that run it. */
+export class Program {
+  readonly sql: string;
+  readonly #source: SourceMap;
+  readonly #defs: readonly Def[];
+  #tables: TableSchema[] = [];
+  #views: ViewSchema[] = [];
+
+  constructor(sql: string, source: SourceMap, defs: readonly Def[]) {
+    this.sql = sql;
+    this.#source = source;
+    this.#defs = defs;
+  }
+
+  get tables(): readonly TableSchema[] {
+    return this.#tables;
+  }
+
+  /** All views, local ones included (`kind === 'local'`). */
+  get views(): readonly ViewSchema[] {
+    return this.#views;
+  }
+
+  /** Output views: every non-local view. */
+  get outputs(): readonly ViewSchema[] {
+    return this.#views.filter((v) => v.kind !== 'local');
+  }
+
+  relation(name: string): RelationSchema | undefined {
+    return [...this.#tables, ...this.#views].find((r) => r.name === name) ?? [...this.#tables, ...this.#views].find((r) => !r.caseSensitive && r.name === name.toLowerCase());
+  }
+
+  table(name: string): TableSchema | undefined {
+    const r = this.relation(name);
+    return r?.kind === 'table' ? r : undefined;
+  }
+
+  /** Builds a fresh circuit for the program (no state). */
+  instantiate(): SqlCircuit {
+    const circuit = new Circuit();
+    const rels = new Map<string, Rel>();
+    const tables = new Map<string, { op: TableInputOperator; schema: TableSchema }>();
+    const views = new Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>();
+    const planner = new Planner(circuit, { resolve: (n) => rels.get(n) ?? null, source: this.#source });
+    const tableSchemas: TableSchema[] = [];
+    const viewSchemas: ViewSchema[] = [];
+    for (const def of this.#defs) {
+      if (def.k === 'table') {
+        const s = def.d.schema;
+        const src = circuit.addSource(s.name);
+        const op = new TableInputOperator({ primaryKey: def.d.pk, materialized: s.materialized });
+        const node = circuit.add(op, [src]);
+        rels.set(s.name, {
+          node,
+          cols: s.columns.map((c) => ({ qualifier: s.name, name: c.name, type: c.type })),
+          unique: def.d.pk ?? undefined,
+        });
+        tables.set(s.name, { op, schema: s });
+        tableSchemas.push(s);
+        continue;
+      }
+      const d = def.d;
+      const rel = planner.planSelect(d.select);
+      const cols = viewColumns(rel.cols, d, this.#source);
+      let node = rel.node;
+      let mat: MaterializeOperator | null = null;
+      if (d.schema.materialized) {
+        mat = new MaterializeOperator();
+        node = circuit.add(mat, [node]);
+      }
+      const schema: ViewSchema = { ...d.schema, columns: cols };
+      rels.set(schema.name, { node, cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })) });
+      views.set(schema.name, { node, mat, schema });
+      viewSchemas.push(schema);
+    }
+    this.#tables = tableSchemas;
+    this.#views = viewSchemas;
+    return new SqlCircuit(this, circuit, tables, views, this.#source);
+  }
+}
+
+function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap): ColumnSchema[] {
+  if (d.aliases.length > cols.length) {
+    throw sqlError('SqlNameError', `CREATE VIEW "${d.schema.name}" specifies more column names than columns`, bindCtx(source), undefined);
+  }
+  const out = cols.map((c, i) => ({
+    name: d.aliases[i] ?? c.name,
+    type: c.type.kind === 'NULL' ? sqlType('VARCHAR', true, { length: null }) : c.type,
+    caseSensitive: false,
+  }));
+  const seen = new Set<string>();
+  for (const c of out) {
+    if (seen.has(c.name)) {
+      throw new ServiceError('SqlNameError', `column "${c.name}" specified more than once in view "${d.schema.name}"; give the columns distinct aliases`, {
+        name: c.name,
+        view: d.schema.name,
+      });
+    }
+    seen.add(c.name);
+  }
+  return out;
+}
+
+/** A running instance of a program. Not thread-safe; steps run one at a time. */
+export class SqlCircuit {
+  readonly program: Program;
+  readonly circuit: Circuit;
+  readonly #tables: Map<string, { op: TableInputOperator; schema: TableSchema }>;
+  readonly #views: Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>;
+  readonly #want: NodeId[];
+  readonly #outputs: Array<[string, NodeId]>;
+  readonly #source: SourceMap;
+
+  constructor(
+    program: Program,
+    circuit: Circuit,
+    tables: Map<string, { op: TableInputOperator; schema: TableSchema }>,
+    views: Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>,
+    source: SourceMap,
+  ) {
+    this.program = program;
+    this.circuit = circuit;
+    this.#tables = tables;
+    this.#views = views;
+    this.#outputs = [...views.values()].filter((v) => v.schema.kind !== 'local').map((v) => [v.schema.name, v.node]);
+    this.#want = this.#outputs.map(([, n]) => n);
+    this.#source = source;
+  }
+
+  #tableName(name: string): string {
+    if (this.#tables.has(name)) return name;
+    const lower = name.toLowerCase();
+    const t = this.#tables.get(lower);
+    if (t && !t.schema.caseSensitive) return lower;
+    throw new ServiceError('UnknownInputTable', `table '${name}' does not exist; tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`, {
+      name,
+    });
+  }
+
+  /**
+   * Runs one step: applies each table's changes and returns each output view's change (consolidated; views
+   * with no change map to an empty batch).
+   */
+  step(inputs: ReadonlyMap<string, Batch> | Readonly<Record<string, Batch>> = new Map()): Map<string, Batch> {
+    const m = new Map<string, Batch>();
+    const entries = inputs instanceof Map ? inputs.entries() : Object.entries(inputs);
+    for (const [k, b] of entries) m.set(this.#tableName(k), b);
+    const outs = this.circuit.step(m, this.#want);
+    const result = new Map<string, Batch>();
+    for (const [name, node] of this.#outputs) result.set(name, consolidate(outs.get(node) ?? emptyBatch()));
+    return result;
+  }
+
+  /** Current contents of a materialized table or view. */
+  contents(name: string): Batch {
+    const t = this.#tables.get(name) ?? this.#tables.get(name.toLowerCase());
+    if (t) {
+      if (!t.op.stored) throw new ServiceError('AdHocQueryError', `table '${name}' is not materialized; declare it with a PRIMARY KEY or WITH ('materialized' = 'true')`, { name });
+      return t.op.contents();
+    }
+    const v = this.#views.get(name) ?? this.#views.get(name.toLowerCase());
+    if (v) {
+      if (!v.mat) throw new ServiceError('AdHocQueryError', `view '${name}' is not materialized; declare it with CREATE MATERIALIZED VIEW`, { name });
+      return v.mat.contents();
+    }
+    throw new ServiceError('AdHocQueryError', `relation '${name}' does not exist`, { name });
+  }
+
+  snapshot(): CircuitSnapshot {
+    return this.circuit.snapshot();
+  }
+
+  restore(base: CircuitSnapshot, deltas: readonly CircuitSnapshot[] = []): void {
+    this.circuit.restore(base, deltas);
+  }
+
+  trackChanges(on: boolean): void {
+    this.circuit.trackChanges(on);
+  }
+
+  takeDelta(): CircuitSnapshot {
+    return this.circuit.takeDelta();
+  }
+
+  /**
+   * Runs an ad-hoc SELECT over the current contents of materialized tables and views (ORDER BY, LIMIT and
+   * OFFSET allowed). @throws ServiceError AdHocQueryError for anything that cannot run.
+   */
+  async query(sql: string): Promise<QueryResult> {
+    let stmts: ParsedStatement[];
+    try {
+      stmts = await parseProgram(sql);
+    } catch (e) {
+      throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+    }
+    if (stmts.length !== 1 || !(stmts[0] as ParsedStatement).ast.SelectStmt) {
+      throw new ServiceError('AdHocQueryError', 'an ad-hoc query must be exactly one SELECT statement', {});
+    }
+    const select = (stmts[0] as ParsedStatement).ast.SelectStmt;
+    const source = new SourceMap(sql);
+    const circuit = new Circuit();
+    const inputs = new Map<string, Batch>();
+    const planner = new Planner(circuit, {
+      source,
+      allowOrderBy: true,
+      resolve: (name) => {
+        const r = this.program.relation(name);
+        if (!r) return null;
+        const contents = this.contents(r.name);
+        const id = `${r.name}`;
+        if (!inputs.has(id)) inputs.set(id, contents);
+        const node = circuit.addSource(id);
+        return { node, cols: r.columns.map((c) => ({ qualifier: r.name, name: c.name, type: c.type })) };
+      },
+    });
+    let rel: Rel;
+    try {
+      rel = planner.planSelect({ ...select, sortClause: undefined, limitCount: undefined, limitOffset: undefined });
+    } catch (e) {
+      if (e instanceof ServiceError && e.errorCode === 'AdHocQueryError') throw e;
+      throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+    }
+    let out: Batch;
+    try {
+      out = consolidate(circuit.step(inputs, [rel.node]).get(rel.node) as Batch);
+    } catch (e) {
+      throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+    }
+    let rows: Row[] = [];
+    for (let i = 0; i < out.rows.length; i++) for (let k = 0; k < (out.weights[i] as number); k++) rows.push(out.rows[i] as Row);
+    const columns = rel.cols.map((c) => ({ name: c.name, type: c.type, caseSensitive: false }));
+    if (select.sortClause) rows = sortRows(rows, select.sortClause, rel.cols, source);
+    const limitOf = (a: Ast | undefined, what: string): number | null => {
+      if (!a) return null;
+      const v = a.A_Const?.ival?.ival ?? (a.A_Const?.ival ? 0 : undefined);
+      if (typeof v !== 'number' || v < 0) throw new ServiceError('AdHocQueryError', `${what} must be a non-negative integer constant`, {});
+      return v;
+    };
+    const offset = limitOf(select.limitOffset, 'OFFSET') ?? 0;
+    const limit = limitOf(select.limitCount, 'LIMIT');
+    rows = rows.slice(offset, limit === null ? undefined : offset + limit);
+    return { columns, rows };
+  }
+
+  /** The compiled circuit, one node per line. */
+  explain(): string {
+    void this.#source;
+    return this.circuit.describe();
+  }
+}
+
+function sortRows(rows: Row[], sortClause: Ast[], cols: readonly ScopeColumn[], source: SourceMap): Row[] {
+  const ctx: BindContext = { columns: cols.map((c) => ({ ...c, qualifier: null })), source };
+  const keys = sortClause.map((s) => {
+    const sb = s.SortBy;
+    const node = sb.node;
+    let bound: Bound;
+    if (node.A_Const?.ival !== undefined) {
+      const i = (node.A_Const.ival.ival ?? 0) as number;
+      const c = cols[i - 1];
+      if (!c) throw new ServiceError('AdHocQueryError', `ORDER BY position ${i} is not in select list`, {});
+      bound = { type: c.type, cols: [i - 1], gen: (x) => x.col(i - 1), colRef: i - 1 };
+    } else {
+      try {
+        bound = bindExpr(node, ctx);
+      } catch (e) {
+        throw new ServiceError('AdHocQueryError', `ORDER BY can only use output columns: ${(e as Error).message}`, {});
+      }
+    }
+    const ev = bound.gen({ col: (i) => (a) => a[i] as Value });
+    const desc = sb.sortby_dir === 'SORTBY_DESC';
+    const nullsFirst = sb.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : sb.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : desc;
+    const cmp = comparator(bound.type.kind === 'NULL' ? 'INTEGER' : bound.type.kind);
+    return { ev, desc, nullsFirst, cmp };
+  });
+  const decorated = rows.map((r) => ({ r, k: keys.map((k) => k.ev(r, r)) }));
+  decorated.sort((x, y) => {
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as (typeof keys)[number];
+      const a = x.k[i] as Value;
+      const b = y.k[i] as Value;
+      if (a === null || b === null) {
+        if (a === b) continue;
+        return (a === null) === k.nullsFirst ? -1 : 1;
+      }
+      const c = k.cmp(a, b);
+      if (c !== 0) return k.desc ? -c : c;
+    }
+    return 0;
+  });
+  return decorated.map((d) => d.r);
+}

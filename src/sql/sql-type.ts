@@ -1,0 +1,69 @@
+/**
+ * SQL types as the compiler tracks them. Every expression and column has one; it decides the runtime value
+ * representation (see `zset/value.ts`), arithmetic result types and how values print.
+ */
+
+export const TYPE_KINDS = [
+  'BOOLEAN',
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'REAL',
+  'DOUBLE',
+  'DECIMAL',
+  'CHAR',
+  'VARCHAR',
+  'DATE',
+  'TIME',
+  'TIMESTAMP',
+  'NULL',
+] as const;
+
+export type TypeKind = (typeof TYPE_KINDS)[number];
+
+export interface SqlType {
+  readonly kind: TypeKind;
+  readonly nullable: boolean;
+  /** DECIMAL: precision (1..1000) or null when unconstrained (Postgres `numeric`). */
+  readonly precision?: number | null;
+  /** DECIMAL: scale, or null when unconstrained. */
+  readonly scale?: number | null;
+  /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING). */
+  readonly length?: number | null;
+}
+
+export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
+export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'DECIMAL']);
+export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'DECIMAL',
+  'REAL',
+  'DOUBLE',
+]);
+export const STRING_KINDS: ReadonlySet<TypeKind> = new Set(['CHAR', 'VARCHAR']);
+export const TEMPORAL_KINDS: ReadonlySet<TypeKind> = new Set(['DATE', 'TIME', 'TIMESTAMP']);
+
+export function sqlType(kind: TypeKind, nullable = true, extra: Partial<SqlType> = {}): SqlType {
+  return { kind, nullable, ...extra };
+}
+
+export function withNullable(t: SqlType, nullable: boolean): SqlType {
+  return t.nullable === nullable ? t : { ...t, nullable };
+}
+
+/** Renders a type as SQL (`DECIMAL(10, 2)`, `VARCHAR(5)`, `BIGINT NOT NULL` is not included). */
+export function typeToSql(t: SqlType): string {
+  switch (t.kind) {
+    case 'DECIMAL':
+      return t.precision == null ? 'DECIMAL' : `DECIMAL(${t.precision}, ${t.scale ?? 0})`;
+    case 'CHAR':
+    case 'VARCHAR':
+      return t.length == null ? (t.kind === 'CHAR' ? 'CHAR' : 'VARCHAR') : `${t.kind}(${t.length})`;
+    default:
+      return t.kind;
+  }
+}

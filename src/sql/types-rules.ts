@@ -1,0 +1,98 @@
+/**
+ * Postgres's typing rules, as far as Holdfast's SQL goes: literal types, numeric promotion, common types for
+ * CASE/COALESCE/IN/UNION, and the result types of aggregates.
+ */
+import { ServiceError } from '../errors/service-error.ts';
+import { INTEGER_KINDS, NUMERIC_KINDS, STRING_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+
+const RANK: Partial<Record<TypeKind, number>> = {
+  TINYINT: 1,
+  SMALLINT: 2,
+  INTEGER: 3,
+  BIGINT: 4,
+  DECIMAL: 5,
+  REAL: 6,
+  DOUBLE: 7,
+};
+
+export const isNumeric = (t: SqlType): boolean => NUMERIC_KINDS.has(t.kind);
+export const isInteger = (t: SqlType): boolean => INTEGER_KINDS.has(t.kind);
+export const isString = (t: SqlType): boolean => STRING_KINDS.has(t.kind);
+
+/** Result type of arithmetic between two numeric types (PG: int2+int4 → int4, int+numeric → numeric, ...). */
+export function promoteNumeric(a: SqlType, b: SqlType, nullable: boolean): SqlType {
+  const ra = RANK[a.kind] as number;
+  const rb = RANK[b.kind] as number;
+  if (a.kind === 'REAL' && b.kind === 'REAL') return sqlType('REAL', nullable);
+  if (a.kind === 'REAL' || b.kind === 'REAL') return sqlType('DOUBLE', nullable);
+  const kind = (ra >= rb ? a.kind : b.kind) as TypeKind;
+  if (kind === 'DECIMAL') return sqlType('DECIMAL', nullable, { precision: null, scale: null });
+  return sqlType(kind, nullable);
+}
+
+/**
+ * The common type of several expressions (PG's select_common_type, simplified): NULL literals and untyped
+ * string literals adopt the others' type; numerics promote; strings become VARCHAR; DATE with TIMESTAMP
+ * becomes TIMESTAMP. `unknown[i]` marks untyped string literals.
+ */
+export function commonType(types: readonly SqlType[], unknown: readonly boolean[], what: string): SqlType {
+  const nullable = types.some((t) => t.nullable);
+  const typed = types.filter((t, i) => t.kind !== 'NULL' && !unknown[i]);
+  if (typed.length === 0) {
+    return types.some((t) => t.kind !== 'NULL') ? sqlType('VARCHAR', nullable, { length: null }) : sqlType('NULL', true);
+  }
+  let acc = typed[0] as SqlType;
+  for (const t of typed.slice(1)) {
+    if (isNumeric(acc) && isNumeric(t)) acc = promoteNumeric(acc, t, nullable);
+    else if (isString(acc) && isString(t)) {
+      acc =
+        acc.kind === t.kind && acc.length === t.length ? acc : sqlType('VARCHAR', nullable, { length: null });
+    } else if (
+      (acc.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
+      (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')
+    ) {
+      acc = sqlType('TIMESTAMP', nullable);
+    } else if (acc.kind !== t.kind) {
+      throw new ServiceError('SqlTypeError', `${what} types ${typeToSql(acc)} and ${typeToSql(t)} cannot be matched`, {
+        left: typeToSql(acc),
+        right: typeToSql(t),
+      });
+    } else if (acc.kind === 'DECIMAL' && (acc.precision !== t.precision || acc.scale !== t.scale)) {
+      acc = sqlType('DECIMAL', nullable, { precision: null, scale: null });
+    }
+  }
+  return { ...acc, nullable };
+}
+
+/** Type of an integer literal: INTEGER if it fits, else BIGINT, else DECIMAL (PG). */
+export function integerLiteralType(v: bigint): SqlType {
+  if (v >= -2147483648n && v <= 2147483647n) return sqlType('INTEGER', false);
+  if (v >= -9223372036854775808n && v <= 9223372036854775807n) return sqlType('BIGINT', false);
+  return sqlType('DECIMAL', false, { precision: null, scale: null });
+}
+
+/** Result type of SUM over a column of type `t` (PG). */
+export function sumType(t: SqlType): SqlType {
+  switch (t.kind) {
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INTEGER':
+      return sqlType('BIGINT', true);
+    case 'BIGINT':
+    case 'DECIMAL':
+      return sqlType('DECIMAL', true, { precision: null, scale: null });
+    case 'REAL':
+      return sqlType('REAL', true);
+    case 'DOUBLE':
+      return sqlType('DOUBLE', true);
+    default:
+      throw new ServiceError('SqlTypeError', `SUM is not defined for ${typeToSql(t)}`, { type: typeToSql(t) });
+  }
+}
+
+/** Result type of AVG over a column of type `t` (PG). */
+export function avgType(t: SqlType): SqlType {
+  if (t.kind === 'REAL' || t.kind === 'DOUBLE') return sqlType('DOUBLE', true);
+  if (isNumeric(t)) return sqlType('DECIMAL', true, { precision: null, scale: null });
+  throw new ServiceError('SqlTypeError', `AVG is not defined for ${typeToSql(t)}`, { type: typeToSql(t) });
+}

@@ -1,0 +1,109 @@
+/**
+ * Total order of non-null values of one SQL type, as PostgreSQL sorts them (ORDER BY, MIN/MAX, comparisons).
+ *
+ * Invariants: numbers compare numerically with -0 = 0 and NaN equal to itself and greater than every other
+ * value (Postgres float semantics); BIGINT compares as bigint, DECIMAL by value (scale ignored); BOOLEAN false <
+ * true; strings in Unicode code point order, which is what Postgres's C collation gives (it compares UTF-8 bytes,
+ * and UTF-8 byte order is code point order — plain JS `<` compares UTF-16 units and would put U+10000.. before
+ * U+E000..U+FFFF); CHAR ignores trailing spaces (Postgres bpchar comparison).
+ */
+import type { Value } from '../../zset/value.ts';
+import type { TypeKind } from '../sql-type.ts';
+import type { Decimal } from './decimal.ts';
+
+export type Comparator = (a: Value, b: Value) => number;
+
+/** Compares a[0, aEnd) with b[0, bEnd) in code point order. */
+function compareCodePoints(a: string, aEnd: number, b: string, bEnd: number): number {
+  const n = Math.min(aEnd, bEnd);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // surrogates (D800..DFFF) encode code points above FFFF: move them above E000..FFFF
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  return aEnd < bEnd ? -1 : aEnd > bEnd ? 1 : 0;
+}
+
+/** Code point order of two strings. */
+export function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  return compareCodePoints(a, a.length, b, b.length);
+}
+
+function spaceTrimmedEnd(s: string): number {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 32) end--;
+  return end;
+}
+
+/** CHAR(n) order: trailing spaces do not count. */
+export function compareBpchar(a: string, b: string): number {
+  if (a === b) return 0;
+  return compareCodePoints(a, spaceTrimmedEnd(a), b, spaceTrimmedEnd(b));
+}
+
+function compareNumbers(a: Value, b: Value): number {
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/** Postgres float8 order: NaN = NaN, NaN > everything else. */
+export function compareFloats(a: number, b: number): number {
+  if (a < b) return -1;
+  if (a > b) return 1;
+  if (a === b) return 0;
+  const an = Number.isNaN(a);
+  const bn = Number.isNaN(b);
+  return an ? (bn ? 0 : 1) : -1;
+}
+
+function compareBigInts(a: Value, b: Value): number {
+  return (a as bigint) < (b as bigint) ? -1 : (a as bigint) > (b as bigint) ? 1 : 0;
+}
+
+function compareDecimals(a: Value, b: Value): number {
+  return (a as Decimal).cmp(b as Decimal);
+}
+
+function compareBooleans(a: Value, b: Value): number {
+  return a === b ? 0 : a ? 1 : -1;
+}
+
+/** The comparator for one kind (resolve once, call per row). */
+export function comparatorFor(kind: TypeKind): Comparator {
+  switch (kind) {
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'DATE':
+    case 'TIME':
+    case 'TIMESTAMP':
+      return compareNumbers;
+    case 'REAL':
+    case 'DOUBLE':
+      return compareFloats as Comparator;
+    case 'BIGINT':
+      return compareBigInts;
+    case 'DECIMAL':
+      return compareDecimals;
+    case 'BOOLEAN':
+      return compareBooleans;
+    case 'VARCHAR':
+      return compareStrings as Comparator;
+    case 'CHAR':
+      return compareBpchar as Comparator;
+    case 'NULL':
+      return () => 0;
+  }
+}
+
+/** -1, 0 or 1 for two non-null values of the same kind. */
+export function compareValues(a: Value, b: Value, kind: TypeKind): number {
+  return comparatorFor(kind)(a, b);
+}
