@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is TypeScript run by Node 24's type stripping.
-import('../src/cli/main.ts');
+import('../src/bin/main.ts');

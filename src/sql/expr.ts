@@ -531,6 +531,14 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
     const inner = bindColumn(n, { ...ctx, columns: ctx.groupedColumns.columns, aggregateScope: false, groupedColumns: undefined });
     const out = ctx.groupedColumns.map.get(inner.cols[0] as number);
     if (out !== undefined) return columnRef(out, (ctx.columns[out] as ScopeColumn).type);
+    const shown = q === null ? name : `${q}.${name}`;
+    throw sqlError(
+      'SqlNameError',
+      `column "${shown}" must appear in the GROUP BY clause or be used in an aggregate function`,
+      ctx,
+      n.location,
+      { name: shown },
+    );
   }
   const matches: number[] = [];
   ctx.columns.forEach((c, i) => {

@@ -611,6 +611,11 @@ function collectAggregates(ast: Ast, out: Map<string, Ast>, planner: Planner, in
     const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
     const name = (parts[parts.length - 1] ?? '').toLowerCase();
     if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
+      if (fc.over) {
+        throw new ServiceError('SqlUnsupported', `window functions (${name.toUpperCase()} ... OVER) are not supported`, {
+          construct: 'OVER',
+        });
+      }
       if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
       out.set(astKey(ast), ast);
       collectAggregates(fc.args ?? [], new Map(), planner, true);

@@ -27,7 +27,6 @@ export const ERROR_CATALOG = {
   // Input
   InvalidRecord: { status: 400, retryable: false, summary: 'An input record does not match the table schema.' },
   UnknownInputTable: { status: 404, retryable: false, summary: 'The named table does not exist in the program.' },
-  UnknownOutputView: { status: 404, retryable: false, summary: 'The named view does not exist in the program.' },
   // CLI and configuration
   InvalidArguments: { status: 400, retryable: false, summary: 'Command-line arguments are missing or malformed.' },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },

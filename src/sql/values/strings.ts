@@ -5,7 +5,8 @@
  * Invariants: positions and lengths count Unicode code points (Postgres counts characters of its UTF-8
  * database), never UTF-16 code units; strings without surrogates take fast paths that never split them.
  * UPPER/LOWER apply each code point's one-to-one case mapping (what Postgres's libc `towupper`/`towlower` do):
- * JS's full mappings that change the length are not applied (`ﬀ` stays `ﬀ`; `ß` uppercases to `ẞ` as in PGlite).
+ * JS's full mappings that change the length are not applied (`ﬀ` stays `ﬀ`; `ß` uppercases to `ẞ` and `İ`
+ * lowercases to `i`, as in PGlite).
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { ErrorCode } from '../../types/error-codes.ts';
@@ -127,7 +128,7 @@ function mapCodePoints(s: string, upperCase: boolean): string {
   for (const ch of s) {
     let m: string;
     if (upperCase) m = ch === 'ß' ? 'ẞ' : ch.toUpperCase();
-    else m = ch.toLowerCase();
+    else m = ch === 'İ' ? 'i' : ch.toLowerCase();
     out += m.length === ch.length ? m : ch;
   }
   return out;

@@ -55,6 +55,8 @@ export interface OutCol {
   readonly bound: number;
   readonly stable: boolean;
   readonly exact: boolean;
+  /** Values a base-table column draws from (for literals that hit). */
+  readonly pool?: readonly GenValue[];
 }
 
 export interface ViewDef {
@@ -102,7 +104,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   joinKeyExprs: true,
   dateTimestampMix: true,
   booleanTests: true,
-  isDistinctFrom: true,
+  isDistinctFrom: false,
   distinctAggregates: true,
   deleteMissingKeys: true,
 };
@@ -391,6 +393,8 @@ interface Expr {
   readonly stable: boolean;
   /** For doubles: exactly representable and summation-safe. */
   readonly exact: boolean;
+  /** Values of the underlying table column, when the expression is a plain column reference. */
+  readonly pool?: readonly GenValue[];
 }
 
 /** A column in scope: `sql` is the (qualified) reference. */
@@ -458,7 +462,7 @@ class ExprGen {
   family(allowBool = true): Family {
     const avail = new Set(this.cols.map((c) => familyOf(c.type.kind)));
     const fams: Family[] = ['num', 'text', 'date', 'ts', ...(allowBool ? (['bool'] as Family[]) : [])];
-    return this.rng.weighted(fams.map((f) => [avail.has(f) ? (f === 'num' ? 6 : 3) : 0.3, f] as const));
+    return this.rng.weighted(fams.map((f) => [avail.has(f) ? (f === 'num' ? 6 : 3) : 0.15, f] as const));
   }
 
   literal(f: Family): Expr {
@@ -500,6 +504,11 @@ class ExprGen {
   /** A literal of the same type as `e` (for comparisons). */
   literalLike(e: Expr): Expr {
     const k = e.type.kind;
+    if (e.pool && e.pool.length > 0 && isLeafRef(e.sql) && this.rng.chance(0.7)) {
+      const v = this.rng.pick(e.pool);
+      const b = typeof v === 'number' ? Math.abs(v) : typeof v === 'bigint' ? Math.abs(Number(v)) : 0;
+      return lit(literalSql(v, e.type), e.type, k === 'decimal' ? Math.abs(Number(v)) : b);
+    }
     if (familyOf(k) !== 'num') return this.literal(familyOf(k));
     if (isInt(k) || this.rng.chance(0.5)) {
       const v = this.rng.pick(SMALL_INTS);
@@ -948,7 +957,7 @@ class QueryGen {
     this.cfg = cfg;
     this.sources = tables.map((t) => ({
       name: t.name,
-      cols: t.columns.map((c) => ({ name: c.name, type: c.type, bound: c.bound, stable: true, exact: true })),
+      cols: t.columns.map((c) => ({ name: c.name, type: c.type, bound: c.bound, stable: true, exact: true, pool: c.pool })),
     }));
   }
 
@@ -1016,7 +1025,7 @@ class QueryGen {
       }
       names.add(name);
       parts.push(text);
-      cols.push({ name, type: e.type, bound: e.bound, stable: e.stable, exact: e.exact });
+      cols.push({ name, type: e.type, bound: e.bound, stable: e.stable, exact: e.exact, ...(e.pool && isLeafRef(e.sql) ? { pool: e.pool } : {}) });
     });
     return { list: parts.join(', '), cols };
   }
@@ -1044,7 +1053,10 @@ class QueryGen {
       const nk = rng.int(1, 2);
       for (let i = 0; i < nk; i++) {
         const cs = sg.columnsOf(null);
-        keys.push(cs.length > 0 && rng.chance(0.75) ? rng.pick(cs) : sg.any(1));
+        let k = cs.length > 0 && rng.chance(0.75) ? rng.pick(cs) : sg.any(1);
+        // A bare integer constant in GROUP BY is a select-list position.
+        if (/^\(?-?\d+\)?$/.test(k.sql)) k = { ...k, sql: `(${k.sql} + 0)` };
+        if (!keys.some((x) => x.sql === k.sql)) keys.push(k);
       }
     }
     const aggs: Expr[] = [];
@@ -1299,7 +1311,7 @@ const SHAPES: Readonly<Record<Focus, ReadonlyArray<readonly [number, Shape]>>> =
 export function generateViews(rng: Prng, tables: readonly TableDef[], focus: Focus, cfg: GenConfig): ViewDef[] {
   const qg = new QueryGen(rng, cfg, tables);
   const views: ViewDef[] = [];
-  const n = rng.int(2, 4);
+  const n = rng.int(2, 5);
   for (let i = 0; i < n; i++) {
     const q = qg.query(rng.weighted(SHAPES[focus]));
     const v: ViewDef = { name: `v${i}`, query: q.sql, deps: [...new Set(q.deps)], columns: q.cols };
@@ -1369,11 +1381,11 @@ export class TableState {
 export function generateSteps(rng: Prng, tables: readonly TableDef[], cfg: GenConfig): Step[] {
   const states = new Map(tables.map((t) => [t.name, new TableState(t)]));
   const steps: Step[] = [];
-  const nSteps = rng.int(3, 6);
+  const nSteps = rng.int(3, 7);
   for (let s = 0; s < nSteps; s++) {
     const deletes: Op[] = [];
     const inserts: Op[] = [];
-    const nOps = s === 0 ? rng.int(3, 8) : rng.int(1, 6);
+    const nOps = s === 0 ? rng.int(4, 10) : rng.int(1, 8);
     const touchedKeys = new Map<string, Set<string>>();
     for (let i = 0; i < nOps; i++) {
       const t = rng.pick(tables);

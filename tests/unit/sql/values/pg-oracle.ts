@@ -11,6 +11,8 @@ export interface Oracle {
   /** Evaluates each SQL expression (cast to text) in as few queries as possible. */
   evalMany(exprs: readonly string[]): Promise<Outcome[]>;
   eval(expr: string): Promise<Outcome>;
+  /** Runs statements; the outcome is the first column of the first row of the last statement (as text). */
+  run(sql: string): Promise<Outcome>;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,18 @@ export async function startOracle(): Promise<Oracle> {
     }
     return out;
   }
-  return { evalMany, eval: one, close: () => db.close() };
+  async function run(sql: string): Promise<Outcome> {
+    try {
+      const results = await db.exec(sql);
+      const last = results[results.length - 1];
+      const row = last?.rows[0];
+      const v = row === undefined ? null : Object.values(row)[0];
+      return { value: v === null || v === undefined ? null : String(v) };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  }
+  return { evalMany, eval: one, run, close: () => db.close() };
 }
 
 /** Runs our implementation the same way: its text, or the error message. Non-ServiceErrors are rethrown. */

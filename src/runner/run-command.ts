@@ -1,0 +1,198 @@
+/**
+ * `holdfast run`: compiles a program, feeds input files through it in steps of N records, and prints the final
+ * contents of every output view (and, with --steps, every step's changes). The engine runs in this process.
+ *
+ * Records from all inputs are taken in the order the --input flags are given, concatenated, and cut into steps
+ * of --batch-size records (a step may hold records of several tables). Final contents do not depend on the
+ * batch size.
+ */
+import { readFileSync } from 'node:fs';
+import { ServiceError } from '../errors/service-error.ts';
+import { compileProgram, type SqlCircuit } from '../sql/program.ts';
+import { rowToJson } from '../sql/records.ts';
+import type { ViewSchema } from '../sql/schema.ts';
+import { formatValue } from '../sql/values/format.ts';
+import type { Batch } from '../zset/batch.ts';
+import { encodeRow, type Row, type Value } from '../zset/value.ts';
+import { type InputRecord, readInputFile } from './input-file.ts';
+
+export interface RunOptions {
+  readonly program: string;
+  readonly inputs: ReadonlyArray<{ table: string; path: string }>;
+  readonly batchSize: number;
+  readonly output: 'json' | 'text';
+  readonly steps: boolean;
+  readonly explain: boolean;
+}
+
+export const RUN_USAGE = `usage: holdfast run PROGRAM.sql [--input TABLE=FILE.jsonl ...] [--batch-size N] [--output json|text] [--steps] [--explain]
+
+Compiles PROGRAM.sql, feeds each input file (JSON lines: {"insert": {...}}, {"delete": {...}} or plain rows as
+inserts) in steps of N records (default 1000), and prints the final contents of every view.
+  --input TABLE=FILE   records for TABLE (repeatable; files are read in the order given)
+  --batch-size N       records per step (default 1000)
+  --output json|text   json: one JSON object per view row; text: aligned tables (default json)
+  --steps              also print each step's output changes
+  --explain            print the compiled circuit and exit`;
+
+export function parseRunArgs(args: readonly string[]): RunOptions {
+  let program: string | null = null;
+  const inputs: Array<{ table: string; path: string }> = [];
+  let batchSize = 1000;
+  let output: 'json' | 'text' = 'json';
+  let steps = false;
+  let explain = false;
+  const bad = (m: string) => new ServiceError('InvalidArguments', `${m}\n\n${RUN_USAGE}`);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const value = (): string => {
+      const eq = a.indexOf('=');
+      if (a.startsWith('--') && eq > 0) return a.slice(eq + 1);
+      const v = args[++i];
+      if (v === undefined) throw bad(`${a} needs a value`);
+      return v;
+    };
+    const flag = a.startsWith('--') ? a.split('=')[0] : a;
+    switch (flag) {
+      case '--input': {
+        const v = a.startsWith('--input=') ? a.slice('--input='.length) : value();
+        const eq = v.indexOf('=');
+        if (eq <= 0 || eq === v.length - 1) throw bad(`--input takes TABLE=FILE, got '${v}'`);
+        inputs.push({ table: v.slice(0, eq), path: v.slice(eq + 1) });
+        break;
+      }
+      case '--batch-size': {
+        const v = value();
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw bad(`--batch-size must be a positive integer, got '${v}'`);
+        batchSize = n;
+        break;
+      }
+      case '--output': {
+        const v = value();
+        if (v !== 'json' && v !== 'text') throw bad(`--output must be json or text, got '${v}'`);
+        output = v;
+        break;
+      }
+      case '--steps':
+        steps = true;
+        break;
+      case '--explain':
+        explain = true;
+        break;
+      default:
+        if (a.startsWith('-')) throw bad(`unknown option ${a}`);
+        if (program !== null) throw bad(`unexpected argument '${a}'`);
+        program = a;
+    }
+  }
+  if (program === null) throw bad('missing PROGRAM.sql');
+  return { program, inputs, batchSize, output, steps, explain };
+}
+
+/** Runs the command; writes results to `out`. Returns the final contents per view (for tests). */
+export async function runCommand(o: RunOptions, out: (line: string) => void): Promise<Map<string, Row[]>> {
+  let sql: string;
+  try {
+    sql = readFileSync(o.program, 'utf8');
+  } catch (e) {
+    throw new ServiceError('FileReadError', `cannot read program '${o.program}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      path: o.program,
+    });
+  }
+  const program = await compileProgram(sql);
+  const circuit = program.instantiate();
+  if (o.explain) {
+    out(circuit.explain());
+    return new Map();
+  }
+  const records: InputRecord[] = [];
+  for (const inp of o.inputs) {
+    const t = program.table(inp.table);
+    if (!t) {
+      throw new ServiceError('UnknownInputTable', `--input names table '${inp.table}', which the program does not declare; tables: ${program.tables.map((x) => x.name).join(', ')}`, {
+        name: inp.table,
+      });
+    }
+    for (const r of readInputFile(inp.path, t)) records.push(r);
+  }
+  const views = program.outputs;
+  const totals = new Map<string, Map<string, [Row, number]>>(views.map((v) => [v.name, new Map()]));
+  const runStep = (n: number, batch: Map<string, Batch>) => {
+    const changes = circuit.step(batch);
+    for (const v of views) {
+      const b = changes.get(v.name) as Batch;
+      const acc = totals.get(v.name) as Map<string, [Row, number]>;
+      for (let i = 0; i < b.rows.length; i++) {
+        const row = b.rows[i] as Row;
+        const k = encodeRow(row);
+        const e = acc.get(k);
+        const w = (e?.[1] ?? 0) + (b.weights[i] as number);
+        if (w === 0) acc.delete(k);
+        else acc.set(k, [row, w]);
+      }
+      if (o.steps && b.rows.length > 0) printChanges(out, o.output, n, v, b);
+    }
+  };
+  let stepNo = 0;
+  if (records.length === 0) runStep(++stepNo, new Map());
+  for (let s = 0; s < records.length; s += o.batchSize) {
+    const batch = new Map<string, Batch>();
+    for (const r of records.slice(s, s + o.batchSize)) {
+      let b = batch.get(r.table);
+      if (!b) {
+        b = { rows: [], weights: [] };
+        batch.set(r.table, b);
+      }
+      b.rows.push(r.row);
+      b.weights.push(r.weight);
+    }
+    runStep(++stepNo, batch);
+  }
+  const result = new Map<string, Row[]>();
+  for (const v of views) {
+    const rows: Row[] = [];
+    for (const [row, w] of (totals.get(v.name) as Map<string, [Row, number]>).values()) for (let k = 0; k < w; k++) rows.push(row);
+    const sorted = sortForDisplay(rows, v);
+    result.set(v.name, sorted);
+    printContents(out, o.output, v, sorted);
+  }
+  void (circuit satisfies SqlCircuit);
+  return result;
+}
+
+function cell(v: Value, t: ViewSchema['columns'][number]['type']): string {
+  return v === null ? 'NULL' : formatValue(v, t);
+}
+
+function sortForDisplay(rows: Row[], v: ViewSchema): Row[] {
+  const keyed = rows.map((r) => ({ r, k: r.map((x, i) => cell(x as Value, (v.columns[i] as ViewSchema['columns'][number]).type)).join('\u0000') }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
+}
+
+function printChanges(out: (l: string) => void, format: 'json' | 'text', step: number, v: ViewSchema, b: Batch): void {
+  for (let i = 0; i < b.rows.length; i++) {
+    const row = b.rows[i] as Row;
+    const w = b.weights[i] as number;
+    for (let k = 0; k < Math.abs(w); k++) {
+      if (format === 'json') out(JSON.stringify({ step, view: v.name, [w > 0 ? 'insert' : 'delete']: rowToJson(v.columns, row) }));
+      else out(`step ${step} ${v.name} ${w > 0 ? '+' : '-'} (${row.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)).join(', ')})`);
+    }
+  }
+}
+
+function printContents(out: (l: string) => void, format: 'json' | 'text', v: ViewSchema, rows: Row[]): void {
+  if (format === 'json') {
+    for (const r of rows) out(JSON.stringify({ view: v.name, row: rowToJson(v.columns, r) }));
+    return;
+  }
+  const header = v.columns.map((c) => c.name);
+  const cells = rows.map((r) => r.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)));
+  const widths = header.map((h, j) => Math.max(h.length, ...cells.map((c) => (c[j] as string).length)));
+  out(`${v.name} (${rows.length} row${rows.length === 1 ? '' : 's'})`);
+  out(` ${header.map((h, j) => h.padEnd(widths[j] as number)).join(' | ')}`);
+  out(`-${widths.map((w) => '-'.repeat(w)).join('-+-')}-`);
+  for (const c of cells) out(` ${c.map((x, j) => x.padEnd(widths[j] as number)).join(' | ')}`);
+  out('');
+}
