@@ -47,9 +47,11 @@ export class Circuit {
   }
 
   add(op: Operator, inputs: readonly NodeId[]): NodeId {
-    if (inputs.length !== op.arity) throw new Error(`${op.kind} takes ${op.arity} inputs, got ${inputs.length}`);
+    if (inputs.length !== op.arity)
+      throw new Error(`${op.kind} takes ${op.arity} inputs, got ${inputs.length}`);
     const id = this.#nodes.length;
-    for (const i of inputs) if (i >= id || i < 0) throw new Error(`input ${i} of ${op.kind} does not exist yet`);
+    for (const i of inputs)
+      if (i >= id || i < 0) throw new Error(`input ${i} of ${op.kind} does not exist yet`);
     this.#nodes.push({ id, op, inputs, label: op.kind });
     if (this.#tracking && isStateful(op)) op.trackChanges(true);
     return id;
@@ -90,7 +92,8 @@ export class Circuit {
 
   #stateful(): Array<[string, StatefulOperator]> {
     const out: Array<[string, StatefulOperator]> = [];
-    for (const n of this.#nodes) if (n.op !== null && isStateful(n.op)) out.push([`n${n.id}:${n.op.kind}`, n.op]);
+    for (const n of this.#nodes)
+      if (n.op !== null && isStateful(n.op)) out.push([`n${n.id}:${n.op.kind}`, n.op]);
     return out;
   }
 
@@ -123,18 +126,21 @@ export class Circuit {
    * built and have run no step.
    */
   restore(base: CircuitSnapshot, deltas: readonly CircuitSnapshot[] = []): void {
-    if (this.#steps !== 0) throw new ServiceError('StateRestoreError', 'restore needs a circuit that has not run');
+    if (this.#steps !== 0)
+      throw new ServiceError('StateRestoreError', 'restore needs a circuit that has not run');
     const ops = this.#stateful();
     const known = new Set(ops.map(([k]) => k));
     for (const k of Object.keys(base.operators)) {
-      if (!known.has(k)) throw new ServiceError('StateRestoreError', `snapshot has state for unknown operator ${k}`);
+      if (!known.has(k))
+        throw new ServiceError('StateRestoreError', `snapshot has state for unknown operator ${k}`);
     }
     for (const [k, op] of ops) {
       const parts: Record<string, Batch[]> = {};
       for (const snap of [base, ...deltas]) {
         const s = snap.operators[k];
         if (s === undefined) {
-          if (snap === base) throw new ServiceError('StateRestoreError', `snapshot lacks state for operator ${k}`);
+          if (snap === base)
+            throw new ServiceError('StateRestoreError', `snapshot lacks state for operator ${k}`);
           continue;
         }
         for (const [name, b] of Object.entries(s)) (parts[name] ??= []).push(b);
@@ -147,6 +153,8 @@ export class Circuit {
 
   /** Human-readable plan, one node per line (used by `holdfast run --explain` and tests). */
   describe(): string {
-    return this.#nodes.map((n) => `n${n.id} ${n.label}(${n.inputs.map((i) => `n${i}`).join(', ')})`).join('\n');
+    return this.#nodes
+      .map((n) => `n${n.id} ${n.label}(${n.inputs.map((i) => `n${i}`).join(', ')})`)
+      .join('\n');
   }
 }

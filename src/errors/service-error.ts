@@ -11,7 +11,12 @@ export class ServiceError extends Error {
   readonly errorCode: ErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(errorCode: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    errorCode: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = `${errorCode}Error`;
     this.errorCode = errorCode;

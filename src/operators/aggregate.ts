@@ -7,15 +7,16 @@
  * Incrementally: a step feeds each `(row, w)` to its group's accumulators; afterwards every touched group
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
- * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators.
+ * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators. The integral is
+ * kept inside the groups, without re-encoding rows: a group holds its row count, plus, when the aggregates take
+ * arguments, the multiset of argument tuples (keyed by the raw value when there is a single argument).
  *
  * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
-import { emptyBatch, push } from '../zset/batch.ts';
+import { append, consolidate, emptyBatch, push } from '../zset/batch.ts';
 import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
-import { ZSetMap } from '../zset/zset-map.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Per-group running state of one aggregate function. */
@@ -41,6 +42,8 @@ export interface AggregateSpec {
 interface Group {
   readonly key: Row;
   count: number;
+  /** Argument tuples of this group's input with their weights (null when no aggregate takes an argument). */
+  readonly args: Map<unknown, [Row, number]> | null;
   readonly accs: Accumulator[];
   lastOut: Row | null;
   touched: boolean;
@@ -51,8 +54,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly arity = 1;
   readonly #spec: AggregateSpec;
   readonly #groups = new Map<unknown, Group>();
-  readonly #integral = new ZSetMap();
   readonly #keyCols: number[];
+  readonly #argCols: number[];
   readonly #global: boolean;
   #stepped = false;
 
@@ -60,6 +63,11 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     super(['input', 'meta']);
     this.#spec = spec;
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
+    const maxArg = Math.max(-1, ...spec.functions.map((f) => f.arg));
+    this.#argCols =
+      maxArg < spec.keyCount
+        ? []
+        : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
   }
 
@@ -80,6 +88,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g = {
         key: row.slice(0, this.#keyCols.length),
         count: 0,
+        args: this.#argCols.length > 0 ? new Map() : null,
         accs: this.#spec.functions.map((f) => f.create()),
         lastOut: null,
         touched: false,
@@ -92,6 +101,17 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   #feed(row: Row, w: number, touched: Group[] | null): void {
     const g = this.#group(row);
     g.count += w;
+    if (g.args !== null) {
+      const ac = this.#argCols;
+      let k: unknown;
+      if (ac.length === 1) {
+        const v = row[ac[0] as number] as Value;
+        k = typeof v === 'object' && v !== null ? encodeValue(v) : v;
+      } else k = encodeColumns(row, ac);
+      const e = g.args.get(k);
+      if (e === undefined) g.args.set(k, [ac.map((i) => row[i] as Value), w]);
+      else if ((e[1] += w) === 0) g.args.delete(k);
+    }
     const fs = this.#spec.functions;
     for (let j = 0; j < fs.length; j++) {
       const f = fs[j] as AggregateFunction;
@@ -117,7 +137,6 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     for (let i = 0; i < b.rows.length; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
-      this.#integral.add(row, w);
       log.record(row, w);
       this.#feed(row, w, touched);
     }
@@ -130,7 +149,9 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       this.logs.meta!.record([true], 1);
     }
     this.#stepped = true;
-    const out = emptyBatch();
+    // Each group emits at most (old, -1) and (new, +1), old ≠ new, and rows of different groups differ in their
+    // key columns: the output is consolidated by construction.
+    const out: Batch = { rows: [], weights: [], consolidated: true };
     for (const g of touched) {
       g.touched = false;
       const now = this.#current(g);
@@ -148,19 +169,22 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     this.resetLogs();
     const meta = emptyBatch();
     if (this.#stepped) push(meta, [true], 1);
-    return { input: this.#integral.toBatch(), meta };
+    const input = emptyBatch();
+    for (const g of this.#groups.values()) {
+      if (g.args === null) {
+        if (g.count !== 0) push(input, g.key, g.count);
+      } else for (const [args, w] of g.args.values()) push(input, [...g.key, ...args], w);
+    }
+    return { input, meta };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
-    this.#integral.clear();
-    for (const b of StatefulBase.partsOf(parts, 'input'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const row = b.rows[i] as Row;
-        const w = b.weights[i] as number;
-        this.#integral.add(row, w);
-      }
-    for (const e of this.#integral.entries()) this.#feed(e.row, e.weight, null);
+    const all = emptyBatch();
+    for (const b of StatefulBase.partsOf(parts, 'input')) append(all, b);
+    const integral = consolidate(all);
+    for (let i = 0; i < integral.rows.length; i++)
+      this.#feed(integral.rows[i] as Row, integral.weights[i] as number, null);
     this.#stepped = StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0);
     if (this.#global && this.#stepped) this.#group([]);
     for (const [k, g] of this.#groups) {

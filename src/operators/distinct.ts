@@ -21,7 +21,7 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
 
   step([input]: readonly Batch[]): Batch {
     const b = input as Batch;
-    const out = emptyBatch();
+    const out: Batch = { rows: [], weights: [], consolidated: true };
     const log = this.logs.input!;
     for (let i = 0; i < b.rows.length; i++) {
       const row = b.rows[i] as Row;

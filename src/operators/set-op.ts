@@ -38,7 +38,13 @@ export class SetOpOperator extends StatefulBase implements StatefulOperator, Ope
   step([dl, dr]: readonly Batch[]): Batch {
     const touched = new Map<string, Row>();
     const before = new Map<string, number>();
-    const apply = (b: Batch, side: ZSetMap, other: ZSetMap, isLeft: boolean, log: { record(r: Row, w: number): void }) => {
+    const apply = (
+      b: Batch,
+      side: ZSetMap,
+      other: ZSetMap,
+      isLeft: boolean,
+      log: { record(r: Row, w: number): void },
+    ) => {
       for (let i = 0; i < b.rows.length; i++) {
         const row = b.rows[i] as Row;
         const w = b.weights[i] as number;

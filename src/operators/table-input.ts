@@ -26,7 +26,9 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   readonly arity = 1;
   readonly #pk: readonly number[] | null;
   readonly #store: boolean;
-  /** key → [row, weight] (weight is always 1 with a primary key). */
+  /** With a primary key: key → row. */
+  readonly #byKey = new Map<unknown, Row>();
+  /** Without a key: row identity → [row, multiplicity]. */
   readonly #rows = new Map<unknown, [Row, number]>();
 
   constructor(spec: TableInputSpec) {
@@ -55,24 +57,25 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
       const k = this.#key(row);
-      const cur = this.#rows.get(k);
       if (this.#pk !== null) {
+        const old = this.#byKey.get(k);
         if (w > 0) {
-          if (cur !== undefined) {
-            if (sameRow(cur[0], row)) continue;
-            push(out, cur[0], -1);
-            log.record(cur[0], -1);
+          if (old !== undefined) {
+            if (sameRow(old, row)) continue;
+            push(out, old, -1);
+            log.record(old, -1);
           }
-          this.#rows.set(k, [row, 1]);
+          this.#byKey.set(k, row);
           push(out, row, 1);
           log.record(row, 1);
-        } else if (w < 0 && cur !== undefined) {
-          this.#rows.delete(k);
-          push(out, cur[0], -1);
-          log.record(cur[0], -1);
+        } else if (w < 0 && old !== undefined) {
+          this.#byKey.delete(k);
+          push(out, old, -1);
+          log.record(old, -1);
         }
         continue;
       }
+      const cur = this.#rows.get(k);
       if (w > 0) {
         if (cur === undefined) this.#rows.set(k, [row, w]);
         else cur[1] += w;
@@ -92,6 +95,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   /** Current contents (empty when the table is not stored). */
   contents(): Batch {
     const b = emptyBatch();
+    for (const row of this.#byKey.values()) push(b, row, 1);
     for (const [row, w] of this.#rows.values()) push(b, row, w);
     return b;
   }
@@ -107,6 +111,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#rows.clear();
+    this.#byKey.clear();
     const acc = new Map<string, [Row, number]>();
     for (const b of StatefulBase.partsOf(parts, 'contents'))
       for (let i = 0; i < b.rows.length; i++) {
@@ -116,7 +121,11 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
         if (e === undefined) acc.set(id, [row, b.weights[i] as number]);
         else e[1] += b.weights[i] as number;
       }
-    for (const [row, w] of acc.values()) if (w > 0) this.#rows.set(this.#key(row), [row, w]);
+    for (const [row, w] of acc.values()) {
+      if (w <= 0) continue;
+      if (this.#pk !== null) this.#byKey.set(this.#key(row), row);
+      else this.#rows.set(this.#key(row), [row, w]);
+    }
   }
 }
 

@@ -4,7 +4,7 @@
  * its table. Errors name the file and line.
  */
 import { readFileSync } from 'node:fs';
-import { ServiceError, isServiceError } from '../errors/service-error.ts';
+import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowFromJson } from '../sql/records.ts';
 import type { TableSchema } from '../sql/schema.ts';
 import type { Row } from '../zset/value.ts';
@@ -20,9 +20,13 @@ export function readInputFile(path: string, table: TableSchema): InputRecord[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ServiceError('FileReadError', `cannot read input file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      path,
-    });
+    throw new ServiceError(
+      'FileReadError',
+      `cannot read input file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        path,
+      },
+    );
   }
   const out: InputRecord[] = [];
   const lines = text.split('\n');
@@ -34,12 +38,16 @@ export function readInputFile(path: string, table: TableSchema): InputRecord[] {
     try {
       json = JSON.parse(line);
     } catch (e) {
-      throw new ServiceError('InvalidRecord', `${where}: not valid JSON: ${(e as Error).message}`, { path, line: i + 1 });
+      throw new ServiceError('InvalidRecord', `${where}: not valid JSON: ${(e as Error).message}`, {
+        path,
+        line: i + 1,
+      });
     }
     try {
       out.push(toRecord(json, table));
     } catch (e) {
-      if (isServiceError(e)) throw new ServiceError(e.errorCode, `${where}: ${e.message}`, { ...e.details, path, line: i + 1 });
+      if (isServiceError(e))
+        throw new ServiceError(e.errorCode, `${where}: ${e.message}`, { ...e.details, path, line: i + 1 });
       throw e;
     }
   }
@@ -50,7 +58,8 @@ function toRecord(json: unknown, table: TableSchema): InputRecord {
   if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
     const o = json as Record<string, unknown>;
     const keys = Object.keys(o);
-    if (keys.length === 1 && keys[0] === 'insert') return { table: table.name, row: rowFromJson(table, o.insert), weight: 1 };
+    if (keys.length === 1 && keys[0] === 'insert')
+      return { table: table.name, row: rowFromJson(table, o.insert), weight: 1 };
     if (keys.length === 1 && keys[0] === 'delete') {
       return { table: table.name, row: rowFromJson(table, o.delete, { keyOnly: true }), weight: -1 };
     }

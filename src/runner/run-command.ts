@@ -96,9 +96,13 @@ export async function runCommand(o: RunOptions, out: (line: string) => void): Pr
   try {
     sql = readFileSync(o.program, 'utf8');
   } catch (e) {
-    throw new ServiceError('FileReadError', `cannot read program '${o.program}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      path: o.program,
-    });
+    throw new ServiceError(
+      'FileReadError',
+      `cannot read program '${o.program}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        path: o.program,
+      },
+    );
   }
   const program = await compileProgram(sql);
   const circuit = program.instantiate();
@@ -110,9 +114,13 @@ export async function runCommand(o: RunOptions, out: (line: string) => void): Pr
   for (const inp of o.inputs) {
     const t = program.table(inp.table);
     if (!t) {
-      throw new ServiceError('UnknownInputTable', `--input names table '${inp.table}', which the program does not declare; tables: ${program.tables.map((x) => x.name).join(', ')}`, {
-        name: inp.table,
-      });
+      throw new ServiceError(
+        'UnknownInputTable',
+        `--input names table '${inp.table}', which the program does not declare; tables: ${program.tables.map((x) => x.name).join(', ')}`,
+        {
+          name: inp.table,
+        },
+      );
     }
     for (const r of readInputFile(inp.path, t)) records.push(r);
   }
@@ -152,7 +160,8 @@ export async function runCommand(o: RunOptions, out: (line: string) => void): Pr
   const result = new Map<string, Row[]>();
   for (const v of views) {
     const rows: Row[] = [];
-    for (const [row, w] of (totals.get(v.name) as Map<string, [Row, number]>).values()) for (let k = 0; k < w; k++) rows.push(row);
+    for (const [row, w] of (totals.get(v.name) as Map<string, [Row, number]>).values())
+      for (let k = 0; k < w; k++) rows.push(row);
     const sorted = sortForDisplay(rows, v);
     result.set(v.name, sorted);
     printContents(out, o.output, v, sorted);
@@ -166,18 +175,31 @@ function cell(v: Value, t: ViewSchema['columns'][number]['type']): string {
 }
 
 function sortForDisplay(rows: Row[], v: ViewSchema): Row[] {
-  const keyed = rows.map((r) => ({ r, k: r.map((x, i) => cell(x as Value, (v.columns[i] as ViewSchema['columns'][number]).type)).join('\u0000') }));
+  const keyed = rows.map((r) => ({
+    r,
+    k: r.map((x, i) => cell(x as Value, (v.columns[i] as ViewSchema['columns'][number]).type)).join('\u0000'),
+  }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
   return keyed.map((x) => x.r);
 }
 
-function printChanges(out: (l: string) => void, format: 'json' | 'text', step: number, v: ViewSchema, b: Batch): void {
+function printChanges(
+  out: (l: string) => void,
+  format: 'json' | 'text',
+  step: number,
+  v: ViewSchema,
+  b: Batch,
+): void {
   for (let i = 0; i < b.rows.length; i++) {
     const row = b.rows[i] as Row;
     const w = b.weights[i] as number;
     for (let k = 0; k < Math.abs(w); k++) {
-      if (format === 'json') out(JSON.stringify({ step, view: v.name, [w > 0 ? 'insert' : 'delete']: rowToJson(v.columns, row) }));
-      else out(`step ${step} ${v.name} ${w > 0 ? '+' : '-'} (${row.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)).join(', ')})`);
+      if (format === 'json')
+        out(JSON.stringify({ step, view: v.name, [w > 0 ? 'insert' : 'delete']: rowToJson(v.columns, row) }));
+      else
+        out(
+          `step ${step} ${v.name} ${w > 0 ? '+' : '-'} (${row.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)).join(', ')})`,
+        );
     }
   }
 }
@@ -188,7 +210,9 @@ function printContents(out: (l: string) => void, format: 'json' | 'text', v: Vie
     return;
   }
   const header = v.columns.map((c) => c.name);
-  const cells = rows.map((r) => r.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)));
+  const cells = rows.map((r) =>
+    r.map((x, j) => cell(x as Value, (v.columns[j] as ViewSchema['columns'][number]).type)),
+  );
   const widths = header.map((h, j) => Math.max(h.length, ...cells.map((c) => (c[j] as string).length)));
   out(`${v.name} (${rows.length} row${rows.length === 1 ? '' : 's'})`);
   out(` ${header.map((h, j) => h.padEnd(widths[j] as number)).join(' | ')}`);

@@ -109,7 +109,10 @@ class Avg implements Accumulator {
     const n = this.inner.n;
     if (n === 0) return null;
     if (this.kind === 'float') return (this.inner as FloatSum).sum / n;
-    const sum = this.kind === 'int' ? Decimal.fromBigInt((this.inner as IntSum).total()) : (this.inner as DecimalSum).sum;
+    const sum =
+      this.kind === 'int'
+        ? Decimal.fromBigInt((this.inner as IntSum).total())
+        : (this.inner as DecimalSum).sum;
     return sum.div(Decimal.fromInt(n));
   }
 }

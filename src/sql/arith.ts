@@ -2,8 +2,9 @@
  * Dispatch of SQL arithmetic by result type: picks the checked implementation from `values/` once, at compile
  * time, so the per-row closure does no type switching.
  */
-import type { TypeKind } from './sql-type.ts';
+
 import type { Value } from '../zset/value.ts';
+import type { TypeKind } from './sql-type.ts';
 import type { Decimal } from './values/decimal.ts';
 import * as I from './values/integers.ts';
 

@@ -13,14 +13,22 @@ import type { Row, Value } from '../zset/value.ts';
 import type { Ast, SourceMap } from './parse.ts';
 
 export type { Ast } from './parse.ts';
+
+import * as arith from './arith.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
-import { commonType, integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
+import {
+  commonType,
+  integerLiteralType,
+  isInteger,
+  isNumeric,
+  isString,
+  promoteNumeric,
+} from './types-rules.ts';
 import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
-import { compileLike, charLength, position, substring, trim } from './values/strings.ts';
+import { charLength, compileLike, position, substring, trim } from './values/strings.ts';
 import { dateAddDays, extract } from './values/temporal.ts';
-import * as arith from './arith.ts';
 
 export type Ev = (a: Row, b: Row) => Value;
 
@@ -64,7 +72,10 @@ export interface BindContext {
    * In aggregate scope: the FROM columns and which of them are group keys (FROM index → output index), so a
    * column reference names a group key however it is qualified.
    */
-  readonly groupedColumns?: { readonly columns: readonly ScopeColumn[]; readonly map: ReadonlyMap<number, number> };
+  readonly groupedColumns?: {
+    readonly columns: readonly ScopeColumn[];
+    readonly map: ReadonlyMap<number, number>;
+  };
 }
 
 /** Single-row layout: column i is a[i]. */
@@ -100,7 +111,13 @@ export function compileRow(b: Bound): (row: Row) => Value {
 // ---------------------------------------------------------------------------------------------------------
 // errors and AST helpers
 
-export function sqlError(code: ErrorCode, message: string, ctx: BindContext, location: unknown, extra = {}): ServiceError {
+export function sqlError(
+  code: ErrorCode,
+  message: string,
+  ctx: BindContext,
+  location: unknown,
+  extra = {},
+): ServiceError {
   if (typeof location === 'number' && location >= 0) {
     const p = ctx.source.position(ctx.source.charOffset(location));
     return new ServiceError(code, `${message} (line ${p.line}, column ${p.column})`, {
@@ -343,7 +360,12 @@ function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unkno
 
 function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
   if (!isString(l.type) && !isString(r.type) && !l.unknownLiteral && !r.unknownLiteral) {
-    throw sqlError('SqlTypeError', `operator does not exist: ${typeToSql(l.type)} || ${typeToSql(r.type)}`, ctx, loc);
+    throw sqlError(
+      'SqlTypeError',
+      `operator does not exist: ${typeToSql(l.type)} || ${typeToSql(r.type)}`,
+      ctx,
+      loc,
+    );
   }
   const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
   const a = isString(l.type) ? l : castBound(l, text);
@@ -356,7 +378,10 @@ function not(b: Bound): Bound {
 }
 
 function andOr(isAnd: boolean, args: Bound[]): Bound {
-  const type = sqlType('BOOLEAN', args.some((a) => a.type.nullable));
+  const type = sqlType(
+    'BOOLEAN',
+    args.some((a) => a.type.nullable),
+  );
   const conj = isAnd ? args.flatMap((a) => a.conj ?? [a]) : undefined;
   const gen = (ctx: EvalCtx): Ev => {
     const evs = args.map((a) => a.gen(ctx));
@@ -515,7 +540,8 @@ function bindConst(n: Ast, _ctx: BindContext): Bound {
     }
     return literal(Decimal.parse(text), sqlType('DECIMAL', false, { precision: null, scale: null }));
   }
-  if (n.sval !== undefined) return literal((n.sval.sval ?? '') as string, sqlType('VARCHAR', false, { length: null }), true);
+  if (n.sval !== undefined)
+    return literal((n.sval.sval ?? '') as string, sqlType('VARCHAR', false, { length: null }), true);
   if (n.boolval !== undefined) return literal(n.boolval.boolval === true, sqlType('BOOLEAN', false));
   throw new ServiceError('SqlUnsupported', 'unsupported constant');
 }
@@ -525,10 +551,17 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   if (parts.includes('*')) {
     throw sqlError('SqlUnsupported', '* is only allowed in the select list or COUNT(*)', ctx, n.location);
   }
-  if (parts.length > 2) throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
-  const [q, name] = parts.length === 2 ? [parts[0] as string, parts[1] as string] : [null, parts[0] as string];
+  if (parts.length > 2)
+    throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
+  const [q, name] =
+    parts.length === 2 ? [parts[0] as string, parts[1] as string] : [null, parts[0] as string];
   if (ctx.aggregateScope && ctx.groupedColumns) {
-    const inner = bindColumn(n, { ...ctx, columns: ctx.groupedColumns.columns, aggregateScope: false, groupedColumns: undefined });
+    const inner = bindColumn(n, {
+      ...ctx,
+      columns: ctx.groupedColumns.columns,
+      aggregateScope: false,
+      groupedColumns: undefined,
+    });
     const out = ctx.groupedColumns.map.get(inner.cols[0] as number);
     if (out !== undefined) return columnRef(out, (ctx.columns[out] as ScopeColumn).type);
     const shown = q === null ? name : `${q}.${name}`;
@@ -547,12 +580,16 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   const shown = q === null ? name : `${q}.${name}`;
   if (matches.length === 0) {
     if (q !== null && !ctx.columns.some((c) => c.qualifier === q)) {
-      throw sqlError('SqlNameError', `missing FROM-clause entry for table "${q}"`, ctx, n.location, { name: q });
+      throw sqlError('SqlNameError', `missing FROM-clause entry for table "${q}"`, ctx, n.location, {
+        name: q,
+      });
     }
     throw sqlError('SqlNameError', `column "${shown}" does not exist`, ctx, n.location, { name: shown });
   }
   if (matches.length > 1) {
-    throw sqlError('SqlNameError', `column reference "${shown}" is ambiguous`, ctx, n.location, { name: shown });
+    throw sqlError('SqlNameError', `column reference "${shown}" is ambiguous`, ctx, n.location, {
+      name: shown,
+    });
   }
   if (ctx.aggregateScope) {
     throw sqlError(
@@ -579,7 +616,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       if (!n.lexpr) {
         const arg = bindExpr(n.rexpr, ctx);
         if (op === '-') {
-          if (!isNumeric(arg.type)) throw sqlError('SqlTypeError', `operator does not exist: -${typeToSql(arg.type)}`, ctx, loc);
+          if (!isNumeric(arg.type))
+            throw sqlError('SqlTypeError', `operator does not exist: -${typeToSql(arg.type)}`, ctx, loc);
           return strict(arg.type, [arg], arith.negate(arg.type.kind));
         }
         if (op === '+') return arg;
@@ -588,7 +626,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
-      if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%') return arithmetic(op, l, r, ctx, loc);
+      if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%')
+        return arithmetic(op, l, r, ctx, loc);
       if (op === '||') return concat(l, r, ctx, loc);
       throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc, { construct: op });
     }
@@ -599,7 +638,10 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
       const cmp = comparator(xx.type.kind === 'NULL' ? 'INTEGER' : xx.type.kind);
-      const type = sqlType('BOOLEAN', all.some((b) => b.type.nullable));
+      const type = sqlType(
+        'BOOLEAN',
+        all.some((b) => b.type.nullable),
+      );
       return fold({
         type,
         cols: mergeCols(...all),
@@ -633,7 +675,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
       const p = coerceString(bindExpr(n.rexpr, ctx), ctx, loc, 'LIKE');
       const negated = op === '!~~';
-      if (op !== '~~' && op !== '!~~') throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
+      if (op !== '~~' && op !== '!~~')
+        throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
       const type = sqlType('BOOLEAN', x.type.nullable || p.type.nullable);
       if (p.literal && typeof p.literal.value === 'string') {
         const m = compileLike(p.literal.value);
@@ -642,7 +685,10 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
     }
     case 'AEXPR_NULLIF': {
-      const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [Bound, Bound];
+      const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [
+        Bound,
+        Bound,
+      ];
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
         type: { ...a.type, nullable: true },
@@ -660,9 +706,15 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       });
     }
     default:
-      throw sqlError('SqlUnsupported', `unsupported expression ${String(n.kind).replace('AEXPR_', '')}`, ctx, loc, {
-        construct: n.kind,
-      });
+      throw sqlError(
+        'SqlUnsupported',
+        `unsupported expression ${String(n.kind).replace('AEXPR_', '')}`,
+        ctx,
+        loc,
+        {
+          construct: n.kind,
+        },
+      );
   }
 }
 
@@ -677,7 +729,9 @@ function bindCase(n: Ast, ctx: BindContext): Bound {
   const whens = (n.args as Ast[]).map((w) => w.CaseWhen);
   const conds: Bound[] = whens.map((w) => {
     const c = bindExpr(w.expr, ctx);
-    return subject ? comparison('=', subject, c, ctx, w.location) : expectBoolean(c, ctx, w.location, 'CASE WHEN');
+    return subject
+      ? comparison('=', subject, c, ctx, w.location)
+      : expectBoolean(c, ctx, w.location, 'CASE WHEN');
   });
   const results = whens.map((w) => bindExpr(w.result, ctx));
   const dflt = n.defresult ? bindExpr(n.defresult, ctx) : literal(null, sqlType('NULL', true));
@@ -717,22 +771,42 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       { name },
     );
   }
-  if (n.over) throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
+  if (n.over)
+    throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
     if (args.length < lo || args.length > hi) {
-      throw sqlError('SqlTypeError', `function ${name.toUpperCase()} takes ${lo === hi ? lo : `${lo} to ${hi}`} arguments`, ctx, loc);
+      throw sqlError(
+        'SqlTypeError',
+        `function ${name.toUpperCase()} takes ${lo === hi ? lo : `${lo} to ${hi}`} arguments`,
+        ctx,
+        loc,
+      );
     }
   };
   const num = (i: number) => {
     const a = args[i] as Bound;
-    if (a.unknownLiteral) return coerce(a, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, name);
+    if (a.unknownLiteral)
+      return coerce(a, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, name);
     if (a.type.kind === 'NULL') return literal(null, sqlType('DOUBLE', true));
-    if (!isNumeric(a.type)) throw sqlError('SqlTypeError', `function ${name.toUpperCase()}(${typeToSql(a.type)}) does not exist`, ctx, loc);
+    if (!isNumeric(a.type))
+      throw sqlError(
+        'SqlTypeError',
+        `function ${name.toUpperCase()}(${typeToSql(a.type)}) does not exist`,
+        ctx,
+        loc,
+      );
     return a;
   };
   const str = (i: number) => coerceString(args[i] as Bound, ctx, loc, name.toUpperCase());
-  const int = (i: number) => coerce(args[i] as Bound, sqlType('INTEGER', (args[i] as Bound).type.nullable), ctx, loc, name.toUpperCase());
+  const int = (i: number) =>
+    coerce(
+      args[i] as Bound,
+      sqlType('INTEGER', (args[i] as Bound).type.nullable),
+      ctx,
+      loc,
+      name.toUpperCase(),
+    );
   const text = (nullable: boolean) => sqlType('VARCHAR', nullable, { length: null });
   switch (name) {
     case 'abs': {
@@ -763,7 +837,11 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'lower': {
       argc(1);
       const a = str(0);
-      return strict(text(a.type.nullable), [a], name === 'upper' ? (s) => (s as string).toUpperCase() : (s) => (s as string).toLowerCase());
+      return strict(
+        text(a.type.nullable),
+        [a],
+        name === 'upper' ? (s) => (s as string).toUpperCase() : (s) => (s as string).toLowerCase(),
+      );
     }
     case 'length':
     case 'char_length':
@@ -779,11 +857,15 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       const from = int(1);
       if (args.length === 3) {
         const len = int(2);
-        return strict(text(s.type.nullable || from.type.nullable || len.type.nullable), [s, from, len], (x, f, l) =>
-          substring(x as string, f as number, l as number),
+        return strict(
+          text(s.type.nullable || from.type.nullable || len.type.nullable),
+          [s, from, len],
+          (x, f, l) => substring(x as string, f as number, l as number),
         );
       }
-      return strict(text(s.type.nullable || from.type.nullable), [s, from], (x, f) => substring(x as string, f as number));
+      return strict(text(s.type.nullable || from.type.nullable), [s, from], (x, f) =>
+        substring(x as string, f as number),
+      );
     }
     case 'btrim':
     case 'ltrim':
@@ -793,7 +875,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       const s = str(0);
       if (args.length === 2) {
         const chars = str(1);
-        return strict(text(s.type.nullable || chars.type.nullable), [s, chars], (x, c) => trim(x as string, mode, c as string));
+        return strict(text(s.type.nullable || chars.type.nullable), [s, chars], (x, c) =>
+          trim(x as string, mode, c as string),
+        );
       }
       return strict(text(s.type.nullable), [s], (x) => trim(x as string, mode));
     }
@@ -818,7 +902,12 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       if (src.unknownLiteral) src = coerce(src, sqlType('TIMESTAMP', false), ctx, loc, 'EXTRACT');
       const k = src.type.kind;
       if (k !== 'DATE' && k !== 'TIMESTAMP' && k !== 'TIME') {
-        throw sqlError('SqlTypeError', `EXTRACT needs a DATE, TIME or TIMESTAMP, got ${typeToSql(src.type)}`, ctx, loc);
+        throw sqlError(
+          'SqlTypeError',
+          `EXTRACT needs a DATE, TIME or TIMESTAMP, got ${typeToSql(src.type)}`,
+          ctx,
+          loc,
+        );
       }
       const f = field.literal.value.toUpperCase();
       return strict(sqlType('DECIMAL', src.type.nullable, { precision: null, scale: null }), [src], (v) =>
@@ -877,7 +966,12 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
       const p = mods[0] as number;
       const s = mods[1] ?? 0;
       if (p < 1 || p > 1000 || s < 0 || s > p) {
-        throw sqlError('SqlTypeError', `DECIMAL(${p}, ${s}) is out of range: precision 1..1000, scale 0..precision`, ctx, tn.location);
+        throw sqlError(
+          'SqlTypeError',
+          `DECIMAL(${p}, ${s}) is out of range: precision 1..1000, scale 0..precision`,
+          ctx,
+          tn.location,
+        );
       }
       return sqlType('DECIMAL', nullable, { precision: p, scale: s });
     }
@@ -887,7 +981,8 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'character': {
       const kind = base === 'varchar' ? 'VARCHAR' : 'CHAR';
       const len = mods[0] ?? (kind === 'CHAR' ? 1 : null);
-      if (len !== null && len < 1) throw sqlError('SqlTypeError', `length for type ${kind} must be at least 1`, ctx, tn.location);
+      if (len !== null && len < 1)
+        throw sqlError('SqlTypeError', `length for type ${kind} must be at least 1`, ctx, tn.location);
       return sqlType(kind, nullable, { length: len });
     }
     case 'text':
@@ -900,8 +995,14 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'timestamp':
       return plain('TIMESTAMP');
     default:
-      throw sqlError('SqlUnsupported', `type ${parts.join('.').toUpperCase()} is not supported`, ctx, tn.location, {
-        construct: base.toUpperCase(),
-      });
+      throw sqlError(
+        'SqlUnsupported',
+        `type ${parts.join('.').toUpperCase()} is not supported`,
+        ctx,
+        tn.location,
+        {
+          construct: base.toUpperCase(),
+        },
+      );
   }
 }

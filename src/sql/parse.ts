@@ -120,7 +120,13 @@ function tokenize(sql: string): Token[] {
       i++;
       while (i < n && !(sql[i] === '"' && sql[i + 1] !== '"')) i += sql[i] === '"' ? 2 : 1;
       i++;
-      out.push({ kind: 'qident', text: sql.slice(start, i), start, end: i, value: sql.slice(start + 1, i - 1) });
+      out.push({
+        kind: 'qident',
+        text: sql.slice(start, i),
+        start,
+        end: i,
+        value: sql.slice(start + 1, i - 1),
+      });
     } else if (/[A-Za-z_0-9$]/.test(c)) {
       const start = i;
       while (i < n && /[A-Za-z_0-9$.]/.test(sql[i] as string)) i++;
@@ -174,7 +180,11 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
             const eq = stmt[j + 1];
             const val = stmt[j + 2];
             if (key?.kind !== 'string' || eq?.text !== '=' || val?.kind !== 'string') {
-              throw syntaxAt(sql, (key ?? stmt[j - 1] ?? (stmt[k] as Token)).start, "expected 'key' = 'value' in WITH list");
+              throw syntaxAt(
+                sql,
+                (key ?? stmt[j - 1] ?? (stmt[k] as Token)).start,
+                "expected 'key' = 'value' in WITH list",
+              );
             }
             if (Object.hasOwn(properties, key.value)) {
               const p = map.position(key.start);
@@ -194,7 +204,8 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
               j += 4;
               continue;
             }
-            if (next?.text !== ')') throw syntaxAt(sql, (next ?? val).start, "expected ',' or ')' in WITH list");
+            if (next?.text !== ')')
+              throw syntaxAt(sql, (next ?? val).start, "expected ',' or ')' in WITH list");
             for (let x = k; x <= j + 3; x++) blank(chars, stmt[x] as Token);
             break;
           }
@@ -213,7 +224,8 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   } catch (err) {
     const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
     const msg = details?.message ?? (err as Error).message;
-    const off = details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
+    const off =
+      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
     throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
   }
   const out: ParsedStatement[] = [];

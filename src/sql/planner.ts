@@ -13,11 +13,11 @@
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { AggregateOperator, type AggregateFunction } from '../operators/aggregate.ts';
+import { type AggregateFunction, AggregateOperator } from '../operators/aggregate.ts';
 import { ConstantOperator } from '../operators/constant.ts';
 import { DistinctOperator } from '../operators/distinct.ts';
 import { FilterOperator } from '../operators/filter.ts';
-import { JoinOperator, type JoinKind, NULL_KEY } from '../operators/join.ts';
+import { type JoinKind, JoinOperator, NULL_KEY } from '../operators/join.ts';
 import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
@@ -31,7 +31,6 @@ import {
   type Bound,
   bindExpr,
   castBound,
-  conjunction,
   type Ev,
   type EvalCtx,
   joinCtx,
@@ -109,15 +108,29 @@ export class Planner {
   // SELECT
 
   planSelect(stmt: Ast): Rel {
-    if (stmt.withClause) throw this.#err('SqlUnsupported', 'WITH (common table expressions) is not supported', stmt.withClause.location, { construct: 'WITH' });
+    if (stmt.withClause)
+      throw this.#err(
+        'SqlUnsupported',
+        'WITH (common table expressions) is not supported',
+        stmt.withClause.location,
+        { construct: 'WITH' },
+      );
     if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
-      throw this.#err('SqlUnsupported', 'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries', firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]), {
-        construct: 'ORDER BY/LIMIT',
-      });
+      throw this.#err(
+        'SqlUnsupported',
+        'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries',
+        firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]),
+        {
+          construct: 'ORDER BY/LIMIT',
+        },
+      );
     }
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
-    if (stmt.windowClause) throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, { construct: 'WINDOW' });
+    if (stmt.windowClause)
+      throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
+        construct: 'WINDOW',
+      });
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
     const from = this.#planFrom(stmt.fromClause ?? []);
@@ -132,13 +145,20 @@ export class Planner {
     const grouped = (stmt.groupClause ?? []).length > 0 || aggCalls.size > 0;
     const distinct = Array.isArray(stmt.distinctClause) && stmt.distinctClause.length > 0;
     if (distinct && Object.keys(stmt.distinctClause[0] ?? {}).length > 0) {
-      throw this.#err('SqlUnsupported', 'DISTINCT ON is not supported', undefined, { construct: 'DISTINCT ON' });
+      throw this.#err('SqlUnsupported', 'DISTINCT ON is not supported', undefined, {
+        construct: 'DISTINCT ON',
+      });
     }
 
     let rel: Rel;
     let outCols: ScopeColumn[];
     if (!grouped) {
-      if (stmt.havingClause) throw this.#err('SqlUnsupported', 'HAVING without GROUP BY or aggregates is not supported', undefined);
+      if (stmt.havingClause)
+        throw this.#err(
+          'SqlUnsupported',
+          'HAVING without GROUP BY or aggregates is not supported',
+          undefined,
+        );
       const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
       outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
       rel = this.#materialize(from, filters, exprs);
@@ -153,7 +173,8 @@ export class Planner {
   #planValues(lists: Ast[]): Rel {
     const rows: Bound[][] = lists.map((l) => (l.List.items as Ast[]).map((a) => bindExpr(a, this.#ctx([]))));
     const width = (rows[0] as Bound[]).length;
-    if (rows.some((r) => r.length !== width)) throw this.#err('SqlTypeError', 'VALUES lists must all be the same length', undefined);
+    if (rows.some((r) => r.length !== width))
+      throw this.#err('SqlTypeError', 'VALUES lists must all be the same length', undefined);
     const cols: ScopeColumn[] = [];
     const unified: Bound[][] = rows.map(() => []);
     for (let j = 0; j < width; j++) {
@@ -163,30 +184,56 @@ export class Planner {
         undefined,
         'VALUES',
       );
-      col.forEach((b, i) => (unified[i] as Bound[]).push(b));
-      cols.push({ qualifier: null, name: `column${j + 1}`, type: { ...(col[0] as Bound).type, nullable: col.some((b) => b.type.nullable) } });
+      col.forEach((b, i) => {
+        (unified[i] as Bound[]).push(b);
+      });
+      cols.push({
+        qualifier: null,
+        name: `column${j + 1}`,
+        type: { ...(col[0] as Bound).type, nullable: col.some((b) => b.type.nullable) },
+      });
     }
     const values: Row[] = unified.map((r) => r.map((b) => b.gen(ROW_CTX)([], [])));
     return { node: this.#c.add(new ConstantOperator(values), []), cols };
   }
 
-  #expandTargets(list: Ast[], cols: readonly ScopeColumn[]): Array<{ name: string; ast: Ast | null; bound?: Bound; location?: number }> {
+  #expandTargets(
+    list: Ast[],
+    cols: readonly ScopeColumn[],
+  ): Array<{ name: string; ast: Ast | null; bound?: Bound; location?: number }> {
     const out: Array<{ name: string; ast: Ast | null; bound?: Bound; location?: number }> = [];
     for (const item of list) {
       const t = item.ResTarget;
       const val = t.val;
       const fields = val?.ColumnRef?.fields as Ast[] | undefined;
-      if (fields && fields.some((f) => f.A_Star)) {
+      if (fields?.some((f) => f.A_Star)) {
         const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
         let any = false;
         cols.forEach((c, i) => {
           if (q === null || c.qualifier === q) {
             any = true;
-            out.push({ name: c.name, ast: { ColumnRef: { fields: c.qualifier ? [{ String: { sval: c.qualifier } }, { String: { sval: c.name } }] : [{ String: { sval: c.name } }] } }, bound: undefined, location: t.location });
+            out.push({
+              name: c.name,
+              ast: {
+                ColumnRef: {
+                  fields: c.qualifier
+                    ? [{ String: { sval: c.qualifier } }, { String: { sval: c.name } }]
+                    : [{ String: { sval: c.name } }],
+                },
+              },
+              bound: undefined,
+              location: t.location,
+            });
             void i;
           }
         });
-        if (!any) throw this.#err('SqlNameError', q ? `missing FROM-clause entry for table "${q}"` : 'SELECT * with no tables', t.location, { name: q });
+        if (!any)
+          throw this.#err(
+            'SqlNameError',
+            q ? `missing FROM-clause entry for table "${q}"` : 'SELECT * with no tables',
+            t.location,
+            { name: q },
+          );
         continue;
       }
       out.push({ name: t.name ?? deriveName(val), ast: val, location: t.location });
@@ -212,12 +259,15 @@ export class Planner {
       if (g.A_Const?.ival !== undefined) {
         const i = (g.A_Const.ival.ival ?? 0) as number;
         const t = targets[i - 1];
-        if (!t || !t.ast) throw this.#err('SqlNameError', `GROUP BY position ${i} is not in select list`, g.A_Const.location);
+        if (!t?.ast)
+          throw this.#err('SqlNameError', `GROUP BY position ${i} is not in select list`, g.A_Const.location);
         groupAsts.push(t.ast);
         continue;
       }
       if (g.GroupingSet || g.RollupClause || g.CubeClause) {
-        throw this.#err('SqlUnsupported', 'GROUPING SETS, ROLLUP and CUBE are not supported', undefined, { construct: 'GROUPING SETS' });
+        throw this.#err('SqlUnsupported', 'GROUPING SETS, ROLLUP and CUBE are not supported', undefined, {
+          construct: 'GROUPING SETS',
+        });
       }
       const f = g.ColumnRef?.fields as Ast[] | undefined;
       if (f && f.length === 1 && f[0].String) {
@@ -241,17 +291,25 @@ export class Planner {
       const fc = call.FuncCall;
       const name = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase() as AggregateName;
       const distinct = fc.agg_distinct === true;
-      if (fc.agg_filter || fc.agg_order) throw this.#err('SqlUnsupported', 'FILTER and ORDER BY inside aggregates are not supported', fc.location);
+      if (fc.agg_filter || fc.agg_order)
+        throw this.#err(
+          'SqlUnsupported',
+          'FILTER and ORDER BY inside aggregates are not supported',
+          fc.location,
+        );
       if (fc.agg_star) {
-        if (name !== 'count') throw this.#err('SqlTypeError', `${name.toUpperCase()}(*) is not allowed`, fc.location);
+        if (name !== 'count')
+          throw this.#err('SqlTypeError', `${name.toUpperCase()}(*) is not allowed`, fc.location);
         functions.push(makeAggregate('count', -1, null, false));
         aggTypes.push(sqlType('BIGINT', false));
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      if (args.length !== 1) throw this.#err('SqlTypeError', `${name.toUpperCase()} takes exactly one argument`, fc.location);
+      if (args.length !== 1)
+        throw this.#err('SqlTypeError', `${name.toUpperCase()} takes exactly one argument`, fc.location);
       let arg = bindExpr(args[0], { ...scope, clause: `an argument of ${name.toUpperCase()}` });
-      if (arg.unknownLiteral) arg = castBound({ ...arg, unknownLiteral: false }, sqlType('VARCHAR', false, { length: null }));
+      if (arg.unknownLiteral)
+        arg = castBound({ ...arg, unknownLiteral: false }, sqlType('VARCHAR', false, { length: null }));
       const t = arg.type;
       let result: SqlType;
       try {
@@ -259,13 +317,15 @@ export class Planner {
         else if (name === 'sum') result = sumType(t);
         else if (name === 'avg') result = avgType(t);
         else {
-          if (t.kind === 'BOOLEAN' || t.kind === 'NULL') throw new ServiceError('SqlTypeError', `${name.toUpperCase()} is not defined for ${t.kind}`);
+          if (t.kind === 'BOOLEAN' || t.kind === 'NULL')
+            throw new ServiceError('SqlTypeError', `${name.toUpperCase()} is not defined for ${t.kind}`);
           result = withNullable(t, true);
         }
       } catch (e) {
         throw this.#err('SqlTypeError', (e as Error).message, fc.location);
       }
-      if ((name === 'sum' || name === 'avg') && !isNumeric(t)) throw this.#err('SqlTypeError', `${name.toUpperCase()} needs a numeric argument`, fc.location);
+      if ((name === 'sum' || name === 'avg') && !isNumeric(t))
+        throw this.#err('SqlTypeError', `${name.toUpperCase()} needs a numeric argument`, fc.location);
       const index = groupBound.length + argBound.length;
       argBound.push(arg);
       functions.push(makeAggregate(name, index, t, distinct));
@@ -273,7 +333,9 @@ export class Planner {
     }
     const pre = [...groupBound, ...argBound];
     const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
-    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions }), [input.node]);
+    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions }), [
+      input.node,
+    ]);
 
     // Scope after aggregation: group keys then aggregate results.
     const aggCols: ScopeColumn[] = [
@@ -281,11 +343,16 @@ export class Planner {
       ...aggTypes.map((t, i) => ({ qualifier: null, name: `agg${i}`, type: t })),
     ];
     const groupedMap = new Map<string, number>();
-    groupAsts.forEach((g, i) => groupedMap.set(astKey(g), i));
-    aggList.forEach(([k], i) => groupedMap.set(k, groupBound.length + i));
+    groupAsts.forEach((g, i) => {
+      groupedMap.set(astKey(g), i);
+    });
+    aggList.forEach(([k], i) => {
+      groupedMap.set(k, groupBound.length + i);
+    });
     const colMap = new Map<number, number>();
     groupBound.forEach((b, i) => {
-      if (b.cols.length === 1 && b.literal === undefined && isPlainColumn(groupAsts[i])) colMap.set(b.cols[0] as number, i);
+      if (b.cols.length === 1 && b.literal === undefined && isPlainColumn(groupAsts[i]))
+        colMap.set(b.cols[0] as number, i);
     });
     const post: BindContext = this.#ctx(aggCols, {
       grouped: groupedMap,
@@ -300,8 +367,13 @@ export class Planner {
     }
     const exprs = targets.map((t) => bindExpr(t.ast, { ...post, clause: 'the select list' }));
     const evs = exprs.map((e) => e.gen(ROW_CTX));
-    node = this.#c.add(new MapOperator(projector(evs)), [node]);
-    const outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+    const keepsAll = aggCols.every((_, i) => exprs.some((e) => e.colRef === i));
+    node = this.#c.add(new MapOperator(projector(evs), keepsAll), [node]);
+    const outCols = targets.map((t, i) => ({
+      qualifier: null,
+      name: t.name,
+      type: (exprs[i] as Bound).type,
+    }));
     return { rel: { node, cols: outCols }, outCols };
   }
 
@@ -315,20 +387,34 @@ export class Planner {
     const r = this.planSelect(stmt.rarg);
     const opName = (stmt.op as string).replace('SETOP_', '');
     if (l.cols.length !== r.cols.length) {
-      throw this.#err('SqlTypeError', `each ${opName} query must have the same number of columns`, undefined, {
-        left: l.cols.length,
-        right: r.cols.length,
-      });
+      throw this.#err(
+        'SqlTypeError',
+        `each ${opName} query must have the same number of columns`,
+        undefined,
+        {
+          left: l.cols.length,
+          right: r.cols.length,
+        },
+      );
     }
     const lb: Bound[] = [];
     const rb: Bound[] = [];
     const cols: ScopeColumn[] = [];
     l.cols.forEach((lc, i) => {
       const rc = r.cols[i] as ScopeColumn;
-      const [a, b] = unify([colBound(i, lc.type), colBound(i, rc.type)], this.#ctx([]), undefined, `${opName} column ${i + 1}`) as [Bound, Bound];
+      const [a, b] = unify(
+        [colBound(i, lc.type), colBound(i, rc.type)],
+        this.#ctx([]),
+        undefined,
+        `${opName} column ${i + 1}`,
+      ) as [Bound, Bound];
       lb.push(a);
       rb.push(b);
-      cols.push({ qualifier: null, name: lc.name, type: { ...a.type, nullable: a.type.nullable || b.type.nullable } });
+      cols.push({
+        qualifier: null,
+        name: lc.name,
+        type: { ...a.type, nullable: a.type.nullable || b.type.nullable },
+      });
     });
     const conv = (rel: Rel, bs: Bound[]): NodeId =>
       bs.every((b, i) => b.colRef === i)
@@ -365,7 +451,15 @@ export class Planner {
     let tree = this.#fromItem(items[0]);
     for (const it of items.slice(1)) {
       const right = this.#fromItem(it);
-      tree = { k: 'join', kind: 'inner', left: tree, right, on: null, cols: [...tree.cols, ...right.cols], location: undefined };
+      tree = {
+        k: 'join',
+        kind: 'inner',
+        left: tree,
+        right,
+        on: null,
+        cols: [...tree.cols, ...right.cols],
+        location: undefined,
+      };
     }
     const seen = new Set<string>();
     for (const c of tree.cols) {
@@ -383,16 +477,21 @@ export class Planner {
   #fromItem(ast: Ast): FromTree {
     if (ast.RangeVar) {
       const rv = ast.RangeVar;
-      if (rv.schemaname) throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
+      if (rv.schemaname)
+        throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
       const rel = this.#o.resolve(rv.relname);
-      if (!rel) throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, { name: rv.relname });
+      if (!rel)
+        throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, {
+          name: rv.relname,
+        });
       const q = (rv.alias?.aliasname as string | undefined) ?? rv.relname;
       const cols = renameCols(rel.cols, q, rv.alias?.colnames, this, rv.location);
       return { k: 'rel', rel: { ...rel, cols }, cols };
     }
     if (ast.RangeSubselect) {
       const rs = ast.RangeSubselect;
-      if (rs.lateral) throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
+      if (rs.lateral)
+        throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
       const sub = this.planSelect(rs.subquery.SelectStmt);
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
       const cols = renameCols(sub.cols, q, rs.alias?.colnames, this, undefined);
@@ -401,7 +500,12 @@ export class Planner {
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
       if (j.usingClause || j.isNatural) {
-        throw this.#err('SqlUnsupported', 'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON', undefined, { construct: 'USING' });
+        throw this.#err(
+          'SqlUnsupported',
+          'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON',
+          undefined,
+          { construct: 'USING' },
+        );
       }
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
@@ -410,9 +514,20 @@ export class Planner {
       const lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
       const rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
       if (j.alias) throw this.#err('SqlUnsupported', 'aliases on joins are not supported', undefined);
-      return { k: 'join', kind, left, right, on: j.quals ?? null, cols: [...lcols, ...rcols], location: undefined };
+      return {
+        k: 'join',
+        kind,
+        left,
+        right,
+        on: j.quals ?? null,
+        cols: [...lcols, ...rcols],
+        location: undefined,
+      };
     }
-    if (ast.RangeFunction) throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, { construct: 'table function' });
+    if (ast.RangeFunction)
+      throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, {
+        construct: 'table function',
+      });
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
   }
 
@@ -427,7 +542,10 @@ export class Planner {
         const evs = filters.map((f) => f.b.gen(shiftCtx(f.offset)));
         const pred =
           evs.length === 1
-            ? ((e: Ev) => (r: Row) => e(r, r) === true)(evs[0] as Ev)
+            ? (
+                (e: Ev) => (r: Row) =>
+                  e(r, r) === true
+              )(evs[0] as Ev)
             : (r: Row) => {
                 for (const e of evs) if (e(r, r) !== true) return false;
                 return true;
@@ -498,6 +616,14 @@ export class Planner {
     const keyFn = (ks: Pred[]) => {
       const evs = ks.map((k) => k.b.gen(shiftCtx(k.offset)));
       if (evs.length === 0) return () => 0;
+      const only = ks[0] as Pred;
+      if (ks.length === 1 && only.b.colRef !== undefined) {
+        const i = only.b.colRef - only.offset;
+        return (r: Row): unknown => {
+          const v = r[i] as Value;
+          return v === null ? NULL_KEY : typeof v === 'object' ? encodeValue(v) : v;
+        };
+      }
       if (evs.length === 1) {
         const e = evs[0] as Ev;
         return (r: Row): unknown => {
@@ -537,7 +663,12 @@ export class Planner {
           };
     const fuse = project !== null && post.length === 0;
     let combine: (l: Row, r: Row) => Row;
-    if (fuse) {
+    if (fuse && (project as Bound[]).every((b) => b.colRef !== undefined)) {
+      combine = columnCombiner(
+        (project as Bound[]).map((b) => b.colRef as number),
+        lw,
+      );
+    } else if (fuse) {
       const evs = (project as Bound[]).map((b) => b.gen(joinCtx(lw)));
       combine = combiner(evs);
     } else {
@@ -562,7 +693,11 @@ export class Planner {
       }),
       [left.node, right.node],
     );
-    if (fuse) return { node, cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+    if (fuse)
+      return {
+        node,
+        cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
+      };
     if (post.length > 0) {
       const evs = post.map((p) => p.b.gen(shiftCtx(p.offset)));
       node = this.#c.add(
@@ -588,7 +723,12 @@ function bindPredicate(ast: Ast, ctx: BindContext): Bound {
   const b = bindExpr(ast, ctx);
   if (b.type.kind === 'BOOLEAN') return b;
   if (b.type.kind === 'NULL') return { ...b, type: sqlType('BOOLEAN', true) };
-  throw sqlError('SqlTypeError', `argument of ${ctx.clause ?? 'a condition'} must be BOOLEAN, not ${b.type.kind}`, ctx, firstLocation([ast]));
+  throw sqlError(
+    'SqlTypeError',
+    `argument of ${ctx.clause ?? 'a condition'} must be BOOLEAN, not ${b.type.kind}`,
+    ctx,
+    firstLocation([ast]),
+  );
 }
 
 function firstLocation(list: Ast[] | undefined): number | undefined {
@@ -612,9 +752,13 @@ function collectAggregates(ast: Ast, out: Map<string, Ast>, planner: Planner, in
     const name = (parts[parts.length - 1] ?? '').toLowerCase();
     if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
       if (fc.over) {
-        throw new ServiceError('SqlUnsupported', `window functions (${name.toUpperCase()} ... OVER) are not supported`, {
-          construct: 'OVER',
-        });
+        throw new ServiceError(
+          'SqlUnsupported',
+          `window functions (${name.toUpperCase()} ... OVER) are not supported`,
+          {
+            construct: 'OVER',
+          },
+        );
       }
       if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
       out.set(astKey(ast), ast);
@@ -671,7 +815,11 @@ function renameCols(
   const names = (colnames ?? []).map((n) => n.String.sval as string);
   if (names.length > cols.length) {
     void planner;
-    throw new ServiceError('SqlNameError', `alias has ${names.length} columns but the relation has ${cols.length}`, { location });
+    throw new ServiceError(
+      'SqlNameError',
+      `alias has ${names.length} columns but the relation has ${cols.length}`,
+      { location },
+    );
   }
   return cols.map((c, i) => ({ qualifier, name: names[i] ?? c.name, type: c.type }));
 }
@@ -690,7 +838,8 @@ function checkDuplicateQualifiers(tree: FromTree, _planner: Planner): void {
   walk(tree);
   const seen = new Set<string>();
   for (const q of quals) {
-    if (seen.has(q)) throw new ServiceError('SqlNameError', `table name "${q}" specified more than once`, { name: q });
+    if (seen.has(q))
+      throw new ServiceError('SqlNameError', `table name "${q}" specified more than once`, { name: q });
     seen.add(q);
   }
 }
@@ -714,6 +863,22 @@ function projector(evs: Ev[]): (r: Row) => Row {
   return (r) => {
     const out = new Array(n);
     for (let i = 0; i < n; i++) out[i] = (evs[i] as Ev)(r, r);
+    return out;
+  };
+}
+
+/** Output row made of plain columns of the (left ++ right) layout: copies without per-column closures. */
+function columnCombiner(cols: number[], lw: number): (l: Row, r: Row) => Row {
+  if (cols.length === 1) {
+    const c = cols[0] as number;
+    return c < lw ? (l) => [l[c] as Value] : (_l, r) => [r[c - lw] as Value];
+  }
+  const fromLeft = cols.map((c) => c < lw);
+  const idx = cols.map((c) => (c < lw ? c : c - lw));
+  const n = cols.length;
+  return (l, r) => {
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = fromLeft[i] ? l[idx[i] as number] : r[idx[i] as number];
     return out;
   };
 }

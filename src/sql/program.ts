@@ -15,17 +15,39 @@ import { MaterializeOperator } from '../operators/integrate.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { type Ast, type BindContext, type Bound, bindExpr, comparator, type ScopeColumn, resolveTypeName, sqlError } from './expr.ts';
+import {
+  type Ast,
+  type BindContext,
+  type Bound,
+  bindExpr,
+  comparator,
+  resolveTypeName,
+  type ScopeColumn,
+  sqlError,
+} from './expr.ts';
 import { type ParsedStatement, parseProgram, SourceMap } from './parse.ts';
 import { Planner, type Rel } from './planner.ts';
-import type { ColumnSchema, PropertyValue, RelationSchema, TableSchema, ViewKind, ViewSchema } from './schema.ts';
+import type {
+  ColumnSchema,
+  PropertyValue,
+  RelationSchema,
+  TableSchema,
+  ViewKind,
+  ViewSchema,
+} from './schema.ts';
 import { type SqlType, sqlType } from './sql-type.ts';
 
-export { formatValue } from './values/format.ts';
 export { rowFromJson, rowToJson } from './records.ts';
 export type { ColumnSchema, RelationSchema, TableSchema, ViewSchema } from './schema.ts';
+export { formatValue } from './values/format.ts';
 
-const TABLE_PROPERTIES = new Set(['materialized', 'append_only', 'connectors', 'skip_unused_columns', 'expected_size']);
+const TABLE_PROPERTIES = new Set([
+  'materialized',
+  'append_only',
+  'connectors',
+  'skip_unused_columns',
+  'expected_size',
+]);
 const VIEW_PROPERTIES = new Set(['connectors', 'emit_final']);
 
 interface TableDef {
@@ -78,17 +100,55 @@ function defineStatement(st: ParsedStatement, source: SourceMap, sql: string, ea
     case 'CreateStmt':
       return { k: 'table', d: defineTable(n, st, source, quoted(n.relation.location)) };
     case 'ViewStmt': {
-      if (n.replace) throw sqlError('SqlUnsupported', 'CREATE OR REPLACE VIEW is not supported', bindCtx(source), n.view.location);
-      return { k: 'view', d: defineView(n.view, n.query.SelectStmt, n.aliases, st.local ? 'local' : 'view', st, source, quoted, earlier) };
+      if (n.replace)
+        throw sqlError(
+          'SqlUnsupported',
+          'CREATE OR REPLACE VIEW is not supported',
+          bindCtx(source),
+          n.view.location,
+        );
+      return {
+        k: 'view',
+        d: defineView(
+          n.view,
+          n.query.SelectStmt,
+          n.aliases,
+          st.local ? 'local' : 'view',
+          st,
+          source,
+          quoted,
+          earlier,
+        ),
+      };
     }
     case 'CreateTableAsStmt': {
       if (n.objtype !== 'OBJECT_MATVIEW') {
-        throw sqlError('SqlUnsupported', 'CREATE TABLE AS is not supported; use CREATE VIEW', bindCtx(source), n.into?.rel?.location);
+        throw sqlError(
+          'SqlUnsupported',
+          'CREATE TABLE AS is not supported; use CREATE VIEW',
+          bindCtx(source),
+          n.into?.rel?.location,
+        );
       }
-      return { k: 'view', d: defineView(n.into.rel, n.query.SelectStmt, n.into.colNames, 'materialized', st, source, quoted, earlier) };
+      return {
+        k: 'view',
+        d: defineView(
+          n.into.rel,
+          n.query.SelectStmt,
+          n.into.colNames,
+          'materialized',
+          st,
+          source,
+          quoted,
+          earlier,
+        ),
+      };
     }
     default: {
-      const what = kind.replace(/Stmt$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+      const what = kind
+        .replace(/Stmt$/, '')
+        .replace(/([a-z])([A-Z])/g, '$1 $2')
+        .toUpperCase();
       const p = source.position(st.offset);
       throw new ServiceError(
         'SqlUnsupported',
@@ -114,32 +174,50 @@ function checkProperties(
         { property: k, line: v.keyPosition.startLine, column: v.keyPosition.startColumn },
       );
     }
-    if ((k === 'materialized' || k === 'append_only' || k === 'skip_unused_columns') && !/^(true|false)$/i.test(v.value)) {
-      throw new ServiceError('SqlPropertyError', `property '${k}' must be 'true' or 'false', got '${v.value}' ${at}`, {
-        property: k,
-        line: v.keyPosition.startLine,
-        column: v.keyPosition.startColumn,
-      });
+    if (
+      (k === 'materialized' || k === 'append_only' || k === 'skip_unused_columns') &&
+      !/^(true|false)$/i.test(v.value)
+    ) {
+      throw new ServiceError(
+        'SqlPropertyError',
+        `property '${k}' must be 'true' or 'false', got '${v.value}' ${at}`,
+        {
+          property: k,
+          line: v.keyPosition.startLine,
+          column: v.keyPosition.startColumn,
+        },
+      );
     }
     if (k === 'connectors') {
       let parsed: unknown;
       try {
         parsed = JSON.parse(v.value);
       } catch (e) {
-        throw new ServiceError('SqlPropertyError', `property 'connectors' is not valid JSON ${at}: ${(e as Error).message}`, {
-          property: k,
-          line: v.valuePosition.startLine,
-          column: v.valuePosition.startColumn,
-        });
+        throw new ServiceError(
+          'SqlPropertyError',
+          `property 'connectors' is not valid JSON ${at}: ${(e as Error).message}`,
+          {
+            property: k,
+            line: v.valuePosition.startLine,
+            column: v.valuePosition.startColumn,
+          },
+        );
       }
       if (!Array.isArray(parsed)) {
-        throw new ServiceError('SqlPropertyError', `property 'connectors' must be a JSON array ${at}`, { property: k });
+        throw new ServiceError('SqlPropertyError', `property 'connectors' must be a JSON array ${at}`, {
+          property: k,
+        });
       }
       const seen = new Set<string>();
       for (const c of parsed) {
         const nm = (c as { name?: unknown })?.name;
         if (typeof nm === 'string') {
-          if (seen.has(nm)) throw new ServiceError('SqlPropertyError', `duplicate connector name '${nm}' on "${name}" ${at}`, { property: k });
+          if (seen.has(nm))
+            throw new ServiceError(
+              'SqlPropertyError',
+              `duplicate connector name '${nm}' on "${name}" ${at}`,
+              { property: k },
+            );
           seen.add(nm);
         }
       }
@@ -150,12 +228,20 @@ function checkProperties(
 function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensitive: boolean): TableDef {
   const ctx = bindCtx(source);
   const name = n.relation.relname as string;
-  if (n.relation.schemaname) throw sqlError('SqlUnsupported', 'schema-qualified names are not supported', ctx, n.relation.location);
-  if (n.inhRelations || n.partspec || n.ofTypename) throw sqlError('SqlUnsupported', 'table inheritance and partitioning are not supported', ctx, n.relation.location);
+  if (n.relation.schemaname)
+    throw sqlError('SqlUnsupported', 'schema-qualified names are not supported', ctx, n.relation.location);
+  if (n.inhRelations || n.partspec || n.ofTypename)
+    throw sqlError(
+      'SqlUnsupported',
+      'table inheritance and partitioning are not supported',
+      ctx,
+      n.relation.location,
+    );
   const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number }> = [];
   let pk: string[] | null = null;
   const setPk = (keys: string[], loc: number) => {
-    if (pk !== null) throw sqlError('SqlNameError', `multiple primary keys for table "${name}" are not allowed`, ctx, loc);
+    if (pk !== null)
+      throw sqlError('SqlNameError', `multiple primary keys for table "${name}" are not allowed`, ctx, loc);
     pk = keys;
   };
   for (const el of (n.tableElts ?? []) as Ast[]) {
@@ -175,33 +261,63 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
             notNull = true;
             break;
           default:
-            throw sqlError('SqlUnsupported', `column constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`, ctx, con.location, {
-              construct: con.contype,
-            });
+            throw sqlError(
+              'SqlUnsupported',
+              `column constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`,
+              ctx,
+              con.location,
+              {
+                construct: con.contype,
+              },
+            );
         }
       }
       if (cols.some((c) => c.name === cd.colname)) {
-        throw sqlError('SqlNameError', `column "${cd.colname}" specified more than once`, ctx, cd.location, { name: cd.colname });
+        throw sqlError('SqlNameError', `column "${cd.colname}" specified more than once`, ctx, cd.location, {
+          name: cd.colname,
+        });
       }
-      cols.push({ name: cd.colname, type: resolveTypeName(cd.typeName, ctx, true), notNull, location: cd.location });
+      cols.push({
+        name: cd.colname,
+        type: resolveTypeName(cd.typeName, ctx, true),
+        notNull,
+        location: cd.location,
+      });
     } else if (el.Constraint) {
       const con = el.Constraint;
       if (con.contype !== 'CONSTR_PRIMARY') {
-        throw sqlError('SqlUnsupported', `table constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`, ctx, con.location, {
-          construct: con.contype,
-        });
+        throw sqlError(
+          'SqlUnsupported',
+          `table constraint ${String(con.contype).replace('CONSTR_', '')} is not supported`,
+          ctx,
+          con.location,
+          {
+            construct: con.contype,
+          },
+        );
       }
-      setPk(((con.keys ?? []) as Ast[]).map((k) => k.String.sval as string), con.location);
+      setPk(
+        ((con.keys ?? []) as Ast[]).map((k) => k.String.sval as string),
+        con.location,
+      );
     } else {
       throw sqlError('SqlUnsupported', `unsupported table element ${Object.keys(el)[0]}`, ctx, undefined);
     }
   }
-  if (cols.length === 0) throw sqlError('SqlUnsupported', `table "${name}" needs at least one column`, ctx, n.relation.location);
+  if (cols.length === 0)
+    throw sqlError('SqlUnsupported', `table "${name}" needs at least one column`, ctx, n.relation.location);
   let pkIdx: number[] | null = null;
   if (pk !== null) {
     pkIdx = (pk as string[]).map((k) => {
       const i = cols.findIndex((c) => c.name === k);
-      if (i < 0) throw sqlError('SqlNameError', `column "${k}" named in key does not exist`, ctx, n.relation.location, { name: k });
+      if (i < 0)
+        throw sqlError(
+          'SqlNameError',
+          `column "${k}" named in key does not exist`,
+          ctx,
+          n.relation.location,
+          { name: k },
+        );
       (cols[i] as { notNull: boolean }).notNull = true;
       return i;
     });
@@ -212,7 +328,11 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
     kind: 'table',
     name,
     caseSensitive,
-    columns: cols.map((c) => ({ name: c.name, type: { ...c.type, nullable: !c.notNull }, caseSensitive: false })),
+    columns: cols.map((c) => ({
+      name: c.name,
+      type: { ...c.type, nullable: !c.notNull },
+      caseSensitive: false,
+    })),
     primaryKey: pk,
     materialized: pk !== null || mat,
     appendOnly: st.properties.append_only?.value.toLowerCase() === 'true',
@@ -232,7 +352,13 @@ function defineView(
   _earlier: readonly Def[],
 ): ViewDef {
   const name = rv.relname as string;
-  if (rv.schemaname) throw sqlError('SqlUnsupported', 'schema-qualified names are not supported', bindCtx(source), rv.location);
+  if (rv.schemaname)
+    throw sqlError(
+      'SqlUnsupported',
+      'schema-qualified names are not supported',
+      bindCtx(source),
+      rv.location,
+    );
   checkProperties(st.properties, VIEW_PROPERTIES, 'view', name);
   const schema: ViewSchema = {
     kind,
@@ -275,7 +401,10 @@ export class Program {
   }
 
   relation(name: string): RelationSchema | undefined {
-    return [...this.#tables, ...this.#views].find((r) => r.name === name) ?? [...this.#tables, ...this.#views].find((r) => !r.caseSensitive && r.name === name.toLowerCase());
+    return (
+      [...this.#tables, ...this.#views].find((r) => r.name === name) ??
+      [...this.#tables, ...this.#views].find((r) => !r.caseSensitive && r.name === name.toLowerCase())
+    );
   }
 
   table(name: string): TableSchema | undefined {
@@ -317,7 +446,10 @@ export class Program {
         node = circuit.add(mat, [node]);
       }
       const schema: ViewSchema = { ...d.schema, columns: cols };
-      rels.set(schema.name, { node, cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })) });
+      rels.set(schema.name, {
+        node,
+        cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
+      });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
     }
@@ -329,7 +461,12 @@ export class Program {
 
 function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap): ColumnSchema[] {
   if (d.aliases.length > cols.length) {
-    throw sqlError('SqlNameError', `CREATE VIEW "${d.schema.name}" specifies more column names than columns`, bindCtx(source), undefined);
+    throw sqlError(
+      'SqlNameError',
+      `CREATE VIEW "${d.schema.name}" specifies more column names than columns`,
+      bindCtx(source),
+      undefined,
+    );
   }
   const out = cols.map((c, i) => ({
     name: d.aliases[i] ?? c.name,
@@ -339,10 +476,14 @@ function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap
   const seen = new Set<string>();
   for (const c of out) {
     if (seen.has(c.name)) {
-      throw new ServiceError('SqlNameError', `column "${c.name}" specified more than once in view "${d.schema.name}"; give the columns distinct aliases`, {
-        name: c.name,
-        view: d.schema.name,
-      });
+      throw new ServiceError(
+        'SqlNameError',
+        `column "${c.name}" specified more than once in view "${d.schema.name}"; give the columns distinct aliases`,
+        {
+          name: c.name,
+          view: d.schema.name,
+        },
+      );
     }
     seen.add(c.name);
   }
@@ -370,7 +511,9 @@ export class SqlCircuit {
     this.circuit = circuit;
     this.#tables = tables;
     this.#views = views;
-    this.#outputs = [...views.values()].filter((v) => v.schema.kind !== 'local').map((v) => [v.schema.name, v.node]);
+    this.#outputs = [...views.values()]
+      .filter((v) => v.schema.kind !== 'local')
+      .map((v) => [v.schema.name, v.node]);
     this.#want = this.#outputs.map(([, n]) => n);
     this.#source = source;
   }
@@ -380,9 +523,13 @@ export class SqlCircuit {
     const lower = name.toLowerCase();
     const t = this.#tables.get(lower);
     if (t && !t.schema.caseSensitive) return lower;
-    throw new ServiceError('UnknownInputTable', `table '${name}' does not exist; tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`, {
-      name,
-    });
+    throw new ServiceError(
+      'UnknownInputTable',
+      `table '${name}' does not exist; tables: ${[...this.#tables.keys()].join(', ') || '(none)'}`,
+      {
+        name,
+      },
+    );
   }
 
   /**
@@ -403,12 +550,22 @@ export class SqlCircuit {
   contents(name: string): Batch {
     const t = this.#tables.get(name) ?? this.#tables.get(name.toLowerCase());
     if (t) {
-      if (!t.op.stored) throw new ServiceError('AdHocQueryError', `table '${name}' is not materialized; declare it with a PRIMARY KEY or WITH ('materialized' = 'true')`, { name });
+      if (!t.op.stored)
+        throw new ServiceError(
+          'AdHocQueryError',
+          `table '${name}' is not materialized; declare it with a PRIMARY KEY or WITH ('materialized' = 'true')`,
+          { name },
+        );
       return t.op.contents();
     }
     const v = this.#views.get(name) ?? this.#views.get(name.toLowerCase());
     if (v) {
-      if (!v.mat) throw new ServiceError('AdHocQueryError', `view '${name}' is not materialized; declare it with CREATE MATERIALIZED VIEW`, { name });
+      if (!v.mat)
+        throw new ServiceError(
+          'AdHocQueryError',
+          `view '${name}' is not materialized; declare it with CREATE MATERIALIZED VIEW`,
+          { name },
+        );
       return v.mat.contents();
     }
     throw new ServiceError('AdHocQueryError', `relation '${name}' does not exist`, { name });
@@ -463,7 +620,12 @@ export class SqlCircuit {
     });
     let rel: Rel;
     try {
-      rel = planner.planSelect({ ...select, sortClause: undefined, limitCount: undefined, limitOffset: undefined });
+      rel = planner.planSelect({
+        ...select,
+        sortClause: undefined,
+        limitCount: undefined,
+        limitOffset: undefined,
+      });
     } catch (e) {
       if (e instanceof ServiceError && e.errorCode === 'AdHocQueryError') throw e;
       throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
@@ -475,13 +637,15 @@ export class SqlCircuit {
       throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
     }
     let rows: Row[] = [];
-    for (let i = 0; i < out.rows.length; i++) for (let k = 0; k < (out.weights[i] as number); k++) rows.push(out.rows[i] as Row);
+    for (let i = 0; i < out.rows.length; i++)
+      for (let k = 0; k < (out.weights[i] as number); k++) rows.push(out.rows[i] as Row);
     const columns = rel.cols.map((c) => ({ name: c.name, type: c.type, caseSensitive: false }));
     if (select.sortClause) rows = sortRows(rows, select.sortClause, rel.cols, source);
     const limitOf = (a: Ast | undefined, what: string): number | null => {
       if (!a) return null;
       const v = a.A_Const?.ival?.ival ?? (a.A_Const?.ival ? 0 : undefined);
-      if (typeof v !== 'number' || v < 0) throw new ServiceError('AdHocQueryError', `${what} must be a non-negative integer constant`, {});
+      if (typeof v !== 'number' || v < 0)
+        throw new ServiceError('AdHocQueryError', `${what} must be a non-negative integer constant`, {});
       return v;
     };
     const offset = limitOf(select.limitOffset, 'OFFSET') ?? 0;
@@ -512,12 +676,21 @@ function sortRows(rows: Row[], sortClause: Ast[], cols: readonly ScopeColumn[], 
       try {
         bound = bindExpr(node, ctx);
       } catch (e) {
-        throw new ServiceError('AdHocQueryError', `ORDER BY can only use output columns: ${(e as Error).message}`, {});
+        throw new ServiceError(
+          'AdHocQueryError',
+          `ORDER BY can only use output columns: ${(e as Error).message}`,
+          {},
+        );
       }
     }
     const ev = bound.gen({ col: (i) => (a) => a[i] as Value });
     const desc = sb.sortby_dir === 'SORTBY_DESC';
-    const nullsFirst = sb.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : sb.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : desc;
+    const nullsFirst =
+      sb.sortby_nulls === 'SORTBY_NULLS_FIRST'
+        ? true
+        : sb.sortby_nulls === 'SORTBY_NULLS_LAST'
+          ? false
+          : desc;
     const cmp = comparator(bound.type.kind === 'NULL' ? 'INTEGER' : bound.type.kind);
     return { ev, desc, nullsFirst, cmp };
   });

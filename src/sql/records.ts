@@ -30,9 +30,13 @@ function lowerIndex(cols: readonly ColumnSchema[]): Map<string, number> {
 /** Converts one JSON record into a row of `table`. @throws ServiceError InvalidRecord naming the column. */
 export function rowFromJson(table: TableSchema, record: unknown, options: RowFromJsonOptions = {}): Row {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    throw new ServiceError('InvalidRecord', `a record for table '${table.name}' must be a JSON object, got ${describe(record)}`, {
-      table: table.name,
-    });
+    throw new ServiceError(
+      'InvalidRecord',
+      `a record for table '${table.name}' must be a JSON object, got ${describe(record)}`,
+      {
+        table: table.name,
+      },
+    );
   }
   const cols = table.columns;
   const row: Value[] = new Array(cols.length).fill(null);
@@ -68,7 +72,10 @@ export function rowFromJson(table: TableSchema, record: unknown, options: RowFro
 }
 
 /** Converts a row into a JSON object with the relation's column names. */
-export function rowToJson(columns: readonly ColumnSchema[], row: Row): Record<string, string | number | boolean | null> {
+export function rowToJson(
+  columns: readonly ColumnSchema[],
+  row: Row,
+): Record<string, string | number | boolean | null> {
   const out: Record<string, string | number | boolean | null> = {};
   columns.forEach((c, i) => {
     out[c.name] = valueToJson(row[i] as Value, c.type);

@@ -34,7 +34,13 @@ export interface SqlType {
 }
 
 export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
-export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'DECIMAL']);
+export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'DECIMAL',
+]);
 export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
   'TINYINT',
   'SMALLINT',

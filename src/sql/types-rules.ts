@@ -3,7 +3,15 @@
  * CASE/COALESCE/IN/UNION, and the result types of aggregates.
  */
 import { ServiceError } from '../errors/service-error.ts';
-import { INTEGER_KINDS, NUMERIC_KINDS, STRING_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import {
+  INTEGER_KINDS,
+  NUMERIC_KINDS,
+  type SqlType,
+  STRING_KINDS,
+  sqlType,
+  type TypeKind,
+  typeToSql,
+} from './sql-type.ts';
 
 const RANK: Partial<Record<TypeKind, number>> = {
   TINYINT: 1,
@@ -39,7 +47,9 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
   const nullable = types.some((t) => t.nullable);
   const typed = types.filter((t, i) => t.kind !== 'NULL' && !unknown[i]);
   if (typed.length === 0) {
-    return types.some((t) => t.kind !== 'NULL') ? sqlType('VARCHAR', nullable, { length: null }) : sqlType('NULL', true);
+    return types.some((t) => t.kind !== 'NULL')
+      ? sqlType('VARCHAR', nullable, { length: null })
+      : sqlType('NULL', true);
   }
   let acc = typed[0] as SqlType;
   for (const t of typed.slice(1)) {
@@ -53,10 +63,14 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
     ) {
       acc = sqlType('TIMESTAMP', nullable);
     } else if (acc.kind !== t.kind) {
-      throw new ServiceError('SqlTypeError', `${what} types ${typeToSql(acc)} and ${typeToSql(t)} cannot be matched`, {
-        left: typeToSql(acc),
-        right: typeToSql(t),
-      });
+      throw new ServiceError(
+        'SqlTypeError',
+        `${what} types ${typeToSql(acc)} and ${typeToSql(t)} cannot be matched`,
+        {
+          left: typeToSql(acc),
+          right: typeToSql(t),
+        },
+      );
     } else if (acc.kind === 'DECIMAL' && (acc.precision !== t.precision || acc.scale !== t.scale)) {
       acc = sqlType('DECIMAL', nullable, { precision: null, scale: null });
     }
@@ -86,7 +100,9 @@ export function sumType(t: SqlType): SqlType {
     case 'DOUBLE':
       return sqlType('DOUBLE', true);
     default:
-      throw new ServiceError('SqlTypeError', `SUM is not defined for ${typeToSql(t)}`, { type: typeToSql(t) });
+      throw new ServiceError('SqlTypeError', `SUM is not defined for ${typeToSql(t)}`, {
+        type: typeToSql(t),
+      });
   }
 }
 

@@ -6,7 +6,14 @@
  * keeps them in step). Names follow Feldera's where the situation is the same.
  */
 
-export type ErrorCategory = 'bad_request' | 'not_found' | 'conflict' | 'gone' | 'unsupported' | 'unavailable' | 'internal';
+export type ErrorCategory =
+  | 'bad_request'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'unsupported'
+  | 'unavailable'
+  | 'internal';
 
 export interface ErrorCatalogEntry {
   readonly status: 400 | 404 | 409 | 410 | 500 | 501 | 503;
@@ -17,22 +24,62 @@ export interface ErrorCatalogEntry {
 export const ERROR_CATALOG = {
   // SQL compilation (program_error)
   SqlSyntaxError: { status: 400, retryable: false, summary: 'The SQL program does not parse.' },
-  SqlNameError: { status: 400, retryable: false, summary: 'The SQL program names an unknown or duplicate table, view or column.' },
-  SqlTypeError: { status: 400, retryable: false, summary: 'An SQL expression has operands of incompatible types.' },
-  SqlUnsupported: { status: 400, retryable: false, summary: 'The SQL program uses a construct Holdfast does not support.' },
-  SqlPropertyError: { status: 400, retryable: false, summary: 'A WITH property on a table or view is unknown or malformed.' },
+  SqlNameError: {
+    status: 400,
+    retryable: false,
+    summary: 'The SQL program names an unknown or duplicate table, view or column.',
+  },
+  SqlTypeError: {
+    status: 400,
+    retryable: false,
+    summary: 'An SQL expression has operands of incompatible types.',
+  },
+  SqlUnsupported: {
+    status: 400,
+    retryable: false,
+    summary: 'The SQL program uses a construct Holdfast does not support.',
+  },
+  SqlPropertyError: {
+    status: 400,
+    retryable: false,
+    summary: 'A WITH property on a table or view is unknown or malformed.',
+  },
   // SQL evaluation
-  SqlRuntimeError: { status: 400, retryable: false, summary: 'Evaluating SQL failed for a row (division by zero, overflow, bad cast).' },
+  SqlRuntimeError: {
+    status: 400,
+    retryable: false,
+    summary: 'Evaluating SQL failed for a row (division by zero, overflow, bad cast).',
+  },
   AdHocQueryError: { status: 400, retryable: false, summary: 'An ad-hoc query failed to plan or to run.' },
   // Input
-  InvalidRecord: { status: 400, retryable: false, summary: 'An input record does not match the table schema.' },
-  UnknownInputTable: { status: 404, retryable: false, summary: 'The named table does not exist in the program.' },
+  InvalidRecord: {
+    status: 400,
+    retryable: false,
+    summary: 'An input record does not match the table schema.',
+  },
+  UnknownInputTable: {
+    status: 404,
+    retryable: false,
+    summary: 'The named table does not exist in the program.',
+  },
   // CLI and configuration
-  InvalidArguments: { status: 400, retryable: false, summary: 'Command-line arguments are missing or malformed.' },
+  InvalidArguments: {
+    status: 400,
+    retryable: false,
+    summary: 'Command-line arguments are missing or malformed.',
+  },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },
   // Engine
-  StateRestoreError: { status: 500, retryable: false, summary: 'Operator state given to restore does not fit the circuit.' },
-  UnknownError: { status: 500, retryable: false, summary: 'An unexpected internal error; the message says what failed.' },
+  StateRestoreError: {
+    status: 500,
+    retryable: false,
+    summary: 'Operator state given to restore does not fit the circuit.',
+  },
+  UnknownError: {
+    status: 500,
+    retryable: false,
+    summary: 'An unexpected internal error; the message says what failed.',
+  },
 } as const satisfies Record<string, ErrorCatalogEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

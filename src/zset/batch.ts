@@ -8,6 +8,8 @@ import { encodeRow, type Row } from './value.ts';
 export interface Batch {
   readonly rows: Row[];
   readonly weights: number[];
+  /** Set by producers that guarantee distinct rows and no zero weights (lets {@link consolidate} skip work). */
+  readonly consolidated?: boolean;
 }
 
 export function emptyBatch(): Batch {
@@ -46,6 +48,7 @@ export function negate(b: Batch): Batch {
  * Merges equal rows and drops zero weights. Output order: first appearance of each row (deterministic).
  */
 export function consolidate(b: Batch): Batch {
+  if (b.consolidated === true) return b;
   const n = b.rows.length;
   if (n <= 1) return n === 1 && b.weights[0] === 0 ? emptyBatch() : b;
   const index = new Map<string, number>();
@@ -63,7 +66,7 @@ export function consolidate(b: Batch): Batch {
       weights[at] = (weights[at] as number) + (b.weights[i] as number);
     }
   }
-  const out = emptyBatch();
+  const out: Batch = { rows: [], weights: [], consolidated: true };
   for (let i = 0; i < rows.length; i++) if (weights[i] !== 0) push(out, rows[i] as Row, weights[i] as number);
   return out;
 }

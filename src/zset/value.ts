@@ -57,7 +57,8 @@ export function encodeColumns(row: Row, cols: readonly number[]): string {
 export function sameValue(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (typeof a === 'number' && typeof b === 'number') return Number.isNaN(a) && Number.isNaN(b);
-  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) return a.hashKey() === b.hashKey();
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null)
+    return a.hashKey() === b.hashKey();
   return false;
 }
 

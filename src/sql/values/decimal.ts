@@ -118,7 +118,7 @@ export class Decimal implements ObjectValue {
 
   /**
    * Postgres numeric input: surrounding whitespace, optional sign, digits with an optional point (underscores
-   * allowed between digits), optional exponent. Result scale = fraction digits − exponent, at least 0.
+   * allowed between digits), optional exponent; or a 0x/0o/0b integer. Result scale = fraction digits − exponent, at least 0.
    * Throws ServiceError(code) on anything else (including NaN/Infinity, which DECIMAL cannot hold).
    */
   static parse(text: string, code: ErrorCode = 'InvalidRecord'): Decimal {
@@ -132,6 +132,15 @@ export class Decimal implements ObjectValue {
     if (c === 43 || c === 45) {
       neg = c === 45;
       i++;
+    }
+    c = text.charCodeAt(i + 1) | 0x20;
+    if (text.charCodeAt(i) === 48 && (c === 120 || c === 111 || c === 98)) {
+      // Postgres 16+: 0x / 0o / 0b integers
+      const body = text.slice(i, end);
+      if (!/^0(?:[xX](?:_?[0-9a-fA-F])+|[oO](?:_?[0-7])+|[bB](?:_?[01])+)$/.test(body))
+        throw syntaxError(text, code);
+      const v = BigInt(body.replaceAll('_', ''));
+      return new Decimal(neg ? -v : v, 0);
     }
     let digits = '';
     let intDigits = 0;

@@ -14,67 +14,136 @@
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, typeToSql } from '../sql-type.ts';
-import { Decimal } from './decimal.ts';
+import { Decimal, pow10 } from './decimal.ts';
 import { checkInt, type NumberIntKind } from './integers.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText } from './parse.ts';
 import { coerceToLength } from './strings.ts';
 import { formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from './temporal.ts';
 
-function padExponent(s: string): string {
-  // JS writes 'e+5' / 'e-7'; Postgres writes at least two exponent digits
-  const e = s.indexOf('e');
-  return e >= 0 && s.length - e === 3 ? `${s.slice(0, e + 2)}0${s.slice(e + 2)}` : s;
-}
+const bits = new DataView(new ArrayBuffer(8));
 
-/** Shortest round-trip digits of a double, Postgres layout: fixed notation when 1e-4 ≤ |x| < hiLimit. */
-function formatShortest(x: number, hiLimit: number): string {
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
-  const a = x < 0 ? -x : x;
-  if (a >= 1e-4 && a < hiLimit) return String(x);
-  return padExponent(x.toExponential());
-}
-
-/** Postgres float8out. */
-export function formatDouble(d: number): string {
-  return formatShortest(d, 1e15);
-}
-
-/** Shortest decimal string that reads back (as float32) to the float4 value f. */
-export function shortestFloat4(f: number): string {
-  if (f === 0 || !Number.isFinite(f)) return String(f);
-  const a = f < 0 ? -f : f;
-  const sign = f < 0 ? '-' : '';
-  for (let p = 1; p <= 9; p++) {
-    const s = a.toExponential(p - 1);
-    if (Math.fround(Number(s)) === a) return sign + s;
-    // the nearest p-digit decimal can miss while a neighbour hits (narrower interval below a power of two)
-    const e = s.indexOf('e');
-    const digits = Number(s.slice(0, e).replace('.', ''));
-    const exp = Number(s.slice(e + 1)) - (p - 1);
-    let best: string | null = null;
-    let bestDist = Infinity;
-    for (const cand of [digits + 1, digits - 1]) {
-      if (cand <= 0) continue;
-      const t = `${cand}e${exp}`;
-      const v = Number(t);
-      if (Math.fround(v) === a) {
-        const dist = Math.abs(v - a);
-        if (dist < bestDist) {
-          best = t;
-          bestDist = dist;
-        }
+/**
+ * Shortest decimal digits (Ryu's choice, as Postgres prints) of a finite positive float: the fewest significant
+ * digits strictly inside the rounding interval, the closest to the value, ties to an even last digit. Exact bigint
+ * arithmetic; `float32` selects the format. Returns the digits (no trailing zeros) and the decimal exponent of the
+ * first digit.
+ */
+function exactShortest(x: number, float32: boolean): { digits: string; exp: number } {
+  let m: bigint;
+  let e: number;
+  let lowerCloser: boolean;
+  if (float32) {
+    bits.setFloat32(0, x);
+    const w = bits.getUint32(0);
+    const be = (w >>> 23) & 0xff;
+    const frac = w & 0x7fffff;
+    m = BigInt(be === 0 ? frac : frac | 0x800000);
+    e = (be === 0 ? 1 : be) - 127 - 23;
+    lowerCloser = frac === 0 && be > 1;
+  } else {
+    bits.setFloat64(0, x);
+    const hi = bits.getUint32(0);
+    const lo = bits.getUint32(4);
+    const be = (hi >>> 20) & 0x7ff;
+    const frac = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+    m = be === 0 ? frac : frac | (1n << 52n);
+    e = (be === 0 ? 1 : be) - 1023 - 52;
+    lowerCloser = frac === 0n && be > 1;
+  }
+  // x = 4m·2^(e-2); interval (x - gap/2 [or /4], x + gap/2), everything over den = 2^s
+  const shift = e - 2;
+  const s = shift < 0 ? -shift : 0;
+  const mul = shift > 0 ? 1n << BigInt(shift) : 1n;
+  const xN = 4n * m * mul;
+  const highN = (4n * m + 2n) * mul;
+  const lowN = (4n * m - (lowerCloser ? 1n : 2n)) * mul;
+  const den = 1n << BigInt(s);
+  let k = Math.floor(Math.log10(x)) + 1;
+  for (;;) {
+    const P = k >= 0 ? pow10(k) * den : den;
+    const Q = k >= 0 ? 1n : pow10(-k);
+    const lowQ = lowN * Q;
+    const highQ = highN * Q;
+    const xQ = xN * Q;
+    let d = lowQ / P + 1n;
+    let best = -1n;
+    let bestDist = 0n;
+    for (; d * P < highQ; d++) {
+      const diff = d * P - xQ;
+      const dist = diff < 0n ? -diff : diff;
+      if (best < 0n || dist < bestDist || (dist === bestDist && d % 2n === 0n)) {
+        best = d;
+        bestDist = dist;
       }
     }
-    if (best !== null) return sign + best;
+    if (best >= 0n) {
+      let digits = best.toString();
+      let end = digits.length;
+      while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+      digits = digits.slice(0, end);
+      return { digits, exp: k + best.toString().length - 1 };
+    }
+    k--;
   }
-  return String(f);
+}
+
+/** Postgres layout of shortest digits: fixed notation for exponents in [-4, hi), else d.ddde±XX. */
+function layout(neg: boolean, digits: string, exp: number, hi: number): string {
+  let out: string;
+  if (exp < -4 || exp >= hi) {
+    const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const ae = exp < 0 ? -exp : exp;
+    out = `${mant}e${exp < 0 ? '-' : '+'}${ae < 10 ? '0' : ''}${ae}`;
+  } else if (exp < 0) {
+    out = `0.${'0'.repeat(-exp - 1)}${digits}`;
+  } else if (digits.length <= exp + 1) {
+    out = digits + '0'.repeat(exp + 1 - digits.length);
+  } else {
+    out = `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+  }
+  return neg ? `-${out}` : out;
+}
+
+function special(x: number): string | null {
+  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  return null;
+}
+
+/**
+ * Postgres float8out. Below 2^53 in magnitude JS's own shortest digits are exactly Ryu's (no rounding-interval
+ * bound or tie can be a short decimal there), so only larger values take the exact path.
+ */
+export function formatDouble(d: number): string {
+  const sp = special(d);
+  if (sp !== null) return sp;
+  const a = d < 0 ? -d : d;
+  if (a >= 1e-4 && a < 1e15) return String(d);
+  if (a < 9007199254740992) {
+    const s = d.toExponential();
+    const e = s.indexOf('e');
+    return s.length - e === 3 ? `${s.slice(0, e + 2)}0${s.slice(e + 2)}` : s;
+  }
+  const { digits, exp } = exactShortest(a, false);
+  return layout(d < 0, digits, exp, 15);
+}
+
+/** Shortest decimal string of a float4 value (Ryu's digits), e.g. '0.1' for fround(0.1). */
+export function shortestFloat4(f: number): string {
+  const sp = special(f);
+  if (sp !== null) return sp === '-0' ? '-0' : sp;
+  const { digits, exp } = exactShortest(f < 0 ? -f : f, true);
+  return `${f < 0 ? '-' : ''}${digits}e${exp - digits.length + 1}`;
 }
 
 /** Postgres float4out. */
 export function formatReal(f: number): string {
-  if (f === 0 || !Number.isFinite(f)) return formatShortest(f, 1e6);
-  return formatShortest(Number(shortestFloat4(f)), 1e6);
+  const sp = special(f);
+  if (sp !== null) return sp;
+  const { digits, exp } = exactShortest(f < 0 ? -f : f, true);
+  return layout(f < 0, digits, exp, 6);
 }
 
 /** Postgres text output of a non-null value of type t. */

@@ -4,8 +4,8 @@
  * every parser takes the error code to throw.
  *
  * Integers: surrounding whitespace, optional sign, decimal digits with single underscores between digits, or
- * 0x/0o/0b prefixed forms (Postgres 16+). Floats: decimal notation, NaN, [+-]Infinity/inf, any case; hexadecimal
- * floats are refused. Booleans: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, any unique prefix.
+ * 0x/0o/0b prefixed forms (Postgres 16+). Floats: decimal notation, NaN, [+-]Infinity/inf, any case, hexadecimal
+ * integers (0x1F); hexadecimal floats with a fraction or binary exponent are refused. Booleans: t/true/y/yes/on/1 and f/false/n/no/off/0, any case, any unique prefix.
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { ErrorCode } from '../../types/error-codes.ts';
@@ -63,7 +63,7 @@ export function parseBigIntText(text: string, code: ErrorCode = 'InvalidRecord')
 }
 
 const FLOAT_RE = /^[ \t\n\v\f\r]*([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\v\f\r]*$/;
-const SPECIAL_FLOAT = /^[ \t\n\v\f\r]*([+-]?)(nan|inf|infinity)[ \t\n\v\f\r]*$/i;
+const SPECIAL_FLOAT = /^[ \t\n\v\f\r]*([+-]?)(nan|inf|infinity|0x[0-9a-f]+)[ \t\n\v\f\r]*$/i;
 
 /**
  * REAL/DOUBLE from text. Like Postgres, a value that overflows to infinity or underflows to zero from non-zero
@@ -79,7 +79,19 @@ export function parseFloatText(
   if (m === null) {
     const sm = SPECIAL_FLOAT.exec(text);
     if (sm === null) throw syntax(PG_TYPE_NAMES[kind], text, code);
-    if ((sm[2] as string).toLowerCase() === 'nan') return Number.NaN;
+    const word = (sm[2] as string).toLowerCase();
+    if (word === 'nan') return Number.NaN;
+    if (word.startsWith('0x')) {
+      // strtod's hexadecimal form (integers only here)
+      let v = Number(word);
+      if (kind === 'REAL') v = Math.fround(v);
+      if (v === Infinity) {
+        throw new ServiceError(code, `"${text}" is out of range for type ${PG_TYPE_NAMES[kind]}`, {
+          value: text,
+        });
+      }
+      return sm[1] === '-' ? -v : v;
+    }
     return sm[1] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
   }
   const mant = m[2] as string;

@@ -138,17 +138,27 @@ function timeFields(
   return h * USECS_PER_HOUR + m * USECS_PER_MINUTE + s * USECS_PER_SEC + f;
 }
 
-/** 'YYYY-MM-DD' (also 'YYYY-M-D', optional ' BC') → days since 1970-01-01. */
+/** 'YYYY-MM-DD' (also 'YYYY-M-D', optional ' BC', or a whole timestamp) → days since 1970-01-01. */
 export function parseDate(text: string, code: ErrorCode = 'InvalidRecord'): number {
   const m = DATE_RE.exec(text);
-  if (m === null) throw syntax('date', text, code);
-  return dateFields(text, m[1] as string, m[2] as string, m[3] as string, m[4], code);
+  if (m !== null) return dateFields(text, m[1] as string, m[2] as string, m[3] as string, m[4], code);
+  // like Postgres, a full timestamp is accepted and its time of day ignored
+  const t = TIMESTAMP_RE.exec(text);
+  if (t === null) throw syntax('date', text, code);
+  if (t[4] !== undefined) timeFields(text, t[4], t[5] as string, t[6], t[7], code);
+  return dateFields(text, t[1] as string, t[2] as string, t[3] as string, t[8], code);
 }
 
-/** 'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.ffffff' → µs since midnight. */
+/** 'HH:MM', 'HH:MM:SS' or 'HH:MM:SS.ffffff' (or a whole timestamp) → µs since midnight. */
 export function parseTime(text: string, code: ErrorCode = 'InvalidRecord'): number {
-  const m = TIME_RE.exec(text);
-  if (m === null) throw syntax('time', text, code);
+  let m = TIME_RE.exec(text);
+  if (m === null) {
+    // like Postgres, a full timestamp is accepted and its date ignored
+    const ts = TIMESTAMP_RE.exec(text);
+    if (ts === null || ts[4] === undefined) throw syntax('time', text, code);
+    dateFields(text, ts[1] as string, ts[2] as string, ts[3] as string, ts[8], code);
+    m = [ts[0], ts[4], ts[5], ts[6], ts[7]] as unknown as RegExpExecArray;
+  }
   const t = timeFields(text, m[1] as string, m[2] as string, m[3], m[4], code);
   if (t > USECS_PER_DAY) throw fieldRange(text, code);
   return t;

@@ -17,7 +17,13 @@ const rand = prng(20240611);
 function randomDecimalText(): string {
   const r = rand();
   if (r < 0.05) return '0';
-  if (r < 0.1) return (rand() < 0.5 ? '-' : '') + '0.' + '0'.repeat(Math.floor(rand() * 8)) + String(1 + Math.floor(rand() * 99));
+  if (r < 0.1)
+    return (
+      (rand() < 0.5 ? '-' : '') +
+      '0.' +
+      '0'.repeat(Math.floor(rand() * 8)) +
+      String(1 + Math.floor(rand() * 99))
+    );
   const intDigits = Math.floor(rand() * 14);
   const fracDigits = Math.floor(rand() * 10);
   let s = rand() < 0.4 ? '-' : '';
@@ -37,15 +43,42 @@ function lit(t: string): string {
 
 test('parse and print like numeric_in / numeric_out', async () => {
   const inputs = [
-    '12', '-1.50', '.5', '1e3', '1.5E-2', ' 42 ', '-0.00', '123.', '1.000e2', '1e-3', '+7', '0.000', '1_000.5',
-    '-.5e1', '5e+2', '1E0', 'abc', '', '1e', '1.2.3', '--1', '1 2', '_1', '1_', '1__0', '9'.repeat(40),
+    '12',
+    '-1.50',
+    '.5',
+    '1e3',
+    '1.5E-2',
+    ' 42 ',
+    '-0.00',
+    '123.',
+    '1.000e2',
+    '1e-3',
+    '+7',
+    '0.000',
+    '1_000.5',
+    '-.5e1',
+    '5e+2',
+    '1E0',
+    'abc',
+    '',
+    '1e',
+    '1.2.3',
+    '--1',
+    '1 2',
+    '_1',
+    '1_',
+    '1__0',
+    '9'.repeat(40),
   ];
   const got = await pg.evalMany(inputs.map((s) => lit(s)));
   const mine = inputs.map((s) => ours(() => Decimal.parse(s, 'SqlRuntimeError').toString()));
   assert.deepEqual(mismatches(inputs, got, mine, { compareMessages: false }), []);
   // deliberate difference: Postgres numeric has NaN/Infinity, DECIMAL does not
   assert.throws(() => Decimal.parse('NaN'), /DECIMAL cannot hold/);
-  assert.throws(() => Decimal.parse('abc'), { errorCode: 'InvalidRecord', message: 'invalid input syntax for type numeric: "abc"' });
+  assert.throws(() => Decimal.parse('abc'), {
+    errorCode: 'InvalidRecord',
+    message: 'invalid input syntax for type numeric: "abc"',
+  });
 });
 
 test('arithmetic on random pairs matches Postgres (add, sub, mul, div, mod)', async () => {
@@ -76,13 +109,34 @@ test('arithmetic on random pairs matches Postgres (add, sub, mul, div, mod)', as
 
 test('division examples from the spec and scale edge cases', async () => {
   const pairs: [string, string][] = [
-    ['7', '2'], ['1', '3'], ['0', '3'], ['1', '0'], ['2', '3'], ['10000', '3'], ['9999', '10000'], ['1', '10000'],
-    ['123456789.123', '0.0007'], ['-1', '7'], ['1.00000000000000000000001', '3'], ['5', '-0.5'], ['1e-20', '3'],
-    ['1e30', '7'], ['0.5', '0.5'], ['1', '9999'], ['99999999', '0.00000001'],
+    ['7', '2'],
+    ['1', '3'],
+    ['0', '3'],
+    ['1', '0'],
+    ['2', '3'],
+    ['10000', '3'],
+    ['9999', '10000'],
+    ['1', '10000'],
+    ['123456789.123', '0.0007'],
+    ['-1', '7'],
+    ['1.00000000000000000000001', '3'],
+    ['5', '-0.5'],
+    ['1e-20', '3'],
+    ['1e30', '7'],
+    ['0.5', '0.5'],
+    ['1', '9999'],
+    ['99999999', '0.00000001'],
   ];
   const got = await pg.evalMany(pairs.map(([a, b]) => `${lit(a)} / ${lit(b)}`));
   const mine = pairs.map(([a, b]) => ours(() => Decimal.parse(a).div(Decimal.parse(b)).toString()));
-  assert.deepEqual(mismatches(pairs.map((p) => p.join('/')), got, mine), []);
+  assert.deepEqual(
+    mismatches(
+      pairs.map((p) => p.join('/')),
+      got,
+      mine,
+    ),
+    [],
+  );
   assert.equal(Decimal.fromBigInt(7n).div(Decimal.fromBigInt(2n)).toString(), '3.5000000000000000');
   assert.equal(Decimal.fromInt(1).div(Decimal.fromInt(3)).toString(), '0.33333333333333333333');
   assert.equal(Decimal.avg(Decimal.parse('10.5'), 4n).toString(), '2.6250000000000000');
@@ -92,14 +146,28 @@ test('round, trunc, floor, ceil, abs, neg and integer casts', async () => {
   const labels: string[] = [];
   const exprs: string[] = [];
   const mine: ReturnType<typeof ours>[] = [];
-  const values = ['1234.5', '-1234.5', '2.5', '-2.5', '0.049', '1.5', '-0.5', '999.999', '0', '12345678901234567890.5'];
+  const values = [
+    '1234.5',
+    '-1234.5',
+    '2.5',
+    '-2.5',
+    '0.049',
+    '1.5',
+    '-0.5',
+    '999.999',
+    '0',
+    '12345678901234567890.5',
+  ];
   for (let i = 0; i < 60; i++) values.push(randomDecimalText());
   for (const v of values) {
     const d = Decimal.parse(v);
     for (const s of [-3, -2, -1, 0, 1, 2, 5]) {
       labels.push(`round(${v}, ${s})`, `trunc(${v}, ${s})`);
       exprs.push(`round(${lit(v)}, ${s})`, `trunc(${lit(v)}, ${s})`);
-      mine.push(ours(() => d.round(s).toString()), ours(() => d.trunc(s).toString()));
+      mine.push(
+        ours(() => d.round(s).toString()),
+        ours(() => d.trunc(s).toString()),
+      );
     }
     labels.push(`floor ${v}`, `ceil ${v}`, `abs ${v}`, `neg ${v}`, `::int8 ${v}`);
     exprs.push(`floor(${lit(v)})`, `ceil(${lit(v)})`, `abs(${lit(v)})`, `-${lit(v)}`, `${lit(v)}::int8`);
@@ -116,7 +184,22 @@ test('round, trunc, floor, ceil, abs, neg and integer casts', async () => {
 });
 
 test('fromDouble keeps 15 significant digits like float8 → numeric', async () => {
-  const doubles = [1 / 3, 0.1, 0.5, 1e20, 1e-20, 123456789.123456789, -2.5, 1e300, 5e-324, 0, -0, 2 ** 53 + 1, 1e15, 1e16];
+  const doubles = [
+    1 / 3,
+    0.1,
+    0.5,
+    1e20,
+    1e-20,
+    123456789.12345679,
+    -2.5,
+    1e300,
+    5e-324,
+    0,
+    -0,
+    2 ** 53 + 1,
+    1e15,
+    1e16,
+  ];
   for (let i = 0; i < 80; i++) doubles.push((rand() - 0.5) * 10 ** Math.floor(rand() * 40 - 20));
   const got = await pg.evalMany(doubles.map((d) => `'${d}'::float8::numeric`));
   const mine = doubles.map((d) => ours(() => Decimal.fromDouble(d).toString()));
@@ -129,12 +212,30 @@ test('fromDouble keeps 15 significant digits like float8 → numeric', async () 
 
 test('withTypmod rounds and overflows like numeric(p, s)', async () => {
   const cases: [string, number, number][] = [
-    ['12345.678', 5, 2], ['123.456', 5, 2], ['999.995', 5, 2], ['-999.994', 5, 2], ['0.001', 3, 3], ['0.5', 1, 0],
-    ['9.5', 1, 0], ['1234.5', 5, -2], ['123456', 5, -2], ['0.0123', 2, 3], ['0.0995', 2, 3], ['12', 5, 1], ['0', 1, 0],
+    ['12345.678', 5, 2],
+    ['123.456', 5, 2],
+    ['999.995', 5, 2],
+    ['-999.994', 5, 2],
+    ['0.001', 3, 3],
+    ['0.5', 1, 0],
+    ['9.5', 1, 0],
+    ['1234.5', 5, -2],
+    ['123456', 5, -2],
+    ['0.0123', 2, 3],
+    ['0.0995', 2, 3],
+    ['12', 5, 1],
+    ['0', 1, 0],
   ];
   const got = await pg.evalMany(cases.map(([v, p, s]) => `${lit(v)}::numeric(${p}, ${s})`));
   const mine = cases.map(([v, p, s]) => ours(() => Decimal.parse(v).withTypmod(p, s).toString()));
-  assert.deepEqual(mismatches(cases.map((c) => c.join(',')), got, mine), []);
+  assert.deepEqual(
+    mismatches(
+      cases.map((c) => c.join(',')),
+      got,
+      mine,
+    ),
+    [],
+  );
 });
 
 test('hashKey, equality and comparison ignore scale', () => {

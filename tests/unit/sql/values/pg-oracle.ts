@@ -78,7 +78,8 @@ export function mismatches(
     const a = pg[i] as Outcome;
     const b = mine[i] as Outcome;
     if ('error' in a || 'error' in b) {
-      if (!('error' in a && 'error' in b)) bad.push(`${labels[i]}: pg=${JSON.stringify(a)} ours=${JSON.stringify(b)}`);
+      if (!('error' in a && 'error' in b))
+        bad.push(`${labels[i]}: pg=${JSON.stringify(a)} ours=${JSON.stringify(b)}`);
       else if (opts.compareMessages !== false && a.error !== b.error) {
         bad.push(`${labels[i]}: pg error "${a.error}" ours "${b.error}"`);
       }

@@ -28,11 +28,40 @@ const rand = prng(99);
 
 test('LIKE matches Postgres on fixed and random patterns', async () => {
   const cases: [string, string, string?][] = [
-    ['abc', 'abc'], ['abc', 'a%'], ['abc', '%c'], ['abc', '%b%'], ['abc', 'a_c'], ['abc', '_'], ['', ''], ['', '%'],
-    ['a%', 'a\\%'], ['a_b', 'a\\_b'], ['axb', 'a\\_b'], ['ab', 'ab\\'], ['ab\\', 'ab\\'], ['a\nb', 'a%b'], ['a\nb', 'a_b'],
-    ['ABC', 'abc'], ['a.c', 'a.c'], ['abc', 'a.c'], ['a(b', 'a(%'], ['x[y]', '%[y]'], ['日本語', '日_語'], ['😀x', '_x'],
-    ['abc', 'a%', ''], ['a%c', 'a!%c', '!'], ['abc', 'a!%c', '!'], ['abc', '%%%'], ['aaa', '%a%a%a%'], ['aa', '%a%a%a%'],
-    ['abc', 'a%', 'xx'], ['a\\b', 'a\\\\b'], ['a$b', 'a$b'], ['a^b', '%^%'], ['x|y', 'x|y'], ['xy', 'x|y'],
+    ['abc', 'abc'],
+    ['abc', 'a%'],
+    ['abc', '%c'],
+    ['abc', '%b%'],
+    ['abc', 'a_c'],
+    ['abc', '_'],
+    ['', ''],
+    ['', '%'],
+    ['a%', 'a\\%'],
+    ['a_b', 'a\\_b'],
+    ['axb', 'a\\_b'],
+    ['ab', 'ab\\'],
+    ['ab\\', 'ab\\'],
+    ['a\nb', 'a%b'],
+    ['a\nb', 'a_b'],
+    ['ABC', 'abc'],
+    ['a.c', 'a.c'],
+    ['abc', 'a.c'],
+    ['a(b', 'a(%'],
+    ['x[y]', '%[y]'],
+    ['日本語', '日_語'],
+    ['😀x', '_x'],
+    ['abc', 'a%', ''],
+    ['a%c', 'a!%c', '!'],
+    ['abc', 'a!%c', '!'],
+    ['abc', '%%%'],
+    ['aaa', '%a%a%a%'],
+    ['aa', '%a%a%a%'],
+    ['abc', 'a%', 'xx'],
+    ['a\\b', 'a\\\\b'],
+    ['a$b', 'a$b'],
+    ['a^b', '%^%'],
+    ['x|y', 'x|y'],
+    ['xy', 'x|y'],
   ];
   const alphabet = ['a', 'b', '%', '_', '\\'];
   for (let i = 0; i < 300; i++) {
@@ -72,7 +101,11 @@ test('substring, position, trim, length, upper/lower', async () => {
       exprs.push(`position(${q(needle)} in ${q(s)})`);
       mine.push(ours(() => String(position(needle, s))));
     }
-    for (const [mode, fn] of [['both', 'btrim'], ['leading', 'ltrim'], ['trailing', 'rtrim']] as const) {
+    for (const [mode, fn] of [
+      ['both', 'btrim'],
+      ['leading', 'ltrim'],
+      ['trailing', 'rtrim'],
+    ] as const) {
       for (const chars of [' ', 'x', 'xa', '😀a', '']) {
         labels.push(`${fn}(${s}, ${chars})`);
         exprs.push(`${fn}(${q(s)}, ${q(chars)})`);
@@ -81,13 +114,20 @@ test('substring, position, trim, length, upper/lower', async () => {
     }
     labels.push(`length ${s}`, `upper ${s}`, `lower ${s}`);
     exprs.push(`char_length(${q(s)})`, `upper(${q(s)})`, `lower(${q(s)})`);
-    mine.push(ours(() => String(charLength(s))), ours(() => upper(s)), ours(() => lower(s)));
+    mine.push(
+      ours(() => String(charLength(s))),
+      ours(() => upper(s)),
+      ours(() => lower(s)),
+    );
   }
   const caseStrs = ['Straße', 'ǅungla', 'ÀÉÎõü', 'ﬀ', 'ΣΑΣ', 'İi', 'ǰ', 'Ωmega', 'ŉ', 'µ'];
   for (const s of caseStrs) {
     labels.push(`upper ${s}`, `lower ${s}`);
     exprs.push(`upper(${q(s)})`, `lower(${q(s)})`);
-    mine.push(ours(() => upper(s)), ours(() => lower(s)));
+    mine.push(
+      ours(() => upper(s)),
+      ours(() => lower(s)),
+    );
   }
   const got = await pg.evalMany(exprs);
   assert.deepEqual(mismatches(labels, got, mine), []);
@@ -104,7 +144,12 @@ test('CHAR(n)/VARCHAR(n) coercion: explicit casts truncate, assignments keep onl
         // explicit cast
         labels.push(`${s}::${kind}(${n})`);
         exprs.push(`(${q(s)}::${pgType}(${n}) || '|')`);
-        mine.push(ours(() => `${kind === 'CHAR' ? coerceToLength(s, kind, n, true).trimEnd() : coerceToLength(s, kind, n, true)}|`));
+        mine.push(
+          ours(
+            () =>
+              `${kind === 'CHAR' ? coerceToLength(s, kind, n, true).trimEnd() : coerceToLength(s, kind, n, true)}|`,
+          ),
+        );
       }
     }
   }
@@ -112,7 +157,11 @@ test('CHAR(n)/VARCHAR(n) coercion: explicit casts truncate, assignments keep onl
   assert.deepEqual(mismatches(labels, got, mine), []);
   // assignment semantics (INSERT): checked against a real table
   const assignCases: [string, 'CHAR' | 'VARCHAR', number][] = [
-    ['abcd', 'VARCHAR', 2], ['ab   ', 'VARCHAR', 2], ['ab', 'CHAR', 4], ['abc ', 'CHAR', 2], ['a😀😀', 'VARCHAR', 2],
+    ['abcd', 'VARCHAR', 2],
+    ['ab   ', 'VARCHAR', 2],
+    ['ab', 'CHAR', 4],
+    ['abc ', 'CHAR', 2],
+    ['a😀😀', 'VARCHAR', 2],
   ];
   const pgAssign: ReturnType<typeof ours>[] = [];
   for (const [s, kind, n] of assignCases) {
@@ -123,7 +172,9 @@ test('CHAR(n)/VARCHAR(n) coercion: explicit casts truncate, assignments keep onl
       ),
     );
   }
-  const ourAssign = assignCases.map(([s, kind, n]) => ours(() => `${coerceToLength(s, kind, n, false).trimEnd()}|`));
+  const ourAssign = assignCases.map(([s, kind, n]) =>
+    ours(() => `${coerceToLength(s, kind, n, false).trimEnd()}|`),
+  );
   assert.deepEqual(mismatches(assignCases.map(String), pgAssign, ourAssign), []);
   assert.equal(coerceToLength('ab', 'CHAR', 4, false), 'ab  ');
   assert.equal(coerceToLength('ab   ', 'VARCHAR', 2, false), 'ab');
@@ -131,13 +182,18 @@ test('CHAR(n)/VARCHAR(n) coercion: explicit casts truncate, assignments keep onl
     errorCode: 'SqlRuntimeError',
     message: 'value too long for type character varying(2)',
   });
-  assert.throws(() => coerceToLength('abc ', 'CHAR', 2, false), { message: 'value too long for type character(2)' });
+  assert.throws(() => coerceToLength('abc ', 'CHAR', 2, false), {
+    message: 'value too long for type character(2)',
+  });
   assert.equal(coerceToLength('a😀😀', 'VARCHAR', 2, true), 'a😀');
   assert.equal(coerceToLength('x', 'VARCHAR', null, false), 'x');
 });
 
 test('compileLike caches and rejects multi-character escapes', () => {
   assert.equal(compileLike('a%'), compileLike('a%'));
-  assert.throws(() => compileLike('a%', 'xx'), { errorCode: 'SqlRuntimeError', message: 'invalid escape string' });
+  assert.throws(() => compileLike('a%', 'xx'), {
+    errorCode: 'SqlRuntimeError',
+    message: 'invalid escape string',
+  });
   assert.throws(() => substring('abc', 1, -1), { message: 'negative substring length not allowed' });
 });

@@ -30,9 +30,30 @@ after(async () => {
 const rand = prng(777);
 
 const FIELDS = [
-  'year', 'quarter', 'month', 'week', 'day', 'dow', 'isodow', 'doy', 'hour', 'minute', 'second', 'millisecond',
-  'microsecond', 'epoch', 'decade', 'century', 'millennium', 'isoyear', 'julian', 'timezone', 'bogus', 'YEARS',
-  'msec', 'microseconds',
+  'year',
+  'quarter',
+  'month',
+  'week',
+  'day',
+  'dow',
+  'isodow',
+  'doy',
+  'hour',
+  'minute',
+  'second',
+  'millisecond',
+  'microsecond',
+  'epoch',
+  'decade',
+  'century',
+  'millennium',
+  'isoyear',
+  'julian',
+  'timezone',
+  'bogus',
+  'YEARS',
+  'msec',
+  'microseconds',
 ];
 
 function randomDate(): number {
@@ -50,7 +71,16 @@ function randomTime(): number {
 }
 
 test('date/time/timestamp text round-trips against Postgres', async () => {
-  const dates = [0, -1, 10957, -719162, -719163, -719528, 2932896, ...Array.from({ length: 200 }, randomDate)];
+  const dates = [
+    0,
+    -1,
+    10957,
+    -719162,
+    -719163,
+    -719528,
+    2932896,
+    ...Array.from({ length: 200 }, randomDate),
+  ];
   const times = [0, 1, 500_000, 86_399_999_999, USECS_PER_DAY, ...Array.from({ length: 100 }, randomTime)];
   // keep timestamps where µs are exact in a double (|µs| < 2^53)
   const stamps = Array.from({ length: 200 }, () => {
@@ -80,9 +110,48 @@ test('date/time/timestamp text round-trips against Postgres', async () => {
 });
 
 test('parsing accepts Postgres ISO forms and rejects like Postgres', async () => {
-  const dates = ['2020-01-05', '2020-1-5', ' 2020-02-29 ', '2019-02-29', '2020-13-01', '2020-00-10', 'x', '20-1-1', '0044-03-15 BC', '2020-01-01x', '5874898-01-01', '10000-01-01'];
-  const times = ['10:00', '10:00:30', '10:00:30.5', '23:59:60', '24:00', '24:00:01', '25:00', '10:60', '1:2:3', '10:00:00.1234565', '10:00:00.9999999', 'x', '10'];
-  const stamps = ['2020-01-01 10:00:00', '2020-01-01T10:00:00', '2020-01-01', '2020-01-01 24:00:00', '2020-01-01 10:00:00+02', '2020-01-01T10:00:00Z', '2020-01-01 10:00:00.1234575', '2020-01-01 10:00:00 BC', 'x', '2020-02-30 10:00', '2020-01-01 25:00'];
+  const dates = [
+    '2020-01-05',
+    '2020-1-5',
+    ' 2020-02-29 ',
+    '2019-02-29',
+    '2020-13-01',
+    '2020-00-10',
+    'x',
+    '20-1-1',
+    '0044-03-15 BC',
+    '2020-01-01x',
+    '5874898-01-01',
+    '10000-01-01',
+  ];
+  const times = [
+    '10:00',
+    '10:00:30',
+    '10:00:30.5',
+    '23:59:60',
+    '24:00',
+    '24:00:01',
+    '25:00',
+    '10:60',
+    '1:2:3',
+    '10:00:00.1234565',
+    '10:00:00.9999999',
+    'x',
+    '10',
+  ];
+  const stamps = [
+    '2020-01-01 10:00:00',
+    '2020-01-01T10:00:00',
+    '2020-01-01',
+    '2020-01-01 24:00:00',
+    '2020-01-01 10:00:00+02',
+    '2020-01-01T10:00:00Z',
+    '2020-01-01 10:00:00.1234575',
+    '2020-01-01 10:00:00 BC',
+    'x',
+    '2020-02-30 10:00',
+    '2020-01-01 25:00',
+  ];
   const exprs = [
     ...dates.map((s) => `'${s}'::date`),
     ...times.map((s) => `'${s}'::time`),
@@ -95,8 +164,14 @@ test('parsing accepts Postgres ISO forms and rejects like Postgres', async () =>
     ...stamps.map((s) => ours(() => formatTimestamp(parseTimestamp(s)))),
   ];
   assert.deepEqual(mismatches(exprs, got, mine, { compareMessages: false }), []);
-  assert.throws(() => parseDate('2020-02-30'), { errorCode: 'InvalidRecord', message: 'date/time field value out of range: "2020-02-30"' });
-  assert.throws(() => parseDate('x', 'SqlRuntimeError'), { errorCode: 'SqlRuntimeError', message: 'invalid input syntax for type date: "x"' });
+  assert.throws(() => parseDate('2020-02-30'), {
+    errorCode: 'InvalidRecord',
+    message: 'date/time field value out of range: "2020-02-30"',
+  });
+  assert.throws(() => parseDate('x', 'SqlRuntimeError'), {
+    errorCode: 'SqlRuntimeError',
+    message: 'invalid input syntax for type date: "x"',
+  });
 });
 
 test('EXTRACT of every unit over random dates, times and timestamps', async () => {
@@ -141,14 +216,23 @@ test('compileExtract refuses units at compile time with Postgres messages', () =
 });
 
 test('date arithmetic helpers', async () => {
-  const cases: [number, number][] = [[0, 1], [18262, -365], [-719162, -1], [2145042905, 1], [-2440588, -1], [100, 2145042805]];
+  const cases: [number, number][] = [
+    [0, 1],
+    [18262, -365],
+    [-719162, -1],
+    [2145042905, 1],
+    [-2440588, -1],
+    [100, 2145042805],
+  ];
   const got = await pg.evalMany(cases.map(([d, n]) => `date '1970-01-01' + ${d} + ${n}`));
   const mine = cases.map(([d, n]) => ours(() => formatDate(dateAddDays(d, n))));
   // Postgres evaluates (date + d) first, so only compare when that step is itself in range
   assert.deepEqual(mismatches(cases.map(String), got, mine, { compareMessages: false }), []);
   assert.equal(dateDiff(parseDate('2020-01-01'), parseDate('2019-01-01')), 365);
   assert.equal(formatTimestamp(dateToTimestamp(parseDate('2020-03-04'))), '2020-03-04 00:00:00');
-  assert.throws(() => dateToTimestamp(parseDate('294277-01-01')), { message: 'date out of range for timestamp' });
+  assert.throws(() => dateToTimestamp(parseDate('294277-01-01')), {
+    message: 'date out of range for timestamp',
+  });
   const ts = parseTimestamp('1969-12-31 23:59:59.5');
   assert.equal(formatDate(timestampToDate(ts)), '1969-12-31');
   assert.equal(formatTime(timestampToTime(ts)), '23:59:59.5');
