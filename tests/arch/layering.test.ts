@@ -66,7 +66,8 @@ test('imports point down the layers only', () => {
         continue;
       }
       const to = layerOf(target);
-      if (to !== from && !(ALLOWED[from] ?? []).includes(to)) bad.push(`${relative(ROOT, f)} (${from}) → ${relative(ROOT, target)} (${to})`);
+      if (to !== from && !(ALLOWED[from] ?? []).includes(to))
+        bad.push(`${relative(ROOT, f)} (${from}) → ${relative(ROOT, target)} (${to})`);
     }
   }
   assert.deepEqual(bad, [], `forbidden imports:\n${bad.join('\n')}`);
@@ -74,7 +75,11 @@ test('imports point down the layers only', () => {
 
 test('no import cycles between files', () => {
   const graph = new Map<string, string[]>();
-  for (const f of files(SRC)) graph.set(f, imports(f).filter((t) => graph !== null && t.endsWith('.ts')));
+  for (const f of files(SRC))
+    graph.set(
+      f,
+      imports(f).filter((t) => graph !== null && t.endsWith('.ts')),
+    );
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
   const cycles: string[] = [];
@@ -82,7 +87,8 @@ test('no import cycles between files', () => {
     state.set(f, 1);
     stack.push(f);
     for (const t of graph.get(f) ?? []) {
-      if (state.get(t) === 1) cycles.push([...stack.slice(stack.indexOf(t)), t].map((x) => relative(SRC, x)).join(' → '));
+      if (state.get(t) === 1)
+        cycles.push([...stack.slice(stack.indexOf(t)), t].map((x) => relative(SRC, x)).join(' → '));
       else if (!state.has(t)) visit(t);
     }
     stack.pop();

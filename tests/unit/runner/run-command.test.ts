@@ -14,17 +14,31 @@ const EX = join(ROOT, 'examples/orders');
 const INPUTS = ['--input', `customers=${EX}/customers.jsonl`, '--input', `orders=${EX}/orders.jsonl`];
 
 function holdfast(...args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'src/bin/main.ts'), ...args], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [join(ROOT, 'src/bin/main.ts'), ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 test('final view contents do not depend on the batch size', () => {
-  const outs = [1, 2, 3, 7, 1000].map((n) => holdfast('run', `${EX}/program.sql`, ...INPUTS, '--batch-size', String(n)));
+  const outs = [1, 2, 3, 7, 1000].map((n) =>
+    holdfast('run', `${EX}/program.sql`, ...INPUTS, '--batch-size', String(n)),
+  );
   for (const o of outs) assert.equal(o.code, 0, o.err);
   for (const o of outs.slice(1)) assert.equal(o.out, (outs[0] as { out: string }).out);
-  const rows = (outs[0] as { out: string }).out.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = (outs[0] as { out: string }).out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const north = rows.find((r) => r.view === 'region_totals' && r.row.region === 'north');
-  assert.deepEqual(north.row, { region: 'north', orders: 3, revenue: 455.75, avg_amount: '151.9166666666666667', largest: 310.25 });
+  assert.deepEqual(north.row, {
+    region: 'north',
+    orders: 3,
+    revenue: 455.75,
+    avg_amount: '151.9166666666666667',
+    largest: 310.25,
+  });
   assert.deepEqual(
     rows.filter((r) => r.view === 'idle_customers').map((r) => r.row.id),
     [4, 5],
@@ -35,10 +49,16 @@ test('final view contents do not depend on the batch size', () => {
 test('--steps prints every change and --output text prints tables', () => {
   const s = holdfast('run', `${EX}/program.sql`, ...INPUTS, '--batch-size', '4', '--steps');
   assert.equal(s.code, 0, s.err);
-  const lines = s.out.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = s.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const stepLines = lines.filter((l) => l.step !== undefined);
   assert.ok(stepLines.some((l) => l.step === 1 && l.view === 'idle_customers' && l.insert));
-  assert.ok(stepLines.some((l) => l.delete), 'deletions appear as changes');
+  assert.ok(
+    stepLines.some((l) => l.delete),
+    'deletions appear as changes',
+  );
   const t = holdfast('run', `${EX}/program.sql`, ...INPUTS, '--output', 'text');
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /region_totals \(2 rows\)/);
