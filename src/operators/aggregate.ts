@@ -10,6 +10,9 @@
  * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators. The integral is
  * kept inside the groups, without re-encoding rows: a group holds its row count, plus, when the aggregates take
  * arguments, the multiset of argument tuples (keyed by the raw value when there is a single argument).
+ * State "output" holds each group's last emitted row (prefixed by its key): it is restored as emitted, never
+ * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
+ * the order of additions).
  *
  * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it.
  */
@@ -60,7 +63,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   #stepped = false;
 
   constructor(spec: AggregateSpec) {
-    super(['input', 'meta']);
+    super(['input', 'meta', 'output']);
     this.#spec = spec;
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
     const maxArg = Math.max(-1, ...spec.functions.map((f) => f.arg));
@@ -149,16 +152,23 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       this.logs.meta!.record([true], 1);
     }
     this.#stepped = true;
-    // Each group emits at most (old, -1) and (new, +1), old ≠ new, and rows of different groups differ in their
-    // key columns: the output is consolidated by construction.
-    const out: Batch = { rows: [], weights: [], consolidated: true };
+    // Each group emits at most (old, -1) and (new, +1), old ≠ new, and with the default output rows of
+    // different groups differ in their key columns: the output is then consolidated by construction.
+    const out: Batch = { rows: [], weights: [], consolidated: this.#spec.output === undefined };
+    const outLog = this.logs.output!;
     for (const g of touched) {
       g.touched = false;
       const now = this.#current(g);
       const before = g.lastOut;
       if (before !== null && now !== null && sameRow(before, now)) continue;
-      if (before !== null) push(out, before, -1);
-      if (now !== null) push(out, now, 1);
+      if (before !== null) {
+        push(out, before, -1);
+        outLog.record([...g.key, ...before], -1);
+      }
+      if (now !== null) {
+        push(out, now, 1);
+        outLog.record([...g.key, ...now], 1);
+      }
       g.lastOut = now;
       if (now === null) this.#groups.delete(this.#groupKey(g.key));
     }
@@ -170,12 +180,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const meta = emptyBatch();
     if (this.#stepped) push(meta, [true], 1);
     const input = emptyBatch();
+    const output = emptyBatch();
     for (const g of this.#groups.values()) {
+      if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
       if (g.args === null) {
         if (g.count !== 0) push(input, g.key, g.count);
       } else for (const [args, w] of g.args.values()) push(input, [...g.key, ...args], w);
     }
-    return { input, meta };
+    return { input, meta, output };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
@@ -187,9 +199,17 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       this.#feed(integral.rows[i] as Row, integral.weights[i] as number, null);
     this.#stepped = StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0);
     if (this.#global && this.#stepped) this.#group([]);
+    const emitted = emptyBatch();
+    for (const b of StatefulBase.partsOf(parts, 'output')) append(emitted, b);
+    const kc = this.#keyCols.length;
+    const last = consolidate(emitted);
+    for (let i = 0; i < last.rows.length; i++) {
+      if ((last.weights[i] as number) <= 0) continue;
+      const row = last.rows[i] as Row;
+      this.#group(row.slice(0, kc)).lastOut = row.slice(kc);
+    }
     for (const [k, g] of this.#groups) {
-      if (g.count === 0 && !(this.#global && this.#stepped)) this.#groups.delete(k);
-      else g.lastOut = this.#current(g);
+      if (g.count === 0 && !(this.#global && this.#stepped) && g.lastOut === null) this.#groups.delete(k);
     }
   }
 }

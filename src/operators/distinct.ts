@@ -5,7 +5,7 @@
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
-import { emptyBatch, push } from '../zset/batch.ts';
+import { push } from '../zset/batch.ts';
 import { encodeRow, type Row } from '../zset/value.ts';
 import { ZSetMap } from '../zset/zset-map.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -21,15 +21,23 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
 
   step([input]: readonly Batch[]): Batch {
     const b = input as Batch;
-    const out: Batch = { rows: [], weights: [], consolidated: true };
     const log = this.logs.input!;
+    // Remember each touched row's weight before the step; emit only the net change of its presence, so a row
+    // that appears and disappears within one step emits nothing and the output is consolidated.
+    const before = new Map<string, [Row, number]>();
     for (let i = 0; i < b.rows.length; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
       log.record(row, w);
-      const [before, after] = this.#integral.add(row, w, encodeRow(row));
-      if (before <= 0 && after > 0) push(out, row, 1);
-      else if (before > 0 && after <= 0) push(out, row, -1);
+      const k = encodeRow(row);
+      const [was] = this.#integral.add(row, w, k);
+      if (!before.has(k)) before.set(k, [row, was]);
+    }
+    const out: Batch = { rows: [], weights: [], consolidated: true };
+    for (const [k, [row, was]] of before) {
+      const now = this.#integral.weightOf(row, k);
+      if (was <= 0 && now > 0) push(out, row, 1);
+      else if (was > 0 && now <= 0) push(out, row, -1);
     }
     return out;
   }

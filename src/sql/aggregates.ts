@@ -77,17 +77,82 @@ class DecimalSum implements Accumulator {
   }
 }
 
+/**
+ * Exact floating-point sum (Shewchuk's non-overlapping partials, as in Python's fsum): the partials hold the
+ * exact sum of everything added, so the result is the correctly rounded total whatever the order of additions
+ * and deletions — a restored accumulator gives bit-identical results to one that never stopped.
+ */
 class FloatSum implements Accumulator {
-  sum = 0;
+  readonly partials: number[] = [];
   n = 0;
+  special = 0; // non-finite inputs are summed naively (NaN/Infinity are absorbing anyway)
+  specialCount = 0;
   readonly real: boolean;
   constructor(real: boolean) {
     this.real = real;
   }
+  #addExact(x: number): void {
+    const ps = this.partials;
+    let i = 0;
+    for (let j = 0; j < ps.length; j++) {
+      let y = ps[j] as number;
+      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
+      const hi = x + y;
+      const lo = y - (hi - x);
+      if (lo !== 0) ps[i++] = lo;
+      x = hi;
+    }
+    ps.length = i;
+    if (x !== 0) ps.push(x);
+  }
   add(v: Value, w: number): void {
     if (v === null) return;
     this.n += w;
-    this.sum += (v as number) * w;
+    const x = v as number;
+    if (!Number.isFinite(x)) {
+      this.specialCount += w;
+      this.special += x * w;
+      return;
+    }
+    if (w === 1 || w === -1) {
+      this.#addExact(w * x);
+      return;
+    }
+    // x·w exactly as hi + lo (Dekker's two-product with Veltkamp splitting).
+    const hi = x * w;
+    const split = (a: number): [number, number] => {
+      const c = 134217729 * a;
+      const ah = c - (c - a);
+      return [ah, a - ah];
+    };
+    const [xh, xl] = split(x);
+    const [wh, wl] = split(w);
+    const lo = xh * wh - hi + xh * wl + xl * wh + xl * wl;
+    this.#addExact(hi);
+    if (lo !== 0) this.#addExact(lo);
+  }
+  /** The correctly rounded sum of the partials. */
+  get sum(): number {
+    if (this.specialCount !== 0) return this.special;
+    const ps = this.partials;
+    let k = ps.length - 1;
+    if (k < 0) return 0;
+    let hi = ps[k] as number;
+    let lo = 0;
+    while (k > 0) {
+      const x = hi;
+      const y = ps[--k] as number;
+      hi = x + y;
+      const yr = hi - x;
+      lo = y - yr;
+      if (lo !== 0) break;
+    }
+    if (k > 0 && ((lo < 0 && (ps[k - 1] as number) < 0) || (lo > 0 && (ps[k - 1] as number) > 0))) {
+      const y = lo * 2;
+      const x = hi + y;
+      if (y === x - hi) hi = x;
+    }
+    return hi;
   }
   result(): Value {
     if (this.n === 0) return null;

@@ -33,7 +33,11 @@ export function encodeValue(v: Value): string {
     case 'boolean':
       return v ? 't' : 'f';
     case 'object':
-      return v === null ? '~' : `o${v.hashKey()};`;
+      if (v === null) return '~';
+      {
+        const k = v.hashKey();
+        return `o${k.length}:${k}`;
+      }
     default:
       throw new TypeError(`not a row value: ${typeof v}`);
   }

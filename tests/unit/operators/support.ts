@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import type { Operator } from '../../../src/circuit/operator.ts';
-import { type Batch, batchOf, consolidate, emptyBatch } from '../../../src/zset/batch.ts';
-import type { ObjectValue, Row, Value } from '../../../src/zset/value.ts';
+import { type Batch, batchOf, emptyBatch } from '../../../src/zset/batch.ts';
+import { encodeRow, type ObjectValue, type Row, type Value } from '../../../src/zset/value.ts';
 
 export type Entry = readonly [Row, number];
 
@@ -46,9 +46,56 @@ export function showRow(r: Row): string {
   return `[${r.map(show).join(', ')}]`;
 }
 
+/**
+ * Merges equal rows (by value identity) and drops zero weights. Independent of the engine's `consolidate`, which
+ * trusts a batch's `consolidated` mark: tests must see the true Z-set.
+ */
+export function trueConsolidate(b: Batch): Batch {
+  const index = new Map<string, number>();
+  const out = emptyBatch();
+  for (let i = 0; i < b.rows.length; i++) {
+    const row = b.rows[i] as Row;
+    const k = encodeRow(row);
+    const at = index.get(k);
+    if (at === undefined) {
+      index.set(k, out.rows.length);
+      out.rows.push(row);
+      out.weights.push(b.weights[i] as number);
+    } else out.weights[at] = (out.weights[at] as number) + (b.weights[i] as number);
+  }
+  const res = emptyBatch();
+  for (let i = 0; i < out.rows.length; i++)
+    if (out.weights[i] !== 0) {
+      res.rows.push(out.rows[i] as Row);
+      res.weights.push(out.weights[i] as number);
+    }
+  return res;
+}
+
+/** True when the batch really is consolidated: distinct rows, no zero weights. */
+export function isTrulyConsolidated(b: Batch): boolean {
+  const seen = new Set<string>();
+  for (let i = 0; i < b.rows.length; i++) {
+    if (b.weights[i] === 0) return false;
+    const k = encodeRow(b.rows[i] as Row);
+    if (seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
+}
+
+/** Asserts that a batch marked `consolidated` really is. */
+export function assertHonestMark(b: Batch, message?: string): void {
+  if (b.consolidated === true)
+    assert.ok(
+      isTrulyConsolidated(b),
+      message ?? `batch marked consolidated is not: ${JSON.stringify(norm(b))}`,
+    );
+}
+
 /** Consolidated, sorted, rendered `[row, weight]` pairs: a canonical form of a Z-set. */
 export function norm(b: Batch): Array<[string, number]> {
-  const c = consolidate(b);
+  const c = trueConsolidate(b);
   const out: Array<[string, number]> = c.rows.map((r, i) => [showRow(r), c.weights[i] as number]);
   out.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] - y[1]));
   return out;

@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type JoinKind, type JoinSpec, join, NULL_KEY } from '../../../src/operators/join.ts';
+import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
+import { encodeRow, type Row } from '../../../src/zset/value.ts';
+import { ZSetMap } from '../../../src/zset/zset-map.ts';
+import { assertZ, del, ins, mulberry32, norm, randInt, step2, z } from './support.ts';
+
+// Left rows: [k, x]; right rows: [k, y]. Join on column 0; output [lk, x, rk, y].
+type Residual = ((l: Row, r: Row) => boolean) | null;
+
+function spec(kind: JoinKind, residual: Residual = null): JoinSpec {
+  const key = (r: Row) => (r[0] === null ? NULL_KEY : r[0]);
+  return {
+    kind,
+    leftKey: key,
+    rightKey: key,
+    leftId: encodeRow,
+    rightId: encodeRow,
+    residual,
+    combine: (l, r) => [...l, ...r],
+    leftWidth: 2,
+    rightWidth: 2,
+  };
+}
+
+/** x < y, NULL-safe: false when either is NULL. */
+const lessThan: Residual = (l, r) => l[1] !== null && r[1] !== null && (l[1] as number) < (r[1] as number);
+
+const N2 = [null, null];
+
+describe('join: inner', () => {
+  test('matches equal keys, multiplies weights', () => {
+    const op = join(spec('inner'));
+    assertZ(step2(op, z([[1, 'a'], 2], [[2, 'b'], 1]), z([[1, 'x'], 3], [[3, 'y'], 1])), [
+      [[1, 'a', 1, 'x'], 6],
+    ]);
+    assertZ(step2(op, ins([3, 'c']), z()), [[[3, 'c', 3, 'y'], 1]]);
+    assertZ(step2(op, z(), del([1, 'x'])), [[[1, 'a', 1, 'x'], -2]]);
+  });
+
+  test('NULL keys never match (not even each other) and are not stored', () => {
+    const op = join(spec('inner'));
+    assertZ(step2(op, ins([null, 'a']), ins([null, 'x'])), []);
+    assertZ(step2(op, del([null, 'a']), z()), []);
+    assert.deepEqual(op.snapshot(), { left: emptyBatch(), right: emptyBatch() });
+  });
+
+  test('both sides changing in the same step count the pair once', () => {
+    const op = join(spec('inner'));
+    assertZ(step2(op, ins([1, 'a']), ins([1, 'x'])), [[[1, 'a', 1, 'x'], 1]]);
+    assertZ(step2(op, del([1, 'a']), del([1, 'x'])), [[[1, 'a', 1, 'x'], -1]]);
+    assertZ(step2(op, ins([1, 'a'], [1, 'b']), z([[1, 'x'], 1], [[1, 'x'], 1])), [
+      [[1, 'a', 1, 'x'], 2],
+      [[1, 'b', 1, 'x'], 2],
+    ]);
+    assertZ(step2(op, del([1, 'a']), ins([1, 'y'])), [
+      [[1, 'a', 1, 'x'], -2],
+      [[1, 'b', 1, 'y'], 1],
+    ]);
+  });
+
+  test('residual predicate filters pairs', () => {
+    const op = join(spec('inner', lessThan));
+    assertZ(step2(op, ins([1, 5], [1, 1], [1, null]), ins([1, 3])), [[[1, 1, 1, 3], 1]]);
+  });
+});
+
+describe('join: outer', () => {
+  test('LEFT: unmatched rows are padded; padding flips off and on as partners come and go', () => {
+    const op = join(spec('left'));
+    assertZ(step2(op, z([[1, 'a'], 2], [[2, 'b'], 1]), z()), [
+      [[1, 'a', ...N2], 2],
+      [[2, 'b', ...N2], 1],
+    ]);
+    assertZ(step2(op, z(), ins([1, 'x'])), [
+      [[1, 'a', ...N2], -2],
+      [[1, 'a', 1, 'x'], 2],
+    ]);
+    assertZ(step2(op, z(), ins([1, 'y'])), [[[1, 'a', 1, 'y'], 2]]);
+    assertZ(step2(op, z(), del([1, 'x'])), [[[1, 'a', 1, 'x'], -2]]);
+    assertZ(step2(op, z(), del([1, 'y'])), [
+      [[1, 'a', 1, 'y'], -2],
+      [[1, 'a', ...N2], 2],
+    ]);
+    assertZ(step2(op, del([1, 'a']), z()), [[[1, 'a', ...N2], -1]]);
+    assertZ(step2(op, del([1, 'a'], [2, 'b']), z()), [
+      [[1, 'a', ...N2], -1],
+      [[2, 'b', ...N2], -1],
+    ]);
+    assert.deepEqual(norm(op.snapshot().left as Batch), []);
+  });
+
+  test('LEFT: NULL-key left rows pass through padded; NULL-key right rows are dropped', () => {
+    const op = join(spec('left'));
+    assertZ(step2(op, ins([null, 'a']), ins([null, 'x'])), [[[null, 'a', ...N2], 1]]);
+    assertZ(step2(op, del([null, 'a']), z()), [[[null, 'a', ...N2], -1]]);
+  });
+
+  test('RIGHT mirrors LEFT', () => {
+    const op = join(spec('right'));
+    assertZ(step2(op, z(), ins([1, 'x'], [null, 'y'])), [
+      [[...N2, 1, 'x'], 1],
+      [[...N2, null, 'y'], 1],
+    ]);
+    assertZ(step2(op, ins([1, 'a'], [null, 'b']), z()), [
+      [[...N2, 1, 'x'], -1],
+      [[1, 'a', 1, 'x'], 1],
+    ]);
+    assertZ(step2(op, del([1, 'a']), z()), [
+      [[1, 'a', 1, 'x'], -1],
+      [[...N2, 1, 'x'], 1],
+    ]);
+  });
+
+  test('FULL: both paddings; a pair arriving in one step emits no padding', () => {
+    const op = join(spec('full'));
+    assertZ(step2(op, ins([1, 'a']), ins([1, 'x'])), [[[1, 'a', 1, 'x'], 1]]);
+    assertZ(step2(op, ins([2, 'b']), ins([3, 'y'])), [
+      [[2, 'b', ...N2], 1],
+      [[...N2, 3, 'y'], 1],
+    ]);
+    assertZ(step2(op, del([1, 'a']), ins([2, 'z'])), [
+      [[1, 'a', 1, 'x'], -1],
+      [[...N2, 1, 'x'], 1],
+      [[2, 'b', ...N2], -1],
+      [[2, 'b', 2, 'z'], 1],
+    ]);
+    assertZ(step2(op, ins([3, 'c']), del([3, 'y'])), [
+      [[...N2, 3, 'y'], -1],
+      [[3, 'c', ...N2], 1],
+    ]);
+  });
+
+  test('outer join with a residual: a row whose partners all fail the residual is padded', () => {
+    const op = join(spec('full', lessThan));
+    assertZ(step2(op, ins([1, 5]), ins([1, 3])), [
+      [[1, 5, ...N2], 1],
+      [[...N2, 1, 3], 1],
+    ]);
+    assertZ(step2(op, z(), ins([1, 9])), [
+      [[1, 5, 1, 9], 1],
+      [[1, 5, ...N2], -1],
+    ]);
+    assertZ(step2(op, ins([1, 1]), z()), [
+      [[1, 1, 1, 3], 1],
+      [[1, 1, 1, 9], 1],
+      [[...N2, 1, 3], -1],
+    ]);
+  });
+
+  test('multiset weights > 1 in outer joins', () => {
+    const op = join(spec('left'));
+    assertZ(step2(op, z([[1, 'a'], 3]), z([[1, 'x'], 2])), [[[1, 'a', 1, 'x'], 6]]);
+    assertZ(step2(op, z(), z([[1, 'x'], -1])), [[[1, 'a', 1, 'x'], -3]]);
+    assertZ(step2(op, z([[1, 'a'], -2]), z([[1, 'x'], -1])), [
+      [[1, 'a', 1, 'x'], -3],
+      [[1, 'a', ...N2], 1],
+    ]);
+    assertZ(step2(op, z(), z()), []);
+    assertZ(step2(op, z([[1, 'a'], -1]), z()), [[[1, 'a', ...N2], -1]]);
+  });
+});
+
+/** Naive nested-loop join over integrated inputs. */
+function reference(kind: JoinKind, residual: Residual, L: ZSetMap, R: ZSetMap): Batch {
+  const out = emptyBatch();
+  const ok = (l: Row, r: Row) =>
+    l[0] !== null && r[0] !== null && l[0] === r[0] && (residual === null || residual(l, r));
+  const ls = [...L.entries()];
+  const rs = [...R.entries()];
+  for (const l of ls)
+    for (const r of rs)
+      if (ok(l.row, r.row)) {
+        out.rows.push([...l.row, ...r.row]);
+        out.weights.push(l.weight * r.weight);
+      }
+  if (kind === 'left' || kind === 'full')
+    for (const l of ls)
+      if (!rs.some((r) => ok(l.row, r.row))) {
+        out.rows.push([...l.row, ...N2]);
+        out.weights.push(l.weight);
+      }
+  if (kind === 'right' || kind === 'full')
+    for (const r of rs)
+      if (!ls.some((l) => ok(l.row, r.row))) {
+        out.rows.push([...N2, ...r.row]);
+        out.weights.push(r.weight);
+      }
+  return out;
+}
+
+function randomSide(rnd: () => number, side: ZSetMap): Batch {
+  const b = emptyBatch();
+  for (let i = randInt(rnd, 0, 3); i > 0; i--) {
+    const present = [...side.entries()];
+    let row: Row;
+    let w: number;
+    if (present.length > 0 && rnd() < 0.45) {
+      const e = present[randInt(rnd, 0, present.length - 1)] as { row: Row; weight: number };
+      row = e.row;
+      w = -randInt(rnd, 1, e.weight);
+    } else {
+      row = [rnd() < 0.15 ? null : randInt(rnd, 0, 3), rnd() < 0.1 ? null : randInt(rnd, 0, 4)];
+      w = randInt(rnd, 1, 3);
+    }
+    side.add(row, w);
+    b.rows.push(row);
+    b.weights.push(w);
+  }
+  return b;
+}
+
+describe('join law', () => {
+  for (const kind of ['inner', 'left', 'right', 'full'] as const)
+    for (const residual of [null, lessThan]) {
+      test(`${kind}${residual ? ' + residual' : ''}: integrated output = nested loop over integrated inputs; restore continues alike`, () => {
+        const rnd = mulberry32(kind.length * 31 + (residual ? 7 : 0));
+        const s = spec(kind, residual);
+        let op = join(s);
+        op.trackChanges(true);
+        let base = op.snapshot();
+        const dl: Batch[] = [];
+        const dr: Batch[] = [];
+        const L = new ZSetMap();
+        const R = new ZSetMap();
+        const acc = new ZSetMap();
+        for (let step = 0; step < 250; step++) {
+          const out = step2(op, randomSide(rnd, L), randomSide(rnd, R));
+          for (let i = 0; i < out.rows.length; i++) acc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
+          assert.deepEqual(norm(acc.toBatch()), norm(reference(kind, residual, L, R)), `step ${step}`);
+          if (step % 15 === 14) {
+            const d = op.takeDelta();
+            dl.push(d.left as Batch);
+            dr.push(d.right as Batch);
+          }
+          if (step % 45 === 44) {
+            const r = join(s);
+            r.restore({ left: [base.left as Batch, ...dl], right: [base.right as Batch, ...dr] });
+            op = r;
+            op.trackChanges(true);
+            base = op.snapshot();
+            dl.length = 0;
+            dr.length = 0;
+          }
+        }
+      });
+    }
+});
