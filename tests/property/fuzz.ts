@@ -61,7 +61,9 @@ if (focusArg !== undefined) {
   // Rotate: case i gets focus FOCI[i % n] and seed baseSeed + i, so it replays with --seed and --focus.
   for (let i = 0; i < cases && failures < maxFailures; i++) {
     const focus = FOCI[i % FOCI.length] as Focus;
-    add(await runSuite(pg, { focus, baseSeed: (baseSeed + i) >>> 0, cases: 1, shrinkMs, maxFailures: 1, log }));
+    add(
+      await runSuite(pg, { focus, baseSeed: (baseSeed + i) >>> 0, cases: 1, shrinkMs, maxFailures: 1, log }),
+    );
     if ((i + 1) % 100 === 0) console.log(`  ... ${i + 1} cases, ${failures} failing`);
   }
 }

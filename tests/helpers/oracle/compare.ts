@@ -118,7 +118,11 @@ export interface Diff {
 }
 
 /** Multiset comparison of canonical rows; null when equal. */
-export function compareRows(expected: readonly CanonRow[], actual: readonly CanonRow[], classes: readonly ColClass[]): Diff | null {
+export function compareRows(
+  expected: readonly CanonRow[],
+  actual: readonly CanonRow[],
+  classes: readonly ColClass[],
+): Diff | null {
   const key = (r: CanonRow) => JSON.stringify(r);
   const counts = new Map<string, { row: CanonRow; n: number }>();
   for (const r of expected) {

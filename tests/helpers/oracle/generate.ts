@@ -94,6 +94,12 @@ export interface GenConfig {
   readonly booleanTests: boolean;
   readonly isDistinctFrom: boolean;
   readonly distinctAggregates: boolean;
+  /**
+   * SUM/AVG over doubles whose partial sums are not exact (large magnitudes, divisions). Off by default: an
+   * incremental engine adds and subtracts, so after retracting a large value the result keeps its rounding
+   * error (catastrophic cancellation), which no relative tolerance absorbs.
+   */
+  readonly inexactDoubleSums: boolean;
   /** Deletes on primary-key tables of keys that are not present (must be a no-op). */
   readonly deleteMissingKeys: boolean;
 }
@@ -106,6 +112,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   booleanTests: true,
   isDistinctFrom: false,
   distinctAggregates: true,
+  inexactDoubleSums: false,
   deleteMissingKeys: true,
 };
 
@@ -165,13 +172,17 @@ export function literalSql(v: GenValue, t: GenType): string {
     case 'int4':
     case 'int8': {
       const s = String(v);
-      const lit = t.kind === 'int4' || (t.kind === 'int8' && !fitsInt4(v)) ? s : `CAST(${s} AS ${typeSql(t)})`;
+      const lit =
+        t.kind === 'int4' || (t.kind === 'int8' && !fitsInt4(v)) ? s : `CAST(${s} AS ${typeSql(t)})`;
       return s.startsWith('-') && !lit.startsWith('CAST') ? `(${lit})` : lit;
     }
     case 'double':
       return `CAST(${String(v)} AS DOUBLE PRECISION)`;
-    case 'decimal':
-      return String(v).startsWith('-') ? `(${String(v)})` : String(v);
+    case 'decimal': {
+      // Always a numeric literal: a bare `42` would be an INTEGER.
+      const text = String(v).includes('.') ? String(v) : `${String(v)}.0`;
+      return text.startsWith('-') ? `(${text})` : text;
+    }
     case 'text':
       return quote(String(v));
     case 'date':
@@ -247,7 +258,21 @@ export const TS_POOL: readonly string[] = [
   '1970-01-01 00:00:00',
   '2023-06-15 18:45:30.25',
 ];
-const LIKE_PATTERNS: readonly string[] = ['a%', '%b', '%a%', '_', '%', '', 'a_', '_b%', 'A%', '% %', 'abc', '%\\%%', '%\\_%'];
+const LIKE_PATTERNS: readonly string[] = [
+  'a%',
+  '%b',
+  '%a%',
+  '_',
+  '%',
+  '',
+  'a_',
+  '_b%',
+  'A%',
+  '% %',
+  'abc',
+  '%\\%%',
+  '%\\_%',
+];
 const SMALL_INTS = [-3, -2, -1, 0, 0, 1, 1, 2, 2, 3, 4, 5];
 
 /** Value pool and bound for a column type. */
@@ -344,10 +369,18 @@ export function generateTables(rng: Prng, count: number): TableDef[] {
       const isKey = i < pkCount;
       let keyPool = pool;
       if (isKey && isInt(type.kind)) {
-        keyPool = [0, 1, 2, 3, 4, 5, 6, 7].slice(0, rng.int(4, 8)).map((n) => (type.kind === 'int8' ? BigInt(n) : n));
+        keyPool = [0, 1, 2, 3, 4, 5, 6, 7]
+          .slice(0, rng.int(4, 8))
+          .map((n) => (type.kind === 'int8' ? BigInt(n) : n));
       }
       const notNull = isKey || rng.chance(0.15);
-      return { name: `${prefix}${i}`, type, notNull, pool: keyPool, bound: isKey && isInt(type.kind) ? 8 : bound };
+      return {
+        name: `${prefix}${i}`,
+        type,
+        notNull,
+        pool: keyPool,
+        bound: isKey && isInt(type.kind) ? 8 : bound,
+      };
     });
     // Primary-key columns must be of a kind with exact equality and a decent domain.
     const pk = hasPk ? columns.slice(0, pkCount).map((c) => c.name) : null;
@@ -356,7 +389,13 @@ export function generateTables(rng: Prng, count: number): TableDef[] {
         if (c.type.kind === 'bool' || c.type.kind === 'double') {
           // Replace with an INTEGER key column.
           const idx = columns.indexOf(c);
-          columns[idx] = { name: c.name, type: { kind: 'int4' }, notNull: true, pool: [0, 1, 2, 3, 4, 5], bound: 8 };
+          columns[idx] = {
+            name: c.name,
+            type: { kind: 'int4' },
+            notNull: true,
+            pool: [0, 1, 2, 3, 4, 5],
+            bound: 8,
+          };
         }
       }
     }
@@ -427,13 +466,29 @@ function unifyType(types: readonly GenType[]): GenType {
   for (const t of types.slice(1)) k = arithKind(k, t.kind);
   if (k === 'decimal') {
     const d = types.filter((t) => t.kind === 'decimal');
-    if (d.length === types.length && d.every((t) => t.precision === first.precision && t.scale === first.scale)) return first;
+    if (
+      d.length === types.length &&
+      d.every((t) => t.precision === first.precision && t.scale === first.scale)
+    )
+      return first;
     return { kind: 'decimal' };
   }
   return { kind: k };
 }
 
-const EXTRACT_DATE = ['YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'DOW', 'ISODOW', 'DOY', 'DECADE', 'CENTURY', 'EPOCH'];
+const EXTRACT_DATE = [
+  'YEAR',
+  'QUARTER',
+  'MONTH',
+  'WEEK',
+  'DAY',
+  'DOW',
+  'ISODOW',
+  'DOY',
+  'DECADE',
+  'CENTURY',
+  'EPOCH',
+];
 const EXTRACT_TS = [...EXTRACT_DATE, 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND'];
 
 class ExprGen {
@@ -565,10 +620,9 @@ class ExprGen {
       const x = this.expr(g, depth - 1);
       const a = this.expr(f, depth - 1);
       const b = this.expr(f, depth - 1);
-      const s = `CASE ${x.sql} WHEN ${this.literalLike(x).sql} THEN ${a.sql} WHEN ${this.literalLike(x).sql} THEN ${b.sql} ELSE ${
-        this.expr(f, 0).sql
-      } END`;
-      return combine(s, [a, b]);
+      const c = this.expr(f, 0);
+      const s = `CASE ${x.sql} WHEN ${this.literalLike(x).sql} THEN ${a.sql} WHEN ${this.literalLike(x).sql} THEN ${b.sql} ELSE ${c.sql} END`;
+      return combine(s, [a, b, c]);
     }
     if (choice === 2) {
       const n = rng.int(2, 3);
@@ -577,7 +631,8 @@ class ExprGen {
       return combine(`COALESCE(${parts.map((p) => p.sql).join(', ')})`, parts);
     }
     const a = this.expr(f, depth - 1);
-    const b = f === 'num' ? this.literalLike(a) : this.rng.chance(0.5) ? this.literal(f) : this.expr(f, depth - 1);
+    const b =
+      f === 'num' ? this.literalLike(a) : this.rng.chance(0.5) ? this.literal(f) : this.expr(f, depth - 1);
     const u = combine(`NULLIF(${a.sql}, ${b.sql})`, [a, b]);
     return { ...u, type: a.type, bound: a.bound };
   }
@@ -585,6 +640,7 @@ class ExprGen {
   num(depth: number): Expr {
     const rng = this.rng;
     if (depth <= 0) return this.leaf('num');
+    const has = (f: Family) => this.cols.some((c) => familyOf(c.type.kind) === f);
     const choice = rng.weighted<string>([
       [4, 'leaf'],
       [6, 'arith'],
@@ -592,8 +648,8 @@ class ExprGen {
       [3, 'func'],
       [2, 'cond'],
       [2, 'cast'],
-      [2, 'strfunc'],
-      [2, 'extract'],
+      [has('text') ? 2 : 0.2, 'strfunc'],
+      [has('date') || has('ts') ? 2 : 0.2, 'extract'],
     ]);
     switch (choice) {
       case 'arith':
@@ -624,11 +680,19 @@ class ExprGen {
         };
       }
       case 'extract': {
-        const useTs = rng.chance(0.5);
+        const useTs =
+          has('ts') && has('date') ? rng.chance(0.5) : has('ts') || (!has('date') && rng.chance(0.5));
         const src = useTs ? this.ts(depth - 1) : this.date(depth - 1);
         const field = rng.pick(useTs ? EXTRACT_TS : EXTRACT_DATE);
-        const bound = field === 'EPOCH' ? 2e9 : field === 'MICROSECOND' ? 6e7 : field === 'MILLISECOND' ? 6e4 : 3000;
-        return { sql: `EXTRACT(${field} FROM ${src.sql})`, type: { kind: 'decimal' }, bound, stable: src.stable, exact: true };
+        const bound =
+          field === 'EPOCH' ? 2e9 : field === 'MICROSECOND' ? 6e7 : field === 'MILLISECOND' ? 6e4 : 3000;
+        return {
+          sql: `EXTRACT(${field} FROM ${src.sql})`,
+          type: { kind: 'decimal' },
+          bound,
+          stable: src.stable,
+          exact: true,
+        };
       }
       default:
         return this.leaf('num');
@@ -653,7 +717,8 @@ class ExprGen {
         exact = false;
       } else bound = Math.min(a.bound, b.bound);
       if (!fits(kind, bound)) continue;
-      if (kind === 'double') exact = exact && bound < 2 ** 30 && a.type.kind !== 'decimal' && b.type.kind !== 'decimal';
+      if (kind === 'double')
+        exact = exact && bound < 2 ** 30 && a.type.kind !== 'decimal' && b.type.kind !== 'decimal';
       const rhs = op === '/' || op === '%' ? `NULLIF(${b.sql}, 0)` : b.sql;
       return { sql: `(${a.sql} ${op} ${rhs})`, type: { kind }, bound, stable, exact };
     }
@@ -692,7 +757,13 @@ class ExprGen {
     const rng = this.rng;
     if (rng.chance(0.15)) {
       const b = this.pred(depth - 1);
-      return { sql: `CAST(${b.sql} AS INTEGER)`, type: { kind: 'int4' }, bound: 1, stable: b.stable, exact: true };
+      return {
+        sql: `CAST(${b.sql} AS INTEGER)`,
+        type: { kind: 'int4' },
+        bound: 1,
+        stable: b.stable,
+        exact: true,
+      };
     }
     const a = this.num(depth - 1);
     const targets: GenType[] = [
@@ -711,7 +782,12 @@ class ExprGen {
     });
     if (ok.length === 0) return a;
     const t = rng.pick(ok);
-    const exact = t.kind === 'double' ? (isInt(a.type.kind) ? a.bound < 2 ** 50 : a.type.kind === 'double' && a.exact) : true;
+    const exact =
+      t.kind === 'double'
+        ? isInt(a.type.kind)
+          ? a.bound < 2 ** 40
+          : a.type.kind === 'double' && a.exact
+        : true;
     return { sql: `CAST(${a.sql} AS ${typeSql(t)})`, type: t, bound: a.bound + 1, stable: a.stable, exact };
   }
 
@@ -784,7 +860,13 @@ class ExprGen {
           if (ds.length === 0) return this.leaf('text');
           e = rng.pick(ds);
         }
-        return { sql: `CAST(${e.sql} AS VARCHAR)`, type: { kind: 'text' }, bound: 0, stable: e.stable, exact: true };
+        return {
+          sql: `CAST(${e.sql} AS VARCHAR)`,
+          type: { kind: 'text' },
+          bound: 0,
+          stable: e.stable,
+          exact: true,
+        };
       }
       default:
         return this.leaf('text');
@@ -871,7 +953,11 @@ class ExprGen {
         const a = this.expr(f, depth - 1);
         const lo = this.literalLike(a);
         const hi = rng.chance(0.7) ? this.literalLike(a) : this.expr(f, depth - 1);
-        return boolExpr(`${a.sql} ${rng.chance(0.3) ? 'NOT ' : ''}BETWEEN ${lo.sql} AND ${hi.sql}`, [a, lo, hi]);
+        return boolExpr(`${a.sql} ${rng.chance(0.3) ? 'NOT ' : ''}BETWEEN ${lo.sql} AND ${hi.sql}`, [
+          a,
+          lo,
+          hi,
+        ]);
       }
       case 'like': {
         const a = this.text(depth - 1);
@@ -957,7 +1043,14 @@ class QueryGen {
     this.cfg = cfg;
     this.sources = tables.map((t) => ({
       name: t.name,
-      cols: t.columns.map((c) => ({ name: c.name, type: c.type, bound: c.bound, stable: true, exact: true, pool: c.pool })),
+      cols: t.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        bound: c.bound,
+        stable: true,
+        exact: true,
+        pool: c.pool,
+      })),
     }));
   }
 
@@ -978,7 +1071,11 @@ class QueryGen {
     let alias = s.name;
     if (used.has(alias) || rng.chance(0.2)) alias = this.alias();
     used.add(alias);
-    return { from: alias === s.name ? s.name : `${s.name} AS ${alias}`, cols: qualify(alias, s.cols), deps: [s.name] };
+    return {
+      from: alias === s.name ? s.name : `${s.name} AS ${alias}`,
+      cols: qualify(alias, s.cols),
+      deps: [s.name],
+    };
   }
 
   query(shape: 'project' | 'aggregate' | 'global' | 'join' | 'setop' | 'distinct', depth = 0): Query {
@@ -993,7 +1090,9 @@ class QueryGen {
         return this.aggregate(this.rel(depth, new Set()), depth, false);
       case 'join': {
         const j = this.join(depth);
-        return this.rng.chance(0.3) ? this.aggregate(j, depth, this.rng.chance(0.8)) : this.project(j, depth, this.rng.chance(0.15));
+        return this.rng.chance(0.3)
+          ? this.aggregate(j, depth, this.rng.chance(0.8))
+          : this.project(j, depth, this.rng.chance(0.15));
       }
       case 'setop':
         return this.setop(depth);
@@ -1025,7 +1124,14 @@ class QueryGen {
       }
       names.add(name);
       parts.push(text);
-      cols.push({ name, type: e.type, bound: e.bound, stable: e.stable, exact: e.exact, ...(e.pool && isLeafRef(e.sql) ? { pool: e.pool } : {}) });
+      cols.push({
+        name,
+        type: e.type,
+        bound: e.bound,
+        stable: e.stable,
+        exact: e.exact,
+        ...(e.pool && isLeafRef(e.sql) ? { pool: e.pool } : {}),
+      });
     });
     return { list: parts.join(', '), cols };
   }
@@ -1036,7 +1142,8 @@ class QueryGen {
     const n = rng.int(1, 4);
     const exprs: Expr[] = [];
     for (let i = 0; i < n; i++) {
-      if (rng.chance(0.35)) exprs.push(rng.pick(g.columnsOf(null).length > 0 ? g.columnsOf(null) : [g.any(1)]));
+      if (rng.chance(0.35))
+        exprs.push(rng.pick(g.columnsOf(null).length > 0 ? g.columnsOf(null) : [g.any(1)]));
       else exprs.push(g.any(rng.int(1, 3)));
     }
     const out = this.outputs(exprs);
@@ -1053,9 +1160,9 @@ class QueryGen {
       const nk = rng.int(1, 2);
       for (let i = 0; i < nk; i++) {
         const cs = sg.columnsOf(null);
-        let k = cs.length > 0 && rng.chance(0.75) ? rng.pick(cs) : sg.any(1);
-        // A bare integer constant in GROUP BY is a select-list position.
-        if (/^\(?-?\d+\)?$/.test(k.sql)) k = { ...k, sql: `(${k.sql} + 0)` };
+        const k = cs.length > 0 && rng.chance(0.75) ? rng.pick(cs) : sg.any(1);
+        // Postgres rejects constants in GROUP BY (an integer is a select-list position): keys read a column.
+        if (!cs.some((c) => k.sql.includes(c.sql))) continue;
         if (!keys.some((x) => x.sql === k.sql)) keys.push(k);
       }
     }
@@ -1064,7 +1171,7 @@ class QueryGen {
     for (let i = 0; i < na; i++) aggs.push(this.aggCall(g));
     const out = this.outputs([...keys, ...aggs]);
     let sql = `SELECT ${out.list}\nFROM ${src.from}${this.where(g, depth, 0.4)}`;
-    if (grouped) sql += `\nGROUP BY ${keys.map((k) => k.sql).join(', ')}`;
+    if (keys.length > 0) sql += `\nGROUP BY ${keys.map((k) => k.sql).join(', ')}`;
     if (rng.chance(0.35)) sql += `\nHAVING ${this.having(sg, keys, 1)}`;
     return { sql, cols: out.cols, deps: src.deps };
   }
@@ -1097,7 +1204,12 @@ class QueryGen {
       case 'sum':
       case 'sumd':
       case 'avg': {
-        const a = (fn === 'sumd' ? g.withStable() : g).num(rng.int(0, 1));
+        let a = (fn === 'sumd' ? g.withStable() : g).num(rng.int(0, 1));
+        for (let i = 0; i < 5 && a.type.kind === 'double' && !a.exact && !this.cfg.inexactDoubleSums; i++) {
+          a = (fn === 'sumd' ? g.withStable() : g).num(rng.int(0, 1));
+        }
+        if (a.type.kind === 'double' && !a.exact && !this.cfg.inexactDoubleSums)
+          a = lit('CAST(0.5 AS DOUBLE PRECISION)', { kind: 'double' }, 1);
         const k = a.type.kind;
         const stable = a.stable && (k !== 'double' || a.exact);
         if (fn === 'avg') {
@@ -1109,7 +1221,8 @@ class QueryGen {
             exact: false,
           };
         }
-        const type: GenType = k === 'int2' || k === 'int4' ? int8 : k === 'double' ? { kind: 'double' } : { kind: 'decimal' };
+        const type: GenType =
+          k === 'int2' || k === 'int4' ? int8 : k === 'double' ? { kind: 'double' } : { kind: 'decimal' };
         return {
           sql: `SUM(${fn === 'sumd' ? 'DISTINCT ' : ''}${a.sql})`,
           type,
@@ -1203,7 +1316,8 @@ class QueryGen {
     if (this.cfg.joinKeyExprs && familyOf(a.type.kind) === 'num' && rng.chance(0.1)) {
       return fits(a.type.kind, a.bound + 1) ? `${a.sql} + 1 = ${b.sql}` : `${a.sql} = ${b.sql}`;
     }
-    if (this.cfg.joinKeyExprs && a.type.kind === 'text' && rng.chance(0.1)) return `UPPER(${a.sql}) = ${b.sql}`;
+    if (this.cfg.joinKeyExprs && a.type.kind === 'text' && rng.chance(0.1))
+      return `UPPER(${a.sql}) = ${b.sql}`;
     return rng.chance(0.5) ? `${a.sql} = ${b.sql}` : `${b.sql} = ${a.sql}`;
   }
 
@@ -1232,10 +1346,24 @@ class QueryGen {
       const g = new ExprGen(rng, src.cols, this.cfg, true);
       const exprs = slots.map((f) => (rng.chance(0.6) ? g.leaf(f) : g.expr(f, 1)));
       const where = this.where(g, 1, 0.4).replace('\n', ' ');
-      operands.push({ sql: `SELECT ${exprs.map((e, j) => `${e.sql} AS c${j}`).join(', ')} FROM ${src.from}${where}`, exprs });
+      operands.push({
+        sql: `SELECT ${exprs.map((e, j) => `${e.sql} AS c${j}`).join(', ')} FROM ${src.from}${where}`,
+        exprs,
+      });
     }
     const ops = this.cfg.setOpAll
-      ? ['UNION ALL', 'UNION', 'EXCEPT', 'INTERSECT', 'UNION ALL', 'UNION', 'EXCEPT', 'INTERSECT', 'EXCEPT ALL', 'INTERSECT ALL']
+      ? [
+          'UNION ALL',
+          'UNION',
+          'EXCEPT',
+          'INTERSECT',
+          'UNION ALL',
+          'UNION',
+          'EXCEPT',
+          'INTERSECT',
+          'EXCEPT ALL',
+          'INTERSECT ALL',
+        ]
       : ['UNION ALL', 'UNION', 'EXCEPT', 'INTERSECT'];
     let sql = (operands[0] as { sql: string }).sql;
     for (let i = 1; i < operands.length; i++) {
@@ -1308,7 +1436,12 @@ const SHAPES: Readonly<Record<Focus, ReadonlyArray<readonly [number, Shape]>>> =
   ],
 };
 
-export function generateViews(rng: Prng, tables: readonly TableDef[], focus: Focus, cfg: GenConfig): ViewDef[] {
+export function generateViews(
+  rng: Prng,
+  tables: readonly TableDef[],
+  focus: Focus,
+  cfg: GenConfig,
+): ViewDef[] {
   const qg = new QueryGen(rng, cfg, tables);
   const views: ViewDef[] = [];
   const n = rng.int(2, 5);
@@ -1324,7 +1457,9 @@ export function generateViews(rng: Prng, tables: readonly TableDef[], focus: Foc
 
 /** Canonical identity of a row of a table (for multiset bookkeeping). */
 export function rowKey(values: Readonly<Record<string, GenValue>>, names: readonly string[]): string {
-  return JSON.stringify(names.map((n) => (typeof values[n] === 'bigint' ? `${values[n]}n` : (values[n] ?? null))));
+  return JSON.stringify(
+    names.map((n) => (typeof values[n] === 'bigint' ? `${values[n]}n` : (values[n] ?? null))),
+  );
 }
 
 function randomRow(rng: Prng, t: TableDef): Record<string, GenValue> {
@@ -1385,8 +1520,27 @@ export function generateSteps(rng: Prng, tables: readonly TableDef[], cfg: GenCo
   for (let s = 0; s < nSteps; s++) {
     const deletes: Op[] = [];
     const inserts: Op[] = [];
-    const nOps = s === 0 ? rng.int(4, 10) : rng.int(1, 8);
+    const nOps = s === 0 ? rng.int(4, 10) : rng.chance(0.1) ? rng.int(12, 24) : rng.int(1, 8);
     const touchedKeys = new Map<string, Set<string>>();
+    if (s > 0 && rng.chance(0.12)) {
+      // Empty a table (views over it go back to their empty-input results).
+      const t = rng.pick(tables);
+      const st = states.get(t.name) as TableState;
+      const ops: Op[] = [];
+      for (const e of st.rows.values()) {
+        for (let i = 0; i < e.count; i++) {
+          const values = t.primaryKey
+            ? Object.fromEntries(t.primaryKey.map((k) => [k, e.row[k] ?? null]))
+            : { ...e.row };
+          ops.push({ table: t.name, kind: 'delete', values });
+        }
+      }
+      for (const op of ops) st.apply(op);
+      if (ops.length > 0) {
+        steps.push(ops);
+        continue;
+      }
+    }
     for (let i = 0; i < nOps; i++) {
       const t = rng.pick(tables);
       const st = states.get(t.name) as TableState;
@@ -1399,12 +1553,18 @@ export function generateSteps(rng: Prng, tables: readonly TableDef[], cfg: GenCo
         if (wantDelete) {
           const [, e] = rng.pick(existing);
           const keyOnly = rng.chance(0.5);
-          const values = keyOnly ? Object.fromEntries(t.primaryKey.map((k) => [k, e.row[k] ?? null])) : { ...e.row };
+          const values = keyOnly
+            ? Object.fromEntries(t.primaryKey.map((k) => [k, e.row[k] ?? null]))
+            : { ...e.row };
           op = { table: t.name, kind: 'delete', values };
         } else if (cfg.deleteMissingKeys && rng.chance(0.05)) {
           const r = randomRow(rng, t);
           if (st.rows.has(st.keyOf(r))) continue;
-          op = { table: t.name, kind: 'delete', values: Object.fromEntries(t.primaryKey.map((k) => [k, r[k] ?? null])) };
+          op = {
+            table: t.name,
+            kind: 'delete',
+            values: Object.fromEntries(t.primaryKey.map((k) => [k, r[k] ?? null])),
+          };
         } else if (existing.length > 0 && rng.chance(0.3)) {
           // Upsert an existing key (sometimes with identical values).
           const [, e] = rng.pick(existing);
@@ -1419,12 +1579,20 @@ export function generateSteps(rng: Prng, tables: readonly TableDef[], cfg: GenCo
       } else if (wantDelete) {
         // Delete one copy of a row present before this batch and not already deleted in it.
         const [k, e] = rng.pick(existing);
-        const already = deletes.filter((d) => d.table === t.name && rowKey(d.values, t.columns.map((c) => c.name)) === k);
+        const already = deletes.filter(
+          (d) =>
+            d.table === t.name &&
+            rowKey(
+              d.values,
+              t.columns.map((c) => c.name),
+            ) === k,
+        );
         if (already.length >= e.count) continue;
         deletes.push({ table: t.name, kind: 'delete', values: { ...e.row } });
       } else {
         // Sometimes duplicate an existing row (multiset semantics).
-        const r = existing.length > 0 && rng.chance(0.2) ? { ...rng.pick(existing)[1].row } : randomRow(rng, t);
+        const r =
+          existing.length > 0 && rng.chance(0.2) ? { ...rng.pick(existing)[1].row } : randomRow(rng, t);
         inserts.push({ table: t.name, kind: 'insert', values: r });
       }
     }
@@ -1464,10 +1632,22 @@ export function validSteps(tables: readonly TableDef[], steps: readonly Step[]):
   return true;
 }
 
-export function generateCase(rng: Prng, seed: number, focus: Focus, cfg: GenConfig = DEFAULT_CONFIG): OracleCase {
-  const effective: Focus = focus === 'mixed' ? rng.pick(['expressions', 'aggregates', 'joins', 'setops', 'mixed']) : focus;
+export function generateCase(
+  rng: Prng,
+  seed: number,
+  focus: Focus,
+  cfg: GenConfig = DEFAULT_CONFIG,
+): OracleCase {
+  const effective: Focus =
+    focus === 'mixed' ? rng.pick(['expressions', 'aggregates', 'joins', 'setops', 'mixed']) : focus;
   const nTables =
-    effective === 'joins' ? rng.int(2, 3) : effective === 'setops' ? rng.int(1, 3) : effective === 'mixed' ? rng.int(1, 3) : rng.int(1, 2);
+    effective === 'joins'
+      ? rng.int(2, 3)
+      : effective === 'setops'
+        ? rng.int(1, 3)
+        : effective === 'mixed'
+          ? rng.int(1, 3)
+          : rng.int(1, 2);
   const tables = generateTables(rng, nTables);
   const views = generateViews(rng, tables, effective, cfg);
   const steps = generateSteps(rng, tables, cfg);

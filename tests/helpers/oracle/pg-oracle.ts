@@ -24,9 +24,14 @@ export interface PgResult {
 }
 
 /** OIDs whose default PGlite parser would convert the text (bool, int2/4/8, float4/8, numeric, dates, json, ...). */
-const TEXT_OIDS = [16, 17, 18, 19, 20, 21, 23, 25, 26, 114, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 3802];
+const TEXT_OIDS = [
+  16, 17, 18, 19, 20, 21, 23, 25, 26, 114, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184, 1186, 1266, 1700,
+  3802,
+];
 const identity = (x: string): string => x;
-const PARSERS: Record<number, (x: string) => string> = Object.fromEntries(TEXT_OIDS.map((o) => [o, identity]));
+const PARSERS: Record<number, (x: string) => string> = Object.fromEntries(
+  TEXT_OIDS.map((o) => [o, identity]),
+);
 
 export class PgOracle {
   private readonly db: PGlite;
@@ -77,7 +82,8 @@ export class PgOracle {
 
 /** SQL for one op, mirroring Holdfast's table semantics (upsert on primary key; keyless = multiset). */
 export function opSql(t: TableDef, op: Op): string {
-  const colType = (name: string) => (t.columns.find((c) => c.name === name) as TableDef['columns'][number]).type;
+  const colType = (name: string) =>
+    (t.columns.find((c) => c.name === name) as TableDef['columns'][number]).type;
   const eq = (names: readonly string[], nullSafe: boolean) =>
     names
       .map((n) => {

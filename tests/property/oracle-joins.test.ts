@@ -1,0 +1,8 @@
+/**
+ * Oracle property test (focus: joins): Holdfast's views equal Postgres (PGlite) after every step, for random
+ * programs and change batches, each run both as whole batches and one row per step. See
+ * tests/helpers/oracle/harness.ts; DOUBLE results are compared with a relative tolerance of 1e-9 (compare.ts).
+ */
+import { oracleTests } from '../helpers/oracle/oracle-test.ts';
+
+oracleTests('joins', 100000, 40, 20);
