@@ -131,7 +131,9 @@ export function sqlError(
 
 /** A key identifying an AST subtree up to source positions (to match GROUP BY expressions). */
 export function astKey(ast: Ast): string {
-  return JSON.stringify(ast, (k, v) => (k === 'location' || k.endsWith('_location') ? undefined : v));
+  return JSON.stringify(ast, (k, v) =>
+    k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end') ? undefined : v,
+  );
 }
 
 function nodeType(ast: Ast): string {
