@@ -63,17 +63,31 @@ class IntSum implements Accumulator {
   }
 }
 
+/**
+ * Exact DECIMAL sum. Postgres gives the sum the largest display scale among the *current* inputs, so the
+ * multiset of input scales is kept: after deleting the only value with 20 decimals, the sum shows fewer again.
+ */
 class DecimalSum implements Accumulator {
   sum = Decimal.ZERO;
   n = 0;
+  readonly scales = new Map<number, number>();
   add(v: Value, w: number): void {
     if (v === null) return;
     this.n += w;
     const d = v as Decimal;
+    const c = (this.scales.get(d.scale) ?? 0) + w;
+    if (c === 0) this.scales.delete(d.scale);
+    else this.scales.set(d.scale, c);
     this.sum = this.sum.add(w === 1 ? d : w === -1 ? d.neg() : d.mul(Decimal.fromInt(w)));
   }
+  /** The sum at the display scale Postgres would give it. */
+  value(): Decimal {
+    let scale = 0;
+    for (const [sc, c] of this.scales) if (c > 0 && sc > scale) scale = sc;
+    return this.sum.scale === scale ? this.sum : this.sum.round(scale);
+  }
   result(): Value {
-    return this.n === 0 ? null : this.sum;
+    return this.n === 0 ? null : this.value();
   }
 }
 
@@ -177,7 +191,7 @@ class Avg implements Accumulator {
     const sum =
       this.kind === 'int'
         ? Decimal.fromBigInt((this.inner as IntSum).total())
-        : (this.inner as DecimalSum).sum;
+        : (this.inner as DecimalSum).value();
     return sum.div(Decimal.fromInt(n));
   }
 }

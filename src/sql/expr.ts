@@ -27,7 +27,7 @@ import {
 import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
-import { charLength, compileLike, position, substring, trim } from './values/strings.ts';
+import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
 import { dateAddDays, extract } from './values/temporal.ts';
 
 export type Ev = (a: Row, b: Row) => Value;
@@ -132,7 +132,9 @@ export function sqlError(
 /** A key identifying an AST subtree up to source positions (to match GROUP BY expressions). */
 export function astKey(ast: Ast): string {
   return JSON.stringify(ast, (k, v) =>
-    k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end') ? undefined : v,
+    k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end')
+      ? undefined
+      : v,
   );
 }
 
@@ -300,7 +302,32 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
   'TIMESTAMP',
 ]);
 
-function comparison(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+/** CHAR as text: Postgres drops a CHAR value's trailing spaces when it is used as text. */
+function charAsText(b: Bound): Bound {
+  return b.type.kind === 'CHAR'
+    ? castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }), false)
+    : b;
+}
+
+/**
+ * Comparing with a CHAR operand uses CHAR semantics (Postgres casts the other side to `bpchar`): trailing
+ * spaces are insignificant on both sides.
+ */
+function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
+  const stringy = (b: Bound) => isString(b.type) || b.unknownLiteral === true;
+  if (!(l.type.kind === 'CHAR' || r.type.kind === 'CHAR') || !stringy(l) || !stringy(r)) return [l, r];
+  const trimmed = (b: Bound): Bound => {
+    if (b.type.kind === 'CHAR') return charAsText(b);
+    if (b.literal && typeof b.literal.value === 'string') {
+      return literal(rtrimSpaces(b.literal.value), sqlType('VARCHAR', false, { length: null }));
+    }
+    return strict({ ...b.type, kind: 'VARCHAR', length: null }, [b], (v) => rtrimSpaces(v as string));
+  };
+  return [trimmed(l), trimmed(r)];
+}
+
+function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
+  const [l, r] = bpcharOperands(l0, r0);
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
@@ -370,8 +397,8 @@ function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
     );
   }
   const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
-  const a = isString(l.type) ? l : castBound(l, text);
-  const b = isString(r.type) ? r : castBound(r, text);
+  const a = isString(l.type) ? charAsText(l) : castBound(l, text);
+  const b = isString(r.type) ? charAsText(r) : castBound(r, text);
   return strict(text, [a, b], (x, y) => (x as string) + (y as string));
 }
 
@@ -686,6 +713,27 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       }
       return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
     }
+    case 'AEXPR_DISTINCT':
+    case 'AEXPR_NOT_DISTINCT': {
+      const operands = bpcharOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx));
+      const [a, b] = unify(operands, ctx, loc, 'IS DISTINCT FROM') as [Bound, Bound];
+      const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
+      const distinct = n.kind === 'AEXPR_DISTINCT';
+      return fold({
+        type: sqlType('BOOLEAN', false),
+        cols: mergeCols(a, b),
+        gen: (c) => {
+          const ea = a.gen(c);
+          const eb = b.gen(c);
+          return (r1, r2) => {
+            const x = ea(r1, r2);
+            const y = eb(r1, r2);
+            const same = x === null || y === null ? x === y : cmp(x, y) === 0;
+            return same !== distinct;
+          };
+        },
+      });
+    }
     case 'AEXPR_NULLIF': {
       const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [
         Bound,
@@ -721,7 +769,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
-  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : b;
+  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charAsText(b);
   if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
   throw sqlError('SqlTypeError', `${what} needs a character string, got ${typeToSql(b.type)}`, ctx, loc);
 }

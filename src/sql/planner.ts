@@ -256,6 +256,9 @@ export class Planner {
     // GROUP BY items: expressions, output ordinals, or output aliases.
     const groupAsts: Ast[] = [];
     for (const g of (stmt.groupClause ?? []) as Ast[]) {
+      if (g.A_Const && g.A_Const.ival === undefined) {
+        throw this.#err('SqlTypeError', 'non-integer constant in GROUP BY', g.A_Const.location);
+      }
       if (g.A_Const?.ival !== undefined) {
         const i = (g.A_Const.ival.ival ?? 0) as number;
         const t = targets[i - 1];

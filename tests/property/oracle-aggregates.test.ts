@@ -5,4 +5,4 @@
  */
 import { oracleTests } from '../helpers/oracle/oracle-test.ts';
 
-oracleTests('aggregates', 200000, 40, 20);
+oracleTests('aggregates', 200000, 60, 40);

@@ -5,4 +5,4 @@
  */
 import { oracleTests } from '../helpers/oracle/oracle-test.ts';
 
-oracleTests('expressions', 300000, 40, 20);
+oracleTests('expressions', 300000, 60, 40);

@@ -5,4 +5,4 @@
  */
 import { oracleTests } from '../helpers/oracle/oracle-test.ts';
 
-oracleTests('joins', 100000, 40, 20);
+oracleTests('joins', 100000, 60, 40);

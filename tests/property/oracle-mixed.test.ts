@@ -5,4 +5,4 @@
  */
 import { oracleTests } from '../helpers/oracle/oracle-test.ts';
 
-oracleTests('mixed', 500000, 40, 20);
+oracleTests('mixed', 500000, 60, 40);

@@ -5,4 +5,4 @@
  */
 import { oracleTests } from '../helpers/oracle/oracle-test.ts';
 
-oracleTests('setops', 400000, 40, 20);
+oracleTests('setops', 400000, 60, 40);

@@ -61,6 +61,10 @@ export interface OutCol {
 
 export interface ViewDef {
   readonly name: string;
+  /** Holdfast's view kind; Postgres always gets a plain view. */
+  readonly kind: 'view' | 'materialized' | 'local';
+  /** Column names given in `CREATE VIEW v (a, b) AS`, if any. */
+  readonly aliases: readonly string[] | null;
   /** The SELECT (without `CREATE VIEW`). */
   readonly query: string;
   /** Tables and views this view reads directly. */
@@ -110,7 +114,7 @@ export const DEFAULT_CONFIG: GenConfig = {
   joinKeyExprs: true,
   dateTimestampMix: true,
   booleanTests: true,
-  isDistinctFrom: false,
+  isDistinctFrom: true,
   distinctAggregates: true,
   inexactDoubleSums: false,
   deleteMissingKeys: true,
@@ -150,7 +154,7 @@ export function typeSql(t: GenType): string {
     case 'double':
       return 'DOUBLE PRECISION';
     case 'decimal':
-      return `DECIMAL(${t.precision ?? 10}, ${t.scale ?? 0})`;
+      return t.precision === undefined ? 'DECIMAL' : `DECIMAL(${t.precision}, ${t.scale ?? 0})`;
     case 'text':
       return 'VARCHAR';
     case 'date':
@@ -235,6 +239,7 @@ export const TEXT_POOL: readonly string[] = [
   'Zed',
   'aa',
   'ba',
+  "it's",
 ];
 export const DATE_POOL: readonly string[] = [
   '2020-01-01',
@@ -410,13 +415,20 @@ export function tableDdl(t: TableDef): string {
   return `CREATE TABLE ${t.name} (\n${cols.join(',\n')}\n);`;
 }
 
-export function viewDdl(v: ViewDef): string {
-  return `CREATE VIEW ${v.name} AS\n${v.query};`;
+/** `CREATE VIEW` for Holdfast (`dialect: 'holdfast'`, with MATERIALIZED/LOCAL) or Postgres (always plain). */
+export function viewDdl(v: ViewDef, dialect: 'holdfast' | 'pg' = 'holdfast'): string {
+  const kind = dialect === 'pg' || v.kind === 'view' ? '' : `${v.kind.toUpperCase()} `;
+  const aliases = v.aliases ? ` (${v.aliases.join(', ')})` : '';
+  return `CREATE ${kind}VIEW ${v.name}${aliases} AS\n${v.query};`;
 }
 
 /** The whole program as SQL text (tables, then views in dependency order). */
-export function programSql(tables: readonly TableDef[], views: readonly ViewDef[]): string {
-  return [...tables.map(tableDdl), ...views.map(viewDdl)].join('\n');
+export function programSql(
+  tables: readonly TableDef[],
+  views: readonly ViewDef[],
+  dialect: 'holdfast' | 'pg' = 'holdfast',
+): string {
+  return [...tables.map(tableDdl), ...views.map((v) => viewDdl(v, dialect))].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -633,8 +645,9 @@ class ExprGen {
     const a = this.expr(f, depth - 1);
     const b =
       f === 'num' ? this.literalLike(a) : this.rng.chance(0.5) ? this.literal(f) : this.expr(f, depth - 1);
+    // Postgres resolves NULLIF's operands to a common type (NULLIF(numeric, double) is a double).
     const u = combine(`NULLIF(${a.sql}, ${b.sql})`, [a, b]);
-    return { ...u, type: a.type, bound: a.bound };
+    return { ...u, bound: a.bound };
   }
 
   num(depth: number): Expr {
@@ -1139,6 +1152,26 @@ class QueryGen {
   private project(src: Rel, depth: number, distinct: boolean): Query {
     const rng = this.rng;
     const g = new ExprGen(rng, src.cols, this.cfg, distinct);
+    const names = src.cols.map((c) => c.sql.split('.').pop() as string);
+    if (
+      rng.chance(0.1) &&
+      new Set(names).size === names.length &&
+      (!distinct || src.cols.every((c) => c.stable))
+    ) {
+      // SELECT * / SELECT alias.*
+      const single = !src.from.includes(' JOIN ') && src.cols[0] !== undefined;
+      const star = single && rng.chance(0.5) ? `${(src.cols[0] as Col).sql.split('.')[0] as string}.*` : '*';
+      const cols = src.cols.map((c, i) => ({
+        name: names[i] as string,
+        type: c.type,
+        bound: c.bound,
+        stable: c.stable,
+        exact: c.exact,
+        ...(c.pool ? { pool: c.pool } : {}),
+      }));
+      const sql = `SELECT ${distinct ? 'DISTINCT ' : ''}${star}\nFROM ${src.from}${this.where(g, depth)}`;
+      return { sql, cols, deps: src.deps };
+    }
     const n = rng.int(1, 4);
     const exprs: Expr[] = [];
     for (let i = 0; i < n; i++) {
@@ -1447,7 +1480,10 @@ export function generateViews(
   const n = rng.int(2, 5);
   for (let i = 0; i < n; i++) {
     const q = qg.query(rng.weighted(SHAPES[focus]));
-    const v: ViewDef = { name: `v${i}`, query: q.sql, deps: [...new Set(q.deps)], columns: q.cols };
+    const kind = i < n - 1 && rng.chance(0.15) ? 'local' : rng.chance(0.2) ? 'materialized' : 'view';
+    const aliases = rng.chance(0.15) ? q.cols.map((_, j) => `v${i}_${j}`) : null;
+    const columns = aliases ? q.cols.map((c, j) => ({ ...c, name: aliases[j] as string })) : q.cols;
+    const v: ViewDef = { name: `v${i}`, kind, aliases, query: q.sql, deps: [...new Set(q.deps)], columns };
     views.push(v);
     // Later views may read this one (views over views).
     qg.sources.push({ name: v.name, cols: v.columns });

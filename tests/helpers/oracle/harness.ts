@@ -246,6 +246,30 @@ async function runMode(
         const diff = compareRows(expected.rows, actual, expected.classes);
         if (diff)
           return fail('mismatch', v.name, `view ${v.name}: ${describeDiff(diff.missing, diff.extra)}`);
+        if (v.kind === 'materialized') {
+          // The materialized contents Holdfast serves must equal the integral too.
+          const stored: Integral = new Map();
+          let bad: string | null;
+          try {
+            bad = applyDelta(v.name, stored, circuit.contents(v.name));
+          } catch (e) {
+            return fail('engine-step', v.name, `contents(${v.name}): ${errorText(e)}`);
+          }
+          if (bad) return fail('invariant', v.name, `materialized contents: ${bad}`);
+          const types = v.columns.map((col) => col.type);
+          const d2 = compareRows(
+            expected.rows,
+            engineRows(stored, types, expected.classes),
+            expected.classes,
+          );
+          if (d2) {
+            return fail(
+              'mismatch',
+              v.name,
+              `materialized contents of ${v.name}: ${describeDiff(d2.missing, d2.extra)}`,
+            );
+          }
+        }
       }
     }
   } finally {

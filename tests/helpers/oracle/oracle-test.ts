@@ -42,7 +42,6 @@ export function oracleTests(focus: Focus, fixedBase: number, fixedCases: number,
         `oracle ${focus}: ${r.cases} cases run (${r.passed} passed, ${r.failures.length} failed, ${r.pgErrors} skipped), ` +
         `${r.steps} steps, ${r.comparisons} view comparisons, ${(r.elapsedMs / 1000).toFixed(1)} s`;
       t.diagnostic(summary);
-      console.log(summary);
       assert.equal(r.failures.length, 0, `Holdfast differs from Postgres:\n${r.failures.join('\n\n')}`);
       assert.ok(
         r.pgErrors <= Math.ceil(r.cases * MAX_PG_ERROR_RATE),

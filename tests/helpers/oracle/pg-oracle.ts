@@ -52,7 +52,7 @@ export class PgOracle {
     if (this.inTx) await this.rollback();
     await this.db.exec('BEGIN');
     this.inTx = true;
-    await this.db.exec([...tables.map(tableDdl), ...views.map(viewDdl)].join('\n'));
+    await this.db.exec([...tables.map(tableDdl), ...views.map((v) => viewDdl(v, 'pg'))].join('\n'));
   }
 
   async rollback(): Promise<void> {

@@ -49,6 +49,7 @@ export const CASES: Record<string, string> = {
   connectors_not_json: "CREATE TABLE t (a INT) WITH ('connectors' = '[{bad');",
   connectors_not_array: `CREATE TABLE t (a INT) WITH ('connectors' = '{"name": "x"}');`,
   bad_decimal: 'CREATE TABLE t (a DECIMAL(5, 7));',
+  group_by_non_integer_constant: `${T}CREATE VIEW v AS SELECT COUNT(*) FROM t GROUP BY 100.001;`,
   view_over_unknown_view: `${T}CREATE VIEW v AS SELECT a FROM w;\nCREATE VIEW w AS SELECT a FROM t;`,
 };
 
