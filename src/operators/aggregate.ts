@@ -128,9 +128,19 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
 
   #current(g: Group): Row | null {
     if (g.count === 0 && !this.#global) return null;
-    const results = g.accs.map((a) => a.result());
+    const accs = g.accs;
     const out = this.#spec.output;
-    return out ? out(g.key, results) : [...g.key, ...results];
+    if (out)
+      return out(
+        g.key,
+        accs.map((a) => a.result()),
+      );
+    const key = g.key;
+    const kn = key.length;
+    const row: Value[] = new Array(kn + accs.length);
+    for (let i = 0; i < kn; i++) row[i] = key[i] as Value;
+    for (let i = 0; i < accs.length; i++) row[kn + i] = (accs[i] as Accumulator).result();
+    return row;
   }
 
   step([input]: readonly Batch[]): Batch {
@@ -163,11 +173,11 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       if (before !== null && now !== null && sameRow(before, now)) continue;
       if (before !== null) {
         push(out, before, -1);
-        outLog.record([...g.key, ...before], -1);
+        if (outLog.enabled) outLog.record([...g.key, ...before], -1);
       }
       if (now !== null) {
         push(out, now, 1);
-        outLog.record([...g.key, ...now], 1);
+        if (outLog.enabled) outLog.record([...g.key, ...now], 1);
       }
       g.lastOut = now;
       if (now === null) this.#groups.delete(this.#groupKey(g.key));

@@ -10,7 +10,8 @@
  * its partners), so an unmatched row's padded output is added or retracted exactly when `matches` crosses 0.
  * Rows with a NULL key never match: in an outer kind they are passed through padded, and need no state.
  *
- * Invariant: a bucket never holds a row with weight 0; `matches` always equals the sum of partner weights.
+ * Invariant: a bucket never holds a row with weight 0; `matches` always equals the sum of partner weights
+ * (outer sides only).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -33,6 +34,13 @@ export interface JoinSpec {
   /** Identity of a row within its side (default: the whole row encoded); equal rows must give equal ids. */
   readonly leftId: RowIdFn;
   readonly rightId: RowIdFn;
+  /**
+   * The side's ids are unique among its live rows and a row arrives with weight +1 only when no live row has
+   * its id (true for a table's primary key: the table emits the old row's retraction first). Inserts then
+   * skip the lookup for an existing entry.
+   */
+  readonly leftUnique?: boolean;
+  readonly rightUnique?: boolean;
   readonly residual: ((l: Row, r: Row) => boolean) | null;
   /** Builds the output row; called with a row of NULLs for the missing side of an outer join. */
   readonly combine: (l: Row, r: Row) => Row;
@@ -40,13 +48,61 @@ export interface JoinSpec {
   readonly rightWidth: number;
 }
 
-interface Entry {
-  row: Row;
-  weight: number;
-  matches: number;
+/**
+ * The rows of one side that share a join key, in parallel arrays (iterating needs no iterator objects, and a
+ * one-row bucket costs a few small arrays). Small buckets are scanned; a large one builds an id → position map
+ * the first time it is searched, and keeps it up to date from then on.
+ * Removal swaps the last row into the hole.
+ */
+class Bucket {
+  readonly rows: Row[] = [];
+  readonly ids: unknown[] = [];
+  readonly weights: number[] = [];
+  /** Total weight of each row's partners (maintained only for the outer side of an outer join). */
+  readonly matches: number[] = [];
+  #pos: Map<unknown, number> | null = null;
+
+  find(id: unknown): number {
+    if (this.#pos !== null) return this.#pos.get(id) ?? -1;
+    const ids = this.ids;
+    if (ids.length > 8) {
+      this.#pos = new Map();
+      for (let j = 0; j < ids.length; j++) this.#pos.set(ids[j], j);
+      return this.#pos.get(id) ?? -1;
+    }
+    for (let i = 0; i < ids.length; i++) if (ids[i] === id) return i;
+    return -1;
+  }
+
+  append(id: unknown, row: Row, w: number, m: number): number {
+    const i = this.rows.length;
+    this.rows.push(row);
+    this.ids.push(id);
+    this.weights.push(w);
+    this.matches.push(m);
+    if (this.#pos !== null) this.#pos.set(id, i);
+    return i;
+  }
+
+  remove(i: number): void {
+    const last = this.rows.length - 1;
+    const id = this.ids[i];
+    if (i !== last) {
+      this.rows[i] = this.rows[last] as Row;
+      this.ids[i] = this.ids[last];
+      this.weights[i] = this.weights[last] as number;
+      this.matches[i] = this.matches[last] as number;
+      this.#pos?.set(this.ids[i], i);
+    }
+    this.rows.pop();
+    this.ids.pop();
+    this.weights.pop();
+    this.matches.pop();
+    this.#pos?.delete(id);
+  }
 }
 
-type Index = Map<unknown, Map<unknown, Entry>>;
+type Index = Map<unknown, Bucket>;
 
 export class JoinOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'join';
@@ -58,6 +114,8 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   readonly #nullRight: Row;
   readonly #outerLeft: boolean;
   readonly #outerRight: boolean;
+  readonly #leftUnique: boolean;
+  readonly #rightUnique: boolean;
 
   constructor(spec: JoinSpec) {
     super(['left', 'right']);
@@ -66,6 +124,8 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     this.#nullRight = new Array(spec.rightWidth).fill(null);
     this.#outerLeft = spec.kind === 'left' || spec.kind === 'full';
     this.#outerRight = spec.kind === 'right' || spec.kind === 'full';
+    this.#leftUnique = spec.leftUnique === true;
+    this.#rightUnique = spec.rightUnique === true;
   }
 
   step([dl, dr]: readonly Batch[]): Batch {
@@ -93,20 +153,26 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       let m = 0;
       const bucket = this.#right.get(k);
       if (bucket !== undefined) {
-        for (const e of bucket.values()) {
-          if (residual !== null && !residual(l, e.row)) continue;
-          push(out, combine(l, e.row), w * e.weight);
-          m += e.weight;
+        const rows = bucket.rows;
+        const ws = bucket.weights;
+        const ms = bucket.matches;
+        for (let j = 0; j < rows.length; j++) {
+          const r = rows[j] as Row;
+          if (residual !== null && !residual(l, r)) continue;
+          const rw = ws[j] as number;
+          push(out, combine(l, r), w * rw);
+          m += rw;
           if (outerR) {
-            const before = e.matches;
-            e.matches += w;
-            if (before === 0 && e.matches !== 0) push(out, combine(this.#nullLeft, e.row), -e.weight);
-            else if (before !== 0 && e.matches === 0) push(out, combine(this.#nullLeft, e.row), e.weight);
+            const before = ms[j] as number;
+            const after = before + w;
+            ms[j] = after;
+            if (before === 0 && after !== 0) push(out, combine(this.#nullLeft, r), -rw);
+            else if (before !== 0 && after === 0) push(out, combine(this.#nullLeft, r), rw);
           }
         }
       }
-      const entry = upsert(this.#left, k, s.leftId(l), l, w, m);
-      if (outerL && entry.matches === 0) push(out, combine(l, this.#nullRight), w);
+      const matches = upsert(this.#left, k, s.leftId(l), l, w, m, this.#leftUnique);
+      if (outerL && matches === 0) push(out, combine(l, this.#nullRight), w);
     }
 
     // L_new ⋈ ΔR, then fold ΔR into the right index.
@@ -122,20 +188,26 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       let m = 0;
       const bucket = this.#left.get(k);
       if (bucket !== undefined) {
-        for (const e of bucket.values()) {
-          if (residual !== null && !residual(e.row, r)) continue;
-          push(out, combine(e.row, r), e.weight * w);
-          m += e.weight;
+        const rows = bucket.rows;
+        const ws = bucket.weights;
+        const ms = bucket.matches;
+        for (let j = 0; j < rows.length; j++) {
+          const l = rows[j] as Row;
+          if (residual !== null && !residual(l, r)) continue;
+          const lw = ws[j] as number;
+          push(out, combine(l, r), lw * w);
+          m += lw;
           if (outerL) {
-            const before = e.matches;
-            e.matches += w;
-            if (before === 0 && e.matches !== 0) push(out, combine(e.row, this.#nullRight), -e.weight);
-            else if (before !== 0 && e.matches === 0) push(out, combine(e.row, this.#nullRight), e.weight);
+            const before = ms[j] as number;
+            const after = before + w;
+            ms[j] = after;
+            if (before === 0 && after !== 0) push(out, combine(l, this.#nullRight), -lw);
+            else if (before !== 0 && after === 0) push(out, combine(l, this.#nullRight), lw);
           }
         }
       }
-      const entry = upsert(this.#right, k, s.rightId(r), r, w, m);
-      if (outerR && entry.matches === 0) push(out, combine(this.#nullLeft, r), w);
+      const matches = upsert(this.#right, k, s.rightId(r), r, w, m, this.#rightUnique);
+      if (outerR && matches === 0) push(out, combine(this.#nullLeft, r), w);
     }
     return out;
   }
@@ -168,43 +240,62 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const residual = this.#s.residual;
     for (const [k, bucket] of mine) {
       const partners = other.get(k);
-      for (const e of bucket.values()) {
+      for (let i = 0; i < bucket.rows.length; i++) {
+        const row = bucket.rows[i] as Row;
         let m = 0;
         if (partners !== undefined)
-          for (const p of partners.values()) {
-            const ok = residual === null || (mineIsRight ? residual(p.row, e.row) : residual(e.row, p.row));
-            if (ok) m += p.weight;
+          for (let j = 0; j < partners.rows.length; j++) {
+            const p = partners.rows[j] as Row;
+            const ok = residual === null || (mineIsRight ? residual(p, row) : residual(row, p));
+            if (ok) m += partners.weights[j] as number;
           }
-        e.matches = m;
+        bucket.matches[i] = m;
       }
     }
   }
 }
 
-/** Adds `w` to the row's entry (creating it with `matches`), removing it at weight 0; returns the entry. */
-function upsert(index: Index, k: unknown, id: unknown, row: Row, w: number, matches: number): Entry {
+/**
+ * Adds `w` to the row's entry (creating it with `matches`), removing it at weight 0; returns the row's match
+ * count.
+ */
+function upsert(
+  index: Index,
+  k: unknown,
+  id: unknown,
+  row: Row,
+  w: number,
+  matches: number,
+  unique = false,
+): number {
   let bucket = index.get(k);
   if (bucket === undefined) {
-    bucket = new Map();
+    if (w === 0) return matches;
+    bucket = new Bucket();
     index.set(k, bucket);
   }
-  const e = bucket.get(id);
-  if (e === undefined) {
-    const fresh = { row, weight: w, matches };
-    if (w !== 0) bucket.set(id, fresh);
-    return fresh;
+  if (unique && w > 0) {
+    bucket.append(id, row, w, matches);
+    return matches;
   }
-  e.weight += w;
-  if (e.weight === 0) {
-    bucket.delete(id);
-    if (bucket.size === 0) index.delete(k);
+  const i = bucket.find(id);
+  if (i < 0) {
+    if (w !== 0) bucket.append(id, row, w, matches);
+    return matches;
   }
-  return e;
+  const m = bucket.matches[i] as number;
+  const nw = (bucket.weights[i] as number) + w;
+  if (nw === 0) {
+    bucket.remove(i);
+    if (bucket.rows.length === 0) index.delete(k);
+  } else bucket.weights[i] = nw;
+  return m;
 }
 
 function dump(index: Index): Batch {
   const b = emptyBatch();
-  for (const bucket of index.values()) for (const e of bucket.values()) push(b, e.row, e.weight);
+  for (const bucket of index.values())
+    for (let i = 0; i < bucket.rows.length; i++) push(b, bucket.rows[i] as Row, bucket.weights[i] as number);
   return b;
 }
 

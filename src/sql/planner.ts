@@ -689,6 +689,8 @@ export class Planner {
         rightKey: keyFn(keysR),
         leftId: idFn(left),
         rightId: idFn(right),
+        leftUnique: left.unique?.length === 1,
+        rightUnique: right.unique?.length === 1,
         residual: residualFn,
         combine,
         leftWidth: lw,
