@@ -29,7 +29,8 @@ function lowerIndex(cols: readonly ColumnSchema[]): Map<string, number> {
 
 /** Converts one JSON record into a row of `table`. @throws ServiceError InvalidRecord naming the column. */
 export function rowFromJson(table: TableSchema, record: unknown, options: RowFromJsonOptions = {}): Row {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+  if (Array.isArray(record)) return rowFromArray(table, record);
+  if (record === null || typeof record !== 'object') {
     throw new ServiceError(
       'InvalidRecord',
       `a record for table '${table.name}' must be a JSON object, got ${describe(record)}`,
@@ -69,6 +70,32 @@ export function rowFromJson(table: TableSchema, record: unknown, options: RowFro
     );
   });
   return row;
+}
+
+/** A row given as a JSON array of values in column order (extra values are ignored, too few is an error). */
+function rowFromArray(table: TableSchema, values: readonly unknown[]): Row {
+  const cols = table.columns;
+  if (values.length < cols.length) {
+    throw new ServiceError(
+      'InvalidRecord',
+      `a record for table '${table.name}' given as an array needs ${cols.length} values (one per column, in order), got ${values.length}`,
+      { table: table.name },
+    );
+  }
+  return cols.map((c, i) => {
+    const v = parseJsonValue(values[i], c.type, c.name);
+    if (v === null && !c.type.nullable) {
+      throw new ServiceError(
+        'InvalidRecord',
+        `column '${c.name}' of table '${table.name}' is NOT NULL but the record sets it to null`,
+        {
+          table: table.name,
+          column: c.name,
+        },
+      );
+    }
+    return v;
+  });
 }
 
 /** Converts a row into a JSON object with the relation's column names. */

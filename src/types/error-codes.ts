@@ -57,6 +57,26 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'An input record does not match the table schema.',
   },
+  ParseErrors: {
+    status: 400,
+    retryable: false,
+    summary: 'Some records of an input could not be parsed; the others were accepted.',
+  },
+  'ConfigError.UnknownInputFormat': {
+    status: 400,
+    retryable: false,
+    summary: 'The input format is not one Holdfast reads.',
+  },
+  'ConfigError.InputFormatNotSupported': {
+    status: 400,
+    retryable: false,
+    summary: 'The input format option is not supported.',
+  },
+  'ConfigError.ParserConfigParseError': {
+    status: 400,
+    retryable: false,
+    summary: 'A format option has an invalid value.',
+  },
   UnknownInputTable: {
     status: 404,
     retryable: false,

@@ -19,10 +19,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   circuit: ['zset', 'types', 'errors', 'util'],
   operators: ['circuit', 'zset', 'types', 'errors', 'util'],
   sql: ['operators', 'circuit', 'zset', 'types', 'errors', 'util'],
-  runner: ['sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
+  connectors: ['sql', 'zset', 'types', 'errors', 'util'],
+  runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],
-  bin: ['runner', 'cli', 'client', 'sql', 'types', 'errors', 'util'],
+  bin: ['connectors', 'runner', 'cli', 'client', 'sql', 'types', 'errors', 'util'],
 };
 
 function files(dir: string): string[] {

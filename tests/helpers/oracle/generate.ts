@@ -1000,7 +1000,7 @@ class ExprGen {
         const f = this.family(false);
         const a = this.expr(f, depth - 1);
         const b = rng.chance(0.5) ? this.literalLike(a) : this.expr(f, depth - 1);
-        return boolExpr(`${a.sql} IS ${rng.chance(0.5) ? 'NOT ' : ''}DISTINCT FROM ${b.sql}`, [a, b]);
+        return boolExpr(`(${a.sql} IS ${rng.chance(0.5) ? 'NOT ' : ''}DISTINCT FROM ${b.sql})`, [a, b]);
       }
       case 'cond':
         return this.conditional('bool', depth);

@@ -1,0 +1,35 @@
+/**
+ * Input formats: choose a parser from a format name and its options (query parameters or a connector's
+ * `format.config`).
+ */
+import { ServiceError } from '../../errors/service-error.ts';
+import type { TableSchema } from '../../sql/schema.ts';
+import { csvParserConfig, parseCsv } from './csv-parser.ts';
+import { jsonParserConfig, parseJson } from './json-parser.ts';
+import type { ParseResult } from './parse-result.ts';
+
+export * from './csv-parser.ts';
+export * from './json-parser.ts';
+export * from './parse-result.ts';
+
+export type InputParser = (table: TableSchema, text: string) => ParseResult;
+
+/** Builds a parser for `format` (`json` or `csv`). @throws ServiceError ConfigError.* for bad options. */
+export function inputParser(format: string, options: Readonly<Record<string, unknown>> = {}): InputParser {
+  switch (format) {
+    case 'json': {
+      const cfg = jsonParserConfig(options);
+      return (table, text) => parseJson(table, cfg, text);
+    }
+    case 'csv': {
+      const cfg = csvParserConfig(options);
+      return (table, text) => parseCsv(table, cfg, text);
+    }
+    default:
+      throw new ServiceError(
+        'ConfigError.UnknownInputFormat',
+        `unknown input format '${format}'; Holdfast reads json and csv`,
+        { format },
+      );
+  }
+}
