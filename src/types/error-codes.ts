@@ -82,6 +82,33 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The named table does not exist in the program.',
   },
+  // Pipeline interaction
+  InvalidParam: {
+    status: 400,
+    retryable: false,
+    summary: 'A request parameter is malformed (e.g. an undecodable completion token).',
+  },
+  PipelineRestarted: {
+    status: 410,
+    retryable: false,
+    summary: 'The completion token belongs to an earlier run of the pipeline process.',
+  },
+  UnknownEndpointInCompletionToken: {
+    status: 410,
+    retryable: false,
+    summary: 'The completion token names an input endpoint this pipeline does not have.',
+  },
+  PipelineFailed: {
+    status: 500,
+    retryable: false,
+    summary: 'The pipeline stopped processing after a step failed; the message says why.',
+  },
+  Terminating: { status: 410, retryable: false, summary: 'The pipeline is shutting down.' },
+  UnknownOutputView: {
+    status: 404,
+    retryable: false,
+    summary: 'The named view does not exist in the program (or is LOCAL).',
+  },
   // CLI and configuration
   InvalidArguments: {
     status: 400,
