@@ -109,6 +109,27 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The named view does not exist in the program (or is LOCAL).',
   },
+  'ConfigError.UnknownInputStream': {
+    status: 404,
+    retryable: false,
+    summary: 'Ingress names a table the program does not declare.',
+  },
+  'ConfigError.UnknownOutputStream': {
+    status: 404,
+    retryable: false,
+    summary: 'Egress names a view the program does not declare (or a LOCAL view).',
+  },
+  'ConfigError.InvalidTransportConfig': {
+    status: 400,
+    retryable: false,
+    summary: 'An output option cannot be honoured (e.g. send_snapshot on a non-materialized view).',
+  },
+  'ConfigError.OutputFormatNotSupported': {
+    status: 400,
+    retryable: false,
+    summary: 'The output format or update format is not supported.',
+  },
+  NotFound: { status: 404, retryable: false, summary: 'No such endpoint.' },
   // CLI and configuration
   InvalidArguments: {
     status: 400,

@@ -21,10 +21,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   sql: ['operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   connectors: ['sql', 'zset', 'types', 'errors', 'util'],
   controller: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
+  server: ['controller', 'connectors', 'sql', 'zset', 'types', 'errors', 'util'],
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],
-  bin: ['controller', 'connectors', 'runner', 'cli', 'client', 'sql', 'types', 'errors', 'util'],
+  bin: ['server', 'controller', 'connectors', 'runner', 'cli', 'client', 'sql', 'types', 'errors', 'util'],
 };
 
 function files(dir: string): string[] {

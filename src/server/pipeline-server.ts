@@ -1,0 +1,406 @@
+/**
+ * The pipeline process's HTTP API (the manager proxies `/v0/pipelines/{name}/…` to these routes; the same
+ * routes also serve a pipeline run alone):
+ *
+ *   POST /ingress/{table}?format=json|csv&update_format=&array=&force=   → {"token"}
+ *   GET  /completion_status?token=                                       → {"status", "step"}
+ *   POST /egress/{view}?format=json|csv&send_snapshot=&backpressure=     → stream of chunks
+ *   GET  /query?sql=&format=text|json                                    → table or JSON lines
+ *   GET  /stats, GET /metrics (Prometheus), POST /pause, POST /start (resume), GET /healthz
+ *
+ * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
+ * bad ones (Feldera's choice); with `array=true` a JSON array holding a bad record is dropped whole.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { inputParser, parseErrorsError } from '../connectors/formats/index.ts';
+import type { Controller } from '../controller/controller.ts';
+import { isServiceError, ServiceError } from '../errors/service-error.ts';
+import { rowToJson } from '../sql/records.ts';
+import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
+import { formatValue } from '../sql/values/format.ts';
+import type { Batch } from '../zset/batch.ts';
+import type { Row, Value } from '../zset/value.ts';
+import { boolParam, readBody, sendError, sendJson, sendText } from './http-util.ts';
+import { asciiTable } from './text-table.ts';
+
+export interface PipelineServerOptions {
+  /** Heartbeat interval for idle egress streams (default 3000 ms). */
+  readonly heartbeatMs?: number;
+  /** Records per egress chunk at most (default 10,000). */
+  readonly chunkRecords?: number;
+  readonly name?: string;
+}
+
+interface EgressConnection {
+  readonly name: string;
+  readonly view: string;
+  transmitted_records: number;
+  transmitted_bytes: number;
+  chunks: number;
+}
+
+export function createPipelineServer(controller: Controller, options: PipelineServerOptions = {}): Server {
+  const egress = new Set<EgressConnection>();
+  const heartbeatMs = options.heartbeatMs ?? 3000;
+  const chunkRecords = options.chunkRecords ?? 10_000;
+  let ingressSeq = 0;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://pipeline');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const p = url.searchParams;
+
+    if (method === 'POST' && seg[0] === 'ingress' && seg.length === 2) {
+      const tableName = seg[1] as string;
+      const table = controller.program.table(tableName);
+      if (!table) {
+        throw new ServiceError(
+          'ConfigError.UnknownInputStream',
+          `table '${tableName}' does not exist; tables: ${controller.program.tables.map((t) => t.name).join(', ')}`,
+          {
+            name: tableName,
+          },
+        );
+      }
+      const format = p.get('format') ?? 'csv';
+      const opts: Record<string, unknown> = {};
+      for (const k of ['update_format', 'array']) if (p.has(k)) opts[k] = p.get(k);
+      const parse = inputParser(format, opts);
+      const force = boolParam(p, 'force');
+      const key = `${table.name}.api-ingress-${format}-${opts.update_format ?? 'insert_delete'}-${opts.array ?? 'false'}`;
+      const ep = controller.inputEndpoint(key, table.name);
+      const body = await readBody(req);
+      const result = parse(table, body.text);
+      ep.metrics.num_parse_errors += result.numErrors;
+      await controller.push(ep, result.changes, body.bytes, { force });
+      if (result.numErrors > 0) throw parseErrorsError(result);
+      ingressSeq++;
+      sendJson(res, 200, { token: controller.completionToken(ep) });
+      return;
+    }
+    if (method === 'GET' && path === '/completion_status') {
+      const token = p.get('token');
+      if (!token) throw new ServiceError('InvalidParam', 'missing query parameter token', { param: 'token' });
+      sendJson(res, 200, controller.completionStatus(token));
+      return;
+    }
+    if (method === 'POST' && seg[0] === 'egress' && seg.length === 2) {
+      startEgress(seg[1] as string, p, req, res);
+      return;
+    }
+    if (method === 'GET' && path === '/query') {
+      const sql = p.get('sql');
+      if (!sql) throw new ServiceError('InvalidParam', 'missing query parameter sql', { param: 'sql' });
+      const format = p.get('format') ?? 'text';
+      if (format !== 'text' && format !== 'json') {
+        throw new ServiceError(
+          'InvalidParam',
+          `query format '${format}' is not supported; use text or json`,
+          { param: 'format' },
+        );
+      }
+      const result = await controller.query(sql);
+      const cell = (v: Value, c: ColumnSchema) => (v === null ? 'NULL' : formatValue(v, c.type));
+      if (format === 'text') {
+        sendText(
+          res,
+          200,
+          asciiTable(
+            result.columns.map((c) => c.name),
+            result.rows.map((r) => r.map((v, j) => cell(v as Value, result.columns[j] as ColumnSchema))),
+          ),
+        );
+      } else {
+        const lines = result.rows.map((r) => JSON.stringify(rowToJson(result.columns, r))).join('\n');
+        sendText(res, 200, lines.length > 0 ? `${lines}\n` : '', 'application/json');
+      }
+      return;
+    }
+    if (method === 'GET' && path === '/stats') {
+      sendJson(res, 200, stats());
+      return;
+    }
+    if (method === 'GET' && path === '/metrics') {
+      sendText(res, 200, metrics(), 'text/plain; version=0.0.4');
+      return;
+    }
+    if (method === 'POST' && path === '/pause') {
+      controller.pause();
+      sendJson(res, 200, {});
+      return;
+    }
+    if (method === 'POST' && (path === '/start' || path === '/resume')) {
+      controller.resume();
+      sendJson(res, 200, {});
+      return;
+    }
+    if (method === 'GET' && (path === '/healthz' || path === '/status')) {
+      sendJson(res, 200, {
+        state: controller.state,
+        incarnation_uuid: controller.incarnationUuid,
+        error: controller.failure?.toResponse() ?? null,
+      });
+      return;
+    }
+    throw new ServiceError('NotFound', `no endpoint ${method} ${path}`, { method, path });
+  };
+
+  function startEgress(
+    viewName: string,
+    p: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const view =
+      controller.program.outputs.find((v) => v.name === viewName) ??
+      controller.program.outputs.find((v) => !v.caseSensitive && v.name === viewName.toLowerCase());
+    if (!view) {
+      throw new ServiceError(
+        'ConfigError.UnknownOutputStream',
+        `view '${viewName}' does not exist or is LOCAL; views: ${controller.program.outputs.map((v) => v.name).join(', ')}`,
+        {
+          name: viewName,
+        },
+      );
+    }
+    const format = p.get('format') ?? 'csv';
+    if (format !== 'json' && format !== 'csv') {
+      throw new ServiceError(
+        'ConfigError.OutputFormatNotSupported',
+        `egress format '${format}' is not supported; use json or csv`,
+        { format },
+      );
+    }
+    const uf = p.get('update_format') ?? 'insert_delete';
+    if (uf !== 'insert_delete') {
+      throw new ServiceError(
+        'ConfigError.OutputFormatNotSupported',
+        `egress update_format '${uf}' is not supported; use insert_delete`,
+        { update_format: uf },
+      );
+    }
+    const snapshot = boolParam(p, 'send_snapshot');
+    const backpressure = boolParam(p, 'backpressure');
+    if (snapshot && !view.materialized) {
+      throw new ServiceError(
+        'ConfigError.InvalidTransportConfig',
+        `send_snapshot needs a materialized view; declare '${view.name}' with CREATE MATERIALIZED VIEW`,
+        {
+          name: view.name,
+        },
+      );
+    }
+    const conn: EgressConnection = {
+      name: `${view.name}.api-${crypto.randomUUID()}`,
+      view: view.name,
+      transmitted_records: 0,
+      transmitted_bytes: 0,
+      chunks: 0,
+    };
+    egress.add(conn);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    let seq = 0;
+    let last = Date.now();
+    const write = (obj: Record<string, unknown>, records: number) => {
+      const text = `${JSON.stringify({ sequence_number: seq++, ...obj })}\r\n`;
+      if (!backpressure && res.writableNeedDrain && records > 0) return; // a lagging client loses chunks
+      res.write(text);
+      conn.transmitted_records += records;
+      conn.transmitted_bytes += text.length;
+      conn.chunks++;
+      last = Date.now();
+    };
+    const send = (b: Batch, isSnapshot: boolean) => {
+      const entries: Array<[Row, number]> = [];
+      for (let i = 0; i < b.rows.length; i++) {
+        const w = b.weights[i] as number;
+        for (let k = 0; k < Math.abs(w); k++) entries.push([b.rows[i] as Row, w > 0 ? 1 : -1]);
+      }
+      for (
+        let s = 0;
+        s < entries.length || (s === 0 && isSnapshot && entries.length === 0);
+        s += chunkRecords
+      ) {
+        const part = entries.slice(s, s + chunkRecords);
+        if (format === 'json') {
+          write(
+            {
+              snapshot: isSnapshot,
+              json_data: part.map(([r, w]) => ({
+                [w > 0 ? 'insert' : 'delete']: rowToJson(view.columns, r),
+              })),
+            },
+            part.length,
+          );
+        } else {
+          write(
+            { snapshot: isSnapshot, text_data: part.map(([r, w]) => `${csvLine(view, r)},${w}\n`).join('') },
+            part.length,
+          );
+        }
+        if (entries.length === 0) break;
+      }
+    };
+    if (snapshot) send(controller.circuit.contents(view.name), true);
+    const unlisten = controller.listen(view.name, (b) => send(b, false));
+    const timer = setInterval(
+      () => {
+        if (Date.now() - last >= heartbeatMs) write({ snapshot: false }, 0);
+      },
+      Math.max(10, Math.floor(heartbeatMs / 3)),
+    );
+    const close = () => {
+      clearInterval(timer);
+      unlisten();
+      egress.delete(conn);
+    };
+    req.on('close', close);
+    res.on('close', close);
+  }
+
+  function stats(): Record<string, unknown> {
+    const t = controller.totals;
+    const state =
+      controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
+    return {
+      global_metrics: {
+        state,
+        bootstrap_in_progress: false,
+        transaction_status: 'NoTransaction',
+        transaction_id: 0,
+        transaction_msecs: null,
+        transaction_records: null,
+        commit_progress: null,
+        transaction_initiators: { transaction_id: null, initiated_by_api: null, initiated_by_connectors: {} },
+        concurrent_bootstrap_phase: 'Inactive',
+        concurrent_bootstrap_progress: null,
+        rss_bytes: process.memoryUsage.rss(),
+        memory_pressure: 'low',
+        memory_pressure_epoch: 0,
+        cpu_msecs: Math.round(process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000),
+        uptime_msecs: Math.round(process.uptime() * 1000),
+        start_time: controller.startTime,
+        initial_start_time: controller.startTime,
+        incarnation_uuid: controller.incarnationUuid,
+        storage_bytes: 0,
+        storage_mb_secs: 0,
+        runtime_elapsed_msecs: Math.round(process.uptime() * 1000),
+        buffered_input_records: controller.bufferedRecords,
+        buffered_input_bytes: controller.bufferedBytes,
+        total_input_records: t.input_records,
+        total_input_bytes: t.input_bytes,
+        total_processed_records: t.processed_records,
+        total_processed_bytes: t.processed_bytes,
+        total_completed_records: t.completed_records,
+        output_stall_msecs: 0,
+        total_initiated_steps: t.initiated_steps,
+        total_completed_steps: t.completed_steps,
+        pipeline_complete: controller.complete,
+      },
+      suspend_error: null,
+      checkpoint_activity: null,
+      permanent_checkpoint_errors: null,
+      pipeline_error: controller.failure?.toResponse() ?? null,
+      inputs: controller.inputs.map((e) => ({
+        endpoint_name: e.name,
+        config: { stream: e.table },
+        metrics: { ...e.metrics },
+        fatal_error: e.fatalError,
+        paused: e.paused,
+        barrier: false,
+        health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
+        completed_frontier: null,
+      })),
+      outputs: [...egress].map((c) => ({
+        endpoint_name: c.name,
+        config: { stream: c.view },
+        metrics: {
+          transmitted_records: c.transmitted_records,
+          transmitted_bytes: c.transmitted_bytes,
+          queued_records: 0,
+          queued_batches: 0,
+          buffered_records: 0,
+          buffered_batches: 0,
+          num_encode_errors: 0,
+          num_transport_errors: 0,
+          total_processed_input_records: t.processed_records,
+          total_processed_steps: t.completed_steps,
+          memory: 0,
+        },
+        fatal_error: null,
+        health: { status: 'Healthy', description: null },
+      })),
+    };
+  }
+
+  function metrics(): string {
+    const t = controller.totals;
+    const pl = `pipeline_name="${(options.name ?? 'pipeline').replace(/["\\\n]/g, '_')}"`;
+    const out: string[] = [];
+    const metric = (
+      name: string,
+      type: 'counter' | 'gauge',
+      help: string,
+      samples: Array<[string, number]>,
+    ) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, v] of samples) out.push(`${name}{${[pl, labels].filter(Boolean).join(',')}} ${v}`);
+    };
+    metric('holdfast_records_input_total', 'counter', 'Records received from all inputs.', [
+      ['', t.input_records],
+    ]);
+    metric('holdfast_records_input_bytes_total', 'counter', 'Bytes received from all inputs.', [
+      ['', t.input_bytes],
+    ]);
+    metric('holdfast_records_processed_total', 'counter', 'Records processed by the circuit.', [
+      ['', t.processed_records],
+    ]);
+    metric('holdfast_records_input_buffered', 'gauge', 'Records received and not yet processed.', [
+      ['', controller.bufferedRecords],
+    ]);
+    metric('holdfast_steps_total', 'counter', 'Circuit steps completed.', [['', t.completed_steps]]);
+    metric('holdfast_pipeline_complete', 'gauge', '1 when every input ended and everything is processed.', [
+      ['', controller.complete ? 1 : 0],
+    ]);
+    metric(
+      'holdfast_input_connector_records_total',
+      'counter',
+      'Records received per input endpoint.',
+      controller.inputs.map((e) => [`endpoint="${e.name}"`, e.metrics.total_records]),
+    );
+    metric(
+      'holdfast_input_connector_errors_parse_total',
+      'counter',
+      'Records that failed to parse per input endpoint.',
+      controller.inputs.map((e) => [`endpoint="${e.name}"`, e.metrics.num_parse_errors]),
+    );
+    metric(
+      'holdfast_output_connector_records_total',
+      'counter',
+      'Records sent per output endpoint.',
+      [...egress].map((c) => [`endpoint="${c.name}"`, c.transmitted_records]),
+    );
+    return `${out.join('\n')}\n`;
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!isServiceError(e) && (e as { code?: string })?.code === 'ECONNRESET') return;
+      sendError(res, e);
+    });
+  });
+  void ingressSeq;
+  return server;
+}
+
+function csvLine(view: ViewSchema, row: Row): string {
+  return row
+    .map((v, j) => {
+      if (v === null) return '';
+      const s = formatValue(v as Value, (view.columns[j] as ColumnSchema).type);
+      return /[",\n\r]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s;
+    })
+    .join(',');
+}
