@@ -2,8 +2,9 @@
  * The `holdfast` executable: dispatches to a command. This is the only module that may import both the engine
  * (for commands that run a program in this process) and the control-plane CLI.
  */
-import { isServiceError, toServiceError } from '../errors/service-error.ts';
+import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
 import { parseRunArgs, RUN_USAGE, runCommand } from '../runner/run-command.ts';
+import { runPipelineProcess } from '../server/pipeline-main.ts';
 
 const HELP = `holdfast — incremental SQL pipelines that survive crashes and disasters
 
@@ -11,6 +12,7 @@ usage: holdfast <command> [options]
 
 commands:
   run PROGRAM.sql --input TABLE=FILE.jsonl ...   run a program over input files and print every view
+  pipeline run --config FILE                     run one pipeline process with its HTTP API (see README)
   help [command]                                 show help
 
 ${RUN_USAGE}`;
@@ -41,6 +43,20 @@ async function main(argv: readonly string[]): Promise<number> {
       flush();
       return 0;
     }
+    case 'pipeline': {
+      if (rest[0] === 'run') {
+        const i = rest.indexOf('--config');
+        const path =
+          i >= 0 ? rest[i + 1] : rest.find((a) => a.startsWith('--config='))?.slice('--config='.length);
+        if (!path) throw new ServiceError('InvalidArguments', 'usage: holdfast pipeline run --config FILE');
+        await runPipelineProcess(path);
+        return -1; // keep running until a signal
+      }
+      throw new ServiceError(
+        'InvalidArguments',
+        `unknown pipeline command '${rest[0] ?? ''}'; available here: pipeline run --config FILE`,
+      );
+    }
     default:
       process.stderr.write(`holdfast: unknown command '${cmd}'\n\n${HELP}\n`);
       return 2;
@@ -49,7 +65,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    if (code >= 0) process.exitCode = code;
   },
   (e: unknown) => {
     const err = toServiceError(e);

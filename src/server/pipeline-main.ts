@@ -1,0 +1,107 @@
+/**
+ * `holdfast pipeline run --config FILE`: one pipeline process, runnable alone or spawned by the manager.
+ *
+ * The config file is JSON: Feldera's PipelineConfig (runtime_config fields flattened at top level, `name`,
+ * `given_name`, `storage_config`) plus `program_code` (the SQL) and `http` (`{bind, port}`; default
+ * 127.0.0.1, port 0 = any free port). Once listening it prints one JSON line to stdout:
+ * `{"event":"listening","port":N,"incarnation_uuid":…}` — the manager (and tests) read the port from it.
+ * Logs go to stderr as JSON lines. SIGTERM/SIGINT stop it cleanly.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { Controller } from '../controller/controller.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { compileProgram } from '../sql/program.ts';
+import { createPipelineServer } from './pipeline-server.ts';
+
+export interface PipelineProcessConfig {
+  readonly name?: string;
+  readonly given_name?: string;
+  readonly program_code: string;
+  readonly http?: { readonly bind?: string; readonly port?: number };
+  readonly initial?: 'running' | 'paused';
+  readonly [k: string]: unknown;
+}
+
+export function readPipelineConfig(path: string): PipelineProcessConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ServiceError(
+      'FileReadError',
+      `cannot read pipeline config '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { path },
+    );
+  }
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(text);
+  } catch (e) {
+    throw new ServiceError(
+      'InvalidArguments',
+      `pipeline config '${path}' is not valid JSON: ${(e as Error).message}`,
+      { path },
+    );
+  }
+  if (
+    typeof cfg !== 'object' ||
+    cfg === null ||
+    typeof (cfg as { program_code?: unknown }).program_code !== 'string'
+  ) {
+    throw new ServiceError(
+      'InvalidArguments',
+      `pipeline config '${path}' needs a "program_code" string with the SQL program`,
+      { path },
+    );
+  }
+  const initial = (cfg as { initial?: unknown }).initial;
+  if (initial !== undefined && initial !== 'running' && initial !== 'paused') {
+    throw new ServiceError(
+      'InvalidArguments',
+      `"initial" must be "running" or "paused", got ${JSON.stringify(initial)}`,
+      { path },
+    );
+  }
+  return cfg as PipelineProcessConfig;
+}
+
+export function jsonLog(name: string) {
+  return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
+    process.stderr.write(
+      `${JSON.stringify({ ts: new Date().toISOString(), level, pipeline: name, message, ...fields })}\n`,
+    );
+  };
+}
+
+/** Starts the pipeline process; resolves once listening. */
+export async function runPipelineProcess(configPath: string): Promise<void> {
+  const cfg = readPipelineConfig(configPath);
+  const name = cfg.given_name ?? cfg.name ?? 'pipeline';
+  const log = jsonLog(name);
+  const program = await compileProgram(cfg.program_code);
+  const controller = new Controller(program, {
+    initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',
+    log,
+  });
+  const server = createPipelineServer(controller, { name });
+  const bind = cfg.http?.bind ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.http?.port ?? 0, bind, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  log('info', `pipeline listening on ${bind}:${port}`, { port });
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', port, incarnation_uuid: controller.incarnationUuid })}\n`,
+  );
+  const stop = (signal: string) => {
+    log('info', `received ${signal}, stopping`);
+    controller.terminate();
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
