@@ -2,9 +2,14 @@
  * The `holdfast` executable: dispatches to a command. This is the only module that may import both the engine
  * (for commands that run a program in this process) and the control-plane CLI.
  */
+
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
+import { Manager } from '../manager/api.ts';
 import { parseRunArgs, RUN_USAGE, runCommand } from '../runner/run-command.ts';
 import { runPipelineProcess } from '../server/pipeline-main.ts';
+import { compileReport } from '../sql/program-info.ts';
 
 const HELP = `holdfast — incremental SQL pipelines that survive crashes and disasters
 
@@ -12,6 +17,8 @@ usage: holdfast <command> [options]
 
 commands:
   run PROGRAM.sql --input TABLE=FILE.jsonl ...   run a program over input files and print every view
+  server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY]
+                                                 the manager: serves Feldera's /v0 API (see README)
   pipeline run --config FILE                     run one pipeline process with its HTTP API (see README)
   help [command]                                 show help
 
@@ -41,6 +48,62 @@ async function main(argv: readonly string[]): Promise<number> {
         if (lines.length >= 1000) flush();
       });
       flush();
+      return 0;
+    }
+    case 'server': {
+      const opt = (flag: string): string | undefined => {
+        const i = rest.indexOf(flag);
+        if (i >= 0) return rest[i + 1];
+        return rest.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+      };
+      for (const a of rest) {
+        if (
+          a.startsWith('--') &&
+          !['--data-dir', '--bind', '--port', '--api-key'].includes(a.split('=')[0] as string)
+        ) {
+          throw new ServiceError(
+            'InvalidArguments',
+            `unknown option ${a}; usage: holdfast server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY]`,
+          );
+        }
+      }
+      const port = Number(opt('--port') ?? 8080);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new ServiceError('InvalidArguments', `--port must be 0..65535, got '${opt('--port')}'`);
+      const bind = opt('--bind') ?? '127.0.0.1';
+      const manager = new Manager({
+        dataDir: opt('--data-dir') ?? 'holdfast-data',
+        apiKey: opt('--api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
+        mainScript: fileURLToPath(import.meta.url),
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      await new Promise<void>((resolve, reject) => {
+        manager.server.once('error', reject);
+        manager.server.listen(port, bind, resolve);
+      });
+      manager.resume();
+      const actual = (manager.server.address() as AddressInfo).port;
+      process.stdout.write(
+        `${JSON.stringify({ event: 'listening', url: `http://${bind}:${actual}`, port: actual })}\n`,
+      );
+      const stop = () => {
+        manager.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+        setTimeout(() => process.exit(0), 8000).unref();
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      return -1;
+    }
+    case 'program': {
+      // `holdfast program compile`: SQL on stdin → Feldera-shaped compile report on stdout (used by the manager).
+      if (rest[0] !== 'compile')
+        throw new ServiceError('InvalidArguments', 'usage: holdfast program compile < PROGRAM.sql');
+      let sql = '';
+      for await (const chunk of process.stdin) sql += chunk;
+      process.stdout.write(`${JSON.stringify(await compileReport(sql))}\n`);
       return 0;
     }
     case 'pipeline': {

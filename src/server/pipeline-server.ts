@@ -14,13 +14,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { inputParser, parseErrorsError } from '../connectors/formats/index.ts';
 import type { Controller } from '../controller/controller.ts';
+import { boolParam, readBody, sendError, sendJson, sendText } from '../errors/http-reply.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
 import type { Batch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { boolParam, readBody, sendError, sendJson, sendText } from './http-util.ts';
 import { asciiTable } from './text-table.ts';
 
 export interface PipelineServerOptions {

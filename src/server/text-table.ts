@@ -5,5 +5,5 @@ export function asciiTable(header: readonly string[], rows: readonly (readonly s
   const sep = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
   const line = (cells: readonly string[]) =>
     `|${cells.map((c, j) => ` ${c.padEnd(widths[j] as number)} `).join('|')}|`;
-  return [sep, line(header), sep, ...rows.map(line), sep].join('\n') + '\n';
+  return `${[sep, line(header), sep, ...rows.map(line), sep].join('\n')}\n`;
 }

@@ -16,7 +16,7 @@ export type ErrorCategory =
   | 'internal';
 
 export interface ErrorCatalogEntry {
-  readonly status: 400 | 404 | 409 | 410 | 500 | 501 | 503;
+  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 500 | 501 | 503;
   readonly retryable: boolean;
   readonly summary: string;
 }
@@ -130,6 +130,107 @@ export const ERROR_CATALOG = {
     summary: 'The output format or update format is not supported.',
   },
   NotFound: { status: 404, retryable: false, summary: 'No such endpoint.' },
+  // Manager (pipeline registry and lifecycle)
+  UnknownPipelineName: { status: 404, retryable: false, summary: 'No pipeline has this name.' },
+  DuplicateName: { status: 409, retryable: false, summary: 'A pipeline with this name already exists.' },
+  EmptyName: { status: 400, retryable: false, summary: 'The pipeline name is empty.' },
+  TooLongName: { status: 400, retryable: false, summary: 'The pipeline name is longer than 63 characters.' },
+  NameDoesNotMatchPattern: {
+    status: 400,
+    retryable: false,
+    summary: 'The pipeline name has characters other than letters, digits, _ and -.',
+  },
+  TooLongDescription: {
+    status: 400,
+    retryable: false,
+    summary: 'The description is longer than 300 characters.',
+  },
+  InvalidRequestBody: {
+    status: 400,
+    retryable: false,
+    summary: 'The request body is not the expected JSON.',
+  },
+  InvalidRuntimeConfig: {
+    status: 400,
+    retryable: false,
+    summary: 'runtime_config does not have the expected shape.',
+  },
+  InvalidProgramConfig: {
+    status: 400,
+    retryable: false,
+    summary: 'program_config does not have the expected shape.',
+  },
+  UpdateRestrictedToStopped: {
+    status: 400,
+    retryable: false,
+    summary: 'The pipeline must be stopped to change its program or configuration.',
+  },
+  CannotRenameNonExistingPipeline: {
+    status: 400,
+    retryable: false,
+    summary: 'PUT renames only an existing pipeline.',
+  },
+  DeleteRestrictedToFullyStopped: {
+    status: 400,
+    retryable: false,
+    summary: 'A pipeline must be stopped before it is deleted.',
+  },
+  DeleteRestrictedToClearedStorage: {
+    status: 400,
+    retryable: false,
+    summary: "A pipeline's storage must be cleared before it is deleted.",
+  },
+  DismissErrorRestrictedToFullyStopped: {
+    status: 400,
+    retryable: false,
+    summary: 'A deployment error can be dismissed only when the pipeline is stopped.',
+  },
+  CannotStartWithCompilationError: {
+    status: 400,
+    retryable: false,
+    summary: 'The program does not compile, so the pipeline cannot start.',
+  },
+  CannotStartWhileClearingStorage: {
+    status: 400,
+    retryable: false,
+    summary: 'Storage is being cleared; start again when it is Cleared.',
+  },
+  InitialImmutableUnlessStopped: {
+    status: 400,
+    retryable: false,
+    summary: 'The pipeline is already started with another initial state.',
+  },
+  IllegalPipelineAction: {
+    status: 400,
+    retryable: false,
+    summary: "The action is not allowed in the pipeline's current state.",
+  },
+  UnsupportedPipelineAction: {
+    status: 405,
+    retryable: false,
+    summary: 'The action or its parameters are not supported.',
+  },
+  CheckpointsNotAvailable: {
+    status: 501,
+    retryable: false,
+    summary: 'The action needs checkpoints, which this version does not implement yet.',
+  },
+  PipelineInteractionNotDeployed: {
+    status: 503,
+    retryable: true,
+    summary: 'The pipeline is not running, so the request cannot reach it.',
+  },
+  PipelineInteractionUnreachable: {
+    status: 503,
+    retryable: true,
+    summary: 'The pipeline process did not answer.',
+  },
+  PipelineCrashed: {
+    status: 500,
+    retryable: false,
+    summary: 'The pipeline process kept exiting unexpectedly and was stopped.',
+  },
+  AuthenticationFailed: { status: 401, retryable: false, summary: 'The request has no valid API key.' },
   // CLI and configuration
   InvalidArguments: {
     status: 400,

@@ -25,7 +25,20 @@ export const ALLOWED: Record<string, readonly string[]> = {
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],
-  bin: ['server', 'controller', 'connectors', 'runner', 'cli', 'client', 'sql', 'types', 'errors', 'util'],
+  manager: ['client', 'types', 'errors', 'util'],
+  bin: [
+    'manager',
+    'server',
+    'controller',
+    'connectors',
+    'runner',
+    'cli',
+    'client',
+    'sql',
+    'types',
+    'errors',
+    'util',
+  ],
 };
 
 function files(dir: string): string[] {

@@ -4,7 +4,7 @@
  * Unknown errors become 500 `UnknownError` without a stack trace.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
+import { isServiceError, ServiceError, toServiceError } from './service-error.ts';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));

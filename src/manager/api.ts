@@ -1,0 +1,823 @@
+/**
+ * The manager's `/v0` API (Feldera-compatible): the pipeline registry (CRUD), the lifecycle (start, stop,
+ * pause, resume, clear, dismiss_error), logs, and a proxy for every pipeline-scoped data route (ingress,
+ * egress, query, stats, metrics, completion_status) to the pipeline's own process.
+ *
+ * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
+ * never links the engine) and store `program_status`, `program_error` and `program_info`.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { readBody, sendError, sendJson } from '../errors/http-reply.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { type PipelineRecord, type RuntimeDesiredStatus, Store } from './store.ts';
+import { Supervisor } from './supervisor.ts';
+import {
+  normalizeRuntimeConfig,
+  redact,
+  unredact,
+  validateDescription,
+  validateName,
+  validateTags,
+} from './validate.ts';
+
+export const VERSION = '0.1.0';
+
+export interface ManagerOptions {
+  readonly dataDir: string;
+  readonly apiKey?: string | null;
+  /** The `holdfast` entry script used to run compiler and pipeline processes. */
+  readonly mainScript: string;
+  readonly log?: (line: string) => void;
+}
+
+const PROXIED = new Set([
+  'ingress',
+  'egress',
+  'query',
+  'stats',
+  'metrics',
+  'completion_status',
+  'time_series',
+]);
+const now = () => new Date().toISOString();
+
+export class Manager {
+  readonly store: Store;
+  readonly supervisor: Supervisor;
+  readonly #opts: ManagerOptions;
+  readonly server: Server;
+
+  constructor(opts: ManagerOptions) {
+    this.#opts = opts;
+    this.store = new Store(opts.dataDir);
+    this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, {
+      onReady: (name, port, pid) =>
+        this.#update(name, (r) => {
+          r.port = port;
+          r.pid = pid;
+          setResources(r, 'Provisioned');
+          setRuntime(r, 'Initializing');
+          r.storage_status = 'InUse';
+        }),
+      onRuntime: (name, state, error) => {
+        const r = this.store.get(name);
+        if (r?.deployment_resources_status !== 'Provisioned') return;
+        if (state === 'Failed') {
+          this.#update(name, (x) => {
+            x.deployment_error = error ?? {
+              message: 'the pipeline failed',
+              error_code: 'PipelineFailed',
+              details: {},
+            };
+          });
+          void this.#stopDeployment(name);
+          return;
+        }
+        const rt = state === 'Running' || state === 'Paused' ? state : 'Unavailable';
+        if (r.deployment_runtime_status !== rt) this.#update(name, (x) => setRuntime(x, rt));
+      },
+      onExit: (name, expected, gaveUp, detail) =>
+        this.#update(name, (r) => {
+          r.port = null;
+          r.pid = null;
+          setRuntime(r, null);
+          if (expected || gaveUp) {
+            setResources(r, 'Stopped');
+            r.deployment_resources_desired_status = 'Stopped';
+            r.deployment_runtime_desired_status = null;
+            r.deployment_initial = null;
+            if (gaveUp) {
+              r.deployment_error = {
+                message: `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
+                error_code: 'PipelineCrashed',
+                details: { last_exit: detail },
+              };
+            }
+          } else {
+            setResources(r, 'Provisioning');
+          }
+        }),
+    });
+    this.server = createServer((req, res) => {
+      this.#handle(req, res).catch((e: unknown) => {
+        const err = sendError(res, e);
+        if (err.httpStatus >= 500) this.#opts.log?.(`error: ${err.errorCode}: ${err.message}`);
+      });
+    });
+  }
+
+  /** Re-starts pipelines that should be running (after a manager restart), killing stale processes first. */
+  resume(): void {
+    for (const r of this.store.list()) {
+      if (r.pid !== null)
+        Supervisor.killStale(r.pid, join(this.store.dataDir, 'pipelines', r.id, 'config.json'));
+      r.pid = null;
+      r.port = null;
+      if (r.deployment_resources_desired_status === 'Provisioned') {
+        setResources(r, 'Provisioning');
+        setRuntime(r, null);
+        this.store.put(r);
+        this.supervisor.start(r.name, r.id, this.#processConfig(r));
+      } else if (r.deployment_resources_status !== 'Stopped') {
+        setResources(r, 'Stopped');
+        setRuntime(r, null);
+        this.store.put(r);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+    await this.supervisor.stopAll();
+  }
+
+  #update(name: string, f: (r: PipelineRecord) => void): void {
+    const r = this.store.get(name);
+    if (!r) return;
+    f(r);
+    this.store.put(r);
+  }
+
+  #auth(req: IncomingMessage, res: ServerResponse): boolean {
+    const key = this.#opts.apiKey;
+    if (!key) return true;
+    const h = req.headers.authorization ?? '';
+    const want = Buffer.from(`Bearer ${key}`);
+    const got = Buffer.from(h);
+    if (got.length === want.length && timingSafeEqual(got, want)) return true;
+    if (!h) res.setHeader('www-authenticate', 'Bearer');
+    sendError(
+      res,
+      new ServiceError(
+        'AuthenticationFailed',
+        h
+          ? 'the API key is not valid'
+          : 'this server requires an API key: send "Authorization: Bearer <key>"',
+      ),
+    );
+    return false;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://manager');
+    const seg = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'healthy' });
+    if (url.pathname === '/config/authentication') return sendJson(res, 200, {});
+    if (seg[0] !== 'v0') throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
+    if (!this.#auth(req, res)) return;
+    if (seg[1] === 'config' && seg.length === 2 && method === 'GET') return sendJson(res, 200, configBody());
+    if (seg[1] === 'metrics' && seg.length === 2 && method === 'GET') return this.#allMetrics(res);
+    if (seg[1] !== 'pipelines')
+      throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
+    if (seg.length === 2) {
+      if (method === 'GET')
+        return sendJson(
+          res,
+          200,
+          this.store.list().map((r) => view(r, url.searchParams.get('selector'))),
+        );
+      if (method === 'POST') return this.#create(req, res);
+    }
+    const name = seg[2] as string;
+    if (seg.length === 3) {
+      if (method === 'GET')
+        return sendJson(res, 200, view(this.#get(name), url.searchParams.get('selector')));
+      if (method === 'PUT') return this.#put(name, req, res);
+      if (method === 'PATCH') return this.#patch(name, req, res);
+      if (method === 'DELETE') return this.#delete(name, res);
+    }
+    const action = seg[3] as string;
+    if (seg.length === 4 && method === 'POST') {
+      switch (action) {
+        case 'start':
+          return this.#start(name, url.searchParams, res);
+        case 'stop':
+          return this.#stop(name, url.searchParams, res);
+        case 'pause':
+        case 'resume':
+          return this.#pauseResume(name, action, res);
+        case 'clear':
+          return this.#clear(name, res);
+        case 'dismiss_error':
+          return this.#dismiss(name, res);
+        case 'checkpoint':
+        case 'suspend':
+        case 'activate':
+          this.#get(name);
+          throw new ServiceError(
+            'CheckpointsNotAvailable',
+            `/${action} needs checkpoints, which this version of Holdfast does not implement yet`,
+            { action },
+          );
+      }
+    }
+    if (seg.length === 4 && method === 'GET' && action === 'logs') return this.#logs(name, req, res);
+    if (
+      seg.length === 4 &&
+      method === 'GET' &&
+      (action === 'checkpoints' || action === 'checkpoint_status')
+    ) {
+      this.#get(name);
+      throw new ServiceError(
+        'CheckpointsNotAvailable',
+        `/${action} needs checkpoints, which this version of Holdfast does not implement yet`,
+        { action },
+      );
+    }
+    if (PROXIED.has(action))
+      return this.#proxy(name, seg.slice(3).map(encodeURIComponent).join('/') + url.search, req, res);
+    throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
+  }
+
+  #get(name: string): PipelineRecord {
+    const r = this.store.get(name);
+    if (!r)
+      throw new ServiceError('UnknownPipelineName', `unknown pipeline name '${name}'`, {
+        pipeline_name: name,
+      });
+    return r;
+  }
+
+  async #body(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const { text } = await readBody(req);
+    let b: unknown;
+    try {
+      b = JSON.parse(text);
+    } catch (e) {
+      throw new ServiceError(
+        'InvalidRequestBody',
+        `the request body is not valid JSON: ${(e as Error).message}`,
+        {},
+      );
+    }
+    if (b === null || typeof b !== 'object' || Array.isArray(b))
+      throw new ServiceError('InvalidRequestBody', 'the request body must be a JSON object', {});
+    return b as Record<string, unknown>;
+  }
+
+  async #compile(r: PipelineRecord): Promise<void> {
+    const report = await compile(this.#opts.mainScript, r.program_code);
+    r.program_status = report.program_status;
+    r.program_status_since = now();
+    r.program_error = report.program_error;
+    r.program_info = report.program_info;
+  }
+
+  async #create(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await this.#body(req);
+    const name = validateName(b.name);
+    if (this.store.get(name))
+      throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
+    const r = newRecord(name, b);
+    await this.#compile(r);
+    this.store.put(r);
+    sendJson(res, 201, view(r, 'all', true));
+  }
+
+  async #put(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await this.#body(req);
+    const newName = validateName(b.name);
+    const old = this.store.get(name);
+    if (!old) {
+      if (newName !== name)
+        throw new ServiceError(
+          'CannotRenameNonExistingPipeline',
+          `pipeline '${name}' does not exist, so it cannot be renamed to '${newName}'`,
+          {},
+        );
+      const r = newRecord(name, b);
+      await this.#compile(r);
+      this.store.put(r);
+      return sendJson(res, 201, view(r, 'all', true));
+    }
+    if (typeof b.program_code !== 'string')
+      throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
+        field: 'program_code',
+      });
+    await this.#edit(old, { ...b, name: newName }, res);
+  }
+
+  async #patch(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const b = await this.#body(req);
+    const old = this.#get(name);
+    const merged: Record<string, unknown> = {};
+    for (const k of [
+      'name',
+      'description',
+      'tags',
+      'program_code',
+      'runtime_config',
+      'program_config',
+      'udf_rust',
+      'udf_toml',
+    ]) {
+      const v = b[k];
+      merged[k] = v === undefined || v === null ? (old as unknown as Record<string, unknown>)[k] : v;
+    }
+    merged.name = validateName(merged.name);
+    await this.#edit(old, merged, res);
+  }
+
+  async #edit(old: PipelineRecord, b: Record<string, unknown>, res: ServerResponse): Promise<void> {
+    const name = b.name as string;
+    const rc = normalizeRuntimeConfig(unredact(b.runtime_config ?? {}, old.runtime_config));
+    const pc = b.program_config ?? {};
+    if (typeof pc !== 'object' || pc === null || Array.isArray(pc))
+      throw new ServiceError('InvalidProgramConfig', 'program_config must be a JSON object', { value: pc });
+    const core = {
+      name,
+      program_code: b.program_code as string,
+      runtime_config: rc,
+      program_config: pc as Record<string, unknown>,
+      udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
+      udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+    };
+    const changed = (Object.keys(core) as Array<keyof typeof core>).some(
+      (k) => JSON.stringify(core[k]) !== JSON.stringify(old[k]),
+    );
+    if (
+      changed &&
+      !(
+        old.deployment_resources_status === 'Stopped' && old.deployment_resources_desired_status === 'Stopped'
+      )
+    ) {
+      throw new ServiceError(
+        'UpdateRestrictedToStopped',
+        `pipeline '${old.name}' must be stopped before its program, name or runtime config change; POST /v0/pipelines/${old.name}/stop?force=true first`,
+        {},
+      );
+    }
+    if (name !== old.name && this.store.get(name))
+      throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
+    const r: PipelineRecord = {
+      ...old,
+      description: validateDescription(b.description),
+      tags: validateTags(b.tags),
+    };
+    if (changed) {
+      const programChanged =
+        core.program_code !== old.program_code ||
+        JSON.stringify(core.program_config) !== JSON.stringify(old.program_config) ||
+        core.udf_rust !== old.udf_rust ||
+        core.udf_toml !== old.udf_toml;
+      Object.assign(r, core);
+      r.version++;
+      r.refresh_version++;
+      if (programChanged) {
+        r.program_version++;
+        await this.#compile(r);
+      }
+    }
+    this.store.put(r, old.name);
+    sendJson(res, 200, view(r, 'all', true));
+  }
+
+  #delete(name: string, res: ServerResponse): void {
+    const r = this.#get(name);
+    if (r.deployment_resources_status !== 'Stopped' || r.deployment_resources_desired_status !== 'Stopped') {
+      throw new ServiceError(
+        'DeleteRestrictedToFullyStopped',
+        `pipeline '${name}' must be stopped before it is deleted`,
+        {},
+      );
+    }
+    if (r.storage_status !== 'Cleared') {
+      throw new ServiceError(
+        'DeleteRestrictedToClearedStorage',
+        `pipeline '${name}' still has storage; POST /v0/pipelines/${name}/clear first`,
+        {},
+      );
+    }
+    this.supervisor.forget(name);
+    this.store.delete(name);
+    res.writeHead(200, { 'content-length': 0 });
+    res.end();
+  }
+
+  #processConfig(r: PipelineRecord): Record<string, unknown> {
+    return {
+      ...r.runtime_config,
+      name: `pipeline-${r.id}`,
+      given_name: r.name,
+      program_code: r.program_code,
+      storage_config: null,
+      http: { bind: '127.0.0.1', port: 0 },
+      initial: (r.deployment_initial ?? 'Running').toLowerCase(),
+    };
+  }
+
+  #start(name: string, p: URLSearchParams, res: ServerResponse): void {
+    const r = this.#get(name);
+    const initial = p.get('initial') ?? 'running';
+    if (initial === 'standby') {
+      throw new ServiceError(
+        'UnsupportedPipelineAction',
+        'start?initial=standby needs checkpoint sync, which this version of Holdfast does not implement yet',
+        { initial },
+      );
+    }
+    if (initial !== 'running' && initial !== 'paused') {
+      throw new ServiceError(
+        'UnsupportedPipelineAction',
+        `Unsupported pipeline action '/start?initial=${initial}': unknown initial runtime desired status: ${initial}`,
+        { initial },
+      );
+    }
+    const want: RuntimeDesiredStatus = initial === 'paused' ? 'Paused' : 'Running';
+    if (r.program_status !== 'Success')
+      throw new ServiceError(
+        'CannotStartWithCompilationError',
+        `pipeline '${name}' cannot start: its program does not compile (see program_error)`,
+        {},
+      );
+    if (r.deployment_resources_status === 'Stopping')
+      throw new ServiceError(
+        'IllegalPipelineAction',
+        'Cannot restart the pipeline while it is stopping. Wait for it to stop before starting it again.',
+        {},
+      );
+    if (r.storage_status === 'Clearing')
+      throw new ServiceError(
+        'CannotStartWhileClearingStorage',
+        'storage is being cleared; start again when storage_status is Cleared',
+        {},
+      );
+    const dismiss = p.get('dismiss_error') !== 'false';
+    if (r.deployment_error && dismiss && r.deployment_resources_status === 'Stopped')
+      r.deployment_error = null;
+    if (r.deployment_resources_desired_status === 'Provisioned') {
+      if (r.deployment_initial !== want)
+        throw new ServiceError(
+          'InitialImmutableUnlessStopped',
+          `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; use pause/resume or stop it first`,
+          {},
+        );
+      sendJson(res, 202, 'Pipeline is starting');
+      return;
+    }
+    r.deployment_id = randomUUID();
+    r.deployment_initial = want;
+    r.deployment_resources_desired_status = 'Provisioned';
+    r.deployment_resources_desired_status_since = now();
+    r.deployment_runtime_desired_status = want;
+    r.deployment_runtime_desired_status_since = now();
+    setResources(r, 'Provisioning');
+    this.store.put(r);
+    this.supervisor.start(name, r.id, this.#processConfig(r));
+    sendJson(res, 202, 'Pipeline is starting');
+  }
+
+  async #stopDeployment(name: string): Promise<void> {
+    this.#update(name, (r) => {
+      r.deployment_resources_desired_status = 'Stopped';
+      r.deployment_resources_desired_status_since = now();
+      if (r.deployment_resources_status !== 'Stopped') setResources(r, 'Stopping');
+    });
+    await this.supervisor.stop(name);
+  }
+
+  #stop(name: string, p: URLSearchParams, res: ServerResponse): void {
+    const r = this.#get(name);
+    const force = p.get('force') === 'true';
+    if (!force && r.deployment_resources_status !== 'Stopped') {
+      throw new ServiceError(
+        'CheckpointsNotAvailable',
+        'stop?force=false writes a checkpoint before stopping, and checkpoints are not implemented yet in this version; use stop?force=true (in-memory state is lost)',
+        {},
+      );
+    }
+    void this.#stopDeployment(name);
+    sendJson(res, 202, force ? 'Pipeline is forcefully stopping' : 'Pipeline is stopping');
+  }
+
+  async #pauseResume(name: string, action: 'pause' | 'resume', res: ServerResponse): Promise<void> {
+    const r = this.#get(name);
+    const port = this.#deployedPort(r);
+    const resp = await fetch(`http://127.0.0.1:${port}/${action === 'pause' ? 'pause' : 'start'}`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => {
+      throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
+        pipeline_name: name,
+      });
+    });
+    if (!resp.ok)
+      throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${resp.status}`, {
+        pipeline_name: name,
+      });
+    this.#update(name, (x) => {
+      x.deployment_runtime_desired_status = action === 'pause' ? 'Paused' : 'Running';
+      x.deployment_runtime_desired_status_since = now();
+      setRuntime(x, action === 'pause' ? 'Paused' : 'Running');
+    });
+    sendJson(res, 202, action === 'pause' ? 'Pipeline is pausing' : 'Pipeline is resuming');
+  }
+
+  #clear(name: string, res: ServerResponse): void {
+    const r = this.#get(name);
+    if (r.deployment_resources_status !== 'Stopped')
+      throw new ServiceError(
+        'IllegalPipelineAction',
+        `storage can be cleared only while pipeline '${name}' is stopped`,
+        {},
+      );
+    rmSync(join(this.store.dataDir, 'pipelines', r.id, 'storage'), { recursive: true, force: true });
+    r.storage_status = 'Cleared';
+    this.store.put(r);
+    sendJson(res, 202, 'Pipeline storage is being cleared');
+  }
+
+  #dismiss(name: string, res: ServerResponse): void {
+    const r = this.#get(name);
+    if (
+      r.deployment_error &&
+      !(r.deployment_resources_status === 'Stopped' && r.deployment_resources_desired_status === 'Stopped')
+    ) {
+      throw new ServiceError(
+        'DismissErrorRestrictedToFullyStopped',
+        `pipeline '${name}' must be stopped before its error is dismissed`,
+        {},
+      );
+    }
+    r.deployment_error = null;
+    this.store.put(r);
+    sendJson(res, 200, 'Deployment error dismissed');
+  }
+
+  #deployedPort(r: PipelineRecord): number {
+    const port = this.supervisor.port(r.name);
+    if (r.deployment_resources_status !== 'Provisioned' || port === null) {
+      throw new ServiceError(
+        'PipelineInteractionNotDeployed',
+        `pipeline '${r.name}' is not deployed (status ${r.deployment_resources_status}); start it and wait for Running`,
+        {
+          pipeline_name: r.name,
+          status: r.deployment_resources_status,
+          desired_status: r.deployment_resources_desired_status,
+        },
+      );
+    }
+    return port;
+  }
+
+  #proxy(name: string, path: string, req: IncomingMessage, res: ServerResponse): void {
+    const port = this.#deployedPort(this.#get(name));
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers.authorization;
+    const up = request({ host: '127.0.0.1', port, method: req.method, path: `/${path}`, headers }, (pr) => {
+      res.writeHead(pr.statusCode ?? 502, { ...pr.headers, 'content-encoding': 'identity' });
+      pr.pipe(res);
+    });
+    up.on('error', () => {
+      sendError(
+        res,
+        new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
+          pipeline_name: name,
+        }),
+      );
+    });
+    res.on('close', () => up.destroy());
+    req.pipe(up);
+  }
+
+  #logs(name: string, req: IncomingMessage, res: ServerResponse): void {
+    this.#get(name);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    const stop = this.supervisor.follow(name, (line) => res.write(`${line}\n`));
+    req.on('close', stop);
+    res.on('close', stop);
+  }
+
+  async #allMetrics(res: ServerResponse): Promise<void> {
+    const parts: string[] = [];
+    for (const r of this.store.list()) {
+      const port = this.supervisor.port(r.name);
+      if (port === null || r.deployment_resources_status !== 'Provisioned') continue;
+      try {
+        const t = await (
+          await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
+        ).text();
+        parts.push(t.replace(/pipeline_name="[^"]*"/g, `pipeline_name="${r.name}"`));
+      } catch {
+        // unreachable pipelines are skipped
+      }
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(parts.join('\n'));
+  }
+}
+
+function setResources(r: PipelineRecord, s: PipelineRecord['deployment_resources_status']): void {
+  if (r.deployment_resources_status !== s) {
+    r.deployment_resources_status = s;
+    r.deployment_resources_status_since = now();
+  }
+}
+
+function setRuntime(r: PipelineRecord, s: PipelineRecord['deployment_runtime_status']): void {
+  if (r.deployment_runtime_status !== s) {
+    r.deployment_runtime_status = s;
+    r.deployment_runtime_status_since = s === null ? null : now();
+  }
+}
+
+function newRecord(name: string, b: Record<string, unknown>): PipelineRecord {
+  if (typeof b.program_code !== 'string')
+    throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
+      field: 'program_code',
+    });
+  const pc = b.program_config ?? {};
+  if (typeof pc !== 'object' || pc === null || Array.isArray(pc))
+    throw new ServiceError('InvalidProgramConfig', 'program_config must be a JSON object', { value: pc });
+  const t = now();
+  return {
+    id: uuidv7(),
+    name,
+    description: validateDescription(b.description),
+    tags: validateTags(b.tags),
+    created_at: t,
+    version: 1,
+    refresh_version: 1,
+    platform_version: VERSION,
+    program_code: b.program_code,
+    udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
+    udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+    program_config: { profile: 'optimized', cache: true, ...(pc as Record<string, unknown>) },
+    runtime_config: normalizeRuntimeConfig(b.runtime_config),
+    program_version: 1,
+    program_status: 'Pending',
+    program_status_since: t,
+    program_error: { sql_compilation: null, rust_compilation: null, system_error: null },
+    program_info: null,
+    deployment_id: null,
+    deployment_initial: null,
+    deployment_error: null,
+    deployment_resources_status: 'Stopped',
+    deployment_resources_status_since: t,
+    deployment_resources_desired_status: 'Stopped',
+    deployment_resources_desired_status_since: t,
+    deployment_runtime_status: null,
+    deployment_runtime_status_since: null,
+    deployment_runtime_desired_status: null,
+    deployment_runtime_desired_status_since: null,
+    storage_status: 'Cleared',
+    pid: null,
+    port: null,
+  };
+}
+
+/** The pipeline object as the API returns it for a selector (`all`, `status`, `status_with_connectors`). */
+function view(r: PipelineRecord, selector: string | null, info = false): Record<string, unknown> {
+  const sel = selector ?? 'all';
+  if (sel !== 'all' && sel !== 'status' && sel !== 'status_with_connectors') {
+    throw new ServiceError(
+      'InvalidParam',
+      `selector must be all, status or status_with_connectors, got '${sel}'`,
+      { param: 'selector' },
+    );
+  }
+  const combined =
+    r.deployment_resources_status === 'Provisioned'
+      ? (r.deployment_runtime_status ?? 'Unavailable')
+      : r.deployment_resources_status;
+  const desired =
+    r.deployment_resources_desired_status === 'Stopped'
+      ? 'Stopped'
+      : (r.deployment_runtime_desired_status ?? r.deployment_initial ?? 'Unavailable');
+  const out: Record<string, unknown> = {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    tags: r.tags,
+    created_at: r.created_at,
+    version: r.version,
+    platform_version: r.platform_version,
+    program_config: r.program_config,
+    program_version: r.program_version,
+    program_status: r.program_status,
+    program_status_since: r.program_status_since,
+    deployment_error: r.deployment_error,
+    refresh_version: r.refresh_version,
+    storage_status: r.storage_status,
+    storage_status_details: null,
+    deployment_id: r.deployment_id,
+    deployment_initial: r.deployment_initial,
+    deployment_status: combined,
+    deployment_status_since: r.deployment_runtime_status_since ?? r.deployment_resources_status_since,
+    deployment_desired_status: desired,
+    deployment_desired_status_since:
+      r.deployment_runtime_desired_status_since ?? r.deployment_resources_desired_status_since,
+    deployment_resources_status: r.deployment_resources_status,
+    deployment_resources_status_since: r.deployment_resources_status_since,
+    deployment_resources_desired_status: r.deployment_resources_desired_status,
+    deployment_resources_desired_status_since: r.deployment_resources_desired_status_since,
+    deployment_runtime_status: r.deployment_runtime_status,
+    deployment_runtime_status_details: null,
+    deployment_runtime_status_since: r.deployment_runtime_status_since,
+    deployment_runtime_desired_status: r.deployment_runtime_desired_status,
+    deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
+  };
+  if (!info) {
+    out.bootstrap_policy = null;
+    out.silent_bootstrap = false;
+    out.concurrent_bootstrap = false;
+  }
+  if (sel === 'all') {
+    out.runtime_config = redact(r.runtime_config);
+    out.program_code = r.program_code;
+    out.udf_rust = r.udf_rust;
+    out.udf_toml = r.udf_toml;
+    out.program_error = r.program_error;
+    out.program_info = r.program_info;
+    out.deployment_resources_status_details = null;
+  }
+  if (sel === 'status_with_connectors')
+    out.connectors = r.deployment_resources_status === 'Provisioned' ? { num_errors: 0 } : null;
+  return out;
+}
+
+function configBody(): Record<string, unknown> {
+  return {
+    edition: 'Enterprise',
+    version: VERSION,
+    revision: `holdfast-${VERSION}`,
+    runtime_revision: `holdfast-${VERSION}`,
+    changelog_url: '',
+    unstable_features: null,
+    license_validity: null,
+    update_info: null,
+    build_info: {
+      build_timestamp: '',
+      build_cpu: process.arch,
+      build_os: process.platform,
+      cargo_dependencies: '',
+      cargo_features: '',
+      cargo_debug: 'false',
+      cargo_opt_level: '',
+      cargo_target_triple: '',
+      rustc_version: '',
+    },
+    build_source: 'source',
+    posthog: '',
+    conceptualhq: '',
+    product_fruits: '',
+  };
+}
+
+/** Runs the SQL compiler in a child process (`holdfast program compile`). */
+function compile(
+  mainScript: string,
+  sql: string,
+): Promise<{
+  program_status: string;
+  program_error: Record<string, unknown>;
+  program_info: Record<string, unknown> | null;
+}> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainScript, 'program', 'compile'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        resolve({
+          program_status: 'SystemError',
+          program_error: {
+            sql_compilation: null,
+            rust_compilation: null,
+            system_error: `the compiler failed: ${err.trim().split('\n').pop() ?? 'no output'}`,
+          },
+          program_info: null,
+        });
+      }
+    });
+    child.stdin.end(sql);
+  });
+}
+
+/** UUID v7 (time-ordered), so listing by id lists pipelines in creation order. */
+export function uuidv7(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  let ms = BigInt(Date.now());
+  for (let i = 5; i >= 0; i--) {
+    b[i] = Number(ms & 0xffn);
+    ms >>= 8n;
+  }
+  b[6] = ((b[6] as number) & 0x0f) | 0x70;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -1,0 +1,219 @@
+/**
+ * Runs pipeline processes for the manager: spawns `holdfast pipeline run --config FILE`, learns its port from
+ * its first stdout line, keeps its log lines (stderr) in a bounded buffer, polls its status, and restarts it with
+ * backoff when it dies unexpectedly. Repeated failure ends in Stopped with `deployment_error` set — never a
+ * silent loop.
+ *
+ *   Stopped ──start──▶ Provisioning ──(port reported)──▶ Provisioned ──stop──▶ Stopping ──(exit)──▶ Stopped
+ *                          ▲                                 │ crash
+ *                          └────── restart after backoff ◀───┘  (5 crashes in a row ⇒ Stopped + error)
+ *
+ * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export interface Deployment {
+  readonly name: string;
+  child: ChildProcess | null;
+  port: number | null;
+  /** Set while we want the process to run. */
+  wanted: boolean;
+  crashes: number;
+  restartTimer: NodeJS.Timeout | null;
+  pollTimer: NodeJS.Timeout | null;
+}
+
+export interface SupervisorEvents {
+  /** The process reported its port (it is serving). */
+  onReady(name: string, port: number, pid: number): void;
+  /** The pipeline's runtime state as polled (`Running`/`Paused`/`Failed`…) or `Unavailable`. */
+  onRuntime(
+    name: string,
+    state: string,
+    error: { message: string; error_code: string; details: Record<string, unknown> } | null,
+  ): void;
+  /** The process exited; `expected` when we stopped it. `gaveUp` after too many crashes. */
+  onExit(name: string, expected: boolean, gaveUp: boolean, detail: string): void;
+}
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+const LOG_LINES = 5000;
+
+export class Supervisor {
+  readonly #main: string;
+  readonly #dataDir: string;
+  readonly #events: SupervisorEvents;
+  readonly #deployments = new Map<string, Deployment>();
+  readonly #logs = new Map<string, { lines: string[]; followers: Set<(line: string) => void> }>();
+
+  constructor(mainScript: string, dataDir: string, events: SupervisorEvents) {
+    this.#main = mainScript;
+    this.#dataDir = dataDir;
+    this.#events = events;
+  }
+
+  /** Starts (or restarts) the pipeline process with this config. */
+  start(name: string, id: string, config: Record<string, unknown>): void {
+    const dir = join(this.#dataDir, 'pipelines', id);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 1), { mode: 0o600 });
+    let d = this.#deployments.get(name);
+    if (!d) {
+      d = { name, child: null, port: null, wanted: true, crashes: 0, restartTimer: null, pollTimer: null };
+      this.#deployments.set(name, d);
+    }
+    d.wanted = true;
+    d.crashes = 0;
+    this.#spawn(d, configPath);
+  }
+
+  #spawn(d: Deployment, configPath: string): void {
+    const child = spawn(process.execPath, [this.#main, 'pipeline', 'run', '--config', configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    d.child = child;
+    d.port = null;
+    this.log(d.name, `manager: starting pipeline process (pid ${child.pid})`);
+    let ready = false;
+    const out = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    out.on('line', (line) => {
+      if (ready) return;
+      try {
+        const msg = JSON.parse(line) as { event?: string; port?: number };
+        if (msg.event === 'listening' && typeof msg.port === 'number') {
+          ready = true;
+          d.port = msg.port;
+          d.crashes = 0;
+          this.#events.onReady(d.name, msg.port, child.pid ?? 0);
+          this.#poll(d);
+        }
+      } catch {
+        this.log(d.name, line);
+      }
+    });
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
+      this.log(d.name, line),
+    );
+    child.once('exit', (code, signal) => {
+      if (d.pollTimer) clearInterval(d.pollTimer);
+      d.pollTimer = null;
+      d.child = null;
+      d.port = null;
+      const detail = signal ? `killed by ${signal}` : `exit code ${code}`;
+      if (!d.wanted) {
+        this.log(d.name, `manager: pipeline process stopped (${detail})`);
+        this.#events.onExit(d.name, true, false, detail);
+        return;
+      }
+      d.crashes++;
+      const gaveUp = d.crashes > BACKOFF_MS.length;
+      this.log(
+        d.name,
+        `manager: pipeline process exited unexpectedly (${detail})${gaveUp ? '; giving up' : `; restart #${d.crashes}`}`,
+      );
+      this.#events.onExit(d.name, false, gaveUp, detail);
+      if (gaveUp) {
+        d.wanted = false;
+        return;
+      }
+      d.restartTimer = setTimeout(
+        () => {
+          d.restartTimer = null;
+          if (d.wanted) this.#spawn(d, configPath);
+        },
+        BACKOFF_MS[d.crashes - 1],
+      );
+    });
+  }
+
+  #poll(d: Deployment): void {
+    if (d.pollTimer) clearInterval(d.pollTimer);
+    const tick = async () => {
+      if (d.port === null) return;
+      try {
+        const r = await fetch(`http://127.0.0.1:${d.port}/status`, { signal: AbortSignal.timeout(5000) });
+        const s = (await r.json()) as {
+          state: string;
+          error: { message: string; error_code: string; details: Record<string, unknown> } | null;
+        };
+        this.#events.onRuntime(d.name, s.state, s.error);
+      } catch {
+        if (d.port !== null) this.#events.onRuntime(d.name, 'Unavailable', null);
+      }
+    };
+    d.pollTimer = setInterval(tick, 500);
+    void tick();
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`). Resolves when it has exited. */
+  async stop(name: string, graceMs = 5000): Promise<void> {
+    const d = this.#deployments.get(name);
+    if (!d) return;
+    d.wanted = false;
+    if (d.restartTimer) clearTimeout(d.restartTimer);
+    d.restartTimer = null;
+    const child = d.child;
+    if (!child) {
+      this.#events.onExit(name, true, false, 'not running');
+      return;
+    }
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(t);
+  }
+
+  port(name: string): number | null {
+    return this.#deployments.get(name)?.port ?? null;
+  }
+
+  forget(name: string): void {
+    this.#deployments.delete(name);
+  }
+
+  /** Kills a process left over by an earlier manager run, if it is still a pipeline process of ours. */
+  static killStale(pid: number, configPath: string): void {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('pipeline') && cmd.includes(configPath)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // logs
+
+  log(name: string, line: string): void {
+    let l = this.#logs.get(name);
+    if (!l) {
+      l = { lines: [], followers: new Set() };
+      this.#logs.set(name, l);
+    }
+    l.lines.push(line);
+    if (l.lines.length > LOG_LINES) l.lines.splice(0, l.lines.length - LOG_LINES);
+    for (const f of l.followers) f(line);
+  }
+
+  /** The buffered lines, then every new one until the returned function is called. */
+  follow(name: string, onLine: (line: string) => void): () => void {
+    let l = this.#logs.get(name);
+    if (!l) {
+      l = { lines: [], followers: new Set() };
+      this.#logs.set(name, l);
+    }
+    for (const line of l.lines) onLine(line);
+    l.followers.add(onLine);
+    const set = l.followers;
+    return () => set.delete(onLine);
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.#deployments.keys()].map((n) => this.stop(n)));
+  }
+}

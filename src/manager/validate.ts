@@ -1,0 +1,147 @@
+/**
+ * Request validation for the manager, with Feldera's rules and error codes: pipeline names, descriptions,
+ * runtime_config normalisation (stored with every default filled in) and secret redaction.
+ */
+import { ServiceError } from '../errors/service-error.ts';
+
+const NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_]*)?[A-Za-z0-9]$/;
+
+export function validateName(name: unknown): string {
+  if (typeof name !== 'string')
+    throw new ServiceError('InvalidRequestBody', 'the pipeline "name" must be a string', { field: 'name' });
+  if (name.length === 0) throw new ServiceError('EmptyName', 'the pipeline name is empty', {});
+  if (name.length > 63)
+    throw new ServiceError(
+      'TooLongName',
+      `the pipeline name is ${name.length} characters long; at most 63 are allowed`,
+      { name, length: name.length, maximum: 63 },
+    );
+  if (!NAME_RE.test(name)) {
+    throw new ServiceError(
+      'NameDoesNotMatchPattern',
+      `pipeline name '${name}' may contain only letters, digits, _ and -, and must start and end with a letter or digit`,
+      {
+        name,
+        pattern: NAME_RE.source,
+        pattern_description: 'letters, digits, _ and -, starting and ending alphanumeric',
+      },
+    );
+  }
+  return name;
+}
+
+export function validateDescription(d: unknown): string {
+  if (d === undefined) return '';
+  if (typeof d !== 'string')
+    throw new ServiceError('InvalidRequestBody', '"description" must be a string', { field: 'description' });
+  if (d.length > 300)
+    throw new ServiceError(
+      'TooLongDescription',
+      `the description is ${d.length} characters long; at most 300 are allowed`,
+      { length: d.length, maximum: 300 },
+    );
+  return d;
+}
+
+export function validateTags(t: unknown): string[] {
+  if (t === undefined) return [];
+  if (!Array.isArray(t) || t.some((x) => typeof x !== 'string'))
+    throw new ServiceError('InvalidRequestBody', '"tags" must be an array of strings', { field: 'tags' });
+  return t as string[];
+}
+
+const FT_MODELS = new Set(['none', 'at_least_once', 'exactly_once']);
+
+/** Fills runtime_config defaults (Feldera's) and checks the fields Holdfast interprets. */
+export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
+  if (rc === undefined || rc === null) rc = {};
+  if (typeof rc !== 'object' || Array.isArray(rc)) {
+    throw new ServiceError('InvalidRuntimeConfig', 'runtime_config must be a JSON object', {
+      value: rc,
+      error: { DeserializationFailed: 'expected an object' },
+    });
+  }
+  const src = rc as Record<string, unknown>;
+  const bad = (field: string, why: string) =>
+    new ServiceError('InvalidRuntimeConfig', `runtime_config.${field}: ${why}`, {
+      value: rc,
+      error: { DeserializationFailed: `${field}: ${why}` },
+    });
+  const out: Record<string, unknown> = {
+    workers: 8,
+    hosts: 1,
+    storage: {},
+    fault_tolerance: { model: 'none', checkpoint_interval_secs: 60 },
+    cpu_profiler: true,
+    tracing: false,
+    tracing_endpoint_jaeger: '',
+    min_batch_size_records: 0,
+    max_buffering_delay_usecs: 0,
+    resources: {},
+    clock_timezone_offset: null,
+    env: {},
+    dev_tweaks: {},
+    logging: null,
+    // null means "default" (Feldera's SDK sends nulls); storage and fault_tolerance are interpreted below
+    ...Object.fromEntries(Object.entries(src).filter(([, v]) => v !== null)),
+  };
+  for (const k of ['workers', 'hosts'] as const) {
+    const v = out[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(k, 'must be a positive integer');
+  }
+  if ('storage' in src) {
+    const s = src.storage;
+    if (s === true) out.storage = {};
+    else if (s === false || s === null) out.storage = null;
+    else if (typeof s !== 'object' || Array.isArray(s))
+      throw bad('storage', 'must be true, false, null or an object');
+  }
+  if ('fault_tolerance' in src) {
+    const ft = src.fault_tolerance;
+    if (ft === null || ft === undefined || ft === 'none')
+      out.fault_tolerance = { model: 'none', checkpoint_interval_secs: 60 };
+    else if (ft === 'initial_state' || ft === 'latest_checkpoint')
+      out.fault_tolerance = { model: 'exactly_once', checkpoint_interval_secs: 60 };
+    else if (typeof ft === 'object' && !Array.isArray(ft)) {
+      const o = ft as Record<string, unknown>;
+      const model = o.model ?? 'exactly_once';
+      if (typeof model !== 'string' || !FT_MODELS.has(model))
+        throw bad('fault_tolerance.model', `must be one of ${[...FT_MODELS].join(', ')}`);
+      out.fault_tolerance = {
+        ...o,
+        model,
+        checkpoint_interval_secs: o.checkpoint_interval_secs === undefined ? 60 : o.checkpoint_interval_secs,
+      };
+    } else throw bad('fault_tolerance', 'must be null, "none", or an object with "model"');
+  }
+  return out;
+}
+
+const SECRET_KEY = /(secret|password|passwd|token|api_key|apikey|private_key|credential)/i;
+export const REDACTED = '<redacted>';
+
+/** Replaces secret-looking values in a JSON object tree (for responses and logs). */
+export function redact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redact);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v))
+      out[k] = SECRET_KEY.test(k) && typeof x === 'string' ? REDACTED : redact(x);
+    return out;
+  }
+  return v;
+}
+
+/** A config sent back by a client may carry `<redacted>` where a secret was: keep the stored secret there. */
+export function unredact(incoming: unknown, stored: unknown): unknown {
+  if (incoming === REDACTED) return stored;
+  if (Array.isArray(incoming))
+    return incoming.map((x, i) => unredact(x, Array.isArray(stored) ? stored[i] : undefined));
+  if (incoming !== null && typeof incoming === 'object') {
+    const s = stored !== null && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(incoming)) out[k] = unredact(x, s[k]);
+    return out;
+  }
+  return incoming;
+}

@@ -1,0 +1,156 @@
+/**
+ * Compile reports in Feldera's wire shape, for the manager: `program_status` (`Success` | `SqlError`),
+ * `program_error` (`sql_compilation.messages[]` with positions), and `program_info` (the schema of tables
+ * and non-local views, with fields, types, properties and connector declarations).
+ */
+import { isServiceError } from '../errors/service-error.ts';
+import { compileProgram, type Program } from './program.ts';
+import type { ColumnSchema, PropertyValue, RelationSchema, SourceRange } from './schema.ts';
+import type { SqlType } from './sql-type.ts';
+
+export interface CompileReport {
+  program_status: 'Success' | 'SqlError' | 'SystemError';
+  program_error: {
+    sql_compilation: { exit_code: number; messages: SqlCompilerMessage[] } | null;
+    rust_compilation: { exit_code: number; stdout: string; stderr: string } | null;
+    system_error: string | null;
+  };
+  program_info: Record<string, unknown> | null;
+}
+
+export interface SqlCompilerMessage {
+  start_line_number: number;
+  start_column: number;
+  end_line_number: number;
+  end_column: number;
+  warning: boolean;
+  error_type: string;
+  message: string;
+  snippet: string | null;
+}
+
+function columnType(t: SqlType): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: t.kind === 'NULL' ? 'NULL' : t.kind, nullable: t.nullable };
+  if (t.kind === 'VARCHAR' || t.kind === 'CHAR') out.precision = t.length ?? -1;
+  if (t.kind === 'TIME' || t.kind === 'TIMESTAMP') out.precision = 0;
+  if (t.kind === 'DECIMAL') {
+    out.precision = t.precision ?? 28;
+    out.scale = t.scale ?? 10;
+  }
+  return out;
+}
+
+function position(r: SourceRange): Record<string, number> {
+  return {
+    start_line_number: r.startLine,
+    start_column: r.startColumn,
+    end_line_number: r.endLine,
+    end_column: r.endColumn,
+  };
+}
+
+function properties(p: Readonly<Record<string, PropertyValue>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(p))
+    out[k] = {
+      value: v.value,
+      key_position: position(v.keyPosition),
+      value_position: position(v.valuePosition),
+    };
+  return out;
+}
+
+function relation(r: RelationSchema): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    name: r.name,
+    case_sensitive: r.caseSensitive,
+    fields: r.columns.map((c: ColumnSchema) => ({
+      name: c.name,
+      case_sensitive: c.caseSensitive,
+      columntype: columnType(c.type),
+      unused: false,
+    })),
+    materialized: r.materialized,
+    properties: properties(r.properties),
+  };
+  if (r.kind === 'table') {
+    if (r.primaryKey) out.primary_key = r.primaryKey;
+    out.foreign_keys = [];
+  }
+  return out;
+}
+
+function connectors(rels: readonly RelationSchema[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of rels) {
+    const raw = r.properties.connectors?.value;
+    if (!raw) continue;
+    const list = JSON.parse(raw) as Array<Record<string, unknown>>;
+    let unnamed = 0;
+    for (const c of list) {
+      const name = typeof c.name === 'string' ? c.name : `unnamed-${unnamed++}`;
+      out[`${r.name}.${name}`] = { ...c, stream: r.caseSensitive ? `"${r.name}"` : r.name };
+    }
+  }
+  return out;
+}
+
+export function programInfo(p: Program): Record<string, unknown> {
+  return {
+    schema: { inputs: p.tables.map(relation), outputs: p.outputs.map(relation) },
+    udf_stubs: '',
+    input_connectors: connectors(p.tables),
+    output_connectors: connectors(p.outputs),
+  };
+}
+
+/** Compiles and reports in Feldera's shape; never throws for SQL errors. */
+export async function compileReport(sql: string): Promise<CompileReport> {
+  try {
+    const p = await compileProgram(sql);
+    return {
+      program_status: 'Success',
+      program_error: {
+        sql_compilation: { exit_code: 0, messages: [] },
+        rust_compilation: { exit_code: 0, stdout: '', stderr: '' },
+        system_error: null,
+      },
+      program_info: programInfo(p),
+    };
+  } catch (e) {
+    if (!isServiceError(e)) {
+      return {
+        program_status: 'SystemError',
+        program_error: { sql_compilation: null, rust_compilation: null, system_error: (e as Error).message },
+        program_info: null,
+      };
+    }
+    const d = e.details as { line?: number; column?: number };
+    const line = d.line ?? 0;
+    const column = d.column ?? 0;
+    const lines = sql.split('\n');
+    return {
+      program_status: 'SqlError',
+      program_error: {
+        sql_compilation: {
+          exit_code: 1,
+          messages: [
+            {
+              start_line_number: line,
+              start_column: column,
+              end_line_number: line,
+              end_column: column,
+              warning: false,
+              error_type: e.errorCode,
+              message: e.message,
+              snippet: line > 0 ? (lines[line - 1] ?? null) : null,
+            },
+          ],
+        },
+        rust_compilation: null,
+        system_error: null,
+      },
+      program_info: null,
+    };
+  }
+}
