@@ -91,11 +91,11 @@ export class Manager {
             r.deployment_runtime_desired_status = null;
             r.deployment_initial = null;
             if (gaveUp) {
-              r.deployment_error = {
-                message: `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
-                error_code: 'PipelineCrashed',
-                details: { last_exit: detail },
-              };
+              r.deployment_error = new ServiceError(
+                'PipelineCrashed',
+                `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
+                { last_exit: detail },
+              ).toResponse();
             }
           } else {
             setResources(r, 'Provisioning');
