@@ -6,7 +6,8 @@
  *
  *   Stopped ──start──▶ Provisioning ──(port reported)──▶ Provisioned ──stop──▶ Stopping ──(exit)──▶ Stopped
  *                          ▲                                 │ crash
- *                          └────── restart after backoff ◀───┘  (5 crashes in a row ⇒ Stopped + error)
+ *                          └────── restart after backoff ◀───┘  (5 crashes without 30 s of stable running
+ *                                                                 ⇒ Stopped + deployment_error)
  *
  * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
  */
@@ -22,6 +23,8 @@ export interface Deployment {
   /** Set while we want the process to run. */
   wanted: boolean;
   crashes: number;
+  /** When the current process started (a process that ran STABLE_MS resets the crash count). */
+  startedAt: number;
   restartTimer: NodeJS.Timeout | null;
   pollTimer: NodeJS.Timeout | null;
 }
@@ -40,6 +43,8 @@ export interface SupervisorEvents {
 }
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+/** A process that stayed up this long is considered healthy again: its crash count restarts from zero. */
+const STABLE_MS = 30_000;
 const LOG_LINES = 5000;
 
 export class Supervisor {
@@ -47,6 +52,7 @@ export class Supervisor {
   readonly #dataDir: string;
   readonly #events: SupervisorEvents;
   readonly #deployments = new Map<string, Deployment>();
+  readonly #silenced = new Set<string>();
   readonly #logs = new Map<string, { lines: string[]; followers: Set<(line: string) => void> }>();
 
   constructor(mainScript: string, dataDir: string, events: SupervisorEvents) {
@@ -63,7 +69,16 @@ export class Supervisor {
     writeFileSync(configPath, JSON.stringify(config, null, 1), { mode: 0o600 });
     let d = this.#deployments.get(name);
     if (!d) {
-      d = { name, child: null, port: null, wanted: true, crashes: 0, restartTimer: null, pollTimer: null };
+      d = {
+        name,
+        child: null,
+        port: null,
+        wanted: true,
+        crashes: 0,
+        startedAt: 0,
+        restartTimer: null,
+        pollTimer: null,
+      };
       this.#deployments.set(name, d);
     }
     d.wanted = true;
@@ -77,6 +92,7 @@ export class Supervisor {
     });
     d.child = child;
     d.port = null;
+    d.startedAt = Date.now();
     this.log(d.name, `manager: starting pipeline process (pid ${child.pid})`);
     let ready = false;
     const out = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -87,7 +103,6 @@ export class Supervisor {
         if (msg.event === 'listening' && typeof msg.port === 'number') {
           ready = true;
           d.port = msg.port;
-          d.crashes = 0;
           this.#events.onReady(d.name, msg.port, child.pid ?? 0);
           this.#poll(d);
         }
@@ -104,11 +119,13 @@ export class Supervisor {
       d.child = null;
       d.port = null;
       const detail = signal ? `killed by ${signal}` : `exit code ${code}`;
+      if (this.#silenced.delete(d.name)) return;
       if (!d.wanted) {
         this.log(d.name, `manager: pipeline process stopped (${detail})`);
         this.#events.onExit(d.name, true, false, detail);
         return;
       }
+      if (Date.now() - d.startedAt > STABLE_MS) d.crashes = 0;
       d.crashes++;
       const gaveUp = d.crashes > BACKOFF_MS.length;
       this.log(
@@ -149,10 +166,14 @@ export class Supervisor {
     void tick();
   }
 
-  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`). Resolves when it has exited. */
-  async stop(name: string, graceMs = 5000): Promise<void> {
+  /**
+   * Stops the process (SIGTERM, then SIGKILL after `graceMs`). Resolves when it has exited. With `silent`
+   * (manager shutdown) no exit event is reported, so the registry keeps the pipeline's desired state.
+   */
+  async stop(name: string, graceMs = 5000, silent = false): Promise<void> {
     const d = this.#deployments.get(name);
     if (!d) return;
+    if (silent) this.#silenced.add(name);
     d.wanted = false;
     if (d.restartTimer) clearTimeout(d.restartTimer);
     d.restartTimer = null;
@@ -213,7 +234,8 @@ export class Supervisor {
     return () => set.delete(onLine);
   }
 
+  /** Stops every process without reporting it (the manager is shutting down; desired states are kept). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.#deployments.keys()].map((n) => this.stop(n)));
+    await Promise.all([...this.#deployments.keys()].map((n) => this.stop(n, 5000, true)));
   }
 }

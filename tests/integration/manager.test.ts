@@ -1,0 +1,310 @@
+/**
+ * The manager as users run it: `holdfast server` as a real process on 127.0.0.1 (port 0), pipelines as real
+ * child processes, raw HTTP. Covers the registry, lifecycle, the data-route proxy, errors, auth, redaction,
+ * `kill -9` of a pipeline process (restarted and reported) and a manager restart (registry kept).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+
+const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+async function startServer(
+  dataDir: string,
+  extra: string[] = [],
+): Promise<{ base: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(proc);
+  const line = await new Promise<string>((res, rej) => {
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
+    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+  });
+  return { base: (JSON.parse(line) as { url: string }).url, proc };
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  const done = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await done;
+}
+
+function client(base: string, headers: Record<string, string> = {}) {
+  return async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(base + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: r.status, text, json };
+  };
+}
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const SQL =
+  'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(x) AS total FROM t;';
+
+test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout: 90_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
+  let { base, proc } = await startServer(dataDir);
+  let api = client(base);
+
+  const cfg = await api('GET', '/v0/config');
+  assert.equal(cfg.json.edition, 'Enterprise');
+  assert.equal((await api('GET', '/healthz')).json.status, 'healthy');
+
+  // create, with a secret in runtime_config
+  const created = await api('POST', '/v0/pipelines', {
+    name: 'p1',
+    description: 'test',
+    program_code: SQL,
+    runtime_config: {
+      workers: 2,
+      storage: { backend: { name: 'file', config: { sync: { bucket: 'b', secret_key: 'hunter2' } } } },
+    },
+  });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.json.program_status, 'Success');
+  const schema = (
+    created.json.program_info as {
+      schema: { inputs: Array<{ name: string; fields: unknown[] }>; outputs: Array<{ name: string }> };
+    }
+  ).schema;
+  assert.equal(schema.inputs[0]?.name, 't');
+  assert.equal(schema.outputs[0]?.name, 's');
+  assert.equal(created.json.deployment_status, 'Stopped');
+  assert.doesNotMatch(created.text, /hunter2/, 'secrets are redacted in responses');
+  assert.match(created.text, /"secret_key":"<redacted>"/);
+
+  // errors
+  assert.equal(
+    (await api('POST', '/v0/pipelines', { name: 'p1', program_code: SQL })).json.error_code,
+    'DuplicateName',
+  );
+  assert.equal(
+    (await api('POST', '/v0/pipelines', { name: 'bad name!', program_code: SQL })).json.error_code,
+    'NameDoesNotMatchPattern',
+  );
+  assert.equal((await api('GET', '/v0/pipelines/nope')).status, 404);
+  assert.equal((await api('GET', '/v0/pipelines/nope')).json.error_code, 'UnknownPipelineName');
+  const broken = await api('POST', '/v0/pipelines', {
+    name: 'broken',
+    program_code: 'CREATE VIEW v AS SELECT x FROM nowhere;',
+  });
+  assert.equal(broken.json.program_status, 'SqlError');
+  const msg = (
+    broken.json.program_error as {
+      sql_compilation: { messages: Array<{ start_line_number: number; message: string }> };
+    }
+  ).sql_compilation.messages[0];
+  assert.equal(msg?.start_line_number, 1);
+  assert.equal(
+    (await api('POST', '/v0/pipelines/broken/start')).json.error_code,
+    'CannotStartWithCompilationError',
+  );
+  assert.equal(
+    (await api('POST', '/v0/pipelines/p1/ingress/t?format=csv', '1,1\n')).json.error_code,
+    'PipelineInteractionNotDeployed',
+  );
+  assert.equal((await api('POST', '/v0/pipelines/p1/start?initial=sideways')).status, 405);
+
+  // start, ingest, query, egress
+  assert.equal((await api('POST', '/v0/pipelines/p1/start')).status, 202);
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Running',
+    'Running',
+  );
+  const ing = await api(
+    'POST',
+    '/v0/pipelines/p1/ingress/t?format=json',
+    '{"insert": {"id": 1, "x": 10}}\n{"insert": {"id": 2, "x": 32}}',
+  );
+  assert.equal(ing.status, 200, ing.text);
+  const token = ing.json.token as string;
+  await until(
+    () => api('GET', `/v0/pipelines/p1/completion_status?token=${token}`),
+    (r) => r.json.status === 'complete',
+    'completion',
+  );
+  const q = await api(
+    'GET',
+    `/v0/pipelines/p1/query?sql=${encodeURIComponent('SELECT n, total FROM s')}&format=json`,
+  );
+  assert.equal(q.text.trim(), '{"n":2,"total":42}');
+  const stats1 = await api('GET', '/v0/pipelines/p1/stats');
+  assert.equal(
+    (stats1.json.global_metrics as { total_processed_records: number }).total_processed_records,
+    2,
+  );
+  const inc1 = (stats1.json.global_metrics as { incarnation_uuid: string }).incarnation_uuid;
+  assert.match(
+    (await api('GET', '/v0/pipelines/p1/metrics')).text,
+    /holdfast_records_processed_total\{pipeline_name="p1"\} 2/,
+  );
+
+  // pause/resume, edits while running, graceful stop not yet available
+  assert.equal((await api('POST', '/v0/pipelines/p1/pause')).status, 202);
+  assert.equal((await api('GET', '/v0/pipelines/p1?selector=status')).json.deployment_status, 'Paused');
+  assert.equal((await api('POST', '/v0/pipelines/p1/resume')).status, 202);
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Running',
+    'Running again',
+  );
+  assert.equal(
+    (await api('PATCH', '/v0/pipelines/p1', { program_code: `${SQL} CREATE VIEW w AS SELECT id FROM t;` }))
+      .json.error_code,
+    'UpdateRestrictedToStopped',
+  );
+  assert.equal(
+    (await api('PATCH', '/v0/pipelines/p1', { description: 'edited while running' })).status,
+    200,
+    'description edits are allowed any time',
+  );
+  const graceful = await api('POST', '/v0/pipelines/p1/stop');
+  assert.equal(graceful.status, 501);
+  assert.equal(graceful.json.error_code, 'CheckpointsNotAvailable');
+
+  // kill -9 the pipeline process: the manager restarts it
+  const reg = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as {
+    pipelines: Array<{ name: string; pid: number }>;
+  };
+  const pid = reg.pipelines.find((p) => p.name === 'p1')?.pid as number;
+  assert.ok(pid > 0);
+  process.kill(pid, 'SIGKILL');
+  const restarted = await until(
+    () => api('GET', '/v0/pipelines/p1/stats'),
+    (r) =>
+      r.status === 200 && (r.json.global_metrics as { incarnation_uuid: string }).incarnation_uuid !== inc1,
+    'a new incarnation after kill -9',
+  );
+  assert.equal((restarted.json.global_metrics as { state: string }).state, 'Running');
+  assert.match(
+    (await fetchLogs(base, 'p1')).join('\n'),
+    /exited unexpectedly \(killed by SIGKILL\); restart #1/,
+  );
+
+  // the manager restarts: the registry is kept and the running pipeline comes back
+  await stopServer(proc);
+  ({ base, proc } = await startServer(dataDir));
+  api = client(base);
+  const listed = await api('GET', '/v0/pipelines?selector=status');
+  assert.deepEqual(
+    (listed.json as unknown as Array<{ name: string }>).map((p) => p.name),
+    ['p1', 'broken'],
+  );
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Running',
+    'Running after manager restart',
+  );
+
+  // stop, clear, delete
+  assert.equal((await api('POST', '/v0/pipelines/p1/stop?force=true')).status, 202);
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Stopped',
+    'Stopped',
+  );
+  assert.equal((await api('DELETE', '/v0/pipelines/p1')).json.error_code, 'DeleteRestrictedToClearedStorage');
+  assert.equal((await api('POST', '/v0/pipelines/p1/clear')).status, 202);
+  assert.equal((await api('DELETE', '/v0/pipelines/p1')).status, 200);
+  assert.equal((await api('GET', '/v0/pipelines/p1')).status, 404);
+  await stopServer(proc);
+});
+
+test('a pipeline that keeps crashing ends Stopped with deployment_error', { timeout: 60_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
+  const { base, proc } = await startServer(dataDir);
+  const api = client(base);
+  await api('POST', '/v0/pipelines', { name: 'crashy', program_code: SQL });
+  await api('POST', '/v0/pipelines/crashy/start');
+  for (let i = 0; i < 6; i++) {
+    const r = await until(
+      async () =>
+        JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as {
+          pipelines: Array<{ pid: number | null; deployment_resources_status: string }>;
+        },
+      (x) => x.pipelines[0]?.deployment_resources_status === 'Stopped' || (x.pipelines[0]?.pid ?? 0) > 0,
+      'a running process',
+    );
+    const p = r.pipelines[0];
+    if (p?.deployment_resources_status === 'Stopped') break;
+    try {
+      process.kill(p?.pid as number, 'SIGKILL');
+    } catch {}
+    await until(
+      async () =>
+        JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as {
+          pipelines: Array<{ pid: number | null }>;
+        },
+      (x) => x.pipelines[0]?.pid !== p?.pid,
+      'the crash to be noticed',
+    );
+  }
+  const final = await until(
+    () => api('GET', '/v0/pipelines/crashy?selector=status'),
+    (r) => r.json.deployment_status === 'Stopped',
+    'Stopped after giving up',
+  );
+  assert.equal((final.json.deployment_error as { error_code: string }).error_code, 'PipelineCrashed');
+  assert.equal((await api('POST', '/v0/pipelines/crashy/dismiss_error')).status, 200);
+  assert.equal((await api('GET', '/v0/pipelines/crashy?selector=status')).json.deployment_error, null);
+  await stopServer(proc);
+});
+
+test('with --api-key every /v0 request needs the bearer token', { timeout: 30_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
+  const { base, proc } = await startServer(dataDir, ['--api-key', 'sekret']);
+  const anon = await client(base)('GET', '/v0/pipelines');
+  assert.equal(anon.status, 401);
+  assert.equal(anon.json.error_code, 'AuthenticationFailed');
+  assert.equal((await client(base, { authorization: 'Bearer wrong' })('GET', '/v0/pipelines')).status, 401);
+  assert.equal((await client(base, { authorization: 'Bearer sekret' })('GET', '/v0/pipelines')).status, 200);
+  assert.equal((await client(base)('GET', '/healthz')).status, 200, 'health needs no key');
+  await stopServer(proc);
+});
+
+async function fetchLogs(base: string, name: string): Promise<string[]> {
+  const ac = new AbortController();
+  const r = await fetch(`${base}/v0/pipelines/${name}/logs`, { signal: ac.signal });
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  const deadline = Date.now() + 2000;
+  while (Date.now() < deadline && !text.includes('restart #1')) {
+    const { value, done } = await Promise.race([
+      reader.read(),
+      new Promise<{ value: undefined; done: true }>((res) =>
+        setTimeout(() => res({ value: undefined, done: true }), 300),
+      ),
+    ]);
+    if (done && value === undefined && !text.includes('restart')) continue;
+    if (value) text += new TextDecoder().decode(value);
+  }
+  ac.abort();
+  return text.split('\n');
+}
