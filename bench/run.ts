@@ -9,6 +9,7 @@ import type { Suite } from './suite.ts';
 
 const SUITES: Record<string, () => Promise<Suite>> = {
   engine: async () => (await import('./engine/suite.ts')).engineSuite,
+  ingest: async () => (await import('./ingest/suite.ts')).ingestSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
