@@ -573,6 +573,7 @@ export class Manager {
     delete headers.authorization;
     const up = request({ host: '127.0.0.1', port, method: req.method, path: `/${path}`, headers }, (pr) => {
       res.writeHead(pr.statusCode ?? 502, { ...pr.headers, 'content-encoding': 'identity' });
+      res.flushHeaders();
       pr.pipe(res);
     });
     up.on('error', () => {
@@ -590,6 +591,7 @@ export class Manager {
   #logs(name: string, req: IncomingMessage, res: ServerResponse): void {
     this.#get(name);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.flushHeaders();
     const stop = this.supervisor.follow(name, (line) => res.write(`${line}\n`));
     req.on('close', stop);
     res.on('close', stop);

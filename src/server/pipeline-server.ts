@@ -201,6 +201,7 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
     };
     egress.add(conn);
     res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders(); // clients see the stream open at once, not at the first chunk
     let seq = 0;
     let last = Date.now();
     const write = (obj: Record<string, unknown>, records: number) => {
