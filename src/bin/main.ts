@@ -5,6 +5,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { PIPELINE_USAGE, runPipelineCli } from '../cli/cli.ts';
 import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
 import { Manager } from '../manager/api.ts';
 import { parseRunArgs, RUN_USAGE, runCommand } from '../runner/run-command.ts';
@@ -20,12 +21,22 @@ commands:
   server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY]
                                                  the manager: serves Feldera's /v0 API (see README)
   pipeline run --config FILE                     run one pipeline process with its HTTP API (see README)
+  pipeline create|list|get|update|delete|start|stop|pause|resume|status|stats|logs|query|ingest|listen
+                                                 drive a server (see 'holdfast pipeline help')
   help [command]                                 show help
 
 ${RUN_USAGE}`;
 
 async function main(argv: readonly string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  // global options (--url, --api-key, --format) may come before the command
+  const globals: string[] = [];
+  let i = 0;
+  while (i < argv.length && /^--(url|api-key|format)(=|$)/.test(argv[i] as string)) {
+    globals.push(argv[i] as string);
+    if (!(argv[i] as string).includes('=') && i + 1 < argv.length) globals.push(argv[++i] as string);
+    i++;
+  }
+  const [cmd, ...rest] = argv.slice(i);
   switch (cmd) {
     case undefined:
     case 'help':
@@ -115,9 +126,14 @@ async function main(argv: readonly string[]): Promise<number> {
         await runPipelineProcess(path);
         return -1; // keep running until a signal
       }
-      throw new ServiceError(
-        'InvalidArguments',
-        `unknown pipeline command '${rest[0] ?? ''}'; available here: pipeline run --config FILE`,
+      if (rest.length === 0 || rest[0] === '--help' || rest[0] === 'help') {
+        process.stdout.write(`${PIPELINE_USAGE}\n`);
+        return rest.length === 0 ? 2 : 0;
+      }
+      return runPipelineCli(
+        [...globals, ...rest],
+        (l) => process.stdout.write(`${l}\n`),
+        (l) => process.stderr.write(`${l}\n`),
       );
     }
     default:

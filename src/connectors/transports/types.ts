@@ -1,0 +1,88 @@
+/**
+ * What connectors need from the pipeline, and what they report back.
+ *
+ * Connectors sit below the controller in the layering, so they talk to it through {@link ConnectorHost}, an
+ * interface the `Controller` satisfies structurally: an input connector gets an endpoint with
+ * `inputEndpoint(name, table)`, queues parsed changes with `push` (which waits while the pipeline applies
+ * backpressure or is paused), counts parse/transport errors and signals end of input on the endpoint's
+ * `metrics`; an output connector registers a listener for a view's per-step changes with `listen`.
+ *
+ * Positions (for fault tolerance): every replayable input reports a JSON-safe position after each push; given
+ * back at start, the connector resumes just after it (file: byte offset; datagen: row index and seed).
+ */
+
+import type { Batch } from '../../zset/batch.ts';
+import type { ParsedChange } from '../formats/parse-result.ts';
+
+/** The part of an input endpoint a connector reads and updates (the Controller's `InputEndpoint` has more). */
+export interface HostInputEndpoint {
+  readonly name: string;
+  readonly table: string;
+  readonly metrics: {
+    num_parse_errors: number;
+    num_transport_errors: number;
+    end_of_input: boolean;
+  };
+  /** Set when the connector failed for good (the Controller shows it in stats). */
+  fatalError?: string | null;
+}
+
+/** The pipeline as connectors see it. `Controller` implements it. */
+export interface ConnectorHost {
+  /** Creates (or returns) the input endpoint `name` feeding `table`. */
+  inputEndpoint(name: string, table: string): HostInputEndpoint;
+  /** Queues changes; resolves once buffered (waits under backpressure / while paused). */
+  push(endpoint: HostInputEndpoint, changes: ParsedChange[], bytes: number): Promise<void>;
+  /** Calls `listener` with the view's change after every step in which it changed; returns an unsubscriber. */
+  listen(view: string, listener: (change: Batch, step: number) => void): () => void;
+}
+
+export type ConnectorLogLevel = 'info' | 'warn' | 'error';
+export type ConnectorLog = (
+  level: ConnectorLogLevel,
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** A replayable input's position: JSON-safe, transport-specific. */
+export type InputPosition = FileInputPosition | DatagenPosition;
+
+/** Byte offset just after the last record pushed. */
+export interface FileInputPosition {
+  readonly offset: number;
+}
+
+/** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */
+export interface DatagenPosition {
+  readonly index: number;
+  readonly seed: number;
+}
+
+export type ConnectorState = 'running' | 'end_of_input' | 'stopped' | 'failed';
+
+export interface ConnectorStatus {
+  /** Endpoint name: `relation.connector`. */
+  readonly endpoint: string;
+  readonly relation: string;
+  readonly connector: string;
+  readonly transport: string;
+  readonly direction: 'input' | 'output';
+  readonly state: ConnectorState;
+  /** Input: records pushed; output: records written. */
+  readonly records: number;
+  /** Input: bytes consumed; output: bytes written. */
+  readonly bytes: number;
+  readonly parseErrors: number;
+  readonly error: string | null;
+  readonly position: InputPosition | null;
+}
+
+/** A running connector. */
+export interface RunningConnector {
+  status(): ConnectorStatus;
+  /** Current position (inputs that can be replayed), else null. */
+  position(): InputPosition | null;
+  /** Resolves when an input connector stops by itself (end of input or failure); outputs never settle. */
+  readonly settled: Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ConnectorContext, parseConnectorSpec } from '../../../../src/connectors/transports/config.ts';
+import {
+  compileDatagen,
+  generateRange,
+  startDatagen,
+} from '../../../../src/connectors/transports/datagen.ts';
+import { zipfRank } from '../../../../src/connectors/transports/datagen-fields.ts';
+import type { DatagenPosition } from '../../../../src/connectors/transports/types.ts';
+import { isServiceError } from '../../../../src/errors/service-error.ts';
+import { compileProgram } from '../../../../src/sql/program.ts';
+import type { TableSchema } from '../../../../src/sql/schema.ts';
+import type { Decimal } from '../../../../src/sql/values/decimal.ts';
+import { formatDate, formatTimestamp } from '../../../../src/sql/values/temporal.ts';
+import type { Row } from '../../../../src/zset/value.ts';
+import { FakeHost } from './support.ts';
+
+const program = await compileProgram(`
+  CREATE TABLE t (
+    i INT NOT NULL, b BIGINT, s SMALLINT, d DECIMAL(6, 2), x DOUBLE, ok BOOLEAN,
+    v VARCHAR, c CHAR(3), dt DATE, ts TIMESTAMP, tm TIME);`);
+const table = program.table('t') as TableSchema;
+const ctx: ConnectorContext = {
+  relation: 't',
+  relationKind: 'table',
+  connector: 'gen',
+  transport: 'datagen',
+};
+
+function spec(config: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return parseConnectorSpec(
+    { name: 'gen', transport: { name: 'datagen', config }, ...extra },
+    0,
+    't',
+    'table',
+  );
+}
+
+const RANDOM_FIELDS = {
+  i: { strategy: 'uniform', range: [10, 20] },
+  b: { strategy: 'zipf', range: [0, 1000], e: 1.2 },
+  s: { strategy: 'uniform' },
+  d: { strategy: 'uniform', range: [0, 100] },
+  x: { strategy: 'uniform', range: [-1, 1], null_percentage: 30 },
+  ok: { strategy: 'uniform' },
+  v: { strategy: 'uniform', values: ['red', 'green', 'blue'] },
+  c: { strategy: 'uniform', range: [1, 3] },
+  dt: { strategy: 'uniform', range: ['2024-01-01', '2024-12-31'] },
+  ts: { strategy: 'uniform', range: ['2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'] },
+  tm: { strategy: 'uniform', range: ['09:00:00', '17:00:00'] },
+};
+
+async function runToEnd(config: Record<string, unknown>, position?: DatagenPosition) {
+  const host = new FakeHost();
+  const c = startDatagen(ctx, spec(config), table, host, () => {}, { position: position ?? null });
+  await c.settled;
+  return { host, c };
+}
+
+test('the default increment strategy counts per column type; the plan limit ends the input', async () => {
+  const { host, c } = await runToEnd({ plan: [{ limit: 3 }], seed: 1 });
+  const rows = host.rows('t.gen');
+  assert.equal(rows.length, 3);
+  const r2 = rows[2] as Row;
+  assert.deepEqual(r2.slice(0, 3), [2, 2n, 2]);
+  assert.equal((r2[3] as Decimal).toString(), '2.00');
+  assert.deepEqual(r2.slice(4, 8), [2, false, '2', '2  ']);
+  assert.equal(formatDate(r2[8] as number), '1970-01-03');
+  assert.equal(formatTimestamp(r2[9] as number), '1970-01-01 00:00:00.002');
+  assert.equal(rows[1]?.[5], true);
+  assert.equal(host.endpoints.get('t.gen')?.metrics.end_of_input, true);
+  assert.deepEqual(c.position(), { index: 3, seed: 1 });
+});
+
+test('increment with range, scale and values wraps inside the range / cycles the values', async () => {
+  const { host } = await runToEnd({
+    plan: [
+      {
+        limit: 6,
+        fields: {
+          i: { range: [10, 14], scale: 3 },
+          v: { values: ['a', 'b'] },
+          dt: { range: ['2024-02-28', '2024-03-02'] },
+        },
+      },
+    ],
+  });
+  const rows = host.rows();
+  assert.deepEqual(
+    rows.map((r) => r[0]),
+    [10, 13, 12, 11, 10, 13],
+  );
+  assert.deepEqual(
+    rows.map((r) => r[6]),
+    ['a', 'b', 'a', 'b', 'a', 'b'],
+  );
+  assert.deepEqual(
+    rows.map((r) => formatDate(r[8] as number)),
+    ['2024-02-28', '2024-02-29', '2024-03-01', '2024-02-28', '2024-02-29', '2024-03-01'],
+  );
+});
+
+test('random strategies stay within their ranges, honour null_percentage and values', async () => {
+  const { host } = await runToEnd({ seed: 42, plan: [{ limit: 2000, fields: RANDOM_FIELDS }] });
+  const rows = host.rows();
+  assert.equal(rows.length, 2000);
+  let nulls = 0;
+  let trues = 0;
+  const lowRanks = rows.filter((r) => (r[1] as bigint) < 10n).length;
+  for (const r of rows) {
+    const i = r[0] as number;
+    assert.ok(i >= 10 && i < 20);
+    const b = r[1] as bigint;
+    assert.ok(b >= 0n && b < 1000n);
+    assert.ok(Math.abs(r[2] as number) <= 32768);
+    const d = (r[3] as Decimal).toNumber();
+    assert.ok(d >= 0 && d < 100, `decimal ${d}`);
+    if (r[4] === null) nulls++;
+    else assert.ok((r[4] as number) >= -1 && (r[4] as number) < 1);
+    if (r[5] === true) trues++;
+    assert.ok(['red', 'green', 'blue'].includes(r[6] as string));
+    assert.equal((r[7] as string).length, 3);
+    assert.ok(formatDate(r[8] as number).startsWith('2024-'));
+    assert.ok(formatTimestamp(r[9] as number).startsWith('2024-01-01 '));
+    const tm = r[10] as number;
+    assert.ok(tm >= 9 * 3600e6 && tm < 17 * 3600e6);
+  }
+  assert.ok(nulls > 450 && nulls < 750, `nulls: ${nulls}`);
+  assert.ok(trues > 850 && trues < 1150, `trues: ${trues}`);
+  assert.ok(lowRanks > 600, `zipf should favour small values, got ${lowRanks} of 2000 below 10`);
+});
+
+test('the same seed gives the same rows whatever the chunking; another seed gives others', async () => {
+  const cfg = (chunk: number, seed: number) => ({
+    seed,
+    plan: [{ limit: 500, worker_chunk_size: chunk, fields: RANDOM_FIELDS }],
+  });
+  const a = (await runToEnd(cfg(500, 7))).host.rows();
+  const b = (await runToEnd(cfg(7, 7))).host.rows();
+  const c = (await runToEnd(cfg(500, 8))).host.rows();
+  assert.deepEqual(b, a);
+  assert.notDeepEqual(c, a);
+  const gen = compileDatagen(ctx, cfg(1, 7), table);
+  assert.deepEqual(generateRange(gen, 7, 0, 500), a);
+});
+
+test('restarting at position k gives exactly the remaining rows, across plans', async () => {
+  const config = {
+    seed: 3,
+    plan: [
+      { limit: 40, worker_chunk_size: 9, fields: RANDOM_FIELDS },
+      { limit: 25, fields: { i: { range: [100, 200] }, x: { strategy: 'zipf', range: [0, 10] } } },
+    ],
+  };
+  const full = (await runToEnd(config)).host.rows();
+  assert.equal(full.length, 65);
+  for (const k of [0, 1, 17, 39, 40, 41, 64, 65]) {
+    const { host, c } = await runToEnd(config, { index: k, seed: 3 });
+    assert.deepEqual(host.rows(), full.slice(k), `resume at ${k}`);
+    assert.deepEqual(c.position(), { index: 65, seed: 3 });
+  }
+});
+
+test('without a seed a random one is used and reported in the position, which replays the same rows', async () => {
+  const config = { plan: [{ limit: 30, fields: RANDOM_FIELDS }] };
+  const first = await runToEnd(config);
+  const pos = first.c.position() as DatagenPosition;
+  assert.equal(pos.index, 30);
+  const again = await runToEnd(config, { index: 10, seed: pos.seed });
+  assert.deepEqual(again.host.rows(), first.host.rows().slice(10));
+});
+
+test('rate limits rows per second (roughly); limit 0 generates nothing', async () => {
+  const t0 = performance.now();
+  const { host } = await runToEnd({ plan: [{ limit: 10, rate: 40 }] });
+  const ms = performance.now() - t0;
+  assert.equal(host.rows().length, 10);
+  assert.ok(ms >= 150, `10 rows at 40/s took ${ms.toFixed(0)} ms`);
+  assert.ok(host.pushes.length > 1, 'rows are spread over several pushes');
+  const none = await runToEnd({ plan: [{ limit: 0 }] });
+  assert.equal(none.host.rows().length, 0);
+  assert.equal(none.host.endpoints.get('t.gen')?.metrics.end_of_input, true);
+});
+
+test('an unbounded plan runs until stopped; max_batch_size caps each push', async () => {
+  const host = new FakeHost();
+  const c = startDatagen(ctx, spec({ seed: 1 }, { max_batch_size: 100 }), table, host, () => {}, {});
+  await new Promise((r) => setTimeout(r, 30));
+  await c.stop();
+  const n = host.rows().length;
+  assert.ok(n > 0);
+  assert.ok(host.pushes.every((p) => p.changes.length <= 100));
+  assert.equal(c.status().state, 'stopped');
+  assert.equal((c.position() as DatagenPosition).index, n);
+  assert.equal(host.endpoints.get('t.gen')?.metrics.end_of_input, false);
+});
+
+test('config errors name the connector and list what is supported', () => {
+  const bad = (config: Record<string, unknown>, re: RegExp) =>
+    assert.throws(
+      () => compileDatagen(ctx, config, table),
+      (e: unknown) =>
+        isServiceError(e, 'SqlPropertyError') &&
+        re.test(e.message) &&
+        /connector 'gen' \(datagen\) of table 't'/.test(e.message),
+    );
+  bad(
+    { plan: [{ fields: { v: { strategy: 'email' } } }] },
+    /unsupported strategy "email"; supported strategies: increment, uniform, zipf/,
+  );
+  bad({ plan: [{ fields: { nope: {} } }] }, /does not have; columns: i, b/);
+  bad({ plan: [{ fields: { i: { null_percentage: 10 } } }] }, /NOT NULL/);
+  bad({ plan: [{ fields: { i: { range: [5, 5] } } }] }, /is empty/);
+  bad(
+    { plan: [{ fields: { s: { strategy: 'uniform', range: [0, 100000] } } }] },
+    /exceeds the range of SMALLINT/,
+  );
+  bad({ plan: [{ fields: { d: { strategy: 'uniform', range: [0, 100000] } } }] }, /exceeds DECIMAL\(6, 2\)/);
+  bad({ plan: [{ fields: { i: { values: ['x'] } } }] }, /values\[0\]/);
+  bad({ plan: [{ fields: { i: { range: [1, 2], values: [1] } } }] }, /either 'range' or 'values'/);
+  bad({ plan: [{ rate: 0 }] }, /rate/);
+  bad({ plan: [{ limits: 3 }] }, /unknown key 'limits'.*supported: limit, rate/);
+  bad({ seeds: 3 }, /unknown key 'seeds'/);
+  bad({ seed: -1 }, /'seed' must be a non-negative integer/);
+  bad({ plan: {} }, /'plan' must be a list/);
+  bad({ plan: [{ fields: { dt: { range: ['2024-13-01', '2025-01-01'] } } }] }, /range start/);
+  bad({ plan: [{ fields: { v: { strategy: 'increment', range: [0, 3] } } }] }, /use 'values'/);
+});
+
+test('a resume position from another seed is rejected', () => {
+  assert.throws(
+    () =>
+      startDatagen(ctx, spec({ seed: 1, plan: [{ limit: 1 }] }), table, new FakeHost(), () => {}, {
+        position: { index: 0, seed: 2 },
+      }),
+    /seed 2 but the config now says seed 1/,
+  );
+});
+
+test('zipf ranks stay in [0, n) and favour small ranks', () => {
+  const counts = new Array(10).fill(0);
+  for (let k = 0; k < 10000; k++) counts[zipfRank(k / 10000, 10, 1)]++;
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    10000,
+  );
+  assert.ok(counts[0] > counts[1] && counts[1] > counts[5] && counts[5] > counts[9]);
+  assert.equal(zipfRank(0.999999, 5, 2), 4);
+  assert.equal(zipfRank(0, 5, 2), 0);
+});
