@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { startConnectors } from '../connectors/connectors.ts';
 import { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
@@ -84,6 +85,11 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',
     log,
   });
+  // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
+  // directory (the manager starts pipelines in its own).
+  const connectors = await startConnectors(controller, program, {
+    log: (level, message, fields) => log(level, message, fields),
+  });
   const server = createPipelineServer(controller, { name });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -97,9 +103,15 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   );
   const stop = (signal: string) => {
     log('info', `received ${signal}, stopping`);
-    controller.terminate();
-    server.closeAllConnections();
-    server.close(() => process.exit(0));
+    const finish = () => {
+      controller.terminate();
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    };
+    connectors.stop().then(finish, (e: unknown) => {
+      log('error', `stopping connectors failed: ${(e as Error).message}`);
+      finish();
+    });
     setTimeout(() => process.exit(0), 2000).unref();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

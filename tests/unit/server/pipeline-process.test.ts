@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -68,4 +68,47 @@ test('a bad config fails fast with a coded error', () => {
     encoding: 'utf8',
   });
   assert.match(r2.stderr, /error \[FileReadError\]/);
+});
+
+test('connectors declared in SQL run in the pipeline process: file in, datagen, file out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-pp-'));
+  writeFileSync(join(dir, 'in.csv'), '1,10\n2,20\n3,30\n');
+  const out = join(dir, 'out.jsonl');
+  const sql = `
+    CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT) WITH ('connectors' = '[{"name": "in", "transport": {"name": "file_input", "config": {"path": "${join(dir, 'in.csv')}"}}, "format": {"name": "csv"}}]');
+    CREATE TABLE g (n BIGINT NOT NULL) WITH ('connectors' = '[{"transport": {"name": "datagen", "config": {"seed": 7, "plan": [{"limit": 100, "fields": {"n": {"strategy": "increment"}}}]}}}]');
+    CREATE MATERIALIZED VIEW total WITH ('connectors' = '[{"transport": {"name": "file_output", "config": {"path": "${out}"}}, "format": {"name": "json"}}]')
+      AS SELECT SUM(x) AS sx FROM t;
+    CREATE MATERIALIZED VIEW gen AS SELECT COUNT(*) AS c, SUM(n) AS s FROM g;`;
+  const cfg = join(dir, 'config.json');
+  writeFileSync(cfg, JSON.stringify({ program_code: sql }));
+  const child = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const ready = JSON.parse(
+      await new Promise<string>((res) => createInterface({ input: child.stdout }).once('line', res)),
+    ) as { port: number };
+    const base = `http://127.0.0.1:${ready.port}`;
+    const query = async (q: string) =>
+      (await (await fetch(`${base}/query?sql=${encodeURIComponent(q)}&format=json`)).text()).trim();
+    let total = '';
+    let gen = '';
+    for (let i = 0; i < 200 && (total !== '{"sx":60}' || gen !== '{"c":100,"s":4950}'); i++) {
+      total = await query('SELECT sx FROM total');
+      gen = await query('SELECT c, s FROM gen');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(total, '{"sx":60}');
+    assert.equal(gen, '{"c":100,"s":4950}');
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const lines = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(lines.at(-1), { insert: { sx: 60 } });
 });
