@@ -355,6 +355,16 @@ export class Manager {
     }
     if (name !== old.name && this.store.get(name))
       throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
+    if (old.storage_status !== 'Cleared') {
+      const notAllowed = storageBoundEdits(old, name, rc);
+      if (notAllowed.length > 0) {
+        throw new ServiceError(
+          'EditRestrictedToClearedStorage',
+          `The following pipeline edits are not allowed while storage is not cleared: ${notAllowed.join(', ')}; POST /v0/pipelines/${old.name}/clear first`,
+          { not_allowed: notAllowed },
+        );
+      }
+    }
     const r: PipelineRecord = {
       ...old,
       description: validateDescription(b.description),
@@ -614,6 +624,22 @@ export class Manager {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(parts.join('\n'));
   }
+}
+
+/** Edits that change what stored state means (Feldera's list): refused until storage is cleared. */
+function storageBoundEdits(old: PipelineRecord, name: string, rc: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (name !== old.name) out.push('name');
+  for (const k of ['workers', 'hosts', 'fault_tolerance', 'clock_timezone_offset']) {
+    if (!same(rc[k], old.runtime_config[k])) out.push(k);
+  }
+  const res = (rc.resources ?? {}) as Record<string, unknown>;
+  const oldRes = (old.runtime_config.resources ?? {}) as Record<string, unknown>;
+  for (const k of ['storage_mb_max', 'storage_class', 'namespace']) {
+    if (!same(res[k], oldRes[k])) out.push(`resources.${k}`);
+  }
+  return out;
 }
 
 function setResources(r: PipelineRecord, s: PipelineRecord['deployment_resources_status']): void {

@@ -165,6 +165,12 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The pipeline must be stopped to change its program or configuration.',
   },
+  EditRestrictedToClearedStorage: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The edit changes what stored state means (name, workers, fault tolerance, ...); clear storage first.',
+  },
   CannotRenameNonExistingPipeline: {
     status: 400,
     retryable: false,

@@ -231,6 +231,15 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     'Stopped',
   );
   assert.equal((await api('DELETE', '/v0/pipelines/p1')).json.error_code, 'DeleteRestrictedToClearedStorage');
+  const rename = await api('PATCH', '/v0/pipelines/p1', { name: 'p2', runtime_config: { workers: 3 } });
+  assert.equal(rename.json.error_code, 'EditRestrictedToClearedStorage', rename.text);
+  assert.deepEqual((rename.json.details as { not_allowed: string[] }).not_allowed, ['name', 'workers']);
+  assert.equal(
+    (await api('PATCH', '/v0/pipelines/p1', { program_code: `${SQL} CREATE VIEW w AS SELECT id FROM t;` }))
+      .status,
+    200,
+    'a program change is allowed when stopped',
+  );
   assert.equal((await api('POST', '/v0/pipelines/p1/clear')).status, 202);
   assert.equal((await api('DELETE', '/v0/pipelines/p1')).status, 200);
   assert.equal((await api('GET', '/v0/pipelines/p1')).status, 404);

@@ -221,3 +221,19 @@ test('stats carry every global metric key; metrics are Prometheus text; pause an
     'Running',
   );
 });
+
+test('CSV egress carries a trailing weight column', async () => {
+  const ac = new AbortController();
+  const res = await fetch(`${base}/egress/v?format=csv&send_snapshot=true`, {
+    method: 'POST',
+    signal: ac.signal,
+  });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  let buf = '';
+  while (!buf.includes('\r\n')) buf += new TextDecoder().decode((await reader.read()).value);
+  const first = JSON.parse(buf.slice(0, buf.indexOf('\r\n'))) as { snapshot: boolean; text_data: string };
+  assert.equal(first.snapshot, true);
+  assert.match(first.text_data, /^1,renamed,1\.50,1$/m);
+  assert.match(first.text_data, /^3,"c, d",2\.00,1$/m);
+  ac.abort();
+});
