@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
+import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
 import type { Batch } from '../zset/batch.ts';
 
 export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
@@ -39,15 +40,7 @@ export interface ControllerOptions {
   ) => void;
 }
 
-export interface InputEndpointMetrics {
-  total_bytes: number;
-  total_records: number;
-  buffered_records: number;
-  buffered_bytes: number;
-  num_transport_errors: number;
-  num_parse_errors: number;
-  end_of_input: boolean;
-}
+export type { InputEndpointMetrics };
 
 export interface InputEndpoint {
   readonly id: number;

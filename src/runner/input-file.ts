@@ -3,7 +3,7 @@
  * (`{"insert": {...}}` / `{"delete": {...}}`) or plain objects (inserts). Each record becomes a weighted row of
  * its table. Errors name the file and line.
  */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '../errors/read-user-file.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowFromJson } from '../sql/records.ts';
 import type { TableSchema } from '../sql/schema.ts';
@@ -16,18 +16,7 @@ export interface InputRecord {
 }
 
 export function readInputFile(path: string, table: TableSchema): InputRecord[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ServiceError(
-      'FileReadError',
-      `cannot read input file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        path,
-      },
-    );
-  }
+  const text = readUserFile(path, 'input file');
   const out: InputRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

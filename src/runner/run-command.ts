@@ -6,7 +6,7 @@
  * of --batch-size records (a step may hold records of several tables). Final contents do not depend on the
  * batch size.
  */
-import { readFileSync } from 'node:fs';
+import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { rowToJson } from '../sql/records.ts';
@@ -92,18 +92,7 @@ export function parseRunArgs(args: readonly string[]): RunOptions {
 
 /** Runs the command; writes results to `out`. Returns the final contents per view (for tests). */
 export async function runCommand(o: RunOptions, out: (line: string) => void): Promise<Map<string, Row[]>> {
-  let sql: string;
-  try {
-    sql = readFileSync(o.program, 'utf8');
-  } catch (e) {
-    throw new ServiceError(
-      'FileReadError',
-      `cannot read program '${o.program}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      {
-        path: o.program,
-      },
-    );
-  }
+  const sql = readUserFile(o.program, 'program');
   const program = await compileProgram(sql);
   const circuit = program.instantiate();
   if (o.explain) {

@@ -7,10 +7,10 @@
  * `{"event":"listening","port":N,"incarnation_uuid":…}` — the manager (and tests) read the port from it.
  * Logs go to stderr as JSON lines. SIGTERM/SIGINT stop it cleanly.
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { startConnectors } from '../connectors/connectors.ts';
 import { Controller } from '../controller/controller.ts';
+import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
 import { createPipelineServer } from './pipeline-server.ts';
@@ -25,16 +25,7 @@ export interface PipelineProcessConfig {
 }
 
 export function readPipelineConfig(path: string): PipelineProcessConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ServiceError(
-      'FileReadError',
-      `cannot read pipeline config '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      { path },
-    );
-  }
+  const text = readUserFile(path, 'pipeline config');
   let cfg: unknown;
   try {
     cfg = JSON.parse(text);

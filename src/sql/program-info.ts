@@ -4,6 +4,7 @@
  * and non-local views, with fields, types, properties and connector declarations).
  */
 import { isServiceError } from '../errors/service-error.ts';
+import type { SqlCompilerMessage } from '../types/pipeline-api.ts';
 import { compileProgram, type Program } from './program.ts';
 import type { ColumnSchema, PropertyValue, RelationSchema, SourceRange } from './schema.ts';
 import type { SqlType } from './sql-type.ts';
@@ -18,16 +19,7 @@ export interface CompileReport {
   program_info: Record<string, unknown> | null;
 }
 
-export interface SqlCompilerMessage {
-  start_line_number: number;
-  start_column: number;
-  end_line_number: number;
-  end_column: number;
-  warning: boolean;
-  error_type: string;
-  message: string;
-  snippet: string | null;
-}
+export type { SqlCompilerMessage };
 
 function columnType(t: SqlType): Record<string, unknown> {
   const out: Record<string, unknown> = { type: t.kind === 'NULL' ? 'NULL' : t.kind, nullable: t.nullable };
