@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import { join } from 'node:path';
 import { readBody, sendError, sendJson } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
+import { FtConfigError, ftSettings } from '../types/ft-config.ts';
 import { type PipelineRecord, type RuntimeDesiredStatus, Store } from './store.ts';
 import { Supervisor } from './supervisor.ts';
 import {
@@ -440,6 +441,12 @@ export class Manager {
       );
     }
     const want: RuntimeDesiredStatus = initial === 'paused' ? 'Paused' : 'Running';
+    try {
+      ftSettings(r.runtime_config);
+    } catch (e) {
+      if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, {});
+      throw e;
+    }
     if (r.program_status !== 'Success')
       throw new ServiceError(
         'CannotStartWithCompilationError',

@@ -3,6 +3,7 @@
  * runtime_config normalisation (stored with every default filled in) and secret redaction.
  */
 import { ServiceError } from '../errors/service-error.ts';
+import { FtConfigError, ftSettings } from '../types/ft-config.ts';
 
 const NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_]*)?[A-Za-z0-9]$/;
 
@@ -50,8 +51,6 @@ export function validateTags(t: unknown): string[] {
   return t as string[];
 }
 
-const FT_MODELS = new Set(['none', 'at_least_once', 'exactly_once']);
-
 /** Fills runtime_config defaults (Feldera's) and checks the fields Holdfast interprets. */
 export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   if (rc === undefined || rc === null) rc = {};
@@ -90,29 +89,31 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(k, 'must be a positive integer');
   }
   if ('storage' in src) {
-    const s = src.storage;
-    if (s === true) out.storage = {};
-    else if (s === false || s === null) out.storage = null;
-    else if (typeof s !== 'object' || Array.isArray(s))
-      throw bad('storage', 'must be true, false, null or an object');
+    const st = src.storage;
+    if (st === true) out.storage = {};
+    else if (st === false || st === null) out.storage = null;
   }
   if ('fault_tolerance' in src) {
     const ft = src.fault_tolerance;
-    if (ft === null || ft === undefined || ft === 'none')
-      out.fault_tolerance = { model: 'none', checkpoint_interval_secs: 60 };
+    if (ft === null || ft === 'none') out.fault_tolerance = { model: 'none', checkpoint_interval_secs: 60 };
     else if (ft === 'initial_state' || ft === 'latest_checkpoint')
       out.fault_tolerance = { model: 'exactly_once', checkpoint_interval_secs: 60 };
     else if (typeof ft === 'object' && !Array.isArray(ft)) {
       const o = ft as Record<string, unknown>;
-      const model = o.model ?? 'exactly_once';
-      if (typeof model !== 'string' || !FT_MODELS.has(model))
-        throw bad('fault_tolerance.model', `must be one of ${[...FT_MODELS].join(', ')}`);
       out.fault_tolerance = {
         ...o,
-        model,
+        model: o.model ?? 'exactly_once',
         checkpoint_interval_secs: o.checkpoint_interval_secs === undefined ? 60 : o.checkpoint_interval_secs,
       };
-    } else throw bad('fault_tolerance', 'must be null, "none", or an object with "model"');
+    }
+  }
+  // the shared rules check every form; FtRequiresStorage is reported when the pipeline starts (as Feldera does)
+  try {
+    ftSettings(out);
+  } catch (e) {
+    if (e instanceof FtConfigError && e.code === 'InvalidRuntimeConfig')
+      throw bad(e.message.split(' ')[0] as string, e.message);
+    if (!(e instanceof FtConfigError)) throw e;
   }
   return out;
 }

@@ -13,6 +13,7 @@ import { Controller } from '../controller/controller.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
+import { FtConfigError, ftSettings } from '../types/ft-config.ts';
 import { createPipelineServer } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
@@ -71,6 +72,12 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   const cfg = readPipelineConfig(configPath);
   const name = cfg.given_name ?? cfg.name ?? 'pipeline';
   const log = jsonLog(name);
+  try {
+    ftSettings(cfg);
+  } catch (e) {
+    if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, {});
+    throw e;
+  }
   const program = await compileProgram(cfg.program_code);
   const controller = new Controller(program, {
     initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',

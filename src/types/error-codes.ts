@@ -109,6 +109,11 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The named view does not exist in the program (or is LOCAL).',
   },
+  'ConfigError.FtRequiresStorage': {
+    status: 400,
+    retryable: false,
+    summary: 'Fault tolerance is configured but storage is disabled.',
+  },
   'ConfigError.UnknownInputStream': {
     status: 404,
     retryable: false,

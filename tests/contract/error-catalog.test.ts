@@ -42,7 +42,8 @@ test('every code thrown in src/ is in the catalog, and every catalog code is use
   const used = new Set<string>();
   for (const f of sources(join(ROOT, 'src'))) {
     const text = readFileSync(f, 'utf8');
-    for (const m of text.matchAll(/ServiceError\(\s*'([A-Za-z.]+)'/g)) used.add(m[1] as string);
+    for (const m of text.matchAll(/(?:ServiceError|FtConfigError)\(\s*'([A-Za-z.]+)'/g))
+      used.add(m[1] as string);
     for (const m of text.matchAll(/sqlError\(\s*'([A-Za-z.]+)'/g)) used.add(m[1] as string);
     for (const m of text.matchAll(/:\s*ErrorCode\s*=\s*'([A-Za-z.]+)'/g)) used.add(m[1] as string);
   }

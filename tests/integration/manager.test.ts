@@ -130,6 +130,23 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     'PipelineInteractionNotDeployed',
   );
   assert.equal((await api('POST', '/v0/pipelines/p1/start?initial=sideways')).status, 405);
+  await api('POST', '/v0/pipelines', {
+    name: 'ftnostore',
+    program_code: SQL,
+    runtime_config: { storage: null, fault_tolerance: {} },
+  });
+  const ft = await api('POST', '/v0/pipelines/ftnostore/start');
+  assert.equal(ft.json.error_code, 'ConfigError.FtRequiresStorage', ft.text);
+  assert.equal(
+    (
+      await api('POST', '/v0/pipelines', {
+        name: 'badft',
+        program_code: SQL,
+        runtime_config: { fault_tolerance: { model: 'twice' } },
+      })
+    ).json.error_code,
+    'InvalidRuntimeConfig',
+  );
 
   // start, ingest, query, egress
   assert.equal((await api('POST', '/v0/pipelines/p1/start')).status, 202);
@@ -215,7 +232,7 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
   const listed = await api('GET', '/v0/pipelines?selector=status');
   assert.deepEqual(
     (listed.json as unknown as Array<{ name: string }>).map((p) => p.name),
-    ['p1', 'broken'],
+    ['p1', 'broken', 'ftnostore'],
   );
   await until(
     () => api('GET', '/v0/pipelines/p1?selector=status'),

@@ -1,0 +1,120 @@
+/**
+ * Fault-tolerance and storage settings from a runtime config (Feldera's rules), shared by the manager (which
+ * checks them at start) and the pipeline process (which runs them).
+ *
+ * - `fault_tolerance`: absent/null/"none"/{model:"none"} ⇒ off; {} or an object without `model` ⇒ exactly_once;
+ *   legacy "initial_state"/"latest_checkpoint" ⇒ exactly_once; `checkpoint_interval_secs` defaults to 60, is
+ *   clamped to 1..3600, and `null` turns periodic checkpoints off.
+ * - `storage`: {} / true ⇒ on with defaults; null/false ⇒ off; `backend.name` is `default` or `file`.
+ * - Fault tolerance without storage is `ConfigError.FtRequiresStorage`.
+ */
+
+export type FtModel = 'none' | 'at_least_once' | 'exactly_once';
+
+export interface FtSettings {
+  readonly model: FtModel;
+  /** Seconds between periodic checkpoints, or null for none. */
+  readonly checkpointIntervalSecs: number | null;
+  readonly storage: StorageSettings | null;
+}
+
+export interface StorageSettings {
+  readonly backend: 'default' | 'file';
+  readonly compression: 'default' | 'none' | 'snappy';
+  readonly cacheMib: number | null;
+  /** The backend's own config (e.g. `sync` for the file backend). */
+  readonly backendConfig: Readonly<Record<string, unknown>>;
+}
+
+export class FtConfigError extends Error {
+  readonly code: 'ConfigError.FtRequiresStorage' | 'InvalidRuntimeConfig';
+  constructor(code: FtConfigError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+function storageSettings(raw: unknown): StorageSettings | null {
+  if (raw === undefined) raw = {};
+  if (raw === null || raw === false) return null;
+  if (raw === true) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new FtConfigError('InvalidRuntimeConfig', 'storage must be true, false, null or an object');
+  const o = raw as Record<string, unknown>;
+  const backend = (o.backend ?? { name: 'default' }) as Record<string, unknown>;
+  const name = backend.name ?? 'default';
+  if (name !== 'default' && name !== 'file') {
+    throw new FtConfigError(
+      'InvalidRuntimeConfig',
+      `storage.backend.name must be "default" or "file", got ${JSON.stringify(name)}`,
+    );
+  }
+  const compression = o.compression ?? 'default';
+  if (compression !== 'default' && compression !== 'none' && compression !== 'snappy') {
+    throw new FtConfigError(
+      'InvalidRuntimeConfig',
+      `storage.compression must be "default", "none" or "snappy", got ${JSON.stringify(compression)}`,
+    );
+  }
+  const cache = o.cache_mib ?? null;
+  if (cache !== null && (typeof cache !== 'number' || cache < 0))
+    throw new FtConfigError(
+      'InvalidRuntimeConfig',
+      'storage.cache_mib must be a non-negative number or null',
+    );
+  const config = backend.config ?? {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new FtConfigError('InvalidRuntimeConfig', 'storage.backend.config must be an object');
+  return {
+    backend: name,
+    compression,
+    cacheMib: cache as number | null,
+    backendConfig: config as Record<string, unknown>,
+  };
+}
+
+export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>): FtSettings {
+  const storage = storageSettings(runtimeConfig.storage);
+  const ft = runtimeConfig.fault_tolerance;
+  let model: FtModel = 'none';
+  let interval: number | null = 60;
+  if (ft === undefined || ft === null) model = 'none';
+  else if (typeof ft === 'string') {
+    if (ft.toLowerCase() === 'none') model = 'none';
+    else if (ft === 'initial_state' || ft === 'latest_checkpoint') model = 'exactly_once';
+    else
+      throw new FtConfigError(
+        'InvalidRuntimeConfig',
+        `fault_tolerance ${JSON.stringify(ft)} is not valid; use null, "none" or {"model": "at_least_once"|"exactly_once"}`,
+      );
+  } else if (typeof ft === 'object' && !Array.isArray(ft)) {
+    const o = ft as Record<string, unknown>;
+    const m = o.model === undefined ? 'exactly_once' : String(o.model);
+    if (m.toLowerCase() === 'none') model = 'none';
+    else if (m === 'at_least_once' || m === 'exactly_once') model = m;
+    else
+      throw new FtConfigError(
+        'InvalidRuntimeConfig',
+        `fault_tolerance.model must be "none", "at_least_once" or "exactly_once", got ${JSON.stringify(o.model)}`,
+      );
+    if ('checkpoint_interval_secs' in o) {
+      const v = o.checkpoint_interval_secs;
+      if (v === null) interval = null;
+      else if (typeof v === 'number' && Number.isFinite(v) && v >= 0)
+        interval = Math.min(3600, Math.max(1, Math.floor(v)));
+      else
+        throw new FtConfigError(
+          'InvalidRuntimeConfig',
+          'fault_tolerance.checkpoint_interval_secs must be a non-negative number or null',
+        );
+    }
+  } else
+    throw new FtConfigError('InvalidRuntimeConfig', 'fault_tolerance must be null, a string or an object');
+  if (model !== 'none' && storage === null) {
+    throw new FtConfigError(
+      'ConfigError.FtRequiresStorage',
+      'Fault tolerance is configured, which requires storage, but storage is not enabled',
+    );
+  }
+  return { model, checkpointIntervalSecs: model === 'none' ? null : interval, storage };
+}
