@@ -19,11 +19,13 @@
  * further steps run; the error is reported).
  */
 import { randomUUID } from 'node:crypto';
+import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
 import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
 import type { Batch } from '../zset/batch.ts';
+import { Checkpointer, type CheckpointWriter } from './checkpointer.ts';
 
 export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
 
@@ -38,6 +40,12 @@ export interface ControllerOptions {
     message: string,
     fields?: Record<string, unknown>,
   ) => void;
+  /** State to restore before the first step (from a checkpoint). */
+  readonly restore?: {
+    readonly base: CircuitSnapshot;
+    readonly deltas: readonly CircuitSnapshot[];
+    readonly processedRecords: number;
+  };
 }
 
 export type { InputEndpointMetrics };
@@ -49,6 +57,8 @@ export interface InputEndpoint {
   readonly metrics: InputEndpointMetrics;
   /** Records of this endpoint fully processed (outputs delivered). */
   completed: number;
+  /** The input's position after its last fully processed record (replayable inputs; for checkpoints). */
+  processedPosition: unknown;
   paused: boolean;
   fatalError: string | null;
 }
@@ -66,6 +76,8 @@ interface Chunk {
   readonly endpoint: InputEndpoint;
   readonly changes: ParsedChange[];
   readonly bytes: number;
+  /** Position of the input after this chunk (undefined: not a replayable input). */
+  readonly position: unknown;
   next: number;
 }
 
@@ -109,7 +121,12 @@ export class Controller {
     this.#maxBuffered = options.maxBufferedRecords ?? 1_000_000;
     this.#maxStep = options.maxStepRecords ?? 10_000;
     this.#log = options.log ?? (() => {});
-    this.#runStep([]); // the initial step: constants and global aggregates
+    if (options.restore) {
+      this.circuit.restore(options.restore.base, options.restore.deltas);
+      this.totals.processed_records = options.restore.processedRecords;
+      this.totals.completed_records = options.restore.processedRecords;
+    }
+    this.#runStep([]); // the initial step: constants and global aggregates (nothing new after a restore)
   }
 
   get state(): ControllerState {
@@ -152,6 +169,7 @@ export class Controller {
         end_of_input: false,
       },
       completed: 0,
+      processedPosition: null,
       paused: false,
       fatalError: null,
     };
@@ -167,7 +185,7 @@ export class Controller {
     ep: InputEndpoint,
     changes: ParsedChange[],
     bytes: number,
-    options: { force?: boolean } = {},
+    options: { force?: boolean; position?: unknown } = {},
   ): Promise<void> {
     for (;;) {
       this.#checkAccepting();
@@ -184,8 +202,13 @@ export class Controller {
     this.totals.input_bytes += bytes;
     this.#buffered += changes.length;
     this.#bufferedBytes += bytes;
-    if (changes.length > 0) this.#queue.push({ endpoint: ep, changes, bytes, next: 0 });
-    else ep.completed = Math.max(ep.completed, ep.metrics.total_records - ep.metrics.buffered_records);
+    if (changes.length > 0)
+      this.#queue.push({ endpoint: ep, changes, bytes, position: options.position, next: 0 });
+    else {
+      ep.completed = Math.max(ep.completed, ep.metrics.total_records - ep.metrics.buffered_records);
+      if (options.position !== undefined && ep.metrics.buffered_records === 0)
+        ep.processedPosition = options.position;
+    }
     this.#schedule();
   }
 
@@ -276,7 +299,10 @@ export class Controller {
     for (const { chunk, from, to } of taken) {
       const ep = chunk.endpoint;
       ep.metrics.buffered_records -= to - from;
-      if (to === chunk.changes.length) ep.metrics.buffered_bytes -= chunk.bytes;
+      if (to === chunk.changes.length) {
+        ep.metrics.buffered_bytes -= chunk.bytes;
+        if (chunk.position !== undefined) ep.processedPosition = chunk.position;
+      }
       ep.completed += to - from;
     }
     this.#buffered -= records;
@@ -286,6 +312,62 @@ export class Controller {
     this.totals.completed_records += records;
     this.totals.completed_steps = step;
     this.#wake();
+  }
+
+  #checkpointer: Checkpointer | null = null;
+
+  /** Turns on checkpoints through `writer`, periodic every `intervalSecs` (null: only on request). */
+  enableCheckpoints(
+    writer: CheckpointWriter,
+    options: { intervalSecs: number | null; fingerprint: string },
+  ): Checkpointer {
+    const cp = new Checkpointer(
+      writer,
+      {
+        trackChanges: (on) => this.circuit.trackChanges(on),
+        snapshot: () => this.circuit.snapshot(),
+        takeDelta: () => this.circuit.takeDelta(),
+        meta: () => ({
+          steps: this.circuit.circuit.steps,
+          processed_records: this.totals.processed_records,
+          transaction_id: 0,
+          inputs: Object.fromEntries(
+            this.#inputs
+              .filter((e) => e.processedPosition !== null)
+              .map((e) => [e.name, e.processedPosition]),
+          ),
+          fingerprint: options.fingerprint,
+        }),
+      },
+      this.#log,
+    );
+    cp.schedule(options.intervalSecs, () => {
+      if (this.#state === 'Running' || this.#state === 'Paused') this.checkpoint();
+    });
+    this.#checkpointer = cp;
+    return cp;
+  }
+
+  get checkpointer(): Checkpointer | null {
+    return this.#checkpointer;
+  }
+
+  /**
+   * Requests a checkpoint and takes its cut now (the event loop only runs this between steps); the write
+   * continues in the background. Returns the checkpoint's sequence number.
+   */
+  checkpoint(): number {
+    const cp = this.#checkpointer;
+    if (!cp) {
+      throw new ServiceError(
+        'CheckpointStorageRequired',
+        'checkpoints need storage: enable runtime_config.storage (e.g. "storage": {})',
+      );
+    }
+    if (this.#state === 'Failed') throw this.#failure as ServiceError;
+    const seq = cp.request();
+    cp.capture();
+    return seq;
   }
 
   /** Registers a listener for a view's changes; returns the function that removes it. */

@@ -118,6 +118,32 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
       }
       return;
     }
+    if (method === 'POST' && path === '/checkpoint') {
+      sendJson(res, 200, {
+        checkpoint_sequence_number: controller.checkpoint(),
+        incarnation_uuid: controller.incarnationUuid,
+      });
+      return;
+    }
+    if (method === 'GET' && path === '/checkpoint_status') {
+      const requested = p.get('incarnation_uuid');
+      if (requested !== null && requested !== controller.incarnationUuid) {
+        throw new ServiceError(
+          'IncarnationUuidMismatch',
+          `Incarnation UUID mismatch (${requested} in request, expected ${controller.incarnationUuid})`,
+          {
+            requested,
+            expected: controller.incarnationUuid,
+          },
+        );
+      }
+      sendJson(res, 200, controller.checkpointer?.status ?? { success: null, failure: null });
+      return;
+    }
+    if (method === 'GET' && path === '/checkpoints') {
+      sendJson(res, 200, controller.checkpointer?.list() ?? []);
+      return;
+    }
     if (method === 'GET' && path === '/stats') {
       sendJson(res, 200, stats());
       return;
@@ -301,7 +327,7 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
         pipeline_complete: controller.complete,
       },
       suspend_error: null,
-      checkpoint_activity: null,
+      checkpoint_activity: controller.checkpointer?.activity ?? null,
       permanent_checkpoint_errors: null,
       pipeline_error: controller.failure?.toResponse() ?? null,
       inputs: controller.inputs.map((e) => ({
@@ -365,6 +391,29 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
     metric('holdfast_pipeline_complete', 'gauge', '1 when every input ended and everything is processed.', [
       ['', controller.complete ? 1 : 0],
     ]);
+    const cm = controller.checkpointer?.metrics;
+    if (cm) {
+      metric('holdfast_checkpoint_total', 'counter', 'Checkpoints written.', [['', cm.count]]);
+      metric('holdfast_checkpoint_errors_total', 'counter', 'Checkpoints that failed.', [['', cm.failures]]);
+      metric(
+        'holdfast_checkpoint_duration_seconds',
+        'gauge',
+        'Duration of the last checkpoint, capture to durable.',
+        [['', cm.lastDurationSeconds]],
+      );
+      metric(
+        'holdfast_checkpoint_blocking_seconds',
+        'gauge',
+        'Time the last checkpoint paused processing (the capture).',
+        [['', cm.lastBlockingSeconds]],
+      );
+      metric('holdfast_checkpoint_written_bytes_total', 'counter', 'Bytes written by checkpoints.', [
+        ['', cm.writtenBytesTotal],
+      ]);
+      metric('holdfast_checkpoint_records', 'gauge', 'Records processed at the last checkpoint.', [
+        ['', cm.recordsAtLastCheckpoint],
+      ]);
+    }
     metric(
       'holdfast_input_connector_records_total',
       'counter',

@@ -114,6 +114,16 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'Fault tolerance is configured but storage is disabled.',
   },
+  CheckpointStorageRequired: {
+    status: 400,
+    retryable: false,
+    summary: 'Checkpoints need storage, which is disabled.',
+  },
+  IncarnationUuidMismatch: {
+    status: 400,
+    retryable: false,
+    summary: 'The status request names an earlier run of the pipeline process; re-trigger the operation.',
+  },
   'ConfigError.UnknownInputStream': {
     status: 404,
     retryable: false,

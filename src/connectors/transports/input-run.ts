@@ -104,13 +104,14 @@ export class InputRun implements RunningConnector {
   async push(changes: ParsedChange[], bytes: number, position: InputPosition | null): Promise<void> {
     if (this.stopped) throw new Stopped();
     const n = this.maxBatchSize;
+    const at = position === null ? {} : { position };
     if (changes.length <= n) {
-      await unlessStopped(this.host.push(this.endpoint, changes, bytes), this.signal);
+      await unlessStopped(this.host.push(this.endpoint, changes, bytes, at), this.signal);
     } else {
       for (let i = 0; i < changes.length; i += n) {
         const last = i + n >= changes.length;
         await unlessStopped(
-          this.host.push(this.endpoint, changes.slice(i, i + n), last ? bytes : 0),
+          this.host.push(this.endpoint, changes.slice(i, i + n), last ? bytes : 0, last ? at : {}),
           this.signal,
         );
       }

@@ -32,7 +32,16 @@ export interface ConnectorHost {
   /** Creates (or returns) the input endpoint `name` feeding `table`. */
   inputEndpoint(name: string, table: string): HostInputEndpoint;
   /** Queues changes; resolves once buffered (waits under backpressure / while paused). */
-  push(endpoint: HostInputEndpoint, changes: ParsedChange[], bytes: number): Promise<void>;
+  /**
+   * Queues changes. `options.position` is the input's position just after these changes: the host reports it
+   * back (for checkpoints) only once all of them are processed.
+   */
+  push(
+    endpoint: HostInputEndpoint,
+    changes: ParsedChange[],
+    bytes: number,
+    options?: { position?: unknown },
+  ): Promise<void>;
   /** Calls `listener` with the view's change after every step in which it changed; returns an unsubscriber. */
   listen(view: string, listener: (change: Batch, step: number) => void): () => void;
 }

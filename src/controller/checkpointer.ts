@@ -1,0 +1,224 @@
+/**
+ * Checkpoint coordination for a running pipeline.
+ *
+ * # Design
+ * A checkpoint is a consistent cut between steps. `request()` returns a sequence number at once (Feldera's
+ * `POST /checkpoint`); the cut is taken at the next step boundary by the controller calling `capture()` — the
+ * only blocking part: it takes the circuit's state changes since the previous checkpoint (`takeDelta()`, or a
+ * full `snapshot()` for the first checkpoint and whenever the writer asks for compaction) plus the metadata
+ * (steps, records, input positions). Encoding and writing then run in the background while steps continue.
+ * Writes are serialised: a delta is only meaningful on top of the previous checkpoint.
+ *
+ * Status follows Feldera: `success` = highest sequence number written; `failure` = the highest-numbered failure
+ * (not cleared by later successes). Sequence numbers start at 0 in each process incarnation.
+ */
+import type { CircuitSnapshot } from '../circuit/circuit.ts';
+
+export type CheckpointLog = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+export interface CheckpointMeta {
+  readonly steps: number;
+  readonly processed_records: number;
+  readonly transaction_id: number;
+  /** Opaque positions of replayable inputs, by endpoint name. */
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly fingerprint: string;
+}
+
+/** A catalog entry, as `GET /checkpoints` returns it. */
+export interface CheckpointEntry {
+  readonly uuid: string;
+  readonly identifier: string | null;
+  readonly fingerprint: string;
+  readonly size: number | null;
+  readonly steps: number | null;
+  readonly processed_records: number | null;
+}
+
+export interface CheckpointWriter {
+  /** Writes a checkpoint (`delta`: `snapshot` holds only the changes since the previous one). */
+  write(
+    snapshot: CircuitSnapshot,
+    meta: CheckpointMeta,
+    delta: boolean,
+  ): Promise<{ entry: CheckpointEntry; bytes: number }>;
+  /** True when the next checkpoint should be a full one (no previous checkpoint, or the delta chain is long). */
+  needsFull(): boolean;
+  list(): CheckpointEntry[];
+}
+
+export interface CheckpointSource {
+  /** Turns on state change tracking (needed for incremental checkpoints). */
+  trackChanges(on: boolean): void;
+  snapshot(): CircuitSnapshot;
+  takeDelta(): CircuitSnapshot;
+  meta(): CheckpointMeta;
+}
+
+export interface CheckpointStatus {
+  success: number | null;
+  failure: { sequence_number: number; error: string; failed_at: string } | null;
+}
+
+export interface CheckpointMetrics {
+  count: number;
+  failures: number;
+  lastDurationSeconds: number;
+  lastBlockingSeconds: number;
+  writtenBytesTotal: number;
+  recordsAtLastCheckpoint: number;
+}
+
+export class Checkpointer {
+  readonly #writer: CheckpointWriter;
+  readonly #source: CheckpointSource;
+  readonly #log: CheckpointLog;
+  #nextSeq = 0;
+  /** Requests waiting for the next step boundary. */
+  #pending: number[] = [];
+  #writing: Promise<void> = Promise.resolve();
+  #inProgressSince: string | null = null;
+  readonly status: CheckpointStatus = { success: null, failure: null };
+  readonly metrics: CheckpointMetrics = {
+    count: 0,
+    failures: 0,
+    lastDurationSeconds: 0,
+    lastBlockingSeconds: 0,
+    writtenBytesTotal: 0,
+    recordsAtLastCheckpoint: 0,
+  };
+  #timer: NodeJS.Timeout | null = null;
+  /** Set after a failed write: the changes it held were consumed, so the next checkpoint must be full. */
+  #forceFull = false;
+  #waiters = new Map<number, Array<(ok: boolean) => void>>();
+
+  constructor(writer: CheckpointWriter, source: CheckpointSource, log: CheckpointLog = () => {}) {
+    this.#writer = writer;
+    this.#source = source;
+    this.#log = log;
+    source.trackChanges(true);
+  }
+
+  /** Periodic checkpoints every `secs` seconds (null: none). */
+  schedule(secs: number | null, onDue: () => void): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    if (secs !== null) {
+      this.#timer = setInterval(onDue, secs * 1000);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** Asks for a checkpoint; returns its sequence number. The caller must then call `capture()` at a step boundary. */
+  request(): number {
+    const seq = this.#nextSeq++;
+    this.#pending.push(seq);
+    return seq;
+  }
+
+  get pending(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /** `{status: "idle"}` or `{status: "in_progress", started_at}` for `/stats`. */
+  get activity(): Record<string, unknown> {
+    return this.#inProgressSince === null
+      ? { status: 'idle' }
+      : { status: 'in_progress', started_at: this.#inProgressSince };
+  }
+
+  /** Resolves true when checkpoint `seq` is written, false when it failed. */
+  wait(seq: number): Promise<boolean> {
+    if (
+      this.status.success !== null &&
+      this.status.success >= seq &&
+      !(this.status.failure?.sequence_number === seq)
+    )
+      return Promise.resolve(true);
+    if (this.status.failure?.sequence_number === seq) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const list = this.#waiters.get(seq) ?? [];
+      list.push(resolve);
+      this.#waiters.set(seq, list);
+    });
+  }
+
+  /**
+   * Takes the cut for every pending request (one checkpoint serves them all) and starts writing it in the
+   * background. Call between steps only.
+   */
+  capture(): void {
+    if (this.#pending.length === 0) return;
+    const seqs = this.#pending;
+    this.#pending = [];
+    const t0 = performance.now();
+    const full = this.#forceFull || this.#writer.needsFull();
+    this.#forceFull = false;
+    const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
+    const meta = this.#source.meta();
+    const blocking = (performance.now() - t0) / 1000;
+    this.#inProgressSince ??= new Date().toISOString();
+    this.#writing = this.#writing.then(async () => {
+      try {
+        const { entry, bytes } = await this.#writer.write(snapshot, meta, !full);
+        const duration = (performance.now() - t0) / 1000;
+        Object.assign(this.metrics, {
+          count: this.metrics.count + 1,
+          lastDurationSeconds: duration,
+          lastBlockingSeconds: blocking,
+          writtenBytesTotal: this.metrics.writtenBytesTotal + bytes,
+          recordsAtLastCheckpoint: meta.processed_records,
+        });
+        this.status.success = Math.max(this.status.success ?? -1, ...seqs);
+        this.#log(
+          'info',
+          `checkpoint ${entry.uuid} written (${bytes} bytes, ${full ? 'full' : 'incremental'}, ${(duration * 1000).toFixed(1)} ms, ${(blocking * 1000).toFixed(1)} ms blocking)`,
+          {
+            uuid: entry.uuid,
+            bytes,
+            steps: meta.steps,
+          },
+        );
+        this.#settle(seqs, true);
+      } catch (e) {
+        this.metrics.failures++;
+        const error = (e as Error).message;
+        const seq = Math.max(...seqs);
+        if (this.status.failure === null || seq >= this.status.failure.sequence_number) {
+          this.status.failure = { sequence_number: seq, error, failed_at: new Date().toISOString() };
+        }
+        this.#log('error', `checkpoint failed: ${error}`, { sequence_numbers: seqs });
+        // the next checkpoint must be full: this delta was consumed but not persisted
+        this.#forceFull = true;
+        this.#settle(seqs, false);
+      } finally {
+        this.#inProgressSince = null;
+      }
+    });
+  }
+
+  #settle(seqs: number[], ok: boolean): void {
+    for (const s of seqs) {
+      for (const w of this.#waiters.get(s) ?? []) w(ok);
+      this.#waiters.delete(s);
+    }
+  }
+
+  /** Resolves when every started write has finished. */
+  async flush(): Promise<void> {
+    await this.#writing;
+  }
+
+  list(): CheckpointEntry[] {
+    return this.#writer.list();
+  }
+}
