@@ -45,6 +45,8 @@ export interface ControllerOptions {
     readonly base: CircuitSnapshot;
     readonly deltas: readonly CircuitSnapshot[];
     readonly processedRecords: number;
+    /** Input positions at the checkpoint, by endpoint name (kept until the input moves on). */
+    readonly inputs?: Readonly<Record<string, unknown>>;
   };
 }
 
@@ -122,6 +124,7 @@ export class Controller {
     this.#maxStep = options.maxStepRecords ?? 10_000;
     this.#log = options.log ?? (() => {});
     if (options.restore) {
+      this.#restoredPositions = { ...(options.restore.inputs ?? {}) };
       this.circuit.restore(options.restore.base, options.restore.deltas);
       this.totals.processed_records = options.restore.processedRecords;
       this.totals.completed_records = options.restore.processedRecords;
@@ -169,7 +172,7 @@ export class Controller {
         end_of_input: false,
       },
       completed: 0,
-      processedPosition: null,
+      processedPosition: this.#restoredPositions[name] ?? null,
       paused: false,
       fatalError: null,
     };
@@ -315,6 +318,7 @@ export class Controller {
   }
 
   #checkpointer: Checkpointer | null = null;
+  #restoredPositions: Record<string, unknown> = {};
 
   /** Turns on checkpoints through `writer`, periodic every `intervalSecs` (null: only on request). */
   enableCheckpoints(

@@ -417,7 +417,10 @@ export class Manager {
       name: `pipeline-${r.id}`,
       given_name: r.name,
       program_code: r.program_code,
-      storage_config: null,
+      storage_config:
+        r.runtime_config.storage === null
+          ? null
+          : { path: join(this.store.dataDir, 'pipelines', r.id, 'storage') },
       http: { bind: '127.0.0.1', port: 0 },
       initial: (r.deployment_initial ?? 'Running').toLowerCase(),
     };

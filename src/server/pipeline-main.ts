@@ -7,13 +7,18 @@
  * `{"event":"listening","port":N,"incarnation_uuid":…}` — the manager (and tests) read the port from it.
  * Logs go to stderr as JSON lines. SIGTERM/SIGINT stop it cleanly.
  */
+
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
-import { Controller } from '../controller/controller.ts';
+import { Controller, type ControllerOptions } from '../controller/controller.ts';
+import { StoreCheckpointWriter } from '../controller/store-writer.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
-import { FtConfigError, ftSettings } from '../types/ft-config.ts';
+import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import { FtConfigError, type FtSettings, ftSettings } from '../types/ft-config.ts';
 import { createPipelineServer } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
@@ -22,6 +27,7 @@ export interface PipelineProcessConfig {
   readonly program_code: string;
   readonly http?: { readonly bind?: string; readonly port?: number };
   readonly initial?: 'running' | 'paused';
+  readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
 
@@ -72,21 +78,58 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   const cfg = readPipelineConfig(configPath);
   const name = cfg.given_name ?? cfg.name ?? 'pipeline';
   const log = jsonLog(name);
+  let ft: FtSettings;
   try {
-    ftSettings(cfg);
+    ft = ftSettings(cfg);
   } catch (e) {
     if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, {});
     throw e;
   }
   const program = await compileProgram(cfg.program_code);
+  const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
+  // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
+  // config file for a pipeline run alone.
+  let writer: StoreCheckpointWriter | null = null;
+  let restore: ControllerOptions['restore'];
+  if (ft.storage) {
+    const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
+    const opened = await StoreCheckpointWriter.open(join(dir, 'checkpoint-store'), [DECIMAL_CODEC], log);
+    writer = opened.writer;
+    const latest = opened.latest;
+    if (latest) {
+      if (latest.manifest.fingerprint !== fingerprint) {
+        throw new ServiceError(
+          'ProgramChangedSinceCheckpoint',
+          `the program changed since checkpoint ${latest.entry.uuid} was written, and bootstrapping is not implemented yet; restore the previous SQL, or stop the pipeline and clear its storage`,
+          { checkpoint: latest.entry.uuid },
+        );
+      }
+      restore = {
+        base: latest.snapshot,
+        deltas: latest.deltas,
+        processedRecords: latest.manifest.processed_records,
+        inputs: (latest.manifest.inputs ?? {}) as Record<string, unknown>,
+      };
+      log(
+        'info',
+        `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
+        {
+          checkpoint: latest.entry.uuid,
+        },
+      );
+    }
+  }
   const controller = new Controller(program, {
     initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',
     log,
+    ...(restore ? { restore } : {}),
   });
+  if (writer) controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
   // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
-  // directory (the manager starts pipelines in its own).
+  // directory (the manager starts pipelines in its own). Replayable inputs resume from the checkpoint.
   const connectors = await startConnectors(controller, program, {
     log: (level, message, fields) => log(level, message, fields),
+    ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
   });
   const server = createPipelineServer(controller, { name });
   const bind = cfg.http?.bind ?? '127.0.0.1';
@@ -104,7 +147,10 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     const finish = () => {
       controller.terminate();
       server.closeAllConnections();
-      server.close(() => process.exit(0));
+      // let a checkpoint being written finish (it is atomic either way), then exit
+      void (controller.checkpointer?.flush() ?? Promise.resolve()).finally(() =>
+        server.close(() => process.exit(0)),
+      );
     };
     connectors.stop().then(finish, (e: unknown) => {
       log('error', `stopping connectors failed: ${(e as Error).message}`);

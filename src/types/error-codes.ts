@@ -114,6 +114,32 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'Fault tolerance is configured but storage is disabled.',
   },
+  CheckpointCorrupt: {
+    status: 500,
+    retryable: false,
+    summary: 'A checkpoint manifest or segment is unreadable, truncated, missing, or fails its hash check.',
+  },
+  CheckpointNotFound: {
+    status: 404,
+    retryable: false,
+    summary: "The checkpoint (or a delta's parent) does not exist.",
+  },
+  CheckpointFormatUnsupported: {
+    status: 500,
+    retryable: false,
+    summary: 'The checkpoint was written by a newer format version.',
+  },
+  CheckpointValueUnsupported: {
+    status: 500,
+    retryable: false,
+    summary: 'A state value or weight cannot be encoded in a checkpoint.',
+  },
+  ProgramChangedSinceCheckpoint: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The program differs from the one that wrote the checkpoint; bootstrapping is not implemented yet.',
+  },
   CheckpointStorageRequired: {
     status: 400,
     retryable: false,

@@ -1,0 +1,74 @@
+/**
+ * Adapts the on-disk {@link CheckpointStore} to the controller's {@link CheckpointWriter}: writes checkpoints
+ * (full or incremental), keeps the newest two (GC after each write), and tracks when the next one must be full
+ * (no parent yet, or the delta chain needs compaction).
+ */
+import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import { type CatalogEntry, type CheckpointRead, CheckpointStore } from '../storage/checkpoint-store.ts';
+import type { ObjectValueCodec } from '../storage/segment.ts';
+import type { CheckpointEntry, CheckpointLog, CheckpointMeta, CheckpointWriter } from './checkpointer.ts';
+
+function entryOf(e: CatalogEntry): CheckpointEntry {
+  return {
+    uuid: e.uuid,
+    identifier: e.identifier,
+    fingerprint: e.fingerprint,
+    size: e.size,
+    steps: e.steps,
+    processed_records: e.processed_records,
+  };
+}
+
+export class StoreCheckpointWriter implements CheckpointWriter {
+  readonly store: CheckpointStore;
+  #full = true;
+  #list: CheckpointEntry[] = [];
+
+  private constructor(store: CheckpointStore) {
+    this.store = store;
+  }
+
+  /** Opens the store at `dir` and reads its newest intact checkpoint (null when there is none). */
+  static async open(
+    dir: string,
+    codecs: readonly ObjectValueCodec[],
+    log: CheckpointLog,
+  ): Promise<{ writer: StoreCheckpointWriter; latest: CheckpointRead | null }> {
+    const store = new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
+    const w = new StoreCheckpointWriter(store);
+    const latest = await store.readLatest();
+    w.#list = (await store.list()).map(entryOf);
+    w.#full = latest === null || (await store.needsCompaction(latest.entry));
+    return { writer: w, latest };
+  }
+
+  async write(
+    snapshot: CircuitSnapshot,
+    meta: CheckpointMeta,
+    delta: boolean,
+  ): Promise<{ entry: CheckpointEntry; bytes: number }> {
+    this.#full = true; // until this write succeeds, a failed delta forces the next one to be full
+    const r = await this.store.write(
+      snapshot,
+      {
+        fingerprint: meta.fingerprint,
+        processed_records: meta.processed_records,
+        transaction_id: meta.transaction_id,
+        inputs: { ...meta.inputs },
+      },
+      { delta },
+    );
+    await this.store.gc({ keep: 2 });
+    this.#full = await this.store.needsCompaction(r.entry);
+    this.#list = (await this.store.list()).map(entryOf);
+    return { entry: entryOf(r.entry), bytes: r.bytesWritten };
+  }
+
+  needsFull(): boolean {
+    return this.#full;
+  }
+
+  list(): CheckpointEntry[] {
+    return this.#list;
+  }
+}

@@ -1,0 +1,795 @@
+/**
+ * The local checkpoint store: committed checkpoints of a circuit's state, made of immutable content-addressed
+ * segment files shared between checkpoints and one manifest per checkpoint.
+ *
+ * # Layout (under `dir`)
+ * ```
+ * checkpoints.json          catalog, oldest first (a cache: rebuilt from the manifests when unreadable)
+ * checkpoints/<uuid>.json   manifest (format_version 1); its presence means the checkpoint is committed
+ * files/<sha256>            segment files (see segment.ts), named by the SHA-256 of their bytes
+ * ```
+ * A manifest lists, per operator and state name, an ORDERED list of segment refs `{hash, size, rows}` whose sum
+ * is that state: the first is the base, the rest are deltas appended by incremental checkpoints.
+ *
+ * # Invariants (DESIGN.md 2–4)
+ * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir. A crash at any
+ *   point leaves either the previous set of checkpoints or the new one, plus garbage that {@link gc} removes.
+ * - Manifests are the truth; the catalog is a cache. Loading reconciles the two: manifests missing from the
+ *   catalog are added back (in uuid order: uuids are v7, and new ones are always newer than every existing
+ *   one), catalog entries without a manifest are dropped, an unreadable catalog is rebuilt.
+ * - Readers trust nothing: {@link latest} checks that every referenced file exists with the right size (and, by
+ *   default, hash); {@link read} verifies each segment's hash while decoding. A corrupt or incomplete checkpoint is
+ *   skipped with a logged reason, never loaded.
+ * - One writer per directory. Within a store, operations run one at a time (an internal queue), so `gc` never
+ *   races a `write` of the same store.
+ *
+ * # Incremental checkpoints and compaction (the caller's contract)
+ * - The first checkpoint of a circuit (and any after a failed write) is full: `write(circuit.snapshot(), meta)`.
+ *   `snapshot()` also resets the circuit's change tracking, so later deltas are relative to it.
+ * - Later ones may be deltas: `write(circuit.takeDelta(), meta, { delta: true })`. The new manifest is the
+ *   parent's lists plus the delta's segments. The parent is `opts.parent`, or else the checkpoint this store
+ *   last wrote or read (restored); with neither, `CheckpointNotFound`. If a delta write fails, the delta is lost:
+ *   the next checkpoint must be full.
+ * - Before each checkpoint, call {@link needsCompaction} on the parent: when it says so (a state's list has
+ *   reached `maxChain` segments, or the deltas' bytes exceed the bases' bytes), write a full snapshot instead
+ *   of a delta. Following this, no list ever holds more than `maxChain` segments.
+ * - `write` encodes the snapshot synchronously before its promise is returned, so the circuit may keep running
+ *   while the files are written.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import { type Batch, emptyBatch } from '../zset/batch.ts';
+import {
+  ensureDir,
+  fsyncDir,
+  isNotFound,
+  isTempName,
+  listDir,
+  readJson,
+  removeFile,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from './atomic.ts';
+import {
+  decodeSegment,
+  type EncodedSegment,
+  encodeSegment,
+  type ObjectValueCodec,
+  sha256Hex,
+} from './segment.ts';
+import { isStorageError, StorageError } from './storage-error.ts';
+import { isUuid, uuidV7, uuidV7Time } from './uuid-v7.ts';
+
+export const MANIFEST_FORMAT_VERSION = 1;
+export const CATALOG_FILE = 'checkpoints.json';
+export const MANIFESTS_DIR = 'checkpoints';
+export const FILES_DIR = 'files';
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const MANIFEST_NAME_RE = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+
+/** One segment file in a manifest. */
+export interface SegmentRef {
+  readonly hash: string;
+  readonly size: number;
+  readonly rows: number;
+}
+
+/** Per operator key, per state name: the segments whose sum is that state (base first, then deltas). */
+export type StateLists = Record<string, Record<string, SegmentRef[]>>;
+
+/** `checkpoints/<uuid>.json`. */
+export interface CheckpointManifest {
+  readonly format_version: 1;
+  readonly uuid: string;
+  /** The checkpoint this one was derived from (for a delta: the one whose lists it extends). */
+  readonly parent: string | null;
+  readonly created_at: string;
+  /** Steps the circuit had run. */
+  readonly steps: number;
+  readonly processed_records: number;
+  readonly transaction_id: number | null;
+  /** Program fingerprint (opaque to storage). */
+  readonly fingerprint: string;
+  readonly identifier: string | null;
+  /** Input positions per input endpoint (opaque JSON). */
+  readonly inputs: Record<string, unknown>;
+  /** Progress per output endpoint (opaque JSON). */
+  readonly outputs: Record<string, unknown>;
+  readonly extra: unknown;
+  readonly operators: StateLists;
+}
+
+/** An element of `checkpoints.json`. */
+export interface CatalogEntry {
+  readonly uuid: string;
+  readonly identifier: string | null;
+  readonly fingerprint: string;
+  /** Bytes: the manifest plus every distinct file it references. */
+  readonly size: number;
+  readonly steps: number;
+  readonly processed_records: number;
+  readonly created_at: string;
+  readonly parent: string | null;
+}
+
+/** What the caller records with a checkpoint besides the state. */
+export interface CheckpointMeta {
+  readonly fingerprint: string;
+  readonly processed_records?: number;
+  readonly transaction_id?: number | null;
+  readonly identifier?: string | null;
+  readonly inputs?: Record<string, unknown>;
+  readonly outputs?: Record<string, unknown>;
+  readonly extra?: unknown;
+}
+
+export interface WriteOptions {
+  /** `snapshot` holds only the changes since the parent (from `takeDelta()`). */
+  readonly delta?: boolean;
+  /** Parent checkpoint (default: the last one this store wrote or read). */
+  readonly parent?: string;
+}
+
+export interface WriteResult {
+  readonly entry: CatalogEntry;
+  readonly manifest: CheckpointManifest;
+  /** Bytes of new segment files plus the manifest (files that already existed are not counted). */
+  readonly bytesWritten: number;
+  readonly filesWritten: number;
+  readonly filesReused: number;
+}
+
+/**
+ * A decoded checkpoint, ready for `circuit.restore(snapshot, deltas)`. `snapshot` holds every state's first
+ * segment (or an empty batch); `deltas[i]` holds each state's segment number i + 1 where the list is that long.
+ * Deltas are thus positions in the lists, not one per checkpoint: only their sum is meaningful.
+ */
+export interface CheckpointRead {
+  readonly entry: CatalogEntry;
+  readonly manifest: CheckpointManifest;
+  readonly snapshot: CircuitSnapshot;
+  readonly deltas: CircuitSnapshot[];
+}
+
+export interface GcOptions {
+  /** How many of the newest checkpoints to keep (default 2). */
+  readonly keep?: number;
+  /** Checkpoints kept whatever their age (e.g. being pushed by a sync). */
+  readonly pinned?: ReadonlySet<string>;
+}
+
+export interface GcResult {
+  readonly removedCheckpoints: string[];
+  readonly removedFiles: number;
+  readonly freedBytes: number;
+}
+
+export interface StorageLogger {
+  warn(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface CheckpointStoreOptions {
+  /** Codecs for object values (e.g. DECIMAL); the same tags must be registered to read. */
+  readonly codecs?: readonly ObjectValueCodec[];
+  readonly logger?: StorageLogger;
+  /** Longest segment list before {@link CheckpointStore.needsCompaction} asks for a full checkpoint (default 8). */
+  readonly maxChain?: number;
+  /** zstd level for segments (default 3). */
+  readonly zstdLevel?: number;
+}
+
+export interface CompactionStats {
+  /** Length of the longest segment list. */
+  readonly longestChain: number;
+  /** Bytes of the first segment of every list. */
+  readonly baseBytes: number;
+  /** Bytes of all the other segments. */
+  readonly deltaBytes: number;
+}
+
+const defaultLogger: StorageLogger = {
+  warn: (message, fields) => console.warn(`holdfast storage: ${message}`, fields),
+};
+
+/** Every distinct file a manifest references, in first-reference order. */
+export function manifestFiles(manifest: CheckpointManifest): SegmentRef[] {
+  const seen = new Map<string, SegmentRef>();
+  for (const states of Object.values(manifest.operators))
+    for (const list of Object.values(states))
+      for (const ref of list) if (!seen.has(ref.hash)) seen.set(ref.hash, ref);
+  return [...seen.values()];
+}
+
+export function compactionStats(manifest: CheckpointManifest): CompactionStats {
+  let longestChain = 0;
+  let baseBytes = 0;
+  let deltaBytes = 0;
+  for (const states of Object.values(manifest.operators)) {
+    for (const list of Object.values(states)) {
+      if (list.length > longestChain) longestChain = list.length;
+      list.forEach((ref, i) => {
+        if (i === 0) baseBytes += ref.size;
+        else deltaBytes += ref.size;
+      });
+    }
+  }
+  return { longestChain, baseBytes, deltaBytes };
+}
+
+function corrupt(message: string, details: Record<string, unknown>): StorageError {
+  return new StorageError('CheckpointCorrupt', message, details);
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Validates a parsed manifest (structure, types, hash syntax). */
+export function parseManifest(value: unknown, uuid: string): CheckpointManifest {
+  const bad = (why: string) => corrupt(`manifest of checkpoint ${uuid} is invalid: ${why}`, { uuid });
+  if (!isObj(value)) throw bad('not an object');
+  const v = value.format_version;
+  if (typeof v === 'number' && v > MANIFEST_FORMAT_VERSION)
+    throw new StorageError(
+      'CheckpointFormatUnsupported',
+      `checkpoint ${uuid} has manifest format version ${v}; this build reads version ${MANIFEST_FORMAT_VERSION}`,
+      { uuid, version: v },
+    );
+  if (v !== MANIFEST_FORMAT_VERSION) throw bad('bad format_version');
+  if (value.uuid !== uuid) throw bad('uuid differs from the file name');
+  if (value.parent !== null && !isUuid(value.parent)) throw bad('bad parent');
+  if (typeof value.created_at !== 'string') throw bad('bad created_at');
+  if (!isCount(value.steps)) throw bad('bad steps');
+  if (!isCount(value.processed_records)) throw bad('bad processed_records');
+  if (value.transaction_id !== null && typeof value.transaction_id !== 'number')
+    throw bad('bad transaction_id');
+  if (typeof value.fingerprint !== 'string') throw bad('bad fingerprint');
+  if (value.identifier !== null && typeof value.identifier !== 'string') throw bad('bad identifier');
+  if (!isObj(value.inputs) || !isObj(value.outputs)) throw bad('bad inputs/outputs');
+  if (!('extra' in value)) throw bad('missing extra');
+  if (!isObj(value.operators)) throw bad('bad operators');
+  for (const [op, states] of Object.entries(value.operators)) {
+    if (!isObj(states)) throw bad(`bad states of ${op}`);
+    for (const [name, list] of Object.entries(states)) {
+      if (!Array.isArray(list)) throw bad(`bad segment list of ${op}/${name}`);
+      for (const ref of list) {
+        if (!isObj(ref) || typeof ref.hash !== 'string' || !HASH_RE.test(ref.hash) || !isCount(ref.size))
+          throw bad(`bad segment ref in ${op}/${name}`);
+        if (!isCount(ref.rows)) throw bad(`bad segment ref in ${op}/${name}`);
+      }
+    }
+  }
+  return value as unknown as CheckpointManifest;
+}
+
+function entryOf(m: CheckpointManifest, manifestBytes: number): CatalogEntry {
+  let size = manifestBytes;
+  for (const f of manifestFiles(m)) size += f.size;
+  return {
+    uuid: m.uuid,
+    identifier: m.identifier,
+    fingerprint: m.fingerprint,
+    size,
+    steps: m.steps,
+    processed_records: m.processed_records,
+    created_at: m.created_at,
+    parent: m.parent,
+  };
+}
+
+function isEntry(e: unknown): e is CatalogEntry {
+  return (
+    isObj(e) &&
+    isUuid(e.uuid) &&
+    typeof e.fingerprint === 'string' &&
+    isCount(e.size) &&
+    isCount(e.steps) &&
+    isCount(e.processed_records) &&
+    (e.identifier === null || typeof e.identifier === 'string') &&
+    (e.parent === null || isUuid(e.parent)) &&
+    typeof e.created_at === 'string'
+  );
+}
+
+const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
+
+/** One operator's encoded states (null = empty batch: no segment). */
+interface PendingOperator {
+  readonly op: string;
+  readonly states: ReadonlyArray<readonly [name: string, seg: EncodedSegment | null]>;
+}
+
+export class CheckpointStore {
+  readonly dir: string;
+  readonly #codecs: readonly ObjectValueCodec[];
+  readonly #log: StorageLogger;
+  readonly #maxChain: number;
+  readonly #level: number | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  /** The checkpoint last written or read: the default parent of a delta. */
+  #last: string | null = null;
+
+  constructor(dir: string, opts: CheckpointStoreOptions = {}) {
+    this.dir = dir;
+    this.#codecs = opts.codecs ?? [];
+    this.#log = opts.logger ?? defaultLogger;
+    this.#maxChain = opts.maxChain ?? 8;
+    this.#level = opts.zstdLevel;
+  }
+
+  filePath(hash: string): string {
+    if (!HASH_RE.test(hash))
+      throw new StorageError('CheckpointNotFound', `not a segment hash: ${hash}`, { hash });
+    return join(this.dir, FILES_DIR, hash);
+  }
+
+  manifestPath(uuid: string): string {
+    if (!isUuid(uuid))
+      throw new StorageError('CheckpointNotFound', `not a checkpoint uuid: ${uuid}`, { uuid });
+    return join(this.dir, MANIFESTS_DIR, `${uuid}.json`);
+  }
+
+  /** The checkpoint a delta written now would extend by default (last written or read), if any. */
+  get lastCheckpoint(): string | null {
+    return this.#last;
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Commits a checkpoint: segment files (existing ones with identical content are reused), then the manifest, then
+   * the catalog. Empty batches write no segment. See the module header for the delta/compaction contract.
+   * @throws StorageError CheckpointNotFound (delta without a usable parent) | CheckpointCorrupt (parent broken)
+   *   | CheckpointValueUnsupported; fs errors as they come.
+   */
+  write(snapshot: CircuitSnapshot, meta: CheckpointMeta, opts: WriteOptions = {}): Promise<WriteResult> {
+    // Encode now, synchronously: the circuit may change its state as soon as we return.
+    const pending: PendingOperator[] = Object.entries(snapshot.operators).map(([op, states]) => ({
+      op,
+      states: Object.entries(states).map(
+        ([name, batch]) =>
+          [
+            name,
+            batch.rows.length === 0 ? null : encodeSegment(batch, this.#codecs, this.#levelOpt()),
+          ] as const,
+      ),
+    }));
+    return this.#serial(() => this.#commit(snapshot.steps, pending, meta, opts));
+  }
+
+  #levelOpt(): { level?: number } {
+    return this.#level === undefined ? {} : { level: this.#level };
+  }
+
+  async #commit(
+    steps: number,
+    pending: readonly PendingOperator[],
+    meta: CheckpointMeta,
+    opts: WriteOptions,
+  ): Promise<WriteResult> {
+    await ensureDir(this.dir);
+    await ensureDir(join(this.dir, FILES_DIR));
+    await ensureDir(join(this.dir, MANIFESTS_DIR));
+    const entries = await this.#loadCatalog();
+
+    let lists: StateLists = {};
+    let parent: string | null;
+    if (opts.delta === true) {
+      parent = opts.parent ?? this.#last;
+      if (parent === null)
+        throw new StorageError(
+          'CheckpointNotFound',
+          'a delta checkpoint needs a parent: write a full checkpoint first, or restore one',
+          {},
+        );
+      const { manifest: pm } = await this.#readManifest(parent);
+      await this.#verifyFiles(pm, false);
+      if (steps < pm.steps)
+        throw new StorageError(
+          'CheckpointNotFound',
+          `a delta at step ${steps} cannot extend checkpoint ${parent}, taken later (step ${pm.steps})`,
+          {
+            parent,
+          },
+        );
+      lists = structuredClone(pm.operators);
+    } else {
+      parent = opts.parent ?? this.#last ?? entries.at(-1)?.uuid ?? null;
+    }
+
+    let bytesWritten = 0;
+    let filesWritten = 0;
+    let filesReused = 0;
+    const done = new Set<string>();
+    for (const { op, states } of pending) {
+      const opLists = (lists[op] ??= {});
+      for (const [name, seg] of states) {
+        const list = opts.delta === true ? (opLists[name] ??= []) : (opLists[name] = []);
+        if (seg === null) continue;
+        list.push({ hash: seg.hash, size: seg.size, rows: seg.rows });
+        if (done.has(seg.hash)) continue;
+        done.add(seg.hash);
+        const path = this.filePath(seg.hash);
+        if (await sameContent(path, seg.bytes)) {
+          filesReused++;
+          continue;
+        }
+        await writeFileAtomic(path, seg.bytes, { syncDir: false });
+        filesWritten++;
+        bytesWritten += seg.size;
+      }
+    }
+    if (filesWritten > 0) await fsyncDir(join(this.dir, FILES_DIR));
+
+    // New uuids are always newer than every existing one, so uuid order is creation order in this directory.
+    const newest = entries.at(-1);
+    const uuid = uuidV7(Math.max(Date.now(), newest === undefined ? 0 : uuidV7Time(newest.uuid) + 1));
+    const manifest: CheckpointManifest = {
+      format_version: MANIFEST_FORMAT_VERSION,
+      uuid,
+      parent,
+      created_at: new Date().toISOString(),
+      steps,
+      processed_records: meta.processed_records ?? 0,
+      transaction_id: meta.transaction_id ?? null,
+      fingerprint: meta.fingerprint,
+      identifier: meta.identifier ?? null,
+      inputs: meta.inputs ?? {},
+      outputs: meta.outputs ?? {},
+      extra: meta.extra ?? null,
+      operators: lists,
+    };
+    const manifestBytes = await writeJsonAtomic(this.manifestPath(uuid), manifest);
+    bytesWritten += manifestBytes;
+    const entry = entryOf(manifest, manifestBytes);
+    await writeJsonAtomic(join(this.dir, CATALOG_FILE), [...entries, entry]);
+    this.#last = uuid;
+    return { entry, manifest, bytesWritten, filesWritten, filesReused };
+  }
+
+  /** Committed checkpoints, oldest first (not verified: see {@link latest}). */
+  list(): Promise<CatalogEntry[]> {
+    return this.#serial(() => this.#loadCatalog());
+  }
+
+  /**
+   * The newest intact checkpoint: its manifest is valid and every file it references exists with the right
+   * size and (unless `verify: 'size'`) hash. Broken newer ones are skipped with a logged reason.
+   */
+  latest(opts: { verify?: 'hash' | 'size' } = {}): Promise<CatalogEntry | null> {
+    return this.#serial(async () => {
+      const entries = await this.#loadCatalog();
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const entry = entries[i] as CatalogEntry;
+        try {
+          const { manifest } = await this.#readManifest(entry.uuid);
+          await this.#verifyFiles(manifest, opts.verify !== 'size');
+          return entry;
+        } catch (e) {
+          if (!isStorageError(e)) throw e;
+          this.#skip(entry.uuid, e);
+        }
+      }
+      return null;
+    });
+  }
+
+  #skip(uuid: string, e: StorageError): void {
+    this.#log.warn('skipping checkpoint that is not intact', { uuid, reason: e.message, error_code: e.code });
+  }
+
+  /** The manifest of a committed checkpoint. @throws StorageError CheckpointNotFound | CheckpointCorrupt */
+  readManifest(uuid: string): Promise<CheckpointManifest> {
+    return this.#serial(async () => (await this.#readManifest(uuid)).manifest);
+  }
+
+  /**
+   * Reads and decodes a checkpoint, verifying every segment's size, hash and row count. Makes it the default
+   * parent of the next delta. @throws StorageError CheckpointNotFound | CheckpointCorrupt | CheckpointFormatUnsupported
+   */
+  read(uuid: string): Promise<CheckpointRead> {
+    return this.#serial(() => this.#read(uuid));
+  }
+
+  /** {@link read} of the newest checkpoint that reads correctly (broken newer ones are skipped and logged). */
+  readLatest(): Promise<CheckpointRead | null> {
+    return this.#serial(async () => {
+      const entries = await this.#loadCatalog();
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const uuid = (entries[i] as CatalogEntry).uuid;
+        try {
+          return await this.#read(uuid);
+        } catch (e) {
+          if (!isStorageError(e)) throw e;
+          this.#skip(uuid, e);
+        }
+      }
+      return null;
+    });
+  }
+
+  async #read(uuid: string): Promise<CheckpointRead> {
+    const { manifest, bytes } = await this.#readManifest(uuid);
+    const base: Record<string, Record<string, Batch>> = {};
+    const deltas: Array<Record<string, Record<string, Batch>>> = [];
+    for (const [op, states] of Object.entries(manifest.operators)) {
+      const b: Record<string, Batch> = (base[op] = {});
+      for (const [name, list] of Object.entries(states)) {
+        b[name] = emptyBatch();
+        for (let i = 0; i < list.length; i++) {
+          const batch = await this.#readSegment(list[i] as SegmentRef, uuid);
+          if (i === 0) b[name] = batch;
+          else {
+            const d = (deltas[i - 1] ??= {});
+            (d[op] ??= {})[name] = batch;
+          }
+        }
+      }
+    }
+    this.#last = uuid;
+    const steps = manifest.steps;
+    return {
+      entry: entryOf(manifest, bytes),
+      manifest,
+      snapshot: { steps, operators: base },
+      deltas: Array.from(deltas, (operators) => ({ steps, operators: operators ?? {} })),
+    };
+  }
+
+  async #readSegment(ref: SegmentRef, uuid: string): Promise<Batch> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.filePath(ref.hash));
+    } catch (e) {
+      if (isNotFound(e))
+        throw corrupt(`checkpoint ${uuid} misses segment ${ref.hash}`, { uuid, hash: ref.hash });
+      throw e;
+    }
+    if (bytes.length !== ref.size)
+      throw corrupt(
+        `segment ${ref.hash} of checkpoint ${uuid} has ${bytes.length} bytes, expected ${ref.size}`,
+        {
+          uuid,
+          hash: ref.hash,
+        },
+      );
+    try {
+      return decodeSegment(bytes, this.#codecs, { hash: ref.hash, rows: ref.rows });
+    } catch (e) {
+      if (isStorageError(e)) e.details.uuid = uuid;
+      throw e;
+    }
+  }
+
+  /**
+   * Whether the next checkpoint after `checkpoint` (default: the last written or read) should be full rather
+   * than a delta: a segment list has reached `maxChain` segments, or the deltas' bytes exceed the bases'.
+   */
+  needsCompaction(checkpoint?: CatalogEntry | string): Promise<boolean> {
+    return this.#serial(async () => {
+      const uuid = typeof checkpoint === 'string' ? checkpoint : (checkpoint?.uuid ?? this.#last);
+      if (uuid === null) return true;
+      const s = compactionStats((await this.#readManifest(uuid)).manifest);
+      return s.longestChain >= this.#maxChain || s.deltaBytes > s.baseBytes;
+    });
+  }
+
+  /**
+   * Deletes old checkpoints: keeps the newest `keep`, the pinned ones, and (whatever `keep` says) the newest one
+   * whose files are all present. Order: catalog, then manifests, then every file no kept manifest references
+   * (and temporary files left by crashes). If a kept manifest cannot be read, no segment file is deleted.
+   */
+  gc(opts: GcOptions = {}): Promise<GcResult> {
+    return this.#serial(async () => {
+      const keep = opts.keep ?? 2;
+      const pinned = opts.pinned ?? new Set<string>();
+      const entries = await this.#loadCatalog();
+      const kept = new Set(entries.slice(Math.max(0, entries.length - keep)).map((e) => e.uuid));
+      for (const e of entries) if (pinned.has(e.uuid)) kept.add(e.uuid);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const uuid = (entries[i] as CatalogEntry).uuid;
+        try {
+          await this.#verifyFiles((await this.#readManifest(uuid)).manifest, false);
+          kept.add(uuid);
+          break;
+        } catch (e) {
+          if (!isStorageError(e)) throw e;
+        }
+      }
+      const removedCheckpoints = entries.filter((e) => !kept.has(e.uuid)).map((e) => e.uuid);
+      if (removedCheckpoints.length > 0)
+        await writeJsonAtomic(
+          join(this.dir, CATALOG_FILE),
+          entries.filter((e) => kept.has(e.uuid)),
+        );
+
+      const mdir = join(this.dir, MANIFESTS_DIR);
+      for (const name of await listDir(mdir)) {
+        const uuid = MANIFEST_NAME_RE.exec(name)?.[1];
+        // Removed ones, torn manifests the catalog never took, temporaries.
+        if (uuid === undefined ? isTempName(name) : !kept.has(uuid) && !pinned.has(uuid))
+          await removeFile(join(mdir, name));
+      }
+      for (const name of await listDir(this.dir))
+        if (isTempName(name) && name.startsWith(CATALOG_FILE)) await removeFile(join(this.dir, name));
+      await fsyncDir(mdir).catch((e) => {
+        if (!isNotFound(e)) throw e;
+      });
+
+      const referenced = new Set<string>();
+      for (const uuid of kept) {
+        try {
+          for (const f of manifestFiles((await this.#readManifest(uuid)).manifest)) referenced.add(f.hash);
+        } catch (e) {
+          if (!isStorageError(e)) throw e;
+          this.#log.warn('gc keeps every segment file: a kept manifest is unreadable', {
+            uuid,
+            reason: e.message,
+          });
+          return { removedCheckpoints, removedFiles: 0, freedBytes: 0 };
+        }
+      }
+      const fdir = join(this.dir, FILES_DIR);
+      let removedFiles = 0;
+      let freedBytes = 0;
+      for (const name of await listDir(fdir)) {
+        if (referenced.has(name)) continue;
+        if (!HASH_RE.test(name) && !isTempName(name)) continue; // not ours
+        const size = (await sizeOf(join(fdir, name))) ?? 0;
+        if (await removeFile(join(fdir, name))) {
+          removedFiles++;
+          freedBytes += size;
+        }
+      }
+      if (removedFiles > 0) await fsyncDir(fdir);
+      return { removedCheckpoints, removedFiles, freedBytes };
+    });
+  }
+
+  /** Whether the store holds segment `hash` with `size` bytes (for sync: what to download/upload). */
+  async hasFile(hash: string, size: number): Promise<boolean> {
+    return (await sizeOf(this.filePath(hash))) === size;
+  }
+
+  /** Stores a segment fetched from elsewhere, after checking its hash. @throws StorageError CheckpointCorrupt */
+  importFile(hash: string, bytes: Uint8Array): Promise<void> {
+    return this.#serial(async () => {
+      const actual = sha256Hex(bytes);
+      if (actual !== hash) throw corrupt(`imported segment ${hash} fails its hash check`, { hash, actual });
+      const path = this.filePath(hash);
+      if (await sameContent(path, bytes)) return;
+      await ensureDir(join(this.dir, FILES_DIR));
+      await writeFileAtomic(path, bytes);
+    });
+  }
+
+  /**
+   * Commits a manifest fetched from elsewhere (its files must have been imported first).
+   * @throws StorageError CheckpointCorrupt (invalid, or a file is missing) | CheckpointFormatUnsupported
+   */
+  importManifest(manifest: unknown): Promise<CatalogEntry> {
+    return this.#serial(async () => {
+      const uuid = isObj(manifest) && isUuid(manifest.uuid) ? manifest.uuid : '?';
+      const m = parseManifest(manifest, uuid);
+      await this.#verifyFiles(m, false);
+      await ensureDir(join(this.dir, MANIFESTS_DIR));
+      const bytes = await writeJsonAtomic(this.manifestPath(uuid), m);
+      await this.#loadCatalog(); // adds it
+      return entryOf(m, bytes);
+    });
+  }
+
+  async #readManifest(uuid: string): Promise<{ manifest: CheckpointManifest; bytes: number }> {
+    let text: string;
+    try {
+      text = await readFile(this.manifestPath(uuid), 'utf8');
+    } catch (e) {
+      if (isNotFound(e))
+        throw new StorageError('CheckpointNotFound', `checkpoint ${uuid} does not exist`, { uuid });
+      throw e;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      throw corrupt(`manifest of checkpoint ${uuid} is not valid JSON: ${(e as Error).message}`, { uuid });
+    }
+    return { manifest: parseManifest(value, uuid), bytes: Buffer.byteLength(text) };
+  }
+
+  /** Every referenced file exists with the right size (and, with `hashes`, content hash). */
+  async #verifyFiles(m: CheckpointManifest, hashes: boolean): Promise<void> {
+    for (const ref of manifestFiles(m)) {
+      const path = this.filePath(ref.hash);
+      const size = await sizeOf(path);
+      if (size === null)
+        throw corrupt(`checkpoint ${m.uuid} misses segment ${ref.hash}`, { uuid: m.uuid, hash: ref.hash });
+      if (size !== ref.size)
+        throw corrupt(`segment ${ref.hash} of checkpoint ${m.uuid} has ${size} bytes, expected ${ref.size}`, {
+          uuid: m.uuid,
+          hash: ref.hash,
+        });
+      if (hashes && sha256Hex(await readFile(path)) !== ref.hash)
+        throw corrupt(`segment ${ref.hash} of checkpoint ${m.uuid} fails its hash check`, {
+          uuid: m.uuid,
+          hash: ref.hash,
+        });
+    }
+  }
+
+  /**
+   * The catalog reconciled with the manifests on disk (manifests are the truth): rewrites `checkpoints.json` when
+   * it was unreadable or out of step.
+   */
+  async #loadCatalog(): Promise<CatalogEntry[]> {
+    const path = join(this.dir, CATALOG_FILE);
+    let cached: CatalogEntry[] = [];
+    let dirty = false;
+    try {
+      const value = await readJson(path);
+      if (!Array.isArray(value) || !value.every(isEntry))
+        throw new Error('not an array of checkpoint entries');
+      cached = value;
+    } catch (e) {
+      if (!isNotFound(e)) {
+        this.#log.warn('checkpoint catalog is unreadable; rebuilding it from the manifests', {
+          path,
+          reason: (e as Error).message,
+        });
+      }
+      dirty = true;
+    }
+    const onDisk = new Set<string>();
+    for (const name of await listDir(join(this.dir, MANIFESTS_DIR))) {
+      const uuid = MANIFEST_NAME_RE.exec(name)?.[1];
+      if (uuid !== undefined) onDisk.add(uuid);
+    }
+    const out = new Map<string, CatalogEntry>();
+    for (const e of cached) {
+      if (onDisk.has(e.uuid)) out.set(e.uuid, e);
+      else {
+        this.#log.warn('catalog lists a checkpoint whose manifest is gone; dropping it', { uuid: e.uuid });
+        dirty = true;
+      }
+    }
+    for (const uuid of onDisk) {
+      if (out.has(uuid)) continue;
+      try {
+        const { manifest, bytes } = await this.#readManifest(uuid);
+        out.set(uuid, entryOf(manifest, bytes));
+        dirty = true;
+      } catch (e) {
+        if (!isStorageError(e)) throw e;
+        this.#skip(uuid, e);
+      }
+    }
+    const entries = [...out.values()].sort(byUuid);
+    if (!dirty && entries.some((e, i) => e !== cached[i])) dirty = true;
+    if (dirty && (onDisk.size > 0 || cached.length > 0)) await writeJsonAtomic(path, entries);
+    return entries;
+  }
+}
+
+/**
+ * Whether `path` holds exactly `bytes`. An existing file is reused only then: after a corruption, a replay
+ * produces the same segment again, and it must replace the damaged file rather than link to it.
+ */
+async function sameContent(path: string, bytes: Uint8Array): Promise<boolean> {
+  if ((await sizeOf(path)) !== bytes.length) return false;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(await readFile(path));
+}
+
+async function sizeOf(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+}

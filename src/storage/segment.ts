@@ -1,0 +1,547 @@
+/**
+ * Segment files: one Z-set batch (rows + weights), encoded in a versioned binary format, compressed with zstd,
+ * and named by the SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints).
+ *
+ * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
+ * File = 16-byte header + one zstd frame holding the payload:
+ * ```
+ * header:  "HFSG" | u8 format version (1) | u8 compression (1 = zstd) | u16 reserved (0) | u64 payload length
+ * payload: u8 flags (bit 0: batch is consolidated)
+ *          varint codec count, then each codec tag as a string (varint byte length + UTF-8)
+ *          varint row count, then per row: varint column count, each value, zigzag-varint weight
+ * value:   tag byte, then
+ *          0 null | 1 false | 2 true
+ *          3 integral number, |n| ≤ 2^52, not -0: zigzag varint
+ *          4 other number (fractions, -0, NaN, ±Infinity, large): float64 bits
+ *          5 bigint in [-2^63, 2^63): int64
+ *          6 other bigint: u8 sign (0 = +, 1 = −), varint byte length, magnitude bytes (least significant first)
+ *          7 well-formed string: varint byte length + UTF-8
+ *          8 string with lone surrogates: varint code-unit count + UTF-16LE code units
+ *          9 object value: varint index into the codec table, varint part count, parts (values with tags 0–8)
+ * ```
+ * varint = unsigned LEB128 (values up to 2^53); zigzag maps n ≥ 0 to 2n and n < 0 to −2n − 1. Weights are
+ * integers within ±2^52 (anything else is refused with `CheckpointValueUnsupported`).
+ *
+ * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
+ * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly
+ * (`CheckpointCorrupt`) if a codec is missing.
+ *
+ * Decoding verifies the hash (when given), the header, the payload length, and that the payload is consumed
+ * exactly; any mismatch throws `StorageError('CheckpointCorrupt')`; a newer version throws
+ * `CheckpointFormatUnsupported`.
+ */
+import { createHash } from 'node:crypto';
+import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import type { Batch } from '../zset/batch.ts';
+import type { ObjectValue, Row, Value } from '../zset/value.ts';
+import { StorageError } from './storage-error.ts';
+
+export const SEGMENT_FORMAT_VERSION = 1;
+const MAGIC = 0x47534648; // "HFSG" read as u32 LE
+const HEADER_SIZE = 16;
+const COMPRESSION_ZSTD = 1;
+const DEFAULT_LEVEL = 3;
+
+/** Values a codec may split an object value into. */
+export type PrimitiveValue = null | boolean | number | bigint | string;
+
+/** Encodes one kind of {@link ObjectValue} (registered by the caller, e.g. for `Decimal`). */
+export interface ObjectValueCodec<T extends ObjectValue = ObjectValue> {
+  /** Stable name written into segments (e.g. `decimal`); never change it once data is written. */
+  readonly tag: string;
+  is(v: ObjectValue): boolean;
+  /** The parts that identify `v` exactly (e.g. `[unscaled, scale]`). */
+  encode(v: T): readonly PrimitiveValue[];
+  /** Rebuilds the value; throwing marks the segment corrupt. */
+  decode(parts: readonly PrimitiveValue[]): T;
+}
+
+export interface EncodedSegment {
+  readonly bytes: Buffer;
+  /** SHA-256 of `bytes`, lowercase hex: the file name. */
+  readonly hash: string;
+  readonly size: number;
+  readonly rows: number;
+}
+
+const T_NULL = 0;
+const T_FALSE = 1;
+const T_TRUE = 2;
+const T_INT = 3;
+const T_F64 = 4;
+const T_I64 = 5;
+const T_BIGINT = 6;
+const T_STR = 7;
+const T_STR16 = 8;
+const T_OBJ = 9;
+
+const MAX_ZIGZAG_INT = 2 ** 52;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+
+// Scratch views for float64/int64 bits (avoids Buffer's slower bigint/double accessors on the hot path).
+const SCRATCH = new ArrayBuffer(8);
+const F64 = new Float64Array(SCRATCH);
+const I64 = new BigInt64Array(SCRATCH);
+const S8 = new Uint8Array(SCRATCH);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Writes the 8 scratch bytes little-endian at `pos`. */
+function putScratch(buf: Uint8Array, pos: number): void {
+  if (LITTLE_ENDIAN) {
+    buf[pos] = S8[0] as number;
+    buf[pos + 1] = S8[1] as number;
+    buf[pos + 2] = S8[2] as number;
+    buf[pos + 3] = S8[3] as number;
+    buf[pos + 4] = S8[4] as number;
+    buf[pos + 5] = S8[5] as number;
+    buf[pos + 6] = S8[6] as number;
+    buf[pos + 7] = S8[7] as number;
+  } else {
+    for (let i = 0; i < 8; i++) buf[pos + i] = S8[7 - i] as number;
+  }
+}
+
+/** Loads 8 little-endian bytes at `pos` into the scratch. */
+function getScratch(buf: Uint8Array, pos: number): void {
+  if (LITTLE_ENDIAN) {
+    S8[0] = buf[pos] as number;
+    S8[1] = buf[pos + 1] as number;
+    S8[2] = buf[pos + 2] as number;
+    S8[3] = buf[pos + 3] as number;
+    S8[4] = buf[pos + 4] as number;
+    S8[5] = buf[pos + 5] as number;
+    S8[6] = buf[pos + 6] as number;
+    S8[7] = buf[pos + 7] as number;
+  } else {
+    for (let i = 0; i < 8; i++) S8[7 - i] = buf[pos + i] as number;
+  }
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function corrupt(message: string, details: Record<string, unknown> = {}): StorageError {
+  return new StorageError('CheckpointCorrupt', message, details);
+}
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, capacity));
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Unsigned varint, 0 ≤ z ≤ 2^53; the caller has ensured 8 bytes. */
+  varint(z: number): void {
+    const buf = this.buf;
+    let pos = this.pos;
+    if (z < 0x80) {
+      buf[pos++] = z;
+      this.pos = pos;
+      return;
+    }
+    while (z >= 0x80000000) {
+      buf[pos++] = (z % 128) | 128;
+      z = Math.floor(z / 128);
+    }
+    while (z >= 0x80) {
+      buf[pos++] = (z & 127) | 128;
+      z >>>= 7;
+    }
+    buf[pos++] = z;
+    this.pos = pos;
+  }
+
+  /**
+   * Fast path for short ASCII strings: writes `tag` (unless negative), the length and the bytes and returns true;
+   * returns false (writing nothing) otherwise.
+   */
+  asciiString(s: string, tag: number): boolean {
+    const n = s.length;
+    if (n >= 128) return false;
+    this.ensure(2 + n);
+    const buf = this.buf;
+    const start = tag < 0 ? this.pos : this.pos + 1;
+    let p = start + 1;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+    if (tag >= 0) buf[this.pos] = tag;
+    buf[start] = n;
+    this.pos = p;
+    return true;
+  }
+
+  string(s: string): void {
+    if (!this.asciiString(s, -1)) this.utf8String(s);
+  }
+
+  utf8String(s: string): void {
+    const len = Buffer.byteLength(s, 'utf8');
+    this.ensure(8 + len);
+    this.varint(len);
+    this.pos += this.buf.write(s, this.pos, len, 'utf8');
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
+  result(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+/** Encodes batches; collects the codecs used so the payload can list them. */
+class Encoder {
+  readonly w: Writer;
+  readonly #codecs: readonly ObjectValueCodec[];
+  readonly used: ObjectValueCodec[] = [];
+
+  constructor(codecs: readonly ObjectValueCodec[], capacity: number) {
+    this.#codecs = codecs;
+    this.w = new Writer(capacity);
+  }
+
+  value(v: Value, nested: boolean): void {
+    const w = this.w;
+    w.ensure(10);
+    switch (typeof v) {
+      case 'number':
+        if (
+          ((v | 0) === v && (v !== 0 || 1 / v > 0)) ||
+          (v !== 0 && Number.isInteger(v) && Math.abs(v) <= MAX_ZIGZAG_INT)
+        ) {
+          w.buf[w.pos++] = T_INT;
+          w.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+        } else {
+          w.buf[w.pos++] = T_F64;
+          F64[0] = v;
+          putScratch(w.buf, w.pos);
+          w.pos += 8;
+        }
+        return;
+      case 'string':
+        if (w.asciiString(v, T_STR)) return;
+        if (v.isWellFormed()) {
+          w.buf[w.pos++] = T_STR;
+          w.utf8String(v);
+        } else {
+          w.buf[w.pos++] = T_STR16;
+          w.varint(v.length);
+          w.ensure(v.length * 2);
+          for (let i = 0; i < v.length; i++) w.pos = w.buf.writeUInt16LE(v.charCodeAt(i), w.pos);
+        }
+        return;
+      case 'boolean':
+        w.buf[w.pos++] = v ? T_TRUE : T_FALSE;
+        return;
+      case 'bigint':
+        if (v >= I64_MIN && v <= I64_MAX) {
+          w.buf[w.pos++] = T_I64;
+          I64[0] = v;
+          putScratch(w.buf, w.pos);
+          w.pos += 8;
+        } else {
+          w.buf[w.pos++] = T_BIGINT;
+          w.buf[w.pos++] = v < 0n ? 1 : 0;
+          let hex = (v < 0n ? -v : v).toString(16);
+          if (hex.length % 2 === 1) hex = `0${hex}`;
+          const be = Buffer.from(hex, 'hex');
+          w.varint(be.length);
+          w.bytes(be.reverse());
+        }
+        return;
+      case 'object': {
+        if (v === null) {
+          w.buf[w.pos++] = T_NULL;
+          return;
+        }
+        if (nested) throw unsupported('a codec returned an object value as a part', v);
+        const codecs = this.#codecs;
+        let codec: ObjectValueCodec | undefined;
+        for (let i = 0; i < codecs.length; i++) {
+          if ((codecs[i] as ObjectValueCodec).is(v)) {
+            codec = codecs[i];
+            break;
+          }
+        }
+        if (codec === undefined) throw unsupported('no codec for an object value', v);
+        let idx = this.used.indexOf(codec);
+        if (idx < 0) idx = this.used.push(codec) - 1;
+        const parts = codec.encode(v);
+        w.buf[w.pos++] = T_OBJ;
+        w.varint(idx);
+        w.varint(parts.length);
+        for (const p of parts) this.value(p, true);
+        return;
+      }
+      default:
+        throw unsupported(`not a row value: ${typeof v}`, v);
+    }
+  }
+}
+
+function unsupported(message: string, v: unknown): StorageError {
+  const kind = typeof v === 'object' && v !== null ? (v.constructor?.name ?? 'object') : typeof v;
+  return new StorageError('CheckpointValueUnsupported', message, { kind });
+}
+
+/**
+ * The uncompressed payload of a batch (format v1, without the file header). Deterministic: the same batch and
+ * codecs give the same bytes.
+ */
+export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueCodec[] = []): Buffer {
+  const n = batch.rows.length;
+  const enc = new Encoder(codecs, 64 + n * 24);
+  const w = enc.w;
+  const { rows, weights } = batch;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i] as Row;
+    const weight = weights[i] as number;
+    if (!Number.isInteger(weight) || Math.abs(weight) > MAX_ZIGZAG_INT)
+      throw new StorageError(
+        'CheckpointValueUnsupported',
+        `weight ${weight} is not an integer within ±2^52`,
+        {},
+      );
+    const m = row.length;
+    w.ensure(8);
+    w.varint(m);
+    for (let j = 0; j < m; j++) enc.value(row[j] as Value, false);
+    w.ensure(10);
+    w.varint(weight >= 0 ? weight * 2 : -weight * 2 - 1);
+  }
+  const head = new Writer(64);
+  head.ensure(1);
+  head.buf[head.pos++] = batch.consolidated === true ? 1 : 0;
+  head.ensure(8);
+  head.varint(enc.used.length);
+  for (const c of enc.used) head.string(c.tag);
+  head.ensure(8);
+  head.varint(n);
+  return Buffer.concat([head.result(), w.result()]);
+}
+
+/** Encodes a batch into a complete segment file (header + zstd payload) and hashes it. */
+export function encodeSegment(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[] = [],
+  opts: { level?: number } = {},
+): EncodedSegment {
+  const payload = encodeSegmentPayload(batch, codecs);
+  const compressed = zstdCompressSync(payload, {
+    params: { [zc.ZSTD_c_compressionLevel]: opts.level ?? DEFAULT_LEVEL, [zc.ZSTD_c_checksumFlag]: 0 },
+  });
+  const bytes = Buffer.allocUnsafe(HEADER_SIZE + compressed.length);
+  bytes.writeUInt32LE(MAGIC, 0);
+  bytes[4] = SEGMENT_FORMAT_VERSION;
+  bytes[5] = COMPRESSION_ZSTD;
+  bytes.writeUInt16LE(0, 6);
+  bytes.writeBigUInt64LE(BigInt(payload.length), 8);
+  compressed.copy(bytes, HEADER_SIZE);
+  return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: batch.rows.length };
+}
+
+/** Checks the header and returns the decompressed payload. */
+export function readSegmentPayload(bytes: Uint8Array): Buffer {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.length < HEADER_SIZE || b.readUInt32LE(0) !== MAGIC) throw corrupt('not a segment file (bad magic)');
+  const version = b[4] as number;
+  if (version > SEGMENT_FORMAT_VERSION)
+    throw new StorageError(
+      'CheckpointFormatUnsupported',
+      `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
+      { version },
+    );
+  if (version !== SEGMENT_FORMAT_VERSION) throw corrupt(`bad segment format version ${version}`);
+  if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
+  const length = Number(b.readBigUInt64LE(8));
+  let payload: Buffer;
+  try {
+    payload = zstdDecompressSync(b.subarray(HEADER_SIZE), { maxOutputLength: Math.max(1, length) });
+  } catch (e) {
+    throw corrupt(`segment does not decompress: ${(e as Error).message}`);
+  }
+  if (payload.length !== length)
+    throw corrupt('segment payload length mismatch', { expected: length, actual: payload.length });
+  return payload;
+}
+
+class Reader {
+  readonly buf: Buffer;
+  pos = 0;
+  readonly end: number;
+
+  constructor(buf: Buffer) {
+    this.buf = buf;
+    this.end = buf.length;
+  }
+
+  varint(): number {
+    const buf = this.buf;
+    let b = buf[this.pos++] as number;
+    if (b < 0x80) return b;
+    let z = b & 127;
+    let mul = 128;
+    for (;;) {
+      b = buf[this.pos++] as number;
+      if (b === undefined) throw corrupt('segment payload ends inside a varint');
+      z += (b & 127) * mul;
+      if (b < 0x80) return z;
+      mul *= 128;
+      if (mul > 2 ** 56) throw corrupt('varint too long');
+    }
+  }
+
+  take(n: number): number {
+    const at = this.pos;
+    if (at + n > this.end) throw corrupt('segment payload truncated');
+    this.pos = at + n;
+    return at;
+  }
+
+  string(): string {
+    const len = this.varint();
+    const at = this.take(len);
+    const buf = this.buf;
+    if (len <= 16) {
+      let s = '';
+      for (let i = at; i < at + len; i++) {
+        const c = buf[i] as number;
+        if (c >= 0x80) return buf.toString('utf8', at, at + len);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return buf.toString('utf8', at, at + len);
+  }
+}
+
+function unzigzag(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+function readValue(r: Reader, codecs: readonly ObjectValueCodec[], nested: boolean): Value {
+  const buf = r.buf;
+  const tag = buf[r.pos++];
+  switch (tag) {
+    case T_NULL:
+      return null;
+    case T_FALSE:
+      return false;
+    case T_TRUE:
+      return true;
+    case T_INT:
+      return unzigzag(r.varint());
+    case T_F64:
+      getScratch(buf, r.take(8));
+      return F64[0] as number;
+    case T_I64:
+      getScratch(buf, r.take(8));
+      return I64[0] as bigint;
+    case T_BIGINT: {
+      const neg = buf[r.take(1)] === 1;
+      const len = r.varint();
+      const at = r.take(len);
+      const hex = Buffer.from(buf.subarray(at, at + len))
+        .reverse()
+        .toString('hex');
+      const mag = len === 0 ? 0n : BigInt(`0x${hex}`);
+      return neg ? -mag : mag;
+    }
+    case T_STR:
+      return r.string();
+    case T_STR16: {
+      const n = r.varint();
+      const at = r.take(n * 2);
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(buf.readUInt16LE(at + 2 * i));
+      return s;
+    }
+    case T_OBJ: {
+      if (nested) throw corrupt('nested object value');
+      const codec = codecs[r.varint()];
+      if (codec === undefined) throw corrupt('object value refers to an unknown codec');
+      const n = r.varint();
+      const parts: PrimitiveValue[] = [];
+      for (let i = 0; i < n; i++) parts.push(readValue(r, codecs, true) as PrimitiveValue);
+      try {
+        return codec.decode(parts);
+      } catch (e) {
+        throw corrupt(`codec '${codec.tag}' rejects a value: ${(e as Error).message}`);
+      }
+    }
+    default:
+      throw corrupt(`unknown value tag ${tag}`);
+  }
+}
+
+/** Decodes an uncompressed payload (see {@link encodeSegmentPayload}). */
+export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): Batch {
+  const r = new Reader(payload);
+  const flags = payload[r.take(1)] as number;
+  const ncodecs = r.varint();
+  const table: ObjectValueCodec[] = [];
+  for (let i = 0; i < ncodecs; i++) {
+    const tag = r.string();
+    const c = codecs.find((x) => x.tag === tag);
+    if (c === undefined)
+      throw corrupt(`segment uses value codec '${tag}', which is not registered`, { codec: tag });
+    table.push(c);
+  }
+  const n = r.varint();
+  if (n > payload.length) throw corrupt('segment row count exceeds its size');
+  const rows: Row[] = new Array(n);
+  const weights: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = r.varint();
+    const row: Value[] = [];
+    for (let j = 0; j < m; j++) row.push(readValue(r, table, false));
+    rows[i] = row;
+    weights[i] = unzigzag(r.varint());
+    if (r.pos > r.end) throw corrupt('segment payload truncated');
+  }
+  if (r.pos !== r.end) throw corrupt('trailing bytes after the last row');
+  return (flags & 1) === 1 ? { rows, weights, consolidated: true } : { rows, weights };
+}
+
+/**
+ * Decodes a segment file. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
+ * @throws StorageError CheckpointCorrupt | CheckpointFormatUnsupported
+ */
+export function decodeSegment(
+  bytes: Uint8Array,
+  codecs: readonly ObjectValueCodec[] = [],
+  expect: { hash?: string; rows?: number } = {},
+): Batch {
+  if (expect.hash !== undefined) {
+    const actual = sha256Hex(bytes);
+    if (actual !== expect.hash)
+      throw corrupt(`segment ${expect.hash} fails its hash check`, { hash: expect.hash, actual });
+  }
+  const batch = decodeSegmentPayload(readSegmentPayload(bytes), codecs);
+  if (expect.rows !== undefined && batch.rows.length !== expect.rows)
+    throw corrupt('segment row count differs from the manifest', {
+      hash: expect.hash ?? null,
+      expected: expect.rows,
+      actual: batch.rows.length,
+    });
+  return batch;
+}
