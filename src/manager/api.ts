@@ -43,6 +43,9 @@ const PROXIED = new Set([
   'metrics',
   'completion_status',
   'time_series',
+  'checkpoint',
+  'checkpoint_status',
+  'checkpoints',
 ]);
 const now = () => new Date().toISOString();
 
@@ -207,30 +210,16 @@ export class Manager {
           return this.#clear(name, res);
         case 'dismiss_error':
           return this.#dismiss(name, res);
-        case 'checkpoint':
-        case 'suspend':
         case 'activate':
           this.#get(name);
           throw new ServiceError(
-            'CheckpointsNotAvailable',
-            `/${action} needs checkpoints, which this version of Holdfast does not implement yet`,
+            'SyncNotAvailable',
+            '/activate needs checkpoint sync, which this version of Holdfast does not implement yet',
             { action },
           );
       }
     }
     if (seg.length === 4 && method === 'GET' && action === 'logs') return this.#logs(name, req, res);
-    if (
-      seg.length === 4 &&
-      method === 'GET' &&
-      (action === 'checkpoints' || action === 'checkpoint_status')
-    ) {
-      this.#get(name);
-      throw new ServiceError(
-        'CheckpointsNotAvailable',
-        `/${action} needs checkpoints, which this version of Holdfast does not implement yet`,
-        { action },
-      );
-    }
     if (PROXIED.has(action))
       return this.#proxy(name, seg.slice(3).map(encodeURIComponent).join('/') + url.search, req, res);
     throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
@@ -505,15 +494,69 @@ export class Manager {
   #stop(name: string, p: URLSearchParams, res: ServerResponse): void {
     const r = this.#get(name);
     const force = p.get('force') === 'true';
-    if (!force && r.deployment_resources_status !== 'Stopped') {
+    if (
+      force ||
+      r.deployment_resources_status === 'Stopped' ||
+      r.deployment_resources_status === 'Provisioning'
+    ) {
+      void this.#stopDeployment(name);
+      sendJson(res, 202, 'Pipeline is forcefully stopping');
+      return;
+    }
+    if (r.runtime_config.storage === null) {
       throw new ServiceError(
-        'CheckpointsNotAvailable',
-        'stop?force=false writes a checkpoint before stopping, and checkpoints are not implemented yet in this version; use stop?force=true (in-memory state is lost)',
+        'CheckpointStorageRequired',
+        `stop?force=false checkpoints the pipeline first, which needs storage; enable runtime_config.storage, or use stop?force=true (state in memory is lost)`,
         {},
       );
     }
-    void this.#stopDeployment(name);
-    sendJson(res, 202, force ? 'Pipeline is forcefully stopping' : 'Pipeline is stopping');
+    const port = this.#deployedPort(r);
+    this.#update(name, (x) => {
+      x.deployment_runtime_desired_status = null;
+      x.deployment_resources_desired_status = 'Stopped';
+      x.deployment_resources_desired_status_since = now();
+    });
+    void this.#suspend(name, port);
+    sendJson(res, 202, 'Pipeline is suspending');
+  }
+
+  /** Graceful stop: checkpoint, wait until it is durable, then stop the process. On failure: forced stop + error. */
+  async #suspend(name: string, port: number): Promise<void> {
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const r = await fetch(`${base}/checkpoint`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+      const body = (await r.json()) as {
+        checkpoint_sequence_number?: number;
+        incarnation_uuid?: string;
+        message?: string;
+      };
+      if (!r.ok || body.checkpoint_sequence_number === undefined)
+        throw new Error(body.message ?? `checkpoint answered ${r.status}`);
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const st = (await (
+          await fetch(`${base}/checkpoint_status?incarnation_uuid=${body.incarnation_uuid}`)
+        ).json()) as {
+          success: number | null;
+          failure: { sequence_number: number; error: string } | null;
+        };
+        if (st.success !== null && st.success >= body.checkpoint_sequence_number) break;
+        if (st.failure && st.failure.sequence_number >= body.checkpoint_sequence_number)
+          throw new Error(st.failure.error);
+        if (Date.now() > deadline) throw new Error('the checkpoint did not complete within 120 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      this.supervisor.log(name, 'manager: pipeline suspended (checkpoint written); stopping');
+    } catch (e) {
+      this.#update(name, (x) => {
+        x.deployment_error = new ServiceError(
+          'SuspendFailed',
+          `stopping gracefully failed: ${(e as Error).message}; the pipeline was stopped without a final checkpoint`,
+          {},
+        ).toResponse();
+      });
+    }
+    await this.#stopDeployment(name);
   }
 
   async #pauseResume(name: string, action: 'pause' | 'resume', res: ServerResponse): Promise<void> {

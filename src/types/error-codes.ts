@@ -140,6 +140,11 @@ export const ERROR_CATALOG = {
     summary:
       'The program differs from the one that wrote the checkpoint; bootstrapping is not implemented yet.',
   },
+  SuspendFailed: {
+    status: 500,
+    retryable: false,
+    summary: 'A graceful stop could not write its checkpoint; the pipeline was stopped without one.',
+  },
   CheckpointStorageRequired: {
     status: 400,
     retryable: false,
@@ -257,10 +262,11 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The action or its parameters are not supported.',
   },
-  CheckpointsNotAvailable: {
+  SyncNotAvailable: {
     status: 501,
     retryable: false,
-    summary: 'The action needs checkpoints, which this version does not implement yet.',
+    summary:
+      'The action needs checkpoint sync (standby, activate), which this version does not implement yet.',
   },
   PipelineInteractionNotDeployed: {
     status: 503,
@@ -301,7 +307,10 @@ export const ERROR_CATALOG = {
 export type ErrorCode = keyof typeof ERROR_CATALOG;
 
 /** Codes that were used once and must never be reused. */
-export const RETIRED_CODES: readonly string[] = [];
+export const RETIRED_CODES: readonly string[] = [
+  // replaced by working graceful stops and checkpoints (SyncNotAvailable covers what still needs sync)
+  'CheckpointsNotAvailable',
+];
 
 /** The one error body sent everywhere (Feldera's `ErrorResponse`). */
 export interface ErrorResponse {

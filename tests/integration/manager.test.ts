@@ -202,9 +202,6 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     200,
     'description edits are allowed any time',
   );
-  const graceful = await api('POST', '/v0/pipelines/p1/stop');
-  assert.equal(graceful.status, 501);
-  assert.equal(graceful.json.error_code, 'CheckpointsNotAvailable');
 
   // kill -9 the pipeline process: the manager restarts it
   const reg = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as {
@@ -239,6 +236,42 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     (r) => r.json.deployment_status === 'Running',
     'Running after manager restart',
   );
+
+  // graceful stop (checkpoint, then stop) and start again: the state is back
+  const ing2 = await api('POST', '/v0/pipelines/p1/ingress/t?format=json', '{"insert": {"id": 7, "x": 7}}');
+  await until(
+    () => api('GET', `/v0/pipelines/p1/completion_status?token=${ing2.json.token}`),
+    (r) => r.json.status === 'complete',
+    'completion',
+  );
+  const before = (
+    await api('GET', `/v0/pipelines/p1/query?sql=${encodeURIComponent('SELECT n, total FROM s')}&format=json`)
+  ).text.trim();
+  const susp = await api('POST', '/v0/pipelines/p1/stop');
+  assert.equal(susp.status, 202, susp.text);
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Stopped',
+    'Stopped after suspend',
+  );
+  assert.equal((await api('GET', '/v0/pipelines/p1?selector=status')).json.deployment_error, null);
+  await api('POST', '/v0/pipelines/p1/start');
+  await until(
+    () => api('GET', '/v0/pipelines/p1?selector=status'),
+    (r) => r.json.deployment_status === 'Running',
+    'Running after resume',
+  );
+  assert.equal(
+    (
+      await api(
+        'GET',
+        `/v0/pipelines/p1/query?sql=${encodeURIComponent('SELECT n, total FROM s')}&format=json`,
+      )
+    ).text.trim(),
+    before,
+  );
+  const cps = await api('GET', '/v0/pipelines/p1/checkpoints');
+  assert.ok(Array.isArray(cps.json) && (cps.json as unknown as unknown[]).length >= 1, cps.text);
 
   // stop, clear, delete
   assert.equal((await api('POST', '/v0/pipelines/p1/stop?force=true')).status, 202);
