@@ -25,6 +25,7 @@ commands:
   stop NAME [--force] [--no-wait]                                         stop (--force: without a checkpoint)
   pause NAME | resume NAME                                                pause or resume processing
   delete NAME [--clear-storage]                                           delete a stopped pipeline
+  checkpoint NAME [--wait] | checkpoints NAME                            take a checkpoint; list checkpoints
   logs NAME [--follow]                                                    print the pipeline's log
   query NAME SQL                                                          ad-hoc query over materialized views
   ingest NAME TABLE FILE [--data-format json|csv] [--update-format F] [--no-wait]   push a file of records
@@ -39,7 +40,14 @@ interface Parsed {
   readonly flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['--no-wait', '--force', '--follow', '--snapshot', '--clear-storage']);
+const BOOLEAN_FLAGS = new Set([
+  '--no-wait',
+  '--force',
+  '--follow',
+  '--snapshot',
+  '--clear-storage',
+  '--wait',
+]);
 
 function parse(args: readonly string[]): Parsed {
   const positional: string[] = [];
@@ -243,6 +251,22 @@ export async function runPipelineCli(
       case 'delete': {
         await pipeline().delete({ clearStorage: p.flags.get('--clear-storage') === true });
         show({ deleted: name() }, () => `${name()}: deleted`);
+        return 0;
+      }
+      case 'checkpoint': {
+        const wait = p.flags.get('--wait') === true;
+        const seq = await pipeline().checkpoint({ wait, timeoutMs: 120_000 });
+        show(
+          { checkpoint_sequence_number: seq, status: wait ? 'Success' : 'Requested' },
+          () => `${name()}: checkpoint ${seq} ${wait ? 'written' : 'requested'}`,
+        );
+        return 0;
+      }
+      case 'checkpoints': {
+        const list = (await pipeline().checkpoints()) as unknown as Array<Record<string, unknown>>;
+        show(list, () =>
+          list.length === 0 ? 'no checkpoints' : table(list, ['uuid', 'steps', 'processed_records', 'size']),
+        );
         return 0;
       }
       case 'logs': {

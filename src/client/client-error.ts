@@ -16,6 +16,8 @@ export const CLIENT_ERROR_CODES = [
   'InvalidResponse',
   /** A wait (`start`, `stop`, `inputJson({ wait })`, …) exceeded its `timeoutMs`. */
   'WaitTimeout',
+  /** A checkpoint the client waited for failed (the message has the pipeline's error). */
+  'CheckpointFailed',
   /** While waiting, the pipeline stopped with a `deployment_error`. */
   'PipelineFailed',
   /** The program did not compile (`SqlError`, `RustError`, `SystemError`). */

@@ -295,6 +295,71 @@ export class Pipeline {
     await this.client.deletePipeline(this.name, { signal: opts.signal });
   }
 
+  /**
+   * Takes a checkpoint (`POST .../checkpoint`) and returns its sequence number. With `wait`, polls
+   * `checkpoint_status` until it is written (throws `ClientError('CheckpointFailed')` if it failed); when the
+   * pipeline process restarted meanwhile (`IncarnationUuidMismatch`), the checkpoint is requested again.
+   */
+  async checkpoint(opts: { wait?: boolean; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+    const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
+    for (;;) {
+      const r = await this.client.checkpoint(this.name, { signal: opts.signal });
+      const seq = r.checkpoint_sequence_number;
+      if (!opts.wait) return seq;
+      for (let attempt = 0; ; attempt++) {
+        let st: { success: number | null; failure: { sequence_number: number; error: string } | null };
+        try {
+          st = await this.client.checkpointStatus(this.name, r.incarnation_uuid ?? undefined, {
+            signal: opts.signal,
+          });
+        } catch (e) {
+          if (isApiError(e, 'IncarnationUuidMismatch')) break; // restarted: ask again
+          throw e;
+        }
+        if (st.success !== null && st.success >= seq) return seq;
+        if (st.failure && st.failure.sequence_number >= seq) {
+          throw new ClientError(
+            'CheckpointFailed',
+            `checkpoint ${seq} of pipeline '${this.name}' failed: ${st.failure.error}`,
+            { pipeline_name: this.name, sequence_number: seq },
+          );
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new ClientError(
+            'WaitTimeout',
+            `timed out after ${opts.timeoutMs} ms waiting for checkpoint ${seq} of pipeline '${this.name}'`,
+            {
+              pipeline_name: this.name,
+              sequence_number: seq,
+            },
+          );
+        }
+        await sleep(Math.min(backoffDelay(attempt), left), opts.signal);
+      }
+    }
+  }
+
+  /** The state of checkpoint `seq`: `Success`, `Failure` (with the error), `InProgress`, or `Unknown`. */
+  async checkpointStatus(
+    seq: number,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<{ status: 'Success' | 'Failure' | 'InProgress' | 'Unknown'; error?: string }> {
+    const st = await this.client.checkpointStatus(this.name, undefined, { signal: opts.signal });
+    if (st.failure && st.failure.sequence_number === seq)
+      return { status: 'Failure', error: st.failure.error };
+    if (st.success !== null && st.success >= seq) return { status: 'Success' };
+    const stats = await this.client.stats(this.name, { signal: opts.signal }).catch(() => null);
+    const activity = (stats?.checkpoint_activity ?? null) as { status?: string } | null;
+    if (activity?.status === 'in_progress') return { status: 'InProgress' };
+    return { status: st.success === null && st.failure === null ? 'Unknown' : 'InProgress' };
+  }
+
+  /** The pipeline's checkpoints (`GET .../checkpoints`). */
+  checkpoints(opts: { signal?: AbortSignal } = {}): ReturnType<HoldfastApi['checkpoints']> {
+    return this.client.checkpoints(this.name, opts);
+  }
+
   /** `/stats`. */
   stats(opts: { signal?: AbortSignal; includeConnectorErrors?: boolean } = {}): Promise<PipelineStats> {
     return this.client.stats(this.name, opts);

@@ -97,6 +97,11 @@ test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
   const notFound = await cli(url, 'pipeline', 'get', 'ghost');
   assert.equal(notFound.code, 1);
   assert.match(notFound.err, /^error \[UnknownPipelineName\]/);
+  const cp = await cli(url, 'pipeline', 'checkpoint', 'demo', '--wait');
+  assert.equal(cp.code, 0, cp.err);
+  assert.match(cp.out, /demo: checkpoint \d+ written/);
+  const cps = await cli(url, 'pipeline', 'checkpoints', 'demo');
+  assert.match(cps.out, /^UUID\s+STEPS\s+PROCESSED_RECORDS\s+SIZE/m);
   const graceful = await cli(url, 'pipeline', 'stop', 'demo');
   assert.equal(graceful.code, 0, graceful.err);
   assert.equal((await cli(url, 'pipeline', 'start', 'demo')).code, 0);

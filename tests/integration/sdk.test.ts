@@ -75,6 +75,10 @@ test('a pipeline driven end to end through the SDK', { timeout: 60_000 }, async 
   const stats = await p.stats();
   assert.equal(stats.global_metrics.total_processed_records, 3);
 
+  const seq = await p.checkpoint({ wait: true, timeoutMs: 20_000 });
+  assert.deepEqual(await p.checkpointStatus(seq), { status: 'Success' });
+  assert.ok((await p.checkpoints()).length >= 1);
+
   await p.pause({ wait: true });
   assert.equal(await p.status(), 'Paused');
   await p.resume({ wait: true });
