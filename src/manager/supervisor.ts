@@ -87,8 +87,11 @@ export class Supervisor {
   }
 
   #spawn(d: Deployment, configPath: string): void {
+    // stdin is a pipe the pipeline watches: if the manager dies (even by SIGKILL) the pipe closes and the
+    // pipeline stops itself instead of living on as an orphan (a restarted manager starts it again).
     const child = spawn(process.execPath, [this.#main, 'pipeline', 'run', '--config', configPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, HOLDFAST_MANAGED: '1' },
     });
     d.child = child;
     d.port = null;

@@ -142,7 +142,10 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({ event: 'listening', port, incarnation_uuid: controller.incarnationUuid })}\n`,
   );
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log('info', `received ${signal}, stopping`);
     const finish = () => {
       controller.terminate();
@@ -158,6 +161,10 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     });
     setTimeout(() => process.exit(0), 2000).unref();
   };
+  if (process.env.HOLDFAST_MANAGED === '1') {
+    process.stdin.on('data', () => {});
+    process.stdin.once('end', () => stop('the manager exited'));
+  }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

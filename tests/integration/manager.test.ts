@@ -367,3 +367,36 @@ async function fetchLogs(base: string, name: string): Promise<string[]> {
   ac.abort();
   return text.split('\n');
 }
+
+test('pipeline processes do not outlive a manager killed with SIGKILL', { timeout: 30_000 }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
+  const { base, proc } = await startServer(dataDir);
+  const api = client(base);
+  await api('POST', '/v0/pipelines', { name: 'orphan', program_code: SQL });
+  await api('POST', '/v0/pipelines/orphan/start');
+  await until(
+    () => api('GET', '/v0/pipelines/orphan?selector=status'),
+    (r) => r.json.deployment_status === 'Running',
+    'Running',
+  );
+  const reg = JSON.parse(readFileSync(join(dataDir, 'registry.json'), 'utf8')) as {
+    pipelines: Array<{ pid: number }>;
+  };
+  const pid = reg.pipelines[0]?.pid as number;
+  const dead = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await dead;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await until(
+    async () => alive(),
+    (a) => !a,
+    'the pipeline process to exit after its manager died',
+  );
+});
