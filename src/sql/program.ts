@@ -603,44 +603,75 @@ export class SqlCircuit {
     }
     const select = (stmts[0] as ParsedStatement).ast.SelectStmt;
     const source = new SourceMap(sql);
-    const circuit = new Circuit();
-    const inputs = new Map<string, Batch>();
-    const planner = new Planner(circuit, {
-      source,
-      allowOrderBy: true,
-      resolve: (name) => {
-        const r = this.program.relation(name);
-        if (!r) return null;
-        const contents = this.contents(r.name);
-        const id = `${r.name}`;
-        if (!inputs.has(id)) inputs.set(id, contents);
-        const node = circuit.addSource(id);
-        return { node, cols: r.columns.map((c) => ({ qualifier: r.name, name: c.name, type: c.type })) };
-      },
-    });
-    let rel: Rel;
-    try {
-      rel = planner.planSelect({
-        ...select,
-        sortClause: undefined,
-        limitCount: undefined,
-        limitOffset: undefined,
+    // Plans `sel` in a fresh circuit whose sources are the materialized relations it reads (one source per
+    // relation, so a self-join reads it once).
+    const build = (sel: Ast): { circuit: Circuit; inputs: Map<string, Batch>; rel: Rel } => {
+      const circuit = new Circuit();
+      const inputs = new Map<string, Batch>();
+      const nodes = new Map<string, NodeId>();
+      const planner = new Planner(circuit, {
+        source,
+        allowOrderBy: true,
+        resolve: (name) => {
+          const r = this.program.relation(name);
+          if (!r) return null;
+          let node = nodes.get(r.name);
+          if (node === undefined) {
+            inputs.set(r.name, this.contents(r.name));
+            node = circuit.addSource(r.name);
+            nodes.set(r.name, node);
+          }
+          return { node, cols: r.columns.map((c) => ({ qualifier: r.name, name: c.name, type: c.type })) };
+        },
       });
-    } catch (e) {
-      if (e instanceof ServiceError && e.errorCode === 'AdHocQueryError') throw e;
-      throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
-    }
+      try {
+        return {
+          circuit,
+          inputs,
+          rel: planner.planSelect({
+            ...sel,
+            sortClause: undefined,
+            limitCount: undefined,
+            limitOffset: undefined,
+          }),
+        };
+      } catch (e) {
+        if (e instanceof ServiceError && e.errorCode === 'AdHocQueryError') throw e;
+        throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+      }
+    };
+    let plan = build(select);
+    const width = plan.rel.cols.length;
+    // ORDER BY may name expressions that are not in the select list (as in Postgres): plan them as hidden
+    // trailing columns, sort, then drop them.
+    const sortClause = (select.sortClause ?? []) as Ast[];
+    const hidden = new Map<number, number>();
+    const simple =
+      (!select.op || select.op === 'SETOP_NONE') &&
+      !(Array.isArray(select.distinctClause) && select.distinctClause.length > 0);
+    const extra: Ast[] = [];
+    sortClause.forEach((sb, k) => {
+      const node = sb.SortBy.node;
+      if (node.A_Const?.ival !== undefined || !simple || bindsTo(node, plan.rel.cols, source)) return;
+      hidden.set(k, width + extra.length);
+      extra.push({ ResTarget: { name: `__sort${extra.length}`, val: node } });
+    });
+    if (extra.length > 0)
+      plan = build({ ...select, targetList: [...(select.targetList as Ast[]), ...extra] });
     let out: Batch;
     try {
-      out = consolidate(circuit.step(inputs, [rel.node]).get(rel.node) as Batch);
+      out = consolidate(plan.circuit.step(plan.inputs, [plan.rel.node]).get(plan.rel.node) as Batch);
     } catch (e) {
       throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
     }
     let rows: Row[] = [];
     for (let i = 0; i < out.rows.length; i++)
       for (let k = 0; k < (out.weights[i] as number); k++) rows.push(out.rows[i] as Row);
-    const columns = rel.cols.map((c) => ({ name: c.name, type: c.type, caseSensitive: false }));
-    if (select.sortClause) rows = sortRows(rows, select.sortClause, rel.cols, source);
+    const columns = plan.rel.cols
+      .slice(0, width)
+      .map((c) => ({ name: c.name, type: c.type, caseSensitive: false }));
+    if (sortClause.length > 0) rows = sortRows(rows, sortClause, plan.rel.cols, source, hidden);
+    if (extra.length > 0) rows = rows.map((r) => r.slice(0, width));
     const limitOf = (a: Ast | undefined, what: string): number | null => {
       if (!a) return null;
       const v = a.A_Const?.ival?.ival ?? (a.A_Const?.ival ? 0 : undefined);
@@ -661,13 +692,34 @@ export class SqlCircuit {
   }
 }
 
-function sortRows(rows: Row[], sortClause: Ast[], cols: readonly ScopeColumn[], source: SourceMap): Row[] {
+/** True when `node` binds against the query's output columns alone. */
+function bindsTo(node: Ast, cols: readonly ScopeColumn[], source: SourceMap): boolean {
+  try {
+    bindExpr(node, { columns: cols.map((c) => ({ ...c, qualifier: null })), source });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sorts ad-hoc results; `hidden` maps a sort key's index to the hidden column that holds its value. */
+function sortRows(
+  rows: Row[],
+  sortClause: Ast[],
+  cols: readonly ScopeColumn[],
+  source: SourceMap,
+  hidden: ReadonlyMap<number, number>,
+): Row[] {
   const ctx: BindContext = { columns: cols.map((c) => ({ ...c, qualifier: null })), source };
-  const keys = sortClause.map((s) => {
+  const keys = sortClause.map((s, k) => {
     const sb = s.SortBy;
     const node = sb.node;
     let bound: Bound;
-    if (node.A_Const?.ival !== undefined) {
+    const h = hidden.get(k);
+    if (h !== undefined) {
+      const c = cols[h] as ScopeColumn;
+      bound = { type: c.type, cols: [h], gen: (x) => x.col(h), colRef: h };
+    } else if (node.A_Const?.ival !== undefined) {
       const i = (node.A_Const.ival.ival ?? 0) as number;
       const c = cols[i - 1];
       if (!c) throw new ServiceError('AdHocQueryError', `ORDER BY position ${i} is not in select list`, {});
@@ -676,11 +728,7 @@ function sortRows(rows: Row[], sortClause: Ast[], cols: readonly ScopeColumn[], 
       try {
         bound = bindExpr(node, ctx);
       } catch (e) {
-        throw new ServiceError(
-          'AdHocQueryError',
-          `ORDER BY can only use output columns: ${(e as Error).message}`,
-          {},
-        );
+        throw new ServiceError('AdHocQueryError', `ORDER BY ${(e as Error).message}`, {});
       }
     }
     const ev = bound.gen({ col: (i) => (a) => a[i] as Value });

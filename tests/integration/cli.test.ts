@@ -73,8 +73,28 @@ test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
     'demo',
   ]);
 
+  const upd = await cli(
+    url,
+    'pipeline',
+    'update',
+    'demo',
+    '--description',
+    'updated',
+    '--runtime-config',
+    '{"workers": 2}',
+  );
+  assert.equal(upd.code, 0, upd.err);
+  const got = JSON.parse((await cli(url, '--format', 'json', 'pipeline', 'get', 'demo')).out) as {
+    description: string;
+    runtime_config: { workers: number };
+  };
+  assert.equal(got.description, 'updated');
+  assert.equal(got.runtime_config.workers, 2);
   assert.equal((await cli(url, 'pipeline', 'start', 'demo')).code, 0);
   assert.equal((await cli(url, 'pipeline', 'status', 'demo')).out.trim(), 'Running');
+  const running = await cli(url, 'pipeline', 'update', 'demo', '--sql', join(dir, 'bad.sql'));
+  assert.equal(running.code, 1);
+  assert.match(running.err, /UpdateRestrictedToStopped/);
   const ing = await cli(url, 'pipeline', 'ingest', 'demo', 't', join(dir, 'rows.json'));
   assert.equal(ing.code, 0, ing.err);
   assert.equal((await cli(url, 'pipeline', 'ingest', 'demo', 't', join(dir, 'rows.csv'))).code, 0);

@@ -148,6 +148,23 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     'InvalidRuntimeConfig',
   );
 
+  // PUT: create (201), replace (200), rename (200), and renaming a missing pipeline is refused
+  assert.equal((await api('PUT', '/v0/pipelines/tmp1', { name: 'tmp1', program_code: SQL })).status, 201);
+  const replaced = await api('PUT', '/v0/pipelines/tmp1', {
+    name: 'tmp1',
+    program_code: SQL,
+    description: 'replaced',
+  });
+  assert.equal(replaced.status, 200);
+  assert.equal(replaced.json.description, 'replaced');
+  assert.equal((await api('PUT', '/v0/pipelines/tmp1', { name: 'tmp2', program_code: SQL })).status, 200);
+  assert.equal((await api('GET', '/v0/pipelines/tmp2')).status, 200);
+  assert.equal(
+    (await api('PUT', '/v0/pipelines/ghost', { name: 'ghost2', program_code: SQL })).json.error_code,
+    'CannotRenameNonExistingPipeline',
+  );
+  assert.equal((await api('DELETE', '/v0/pipelines/tmp2')).status, 200);
+
   // start, ingest, query, egress
   assert.equal((await api('POST', '/v0/pipelines/p1/start')).status, 202);
   await until(
@@ -217,10 +234,9 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     'a new incarnation after kill -9',
   );
   assert.equal((restarted.json.global_metrics as { state: string }).state, 'Running');
-  assert.match(
-    (await fetchLogs(base, 'p1')).join('\n'),
-    /exited unexpectedly \(killed by SIGKILL\); restart #1/,
-  );
+  const logs = (await fetchLogs(base, 'p1')).join('\n');
+  assert.match(logs, /exited unexpectedly \(killed by SIGKILL\); restart #1/);
+  assert.doesNotMatch(logs, /hunter2/, 'secrets never reach the log');
 
   // the manager restarts: the registry is kept and the running pipeline comes back
   await stopServer(proc);

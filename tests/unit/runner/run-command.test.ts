@@ -74,6 +74,21 @@ test('errors go to stderr with their code and a non-zero exit', () => {
   assert.match(e1.err, /^error \[SqlNameError\]: column "b" does not exist \(line 2, column 25\)/);
   assert.equal(e1.out, '');
 
+  const plain = join(dir, 'plain.jsonl');
+  writeFileSync(plain, '{"a": 1}\n{"insert": {"a": 2}}\n{"a": 3}\n{"delete": {"a": 1}}\n');
+  const sum = join(dir, 'sum.sql');
+  writeFileSync(
+    sum,
+    'CREATE TABLE t (a INT);\nCREATE VIEW s AS SELECT SUM(a) AS total, COUNT(*) AS n FROM t;',
+  );
+  const ok = holdfast('run', sum, '--input', `t=${plain}`, '--batch-size', '1');
+  assert.equal(ok.code, 0, ok.err);
+  assert.equal(
+    ok.out.trim(),
+    '{"view":"s","row":{"total":5,"n":2}}',
+    'plain rows are inserts; envelopes insert and delete',
+  );
+
   const rec = join(dir, 'rec.jsonl');
   writeFileSync(rec, '{"a": 1}\n{"a": "x"}\n');
   const good = join(dir, 'good.sql');
