@@ -594,13 +594,7 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
     const out = ctx.groupedColumns.map.get(inner.cols[0] as number);
     if (out !== undefined) return columnRef(out, (ctx.columns[out] as ScopeColumn).type);
     const shown = q === null ? name : `${q}.${name}`;
-    throw sqlError(
-      'SqlNameError',
-      `column "${shown}" must appear in the GROUP BY clause or be used in an aggregate function`,
-      ctx,
-      n.location,
-      { name: shown },
-    );
+    throw notGrouped(shown, ctx, n.location);
   }
   const matches: number[] = [];
   ctx.columns.forEach((c, i) => {
@@ -621,16 +615,20 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
     });
   }
   if (ctx.aggregateScope) {
-    throw sqlError(
-      'SqlNameError',
-      `column "${shown}" must appear in the GROUP BY clause or be used in an aggregate function`,
-      ctx,
-      n.location,
-      { name: shown },
-    );
+    throw notGrouped(shown, ctx, n.location);
   }
   const i = matches[0] as number;
   return columnRef(i, (ctx.columns[i] as ScopeColumn).type);
+}
+
+function notGrouped(shown: string, ctx: BindContext, location: unknown): ServiceError {
+  return sqlError(
+    'SqlNameError',
+    `column "${shown}" must appear in the GROUP BY clause or be used in an aggregate function`,
+    ctx,
+    location,
+    { name: shown },
+  );
 }
 
 function listItems(rexpr: Ast): Ast[] {

@@ -9,7 +9,7 @@ import { compileProgram, type Program, type SqlCircuit } from '../../src/sql/pro
 import { type Batch, emptyBatch } from '../../src/zset/batch.ts';
 import { encodeRow, type Row } from '../../src/zset/value.ts';
 import { ZSetMap } from '../../src/zset/zset-map.ts';
-import { InputGen, oneRowSteps, PROGRAMS, type ProgramCase } from '../unit/circuit/sql-programs.ts';
+import { InputGen, oneRowSteps, PROGRAMS, programOf } from '../unit/circuit/sql-programs.ts';
 import { isTrulyConsolidated, norm, showRow } from '../unit/operators/support.ts';
 
 const STEPS = 12;
@@ -38,16 +38,6 @@ function identity(b: Batch): Array<[string, number]> {
   return [...m.entries()]
     .map((e): [string, number] => [encodeRow(e.row), e.weight])
     .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-}
-
-const compiled = new Map<string, Program>();
-async function programOf(p: ProgramCase): Promise<Program> {
-  let prog = compiled.get(p.name);
-  if (prog === undefined) {
-    prog = await compileProgram(p.sql);
-    compiled.set(p.name, prog);
-  }
-  return prog;
 }
 
 function seedsFor(i: number): number[] {

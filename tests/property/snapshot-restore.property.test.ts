@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import type { CircuitSnapshot } from '../../src/circuit/circuit.ts';
 import { compileProgram, type Program, type SqlCircuit } from '../../src/sql/program.ts';
 import type { Batch } from '../../src/zset/batch.ts';
-import { InputGen, PROGRAMS, type ProgramCase } from '../unit/circuit/sql-programs.ts';
+import { InputGen, PROGRAMS, programOf } from '../unit/circuit/sql-programs.ts';
 import { mulberry32, norm, randInt } from '../unit/operators/support.ts';
 
 const STEPS = 14;
@@ -57,16 +57,6 @@ function assertSameAfter(a: Run, b: Run, from: number, label: string): void {
     assert.deepEqual(b.outputs[s], a.outputs[s], `${label}: outputs of step ${s + 1}`);
   assert.deepEqual(b.contents, a.contents, `${label}: final contents`);
   assert.deepEqual(b.state, a.state, `${label}: final state`);
-}
-
-const compiled = new Map<string, Program>();
-async function programOf(p: ProgramCase): Promise<Program> {
-  let prog = compiled.get(p.name);
-  if (prog === undefined) {
-    prog = await compileProgram(p.sql);
-    compiled.set(p.name, prog);
-  }
-  return prog;
 }
 
 function seedsFor(i: number): number[] {

@@ -8,6 +8,7 @@
  * (DECIMAL(10,2) always with scale 2, no -0): equal values with different representations (1.5 vs 1.50, -0 vs 0)
  * are covered by a dedicated test instead.
  */
+import { compileProgram, type Program } from '../../../src/sql/program.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
 import { encodeColumns, encodeRow, type Row, type Value } from '../../../src/zset/value.ts';
@@ -257,4 +258,16 @@ export function oneRowSteps(step: Map<string, Batch>): Array<Map<string, Batch>>
         out.push(new Map([[name, { rows: [row], weights: [Math.sign(w)] }]]));
     }
   return out;
+}
+
+const compiled = new Map<string, Program>();
+
+/** Compiles a case's program once per test process. */
+export async function programOf(p: ProgramCase): Promise<Program> {
+  let prog = compiled.get(p.name);
+  if (prog === undefined) {
+    prog = await compileProgram(p.sql);
+    compiled.set(p.name, prog);
+  }
+  return prog;
 }
