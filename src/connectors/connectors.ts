@@ -31,9 +31,11 @@ import { checkFileInput, startFileInput } from './transports/file-input.ts';
 import { checkFileOutput, startFileOutput } from './transports/file-output.ts';
 import { InputRun } from './transports/input-run.ts';
 import type {
+  ConnectorFtModel,
   ConnectorHost,
   ConnectorLog,
   ConnectorStatus,
+  FileOutputProgress,
   InputPosition,
   RunningConnector,
 } from './transports/types.ts';
@@ -71,6 +73,10 @@ export interface StartConnectorsOptions {
   readonly positions?: Readonly<Record<string, InputPosition>>;
   /** How often a `follow` file input polls for appended data, in ms (default 100). */
   readonly followPollMs?: number;
+  /** The pipeline's fault-tolerance model (how file outputs treat an existing file; default none). */
+  readonly ft?: ConnectorFtModel;
+  /** Progress of outputs at the restored checkpoint, by endpoint name (exactly_once file outputs resume there). */
+  readonly outputs?: Readonly<Record<string, unknown>>;
 }
 
 export interface ConnectorsHandle {
@@ -218,6 +224,18 @@ export async function startConnectors(
   const log = options.log ?? (() => {});
   const baseDir = options.baseDir ?? process.cwd();
   const declared = declaredConnectors(program, { baseDir });
+  if (options.ft === 'exactly_once') {
+    for (const d of declared) {
+      if (
+        d.spec.transport === 'datagen' &&
+        compileDatagen(d.ctx, d.spec.config, d.relation as TableSchema).seed === null
+      )
+        throw configError(
+          d.ctx,
+          "under fault_tolerance exactly_once a datagen input must be replayable: set its 'seed' (an integer) so the rows it generated before a crash can be generated again",
+        );
+    }
+  }
   const running: Array<{ d: Declared; c: RunningConnector; settles: boolean }> = [];
   try {
     for (const d of declared) {
@@ -255,7 +273,11 @@ export async function startConnectors(
           break;
         }
         case 'file_output':
-          c = startFileOutput(d.ctx, d.spec, d.relation as ViewSchema, host, log, { baseDir });
+          c = startFileOutput(d.ctx, d.spec, d.relation as ViewSchema, host, log, {
+            baseDir,
+            ...(options.ft ? { ft: options.ft } : {}),
+            resume: (options.outputs?.[endpoint] as FileOutputProgress | undefined) ?? null,
+          });
           break;
         case 'http_input':
           c = idle(d, 'input');

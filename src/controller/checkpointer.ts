@@ -26,7 +26,17 @@ export interface CheckpointMeta {
   readonly transaction_id: number;
   /** Opaque positions of replayable inputs, by endpoint name. */
   readonly inputs: Readonly<Record<string, unknown>>;
+  /** Progress of fault-tolerant outputs (e.g. bytes written), by endpoint name. */
+  readonly outputs?: Readonly<Record<string, unknown>>;
   readonly fingerprint: string;
+}
+
+/** What the source does around one checkpoint's write (taken at the cut, run by the background write). */
+export interface CaptureHooks {
+  /** Before the checkpoint is written (e.g. make output written up to the cut durable). */
+  beforeWrite(): void;
+  /** After it is durable (e.g. truncate the journal). */
+  committed(): void;
 }
 
 /** A catalog entry, as `GET /checkpoints` returns it. */
@@ -57,6 +67,8 @@ export interface CheckpointSource {
   snapshot(): CircuitSnapshot;
   takeDelta(): CircuitSnapshot;
   meta(): CheckpointMeta;
+  /** Called at the cut, after `meta()`. */
+  onCapture?(): CaptureHooks;
 }
 
 export interface CheckpointStatus {
@@ -165,11 +177,14 @@ export class Checkpointer {
     this.#forceFull = false;
     const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
     const meta = this.#source.meta();
+    const hooks = this.#source.onCapture?.();
     const blocking = (performance.now() - t0) / 1000;
     this.#inProgressSince ??= new Date().toISOString();
     this.#writing = this.#writing.then(async () => {
       try {
+        hooks?.beforeWrite();
         const { entry, bytes } = await this.#writer.write(snapshot, meta, !full);
+        hooks?.committed();
         const duration = (performance.now() - t0) / 1000;
         Object.assign(this.metrics, {
           count: this.metrics.count + 1,

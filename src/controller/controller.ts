@@ -21,11 +21,14 @@
 import { randomUUID } from 'node:crypto';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
+import type { OutputTracker } from '../connectors/transports/types.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
 import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
 import type { Batch } from '../zset/batch.ts';
-import { Checkpointer, type CheckpointWriter } from './checkpointer.ts';
+import { HASH_SEED, hashChanges } from './change-hash.ts';
+import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
+import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.ts';
 
 export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
 
@@ -47,7 +50,22 @@ export interface ControllerOptions {
     readonly processedRecords: number;
     /** Input positions at the checkpoint, by endpoint name (kept until the input moves on). */
     readonly inputs?: Readonly<Record<string, unknown>>;
+    /**
+     * Per replayable endpoint: records after its position that the checkpoint already holds (dropped when the
+     * input delivers them again).
+     */
+    readonly skips?: Readonly<Record<string, number>>;
+    /** Transactions (input steps) the checkpoint holds. */
+    readonly transactionId?: number;
   };
+  /**
+   * Do not run the initial step in the constructor: `begin()` runs it, once output connectors listen (so a
+   * file output also receives the initial output of constant and global-aggregate views). Until then no
+   * step runs.
+   */
+  readonly deferInitialStep?: boolean;
+  /** Fault tolerance: the journal to append to and what to replay from it first. */
+  readonly ft?: { readonly journal: FtJournal; readonly replay: ReplayPlan };
 }
 
 export type { InputEndpointMetrics };
@@ -61,6 +79,12 @@ export interface InputEndpoint {
   completed: number;
   /** The input's position after its last fully processed record (replayable inputs; for checkpoints). */
   processedPosition: unknown;
+  /** Records after `processedPosition` already processed (a checkpoint stores them as `skip`). */
+  sincePosition: number;
+  /** Records the input will deliver again that the restored checkpoint already holds: dropped on arrival. */
+  skip: number;
+  /** Replayable inputs (files, datagen) re-read after a restart; others (HTTP) have their data journaled. */
+  readonly replayable: boolean;
   paused: boolean;
   fatalError: string | null;
 }
@@ -125,11 +149,48 @@ export class Controller {
     this.#log = options.log ?? (() => {});
     if (options.restore) {
       this.#restoredPositions = { ...(options.restore.inputs ?? {}) };
+      this.#restoredSkips = { ...(options.restore.skips ?? {}) };
       this.circuit.restore(options.restore.base, options.restore.deltas);
       this.totals.processed_records = options.restore.processedRecords;
       this.totals.completed_records = options.restore.processedRecords;
+      this.#txn = options.restore.transactionId ?? 0;
     }
-    this.#runStep([]); // the initial step: constants and global aggregates (nothing new after a restore)
+    if (options.ft) {
+      this.#ft = options.ft.journal;
+      const plan = options.ft.replay;
+      // pushed data the checkpoint lacks goes back into the queue first (it is journaled already)
+      for (const c of plan.chunks) {
+        const ep = this.inputEndpoint(c.endpoint, c.table);
+        this.#enqueue(ep, c.changes, 0, undefined);
+      }
+      this.#replaySteps = plan.steps;
+      this.#replaying = plan.steps.length > 0;
+      if (this.#replaying)
+        this.#log('info', `replaying ${plan.steps.length} journaled step(s) after transaction ${this.#txn}`, {
+          steps: plan.steps.length,
+        });
+    }
+    if (options.deferInitialStep !== true) this.begin();
+  }
+
+  /** Runs the initial step (constants and global aggregates; nothing new after a restore), then input steps. */
+  begin(): void {
+    if (this.#begun) return;
+    this.#begun = true;
+    this.#runStep([]);
+    this.#schedule();
+  }
+
+  #begun = false;
+
+  /** True while journaled steps are being replayed after a restart (exactly_once). */
+  get replaying(): boolean {
+    return this.#replaying;
+  }
+
+  /** Transactions (input steps) processed since the pipeline was first started. */
+  get transactionId(): number {
+    return this.#txn;
   }
 
   get state(): ControllerState {
@@ -152,8 +213,11 @@ export class Controller {
     return this.#inputs;
   }
 
-  /** Creates (or returns) the input endpoint `name` feeding `table`. */
-  inputEndpoint(name: string, table: string): InputEndpoint {
+  /**
+   * Creates (or returns) the input endpoint `name` feeding `table`. `replayable`: the input can re-read its
+   * records from a position (connectors); others have their pushed data journaled under fault tolerance.
+   */
+  inputEndpoint(name: string, table: string, options: { replayable?: boolean } = {}): InputEndpoint {
     const existing = this.#inputs.find((e) => e.name === name);
     if (existing) return existing;
     const t = this.program.table(table);
@@ -173,6 +237,9 @@ export class Controller {
       },
       completed: 0,
       processedPosition: this.#restoredPositions[name] ?? null,
+      sincePosition: this.#restoredSkips[name] ?? 0,
+      skip: this.#restoredSkips[name] ?? 0,
+      replayable: options.replayable === true,
       paused: false,
       fatalError: null,
     };
@@ -190,13 +257,52 @@ export class Controller {
     bytes: number,
     options: { force?: boolean; position?: unknown } = {},
   ): Promise<void> {
+    if (ep.skip > 0 && changes.length > 0) {
+      // a replayable input re-delivers records the restored checkpoint already holds
+      const drop = Math.min(ep.skip, changes.length);
+      ep.skip -= drop;
+      changes = changes.slice(drop);
+      if (changes.length === 0) {
+        if (options.position !== undefined) {
+          ep.processedPosition = options.position;
+          ep.sincePosition = ep.skip;
+        }
+        return;
+      }
+    }
     for (;;) {
       this.#checkAccepting();
-      const paused = this.#state === 'Paused' && options.force !== true;
-      const full = this.#buffered > 0 && this.#buffered + changes.length > this.#maxBuffered;
-      if (!paused && !full) break;
+      if (this.#replaying) {
+        // replay needs each input's records in journal order: bound each input, not the total, and do not
+        // wait for a resume (replay restores the state before the crash)
+        if (
+          ep.metrics.buffered_records === 0 ||
+          ep.metrics.buffered_records + changes.length <= this.#maxBuffered
+        )
+          break;
+      } else {
+        const paused = this.#state === 'Paused' && options.force !== true;
+        const full = this.#buffered > 0 && this.#buffered + changes.length > this.#maxBuffered;
+        if (!paused && !full) break;
+      }
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     }
+    if (this.#ft && !ep.replayable && changes.length > 0) {
+      // journaled (durably) before the push is acknowledged
+      try {
+        this.#ft.appendChunk(ep.name, ep.table, changes);
+      } catch (e) {
+        throw new ServiceError(
+          'JournalWriteFailed',
+          `the input could not be journaled, so it was not accepted: ${(e as Error).message}; check the storage volume and send it again`,
+          { endpoint: ep.name },
+        );
+      }
+    }
+    this.#enqueue(ep, changes, bytes, options.position);
+  }
+
+  #enqueue(ep: InputEndpoint, changes: ParsedChange[], bytes: number, position: unknown): void {
     ep.metrics.total_records += changes.length;
     ep.metrics.total_bytes += bytes;
     ep.metrics.buffered_records += changes.length;
@@ -205,12 +311,13 @@ export class Controller {
     this.totals.input_bytes += bytes;
     this.#buffered += changes.length;
     this.#bufferedBytes += bytes;
-    if (changes.length > 0)
-      this.#queue.push({ endpoint: ep, changes, bytes, position: options.position, next: 0 });
+    if (changes.length > 0) this.#queue.push({ endpoint: ep, changes, bytes, position, next: 0 });
     else {
       ep.completed = Math.max(ep.completed, ep.metrics.total_records - ep.metrics.buffered_records);
-      if (options.position !== undefined && ep.metrics.buffered_records === 0)
-        ep.processedPosition = options.position;
+      if (position !== undefined && ep.metrics.buffered_records === 0) {
+        ep.processedPosition = position;
+        ep.sincePosition = 0;
+      }
     }
     this.#schedule();
   }
@@ -227,8 +334,13 @@ export class Controller {
     for (const w of ws) w.resolve();
   }
 
+  /** Steps may run: Running, or replaying (replay restores the state before the crash, even if Paused). */
+  #canStep(): boolean {
+    return this.#state === 'Running' || (this.#replaying && this.#state === 'Paused');
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#state !== 'Running' || this.#queue.length === 0) return;
+    if (this.#scheduled || !this.#begun || !this.#canStep() || this.#queue.length === 0) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -239,7 +351,11 @@ export class Controller {
 
   /** Takes up to maxStepRecords buffered records and runs one step with them. */
   #drainOnce(): void {
-    if (this.#state !== 'Running' || this.#stepping) return;
+    if (!this.#begun || !this.#canStep() || this.#stepping) return;
+    if (this.#replaying) {
+      this.#drainReplay();
+      return;
+    }
     const taken: Array<{ chunk: Chunk; from: number; to: number }> = [];
     let n = 0;
     while (this.#queue.length > 0 && n < this.#maxStep) {
@@ -253,10 +369,114 @@ export class Controller {
     if (taken.length > 0) this.#runStep(taken);
   }
 
-  #runStep(taken: Array<{ chunk: Chunk; from: number; to: number }>): void {
+  /**
+   * Replay (exactly_once): takes the next journaled step's slices from each input's queue, in the journal's
+   * order, once every input involved has delivered enough records; runs it and checks it took the same
+   * records. Waits (returns) while an input is still short.
+   */
+  #drainReplay(): void {
+    const rec = this.#replaySteps[this.#replayIndex] as StepRecord;
+    const need = new Map<string, number>();
+    for (const [name, n] of rec.s) need.set(name, (need.get(name) ?? 0) + n);
+    for (const [name, n] of need) {
+      const ep = this.#inputs.find((e) => e.name === name);
+      const have = ep?.metrics.buffered_records ?? 0;
+      if (have >= n) continue;
+      if (ep && (ep.metrics.end_of_input || ep.fatalError !== null)) {
+        this.#fail(
+          new ServiceError(
+            'ReplayFailure',
+            `replayed transaction ${rec.t} ingested different input than was recorded: input '${name}' ${ep.fatalError !== null ? `failed (${ep.fatalError})` : 'ended'} after ${have} of the ${n} records the journal recorded; was the input changed or removed?`,
+            { transaction: rec.t, endpoint: name, recorded_records: n, available_records: have },
+          ),
+        );
+      }
+      return; // wait for the input to deliver more
+    }
+    const taken: Array<{ chunk: Chunk; from: number; to: number }> = [];
+    for (const [name, n] of rec.s) {
+      let left = n;
+      for (let i = 0; i < this.#queue.length && left > 0; ) {
+        const chunk = this.#queue[i] as Chunk;
+        if (chunk.endpoint.name !== name) {
+          i++;
+          continue;
+        }
+        const to = Math.min(chunk.changes.length, chunk.next + left);
+        taken.push({ chunk, from: chunk.next, to });
+        left -= to - chunk.next;
+        chunk.next = to;
+        if (chunk.next >= chunk.changes.length) this.#queue.splice(i, 1);
+        else i++;
+      }
+    }
+    this.#runStep(taken, rec);
+    if (this.#state === 'Failed') return;
+    this.#replayIndex++;
+    if (this.#replayIndex >= this.#replaySteps.length) this.#finishReplay();
+  }
+
+  #finishReplay(): void {
+    this.#replaying = false;
+    this.#replaySteps = [];
+    this.#log('info', `replay complete (transaction ${this.#txn}), starting pipeline`, {
+      transaction: this.#txn,
+    });
+    for (const t of this.#outputs.values()) t.replayed();
+    if (this.#checkpointer?.pending) this.#checkpointer.capture();
+    this.#wake();
+  }
+
+  #fail(err: ServiceError): void {
+    this.#failure = err;
+    this.#state = 'Failed';
+    this.#log('error', err.message, err.details);
+    const ws = this.#waiters;
+    this.#waiters = [];
+    for (const w of ws) w.reject(err);
+  }
+
+  /** The step's input as journal slices: consecutive takes of one endpoint merged, each with its hash. */
+  #slices(taken: ReadonlyArray<{ chunk: Chunk; from: number; to: number }>): StepSlice[] {
+    const out: StepSlice[] = [];
+    let cur: { name: string; n: number; h: number } | null = null;
+    for (const { chunk, from, to } of taken) {
+      if (cur === null || cur.name !== chunk.endpoint.name) {
+        if (cur) out.push([cur.name, cur.n, cur.h >>> 0]);
+        cur = { name: chunk.endpoint.name, n: 0, h: HASH_SEED };
+      }
+      cur.n += to - from;
+      cur.h = hashChanges(cur.h, chunk.changes, from, to);
+    }
+    if (cur) out.push([cur.name, cur.n, cur.h >>> 0]);
+    return out;
+  }
+
+  #runStep(taken: Array<{ chunk: Chunk; from: number; to: number }>, replay?: StepRecord): void {
     this.#stepping = true;
     const step = this.totals.initiated_steps + 1;
     this.totals.initiated_steps = step;
+    const exactlyOnce = this.#ft?.model === 'exactly_once' && taken.length > 0;
+    const slices = exactlyOnce ? this.#slices(taken) : null;
+    if (replay && slices) {
+      const same =
+        slices.length === replay.s.length &&
+        slices.every((x, i) => {
+          const r = replay.s[i] as StepSlice;
+          return x[0] === r[0] && x[1] === r[1] && x[2] === r[2];
+        });
+      if (!same) {
+        this.#stepping = false;
+        this.#fail(
+          new ServiceError(
+            'ReplayFailure',
+            `replayed transaction ${replay.t} ingested different input than was recorded: recorded ${JSON.stringify(replay.s)}, replayed ${JSON.stringify(slices)} ([input, records, hash]); was an input file changed?`,
+            { transaction: replay.t, recorded: replay.s, replayed: slices },
+          ),
+        );
+        return;
+      }
+    }
     const inputs = new Map<string, Batch>();
     let records = 0;
     let bytes = 0;
@@ -275,8 +495,12 @@ export class Controller {
       // bytes are attributed to a chunk's last slice
       if (to === chunk.changes.length) bytes += chunk.bytes;
     }
+    const txn = taken.length > 0 ? this.#txn + 1 : this.#txn;
     try {
       const outputs = this.circuit.step(inputs);
+      // exactly_once: the step's input is durable in the journal before any of its output leaves
+      if (slices && !replay) this.#ft?.appendStep(txn, slices);
+      this.#txn = txn;
       for (const [view, change] of outputs) {
         if (change.rows.length === 0) continue;
         for (const l of this.#listeners.get(view) ?? []) l(change, step);
@@ -290,21 +514,20 @@ export class Controller {
               step,
             })
           : new ServiceError('PipelineFailed', `step ${step} failed: ${(e as Error).message}`, { step });
-      this.#failure = err;
-      this.#state = 'Failed';
-      this.#log('error', err.message, { step });
-      const ws = this.#waiters;
-      this.#waiters = [];
-      for (const w of ws) w.reject(err);
+      this.#fail(err);
       return;
     }
     this.#stepping = false;
     for (const { chunk, from, to } of taken) {
       const ep = chunk.endpoint;
       ep.metrics.buffered_records -= to - from;
+      ep.sincePosition += to - from;
       if (to === chunk.changes.length) {
         ep.metrics.buffered_bytes -= chunk.bytes;
-        if (chunk.position !== undefined) ep.processedPosition = chunk.position;
+        if (chunk.position !== undefined) {
+          ep.processedPosition = chunk.position;
+          ep.sincePosition = 0;
+        }
       }
       ep.completed += to - from;
     }
@@ -319,6 +542,56 @@ export class Controller {
 
   #checkpointer: Checkpointer | null = null;
   #restoredPositions: Record<string, unknown> = {};
+  #restoredSkips: Record<string, number> = {};
+  #ft: FtJournal | null = null;
+  /** Transactions (steps that took input) since the pipeline first started; restored from checkpoints. */
+  #txn = 0;
+  #replaying = false;
+  #replaySteps: readonly StepRecord[] = [];
+  #replayIndex = 0;
+  readonly #outputs = new Map<string, OutputTracker>();
+
+  /**
+   * Registers an output connector's checkpoint/replay hooks under its endpoint name. If no replay is running,
+   * `replayed()` is called at once.
+   */
+  registerOutput(name: string, tracker: OutputTracker): () => void {
+    this.#outputs.set(name, tracker);
+    if (!this.#replaying) tracker.replayed();
+    return () => this.#outputs.delete(name);
+  }
+
+  /** Input positions for a checkpoint: `{position, skip}` per replayable endpoint (restored ones not yet claimed kept). */
+  #inputPositions(): Record<string, { position: unknown; skip: number }> {
+    const out: Record<string, { position: unknown; skip: number }> = {};
+    for (const [name, position] of Object.entries(this.#restoredPositions))
+      out[name] = { position, skip: this.#restoredSkips[name] ?? 0 };
+    for (const e of this.#inputs) {
+      if (!e.replayable) continue;
+      if (e.processedPosition === null && e.sincePosition === 0) continue;
+      out[e.name] = { position: e.processedPosition, skip: e.sincePosition };
+    }
+    return out;
+  }
+
+  /** Taken with a checkpoint's cut: rotates the journal; the write syncs outputs first and truncates after. */
+  #onCapture(): CaptureHooks {
+    const t = this.#txn;
+    const ft = this.#ft;
+    ft?.rotate(t, () => {
+      for (const chunk of this.#queue) {
+        if (chunk.endpoint.replayable) continue;
+        ft.appendChunk(chunk.endpoint.name, chunk.endpoint.table, chunk.changes.slice(chunk.next), true);
+      }
+    });
+    const outputs = [...this.#outputs.values()];
+    return {
+      beforeWrite: () => {
+        for (const o of outputs) o.sync();
+      },
+      committed: () => ft?.committed(t),
+    };
+  }
 
   /** Turns on checkpoints through `writer`, periodic every `intervalSecs` (null: only on request). */
   enableCheckpoints(
@@ -334,14 +607,12 @@ export class Controller {
         meta: () => ({
           steps: this.circuit.circuit.steps,
           processed_records: this.totals.processed_records,
-          transaction_id: 0,
-          inputs: Object.fromEntries(
-            this.#inputs
-              .filter((e) => e.processedPosition !== null)
-              .map((e) => [e.name, e.processedPosition]),
-          ),
+          transaction_id: this.#txn,
+          inputs: this.#inputPositions(),
+          outputs: Object.fromEntries([...this.#outputs].map(([name, t]) => [name, t.progress()])),
           fingerprint: options.fingerprint,
         }),
+        onCapture: () => this.#onCapture(),
       },
       this.#log,
     );
@@ -370,7 +641,8 @@ export class Controller {
     }
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
     const seq = cp.request();
-    cp.capture();
+    // the cut waits for the end of replay: state mid-replay is not a point the journal can resume from
+    if (!this.#replaying) cp.capture();
     return seq;
   }
 
@@ -487,6 +759,11 @@ export class Controller {
 
   async query(sql: string): Promise<QueryResult> {
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
+    if (this.#replaying)
+      throw new ServiceError(
+        'RestoreInProgress',
+        'Operation cannot be initiated now because the pipeline is restoring from a checkpoint (replaying its journal); try again when the status is Running',
+      );
     return this.circuit.query(sql);
   }
 

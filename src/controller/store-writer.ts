@@ -55,6 +55,7 @@ export class StoreCheckpointWriter implements CheckpointWriter {
         processed_records: meta.processed_records,
         transaction_id: meta.transaction_id,
         inputs: { ...meta.inputs },
+        outputs: { ...(meta.outputs ?? {}) },
       },
       { delta },
     );

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
+import { FtJournal } from '../controller/ft-journal.ts';
 import { StoreCheckpointWriter } from '../controller/store-writer.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -65,6 +66,26 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
   return cfg as PipelineProcessConfig;
 }
 
+/**
+ * Splits a checkpoint's `inputs` into connector positions and the records after each position the checkpoint
+ * already holds (`{position, skip}` entries; a bare position from an older checkpoint means skip 0).
+ */
+export function splitInputPositions(inputs: Readonly<Record<string, unknown>>): {
+  inputs: Record<string, unknown>;
+  skips: Record<string, number>;
+} {
+  const positions: Record<string, unknown> = {};
+  const skips: Record<string, number> = {};
+  for (const [name, v] of Object.entries(inputs)) {
+    if (typeof v === 'object' && v !== null && 'skip' in v && 'position' in v) {
+      const e = v as { position: unknown; skip: unknown };
+      if (e.position !== null) positions[name] = e.position;
+      skips[name] = typeof e.skip === 'number' ? e.skip : 0;
+    } else positions[name] = v;
+  }
+  return { inputs: positions, skips };
+}
+
 export function jsonLog(name: string) {
   return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
     process.stderr.write(
@@ -91,6 +112,8 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   // config file for a pipeline run alone.
   let writer: StoreCheckpointWriter | null = null;
   let restore: ControllerOptions['restore'];
+  let restoredOutputs: Record<string, unknown> = {};
+  let ftJournal: ControllerOptions['ft'];
   if (ft.storage) {
     const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
     const opened = await StoreCheckpointWriter.open(join(dir, 'checkpoint-store'), [DECIMAL_CODEC], log);
@@ -108,8 +131,10 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         base: latest.snapshot,
         deltas: latest.deltas,
         processedRecords: latest.manifest.processed_records,
-        inputs: (latest.manifest.inputs ?? {}) as Record<string, unknown>,
+        transactionId: latest.manifest.transaction_id ?? 0,
+        ...splitInputPositions(latest.manifest.inputs ?? {}),
       };
+      restoredOutputs = latest.manifest.outputs ?? {};
       log(
         'info',
         `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
@@ -119,10 +144,19 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
       );
     }
   }
+  if (ft.storage && ft.model !== 'none') {
+    // the journal: what happened since the checkpoint (exactly_once: every step; at_least_once: pushed data)
+    const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
+    ftJournal = FtJournal.open(join(dir, 'journal'), ft.model, restore?.transactionId ?? 0, [DECIMAL_CODEC], {
+      log: (m) => log('warn', m),
+    });
+  }
   const controller = new Controller(program, {
     initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',
     log,
     ...(restore ? { restore } : {}),
+    ...(ftJournal ? { ft: ftJournal } : {}),
+    deferInitialStep: true,
   });
   if (writer) controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
   // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
@@ -130,7 +164,10 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   const connectors = await startConnectors(controller, program, {
     log: (level, message, fields) => log(level, message, fields),
     ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
+    ft: ft.storage ? ft.model : 'none',
+    outputs: restoredOutputs,
   });
+  controller.begin(); // output connectors listen now: they see the initial step too
   const server = createPipelineServer(controller, { name });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -140,6 +140,22 @@ export const ERROR_CATALOG = {
     summary:
       'The program differs from the one that wrote the checkpoint; bootstrapping is not implemented yet.',
   },
+  ReplayFailure: {
+    status: 500,
+    retryable: false,
+    summary:
+      'After a restart, a replayed step took different input than the journal recorded, or the journal is damaged.',
+  },
+  RestoreInProgress: {
+    status: 503,
+    retryable: true,
+    summary: 'The operation waits for the end of journal replay after a restart.',
+  },
+  JournalWriteFailed: {
+    status: 500,
+    retryable: true,
+    summary: 'Pushed input could not be written to the fault-tolerance journal, so it was not accepted.',
+  },
   SuspendFailed: {
     status: 500,
     retryable: false,

@@ -43,7 +43,9 @@ export class InputRun implements RunningConnector {
     this.log = log;
     this.maxBatchSize = maxBatchSize ?? 10_000;
     this.#position = position;
-    this.endpoint = host.inputEndpoint(`${ctx.relation}.${ctx.connector}`, ctx.relation);
+    this.endpoint = host.inputEndpoint(`${ctx.relation}.${ctx.connector}`, ctx.relation, {
+      replayable: true,
+    });
   }
 
   get signal(): AbortSignal {

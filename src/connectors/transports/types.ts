@@ -29,8 +29,11 @@ export interface HostInputEndpoint {
 
 /** The pipeline as connectors see it. `Controller` implements it. */
 export interface ConnectorHost {
-  /** Creates (or returns) the input endpoint `name` feeding `table`. */
-  inputEndpoint(name: string, table: string): HostInputEndpoint;
+  /**
+   * Creates (or returns) the input endpoint `name` feeding `table`; `replayable`: the connector re-reads its
+   * records from a position after a restart (its data need not be journaled).
+   */
+  inputEndpoint(name: string, table: string, options?: { replayable?: boolean }): HostInputEndpoint;
   /** Queues changes; resolves once buffered (waits under backpressure / while paused). */
   /**
    * Queues changes. `options.position` is the input's position just after these changes: the host reports it
@@ -44,6 +47,26 @@ export interface ConnectorHost {
   ): Promise<void>;
   /** Calls `listener` with the view's change after every step in which it changed; returns an unsubscriber. */
   listen(view: string, listener: (change: Batch, step: number) => void): () => void;
+  /** Registers a fault-tolerant output's checkpoint/replay hooks (see {@link OutputTracker}). */
+  registerOutput?(endpoint: string, tracker: OutputTracker): () => void;
+}
+
+/** An output connector's part in checkpoints and replay. */
+export interface OutputTracker {
+  /** JSON-safe progress a checkpoint records (given back as `outputs` on restart). */
+  progress(): unknown;
+  /** Makes everything written so far durable; called before a checkpoint commits. */
+  sync(): void;
+  /** Replay after a restart is over (or there was none): output from now on is new. */
+  replayed(): void;
+}
+
+/** Fault-tolerance model the connectors run under. */
+export type ConnectorFtModel = 'none' | 'at_least_once' | 'exactly_once';
+
+/** A file output's progress: bytes of the file that hold output of steps up to the checkpoint. */
+export interface FileOutputProgress {
+  readonly offset: number;
 }
 
 export type ConnectorLogLevel = 'info' | 'warn' | 'error';

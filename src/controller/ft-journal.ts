@@ -1,0 +1,255 @@
+/**
+ * The fault-tolerance journal: what happened since the newest checkpoint, so a restart loses nothing
+ * (at_least_once) or reproduces every step exactly (exactly_once).
+ *
+ * # Records
+ * - chunk `{k:"c", ep, tb, d, carry?}`: data pushed to a non-replayable input (HTTP ingress), appended and
+ *   fsync'ed before the push is acknowledged. `d` is the rows and weights in the checkpoint segment codec
+ *   (base64), so every SQL value round-trips exactly.
+ * - step `{k:"s", t, s:[[endpoint, records, hash], …]}` (exactly_once only): transaction `t` took these
+ *   slices, in this order, from its inputs' queues. Written after the step is computed and before any of
+ *   its output is handed to a listener. Replayable inputs (files, datagen) journal no data: on restart they
+ *   re-read from the checkpoint's positions and the step records cut their records into the same steps.
+ *
+ * # Files
+ * `<dir>/<start>.log`, `start` = the first transaction the file may hold (zero-padded). A checkpoint's cut at
+ * transaction T rotates to a new file `T+1`: the unprocessed remainder of every buffered non-replayable chunk
+ * is appended to it again, marked `carry`, so the new file alone holds everything the checkpoint lacks. Once
+ * the checkpoint is durable, the files only the checkpoint before it needed are deleted (truncation): the
+ * journal keeps one generation more than strictly needed, so that if the newest checkpoint turns out damaged
+ * on restart, the previous one (local GC keeps two) can still be replayed forward.
+ *
+ * Restart from a checkpoint at T reads the file `T+1` and every later one, in order. Carried chunks count only
+ * in the first file read: in a later file they copy data the earlier file already holds (that later file was
+ * started by a checkpoint that did not commit). A torn tail is cut off the last file (it was never
+ * acknowledged); a missing first file with later files present, a gap in the steps, or damage inside a file
+ * that is not the last one means the journal cannot be trusted: `ReplayFailure`.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ParsedChange } from '../connectors/formats/parse-result.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { Journal, readJournal } from '../storage/journal.ts';
+import { decodeSegmentPayload, encodeSegmentPayload, type ObjectValueCodec } from '../storage/segment.ts';
+
+export type JournaledModel = 'at_least_once' | 'exactly_once';
+
+export interface ChunkRecord {
+  readonly k: 'c';
+  readonly ep: string;
+  readonly tb: string;
+  readonly d: string;
+  readonly carry?: 1;
+}
+
+/** One slice of a step: endpoint name, number of records, hash of those records. */
+export type StepSlice = [endpoint: string, records: number, hash: number];
+
+export interface StepRecord {
+  readonly k: 's';
+  readonly t: number;
+  readonly s: StepSlice[];
+}
+
+type JournalRecord = ChunkRecord | StepRecord;
+
+/** What a restart must redo: pushed data to queue again, and (exactly_once) the steps to reproduce. */
+export interface ReplayPlan {
+  readonly chunks: ReadonlyArray<{ endpoint: string; table: string; changes: ParsedChange[] }>;
+  readonly steps: readonly StepRecord[];
+}
+
+const FILE_RE = /^(\d{16})\.log$/;
+const fileName = (start: number) => `${String(start).padStart(16, '0')}.log`;
+
+function replayFailure(message: string, details: Record<string, unknown> = {}): ServiceError {
+  return new ServiceError('ReplayFailure', message, details);
+}
+
+export class FtJournal {
+  readonly dir: string;
+  readonly model: JournaledModel;
+  readonly #codecs: readonly ObjectValueCodec[];
+  #active: Journal;
+  #activeStart: number;
+  /** Transaction of the newest durable checkpoint (0: none). */
+  #lastCommitted: number;
+  /** Journal bytes appended in this process (metrics). */
+  bytesWritten = 0;
+
+  private constructor(
+    dir: string,
+    model: JournaledModel,
+    codecs: readonly ObjectValueCodec[],
+    active: Journal,
+    start: number,
+    base: number,
+  ) {
+    this.#lastCommitted = base;
+    this.dir = dir;
+    this.model = model;
+    this.#codecs = codecs;
+    this.#active = active;
+    this.#activeStart = start;
+  }
+
+  /**
+   * Opens the journal in `dir` for a pipeline restored at transaction `base` (0 = no checkpoint) and reads what
+   * must be replayed. `discard`: drop everything journaled (the program changed: replay is impossible).
+   * @throws ServiceError ReplayFailure when the journal is inconsistent with the checkpoint.
+   */
+  static open(
+    dir: string,
+    model: JournaledModel,
+    base: number,
+    codecs: readonly ObjectValueCodec[],
+    options: { discard?: boolean; log?: (message: string) => void } = {},
+  ): { journal: FtJournal; replay: ReplayPlan } {
+    mkdirSync(dir, { recursive: true });
+    const files = listFiles(dir);
+    if (options.discard) {
+      for (const f of files) rmSync(join(dir, fileName(f)), { force: true });
+      files.length = 0;
+    }
+    // files starting at or before the checkpoint's cut are covered by it (they are kept until the next
+    // checkpoint commits, in case this one is found damaged on a later restart)
+    const later = files.filter((s) => s > base);
+    if (later.length > 0 && later[0] !== base + 1) {
+      throw replayFailure(
+        `the journal does not continue the checkpoint: it starts at transaction ${later[0]}, the checkpoint ends at ${base}; the data in between is lost — clear the pipeline's storage to start over`,
+        { checkpoint_transaction: base, journal_start: later[0] },
+      );
+    }
+    const chunks: Array<{ endpoint: string; table: string; changes: ParsedChange[] }> = [];
+    const steps: StepRecord[] = [];
+    let expected = base + 1;
+    let active: Journal | null = null;
+    later.forEach((start, i) => {
+      const path = join(dir, fileName(start));
+      const last = i === later.length - 1;
+      let records: JournalRecord[];
+      if (last) {
+        const opened = Journal.open<JournalRecord>(path);
+        active = opened.journal;
+        records = opened.read.records;
+        if (opened.read.tornBytes > 0)
+          options.log?.(
+            `journal ${fileName(start)}: cut off a torn tail of ${opened.read.tornBytes} bytes (never acknowledged)`,
+          );
+      } else {
+        const read = readJournal<JournalRecord>(path);
+        if (read.tornBytes > 0) {
+          throw replayFailure(
+            `journal file ${fileName(start)} is damaged after byte ${read.validBytes} and later files depend on it; clear the pipeline's storage to start over`,
+            { file: fileName(start), valid_bytes: read.validBytes },
+          );
+        }
+        records = read.records;
+      }
+      for (const r of records) {
+        if (r.k === 'c') {
+          if (r.carry === 1 && i > 0) continue;
+          chunks.push({ endpoint: r.ep, table: r.tb, changes: decodeChanges(r.d, codecs) });
+        } else if (r.k === 's') {
+          if (r.t !== expected) {
+            throw replayFailure(
+              `the journal skips from transaction ${expected - 1} to ${r.t}; clear the pipeline's storage to start over`,
+              { expected, found: r.t },
+            );
+          }
+          expected++;
+          steps.push(r);
+        }
+      }
+    });
+    const journal =
+      active !== null
+        ? new FtJournal(dir, model, codecs, active, later[later.length - 1] as number, base)
+        : new FtJournal(
+            dir,
+            model,
+            codecs,
+            Journal.open(join(dir, fileName(base + 1))).journal,
+            base + 1,
+            base,
+          );
+    return { journal, replay: { chunks, steps: model === 'exactly_once' ? steps : [] } };
+  }
+
+  /** Journals pushed data (durable when this returns). */
+  appendChunk(endpoint: string, table: string, changes: readonly ParsedChange[], carry = false): void {
+    const rec: ChunkRecord = {
+      k: 'c',
+      ep: endpoint,
+      tb: table,
+      d: encodeChanges(changes, this.#codecs),
+      ...(carry ? { carry: 1 as const } : {}),
+    };
+    const before = this.#active.bytes;
+    this.#active.append(rec);
+    this.bytesWritten += this.#active.bytes - before;
+  }
+
+  /** Journals a step's input slices (durable when this returns). */
+  appendStep(t: number, slices: StepSlice[]): void {
+    const before = this.#active.bytes;
+    this.#active.append({ k: 's', t, s: slices } satisfies StepRecord);
+    this.bytesWritten += this.#active.bytes - before;
+  }
+
+  /**
+   * Starts the file for transactions after `t` (a checkpoint's cut). `carry` is called to journal the pushed
+   * data still unprocessed (with `appendChunk(…, true)`), which the checkpoint does not hold.
+   */
+  rotate(t: number, carry: () => void): void {
+    if (this.#activeStart !== t + 1) {
+      this.#active.close();
+      const path = join(this.dir, fileName(t + 1));
+      if (existsSync(path)) rmSync(path); // left by a crash between creating it and committing: stale
+      this.#active = Journal.open(path).journal;
+      this.#activeStart = t + 1;
+      carry();
+    }
+  }
+
+  /**
+   * A checkpoint with cut `t` is durable: delete the files that only the checkpoint before it needed (those
+   * starting at or before that checkpoint's cut).
+   */
+  committed(t: number): void {
+    const previous = this.#lastCommitted;
+    if (t <= previous) return;
+    this.#lastCommitted = t;
+    for (const s of listFiles(this.dir))
+      if (s <= previous && s !== this.#activeStart) rmSync(join(this.dir, fileName(s)), { force: true });
+  }
+
+  /** The first transaction the file being appended to may hold. */
+  get activeStart(): number {
+    return this.#activeStart;
+  }
+
+  close(): void {
+    this.#active.close();
+  }
+}
+
+function listFiles(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = FILE_RE.exec(name);
+    if (m) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function encodeChanges(changes: readonly ParsedChange[], codecs: readonly ObjectValueCodec[]): string {
+  const rows = changes.map((c) => c.row);
+  const weights = changes.map((c) => c.weight);
+  return encodeSegmentPayload({ rows, weights }, codecs).toString('base64');
+}
+
+function decodeChanges(d: string, codecs: readonly ObjectValueCodec[]): ParsedChange[] {
+  const b = decodeSegmentPayload(Buffer.from(d, 'base64'), codecs);
+  return b.rows.map((row, i) => ({ row, weight: b.weights[i] as number }));
+}
