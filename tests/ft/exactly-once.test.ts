@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -249,4 +249,53 @@ CREATE MATERIALIZED VIEW s WITH ('connectors' = '[{"transport": {"name": "file_o
   );
   assert.match(st, /ingested different input than was recorded/);
   await kill9(p);
+});
+
+test('secrets in connector configs never reach checkpoints, the journal or the log', {
+  timeout: 60_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-eo-secret-'));
+  const input = join(dir, 'in.csv');
+  writeFileSync(input, '1\n2\n');
+  const SECRET = 'TOPSECRET-4711-value';
+  const cfg = join(dir, 'config.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      program_code: `CREATE TABLE f (x INT) WITH ('connectors' = '[{"transport": {"name": "file_input", "config": {"path": "${input}", "follow": true, "access_key_secret": "${SECRET}"}}, "format": {"name": "csv"}}]');
+CREATE TABLE h (x INT);
+CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM f;`,
+      storage: {},
+      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+    }),
+  );
+  const p = await startPipeline(cfg);
+  await until(
+    () => query(p.base, 'SELECT n FROM s'),
+    (v) => v === '{"n":2}',
+    'rows',
+  );
+  await checkpoint(p.base);
+  await fetch(`${p.base}/ingress/h?format=csv`, { method: 'POST', body: '5\n' });
+  appendFileSync(input, '3\n');
+  await until(
+    () => query(p.base, 'SELECT n FROM s'),
+    (v) => v === '{"n":3}',
+    'more rows',
+  );
+  await checkpoint(p.base);
+  await kill9(p);
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }))
+      e.isDirectory() ? walk(join(d, e.name)) : files.push(join(d, e.name));
+  };
+  walk(join(dir, 'storage'));
+  assert.ok(
+    files.some((f) => f.includes('journal')),
+    files.join('\n'),
+  );
+  assert.ok(files.length > 3);
+  for (const f of files) assert.ok(!readFileSync(f).includes(SECRET), `${f} holds the secret`);
+  assert.ok(!p.log.join('\n').includes(SECRET), 'the log holds the secret');
 });
