@@ -25,7 +25,7 @@
  * acknowledged); a missing first file with later files present, a gap in the steps, or damage inside a file
  * that is not the last one means the journal cannot be trusted: `ReplayFailure`.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -208,6 +208,7 @@ export class FtJournal {
       if (existsSync(path)) rmSync(path); // left by a crash between creating it and committing: stale
       this.#active = Journal.open(path).journal;
       this.#activeStart = t + 1;
+      syncDir(this.dir); // the new file's name is durable before anything relies on it
       carry();
     }
   }
@@ -231,6 +232,19 @@ export class FtJournal {
 
   close(): void {
     this.#active.close();
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some file systems cannot fsync a directory; the data itself is synced per record
   }
 }
 
