@@ -21,7 +21,10 @@ commands:
   create NAME --sql FILE [--description TEXT] [--runtime-config JSON]   create a pipeline (compiles its SQL)
   update NAME [--sql FILE] [--description TEXT] [--runtime-config JSON] change a stopped pipeline
   list | get NAME | status NAME | stats NAME                              inspect
-  start NAME [--initial running|paused] [--no-wait]                       start and wait for Running/Paused
+  start NAME [--initial running|paused] [--bootstrap-policy allow|reject|await_approval] [--no-wait]
+                                                                          start and wait for Running/Paused
+                                                                          (or AwaitingApproval)
+  approve NAME                                                            approve bootstrapping a changed program
   stop NAME [--force] [--no-wait]                                         stop (--force: without a checkpoint)
   pause NAME | resume NAME                                                pause or resume processing
   delete NAME [--clear-storage]                                           delete a stopped pipeline
@@ -227,11 +230,28 @@ export async function runPipelineCli(
       }
       case 'start': {
         const initial = (str(p, '--initial') ?? 'running') as 'running' | 'paused';
-        await pipeline().start({ initial, wait, timeoutMs: 60_000 });
-        show(
-          { status: wait ? await pipeline().status() : 'starting' },
-          () => `${name()}: ${wait ? 'started' : 'starting'}`,
+        const policy = str(p, '--bootstrap-policy');
+        if (policy !== undefined && !['allow', 'reject', 'await_approval'].includes(policy))
+          throw new UsageError(`--bootstrap-policy must be allow, reject or await_approval, got '${policy}'`);
+        await pipeline().start({
+          initial,
+          wait,
+          timeoutMs: 60_000,
+          ...(policy !== undefined
+            ? { bootstrapPolicy: policy as 'allow' | 'reject' | 'await_approval' }
+            : {}),
+        });
+        const status = wait ? await pipeline().status() : 'starting';
+        show({ status }, () =>
+          status === 'AwaitingApproval'
+            ? `${name()}: awaiting approval: the program changed since the checkpoint (see the diff in \`holdfast pipeline get ${name()}\`); run \`holdfast pipeline approve ${name()}\` to bootstrap`
+            : `${name()}: ${wait ? 'started' : 'starting'}`,
         );
+        return 0;
+      }
+      case 'approve': {
+        await pipeline().approve();
+        show({ status: 'Bootstrap approved' }, () => `${name()}: bootstrap approved`);
         return 0;
       }
       case 'stop': {

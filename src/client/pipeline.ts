@@ -270,6 +270,15 @@ export class Pipeline {
     if (opts.wait ?? true) await this.#poll('stop', opts, (d) => d.deployment_status === 'Stopped');
   }
 
+  /**
+   * Approves a pending bootstrap (`POST .../approve`): a pipeline started with `bootstrapPolicy:
+   * 'await_approval'` whose program changed since its checkpoint waits in `AwaitingApproval`, with the diff in
+   * `deployment_runtime_status_details.approval_diff`, until this is called. Does not wait (as Feldera's SDK).
+   */
+  approve(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.client.approvePipeline(this.name, { signal: opts.signal });
+  }
+
   /** `stop({ force: true })` then `start(opts)`. */
   async restart(opts: StartOptions = {}): Promise<void> {
     await this.stop({ force: true, timeoutMs: opts.timeoutMs, signal: opts.signal });

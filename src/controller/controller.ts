@@ -646,6 +646,20 @@ export class Controller {
     return seq;
   }
 
+  // -------------------------------------------------------------------------------------------------------
+  // bootstrapping (the program changed since the checkpoint; see bootstrap.ts)
+
+  /**
+   * Hands each rebuilt view's full contents (the bootstrap step's output) to the view's current listeners,
+   * as part of the restored state's last step. Call once, before `begin()`.
+   */
+  emitBootstrap(outputs: ReadonlyMap<string, Batch>): void {
+    for (const [view, change] of outputs) {
+      if (change.rows.length === 0) continue;
+      for (const l of this.#listeners.get(view) ?? []) l(change, this.totals.completed_steps);
+    }
+  }
+
   /** Registers a listener for a view's changes; returns the function that removes it. */
   listen(view: string, listener: OutputListener): () => void {
     const v =

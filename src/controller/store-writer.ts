@@ -23,6 +23,8 @@ export class StoreCheckpointWriter implements CheckpointWriter {
   readonly store: CheckpointStore;
   #full = true;
   #list: CheckpointEntry[] = [];
+  /** Recorded as every checkpoint's manifest `extra` (the program description, for bootstrapping). */
+  extra: unknown = null;
 
   private constructor(store: CheckpointStore) {
     this.store = store;
@@ -56,6 +58,7 @@ export class StoreCheckpointWriter implements CheckpointWriter {
         transaction_id: meta.transaction_id,
         inputs: { ...meta.inputs },
         outputs: { ...(meta.outputs ?? {}) },
+        extra: this.extra,
       },
       { delta },
     );
@@ -63,6 +66,11 @@ export class StoreCheckpointWriter implements CheckpointWriter {
     this.#full = await this.store.needsCompaction(r.entry);
     this.#list = (await this.store.list()).map(entryOf);
     return { entry: entryOf(r.entry), bytes: r.bytesWritten };
+  }
+
+  /** The next checkpoint must be full (the restored state was mapped onto a changed program's circuit). */
+  requireFull(): void {
+    this.#full = true;
   }
 
   needsFull(): boolean {

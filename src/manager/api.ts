@@ -14,7 +14,13 @@ import { join } from 'node:path';
 import { readBody, sendError, sendJson } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { FtConfigError, ftSettings } from '../types/ft-config.ts';
-import { type PipelineRecord, type RuntimeDesiredStatus, Store } from './store.ts';
+import {
+  type BootstrapPolicy,
+  type PipelineRecord,
+  type RuntimeDesiredStatus,
+  type RuntimeStatus,
+  Store,
+} from './store.ts';
 import { Supervisor } from './supervisor.ts';
 import {
   normalizeRuntimeConfig,
@@ -46,8 +52,20 @@ const PROXIED = new Set([
   'checkpoint',
   'checkpoint_status',
   'checkpoints',
+  'approve',
 ]);
 const now = () => new Date().toISOString();
+/** Runtime statuses a pipeline's `/status` may report that the manager shows as they are. */
+const RUNTIME_FROM_PIPELINE = [
+  'Initializing',
+  'AwaitingApproval',
+  'Bootstrapping',
+  'Replaying',
+  'Running',
+  'Paused',
+  'Suspended',
+] as const satisfies readonly RuntimeStatus[];
+const BOOTSTRAP_POLICIES: readonly BootstrapPolicy[] = ['allow', 'reject', 'await_approval'];
 
 export class Manager {
   readonly store: Store;
@@ -67,7 +85,7 @@ export class Manager {
           setRuntime(r, 'Initializing');
           r.storage_status = 'InUse';
         }),
-      onRuntime: (name, state, error) => {
+      onRuntime: (name, state, error, details = null) => {
         const r = this.store.get(name);
         if (r?.deployment_resources_status !== 'Provisioned') return;
         if (state === 'Failed') {
@@ -81,15 +99,24 @@ export class Manager {
           void this.#stopDeployment(name);
           return;
         }
-        const rt = state === 'Running' || state === 'Paused' ? state : 'Unavailable';
-        if (r.deployment_runtime_status !== rt) this.#update(name, (x) => setRuntime(x, rt));
+        const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
+          ? (state as RuntimeStatus)
+          : 'Unavailable';
+        const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
+        if (r.deployment_runtime_status !== rt || !same)
+          this.#update(name, (x) => {
+            setRuntime(x, rt);
+            x.deployment_runtime_status_details = details;
+          });
       },
       onExit: (name, expected, gaveUp, detail) =>
         this.#update(name, (r) => {
           r.port = null;
           r.pid = null;
           setRuntime(r, null);
+          r.deployment_runtime_status_details = null;
           if (expected || gaveUp) {
+            r.bootstrap_policy = null;
             setResources(r, 'Stopped');
             r.deployment_resources_desired_status = 'Stopped';
             r.deployment_runtime_desired_status = null;
@@ -412,6 +439,7 @@ export class Manager {
           : { path: join(this.store.dataDir, 'pipelines', r.id, 'storage') },
       http: { bind: '127.0.0.1', port: 0 },
       initial: (r.deployment_initial ?? 'Running').toLowerCase(),
+      bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
     };
   }
 
@@ -433,6 +461,23 @@ export class Manager {
       );
     }
     const want: RuntimeDesiredStatus = initial === 'paused' ? 'Paused' : 'Running';
+    const policy = p.get('bootstrap_policy') ?? 'await_approval';
+    if (!(BOOTSTRAP_POLICIES as readonly string[]).includes(policy))
+      throw new ServiceError(
+        'InvalidBootstrapConfig',
+        `Invalid bootstrap configuration: bootstrap_policy must be allow, reject or await_approval, got '${policy}'`,
+        { bootstrap_policy: policy },
+      );
+    const silent = p.get('silent_bootstrap') === 'true';
+    const concurrent = p.get('concurrent_bootstrap') === 'true';
+    if (silent || concurrent)
+      throw new ServiceError(
+        'InvalidBootstrapConfig',
+        silent && concurrent
+          ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
+          : 'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; leave them unset',
+        {},
+      );
     try {
       ftSettings(r.runtime_config);
     } catch (e) {
@@ -467,11 +512,18 @@ export class Manager {
           `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; use pause/resume or stop it first`,
           {},
         );
+      if ((r.bootstrap_policy ?? 'await_approval') !== policy)
+        throw new ServiceError(
+          'BootstrapPolicyImmutableUnlessStopped',
+          `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}; stop it first to change the policy`,
+          {},
+        );
       sendJson(res, 202, 'Pipeline is starting');
       return;
     }
     r.deployment_id = randomUUID();
     r.deployment_initial = want;
+    r.bootstrap_policy = policy as BootstrapPolicy;
     r.deployment_resources_desired_status = 'Provisioned';
     r.deployment_resources_desired_status_since = now();
     r.deployment_runtime_desired_status = want;
@@ -494,8 +546,15 @@ export class Manager {
   #stop(name: string, p: URLSearchParams, res: ServerResponse): void {
     const r = this.#get(name);
     const force = p.get('force') === 'true';
+    // still initializing (e.g. awaiting approval): the state is the checkpoint it started from, so there is
+    // nothing to save and no controller to checkpoint
+    const initializing =
+      r.deployment_runtime_status === 'Initializing' ||
+      r.deployment_runtime_status === 'AwaitingApproval' ||
+      r.deployment_runtime_status === 'Bootstrapping';
     if (
       force ||
+      initializing ||
       r.deployment_resources_status === 'Stopped' ||
       r.deployment_resources_status === 'Provisioning'
     ) {
@@ -800,13 +859,13 @@ function view(r: PipelineRecord, selector: string | null, info = false): Record<
     deployment_resources_desired_status: r.deployment_resources_desired_status,
     deployment_resources_desired_status_since: r.deployment_resources_desired_status_since,
     deployment_runtime_status: r.deployment_runtime_status,
-    deployment_runtime_status_details: null,
+    deployment_runtime_status_details: r.deployment_runtime_status_details ?? null,
     deployment_runtime_status_since: r.deployment_runtime_status_since,
     deployment_runtime_desired_status: r.deployment_runtime_desired_status,
     deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
   };
   if (!info) {
-    out.bootstrap_policy = null;
+    out.bootstrap_policy = r.bootstrap_policy ?? null;
     out.silent_bootstrap = false;
     out.concurrent_bootstrap = false;
   }

@@ -8,7 +8,16 @@ import { join } from 'node:path';
 
 export type ResourcesStatus = 'Stopped' | 'Provisioning' | 'Provisioned' | 'Stopping';
 export type ResourcesDesiredStatus = 'Stopped' | 'Provisioned';
-export type RuntimeStatus = 'Initializing' | 'Running' | 'Paused' | 'Unavailable';
+export type RuntimeStatus =
+  | 'Initializing'
+  | 'AwaitingApproval'
+  | 'Bootstrapping'
+  | 'Replaying'
+  | 'Running'
+  | 'Paused'
+  | 'Suspended'
+  | 'Unavailable';
+export type BootstrapPolicy = 'allow' | 'reject' | 'await_approval';
 export type RuntimeDesiredStatus = 'Running' | 'Paused';
 export type StorageStatus = 'Cleared' | 'InUse' | 'Clearing';
 
@@ -46,6 +55,10 @@ export interface PipelineRecord {
   deployment_resources_desired_status_since: string;
   deployment_runtime_status: RuntimeStatus | null;
   deployment_runtime_status_since: string | null;
+  /** As polled from the pipeline's `/status` (e.g. `{"approval_diff": …}`); absent in older registries. */
+  deployment_runtime_status_details?: Record<string, unknown> | null;
+  /** Set by `start` (default `await_approval`), cleared when the pipeline stops; absent in older registries. */
+  bootstrap_policy?: BootstrapPolicy | null;
   deployment_runtime_desired_status: RuntimeDesiredStatus | null;
   deployment_runtime_desired_status_since: string | null;
   storage_status: StorageStatus;

@@ -32,11 +32,15 @@ export interface Deployment {
 export interface SupervisorEvents {
   /** The process reported its port (it is serving). */
   onReady(name: string, port: number, pid: number): void;
-  /** The pipeline's runtime state as polled (`Running`/`Paused`/`Failed`…) or `Unavailable`. */
+  /**
+   * The pipeline's runtime status as polled from its `/status` (`Initializing`, `AwaitingApproval`, `Running`,
+   * …), `Failed` with the error it answered (a failed initialization or step), or `Unavailable`.
+   */
   onRuntime(
     name: string,
     state: string,
     error: { message: string; error_code: string; details: Record<string, unknown> } | null,
+    details?: Record<string, unknown> | null,
   ): void;
   /** The process exited; `expected` when we stopped it. `gaveUp` after too many crashes. */
   onExit(name: string, expected: boolean, gaveUp: boolean, detail: string): void;
@@ -157,10 +161,22 @@ export class Supervisor {
       try {
         const r = await fetch(`http://127.0.0.1:${d.port}/status`, { signal: AbortSignal.timeout(5000) });
         const s = (await r.json()) as {
-          state: string;
-          error: { message: string; error_code: string; details: Record<string, unknown> } | null;
+          runtime_status?: string;
+          runtime_status_details?: Record<string, unknown> | null;
+          state?: string;
+          message?: string;
+          error_code?: string;
+          details?: Record<string, unknown>;
         };
-        this.#events.onRuntime(d.name, s.state, s.error);
+        if (!r.ok && typeof s.error_code === 'string') {
+          const error = { message: s.message ?? '', error_code: s.error_code, details: s.details ?? {} };
+          this.#events.onRuntime(d.name, 'Failed', error);
+          return;
+        }
+        let details = s.runtime_status_details ?? null;
+        // older pipelines put the diff itself in the details (Feldera's manager rewraps it too)
+        if (details !== null && 'program_diff' in details) details = { approval_diff: details };
+        this.#events.onRuntime(d.name, s.runtime_status ?? s.state ?? 'Unavailable', null, details);
       } catch {
         if (d.port !== null) this.#events.onRuntime(d.name, 'Unavailable', null);
       }

@@ -3,23 +3,32 @@
  *
  * The config file is JSON: Feldera's PipelineConfig (runtime_config fields flattened at top level, `name`,
  * `given_name`, `storage_config`) plus `program_code` (the SQL) and `http` (`{bind, port}`; default
- * 127.0.0.1, port 0 = any free port). Once listening it prints one JSON line to stdout:
- * `{"event":"listening","port":N,"incarnation_uuid":…}` — the manager (and tests) read the port from it.
- * Logs go to stderr as JSON lines. SIGTERM/SIGINT stop it cleanly.
+ * 127.0.0.1, port 0 = any free port), `initial` (`running`|`paused`) and `bootstrap_policy`
+ * (`allow`|`reject`|`await_approval`, default `allow` as Feldera's pipeline CLI). It listens before it
+ * initializes (restore, bootstrap decision, connectors; see lifecycle.ts) and prints one JSON line to stdout,
+ * `{"event":"listening","port":N}`, once initialization is done, failed, or waits for an approval or a
+ * bootstrap — the manager (and tests) read the port from it and then follow `/status`. An initialization
+ * error (e.g. BootstrapRejected) ends a pipeline run alone (`error [Code]: …` on stderr, exit 1); a managed
+ * one (`HOLDFAST_MANAGED=1`) keeps serving it on `/status` until stopped, for the manager to report. Logs go to stderr as JSON
+ * lines. SIGTERM/SIGINT stop it cleanly.
  */
 
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
+import { checkpointExtra, decideResume, type ResumeDecision } from '../controller/bootstrap.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
 import { StoreCheckpointWriter } from '../controller/store-writer.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
-import { ServiceError } from '../errors/service-error.ts';
+import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
+import { describeProgram } from '../sql/program-diff.ts';
 import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
 import { FtConfigError, type FtSettings, ftSettings } from '../types/ft-config.ts';
+import type { BootstrapPolicy } from '../types/pipeline-api.ts';
+import { PipelineLifecycle } from './lifecycle.ts';
 import { createPipelineServer } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
@@ -28,6 +37,7 @@ export interface PipelineProcessConfig {
   readonly program_code: string;
   readonly http?: { readonly bind?: string; readonly port?: number };
   readonly initial?: 'running' | 'paused';
+  readonly bootstrap_policy?: BootstrapPolicy;
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
@@ -63,6 +73,14 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
       { path },
     );
   }
+  const policy = (cfg as { bootstrap_policy?: unknown }).bootstrap_policy;
+  if (policy !== undefined && policy !== 'allow' && policy !== 'reject' && policy !== 'await_approval') {
+    throw new ServiceError(
+      'InvalidArguments',
+      `"bootstrap_policy" must be "allow", "reject" or "await_approval", got ${JSON.stringify(policy)}`,
+      { path },
+    );
+  }
   return cfg as PipelineProcessConfig;
 }
 
@@ -94,7 +112,10 @@ export function jsonLog(name: string) {
   };
 }
 
-/** Starts the pipeline process; resolves once listening. */
+/**
+ * Starts the pipeline process. Managed: resolves once listening. Run alone: resolves once initialized (it may
+ * wait for a bootstrap approval), rejects with the initialization error.
+ */
 export async function runPipelineProcess(configPath: string): Promise<void> {
   const cfg = readPipelineConfig(configPath);
   const name = cfg.given_name ?? cfg.name ?? 'pipeline';
@@ -108,67 +129,12 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   }
   const program = await compileProgram(cfg.program_code);
   const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
-  // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
-  // config file for a pipeline run alone.
-  let writer: StoreCheckpointWriter | null = null;
-  let restore: ControllerOptions['restore'];
-  let restoredOutputs: Record<string, unknown> = {};
-  let ftJournal: ControllerOptions['ft'];
-  if (ft.storage) {
-    const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-    const opened = await StoreCheckpointWriter.open(join(dir, 'checkpoint-store'), [DECIMAL_CODEC], log);
-    writer = opened.writer;
-    const latest = opened.latest;
-    if (latest) {
-      if (latest.manifest.fingerprint !== fingerprint) {
-        throw new ServiceError(
-          'ProgramChangedSinceCheckpoint',
-          `the program changed since checkpoint ${latest.entry.uuid} was written, and bootstrapping is not implemented yet; restore the previous SQL, or stop the pipeline and clear its storage`,
-          { checkpoint: latest.entry.uuid },
-        );
-      }
-      restore = {
-        base: latest.snapshot,
-        deltas: latest.deltas,
-        processedRecords: latest.manifest.processed_records,
-        transactionId: latest.manifest.transaction_id ?? 0,
-        ...splitInputPositions(latest.manifest.inputs ?? {}),
-      };
-      restoredOutputs = latest.manifest.outputs ?? {};
-      log(
-        'info',
-        `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
-        {
-          checkpoint: latest.entry.uuid,
-        },
-      );
-    }
-  }
-  if (ft.storage && ft.model !== 'none') {
-    // the journal: what happened since the checkpoint (exactly_once: every step; at_least_once: pushed data)
-    const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-    ftJournal = FtJournal.open(join(dir, 'journal'), ft.model, restore?.transactionId ?? 0, [DECIMAL_CODEC], {
-      log: (m) => log('warn', m),
-    });
-  }
-  const controller = new Controller(program, {
-    initialState: cfg.initial === 'paused' ? 'Paused' : 'Running',
-    log,
-    ...(restore ? { restore } : {}),
-    ...(ftJournal ? { ft: ftJournal } : {}),
-    deferInitialStep: true,
+  // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
+  const life = new PipelineLifecycle({
+    desired: cfg.initial === 'paused' ? 'Paused' : 'Running',
+    policy: cfg.bootstrap_policy ?? 'allow',
   });
-  if (writer) controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
-  // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
-  // directory (the manager starts pipelines in its own). Replayable inputs resume from the checkpoint.
-  const connectors = await startConnectors(controller, program, {
-    log: (level, message, fields) => log(level, message, fields),
-    ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
-    ft: ft.storage ? ft.model : 'none',
-    outputs: restoredOutputs,
-  });
-  controller.begin(); // output connectors listen now: they see the initial step too
-  const server = createPipelineServer(controller, { name });
+  const server = createPipelineServer(life, { name });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -176,23 +142,29 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   });
   const port = (server.address() as AddressInfo).port;
   log('info', `pipeline listening on ${bind}:${port}`, { port });
-  process.stdout.write(
-    `${JSON.stringify({ event: 'listening', port, incarnation_uuid: controller.incarnationUuid })}\n`,
-  );
+  // announced once initialization is done, failed, or waits (approval, bootstrap): a fast start is ready to
+  // take input when the line appears, a slow one can be watched through /status
+  const managed = process.env.HOLDFAST_MANAGED === '1';
+  void life.leftInitializing.then(() => {
+    if (managed || life.phase.kind !== 'Failed')
+      process.stdout.write(`${JSON.stringify({ event: 'listening', port })}\n`);
+  });
+  let controller: Controller | null = null;
+  let connectors: Awaited<ReturnType<typeof startConnectors>> | null = null;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log('info', `received ${signal}, stopping`);
     const finish = () => {
-      controller.terminate();
+      controller?.terminate();
       server.closeAllConnections();
       // let a checkpoint being written finish (it is atomic either way), then exit
-      void (controller.checkpointer?.flush() ?? Promise.resolve()).finally(() =>
+      void (controller?.checkpointer?.flush() ?? Promise.resolve()).finally(() =>
         server.close(() => process.exit(0)),
       );
     };
-    connectors.stop().then(finish, (e: unknown) => {
+    (connectors?.stop() ?? Promise.resolve()).then(finish, (e: unknown) => {
       log('error', `stopping connectors failed: ${(e as Error).message}`);
       finish();
     });
@@ -204,4 +176,127 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  const initialized = initialize().then(
+    (r) => {
+      ({ controller, connectors } = r);
+      life.ready(r.controller);
+    },
+    (e: unknown) => {
+      const err = toServiceError(e);
+      log('error', `initialization failed: [${err.errorCode}] ${err.message}`, { error_code: err.errorCode });
+      life.fail(err);
+      // run alone, an initialization error ends the process (`error [Code]: …`, exit 1); managed, the process
+      // keeps serving it on /status so the manager records it as the deployment error
+      if (!managed) {
+        server.close();
+        server.closeAllConnections();
+        throw err;
+      }
+    },
+  );
+  if (!managed) await initialized;
+
+  async function initialize(): Promise<{
+    controller: Controller;
+    connectors: Awaited<ReturnType<typeof startConnectors>>;
+  }> {
+    // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
+    // config file for a pipeline run alone.
+    let writer: StoreCheckpointWriter | null = null;
+    let restore: ControllerOptions['restore'];
+    let restoredOutputs: Record<string, unknown> = {};
+    let ftJournal: ControllerOptions['ft'];
+    let resumed: ResumeDecision | null = null;
+    const description = describeProgram(program.instantiate());
+    if (ft.storage) {
+      const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
+      const opened = await StoreCheckpointWriter.open(join(dir, 'checkpoint-store'), [DECIMAL_CODEC], log);
+      writer = opened.writer;
+      const latest = opened.latest;
+      writer.extra = checkpointExtra(description);
+      if (latest) {
+        // a changed program: diff, bootstrap policy, bootstrap (sql/bootstrap.ts)
+        resumed = await decideResume(
+          program,
+          description,
+          fingerprint,
+          {
+            uuid: latest.entry.uuid,
+            fingerprint: latest.manifest.fingerprint,
+            extra: latest.manifest.extra,
+            base: latest.snapshot,
+            deltas: latest.deltas,
+          },
+          { decide: (diff) => life.decide(diff), bootstrapping: () => life.bootstrapping(), log },
+        );
+        // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
+        if (latest.manifest.fingerprint !== fingerprint) writer.requireFull();
+        const positions = splitInputPositions(latest.manifest.inputs ?? {});
+        for (const ep of resumed.restartInputs) {
+          delete positions.inputs[ep];
+          delete positions.skips[ep];
+        }
+        restore = {
+          base: resumed.base,
+          deltas: resumed.deltas,
+          processedRecords: latest.manifest.processed_records,
+          transactionId: latest.manifest.transaction_id ?? 0,
+          ...positions,
+        };
+        restoredOutputs = Object.fromEntries(
+          Object.entries(latest.manifest.outputs ?? {}).filter(
+            ([ep]) => !resumed?.rebuiltViews.has(ep.slice(0, ep.lastIndexOf('.'))),
+          ),
+        );
+        log(
+          'info',
+          `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
+          {
+            checkpoint: latest.entry.uuid,
+          },
+        );
+      }
+    }
+    if (ft.storage && ft.model !== 'none') {
+      // the journal: what happened since the checkpoint (exactly_once: every step; at_least_once: pushed data)
+      const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
+      // replay and bootstrap exclude each other: a changed program discards the journal
+      if (resumed?.bootstrapped)
+        log(
+          'warn',
+          'Pipeline has been modified since the checkpoint was taken; replay journal will be discarded',
+        );
+      ftJournal = FtJournal.open(
+        join(dir, 'journal'),
+        ft.model,
+        restore?.transactionId ?? 0,
+        [DECIMAL_CODEC],
+        {
+          log: (m) => log('warn', m),
+          discard: resumed?.bootstrapped === true,
+        },
+      );
+    }
+    const controller = new Controller(program, {
+      initialState: life.desired,
+      log,
+      ...(restore ? { restore } : {}),
+      ...(ftJournal ? { ft: ftJournal } : {}),
+      deferInitialStep: true,
+    });
+    if (writer)
+      controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
+    // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
+    // directory (the manager starts pipelines in its own). Replayable inputs resume from the checkpoint.
+    const connectors = await startConnectors(controller, program, {
+      log: (level, message, fields) => log(level, message, fields),
+      ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
+      ft: ft.storage ? ft.model : 'none',
+      outputs: restoredOutputs,
+    });
+    // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step
+    if (resumed && resumed.outputs.size > 0) controller.emitBootstrap(resumed.outputs);
+    controller.begin(); // output connectors listen now: they see the initial step too
+    return { controller, connectors };
+  }
 }

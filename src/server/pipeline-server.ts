@@ -7,6 +7,7 @@
  *   POST /egress/{view}?format=json|csv&send_snapshot=&backpressure=     → stream of chunks
  *   GET  /query?sql=&format=text|json                                    → table or JSON lines
  *   GET  /stats, GET /metrics (Prometheus), POST /pause, POST /start (resume), GET /healthz
+ *   GET  /status (ExtendedRuntimeStatus), POST /approve (bootstrap approval)       → see lifecycle.ts
  *
  * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
  * bad ones (Feldera's choice); with `array=true` a JSON array holding a bad record is dropped whole.
@@ -21,6 +22,7 @@ import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
 import type { Batch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { PipelineLifecycle } from './lifecycle.ts';
 import { asciiTable } from './text-table.ts';
 
 export interface PipelineServerOptions {
@@ -39,7 +41,63 @@ interface EgressConnection {
   chunks: number;
 }
 
-export function createPipelineServer(controller: Controller, options: PipelineServerOptions = {}): Server {
+/**
+ * The pipeline's HTTP server. Given a {@link PipelineLifecycle} it serves from the start of initialization:
+ * `/status`, `/healthz`, `/approve`, `/start` and `/pause` always; every other route once the controller exists
+ * (503 `Initializing` before, or the initialization error).
+ */
+export function createPipelineServer(
+  source: Controller | PipelineLifecycle,
+  options: PipelineServerOptions = {},
+): Server {
+  const life = source instanceof PipelineLifecycle ? source : new PipelineLifecycle({ controller: source });
+  let routes: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://pipeline').pathname.replace(/\/+$/, '') || '/';
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && (path === '/healthz' || path === '/status')) {
+      const s = life.status();
+      sendJson(res, s.httpStatus, s.body);
+      return;
+    }
+    if (method === 'POST' && path === '/approve') {
+      const p = new URL(req.url ?? '/', 'http://pipeline').searchParams;
+      if (boolParam(p, 'silent_bootstrap') || boolParam(p, 'concurrent_bootstrap'))
+        throw new ServiceError(
+          'InvalidBootstrapConfig',
+          'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; approve without them',
+          {},
+        );
+      await life.approve();
+      sendJson(res, 200, 'Bootstrap approved');
+      return;
+    }
+    const controller = life.controller;
+    if (controller === null) {
+      if (method === 'POST' && (path === '/pause' || path === '/start' || path === '/resume')) {
+        life.desired = path === '/pause' ? 'Paused' : 'Running';
+        sendJson(res, 200, {});
+        return;
+      }
+      throw life.notReady();
+    }
+    routes ??= controllerRoutes(controller, options);
+    await routes(req, res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!isServiceError(e) && (e as { code?: string })?.code === 'ECONNRESET') return;
+      sendError(res, e);
+    });
+  });
+  return server;
+}
+
+/** Every route that needs the controller. */
+function controllerRoutes(
+  controller: Controller,
+  options: PipelineServerOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const egress = new Set<EgressConnection>();
   const heartbeatMs = options.heartbeatMs ?? 3000;
   const chunkRecords = options.chunkRecords ?? 10_000;
@@ -160,14 +218,6 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
     if (method === 'POST' && (path === '/start' || path === '/resume')) {
       controller.resume();
       sendJson(res, 200, {});
-      return;
-    }
-    if (method === 'GET' && (path === '/healthz' || path === '/status')) {
-      sendJson(res, 200, {
-        state: controller.state,
-        incarnation_uuid: controller.incarnationUuid,
-        error: controller.failure?.toResponse() ?? null,
-      });
       return;
     }
     throw new ServiceError('NotFound', `no endpoint ${method} ${path}`, { method, path });
@@ -435,14 +485,8 @@ export function createPipelineServer(controller: Controller, options: PipelineSe
     return `${out.join('\n')}\n`;
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!isServiceError(e) && (e as { code?: string })?.code === 'ECONNRESET') return;
-      sendError(res, e);
-    });
-  });
   void ingressSeq;
-  return server;
+  return handle;
 }
 
 function csvLine(view: ViewSchema, row: Row): string {

@@ -61,6 +61,22 @@ interface ViewDef {
   readonly aliases: readonly string[];
 }
 
+/**
+ * How one relation maps onto a circuit built by {@link Program.instantiate}: used to describe a program in its
+ * checkpoints and to carry an unchanged relation's state over to a changed program (see `bootstrap.ts`).
+ */
+export interface RelationInfo {
+  readonly name: string;
+  readonly kind: 'table' | ViewKind;
+  readonly materialized: boolean;
+  /** Relations this one reads directly (views only), in first-use order. */
+  readonly deps: readonly string[];
+  /** State keys of the relation's stateful operators, in circuit order. */
+  readonly stateKeys: readonly string[];
+  /** What defines the relation's plan and state, apart from its inputs: hashed to detect a modification. */
+  readonly definition: unknown;
+}
+
 type Def = { readonly k: 'table'; readonly d: TableDef } | { readonly k: 'view'; readonly d: ViewDef };
 
 export interface QueryResult {
@@ -418,10 +434,25 @@ export class Program {
     const rels = new Map<string, Rel>();
     const tables = new Map<string, { op: TableInputOperator; schema: TableSchema }>();
     const views = new Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>();
-    const planner = new Planner(circuit, { resolve: (n) => rels.get(n) ?? null, source: this.#source });
+    let deps: string[] = [];
+    const planner = new Planner(circuit, {
+      resolve: (n) => {
+        const r = rels.get(n) ?? null;
+        if (r !== null && !deps.includes(n)) deps.push(n);
+        return r;
+      },
+      source: this.#source,
+    });
     const tableSchemas: TableSchema[] = [];
     const viewSchemas: ViewSchema[] = [];
+    const infos: RelationInfo[] = [];
     for (const def of this.#defs) {
+      const first = circuit.nodeCount;
+      deps = [];
+      const done = (name: string, kind: RelationInfo['kind'], materialized: boolean, definition: unknown) => {
+        const keys = circuit.stateKeys().filter((k) => Number(/^n(\d+):/.exec(k)?.[1]) >= first);
+        infos.push({ name, kind, materialized, deps: [...deps], stateKeys: keys, definition });
+      };
       if (def.k === 'table') {
         const s = def.d.schema;
         const src = circuit.addSource(s.name);
@@ -434,6 +465,14 @@ export class Program {
         });
         tables.set(s.name, { op, schema: s });
         tableSchemas.push(s);
+        done(s.name, 'table', s.materialized, {
+          caseSensitive: s.caseSensitive,
+          columns: s.columns,
+          primaryKey: s.primaryKey,
+          materialized: s.materialized,
+          appendOnly: s.appendOnly,
+          properties: definingProperties(s.properties),
+        });
         continue;
       }
       const d = def.d;
@@ -452,11 +491,36 @@ export class Program {
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
+      done(schema.name, schema.kind, schema.materialized, {
+        kind: schema.kind,
+        caseSensitive: schema.caseSensitive,
+        select: withoutLocations(d.select),
+        aliases: d.aliases,
+        properties: definingProperties(schema.properties),
+      });
     }
     this.#tables = tableSchemas;
     this.#views = viewSchemas;
-    return new SqlCircuit(this, circuit, tables, views, this.#source);
+    return new SqlCircuit(this, circuit, tables, views, this.#source, infos);
   }
+}
+
+/** WITH properties that shape a relation's plan or state (connectors are compared on their own). */
+function definingProperties(props: Readonly<Record<string, PropertyValue>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(props).sort())
+    if (k !== 'connectors') out[k] = (props[k] as PropertyValue).value;
+  return out;
+}
+
+/** The parse tree without source positions, so whitespace and comments do not count as changes. */
+function withoutLocations(a: unknown): unknown {
+  if (Array.isArray(a)) return a.map(withoutLocations);
+  if (typeof a !== 'object' || a === null) return a;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a))
+    if (k !== 'location' && k !== 'stmt_location') out[k] = withoutLocations(v);
+  return out;
 }
 
 function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap): ColumnSchema[] {
@@ -499,6 +563,8 @@ export class SqlCircuit {
   readonly #want: NodeId[];
   readonly #outputs: Array<[string, NodeId]>;
   readonly #source: SourceMap;
+  /** Each relation's place in this circuit, in declaration order. */
+  readonly relations: readonly RelationInfo[];
 
   constructor(
     program: Program,
@@ -506,7 +572,9 @@ export class SqlCircuit {
     tables: Map<string, { op: TableInputOperator; schema: TableSchema }>,
     views: Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>,
     source: SourceMap,
+    relations: readonly RelationInfo[] = [],
   ) {
+    this.relations = relations;
     this.program = program;
     this.circuit = circuit;
     this.#tables = tables;

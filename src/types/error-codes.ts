@@ -134,11 +134,35 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'A state value or weight cannot be encoded in a checkpoint.',
   },
-  ProgramChangedSinceCheckpoint: {
+  BootstrapRejected: {
+    status: 409,
+    retryable: false,
+    summary: 'The program changed since the checkpoint and bootstrap_policy is reject.',
+  },
+  BootstrapNotAllowed: {
+    status: 500,
+    retryable: false,
+    summary: 'The program changed since the checkpoint in a way that cannot be bootstrapped.',
+  },
+  UnexpectedBootstrap: {
+    status: 500,
+    retryable: false,
+    summary: 'An unchanged relation does not fit its checkpointed state (a bug).',
+  },
+  Initializing: {
+    status: 503,
+    retryable: true,
+    summary: 'The pipeline has not finished initializing (restoring, awaiting approval, bootstrapping).',
+  },
+  InvalidBootstrapConfig: {
     status: 400,
     retryable: false,
-    summary:
-      'The program differs from the one that wrote the checkpoint; bootstrapping is not implemented yet.',
+    summary: 'The bootstrap parameters of start or approve are invalid.',
+  },
+  BootstrapPolicyImmutableUnlessStopped: {
+    status: 400,
+    retryable: false,
+    summary: 'A started pipeline was started again with a different bootstrap_policy.',
   },
   ReplayFailure: {
     status: 500,
@@ -326,6 +350,8 @@ export type ErrorCode = keyof typeof ERROR_CATALOG;
 export const RETIRED_CODES: readonly string[] = [
   // replaced by working graceful stops and checkpoints (SyncNotAvailable covers what still needs sync)
   'CheckpointsNotAvailable',
+  // replaced by bootstrapping (BootstrapRejected, BootstrapNotAllowed)
+  'ProgramChangedSinceCheckpoint',
 ];
 
 /** The one error body sent everywhere (Feldera's `ErrorResponse`). */

@@ -499,6 +499,20 @@ export interface RuntimeStatusDetails {
   [key: string]: unknown;
 }
 
+/**
+ * Pipeline process `GET /status` (Feldera's `ExtendedRuntimeStatus`), plus Holdfast's `state` (the controller
+ * state or the initialization phase) and `incarnation_uuid` (null until the controller exists). A failed
+ * pipeline answers with its `ErrorResponse` instead.
+ */
+export interface ExtendedRuntimeStatus {
+  runtime_status: RuntimeStatus;
+  runtime_status_details: RuntimeStatusDetails | null;
+  runtime_desired_status: RuntimeDesiredStatus;
+  storage_status_details: StorageStatusDetails | null;
+  state: string;
+  incarnation_uuid: string | null;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Pipeline objects
 // ---------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import type {
   Configuration,
+  ExtendedRuntimeStatus,
   GlobalMetrics,
   PipelineDescr,
   PipelineStats,
@@ -152,4 +153,13 @@ export const CONFIGURATION_KEYS: KeySet<Configuration> = {
   conceptualhq: true,
   product_fruits: true,
   telemetry: true,
+};
+
+export const EXTENDED_RUNTIME_STATUS_KEYS: KeySet<ExtendedRuntimeStatus> = {
+  runtime_status: true,
+  runtime_status_details: true,
+  runtime_desired_status: true,
+  storage_status_details: true,
+  state: true,
+  incarnation_uuid: true,
 };

@@ -1,0 +1,121 @@
+/**
+ * The bootstrap decision at pipeline start (Feldera's `ControllerInit` + `CircuitThread::new`, §5.5–5.6).
+ *
+ * Given the newest checkpoint and the program to run:
+ * - same program text (fingerprint) ⇒ restore as is;
+ * - otherwise diff the checkpoint's program description against the new program. No description (an older
+ *   checkpoint) ⇒ `BootstrapNotAllowed`. Empty diff (comments, whitespace) ⇒ restore with the state mapped onto
+ *   the new circuit, no approval. Non-empty ⇒ check that it can be bootstrapped (`BootstrapNotAllowed`), then
+ *   apply the policy (`decide`: allow / await approval / reject), then bootstrap (see `sql/bootstrap.ts`).
+ *
+ * The result says which input endpoints must start from scratch (connectors of rebuilt tables and changed
+ * connectors) and which views were rebuilt (their output connectors start over and receive the bootstrap
+ * outputs). Nothing here writes to storage: a rejected or failed bootstrap leaves the checkpoint as it was.
+ */
+import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import { bootstrap, planBootstrap } from '../sql/bootstrap.ts';
+import type { Program } from '../sql/program.ts';
+import {
+  diffPrograms,
+  isEmptyDiff,
+  type PipelineDiff,
+  type ProgramDescription,
+  parseProgramDescription,
+} from '../sql/program-diff.ts';
+import type { Batch } from '../zset/batch.ts';
+
+export interface CheckpointToResume {
+  readonly uuid: string;
+  readonly fingerprint: string;
+  /** The manifest's `extra` (holds `{program: ProgramDescription}` since bootstrapping exists). */
+  readonly extra: unknown;
+  readonly base: CircuitSnapshot;
+  readonly deltas: readonly CircuitSnapshot[];
+}
+
+export interface ResumeDecision {
+  readonly base: CircuitSnapshot;
+  readonly deltas: readonly CircuitSnapshot[];
+  /** Non-empty diff: the state was bootstrapped (the exactly-once journal must be discarded). */
+  readonly bootstrapped: boolean;
+  readonly diff: PipelineDiff | null;
+  /** Input endpoints whose checkpointed position must not be used. */
+  readonly restartInputs: ReadonlySet<string>;
+  /** Views rebuilt by the bootstrap (their outputs start over). */
+  readonly rebuiltViews: ReadonlySet<string>;
+  /** The bootstrap step's outputs: full contents of rebuilt output views. */
+  readonly outputs: ReadonlyMap<string, Batch>;
+}
+
+/** What a checkpoint's `extra` holds. */
+export function checkpointExtra(program: ProgramDescription): { program: ProgramDescription } {
+  return { program };
+}
+
+export async function decideResume(
+  program: Program,
+  description: ProgramDescription,
+  fingerprint: string,
+  cp: CheckpointToResume,
+  hooks: {
+    /** Applies the bootstrap policy to a non-empty diff (resolves to go ahead, throws to refuse). */
+    readonly decide: (diff: PipelineDiff) => Promise<void>;
+    readonly bootstrapping: () => void;
+    readonly log: (
+      level: 'info' | 'warn' | 'error',
+      message: string,
+      fields?: Record<string, unknown>,
+    ) => void;
+  },
+): Promise<ResumeDecision> {
+  const same = {
+    base: cp.base,
+    deltas: cp.deltas,
+    bootstrapped: false,
+    diff: null,
+    restartInputs: new Set<string>(),
+    rebuiltViews: new Set<string>(),
+    outputs: new Map<string, Batch>(),
+  };
+  if (cp.fingerprint === fingerprint) return same;
+  const old = parseProgramDescription((cp.extra as { program?: unknown } | null)?.program);
+  const diff = diffPrograms(old, description);
+  if (old === null) {
+    throw new ServiceError(
+      'BootstrapNotAllowed',
+      `The pipeline has been modified since the last checkpoint; however it cannot be bootstrapped due to the following reasons:\n- checkpoint ${cp.uuid} does not describe the program that wrote it (it was written by an older version of Holdfast), so only that exact program can resume from it. Restore the previous SQL, or stop the pipeline and clear its storage to start over.`,
+      { checkpoint: cp.uuid, approval_diff: diff },
+    );
+  }
+  const plan = planBootstrap(old, description);
+  const empty = isEmptyDiff(diff);
+  if (!empty) {
+    hooks.log('info', `Pipeline changes detected: ${JSON.stringify(diff)}`, { approval_diff: diff });
+    await hooks.decide(diff);
+    hooks.bootstrapping();
+    hooks.log(
+      'info',
+      `bootstrapping from checkpoint ${cp.uuid}: rebuilding ${plan.rebuilt.join(', ') || '(nothing)'} from ${plan.feed.join(', ') || '(no tables)'}`,
+      { checkpoint: cp.uuid, rebuilt: plan.rebuilt },
+    );
+  }
+  const t0 = performance.now();
+  const result = bootstrap(program, { base: cp.base, deltas: cp.deltas }, plan);
+  if (!empty)
+    hooks.log('info', `bootstrap step done in ${(performance.now() - t0).toFixed(1)} ms`, {
+      checkpoint: cp.uuid,
+    });
+  const restartInputs = new Set(plan.restartInputs);
+  for (const ep of [...diff.added_input_connectors, ...diff.modified_input_connectors]) restartInputs.add(ep);
+  const tables = new Set(program.tables.map((t) => t.name));
+  return {
+    base: result.state.base,
+    deltas: result.state.deltas,
+    bootstrapped: !empty,
+    diff,
+    restartInputs,
+    rebuiltViews: new Set(plan.rebuilt.filter((r) => !tables.has(r))),
+    outputs: result.outputs,
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * The pipeline process's phases around its controller, and its `/status` (Feldera's `ExtendedRuntimeStatus`).
+ *
+ *   Initializing ──(program unchanged, or bootstrap allowed)──────────────────────────▶ Ready (controller)
+ *        │  └──(program changed, await_approval)──▶ AwaitingApproval ──/approve──▶ Bootstrapping ──▶ Ready
+ *        └──(error, e.g. BootstrapRejected)──▶ Failed   (the process keeps serving `/status` with the error)
+ *
+ * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
+ * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
+ * policy to `allow` and returns once the pipeline has left AwaitingApproval; sent earlier it pre-approves.
+ * `/start` and `/pause` during initialization set the state the controller starts in.
+ */
+import type { Controller } from '../controller/controller.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import type { ErrorResponse } from '../types/error-codes.ts';
+import type {
+  BootstrapPolicy,
+  ExtendedRuntimeStatus,
+  PipelineDiff,
+  RuntimeStatus,
+} from '../types/pipeline-api.ts';
+
+export type InitPhase =
+  | { readonly kind: 'Initializing' }
+  | { readonly kind: 'AwaitingApproval'; readonly diff: PipelineDiff }
+  | { readonly kind: 'Bootstrapping' }
+  | { readonly kind: 'Ready'; readonly controller: Controller }
+  | { readonly kind: 'Failed'; readonly error: ServiceError };
+
+export class PipelineLifecycle {
+  #phase: InitPhase;
+  #policy: BootstrapPolicy;
+  /** The state the controller should be in (set by the config, `/start` and `/pause`). */
+  desired: 'Running' | 'Paused';
+  #onChange: Array<() => void> = [];
+  #leftInit: () => void = () => {};
+  /** Resolves the first time the pipeline leaves the plain Initializing phase (ready, waiting or failed). */
+  readonly leftInitializing: Promise<void> = new Promise((r) => {
+    this.#leftInit = r;
+  });
+
+  constructor(
+    options: { desired?: 'Running' | 'Paused'; policy?: BootstrapPolicy; controller?: Controller } = {},
+  ) {
+    this.desired = options.desired ?? 'Running';
+    this.#policy = options.policy ?? 'allow';
+    this.#phase = options.controller
+      ? { kind: 'Ready', controller: options.controller }
+      : { kind: 'Initializing' };
+    if (options.controller) this.#leftInit();
+  }
+
+  get phase(): InitPhase {
+    return this.#phase;
+  }
+
+  get policy(): BootstrapPolicy {
+    return this.#policy;
+  }
+
+  get controller(): Controller | null {
+    return this.#phase.kind === 'Ready' ? this.#phase.controller : null;
+  }
+
+  #set(p: InitPhase): void {
+    this.#phase = p;
+    if (p.kind !== 'Initializing') this.#leftInit();
+    const fs = this.#onChange;
+    this.#onChange = [];
+    for (const f of fs) f();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((r) => this.#onChange.push(r));
+  }
+
+  bootstrapping(): void {
+    this.#set({ kind: 'Bootstrapping' });
+  }
+
+  ready(controller: Controller): void {
+    if (this.desired === 'Paused') controller.pause();
+    this.#set({ kind: 'Ready', controller });
+  }
+
+  fail(error: ServiceError): void {
+    this.#set({ kind: 'Failed', error });
+  }
+
+  /**
+   * Applies the bootstrap policy to a non-empty diff: resolves to go ahead (`allow`, or once approved),
+   * throws `BootstrapRejected` (`reject`, now or while waiting).
+   */
+  async decide(diff: PipelineDiff): Promise<void> {
+    for (;;) {
+      if (this.#policy === 'allow') return;
+      if (this.#policy === 'reject')
+        throw new ServiceError(
+          'BootstrapRejected',
+          'Bootstrapping of the modified pipeline was rejected by the user.',
+          {},
+        );
+      if (this.#phase.kind !== 'AwaitingApproval') this.#set({ kind: 'AwaitingApproval', diff });
+      await this.#changed();
+    }
+  }
+
+  /** `POST /approve`: policy becomes `allow`; resolves once the pipeline is no longer awaiting approval. */
+  async approve(): Promise<void> {
+    this.#policy = 'allow';
+    if (this.#phase.kind !== 'AwaitingApproval') return;
+    const done = this.#changed();
+    this.#set({ kind: 'Initializing' }); // wakes decide(), which returns
+    await done;
+  }
+
+  /** The error for a request that needs the controller now. */
+  notReady(): ServiceError {
+    if (this.#phase.kind === 'Failed') return this.#phase.error;
+    return new ServiceError(
+      'Initializing',
+      'Operation failed because the pipeline has not finished initializing.',
+      { runtime_status: this.runtimeStatus() },
+    );
+  }
+
+  runtimeStatus(): RuntimeStatus {
+    const p = this.#phase;
+    switch (p.kind) {
+      case 'Ready': {
+        const c = p.controller;
+        if ((c as { replaying?: boolean }).replaying === true) return 'Replaying';
+        return c.state === 'Paused' ? 'Paused' : c.state === 'Running' ? 'Running' : 'Suspended';
+      }
+      case 'Failed':
+        return 'Unavailable';
+      default:
+        return p.kind;
+    }
+  }
+
+  /**
+   * `GET /status`: `{runtime_status, runtime_status_details, runtime_desired_status, storage_status_details}`
+   * plus Holdfast's `state` (controller state or phase) and `incarnation_uuid`. A failed pipeline (initialization or a
+   * step) answers with its error instead, as Feldera does.
+   */
+  status(): { httpStatus: number; body: ExtendedRuntimeStatus | ErrorResponse } {
+    const p = this.#phase;
+    const failure = p.kind === 'Failed' ? p.error : (p.kind === 'Ready' && p.controller.failure) || null;
+    if (failure) return { httpStatus: failure.httpStatus, body: failure.toResponse() };
+    return {
+      httpStatus: 200,
+      body: {
+        runtime_status: this.runtimeStatus(),
+        runtime_status_details: p.kind === 'AwaitingApproval' ? { approval_diff: p.diff } : null,
+        runtime_desired_status:
+          p.kind === 'Ready' && p.controller.state === 'Paused' ? 'Paused' : this.desired,
+        storage_status_details: null,
+        state: p.kind === 'Ready' ? p.controller.state : p.kind,
+        incarnation_uuid: p.kind === 'Ready' ? p.controller.incarnationUuid : null,
+      },
+    };
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Bootstrapping through the manager (real `holdfast server`, real pipeline processes): a pipeline stopped
+ * gracefully (checkpoint) gets a new program; `start` (default `await_approval`) lands in AwaitingApproval with
+ * the diff in `deployment_runtime_status_details.approval_diff`; `approve` continues to Running with the new
+ * view's full contents. `bootstrap_policy=reject` stops the pipeline with `deployment_error` BootstrapRejected
+ * and keeps its checkpoint; bad and conflicting policies are refused. The SDK and CLI drive the same flow.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import { HoldfastClient, Pipeline } from '../../src/client/index.ts';
+
+const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+async function startServer(dataDir: string): Promise<string> {
+  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(proc);
+  const line = await new Promise<string>((res, rej) => {
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
+    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
+  });
+  return (JSON.parse(line) as { url: string }).url;
+}
+
+async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const P1 =
+  'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;';
+const P2 = `${P1} CREATE MATERIALIZED VIEW big AS SELECT id FROM t WHERE x > 1;`;
+
+test('manager: await_approval → AwaitingApproval with the diff → approve → Running; reject', {
+  timeout: 120_000,
+}, async () => {
+  const base = await startServer(mkdtempSync(join(tmpdir(), 'holdfast-boot-mgr-')));
+  const api = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(base + path, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await r.text();
+    let json: Record<string, unknown> = {};
+    try {
+      json = JSON.parse(text);
+    } catch {}
+    return { status: r.status, json, text };
+  };
+  const get = () => api('GET', '/v0/pipelines/p').then((r) => r.json);
+  const client = new HoldfastClient({ url: base });
+  const p = await Pipeline.create(client, { name: 'p', sql: P1 });
+  await p.start({ timeoutMs: 30_000 });
+  await p.inputJson(
+    't',
+    [
+      { id: 1, x: 1 },
+      { id: 2, x: 5 },
+      { id: 3, x: 9 },
+    ],
+    { wait: true },
+  );
+  await p.stop({ force: false, timeoutMs: 30_000 }); // graceful: checkpoint first
+
+  assert.equal((await api('PATCH', '/v0/pipelines/p', { program_code: P2 })).status, 200);
+  const bad = await api('POST', '/v0/pipelines/p/start?bootstrap_policy=maybe');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error_code, 'InvalidBootstrapConfig');
+
+  // default policy: await_approval
+  assert.equal((await api('POST', '/v0/pipelines/p/start')).status, 202);
+  const waiting = await until(get, (d) => d.deployment_status === 'AwaitingApproval', 'AwaitingApproval');
+  assert.equal(waiting.bootstrap_policy, 'await_approval');
+  assert.deepEqual(waiting.deployment_runtime_status_details, {
+    approval_diff: {
+      program_diff: {
+        added_tables: [],
+        removed_tables: [],
+        modified_tables: [],
+        added_views: ['big'],
+        removed_views: [],
+        modified_views: [],
+      },
+      program_diff_error: null,
+      added_input_connectors: [],
+      modified_input_connectors: [],
+      removed_input_connectors: [],
+      added_output_connectors: [],
+      modified_output_connectors: [],
+      removed_output_connectors: [],
+    },
+  });
+  const early = await api('GET', `/v0/pipelines/p/query?sql=${encodeURIComponent('SELECT * FROM s')}`);
+  assert.equal(early.status, 503);
+  assert.equal(early.json.error_code, 'Initializing');
+  const other = await api('POST', '/v0/pipelines/p/start?bootstrap_policy=allow');
+  assert.equal(other.json.error_code, 'BootstrapPolicyImmutableUnlessStopped');
+
+  await p.approve();
+  const running = await until(get, (d) => d.deployment_status === 'Running', 'Running after approve');
+  assert.equal(running.deployment_runtime_status_details, null);
+  const rows = [];
+  for await (const r of p.query('SELECT id FROM big ORDER BY id')) rows.push(r);
+  assert.deepEqual(rows, [{ id: 2 }, { id: 3 }]);
+  await p.inputJson('t', [{ id: 4, x: 2 }], { wait: true });
+  const n = [];
+  for await (const r of p.query('SELECT n FROM s')) n.push(r);
+  assert.deepEqual(n, [{ n: 4 }]);
+  await p.stop({ force: true, timeoutMs: 30_000 });
+
+  // reject (the checkpoint holds P1 still: nothing was checkpointed after the bootstrap)
+  await p.start({ bootstrapPolicy: 'reject', timeoutMs: 30_000 }).catch(() => {});
+  const stopped = await until(
+    get,
+    (d) => d.deployment_status === 'Stopped' && d.deployment_error !== null,
+    'Stopped with an error',
+  );
+  assert.equal((stopped.deployment_error as { error_code: string }).error_code, 'BootstrapRejected');
+  assert.equal(stopped.storage_status, 'InUse');
+  const cps = await api('GET', '/v0/pipelines/p');
+  assert.equal(cps.json.bootstrap_policy, null);
+
+  // CLI: start with a policy, approve
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [MAIN, '--url', base, 'pipeline', ...args], { encoding: 'utf8' });
+  const started = cli('start', 'p', '--bootstrap-policy', 'await_approval');
+  assert.equal(started.status, 0, started.stderr);
+  assert.match(started.stdout, /awaiting approval/);
+  const approved = cli('approve', 'p');
+  assert.equal(approved.status, 0, approved.stderr);
+  await until(get, (d) => d.deployment_status === 'Running', 'Running after CLI approve');
+  assert.equal(cli('start', 'x', '--bootstrap-policy', 'sometimes').status, 2);
+  await p.stop({ force: true, timeoutMs: 30_000 });
+});
