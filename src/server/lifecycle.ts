@@ -129,7 +129,7 @@ export class PipelineLifecycle {
     switch (p.kind) {
       case 'Ready': {
         const c = p.controller;
-        if ((c as { replaying?: boolean }).replaying === true) return 'Replaying';
+        if (c.replaying) return 'Replaying';
         return c.state === 'Paused' ? 'Paused' : c.state === 'Running' ? 'Running' : 'Suspended';
       }
       case 'Failed':
