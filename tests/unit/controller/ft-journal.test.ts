@@ -39,7 +39,7 @@ test('records survive reopening; values round-trip exactly (bigint, Decimal, -0,
   assert.equal(replay.chunks.length, 1);
   const got = replay.chunks[0]?.changes ?? [];
   assert.equal(got[0]?.row[0], 10n ** 20n);
-  assert.equal((got[0]?.row[1] as Decimal).toString(), '12.340');
+  assert.equal(String(got[0]?.row[1] as Decimal), '12.340');
   assert.ok(Object.is(got[0]?.row[2], -0));
   assert.equal(got[0]?.weight, 2);
   assert.ok(Number.isNaN(got[1]?.row[2]));
