@@ -583,6 +583,9 @@ export class Manager {
   async #suspend(name: string, port: number): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
     try {
+      // no step runs after the checkpoint's cut: input waits (unacknowledged) instead of being processed and
+      // then lost with the process
+      await fetch(`${base}/pause`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
       const r = await fetch(`${base}/checkpoint`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
       const body = (await r.json()) as {
         checkpoint_sequence_number?: number;
@@ -606,6 +609,7 @@ export class Manager {
         await new Promise((res) => setTimeout(res, 50));
       }
       this.supervisor.log(name, 'manager: pipeline suspended (checkpoint written); stopping');
+      this.#update(name, (x) => setRuntime(x, 'Suspended'));
     } catch (e) {
       this.#update(name, (x) => {
         x.deployment_error = new ServiceError(
