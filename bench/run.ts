@@ -10,11 +10,13 @@ import type { Suite } from './suite.ts';
 const SUITES: Record<string, () => Promise<Suite>> = {
   engine: async () => (await import('./engine/suite.ts')).engineSuite,
   ingest: async () => (await import('./ingest/suite.ts')).ingestSuite,
+  checkpoint: async () => (await import('./checkpoint/suite.ts')).checkpointSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   engine suite flags: --orders N  --batch N  --runs N  --seed N
-                      --engines holdfast,db-ivm  --workloads region,customer,mixed  --variant reduce|groupBy`;
+                      --engines holdfast,db-ivm  --workloads region,customer,mixed  --variant reduce|groupBy
+  checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

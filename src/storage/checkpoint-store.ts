@@ -581,27 +581,30 @@ export class CheckpointStore {
   }
 
   /**
-   * Deletes old checkpoints: keeps the newest `keep`, the pinned ones, and (whatever `keep` says) the newest one
-   * whose files are all present. Order: catalog, then manifests, then every file no kept manifest references
-   * (and temporary files left by crashes). If a kept manifest cannot be read, no segment file is deleted.
+   * Deletes old checkpoints: keeps the newest ones until `keep` (at least one) of them have all their files
+   * present — broken ones in between are kept too but do not count — and the pinned ones. Order: catalog, then
+   * manifests, then every file no kept manifest references (and temporary files left by crashes). If a kept manifest cannot be read, no segment file is deleted.
    */
   gc(opts: GcOptions = {}): Promise<GcResult> {
     return this.#serial(async () => {
       const keep = opts.keep ?? 2;
       const pinned = opts.pinned ?? new Set<string>();
       const entries = await this.#loadCatalog();
-      const kept = new Set(entries.slice(Math.max(0, entries.length - keep)).map((e) => e.uuid));
-      for (const e of entries) if (pinned.has(e.uuid)) kept.add(e.uuid);
-      for (let i = entries.length - 1; i >= 0; i--) {
+      // Newest first, keep checkpoints until `keep` of them (at least one) are intact: a broken checkpoint does
+      // not count, so that after a recovery past a damaged newest checkpoint the fallback is not the one deleted.
+      const kept = new Set<string>();
+      let intact = 0;
+      for (let i = entries.length - 1; i >= 0 && intact < Math.max(1, keep); i--) {
         const uuid = (entries[i] as CatalogEntry).uuid;
+        kept.add(uuid);
         try {
           await this.#verifyFiles((await this.#readManifest(uuid)).manifest, false);
-          kept.add(uuid);
-          break;
+          intact++;
         } catch (e) {
           if (!isStorageError(e)) throw e;
         }
       }
+      for (const e of entries) if (pinned.has(e.uuid)) kept.add(e.uuid);
       const removedCheckpoints = entries.filter((e) => !kept.has(e.uuid)).map((e) => e.uuid);
       if (removedCheckpoints.length > 0)
         await writeJsonAtomic(
