@@ -345,22 +345,30 @@ export class CheckpointStore {
   /**
    * Commits a checkpoint: segment files (existing ones with identical content are reused), then the manifest, then
    * the catalog. Empty batches write no segment. See the module header for the delta/compaction contract.
+   * The batches are encoded in the background: the caller hands over fresh batches and must not change them
+   * afterwards (snapshot() and takeDelta() build new arrays; rows are immutable).
    * @throws StorageError CheckpointNotFound (delta without a usable parent) | CheckpointCorrupt (parent broken)
    *   | CheckpointValueUnsupported; fs errors as they come.
    */
   write(snapshot: CircuitSnapshot, meta: CheckpointMeta, opts: WriteOptions = {}): Promise<WriteResult> {
-    // Encode now, synchronously: the circuit may change its state as soon as we return.
-    const pending: PendingOperator[] = Object.entries(snapshot.operators).map(([op, states]) => ({
-      op,
-      states: Object.entries(states).map(
-        ([name, batch]) =>
-          [
-            name,
-            batch.rows.length === 0 ? null : encodeSegment(batch, this.#codecs, this.#levelOpt()),
-          ] as const,
-      ),
-    }));
-    return this.#serial(() => this.#commit(snapshot.steps, pending, meta, opts));
+    // A snapshot's batches are fresh arrays and rows are immutable, so encoding need not happen now: it runs
+    // segment by segment in the background, yielding to the event loop between segments, so the pipeline keeps
+    // stepping while a checkpoint is written (only one segment's encoding blocks at a time).
+    return this.#serial(async () => {
+      const pending: PendingOperator[] = [];
+      for (const [op, states] of Object.entries(snapshot.operators)) {
+        const encoded: Array<readonly [string, EncodedSegment | null]> = [];
+        for (const [name, batch] of Object.entries(states)) {
+          if (batch.rows.length === 0) encoded.push([name, null]);
+          else {
+            encoded.push([name, encodeSegment(batch, this.#codecs, this.#levelOpt())]);
+            await new Promise<void>((r) => setImmediate(r));
+          }
+        }
+        pending.push({ op, states: encoded });
+      }
+      return this.#commit(snapshot.steps, pending, meta, opts);
+    });
   }
 
   #levelOpt(): { level?: number } {

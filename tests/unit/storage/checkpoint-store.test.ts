@@ -140,16 +140,23 @@ describe('CheckpointStore: full checkpoints', () => {
     });
   });
 
-  test('write encodes eagerly: changing the batches after the call does not change the checkpoint', async () => {
+  test('write encodes in the background, yielding between segments; the content is the snapshot given', async () => {
     await withTempDir(async (dir) => {
       const s = store(dir);
-      const b = rows(0, 3);
-      const p = s.write(snap(1, { a: { s: b } }), META);
-      b.rows.push([99, 'late', null]);
-      b.weights.push(1);
+      // contract: the caller hands over fresh batches (operators' snapshot()/takeDelta() build new arrays) and
+      // does not touch them again; the event loop keeps running while they are encoded
+      const ticks: number[] = [];
+      const timer = setInterval(() => ticks.push(1), 0);
+      const p = s.write(
+        snap(1, { a: { s: rows(0, 3000), t: rows(3000, 6000) }, b: { s: rows(6000, 9000) } }),
+        META,
+      );
       const r = await p;
+      clearInterval(timer);
+      assert.ok(ticks.length > 0, 'the event loop ran during the write');
       const read = await s.read(r.entry.uuid);
-      assertSameBatch(read.snapshot.operators.a?.s as Batch, rows(0, 3));
+      assertSameBatch(read.snapshot.operators.a?.s as Batch, rows(0, 3000));
+      assertSameBatch(read.snapshot.operators.b?.s as Batch, rows(6000, 9000));
     });
   });
 
