@@ -11,6 +11,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   engine: async () => (await import('./engine/suite.ts')).engineSuite,
   ingest: async () => (await import('./ingest/suite.ts')).ingestSuite,
   checkpoint: async () => (await import('./checkpoint/suite.ts')).checkpointSuite,
+  ft: async () => (await import('./ft/suite.ts')).ftSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]

@@ -185,7 +185,10 @@ test('exactly_once refuses an unseeded datagen input (it could not be replayed)'
       fault_tolerance: {},
     }),
   );
-  const r = spawnSync(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /exactly_once a datagen input must be replayable: set its 'seed'/);
 });
