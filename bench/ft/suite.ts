@@ -177,7 +177,7 @@ export const ftSuite: Suite = {
       `## Fault-tolerance overhead (\`npm run bench -- --only ft\`)
 
 ${int(records)} records in ${int(CHUNK)}-record steps through a join + aggregate (\`bench/ft/suite.ts\`), in-process,
-median of ${runs} interleaved runs; journal on the local disk with an fsync per record. The peer is the same
+median of ${runs} interleaved runs; journal on the local disk with an fdatasync per journal record. The peer is the same
 pipeline without fault tolerance in the same run, so only the ratios carry over to other machines
 (${machine.cpus}× ${machine.cpuModel}, Node ${machine.node}, ${machine.date.slice(0, 10)}).
 
