@@ -122,3 +122,89 @@ export async function viewRows(base: string, view: string): Promise<string[]> {
     .filter((l) => l !== '')
     .sort();
 }
+
+/** An output file integrated without failing: row → net weight (may be negative), with counts of what was odd. */
+export interface LooseOutput {
+  readonly weights: Map<string, number>;
+  readonly lines: number;
+  /** Lines that are not a JSON insert/delete event (e.g. torn by a crash). */
+  readonly corrupt: number;
+}
+
+/**
+ * Reads a JSON-lines insert/delete output file into row → net weight, permissively (at_least_once: output
+ * after the newest checkpoint comes again after a crash, so a delete may come twice and take a row below
+ * zero). Rows are normalized JSON (`JSON.stringify` of the parsed row), as `integrateOutput` and `viewRows`.
+ */
+export function integrateOutputLoose(path: string): LooseOutput {
+  const weights = new Map<string, number>();
+  if (!existsSync(path)) return { weights, lines: 0, corrupt: 0 };
+  const lines = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  let corrupt = 0;
+  for (const l of lines) {
+    let ev: { insert?: unknown; delete?: unknown };
+    try {
+      ev = JSON.parse(l) as { insert?: unknown; delete?: unknown };
+    } catch {
+      corrupt++;
+      continue;
+    }
+    if (typeof ev !== 'object' || ev === null || (ev.insert === undefined) === (ev.delete === undefined)) {
+      corrupt++;
+      continue;
+    }
+    const row = JSON.stringify(ev.insert ?? ev.delete);
+    weights.set(row, (weights.get(row) ?? 0) + (ev.insert !== undefined ? 1 : -1));
+  }
+  return { weights, lines: lines.length, corrupt };
+}
+
+/** How an integrated output differs from the expected rows (a multiset of normalized JSON rows). */
+export interface MultisetDiff {
+  /** Copies of expected rows the output lacks. */
+  readonly missing: number;
+  /** Copies the output holds beyond the expected ones. */
+  readonly extra: number;
+  /** Total negative weight (deletes of rows the output never held: a delete delivered twice). */
+  readonly negative: number;
+  /** A few differing rows, `row: output weight vs expected`, for messages. */
+  readonly examples: string[];
+}
+
+export function diffMultiset(
+  expected: readonly string[],
+  weights: ReadonlyMap<string, number>,
+): MultisetDiff {
+  const want = new Map<string, number>();
+  for (const r of expected) {
+    const k = JSON.stringify(JSON.parse(r));
+    want.set(k, (want.get(k) ?? 0) + 1);
+  }
+  let missing = 0;
+  let extra = 0;
+  let negative = 0;
+  const examples: string[] = [];
+  const note = (row: string, have: number, exp: number) => {
+    if (examples.length < 5) examples.push(`${row}: ${have} vs ${exp}`);
+  };
+  for (const [row, exp] of want) {
+    const have = weights.get(row) ?? 0;
+    if (have < exp) {
+      missing += exp - Math.max(0, have);
+      note(row, have, exp);
+    } else if (have > exp) {
+      extra += have - exp;
+      note(row, have, exp);
+    }
+    if (have < 0) negative -= have;
+  }
+  for (const [row, have] of weights) {
+    if (want.has(row) || have === 0) continue;
+    if (have > 0) extra += have;
+    else negative -= have;
+    note(row, have, 0);
+  }
+  return { missing, extra, negative, examples };
+}

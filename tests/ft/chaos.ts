@@ -1,0 +1,127 @@
+/**
+ * Chaos run of the crash harness (see crash-rounds.ts): `kill -9` pipeline processes at random moments, as
+ * many times as asked, and print a summary (kills, recoveries, lost, duplicated, time per model).
+ *
+ *   npm run chaos -- --kills 500 [--model exactly_once|at_least_once|both] [--seed S] [--per-campaign 20] [--verbose]
+ *   SEED=123 npm run chaos -- --model exactly_once --kills 12   # replays the campaign a failure printed
+ *
+ * `--kills` is the total (split evenly between the models with `both`, the default). Kills are grouped in
+ * campaigns of `--per-campaign` (each with its own reference run); campaign i of a model uses seed
+ * (seed + i), so a campaign replays alone with its seed and its kill count. Without --seed/SEED a random seed
+ * is chosen and printed. Exit code 1 when any campaign fails.
+ */
+import { parseArgs } from 'node:util';
+import { type CampaignResult, MODELS, type Model, runCampaign } from './crash-rounds.ts';
+
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '60' },
+    model: { type: 'string', default: 'both' },
+    seed: { type: 'string' },
+    'per-campaign': { type: 'string', default: '20' },
+    verbose: { type: 'boolean', default: false },
+    'max-failures': { type: 'string', default: '3' },
+  },
+});
+
+const total = Number(values.kills);
+const per = Number(values['per-campaign']);
+if (!(total > 0) || !(per > 0)) {
+  console.error('--kills and --per-campaign must be positive numbers');
+  process.exit(2);
+}
+const models: readonly Model[] =
+  values.model === 'both' ? MODELS : MODELS.includes(values.model as Model) ? [values.model as Model] : [];
+if (models.length === 0) {
+  console.error(`unknown --model '${values.model}'; one of exactly_once, at_least_once, both`);
+  process.exit(2);
+}
+const seedText = values.seed ?? process.env.SEED;
+const baseSeed = seedText !== undefined ? Number(seedText) >>> 0 : Math.floor(Math.random() * 2 ** 31);
+const maxFailures = Number(values['max-failures']);
+
+console.log(
+  `chaos: ${total} kills, models ${models.join(', ')}, seed ${baseSeed}, ${per} kills per campaign`,
+);
+
+interface ModelSummary {
+  model: Model;
+  campaigns: number;
+  kills: number;
+  recoveries: number;
+  kills_during_replay: number;
+  kills_initializing: number;
+  by_moment: Record<string, number>;
+  lost: number;
+  duplicated: number;
+  surplus_deletes: number;
+  corrupt_lines: number;
+  output_lines: number;
+  failed_campaigns: number;
+  seconds: number;
+}
+
+const summaries: ModelSummary[] = [];
+const failures: string[] = [];
+for (const [mi, model] of models.entries()) {
+  // split the total evenly; the first model takes the remainder
+  let left = Math.floor(total / models.length) + (mi === 0 ? total % models.length : 0);
+  const s: ModelSummary = {
+    model,
+    campaigns: 0,
+    kills: 0,
+    recoveries: 0,
+    kills_during_replay: 0,
+    kills_initializing: 0,
+    by_moment: {},
+    lost: 0,
+    duplicated: 0,
+    surplus_deletes: 0,
+    corrupt_lines: 0,
+    output_lines: 0,
+    failed_campaigns: 0,
+    seconds: 0,
+  };
+  summaries.push(s);
+  const t0 = Date.now();
+  for (let i = 0; left > 0 && failures.length < maxFailures; i++) {
+    const kills = Math.min(per, left);
+    left -= kills;
+    const r: CampaignResult = await runCampaign({
+      model,
+      seed: (baseSeed + i) >>> 0,
+      kills,
+      log: (l) => console.log(l),
+      verbose: values.verbose,
+    });
+    s.campaigns++;
+    s.kills += r.kills;
+    s.recoveries += r.recoveries;
+    s.kills_during_replay += r.killsDuringReplay;
+    s.kills_initializing += r.killsInitializing;
+    for (const [m, n] of Object.entries(r.byMoment)) s.by_moment[m] = (s.by_moment[m] ?? 0) + n;
+    s.lost += r.lost;
+    s.duplicated += r.duplicated;
+    s.surplus_deletes += r.overDeleted;
+    s.corrupt_lines += r.corruptLines;
+    s.output_lines += r.outputLines;
+    if (r.failures.length > 0) {
+      s.failed_campaigns++;
+      failures.push(...r.failures);
+      for (const f of r.failures) console.log(f);
+    }
+    s.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  }
+}
+
+console.log('\nchaos summary');
+for (const s of summaries) {
+  console.log(
+    `  ${s.model}: ${s.kills} kills in ${s.campaigns} campaigns, ${s.recoveries} recoveries ` +
+      `(${s.kills_during_replay} kills mid-replay, ${s.kills_initializing} while initializing), ` +
+      `lost ${s.lost}, duplicated ${s.duplicated}, surplus deletes ${s.surplus_deletes}, ` +
+      `${s.failed_campaigns} failed campaigns, ${s.seconds} s`,
+  );
+}
+console.log(JSON.stringify({ seed: baseSeed, models: summaries, failures: failures.length }, null, 2));
+process.exit(failures.length > 0 ? 1 : 0);
