@@ -331,6 +331,57 @@ export const ERROR_CATALOG = {
     summary: 'Command-line arguments are missing or malformed.',
   },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },
+  // Object stores (sync layer); the store's own error code is kept in the message and in details.store_code
+  ObjectNotFound: {
+    status: 404,
+    retryable: false,
+    summary: 'The object does not exist in the object store.',
+  },
+  ObjectAlreadyExists: {
+    status: 409,
+    retryable: false,
+    summary: 'A conditional create (If-None-Match: *) found an existing object.',
+  },
+  ObjectEtagMismatch: {
+    status: 409,
+    retryable: false,
+    summary: 'A compare-and-swap write (If-Match) found a different version of the object.',
+  },
+  ObjectChecksumMismatch: {
+    status: 500,
+    retryable: false,
+    summary: 'The bytes of an object do not match the SHA-256 given for them.',
+  },
+  InvalidObjectKey: {
+    status: 400,
+    retryable: false,
+    summary: 'An object key is empty, absolute, or has empty, "." or ".." segments.',
+  },
+  InvalidObjectStoreConfig: {
+    status: 400,
+    retryable: false,
+    summary: 'The object store configuration is incomplete or malformed.',
+  },
+  ObjectStoreAuthFailed: {
+    status: 400,
+    retryable: false,
+    summary: 'The object store refused the credentials or denied access.',
+  },
+  ObjectStoreBucketNotFound: {
+    status: 404,
+    retryable: false,
+    summary: 'The bucket (or local store directory) does not exist.',
+  },
+  ObjectStoreUnavailable: {
+    status: 503,
+    retryable: true,
+    summary: 'The object store could not be reached or answered with a transient error.',
+  },
+  ObjectStoreError: {
+    status: 500,
+    retryable: false,
+    summary: 'The object store returned an error Holdfast does not classify further.',
+  },
   // Engine
   StateRestoreError: {
     status: 500,

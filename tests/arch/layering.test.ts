@@ -20,6 +20,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   operators: ['circuit', 'zset', 'types', 'errors', 'util'],
   sql: ['operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   storage: ['circuit', 'zset', 'types', 'errors', 'util'],
+  sync: ['storage', 'types', 'errors', 'util'],
   connectors: ['sql', 'zset', 'types', 'errors', 'util'],
   controller: ['storage', 'connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   server: ['controller', 'connectors', 'sql', 'zset', 'types', 'errors', 'util'],
