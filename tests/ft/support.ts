@@ -22,10 +22,14 @@ export interface Proc {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts `holdfast pipeline run --config cfg`; resolves once it listens (rejects with its log if it exits). */
-export async function startPipeline(cfg: string): Promise<Proc> {
+/**
+ * Starts `holdfast pipeline run --config cfg` (in `cwd`, default this process's); resolves once it listens and its
+ * startup log lines (recovery decisions included) have arrived; rejects with its log if it exits first.
+ */
+export async function startPipeline(cfg: string, options: { cwd?: string } = {}): Promise<Proc> {
   const child = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
   });
   children.add(child);
   const exited = new Promise<number | null>((r) =>
@@ -42,12 +46,19 @@ export async function startPipeline(cfg: string): Promise<Proc> {
       setTimeout(() => rej(new Error(`pipeline exited ${c}:\n${log.join('\n')}`)), 100),
     );
   });
+  // stderr is a separate pipe: wait for the line logged just before `listening`
+  for (let i = 0; i < 250 && !log.some((l) => l.includes('pipeline listening on')); i++)
+    await new Promise((r) => setTimeout(r, 20));
   return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child, log, exited };
 }
 
-export async function kill9(p: Proc): Promise<void> {
-  p.child.kill('SIGKILL');
-  await p.exited;
+/** `kill -9` a pipeline process (a no-op when it already exited); resolves once it is gone. */
+export async function kill9(p: Proc | ChildProcess): Promise<void> {
+  const child = 'child' in p ? p.child : p;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 export async function getJson<T>(base: string, path: string, init?: RequestInit): Promise<T> {
@@ -77,6 +88,17 @@ export async function until<T>(
     if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Polls `f` until it returns `want` (about 6 s), then asserts equality (showing the last value). */
+export async function untilEqual(f: () => Promise<string>, want: string): Promise<void> {
+  let last = '';
+  for (let i = 0; i < 300; i++) {
+    last = await f();
+    if (last === want) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(last, want);
 }
 
 /** Requests a checkpoint and waits until it is durable. */

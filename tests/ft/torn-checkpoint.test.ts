@@ -10,7 +10,6 @@
  * Damaged state is never loaded: each case checks the exact restored contents.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import {
   appendFileSync,
   cpSync,
@@ -22,15 +21,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { checkpoint, kill9, query, startPipeline, untilEqual } from './support.ts';
 
-const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -45,64 +41,7 @@ CREATE MATERIALIZED VIEW hv AS SELECT SUM(v) AS sv, COUNT(*) AS c FROM h;`;
 const CONFIG = JSON.stringify({ program_code: SQL, storage: {}, fault_tolerance: { model: 'none' } });
 const STORE = 'storage/checkpoint-store';
 
-interface Running {
-  base: string;
-  child: ChildProcess;
-  log: string[];
-}
-
-async function start(dir: string): Promise<Running> {
-  const child = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', join(dir, 'config.json')], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const log: string[] = [];
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => log.push(l));
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', res);
-    child.once('exit', (c) => rej(new Error(`exited ${c}:\n${log.join('\n')}`)));
-  });
-  // stderr is a separate pipe: wait until it has delivered the line logged just before `listening`, so every
-  // startup line (recovery decisions included) is in `log`
-  for (let i = 0; i < 250 && !log.some((l) => l.includes('pipeline listening on')); i++)
-    await new Promise((r) => setTimeout(r, 20));
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child, log };
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-async function query(base: string, sql: string): Promise<string> {
-  return (await (await fetch(`${base}/query?sql=${encodeURIComponent(sql)}&format=json`)).text()).trim();
-}
-
-async function until(f: () => Promise<string>, want: string): Promise<void> {
-  let last = '';
-  for (let i = 0; i < 300; i++) {
-    last = await f();
-    if (last === want) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(last, want);
-}
-
-async function checkpoint(base: string): Promise<void> {
-  const { checkpoint_sequence_number: seq } = (await (
-    await fetch(`${base}/checkpoint`, { method: 'POST' })
-  ).json()) as { checkpoint_sequence_number: number };
-  for (let i = 0; i < 300; i++) {
-    const s = (await (await fetch(`${base}/checkpoint_status`)).json()) as { success: number | null };
-    if (s.success !== null && s.success >= seq) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('checkpoint did not complete');
-}
+const start = (dir: string) => startPipeline(join(dir, 'config.json'), { cwd: dir });
 
 interface Manifest {
   uuid: string;
@@ -129,17 +68,17 @@ before(async () => {
   writeFileSync(join(template, 'config.json'), CONFIG);
   writeFileSync(join(template, 'in.csv'), '1\n2\n3\n');
   const { base, child } = await start(template);
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":3,"sx":6}');
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":3,"sx":6}');
   await fetch(`${base}/ingress/h?format=json`, {
     method: 'POST',
     body: '{"insert": {"id": 1, "v": "1.25"}}',
   });
-  await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":1.25,"c":1}');
+  await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":1.25,"c":1}');
   await checkpoint(base); // A
   appendFileSync(join(template, 'in.csv'), '10\n');
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
   await fetch(`${base}/ingress/h?format=json`, { method: 'POST', body: '{"insert": {"id": 2, "v": 2}}' });
-  await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
+  await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
   await checkpoint(base); // B
   await kill9(child);
   const names = readdirSync(join(template, STORE, 'checkpoints')).sort(); // uuid v7: creation order
@@ -193,10 +132,10 @@ async function expectResumedFromA(dir: string, reason: RegExp): Promise<void> {
     );
     // A's content exactly: h holds only row 1 (row 2 arrived after A and is not replayed: it came over HTTP)
     // (`until`: right after listening the pipeline may still be initializing)
-    await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":1.25,"c":1}');
+    await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":1.25,"c":1}');
     assert.equal(await query(base, 'SELECT id, v FROM h'), '{"id":1,"v":1.25}');
     // the file resumes at A's offset: "10" is read again, nothing before it (from the start it would be n = 7)
-    await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
+    await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(await query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
     // the store keeps working on top of A
@@ -248,7 +187,7 @@ test('garbage catalog: rebuilt from the manifests, the newest checkpoint is rest
       log.join('\n'),
     );
     assert.ok(!log.some((l) => l.includes('skipping checkpoint')), log.join('\n'));
-    await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
+    await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
     assert.equal(await query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
     await new Promise((r) => setTimeout(r, 100)); // nothing is read again
     assert.equal(await query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
@@ -288,8 +227,8 @@ test('both checkpoints damaged (a shared segment with flipped bytes): both skipp
       );
     assert.ok(!log.some((l) => l.includes('resuming from checkpoint')), text);
     // nothing restored: empty tables, and the file input read from its beginning
-    await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":null,"c":0}');
-    await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
+    await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":null,"c":0}');
+    await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
     // a fresh full checkpoint replaces the damaged ones; the next start resumes from it
     await checkpoint(base);
   } finally {
@@ -301,7 +240,7 @@ test('both checkpoints damaged (a shared segment with flipped bytes): both skipp
       next.log.some((l) => l.includes('resuming from checkpoint')),
       next.log.join('\n'),
     );
-    await until(() => query(next.base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
+    await untilEqual(() => query(next.base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
   } finally {
     await kill9(next.child);
   }

@@ -4,65 +4,12 @@
  * checkpoint falls back to the previous one, and a changed program that cannot be bootstrapped is refused clearly.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
-
-const MAIN = join(resolve(import.meta.dirname, '../../..'), 'src/bin/main.ts');
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-async function start(cfg: string): Promise<{ base: string; child: ChildProcess; log: string[] }> {
-  const child = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const log: string[] = [];
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => log.push(l));
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).once('line', res);
-    child.once('exit', (c) => rej(new Error(`exited ${c}`)));
-  });
-  return { base: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, child, log };
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await exited;
-}
-
-async function query(base: string, sql: string): Promise<string> {
-  return (await (await fetch(`${base}/query?sql=${encodeURIComponent(sql)}&format=json`)).text()).trim();
-}
-
-async function until(f: () => Promise<string>, want: string): Promise<void> {
-  let last = '';
-  for (let i = 0; i < 300; i++) {
-    last = await f();
-    if (last === want) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(last, want);
-}
-
-async function checkpoint(base: string): Promise<void> {
-  const { checkpoint_sequence_number: seq } = (await (
-    await fetch(`${base}/checkpoint`, { method: 'POST' })
-  ).json()) as { checkpoint_sequence_number: number };
-  for (let i = 0; i < 300; i++) {
-    const s = (await (await fetch(`${base}/checkpoint_status`)).json()) as { success: number | null };
-    if (s.success !== null && s.success >= seq) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('checkpoint did not complete');
-}
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkpoint, kill9, MAIN, query, startPipeline, untilEqual } from '../../ft/support.ts';
 
 test('state and file positions survive kill -9 via checkpoints', { timeout: 60_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-ckpt-'));
@@ -82,25 +29,25 @@ CREATE MATERIALIZED VIEW hv AS SELECT SUM(v) AS sv, COUNT(*) AS c FROM h;`;
     }),
   );
 
-  let { base, child } = await start(cfg);
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":3,"sx":6}');
+  let { base, child } = await startPipeline(cfg);
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":3,"sx":6}');
   await fetch(`${base}/ingress/h?format=json`, {
     method: 'POST',
     body: '{"insert": {"id": 1, "v": "1.25"}}\n{"insert": {"id": 2, "v": 2}}',
   });
-  await until(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
+  await untilEqual(() => query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
   await checkpoint(base);
   appendFileSync(input, '10\n');
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
   await checkpoint(base); // an incremental checkpoint on top
   await kill9(child);
 
-  ({ base, child } = await start(cfg));
+  ({ base, child } = await startPipeline(cfg));
   // restored: nothing lost, and the file is not read again from the start
   assert.equal(await query(base, 'SELECT n, sx FROM s'), '{"n":4,"sx":16}');
   assert.equal(await query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
   appendFileSync(input, '100\n');
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":5,"sx":116}');
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":5,"sx":116}');
   const list = (await (await fetch(`${base}/checkpoints`)).json()) as Array<{
     uuid: string;
     processed_records: number;
@@ -112,11 +59,11 @@ CREATE MATERIALIZED VIEW hv AS SELECT SUM(v) AS sv, COUNT(*) AS c FROM h;`;
   // the file input resumes from that checkpoint's position (re-reading 10 and 100, nothing else)
   const manifests = readdirSync(join(dir, 'storage/checkpoint-store/checkpoints')).sort();
   writeFileSync(join(dir, 'storage/checkpoint-store/checkpoints', manifests.at(-1) as string), '{"truncat');
-  const third = await start(cfg);
+  const third = await startPipeline(cfg);
   ({ base, child } = third);
   const log = third.log;
   assert.equal(await query(base, 'SELECT sv, c FROM hv'), '{"sv":3.25,"c":2}');
-  await until(() => query(base, 'SELECT n, sx FROM s'), '{"n":5,"sx":116}');
+  await untilEqual(() => query(base, 'SELECT n, sx FROM s'), '{"n":5,"sx":116}');
   const older = (manifests.at(-2) as string).replace('.json', '');
   assert.ok(
     log.some((l) => l.includes('skipping checkpoint that is not intact')),
