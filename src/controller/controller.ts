@@ -564,8 +564,11 @@ export class Controller {
   /** Input positions for a checkpoint: `{position, skip}` per replayable endpoint (restored ones not yet claimed kept). */
   #inputPositions(): Record<string, { position: unknown; skip: number }> {
     const out: Record<string, { position: unknown; skip: number }> = {};
-    for (const [name, position] of Object.entries(this.#restoredPositions))
-      out[name] = { position, skip: this.#restoredSkips[name] ?? 0 };
+    for (const name of new Set([
+      ...Object.keys(this.#restoredPositions),
+      ...Object.keys(this.#restoredSkips),
+    ]))
+      out[name] = { position: this.#restoredPositions[name] ?? null, skip: this.#restoredSkips[name] ?? 0 };
     for (const e of this.#inputs) {
       if (!e.replayable) continue;
       if (e.processedPosition === null && e.sincePosition === 0) continue;
