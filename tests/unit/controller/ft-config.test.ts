@@ -36,6 +36,10 @@ test('storage forms; fault tolerance without storage is FtRequiresStorage', () =
     { sync: { bucket: 'b' } },
   );
   assert.throws(() => ftSettings({ storage: { backend: { name: 'tape' } } }), /backend.name/);
+  const tuned = ftSettings({ storage: { compression: 'none', cache_mib: 64 } }).storage;
+  assert.equal(tuned?.compression, 'none');
+  assert.equal(tuned?.cacheMib, 64);
+  assert.equal(ftSettings({ storage: {} }).storage?.compression, 'default');
   assert.throws(
     () => ftSettings({ storage: null, fault_tolerance: {} }),
     (e) =>
