@@ -14,6 +14,7 @@ import {
   isClientError,
   Pipeline,
 } from '../client/index.ts';
+import { mib, SyncProgressReporter } from './progress.ts';
 
 export const PIPELINE_USAGE = `usage: holdfast [--url URL] [--api-key KEY] [--format text|json] pipeline <command> ...
 
@@ -28,7 +29,10 @@ commands:
   stop NAME [--force] [--no-wait]                                         stop (--force: without a checkpoint)
   pause NAME | resume NAME                                                pause or resume processing
   delete NAME [--clear-storage]                                           delete a stopped pipeline
-  checkpoint NAME [--wait] | checkpoints NAME                            take a checkpoint; list checkpoints
+  checkpoint NAME [--wait] | checkpoints NAME [--remote]                  take a checkpoint; list local checkpoints
+                                                                          (--remote: those in the sync bucket)
+  sync NAME [--wait] [--timeout SECS]                                     push the newest checkpoint to object
+                                                                          storage (--wait: show progress, wait)
   logs NAME [--follow]                                                    print the pipeline's log
   query NAME SQL                                                          ad-hoc query over materialized views
   ingest NAME TABLE FILE [--data-format json|csv] [--update-format F] [--no-wait]   push a file of records
@@ -50,6 +54,7 @@ const BOOLEAN_FLAGS = new Set([
   '--snapshot',
   '--clear-storage',
   '--wait',
+  '--remote',
 ]);
 
 function parse(args: readonly string[]): Parsed {
@@ -114,11 +119,22 @@ function table(rows: Array<Record<string, unknown>>, cols: string[]): string {
   return [line(cols.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
 
-/** Runs a `pipeline` command; returns the exit code. `out` receives stdout lines. */
+/** Terminal access beyond line output (tests replace it). */
+export interface CliIo {
+  /** Raw stderr writer, no newline added (the progress bar); default `process.stderr.write`. */
+  readonly writeErr?: (s: string) => void;
+  /** Whether stderr is a terminal (draw a progress bar); default `process.stderr.isTTY`. */
+  readonly stderrIsTTY?: boolean;
+  /** Clock for the progress display; default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** Runs a `pipeline` command; returns the exit code. `out` receives stdout lines, `err` stderr lines. */
 export async function runPipelineCli(
   globalArgs: readonly string[],
   out: (s: string) => void,
   err: (s: string) => void,
+  io: CliIo = {},
 ): Promise<number> {
   let p: Parsed;
   try {
@@ -283,9 +299,67 @@ export async function runPipelineCli(
         return 0;
       }
       case 'checkpoints': {
+        if (p.flags.get('--remote') === true) {
+          const remote = (await pipeline().remoteCheckpoints()) as unknown as Array<Record<string, unknown>>;
+          show(remote, () =>
+            remote.length === 0
+              ? 'no remote checkpoints'
+              : table(remote, ['uuid', 'created_at', 'steps', 'processed_records', 'size', 'source']),
+          );
+          return 0;
+        }
         const list = (await pipeline().checkpoints()) as unknown as Array<Record<string, unknown>>;
         show(list, () =>
           list.length === 0 ? 'no checkpoints' : table(list, ['uuid', 'steps', 'processed_records', 'size']),
+        );
+        return 0;
+      }
+      case 'sync': {
+        const wait = p.flags.get('--wait') === true;
+        const timeout = str(p, '--timeout');
+        const timeoutS = timeout === undefined ? undefined : Number(timeout);
+        if (timeoutS !== undefined && !(timeoutS > 0))
+          throw new UsageError(`--timeout must be a positive number of seconds, got '${timeout}'`);
+        const n = name();
+        if (!wait) {
+          const uuid = await pipeline().syncCheckpoint();
+          show(
+            { checkpoint_uuid: uuid, status: 'Requested' },
+            () => `${n}: sync of checkpoint ${uuid} requested`,
+          );
+          return 0;
+        }
+        const now = io.now ?? Date.now;
+        const started = now();
+        const reporter = new SyncProgressReporter({
+          name: n,
+          tty: io.stderrIsTTY ?? process.stderr.isTTY === true,
+          write: io.writeErr ?? ((s) => process.stderr.write(s)),
+          line: err,
+          now,
+        });
+        const handle = pipeline();
+        let uuid: string;
+        try {
+          uuid = await handle.syncCheckpoint({
+            wait: true,
+            pollIntervalMs: 250,
+            ...(timeoutS !== undefined ? { timeoutMs: timeoutS * 1000 } : {}),
+            onProgress: (ev) => reporter.update(ev.uuid, ev.progress),
+          });
+        } finally {
+          reporter.clear();
+        }
+        // The size and duration the pipeline measured; else what the progress showed and the wall time.
+        const lastPush = await handle.syncProgress().then(
+          (st) => (st?.last_push?.uuid === uuid ? st.last_push : null),
+          () => null,
+        );
+        const bytes = lastPush?.bytes ?? reporter.last?.bytes_total ?? 0;
+        const seconds = lastPush?.duration_seconds ?? (now() - started) / 1000;
+        show(
+          { checkpoint_uuid: uuid, status: 'Success' },
+          () => `${n}: checkpoint ${uuid} synced (${mib(bytes)} MiB in ${seconds.toFixed(1)} s)`,
         );
         return 0;
       }

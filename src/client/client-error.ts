@@ -18,6 +18,8 @@ export const CLIENT_ERROR_CODES = [
   'WaitTimeout',
   /** A checkpoint the client waited for failed (the message has the pipeline's error). */
   'CheckpointFailed',
+  /** A checkpoint sync the client waited for failed (the message has the object store's error). */
+  'CheckpointSyncFailed',
   /** While waiting, the pipeline stopped with a `deployment_error`. */
   'PipelineFailed',
   /** The program did not compile (`SqlError`, `RustError`, `SystemError`). */

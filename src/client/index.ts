@@ -11,6 +11,7 @@ export { HoldfastClient } from './client.ts';
 export { CLIENT_ERROR_CODES, ClientError, type ClientErrorCode, isClientError } from './client-error.ts';
 export { readLines } from './lines.ts';
 export {
+  type CheckpointSyncState,
   type CreatePipelineOptions,
   type InputJsonOptions,
   type ListenOptions,
@@ -18,6 +19,8 @@ export {
   type PipelineHandleOptions,
   type StartOptions,
   type StopOptions,
+  type SyncCheckpointOptions,
+  type SyncProgressEvent,
   type WaitForCompletionOptions,
   type WaitOptions,
 } from './pipeline.ts';

@@ -8,11 +8,15 @@
  *   stop   → stop?force=…, poll until Stopped          clearStorage → clear, poll until storage_status Cleared
  *   inputJson({ wait }) → ingress, poll completion_status with backoff 0.1 s × 1.2^n (cap 5 s)
  *   waitForCompletion   → poll /stats until global_metrics.pipeline_complete
+ *   syncCheckpoint({ wait }) → checkpoint/sync, poll checkpoint/sync_status?incarnation_uuid=… until the UUID
+ *            is the last success or failure (re-requested after IncarnationUuidMismatch)
  *
  * Waits without `timeoutMs` wait forever; with it they throw `ClientError('WaitTimeout')`.
  */
 import type {
   BootstrapPolicy,
+  CheckpointSyncStats,
+  CheckpointSyncStatus,
   JsonChange,
   JsonRow,
   PipelineDescr,
@@ -20,8 +24,10 @@ import type {
   PipelineStatus,
   PipelineStatusDescr,
   ProgramConfig,
+  RemoteCheckpoint,
   RuntimeConfig,
   StartInitialState,
+  SyncProgress,
 } from '../types/pipeline-api.ts';
 import { PROGRAM_STATUSES_IN_PROGRESS } from '../types/pipeline-api.ts';
 import { backoffDelay, sleep } from '../util/backoff.ts';
@@ -103,6 +109,36 @@ export interface CreatePipelineOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   readonly pollIntervalMs?: number;
+}
+
+/** One observation while `syncCheckpoint({ wait: true, onProgress })` waits. */
+export interface SyncProgressEvent {
+  /** The checkpoint being synced. */
+  readonly uuid: string;
+  /** `/stats` `checkpoint_sync.push_in_progress` when it is this checkpoint's push, else null (queued, done). */
+  readonly progress: SyncProgress | null;
+  /** The whole `/stats` `checkpoint_sync` (null when the pipeline reports none or `/stats` failed). */
+  readonly stats: CheckpointSyncStats | null;
+}
+
+export interface SyncCheckpointOptions {
+  /** Wait until the checkpoint is in the bucket (default false: return once the push is requested). */
+  readonly wait?: boolean;
+  /** Give up waiting after this many ms with `ClientError('WaitTimeout')` (default: wait forever). */
+  readonly timeoutMs?: number;
+  /** Aborts the calls and the wait. */
+  readonly signal?: AbortSignal;
+  /** Fixed interval between status polls (default: backoff 100 ms × 1.2^n, at most 5 s). */
+  readonly pollIntervalMs?: number;
+  /** While waiting, also read `/stats` on every poll and report the push's progress. */
+  readonly onProgress?: (event: SyncProgressEvent) => void;
+}
+
+/** The state of one checkpoint sync, as `checkpointStatus` reports a checkpoint's. */
+export interface CheckpointSyncState {
+  readonly status: 'Success' | 'Failure' | 'InProgress' | 'Unknown';
+  /** The object store's error, for `Failure`. */
+  readonly error?: string;
 }
 
 const INITIAL_TO_STATUS: Record<StartInitialState, PipelineStatus> = {
@@ -367,6 +403,93 @@ export class Pipeline {
   /** The pipeline's checkpoints (`GET .../checkpoints`). */
   checkpoints(opts: { signal?: AbortSignal } = {}): ReturnType<HoldfastApi['checkpoints']> {
     return this.client.checkpoints(this.name, opts);
+  }
+
+  /**
+   * Pushes the newest checkpoint to the sync bucket (`POST .../checkpoint/sync`) and returns its UUID. With
+   * `wait`, polls `checkpoint/sync_status` until that UUID is the last success (returned) or the last failure
+   * (throws `ClientError('CheckpointSyncFailed')` carrying the store's error); when the pipeline process
+   * restarted meanwhile (`IncarnationUuidMismatch`), the sync is requested again and the new UUID returned.
+   * Fails with `ApiError` `SyncNotConfigured` or `NoCheckpointToSync` as the server answers.
+   */
+  async syncCheckpoint(opts: SyncCheckpointOptions = {}): Promise<string> {
+    const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
+    const signal = opts.signal;
+    for (;;) {
+      const r = await this.client.syncCheckpoint(this.name, { signal });
+      const uuid = r.checkpoint_uuid;
+      if (!opts.wait) return uuid;
+      for (let attempt = 0; ; attempt++) {
+        let st: CheckpointSyncStatus;
+        try {
+          st = await this.client.syncCheckpointStatus(this.name, r.incarnation_uuid ?? undefined, { signal });
+        } catch (e) {
+          if (isApiError(e, 'IncarnationUuidMismatch')) break; // restarted: ask again
+          throw e;
+        }
+        if (st.success === uuid || st.periodic === uuid) return uuid;
+        if (st.failure && st.failure.uuid === uuid) throw this.#syncFailed(uuid, st.failure.error);
+        if (opts.onProgress) {
+          const stats = await this.syncProgress({ signal }).catch((e: unknown) => {
+            if (signal?.aborted) throw e;
+            return null;
+          });
+          const running = stats?.push_in_progress ?? null;
+          opts.onProgress({ uuid, progress: running?.uuid === uuid ? running : null, stats });
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new ClientError(
+            'WaitTimeout',
+            `timed out after ${opts.timeoutMs} ms waiting for checkpoint ${uuid} of pipeline '${this.name}' to sync to object storage`,
+            { pipeline_name: this.name, checkpoint_uuid: uuid },
+          );
+        }
+        await sleep(Math.min(opts.pollIntervalMs ?? backoffDelay(attempt), left), signal);
+      }
+    }
+  }
+
+  #syncFailed(uuid: string, error: string): ClientError {
+    return new ClientError(
+      'CheckpointSyncFailed',
+      `sync of checkpoint ${uuid} of pipeline '${this.name}' failed: ${error}`,
+      { pipeline_name: this.name, checkpoint_uuid: uuid, error },
+    );
+  }
+
+  /**
+   * The state of the sync of checkpoint `uuid`: `Success` (the last successful push, manual or periodic),
+   * `Failure` (the last failed push, with the store's error), `InProgress` (`/stats` shows its push running),
+   * or `Unknown` (never requested, queued, or superseded by later pushes).
+   */
+  async syncCheckpointStatus(
+    uuid: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<CheckpointSyncState> {
+    const st = await this.client.syncCheckpointStatus(this.name, undefined, { signal: opts.signal });
+    if (st.success === uuid || st.periodic === uuid) return { status: 'Success' };
+    if (st.failure && st.failure.uuid === uuid) return { status: 'Failure', error: st.failure.error };
+    const stats = await this.syncProgress({ signal: opts.signal }).catch(() => null);
+    if (stats?.push_in_progress?.uuid === uuid) return { status: 'InProgress' };
+    return { status: 'Unknown' };
+  }
+
+  /** The UUID of the newest checkpoint known to be synced: the last manual push, else the last periodic one. */
+  async lastSuccessfulCheckpointSync(opts: { signal?: AbortSignal } = {}): Promise<string | null> {
+    const st = await this.client.syncCheckpointStatus(this.name, undefined, { signal: opts.signal });
+    return st.success ?? st.periodic ?? null;
+  }
+
+  /** The checkpoints in the sync bucket (and `read_bucket`), oldest first (`GET .../checkpoints/remote`). */
+  remoteCheckpoints(opts: { signal?: AbortSignal } = {}): Promise<RemoteCheckpoint[]> {
+    return this.client.remoteCheckpoints(this.name, opts);
+  }
+
+  /** `/stats` `checkpoint_sync`: the push in progress, the last push and pull, counters; null without sync. */
+  async syncProgress(opts: { signal?: AbortSignal } = {}): Promise<CheckpointSyncStats | null> {
+    const stats = await this.client.stats(this.name, { signal: opts.signal });
+    return stats?.checkpoint_sync ?? null;
   }
 
   /** `/stats`. */

@@ -34,6 +34,7 @@ import type {
   PipelineStatusWithConnectorsDescr,
   PostPutPipeline,
   QueryFormat,
+  RemoteCheckpoint,
   StartInitialState,
   UpdateFormat,
 } from '../types/pipeline-api.ts';
@@ -467,6 +468,11 @@ export class HoldfastApi {
   /** `GET /v0/pipelines/{name}/checkpoints`. */
   checkpoints(name: string, opts: RequestOptions = {}): Promise<CheckpointMetadata[]> {
     return this.requestJson({ ...opts, method: 'GET', path: `/pipelines/${seg(name)}/checkpoints` });
+  }
+
+  /** `GET /v0/pipelines/{name}/checkpoints/remote`: the checkpoints in the sync bucket, oldest first. */
+  remoteCheckpoints(name: string, opts: RequestOptions = {}): Promise<RemoteCheckpoint[]> {
+    return this.requestJson({ ...opts, method: 'GET', path: `/pipelines/${seg(name)}/checkpoints/remote` });
   }
 
   // ------------------------------------------------------------------------------------------------------

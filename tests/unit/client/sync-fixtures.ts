@@ -1,0 +1,78 @@
+/** Canned checkpoint-sync bodies shared by the SDK and CLI sync tests. */
+import type {
+  CheckpointSyncStats,
+  CheckpointSyncStatus,
+  SyncProgress,
+} from '../../../src/types/pipeline-api.ts';
+import type { FakeServer, Reply } from './fake-server.ts';
+
+export const OLD = '0198c7f0-0000-7000-8000-0000000000a0';
+export const U1 = '0198c7f0-0000-7000-8000-0000000000a1';
+export const U2 = '0198c7f0-0000-7000-8000-0000000000a2';
+export const STORE_ERROR =
+  'Error pushing checkpoint to object store: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.';
+export const MiB = 1024 * 1024;
+
+/** A `GET .../checkpoint/sync_status` reply. */
+export function status(
+  success: string | null,
+  failure: { uuid: string; error: string } | null = null,
+  periodic: string | null = null,
+): Reply {
+  const body: CheckpointSyncStatus = { success, failure, periodic };
+  return { json: body };
+}
+
+/** A `POST .../checkpoint/sync` reply. */
+export function requested(uuid: string, incarnation = 'inc-1'): Reply {
+  return { status: 202, json: { checkpoint_uuid: uuid, incarnation_uuid: incarnation } };
+}
+
+/** `/stats` `checkpoint_sync.push_in_progress`. */
+export function progress(
+  uuid: string,
+  done: number,
+  total: number,
+  files: [number, number],
+  bytesPerSecond = 8.1 * MiB,
+): SyncProgress {
+  return {
+    uuid,
+    started_at: '2026-08-21T10:00:00Z',
+    bytes_done: done,
+    bytes_total: total,
+    files_done: files[0],
+    files_total: files[1],
+    files_skipped: 0,
+    bytes_per_second: bytesPerSecond,
+  };
+}
+
+/** `/stats` `checkpoint_sync`. */
+export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): CheckpointSyncStats {
+  return {
+    bucket: 's3://bucket/p',
+    read_bucket: null,
+    push_interval: null,
+    push_in_progress: null,
+    last_push: null,
+    last_push_error: null,
+    last_pull: null,
+    pushes: 0,
+    push_failures: 0,
+    next_push_in_seconds: null,
+    newest_remote_age_seconds: null,
+    ...overrides,
+  };
+}
+
+/** A `/stats` reply carrying `checkpoint_sync`. */
+export function statsReply(sync: CheckpointSyncStats | null): Reply {
+  return { json: { checkpoint_sync: sync } };
+}
+
+/** Serves a route from a list of replies: each call gets the next one, the last one repeats. */
+export function sequence(server: FakeServer, method: string, path: string, replies: Reply[]): void {
+  let i = 0;
+  server.on(method, path, () => replies[Math.min(i++, replies.length - 1)] as Reply);
+}
