@@ -35,14 +35,23 @@ export class StoreCheckpointWriter implements CheckpointWriter {
     dir: string,
     codecs: readonly ObjectValueCodec[],
     log: CheckpointLog,
+    opts: { store?: CheckpointStore; uuid?: string } = {},
   ): Promise<{ writer: StoreCheckpointWriter; latest: CheckpointRead | null }> {
-    const store = new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
+    const store = opts.store ?? StoreCheckpointWriter.store(dir, codecs, log);
     const w = new StoreCheckpointWriter(store);
-    const latest = await store.readLatest();
+    const latest = opts.uuid !== undefined ? await store.read(opts.uuid) : await store.readLatest();
     w.#list = (await store.list()).map(entryOf);
     w.#full = latest === null || (await store.needsCompaction(latest.entry));
     return { writer: w, latest };
   }
+
+  /** The checkpoint store at `dir` (for callers that use it before {@link open}, e.g. a sync pull). */
+  static store(dir: string, codecs: readonly ObjectValueCodec[], log: CheckpointLog): CheckpointStore {
+    return new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
+  }
+
+  /** Checkpoints GC must keep besides the newest two (e.g. being pushed to object storage). */
+  pinned: () => ReadonlySet<string> = () => new Set();
 
   async write(
     snapshot: CircuitSnapshot,
@@ -62,7 +71,7 @@ export class StoreCheckpointWriter implements CheckpointWriter {
       },
       { delta },
     );
-    await this.store.gc({ keep: 2 });
+    await this.store.gc({ keep: 2, pinned: this.pinned() });
     this.#full = await this.store.needsCompaction(r.entry);
     this.#list = (await this.store.list()).map(entryOf);
     return { entry: entryOf(r.entry), bytes: r.bytesWritten };

@@ -32,6 +32,8 @@ export class PipelineLifecycle {
   #policy: BootstrapPolicy;
   /** The state the controller should be in (set by the config, `/start` and `/pause`). */
   desired: 'Running' | 'Paused';
+  /** Shown as `runtime_status_details.reason` (e.g. a checkpoint download, or a start from scratch). */
+  reason: string | null = null;
   #onChange: Array<() => void> = [];
   #leftInit: () => void = () => {};
   /** Resolves the first time the pipeline leaves the plain Initializing phase (ready, waiting or failed). */
@@ -152,7 +154,12 @@ export class PipelineLifecycle {
       httpStatus: 200,
       body: {
         runtime_status: this.runtimeStatus(),
-        runtime_status_details: p.kind === 'AwaitingApproval' ? { approval_diff: p.diff } : null,
+        runtime_status_details:
+          p.kind === 'AwaitingApproval'
+            ? { approval_diff: p.diff }
+            : this.reason !== null
+              ? { reason: this.reason }
+              : null,
         runtime_desired_status:
           p.kind === 'Ready' && p.controller.state === 'Paused' ? 'Paused' : this.desired,
         storage_status_details: null,

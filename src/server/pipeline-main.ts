@@ -13,7 +13,8 @@
  * lines. SIGTERM/SIGINT stop it cleanly.
  */
 
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
@@ -26,10 +27,13 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import { SyncService } from '../sync/sync-service.ts';
+import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/synchronizer.ts';
 import { FtConfigError, type FtSettings, ftSettings } from '../types/ft-config.ts';
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
+import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
-import { createPipelineServer } from './pipeline-server.ts';
+import { createPipelineServer, type SyncHandle } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
   readonly name?: string;
@@ -104,6 +108,68 @@ export function splitInputPositions(inputs: Readonly<Record<string, unknown>>): 
   return { inputs: positions, skips };
 }
 
+/**
+ * Who pushes checkpoints: the `name` the manager gives (`pipeline-<id>`, stable across renames) or, for a
+ * pipeline run alone without one, an id created once and kept in its storage directory.
+ */
+async function pipelineIdentity(cfg: PipelineProcessConfig, storageDir: string): Promise<PipelineIdentity> {
+  const display = cfg.given_name ?? cfg.name ?? 'pipeline';
+  if (typeof cfg.name === 'string' && cfg.name !== '') return { id: cfg.name, name: display };
+  const path = join(storageDir, 'pipeline-id');
+  try {
+    const id = (await readFile(path, 'utf8')).trim();
+    if (id !== '') return { id, name: display };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const id = `pipeline-${randomUUID()}`;
+  await mkdir(storageDir, { recursive: true });
+  await writeFile(path, `${id}\n`, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  });
+  return { id: (await readFile(path, 'utf8')).trim(), name: display };
+}
+
+/**
+ * `start_from_checkpoint`: a matching local checkpoint, else `bucket`, else `read_bucket`. Not found: fail
+ * (`fail_if_no_checkpoint`) or start from scratch and say so; access errors always fail.
+ */
+async function pullAtStart(
+  synchronizer: Synchronizer,
+  settings: SyncSettings,
+  life: PipelineLifecycle,
+  log: ReturnType<typeof jsonLog>,
+): Promise<PullOutcome> {
+  const target = settings.startFromCheckpoint as string;
+  life.reason = `downloading checkpoint ${target} from object storage`;
+  let outcome: PullOutcome;
+  try {
+    outcome = await synchronizer.pull(target);
+  } finally {
+    life.reason = null;
+  }
+  if (outcome.kind === 'local')
+    log(
+      'info',
+      `start_from_checkpoint ${target}: using local checkpoint ${outcome.uuid} (nothing to download)`,
+      {
+        uuid: outcome.uuid,
+      },
+    );
+  if (outcome.kind === 'none') {
+    if (settings.failIfNoCheckpoint)
+      throw new ServiceError(
+        'CheckpointFetchError',
+        `Error fetching checkpoint from object store: ${outcome.reason}; the start fails because fail_if_no_checkpoint is true`,
+        { start_from_checkpoint: target },
+      );
+    const msg = `${outcome.reason}; starting from scratch (fail_if_no_checkpoint is false)`;
+    log('warn', msg, { start_from_checkpoint: target });
+    life.reason = msg;
+  }
+  return outcome;
+}
+
 export function jsonLog(name: string) {
   return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
     process.stderr.write(
@@ -122,11 +188,16 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   const log = jsonLog(name);
   let ft: FtSettings;
   try {
-    ft = ftSettings(cfg);
+    ft = ftSettings(cfg, dirname(resolvePath(configPath)));
   } catch (e) {
-    if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, {});
+    if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, e.details);
     throw e;
   }
+  const syncSettings = ft.storage?.sync ?? null;
+  if (syncSettings && syncSettings.unknownFields.length > 0)
+    log('warn', `sync config: ignoring unknown field(s) ${syncSettings.unknownFields.join(', ')}`, {
+      fields: syncSettings.unknownFields,
+    });
   const program = await compileProgram(cfg.program_code);
   const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
   // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
@@ -134,7 +205,8 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     desired: cfg.initial === 'paused' ? 'Paused' : 'Running',
     policy: cfg.bootstrap_policy ?? 'allow',
   });
-  const server = createPipelineServer(life, { name });
+  const sync: SyncHandle = { synchronizer: null, service: null, configured: syncSettings !== null };
+  const server = createPipelineServer(life, { name, sync });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -157,6 +229,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     stopping = true;
     log('info', `received ${signal}, stopping`);
     const finish = () => {
+      sync.service?.stop();
       controller?.terminate();
       server.closeAllConnections();
       // let a checkpoint being written finish (it is atomic either way), then exit
@@ -207,10 +280,33 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     let restoredOutputs: Record<string, unknown> = {};
     let ftJournal: ControllerOptions['ft'];
     let resumed: ResumeDecision | null = null;
+    let pullOutcome: PullOutcome | null = null;
     const description = describeProgram(program.instantiate());
+    let discardJournal = false;
     if (ft.storage) {
       const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-      const opened = await StoreCheckpointWriter.open(join(dir, 'checkpoint-store'), [DECIMAL_CODEC], log);
+      const storeDir = join(dir, 'checkpoint-store');
+      const store = StoreCheckpointWriter.store(storeDir, [DECIMAL_CODEC], log);
+      let startUuid: string | undefined;
+      if (syncSettings) {
+        const identity = await pipelineIdentity(cfg, dir);
+        sync.synchronizer = new Synchronizer({ settings: syncSettings, local: store, identity, log });
+        log('info', `checkpoint sync to ${sync.synchronizer.bucket.description}`, describeSync(syncSettings));
+        if (syncSettings.startFromCheckpoint !== null) {
+          const newestLocal = (await store.latest({ verify: 'size' }))?.uuid ?? null;
+          const pulled = await pullAtStart(sync.synchronizer, syncSettings, life, log);
+          pullOutcome = pulled;
+          if (pulled.kind !== 'none') {
+            startUuid = pulled.uuid;
+            // the journal continues the newest local checkpoint only
+            discardJournal = startUuid !== newestLocal;
+          }
+        }
+      }
+      const opened = await StoreCheckpointWriter.open(storeDir, [DECIMAL_CODEC], log, {
+        store,
+        ...(startUuid !== undefined ? { uuid: startUuid } : {}),
+      });
       writer = opened.writer;
       const latest = opened.latest;
       writer.extra = checkpointExtra(description);
@@ -273,7 +369,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         [DECIMAL_CODEC],
         {
           log: (m) => log('warn', m),
-          discard: resumed?.bootstrapped === true,
+          discard: resumed?.bootstrapped === true || discardJournal,
         },
       );
     }
@@ -297,6 +393,19 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step
     if (resumed && resumed.outputs.size > 0) controller.emitBootstrap(resumed.outputs);
     controller.begin(); // output connectors listen now: they see the initial step too
+    if (sync.synchronizer && writer) {
+      const w = writer;
+      const service = new SyncService({
+        synchronizer: sync.synchronizer,
+        latestLocal: () => w.list().at(-1)?.uuid ?? null,
+        log,
+        pushInterval: syncSettings?.pushInterval ?? null,
+      });
+      service.recordPull(pullOutcome);
+      w.pinned = () => service.pinned();
+      sync.service = service;
+      service.start();
+    }
     return { controller, connectors };
   }
 }

@@ -8,6 +8,7 @@
  *   GET  /query?sql=&format=text|json                                    → table or JSON lines
  *   GET  /stats, GET /metrics (Prometheus), POST /pause, POST /start (resume), GET /healthz
  *   GET  /status (ExtendedRuntimeStatus), POST /approve (bootstrap approval)       → see lifecycle.ts
+ *   POST /checkpoint/sync (202), GET /checkpoint/sync_status, GET /checkpoints/remote → see sync/
  *
  * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
  * bad ones (Feldera's choice); with `array=true` a JSON array holding a bad record is dropped whole.
@@ -20,10 +21,20 @@ import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
+import type { SyncService } from '../sync/sync-service.ts';
+import type { Synchronizer } from '../sync/synchronizer.ts';
 import type { Batch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { asciiTable } from './text-table.ts';
+
+/** The pipeline's checkpoint sync, filled in during initialization. */
+export interface SyncHandle {
+  /** Whether `storage.backend.config.sync` is set. */
+  readonly configured: boolean;
+  synchronizer: Synchronizer | null;
+  service: SyncService | null;
+}
 
 export interface PipelineServerOptions {
   /** Heartbeat interval for idle egress streams (default 3000 ms). */
@@ -31,6 +42,7 @@ export interface PipelineServerOptions {
   /** Records per egress chunk at most (default 10,000). */
   readonly chunkRecords?: number;
   readonly name?: string;
+  readonly sync?: SyncHandle;
 }
 
 interface EgressConnection {
@@ -72,6 +84,12 @@ export function createPipelineServer(
       sendJson(res, 200, 'Bootstrap approved');
       return;
     }
+    if (method === 'GET' && path === '/checkpoints/remote') {
+      const synchronizer = syncOrThrow(options.sync, 'listing remote checkpoints').synchronizer;
+      if (synchronizer === null) throw life.notReady();
+      sendJson(res, 200, await synchronizer.listRemote());
+      return;
+    }
     const controller = life.controller;
     if (controller === null) {
       if (method === 'POST' && (path === '/pause' || path === '/start' || path === '/resume')) {
@@ -91,6 +109,16 @@ export function createPipelineServer(
     });
   });
   return server;
+}
+
+function syncOrThrow(sync: SyncHandle | undefined, what: string): SyncHandle {
+  if (!sync?.configured)
+    throw new ServiceError(
+      'SyncNotConfigured',
+      `${what} requires sync to be configured: set runtime_config.storage.backend to {"name": "file", "config": {"sync": {"bucket": ...}}}`,
+      {},
+    );
+  return sync;
 }
 
 /** Every route that needs the controller. */
@@ -184,18 +212,21 @@ function controllerRoutes(
       return;
     }
     if (method === 'GET' && path === '/checkpoint_status') {
-      const requested = p.get('incarnation_uuid');
-      if (requested !== null && requested !== controller.incarnationUuid) {
-        throw new ServiceError(
-          'IncarnationUuidMismatch',
-          `Incarnation UUID mismatch (${requested} in request, expected ${controller.incarnationUuid})`,
-          {
-            requested,
-            expected: controller.incarnationUuid,
-          },
-        );
-      }
+      checkIncarnation(p.get('incarnation_uuid'));
       sendJson(res, 200, controller.checkpointer?.status ?? { success: null, failure: null });
+      return;
+    }
+    if (method === 'POST' && path === '/checkpoint/sync') {
+      const service = syncOrThrow(options.sync, 'checkpoint sync').service;
+      if (service === null) throw new ServiceError('Initializing', 'checkpoint sync is starting; retry', {});
+      const { uuid } = service.request();
+      sendJson(res, 202, { checkpoint_uuid: uuid, incarnation_uuid: controller.incarnationUuid });
+      return;
+    }
+    if (method === 'GET' && path === '/checkpoint/sync_status') {
+      checkIncarnation(p.get('incarnation_uuid'));
+      const service = syncOrThrow(options.sync, 'checkpoint sync').service;
+      sendJson(res, 200, service?.status ?? { success: null, failure: null, periodic: null });
       return;
     }
     if (method === 'GET' && path === '/checkpoints') {
@@ -337,6 +368,15 @@ function controllerRoutes(
     res.on('close', close);
   }
 
+  function checkIncarnation(requested: string | null): void {
+    if (requested !== null && requested !== controller.incarnationUuid)
+      throw new ServiceError(
+        'IncarnationUuidMismatch',
+        `Incarnation UUID mismatch (${requested} in request, expected ${controller.incarnationUuid})`,
+        { requested, expected: controller.incarnationUuid },
+      );
+  }
+
   function stats(): Record<string, unknown> {
     const t = controller.totals;
     const state =
@@ -379,6 +419,7 @@ function controllerRoutes(
       suspend_error: null,
       checkpoint_activity: controller.checkpointer?.activity ?? null,
       permanent_checkpoint_errors: null,
+      checkpoint_sync: options.sync?.service?.stats() ?? null,
       pipeline_error: controller.failure?.toResponse() ?? null,
       inputs: controller.inputs.map((e) => ({
         endpoint_name: e.name,
@@ -441,6 +482,7 @@ function controllerRoutes(
     metric('holdfast_pipeline_complete', 'gauge', '1 when every input ended and everything is processed.', [
       ['', controller.complete ? 1 : 0],
     ]);
+    for (const m of options.sync?.service?.metrics() ?? []) metric(m.name, m.type, m.help, [['', m.value]]);
     const cm = controller.checkpointer?.metrics;
     if (cm) {
       metric('holdfast_checkpoint_total', 'counter', 'Checkpoints written.', [['', cm.count]]);

@@ -16,6 +16,11 @@ export function isTempName(name: string): boolean {
   return name.includes(TEMP_MARK);
 }
 
+/** A fresh temporary name next to `path` (recognised by {@link isTempName}). */
+export function tempName(path: string): string {
+  return `${path}${TEMP_MARK}${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+
 /** fsyncs a directory so that entries created, renamed or removed in it are durable. */
 export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -35,7 +40,7 @@ export async function writeFileAtomic(
   data: Uint8Array | string,
   opts: { syncDir?: boolean } = {},
 ): Promise<void> {
-  const tmp = `${path}${TEMP_MARK}${process.pid}-${randomBytes(6).toString('hex')}`;
+  const tmp = tempName(path);
   const fh = await open(tmp, 'wx');
   try {
     await fh.writeFile(data);

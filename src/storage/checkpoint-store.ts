@@ -36,7 +36,7 @@
  * - `write` encodes the snapshot synchronously before its promise is returned, so the circuit may keep running
  *   while the files are written.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
@@ -48,6 +48,7 @@ import {
   listDir,
   readJson,
   removeFile,
+  tempName,
   writeFileAtomic,
   writeJsonAtomic,
 } from './atomic.ts';
@@ -666,6 +667,19 @@ export class CheckpointStore {
   /** Whether the store holds segment `hash` with `size` bytes (for sync: what to download/upload). */
   async hasFile(hash: string, size: number): Promise<boolean> {
     return (await sizeOf(this.filePath(hash))) === size;
+  }
+
+  /** A temporary path in the files directory to download segment `hash` into (see {@link commitFile}). */
+  async downloadTarget(hash: string): Promise<string> {
+    if (!HASH_RE.test(hash)) throw corrupt(`bad segment hash ${JSON.stringify(hash)}`, { hash });
+    await ensureDir(join(this.dir, FILES_DIR));
+    return tempName(this.filePath(hash));
+  }
+
+  /** Moves a downloaded, verified segment into place (durably). */
+  async commitFile(hash: string, tmp: string): Promise<void> {
+    await rename(tmp, this.filePath(hash));
+    await fsyncDir(join(this.dir, FILES_DIR));
   }
 
   /** Stores a segment fetched from elsewhere, after checking its hash. @throws StorageError CheckpointCorrupt */

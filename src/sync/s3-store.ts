@@ -126,6 +126,18 @@ export interface S3StoreOptions {
   readonly connectionTimeoutMs?: number;
   /** Per-request inactivity timeout in ms (default 120 s). */
   readonly requestTimeoutMs?: number;
+  /** Sockets per host (default 50): at least the transfers times the parts or streams each one runs. */
+  readonly maxSockets?: number;
+  /** Sent with every PUT and multipart upload (from rclone-style `flags`: SSE, KMS key, storage class, ACL). */
+  readonly writeParams?: S3WriteParams;
+}
+
+/** Object attributes set on upload. */
+export interface S3WriteParams {
+  readonly ServerSideEncryption?: string;
+  readonly SSEKMSKeyId?: string;
+  readonly StorageClass?: string;
+  readonly ACL?: string;
 }
 
 const MiB = 1024 * 1024;
@@ -145,6 +157,7 @@ export class S3Store implements ObjectStore {
   readonly #partSize: number;
   readonly #queueSize: number;
   readonly #pageSize: number;
+  readonly #writeParams: S3WriteParams;
 
   constructor(opts: S3StoreOptions) {
     const cfg = resolveS3Config(opts);
@@ -158,6 +171,7 @@ export class S3Store implements ObjectStore {
     this.#multipartThreshold = opts.multipartThreshold ?? 16 * MiB;
     this.#queueSize = opts.queueSize ?? 4;
     this.#pageSize = Math.min(1000, opts.pageSize ?? 1000);
+    this.#writeParams = { ...(opts.writeParams ?? {}) };
     if (this.#partSize < MIN_PART_SIZE)
       throw new ServiceError(
         'InvalidObjectStoreConfig',
@@ -173,6 +187,7 @@ export class S3Store implements ObjectStore {
     const params = {
       Bucket: this.bucket,
       Key,
+      ...(this.#writeParams as Record<string, string>),
       ...(opts.sha256 === undefined ? {} : { Metadata: { sha256: opts.sha256.toLowerCase() } }),
       ...(opts.contentType === undefined ? {} : { ContentType: opts.contentType }),
       ...(opts.ifNoneMatch === undefined ? {} : { IfNoneMatch: opts.ifNoneMatch }),
@@ -447,6 +462,8 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
     requestHandler: {
       connectionTimeout: opts.connectionTimeoutMs ?? 10_000,
       requestTimeout: opts.requestTimeoutMs ?? 120_000,
+      httpAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 50 },
+      httpsAgent: { keepAlive: true, maxSockets: opts.maxSockets ?? 50 },
     },
     ...(thirdParty
       ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }

@@ -382,6 +382,37 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The object store returned an error Holdfast does not classify further.',
   },
+  // Checkpoint sync (push, pull, ownership)
+  InvalidSyncConfig: {
+    status: 400,
+    retryable: false,
+    summary: 'The storage.backend.config.sync object has a missing, unknown-typed or invalid field.',
+  },
+  SyncNotConfigured: {
+    status: 400,
+    retryable: false,
+    summary: 'The action needs checkpoint sync, but storage.backend.config.sync is not set.',
+  },
+  NoCheckpointToSync: {
+    status: 400,
+    retryable: false,
+    summary: 'A checkpoint sync was requested but the pipeline has no local checkpoint yet.',
+  },
+  CheckpointPushError: {
+    status: 500,
+    retryable: true,
+    summary: 'Pushing a checkpoint to the object store failed; the message carries the store error.',
+  },
+  CheckpointFetchError: {
+    status: 500,
+    retryable: false,
+    summary: 'Fetching the checkpoint to start from failed (not found, corrupt, or the store refused).',
+  },
+  CheckpointBucketOwned: {
+    status: 409,
+    retryable: false,
+    summary: 'The bucket prefix belongs to another pipeline; nothing was written.',
+  },
   // Engine
   StateRestoreError: {
     status: 500,

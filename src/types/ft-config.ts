@@ -9,6 +9,11 @@
  * - Fault tolerance without storage is `ConfigError.FtRequiresStorage`.
  */
 
+import { FtConfigError } from './config-error.ts';
+import { parseSyncConfig, type SyncSettings } from './sync-config.ts';
+
+export { FtConfigError };
+
 export type FtModel = 'none' | 'at_least_once' | 'exactly_once';
 
 export interface FtSettings {
@@ -24,17 +29,11 @@ export interface StorageSettings {
   readonly cacheMib: number | null;
   /** The backend's own config (e.g. `sync` for the file backend). */
   readonly backendConfig: Readonly<Record<string, unknown>>;
+  /** Checkpoint sync to object storage (`backend.config.sync`; file backend only). */
+  readonly sync: SyncSettings | null;
 }
 
-export class FtConfigError extends Error {
-  readonly code: 'ConfigError.FtRequiresStorage' | 'InvalidRuntimeConfig';
-  constructor(code: FtConfigError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-function storageSettings(raw: unknown): StorageSettings | null {
+function storageSettings(raw: unknown, baseDir: string | undefined): StorageSettings | null {
   if (raw === undefined) raw = {};
   if (raw === null || raw === false) return null;
   if (raw === true) raw = {};
@@ -65,16 +64,25 @@ function storageSettings(raw: unknown): StorageSettings | null {
   const config = backend.config ?? {};
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw new FtConfigError('InvalidRuntimeConfig', 'storage.backend.config must be an object');
+  const syncRaw = (config as Record<string, unknown>).sync;
+  if (syncRaw !== undefined && syncRaw !== null && name !== 'file')
+    throw new FtConfigError(
+      'InvalidSyncConfig',
+      'invalid sync config: checkpoint sync needs the file backend: set storage.backend to {"name": "file", "config": {"sync": {...}}}',
+      { field: 'backend.name' },
+    );
   return {
     backend: name,
     compression,
     cacheMib: cache as number | null,
     backendConfig: config as Record<string, unknown>,
+    sync: syncRaw === undefined || syncRaw === null ? null : parseSyncConfig(syncRaw, baseDir),
   };
 }
 
-export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>): FtSettings {
-  const storage = storageSettings(runtimeConfig.storage);
+/** `baseDir` resolves a relative `file:` sync endpoint (default: the working directory). */
+export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>, baseDir?: string): FtSettings {
+  const storage = storageSettings(runtimeConfig.storage, baseDir);
   const ft = runtimeConfig.fault_tolerance;
   let model: FtModel = 'none';
   let interval: number | null = 60;

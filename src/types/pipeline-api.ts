@@ -470,6 +470,65 @@ export interface CheckpointSyncStatus {
   periodic: string | null;
 }
 
+/** An element of `GET /checkpoints/remote` (Feldera's `RemoteCheckpoint` is `{uuid}`; the rest is Holdfast's). */
+export interface RemoteCheckpoint {
+  uuid: string;
+  /** When the checkpoint was taken (RFC 3339). */
+  created_at: Timestamp;
+  /** Bytes: the manifest plus every distinct segment file it references. */
+  size: number;
+  steps: number;
+  processed_records: number;
+  fingerprint: string;
+  /** `bucket` or `read_bucket`: where the listing found it. */
+  source: 'bucket' | 'read_bucket';
+  /** The ownership epoch the checkpoint was pushed under. */
+  epoch: number | null;
+}
+
+/** A push in flight, in `/stats` `checkpoint_sync.push_in_progress`. */
+export interface SyncProgress {
+  uuid: string;
+  started_at: Timestamp;
+  /** Bytes and files the bucket lacked (what this push uploads). */
+  bytes_total: number;
+  bytes_done: number;
+  files_total: number;
+  files_done: number;
+  /** Files the bucket already had (skipped). */
+  files_skipped: number;
+  bytes_per_second: number;
+}
+
+/** One finished push or pull, in `/stats` `checkpoint_sync`. */
+export interface SyncTransferSummary {
+  uuid: string;
+  finished_at: Timestamp;
+  bytes: number;
+  files: number;
+  files_skipped: number;
+  duration_seconds: number;
+  bytes_per_second: number;
+}
+
+/** `/stats` `checkpoint_sync` (Holdfast extension; null when sync is not configured). */
+export interface CheckpointSyncStats {
+  bucket: string;
+  read_bucket: string | null;
+  push_interval: number | null;
+  push_in_progress: SyncProgress | null;
+  last_push: SyncTransferSummary | null;
+  last_push_error: { uuid: string; error: string; at: Timestamp } | null;
+  /** The checkpoint this process started from, when it was pulled. */
+  last_pull: SyncTransferSummary | null;
+  pushes: number;
+  push_failures: number;
+  /** Seconds until the next periodic push attempt (null: none scheduled). */
+  next_push_in_seconds: number | null;
+  /** Age in seconds of the newest checkpoint known to be in the bucket (the RPO). */
+  newest_remote_age_seconds: number | null;
+}
+
 export interface ProgramDiff {
   added_tables: string[];
   removed_tables: string[];
@@ -801,6 +860,8 @@ export interface PipelineStats {
   suspend_error: unknown;
   checkpoint_activity: CheckpointActivity | null;
   permanent_checkpoint_errors: unknown;
+  /** Holdfast extension: checkpoint sync progress and history (null when sync is not configured). */
+  checkpoint_sync?: CheckpointSyncStats | null;
   inputs: InputEndpointStatus[];
   outputs: OutputEndpointStatus[];
   /** Holdfast extension: the pipeline's fatal error, if any. */

@@ -23,7 +23,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   sync: ['storage', 'types', 'errors', 'util'],
   connectors: ['sql', 'zset', 'types', 'errors', 'util'],
   controller: ['storage', 'connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
-  server: ['controller', 'connectors', 'sql', 'zset', 'types', 'errors', 'util'],
+  server: ['controller', 'sync', 'connectors', 'sql', 'zset', 'types', 'errors', 'util'],
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],

@@ -1,0 +1,741 @@
+/**
+ * Checkpoint sync between the local checkpoint store and an object store: push, pull, remote listing,
+ * retention and ownership.
+ *
+ * # Remote layout (under `bucket`, which may carry a prefix)
+ * ```
+ * owner.json                 {format_version, pipeline_id, pipeline_name, epoch, claimed_at}
+ * files/<sha256>             immutable segment files, shared by every checkpoint
+ * checkpoints/<uuid>.json    the local manifest plus `sync: {epoch, pipeline_id, pipeline_name, pushed_at}`
+ * ```
+ * A manifest is uploaded last: its presence means every file it lists is in the bucket. Readers trust only
+ * manifests and verify every downloaded byte against the manifest's SHA-256 (size only with `ignore_checksum`).
+ *
+ * # Invariants
+ * - A push uploads only the files the bucket lacks, then the manifest. It checks ownership before writing any
+ *   byte and again right before the manifest: a prefix owned by another pipeline is never written.
+ * - `read_bucket` is only ever read.
+ * - Retention deletes manifests first, then files no remaining manifest references, and only files older than
+ *   the grace period, so a push in flight (whose files are young and not yet referenced) never loses one.
+ * - "latest" is the newest checkpoint of the highest ownership epoch: a manifest pushed by a fenced former
+ *   owner never outranks the current owner's.
+ */
+import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import {
+  type CheckpointManifest,
+  type CheckpointStore,
+  manifestFiles,
+  parseManifest,
+} from '../storage/checkpoint-store.ts';
+import { isStorageError } from '../storage/storage-error.ts';
+import { uuidV7Time } from '../storage/uuid-v7.ts';
+import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
+import type { SyncSettings } from '../types/sync-config.ts';
+import { DirStore } from './dir-store.ts';
+import type { ObjectStore } from './object-store.ts';
+import { S3Store } from './s3-store.ts';
+import { downloadFile, missingRemote, Pool, RateLimiter, uploadFile } from './transfer.ts';
+
+export const OWNER_KEY = 'owner.json';
+export const REMOTE_FILES = 'files/';
+export const REMOTE_MANIFESTS = 'checkpoints/';
+const MANIFEST_KEY_RE = /^checkpoints\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
+
+/** Who pushes: the immutable id (`pipeline-<uuid>` under the manager) and the display name. */
+export interface PipelineIdentity {
+  readonly id: string;
+  readonly name: string;
+}
+
+export interface OwnerRecord {
+  readonly format_version: 1;
+  readonly pipeline_id: string;
+  readonly pipeline_name: string;
+  readonly epoch: number;
+  readonly claimed_at: string;
+}
+
+/** `sync` block added to a manifest in the bucket. */
+export interface RemoteStamp {
+  readonly epoch: number;
+  readonly pipeline_id: string;
+  readonly pipeline_name: string;
+  readonly pushed_at: string;
+}
+
+export type RemoteManifest = CheckpointManifest & { readonly sync?: RemoteStamp };
+
+export type SyncLog = (
+  level: 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+export interface TransferProgress {
+  readonly bytesTotal: number;
+  readonly bytesDone: number;
+  readonly filesTotal: number;
+  readonly filesDone: number;
+  readonly filesSkipped: number;
+}
+
+export interface TransferResult {
+  readonly uuid: string;
+  /** Bytes moved (files the other side lacked, plus the manifest on a push). */
+  readonly bytes: number;
+  readonly files: number;
+  readonly filesSkipped: number;
+  readonly durationSeconds: number;
+}
+
+export interface PushResult extends TransferResult {
+  /** The manifest was already in the bucket: nothing was uploaded. */
+  readonly alreadyRemote: boolean;
+  readonly epoch: number;
+  readonly retention: RetentionResult | null;
+}
+
+export interface RetentionResult {
+  readonly deletedCheckpoints: string[];
+  readonly deletedFiles: number;
+  readonly keptCheckpoints: number;
+}
+
+export type PullOutcome =
+  | { readonly kind: 'local'; readonly uuid: string }
+  | ({ readonly kind: 'pulled'; readonly source: 'bucket' | 'read_bucket' } & TransferResult)
+  | { readonly kind: 'none'; readonly reason: string };
+
+export interface SynchronizerOptions {
+  readonly settings: SyncSettings;
+  readonly local: CheckpointStore;
+  readonly identity: PipelineIdentity;
+  readonly log?: SyncLog;
+  /** Milliseconds since the epoch (tests move it to exercise retention). */
+  readonly now?: () => number;
+  /** Unreferenced remote files younger than this are kept (default 6 h: longer than any push). */
+  readonly graceSeconds?: number;
+  /** Stores to use instead of the ones the settings describe (tests). */
+  readonly stores?: { readonly bucket: ObjectStore; readonly read: ObjectStore | null };
+}
+
+const MiB = 1024 * 1024;
+
+/** Opens the object store a bucket string names under the settings' endpoint, provider and credentials. */
+export function openStore(settings: SyncSettings, bucket: string): ObjectStore {
+  if (settings.localRoot !== null) {
+    const rel = bucket.replace(/^\/+|\/+$/g, '');
+    if (rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
+      throw new ServiceError(
+        'InvalidSyncConfig',
+        `invalid sync config: bucket ${JSON.stringify(bucket)} is not a plain path`,
+        {
+          field: 'bucket',
+        },
+      );
+    return new DirStore({ root: `${settings.localRoot}/${rel}`, create: true });
+  }
+  const envAccess = process.env.RCLONE_S3_ACCESS_KEY_ID;
+  const envSecret = process.env.RCLONE_S3_SECRET_ACCESS_KEY;
+  const useRcloneEnv = settings.accessKey === null && envAccess && envSecret;
+  const f = settings.flags;
+  return new S3Store({
+    bucket,
+    ...(settings.provider !== null ? { provider: settings.provider } : {}),
+    ...(settings.endpoint !== null ? { endpoint: settings.endpoint } : {}),
+    ...(settings.region !== null ? { region: settings.region } : {}),
+    ...(settings.accessKey !== null && settings.secretKey !== null
+      ? { accessKey: settings.accessKey, secretKey: settings.secretKey }
+      : useRcloneEnv
+        ? { accessKey: envAccess, secretKey: envSecret }
+        : {}),
+    ...(f.forcePathStyle !== undefined ? { forcePathStyle: f.forcePathStyle } : {}),
+    partSize: f.chunkSize ?? 8 * MiB,
+    queueSize: settings.uploadConcurrency,
+    maxSockets: Math.max(
+      50,
+      settings.transfers * Math.max(settings.uploadConcurrency, settings.multiThreadStreams),
+    ),
+    writeParams: {
+      ...(f.serverSideEncryption !== undefined ? { ServerSideEncryption: f.serverSideEncryption } : {}),
+      ...(f.sseKmsKeyId !== undefined ? { SSEKMSKeyId: f.sseKmsKeyId } : {}),
+      ...(f.storageClass !== undefined ? { StorageClass: f.storageClass } : {}),
+      ...(f.acl !== undefined ? { ACL: f.acl } : {}),
+    },
+  });
+}
+
+/** Whether an error means "the store refused us or could not be reached" (never "not found"). */
+export function isAccessError(e: unknown): boolean {
+  const code = (e as { errorCode?: string })?.errorCode;
+  return (
+    code === 'ObjectStoreAuthFailed' ||
+    code === 'ObjectStoreUnavailable' ||
+    code === 'ObjectStoreBucketNotFound' ||
+    code === 'InvalidObjectStoreConfig'
+  );
+}
+
+export class Synchronizer {
+  readonly settings: SyncSettings;
+  readonly bucket: ObjectStore;
+  readonly readBucket: ObjectStore | null;
+  readonly #local: CheckpointStore;
+  readonly #identity: PipelineIdentity;
+  readonly #log: SyncLog;
+  readonly #now: () => number;
+  readonly #graceMs: number;
+  readonly #limiter: RateLimiter;
+  readonly #transfers: Pool;
+  readonly #checkers: Pool;
+  /** Parsed manifests by store and uuid (immutable once complete). */
+  readonly #manifests = new WeakMap<ObjectStore, Map<string, RemoteManifest>>();
+  /** The owner record seen by the last push (epoch this pipeline writes under). */
+  #owner: { record: OwnerRecord; etag: string } | null = null;
+
+  constructor(opts: SynchronizerOptions) {
+    this.settings = opts.settings;
+    this.#local = opts.local;
+    this.#identity = opts.identity;
+    this.#log = opts.log ?? (() => {});
+    this.#now = opts.now ?? Date.now;
+    this.#graceMs = (opts.graceSeconds ?? 6 * 3600) * 1000;
+    const s = opts.settings;
+    this.bucket = opts.stores?.bucket ?? openStore(s, s.bucket);
+    this.readBucket =
+      opts.stores !== undefined
+        ? opts.stores.read
+        : s.readBucket === null
+          ? null
+          : openStore(s, s.readBucket);
+    this.#limiter = new RateLimiter(s.flags.bwlimit ?? null);
+    this.#transfers = new Pool(s.transfers);
+    this.#checkers = new Pool(s.checkers);
+  }
+
+  async close(): Promise<void> {
+    await this.bucket.close();
+    await this.readBucket?.close();
+  }
+
+  /** The epoch this pipeline last pushed under (null before its first push). */
+  get epoch(): number | null {
+    return this.#owner?.record.epoch ?? null;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Ownership
+  // ------------------------------------------------------------------------------------------------------
+
+  /** Reads `owner.json` (null when the prefix has no owner yet). */
+  async readOwner(store: ObjectStore = this.bucket): Promise<{ record: OwnerRecord; etag: string } | null> {
+    try {
+      const { bytes, info } = await store.get(OWNER_KEY);
+      const record = JSON.parse(Buffer.from(bytes).toString('utf8')) as OwnerRecord;
+      if (typeof record?.pipeline_id !== 'string' || typeof record.epoch !== 'number')
+        throw new ServiceError(
+          'ObjectStoreError',
+          `${OWNER_KEY} in ${store.description} is not an owner record`,
+          {},
+        );
+      return { record, etag: info.etag };
+    } catch (e) {
+      if ((e as { errorCode?: string }).errorCode === 'ObjectNotFound') return null;
+      if (e instanceof SyntaxError)
+        throw new ServiceError(
+          'ObjectStoreError',
+          `${OWNER_KEY} in ${store.description} is not valid JSON`,
+          {},
+        );
+      throw e;
+    }
+  }
+
+  /**
+   * Makes sure this pipeline owns the bucket prefix: claims it (conditional create, epoch 1) when nobody does,
+   * refuses when another pipeline does. @throws ServiceError CheckpointBucketOwned
+   */
+  async claim(): Promise<{ record: OwnerRecord; etag: string }> {
+    let cur = await this.readOwner();
+    if (cur === null) {
+      const record: OwnerRecord = {
+        format_version: 1,
+        pipeline_id: this.#identity.id,
+        pipeline_name: this.#identity.name,
+        epoch: 1,
+        claimed_at: new Date(this.#now()).toISOString(),
+      };
+      try {
+        const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+        });
+        this.#log('info', `claimed ${this.bucket.description} for this pipeline (epoch 1)`, {
+          bucket: this.bucket.description,
+          epoch: 1,
+        });
+        cur = { record, etag };
+      } catch (e) {
+        if ((e as { errorCode?: string }).errorCode !== 'ObjectAlreadyExists') throw e;
+        cur = await this.readOwner(); // another pipeline claimed it first
+        if (cur === null) throw e;
+      }
+    }
+    if (cur.record.pipeline_id !== this.#identity.id) throw this.#ownedBy(cur.record);
+    if (cur.record.pipeline_name !== this.#identity.name) {
+      // renamed: same pipeline, new display name (best effort; ownership is by id)
+      const record = { ...cur.record, pipeline_name: this.#identity.name };
+      try {
+        const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
+          ifMatch: cur.etag,
+          contentType: 'application/json',
+        });
+        cur = { record, etag };
+      } catch (e) {
+        const code = (e as { errorCode?: string }).errorCode;
+        if (code !== 'ObjectEtagMismatch' && code !== 'ObjectNotFound') throw e;
+        return this.claim();
+      }
+    }
+    this.#owner = cur;
+    return cur;
+  }
+
+  #ownedBy(owner: OwnerRecord): ServiceError {
+    return new ServiceError(
+      'CheckpointBucketOwned',
+      `checkpoint bucket ${this.bucket.description} is already owned by pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}, epoch ${owner.epoch}); current pipeline is '${this.#identity.name}' (id: ${this.#identity.id}); refusing to write checkpoint data. Give this pipeline its own bucket prefix (the other one can seed it as read_bucket)`,
+      {
+        owner_id: owner.pipeline_id,
+        owner_name: owner.pipeline_name,
+        owner_epoch: owner.epoch,
+        pipeline_id: this.#identity.id,
+        pipeline_name: this.#identity.name,
+      },
+    );
+  }
+
+  /** Checks, right before a manifest is written, that the owner record did not change since {@link claim}. */
+  async #stillOwner(claimed: { record: OwnerRecord; etag: string }): Promise<void> {
+    const now = await this.bucket.head(OWNER_KEY);
+    if (now !== null && now.etag === claimed.etag) return;
+    const cur = await this.readOwner();
+    if (
+      cur === null ||
+      cur.record.pipeline_id !== this.#identity.id ||
+      cur.record.epoch !== claimed.record.epoch
+    )
+      throw cur === null
+        ? new ServiceError(
+            'CheckpointBucketOwned',
+            `${OWNER_KEY} disappeared from ${this.bucket.description} during the push; the manifest was not written`,
+            {},
+          )
+        : this.#ownedBy(cur.record);
+    this.#owner = cur;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Push
+  // ------------------------------------------------------------------------------------------------------
+
+  /**
+   * Pushes local checkpoint `uuid`: ownership check, the files the bucket lacks (in parallel, with checksums),
+   * the manifest last, then retention.
+   */
+  async push(
+    uuid: string,
+    opts: { onProgress?: (p: TransferProgress) => void; retention?: boolean } = {},
+  ): Promise<PushResult> {
+    const t0 = performance.now();
+    const claimed = await this.claim();
+    const manifest = await this.#local.readManifest(uuid);
+    const manifestKey = `${REMOTE_MANIFESTS}${uuid}.json`;
+    const existing = await this.bucket.head(manifestKey);
+    if (existing !== null) {
+      opts.onProgress?.({ bytesTotal: 0, bytesDone: 0, filesTotal: 0, filesDone: 0, filesSkipped: 0 });
+      return {
+        uuid,
+        bytes: 0,
+        files: 0,
+        filesSkipped: manifestFiles(manifest).length,
+        durationSeconds: (performance.now() - t0) / 1000,
+        alreadyRemote: true,
+        epoch: claimed.record.epoch,
+        retention: null,
+      };
+    }
+    const files = manifestFiles(manifest).map((f) => ({
+      key: `${REMOTE_FILES}${f.hash}`,
+      size: f.size,
+      sha256: f.hash,
+      path: this.#local.filePath(f.hash),
+    }));
+    const missing = await missingRemote(this.bucket, files, this.#checkers, this.settings.ignoreChecksum);
+    const todo = files.filter((f) => missing.has(f.key));
+    const progress = {
+      bytesTotal: todo.reduce((a, f) => a + f.size, 0),
+      bytesDone: 0,
+      filesTotal: todo.length,
+      filesDone: 0,
+      filesSkipped: files.length - todo.length,
+    };
+    opts.onProgress?.({ ...progress });
+    const f = this.settings.flags;
+    await this.#transfers.map(todo, async (file) => {
+      await uploadFile(this.bucket, file.key, file.path, file, {
+        limiter: this.#limiter,
+        uploadCutoff: f.uploadCutoff ?? 200 * MiB,
+        partSize: f.chunkSize ?? 8 * MiB,
+        uploadConcurrency: this.settings.uploadConcurrency,
+        onBytes: (n) => {
+          progress.bytesDone += n;
+          opts.onProgress?.({ ...progress });
+        },
+      });
+      progress.filesDone++;
+      opts.onProgress?.({ ...progress });
+    });
+    await this.#stillOwner(claimed);
+    const stamp: RemoteStamp = {
+      epoch: claimed.record.epoch,
+      pipeline_id: this.#identity.id,
+      pipeline_name: this.#identity.name,
+      pushed_at: new Date(this.#now()).toISOString(),
+    };
+    const body = JSON.stringify({ ...manifest, sync: stamp });
+    await this.bucket.put(manifestKey, body, { contentType: 'application/json' });
+    const result = {
+      uuid,
+      bytes: progress.bytesTotal + Buffer.byteLength(body),
+      files: todo.length,
+      filesSkipped: progress.filesSkipped,
+      durationSeconds: (performance.now() - t0) / 1000,
+      alreadyRemote: false,
+      epoch: claimed.record.epoch,
+    };
+    let retention: RetentionResult | null = null;
+    if (opts.retention !== false) {
+      try {
+        retention = await this.retention();
+      } catch (e) {
+        this.#log('warn', `remote retention failed (the push itself succeeded): ${syncError(e).message}`);
+      }
+    }
+    return { ...result, retention };
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Listing
+  // ------------------------------------------------------------------------------------------------------
+
+  /** UUIDs of the manifests in `store`, oldest first. */
+  async #manifestUuids(store: ObjectStore): Promise<string[]> {
+    const out: string[] = [];
+    for await (const o of store.list(REMOTE_MANIFESTS)) {
+      const uuid = MANIFEST_KEY_RE.exec(o.key)?.[1];
+      if (uuid !== undefined) out.push(uuid);
+    }
+    return out.sort();
+  }
+
+  /** Reads and validates a remote manifest. @throws ServiceError (store codes) | StorageError CheckpointCorrupt */
+  async #remoteManifest(store: ObjectStore, uuid: string): Promise<RemoteManifest> {
+    let cache = this.#manifests.get(store);
+    if (cache === undefined) this.#manifests.set(store, (cache = new Map()));
+    const hit = cache.get(uuid);
+    if (hit !== undefined) return hit;
+    const { bytes } = await store.get(`${REMOTE_MANIFESTS}${uuid}.json`);
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch (e) {
+      throw new ServiceError(
+        'CheckpointCorrupt',
+        `manifest of checkpoint ${uuid} in ${store.description} is not valid JSON: ${(e as Error).message}`,
+        { uuid },
+      );
+    }
+    const m = parseManifest(value, uuid) as RemoteManifest;
+    cache.set(uuid, m);
+    return m;
+  }
+
+  /**
+   * The checkpoints of `store` with their manifests, newest first by (epoch, uuid); unreadable manifests are
+   * skipped with a warning (a corrupt one cannot be restored anyway), store errors are thrown.
+   */
+  async #remoteCheckpoints(
+    store: ObjectStore,
+  ): Promise<Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>> {
+    const uuids = await this.#manifestUuids(store);
+    const out = await this.#checkers.map(uuids, async (uuid) => {
+      try {
+        return { uuid, manifest: await this.#remoteManifest(store, uuid) };
+      } catch (e) {
+        if (isAccessError(e)) throw e;
+        const err = syncError(e);
+        return { uuid, manifest: null, error: err.message };
+      }
+    });
+    return out.sort((a, b) => {
+      const ea = a.manifest?.sync?.epoch ?? 0;
+      const eb = b.manifest?.sync?.epoch ?? 0;
+      if (ea !== eb) return eb - ea;
+      return a.uuid < b.uuid ? 1 : a.uuid > b.uuid ? -1 : 0;
+    });
+  }
+
+  /** `GET /checkpoints/remote`: every complete checkpoint in `bucket` and `read_bucket`, oldest first. */
+  async listRemote(): Promise<RemoteCheckpoint[]> {
+    const out: RemoteCheckpoint[] = [];
+    const sources: Array<['bucket' | 'read_bucket', ObjectStore]> = [['bucket', this.bucket]];
+    if (this.readBucket) sources.push(['read_bucket', this.readBucket]);
+    for (const [source, store] of sources) {
+      let list: Awaited<ReturnType<Synchronizer['remoteCheckpoints']>>;
+      try {
+        list = await this.#remoteCheckpoints(store);
+      } catch (e) {
+        if (
+          (e as { errorCode?: string }).errorCode === 'ObjectStoreBucketNotFound' &&
+          source === 'read_bucket'
+        )
+          continue;
+        throw e;
+      }
+      for (const c of list) {
+        if (c.manifest === null) continue;
+        const m = c.manifest;
+        out.push({
+          uuid: m.uuid,
+          created_at: m.created_at,
+          size: manifestFiles(m).reduce((a, f) => a + f.size, 0),
+          steps: m.steps,
+          processed_records: m.processed_records,
+          fingerprint: m.fingerprint,
+          source,
+          epoch: m.sync?.epoch ?? null,
+        });
+      }
+    }
+    return out.sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
+  }
+
+  /** For tests and the listing: the raw ordering used by pulls. */
+  remoteCheckpoints(
+    store: ObjectStore,
+  ): Promise<Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>> {
+    return this.#remoteCheckpoints(store);
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Pull
+  // ------------------------------------------------------------------------------------------------------
+
+  /**
+   * Resolves `start_from_checkpoint` at start: a matching local checkpoint, else `bucket`, else `read_bucket`.
+   * For "latest", a corrupt newest remote checkpoint falls back to the next intact one; an explicit UUID that
+   * is corrupt fails. Access errors (auth, permission, network, missing bucket) always throw.
+   * @throws ServiceError CheckpointFetchError
+   */
+  async pull(
+    target: string,
+    opts: { onProgress?: (p: TransferProgress) => void; skipLocal?: boolean } = {},
+  ): Promise<PullOutcome> {
+    if (opts.skipLocal !== true) {
+      const local = await this.#localMatch(target);
+      if (local !== null) return { kind: 'local', uuid: local };
+    }
+    const sources: Array<['bucket' | 'read_bucket', ObjectStore]> = [['bucket', this.bucket]];
+    if (this.readBucket) sources.push(['read_bucket', this.readBucket]);
+    const tried: string[] = [];
+    for (const [source, store] of sources) {
+      let list: Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>;
+      try {
+        list = await this.#remoteCheckpoints(store);
+      } catch (e) {
+        throw fetchError(e, store);
+      }
+      if (target !== 'latest') list = list.filter((c) => c.uuid === target);
+      for (const c of list) {
+        if (c.manifest === null) {
+          if (target !== 'latest')
+            throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${c.error}`), store);
+          this.#log('warn', `skipping remote checkpoint ${c.uuid} in ${store.description}: ${c.error}`, {
+            uuid: c.uuid,
+          });
+          continue;
+        }
+        try {
+          const r = await this.#download(store, c.manifest, opts.onProgress);
+          this.#log('info', 'checkpoint pulled successfully', {
+            uuid: c.uuid,
+            source,
+            bucket: store.description,
+            bytes: r.bytes,
+            files: r.files,
+            files_skipped: r.filesSkipped,
+            duration_seconds: Number(r.durationSeconds.toFixed(3)),
+          });
+          return { kind: 'pulled', source, ...r };
+        } catch (e) {
+          if (isAccessError(e)) throw fetchError(e, store);
+          const err = syncError(e);
+          if (target !== 'latest')
+            throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${err.message}`), store);
+          this.#log(
+            'warn',
+            `remote checkpoint ${c.uuid} in ${store.description} is corrupt, trying the next older one: ${err.message}`,
+            {
+              uuid: c.uuid,
+            },
+          );
+        }
+      }
+      tried.push(store.description);
+    }
+    return {
+      kind: 'none',
+      reason:
+        target === 'latest'
+          ? `no intact checkpoint found in ${tried.join(' or ')}`
+          : `checkpoint ${target} not found in ${tried.join(' or ')}`,
+    };
+  }
+
+  async #localMatch(target: string): Promise<string | null> {
+    if (target === 'latest') return (await this.#local.latest({ verify: 'size' }))?.uuid ?? null;
+    const entries = await this.#local.list();
+    if (!entries.some((e) => e.uuid === target)) return null;
+    try {
+      await this.#local.readManifest(target);
+      return target;
+    } catch {
+      return null;
+    }
+  }
+
+  async #download(
+    store: ObjectStore,
+    m: RemoteManifest,
+    onProgress?: (p: TransferProgress) => void,
+  ): Promise<TransferResult> {
+    const t0 = performance.now();
+    const files = manifestFiles(m);
+    const have = await this.#checkers.map(files, (f) => this.#local.hasFile(f.hash, f.size));
+    const todo = files.filter((_, i) => !have[i]);
+    const progress = {
+      bytesTotal: todo.reduce((a, f) => a + f.size, 0),
+      bytesDone: 0,
+      filesTotal: todo.length,
+      filesDone: 0,
+      filesSkipped: files.length - todo.length,
+    };
+    onProgress?.({ ...progress });
+    await this.#transfers.map(todo, async (f) => {
+      const tmp = await this.#local.downloadTarget(f.hash);
+      await downloadFile(
+        store,
+        `${REMOTE_FILES}${f.hash}`,
+        tmp,
+        { size: f.size, sha256: f.hash },
+        {
+          limiter: this.#limiter,
+          multiThreadCutoff: this.settings.multiThreadCutoff,
+          streams: this.settings.multiThreadStreams,
+          ignoreChecksum: this.settings.ignoreChecksum,
+          onBytes: (n) => {
+            progress.bytesDone += n;
+            onProgress?.({ ...progress });
+          },
+        },
+      );
+      await this.#local.commitFile(f.hash, tmp);
+      progress.filesDone++;
+      onProgress?.({ ...progress });
+    });
+    const { sync: _stamp, ...local } = m;
+    await this.#local.importManifest(local);
+    return {
+      uuid: m.uuid,
+      bytes: progress.bytesTotal,
+      files: todo.length,
+      filesSkipped: progress.filesSkipped,
+      durationSeconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Retention
+  // ------------------------------------------------------------------------------------------------------
+
+  /**
+   * Deletes remote checkpoints while more than `retention_min_count` remain, oldest first, only those at least
+   * `retention_min_age` days old, never the newest; then files no remaining manifest references that are older
+   * than the grace period.
+   */
+  async retention(): Promise<RetentionResult> {
+    const now = this.#now();
+    const minAgeMs = this.settings.retentionMinAge * 86_400_000;
+    const uuids = await this.#manifestUuids(this.bucket); // oldest first
+    const deleted: string[] = [];
+    let remaining = uuids.length;
+    for (let i = 0; i < uuids.length - 1 && remaining > this.settings.retentionMinCount; i++) {
+      const uuid = uuids[i] as string;
+      let created: number;
+      try {
+        created = Date.parse((await this.#remoteManifest(this.bucket, uuid)).created_at);
+      } catch (e) {
+        if (isAccessError(e)) throw e;
+        created = uuidV7Time(uuid);
+      }
+      if (!(now - created >= minAgeMs)) break; // the rest are younger
+      deleted.push(uuid);
+      remaining--;
+    }
+    if (deleted.length > 0) {
+      await this.bucket.deleteMany(deleted.map((u) => `${REMOTE_MANIFESTS}${u}.json`));
+      for (const u of deleted) this.#manifests.get(this.bucket)?.delete(u);
+      this.#log('info', `remote retention deleted ${deleted.length} checkpoint(s)`, { deleted });
+    }
+    // files: referenced by no remaining manifest and older than the grace period
+    const referenced = new Set<string>();
+    for (const uuid of await this.#manifestUuids(this.bucket)) {
+      try {
+        for (const f of manifestFiles(await this.#remoteManifest(this.bucket, uuid))) referenced.add(f.hash);
+      } catch (e) {
+        if (isAccessError(e)) throw e;
+        this.#log('warn', `remote retention keeps every file: manifest ${uuid} is unreadable`, { uuid });
+        return { deletedCheckpoints: deleted, deletedFiles: 0, keptCheckpoints: remaining };
+      }
+    }
+    const doomed: string[] = [];
+    for await (const o of this.bucket.list(REMOTE_FILES)) {
+      const hash = o.key.slice(REMOTE_FILES.length);
+      if (referenced.has(hash)) continue;
+      const modified = o.lastModified?.getTime();
+      if (modified === undefined || now - modified < this.#graceMs) continue;
+      doomed.push(o.key);
+    }
+    if (doomed.length > 0) await this.bucket.deleteMany(doomed);
+    return { deletedCheckpoints: deleted, deletedFiles: doomed.length, keptCheckpoints: remaining };
+  }
+}
+
+function fetchError(e: unknown, store: ObjectStore): ServiceError {
+  const err = syncError(e);
+  return new ServiceError(
+    'CheckpointFetchError',
+    `Error fetching checkpoint from object store ${store.description}: ${err.message}`,
+    {
+      ...err.details,
+      cause_code: err.errorCode,
+    },
+  );
+}
+
+/** A ServiceError for anything a sync step throws (storage errors keep their code). */
+export function syncError(e: unknown): ServiceError {
+  if (isStorageError(e)) return new ServiceError(e.code, e.message, e.details);
+  return toServiceError(e);
+}

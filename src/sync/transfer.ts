@@ -1,0 +1,277 @@
+/**
+ * The transfer engine: moves checkpoint files between local storage and an object store with the concurrency,
+ * verification and bandwidth limits of the `sync` config (rclone's knobs, same meanings):
+ *
+ * - `transfers`: files moved at once ({@link Pool}).
+ * - `checkers`: existence/size/checksum checks (HEAD) at once.
+ * - `upload_concurrency`: multipart parts in flight per file above the upload cutoff.
+ * - `multi_thread_streams` / `multi_thread_cutoff`: a download of a file at least the cutoff is split into that
+ *   many ranged GETs written in place.
+ * - `ignore_checksum`: verify sizes only (otherwise every byte is checked against the manifest's SHA-256).
+ * - `--bwlimit`: one token bucket shared by every transfer ({@link RateLimiter}).
+ *
+ * State: none between calls except the rate limiter and the progress counters of the caller.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { ServiceError } from '../errors/service-error.ts';
+import type { ObjectInfo, ObjectStore } from './object-store.ts';
+
+/** Runs async tasks with at most `n` at once. */
+export class Pool {
+  readonly #n: number;
+  #active = 0;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(n: number) {
+    this.#n = Math.max(1, n);
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#n) await new Promise<void>((r) => this.#queue.push(r));
+    this.#active++;
+    try {
+      return await task();
+    } finally {
+      this.#active--;
+      this.#queue.shift()?.();
+    }
+  }
+
+  /** Maps every item through `fn` with the pool's concurrency; rejects with the first failure (after all settle). */
+  async map<I, O>(items: readonly I[], fn: (item: I, index: number) => Promise<O>): Promise<O[]> {
+    const results = await Promise.allSettled(items.map((item, i) => this.run(() => fn(item, i))));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    return results.map((r) => (r as PromiseFulfilledResult<O>).value);
+  }
+}
+
+/** A token bucket in bytes per second, shared by every transfer (`--bwlimit`); null rate: unlimited. */
+export class RateLimiter {
+  readonly #rate: number | null;
+  #tokens: number;
+  #last = performance.now();
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(bytesPerSecond: number | null | undefined) {
+    this.#rate = bytesPerSecond ?? null;
+    this.#tokens = this.#rate ?? 0;
+  }
+
+  get limited(): boolean {
+    return this.#rate !== null;
+  }
+
+  /** Waits until `bytes` may pass. */
+  take(bytes: number): Promise<void> {
+    if (this.#rate === null || bytes <= 0) return Promise.resolve();
+    const rate = this.#rate;
+    this.#chain = this.#chain.then(async () => {
+      const now = performance.now();
+      this.#tokens = Math.min(rate, this.#tokens + ((now - this.#last) / 1000) * rate);
+      this.#last = now;
+      this.#tokens -= bytes;
+      if (this.#tokens < 0) {
+        const waitMs = (-this.#tokens / rate) * 1000;
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    });
+    return this.#chain;
+  }
+}
+
+export interface TransferOptions {
+  readonly limiter: RateLimiter;
+  /** Called with every chunk of bytes moved (for progress). */
+  readonly onBytes?: (n: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface UploadOptions extends TransferOptions {
+  /** Files at least this large go up in parts. */
+  readonly uploadCutoff: number;
+  readonly partSize: number;
+  /** Parts in flight per file. */
+  readonly uploadConcurrency: number;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Streams a local file, paced by the limiter. */
+async function* throttledFile(
+  path: string,
+  limiter: RateLimiter,
+  signal?: AbortSignal,
+): AsyncIterable<Buffer> {
+  const stream = createReadStream(path, { highWaterMark: CHUNK, ...(signal ? { signal } : {}) });
+  for await (const chunk of stream) {
+    await limiter.take((chunk as Buffer).length);
+    yield chunk as Buffer;
+  }
+}
+
+/** Uploads one local file with its SHA-256 as metadata. Small files go in one PUT, large ones in parts. */
+export async function uploadFile(
+  store: ObjectStore,
+  key: string,
+  path: string,
+  file: { readonly size: number; readonly sha256: string },
+  opts: UploadOptions,
+): Promise<void> {
+  let reported = 0;
+  const progress = (loaded: number) => {
+    if (loaded > reported) {
+      opts.onBytes?.(loaded - reported);
+      reported = loaded;
+    }
+  };
+  if (file.size < opts.uploadCutoff) {
+    const bytes = await readFile(path);
+    if (bytes.length !== file.size)
+      throw new ServiceError(
+        'CheckpointCorrupt',
+        `local file ${path} has ${bytes.length} bytes, expected ${file.size}; the checkpoint is damaged`,
+        { path },
+      );
+    await opts.limiter.take(bytes.length);
+    await store.put(key, bytes, {
+      sha256: file.sha256,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    progress(bytes.length);
+    return;
+  }
+  await store.put(key, throttledFile(path, opts.limiter, opts.signal), {
+    sha256: file.sha256,
+    partSize: opts.partSize,
+    queueSize: opts.uploadConcurrency,
+    onProgress: progress,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  progress(file.size);
+}
+
+export interface DownloadOptions extends TransferOptions {
+  /** Files at least this large are fetched with `streams` ranged GETs. */
+  readonly multiThreadCutoff: number;
+  readonly streams: number;
+  /** Size-only verification. */
+  readonly ignoreChecksum: boolean;
+}
+
+/**
+ * Downloads `key` into `dest` (a temporary path the caller renames) and verifies it against the expected size
+ * and, unless `ignoreChecksum`, SHA-256. @throws ServiceError ObjectChecksumMismatch on a mismatch
+ */
+export async function downloadFile(
+  store: ObjectStore,
+  key: string,
+  dest: string,
+  expected: { readonly size: number; readonly sha256: string },
+  opts: DownloadOptions,
+): Promise<void> {
+  const fh = await open(dest, 'w');
+  let hash: string | null = null;
+  try {
+    if (expected.size >= opts.multiThreadCutoff && opts.streams > 1 && expected.size > 0) {
+      const n = Math.min(opts.streams, Math.ceil(expected.size / CHUNK));
+      const span = Math.ceil(expected.size / n);
+      await Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const offset = i * span;
+          const length = Math.min(span, expected.size - offset);
+          if (length <= 0) return;
+          const { stream } = await store.getStream(key, {
+            range: { offset, length },
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          });
+          let pos = offset;
+          for await (const c of stream) {
+            const chunk = c as Buffer;
+            await opts.limiter.take(chunk.length);
+            await fh.write(chunk, 0, chunk.length, pos);
+            pos += chunk.length;
+            opts.onBytes?.(chunk.length);
+          }
+          if (pos !== offset + length)
+            throw mismatch(
+              key,
+              store,
+              `range at ${offset} returned ${pos - offset} bytes, expected ${length}`,
+            );
+        }),
+      );
+    } else {
+      const { stream } = await store.getStream(key, opts.signal ? { signal: opts.signal } : {});
+      const h = opts.ignoreChecksum ? null : createHash('sha256');
+      let pos = 0;
+      for await (const c of stream) {
+        const chunk = c as Buffer;
+        await opts.limiter.take(chunk.length);
+        h?.update(chunk);
+        await fh.write(chunk, 0, chunk.length, pos);
+        pos += chunk.length;
+        opts.onBytes?.(chunk.length);
+      }
+      if (h) hash = h.digest('hex');
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const size = (await stat(dest)).size;
+  if (size !== expected.size) {
+    await unlink(dest).catch(() => {});
+    throw mismatch(key, store, `${size} bytes arrived, the manifest says ${expected.size}`);
+  }
+  if (!opts.ignoreChecksum) {
+    hash ??= createHash('sha256')
+      .update(await readFile(dest))
+      .digest('hex');
+    if (hash !== expected.sha256) {
+      await unlink(dest).catch(() => {});
+      throw mismatch(key, store, `its SHA-256 is ${hash}, the manifest says ${expected.sha256}`);
+    }
+  }
+}
+
+function mismatch(key: string, store: ObjectStore, why: string): ServiceError {
+  return new ServiceError(
+    'ObjectChecksumMismatch',
+    `object ${key} on ${store.description} is corrupt: ${why}`,
+    {
+      key,
+    },
+  );
+}
+
+/** Renames a verified download into place. */
+export async function commitDownload(tmp: string, path: string): Promise<void> {
+  await rename(tmp, path);
+}
+
+/**
+ * Which of `files` the store lacks, checked with HEAD requests `checkers` at a time. A remote object of the
+ * wrong size, or (unless `ignoreChecksum`) with a different recorded SHA-256, counts as missing.
+ */
+export async function missingRemote(
+  store: ObjectStore,
+  files: ReadonlyArray<{ readonly key: string; readonly size: number; readonly sha256: string }>,
+  checkers: Pool,
+  ignoreChecksum: boolean,
+  signal?: AbortSignal,
+): Promise<Set<string>> {
+  const missing = new Set<string>();
+  await checkers.map(files, async (f) => {
+    const info: ObjectInfo | null = await store.head(f.key, signal ? { signal } : {});
+    if (
+      info === null ||
+      info.size !== f.size ||
+      (!ignoreChecksum && info.sha256 !== undefined && info.sha256 !== f.sha256)
+    )
+      missing.add(f.key);
+  });
+  return missing;
+}

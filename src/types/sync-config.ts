@@ -1,0 +1,371 @@
+/**
+ * `storage.backend.config.sync`: Feldera's `SyncConfig`, validated once, early (at config load, before anything
+ * starts), into {@link SyncSettings} the transfer engine and synchronizer run on.
+ *
+ * Every field of the product documents is accepted with its documented default; unknown fields are tolerated
+ * (Feldera does the same) and listed in {@link SyncSettings.unknownFields} so the caller can warn. Each tuning
+ * field drives the transfer engine (transfer.ts): `transfers` = files moved at once, `checkers` = HEAD/LIST
+ * checks at once, `ignore_checksum` = size-only verification, `multi_thread_streams`/`multi_thread_cutoff` =
+ * ranged parallel download of large files, `upload_concurrency` = multipart parts in flight.
+ *
+ * `flags` takes the rclone flags that mean something here ({@link SUPPORTED_FLAGS}), as `["--flag", "value"]`
+ * or `["--flag=value"]`; anything else is refused with the list of supported ones.
+ *
+ * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
+ * store: the bucket is a directory under it. Credentials never appear in messages.
+ */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { FtConfigError } from './config-error.ts';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface SyncFlags {
+  readonly serverSideEncryption?: string;
+  readonly sseKmsKeyId?: string;
+  readonly storageClass?: string;
+  readonly acl?: string;
+  /** Bytes per second for all transfers together (null: unlimited). */
+  readonly bwlimit?: number;
+  /** Multipart part size (`--s3-chunk-size`). */
+  readonly chunkSize?: number;
+  /** Files at least this large are uploaded in parts (`--s3-upload-cutoff`). */
+  readonly uploadCutoff?: number;
+  /** Force path-style (true) or virtual-host (false) addressing. */
+  readonly forcePathStyle?: boolean;
+}
+
+export interface SyncSettings {
+  readonly endpoint: string | null;
+  /** When `endpoint` is a `file:` URL: the directory that holds the buckets. */
+  readonly localRoot: string | null;
+  readonly bucket: string;
+  readonly region: string | null;
+  readonly provider: string | null;
+  readonly accessKey: string | null;
+  readonly secretKey: string | null;
+  /** `"latest"`, a checkpoint UUID, or null (start from local state only). */
+  readonly startFromCheckpoint: 'latest' | string | null;
+  readonly failIfNoCheckpoint: boolean;
+  readonly standby: boolean;
+  /** Seconds. */
+  readonly pullInterval: number;
+  /** Seconds between automatic pushes (null: none). */
+  readonly pushInterval: number | null;
+  readonly transfers: number;
+  readonly checkers: number;
+  readonly ignoreChecksum: boolean;
+  readonly multiThreadStreams: number;
+  /** Bytes. */
+  readonly multiThreadCutoff: number;
+  readonly uploadConcurrency: number;
+  readonly optimizeDownloadResources: boolean;
+  readonly flags: SyncFlags;
+  /** The flags as given (for display). */
+  readonly rawFlags: readonly string[];
+  readonly retentionMinCount: number;
+  /** Days. */
+  readonly retentionMinAge: number;
+  readonly readBucket: string | null;
+  /** Fields the config had that Holdfast does not know (tolerated; the caller warns). */
+  readonly unknownFields: readonly string[];
+}
+
+const KNOWN = new Set([
+  'endpoint',
+  'bucket',
+  'region',
+  'provider',
+  'access_key',
+  'secret_key',
+  'start_from_checkpoint',
+  'fail_if_no_checkpoint',
+  'standby',
+  'pull_interval',
+  'push_interval',
+  'transfers',
+  'checkers',
+  'ignore_checksum',
+  'multi_thread_streams',
+  'multi_thread_cutoff',
+  'upload_concurrency',
+  'optimize_download_resources',
+  'flags',
+  'retention_min_count',
+  'retention_min_age',
+  'read_bucket',
+]);
+
+/** rclone flags with a meaning here: name → whether it takes a value. */
+export const SUPPORTED_FLAGS: Readonly<Record<string, 'value' | 'bool'>> = {
+  '--s3-server-side-encryption': 'value',
+  '--s3-sse-kms-key-id': 'value',
+  '--s3-storage-class': 'value',
+  '--s3-acl': 'value',
+  '--bwlimit': 'value',
+  '--s3-chunk-size': 'value',
+  '--s3-upload-cutoff': 'value',
+  '--s3-force-path-style': 'bool',
+};
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
+
+/**
+ * An rclone size: a number with an optional suffix `B`, `k`/`K`, `M`, `G`, `T`, `P` (powers of 1024; an optional
+ * `i`/`iB` is accepted, e.g. `10MiB`). Like rclone, a bare number means KiB. Returns null when malformed.
+ */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgtp])?(?:i?b)?\s*$/i.exec(text);
+  if (m === null) return null;
+  const unit = m[2] === undefined ? 1024 : (SIZE_UNITS[m[2].toLowerCase()] as number);
+  const n = Number(m[1]) * unit;
+  return Number.isFinite(n) ? Math.round(n) : null;
+}
+
+function invalid(field: string, message: string): FtConfigError {
+  return new FtConfigError('InvalidSyncConfig', `invalid sync config: ${message}`, { field });
+}
+
+function optString(o: Record<string, unknown>, field: string): string | null {
+  const v = o[field];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw invalid(field, `\`${field}\` must be a string, got ${typeName(v)}`);
+  return v;
+}
+
+function optBool(o: Record<string, unknown>, field: string, dflt: boolean): boolean {
+  const v = o[field];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw invalid(field, `\`${field}\` must be true or false, got ${typeName(v)}`);
+  return v;
+}
+
+function optInt(o: Record<string, unknown>, field: string, dflt: number, min: number, max: number): number {
+  const v = o[field];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw invalid(field, `\`${field}\` must be an integer, got ${typeName(v)}`);
+  if (v < min || v > max) throw invalid(field, `\`${field}\` must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Parses `flags` (rclone style) into {@link SyncFlags}. */
+export function parseFlags(raw: unknown): { flags: SyncFlags; rawFlags: string[] } {
+  if (raw === undefined || raw === null) return { flags: {}, rawFlags: [] };
+  if (!Array.isArray(raw) || !raw.every((f) => typeof f === 'string'))
+    throw invalid('flags', '`flags` must be an array of strings, e.g. ["--s3-storage-class", "STANDARD_IA"]');
+  const list = raw as string[];
+  const out: Record<string, string | number | boolean> = {};
+  const supported = Object.keys(SUPPORTED_FLAGS).join(', ');
+  for (let i = 0; i < list.length; i++) {
+    const item = (list[i] as string).trim();
+    const eq = item.indexOf('=');
+    const name = eq >= 0 ? item.slice(0, eq) : item;
+    const kind = SUPPORTED_FLAGS[name];
+    if (kind === undefined)
+      throw invalid(
+        'flags',
+        `flag ${JSON.stringify(name)} is not supported by Holdfast's transfer engine; supported flags: ${supported} (the tuning options have their own fields: transfers, checkers, ignore_checksum, multi_thread_streams, multi_thread_cutoff, upload_concurrency)`,
+      );
+    let value: string;
+    if (eq >= 0) value = item.slice(eq + 1);
+    else if (kind === 'bool') {
+      const next = list[i + 1];
+      if (next === 'true' || next === 'false') {
+        value = next;
+        i++;
+      } else value = 'true';
+    } else {
+      const next = list[i + 1];
+      if (next === undefined || next.startsWith('--'))
+        throw invalid('flags', `flag ${name} needs a value, e.g. ["${name}", "VALUE"] or ["${name}=VALUE"]`);
+      value = next;
+      i++;
+    }
+    switch (name) {
+      case '--s3-server-side-encryption':
+        if (value !== 'AES256' && value !== 'aws:kms' && value !== 'aws:kms:dsse')
+          throw invalid(
+            'flags',
+            `${name} must be "AES256", "aws:kms" or "aws:kms:dsse", got ${JSON.stringify(value)}`,
+          );
+        out.serverSideEncryption = value;
+        break;
+      case '--s3-sse-kms-key-id':
+        out.sseKmsKeyId = value;
+        break;
+      case '--s3-storage-class':
+        if (!/^[A-Z_]+$/.test(value))
+          throw invalid(
+            'flags',
+            `${name} must be an S3 storage class such as STANDARD_IA, got ${JSON.stringify(value)}`,
+          );
+        out.storageClass = value;
+        break;
+      case '--s3-acl':
+        if (!/^[a-z-]+$/.test(value))
+          throw invalid(
+            'flags',
+            `${name} must be a canned ACL such as "private" or "bucket-owner-full-control"`,
+          );
+        out.acl = value;
+        break;
+      case '--bwlimit': {
+        if (value === 'off' || value === '0') break;
+        const n = parseSize(value);
+        if (n === null || n <= 0)
+          throw invalid(
+            'flags',
+            `--bwlimit must be a rate such as "10M" (MiB/s) or "off"; rclone timetables and separate upload:download limits are not supported, got ${JSON.stringify(value)}`,
+          );
+        out.bwlimit = n;
+        break;
+      }
+      case '--s3-chunk-size':
+      case '--s3-upload-cutoff': {
+        const n = parseSize(value);
+        if (n === null || n < 5 * 1024 * 1024)
+          throw invalid('flags', `${name} must be a size of at least 5M, got ${JSON.stringify(value)}`);
+        if (name === '--s3-chunk-size') out.chunkSize = n;
+        else out.uploadCutoff = n;
+        break;
+      }
+      case '--s3-force-path-style':
+        if (value !== 'true' && value !== 'false')
+          throw invalid('flags', `${name} takes true or false, got ${JSON.stringify(value)}`);
+        out.forcePathStyle = value === 'true';
+        break;
+    }
+  }
+  return { flags: out as SyncFlags, rawFlags: list };
+}
+
+/**
+ * Validates a `sync` object. `baseDir` resolves a relative `file:` endpoint.
+ * @throws FtConfigError InvalidSyncConfig
+ */
+export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSettings {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw invalid('sync', '`sync` must be an object with at least a `bucket`');
+  const o = raw as Record<string, unknown>;
+  const bucket = optString(o, 'bucket');
+  if (bucket === null || bucket.replace(/\//g, '') === '')
+    throw invalid(
+      'bucket',
+      '`bucket` is required: the bucket name and an optional prefix, e.g. "my-bucket/pipelines/orders"',
+    );
+  const readBucket = optString(o, 'read_bucket');
+  if (readBucket !== null && normBucket(readBucket) === normBucket(bucket))
+    throw invalid('read_bucket', '`read_bucket` and `bucket` must point to different locations');
+  const endpoint = optString(o, 'endpoint');
+  let localRoot: string | null = null;
+  if (endpoint !== null && /^file:/i.test(endpoint)) {
+    const path = endpoint.replace(/^file:(\/\/)?/i, '');
+    if (path === '')
+      throw invalid(
+        'endpoint',
+        '`endpoint` "file:" needs a directory, e.g. "file:///var/lib/holdfast-bucket"',
+      );
+    localRoot = isAbsolute(path) ? path : resolvePath(baseDir, path);
+  }
+  let start: string | null = null;
+  const sfc = o.start_from_checkpoint;
+  // the first product document had a boolean: true meant "latest"
+  if (sfc === true) start = 'latest';
+  else if (sfc === false || sfc === undefined || sfc === null) start = null;
+  else if (typeof sfc === 'string' && (sfc === 'latest' || UUID_RE.test(sfc.toLowerCase())))
+    start = sfc.toLowerCase();
+  else
+    throw invalid(
+      'start_from_checkpoint',
+      `\`start_from_checkpoint\` must be a UUID string or the string "latest", got ${typeName(sfc)}`,
+    );
+  const standby = optBool(o, 'standby', false);
+  if (standby)
+    throw invalid(
+      'standby',
+      '`standby: true` (standby mode and POST /activate) is not available in this version of Holdfast yet; remove it to pull once at start with `start_from_checkpoint`',
+    );
+  const cutoffText = o.multi_thread_cutoff ?? '100M';
+  if (typeof cutoffText !== 'string')
+    throw invalid(
+      'multi_thread_cutoff',
+      `\`multi_thread_cutoff\` must be a string such as "100M", got ${typeName(cutoffText)}`,
+    );
+  const cutoff = parseSize(cutoffText);
+  if (cutoff === null || cutoff <= 0)
+    throw invalid(
+      'multi_thread_cutoff',
+      `\`multi_thread_cutoff\` ${JSON.stringify(cutoffText)} is not a size: use a number with a suffix k, M, G or T, e.g. "100M"`,
+    );
+  const pushInterval =
+    o.push_interval === undefined || o.push_interval === null
+      ? null
+      : optInt(o, 'push_interval', 0, 1, 31_536_000);
+  const { flags, rawFlags } = parseFlags(o.flags);
+  const accessKey = optString(o, 'access_key');
+  const secretKey = optString(o, 'secret_key');
+  if ((accessKey === null || accessKey === '') !== (secretKey === null || secretKey === ''))
+    throw invalid(
+      accessKey ? 'secret_key' : 'access_key',
+      'set both `access_key` and `secret_key`, or neither to use the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, RCLONE_S3_ACCESS_KEY_ID/RCLONE_S3_SECRET_ACCESS_KEY, web identity token (IRSA), profiles)',
+    );
+  return {
+    endpoint,
+    localRoot,
+    bucket,
+    region: optString(o, 'region'),
+    provider: optString(o, 'provider'),
+    accessKey: accessKey || null,
+    secretKey: secretKey || null,
+    startFromCheckpoint: start,
+    failIfNoCheckpoint: optBool(o, 'fail_if_no_checkpoint', false),
+    standby,
+    pullInterval: optInt(o, 'pull_interval', 10, 1, 86_400),
+    pushInterval,
+    transfers: optInt(o, 'transfers', 20, 1, 255),
+    checkers: optInt(o, 'checkers', 20, 1, 255),
+    ignoreChecksum: optBool(o, 'ignore_checksum', false),
+    multiThreadStreams: optInt(o, 'multi_thread_streams', 10, 1, 255),
+    multiThreadCutoff: cutoff,
+    uploadConcurrency: optInt(o, 'upload_concurrency', 10, 1, 255),
+    optimizeDownloadResources: optBool(o, 'optimize_download_resources', true),
+    flags,
+    rawFlags,
+    retentionMinCount: optInt(o, 'retention_min_count', 10, 1, 4_294_967_295),
+    retentionMinAge: optInt(o, 'retention_min_age', 30, 0, 4_294_967_295),
+    readBucket,
+    unknownFields: Object.keys(o).filter((k) => !KNOWN.has(k)),
+  };
+}
+
+function normBucket(b: string): string {
+  return b.replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
+}
+
+/** The sync settings as they may be shown (no secrets). */
+export function describeSync(s: SyncSettings): Record<string, unknown> {
+  return {
+    bucket: s.bucket,
+    read_bucket: s.readBucket,
+    endpoint: s.endpoint,
+    provider: s.provider,
+    region: s.region,
+    credentials: s.accessKey !== null ? 'access_key/secret_key' : 'environment',
+    start_from_checkpoint: s.startFromCheckpoint,
+    push_interval: s.pushInterval,
+    flags: s.rawFlags,
+  };
+}
