@@ -29,6 +29,7 @@ commands:
   stop NAME [--force] [--no-wait]                                         stop (--force: without a checkpoint)
   pause NAME | resume NAME                                                pause or resume processing
   delete NAME [--clear-storage]                                           delete a stopped pipeline
+  clear NAME [--no-wait]                                                  clear a stopped pipeline's storage
   checkpoint NAME [--wait] | checkpoints NAME [--remote]                  take a checkpoint; list local checkpoints
                                                                           (--remote: those in the sync bucket)
   sync NAME [--wait] [--timeout SECS]                                     push the newest checkpoint to object
@@ -287,6 +288,14 @@ export async function runPipelineCli(
       case 'delete': {
         await pipeline().delete({ clearStorage: p.flags.get('--clear-storage') === true });
         show({ deleted: name() }, () => `${name()}: deleted`);
+        return 0;
+      }
+      case 'clear': {
+        await pipeline().clearStorage({ wait, timeoutMs: 60_000 });
+        show(
+          { storage_status: wait ? 'Cleared' : 'Clearing' },
+          () => `${name()}: storage ${wait ? 'cleared' : 'clearing'}`,
+        );
         return 0;
       }
       case 'checkpoint': {

@@ -481,7 +481,7 @@ export class Manager {
     try {
       ftSettings(r.runtime_config);
     } catch (e) {
-      if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, {});
+      if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, e.details);
       throw e;
     }
     if (r.program_status !== 'Success')

@@ -113,6 +113,8 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   } catch (e) {
     if (e instanceof FtConfigError && e.code === 'InvalidRuntimeConfig')
       throw bad(e.message.split(' ')[0] as string, e.message);
+    if (e instanceof FtConfigError && e.code === 'InvalidSyncConfig')
+      throw new ServiceError('InvalidSyncConfig', e.message, e.details);
     if (!(e instanceof FtConfigError)) throw e;
   }
   return out;

@@ -122,7 +122,7 @@ export interface SynchronizerOptions {
 const MiB = 1024 * 1024;
 
 /** Opens the object store a bucket string names under the settings' endpoint, provider and credentials. */
-export function openStore(settings: SyncSettings, bucket: string): ObjectStore {
+export function openStore(settings: SyncSettings, bucket: string, opts: { write?: boolean } = {}): ObjectStore {
   if (settings.localRoot !== null) {
     const rel = bucket.replace(/^\/+|\/+$/g, '');
     if (rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
@@ -133,7 +133,8 @@ export function openStore(settings: SyncSettings, bucket: string): ObjectStore {
           field: 'bucket',
         },
       );
-    return new DirStore({ root: `${settings.localRoot}/${rel}`, create: true });
+    // the write bucket's directory is created on first use; a read_bucket is never written, not even created
+    return new DirStore({ root: `${settings.localRoot}/${rel}`, create: opts.write === true });
   }
   const envAccess = process.env.RCLONE_S3_ACCESS_KEY_ID;
   const envSecret = process.env.RCLONE_S3_SECRET_ACCESS_KEY;
@@ -201,7 +202,7 @@ export class Synchronizer {
     this.#now = opts.now ?? Date.now;
     this.#graceMs = (opts.graceSeconds ?? 6 * 3600) * 1000;
     const s = opts.settings;
-    this.bucket = opts.stores?.bucket ?? openStore(s, s.bucket);
+    this.bucket = opts.stores?.bucket ?? openStore(s, s.bucket, { write: true });
     this.readBucket =
       opts.stores !== undefined
         ? opts.stores.read

@@ -98,6 +98,8 @@ export interface UploadOptions extends TransferOptions {
 }
 
 const CHUNK = 1024 * 1024;
+/** Smallest range a multi-stream download splits a file into. */
+const MIN_RANGE = 64 * 1024;
 
 /** Streams a local file, paced by the limiter. */
 async function* throttledFile(
@@ -176,7 +178,7 @@ export async function downloadFile(
   let hash: string | null = null;
   try {
     if (expected.size >= opts.multiThreadCutoff && opts.streams > 1 && expected.size > 0) {
-      const n = Math.min(opts.streams, Math.ceil(expected.size / CHUNK));
+      const n = Math.min(opts.streams, Math.ceil(expected.size / MIN_RANGE));
       const span = Math.ceil(expected.size / n);
       await Promise.all(
         Array.from({ length: n }, async (_, i) => {

@@ -18,7 +18,9 @@
  *
  * argv[2]: JSON `{ "directory": string, "buckets": string[] }`.
  */
+
 import { createHash, createHmac } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 interface KoaContext {
@@ -26,6 +28,8 @@ interface KoaContext {
   path: string;
   query: Record<string, unknown>;
   req: { url?: string };
+  headers: Record<string, string | string[] | undefined>;
+  querystring: string;
   get(header: string): string;
 }
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
@@ -160,9 +164,11 @@ function conditionalWrites(store: S3rverStore): Middleware {
   };
 }
 
-const { directory, buckets } = JSON.parse(process.argv[2] ?? '{}') as {
+const { directory, buckets, requestLog } = JSON.parse(process.argv[2] ?? '{}') as {
   directory: string;
   buckets?: string[];
+  /** Append one JSON line per request (method, path, x-amz-* headers) to this file. */
+  requestLog?: string;
 };
 const app = new S3rver({
   address: '127.0.0.1',
@@ -181,6 +187,25 @@ app.store.deleteObject = (bucket, key) => {
 };
 // the router is the last middleware: put the signature and conditional-write checks right before it
 app.middleware.splice(app.middleware.length - 1, 0, verifySigV4(), conditionalWrites(app.store));
+if (requestLog !== undefined) {
+  // first: every request is recorded, even one the signature check refuses
+  app.middleware.unshift(async (ctx, next) => {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(ctx.headers))
+      if (
+        (k.startsWith('x-amz-') || k === 'range') &&
+        k !== 'x-amz-date' &&
+        k !== 'x-amz-content-sha256' &&
+        typeof v === 'string'
+      )
+        headers[k] = v;
+    appendFileSync(
+      requestLog,
+      `${JSON.stringify({ method: ctx.method, path: ctx.path, query: ctx.querystring, headers })}\n`,
+    );
+    await next();
+  });
+}
 const address = await app.run();
 process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
 process.stdin.resume();

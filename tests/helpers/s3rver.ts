@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -25,7 +25,17 @@ export interface S3Server {
   /** Whether the server checks signatures (moto does not, by default). */
   readonly checksCredentials: boolean;
   createBucket(name: string): Promise<void>;
+  /** Requests seen so far (only with `recordRequests`; s3rver only). */
+  requests?(): Promise<RecordedRequest[]>;
   stop(): Promise<void>;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  /** The request's `x-amz-*` headers (date and payload hash left out). */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 interface AfterHook {
@@ -102,15 +112,16 @@ function adminClient(endpoint: string, accessKey: string, secretKey: string, reg
 /** Starts s3rver with the given buckets; stops it (and removes its data) when `t` ends. */
 export async function startS3rver(
   t?: AfterHook,
-  opts: { buckets?: readonly string[] } = {},
+  opts: { buckets?: readonly string[]; recordRequests?: boolean } = {},
 ): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'holdfast-s3rver-'));
+  const requestLog = opts.recordRequests ? join(directory, 'requests.jsonl') : undefined;
   const child = spawn(
     process.execPath,
     [
       '--openssl-legacy-provider',
       join(import.meta.dirname, 's3rver-main.ts'),
-      JSON.stringify({ directory, buckets: opts.buckets ?? [] }),
+      JSON.stringify({ directory, buckets: opts.buckets ?? [], ...(requestLog ? { requestLog } : {}) }),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -143,6 +154,17 @@ export async function startS3rver(
         c.destroy();
       }
     },
+    ...(requestLog
+      ? {
+          async requests() {
+            const text = await readFile(requestLog, 'utf8').catch(() => '');
+            return text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as RecordedRequest);
+          },
+        }
+      : {}),
     async stop() {
       child.stdin?.end();
       await stopChild(child);

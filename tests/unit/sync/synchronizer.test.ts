@@ -1,0 +1,481 @@
+/**
+ * The synchronizer against real stores: a local directory and s3rver (started on 127.0.0.1). Push uploads only
+ * what the bucket lacks and the manifest last; ownership refuses a foreign prefix before writing a byte; pull
+ * resolves local → bucket → read_bucket, verifies every byte and falls back past corrupt checkpoints; retention
+ * runs on a clock the test moves; the tuning fields change what the transfer engine does.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CheckpointStore, manifestFiles } from '../../../src/storage/checkpoint-store.ts';
+import { DirStore } from '../../../src/sync/dir-store.ts';
+import type { ObjectStore } from '../../../src/sync/object-store.ts';
+import { OWNER_KEY, Synchronizer } from '../../../src/sync/synchronizer.ts';
+import { parseSyncConfig, type SyncSettings } from '../../../src/types/sync-config.ts';
+import type { Batch } from '../../../src/zset/batch.ts';
+import type { Row } from '../../../src/zset/value.ts';
+import { startS3rver } from '../../helpers/s3rver.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'holdfast-sync-'));
+  dirs.push(d);
+  return d;
+}
+
+function rows(from: number, to: number, pad = 0): Batch {
+  const r: Row[] = [];
+  for (let i = from; i < to; i++) r.push([i, `row-${i}-${'x'.repeat(pad)}`]);
+  return { rows: r, weights: r.map(() => 1) };
+}
+
+/** A local store with checkpoints: a full one over `ops` operators, then deltas touching only `op0`. */
+async function localStore(
+  ops = 6,
+  deltas = 1,
+  rowsPerOp = 2000,
+  full = false,
+): Promise<{ store: CheckpointStore; uuids: string[] }> {
+  const store = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+  const operators: Record<string, Record<string, Batch>> = {};
+  for (let o = 0; o < ops; o++) operators[`op${o}`] = { state: rows(o * rowsPerOp, (o + 1) * rowsPerOp, 20) };
+  const uuids = [
+    (await store.write({ steps: 1, operators }, { fingerprint: 'fp', processed_records: 1 })).entry.uuid,
+  ];
+  for (let d = 0; d < deltas; d++) {
+    const changed = { state: rows(1_000_000 + d * 10, 1_000_000 + d * 10 + 10) };
+    const delta = full ? { ...operators, op0: changed } : { op0: changed };
+    const r = await store.write(
+      { steps: 2 + d, operators: delta },
+      { fingerprint: 'fp', processed_records: 2 + d },
+      { delta: !full },
+    );
+    uuids.push(r.entry.uuid);
+  }
+  return { store, uuids };
+}
+
+function settings(extra: Record<string, unknown> = {}): SyncSettings {
+  return parseSyncConfig({ bucket: 'b/p', ...extra });
+}
+
+async function keys(store: ObjectStore, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of store.list(prefix)) out.push(o.key);
+  return out.sort();
+}
+
+const ME = { id: 'pipeline-a', name: 'orders' };
+
+/** Counts concurrent calls of one method of a store. */
+function counting(
+  store: ObjectStore,
+  method: 'put' | 'head' | 'getStream',
+): { store: ObjectStore; max: () => number; calls: () => number } {
+  let active = 0;
+  let max = 0;
+  let calls = 0;
+  const wrapped = Object.create(store) as ObjectStore;
+  const orig = (store[method] as (...a: unknown[]) => Promise<unknown>).bind(store);
+  (wrapped as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+    active++;
+    calls++;
+    max = Math.max(max, active);
+    try {
+      await new Promise((r) => setTimeout(r, 5));
+      return await orig(...args);
+    } finally {
+      active--;
+    }
+  };
+  for (const m of [
+    'get',
+    'list',
+    'listPage',
+    'delete',
+    'deleteMany',
+    'close',
+    'put',
+    'head',
+    'getStream',
+  ] as const)
+    if (m !== method)
+      (wrapped as unknown as Record<string, unknown>)[m] = (store[m] as (...a: unknown[]) => unknown).bind(
+        store,
+      );
+  Object.defineProperty(wrapped, 'description', { value: store.description });
+  return { store: wrapped, max: () => max, calls: () => calls };
+}
+
+describe('synchronizer on a local-directory bucket', () => {
+  test('a push uploads every file then the manifest; the next one after a small change uploads only new files', async () => {
+    const { store, uuids } = await localStore(6, 1);
+    const bucket = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+    const sync = new Synchronizer({
+      settings: settings(),
+      local: store,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    const full = await sync.push(uuids[0] as string);
+    const m0 = await store.readManifest(uuids[0] as string);
+    assert.equal(full.files, manifestFiles(m0).length);
+    assert.equal(full.filesSkipped, 0);
+    assert.ok((await keys(bucket, 'checkpoints/')).includes(`checkpoints/${uuids[0]}.json`));
+    const inc = await sync.push(uuids[1] as string);
+    assert.equal(inc.files, 1, 'only the delta segment is new');
+    assert.equal(inc.filesSkipped, manifestFiles(await store.readManifest(uuids[1] as string)).length - 1);
+    assert.ok(inc.bytes < full.bytes * 0.1, `incremental ${inc.bytes} B vs full ${full.bytes} B`);
+    const again = await sync.push(uuids[1] as string);
+    assert.equal(again.alreadyRemote, true);
+    assert.equal(again.bytes, 0);
+    // the manifest in the bucket records who pushed it and under which epoch
+    const remote = JSON.parse((await bucket.get(`checkpoints/${uuids[1]}.json`)).bytes.toString()) as {
+      sync: { epoch: number; pipeline_id: string };
+    };
+    assert.deepEqual([remote.sync.epoch, remote.sync.pipeline_id], [1, 'pipeline-a']);
+  });
+
+  test('ownership: the first push claims the prefix; another pipeline is refused before any byte; a rename keeps it', async () => {
+    const { store, uuids } = await localStore(2, 1);
+    const bucket = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+    const a = new Synchronizer({
+      settings: settings(),
+      local: store,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    await a.push(uuids[0] as string);
+    const owner = JSON.parse((await bucket.get(OWNER_KEY)).bytes.toString()) as Record<string, unknown>;
+    assert.equal(owner.pipeline_id, 'pipeline-a');
+    assert.equal(owner.epoch, 1);
+    const before = await keys(bucket);
+    const other = new Synchronizer({
+      settings: settings(),
+      local: store,
+      identity: { id: 'pipeline-b', name: 'staging' },
+      stores: { bucket, read: null },
+    });
+    await assert.rejects(other.push(uuids[1] as string), (e: Error & { errorCode?: string }) => {
+      assert.equal(e.errorCode, 'CheckpointBucketOwned');
+      assert.match(e.message, /owned by pipeline 'orders' \(id: pipeline-a, epoch 1\)/);
+      assert.match(e.message, /current pipeline is 'staging' \(id: pipeline-b\)/);
+      return true;
+    });
+    assert.deepEqual(await keys(bucket), before, 'nothing written by the refused push');
+    const renamed = new Synchronizer({
+      settings: settings(),
+      local: store,
+      identity: { id: 'pipeline-a', name: 'orders-v2' },
+      stores: { bucket, read: null },
+    });
+    await renamed.push(uuids[1] as string);
+    const owner2 = JSON.parse((await bucket.get(OWNER_KEY)).bytes.toString()) as Record<string, unknown>;
+    assert.deepEqual(
+      [owner2.pipeline_id, owner2.pipeline_name, owner2.epoch],
+      ['pipeline-a', 'orders-v2', 1],
+    );
+  });
+
+  test('pull: local match first, then bucket, then read_bucket; not found is reported, not thrown', async () => {
+    const { store: src, uuids } = await localStore(3, 1);
+    const readRoot = join(await tempDir(), 'read');
+    const readBucket = new DirStore({ root: readRoot, create: true });
+    await new Synchronizer({
+      settings: settings(),
+      local: src,
+      identity: ME,
+      stores: { bucket: readBucket, read: null },
+    }).push(uuids[1] as string);
+    const readKeys = await keys(readBucket);
+    const local = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const bucket = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+    const sync = new Synchronizer({
+      settings: settings(),
+      local,
+      identity: { id: 'pipeline-c', name: 'seeded' },
+      stores: { bucket, read: readBucket },
+    });
+    const r = await sync.pull('latest');
+    assert.equal(r.kind, 'pulled');
+    assert.equal(r.kind === 'pulled' && r.source, 'read_bucket');
+    assert.equal(r.kind === 'pulled' && r.uuid, uuids[1]);
+    const read = await local.read(uuids[1] as string);
+    assert.equal(read.manifest.processed_records, 2);
+    assert.deepEqual(await keys(readBucket), readKeys, 'read_bucket never written');
+    assert.deepEqual(await sync.pull('latest'), { kind: 'local', uuid: uuids[1] });
+    assert.deepEqual(await sync.pull(uuids[1] as string), { kind: 'local', uuid: uuids[1] });
+    const none = await sync.pull('019a0000-0000-7000-8000-000000000000');
+    assert.equal(none.kind, 'none');
+    assert.match(none.kind === 'none' ? none.reason : '', /not found in .*bucket.* or .*read/);
+    // a push by the seeded pipeline goes to its own bucket only
+    const p = await sync.push(uuids[1] as string);
+    assert.equal(p.alreadyRemote, false);
+    assert.deepEqual(await keys(readBucket), readKeys);
+  });
+
+  test('pull: only missing files are downloaded; a corrupt newest checkpoint makes latest fall back, an explicit UUID fail', async () => {
+    const { store: src, uuids } = await localStore(3, 2);
+    const root = join(await tempDir(), 'bucket');
+    const bucket = new DirStore({ root, create: true });
+    const pusher = new Synchronizer({
+      settings: settings(),
+      local: src,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    for (const u of uuids) await pusher.push(u);
+    // first pull of the older checkpoint, then of the newest: the second downloads only the delta
+    const local = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const sync = new Synchronizer({
+      settings: settings(),
+      local,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    const first = await sync.pull(uuids[1] as string);
+    assert.equal(first.kind === 'pulled' && first.filesSkipped, 0);
+    const second = await sync.pull(uuids[2] as string);
+    assert.equal(second.kind === 'pulled' && second.files, 1);
+    // damage the newest checkpoint's delta in the bucket (same size: only the checksum can tell)
+    const newest = await src.readManifest(uuids[2] as string);
+    const last = newest.operators.op0?.state?.at(-1)?.hash as string;
+    const path = join(root, 'files', last);
+    const bytes = await readFile(path);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
+    await writeFile(path, bytes);
+    const fresh = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const logs: string[] = [];
+    const s2 = new Synchronizer({
+      settings: settings(),
+      local: fresh,
+      identity: ME,
+      stores: { bucket, read: null },
+      log: (_l, m) => logs.push(m),
+    });
+    const fallback = await s2.pull('latest');
+    assert.equal(fallback.kind === 'pulled' && fallback.uuid, uuids[1], 'the next older intact checkpoint');
+    assert.ok(
+      logs.some((l) => /is corrupt, trying the next older one/.test(l)),
+      logs.join('\n'),
+    );
+    const fresh2 = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const s3 = new Synchronizer({
+      settings: settings(),
+      local: fresh2,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    await assert.rejects(s3.pull(uuids[2] as string), (e: Error & { errorCode?: string }) => {
+      assert.equal(e.errorCode, 'CheckpointFetchError');
+      assert.match(e.message, new RegExp(`checkpoint ${uuids[2]} is corrupt: .*SHA-256`));
+      return true;
+    });
+    // ignore_checksum verifies sizes only: the same-size damage passes the transfer
+    const fresh3 = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const s4 = new Synchronizer({
+      settings: settings({ ignore_checksum: true }),
+      local: fresh3,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    const sizeOnly = await s4.pull(uuids[2] as string);
+    assert.equal(sizeOnly.kind, 'pulled');
+    // a truncated object is caught even then
+    await writeFile(path, bytes.subarray(0, bytes.length - 3));
+    const fresh4 = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const s5 = new Synchronizer({
+      settings: settings({ ignore_checksum: true }),
+      local: fresh4,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    await assert.rejects(s5.pull(uuids[2] as string), /bytes arrived, the manifest says/);
+  });
+
+  test('retention: keeps at least retention_min_count, deletes only checkpoints older than retention_min_age, never the newest; files after the grace period', async () => {
+    // full checkpoints: each has its own op0 segment and shares op1's with the others
+    const { store, uuids } = await localStore(2, 13, 50, true);
+    const bucket = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+    let now = Date.now();
+    const sync = new Synchronizer({
+      settings: settings({ retention_min_count: 10, retention_min_age: 30 }),
+      local: store,
+      identity: ME,
+      stores: { bucket, read: null },
+      now: () => now,
+      graceSeconds: 3600,
+    });
+    for (const u of uuids) {
+      const r = await sync.push(u);
+      assert.deepEqual(r.retention?.deletedCheckpoints, [], 'young checkpoints are never deleted');
+    }
+    assert.equal((await keys(bucket, 'checkpoints/')).length, 14);
+    now += 31 * 86_400_000;
+    const r = await sync.retention();
+    assert.deepEqual(r.deletedCheckpoints, uuids.slice(0, 4));
+    assert.equal((await keys(bucket, 'checkpoints/')).length, 10);
+    // the files of the deleted checkpoints are old (by the moved clock) and unreferenced: deleted; shared ones kept
+    const remaining = await keys(bucket, 'files/');
+    for (const u of uuids.slice(4))
+      for (const f of manifestFiles(await store.readManifest(u)))
+        assert.ok(remaining.includes(`files/${f.hash}`));
+    assert.ok(r.deletedFiles >= 1, 'the deltas only the deleted checkpoints referenced');
+    // an unreferenced file younger than the grace period (a push in flight) is kept
+    now = Date.now() + 30 * 60_000; // the store stamps objects with the real time
+    await bucket.put('files/inflight', 'x');
+    const r2 = await sync.retention();
+    assert.ok((await keys(bucket, 'files/')).includes('files/inflight'));
+    assert.equal(r2.deletedFiles, 0);
+    now += 2 * 3600_000;
+    await sync.retention();
+    assert.ok(!(await keys(bucket, 'files/')).includes('files/inflight'));
+    // min_count 1: everything old goes except the newest
+    const one = new Synchronizer({
+      settings: settings({ retention_min_count: 1, retention_min_age: 0 }),
+      local: store,
+      identity: ME,
+      stores: { bucket, read: null },
+      now: () => now,
+    });
+    await one.retention();
+    assert.deepEqual(await keys(bucket, 'checkpoints/'), [`checkpoints/${uuids.at(-1)}.json`]);
+  });
+
+  test('transfers and checkers bound the files moved and checked at once', async () => {
+    const { store, uuids } = await localStore(12, 0, 200);
+    for (const [transfers, checkers] of [
+      [1, 1],
+      [4, 3],
+    ] as const) {
+      const base = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+      const puts = counting(base, 'put');
+      const heads = counting(puts.store, 'head');
+      const sync = new Synchronizer({
+        settings: settings({ transfers, checkers }),
+        local: store,
+        identity: ME,
+        stores: { bucket: heads.store, read: null },
+      });
+      await sync.push(uuids[0] as string);
+      assert.equal(puts.max(), transfers, `transfers=${transfers}`);
+      assert.equal(heads.max(), checkers, `checkers=${checkers}`);
+    }
+  });
+});
+
+describe('synchronizer on s3rver', async () => {
+  const s3 = await startS3rver(undefined, { buckets: ['sync-bucket', 'seed-bucket'], recordRequests: true });
+  after(() => s3.stop());
+  const base = {
+    endpoint: s3.endpoint,
+    provider: 'Other',
+    access_key: s3.accessKey,
+    secret_key: s3.secretKey,
+  };
+
+  test('push, flags in the requests, ranged parallel download above multi_thread_cutoff, pull verified', async () => {
+    const { store, uuids } = await localStore(4, 0, 60_000);
+    const sync = new Synchronizer({
+      settings: parseSyncConfig({
+        ...base,
+        bucket: 'sync-bucket/flags',
+        flags: [
+          '--s3-server-side-encryption',
+          'AES256',
+          '--s3-storage-class=STANDARD',
+          '--s3-acl',
+          'private',
+        ],
+        multi_thread_cutoff: '8k',
+        multi_thread_streams: 4,
+      }),
+      local: store,
+      identity: ME,
+    });
+    after(() => sync.close());
+    await sync.push(uuids[0] as string);
+    const reqs = (await s3.requests?.()) ?? [];
+    const puts = reqs.filter((r) => r.method === 'PUT' && r.path.startsWith('/sync-bucket/flags/files/'));
+    assert.ok(puts.length >= 4, `${puts.length} file PUTs`);
+    for (const p of puts) {
+      assert.equal(p.headers['x-amz-server-side-encryption'], 'AES256');
+      assert.equal(p.headers['x-amz-storage-class'], 'STANDARD');
+      assert.equal(p.headers['x-amz-acl'], 'private');
+      assert.match(p.headers['x-amz-meta-sha256'] ?? '', /^[0-9a-f]{64}$/);
+    }
+    const local = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const puller = new Synchronizer({
+      settings: parseSyncConfig({
+        ...base,
+        bucket: 'sync-bucket/flags',
+        multi_thread_cutoff: '8k',
+        multi_thread_streams: 4,
+      }),
+      local,
+      identity: ME,
+    });
+    after(() => puller.close());
+    const before = ((await s3.requests?.()) ?? []).length;
+    const r = await puller.pull('latest');
+    assert.equal(r.kind === 'pulled' && r.uuid, uuids[0]);
+    const gets = ((await s3.requests?.()) ?? [])
+      .slice(before)
+      .filter((q) => q.method === 'GET' && q.path.includes('/files/'));
+    const big = manifestFiles(await store.readManifest(uuids[0] as string)).filter((f) => f.size >= 8 * 1024);
+    assert.ok(big.length > 0, 'some segment is above the cutoff');
+    const ranged = gets.filter((g) => g.headers.range !== undefined);
+    assert.ok(
+      ranged.length >= big.length * 2,
+      `${ranged.length} ranged GETs for ${big.length} large file(s)`,
+    );
+    assert.equal((await local.read(uuids[0] as string)).manifest.uuid, uuids[0]);
+  });
+
+  test('wrong credentials: the store code is in the error, for pull and push', async () => {
+    const { store, uuids } = await localStore(1, 0, 10);
+    const bad = new Synchronizer({
+      settings: parseSyncConfig({ ...base, bucket: 'sync-bucket/auth', secret_key: 'WRONG' }),
+      local: store,
+      identity: ME,
+    });
+    after(() => bad.close());
+    await assert.rejects(
+      bad.pull('019a0000-0000-7000-8000-000000000000', { skipLocal: true }),
+      (e: Error & { errorCode?: string }) => {
+        assert.equal(e.errorCode, 'CheckpointFetchError');
+        assert.match(e.message, /SignatureDoesNotMatch/);
+        assert.doesNotMatch(e.message, /WRONG/);
+        return true;
+      },
+    );
+    await assert.rejects(bad.push(uuids[0] as string), /SignatureDoesNotMatch/);
+  });
+
+  test('credentials from the environment when access_key/secret_key are omitted', async () => {
+    const { store, uuids } = await localStore(1, 0, 10);
+    const saved = { a: process.env.AWS_ACCESS_KEY_ID, s: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = s3.accessKey;
+    process.env.AWS_SECRET_ACCESS_KEY = s3.secretKey;
+    try {
+      const sync = new Synchronizer({
+        settings: parseSyncConfig({ endpoint: s3.endpoint, provider: 'Other', bucket: 'seed-bucket/env' }),
+        local: store,
+        identity: ME,
+      });
+      after(() => sync.close());
+      const r = await sync.push(uuids[0] as string);
+      assert.ok(r.files >= 1);
+    } finally {
+      if (saved.a === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+      else process.env.AWS_ACCESS_KEY_ID = saved.a;
+      if (saved.s === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+      else process.env.AWS_SECRET_ACCESS_KEY = saved.s;
+    }
+  });
+});
