@@ -1,0 +1,330 @@
+/**
+ * Checkpoint sync end to end: real pipeline processes (`holdfast pipeline run`), real HTTP, a real S3-compatible
+ * server (s3rver on 127.0.0.1; moto_server too when it is on PATH). Manual and periodic pushes, restores with
+ * storage cleared (latest and by UUID) and without, the start-time rules of fail_if_no_checkpoint and of
+ * authentication errors, read_bucket seeding of a second pipeline, ownership refusal, incremental pushes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { checkpoint, getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
+import { findMotoServer, type S3Server, startMoto, startS3rver } from '../helpers/s3rver.ts';
+
+const PROGRAM = `
+CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT);
+CREATE MATERIALIZED VIEW totals AS SELECT COUNT(*) AS n, SUM(v) AS total FROM t;
+CREATE MATERIALIZED VIEW by_parity AS SELECT id % 2 AS parity, SUM(v) AS total FROM t GROUP BY id % 2;
+`;
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+interface SyncStatus {
+  success: string | null;
+  failure: { uuid: string; error: string } | null;
+  periodic: string | null;
+}
+
+/** Writes a pipeline config in a fresh directory (storage next to it) and returns its path. */
+async function config(
+  name: string,
+  sync: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<{ cfg: string; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'holdfast-sync-it-'));
+  dirs.push(dir);
+  const cfg = join(dir, 'pipeline.json');
+  await writeFile(
+    cfg,
+    JSON.stringify({
+      name,
+      program_code: PROGRAM,
+      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+      storage: { backend: { name: 'file', config: { sync } } },
+      ...extra,
+    }),
+  );
+  return { cfg, dir };
+}
+
+async function ingest(base: string, rows: Array<{ id: number; v: number }>): Promise<void> {
+  const r = await fetch(`${base}/ingress/t?format=json&update_format=raw`, {
+    method: 'POST',
+    body: rows.map((x) => JSON.stringify(x)).join('\n'),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const { token } = JSON.parse(text) as { token: string };
+  await until(
+    () => getJson<{ status: string }>(base, `/completion_status?token=${token}`),
+    (s) => s.status === 'complete',
+    'ingest complete',
+  );
+}
+
+async function views(base: string): Promise<string> {
+  return `${await query(base, 'SELECT * FROM totals')}|${await query(base, 'SELECT * FROM by_parity ORDER BY parity')}`;
+}
+
+/** POST /checkpoint/sync and wait for it to finish; returns the uuid and the final status. */
+async function sync(base: string): Promise<{ uuid: string; status: SyncStatus }> {
+  const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
+  const text = await r.text();
+  assert.equal(r.status, 202, text);
+  const { checkpoint_uuid: uuid, incarnation_uuid } = JSON.parse(text) as {
+    checkpoint_uuid: string;
+    incarnation_uuid: string;
+  };
+  const status = await until(
+    () => getJson<SyncStatus>(base, `/checkpoint/sync_status?incarnation_uuid=${incarnation_uuid}`),
+    (s) => s.success === uuid || s.failure?.uuid === uuid,
+    `sync of ${uuid}`,
+  );
+  return { uuid, status };
+}
+
+async function stop(p: Proc): Promise<void> {
+  await kill9(p);
+}
+
+function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>): void {
+  describe(`checkpoint sync against ${serverName}`, async () => {
+    const s3 = await start();
+    after(() => s3.stop());
+    await s3.createBucket('primary');
+    await s3.createBucket('seeds');
+    const creds = {
+      endpoint: s3.endpoint,
+      provider: 'Other',
+      access_key: s3.accessKey,
+      secret_key: s3.secretKey,
+    };
+
+    test('manual push; restore from latest and from a UUID with storage cleared; restart without clearing', async () => {
+      const { cfg, dir } = await config('orders', {
+        ...creds,
+        bucket: 'primary/orders',
+        start_from_checkpoint: 'latest',
+      });
+      let p = await startPipeline(cfg);
+      // no checkpoint yet: 400 that says what to do
+      const none = await fetch(`${p.base}/checkpoint/sync`, { method: 'POST' });
+      assert.equal(none.status, 400);
+      assert.match(
+        ((await none.json()) as { message: string }).message,
+        /make a POST request to `\/checkpoint`/,
+      );
+      await ingest(p.base, [
+        { id: 1, v: 10 },
+        { id: 2, v: 20 },
+        { id: 3, v: 30 },
+      ]);
+      await checkpoint(p.base);
+      const first = await sync(p.base);
+      assert.equal(first.status.failure, null);
+      const firstViews = await views(p.base);
+      // a small change, a second checkpoint and an incremental push
+      await ingest(p.base, [{ id: 4, v: 40 }]);
+      await checkpoint(p.base);
+      const second = await sync(p.base);
+      assert.equal(second.status.success, second.uuid);
+      const stats = await getJson<{
+        checkpoint_sync: { last_push: { files: number; files_skipped: number }; pushes: number };
+      }>(p.base, '/stats');
+      assert.equal(stats.checkpoint_sync.pushes, 2);
+      assert.ok(stats.checkpoint_sync.last_push.files_skipped > 0, 'the incremental push reused files');
+      assert.ok(
+        stats.checkpoint_sync.last_push.files < stats.checkpoint_sync.last_push.files_skipped,
+        JSON.stringify(stats.checkpoint_sync.last_push),
+      );
+      const metrics = await (await fetch(`${p.base}/metrics`)).text();
+      assert.match(metrics, /holdfast_checkpoint_sync_push_success_total\{[^}]*\} 2/);
+      const remote = await getJson<Array<{ uuid: string; source: string; steps: number }>>(
+        p.base,
+        '/checkpoints/remote',
+      );
+      assert.deepEqual(
+        remote.map((r) => r.uuid),
+        [first.uuid, second.uuid],
+      );
+      const lastViews = await views(p.base);
+      await stop(p);
+
+      // storage cleared, latest: pulled from the bucket
+      await rm(join(dir, 'storage'), { recursive: true, force: true });
+      p = await startPipeline(cfg);
+      assert.ok(
+        p.log.some((l) => l.includes('checkpoint pulled successfully') && l.includes(second.uuid)),
+        p.log.join('\n'),
+      );
+      assert.equal(await views(p.base), lastViews);
+      await stop(p);
+
+      // restart without clearing: the local checkpoint is used, nothing downloaded
+      p = await startPipeline(cfg);
+      assert.ok(!p.log.some((l) => l.includes('checkpoint pulled successfully')), 'no download');
+      assert.ok(
+        p.log.some((l) => l.includes('using local checkpoint')),
+        p.log.join('\n'),
+      );
+      assert.equal(await views(p.base), lastViews);
+      await stop(p);
+
+      // storage cleared, an explicit UUID: that checkpoint, not the newest
+      const byUuid = await config('orders', {
+        ...creds,
+        bucket: 'primary/orders',
+        start_from_checkpoint: first.uuid,
+      });
+      p = await startPipeline(byUuid.cfg);
+      assert.ok(
+        p.log.some((l) => l.includes('checkpoint pulled successfully') && l.includes(first.uuid)),
+        p.log.join('\n'),
+      );
+      assert.equal(await views(p.base), firstViews);
+      await stop(p);
+    });
+
+    test('periodic push every push_interval seconds; sync_status.periodic and /stats show it', async () => {
+      const { cfg } = await config(
+        'periodic',
+        { ...creds, bucket: 'primary/periodic', push_interval: 1 },
+        { fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: 1 } },
+      );
+      const p = await startPipeline(cfg);
+      try {
+        await ingest(p.base, [{ id: 1, v: 1 }]);
+        const st = await until(
+          () => getJson<SyncStatus>(p.base, '/checkpoint/sync_status'),
+          (s) => s.periodic !== null,
+          'a periodic push',
+        );
+        assert.equal(st.failure, null);
+        const stats = await getJson<{ checkpoint_sync: { push_interval: number; pushes: number } }>(
+          p.base,
+          '/stats',
+        );
+        assert.equal(stats.checkpoint_sync.push_interval, 1);
+        assert.ok(stats.checkpoint_sync.pushes >= 1);
+      } finally {
+        await stop(p);
+      }
+    });
+
+    test('missing checkpoint: fail_if_no_checkpoint true fails the start, false starts from scratch and says so', async () => {
+      const strict = await config('strict', {
+        ...creds,
+        bucket: 'primary/empty',
+        start_from_checkpoint: 'latest',
+        fail_if_no_checkpoint: true,
+      });
+      await assert.rejects(
+        startPipeline(strict.cfg),
+        /CheckpointFetchError.*no intact checkpoint found.*fail_if_no_checkpoint is true/s,
+      );
+      const lax = await config('lax', { ...creds, bucket: 'primary/empty', start_from_checkpoint: 'latest' });
+      const p = await startPipeline(lax.cfg);
+      try {
+        assert.ok(
+          p.log.some((l) => l.includes('starting from scratch (fail_if_no_checkpoint is false)')),
+          p.log.join('\n'),
+        );
+        const status = await getJson<{
+          runtime_status: string;
+          runtime_status_details: { reason?: string } | null;
+        }>(p.base, '/status');
+        assert.equal(status.runtime_status, 'Running');
+        assert.match(status.runtime_status_details?.reason ?? '', /starting from scratch/);
+      } finally {
+        await stop(p);
+      }
+    });
+
+    if (s3.checksCredentials)
+      test('wrong credentials fail the start whatever fail_if_no_checkpoint says, with the store code', async () => {
+        for (const fail of [false, true]) {
+          const c = await config('badcreds', {
+            ...creds,
+            secret_key: 'not-the-secret',
+            bucket: 'primary/orders',
+            start_from_checkpoint: 'latest',
+            fail_if_no_checkpoint: fail,
+          });
+          await assert.rejects(startPipeline(c.cfg), (e: Error) => {
+            assert.match(e.message, /CheckpointFetchError/);
+            assert.match(e.message, /SignatureDoesNotMatch/);
+            assert.doesNotMatch(e.message, /not-the-secret/);
+            return true;
+          });
+        }
+      });
+
+    test('read_bucket seeds a second pipeline (other name, other storage) with identical views; ownership refuses a foreign push', async () => {
+      const a = await config('prod', { ...creds, bucket: 'seeds/prod' });
+      const pa = await startPipeline(a.cfg);
+      await ingest(
+        pa.base,
+        Array.from({ length: 50 }, (_, i) => ({ id: i, v: i * 3 })),
+      );
+      await checkpoint(pa.base);
+      await sync(pa.base);
+      const prodViews = await views(pa.base);
+      await stop(pa);
+
+      const b = await config('staging', {
+        ...creds,
+        bucket: 'seeds/staging',
+        read_bucket: 'seeds/prod',
+        start_from_checkpoint: 'latest',
+        fail_if_no_checkpoint: true,
+      });
+      const pb = await startPipeline(b.cfg);
+      try {
+        assert.ok(
+          pb.log.some(
+            (l) => l.includes('checkpoint pulled successfully') && l.includes('"source":"read_bucket"'),
+          ),
+          pb.log.join('\n'),
+        );
+        assert.equal(await views(pb.base), prodViews);
+        // its own pushes go to its own bucket; read_bucket untouched
+        await checkpoint(pb.base);
+        const own = await sync(pb.base);
+        assert.equal(own.status.success, own.uuid);
+        const remote = await getJson<Array<{ uuid: string; source: string }>>(pb.base, '/checkpoints/remote');
+        assert.ok(remote.some((r) => r.uuid === own.uuid && r.source === 'bucket'));
+        assert.ok(remote.some((r) => r.source === 'read_bucket'));
+      } finally {
+        await stop(pb);
+      }
+
+      // a third pipeline pointed at prod's prefix is refused, naming both pipelines
+      const c = await config('intruder', { ...creds, bucket: 'seeds/prod' });
+      const pc = await startPipeline(c.cfg);
+      try {
+        await ingest(pc.base, [{ id: 1, v: 1 }]);
+        await checkpoint(pc.base);
+        const r = await sync(pc.base);
+        assert.equal(r.status.success, null);
+        assert.match(
+          r.status.failure?.error ?? '',
+          /Error pushing checkpoint to object store: .*owned by pipeline 'prod' \(id: prod, epoch 1\).*current pipeline is 'intruder'/,
+        );
+      } finally {
+        await stop(pc);
+      }
+    });
+  });
+}
+
+suiteFor('s3rver', () => startS3rver());
+const moto = findMotoServer();
+if (moto !== null) suiteFor('moto', () => startMoto());
+else
+  test('moto_server is absent on this machine: the sync suite ran against s3rver only', {
+    skip: 'moto_server not on PATH',
+  }, () => {});
