@@ -189,6 +189,61 @@ function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>)
       await stop(p);
     });
 
+    test('a push shows its progress in /stats; kill -9 mid-push leaves no checkpoint in the bucket, the next push completes it', async () => {
+      const bucket = `primary/crash-${serverName}`;
+      const { cfg } = await config('crashy', { ...creds, bucket, flags: ['--bwlimit', '16k'] });
+      let p = await startPipeline(cfg);
+      for (let b = 0; b < 4; b++)
+        await ingest(
+          p.base,
+          Array.from({ length: 5000 }, (_, i) => ({ id: b * 5000 + i, v: (i * 7919) % 10007 })),
+        );
+      await checkpoint(p.base);
+      const r = await fetch(`${p.base}/checkpoint/sync`, { method: 'POST' });
+      const { checkpoint_uuid: uuid } = (await r.json()) as { checkpoint_uuid: string };
+      const progress = await until(
+        () =>
+          getJson<{
+            checkpoint_sync: {
+              push_in_progress: { uuid: string; bytes_done: number; bytes_total: number } | null;
+            };
+          }>(p.base, '/stats'),
+        (s) => (s.checkpoint_sync.push_in_progress?.bytes_done ?? 0) > 0,
+        'push progress',
+      );
+      const inFlight = progress.checkpoint_sync.push_in_progress;
+      assert.equal(inFlight?.uuid, uuid);
+      assert.ok((inFlight?.bytes_done ?? 0) < (inFlight?.bytes_total ?? 0), JSON.stringify(inFlight));
+      await kill9(p);
+      // no manifest: the half-pushed checkpoint does not exist for readers
+      const reader = await config('reader', {
+        ...creds,
+        bucket: `primary/reader-${serverName}`,
+        read_bucket: bucket,
+        start_from_checkpoint: 'latest',
+      });
+      const pr = await startPipeline(reader.cfg);
+      assert.ok(
+        pr.log.some((l) => l.includes('starting from scratch')),
+        pr.log.join('\n'),
+      );
+      await kill9(pr);
+      // restarted (local checkpoint intact), the push completes; only the missing files go up
+      p = await startPipeline(cfg);
+      try {
+        const again = await sync(p.base);
+        assert.equal(again.uuid, uuid);
+        assert.equal(again.status.success, uuid);
+        const stats = await getJson<{ checkpoint_sync: { last_push: { files_skipped: number } } }>(
+          p.base,
+          '/stats',
+        );
+        assert.ok(stats.checkpoint_sync.last_push.files_skipped >= 0);
+      } finally {
+        await kill9(p);
+      }
+    });
+
     test('periodic push every push_interval seconds; sync_status.periodic and /stats show it', async () => {
       const { cfg } = await config(
         'periodic',
