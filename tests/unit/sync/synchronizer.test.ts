@@ -457,6 +457,25 @@ describe('synchronizer on s3rver', async () => {
     await assert.rejects(bad.push(uuids[0] as string), /SignatureDoesNotMatch/);
   });
 
+  test('an unreachable endpoint is an access error (never "not found"), with the network code', async () => {
+    const { store } = await localStore(1, 0, 10);
+    const closed = new Synchronizer({
+      settings: parseSyncConfig({ ...base, endpoint: 'http://127.0.0.1:9', bucket: 'sync-bucket/x' }),
+      local: store,
+      identity: ME,
+    });
+    after(() => closed.close());
+    await assert.rejects(
+      closed.pull('latest', { skipLocal: true }),
+      (e: Error & { errorCode?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.errorCode, 'CheckpointFetchError');
+        assert.equal(e.details?.cause_code, 'ObjectStoreUnavailable');
+        assert.match(e.message, /ECONNREFUSED/);
+        return true;
+      },
+    );
+  });
+
   test('credentials from the environment when access_key/secret_key are omitted', async () => {
     const { store, uuids } = await localStore(1, 0, 10);
     const saved = { a: process.env.AWS_ACCESS_KEY_ID, s: process.env.AWS_SECRET_ACCESS_KEY };
