@@ -1,11 +1,17 @@
 /**
  * The main job on embedded defaults (`npm run demo`): starts `holdfast server` on a free loopback port with a
- * temporary data directory, then drives the orders example with the `holdfast` CLI — create, start, ingest the
- * example files, query the views, watch a change arrive, stop, delete — printing each command as a user would
- * type it. Everything is torn down at the end.
+ * temporary data directory, then drives the orders example with the `holdfast` CLI, printing each command as a
+ * user would type it:
+ *
+ * 1. create the pipeline with storage, exactly-once fault tolerance and checkpoint sync to a local-directory
+ *    bucket (`endpoint: "file://…"`, no object store needed), start it, ingest the example files, query;
+ * 2. take a checkpoint, push it to the bucket, list the bucket's checkpoints;
+ * 3. stop, clear the local storage, start again: the pipeline pulls the checkpoint from the bucket
+ *    (`start_from_checkpoint: "latest"`) and the query shows the same totals;
+ * 4. stop and delete. Everything (server, data directory, bucket) is torn down at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,33 +20,99 @@ const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src/bin/main.ts');
 const EX = join(ROOT, 'examples/orders');
 
-function holdfast(url: string, ...args: string[]): void {
-  console.log(`\n$ holdfast ${args.join(' ')}`);
+/** Quotes an argument the way a user would type it in a POSIX shell. */
+function shellWord(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs `holdfast ARGS` against the server, printing the command and its output; returns stdout. */
+function holdfast(url: string, args: string[], opts: { grep?: string } = {}): string {
+  const pipe = opts.grep === undefined ? '' : ` | grep ${shellWord(opts.grep)}`;
+  console.log(`\n$ holdfast ${args.map(shellWord).join(' ')}${pipe}`);
   const r = spawnSync(process.execPath, [MAIN, '--url', url, ...args], { encoding: 'utf8' });
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
+  const grep = opts.grep;
+  process.stderr.write(r.stderr); // progress lines and errors come before the command's result
+  process.stdout.write(
+    grep === undefined
+      ? r.stdout
+      : r.stdout
+          .split('\n')
+          .filter((l) => l.includes(grep))
+          .map((l) => `${l}\n`)
+          .join(''),
+  );
   if (r.status !== 0) throw new Error(`holdfast ${args[1]} failed with exit code ${r.status}`);
+  return r.stdout;
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-demo-'));
 let server: ChildProcess | null = null;
 try {
-  server = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  server = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const line = await new Promise<string>((res, rej) => {
     createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res);
     server?.once('exit', (c) => rej(new Error(`server exited with ${c}`)));
   });
   const url = (JSON.parse(line) as { url: string }).url;
   console.log(`holdfast server is listening on ${url} (data in ${dataDir})`);
-  holdfast(url, 'pipeline', 'create', 'orders', '--sql', join(EX, 'program.sql'), '--description', 'orders per region');
-  holdfast(url, 'pipeline', 'start', 'orders');
-  holdfast(url, 'pipeline', 'ingest', 'orders', 'customers', join(EX, 'customers.jsonl'));
-  holdfast(url, 'pipeline', 'ingest', 'orders', 'orders', join(EX, 'orders.jsonl'));
-  holdfast(url, 'pipeline', 'query', 'orders', 'SELECT * FROM region_totals ORDER BY region');
-  holdfast(url, 'pipeline', 'stats', 'orders');
-  holdfast(url, 'pipeline', 'stop', 'orders', '--force');
-  holdfast(url, 'pipeline', 'delete', 'orders', '--clear-storage');
-  console.log('\ndemo finished: the server and its data directory are removed.');
+
+  // Storage on the file backend, synced to a local directory that plays the object store's bucket.
+  const runtimeConfig = {
+    fault_tolerance: { model: 'exactly_once' },
+    storage: {
+      backend: {
+        name: 'file',
+        config: {
+          sync: {
+            bucket: 'demo/orders',
+            endpoint: `file://${join(dataDir, 'bucket')}`,
+            start_from_checkpoint: 'latest',
+          },
+        },
+      },
+    },
+  };
+  const configFile = join(dataDir, 'orders-runtime.json');
+  writeFileSync(configFile, `${JSON.stringify(runtimeConfig, null, 2)}\n`);
+  console.log(`\n$ cat ${configFile}\n${JSON.stringify(runtimeConfig, null, 2)}`);
+
+  const query = ['pipeline', 'query', 'orders', 'SELECT * FROM region_totals ORDER BY region'];
+  holdfast(url, [
+    'pipeline',
+    'create',
+    'orders',
+    '--sql',
+    join(EX, 'program.sql'),
+    '--description',
+    'orders per region',
+    '--runtime-config',
+    `@${configFile}`,
+  ]);
+  holdfast(url, ['pipeline', 'start', 'orders']);
+  holdfast(url, ['pipeline', 'ingest', 'orders', 'customers', join(EX, 'customers.jsonl')]);
+  holdfast(url, ['pipeline', 'ingest', 'orders', 'orders', join(EX, 'orders.jsonl')]);
+  const before = holdfast(url, query);
+  holdfast(url, ['pipeline', 'stats', 'orders']);
+
+  // Checkpoint, push it to the bucket, list what the bucket holds.
+  holdfast(url, ['pipeline', 'checkpoint', 'orders', '--wait']);
+  holdfast(url, ['pipeline', 'sync', 'orders', '--wait']);
+  holdfast(url, ['pipeline', 'checkpoints', 'orders', '--remote']);
+
+  // Lose the local state, then restore it from the bucket.
+  holdfast(url, ['pipeline', 'stop', 'orders', '--force']);
+  holdfast(url, ['pipeline', 'clear', 'orders']);
+  holdfast(url, ['pipeline', 'start', 'orders']);
+  holdfast(url, ['pipeline', 'logs', 'orders'], { grep: 'checkpoint pulled successfully' });
+  const after = holdfast(url, query);
+  if (after !== before) throw new Error('the views restored from the bucket differ from the ones before');
+  console.log('\nthe views were restored from the bucket after the local storage was cleared.');
+
+  holdfast(url, ['pipeline', 'stop', 'orders', '--force']);
+  holdfast(url, ['pipeline', 'delete', 'orders', '--clear-storage']);
+  console.log('\ndemo finished: the server, its data directory and the bucket are removed.');
 } finally {
   if (server) {
     const exited = new Promise((r) => server?.once('exit', r));

@@ -6,9 +6,18 @@ import { test } from 'node:test';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-test('the demo starts a server, drives the example with the CLI, and cleans up', { timeout: 60_000 }, () => {
+test('the demo drives the example with the CLI, syncs a checkpoint to a local bucket, restores from it, and cleans up', {
+  timeout: 60_000,
+}, () => {
   const r = spawnSync(process.execPath, [join(ROOT, 'examples/demo.ts')], { encoding: 'utf8', cwd: ROOT });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /\| north {2}\| 3 {6}\| 455\.75 {2}\| 151\.9166666666666667 \| 310\.25 {2}\|/);
+  const north = /\| north {2}\| 3 {6}\| 455\.75 {2}\| 151\.9166666666666667 \| 310\.25 {2}\|/g;
+  // once after ingesting, once after the restore from the bucket
+  assert.equal(r.stdout.match(north)?.length, 2, r.stdout);
+  assert.match(r.stdout, /orders: checkpoint [0-9a-f-]{36} synced/);
+  assert.match(r.stdout, /^[0-9a-f-]{36} .* bucket$/m);
+  assert.match(r.stdout, /orders: storage cleared/);
+  assert.match(r.stdout, /"message":"checkpoint pulled successfully".*"source":"bucket"/);
+  assert.match(r.stdout, /restored from the bucket/);
   assert.match(r.stdout, /demo finished/);
 });
