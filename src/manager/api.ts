@@ -241,7 +241,7 @@ export class Manager {
           this.#get(name);
           throw new ServiceError(
             'SyncNotAvailable',
-            '/activate needs checkpoint sync, which this version of Holdfast does not implement yet',
+            '/activate activates a standby pipeline; standby mode is not available in this version of Holdfast yet (checkpoint sync is: see the README)',
             { action },
           );
       }
@@ -449,7 +449,7 @@ export class Manager {
     if (initial === 'standby') {
       throw new ServiceError(
         'UnsupportedPipelineAction',
-        'start?initial=standby needs checkpoint sync, which this version of Holdfast does not implement yet',
+        'start?initial=standby: standby mode is not available in this version of Holdfast yet; start normally with `start_from_checkpoint` in the sync config to restore from the bucket',
         { initial },
       );
     }

@@ -396,12 +396,6 @@ export class SyncService {
         value: this.counters.pulls,
       },
       {
-        name: 'holdfast_checkpoint_sync_pull_failures_total',
-        type: 'counter',
-        help: 'Failed checkpoint pulls.',
-        value: this.counters.pullFailures,
-      },
-      {
         name: 'holdfast_checkpoint_sync_pull_transferred_bytes',
         type: 'gauge',
         help: 'Bytes downloaded by the last pull.',

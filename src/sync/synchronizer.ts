@@ -122,7 +122,11 @@ export interface SynchronizerOptions {
 const MiB = 1024 * 1024;
 
 /** Opens the object store a bucket string names under the settings' endpoint, provider and credentials. */
-export function openStore(settings: SyncSettings, bucket: string, opts: { write?: boolean } = {}): ObjectStore {
+export function openStore(
+  settings: SyncSettings,
+  bucket: string,
+  opts: { write?: boolean } = {},
+): ObjectStore {
   if (settings.localRoot !== null) {
     const rel = bucket.replace(/^\/+|\/+$/g, '');
     if (rel.split('/').some((s) => s === '..' || s === '.' || s === ''))
@@ -152,6 +156,8 @@ export function openStore(settings: SyncSettings, bucket: string, opts: { write?
         : {}),
     ...(f.forcePathStyle !== undefined ? { forcePathStyle: f.forcePathStyle } : {}),
     partSize: f.chunkSize ?? 8 * MiB,
+    // like rclone: a file below the upload cutoff goes up in one PUT, above it in parts
+    multipartThreshold: f.uploadCutoff ?? 200 * MiB,
     queueSize: settings.uploadConcurrency,
     maxSockets: Math.max(
       50,

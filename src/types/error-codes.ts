@@ -306,7 +306,7 @@ export const ERROR_CATALOG = {
     status: 501,
     retryable: false,
     summary:
-      'The action needs checkpoint sync (standby, activate), which this version does not implement yet.',
+      'The action needs standby mode (start?initial=standby, activate), which this version does not implement yet.',
   },
   PipelineInteractionNotDeployed: {
     status: 503,

@@ -475,7 +475,7 @@ export interface RemoteCheckpoint {
   uuid: string;
   /** When the checkpoint was taken (RFC 3339). */
   created_at: Timestamp;
-  /** Bytes: the manifest plus every distinct segment file it references. */
+  /** Bytes of every distinct segment file the checkpoint references (its state). */
   size: number;
   steps: number;
   processed_records: number;
