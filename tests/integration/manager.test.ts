@@ -83,7 +83,14 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
     program_code: SQL,
     runtime_config: {
       workers: 2,
-      storage: { backend: { name: 'file', config: { sync: { bucket: 'b', secret_key: 'hunter2' } } } },
+      storage: {
+        backend: {
+          name: 'file',
+          config: {
+            sync: { bucket: 'b', endpoint: 'http://127.0.0.1:9', access_key: 'AKID', secret_key: 'hunter2' },
+          },
+        },
+      },
     },
   });
   assert.equal(created.status, 201, created.text);
