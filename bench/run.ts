@@ -12,12 +12,15 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   ingest: async () => (await import('./ingest/suite.ts')).ingestSuite,
   checkpoint: async () => (await import('./checkpoint/suite.ts')).checkpointSuite,
   ft: async () => (await import('./ft/suite.ts')).ftSuite,
+  sync: async () => (await import('./sync/suite.ts')).syncSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   engine suite flags: --orders N  --batch N  --runs N  --seed N
                       --engines holdfast,db-ivm  --workloads region,customer,mixed  --variant reduce|groupBy
-  checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)`;
+  checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)
+  sync suite flags: --runs N (default 3; any value writes the scratch file only); needs rclone (installed with
+                    apt-get when missing)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

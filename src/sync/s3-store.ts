@@ -200,10 +200,9 @@ export class S3Store implements ObjectStore {
       // an explicit partSize makes anything larger than one part multipart; otherwise the store's threshold
       const threshold = opts.partSize !== undefined ? partSize : Math.max(this.#multipartThreshold, partSize);
       if (inMemory !== null && inMemory.byteLength <= threshold) {
-        const out = await this.#client.send(
-          new PutObjectCommand({ ...params, Body: inMemory, ContentLength: inMemory.byteLength }),
-          { abortSignal: opts.signal },
-        );
+        const cmd = new PutObjectCommand({ ...params, Body: inMemory, ContentLength: inMemory.byteLength });
+        if (opts.sha256 !== undefined && SHA256_HEX.test(opts.sha256)) knownPayloadHash(cmd, opts.sha256);
+        const out = await this.#client.send(cmd, { abortSignal: opts.signal });
         opts.onProgress?.(inMemory.byteLength);
         return { etag: out.ETag ?? '' };
       }
@@ -479,6 +478,26 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
       : {}),
   };
   return { provider, bucket, prefix, endpoint, client };
+}
+
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Signs a single PUT with the body's SHA-256 the caller already knows (`PutOptions.sha256`, the body's hash by
+ * contract) as `x-amz-content-sha256`, instead of letting the signer hash the whole body again: a full pass over
+ * every uploaded byte saved, and S3 rejects the PUT (XAmzContentSHA256Mismatch) if the bytes do not match, as the
+ * local store does.
+ */
+function knownPayloadHash(cmd: PutObjectCommand, sha256: string): void {
+  cmd.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers !== undefined && req.headers['x-amz-content-sha256'] === undefined)
+        req.headers['x-amz-content-sha256'] = sha256.toLowerCase();
+      return next(args);
+    },
+    { step: 'build', name: 'holdfastKnownPayloadHash' },
+  );
 }
 
 /** Adds a Content-MD5 header to multi-object deletes (required by older MinIO and Ceph). */
