@@ -495,8 +495,8 @@ function markdown(r: Report): string {
       'instead of letting the SDK hash every byte again, while rclone computes the MD5 of every file to check the ' +
       `upload. Pull: without verification Holdfast's client needs ${secs(l.holdfastIgnoreChecksum.medianCpuMs)} s ` +
       `(rclone ${secs(l.rclone.medianCpuMs)} s, its MD5 included); verifying SHA-256 adds ` +
-      `${secs(l.holdfast.medianCpuMs - l.holdfastIgnoreChecksum.medianCpuMs)} s on the single JavaScript thread ` +
-      "(Node's SHA-256 runs at ≈ 2 GB/s here) where rclone hashes on goroutines spread over both cores. The rest " +
+      `${secs(l.holdfast.medianCpuMs - l.holdfastIgnoreChecksum.medianCpuMs)} s of CPU (files up to 8 MiB are hashed by WebCrypto on the libuv pool, off the event loop, larger ones ` +
+      'as they stream; a 2-core box shared with the server has no spare core for it either way). The rest ' +
       "of Holdfast's per-byte cost is the JavaScript HTTP client (a fresh 64 KiB buffer per socket read, hence " +
       `frequent garbage collection) and an fsync per file. The incremental push is ~${3 * c.delta.files} small ` +
       "requests for either tool, and Holdfast's SDK spends more CPU per request than rclone.",

@@ -12,7 +12,7 @@
  *
  * State: none between calls except the rate limiter and the progress counters of the caller.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, webcrypto } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { ServiceError } from '../errors/service-error.ts';
@@ -200,9 +200,14 @@ export async function downloadFile(
       );
     } else {
       const { stream } = await store.getStream(key, opts.signal ? { signal: opts.signal } : {});
-      const h = opts.ignoreChecksum ? null : createHash('sha256');
-      await writeAt(fh, 0, stream, h, opts);
+      // verification: a file up to OFFLOAD_HASH bytes is kept and hashed by WebCrypto on the libuv thread pool
+      // (off the event loop, in parallel with the other transfers); a larger one is hashed as it streams
+      const keep = !opts.ignoreChecksum && expected.size <= OFFLOAD_HASH ? ([] as Buffer[]) : null;
+      const h = opts.ignoreChecksum || keep !== null ? null : createHash('sha256');
+      await writeAt(fh, 0, stream, h, opts, keep);
       if (h) hash = h.digest('hex');
+      if (keep !== null)
+        hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.concat(keep))).toString('hex');
     }
     await fh.sync();
   } finally {
@@ -222,6 +227,9 @@ export async function downloadFile(
   }
 }
 
+/** Downloads up to this size are hashed off the event loop (they are held in memory until verified). */
+const OFFLOAD_HASH = 8 * 1024 * 1024;
+
 /** Bytes of a download gathered before one positioned write (socket chunks are 64 KiB at most). */
 const WRITE_BATCH = 1024 * 1024;
 
@@ -236,6 +244,7 @@ async function writeAt(
   stream: AsyncIterable<unknown>,
   hash: Hash | null,
   opts: TransferOptions,
+  keep: Buffer[] | null = null,
 ): Promise<number> {
   let batch: Buffer[] = [];
   let batched = 0;
@@ -252,6 +261,7 @@ async function writeAt(
     const chunk = c as Buffer;
     await opts.limiter.take(chunk.length);
     hash?.update(chunk);
+    keep?.push(chunk);
     batch.push(chunk);
     batched += chunk.length;
     if (batched >= WRITE_BATCH) await flush();
