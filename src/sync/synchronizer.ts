@@ -53,6 +53,28 @@ export interface OwnerRecord {
   readonly pipeline_name: string;
   readonly epoch: number;
   readonly claimed_at: string;
+  /**
+   * Every takeover so far (absent until the first): the epoch it started, the pipeline that lost the prefix,
+   * and the checkpoint the new owner continued from. A manifest pushed under an older epoch after that
+   * checkpoint belongs to a fenced history and is never restored.
+   */
+  readonly takeovers?: readonly Takeover[];
+}
+
+export interface Takeover {
+  readonly epoch: number;
+  readonly pipeline_id: string;
+  readonly previous_pipeline_id: string | null;
+  /** The checkpoint the new owner started from (null: from scratch). */
+  readonly from_checkpoint: string | null;
+  readonly at: string;
+}
+
+/** Whether a manifest pushed under `epoch` is part of the history the takeovers kept. */
+export function survivesTakeovers(uuid: string, epoch: number, takeovers: readonly Takeover[]): boolean {
+  for (const t of takeovers)
+    if (t.epoch > epoch && (t.from_checkpoint === null || uuid > t.from_checkpoint)) return false;
+  return true;
 }
 
 /** `sync` block added to a manifest in the bucket. */
@@ -308,7 +330,73 @@ export class Synchronizer {
     return cur;
   }
 
+  /**
+   * Takes the prefix over (activation of a standby): bumps the epoch with a compare-and-swap on `owner.json`
+   * (a conditional create when there is none) and records the takeover, so the former owner is fenced and its
+   * later manifests are ignored by readers. Retries when another writer raced it.
+   */
+  async takeOver(fromCheckpoint: string | null): Promise<OwnerRecord> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const cur = await this.readOwner();
+      const epoch = (cur?.record.epoch ?? 0) + 1;
+      const at = new Date(this.#now()).toISOString();
+      const record: OwnerRecord = {
+        format_version: 1,
+        pipeline_id: this.#identity.id,
+        pipeline_name: this.#identity.name,
+        epoch,
+        claimed_at: at,
+        takeovers: [
+          ...(cur?.record.takeovers ?? []),
+          {
+            epoch,
+            pipeline_id: this.#identity.id,
+            previous_pipeline_id: cur?.record.pipeline_id ?? null,
+            from_checkpoint: fromCheckpoint,
+            at,
+          },
+        ],
+      };
+      try {
+        const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
+          ...(cur === null ? { ifNoneMatch: '*' as const } : { ifMatch: cur.etag }),
+          contentType: 'application/json',
+        });
+        this.#owner = { record, etag };
+        this.#log('info', `took over ${this.bucket.description} at epoch ${epoch}`, {
+          epoch,
+          previous_owner: cur?.record.pipeline_id ?? null,
+          from_checkpoint: fromCheckpoint,
+        });
+        return record;
+      } catch (e) {
+        const code = (e as { errorCode?: string }).errorCode;
+        if (code !== 'ObjectEtagMismatch' && code !== 'ObjectAlreadyExists' && code !== 'ObjectNotFound')
+          throw e;
+      }
+    }
+    throw new ServiceError(
+      'CheckpointPushError',
+      `could not take over ${this.bucket.description}: owner.json kept changing under 10 attempts`,
+      {},
+    );
+  }
+
   #ownedBy(owner: OwnerRecord): ServiceError {
+    const took = owner.takeovers?.findLast((t) => t.previous_pipeline_id === this.#identity.id);
+    if (took !== undefined)
+      return new ServiceError(
+        'CheckpointBucketOwned',
+        `this pipeline ('${this.#identity.name}', id: ${this.#identity.id}) was fenced: pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}) took over checkpoint bucket ${this.bucket.description} at epoch ${took.epoch} (${took.at}) from checkpoint ${took.from_checkpoint ?? 'none'}; refusing to write checkpoint data, and pushes stop`,
+        {
+          fenced: true,
+          owner_id: owner.pipeline_id,
+          owner_name: owner.pipeline_name,
+          owner_epoch: owner.epoch,
+          pipeline_id: this.#identity.id,
+          pipeline_name: this.#identity.name,
+        },
+      );
     return new ServiceError(
       'CheckpointBucketOwned',
       `checkpoint bucket ${this.bucket.description} is already owned by pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}, epoch ${owner.epoch}); current pipeline is '${this.#identity.name}' (id: ${this.#identity.id}); refusing to write checkpoint data. Give this pipeline its own bucket prefix (the other one can seed it as read_bucket)`,
@@ -476,7 +564,14 @@ export class Synchronizer {
     store: ObjectStore,
   ): Promise<Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>> {
     const uuids = await this.#manifestUuids(store);
-    const out = await this.#checkers.map(uuids, async (uuid) => {
+    const takeovers =
+      (
+        await this.readOwner(store).catch((e: unknown) => {
+          if (isAccessError(e)) throw e;
+          return null; // an unreadable owner record fences nothing
+        })
+      )?.record.takeovers ?? [];
+    const all = await this.#checkers.map(uuids, async (uuid) => {
       try {
         return { uuid, manifest: await this.#remoteManifest(store, uuid) };
       } catch (e) {
@@ -485,6 +580,10 @@ export class Synchronizer {
         return { uuid, manifest: null, error: err.message };
       }
     });
+    // manifests of a fenced history (pushed by a former owner after a takeover's starting point) do not exist
+    const out = all.filter(
+      (c) => c.manifest === null || survivesTakeovers(c.uuid, c.manifest.sync?.epoch ?? 0, takeovers),
+    );
     return out.sort((a, b) => {
       const ea = a.manifest?.sync?.epoch ?? 0;
       const eb = b.manifest?.sync?.epoch ?? 0;

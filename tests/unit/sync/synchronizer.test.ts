@@ -347,6 +347,80 @@ describe('synchronizer on a local-directory bucket', () => {
     assert.deepEqual(await keys(bucket, 'checkpoints/'), [`checkpoints/${uuids.at(-1)}.json`]);
   });
 
+  test('takeover: the epoch is bumped with a CAS, the former owner is fenced, and its later manifests are never latest', async () => {
+    const { store: aStore, uuids } = await localStore(3, 3);
+    const bucket = new DirStore({ root: join(await tempDir(), 'bucket'), create: true });
+    const a = new Synchronizer({
+      settings: settings(),
+      local: aStore,
+      identity: ME,
+      stores: { bucket, read: null },
+    });
+    await a.push(uuids[0] as string);
+    await a.push(uuids[1] as string);
+    // B restores uuids[1] and takes over from it
+    const bStore = new CheckpointStore(join(await tempDir(), 'checkpoint-store'));
+    const b = new Synchronizer({
+      settings: settings(),
+      local: bStore,
+      identity: { id: 'pipeline-b', name: 'standby' },
+      stores: { bucket, read: null },
+    });
+    assert.equal((await b.pull('latest')).kind, 'pulled');
+    const owner = await b.takeOver(uuids[1] as string);
+    assert.equal(owner.epoch, 2);
+    assert.deepEqual(
+      owner.takeovers?.map((t) => [t.epoch, t.previous_pipeline_id, t.from_checkpoint]),
+      [[2, 'pipeline-a', uuids[1]]],
+    );
+    // A's next push is refused as fenced, before anything is written
+    const before = await keys(bucket);
+    await assert.rejects(
+      a.push(uuids[2] as string),
+      (e: Error & { errorCode?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.errorCode, 'CheckpointBucketOwned');
+        assert.equal(e.details?.fenced, true);
+        assert.match(e.message, /was fenced: pipeline 'standby' \(id: pipeline-b\) took over .* at epoch 2/);
+        return true;
+      },
+    );
+    assert.deepEqual(await keys(bucket), before);
+    // a push of A's that raced the takeover and landed anyway (epoch 1, newer than B's starting point)
+    const m = await aStore.readManifest(uuids[2] as string);
+    for (const f of manifestFiles(m))
+      await bucket.put(`files/${f.hash}`, await readFile(aStore.filePath(f.hash)));
+    await bucket.put(
+      `checkpoints/${uuids[2]}.json`,
+      JSON.stringify({
+        ...m,
+        sync: {
+          epoch: 1,
+          pipeline_id: 'pipeline-a',
+          pipeline_name: 'orders',
+          pushed_at: new Date().toISOString(),
+        },
+      }),
+    );
+    const third = new Synchronizer({
+      settings: settings(),
+      local: new CheckpointStore(join(await tempDir(), 'cs')),
+      identity: { id: 'c', name: 'c' },
+      stores: { bucket, read: null },
+    });
+    const r = await third.pull('latest');
+    assert.equal(r.kind === 'pulled' && r.uuid, uuids[1], 'the fenced manifest is not latest');
+    assert.ok(!(await third.listRemote()).some((x) => x.uuid === uuids[2]));
+    // B's own pushes are epoch 2 and become latest
+    await b.push(uuids[1] as string);
+    const fourth = new Synchronizer({
+      settings: settings(),
+      local: new CheckpointStore(join(await tempDir(), 'cs')),
+      identity: { id: 'd', name: 'd' },
+      stores: { bucket, read: null },
+    });
+    assert.equal((await fourth.pull('latest')).kind, 'pulled');
+  });
+
   test('transfers and checkers bound the files moved and checked at once', async () => {
     const { store, uuids } = await localStore(12, 0, 200);
     for (const [transfers, checkers] of [
