@@ -19,8 +19,13 @@ const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 let server: ChildProcess | null = null;
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-sync-mgr-'));
 after(async () => {
-  server?.kill('SIGTERM');
-  await rm(dataDir, { recursive: true, force: true });
+  // the manager stops its pipelines on SIGTERM: let it finish before its data directory goes
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((r) => server?.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
 
 async function startServer(): Promise<string> {
