@@ -78,7 +78,7 @@ export class SyncService {
   /** created_at of the newest checkpoint known to be in the bucket. */
   #newestRemoteAt: number | null = null;
   #pushedUuid: string | null = null;
-  readonly counters = { pushes: 0, pushFailures: 0, pushBytes: 0, pulls: 0, pullFailures: 0 };
+  readonly counters = { pushes: 0, pushFailures: 0, pushBytes: 0, pulls: 0 };
 
   constructor(opts: SyncServiceOptions) {
     this.#sync = opts.synchronizer;
@@ -273,11 +273,7 @@ export class SyncService {
   }
 
   /** Records the pull this process started from. */
-  recordPull(outcome: PullOutcome | null, error?: string): void {
-    if (error !== undefined) {
-      this.counters.pullFailures++;
-      return;
-    }
+  recordPull(outcome: PullOutcome | null): void {
     if (outcome?.kind !== 'pulled') return;
     this.counters.pulls++;
     this.#lastPull = {

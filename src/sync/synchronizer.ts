@@ -87,6 +87,13 @@ export interface RemoteStamp {
 
 export type RemoteManifest = CheckpointManifest & { readonly sync?: RemoteStamp };
 
+/** A manifest key in a bucket with its parsed manifest, or why it could not be read. */
+interface RemoteEntry {
+  readonly uuid: string;
+  readonly manifest: RemoteManifest | null;
+  readonly error?: string;
+}
+
 export type SyncLog = (
   level: 'info' | 'warn' | 'error',
   message: string,
@@ -143,6 +150,14 @@ export interface SynchronizerOptions {
 
 const MiB = 1024 * 1024;
 
+/** Upload cutoff and part size (rclone's defaults: 200 MiB, and 8 MiB parts), from `--s3-upload-cutoff`/`--s3-chunk-size`. */
+export function uploadSizes(settings: SyncSettings): { uploadCutoff: number; partSize: number } {
+  return {
+    uploadCutoff: settings.flags.uploadCutoff ?? 200 * MiB,
+    partSize: settings.flags.chunkSize ?? 8 * MiB,
+  };
+}
+
 /** Opens the object store a bucket string names under the settings' endpoint, provider and credentials. */
 export function openStore(
   settings: SyncSettings,
@@ -177,9 +192,9 @@ export function openStore(
         ? { accessKey: envAccess, secretKey: envSecret }
         : {}),
     ...(f.forcePathStyle !== undefined ? { forcePathStyle: f.forcePathStyle } : {}),
-    partSize: f.chunkSize ?? 8 * MiB,
+    partSize: uploadSizes(settings).partSize,
     // like rclone: a file below the upload cutoff goes up in one PUT, above it in parts
-    multipartThreshold: f.uploadCutoff ?? 200 * MiB,
+    multipartThreshold: uploadSizes(settings).uploadCutoff,
     queueSize: settings.uploadConcurrency,
     maxSockets: Math.max(
       50,
@@ -476,12 +491,10 @@ export class Synchronizer {
       filesSkipped: files.length - todo.length,
     };
     opts.onProgress?.({ ...progress });
-    const f = this.settings.flags;
     await this.#transfers.map(todo, async (file) => {
       await uploadFile(this.bucket, file.key, file.path, file, {
         limiter: this.#limiter,
-        uploadCutoff: f.uploadCutoff ?? 200 * MiB,
-        partSize: f.chunkSize ?? 8 * MiB,
+        ...uploadSizes(this.settings),
         uploadConcurrency: this.settings.uploadConcurrency,
         onBytes: (n) => {
           progress.bytesDone += n;
@@ -560,9 +573,7 @@ export class Synchronizer {
    * The checkpoints of `store` with their manifests, newest first by (epoch, uuid); unreadable manifests are
    * skipped with a warning (a corrupt one cannot be restored anyway), store errors are thrown.
    */
-  async #remoteCheckpoints(
-    store: ObjectStore,
-  ): Promise<Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>> {
+  async #remoteCheckpoints(store: ObjectStore): Promise<RemoteEntry[]> {
     const uuids = await this.#manifestUuids(store);
     const takeovers =
       (
@@ -598,7 +609,7 @@ export class Synchronizer {
     const sources: Array<['bucket' | 'read_bucket', ObjectStore]> = [['bucket', this.bucket]];
     if (this.readBucket) sources.push(['read_bucket', this.readBucket]);
     for (const [source, store] of sources) {
-      let list: Awaited<ReturnType<Synchronizer['remoteCheckpoints']>>;
+      let list: RemoteEntry[];
       try {
         list = await this.#remoteCheckpoints(store);
       } catch (e) {
@@ -627,13 +638,6 @@ export class Synchronizer {
     return out.sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0));
   }
 
-  /** For tests and the listing: the raw ordering used by pulls. */
-  remoteCheckpoints(
-    store: ObjectStore,
-  ): Promise<Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>> {
-    return this.#remoteCheckpoints(store);
-  }
-
   // ------------------------------------------------------------------------------------------------------
   // Pull
   // ------------------------------------------------------------------------------------------------------
@@ -656,7 +660,7 @@ export class Synchronizer {
     if (this.readBucket) sources.push(['read_bucket', this.readBucket]);
     const tried: string[] = [];
     for (const [source, store] of sources) {
-      let list: Array<{ uuid: string; manifest: RemoteManifest | null; error?: string }>;
+      let list: RemoteEntry[];
       try {
         list = await this.#remoteCheckpoints(store);
       } catch (e) {

@@ -14,7 +14,7 @@
  */
 import { createHash, type Hash, webcrypto } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
 import { ServiceError } from '../errors/service-error.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
 
@@ -285,11 +285,6 @@ function mismatch(key: string, store: ObjectStore, why: string): ServiceError {
       key,
     },
   );
-}
-
-/** Renames a verified download into place. */
-export async function commitDownload(tmp: string, path: string): Promise<void> {
-  await rename(tmp, path);
 }
 
 /**

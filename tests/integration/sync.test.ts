@@ -126,6 +126,12 @@ function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>)
       await checkpoint(p.base);
       const first = await sync(p.base);
       assert.equal(first.status.failure, null);
+      // a status query for another incarnation (the process restarted since the request) is refused
+      const stale = await fetch(
+        `${p.base}/checkpoint/sync_status?incarnation_uuid=019a0000-0000-7000-8000-000000000000`,
+      );
+      assert.equal(stale.status, 400);
+      assert.equal(((await stale.json()) as { error_code: string }).error_code, 'IncarnationUuidMismatch');
       const firstViews = await views(p.base);
       // a small change, a second checkpoint and an incremental push
       await ingest(p.base, [{ id: 4, v: 40 }]);
