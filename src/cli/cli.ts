@@ -22,9 +22,11 @@ commands:
   create NAME --sql FILE [--description TEXT] [--runtime-config JSON]   create a pipeline (compiles its SQL)
   update NAME [--sql FILE] [--description TEXT] [--runtime-config JSON] change a stopped pipeline
   list | get NAME | status NAME | stats NAME                              inspect
-  start NAME [--initial running|paused] [--bootstrap-policy allow|reject|await_approval] [--no-wait]
-                                                                          start and wait for Running/Paused
-                                                                          (or AwaitingApproval)
+  start NAME [--initial running|paused|standby] [--bootstrap-policy allow|reject|await_approval] [--no-wait]
+                                                                          start and wait for Running/Paused/
+                                                                          Standby (or AwaitingApproval)
+  activate NAME [--initial running|paused] [--no-wait] [--timeout SECS]   make a standby take over and wait
+                                                                          until it runs (default 300 s)
   approve NAME                                                            approve bootstrapping a changed program
   stop NAME [--force] [--no-wait]                                         stop (--force: without a checkpoint)
   pause NAME | resume NAME                                                pause or resume processing
@@ -246,7 +248,9 @@ export async function runPipelineCli(
         return 0;
       }
       case 'start': {
-        const initial = (str(p, '--initial') ?? 'running') as 'running' | 'paused';
+        const initial = str(p, '--initial') ?? 'running';
+        if (initial !== 'running' && initial !== 'paused' && initial !== 'standby')
+          throw new UsageError(`--initial must be running, paused or standby, got '${initial}'`);
         const policy = str(p, '--bootstrap-policy');
         if (policy !== undefined && !['allow', 'reject', 'await_approval'].includes(policy))
           throw new UsageError(`--bootstrap-policy must be allow, reject or await_approval, got '${policy}'`);
@@ -262,7 +266,33 @@ export async function runPipelineCli(
         show({ status }, () =>
           status === 'AwaitingApproval'
             ? `${name()}: awaiting approval: the program changed since the checkpoint (see the diff in \`holdfast pipeline get ${name()}\`); run \`holdfast pipeline approve ${name()}\` to bootstrap`
-            : `${name()}: ${wait ? 'started' : 'starting'}`,
+            : status === 'Standby'
+              ? `${name()}: in standby (pulling checkpoints; \`holdfast pipeline activate ${name()}\` takes over)`
+              : `${name()}: ${wait ? 'started' : 'starting'}`,
+        );
+        return 0;
+      }
+      case 'activate': {
+        const initial = str(p, '--initial') ?? 'running';
+        if (initial !== 'running' && initial !== 'paused')
+          throw new UsageError(`--initial must be running or paused, got '${initial}'`);
+        const timeout = str(p, '--timeout');
+        const timeoutS = timeout === undefined ? 300 : Number(timeout);
+        if (!(timeoutS > 0))
+          throw new UsageError(`--timeout must be a positive number of seconds, got '${timeout}'`);
+        const n = name();
+        const now = io.now ?? Date.now;
+        const started = now();
+        const status = await pipeline().activate({ initial, wait, timeoutMs: timeoutS * 1000 });
+        const seconds = (now() - started) / 1000;
+        if (status === null) {
+          show({ status: 'Activating', initial }, () => `pipeline '${n}' activating (initial=${initial})`);
+          return 0;
+        }
+        show({ status, seconds }, () =>
+          status === 'AwaitingApproval'
+            ? `pipeline '${n}' activated: AwaitingApproval (took ${seconds.toFixed(1)} s): the program changed since the checkpoint; run \`holdfast pipeline approve ${n}\` to bootstrap`
+            : `pipeline '${n}' activated: ${status} (took ${seconds.toFixed(1)} s)`,
         );
         return 0;
       }

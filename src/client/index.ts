@@ -11,6 +11,7 @@ export { HoldfastClient } from './client.ts';
 export { CLIENT_ERROR_CODES, ClientError, type ClientErrorCode, isClientError } from './client-error.ts';
 export { readLines } from './lines.ts';
 export {
+  type ActivateOptions,
   type CheckpointSyncState,
   type CreatePipelineOptions,
   type InputJsonOptions,

@@ -4,14 +4,17 @@
  * (`GET ?selector=status`) the way the Python SDK does:
  *
  *   start  → dismiss_error, start?initial=…&dismiss_error=false, poll until deployment_status is the initial
- *            state or AwaitingApproval; fail fast (`PipelineFailed`) when it lands in Stopped with an error
+ *            state (Running, Paused or Standby) or AwaitingApproval; fail fast (`PipelineFailed`) when it lands
+ *            in Stopped with an error
+ *   activate → activate?initial=…, poll until Running/Paused or AwaitingApproval; fail fast when it stops
  *   stop   → stop?force=…, poll until Stopped          clearStorage → clear, poll until storage_status Cleared
  *   inputJson({ wait }) → ingress, poll completion_status with backoff 0.1 s × 1.2^n (cap 5 s)
  *   waitForCompletion   → poll /stats until global_metrics.pipeline_complete
  *   syncCheckpoint({ wait }) → checkpoint/sync, poll checkpoint/sync_status?incarnation_uuid=… until the UUID
  *            is the last success or failure (re-requested after IncarnationUuidMismatch)
  *
- * Waits without `timeoutMs` wait forever; with it they throw `ClientError('WaitTimeout')`.
+ * Waits without `timeoutMs` wait forever (except `activate`: 5 minutes); with it they throw
+ * `ClientError('WaitTimeout')`.
  */
 import type {
   BootstrapPolicy,
@@ -26,6 +29,7 @@ import type {
   ProgramConfig,
   RemoteCheckpoint,
   RuntimeConfig,
+  StandbyStatus,
   StartInitialState,
   SyncProgress,
 } from '../types/pipeline-api.ts';
@@ -60,6 +64,11 @@ export interface StartOptions extends WaitOptions {
   readonly concurrentBootstrap?: boolean;
   /** Dismiss a previous deployment error first (default true). */
   readonly dismissError?: boolean;
+}
+
+export interface ActivateOptions extends WaitOptions {
+  /** The state the standby takes over in: `running` (default) or `paused`. */
+  readonly initial?: 'running' | 'paused';
 }
 
 export interface StopOptions extends WaitOptions {
@@ -298,6 +307,55 @@ export class Pipeline {
     await this.client.resumePipeline(this.name, { signal: opts.signal });
     if (opts.wait ?? true)
       await this.#poll('resume', opts, (d) => d.deployment_status === 'Running' || (failure(d) ?? false));
+  }
+
+  /**
+   * Activates a standby pipeline (`POST .../activate?initial=…`, as Feldera's `pipeline.activate()`): it makes
+   * its final pull, takes over the bucket and runs. By default waits until it is `Running` (`Paused` for
+   * `initial: 'paused'`) or `AwaitingApproval` (the program changed since the checkpoint), at most `timeoutMs`
+   * (default 5 minutes; then `ClientError('WaitTimeout')`), and returns that status (null without `wait`).
+   * Throws `ClientError('PipelineFailed')` when the pipeline stops with an error while activating (e.g. the
+   * final pull failed), `ClientError('InvalidState')` when it stops without one (someone stopped it), and
+   * `ApiError` as the server answers (`PipelineInteractionNotDeployed` when it is not started,
+   * `InvalidActivateStatus`, `InvalidTransition`).
+   */
+  async activate(opts: ActivateOptions = {}): Promise<PipelineStatus | null> {
+    const initial = opts.initial ?? 'running';
+    if (initial !== 'running' && initial !== 'paused')
+      throw new ClientError('InvalidArgument', `initial must be 'running' or 'paused', got '${initial}'`, {
+        initial,
+      });
+    await this.client.activatePipeline(this.name, initial, { signal: opts.signal });
+    if (!(opts.wait ?? true)) return null;
+    const target = INITIAL_TO_STATUS[initial];
+    const d = await this.#poll(
+      `activate into ${target}`,
+      { timeoutMs: opts.timeoutMs ?? 300_000, signal: opts.signal },
+      (d) => {
+        if (d.deployment_status === target || d.deployment_status === 'AwaitingApproval') return true;
+        if (d.deployment_status !== 'Stopped') return false;
+        return (
+          failure(d) ??
+          new ClientError(
+            'InvalidState',
+            `pipeline '${this.name}' stopped while activating (deployment_desired_status ${d.deployment_desired_status}); start it again with initial 'standby' and activate it`,
+            { pipeline_name: this.name, deployment_status: d.deployment_status },
+          )
+        );
+      },
+    );
+    return d.deployment_status;
+  }
+
+  /**
+   * What a standby pipeline's continuous pull holds (`deployment_runtime_status_details.standby`): the
+   * checkpoint it would take over from, its age (lag), pull counters, the last error; null when the pipeline
+   * is not in standby.
+   */
+  async standbyStatus(opts: { signal?: AbortSignal } = {}): Promise<StandbyStatus | null> {
+    const d = await this.client.getPipeline(this.name, 'status', opts);
+    const standby = d.deployment_runtime_status_details?.standby;
+    return typeof standby === 'object' && standby !== null ? (standby as StandbyStatus) : null;
   }
 
   /** Stops the pipeline (`force` default false = suspend with checkpoint); by default waits for `Stopped`. */

@@ -1,7 +1,11 @@
 /**
  * The manager's `/v0` API (Feldera-compatible): the pipeline registry (CRUD), the lifecycle (start, stop,
- * pause, resume, clear, dismiss_error), logs, and a proxy for every pipeline-scoped data route (ingress,
- * egress, query, stats, metrics, completion_status) to the pipeline's own process.
+ * pause, resume, activate, clear, dismiss_error), logs, and a proxy for every pipeline-scoped data route
+ * (ingress, egress, query, stats, metrics, completion_status) to the pipeline's own process.
+ *
+ * Standby: `start?initial=standby` (only with the file backend, `sync` and `start_from_checkpoint`) starts the
+ * process in standby, where it keeps pulling the newest checkpoint; `activate[?initial=running|paused]` is
+ * forwarded to the process, and from then on its restarts start in the activated state, not in standby.
  *
  * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
  * never links the engine) and store `program_status`, `program_error` and `program_info`.
@@ -13,7 +17,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import { join } from 'node:path';
 import { readBody, sendError, sendJson } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { FtConfigError, ftSettings } from '../types/ft-config.ts';
+import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import {
   type BootstrapPolicy,
   type PipelineRecord,
@@ -57,6 +61,7 @@ const PROXIED = new Set([
 const now = () => new Date().toISOString();
 /** Runtime statuses a pipeline's `/status` may report that the manager shows as they are. */
 const RUNTIME_FROM_PIPELINE = [
+  'Standby',
   'Initializing',
   'AwaitingApproval',
   'Bootstrapping',
@@ -66,12 +71,16 @@ const RUNTIME_FROM_PIPELINE = [
   'Suspended',
 ] as const satisfies readonly RuntimeStatus[];
 const BOOTSTRAP_POLICIES: readonly BootstrapPolicy[] = ['allow', 'reject', 'await_approval'];
+/** A change of `deployment_runtime_status_details` alone (e.g. a standby's pull counters) is persisted at most this often. */
+const DETAILS_SAVE_MS = 10_000;
 
 export class Manager {
   readonly store: Store;
   readonly supervisor: Supervisor;
   readonly #opts: ManagerOptions;
   readonly server: Server;
+  /** When each pipeline's record was last persisted for a details-only change. */
+  readonly #detailsSavedAt = new Map<string, number>();
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
@@ -103,11 +112,20 @@ export class Manager {
           ? (state as RuntimeStatus)
           : 'Unavailable';
         const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
-        if (r.deployment_runtime_status !== rt || !same)
+        if (r.deployment_runtime_status !== rt)
           this.#update(name, (x) => {
             setRuntime(x, rt);
             x.deployment_runtime_status_details = details;
           });
+        else if (!same) {
+          // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
+          r.deployment_runtime_status_details = details;
+          const t = Date.now();
+          if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
+            this.#detailsSavedAt.set(name, t);
+            this.store.put(r);
+          }
+        }
       },
       onExit: (name, expected, gaveUp, detail) =>
         this.#update(name, (r) => {
@@ -238,12 +256,7 @@ export class Manager {
         case 'dismiss_error':
           return this.#dismiss(name, res);
         case 'activate':
-          this.#get(name);
-          throw new ServiceError(
-            'SyncNotAvailable',
-            '/activate activates a standby pipeline; standby mode is not available in this version of Holdfast yet (checkpoint sync is: see the README)',
-            { action },
-          );
+          return this.#activate(name, url, res);
       }
     }
     if (seg.length === 4 && method === 'GET' && action === 'logs') return this.#logs(name, req, res);
@@ -438,7 +451,7 @@ export class Manager {
           ? null
           : { path: join(this.store.dataDir, 'pipelines', r.id, 'storage') },
       http: { bind: '127.0.0.1', port: 0 },
-      initial: (r.deployment_initial ?? 'Running').toLowerCase(),
+      initial: processInitial(r).toLowerCase(),
       bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
     };
   }
@@ -446,21 +459,15 @@ export class Manager {
   #start(name: string, p: URLSearchParams, res: ServerResponse): void {
     const r = this.#get(name);
     const initial = p.get('initial') ?? 'running';
-    if (initial === 'standby') {
-      throw new ServiceError(
-        'UnsupportedPipelineAction',
-        'start?initial=standby: standby mode is not available in this version of Holdfast yet; start normally with `start_from_checkpoint` in the sync config to restore from the bucket',
-        { initial },
-      );
-    }
-    if (initial !== 'running' && initial !== 'paused') {
+    if (initial !== 'running' && initial !== 'paused' && initial !== 'standby') {
       throw new ServiceError(
         'UnsupportedPipelineAction',
         `Unsupported pipeline action '/start?initial=${initial}': unknown initial runtime desired status: ${initial}`,
         { initial },
       );
     }
-    const want: RuntimeDesiredStatus = initial === 'paused' ? 'Paused' : 'Running';
+    const want: RuntimeDesiredStatus =
+      initial === 'paused' ? 'Paused' : initial === 'standby' ? 'Standby' : 'Running';
     const policy = p.get('bootstrap_policy') ?? 'await_approval';
     if (!(BOOTSTRAP_POLICIES as readonly string[]).includes(policy))
       throw new ServiceError(
@@ -478,11 +485,21 @@ export class Manager {
           : 'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; leave them unset',
         {},
       );
+    let ft: FtSettings;
     try {
-      ftSettings(r.runtime_config);
+      ft = ftSettings(r.runtime_config);
     } catch (e) {
       if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, e.details);
       throw e;
+    }
+    if (want === 'Standby') {
+      const problem = standbyProblem(ft);
+      if (problem !== null)
+        throw new ServiceError(
+          'InitialStandbyNotAllowed',
+          `Initial desired runtime status can only be set to Standby if: (1) \`runtime_config.storage.backend.name\` is set to \`file\`, (2) \`runtime_config.storage.backend.config.sync\` is configured, and (3) the sync config sets \`start_from_checkpoint\`. Pipeline '${name}': ${problem}.`,
+          { pipeline_name: name },
+        );
     }
     if (r.program_status !== 'Success')
       throw new ServiceError(
@@ -509,7 +526,7 @@ export class Manager {
       if (r.deployment_initial !== want)
         throw new ServiceError(
           'InitialImmutableUnlessStopped',
-          `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; use pause/resume or stop it first`,
+          `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; ${r.deployment_initial === 'Standby' ? `activate it (POST /v0/pipelines/${name}/activate)` : 'use pause/resume'} or stop it first`,
           {},
         );
       if ((r.bootstrap_policy ?? 'await_approval') !== policy)
@@ -546,9 +563,10 @@ export class Manager {
   #stop(name: string, p: URLSearchParams, res: ServerResponse): void {
     const r = this.#get(name);
     const force = p.get('force') === 'true';
-    // still initializing (e.g. awaiting approval): the state is the checkpoint it started from, so there is
-    // nothing to save and no controller to checkpoint
+    // still initializing (e.g. awaiting approval) or in standby: the state is the checkpoint it started from
+    // (or pulled), so there is nothing to save and no controller to checkpoint
     const initializing =
+      r.deployment_runtime_status === 'Standby' ||
       r.deployment_runtime_status === 'Initializing' ||
       r.deployment_runtime_status === 'AwaitingApproval' ||
       r.deployment_runtime_status === 'Bootstrapping';
@@ -633,16 +651,66 @@ export class Manager {
         pipeline_name: name,
       });
     });
-    if (!resp.ok)
+    if (!resp.ok) {
+      // the pipeline's own refusal (e.g. 400 InvalidTransition in standby) is passed through, as Feldera does
+      const text = await resp.text().catch(() => '');
+      if (isErrorBody(text)) return passThrough(res, resp.status, text);
       throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${resp.status}`, {
         pipeline_name: name,
       });
+    }
     this.#update(name, (x) => {
       x.deployment_runtime_desired_status = action === 'pause' ? 'Paused' : 'Running';
       x.deployment_runtime_desired_status_since = now();
       setRuntime(x, action === 'pause' ? 'Paused' : 'Running');
     });
     sendJson(res, 202, action === 'pause' ? 'Pipeline is pausing' : 'Pipeline is resuming');
+  }
+
+  /**
+   * `POST .../activate[?initial=running|paused]`: forwarded to the pipeline's `POST /activate` with the query
+   * string verbatim; its answer (202 `"Pipeline transitioning from Standby to Running"`, or its error) is passed
+   * through. Once accepted, the record's runtime desired status is the activated one and the process config
+   * says so too, so that a restart (crash, manager restart) starts in that state instead of standby again.
+   */
+  async #activate(name: string, url: URL, res: ServerResponse): Promise<void> {
+    const r = this.#get(name);
+    const port = this.#deployedPort(r);
+    const initial = url.searchParams.get('initial') ?? 'running';
+    if (initial !== 'running' && initial !== 'paused')
+      throw new ServiceError(
+        'InvalidActivateStatus',
+        `Invalid activation status ${JSON.stringify(initial)} (only running and paused are valid): omit initial to activate into Running, or send initial=paused`,
+        { initial },
+      );
+    const unreachable = () =>
+      new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
+        pipeline_name: name,
+      });
+    let status: number;
+    let text: string;
+    let type: string | null;
+    try {
+      const resp = await fetch(`http://127.0.0.1:${port}/activate${url.search}`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(10_000),
+      });
+      status = resp.status;
+      type = resp.headers.get('content-type');
+      text = await resp.text();
+    } catch {
+      throw unreachable();
+    }
+    if (status >= 200 && status < 300) {
+      this.#update(name, (x) => {
+        if (x.deployment_resources_desired_status !== 'Provisioned') return; // stopped meanwhile
+        x.deployment_runtime_desired_status = initial === 'paused' ? 'Paused' : 'Running';
+        x.deployment_runtime_desired_status_since = now();
+        this.supervisor.writeConfig(x.id, this.#processConfig(x));
+      });
+      this.supervisor.log(name, `manager: activation requested (initial=${initial})`);
+    }
+    passThrough(res, status, text, type);
   }
 
   #clear(name: string, res: ServerResponse): void {
@@ -740,6 +808,37 @@ export class Manager {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end(parts.join('\n'));
   }
+}
+
+/**
+ * The state a (re)started process starts in: `deployment_initial`, except that a standby that was activated
+ * starts in the state it was activated to (and paused/resumed to since): it owns the bucket now.
+ */
+function processInitial(r: PipelineRecord): RuntimeDesiredStatus {
+  const desired = r.deployment_runtime_desired_status;
+  if (r.deployment_initial === 'Standby' && desired !== null && desired !== 'Standby') return desired;
+  return r.deployment_initial ?? 'Running';
+}
+
+/** Whether a pipeline's answer is an error body (`{"message", "error_code", ...}`). */
+function isErrorBody(text: string): boolean {
+  try {
+    const b = JSON.parse(text) as unknown;
+    return (
+      typeof b === 'object' && b !== null && typeof (b as { error_code?: unknown }).error_code === 'string'
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Sends the pipeline's answer on unchanged (status and body). */
+function passThrough(res: ServerResponse, status: number, text: string, type: string | null = null): void {
+  res.writeHead(status, {
+    'content-type': type ?? 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }
 
 /** Edits that change what stored state means (Feldera's list): refused until storage is cleared. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 export type ResourcesStatus = 'Stopped' | 'Provisioning' | 'Provisioned' | 'Stopping';
 export type ResourcesDesiredStatus = 'Stopped' | 'Provisioned';
 export type RuntimeStatus =
+  | 'Standby'
   | 'Initializing'
   | 'AwaitingApproval'
   | 'Bootstrapping'
@@ -18,7 +19,7 @@ export type RuntimeStatus =
   | 'Suspended'
   | 'Unavailable';
 export type BootstrapPolicy = 'allow' | 'reject' | 'await_approval';
-export type RuntimeDesiredStatus = 'Running' | 'Paused';
+export type RuntimeDesiredStatus = 'Running' | 'Paused' | 'Standby';
 export type StorageStatus = 'Cleared' | 'InUse' | 'Clearing';
 
 export interface ErrorBody {

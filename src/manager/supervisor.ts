@@ -12,7 +12,7 @@
  * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -67,10 +67,7 @@ export class Supervisor {
 
   /** Starts (or restarts) the pipeline process with this config. */
   start(name: string, id: string, config: Record<string, unknown>): void {
-    const dir = join(this.#dataDir, 'pipelines', id);
-    mkdirSync(dir, { recursive: true });
-    const configPath = join(dir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(config, null, 1), { mode: 0o600 });
+    const configPath = this.writeConfig(id, config);
     let d = this.#deployments.get(name);
     if (!d) {
       d = {
@@ -88,6 +85,21 @@ export class Supervisor {
     d.wanted = true;
     d.crashes = 0;
     this.#spawn(d, configPath);
+  }
+
+  /**
+   * Writes the pipeline's process config (`<data-dir>/pipelines/<id>/config.json`) and returns its path. A
+   * running process is not affected; its automatic restarts read the new one (e.g. after a standby's
+   * activation: they start in the activated state, not in standby again).
+   */
+  writeConfig(id: string, config: Record<string, unknown>): string {
+    const dir = join(this.#dataDir, 'pipelines', id);
+    mkdirSync(dir, { recursive: true });
+    const configPath = join(dir, 'config.json');
+    // temp + rename: a process (re)starting meanwhile reads the old or the new config, never a torn one
+    writeFileSync(`${configPath}.tmp`, JSON.stringify(config, null, 1), { mode: 0o600 });
+    renameSync(`${configPath}.tmp`, configPath);
+    return configPath;
   }
 
   #spawn(d: Deployment, configPath: string): void {

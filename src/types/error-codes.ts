@@ -292,6 +292,17 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The pipeline is already started with another initial state.',
   },
+  InitialStandbyNotAllowed: {
+    status: 400,
+    retryable: false,
+    summary:
+      'start?initial=standby needs the file storage backend with sync and start_from_checkpoint configured.',
+  },
+  InvalidActivateStatus: {
+    status: 400,
+    retryable: false,
+    summary: '/activate?initial= must be running or paused.',
+  },
   IllegalPipelineAction: {
     status: 400,
     retryable: false,
@@ -301,12 +312,6 @@ export const ERROR_CATALOG = {
     status: 405,
     retryable: false,
     summary: 'The action or its parameters are not supported.',
-  },
-  SyncNotAvailable: {
-    status: 501,
-    retryable: false,
-    summary:
-      'The action needs standby mode (start?initial=standby, activate), which this version does not implement yet.',
   },
   PipelineInteractionNotDeployed: {
     status: 503,
@@ -430,8 +435,10 @@ export type ErrorCode = keyof typeof ERROR_CATALOG;
 
 /** Codes that were used once and must never be reused. */
 export const RETIRED_CODES: readonly string[] = [
-  // replaced by working graceful stops and checkpoints (SyncNotAvailable covers what still needs sync)
+  // replaced by working graceful stops and checkpoints
   'CheckpointsNotAvailable',
+  // replaced by standby mode (start?initial=standby, activate): InitialStandbyNotAllowed, InvalidActivateStatus
+  'SyncNotAvailable',
   // replaced by bootstrapping (BootstrapRejected, BootstrapNotAllowed)
   'ProgramChangedSinceCheckpoint',
 ];

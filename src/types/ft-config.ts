@@ -126,3 +126,20 @@ export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>, bas
   }
   return { model, checkpointIntervalSecs: model === 'none' ? null : interval, storage };
 }
+
+/**
+ * Why a pipeline with these settings cannot run in standby, or null when it can. Feldera's rules (the file
+ * backend with `sync` configured) plus `start_from_checkpoint`, which says what the standby follows (`"latest"`
+ * or one checkpoint UUID). The manager refuses `start?initial=standby` with it (`InitialStandbyNotAllowed`,
+ * before anything starts); a pipeline process asked to enter standby anyway fails with `InvalidStandby`.
+ */
+export function standbyProblem(s: FtSettings): string | null {
+  const how = 'set `runtime_config.storage` to {"backend": {"name": "file", "config": {"sync": {...}}}}';
+  if (s.storage === null) return `storage is disabled; ${how}`;
+  if (s.storage.backend !== 'file') return `\`runtime_config.storage.backend.name\` is not \`file\`; ${how}`;
+  if (s.storage.sync === null)
+    return `\`runtime_config.storage.backend.config.sync\` is not configured; ${how}`;
+  if (s.storage.sync.startFromCheckpoint === null)
+    return '`start_from_checkpoint` is not set in the sync config; set it to "latest" (follow the newest checkpoint in the bucket) or to a checkpoint UUID';
+  return null;
+}

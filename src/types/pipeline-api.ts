@@ -550,11 +550,51 @@ export interface PipelineDiff {
   removed_output_connectors: string[];
 }
 
+/**
+ * `runtime_status_details.standby` while a pipeline is in standby (Holdfast extension): what its continuous
+ * pull of the sync bucket holds and has done so far.
+ */
+export interface StandbyStatus {
+  /** The sync config's `start_from_checkpoint` (`"latest"` or a UUID): what the standby follows. */
+  start_from_checkpoint: string;
+  /** Seconds between pulls. */
+  pull_interval: number;
+  /** UUID of the checkpoint held (the newest pulled), or null before the first successful pull. */
+  last_pulled_checkpoint: string | null;
+  last_pulled_source: 'bucket' | 'read_bucket' | null;
+  /** When the last pull that changed the held checkpoint finished. */
+  last_pulled_at: Timestamp | null;
+  /** Age of the held checkpoint (now minus its creation): how far the standby lags behind the primary. */
+  last_pulled_age_seconds: number | null;
+  /** Pulls that succeeded. */
+  pulls: number;
+  pull_attempts: number;
+  /** Pulls that failed (each retried on the next tick). */
+  pull_failures: number;
+  last_error: { message: string; at: Timestamp } | null;
+  bytes_pulled: number;
+  files_pulled: number;
+  next_pull_in_seconds: number | null;
+  /** The held checkpoint's state loaded in memory, so activation does not restore it (null: cold). */
+  warm: {
+    checkpoint: string;
+    mode: 'full' | 'delta' | 'unchanged';
+    seconds: number;
+    segments_read: number;
+    rows_read: number;
+    rebuilt_operators: number;
+  } | null;
+  warm_error: string | null;
+  /** `/activate` was accepted: the final pull and the takeover are under way. */
+  activation_requested: boolean;
+}
+
 /** `deployment_runtime_status_details` (all keys optional). */
 export interface RuntimeStatusDetails {
   reason?: string;
   connector_stats?: { num_errors: number };
   approval_diff?: PipelineDiff;
+  /** In standby: a {@link StandbyStatus}. */
   [key: string]: unknown;
 }
 
