@@ -10,6 +10,18 @@
  * State: every stateful operator has a stable node id (`n<index>:<kind>`) used to name its state in a
  * snapshot, so a snapshot restores only into a circuit built from the same plan (the program fingerprint guards
  * that at a higher level).
+ *
+ * Warm loading (a standby keeping a circuit loaded with the primary's newest checkpoint): a checkpoint holds, per
+ * operator and state, a list of batches whose sum is the state (base first, then the deltas incremental
+ * checkpoints appended). The circuit is loaded once ({@link Circuit.restore}, or
+ * {@link Circuit.restoreOperators} for every operator, on a fresh circuit). For each newer checkpoint the
+ * batches appended to each list since the loaded one are added with {@link Circuit.applyDelta} (each
+ * operator's `apply`: cost proportional to the change, and `restore(P ++ Q)` ≡ `restore(P); apply(Q)`); an
+ * operator whose list was replaced instead (the primary compacted it into a new base) is rebuilt alone with
+ * {@link Circuit.restoreOperators}. Several deltas are applied in list order; the batches of one delta need not
+ * come from the same checkpoint (only each state's order matters). None of this is allowed once the circuit
+ * has run a step: a standby starts stepping only when it takes over, from the state and step count the last
+ * load left.
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -36,6 +48,8 @@ export class Circuit {
   readonly #nodes: Node[] = [];
   readonly #sources = new Map<string, NodeId>();
   #steps = 0;
+  /** Whether `step` has run (`#steps` may also come from a restored snapshot). */
+  #ran = false;
   #tracking = false;
 
   addSource(name: string): NodeId {
@@ -85,6 +99,7 @@ export class Circuit {
       outs[node.id] = node.op.step(ins);
     }
     this.#steps++;
+    this.#ran = true;
     const result = new Map<NodeId, Batch>();
     for (const id of want) result.set(id, outs[id] as Batch);
     return result;
@@ -129,26 +144,89 @@ export class Circuit {
     if (this.#steps !== 0)
       throw new ServiceError('StateRestoreError', 'restore needs a circuit that has not run');
     const ops = this.#stateful();
+    Circuit.#checkKnown(base, ops);
+    for (const [k, op] of ops) op.restore(Circuit.#partsOf(k, base, deltas));
+    this.#steps = Circuit.#lastSteps(base, deltas);
+  }
+
+  /**
+   * Adds a delta to the loaded state: every operator named in `delta.operators` applies its batches (see
+   * `StatefulOperator.apply`); the others are untouched. Sets the step count to `delta.steps`. Allowed on a
+   * circuit that has not run a step (typically after {@link restore} or {@link restoreOperators}).
+   * @throws ServiceError StateRestoreError when the circuit has run a step, or the delta names an unknown
+   *   operator (then nothing is applied)
+   */
+  applyDelta(delta: CircuitSnapshot): void {
+    this.#checkNotRun('applyDelta');
+    const ops = this.#stateful();
+    Circuit.#checkKnown(delta, ops);
+    for (const [k, op] of ops) {
+      const s = delta.operators[k];
+      if (s === undefined) continue;
+      const parts: Record<string, Batch[]> = {};
+      for (const [name, b] of Object.entries(s)) parts[name] = [b];
+      op.apply(parts);
+    }
+    this.#steps = delta.steps;
+  }
+
+  /**
+   * Rebuilds (clears, then restores from `base` followed by `deltas`, as {@link restore} does) only the
+   * operators whose keys are in `keys`; the others keep their state. Allowed after a restore or applied deltas,
+   * but not once the circuit has run a step. Sets the step count to the last snapshot's.
+   * @throws ServiceError StateRestoreError when the circuit has run a step, a key or a snapshot's operator is
+   *   unknown, or `base` lacks state for one of `keys` (then nothing is rebuilt)
+   */
+  restoreOperators(
+    base: CircuitSnapshot,
+    deltas: readonly CircuitSnapshot[],
+    keys: ReadonlySet<string>,
+  ): void {
+    this.#checkNotRun('restoreOperators');
+    const ops = this.#stateful();
     const known = new Set(ops.map(([k]) => k));
-    for (const k of Object.keys(base.operators)) {
+    for (const k of keys)
+      if (!known.has(k)) throw new ServiceError('StateRestoreError', `cannot restore unknown operator ${k}`);
+    Circuit.#checkKnown(base, ops);
+    for (const d of deltas) Circuit.#checkKnown(d, ops);
+    const todo: Array<[StatefulOperator, Record<string, Batch[]>]> = [];
+    for (const [k, op] of ops) if (keys.has(k)) todo.push([op, Circuit.#partsOf(k, base, deltas)]);
+    for (const [op, parts] of todo) op.restore(parts);
+    this.#steps = Circuit.#lastSteps(base, deltas);
+  }
+
+  #checkNotRun(what: string): void {
+    if (this.#ran)
+      throw new ServiceError('StateRestoreError', `${what} needs a circuit that has not run a step`);
+  }
+
+  static #checkKnown(snap: CircuitSnapshot, ops: ReadonlyArray<[string, StatefulOperator]>): void {
+    const known = new Set(ops.map(([k]) => k));
+    for (const k of Object.keys(snap.operators)) {
       if (!known.has(k))
         throw new ServiceError('StateRestoreError', `snapshot has state for unknown operator ${k}`);
     }
-    for (const [k, op] of ops) {
-      const parts: Record<string, Batch[]> = {};
-      for (const snap of [base, ...deltas]) {
-        const s = snap.operators[k];
-        if (s === undefined) {
-          if (snap === base)
-            throw new ServiceError('StateRestoreError', `snapshot lacks state for operator ${k}`);
-          continue;
-        }
-        for (const [name, b] of Object.entries(s)) (parts[name] ??= []).push(b);
-      }
-      op.restore(parts);
+  }
+
+  /** Operator `k`'s state lists: `base`'s batch for each state (`base` must have `k`), then each delta's. */
+  static #partsOf(
+    k: string,
+    base: CircuitSnapshot,
+    deltas: readonly CircuitSnapshot[],
+  ): Record<string, Batch[]> {
+    const first = base.operators[k];
+    if (first === undefined)
+      throw new ServiceError('StateRestoreError', `snapshot lacks state for operator ${k}`);
+    const parts: Record<string, Batch[]> = {};
+    for (const s of [first, ...deltas.map((d) => d.operators[k])]) {
+      if (s === undefined) continue;
+      for (const [name, b] of Object.entries(s)) (parts[name] ??= []).push(b);
     }
-    const last = deltas.length > 0 ? deltas[deltas.length - 1] : base;
-    this.#steps = (last as CircuitSnapshot).steps;
+    return parts;
+  }
+
+  static #lastSteps(base: CircuitSnapshot, deltas: readonly CircuitSnapshot[]): number {
+    return (deltas.length > 0 ? (deltas[deltas.length - 1] as CircuitSnapshot) : base).steps;
   }
 
   /** Human-readable plan, one node per line (used by `holdfast run --explain` and tests). */

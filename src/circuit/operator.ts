@@ -9,6 +9,17 @@
  *   `takeDelta()` (so a checkpoint writes only the change);
  * - `restore(parts)` rebuilds the operator from any list of batches per name whose sum is the state (a full
  *   snapshot, or a base plus deltas). Restore → continue gives the same outputs as never stopping.
+ * - `apply(parts)` adds such lists to the current state (a warm standby applying each new checkpoint's deltas).
+ *   For any lists P and Q, `restore(P ++ Q)` and `restore(P); apply(Q)` leave the operator in the same state
+ *   (same `snapshot()` up to consolidation and order, same outputs on later steps). Every operator implements
+ *   `restore` as "clear, then `apply`", and `apply` as a fold over each state's parts in order (each part as a
+ *   unit: rows within a part may come in any order), so both run the same updates on each state; updates of
+ *   different states commute. Hence the parts of different states need not come from the same checkpoint, but
+ *   each state's parts must come in order, each a change of the sum of the ones before (as a checkpoint's
+ *   segment lists are), for the state to be their sum.
+ *   Cost: proportional to the parts applied (and the keys they touch), not to the state, except where an
+ *   operator documents otherwise. Neither `restore` nor `apply` records into the change logs: what they add
+ *   is already in a checkpoint.
  */
 import type { Batch } from '../zset/batch.ts';
 
@@ -25,6 +36,8 @@ export interface StatefulOperator extends Operator {
   readonly stateful: true;
   snapshot(): StateBatches;
   restore(parts: Record<string, readonly Batch[]>): void;
+  /** Adds `parts` (lists of batches per state name) to the current state; see the header. */
+  apply(parts: Record<string, readonly Batch[]>): void;
   trackChanges(on: boolean): void;
   takeDelta(): StateBatches;
 }

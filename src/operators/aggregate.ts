@@ -7,7 +7,8 @@
  * Incrementally: a step feeds each `(row, w)` to its group's accumulators; afterwards every touched group
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
- * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators. The integral is
+ * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators (and `apply`
+ * feeds added parts into the touched groups' accumulators). The integral is
  * kept inside the groups, without re-encoding rows: a group holds its row count, plus, when the aggregates take
  * arguments, the multiset of argument tuples (keyed by the raw value when there is a single argument).
  * State "output" holds each group's last emitted row (prefixed by its key): it is restored as emitted, never
@@ -18,7 +19,7 @@
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
-import { append, consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { consolidate, emptyBatch, push } from '../zset/batch.ts';
 import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -153,15 +154,12 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       log.record(row, w);
       this.#feed(row, w, touched);
     }
-    if (this.#global && !this.#stepped) {
-      const g = this.#group([]);
-      if (!g.touched) {
-        g.touched = true;
-        touched.push(g);
-      }
+    if (!this.#stepped) {
+      if (this.#global) this.#touch(this.#group([]), touched);
+      // logged for every aggregate, as `snapshot()` reports it: a base plus deltas sums to the snapshot
       this.logs.meta!.record([true], 1);
+      this.#stepped = true;
     }
-    this.#stepped = true;
     // Each group emits at most (old, -1) and (new, +1), old ≠ new, and with the default output rows of
     // different groups differ in their key columns: the output is then consolidated by construction.
     const out: Batch = { rows: [], weights: [], consolidated: this.#spec.output === undefined };
@@ -202,25 +200,58 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
-    const all = emptyBatch();
-    for (const b of StatefulBase.partsOf(parts, 'input')) append(all, b);
-    const integral = consolidate(all);
-    for (let i = 0; i < integral.rows.length; i++)
-      this.#feed(integral.rows[i] as Row, integral.weights[i] as number, null);
-    this.#stepped = StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0);
-    if (this.#global && this.#stepped) this.#group([]);
-    const emitted = emptyBatch();
-    for (const b of StatefulBase.partsOf(parts, 'output')) append(emitted, b);
+    this.#stepped = false;
+    this.apply(parts);
+  }
+
+  /**
+   * Adds state parts, touching only the groups they name: O(parts). "input" parts are consolidated one by one
+   * and fed to the groups' accumulators (which are exact, so the order of additions does not matter); a
+   * non-empty "meta" part marks the operator as stepped; "output" parts change each group's last emitted row
+   * (a part's retractions `(key ++ old, -1)` go before its insertions `(key ++ new, +1)`, so either order works).
+   * Afterwards a touched group that is left with no input (count and argument multiset empty: its accumulators
+   * are then as new), no emitted row, and is not the global group of a stepped operator is dropped, as a step
+   * drops it.
+   */
+  apply(parts: Record<string, readonly Batch[]>): void {
+    const touched: Group[] = [];
+    for (const part of StatefulBase.partsOf(parts, 'input')) {
+      const b = consolidate(part);
+      for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
+    }
+    if (StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0)) this.#stepped = true;
+    if (this.#global && this.#stepped) this.#touch(this.#group([]), touched);
     const kc = this.#keyCols.length;
-    const last = consolidate(emitted);
-    for (let i = 0; i < last.rows.length; i++) {
-      if ((last.weights[i] as number) <= 0) continue;
-      const row = last.rows[i] as Row;
-      this.#group(row.slice(0, kc)).lastOut = row.slice(kc);
+    for (const part of StatefulBase.partsOf(parts, 'output')) {
+      const b = consolidate(part);
+      for (let i = 0; i < b.rows.length; i++) {
+        if ((b.weights[i] as number) >= 0) continue;
+        const row = b.rows[i] as Row;
+        const g = this.#groups.get(this.#groupKey(row));
+        if (g === undefined || g.lastOut === null || !sameRow(g.lastOut, row.slice(kc))) continue;
+        g.lastOut = null;
+        this.#touch(g, touched);
+      }
+      for (let i = 0; i < b.rows.length; i++) {
+        if ((b.weights[i] as number) <= 0) continue;
+        const row = b.rows[i] as Row;
+        const g = this.#group(row.slice(0, kc));
+        g.lastOut = row.slice(kc);
+        this.#touch(g, touched);
+      }
     }
-    for (const [k, g] of this.#groups) {
-      if (g.count === 0 && !(this.#global && this.#stepped) && g.lastOut === null) this.#groups.delete(k);
+    const keep = this.#global && this.#stepped;
+    for (const g of touched) {
+      g.touched = false;
+      if (g.count === 0 && g.lastOut === null && !keep && (g.args === null || g.args.size === 0))
+        this.#groups.delete(this.#groupKey(g.key));
     }
+  }
+
+  #touch(g: Group, touched: Group[]): void {
+    if (g.touched) return;
+    g.touched = true;
+    touched.push(g);
   }
 }
 

@@ -36,7 +36,13 @@ export class ConstantOperator extends StatefulBase implements StatefulOperator, 
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
-    this.#emitted = StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0);
+    this.#emitted = false;
+    this.apply(parts);
+  }
+
+  /** A non-empty "meta" part means the rows were emitted (meta is never retracted). */
+  apply(parts: Record<string, readonly Batch[]>): void {
+    if (StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0)) this.#emitted = true;
   }
 }
 

@@ -45,6 +45,11 @@ export class IntegrateOperator extends StatefulBase implements StatefulOperator,
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.integral.clear();
+    this.apply(parts);
+  }
+
+  /** Adds the parts to the integral: O(parts). */
+  apply(parts: Record<string, readonly Batch[]>): void {
     for (const b of StatefulBase.partsOf(parts, 'input'))
       for (let i = 0; i < b.rows.length; i++) this.integral.add(b.rows[i] as Row, b.weights[i] as number);
   }

@@ -220,36 +220,54 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
     this.#right.clear();
-    const s = this.#s;
-    for (const b of StatefulBase.partsOf(parts, 'left'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const r = b.rows[i] as Row;
-        upsert(this.#left, s.leftKey(r), s.leftId(r), r, b.weights[i] as number, 0);
-      }
-    for (const b of StatefulBase.partsOf(parts, 'right'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const r = b.rows[i] as Row;
-        upsert(this.#right, s.rightKey(r), s.rightId(r), r, b.weights[i] as number, 0);
-      }
-    // Recompute match counts from the restored indexes (they are derived state, never persisted).
-    if (this.#outerLeft) this.#recount(this.#left, this.#right, false);
-    if (this.#outerRight) this.#recount(this.#right, this.#left, true);
+    this.apply(parts);
   }
 
-  #recount(mine: Index, other: Index, mineIsRight: boolean): void {
-    const residual = this.#s.residual;
-    for (const [k, bucket] of mine) {
-      const partners = other.get(k);
-      for (let i = 0; i < bucket.rows.length; i++) {
-        const row = bucket.rows[i] as Row;
+  /**
+   * Adds the "left" parts, then the "right" ones, to the indexes (like a step, without output). Match counts
+   * (derived state, never persisted) are kept exact incrementally: an added row's weight is added to the
+   * counts of its partners, and a new entry's count is the sum of its partners' weights. Cost: O(parts) for an
+   * inner join; for an outer one, each row scans the other side's bucket of its key (what a step pays), so
+   * O(Σ over applied rows of the partner bucket's size). Within a part, retractions go before insertions: with
+   * primary-key row ids a key's `(old, -1)`/`(new, +1)` pair then works in either order.
+   */
+  apply(parts: Record<string, readonly Batch[]>): void {
+    for (const b of StatefulBase.partsOf(parts, 'left')) this.#applySide(b, true);
+    for (const b of StatefulBase.partsOf(parts, 'right')) this.#applySide(b, false);
+  }
+
+  #applySide(b: Batch, isLeft: boolean): void {
+    const s = this.#s;
+    const mine = isLeft ? this.#left : this.#right;
+    const other = isLeft ? this.#right : this.#left;
+    const keyOf = isLeft ? s.leftKey : s.rightKey;
+    const idOf = isLeft ? s.leftId : s.rightId;
+    const mineOuter = isLeft ? this.#outerLeft : this.#outerRight;
+    const otherOuter = isLeft ? this.#outerRight : this.#outerLeft;
+    const count = mineOuter || otherOuter;
+    const residual = s.residual;
+    const n = b.rows.length;
+    for (const retractions of [true, false]) {
+      for (let i = 0; i < n; i++) {
+        const w = b.weights[i] as number;
+        if (w === 0 || w < 0 !== retractions) continue;
+        const row = b.rows[i] as Row;
+        const k = keyOf(row);
+        if (k === NULL_KEY) continue; // never stored (a step passes such rows through)
         let m = 0;
-        if (partners !== undefined)
-          for (let j = 0; j < partners.rows.length; j++) {
-            const p = partners.rows[j] as Row;
-            const ok = residual === null || (mineIsRight ? residual(p, row) : residual(row, p));
-            if (ok) m += partners.weights[j] as number;
+        const bucket = count ? other.get(k) : undefined;
+        if (bucket !== undefined) {
+          const rows = bucket.rows;
+          const ws = bucket.weights;
+          const ms = bucket.matches;
+          for (let j = 0; j < rows.length; j++) {
+            const p = rows[j] as Row;
+            if (residual !== null && !(isLeft ? residual(row, p) : residual(p, row))) continue;
+            m += ws[j] as number;
+            if (otherOuter) ms[j] = (ms[j] as number) + w;
           }
-        bucket.matches[i] = m;
+        }
+        upsert(mine, k, idOf(row), row, w, mineOuter ? m : 0);
       }
     }
   }

@@ -78,6 +78,11 @@ export class SetOpOperator extends StatefulBase implements StatefulOperator, Ope
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
     this.#right.clear();
+    this.apply(parts);
+  }
+
+  /** Adds the parts to both integrals: O(parts). */
+  apply(parts: Record<string, readonly Batch[]>): void {
     for (const b of StatefulBase.partsOf(parts, 'left'))
       for (let i = 0; i < b.rows.length; i++) this.#left.add(b.rows[i] as Row, b.weights[i] as number);
     for (const b of StatefulBase.partsOf(parts, 'right'))

@@ -11,7 +11,7 @@
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
-import { emptyBatch, push } from '../zset/batch.ts';
+import { consolidate, emptyBatch, push } from '../zset/batch.ts';
 import { encodeColumns, encodeRow, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -112,19 +112,44 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#rows.clear();
     this.#byKey.clear();
-    const acc = new Map<string, [Row, number]>();
-    for (const b of StatefulBase.partsOf(parts, 'contents'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const row = b.rows[i] as Row;
-        const id = encodeRow(row);
-        const e = acc.get(id);
-        if (e === undefined) acc.set(id, [row, b.weights[i] as number]);
-        else e[1] += b.weights[i] as number;
+    this.apply(parts);
+  }
+
+  /**
+   * Adds the "contents" parts one at a time, each consolidated first (so a row's copies within a part net out):
+   * O(parts). Rows whose weight drops to 0 or below are removed. With a key, a part's retractions go before its
+   * insertions, so a key's `(old, -1)`/`(new, +1)` pair works in either order; a retraction removes the key's
+   * row only when it is that row.
+   */
+  apply(parts: Record<string, readonly Batch[]>): void {
+    for (const part of StatefulBase.partsOf(parts, 'contents')) {
+      const b = consolidate(part);
+      const n = b.rows.length;
+      if (this.#pk !== null) {
+        for (let i = 0; i < n; i++) {
+          if ((b.weights[i] as number) >= 0) continue;
+          const row = b.rows[i] as Row;
+          const k = this.#key(row);
+          const cur = this.#byKey.get(k);
+          if (cur !== undefined && sameRow(cur, row)) this.#byKey.delete(k);
+        }
+        for (let i = 0; i < n; i++) {
+          if ((b.weights[i] as number) <= 0) continue;
+          const row = b.rows[i] as Row;
+          this.#byKey.set(this.#key(row), row);
+        }
+        continue;
       }
-    for (const [row, w] of acc.values()) {
-      if (w <= 0) continue;
-      if (this.#pk !== null) this.#byKey.set(this.#key(row), row);
-      else this.#rows.set(this.#key(row), [row, w]);
+      for (let i = 0; i < n; i++) {
+        const row = b.rows[i] as Row;
+        const k = this.#key(row);
+        const cur = this.#rows.get(k);
+        const w = (cur === undefined ? 0 : cur[1]) + (b.weights[i] as number);
+        if (w <= 0) {
+          if (cur !== undefined) this.#rows.delete(k);
+        } else if (cur === undefined) this.#rows.set(k, [row, w]);
+        else cur[1] = w;
+      }
     }
   }
 }
