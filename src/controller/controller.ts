@@ -43,10 +43,16 @@ export interface ControllerOptions {
     message: string,
     fields?: Record<string, unknown>,
   ) => void;
+  /**
+   * A circuit built from `program` that already holds the restored state (a warm standby's, see
+   * warm-state.ts); `restore.base`/`restore.deltas` are then not applied. It must not have run a step.
+   */
+  readonly circuit?: SqlCircuit;
   /** State to restore before the first step (from a checkpoint). */
   readonly restore?: {
-    readonly base: CircuitSnapshot;
-    readonly deltas: readonly CircuitSnapshot[];
+    /** The state (not needed with {@link ControllerOptions.circuit}). */
+    readonly base?: CircuitSnapshot;
+    readonly deltas?: readonly CircuitSnapshot[];
     readonly processedRecords: number;
     /** Input positions at the checkpoint, by endpoint name (kept until the input moves on). */
     readonly inputs?: Readonly<Record<string, unknown>>;
@@ -142,7 +148,7 @@ export class Controller {
 
   constructor(program: Program, options: ControllerOptions = {}) {
     this.program = program;
-    this.circuit = program.instantiate();
+    this.circuit = options.circuit ?? program.instantiate();
     this.#state = options.initialState ?? 'Running';
     this.#maxBuffered = options.maxBufferedRecords ?? 1_000_000;
     this.#maxStep = options.maxStepRecords ?? 10_000;
@@ -150,7 +156,11 @@ export class Controller {
     if (options.restore) {
       this.#restoredPositions = { ...(options.restore.inputs ?? {}) };
       this.#restoredSkips = { ...(options.restore.skips ?? {}) };
-      this.circuit.restore(options.restore.base, options.restore.deltas);
+      if (options.circuit === undefined) {
+        if (options.restore.base === undefined)
+          throw new ServiceError('StateRestoreError', 'restore needs the state (base) or a restored circuit');
+        this.circuit.restore(options.restore.base, options.restore.deltas ?? []);
+      }
       this.totals.processed_records = options.restore.processedRecords;
       this.totals.completed_records = options.restore.processedRecords;
       this.#txn = options.restore.transactionId ?? 0;

@@ -30,19 +30,34 @@ export class StoreCheckpointWriter implements CheckpointWriter {
     this.store = store;
   }
 
-  /** Opens the store at `dir` and reads its newest intact checkpoint (null when there is none). */
+  /**
+   * Opens the store at `dir` and reads its newest intact checkpoint, or `uuid` (null when there is none).
+   * With `adopt`, checkpoint `uuid`'s state is already loaded by the caller (a warm standby): only its manifest
+   * is read, and `latest` is null.
+   */
   static async open(
     dir: string,
     codecs: readonly ObjectValueCodec[],
     log: CheckpointLog,
-    opts: { store?: CheckpointStore; uuid?: string } = {},
-  ): Promise<{ writer: StoreCheckpointWriter; latest: CheckpointRead | null }> {
+    opts: { store?: CheckpointStore; uuid?: string; adopt?: boolean } = {},
+  ): Promise<{
+    writer: StoreCheckpointWriter;
+    latest: CheckpointRead | null;
+    adopted: Awaited<ReturnType<CheckpointStore['adopt']>> | null;
+  }> {
     const store = opts.store ?? StoreCheckpointWriter.store(dir, codecs, log);
     const w = new StoreCheckpointWriter(store);
-    const latest = opts.uuid !== undefined ? await store.read(opts.uuid) : await store.readLatest();
+    const adopted = opts.adopt === true && opts.uuid !== undefined ? await store.adopt(opts.uuid) : null;
+    const latest =
+      adopted !== null
+        ? null
+        : opts.uuid !== undefined
+          ? await store.read(opts.uuid)
+          : await store.readLatest();
     w.#list = (await store.list()).map(entryOf);
-    w.#full = latest === null || (await store.needsCompaction(latest.entry));
-    return { writer: w, latest };
+    const parent = adopted?.entry ?? latest?.entry ?? null;
+    w.#full = parent === null || (await store.needsCompaction(parent));
+    return { writer: w, latest, adopted };
   }
 
   /** The checkpoint store at `dir` (for callers that use it before {@link open}, e.g. a sync pull). */

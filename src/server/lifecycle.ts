@@ -3,12 +3,14 @@
  *
  *   Initializing ──(program unchanged, or bootstrap allowed)──────────────────────────▶ Ready (controller)
  *        │  └──(program changed, await_approval)──▶ AwaitingApproval ──/approve──▶ Bootstrapping ──▶ Ready
+ *        ├──(initial standby)──▶ Standby ──/activate──▶ Initializing (final pull, takeover) ──▶ … ──▶ Ready
  *        └──(error, e.g. BootstrapRejected)──▶ Failed   (the process keeps serving `/status` with the error)
  *
  * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
  * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
  * policy to `allow` and returns once the pipeline has left AwaitingApproval; sent earlier it pre-approves.
- * `/start` and `/pause` during initialization set the state the controller starts in.
+ * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
+ * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
  */
 import type { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -18,19 +20,29 @@ import type {
   ExtendedRuntimeStatus,
   PipelineDiff,
   RuntimeStatus,
+  StandbyStatus,
 } from '../types/pipeline-api.ts';
 
 export type InitPhase =
   | { readonly kind: 'Initializing' }
   | { readonly kind: 'AwaitingApproval'; readonly diff: PipelineDiff }
   | { readonly kind: 'Bootstrapping' }
+  | { readonly kind: 'Standby'; readonly standby: StandbyPhase }
   | { readonly kind: 'Ready'; readonly controller: Controller }
   | { readonly kind: 'Failed'; readonly error: ServiceError };
+
+/** What the lifecycle needs from a standby (see standby.ts). */
+export interface StandbyPhase {
+  /** Shown as `runtime_status_details.standby`. */
+  stats(): StandbyStatus;
+  /** Ends standby (the final pull follows). */
+  activate(): void;
+}
 
 export class PipelineLifecycle {
   #phase: InitPhase;
   #policy: BootstrapPolicy;
-  /** The state the controller should be in (set by the config, `/start` and `/pause`). */
+  /** The state the controller should be in (set by the config, `/start`, `/pause` and `/activate`). */
   desired: 'Running' | 'Paused';
   /** Shown as `runtime_status_details.reason` (e.g. a checkpoint download, or a start from scratch). */
   reason: string | null = null;
@@ -78,6 +90,45 @@ export class PipelineLifecycle {
 
   bootstrapping(): void {
     this.#set({ kind: 'Bootstrapping' });
+  }
+
+  standby(standby: StandbyPhase): void {
+    this.#set({ kind: 'Standby', standby });
+  }
+
+  /** Leaves Standby (after activation) for the rest of initialization. */
+  initializing(reason: string | null): void {
+    this.reason = reason;
+    this.#set({ kind: 'Initializing' });
+  }
+
+  /** When `/activate` was accepted (for the activation duration). */
+  activationRequestedAt: number | null = null;
+
+  /**
+   * `POST /activate?initial=`: from Standby, ends it (desired `initial`); on a Paused pipeline it acts as
+   * `/start`. Returns Feldera's reply text. @throws ServiceError InvalidTransition
+   */
+  activate(initial: 'Running' | 'Paused'): string {
+    const p = this.#phase;
+    const from = this.runtimeStatus();
+    if (p.kind === 'Standby') {
+      this.desired = initial;
+      this.activationRequestedAt ??= performance.now();
+      p.standby.activate();
+      return `Pipeline transitioning from Standby to ${initial}`;
+    }
+    const desiredNow =
+      p.kind === 'Ready' ? (p.controller.state === 'Paused' ? 'Paused' : 'Running') : this.desired;
+    if (p.kind === 'Failed' || (desiredNow === 'Running' && initial === 'Paused'))
+      throw new ServiceError(
+        'InvalidTransition',
+        `Cannot execute activate transition starting from ${from}`,
+        { from, to: initial },
+      );
+    if (p.kind === 'Ready' && initial === 'Running') p.controller.resume();
+    else this.desired = initial;
+    return `Pipeline transitioning from ${desiredNow} to ${initial}`;
   }
 
   ready(controller: Controller): void {
@@ -157,11 +208,17 @@ export class PipelineLifecycle {
         runtime_status_details:
           p.kind === 'AwaitingApproval'
             ? { approval_diff: p.diff }
-            : this.reason !== null
-              ? { reason: this.reason }
-              : null,
+            : p.kind === 'Standby'
+              ? { standby: p.standby.stats(), ...(this.reason !== null ? { reason: this.reason } : {}) }
+              : this.reason !== null
+                ? { reason: this.reason }
+                : null,
         runtime_desired_status:
-          p.kind === 'Ready' && p.controller.state === 'Paused' ? 'Paused' : this.desired,
+          p.kind === 'Standby'
+            ? 'Standby'
+            : p.kind === 'Ready' && p.controller.state === 'Paused'
+              ? 'Paused'
+              : this.desired,
         storage_status_details: null,
         state: p.kind === 'Ready' ? p.controller.state : p.kind,
         incarnation_uuid: p.kind === 'Ready' ? p.controller.incarnationUuid : null,

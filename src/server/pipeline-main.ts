@@ -22,25 +22,35 @@ import { checkpointExtra, decideResume, type ResumeDecision } from '../controlle
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
 import { StoreCheckpointWriter } from '../controller/store-writer.ts';
+import { WarmState } from '../controller/warm-state.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
-import { compileProgram } from '../sql/program.ts';
+import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import {
+  type ActivationMarker,
+  invalidStandby,
+  readActivationMarker,
+  Standby,
+  type StandbyOptions,
+  type StandbyResult,
+  writeActivationMarker,
+} from '../sync/standby.ts';
 import { SyncService } from '../sync/sync-service.ts';
 import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/synchronizer.ts';
-import { FtConfigError, type FtSettings, ftSettings } from '../types/ft-config.ts';
+import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
-import { createPipelineServer, type SyncHandle } from './pipeline-server.ts';
+import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
   readonly name?: string;
   readonly given_name?: string;
   readonly program_code: string;
   readonly http?: { readonly bind?: string; readonly port?: number };
-  readonly initial?: 'running' | 'paused';
+  readonly initial?: 'running' | 'paused' | 'standby';
   readonly bootstrap_policy?: BootstrapPolicy;
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
@@ -70,10 +80,10 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
     );
   }
   const initial = (cfg as { initial?: unknown }).initial;
-  if (initial !== undefined && initial !== 'running' && initial !== 'paused') {
+  if (initial !== undefined && initial !== 'running' && initial !== 'paused' && initial !== 'standby') {
     throw new ServiceError(
       'InvalidArguments',
-      `"initial" must be "running" or "paused", got ${JSON.stringify(initial)}`,
+      `"initial" must be "running", "paused" or "standby", got ${JSON.stringify(initial)}`,
       { path },
     );
   }
@@ -170,6 +180,64 @@ async function pullAtStart(
   return outcome;
 }
 
+/**
+ * Standby until `POST /activate`, then the takeover: the final pull's checkpoint (or none, when the bucket is
+ * empty and `fail_if_no_checkpoint` is false), the epoch bump that fences the former owner, the marker.
+ */
+async function standbyThenActivate(
+  synchronizer: Synchronizer,
+  settings: SyncSettings,
+  store: StandbyOptions['store'],
+  warm: WarmState,
+  sync: SyncHandle,
+  life: PipelineLifecycle,
+  dir: string,
+  log: ReturnType<typeof jsonLog>,
+): Promise<{ result: StandbyResult; epoch: number }> {
+  const standby = new Standby({ synchronizer, settings, store, warm, log });
+  sync.standby = standby;
+  life.standby(standby);
+  const result = await standby.run();
+  life.initializing(`activating: taking over ${synchronizer.bucket.description}`);
+  if (result.uuid === null) {
+    if (settings.failIfNoCheckpoint)
+      throw new ServiceError(
+        'CheckpointFetchError',
+        `Error fetching checkpoint from object store: ${result.reason}; the activation fails because fail_if_no_checkpoint is true (set it to false to activate from scratch)`,
+        { start_from_checkpoint: settings.startFromCheckpoint },
+      );
+    const msg = `${result.reason}; activated from scratch (fail_if_no_checkpoint is false)`;
+    log('warn', msg, { start_from_checkpoint: settings.startFromCheckpoint });
+  }
+  let epoch: number;
+  try {
+    epoch = (await synchronizer.takeOver(result.uuid)).epoch;
+  } catch (e) {
+    const err = toServiceError(e);
+    throw new ServiceError(
+      err.errorCode,
+      `activation failed: could not take over checkpoint bucket ${synchronizer.bucket.description}: ${err.message}`,
+      err.details,
+    );
+  }
+  const marker: ActivationMarker = {
+    checkpoint: result.uuid,
+    activated_at: new Date().toISOString(),
+    epoch,
+    initial: life.desired,
+    bucket: synchronizer.bucket.description,
+  };
+  await writeActivationMarker(dir, marker);
+  log('info', 'pipeline activated', {
+    checkpoint: result.uuid,
+    epoch,
+    warm: result.warm,
+    final_pull_bytes: result.finalPull.bytes,
+  });
+  life.reason = result.uuid === null ? `${result.reason}; activated from scratch` : null;
+  return { result, epoch };
+}
+
 export function jsonLog(name: string) {
   return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
     process.stderr.write(
@@ -202,7 +270,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
   // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
   const life = new PipelineLifecycle({
-    desired: cfg.initial === 'paused' ? 'Paused' : 'Running',
+    desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
     policy: cfg.bootstrap_policy ?? 'allow',
   });
   const sync: SyncHandle = { synchronizer: null, service: null, configured: syncSettings !== null };
@@ -253,6 +321,11 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     (r) => {
       ({ controller, connectors } = r);
       life.ready(r.controller);
+      if (r.activation !== null && life.activationRequestedAt !== null) {
+        const seconds = (performance.now() - life.activationRequestedAt) / 1000;
+        sync.activation = { ...r.activation, seconds: Number(seconds.toFixed(3)) };
+        log('info', `activation took ${seconds.toFixed(3)} s`, { ...sync.activation });
+      }
     },
     (e: unknown) => {
       const err = toServiceError(e);
@@ -272,6 +345,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
   async function initialize(): Promise<{
     controller: Controller;
     connectors: Awaited<ReturnType<typeof startConnectors>>;
+    activation: Omit<ActivationSummary, 'seconds'> | null;
   }> {
     // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
     // config file for a pipeline run alone.
@@ -283,6 +357,11 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     let pullOutcome: PullOutcome | null = null;
     const description = describeProgram(program.instantiate());
     let discardJournal = false;
+    let warmCircuit: SqlCircuit | null = null;
+    let activation: Omit<ActivationSummary, 'seconds'> | null = null;
+    const wantsStandby = cfg.initial === 'standby' || syncSettings?.standby === true;
+    const standbyRefusal = wantsStandby ? standbyProblem(ft) : null;
+    if (standbyRefusal !== null) throw invalidStandby(standbyRefusal);
     if (ft.storage) {
       const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
       const storeDir = join(dir, 'checkpoint-store');
@@ -292,7 +371,46 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         const identity = await pipelineIdentity(cfg, dir);
         sync.synchronizer = new Synchronizer({ settings: syncSettings, local: store, identity, log });
         log('info', `checkpoint sync to ${sync.synchronizer.bucket.description}`, describeSync(syncSettings));
-        if (syncSettings.startFromCheckpoint !== null) {
+        let standbyDone = false;
+        if (wantsStandby) {
+          const marker = await readActivationMarker(dir);
+          if (marker !== null) {
+            life.desired = marker.initial === 'Paused' ? 'Paused' : 'Running';
+            log(
+              'info',
+              `this pipeline was previously activated from checkpoint '${marker.checkpoint ?? 'scratch'}' (epoch ${marker.epoch}), skipping standby mode: resuming from its newest local checkpoint`,
+              { ...marker },
+            );
+          } else {
+            const warm = new WarmState(program, fingerprint);
+            const { result, epoch } = await standbyThenActivate(
+              sync.synchronizer,
+              syncSettings,
+              store,
+              warm,
+              sync,
+              life,
+              dir,
+              log,
+            );
+            standbyDone = true;
+            if (result.uuid !== null) startUuid = result.uuid;
+            if (result.warm) warmCircuit = warm.circuit;
+            discardJournal = true; // the checkpoint came from the bucket: nothing journaled here continues it
+            activation = {
+              checkpoint: result.uuid,
+              warm: result.warm,
+              epoch,
+              final_pull: {
+                bytes: result.finalPull.bytes,
+                files: result.finalPull.files,
+                seconds: Number(result.finalPull.seconds.toFixed(3)),
+              },
+              activated_at: new Date().toISOString(),
+            };
+          }
+        }
+        if (!standbyDone && syncSettings.startFromCheckpoint !== null) {
           const newestLocal = (await store.latest({ verify: 'size' }))?.uuid ?? null;
           const pulled = await pullAtStart(sync.synchronizer, syncSettings, life, log);
           pullOutcome = pulled;
@@ -306,11 +424,28 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
       const opened = await StoreCheckpointWriter.open(storeDir, [DECIMAL_CODEC], log, {
         store,
         ...(startUuid !== undefined ? { uuid: startUuid } : {}),
+        adopt: warmCircuit !== null,
       });
       writer = opened.writer;
       const latest = opened.latest;
       writer.extra = checkpointExtra(description);
-      if (latest) {
+      if (opened.adopted) {
+        // warm standby: the circuit holds this checkpoint's state already (same program: no bootstrap)
+        const m = opened.adopted.manifest;
+        restore = {
+          processedRecords: m.processed_records,
+          transactionId: m.transaction_id ?? 0,
+          ...splitInputPositions(m.inputs ?? {}),
+        };
+        restoredOutputs = { ...(m.outputs ?? {}) };
+        log(
+          'info',
+          `resuming from checkpoint ${m.uuid} (${m.processed_records} records processed; state preloaded by the standby)`,
+          {
+            checkpoint: m.uuid,
+          },
+        );
+      } else if (latest) {
         // a changed program: diff, bootstrap policy, bootstrap (sql/bootstrap.ts)
         resumed = await decideResume(
           program,
@@ -376,6 +511,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     const controller = new Controller(program, {
       initialState: life.desired,
       log,
+      ...(warmCircuit ? { circuit: warmCircuit } : {}),
       ...(restore ? { restore } : {}),
       ...(ftJournal ? { ft: ftJournal } : {}),
       deferInitialStep: true,
@@ -400,12 +536,16 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         latestLocal: () => w.list().at(-1)?.uuid ?? null,
         log,
         pushInterval: syncSettings?.pushInterval ?? null,
+        // the status says so too: another pipeline took the bucket over, this one no longer pushes
+        onFenced: (message) => {
+          life.reason = `fenced: ${message}`;
+        },
       });
       service.recordPull(pullOutcome);
       w.pinned = () => service.pinned();
       sync.service = service;
       service.start();
     }
-    return { controller, connectors };
+    return { controller, connectors, activation };
   }
 }

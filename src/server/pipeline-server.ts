@@ -21,6 +21,7 @@ import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
+import type { Standby } from '../sync/standby.ts';
 import type { SyncService } from '../sync/sync-service.ts';
 import type { Synchronizer } from '../sync/synchronizer.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -34,6 +35,23 @@ export interface SyncHandle {
   readonly configured: boolean;
   synchronizer: Synchronizer | null;
   service: SyncService | null;
+  /** While (and after) the pipeline was a standby. */
+  standby?: Standby | null;
+  /** The activation this process went through (null: it did not start as a standby). */
+  activation?: ActivationSummary | null;
+}
+
+/** `/stats` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
+export interface ActivationSummary {
+  /** `POST /activate` received → the pipeline Running/Paused. */
+  readonly seconds: number;
+  readonly checkpoint: string | null;
+  /** The state was already loaded (warm standby) rather than read from storage. */
+  readonly warm: boolean;
+  readonly epoch: number;
+  /** The final pull's transfer, part of `seconds`. */
+  readonly final_pull: { readonly bytes: number; readonly files: number; readonly seconds: number };
+  readonly activated_at: string;
 }
 
 export interface PipelineServerOptions {
@@ -90,7 +108,38 @@ export function createPipelineServer(
       sendJson(res, 200, await synchronizer.listRemote());
       return;
     }
+    if (method === 'POST' && path === '/activate') {
+      const initial = new URL(req.url ?? '/', 'http://pipeline').searchParams.get('initial') ?? 'running';
+      if (initial !== 'running' && initial !== 'paused')
+        throw new ServiceError(
+          'InvalidActivateStatus',
+          `Invalid activation status ${JSON.stringify(initial)} (only running and paused are valid)`,
+          { initial },
+        );
+      sendJson(res, 202, life.activate(initial === 'paused' ? 'Paused' : 'Running'));
+      return;
+    }
     const controller = life.controller;
+    const phase = life.phase;
+    if (phase.kind === 'Standby') {
+      if (method === 'POST' && (path === '/pause' || path === '/start' || path === '/resume')) {
+        const action = path === '/pause' ? 'pause' : 'start';
+        throw new ServiceError(
+          'InvalidTransition',
+          `Cannot execute ${action} transition starting from Standby; activate the standby first (POST /activate)`,
+          { from: 'Standby', action },
+        );
+      }
+      const standby = options.sync?.standby;
+      if (method === 'GET' && path === '/stats' && standby) {
+        sendJson(res, 200, standbyStats(standby));
+        return;
+      }
+      if (method === 'GET' && path === '/metrics' && standby) {
+        sendText(res, 200, prometheus(options.name, standby.metrics()), 'text/plain; version=0.0.4');
+        return;
+      }
+    }
     if (controller === null) {
       if (method === 'POST' && (path === '/pause' || path === '/start' || path === '/resume')) {
         life.desired = path === '/pause' ? 'Paused' : 'Running';
@@ -109,6 +158,35 @@ export function createPipelineServer(
     });
   });
   return server;
+}
+
+/** `/stats` while in standby: no controller yet, so the global metrics say Standby and `standby` holds the rest. */
+function standbyStats(standby: Standby): Record<string, unknown> {
+  return {
+    global_metrics: {
+      state: 'Standby',
+      rss_bytes: process.memoryUsage.rss(),
+      cpu_msecs: Math.round(process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000),
+      uptime_msecs: Math.round(process.uptime() * 1000),
+      total_input_records: 0,
+      total_processed_records: 0,
+    },
+    standby: standby.stats(),
+    checkpoint_sync: null,
+    inputs: [],
+    outputs: [],
+  };
+}
+
+type Sample = { name: string; type: 'counter' | 'gauge'; help: string; value: number };
+
+/** Prometheus text for one-sample metrics labelled with the pipeline name. */
+function prometheus(name: string | undefined, samples: readonly Sample[]): string {
+  const pl = `pipeline_name="${(name ?? 'pipeline').replace(/["\\\n]/g, '_')}"`;
+  const out: string[] = [];
+  for (const m of samples)
+    out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, `${m.name}{${pl}} ${m.value}`);
+  return `${out.join('\n')}\n`;
 }
 
 function syncOrThrow(sync: SyncHandle | undefined, what: string): SyncHandle {
@@ -419,7 +497,9 @@ function controllerRoutes(
       suspend_error: null,
       checkpoint_activity: controller.checkpointer?.activity ?? null,
       permanent_checkpoint_errors: null,
-      checkpoint_sync: options.sync?.service?.stats() ?? null,
+      checkpoint_sync: options.sync?.service
+        ? { ...options.sync.service.stats(), activation: options.sync.activation ?? null }
+        : null,
       pipeline_error: controller.failure?.toResponse() ?? null,
       inputs: controller.inputs.map((e) => ({
         endpoint_name: e.name,
@@ -483,6 +563,14 @@ function controllerRoutes(
       ['', controller.complete ? 1 : 0],
     ]);
     for (const m of options.sync?.service?.metrics() ?? []) metric(m.name, m.type, m.help, [['', m.value]]);
+    const activation = options.sync?.activation;
+    if (activation)
+      metric(
+        'holdfast_standby_activation_seconds',
+        'gauge',
+        'How long the activation of this standby took: POST /activate to Running (final pull included).',
+        [['', activation.seconds]],
+      );
     const cm = controller.checkpointer?.metrics;
     if (cm) {
       metric('holdfast_checkpoint_total', 'counter', 'Checkpoints written.', [['', cm.count]]);

@@ -506,6 +506,25 @@ export class CheckpointStore {
     return this.#serial(() => this.#read(uuid));
   }
 
+  /**
+   * Makes checkpoint `uuid` the default parent of the next delta without decoding its state (the caller holds
+   * that state already, e.g. a warm standby) and returns its entry and manifest.
+   * @throws StorageError CheckpointNotFound | CheckpointCorrupt | CheckpointFormatUnsupported
+   */
+  adopt(uuid: string): Promise<{ entry: CatalogEntry; manifest: CheckpointManifest }> {
+    return this.#serial(async () => {
+      const { manifest, bytes } = await this.#readManifest(uuid);
+      await this.#verifyFiles(manifest, false);
+      this.#last = uuid;
+      return { entry: entryOf(manifest, bytes), manifest };
+    });
+  }
+
+  /** Reads and decodes one segment file of checkpoint `uuid`, verifying its size, hash and row count. */
+  readSegment(ref: SegmentRef, uuid: string): Promise<Batch> {
+    return this.#readSegment(ref, uuid);
+  }
+
   /** {@link read} of the newest checkpoint that reads correctly (broken newer ones are skipped and logged). */
   readLatest(): Promise<CheckpointRead | null> {
     return this.#serial(async () => {

@@ -40,6 +40,8 @@ export interface SyncServiceOptions {
   /** Seconds between automatic pushes (null: none). */
   readonly pushInterval: number | null;
   readonly now?: () => number;
+  /** Called once when a push finds this pipeline fenced (another pipeline took the bucket over). */
+  readonly onFenced?: (message: string) => void;
 }
 
 interface Request {
@@ -72,6 +74,8 @@ export class SyncService {
   #failuresInRow = 0;
   #stopped = false;
   #periodicHalted = false;
+  #fenced: string | null = null;
+  readonly #onFenced: ((message: string) => void) | undefined;
   #lastPush: SyncTransferSummary | null = null;
   #lastPushError: { uuid: string; error: string; at: string } | null = null;
   #lastPull: SyncTransferSummary | null = null;
@@ -86,6 +90,7 @@ export class SyncService {
     this.#log = opts.log;
     this.#interval = opts.pushInterval;
     this.#now = opts.now ?? Date.now;
+    this.#onFenced = opts.onFenced;
   }
 
   /** Starts periodic pushes (when `push_interval` is set). */
@@ -224,6 +229,10 @@ export class SyncService {
       this.status.failure = { uuid: req.uuid, error: message };
       this.#lastPushError = { uuid: req.uuid, error: message, at: new Date(this.#now()).toISOString() };
       if (err.errorCode === 'CheckpointBucketOwned') this.#periodicHalted = this.#interval !== null;
+      if (err.details.fenced === true && this.#fenced === null) {
+        this.#fenced = err.message;
+        this.#onFenced?.(err.message);
+      }
       this.#log(
         'error',
         `${req.periodic ? 'periodic ' : ''}push of checkpoint ${req.uuid} failed: ${message}`,
@@ -322,6 +331,7 @@ export class SyncService {
         this.#nextPushAt === null ? null : Math.max(0, Math.round((this.#nextPushAt - this.#now()) / 1000)),
       newest_remote_age_seconds:
         this.#newestRemoteAt === null ? null : Math.max(0, (this.#now() - this.#newestRemoteAt) / 1000),
+      fenced: this.#fenced,
     };
   }
 

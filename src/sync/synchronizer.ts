@@ -39,6 +39,8 @@ import { downloadFile, missingRemote, Pool, RateLimiter, uploadFile } from './tr
 export const OWNER_KEY = 'owner.json';
 export const REMOTE_FILES = 'files/';
 export const REMOTE_MANIFESTS = 'checkpoints/';
+/** Scratch objects of the conditional-write probe (deleted right away). */
+export const PROBE_PREFIX = 'probe/';
 const MANIFEST_KEY_RE = /^checkpoints\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
 
 /** Who pushes: the immutable id (`pipeline-<uuid>` under the manager) and the display name. */
@@ -132,6 +134,8 @@ export interface RetentionResult {
 
 export type PullOutcome =
   | { readonly kind: 'local'; readonly uuid: string }
+  /** The newest checkpoint is the one the caller already holds (`current`): nothing was transferred. */
+  | { readonly kind: 'current'; readonly uuid: string; readonly source: 'bucket' | 'read_bucket' }
   | ({ readonly kind: 'pulled'; readonly source: 'bucket' | 'read_bucket' } & TransferResult)
   | { readonly kind: 'none'; readonly reason: string };
 
@@ -236,6 +240,8 @@ export class Synchronizer {
   readonly #manifests = new WeakMap<ObjectStore, Map<string, RemoteManifest>>();
   /** The owner record seen by the last push (epoch this pipeline writes under). */
   #owner: { record: OwnerRecord; etag: string } | null = null;
+  /** Whether the bucket honours conditional writes (probed once, before the first ownership write). */
+  #conditional: Promise<boolean> | null = null;
 
   constructor(opts: SynchronizerOptions) {
     this.settings = opts.settings;
@@ -300,6 +306,7 @@ export class Synchronizer {
    * refuses when another pipeline does. @throws ServiceError CheckpointBucketOwned
    */
   async claim(): Promise<{ record: OwnerRecord; etag: string }> {
+    const conditional = await this.conditionalWrites();
     let cur = await this.readOwner();
     if (cur === null) {
       const record: OwnerRecord = {
@@ -311,7 +318,7 @@ export class Synchronizer {
       };
       try {
         const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
-          ifNoneMatch: '*',
+          ...(conditional ? { ifNoneMatch: '*' as const } : {}),
           contentType: 'application/json',
         });
         this.#log('info', `claimed ${this.bucket.description} for this pipeline (epoch 1)`, {
@@ -331,7 +338,7 @@ export class Synchronizer {
       const record = { ...cur.record, pipeline_name: this.#identity.name };
       try {
         const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
-          ifMatch: cur.etag,
+          ...(conditional ? { ifMatch: cur.etag } : {}),
           contentType: 'application/json',
         });
         cur = { record, etag };
@@ -351,6 +358,7 @@ export class Synchronizer {
    * later manifests are ignored by readers. Retries when another writer raced it.
    */
   async takeOver(fromCheckpoint: string | null): Promise<OwnerRecord> {
+    const conditional = await this.conditionalWrites();
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.readOwner();
       const epoch = (cur?.record.epoch ?? 0) + 1;
@@ -374,7 +382,7 @@ export class Synchronizer {
       };
       try {
         const { etag } = await this.bucket.put(OWNER_KEY, JSON.stringify(record), {
-          ...(cur === null ? { ifNoneMatch: '*' as const } : { ifMatch: cur.etag }),
+          ...(!conditional ? {} : cur === null ? { ifNoneMatch: '*' as const } : { ifMatch: cur.etag }),
           contentType: 'application/json',
         });
         this.#owner = { record, etag };
@@ -394,6 +402,61 @@ export class Synchronizer {
       'CheckpointPushError',
       `could not take over ${this.bucket.description}: owner.json kept changing under 10 attempts`,
       {},
+    );
+  }
+
+  /**
+   * Whether the bucket honours `If-None-Match: *` and `If-Match`, probed once with a scratch object (created,
+   * re-created, replaced with a wrong ETag, deleted). Fencing rests on them; a store that ignores them is
+   * refused for ownership unless `allow_unsafe_ownership` accepts a plain read-then-write check (false).
+   * @throws ServiceError ConditionalWritesUnsupported
+   */
+  conditionalWrites(): Promise<boolean> {
+    this.#conditional ??= this.#probeConditional().catch((e: unknown) => {
+      this.#conditional = null; // an access error: probe again next time
+      throw e;
+    });
+    return this.#conditional;
+  }
+
+  async #probeConditional(): Promise<boolean> {
+    const key = `${PROBE_PREFIX}${this.#identity.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${Date.now()}`;
+    const code = (e: unknown) => (e as { errorCode?: string }).errorCode;
+    let why: string | null = null;
+    try {
+      await this.bucket.put(key, 'probe 1', { ifNoneMatch: '*' });
+      try {
+        await this.bucket.put(key, 'probe 2', { ifNoneMatch: '*' });
+        why = 'a create with If-None-Match: * replaced an existing object';
+      } catch (e) {
+        if (code(e) !== 'ObjectAlreadyExists') throw e;
+      }
+      if (why === null)
+        try {
+          await this.bucket.put(key, 'probe 3', { ifMatch: '"00000000000000000000000000000000"' });
+          why = 'a write with a stale If-Match ETag succeeded';
+        } catch (e) {
+          if (code(e) !== 'ObjectEtagMismatch') throw e;
+        }
+    } catch (e) {
+      if (isAccessError(e)) throw e;
+      why = `a conditional write failed with ${toServiceError(e).message}`;
+    } finally {
+      await this.bucket.delete(key).catch(() => {});
+    }
+    if (why === null) return true;
+    if (this.settings.allowUnsafeOwnership) {
+      this.#log(
+        'warn',
+        `checkpoint bucket ${this.bucket.description} does not support conditional writes (${why}); allow_unsafe_ownership is set, so ownership uses a read-then-write check and a former owner racing a takeover can overwrite checkpoints`,
+        { bucket: this.bucket.description },
+      );
+      return false;
+    }
+    throw new ServiceError(
+      'ConditionalWritesUnsupported',
+      `checkpoint bucket ${this.bucket.description} does not support conditional writes (${why}), which ownership and fencing need. Use a store that honours If-None-Match/If-Match (AWS S3, MinIO, Cloudflare R2, Google Cloud Storage's S3 API), or set \`allow_unsafe_ownership: true\` in the sync config to accept a read-then-write ownership check (a former owner racing a takeover could then overwrite the new owner's checkpoints)`,
+      { bucket: this.bucket.description },
     );
   }
 
@@ -650,7 +713,12 @@ export class Synchronizer {
    */
   async pull(
     target: string,
-    opts: { onProgress?: (p: TransferProgress) => void; skipLocal?: boolean } = {},
+    opts: {
+      onProgress?: (p: TransferProgress) => void;
+      skipLocal?: boolean;
+      /** The checkpoint the caller already holds locally (a standby's last pull). */
+      current?: string | null;
+    } = {},
   ): Promise<PullOutcome> {
     if (opts.skipLocal !== true) {
       const local = await this.#localMatch(target);
@@ -676,6 +744,8 @@ export class Synchronizer {
           });
           continue;
         }
+        if (c.uuid === opts.current && (await this.#localMatch(c.uuid)) !== null)
+          return { kind: 'current', uuid: c.uuid, source };
         try {
           const r = await this.#download(store, c.manifest, opts.onProgress);
           this.#log('info', 'checkpoint pulled successfully', {

@@ -303,6 +303,17 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: '/activate?initial= must be running or paused.',
   },
+  InvalidTransition: {
+    status: 400,
+    retryable: false,
+    summary:
+      'The lifecycle action is not allowed from the current runtime status (e.g. /start during Standby).',
+  },
+  InvalidStandby: {
+    status: 500,
+    retryable: false,
+    summary: 'The pipeline process cannot enter standby mode with its configuration.',
+  },
   IllegalPipelineAction: {
     status: 400,
     retryable: false,
@@ -417,6 +428,11 @@ export const ERROR_CATALOG = {
     status: 409,
     retryable: false,
     summary: 'The bucket prefix belongs to another pipeline; nothing was written.',
+  },
+  ConditionalWritesUnsupported: {
+    status: 400,
+    retryable: false,
+    summary: 'The object store ignores conditional writes, which ownership and fencing need.',
   },
   // Engine
   StateRestoreError: {

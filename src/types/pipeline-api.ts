@@ -527,6 +527,8 @@ export interface CheckpointSyncStats {
   next_push_in_seconds: number | null;
   /** Age in seconds of the newest checkpoint known to be in the bucket (the RPO). */
   newest_remote_age_seconds: number | null;
+  /** Set when another pipeline took the bucket over (standby activation): who, and that pushes stopped. */
+  fenced: string | null;
 }
 
 export interface ProgramDiff {

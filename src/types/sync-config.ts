@@ -66,6 +66,11 @@ export interface SyncSettings {
   /** Days. */
   readonly retentionMinAge: number;
   readonly readBucket: string | null;
+  /**
+   * Holdfast extension: let a store without conditional writes (`If-None-Match`/`If-Match`) hold ownership
+   * anyway, with a plain read-then-write check. Unsafe: a former owner racing a takeover can overwrite it.
+   */
+  readonly allowUnsafeOwnership: boolean;
   /** Fields the config had that Holdfast does not know (tolerated; the caller warns). */
   readonly unknownFields: readonly string[];
 }
@@ -93,6 +98,7 @@ const KNOWN = new Set([
   'retention_min_count',
   'retention_min_age',
   'read_bucket',
+  'allow_unsafe_ownership',
 ]);
 
 /** rclone flags with a meaning here: name → whether it takes a value. */
@@ -293,10 +299,10 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
       `\`start_from_checkpoint\` must be a UUID string or the string "latest", got ${typeName(sfc)}`,
     );
   const standby = optBool(o, 'standby', false);
-  if (standby)
+  if (standby && start === null)
     throw invalid(
       'standby',
-      '`standby: true` (standby mode and POST /activate) is not available in this version of Holdfast yet; remove it to pull once at start with `start_from_checkpoint`',
+      '`standby: true` needs `start_from_checkpoint`: "latest" to follow the newest checkpoint in the bucket, or a checkpoint UUID to hold that one',
     );
   const cutoffText = o.multi_thread_cutoff ?? '100M';
   if (typeof cutoffText !== 'string')
@@ -347,6 +353,7 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     retentionMinCount: optInt(o, 'retention_min_count', 10, 1, 4_294_967_295),
     retentionMinAge: optInt(o, 'retention_min_age', 30, 0, 4_294_967_295),
     readBucket,
+    allowUnsafeOwnership: optBool(o, 'allow_unsafe_ownership', false),
     unknownFields: Object.keys(o).filter((k) => !KNOWN.has(k)),
   };
 }

@@ -62,6 +62,7 @@ export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): Checkpo
     push_failures: 0,
     next_push_in_seconds: null,
     newest_remote_age_seconds: null,
+    fenced: null,
     ...overrides,
   };
 }

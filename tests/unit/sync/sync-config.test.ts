@@ -137,7 +137,18 @@ describe('sync config', () => {
       bad('push_interval', /between 1/),
     );
     assert.throws(() => parseSyncConfig({ bucket: 'b', access_key: 'AK' }), bad('secret_key', /set both/));
-    assert.throws(() => parseSyncConfig({ bucket: 'b', standby: true }), bad('standby', /not available/));
+    assert.throws(
+      () => parseSyncConfig({ bucket: 'b', standby: true }),
+      bad('standby', /needs `start_from_checkpoint`/),
+    );
+    const standby = parseSyncConfig({ bucket: 'b', standby: true, start_from_checkpoint: 'latest' });
+    assert.equal(standby.standby, true);
+    assert.equal(standby.allowUnsafeOwnership, false);
+    assert.equal(parseSyncConfig({ bucket: 'b', allow_unsafe_ownership: true }).allowUnsafeOwnership, true);
+    assert.throws(
+      () => parseSyncConfig({ bucket: 'b', allow_unsafe_ownership: 'yes' }),
+      bad('allow_unsafe_ownership', /true or false/),
+    );
     assert.throws(() => parseSyncConfig('b'), bad('sync', /must be an object/));
     // secrets never appear in messages
     try {

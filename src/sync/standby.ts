@@ -1,0 +1,325 @@
+/**
+ * Standby: the pipeline does not process data; it keeps pulling checkpoints from the bucket until `POST
+ * /activate`, and (warm) keeps the newest one's state loaded so activation does not rebuild it.
+ *
+ *   start_from_checkpoint "latest": pull the newest checkpoint every `pull_interval` s (only files it lacks)
+ *   start_from_checkpoint <uuid>:   pull that checkpoint once (retrying failures every `pull_interval` s), then wait
+ *   POST /activate:                 wakes the loop at once; a final pull of the newest checkpoint; run() returns
+ *
+ * A pull error (store unreachable, nothing in the bucket yet, a corrupt object) is logged, counted, shown in
+ * {@link Standby.stats} and retried on the next tick; only the final pull's error fails the activation. Each
+ * pulled checkpoint is loaded into the {@link WarmState} (when it is of the same program), and local storage
+ * keeps the two newest pulled checkpoints.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import { writeJsonAtomic } from '../storage/atomic.ts';
+import type { CheckpointManifest, CheckpointStore } from '../storage/checkpoint-store.ts';
+import { uuidV7Time } from '../storage/uuid-v7.ts';
+import type { StandbyStatus } from '../types/pipeline-api.ts';
+import type { SyncSettings } from '../types/sync-config.ts';
+import type { PullOutcome, Synchronizer, SyncLog } from './synchronizer.ts';
+
+/** What the standby needs from the warm state (controller/warm-state.ts implements it). */
+export interface WarmLoader {
+  readonly manifest: CheckpointManifest | null;
+  accepts(m: CheckpointManifest): boolean;
+  load(
+    store: CheckpointStore,
+    uuid: string,
+  ): Promise<{
+    readonly mode: 'full' | 'delta' | 'unchanged';
+    readonly seconds: number;
+    readonly segmentsRead: number;
+    readonly rowsRead: number;
+    readonly rebuiltOperators: number;
+  }>;
+  reset(): void;
+}
+
+export interface StandbyOptions {
+  readonly synchronizer: Synchronizer;
+  readonly settings: SyncSettings;
+  readonly store: CheckpointStore;
+  /** Null: cold standby (files only). */
+  readonly warm: WarmLoader | null;
+  readonly log: SyncLog;
+  readonly now?: () => number;
+}
+
+/** What the standby holds (see {@link StandbyStatus}). */
+export type StandbyStats = StandbyStatus;
+
+/** What activation starts from. */
+export interface StandbyResult {
+  /** The checkpoint to run from (null: nothing in the bucket; the pipeline starts from scratch). */
+  readonly uuid: string | null;
+  /** Why there is none (when `uuid` is null). */
+  readonly reason: string | null;
+  /** The warm state holds `uuid`'s state. */
+  readonly warm: boolean;
+  /** The final pull's transfer. */
+  readonly finalPull: { readonly bytes: number; readonly files: number; readonly seconds: number };
+}
+
+export class Standby {
+  readonly #o: StandbyOptions;
+  readonly #now: () => number;
+  #held: { uuid: string; source: 'bucket' | 'read_bucket'; at: number } | null = null;
+  #attempts = 0;
+  #pulls = 0;
+  #failures = 0;
+  #bytes = 0;
+  #files = 0;
+  #lastError: { message: string; at: string } | null = null;
+  #warm: StandbyStats['warm'] = null;
+  #warmError: string | null = null;
+  #nextPullAt: number | null = null;
+  #activate = false;
+  #wake: () => void = () => {};
+
+  constructor(o: StandbyOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+  }
+
+  /** Asks the loop to finish: it wakes at once, pulls a last time and {@link run} resolves. */
+  activate(): void {
+    this.#activate = true;
+    this.#wake();
+  }
+
+  get activationRequested(): boolean {
+    return this.#activate;
+  }
+
+  /** Pulls until activated; resolves with what to run from. @throws ServiceError CheckpointFetchError (final pull) */
+  async run(): Promise<StandbyResult> {
+    const target = this.#o.settings.startFromCheckpoint as string;
+    const intervalMs = this.#o.settings.pullInterval * 1000;
+    this.#o.log(
+      'info',
+      target === 'latest'
+        ? `standby: pulling the newest checkpoint every ${this.#o.settings.pullInterval} s until POST /activate`
+        : `standby: pulling checkpoint ${target}, then waiting for POST /activate`,
+      { start_from_checkpoint: target },
+    );
+    for (;;) {
+      if (this.#activate) break;
+      if (target === 'latest' || this.#held === null) await this.#pullOnce(target, false);
+      if (this.#activate) break;
+      await this.#sleep(target === 'latest' || this.#held === null ? intervalMs : null);
+    }
+    const t0 = performance.now();
+    const final = await this.#pullOnce(target, true);
+    const finalPull = {
+      bytes: final?.kind === 'pulled' ? final.bytes : 0,
+      files: final?.kind === 'pulled' ? final.files : 0,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    if (this.#held === null)
+      return {
+        uuid: null,
+        reason: final?.kind === 'none' ? final.reason : 'no checkpoint was pulled',
+        warm: false,
+        finalPull,
+      };
+    return {
+      uuid: this.#held.uuid,
+      reason: null,
+      warm: this.#o.warm !== null && this.#o.warm.manifest?.uuid === this.#held.uuid,
+      finalPull,
+    };
+  }
+
+  #sleep(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === null ? null : setTimeout(done, ms);
+      this.#nextPullAt = ms === null ? null : this.#now() + ms;
+      function done() {
+        if (timer) clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = () => {};
+        done();
+      };
+    });
+  }
+
+  async #pullOnce(target: string, final: boolean): Promise<PullOutcome | null> {
+    this.#attempts++;
+    this.#nextPullAt = null;
+    let out: PullOutcome;
+    try {
+      out = await this.#o.synchronizer.pull(target, { skipLocal: true, current: this.#held?.uuid ?? null });
+    } catch (e) {
+      const err = toServiceError(e);
+      this.#fail(err.message);
+      if (final) throw err;
+      return null;
+    }
+    if (out.kind === 'none') {
+      if (!final) this.#fail(`${out.reason}; retrying in ${this.#o.settings.pullInterval} s`);
+      return out;
+    }
+    if (out.kind === 'pulled') {
+      this.#pulls++;
+      this.#bytes += out.bytes;
+      this.#files += out.files;
+      this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
+      this.#lastError = null;
+      await this.#o.store
+        .gc({ keep: 2, pinned: new Set([out.uuid]) })
+        .catch((e: unknown) =>
+          this.#o.log('warn', `standby: local checkpoint GC failed: ${(e as Error).message}`),
+        );
+    } else if (out.kind === 'current' && this.#held === null) {
+      this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
+    }
+    if (this.#held !== null) await this.#loadWarm(this.#held.uuid);
+    return out;
+  }
+
+  async #loadWarm(uuid: string): Promise<void> {
+    const warm = this.#o.warm;
+    if (warm === null || warm.manifest?.uuid === uuid) return;
+    try {
+      const m = await this.#o.store.readManifest(uuid);
+      if (!warm.accepts(m)) {
+        if (this.#warmError === null)
+          this.#o.log(
+            'warn',
+            `standby: checkpoint ${uuid} was written by a different program; its state is not preloaded (activation will load it and decide about bootstrapping)`,
+            { uuid },
+          );
+        this.#warmError = `checkpoint ${uuid} was written by a different program (not preloaded)`;
+        warm.reset();
+        this.#warm = null;
+        return;
+      }
+      const r = await warm.load(this.#o.store, uuid);
+      this.#warmError = null;
+      this.#warm = {
+        checkpoint: uuid,
+        mode: r.mode,
+        seconds: Number(r.seconds.toFixed(3)),
+        segments_read: r.segmentsRead,
+        rows_read: r.rowsRead,
+        rebuilt_operators: r.rebuiltOperators,
+      };
+      this.#o.log('info', `standby: loaded checkpoint ${uuid} (${r.mode}, ${r.rowsRead} rows read)`, {
+        uuid,
+        mode: r.mode,
+        rows_read: r.rowsRead,
+        segments_read: r.segmentsRead,
+        rebuilt_operators: r.rebuiltOperators,
+        seconds: this.#warm.seconds,
+      });
+    } catch (e) {
+      this.#warm = null;
+      this.#warmError = `loading checkpoint ${uuid} failed: ${toServiceError(e).message}`;
+      this.#o.log('error', `standby: ${this.#warmError}; activation will load it from storage`, { uuid });
+    }
+  }
+
+  #fail(message: string): void {
+    this.#failures++;
+    this.#lastError = { message, at: new Date(this.#now()).toISOString() };
+    this.#o.log('warn', `standby: pull failed: ${message}`, { failures: this.#failures });
+  }
+
+  /** Age in seconds of the held checkpoint (null: none). */
+  lagSeconds(): number | null {
+    if (this.#held === null) return null;
+    return Math.max(0, (this.#now() - uuidV7Time(this.#held.uuid)) / 1000);
+  }
+
+  stats(): StandbyStats {
+    const lag = this.lagSeconds();
+    return {
+      start_from_checkpoint: this.#o.settings.startFromCheckpoint as string,
+      pull_interval: this.#o.settings.pullInterval,
+      last_pulled_checkpoint: this.#held?.uuid ?? null,
+      last_pulled_source: this.#held?.source ?? null,
+      last_pulled_at: this.#held ? new Date(this.#held.at).toISOString() : null,
+      last_pulled_age_seconds: lag === null ? null : Number(lag.toFixed(3)),
+      pulls: this.#pulls,
+      pull_attempts: this.#attempts,
+      pull_failures: this.#failures,
+      last_error: this.#lastError,
+      bytes_pulled: this.#bytes,
+      files_pulled: this.#files,
+      next_pull_in_seconds:
+        this.#nextPullAt === null ? null : Math.max(0, Math.round((this.#nextPullAt - this.#now()) / 1000)),
+      warm: this.#warm,
+      warm_error: this.#warmError,
+      activation_requested: this.#activate,
+    };
+  }
+
+  /** Prometheus samples while in standby. */
+  metrics(): Array<{ name: string; type: 'counter' | 'gauge'; help: string; value: number }> {
+    return [
+      {
+        name: 'holdfast_standby_lag_seconds',
+        type: 'gauge',
+        help: 'Age of the newest checkpoint the standby pulled (-1 until the first pull).',
+        value: this.lagSeconds() ?? -1,
+      },
+      {
+        name: 'holdfast_standby_pulls_total',
+        type: 'counter',
+        help: 'Standby pulls that brought a newer checkpoint.',
+        value: this.#pulls,
+      },
+      {
+        name: 'holdfast_standby_pull_failures_total',
+        type: 'counter',
+        help: 'Standby pulls that failed (or found no checkpoint).',
+        value: this.#failures,
+      },
+      {
+        name: 'holdfast_standby_pulled_bytes_total',
+        type: 'counter',
+        help: 'Bytes downloaded by standby pulls.',
+        value: this.#bytes,
+      },
+    ];
+  }
+}
+
+/** `InvalidStandby`: standby needs storage, the file backend, `sync` and `start_from_checkpoint`. */
+export function invalidStandby(reason: string): ServiceError {
+  return new ServiceError('InvalidStandby', `Cannot enter standby mode: ${reason}`, {});
+}
+
+/** `<storage>/activated.json`: written when a standby is activated; its presence skips standby on restarts. */
+export interface ActivationMarker {
+  readonly checkpoint: string | null;
+  readonly activated_at: string;
+  readonly epoch: number;
+  readonly initial: 'Running' | 'Paused';
+  readonly bucket: string;
+}
+
+export const ACTIVATION_MARKER = 'activated.json';
+
+/** The marker in storage directory `dir` (null: this pipeline was never activated). */
+export async function readActivationMarker(dir: string): Promise<ActivationMarker | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, ACTIVATION_MARKER), 'utf8')) as ActivationMarker;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw invalidStandby(
+      `the activation marker ${join(dir, ACTIVATION_MARKER)} is unreadable (${(e as Error).message}); remove it to enter standby again, or fix it to resume from local checkpoints`,
+    );
+  }
+}
+
+/** Writes the marker durably (temp file, fsync, rename). */
+export async function writeActivationMarker(dir: string, marker: ActivationMarker): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, ACTIVATION_MARKER), marker);
+}
