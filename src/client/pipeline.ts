@@ -291,6 +291,9 @@ export class Pipeline {
     const target = INITIAL_TO_STATUS[initial];
     await this.#poll(`reach ${target}`, opts, (d) => {
       if (d.deployment_status === target || d.deployment_status === 'AwaitingApproval') return true;
+      // a pipeline activated before (its storage intact) skips standby and runs on its own
+      if (target === 'Standby' && (d.deployment_status === 'Running' || d.deployment_status === 'Paused'))
+        return true;
       return failure(d) ?? false;
     });
   }

@@ -112,10 +112,18 @@ export class Manager {
           ? (state as RuntimeStatus)
           : 'Unavailable';
         const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
+        // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
+        // its desired status is then what it runs as, not Standby
+        const skippedStandby =
+          r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
         if (r.deployment_runtime_status !== rt)
           this.#update(name, (x) => {
             setRuntime(x, rt);
             x.deployment_runtime_status_details = details;
+            if (skippedStandby) {
+              x.deployment_runtime_desired_status = rt;
+              x.deployment_runtime_desired_status_since = now();
+            }
           });
         else if (!same) {
           // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
