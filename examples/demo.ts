@@ -8,7 +8,9 @@
  * 2. take a checkpoint, push it to the bucket, list the bucket's checkpoints;
  * 3. stop, clear the local storage, start again: the pipeline pulls the checkpoint from the bucket
  *    (`start_from_checkpoint: "latest"`) and the query shows the same totals;
- * 4. stop and delete. Everything (server, data directory, bucket) is torn down at the end.
+ * 4. start a second pipeline, `orders-dr`, as a standby on the same bucket; stop the primary (as if its machine
+ *    were lost) and activate the standby: it takes the bucket over and answers with the same totals;
+ * 5. stop and delete. Everything (server, data directory, bucket) is torn down at the end.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -110,7 +112,28 @@ try {
   if (after !== before) throw new Error('the views restored from the bucket differ from the ones before');
   console.log('\nthe views were restored from the bucket after the local storage was cleared.');
 
+  // A standby on the same bucket takes over from the primary.
+  holdfast(url, [
+    'pipeline',
+    'create',
+    'orders-dr',
+    '--sql',
+    join(EX, 'program.sql'),
+    '--description',
+    'standby of orders',
+    '--runtime-config',
+    `@${configFile}`,
+  ]);
+  holdfast(url, ['pipeline', 'start', 'orders-dr', '--initial', 'standby']);
   holdfast(url, ['pipeline', 'stop', 'orders', '--force']);
+  holdfast(url, ['pipeline', 'activate', 'orders-dr']);
+  holdfast(url, ['pipeline', 'logs', 'orders-dr'], { grep: 'took over' });
+  const failover = holdfast(url, ['pipeline', 'query', 'orders-dr', 'SELECT * FROM region_totals ORDER BY region']);
+  if (failover !== before) throw new Error('the activated standby shows other views than the primary');
+  console.log('\nthe standby took the bucket over and shows the same views.');
+
+  holdfast(url, ['pipeline', 'stop', 'orders-dr', '--force']);
+  holdfast(url, ['pipeline', 'delete', 'orders-dr', '--clear-storage']);
   holdfast(url, ['pipeline', 'delete', 'orders', '--clear-storage']);
   console.log('\ndemo finished: the server, its data directory and the bucket are removed.');
 } finally {
