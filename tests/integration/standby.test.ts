@@ -122,6 +122,26 @@ async function syncNow(base: string): Promise<{ uuid: string; ok: boolean; error
   return { uuid, ok: s.success === uuid, error: s.failure?.uuid === uuid ? s.failure.error : null };
 }
 
+/** Inserts notes over HTTP, waits until `note_sum` counts `n` rows, checkpoints and pushes; returns the push. */
+async function notesThenSync(
+  base: string,
+  rows: Array<{ id: number; v: number }>,
+  n: number,
+): Promise<{ uuid: string; ok: boolean; error: string | null }> {
+  const r = await fetch(`${base}/ingress/notes?format=json&update_format=raw`, {
+    method: 'POST',
+    body: rows.map((x) => JSON.stringify(x)).join('\n'),
+  });
+  assert.equal(r.status, 200, await r.text());
+  await until(
+    () => query(base, 'SELECT n FROM note_sum'),
+    (v) => v === `{"n":${n}}`,
+    `${n} notes`,
+  );
+  await checkpoint(base);
+  return syncNow(base);
+}
+
 interface RemoteCp {
   uuid: string;
   epoch: number | null;
@@ -284,7 +304,7 @@ describe('standby, activation and fencing against s3rver', async () => {
 
   test('race: the primary pushes in a tight loop while the standby activates; no later primary manifest becomes latest', {
     timeout: 120_000,
-  }, async () => {
+  }, async (t) => {
     const sync = { ...creds, bucket: 'drill/race', start_from_checkpoint: 'latest' };
     const a = await config('race-a', sync, { interval: null, rate: 2_000 });
     const b = await config(
@@ -341,6 +361,9 @@ describe('standby, activation and fencing against s3rver', async () => {
     const got = pulledUuid(C.log);
     assert.equal(got, from, `C restored ${got}, B took over from ${from}`);
     const late = pushed.filter((x) => x.ok && x.uuid > from);
+    t.diagnostic(
+      `A pushed ${pushed.length} checkpoint(s); ${late.length} landed after B's starting checkpoint ${from} and are ignored`,
+    );
     const listing = await remote(C.base);
     for (const l of listing)
       assert.ok(!late.some((x) => x.uuid === l.uuid), `listed late manifest ${l.uuid}`);
@@ -352,28 +375,15 @@ describe('standby, activation and fencing against s3rver', async () => {
   test('standby by UUID holds that checkpoint; activate?initial=paused', { timeout: 60_000 }, async () => {
     const a = await config('uuid-a', { ...creds, bucket: 'drill/uuid' }, { interval: null });
     const A = await startPipeline(a.cfg);
-    await fetch(`${A.base}/ingress/notes?format=json&update_format=raw`, {
-      method: 'POST',
-      body: '{"id":1,"v":5}\n{"id":2,"v":6}',
-    });
-    await until(
-      () => query(A.base, 'SELECT * FROM note_sum'),
-      (v) => v === '{"n":2,"s":11}',
-      'notes',
+    const first = await notesThenSync(
+      A.base,
+      [
+        { id: 1, v: 5 },
+        { id: 2, v: 6 },
+      ],
+      2,
     );
-    await checkpoint(A.base);
-    const first = await syncNow(A.base);
-    await fetch(`${A.base}/ingress/notes?format=json&update_format=raw`, {
-      method: 'POST',
-      body: '{"id":3,"v":7}',
-    });
-    await until(
-      () => query(A.base, 'SELECT n FROM note_sum'),
-      (v) => v === '{"n":3}',
-      'more notes',
-    );
-    await checkpoint(A.base);
-    const second = await syncNow(A.base);
+    const second = await notesThenSync(A.base, [{ id: 3, v: 7 }], 3);
     assert.ok(first.ok && second.ok && second.uuid > first.uuid);
     await kill9(A);
     const b = await config(
@@ -497,17 +507,7 @@ describe('standby, activation and fencing against s3rver', async () => {
   }, async () => {
     const a = await config('seed-a', { ...creds, bucket: 'drill/seed' }, { interval: null });
     const A = await startPipeline(a.cfg);
-    await fetch(`${A.base}/ingress/notes?format=json&update_format=raw`, {
-      method: 'POST',
-      body: '{"id":9,"v":90}',
-    });
-    await until(
-      () => query(A.base, 'SELECT n FROM note_sum'),
-      (v) => v === '{"n":1}',
-      'note',
-    );
-    await checkpoint(A.base);
-    const seeded = await syncNow(A.base);
+    const seeded = await notesThenSync(A.base, [{ id: 9, v: 90 }], 1);
     await kill9(A);
     const b = await config(
       'seed-b',
