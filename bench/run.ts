@@ -13,6 +13,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   checkpoint: async () => (await import('./checkpoint/suite.ts')).checkpointSuite,
   ft: async () => (await import('./ft/suite.ts')).ftSuite,
   sync: async () => (await import('./sync/suite.ts')).syncSuite,
+  standby: async () => (await import('./standby/suite.ts')).standbySuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
@@ -20,7 +21,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
                       --engines holdfast,db-ivm  --workloads region,customer,mixed  --variant reduce|groupBy
   checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)
   sync suite flags: --runs N (default 3; any value writes the scratch file only); needs rclone (installed with
-                    apt-get when missing)`;
+                    apt-get when missing)
+  standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
