@@ -405,6 +405,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
                 bytes: result.finalPull.bytes,
                 files: result.finalPull.files,
                 seconds: Number(result.finalPull.seconds.toFixed(3)),
+                total_seconds: Number(result.finalPull.totalSeconds.toFixed(3)),
               },
               activated_at: new Date().toISOString(),
             };

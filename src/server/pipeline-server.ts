@@ -49,8 +49,16 @@ export interface ActivationSummary {
   /** The state was already loaded (warm standby) rather than read from storage. */
   readonly warm: boolean;
   readonly epoch: number;
-  /** The final pull's transfer, part of `seconds`. */
-  readonly final_pull: { readonly bytes: number; readonly files: number; readonly seconds: number };
+  /**
+   * The final pull, part of `seconds`: `seconds` is the transfer (list, download, verify), `total_seconds` adds
+   * applying the delta to the preloaded state.
+   */
+  readonly final_pull: {
+    readonly bytes: number;
+    readonly files: number;
+    readonly seconds: number;
+    readonly total_seconds: number;
+  };
   readonly activated_at: string;
 }
 

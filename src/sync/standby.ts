@@ -59,8 +59,16 @@ export interface StandbyResult {
   readonly reason: string | null;
   /** The warm state holds `uuid`'s state. */
   readonly warm: boolean;
-  /** The final pull's transfer. */
-  readonly finalPull: { readonly bytes: number; readonly files: number; readonly seconds: number };
+  /**
+   * The final pull: `seconds` is the transfer alone (listing, download, verification); `totalSeconds` adds
+   * applying the delta to the warm state and local GC.
+   */
+  readonly finalPull: {
+    readonly bytes: number;
+    readonly files: number;
+    readonly seconds: number;
+    readonly totalSeconds: number;
+  };
 }
 
 export class Standby {
@@ -116,7 +124,8 @@ export class Standby {
     const finalPull = {
       bytes: final?.kind === 'pulled' ? final.bytes : 0,
       files: final?.kind === 'pulled' ? final.files : 0,
-      seconds: (performance.now() - t0) / 1000,
+      seconds: final?.kind === 'pulled' ? final.durationSeconds : 0,
+      totalSeconds: (performance.now() - t0) / 1000,
     };
     if (this.#held === null)
       return {

@@ -239,10 +239,21 @@ describe('standby, activation and fencing against s3rver', async () => {
     const metricsAfter = await (await fetch(`${B.base}/metrics`)).text();
     assert.match(metricsAfter, /holdfast_standby_activation_seconds\{pipeline_name="standby-b"\} [0-9.]+/);
     const activation = (
-      await getJson<{ checkpoint_sync: { activation: { warm: boolean; epoch: number } } }>(B.base, '/stats')
+      await getJson<{
+        checkpoint_sync: {
+          activation: {
+            warm: boolean;
+            epoch: number;
+            seconds: number;
+            final_pull: { seconds: number; total_seconds: number };
+          };
+        };
+      }>(B.base, '/stats')
     ).checkpoint_sync.activation;
     assert.equal(activation.warm, true);
     assert.equal(activation.epoch, 2);
+    assert.ok(activation.final_pull.total_seconds >= activation.final_pull.seconds);
+    assert.ok(activation.seconds >= activation.final_pull.total_seconds);
     // the datagen input resumes from the checkpoint's position: every row exactly once
     await until(
       () => total(B.base),
