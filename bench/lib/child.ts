@@ -1,14 +1,21 @@
 /**
- * Runs one measurement in a fresh Node process (same binary, same flags, plus --expose-gc) so heap peaks and JIT
- * state are never shared between measurements. The worker prints one line starting with `prefix` followed by
+ * Runs one measurement in a fresh Node process (same binary, same flags, plus --expose-gc and an optional heap
+ * size) so heap peaks and JIT state are never shared between measurements. The worker prints one line starting with `prefix` followed by
  * JSON; everything else on stdout/stderr is passed through on failure only.
  */
 import { spawn } from 'node:child_process';
 
-export function runWorker<T>(script: string, args: readonly string[], prefix: string): Promise<T> {
-  const flags = process.execArgv.includes('--expose-gc')
-    ? process.execArgv
-    : [...process.execArgv, '--expose-gc'];
+export function runWorker<T>(
+  script: string,
+  args: readonly string[],
+  prefix: string,
+  opts: { heapMiB?: number } = {},
+): Promise<T> {
+  const flags = process.execArgv.filter(
+    (f) => f !== '--expose-gc' && !(opts.heapMiB !== undefined && f.startsWith('--max-old-space-size')),
+  );
+  flags.push('--expose-gc');
+  if (opts.heapMiB !== undefined) flags.push(`--max-old-space-size=${opts.heapMiB}`);
   return new Promise<T>((resolve, reject) => {
     const child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

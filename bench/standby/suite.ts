@@ -31,6 +31,7 @@ import { createInterface } from 'node:readline';
 import { DECIMAL_CODEC } from '../../src/sql/values/decimal-codec.ts';
 import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
 import type { StandbyStatus } from '../../src/types/pipeline-api.ts';
+import { runWorker } from '../lib/child.ts';
 import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
 import {
@@ -479,30 +480,8 @@ async function coldRun(c: Ctx, run: number, label: string): Promise<ColdSample> 
 }
 
 function runSeedWorker(dir: string, rows: number, deltas: number): Promise<SeedInfo> {
-  const flags = process.execArgv.filter((f) => !f.startsWith('--max-old-space-size'));
-  flags.push(`--max-old-space-size=${HEAP_MIB}`);
-  return new Promise((resolveSeed, reject) => {
-    const child = spawn(process.execPath, [...flags, SEED_WORKER, dir, String(rows), String(deltas)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith(SEED_PREFIX));
-      if (code !== 0 || line === undefined) {
-        const why = signal !== null ? `signal ${signal}` : `exit code ${code}`;
-        reject(new Error(`seed worker (${rows} rows) failed (${why})\n${err}${out}`.trimEnd()));
-        return;
-      }
-      resolveSeed(JSON.parse(line.slice(SEED_PREFIX.length)) as SeedInfo);
-    });
+  return runWorker<SeedInfo>(SEED_WORKER, [dir, String(rows), String(deltas)], SEED_PREFIX, {
+    heapMiB: HEAP_MIB,
   });
 }
 
