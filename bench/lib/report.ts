@@ -1,6 +1,7 @@
 /** Shared helpers for suites: statistics, machine description, and regenerating a marked section of a file. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -53,4 +54,26 @@ export function replaceSection(file: string, name: string, body: string, intro: 
   if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length);
   else text = `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, text);
+}
+
+/**
+ * Writes a suite's JSON report to `bench/results/<name>.json` and its `<name>` section of BENCHMARKS.md (a full,
+ * official run), or to the git-ignored `<name>.tmp-scratch.json` and the console (quick or partial runs).
+ */
+export function writeSuiteResults(
+  root: string,
+  name: string,
+  official: boolean,
+  report: unknown,
+  markdown: string,
+): void {
+  const dir = join(root, 'bench/results');
+  const file = join(dir, official ? `${name}.json` : `${name}.tmp-scratch.json`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`  wrote ${file}`);
+  if (official) {
+    replaceSection(join(root, 'BENCHMARKS.md'), name, markdown, '# Benchmarks\n');
+    console.log(`  updated the ${name} section of BENCHMARKS.md`);
+  } else console.log(markdown);
 }

@@ -32,7 +32,7 @@ import { DECIMAL_CODEC } from '../../src/sql/values/decimal-codec.ts';
 import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
 import type { StandbyStatus } from '../../src/types/pipeline-api.ts';
 import { runWorker } from '../lib/child.ts';
-import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
+import { int, type MachineInfo, machineInfo, median, writeSuiteResults } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
 import {
   CHANGE_SHARE,
@@ -840,14 +840,7 @@ async function run(options: SuiteOptions): Promise<void> {
         met: at === undefined ? null : at.median.warmMinusPullSeconds <= TARGET_SECONDS,
       },
     };
-    const file = join(ROOT, 'bench/results', official ? 'standby.json' : 'standby.tmp-scratch.json');
-    await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`  wrote ${file}`);
-    if (official) {
-      replaceSection(join(ROOT, 'BENCHMARKS.md'), 'standby', markdown(report), '# Benchmarks\n');
-      console.log('  updated the standby section of BENCHMARKS.md');
-    } else console.log(markdown(report));
+    writeSuiteResults(ROOT, 'standby', official, report, markdown(report));
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

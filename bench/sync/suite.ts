@@ -31,7 +31,7 @@ import { CheckpointStore, type SegmentRef } from '../../src/storage/checkpoint-s
 import { type PushResult, Synchronizer } from '../../src/sync/synchronizer.ts';
 import { parseSyncConfig, type SyncSettings } from '../../src/types/sync-config.ts';
 import { type S3Server, startS3rver } from '../../tests/helpers/s3rver.ts';
-import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
+import { int, type MachineInfo, machineInfo, median, writeSuiteResults } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
 import { buildDelta, buildFull, CHANGE_SHARE, SHAPES, type SyncState } from './state.ts';
 
@@ -747,14 +747,7 @@ async function run(options: SuiteOptions): Promise<void> {
         `(ignore_checksum ${rate(report.pull.holdfastIgnoreChecksum)}), rclone ${rate(report.pull.rclone)} MiB/s ` +
         `(${report.pull.ratio.toFixed(2)}×); incremental ${(report.incremental.share * 100).toFixed(2)}% of the full push`,
     );
-    const file = join(ROOT, 'bench/results', official ? 'sync.json' : 'sync.tmp-scratch.json');
-    await mkdir(join(ROOT, 'bench/results'), { recursive: true });
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    console.log(`  wrote ${file}`);
-    if (official) {
-      replaceSection(join(ROOT, 'BENCHMARKS.md'), 'sync', markdown(report), '# Benchmarks\n');
-      console.log('  updated the sync section of BENCHMARKS.md');
-    } else console.log(markdown(report));
+    writeSuiteResults(ROOT, 'sync', official, report, markdown(report));
   } finally {
     s3?.destroy();
     await server?.stop();
