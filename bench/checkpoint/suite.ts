@@ -10,11 +10,11 @@
  * No peer engine runs here, so the figures that matter are ratios within the same run: incremental vs full
  * checkpoint at the same state, bytes per changed row, bytes of a 1% change vs a 100% change.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runWorker } from '../lib/child.ts';
 import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
 import type { CheckpointSample, RestoreSample, WorkerOutput } from './worker.ts';
@@ -28,31 +28,8 @@ const HEAP_MIB = 12_288;
 /** The issue's target for the blocking part of an incremental checkpoint at 1M rows. */
 const PAUSE_TARGET_MS = 50;
 
-function runWorker(args: readonly string[]): Promise<WorkerOutput> {
-  const flags = process.execArgv.filter((f) => !f.startsWith('--max-old-space-size'));
-  if (!flags.includes('--expose-gc')) flags.push('--expose-gc');
-  flags.push(`--max-old-space-size=${HEAP_MIB}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, WORKER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      const line = out.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
-      if (code !== 0 || line === undefined) {
-        const why = signal !== null ? `signal ${signal}` : `exit code ${code}`;
-        reject(new Error(`checkpoint worker ${args.join(' ')} failed (${why})\n${err}${out}`.trimEnd()));
-        return;
-      }
-      resolve(JSON.parse(line.slice(RESULT_PREFIX.length)) as WorkerOutput);
-    });
-  });
+function checkpointWorker(args: readonly string[]): Promise<WorkerOutput> {
+  return runWorker<WorkerOutput>(WORKER, args, RESULT_PREFIX, { heapMiB: HEAP_MIB });
 }
 
 /** Median of each numeric field over samples. */
@@ -250,8 +227,8 @@ async function run(options: SuiteOptions): Promise<void> {
       const builds: number[] = [];
       for (let i = 0; i < n; i++) {
         const dir = freshDir();
-        const w = await runWorker(['sizes', String(orders), dir]);
-        const rs = await runWorker(['restore', String(orders), dir]);
+        const w = await checkpointWorker(['sizes', String(orders), dir]);
+        const rs = await checkpointWorker(['restore', String(orders), dir]);
         rmSync(dir, { recursive: true, force: true });
         if (!w.correct)
           failures.push(`sizes ${orders} run ${i + 1}: view differs from the expected contents`);
@@ -298,7 +275,7 @@ async function run(options: SuiteOptions): Promise<void> {
     const changeRaw: CheckpointSample[][] = [];
     for (let i = 0; i < runs; i++) {
       const dir = freshDir();
-      const w = await runWorker(['changes', String(changesAt), dir]);
+      const w = await checkpointWorker(['changes', String(changesAt), dir]);
       rmSync(dir, { recursive: true, force: true });
       if (!w.correct) failures.push(`changes run ${i + 1}: view differs from the expected contents`);
       const cps = w.checkpoints ?? [];

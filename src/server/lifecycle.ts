@@ -106,8 +106,9 @@ export class PipelineLifecycle {
   activationRequestedAt: number | null = null;
 
   /**
-   * `POST /activate?initial=`: from Standby, ends it (desired `initial`); on a Paused pipeline it acts as
-   * `/start`. Returns Feldera's reply text. @throws ServiceError InvalidTransition
+   * `POST /activate?initial=`: from Standby, ends it (desired `initial`); otherwise, as in Feldera, it moves the
+   * pipeline to `initial` like `/start` or `/pause`. Returns Feldera's reply text.
+   * @throws ServiceError InvalidTransition (a failed pipeline)
    */
   activate(initial: 'Running' | 'Paused'): string {
     const p = this.#phase;
@@ -120,14 +121,15 @@ export class PipelineLifecycle {
     }
     const desiredNow =
       p.kind === 'Ready' ? (p.controller.state === 'Paused' ? 'Paused' : 'Running') : this.desired;
-    if (p.kind === 'Failed' || (desiredNow === 'Running' && initial === 'Paused'))
+    if (p.kind === 'Failed')
       throw new ServiceError(
         'InvalidTransition',
         `Cannot execute activate transition starting from ${from}`,
         { from, to: initial },
       );
-    if (p.kind === 'Ready' && initial === 'Running') p.controller.resume();
-    else this.desired = initial;
+    if (p.kind !== 'Ready') this.desired = initial;
+    else if (initial === 'Running') p.controller.resume();
+    else p.controller.pause();
     return `Pipeline transitioning from ${desiredNow} to ${initial}`;
   }
 

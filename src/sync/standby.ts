@@ -145,6 +145,7 @@ export class Standby {
   #sleep(ms: number | null): Promise<void> {
     return new Promise((resolve) => {
       const timer = ms === null ? null : setTimeout(done, ms);
+      timer?.unref(); // the pipeline's server keeps the process alive, not the pull loop
       this.#nextPullAt = ms === null ? null : this.#now() + ms;
       function done() {
         if (timer) clearTimeout(timer);

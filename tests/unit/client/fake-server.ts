@@ -167,3 +167,16 @@ export function pipelineDescr(name: string, overrides: Partial<PipelineDescr> = 
     ...overrides,
   };
 }
+
+/** Serves GET `path` (a pipeline) from a list of states: each GET returns the next one, the last one repeats. */
+export function statusSequence(
+  server: FakeServer,
+  states: Array<Partial<PipelineDescr>>,
+  path = '/v0/pipelines/p',
+): void {
+  let i = 0;
+  const name = decodeURIComponent(path.split('/').at(-1) ?? 'p');
+  server.on('GET', path, () => ({
+    json: pipelineDescr(name, states[Math.min(i++, states.length - 1)] ?? {}),
+  }));
+}

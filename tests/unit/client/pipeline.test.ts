@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, Pipeline } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
-import { FakeServer, pipelineDescr } from './fake-server.ts';
+import { FakeServer, pipelineDescr, statusSequence as statusOf } from './fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 
@@ -17,14 +17,7 @@ after(async () => {
 });
 beforeEach(() => server.reset());
 
-/** Serves GET /v0/pipelines/p from a list of states: each GET returns the next one, the last one repeats. */
-function statusSequence(states: Array<Partial<PipelineDescr>>): void {
-  let i = 0;
-  server.on('GET', PL, () => {
-    const s = states[Math.min(i++, states.length - 1)] ?? {};
-    return { json: pipelineDescr('p', s) };
-  });
-}
+const statusSequence = (states: Array<Partial<PipelineDescr>>): void => statusOf(server, states);
 
 const ok = { status: 202, json: 'ok' };
 

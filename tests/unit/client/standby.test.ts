@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, type StandbyStatus } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
-import { FakeServer, pipelineDescr } from './fake-server.ts';
+import { FakeServer, pipelineDescr, statusSequence as statusOf } from './fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 
@@ -18,11 +18,7 @@ after(async () => {
 });
 beforeEach(() => server.reset());
 
-/** Serves GET /v0/pipelines/p from a list of states: each GET returns the next one, the last one repeats. */
-function statusSequence(states: Array<Partial<PipelineDescr>>): void {
-  let i = 0;
-  server.on('GET', PL, () => ({ json: pipelineDescr('p', states[Math.min(i++, states.length - 1)] ?? {}) }));
-}
+const statusSequence = (states: Array<Partial<PipelineDescr>>): void => statusOf(server, states);
 
 const STANDBY: StandbyStatus = {
   start_from_checkpoint: 'latest',

@@ -1,0 +1,141 @@
+/**
+ * The standby loop on a directory bucket: while nothing new is pushed it keeps polling without downloading or
+ * loading anything again (bounded work while it waits); each newer checkpoint is downloaded and loaded once;
+ * local storage never holds more than the two newest pulled checkpoints; activation wakes the loop at once and
+ * resolves with the held checkpoint.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
+import { DirStore } from '../../../src/sync/dir-store.ts';
+import { Standby, type WarmLoader } from '../../../src/sync/standby.ts';
+import { Synchronizer } from '../../../src/sync/synchronizer.ts';
+import { parseSyncConfig } from '../../../src/types/sync-config.ts';
+import type { Batch } from '../../../src/zset/batch.ts';
+import type { Row } from '../../../src/zset/value.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'holdfast-standby-'));
+  dirs.push(d);
+  return d;
+}
+
+function rows(from: number, to: number): Batch {
+  const r: Row[] = [];
+  for (let i = from; i < to; i++) r.push([i, `row-${i}`]);
+  return { rows: r, weights: r.map(() => 1) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test('standby: bounded work while waiting, each new checkpoint loaded once, two kept locally, activation at once', async () => {
+  const d = await tempDir();
+  const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
+  const settings = parseSyncConfig({
+    bucket: 'b/p',
+    standby: true,
+    start_from_checkpoint: 'latest',
+    pull_interval: 1,
+  });
+  // the primary: a local store and its synchronizer
+  const primaryStore = new CheckpointStore(join(d, 'primary'));
+  const primary = new Synchronizer({
+    settings,
+    local: primaryStore,
+    identity: { id: 'pipeline-a', name: 'a' },
+    stores: { bucket, read: null },
+  });
+  let step = 1;
+  const pushCheckpoint = async (delta: boolean): Promise<string> => {
+    const state = delta ? rows(10_000 + step * 10, 10_000 + step * 10 + 10) : rows(0, 5_000);
+    const w = await primaryStore.write(
+      { steps: step, operators: { op0: { state } } },
+      { fingerprint: 'fp', processed_records: step },
+      { delta },
+    );
+    step++;
+    await primary.push(w.entry.uuid);
+    return w.entry.uuid;
+  };
+  const first = await pushCheckpoint(false);
+
+  // the standby, with a warm loader that records what it is asked to load
+  const local = new CheckpointStore(join(d, 'standby'));
+  const loads: string[] = [];
+  let held: string | null = null;
+  const warm: WarmLoader = {
+    get manifest() {
+      return held === null ? null : ({ uuid: held } as WarmLoader['manifest']);
+    },
+    accepts: () => true,
+    async load(_store, uuid) {
+      loads.push(uuid);
+      held = uuid;
+      return { mode: 'delta', seconds: 0, segmentsRead: 1, rowsRead: 1, rebuiltOperators: 0 };
+    },
+    reset() {
+      held = null;
+    },
+  };
+  const standby = new Standby({
+    synchronizer: new Synchronizer({
+      settings,
+      local,
+      identity: { id: 'pipeline-b', name: 'b' },
+      stores: { bucket, read: null },
+    }),
+    settings,
+    store: local,
+    warm,
+    log: () => {},
+  });
+  const done = standby.run();
+  // a failed assertion must not leave the loop polling
+  after(() => standby.activate());
+  await until(() => standby.stats().pulls === 1, 'the first pull');
+  const bytes = standby.stats().bytes_pulled;
+  assert.ok(bytes > 0);
+  // nothing new: the loop goes on polling, but downloads and loads nothing again
+  await until(() => standby.stats().pull_attempts >= 3, 'more polls', 5_000);
+  assert.equal(standby.stats().pulls, 1);
+  assert.equal(standby.stats().bytes_pulled, bytes);
+  assert.deepEqual(loads, [first]);
+
+  // three newer checkpoints: each is loaded once; local storage keeps the two newest
+  const later: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    later.push(await pushCheckpoint(true));
+    const want = later.at(-1);
+    await until(() => loads.at(-1) === want, `pull and load of ${want}`);
+  }
+  assert.deepEqual(loads, [first, ...later]);
+  const kept = (await local.list()).map((e) => e.uuid);
+  assert.ok(kept.length <= 2, `kept ${kept.join(', ')}`);
+  assert.equal(kept.at(-1), later.at(-1));
+  assert.ok(standby.stats().bytes_pulled < 2 * bytes, 'deltas download only their new files');
+
+  // activation does not wait for the next tick
+  const t0 = performance.now();
+  standby.activate();
+  const result = await done;
+  assert.ok(performance.now() - t0 < 900, `activation took ${performance.now() - t0} ms`);
+  assert.equal(result.uuid, later.at(-1));
+  assert.equal(result.warm, true);
+  assert.equal(result.finalPull.bytes, 0);
+});
