@@ -1,9 +1,15 @@
 /**
- * Chaos run of the crash harness (see crash-rounds.ts): `kill -9` pipeline processes at random moments, as
- * many times as asked, and print a summary (kills, recoveries, lost, duplicated, time per model).
+ * Chaos run: `kill -9` rounds of the crash harness (see crash-rounds.ts) and fault rounds (see fault-rounds.ts:
+ * damaged durable files, ...), as many as asked, then a summary (kills, recoveries, lost, duplicated; fault
+ * outcomes) per model.
  *
  *   npm run chaos -- --kills 500 [--model exactly_once|at_least_once|both] [--seed S] [--per-campaign 20] [--verbose]
+ *   npm run chaos -- --faults corrupt --rounds 40     # fault rounds only (--faults kill,corrupt: both kinds)
  *   SEED=123 npm run chaos -- --model exactly_once --kills 12   # replays the campaign a failure printed
+ *
+ * `--faults` lists the kinds of rounds to run, comma-separated: `kill` (the crash harness) and every fault kind
+ * (default: all of them). `--rounds` is the number of fault rounds per kind and model, in campaigns of
+ * `--per-campaign`.
  *
  * `--kills` is the total (split evenly between the models with `both`, the default). Kills are grouped in
  * campaigns of `--per-campaign` (each with its own reference run); campaign i of a model uses seed
@@ -12,6 +18,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type CampaignResult, MODELS, type Model, runCampaign } from './crash-rounds.ts';
+import { FAULT_KINDS, type FaultKind, runFaultCampaign } from './fault-rounds.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,8 +28,22 @@ const { values } = parseArgs({
     'per-campaign': { type: 'string', default: '20' },
     verbose: { type: 'boolean', default: false },
     'max-failures': { type: 'string', default: '3' },
+    faults: { type: 'string', default: ['kill', ...FAULT_KINDS].join(',') },
+    rounds: { type: 'string', default: '20' },
   },
 });
+const kinds = values.faults.split(',').filter((k) => k !== '');
+const unknownKind = kinds.find((k) => k !== 'kill' && !FAULT_KINDS.includes(k as FaultKind));
+if (unknownKind !== undefined) {
+  console.error(`unknown --faults kind '${unknownKind}'; kinds: kill, ${FAULT_KINDS.join(', ')}`);
+  process.exit(2);
+}
+const faultKinds = FAULT_KINDS.filter((k) => kinds.includes(k));
+const faultRounds = Number(values.rounds);
+if (faultKinds.length > 0 && !(faultRounds > 0)) {
+  console.error('--rounds must be a positive number');
+  process.exit(2);
+}
 
 const total = Number(values.kills);
 const per = Number(values['per-campaign']);
@@ -40,8 +61,9 @@ const seedText = values.seed ?? process.env.SEED;
 const baseSeed = seedText !== undefined ? Number(seedText) >>> 0 : Math.floor(Math.random() * 2 ** 31);
 const maxFailures = Number(values['max-failures']);
 
+const runKills = kinds.includes('kill');
 console.log(
-  `chaos: ${total} kills, models ${models.join(', ')}, seed ${baseSeed}, ${per} kills per campaign`,
+  `chaos: ${runKills ? total : 0} kills, ${faultKinds.length > 0 ? `${faultRounds} rounds of ${faultKinds.join(', ')} per model` : 'no fault rounds'}, models ${models.join(', ')}, seed ${baseSeed}, ${per} per campaign`,
 );
 
 interface ModelSummary {
@@ -63,7 +85,7 @@ interface ModelSummary {
 
 const summaries: ModelSummary[] = [];
 const failures: string[] = [];
-for (const [mi, model] of models.entries()) {
+for (const [mi, model] of runKills ? models.entries() : []) {
   // split the total evenly; the first model takes the remainder
   let left = Math.floor(total / models.length) + (mi === 0 ? total % models.length : 0);
   const s: ModelSummary = {
@@ -114,6 +136,54 @@ for (const [mi, model] of models.entries()) {
   }
 }
 
+interface FaultSummary {
+  kind: FaultKind;
+  model: Model;
+  campaigns: number;
+  rounds: number;
+  outcomes: Record<string, number>;
+  failed_campaigns: number;
+  seconds: number;
+}
+const faultSummaries: FaultSummary[] = [];
+for (const kind of faultKinds) {
+  for (const model of models) {
+    const s: FaultSummary = {
+      kind,
+      model,
+      campaigns: 0,
+      rounds: 0,
+      outcomes: {},
+      failed_campaigns: 0,
+      seconds: 0,
+    };
+    faultSummaries.push(s);
+    const t0 = Date.now();
+    let left = faultRounds;
+    for (let i = 0; left > 0 && failures.length < maxFailures; i++) {
+      const rounds = Math.min(per, left);
+      left -= rounds;
+      const seed = (baseSeed + i) >>> 0;
+      const r = await runFaultCampaign({
+        kind,
+        model,
+        seed,
+        rounds,
+        ...(values.verbose ? { log: (l: string) => console.log(`  ${kind} ${model} ${seed} ${l}`) } : {}),
+      });
+      s.campaigns++;
+      s.rounds += r.rounds;
+      for (const [o, n] of Object.entries(r.outcomes)) s.outcomes[o] = (s.outcomes[o] ?? 0) + n;
+      if (r.failures.length > 0) {
+        s.failed_campaigns++;
+        failures.push(...r.failures);
+        for (const f of r.failures) console.log(f);
+      }
+      s.seconds = Math.round((Date.now() - t0) / 100) / 10;
+    }
+  }
+}
+
 console.log('\nchaos summary');
 for (const s of summaries) {
   console.log(
@@ -123,5 +193,19 @@ for (const s of summaries) {
       `${s.failed_campaigns} failed campaigns, ${s.seconds} s`,
   );
 }
-console.log(JSON.stringify({ seed: baseSeed, models: summaries, failures: failures.length }, null, 2));
+for (const s of faultSummaries) {
+  const outcomes = Object.entries(s.outcomes)
+    .map(([o, n]) => `${o} ${n}`)
+    .join(', ');
+  console.log(
+    `  ${s.kind} ${s.model}: ${s.rounds} rounds in ${s.campaigns} campaigns (${outcomes || 'none'}), ${s.failed_campaigns} failed campaigns, ${s.seconds} s`,
+  );
+}
+console.log(
+  JSON.stringify(
+    { seed: baseSeed, models: summaries, faults: faultSummaries, failures: failures.length },
+    null,
+    2,
+  ),
+);
 process.exit(failures.length > 0 ? 1 : 0);
