@@ -171,6 +171,10 @@ for (const kind of faultKinds) {
         rounds,
         ...(values.verbose ? { log: (l: string) => console.log(`  ${kind} ${model} ${seed} ${l}`) } : {}),
       });
+      if (r.skipped !== null) {
+        console.log(`  ${kind} skipped: ${r.skipped}`);
+        break;
+      }
       s.campaigns++;
       s.rounds += r.rounds;
       for (const [o, n] of Object.entries(r.outcomes)) s.outcomes[o] = (s.outcomes[o] ?? 0) + n;

@@ -17,17 +17,37 @@
  *      damaged file; the harness then puts the original bytes back and the next round's start must recover;
  *    anything else (Running with other contents, a failure that does not say which file) fails the campaign.
  *
+ * A `full-disk` campaign puts the pipeline's storage on a small tmpfs (skipped, saying so, where `mount` is not
+ * permitted). Each round starts the pipeline (Running, views equal to the acknowledged changes), fills the disk
+ * up to a random few KiB, then pushes batches and requests checkpoints: a push is either acknowledged (200) or
+ * refused with `StorageFull` (and then must not show up, ever), a checkpoint either succeeds or fails with
+ * `StorageFull`, and the pipeline stays Running throughout. Sometimes space is freed mid-round and a push and a
+ * checkpoint must then succeed. The round ends with `kill -9` and the space freed.
+ *
  * Every random choice comes from a Prng seeded by the campaign seed; failures name the seed
  * (`SEED=<seed> npm run chaos -- --faults corrupt --rounds N`).
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Prng } from '../helpers/oracle/prng.ts';
-import { checkpoint, kill9, type Proc, query, startPipeline } from './support.ts';
+import { checkpoint, getJson, kill9, type Proc, query, startPipeline } from './support.ts';
 
-export type FaultKind = 'corrupt';
-export const FAULT_KINDS: readonly FaultKind[] = ['corrupt'];
+export type FaultKind = 'corrupt' | 'full-disk';
+export const FAULT_KINDS: readonly FaultKind[] = ['corrupt', 'full-disk'];
 export type FaultModel = 'exactly_once' | 'at_least_once';
 
 /** Which durable file a round damaged. */
@@ -39,8 +59,10 @@ export interface FaultCampaignResult {
   readonly model: FaultModel;
   readonly seed: number;
   readonly rounds: number;
-  /** Rounds by outcome and by what was damaged, e.g. `journal/flip/loud`. */
+  /** Rounds by outcome and by what was damaged, e.g. `journal/flip/loud`, `push/full`, `checkpoint/ok`. */
   readonly outcomes: Record<string, number>;
+  /** Why the campaign did not run (e.g. `mount` not permitted), or null. */
+  readonly skipped: string | null;
   readonly ms: number;
   /** Everything that went wrong (empty: the campaign passed); each names the seed. */
   readonly failures: string[];
@@ -146,9 +168,49 @@ export interface FaultCampaignOptions {
   readonly log?: (line: string) => void;
 }
 
+/** The table's acknowledged contents, and random batches of changes to it. */
+class Acked {
+  readonly rows = new Map<number, Row>();
+  #nextId = 0;
+
+  /** A batch of 20–200 inserts and deletes (as JSON lines) and the contents it leads to. */
+  batch(rng: Prng): { body: string; next: Map<number, Row>; nextId: number } {
+    const lines: string[] = [];
+    const next = new Map(this.rows);
+    let nextId = this.#nextId;
+    for (let i = rng.int(20, 200); i > 0; i--) {
+      const ids = [...next.keys()];
+      if (ids.length > 0 && rng.chance(0.2)) {
+        const id = rng.pick(ids);
+        const r = next.get(id) as Row;
+        lines.push(JSON.stringify({ delete: { id, g: r.g, v: r.v } }));
+        next.delete(id);
+      } else {
+        const r = { g: rng.int(0, GROUPS - 1), v: rng.int(-1000, 1000) };
+        lines.push(JSON.stringify({ insert: { id: nextId, ...r } }));
+        next.set(nextId++, r);
+      }
+    }
+    return { body: lines.join('\n'), next, nextId };
+  }
+
+  /** The batch was acknowledged. */
+  commit(b: { next: Map<number, Row>; nextId: number }): void {
+    this.rows.clear();
+    for (const [k, v] of b.next) this.rows.set(k, v);
+    this.#nextId = b.nextId;
+  }
+
+  /** Whether a running pipeline's views equal the acknowledged contents (else a message). */
+  async check(base: string): Promise<string | null> {
+    const want = expected(this.rows);
+    const got = await views(base);
+    return got.s === want.s && got.tot === want.tot ? null : `tot ${got.tot}, acknowledged ${want.tot}`;
+  }
+}
+
 export async function runFaultCampaign(o: FaultCampaignOptions): Promise<FaultCampaignResult> {
   const t0 = Date.now();
-  const rng = new Prng(o.seed);
   const dir = mkdtempSync(join(tmpdir(), `holdfast-fault-${o.kind}-`));
   const storage = join(dir, 'storage');
   const cfg = join(dir, 'config.json');
@@ -160,134 +222,252 @@ export async function runFaultCampaign(o: FaultCampaignOptions): Promise<FaultCa
       fault_tolerance: { model: o.model, checkpoint_interval_secs: null },
     }),
   );
-  const failures: string[] = [];
-  const outcomes: Record<string, number> = {};
-  const tag = `(${o.kind}, ${o.model}, seed ${o.seed})`;
-  const rows = new Map<number, Row>();
-  let nextId = 0;
-  let restore: { path: string; bytes: Buffer } | null = null;
-  let p: Proc | null = null;
+  const c: Campaign = {
+    o,
+    rng: new Prng(o.seed),
+    cfg,
+    storage,
+    tag: `(${o.kind}, ${o.model}, seed ${o.seed})`,
+    acked: new Acked(),
+    failures: [],
+    outcomes: {},
+    proc: null,
+  };
+  let skipped: string | null = null;
   try {
-    for (let round = 0; round <= o.rounds && failures.length === 0; round++) {
-      p = await startPipeline(cfg);
-      const st = await settle(p);
-      if (!st.running) {
-        failures.push(`round ${round}: the pipeline did not come back Running ${tag}: ${st.body}`);
-        break;
-      }
-      const want = expected(rows);
-      const got = await views(p.base);
-      if (got.s !== want.s || got.tot !== want.tot) {
-        failures.push(
-          `round ${round}: views differ from the acknowledged changes ${tag}: tot ${got.tot} vs ${want.tot}`,
-        );
-        break;
-      }
-      if (round === o.rounds) break;
-      // 2: acknowledged batches, checkpoints in between
-      const batches = rng.int(1, 4);
-      for (let b = 0; b < batches; b++) {
-        const lines: string[] = [];
-        const next = new Map(rows);
-        for (let i = rng.int(20, 200); i > 0; i--) {
-          const ids = [...next.keys()];
-          if (ids.length > 0 && rng.chance(0.2)) {
-            const id = rng.pick(ids);
-            const r = next.get(id) as Row;
-            lines.push(JSON.stringify({ delete: { id, g: r.g, v: r.v } }));
-            next.delete(id);
-          } else {
-            const r = { g: rng.int(0, GROUPS - 1), v: rng.int(-1000, 1000) };
-            lines.push(JSON.stringify({ insert: { id: nextId, ...r } }));
-            next.set(nextId++, r);
-          }
-        }
-        const res = await fetch(`${p.base}/ingress/t?format=json`, {
-          method: 'POST',
-          body: lines.join('\n'),
-        });
-        const text = await res.text();
-        if (res.status !== 200) {
-          failures.push(`round ${round}: ingress answered ${res.status} ${text} ${tag}`);
-          break;
-        }
-        for (const k of [...rows.keys()]) if (!next.has(k)) rows.delete(k);
-        for (const [k, v] of next) rows.set(k, v);
-        if (rng.chance(0.4)) await checkpoint(p.base);
-      }
-      // let the last batch's step run (the journal holds it either way)
-      await sleep(rng.int(0, 60));
-      await kill9(p);
-      p = null;
-      // 3: damage one file
-      const targets = (['journal', 'manifest', 'segment', 'catalog'] as const).filter(
-        (t) => candidates(storage, t).length > 0,
-      );
-      if (targets.length === 0) continue;
-      const target = rng.pick(targets);
-      const path = rng.pick(candidates(storage, target));
-      const bytes = readFileSync(path);
-      const mode = target !== 'journal' && rng.chance(0.3) ? 'cut' : 'flip';
-      const damaged = Buffer.from(bytes);
-      let what: string;
-      if (mode === 'flip') {
-        const at = rng.int(0, bytes.length - 1);
-        damaged[at] = (damaged[at] as number) ^ (1 << rng.int(0, 7));
-        what = `flipped a bit of byte ${at} of ${bytes.length}`;
-      } else {
-        const keep = rng.int(0, bytes.length - 1);
-        what = `cut to ${keep} of ${bytes.length} bytes`;
-        writeFileSync(path, damaged.subarray(0, keep));
-      }
-      if (mode === 'flip') writeFileSync(path, damaged);
-      o.log?.(`round ${round}: ${target} ${basename(path)}: ${what}`);
-      // 4: the outcome
-      p = await startPipeline(cfg);
-      const after = await settle(p);
-      let outcome: Outcome;
-      if (after.running) {
-        const want2 = expected(rows);
-        const got2 = await views(p.base);
-        if (got2.s !== want2.s || got2.tot !== want2.tot) {
-          failures.push(
-            `round ${round}: SILENT LOSS after damaging ${target} ${basename(path)} (${what}): Running with tot ${got2.tot}, acknowledged ${want2.tot} ${tag}`,
-          );
-          break;
-        }
-        outcome = 'recovered';
-      } else {
-        if (!namesFile(after.body, path)) {
-          failures.push(
-            `round ${round}: the start failed without naming the damaged ${target} ${basename(path)} (${what}) ${tag}: ${after.body}`,
-          );
-          break;
-        }
-        outcome = 'loud';
-        restore = { path, bytes };
-      }
-      const key = `${target}/${mode}/${outcome}`;
-      outcomes[key] = (outcomes[key] ?? 0) + 1;
-      await kill9(p);
-      p = null;
-      if (restore !== null) {
-        writeFileSync(restore.path, restore.bytes);
-        restore = null;
-      }
-    }
+    if (o.kind === 'corrupt') await corruptCampaign(c);
+    else skipped = await fullDiskCampaign(c);
   } catch (e) {
-    failures.push(`${(e as Error).message} ${tag}`);
+    c.failures.push(`${(e as Error).message} ${c.tag}`);
   } finally {
-    if (p !== null) await kill9(p);
+    if (c.proc !== null) await kill9(c.proc);
+    if (o.kind === 'full-disk') unmount(storage);
   }
-  if (failures.length === 0) rmSync(dir, { recursive: true, force: true });
-  else failures.push(`campaign directory kept: ${dir}`);
+  if (c.failures.length === 0) rmSync(dir, { recursive: true, force: true });
+  else c.failures.push(`campaign directory kept: ${dir}`);
   return {
     kind: o.kind,
     model: o.model,
     seed: o.seed,
     rounds: o.rounds,
-    outcomes,
+    outcomes: c.outcomes,
+    skipped,
     ms: Date.now() - t0,
-    failures,
+    failures: c.failures,
   };
+}
+
+interface Campaign {
+  readonly o: FaultCampaignOptions;
+  readonly rng: Prng;
+  readonly cfg: string;
+  readonly storage: string;
+  readonly tag: string;
+  readonly acked: Acked;
+  readonly failures: string[];
+  readonly outcomes: Record<string, number>;
+  proc: Proc | null;
+}
+
+const count = (c: Campaign, key: string) => {
+  c.outcomes[key] = (c.outcomes[key] ?? 0) + 1;
+};
+
+/** Starts the pipeline and checks it comes back Running with the acknowledged contents (false: a failure). */
+async function startChecked(c: Campaign, round: number): Promise<boolean> {
+  c.proc = await startPipeline(c.cfg);
+  const st = await settle(c.proc);
+  if (!st.running) {
+    c.failures.push(`round ${round}: the pipeline did not come back Running ${c.tag}: ${st.body}`);
+    return false;
+  }
+  const diff = await c.acked.check(c.proc.base);
+  if (diff !== null) {
+    c.failures.push(`round ${round}: views differ from the acknowledged changes ${c.tag}: ${diff}`);
+    return false;
+  }
+  return true;
+}
+
+async function push(base: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${base}/ingress/t?format=json`, { method: 'POST', body });
+  return { status: res.status, text: await res.text() };
+}
+
+async function stop(c: Campaign): Promise<void> {
+  if (c.proc !== null) await kill9(c.proc);
+  c.proc = null;
+}
+
+async function corruptCampaign(c: Campaign): Promise<void> {
+  const { rng } = c;
+  for (let round = 0; round <= c.o.rounds; round++) {
+    if (!(await startChecked(c, round)) || round === c.o.rounds) return;
+    const base = (c.proc as Proc).base;
+    // 2: acknowledged batches, checkpoints in between
+    for (let b = rng.int(1, 4); b > 0; b--) {
+      const batch = c.acked.batch(rng);
+      const r = await push(base, batch.body);
+      if (r.status !== 200) {
+        c.failures.push(`round ${round}: ingress answered ${r.status} ${r.text} ${c.tag}`);
+        return;
+      }
+      c.acked.commit(batch);
+      if (rng.chance(0.4)) await checkpoint(base);
+    }
+    // sometimes before, sometimes after the last batch's step (the journal holds it either way)
+    await sleep(rng.int(0, 60));
+    await stop(c);
+    // 3: damage one file
+    const targets = (['journal', 'manifest', 'segment', 'catalog'] as const).filter(
+      (t) => candidates(c.storage, t).length > 0,
+    );
+    if (targets.length === 0) continue;
+    const target = rng.pick(targets);
+    const path = rng.pick(candidates(c.storage, target));
+    const bytes = readFileSync(path);
+    const mode = target !== 'journal' && rng.chance(0.3) ? 'cut' : 'flip';
+    let what: string;
+    if (mode === 'flip') {
+      const damaged = Buffer.from(bytes);
+      const at = rng.int(0, bytes.length - 1);
+      damaged[at] = (damaged[at] as number) ^ (1 << rng.int(0, 7));
+      writeFileSync(path, damaged);
+      what = `flipped a bit of byte ${at} of ${bytes.length}`;
+    } else {
+      const keep = rng.int(0, bytes.length - 1);
+      writeFileSync(path, bytes.subarray(0, keep));
+      what = `cut to ${keep} of ${bytes.length} bytes`;
+    }
+    c.o.log?.(`round ${round}: ${target} ${basename(path)}: ${what}`);
+    // 4: the outcome
+    c.proc = await startPipeline(c.cfg);
+    const after = await settle(c.proc);
+    let outcome: Outcome;
+    if (after.running) {
+      const diff = await c.acked.check(c.proc.base);
+      if (diff !== null) {
+        c.failures.push(
+          `round ${round}: SILENT LOSS after damaging ${target} ${basename(path)} (${what}): Running with ${diff} ${c.tag}`,
+        );
+        return;
+      }
+      outcome = 'recovered';
+    } else {
+      if (!namesFile(after.body, path)) {
+        c.failures.push(
+          `round ${round}: the start failed without naming the damaged ${target} ${basename(path)} (${what}) ${c.tag}: ${after.body}`,
+        );
+        return;
+      }
+      outcome = 'loud';
+    }
+    count(c, `${target}/${mode}/${outcome}`);
+    await stop(c);
+    // a loud failure is repaired by the operator: the original bytes go back
+    if (outcome === 'loud') writeFileSync(path, bytes);
+  }
+}
+
+/** Size of the tmpfs a full-disk campaign runs on. */
+const DISK_BYTES = 8 * 1024 * 1024;
+
+/** Mounts a tmpfs of `bytes` at `dir`; returns why it could not (null: mounted). */
+function mountTmpfs(dir: string, bytes: number): string | null {
+  mkdirSync(dir, { recursive: true });
+  if (process.getuid?.() !== 0) return 'not root: mounting a tmpfs needs root';
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { encoding: 'utf8' });
+  return r.status === 0 ? null : `mount failed: ${(r.stderr || r.error?.message || '').trim()}`;
+}
+
+function unmount(dir: string): void {
+  spawnSync('umount', [dir]);
+}
+
+/** Fills the disk holding `dir` up to `leave` bytes free (tmpfs counts whole pages); returns the filler. */
+function fill(dir: string, leave: number): string {
+  const path = join(dir, 'filler');
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  let size = 0;
+  try {
+    for (let n = chunk.length; n >= 512; ) {
+      try {
+        size += writeSync(fd, chunk, 0, n);
+      } catch {
+        n >>= 1;
+      }
+    }
+    ftruncateSync(fd, Math.max(0, size - leave));
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+/** Requests a checkpoint and waits for its outcome: null when it succeeded, else the error text. */
+async function tryCheckpoint(base: string): Promise<string | null> {
+  const r = await fetch(`${base}/checkpoint`, { method: 'POST' });
+  const text = await r.text();
+  if (r.status !== 200) return text;
+  const seq = (JSON.parse(text) as { checkpoint_sequence_number: number }).checkpoint_sequence_number;
+  for (let i = 0; i < 1200; i++) {
+    const s = await getJson<{
+      success: number | null;
+      failure: { sequence_number: number; error: string } | null;
+    }>(base, '/checkpoint_status');
+    if (s.success !== null && s.success >= seq) return null;
+    if (s.failure !== null && s.failure.sequence_number >= seq) return JSON.stringify(s.failure);
+    await sleep(25);
+  }
+  return `checkpoint ${seq} did not finish`;
+}
+
+async function fullDiskCampaign(c: Campaign): Promise<string | null> {
+  const why = mountTmpfs(c.storage, DISK_BYTES);
+  if (why !== null) return why;
+  const { rng } = c;
+  for (let round = 0; round <= c.o.rounds; round++) {
+    if (!(await startChecked(c, round)) || round === c.o.rounds) return null;
+    const base = (c.proc as Proc).base;
+    let filler: string | null = fill(c.storage, rng.int(0, 48) * 1024);
+    for (let op = rng.int(2, 6); op > 0; op--) {
+      const freeNow = filler !== null && rng.chance(0.15);
+      if (freeNow) {
+        rmSync(filler as string);
+        filler = null;
+      }
+      if (rng.chance(0.7)) {
+        const batch = c.acked.batch(rng);
+        const r = await push(base, batch.body);
+        if (r.status === 200) {
+          c.acked.commit(batch);
+          count(c, `push/${filler === null ? 'free' : 'full'}/ok`);
+        } else if (filler !== null && r.text.includes('StorageFull')) {
+          count(c, 'push/full/refused');
+        } else {
+          c.failures.push(`round ${round}: a push answered ${r.status} ${r.text} ${c.tag}`);
+          return null;
+        }
+      } else {
+        const err = await tryCheckpoint(base);
+        if (err === null) count(c, `checkpoint/${filler === null ? 'free' : 'full'}/ok`);
+        else if (filler !== null && err.includes('StorageFull')) count(c, 'checkpoint/full/refused');
+        else {
+          c.failures.push(`round ${round}: a checkpoint failed: ${err} ${c.tag}`);
+          return null;
+        }
+      }
+      const st = await settle(c.proc as Proc, 5_000);
+      if (!st.running) {
+        c.failures.push(`round ${round}: the pipeline left Running on a full disk ${c.tag}: ${st.body}`);
+        return null;
+      }
+    }
+    await sleep(rng.int(0, 60));
+    await stop(c);
+    if (filler !== null) rmSync(filler);
+    c.o.log?.(`round ${round}: ${JSON.stringify(c.outcomes)}`);
+  }
+  return null;
 }
