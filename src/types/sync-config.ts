@@ -12,10 +12,16 @@
  * or `["--flag=value"]`; anything else is refused with the list of supported ones.
  *
  * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
- * store: the bucket is a directory under it. Credentials never appear in messages.
+ * store: the bucket is a directory under it. Credentials never appear in messages; an endpoint may carry
+ * userinfo (`http://user:pass@host:9000`, accepted as rclone does, not used for signing), which
+ * {@link describeSync} and every message show redacted (types/redact-url.ts).
+ *
+ * `bucket` and `read_bucket` follow {@link checkBucket}'s path rules, checked here so that create, update,
+ * start and `pipeline run` all refuse a bad one with `InvalidSyncConfig` naming the field.
  */
 import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { FtConfigError } from './config-error.ts';
+import { redactUrlCredentials } from './redact-url.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -423,7 +429,7 @@ export function describeSync(s: SyncSettings): Record<string, unknown> {
   return {
     bucket: s.bucket,
     read_bucket: s.readBucket,
-    endpoint: s.endpoint,
+    endpoint: s.endpoint === null ? null : redactUrlCredentials(s.endpoint),
     provider: s.provider,
     region: s.region,
     credentials: s.accessKey !== null ? 'access_key/secret_key' : 'environment',
