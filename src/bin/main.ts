@@ -11,6 +11,7 @@ import { Manager } from '../manager/api.ts';
 import { parseRunArgs, RUN_USAGE, runCommand } from '../runner/run-command.ts';
 import { runPipelineProcess } from '../server/pipeline-main.ts';
 import { compileReport } from '../sql/program-info.ts';
+import { redactUrlCredentials } from '../types/redact-url.ts';
 
 const HELP = `holdfast — incremental SQL pipelines that survive crashes and disasters
 
@@ -86,7 +87,7 @@ async function main(argv: readonly string[]): Promise<number> {
         dataDir: opt('--data-dir') ?? 'holdfast-data',
         apiKey: opt('--api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
         mainScript: fileURLToPath(import.meta.url),
-        log: (l) => process.stderr.write(`${l}\n`),
+        log: (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
       });
       await new Promise<void>((resolve, reject) => {
         manager.server.once('error', reject);
@@ -133,7 +134,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return runPipelineCli(
         [...globals, ...rest],
         (l) => process.stdout.write(`${l}\n`),
-        (l) => process.stderr.write(`${l}\n`),
+        (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
       );
     }
     default:
@@ -148,7 +149,7 @@ main(process.argv.slice(2)).then(
   },
   (e: unknown) => {
     const err = toServiceError(e);
-    process.stderr.write(`error [${err.errorCode}]: ${err.message}\n`);
+    process.stderr.write(`error [${err.errorCode}]: ${redactUrlCredentials(err.message)}\n`);
     process.exitCode = isServiceError(e) && e.errorCode === 'InvalidArguments' ? 2 : 1;
   },
 );

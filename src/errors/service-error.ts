@@ -4,6 +4,7 @@
  * status is always read from the catalog, never hard-coded.
  */
 import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
+import { redactUrlCredentials, redactUrlCredentialsDeep } from '../types/redact-url.ts';
 
 const BRAND = Symbol.for('holdfast.ServiceError');
 
@@ -28,8 +29,13 @@ export class ServiceError extends Error {
     return ERROR_CATALOG[this.errorCode].status;
   }
 
+  /** The wire body; credentials written into URLs (`http://user:pass@host`) are redacted from it. */
   toResponse(): ErrorResponse {
-    return { message: this.message, error_code: this.errorCode, details: this.details };
+    return {
+      message: redactUrlCredentials(this.message),
+      error_code: this.errorCode,
+      details: redactUrlCredentialsDeep(this.details),
+    };
   }
 }
 

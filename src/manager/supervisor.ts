@@ -10,11 +10,13 @@
  *                                                                 ⇒ Stopped + deployment_error)
  *
  * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
+ * Every buffered log line has URL credentials redacted (types/redact-url.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { redactUrlCredentials } from '../types/redact-url.ts';
 
 export interface Deployment {
   readonly name: string;
@@ -241,7 +243,8 @@ export class Supervisor {
   // ------------------------------------------------------------------------------------------------------
   // logs
 
-  log(name: string, line: string): void {
+  log(name: string, rawLine: string): void {
+    const line = redactUrlCredentials(rawLine);
     let l = this.#logs.get(name);
     if (!l) {
       l = { lines: [], followers: new Set() };

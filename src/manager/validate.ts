@@ -1,9 +1,11 @@
 /**
  * Request validation for the manager, with Feldera's rules and error codes: pipeline names, descriptions,
- * runtime_config normalisation (stored with every default filled in) and secret redaction.
+ * runtime_config normalisation (stored with every default filled in) and secret redaction (secret-named fields,
+ * and the userinfo of URLs such as an `endpoint` of `http://user:pass@host`).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import { FtConfigError, ftSettings } from '../types/ft-config.ts';
+import { REDACTED_SECRET, redactUrlCredentials } from '../types/redact-url.ts';
 
 const NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_]*)?[A-Za-z0-9]$/;
 
@@ -63,7 +65,7 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   const src = rc as Record<string, unknown>;
   const bad = (field: string, why: string) =>
     new ServiceError('InvalidRuntimeConfig', `runtime_config.${field}: ${why}`, {
-      value: rc,
+      value: redact(rc),
       error: { DeserializationFailed: `${field}: ${why}` },
     });
   const out: Record<string, unknown> = {
@@ -121,10 +123,14 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
 }
 
 const SECRET_KEY = /(secret|password|passwd|token|api_key|apikey|private_key|credential)/i;
-export const REDACTED = '<redacted>';
+export const REDACTED = REDACTED_SECRET;
 
-/** Replaces secret-looking values in a JSON object tree (for responses and logs). */
+/**
+ * Replaces secret-looking values in a JSON object tree (for responses and logs): secret-named fields whole, and
+ * the userinfo secret of any URL in a string (`http://user:<redacted>@host`).
+ */
 export function redact(v: unknown): unknown {
+  if (typeof v === 'string') return redactUrlCredentials(v);
   if (Array.isArray(v)) return v.map(redact);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
@@ -138,6 +144,14 @@ export function redact(v: unknown): unknown {
 /** A config sent back by a client may carry `<redacted>` where a secret was: keep the stored secret there. */
 export function unredact(incoming: unknown, stored: unknown): unknown {
   if (incoming === REDACTED) return stored;
+  // a URL shown as `http://user:<redacted>@host` and sent back unchanged keeps the stored credentials
+  if (
+    typeof incoming === 'string' &&
+    typeof stored === 'string' &&
+    incoming.includes(REDACTED) &&
+    redactUrlCredentials(stored) === incoming
+  )
+    return stored;
   if (Array.isArray(incoming))
     return incoming.map((x, i) => unredact(x, Array.isArray(stored) ? stored[i] : undefined));
   if (incoming !== null && typeof incoming === 'object') {

@@ -41,6 +41,7 @@ import { SyncService } from '../sync/sync-service.ts';
 import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/synchronizer.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
+import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
@@ -241,7 +242,7 @@ async function standbyThenActivate(
 export function jsonLog(name: string) {
   return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
     process.stderr.write(
-      `${JSON.stringify({ ts: new Date().toISOString(), level, pipeline: name, message, ...fields })}\n`,
+      `${JSON.stringify(redactUrlCredentialsDeep({ ts: new Date().toISOString(), level, pipeline: name, message, ...fields }))}\n`,
     );
   };
 }

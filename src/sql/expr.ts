@@ -10,7 +10,7 @@
 import { ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import type { Row, Value } from '../zset/value.ts';
-import type { Ast, SourceMap } from './parse.ts';
+import { type Ast, CHAIN_OPS, isChainNode, type SourceMap } from './parse.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -129,13 +129,59 @@ export function sqlError(
   return new ServiceError(code, message, extra);
 }
 
-/** A key identifying an AST subtree up to source positions (to match GROUP BY expressions). */
+const isPositionKey = (k: string): boolean =>
+  k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end');
+
+/**
+ * A key identifying an AST subtree up to source positions (to match GROUP BY expressions): its JSON text
+ * without position fields, built iteratively (a long expression is a deep tree).
+ */
 export function astKey(ast: Ast): string {
-  return JSON.stringify(ast, (k, v) =>
-    k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end')
-      ? undefined
-      : v,
-  );
+  const parts: string[] = [];
+  const stack: Array<{ text: string } | { value: unknown }> = [{ value: ast }];
+  while (stack.length > 0) {
+    const task = stack.pop() as { text: string } | { value: unknown };
+    if ('text' in task) {
+      parts.push(task.text);
+      continue;
+    }
+    const v = task.value;
+    const todo: Array<{ text: string } | { value: unknown }> = [];
+    if (Array.isArray(v)) {
+      todo.push({ text: '[' });
+      v.forEach((x, i) => {
+        if (i > 0) todo.push({ text: ',' });
+        todo.push({ value: x === undefined || typeof x === 'function' ? null : x });
+      });
+      todo.push({ text: ']' });
+    } else if (typeof v === 'object' && v !== null) {
+      todo.push({ text: '{' });
+      let first = true;
+      for (const [k, x] of Object.entries(v)) {
+        if (isPositionKey(k) || x === undefined || typeof x === 'function') continue;
+        todo.push({ text: `${first ? '' : ','}${JSON.stringify(k)}:` }, { value: x });
+        first = false;
+      }
+      todo.push({ text: '}' });
+    } else {
+      parts.push(JSON.stringify(v) ?? 'null');
+      continue;
+    }
+    for (let i = todo.length - 1; i >= 0; i--) stack.push(todo[i] as { text: string } | { value: unknown });
+  }
+  return parts.join('');
+}
+
+const groupedKindsCache = new WeakMap<ReadonlyMap<string, number>, ReadonlySet<string>>();
+
+/** The node kinds among the grouped expressions' keys (only such nodes can match one). */
+function groupedKinds(grouped: ReadonlyMap<string, number>): ReadonlySet<string> {
+  let kinds = groupedKindsCache.get(grouped);
+  if (kinds === undefined) {
+    kinds = new Set([...grouped.keys()].map((k) => /^\{"([^"]+)"/.exec(k)?.[1] ?? ''));
+    groupedKindsCache.set(grouped, kinds);
+  }
+  return kinds;
 }
 
 function nodeType(ast: Ast): string {
@@ -455,7 +501,7 @@ function expectBoolean(b: Bound, ctx: BindContext, loc: unknown, what: string): 
 // the binder
 
 export function bindExpr(ast: Ast, ctx: BindContext): Bound {
-  if (ctx.grouped) {
+  if (ctx.grouped && groupedKinds(ctx.grouped).has(nodeType(ast))) {
     const idx = ctx.grouped.get(astKey(ast));
     if (idx !== undefined) {
       const col = ctx.columns[idx] as ScopeColumn;
@@ -635,6 +681,30 @@ function listItems(rexpr: Ast): Ast[] {
   return rexpr?.List ? (rexpr.List.items as Ast[]) : [rexpr];
 }
 
+/**
+ * A left-deep chain of arithmetic or concatenation operators (`a + b - c ...`, `s || t || ...`), bound without
+ * recursing down its left spine: the same binary steps, in the same order, as recursion would take, so long
+ * chains (thousands of terms) bind. The right operands are bound recursively (they are shallow in practice;
+ * parse.ts bounds the nesting). In aggregate scope a spine node that is a group key is used as such.
+ */
+function bindChain(top: Ast, ctx: BindContext): Bound {
+  const spine: Ast[] = [top];
+  let leftmost: Ast = top.lexpr;
+  const grouped = ctx.grouped && groupedKinds(ctx.grouped).has('A_Expr') ? ctx.grouped : null;
+  while (isChainNode(leftmost) && !grouped?.has(astKey(leftmost))) {
+    spine.push(leftmost.A_Expr);
+    leftmost = leftmost.A_Expr.lexpr;
+  }
+  let acc = bindExpr(leftmost, ctx);
+  for (let i = spine.length - 1; i >= 0; i--) {
+    const n = spine[i] as Ast;
+    const op = names(n.name)[0] as string;
+    const r = bindExpr(n.rexpr, ctx);
+    acc = op === '||' ? concat(acc, r, ctx, n.location) : arithmetic(op, acc, r, ctx, n.location);
+  }
+  return acc;
+}
+
 function bindAExpr(n: Ast, ctx: BindContext): Bound {
   const op = names(n.name)[0] as string;
   const loc = n.location;
@@ -650,6 +720,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         if (op === '+') return arg;
         throw sqlError('SqlUnsupported', `unsupported prefix operator ${op}`, ctx, loc);
       }
+      if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);

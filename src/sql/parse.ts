@@ -6,6 +6,14 @@
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way.
  * Positions reported to users are 1-based line and column.
+ *
+ * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
+ * (iteratively) and refused past {@link MAX_EXPR_DEPTH} levels with `SqlUnsupported` at the position where the
+ * limit is crossed. Left-deep chains of the arithmetic and concatenation operators (`a + b + c ...`,
+ * `s1 || s2 || ...`), which is what long expressions are in practice, count as one level: the binder walks
+ * them iteratively (AND/OR chains arrive flattened from the Postgres grammar). A statement too deep for the
+ * parser itself (beyond a few thousand chained terms, or the grammar's own nesting limit) is `SqlUnsupported`
+ * too, never a stack overflow or a syntax error.
  */
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
@@ -222,10 +230,18 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   try {
     parsed = parseSync(cleaned);
   } catch (err) {
+    if (isStackOverflow(err))
+      throw tooDeepForParser(
+        sql,
+        cleaned,
+        extras.map((x) => x.start),
+      );
     const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
     const msg = details?.message ?? (err as Error).message;
     const off =
       details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
+    // the grammar's own stack limit (bison): nesting, not a syntax error
+    if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
     throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
   }
   const out: ParsedStatement[] = [];
@@ -235,6 +251,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     let offset = start;
     while (offset < end && /\s/.test(cleaned[offset] as string)) offset++;
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
+    checkDepth(raw.stmt, sql, map, offset);
     out.push({
       ast: raw.stmt,
       text: cleaned.slice(offset, end),
@@ -244,6 +261,111 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     });
   }
   return out;
+}
+
+/** Nesting levels of a statement's tree that the binder and planner accept (see the module header). */
+export const MAX_EXPR_DEPTH = 1000;
+
+/** Operators whose left-deep chains the binder flattens (expr.ts `bindAExpr`). */
+export const CHAIN_OPS: ReadonlySet<string> = new Set(['+', '-', '*', '/', '%', '||']);
+
+/** True for a binary `A_Expr` node (`{A_Expr: ...}`) of one of the {@link CHAIN_OPS}. */
+export function isChainNode(node: Ast): boolean {
+  const e = node?.A_Expr;
+  if (e === undefined || e.kind !== 'AEXPR_OP' || !e.lexpr || !e.rexpr) return false;
+  const name = e.name as Ast[] | undefined;
+  return name?.length === 1 && CHAIN_OPS.has(name[0]?.String?.sval as string);
+}
+
+/** A stack overflow anywhere in compilation, as the coded error (the last line of defence behind the limits). */
+export function stackOverflowAsSqlError(e: unknown): unknown {
+  if (!isStackOverflow(e)) return e;
+  return new ServiceError(
+    'SqlUnsupported',
+    'the program is nested too deeply to compile (a very long or deeply nested expression or query): split it, e.g. compute parts in a subquery or a LOCAL view',
+    { construct: 'deeply nested expression' },
+  );
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError || /maximum call stack size exceeded/i.test(String((e as Error)?.message));
+}
+
+function tooDeep(
+  sql: string,
+  offset: number,
+  message: string,
+  details: Record<string, unknown>,
+): ServiceError {
+  const p = new SourceMap(sql).position(Math.min(Math.max(0, offset), Math.max(0, sql.length - 1)));
+  return new ServiceError('SqlUnsupported', `${message} (line ${p.line}, column ${p.column})`, {
+    line: p.line,
+    column: p.column,
+    construct: 'deeply nested expression',
+    ...details,
+  });
+}
+
+/** The parser ran out of stack: find the statement (each parsed alone) and report it. */
+function tooDeepForParser(sql: string, cleaned: string, starts: readonly number[]): ServiceError {
+  let at = 0;
+  for (let i = 0; i < starts.length; i++) {
+    const from = starts[i] as number;
+    try {
+      parseSync(cleaned.slice(from, starts[i + 1] ?? cleaned.length));
+    } catch (e) {
+      if (isStackOverflow(e)) {
+        at = from;
+        break;
+      }
+    }
+  }
+  return tooDeep(sql, at, TOO_DEEP_FOR_PARSER, { limit: null });
+}
+
+const TOO_DEEP_FOR_PARSER =
+  'statement nested too deeply for the SQL parser (an expression of many thousands of chained or nested terms; chains of a few thousand terms parse): split the expression, e.g. compute partial results in a subquery or a LOCAL view and combine them';
+
+/**
+ * Measures a statement's nesting without recursion and refuses it past {@link MAX_EXPR_DEPTH} levels: a node
+ * is an object with one PascalCase key; the left operand of a chain operator that is itself a chain
+ * operator stays at its parent's level.
+ */
+function checkDepth(stmt: Ast, sql: string, map: SourceMap, stmtOffset: number): void {
+  const stack: Array<[Ast, number, number | undefined]> = [[stmt, 0, undefined]];
+  let deepest = 0;
+  let crossedAt: number | undefined | null = null;
+  while (stack.length > 0) {
+    const [v, depth, loc] = stack.pop() as [Ast, number, number | undefined];
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push([x, depth, loc]);
+      continue;
+    }
+    const keys = Object.keys(v);
+    const key = keys[0] as string;
+    if (keys.length === 1 && /^[A-Z]/.test(key) && typeof v[key] === 'object' && v[key] !== null) {
+      const inner = v[key];
+      const level = depth + 1;
+      const here = typeof inner.location === 'number' && inner.location >= 0 ? inner.location : loc;
+      if (level > deepest) deepest = level;
+      if (level > MAX_EXPR_DEPTH && crossedAt === null) crossedAt = here;
+      const chain = key === 'A_Expr' && isChainNode(v);
+      for (const [k, x] of Object.entries(inner)) {
+        if (x === null || typeof x !== 'object') continue;
+        stack.push([x, chain && k === 'lexpr' && isChainNode(x) ? depth : level, here]);
+      }
+      continue;
+    }
+    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push([x, depth, loc]);
+  }
+  if (crossedAt !== null)
+    throw tooDeep(
+      sql,
+      crossedAt === undefined ? stmtOffset : map.charOffset(crossedAt),
+      `expression nested too deeply: ${deepest} levels, limit ${MAX_EXPR_DEPTH}; flatten it (long chains such as a + b + c ... or x OR y OR z ... are fine) or compute parts in a subquery or a LOCAL view`,
+      { depth: deepest, limit: MAX_EXPR_DEPTH },
+    );
 }
 
 function blank(chars: string[], t: Token): void {

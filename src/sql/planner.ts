@@ -745,34 +745,45 @@ function firstLocation(list: Ast[] | undefined): number | undefined {
   return undefined;
 }
 
-function collectAggregates(ast: Ast, out: Map<string, Ast>, planner: Planner, inside = false): void {
-  if (ast === null || typeof ast !== 'object') return;
-  if (Array.isArray(ast)) {
-    for (const a of ast) collectAggregates(a, out, planner, inside);
-    return;
-  }
-  if (ast.FuncCall) {
-    const fc = ast.FuncCall;
-    const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
-    const name = (parts[parts.length - 1] ?? '').toLowerCase();
-    if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
-      if (fc.over) {
-        throw new ServiceError(
-          'SqlUnsupported',
-          `window functions (${name.toUpperCase()} ... OVER) are not supported`,
-          {
-            construct: 'OVER',
-          },
-        );
-      }
-      if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
-      out.set(astKey(ast), ast);
-      collectAggregates(fc.args ?? [], new Map(), planner, true);
-      return;
+/**
+ * Collects the aggregate calls of an expression tree in depth-first pre-order (keyed by {@link astKey}),
+ * iteratively so that long expressions do not exhaust the stack. Aggregates nested in an aggregate's arguments
+ * are an error; windowed aggregates are unsupported; subqueries are not entered.
+ */
+function collectAggregates(root: Ast, out: Map<string, Ast>, _planner: Planner): void {
+  // [node, inside an aggregate's arguments]; children pushed in reverse keep the pre-order of a recursive walk
+  const stack: Array<[Ast, boolean]> = [[root, false]];
+  while (stack.length > 0) {
+    const [ast, inside] = stack.pop() as [Ast, boolean];
+    if (ast === null || typeof ast !== 'object') continue;
+    if (Array.isArray(ast)) {
+      for (let i = ast.length - 1; i >= 0; i--) stack.push([ast[i], inside]);
+      continue;
     }
+    if (ast.FuncCall) {
+      const fc = ast.FuncCall;
+      const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
+      const name = (parts[parts.length - 1] ?? '').toLowerCase();
+      if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
+        if (fc.over) {
+          throw new ServiceError(
+            'SqlUnsupported',
+            `window functions (${name.toUpperCase()} ... OVER) are not supported`,
+            {
+              construct: 'OVER',
+            },
+          );
+        }
+        if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
+        out.set(astKey(ast), ast);
+        stack.push([fc.args ?? [], true]);
+        continue;
+      }
+    }
+    if (ast.SelectStmt || ast.SubLink) continue;
+    const values = Object.values(ast);
+    for (let i = values.length - 1; i >= 0; i--) stack.push([values[i], inside]);
   }
-  if (ast.SelectStmt || ast.SubLink) return;
-  for (const v of Object.values(ast)) collectAggregates(v, out, planner, inside);
 }
 
 function isPlainColumn(ast: Ast): boolean {

@@ -51,17 +51,42 @@ const INPUT_FLOW_KEYS = new Set([
   'max_queued_bytes',
 ]);
 
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
+function canonical(root: unknown): string {
+  // iterative (a long expression is a deep tree): a stack of values to render and text to emit, in order
+  const parts: string[] = [];
+  const stack: Array<{ text: string } | { value: unknown }> = [{ value: root }];
+  while (stack.length > 0) {
+    const task = stack.pop() as { text: string } | { value: unknown };
+    if ('text' in task) {
+      parts.push(task.text);
+      continue;
+    }
+    const v = task.value;
+    const todo: Array<{ text: string } | { value: unknown }> = [];
+    if (Array.isArray(v)) {
+      todo.push({ text: '[' });
+      v.forEach((x, i) => {
+        if (i > 0) todo.push({ text: ',' });
+        todo.push({ value: x });
+      });
+      todo.push({ text: ']' });
+    } else if (typeof v === 'object' && v !== null) {
+      const o = v as Record<string, unknown>;
+      todo.push({ text: '{' });
+      Object.keys(o)
+        .sort()
+        .filter((k) => o[k] !== undefined)
+        .forEach((k, i) => {
+          todo.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(k)}:` }, { value: o[k] });
+        });
+      todo.push({ text: '}' });
+    } else {
+      parts.push(JSON.stringify(v) ?? 'null');
+      continue;
+    }
+    for (let i = todo.length - 1; i >= 0; i--) stack.push(todo[i] as { text: string } | { value: unknown });
   }
-  return JSON.stringify(v) ?? 'null';
+  return parts.join('');
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');

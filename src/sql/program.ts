@@ -25,7 +25,7 @@ import {
   type ScopeColumn,
   sqlError,
 } from './expr.ts';
-import { type ParsedStatement, parseProgram, SourceMap } from './parse.ts';
+import { type ParsedStatement, parseProgram, SourceMap, stackOverflowAsSqlError } from './parse.ts';
 import { Planner, type Rel } from './planner.ts';
 import type {
   ColumnSchema,
@@ -86,6 +86,14 @@ export interface QueryResult {
 
 /** Compiles a program. @throws ServiceError (SqlSyntaxError, SqlNameError, SqlTypeError, SqlUnsupported, SqlPropertyError). */
 export async function compileProgram(sql: string): Promise<Program> {
+  try {
+    return await compileProgramUnguarded(sql);
+  } catch (e) {
+    throw stackOverflowAsSqlError(e);
+  }
+}
+
+async function compileProgramUnguarded(sql: string): Promise<Program> {
   const stmts = await parseProgram(sql);
   const source = new SourceMap(sql);
   const defs: Def[] = [];
@@ -513,14 +521,49 @@ function definingProperties(props: Readonly<Record<string, PropertyValue>>): Rec
   return out;
 }
 
-/** The parse tree without source positions, so whitespace and comments do not count as changes. */
+/**
+ * The parse tree without source positions, so whitespace and comments do not count as changes. Iterative (a
+ * long expression is a deep tree); keys keep their order.
+ */
 function withoutLocations(a: unknown): unknown {
-  if (Array.isArray(a)) return a.map(withoutLocations);
-  if (typeof a !== 'object' || a === null) return a;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(a))
-    if (k !== 'location' && k !== 'stmt_location') out[k] = withoutLocations(v);
-  return out;
+  const root: { v: unknown } = { v: undefined };
+  const stack: Array<[unknown, (x: unknown) => void]> = [
+    [
+      a,
+      (x) => {
+        root.v = x;
+      },
+    ],
+  ];
+  while (stack.length > 0) {
+    const [v, set] = stack.pop() as [unknown, (x: unknown) => void];
+    if (Array.isArray(v)) {
+      const out: unknown[] = new Array(v.length);
+      set(out);
+      v.forEach((x, i) => {
+        stack.push([
+          x,
+          (y) => {
+            out[i] = y;
+          },
+        ]);
+      });
+    } else if (typeof v === 'object' && v !== null) {
+      const out: Record<string, unknown> = {};
+      set(out);
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'location' || k === 'stmt_location') continue;
+        out[k] = undefined;
+        stack.push([
+          x,
+          (y) => {
+            out[k] = y;
+          },
+        ]);
+      }
+    } else set(v);
+  }
+  return root.v;
 }
 
 function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap): ColumnSchema[] {

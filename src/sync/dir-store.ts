@@ -17,6 +17,7 @@
  *   the sync layer's rule, DESIGN invariant 5).
  * - The root must exist (`ObjectStoreBucketNotFound` otherwise) unless the store is opened with `create`.
  *   Empty directories left by deletes are removed, up to the root.
+ * - No key resolves outside the root: a key that would is `InvalidObjectKey`, whatever the caller checked.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -290,7 +291,15 @@ export class DirStore implements ObjectStore {
         `invalid object key ${JSON.stringify(key)}: segments containing ".tmp-" are reserved for temporary files`,
         { key },
       );
-    return join(this.#root, ...key.split('/'));
+    const path = join(this.#root, ...key.split('/'));
+    // defence in depth: whatever the key validation lets through, nothing resolves outside the root
+    if (!path.startsWith(this.#root.endsWith(sep) ? this.#root : this.#root + sep))
+      throw new ServiceError(
+        'InvalidObjectKey',
+        `invalid object key ${JSON.stringify(key)}: it resolves outside the store's directory`,
+        { key },
+      );
+    return path;
   }
 
   async #checkRoot(force = false): Promise<void> {

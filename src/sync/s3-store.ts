@@ -41,6 +41,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
+import { redactUrlCredentials } from '../types/redact-url.ts';
 import {
   type GetOptions,
   type GetResult,
@@ -164,7 +165,8 @@ export class S3Store implements ObjectStore {
     this.provider = cfg.provider;
     this.bucket = cfg.bucket;
     this.prefix = cfg.prefix;
-    this.description = `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint === undefined ? '' : ` at ${cfg.endpoint}`}`;
+    // an endpoint may carry userinfo (`http://user:pass@host`): shown without the secret
+    this.description = `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint === undefined ? '' : ` at ${redactUrlCredentials(cfg.endpoint)}`}`;
     this.#client = new S3Client(cfg.client);
     if (cfg.provider !== 'AWS') addContentMd5ToDeletes(this.#client);
     this.#partSize = opts.partSize ?? 8 * MiB;
@@ -437,11 +439,14 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
     } catch {
       throw bad(
         'endpoint',
-        `endpoint ${JSON.stringify(opts.endpoint)} is not a URL (e.g. "http://minio:9000")`,
+        `endpoint ${JSON.stringify(redactUrlCredentials(opts.endpoint as string))} is not a URL (e.g. "http://minio:9000")`,
       );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw bad('endpoint', `endpoint ${JSON.stringify(opts.endpoint)} must use http:// or https://`);
+      throw bad(
+        'endpoint',
+        `endpoint ${JSON.stringify(redactUrlCredentials(opts.endpoint as string))} must use http:// or https://`,
+      );
     endpoint = url.toString().replace(/\/$/, '');
   } else if (provider !== 'AWS')
     throw bad('endpoint', `provider ${provider} needs an \`endpoint\` (e.g. "https://s3.example.com")`);

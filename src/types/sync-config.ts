@@ -12,10 +12,16 @@
  * or `["--flag=value"]`; anything else is refused with the list of supported ones.
  *
  * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
- * store: the bucket is a directory under it. Credentials never appear in messages.
+ * store: the bucket is a directory under it. Credentials never appear in messages; an endpoint may carry
+ * userinfo (`http://user:pass@host:9000`, accepted as rclone does, not used for signing), which
+ * {@link describeSync} and every message show redacted (types/redact-url.ts).
+ *
+ * `bucket` and `read_bucket` follow {@link checkBucket}'s path rules, checked here so that create, update,
+ * start and `pipeline run` all refuse a bad one with `InvalidSyncConfig` naming the field.
  */
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, resolve as resolvePath, sep } from 'node:path';
 import { FtConfigError } from './config-error.ts';
+import { redactUrlCredentials } from './redact-url.ts';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -272,9 +278,6 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
       'bucket',
       '`bucket` is required: the bucket name and an optional prefix, e.g. "my-bucket/pipelines/orders"',
     );
-  const readBucket = optString(o, 'read_bucket');
-  if (readBucket !== null && normBucket(readBucket) === normBucket(bucket))
-    throw invalid('read_bucket', '`read_bucket` and `bucket` must point to different locations');
   const endpoint = optString(o, 'endpoint');
   let localRoot: string | null = null;
   if (endpoint !== null && /^file:/i.test(endpoint)) {
@@ -286,6 +289,18 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
       );
     localRoot = isAbsolute(path) ? path : resolvePath(baseDir, path);
   }
+  const provider = optString(o, 'provider');
+  const kind: BucketKind =
+    localRoot !== null
+      ? 'dir'
+      : endpoint === null && (provider === null || provider === '' || provider.toLowerCase() === 'aws')
+        ? 'aws'
+        : 's3';
+  checkBucket('bucket', bucket, kind, localRoot);
+  const readBucket = optString(o, 'read_bucket');
+  if (readBucket !== null) checkBucket('read_bucket', readBucket, kind, localRoot);
+  if (readBucket !== null && normBucket(readBucket) === normBucket(bucket))
+    throw invalid('read_bucket', '`read_bucket` and `bucket` must point to different locations');
   let start: string | null = null;
   const sfc = o.start_from_checkpoint;
   // the first product document had a boolean: true meant "latest"
@@ -333,7 +348,7 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     localRoot,
     bucket,
     region: optString(o, 'region'),
-    provider: optString(o, 'provider'),
+    provider,
     accessKey: accessKey || null,
     secretKey: secretKey || null,
     startFromCheckpoint: start,
@@ -358,6 +373,53 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
   };
 }
 
+/** Where a bucket string points: AWS S3 itself, another S3-compatible service, or a local directory. */
+type BucketKind = 'aws' | 's3' | 'dir';
+
+const AWS_BUCKET_RE = /^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$/;
+const S3_COMPAT_BUCKET_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$/;
+
+/**
+ * The path rules of `bucket` and `read_bucket`: `name` or `name/prefix/...`, relative (no leading `/`), no
+ * empty, `.` or `..` segments (one trailing `/` is tolerated), no backslash or control character; the first
+ * segment is a bucket name (AWS: S3's naming rules for the characters, 63 at most, not an IP address; other
+ * S3-compatible services: letters, digits, `.`, `-`, `_`); with a `file:` endpoint the resolved directory stays
+ * inside the endpoint's directory.
+ */
+function checkBucket(field: string, value: string, kind: BucketKind, localRoot: string | null): void {
+  const shown = JSON.stringify(value);
+  const fail = (why: string) =>
+    invalid(
+      field,
+      `\`${field}\` ${shown} ${why}; use a bucket name and an optional prefix, e.g. "my-bucket/pipelines/orders"`,
+    );
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw fail('contains a control character');
+  if (value.includes('\\')) throw fail('contains a backslash ("\\"): separate segments with "/"');
+  if (value.startsWith('/')) throw fail('starts with "/": it is relative to the endpoint');
+  const segments = (value.endsWith('/') ? value.slice(0, -1) : value).split('/');
+  if (segments.some((s) => s === '')) throw fail('has an empty segment ("//")');
+  if (segments.some((s) => s === '.' || s === '..'))
+    throw fail('has a "." or ".." segment: a bucket path cannot leave its bucket');
+  const name = segments[0] as string;
+  if (kind === 'aws') {
+    if (!AWS_BUCKET_RE.test(name) || name.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(name))
+      throw fail(
+        `does not start with a valid S3 bucket name (${JSON.stringify(name)}: lowercase letters, digits, "." and "-", starting and ending with a letter or digit, at most 63 characters, not an IP address)`,
+      );
+  } else if (kind === 's3') {
+    if (!S3_COMPAT_BUCKET_RE.test(name))
+      throw fail(
+        `does not start with a valid bucket name (${JSON.stringify(name)}: letters, digits, ".", "-" and "_", starting and ending with a letter or digit)`,
+      );
+  } else if (localRoot !== null) {
+    const root = resolvePath(localRoot);
+    const dir = resolvePath(root, ...segments);
+    if (dir === root || !dir.startsWith(root.endsWith(sep) ? root : root + sep))
+      throw fail(`resolves outside the endpoint's directory ${root}`);
+  }
+}
+
 function normBucket(b: string): string {
   return b.replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
 }
@@ -367,7 +429,7 @@ export function describeSync(s: SyncSettings): Record<string, unknown> {
   return {
     bucket: s.bucket,
     read_bucket: s.readBucket,
-    endpoint: s.endpoint,
+    endpoint: s.endpoint === null ? null : redactUrlCredentials(s.endpoint),
     provider: s.provider,
     region: s.region,
     credentials: s.accessKey !== null ? 'access_key/secret_key' : 'environment',

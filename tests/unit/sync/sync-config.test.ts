@@ -104,6 +104,41 @@ describe('sync config', () => {
 
   test('clear, early errors', () => {
     assert.throws(() => parseSyncConfig({}), bad('bucket', /`bucket` is required/));
+    for (const [b, why] of [
+      ['../../etc', /"\." or "\.\." segment/],
+      ['ok/../..', /"\." or "\.\." segment/],
+      ['ok/./p', /"\." or "\.\." segment/],
+      ['/ok/p', /starts with "\/"/],
+      ['ok//p', /empty segment/],
+      ['ok\\p', /backslash/],
+      ['ok/p\u0000', /control character/],
+      ['ok/p\n', /control character/],
+      ['Bad_Name/p', /valid S3 bucket name/],
+      ['10.0.0.1/p', /valid S3 bucket name/],
+      ['a..b/p', /valid S3 bucket name/],
+    ] as const) {
+      assert.throws(() => parseSyncConfig({ bucket: b }), bad('bucket', why), b);
+      assert.throws(() => parseSyncConfig({ bucket: 'ok', read_bucket: b }), bad('read_bucket', why), b);
+    }
+    // S3-compatible services have looser names; a local directory only needs a path inside it
+    assert.equal(
+      parseSyncConfig({ bucket: 'My_Bucket/p', endpoint: 'http://minio:9000' }).bucket,
+      'My_Bucket/p',
+    );
+    assert.throws(
+      () => parseSyncConfig({ bucket: '-x', endpoint: 'http://minio:9000' }),
+      bad('bucket', /valid bucket name/),
+    );
+    assert.equal(parseSyncConfig({ bucket: 'Any_dir/p/', endpoint: 'file:///tmp/b' }).bucket, 'Any_dir/p/');
+    assert.throws(
+      () => parseSyncConfig({ bucket: '..', endpoint: 'file:///tmp/b' }),
+      bad('bucket', /segment/),
+    );
+    // the same rules through the runtime-config entry point (create, update, start, pipeline run)
+    assert.throws(
+      () => ftSettings({ storage: { backend: { name: 'file', config: { sync: { bucket: '../../etc' } } } } }),
+      bad('bucket', /segment/),
+    );
     assert.throws(
       () => parseSyncConfig({ bucket: 'b/p', read_bucket: 'b/p/' }),
       bad('read_bucket', /must point to different locations/),
