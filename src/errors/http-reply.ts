@@ -42,14 +42,16 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
     // the rest of the body is not read: close the connection once the answer is out, discarding (not
     // keeping) what still arrives meanwhile so the client can read the answer rather than a reset
     headers.connection = 'close';
+    const socket = req.socket;
     res.once('finish', () => {
       req.removeAllListeners('data');
       req.on('data', () => {});
       req.resume();
-      const t = setTimeout(() => req.socket.destroy(), 2000);
+      if (!socket || socket.destroyed) return;
+      const t = setTimeout(() => socket.destroy(), 2000);
       t.unref();
-      req.socket.once('close', () => clearTimeout(t));
-      req.socket.end();
+      socket.once('close', () => clearTimeout(t));
+      socket.end();
     });
   }
   const text = JSON.stringify(err.toResponse());
@@ -94,7 +96,8 @@ export async function readBody(
   checkContentLength(req, limit, what);
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const c of req) {
+  // not destroyed on an early exit: a 413 is still answered on this connection (see sendError)
+  for await (const c of req.iterator({ destroyOnReturn: false })) {
     const b = c as Buffer;
     bytes += b.length;
     if (limit !== null && bytes > limit) throw payloadTooLarge(limit, what);

@@ -745,7 +745,7 @@ async function receiveIngress(req: IncomingMessage, options: PipelineServerOptio
       off += (await (file as FileHandle).write(b, off, b.length - off)).bytesWritten;
   };
   try {
-    for await (const c of req) {
+    for await (const c of req.iterator({ destroyOnReturn: false })) {
       const b = c as Buffer;
       bytes += b.length;
       if (limit !== null && bytes > limit) throw payloadTooLarge(limit, what);
