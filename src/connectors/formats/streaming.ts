@@ -39,7 +39,7 @@ export function jsonSplitter(): UnitSplitter {
   let mode: 'top' | 'nested' | 'string' | 'line' = 'top';
   let depth = 0;
   let inString = false;
-  let escape = false;
+  let escaped = false;
   let valueStart = 0;
   const scan = (): number => {
     const n = buf.length;
@@ -55,22 +55,22 @@ export function jsonSplitter(): UnitSplitter {
           mode = 'nested';
           depth = 0;
           inString = false;
-          escape = false;
+          escaped = false;
         } else if (c === 34) {
           mode = 'string';
-          escape = false;
+          escaped = false;
           i++;
         } else mode = 'line';
         continue;
       }
-      if (escape) {
-        escape = false;
+      if (escaped) {
+        escaped = false;
         i++;
         continue;
       }
       if (mode === 'nested') {
         if (inString) {
-          if (c === 92) escape = true;
+          if (c === 92) escaped = true;
           else if (c === 34) inString = false;
         } else if (c === 34) inString = true;
         else if (c === 123 || c === 91) depth++;
@@ -80,7 +80,7 @@ export function jsonSplitter(): UnitSplitter {
         }
         i++;
       } else if (mode === 'string') {
-        if (c === 92) escape = true;
+        if (c === 92) escaped = true;
         else if (c === 34) mode = 'top';
         i++;
       } else {
