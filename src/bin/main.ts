@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { PIPELINE_USAGE, runPipelineCli } from '../cli/cli.ts';
+import { byteLimit } from '../errors/http-reply.ts';
 import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
 import { Manager } from '../manager/api.ts';
 import { parseRunArgs, RUN_USAGE, runCommand } from '../runner/run-command.ts';
@@ -19,7 +20,7 @@ usage: holdfast <command> [options]
 
 commands:
   run PROGRAM.sql --input TABLE=FILE.jsonl ...   run a program over input files and print every view
-  server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY]
+  server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY] [--max-body-bytes N]
                                                  the manager: serves Feldera's /v0 API (see README)
   pipeline run --config FILE                     run one pipeline process with its HTTP API (see README)
   pipeline create|list|get|update|delete|start|stop|pause|resume|status|stats|logs|query|ingest|listen
@@ -71,11 +72,13 @@ async function main(argv: readonly string[]): Promise<number> {
       for (const a of rest) {
         if (
           a.startsWith('--') &&
-          !['--data-dir', '--bind', '--port', '--api-key'].includes(a.split('=')[0] as string)
+          !['--data-dir', '--bind', '--port', '--api-key', '--max-body-bytes'].includes(
+            a.split('=')[0] as string,
+          )
         ) {
           throw new ServiceError(
             'InvalidArguments',
-            `unknown option ${a}; usage: holdfast server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY]`,
+            `unknown option ${a}; usage: holdfast server [--data-dir DIR] [--bind ADDR] [--port N] [--api-key KEY] [--max-body-bytes N]`,
           );
         }
       }
@@ -83,7 +86,10 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new ServiceError('InvalidArguments', `--port must be 0..65535, got '${opt('--port')}'`);
       const bind = opt('--bind') ?? '127.0.0.1';
+      const bodyFlag = opt('--max-body-bytes') ?? process.env.HOLDFAST_MAX_BODY_BYTES;
+      const maxBodyBytes = byteLimit(bodyFlag, '--max-body-bytes (HOLDFAST_MAX_BODY_BYTES)');
       const manager = new Manager({
+        ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
         dataDir: opt('--data-dir') ?? 'holdfast-data',
         apiKey: opt('--api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
         mainScript: fileURLToPath(import.meta.url),

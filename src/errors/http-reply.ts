@@ -1,8 +1,14 @@
 /**
  * Small HTTP helpers shared by the pipeline and manager servers: JSON replies, the one error body
- * (`{message, error_code, details}`) with the catalog's status, request bodies and query parameters.
- * Unknown errors become 500 `UnknownError` without a stack trace.
+ * (`{message, error_code, details}`) with the catalog's status, request URLs, bounded request bodies, bearer
+ * keys and query parameters. Unknown errors become 500 `UnknownError` without a stack trace.
+ *
+ * Invariants: a body over its limit is refused with 413 `PayloadTooLarge` before it is read (Content-Length)
+ * or as soon as the count passes the limit (chunked), and the rest is discarded, never kept; the connection
+ * is then closed. A malformed percent-encoding in a path or query is 400 `InvalidParam`, never a 500. Keys
+ * are compared in constant time.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isServiceError, ServiceError, toServiceError } from './service-error.ts';
 
@@ -30,6 +36,24 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   }
   const headers: Record<string, string> = {};
   if (err.httpStatus === 503) headers['retry-after'] = '1';
+  const req = res.req as IncomingMessage | undefined;
+  const unread = err.errorCode === 'PayloadTooLarge' && req !== undefined && !req.complete;
+  if (unread) {
+    // the rest of the body is not read: close the connection once the answer is out, discarding (not
+    // keeping) what still arrives meanwhile so the client can read the answer rather than a reset
+    headers.connection = 'close';
+    const socket = req.socket;
+    res.once('finish', () => {
+      req.removeAllListeners('data');
+      req.on('data', () => {});
+      req.resume();
+      if (!socket || socket.destroyed) return;
+      const t = setTimeout(() => socket.destroy(), 2000);
+      t.unref();
+      socket.once('close', () => clearTimeout(t));
+      socket.end();
+    });
+  }
   const text = JSON.stringify(err.toResponse());
   res.writeHead(err.httpStatus, {
     ...headers,
@@ -40,16 +64,86 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   return err;
 }
 
-/** Reads a whole request body as UTF-8 text. */
-export async function readBody(req: IncomingMessage): Promise<{ text: string; bytes: number }> {
+/** Default limit of a request body read whole (manager API bodies): 16 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/** The 413 for a body over `limit` bytes (`what` names the body and the setting that raises the limit). */
+export function payloadTooLarge(limit: number, what: string): ServiceError {
+  return new ServiceError(
+    'PayloadTooLarge',
+    `the request body is larger than ${limit} bytes, the limit for ${what}; send a smaller body or raise the limit`,
+    { limit_bytes: limit },
+  );
+}
+
+/**
+ * Refuses a body whose Content-Length is over `limit` before anything is read. @throws PayloadTooLarge
+ */
+export function checkContentLength(req: IncomingMessage, limit: number | null, what: string): void {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (limit !== null && Number.isFinite(declared) && declared > limit) throw payloadTooLarge(limit, what);
+}
+
+/**
+ * Reads a whole request body as UTF-8 text, at most `limit` bytes (null: no limit). Over the limit it stops
+ * reading and throws 413 `PayloadTooLarge` (see {@link sendError} for the connection).
+ */
+export async function readBody(
+  req: IncomingMessage,
+  limit: number | null = DEFAULT_MAX_BODY_BYTES,
+  what = 'request bodies',
+): Promise<{ text: string; bytes: number }> {
+  checkContentLength(req, limit, what);
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const c of req) {
+  // not destroyed on an early exit: a 413 is still answered on this connection (see sendError)
+  for await (const c of req.iterator({ destroyOnReturn: false })) {
     const b = c as Buffer;
-    chunks.push(b);
     bytes += b.length;
+    if (limit !== null && bytes > limit) throw payloadTooLarge(limit, what);
+    chunks.push(b);
   }
   return { text: Buffer.concat(chunks).toString('utf8'), bytes };
+}
+
+/**
+ * The request's URL with its path and query checked to be well-formed percent-encoding (of UTF-8).
+ * @throws ServiceError InvalidParam (400)
+ */
+export function requestUrl(req: IncomingMessage, base: string): URL {
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const parts: Array<[string, string]> = [
+    ['path', q < 0 ? raw : raw.slice(0, q)],
+    ['query', q < 0 ? '' : raw.slice(q + 1)],
+  ];
+  for (const [where, text] of parts) {
+    try {
+      decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      throw new ServiceError(
+        'InvalidParam',
+        `the request ${where} has a malformed percent-encoding (every % must start %XX forming UTF-8); encode it with encodeURIComponent`,
+        { param: where },
+      );
+    }
+  }
+  try {
+    return new URL(raw, base);
+  } catch {
+    throw new ServiceError('InvalidParam', 'the request URL is malformed', { param: 'path' });
+  }
+}
+
+/** The decoded, non-empty segments of a URL's path (from {@link requestUrl}: known to decode). */
+export function pathSegments(url: URL): string[] {
+  return url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+}
+
+/** Whether the request carries `Authorization: Bearer <key>` (constant-time comparison). */
+export function hasBearer(req: IncomingMessage, key: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${key}`));
 }
 
 /** A boolean query parameter (`true`/`false`); anything else is 400 `ConfigError.ParserConfigParseError`-style. */
@@ -65,4 +159,13 @@ export function boolParam(params: URLSearchParams, name: string, dflt = false): 
 
 export function isAbort(e: unknown): boolean {
   return !isServiceError(e) && (e as { code?: string })?.code === 'ECONNRESET';
+}
+
+/** A byte limit from a flag or the environment: a positive integer, or unset/empty for none. */
+export function byteLimit(text: string | undefined, name: string): number | null {
+  if (text === undefined || text.trim() === '') return null;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new ServiceError('InvalidArguments', `${name} must be a positive number of bytes, got '${text}'`);
+  return n;
 }

@@ -7,6 +7,12 @@
  * process in standby, where it keeps pulling the newest checkpoint; `activate[?initial=running|paused]` is
  * forwarded to the process, and from then on its restarts start in the activated state, not in standby.
  *
+ * Security: with an API key every `/v0` request needs `Authorization: Bearer <key>`. Each pipeline process
+ * has its own random key from the supervisor (never stored or shown); the manager adds it to every request it
+ * makes to the process (proxy, status polling, pause/resume, activate, suspend, metrics) in place of the
+ * client's. JSON bodies are read whole, at most `maxBodyBytes` (413 `PayloadTooLarge` above, default 16 MiB);
+ * proxied bodies (ingress) are streamed through unread. A malformed percent-encoding is 400 `InvalidParam`.
+ *
  * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
  * never links the engine) and store `program_status`, `program_error` and `program_info`.
  */
@@ -15,7 +21,14 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { readBody, sendError, sendJson } from '../errors/http-reply.ts';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  pathSegments,
+  readBody,
+  requestUrl,
+  sendError,
+  sendJson,
+} from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import {
@@ -43,6 +56,8 @@ export interface ManagerOptions {
   /** The `holdfast` entry script used to run compiler and pipeline processes. */
   readonly mainScript: string;
   readonly log?: (line: string) => void;
+  /** Largest JSON request body read whole (create, update, …); default 16 MiB; null: no limit. */
+  readonly maxBodyBytes?: number | null;
 }
 
 const PROXIED = new Set([
@@ -221,8 +236,8 @@ export class Manager {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://manager');
-    const seg = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const url = requestUrl(req, 'http://manager');
+    const seg = pathSegments(url);
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'healthy' });
     if (url.pathname === '/config/authentication') return sendJson(res, 200, {});
@@ -283,7 +298,12 @@ export class Manager {
   }
 
   async #body(req: IncomingMessage): Promise<Record<string, unknown>> {
-    const { text } = await readBody(req);
+    const limit = this.#opts.maxBodyBytes === undefined ? DEFAULT_MAX_BODY_BYTES : this.#opts.maxBodyBytes;
+    const { text } = await readBody(
+      req,
+      limit,
+      'API request bodies (--max-body-bytes, HOLDFAST_MAX_BODY_BYTES)',
+    );
     let b: unknown;
     try {
       b = JSON.parse(text);
@@ -608,11 +628,16 @@ export class Manager {
   /** Graceful stop: checkpoint, wait until it is durable, then stop the process. On failure: forced stop + error. */
   async #suspend(name: string, port: number): Promise<void> {
     const base = `http://127.0.0.1:${port}`;
+    const headers = this.supervisor.authHeaders(name);
     try {
       // no step runs after the checkpoint's cut: input waits (unacknowledged) instead of being processed and
       // then lost with the process
-      await fetch(`${base}/pause`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
-      const r = await fetch(`${base}/checkpoint`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+      await fetch(`${base}/pause`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${base}/checkpoint`, {
+        method: 'POST',
+        headers,
+        signal: AbortSignal.timeout(120_000),
+      });
       const body = (await r.json()) as {
         checkpoint_sequence_number?: number;
         incarnation_uuid?: string;
@@ -623,7 +648,7 @@ export class Manager {
       const deadline = Date.now() + 120_000;
       for (;;) {
         const st = (await (
-          await fetch(`${base}/checkpoint_status?incarnation_uuid=${body.incarnation_uuid}`)
+          await fetch(`${base}/checkpoint_status?incarnation_uuid=${body.incarnation_uuid}`, { headers })
         ).json()) as {
           success: number | null;
           failure: { sequence_number: number; error: string } | null;
@@ -653,6 +678,7 @@ export class Manager {
     const port = this.#deployedPort(r);
     const resp = await fetch(`http://127.0.0.1:${port}/${action === 'pause' ? 'pause' : 'start'}`, {
       method: 'POST',
+      headers: this.supervisor.authHeaders(name),
       signal: AbortSignal.timeout(10_000),
     }).catch(() => {
       throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
@@ -701,6 +727,7 @@ export class Manager {
     try {
       const resp = await fetch(`http://127.0.0.1:${port}/activate${url.search}`, {
         method: 'POST',
+        headers: this.supervisor.authHeaders(name),
         signal: AbortSignal.timeout(10_000),
       });
       status = resp.status;
@@ -772,7 +799,8 @@ export class Manager {
     const port = this.#deployedPort(this.#get(name));
     const headers = { ...req.headers };
     delete headers.host;
-    delete headers.authorization;
+    delete headers.authorization; // the client's key is the manager's, not the pipeline's
+    Object.assign(headers, this.supervisor.authHeaders(name));
     const up = request({ host: '127.0.0.1', port, method: req.method, path: `/${path}`, headers }, (pr) => {
       res.writeHead(pr.statusCode ?? 502, { ...pr.headers, 'content-encoding': 'identity' });
       res.flushHeaders();
@@ -806,7 +834,10 @@ export class Manager {
       if (port === null || r.deployment_resources_status !== 'Provisioned') continue;
       try {
         const t = await (
-          await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })
+          await fetch(`http://127.0.0.1:${port}/metrics`, {
+            headers: this.supervisor.authHeaders(r.name),
+            signal: AbortSignal.timeout(5000),
+          })
         ).text();
         parts.push(t.replace(/pipeline_name="[^"]*"/g, `pipeline_name="${r.name}"`));
       } catch {

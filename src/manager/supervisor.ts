@@ -11,8 +11,14 @@
  *
  * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
  * Every buffered log line has URL credentials redacted (types/redact-url.ts).
+ *
+ * Each spawn gets a fresh random key (32 bytes), passed in the child's environment (`HOLDFAST_PIPELINE_KEY`),
+ * never on its command line; the pipeline then refuses every request without `Authorization: Bearer <key>`.
+ * The key lives only in this object's memory: not in the config file, the registry, logs or API answers.
+ * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -22,6 +28,8 @@ export interface Deployment {
   readonly name: string;
   child: ChildProcess | null;
   port: number | null;
+  /** The current process's key (see the module header); null before the first spawn. */
+  key: string | null;
   /** Set while we want the process to run. */
   wanted: boolean;
   crashes: number;
@@ -76,6 +84,7 @@ export class Supervisor {
         name,
         child: null,
         port: null,
+        key: null,
         wanted: true,
         crashes: 0,
         startedAt: 0,
@@ -107,10 +116,14 @@ export class Supervisor {
   #spawn(d: Deployment, configPath: string): void {
     // stdin is a pipe the pipeline watches: if the manager dies (even by SIGKILL) the pipe closes and the
     // pipeline stops itself instead of living on as an orphan (a restarted manager starts it again).
+    const key = randomBytes(32).toString('base64url');
+    // the manager's own API key is not the pipeline's business
+    const { HOLDFAST_API_KEY: _apiKey, ...env } = process.env;
     const child = spawn(process.execPath, [this.#main, 'pipeline', 'run', '--config', configPath], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, HOLDFAST_MANAGED: '1' },
+      env: { ...env, HOLDFAST_MANAGED: '1', HOLDFAST_PIPELINE_KEY: key },
     });
+    d.key = key;
     d.child = child;
     d.port = null;
     d.startedAt = Date.now();
@@ -173,7 +186,10 @@ export class Supervisor {
     const tick = async () => {
       if (d.port === null) return;
       try {
-        const r = await fetch(`http://127.0.0.1:${d.port}/status`, { signal: AbortSignal.timeout(5000) });
+        const r = await fetch(`http://127.0.0.1:${d.port}/status`, {
+          headers: this.authHeaders(d.name),
+          signal: AbortSignal.timeout(5000),
+        });
         const s = (await r.json()) as {
           runtime_status?: string;
           runtime_status_details?: Record<string, unknown> | null;
@@ -224,6 +240,12 @@ export class Supervisor {
 
   port(name: string): number | null {
     return this.#deployments.get(name)?.port ?? null;
+  }
+
+  /** The header that the current process of `name` requires on every request (empty when none runs). */
+  authHeaders(name: string): Record<string, string> {
+    const key = this.#deployments.get(name)?.key;
+    return key ? { authorization: `Bearer ${key}` } : {};
   }
 
   forget(name: string): void {

@@ -11,10 +11,15 @@
  * error (e.g. BootstrapRejected) ends a pipeline run alone (`error [Code]: …` on stderr, exit 1); a managed
  * one (`HOLDFAST_MANAGED=1`) keeps serving it on `/status` until stopped, for the manager to report. Logs go to stderr as JSON
  * lines. SIGTERM/SIGINT stop it cleanly.
+ *
+ * Environment: `HOLDFAST_PIPELINE_KEY` (the manager sets a fresh random one per spawn) makes every HTTP route
+ * require `Authorization: Bearer <key>`; it is removed from the process environment once read and is never
+ * logged. `HOLDFAST_MAX_INGRESS_BYTES` limits one ingress body (default: no limit). Ingress bodies over 8 MiB
+ * are spooled under `<storage>/ingress-spool/` (emptied at start), or the OS temp dir without storage.
  */
 
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
@@ -23,6 +28,7 @@ import { Controller, type ControllerOptions } from '../controller/controller.ts'
 import { FtJournal } from '../controller/ft-journal.ts';
 import { StoreCheckpointWriter } from '../controller/store-writer.ts';
 import { WarmState } from '../controller/warm-state.ts';
+import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram, type SqlCircuit } from '../sql/program.ts';
@@ -275,7 +281,24 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     policy: cfg.bootstrap_policy ?? 'allow',
   });
   const sync: SyncHandle = { synchronizer: null, service: null, configured: syncSettings !== null };
-  const server = createPipelineServer(life, { name, sync });
+  const key = process.env.HOLDFAST_PIPELINE_KEY || null;
+  delete process.env.HOLDFAST_PIPELINE_KEY; // not inherited by anything this process starts
+  const maxIngressBytes = byteLimit(process.env.HOLDFAST_MAX_INGRESS_BYTES, 'HOLDFAST_MAX_INGRESS_BYTES');
+  let spoolDir: string | undefined;
+  if (ft.storage) {
+    spoolDir = join(
+      cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage'),
+      'ingress-spool',
+    );
+    await rm(spoolDir, { recursive: true, force: true }); // bodies of requests cut off by a crash
+  }
+  const server = createPipelineServer(life, {
+    name,
+    sync,
+    key,
+    maxIngressBytes,
+    ...(spoolDir !== undefined ? { spoolDir } : {}),
+  });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

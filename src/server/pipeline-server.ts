@@ -12,11 +12,45 @@
  *
  * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
  * bad ones (Feldera's choice); with `array=true` a JSON array holding a bad record is dropped whole.
+ *
+ * Ingress bodies are received first — up to 8 MiB in memory, beyond that spooled to a 0600 file in
+ * `spoolDir` — and nothing is ingested until the whole body has arrived (a request cut off midway ingests
+ * nothing). Then the body is parsed piece by piece (connectors/formats/streaming.ts) and pushed in batches of
+ * at most 10,000 records, each journaled before the next is parsed; the reply (token or `ParseErrors`) comes
+ * after the last. Memory stays bounded whatever the body's size (except one JSON array with `array=true`,
+ * which is parsed whole). Over `maxIngressBytes` the answer is 413 `PayloadTooLarge`, before any is ingested.
+ *
+ * With a `key` (the manager's per-spawn secret, or `HOLDFAST_PIPELINE_KEY` for a pipeline run alone) every
+ * route, `/status` and `/healthz` included, requires `Authorization: Bearer <key>` (401
+ * `AuthenticationFailed`). A malformed percent-encoding in the path or query is 400 `InvalidParam`.
  */
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { inputParser, parseErrorsError } from '../connectors/formats/index.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import {
+  emptyResult,
+  mergeErrors,
+  type ParsedChange,
+  type ParseResult,
+  parseErrorsError,
+  streamingInputParser,
+} from '../connectors/formats/index.ts';
 import type { Controller } from '../controller/controller.ts';
-import { boolParam, readBody, sendError, sendJson, sendText } from '../errors/http-reply.ts';
+import {
+  boolParam,
+  checkContentLength,
+  hasBearer,
+  pathSegments,
+  payloadTooLarge,
+  requestUrl,
+  sendError,
+  sendJson,
+  sendText,
+} from '../errors/http-reply.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
@@ -69,7 +103,18 @@ export interface PipelineServerOptions {
   readonly chunkRecords?: number;
   readonly name?: string;
   readonly sync?: SyncHandle;
+  /** When set, every request must carry `Authorization: Bearer <key>`. */
+  readonly key?: string | null;
+  /** Ingress bodies larger than this are refused with 413 (default: no limit). */
+  readonly maxIngressBytes?: number | null;
+  /** Where ingress bodies over 8 MiB are spooled while they arrive (default: a directory in the OS temp dir). */
+  readonly spoolDir?: string;
 }
+
+/** Ingress bodies up to this size stay in memory while they arrive; larger ones are spooled to a file. */
+const SPOOL_AFTER_BYTES = 8 * 1024 * 1024;
+/** Records pushed (and journaled) per batch while an ingress body is parsed. */
+const INGRESS_BATCH_RECORDS = 10_000;
 
 interface EgressConnection {
   readonly name: string;
@@ -91,7 +136,16 @@ export function createPipelineServer(
   const life = source instanceof PipelineLifecycle ? source : new PipelineLifecycle({ controller: source });
   let routes: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://pipeline').pathname.replace(/\/+$/, '') || '/';
+    if (options.key && !hasBearer(req, options.key)) {
+      if (!req.headers.authorization) res.setHeader('www-authenticate', 'Bearer');
+      throw new ServiceError(
+        'AuthenticationFailed',
+        req.headers.authorization
+          ? 'the pipeline key is not valid'
+          : 'this pipeline process requires its key: send "Authorization: Bearer <key>" (reach a pipeline started by the manager through the manager\'s API)',
+      );
+    }
+    const path = requestUrl(req, 'http://pipeline').pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
     if (method === 'GET' && (path === '/healthz' || path === '/status')) {
       const s = life.status();
@@ -218,10 +272,10 @@ function controllerRoutes(
   let ingressSeq = 0;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://pipeline');
+    const url = requestUrl(req, 'http://pipeline');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
-    const seg = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const seg = pathSegments(url);
     const p = url.searchParams;
 
     if (method === 'POST' && seg[0] === 'ingress' && seg.length === 2) {
@@ -239,15 +293,40 @@ function controllerRoutes(
       const format = p.get('format') ?? 'csv';
       const opts: Record<string, unknown> = {};
       for (const k of ['update_format', 'array']) if (p.has(k)) opts[k] = p.get(k);
-      const parse = inputParser(format, opts);
+      const parser = streamingInputParser(format, opts)(table);
       const force = boolParam(p, 'force');
       const key = `${table.name}.api-ingress-${format}-${opts.update_format ?? 'insert_delete'}-${opts.array ?? 'false'}`;
       const ep = controller.inputEndpoint(key, table.name);
-      const body = await readBody(req);
-      const result = parse(table, body.text);
-      ep.metrics.num_parse_errors += result.numErrors;
-      await controller.push(ep, result.changes, body.bytes, { force });
-      if (result.numErrors > 0) throw parseErrorsError(result);
+      const body = await receiveIngress(req, options);
+      const total = emptyResult();
+      try {
+        let batch: ParsedChange[] = [];
+        let bytes = 0;
+        let pushed = false;
+        const flush = async () => {
+          const changes = batch;
+          batch = [];
+          const b = bytes;
+          bytes = 0;
+          pushed = true;
+          await controller.push(ep, changes, b, { force });
+        };
+        const take = async (r: ParseResult, b: number) => {
+          ep.metrics.num_parse_errors += r.numErrors;
+          mergeErrors(total, r);
+          for (const c of r.changes) batch.push(c);
+          bytes += b;
+          if (batch.length >= INGRESS_BATCH_RECORDS) await flush();
+        };
+        const decoder = new StringDecoder('utf8');
+        for await (const chunk of body.chunks()) await take(parser.write(decoder.write(chunk)), chunk.length);
+        await take(parser.write(decoder.end()), 0);
+        await take(parser.end(), 0);
+        if (batch.length > 0 || bytes > 0 || !pushed) await flush();
+      } finally {
+        await body.dispose();
+      }
+      if (total.numErrors > 0) throw parseErrorsError(total);
       ingressSeq++;
       sendJson(res, 200, { token: controller.completionToken(ep) });
       return;
@@ -635,4 +714,81 @@ function csvLine(view: ViewSchema, row: Row): string {
       return /[",\n\r]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s;
     })
     .join(',');
+}
+
+/** An ingress body received whole: in memory, or spooled to a file. */
+interface ReceivedBody {
+  chunks(): AsyncIterable<Buffer>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Receives an ingress body whole before any of it is parsed: the first 8 MiB in memory, the rest spooled to a
+ * 0600 file. Over `maxIngressBytes`: 413 with nothing kept. A request cut off midway throws (ECONNRESET).
+ */
+async function receiveIngress(req: IncomingMessage, options: PipelineServerOptions): Promise<ReceivedBody> {
+  const limit = options.maxIngressBytes ?? null;
+  const what = 'ingress bodies (HOLDFAST_MAX_INGRESS_BYTES)';
+  checkContentLength(req, limit, what);
+  const memory: Buffer[] = [];
+  let memoryBytes = 0;
+  let bytes = 0;
+  let file: FileHandle | null = null;
+  let path: string | null = null;
+  const dispose = async () => {
+    await file?.close().catch(() => {});
+    file = null;
+    if (path !== null) await rm(path, { force: true });
+  };
+  const write = async (b: Buffer) => {
+    for (let off = 0; off < b.length; )
+      off += (await (file as FileHandle).write(b, off, b.length - off)).bytesWritten;
+  };
+  try {
+    for await (const c of req.iterator({ destroyOnReturn: false })) {
+      const b = c as Buffer;
+      bytes += b.length;
+      if (limit !== null && bytes > limit) throw payloadTooLarge(limit, what);
+      if (file === null && memoryBytes + b.length <= SPOOL_AFTER_BYTES) {
+        memory.push(b);
+        memoryBytes += b.length;
+        continue;
+      }
+      if (file === null) {
+        const dir = options.spoolDir ?? join(tmpdir(), `holdfast-ingress-${process.pid}`);
+        try {
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          path = join(dir, `ingress-${randomUUID()}.tmp`);
+          file = await open(path, 'wx', 0o600);
+        } catch (e) {
+          throw spoolError(dir, e);
+        }
+        for (const m of memory.splice(0)) await write(m);
+      }
+      await write(b).catch((e: unknown) => {
+        throw spoolError(path as string, e);
+      });
+    }
+    await file?.close();
+    file = null;
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+  const spooled = path;
+  return {
+    async *chunks() {
+      if (spooled === null) yield* memory;
+      else yield* createReadStream(spooled, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+    },
+    dispose,
+  };
+}
+
+function spoolError(where: string, e: unknown): ServiceError {
+  return new ServiceError(
+    'UnknownError',
+    `the ingress body could not be spooled to ${where}: ${(e as Error).message}; free space there or send smaller requests`,
+    {},
+  );
 }

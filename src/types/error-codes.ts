@@ -16,7 +16,7 @@ export type ErrorCategory =
   | 'internal';
 
 export interface ErrorCatalogEntry {
-  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 500 | 501 | 503;
+  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 413 | 500 | 501 | 503;
   readonly retryable: boolean;
   readonly summary: string;
 }
@@ -235,6 +235,11 @@ export const ERROR_CATALOG = {
     status: 400,
     retryable: false,
     summary: 'The request body is not the expected JSON.',
+  },
+  PayloadTooLarge: {
+    status: 413,
+    retryable: false,
+    summary: 'The request body is larger than the configured limit.',
   },
   InvalidRuntimeConfig: {
     status: 400,

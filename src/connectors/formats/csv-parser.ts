@@ -40,11 +40,12 @@ interface Field {
 export function splitCsv(
   text: string,
   delimiter: string,
+  firstLine = 1,
 ): Array<{ fields: Field[]; line: number; raw: string }> {
   const out: Array<{ fields: Field[]; line: number; raw: string }> = [];
   const n = text.length;
   let i = 0;
-  let line = 1;
+  let line = firstLine;
   while (i < n) {
     const startLine = line;
     const start = i;
@@ -100,12 +101,23 @@ export function splitCsv(
   return out;
 }
 
-/** Parses a CSV input chunk for `table`. */
-export function parseCsv(table: TableSchema, cfg: CsvParserConfig, text: string): ParseResult {
+/**
+ * Parses a CSV input chunk for `table`. A chunk that continues an input (cut at a record boundary) passes
+ * where it starts: `firstRecord` records and `firstLine - 1` lines came before it. `r.events` is set to the
+ * number of records it held.
+ */
+export function parseCsv(
+  table: TableSchema,
+  cfg: CsvParserConfig,
+  text: string,
+  start: { readonly firstRecord: number; readonly firstLine: number } = { firstRecord: 0, firstLine: 1 },
+): ParseResult {
   const r = emptyResult();
-  const records = splitCsv(text, cfg.delimiter);
+  const records = splitCsv(text, cfg.delimiter, start.firstLine);
+  r.events = records.length;
   const cols = table.columns;
-  for (const [k, rec] of records.entries()) {
+  for (const [i, rec] of records.entries()) {
+    const k = i + start.firstRecord;
     if (k === 0 && cfg.headers) continue;
     try {
       const row: Value[] = cols.map((c, j) => {

@@ -7,10 +7,12 @@ import type { TableSchema } from '../../sql/schema.ts';
 import { csvParserConfig, parseCsv } from './csv-parser.ts';
 import { jsonParserConfig, parseJson } from './json-parser.ts';
 import type { ParseResult } from './parse-result.ts';
+import { type StreamingParser, streamingCsv, streamingJson } from './streaming.ts';
 
 export * from './csv-parser.ts';
 export * from './json-parser.ts';
 export * from './parse-result.ts';
+export * from './streaming.ts';
 
 export type InputParser = (table: TableSchema, text: string) => ParseResult;
 
@@ -26,10 +28,36 @@ export function inputParser(format: string, options: Readonly<Record<string, unk
       return (table, text) => parseCsv(table, cfg, text);
     }
     default:
-      throw new ServiceError(
-        'ConfigError.UnknownInputFormat',
-        `unknown input format '${format}'; Holdfast reads json and csv`,
-        { format },
-      );
+      throw unknownFormat(format);
+  }
+}
+
+function unknownFormat(format: string): ServiceError {
+  return new ServiceError(
+    'ConfigError.UnknownInputFormat',
+    `unknown input format '${format}'; Holdfast reads json and csv`,
+    { format },
+  );
+}
+
+/**
+ * Builds a streaming parser factory for `format` (see streaming.ts): the same results as {@link inputParser}
+ * on the whole text, fed piece by piece. @throws ServiceError ConfigError.* for bad options.
+ */
+export function streamingInputParser(
+  format: string,
+  options: Readonly<Record<string, unknown>> = {},
+): (table: TableSchema) => StreamingParser {
+  switch (format) {
+    case 'json': {
+      const cfg = jsonParserConfig(options);
+      return (table) => streamingJson(table, cfg);
+    }
+    case 'csv': {
+      const cfg = csvParserConfig(options);
+      return (table) => streamingCsv(table, cfg);
+    }
+    default:
+      throw unknownFormat(format);
   }
 }

@@ -181,7 +181,7 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
-/** Parses a JSON input chunk for `table`. */
+/** Parses a JSON input chunk for `table`; `r.events` is set to the number of events it held. */
 export function parseJson(
   table: TableSchema,
   cfg: JsonParserConfig,
@@ -237,5 +237,6 @@ export function parseJson(
     }
     if (!bad) for (const c of pending) r.changes.push(c);
   }
+  r.events = event - firstEvent;
   return r;
 }

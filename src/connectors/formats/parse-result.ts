@@ -27,6 +27,8 @@ export interface ParseResult {
   readonly errors: ParseErrorEntry[];
   /** All errors, including those not kept. */
   numErrors: number;
+  /** How many events (JSON) or records (CSV) the input held, when the parser counts them. */
+  events?: number;
 }
 
 export const MAX_REPORTED_ERRORS = 1000;
@@ -38,6 +40,12 @@ export function emptyResult(): ParseResult {
 export function addError(r: ParseResult, e: ParseErrorEntry): void {
   r.numErrors++;
   if (r.errors.length < MAX_REPORTED_ERRORS) r.errors.push(e);
+}
+
+/** Adds `part`'s errors to `total` (its changes are not copied). */
+export function mergeErrors(total: ParseResult, part: ParseResult): void {
+  for (const e of part.errors) if (total.errors.length < MAX_REPORTED_ERRORS) total.errors.push(e);
+  total.numErrors += part.numErrors;
 }
 
 /** The `ParseErrors` error for a result with errors (Feldera's message and details). */
