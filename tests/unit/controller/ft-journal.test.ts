@@ -27,9 +27,9 @@ import { Controller } from '../../../src/controller/controller.ts';
 import { FtJournal } from '../../../src/controller/ft-journal.ts';
 import { isServiceError } from '../../../src/errors/service-error.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
-import { type JournalIo, readJournal } from '../../../src/storage/journal.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { DECIMAL_CODEC } from '../../../src/sql/values/decimal-codec.ts';
+import { type JournalIo, readJournal } from '../../../src/storage/journal.ts';
 
 const C = [DECIMAL_CODEC];
 const change = (x: number) => ({ row: [x, `v${x}`], weight: 1 });
