@@ -105,7 +105,13 @@ export class FtJournal {
     model: JournaledModel,
     base: number,
     codecs: readonly ObjectValueCodec[],
-    options: { discard?: boolean; log?: (message: string) => void; io?: JournalIo } = {},
+    options: {
+      discard?: boolean;
+      log?: (message: string) => void;
+      io?: JournalIo;
+      /** Newer checkpoints skipped as damaged (named in the error when the journal cannot bridge the gap). */
+      skipped?: ReadonlyArray<{ uuid: string; reason: string }>;
+    } = {},
   ): { journal: FtJournal; replay: ReplayPlan } {
     mkdirSync(dir, { recursive: true });
     const io = options.io !== undefined ? { io: options.io } : {};
@@ -119,11 +125,12 @@ export class FtJournal {
     const later = files.filter((s) => s > base);
     if (later.length > 0 && later[0] !== base + 1) {
       throw replayFailure(
-        `the journal does not continue the checkpoint: its first file (${join(dir, fileName(later[0] as number))}) starts at transaction ${later[0]}, the checkpoint ends at ${base}, so the data in between is missing (if a newer checkpoint was skipped as damaged, the log names it). Nothing was truncated or deleted; restore the damaged checkpoint or journal files from a backup, or stop the pipeline and clear its storage to start over`,
+        `${skippedNote(options.skipped)}the journal does not continue the checkpoint restored: its first file (${join(dir, fileName(later[0] as number))}) starts at transaction ${later[0]}, the checkpoint ends at ${base}, so the data in between is missing. Nothing was truncated or deleted; restore the damaged checkpoint or journal files from a backup, or stop the pipeline and clear its storage to start over`,
         {
           checkpoint_transaction: base,
           journal_start: later[0],
           file: join(dir, fileName(later[0] as number)),
+          ...(options.skipped?.length ? { skipped_checkpoints: options.skipped } : {}),
         },
       );
     }
@@ -251,6 +258,11 @@ export class FtJournal {
   close(): void {
     this.#active.close();
   }
+}
+
+function skippedNote(skipped: ReadonlyArray<{ uuid: string; reason: string }> | undefined): string {
+  if (skipped === undefined || skipped.length === 0) return '';
+  return `newer checkpoint(s) were skipped as damaged (${skipped.map((s) => `${s.uuid}: ${s.reason}`).join('; ')}), and `;
 }
 
 function syncDir(dir: string): void {

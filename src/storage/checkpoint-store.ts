@@ -311,6 +311,8 @@ export class CheckpointStore {
   #queue: Promise<unknown> = Promise.resolve();
   /** The checkpoint last written or read: the default parent of a delta. */
   #last: string | null = null;
+  /** Newer checkpoints the last {@link readLatest} skipped as not intact, newest first (for error messages). */
+  skipped: Array<{ uuid: string; reason: string; details: Record<string, unknown> }> = [];
 
   constructor(dir: string, opts: CheckpointStoreOptions = {}) {
     this.dir = dir;
@@ -529,6 +531,7 @@ export class CheckpointStore {
   readLatest(): Promise<CheckpointRead | null> {
     return this.#serial(async () => {
       const entries = await this.#loadCatalog();
+      this.skipped = [];
       for (let i = entries.length - 1; i >= 0; i--) {
         const uuid = (entries[i] as CatalogEntry).uuid;
         try {
@@ -536,6 +539,7 @@ export class CheckpointStore {
         } catch (e) {
           if (!isStorageError(e)) throw e;
           this.#skip(uuid, e);
+          this.skipped.push({ uuid, reason: e.message, details: e.details });
         }
       }
       return null;
