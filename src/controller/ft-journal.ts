@@ -21,9 +21,13 @@
  *
  * Restart from a checkpoint at T reads the file `T+1` and every later one, in order. Carried chunks count only
  * in the first file read: in a later file they copy data the earlier file already holds (that later file was
- * started by a checkpoint that did not commit). A torn tail is cut off the last file (it was never
- * acknowledged); a missing first file with later files present, a gap in the steps, or damage inside a file
- * that is not the last one means the journal cannot be trusted: `ReplayFailure`.
+ * started by a checkpoint that did not commit). Every file is read and checked before anything is changed. Only an
+ * unfinished last frame of the last file is a torn tail (never acknowledged): it is cut off, with a log line. Any
+ * other frame that does not check out (see storage/journal.ts: followed by intact records, or complete but
+ * changed), an unfinished frame in a file that later files continue, a missing first file with later files
+ * present, or a gap in the steps means the journal cannot be trusted: `ReplayFailure` naming the file and the
+ * byte offset, and nothing is truncated or deleted (the failing start creates, rotates and deletes no file).
+ * Appends that fail remove their partial frame and throw `StorageFull` / `JournalWriteFailed`.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

@@ -19,7 +19,8 @@
  *   one), catalog entries without a manifest are dropped, an unreadable catalog is rebuilt.
  * - Readers trust nothing: {@link latest} checks that every referenced file exists with the right size (and, by
  *   default, hash); {@link read} verifies each segment's hash while decoding. A corrupt or incomplete checkpoint is
- *   skipped with a logged reason, never loaded.
+ *   skipped with a logged reason, never loaded; {@link CheckpointStore.skipped} lists the ones the last
+ *   `readLatest` skipped, so a caller that cannot bridge the gap (the journal) can name them in its error.
  * - One writer per directory. Within a store, operations run one at a time (an internal queue), so `gc` never
  *   races a `write` of the same store.
  *
