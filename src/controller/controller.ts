@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
-import { ServiceError } from '../errors/service-error.ts';
+import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
 import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -302,6 +302,9 @@ export class Controller {
       try {
         this.#ft.appendChunk(ep.name, ep.table, changes);
       } catch (e) {
+        // the journal says why (StorageFull, JournalWriteFailed) and has removed any partial record
+        if (isServiceError(e))
+          throw new ServiceError(e.errorCode, e.message, { ...e.details, endpoint: ep.name });
         throw new ServiceError(
           'JournalWriteFailed',
           `the input could not be journaled, so it was not accepted: ${(e as Error).message}; check the storage volume and send it again`,

@@ -21,15 +21,19 @@
  *
  * Restart from a checkpoint at T reads the file `T+1` and every later one, in order. Carried chunks count only
  * in the first file read: in a later file they copy data the earlier file already holds (that later file was
- * started by a checkpoint that did not commit). A torn tail is cut off the last file (it was never
- * acknowledged); a missing first file with later files present, a gap in the steps, or damage inside a file
- * that is not the last one means the journal cannot be trusted: `ReplayFailure`.
+ * started by a checkpoint that did not commit). Every file is read and checked before anything is changed. Only an
+ * unfinished last frame of the last file is a torn tail (never acknowledged): it is cut off, with a log line. Any
+ * other frame that does not check out (see storage/journal.ts: followed by intact records, or complete but
+ * changed), an unfinished frame in a file that later files continue, a missing first file with later files
+ * present, or a gap in the steps means the journal cannot be trusted: `ReplayFailure` naming the file and the
+ * byte offset, and nothing is truncated or deleted (the failing start creates, rotates and deletes no file).
+ * Appends that fail remove their partial frame and throw `StorageFull` / `JournalWriteFailed`.
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { Journal, readJournal } from '../storage/journal.ts';
+import { damageReport, Journal, type JournalIo, readJournal } from '../storage/journal.ts';
 import { decodeSegmentPayload, encodeSegmentPayload, type ObjectValueCodec } from '../storage/segment.ts';
 
 export type JournaledModel = 'at_least_once' | 'exactly_once';
@@ -76,6 +80,8 @@ export class FtJournal {
   #lastCommitted: number;
   /** Journal bytes appended in this process (metrics). */
   bytesWritten = 0;
+  /** System calls for appends (a test seam; the real ones by default). */
+  #io: { io?: JournalIo } = {};
 
   private constructor(
     dir: string,
@@ -103,9 +109,16 @@ export class FtJournal {
     model: JournaledModel,
     base: number,
     codecs: readonly ObjectValueCodec[],
-    options: { discard?: boolean; log?: (message: string) => void } = {},
+    options: {
+      discard?: boolean;
+      log?: (message: string) => void;
+      io?: JournalIo;
+      /** Newer checkpoints skipped as damaged (named in the error when the journal cannot bridge the gap). */
+      skipped?: ReadonlyArray<{ uuid: string; reason: string }>;
+    } = {},
   ): { journal: FtJournal; replay: ReplayPlan } {
     mkdirSync(dir, { recursive: true });
+    const io = options.io !== undefined ? { io: options.io } : {};
     const files = listFiles(dir);
     if (options.discard) {
       for (const f of files) rmSync(join(dir, fileName(f)), { force: true });
@@ -116,45 +129,49 @@ export class FtJournal {
     const later = files.filter((s) => s > base);
     if (later.length > 0 && later[0] !== base + 1) {
       throw replayFailure(
-        `the journal does not continue the checkpoint: it starts at transaction ${later[0]}, the checkpoint ends at ${base}; the data in between is lost — clear the pipeline's storage to start over`,
-        { checkpoint_transaction: base, journal_start: later[0] },
+        `${skippedNote(options.skipped)}the journal does not continue the checkpoint restored: its first file (${join(dir, fileName(later[0] as number))}) starts at transaction ${later[0]}, the checkpoint ends at ${base}, so the data in between is missing. Nothing was truncated or deleted; restore the damaged checkpoint or journal files from a backup, or stop the pipeline and clear its storage to start over`,
+        {
+          checkpoint_transaction: base,
+          journal_start: later[0],
+          file: join(dir, fileName(later[0] as number)),
+          ...(options.skipped?.length ? { skipped_checkpoints: options.skipped } : {}),
+        },
       );
     }
+    // read and check every file before changing any: a failing start leaves the journal as it found it
+    const reads = later.map((start, i) => {
+      const name = fileName(start);
+      const read = readJournal<JournalRecord>(join(dir, name));
+      if (read.damage !== null) {
+        const r = damageReport(`${join(dir, name)}`, read.damage, read.validBytes);
+        throw replayFailure(r.message, r.details);
+      }
+      if (read.tornBytes > 0 && i < later.length - 1) {
+        throw replayFailure(
+          `journal file ${join(dir, name)} ends in an incomplete record at byte ${read.validBytes} (found ${read.torn}), but later journal files continue it, so that record was acknowledged: the journal is damaged. Nothing was truncated or deleted. Restore the file from a backup, or stop the pipeline and clear its storage to start over.`,
+          {
+            file: join(dir, name),
+            offset: read.validBytes,
+            found: read.torn,
+            later_files: later.slice(i + 1).map(fileName),
+          },
+        );
+      }
+      return read;
+    });
     const chunks: Array<{ endpoint: string; table: string; changes: ParsedChange[] }> = [];
     const steps: StepRecord[] = [];
     let expected = base + 1;
-    let active: Journal | null = null;
-    later.forEach((start, i) => {
-      const path = join(dir, fileName(start));
-      const last = i === later.length - 1;
-      let records: JournalRecord[];
-      if (last) {
-        const opened = Journal.open<JournalRecord>(path);
-        active = opened.journal;
-        records = opened.read.records;
-        if (opened.read.tornBytes > 0)
-          options.log?.(
-            `journal ${fileName(start)}: cut off a torn tail of ${opened.read.tornBytes} bytes (never acknowledged)`,
-          );
-      } else {
-        const read = readJournal<JournalRecord>(path);
-        if (read.tornBytes > 0) {
-          throw replayFailure(
-            `journal file ${fileName(start)} is damaged after byte ${read.validBytes} and later files depend on it; clear the pipeline's storage to start over`,
-            { file: fileName(start), valid_bytes: read.validBytes },
-          );
-        }
-        records = read.records;
-      }
-      for (const r of records) {
+    reads.forEach((read, i) => {
+      for (const r of read.records) {
         if (r.k === 'c') {
           if (r.carry === 1 && i > 0) continue;
           chunks.push({ endpoint: r.ep, table: r.tb, changes: decodeChanges(r.d, codecs) });
         } else if (r.k === 's') {
           if (r.t !== expected) {
             throw replayFailure(
-              `the journal skips from transaction ${expected - 1} to ${r.t}; clear the pipeline's storage to start over`,
-              { expected, found: r.t },
+              `the journal skips from transaction ${expected - 1} to ${r.t} (file ${join(dir, fileName(later[i] as number))}); nothing was truncated or deleted; restore the journal from a backup, or stop the pipeline and clear its storage to start over`,
+              { expected, found: r.t, file: join(dir, fileName(later[i] as number)) },
             );
           }
           expected++;
@@ -162,6 +179,17 @@ export class FtJournal {
         }
       }
     });
+    // only now: cut a torn tail off the last file (never acknowledged) and append after it
+    let active: Journal | null = null;
+    const lastStart = later.at(-1);
+    if (lastStart !== undefined) {
+      const opened = Journal.open<JournalRecord>(join(dir, fileName(lastStart)), io);
+      active = opened.journal;
+      if (opened.read.tornBytes > 0)
+        options.log?.(
+          `journal ${fileName(lastStart)}: cut off a torn tail of ${opened.read.tornBytes} bytes at byte ${opened.read.validBytes} (found ${opened.read.torn}; never acknowledged)`,
+        );
+    }
     const journal =
       active !== null
         ? new FtJournal(dir, model, codecs, active, later[later.length - 1] as number, base)
@@ -169,10 +197,11 @@ export class FtJournal {
             dir,
             model,
             codecs,
-            Journal.open(join(dir, fileName(base + 1))).journal,
+            Journal.open(join(dir, fileName(base + 1)), io).journal,
             base + 1,
             base,
           );
+    journal.#io = io;
     return { journal, replay: { chunks, steps: model === 'exactly_once' ? steps : [] } };
   }
 
@@ -206,7 +235,7 @@ export class FtJournal {
       this.#active.close();
       const path = join(this.dir, fileName(t + 1));
       if (existsSync(path)) rmSync(path); // left by a crash between creating it and committing: stale
-      this.#active = Journal.open(path).journal;
+      this.#active = Journal.open(path, this.#io).journal;
       this.#activeStart = t + 1;
       syncDir(this.dir); // the new file's name is durable before anything relies on it
       carry();
@@ -233,6 +262,11 @@ export class FtJournal {
   close(): void {
     this.#active.close();
   }
+}
+
+function skippedNote(skipped: ReadonlyArray<{ uuid: string; reason: string }> | undefined): string {
+  if (skipped === undefined || skipped.length === 0) return '';
+  return `newer checkpoint(s) were skipped as damaged (${skipped.map((s) => `${s.uuid}: ${s.reason}`).join('; ')}), and `;
 }
 
 function syncDir(dir: string): void {

@@ -530,6 +530,7 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         {
           log: (m) => log('warn', m),
           discard: resumed?.bootstrapped === true || discardJournal,
+          ...(writer ? { skipped: writer.store.skipped } : {}),
         },
       );
     }

@@ -19,7 +19,8 @@
  *   one), catalog entries without a manifest are dropped, an unreadable catalog is rebuilt.
  * - Readers trust nothing: {@link latest} checks that every referenced file exists with the right size (and, by
  *   default, hash); {@link read} verifies each segment's hash while decoding. A corrupt or incomplete checkpoint is
- *   skipped with a logged reason, never loaded.
+ *   skipped with a logged reason, never loaded; {@link CheckpointStore.skipped} lists the ones the last
+ *   `readLatest` skipped, so a caller that cannot bridge the gap (the journal) can name them in its error.
  * - One writer per directory. Within a store, operations run one at a time (an internal queue), so `gc` never
  *   races a `write` of the same store.
  *
@@ -311,6 +312,8 @@ export class CheckpointStore {
   #queue: Promise<unknown> = Promise.resolve();
   /** The checkpoint last written or read: the default parent of a delta. */
   #last: string | null = null;
+  /** Newer checkpoints the last {@link readLatest} skipped as not intact, newest first (for error messages). */
+  skipped: Array<{ uuid: string; reason: string; details: Record<string, unknown> }> = [];
 
   constructor(dir: string, opts: CheckpointStoreOptions = {}) {
     this.dir = dir;
@@ -529,6 +532,7 @@ export class CheckpointStore {
   readLatest(): Promise<CheckpointRead | null> {
     return this.#serial(async () => {
       const entries = await this.#loadCatalog();
+      this.skipped = [];
       for (let i = entries.length - 1; i >= 0; i--) {
         const uuid = (entries[i] as CatalogEntry).uuid;
         try {
@@ -536,6 +540,7 @@ export class CheckpointStore {
         } catch (e) {
           if (!isStorageError(e)) throw e;
           this.#skip(uuid, e);
+          this.skipped.push({ uuid, reason: e.message, details: e.details });
         }
       }
       return null;

@@ -16,7 +16,7 @@ export type ErrorCategory =
   | 'internal';
 
 export interface ErrorCatalogEntry {
-  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 413 | 500 | 501 | 503;
+  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 413 | 500 | 501 | 503 | 507;
   readonly retryable: boolean;
   readonly summary: string;
 }
@@ -179,6 +179,11 @@ export const ERROR_CATALOG = {
     status: 500,
     retryable: true,
     summary: 'Pushed input could not be written to the fault-tolerance journal, so it was not accepted.',
+  },
+  StorageFull: {
+    status: 507,
+    retryable: true,
+    summary: "The disk holding Holdfast's data is full; free space and retry.",
   },
   SuspendFailed: {
     status: 500,

@@ -4,7 +4,16 @@
  * resume exactly (the `skip` count), and pushed data survives a checkpoint that is later lost.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -20,6 +29,7 @@ import { isServiceError } from '../../../src/errors/service-error.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { DECIMAL_CODEC } from '../../../src/sql/values/decimal-codec.ts';
+import { type JournalIo, readJournal } from '../../../src/storage/journal.ts';
 
 const C = [DECIMAL_CODEC];
 const change = (x: number) => ({ row: [x, `v${x}`], weight: 1 });
@@ -197,4 +207,51 @@ test('a checkpoint cut inside an input chunk resumes exactly: the re-read record
   await b.push(ep2, [4, 5, 6].map(change), 0, { position: { offset: 6 } });
   await b.idle();
   assert.deepEqual(b.circuit.contents('v').rows, [[6n, 21n]]); // 1..6 once each
+});
+
+test('a journal append that fails (disk full) rejects the push, leaves no partial record; the pipeline keeps running and later pushes work', async () => {
+  const program = await compileProgram(
+    'CREATE TABLE t (x INT NOT NULL, s VARCHAR); CREATE MATERIALIZED VIEW v AS SELECT COUNT(*) AS n, SUM(x) AS sx FROM t;',
+  );
+  const d = dir();
+  let full = false;
+  const io: JournalIo = {
+    write: (fd, buf, off, len, pos) => {
+      if (full) {
+        writeSync(fd, buf, off, Math.min(len, 7), pos); // part of the frame lands, then ENOSPC
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return writeSync(fd, buf, off, len, pos);
+    },
+    fdatasync: (fd) => fdatasyncSync(fd),
+    truncate: (fd, length) => ftruncateSync(fd, length),
+  };
+  const ft = FtJournal.open(d, 'exactly_once', 0, C, { io });
+  const a = new Controller(program, { ft });
+  const ep = a.inputEndpoint('t.api', 't', { replayable: false });
+  await a.push(ep, [1, 2].map(change), 0);
+  await a.idle();
+  full = true;
+  await assert.rejects(a.push(ep, [3].map(change), 0), (e: unknown) => {
+    assert.ok(isServiceError(e, 'StorageFull'), String(e));
+    assert.equal(e.httpStatus, 507);
+    assert.equal(e.details.endpoint, 't.api');
+    return true;
+  });
+  assert.equal(a.state, 'Running');
+  const file = join(d, '0000000000000001.log');
+  const after = readJournal(file);
+  assert.equal(after.tornBytes, 0, 'no partial frame');
+  assert.equal(after.damage, null);
+  full = false;
+  await a.push(ep, [4].map(change), 0);
+  await a.idle();
+  assert.deepEqual(a.circuit.contents('v').rows, [[3n, 7n]]); // 1 + 2 + 4: the rejected 3 is not in
+  ft.journal.close();
+  // a restart replays exactly the accepted data
+  const { replay } = FtJournal.open(d, 'exactly_once', 0, C);
+  assert.deepEqual(
+    replay.chunks.flatMap((c) => c.changes.map((x) => x.row[0])),
+    [1, 2, 4],
+  );
 });
