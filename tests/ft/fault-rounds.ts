@@ -340,12 +340,17 @@ async function corruptCampaign(c: Campaign): Promise<void> {
       what = `cut to ${keep} of ${bytes.length} bytes`;
     }
     c.o.log?.(`round ${round}: ${target} ${basename(path)}: ${what}`);
-    // 4: the outcome
-    c.proc = await startPipeline(c.cfg);
-    const after = await settle(c.proc);
+    // 4: the outcome (a start that fails before listening exits 1 with the error on stderr)
+    const after = await startPipeline(c.cfg).then(
+      async (p) => {
+        c.proc = p;
+        return settle(p);
+      },
+      (e: Error) => ({ running: false as const, body: e.message }),
+    );
     let outcome: Outcome;
     if (after.running) {
-      const diff = await c.acked.check(c.proc.base);
+      const diff = await c.acked.check((c.proc as Proc).base);
       if (diff !== null) {
         c.failures.push(
           `round ${round}: SILENT LOSS after damaging ${target} ${basename(path)} (${what}): Running with ${diff} ${c.tag}`,
