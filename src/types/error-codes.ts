@@ -16,7 +16,7 @@ export type ErrorCategory =
   | 'internal';
 
 export interface ErrorCatalogEntry {
-  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 500 | 501 | 503;
+  readonly status: 400 | 401 | 404 | 405 | 409 | 410 | 500 | 501 | 503 | 507;
   readonly retryable: boolean;
   readonly summary: string;
 }
@@ -433,6 +433,22 @@ export const ERROR_CATALOG = {
     status: 400,
     retryable: false,
     summary: 'The object store ignores conditional writes, which ownership and fencing need.',
+  },
+  // Local storage (durable writes: registry, config files, checkpoints, markers, directory buckets)
+  StorageFull: {
+    status: 507,
+    retryable: true,
+    summary: 'The disk holding Holdfast data is full; free space and retry.',
+  },
+  StorageWriteFailed: {
+    status: 500,
+    retryable: false,
+    summary: 'A durable write failed (I/O error, read-only volume, permission denied); nothing was changed.',
+  },
+  RegistryCorrupt: {
+    status: 500,
+    retryable: false,
+    summary: "The manager's registry file is not a valid registry; the manager does not start.",
   },
   // Engine
   StateRestoreError: {
