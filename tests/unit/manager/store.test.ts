@@ -4,12 +4,22 @@
  * the change back in memory and leaves registry.json byte-identical.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isServiceError } from '../../../src/errors/service-error.ts';
 import { type PipelineRecord, Store } from '../../../src/manager/store.ts';
+import { Supervisor } from '../../../src/manager/supervisor.ts';
 import { fillDisk, freeDisk, mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs.ts';
 
 const dirs: string[] = [];
@@ -164,4 +174,23 @@ test('full disk: a failed put/update/delete is rolled back in memory; registry.j
   } finally {
     unmountTmpfs(m.dir);
   }
+});
+
+test("the supervisor writes a pipeline's config 0600 (sync keys) in 0700 directories, storage dir included", () => {
+  const data = join(tmp(), 'data');
+  new Store(data);
+  const sup = new Supervisor('unused-main.ts', data, {
+    onReady: () => {},
+    onRuntime: () => {},
+    onExit: () => {},
+  });
+  const storage = join(data, 'pipelines', 'id1', 'storage');
+  const path = sup.writeConfig('id1', { storage_config: { path: storage }, sync: { secret_key: 'S' } });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  for (const d of [join(data, 'pipelines'), join(data, 'pipelines', 'id1'), storage])
+    assert.equal(statSync(d).mode & 0o777, 0o700, d);
+  // rewriting keeps 0600 and leaves no temporary file
+  sup.writeConfig('id1', { storage_config: { path: storage } });
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(join(data, 'pipelines', 'id1')).sort(), ['config.json', 'storage']);
 });
