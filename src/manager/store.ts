@@ -222,8 +222,9 @@ export class Store {
         const snap = this.#persisted.get(n);
         if (snap !== undefined) restoreInPlace(obj, JSON.parse(snap) as PipelineRecord);
       }
-      // a record added under a name that had none (a rename's new name) is gone with the loop above
-      throw storageWriteError(e, this.#path);
+      // a record added under a name that had none (a rename's new name) is gone with the loop above; the
+      // error is the save's coded one (StorageFull, StorageWriteFailed) or whatever `apply` threw
+      throw e;
     }
   }
 
