@@ -10,9 +10,12 @@
  * Writes are serialised: a delta is only meaningful on top of the previous checkpoint.
  *
  * Status follows Feldera: `success` = highest sequence number written; `failure` = the highest-numbered failure
- * (not cleared by later successes). Sequence numbers start at 0 in each process incarnation.
+ * (not cleared by later successes), with its `error_code` (e.g. `StorageFull`). Sequence numbers start at 0 in each
+ * process incarnation. A failed write leaves the previous checkpoint as the one to restore from.
  */
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import { isServiceError } from '../errors/service-error.ts';
+import { isStorageError } from '../storage/storage-error.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -73,7 +76,8 @@ export interface CheckpointSource {
 
 export interface CheckpointStatus {
   success: number | null;
-  failure: { sequence_number: number; error: string; failed_at: string } | null;
+  /** `error_code`: the failure's stable code (e.g. `StorageFull`: the disk is full; the previous checkpoint stays). */
+  failure: { sequence_number: number; error: string; failed_at: string; error_code: string } | null;
 }
 
 export interface CheckpointMetrics {
@@ -207,11 +211,20 @@ export class Checkpointer {
       } catch (e) {
         this.metrics.failures++;
         const error = (e as Error).message;
+        const errorCode = isServiceError(e) ? e.errorCode : isStorageError(e) ? e.code : 'UnknownError';
         const seq = Math.max(...seqs);
         if (this.status.failure === null || seq >= this.status.failure.sequence_number) {
-          this.status.failure = { sequence_number: seq, error, failed_at: new Date().toISOString() };
+          this.status.failure = {
+            sequence_number: seq,
+            error,
+            failed_at: new Date().toISOString(),
+            error_code: errorCode,
+          };
         }
-        this.#log('error', `checkpoint failed: ${error}`, { sequence_numbers: seqs });
+        this.#log('error', `checkpoint failed: ${errorCode}: ${error}`, {
+          sequence_numbers: seqs,
+          error_code: errorCode,
+        });
         // the next checkpoint must be full: this delta was consumed but not persisted
         this.#forceFull = true;
         this.#settle(seqs, false);

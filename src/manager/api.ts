@@ -29,7 +29,7 @@ import {
   sendError,
   sendJson,
 } from '../errors/http-reply.ts';
-import { ServiceError } from '../errors/service-error.ts';
+import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import {
   type BootstrapPolicy,
@@ -99,10 +99,10 @@ export class Manager {
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
-    this.store = new Store(opts.dataDir);
+    this.store = new Store(opts.dataDir, (line) => opts.log?.(line));
     this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, {
       onReady: (name, port, pid) =>
-        this.#update(name, (r) => {
+        this.#note(name, (r) => {
           r.port = port;
           r.pid = pid;
           setResources(r, 'Provisioned');
@@ -113,7 +113,7 @@ export class Manager {
         const r = this.store.get(name);
         if (r?.deployment_resources_status !== 'Provisioned') return;
         if (state === 'Failed') {
-          this.#update(name, (x) => {
+          this.#note(name, (x) => {
             x.deployment_error = error ?? {
               message: 'the pipeline failed',
               error_code: 'PipelineFailed',
@@ -132,7 +132,7 @@ export class Manager {
         const skippedStandby =
           r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
         if (r.deployment_runtime_status !== rt)
-          this.#update(name, (x) => {
+          this.#note(name, (x) => {
             setRuntime(x, rt);
             x.deployment_runtime_status_details = details;
             if (skippedStandby) {
@@ -146,12 +146,12 @@ export class Manager {
           const t = Date.now();
           if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
             this.#detailsSavedAt.set(name, t);
-            this.store.put(r);
+            this.store.note(r);
           }
         }
       },
       onExit: (name, expected, gaveUp, detail) =>
-        this.#update(name, (r) => {
+        this.#note(name, (r) => {
           r.port = null;
           r.pid = null;
           setRuntime(r, null);
@@ -192,12 +192,21 @@ export class Manager {
       if (r.deployment_resources_desired_status === 'Provisioned') {
         setResources(r, 'Provisioning');
         setRuntime(r, null);
-        this.store.put(r);
-        this.supervisor.start(r.name, r.id, this.#processConfig(r));
+        this.store.note(r);
+        try {
+          this.supervisor.start(r.name, r.id, this.#processConfig(r));
+        } catch (e) {
+          // e.g. StorageFull writing its config: reported on the pipeline; a start (or restart) tries again
+          const err = toServiceError(e);
+          this.#opts.log?.(`error: pipeline '${r.name}' not restarted: ${err.errorCode}: ${err.message}`);
+          setResources(r, 'Stopped');
+          r.deployment_error = err.toResponse();
+          this.store.note(r);
+        }
       } else if (r.deployment_resources_status !== 'Stopped') {
         setResources(r, 'Stopped');
         setRuntime(r, null);
-        this.store.put(r);
+        this.store.note(r);
       }
     }
   }
@@ -206,13 +215,26 @@ export class Manager {
     this.server.closeAllConnections();
     await new Promise((r) => this.server.close(r));
     await this.supervisor.stopAll();
+    this.store.close();
   }
 
+  /**
+   * A change a request makes: persisted before the request succeeds; when the write fails (e.g. StorageFull)
+   * the record is restored and the error thrown (and answered).
+   */
   #update(name: string, f: (r: PipelineRecord) => void): void {
+    this.store.update(name, f);
+  }
+
+  /**
+   * A change that reports what already happened (process exited, status polled, action carried out by the
+   * pipeline): kept in memory even when it cannot be saved; the store logs the error and retries.
+   */
+  #note(name: string, f: (r: PipelineRecord) => void): void {
     const r = this.store.get(name);
     if (!r) return;
     f(r);
-    this.store.put(r);
+    this.store.note(r);
   }
 
   #auth(req: IncomingMessage, res: ServerResponse): boolean {
@@ -566,21 +588,25 @@ export class Manager {
       sendJson(res, 202, 'Pipeline is starting');
       return;
     }
-    r.deployment_id = randomUUID();
-    r.deployment_initial = want;
-    r.bootstrap_policy = policy as BootstrapPolicy;
-    r.deployment_resources_desired_status = 'Provisioned';
-    r.deployment_resources_desired_status_since = now();
-    r.deployment_runtime_desired_status = want;
-    r.deployment_runtime_desired_status_since = now();
-    setResources(r, 'Provisioning');
-    this.store.put(r);
-    this.supervisor.start(name, r.id, this.#processConfig(r));
+    // the config file and the registry are written first: when either write fails (e.g. StorageFull) the
+    // request fails, nothing is started and the record is as it was
+    this.#update(name, (x) => {
+      x.deployment_id = randomUUID();
+      x.deployment_initial = want;
+      x.bootstrap_policy = policy as BootstrapPolicy;
+      x.deployment_resources_desired_status = 'Provisioned';
+      x.deployment_resources_desired_status_since = now();
+      x.deployment_runtime_desired_status = want;
+      x.deployment_runtime_desired_status_since = now();
+      setResources(x, 'Provisioning');
+      this.supervisor.writeConfig(x.id, this.#processConfig(x));
+    });
+    this.supervisor.start(name, r.id);
     sendJson(res, 202, 'Pipeline is starting');
   }
 
   async #stopDeployment(name: string): Promise<void> {
-    this.#update(name, (r) => {
+    this.#note(name, (r) => {
       r.deployment_resources_desired_status = 'Stopped';
       r.deployment_resources_desired_status_since = now();
       if (r.deployment_resources_status !== 'Stopped') setResources(r, 'Stopping');
@@ -660,9 +686,9 @@ export class Manager {
         await new Promise((res) => setTimeout(res, 50));
       }
       this.supervisor.log(name, 'manager: pipeline suspended (checkpoint written); stopping');
-      this.#update(name, (x) => setRuntime(x, 'Suspended'));
+      this.#note(name, (x) => setRuntime(x, 'Suspended'));
     } catch (e) {
-      this.#update(name, (x) => {
+      this.#note(name, (x) => {
         x.deployment_error = new ServiceError(
           'SuspendFailed',
           `stopping gracefully failed: ${(e as Error).message}; the pipeline was stopped without a final checkpoint`,
@@ -693,7 +719,7 @@ export class Manager {
         pipeline_name: name,
       });
     }
-    this.#update(name, (x) => {
+    this.#note(name, (x) => {
       x.deployment_runtime_desired_status = action === 'pause' ? 'Paused' : 'Running';
       x.deployment_runtime_desired_status_since = now();
       setRuntime(x, action === 'pause' ? 'Paused' : 'Running');
@@ -737,11 +763,20 @@ export class Manager {
       throw unreachable();
     }
     if (status >= 200 && status < 300) {
-      this.#update(name, (x) => {
+      // the pipeline has activated: recorded even if the disk is full (then logged, retried)
+      this.#note(name, (x) => {
         if (x.deployment_resources_desired_status !== 'Provisioned') return; // stopped meanwhile
         x.deployment_runtime_desired_status = initial === 'paused' ? 'Paused' : 'Running';
         x.deployment_runtime_desired_status_since = now();
-        this.supervisor.writeConfig(x.id, this.#processConfig(x));
+        try {
+          this.supervisor.writeConfig(x.id, this.#processConfig(x));
+        } catch (e) {
+          const err = toServiceError(e);
+          this.supervisor.log(
+            name,
+            `manager: error: the process config was not updated: ${err.errorCode}: ${err.message}`,
+          );
+        }
       });
       this.supervisor.log(name, `manager: activation requested (initial=${initial})`);
     }

@@ -1,10 +1,34 @@
 /**
  * The pipeline registry: every pipeline's definition and state, kept in `<data-dir>/registry.json` so it
- * survives a manager restart. Writes are atomic (temp file → fsync → rename → fsync the directory), so a crash
- * leaves either the old or the new registry, never a torn one.
+ * survives a manager restart.
+ *
+ * # State
+ * The records in memory (the live objects handlers read and change), plus the JSON of each record as last
+ * persisted (to roll a failed change back) and a "dirty" flag for background changes not yet on disk.
+ *
+ * # Invariants
+ * - Every write is durable and atomic (util/durable-file.ts: temp → write all bytes → fsync → rename → fsync
+ *   the directory), so a crash or a full disk leaves the old registry or the new one, never a torn one.
+ * - A change made for a request ({@link put}, {@link update}, {@link delete}) is persisted before it counts:
+ *   when the write fails (`StorageFull`, `StorageWriteFailed`) the records it touched are restored in memory to
+ *   their last persisted state and the error is thrown, so the registry never holds a pipeline that was never
+ *   persisted. A change that reports something that already happened (a process exited, a status was polled)
+ *   goes through {@link note}: it stays in memory, and saving is retried until it succeeds.
+ * - `registry.json` holds secrets (sync keys in runtime_config): it is written with mode 0600, the data directory
+ *   is 0700, and wider modes found at start are narrowed (and logged).
+ * - A registry that cannot be parsed stops the manager (`RegistryCorrupt`); it is never replaced by an empty one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { ServiceError } from '../errors/service-error.ts';
+import {
+  ensurePrivateDirSync,
+  isTempName,
+  narrowModeSync,
+  SECRET_FILE_MODE,
+  storageWriteError,
+  writeFileDurableSync,
+} from '../util/durable-file.ts';
 
 export type ResourcesStatus = 'Stopped' | 'Provisioning' | 'Provisioned' | 'Stopping';
 export type ResourcesDesiredStatus = 'Stopped' | 'Provisioned';
@@ -73,25 +97,50 @@ interface RegistryFile {
   pipelines: PipelineRecord[];
 }
 
+export const REGISTRY_FILE = 'registry.json';
+/** How often a background change that could not be saved is tried again. */
+const RETRY_SAVE_MS = 2000;
+
 export class Store {
   readonly #path: string;
   readonly #dir: string;
+  readonly #log: (line: string) => void;
   readonly #pipelines = new Map<string, PipelineRecord>();
+  /** Each record's JSON as last persisted, by name. */
+  #persisted = new Map<string, string>();
+  /** A background change is in memory only (its save failed); retried by a timer. */
+  #dirty = false;
+  #retryTimer: NodeJS.Timeout | null = null;
 
-  constructor(dataDir: string) {
+  /** @throws ServiceError RegistryCorrupt (the file is not a registry) | StorageWriteFailed | StorageFull */
+  constructor(dataDir: string, log: (line: string) => void = () => {}) {
     this.#dir = dataDir;
-    mkdirSync(dataDir, { recursive: true });
-    this.#path = join(dataDir, 'registry.json');
+    this.#log = log;
+    this.#path = join(dataDir, REGISTRY_FILE);
+    if (ensurePrivateDirSync(dataDir))
+      log(`manager: narrowed the permissions of data directory ${dataDir} to 0700 (it holds secrets)`);
     let text: string | null = null;
     try {
       text = readFileSync(this.#path, 'utf8');
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw storageWriteError(e, this.#path, 'read');
     }
     if (text !== null) {
-      const file = JSON.parse(text) as RegistryFile;
-      for (const p of file.pipelines) this.#pipelines.set(p.name, p);
+      for (const p of parseRegistry(text, this.#path)) this.#pipelines.set(p.name, p);
+      try {
+        if (narrowModeSync(this.#path, SECRET_FILE_MODE))
+          log(`manager: narrowed the permissions of ${this.#path} to 0600 (it holds secrets)`);
+      } catch (e) {
+        throw storageWriteError(e, this.#path, 'change the mode of');
+      }
     }
+    this.#snapshot();
+    // temporary files of writes a crash interrupted
+    for (const name of readdirSync(dataDir))
+      if (name.startsWith(`${REGISTRY_FILE}.tmp`) && (isTempName(name) || name === `${REGISTRY_FILE}.tmp`))
+        try {
+          unlinkSync(join(dataDir, name));
+        } catch {}
   }
 
   get dataDir(): string {
@@ -106,34 +155,133 @@ export class Store {
     return this.#pipelines.get(name);
   }
 
-  /** Inserts or replaces a record (under `oldName` when renaming) and persists the registry. */
+  /**
+   * Inserts or replaces a record (under `oldName` when renaming) and persists the registry; on failure nothing
+   * changed. @throws ServiceError StorageFull | StorageWriteFailed
+   */
   put(rec: PipelineRecord, oldName?: string): void {
-    if (oldName !== undefined && oldName !== rec.name) this.#pipelines.delete(oldName);
-    this.#pipelines.set(rec.name, rec);
-    this.save();
+    const names = oldName !== undefined && oldName !== rec.name ? [oldName, rec.name] : [rec.name];
+    this.#transact(names, () => {
+      if (oldName !== undefined && oldName !== rec.name) this.#pipelines.delete(oldName);
+      this.#pipelines.set(rec.name, rec);
+    });
   }
 
+  /**
+   * Changes record `name` with `f` (which may also do other work that can fail) and persists it; when `f` or
+   * the write fails, the record is restored and the error thrown. Returns the record (undefined if unknown).
+   */
+  update(name: string, f: (r: PipelineRecord) => void): PipelineRecord | undefined {
+    const r = this.#pipelines.get(name);
+    if (r === undefined) return undefined;
+    this.#transact([name], () => f(r));
+    return r;
+  }
+
+  /** Removes a record and persists the registry; on failure it is still there. */
   delete(name: string): void {
-    this.#pipelines.delete(name);
-    this.save();
+    this.#transact([name], () => this.#pipelines.delete(name));
   }
 
-  save(): void {
-    const body: RegistryFile = { format_version: 1, pipelines: this.list() };
-    const tmp = `${this.#path}.tmp`;
-    const fd = openSync(tmp, 'w');
+  /**
+   * Records a change that already happened (a process exited, a status was polled): it stays in memory even
+   * when it cannot be saved (the error is logged and returned; saving is retried until it succeeds).
+   */
+  note(rec: PipelineRecord): ServiceError | null {
+    this.#pipelines.set(rec.name, rec);
     try {
-      writeSync(fd, JSON.stringify(body, null, 1));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.#path);
-    const dfd = openSync(this.#dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
+      this.#save();
+      return null;
+    } catch (e) {
+      const err = storageWriteError(e, this.#path);
+      if (!this.#dirty) this.#log(`manager: error: ${err.errorCode}: ${err.message} (retrying)`);
+      this.#dirty = true;
+      this.#retryLater();
+      return err;
     }
   }
+
+  /** Stops retrying a failed background save (the manager is closing). */
+  close(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+  }
+
+  #transact(names: readonly string[], apply: () => void): void {
+    const before = names.map((n) => [n, this.#pipelines.get(n)] as const);
+    try {
+      apply();
+      this.#save();
+    } catch (e) {
+      for (const [n, obj] of before) {
+        if (obj === undefined) {
+          this.#pipelines.delete(n);
+          continue;
+        }
+        this.#pipelines.set(n, obj);
+        const snap = this.#persisted.get(n);
+        if (snap !== undefined) restoreInPlace(obj, JSON.parse(snap) as PipelineRecord);
+      }
+      // a record added under a name that had none (a rename's new name) is gone with the loop above; the
+      // error is the save's coded one (StorageFull, StorageWriteFailed) or whatever `apply` threw
+      throw e;
+    }
+  }
+
+  #save(): void {
+    const body: RegistryFile = { format_version: 1, pipelines: this.list() };
+    writeFileDurableSync(this.#path, JSON.stringify(body, null, 1), { mode: SECRET_FILE_MODE });
+    this.#snapshot();
+    if (this.#dirty) this.#log('manager: the registry is saved again');
+    this.#dirty = false;
+  }
+
+  #snapshot(): void {
+    this.#persisted = new Map([...this.#pipelines].map(([n, r]) => [n, JSON.stringify(r)]));
+  }
+
+  #retryLater(): void {
+    if (this.#retryTimer !== null) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (!this.#dirty) return;
+      try {
+        this.#save();
+      } catch {
+        this.#retryLater();
+      }
+    }, RETRY_SAVE_MS);
+    this.#retryTimer.unref();
+  }
+}
+
+function restoreInPlace(obj: PipelineRecord, snap: PipelineRecord): void {
+  const o = obj as unknown as Record<string, unknown>;
+  for (const k of Object.keys(o)) delete o[k];
+  Object.assign(o, snap);
+}
+
+/** Parses registry.json. @throws ServiceError RegistryCorrupt */
+function parseRegistry(text: string, path: string): PipelineRecord[] {
+  const corrupt = (why: string) =>
+    new ServiceError(
+      'RegistryCorrupt',
+      `the pipeline registry ${path} is ${why}; the manager does not start with it (it would lose every pipeline). Restore the file from a backup or fix it; to start with no pipelines instead, move it away`,
+      { path },
+    );
+  let file: unknown;
+  try {
+    file = JSON.parse(text);
+  } catch {
+    throw corrupt(text.trim() === '' ? 'empty' : 'not valid JSON (truncated?)');
+  }
+  const f = file as Partial<RegistryFile> | null;
+  if (f === null || typeof f !== 'object' || Array.isArray(f) || !Array.isArray(f.pipelines))
+    throw corrupt('not a registry (no "pipelines" list)');
+  if (f.format_version !== 1)
+    throw corrupt(`of an unknown format_version ${JSON.stringify(f.format_version)}`);
+  for (const p of f.pipelines)
+    if (p === null || typeof p !== 'object' || typeof p.name !== 'string' || typeof p.id !== 'string')
+      throw corrupt('not a registry (a pipeline has no name or id)');
+  return f.pipelines;
 }

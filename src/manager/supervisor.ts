@@ -16,13 +16,17 @@
  * never on its command line; the pipeline then refuses every request without `Authorization: Bearer <key>`.
  * The key lives only in this object's memory: not in the config file, the registry, logs or API answers.
  * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
+ *
+ * Files: `<data-dir>/pipelines/<id>/config.json` (the process config; holds the sync keys, so mode 0600, written
+ * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactUrlCredentials } from '../types/redact-url.ts';
+import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
 
 export interface Deployment {
   readonly name: string;
@@ -75,9 +79,15 @@ export class Supervisor {
     this.#events = events;
   }
 
-  /** Starts (or restarts) the pipeline process with this config. */
-  start(name: string, id: string, config: Record<string, unknown>): void {
-    const configPath = this.writeConfig(id, config);
+  /**
+   * Starts (or restarts) the pipeline process with this config, or, without `config`, with the config file
+   * {@link writeConfig} wrote last. @throws ServiceError StorageFull | StorageWriteFailed (writing the config)
+   */
+  start(name: string, id: string, config?: Record<string, unknown>): void {
+    const configPath =
+      config === undefined
+        ? join(this.#dataDir, 'pipelines', id, 'config.json')
+        : this.writeConfig(id, config);
     let d = this.#deployments.get(name);
     if (!d) {
       d = {
@@ -105,11 +115,14 @@ export class Supervisor {
    */
   writeConfig(id: string, config: Record<string, unknown>): string {
     const dir = join(this.#dataDir, 'pipelines', id);
-    mkdirSync(dir, { recursive: true });
+    ensurePrivateDirSync(join(this.#dataDir, 'pipelines'));
+    ensurePrivateDirSync(dir);
+    const storage = (config.storage_config as { path?: unknown } | null | undefined)?.path;
+    if (typeof storage === 'string') ensurePrivateDirSync(storage);
     const configPath = join(dir, 'config.json');
-    // temp + rename: a process (re)starting meanwhile reads the old or the new config, never a torn one
-    writeFileSync(`${configPath}.tmp`, JSON.stringify(config, null, 1), { mode: 0o600 });
-    renameSync(`${configPath}.tmp`, configPath);
+    // durable temp + rename: a process (re)starting meanwhile reads the old or the new config, never a torn
+    // one; 0600 from the first byte (it holds the sync keys)
+    writeFileDurableSync(configPath, JSON.stringify(config, null, 1), { mode: SECRET_FILE_MODE });
     return configPath;
   }
 

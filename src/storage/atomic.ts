@@ -1,63 +1,38 @@
 /**
- * Durable file primitives (DESIGN invariant 2): a file is written to a temporary name in the same directory,
- * fsynced, renamed over its final name, then the directory is fsynced — so a reader sees the old content or the
- * new content, never a torn write, and the rename survives a power loss.
+ * Durable file helpers of the storage layer (DESIGN invariant 2). Writes go through the project's one
+ * durable-write primitive, `util/durable-file.ts`: temp file in the same directory → write all bytes → fsync →
+ * rename → fsync the directory, so a reader sees the old content or the new content, never a torn write, and a
+ * failed write (full disk: `StorageFull`; other I/O errors: `StorageWriteFailed`) leaves the old file intact.
  *
  * Temporary files are named `<name>.tmp-<pid>-<random>`; {@link isTempName} recognises them so a garbage
  * collector can remove the ones a crash left behind.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import {
+  commitRenamed,
+  type DurableWriteOptions,
+  fsyncDir,
+  isTempName,
+  storageWriteError,
+  TEMP_MARK,
+  tempName,
+  writeFileDurable,
+} from '../util/durable-file.ts';
 
-const TEMP_MARK = '.tmp-';
-
-export function isTempName(name: string): boolean {
-  return name.includes(TEMP_MARK);
-}
-
-/** A fresh temporary name next to `path` (recognised by {@link isTempName}). */
-export function tempName(path: string): string {
-  return `${path}${TEMP_MARK}${process.pid}-${randomBytes(6).toString('hex')}`;
-}
-
-/** fsyncs a directory so that entries created, renamed or removed in it are durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+export { commitRenamed, fsyncDir, isTempName, tempName };
 
 /**
  * Atomically replaces `path` with `data`: temp → write → fsync → rename → fsync dir. With `syncDir: false` the
  * final directory fsync is left to the caller (to batch it over many files written to one directory).
+ * @throws ServiceError StorageFull | StorageWriteFailed (the previous file is intact)
  */
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
-  opts: { syncDir?: boolean } = {},
+  opts: DurableWriteOptions = {},
 ): Promise<void> {
-  const tmp = tempName(path);
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  if (opts.syncDir !== false) await fsyncDir(dirname(path));
+  await writeFileDurable(path, data, opts);
 }
 
 /** Reads and parses a JSON file (throws on a missing file or bad JSON). */
@@ -75,7 +50,12 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<num
 
 /** Creates `dir` (and parents) if missing; fsyncs the parent when it had to create it. */
 export async function ensureDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
+  let created: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw storageWriteError(e, dir, 'create directory');
+  }
   if (created !== undefined) await fsyncDir(dirname(dir));
 }
 

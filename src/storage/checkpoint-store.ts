@@ -12,8 +12,11 @@
  * is that state: the first is the base, the rest are deltas appended by incremental checkpoints.
  *
  * # Invariants (DESIGN.md 2–4)
- * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir. A crash at any
- *   point leaves either the previous set of checkpoints or the new one, plus garbage that {@link gc} removes.
+ * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir (util/durable-
+ *   file.ts). A crash at any point leaves either the previous set of checkpoints or the new one, plus garbage
+ *   that {@link gc} removes. A write that fails (full disk: `StorageFull`, other I/O: `StorageWriteFailed`) rejects
+ *   with that coded error and leaves the previous checkpoints as they were (a manifest whose catalog update
+ *   failed is removed again).
  * - Manifests are the truth; the catalog is a cache. Loading reconciles the two: manifests missing from the
  *   catalog are added back (in uuid order: uuids are v7, and new ones are always newer than every existing
  *   one), catalog entries without a manifest are dropped, an unreadable catalog is rebuilt.
@@ -37,11 +40,12 @@
  * - `write` encodes the snapshot synchronously before its promise is returned, so the circuit may keep running
  *   while the files are written.
  */
-import { readFile, rename, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
 import {
+  commitRenamed,
   ensureDir,
   fsyncDir,
   isNotFound,
@@ -460,7 +464,14 @@ export class CheckpointStore {
     const manifestBytes = await writeJsonAtomic(this.manifestPath(uuid), manifest);
     bytesWritten += manifestBytes;
     const entry = entryOf(manifest, manifestBytes);
-    await writeJsonAtomic(join(this.dir, CATALOG_FILE), [...entries, entry]);
+    try {
+      await writeJsonAtomic(join(this.dir, CATALOG_FILE), [...entries, entry]);
+    } catch (e) {
+      // the write failed as a whole (e.g. StorageFull): take the manifest back, so a failed checkpoint is not
+      // found committed later (if the removal itself is lost in a crash, the manifest is a valid checkpoint)
+      await removeFile(this.manifestPath(uuid)).catch(() => false);
+      throw e;
+    }
     this.#last = uuid;
     return { entry, manifest, bytesWritten, filesWritten, filesReused };
   }
@@ -702,8 +713,7 @@ export class CheckpointStore {
 
   /** Moves a downloaded, verified segment into place (durably). */
   async commitFile(hash: string, tmp: string): Promise<void> {
-    await rename(tmp, this.filePath(hash));
-    await fsyncDir(join(this.dir, FILES_DIR));
+    await commitRenamed(tmp, this.filePath(hash));
   }
 
   /** Stores a segment fetched from elsewhere, after checking its hash. @throws StorageError CheckpointCorrupt */

@@ -337,12 +337,12 @@ function appendError(path: string, e: unknown, rolledBack: boolean): ServiceErro
     return new ServiceError(
       'StorageFull',
       `the disk holding the journal ${path} is full (${code}); ${rest}, and the input was not accepted: free space and send it again`,
-      { file: path, errno: code },
+      { path, os_code: code },
     );
   return new ServiceError(
     'JournalWriteFailed',
     `writing the journal ${path} failed (${reason}); ${rest}, and the input was not accepted: check the storage volume and send it again`,
-    { file: path, ...(code !== undefined ? { errno: code } : {}) },
+    { path, os_code: code ?? 'Error' },
   );
 }
 

@@ -7,8 +7,10 @@
  * ctime), so a HEAD of an unchanged file does not read it again.
  *
  * # Invariants
- * - Writes are atomic and durable (DESIGN invariant 2): temp file in the same directory → fsync → rename (or
- *   hard link, for a conditional create) → fsync the directory. Readers see the old bytes or the new ones.
+ * - Writes are atomic and durable (DESIGN invariant 2), through the project's one primitive
+ *   (util/durable-file.ts): temp file in the same directory → all bytes written → fsync → rename (or hard link,
+ *   for a conditional create) → fsync the directory. Readers see the old bytes or the new ones; a failed write
+ *   (ENOSPC: `ObjectStoreUnavailable` with `store_code` ENOSPC) removes its temporary file.
  *   Temporary files (`*.tmp-*`, see storage/atomic.ts) are never listed and never valid keys.
  * - ETag = SHA-256 (hex) of the bytes, so `sha256` is always known; a `sha256` given to `put` is checked
  *   before the object becomes visible (`ObjectChecksumMismatch` otherwise).
@@ -19,13 +21,14 @@
  *   Empty directories left by deletes are removed, up to the root.
  * - No key resolves outside the root: a key that would is `InvalidObjectKey`, whatever the caller checked.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { type FileHandle, link, mkdir, open, readdir, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import { fsyncDir, isTempName } from '../storage/atomic.ts';
+import { DurableTempFile, isStorageWriteError } from '../util/durable-file.ts';
 import {
   type GetOptions,
   type GetResult,
@@ -90,12 +93,12 @@ export class DirStore implements ObjectStore {
     opts.signal?.throwIfAborted();
     const dir = dirname(path);
     await this.#mkdirs(dir, key);
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    let tmp: DurableTempFile;
     let sha256: string;
     try {
+      tmp = await DurableTempFile.create(path);
       sha256 = await writeTemp(tmp, body, opts);
     } catch (e) {
-      await unlink(tmp).catch(() => {});
       throw this.#wrap(e, 'PUT', key);
     }
     try {
@@ -108,9 +111,9 @@ export class DirStore implements ObjectStore {
       await this.#withLock(path, async () => {
         if (opts.ifNoneMatch === '*') {
           try {
-            await link(tmp, path);
+            await tmp.commit('link', { syncDir: false });
           } catch (e) {
-            if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+            if (osCodeOf(e) === 'EEXIST')
               throw new ServiceError(
                 'ObjectAlreadyExists',
                 `PUT ${key} on ${this.description} with If-None-Match: * failed: PreconditionFailed: the object already exists`,
@@ -118,7 +121,6 @@ export class DirStore implements ObjectStore {
               );
             throw e;
           }
-          await unlink(tmp);
         } else {
           if (opts.ifMatch !== undefined) {
             const current = await this.#headPath(path, key);
@@ -135,7 +137,7 @@ export class DirStore implements ObjectStore {
                 { key, expected: opts.ifMatch, actual: current.etag, store_code: 'PreconditionFailed' },
               );
           }
-          await rename(tmp, path);
+          await tmp.commit('rename', { syncDir: false });
         }
         await fsyncDir(dir);
         const st = await stat(path);
@@ -148,7 +150,7 @@ export class DirStore implements ObjectStore {
         });
       });
     } catch (e) {
-      await unlink(tmp).catch(() => {});
+      await tmp.discard();
       throw this.#wrap(e, 'PUT', key);
     }
     return { etag: sha256 };
@@ -473,6 +475,9 @@ export class DirStore implements ObjectStore {
   }
 
   #wrap(e: unknown, op: string, key: string): ServiceError {
+    // the durable-write primitive's StorageFull / StorageWriteFailed become this store's codes (an object store
+    // throws only OBJECT_STORE_CODES), from the OS error they carry
+    if (isStorageWriteError(e) && e.cause !== undefined) e = e.cause;
     if (isServiceError(e)) return e;
     const err = e as NodeJS.ErrnoException;
     const code = err?.code ?? 'Error';
@@ -533,20 +538,18 @@ function rangeOf(opts: GetOptions, size: number, key: string, where: string): { 
   return { start: offset, end: length === undefined ? size : Math.min(size, offset + length) };
 }
 
-/** Writes `body` to a new file `tmp`, fsyncs it and returns the SHA-256 (hex) of the bytes. */
-async function writeTemp(tmp: string, body: ObjectBody, opts: PutOptions): Promise<string> {
+/**
+ * Writes `body` to the temporary file (all bytes, util/durable-file.ts), fsyncs it and returns the SHA-256
+ * (hex) of the bytes. On failure the temporary file is removed.
+ */
+async function writeTemp(tmp: DurableTempFile, body: ObjectBody, opts: PutOptions): Promise<string> {
   const h = createHash('sha256');
-  const fh = await open(tmp, 'wx');
   try {
     let sent = 0;
     const write = async (chunk: Uint8Array) => {
       opts.signal?.throwIfAborted();
       h.update(chunk);
-      let off = 0;
-      while (off < chunk.byteLength) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-        off += bytesWritten;
-      }
+      await tmp.write(chunk);
       sent += chunk.byteLength;
       opts.onProgress?.(sent);
     };
@@ -555,9 +558,15 @@ async function writeTemp(tmp: string, body: ObjectBody, opts: PutOptions): Promi
     else
       for await (const c of body as AsyncIterable<Uint8Array | string>)
         await write(typeof c === 'string' ? Buffer.from(c, 'utf8') : c);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await tmp.finish();
+  } catch (e) {
+    await tmp.discard();
+    throw e;
   }
   return h.digest('hex');
+}
+
+function osCodeOf(e: unknown): string | undefined {
+  if (isStorageWriteError(e)) return e.details.os_code as string | undefined;
+  return (e as NodeJS.ErrnoException | null)?.code;
 }

@@ -444,6 +444,17 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The object store ignores conditional writes, which ownership and fencing need.',
   },
+  // Local storage (durable writes: registry, config files, checkpoints, markers, directory buckets)
+  StorageWriteFailed: {
+    status: 500,
+    retryable: false,
+    summary: 'A durable write failed (I/O error, read-only volume, permission denied); nothing was changed.',
+  },
+  RegistryCorrupt: {
+    status: 500,
+    retryable: false,
+    summary: "The manager's registry file is not a valid registry; the manager does not start.",
+  },
   // Engine
   StateRestoreError: {
     status: 500,

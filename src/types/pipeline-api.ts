@@ -454,7 +454,8 @@ export interface CheckpointResponse {
 /** `GET /checkpoint_status`. */
 export interface CheckpointStatus {
   success: number | null;
-  failure: { sequence_number: number; error: string; failed_at: Timestamp } | null;
+  /** `error_code` (Holdfast's addition): the failure's code, e.g. `StorageFull` when the disk is full. */
+  failure: { sequence_number: number; error: string; failed_at: Timestamp; error_code?: string } | null;
 }
 
 /** `POST /checkpoint/sync` (202). */
