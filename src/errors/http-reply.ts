@@ -67,6 +67,14 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
 /** Default limit of a request body read whole (manager API bodies): 16 MiB. */
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * How long an idle keep-alive connection stays open on Holdfast's servers. Longer than HTTP clients keep idle
+ * pooled connections (undici: 4 s, most SDKs: under a minute), so a client never reuses a connection the
+ * server has just closed (Node's default of 5 s lost that race when the client's event loop was busy: the
+ * request failed with "other side closed").
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 /** The 413 for a body over `limit` bytes (`what` names the body and the setting that raises the limit). */
 export function payloadTooLarge(limit: number, what: string): ServiceError {
   return new ServiceError(

@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import { join } from 'node:path';
 import {
   DEFAULT_MAX_BODY_BYTES,
+  KEEP_ALIVE_TIMEOUT_MS,
   pathSegments,
   readBody,
   requestUrl,
@@ -174,7 +175,7 @@ export class Manager {
           }
         }),
     });
-    this.server = createServer((req, res) => {
+    this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
       this.#handle(req, res).catch((e: unknown) => {
         const err = sendError(res, e);
         if (err.httpStatus >= 500) this.#opts.log?.(`error: ${err.errorCode}: ${err.message}`);

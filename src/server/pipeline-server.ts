@@ -44,6 +44,7 @@ import {
   boolParam,
   checkContentLength,
   hasBearer,
+  KEEP_ALIVE_TIMEOUT_MS,
   pathSegments,
   payloadTooLarge,
   requestUrl,
@@ -213,7 +214,7 @@ export function createPipelineServer(
     routes ??= controllerRoutes(controller, options);
     await routes(req, res);
   };
-  const server = createServer((req, res) => {
+  const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!isServiceError(e) && (e as { code?: string })?.code === 'ECONNRESET') return;
       sendError(res, e);
