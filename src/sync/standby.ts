@@ -7,7 +7,10 @@
  *   POST /activate:                 wakes the loop at once; a final pull of the newest checkpoint; run() returns
  *
  * A pull error (store unreachable, nothing in the bucket yet, a corrupt object) is logged, counted, shown in
- * {@link Standby.stats} and retried on the next tick; only the final pull's error fails the activation. Each
+ * {@link Standby.stats} and retried on the next tick; so is a pull that had to skip newer corrupt checkpoints.
+ * Each store request is retried on transient failures first (retry.ts, counted in `store_retries`). The final
+ * pull is retried as a whole (at most {@link OPERATION_ATTEMPTS} times) when it failed transiently; any other
+ * error of it fails the activation. Each
  * pulled checkpoint is loaded into the {@link WarmState} (when it is of the same program), and local storage
  * keeps the two newest pulled checkpoints.
  */
@@ -19,6 +22,8 @@ import type { CheckpointManifest, CheckpointStore } from '../storage/checkpoint-
 import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { StandbyStatus } from '../types/pipeline-api.ts';
 import type { SyncSettings } from '../types/sync-config.ts';
+import { sleep } from '../util/backoff.ts';
+import { causedByTransient, OPERATION_ATTEMPTS } from './retry.ts';
 import type { PullOutcome, Synchronizer, SyncLog } from './synchronizer.ts';
 
 /** What the standby needs from the warm state (controller/warm-state.ts implements it). */
@@ -120,7 +125,24 @@ export class Standby {
       await this.#sleep(target === 'latest' || this.#held === null ? intervalMs : null);
     }
     const t0 = performance.now();
-    const final = await this.#pullOnce(target, true);
+    let final: PullOutcome | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        final = await this.#pullOnce(target, true);
+        break;
+      } catch (e) {
+        // the requests were retried already; a transient failure that outlasted them is retried as a whole
+        // (bounded), anything else fails the activation
+        if (!causedByTransient(e) || attempt >= OPERATION_ATTEMPTS) throw e;
+        const delayMs = this.#o.synchronizer.retrier.policy.initialMs * 2 ** attempt;
+        this.#o.log(
+          'warn',
+          `standby: the activation's final pull failed transiently (attempt ${attempt} of ${OPERATION_ATTEMPTS}), retrying in ${(delayMs / 1000).toFixed(1)} s: ${(e as Error).message}`,
+          { attempt },
+        );
+        await sleep(delayMs);
+      }
+    }
     const finalPull = {
       bytes: final?.kind === 'pulled' ? final.bytes : 0,
       files: final?.kind === 'pulled' ? final.files : 0,
@@ -179,7 +201,7 @@ export class Standby {
       this.#bytes += out.bytes;
       this.#files += out.files;
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
-      this.#lastError = null;
+      if (out.skipped.length === 0) this.#lastError = null;
       await this.#o.store
         .gc({ keep: 2, pinned: new Set([out.uuid]) })
         .catch((e: unknown) =>
@@ -188,6 +210,11 @@ export class Standby {
     } else if (out.kind === 'current' && this.#held === null) {
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
     }
+    // newer checkpoints skipped as corrupt: the pull fell back, and that is a failure to see
+    if (out.kind !== 'local' && out.skipped.length > 0)
+      this.#fail(
+        `skipped ${out.skipped.length} corrupt checkpoint(s) (${out.skipped.map((x) => `${x.uuid}: ${x.error}`).join('; ')}); holding ${out.uuid}`,
+      );
     if (this.#held !== null) await this.#loadWarm(this.#held.uuid);
     return out;
   }
@@ -259,6 +286,7 @@ export class Standby {
       pull_attempts: this.#attempts,
       pull_failures: this.#failures,
       last_error: this.#lastError,
+      store_retries: this.#o.synchronizer.retrier.stats.retries,
       bytes_pulled: this.#bytes,
       files_pulled: this.#files,
       next_pull_in_seconds:
@@ -289,6 +317,12 @@ export class Standby {
         type: 'counter',
         help: 'Standby pulls that failed (or found no checkpoint).',
         value: this.#failures,
+      },
+      {
+        name: 'holdfast_standby_store_retries_total',
+        type: 'counter',
+        help: 'Object-store requests of standby pulls retried after a transient failure.',
+        value: this.#o.synchronizer.retrier.stats.retries,
       },
       {
         name: 'holdfast_standby_pulled_bytes_total',
