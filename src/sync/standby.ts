@@ -14,7 +14,7 @@
  * pulled checkpoint is loaded into the {@link WarmState} (when it is of the same program), and local storage
  * keeps the two newest pulled checkpoints.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { writeJsonAtomic } from '../storage/atomic.ts';
@@ -51,6 +51,11 @@ export interface StandbyOptions {
   readonly warm: WarmLoader | null;
   readonly log: SyncLog;
   readonly now?: () => number;
+  /**
+   * Called once when `/activate` ends the pull loop, before the final pull: the caller records that an
+   * activation is under way (a failed one must still end in a takeover, see {@link PENDING_ACTIVATION}).
+   */
+  readonly onActivationRequested?: () => Promise<void>;
 }
 
 /** What the standby holds (see {@link StandbyStatus}). */
@@ -124,6 +129,7 @@ export class Standby {
       if (this.#activate) break;
       await this.#sleep(target === 'latest' || this.#held === null ? intervalMs : null);
     }
+    await this.#o.onActivationRequested?.();
     const t0 = performance.now();
     let final: PullOutcome | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -366,4 +372,36 @@ export async function readActivationMarker(dir: string): Promise<ActivationMarke
 export async function writeActivationMarker(dir: string, marker: ActivationMarker): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeJsonAtomic(join(dir, ACTIVATION_MARKER), marker);
+}
+
+/**
+ * `<storage>/activation-pending.json`: written when `/activate` is accepted, removed once the activation marker
+ * is written. Its presence at a start (the activation failed or the process died half-way) means the pipeline
+ * must finish the takeover - newest checkpoint, epoch bump, activation marker - before it runs, whatever mode it
+ * is started in: running without it would leave the old primary unfenced.
+ */
+export const PENDING_ACTIVATION = 'activation-pending.json';
+
+export interface PendingActivation {
+  readonly requested_at: string;
+  readonly initial: 'Running' | 'Paused';
+}
+
+export async function writePendingActivation(dir: string, p: PendingActivation): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, PENDING_ACTIVATION), p);
+}
+
+/** The pending activation in `dir` (null: none; an unreadable file still means one is pending). */
+export async function readPendingActivation(dir: string): Promise<PendingActivation | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, PENDING_ACTIVATION), 'utf8')) as PendingActivation;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { requested_at: new Date(0).toISOString(), initial: 'Running' };
+  }
+}
+
+export async function removePendingActivation(dir: string): Promise<void> {
+  await rm(join(dir, PENDING_ACTIVATION), { force: true });
 }
