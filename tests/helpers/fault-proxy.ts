@@ -5,7 +5,8 @@
  *
  * - `status`: an S3 error response (500 InternalError, 503 SlowDown/ServiceUnavailable) without forwarding;
  * - `reset`: the client's connection is destroyed before any response;
- * - `truncate`: the upstream response's headers (Content-Length intact), `keep` of its body bytes, then a close;
+ * - `truncate`: the upstream response's headers (Content-Length intact), `keep` of its body bytes, then (50 ms
+ *   later, while the client reads the body) a close;
  * - `corrupt`: the upstream body with bytes flipped, length intact;
  * - `delay`: the request is forwarded after `ms` milliseconds;
  * - `hang`: the upstream response's headers and `keep` of its body, then nothing (the socket stays open until
@@ -185,7 +186,11 @@ export async function startFaultProxy(
       res.writeHead(upRes.statusCode ?? 500, headers);
       const keep = Math.min(upBody.length - 1, fault.keep ?? Math.floor(upBody.length / 2));
       res.write(upBody.subarray(0, Math.max(0, keep)));
-      if (fault.type === 'truncate') res.socket?.destroy();
+      // the close comes a little later, so the client is reading the body by then (not waiting for headers)
+      if (fault.type === 'truncate') {
+        const socket = res.socket;
+        setTimeout(() => socket?.destroy(), 50);
+      }
       return; // hang: the socket stays open, nothing more is sent
     }
     let out = upBody;

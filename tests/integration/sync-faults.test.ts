@@ -319,33 +319,41 @@ describe('checkpoint sync through a flaky object store', async () => {
     }
   });
 
-  test('standby: resets and hangs retried and counted, corrupted pulls counted as failures, activation retried through a transient fault', async () => {
-    const primary = await config('sb-primary', { ...direct, bucket: 'flaky/sb' });
+  /** A primary pushing to `bucket` directly and a standby of it through the proxy, holding the first push. */
+  async function primaryAndStandby(bucket: string, name: string) {
+    const primary = await config(`${name}-primary`, { ...direct, bucket });
     const a = await startPipeline(primary.cfg);
-    const standby = await config('sb-standby', {
+    const standby = await config(`${name}-standby`, {
       ...viaProxy,
-      bucket: 'flaky/sb',
+      bucket,
       start_from_checkpoint: 'latest',
       standby: true,
       pull_interval: 1,
     });
-    let b: Proc | null = null;
+    await ingest(a.base, [{ id: 1, v: 10 }]);
+    await checkpoint(a.base);
+    const c1 = await syncNow(a.base);
+    const b = await startPipeline(standby.cfg);
+    const sb = async () =>
+      (await getJson<{ runtime_status_details: { standby?: StandbyStatus } | null }>(b.base, '/status'))
+        .runtime_status_details?.standby ?? null;
+    await until(sb, (s) => s?.last_pulled_checkpoint === c1.uuid, 'standby holds c1');
+    return { a, b, sb, dir: standby.dir };
+  }
+
+  test('standby: resets and hangs are retried and counted', async () => {
+    const { a, b, sb } = await primaryAndStandby('flaky/sb-net', 'sbnet');
     try {
-      await ingest(a.base, [{ id: 1, v: 10 }]);
-      await checkpoint(a.base);
-      const c1 = await syncNow(a.base);
-      b = await startPipeline(standby.cfg);
-      const B = b;
-      const sb = async () =>
-        (await getJson<{ runtime_status_details: { standby?: StandbyStatus } | null }>(B.base, '/status'))
-          .runtime_status_details?.standby ?? null;
-      await until(sb, (s) => s?.last_pulled_checkpoint === c1.uuid, 'standby holds c1');
       // resets on every listing: each pull's requests are retried, then the pull fails and is counted
       const before = (await sb()) as StandbyStatus;
       proxy.inject({ kinds: ['list'], fault: { type: 'reset' } });
       const failed = await until(sb, (s) => (s?.pull_failures ?? 0) > before.pull_failures, 'a failed pull');
       assert.ok((failed?.store_retries ?? 0) >= before.store_retries + 3, JSON.stringify(failed));
       assert.match(failed?.last_error?.message ?? '', /ECONNRESET|socket hang up|reset/i);
+      assert.match(
+        await (await fetch(`${b.base}/metrics`)).text(),
+        /holdfast_standby_store_retries_total\{[^}]*\} [1-9]/,
+      );
       proxy.clear();
       // a hanging manifest read is abandoned after --timeout and retried: the standby gets c2
       await ingest(a.base, [{ id: 2, v: 20 }]);
@@ -354,7 +362,20 @@ describe('checkpoint sync through a flaky object store', async () => {
       const c2 = await syncNow(a.base);
       const got = await until(sb, (s) => s?.last_pulled_checkpoint === c2.uuid, 'standby holds c2', 60_000);
       assert.ok((got?.store_retries ?? 0) > (failed?.store_retries ?? 0), JSON.stringify(got));
+    } finally {
       proxy.clear();
+      await kill9(a);
+      await kill9(b);
+    }
+  });
+
+  test('standby: a pull that must skip a corrupted checkpoint is a counted failure; activation is retried through a transient fault', async () => {
+    const { a, b, sb, dir } = await primaryAndStandby('flaky/sb-corrupt', 'sbcor');
+    try {
+      await ingest(a.base, [{ id: 2, v: 20 }]);
+      await checkpoint(a.base);
+      const c2 = await syncNow(a.base);
+      await until(sb, (s) => s?.last_pulled_checkpoint === c2.uuid, 'standby holds c2');
       // c3's files arrive corrupted: the pull skips c3, keeps c2, and counts a failure that says so
       await ingest(a.base, [{ id: 3, v: 30 }]);
       await checkpoint(a.base);
@@ -374,24 +395,24 @@ describe('checkpoint sync through a flaky object store', async () => {
       // activation through a transient fault: more 503s than one request's attempts, retried as a whole
       await kill9(a);
       proxy.inject({ kinds: ['list', 'get', 'head'], fault: { type: 'status', status: 503 }, times: 6 });
-      const r = await fetch(`${B.base}/activate`, { method: 'POST' });
+      const r = await fetch(`${b.base}/activate`, { method: 'POST' });
       assert.equal(r.status, 202, await r.text());
       await until(
-        () => getJson<{ runtime_status: string }>(B.base, '/status'),
+        () => getJson<{ runtime_status: string }>(b.base, '/status'),
         (s) => s.runtime_status === 'Running',
         'activated',
         60_000,
       );
-      assert.equal(await totals(B.base), '{"n":3,"total":60}');
+      assert.equal(await totals(b.base), '{"n":3,"total":60}');
       assert.ok(
-        B.log.some((l) => l.includes('failed transiently')),
-        B.log.join('\n'),
+        b.log.some((l) => l.includes('failed transiently')),
+        b.log.join('\n'),
       );
-      assert.ok(await exists(join(standby.dir, 'storage', 'activated.json')));
+      assert.ok(await exists(join(dir, 'storage', 'activated.json')));
     } finally {
       proxy.clear();
       await kill9(a);
-      if (b) await kill9(b);
+      await kill9(b);
     }
   });
 
