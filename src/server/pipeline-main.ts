@@ -146,8 +146,9 @@ async function pipelineIdentity(cfg: PipelineProcessConfig, storageDir: string):
 }
 
 /**
- * `start_from_checkpoint`: a matching local checkpoint, else `bucket`, else `read_bucket`. Not found: fail
- * (`fail_if_no_checkpoint`) or start from scratch and say so; access errors always fail.
+ * `start_from_checkpoint`: a matching local checkpoint, else `bucket`, else `read_bucket`. No checkpoint at all:
+ * fail (`fail_if_no_checkpoint`) or start from scratch and say so; access errors, transient errors that outlast
+ * their retries, and a bucket whose checkpoints are all corrupt always fail (Synchronizer.pull throws).
  */
 async function pullAtStart(
   synchronizer: Synchronizer,

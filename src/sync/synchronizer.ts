@@ -19,6 +19,14 @@
  *   the grace period, so a push in flight (whose files are young and not yet referenced) never loses one.
  * - "latest" is the newest checkpoint of the highest ownership epoch: a manifest pushed by a fenced former
  *   owner never outranks the current owner's.
+ * - Every store request goes through a {@link RetryingStore} (retry.ts): transient failures (5xx, resets,
+ *   timeouts, hangs, bodies cut short) are retried with backoff, logged and counted ({@link Synchronizer.retrier}),
+ *   and never taken for corruption. Only a complete answer that is wrong (a manifest that is not valid JSON,
+ *   a file whose complete download has the wrong size or hash, a missing object) makes a checkpoint corrupt.
+ * - A pull never returns "none" while a source holds checkpoints: if none of them can be restored it fails.
+ * - A push is refused (`CheckpointPushDiverged`) when the bucket's newest intact checkpoint is newer than, and
+ *   not in the lineage of, what this pipeline started from ({@link Synchronizer.startedFrom}): an empty or older
+ *   state never becomes `latest` over checkpoints it did not start from.
  */
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import {
