@@ -34,14 +34,18 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
 import {
   type ActivationMarker,
   invalidStandby,
   readActivationMarker,
+  readPendingActivation,
+  removePendingActivation,
   Standby,
   type StandbyOptions,
   type StandbyResult,
   writeActivationMarker,
+  writePendingActivation,
 } from '../sync/standby.ts';
 import { SyncService } from '../sync/sync-service.ts';
 import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/synchronizer.ts';
@@ -49,6 +53,7 @@ import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../t
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
 import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
+import { sleep } from '../util/backoff.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
 
@@ -148,8 +153,9 @@ async function pipelineIdentity(cfg: PipelineProcessConfig, storageDir: string):
 }
 
 /**
- * `start_from_checkpoint`: a matching local checkpoint, else `bucket`, else `read_bucket`. Not found: fail
- * (`fail_if_no_checkpoint`) or start from scratch and say so; access errors always fail.
+ * `start_from_checkpoint`: a matching local checkpoint, else `bucket`, else `read_bucket`. No checkpoint at all:
+ * fail (`fail_if_no_checkpoint`) or start from scratch and say so; access errors, transient errors that outlast
+ * their retries, and a bucket whose checkpoints are all corrupt always fail (Synchronizer.pull throws).
  */
 async function pullAtStart(
   synchronizer: Synchronizer,
@@ -188,8 +194,36 @@ async function pullAtStart(
 }
 
 /**
+ * Runs `fn`, retrying it as a whole (at most {@link OPERATION_ATTEMPTS} times, with backoff) when it fails
+ * transiently after its requests' own retries.
+ */
+async function retryTransient<T>(
+  what: string,
+  synchronizer: Synchronizer,
+  log: ReturnType<typeof jsonLog>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!causedByTransient(e) || attempt >= OPERATION_ATTEMPTS) throw e;
+      const delayMs = synchronizer.retrier.policy.initialMs * 2 ** attempt;
+      log(
+        'warn',
+        `${what} failed transiently (attempt ${attempt} of ${OPERATION_ATTEMPTS}), retrying in ${(delayMs / 1000).toFixed(1)} s: ${(e as Error).message}`,
+        { attempt },
+      );
+      await sleep(delayMs);
+    }
+  }
+}
+
+/**
  * Standby until `POST /activate`, then the takeover: the final pull's checkpoint (or none, when the bucket is
- * empty and `fail_if_no_checkpoint` is false), the epoch bump that fences the former owner, the marker.
+ * empty and `fail_if_no_checkpoint` is false), the epoch bump that fences the former owner, the marker. The
+ * accepted activation is recorded first (activation-pending.json), so that a failed one is finished by the
+ * next start, whatever its mode ({@link finishPendingActivation}).
  */
 async function standbyThenActivate(
   synchronizer: Synchronizer,
@@ -201,24 +235,59 @@ async function standbyThenActivate(
   dir: string,
   log: ReturnType<typeof jsonLog>,
 ): Promise<{ result: StandbyResult; epoch: number }> {
-  const standby = new Standby({ synchronizer, settings, store, warm, log });
+  const standby = new Standby({
+    synchronizer,
+    settings,
+    store,
+    warm,
+    log,
+    onActivationRequested: () =>
+      writePendingActivation(dir, { requested_at: new Date().toISOString(), initial: life.desired }),
+  });
   sync.standby = standby;
   life.standby(standby);
   const result = await standby.run();
   life.initializing(`activating: taking over ${synchronizer.bucket.description}`);
-  if (result.uuid === null) {
+  const epoch = await takeOverAndMark(synchronizer, settings, result.uuid, result.reason, life, dir, log);
+  log('info', 'pipeline activated', {
+    checkpoint: result.uuid,
+    epoch,
+    warm: result.warm,
+    final_pull_bytes: result.finalPull.bytes,
+  });
+  return { result, epoch };
+}
+
+/**
+ * The takeover of an activation: `fail_if_no_checkpoint` when there is nothing to start from, the epoch bump
+ * (retried when it fails transiently), the activation marker, the pending record removed. Returns the epoch.
+ */
+async function takeOverAndMark(
+  synchronizer: Synchronizer,
+  settings: SyncSettings,
+  uuid: string | null,
+  reason: string | null,
+  life: PipelineLifecycle,
+  dir: string,
+  log: ReturnType<typeof jsonLog>,
+): Promise<number> {
+  if (uuid === null) {
     if (settings.failIfNoCheckpoint)
       throw new ServiceError(
         'CheckpointFetchError',
-        `Error fetching checkpoint from object store: ${result.reason}; the activation fails because fail_if_no_checkpoint is true (set it to false to activate from scratch)`,
+        `Error fetching checkpoint from object store: ${reason}; the activation fails because fail_if_no_checkpoint is true (set it to false to activate from scratch)`,
         { start_from_checkpoint: settings.startFromCheckpoint },
       );
-    const msg = `${result.reason}; activated from scratch (fail_if_no_checkpoint is false)`;
+    const msg = `${reason}; activated from scratch (fail_if_no_checkpoint is false)`;
     log('warn', msg, { start_from_checkpoint: settings.startFromCheckpoint });
   }
   let epoch: number;
   try {
-    epoch = (await synchronizer.takeOver(result.uuid)).epoch;
+    epoch = (
+      await retryTransient('the takeover of the checkpoint bucket', synchronizer, log, () =>
+        synchronizer.takeOver(uuid),
+      )
+    ).epoch;
   } catch (e) {
     const err = toServiceError(e);
     throw new ServiceError(
@@ -228,21 +297,53 @@ async function standbyThenActivate(
     );
   }
   const marker: ActivationMarker = {
-    checkpoint: result.uuid,
+    checkpoint: uuid,
     activated_at: new Date().toISOString(),
     epoch,
     initial: life.desired,
     bucket: synchronizer.bucket.description,
   };
   await writeActivationMarker(dir, marker);
-  log('info', 'pipeline activated', {
-    checkpoint: result.uuid,
-    epoch,
-    warm: result.warm,
-    final_pull_bytes: result.finalPull.bytes,
+  await removePendingActivation(dir);
+  life.reason = uuid === null ? `${reason}; activated from scratch` : null;
+  return epoch;
+}
+
+/**
+ * A start after an activation that was accepted but did not finish (activation-pending.json, no activation
+ * marker): whatever mode the pipeline is started in, it finishes the takeover before it runs - the newest
+ * checkpoint of the bucket (the one it holds locally if that is still the newest), the epoch bump that fences
+ * the former owner, the marker. Returns the checkpoint to start from (null: scratch).
+ */
+async function finishPendingActivation(
+  synchronizer: Synchronizer,
+  settings: SyncSettings,
+  store: StandbyOptions['store'],
+  life: PipelineLifecycle,
+  dir: string,
+  log: ReturnType<typeof jsonLog>,
+): Promise<{ uuid: string | null; epoch: number }> {
+  const target = settings.startFromCheckpoint ?? 'latest';
+  log('warn', 'an activation of this pipeline did not finish: finishing the takeover before running', {
+    start_from_checkpoint: target,
   });
-  life.reason = result.uuid === null ? `${result.reason}; activated from scratch` : null;
-  return { result, epoch };
+  life.reason = `finishing an interrupted activation: taking over ${synchronizer.bucket.description}`;
+  const current = (await store.latest({ verify: 'size' }))?.uuid ?? null;
+  const out = await retryTransient("the interrupted activation's pull", synchronizer, log, () =>
+    synchronizer.pull(target, { skipLocal: true, current }),
+  );
+  const uuid = out.kind === 'none' ? null : out.uuid;
+  const epoch = await takeOverAndMark(
+    synchronizer,
+    settings,
+    uuid,
+    out.kind === 'none' ? out.reason : null,
+    life,
+    dir,
+    log,
+  );
+  log('info', 'pipeline activated', { checkpoint: uuid, epoch, finished_after_restart: true });
+  return { uuid, epoch };
 }
 
 export function jsonLog(name: string) {
@@ -396,8 +497,16 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
         sync.synchronizer = new Synchronizer({ settings: syncSettings, local: store, identity, log });
         log('info', `checkpoint sync to ${sync.synchronizer.bucket.description}`, describeSync(syncSettings));
         let standbyDone = false;
-        if (wantsStandby) {
-          const marker = await readActivationMarker(dir);
+        const marker = await readActivationMarker(dir);
+        const pending = marker === null ? await readPendingActivation(dir) : null;
+        if (pending !== null) {
+          // an accepted activation did not finish: take over before running, in whatever mode this start is
+          if (wantsStandby) life.desired = pending.initial === 'Paused' ? 'Paused' : 'Running';
+          const done = await finishPendingActivation(sync.synchronizer, syncSettings, store, life, dir, log);
+          standbyDone = true;
+          if (done.uuid !== null) startUuid = done.uuid;
+          discardJournal = true;
+        } else if (wantsStandby) {
           if (marker !== null) {
             life.desired = marker.initial === 'Paused' ? 'Paused' : 'Running';
             log(
@@ -453,6 +562,9 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
       });
       writer = opened.writer;
       const latest = opened.latest;
+      // pushes are checked against it: one that would bury newer checkpoints of the bucket is refused
+      if (sync.synchronizer)
+        sync.synchronizer.startedFrom = opened.adopted?.manifest.uuid ?? latest?.entry.uuid ?? null;
       writer.extra = checkpointExtra(description);
       if (opened.adopted) {
         // warm standby: the circuit holds this checkpoint's state already (same program: no bootstrap)

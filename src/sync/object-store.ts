@@ -80,6 +80,11 @@ export interface GetResult {
 export interface GetStreamResult {
   readonly stream: Readable;
   readonly info: ObjectInfo & { readonly etag: string };
+  /**
+   * Bytes this response promised (`Content-Length`; the range's length for a ranged read), when the store says.
+   * A body that ends short of it was cut off in transit (transient), not a wrong object.
+   */
+  readonly contentLength?: number;
 }
 
 export interface ListOptions {

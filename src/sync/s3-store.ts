@@ -243,11 +243,18 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { stream, info } = await this.getStream(key, opts);
+    const { stream, info, contentLength } = await this.getStream(key, opts);
     try {
       const chunks: Buffer[] = [];
       for await (const c of stream) chunks.push(c as Buffer);
-      return { bytes: Buffer.concat(chunks), info };
+      const bytes = Buffer.concat(chunks);
+      if (contentLength !== undefined && bytes.length < contentLength)
+        throw new ServiceError(
+          'ObjectStoreUnavailable',
+          `GET ${key} on ${this.description} failed: the response ended after ${bytes.length} of the ${contentLength} bytes it promised. Check the endpoint and the network; retry later`,
+          { key, store_code: 'TruncatedBody' },
+        );
+      return { bytes, info };
     } catch (e) {
       throw this.#error(e, 'GET', key);
     }
@@ -279,7 +286,11 @@ export class S3Store implements ObjectStore {
         ...(out.LastModified === undefined ? {} : { lastModified: out.LastModified }),
       };
       const stream = (out.Body as Readable | undefined) ?? Readable.from([]);
-      return { stream, info };
+      return {
+        stream,
+        info,
+        ...(out.ContentLength === undefined ? {} : { contentLength: out.ContentLength }),
+      };
     } catch (e) {
       throw this.#error(e, 'GET', key);
     }
@@ -553,6 +564,10 @@ const TRANSIENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_SOCKET',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'NetworkingError',
+  'RequestTimeoutException',
 ]);
 
 /** Maps an SDK or network error to an object-store ServiceError; `what` says which request failed. */

@@ -7,11 +7,14 @@
  *   POST /activate:                 wakes the loop at once; a final pull of the newest checkpoint; run() returns
  *
  * A pull error (store unreachable, nothing in the bucket yet, a corrupt object) is logged, counted, shown in
- * {@link Standby.stats} and retried on the next tick; only the final pull's error fails the activation. Each
+ * {@link Standby.stats} and retried on the next tick; so is a pull that had to skip newer corrupt checkpoints.
+ * Each store request is retried on transient failures first (retry.ts, counted in `store_retries`). The final
+ * pull is retried as a whole (at most {@link OPERATION_ATTEMPTS} times) when it failed transiently; any other
+ * error of it fails the activation. Each
  * pulled checkpoint is loaded into the {@link WarmState} (when it is of the same program), and local storage
  * keeps the two newest pulled checkpoints.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { writeJsonAtomic } from '../storage/atomic.ts';
@@ -19,6 +22,8 @@ import type { CheckpointManifest, CheckpointStore } from '../storage/checkpoint-
 import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { StandbyStatus } from '../types/pipeline-api.ts';
 import type { SyncSettings } from '../types/sync-config.ts';
+import { sleep } from '../util/backoff.ts';
+import { causedByTransient, OPERATION_ATTEMPTS } from './retry.ts';
 import type { PullOutcome, Synchronizer, SyncLog } from './synchronizer.ts';
 
 /** What the standby needs from the warm state (controller/warm-state.ts implements it). */
@@ -46,6 +51,11 @@ export interface StandbyOptions {
   readonly warm: WarmLoader | null;
   readonly log: SyncLog;
   readonly now?: () => number;
+  /**
+   * Called once when `/activate` ends the pull loop, before the final pull: the caller records that an
+   * activation is under way (a failed one must still end in a takeover, see {@link PENDING_ACTIVATION}).
+   */
+  readonly onActivationRequested?: () => Promise<void>;
 }
 
 /** What the standby holds (see {@link StandbyStatus}). */
@@ -119,8 +129,26 @@ export class Standby {
       if (this.#activate) break;
       await this.#sleep(target === 'latest' || this.#held === null ? intervalMs : null);
     }
+    await this.#o.onActivationRequested?.();
     const t0 = performance.now();
-    const final = await this.#pullOnce(target, true);
+    let final: PullOutcome | null = null;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        final = await this.#pullOnce(target, true);
+        break;
+      } catch (e) {
+        // the requests were retried already; a transient failure that outlasted them is retried as a whole
+        // (bounded), anything else fails the activation
+        if (!causedByTransient(e) || attempt >= OPERATION_ATTEMPTS) throw e;
+        const delayMs = this.#o.synchronizer.retrier.policy.initialMs * 2 ** attempt;
+        this.#o.log(
+          'warn',
+          `standby: the activation's final pull failed transiently (attempt ${attempt} of ${OPERATION_ATTEMPTS}), retrying in ${(delayMs / 1000).toFixed(1)} s: ${(e as Error).message}`,
+          { attempt },
+        );
+        await sleep(delayMs);
+      }
+    }
     const finalPull = {
       bytes: final?.kind === 'pulled' ? final.bytes : 0,
       files: final?.kind === 'pulled' ? final.files : 0,
@@ -179,7 +207,7 @@ export class Standby {
       this.#bytes += out.bytes;
       this.#files += out.files;
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
-      this.#lastError = null;
+      if (out.skipped.length === 0) this.#lastError = null;
       await this.#o.store
         .gc({ keep: 2, pinned: new Set([out.uuid]) })
         .catch((e: unknown) =>
@@ -188,6 +216,11 @@ export class Standby {
     } else if (out.kind === 'current' && this.#held === null) {
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
     }
+    // newer checkpoints skipped as corrupt: the pull fell back, and that is a failure to see
+    if (out.kind !== 'local' && out.skipped.length > 0)
+      this.#fail(
+        `skipped ${out.skipped.length} corrupt checkpoint(s) (${out.skipped.map((x) => `${x.uuid}: ${x.error}`).join('; ')}); holding ${out.uuid}`,
+      );
     if (this.#held !== null) await this.#loadWarm(this.#held.uuid);
     return out;
   }
@@ -259,6 +292,7 @@ export class Standby {
       pull_attempts: this.#attempts,
       pull_failures: this.#failures,
       last_error: this.#lastError,
+      store_retries: this.#o.synchronizer.retrier.stats.retries,
       bytes_pulled: this.#bytes,
       files_pulled: this.#files,
       next_pull_in_seconds:
@@ -289,6 +323,12 @@ export class Standby {
         type: 'counter',
         help: 'Standby pulls that failed (or found no checkpoint).',
         value: this.#failures,
+      },
+      {
+        name: 'holdfast_standby_store_retries_total',
+        type: 'counter',
+        help: 'Object-store requests of standby pulls retried after a transient failure.',
+        value: this.#o.synchronizer.retrier.stats.retries,
       },
       {
         name: 'holdfast_standby_pulled_bytes_total',
@@ -332,4 +372,36 @@ export async function readActivationMarker(dir: string): Promise<ActivationMarke
 export async function writeActivationMarker(dir: string, marker: ActivationMarker): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeJsonAtomic(join(dir, ACTIVATION_MARKER), marker);
+}
+
+/**
+ * `<storage>/activation-pending.json`: written when `/activate` is accepted, removed once the activation marker
+ * is written. Its presence at a start (the activation failed or the process died half-way) means the pipeline
+ * must finish the takeover - newest checkpoint, epoch bump, activation marker - before it runs, whatever mode it
+ * is started in: running without it would leave the old primary unfenced.
+ */
+export const PENDING_ACTIVATION = 'activation-pending.json';
+
+export interface PendingActivation {
+  readonly requested_at: string;
+  readonly initial: 'Running' | 'Paused';
+}
+
+export async function writePendingActivation(dir: string, p: PendingActivation): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, PENDING_ACTIVATION), p);
+}
+
+/** The pending activation in `dir` (null: none; an unreadable file still means one is pending). */
+export async function readPendingActivation(dir: string): Promise<PendingActivation | null> {
+  try {
+    return JSON.parse(await readFile(join(dir, PENDING_ACTIVATION), 'utf8')) as PendingActivation;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return { requested_at: new Date(0).toISOString(), initial: 'Running' };
+  }
+}
+
+export async function removePendingActivation(dir: string): Promise<void> {
+  await rm(join(dir, PENDING_ACTIVATION), { force: true });
 }

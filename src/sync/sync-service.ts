@@ -12,8 +12,11 @@
  * - A periodic push starts `push_interval` seconds after the previous one finished; after a failure it is
  *   retried with exponential backoff (1 s, 2 s, 4 s, ... at most 5 min) and the failure is visible in
  *   `sync_status.failure`, `/stats` `checkpoint_sync.last_push_error`, the log and
- *   `holdfast_checkpoint_sync_push_failures_total`. A refusal because another pipeline owns the bucket stops
- *   periodic pushes (retrying cannot help).
+ *   `holdfast_checkpoint_sync_push_failures_total`. A refusal because another pipeline owns the bucket, or
+ *   because the bucket holds a newer checkpoint than the one this pipeline started from
+ *   (`CheckpointPushDiverged`), stops periodic pushes (retrying cannot help).
+ * - Each object-store request of a push is retried on transient failures first (retry.ts); the retries are
+ *   counted in `/stats` `checkpoint_sync.retries` and `holdfast_checkpoint_sync_retries_total`.
  */
 import { ServiceError } from '../errors/service-error.ts';
 import { uuidV7Time } from '../storage/uuid-v7.ts';
@@ -228,7 +231,8 @@ export class SyncService {
       this.#failuresInRow++;
       this.status.failure = { uuid: req.uuid, error: message };
       this.#lastPushError = { uuid: req.uuid, error: message, at: new Date(this.#now()).toISOString() };
-      if (err.errorCode === 'CheckpointBucketOwned') this.#periodicHalted = this.#interval !== null;
+      if (err.errorCode === 'CheckpointBucketOwned' || err.errorCode === 'CheckpointPushDiverged')
+        this.#periodicHalted = this.#interval !== null;
       if (err.details.fenced === true && this.#fenced === null) {
         this.#fenced = err.message;
         this.#onFenced?.(err.message);
@@ -332,6 +336,16 @@ export class SyncService {
       newest_remote_age_seconds:
         this.#newestRemoteAt === null ? null : Math.max(0, (this.#now() - this.#newestRemoteAt) / 1000),
       fenced: this.#fenced,
+      retries: this.#sync.retrier.stats.retries,
+      retries_exhausted: this.#sync.retrier.stats.exhausted,
+      last_retry:
+        this.#sync.retrier.stats.last === null
+          ? null
+          : {
+              request: this.#sync.retrier.stats.last.what,
+              error: this.#sync.retrier.stats.last.error,
+              at: this.#sync.retrier.stats.last.at,
+            },
     };
   }
 
@@ -414,6 +428,20 @@ export class SyncService {
         value: pull?.duration_seconds ?? 0,
       },
     ];
+    out.push(
+      {
+        name: 'holdfast_checkpoint_sync_retries_total',
+        type: 'counter',
+        help: 'Object-store requests retried after a transient failure (5xx, reset, timeout, cut-off body).',
+        value: this.#sync.retrier.stats.retries,
+      },
+      {
+        name: 'holdfast_checkpoint_sync_retries_exhausted_total',
+        type: 'counter',
+        help: 'Object-store requests that failed transiently on every attempt.',
+        value: this.#sync.retrier.stats.exhausted,
+      },
+    );
     if (this.#newestRemoteAt !== null)
       out.push({
         name: 'holdfast_checkpoint_sync_rpo_seconds',

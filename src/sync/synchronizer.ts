@@ -19,6 +19,14 @@
  *   the grace period, so a push in flight (whose files are young and not yet referenced) never loses one.
  * - "latest" is the newest checkpoint of the highest ownership epoch: a manifest pushed by a fenced former
  *   owner never outranks the current owner's.
+ * - Every store request goes through a {@link RetryingStore} (retry.ts): transient failures (5xx, resets,
+ *   timeouts, hangs, bodies cut short) are retried with backoff, logged and counted ({@link Synchronizer.retrier}),
+ *   and never taken for corruption. Only a complete answer that is wrong (a manifest that is not valid JSON,
+ *   a file whose complete download has the wrong size or hash, a missing object) makes a checkpoint corrupt.
+ * - A pull never returns "none" while a source holds checkpoints: if none of them can be restored it fails.
+ * - A push is refused (`CheckpointPushDiverged`) when the bucket's newest intact checkpoint is newer than, and
+ *   not in the lineage of, what this pipeline started from ({@link Synchronizer.startedFrom}): an empty or older
+ *   state never becomes `latest` over checkpoints it did not start from.
  */
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import {
@@ -33,6 +41,7 @@ import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
 import type { SyncSettings } from '../types/sync-config.ts';
 import { DirStore } from './dir-store.ts';
 import type { ObjectStore } from './object-store.ts';
+import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy } from './retry.ts';
 import { S3Store } from './s3-store.ts';
 import { downloadFile, missingRemote, Pool, RateLimiter, uploadFile } from './transfer.ts';
 
@@ -132,11 +141,27 @@ export interface RetentionResult {
   readonly keptCheckpoints: number;
 }
 
+/** A remote checkpoint a pull skipped because it is proven corrupt. */
+export interface SkippedCheckpoint {
+  readonly uuid: string;
+  readonly error: string;
+}
+
 export type PullOutcome =
   | { readonly kind: 'local'; readonly uuid: string }
   /** The newest checkpoint is the one the caller already holds (`current`): nothing was transferred. */
-  | { readonly kind: 'current'; readonly uuid: string; readonly source: 'bucket' | 'read_bucket' }
-  | ({ readonly kind: 'pulled'; readonly source: 'bucket' | 'read_bucket' } & TransferResult)
+  | {
+      readonly kind: 'current';
+      readonly uuid: string;
+      readonly source: 'bucket' | 'read_bucket';
+      readonly skipped: readonly SkippedCheckpoint[];
+    }
+  | ({
+      readonly kind: 'pulled';
+      readonly source: 'bucket' | 'read_bucket';
+      /** Newer checkpoints skipped as corrupt on the way. */
+      readonly skipped: readonly SkippedCheckpoint[];
+    } & TransferResult)
   | { readonly kind: 'none'; readonly reason: string };
 
 export interface SynchronizerOptions {
@@ -150,6 +175,8 @@ export interface SynchronizerOptions {
   readonly graceSeconds?: number;
   /** Stores to use instead of the ones the settings describe (tests). */
   readonly stores?: { readonly bucket: ObjectStore; readonly read: ObjectStore | null };
+  /** Retry policy instead of the settings' (tests). */
+  readonly retry?: RetryPolicy;
 }
 
 const MiB = 1024 * 1024;
@@ -196,6 +223,10 @@ export function openStore(
         ? { accessKey: envAccess, secretKey: envSecret }
         : {}),
     ...(f.forcePathStyle !== undefined ? { forcePathStyle: f.forcePathStyle } : {}),
+    // every retry is the synchronizer's (retry.ts): logged, counted, bounded by --low-level-retries
+    maxAttempts: 1,
+    ...(f.timeoutMs !== undefined ? { requestTimeoutMs: f.timeoutMs } : {}),
+    ...(f.connectTimeoutMs !== undefined ? { connectionTimeoutMs: f.connectTimeoutMs } : {}),
     partSize: uploadSizes(settings).partSize,
     // like rclone: a file below the upload cutoff goes up in one PUT, above it in parts
     multipartThreshold: uploadSizes(settings).uploadCutoff,
@@ -213,6 +244,17 @@ export function openStore(
   });
 }
 
+/** The retry policy of a sync config (`--low-level-retries`, `--retries-sleep`, `--timeout`). */
+export function retryPolicy(settings: SyncSettings): RetryPolicy {
+  const f = settings.flags;
+  return {
+    attempts: f.lowLevelRetries !== undefined ? f.lowLevelRetries + 1 : DEFAULT_RETRY.attempts,
+    initialMs: f.retriesSleepMs ?? DEFAULT_RETRY.initialMs,
+    maxMs: DEFAULT_RETRY.maxMs,
+    idleTimeoutMs: f.timeoutMs ?? DEFAULT_RETRY.idleTimeoutMs,
+  };
+}
+
 /** Whether an error means "the store refused us or could not be reached" (never "not found"). */
 export function isAccessError(e: unknown): boolean {
   const code = (e as { errorCode?: string })?.errorCode;
@@ -226,8 +268,18 @@ export function isAccessError(e: unknown): boolean {
 
 export class Synchronizer {
   readonly settings: SyncSettings;
-  readonly bucket: ObjectStore;
-  readonly readBucket: ObjectStore | null;
+  /** The stores, their requests retried on transient failures ({@link retrier}). */
+  readonly bucket: RetryingStore;
+  readonly readBucket: RetryingStore | null;
+  /** Retries of transient store failures: policy and counters (shown in `/stats` and `/metrics`). */
+  readonly retrier: Retrier;
+  /**
+   * The checkpoint this pipeline's state started from (null: from scratch); undefined until the owner of the
+   * process says (then pushes are not checked for divergence). See {@link push}.
+   */
+  startedFrom: string | null | undefined = undefined;
+  /** Checkpoints this process pushed (its own lineage). */
+  readonly #pushed = new Set<string>();
   readonly #local: CheckpointStore;
   readonly #identity: PipelineIdentity;
   readonly #log: SyncLog;
@@ -251,13 +303,23 @@ export class Synchronizer {
     this.#now = opts.now ?? Date.now;
     this.#graceMs = (opts.graceSeconds ?? 6 * 3600) * 1000;
     const s = opts.settings;
-    this.bucket = opts.stores?.bucket ?? openStore(s, s.bucket, { write: true });
-    this.readBucket =
+    this.retrier = new Retrier(opts.retry ?? retryPolicy(s), (ev) =>
+      this.#log(
+        'warn',
+        `object store request ${ev.what} failed transiently (attempt ${ev.attempt} of ${this.retrier.policy.attempts}), retrying in ${(ev.delayMs / 1000).toFixed(1)} s: ${ev.error}`,
+        { request: ev.what, attempt: ev.attempt, delay_ms: ev.delayMs },
+      ),
+    );
+    const wrap = (store: ObjectStore) =>
+      store instanceof RetryingStore ? store : new RetryingStore(store, this.retrier);
+    this.bucket = wrap(opts.stores?.bucket ?? openStore(s, s.bucket, { write: true }));
+    const read =
       opts.stores !== undefined
         ? opts.stores.read
         : s.readBucket === null
           ? null
           : openStore(s, s.readBucket);
+    this.readBucket = read === null ? null : wrap(read);
     this.#limiter = new RateLimiter(s.flags.bwlimit ?? null);
     this.#transfers = new Pool(s.transfers);
     this.#checkers = new Pool(s.checkers);
@@ -538,6 +600,7 @@ export class Synchronizer {
         retention: null,
       };
     }
+    await this.#checkDiverged(uuid);
     const files = manifestFiles(manifest).map((f) => ({
       key: `${REMOTE_FILES}${f.hash}`,
       size: f.size,
@@ -555,8 +618,10 @@ export class Synchronizer {
     };
     opts.onProgress?.({ ...progress });
     await this.#transfers.map(todo, async (file) => {
-      await uploadFile(this.bucket, file.key, file.path, file, {
+      // the raw store: uploadFile retries the whole file itself (re-reading it), not each request again
+      await uploadFile(this.bucket.raw, file.key, file.path, file, {
         limiter: this.#limiter,
+        retrier: this.retrier,
         ...uploadSizes(this.settings),
         uploadConcurrency: this.settings.uploadConcurrency,
         onBytes: (n) => {
@@ -576,6 +641,7 @@ export class Synchronizer {
     };
     const body = JSON.stringify({ ...manifest, sync: stamp });
     await this.bucket.put(manifestKey, body, { contentType: 'application/json' });
+    this.#pushed.add(uuid);
     const result = {
       uuid,
       bytes: progress.bytesTotal + Buffer.byteLength(body),
@@ -594,6 +660,28 @@ export class Synchronizer {
       }
     }
     return { ...result, retention };
+  }
+
+  /**
+   * Refuses a push that would become `latest` over an intact checkpoint this pipeline did not start from: the
+   * newest readable checkpoint of the bucket's current history must be the one this pipeline started from, older
+   * than it, one of its local checkpoints, or one it pushed itself. Otherwise (a pipeline that started from
+   * scratch, or from an older checkpoint, while newer ones are in the bucket) the push would hide them from every
+   * later restore. Unchecked until {@link startedFrom} is set. @throws ServiceError CheckpointPushDiverged
+   */
+  async #checkDiverged(uuid: string): Promise<void> {
+    const from = this.startedFrom;
+    if (from === undefined) return;
+    const newest = (await this.#remoteCheckpoints(this.bucket)).find((c) => c.manifest !== null);
+    if (newest === undefined) return;
+    const u = newest.uuid;
+    if (u === uuid || u === from || this.#pushed.has(u) || (from !== null && u < from)) return;
+    if ((await this.#local.list()).some((e) => e.uuid === u)) return;
+    throw new ServiceError(
+      'CheckpointPushDiverged',
+      `refusing to push checkpoint ${uuid} to ${this.bucket.description}: the bucket holds checkpoint ${u}, newer than what this pipeline started from (${from === null ? 'nothing: it started from scratch' : `checkpoint ${from}`}), and the push would make this pipeline's state the latest in its place. To continue from ${u}, restart the pipeline with start_from_checkpoint "latest" (after fixing whatever made the restore skip it); to discard it on purpose, delete checkpoints/${u}.json (and any newer manifest) from the bucket, or push to another bucket prefix`,
+      { uuid, newest_remote: u, started_from: from },
+    );
   }
 
   // ------------------------------------------------------------------------------------------------------
@@ -633,8 +721,9 @@ export class Synchronizer {
   }
 
   /**
-   * The checkpoints of `store` with their manifests, newest first by (epoch, uuid); unreadable manifests are
-   * skipped with a warning (a corrupt one cannot be restored anyway), store errors are thrown.
+   * The checkpoints of `store` with their manifests, newest first by (epoch, uuid); a manifest that is corrupt
+   * (complete but not valid JSON or not a manifest, or gone) is an entry without manifest; store errors
+   * (transient ones after their retries, access errors) are thrown.
    */
   async #remoteCheckpoints(store: ObjectStore): Promise<RemoteEntry[]> {
     const uuids = await this.#manifestUuids(store);
@@ -649,7 +738,8 @@ export class Synchronizer {
       try {
         return { uuid, manifest: await this.#remoteManifest(store, uuid) };
       } catch (e) {
-        if (isAccessError(e)) throw e;
+        // a store failure (transient after its retries, access) is thrown: only a complete, bad manifest is corrupt
+        if (!isCorruption(e)) throw e;
         const err = syncError(e);
         return { uuid, manifest: null, error: err.message };
       }
@@ -707,8 +797,13 @@ export class Synchronizer {
 
   /**
    * Resolves `start_from_checkpoint` at start: a matching local checkpoint, else `bucket`, else `read_bucket`.
-   * For "latest", a corrupt newest remote checkpoint falls back to the next intact one; an explicit UUID that
-   * is corrupt fails. Access errors (auth, permission, network, missing bucket) always throw.
+   *
+   * Every store request is retried on transient failures ({@link retrier}); one that still fails after its
+   * attempts fails the pull (CheckpointFetchError) - a flaky store is never taken for a corrupt checkpoint. For
+   * "latest", a checkpoint proven corrupt (a manifest that is not valid JSON, a file whose complete download does
+   * not match its size or hash) is skipped for the next older one and listed in the outcome's `skipped`; an
+   * explicit UUID that is corrupt fails. When a source holds checkpoints but none can be restored, the pull fails
+   * (never 'none': starting from scratch would bury them). `none` means no checkpoint exists at all.
    * @throws ServiceError CheckpointFetchError
    */
   async pull(
@@ -735,6 +830,7 @@ export class Synchronizer {
         throw fetchError(e, store);
       }
       if (target !== 'latest') list = list.filter((c) => c.uuid === target);
+      const skipped: Array<{ uuid: string; error: string }> = [];
       for (const c of list) {
         if (c.manifest === null) {
           if (target !== 'latest')
@@ -742,10 +838,11 @@ export class Synchronizer {
           this.#log('warn', `skipping remote checkpoint ${c.uuid} in ${store.description}: ${c.error}`, {
             uuid: c.uuid,
           });
+          skipped.push({ uuid: c.uuid, error: c.error ?? 'unreadable manifest' });
           continue;
         }
         if (c.uuid === opts.current && (await this.#localMatch(c.uuid)) !== null)
-          return { kind: 'current', uuid: c.uuid, source };
+          return { kind: 'current', uuid: c.uuid, source, skipped };
         try {
           const r = await this.#download(store, c.manifest, opts.onProgress);
           this.#log('info', 'checkpoint pulled successfully', {
@@ -756,10 +853,12 @@ export class Synchronizer {
             files: r.files,
             files_skipped: r.filesSkipped,
             duration_seconds: Number(r.durationSeconds.toFixed(3)),
+            ...(skipped.length > 0 ? { skipped_corrupt: skipped.map((x) => x.uuid) } : {}),
           });
-          return { kind: 'pulled', source, ...r };
+          return { kind: 'pulled', source, skipped, ...r };
         } catch (e) {
-          if (isAccessError(e)) throw fetchError(e, store);
+          // transient (retries ran out), access and local errors fail the pull: only proven corruption skips
+          if (!isCorruption(e)) throw fetchError(e, store);
           const err = syncError(e);
           if (target !== 'latest')
             throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${err.message}`), store);
@@ -770,8 +869,15 @@ export class Synchronizer {
               uuid: c.uuid,
             },
           );
+          skipped.push({ uuid: c.uuid, error: err.message });
         }
       }
+      if (skipped.length > 0)
+        throw new ServiceError(
+          'CheckpointFetchError',
+          `Error fetching checkpoint from object store ${store.description}: it holds ${skipped.length} checkpoint(s) and none can be restored (${skipped.map((x) => `${x.uuid}: ${x.error}`).join('; ')}); the start fails whatever fail_if_no_checkpoint says, so that an empty state never replaces them. Check the store (GET .../checkpoints/remote lists them), or remove the corrupt manifests from the bucket to start from scratch`,
+          { corrupt: skipped.map((x) => x.uuid), bucket: store.description },
+        );
       tried.push(store.description);
     }
     return {
@@ -814,8 +920,9 @@ export class Synchronizer {
     onProgress?.({ ...progress });
     await this.#transfers.map(todo, async (f) => {
       const tmp = await this.#local.downloadTarget(f.hash);
+      // the raw store: downloadFile retries a whole file (or range) itself, body included
       await downloadFile(
-        store,
+        store instanceof RetryingStore ? store.raw : store,
         `${REMOTE_FILES}${f.hash}`,
         tmp,
         { size: f.size, sha256: f.hash },
@@ -824,6 +931,8 @@ export class Synchronizer {
           multiThreadCutoff: this.settings.multiThreadCutoff,
           streams: this.settings.multiThreadStreams,
           ignoreChecksum: this.settings.ignoreChecksum,
+          retrier: this.retrier,
+          idleTimeoutMs: this.retrier.policy.idleTimeoutMs,
           onBytes: (n) => {
             progress.bytesDone += n;
             onProgress?.({ ...progress });
@@ -900,6 +1009,17 @@ export class Synchronizer {
     if (doomed.length > 0) await this.bucket.deleteMany(doomed);
     return { deletedCheckpoints: deleted, deletedFiles: doomed.length, keptCheckpoints: remaining };
   }
+}
+
+/**
+ * Whether a failed download proves the checkpoint corrupt: a complete file whose size or hash differs from its
+ * manifest, a file or manifest missing from the store, or a manifest that is not a manifest. Transient, access
+ * and local errors prove nothing about the checkpoint.
+ */
+export function isCorruption(e: unknown): boolean {
+  const code =
+    (e as { errorCode?: string; code?: string } | null)?.errorCode ?? (e as { code?: string })?.code;
+  return code === 'ObjectChecksumMismatch' || code === 'ObjectNotFound' || code === 'CheckpointCorrupt';
 }
 
 function fetchError(e: unknown, store: ObjectStore): ServiceError {

@@ -17,6 +17,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
 import { ServiceError } from '../errors/service-error.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
+import { DEFAULT_RETRY, guardedBody, type Retrier, transientError } from './retry.ts';
 
 /** Runs async tasks with at most `n` at once. */
 export class Pool {
@@ -95,6 +96,8 @@ export interface UploadOptions extends TransferOptions {
   readonly partSize: number;
   /** Parts in flight per file. */
   readonly uploadConcurrency: number;
+  /** Retries transient failures of the upload (the body is read again from the file); absent: one attempt. */
+  readonly retrier?: Retrier;
 }
 
 const CHUNK = 1024 * 1024;
@@ -129,6 +132,28 @@ export async function uploadFile(
       reported = loaded;
     }
   };
+  const attempt = async () => {
+    try {
+      await uploadOnce(store, key, path, file, opts, progress);
+    } catch (e) {
+      // a failed attempt's progress is taken back: the next one starts over
+      if (reported > 0) opts.onBytes?.(-reported);
+      reported = 0;
+      throw e;
+    }
+  };
+  if (opts.retrier) await opts.retrier.run(`PUT ${key}`, attempt);
+  else await attempt();
+}
+
+async function uploadOnce(
+  store: ObjectStore,
+  key: string,
+  path: string,
+  file: { readonly size: number; readonly sha256: string },
+  opts: UploadOptions,
+  progress: (loaded: number) => void,
+): Promise<void> {
   if (file.size < opts.uploadCutoff) {
     const bytes = await readFile(path);
     if (bytes.length !== file.size)
@@ -161,11 +186,19 @@ export interface DownloadOptions extends TransferOptions {
   readonly streams: number;
   /** Size-only verification. */
   readonly ignoreChecksum: boolean;
+  /** Retries transient failures (a whole single-stream download, or one range); absent: one attempt. */
+  readonly retrier?: Retrier;
+  /** A body that sends no byte for this long is a hang (transient); default {@link DEFAULT_RETRY}'s. */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
  * Downloads `key` into `dest` (a temporary path the caller renames) and verifies it against the expected size
- * and, unless `ignoreChecksum`, SHA-256. @throws ServiceError ObjectChecksumMismatch on a mismatch
+ * and, unless `ignoreChecksum`, SHA-256.
+ *
+ * A body that breaks off, hangs, or ends before the `Content-Length` its response promised is a transient
+ * `ObjectStoreUnavailable` (retried with `retrier`); only a COMPLETE body that differs from the manifest (size
+ * or hash) is corruption. @throws ServiceError ObjectChecksumMismatch (corrupt) | ObjectStoreUnavailable
  */
 export async function downloadFile(
   store: ObjectStore,
@@ -174,10 +207,51 @@ export async function downloadFile(
   expected: { readonly size: number; readonly sha256: string },
   opts: DownloadOptions,
 ): Promise<void> {
-  const fh = await open(dest, 'w');
+  const retry = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    opts.retrier ? opts.retrier.run(what, fn) : fn();
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_RETRY.idleTimeoutMs;
+  const what = `GET ${key} on ${store.description}`;
+  /** One GET (of a range or the whole object) into `fh` at `offset`; progress is taken back when it fails. */
+  const fetchInto = async (
+    fh: FileHandle,
+    offset: number,
+    range: { offset: number; length: number } | null,
+    hash: Hash | null,
+    keep: Buffer[] | null,
+  ): Promise<number> => {
+    const { stream, contentLength } = await store.getStream(key, {
+      ...(range ? { range } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    let moved = 0;
+    const counted: TransferOptions = {
+      ...opts,
+      onBytes: (n) => {
+        moved += n;
+        opts.onBytes?.(n);
+      },
+    };
+    try {
+      const pos = await writeAt(fh, offset, guardedBody(stream, idleMs, what, key), hash, counted, keep);
+      const got = pos - offset;
+      if (contentLength !== undefined && got < contentLength)
+        throw transientError(
+          what,
+          `the response ended after ${got} of the ${contentLength} bytes it promised`,
+          {
+            key,
+          },
+        );
+      return pos;
+    } catch (e) {
+      if (moved > 0) opts.onBytes?.(-moved);
+      throw e;
+    }
+  };
   let hash: string | null = null;
-  try {
-    if (expected.size >= opts.multiThreadCutoff && opts.streams > 1 && expected.size > 0) {
+  if (expected.size >= opts.multiThreadCutoff && opts.streams > 1 && expected.size > 0) {
+    const fh = await open(dest, 'w');
+    try {
       const n = Math.min(opts.streams, Math.ceil(expected.size / MIN_RANGE));
       const span = Math.ceil(expected.size / n);
       await Promise.all(
@@ -185,11 +259,9 @@ export async function downloadFile(
           const offset = i * span;
           const length = Math.min(span, expected.size - offset);
           if (length <= 0) return;
-          const { stream } = await store.getStream(key, {
-            range: { offset, length },
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
-          const pos = await writeAt(fh, offset, stream, null, opts);
+          const pos = await retry(`GET ${key} (bytes ${offset}-${offset + length - 1})`, () =>
+            fetchInto(fh, offset, { offset, length }, null, null),
+          );
           if (pos !== offset + length)
             throw mismatch(
               key,
@@ -198,21 +270,30 @@ export async function downloadFile(
             );
         }),
       );
-    } else {
-      const { stream } = await store.getStream(key, opts.signal ? { signal: opts.signal } : {});
-      // verification: a file up to OFFLOAD_HASH bytes is kept and hashed by WebCrypto on the libuv thread pool
-      // (off the event loop, in parallel with the other transfers); a larger one is hashed as it streams
-      const keep = !opts.ignoreChecksum && expected.size <= OFFLOAD_HASH ? ([] as Buffer[]) : null;
-      const h = opts.ignoreChecksum || keep !== null ? null : createHash('sha256');
-      await writeAt(fh, 0, stream, h, opts, keep);
-      if (h) hash = h.digest('hex');
-      if (keep !== null)
-        hash = Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.concat(keep))).toString('hex');
+      await fh.sync();
+    } finally {
+      await fh.close();
     }
-    await fh.sync();
-  } finally {
-    await fh.close();
+  } else {
+    hash = await retry(`GET ${key}`, async () => {
+      const fh = await open(dest, 'w');
+      try {
+        // verification: a file up to OFFLOAD_HASH bytes is kept and hashed by WebCrypto on the libuv thread
+        // pool (off the event loop, in parallel with the other transfers); a larger one is hashed as it streams
+        const keep = !opts.ignoreChecksum && expected.size <= OFFLOAD_HASH ? ([] as Buffer[]) : null;
+        const h = opts.ignoreChecksum || keep !== null ? null : createHash('sha256');
+        await fetchInto(fh, 0, null, h, keep);
+        await fh.sync();
+        if (h) return h.digest('hex');
+        if (keep !== null)
+          return Buffer.from(await webcrypto.subtle.digest('SHA-256', Buffer.concat(keep))).toString('hex');
+        return null;
+      } finally {
+        await fh.close();
+      }
+    });
   }
+  // the body arrived whole: from here on a difference is the object's, not the network's
   const size = (await stat(dest)).size;
   if (size !== expected.size) {
     await unlink(dest).catch(() => {});

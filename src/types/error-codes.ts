@@ -439,6 +439,12 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The bucket prefix belongs to another pipeline; nothing was written.',
   },
+  CheckpointPushDiverged: {
+    status: 409,
+    retryable: false,
+    summary:
+      'The bucket holds a newer checkpoint than the one this pipeline started from; pushing would hide it.',
+  },
   ConditionalWritesUnsupported: {
     status: 400,
     retryable: false,

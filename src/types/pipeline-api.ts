@@ -530,6 +530,12 @@ export interface CheckpointSyncStats {
   newest_remote_age_seconds: number | null;
   /** Set when another pipeline took the bucket over (standby activation): who, and that pushes stopped. */
   fenced: string | null;
+  /** Object-store requests retried after a transient failure (5xx, reset, timeout, cut-off body), restore included. */
+  retries: number;
+  /** Requests that failed transiently on every attempt (their operation failed). */
+  retries_exhausted: number;
+  /** The last retried failure. */
+  last_retry: { request: string; error: string; at: Timestamp } | null;
 }
 
 export interface ProgramDiff {
@@ -575,6 +581,8 @@ export interface StandbyStatus {
   /** Pulls that failed (each retried on the next tick). */
   pull_failures: number;
   last_error: { message: string; at: Timestamp } | null;
+  /** Object-store requests retried after a transient failure (each pull's requests are retried first). */
+  store_retries: number;
   bytes_pulled: number;
   files_pulled: number;
   next_pull_in_seconds: number | null;

@@ -38,6 +38,14 @@ export interface SyncFlags {
   readonly uploadCutoff?: number;
   /** Force path-style (true) or virtual-host (false) addressing. */
   readonly forcePathStyle?: boolean;
+  /** Retries of one object-store request after a transient failure (`--low-level-retries`). */
+  readonly lowLevelRetries?: number;
+  /** Sleep before the first retry, in ms, doubled for each next one (`--retries-sleep`). */
+  readonly retriesSleepMs?: number;
+  /** A request or response body idle this long (ms) is abandoned as transient (`--timeout`). */
+  readonly timeoutMs?: number;
+  /** Connect timeout in ms (`--contimeout`). */
+  readonly connectTimeoutMs?: number;
 }
 
 export interface SyncSettings {
@@ -117,7 +125,31 @@ export const SUPPORTED_FLAGS: Readonly<Record<string, 'value' | 'bool'>> = {
   '--s3-chunk-size': 'value',
   '--s3-upload-cutoff': 'value',
   '--s3-force-path-style': 'bool',
+  '--low-level-retries': 'value',
+  '--retries-sleep': 'value',
+  '--timeout': 'value',
+  '--contimeout': 'value',
 };
+
+/**
+ * An rclone duration: `500ms`, `10s`, `1m30s`, `2h`; a bare number means seconds. Returns milliseconds, or null
+ * when malformed.
+ */
+export function parseDuration(text: string): number | null {
+  const t = text.trim();
+  if (/^\d+(?:\.\d+)?$/.test(t)) return Number(t) * 1000;
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let rest = t;
+  if (rest === '') return null;
+  while (rest !== '') {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)/.exec(rest);
+    if (m === null) return null;
+    total += Number(m[1]) * (units[m[2] as string] as number);
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
 
 const SIZE_UNITS: Record<string, number> = {
   b: 1,
@@ -252,6 +284,29 @@ export function parseFlags(raw: unknown): { flags: SyncFlags; rawFlags: string[]
           throw invalid('flags', `${name} must be a size of at least 5M, got ${JSON.stringify(value)}`);
         if (name === '--s3-chunk-size') out.chunkSize = n;
         else out.uploadCutoff = n;
+        break;
+      }
+      case '--low-level-retries': {
+        if (!/^\d+$/.test(value.trim()) || Number(value) > 100)
+          throw invalid(
+            'flags',
+            `${name} must be a whole number from 0 to 100, got ${JSON.stringify(value)}`,
+          );
+        out.lowLevelRetries = Number(value);
+        break;
+      }
+      case '--retries-sleep':
+      case '--timeout':
+      case '--contimeout': {
+        const ms = parseDuration(value);
+        if (ms === null || (name !== '--retries-sleep' && ms <= 0))
+          throw invalid(
+            'flags',
+            `${name} must be a duration such as "500ms", "10s" or "1m30s", got ${JSON.stringify(value)}`,
+          );
+        if (name === '--retries-sleep') out.retriesSleepMs = ms;
+        else if (name === '--timeout') out.timeoutMs = ms;
+        else out.connectTimeoutMs = ms;
         break;
       }
       case '--s3-force-path-style':

@@ -31,6 +31,7 @@ const STANDBY: StandbyStatus = {
   pull_attempts: 4,
   pull_failures: 1,
   last_error: { message: 'connection refused', at: '2026-08-21T09:59:50.000Z' },
+  store_retries: 2,
   bytes_pulled: 4096,
   files_pulled: 7,
   next_pull_in_seconds: 6,

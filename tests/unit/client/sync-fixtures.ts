@@ -63,6 +63,9 @@ export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): Checkpo
     next_push_in_seconds: null,
     newest_remote_age_seconds: null,
     fenced: null,
+    retries: 0,
+    retries_exhausted: 0,
+    last_retry: null,
     ...overrides,
   };
 }

@@ -4,6 +4,7 @@
  * the previous one finished and back off after failures (visible in status, /stats and metrics), and a
  * refusal by another owner stops periodic pushes.
  */
+
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { ServiceError } from '../../../src/errors/service-error.ts';
 import { type CheckpointStore, manifestFiles } from '../../../src/storage/checkpoint-store.ts';
 import { DirStore } from '../../../src/sync/dir-store.ts';
 import type { ObjectStore } from '../../../src/sync/object-store.ts';
+import { DEFAULT_RETRY, Retrier } from '../../../src/sync/retry.ts';
 import { SyncService } from '../../../src/sync/sync-service.ts';
 import { type PushResult, Synchronizer } from '../../../src/sync/synchronizer.ts';
 import { parseSyncConfig } from '../../../src/types/sync-config.ts';
@@ -25,6 +27,7 @@ function fakeSync(push: PushFn, pushInterval: number | null = null): Synchronize
     settings: parseSyncConfig({ bucket: 'b', ...(pushInterval ? { push_interval: pushInterval } : {}) }),
     bucket: { description: 'dir:/fake' },
     readBucket: null,
+    retrier: new Retrier(DEFAULT_RETRY),
     push: (uuid: string) => push(uuid),
   } as unknown as Synchronizer;
 }

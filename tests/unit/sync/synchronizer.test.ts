@@ -227,6 +227,79 @@ function bucketSuite(name: string, newBucket: () => Promise<ObjectStore>): void 
       assert.deepEqual(await keys(readBucket), readKeys);
     });
 
+    test('pull: a bucket whose checkpoints are all corrupt fails (never "none"); a manifest that is not JSON is corrupt', async () => {
+      const { store: src, uuids } = await localStore(2, 1);
+      const bucket = await newBucket();
+      const pusher = new Synchronizer({
+        settings: settings(),
+        local: src,
+        identity: ME,
+        stores: { bucket, read: null },
+      });
+      for (const u of uuids) await pusher.push(u);
+      // the newest manifest arrives whole but is not JSON; the older one lists a file that is gone
+      await bucket.put(`checkpoints/${uuids[1]}.json`, '{"not json');
+      const older = await src.readManifest(uuids[0] as string);
+      await bucket.delete(`files/${manifestFiles(older)[0]?.hash}`);
+      const sync = new Synchronizer({
+        settings: settings(),
+        local: new CheckpointStore(join(await tempDir(), 'checkpoint-store')),
+        identity: ME,
+        stores: { bucket, read: null },
+      });
+      await assert.rejects(
+        sync.pull('latest'),
+        (e: Error & { errorCode?: string; details?: { corrupt?: string[] } }) => {
+          assert.equal(e.errorCode, 'CheckpointFetchError');
+          assert.match(e.message, /holds 2 checkpoint\(s\) and none can be restored/);
+          assert.match(e.message, /not valid JSON/);
+          assert.deepEqual(e.details?.corrupt?.sort(), [...uuids].sort());
+          return true;
+        },
+      );
+    });
+
+    test('push: refused (CheckpointPushDiverged) when the bucket holds a newer checkpoint than the one the pipeline started from', async () => {
+      const { store: src, uuids } = await localStore(2, 1);
+      const bucket = await newBucket();
+      const first = new Synchronizer({
+        settings: settings(),
+        local: src,
+        identity: ME,
+        stores: { bucket, read: null },
+      });
+      first.startedFrom = null;
+      await first.push(uuids[0] as string); // an empty bucket: allowed
+      first.startedFrom = uuids[0] as string;
+      await first.push(uuids[1] as string); // its own lineage (local and started from an older one): allowed
+      // the same pipeline, storage lost, started from scratch: its new checkpoint would bury the bucket's
+      const { store: other, uuids: mine } = await localStore(1, 0);
+      const fresh = new Synchronizer({
+        settings: settings(),
+        local: other,
+        identity: ME,
+        stores: { bucket, read: null },
+      });
+      fresh.startedFrom = null;
+      await assert.rejects(fresh.push(mine[0] as string), (e: Error & { errorCode?: string }) => {
+        assert.equal(e.errorCode, 'CheckpointPushDiverged');
+        assert.match(
+          e.message,
+          new RegExp(`holds checkpoint ${uuids[1]}, newer than what this pipeline started from \\(nothing`),
+        );
+        return true;
+      });
+      // started from an older checkpoint than the newest: refused too; from the newest: allowed
+      fresh.startedFrom = uuids[0] as string;
+      await assert.rejects(
+        fresh.push(mine[0] as string),
+        (e: Error & { errorCode?: string }) => e.errorCode === 'CheckpointPushDiverged',
+      );
+      fresh.startedFrom = uuids[1] as string;
+      await fresh.push(mine[0] as string);
+      assert.deepEqual((await keys(bucket, 'checkpoints/')).length, 3);
+    });
+
     test('pull: only missing files are downloaded; a corrupt newest checkpoint makes latest fall back, an explicit UUID fail', async () => {
       const { store: src, uuids } = await localStore(3, 2);
       const bucket = await newBucket();
