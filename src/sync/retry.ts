@@ -243,11 +243,17 @@ export class RetryingStore implements ObjectStore {
     key: string,
     opts?: { signal?: AbortSignal },
   ): Promise<(ObjectInfo & { readonly etag: string }) | null> {
-    return this.retrier.run(`HEAD ${key}`, () => this.raw.head(key, opts));
+    return this.retrier.run(`HEAD ${key}`, () =>
+      this.#bounded(`HEAD ${key}`, key, opts?.signal, (signal) => this.raw.head(key, { signal })),
+    );
   }
 
-  listPage(prefix: string, opts?: ListOptions): Promise<ListPage> {
-    return this.retrier.run(`LIST ${prefix}`, () => this.raw.listPage(prefix, opts));
+  listPage(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
+    return this.retrier.run(`LIST ${prefix}`, () =>
+      this.#bounded(`LIST ${prefix}`, prefix, opts.signal, (signal) =>
+        this.raw.listPage(prefix, { ...opts, signal }),
+      ),
+    );
   }
 
   list(prefix: string, opts: Omit<ListOptions, 'continuationToken'> = {}): AsyncIterable<ObjectInfo> {
@@ -255,11 +261,48 @@ export class RetryingStore implements ObjectStore {
   }
 
   delete(key: string, opts?: { signal?: AbortSignal }): Promise<void> {
-    return this.retrier.run(`DELETE ${key}`, () => this.raw.delete(key, opts));
+    return this.retrier.run(`DELETE ${key}`, () =>
+      this.#bounded(`DELETE ${key}`, key, opts?.signal, (signal) => this.raw.delete(key, { signal })),
+    );
   }
 
   deleteMany(keys: readonly string[], opts?: { signal?: AbortSignal }): Promise<void> {
-    return this.retrier.run(`DELETE ${keys.length} objects`, () => this.raw.deleteMany(keys, opts));
+    const what = `DELETE ${keys.length} objects`;
+    return this.retrier.run(what, () =>
+      this.#bounded(what, keys[0] ?? '', opts?.signal, (signal) => this.raw.deleteMany(keys, { signal })),
+    );
+  }
+
+  /**
+   * Runs a request whose answer is small (HEAD, LIST, DELETE) with a deadline of the hang bound: the SDK's
+   * request timeout does not cover a response whose headers arrived and whose body then stalls (a LIST hung
+   * forever through the fault proxy). Past the deadline the request is aborted and fails as transient.
+   */
+  async #bounded<T>(
+    what: string,
+    key: string,
+    caller: AbortSignal | undefined,
+    fn: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const deadline = new AbortController();
+    const ms = this.retrier.policy.idleTimeoutMs;
+    const timer = setTimeout(() => deadline.abort(), ms);
+    const signal = caller ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
+    try {
+      return await fn(signal);
+    } catch (e) {
+      if (deadline.signal.aborted && caller?.aborted !== true)
+        throw transientError(
+          `${what} on ${this.raw.description}`,
+          `no complete answer within ${ms / 1000} s`,
+          {
+            key,
+          },
+        );
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): Promise<void> {

@@ -98,6 +98,27 @@ describe('fault proxy', async () => {
     proxy.clear();
   });
 
+  test('a LIST or HEAD whose response stalls after its headers is bounded by the hang bound, then retried', {
+    timeout: 20_000,
+  }, async () => {
+    const retrier = new Retrier({ attempts: 3, initialMs: 10, maxMs: 50, idleTimeoutMs: 300 });
+    const retrying = new RetryingStore(store, retrier);
+    proxy.inject({ kinds: ['list'], fault: { type: 'hang' }, times: 1 });
+    const t0 = performance.now();
+    assert.ok((await retrying.listPage('files/')).objects.length >= 1);
+    assert.ok(performance.now() - t0 >= 250, 'waited for the bound');
+    assert.equal(retrier.stats.retries, 1);
+    assert.match(retrier.stats.last?.error ?? '', /no complete answer within 0.3 s/);
+    // every attempt hangs: the listing fails as transient instead of waiting forever
+    proxy.inject({ kinds: ['list'], fault: { type: 'hang' }, times: 3 });
+    await assert.rejects(retrying.listPage('files/'), (e) => {
+      assert.equal(code(e), 'ObjectStoreUnavailable');
+      assert.match((e as Error).message, /gave up after 3 attempts/);
+      return true;
+    });
+    proxy.clear();
+  });
+
   test('downloadFile: a cut-off body is retried, flipped bytes arrive whole and are corruption', async () => {
     const expected = { size: body.length, sha256: createHash('sha256').update(body).digest('hex') };
     const retrier = new Retrier({ attempts: 3, initialMs: 10, maxMs: 50, idleTimeoutMs: 1000 });

@@ -1,7 +1,9 @@
 /**
  * `upload_concurrency`: a file at or above the upload cutoff goes up in parts, with at most that many parts in
- * flight. A stub S3 server on 127.0.0.1 answers the multipart calls, holds every UploadPart for a moment and
- * records how many overlap.
+ * flight. A stub S3 server on 127.0.0.1 answers the multipart calls and records how many UploadParts overlap: it
+ * holds the parts until as many as the bound are in flight (at most 5 s, so a client that never reaches the bound
+ * fails), then 200 ms more (a client that sent more than the bound would be seen), then answers them. No fixed
+ * hold time: under load a client may need longer than any short hold to put its parts on the wire.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -20,6 +22,17 @@ const MiB = 1024 * 1024;
 test('upload_concurrency bounds the multipart parts in flight; below the cutoff a file is one PUT', async (t) => {
   let inFlight = 0;
   let max = 0;
+  /** Parts in flight the stub waits for before answering (the bound under test). */
+  let target = 1;
+  let held: Array<() => void> = [];
+  let releaseTimer: NodeJS.Timeout | null = null;
+  const releaseAll = () => {
+    if (releaseTimer !== null) clearTimeout(releaseTimer);
+    releaseTimer = null;
+    const now = held;
+    held = [];
+    for (const r of now) r();
+  };
   const calls: string[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://s3');
@@ -35,10 +48,14 @@ test('upload_concurrency bounds the multipart parts in flight; below the cutoff 
         calls.push('part');
         inFlight++;
         max = Math.max(max, inFlight);
-        setTimeout(() => {
+        held.push(() => {
           inFlight--;
           res.writeHead(200, { ETag: `"p${url.searchParams.get('partNumber')}"` }).end();
-        }, 80);
+        });
+        if (releaseTimer !== null) clearTimeout(releaseTimer);
+        // every part of the 30 MiB file (6 of 5 MiB) has arrived, or the bound is reached
+        const all = calls.filter((c) => c === 'part').length >= 6;
+        releaseTimer = setTimeout(releaseAll, inFlight >= target || all ? 200 : 5_000);
       } else if (req.method === 'POST' && url.searchParams.has('uploadId')) {
         calls.push('complete');
         res.writeHead(200, { 'content-type': 'application/xml' });
@@ -77,6 +94,7 @@ test('upload_concurrency bounds the multipart parts in flight; below the cutoff 
 
   for (const concurrency of [2, 4]) {
     max = 0;
+    target = concurrency;
     calls.length = 0;
     const { store, opts } = configured({
       upload_concurrency: concurrency,
