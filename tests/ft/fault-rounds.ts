@@ -24,6 +24,18 @@
  * `StorageFull`, and the pipeline stays Running throughout. Sometimes space is freed mid-round and a push and a
  * checkpoint must then succeed. The round ends with `kill -9` and the space freed.
  *
+ * A `flaky-store` campaign syncs checkpoints to an S3 server (s3rver) through the fault-injecting proxy
+ * (tests/helpers/fault-proxy.ts). Each round pushes acknowledged batches, takes a checkpoint and pushes it while
+ * the proxy injects random faults (5xx, resets, bodies cut short or corrupted in transit, delays, hangs) into a
+ * random share of the requests: a push either succeeds or fails loudly, never leaves a manifest whose files are
+ * missing. Then `kill -9`, usually with the local storage wiped (a lost disk), and a restart with
+ * `start_from_checkpoint: "latest"` while faults go on. The outcome must be:
+ * - Running with the contents of the newest checkpoint whose manifest reached the bucket (the last successful
+ *   push, or a later push that failed after its manifest landed), or everything acknowledged when the storage
+ *   was kept (never an empty or older state while the bucket holds a newer checkpoint);
+ * - or a start that fails with `CheckpointFetchError`; the harness then stops the faults and the next start
+ *   must restore as above.
+ *
  * Every random choice comes from a Prng seeded by the campaign seed; failures name the seed
  * (`SEED=<seed> npm run chaos -- --faults corrupt --rounds N`).
  */
@@ -43,11 +55,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { type Fault, type RequestKind, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { Prng } from '../helpers/oracle/prng.ts';
+import { startS3rver } from '../helpers/s3rver.ts';
 import { checkpoint, getJson, kill9, type Proc, query, startPipeline } from './support.ts';
 
-export type FaultKind = 'corrupt' | 'full-disk';
-export const FAULT_KINDS: readonly FaultKind[] = ['corrupt', 'full-disk'];
+export type FaultKind = 'corrupt' | 'full-disk' | 'flaky-store';
+export const FAULT_KINDS: readonly FaultKind[] = ['corrupt', 'full-disk', 'flaky-store'];
 export type FaultModel = 'exactly_once' | 'at_least_once';
 
 /** Which durable file a round damaged. */
@@ -201,6 +215,17 @@ class Acked {
     this.#nextId = b.nextId;
   }
 
+  /** A copy of the acknowledged contents. */
+  snapshot(): Map<number, Row> {
+    return new Map(this.rows);
+  }
+
+  /** Continues from `rows` (what a restore brought back; later data was lost with the disk). */
+  reset(rows: ReadonlyMap<number, Row>): void {
+    this.rows.clear();
+    for (const [k, v] of rows) this.rows.set(k, v);
+  }
+
   /** Whether a running pipeline's views equal the acknowledged contents (else a message). */
   async check(base: string): Promise<string | null> {
     const want = expected(this.rows);
@@ -236,6 +261,7 @@ export async function runFaultCampaign(o: FaultCampaignOptions): Promise<FaultCa
   let skipped: string | null = null;
   try {
     if (o.kind === 'corrupt') await corruptCampaign(c);
+    else if (o.kind === 'flaky-store') await flakyStoreCampaign(c);
     else skipped = await fullDiskCampaign(c);
   } catch (e) {
     c.failures.push(`${(e as Error).message} ${c.tag}`);
@@ -475,4 +501,198 @@ async function fullDiskCampaign(c: Campaign): Promise<string | null> {
     c.o.log?.(`round ${round}: ${JSON.stringify(c.outcomes)}`);
   }
   return null;
+}
+
+const FAULTS: readonly Fault[] = [
+  { type: 'status', status: 500 },
+  { type: 'status', status: 503 },
+  { type: 'reset' },
+  { type: 'truncate' },
+  { type: 'corrupt' },
+  { type: 'delay', ms: 300 },
+  { type: 'hang' },
+];
+const STORE_KINDS: readonly RequestKind[] = ['get', 'range', 'head', 'put', 'multipart', 'list'];
+
+/** POSTs /checkpoint/sync and waits for that push to end: null when it succeeded, else the error. */
+async function syncNow(base: string): Promise<string | null> {
+  type Counts = { checkpoint_sync: { pushes: number; push_failures: number } };
+  const ended = (s: Counts) => s.checkpoint_sync.pushes + s.checkpoint_sync.push_failures;
+  const before = ended(await getJson<Counts>(base, '/stats'));
+  const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
+  const text = await r.text();
+  if (r.status !== 202) return `POST /checkpoint/sync answered ${r.status} ${text}`;
+  const { checkpoint_uuid: uuid } = JSON.parse(text) as { checkpoint_uuid: string };
+  for (let i = 0; i < 2400; i++) {
+    if (ended(await getJson<Counts>(base, '/stats')) > before) {
+      const s = await getJson<{ success: string | null; failure: { uuid: string; error: string } | null }>(
+        base,
+        '/checkpoint/sync_status',
+      );
+      if (s.success === uuid) return null;
+      return s.failure?.error ?? 'the push ended without success or failure';
+    }
+    await sleep(25);
+  }
+  return `the push of ${uuid} did not end within 60 s`;
+}
+
+/** Waits until the views show every acknowledged change (so a checkpoint holds them). */
+async function caughtUp(c: Campaign, base: string): Promise<boolean> {
+  for (let i = 0; i < 400; i++) {
+    if ((await c.acked.check(base)) === null) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
+async function flakyStoreCampaign(c: Campaign): Promise<void> {
+  const { rng } = c;
+  const s3 = await startS3rver(undefined, { buckets: ['chaos'] });
+  const proxy = await startFaultProxy(s3.endpoint, undefined, { seed: c.o.seed });
+  try {
+    writeFileSync(
+      c.cfg,
+      JSON.stringify({
+        // a stable identity: the bucket's owner must survive a lost disk (the manager gives its pipelines one)
+        name: 'chaos-flaky-store',
+        program_code: PROGRAM,
+        storage: {
+          backend: {
+            name: 'file',
+            config: {
+              path: c.storage,
+              sync: {
+                endpoint: proxy.endpoint,
+                bucket: 'chaos/p',
+                region: s3.region,
+                access_key: s3.accessKey,
+                secret_key: s3.secretKey,
+                start_from_checkpoint: 'latest',
+                fail_if_no_checkpoint: false,
+                flags: ['--low-level-retries', '3', '--retries-sleep', '20ms', '--timeout', '1s'],
+              },
+            },
+          },
+        },
+        fault_tolerance: { model: c.o.model, checkpoint_interval_secs: null },
+      }),
+    );
+    /** Contents a restore from the bucket may bring back: the newest landed manifest is one of these. */
+    let restorable: Array<Map<number, Row>> = [new Map()];
+    /** Which of `restorable` a pipeline restored from the bucket holds (and continue from it), or null. */
+    const matchRestored = async (base: string): Promise<boolean> => {
+      for (const cand of restorable) {
+        c.acked.reset(cand);
+        if ((await c.acked.check(base)) === null) {
+          restorable = [cand];
+          return true;
+        }
+      }
+      return false;
+    };
+    /** A start after a failed restore: a restore from the bucket again, with the faults stopped. */
+    let restoreNext = false;
+    for (let round = 0; round <= c.o.rounds; round++) {
+      if (restoreNext) {
+        c.proc = await startPipeline(c.cfg);
+        const st = await settle(c.proc, 60_000);
+        if (!st.running || !(await matchRestored(c.proc.base))) {
+          c.failures.push(
+            `round ${round}: with the faults stopped, the restore did not bring back a checkpoint state that may be newest: ${st.running ? 'other contents' : st.body} ${c.tag}`,
+          );
+          return;
+        }
+        restoreNext = false;
+        if (round === c.o.rounds) return;
+      } else if (!(await startChecked(c, round)) || round === c.o.rounds) return;
+      const base = (c.proc as Proc).base;
+      for (let b = rng.int(1, 3); b > 0; b--) {
+        const batch = c.acked.batch(rng);
+        const r = await push(base, batch.body);
+        if (r.status !== 200) {
+          c.failures.push(`round ${round}: ingress answered ${r.status} ${r.text} ${c.tag}`);
+          return;
+        }
+        c.acked.commit(batch);
+      }
+      if (!(await caughtUp(c, base))) {
+        c.failures.push(`round ${round}: the views never caught up with the acknowledged input ${c.tag}`);
+        return;
+      }
+      await checkpoint(base);
+      const state = c.acked.snapshot();
+      // faults on a random share of the store's requests while pushing
+      const rule = proxy.inject({
+        kinds: [rng.pick(STORE_KINDS), rng.pick(STORE_KINDS)],
+        fault: rng.pick(FAULTS),
+        probability: rng.pick([0.1, 0.3, 0.6]),
+      });
+      const err = await syncNow(base);
+      proxy.remove(rule);
+      if (err === null) {
+        restorable = [state];
+        count(c, 'push/ok');
+      } else {
+        // a push that failed may still have landed its manifest (its answer was lost)
+        restorable.push(state);
+        count(c, 'push/failed');
+        c.o.log?.(`round ${round}: push failed under ${JSON.stringify(rule)}: ${err.slice(0, 200)}`);
+      }
+      await stop(c);
+      const wiped = rng.chance(0.7);
+      if (wiped) rmSync(c.storage, { recursive: true, force: true });
+      // restart while the store is still flaky
+      const restoreRule = proxy.inject({
+        kinds: [rng.pick(STORE_KINDS), rng.pick(STORE_KINDS)],
+        fault: rng.pick(FAULTS),
+        probability: rng.pick([0.1, 0.3, 0.6]),
+      });
+      const after = await startPipeline(c.cfg).then(
+        async (p) => {
+          c.proc = p;
+          return settle(p, 60_000);
+        },
+        (e: Error) => ({ running: false as const, body: e.message }),
+      );
+      proxy.remove(restoreRule);
+      let outcome: string;
+      if (!after.running) {
+        if (!after.body.includes('CheckpointFetchError')) {
+          c.failures.push(
+            `round ${round}: the restart failed without CheckpointFetchError ${c.tag}: ${after.body}`,
+          );
+          return;
+        }
+        outcome = 'fetch-error';
+        await stop(c);
+        // the faults stop; the next round's start must restore
+        restoreNext = wiped;
+      } else {
+        const base2 = (c.proc as Proc).base;
+        if (wiped) {
+          if (!(await matchRestored(base2))) {
+            c.failures.push(
+              `round ${round}: after a lost disk the restore brought back none of the ${restorable.length} checkpoint state(s) that may be newest in the bucket ${c.tag}`,
+            );
+            return;
+          }
+        } else {
+          const diff = await c.acked.check(base2);
+          if (diff !== null) {
+            c.failures.push(`round ${round}: restart on kept storage lost data: ${diff} ${c.tag}`);
+            return;
+          }
+        }
+        outcome = wiped ? 'restored' : 'local';
+        await stop(c);
+      }
+      count(c, `restart/${outcome}`);
+      c.o.log?.(`round ${round}: ${wiped ? 'storage wiped, ' : ''}${outcome}`);
+    }
+  } finally {
+    await stop(c);
+    await proxy.stop();
+    await s3.stop();
+  }
 }
