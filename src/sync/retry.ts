@@ -193,6 +193,41 @@ export async function* guardedBody(
   }
 }
 
+/**
+ * The deadline of a request whose body is `bytes` long: the hang bound, plus the bound again for every 8 MiB of
+ * body (a bound on hangs, not on throughput: 8 MiB per `--timeout` is far below any usable link).
+ */
+export function deadlineMs(idleMs: number, bytes: number): number {
+  return idleMs * (1 + Math.ceil(bytes / (8 * 1024 * 1024)));
+}
+
+/**
+ * Runs a request with a deadline: the SDK's request timeout does not cover a response whose headers arrived and
+ * whose body then stalls (a LIST, or a PUT's error body, hung forever through the fault proxy). Past the
+ * deadline the request is aborted and fails as transient (so it is retried); the caller's own abort passes
+ * through as it is.
+ */
+export async function withDeadline<T>(
+  what: string,
+  key: string,
+  ms: number,
+  caller: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  const signal = caller ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
+  try {
+    return await fn(signal);
+  } catch (e) {
+    if (deadline.signal.aborted && caller?.aborted !== true)
+      throw transientError(what, `no complete answer within ${ms / 1000} s`, { key });
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An {@link ObjectStore} whose requests are retried on transient failures; full reads check their length. */
 export class RetryingStore implements ObjectStore {
   readonly raw: ObjectStore;
@@ -207,9 +242,35 @@ export class RetryingStore implements ObjectStore {
     return this.raw.description;
   }
 
-  put(key: string, body: ObjectBody, opts?: PutOptions): Promise<PutResult> {
+  /** {@link withDeadline} with the hang bound, for a request that moves `bytes` of body. */
+  #deadline<T>(
+    what: string,
+    key: string,
+    caller: AbortSignal | undefined,
+    fn: (signal: AbortSignal) => Promise<T>,
+    bytes = 0,
+  ): Promise<T> {
+    return withDeadline(
+      `${what} on ${this.raw.description}`,
+      key,
+      deadlineMs(this.retrier.policy.idleTimeoutMs, bytes),
+      caller,
+      fn,
+    );
+  }
+
+  put(key: string, body: ObjectBody, opts: PutOptions = {}): Promise<PutResult> {
     if (typeof body !== 'string' && !(body instanceof Uint8Array)) return this.raw.put(key, body, opts);
-    return this.retrier.run(`PUT ${key}`, () => this.raw.put(key, body, opts));
+    const bytes = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    return this.retrier.run(`PUT ${key}`, () =>
+      this.#deadline(
+        `PUT ${key}`,
+        key,
+        opts.signal,
+        (signal) => this.raw.put(key, body, { ...opts, signal }),
+        bytes,
+      ),
+    );
   }
 
   /** A whole object, read with the hang bound; a body shorter than its `Content-Length` is transient. */
@@ -244,13 +305,13 @@ export class RetryingStore implements ObjectStore {
     opts?: { signal?: AbortSignal },
   ): Promise<(ObjectInfo & { readonly etag: string }) | null> {
     return this.retrier.run(`HEAD ${key}`, () =>
-      this.#bounded(`HEAD ${key}`, key, opts?.signal, (signal) => this.raw.head(key, { signal })),
+      this.#deadline(`HEAD ${key}`, key, opts?.signal, (signal) => this.raw.head(key, { signal })),
     );
   }
 
   listPage(prefix: string, opts: ListOptions = {}): Promise<ListPage> {
     return this.retrier.run(`LIST ${prefix}`, () =>
-      this.#bounded(`LIST ${prefix}`, prefix, opts.signal, (signal) =>
+      this.#deadline(`LIST ${prefix}`, prefix, opts.signal, (signal) =>
         this.raw.listPage(prefix, { ...opts, signal }),
       ),
     );
@@ -262,47 +323,15 @@ export class RetryingStore implements ObjectStore {
 
   delete(key: string, opts?: { signal?: AbortSignal }): Promise<void> {
     return this.retrier.run(`DELETE ${key}`, () =>
-      this.#bounded(`DELETE ${key}`, key, opts?.signal, (signal) => this.raw.delete(key, { signal })),
+      this.#deadline(`DELETE ${key}`, key, opts?.signal, (signal) => this.raw.delete(key, { signal })),
     );
   }
 
   deleteMany(keys: readonly string[], opts?: { signal?: AbortSignal }): Promise<void> {
     const what = `DELETE ${keys.length} objects`;
     return this.retrier.run(what, () =>
-      this.#bounded(what, keys[0] ?? '', opts?.signal, (signal) => this.raw.deleteMany(keys, { signal })),
+      this.#deadline(what, keys[0] ?? '', opts?.signal, (signal) => this.raw.deleteMany(keys, { signal })),
     );
-  }
-
-  /**
-   * Runs a request whose answer is small (HEAD, LIST, DELETE) with a deadline of the hang bound: the SDK's
-   * request timeout does not cover a response whose headers arrived and whose body then stalls (a LIST hung
-   * forever through the fault proxy). Past the deadline the request is aborted and fails as transient.
-   */
-  async #bounded<T>(
-    what: string,
-    key: string,
-    caller: AbortSignal | undefined,
-    fn: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
-    const deadline = new AbortController();
-    const ms = this.retrier.policy.idleTimeoutMs;
-    const timer = setTimeout(() => deadline.abort(), ms);
-    const signal = caller ? AbortSignal.any([caller, deadline.signal]) : deadline.signal;
-    try {
-      return await fn(signal);
-    } catch (e) {
-      if (deadline.signal.aborted && caller?.aborted !== true)
-        throw transientError(
-          `${what} on ${this.raw.description}`,
-          `no complete answer within ${ms / 1000} s`,
-          {
-            key,
-          },
-        );
-      throw e;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   close(): Promise<void> {

@@ -17,7 +17,14 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readFile, stat, unlink } from 'node:fs/promises';
 import { ServiceError } from '../errors/service-error.ts';
 import type { ObjectInfo, ObjectStore } from './object-store.ts';
-import { DEFAULT_RETRY, guardedBody, type Retrier, transientError } from './retry.ts';
+import {
+  DEFAULT_RETRY,
+  deadlineMs,
+  guardedBody,
+  type Retrier,
+  transientError,
+  withDeadline,
+} from './retry.ts';
 
 /** Runs async tasks with at most `n` at once. */
 export class Pool {
@@ -163,10 +170,17 @@ async function uploadOnce(
         { path },
       );
     await opts.limiter.take(bytes.length);
-    await store.put(key, bytes, {
-      sha256: file.sha256,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const put = (signal: AbortSignal | undefined) =>
+      store.put(key, bytes, { sha256: file.sha256, ...(signal ? { signal } : {}) });
+    if (opts.retrier)
+      await withDeadline(
+        `PUT ${key} on ${store.description}`,
+        key,
+        deadlineMs(opts.retrier.policy.idleTimeoutMs, bytes.length),
+        opts.signal,
+        put,
+      );
+    else await put(opts.signal);
     progress(bytes.length);
     return;
   }

@@ -109,6 +109,14 @@ describe('fault proxy', async () => {
     assert.ok(performance.now() - t0 >= 250, 'waited for the bound');
     assert.equal(retrier.stats.retries, 1);
     assert.match(retrier.stats.last?.error ?? '', /no complete answer within 0.3 s/);
+    // a PUT whose error answer stalls (the second conditional create of the probe is refused with a body)
+    await retrying.put('files/cond', 'x', { ifNoneMatch: '*' });
+    proxy.inject({ kinds: ['put'], fault: { type: 'hang' }, times: 1 });
+    await assert.rejects(retrying.put('files/cond', 'y', { ifNoneMatch: '*' }), (e) => {
+      assert.equal(code(e), 'ObjectAlreadyExists', 'the retry after the hang gets the real answer');
+      return true;
+    });
+    assert.equal(retrier.stats.retries, 2);
     // every attempt hangs: the listing fails as transient instead of waiting forever
     proxy.inject({ kinds: ['list'], fault: { type: 'hang' }, times: 3 });
     await assert.rejects(retrying.listPage('files/'), (e) => {
