@@ -105,6 +105,43 @@ export interface CheckpointManifest {
   readonly outputs: Record<string, unknown>;
   readonly extra: unknown;
   readonly operators: StateLists;
+  /**
+   * SHA-256 (hex) of the manifest's compact JSON without `checksum` (and without a bucket's `sync` stamp):
+   * a changed byte that still parses (a renamed state, a digit of a position) is caught. Written by every
+   * build since it was added; a manifest without it (older builds) is read as before.
+   */
+  readonly checksum?: string;
+}
+
+/** Top-level fields a manifest may have (`sync`: the stamp a bucket's copy carries). */
+const MANIFEST_KEYS = new Set([
+  'format_version',
+  'uuid',
+  'parent',
+  'created_at',
+  'steps',
+  'processed_records',
+  'transaction_id',
+  'fingerprint',
+  'identifier',
+  'inputs',
+  'outputs',
+  'extra',
+  'operators',
+  'checksum',
+  'sync',
+]);
+
+/** The checksum a manifest's fields give (see {@link CheckpointManifest.checksum}). */
+export function manifestChecksum(value: Record<string, unknown>): string {
+  const { checksum: _c, sync: _s, ...rest } = value;
+  return sha256Hex(Buffer.from(JSON.stringify(rest), 'utf8'));
+}
+
+/** The manifest with its checksum (a previous one replaced). */
+export function sealManifest<M extends object>(m: M): M & { checksum: string } {
+  const { checksum: _c, ...rest } = m as M & { checksum?: unknown };
+  return { ...(rest as M), checksum: manifestChecksum(rest as Record<string, unknown>) };
 }
 
 /** An element of `checkpoints.json`. */
@@ -244,6 +281,17 @@ export function parseManifest(value: unknown, uuid: string): CheckpointManifest 
       { uuid, version: v },
     );
   if (v !== MANIFEST_FORMAT_VERSION) throw bad('bad format_version');
+  // (a newer format may add fields and seal differently: its version is checked first)
+  const unknown = Object.keys(value).filter((k) => !MANIFEST_KEYS.has(k));
+  if (unknown.length > 0) throw bad(`unknown field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  if (value.checksum !== undefined) {
+    if (typeof value.checksum !== 'string') throw bad('bad checksum');
+    const sum = manifestChecksum(value);
+    if (sum !== value.checksum)
+      throw bad(
+        `its checksum does not match (the file was changed after it was written: ${sum} vs ${value.checksum})`,
+      );
+  }
   if (value.uuid !== uuid) throw bad('uuid differs from the file name');
   if (value.parent !== null && !isUuid(value.parent)) throw bad('bad parent');
   if (typeof value.created_at !== 'string') throw bad('bad created_at');
@@ -461,9 +509,10 @@ export class CheckpointStore {
       extra: meta.extra ?? null,
       operators: lists,
     };
-    const manifestBytes = await writeJsonAtomic(this.manifestPath(uuid), manifest);
+    const sealed = sealManifest(manifest);
+    const manifestBytes = await writeJsonAtomic(this.manifestPath(uuid), sealed);
     bytesWritten += manifestBytes;
-    const entry = entryOf(manifest, manifestBytes);
+    const entry = entryOf(sealed, manifestBytes);
     try {
       await writeJsonAtomic(join(this.dir, CATALOG_FILE), [...entries, entry]);
     } catch (e) {
@@ -473,7 +522,7 @@ export class CheckpointStore {
       throw e;
     }
     this.#last = uuid;
-    return { entry, manifest, bytesWritten, filesWritten, filesReused };
+    return { entry, manifest: sealed, bytesWritten, filesWritten, filesReused };
   }
 
   /** Committed checkpoints, oldest first (not verified: see {@link latest}). */

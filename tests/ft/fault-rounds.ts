@@ -157,11 +157,11 @@ function candidates(storage: string, target: Target): string[] {
     case 'journal':
       return list('journal', /\.log$/);
     case 'manifest':
-      return list('checkpoints', /\.json$/);
+      return list('checkpoint-store/checkpoints', /\.json$/);
     case 'segment':
-      return list('files', /^[0-9a-f]+$/);
+      return list('checkpoint-store/files', /^[0-9a-f]+$/);
     case 'catalog':
-      return list('.', /^checkpoints\.json$/);
+      return list('checkpoint-store', /^checkpoints\.json$/);
   }
 }
 
@@ -230,7 +230,11 @@ class Acked {
   async check(base: string): Promise<string | null> {
     const want = expected(this.rows);
     const got = await views(base);
-    return got.s === want.s && got.tot === want.tot ? null : `tot ${got.tot}, acknowledged ${want.tot}`;
+    if (got.s === want.s && got.tot === want.tot) return null;
+    const have = new Set(got.s.split('\n'));
+    const exp = new Set(want.s.split('\n'));
+    const only = (a: Set<string>, b: Set<string>) => [...a].filter((l) => !b.has(l)).slice(0, 3);
+    return `tot ${got.tot}, acknowledged ${want.tot}; groups only in the view ${only(have, exp).join(' ')}, only acknowledged ${only(exp, have).join(' ')}`;
   }
 }
 

@@ -2,10 +2,11 @@
  * The fault rounds in CI (see fault-rounds.ts): durable files damaged between `kill -9`s (journal, manifest,
  * segment, catalog) must end in full recovery or a coded failure naming the file, never a silent shrink; a
  * full disk under the pipeline's storage refuses pushes and checkpoints with `StorageFull`, keeps the pipeline
- * Running and loses nothing acknowledged.
+ * Running and loses nothing acknowledged; a flaky object store (through the fault proxy) never turns into an
+ * empty or older restore.
  *
  * Fixed seeds, plus one random seed (printed; `SEED=<seed> npm run chaos -- --faults KIND --rounds N` replays
- * it). `npm run chaos -- --faults corrupt,full-disk --rounds N` runs more.
+ * it). `npm run chaos -- --faults corrupt,full-disk,flaky-store --rounds N` runs more.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -51,7 +52,24 @@ test('fault rounds: a full disk under the pipeline storage (fixed seed)', { time
     assert.ok(total(o, 'full/refused') > 0, `the disk was full for something: ${JSON.stringify(o)}`);
 });
 
-test(`fault rounds: random seed ${randomSeed}`, { timeout: 180_000 }, async (t) => {
+test('fault rounds: a flaky object store under sync and restore (fixed seeds)', {
+  timeout: 240_000,
+}, async (t) => {
+  const a = await campaign(t, 'flaky-store', 'exactly_once', 3, 8);
+  const b = await campaign(t, 'flaky-store', 'at_least_once', 21, 5);
+  const o = { ...a, ...b };
+  assert.ok(
+    total(a, 'restart/restored') + total(b, 'restart/restored') > 0,
+    `restores from the bucket: ${JSON.stringify(o)}`,
+  );
+  assert.ok(
+    total(a, 'push/failed') + total(b, 'push/failed') > 0,
+    `some push met a fault it could not retry away: ${JSON.stringify(o)}`,
+  );
+});
+
+test(`fault rounds: random seed ${randomSeed}`, { timeout: 240_000 }, async (t) => {
   await campaign(t, 'corrupt', 'exactly_once', randomSeed, 4);
   await campaign(t, 'full-disk', 'at_least_once', randomSeed, 3);
+  await campaign(t, 'flaky-store', 'exactly_once', randomSeed, 3);
 });

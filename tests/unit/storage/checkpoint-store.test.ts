@@ -540,6 +540,33 @@ describe('CheckpointStore: crashes and corruption', () => {
     });
   });
 
+  test('a manifest changed in a way that still parses (a renamed state, a digit) is corrupt, not used', async () => {
+    for (const change of [
+      (t: string) => t.replace('"rows"', '"rowz"'), // a renamed field deep inside
+      (t: string) => t.replace(/"steps": (\d+)/, (_m, n) => `"steps": ${Number(n) + 1}`), // a digit
+      (t: string) => t.replace('"checksum"', '"chucksum"'), // the checksum's own name
+      (t: string) => t.replace(/"checksum": "([0-9a-f])/, (_m, c) => `"checksum": "${c === 'a' ? 'b' : 'a'}`),
+    ]) {
+      await withTempDir(async (dir) => {
+        const { a, b } = await twoGood(dir);
+        const p = store(dir).manifestPath(b.entry.uuid);
+        const text = await readFile(p, 'utf8');
+        assert.match(text, /"checksum": "[0-9a-f]{64}"/, 'manifests are written with their checksum');
+        const changed = change(text);
+        assert.notEqual(changed, text);
+        JSON.parse(changed); // still valid JSON
+        await writeFile(p, changed);
+        const log = new CapturingLogger();
+        assert.equal((await store(dir, log).latest())?.uuid, a.entry.uuid, 'falls back to the intact one');
+        assert.ok(log.lines.some((l) => l.fields.error_code === 'CheckpointCorrupt'));
+        await assert.rejects(
+          store(dir).read(b.entry.uuid),
+          (e) => (e as { code?: string }).code === 'CheckpointCorrupt',
+        );
+      });
+    }
+  });
+
   test('a newer manifest format is skipped as unsupported', async () => {
     await withTempDir(async (dir) => {
       const { a, b } = await twoGood(dir);
