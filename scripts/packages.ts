@@ -139,7 +139,7 @@ export async function pack(): Promise<string[]> {
         name: '@holdfast/client',
         ...common,
         description: 'TypeScript SDK for Holdfast pipelines (Feldera-compatible /v0 REST API); HTTP only',
-        engines: { node: '>=20' },
+        engines: { node: '>=20.3' }, // AbortSignal.any
         sideEffects: false,
         exports: {
           '.': { types: './dist/client/index.d.ts', default: './dist/client/index.js' },

@@ -201,7 +201,7 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
   const sdkDir = join(work, 'node_modules', '@holdfast', 'client');
   const sdk = JSON.parse(readFileSync(join(sdkDir, 'package.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(sdk.dependencies, undefined, 'the SDK has no dependencies');
-  assert.deepEqual(sdk.engines, { node: '>=20' });
+  assert.deepEqual(sdk.engines, { node: '>=20.3' });
   assert.deepEqual((sdk.exports as Record<string, unknown>)['.'], {
     types: './dist/client/index.d.ts',
     default: './dist/client/index.js',
