@@ -11,8 +11,8 @@
  *   files, README, and for `holdfast` the `holdfast` bin launcher) and runs `npm pack` into `dist/packages/`.
  *   Prints one line per tarball with its absolute path.
  *
- * State: only files under `dist/` (gitignored), each run starts from an empty `dist/build`, `dist/stage` and
- * `dist/packages`. Invariants: `@holdfast/client` has no dependencies and ships no engine file (its contents
+ * State: only files under `dist/` (gitignored); `build` starts from an empty `dist/build`, `pack` also from
+ * empty `dist/stage` and `dist/packages`. Invariants: `@holdfast/client` has no dependencies and ships no engine file (its contents
  * are tsc's import closure of src/client/index.ts); `holdfast` depends on exactly the root package.json's
  * `dependencies`, so a runtime dependency added to the repo is a dependency of the package too; the version
  * of both is the root package.json's; `files` whitelists what ships.
@@ -101,7 +101,7 @@ function clientReadme(version: string): string {
 The TypeScript SDK for Holdfast's Feldera-compatible \`/v0\` REST API: \`HoldfastClient\` (one method per
 endpoint), the \`Pipeline\` handle (create, start, inputJson, query, listen, checkpoint, sync, standby, stop),
 and the error classes \`ApiError\` and \`ClientError\`. HTTP only (\`fetch\`): no engine code and no
-dependencies. ESM with type declarations; runs on Node.js >= 20 and in browsers.
+dependencies. ESM with type declarations; runs on Node.js >= 20.3 and in browsers.
 
 \`\`\`ts
 import { HoldfastClient, Pipeline } from '@holdfast/client';
