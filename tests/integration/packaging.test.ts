@@ -254,7 +254,10 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
 
   // the server from the installed package: `npx holdfast server`, Node 24 first on PATH
   const dataDir = join(work, 'data');
-  server = spawn('npx', ['--no-install', 'holdfast', 'server', '--data-dir', dataDir, '--port', '0'], {
+  // under `timeout`, so that it stops by itself (SIGTERM to its whole group after 180 s) even if this test
+  // process is killed before after() runs
+  const cmd = ['npx', '--no-install', 'holdfast', 'server', '--data-dir', dataDir, '--port', '0'];
+  server = spawn('timeout', ['-k', '5', '180', ...cmd], {
     cwd: work,
     env: consumerEnv(pathWith(NODE24_BIN)),
     stdio: ['ignore', 'pipe', 'pipe'],
