@@ -192,7 +192,8 @@ export class HoldfastApi {
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
       timer = setTimeout(() => timeout.abort(), timeoutMs);
-      timer.unref?.();
+      // Node: the timer must not keep the process alive; a browser's timer id is a number
+      (timer as { unref?: () => void }).unref?.();
     }
     const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
     const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers, body, signal };

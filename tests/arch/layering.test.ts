@@ -121,3 +121,26 @@ test('the checker itself catches a forbidden edge', () => {
   assert.ok(!(ALLOWED.client ?? []).includes('sql'));
   assert.ok(!(ALLOWED.zset ?? []).includes('sql'));
 });
+
+test('the SDK package (@holdfast/client) closes over client/, types/ and util/ only, with no bare import', () => {
+  // what `npm run pack` ships as @holdfast/client is tsc's import closure of src/client/index.ts: it must hold
+  // no engine file, and no file of it may import a Node built-in or an npm package (Node >= 20 and browsers)
+  const seen = new Set<string>();
+  const bad: string[] = [];
+  const visit = (f: string) => {
+    if (seen.has(f)) return;
+    seen.add(f);
+    const text = readFileSync(f, 'utf8');
+    const re =
+      /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const spec = (m[1] ?? m[2]) as string;
+      if (!spec.startsWith('.')) bad.push(`${relative(ROOT, f)} imports '${spec}'`);
+    }
+    for (const t of imports(f)) visit(t);
+  };
+  visit(join(SRC, 'client', 'index.ts'));
+  const layers = new Set([...seen].map(layerOf));
+  assert.deepEqual([...layers].sort(), ['client', 'types', 'util']);
+  assert.deepEqual(bad, [], `the SDK's import closure imports outside itself:\n${bad.join('\n')}`);
+});
