@@ -166,3 +166,4 @@ export function mergeFamilies(sources: readonly MetricFamily[][]): Registry {
 }
 
 export type { Histogram, MetricObjectWithValues, MetricValue, Registry };
+export { Counter, Gauge };
