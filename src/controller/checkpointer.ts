@@ -107,6 +107,8 @@ export class Checkpointer {
     writtenBytesTotal: 0,
     recordsAtLastCheckpoint: 0,
   };
+  /** Called after each successful checkpoint with its duration and blocking time (seconds); must not throw. */
+  onWritten: ((seconds: number, blockingSeconds: number) => void) | null = null;
   #timer: NodeJS.Timeout | null = null;
   /** Set after a failed write: the changes it held were consumed, so the next checkpoint must be full. */
   #forceFull = false;
@@ -197,6 +199,7 @@ export class Checkpointer {
           writtenBytesTotal: this.metrics.writtenBytesTotal + bytes,
           recordsAtLastCheckpoint: meta.processed_records,
         });
+        this.onWritten?.(duration, blocking);
         this.status.success = Math.max(this.status.success ?? -1, ...seqs);
         this.#log(
           'info',

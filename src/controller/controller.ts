@@ -136,6 +136,14 @@ export class Controller {
   #waiters: Waiter[] = [];
   #scheduled = false;
   #stepping = false;
+  /**
+   * Timing observers (the pipeline process's histograms): `step` after each successful step, `checkpoint` after
+   * each successful checkpoint. Called synchronously; they must not throw.
+   */
+  readonly timings: {
+    step?: (seconds: number) => void;
+    checkpoint?: (seconds: number, blockingSeconds: number) => void;
+  } = {};
   readonly totals = {
     input_records: 0,
     input_bytes: 0,
@@ -467,6 +475,7 @@ export class Controller {
 
   #runStep(taken: Array<{ chunk: Chunk; from: number; to: number }>, replay?: StepRecord): void {
     this.#stepping = true;
+    const t0 = performance.now();
     const step = this.totals.initiated_steps + 1;
     this.totals.initiated_steps = step;
     const exactlyOnce = this.#ft?.model === 'exactly_once' && taken.length > 0;
@@ -550,6 +559,7 @@ export class Controller {
     this.totals.processed_bytes += bytes;
     this.totals.completed_records += records;
     this.totals.completed_steps = step;
+    this.timings.step?.((performance.now() - t0) / 1000);
     this.#wake();
   }
 
@@ -632,6 +642,7 @@ export class Controller {
       },
       this.#log,
     );
+    cp.onWritten = (seconds, blocking) => this.timings.checkpoint?.(seconds, blocking);
     cp.schedule(options.intervalSecs, () => {
       if (this.#state === 'Running' || this.#state === 'Paused') this.checkpoint();
     });

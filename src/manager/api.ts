@@ -13,6 +13,11 @@
  * client's. JSON bodies are read whole, at most `maxBodyBytes` (413 `PayloadTooLarge` above, default 16 MiB);
  * proxied bodies (ingress) are streamed through unread. A malformed percent-encoding is 400 `InvalidParam`.
  *
+ * Metrics (`GET /v0/metrics[?format=json]`): the manager's own registry (process and Node runtime metrics,
+ * pipelines by status, HTTP requests by route and status, automatic restarts) merged with the metrics of every
+ * deployed pipeline, fetched as JSON from each process in parallel and relabelled with its `pipeline_name`, into
+ * one exposition (each family once; see metrics/registry.ts). A pipeline that does not answer is left out.
+ *
  * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
  * never links the engine) and store `program_status`, `program_error` and `program_info`.
  */
@@ -31,6 +36,20 @@ import {
   sendJson,
 } from '../errors/http-reply.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import {
+  Counter,
+  familiesOf,
+  Gauge,
+  type Histogram,
+  type MetricFamily,
+  mergeFamilies,
+  PIPELINE_LABEL,
+  PROMETHEUS_CONTENT_TYPE,
+  processRegistry,
+  type Registry,
+  sanitizeFamilies,
+  secondsHistogram,
+} from '../metrics/registry.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import {
   type BootstrapPolicy,
@@ -97,9 +116,12 @@ export class Manager {
   readonly server: Server;
   /** When each pipeline's record was last persisted for a details-only change. */
   readonly #detailsSavedAt = new Map<string, number>();
+  /** The manager's own metrics (one registry for the process). */
+  readonly #metrics: ManagerMetrics;
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
+    this.#metrics = managerMetrics(() => this.store.list());
     this.store = new Store(opts.dataDir, (line) => opts.log?.(line));
     this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, {
       onReady: (name, port, pid) =>
@@ -151,7 +173,8 @@ export class Manager {
           }
         }
       },
-      onExit: (name, expected, gaveUp, detail) =>
+      onExit: (name, expected, gaveUp, detail) => {
+        if (!expected && !gaveUp) this.#metrics.restarts.inc({ [PIPELINE_LABEL]: name });
         this.#note(name, (r) => {
           r.port = null;
           r.pid = null;
@@ -173,9 +196,19 @@ export class Manager {
           } else {
             setResources(r, 'Provisioning');
           }
-        }),
+        });
+      },
     });
     this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
+      const t0 = performance.now();
+      res.once('finish', () => {
+        const labels = { route: routeOf(req), method: req.method ?? 'GET', status: String(res.statusCode) };
+        this.#metrics.requests.inc(labels);
+        this.#metrics.duration.observe(
+          { route: labels.route, method: labels.method },
+          (performance.now() - t0) / 1000,
+        );
+      });
       this.#handle(req, res).catch((e: unknown) => {
         const err = sendError(res, e);
         if (err.httpStatus >= 500) this.#opts.log?.(`error: ${err.errorCode}: ${err.message}`);
@@ -267,7 +300,7 @@ export class Manager {
     if (seg[0] !== 'v0') throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
     if (!this.#auth(req, res)) return;
     if (seg[1] === 'config' && seg.length === 2 && method === 'GET') return sendJson(res, 200, configBody());
-    if (seg[1] === 'metrics' && seg.length === 2 && method === 'GET') return this.#allMetrics(res);
+    if (seg[1] === 'metrics' && seg.length === 2 && method === 'GET') return this.#allMetrics(url, res);
     if (seg[1] !== 'pipelines')
       throw new ServiceError('NotFound', `no endpoint ${method} ${url.pathname}`, {});
     if (seg.length === 2) {
@@ -863,26 +896,129 @@ export class Manager {
     res.on('close', stop);
   }
 
-  async #allMetrics(res: ServerResponse): Promise<void> {
-    const parts: string[] = [];
-    for (const r of this.store.list()) {
-      const port = this.supervisor.port(r.name);
-      if (port === null || r.deployment_resources_status !== 'Provisioned') continue;
-      try {
-        const t = await (
-          await fetch(`http://127.0.0.1:${port}/metrics`, {
+  async #allMetrics(url: URL, res: ServerResponse): Promise<void> {
+    const format = url.searchParams.get('format') ?? 'prometheus';
+    if (format !== 'prometheus' && format !== 'json')
+      throw new ServiceError('InvalidParam', `unknown metrics format '${format}': use prometheus or json`, {
+        param: 'format',
+        value: format,
+      });
+    const deployed = this.store
+      .list()
+      .filter(
+        (r) => r.deployment_resources_status === 'Provisioned' && this.supervisor.port(r.name) !== null,
+      );
+    const pipelines = await Promise.all(
+      deployed.map(async (r): Promise<MetricFamily[]> => {
+        try {
+          const answer = await fetch(`http://127.0.0.1:${this.supervisor.port(r.name)}/metrics?format=json`, {
             headers: this.supervisor.authHeaders(r.name),
             signal: AbortSignal.timeout(5000),
-          })
-        ).text();
-        parts.push(t.replace(/pipeline_name="[^"]*"/g, `pipeline_name="${r.name}"`));
-      } catch {
-        // unreachable pipelines are skipped
-      }
-    }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(parts.join('\n'));
+          });
+          if (!answer.ok) return [];
+          return sanitizeFamilies(await answer.json(), { [PIPELINE_LABEL]: r.name });
+        } catch {
+          return []; // an unreachable pipeline is left out
+        }
+      }),
+    );
+    const merged = mergeFamilies([await familiesOf(this.#metrics.registry), ...pipelines]);
+    if (format === 'json') return sendJson(res, 200, await merged.getMetricsAsJSON());
+    const text = await merged.metrics();
+    res.writeHead(200, {
+      'content-type': PROMETHEUS_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
   }
+}
+
+interface ManagerMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly duration: Histogram<'route' | 'method'>;
+  readonly restarts: Counter<typeof PIPELINE_LABEL>;
+}
+
+/** The manager's registry: process/runtime metrics, pipelines by status, HTTP requests, restarts. */
+function managerMetrics(pipelines: () => readonly PipelineRecord[]): ManagerMetrics {
+  const registry = processRegistry();
+  new Gauge({
+    name: 'holdfast_manager_pipelines',
+    help: 'Pipelines by status: the runtime status while deployed, else the resources status (Stopped, Provisioning, ...).',
+    labelNames: ['status'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const by = new Map<string, number>();
+      for (const r of pipelines()) {
+        const s = r.deployment_runtime_status ?? r.deployment_resources_status;
+        by.set(s, (by.get(s) ?? 0) + 1);
+      }
+      for (const [status, n] of by) this.set({ status }, n);
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'holdfast_manager_http_requests_total',
+      help: 'HTTP requests answered by the manager, by route (a template), method and status code.',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    duration: secondsHistogram(
+      registry,
+      'holdfast_manager_http_request_duration_seconds',
+      'Time to answer each HTTP request (to the end of the response: streams last as long as they stay open).',
+      ['route', 'method'],
+      [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300],
+    ),
+    restarts: new Counter({
+      name: 'holdfast_manager_pipeline_restarts_total',
+      help: 'Automatic restarts of a pipeline process after it exited unexpectedly (crash, kill -9).',
+      labelNames: [PIPELINE_LABEL],
+      registers: [registry],
+    }),
+  };
+}
+
+/** Routes whose segment after the pipeline name is kept in the `route` label (anything else is `{other}`). */
+const ROUTE_ACTIONS = new Set([
+  ...PROXIED,
+  'start',
+  'stop',
+  'pause',
+  'resume',
+  'clear',
+  'dismiss_error',
+  'activate',
+  'logs',
+]);
+
+/** The request's route as a template (`/v0/pipelines/{pipeline_name}/stats`): bounded label values. */
+function routeOf(req: IncomingMessage): string {
+  let seg: string[];
+  try {
+    seg = pathSegments(requestUrl(req, 'http://manager'));
+  } catch {
+    return '{invalid}';
+  }
+  const path = `/${seg.join('/')}`;
+  if (path === '/healthz' || path === '/config/authentication') return path;
+  if (seg[0] !== 'v0') return '{unknown}';
+  if (seg[1] === 'config' || seg[1] === 'metrics') return seg.length === 2 ? path : '{unknown}';
+  if (seg[1] !== 'pipelines') return '{unknown}';
+  if (seg.length === 2) return '/v0/pipelines';
+  if (seg.length === 3) return '/v0/pipelines/{pipeline_name}';
+  const action = seg[3] as string;
+  if (!ROUTE_ACTIONS.has(action)) return '/v0/pipelines/{pipeline_name}/{unknown}';
+  const base = `/v0/pipelines/{pipeline_name}/${action}`;
+  if (seg.length === 4) return base;
+  if (action === 'ingress') return `${base}/{table_name}`;
+  if (action === 'egress') return `${base}/{view_name}`;
+  if (action === 'checkpoint' && seg.length === 5 && (seg[4] === 'sync' || seg[4] === 'sync_status'))
+    return `${base}/${seg[4]}`;
+  return `${base}/{rest}`;
 }
 
 /**

@@ -55,6 +55,7 @@ import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { sleep } from '../util/backoff.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
+import { PipelineMetrics } from './pipeline-metrics.ts';
 import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
 
 export interface PipelineProcessConfig {
@@ -393,8 +394,11 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     );
     await rm(spoolDir, { recursive: true, force: true }); // bodies of requests cut off by a crash
   }
+  // one metric registry for the process: the server exposes it, the engine feeds its histograms
+  const metrics = new PipelineMetrics(name);
   const server = createPipelineServer(life, {
     name,
+    metrics,
     sync,
     key,
     maxIngressBytes,
@@ -494,7 +498,13 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
       let startUuid: string | undefined;
       if (syncSettings) {
         const identity = await pipelineIdentity(cfg, dir);
-        sync.synchronizer = new Synchronizer({ settings: syncSettings, local: store, identity, log });
+        sync.synchronizer = new Synchronizer({
+          settings: syncSettings,
+          local: store,
+          identity,
+          log,
+          onTransfer: metrics.timings.transfer,
+        });
         log('info', `checkpoint sync to ${sync.synchronizer.bucket.description}`, describeSync(syncSettings));
         let standbyDone = false;
         const marker = await readActivationMarker(dir);
@@ -654,6 +664,8 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
       ...(ftJournal ? { ft: ftJournal } : {}),
       deferInitialStep: true,
     });
+    controller.timings.step = metrics.timings.step;
+    controller.timings.checkpoint = metrics.timings.checkpoint;
     if (writer)
       controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
     // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working

@@ -6,7 +6,8 @@
  *   GET  /completion_status?token=                                       → {"status", "step"}
  *   POST /egress/{view}?format=json|csv&send_snapshot=&backpressure=     → stream of chunks
  *   GET  /query?sql=&format=text|json                                    → table or JSON lines
- *   GET  /stats, GET /metrics (Prometheus), POST /pause, POST /start (resume), GET /healthz
+ *   GET  /stats, GET /metrics?format=prometheus|json (pipeline-metrics.ts), POST /pause, POST /start (resume),
+ *   GET /healthz
  *   GET  /status (ExtendedRuntimeStatus), POST /approve (bootstrap approval)       → see lifecycle.ts
  *   POST /checkpoint/sync (202), GET /checkpoint/sync_status, GET /checkpoints/remote → see sync/
  *
@@ -53,6 +54,7 @@ import {
   sendText,
 } from '../errors/http-reply.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
+import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
@@ -62,6 +64,7 @@ import type { Synchronizer } from '../sync/synchronizer.ts';
 import type { Batch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
+import { PipelineMetrics } from './pipeline-metrics.ts';
 import { asciiTable } from './text-table.ts';
 
 /** The pipeline's checkpoint sync, filled in during initialization. */
@@ -110,6 +113,8 @@ export interface PipelineServerOptions {
   readonly maxIngressBytes?: number | null;
   /** Where ingress bodies over 8 MiB are spooled while they arrive (default: a directory in the OS temp dir). */
   readonly spoolDir?: string;
+  /** The process's metric registry (default: a new one); `/metrics` serves it. */
+  readonly metrics?: PipelineMetrics;
 }
 
 /** Ingress bodies up to this size stay in memory while they arrive; larger ones are spooled to a file. */
@@ -136,6 +141,15 @@ export function createPipelineServer(
 ): Server {
   const life = source instanceof PipelineLifecycle ? source : new PipelineLifecycle({ controller: source });
   let routes: ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | null = null;
+  const egress = new Set<EgressConnection>();
+  const metrics = options.metrics ?? new PipelineMetrics(options.name ?? 'pipeline');
+  metrics.attach({
+    controller: () => life.controller,
+    standby: () => (life.phase.kind === 'Standby' ? (options.sync?.standby ?? null) : null),
+    syncService: () => (life.controller === null ? null : (options.sync?.service ?? null)),
+    activationSeconds: () => (life.controller === null ? null : (options.sync?.activation?.seconds ?? null)),
+    outputs: () => egress,
+  });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (options.key && !hasBearer(req, options.key)) {
       if (!req.headers.authorization) res.setHeader('www-authenticate', 'Bearer');
@@ -199,7 +213,7 @@ export function createPipelineServer(
         return;
       }
       if (method === 'GET' && path === '/metrics' && standby) {
-        sendText(res, 200, prometheus(options.name, standby.metrics()), 'text/plain; version=0.0.4');
+        await sendMetrics(req, res, metrics);
         return;
       }
     }
@@ -211,7 +225,7 @@ export function createPipelineServer(
       }
       throw life.notReady();
     }
-    routes ??= controllerRoutes(controller, options);
+    routes ??= controllerRoutes(controller, options, egress, metrics);
     await routes(req, res);
   };
   const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
@@ -241,15 +255,20 @@ function standbyStats(standby: Standby): Record<string, unknown> {
   };
 }
 
-type Sample = { name: string; type: 'counter' | 'gauge'; help: string; value: number };
-
-/** Prometheus text for one-sample metrics labelled with the pipeline name. */
-function prometheus(name: string | undefined, samples: readonly Sample[]): string {
-  const pl = `pipeline_name="${(name ?? 'pipeline').replace(/["\\\n]/g, '_')}"`;
-  const out: string[] = [];
-  for (const m of samples)
-    out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, `${m.name}{${pl}} ${m.value}`);
-  return `${out.join('\n')}\n`;
+/** `GET /metrics?format=prometheus|json` (Prometheus text by default). */
+async function sendMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: PipelineMetrics,
+): Promise<void> {
+  const format = new URL(req.url ?? '/', 'http://pipeline').searchParams.get('format') ?? 'prometheus';
+  if (format === 'json') sendText(res, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
+  else if (format === 'prometheus') sendText(res, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
+  else
+    throw new ServiceError('InvalidParam', `unknown metrics format '${format}': use prometheus or json`, {
+      param: 'format',
+      value: format,
+    });
 }
 
 function syncOrThrow(sync: SyncHandle | undefined, what: string): SyncHandle {
@@ -266,8 +285,9 @@ function syncOrThrow(sync: SyncHandle | undefined, what: string): SyncHandle {
 function controllerRoutes(
   controller: Controller,
   options: PipelineServerOptions,
+  egress: Set<EgressConnection>,
+  metrics: PipelineMetrics,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const egress = new Set<EgressConnection>();
   const heartbeatMs = options.heartbeatMs ?? 3000;
   const chunkRecords = options.chunkRecords ?? 10_000;
   let ingressSeq = 0;
@@ -404,7 +424,7 @@ function controllerRoutes(
       return;
     }
     if (method === 'GET' && path === '/metrics') {
-      sendText(res, 200, metrics(), 'text/plain; version=0.0.4');
+      await sendMetrics(req, res, metrics);
       return;
     }
     if (method === 'POST' && path === '/pause') {
@@ -619,88 +639,6 @@ function controllerRoutes(
         health: { status: 'Healthy', description: null },
       })),
     };
-  }
-
-  function metrics(): string {
-    const t = controller.totals;
-    const pl = `pipeline_name="${(options.name ?? 'pipeline').replace(/["\\\n]/g, '_')}"`;
-    const out: string[] = [];
-    const metric = (
-      name: string,
-      type: 'counter' | 'gauge',
-      help: string,
-      samples: Array<[string, number]>,
-    ) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of samples) out.push(`${name}{${[pl, labels].filter(Boolean).join(',')}} ${v}`);
-    };
-    metric('holdfast_records_input_total', 'counter', 'Records received from all inputs.', [
-      ['', t.input_records],
-    ]);
-    metric('holdfast_records_input_bytes_total', 'counter', 'Bytes received from all inputs.', [
-      ['', t.input_bytes],
-    ]);
-    metric('holdfast_records_processed_total', 'counter', 'Records processed by the circuit.', [
-      ['', t.processed_records],
-    ]);
-    metric('holdfast_records_input_buffered', 'gauge', 'Records received and not yet processed.', [
-      ['', controller.bufferedRecords],
-    ]);
-    metric('holdfast_steps_total', 'counter', 'Circuit steps completed.', [['', t.completed_steps]]);
-    metric('holdfast_pipeline_complete', 'gauge', '1 when every input ended and everything is processed.', [
-      ['', controller.complete ? 1 : 0],
-    ]);
-    for (const m of options.sync?.service?.metrics() ?? []) metric(m.name, m.type, m.help, [['', m.value]]);
-    const activation = options.sync?.activation;
-    if (activation)
-      metric(
-        'holdfast_standby_activation_seconds',
-        'gauge',
-        'How long the activation of this standby took: POST /activate to Running (final pull included).',
-        [['', activation.seconds]],
-      );
-    const cm = controller.checkpointer?.metrics;
-    if (cm) {
-      metric('holdfast_checkpoint_total', 'counter', 'Checkpoints written.', [['', cm.count]]);
-      metric('holdfast_checkpoint_errors_total', 'counter', 'Checkpoints that failed.', [['', cm.failures]]);
-      metric(
-        'holdfast_checkpoint_duration_seconds',
-        'gauge',
-        'Duration of the last checkpoint, capture to durable.',
-        [['', cm.lastDurationSeconds]],
-      );
-      metric(
-        'holdfast_checkpoint_blocking_seconds',
-        'gauge',
-        'Time the last checkpoint paused processing (the capture).',
-        [['', cm.lastBlockingSeconds]],
-      );
-      metric('holdfast_checkpoint_written_bytes_total', 'counter', 'Bytes written by checkpoints.', [
-        ['', cm.writtenBytesTotal],
-      ]);
-      metric('holdfast_checkpoint_records', 'gauge', 'Records processed at the last checkpoint.', [
-        ['', cm.recordsAtLastCheckpoint],
-      ]);
-    }
-    metric(
-      'holdfast_input_connector_records_total',
-      'counter',
-      'Records received per input endpoint.',
-      controller.inputs.map((e) => [`endpoint="${e.name}"`, e.metrics.total_records]),
-    );
-    metric(
-      'holdfast_input_connector_errors_parse_total',
-      'counter',
-      'Records that failed to parse per input endpoint.',
-      controller.inputs.map((e) => [`endpoint="${e.name}"`, e.metrics.num_parse_errors]),
-    );
-    metric(
-      'holdfast_output_connector_records_total',
-      'counter',
-      'Records sent per output endpoint.',
-      [...egress].map((c) => [`endpoint="${c.name}"`, c.transmitted_records]),
-    );
-    return `${out.join('\n')}\n`;
   }
 
   void ingressSeq;

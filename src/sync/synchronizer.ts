@@ -177,6 +177,8 @@ export interface SynchronizerOptions {
   readonly stores?: { readonly bucket: ObjectStore; readonly read: ObjectStore | null };
   /** Retry policy instead of the settings' (tests). */
   readonly retry?: RetryPolicy;
+  /** Called after each push that uploaded a checkpoint and each pull that downloaded one (metrics). */
+  readonly onTransfer?: (kind: 'push' | 'pull', seconds: number) => void;
 }
 
 const MiB = 1024 * 1024;
@@ -283,6 +285,7 @@ export class Synchronizer {
   readonly #local: CheckpointStore;
   readonly #identity: PipelineIdentity;
   readonly #log: SyncLog;
+  readonly #onTransfer: NonNullable<SynchronizerOptions['onTransfer']>;
   readonly #now: () => number;
   readonly #graceMs: number;
   readonly #limiter: RateLimiter;
@@ -300,6 +303,7 @@ export class Synchronizer {
     this.#local = opts.local;
     this.#identity = opts.identity;
     this.#log = opts.log ?? (() => {});
+    this.#onTransfer = opts.onTransfer ?? (() => {});
     this.#now = opts.now ?? Date.now;
     this.#graceMs = (opts.graceSeconds ?? 6 * 3600) * 1000;
     const s = opts.settings;
@@ -651,6 +655,7 @@ export class Synchronizer {
       alreadyRemote: false,
       epoch: claimed.record.epoch,
     };
+    this.#onTransfer('push', result.durationSeconds);
     let retention: RetentionResult | null = null;
     if (opts.retention !== false) {
       try {
@@ -845,6 +850,7 @@ export class Synchronizer {
           return { kind: 'current', uuid: c.uuid, source, skipped };
         try {
           const r = await this.#download(store, c.manifest, opts.onProgress);
+          this.#onTransfer('pull', r.durationSeconds);
           this.#log('info', 'checkpoint pulled successfully', {
             uuid: c.uuid,
             source,
