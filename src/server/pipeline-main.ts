@@ -19,7 +19,7 @@
  */
 
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { startConnectors } from '../connectors/connectors.ts';
@@ -54,6 +54,7 @@ import type { BootstrapPolicy } from '../types/pipeline-api.ts';
 import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { sleep } from '../util/backoff.ts';
+import { DurableTempFile } from '../util/durable-file.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { PipelineMetrics } from './pipeline-metrics.ts';
 import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
@@ -147,8 +148,11 @@ async function pipelineIdentity(cfg: PipelineProcessConfig, storageDir: string):
   }
   const id = `pipeline-${randomUUID()}`;
   await mkdir(storageDir, { recursive: true });
-  await writeFile(path, `${id}\n`, { flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw e;
+  // durably, and only if no other start created it meanwhile (a crash must not leave an empty identity)
+  const tmp = await DurableTempFile.create(path);
+  await tmp.write(`${id}\n`);
+  await tmp.commit('link').catch((e: unknown) => {
+    if ((e as { details?: { os_code?: string } }).details?.os_code !== 'EEXIST') throw e;
   });
   return { id: (await readFile(path, 'utf8')).trim(), name: display };
 }
