@@ -193,8 +193,14 @@ describe('standby, activation and fencing against s3rver', async () => {
     await kill9(p);
 
     const sync = { ...creds, bucket: 'drill/failover', start_from_checkpoint: 'latest' };
-    const a = await config('primary-a', { ...sync, push_interval: 1 });
-    const b = await config('standby-b', { ...sync, standby: true, pull_interval: 1, push_interval: 1 });
+    // 1,500 rows/s: the stream lasts 16 s, so the standby's three pulls land mid-stream even on a loaded
+    // machine (at 3,000 rows/s the primary sometimes finished first under a parallel test run)
+    const a = await config('primary-a', { ...sync, push_interval: 1 }, { rate: 1_500 });
+    const b = await config(
+      'standby-b',
+      { ...sync, standby: true, pull_interval: 1, push_interval: 1 },
+      { rate: 1_500 },
+    );
     const A = await startPipeline(a.cfg);
     const B = await startPipeline(b.cfg);
     // B is a standby: status, refused transitions, metrics
