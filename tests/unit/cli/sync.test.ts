@@ -121,7 +121,10 @@ describe('progress formatting', () => {
     );
     assert.equal(syncProgressBar(progress(U1, 0, TOTAL, [0, 7], 0), 10).slice(0, 15), '[----------] 0%');
     // One byte short of the end: 99%, and the bar is not full.
-    assert.equal(syncProgressBar(progress(U1, TOTAL - 1, TOTAL, [6, 7]), 10).slice(0, 16), '[#########-] 99%');
+    assert.equal(
+      syncProgressBar(progress(U1, TOTAL - 1, TOTAL, [6, 7]), 10).slice(0, 16),
+      '[#########-] 99%',
+    );
     // Empty files to upload: by files.
     assert.equal(syncProgressBar(progress(U1, 0, 0, [1, 2], 0), 10).slice(0, 15), '[#####-----] 50');
   });
