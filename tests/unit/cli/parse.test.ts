@@ -283,7 +283,10 @@ describe('parseCommand', () => {
   test('errors name the argument and the help', () => {
     assert.throws(() => parseCommand(spec, []), /holdfast demo: missing A; see 'holdfast demo --help'/);
     assert.throws(() => parseCommand(spec, ['a', 'b', 'c']), /unexpected argument 'c' \(it takes A \[B\]\)/);
-    assert.throws(() => parseCommand(spec, ['a', '--verbos']), /unknown option '--verbos' \(did you mean --verbose\?\)/);
+    assert.throws(
+      () => parseCommand(spec, ['a', '--verbos']),
+      /unknown option '--verbos' \(did you mean --verbose\?\)/,
+    );
     assert.throws(() => parseCommand(spec, ['a', '--n', '-1']), /option '--n' needs a value .*--n=VALUE/);
   });
   test('--help skips every other check', () => {
