@@ -543,6 +543,8 @@ export async function runPipelineCli(
     };
     return await HANDLERS[cmd](ctx);
   } catch (e) {
+    // `pipeline run`'s own failures (config, SQL, storage) are the pipeline process's: the binary reports them.
+    if (spec === PIPELINE_COMMANDS.run && !(isServiceError(e) && e.errorCode === 'InvalidArguments')) throw e;
     if (isServiceError(e) && e.errorCode === 'InvalidArguments') {
       err(`error [InvalidArguments]: ${e.message}`);
       if (spec !== PIPELINE_SPEC) err(`usage: holdfast ${commandSynopsis(spec)}`);
