@@ -34,7 +34,7 @@ function cli(url: string, ...args: string[]): Promise<{ code: number; out: strin
   });
 }
 
-test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
+test('the CLI drives a pipeline end to end', { timeout: 150_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-cli-'));
   server = spawn(process.execPath, [MAIN, 'server', '--data-dir', join(dir, 'data'), '--port', '0'], {
     stdio: ['ignore', 'pipe', 'ignore'],
