@@ -1,7 +1,8 @@
 /**
  * Progress display for `holdfast pipeline sync NAME --wait`: a redrawn bar on a terminal
  * (`[##########----------] 45% 12.3/27.4 MiB 8.1 MiB/s 3/7 files`), or, when stderr is a file or a pipe, a
- * plain line at most every 2 s so logs stay readable.
+ * plain line at most every 2 s so logs stay readable. The percentage and the bar round down, so 100% (a full
+ * bar) means every byte was uploaded.
  */
 import type { SyncProgress } from '../types/pipeline-api.ts';
 
@@ -12,10 +13,13 @@ export function mib(bytes: number): string {
   return (Math.max(0, bytes) / MIB).toFixed(1);
 }
 
-/** How far the push is, 0..1: by bytes, or by files when there are no bytes to upload. */
+/**
+ * How far the push is, 0..1: by bytes, or by files when the files to upload are all empty. Never 1 before
+ * the last byte (or file) is done: nothing to upload yet (0 of 0) is 0, and 99.9% shows as 99%.
+ */
 export function syncFraction(p: SyncProgress): number {
   const f =
-    p.bytes_total > 0 ? p.bytes_done / p.bytes_total : p.files_total > 0 ? p.files_done / p.files_total : 1;
+    p.bytes_total > 0 ? p.bytes_done / p.bytes_total : p.files_total > 0 ? p.files_done / p.files_total : 0;
   return Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0));
 }
 
@@ -27,7 +31,7 @@ export function syncProgressText(p: SyncProgress): string {
 
 /** `[#########-----------] 45% 12.3/27.4 MiB 8.1 MiB/s 3/7 files`. */
 export function syncProgressBar(p: SyncProgress, width = 20): string {
-  const filled = Math.min(width, Math.round(syncFraction(p) * width));
+  const filled = Math.min(width, Math.floor(syncFraction(p) * width));
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${syncProgressText(p)}`;
 }
 

@@ -12,6 +12,7 @@ import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
+import { type CommandSpec, commandHelp, parseCommand, usageError } from '../util/args.ts';
 import type { Batch } from '../zset/batch.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { type InputRecord, readInputFile } from './input-file.ts';
@@ -25,69 +26,61 @@ export interface RunOptions {
   readonly explain: boolean;
 }
 
-export const RUN_USAGE = `usage: holdfast run PROGRAM.sql [--input TABLE=FILE.jsonl ...] [--batch-size N] [--output json|text] [--steps] [--explain]
+/** The `holdfast run` command line (parsed by node:util `parseArgs`, strict: unknown options are errors). */
+export const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  summary: 'Run a program over input files in this process and print the final contents of every view.',
+  args: ['PROGRAM.sql'],
+  options: {
+    input: {
+      type: 'string',
+      multiple: true,
+      value: 'TABLE=FILE.jsonl',
+      help: 'records for TABLE (repeatable; files are read in the order given)',
+    },
+    'batch-size': { type: 'string', value: 'N', help: 'records per step (default 1000)' },
+    output: {
+      type: 'string',
+      value: 'json|text',
+      help: 'json: one JSON object per view row; text: aligned tables (default json)',
+    },
+    steps: { type: 'boolean', help: "also print each step's output changes" },
+    explain: { type: 'boolean', help: 'print the compiled circuit and exit' },
+  },
+  notes: `Input files are JSON lines: {"insert": {...}}, {"delete": {...}} or plain rows (inserts). Records of all
+inputs are concatenated in the order of the --input options and cut into steps of --batch-size records.`,
+};
 
-Compiles PROGRAM.sql, feeds each input file (JSON lines: {"insert": {...}}, {"delete": {...}} or plain rows as
-inserts) in steps of N records (default 1000), and prints the final contents of every view.
-  --input TABLE=FILE   records for TABLE (repeatable; files are read in the order given)
-  --batch-size N       records per step (default 1000)
-  --output json|text   json: one JSON object per view row; text: aligned tables (default json)
-  --steps              also print each step's output changes
-  --explain            print the compiled circuit and exit`;
+export const RUN_USAGE = commandHelp(RUN_SPEC);
 
-export function parseRunArgs(args: readonly string[]): RunOptions {
-  let program: string | null = null;
+/** The options of `holdfast run ARGS...`, or null when `--help` was asked for. Throws `InvalidArguments`. */
+export function parseRunArgs(args: readonly string[]): RunOptions | null {
+  const p = parseCommand(RUN_SPEC, args);
+  if (p.help) return null;
   const inputs: Array<{ table: string; path: string }> = [];
-  let batchSize = 1000;
-  let output: 'json' | 'text' = 'json';
-  let steps = false;
-  let explain = false;
-  const bad = (m: string) => new ServiceError('InvalidArguments', `${m}\n\n${RUN_USAGE}`);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    const value = (): string => {
-      const eq = a.indexOf('=');
-      if (a.startsWith('--') && eq > 0) return a.slice(eq + 1);
-      const v = args[++i];
-      if (v === undefined) throw bad(`${a} needs a value`);
-      return v;
-    };
-    const flag = a.startsWith('--') ? a.split('=')[0] : a;
-    switch (flag) {
-      case '--input': {
-        const v = a.startsWith('--input=') ? a.slice('--input='.length) : value();
-        const eq = v.indexOf('=');
-        if (eq <= 0 || eq === v.length - 1) throw bad(`--input takes TABLE=FILE, got '${v}'`);
-        inputs.push({ table: v.slice(0, eq), path: v.slice(eq + 1) });
-        break;
-      }
-      case '--batch-size': {
-        const v = value();
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw bad(`--batch-size must be a positive integer, got '${v}'`);
-        batchSize = n;
-        break;
-      }
-      case '--output': {
-        const v = value();
-        if (v !== 'json' && v !== 'text') throw bad(`--output must be json or text, got '${v}'`);
-        output = v;
-        break;
-      }
-      case '--steps':
-        steps = true;
-        break;
-      case '--explain':
-        explain = true;
-        break;
-      default:
-        if (a.startsWith('-')) throw bad(`unknown option ${a}`);
-        if (program !== null) throw bad(`unexpected argument '${a}'`);
-        program = a;
-    }
+  for (const v of (p.values.input as string[] | undefined) ?? []) {
+    const eq = v.indexOf('=');
+    if (eq <= 0 || eq === v.length - 1) throw usageError(RUN_SPEC, `--input takes TABLE=FILE, got '${v}'`);
+    inputs.push({ table: v.slice(0, eq), path: v.slice(eq + 1) });
   }
-  if (program === null) throw bad('missing PROGRAM.sql');
-  return { program, inputs, batchSize, output, steps, explain };
+  let batchSize = 1000;
+  const bs = p.values['batch-size'] as string | undefined;
+  if (bs !== undefined) {
+    batchSize = Number(bs);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw usageError(RUN_SPEC, `--batch-size must be a positive integer, got '${bs}'`);
+  }
+  const output = (p.values.output as string | undefined) ?? 'json';
+  if (output !== 'json' && output !== 'text')
+    throw usageError(RUN_SPEC, `--output must be json or text, got '${output}'`);
+  return {
+    program: p.args[0] as string,
+    inputs,
+    batchSize,
+    output,
+    steps: p.values.steps === true,
+    explain: p.values.explain === true,
+  };
 }
 
 /** Runs the command; writes results to `out`. Returns the final contents per view (for tests). */

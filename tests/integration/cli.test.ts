@@ -1,16 +1,22 @@
 /**
  * `holdfast pipeline …` as a user runs it against a real `holdfast server`: every command, text and JSON
- * output, and the exit codes scripts rely on (0 ok, 1 server error, 2 bad arguments, 3 unreachable).
+ * output, and the exit codes scripts rely on (0 ok, 1 server error, 2 bad arguments, 3 unreachable). Also the
+ * real binary's argument handling: `--version`, the help listing every command of the dispatcher's tables,
+ * `CMD --help`, unknown options and extra arguments (exit 2, nothing done), and `npx holdfast` in the checkout.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { COMMANDS, topLevelHelp } from '../../src/bin/dispatch.ts';
+import { PIPELINE_COMMANDS } from '../../src/cli/commands.ts';
+import { commandSynopsis } from '../../src/util/args.ts';
 
-const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(ROOT, 'src/bin/main.ts');
 let server: ChildProcess | null = null;
 after(() => server?.kill('SIGTERM'));
 
@@ -28,7 +34,7 @@ function cli(url: string, ...args: string[]): Promise<{ code: number; out: strin
   });
 }
 
-test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
+test('the CLI drives a pipeline end to end', { timeout: 150_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-cli-'));
   server = spawn(process.execPath, [MAIN, 'server', '--data-dir', join(dir, 'data'), '--port', '0'], {
     stdio: ['ignore', 'pipe', 'ignore'],
@@ -60,6 +66,14 @@ test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
   );
   assert.equal(created.code, 0, created.err);
   assert.match(created.out, /demo: program Success/);
+  // A misspelled option is refused before anything is sent: the pipeline stays stopped.
+  const typo = await cli(url, 'pipeline', 'start', 'demo', '--intial', 'paused');
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /unknown option '--intial' \(did you mean --initial\?\)/);
+  const extra = await cli(url, 'pipeline', 'start', 'demo', 'paused');
+  assert.equal(extra.code, 2);
+  assert.match(extra.err, /unexpected argument 'paused'/);
+  assert.equal((await cli(url, 'pipeline', 'status', 'demo')).out.trim(), 'Stopped');
   const bad = await cli(url, 'pipeline', 'create', 'broken', '--sql', join(dir, 'bad.sql'));
   assert.equal(bad.code, 1);
   assert.match(bad.out + bad.err, /nowhere/);
@@ -139,4 +153,114 @@ test('the CLI drives a pipeline end to end', { timeout: 90_000 }, async () => {
   assert.equal((await cli(url, 'pipeline', 'stop', 'demo', '--force')).code, 0);
   assert.equal((await cli(url, 'pipeline', 'delete', 'demo', '--clear-storage')).code, 0);
   assert.equal((await cli(url, 'pipeline', 'get', 'demo')).code, 1);
+});
+
+/** `holdfast ARGS…` as a process (no server), from the checkout's root. */
+function holdfast(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return exec(process.execPath, [MAIN, ...args]);
+}
+
+function exec(cmd: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((res) => {
+    const c = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('close', (code) => res({ code: code ?? -1, out, err }));
+  });
+}
+
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+test('holdfast --version, -V and version print the version of package.json', async () => {
+  for (const args of [['--version'], ['-V'], ['version']]) {
+    const r = await holdfast(...args);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, `${VERSION}\n`);
+  }
+});
+
+test("the top-level help lists every command of the dispatcher's tables", async () => {
+  const r = await holdfast('help');
+  assert.equal(r.code, 0);
+  assert.equal(r.out, `${topLevelHelp()}\n`);
+  assert.equal((await holdfast('--help')).out, r.out);
+  const listed = new Set(
+    r.out
+      .split('\n')
+      .filter((l) => /^ {2}[a-z]/.test(l))
+      .map((l) => l.trim().split(/\s+/).slice(0, 2).join(' ')),
+  );
+  const expected = [
+    ...Object.keys(COMMANDS).filter((c) => c !== 'pipeline' && c !== 'program'),
+    ...Object.keys(PIPELINE_COMMANDS).map((c) => `pipeline ${c}`),
+    'program compile',
+  ];
+  for (const name of expected)
+    assert.ok(
+      [...listed].some((l) => l === name || l.startsWith(`${name} `) || l.split(' ')[0] === name),
+      `the help lists '${name}'`,
+    );
+  for (const name of Object.keys(PIPELINE_COMMANDS))
+    assert.match(r.out, new RegExp(`^  pipeline ${name}\\b`, 'm'), `pipeline ${name} in the help`);
+  // and nothing the dispatcher does not have
+  for (const l of listed) {
+    const [first, second] = l.split(' ');
+    if (first === 'pipeline') assert.ok(Object.hasOwn(PIPELINE_COMMANDS, second as string), l);
+    else assert.ok(Object.hasOwn(COMMANDS, first as string) || first?.startsWith('-'), l);
+  }
+  const none = await holdfast();
+  assert.equal(none.code, 2);
+  assert.equal(none.err, r.out);
+});
+
+test('CMD --help and help CMD print the command usage; bad arguments exit 2 naming them', async () => {
+  for (const [cmd, spec] of Object.entries(COMMANDS)) {
+    if (cmd === 'pipeline') continue;
+    const words = spec.spec.name.split(' ');
+    const viaFlag = await holdfast(...words, '--help');
+    assert.equal(viaFlag.code, 0, `${cmd}: ${viaFlag.err}`);
+    assert.equal(viaFlag.out.split('\n')[0], `usage: holdfast ${commandSynopsis(spec.spec)}`);
+    assert.equal((await holdfast('help', ...words)).out, viaFlag.out, `help ${words.join(' ')}`);
+  }
+  const sub = await holdfast('pipeline', 'sync', '--help');
+  assert.equal(sub.out.split('\n')[0], 'usage: holdfast pipeline sync NAME [--wait] [--timeout SECS]');
+  assert.equal((await holdfast('pipeline', 'help', 'sync')).out, sub.out);
+  assert.equal((await holdfast('help', 'pipeline', 'sync')).out, sub.out);
+  const pipelineHelp = await holdfast('help', 'pipeline');
+  assert.match(pipelineHelp.out, /^ {2}activate NAME/m);
+
+  const cases: Array<[string[], RegExp]> = [
+    [
+      ['server', '--prot', '0'],
+      /holdfast server: unknown option '--prot' \(did you mean --port\?\); see 'holdfast server --help'/,
+    ],
+    [['server', 'extra'], /unexpected argument 'extra'/],
+    [['run', 'a.sql', 'b.sql'], /holdfast run: unexpected argument 'b\.sql'/],
+    [['run', 'a.sql', '--step'], /unknown option '--step' \(did you mean --steps\?\)/],
+    [['run'], /missing PROGRAM\.sql/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['help', 'frobnicate'], /no such command: 'frobnicate'/],
+    [['program', 'compile', 'x'], /unexpected argument 'x'/],
+    [['pipeline', 'run'], /missing --config FILE/],
+    [['--url', 'http://127.0.0.1:9', 'run', 'a.sql'], /applies to the pipeline commands only/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await holdfast(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message, args.join(' '));
+    assert.match(r.err, /^error \[InvalidArguments\]/, args.join(' '));
+    assert.doesNotMatch(r.err, /\n\s+at /, 'no stack trace');
+    assert.equal(r.out, '');
+  }
+});
+
+test("npx holdfast runs the checkout's bin under its pinned Node 24", { timeout: 60_000 }, async () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  assert.equal(pkg.bin.holdfast, 'bin/holdfast.js');
+  const r = await exec('npx', ['--no-install', 'holdfast', '--version']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `${VERSION}\n`);
 });

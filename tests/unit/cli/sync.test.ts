@@ -114,11 +114,19 @@ describe('progress formatting', () => {
       syncProgressBar(progress(U1, TOTAL, TOTAL, [7, 7])),
       '[####################] 100% 27.4/27.4 MiB 8.1 MiB/s 7/7 files',
     );
-    // Nothing to upload (every file already in the bucket): complete by files.
+    // Nothing moved yet is never 100%: 0 of 0 bytes (nothing known to upload yet) is 0%.
     assert.equal(
       syncProgressBar(progress(U1, 0, 0, [0, 0], 0), 10),
-      '[##########] 100% 0.0/0.0 MiB 0.0 MiB/s 0/0 files',
+      '[----------] 0% 0.0/0.0 MiB 0.0 MiB/s 0/0 files',
     );
+    assert.equal(syncProgressBar(progress(U1, 0, TOTAL, [0, 7], 0), 10).slice(0, 15), '[----------] 0%');
+    // One byte short of the end: 99%, and the bar is not full.
+    assert.equal(
+      syncProgressBar(progress(U1, TOTAL - 1, TOTAL, [6, 7]), 10).slice(0, 16),
+      '[#########-] 99%',
+    );
+    // Empty files to upload: by files.
+    assert.equal(syncProgressBar(progress(U1, 0, 0, [1, 2], 0), 10).slice(0, 15), '[#####-----] 50');
   });
 });
 

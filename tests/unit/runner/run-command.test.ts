@@ -103,6 +103,6 @@ test('errors go to stderr with their code and a non-zero exit', () => {
   assert.match(e4.err, /error \[FileReadError\]: cannot read program/);
   const e5 = holdfast('run', good, '--batch-size', '0');
   assert.equal(e5.code, 2);
-  assert.match(e5.err, /error \[InvalidArguments\]: --batch-size must be a positive integer/);
+  assert.match(e5.err, /error \[InvalidArguments\]: holdfast run: --batch-size must be a positive integer/);
   for (const e of [e1, e2, e3, e4, e5]) assert.doesNotMatch(e.err, /\n\s+at /, 'no stack traces');
 });
