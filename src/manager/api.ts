@@ -52,6 +52,12 @@ import {
 } from '../metrics/registry.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import {
+  closestName,
+  PIPELINE_BODY_FIELDS,
+  runtimeConfigWarnings,
+  unknownBodyFields,
+} from '../types/runtime-fields.ts';
+import {
   type BootstrapPolicy,
   type PipelineRecord,
   type RuntimeDesiredStatus,
@@ -384,7 +390,7 @@ export class Manager {
   }
 
   async #create(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = await this.#body(req);
+    const b = checkBodyFields(await this.#body(req));
     const name = validateName(b.name);
     if (this.store.get(name))
       throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
@@ -395,7 +401,7 @@ export class Manager {
   }
 
   async #put(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = await this.#body(req);
+    const b = checkBodyFields(await this.#body(req));
     const newName = validateName(b.name);
     const old = this.store.get(name);
     if (!old) {
@@ -418,7 +424,7 @@ export class Manager {
   }
 
   async #patch(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const b = await this.#body(req);
+    const b = checkBodyFields(await this.#body(req));
     const old = this.#get(name);
     const merged: Record<string, unknown> = {};
     for (const k of [
@@ -1082,6 +1088,24 @@ function setRuntime(r: PipelineRecord, s: PipelineRecord['deployment_runtime_sta
   }
 }
 
+/**
+ * Refuses a pipeline body with a top-level field Holdfast does not know (most often a misspelling such as
+ * `runtime_confg`, which Feldera would silently ignore, dropping the configuration it carried).
+ */
+function checkBodyFields(b: Record<string, unknown>): Record<string, unknown> {
+  const unknown = unknownBodyFields(b);
+  if (unknown.length === 0) return b;
+  const hints = unknown.map((k) => {
+    const near = closestName(k, PIPELINE_BODY_FIELDS);
+    return near ? `'${k}' (did you mean '${near}'?)` : `'${k}'`;
+  });
+  throw new ServiceError(
+    'InvalidRequestBody',
+    `unknown top-level field${unknown.length > 1 ? 's' : ''} ${hints.join(', ')} in the pipeline body; the fields are ${PIPELINE_BODY_FIELDS.join(', ')}`,
+    { unknown_fields: unknown, valid_fields: [...PIPELINE_BODY_FIELDS] },
+  );
+}
+
 function newRecord(name: string, b: Record<string, unknown>): PipelineRecord {
   if (typeof b.program_code !== 'string')
     throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
@@ -1177,6 +1201,7 @@ function view(r: PipelineRecord, selector: string | null, info = false): Record<
     deployment_runtime_status_since: r.deployment_runtime_status_since,
     deployment_runtime_desired_status: r.deployment_runtime_desired_status,
     deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
+    warnings: runtimeConfigWarnings(r.runtime_config),
   };
   if (!info) {
     out.bootstrap_policy = r.bootstrap_policy ?? null;

@@ -10,7 +10,8 @@
  * bootstrap — the manager (and tests) read the port from it and then follow `/status`. An initialization
  * error (e.g. BootstrapRejected) ends a pipeline run alone (`error [Code]: …` on stderr, exit 1); a managed
  * one (`HOLDFAST_MANAGED=1`) keeps serving it on `/status` until stopped, for the manager to report. Logs go to stderr as JSON
- * lines. SIGTERM/SIGINT stop it cleanly.
+ * lines; runtime fields it accepts without acting on them (`workers`, ...) are logged once as warnings at start.
+ * SIGTERM/SIGINT stop it cleanly.
  *
  * Environment: `HOLDFAST_PIPELINE_KEY` (the manager sets a fresh random one per spawn) makes every HTTP route
  * require `Authorization: Bearer <key>`; it is removed from the process environment once read and is never
@@ -52,6 +53,7 @@ import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/s
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
 import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
+import { runtimeConfigWarnings } from '../types/runtime-fields.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { sleep } from '../util/backoff.ts';
 import { DurableTempFile } from '../util/durable-file.ts';
@@ -69,6 +71,17 @@ export interface PipelineProcessConfig {
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
+
+/** Keys of the process config file that are not runtime_config fields (see the module header). */
+const PROCESS_CONFIG_FIELDS = [
+  'name',
+  'given_name',
+  'program_code',
+  'http',
+  'initial',
+  'bootstrap_policy',
+  'storage_config',
+];
 
 export function readPipelineConfig(path: string): PipelineProcessConfig {
   const text = readUserFile(path, 'pipeline config');
@@ -379,6 +392,9 @@ export async function runPipelineProcess(configPath: string): Promise<void> {
     log('warn', `sync config: ignoring unknown field(s) ${syncSettings.unknownFields.join(', ')}`, {
       fields: syncSettings.unknownFields,
     });
+  // runtime fields accepted without effect: once per start, so an operator sees why e.g. `workers` changed nothing
+  for (const w of runtimeConfigWarnings(cfg, PROCESS_CONFIG_FIELDS))
+    log('warn', w.message, { runtime_field: w.field });
   const program = await compileProgram(cfg.program_code);
   const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
   // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval

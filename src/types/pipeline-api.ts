@@ -8,8 +8,10 @@
  * their known keys optional and an index signature, because unknown keys are tolerated on input.
  */
 import type { ErrorResponse } from './error-codes.ts';
+import type { RuntimeFieldWarning } from './runtime-fields.ts';
 
 export type { ErrorResponse } from './error-codes.ts';
+export type { RuntimeFieldWarning } from './runtime-fields.ts';
 
 /** A JSON object row as it appears in ingress/egress/query bodies (keys = column names). */
 export type JsonRow = Record<string, unknown>;
@@ -659,6 +661,12 @@ export interface PipelineStatusInfo {
   deployment_runtime_status_since: Timestamp | null;
   deployment_runtime_desired_status: RuntimeDesiredStatus | null;
   deployment_runtime_desired_status_since: Timestamp | null;
+  /**
+   * Holdfast's addition (Feldera's clients ignore unknown keys): `runtime_config` fields that are accepted but
+   * have no effect (Feldera's fields Holdfast ignores, with a non-default value, and fields unknown to both).
+   * Holdfast always sends it (empty when there are none); optional because Feldera's server does not.
+   */
+  warnings?: RuntimeFieldWarning[];
 }
 
 /** Flattened `BootstrapConfig`; present in GET responses only (not in POST/PUT/PATCH responses). */
@@ -693,7 +701,11 @@ export interface PipelineStatusWithConnectorsDescr extends PipelineStatusDescr {
 /** Any `PipelineSelectedInfo` (what GET returns for some selector). */
 export type PipelineSelectedInfo = PipelineDescr | PipelineStatusDescr | PipelineStatusWithConnectorsDescr;
 
-/** Body of `POST /v0/pipelines` and `PUT /v0/pipelines/{name}` (unknown fields ignored by the server). */
+/**
+ * Body of `POST /v0/pipelines` and `PUT /v0/pipelines/{name}`. A top-level field that is neither one of these
+ * nor a read-only field of the pipeline object is a 400 `InvalidRequestBody` (Feldera ignores it; Holdfast
+ * catches the misspelling). Unknown `runtime_config` fields are accepted and reported in `warnings`.
+ */
 export interface PostPutPipeline {
   name: string;
   program_code: string;

@@ -48,6 +48,7 @@ export const PIPELINE_DESCR_KEYS: KeySet<PipelineDescr> = {
   deployment_runtime_status_since: true,
   deployment_runtime_desired_status: true,
   deployment_runtime_desired_status_since: true,
+  warnings: true,
   runtime_config: true,
   program_code: true,
   udf_rust: true,
@@ -91,6 +92,7 @@ export const PIPELINE_STATUS_DESCR_KEYS: KeySet<PipelineStatusDescr> = {
   deployment_runtime_status_since: true,
   deployment_runtime_desired_status: true,
   deployment_runtime_desired_status_since: true,
+  warnings: true,
 };
 
 export const GLOBAL_METRICS_KEYS: KeySet<GlobalMetrics> = {
