@@ -175,6 +175,11 @@ export class Controller {
     }
     if (options.ft) {
       this.#ft = options.ft.journal;
+      // at_least_once journals no steps, so the transaction counter restarts at the checkpoint's cut while a
+      // previous incarnation may have written journal files after it (a checkpoint that failed, e.g. on a full
+      // disk, still rotated the journal). Numbering on from there made a later cut reuse those files' names and
+      // replay their already processed data again after the next crash: the next cut must open a file after them.
+      if (this.#ft.model === 'at_least_once') this.#txn = Math.max(this.#txn, this.#ft.activeStart);
       const plan = options.ft.replay;
       // pushed data the checkpoint lacks goes back into the queue first (it is journaled already)
       for (const c of plan.chunks) {

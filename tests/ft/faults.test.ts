@@ -46,10 +46,16 @@ test('fault rounds: damaged durable files, at_least_once (fixed seed)', { timeou
   await campaign(t, 'corrupt', 'at_least_once', 11, 8);
 });
 
-test('fault rounds: a full disk under the pipeline storage (fixed seed)', { timeout: 180_000 }, async (t) => {
+test('fault rounds: a full disk under the pipeline storage (fixed seeds)', {
+  timeout: 180_000,
+}, async (t) => {
   const o = await campaign(t, 'full-disk', 'exactly_once', 5, 5);
   if (Object.keys(o).length > 0)
     assert.ok(total(o, 'full/refused') > 0, `the disk was full for something: ${JSON.stringify(o)}`);
+  // a checkpoint refused on the full disk had rotated the journal; after the restart, at_least_once numbered
+  // transactions below that file, a later cut reused its name, and the next crash replayed processed data
+  // again (8 rows too many): this seed found it
+  await campaign(t, 'full-disk', 'at_least_once', 1991123298, 4);
 });
 
 test('fault rounds: a flaky object store under sync and restore (fixed seeds)', {
