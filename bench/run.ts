@@ -10,6 +10,7 @@ import type { Suite } from './suite.ts';
 const SUITES: Record<string, () => Promise<Suite>> = {
   engine: async () => (await import('./engine/suite.ts')).engineSuite,
   ingest: async () => (await import('./ingest/suite.ts')).ingestSuite,
+  'ingest-memory': async () => (await import('./ingest-memory/suite.ts')).ingestMemorySuite,
   checkpoint: async () => (await import('./checkpoint/suite.ts')).checkpointSuite,
   ft: async () => (await import('./ft/suite.ts')).ftSuite,
   sync: async () => (await import('./sync/suite.ts')).syncSuite,
