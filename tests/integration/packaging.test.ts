@@ -232,6 +232,16 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
   // DOM and ES libs only (no @types/node: the SDK's types must not need Node's); `ESNext.Disposable` because
   // ResponseStream supports `await using` (README)
   writeFileSync(join(work, 'main.ts'), PROGRAM);
+  // the README's SDK example, type-checked against the installed package as written (a Node global declared)
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const example = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)]
+    .map((m) => m[1] as string)
+    .find((b) => b.includes("from '@holdfast/client'") && b.includes('Pipeline.create(client'));
+  assert.ok(example, "the README's TypeScript SDK example");
+  writeFileSync(
+    join(work, 'readme-example.ts'),
+    `declare const process: { env: Record<string, string | undefined> };\n${example}`,
+  );
   writeFileSync(
     join(work, 'tsconfig.json'),
     JSON.stringify({
@@ -246,7 +256,7 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
         types: [],
         outDir: 'out',
       },
-      include: ['main.ts'],
+      include: ['main.ts', 'readme-example.ts'],
     }),
   );
   await ok(node, [join(work, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], work);
@@ -298,4 +308,29 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
   } else {
     console.log(`# the machine's node is ${version}: the Node < 24 check of the holdfast command is skipped`);
   }
+
+  // `npm install -g` of the tarball (README: Run the server from the package) puts `holdfast` on PATH; a
+  // prefix inside the temporary directory stands in for the global one
+  const prefix = join(work, 'global');
+  await ok(
+    'npm',
+    [
+      'install',
+      '-g',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      tarballs[1] as string,
+    ],
+    work,
+    consumerEnv(pathWith(NODE24_BIN)),
+  );
+  t.diagnostic(`npm install -g of holdfast: ${lap()}`);
+  const onPath = `${join(prefix, 'bin')}${delimiter}${pathWith(NODE24_BIN)}`;
+  const v = await ok('holdfast', ['--version'], work, consumerEnv(onPath));
+  assert.equal(v.trim(), root.version);
+  const help = await ok('holdfast', ['help'], work, consumerEnv(onPath));
+  assert.match(help, /pipeline/);
 });
