@@ -1,0 +1,286 @@
+/**
+ * `npm run conformance [-- --dir DIR] [--folder NAME] [--json FILE] [--failures N]`: runs Feldera's SQL test
+ * cases (the shared corpus: `cases/<folder>.json`, format in its README) through Holdfast's engine and prints
+ * the pass rate per folder, overall, and the constructs that block the most cases.
+ *
+ * A positive case compiles the program, applies every table's records (Feldera's `insert_delete` JSON) in one
+ * step and compares the view's contents with `expected_rows` as a multiset (numbers numerically: DECIMAL exactly,
+ * REAL/DOUBLE with a relative tolerance; column names case-insensitively). A negative case passes when the program
+ * is refused (compile or run time) with a coded error. Each case runs in this process with a fresh circuit; the
+ * folder is found at `--dir`, else `$HOLDFAST_CONFORMANCE_DIR`, else `../shared/conformance/feldera-sql` beside the
+ * checkout; when it is absent the command says so and exits 0 (the corpus is not part of the repository).
+ *
+ * Exit status: 0 after a run (the rates are the result, not a gate), 2 on bad arguments.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isServiceError } from '../src/errors/service-error.ts';
+import { compileProgram, rowFromJson, rowToJson } from '../src/sql/program.ts';
+import type { Batch } from '../src/zset/batch.ts';
+import type { Row } from '../src/zset/value.ts';
+
+interface Case {
+  readonly id: string;
+  readonly program: string;
+  readonly view: string | null;
+  readonly inputs: Record<string, unknown[]>;
+  readonly expected_rows: unknown[] | null;
+  readonly expected_error: string | null;
+}
+
+type Outcome =
+  | { readonly pass: true }
+  | { readonly pass: false; readonly stage: string; readonly reason: string };
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+function args() {
+  try {
+    return parseArgs({
+      options: {
+        dir: { type: 'string' },
+        folder: { type: 'string', multiple: true },
+        json: { type: 'string' },
+        failures: { type: 'string', default: '25' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`conformance: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+/** Expected value, untagged into something comparable with our JSON output. */
+type Norm =
+  | { k: 'num'; v: number; tol: number }
+  | { k: 'dec'; v: string }
+  | { k: 'str'; v: string }
+  | unknown;
+
+function decimal(s: string): string {
+  // canonical decimal text: no leading +, no trailing fraction zeros, "-0" → "0"
+  let t = s.trim().replace(/^\+/, '');
+  if (/e/i.test(t)) t = Number(t).toString();
+  if (t.includes('.')) t = t.replace(/0+$/, '').replace(/\.$/, '');
+  t = t.replace(/^(-?)0+(\d)/, '$1$2');
+  return t === '-0' ? '0' : t;
+}
+
+function equalValue(expected: unknown, actual: unknown): boolean {
+  if (expected === null || actual === null) return expected === actual;
+  if (typeof expected === 'object' && !Array.isArray(expected)) {
+    const [tag, v] = Object.entries(expected as Record<string, unknown>)[0] ?? [];
+    switch (tag) {
+      case '$dec':
+        return (
+          (typeof actual === 'string' || typeof actual === 'number') &&
+          decimal(String(actual)) === decimal(String(v))
+        );
+      case '$float': {
+        const want = Number(v);
+        const got = typeof actual === 'string' ? Number(actual) : actual;
+        if (typeof got !== 'number') return false;
+        if (Number.isNaN(want)) return Number.isNaN(got);
+        if (!Number.isFinite(want)) return want === got;
+        return Math.abs(want - got) <= 1e-6 * Math.max(1, Math.abs(want));
+      }
+      case '$int':
+        return String(actual) === String(v);
+      case '$ts':
+      case '$date':
+      case '$time':
+        return (
+          typeof actual === 'string' &&
+          actual.replace('T', ' ').replace(/\.0+$/, '') === String(v).replace(/\.0+$/, '')
+        );
+      case '$td':
+      case '$bytes':
+        return String(actual).toLowerCase() === String(v).toLowerCase();
+      case '$obj': {
+        const pairs = v as [unknown, unknown][];
+        if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;
+        const a = actual as Record<string, unknown>;
+        const keys = Object.keys(a);
+        if (keys.length !== pairs.length) return false;
+        return pairs.every(([k, x]) => {
+          const key = keys.find((kk) => kk.toLowerCase() === String(k).toLowerCase());
+          return key !== undefined && equalValue(x, a[key]);
+        });
+      }
+      default:
+        return false;
+    }
+  }
+  if (Array.isArray(expected))
+    return (
+      Array.isArray(actual) &&
+      actual.length === expected.length &&
+      expected.every((x, i) => equalValue(x, (actual as unknown[])[i]))
+    );
+  if (typeof expected === 'number')
+    return (typeof actual === 'number' || typeof actual === 'string') && Number(actual) === expected;
+  return expected === actual;
+}
+
+/** Multiset equality with a greedy match (rows are small; the corpus's views hold few rows). */
+function sameRows(expected: unknown[], actual: Record<string, unknown>[]): string | null {
+  if (expected.length !== actual.length) return `expected ${expected.length} rows, got ${actual.length}`;
+  const left = [...actual];
+  for (const e of expected) {
+    const i = left.findIndex((a) => equalValue(e, a));
+    if (i < 0) return `no row matches ${JSON.stringify(e)}; got ${JSON.stringify(actual).slice(0, 300)}`;
+    left.splice(i, 1);
+  }
+  return null;
+}
+
+async function runCase(c: Case): Promise<Outcome> {
+  let program: Awaited<ReturnType<typeof compileProgram>>;
+  try {
+    program = await compileProgram(c.program);
+  } catch (e) {
+    if (c.expected_rows === null) return isServiceError(e) ? { pass: true } : fail('compile', e);
+    return fail('compile', e);
+  }
+  try {
+    const circuit = program.instantiate();
+    const inputs = new Map<string, Batch>();
+    for (const [name, records] of Object.entries(c.inputs)) {
+      const table = program.table(name);
+      if (!table) return { pass: false, stage: 'input', reason: `no table ${name}` };
+      const rows: Row[] = [];
+      const weights: number[] = [];
+      for (const r of records) {
+        const o = r as Record<string, unknown>;
+        if (o && typeof o === 'object' && 'delete' in o && Object.keys(o).length === 1) {
+          rows.push(rowFromJson(table, o.delete));
+          weights.push(-1);
+        } else {
+          rows.push(rowFromJson(table, o && typeof o === 'object' && 'insert' in o ? o.insert : o));
+          weights.push(1);
+        }
+      }
+      inputs.set(table.name, { rows, weights });
+    }
+    const out = circuit.step(inputs);
+    if (c.expected_rows === null)
+      return { pass: false, stage: 'negative', reason: `accepted: ${c.expected_error}` };
+    if (c.view === null) return { pass: true };
+    const view = program.views.find((v) => v.name.toLowerCase() === (c.view as string).toLowerCase());
+    if (!view) return { pass: false, stage: 'output', reason: `no view ${c.view}` };
+    const batch = out.get(view.name);
+    if (!batch) return { pass: false, stage: 'output', reason: `view ${c.view} is not an output` };
+    const actual: Record<string, unknown>[] = [];
+    batch.rows.forEach((row, i) => {
+      const w = batch.weights[i] as number;
+      if (w < 0) throw new Error(`negative weight ${w} in the view's contents`);
+      for (let k = 0; k < w; k++) actual.push(rowToJson(view.columns, row as Row));
+    });
+    const diff = sameRows(c.expected_rows, actual);
+    return diff === null ? { pass: true } : { pass: false, stage: 'result', reason: diff };
+  } catch (e) {
+    if (c.expected_rows === null) return isServiceError(e) ? { pass: true } : fail('run', e);
+    return fail('run', e);
+  }
+}
+
+function fail(stage: string, e: unknown): Outcome {
+  const code = isServiceError(e) ? e.errorCode : (e as Error)?.name || 'Error';
+  const message = (e as Error)?.message ?? String(e);
+  return { pass: false, stage, reason: `${code}: ${message.split('\n')[0]}` };
+}
+
+/** A failure's blocking construct: its message with names, numbers and positions taken out. */
+function construct(reason: string): string {
+  return reason
+    .replace(/ at line \d+(, column \d+)?/g, '')
+    .replace(/line \d+, column \d+/g, '')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/\b\d+(\.\d+)?\b/g, 'N')
+    .slice(0, 140);
+}
+
+async function main(): Promise<void> {
+  const a = args();
+  if (a.help) {
+    process.stdout.write(
+      'usage: npm run conformance [-- --dir DIR] [--folder NAME ...] [--json FILE] [--failures N]\n',
+    );
+    return;
+  }
+  const dir = resolve(
+    a.dir ?? process.env.HOLDFAST_CONFORMANCE_DIR ?? join(ROOT, '..', 'shared', 'conformance', 'feldera-sql'),
+  );
+  const casesDir = join(dir, 'cases');
+  if (!existsSync(casesDir)) {
+    process.stdout.write(
+      `conformance: no corpus at ${casesDir} (set --dir or HOLDFAST_CONFORMANCE_DIR); nothing run\n`,
+    );
+    return;
+  }
+  const folders = readdirSync(casesDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .filter((f) => !a.folder || a.folder.includes(f))
+    .sort();
+  const perFolder: Record<string, { pass: number; total: number; positive: number; positivePass: number }> =
+    {};
+  const blockers = new Map<string, { n: number; example: string }>();
+  const failures: Array<{ id: string; stage: string; reason: string }> = [];
+  const started = Date.now();
+  for (const folder of folders) {
+    const { cases } = JSON.parse(readFileSync(join(casesDir, `${folder}.json`), 'utf8')) as { cases: Case[] };
+    const f = { pass: 0, total: 0, positive: 0, positivePass: 0 };
+    for (const c of cases) {
+      const r = await runCase(c);
+      f.total++;
+      if (c.expected_rows !== null) f.positive++;
+      if (r.pass) {
+        f.pass++;
+        if (c.expected_rows !== null) f.positivePass++;
+        continue;
+      }
+      failures.push({ id: c.id, stage: r.stage, reason: r.reason });
+      const k = `${r.stage}: ${construct(r.reason)}`;
+      const b = blockers.get(k) ?? { n: 0, example: c.id };
+      b.n++;
+      blockers.set(k, b);
+    }
+    perFolder[folder] = f;
+    process.stdout.write(
+      `${folder.padEnd(28)} ${String(f.pass).padStart(4)} / ${String(f.total).padEnd(4)} ${pct(f.pass, f.total)}\n`,
+    );
+  }
+  const total = Object.values(perFolder).reduce(
+    (s, f) => ({
+      pass: s.pass + f.pass,
+      total: s.total + f.total,
+      positive: s.positive + f.positive,
+      positivePass: s.positivePass + f.positivePass,
+    }),
+    { pass: 0, total: 0, positive: 0, positivePass: 0 },
+  );
+  process.stdout.write(
+    `${'all'.padEnd(28)} ${String(total.pass).padStart(4)} / ${String(total.total).padEnd(4)} ${pct(total.pass, total.total)}` +
+      `  (positive ${total.positivePass} / ${total.positive} ${pct(total.positivePass, total.positive)}; ` +
+      `${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+  );
+  const top = [...blockers.entries()].sort((x, y) => y[1].n - x[1].n).slice(0, Number(a.failures));
+  if (top.length > 0) {
+    process.stdout.write('\nblocking constructs (cases, example):\n');
+    for (const [k, b] of top) process.stdout.write(`${String(b.n).padStart(5)}  ${k}   [${b.example}]\n`);
+  }
+  if (a.json)
+    writeFileSync(a.json, `${JSON.stringify({ dir, folders: perFolder, total, failures }, null, 1)}\n`);
+}
+
+function pct(n: number, d: number): string {
+  return d === 0 ? '  -  ' : `${((100 * n) / d).toFixed(1)}%`;
+}
+
+await main();
