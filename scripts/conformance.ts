@@ -54,13 +54,6 @@ function args() {
   }
 }
 
-/** Expected value, untagged into something comparable with our JSON output. */
-type Norm =
-  | { k: 'num'; v: number; tol: number }
-  | { k: 'dec'; v: string }
-  | { k: 'str'; v: string }
-  | unknown;
-
 function decimal(s: string): string {
   // canonical decimal text: no leading +, no trailing fraction zeros, "-0" → "0"
   let t = s.trim().replace(/^\+/, '');
