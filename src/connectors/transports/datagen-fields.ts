@@ -12,10 +12,13 @@
  *   false/true; strings are the number's text.
  * - `uniform`: uniformly random in `range` (default: the type's range for integers, [0, 1) for floats,
  *   [0, 10^(p−s)) for decimals, 1970..2070 for dates and timestamps, a whole day for times), or a random pick
- *   from `values`; strings are random alphanumerics whose length is uniform in `range` (default [1, 16)).
+ *   from `values`; strings are random alphanumerics whose length is uniform in `range` (default [0, 25), as
+ *   Feldera's).
  * - `zipf`: a Zipf-distributed rank k ≥ 0 (exponent `e`, default 1) over the range size n (or the `values`),
  *   giving `a + k` (or `values[k]`); small ranks are the most frequent. Sampled by inverting the continuous
  *   approximation of the distribution, so frequencies follow the power law approximately.
+ * - text strategies for string columns (`word`, `words`, `sentence`, `name`, `email`, `ipv4`, `company_name`,
+ *   `isbn13`, ... every one of Feldera's): fake data of that kind, see datagen-text.ts.
  * `null_percentage` (0–100) makes that share of values NULL (nullable columns only).
  *
  * Units: DATE ranges and scales are days; TIMESTAMP and TIME are milliseconds (range bounds may also be text:
@@ -29,6 +32,7 @@ import { coerceToLength } from '../../sql/values/strings.ts';
 import { parseDate, parseTime, parseTimestamp } from '../../sql/values/temporal.ts';
 import type { Value } from '../../zset/value.ts';
 import { type ConnectorContext, configError, kindOf, rejectUnknownKeys } from './config.ts';
+import { TEXT_STRATEGIES, textGenerator, textStrategy, textUsesRange } from './datagen-text.ts';
 
 export const DATAGEN_STRATEGIES = ['increment', 'uniform', 'zipf'] as const;
 export type DatagenStrategy = (typeof DATAGEN_STRATEGIES)[number];
@@ -97,6 +101,8 @@ export class RowRandom {
 
 export interface FieldSettings {
   readonly strategy: DatagenStrategy;
+  /** A text strategy (`word`, `email`, ...: datagen-text.ts), canonical name; null for the numeric ones. */
+  readonly text: string | null;
   readonly range: readonly [unknown, unknown] | null;
   readonly values: readonly unknown[] | null;
   readonly nullPercentage: number;
@@ -106,6 +112,7 @@ export interface FieldSettings {
 
 export const DEFAULT_FIELD: FieldSettings = {
   strategy: 'increment',
+  text: null,
   range: null,
   values: null,
   nullPercentage: 0,
@@ -128,10 +135,19 @@ export function fieldSettings(ctx: ConnectorContext, column: string, raw: unknow
       );
   }
   const strategy = o.strategy ?? 'increment';
-  if (typeof strategy !== 'string' || !(DATAGEN_STRATEGIES as readonly string[]).includes(strategy))
+  const text = typeof strategy === 'string' ? textStrategy(strategy) : null;
+  if (
+    typeof strategy !== 'string' ||
+    (!(DATAGEN_STRATEGIES as readonly string[]).includes(strategy) && !text)
+  )
     throw configError(
       ctx,
-      `${where}: unsupported strategy ${JSON.stringify(strategy)}; supported strategies: ${DATAGEN_STRATEGIES.join(', ')}`,
+      `${where}: unsupported strategy ${JSON.stringify(strategy)}; supported strategies: ${[...DATAGEN_STRATEGIES, ...TEXT_STRATEGIES].join(', ')}`,
+    );
+  if (text !== null && o.values !== undefined && o.values !== null)
+    throw configError(
+      ctx,
+      `${where}: 'values' picks values with strategy increment, uniform or zipf, not with '${strategy}'`,
     );
   let range: [unknown, unknown] | null = null;
   if (o.range !== undefined && o.range !== null) {
@@ -159,7 +175,15 @@ export function fieldSettings(ctx: ConnectorContext, column: string, raw: unknow
   const e = o.e ?? 1;
   if (typeof e !== 'number' || !(e > 0) || !Number.isFinite(e))
     throw configError(ctx, `${where}: 'e' (the Zipf exponent) must be a positive number, got ${kindOf(e)}`);
-  return { strategy: strategy as DatagenStrategy, range, values, nullPercentage: np, scale, e };
+  return {
+    strategy: text === null ? (strategy as DatagenStrategy) : 'uniform',
+    text,
+    range,
+    values,
+    nullPercentage: np,
+    scale,
+    e,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,6 +268,11 @@ function valueGenerator(
     }
   }
   const d = domain(ctx, column, s, where);
+  if (s.text !== null && d.k !== 'string')
+    throw configError(
+      ctx,
+      `${where}: strategy '${s.text}' generates text, but '${column.name}' is ${column.type.kind}; use increment, uniform or zipf`,
+    );
   switch (d.k) {
     case 'null':
       return () => null;
@@ -304,6 +333,12 @@ function stringGenerator(
     const v = coerceToLength(text, kind, t.length, true);
     return kind === 'CHAR' && t.length != null ? v.padEnd(t.length, ' ') : v;
   };
+  if (s.text !== null) {
+    const range =
+      textUsesRange(s.text) && s.range !== null ? lengthRange(ctx, s, where, 'count or length') : null;
+    const gen = textGenerator(s.text, range);
+    return (_i, r) => fit(gen(r));
+  }
   switch (s.strategy) {
     case 'increment':
       if (s.range !== null)
@@ -320,18 +355,8 @@ function stringGenerator(
         );
       return (_i, r) => fit(String(zipfRank(r.unit(0), 1000, s.e)));
     case 'uniform': {
-      let lo = 1;
-      let hi = 16;
-      if (s.range !== null) {
-        const [a, b] = s.range;
-        if (!isCount(a) || !isCount(b) || a >= b)
-          throw configError(
-            ctx,
-            `${where}: for strings 'range' is the length range [min, max) of non-negative integers, got ${JSON.stringify(s.range)}`,
-          );
-        lo = a;
-        hi = b;
-      }
+      // Feldera's default length range for strings: [0, 25)
+      const [lo, hi] = s.range === null ? [0, 25] : lengthRange(ctx, s, where, 'length');
       return (_i, r) => {
         const len = lo + Math.floor(r.unit(0) * (hi - lo));
         let out = '';
@@ -344,6 +369,17 @@ function stringGenerator(
 
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** A string strategy's `range` as [min, max) of non-negative integers (a length or a count). */
+function lengthRange(ctx: ConnectorContext, s: FieldSettings, where: string, what: string): [number, number] {
+  const [a, b] = s.range ?? [];
+  if (!isCount(a) || !isCount(b) || a >= b)
+    throw configError(
+      ctx,
+      `${where}: for strings 'range' is the ${what} range [min, max) of non-negative integers, got ${JSON.stringify(s.range)}`,
+    );
+  return [a, b];
 }
 
 function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, where: string): Domain {

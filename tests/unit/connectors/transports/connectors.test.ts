@@ -245,8 +245,8 @@ test('declaration errors name the relation and connector and list the supported 
     /view 'l' is LOCAL/,
   );
   await bad(
-    `CREATE TABLE t (x INT) ${withConnectors([{ name: 'g', transport: { name: 'datagen', config: { plan: [{ fields: { x: { strategy: 'word' } } }] } } }])};`,
-    /connector 'g' \(datagen\) of table 't': datagen field 'x': unsupported strategy "word"; supported strategies: increment, uniform, zipf/,
+    `CREATE TABLE t (x INT) ${withConnectors([{ name: 'g', transport: { name: 'datagen', config: { plan: [{ fields: { x: { strategy: 'wordz' } } }] } } }])};`,
+    /connector 'g' \(datagen\) of table 't': datagen field 'x': unsupported strategy "wordz"; supported strategies: increment, uniform, zipf, word/,
   );
 });
 

@@ -206,8 +206,8 @@ test('config errors name the connector and list what is supported', () => {
         /connector 'gen' \(datagen\) of table 't'/.test(e.message),
     );
   bad(
-    { plan: [{ fields: { v: { strategy: 'email' } } }] },
-    /unsupported strategy "email"; supported strategies: increment, uniform, zipf/,
+    { plan: [{ fields: { v: { strategy: 'emails' } } }] },
+    /unsupported strategy "emails"; supported strategies: increment, uniform, zipf, word, words, sentence/,
   );
   bad({ plan: [{ fields: { nope: {} } }] }, /does not have; columns: i, b/);
   bad({ plan: [{ fields: { i: { null_percentage: 10 } } }] }, /NOT NULL/);
@@ -226,6 +226,92 @@ test('config errors name the connector and list what is supported', () => {
   bad({ plan: {} }, /'plan' must be a list/);
   bad({ plan: [{ fields: { dt: { range: ['2024-13-01', '2025-01-01'] } } }] }, /range start/);
   bad({ plan: [{ fields: { v: { strategy: 'increment', range: [0, 3] } } }] }, /use 'values'/);
+  bad({ plan: [{ fields: { i: { strategy: 'email' } } }] }, /generates text, but 'i' is INTEGER/);
+  bad({ plan: [{ fields: { v: { strategy: 'word', values: ['a'] } } }] }, /not with 'word'/);
+  bad({ plan: [{ fields: { v: { strategy: 'words', range: [3, 1] } } }] }, /count or length range/);
+});
+
+// Feldera's DatagenStrategy variants as its API spells them (serde snake_case of the Rust names)
+const FELDERA_TEXT_STRATEGIES =
+  `word words sentence sentences paragraph paragraphs first_name last_name title suffix
+  name name_with_title domain_suffix email username password field position seniority job_title i_pv4 i_pv6 i_p
+  m_a_c_address user_agent rfc_status_code valid_status_code company_suffix company_name buzzword buzzword_middle
+  buzzword_tail catch_phrase bs_verb bs_adj bs_noun bs profession industry currency_code currency_name
+  currency_symbol credit_card_number city_prefix city_suffix city_name country_name country_code street_suffix
+  street_name time_zone state_name state_abbr secondary_address_type secondary_address zip_code post_code
+  building_number latitude longitude isbn isbn13 isbn10 phone_number cell_number file_path file_name
+  file_extension dir_path`.split(/\s+/);
+
+test('every text strategy of Feldera generates non-empty, deterministic text in a VARCHAR column', () => {
+  for (const strategy of [...FELDERA_TEXT_STRATEGIES, 'ipv4', 'ipv6', 'ip', 'mac_address']) {
+    const cfg = { seed: 3, plan: [{ limit: 50, fields: { v: { strategy } } }] };
+    const gen = compileDatagen(ctx, cfg, table);
+    const rows = generateRange(gen, 3, 0, 50);
+    const vs = rows.map((r) => r[6]);
+    assert.ok(
+      vs.every((v) => typeof v === 'string' && v.length > 0),
+      `${strategy}: ${JSON.stringify(vs.slice(0, 3))}`,
+    );
+    assert.ok(new Set(vs).size > 1, `${strategy} varies: ${JSON.stringify(vs.slice(0, 3))}`);
+    assert.deepEqual(generateRange(compileDatagen(ctx, cfg, table), 3, 10, 5), rows.slice(10, 15), strategy);
+  }
+});
+
+test('text strategies make well-formed values; range counts words, sentences and password length', () => {
+  const col = (strategy: string, extra: Record<string, unknown> = {}, n = 200) =>
+    generateRange(
+      compileDatagen(ctx, { seed: 11, plan: [{ limit: n, fields: { v: { strategy, ...extra } } }] }, table),
+      11,
+      0,
+      n,
+    ).map((r) => r[6] as string);
+  for (const e of col('email')) assert.match(e, /^[a-z0-9.]+@example\.(com|org|net)$/);
+  for (const ip of col('i_pv4')) {
+    const parts = ip.split('.').map(Number);
+    assert.equal(parts.length, 4, ip);
+    assert.ok(
+      parts.every((x) => Number.isInteger(x) && x >= 0 && x <= 255),
+      ip,
+    );
+  }
+  for (const m of col('mac_address')) assert.match(m, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  for (const x of col('isbn13')) {
+    const d = x.replaceAll('-', '');
+    assert.equal(d.length, 13);
+    const sum = [...d].reduce((s, c, k) => s + Number(c) * (k % 2 === 0 ? 1 : 3), 0);
+    assert.equal(sum % 10, 0, `ISBN-13 check digit of ${x}`);
+  }
+  for (const x of col('isbn10')) {
+    const d = x.replaceAll('-', '');
+    const sum = [...d].reduce((s, c, k) => s + (c === 'X' ? 10 : Number(c)) * (10 - k), 0);
+    assert.equal(sum % 11, 0, `ISBN-10 check digit of ${x}`);
+  }
+  for (const x of col('credit_card_number')) {
+    const sum = [...x]
+      .reverse()
+      .map(Number)
+      .reduce((s, v, k) => s + (k % 2 === 1 ? (v * 2 > 9 ? v * 2 - 9 : v * 2) : v), 0);
+    assert.equal(sum % 10, 0, `Luhn sum of ${x}`);
+  }
+  for (const w of col('words', { range: [2, 4] })) {
+    const n = w.split(' ').length;
+    assert.ok(n >= 2 && n < 4, w);
+  }
+  const lens = new Set(col('password', { range: [10, 12] }).map((p) => p.length));
+  assert.deepEqual([...lens].sort(), [10, 11]);
+  for (const s of col('sentence')) assert.match(s, /^[A-Z][a-z ]+\.$/);
+  for (const x of col('latitude')) assert.ok(Math.abs(Number(x)) <= 90, x);
+  // CHAR(3) keeps Feldera's padding/truncation rules for generated text too
+  const c = generateRange(
+    compileDatagen(ctx, { seed: 1, plan: [{ limit: 20, fields: { c: { strategy: 'last_name' } } }] }, table),
+    1,
+    0,
+    20,
+  ).map((r) => r[7] as string);
+  assert.ok(
+    c.every((x) => x.length === 3),
+    JSON.stringify(c),
+  );
 });
 
 test('a resume position from another seed is rejected', () => {
