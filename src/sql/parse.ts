@@ -160,6 +160,8 @@ function syntaxAt(sql: string, offset: number, message: string): ServiceError {
  * @throws ServiceError SqlSyntaxError / SqlPropertyError with the line and column.
  */
 export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
+  // Feldera compiles an empty program (no text at all, like whitespace or comments only) to an empty circuit
+  if (sql === '') return [];
   await ensureParser();
   const map = new SourceMap(sql);
   const chars = sql.split('');

@@ -145,3 +145,12 @@ test('ad-hoc queries: ORDER BY with NULL placement, LIMIT, OFFSET; only material
   await assert.rejects(c.query('SELECT nope FROM mv'), (e) => isServiceError(e, 'AdHocQueryError'));
   await assert.rejects(c.query('SELECT 1; SELECT 2'), (e) => isServiceError(e, 'AdHocQueryError'));
 });
+
+test('an empty program (no text, whitespace or comments only) compiles to an empty circuit, as in Feldera', async () => {
+  for (const sql of ['', ' \n\t', '-- nothing yet\n', '/* later */']) {
+    const p = await compileProgram(sql);
+    assert.deepEqual([p.tables.length, p.views.length], [0, 0], JSON.stringify(sql));
+    const c = p.instantiate();
+    assert.equal(c.step(new Map()).size, 0);
+  }
+});
