@@ -531,7 +531,7 @@ export class Synchronizer {
     if (took !== undefined)
       return new ServiceError(
         'CheckpointBucketOwned',
-        `this pipeline ('${this.#identity.name}', id: ${this.#identity.id}) was fenced: pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}) took over checkpoint bucket ${this.bucket.description} at epoch ${took.epoch} (${took.at}) from checkpoint ${took.from_checkpoint ?? 'none'}; refusing to write checkpoint data, and pushes stop`,
+        `S3 checkpoint bucket is already owned by pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}, epoch ${owner.epoch}). Current pipeline is '${this.#identity.name}' (id: ${this.#identity.id}); it was fenced: pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}) took over checkpoint bucket ${this.bucket.description} at epoch ${took.epoch} (${took.at}) from checkpoint ${took.from_checkpoint ?? 'none'}. Refusing to write checkpoint data; pushes stop`,
         {
           fenced: true,
           owner_id: owner.pipeline_id,
@@ -543,7 +543,7 @@ export class Synchronizer {
       );
     return new ServiceError(
       'CheckpointBucketOwned',
-      `checkpoint bucket ${this.bucket.description} is already owned by pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}, epoch ${owner.epoch}); current pipeline is '${this.#identity.name}' (id: ${this.#identity.id}); refusing to write checkpoint data. Give this pipeline its own bucket prefix (the other one can seed it as read_bucket)`,
+      `S3 checkpoint bucket is already owned by pipeline '${owner.pipeline_name}' (id: ${owner.pipeline_id}, epoch ${owner.epoch}) at ${this.bucket.description}. Current pipeline is '${this.#identity.name}' (id: ${this.#identity.id}). Refusing to write checkpoint data. Give this pipeline its own bucket prefix (the other one can seed it as read_bucket)`,
       {
         owner_id: owner.pipeline_id,
         owner_name: owner.pipeline_name,
@@ -890,8 +890,8 @@ export class Synchronizer {
       kind: 'none',
       reason:
         target === 'latest'
-          ? `no intact checkpoint found in ${tried.join(' or ')}`
-          : `checkpoint ${target} not found in ${tried.join(' or ')}`,
+          ? `no intact checkpoint found in ${tried.join(' or ')} (checkpoint files were not found in source)`
+          : `checkpoint ${target} not found in ${tried.join(' or ')} (its files were not found in source)`,
     };
   }
 

@@ -373,7 +373,7 @@ function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>)
         assert.equal(r.status.success, null);
         assert.match(
           r.status.failure?.error ?? '',
-          /Error pushing checkpoint to object store: .*owned by pipeline 'prod' \(id: prod, epoch 1\).*current pipeline is 'intruder'/,
+          /Error pushing checkpoint to object store: S3 checkpoint bucket is already owned by pipeline 'prod' \(id: prod, epoch 1[;)].*Current pipeline is 'intruder'.*Refusing to write/,
         );
       } finally {
         await stop(pc);

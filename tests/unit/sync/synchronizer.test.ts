@@ -170,7 +170,10 @@ function bucketSuite(name: string, newBucket: () => Promise<ObjectStore>): void 
       await assert.rejects(other.push(uuids[1] as string), (e: Error & { errorCode?: string }) => {
         assert.equal(e.errorCode, 'CheckpointBucketOwned');
         assert.match(e.message, /owned by pipeline 'orders' \(id: pipeline-a, epoch 1\)/);
-        assert.match(e.message, /current pipeline is 'staging' \(id: pipeline-b\)/);
+        assert.match(
+          e.message,
+          /^S3 checkpoint bucket is already owned by .*Current pipeline is 'staging' \(id: pipeline-b\)\. Refusing to write/,
+        );
         return true;
       });
       assert.deepEqual(await keys(bucket), before, 'nothing written by the refused push');
@@ -219,7 +222,7 @@ function bucketSuite(name: string, newBucket: () => Promise<ObjectStore>): void 
       assert.equal(none.kind, 'none');
       assert.equal(
         none.kind === 'none' ? none.reason : '',
-        `checkpoint 019a0000-0000-7000-8000-000000000000 not found in ${bucket.description} or ${readBucket.description}`,
+        `checkpoint 019a0000-0000-7000-8000-000000000000 not found in ${bucket.description} or ${readBucket.description} (its files were not found in source)`,
       );
       // a push by the seeded pipeline goes to its own bucket only
       const p = await sync.push(uuids[1] as string);
@@ -464,6 +467,13 @@ function bucketSuite(name: string, newBucket: () => Promise<ObjectStore>): void 
             e.message,
             /was fenced: pipeline 'standby' \(id: pipeline-b\) took over .* at epoch 2/,
           );
+          // the phrases Feldera's clients look for in an ownership refusal
+          for (const phrase of [
+            'S3 checkpoint bucket is already owned by',
+            'Current pipeline is',
+            'Refusing to write',
+          ])
+            assert.ok(e.message.includes(phrase), `${phrase} in ${e.message}`);
           return true;
         },
       );
