@@ -30,6 +30,10 @@ import { HASH_SEED, hashChanges } from './change-hash.ts';
 import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
 import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.ts';
 
+
+/** What names an HTTP ingress endpoint (`<table>.api-ingress-<format>-…`, Feldera's naming); they never end. */
+export const HTTP_INGRESS_MARK = '.api-ingress-';
+
 export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
 
 export interface ControllerOptions {
@@ -169,6 +173,9 @@ export class Controller {
           throw new ServiceError('StateRestoreError', 'restore needs the state (base) or a restored circuit');
         this.circuit.restore(options.restore.base, options.restore.deltas ?? []);
       }
+      // every record the checkpoint holds was received, processed and completed: all three totals start there
+      // (as in Feldera; a client waiting for completed == input must not wait forever after a restore)
+      this.totals.input_records = options.restore.processedRecords;
       this.totals.processed_records = options.restore.processedRecords;
       this.totals.completed_records = options.restore.processedRecords;
       this.#txn = options.restore.transactionId ?? 0;
@@ -814,9 +821,16 @@ export class Controller {
   }
 
   /** True when every input reported end-of-input and everything is processed. */
+  /**
+   * Feldera's `pipeline_complete`: every input endpoint other than the HTTP ingress ones (`<table>.api-ingress-…`,
+   * which never end) reached its end of input, and every record received was completed. A pipeline fed only
+   * over HTTP is complete once everything pushed so far is processed.
+   */
   get complete(): boolean {
     return (
-      this.#inputs.length > 0 && this.#inputs.every((e) => e.metrics.end_of_input) && this.#buffered === 0
+      this.#inputs.every((e) => e.name.includes(HTTP_INGRESS_MARK) || e.metrics.end_of_input) &&
+      this.#buffered === 0 &&
+      this.totals.completed_records === this.totals.input_records
     );
   }
 }

@@ -113,3 +113,36 @@ test('terminate rejects waiting producers; unknown tables and views are coded er
     (e) => isServiceError(e, 'UnknownOutputView'),
   );
 });
+
+test("pipeline_complete as Feldera's: HTTP ingress endpoints are ignored; complete once every received record is completed", async () => {
+  const c = new Controller(program, { initialState: 'Paused' });
+  assert.equal(c.complete, true, 'no inputs that could end, nothing received: complete');
+  const http = c.inputEndpoint('t.api-ingress-json-insert_delete-false', 't');
+  await c.push(http, rows(3), 0, { force: true });
+  assert.equal(c.complete, false, 'received but not processed');
+  c.resume();
+  await c.idle();
+  assert.equal(c.totals.completed_records, c.totals.input_records);
+  assert.equal(c.complete, true, 'a pipeline fed only over HTTP completes once everything is processed');
+  // a connector endpoint that has not ended keeps the pipeline incomplete
+  const file = c.inputEndpoint('t.file', 't');
+  assert.equal(c.complete, false);
+  file.metrics.end_of_input = true;
+  assert.equal(c.complete, true);
+});
+
+test('after a restore the input, processed and completed totals all start at the checkpoint’s records', async () => {
+  const first = new Controller(program);
+  const ep = first.inputEndpoint('t.api-ingress-json-insert_delete-false', 't');
+  await first.push(ep, rows(4), 0);
+  await first.idle();
+  const restored = new Controller(program, {
+    initialState: 'Paused',
+    restore: { base: first.circuit.snapshot(), processedRecords: first.totals.processed_records },
+  });
+  assert.deepEqual(
+    [restored.totals.input_records, restored.totals.processed_records, restored.totals.completed_records],
+    [4, 4, 4],
+  );
+  assert.equal(restored.complete, true);
+});
