@@ -133,10 +133,14 @@ export class PipelineMetrics {
       () => ctl()?.bufferedRecords,
     );
     c('holdfast_steps_total', 'Circuit steps completed.', () => ctl()?.totals.completed_steps);
-    g('holdfast_pipeline_complete', '1 when every input other than HTTP ingress ended and every received record is completed (Feldera's pipeline_complete).', () => {
-      const x = ctl();
-      return x === null ? null : x.complete ? 1 : 0;
-    });
+    g(
+      'holdfast_pipeline_complete',
+      '1 when every input other than HTTP ingress ended and every received record is completed (as pipeline_complete).',
+      () => {
+        const x = ctl();
+        return x === null ? null : x.complete ? 1 : 0;
+      },
+    );
 
     // checkpoints (only with storage)
     const cm = () => ctl()?.checkpointer?.metrics;
