@@ -78,9 +78,9 @@ function connectors(rels: readonly RelationSchema[]): Record<string, unknown> {
     const raw = r.properties.connectors?.value;
     if (!raw) continue;
     const list = JSON.parse(raw) as Array<Record<string, unknown>>;
-    let unnamed = 0;
-    for (const c of list) {
-      const name = typeof c.name === 'string' ? c.name : `unnamed-${unnamed++}`;
+    // an unnamed connector is named by its index in the list, as Feldera does (and as the runtime does)
+    for (const [i, c] of list.entries()) {
+      const name = typeof c.name === 'string' ? c.name : `unnamed-${i}`;
       out[`${r.name}.${name}`] = { ...c, stream: r.caseSensitive ? `"${r.name}"` : r.name };
     }
   }

@@ -154,3 +154,12 @@ test('an empty program (no text, whitespace or comments only) compiles to an emp
     assert.equal(c.step(new Map()).size, 0);
   }
 });
+
+test("program_info names unnamed connectors by their index in the list, as Feldera does ('t.unnamed-1', 't.unnamed-3')", async () => {
+  const { programInfo } = await import('../../../src/sql/program-info.ts');
+  const gen = { transport: { name: 'datagen', config: { plan: [{ limit: 0 }] } } };
+  const list = JSON.stringify([{ name: 'a', ...gen }, gen, { name: 'b', ...gen }, gen]);
+  const p = await compileProgram(`CREATE TABLE t (x INT) WITH ('connectors' = '${list}');`);
+  const info = programInfo(p) as { input_connectors: Record<string, unknown> };
+  assert.deepEqual(Object.keys(info.input_connectors).sort(), ['t.a', 't.b', 't.unnamed-1', 't.unnamed-3']);
+});
