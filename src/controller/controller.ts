@@ -817,10 +817,24 @@ export class Controller {
         'RestoreInProgress',
         'Operation cannot be initiated now because the pipeline is restoring from a checkpoint (replaying its journal); try again when the status is Running',
       );
-    return this.circuit.query(sql);
+    const insert = await this.circuit.prepareInsert(sql);
+    if (insert === null) return this.circuit.query(sql);
+    // Feldera's ad-hoc INSERT: the rows are input like any other (applied in the next step, journaled under
+    // fault tolerance), through the table's ad-hoc ingress endpoint; the answer is the inserted count
+    const ep = this.inputEndpoint(`${insert.table}${HTTP_INGRESS_MARK}adhoc-insert`, insert.table);
+    // (buffered even while Paused, as a forced ingress is: applied once the pipeline runs)
+    await this.push(
+      ep,
+      insert.rows.map((row) => ({ row, weight: 1 })),
+      0,
+      { force: true },
+    );
+    return {
+      columns: [{ name: 'count', type: { kind: 'BIGINT', nullable: false }, caseSensitive: false }],
+      rows: [[BigInt(insert.rows.length)]],
+    };
   }
 
-  /** True when every input reported end-of-input and everything is processed. */
   /**
    * Feldera's `pipeline_complete`: every input endpoint other than the HTTP ingress ones (`<table>.api-ingress-…`,
    * which never end) reached its end of input, and every record received was completed. A pipeline fed only

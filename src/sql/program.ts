@@ -36,6 +36,7 @@ import type {
   ViewSchema,
 } from './schema.ts';
 import { type SqlType, sqlType } from './sql-type.ts';
+import { compileCast } from './values/cast.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
 export type { ColumnSchema, RelationSchema, TableSchema, ViewSchema } from './schema.ts';
@@ -598,6 +599,19 @@ function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap
 }
 
 /** A running instance of a program. Not thread-safe; steps run one at a time. */
+/** Parses an ad-hoc statement: exactly one statement, parse errors as AdHocQueryError. */
+async function parseAdHoc(sql: string): Promise<ParsedStatement> {
+  let stmts: ParsedStatement[];
+  try {
+    stmts = await parseProgram(sql);
+  } catch (e) {
+    throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+  }
+  if (stmts.length !== 1)
+    throw new ServiceError('AdHocQueryError', 'an ad-hoc query must be exactly one statement', {});
+  return stmts[0] as ParsedStatement;
+}
+
 export class SqlCircuit {
   readonly program: Program;
   readonly circuit: Circuit;
@@ -703,16 +717,85 @@ export class SqlCircuit {
    * OFFSET allowed). @throws ServiceError AdHocQueryError for anything that cannot run.
    */
   async query(sql: string): Promise<QueryResult> {
-    let stmts: ParsedStatement[];
-    try {
-      stmts = await parseProgram(sql);
-    } catch (e) {
-      throw new ServiceError('AdHocQueryError', (e as Error).message, (e as ServiceError).details ?? {});
+    const stmt = await parseAdHoc(sql);
+    if (!stmt.ast.SelectStmt) {
+      throw new ServiceError(
+        'AdHocQueryError',
+        'an ad-hoc query must be exactly one SELECT statement (or an INSERT into a table, run by the pipeline)',
+        {},
+      );
     }
-    if (stmts.length !== 1 || !(stmts[0] as ParsedStatement).ast.SelectStmt) {
-      throw new ServiceError('AdHocQueryError', 'an ad-hoc query must be exactly one SELECT statement', {});
+    return this.#select(stmt.ast.SelectStmt, sql);
+  }
+
+  /**
+   * An ad-hoc `INSERT INTO table [(columns)] VALUES ... | SELECT ...` (Feldera's ad-hoc DML): evaluates the
+   * source rows over the current contents and converts them to the table's row shape with assignment casts
+   * (omitted columns NULL). Returns null when `sql` is not an INSERT. The caller applies the rows as input.
+   * @throws ServiceError AdHocQueryError: not a table, unknown or repeated column, wrong arity, NULL into a NOT
+   * NULL column, a value that does not fit.
+   */
+  async prepareInsert(sql: string): Promise<{ table: string; rows: Row[] } | null> {
+    const stmt = await parseAdHoc(sql);
+    const ins = stmt.ast.InsertStmt as Ast | undefined;
+    if (!ins) return null;
+    const bad = (message: string): ServiceError => new ServiceError('AdHocQueryError', message, {});
+    if (ins.withClause || ins.onConflictClause || ins.returningList)
+      throw bad('INSERT supports only INSERT INTO table [(columns)] VALUES ... or SELECT ...');
+    const relname = ins.relation?.relname as string;
+    const rel = this.program.relation(relname);
+    if (!rel || rel.kind !== 'table')
+      throw bad(
+        rel
+          ? `cannot INSERT INTO '${rel.name}': it is a view; insert into a table`
+          : `table '${relname}' does not exist; tables: ${this.program.tables.map((t) => t.name).join(', ') || '(none)'}`,
+      );
+    const table = rel as TableSchema;
+    const find = (name: string) =>
+      table.columns.findIndex((c) => c.name === name || (!c.caseSensitive && c.name === name.toLowerCase()));
+    const targets: number[] = [];
+    for (const t of (ins.cols ?? []) as Ast[]) {
+      const name = t.ResTarget.name as string;
+      const j = find(name);
+      if (j < 0) throw bad(`column '${name}' of table '${table.name}' does not exist`);
+      if (targets.includes(j)) throw bad(`column '${name}' is given more than once`);
+      targets.push(j);
     }
-    const select = (stmts[0] as ParsedStatement).ast.SelectStmt;
+    if (targets.length === 0) targets.push(...table.columns.map((_c, j) => j));
+    if (!ins.selectStmt?.SelectStmt) throw bad('INSERT needs VALUES or a SELECT');
+    const src = await this.#select(ins.selectStmt.SelectStmt, sql);
+    if (src.columns.length !== targets.length)
+      throw bad(
+        `INSERT has ${src.columns.length} expression(s) for ${targets.length} target column(s) of '${table.name}'`,
+      );
+    const casts = targets.map((j, k) => {
+      const to = (table.columns[j] as ColumnSchema).type;
+      try {
+        return compileCast((src.columns[k] as { type: SqlType }).type, to, false);
+      } catch (e) {
+        throw bad(`column '${(table.columns[j] as ColumnSchema).name}': ${(e as Error).message}`);
+      }
+    });
+    const rows = src.rows.map((r) => {
+      const row: Value[] = table.columns.map(() => null);
+      targets.forEach((j, k) => {
+        const v = r[k] as Value;
+        try {
+          row[j] = v === null ? null : (casts[k] as (v: Value) => Value)(v);
+        } catch (e) {
+          throw bad(`column '${(table.columns[j] as ColumnSchema).name}': ${(e as Error).message}`);
+        }
+      });
+      table.columns.forEach((c, j) => {
+        if (row[j] === null && !c.type.nullable)
+          throw bad(`NULL for column '${c.name}' of '${table.name}', which is NOT NULL`);
+      });
+      return row as Row;
+    });
+    return { table: table.name, rows };
+  }
+
+  async #select(select: Ast, sql: string): Promise<QueryResult> {
     const source = new SourceMap(sql);
     // Plans `sel` in a fresh circuit whose sources are the materialized relations it reads (one source per
     // relation, so a self-join reads it once).

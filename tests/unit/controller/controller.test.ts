@@ -146,3 +146,40 @@ test('after a restore the input, processed and completed totals all start at the
   );
   assert.equal(restored.complete, true);
 });
+
+test("ad-hoc INSERT (Feldera's execute()): VALUES or SELECT into a table, applied as input; errors are AdHocQueryError", async () => {
+  const p = await compileProgram(`
+    CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT, s VARCHAR(3));
+    CREATE MATERIALIZED VIEW v AS SELECT COUNT(*) AS n, SUM(x) AS total FROM t;`);
+  const c = new Controller(p);
+  const r = await c.query("INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b')");
+  assert.deepEqual(r.rows, [[2n]]);
+  assert.equal(r.columns[0]?.name, 'count');
+  await c.idle();
+  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[2n, 30n]]);
+  // a column list (others NULL), and INSERT ... SELECT over the current contents
+  assert.deepEqual((await c.query('INSERT INTO t (id) VALUES (3)')).rows, [[1n]]);
+  await c.idle();
+  assert.deepEqual(
+    (await c.query('INSERT INTO t SELECT id + 10, x * 2, s FROM t WHERE x IS NOT NULL')).rows,
+    [[2n]],
+  );
+  await c.idle();
+  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[5n, 90n]]);
+  assert.equal(c.complete, true, 'ad-hoc inserts are HTTP ingress for completion');
+  for (const [sql, re] of [
+    ['INSERT INTO v VALUES (1, 2)', /it is a view/],
+    ['INSERT INTO nope VALUES (1)', /table 'nope' does not exist/],
+    ['INSERT INTO t (id, id) VALUES (1, 2)', /more than once/],
+    ['INSERT INTO t (id, zz) VALUES (1, 2)', /column 'zz'/],
+    ['INSERT INTO t VALUES (1, 2)', /2 expression\(s\) for 3 target column/],
+    ['INSERT INTO t (x) VALUES (5)', /NULL for column 'id'.*NOT NULL/],
+    ["INSERT INTO t VALUES (9, 1, 'toolong')", /column 's'/],
+  ] as const)
+    await assert.rejects(
+      c.query(sql),
+      (e: unknown) => isServiceError(e, 'AdHocQueryError') && re.test((e as Error).message),
+      sql,
+    );
+  assert.deepEqual((await c.query('SELECT n FROM v')).rows, [[5n]], 'refused inserts changed nothing');
+});
