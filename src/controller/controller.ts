@@ -30,7 +30,6 @@ import { HASH_SEED, hashChanges } from './change-hash.ts';
 import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
 import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.ts';
 
-
 /** What names an HTTP ingress endpoint (`<table>.api-ingress-<format>-…`, Feldera's naming); they never end. */
 export const HTTP_INGRESS_MARK = '.api-ingress-';
 

@@ -744,12 +744,12 @@ export class SqlCircuit {
       throw bad('INSERT supports only INSERT INTO table [(columns)] VALUES ... or SELECT ...');
     const relname = ins.relation?.relname as string;
     const rel = this.program.relation(relname);
-    if (!rel || rel.kind !== 'table')
+    if (rel === undefined)
       throw bad(
-        rel
-          ? `cannot INSERT INTO '${rel.name}': it is a view; insert into a table`
-          : `table '${relname}' does not exist; tables: ${this.program.tables.map((t) => t.name).join(', ') || '(none)'}`,
+        `table '${relname}' does not exist; tables: ${this.program.tables.map((t) => t.name).join(', ') || '(none)'}`,
       );
+    if (rel.kind !== 'table')
+      throw bad(`cannot INSERT INTO '${rel.name}': it is a view; insert into a table`);
     const table = rel as TableSchema;
     const find = (name: string) =>
       table.columns.findIndex((c) => c.name === name || (!c.caseSensitive && c.name === name.toLowerCase()));
