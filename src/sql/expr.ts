@@ -873,18 +873,44 @@ function bindCase(n: Ast, ctx: BindContext): Bound {
   });
 }
 
-export const AGGREGATE_NAMES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max']);
+export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'arg_min',
+  'arg_max',
+  'every',
+  'some',
+  's0me',
+  'bool_and',
+  'bool_or',
+  'logical_and',
+  'logical_or',
+  'countif',
+  'bit_and',
+  'bit_or',
+  'bit_xor',
+  'stddev',
+  'stddev_pop',
+  'stddev_samp',
+  'variance',
+  'var_pop',
+  'var_samp',
+]);
 
 function bindFunc(n: Ast, ctx: BindContext): Bound {
   const fname = names(n.funcname);
   const name = (fname[fname.length - 1] as string).toLowerCase();
   const loc = n.location;
   if (AGGREGATE_NAMES.has(name) && !(fname.length === 2 && fname[0] === 'pg_catalog')) {
+    const shown = (name === 's0me' ? 'some' : name).toUpperCase(); // see dialect.ts
     throw sqlError(
       'SqlNameError',
       ctx.aggregateScope === undefined && !ctx.grouped
-        ? `aggregate function ${name.toUpperCase()} is not allowed in ${ctx.clause ?? 'this clause'}`
-        : `aggregate function ${name.toUpperCase()} is not allowed here`,
+        ? `aggregate function ${shown} is not allowed in ${ctx.clause ?? 'this clause'}`
+        : `aggregate function ${shown} is not allowed here`,
       ctx,
       loc,
       { name },

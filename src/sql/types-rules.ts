@@ -11,6 +11,7 @@ import {
   sqlType,
   type TypeKind,
   typeToSql,
+  withNullable,
 } from './sql-type.ts';
 
 const RANK: Partial<Record<TypeKind, number>> = {
@@ -106,9 +107,61 @@ export function sumType(t: SqlType): SqlType {
   }
 }
 
-/** Result type of AVG over a column of type `t` (PG). */
+/**
+ * Result type of AVG over a column of type `t`, as Feldera types it (not Postgres): the argument's own type, so
+ * AVG of an integer column is an integer (truncated) and AVG of DECIMAL(p, s) keeps scale s (truncated). An
+ * unconstrained DECIMAL (only from expressions) keeps Postgres's division scale.
+ */
 export function avgType(t: SqlType): SqlType {
-  if (t.kind === 'REAL' || t.kind === 'DOUBLE') return sqlType('DOUBLE', true);
-  if (isNumeric(t)) return sqlType('DECIMAL', true, { precision: null, scale: null });
+  if (isNumeric(t)) return withNullable(t, true);
   throw new ServiceError('SqlTypeError', `AVG is not defined for ${typeToSql(t)}`, { type: typeToSql(t) });
+}
+
+/**
+ * Result type of aggregate `name` (canonical, see `aggregates.ts`; `shown` is the name as written) over
+ * arguments of types `args`. Throws a plain Error with the message when the arguments do not fit.
+ */
+export function aggregateType(name: string, shown: string, args: readonly SqlType[]): SqlType {
+  const t = args[0] as SqlType;
+  const bad = (): never => {
+    throw new Error(`${shown} is not defined for ${args.map(typeToSql).join(', ')}`);
+  };
+  switch (name) {
+    case 'count':
+      return sqlType('BIGINT', false);
+    case 'sum':
+      if (!isNumeric(t)) throw new Error(`${shown} needs a numeric argument`);
+      return sumType(t);
+    case 'avg':
+      if (!isNumeric(t)) throw new Error(`${shown} needs a numeric argument`);
+      return avgType(t);
+    case 'min':
+    case 'max':
+      if (t.kind === 'BOOLEAN' || t.kind === 'NULL') bad();
+      return withNullable(t, true);
+    case 'arg_min':
+    case 'arg_max':
+      if ((args[1] as SqlType).kind === 'NULL') bad();
+      return withNullable(t, true);
+    case 'bool_and':
+    case 'bool_or':
+      if (t.kind !== 'BOOLEAN' && t.kind !== 'NULL') bad();
+      return sqlType('BOOLEAN', true);
+    case 'countif':
+      if (t.kind !== 'BOOLEAN' && t.kind !== 'NULL') bad();
+      return sqlType('BIGINT', false);
+    case 'bit_and':
+    case 'bit_or':
+    case 'bit_xor':
+      if (!isInteger(t)) bad();
+      return withNullable(t, true);
+    case 'stddev_pop':
+    case 'stddev_samp':
+    case 'var_pop':
+    case 'var_samp':
+      if (!isNumeric(t)) bad();
+      return withNullable(t, true);
+    default:
+      throw new Error(`aggregate ${shown} is not supported`);
+  }
 }
