@@ -24,7 +24,7 @@ import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/val
 import { comparator } from './expr.ts';
 import type { SqlType } from './sql-type.ts';
 import { Decimal } from './values/decimal.ts';
-import { checkBigInt, checkInt, type NumberIntKind } from './values/integers.ts';
+import { checkBigInt, checkInt, checkUBigInt, type NumberIntKind } from './values/integers.ts';
 
 class CountStar implements Accumulator {
   n = 0;
@@ -213,7 +213,7 @@ class Avg implements Accumulator {
       return this.type.scale == null ? q : q.trunc(this.type.scale);
     }
     const q = (this.inner as IntSum).total() / BigInt(n);
-    return k === 'BIGINT' ? q : Number(q);
+    return k === 'BIGINT' || k === 'UBIGINT' ? q : Number(q);
   }
 }
 
@@ -355,7 +355,16 @@ class CountIf implements Accumulator {
 }
 
 /** Width in bits of each integer kind's two's-complement representation. */
-const BITS: Partial<Record<string, number>> = { TINYINT: 8, SMALLINT: 16, INTEGER: 32, BIGINT: 64 };
+const BITS: Partial<Record<string, number>> = {
+  TINYINT: 8,
+  SMALLINT: 16,
+  INTEGER: 32,
+  BIGINT: 64,
+  UTINYINT: 8,
+  USMALLINT: 16,
+  UINTEGER: 32,
+  UBIGINT: 64,
+};
 
 class BitAgg implements Accumulator {
   readonly counts: number[];
@@ -387,8 +396,8 @@ class BitAgg implements Accumulator {
       const set = this.op === 'and' ? c === this.n : this.op === 'or' ? c > 0 : c % 2 !== 0;
       r = (r << 1n) | (set ? 1n : 0n);
     }
-    const signed = BigInt.asIntN(cs.length, r);
-    return this.kind === 'BIGINT' ? signed : Number(signed);
+    const v = this.kind.startsWith('U') ? r : BigInt.asIntN(cs.length, r);
+    return this.kind === 'BIGINT' || this.kind === 'UBIGINT' ? v : Number(v);
   }
 }
 
@@ -471,9 +480,10 @@ class Variance implements Accumulator {
       sxx = (this.sq as IntSum).total();
       const v = (sxx - (sx * sx) / BigInt(n)) / BigInt(d);
       const r = this.sqrt ? isqrt(v) : v;
-      return this.type.kind === 'BIGINT'
-        ? checkBigInt(r)
-        : checkInt(this.type.kind as NumberIntKind, Number(r));
+      const k = this.type.kind;
+      if (k === 'BIGINT') return checkBigInt(r);
+      if (k === 'UBIGINT') return checkUBigInt(r);
+      return checkInt(k as NumberIntKind, Number(r));
     }
     const num = BigInt(n) * sxx - sx * sx; // variance = num / (n·d) / 10^(2·sc)
     const den = BigInt(n) * BigInt(d);
@@ -548,7 +558,7 @@ export function makeAggregate(
         let inner: IntSum | DecimalSum | FloatSum;
         if (k === 'REAL' || k === 'DOUBLE') inner = new FloatSum(k === 'REAL' && name === 'sum');
         else if (k === 'DECIMAL') inner = new DecimalSum();
-        else inner = new IntSum(k === 'BIGINT');
+        else inner = new IntSum(k === 'BIGINT' || k === 'UBIGINT');
         return name === 'sum' ? inner : new Avg(inner, t);
       }
       case 'min':

@@ -342,6 +342,10 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
   'SMALLINT',
   'INTEGER',
   'BIGINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
   'VARCHAR',
   'DATE',
   'TIME',
@@ -1099,6 +1103,16 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'int8':
     case 'bigint':
       return plain('BIGINT');
+    // Feldera's unsigned integers (`TINYINT UNSIGNED` arrives here as utinyint, see dialect.ts)
+    case 'utinyint':
+      return plain('UTINYINT');
+    case 'usmallint':
+      return plain('USMALLINT');
+    case 'uint':
+    case 'uinteger':
+      return plain('UINTEGER');
+    case 'ubigint':
+      return plain('UBIGINT');
     case 'float4':
     case 'real':
       return plain('REAL');

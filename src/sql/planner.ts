@@ -295,7 +295,8 @@ export class Planner {
       const raw = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase();
       const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
       const shown = (raw === 's0me' ? 'some' : raw).toUpperCase();
-      const distinct = fc.agg_distinct === true;
+      // COUNTIF(DISTINCT b) counts every TRUE row, as Feldera does (DISTINCT of a boolean is not applied)
+      const distinct = fc.agg_distinct === true && name !== 'countif';
       if (fc.agg_order)
         throw this.#err('SqlUnsupported', 'ORDER BY inside aggregates is not supported', fc.location);
       let filter: number | undefined;

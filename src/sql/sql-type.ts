@@ -9,6 +9,10 @@ export const TYPE_KINDS = [
   'SMALLINT',
   'INTEGER',
   'BIGINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
   'REAL',
   'DOUBLE',
   'DECIMAL',
@@ -33,23 +37,22 @@ export interface SqlType {
   readonly length?: number | null;
 }
 
-export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
-export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
+/** Feldera's unsigned integers (`TINYINT UNSIGNED` ...): numbers, except UBIGINT (a bigint). */
+export const UNSIGNED_KINDS: ReadonlySet<TypeKind> = new Set([
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+]);
+export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set([
   'TINYINT',
   'SMALLINT',
   'INTEGER',
   'BIGINT',
-  'DECIMAL',
+  ...UNSIGNED_KINDS,
 ]);
-export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
-  'TINYINT',
-  'SMALLINT',
-  'INTEGER',
-  'BIGINT',
-  'DECIMAL',
-  'REAL',
-  'DOUBLE',
-]);
+export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL']);
+export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL', 'REAL', 'DOUBLE']);
 export const STRING_KINDS: ReadonlySet<TypeKind> = new Set(['CHAR', 'VARCHAR']);
 export const TEMPORAL_KINDS: ReadonlySet<TypeKind> = new Set(['DATE', 'TIME', 'TIMESTAMP']);
 
@@ -69,6 +72,11 @@ export function typeToSql(t: SqlType): string {
     case 'CHAR':
     case 'VARCHAR':
       return t.length == null ? (t.kind === 'CHAR' ? 'CHAR' : 'VARCHAR') : `${t.kind}(${t.length})`;
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+    case 'UBIGINT':
+      return `${t.kind.slice(1)} UNSIGNED`;
     default:
       return t.kind;
   }

@@ -11,6 +11,7 @@ import {
   sqlType,
   type TypeKind,
   typeToSql,
+  UNSIGNED_KINDS,
   withNullable,
 } from './sql-type.ts';
 
@@ -28,8 +29,39 @@ export const isNumeric = (t: SqlType): boolean => NUMERIC_KINDS.has(t.kind);
 export const isInteger = (t: SqlType): boolean => INTEGER_KINDS.has(t.kind);
 export const isString = (t: SqlType): boolean => STRING_KINDS.has(t.kind);
 
+const UNSIGNED_RANK: Partial<Record<TypeKind, number>> = {
+  UTINYINT: 1,
+  USMALLINT: 2,
+  UINTEGER: 3,
+  UBIGINT: 4,
+};
+const SIGNED_HOLDER: Partial<Record<TypeKind, TypeKind>> = {
+  UTINYINT: 'SMALLINT',
+  USMALLINT: 'INTEGER',
+  UINTEGER: 'BIGINT',
+  UBIGINT: 'DECIMAL',
+};
+
+/**
+ * Promotion with an unsigned operand (Holdfast's rule; Feldera does not document one): two unsigned kinds give
+ * the wider unsigned kind; an unsigned kind next to a signed or inexact one counts as the narrowest signed kind
+ * holding all its values (UTINYINT → SMALLINT, USMALLINT → INTEGER, UINTEGER → BIGINT, UBIGINT → DECIMAL), so no
+ * value is lost.
+ */
+function promoteUnsigned(a: SqlType, b: SqlType, nullable: boolean): SqlType {
+  const ua = UNSIGNED_RANK[a.kind];
+  const ub = UNSIGNED_RANK[b.kind];
+  if (ua !== undefined && ub !== undefined) return sqlType(ua >= ub ? a.kind : b.kind, nullable);
+  const hold = (t: SqlType): SqlType => {
+    const k = SIGNED_HOLDER[t.kind];
+    return k === undefined ? t : sqlType(k, nullable);
+  };
+  return promoteNumeric(hold(a), hold(b), nullable);
+}
+
 /** Result type of arithmetic between two numeric types (PG: int2+int4 → int4, int+numeric → numeric, ...). */
 export function promoteNumeric(a: SqlType, b: SqlType, nullable: boolean): SqlType {
+  if (UNSIGNED_KINDS.has(a.kind) || UNSIGNED_KINDS.has(b.kind)) return promoteUnsigned(a, b, nullable);
   const ra = RANK[a.kind] as number;
   const rb = RANK[b.kind] as number;
   if (a.kind === 'REAL' && b.kind === 'REAL') return sqlType('REAL', nullable);
@@ -93,7 +125,12 @@ export function sumType(t: SqlType): SqlType {
     case 'SMALLINT':
     case 'INTEGER':
       return sqlType('BIGINT', true);
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+      return sqlType('UBIGINT', true);
     case 'BIGINT':
+    case 'UBIGINT':
     case 'DECIMAL':
       return sqlType('DECIMAL', true, { precision: null, scale: null });
     case 'REAL':
@@ -130,10 +167,8 @@ export function aggregateType(name: string, shown: string, args: readonly SqlTyp
     case 'count':
       return sqlType('BIGINT', false);
     case 'sum':
-      if (!isNumeric(t)) throw new Error(`${shown} needs a numeric argument`);
       return sumType(t);
     case 'avg':
-      if (!isNumeric(t)) throw new Error(`${shown} needs a numeric argument`);
       return avgType(t);
     case 'min':
     case 'max':

@@ -81,6 +81,9 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
     case 'DATE':
     case 'TIME':
     case 'TIMESTAMP':
@@ -89,6 +92,7 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'DOUBLE':
       return compareFloats as Comparator;
     case 'BIGINT':
+    case 'UBIGINT':
       return compareBigInts;
     case 'DECIMAL':
       return compareDecimals;

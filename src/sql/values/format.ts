@@ -15,8 +15,8 @@ import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, typeToSql } from '../sql-type.ts';
 import { Decimal, pow10 } from './decimal.ts';
-import { checkInt, type NumberIntKind } from './integers.ts';
-import { parseBigIntText, parseBoolText, parseFloatText, parseIntText } from './parse.ts';
+import { checkInt, checkUBigInt, type NumberIntKind } from './integers.ts';
+import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength } from './strings.ts';
 import { formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from './temporal.ts';
 
@@ -175,10 +175,14 @@ export function valueToJson(v: Value, t: SqlType): string | number | boolean | n
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
     case 'CHAR':
     case 'VARCHAR':
       return v as string | number | boolean;
-    case 'BIGINT': {
+    case 'BIGINT':
+    case 'UBIGINT': {
       const b = v as bigint;
       return b <= 9007199254740991n && b >= -9007199254740991n ? Number(b) : b.toString();
     }
@@ -252,9 +256,14 @@ function fromText(text: string, t: SqlType): Value {
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
       return parseIntText(text, t.kind, 'InvalidRecord');
     case 'BIGINT':
       return parseBigIntText(text, 'InvalidRecord');
+    case 'UBIGINT':
+      return parseUBigIntText(text, 'InvalidRecord');
     case 'REAL':
     case 'DOUBLE':
       return parseFloatText(text, t.kind, 'InvalidRecord');
@@ -305,8 +314,21 @@ export function parseJsonValue(json: unknown, t: SqlType, column: string): Value
       case 'TINYINT':
       case 'SMALLINT':
       case 'INTEGER':
+      case 'UTINYINT':
+      case 'USMALLINT':
+      case 'UINTEGER':
         if (typeof json === 'number' && Number.isInteger(json))
           return checkInt(t.kind as NumberIntKind, json);
+        break;
+      case 'UBIGINT':
+        if (typeof json === 'number' && Number.isInteger(json)) {
+          if (Number.isSafeInteger(json)) return checkUBigInt(BigInt(json));
+          throw new ServiceError(
+            'InvalidRecord',
+            `${json} is not exactly representable as a JSON number; send large BIGINT UNSIGNED values as strings`,
+          );
+        }
+        if (typeof json === 'bigint') return parseUBigIntText(json.toString(), 'InvalidRecord');
         break;
       case 'BIGINT':
         if (typeof json === 'number' && Number.isInteger(json)) {

@@ -63,3 +63,16 @@ test('SOME compiles as Feldera’s aggregate and its errors name SOME at the wri
   assert.match(withSome, /syntax error at or near "\)" at line 2/);
   assert.equal(withSome, await message(`${pre}XOME(b)${after}`));
 });
+
+test('rewrite 2: <integer type> UNSIGNED becomes one type name padded to the same length', () => {
+  assert.equal(
+    rewrite(
+      'CREATE TABLE t (a TINYINT UNSIGNED, b int2 unsigned NOT NULL, c INT UNSIGNED, d BIGINT  UNSIGNED)',
+    ),
+    'CREATE TABLE t (a utinyint        , b usmallint     NOT NULL, c uinteger    , d ubigint         )',
+  );
+  const sql = "SELECT CAST(x AS INTEGER UNSIGNED), 'INT UNSIGNED' FROM t";
+  assert.equal(rewrite(sql), "SELECT CAST(x AS uinteger        ), 'INT UNSIGNED' FROM t");
+  const plain = 'CREATE TABLE unsigned (unsigned INT, x VARCHAR)';
+  assert.equal(rewrite(plain), plain, 'UNSIGNED as a name is untouched');
+});
