@@ -24,6 +24,7 @@ import {
   isString,
   promoteNumeric,
 } from './types-rules.ts';
+import { bytesFromHexLiteral } from './values/bytes.ts';
 import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
@@ -347,6 +348,9 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
   'UINTEGER',
   'UBIGINT',
   'VARCHAR',
+  'BINARY',
+  'VARBINARY',
+  'UUID',
   'DATE',
   'TIME',
   'TIMESTAMP',
@@ -622,6 +626,21 @@ function bindConst(n: Ast, _ctx: BindContext): Bound {
   if (n.sval !== undefined)
     return literal((n.sval.sval ?? '') as string, sqlType('VARCHAR', false, { length: null }), true);
   if (n.boolval !== undefined) return literal(n.boolval.boolval === true, sqlType('BOOLEAN', false));
+  if (n.bsval !== undefined) {
+    // x'0b16': a VARBINARY literal (Feldera); b'0101' bit strings are not supported
+    const text = (n.bsval.bsval ?? '') as string;
+    if (text[0] !== 'x' && text[0] !== 'X')
+      throw sqlError('SqlUnsupported', 'bit-string literals are not supported', _ctx, n.location, {
+        construct: 'BIT',
+      });
+    let hex: string;
+    try {
+      hex = bytesFromHexLiteral(text.slice(1));
+    } catch (e) {
+      throw sqlError('SqlSyntaxError', (e as Error).message, _ctx, n.location);
+    }
+    return literal(hex, sqlType('VARBINARY', false, { length: hex.length / 2 }));
+  }
   throw new ServiceError('SqlUnsupported', 'unsupported constant');
 }
 
@@ -1147,6 +1166,22 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'text':
     case 'string':
       return plain('VARCHAR');
+    // Feldera's byte strings: BINARY(n) and VARBINARY(n) hold at most n bytes (no padding); without n, any
+    case 'binary':
+    case 'varbinary':
+    case 'bytea': {
+      const len = mods[0] ?? null;
+      if (len !== null && len < 1)
+        throw sqlError(
+          'SqlTypeError',
+          `length for type ${base.toUpperCase()} must be at least 1`,
+          ctx,
+          tn.location,
+        );
+      return sqlType(base === 'binary' ? 'BINARY' : 'VARBINARY', nullable, { length: len });
+    }
+    case 'uuid':
+      return plain('UUID');
     case 'date':
       return plain('DATE');
     case 'time':

@@ -21,6 +21,9 @@ export const TYPE_KINDS = [
   'DATE',
   'TIME',
   'TIMESTAMP',
+  'BINARY',
+  'VARBINARY',
+  'UUID',
   'NULL',
 ] as const;
 
@@ -33,7 +36,7 @@ export interface SqlType {
   readonly precision?: number | null;
   /** DECIMAL: scale, or null when unconstrained. */
   readonly scale?: number | null;
-  /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING). */
+  /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING); BINARY/VARBINARY: bytes. */
   readonly length?: number | null;
 }
 
@@ -72,6 +75,9 @@ export function typeToSql(t: SqlType): string {
     case 'CHAR':
     case 'VARCHAR':
       return t.length == null ? (t.kind === 'CHAR' ? 'CHAR' : 'VARCHAR') : `${t.kind}(${t.length})`;
+    case 'BINARY':
+    case 'VARBINARY':
+      return t.length == null ? t.kind : `${t.kind}(${t.length})`;
     case 'UTINYINT':
     case 'USMALLINT':
     case 'UINTEGER':

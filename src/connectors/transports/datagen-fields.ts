@@ -398,6 +398,10 @@ function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, w
         throw bad(`range [${s.range?.[0]}, ${s.range?.[1]}) exceeds the range of ${t.kind}`);
       return { k: 'int', lo, hi, toValue: t.kind === 'BIGINT' ? (v) => v : (v) => Number(v) };
     }
+    case 'BINARY':
+    case 'VARBINARY':
+    case 'UUID':
+      throw bad(`datagen does not generate ${t.kind} columns yet`);
     case 'UTINYINT':
     case 'USMALLINT':
     case 'UINTEGER':

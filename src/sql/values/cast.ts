@@ -15,6 +15,7 @@
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import type { SqlType, TypeKind } from '../sql-type.ts';
+import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
 import { formatDouble, formatReal } from './format.ts';
 import {
@@ -57,6 +58,9 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   USMALLINT: 'smallint unsigned',
   UINTEGER: 'integer unsigned',
   UBIGINT: 'bigint unsigned',
+  BINARY: 'binary',
+  VARBINARY: 'varbinary',
+  UUID: 'uuid',
   REAL: 'real',
   DOUBLE: 'double precision',
   DECIMAL: 'numeric',
@@ -223,7 +227,11 @@ function toText(kind: TypeKind): CastFn | null {
     case 'CHAR':
       return (v) => rtrimSpaces(v as string);
     case 'VARCHAR':
+    case 'UUID':
       return identity;
+    case 'BINARY':
+    case 'VARBINARY':
+      return identity; // the hex digits (Feldera prints bytes as hex)
     default:
       return null;
   }
@@ -257,6 +265,8 @@ function fromText(kind: TypeKind): CastFn | null {
       return (v) => parseTime(v as string, 'SqlRuntimeError');
     case 'TIMESTAMP':
       return (v) => parseTimestamp(v as string, 'SqlRuntimeError');
+    case 'UUID':
+      return (v) => parseUuidText(v as string, 'SqlRuntimeError');
     default:
       return null;
   }
@@ -272,6 +282,7 @@ function kindCast(f: TypeKind, t: TypeKind): CastFn | null {
   if (f === 'CHAR' || f === 'VARCHAR') return fromText(t);
   if (f === t) return identity;
   if (UNSIGNED.has(f) || UNSIGNED.has(t)) return unsignedCast(f, t);
+  if ((f === 'BINARY' || f === 'VARBINARY') && (t === 'BINARY' || t === 'VARBINARY')) return identity;
   switch (f) {
     case 'BOOLEAN':
       return t === 'INTEGER' ? (v) => (v ? 1 : 0) : null;
@@ -369,6 +380,10 @@ export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn
     const s = to.scale ?? 0;
     if (base === identity) return (v) => (v as Decimal).withTypmod(p, s);
     return (v) => (base(v) as Decimal).withTypmod(p, s);
+  }
+  if ((to.kind === 'BINARY' || to.kind === 'VARBINARY') && to.length != null) {
+    const n = to.length;
+    return (v) => coerceBytes(base(v) as string, n, explicit, 'SqlRuntimeError');
   }
   if ((to.kind === 'CHAR' || to.kind === 'VARCHAR') && to.length != null) {
     const k = to.kind;

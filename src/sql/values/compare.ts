@@ -99,6 +99,9 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'BOOLEAN':
       return compareBooleans;
     case 'VARCHAR':
+    case 'BINARY': // lowercase hex: string order is byte order
+    case 'VARBINARY':
+    case 'UUID':
       return compareStrings as Comparator;
     case 'CHAR':
       return compareBpchar as Comparator;

@@ -9,11 +9,13 @@
  * JSON output choices: BIGINT is a JSON number when |v| ≤ 2^53 − 1, else a decimal string; DECIMAL is a JSON
  * number when that number reads back as the same numeric value (scale aside: 1.50 → 1.5), else its Postgres text;
  * REAL is the number with the shortest float4 digits (0.1, not 0.10000000149011612); non-finite floats are the
- * strings 'NaN', 'Infinity', '-Infinity'; DATE/TIME/TIMESTAMP are their Postgres text forms.
+ * strings 'NaN', 'Infinity', '-Infinity'; DATE/TIME/TIMESTAMP are their Postgres text forms; BINARY/VARBINARY
+ * are arrays of byte values (as Feldera reads and writes them); UUID is its canonical text.
  */
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, typeToSql } from '../sql-type.ts';
+import { bytesFromJsonArray, bytesToArray, coerceBytes, parseBytesText, parseUuidText } from './bytes.ts';
 import { Decimal, pow10 } from './decimal.ts';
 import { checkInt, checkUBigInt, type NumberIntKind } from './integers.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
@@ -162,13 +164,16 @@ export function formatValue(v: Value, t: SqlType): string {
       return formatTime(v as number);
     case 'TIMESTAMP':
       return formatTimestamp(v as number);
+    case 'BINARY':
+    case 'VARBINARY':
+      return `\\x${v as string}`;
     default:
       return String(v);
   }
 }
 
 /** JSON form of a value for output records (see the header for the choices). */
-export function valueToJson(v: Value, t: SqlType): string | number | boolean | null {
+export function valueToJson(v: Value, t: SqlType): string | number | boolean | number[] | null {
   if (v === null) return null;
   switch (t.kind) {
     case 'BOOLEAN':
@@ -211,6 +216,9 @@ export function valueToJson(v: Value, t: SqlType): string | number | boolean | n
       return formatTime(v as number);
     case 'TIMESTAMP':
       return formatTimestamp(v as number);
+    case 'BINARY':
+    case 'VARBINARY':
+      return bytesToArray(v as string);
     default:
       return String(v);
   }
@@ -278,6 +286,11 @@ function fromText(text: string, t: SqlType): Value {
       return parseTime(text, 'InvalidRecord');
     case 'TIMESTAMP':
       return parseTimestamp(text, 'InvalidRecord');
+    case 'BINARY':
+    case 'VARBINARY':
+      return coerceBytes(parseBytesText(text, 'InvalidRecord'), t.length, false, 'InvalidRecord');
+    case 'UUID':
+      return parseUuidText(text, 'InvalidRecord');
     case 'NULL':
       throw new ServiceError('InvalidRecord', `a NULL-typed column only accepts null, got "${text}"`);
   }
@@ -351,6 +364,11 @@ export function parseJsonValue(json: unknown, t: SqlType, column: string): Value
         break;
       case 'DOUBLE':
         if (typeof json === 'number') return json;
+        break;
+      case 'BINARY':
+      case 'VARBINARY':
+        if (Array.isArray(json))
+          return coerceBytes(bytesFromJsonArray(json, 'InvalidRecord'), t.length, false, 'InvalidRecord');
         break;
       case 'DECIMAL':
         if (typeof json === 'number')
