@@ -69,6 +69,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly #keyCols: number[];
   readonly #argCols: number[];
   readonly #global: boolean;
+  /** No function has a FILTER or several arguments: the per-row loop skips those checks. */
+  readonly #plain: boolean;
   #stepped = false;
 
   constructor(spec: AggregateSpec) {
@@ -84,6 +86,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         ? []
         : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
+    this.#plain = spec.functions.every((f) => f.filter === undefined && f.extra === undefined);
   }
 
   #groupKey(row: Row): unknown {
@@ -128,11 +131,18 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       else if ((e[1] += w) === 0) g.args.delete(k);
     }
     const fs = this.#spec.functions;
-    for (let j = 0; j < fs.length; j++) {
-      const f = fs[j] as AggregateFunction;
-      if (f.filter !== undefined && row[f.filter] !== true) continue;
-      const v = f.extra !== undefined ? f.extra.combine(row) : f.arg < 0 ? null : (row[f.arg] as Value);
-      (g.accs[j] as Accumulator).add(v, w);
+    if (this.#plain) {
+      for (let j = 0; j < fs.length; j++) {
+        const f = fs[j] as AggregateFunction;
+        (g.accs[j] as Accumulator).add(f.arg < 0 ? null : (row[f.arg] as Value), w);
+      }
+    } else {
+      for (let j = 0; j < fs.length; j++) {
+        const f = fs[j] as AggregateFunction;
+        if (f.filter !== undefined && row[f.filter] !== true) continue;
+        const v = f.extra !== undefined ? f.extra.combine(row) : f.arg < 0 ? null : (row[f.arg] as Value);
+        (g.accs[j] as Accumulator).add(v, w);
+      }
     }
     if (touched !== null && !g.touched) {
       g.touched = true;
