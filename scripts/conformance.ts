@@ -91,8 +91,14 @@ function equalValue(expected: unknown, actual: unknown): boolean {
           actual.replace('T', ' ').replace(/\.0+$/, '') === String(v).replace(/\.0+$/, '')
         );
       case '$td':
-      case '$bytes':
         return String(actual).toLowerCase() === String(v).toLowerCase();
+      case '$bytes': {
+        // Holdfast writes bytes as Feldera does, an array of byte values; the corpus tags them as hex
+        const hex = Array.isArray(actual)
+          ? actual.map((b) => Number(b).toString(16).padStart(2, '0')).join('')
+          : String(actual);
+        return hex.toLowerCase() === String(v).toLowerCase();
+      }
       case '$obj': {
         const pairs = v as [unknown, unknown][];
         if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;

@@ -4,7 +4,8 @@
  * weight 1. Without key columns there is exactly one group, present even when the input is empty (SQL's
  * `SELECT COUNT(*) FROM t` on an empty t gives one row).
  *
- * Incrementally: a step feeds each `(row, w)` to its group's accumulators; afterwards every touched group
+ * Incrementally: a step feeds each `(row, w)` to its group's accumulators (a function with a FILTER column
+ * only rows where that column is TRUE; a multi-argument function one combined value); afterwards every touched group
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
  * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators (and `apply`
@@ -33,6 +34,13 @@ export interface Accumulator {
 export interface AggregateFunction {
   /** Index of the argument column in the input row, or -1 for COUNT(*). */
   readonly arg: number;
+  /**
+   * Further argument columns of a multi-argument aggregate (ARG_MAX(v, k)): the accumulator is then fed
+   * `combine(row)` (one value standing for all the arguments) instead of `row[arg]`.
+   */
+  readonly extra?: { readonly columns: readonly number[]; combine(row: Row): Value };
+  /** Column of the `FILTER (WHERE ...)` condition: a row reaches this function only where it is TRUE. */
+  readonly filter?: number;
   create(): Accumulator;
 }
 
@@ -61,18 +69,24 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly #keyCols: number[];
   readonly #argCols: number[];
   readonly #global: boolean;
+  /** No function has a FILTER or several arguments: the per-row loop skips those checks. */
+  readonly #plain: boolean;
   #stepped = false;
 
   constructor(spec: AggregateSpec) {
     super(['input', 'meta', 'output']);
     this.#spec = spec;
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
-    const maxArg = Math.max(-1, ...spec.functions.map((f) => f.arg));
+    const maxArg = Math.max(
+      -1,
+      ...spec.functions.flatMap((f) => [f.arg, f.filter ?? -1, ...(f.extra?.columns ?? [])]),
+    );
     this.#argCols =
       maxArg < spec.keyCount
         ? []
         : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
+    this.#plain = spec.functions.every((f) => f.filter === undefined && f.extra === undefined);
   }
 
   #groupKey(row: Row): unknown {
@@ -117,9 +131,18 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       else if ((e[1] += w) === 0) g.args.delete(k);
     }
     const fs = this.#spec.functions;
-    for (let j = 0; j < fs.length; j++) {
-      const f = fs[j] as AggregateFunction;
-      (g.accs[j] as Accumulator).add(f.arg < 0 ? null : (row[f.arg] as Value), w);
+    if (this.#plain) {
+      for (let j = 0; j < fs.length; j++) {
+        const f = fs[j] as AggregateFunction;
+        (g.accs[j] as Accumulator).add(f.arg < 0 ? null : (row[f.arg] as Value), w);
+      }
+    } else {
+      for (let j = 0; j < fs.length; j++) {
+        const f = fs[j] as AggregateFunction;
+        if (f.filter !== undefined && row[f.filter] !== true) continue;
+        const v = f.extra !== undefined ? f.extra.combine(row) : f.arg < 0 ? null : (row[f.arg] as Value);
+        (g.accs[j] as Accumulator).add(v, w);
+      }
     }
     if (touched !== null && !g.touched) {
       g.touched = true;

@@ -4,13 +4,27 @@
  * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond).
  * MIN/MAX keep the multiset of values (sorted distinct values with counts) so deleting the current extreme
  * finds the next one. `distinct` wraps any function so it sees each distinct non-NULL value once.
+ *
+ * Feldera's aggregates, all invertible in O(1) or O(bits) per change except ARG_MIN/ARG_MAX (which keep the
+ * sorted multiset of `(compared, value)` pairs, as MIN/MAX do):
+ * - ARG_MIN(v, k) / ARG_MAX(v, k): `v` of the row with the least/greatest `k` (rows whose `k` is NULL count
+ *   only when every `k` is NULL); among ties the least/greatest `v` (NULL lowest), so the result does not
+ *   depend on arrival order.
+ * - BOOL_AND (EVERY, LOGICAL_AND), BOOL_OR (SOME, LOGICAL_OR): counts of TRUE and FALSE inputs.
+ * - COUNTIF(b): the count of TRUE inputs (0 on an empty group).
+ * - BIT_AND/BIT_OR/BIT_XOR: a count per bit of the two's-complement value (AND: bits set in every input; OR:
+ *   in some; XOR: in an odd number).
+ * - STDDEV_POP/STDDEV_SAMP/VAR_POP/VAR_SAMP (STDDEV = STDDEV_SAMP, VARIANCE = VAR_SAMP): count, Σx and Σx²,
+ *   exact for DECIMAL (the result, of the argument's type as Feldera types it, truncated toward zero), in the
+ *   argument's integer arithmetic as Feldera computes it for integers ((Σx² − (Σx)²/n) / d with truncating
+ *   divisions, then the integer square root), correctly rounded sums for REAL/DOUBLE.
  */
 import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
-import { encodeValue, type Value } from '../zset/value.ts';
+import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
 import { comparator } from './expr.ts';
 import type { SqlType } from './sql-type.ts';
 import { Decimal } from './values/decimal.ts';
-import { checkBigInt } from './values/integers.ts';
+import { checkBigInt, checkInt, checkUBigInt, type NumberIntKind } from './values/integers.ts';
 
 class CountStar implements Accumulator {
   n = 0;
@@ -174,12 +188,16 @@ class FloatSum implements Accumulator {
   }
 }
 
+/**
+ * AVG in the argument's type (Feldera): integers divide truncating toward zero, DECIMAL(p, s) is truncated to
+ * scale s, REAL is rounded to single precision; an unconstrained DECIMAL keeps Postgres's division scale.
+ */
 class Avg implements Accumulator {
   readonly inner: IntSum | DecimalSum | FloatSum;
-  readonly kind: 'int' | 'decimal' | 'float';
-  constructor(inner: IntSum | DecimalSum | FloatSum, kind: 'int' | 'decimal' | 'float') {
+  readonly type: SqlType;
+  constructor(inner: IntSum | DecimalSum | FloatSum, type: SqlType) {
     this.inner = inner;
-    this.kind = kind;
+    this.type = type;
   }
   add(v: Value, w: number): void {
     this.inner.add(v, w);
@@ -187,12 +205,15 @@ class Avg implements Accumulator {
   result(): Value {
     const n = this.inner.n;
     if (n === 0) return null;
-    if (this.kind === 'float') return (this.inner as FloatSum).sum / n;
-    const sum =
-      this.kind === 'int'
-        ? Decimal.fromBigInt((this.inner as IntSum).total())
-        : (this.inner as DecimalSum).value();
-    return sum.div(Decimal.fromInt(n));
+    const k = this.type.kind;
+    if (k === 'REAL') return Math.fround((this.inner as FloatSum).sum / n);
+    if (k === 'DOUBLE') return (this.inner as FloatSum).sum / n;
+    if (k === 'DECIMAL') {
+      const q = (this.inner as DecimalSum).value().div(Decimal.fromInt(n));
+      return this.type.scale == null ? q : q.trunc(this.type.scale);
+    }
+    const q = (this.inner as IntSum).total() / BigInt(n);
+    return k === 'BIGINT' || k === 'UBIGINT' ? q : Number(q);
   }
 }
 
@@ -263,43 +284,322 @@ class Distinct implements Accumulator {
   }
 }
 
-export type AggregateName = 'count' | 'sum' | 'avg' | 'min' | 'max';
+/** The `(compared, value)` pair ARG_MIN/ARG_MAX order by: by `k`, then by `v` with NULL lowest. */
+class ArgPair implements ObjectValue {
+  readonly k: Value;
+  readonly v: Value;
+  constructor(k: Value, v: Value) {
+    this.k = k;
+    this.v = v;
+  }
+  hashKey(): string {
+    return encodeValue(this.k) + encodeValue(this.v);
+  }
+}
 
-/** Builds the aggregate function for `name(arg)` (arg -1 = `*`) over an argument of type `argType`. */
+class ArgExtreme implements Accumulator {
+  readonly inner: Extreme;
+  constructor(cmpK: (a: Value, b: Value) => number, cmpV: (a: Value, b: Value) => number, max: boolean) {
+    // a NULL `k` ranks below every other for ARG_MAX and above for ARG_MIN: it wins only when all are NULL
+    const nullK = max ? -1 : 1;
+    const cmp = (a: Value, b: Value): number => {
+      const x = a as ArgPair;
+      const y = b as ArgPair;
+      if (x.k === null || y.k === null) {
+        if (x.k !== null) return -nullK;
+        if (y.k !== null) return nullK;
+      } else {
+        const c = cmpK(x.k, y.k);
+        if (c !== 0) return c;
+      }
+      if (x.v === null) return y.v === null ? 0 : -1;
+      if (y.v === null) return 1;
+      return cmpV(x.v, y.v);
+    };
+    this.inner = new Extreme(cmp, max);
+  }
+  add(v: Value, w: number): void {
+    this.inner.add(v, w);
+  }
+  result(): Value {
+    const p = this.inner.result() as ArgPair | null;
+    return p === null ? null : p.v;
+  }
+}
+
+class BoolAgg implements Accumulator {
+  trues = 0;
+  falses = 0;
+  readonly and: boolean;
+  constructor(and: boolean) {
+    this.and = and;
+  }
+  add(v: Value, w: number): void {
+    if (v === true) this.trues += w;
+    else if (v === false) this.falses += w;
+  }
+  result(): Value {
+    if (this.trues === 0 && this.falses === 0) return null;
+    return this.and ? this.falses === 0 : this.trues > 0;
+  }
+}
+
+class CountIf implements Accumulator {
+  n = 0;
+  add(v: Value, w: number): void {
+    if (v === true) this.n += w;
+  }
+  result(): Value {
+    return BigInt(this.n);
+  }
+}
+
+/** Width in bits of each integer kind's two's-complement representation. */
+const BITS: Partial<Record<string, number>> = {
+  TINYINT: 8,
+  SMALLINT: 16,
+  INTEGER: 32,
+  BIGINT: 64,
+  UTINYINT: 8,
+  USMALLINT: 16,
+  UINTEGER: 32,
+  UBIGINT: 64,
+};
+
+class BitAgg implements Accumulator {
+  readonly counts: number[];
+  n = 0;
+  readonly op: 'and' | 'or' | 'xor';
+  readonly kind: string;
+  constructor(op: 'and' | 'or' | 'xor', kind: string) {
+    this.op = op;
+    this.kind = kind;
+    this.counts = new Array(BITS[kind] ?? 64).fill(0);
+  }
+  add(v: Value, w: number): void {
+    if (v === null) return;
+    this.n += w;
+    const cs = this.counts;
+    if (typeof v === 'number' && cs.length <= 32) {
+      for (let b = 0; b < cs.length; b++) if ((v >>> b) & 1) cs[b] = (cs[b] as number) + w;
+      return;
+    }
+    let u = BigInt.asUintN(cs.length, BigInt(v as number | bigint));
+    for (let b = 0; u !== 0n; b++, u >>= 1n) if (u & 1n) cs[b] = (cs[b] as number) + w;
+  }
+  result(): Value {
+    if (this.n === 0) return null;
+    let r = 0n;
+    const cs = this.counts;
+    for (let b = cs.length - 1; b >= 0; b--) {
+      const c = cs[b] as number;
+      const set = this.op === 'and' ? c === this.n : this.op === 'or' ? c > 0 : c % 2 !== 0;
+      r = (r << 1n) | (set ? 1n : 0n);
+    }
+    const v = this.kind.startsWith('U') ? r : BigInt.asIntN(cs.length, r);
+    return this.kind === 'BIGINT' || this.kind === 'UBIGINT' ? v : Number(v);
+  }
+}
+
+/** Integer square root (floor) of a non-negative bigint. */
+function isqrt(n: bigint): bigint {
+  if (n < 2n) return n;
+  let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+  while (x * x > n) x--;
+  while ((x + 1n) * (x + 1n) <= n) x++;
+  return x;
+}
+
+/**
+ * Variance and standard deviation from count, Σx and Σx² (all invertible). Exact kinds compute the variance as
+ * the exact fraction (nΣx² − (Σx)²) / (n·d), d = n or n − 1, and truncate the result to the argument's scale.
+ */
+class Variance implements Accumulator {
+  n = 0;
+  readonly exact: boolean;
+  readonly sum: IntSum | DecimalSum | FloatSum;
+  readonly sq: IntSum | DecimalSum | FloatSum;
+  readonly samp: boolean;
+  readonly sqrt: boolean;
+  readonly type: SqlType;
+  constructor(type: SqlType, samp: boolean, sqrt: boolean) {
+    this.type = type;
+    this.samp = samp;
+    this.sqrt = sqrt;
+    const k = type.kind;
+    if (k === 'REAL' || k === 'DOUBLE') {
+      this.exact = false;
+      this.sum = new FloatSum(false);
+      this.sq = new FloatSum(false);
+    } else if (k === 'DECIMAL') {
+      this.exact = true;
+      this.sum = new DecimalSum();
+      this.sq = new DecimalSum();
+    } else {
+      this.exact = true;
+      this.sum = new IntSum(true);
+      this.sq = new IntSum(true);
+    }
+  }
+  add(v: Value, w: number): void {
+    if (v === null) return;
+    this.n += w;
+    this.sum.add(v, w);
+    if (typeof v === 'number') {
+      if (this.exact) {
+        const b = BigInt(v);
+        this.sq.add(b * b, w);
+      } else this.sq.add(v * v, w);
+    } else if (typeof v === 'bigint') this.sq.add(v * v, w);
+    else this.sq.add((v as Decimal).mul(v as Decimal), w);
+  }
+  result(): Value {
+    const n = this.n;
+    const d = this.samp ? n - 1 : n;
+    if (n <= 0 || d <= 0) return null;
+    if (!this.exact) {
+      const s = (this.sum as FloatSum).sum;
+      const q = (this.sq as FloatSum).sum;
+      let r = Math.max(0, (q - (s * s) / n) / d);
+      if (this.sqrt) r = Math.sqrt(r);
+      return this.type.kind === 'REAL' ? Math.fround(r) : r;
+    }
+    // numerator and the common scale: sums as unscaled integers at scale `sc` (Σx) and `2·sc` (Σx²)
+    let sx: bigint;
+    let sxx: bigint;
+    let sc = 0;
+    if (this.type.kind === 'DECIMAL') {
+      const a = (this.sum as DecimalSum).sum;
+      const b = (this.sq as DecimalSum).sum;
+      sc = Math.max(a.scale, Math.ceil(b.scale / 2));
+      sx = a.unscaled * 10n ** BigInt(sc - a.scale);
+      sxx = b.unscaled * 10n ** BigInt(2 * sc - b.scale);
+    } else {
+      // Feldera's integer formula: each division truncates
+      sx = (this.sum as IntSum).total();
+      sxx = (this.sq as IntSum).total();
+      const v = (sxx - (sx * sx) / BigInt(n)) / BigInt(d);
+      const r = this.sqrt ? isqrt(v) : v;
+      const k = this.type.kind;
+      if (k === 'BIGINT') return checkBigInt(r);
+      if (k === 'UBIGINT') return checkUBigInt(r);
+      return checkInt(k as NumberIntKind, Number(r));
+    }
+    const num = BigInt(n) * sxx - sx * sx; // variance = num / (n·d) / 10^(2·sc)
+    const den = BigInt(n) * BigInt(d);
+    const out = this.type.kind === 'DECIMAL' ? (this.type.scale ?? 0) : 0;
+    let unscaled: bigint; // result · 10^out, truncated
+    if (this.sqrt) {
+      // sqrt(num / den / 10^(2sc)) · 10^out = sqrt(num · 10^(2out) / (den · 10^(2sc)))
+      unscaled = isqrt((num * 10n ** BigInt(2 * out)) / (den * 10n ** BigInt(2 * sc)));
+    } else unscaled = (num * 10n ** BigInt(out)) / (den * 10n ** BigInt(2 * sc));
+    const r = new Decimal(unscaled, out);
+    const p = this.type.precision;
+    return p == null ? r : r.withTypmod(p, out);
+  }
+}
+
+export type AggregateName =
+  | 'count'
+  | 'sum'
+  | 'avg'
+  | 'min'
+  | 'max'
+  | 'arg_min'
+  | 'arg_max'
+  | 'bool_and'
+  | 'bool_or'
+  | 'countif'
+  | 'bit_and'
+  | 'bit_or'
+  | 'bit_xor'
+  | 'stddev_pop'
+  | 'stddev_samp'
+  | 'var_pop'
+  | 'var_samp';
+
+/** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */
+export const AGGREGATE_ALIASES: Readonly<Record<string, AggregateName>> = {
+  every: 'bool_and',
+  logical_and: 'bool_and',
+  some: 'bool_or',
+  s0me: 'bool_or',
+  logical_or: 'bool_or',
+  stddev: 'stddev_samp',
+  variance: 'var_samp',
+};
+
+export interface AggregateOptions {
+  /** For two-argument aggregates (ARG_MIN/ARG_MAX): the column and type of the second argument. */
+  readonly second?: { readonly column: number; readonly type: SqlType };
+  /** Column holding the `FILTER (WHERE ...)` condition. */
+  readonly filter?: number;
+}
+
+/**
+ * Builds the aggregate function for `name(arg)` (arg -1 = `*`) over an argument of type `argType`; the
+ * result type is the planner's business (see `types-rules.ts`).
+ */
 export function makeAggregate(
   name: AggregateName,
   arg: number,
   argType: SqlType | null,
   distinct: boolean,
+  opts: AggregateOptions = {},
 ): AggregateFunction {
+  const t = argType as SqlType;
   const make = (): Accumulator => {
     switch (name) {
       case 'count':
         return arg < 0 ? new CountStar() : new Count();
       case 'sum':
       case 'avg': {
-        const k = (argType as SqlType).kind;
+        const k = t.kind;
         let inner: IntSum | DecimalSum | FloatSum;
-        let kind: 'int' | 'decimal' | 'float';
-        if (k === 'REAL' || k === 'DOUBLE') {
-          inner = new FloatSum(k === 'REAL' && name === 'sum');
-          kind = 'float';
-        } else if (k === 'DECIMAL') {
-          inner = new DecimalSum();
-          kind = 'decimal';
-        } else {
-          inner = new IntSum(k === 'BIGINT');
-          kind = 'int';
-        }
-        return name === 'sum' ? inner : new Avg(inner, kind);
+        if (k === 'REAL' || k === 'DOUBLE') inner = new FloatSum(k === 'REAL' && name === 'sum');
+        else if (k === 'DECIMAL') inner = new DecimalSum();
+        else inner = new IntSum(k === 'BIGINT' || k === 'UBIGINT');
+        return name === 'sum' ? inner : new Avg(inner, t);
       }
       case 'min':
       case 'max':
-        return new Extreme(comparator((argType as SqlType).kind), name === 'max');
+        return new Extreme(comparator(t.kind), name === 'max');
+      case 'arg_min':
+      case 'arg_max':
+        return new ArgExtreme(
+          comparator((opts.second as { type: SqlType }).type.kind),
+          comparator(t.kind),
+          name === 'arg_max',
+        );
+      case 'bool_and':
+      case 'bool_or':
+        return new BoolAgg(name === 'bool_and');
+      case 'countif':
+        return new CountIf();
+      case 'bit_and':
+      case 'bit_or':
+      case 'bit_xor':
+        return new BitAgg(name.slice(4) as 'and' | 'or' | 'xor', t.kind);
+      case 'stddev_pop':
+      case 'stddev_samp':
+      case 'var_pop':
+      case 'var_samp':
+        return new Variance(t, name.endsWith('samp'), name.startsWith('stddev'));
     }
   };
-  return {
+  const second = opts.second;
+  const fn: AggregateFunction = {
     arg,
     create: distinct && arg >= 0 ? () => new Distinct(make()) : make,
+    ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+    ...(second
+      ? {
+          extra: {
+            columns: [second.column],
+            combine: (row: Row) => new ArgPair(row[second.column] as Value, row[arg] as Value),
+          },
+        }
+      : {}),
   };
+  return fn;
 }

@@ -15,7 +15,10 @@ export function binary(op: string, kind: TypeKind): Bin {
   switch (kind) {
     case 'TINYINT':
     case 'SMALLINT':
-    case 'INTEGER': {
+    case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER': {
       const k = kind;
       const f = { '+': I.intAdd, '-': I.intSub, '*': I.intMul, '/': I.intDiv, '%': I.intMod }[op];
       if (!f) break;
@@ -23,6 +26,12 @@ export function binary(op: string, kind: TypeKind): Bin {
     }
     case 'BIGINT': {
       const f = { '+': I.bigAdd, '-': I.bigSub, '*': I.bigMul, '/': I.bigDiv, '%': I.bigMod }[op];
+      if (!f) break;
+      return (a, b) => f(a as bigint, b as bigint);
+    }
+    case 'UBIGINT': {
+      const u = I.ubig;
+      const f = { '+': u.add, '-': u.sub, '*': u.mul, '/': u.div, '%': u.mod }[op];
       if (!f) break;
       return (a, b) => f(a as bigint, b as bigint);
     }
@@ -55,6 +64,8 @@ export function binary(op: string, kind: TypeKind): Bin {
 
 export function negate(kind: TypeKind): Un {
   switch (kind) {
+    case 'UBIGINT':
+      return (a) => I.checkUBigInt(-(a as bigint));
     case 'BIGINT':
       return (a) => I.bigNeg(a as bigint);
     case 'DECIMAL':
@@ -71,6 +82,8 @@ export function negate(kind: TypeKind): Un {
 
 export function abs(kind: TypeKind): Un {
   switch (kind) {
+    case 'UBIGINT':
+      return (a) => a;
     case 'BIGINT':
       return (a) => I.bigAbs(a as bigint);
     case 'DECIMAL':

@@ -24,6 +24,7 @@ import {
   isString,
   promoteNumeric,
 } from './types-rules.ts';
+import { bytesFromHexLiteral } from './values/bytes.ts';
 import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
@@ -342,7 +343,14 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
   'SMALLINT',
   'INTEGER',
   'BIGINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
   'VARCHAR',
+  'BINARY',
+  'VARBINARY',
+  'UUID',
   'DATE',
   'TIME',
   'TIMESTAMP',
@@ -618,6 +626,21 @@ function bindConst(n: Ast, _ctx: BindContext): Bound {
   if (n.sval !== undefined)
     return literal((n.sval.sval ?? '') as string, sqlType('VARCHAR', false, { length: null }), true);
   if (n.boolval !== undefined) return literal(n.boolval.boolval === true, sqlType('BOOLEAN', false));
+  if (n.bsval !== undefined) {
+    // x'0b16': a VARBINARY literal (Feldera); b'0101' bit strings are not supported
+    const text = (n.bsval.bsval ?? '') as string;
+    if (text[0] !== 'x' && text[0] !== 'X')
+      throw sqlError('SqlUnsupported', 'bit-string literals are not supported', _ctx, n.location, {
+        construct: 'BIT',
+      });
+    let hex: string;
+    try {
+      hex = bytesFromHexLiteral(text.slice(1));
+    } catch (e) {
+      throw sqlError('SqlSyntaxError', (e as Error).message, _ctx, n.location);
+    }
+    return literal(hex, sqlType('VARBINARY', false, { length: hex.length / 2 }));
+  }
   throw new ServiceError('SqlUnsupported', 'unsupported constant');
 }
 
@@ -873,18 +896,44 @@ function bindCase(n: Ast, ctx: BindContext): Bound {
   });
 }
 
-export const AGGREGATE_NAMES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max']);
+export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
+  'count',
+  'sum',
+  'avg',
+  'min',
+  'max',
+  'arg_min',
+  'arg_max',
+  'every',
+  'some',
+  's0me',
+  'bool_and',
+  'bool_or',
+  'logical_and',
+  'logical_or',
+  'countif',
+  'bit_and',
+  'bit_or',
+  'bit_xor',
+  'stddev',
+  'stddev_pop',
+  'stddev_samp',
+  'variance',
+  'var_pop',
+  'var_samp',
+]);
 
 function bindFunc(n: Ast, ctx: BindContext): Bound {
   const fname = names(n.funcname);
   const name = (fname[fname.length - 1] as string).toLowerCase();
   const loc = n.location;
   if (AGGREGATE_NAMES.has(name) && !(fname.length === 2 && fname[0] === 'pg_catalog')) {
+    const shown = (name === 's0me' ? 'some' : name).toUpperCase(); // see dialect.ts
     throw sqlError(
       'SqlNameError',
       ctx.aggregateScope === undefined && !ctx.grouped
-        ? `aggregate function ${name.toUpperCase()} is not allowed in ${ctx.clause ?? 'this clause'}`
-        : `aggregate function ${name.toUpperCase()} is not allowed here`,
+        ? `aggregate function ${shown} is not allowed in ${ctx.clause ?? 'this clause'}`
+        : `aggregate function ${shown} is not allowed here`,
       ctx,
       loc,
       { name },
@@ -1073,6 +1122,16 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'int8':
     case 'bigint':
       return plain('BIGINT');
+    // Feldera's unsigned integers (`TINYINT UNSIGNED` arrives here as utinyint, see dialect.ts)
+    case 'utinyint':
+      return plain('UTINYINT');
+    case 'usmallint':
+      return plain('USMALLINT');
+    case 'uint':
+    case 'uinteger':
+      return plain('UINTEGER');
+    case 'ubigint':
+      return plain('UBIGINT');
     case 'float4':
     case 'real':
       return plain('REAL');
@@ -1107,6 +1166,22 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'text':
     case 'string':
       return plain('VARCHAR');
+    // Feldera's byte strings: BINARY(n) and VARBINARY(n) hold at most n bytes (no padding); without n, any
+    case 'binary':
+    case 'varbinary':
+    case 'bytea': {
+      const len = mods[0] ?? null;
+      if (len !== null && len < 1)
+        throw sqlError(
+          'SqlTypeError',
+          `length for type ${base.toUpperCase()} must be at least 1`,
+          ctx,
+          tn.location,
+        );
+      return sqlType(base === 'binary' ? 'BINARY' : 'VARBINARY', nullable, { length: len });
+    }
+    case 'uuid':
+      return plain('UUID');
     case 'date':
       return plain('DATE');
     case 'time':

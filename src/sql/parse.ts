@@ -4,7 +4,8 @@
  * - `WITH ('key' = 'value', ...)` property lists on CREATE TABLE (after the column list) and CREATE VIEW
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
- * - `CREATE LOCAL VIEW` is recognised the same way.
+ * - `CREATE LOCAL VIEW` is recognised the same way;
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate).
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -17,6 +18,7 @@
  */
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
+import { rewriteDialect } from './dialect.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
@@ -227,6 +229,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     s = e + 1;
   }
 
+  rewriteDialect(tokens, chars);
   const cleaned = chars.join('');
   let parsed: Ast;
   try {

@@ -22,7 +22,7 @@ import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
 import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
-import { type AggregateName, makeAggregate } from './aggregates.ts';
+import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -42,7 +42,7 @@ import {
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
-import { avgType, isNumeric, sumType } from './types-rules.ts';
+import { aggregateType } from './types-rules.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -292,46 +292,55 @@ export class Planner {
     const aggTypes: SqlType[] = [];
     for (const [, call] of aggList) {
       const fc = call.FuncCall;
-      const name = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase() as AggregateName;
-      const distinct = fc.agg_distinct === true;
-      if (fc.agg_filter || fc.agg_order)
-        throw this.#err(
-          'SqlUnsupported',
-          'FILTER and ORDER BY inside aggregates are not supported',
-          fc.location,
-        );
+      const raw = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase();
+      const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
+      const shown = (raw === 's0me' ? 'some' : raw).toUpperCase();
+      // COUNTIF(DISTINCT b) counts every TRUE row, as Feldera does (DISTINCT of a boolean is not applied)
+      const distinct = fc.agg_distinct === true && name !== 'countif';
+      if (fc.agg_order)
+        throw this.#err('SqlUnsupported', 'ORDER BY inside aggregates is not supported', fc.location);
+      let filter: number | undefined;
+      if (fc.agg_filter) {
+        const f = bindPredicate(fc.agg_filter, { ...scope, clause: `FILTER of ${shown}` });
+        filter = groupBound.length + argBound.length;
+        argBound.push(f);
+      }
+      const opts = filter === undefined ? {} : { filter };
       if (fc.agg_star) {
-        if (name !== 'count')
-          throw this.#err('SqlTypeError', `${name.toUpperCase()}(*) is not allowed`, fc.location);
-        functions.push(makeAggregate('count', -1, null, false));
+        if (name !== 'count') throw this.#err('SqlTypeError', `${shown}(*) is not allowed`, fc.location);
+        functions.push(makeAggregate('count', -1, null, false, opts));
         aggTypes.push(sqlType('BIGINT', false));
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      if (args.length !== 1)
-        throw this.#err('SqlTypeError', `${name.toUpperCase()} takes exactly one argument`, fc.location);
-      let arg = bindExpr(args[0], { ...scope, clause: `an argument of ${name.toUpperCase()}` });
-      if (arg.unknownLiteral)
-        arg = castBound({ ...arg, unknownLiteral: false }, sqlType('VARCHAR', false, { length: null }));
-      const t = arg.type;
+      const arity = name === 'arg_min' || name === 'arg_max' ? 2 : 1;
+      if (args.length !== arity)
+        throw this.#err(
+          'SqlTypeError',
+          `${shown} takes exactly ${arity === 1 ? 'one argument' : 'two arguments'}`,
+          fc.location,
+        );
+      const bound = args.map((a) => {
+        let b = bindExpr(a, { ...scope, clause: `an argument of ${shown}` });
+        if (b.unknownLiteral)
+          b = castBound({ ...b, unknownLiteral: false }, sqlType('VARCHAR', false, { length: null }));
+        return b;
+      });
+      const t = (bound[0] as Bound).type;
       let result: SqlType;
       try {
-        if (name === 'count') result = sqlType('BIGINT', false);
-        else if (name === 'sum') result = sumType(t);
-        else if (name === 'avg') result = avgType(t);
-        else {
-          if (t.kind === 'BOOLEAN' || t.kind === 'NULL')
-            throw new ServiceError('SqlTypeError', `${name.toUpperCase()} is not defined for ${t.kind}`);
-          result = withNullable(t, true);
-        }
+        result = aggregateType(
+          name,
+          shown,
+          bound.map((b) => b.type),
+        );
       } catch (e) {
         throw this.#err('SqlTypeError', (e as Error).message, fc.location);
       }
-      if ((name === 'sum' || name === 'avg') && !isNumeric(t))
-        throw this.#err('SqlTypeError', `${name.toUpperCase()} needs a numeric argument`, fc.location);
       const index = groupBound.length + argBound.length;
-      argBound.push(arg);
-      functions.push(makeAggregate(name, index, t, distinct));
+      argBound.push(...bound);
+      const second = arity === 2 ? { column: index + 1, type: (bound[1] as Bound).type } : undefined;
+      functions.push(makeAggregate(name, index, t, distinct, second ? { ...opts, second } : opts));
       aggTypes.push(result);
     }
     const pre = [...groupBound, ...argBound];

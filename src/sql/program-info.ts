@@ -23,7 +23,8 @@ export type { SqlCompilerMessage };
 
 function columnType(t: SqlType): Record<string, unknown> {
   const out: Record<string, unknown> = { type: t.kind === 'NULL' ? 'NULL' : t.kind, nullable: t.nullable };
-  if (t.kind === 'VARCHAR' || t.kind === 'CHAR') out.precision = t.length ?? -1;
+  if (t.kind === 'VARCHAR' || t.kind === 'CHAR' || t.kind === 'BINARY' || t.kind === 'VARBINARY')
+    out.precision = t.length ?? -1;
   if (t.kind === 'TIME' || t.kind === 'TIMESTAMP') out.precision = 0;
   if (t.kind === 'DECIMAL') {
     out.precision = t.precision ?? 28;

@@ -102,8 +102,8 @@ function rowFromArray(table: TableSchema, values: readonly unknown[]): Row {
 export function rowToJson(
   columns: readonly ColumnSchema[],
   row: Row,
-): Record<string, string | number | boolean | null> {
-  const out: Record<string, string | number | boolean | null> = {};
+): Record<string, string | number | boolean | number[] | null> {
+  const out: Record<string, string | number | boolean | number[] | null> = {};
   columns.forEach((c, i) => {
     out[c.name] = valueToJson(row[i] as Value, c.type);
   });

@@ -9,6 +9,10 @@ export const TYPE_KINDS = [
   'SMALLINT',
   'INTEGER',
   'BIGINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
   'REAL',
   'DOUBLE',
   'DECIMAL',
@@ -17,6 +21,9 @@ export const TYPE_KINDS = [
   'DATE',
   'TIME',
   'TIMESTAMP',
+  'BINARY',
+  'VARBINARY',
+  'UUID',
   'NULL',
 ] as const;
 
@@ -29,27 +36,26 @@ export interface SqlType {
   readonly precision?: number | null;
   /** DECIMAL: scale, or null when unconstrained. */
   readonly scale?: number | null;
-  /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING). */
+  /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING); BINARY/VARBINARY: bytes. */
   readonly length?: number | null;
 }
 
-export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
-export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
+/** Feldera's unsigned integers (`TINYINT UNSIGNED` ...): numbers, except UBIGINT (a bigint). */
+export const UNSIGNED_KINDS: ReadonlySet<TypeKind> = new Set([
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+]);
+export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set([
   'TINYINT',
   'SMALLINT',
   'INTEGER',
   'BIGINT',
-  'DECIMAL',
+  ...UNSIGNED_KINDS,
 ]);
-export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
-  'TINYINT',
-  'SMALLINT',
-  'INTEGER',
-  'BIGINT',
-  'DECIMAL',
-  'REAL',
-  'DOUBLE',
-]);
+export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL']);
+export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL', 'REAL', 'DOUBLE']);
 export const STRING_KINDS: ReadonlySet<TypeKind> = new Set(['CHAR', 'VARCHAR']);
 export const TEMPORAL_KINDS: ReadonlySet<TypeKind> = new Set(['DATE', 'TIME', 'TIMESTAMP']);
 
@@ -69,6 +75,14 @@ export function typeToSql(t: SqlType): string {
     case 'CHAR':
     case 'VARCHAR':
       return t.length == null ? (t.kind === 'CHAR' ? 'CHAR' : 'VARCHAR') : `${t.kind}(${t.length})`;
+    case 'BINARY':
+    case 'VARBINARY':
+      return t.length == null ? t.kind : `${t.kind}(${t.length})`;
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+    case 'UBIGINT':
+      return `${t.kind.slice(1)} UNSIGNED`;
     default:
       return t.kind;
   }

@@ -11,6 +11,8 @@ import {
   sqlType,
   type TypeKind,
   typeToSql,
+  UNSIGNED_KINDS,
+  withNullable,
 } from './sql-type.ts';
 
 const RANK: Partial<Record<TypeKind, number>> = {
@@ -27,8 +29,39 @@ export const isNumeric = (t: SqlType): boolean => NUMERIC_KINDS.has(t.kind);
 export const isInteger = (t: SqlType): boolean => INTEGER_KINDS.has(t.kind);
 export const isString = (t: SqlType): boolean => STRING_KINDS.has(t.kind);
 
+const UNSIGNED_RANK: Partial<Record<TypeKind, number>> = {
+  UTINYINT: 1,
+  USMALLINT: 2,
+  UINTEGER: 3,
+  UBIGINT: 4,
+};
+const SIGNED_HOLDER: Partial<Record<TypeKind, TypeKind>> = {
+  UTINYINT: 'SMALLINT',
+  USMALLINT: 'INTEGER',
+  UINTEGER: 'BIGINT',
+  UBIGINT: 'DECIMAL',
+};
+
+/**
+ * Promotion with an unsigned operand (Holdfast's rule; Feldera does not document one): two unsigned kinds give
+ * the wider unsigned kind; an unsigned kind next to a signed or inexact one counts as the narrowest signed kind
+ * holding all its values (UTINYINT → SMALLINT, USMALLINT → INTEGER, UINTEGER → BIGINT, UBIGINT → DECIMAL), so no
+ * value is lost.
+ */
+function promoteUnsigned(a: SqlType, b: SqlType, nullable: boolean): SqlType {
+  const ua = UNSIGNED_RANK[a.kind];
+  const ub = UNSIGNED_RANK[b.kind];
+  if (ua !== undefined && ub !== undefined) return sqlType(ua >= ub ? a.kind : b.kind, nullable);
+  const hold = (t: SqlType): SqlType => {
+    const k = SIGNED_HOLDER[t.kind];
+    return k === undefined ? t : sqlType(k, nullable);
+  };
+  return promoteNumeric(hold(a), hold(b), nullable);
+}
+
 /** Result type of arithmetic between two numeric types (PG: int2+int4 → int4, int+numeric → numeric, ...). */
 export function promoteNumeric(a: SqlType, b: SqlType, nullable: boolean): SqlType {
+  if (UNSIGNED_KINDS.has(a.kind) || UNSIGNED_KINDS.has(b.kind)) return promoteUnsigned(a, b, nullable);
   const ra = RANK[a.kind] as number;
   const rb = RANK[b.kind] as number;
   if (a.kind === 'REAL' && b.kind === 'REAL') return sqlType('REAL', nullable);
@@ -92,7 +125,12 @@ export function sumType(t: SqlType): SqlType {
     case 'SMALLINT':
     case 'INTEGER':
       return sqlType('BIGINT', true);
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+      return sqlType('UBIGINT', true);
     case 'BIGINT':
+    case 'UBIGINT':
     case 'DECIMAL':
       return sqlType('DECIMAL', true, { precision: null, scale: null });
     case 'REAL':
@@ -106,9 +144,59 @@ export function sumType(t: SqlType): SqlType {
   }
 }
 
-/** Result type of AVG over a column of type `t` (PG). */
+/**
+ * Result type of AVG over a column of type `t`, as Feldera types it (not Postgres): the argument's own type, so
+ * AVG of an integer column is an integer (truncated) and AVG of DECIMAL(p, s) keeps scale s (truncated). An
+ * unconstrained DECIMAL (only from expressions) keeps Postgres's division scale.
+ */
 export function avgType(t: SqlType): SqlType {
-  if (t.kind === 'REAL' || t.kind === 'DOUBLE') return sqlType('DOUBLE', true);
-  if (isNumeric(t)) return sqlType('DECIMAL', true, { precision: null, scale: null });
+  if (isNumeric(t)) return withNullable(t, true);
   throw new ServiceError('SqlTypeError', `AVG is not defined for ${typeToSql(t)}`, { type: typeToSql(t) });
+}
+
+/**
+ * Result type of aggregate `name` (canonical, see `aggregates.ts`; `shown` is the name as written) over
+ * arguments of types `args`. Throws a plain Error with the message when the arguments do not fit.
+ */
+export function aggregateType(name: string, shown: string, args: readonly SqlType[]): SqlType {
+  const t = args[0] as SqlType;
+  const bad = (): never => {
+    throw new Error(`${shown} is not defined for ${args.map(typeToSql).join(', ')}`);
+  };
+  switch (name) {
+    case 'count':
+      return sqlType('BIGINT', false);
+    case 'sum':
+      return sumType(t);
+    case 'avg':
+      return avgType(t);
+    case 'min':
+    case 'max':
+      if (t.kind === 'BOOLEAN' || t.kind === 'NULL') bad();
+      return withNullable(t, true);
+    case 'arg_min':
+    case 'arg_max':
+      if ((args[1] as SqlType).kind === 'NULL') bad();
+      return withNullable(t, true);
+    case 'bool_and':
+    case 'bool_or':
+      if (t.kind !== 'BOOLEAN' && t.kind !== 'NULL') bad();
+      return sqlType('BOOLEAN', true);
+    case 'countif':
+      if (t.kind !== 'BOOLEAN' && t.kind !== 'NULL') bad();
+      return sqlType('BIGINT', false);
+    case 'bit_and':
+    case 'bit_or':
+    case 'bit_xor':
+      if (!isInteger(t)) bad();
+      return withNullable(t, true);
+    case 'stddev_pop':
+    case 'stddev_samp':
+    case 'var_pop':
+    case 'var_samp':
+      if (!isNumeric(t)) bad();
+      return withNullable(t, true);
+    default:
+      throw new Error(`aggregate ${shown} is not supported`);
+  }
 }

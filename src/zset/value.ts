@@ -6,7 +6,7 @@
  * SQL types map onto values as follows (see `sql/sql-type.ts`): BOOLEAN → boolean; TINYINT/SMALLINT/INTEGER →
  * number (integral); BIGINT → bigint; REAL/DOUBLE → number; DECIMAL → Decimal (an ObjectValue); character types →
  * string; DATE → number (days since 1970-01-01); TIME → number (µs since midnight); TIMESTAMP → number (µs since
- * 1970-01-01 00:00:00); NULL → null.
+ * 1970-01-01 00:00:00); BINARY/VARBINARY → lowercase hex string; UUID → canonical lowercase text; NULL → null.
  */
 
 /** A non-primitive value (e.g. Decimal): equal values must return the same `hashKey()`. */

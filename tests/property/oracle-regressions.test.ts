@@ -91,7 +91,8 @@ test('AVG of grouped AVGs after a group value is replaced', async () => {
       ]),
     ],
     [
-      view('v3', 'SELECT g, AVG(x) AS c FROM t GROUP BY g', ['t']),
+      // (AVG of an integer is an integer in Holdfast, as in Feldera: averaged as DECIMAL to compare with Postgres)
+      view('v3', 'SELECT g, AVG(CAST(x AS DECIMAL)) AS c FROM t GROUP BY g', ['t']),
       view('v4', 'SELECT AVG(c) AS a, COUNT(*) AS n FROM v3', ['v3']),
     ],
     [

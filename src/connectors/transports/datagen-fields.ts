@@ -434,6 +434,27 @@ function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, w
         throw bad(`range [${s.range?.[0]}, ${s.range?.[1]}) exceeds the range of ${t.kind}`);
       return { k: 'int', lo, hi, toValue: t.kind === 'BIGINT' ? (v) => v : (v) => Number(v) };
     }
+    case 'BINARY':
+    case 'VARBINARY':
+    case 'UUID':
+      throw bad(`datagen does not generate ${t.kind} columns yet`);
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+    case 'UBIGINT': {
+      // Feldera's unsigned integers: 0 .. 2^bits − 1 (increment without a range wraps around it)
+      const bits = { UTINYINT: 8n, USMALLINT: 16n, UINTEGER: 32n, UBIGINT: 64n }[t.kind];
+      const toValue =
+        t.kind === 'UBIGINT'
+          ? (v: bigint) => BigInt.asUintN(64, v)
+          : (v: bigint) => Number(BigInt.asUintN(Number(bits), v));
+      if (s.range === null && s.strategy === 'increment')
+        return { k: 'int', lo: 0n, hi: 1n << bits, toValue };
+      const [lo, hi] = intRange(0n, 1n << bits);
+      if (lo < 0n || hi > 1n << bits)
+        throw bad(`range [${s.range?.[0]}, ${s.range?.[1]}) exceeds the range of ${t.kind}`);
+      return { k: 'int', lo, hi, toValue };
+    }
     case 'DATE': {
       const [lo, hi] = intRange(
         0n,

@@ -15,19 +15,23 @@
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import type { SqlType, TypeKind } from '../sql-type.ts';
+import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
 import { formatDouble, formatReal } from './format.ts';
 import {
   BIGINT_MAX,
   BIGINT_MIN,
+  checkBigInt,
   checkInt,
+  checkUBigInt,
   floatToBigInt,
   floatToInt,
   INT_RANGES,
   intOutOfRange,
   type NumberIntKind,
+  roundHalfEven,
 } from './integers.ts';
-import { parseBigIntText, parseBoolText, parseFloatText, parseIntText } from './parse.ts';
+import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength, rtrimSpaces } from './strings.ts';
 import {
   dateToTimestamp,
@@ -50,6 +54,13 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   SMALLINT: 'smallint',
   INTEGER: 'integer',
   BIGINT: 'bigint',
+  UTINYINT: 'tinyint unsigned',
+  USMALLINT: 'smallint unsigned',
+  UINTEGER: 'integer unsigned',
+  UBIGINT: 'bigint unsigned',
+  BINARY: 'binary',
+  VARBINARY: 'varbinary',
+  UUID: 'uuid',
   REAL: 'real',
   DOUBLE: 'double precision',
   DECIMAL: 'numeric',
@@ -61,9 +72,47 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   NULL: 'unknown',
 };
 
-const INT_ORDER: Readonly<Record<NumberIntKind, number>> = { TINYINT: 0, SMALLINT: 1, INTEGER: 2 };
+const INT_ORDER: Readonly<Record<'TINYINT' | 'SMALLINT' | 'INTEGER', number>> = {
+  TINYINT: 0,
+  SMALLINT: 1,
+  INTEGER: 2,
+};
 
-function isNumberInt(k: TypeKind): k is NumberIntKind {
+const UNSIGNED: ReadonlySet<TypeKind> = new Set(['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT']);
+
+/**
+ * Casts to and from Feldera's unsigned kinds, through an exact bigint: from any integer kind exactly, from
+ * DECIMAL rounded as DECIMAL → BIGINT rounds, from REAL/DOUBLE half to even; then range-checked for an unsigned
+ * target, or converted as a BIGINT would be (without BIGINT's range, so 2^64 − 1 reaches DECIMAL or DOUBLE).
+ */
+function unsignedCast(f: TypeKind, t: TypeKind): CastFn | null {
+  let toBig: (v: Value) => bigint;
+  if (UNSIGNED.has(f) || isNumberInt(f) || f === 'BIGINT') toBig = (v) => BigInt(v as number | bigint);
+  else if (f === 'DECIMAL') toBig = (v) => (v as Decimal).toBigInt();
+  else if (f === 'REAL' || f === 'DOUBLE')
+    toBig = (v) => {
+      const r = roundHalfEven(v as number);
+      if (!Number.isFinite(r)) throw intOutOfRange(UNSIGNED.has(t) ? (t as NumberIntKind) : 'UBIGINT');
+      return BigInt(r);
+    };
+  else return null;
+  if (t === 'UBIGINT') return (v) => checkUBigInt(toBig(v));
+  if (UNSIGNED.has(t)) {
+    const k = t as NumberIntKind;
+    const [, max] = INT_RANGES[k];
+    const bmax = BigInt(max);
+    return (v) => {
+      const b = toBig(v);
+      if (b < 0n || b > bmax) throw intOutOfRange(k);
+      return Number(b);
+    };
+  }
+  if (t === 'BIGINT') return (v) => checkBigInt(toBig(v));
+  const then = kindCast('BIGINT', t);
+  return then === null ? null : (v) => then(toBig(v));
+}
+
+function isNumberInt(k: TypeKind): k is 'TINYINT' | 'SMALLINT' | 'INTEGER' {
   return k === 'TINYINT' || k === 'SMALLINT' || k === 'INTEGER';
 }
 
@@ -159,6 +208,10 @@ function toText(kind: TypeKind): CastFn | null {
     case 'SMALLINT':
     case 'INTEGER':
     case 'BIGINT':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+    case 'UBIGINT':
     case 'DECIMAL':
       return (v) => String(v);
     case 'REAL':
@@ -174,7 +227,11 @@ function toText(kind: TypeKind): CastFn | null {
     case 'CHAR':
       return (v) => rtrimSpaces(v as string);
     case 'VARCHAR':
+    case 'UUID':
       return identity;
+    case 'BINARY':
+    case 'VARBINARY':
+      return identity; // the hex digits (Feldera prints bytes as hex)
     default:
       return null;
   }
@@ -189,8 +246,14 @@ function fromText(kind: TypeKind): CastFn | null {
     case 'SMALLINT':
     case 'INTEGER':
       return (v) => parseIntText(v as string, kind, 'SqlRuntimeError');
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+      return (v) => parseIntText(v as string, kind, 'SqlRuntimeError');
     case 'BIGINT':
       return (v) => parseBigIntText(v as string, 'SqlRuntimeError');
+    case 'UBIGINT':
+      return (v) => parseUBigIntText(v as string, 'SqlRuntimeError');
     case 'REAL':
     case 'DOUBLE':
       return (v) => parseFloatText(v as string, kind, 'SqlRuntimeError');
@@ -202,6 +265,8 @@ function fromText(kind: TypeKind): CastFn | null {
       return (v) => parseTime(v as string, 'SqlRuntimeError');
     case 'TIMESTAMP':
       return (v) => parseTimestamp(v as string, 'SqlRuntimeError');
+    case 'UUID':
+      return (v) => parseUuidText(v as string, 'SqlRuntimeError');
     default:
       return null;
   }
@@ -216,6 +281,8 @@ function kindCast(f: TypeKind, t: TypeKind): CastFn | null {
   }
   if (f === 'CHAR' || f === 'VARCHAR') return fromText(t);
   if (f === t) return identity;
+  if (UNSIGNED.has(f) || UNSIGNED.has(t)) return unsignedCast(f, t);
+  if ((f === 'BINARY' || f === 'VARBINARY') && (t === 'BINARY' || t === 'VARBINARY')) return identity;
   switch (f) {
     case 'BOOLEAN':
       return t === 'INTEGER' ? (v) => (v ? 1 : 0) : null;
@@ -313,6 +380,10 @@ export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn
     const s = to.scale ?? 0;
     if (base === identity) return (v) => (v as Decimal).withTypmod(p, s);
     return (v) => (base(v) as Decimal).withTypmod(p, s);
+  }
+  if ((to.kind === 'BINARY' || to.kind === 'VARBINARY') && to.length != null) {
+    const n = to.length;
+    return (v) => coerceBytes(base(v) as string, n, explicit, 'SqlRuntimeError');
   }
   if ((to.kind === 'CHAR' || to.kind === 'VARCHAR') && to.length != null) {
     const k = to.kind;

@@ -81,6 +81,9 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
     case 'DATE':
     case 'TIME':
     case 'TIMESTAMP':
@@ -89,12 +92,16 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'DOUBLE':
       return compareFloats as Comparator;
     case 'BIGINT':
+    case 'UBIGINT':
       return compareBigInts;
     case 'DECIMAL':
       return compareDecimals;
     case 'BOOLEAN':
       return compareBooleans;
     case 'VARCHAR':
+    case 'BINARY': // lowercase hex: string order is byte order
+    case 'VARBINARY':
+    case 'UUID':
       return compareStrings as Comparator;
     case 'CHAR':
       return compareBpchar as Comparator;

@@ -9,14 +9,16 @@
  * JSON output choices: BIGINT is a JSON number when |v| ≤ 2^53 − 1, else a decimal string; DECIMAL is a JSON
  * number when that number reads back as the same numeric value (scale aside: 1.50 → 1.5), else its Postgres text;
  * REAL is the number with the shortest float4 digits (0.1, not 0.10000000149011612); non-finite floats are the
- * strings 'NaN', 'Infinity', '-Infinity'; DATE/TIME/TIMESTAMP are their Postgres text forms.
+ * strings 'NaN', 'Infinity', '-Infinity'; DATE/TIME/TIMESTAMP are their Postgres text forms; BINARY/VARBINARY
+ * are arrays of byte values (as Feldera reads and writes them); UUID is its canonical text.
  */
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, typeToSql } from '../sql-type.ts';
+import { bytesFromJsonArray, bytesToArray, coerceBytes, parseBytesText, parseUuidText } from './bytes.ts';
 import { Decimal, pow10 } from './decimal.ts';
-import { checkInt, type NumberIntKind } from './integers.ts';
-import { parseBigIntText, parseBoolText, parseFloatText, parseIntText } from './parse.ts';
+import { checkInt, checkUBigInt, type NumberIntKind } from './integers.ts';
+import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength } from './strings.ts';
 import { formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from './temporal.ts';
 
@@ -162,23 +164,30 @@ export function formatValue(v: Value, t: SqlType): string {
       return formatTime(v as number);
     case 'TIMESTAMP':
       return formatTimestamp(v as number);
+    case 'BINARY':
+    case 'VARBINARY':
+      return `\\x${v as string}`;
     default:
       return String(v);
   }
 }
 
 /** JSON form of a value for output records (see the header for the choices). */
-export function valueToJson(v: Value, t: SqlType): string | number | boolean | null {
+export function valueToJson(v: Value, t: SqlType): string | number | boolean | number[] | null {
   if (v === null) return null;
   switch (t.kind) {
     case 'BOOLEAN':
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
     case 'CHAR':
     case 'VARCHAR':
       return v as string | number | boolean;
-    case 'BIGINT': {
+    case 'BIGINT':
+    case 'UBIGINT': {
       const b = v as bigint;
       return b <= 9007199254740991n && b >= -9007199254740991n ? Number(b) : b.toString();
     }
@@ -207,6 +216,9 @@ export function valueToJson(v: Value, t: SqlType): string | number | boolean | n
       return formatTime(v as number);
     case 'TIMESTAMP':
       return formatTimestamp(v as number);
+    case 'BINARY':
+    case 'VARBINARY':
+      return bytesToArray(v as string);
     default:
       return String(v);
   }
@@ -252,9 +264,14 @@ function fromText(text: string, t: SqlType): Value {
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
       return parseIntText(text, t.kind, 'InvalidRecord');
     case 'BIGINT':
       return parseBigIntText(text, 'InvalidRecord');
+    case 'UBIGINT':
+      return parseUBigIntText(text, 'InvalidRecord');
     case 'REAL':
     case 'DOUBLE':
       return parseFloatText(text, t.kind, 'InvalidRecord');
@@ -269,6 +286,11 @@ function fromText(text: string, t: SqlType): Value {
       return parseTime(text, 'InvalidRecord');
     case 'TIMESTAMP':
       return parseTimestamp(text, 'InvalidRecord');
+    case 'BINARY':
+    case 'VARBINARY':
+      return coerceBytes(parseBytesText(text, 'InvalidRecord'), t.length, false, 'InvalidRecord');
+    case 'UUID':
+      return parseUuidText(text, 'InvalidRecord');
     case 'NULL':
       throw new ServiceError('InvalidRecord', `a NULL-typed column only accepts null, got "${text}"`);
   }
@@ -305,8 +327,21 @@ export function parseJsonValue(json: unknown, t: SqlType, column: string): Value
       case 'TINYINT':
       case 'SMALLINT':
       case 'INTEGER':
+      case 'UTINYINT':
+      case 'USMALLINT':
+      case 'UINTEGER':
         if (typeof json === 'number' && Number.isInteger(json))
           return checkInt(t.kind as NumberIntKind, json);
+        break;
+      case 'UBIGINT':
+        if (typeof json === 'number' && Number.isInteger(json)) {
+          if (Number.isSafeInteger(json)) return checkUBigInt(BigInt(json));
+          throw new ServiceError(
+            'InvalidRecord',
+            `${json} is not exactly representable as a JSON number; send large BIGINT UNSIGNED values as strings`,
+          );
+        }
+        if (typeof json === 'bigint') return parseUBigIntText(json.toString(), 'InvalidRecord');
         break;
       case 'BIGINT':
         if (typeof json === 'number' && Number.isInteger(json)) {
@@ -329,6 +364,11 @@ export function parseJsonValue(json: unknown, t: SqlType, column: string): Value
         break;
       case 'DOUBLE':
         if (typeof json === 'number') return json;
+        break;
+      case 'BINARY':
+      case 'VARBINARY':
+        if (Array.isArray(json))
+          return coerceBytes(bytesFromJsonArray(json, 'InvalidRecord'), t.length, false, 'InvalidRecord');
         break;
       case 'DECIMAL':
         if (typeof json === 'number')

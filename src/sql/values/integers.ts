@@ -5,27 +5,35 @@
  * the 'integer out of range' style message; TINYINT, absent from Postgres, is −128..127 with 'tinyint out of
  * range'). BIGINT values are bigints: the `big*` functions. REAL/DOUBLE values are numbers: the `float*`
  * functions take the kind and fround REAL results. Invariants: results are always in range for the kind (or an
- * SqlRuntimeError is thrown); integer results are never -0; division truncates toward zero; modulo has the sign
+ * SqlRuntimeError is thrown); Feldera's unsigned kinds (UTINYINT/USMALLINT/UINTEGER numbers, UBIGINT bigints)
+ * are checked against 0 .. 2^bits − 1 the same way; integer results are never -0; division truncates toward zero; modulo has the sign
  * of the dividend; a zero divisor throws 'division by zero'.
  */
 import { ServiceError } from '../../errors/service-error.ts';
 
-export type NumberIntKind = 'TINYINT' | 'SMALLINT' | 'INTEGER';
+export type NumberIntKind = 'TINYINT' | 'SMALLINT' | 'INTEGER' | 'UTINYINT' | 'USMALLINT' | 'UINTEGER';
 export type FloatKind = 'REAL' | 'DOUBLE';
 
 export const INT_RANGES: Readonly<Record<NumberIntKind, readonly [number, number]>> = {
   TINYINT: [-128, 127],
   SMALLINT: [-32768, 32767],
   INTEGER: [-2147483648, 2147483647],
+  UTINYINT: [0, 255],
+  USMALLINT: [0, 65535],
+  UINTEGER: [0, 4294967295],
 };
 
 export const BIGINT_MIN = -(2n ** 63n);
 export const BIGINT_MAX = 2n ** 63n - 1n;
+export const UBIGINT_MAX = 2n ** 64n - 1n;
 
 const OUT_OF_RANGE: Readonly<Record<NumberIntKind, string>> = {
   TINYINT: 'tinyint out of range',
   SMALLINT: 'smallint out of range',
   INTEGER: 'integer out of range',
+  UTINYINT: 'tinyint unsigned out of range',
+  USMALLINT: 'smallint unsigned out of range',
+  UINTEGER: 'integer unsigned out of range',
 };
 
 function runtime(message: string): ServiceError {
@@ -36,8 +44,14 @@ export function divisionByZero(): ServiceError {
   return runtime('division by zero');
 }
 
-export function intOutOfRange(kind: NumberIntKind | 'BIGINT'): ServiceError {
-  return runtime(kind === 'BIGINT' ? 'bigint out of range' : OUT_OF_RANGE[kind]);
+export function intOutOfRange(kind: NumberIntKind | 'BIGINT' | 'UBIGINT'): ServiceError {
+  return runtime(
+    kind === 'BIGINT'
+      ? 'bigint out of range'
+      : kind === 'UBIGINT'
+        ? 'bigint unsigned out of range'
+        : OUT_OF_RANGE[kind],
+  );
 }
 
 /** Returns n if it fits the kind, else throws '<kind> out of range'. Also turns -0 into 0. */
@@ -49,8 +63,13 @@ export function checkInt(kind: NumberIntKind, n: number): number {
     case 'SMALLINT':
       if (n < -32768 || n > 32767) throw intOutOfRange(kind);
       break;
-    default:
+    case 'TINYINT':
       if (n < -128 || n > 127) throw intOutOfRange(kind);
+      break;
+    default: {
+      const [lo, hi] = INT_RANGES[kind];
+      if (n < lo || n > hi) throw intOutOfRange(kind);
+    }
   }
   return n + 0;
 }
@@ -92,6 +111,27 @@ export function checkBigInt(b: bigint): bigint {
   if (b < BIGINT_MIN || b > BIGINT_MAX) throw intOutOfRange('BIGINT');
   return b;
 }
+
+/** Returns b if it fits BIGINT UNSIGNED (0 .. 2^64 − 1), else throws. */
+export function checkUBigInt(b: bigint): bigint {
+  if (b < 0n || b > UBIGINT_MAX) throw intOutOfRange('UBIGINT');
+  return b;
+}
+
+/** Checked arithmetic for BIGINT UNSIGNED (Feldera): results outside 0 .. 2^64 − 1 are errors. */
+export const ubig = {
+  add: (a: bigint, b: bigint): bigint => checkUBigInt(a + b),
+  sub: (a: bigint, b: bigint): bigint => checkUBigInt(a - b),
+  mul: (a: bigint, b: bigint): bigint => checkUBigInt(a * b),
+  div: (a: bigint, b: bigint): bigint => {
+    if (b === 0n) throw divisionByZero();
+    return a / b;
+  },
+  mod: (a: bigint, b: bigint): bigint => {
+    if (b === 0n) throw divisionByZero();
+    return a % b;
+  },
+};
 
 export function bigAdd(a: bigint, b: bigint): bigint {
   return checkBigInt(a + b);

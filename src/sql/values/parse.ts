@@ -9,12 +9,15 @@
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { ErrorCode } from '../../types/error-codes.ts';
-import { BIGINT_MAX, BIGINT_MIN, INT_RANGES, type NumberIntKind } from './integers.ts';
+import { BIGINT_MAX, BIGINT_MIN, INT_RANGES, type NumberIntKind, UBIGINT_MAX } from './integers.ts';
 
 const PG_TYPE_NAMES: Readonly<Record<NumberIntKind | 'BIGINT' | 'REAL' | 'DOUBLE', string>> = {
   TINYINT: 'tinyint',
   SMALLINT: 'smallint',
   INTEGER: 'integer',
+  UTINYINT: 'tinyint unsigned',
+  USMALLINT: 'smallint unsigned',
+  UINTEGER: 'integer unsigned',
   BIGINT: 'bigint',
   REAL: 'real',
   DOUBLE: 'double precision',
@@ -58,6 +61,15 @@ export function parseBigIntText(text: string, code: ErrorCode = 'InvalidRecord')
   const b = SIMPLE_INT.test(text) ? BigInt(text) : parseIntegral(text, 'bigint', code);
   if (b < BIGINT_MIN || b > BIGINT_MAX) {
     throw new ServiceError(code, `value "${text}" is out of range for type bigint`, { value: text });
+  }
+  return b;
+}
+
+/** BIGINT UNSIGNED (Feldera) from text: 0 .. 2^64 − 1. */
+export function parseUBigIntText(text: string, code: ErrorCode = 'InvalidRecord'): bigint {
+  const b = SIMPLE_INT.test(text) ? BigInt(text) : parseIntegral(text, 'bigint unsigned', code);
+  if (b < 0n || b > UBIGINT_MAX) {
+    throw new ServiceError(code, `value "${text}" is out of range for type bigint unsigned`, { value: text });
   }
   return b;
 }

@@ -1246,8 +1246,11 @@ class QueryGen {
         const k = a.type.kind;
         const stable = a.stable && (k !== 'double' || a.exact);
         if (fn === 'avg') {
+          // AVG of an exact numeric has Feldera's type in Holdfast (the argument's, truncated) and Postgres's
+          // (numeric) in the oracle; averaging it as an unconstrained NUMERIC is the same in both. Feldera's
+          // AVG typing is covered by tests/unit/sql/aggregates.test.ts.
           return {
-            sql: `AVG(${a.sql})`,
+            sql: k === 'double' ? `AVG(${a.sql})` : `AVG(CAST(${a.sql} AS NUMERIC))`,
             type: k === 'double' ? { kind: 'double' } : { kind: 'decimal' },
             bound: a.bound,
             stable,

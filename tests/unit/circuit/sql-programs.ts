@@ -90,6 +90,28 @@ export const PROGRAMS: readonly ProgramCase[] = [
     ],
   },
   {
+    // Feldera's aggregates (ARG_MIN/ARG_MAX keep a sorted multiset; the others are invertible) and FILTER
+    name: 'feldera-aggregates',
+    sql: `
+      CREATE TABLE fa (id INT PRIMARY KEY, g VARCHAR, i INT, b BIGINT, d DECIMAL(10,2), f DOUBLE, ok BOOLEAN);
+      CREATE MATERIALIZED VIEW fa_g AS SELECT g, ARG_MIN(i, d) AS amin, ARG_MAX(g, b) AS amax,
+        ARG_MAX(DISTINCT d, i) AS amaxd, EVERY(ok) AS ev, SOME(ok) AS so, BOOL_OR(i > 2) AS bo, COUNTIF(ok) AS ci,
+        BIT_AND(i) AS ba, BIT_OR(b) AS bor, BIT_XOR(i) AS bx, BIT_XOR(DISTINCT i) AS bxd, STDDEV_POP(i) AS sp,
+        STDDEV_SAMP(d) AS ss, VAR_POP(f) AS vp, VARIANCE(b) AS vs, AVG(i) AS ai, AVG(d) AS ad,
+        SUM(i) FILTER (WHERE ok) AS sf, COUNT(*) FILTER (WHERE i > 0) AS cf, ARG_MIN(id, i) FILTER (WHERE ok) AS amf
+        FROM fa GROUP BY g;
+      CREATE MATERIALIZED VIEW fa_glob AS SELECT ARG_MAX(id, f) AS am, LOGICAL_AND(ok) AS la, BIT_OR(i) AS bo,
+        STDDEV(f) AS sd, COUNT(DISTINCT i) FILTER (WHERE ok) AS cdf FROM fa;
+    `,
+    tables: [
+      {
+        name: 'fa',
+        cols: [G.keyInt, G.varchar, G.int, G.bigint, G.decimal, G.double, G.boolean],
+        pk: [0],
+      },
+    ],
+  },
+  {
     name: 'keyless',
     sql: `
       CREATE TABLE ev (k VARCHAR, v INT, f DOUBLE);

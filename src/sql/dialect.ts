@@ -1,0 +1,66 @@
+/**
+ * Feldera's SQL dialect on top of the Postgres grammar: a token-level pre-pass over the program text, run by
+ * `parse.ts` before libpg-query parses it. Every rewrite keeps each character's position (replacement text
+ * has exactly the length of what it replaces), so line and column numbers in errors stay those of the text
+ * the user wrote.
+ *
+ * Rewrites:
+ * 1. `SOME(` as a function call (not after a comparison operator, where Postgres's `x = SOME(array)` stays)
+ *    → `s0me(`: SOME is a reserved word in Postgres; Feldera has the aggregate SOME (= BOOL_OR). The
+ *    planner knows `s0me` as an alias of BOOL_OR and shows it as SOME.
+ *
+ * 2. `<integer type> UNSIGNED` (TINYINT, SMALLINT/INT2, INT/INTEGER/INT4, BIGINT/INT8; Feldera's unsigned
+ *    integers) → `utinyint` / `usmallint` / `uinteger` / `ubigint` followed by spaces up to the original length
+ *    (the type names `resolveTypeName` knows; Feldera also accepts these names written directly).
+ *
+ * State: none. Invariant: the output has the input's length, and only the listed tokens change.
+ */
+
+/** The token shape this pass needs (produced by `parse.ts`'s tokenizer). */
+export interface DialectToken {
+  readonly kind: 'word' | 'string' | 'punct' | 'qident';
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+const COMPARISON = new Set(['=', '<', '>', '!']);
+
+const UNSIGNED_NAMES: Readonly<Record<string, string>> = {
+  TINYINT: 'utinyint',
+  SMALLINT: 'usmallint',
+  INT2: 'usmallint',
+  INT: 'uinteger',
+  INTEGER: 'uinteger',
+  INT4: 'uinteger',
+  BIGINT: 'ubigint',
+  INT8: 'ubigint',
+};
+
+function overwrite(chars: string[], start: number, end: number, text: string): void {
+  for (let i = start; i < end; i++) chars[i] = i - start < text.length ? (text[i - start] as string) : ' ';
+}
+
+/** Applies the rewrites to `chars` (the program text, one element per character) in place. */
+export function rewriteDialect(tokens: readonly DialectToken[], chars: string[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i] as DialectToken;
+    if (t.kind !== 'word') continue;
+    const next = tokens[i + 1];
+    const unsigned = UNSIGNED_NAMES[t.text.toUpperCase()];
+    if (unsigned !== undefined && next?.kind === 'word' && next.text.toUpperCase() === 'UNSIGNED') {
+      // the replacement (8 or 9 characters) always fits in `TYPE UNSIGNED` (at least 12)
+      overwrite(chars, t.start, next.end, unsigned);
+      i++;
+      continue;
+    }
+    if (t.text.length === 4 && t.text.toUpperCase() === 'SOME' && tokens[i + 1]?.text === '(') {
+      const prev = tokens[i - 1];
+      if (prev?.kind === 'punct' && COMPARISON.has(prev.text)) continue;
+      chars[t.start] = 's';
+      chars[t.start + 1] = '0';
+      chars[t.start + 2] = 'm';
+      chars[t.start + 3] = 'e';
+    }
+  }
+}
