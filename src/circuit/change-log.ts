@@ -32,6 +32,11 @@ export class ChangeLog {
     }
   }
 
+  /** Entries held now (consolidated or not). */
+  get size(): number {
+    return this.#pending.rows.length;
+  }
+
   take(): Batch {
     const out = consolidate(this.#pending);
     this.reset();
