@@ -20,6 +20,8 @@ import { getJson, kill9, type Proc, query, startPipeline, until } from '../ft/su
 const BODY_MIB = Number(process.env.HOLDFAST_TEST_INGRESS_MIB ?? 192);
 const HEAP_MIB = Number(process.env.HOLDFAST_TEST_HEAP_MIB ?? 64);
 const MiB = 1024 * 1024;
+/** Long-ish records (~250 bytes): fewer records per MiB keep the test fast; memory per byte is what counts. */
+const PAD = 'x'.repeat(180);
 
 const dirs: string[] = [];
 const procs: Proc[] = [];
@@ -43,7 +45,7 @@ function body(bytes: number): { stream: Readable; records: () => number; sum: ()
       for (let i = 0; i < 1000; i++, id++) {
         const amount = (id * 37) % 1000; // few distinct values: the aggregate keeps their multiset
         sum += BigInt(amount);
-        lines.push(`{"insert":{"id":${id},"name":"customer-${id % 1000}","amount":${amount}}}`);
+        lines.push(`{"insert":{"id":${id},"name":"customer-${id % 1000}-${PAD}","amount":${amount}}}`);
       }
       const chunk = Buffer.from(`${lines.join('\n')}\n`);
       sent += chunk.length;
