@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CONSOLIDATE_AT, ChangeLog } from '../../../src/circuit/change-log.ts';
+import { ChangeLog, CONSOLIDATE_AT } from '../../../src/circuit/change-log.ts';
 import { consolidate, emptyBatch, push } from '../../../src/zset/batch.ts';
 
 test('a change log holds about the net change, not one entry per record, and take() is the consolidated sum', () => {
