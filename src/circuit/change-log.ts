@@ -1,27 +1,50 @@
 /**
  * Records the changes a stateful operator makes to one of its state Z-sets, for incremental checkpoints.
  * Off by default (costs nothing then); when on, every change is appended and consolidated on `take()`.
+ *
+ * Memory: the log is consolidated in place whenever it has doubled since its last consolidation (at least
+ * {@link CONSOLIDATE_AT} entries), so it holds about the net change since the last checkpoint (at most twice
+ * the distinct rows changed), not one entry per input record: an aggregate over a long input between two
+ * checkpoints otherwise kept every input row here until the next checkpoint (a large ingress body ran the
+ * process out of memory). Amortized, each record is consolidated a constant number of times. The result of
+ * `take()` depends only on the sequence of records, so it stays deterministic.
  */
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row } from '../zset/value.ts';
 
+/** Entries before the first in-place consolidation. */
+export const CONSOLIDATE_AT = 65_536;
+
 export class ChangeLog {
   enabled = false;
   #pending: Batch = emptyBatch();
+  #limit = CONSOLIDATE_AT;
 
   record(row: Row, weight: number): void {
     if (!this.enabled) return;
     this.#pending.rows.push(row);
     this.#pending.weights.push(weight);
+    if (this.#pending.rows.length >= this.#limit) {
+      const c = consolidate(this.#pending);
+      // a fresh, unflagged batch: more records are appended to it, so take() consolidates it again
+      this.#pending = { rows: c.rows, weights: c.weights };
+      this.#limit = Math.max(CONSOLIDATE_AT, 2 * c.rows.length);
+    }
+  }
+
+  /** Entries held now (consolidated or not). */
+  get size(): number {
+    return this.#pending.rows.length;
   }
 
   take(): Batch {
     const out = consolidate(this.#pending);
-    this.#pending = emptyBatch();
+    this.reset();
     return out;
   }
 
   reset(): void {
     this.#pending = emptyBatch();
+    this.#limit = CONSOLIDATE_AT;
   }
 }

@@ -4,9 +4,12 @@
  *
  * # Design
  * Input endpoints (HTTP ingress, connectors) push parsed changes into one FIFO of chunks, so changes are
- * applied in arrival order across endpoints. The queue is bounded by `maxBufferedRecords`: a push waits for
- * room (backpressure slows the producer instead of growing memory). While Paused, a push waits until the
- * pipeline resumes unless `force` is set (then it is buffered and processed after resume).
+ * applied in arrival order across endpoints. The queue is bounded by `maxBufferedRecords` and by
+ * `maxBufferedBytes` (input bytes: a parsed record holds several times its input size in memory, so the byte
+ * bound is what keeps memory flat for inputs of small records): a push waits for room (backpressure slows the
+ * producer — an HTTP body is read no faster than steps consume it — instead of growing memory). A push into an
+ * empty queue is always taken, whatever its size. While Paused, a push waits until the pipeline resumes unless
+ * `force` is set (then it is buffered, up to the same bounds, and processed after resume).
  *
  * The step loop runs on the event loop: whenever the pipeline is Running and input is buffered, it takes up
  * to `maxStepRecords` records, runs one circuit step, hands every view's change to its listeners, then
@@ -39,6 +42,12 @@ export interface ControllerOptions {
   readonly initialState?: 'Running' | 'Paused';
   /** Records buffered across all inputs before pushes wait (default 1,000,000). */
   readonly maxBufferedRecords?: number;
+  /**
+   * Input bytes buffered across all inputs before pushes wait (default {@link DEFAULT_MAX_BUFFERED_BYTES}).
+   * Pushes that carry no bytes (a connector's batches before the one its bytes are attributed to) count by
+   * records only.
+   */
+  readonly maxBufferedBytes?: number;
   /** Records per step at most (default 10,000). */
   readonly maxStepRecords?: number;
   readonly log?: (
@@ -78,6 +87,13 @@ export interface ControllerOptions {
 }
 
 export type { InputEndpointMetrics };
+
+/**
+ * Input bytes buffered before pushes wait. 4 MiB of small JSON records is about 50,000 records (a few tens of
+ * MiB of parsed rows): five 10,000-record steps of look-ahead, enough to keep the step loop busy (parsing and
+ * steps share one thread, so more look-ahead buys no speed, only memory).
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 export interface InputEndpoint {
   readonly id: number;
@@ -129,6 +145,7 @@ export class Controller {
   #state: ControllerState;
   #failure: ServiceError | null = null;
   readonly #maxBuffered: number;
+  readonly #maxBufferedBytes: number;
   readonly #maxStep: number;
   readonly #log: NonNullable<ControllerOptions['log']>;
   readonly #inputs: InputEndpoint[] = [];
@@ -162,6 +179,7 @@ export class Controller {
     this.circuit = options.circuit ?? program.instantiate();
     this.#state = options.initialState ?? 'Running';
     this.#maxBuffered = options.maxBufferedRecords ?? 1_000_000;
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#maxStep = options.maxStepRecords ?? 10_000;
     this.#log = options.log ?? (() => {});
     if (options.restore) {
@@ -311,7 +329,10 @@ export class Controller {
           break;
       } else {
         const paused = this.#state === 'Paused' && options.force !== true;
-        const full = this.#buffered > 0 && this.#buffered + changes.length > this.#maxBuffered;
+        const full =
+          this.#buffered > 0 &&
+          (this.#buffered + changes.length > this.#maxBuffered ||
+            this.#bufferedBytes + bytes > this.#maxBufferedBytes);
         if (!paused && !full) break;
       }
       await new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));

@@ -17,6 +17,8 @@
  * The key lives only in this object's memory: not in the config file, the registry, logs or API answers.
  * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
  *
+ * Pipeline processes run with {@link PIPELINE_NODE_FLAGS}.
+ *
  * Files: `<data-dir>/pipelines/<id>/config.json` (the process config; holds the sync keys, so mode 0600, written
  * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory.
  */
@@ -27,6 +29,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
+
+/**
+ * Node flags of a pipeline process. `--liftoff-only`: WebAssembly (the Postgres grammar, libpg-query) runs on
+ * V8's baseline compiler only. Optimizing the grammar's huge parser function, which V8 does in the background
+ * once the SQL parser has run for a while, took about 450 MiB of memory for half a second shortly after start:
+ * the largest peak of a pipeline process, larger than what it holds while ingesting a large body. SQL parsing
+ * is not on a hot path. (V8 flags are frozen once Node starts, so this cannot be set from inside the process.)
+ */
+export const PIPELINE_NODE_FLAGS: readonly string[] = ['--liftoff-only'];
 
 export interface Deployment {
   readonly name: string;
@@ -132,10 +143,14 @@ export class Supervisor {
     const key = randomBytes(32).toString('base64url');
     // the manager's own API key is not the pipeline's business
     const { HOLDFAST_API_KEY: _apiKey, ...env } = process.env;
-    const child = spawn(process.execPath, [this.#main, 'pipeline', 'run', '--config', configPath], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...env, HOLDFAST_MANAGED: '1', HOLDFAST_PIPELINE_KEY: key },
-    });
+    const child = spawn(
+      process.execPath,
+      [...PIPELINE_NODE_FLAGS, this.#main, 'pipeline', 'run', '--config', configPath],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...env, HOLDFAST_MANAGED: '1', HOLDFAST_PIPELINE_KEY: key },
+      },
+    );
     d.key = key;
     d.child = child;
     d.port = null;

@@ -26,11 +26,18 @@ export interface Proc {
  * Starts `holdfast pipeline run --config cfg` (in `cwd`, default this process's); resolves once it listens and its
  * startup log lines (recovery decisions included) have arrived; rejects with its log if it exits first.
  */
-export async function startPipeline(cfg: string, options: { cwd?: string } = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', cfg], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-  });
+export async function startPipeline(
+  cfg: string,
+  options: { cwd?: string; nodeArgs?: readonly string[] } = {},
+): Promise<Proc> {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), MAIN, 'pipeline', 'run', '--config', cfg],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+    },
+  );
   children.add(child);
   const exited = new Promise<number | null>((r) =>
     child.once('exit', (c) => {

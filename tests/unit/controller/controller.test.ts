@@ -86,6 +86,47 @@ test('backpressure: a push waits while the buffer is full, then goes through', a
   assert.ok(c.totals.completed_steps >= 15, 'at most 10 records per step');
 });
 
+test('backpressure by bytes: a push waits while the buffered input bytes are at the bound; nothing is lost or repeated', async () => {
+  const c = new Controller(program, {
+    maxBufferedBytes: 1000,
+    maxStepRecords: 10,
+    initialState: 'Paused',
+  });
+  const ep = c.inputEndpoint('t.api', 't');
+  // a push into an empty buffer is always taken, however large
+  await c.push(ep, rows(20), 1500, { force: true });
+  const order: number[] = [];
+  const pending = [1, 2, 3].map((k) =>
+    c.push(ep, rows(20, 20 * k), 400, { force: true }).then(() => order.push(k)),
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(order, [], 'over the byte bound: the producers wait (records alone would fit)');
+  assert.equal(c.bufferedBytes, 1500);
+  assert.equal(c.bufferedRecords, 20);
+  c.resume();
+  await Promise.all(pending);
+  await c.idle();
+  assert.deepEqual(order, [1, 2, 3]);
+  assert.equal(c.totals.processed_records, 80);
+  assert.equal(c.totals.input_bytes, 2700);
+  assert.equal(c.bufferedBytes, 0);
+  assert.deepEqual((await c.query('SELECT n, s FROM total')).rows, [[80n, 80n]]);
+});
+
+test('the byte bound holds while a producer runs ahead: buffered bytes never pass it by more than one push', async () => {
+  const c = new Controller(program, { maxBufferedBytes: 1000, maxStepRecords: 10 });
+  const ep = c.inputEndpoint('t.api', 't');
+  let most = 0;
+  for (let k = 0; k < 50; k++) {
+    await c.push(ep, rows(10, 10 * k), 300);
+    most = Math.max(most, c.bufferedBytes);
+  }
+  await c.idle();
+  assert.ok(most <= 1000, `buffered bytes reached ${most}`);
+  assert.equal(c.totals.processed_records, 500);
+  assert.deepEqual((await c.query('SELECT n FROM total')).rows, [[500n]]);
+});
+
 test('a failing step stops the pipeline with PipelineFailed; later pushes fail with the same error', async () => {
   const c = new Controller(program);
   const ep = c.inputEndpoint('t.api', 't');
