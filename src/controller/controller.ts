@@ -24,13 +24,14 @@ import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
-import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
+import type { InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
 import type { Batch } from '../zset/batch.ts';
 import { HASH_SEED, hashChanges } from './change-hash.ts';
 import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
 import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.ts';
 
-export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
+/** The wire's pipeline states (`/status` `state`), plus Failed (a step threw). */
+export type ControllerState = PipelineState | 'Failed';
 
 export interface ControllerOptions {
   readonly initialState?: 'Running' | 'Paused';
@@ -93,12 +94,6 @@ export interface InputEndpoint {
   readonly replayable: boolean;
   paused: boolean;
   fatalError: string | null;
-}
-
-export interface OutputEndpointMetrics {
-  transmitted_records: number;
-  transmitted_batches: number;
-  total_processed_steps: number;
 }
 
 /** Receives a view's change after every step in which it changed. */

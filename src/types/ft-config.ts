@@ -10,11 +10,13 @@
  */
 
 import { FtConfigError } from './config-error.ts';
+import type { FaultToleranceModel } from './pipeline-api.ts';
 import { parseSyncConfig, type SyncSettings } from './sync-config.ts';
 
 export { FtConfigError };
 
-export type FtModel = 'none' | 'at_least_once' | 'exactly_once';
+/** The fault-tolerance model (the wire type's name inside Holdfast). */
+export type FtModel = FaultToleranceModel;
 
 export interface FtSettings {
   readonly model: FtModel;
