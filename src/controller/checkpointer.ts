@@ -15,7 +15,6 @@
  */
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
-import { isStorageError } from '../storage/storage-error.ts';
 import type { CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
 
 export type CheckpointLog = (
@@ -217,7 +216,7 @@ export class Checkpointer {
       } catch (e) {
         this.metrics.failures++;
         const error = (e as Error).message;
-        const errorCode = isServiceError(e) ? e.errorCode : isStorageError(e) ? e.code : 'UnknownError';
+        const errorCode = isServiceError(e) ? e.errorCode : 'UnknownError';
         const seq = Math.max(...seqs);
         if (this.status.failure === null || seq >= this.status.failure.sequence_number) {
           this.status.failure = {

@@ -113,11 +113,10 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   try {
     ftSettings(out);
   } catch (e) {
-    if (e instanceof FtConfigError && e.code === 'InvalidRuntimeConfig')
-      throw bad(e.message.split(' ')[0] as string, e.message);
-    if (e instanceof FtConfigError && e.code === 'InvalidSyncConfig')
-      throw new ServiceError('InvalidSyncConfig', e.message, e.details);
     if (!(e instanceof FtConfigError)) throw e;
+    if (e.errorCode === 'InvalidRuntimeConfig') throw bad(e.message.split(' ')[0] as string, e.message);
+    // InvalidSyncConfig is thrown as it is (an FtConfigError is a ServiceError)
+    if (e.errorCode !== 'ConfigError.FtRequiresStorage') throw e;
   }
   return out;
 }
