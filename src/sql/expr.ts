@@ -103,11 +103,6 @@ export function compile(b: Bound, ctx: EvalCtx = ROW_CTX): Ev {
   return b.gen(ctx);
 }
 
-export function compileRow(b: Bound): (row: Row) => Value {
-  const ev = b.gen(ROW_CTX);
-  return (row) => ev(row, row);
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // errors and AST helpers
 
@@ -186,11 +181,6 @@ function groupedKinds(grouped: ReadonlyMap<string, number>): ReadonlySet<string>
 
 function nodeType(ast: Ast): string {
   return Object.keys(ast)[0] as string;
-}
-
-export function locationOf(ast: Ast): number | undefined {
-  const inner = ast?.[nodeType(ast)];
-  return typeof inner?.location === 'number' ? inner.location : undefined;
 }
 
 function names(list: Ast[] | undefined): string[] {
@@ -482,13 +472,6 @@ function andOr(isAnd: boolean, args: Bound[]): Bound {
     };
   };
   return fold({ type, cols: mergeCols(...args), gen, conj });
-}
-
-/** AND of conjuncts (true when empty). */
-export function conjunction(parts: readonly Bound[]): Bound | null {
-  if (parts.length === 0) return null;
-  if (parts.length === 1) return parts[0] as Bound;
-  return andOr(true, parts.slice());
 }
 
 function expectBoolean(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {

@@ -34,13 +34,6 @@ export interface SqlType {
 }
 
 export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT']);
-export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
-  'TINYINT',
-  'SMALLINT',
-  'INTEGER',
-  'BIGINT',
-  'DECIMAL',
-]);
 export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
   'TINYINT',
   'SMALLINT',
@@ -51,7 +44,6 @@ export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([
   'DOUBLE',
 ]);
 export const STRING_KINDS: ReadonlySet<TypeKind> = new Set(['CHAR', 'VARCHAR']);
-export const TEMPORAL_KINDS: ReadonlySet<TypeKind> = new Set(['DATE', 'TIME', 'TIMESTAMP']);
 
 export function sqlType(kind: TypeKind, nullable = true, extra: Partial<SqlType> = {}): SqlType {
   return { kind, nullable, ...extra };
