@@ -7,7 +7,7 @@
  */
 import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type Value } from '../zset/value.ts';
-import { comparator } from './expr.ts';
+import { type AggregateName, comparator } from './expr.ts';
 import type { SqlType } from './sql-type.ts';
 import { Decimal } from './values/decimal.ts';
 import { checkBigInt } from './values/integers.ts';
@@ -263,7 +263,7 @@ class Distinct implements Accumulator {
   }
 }
 
-export type AggregateName = 'count' | 'sum' | 'avg' | 'min' | 'max';
+export type { AggregateName };
 
 /** Builds the aggregate function for `name(arg)` (arg -1 = `*`) over an argument of type `argType`. */
 export function makeAggregate(

@@ -856,7 +856,10 @@ function bindCase(n: Ast, ctx: BindContext): Bound {
   });
 }
 
-export const AGGREGATE_NAMES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max']);
+/** The aggregate functions Holdfast implements (the one list: the planner, the binder and sql/aggregates.ts). */
+const AGGREGATE_NAME_LIST = ['count', 'sum', 'avg', 'min', 'max'] as const;
+export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
+export const AGGREGATE_NAMES: ReadonlySet<string> = new Set(AGGREGATE_NAME_LIST);
 
 function bindFunc(n: Ast, ctx: BindContext): Bound {
   const fname = names(n.funcname);
