@@ -18,7 +18,7 @@ import {
   Pipeline,
 } from '../client/index.ts';
 import { isServiceError, type ServiceError } from '../errors/service-error.ts';
-import type { StandbyStatus } from '../types/pipeline-api.ts';
+import type { PipelineInfo, StandbyStatus } from '../types/pipeline-api.ts';
 import {
   type CommandSpec,
   commandHelp,
@@ -156,7 +156,7 @@ async function createOrUpdate(c: Ctx, cmd: 'create' | 'update'): Promise<number>
   const name = nameOf(c);
   const description = str(c, 'description');
   const runtimeConfig = jsonOption(c, 'runtime-config');
-  let info: unknown;
+  let info: PipelineInfo;
   if (cmd === 'create') {
     const created = await Pipeline.create(c.client, {
       name,
@@ -172,11 +172,7 @@ async function createOrUpdate(c: Ctx, cmd: 'create' | 'update'): Promise<number>
     if (runtimeConfig !== undefined) body.runtime_config = runtimeConfig;
     info = await c.client.patchPipeline(name, body);
   }
-  const d = info as {
-    name: string;
-    program_status: string;
-    program_error?: { sql_compilation?: { messages?: Array<{ message: string }> } };
-  };
+  const d = info;
   c.show(
     info,
     () =>

@@ -2,11 +2,12 @@
  * `ApiError`: an error answer from a Holdfast (or Feldera) `/v0` server, as the SDK surfaces it. Built from the
  * JSON `ErrorResponse` body (`message`, `error_code`, `details`); a body that is not JSON (framework errors such
  * as a malformed query value, a bare 401 from a proxy) still yields an `ApiError` with a useful message and the
- * code `HttpError`. `Retry-After` (seconds or HTTP date) becomes `retryAfterMs`.
+ * code `HttpError`. `Retry-After` (seconds or HTTP date) becomes `retryAfterMs`. `retryable` is the error
+ * catalog's (types/error-codes.ts) for a known code; for a body without a known code, a 503 is retryable.
  *
  * Invariant: an API key never appears in a message or in `details` (callers pass their secrets for redaction).
  */
-import type { ErrorCode } from '../types/error-codes.ts';
+import { ERROR_CATALOG, type ErrorCode } from '../types/error-codes.ts';
 
 const BRAND = Symbol.for('holdfast.ApiError');
 
@@ -50,6 +51,12 @@ export class ApiError extends Error {
     this.method = init.method ?? '';
     this.path = init.path ?? '';
     Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** Whether the same request may succeed later: the catalog's `retryable` for the code (unknown code: a 503). */
+  get retryable(): boolean {
+    const entry = (ERROR_CATALOG as Record<string, { retryable: boolean } | undefined>)[this.errorCode];
+    return entry !== undefined ? entry.retryable : this.status === 503;
   }
 }
 

@@ -14,7 +14,9 @@
  *            is the last success or failure (re-requested after IncarnationUuidMismatch)
  *
  * Waits without `timeoutMs` wait forever (except `activate`: 5 minutes); with it they throw
- * `ClientError('WaitTimeout')`.
+ * `ClientError('WaitTimeout')`. A poll the server answers with a retryable error (the error catalog's
+ * `retryable`, e.g. 503 `Initializing`) is sent again after its `Retry-After`, up to 10 times and within the
+ * timeout; other errors end the wait at once.
  */
 import type {
   BootstrapPolicy,
@@ -415,9 +417,14 @@ export class Pipeline {
       for (let attempt = 0; ; attempt++) {
         let st: { success: number | null; failure: { sequence_number: number; error: string } | null };
         try {
-          st = await this.client.checkpointStatus(this.name, r.incarnation_uuid ?? undefined, {
-            signal: opts.signal,
-          });
+          st = await polled(
+            () =>
+              this.client.checkpointStatus(this.name, r.incarnation_uuid ?? undefined, {
+                signal: opts.signal,
+              }),
+            deadline,
+            opts.signal,
+          );
         } catch (e) {
           if (isApiError(e, 'IncarnationUuidMismatch')) break; // restarted: ask again
           throw e;
@@ -483,7 +490,11 @@ export class Pipeline {
       for (let attempt = 0; ; attempt++) {
         let st: CheckpointSyncStatus;
         try {
-          st = await this.client.syncCheckpointStatus(this.name, r.incarnation_uuid ?? undefined, { signal });
+          st = await polled(
+            () => this.client.syncCheckpointStatus(this.name, r.incarnation_uuid ?? undefined, { signal }),
+            deadline,
+            signal,
+          );
         } catch (e) {
           if (isApiError(e, 'IncarnationUuidMismatch')) break; // restarted: ask again
           throw e;
@@ -606,7 +617,11 @@ export class Pipeline {
   async waitForToken(token: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
     const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
     for (let attempt = 0; ; attempt++) {
-      const cs = await this.client.completionStatus(this.name, token, { signal: opts.signal });
+      const cs = await polled(
+        () => this.client.completionStatus(this.name, token, { signal: opts.signal }),
+        deadline,
+        opts.signal,
+      );
       if (cs.status === 'complete') return;
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -736,7 +751,11 @@ export class Pipeline {
   ): Promise<PipelineStatusDescr> {
     const deadline = opts.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeoutMs;
     for (;;) {
-      const d = await this.client.getPipeline(this.name, 'status', { signal: opts.signal });
+      const d = await polled(
+        () => this.client.getPipeline(this.name, 'status', { signal: opts.signal }),
+        deadline,
+        opts.signal,
+      );
       const r = check(d);
       if (r === true) return d;
       if (r instanceof Error) throw r;
@@ -754,6 +773,27 @@ export class Pipeline {
         );
       }
       await sleep(Math.min(this.pollIntervalMs, left), opts.signal);
+    }
+  }
+}
+
+/** Consecutive retries of one polled request that failed with a retryable `ApiError`, at most. */
+const POLL_RETRIES = 10;
+
+/**
+ * One request of a wait loop: a retryable `ApiError` (the error catalog's `retryable`, e.g. `Initializing`,
+ * `PipelineInteractionUnreachable`) is sent again after its `Retry-After` (else the poll backoff), at most
+ * {@link POLL_RETRIES} times and never past `deadline`; any other error is thrown at once.
+ */
+async function polled<T>(request: () => Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request();
+    } catch (e) {
+      if (!isApiError(e) || !e.retryable || attempt >= POLL_RETRIES) throw e;
+      const delay = e.retryAfterMs ?? backoffDelay(attempt);
+      if (Date.now() + delay > deadline) throw e;
+      await sleep(delay, signal);
     }
   }
 }

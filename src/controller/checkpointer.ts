@@ -15,7 +15,7 @@
  */
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
-import { isStorageError } from '../storage/storage-error.ts';
+import type { CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -74,10 +74,12 @@ export interface CheckpointSource {
   onCapture?(): CaptureHooks;
 }
 
-export interface CheckpointStatus {
-  success: number | null;
-  /** `error_code`: the failure's stable code (e.g. `StorageFull`: the disk is full; the previous checkpoint stays). */
-  failure: { sequence_number: number; error: string; failed_at: string; error_code: string } | null;
+/**
+ * The wire's `/checkpoint_status`; a failure here always has its `error_code` (e.g. `StorageFull`: the disk is
+ * full; the previous checkpoint stays).
+ */
+export interface CheckpointStatus extends WireCheckpointStatus {
+  failure: (NonNullable<WireCheckpointStatus['failure']> & { error_code: string }) | null;
 }
 
 export interface CheckpointMetrics {
@@ -214,7 +216,7 @@ export class Checkpointer {
       } catch (e) {
         this.metrics.failures++;
         const error = (e as Error).message;
-        const errorCode = isServiceError(e) ? e.errorCode : isStorageError(e) ? e.code : 'UnknownError';
+        const errorCode = isServiceError(e) ? e.errorCode : 'UnknownError';
         const seq = Math.max(...seqs);
         if (this.status.failure === null || seq >= this.status.failure.sequence_number) {
           this.status.failure = {

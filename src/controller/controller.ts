@@ -18,8 +18,10 @@
  * Completion tokens (Feldera's): a token records an endpoint's received-record count; it is complete once
  * every one of those records has been processed and its outputs handed to all listeners.
  *
- * State machine:  Running ⇄ Paused → Terminated;  Running → Failed (a step threw: state may be partial, no
- * further steps run; the error is reported).
+ * State machine ({@link CONTROLLER_TRANSITIONS}; every change goes through {@link transition}):
+ *   Running ⇄ Paused → Terminated;  Running/Paused → Failed (a step threw: state may be partial, no further
+ *   steps run; the error is reported; a Paused pipeline steps while it replays its journal);  Failed →
+ *   Terminated (stopped). Terminated is final. `pause()` and `resume()` do nothing where they do not apply.
  */
 import { randomUUID } from 'node:crypto';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
@@ -27,7 +29,8 @@ import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
-import type { InputEndpointMetrics } from '../types/pipeline-api.ts';
+import type { InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
+import { checkedMove, type TransitionTable } from '../util/transitions.ts';
 import type { Batch } from '../zset/batch.ts';
 import { HASH_SEED, hashChanges } from './change-hash.ts';
 import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
@@ -36,7 +39,24 @@ import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.
 /** What names an HTTP ingress endpoint (`<table>.api-ingress-<format>-…`, Feldera's naming); they never end. */
 export const HTTP_INGRESS_MARK = '.api-ingress-';
 
-export type ControllerState = 'Running' | 'Paused' | 'Terminated' | 'Failed';
+/** The wire's pipeline states (`/status` `state`), plus Failed (a step threw). */
+export type ControllerState = PipelineState | 'Failed';
+
+/** The moves between controller states (see the header). */
+export const CONTROLLER_TRANSITIONS = {
+  Running: ['Paused', 'Terminated', 'Failed'],
+  Paused: ['Running', 'Terminated', 'Failed'],
+  Failed: ['Terminated'],
+  Terminated: [],
+} as const satisfies TransitionTable<ControllerState>;
+
+/**
+ * The controller state after moving `from` → `to`.
+ * @throws ServiceError InvalidTransition (a move the table does not allow)
+ */
+export function transition(from: ControllerState, to: ControllerState): ControllerState {
+  return checkedMove('pipeline controller', CONTROLLER_TRANSITIONS, from, to);
+}
 
 export interface ControllerOptions {
   readonly initialState?: 'Running' | 'Paused';
@@ -112,12 +132,6 @@ export interface InputEndpoint {
   readonly replayable: boolean;
   paused: boolean;
   fatalError: string | null;
-}
-
-export interface OutputEndpointMetrics {
-  transmitted_records: number;
-  transmitted_batches: number;
-  total_processed_steps: number;
 }
 
 /** Receives a view's change after every step in which it changed. */
@@ -481,8 +495,9 @@ export class Controller {
   }
 
   #fail(err: ServiceError): void {
+    // Terminated is final: a step that fails after the stop (an initial step begun late) is logged, not a state
+    if (this.#state !== 'Terminated') this.#state = transition(this.#state, 'Failed');
     this.#failure = err;
-    this.#state = 'Failed';
     this.#log('error', err.message, err.details);
     const ws = this.#waiters;
     this.#waiters = [];
@@ -744,14 +759,14 @@ export class Controller {
 
   pause(): void {
     if (this.#state === 'Running') {
-      this.#state = 'Paused';
+      this.#state = transition(this.#state, 'Paused');
       this.#log('info', 'pipeline paused');
     }
   }
 
   resume(): void {
     if (this.#state === 'Paused') {
-      this.#state = 'Running';
+      this.#state = transition(this.#state, 'Running');
       this.#log('info', 'pipeline resumed');
       this.#wake();
       this.#schedule();
@@ -761,7 +776,7 @@ export class Controller {
   /** Stops accepting input and processing; pending pushes fail with Terminating. */
   terminate(): void {
     if (this.#state === 'Terminated') return;
-    this.#state = 'Terminated';
+    this.#state = transition(this.#state, 'Terminated');
     const err = new ServiceError('Terminating', 'the pipeline is shutting down');
     const ws = this.#waiters;
     this.#waiters = [];

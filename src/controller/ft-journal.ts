@@ -35,8 +35,9 @@ import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { damageReport, Journal, type JournalIo, readJournal } from '../storage/journal.ts';
 import { decodeSegmentPayload, encodeSegmentPayload, type ObjectValueCodec } from '../storage/segment.ts';
+import type { FaultToleranceModel } from '../types/pipeline-api.ts';
 
-export type JournaledModel = 'at_least_once' | 'exactly_once';
+export type JournaledModel = Exclude<FaultToleranceModel, 'none'>;
 
 export interface ChunkRecord {
   readonly k: 'c';

@@ -21,6 +21,15 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServiceError } from '../errors/service-error.ts';
+import type { ErrorResponse } from '../types/error-codes.ts';
+import type {
+  BootstrapPolicy,
+  ResourcesDesiredStatus,
+  ResourcesStatus,
+  RuntimeDesiredStatus,
+  RuntimeStatus,
+  StorageStatus,
+} from '../types/pipeline-api.ts';
 import {
   ensurePrivateDirSync,
   isTempName,
@@ -30,27 +39,9 @@ import {
   writeFileDurableSync,
 } from '../util/durable-file.ts';
 
-export type ResourcesStatus = 'Stopped' | 'Provisioning' | 'Provisioned' | 'Stopping';
-export type ResourcesDesiredStatus = 'Stopped' | 'Provisioned';
-export type RuntimeStatus =
-  | 'Standby'
-  | 'Initializing'
-  | 'AwaitingApproval'
-  | 'Bootstrapping'
-  | 'Replaying'
-  | 'Running'
-  | 'Paused'
-  | 'Suspended'
-  | 'Unavailable';
-export type BootstrapPolicy = 'allow' | 'reject' | 'await_approval';
-export type RuntimeDesiredStatus = 'Running' | 'Paused' | 'Standby';
-export type StorageStatus = 'Cleared' | 'InUse' | 'Clearing';
-
-export interface ErrorBody {
-  message: string;
-  error_code: string;
-  details: Record<string, unknown>;
-}
+// the status unions and the error body are the wire contract's (types/pipeline-api.ts); re-exported for the
+// manager's HTTP layer, which imports them from here
+export type { BootstrapPolicy, RuntimeDesiredStatus, RuntimeStatus };
 
 export interface PipelineRecord {
   id: string;
@@ -73,7 +64,7 @@ export interface PipelineRecord {
   program_info: Record<string, unknown> | null;
   deployment_id: string | null;
   deployment_initial: RuntimeDesiredStatus | null;
-  deployment_error: ErrorBody | null;
+  deployment_error: ErrorResponse | null;
   deployment_resources_status: ResourcesStatus;
   deployment_resources_status_since: string;
   deployment_resources_desired_status: ResourcesDesiredStatus;

@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { ErrorResponse } from '../types/error-codes.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
 
@@ -64,7 +65,7 @@ export interface SupervisorEvents {
   onRuntime(
     name: string,
     state: string,
-    error: { message: string; error_code: string; details: Record<string, unknown> } | null,
+    error: ErrorResponse | null,
     details?: Record<string, unknown> | null,
   ): void;
   /** The process exited; `expected` when we stopped it. `gaveUp` after too many crashes. */

@@ -4,7 +4,13 @@
  * and the userinfo of URLs such as an `endpoint` of `http://user:pass@host`).
  */
 import { ServiceError } from '../errors/service-error.ts';
-import { FtConfigError, ftSettings } from '../types/ft-config.ts';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_SECS,
+  DEFAULT_FT_MODEL,
+  FtConfigError,
+  ftSettings,
+  LEGACY_FT_NAMES,
+} from '../types/ft-config.ts';
 import { REDACTED_SECRET, redactUrlCredentials } from '../types/redact-url.ts';
 
 const NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_]*)?[A-Za-z0-9]$/;
@@ -72,7 +78,7 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
     workers: 8,
     hosts: 1,
     storage: {},
-    fault_tolerance: { model: 'none', checkpoint_interval_secs: 60 },
+    fault_tolerance: { model: 'none', checkpoint_interval_secs: DEFAULT_CHECKPOINT_INTERVAL_SECS },
     cpu_profiler: true,
     tracing: false,
     tracing_endpoint_jaeger: '',
@@ -97,15 +103,22 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   }
   if ('fault_tolerance' in src) {
     const ft = src.fault_tolerance;
-    if (ft === null || ft === 'none') out.fault_tolerance = { model: 'none', checkpoint_interval_secs: 60 };
-    else if (ft === 'initial_state' || ft === 'latest_checkpoint')
-      out.fault_tolerance = { model: 'exactly_once', checkpoint_interval_secs: 60 };
+    if (ft === null || ft === 'none')
+      out.fault_tolerance = { model: 'none', checkpoint_interval_secs: DEFAULT_CHECKPOINT_INTERVAL_SECS };
+    else if (typeof ft === 'string' && LEGACY_FT_NAMES.includes(ft))
+      out.fault_tolerance = {
+        model: DEFAULT_FT_MODEL,
+        checkpoint_interval_secs: DEFAULT_CHECKPOINT_INTERVAL_SECS,
+      };
     else if (typeof ft === 'object' && !Array.isArray(ft)) {
       const o = ft as Record<string, unknown>;
       out.fault_tolerance = {
         ...o,
-        model: o.model ?? 'exactly_once',
-        checkpoint_interval_secs: o.checkpoint_interval_secs === undefined ? 60 : o.checkpoint_interval_secs,
+        model: o.model ?? DEFAULT_FT_MODEL,
+        checkpoint_interval_secs:
+          o.checkpoint_interval_secs === undefined
+            ? DEFAULT_CHECKPOINT_INTERVAL_SECS
+            : o.checkpoint_interval_secs,
       };
     }
   }
@@ -113,11 +126,10 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
   try {
     ftSettings(out);
   } catch (e) {
-    if (e instanceof FtConfigError && e.code === 'InvalidRuntimeConfig')
-      throw bad(e.message.split(' ')[0] as string, e.message);
-    if (e instanceof FtConfigError && e.code === 'InvalidSyncConfig')
-      throw new ServiceError('InvalidSyncConfig', e.message, e.details);
     if (!(e instanceof FtConfigError)) throw e;
+    if (e.errorCode === 'InvalidRuntimeConfig') throw bad(e.message.split(' ')[0] as string, e.message);
+    // InvalidSyncConfig is thrown as it is (an FtConfigError is a ServiceError)
+    if (e.errorCode !== 'ConfigError.FtRequiresStorage') throw e;
   }
   return out;
 }

@@ -1,11 +1,13 @@
 /**
  * Reads input files for `holdfast run`: JSON lines in Feldera's `insert_delete` format
  * (`{"insert": {...}}` / `{"delete": {...}}`) or plain objects (inserts). Each record becomes a weighted row of
- * its table. Errors name the file and line.
+ * its table (the JSON connector's event conversion, connectors/formats/json-parser.ts). Errors name the file and
+ * line.
  */
+import { jsonEventChanges } from '../connectors/formats/json-parser.ts';
+import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
-import { rowFromJson } from '../sql/records.ts';
 import type { TableSchema } from '../sql/schema.ts';
 import type { Row } from '../zset/value.ts';
 
@@ -43,15 +45,11 @@ export function readInputFile(path: string, table: TableSchema): InputRecord[] {
   return out;
 }
 
+/** A line is `{"insert": row}` or `{"delete": row}` (the JSON connector's insert_delete), else a row (raw). */
 function toRecord(json: unknown, table: TableSchema): InputRecord {
-  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
-    const o = json as Record<string, unknown>;
-    const keys = Object.keys(o);
-    if (keys.length === 1 && keys[0] === 'insert')
-      return { table: table.name, row: rowFromJson(table, o.insert), weight: 1 };
-    if (keys.length === 1 && keys[0] === 'delete') {
-      return { table: table.name, row: rowFromJson(table, o.delete, { keyOnly: true }), weight: -1 };
-    }
-  }
-  return { table: table.name, row: rowFromJson(table, json), weight: 1 };
+  const keys = json !== null && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
+  const wrapped = keys.length === 1 && (keys[0] === 'insert' || keys[0] === 'delete');
+  const [change] = jsonEventChanges(table, wrapped ? 'insert_delete' : 'raw', json);
+  const { row, weight } = change as ParsedChange;
+  return { table: table.name, row, weight: weight === -1 ? -1 : 1 };
 }

@@ -12,7 +12,7 @@ import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { rowToJson } from '../sql/records.ts';
 import type { ViewSchema } from '../sql/schema.ts';
 import { formatValue } from '../sql/values/format.ts';
-import { type CommandSpec, commandHelp, parseCommand, usageError } from '../util/args.ts';
+import { type CommandSpec, parseCommand, usageError } from '../util/args.ts';
 import type { Batch } from '../zset/batch.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { type InputRecord, readInputFile } from './input-file.ts';
@@ -50,8 +50,6 @@ export const RUN_SPEC: CommandSpec = {
   notes: `Input files are JSON lines: {"insert": {...}}, {"delete": {...}} or plain rows (inserts). Records of all
 inputs are concatenated in the order of the --input options and cut into steps of --batch-size records.`,
 };
-
-export const RUN_USAGE = commandHelp(RUN_SPEC);
 
 /** The options of `holdfast run ARGS...`, or null when `--help` was asked for. Throws `InvalidArguments`. */
 export function parseRunArgs(args: readonly string[]): RunOptions | null {

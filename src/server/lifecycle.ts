@@ -11,6 +11,10 @@
  * policy to `allow` and returns once the pipeline has left AwaitingApproval; sent earlier it pre-approves.
  * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
  * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
+ *
+ * Every phase change goes through {@link transition} and {@link PHASE_TRANSITIONS} (the diagram above, plus
+ * AwaitingApproval → Failed and Standby → Failed); Ready and Failed are final. A move the table does not list
+ * throws `InvalidTransition` and changes nothing.
  */
 import type { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -22,6 +26,27 @@ import type {
   RuntimeStatus,
   StandbyStatus,
 } from '../types/pipeline-api.ts';
+import { checkedMove, type TransitionTable } from '../util/transitions.ts';
+
+export type PhaseKind = InitPhase['kind'];
+
+/** The moves between phases the pipeline process makes (see the diagram in the header). */
+export const PHASE_TRANSITIONS = {
+  Initializing: ['AwaitingApproval', 'Bootstrapping', 'Standby', 'Ready', 'Failed'],
+  AwaitingApproval: ['Initializing', 'Failed'],
+  Bootstrapping: ['Ready', 'Failed'],
+  Standby: ['Initializing', 'Failed'],
+  Ready: [],
+  Failed: [],
+} as const satisfies TransitionTable<PhaseKind>;
+
+/**
+ * The phase after moving `from` → `to`.
+ * @throws ServiceError InvalidTransition (a move the table does not allow)
+ */
+export function transition(from: PhaseKind, to: PhaseKind): PhaseKind {
+  return checkedMove('pipeline process', PHASE_TRANSITIONS, from, to);
+}
 
 export type InitPhase =
   | { readonly kind: 'Initializing' }
@@ -77,6 +102,7 @@ export class PipelineLifecycle {
   }
 
   #set(p: InitPhase): void {
+    transition(this.#phase.kind, p.kind);
     this.#phase = p;
     if (p.kind !== 'Initializing') this.#leftInit();
     const fs = this.#onChange;

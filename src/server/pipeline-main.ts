@@ -3,7 +3,7 @@
  *
  * The config file is JSON: Feldera's PipelineConfig (runtime_config fields flattened at top level, `name`,
  * `given_name`, `storage_config`) plus `program_code` (the SQL) and `http` (`{bind, port}`; default
- * 127.0.0.1, port 0 = any free port), `initial` (`running`|`paused`) and `bootstrap_policy`
+ * 127.0.0.1, port 0 = any free port), `initial` (`running`|`paused`|`standby`, default `running`) and `bootstrap_policy`
  * (`allow`|`reject`|`await_approval`, default `allow` as Feldera's pipeline CLI). It listens before it
  * initializes (restore, bootstrap decision, connectors; see lifecycle.ts) and prints one JSON line to stdout,
  * `{"event":"listening","port":N}`, once initialization is done, failed, or waits for an approval or a

@@ -21,7 +21,7 @@
  */
 import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
-import { comparator } from './expr.ts';
+import { AGGREGATE_ALIASES, type AggregateName, comparator } from './expr.ts';
 import type { SqlType } from './sql-type.ts';
 import { Decimal } from './values/decimal.ts';
 import { checkBigInt, checkInt, checkUBigInt, type NumberIntKind } from './values/integers.ts';
@@ -297,6 +297,8 @@ class ArgPair implements ObjectValue {
   }
 }
 
+export { AGGREGATE_ALIASES, type AggregateName };
+
 class ArgExtreme implements Accumulator {
   readonly inner: Extreme;
   constructor(cmpK: (a: Value, b: Value) => number, cmpV: (a: Value, b: Value) => number, max: boolean) {
@@ -498,36 +500,6 @@ class Variance implements Accumulator {
     return p == null ? r : r.withTypmod(p, out);
   }
 }
-
-export type AggregateName =
-  | 'count'
-  | 'sum'
-  | 'avg'
-  | 'min'
-  | 'max'
-  | 'arg_min'
-  | 'arg_max'
-  | 'bool_and'
-  | 'bool_or'
-  | 'countif'
-  | 'bit_and'
-  | 'bit_or'
-  | 'bit_xor'
-  | 'stddev_pop'
-  | 'stddev_samp'
-  | 'var_pop'
-  | 'var_samp';
-
-/** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */
-export const AGGREGATE_ALIASES: Readonly<Record<string, AggregateName>> = {
-  every: 'bool_and',
-  logical_and: 'bool_and',
-  some: 'bool_or',
-  s0me: 'bool_or',
-  logical_or: 'bool_or',
-  stddev: 'stddev_samp',
-  variance: 'var_samp',
-};
 
 export interface AggregateOptions {
   /** For two-argument aggregates (ARG_MIN/ARG_MAX): the column and type of the second argument. */

@@ -104,11 +104,6 @@ export function compile(b: Bound, ctx: EvalCtx = ROW_CTX): Ev {
   return b.gen(ctx);
 }
 
-export function compileRow(b: Bound): (row: Row) => Value {
-  const ev = b.gen(ROW_CTX);
-  return (row) => ev(row, row);
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // errors and AST helpers
 
@@ -187,11 +182,6 @@ function groupedKinds(grouped: ReadonlyMap<string, number>): ReadonlySet<string>
 
 function nodeType(ast: Ast): string {
   return Object.keys(ast)[0] as string;
-}
-
-export function locationOf(ast: Ast): number | undefined {
-  const inner = ast?.[nodeType(ast)];
-  return typeof inner?.location === 'number' ? inner.location : undefined;
 }
 
 function names(list: Ast[] | undefined): string[] {
@@ -490,13 +480,6 @@ function andOr(isAnd: boolean, args: Bound[]): Bound {
     };
   };
   return fold({ type, cols: mergeCols(...args), gen, conj });
-}
-
-/** AND of conjuncts (true when empty). */
-export function conjunction(parts: readonly Bound[]): Bound | null {
-  if (parts.length === 0) return null;
-  if (parts.length === 1) return parts[0] as Bound;
-  return andOr(true, parts.slice());
 }
 
 function expectBoolean(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
@@ -896,7 +879,8 @@ function bindCase(n: Ast, ctx: BindContext): Bound {
   });
 }
 
-export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
+/** The aggregate functions Holdfast implements (the one list: the planner, the binder and sql/aggregates.ts). */
+const AGGREGATE_NAME_LIST = [
   'count',
   'sum',
   'avg',
@@ -904,23 +888,32 @@ export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
   'max',
   'arg_min',
   'arg_max',
-  'every',
-  'some',
-  's0me',
   'bool_and',
   'bool_or',
-  'logical_and',
-  'logical_or',
   'countif',
   'bit_and',
   'bit_or',
   'bit_xor',
-  'stddev',
   'stddev_pop',
   'stddev_samp',
-  'variance',
   'var_pop',
   'var_samp',
+] as const;
+export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
+/** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */
+export const AGGREGATE_ALIASES: Readonly<Record<string, AggregateName>> = {
+  every: 'bool_and',
+  logical_and: 'bool_and',
+  some: 'bool_or',
+  s0me: 'bool_or',
+  logical_or: 'bool_or',
+  stddev: 'stddev_samp',
+  variance: 'var_samp',
+};
+/** Every name that calls an aggregate: the implemented ones and their aliases. */
+export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
+  ...AGGREGATE_NAME_LIST,
+  ...Object.keys(AGGREGATE_ALIASES),
 ]);
 
 function bindFunc(n: Ast, ctx: BindContext): Bound {

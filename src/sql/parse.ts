@@ -376,8 +376,3 @@ function checkDepth(stmt: Ast, sql: string, map: SourceMap, stmtOffset: number):
 function blank(chars: string[], t: Token): void {
   for (let i = t.start; i < t.end; i++) if (chars[i] !== '\n') chars[i] = ' ';
 }
-
-/** Parses a single query (ad-hoc). */
-export async function parseQuery(sql: string): Promise<ParsedStatement[]> {
-  return parseProgram(sql);
-}

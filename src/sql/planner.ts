@@ -140,8 +140,8 @@ export class Planner {
 
     const targets = this.#expandTargets(stmt.targetList ?? [], from.cols);
     const aggCalls = new Map<string, Ast>();
-    for (const t of targets) if (t.ast) collectAggregates(t.ast, aggCalls, this);
-    if (stmt.havingClause) collectAggregates(stmt.havingClause, aggCalls, this);
+    for (const t of targets) if (t.ast) collectAggregates(t.ast, aggCalls);
+    if (stmt.havingClause) collectAggregates(stmt.havingClause, aggCalls);
     const grouped = (stmt.groupClause ?? []).length > 0 || aggCalls.size > 0;
     const distinct = Array.isArray(stmt.distinctClause) && stmt.distinctClause.length > 0;
     if (distinct && Object.keys(stmt.distinctClause[0] ?? {}).length > 0) {
@@ -209,7 +209,7 @@ export class Planner {
       if (fields?.some((f) => f.A_Star)) {
         const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
         let any = false;
-        cols.forEach((c, i) => {
+        for (const c of cols) {
           if (q === null || c.qualifier === q) {
             any = true;
             out.push({
@@ -224,9 +224,8 @@ export class Planner {
               bound: undefined,
               location: t.location,
             });
-            void i;
           }
-        });
+        }
         if (!any)
           throw this.#err(
             'SqlNameError',
@@ -393,8 +392,6 @@ export class Planner {
   // set operations
 
   #planSetOp(stmt: Ast): Rel {
-    const inner = { ...stmt, sortClause: undefined, limitCount: undefined, limitOffset: undefined };
-    void inner;
     const l = this.planSelect(stmt.larg);
     const r = this.planSelect(stmt.rarg);
     const opName = (stmt.op as string).replace('SETOP_', '');
@@ -473,16 +470,7 @@ export class Planner {
         location: undefined,
       };
     }
-    const seen = new Set<string>();
-    for (const c of tree.cols) {
-      if (c.qualifier === null) continue;
-      const first = tree.cols.findIndex((x) => x.qualifier === c.qualifier);
-      const key = `${c.qualifier}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      void first;
-    }
-    checkDuplicateQualifiers(tree, this);
+    checkDuplicateQualifiers(tree);
     return tree;
   }
 
@@ -497,7 +485,7 @@ export class Planner {
           name: rv.relname,
         });
       const q = (rv.alias?.aliasname as string | undefined) ?? rv.relname;
-      const cols = renameCols(rel.cols, q, rv.alias?.colnames, this, rv.location);
+      const cols = renameCols(rel.cols, q, rv.alias?.colnames, rv.location);
       return { k: 'rel', rel: { ...rel, cols }, cols };
     }
     if (ast.RangeSubselect) {
@@ -506,7 +494,7 @@ export class Planner {
         throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
       const sub = this.planSelect(rs.subquery.SelectStmt);
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
-      const cols = renameCols(sub.cols, q, rs.alias?.colnames, this, undefined);
+      const cols = renameCols(sub.cols, q, rs.alias?.colnames, undefined);
       return { k: 'rel', rel: { node: sub.node, cols }, cols };
     }
     if (ast.JoinExpr) {
@@ -759,7 +747,7 @@ function firstLocation(list: Ast[] | undefined): number | undefined {
  * iteratively so that long expressions do not exhaust the stack. Aggregates nested in an aggregate's arguments
  * are an error; windowed aggregates are unsupported; subqueries are not entered.
  */
-function collectAggregates(root: Ast, out: Map<string, Ast>, _planner: Planner): void {
+function collectAggregates(root: Ast, out: Map<string, Ast>): void {
   // [node, inside an aggregate's arguments]; children pushed in reverse keep the pre-order of a recursive walk
   const stack: Array<[Ast, boolean]> = [[root, false]];
   while (stack.length > 0) {
@@ -834,12 +822,10 @@ function renameCols(
   cols: readonly ScopeColumn[],
   qualifier: string | null,
   colnames: Ast[] | undefined,
-  planner: Planner,
   location: unknown,
 ): ScopeColumn[] {
   const names = (colnames ?? []).map((n) => n.String.sval as string);
   if (names.length > cols.length) {
-    void planner;
     throw new ServiceError(
       'SqlNameError',
       `alias has ${names.length} columns but the relation has ${cols.length}`,
@@ -849,7 +835,7 @@ function renameCols(
   return cols.map((c, i) => ({ qualifier, name: names[i] ?? c.name, type: c.type }));
 }
 
-function checkDuplicateQualifiers(tree: FromTree, _planner: Planner): void {
+function checkDuplicateQualifiers(tree: FromTree): void {
   const quals: string[] = [];
   const walk = (t: FromTree) => {
     if (t.k === 'rel') {

@@ -4,18 +4,14 @@
  * and non-local views, with fields, types, properties and connector declarations).
  */
 import { isServiceError } from '../errors/service-error.ts';
-import type { SqlCompilerMessage } from '../types/pipeline-api.ts';
+import type { ProgramError, ProgramStatus, SqlCompilerMessage } from '../types/pipeline-api.ts';
 import { compileProgram, type Program } from './program.ts';
 import type { ColumnSchema, PropertyValue, RelationSchema, SourceRange } from './schema.ts';
 import type { SqlType } from './sql-type.ts';
 
 export interface CompileReport {
-  program_status: 'Success' | 'SqlError' | 'SystemError';
-  program_error: {
-    sql_compilation: { exit_code: number; messages: SqlCompilerMessage[] } | null;
-    rust_compilation: { exit_code: number; stdout: string; stderr: string } | null;
-    system_error: string | null;
-  };
+  program_status: Extract<ProgramStatus, 'Success' | 'SqlError' | 'SystemError'>;
+  program_error: ProgramError;
   program_info: Record<string, unknown> | null;
 }
 

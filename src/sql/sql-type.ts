@@ -54,10 +54,8 @@ export const INTEGER_KINDS: ReadonlySet<TypeKind> = new Set([
   'BIGINT',
   ...UNSIGNED_KINDS,
 ]);
-export const EXACT_NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL']);
 export const NUMERIC_KINDS: ReadonlySet<TypeKind> = new Set([...INTEGER_KINDS, 'DECIMAL', 'REAL', 'DOUBLE']);
 export const STRING_KINDS: ReadonlySet<TypeKind> = new Set(['CHAR', 'VARCHAR']);
-export const TEMPORAL_KINDS: ReadonlySet<TypeKind> = new Set(['DATE', 'TIME', 'TIMESTAMP']);
 
 export function sqlType(kind: TypeKind, nullable = true, extra: Partial<SqlType> = {}): SqlType {
   return { kind, nullable, ...extra };

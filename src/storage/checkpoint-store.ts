@@ -553,7 +553,11 @@ export class CheckpointStore {
   }
 
   #skip(uuid: string, e: StorageError): void {
-    this.#log.warn('skipping checkpoint that is not intact', { uuid, reason: e.message, error_code: e.code });
+    this.#log.warn('skipping checkpoint that is not intact', {
+      uuid,
+      reason: e.message,
+      error_code: e.errorCode,
+    });
   }
 
   /** The manifest of a committed checkpoint. @throws StorageError CheckpointNotFound | CheckpointCorrupt */

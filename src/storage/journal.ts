@@ -50,6 +50,12 @@ import {
 import { crc32 } from 'node:zlib';
 import { ServiceError } from '../errors/service-error.ts';
 
+/**
+ * The frame format this build writes (see the header: v2; v1 is still read). A change to the bytes written
+ * is a new version, pinned by a golden file in tests/golden/journal/ (the old ones stay readable).
+ */
+export const JOURNAL_FORMAT_VERSION = 2;
+
 /** The marker that starts every v2 frame (0xFE never occurs in UTF-8, so never inside a payload). */
 export const FRAME_MAGIC = Buffer.from([0xfe, 0x68, 0x66, 0xa5]);
 const HEADER_V2 = 16;

@@ -193,15 +193,3 @@ export async function* listAll(
     token = page.nextToken;
   } while (token !== undefined);
 }
-
-/** Collects a body into one buffer (used where a store needs the bytes, e.g. to hash them). */
-export async function bodyBytes(body: ObjectBody): Promise<Uint8Array> {
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  if (body instanceof Uint8Array) return body;
-  const chunks: Buffer[] = [];
-  for await (const c of body as AsyncIterable<Uint8Array | string>)
-    chunks.push(
-      typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength),
-    );
-  return Buffer.concat(chunks);
-}

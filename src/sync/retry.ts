@@ -61,7 +61,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
 
 /** Whether an error is a transient store failure (retry it; never call the data corrupt because of it). */
 export function isTransient(e: unknown): boolean {
-  return (e as { errorCode?: string } | null)?.errorCode === 'ObjectStoreUnavailable';
+  return isServiceError(e, 'ObjectStoreUnavailable');
 }
 
 /** Whether an error is transient or wraps one (`details.cause_code`, as CheckpointFetchError/PushError do). */

@@ -58,9 +58,6 @@ export interface StandbyOptions {
   readonly onActivationRequested?: () => Promise<void>;
 }
 
-/** What the standby holds (see {@link StandbyStatus}). */
-export type StandbyStats = StandbyStatus;
-
 /** What activation starts from. */
 export interface StandbyResult {
   /** The checkpoint to run from (null: nothing in the bucket; the pipeline starts from scratch). */
@@ -91,7 +88,7 @@ export class Standby {
   #bytes = 0;
   #files = 0;
   #lastError: { message: string; at: string } | null = null;
-  #warm: StandbyStats['warm'] = null;
+  #warm: StandbyStatus['warm'] = null;
   #warmError: string | null = null;
   #nextPullAt: number | null = null;
   #activate = false;
@@ -279,7 +276,8 @@ export class Standby {
     return Math.max(0, (this.#now() - uuidV7Time(this.#held.uuid)) / 1000);
   }
 
-  stats(): StandbyStats {
+  /** What the standby holds: the wire's `runtime_status_details.standby`. */
+  stats(): StandbyStatus {
     const lag = this.lagSeconds();
     return {
       start_from_checkpoint: this.#o.settings.startFromCheckpoint as string,

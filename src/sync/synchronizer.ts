@@ -28,14 +28,13 @@
  *   not in the lineage of, what this pipeline started from ({@link Synchronizer.startedFrom}): an empty or older
  *   state never becomes `latest` over checkpoints it did not start from.
  */
-import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import { isServiceError, ServiceError, toServiceError } from '../errors/service-error.ts';
 import {
   type CheckpointManifest,
   type CheckpointStore,
   manifestFiles,
   parseManifest,
 } from '../storage/checkpoint-store.ts';
-import { isStorageError } from '../storage/storage-error.ts';
 import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
 import type { SyncSettings } from '../types/sync-config.ts';
@@ -259,12 +258,11 @@ export function retryPolicy(settings: SyncSettings): RetryPolicy {
 
 /** Whether an error means "the store refused us or could not be reached" (never "not found"). */
 export function isAccessError(e: unknown): boolean {
-  const code = (e as { errorCode?: string })?.errorCode;
   return (
-    code === 'ObjectStoreAuthFailed' ||
-    code === 'ObjectStoreUnavailable' ||
-    code === 'ObjectStoreBucketNotFound' ||
-    code === 'InvalidObjectStoreConfig'
+    isServiceError(e, 'ObjectStoreAuthFailed') ||
+    isServiceError(e, 'ObjectStoreUnavailable') ||
+    isServiceError(e, 'ObjectStoreBucketNotFound') ||
+    isServiceError(e, 'InvalidObjectStoreConfig')
   );
 }
 
@@ -356,7 +354,7 @@ export class Synchronizer {
         );
       return { record, etag: info.etag };
     } catch (e) {
-      if ((e as { errorCode?: string }).errorCode === 'ObjectNotFound') return null;
+      if (isServiceError(e, 'ObjectNotFound')) return null;
       if (e instanceof SyntaxError)
         throw new ServiceError(
           'ObjectStoreError',
@@ -393,7 +391,7 @@ export class Synchronizer {
         });
         cur = { record, etag };
       } catch (e) {
-        if ((e as { errorCode?: string }).errorCode !== 'ObjectAlreadyExists') throw e;
+        if (!isServiceError(e, 'ObjectAlreadyExists')) throw e;
         cur = await this.readOwner(); // another pipeline claimed it first
         if (cur === null) throw e;
       }
@@ -409,8 +407,7 @@ export class Synchronizer {
         });
         cur = { record, etag };
       } catch (e) {
-        const code = (e as { errorCode?: string }).errorCode;
-        if (code !== 'ObjectEtagMismatch' && code !== 'ObjectNotFound') throw e;
+        if (!isServiceError(e, 'ObjectEtagMismatch') && !isServiceError(e, 'ObjectNotFound')) throw e;
         return this.claim();
       }
     }
@@ -459,8 +456,11 @@ export class Synchronizer {
         });
         return record;
       } catch (e) {
-        const code = (e as { errorCode?: string }).errorCode;
-        if (code !== 'ObjectEtagMismatch' && code !== 'ObjectAlreadyExists' && code !== 'ObjectNotFound')
+        if (
+          !isServiceError(e, 'ObjectEtagMismatch') &&
+          !isServiceError(e, 'ObjectAlreadyExists') &&
+          !isServiceError(e, 'ObjectNotFound')
+        )
           throw e;
       }
     }
@@ -487,7 +487,7 @@ export class Synchronizer {
 
   async #probeConditional(): Promise<boolean> {
     const key = `${PROBE_PREFIX}${this.#identity.id.replace(/[^A-Za-z0-9._-]/g, '_')}-${Date.now()}`;
-    const code = (e: unknown) => (e as { errorCode?: string }).errorCode;
+    const code = (e: unknown) => (isServiceError(e) ? e.errorCode : undefined);
     let why: string | null = null;
     try {
       await this.bucket.put(key, 'probe 1', { ifNoneMatch: '*' });
@@ -771,11 +771,7 @@ export class Synchronizer {
       try {
         list = await this.#remoteCheckpoints(store);
       } catch (e) {
-        if (
-          (e as { errorCode?: string }).errorCode === 'ObjectStoreBucketNotFound' &&
-          source === 'read_bucket'
-        )
-          continue;
+        if (isServiceError(e, 'ObjectStoreBucketNotFound') && source === 'read_bucket') continue;
         throw e;
       }
       for (const c of list) {
@@ -1023,9 +1019,11 @@ export class Synchronizer {
  * and local errors prove nothing about the checkpoint.
  */
 export function isCorruption(e: unknown): boolean {
-  const code =
-    (e as { errorCode?: string; code?: string } | null)?.errorCode ?? (e as { code?: string })?.code;
-  return code === 'ObjectChecksumMismatch' || code === 'ObjectNotFound' || code === 'CheckpointCorrupt';
+  return (
+    isServiceError(e, 'ObjectChecksumMismatch') ||
+    isServiceError(e, 'ObjectNotFound') ||
+    isServiceError(e, 'CheckpointCorrupt')
+  );
 }
 
 function fetchError(e: unknown, store: ObjectStore): ServiceError {
@@ -1040,8 +1038,7 @@ function fetchError(e: unknown, store: ObjectStore): ServiceError {
   );
 }
 
-/** A ServiceError for anything a sync step throws (storage errors keep their code). */
+/** A ServiceError for anything a sync step throws (storage errors are ServiceErrors and keep their code). */
 export function syncError(e: unknown): ServiceError {
-  if (isStorageError(e)) return new ServiceError(e.code, e.message, e.details);
   return toServiceError(e);
 }

@@ -317,7 +317,7 @@ export const ERROR_CATALOG = {
     status: 400,
     retryable: false,
     summary:
-      'The lifecycle action is not allowed from the current runtime status (e.g. /start during Standby).',
+      'The lifecycle action is not allowed from the current runtime status (e.g. /start during Standby), or a state machine was asked for a move its transition table does not list.',
   },
   InvalidStandby: {
     status: 500,

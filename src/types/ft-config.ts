@@ -10,11 +10,13 @@
  */
 
 import { FtConfigError } from './config-error.ts';
+import type { FaultToleranceModel } from './pipeline-api.ts';
 import { parseSyncConfig, type SyncSettings } from './sync-config.ts';
 
 export { FtConfigError };
 
-export type FtModel = 'none' | 'at_least_once' | 'exactly_once';
+/** The fault-tolerance model (the wire type's name inside Holdfast). */
+export type FtModel = FaultToleranceModel;
 
 export interface FtSettings {
   readonly model: FtModel;
@@ -81,15 +83,22 @@ function storageSettings(raw: unknown, baseDir: string | undefined): StorageSett
 }
 
 /** `baseDir` resolves a relative `file:` sync endpoint (default: the working directory). */
+/** `checkpoint_interval_secs` when not given (Feldera's default). */
+export const DEFAULT_CHECKPOINT_INTERVAL_SECS = 60;
+/** The model of a `fault_tolerance` object without `model`, and of the legacy names. */
+export const DEFAULT_FT_MODEL = 'exactly_once' satisfies FtModel;
+/** Legacy `fault_tolerance` strings, meaning {@link DEFAULT_FT_MODEL}. */
+export const LEGACY_FT_NAMES: readonly string[] = ['initial_state', 'latest_checkpoint'];
+
 export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>, baseDir?: string): FtSettings {
   const storage = storageSettings(runtimeConfig.storage, baseDir);
   const ft = runtimeConfig.fault_tolerance;
   let model: FtModel = 'none';
-  let interval: number | null = 60;
+  let interval: number | null = DEFAULT_CHECKPOINT_INTERVAL_SECS;
   if (ft === undefined || ft === null) model = 'none';
   else if (typeof ft === 'string') {
     if (ft.toLowerCase() === 'none') model = 'none';
-    else if (ft === 'initial_state' || ft === 'latest_checkpoint') model = 'exactly_once';
+    else if (LEGACY_FT_NAMES.includes(ft)) model = DEFAULT_FT_MODEL;
     else
       throw new FtConfigError(
         'InvalidRuntimeConfig',
@@ -97,7 +106,7 @@ export function ftSettings(runtimeConfig: Readonly<Record<string, unknown>>, bas
       );
   } else if (typeof ft === 'object' && !Array.isArray(ft)) {
     const o = ft as Record<string, unknown>;
-    const m = o.model === undefined ? 'exactly_once' : String(o.model);
+    const m = o.model === undefined ? DEFAULT_FT_MODEL : String(o.model);
     if (m.toLowerCase() === 'none') model = 'none';
     else if (m === 'at_least_once' || m === 'exactly_once') model = m;
     else

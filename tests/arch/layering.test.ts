@@ -1,9 +1,11 @@
 /**
  * Architecture test: parses every import in src/** and fails on an edge that breaks the layers of DESIGN.md,
- * or on an import cycle between files.
+ * or on an import cycle between files. The checkers are functions over a tree so that a test can run them on a
+ * throwaway tree with a known bad edge and cycle and see them fail.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { test } from 'node:test';
 
@@ -77,29 +79,32 @@ test('every src folder is a known layer', () => {
   }
 });
 
-test('imports point down the layers only', () => {
+/** The forbidden edges among the .ts files under `src` (a tree laid out like src/: one folder per layer). */
+export function forbiddenEdges(src: string): string[] {
   const bad: string[] = [];
-  for (const f of files(SRC)) {
-    const from = layerOf(f);
+  const layer = (file: string): string => relative(src, file).split('/')[0] as string;
+  for (const f of files(src)) {
+    const from = layer(f);
     for (const target of imports(f)) {
-      if (!target.startsWith(SRC)) {
-        bad.push(`${relative(ROOT, f)} imports ${relative(ROOT, target)} outside src/`);
+      if (!target.startsWith(src)) {
+        bad.push(`${relative(dirname(src), f)} imports ${relative(dirname(src), target)} outside src/`);
         continue;
       }
-      const to = layerOf(target);
+      const to = layer(target);
       if (to !== from && !(ALLOWED[from] ?? []).includes(to))
-        bad.push(`${relative(ROOT, f)} (${from}) → ${relative(ROOT, target)} (${to})`);
+        bad.push(`${relative(dirname(src), f)} (${from}) → ${relative(dirname(src), target)} (${to})`);
     }
   }
-  assert.deepEqual(bad, [], `forbidden imports:\n${bad.join('\n')}`);
-});
+  return bad;
+}
 
-test('no import cycles between files', () => {
+/** The import cycles among the .ts files under `src`, each as `a.ts → b.ts → a.ts`. */
+export function importCycles(src: string): string[] {
   const graph = new Map<string, string[]>();
-  for (const f of files(SRC))
+  for (const f of files(src))
     graph.set(
       f,
-      imports(f).filter((t) => graph !== null && t.endsWith('.ts')),
+      imports(f).filter((t) => t.endsWith('.ts')),
     );
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
@@ -109,19 +114,45 @@ test('no import cycles between files', () => {
     stack.push(f);
     for (const t of graph.get(f) ?? []) {
       if (state.get(t) === 1)
-        cycles.push([...stack.slice(stack.indexOf(t)), t].map((x) => relative(SRC, x)).join(' → '));
+        cycles.push([...stack.slice(stack.indexOf(t)), t].map((x) => relative(src, x)).join(' → '));
       else if (!state.has(t)) visit(t);
     }
     stack.pop();
     state.set(f, 2);
   };
   for (const f of graph.keys()) if (!state.has(f)) visit(f);
+  return cycles;
+}
+
+test('imports point down the layers only', () => {
+  const bad = forbiddenEdges(SRC);
+  assert.deepEqual(bad, [], `forbidden imports:\n${bad.join('\n')}`);
+});
+
+test('no import cycles between files', () => {
+  const cycles = importCycles(SRC);
   assert.deepEqual(cycles, [], `import cycles:\n${cycles.join('\n')}`);
 });
 
-test('the checker itself catches a forbidden edge', () => {
-  assert.ok(!(ALLOWED.client ?? []).includes('sql'));
-  assert.ok(!(ALLOWED.zset ?? []).includes('sql'));
+test('the checker itself catches a forbidden edge and a cycle', () => {
+  // a throwaway tree shaped like src/: client/ importing sql/ (forbidden), and two zset files importing each
+  // other (a cycle); the checkers must report exactly these
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-arch-'));
+  try {
+    const src = join(dir, 'src');
+    for (const d of ['client', 'sql', 'zset']) mkdirSync(join(src, d), { recursive: true });
+    writeFileSync(join(src, 'sql', 'plan.ts'), 'export const plan = 1;\n');
+    writeFileSync(
+      join(src, 'client', 'bad.ts'),
+      "import { plan } from '../sql/plan.ts';\nexport const x = plan;\n",
+    );
+    writeFileSync(join(src, 'zset', 'a.ts'), "import { b } from './b.ts';\nexport const a = () => b;\n");
+    writeFileSync(join(src, 'zset', 'b.ts'), "import { a } from './a.ts';\nexport const b = () => a;\n");
+    assert.deepEqual(forbiddenEdges(src), ['src/client/bad.ts (client) → src/sql/plan.ts (sql)']);
+    assert.deepEqual(importCycles(src), ['zset/a.ts → zset/b.ts → zset/a.ts']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the SDK package (@holdfast/client) closes over client/, types/ and util/ only, with no bare import', () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
+import { until as kitUntil } from '../kit/index.ts';
 
 export const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const children = new Set<ChildProcess>();
@@ -77,24 +78,9 @@ export async function query(base: string, sql: string): Promise<string> {
   return (await (await fetch(`${base}/query?sql=${encodeURIComponent(sql)}&format=json`)).text()).trim();
 }
 
-export async function until<T>(
-  f: () => Promise<T>,
-  ok: (v: T) => boolean,
-  what: string,
-  ms = 30_000,
-): Promise<T> {
-  const t0 = Date.now();
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await f();
-      if (ok(last)) return last;
-    } catch {
-      // not ready yet
-    }
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** The kit's `until`, polling every 25 ms and treating a failing request as "not yet". */
+export function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+  return kitUntil(f, ok, what, ms, { retryErrors: true, intervalMs: 25 });
 }
 
 /** Polls `f` until it returns `want` (about 6 s), then asserts equality (showing the last value). */

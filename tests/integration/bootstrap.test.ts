@@ -6,41 +6,15 @@
  * and keeps its checkpoint; bad and conflicting policies are refused. The SDK and CLI drive the same flow.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { HoldfastClient, Pipeline } from '../../src/client/index.ts';
+import { startManager, until } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-async function startServer(dataDir: string): Promise<string> {
-  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
-    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
-  return (JSON.parse(line) as { url: string }).url;
-}
-
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const P1 =
   'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;';
@@ -49,7 +23,7 @@ const P2 = `${P1} CREATE MATERIALIZED VIEW big AS SELECT id FROM t WHERE x > 1;`
 test('manager: await_approval → AwaitingApproval with the diff → approve → Running; reject', {
   timeout: 120_000,
 }, async () => {
-  const base = await startServer(mkdtempSync(join(tmpdir(), 'holdfast-boot-mgr-')));
+  const base = await startManagerUrl(mkdtempSync(join(tmpdir(), 'holdfast-boot-mgr-')));
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(base + path, {
       method,
@@ -147,3 +121,8 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
   assert.equal(cli('start', 'x', '--bootstrap-policy', 'sometimes').status, 2);
   await p.stop({ force: true, timeoutMs: 30_000 });
 });
+
+/** The manager's URL (the process is stopped by the kit at the end of the file). */
+async function startManagerUrl(dataDir: string): Promise<string> {
+  return (await startManager(dataDir)).base;
+}

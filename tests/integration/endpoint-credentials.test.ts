@@ -5,41 +5,23 @@
  * sync status, the pipeline log, the manager's own log, error bodies, nor in `holdfast pipeline run`'s output.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { startS3rver } from '../helpers/s3rver.ts';
+import { type Manager, startManager, stopProcess } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const PASSWORD = 'Pw-in-url-7f3c9a';
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-endpoint-creds-'));
-let server: ChildProcess | null = null;
-let managerLog = '';
+let manager: Manager | null = null;
 after(async () => {
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  if (manager) await stopProcess(manager.proc);
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
-
-async function startServer(): Promise<string> {
-  server = spawn(process.execPath, [MAIN, 'server', '--data-dir', join(dataDir, 'mgr'), '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stderr?.on('data', (d: Buffer) => {
-    managerLog += d.toString('utf8');
-  });
-  const line = await new Promise<string>((res) =>
-    createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res),
-  );
-  return (JSON.parse(line) as { url: string }).url;
-}
 
 async function call(url: string, method: string, path: string, body?: unknown): Promise<[number, string]> {
   const res = await fetch(`${url}${path}`, {
@@ -80,7 +62,8 @@ test('a password in a sync endpoint URL is never displayed', { timeout: 150_000 
   const s3 = await startS3rver(t, { buckets: ['ckpt'] });
   const endpoint = s3.endpoint.replace('://', `://holdfast-user:${PASSWORD}@`);
   assert.notEqual(endpoint, s3.endpoint);
-  const url = await startServer();
+  manager = await startManager(join(dataDir, 'mgr'));
+  const url = manager.base;
   const seen: string[] = [];
   const keep = ([status, text]: [number, string]): [number, string] => {
     seen.push(text);
@@ -212,6 +195,7 @@ test('a password in a sync endpoint URL is never displayed', { timeout: 150_000 
     assert.ok(!text.includes(PASSWORD), `the password leaked in: ${text.slice(0, 2000)}`);
   for (const name of ['good', 'failing'])
     keep(await call(url, 'POST', `/v0/pipelines/${name}/stop?force=true`));
+  const managerLog = manager.log();
   assert.ok(!managerLog.includes(PASSWORD), `the password leaked in the manager log: ${managerLog}`);
 
   // `holdfast pipeline run` alone: a pull that fails prints the store without the password

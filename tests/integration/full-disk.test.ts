@@ -9,39 +9,19 @@
  * - A corrupt registry: `holdfast server` refuses to start with RegistryCorrupt, naming the file.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { checkpoint, getJson, kill9, MAIN, query, startPipeline, until, untilEqual } from '../ft/support.ts';
 import { fillDisk, freeDisk, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs.ts';
+import { startManager, stopProcess } from '../kit/index.ts';
 
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-async function startServer(dataDir: string): Promise<{ base: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
-    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
-  return { base: (JSON.parse(line) as { url: string }).url, proc };
-}
-
-async function stopServer(proc: ChildProcess): Promise<void> {
-  const done = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await done;
-}
 
 async function call(base: string, method: string, path: string, body?: unknown) {
   const r = await fetch(base + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -66,7 +46,7 @@ test('manager data dir on a full disk: create fails with 507 StorageFull, nothin
   }
   try {
     const dataDir = join(m.dir, 'data');
-    let { base, proc } = await startServer(dataDir);
+    let { base, proc } = await startManager(dataDir);
     // a description makes each record a few KB, so the disk fills after a handful of pipelines
     const create = (i: number) =>
       call(base, 'POST', '/v0/pipelines', {
@@ -114,8 +94,8 @@ test('manager data dir on a full disk: create fails with 507 StorageFull, nothin
 
     // free space, restart: everything acknowledged is there, and the failed create can be retried
     freeDisk(filler);
-    await stopServer(proc);
-    ({ base, proc } = await startServer(dataDir));
+    await stopProcess(proc);
+    ({ base, proc } = await startManager(dataDir));
     const again = await call(base, 'GET', '/v0/pipelines');
     assert.deepEqual(
       (again.json as unknown as Array<{ name: string }>).map((p) => p.name),
@@ -124,7 +104,7 @@ test('manager data dir on a full disk: create fails with 507 StorageFull, nothin
     assert.equal((await create(created.length)).status, 201);
     assert.equal(statSync(join(dataDir, 'registry.json')).mode & 0o777, 0o600);
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
-    await stopServer(proc);
+    await stopProcess(proc);
   } finally {
     unmountTmpfs(m.dir);
   }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { until } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const API_KEY = 'manager-key-for-tests';
@@ -61,16 +62,6 @@ function raw(
       pump();
     } else req.end(opts.body);
   });
-}
-
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test('the pipeline port needs the per-spawn key; the manager works; the key leaks nowhere', {

@@ -4,72 +4,18 @@
  * `kill -9` of a pipeline process (restarted and reported) and a manager restart (registry kept).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
-
-const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-async function startServer(
-  dataDir: string,
-  extra: string[] = [],
-): Promise<{ base: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
-    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
-  return { base: (JSON.parse(line) as { url: string }).url, proc };
-}
-
-async function stopServer(proc: ChildProcess): Promise<void> {
-  const done = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await done;
-}
-
-function client(base: string, headers: Record<string, string> = {}) {
-  return async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(base + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: r.status, text, json };
-  };
-}
-
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { api as client, startManager, stopProcess, until } from '../kit/index.ts';
 
 const SQL =
   'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(x) AS total FROM t;';
 
 test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout: 90_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
-  let { base, proc } = await startServer(dataDir);
+  let { base, proc } = await startManager(dataDir);
   let api = client(base);
 
   const cfg = await api('GET', '/v0/config');
@@ -246,8 +192,8 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
   assert.doesNotMatch(logs, /hunter2/, 'secrets never reach the log');
 
   // the manager restarts: the registry is kept and the running pipeline comes back
-  await stopServer(proc);
-  ({ base, proc } = await startServer(dataDir));
+  await stopProcess(proc);
+  ({ base, proc } = await startManager(dataDir));
   api = client(base);
   const listed = await api('GET', '/v0/pipelines?selector=status');
   assert.deepEqual(
@@ -316,12 +262,12 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
   assert.equal((await api('POST', '/v0/pipelines/p1/clear')).status, 202);
   assert.equal((await api('DELETE', '/v0/pipelines/p1')).status, 200);
   assert.equal((await api('GET', '/v0/pipelines/p1')).status, 404);
-  await stopServer(proc);
+  await stopProcess(proc);
 });
 
 test('a pipeline that keeps crashing ends Stopped with deployment_error', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
-  const { base, proc } = await startServer(dataDir);
+  const { base, proc } = await startManager(dataDir);
   const api = client(base);
   await api('POST', '/v0/pipelines', { name: 'crashy', program_code: SQL });
   await api('POST', '/v0/pipelines/crashy/start');
@@ -356,19 +302,19 @@ test('a pipeline that keeps crashing ends Stopped with deployment_error', { time
   assert.equal((final.json.deployment_error as { error_code: string }).error_code, 'PipelineCrashed');
   assert.equal((await api('POST', '/v0/pipelines/crashy/dismiss_error')).status, 200);
   assert.equal((await api('GET', '/v0/pipelines/crashy?selector=status')).json.deployment_error, null);
-  await stopServer(proc);
+  await stopProcess(proc);
 });
 
 test('with --api-key every /v0 request needs the bearer token', { timeout: 30_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
-  const { base, proc } = await startServer(dataDir, ['--api-key', 'sekret']);
+  const { base, proc } = await startManager(dataDir, ['--api-key', 'sekret']);
   const anon = await client(base)('GET', '/v0/pipelines');
   assert.equal(anon.status, 401);
   assert.equal(anon.json.error_code, 'AuthenticationFailed');
   assert.equal((await client(base, { authorization: 'Bearer wrong' })('GET', '/v0/pipelines')).status, 401);
   assert.equal((await client(base, { authorization: 'Bearer sekret' })('GET', '/v0/pipelines')).status, 200);
   assert.equal((await client(base)('GET', '/healthz')).status, 200, 'health needs no key');
-  await stopServer(proc);
+  await stopProcess(proc);
 });
 
 async function fetchLogs(base: string, name: string): Promise<string[]> {
@@ -393,7 +339,7 @@ async function fetchLogs(base: string, name: string): Promise<string[]> {
 
 test('pipeline processes do not outlive a manager killed with SIGKILL', { timeout: 30_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
-  const { base, proc } = await startServer(dataDir);
+  const { base, proc } = await startManager(dataDir);
   const api = client(base);
   await api('POST', '/v0/pipelines', { name: 'orphan', program_code: SQL });
   await api('POST', '/v0/pipelines/orphan/start');
@@ -430,7 +376,7 @@ test('a crashed exactly_once pipeline recovers by itself: the manager shows Repl
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-replay-'));
   const input = join(dataDir, 'in.csv');
   writeFileSync(input, '1\n2\n');
-  const { base, proc } = await startServer(dataDir);
+  const { base, proc } = await startManager(dataDir);
   const api = client(base);
   const created = await api('PUT', '/v0/pipelines/r1', {
     name: 'r1',
@@ -457,5 +403,5 @@ CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(x) AS sx FROM f;`,
   const logs = (await fetchLogs(base, 'r1')).join('\n');
   assert.match(logs, /replay complete/);
   await api('POST', '/v0/pipelines/r1/stop?force=true');
-  await stopServer(proc);
+  await stopProcess(proc);
 });

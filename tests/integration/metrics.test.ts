@@ -6,18 +6,12 @@
  * own families, the histograms fed, `?format=json`, and the exact `text/plain` content type.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
-
-const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-const children: ChildProcess[] = [];
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startManager, until } from '../kit/index.ts';
 
 /** The exposition parsed by prometheus_client's parser: its families, each with its samples. */
 interface Parsed {
@@ -81,28 +75,6 @@ function value(p: Parsed, name: string, labels: Record<string, string> = {}): nu
   return (found[0] as { value: number }).value;
 }
 
-async function startServer(dataDir: string): Promise<string> {
-  const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  const line = await new Promise<string>((res, rej) => {
-    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', res);
-    proc.once('exit', (c) => rej(new Error(`server exited ${c}`)));
-  });
-  return (JSON.parse(line) as { url: string }).url;
-}
-
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const SQL =
   'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;';
 
@@ -122,7 +94,7 @@ test('/v0/metrics with three pipelines and a pipeline /metrics are valid Prometh
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-metrics-'));
   const bucket = mkdtempSync(join(tmpdir(), 'holdfast-metrics-bucket-'));
-  const base = await startServer(dataDir);
+  const base = await startManagerUrl(dataDir);
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(base + path, {
       method,
@@ -281,3 +253,8 @@ test('/v0/metrics with three pipelines and a pipeline /metrics are valid Prometh
     (JSON.parse(ownJson.text) as Array<{ name: string }>).some((f) => f.name === 'holdfast_checkpoint_total'),
   );
 });
+
+/** The manager's URL (the process is stopped by the kit at the end of the file). */
+async function startManagerUrl(dataDir: string): Promise<string> {
+  return (await startManager(dataDir)).base;
+}

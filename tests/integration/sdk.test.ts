@@ -3,33 +3,18 @@
  * (waiting on the completion token), listen, query, stats, pause/resume, stop, delete, and ApiError codes.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
+import { join } from 'node:path';
+import { test } from 'node:test';
 import { HoldfastClient, isApiError, Pipeline } from '../../src/client/index.ts';
-
-const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-let server: ChildProcess | null = null;
-after(() => server?.kill('SIGTERM'));
-
-async function startServer(): Promise<string> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-sdk-'));
-  server = spawn(
-    process.execPath,
-    [MAIN, 'server', '--data-dir', dataDir, '--port', '0', '--api-key', 'k3y'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const line = await new Promise<string>((res) =>
-    createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res),
-  );
-  return (JSON.parse(line) as { url: string }).url;
-}
+import { startManager } from '../kit/index.ts';
 
 test('a pipeline driven end to end through the SDK', { timeout: 60_000 }, async () => {
-  const url = await startServer();
+  const { base: url } = await startManager(mkdtempSync(join(tmpdir(), 'holdfast-sdk-')), [
+    '--api-key',
+    'k3y',
+  ]);
   const client = new HoldfastClient({ url, apiKey: 'k3y' });
   assert.equal((await client.getConfig()).edition, 'Enterprise');
 

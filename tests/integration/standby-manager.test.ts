@@ -27,6 +27,7 @@ import {
   type StandbyStatus,
 } from '../../src/client/index.ts';
 import { type S3Server, startS3rver } from '../helpers/s3rver.ts';
+import { until } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const SQL = `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT);
@@ -57,18 +58,6 @@ function manager(): Promise<string> {
     return (JSON.parse(line) as { url: string }).url;
   })();
   return serverUrl;
-}
-
-/** Polls `get` every 100 ms until `ok` holds; fails after `timeoutMs` with the last value. */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      assert.fail(`${what}: not reached after ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** `holdfast --url URL ...args`, asynchronously (the manager runs in this test's event loop's children). */

@@ -4,45 +4,32 @@
  * from the bucket and keeps pushing to the prefix it owns (ownership is by pipeline id, not by name).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { HoldfastClient, Pipeline } from '../../src/client/index.ts';
 import { startS3rver } from '../helpers/s3rver.ts';
+import { type Manager, startManager, stopProcess } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-let server: ChildProcess | null = null;
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-sync-mgr-'));
+let manager: Manager | null = null;
 after(async () => {
   // the manager stops its pipelines on SIGTERM: let it finish before its data directory goes
-  if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((r) => server?.once('exit', r));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  if (manager) await stopProcess(manager.proc);
   await rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
-
-async function startServer(): Promise<string> {
-  server = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const line = await new Promise<string>((res) =>
-    createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res),
-  );
-  return (JSON.parse(line) as { url: string }).url;
-}
 
 test('sync via manager, SDK and CLI; a renamed pipeline restores from its bucket and keeps ownership', {
   timeout: 120_000,
 }, async (t) => {
   const s3 = await startS3rver(t, { buckets: ['ckpt'] });
-  const url = await startServer();
+  manager = await startManager(dataDir);
+  const url = manager.base;
   const client = new HoldfastClient({ url });
   const sync = {
     endpoint: s3.endpoint,

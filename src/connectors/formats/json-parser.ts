@@ -108,68 +108,71 @@ export function splitJsonValues(text: string): Array<{ text: string; start: numb
 
 type Event = { readonly changes: ParsedChange[] } | { readonly error: string; readonly field: string | null };
 
+/**
+ * The changes one JSON event stands for under `format` (shared with `holdfast run`'s input files).
+ * @throws ServiceError InvalidRecord for an event of the wrong shape (`details.column`: the offending key), or
+ *   the row's own error (sql/records.ts)
+ */
+export function jsonEventChanges(table: TableSchema, format: InputUpdateFormat, ev: unknown): ParsedChange[] {
+  const bad = (message: string, field: string | null) =>
+    new ServiceError('InvalidRecord', message, field === null ? {} : { column: field });
+  const changes: ParsedChange[] = [];
+  const isObject = ev !== null && typeof ev === 'object' && !Array.isArray(ev);
+  switch (format) {
+    case 'raw':
+      changes.push({ row: rowFromJson(table, ev), weight: 1 });
+      break;
+    case 'insert_delete': {
+      if (!isObject)
+        throw bad(
+          `expected an object like {"insert": {...}} or {"delete": {...}}, got ${describe(ev)}`,
+          null,
+        );
+      const o = ev as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        if (k !== 'insert' && k !== 'delete' && k !== 'update' && k !== 'table')
+          throw bad(
+            `unexpected key '${k}' in an insert_delete event (allowed: insert, delete, update, table)`,
+            k,
+          );
+      }
+      if ('update' in o)
+        throw bad(
+          "'update' events are not supported yet; send the whole new row as an insert (with a primary key it replaces the old row)",
+          'update',
+        );
+      if ('delete' in o) changes.push({ row: rowFromJson(table, o.delete, { keyOnly: true }), weight: -1 });
+      if ('insert' in o) changes.push({ row: rowFromJson(table, o.insert), weight: 1 });
+      if (changes.length === 0) throw bad('an insert_delete event needs an "insert" or a "delete" key', null);
+      break;
+    }
+    case 'weighted': {
+      if (!isObject)
+        throw bad(`expected an object like {"weight": 1, "data": {...}}, got ${describe(ev)}`, null);
+      const o = ev as Record<string, unknown>;
+      const w = o.weight;
+      if (typeof w !== 'number' || !Number.isSafeInteger(w))
+        throw bad(`"weight" must be an integer, got ${JSON.stringify(w)}`, 'weight');
+      if (w !== 0) changes.push({ row: rowFromJson(table, o.data, { keyOnly: w < 0 }), weight: w });
+      break;
+    }
+    case 'debezium': {
+      const p = isObject ? (ev as Record<string, unknown>).payload : undefined;
+      if (p === null || typeof p !== 'object' || Array.isArray(p))
+        throw bad('a debezium event needs a "payload" object', 'payload');
+      const { before, after } = p as Record<string, unknown>;
+      if (before !== undefined && before !== null)
+        changes.push({ row: rowFromJson(table, before, { keyOnly: true }), weight: -1 });
+      if (after !== undefined && after !== null) changes.push({ row: rowFromJson(table, after), weight: 1 });
+      break;
+    }
+  }
+  return changes;
+}
+
 function eventChanges(table: TableSchema, cfg: JsonParserConfig, ev: unknown): Event {
   try {
-    const changes: ParsedChange[] = [];
-    const isObject = ev !== null && typeof ev === 'object' && !Array.isArray(ev);
-    switch (cfg.update_format) {
-      case 'raw':
-        changes.push({ row: rowFromJson(table, ev), weight: 1 });
-        break;
-      case 'insert_delete': {
-        if (!isObject)
-          return {
-            error: `expected an object like {"insert": {...}} or {"delete": {...}}, got ${describe(ev)}`,
-            field: null,
-          };
-        const o = ev as Record<string, unknown>;
-        for (const k of Object.keys(o)) {
-          if (k !== 'insert' && k !== 'delete' && k !== 'update' && k !== 'table') {
-            return {
-              error: `unexpected key '${k}' in an insert_delete event (allowed: insert, delete, update, table)`,
-              field: k,
-            };
-          }
-        }
-        if ('update' in o) {
-          return {
-            error:
-              "'update' events are not supported yet; send the whole new row as an insert (with a primary key it replaces the old row)",
-            field: 'update',
-          };
-        }
-        if ('delete' in o) changes.push({ row: rowFromJson(table, o.delete, { keyOnly: true }), weight: -1 });
-        if ('insert' in o) changes.push({ row: rowFromJson(table, o.insert), weight: 1 });
-        if (changes.length === 0)
-          return { error: 'an insert_delete event needs an "insert" or a "delete" key', field: null };
-        break;
-      }
-      case 'weighted': {
-        if (!isObject)
-          return {
-            error: `expected an object like {"weight": 1, "data": {...}}, got ${describe(ev)}`,
-            field: null,
-          };
-        const o = ev as Record<string, unknown>;
-        const w = o.weight;
-        if (typeof w !== 'number' || !Number.isSafeInteger(w))
-          return { error: `"weight" must be an integer, got ${JSON.stringify(w)}`, field: 'weight' };
-        if (w !== 0) changes.push({ row: rowFromJson(table, o.data, { keyOnly: w < 0 }), weight: w });
-        break;
-      }
-      case 'debezium': {
-        const p = isObject ? (ev as Record<string, unknown>).payload : undefined;
-        if (p === null || typeof p !== 'object' || Array.isArray(p))
-          return { error: 'a debezium event needs a "payload" object', field: 'payload' };
-        const { before, after } = p as Record<string, unknown>;
-        if (before !== undefined && before !== null)
-          changes.push({ row: rowFromJson(table, before, { keyOnly: true }), weight: -1 });
-        if (after !== undefined && after !== null)
-          changes.push({ row: rowFromJson(table, after), weight: 1 });
-        break;
-      }
-    }
-    return { changes };
+    return { changes: jsonEventChanges(table, cfg.update_format, ev) };
   } catch (e) {
     if (isServiceError(e))
       return { error: e.message, field: typeof e.details.column === 'string' ? e.details.column : null };

@@ -13,13 +13,16 @@
  * `range` is the count for `words`, `sentences` and `paragraphs` ([min, max), defaults [3, 8), [2, 5), [2, 4))
  * and the length for `password` (default [8, 20)); other text strategies ignore it, as Feldera does.
  */
-import type { RowRandom } from './datagen-fields.ts';
+/** A cell's random draws (datagen-fields.ts's `RowRandom`): draw `d` as 32 random bits. */
+export interface CellRandom {
+  u32(d: number): number;
+}
 
 /** Draws for one cell, numbered from 1 (draw 0 is the NULL decision of a nullable column). */
 class Draws {
-  #r: RowRandom;
+  #r: CellRandom;
   #d = 1;
-  constructor(r: RowRandom) {
+  constructor(r: CellRandom) {
     this.#r = r;
   }
   u32(): number {
@@ -487,7 +490,7 @@ export function textUsesRange(strategy: string): boolean {
 export function textGenerator(
   strategy: string,
   range: readonly [number, number] | null,
-): (r: RowRandom) => string {
+): (r: CellRandom) => string {
   const f = TEXT[strategy];
   if (f === undefined) throw new Error(`not a text strategy: ${strategy}`);
   return (r) => f(new Draws(r), range);

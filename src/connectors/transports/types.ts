@@ -11,6 +11,7 @@
  * back at start, the connector resumes just after it (file: byte offset; datagen: row index and seed).
  */
 
+import type { FaultToleranceModel } from '../../types/pipeline-api.ts';
 import type { Batch } from '../../zset/batch.ts';
 import type { ParsedChange } from '../formats/parse-result.ts';
 
@@ -62,7 +63,7 @@ export interface OutputTracker {
 }
 
 /** Fault-tolerance model the connectors run under. */
-export type ConnectorFtModel = 'none' | 'at_least_once' | 'exactly_once';
+export type ConnectorFtModel = FaultToleranceModel;
 
 /** A file output's progress: bytes of the file that hold output of steps up to the checkpoint. */
 export interface FileOutputProgress {

@@ -418,3 +418,52 @@ describe('data', () => {
     assert.deepEqual(lines, ['a', 'b']);
   });
 });
+
+describe('retries from the error catalog', () => {
+  test('a wait retries a poll answered with a retryable error (503 Initializing) and fails at once on a non-retryable one', async () => {
+    server.on('POST', `${PL}/ingress/t`, { json: { token: 'tk' } });
+    let polls = 0;
+    server.on('GET', `${PL}/completion_status`, () => {
+      polls++;
+      if (polls <= 2)
+        return {
+          status: 503,
+          headers: { 'retry-after': '0' },
+          json: { message: 'initializing', error_code: 'Initializing', details: {} },
+        };
+      return { json: { status: 'complete' } };
+    });
+    const p = client.pipeline('p', { pollIntervalMs: 5 });
+    await p.waitForToken('tk', { timeoutMs: 10_000 });
+    assert.equal(polls, 3);
+
+    server.reset();
+    polls = 0;
+    server.on('GET', `${PL}/completion_status`, () => {
+      polls++;
+      return { status: 400, json: { message: 'bad token', error_code: 'InvalidParam', details: {} } };
+    });
+    await assert.rejects(p.waitForToken('tk', { timeoutMs: 10_000 }), (e: unknown) =>
+      isApiError(e, 'InvalidParam'),
+    );
+    assert.equal(polls, 1);
+  });
+
+  test('ApiError.retryable is the catalog entry (a bare 503 without a known code is retryable)', async () => {
+    for (const [status, code, retryable] of [
+      [503, 'Initializing', true],
+      [507, 'StorageFull', true],
+      [400, 'InvalidParam', false],
+      [404, 'UnknownPipelineName', false],
+      [503, 'HttpError', true],
+      [502, 'HttpError', false],
+    ] as const) {
+      server.reset();
+      server.on('GET', PL, { status, json: { message: 'x', error_code: code, details: {} } });
+      await assert.rejects(
+        client.getPipeline('p'),
+        (e: unknown) => isApiError(e) && e.retryable === retryable,
+      );
+    }
+  });
+});

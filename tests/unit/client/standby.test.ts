@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, type StandbyStatus } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
-import { FakeServer, pipelineDescr, statusSequence as statusOf } from './fake-server.ts';
+import { FakeServer, statusSequence as statusOf } from './fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 

@@ -16,6 +16,7 @@ import { Synchronizer } from '../../../src/sync/synchronizer.ts';
 import { parseSyncConfig } from '../../../src/types/sync-config.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import type { Row } from '../../../src/zset/value.ts';
+import { untilTrue } from '../../kit/index.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -32,16 +33,6 @@ function rows(from: number, to: number): Batch {
   const r: Row[] = [];
   for (let i = from; i < to; i++) r.push([i, `row-${i}`]);
   return { rows: r, weights: r.map(() => 1) };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 test('standby: bounded work while waiting, each new checkpoint loaded once, two kept locally, activation at once', async () => {
@@ -108,11 +99,11 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
   const done = standby.run();
   // a failed assertion must not leave the loop polling
   after(() => standby.activate());
-  await until(() => standby.stats().pulls === 1, 'the first pull');
+  await untilTrue(() => standby.stats().pulls === 1, 'the first pull');
   const bytes = standby.stats().bytes_pulled;
   assert.ok(bytes > 0);
   // nothing new: the loop goes on polling, but downloads and loads nothing again
-  await until(() => standby.stats().pull_attempts >= 3, 'more polls', 5_000);
+  await untilTrue(() => standby.stats().pull_attempts >= 3, 'more polls', 5_000);
   assert.equal(standby.stats().pulls, 1);
   assert.equal(standby.stats().bytes_pulled, bytes);
   assert.deepEqual(loads, [first]);
@@ -122,7 +113,7 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
   for (let i = 0; i < 3; i++) {
     later.push(await pushCheckpoint(true));
     const want = later.at(-1);
-    await until(() => loads.at(-1) === want, `pull and load of ${want}`);
+    await untilTrue(() => loads.at(-1) === want, `pull and load of ${want}`);
   }
   assert.deepEqual(loads, [first, ...later]);
   const kept = (await local.list()).map((e) => e.uuid);

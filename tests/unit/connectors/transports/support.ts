@@ -10,6 +10,7 @@ import type {
 } from '../../../../src/connectors/transports/types.ts';
 import type { Batch } from '../../../../src/zset/batch.ts';
 import type { Row } from '../../../../src/zset/value.ts';
+import { untilTrue } from '../../../kit/index.ts';
 
 export class FakeHost implements ConnectorHost {
   readonly endpoints = new Map<string, HostInputEndpoint>();
@@ -69,11 +70,7 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Polls `pred` until true; fails after `timeoutMs`. */
-export async function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** Polls `pred` until true (every 5 ms); fails after `timeoutMs`. */
+export function until(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return untilTrue(pred, what, timeoutMs, 5);
 }

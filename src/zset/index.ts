@@ -1,3 +1,0 @@
-export * from './batch.ts';
-export * from './value.ts';
-export * from './zset-map.ts';
