@@ -37,22 +37,9 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   const headers: Record<string, string> = {};
   if (err.httpStatus === 503) headers['retry-after'] = '1';
   const req = res.req as IncomingMessage | undefined;
-  const unread = err.errorCode === 'PayloadTooLarge' && req !== undefined && !req.complete;
-  if (unread) {
-    // the rest of the body is not read: close the connection once the answer is out, discarding (not
-    // keeping) what still arrives meanwhile so the client can read the answer rather than a reset
+  if (err.errorCode === 'PayloadTooLarge' && req !== undefined && !req.complete) {
     headers.connection = 'close';
-    const socket = req.socket;
-    res.once('finish', () => {
-      req.removeAllListeners('data');
-      req.on('data', () => {});
-      req.resume();
-      if (!socket || socket.destroyed) return;
-      const t = setTimeout(() => socket.destroy(), 2000);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-      socket.end();
-    });
+    closeAfterUnreadBody(req, res);
   }
   const text = JSON.stringify(err.toResponse());
   res.writeHead(err.httpStatus, {
@@ -62,6 +49,25 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   });
   res.end(text);
   return err;
+}
+
+/**
+ * After a 413 answered before the body was read: once the answer is out, discards (never keeps) what still
+ * arrives and closes the connection, so the client reads the answer rather than a reset. The caller sends
+ * `Connection: close` with the answer.
+ */
+export function closeAfterUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  res.once('finish', () => {
+    req.removeAllListeners('data');
+    req.on('data', () => {});
+    req.resume();
+    if (!socket || socket.destroyed) return;
+    const t = setTimeout(() => socket.destroy(), 2000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+    socket.end();
+  });
 }
 
 /** Default limit of a request body read whole (manager API bodies): 16 MiB. */
