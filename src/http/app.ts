@@ -25,7 +25,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { hasBearer, KEEP_ALIVE_TIMEOUT_MS, readBody, requestUrl } from '../errors/http-reply.ts';
+import { hasBearer, isAbort, KEEP_ALIVE_TIMEOUT_MS, readBody, requestUrl } from '../errors/http-reply.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { replyError, toHttpError } from './errors.ts';
 import { MethodTable, type Route, registerRoutes, routeConfig } from './routes.ts';
@@ -151,6 +151,12 @@ export class HttpApp {
       );
     });
     app.setErrorHandler((err, request, reply) => {
+      if (isAbort(err)) {
+        // the client went away (e.g. mid-body): nobody to answer
+        reply.hijack();
+        reply.raw.destroy();
+        return;
+      }
       if (request.is404) {
         const allowed = (err as { details?: { allowed?: string[] } }).details?.allowed;
         if (allowed) reply.header('allow', allowed.join(', '));
