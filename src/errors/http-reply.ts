@@ -1,7 +1,8 @@
 /**
- * Small HTTP helpers shared by the pipeline and manager servers: JSON replies, the one error body
- * (`{message, error_code, details}`) with the catalog's status, request URLs, bounded request bodies, bearer
- * keys and query parameters. Unknown errors become 500 `UnknownError` without a stack trace.
+ * Small HTTP helpers on node's request and response, used by the HTTP kit (src/http/) and by handlers that
+ * stream (proxy, ingress): the one error body (`{message, error_code, details}`) with the catalog's status on a
+ * raw response, request URLs, bounded request bodies, bearer keys and query parameters. Unknown errors become
+ * 500 `UnknownError` without a stack trace.
  *
  * Invariants: a body over its limit is refused with 413 `PayloadTooLarge` before it is read (Content-Length)
  * or as soon as the count passes the limit (chunked), and the rest is discarded, never kept; the connection
@@ -11,22 +12,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isServiceError, ServiceError, toServiceError } from './service-error.ts';
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  contentType = 'text/plain; charset=utf-8',
-): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
 
 export function sendError(res: ServerResponse, e: unknown): ServiceError {
   const err = toServiceError(e);
@@ -160,7 +145,7 @@ export function hasBearer(req: IncomingMessage, key: string): boolean {
   return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${key}`));
 }
 
-/** A boolean query parameter (`true`/`false`); anything else is 400 `ConfigError.ParserConfigParseError`-style. */
+/** A boolean query parameter (`true`/`false`); anything else is 400 `InvalidParam` naming it. */
 export function boolParam(params: URLSearchParams, name: string, dflt = false): boolean {
   const v = params.get(name);
   if (v === null) return dflt;
