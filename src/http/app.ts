@@ -105,17 +105,25 @@ export class HttpApp {
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
       });
     app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-    app.addHook('onRequest', async (request) => {
-      requestUrl(request.raw, 'http://holdfast'); // @throws InvalidParam on a malformed percent-encoding
-      const auth = opts.auth;
-      if (!auth?.guarded(request.url.split('?')[0] as string)) return;
-      if (!hasBearer(request.raw, auth.key))
-        throw new ServiceError(
-          'AuthenticationFailed',
-          auth.message(request.headers.authorization !== undefined),
-        );
+    // callback-style hooks (not async): no promise per request on the hot path (ingress)
+    app.addHook('onRequest', (request, _reply, done) => {
+      try {
+        requestUrl(request.raw, 'http://holdfast'); // @throws InvalidParam on a malformed percent-encoding
+        const auth = opts.auth;
+        if (auth?.guarded(request.url.split('?')[0] as string) && !hasBearer(request.raw, auth.key))
+          throw new ServiceError(
+            'AuthenticationFailed',
+            auth.message(request.headers.authorization !== undefined),
+          );
+        done();
+      } catch (e) {
+        done(e as Error);
+      }
     });
-    app.addHook('preValidation', async (request) => coerceQuery(request));
+    app.addHook('preValidation', (request, _reply, done) => {
+      coerceQuery(request);
+      done();
+    });
     if (opts.onResponse) {
       const on = opts.onResponse;
       app.addHook('onResponse', async (request, reply) => {
