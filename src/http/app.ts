@@ -48,6 +48,11 @@ export interface HttpAppOptions {
   readonly openapi?: { readonly title: string; readonly version: string; readonly description: string };
   /** Schemas with an `$id` that route schemas refer to (`$ref: '<id>#'`); OpenAPI components. */
   readonly sharedSchemas?: ReadonlyArray<{ readonly $id: string }>;
+  /**
+   * Whether route schemas validate requests (default true). False: the schemas stay in the route tables (and an
+   * OpenAPI document) but nothing is compiled, so the app is ready at once; the handlers check their inputs.
+   */
+  readonly validate?: boolean;
   /** Details of a 404 name the method and path. */
   readonly notFoundDetails?: boolean;
   /** After each response (finished): metrics, logs. */
@@ -105,6 +110,7 @@ export class HttpApp {
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
       });
     app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    if (opts.validate === false) app.setValidatorCompiler(() => () => true);
     // callback-style hooks (not async): no promise per request on the hot path (ingress)
     app.addHook('onRequest', (request, _reply, done) => {
       try {

@@ -1,7 +1,7 @@
 /**
- * Schema failures of query parameters both servers take (the manager checks them before it proxies, the
- * pipeline process when it serves them), mapped onto the errors the handlers gave before the schemas existed:
- * the same code and message whichever server answers.
+ * Schema failures of query parameters the manager checks before it proxies to a pipeline process, mapped onto
+ * the errors the pipeline process's handlers give for them (routes in src/server/routes/): the same code and
+ * message whichever server refuses.
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { InvalidInput, InvalidMapper } from './errors.ts';

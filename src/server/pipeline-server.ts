@@ -20,7 +20,8 @@
  * With a `key` (the manager's per-spawn secret, or `HOLDFAST_PIPELINE_KEY` for a pipeline run alone) every
  * route, `/status` and `/healthz` included, requires `Authorization: Bearer <key>` (401
  * `AuthenticationFailed`). A malformed percent-encoding in the path or query is 400 `InvalidParam`; a known path
- * with another method 405 `MethodNotAllowed`.
+ * with another method 405 `MethodNotAllowed`. The route schemas describe the routes but are not compiled here
+ * (fast restarts): each handler checks its own parameters, with the codes the manager's schemas map to.
  */
 import type { Server } from 'node:http';
 import type { Controller } from '../controller/controller.ts';
@@ -67,6 +68,10 @@ export function createPipelineServer(
         }
       : null,
     sharedSchemas: SHARED_SCHEMAS,
+    // the handlers check their parameters (same codes as the manager's schemas, which validate before proxying);
+    // compiling the schemas (Ajv) would add seconds to every (re)start of a pipeline process on a loaded machine,
+    // and a restart after a crash is recovery time
+    validate: false,
     // ingress bodies are streamed by their route (routes/ingress.ts), bounded by maxIngressBytes there
     jsonBodyLimit: null,
     jsonBodyWhat: 'request bodies',

@@ -6,7 +6,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { boolParam } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
-import { egressInvalid } from '../../http/invalid.ts';
 import { queryParams, type Route } from '../../http/routes.ts';
 import { rowToJson } from '../../sql/records.ts';
 import type { ColumnSchema, ViewSchema } from '../../sql/schema.ts';
@@ -26,7 +25,6 @@ export function egressRoutes(ctx: ServerContext): Route[] {
         querystring: EgressQuerySchema,
         response: { 200: { description: 'A stream of chunks' }, ...ERROR_RESPONSES },
       },
-      invalid: egressInvalid,
       handler: (req, reply) => {
         const viewName = (req.params as { view_name: string }).view_name;
         // the checks throw before the answer starts; then the stream is the raw response's

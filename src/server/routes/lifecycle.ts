@@ -65,8 +65,6 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
       method: 'POST',
       url: '/activate',
       schema: { querystring: ActivateQuerySchema, response: { 202: MessageSchema, ...ERROR_RESPONSES } },
-      invalid: (e) =>
-        e.part === 'querystring' && e.param === 'initial' ? invalidActivateStatus(String(e.value)) : null,
       handler: (req, reply) => {
         const initial = queryParams(req).get('initial') ?? 'running';
         if (initial !== 'running' && initial !== 'paused') throw invalidActivateStatus(initial);

@@ -3,7 +3,6 @@
  * as a text table or JSON lines.
  */
 import { ServiceError } from '../../errors/service-error.ts';
-import { queryInvalid } from '../../http/invalid.ts';
 import { queryParams, type Route, sendText } from '../../http/routes.ts';
 import { rowToJson } from '../../sql/records.ts';
 import type { ColumnSchema } from '../../sql/schema.ts';
@@ -22,13 +21,19 @@ export function queryRoutes(ctx: ServerContext): Route[] {
         querystring: QuerySqlQuerySchema,
         response: { 200: { description: 'A text table, or JSON lines' }, ...ERROR_RESPONSES },
       },
-      invalid: queryInvalid,
       handler: async (req, reply) => {
         const controller = controllerOf(ctx);
         const p = queryParams(req);
         const sql = p.get('sql');
         if (!sql) throw new ServiceError('InvalidParam', 'missing query parameter sql', { param: 'sql' });
         const format = p.get('format') ?? 'text';
+        if (format !== 'text' && format !== 'json') {
+          throw new ServiceError(
+            'InvalidParam',
+            `query format '${format}' is not supported; use text or json`,
+            { param: 'format' },
+          );
+        }
         const result = await controller.query(sql);
         const cell = (v: Value, c: ColumnSchema) => (v === null ? 'NULL' : formatValue(v, c.type));
         if (format === 'text') {

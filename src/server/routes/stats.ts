@@ -3,12 +3,11 @@
  * progress) and `GET /metrics?format=prometheus|json` (the process's registry, pipeline-metrics.ts).
  */
 import type { Controller } from '../../controller/controller.ts';
-import { metricsInvalid } from '../../http/invalid.ts';
-import { type Route, sendJson, sendText } from '../../http/routes.ts';
+import { ServiceError } from '../../errors/service-error.ts';
+import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
 import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
 import type { Standby } from '../../sync/standby.ts';
 import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
-import type { MetricsFormat } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 
 export function statsRoutes(ctx: ServerContext): Route[] {
@@ -34,12 +33,20 @@ export function statsRoutes(ctx: ServerContext): Route[] {
           ...ERROR_RESPONSES,
         },
       },
-      invalid: metricsInvalid,
       handler: async (req, reply) => {
         if (!(life.phase.kind === 'Standby' && options.sync?.standby)) controllerOf(ctx);
-        const format = (req.query as { format?: MetricsFormat }).format ?? 'prometheus';
+        const format = queryParams(req).get('format') ?? 'prometheus';
         if (format === 'json') sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
-        else sendText(reply, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
+        else if (format === 'prometheus') sendText(reply, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
+        else
+          throw new ServiceError(
+            'InvalidParam',
+            `unknown metrics format '${format}': use prometheus or json`,
+            {
+              param: 'format',
+              value: format,
+            },
+          );
       },
     },
   ];
