@@ -1,9 +1,10 @@
 /**
  * JSON Schemas (`as const`) of the `/v0` API, next to the wire types they describe (pipeline-api.ts): every
- * route's path parameters, query string and body, and the responses whose shape is known. The HTTP servers
- * validate requests with them (fastify/Ajv: bodies as sent, no coercion; query parameters coerced from text by
- * the HTTP kit) and the manager's OpenAPI document (`GET /v0/api-docs/openapi.json`, `openapi.json`) is made of
- * them.
+ * route's path parameters, query string and body, and the responses whose shape is known. The manager
+ * validates every `/v0` request with them (fastify/Ajv: bodies as sent, no coercion; query parameters coerced
+ * from text by the HTTP kit) and its OpenAPI document (`GET /v0/api-docs/openapi.json`, `openapi.json`) is made
+ * of them. The pipeline process's route tables carry them too, uncompiled (its handlers check their inputs, so a
+ * restart does not wait for Ajv).
  *
  * Query-string schemas never set `additionalProperties: false`: unknown query parameters are ignored, as
  * Feldera ignores them (its SDK sends e.g. `pipeline_name=` on /query). Response schemas describe, they do not
