@@ -1,7 +1,8 @@
 /**
- * Small HTTP helpers shared by the pipeline and manager servers: JSON replies, the one error body
- * (`{message, error_code, details}`) with the catalog's status, request URLs, bounded request bodies, bearer
- * keys and query parameters. Unknown errors become 500 `UnknownError` without a stack trace.
+ * Small HTTP helpers on node's request and response, used by the HTTP kit (src/http/) and by handlers that
+ * stream (proxy, ingress): the one error body (`{message, error_code, details}`) with the catalog's status on a
+ * raw response, request URLs, bounded request bodies, bearer keys and query parameters. Unknown errors become
+ * 500 `UnknownError` without a stack trace.
  *
  * Invariants: a body over its limit is refused with 413 `PayloadTooLarge` before it is read (Content-Length)
  * or as soon as the count passes the limit (chunked), and the rest is discarded, never kept; the connection
@@ -12,22 +13,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isServiceError, ServiceError, toServiceError } from './service-error.ts';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-export function sendText(
-  res: ServerResponse,
-  status: number,
-  text: string,
-  contentType = 'text/plain; charset=utf-8',
-): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
 export function sendError(res: ServerResponse, e: unknown): ServiceError {
   const err = toServiceError(e);
   if (res.headersSent) {
@@ -37,22 +22,9 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   const headers: Record<string, string> = {};
   if (err.httpStatus === 503) headers['retry-after'] = '1';
   const req = res.req as IncomingMessage | undefined;
-  const unread = err.errorCode === 'PayloadTooLarge' && req !== undefined && !req.complete;
-  if (unread) {
-    // the rest of the body is not read: close the connection once the answer is out, discarding (not
-    // keeping) what still arrives meanwhile so the client can read the answer rather than a reset
+  if (err.errorCode === 'PayloadTooLarge' && req !== undefined && !req.complete) {
     headers.connection = 'close';
-    const socket = req.socket;
-    res.once('finish', () => {
-      req.removeAllListeners('data');
-      req.on('data', () => {});
-      req.resume();
-      if (!socket || socket.destroyed) return;
-      const t = setTimeout(() => socket.destroy(), 2000);
-      t.unref();
-      socket.once('close', () => clearTimeout(t));
-      socket.end();
-    });
+    closeAfterUnreadBody(req, res);
   }
   const text = JSON.stringify(err.toResponse());
   res.writeHead(err.httpStatus, {
@@ -62,6 +34,25 @@ export function sendError(res: ServerResponse, e: unknown): ServiceError {
   });
   res.end(text);
   return err;
+}
+
+/**
+ * After a 413 answered before the body was read: once the answer is out, discards (never keeps) what still
+ * arrives and closes the connection, so the client reads the answer rather than a reset. The caller sends
+ * `Connection: close` with the answer.
+ */
+export function closeAfterUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  res.once('finish', () => {
+    req.removeAllListeners('data');
+    req.on('data', () => {});
+    req.resume();
+    if (!socket || socket.destroyed) return;
+    const t = setTimeout(() => socket.destroy(), 2000);
+    t.unref();
+    socket.once('close', () => clearTimeout(t));
+    socket.end();
+  });
 }
 
 /** Default limit of a request body read whole (manager API bodies): 16 MiB. */
@@ -154,7 +145,7 @@ export function hasBearer(req: IncomingMessage, key: string): boolean {
   return timingSafeEqual(digest(req.headers.authorization ?? ''), digest(`Bearer ${key}`));
 }
 
-/** A boolean query parameter (`true`/`false`); anything else is 400 `ConfigError.ParserConfigParseError`-style. */
+/** A boolean query parameter (`true`/`false`); anything else is 400 `InvalidParam` naming it. */
 export function boolParam(params: URLSearchParams, name: string, dflt = false): boolean {
   const v = params.get(name);
   if (v === null) return dflt;

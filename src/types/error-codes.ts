@@ -221,6 +221,11 @@ export const ERROR_CATALOG = {
     summary: 'The output format or update format is not supported.',
   },
   NotFound: { status: 404, retryable: false, summary: 'No such endpoint.' },
+  MethodNotAllowed: {
+    status: 405,
+    retryable: false,
+    summary: 'The path exists but not with this HTTP method.',
+  },
   // Manager (pipeline registry and lifecycle)
   UnknownPipelineName: { status: 404, retryable: false, summary: 'No pipeline has this name.' },
   DuplicateName: { status: 409, retryable: false, summary: 'A pipeline with this name already exists.' },

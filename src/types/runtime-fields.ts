@@ -24,7 +24,7 @@ export const PIPELINE_BODY_FIELDS = [
 ] as const;
 
 /** Read-only fields of the pipeline object (GET): accepted in a body and ignored, so round trips work. */
-const READ_ONLY_PIPELINE_FIELDS = [
+export const READ_ONLY_PIPELINE_FIELDS = [
   'id',
   'created_at',
   'version',

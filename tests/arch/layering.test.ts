@@ -18,6 +18,8 @@ export const ALLOWED: Record<string, readonly string[]> = {
   errors: ['types'],
   // the durable-write primitive (util/durable-file.ts) throws coded errors
   util: ['errors', 'types'],
+  // the HTTP kit (fastify app factory, error mapping, auth, route tables) shared by the manager and the server
+  http: ['types', 'errors', 'util'],
   // the prom-client registry (its own folder so that the SDK, which may import util, never pulls prom-client in)
   metrics: ['types', 'errors', 'util'],
   zset: ['types', 'errors', 'util'],
@@ -28,11 +30,11 @@ export const ALLOWED: Record<string, readonly string[]> = {
   sync: ['storage', 'types', 'errors', 'util'],
   connectors: ['sql', 'zset', 'types', 'errors', 'util'],
   controller: ['storage', 'connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
-  server: ['controller', 'sync', 'connectors', 'sql', 'zset', 'metrics', 'types', 'errors', 'util'],
+  server: ['controller', 'sync', 'connectors', 'sql', 'zset', 'metrics', 'http', 'types', 'errors', 'util'],
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],
-  manager: ['client', 'metrics', 'types', 'errors', 'util'],
+  manager: ['client', 'metrics', 'http', 'types', 'errors', 'util'],
   bin: [
     'manager',
     'server',

@@ -1,0 +1,46 @@
+/**
+ * Helpers on pipeline records shared by the manager (supervisor callbacks) and its route handlers: status
+ * changes with their `_since` timestamps, the state a (re)started process starts in, and record ids.
+ */
+import type { PipelineRecord, RuntimeDesiredStatus } from './store.ts';
+
+export const now = (): string => new Date().toISOString();
+
+export function setResources(r: PipelineRecord, s: PipelineRecord['deployment_resources_status']): void {
+  if (r.deployment_resources_status !== s) {
+    r.deployment_resources_status = s;
+    r.deployment_resources_status_since = now();
+  }
+}
+
+export function setRuntime(r: PipelineRecord, s: PipelineRecord['deployment_runtime_status']): void {
+  if (r.deployment_runtime_status !== s) {
+    r.deployment_runtime_status = s;
+    r.deployment_runtime_status_since = s === null ? null : now();
+  }
+}
+
+/**
+ * The state a (re)started process starts in: `deployment_initial`, except that a standby that was activated
+ * starts in the state it was activated to (and paused/resumed to since): it owns the bucket now.
+ */
+export function processInitial(r: PipelineRecord): RuntimeDesiredStatus {
+  const desired = r.deployment_runtime_desired_status;
+  if (r.deployment_initial === 'Standby' && desired !== null && desired !== 'Standby') return desired;
+  return r.deployment_initial ?? 'Running';
+}
+
+/** UUID v7 (time-ordered), so listing by id lists pipelines in creation order. */
+export function uuidv7(): string {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  let ms = BigInt(Date.now());
+  for (let i = 5; i >= 0; i--) {
+    b[i] = Number(ms & 0xffn);
+    ms >>= 8n;
+  }
+  b[6] = ((b[6] as number) & 0x0f) | 0x70;
+  b[8] = ((b[8] as number) & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

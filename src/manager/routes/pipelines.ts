@@ -1,0 +1,447 @@
+/**
+ * Manager routes: the pipeline registry (list, get, create, replace, patch, delete).
+ *
+ * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
+ * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
+ * field as `InvalidRequestBody` with a "did you mean" hint, …): {@link bodyError} runs those checks on the body
+ * as sent. Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process and
+ * store `program_status`, `program_error` and `program_info`.
+ */
+import type { FastifyRequest } from 'fastify';
+import { isServiceError, ServiceError } from '../../errors/service-error.ts';
+import type { InvalidInput } from '../../http/errors.ts';
+import { type Route, sendJson } from '../../http/routes.ts';
+import {
+  ERROR_RESPONSES,
+  PatchBodySchema,
+  PipelineInfoSchema,
+  PipelineParamsSchema,
+  PipelineSelectedInfoSchema,
+  PostPutBodySchema,
+  ref,
+  SelectorQuerySchema,
+} from '../../types/api-schemas.ts';
+import {
+  closestName,
+  PIPELINE_BODY_FIELDS,
+  runtimeConfigWarnings,
+  unknownBodyFields,
+} from '../../types/runtime-fields.ts';
+import type { ManagerContext } from '../context.ts';
+import { now, uuidv7 } from '../records.ts';
+import type { PipelineRecord } from '../store.ts';
+import {
+  normalizeRuntimeConfig,
+  redact,
+  unredact,
+  validateDescription,
+  validateName,
+  validateTags,
+} from '../validate.ts';
+
+export const VERSION = '0.1.0';
+
+type Body = Record<string, unknown>;
+const nameOf = (req: FastifyRequest) => (req.params as { pipeline_name: string }).pipeline_name;
+const selectorOf = (req: FastifyRequest) => (req.query as { selector?: string }).selector ?? null;
+const TAGS = ['Pipelines'];
+
+export function pipelineRoutes(m: ManagerContext): Route[] {
+  return [
+    {
+      method: 'GET',
+      url: '/v0/pipelines',
+      schema: {
+        summary: 'List pipelines',
+        tags: TAGS,
+        querystring: SelectorQuerySchema,
+        response: { 200: { type: 'array', items: PipelineSelectedInfoSchema }, ...ERROR_RESPONSES },
+      },
+      invalid: selectorInvalid,
+      handler: (req, reply) =>
+        sendJson(
+          reply,
+          200,
+          m.store.list().map((r) => view(r, selectorOf(req))),
+        ),
+    },
+    {
+      method: 'POST',
+      url: '/v0/pipelines',
+      schema: {
+        summary: 'Create a pipeline (compiles its program)',
+        tags: TAGS,
+        body: PostPutBodySchema,
+        response: { 201: ref(PipelineInfoSchema), ...ERROR_RESPONSES },
+      },
+      invalid: (e) => bodyError(e, 'create'),
+      handler: async (req, reply) => {
+        const b = checkBodyFields(req.body as Body);
+        const name = validateName(b.name);
+        if (m.store.get(name))
+          throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
+        const r = newRecord(name, b);
+        await m.compile(r);
+        m.store.put(r);
+        sendJson(reply, 201, view(r, 'all', true));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/v0/pipelines/:pipeline_name',
+      schema: {
+        summary: 'A pipeline',
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        querystring: SelectorQuerySchema,
+        response: { 200: PipelineSelectedInfoSchema, ...ERROR_RESPONSES },
+      },
+      invalid: selectorInvalid,
+      handler: (req, reply) => sendJson(reply, 200, view(m.get(nameOf(req)), selectorOf(req))),
+    },
+    {
+      method: 'PUT',
+      url: '/v0/pipelines/:pipeline_name',
+      schema: {
+        summary: 'Create or replace a pipeline (replace: stopped, or only description/tags change)',
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        body: PostPutBodySchema,
+        response: { 200: ref(PipelineInfoSchema), 201: ref(PipelineInfoSchema), ...ERROR_RESPONSES },
+      },
+      invalid: (e) => bodyError(e, 'create'),
+      handler: async (req, reply) => {
+        const name = nameOf(req);
+        const b = checkBodyFields(req.body as Body);
+        const newName = validateName(b.name);
+        const old = m.store.get(name);
+        if (!old) {
+          if (newName !== name)
+            throw new ServiceError(
+              'CannotRenameNonExistingPipeline',
+              `pipeline '${name}' does not exist, so it cannot be renamed to '${newName}'`,
+              {},
+            );
+          const r = newRecord(name, b);
+          await m.compile(r);
+          m.store.put(r);
+          return sendJson(reply, 201, view(r, 'all', true));
+        }
+        if (typeof b.program_code !== 'string')
+          throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
+            field: 'program_code',
+          });
+        sendJson(reply, 200, await edit(m, old, { ...b, name: newName }));
+      },
+    },
+    {
+      method: 'PATCH',
+      url: '/v0/pipelines/:pipeline_name',
+      schema: {
+        summary: 'Change some fields of a pipeline (absent or null: unchanged)',
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        body: PatchBodySchema,
+        response: { 200: ref(PipelineInfoSchema), ...ERROR_RESPONSES },
+      },
+      invalid: (e) => bodyError(e, 'patch'),
+      handler: async (req, reply) => {
+        const b = checkBodyFields(req.body as Body);
+        const old = m.get(nameOf(req));
+        const merged: Body = {};
+        for (const k of PIPELINE_BODY_FIELDS) {
+          const v = b[k];
+          merged[k] = v === undefined || v === null ? (old as unknown as Body)[k] : v;
+        }
+        merged.name = validateName(merged.name);
+        sendJson(reply, 200, await edit(m, old, merged));
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/v0/pipelines/:pipeline_name',
+      schema: {
+        summary: 'Delete a stopped pipeline whose storage is cleared',
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        response: { 200: { description: 'Deleted (empty body)', type: 'null' }, ...ERROR_RESPONSES },
+      },
+      handler: (req, reply) => {
+        const name = nameOf(req);
+        const r = m.get(name);
+        if (
+          r.deployment_resources_status !== 'Stopped' ||
+          r.deployment_resources_desired_status !== 'Stopped'
+        ) {
+          throw new ServiceError(
+            'DeleteRestrictedToFullyStopped',
+            `pipeline '${name}' must be stopped before it is deleted`,
+            {},
+          );
+        }
+        if (r.storage_status !== 'Cleared') {
+          throw new ServiceError(
+            'DeleteRestrictedToClearedStorage',
+            `pipeline '${name}' still has storage; POST /v0/pipelines/${name}/clear first`,
+            {},
+          );
+        }
+        m.supervisor.forget(name);
+        m.store.delete(name);
+        reply.code(200).header('content-length', 0).send();
+      },
+    },
+  ];
+}
+
+/** `selector` outside all/status/status_with_connectors: the message the handler gave before the schema. */
+function selectorInvalid(e: InvalidInput): ServiceError | null {
+  if (e.part !== 'querystring' || e.param !== 'selector') return null;
+  return new ServiceError(
+    'InvalidParam',
+    `selector must be all, status or status_with_connectors, got '${String(e.value)}'`,
+    { param: 'selector' },
+  );
+}
+
+/**
+ * A body that fails its schema, answered with the code of the field's own check (run on the body as sent, in
+ * the order the handlers run them); null when none of them objects (the kit then answers InvalidRequestBody
+ * naming the field).
+ */
+function bodyError(e: InvalidInput, kind: 'create' | 'patch'): ServiceError | null {
+  if (e.part !== 'body') return null;
+  const b = e.input as Body;
+  try {
+    checkBodyFields(b);
+    if (kind === 'create') {
+      validateName(b.name);
+      if (typeof b.program_code !== 'string')
+        throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
+          field: 'program_code',
+        });
+    } else if (b.name !== undefined && b.name !== null) validateName(b.name);
+    const pc = b.program_config ?? {};
+    if (typeof pc !== 'object' || pc === null || Array.isArray(pc))
+      throw new ServiceError('InvalidProgramConfig', 'program_config must be a JSON object', { value: pc });
+    if (b.description !== null || kind === 'create') validateDescription(b.description);
+    if (b.tags !== null || kind === 'create') validateTags(b.tags);
+    normalizeRuntimeConfig(b.runtime_config);
+  } catch (err) {
+    if (isServiceError(err)) return err;
+    throw err;
+  }
+  return null;
+}
+
+async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Record<string, unknown>> {
+  const name = b.name as string;
+  const rc = normalizeRuntimeConfig(unredact(b.runtime_config ?? {}, old.runtime_config));
+  const pc = b.program_config ?? {};
+  if (typeof pc !== 'object' || pc === null || Array.isArray(pc))
+    throw new ServiceError('InvalidProgramConfig', 'program_config must be a JSON object', { value: pc });
+  const core = {
+    name,
+    program_code: b.program_code as string,
+    runtime_config: rc,
+    program_config: pc as Record<string, unknown>,
+    udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
+    udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+  };
+  const changed = (Object.keys(core) as Array<keyof typeof core>).some(
+    (k) => JSON.stringify(core[k]) !== JSON.stringify(old[k]),
+  );
+  if (
+    changed &&
+    !(old.deployment_resources_status === 'Stopped' && old.deployment_resources_desired_status === 'Stopped')
+  ) {
+    throw new ServiceError(
+      'UpdateRestrictedToStopped',
+      `pipeline '${old.name}' must be stopped before its program, name or runtime config change; POST /v0/pipelines/${old.name}/stop?force=true first`,
+      {},
+    );
+  }
+  if (name !== old.name && m.store.get(name))
+    throw new ServiceError('DuplicateName', `a pipeline named '${name}' already exists`, {});
+  if (old.storage_status !== 'Cleared') {
+    const notAllowed = storageBoundEdits(old, name, rc);
+    if (notAllowed.length > 0) {
+      throw new ServiceError(
+        'EditRestrictedToClearedStorage',
+        `The following pipeline edits are not allowed while storage is not cleared: ${notAllowed.join(', ')}; POST /v0/pipelines/${old.name}/clear first`,
+        { not_allowed: notAllowed },
+      );
+    }
+  }
+  const r: PipelineRecord = {
+    ...old,
+    description: validateDescription(b.description),
+    tags: validateTags(b.tags),
+  };
+  if (changed) {
+    const programChanged =
+      core.program_code !== old.program_code ||
+      JSON.stringify(core.program_config) !== JSON.stringify(old.program_config) ||
+      core.udf_rust !== old.udf_rust ||
+      core.udf_toml !== old.udf_toml;
+    Object.assign(r, core);
+    r.version++;
+    r.refresh_version++;
+    if (programChanged) {
+      r.program_version++;
+      await m.compile(r);
+    }
+  }
+  m.store.put(r, old.name);
+  return view(r, 'all', true);
+}
+
+/** Edits that change what stored state means (Feldera's list): refused until storage is cleared. */
+function storageBoundEdits(old: PipelineRecord, name: string, rc: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (name !== old.name) out.push('name');
+  for (const k of ['workers', 'hosts', 'fault_tolerance', 'clock_timezone_offset']) {
+    if (!same(rc[k], old.runtime_config[k])) out.push(k);
+  }
+  const res = (rc.resources ?? {}) as Record<string, unknown>;
+  const oldRes = (old.runtime_config.resources ?? {}) as Record<string, unknown>;
+  for (const k of ['storage_mb_max', 'storage_class', 'namespace']) {
+    if (!same(res[k], oldRes[k])) out.push(`resources.${k}`);
+  }
+  return out;
+}
+
+/**
+ * Refuses a pipeline body with a top-level field Holdfast does not know (most often a misspelling such as
+ * `runtime_confg`, which Feldera would silently ignore, dropping the configuration it carried).
+ */
+function checkBodyFields(b: Body): Body {
+  const unknown = unknownBodyFields(b);
+  if (unknown.length === 0) return b;
+  const hints = unknown.map((k) => {
+    const near = closestName(k, PIPELINE_BODY_FIELDS);
+    return near ? `'${k}' (did you mean '${near}'?)` : `'${k}'`;
+  });
+  throw new ServiceError(
+    'InvalidRequestBody',
+    `unknown top-level field${unknown.length > 1 ? 's' : ''} ${hints.join(', ')} in the pipeline body; the fields are ${PIPELINE_BODY_FIELDS.join(', ')}`,
+    { unknown_fields: unknown, valid_fields: [...PIPELINE_BODY_FIELDS] },
+  );
+}
+
+function newRecord(name: string, b: Body): PipelineRecord {
+  if (typeof b.program_code !== 'string')
+    throw new ServiceError('InvalidRequestBody', '"program_code" (string) is required', {
+      field: 'program_code',
+    });
+  const pc = b.program_config ?? {};
+  if (typeof pc !== 'object' || pc === null || Array.isArray(pc))
+    throw new ServiceError('InvalidProgramConfig', 'program_config must be a JSON object', { value: pc });
+  const t = now();
+  return {
+    id: uuidv7(),
+    name,
+    description: validateDescription(b.description),
+    tags: validateTags(b.tags),
+    created_at: t,
+    version: 1,
+    refresh_version: 1,
+    platform_version: VERSION,
+    program_code: b.program_code,
+    udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
+    udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+    program_config: { profile: 'optimized', cache: true, ...(pc as Record<string, unknown>) },
+    runtime_config: normalizeRuntimeConfig(b.runtime_config),
+    program_version: 1,
+    program_status: 'Pending',
+    program_status_since: t,
+    program_error: { sql_compilation: null, rust_compilation: null, system_error: null },
+    program_info: null,
+    deployment_id: null,
+    deployment_initial: null,
+    deployment_error: null,
+    deployment_resources_status: 'Stopped',
+    deployment_resources_status_since: t,
+    deployment_resources_desired_status: 'Stopped',
+    deployment_resources_desired_status_since: t,
+    deployment_runtime_status: null,
+    deployment_runtime_status_since: null,
+    deployment_runtime_desired_status: null,
+    deployment_runtime_desired_status_since: null,
+    storage_status: 'Cleared',
+    pid: null,
+    port: null,
+  };
+}
+
+/** The pipeline object as the API returns it for a selector (`all`, `status`, `status_with_connectors`). */
+export function view(r: PipelineRecord, selector: string | null, info = false): Record<string, unknown> {
+  const sel = selector ?? 'all';
+  if (sel !== 'all' && sel !== 'status' && sel !== 'status_with_connectors') {
+    throw new ServiceError(
+      'InvalidParam',
+      `selector must be all, status or status_with_connectors, got '${sel}'`,
+      { param: 'selector' },
+    );
+  }
+  const combined =
+    r.deployment_resources_status === 'Provisioned'
+      ? (r.deployment_runtime_status ?? 'Unavailable')
+      : r.deployment_resources_status;
+  const desired =
+    r.deployment_resources_desired_status === 'Stopped'
+      ? 'Stopped'
+      : (r.deployment_runtime_desired_status ?? r.deployment_initial ?? 'Unavailable');
+  const out: Record<string, unknown> = {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    tags: r.tags,
+    created_at: r.created_at,
+    version: r.version,
+    platform_version: r.platform_version,
+    program_config: r.program_config,
+    program_version: r.program_version,
+    program_status: r.program_status,
+    program_status_since: r.program_status_since,
+    deployment_error: r.deployment_error,
+    refresh_version: r.refresh_version,
+    storage_status: r.storage_status,
+    storage_status_details: null,
+    deployment_id: r.deployment_id,
+    deployment_initial: r.deployment_initial,
+    deployment_status: combined,
+    deployment_status_since: r.deployment_runtime_status_since ?? r.deployment_resources_status_since,
+    deployment_desired_status: desired,
+    deployment_desired_status_since:
+      r.deployment_runtime_desired_status_since ?? r.deployment_resources_desired_status_since,
+    deployment_resources_status: r.deployment_resources_status,
+    deployment_resources_status_since: r.deployment_resources_status_since,
+    deployment_resources_desired_status: r.deployment_resources_desired_status,
+    deployment_resources_desired_status_since: r.deployment_resources_desired_status_since,
+    deployment_runtime_status: r.deployment_runtime_status,
+    deployment_runtime_status_details: r.deployment_runtime_status_details ?? null,
+    deployment_runtime_status_since: r.deployment_runtime_status_since,
+    deployment_runtime_desired_status: r.deployment_runtime_desired_status,
+    deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
+    warnings: runtimeConfigWarnings(r.runtime_config),
+  };
+  if (!info) {
+    out.bootstrap_policy = r.bootstrap_policy ?? null;
+    out.silent_bootstrap = false;
+    out.concurrent_bootstrap = false;
+  }
+  if (sel === 'all') {
+    out.runtime_config = redact(r.runtime_config);
+    out.program_code = r.program_code;
+    out.udf_rust = r.udf_rust;
+    out.udf_toml = r.udf_toml;
+    out.program_error = r.program_error;
+    out.program_info = r.program_info;
+    out.deployment_resources_status_details = null;
+  }
+  if (sel === 'status_with_connectors')
+    out.connectors = r.deployment_resources_status === 'Provisioned' ? { num_errors: 0 } : null;
+  return out;
+}

@@ -1,0 +1,150 @@
+/**
+ * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, plus `checkpoint_sync`; in standby the standby's
+ * progress) and `GET /metrics?format=prometheus|json` (the process's registry, pipeline-metrics.ts).
+ */
+import type { Controller } from '../../controller/controller.ts';
+import { ServiceError } from '../../errors/service-error.ts';
+import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
+import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
+import type { Standby } from '../../sync/standby.ts';
+import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
+import { controllerOf, type ServerContext } from '../server-context.ts';
+
+export function statsRoutes(ctx: ServerContext): Route[] {
+  const { life, options, metrics } = ctx;
+  return [
+    {
+      method: 'GET',
+      url: '/stats',
+      schema: { response: { 200: PipelineStatsSchema, ...ERROR_RESPONSES } },
+      handler: (_req, reply) => {
+        const standby = options.sync?.standby;
+        if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats(standby));
+        sendJson(reply, 200, stats(ctx, controllerOf(ctx)));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/metrics',
+      schema: {
+        querystring: MetricsQuerySchema,
+        response: {
+          200: { description: 'Prometheus text exposition, or prom-client JSON' },
+          ...ERROR_RESPONSES,
+        },
+      },
+      handler: async (req, reply) => {
+        if (!(life.phase.kind === 'Standby' && options.sync?.standby)) controllerOf(ctx);
+        const format = queryParams(req).get('format') ?? 'prometheus';
+        if (format === 'json') sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
+        else if (format === 'prometheus') sendText(reply, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
+        else
+          throw new ServiceError(
+            'InvalidParam',
+            `unknown metrics format '${format}': use prometheus or json`,
+            {
+              param: 'format',
+              value: format,
+            },
+          );
+      },
+    },
+  ];
+}
+
+/** `/stats` while in standby: no controller yet, so the global metrics say Standby and `standby` holds the rest. */
+function standbyStats(standby: Standby): Record<string, unknown> {
+  return {
+    global_metrics: {
+      state: 'Standby',
+      rss_bytes: process.memoryUsage.rss(),
+      cpu_msecs: Math.round(process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000),
+      uptime_msecs: Math.round(process.uptime() * 1000),
+      total_input_records: 0,
+      total_processed_records: 0,
+    },
+    standby: standby.stats(),
+    checkpoint_sync: null,
+    inputs: [],
+    outputs: [],
+  };
+}
+
+function stats(ctx: ServerContext, controller: Controller): Record<string, unknown> {
+  const { options, egress } = ctx;
+  const t = controller.totals;
+  const state =
+    controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
+  return {
+    global_metrics: {
+      state,
+      bootstrap_in_progress: false,
+      transaction_status: 'NoTransaction',
+      transaction_id: 0,
+      transaction_msecs: null,
+      transaction_records: null,
+      commit_progress: null,
+      transaction_initiators: { transaction_id: null, initiated_by_api: null, initiated_by_connectors: {} },
+      concurrent_bootstrap_phase: 'Inactive',
+      concurrent_bootstrap_progress: null,
+      rss_bytes: process.memoryUsage.rss(),
+      memory_pressure: 'low',
+      memory_pressure_epoch: 0,
+      cpu_msecs: Math.round(process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000),
+      uptime_msecs: Math.round(process.uptime() * 1000),
+      start_time: controller.startTime,
+      initial_start_time: controller.startTime,
+      incarnation_uuid: controller.incarnationUuid,
+      storage_bytes: 0,
+      storage_mb_secs: 0,
+      runtime_elapsed_msecs: Math.round(process.uptime() * 1000),
+      buffered_input_records: controller.bufferedRecords,
+      buffered_input_bytes: controller.bufferedBytes,
+      total_input_records: t.input_records,
+      total_input_bytes: t.input_bytes,
+      total_processed_records: t.processed_records,
+      total_processed_bytes: t.processed_bytes,
+      total_completed_records: t.completed_records,
+      output_stall_msecs: 0,
+      total_initiated_steps: t.initiated_steps,
+      total_completed_steps: t.completed_steps,
+      pipeline_complete: controller.complete,
+    },
+    suspend_error: null,
+    checkpoint_activity: controller.checkpointer?.activity ?? null,
+    permanent_checkpoint_errors: null,
+    checkpoint_sync: options.sync?.service
+      ? { ...options.sync.service.stats(), activation: options.sync.activation ?? null }
+      : null,
+    pipeline_error: controller.failure?.toResponse() ?? null,
+    inputs: controller.inputs.map((e) => ({
+      endpoint_name: e.name,
+      config: { stream: e.table },
+      metrics: { ...e.metrics },
+      fatal_error: e.fatalError,
+      paused: e.paused,
+      barrier: false,
+      health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
+      completed_frontier: null,
+    })),
+    outputs: [...egress].map((c) => ({
+      endpoint_name: c.name,
+      config: { stream: c.view },
+      metrics: {
+        transmitted_records: c.transmitted_records,
+        transmitted_bytes: c.transmitted_bytes,
+        queued_records: 0,
+        queued_batches: 0,
+        buffered_records: 0,
+        buffered_batches: 0,
+        num_encode_errors: 0,
+        num_transport_errors: 0,
+        total_processed_input_records: t.processed_records,
+        total_processed_steps: t.completed_steps,
+        memory: 0,
+      },
+      fatal_error: null,
+      health: { status: 'Healthy', description: null },
+    })),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * What the pipeline process's route handlers (routes/*.ts) share: the lifecycle (and through it the
+ * controller, once it exists), the server options, the open egress connections and the metric registry.
+ * pipeline-server.ts builds it; the route files depend on it only.
+ */
+import type { Controller } from '../controller/controller.ts';
+import { ServiceError } from '../errors/service-error.ts';
+import type { Standby } from '../sync/standby.ts';
+import type { SyncService } from '../sync/sync-service.ts';
+import type { Synchronizer } from '../sync/synchronizer.ts';
+import type { PipelineLifecycle } from './lifecycle.ts';
+import type { PipelineMetrics } from './pipeline-metrics.ts';
+
+/** The pipeline's checkpoint sync, filled in during initialization. */
+export interface SyncHandle {
+  /** Whether `storage.backend.config.sync` is set. */
+  readonly configured: boolean;
+  synchronizer: Synchronizer | null;
+  service: SyncService | null;
+  /** While (and after) the pipeline was a standby. */
+  standby?: Standby | null;
+  /** The activation this process went through (null: it did not start as a standby). */
+  activation?: ActivationSummary | null;
+}
+
+/** `/stats` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
+export interface ActivationSummary {
+  /** `POST /activate` received → the pipeline Running/Paused. */
+  readonly seconds: number;
+  readonly checkpoint: string | null;
+  /** The state was already loaded (warm standby) rather than read from storage. */
+  readonly warm: boolean;
+  readonly epoch: number;
+  /**
+   * The final pull, part of `seconds`: `seconds` is the transfer (list, download, verify), `total_seconds` adds
+   * applying the delta to the preloaded state.
+   */
+  readonly final_pull: {
+    readonly bytes: number;
+    readonly files: number;
+    readonly seconds: number;
+    readonly total_seconds: number;
+  };
+  readonly activated_at: string;
+}
+
+export interface PipelineServerOptions {
+  /** Heartbeat interval for idle egress streams (default 3000 ms). */
+  readonly heartbeatMs?: number;
+  /** Records per egress chunk at most (default 10,000). */
+  readonly chunkRecords?: number;
+  readonly name?: string;
+  readonly sync?: SyncHandle;
+  /** When set, every request must carry `Authorization: Bearer <key>`. */
+  readonly key?: string | null;
+  /** Ingress bodies larger than this are refused with 413 (default: no limit). */
+  readonly maxIngressBytes?: number | null;
+  /** Where ingress bodies over 8 MiB are spooled while they arrive (default: a directory in the OS temp dir). */
+  readonly spoolDir?: string;
+  /** The process's metric registry (default: a new one); `/metrics` serves it. */
+  readonly metrics?: PipelineMetrics;
+}
+
+export interface EgressConnection {
+  readonly name: string;
+  readonly view: string;
+  transmitted_records: number;
+  transmitted_bytes: number;
+  chunks: number;
+}
+
+export interface ServerContext {
+  readonly life: PipelineLifecycle;
+  readonly options: PipelineServerOptions;
+  readonly egress: Set<EgressConnection>;
+  readonly metrics: PipelineMetrics;
+}
+
+/** The controller. @throws Initializing (503) or the initialization error while there is none. */
+export function controllerOf(ctx: ServerContext): Controller {
+  const c = ctx.life.controller;
+  if (c === null) throw ctx.life.notReady();
+  return c;
+}
+
+export function syncOrThrow(sync: SyncHandle | undefined, what: string): SyncHandle {
+  if (!sync?.configured)
+    throw new ServiceError(
+      'SyncNotConfigured',
+      `${what} requires sync to be configured: set runtime_config.storage.backend to {"name": "file", "config": {"sync": {"bucket": ...}}}`,
+      {},
+    );
+  return sync;
+}
