@@ -57,6 +57,9 @@ import {
   runtimeConfigWarnings,
   unknownBodyFields,
 } from '../types/runtime-fields.ts';
+import { createLogger, type LineSink, type Logger, type LogLevel, logRequest } from '../util/log.ts';
+import { LifecycleLog } from './lifecycle-log.ts';
+import { PipelineLogs } from './pipeline-logs.ts';
 import {
   type BootstrapPolicy,
   type PipelineRecord,
@@ -81,7 +84,13 @@ export interface ManagerOptions {
   readonly apiKey?: string | null;
   /** The `holdfast` entry script used to run compiler and pipeline processes. */
   readonly mainScript: string;
-  readonly log?: (line: string) => void;
+  /** Where the manager's own log lines go (default: nowhere); each pipeline's log is kept in its directory. */
+  readonly logSink?: LineSink;
+  /** The manager's level, also passed to the pipeline processes (default info). */
+  readonly logLevel?: LogLevel;
+  /** Rotation of each pipeline's log files (defaults: 10 MiB, 5 files). */
+  readonly logFileBytes?: number;
+  readonly logFiles?: number;
   /** Largest JSON request body read whole (create, update, …); default 16 MiB; null: no limit. */
   readonly maxBodyBytes?: number | null;
 }
@@ -124,87 +133,114 @@ export class Manager {
   readonly #detailsSavedAt = new Map<string, number>();
   /** The manager's own metrics (one registry for the process). */
   readonly #metrics: ManagerMetrics;
+  readonly #log: Logger;
 
   constructor(opts: ManagerOptions) {
     this.#opts = opts;
     this.#metrics = managerMetrics(() => this.store.list());
-    this.store = new Store(opts.dataDir, (line) => opts.log?.(line));
-    this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, {
-      onReady: (name, port, pid) =>
-        this.#note(name, (r) => {
-          r.port = port;
-          r.pid = pid;
-          setResources(r, 'Provisioned');
-          setRuntime(r, 'Initializing');
-          r.storage_status = 'InUse';
-        }),
-      onRuntime: (name, state, error, details = null) => {
-        const r = this.store.get(name);
-        if (r?.deployment_resources_status !== 'Provisioned') return;
-        if (state === 'Failed') {
-          this.#note(name, (x) => {
-            x.deployment_error = error ?? {
-              message: 'the pipeline failed',
-              error_code: 'PipelineFailed',
-              details: {},
-            };
-          });
-          void this.#stopDeployment(name);
-          return;
-        }
-        const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
-          ? (state as RuntimeStatus)
-          : 'Unavailable';
-        const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
-        // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
-        // its desired status is then what it runs as, not Standby
-        const skippedStandby =
-          r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
-        if (r.deployment_runtime_status !== rt)
-          this.#note(name, (x) => {
-            setRuntime(x, rt);
-            x.deployment_runtime_status_details = details;
-            if (skippedStandby) {
-              x.deployment_runtime_desired_status = rt;
-              x.deployment_runtime_desired_status_since = now();
-            }
-          });
-        else if (!same) {
-          // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
-          r.deployment_runtime_status_details = details;
-          const t = Date.now();
-          if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
-            this.#detailsSavedAt.set(name, t);
-            this.store.note(r);
-          }
-        }
-      },
-      onExit: (name, expected, gaveUp, detail) => {
-        if (!expected && !gaveUp) this.#metrics.restarts.inc({ [PIPELINE_LABEL]: name });
-        this.#note(name, (r) => {
-          r.port = null;
-          r.pid = null;
-          setRuntime(r, null);
-          r.deployment_runtime_status_details = null;
-          if (expected || gaveUp) {
-            r.bootstrap_policy = null;
-            setResources(r, 'Stopped');
-            r.deployment_resources_desired_status = 'Stopped';
-            r.deployment_runtime_desired_status = null;
-            r.deployment_initial = null;
-            if (gaveUp) {
-              r.deployment_error = new ServiceError(
-                'PipelineCrashed',
-                `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
-                { last_exit: detail },
-              ).toResponse();
-            }
-          } else {
-            setResources(r, 'Provisioning');
-          }
-        });
-      },
+    const level = opts.logLevel ?? 'info';
+    const sink = opts.logSink ?? { write: () => {} };
+    this.#log = createLogger({ level, sink, bindings: { component: 'manager' } });
+    const logs = new PipelineLogs(opts.dataDir, {
+      managerLog: this.#log,
+      managerSink: sink,
+      level,
+      ...(opts.logFileBytes !== undefined ? { maxFileBytes: opts.logFileBytes } : {}),
+      ...(opts.logFiles !== undefined ? { files: opts.logFiles } : {}),
     });
+    const lifecycle = new LifecycleLog(
+      (id, name) => logs.logger(id, name),
+      this.#log,
+      (id) => logs.remove(id),
+    );
+    this.store = new Store(
+      opts.dataDir,
+      (line, lvl = 'info') => this.#log[lvl](line),
+      (records) => lifecycle.observe(records),
+    );
+    lifecycle.seed(this.store.list());
+    this.supervisor = new Supervisor(
+      opts.mainScript,
+      opts.dataDir,
+      {
+        onReady: (name, port, pid) =>
+          this.#note(name, (r) => {
+            r.port = port;
+            r.pid = pid;
+            setResources(r, 'Provisioned');
+            setRuntime(r, 'Initializing');
+            r.storage_status = 'InUse';
+          }),
+        onRuntime: (name, state, error, details = null) => {
+          const r = this.store.get(name);
+          if (r?.deployment_resources_status !== 'Provisioned') return;
+          if (state === 'Failed') {
+            this.#note(name, (x) => {
+              x.deployment_error = error ?? {
+                message: 'the pipeline failed',
+                error_code: 'PipelineFailed',
+                details: {},
+              };
+            });
+            void this.#stopDeployment(name);
+            return;
+          }
+          const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
+            ? (state as RuntimeStatus)
+            : 'Unavailable';
+          const same =
+            JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
+          // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
+          // its desired status is then what it runs as, not Standby
+          const skippedStandby =
+            r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
+          if (r.deployment_runtime_status !== rt)
+            this.#note(name, (x) => {
+              setRuntime(x, rt);
+              x.deployment_runtime_status_details = details;
+              if (skippedStandby) {
+                x.deployment_runtime_desired_status = rt;
+                x.deployment_runtime_desired_status_since = now();
+              }
+            });
+          else if (!same) {
+            // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
+            r.deployment_runtime_status_details = details;
+            const t = Date.now();
+            if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
+              this.#detailsSavedAt.set(name, t);
+              this.store.note(r);
+            }
+          }
+        },
+        onExit: (name, expected, gaveUp, detail) => {
+          if (!expected && !gaveUp) this.#metrics.restarts.inc({ [PIPELINE_LABEL]: name });
+          this.#note(name, (r) => {
+            r.port = null;
+            r.pid = null;
+            setRuntime(r, null);
+            r.deployment_runtime_status_details = null;
+            if (expected || gaveUp) {
+              r.bootstrap_policy = null;
+              setResources(r, 'Stopped');
+              r.deployment_resources_desired_status = 'Stopped';
+              r.deployment_runtime_desired_status = null;
+              r.deployment_initial = null;
+              if (gaveUp) {
+                r.deployment_error = new ServiceError(
+                  'PipelineCrashed',
+                  `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
+                  { last_exit: detail },
+                ).toResponse();
+              }
+            } else {
+              setResources(r, 'Provisioning');
+            }
+          });
+        },
+      },
+      { logs, logLevel: level },
+    );
     this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
       const t0 = performance.now();
       res.once('finish', () => {
@@ -214,10 +250,17 @@ export class Manager {
           { route: labels.route, method: labels.method },
           (performance.now() - t0) / 1000,
         );
+        logRequest(this.#log, {
+          ...labels,
+          url: req.url ?? '/',
+          status: res.statusCode,
+          ms: performance.now() - t0,
+        });
       });
       this.#handle(req, res).catch((e: unknown) => {
         const err = sendError(res, e);
-        if (err.httpStatus >= 500) this.#opts.log?.(`error: ${err.errorCode}: ${err.message}`);
+        if (err.httpStatus >= 500)
+          this.#log.error({ error_code: err.errorCode }, `error: ${err.errorCode}: ${err.message}`);
       });
     });
   }
@@ -238,7 +281,7 @@ export class Manager {
         } catch (e) {
           // e.g. StorageFull writing its config: reported on the pipeline; a start (or restart) tries again
           const err = toServiceError(e);
-          this.#opts.log?.(`error: pipeline '${r.name}' not restarted: ${err.errorCode}: ${err.message}`);
+          this.#log.error({ pipeline: r.name }, `pipeline not restarted: ${err.errorCode}: ${err.message}`);
           setResources(r, 'Stopped');
           r.deployment_error = err.toResponse();
           this.store.note(r);
@@ -256,6 +299,7 @@ export class Manager {
     await new Promise((r) => this.server.close(r));
     await this.supervisor.stopAll();
     this.store.close();
+    this.supervisor.logs.close();
   }
 
   /**
@@ -725,7 +769,7 @@ export class Manager {
         if (Date.now() > deadline) throw new Error('the checkpoint did not complete within 120 s');
         await new Promise((res) => setTimeout(res, 50));
       }
-      this.supervisor.log(name, 'manager: pipeline suspended (checkpoint written); stopping');
+      this.supervisor.log(name, 'pipeline suspended (checkpoint written); stopping');
       this.#note(name, (x) => setRuntime(x, 'Suspended'));
     } catch (e) {
       this.#note(name, (x) => {
@@ -814,11 +858,12 @@ export class Manager {
           const err = toServiceError(e);
           this.supervisor.log(
             name,
-            `manager: error: the process config was not updated: ${err.errorCode}: ${err.message}`,
+            `the process config was not updated: ${err.errorCode}: ${err.message}`,
+            'error',
           );
         }
       });
-      this.supervisor.log(name, `manager: activation requested (initial=${initial})`);
+      this.supervisor.log(name, `activation requested (initial=${initial})`);
     }
     passThrough(res, status, text, type);
   }
@@ -894,10 +939,10 @@ export class Manager {
   }
 
   #logs(name: string, req: IncomingMessage, res: ServerResponse): void {
-    this.#get(name);
+    const { id } = this.#get(name);
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.flushHeaders();
-    const stop = this.supervisor.follow(name, (line) => res.write(`${line}\n`));
+    const stop = this.supervisor.logs.follow(id, (line) => res.write(`${line}\n`));
     req.on('close', stop);
     res.on('close', stop);
   }
