@@ -2,9 +2,9 @@
  * Each pipeline's log, kept by the manager in rotated files so that it survives a manager restart (even a
  * `kill -9`), and read back (the last lines, then every new one) by `GET /v0/pipelines/{name}/logs`.
  *
- * What goes in: every line the pipeline's process prints (its structured JSON lines, stderr, and anything else
- * it prints before it reports its port), captured by the supervisor — so a process that crashes before its
- * logger flushes still leaves what it printed — plus the manager's own lines about the pipeline
+ * What goes in: every line the pipeline's process prints on stderr (its JSON log lines, and anything
+ * unstructured, such as a crash's stack trace) and on stdout before it reports its port, captured by the
+ * supervisor — so a process that crashes before its logger flushes still leaves what it printed — plus the manager's own lines about the pipeline
  * ({@link PipelineLogs.logger}: spawned, exited, status changes, …), written in the same format. A captured
  * line that is not a JSON object (a crash's stack trace) is wrapped into one (`"stream":"stderr"`, level
  * `error`; `"stream":"stdout"`, level `info`), so the file holds JSON lines only. URL credentials are redacted
@@ -13,7 +13,7 @@
  * Files: `<data-dir>/pipelines/<id>/logs/pipeline.log` (the current one) and `pipeline.log.1` … `.{files-1}`
  * (older, `.1` the newest), mode 0600 in a 0700 directory (lines may name buckets and hosts). A line that would
  * take the current file over `maxFileBytes` first rotates: `.{files-1}` is deleted, each older file moves up
- * one, the current one becomes `.1`. Lines are appended with synchronous writes (no fsync: the OS keeps them
+ * one, the current one becomes `.1` (a single line longer than the limit gets a file of its own). Lines are appended with synchronous writes (no fsync: the OS keeps them
  * when the manager dies; a host crash may lose the last ones); a write that fails (full disk) is reported once
  * on the manager's log and the line still reaches the readers following the log.
  *
@@ -22,9 +22,10 @@
  * another process, and a reader must see exactly the lines written so far, then every new one, with no gap
  * and no duplicate — which synchronous appends in this process give for free.
  *
- * State: per pipeline id, the open current file (fd, size) and the set of followers. Invariant: every line is
- * stored whole or not at all as far as readers are concerned (a torn last line left by a crash is ended before
- * the next one is appended and is skipped when read if it is not JSON — it is still shown, as text).
+ * State: per pipeline id, the open current file (fd, size) and the set of followers; the per-pipeline
+ * loggers. Invariants: lines are stored in the order they arrive, each in one file (a rotation happens between
+ * lines); readers get the stored tail and then every later line exactly once; a line torn by a crash of the
+ * manager is ended before the next one is appended (it is shown as it is).
  */
 import {
   closeSync,
