@@ -67,7 +67,7 @@ import {
   type RuntimeStatus,
   Store,
 } from './store.ts';
-import { Supervisor } from './supervisor.ts';
+import { Supervisor, type SupervisorEvents } from './supervisor.ts';
 import {
   normalizeRuntimeConfig,
   redact,
@@ -88,9 +88,6 @@ export interface ManagerOptions {
   readonly logSink?: LineSink;
   /** The manager's level, also passed to the pipeline processes (default info). */
   readonly logLevel?: LogLevel;
-  /** Rotation of each pipeline's log files (defaults: 10 MiB, 5 files). */
-  readonly logFileBytes?: number;
-  readonly logFiles?: number;
   /** Largest JSON request body read whole (create, update, …); default 16 MiB; null: no limit. */
   readonly maxBodyBytes?: number | null;
 }
@@ -141,13 +138,7 @@ export class Manager {
     const level = opts.logLevel ?? 'info';
     const sink = opts.logSink ?? { write: () => {} };
     this.#log = createLogger({ level, sink, bindings: { component: 'manager' } });
-    const logs = new PipelineLogs(opts.dataDir, {
-      managerLog: this.#log,
-      managerSink: sink,
-      level,
-      ...(opts.logFileBytes !== undefined ? { maxFileBytes: opts.logFileBytes } : {}),
-      ...(opts.logFiles !== undefined ? { files: opts.logFiles } : {}),
-    });
+    const logs = new PipelineLogs(opts.dataDir, { managerLog: this.#log, managerSink: sink, level });
     const lifecycle = new LifecycleLog(
       (id, name) => logs.logger(id, name),
       this.#log,
@@ -159,88 +150,83 @@ export class Manager {
       (records) => lifecycle.observe(records),
     );
     lifecycle.seed(this.store.list());
-    this.supervisor = new Supervisor(
-      opts.mainScript,
-      opts.dataDir,
-      {
-        onReady: (name, port, pid) =>
-          this.#note(name, (r) => {
-            r.port = port;
-            r.pid = pid;
-            setResources(r, 'Provisioned');
-            setRuntime(r, 'Initializing');
-            r.storage_status = 'InUse';
-          }),
-        onRuntime: (name, state, error, details = null) => {
-          const r = this.store.get(name);
-          if (r?.deployment_resources_status !== 'Provisioned') return;
-          if (state === 'Failed') {
-            this.#note(name, (x) => {
-              x.deployment_error = error ?? {
-                message: 'the pipeline failed',
-                error_code: 'PipelineFailed',
-                details: {},
-              };
-            });
-            void this.#stopDeployment(name);
-            return;
-          }
-          const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
-            ? (state as RuntimeStatus)
-            : 'Unavailable';
-          const same =
-            JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
-          // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
-          // its desired status is then what it runs as, not Standby
-          const skippedStandby =
-            r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
-          if (r.deployment_runtime_status !== rt)
-            this.#note(name, (x) => {
-              setRuntime(x, rt);
-              x.deployment_runtime_status_details = details;
-              if (skippedStandby) {
-                x.deployment_runtime_desired_status = rt;
-                x.deployment_runtime_desired_status_since = now();
-              }
-            });
-          else if (!same) {
-            // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
-            r.deployment_runtime_status_details = details;
-            const t = Date.now();
-            if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
-              this.#detailsSavedAt.set(name, t);
-              this.store.note(r);
-            }
-          }
-        },
-        onExit: (name, expected, gaveUp, detail) => {
-          if (!expected && !gaveUp) this.#metrics.restarts.inc({ [PIPELINE_LABEL]: name });
-          this.#note(name, (r) => {
-            r.port = null;
-            r.pid = null;
-            setRuntime(r, null);
-            r.deployment_runtime_status_details = null;
-            if (expected || gaveUp) {
-              r.bootstrap_policy = null;
-              setResources(r, 'Stopped');
-              r.deployment_resources_desired_status = 'Stopped';
-              r.deployment_runtime_desired_status = null;
-              r.deployment_initial = null;
-              if (gaveUp) {
-                r.deployment_error = new ServiceError(
-                  'PipelineCrashed',
-                  `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
-                  { last_exit: detail },
-                ).toResponse();
-              }
-            } else {
-              setResources(r, 'Provisioning');
+    const events: SupervisorEvents = {
+      onReady: (name, port, pid) =>
+        this.#note(name, (r) => {
+          r.port = port;
+          r.pid = pid;
+          setResources(r, 'Provisioned');
+          setRuntime(r, 'Initializing');
+          r.storage_status = 'InUse';
+        }),
+      onRuntime: (name, state, error, details = null) => {
+        const r = this.store.get(name);
+        if (r?.deployment_resources_status !== 'Provisioned') return;
+        if (state === 'Failed') {
+          this.#note(name, (x) => {
+            x.deployment_error = error ?? {
+              message: 'the pipeline failed',
+              error_code: 'PipelineFailed',
+              details: {},
+            };
+          });
+          void this.#stopDeployment(name);
+          return;
+        }
+        const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
+          ? (state as RuntimeStatus)
+          : 'Unavailable';
+        const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
+        // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
+        // its desired status is then what it runs as, not Standby
+        const skippedStandby =
+          r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
+        if (r.deployment_runtime_status !== rt)
+          this.#note(name, (x) => {
+            setRuntime(x, rt);
+            x.deployment_runtime_status_details = details;
+            if (skippedStandby) {
+              x.deployment_runtime_desired_status = rt;
+              x.deployment_runtime_desired_status_since = now();
             }
           });
-        },
+        else if (!same) {
+          // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
+          r.deployment_runtime_status_details = details;
+          const t = Date.now();
+          if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
+            this.#detailsSavedAt.set(name, t);
+            this.store.note(r);
+          }
+        }
       },
-      { logs, logLevel: level },
-    );
+      onExit: (name, expected, gaveUp, detail) => {
+        if (!expected && !gaveUp) this.#metrics.restarts.inc({ [PIPELINE_LABEL]: name });
+        this.#note(name, (r) => {
+          r.port = null;
+          r.pid = null;
+          setRuntime(r, null);
+          r.deployment_runtime_status_details = null;
+          if (expected || gaveUp) {
+            r.bootstrap_policy = null;
+            setResources(r, 'Stopped');
+            r.deployment_resources_desired_status = 'Stopped';
+            r.deployment_runtime_desired_status = null;
+            r.deployment_initial = null;
+            if (gaveUp) {
+              r.deployment_error = new ServiceError(
+                'PipelineCrashed',
+                `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
+                { last_exit: detail },
+              ).toResponse();
+            }
+          } else {
+            setResources(r, 'Provisioning');
+          }
+        });
+      },
+    };
+    this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, events, { logs, logLevel: level });
     this.server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
       const t0 = performance.now();
       res.once('finish', () => {
