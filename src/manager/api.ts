@@ -20,6 +20,10 @@
  *
  * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
  * never links the engine) and store `program_status`, `program_error` and `program_info`.
+ *
+ * Logs (util/log.ts format): one line per request (`logRequest`, on the response's finish), the lifecycle of
+ * every pipeline (lifecycle-log.ts, from the registry's changes), and each pipeline's own log, kept in files
+ * and served by `GET .../logs` (pipeline-logs.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID, timingSafeEqual } from 'node:crypto';

@@ -29,7 +29,7 @@ export interface LineSink {
   write(line: string): void;
 }
 
-/** Keys whose values are secrets wherever they appear (the manager's API redaction uses the same rule). */
+/** Keys whose values are secrets wherever they appear (the rule of the manager's API redaction, plus authorization). */
 const SECRET_KEY = /(secret|password|passwd|token|api_key|apikey|private_key|credential|authorization)/i;
 
 /** pino `redact` paths: the usual places of an Authorization header and of credentials. */
@@ -127,7 +127,7 @@ export function logRequest(logger: Logger, r: RequestInfo): void {
   logger[level](fields, `${r.method} ${path} ${r.status}`);
 }
 
-/** Secret-named keys censored at any depth (plain objects and arrays only; the input is not changed). */
+/** String values of secret-named keys censored at any depth (plain objects and arrays; the input is not changed). */
 function redactSecretKeys(v: unknown, depth = 0): unknown {
   if (depth > 20 || v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => redactSecretKeys(x, depth + 1));
@@ -135,7 +135,7 @@ function redactSecretKeys(v: unknown, depth = 0): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>))
     out[k] =
-      SECRET_KEY.test(k) && x !== null && x !== undefined && x !== ''
+      SECRET_KEY.test(k) && typeof x === 'string' && x !== ''
         ? REDACTED_SECRET
         : redactSecretKeys(x, depth + 1);
   return out;
