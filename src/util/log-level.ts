@@ -37,6 +37,6 @@ export function resolveLogLevel(
 /** The `--log-level` option of `holdfast server` and `holdfast pipeline run` (util/args.ts spec). */
 export const LOG_LEVEL_OPTION = {
   type: 'string',
-  value: LOG_LEVELS.join('|'),
-  help: `log level (default ${LOG_LEVEL_ENV}, else ${DEFAULT_LOG_LEVEL})`,
+  value: 'LEVEL',
+  help: `${LOG_LEVELS.join('|')} (default ${LOG_LEVEL_ENV}, else ${DEFAULT_LOG_LEVEL})`,
 } as const;
