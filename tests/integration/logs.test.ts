@@ -293,7 +293,10 @@ test('an unknown log level is exit code 2 naming the flag (server, pipeline run)
   assert.equal(pipeline.status, 2, pipeline.stderr);
   assert.match(pipeline.stderr, /--log-level must be one of/);
   const help = run(['server', '--help']);
-  assert.match(help.stdout, /--log-level LEVEL +trace\|debug\|info\|warn\|error\|fatal\|silent \(default HOLDFAST_LOG_LEVEL, else info\)/);
+  assert.match(
+    help.stdout,
+    /--log-level LEVEL +trace\|debug\|info\|warn\|error\|fatal\|silent \(default HOLDFAST_LOG_LEVEL, else info\)/,
+  );
   assert.match(run(['pipeline', 'run', '--help']).stdout, /--log-level/);
 });
 
