@@ -327,3 +327,52 @@ test('a pipeline run alone logs JSON lines on stderr at its level', { timeout: 6
   assert.ok(warn.length > 0 && warn.every((l) => l.level === 'warn'), JSON.stringify(warn));
   assert.ok(!existsSync(join(dir, 'logs')), 'a pipeline run alone keeps no log files');
 });
+
+test('what a crashing process printed is kept: unstructured stderr wrapped (redacted), then the exit and restart', {
+  timeout: 90_000,
+}, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-logs-'));
+  // preloaded into the pipeline process (not the manager or the compiler): once, it prints plain text and dies
+  const marker = join(dataDir, 'crashed-once');
+  const preload = join(dataDir, 'crash-once.cjs');
+  writeFileSync(
+    preload,
+    `const fs = require('node:fs');
+if (process.argv.includes('run') && process.argv.includes('--config') && !fs.existsSync(${JSON.stringify(marker)})) {
+  fs.writeFileSync(${JSON.stringify(marker)}, '');
+  setTimeout(() => {
+    fs.writeSync(2, 'FATAL: out of luck talking to http://bob:hunter2@store:9000\\n');
+    process.exit(7);
+  }, 1000);
+}
+`,
+  );
+  const s = await startServer(dataDir, [], { NODE_OPTIONS: `--require ${preload}` });
+  const call = api(s.base);
+  await call('POST', '/v0/pipelines', { name: 'c', program_code: SQL });
+  await call('POST', '/v0/pipelines/c/start');
+  await until(
+    () => call('GET', '/v0/pipelines/c?selector=status'),
+    (r) => r.json.deployment_status === 'Running' && existsSync(marker),
+    'Running after one crash',
+  );
+  const lines = await readLogs(
+    s.base,
+    'c',
+    (l) => l.filter((x) => x.includes('starting pipeline process')).length >= 2,
+  );
+  const text = lines.join('\n');
+  assert.ok(!text.includes('hunter2'), text);
+  const raw = parsed(lines).find((l) => l.stream === 'stderr');
+  assert.deepEqual(
+    { level: raw?.level, pipeline: raw?.pipeline, msg: raw?.msg },
+    { level: 'error', pipeline: 'c', msg: 'FATAL: out of luck talking to http://bob:<redacted>@store:9000' },
+  );
+  const exit = parsed(lines).find((l) => String(l.msg).includes('exited unexpectedly'));
+  assert.equal(exit?.msg, 'pipeline process exited unexpectedly (exit code 7); restart #1');
+  assert.equal(exit?.exit_code, 7);
+  assert.equal(exit?.restart, 1);
+  assert.ok(lines.indexOf(JSON.stringify(raw)) < lines.findIndex((l) => l.includes('exited unexpectedly')));
+  await call('POST', '/v0/pipelines/c/stop?force=true');
+  await stop(s.proc);
+});
