@@ -1,9 +1,9 @@
 /**
  * Runs pipeline processes for the manager: spawns `holdfast pipeline run --config FILE --log-level L` (the
  * manager's level), learns its port from its first stdout line, hands every line it prints to the pipeline's
- * persisted log (pipeline-logs.ts) together with its own lines about the process (started, exited, restarted),
- * polls its status, and restarts it with backoff when it dies unexpectedly. Repeated failure ends in Stopped with `deployment_error` set — never a
- * silent loop.
+ * persisted log (pipeline-logs.ts) together with its own lines about the process (started, serving, exited,
+ * restarted, with pid, exit code or signal), polls its status, and restarts it with backoff when it dies
+ * unexpectedly. Repeated failure ends in Stopped with `deployment_error` set — never a silent loop.
  *
  *   Stopped ──start──▶ Provisioning ──(port reported)──▶ Provisioned ──stop──▶ Stopping ──(exit)──▶ Stopped
  *                          ▲                                 │ crash
@@ -19,7 +19,8 @@
  * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
  *
  * Files: `<data-dir>/pipelines/<id>/config.json` (the process config; holds the sync keys, so mode 0600, written
- * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory.
+ * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory; its
+ * `logs/` belong to pipeline-logs.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
