@@ -27,7 +27,8 @@ after(() => {
 
 async function startServer(dataDir: string): Promise<{ base: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stderr (the manager's log, a line per request) is not read: not piped, so it cannot fill up and block
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   children.push(proc);
   const line = await new Promise<string>((res, rej) => {

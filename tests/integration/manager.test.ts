@@ -22,7 +22,8 @@ async function startServer(
   extra: string[] = [],
 ): Promise<{ base: string; proc: ChildProcess }> {
   const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stderr (the manager's log, a line per request) is not read: not piped, so it cannot fill up and block
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   children.push(proc);
   const line = await new Promise<string>((res, rej) => {

@@ -83,7 +83,8 @@ function value(p: Parsed, name: string, labels: Record<string, string> = {}): nu
 
 async function startServer(dataDir: string): Promise<string> {
   const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stderr (the manager's log, a line per request) is not read: not piped, so it cannot fill up and block
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   children.push(proc);
   const line = await new Promise<string>((res, rej) => {
