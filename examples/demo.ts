@@ -49,9 +49,16 @@ function holdfast(url: string, args: string[], opts: { grep?: string } = {}): st
 
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-demo-'));
 let server: ChildProcess | null = null;
+// the server's own log (JSON lines, one per request too) is kept aside and shown only if the demo fails
+const serverLog: string[] = [];
+let finished = false;
 try {
   server = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  createInterface({ input: server.stderr as NodeJS.ReadableStream }).on('line', (l) => {
+    serverLog.push(l);
+    if (serverLog.length > 200) serverLog.shift();
   });
   const line = await new Promise<string>((res, rej) => {
     createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res);
@@ -136,7 +143,9 @@ try {
   holdfast(url, ['pipeline', 'delete', 'orders-dr', '--clear-storage']);
   holdfast(url, ['pipeline', 'delete', 'orders', '--clear-storage']);
   console.log('\ndemo finished: the server, its data directory and the bucket are removed.');
+  finished = true;
 } finally {
+  if (!finished) process.stderr.write(`\nthe server's last log lines:\n${serverLog.join('\n')}\n`);
   if (server) {
     const exited = new Promise((r) => server?.once('exit', r));
     server.kill('SIGTERM');

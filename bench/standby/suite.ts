@@ -111,8 +111,8 @@ class PipelineProcess {
     this.exited = new Promise((r) => this.child.once('exit', (code) => r(code)));
     createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (l) => {
       try {
-        const { ts, message, ...fields } = JSON.parse(l) as { ts: string; message: string };
-        this.logs.push({ at: Date.parse(ts), message, fields });
+        const { time, msg, ...fields } = JSON.parse(l) as { time: string; msg: string };
+        this.logs.push({ at: Date.parse(time), message: msg, fields });
       } catch {
         this.other.push(l);
       }

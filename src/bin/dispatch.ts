@@ -20,6 +20,7 @@ import { runPipelineProcess } from '../server/pipeline-main.ts';
 import { compileReport } from '../sql/program-info.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { type CommandSpec, commandHelp, commandList, parseCommand, usageError } from '../util/args.ts';
+import { createLogger, LOG_LEVEL_OPTION, type LogLevel, resolveLogLevel } from '../util/log.ts';
 
 /** What the process gives the dispatcher. */
 export interface MainEnv {
@@ -47,9 +48,11 @@ const SERVER_SPEC: CommandSpec = {
       value: 'N',
       help: 'largest JSON request body (default HOLDFAST_MAX_BODY_BYTES, else 16 MiB)',
     },
+    'log-level': LOG_LEVEL_OPTION,
   },
   notes:
-    'Prints {"event":"listening","url":...,"port":N} on stdout once it listens; stops on SIGTERM/SIGINT.',
+    'Prints {"event":"listening","url":...,"port":N} on stdout once it listens; stops on SIGTERM/SIGINT.\n' +
+    "Logs JSON lines on stderr; each pipeline's log is kept in <data-dir>/pipelines/<id>/logs/.",
 };
 
 const PROGRAM_COMPILE_SPEC: CommandSpec = {
@@ -108,6 +111,15 @@ export function holdfastVersion(): string {
   }
 }
 
+/** `--log-level` of `spec` (else HOLDFAST_LOG_LEVEL, else info); a bad value is a usage error (exit 2). */
+function logLevelOf(spec: CommandSpec, flag: string | undefined): LogLevel {
+  try {
+    return resolveLogLevel(flag);
+  } catch (e) {
+    throw usageError(spec, (e as Error).message);
+  }
+}
+
 /** The top-level commands. `pipeline` and `program` take subcommands. */
 export const COMMANDS = {
   run: {
@@ -146,12 +158,16 @@ export const COMMANDS = {
       const bind = opt('bind') ?? '127.0.0.1';
       const bodyFlag = opt('max-body-bytes') ?? process.env.HOLDFAST_MAX_BODY_BYTES;
       const maxBodyBytes = byteLimit(bodyFlag, '--max-body-bytes (HOLDFAST_MAX_BODY_BYTES)');
+      const logLevel = logLevelOf(SERVER_SPEC, opt('log-level'));
+      const dataDir = opt('data-dir') ?? 'holdfast-data';
+      const log = createLogger({ level: logLevel, bindings: { component: 'manager' } });
       const manager = new Manager({
         ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
-        dataDir: opt('data-dir') ?? 'holdfast-data',
+        dataDir,
         apiKey: opt('api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
         mainScript: env.mainScript,
-        log: (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
+        logSink: process.stderr,
+        logLevel,
       });
       await new Promise<void>((resolve, reject) => {
         manager.server.once('error', reject);
@@ -159,18 +175,22 @@ export const COMMANDS = {
       });
       manager.resume();
       const actual = (manager.server.address() as AddressInfo).port;
-      process.stdout.write(
-        `${JSON.stringify({ event: 'listening', url: `http://${bind}:${actual}`, port: actual })}\n`,
+      const url = `http://${bind}:${actual}`;
+      log.info(
+        { url, data_dir: dataDir, pid: process.pid, log_level: logLevel },
+        `manager listening on ${url}`,
       );
-      const stop = () => {
+      process.stdout.write(`${JSON.stringify({ event: 'listening', url, port: actual })}\n`);
+      const stop = (signal: string) => {
+        log.info({ signal }, `received ${signal}, stopping the manager (pipelines stop and restart with it)`);
         manager.close().then(
           () => process.exit(0),
           () => process.exit(1),
         );
         setTimeout(() => process.exit(0), 8000).unref();
       };
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
       return -1;
     },
   },
@@ -182,8 +202,8 @@ export const COMMANDS = {
         (l) => process.stdout.write(`${l}\n`),
         (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
         {
-          runPipelineProcess: async (configPath) => {
-            await runPipelineProcess(configPath);
+          runPipelineProcess: async (configPath, logLevel) => {
+            await runPipelineProcess(configPath, logLevel);
             return -1; // keep running until a signal
           },
         },

@@ -27,6 +27,7 @@ import {
   parseCommand,
   usageError,
 } from '../util/args.ts';
+import { type LogLevel, resolveLogLevel } from '../util/log-level.ts';
 import {
   GLOBAL_OPTIONS,
   isPipelineCommand,
@@ -454,7 +455,13 @@ const HANDLERS: { readonly [K in PipelineCommand]: Handler } = {
   run: async (c) => {
     if (!c.io.runPipelineProcess)
       throw bad(c, 'runs a pipeline process in this process: use the holdfast binary');
-    return c.io.runPipelineProcess(str(c, 'config') as string);
+    let level: LogLevel;
+    try {
+      level = resolveLogLevel(str(c, 'log-level'));
+    } catch (e) {
+      throw bad(c, (e as Error).message);
+    }
+    return c.io.runPipelineProcess(str(c, 'config') as string, level);
   },
 };
 
@@ -467,7 +474,7 @@ export interface CliIo {
   /** Clock for the progress display; default `Date.now`. */
   readonly now?: () => number;
   /** `pipeline run --config FILE`: runs a pipeline process here; returns the exit code (-1: keep running). */
-  readonly runPipelineProcess?: (configPath: string) => Promise<number>;
+  readonly runPipelineProcess?: (configPath: string, logLevel: LogLevel) => Promise<number>;
 }
 
 /** Where the global options before the command end: the index of the command word. */

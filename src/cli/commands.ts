@@ -5,6 +5,7 @@
  * command that does not exist nor miss one that does. Pure data.
  */
 import { type CommandSpec, commandSynopsis, type OptionSpecs } from '../util/args.ts';
+import { LOG_LEVEL_OPTION } from '../util/log-level.ts';
 
 /** Options of every remote `pipeline` subcommand, accepted before `pipeline` or after the subcommand. */
 export const GLOBAL_OPTIONS: OptionSpecs = {
@@ -180,6 +181,7 @@ export const PIPELINE_COMMANDS = {
         required: true,
         help: 'JSON: program_code, optional http {bind, port}, initial, runtime-config fields',
       },
+      'log-level': LOG_LEVEL_OPTION,
     },
   },
 } as const satisfies Record<string, CommandSpec>;

@@ -20,8 +20,10 @@
  * default 16 MiB); proxied bodies (ingress) are streamed through unread. A malformed percent-encoding is 400
  * `InvalidParam`.
  *
- * Metrics: HTTP requests by route template and status are recorded in the kit's `onResponse` hook point (below),
- * where a request log line belongs too.
+ * Metrics and logs: HTTP requests by route template and status are recorded in the kit's `onResponse` hook
+ * point (below), which also writes one log line per request (`logRequest`, util/log.ts format); the lifecycle of
+ * every pipeline is logged from the registry's changes (lifecycle-log.ts), and each pipeline's own log is kept
+ * in files and served by `GET .../logs` (pipeline-logs.ts).
  *
  * Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process (the manager
  * never links the engine) and store `program_status`, `program_error` and `program_info`.
@@ -34,8 +36,11 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
+import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
+import { LifecycleLog } from './lifecycle-log.ts';
 import { type ManagerMetrics, managerMetrics } from './manager-metrics.ts';
+import { PipelineLogs } from './pipeline-logs.ts';
 import { now, processInitial, setResources, setRuntime } from './records.ts';
 import { configRoutes, PUBLIC_PATHS } from './routes/config.ts';
 import { dataProxyRoutes } from './routes/data-proxy.ts';
@@ -73,87 +78,110 @@ export class Manager implements ManagerContext {
   readonly #detailsSavedAt = new Map<string, number>();
   /** The manager's own metrics (one registry for the process). */
   readonly metrics: ManagerMetrics;
+  /** The manager's own log (util/log.ts format; `logSink`, default nowhere). */
+  readonly log: Logger;
 
   constructor(opts: ManagerOptions) {
     this.options = opts;
     this.metrics = managerMetrics(() => this.store.list());
-    this.store = new Store(opts.dataDir, (line) => opts.log?.(line));
-    this.supervisor = new Supervisor(opts.mainScript, opts.dataDir, {
-      onReady: (name, port, pid) =>
-        this.note(name, (r) => {
-          r.port = port;
-          r.pid = pid;
-          setResources(r, 'Provisioned');
-          setRuntime(r, 'Initializing');
-          r.storage_status = 'InUse';
-        }),
-      onRuntime: (name, state, error, details = null) => {
-        const r = this.store.get(name);
-        if (r?.deployment_resources_status !== 'Provisioned') return;
-        if (state === 'Failed') {
-          this.note(name, (x) => {
-            x.deployment_error = error ?? {
-              message: 'the pipeline failed',
-              error_code: 'PipelineFailed',
-              details: {},
-            };
-          });
-          void this.stopDeployment(name);
-          return;
-        }
-        const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
-          ? (state as RuntimeStatus)
-          : 'Unavailable';
-        const same = JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
-        // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
-        // its desired status is then what it runs as, not Standby
-        const skippedStandby =
-          r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
-        if (r.deployment_runtime_status !== rt)
-          this.note(name, (x) => {
-            setRuntime(x, rt);
-            x.deployment_runtime_status_details = details;
-            if (skippedStandby) {
-              x.deployment_runtime_desired_status = rt;
-              x.deployment_runtime_desired_status_since = now();
+    const level = opts.logLevel ?? 'info';
+    const sink = opts.logSink ?? { write: () => {} };
+    this.log = createLogger({ level, sink, bindings: { component: 'manager' } });
+    const logs = new PipelineLogs(opts.dataDir, { managerLog: this.log, managerSink: sink, level });
+    // the lifecycle of every pipeline is logged from the registry's changes (lifecycle-log.ts), not per route
+    const lifecycle = new LifecycleLog(
+      (id, name) => logs.logger(id, name),
+      this.log,
+      (id) => logs.remove(id),
+    );
+    this.store = new Store(
+      opts.dataDir,
+      (line, lvl = 'info') => this.log[lvl](line),
+      (records) => lifecycle.observe(records),
+    );
+    lifecycle.seed(this.store.list());
+    this.supervisor = new Supervisor(
+      opts.mainScript,
+      opts.dataDir,
+      {
+        onReady: (name, port, pid) =>
+          this.note(name, (r) => {
+            r.port = port;
+            r.pid = pid;
+            setResources(r, 'Provisioned');
+            setRuntime(r, 'Initializing');
+            r.storage_status = 'InUse';
+          }),
+        onRuntime: (name, state, error, details = null) => {
+          const r = this.store.get(name);
+          if (r?.deployment_resources_status !== 'Provisioned') return;
+          if (state === 'Failed') {
+            this.note(name, (x) => {
+              x.deployment_error = error ?? {
+                message: 'the pipeline failed',
+                error_code: 'PipelineFailed',
+                details: {},
+              };
+            });
+            void this.stopDeployment(name);
+            return;
+          }
+          const rt = (RUNTIME_FROM_PIPELINE as readonly string[]).includes(state)
+            ? (state as RuntimeStatus)
+            : 'Unavailable';
+          const same =
+            JSON.stringify(r.deployment_runtime_status_details ?? null) === JSON.stringify(details);
+          // a pipeline started as a standby that was activated before skips standby on its own (activated.json):
+          // its desired status is then what it runs as, not Standby
+          const skippedStandby =
+            r.deployment_runtime_desired_status === 'Standby' && (rt === 'Running' || rt === 'Paused');
+          if (r.deployment_runtime_status !== rt)
+            this.note(name, (x) => {
+              setRuntime(x, rt);
+              x.deployment_runtime_status_details = details;
+              if (skippedStandby) {
+                x.deployment_runtime_desired_status = rt;
+                x.deployment_runtime_desired_status_since = now();
+              }
+            });
+          else if (!same) {
+            // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
+            r.deployment_runtime_status_details = details;
+            const t = Date.now();
+            if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
+              this.#detailsSavedAt.set(name, t);
+              this.store.note(r);
+            }
+          }
+        },
+        onExit: (name, expected, gaveUp, detail) => {
+          if (!expected && !gaveUp) this.metrics.restarts.inc({ [PIPELINE_LABEL]: name });
+          this.note(name, (r) => {
+            r.port = null;
+            r.pid = null;
+            setRuntime(r, null);
+            r.deployment_runtime_status_details = null;
+            if (expected || gaveUp) {
+              r.bootstrap_policy = null;
+              setResources(r, 'Stopped');
+              r.deployment_resources_desired_status = 'Stopped';
+              r.deployment_runtime_desired_status = null;
+              r.deployment_initial = null;
+              if (gaveUp) {
+                r.deployment_error = new ServiceError(
+                  'PipelineCrashed',
+                  `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
+                  { last_exit: detail },
+                ).toResponse();
+              }
+            } else {
+              setResources(r, 'Provisioning');
             }
           });
-        else if (!same) {
-          // details alone (a standby's pull counters tick every poll): in memory now, on disk now and then
-          r.deployment_runtime_status_details = details;
-          const t = Date.now();
-          if (t - (this.#detailsSavedAt.get(name) ?? 0) >= DETAILS_SAVE_MS) {
-            this.#detailsSavedAt.set(name, t);
-            this.store.note(r);
-          }
-        }
+        },
       },
-      onExit: (name, expected, gaveUp, detail) => {
-        if (!expected && !gaveUp) this.metrics.restarts.inc({ [PIPELINE_LABEL]: name });
-        this.note(name, (r) => {
-          r.port = null;
-          r.pid = null;
-          setRuntime(r, null);
-          r.deployment_runtime_status_details = null;
-          if (expected || gaveUp) {
-            r.bootstrap_policy = null;
-            setResources(r, 'Stopped');
-            r.deployment_resources_desired_status = 'Stopped';
-            r.deployment_runtime_desired_status = null;
-            r.deployment_initial = null;
-            if (gaveUp) {
-              r.deployment_error = new ServiceError(
-                'PipelineCrashed',
-                `the pipeline process kept exiting (${detail}); it was stopped after repeated restarts — see GET /v0/pipelines/${name}/logs`,
-                { last_exit: detail },
-              ).toResponse();
-            }
-          } else {
-            setResources(r, 'Provisioning');
-          }
-        });
-      },
-    });
+      { logs, logLevel: level },
+    );
     this.http = new HttpApp({
       auth: opts.apiKey
         ? {
@@ -174,14 +202,16 @@ export class Manager implements ManagerContext {
         description:
           "Holdfast's manager API: Feldera's /v0 REST API for incremental SQL pipelines (see the README's API reference).",
       },
-      // the one hook point after each response: HTTP metrics (a request log line goes here too)
+      // the one hook point after each response: HTTP metrics and the request's log line
       onResponse: (request, reply, route, seconds) => {
         const labels = { route, method: request.method, status: String(reply.statusCode) };
         this.metrics.requests.inc(labels);
         this.metrics.duration.observe({ route, method: request.method }, seconds);
+        logRequest(this.log, { ...labels, url: request.url, status: reply.statusCode, ms: seconds * 1000 });
       },
       onError: (err) => {
-        if (err.httpStatus >= 500) this.options.log?.(`error: ${err.errorCode}: ${err.message}`);
+        if (err.httpStatus >= 500)
+          this.log.error({ error_code: err.errorCode }, `error: ${err.errorCode}: ${err.message}`);
       },
     });
     this.http
@@ -220,7 +250,7 @@ export class Manager implements ManagerContext {
         } catch (e) {
           // e.g. StorageFull writing its config: reported on the pipeline; a start (or restart) tries again
           const err = toServiceError(e);
-          this.options.log?.(`error: pipeline '${r.name}' not restarted: ${err.errorCode}: ${err.message}`);
+          this.log.error({ pipeline: r.name }, `pipeline not restarted: ${err.errorCode}: ${err.message}`);
           setResources(r, 'Stopped');
           r.deployment_error = err.toResponse();
           this.store.note(r);
@@ -238,6 +268,7 @@ export class Manager implements ManagerContext {
     await new Promise((r) => this.server.close(r));
     await this.supervisor.stopAll();
     this.store.close();
+    this.supervisor.logs.close();
   }
 
   update(name: string, f: (r: PipelineRecord) => void): void {

@@ -3,6 +3,7 @@
  * the record helpers. `Manager` (api.ts) implements it; the route files depend on this interface only, so the
  * route tables and the manager do not import each other.
  */
+import type { LineSink, Logger, LogLevel } from '../util/log.ts';
 import type { ManagerMetrics } from './manager-metrics.ts';
 import type { PipelineRecord, Store } from './store.ts';
 import type { Supervisor } from './supervisor.ts';
@@ -12,7 +13,10 @@ export interface ManagerOptions {
   readonly apiKey?: string | null;
   /** The `holdfast` entry script used to run compiler and pipeline processes. */
   readonly mainScript: string;
-  readonly log?: (line: string) => void;
+  /** Where the manager's own log lines go (default: nowhere); each pipeline's log is kept in its directory. */
+  readonly logSink?: LineSink;
+  /** The manager's level, also passed to the pipeline processes (default info). */
+  readonly logLevel?: LogLevel;
   /** Largest JSON request body read whole (create, update, …); default 16 MiB; null: no limit. */
   readonly maxBodyBytes?: number | null;
 }
@@ -22,6 +26,8 @@ export interface ManagerContext {
   readonly supervisor: Supervisor;
   readonly options: ManagerOptions;
   readonly metrics: ManagerMetrics;
+  /** The manager's own log (util/log.ts). */
+  readonly log: Logger;
   /** The pipeline's record. @throws UnknownPipelineName (404) */
   get(name: string): PipelineRecord;
   /** A change a request makes: persisted before the request succeeds (restored and thrown when it cannot be). */

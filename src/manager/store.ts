@@ -17,6 +17,8 @@
  * - `registry.json` holds secrets (sync keys in runtime_config): it is written with mode 0600, the data directory
  *   is 0700, and wider modes found at start are narrowed (and logged).
  * - A registry that cannot be parsed stops the manager (`RegistryCorrupt`); it is never replaced by an empty one.
+ * - Every change that counts (persisted, or noted in memory) is reported to the optional `observe` callback with
+ *   the whole registry (the lifecycle log, lifecycle-log.ts); a change rolled back is not.
  */
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,7 +97,8 @@ const RETRY_SAVE_MS = 2000;
 export class Store {
   readonly #path: string;
   readonly #dir: string;
-  readonly #log: (line: string) => void;
+  readonly #log: (message: string, level?: 'info' | 'warn' | 'error') => void;
+  readonly #observe: (records: PipelineRecord[]) => void;
   readonly #pipelines = new Map<string, PipelineRecord>();
   /** Each record's JSON as last persisted, by name. */
   #persisted = new Map<string, string>();
@@ -104,12 +107,17 @@ export class Store {
   #retryTimer: NodeJS.Timeout | null = null;
 
   /** @throws ServiceError RegistryCorrupt (the file is not a registry) | StorageWriteFailed | StorageFull */
-  constructor(dataDir: string, log: (line: string) => void = () => {}) {
+  constructor(
+    dataDir: string,
+    log: (message: string, level?: 'info' | 'warn' | 'error') => void = () => {},
+    observe: (records: PipelineRecord[]) => void = () => {},
+  ) {
     this.#dir = dataDir;
     this.#log = log;
+    this.#observe = observe;
     this.#path = join(dataDir, REGISTRY_FILE);
     if (ensurePrivateDirSync(dataDir))
-      log(`manager: narrowed the permissions of data directory ${dataDir} to 0700 (it holds secrets)`);
+      log(`narrowed the permissions of data directory ${dataDir} to 0700 (it holds secrets)`, 'warn');
     let text: string | null = null;
     try {
       text = readFileSync(this.#path, 'utf8');
@@ -120,7 +128,7 @@ export class Store {
       for (const p of parseRegistry(text, this.#path)) this.#pipelines.set(p.name, p);
       try {
         if (narrowModeSync(this.#path, SECRET_FILE_MODE))
-          log(`manager: narrowed the permissions of ${this.#path} to 0600 (it holds secrets)`);
+          log(`narrowed the permissions of ${this.#path} to 0600 (it holds secrets)`, 'warn');
       } catch (e) {
         throw storageWriteError(e, this.#path, 'change the mode of');
       }
@@ -185,9 +193,10 @@ export class Store {
       return null;
     } catch (e) {
       const err = storageWriteError(e, this.#path);
-      if (!this.#dirty) this.#log(`manager: error: ${err.errorCode}: ${err.message} (retrying)`);
+      if (!this.#dirty) this.#log(`error: ${err.errorCode}: ${err.message} (retrying)`, 'error');
       this.#dirty = true;
       this.#retryLater();
+      this.#notify();
       return err;
     }
   }
@@ -223,8 +232,18 @@ export class Store {
     const body: RegistryFile = { format_version: 1, pipelines: this.list() };
     writeFileDurableSync(this.#path, JSON.stringify(body, null, 1), { mode: SECRET_FILE_MODE });
     this.#snapshot();
-    if (this.#dirty) this.#log('manager: the registry is saved again');
+    if (this.#dirty) this.#log('the registry is saved again', 'info');
     this.#dirty = false;
+    this.#notify();
+  }
+
+  /** Reports the registry to the observer; its failure (it only logs) never undoes a change. */
+  #notify(): void {
+    try {
+      this.#observe(this.list());
+    } catch {
+      // logging failed: the change stands
+    }
   }
 
   #snapshot(): void {

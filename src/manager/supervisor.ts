@@ -1,8 +1,9 @@
 /**
- * Runs pipeline processes for the manager: spawns `holdfast pipeline run --config FILE`, learns its port from
- * its first stdout line, keeps its log lines (stderr) in a bounded buffer, polls its status, and restarts it with
- * backoff when it dies unexpectedly. Repeated failure ends in Stopped with `deployment_error` set — never a
- * silent loop.
+ * Runs pipeline processes for the manager: spawns `holdfast pipeline run --config FILE --log-level L` (the
+ * manager's level), learns its port from its first stdout line, hands every line it prints to the pipeline's
+ * persisted log (pipeline-logs.ts) together with its own lines about the process (started, serving, exited,
+ * restarted, with pid, exit code or signal), polls its status, and restarts it with backoff when it dies
+ * unexpectedly. Repeated failure ends in Stopped with `deployment_error` set — never a silent loop.
  *
  *   Stopped ──start──▶ Provisioning ──(port reported)──▶ Provisioned ──stop──▶ Stopping ──(exit)──▶ Stopped
  *                          ▲                                 │ crash
@@ -10,7 +11,7 @@
  *                                                                 ⇒ Stopped + deployment_error)
  *
  * The manager never links engine code: it talks to the pipeline over HTTP and reads the process's stdout.
- * Every buffered log line has URL credentials redacted (types/redact-url.ts).
+ * Every stored log line has URL credentials redacted (pipeline-logs.ts).
  *
  * Each spawn gets a fresh random key (32 bytes), passed in the child's environment (`HOLDFAST_PIPELINE_KEY`),
  * never on its command line; the pipeline then refuses every request without `Authorization: Bearer <key>`.
@@ -20,7 +21,8 @@
  * Pipeline processes run with {@link PIPELINE_NODE_FLAGS}.
  *
  * Files: `<data-dir>/pipelines/<id>/config.json` (the process config; holds the sync keys, so mode 0600, written
- * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory.
+ * durably by util/durable-file.ts) in a directory of mode 0700, as is the pipeline's `storage/` directory; its
+ * `logs/` belong to pipeline-logs.ts.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,8 +30,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ErrorResponse } from '../types/error-codes.ts';
-import { redactUrlCredentials } from '../types/redact-url.ts';
 import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
+import type { Logger, LogLevel } from '../util/log.ts';
+import { PipelineLogs } from './pipeline-logs.ts';
 
 /**
  * Node flags of a pipeline process. `--liftoff-only`: WebAssembly (the Postgres grammar, libpg-query) runs on
@@ -42,6 +45,8 @@ export const PIPELINE_NODE_FLAGS: readonly string[] = ['--liftoff-only'];
 
 export interface Deployment {
   readonly name: string;
+  /** The pipeline's id (its directory and its log files). */
+  id: string;
   child: ChildProcess | null;
   port: number | null;
   /** The current process's key (see the module header); null before the first spawn. */
@@ -75,7 +80,13 @@ export interface SupervisorEvents {
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
 /** A process that stayed up this long is considered healthy again: its crash count restarts from zero. */
 const STABLE_MS = 30_000;
-const LOG_LINES = 5000;
+
+export interface SupervisorOptions {
+  /** The pipelines' persisted logs (default: kept under `dataDir`, manager lines not echoed anywhere). */
+  readonly logs?: PipelineLogs;
+  /** Passed to every pipeline process as `--log-level` (default info). */
+  readonly logLevel?: LogLevel;
+}
 
 export class Supervisor {
   readonly #main: string;
@@ -83,12 +94,15 @@ export class Supervisor {
   readonly #events: SupervisorEvents;
   readonly #deployments = new Map<string, Deployment>();
   readonly #silenced = new Set<string>();
-  readonly #logs = new Map<string, { lines: string[]; followers: Set<(line: string) => void> }>();
+  readonly logs: PipelineLogs;
+  readonly #logLevel: LogLevel;
 
-  constructor(mainScript: string, dataDir: string, events: SupervisorEvents) {
+  constructor(mainScript: string, dataDir: string, events: SupervisorEvents, opts: SupervisorOptions = {}) {
     this.#main = mainScript;
     this.#dataDir = dataDir;
     this.#events = events;
+    this.logs = opts.logs ?? new PipelineLogs(dataDir);
+    this.#logLevel = opts.logLevel ?? 'info';
   }
 
   /**
@@ -104,6 +118,7 @@ export class Supervisor {
     if (!d) {
       d = {
         name,
+        id,
         child: null,
         port: null,
         key: null,
@@ -115,6 +130,7 @@ export class Supervisor {
       };
       this.#deployments.set(name, d);
     }
+    d.id = id;
     d.wanted = true;
     d.crashes = 0;
     this.#spawn(d, configPath);
@@ -146,7 +162,16 @@ export class Supervisor {
     const { HOLDFAST_API_KEY: _apiKey, ...env } = process.env;
     const child = spawn(
       process.execPath,
-      [...PIPELINE_NODE_FLAGS, this.#main, 'pipeline', 'run', '--config', configPath],
+      [
+        ...PIPELINE_NODE_FLAGS,
+        this.#main,
+        'pipeline',
+        'run',
+        '--config',
+        configPath,
+        '--log-level',
+        this.#logLevel,
+      ],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...env, HOLDFAST_MANAGED: '1', HOLDFAST_PIPELINE_KEY: key },
@@ -156,7 +181,8 @@ export class Supervisor {
     d.child = child;
     d.port = null;
     d.startedAt = Date.now();
-    this.log(d.name, `manager: starting pipeline process (pid ${child.pid})`);
+    const id = d.id;
+    this.#logger(d).info({ pid: child.pid }, `starting pipeline process (pid ${child.pid})`);
     let ready = false;
     const out = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     out.on('line', (line) => {
@@ -166,15 +192,19 @@ export class Supervisor {
         if (msg.event === 'listening' && typeof msg.port === 'number') {
           ready = true;
           d.port = msg.port;
+          this.#logger(d).info(
+            { pid: child.pid, port: msg.port },
+            `pipeline process serves on port ${msg.port}`,
+          );
           this.#events.onReady(d.name, msg.port, child.pid ?? 0);
           this.#poll(d);
         }
       } catch {
-        this.log(d.name, line);
+        this.logs.capture(id, d.name, 'stdout', line);
       }
     });
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
-      this.log(d.name, line),
+      this.logs.capture(id, d.name, 'stderr', line),
     );
     child.once('exit', (code, signal) => {
       if (d.pollTimer) clearInterval(d.pollTimer);
@@ -182,18 +212,25 @@ export class Supervisor {
       d.child = null;
       d.port = null;
       const detail = signal ? `killed by ${signal}` : `exit code ${code}`;
-      if (this.#silenced.delete(d.name)) return;
+      const how = { pid: child.pid, exit_code: code, signal };
+      if (this.#silenced.delete(d.name)) {
+        this.#logger(d).info(how, `pipeline process stopped with the manager (${detail})`);
+        return;
+      }
       if (!d.wanted) {
-        this.log(d.name, `manager: pipeline process stopped (${detail})`);
+        this.#logger(d).info(how, `pipeline process stopped (${detail})`);
         this.#events.onExit(d.name, true, false, detail);
         return;
       }
       if (Date.now() - d.startedAt > STABLE_MS) d.crashes = 0;
       d.crashes++;
       const gaveUp = d.crashes > BACKOFF_MS.length;
-      this.log(
-        d.name,
-        `manager: pipeline process exited unexpectedly (${detail})${gaveUp ? '; giving up' : `; restart #${d.crashes}`}`,
+      this.#logger(d).error(
+        {
+          ...how,
+          ...(gaveUp ? { gave_up: true } : { restart: d.crashes, restart_in_ms: BACKOFF_MS[d.crashes - 1] }),
+        },
+        `pipeline process exited unexpectedly (${detail})${gaveUp ? '; giving up' : `; restart #${d.crashes}`}`,
       );
       this.#events.onExit(d.name, false, gaveUp, detail);
       if (gaveUp) {
@@ -294,29 +331,19 @@ export class Supervisor {
   // ------------------------------------------------------------------------------------------------------
   // logs
 
-  log(name: string, rawLine: string): void {
-    const line = redactUrlCredentials(rawLine);
-    let l = this.#logs.get(name);
-    if (!l) {
-      l = { lines: [], followers: new Set() };
-      this.#logs.set(name, l);
-    }
-    l.lines.push(line);
-    if (l.lines.length > LOG_LINES) l.lines.splice(0, l.lines.length - LOG_LINES);
-    for (const f of l.followers) f(line);
+  /** A manager line about deployed pipeline `name` (to the manager's log and the pipeline's). */
+  log(
+    name: string,
+    message: string,
+    level: 'info' | 'warn' | 'error' = 'info',
+    fields: Record<string, unknown> = {},
+  ): void {
+    const d = this.#deployments.get(name);
+    if (d) this.#logger(d)[level](fields, message);
   }
 
-  /** The buffered lines, then every new one until the returned function is called. */
-  follow(name: string, onLine: (line: string) => void): () => void {
-    let l = this.#logs.get(name);
-    if (!l) {
-      l = { lines: [], followers: new Set() };
-      this.#logs.set(name, l);
-    }
-    for (const line of l.lines) onLine(line);
-    l.followers.add(onLine);
-    const set = l.followers;
-    return () => set.delete(onLine);
+  #logger(d: Deployment): Logger {
+    return this.logs.logger(d.id, d.name);
   }
 
   /** Stops every process without reporting it (the manager is shutting down; desired states are kept). */

@@ -10,7 +10,7 @@
  * bootstrap — the manager (and tests) read the port from it and then follow `/status`. An initialization
  * error (e.g. BootstrapRejected) ends a pipeline run alone (`error [Code]: …` on stderr, exit 1); a managed
  * one (`HOLDFAST_MANAGED=1`) keeps serving it on `/status` until stopped, for the manager to report. Logs go to stderr as JSON
- * lines; runtime fields it accepts without acting on them (`workers`, ...) are logged once as warnings at start.
+ * lines in the format of util/log.ts, at `--log-level` (the manager passes its own); runtime fields it accepts without acting on them (`workers`, ...) are logged once as warnings at start.
  * SIGTERM/SIGINT stop it cleanly.
  *
  * Environment: `HOLDFAST_PIPELINE_KEY` (the manager sets a fresh random one per spawn) makes every HTTP route
@@ -52,11 +52,11 @@ import { SyncService } from '../sync/sync-service.ts';
 import { type PipelineIdentity, type PullOutcome, Synchronizer } from '../sync/synchronizer.ts';
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../types/ft-config.ts';
 import type { BootstrapPolicy } from '../types/pipeline-api.ts';
-import { redactUrlCredentialsDeep } from '../types/redact-url.ts';
 import { runtimeConfigWarnings } from '../types/runtime-fields.ts';
 import { describeSync, type SyncSettings } from '../types/sync-config.ts';
 import { sleep } from '../util/backoff.ts';
 import { DurableTempFile } from '../util/durable-file.ts';
+import { createLogger, type LogFn, type LogLevel, logFn } from '../util/log.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { PipelineMetrics } from './pipeline-metrics.ts';
 import { type ActivationSummary, createPipelineServer, type SyncHandle } from './pipeline-server.ts';
@@ -179,7 +179,7 @@ async function pullAtStart(
   synchronizer: Synchronizer,
   settings: SyncSettings,
   life: PipelineLifecycle,
-  log: ReturnType<typeof jsonLog>,
+  log: LogFn,
 ): Promise<PullOutcome> {
   const target = settings.startFromCheckpoint as string;
   life.reason = `downloading checkpoint ${target} from object storage`;
@@ -218,7 +218,7 @@ async function pullAtStart(
 async function retryTransient<T>(
   what: string,
   synchronizer: Synchronizer,
-  log: ReturnType<typeof jsonLog>,
+  log: LogFn,
   fn: () => Promise<T>,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -251,7 +251,7 @@ async function standbyThenActivate(
   sync: SyncHandle,
   life: PipelineLifecycle,
   dir: string,
-  log: ReturnType<typeof jsonLog>,
+  log: LogFn,
 ): Promise<{ result: StandbyResult; epoch: number }> {
   const standby = new Standby({
     synchronizer,
@@ -287,7 +287,7 @@ async function takeOverAndMark(
   reason: string | null,
   life: PipelineLifecycle,
   dir: string,
-  log: ReturnType<typeof jsonLog>,
+  log: LogFn,
 ): Promise<number> {
   if (uuid === null) {
     if (settings.failIfNoCheckpoint)
@@ -339,7 +339,7 @@ async function finishPendingActivation(
   store: StandbyOptions['store'],
   life: PipelineLifecycle,
   dir: string,
-  log: ReturnType<typeof jsonLog>,
+  log: LogFn,
 ): Promise<{ uuid: string | null; epoch: number }> {
   const target = settings.startFromCheckpoint ?? 'latest';
   log('warn', 'an activation of this pipeline did not finish: finishing the takeover before running', {
@@ -364,22 +364,14 @@ async function finishPendingActivation(
   return { uuid, epoch };
 }
 
-export function jsonLog(name: string) {
-  return (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
-    process.stderr.write(
-      `${JSON.stringify(redactUrlCredentialsDeep({ ts: new Date().toISOString(), level, pipeline: name, message, ...fields }))}\n`,
-    );
-  };
-}
-
 /**
  * Starts the pipeline process. Managed: resolves once listening. Run alone: resolves once initialized (it may
  * wait for a bootstrap approval), rejects with the initialization error.
  */
-export async function runPipelineProcess(configPath: string): Promise<void> {
+export async function runPipelineProcess(configPath: string, logLevel: LogLevel = 'info'): Promise<void> {
   const cfg = readPipelineConfig(configPath);
   const name = cfg.given_name ?? cfg.name ?? 'pipeline';
-  const log = jsonLog(name);
+  const log = logFn(createLogger({ level: logLevel, bindings: { pipeline: name } }));
   let ft: FtSettings;
   try {
     ft = ftSettings(cfg, dirname(resolvePath(configPath)));

@@ -266,7 +266,7 @@ async function status(base: string): Promise<{ code: number; body: string }> {
 
 interface LogLine {
   level?: string;
-  message?: string;
+  msg?: string;
 }
 
 function parseLog(lines: readonly string[]): LogLine[] {
@@ -274,7 +274,7 @@ function parseLog(lines: readonly string[]): LogLine[] {
     try {
       return JSON.parse(l) as LogLine;
     } catch {
-      return { level: 'raw', message: l };
+      return { level: 'raw', msg: l };
     }
   });
 }
@@ -287,9 +287,9 @@ function logProblems(model: Model, lines: readonly string[]): string[] {
         l.level === 'error' ||
         (model === 'exactly_once' &&
           l.level === 'warn' &&
-          /differs from the replayed output/.test(l.message ?? '')),
+          /differs from the replayed output/.test(l.msg ?? '')),
     )
-    .map((l) => `${l.level}: ${l.message}`);
+    .map((l) => `${l.level}: ${l.msg}`);
 }
 
 const has = (lines: readonly string[], s: string) => lines.some((l) => l.includes(s));

@@ -185,7 +185,8 @@ test('through the manager: a damaged journal is deployment_error ReplayFailure; 
 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-jdamage-mgr-'));
   const server = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // stderr (the manager's log, a line per request) is not read: not piped, so it cannot fill up and block
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   procs.push(server);
   const url = await new Promise<string>((res, rej) => {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -197,6 +197,16 @@ test('a password in a sync endpoint URL is never displayed', { timeout: 150_000 
     keep(await call(url, 'POST', `/v0/pipelines/${name}/stop?force=true`));
   const managerLog = manager.log();
   assert.ok(!managerLog.includes(PASSWORD), `the password leaked in the manager log: ${managerLog}`);
+  // the pipelines' log files on disk (what /logs shows after a manager restart)
+  const pipelinesDir = join(dataDir, 'mgr', 'pipelines');
+  let files = 0;
+  for (const id of readdirSync(pipelinesDir))
+    for (const f of readdirSync(join(pipelinesDir, id, 'logs'))) {
+      const text = readFileSync(join(pipelinesDir, id, 'logs', f), 'utf8');
+      assert.ok(!text.includes(PASSWORD), `the password leaked in log file ${id}/logs/${f}`);
+      files++;
+    }
+  assert.ok(files >= 2, 'each pipeline has its log file');
 
   // `holdfast pipeline run` alone: a pull that fails prints the store without the password
   const dir = mkdtempSync(join(dataDir, 'run-'));

@@ -247,7 +247,7 @@ describe('standby, activation and fencing against s3rver', async () => {
       'B running',
       60_000,
     );
-    assert.ok(B.log.some((l) => l.includes('"message":"pipeline activated"')));
+    assert.ok(B.log.some((l) => l.includes('"msg":"pipeline activated"')));
     const resumed = B.log.find((l) => l.includes('resuming from checkpoint'));
     assert.ok(resumed?.includes('state preloaded by the standby'), resumed);
     if (lastPushed !== undefined) assert.ok(resumed?.includes(lastPushed), `${resumed} vs ${lastPushed}`);

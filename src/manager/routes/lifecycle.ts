@@ -306,7 +306,7 @@ async function suspend(m: ManagerContext, name: string, port: number): Promise<v
       if (Date.now() > deadline) throw new Error('the checkpoint did not complete within 120 s');
       await new Promise((res) => setTimeout(res, 50));
     }
-    m.supervisor.log(name, 'manager: pipeline suspended (checkpoint written); stopping');
+    m.supervisor.log(name, 'pipeline suspended (checkpoint written); stopping');
     m.note(name, (x) => setRuntime(x, 'Suspended'));
   } catch (e) {
     m.note(name, (x) => {
@@ -397,11 +397,12 @@ async function activate(m: ManagerContext, req: FastifyRequest, reply: FastifyRe
         const err = toServiceError(e);
         m.supervisor.log(
           name,
-          `manager: error: the process config was not updated: ${err.errorCode}: ${err.message}`,
+          `the process config was not updated: ${err.errorCode}: ${err.message}`,
+          'error',
         );
       }
     });
-    m.supervisor.log(name, `manager: activation requested (initial=${initial})`);
+    m.supervisor.log(name, `activation requested (initial=${initial})`);
   }
   passThrough(reply, status, text, type);
 }

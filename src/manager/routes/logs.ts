@@ -1,6 +1,7 @@
 /**
  * Manager route: `GET /v0/pipelines/{name}/logs` — the pipeline's log lines (the manager's about it and the
- * process's own), replayed and then followed, as `text/plain` until the client closes the stream.
+ * process's own), its last 5,000 kept on disk (pipeline-logs.ts) then every new one, as `text/plain` until the
+ * client closes the stream.
  */
 import type { Route } from '../../http/routes.ts';
 import { ERROR_RESPONSES, PipelineParamsSchema } from '../../types/api-schemas.ts';
@@ -19,12 +20,13 @@ export function logsRoutes(m: ManagerContext): Route[] {
       },
       handler: (req, reply) => {
         const name = (req.params as { pipeline_name: string }).pipeline_name;
-        m.get(name);
+        const { id } = m.get(name);
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
         res.flushHeaders();
-        const stop = m.supervisor.follow(name, (line) => res.write(`${line}\n`));
+        // the stored tail (files in the pipeline's directory: also after a manager restart), then new lines
+        const stop = m.supervisor.logs.follow(id, (line) => res.write(`${line}\n`));
         req.raw.on('close', stop);
         res.on('close', stop);
       },
