@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 
@@ -197,6 +197,8 @@ test('a pipeline log survives kill -9 of the manager: GET /logs and `holdfast pi
   );
   assert.equal((await call('DELETE', '/v0/pipelines/p')).status, 200);
   assert.equal(existsSync(dir), false, 'the log directory is gone');
+  // and so is the rest of its directory: the process config (it holds the sync keys)
+  assert.equal(existsSync(dirname(dir)), false, "the pipeline's directory is gone");
   await stop(s.proc);
   assert.ok(
     s.stderr.some((l) => l.includes('"msg":"pipeline deleted (its logs too)"')),

@@ -7,6 +7,8 @@
  * as sent. Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process and
  * store `program_status`, `program_error` and `program_info`.
  */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { InvalidInput } from '../../http/errors.ts';
@@ -188,6 +190,8 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         }
         m.supervisor.forget(name);
         m.store.delete(name);
+        // nothing of it stays behind: its process config (which holds the sync keys), logs, any leftover
+        rmSync(join(m.store.dataDir, 'pipelines', r.id), { recursive: true, force: true });
         reply.code(200).header('content-length', 0).send();
       },
     },
