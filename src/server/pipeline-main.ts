@@ -399,11 +399,10 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
   delete process.env.HOLDFAST_PIPELINE_KEY; // not inherited by anything this process starts
   const maxIngressBytes = byteLimit(process.env.HOLDFAST_MAX_INGRESS_BYTES, 'HOLDFAST_MAX_INGRESS_BYTES');
   let spoolDir: string | undefined;
+  let storageDir: string | undefined;
   if (ft.storage) {
-    spoolDir = join(
-      cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage'),
-      'ingress-spool',
-    );
+    storageDir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
+    spoolDir = join(storageDir, 'ingress-spool');
     await rm(spoolDir, { recursive: true, force: true }); // bodies of requests cut off by a crash
   }
   // one metric registry for the process: the server exposes it, the engine feeds its histograms
@@ -415,6 +414,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     key,
     maxIngressBytes,
     ...(spoolDir !== undefined ? { spoolDir } : {}),
+    ...(storageDir !== undefined ? { storageDir } : {}),
   });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

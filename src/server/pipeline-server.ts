@@ -29,6 +29,7 @@ import { HttpApp } from '../http/app.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { PipelineMetrics } from './pipeline-metrics.ts';
+import { ResourceMeters } from './resource-meters.ts';
 import { egressRoutes } from './routes/egress.ts';
 import { ingressRoutes } from './routes/ingress.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -54,7 +55,8 @@ export function createPipelineServer(
     activationSeconds: () => (life.controller === null ? null : (options.sync?.activation?.seconds ?? null)),
     outputs: () => egress,
   });
-  const ctx: ServerContext = { life, options, egress, metrics };
+  const meters = new ResourceMeters(options.storageDir ?? null);
+  const ctx: ServerContext = { life, options, egress, metrics, meters };
   const key = options.key;
   const http = new HttpApp({
     auth: key

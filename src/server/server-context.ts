@@ -3,6 +3,7 @@
  * controller, once it exists), the server options, the open egress connections and the metric registry.
  * pipeline-server.ts builds it; the route files depend on it only.
  */
+
 import type { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Standby } from '../sync/standby.ts';
@@ -10,6 +11,7 @@ import type { SyncService } from '../sync/sync-service.ts';
 import type { Synchronizer } from '../sync/synchronizer.ts';
 import type { PipelineLifecycle } from './lifecycle.ts';
 import type { PipelineMetrics } from './pipeline-metrics.ts';
+import type { ResourceMeters } from './resource-meters.ts';
 
 /** The pipeline's checkpoint sync, filled in during initialization. */
 export interface SyncHandle {
@@ -57,6 +59,8 @@ export interface PipelineServerOptions {
   readonly maxIngressBytes?: number | null;
   /** Where ingress bodies over 8 MiB are spooled while they arrive (default: a directory in the OS temp dir). */
   readonly spoolDir?: string;
+  /** The pipeline's storage directory (with storage): `/stats` `storage_bytes` is its measured size. */
+  readonly storageDir?: string;
   /** The process's metric registry (default: a new one); `/metrics` serves it. */
   readonly metrics?: PipelineMetrics;
 }
@@ -74,6 +78,8 @@ export interface ServerContext {
   readonly options: PipelineServerOptions;
   readonly egress: Set<EgressConnection>;
   readonly metrics: PipelineMetrics;
+  /** Measured memory pressure and storage size for `/stats`. */
+  readonly meters: ResourceMeters;
 }
 
 /** The controller. @throws Initializing (503) or the initialization error while there is none. */
