@@ -60,12 +60,16 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         response: { 200: { type: 'array', items: PipelineSelectedInfoSchema }, ...ERROR_RESPONSES },
       },
       invalid: selectorInvalid,
-      handler: (req, reply) =>
+      handler: async (req, reply) => {
+        const sel = selectorOf(req);
+        const list = m.store.list();
+        const errors = await Promise.all(list.map((r) => connectorErrors(m, r, sel)));
         sendJson(
           reply,
           200,
-          m.store.list().map((r) => view(r, selectorOf(req))),
-        ),
+          list.map((r, i) => view(r, sel, false, errors[i] ?? null)),
+        );
+      },
     },
     {
       method: 'POST',
@@ -99,7 +103,11 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         response: { 200: PipelineSelectedInfoSchema, ...ERROR_RESPONSES },
       },
       invalid: selectorInvalid,
-      handler: (req, reply) => sendJson(reply, 200, view(m.get(nameOf(req)), selectorOf(req))),
+      handler: async (req, reply) => {
+        const r = m.get(nameOf(req));
+        const sel = selectorOf(req);
+        sendJson(reply, 200, view(r, sel, false, await connectorErrors(m, r, sel)));
+      },
     },
     {
       method: 'PUT',
@@ -380,7 +388,45 @@ function newRecord(name: string, b: Body): PipelineRecord {
 }
 
 /** The pipeline object as the API returns it for a selector (`all`, `status`, `status_with_connectors`). */
-export function view(r: PipelineRecord, selector: string | null, info = false): Record<string, unknown> {
+/**
+ * `connectors` of `selector=status_with_connectors`: the errors the pipeline's connectors counted (parse and
+ * transport errors of inputs, encode and transport errors of outputs), read from its `/stats`; null when it is
+ * not deployed or does not answer within 2 s (never a made-up count).
+ */
+async function connectorErrors(
+  m: ManagerContext,
+  r: PipelineRecord,
+  selector: string | null,
+): Promise<{ num_errors: number } | null> {
+  if (selector !== 'status_with_connectors' || r.deployment_resources_status !== 'Provisioned') return null;
+  const port = m.supervisor.port(r.name);
+  if (port === null) return null;
+  try {
+    const resp = await fetch(`http://127.0.0.1:${port}/stats`, {
+      headers: m.supervisor.authHeaders(r.name),
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!resp.ok) return null;
+    type Ep = { metrics?: Record<string, unknown> };
+    const s = (await resp.json()) as { inputs?: Ep[]; outputs?: Ep[] };
+    const count = (eps: Ep[] | undefined, keys: string[]) =>
+      (eps ?? []).reduce((n, e) => n + keys.reduce((k, key) => k + Number(e.metrics?.[key] ?? 0), 0), 0);
+    return {
+      num_errors:
+        count(s.inputs, ['num_parse_errors', 'num_transport_errors']) +
+        count(s.outputs, ['num_encode_errors', 'num_transport_errors']),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function view(
+  r: PipelineRecord,
+  selector: string | null,
+  info = false,
+  connectors: { num_errors: number } | null = null,
+): Record<string, unknown> {
   const sel = selector ?? 'all';
   if (sel !== 'all' && sel !== 'status' && sel !== 'status_with_connectors') {
     throw new ServiceError(
@@ -445,7 +491,6 @@ export function view(r: PipelineRecord, selector: string | null, info = false): 
     out.program_info = r.program_info;
     out.deployment_resources_status_details = null;
   }
-  if (sel === 'status_with_connectors')
-    out.connectors = r.deployment_resources_status === 'Provisioned' ? { num_errors: 0 } : null;
+  if (sel === 'status_with_connectors') out.connectors = connectors;
   return out;
 }
