@@ -1,8 +1,8 @@
 /**
  * The manager's deployment status (`deployment_resources_status`) as a state machine: the moves the manager
  * makes, and one checked {@link transition}. The table is derived from every place api.ts changes the status
- * today (its `setResources` calls); api.ts does not call `transition()` yet: the HTTP layer being rewritten
- * onto route files is to move the status only through it.
+ * (its `setResources` calls, now in api.ts and routes/); `setResources` (records.ts) moves the status only
+ * through {@link transition}.
  *
  *   Stopped ──start──▶ Provisioning ──(process listening)──▶ Provisioned ──stop──▶ Stopping ──(exit)──▶ Stopped
  *

@@ -2,13 +2,18 @@
  * Helpers on pipeline records shared by the manager (supervisor callbacks) and its route handlers: status
  * changes with their `_since` timestamps, the state a (re)started process starts in, and record ids.
  */
+import { transition } from './deployment-status.ts';
 import type { PipelineRecord, RuntimeDesiredStatus } from './store.ts';
 
 export const now = (): string => new Date().toISOString();
 
+/**
+ * Moves the deployment status, only along the table of deployment-status.ts (a move it does not list throws
+ * InvalidTransition: a bug, never a silent odd state); setting the status it has changes nothing.
+ */
 export function setResources(r: PipelineRecord, s: PipelineRecord['deployment_resources_status']): void {
   if (r.deployment_resources_status !== s) {
-    r.deployment_resources_status = s;
+    r.deployment_resources_status = transition(r.deployment_resources_status, s);
     r.deployment_resources_status_since = now();
   }
 }
