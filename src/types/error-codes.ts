@@ -334,6 +334,11 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: "The action is not allowed in the pipeline's current state.",
   },
+  StorageStatusImmutableUnlessStopped: {
+    status: 400,
+    retryable: false,
+    summary: "The pipeline's storage can be cleared only while the pipeline is stopped.",
+  },
   UnsupportedPipelineAction: {
     status: 405,
     retryable: false,

@@ -1,7 +1,8 @@
 /**
  * `GET /v0/pipelines/{name}?selector=status_with_connectors` reports the errors the pipeline's connectors
  * counted (read from the running process), not a constant: records that fail to parse show up in `num_errors`;
- * a stopped pipeline has `connectors: null`.
+ * a stopped pipeline has `connectors: null`. Clearing a running pipeline's storage is
+ * StorageStatusImmutableUnlessStopped, as in Feldera.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -25,5 +26,9 @@ test('status_with_connectors counts the connectors’ errors of a running pipeli
   const bad = await call('POST', '/v0/pipelines/p/ingress/t?format=csv', '1\nnot a number\n2\nnope\n');
   assert.equal(bad.status, 400);
   assert.deepEqual((await get()).json.connectors, { num_errors: 2 });
+  // and while it runs, clearing its storage is refused as Feldera refuses it
+  const clear = await call('POST', '/v0/pipelines/p/clear');
+  assert.equal(clear.status, 400);
+  assert.equal(clear.json.error_code, 'StorageStatusImmutableUnlessStopped');
   await stopProcess(s.proc);
 });

@@ -88,8 +88,8 @@ export function lifecycleRoutes(m: ManagerContext): Route[] {
       const r = m.get(name);
       if (r.deployment_resources_status !== 'Stopped')
         throw new ServiceError(
-          'IllegalPipelineAction',
-          `storage can be cleared only while pipeline '${name}' is stopped`,
+          'StorageStatusImmutableUnlessStopped',
+          `storage can be cleared only while pipeline '${name}' is stopped: stop it first`,
           {},
         );
       rmSync(join(m.store.dataDir, 'pipelines', r.id, 'storage'), { recursive: true, force: true });
