@@ -2,15 +2,24 @@
  * Runs the object-store conformance suite (tests/helpers/object-store-conformance.ts) against every
  * implementation: the local directory store, the S3 store against s3rver (started here, with conditional
  * writes and SigV4 checking added by the helper), and the S3 store against moto_server when it is on PATH
- * (skipped, with a message saying so, when it is not).
+ * (skipped, with a message saying so, when it is not), and the Azure Blob store against Azurite (started here).
  */
+import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import {
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import { isServiceError } from '../../../src/errors/service-error.ts';
+import { AzureStore, type AzureStoreOptions } from '../../../src/sync/azure-store.ts';
 import { DirStore } from '../../../src/sync/dir-store.ts';
 import { S3Store } from '../../../src/sync/s3-store.ts';
+import { type AzuriteServer, startAzurite } from '../../helpers/azurite.ts';
 import { type ConformanceTarget, objectStoreConformance } from '../../helpers/object-store-conformance.ts';
 import { findMotoServer, type S3Server, startMoto, startS3rver } from '../../helpers/s3rver.ts';
 
@@ -137,5 +146,98 @@ test('the default AWS credential chain reads credentials from the environment', 
     else process.env.AWS_ACCESS_KEY_ID = saved.id;
     if (saved.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     else process.env.AWS_SECRET_ACCESS_KEY = saved.secret;
+  }
+});
+
+// --- Azure Blob on Azurite ---
+let azurite: AzuriteServer | undefined;
+let azDeadPort = 0;
+const az = () => {
+  if (azurite === undefined) throw new Error('azurite did not start');
+  return azurite;
+};
+const azStore = (bucket: string, creds: Partial<AzureStoreOptions> = {}) =>
+  new AzureStore({
+    bucket,
+    endpoint: az().endpoint,
+    ...(creds.sasToken === undefined && creds.connectionString === undefined
+      ? { accountName: az().account, accountKey: az().key }
+      : {}),
+    maxTries: 1,
+    ...creds,
+  });
+/** A container SAS (read, add, create, write, delete, list) signed with `key` for Azurite's account. */
+const containerSas = (container: string, account: string, key: string) =>
+  generateBlobSASQueryParameters(
+    {
+      containerName: container,
+      expiresOn: new Date(Date.now() + 3_600_000),
+      permissions: ContainerSASPermissions.parse('racwdl'),
+    },
+    new StorageSharedKeyCredential(account, key),
+  ).toString();
+const sasFor = (key: string) => containerSas(BUCKET, az().account, key);
+const WRONG_KEY = Buffer.alloc(64, 7).toString('base64');
+
+objectStoreConformance({
+  name: 'Azure Blob on Azurite',
+  async setup() {
+    azurite = await startAzurite();
+    await azurite.createContainer(BUCKET);
+    azDeadPort = await closedPort();
+  },
+  teardown: async () => azurite?.stop(),
+  open: (prefix) => azStore(prefix === '' ? BUCKET : `${BUCKET}/${prefix}`),
+  missingBucket: () => azStore('no-such-container'),
+  wrongCredentials: () => [
+    { store: azStore(BUCKET, { accountKey: WRONG_KEY }), storeCode: 'AuthorizationFailure' },
+    { store: azStore(BUCKET, { sasToken: sasFor(WRONG_KEY) }), storeCode: 'AuthorizationFailure' },
+  ],
+  unreachable: () =>
+    new AzureStore({
+      bucket: BUCKET,
+      endpoint: `http://127.0.0.1:${azDeadPort}/devstoreaccount1`,
+      accountName: 'devstoreaccount1',
+      accountKey: WRONG_KEY,
+      maxTries: 1,
+    }),
+  partSize: 5 * MiB,
+  reportsParts: true,
+  storeCodes: { exists: 'BlobAlreadyExists', stale: 'ConditionNotMet', noBucket: 'ContainerNotFound' },
+});
+
+test('Azure Blob: SAS token, SAS in the endpoint and connection string authenticate; no secret in any message', async (t) => {
+  const server = await startAzurite(t, { containers: ['creds'] });
+  const open = (o: Partial<AzureStoreOptions>) => new AzureStore({ bucket: 'creds/p', maxTries: 1, ...o });
+  const sas = containerSas('creds', server.account, server.key);
+  const ways: Partial<AzureStoreOptions>[] = [
+    { endpoint: server.endpoint, sasToken: sas },
+    { endpoint: `${server.endpoint}?${sas}` },
+    { connectionString: server.connectionString },
+    { endpoint: server.endpoint, accountName: server.account, accountKey: server.key },
+  ];
+  for (const [i, o] of ways.entries()) {
+    const s = open(o);
+    assert.doesNotMatch(s.description, /sig=|AccountKey|Eby8/);
+    await s.put(`k${i}`, `via ${i}`);
+    assert.equal(Buffer.from((await s.get(`k${i}`)).bytes).toString(), `via ${i}`);
+  }
+  assert.equal((await open(ways[2] as AzureStoreOptions).listPage('')).objects.length, 4);
+  // a wrong key or SAS: refused, and neither the key nor the signature shows up
+  const wrongSas = sas.replace(/sig=[^&]+/, `sig=${encodeURIComponent(WRONG_KEY)}`);
+  for (const o of [
+    { endpoint: server.endpoint, sasToken: wrongSas },
+    { connectionString: server.connectionString.replace(server.key, WRONG_KEY) },
+  ]) {
+    const e = await open(o)
+      .get('k0')
+      .then(
+        () => assert.fail('expected an auth failure'),
+        (err: unknown) => err,
+      );
+    assert.ok(isServiceError(e, 'ObjectStoreAuthFailed'), String(e));
+    const text = JSON.stringify({ m: e.message, d: e.details });
+    for (const secret of [WRONG_KEY, encodeURIComponent(WRONG_KEY), server.key, sas])
+      assert.ok(!text.includes(secret), `a secret leaked: ${text}`);
   }
 });
