@@ -3,7 +3,7 @@
  * environment). Loaded only from the sync layer, like the S3 SDK.
  *
  * # Configuration (from the wire `SyncConfig`: provider `AzureBlob`, endpoint, bucket, access_key, secret_key,
- * and the Azure fields account, sas_token, connection_string)
+ * and the Azure fields account and sas_token; a connection string comes from AZURE_STORAGE_CONNECTION_STRING)
  * - `bucket`: `container` or `container/some/prefix`; keys are relative to the prefix.
  * - `endpoint`: the blob service URL, default `https://{account}.blob.core.windows.net`; an emulator's URL carries
  *   the account as its path (`http://127.0.0.1:10000/devstoreaccount1`).

@@ -13,9 +13,10 @@
  * with `provider: "AzureBlob"` or an `--azureblob-*` flag with an S3 provider.
  *
  * `provider: "AzureBlob"` selects Azure Blob Storage: `bucket` is `container/prefix` (Azure's container naming
- * rules), `access_key`/`secret_key` are the account name and key, or `sas_token`, or `connection_string`, or
- * none (the environment, with `account` or `endpoint` naming the account). `sas_token` and `connection_string`
- * are secrets like `secret_key`: never shown.
+ * rules), `access_key`/`secret_key` are the account name and key, or `sas_token`, or none: a connection string in
+ * AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential (with `account` or `endpoint` naming the account).
+ * `sas_token` is a secret like `secret_key`: never shown. A `connection_string` field is refused (it would hold
+ * the account key in a field the manager does not treat as a secret).
  *
  * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
  * store: the bucket is a directory under it. Credentials never appear in messages; an endpoint may carry
@@ -71,7 +72,10 @@ export interface SyncSettings {
   readonly account: string | null;
   /** AzureBlob: a SAS token (secret). */
   readonly sasToken: string | null;
-  /** AzureBlob: a storage connection string (secret). */
+  /**
+   * AzureBlob: a storage connection string (secret), from AZURE_STORAGE_CONNECTION_STRING in the environment only
+   * (the manager shows config fields not named like secrets), used when neither `access_key` nor `sas_token` is set.
+   */
   readonly connectionString: string | null;
   /** `"latest"`, a checkpoint UUID, or null (start from local state only). */
   readonly startFromCheckpoint: 'latest' | string | null;
@@ -225,6 +229,10 @@ function optInt(o: Record<string, unknown>, field: string, dflt: number, min: nu
     throw invalid(field, `\`${field}\` must be an integer, got ${typeName(v)}`);
   if (v < min || v > max) throw invalid(field, `\`${field}\` must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+function accessKeyGiven(o: Record<string, unknown>): boolean {
+  return typeof o.access_key === 'string' && o.access_key !== '';
 }
 
 function typeName(v: unknown): string {
@@ -459,12 +467,19 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
   }
   const account = optString(o, 'account');
   const sasToken = optString(o, 'sas_token');
-  const connectionString = optString(o, 'connection_string');
+  if (o.connection_string !== undefined && o.connection_string !== null)
+    throw invalid(
+      'connection_string',
+      'a connection string holds the account key: put it in the environment of `holdfast server` (or of `holdfast pipeline run`) as AZURE_STORAGE_CONNECTION_STRING instead of in the pipeline config, or use `access_key`/`secret_key` or `sas_token`',
+    );
+  // from the environment only (see above); what the pipeline process will see, as it inherits the environment
+  const envConnection = azure ? process.env.AZURE_STORAGE_CONNECTION_STRING || null : null;
+  const connectionString =
+    accessKeyGiven(o) || optString(o, 'sas_token') || endpoint !== null ? null : envConnection;
   if (!azure)
     for (const [field, v] of [
       ['account', account],
       ['sas_token', sasToken],
-      ['connection_string', connectionString],
     ] as const)
       if (v !== null && v !== '')
         throw invalid(field, `\`${field}\` is an Azure Blob setting: use it with \`provider: "AzureBlob"\``);
@@ -474,26 +489,19 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     throw invalid(
       accessKey ? 'secret_key' : 'access_key',
       azure
-        ? 'set both `access_key` (the storage account name) and `secret_key` (its key), or neither to use `sas_token`, `connection_string` or the environment (DefaultAzureCredential: AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, workload identity, managed identity)'
+        ? 'set both `access_key` (the storage account name) and `secret_key` (its key), or neither to use `sas_token` or the environment (AZURE_STORAGE_CONNECTION_STRING, or DefaultAzureCredential: AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, workload identity, managed identity)'
         : 'set both `access_key` and `secret_key`, or neither to use the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, RCLONE_S3_ACCESS_KEY_ID/RCLONE_S3_SECRET_ACCESS_KEY, web identity token (IRSA), profiles)',
     );
   if (azure) {
-    const given = [
-      accessKey ? 'access_key/secret_key' : null,
-      sasToken ? 'sas_token' : null,
-      connectionString ? 'connection_string' : null,
-    ].filter((x) => x !== null);
-    if (given.length > 1)
+    if (accessKey && sasToken)
       throw invalid(
-        connectionString ? 'connection_string' : 'sas_token',
-        `give one kind of Azure credential, not ${given.join(' and ')}`,
+        'sas_token',
+        'give one kind of Azure credential, not access_key/secret_key and sas_token',
       );
-    if (connectionString && endpoint !== null)
-      throw invalid('endpoint', 'a `connection_string` names the blob endpoint itself: leave `endpoint` out');
     if (!accessKey && !connectionString && endpoint === null && !account)
       throw invalid(
         'account',
-        'Azure Blob needs the storage account: set `access_key` (account name) and `secret_key`, or `account` (with `sas_token` or credentials from the environment), or `endpoint`, or `connection_string`',
+        'Azure Blob needs the storage account: set `access_key` (account name) and `secret_key`, or `account` (with `sas_token` or credentials from the environment), or `endpoint`, or AZURE_STORAGE_CONNECTION_STRING in the environment',
       );
     if (account && !/^[a-z0-9]{3,24}$/.test(account))
       throw invalid(
@@ -600,7 +608,7 @@ export function describeSync(s: SyncSettings): Record<string, unknown> {
     region: s.region,
     credentials:
       s.connectionString !== null
-        ? 'connection_string'
+        ? 'AZURE_STORAGE_CONNECTION_STRING'
         : s.sasToken !== null
           ? 'sas_token'
           : s.accessKey !== null

@@ -283,13 +283,30 @@ describe('sync config', () => {
     assert.equal(sas.sasToken, 'sv=1&sig=SECRET');
     assert.equal(describeSync(sas).credentials, 'sas_token');
     assert.doesNotMatch(JSON.stringify(describeSync(sas)), /SECRET/);
-    const cs = parseSyncConfig({
-      provider: 'AzureBlob',
-      bucket: 'ckpt',
-      connection_string: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET;',
-    });
-    assert.equal(describeSync(cs).credentials, 'connection_string');
-    assert.doesNotMatch(JSON.stringify(describeSync(cs)), /SECRET/);
+    assert.throws(
+      () =>
+        parseSyncConfig({
+          provider: 'AzureBlob',
+          bucket: 'ckpt',
+          connection_string: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET;',
+        }),
+      bad('connection_string', /AZURE_STORAGE_CONNECTION_STRING/),
+    );
+    const saved = process.env.AZURE_STORAGE_CONNECTION_STRING;
+    process.env.AZURE_STORAGE_CONNECTION_STRING =
+      'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET;';
+    try {
+      const cs = parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt' });
+      assert.equal(cs.connectionString, process.env.AZURE_STORAGE_CONNECTION_STRING);
+      assert.equal(describeSync(cs).credentials, 'AZURE_STORAGE_CONNECTION_STRING');
+      assert.doesNotMatch(JSON.stringify(describeSync(cs)), /SECRET/);
+      // explicit credentials or an endpoint win over the environment's connection string
+      for (const o of [{ account: 'acct', sas_token: 's' }, { endpoint: 'http://127.0.0.1:1/acct' }])
+        assert.equal(parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt', ...o }).connectionString, null);
+    } finally {
+      if (saved === undefined) delete process.env.AZURE_STORAGE_CONNECTION_STRING;
+      else process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
+    }
     const env = parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt', account: 'myaccount' });
     assert.equal(describeSync(env).credentials, 'environment');
     parseSyncConfig({
@@ -313,13 +330,8 @@ describe('sync config', () => {
       bad('account', /storage account/),
     );
     assert.throws(
-      () => parseSyncConfig({ ...az, bucket: 'ckpt', sas_token: 'sv=1', connection_string: 'AccountName=a' }),
-      bad('connection_string', /one kind of Azure credential/),
-    );
-    assert.throws(
-      () =>
-        parseSyncConfig({ ...az, bucket: 'ckpt', connection_string: 'AccountName=a', endpoint: 'https://x' }),
-      bad('endpoint', /connection_string/),
+      () => parseSyncConfig({ ...az, bucket: 'ckpt', sas_token: 'sv=1', access_key: 'a', secret_key: 'b' }),
+      bad('sas_token', /one kind of Azure credential/),
     );
     assert.throws(
       () => parseSyncConfig({ ...az, bucket: 'ckpt', flags: ['--s3-storage-class', 'STANDARD_IA'] }),
