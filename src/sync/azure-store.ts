@@ -135,7 +135,11 @@ export class AzureStore implements ObjectStore {
         'bucket',
         `${JSON.stringify(this.container)} is not an Azure container name: 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit`,
       );
-    this.#secrets = [opts.accountKey, opts.sasToken, opts.connectionString].filter(
+    // the key and SAS inside a connection string are secrets on their own too
+    const fromConnection = [
+      ...(opts.connectionString ?? '').matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi),
+    ].map((m) => m[1]);
+    this.#secrets = [opts.accountKey, opts.sasToken, opts.connectionString, ...fromConnection].filter(
       (s): s is string => typeof s === 'string' && s.length >= 8,
     );
     const pipeline: StoragePipelineOptions = {
