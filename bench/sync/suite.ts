@@ -6,7 +6,10 @@
  * 1. push MiB/s: a full checkpoint into an empty prefix;
  * 2. pull MiB/s: into an empty local store / directory (Holdfast with and without SHA-256 verification);
  * 3. the server's ceiling: one large object with the SDK's multipart upload and parallel ranged GETs (reference);
- * 4. incremental push: bytes of a push after a 1% change as a share of the full push, files skipped.
+ * 4. incremental push: bytes of a push after a 1% change as a share of the full push, files skipped;
+ * 5. Azure Blob: Holdfast's push and pull (verified) of the same checkpoint against Azurite (the emulator, on
+ *    127.0.0.1), absolute MiB/s; rclone's azureblob backend on the same Azurite too when it works there (probed:
+ *    a listing and one upload), else only Holdfast's figures, with the reason.
  *
  * Every measurement runs `runs` times (median; default 3) with the tools' order alternating, and every
  * destination is emptied between runs. rclone is the Debian package; it is installed (apt-get) when missing.
@@ -30,6 +33,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { CheckpointStore, type SegmentRef } from '../../src/storage/checkpoint-store.ts';
 import { type PushResult, Synchronizer } from '../../src/sync/synchronizer.ts';
 import { parseSyncConfig, type SyncSettings } from '../../src/types/sync-config.ts';
+import { type AzuriteServer, startAzurite } from '../../tests/helpers/azurite.ts';
 import { type S3Server, startS3rver } from '../../tests/helpers/s3rver.ts';
 import { int, type MachineInfo, machineInfo, median, writeSuiteResults } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
@@ -414,6 +418,13 @@ interface Report {
     ratioIgnoreChecksum: number;
   };
   ceiling: { bytes: number; upload: Series; download: Series };
+  azurite: {
+    server: string;
+    push: Series;
+    pull: Series;
+    /** rclone's azureblob backend on the same Azurite, or why it was not measured. */
+    rclone: { push: Series; pull: Series; pushRatio: number; pullRatio: number } | { skipped: string };
+  };
   incremental: {
     fullBytes: number;
     bytes: number;
@@ -503,6 +514,17 @@ function markdown(r: Report): string {
     `- **Server ceiling** (reference): one ${mib(r.ceiling.bytes)} MiB object through the SDK directly — multipart ` +
       `upload (${CEILING_PART / MiB} MiB parts, ${CEILING_CONCURRENCY} in flight) **${rate(r.ceiling.upload)} MiB/s**, ` +
       `${CEILING_CONCURRENCY} parallel ranged GETs **${rate(r.ceiling.download)} MiB/s**.`,
+    `- **Azure Blob** (\`provider: "AzureBlob"\`, the same checkpoint, against ${r.azurite.server}): push ` +
+      `**${rate(r.azurite.push)} MiB/s** (${secs(r.azurite.push.medianMs)} s), pull into an empty store, verified, ` +
+      `**${rate(r.azurite.pull)} MiB/s** (${secs(r.azurite.pull.medianMs)} s)` +
+      ('skipped' in r.azurite.rclone
+        ? `; rclone's azureblob backend not measured (${c.rclone}): ${r.azurite.rclone.skipped}. `
+        : `; rclone's azureblob backend on the same Azurite: push ${rate(r.azurite.rclone.push)} MiB/s ` +
+          `(**${r.azurite.rclone.pushRatio.toFixed(2)}×**), pull ${rate(r.azurite.rclone.pull)} MiB/s ` +
+          `(**${r.azurite.rclone.pullRatio.toFixed(2)}×**). `) +
+      'Caveat: Azurite is an emulator (single-threaded JavaScript, blobs in files and metadata in a LokiJS ' +
+      'database) sharing the VM with the client: these absolute figures say nothing about Azure itself, only ' +
+      'that the Azure path works end to end at a usable rate.',
     '',
     'Raw numbers (all runs): `bench/results/sync.json`.',
   ].join('\n');
@@ -680,6 +702,13 @@ async function run(options: SuiteOptions): Promise<void> {
       }
     if (fullPush === undefined || incPush === undefined) throw new Error('no incremental push ran');
 
+    // 5. Azure Blob against Azurite: Holdfast absolute; rclone's azureblob when it works against Azurite
+    const azurite = await measureAzurite(c, tmp, runs, (label, what, bytes, x) =>
+      console.log(
+        `  ${label} ${what}: ${(bytes / MiB / (x.ms / 1000)).toFixed(0)} MiB/s (${int(x.ms)} ms, client CPU ${int(x.cpuMs)} ms)`,
+      ),
+    );
+
     const report: Report = {
       suite: 'sync',
       machine: machineInfo(),
@@ -731,6 +760,7 @@ async function run(options: SuiteOptions): Promise<void> {
         upload: series(up, ceilingBytes),
         download: series(down, ceilingBytes),
       },
+      azurite,
       incremental: {
         fullBytes: fullPush.bytes,
         bytes: incPush.bytes,
@@ -755,9 +785,117 @@ async function run(options: SuiteOptions): Promise<void> {
   }
 }
 
+/** An rclone azureblob remote for `path` (container/prefix) on Azurite. */
+function azRemote(az: AzuriteServer, path: string): string {
+  return `:azureblob,account=${az.account},key='${az.key}',endpoint='${az.endpoint}':${path}`;
+}
+
+/** Section 5: push and pull of the full checkpoint against Azurite. */
+async function measureAzurite(
+  c: Ctx,
+  tmp: string,
+  runs: number,
+  show: (label: string, what: string, bytes: number, x: Sample) => void,
+): Promise<Report['azurite']> {
+  const az = await startAzurite(undefined, { containers: [BUCKET] });
+  try {
+    const full = c.state.full;
+    const settings = (prefix: string, extra: Record<string, unknown> = {}) =>
+      parseSyncConfig({
+        provider: 'AzureBlob',
+        endpoint: az.endpoint,
+        bucket: `${BUCKET}/${prefix}`,
+        access_key: az.account,
+        secret_key: az.key,
+        flags: ['--azureblob-chunk-size', CHUNK_SIZE, '--azureblob-upload-cutoff', UPLOAD_CUTOFF],
+        ...extra,
+      });
+    const azc: Ctx = { ...c, serverPid: null, settings };
+    const push: Sample[] = [];
+    const pull: Sample[] = [];
+    let n = 0;
+    for (let r = 0; r < runs; r++) {
+      const prefix = `az-${n++}`;
+      const h = await holdfastPush(azc, prefix, full.uuid);
+      if (h.value.files !== full.files.length)
+        throw new Error(
+          `Holdfast push to Azurite uploaded ${h.value.files} files, expected ${full.files.length}`,
+        );
+      push.push(h);
+      show(`run ${r + 1}/${runs}`, 'Azurite push holdfast', full.bytes, h);
+      const dest = join(tmp, `az-pull-${n}`);
+      const p = await holdfastPull(azc, prefix, full.uuid, dest, false);
+      await checkLocal(join(dest, 'files'), full.files, 'Azurite pull');
+      await rm(dest, { recursive: true, force: true });
+      pull.push(p);
+      show(`run ${r + 1}/${runs}`, 'Azurite pull holdfast', full.bytes, p);
+    }
+    // rclone's azureblob backend: only if it works against this Azurite
+    let rcloneResult: Report['azurite']['rclone'];
+    try {
+      await rclone(['lsf', azRemote(az, BUCKET)]);
+      const rp: Sample[] = [];
+      const rl: Sample[] = [];
+      for (let r = 0; r < runs; r++) {
+        const prefix = `az-rclone-${n++}`;
+        const x = await timedRclone(azc, [
+          'copy',
+          join(c.state.dir, 'files'),
+          azRemote(az, `${BUCKET}/${prefix}/files`),
+          `--transfers=${c.settings('x').transfers}`,
+          `--checkers=${c.settings('x').checkers}`,
+          `--azureblob-chunk-size=${CHUNK_SIZE}`,
+          `--azureblob-upload-concurrency=${c.settings('x').uploadConcurrency}`,
+        ]);
+        rp.push(x);
+        show(`run ${r + 1}/${runs}`, 'Azurite push rclone', full.bytes, x);
+        const dest = join(tmp, `az-rclone-pull-${n}`);
+        await mkdir(dest);
+        const y = await timedRclone(azc, [
+          'copy',
+          azRemote(az, `${BUCKET}/${prefix}/files`),
+          dest,
+          `--transfers=${c.settings('x').transfers}`,
+          `--checkers=${c.settings('x').checkers}`,
+        ]);
+        await checkLocal(dest, full.files, 'rclone Azurite pull');
+        await rm(dest, { recursive: true, force: true });
+        rl.push(y);
+        show(`run ${r + 1}/${runs}`, 'Azurite pull rclone', full.bytes, y);
+      }
+      rcloneResult = {
+        push: series(rp, full.bytes),
+        pull: series(rl, full.bytes),
+        pushRatio: median(rp.map((x) => x.ms)) / median(push.map((x) => x.ms)),
+        pullRatio: median(rl.map((x) => x.ms)) / median(pull.map((x) => x.ms)),
+      };
+    } catch (e) {
+      // rclone 1.60 (Debian's): `endpoint` is a domain suffix (https://ACCOUNT.SUFFIX), and `use_emulator` means
+      // the fixed address 127.0.0.1:10000, so it cannot reach an Azurite on a free port
+      const text = String((e as Error).message ?? e);
+      const dns = /no such host|lookup /.test(text);
+      rcloneResult = {
+        skipped: dns
+          ? "rclone's azureblob backend takes only an endpoint domain suffix (https://ACCOUNT.SUFFIX) or, with " +
+            '`use_emulator`, the fixed address 127.0.0.1:10000, so it cannot reach this Azurite on a free port'
+          : `rclone's listing of the Azurite container failed (${(text.split('\n').find((l) => /ERROR|Failed/.test(l)) ?? 'no output').replaceAll(az.key, '<key>').trim().slice(0, 160)})`,
+      };
+      console.log(`  rclone azureblob against Azurite: not measured: ${rcloneResult.skipped}`);
+    }
+    return {
+      server: 'Azurite 3.37 (blob service, tests/helpers/azurite.ts) on 127.0.0.1, data in a temp dir',
+      push: series(push, full.bytes),
+      pull: series(pull, full.bytes),
+      rclone: rcloneResult,
+    };
+  } finally {
+    await az.stop();
+  }
+}
+
 export const syncSuite: Suite = {
   name: 'sync',
   description:
-    'checkpoint push/pull MiB/s vs rclone on the same files and s3rver, server ceiling, incremental push bytes',
+    'checkpoint push/pull MiB/s vs rclone on the same files and s3rver, server ceiling, incremental push bytes, Azure Blob push/pull on Azurite',
   run,
 };

@@ -2,15 +2,17 @@
  * The object-store interface of the sync layer: the few operations checkpoint push, pull, retention and
  * ownership need from S3-compatible storage or a local directory, with one error vocabulary.
  *
- * Implementations: `s3-store.ts` (S3 and compatibles, on @aws-sdk/client-s3 + lib-storage) and `dir-store.ts`
- * (a local directory: the embedded default, demos, NFS). One conformance suite
+ * Implementations: `s3-store.ts` (S3 and compatibles, GCS through its XML API included, on @aws-sdk/client-s3 +
+ * lib-storage), `azure-store.ts` (Azure Blob Storage, on @azure/storage-blob) and `dir-store.ts` (a local
+ * directory: the embedded default, demos, NFS). One conformance suite
  * (tests/unit/sync/object-store-conformance.test.ts) runs against every implementation.
  *
  * # Contract
  * - Keys are relative (`files/<hash>`, `checkpoints/<uuid>.json`): no leading `/`, no empty, `.` or `..`
  *   segments ({@link validateKey}). A store opened on `bucket/prefix` sees only keys under its prefix, and
  *   reports them without it.
- * - ETags are opaque strings: pass back exactly what `put`/`head`/`get` returned (S3 quotes them).
+ * - ETags are opaque strings: pass back exactly what `put`/`head`/`get` returned (S3 and Azure quote them; the S3
+ *   store reports GCS generations as `"gen:N"`). Listing ETags are informational: never use them for `ifMatch`.
  * - `sha256` (hex) travels with an object as metadata; the local store checks it on write and always knows it.
  * - Missing objects: `head` returns `null`; `get`/`getStream` throw `ObjectNotFound`; `delete`/`deleteMany`
  *   of a missing key succeed (S3 semantics).

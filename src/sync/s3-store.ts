@@ -10,7 +10,12 @@
  *   `responseChecksumValidation` = `WHEN_REQUIRED`: third-party stores reject or mangle the SDK's default
  *   CRC32 trailers). Their multi-object deletes carry a Content-MD5 (older MinIO and Ceph require it); GCS,
  *   which has no multi-object delete, gets one DELETE per key.
- * - `region`: default `us-east-1` (`auto` for Cloudflare).
+ * - GCS (its S3-compatible XML API, HMAC keys, region `auto`): writes are conditioned on generations, not ETags.
+ *   The ETags `put`/`head`/`get` report are generation tokens `"gen:N"` (from `x-goog-generation`); a
+ *   conditional `put` is one PUT with `x-goog-if-generation-match` (0 for `ifNoneMatch: '*'`, N for
+ *   `ifMatch: '"gen:N"'`); an `ifMatch` that is not such a token is stale (or not-found) without a write.
+ *   Listings keep GCS's MD5 ETags.
+ * - `region`: default `us-east-1` (`auto` for Cloudflare and GCS).
  * - `bucket`: `name` or `name/some/prefix`; keys are relative to the prefix.
  * - Credentials: `accessKey` + `secretKey` (+ optional `sessionToken`), or neither, and then the SDK's default
  *   chain: environment variables, web identity token (IRSA), shared config/credentials profiles, SSO, container
@@ -43,6 +48,7 @@ import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import {
+  bodyBytes,
   type GetOptions,
   type GetResult,
   type GetStreamResult,
@@ -169,6 +175,7 @@ export class S3Store implements ObjectStore {
     this.description = `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint === undefined ? '' : ` at ${redactUrlCredentials(cfg.endpoint)}`}`;
     this.#client = new S3Client(cfg.client);
     if (cfg.provider !== 'AWS') addContentMd5ToDeletes(this.#client);
+    if (cfg.provider === 'GCS') gcsGenerations(this.#client);
     this.#partSize = opts.partSize ?? 8 * MiB;
     this.#multipartThreshold = opts.multipartThreshold ?? 16 * MiB;
     this.#queueSize = opts.queueSize ?? 4;
@@ -186,6 +193,8 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: ObjectBody, opts: PutOptions = {}): Promise<PutResult> {
     const Key = this.#key(key);
+    if (this.provider === 'GCS' && (opts.ifNoneMatch !== undefined || opts.ifMatch !== undefined))
+      return this.#gcsConditionalPut(key, body, opts);
     const params = {
       Bucket: this.bucket,
       Key,
@@ -195,15 +204,17 @@ export class S3Store implements ObjectStore {
       ...(opts.ifNoneMatch === undefined ? {} : { IfNoneMatch: opts.ifNoneMatch }),
       ...(opts.ifMatch === undefined ? {} : { IfMatch: opts.ifMatch }),
     };
+    const gcsCondition = (opts as { [GCS_CONDITION]?: string })[GCS_CONDITION];
     const partSize = Math.max(MIN_PART_SIZE, opts.partSize ?? this.#partSize);
     const inMemory =
       typeof body === 'string' ? Buffer.from(body, 'utf8') : body instanceof Uint8Array ? body : null;
     try {
       // an explicit partSize makes anything larger than one part multipart; otherwise the store's threshold
       const threshold = opts.partSize !== undefined ? partSize : Math.max(this.#multipartThreshold, partSize);
-      if (inMemory !== null && inMemory.byteLength <= threshold) {
+      if (inMemory !== null && (inMemory.byteLength <= threshold || gcsCondition !== undefined)) {
         const cmd = new PutObjectCommand({ ...params, Body: inMemory, ContentLength: inMemory.byteLength });
         if (opts.sha256 !== undefined && SHA256_HEX.test(opts.sha256)) knownPayloadHash(cmd, opts.sha256);
+        if (gcsCondition !== undefined) withHeader(cmd, 'x-goog-if-generation-match', gcsCondition);
         const out = await this.#client.send(cmd, { abortSignal: opts.signal });
         opts.onProgress?.(inMemory.byteLength);
         return { etag: out.ETag ?? '' };
@@ -237,7 +248,11 @@ export class S3Store implements ObjectStore {
         e,
         'PUT',
         key,
-        opts.ifNoneMatch !== undefined ? 'create' : opts.ifMatch !== undefined ? 'cas' : undefined,
+        opts.ifNoneMatch !== undefined || gcsCondition === '0'
+          ? 'create'
+          : opts.ifMatch !== undefined || gcsCondition !== undefined
+            ? 'cas'
+            : undefined,
       );
     }
   }
@@ -410,6 +425,44 @@ export class S3Store implements ObjectStore {
     return this.prefix + key;
   }
 
+  /**
+   * GCS applies `If-None-Match`/`If-Match` to reads only; a write is conditioned on the object's generation
+   * (`x-goog-if-generation-match`: 0 = only if absent). The ETags this store reports for GCS are generation
+   * tokens (`"gen:N"`, see {@link gcsGenerations}); the middleware turns the conditions into that header. One
+   * PUT (never multipart), so that the condition and the write are one request.
+   */
+  async #gcsConditionalPut(key: string, body: ObjectBody, opts: PutOptions): Promise<PutResult> {
+    const bytes = await bodyBytes(body);
+    const cond = opts.ifNoneMatch !== undefined ? 'create' : 'cas';
+    const staleOrMissing = async (): Promise<ServiceError> => {
+      const gone = (await this.head(key, opts.signal === undefined ? {} : { signal: opts.signal })) === null;
+      return this.#error(
+        Object.assign(new Error(gone ? 'The specified key does not exist' : 'generation mismatch'), {
+          name: gone ? 'NoSuchKey' : 'PreconditionFailed',
+          $metadata: { httpStatusCode: gone ? 404 : 412 },
+        }),
+        'PUT',
+        key,
+        gone ? undefined : cond,
+      );
+    };
+    // an ETag this store did not hand out (not a generation token) cannot be the object's current one
+    if (cond === 'cas' && GCS_GENERATION.exec(opts.ifMatch ?? '') === null) throw await staleOrMissing();
+    try {
+      return await this.put(key, bytes, {
+        ...opts,
+        ifNoneMatch: undefined,
+        ifMatch: undefined,
+        [GCS_CONDITION]: cond === 'create' ? '0' : (GCS_GENERATION.exec(opts.ifMatch ?? '')?.[1] as string),
+      } as PutOptions);
+    } catch (e) {
+      // a generation condition on a missing object is 412 too: the contract says not-found
+      if (cond === 'cas' && isServiceError(e) && e.errorCode === 'ObjectEtagMismatch')
+        throw await staleOrMissing();
+      throw e;
+    }
+  }
+
   #error(e: unknown, op: string, key: string, cond?: 'create' | 'cas'): ServiceError {
     return s3Error(e, `${op} ${key} on ${this.description}`, key, cond);
   }
@@ -470,7 +523,7 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
     );
   const thirdParty = provider !== 'AWS';
   const client: S3ClientConfig = {
-    region: opts.region || (provider === 'Cloudflare' ? 'auto' : 'us-east-1'),
+    region: opts.region || (provider === 'Cloudflare' || provider === 'GCS' ? 'auto' : 'us-east-1'),
     ...(endpoint === undefined ? {} : { endpoint }),
     forcePathStyle: opts.forcePathStyle ?? thirdParty,
     maxAttempts: opts.maxAttempts ?? 3,
@@ -497,6 +550,49 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
 }
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** How {@link S3Store} reports a GCS object's generation as its ETag. */
+const GCS_GENERATION = /^"gen:(\d+)"$/;
+/** Internal put option: the `x-goog-if-generation-match` value of a GCS conditional write. */
+const GCS_CONDITION = Symbol('gcsGenerationMatch');
+
+/** Sets one request header on a command. */
+function withHeader(cmd: PutObjectCommand, name: string, value: string): void {
+  cmd.middlewareStack.add(
+    (next) => async (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (req.headers !== undefined) req.headers[name] = value;
+      return next(args);
+    },
+    { step: 'build', name: `holdfastHeader-${name}` },
+  );
+}
+
+/**
+ * GCS: reports an object's generation (`x-goog-generation`, on PUT, GET and HEAD answers) as its ETag,
+ * `"gen:N"`, so that the ETag a caller passes back to `ifMatch` can become `x-goog-if-generation-match: N`.
+ * (GCS's XML API ignores `If-Match`/`If-None-Match` on writes.)
+ */
+function gcsGenerations(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = await next(args);
+      if (
+        context.commandName === 'PutObjectCommand' ||
+        context.commandName === 'CompleteMultipartUploadCommand' ||
+        context.commandName === 'GetObjectCommand' ||
+        context.commandName === 'HeadObjectCommand'
+      ) {
+        const headers = (result.response as { headers?: Record<string, string> } | undefined)?.headers ?? {};
+        const gen = headers['x-goog-generation'];
+        if (gen !== undefined && /^\d+$/.test(gen))
+          (result.output as { ETag?: string }).ETag = `"gen:${gen}"`;
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'holdfastGcsGeneration' },
+  );
+}
 
 /**
  * Signs a single PUT with the body's SHA-256 the caller already knows (`PutOptions.sha256`, the body's hash by

@@ -37,7 +37,8 @@ import {
 } from '../storage/checkpoint-store.ts';
 import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
-import type { SyncSettings } from '../types/sync-config.ts';
+import { isAzureProvider, type SyncSettings } from '../types/sync-config.ts';
+import { AzureStore } from './azure-store.ts';
 import { DirStore } from './dir-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy } from './retry.ts';
@@ -182,7 +183,10 @@ export interface SynchronizerOptions {
 
 const MiB = 1024 * 1024;
 
-/** Upload cutoff and part size (rclone's defaults: 200 MiB, and 8 MiB parts), from `--s3-upload-cutoff`/`--s3-chunk-size`. */
+/**
+ * Upload cutoff and part (block) size (200 MiB, and 8 MiB parts), from `--s3-upload-cutoff`/`--s3-chunk-size`
+ * or, for Azure Blob, `--azureblob-upload-cutoff`/`--azureblob-chunk-size`.
+ */
 export function uploadSizes(settings: SyncSettings): { uploadCutoff: number; partSize: number } {
   return {
     uploadCutoff: settings.flags.uploadCutoff ?? 200 * MiB,
@@ -209,10 +213,30 @@ export function openStore(
     // the write bucket's directory is created on first use; a read_bucket is never written, not even created
     return new DirStore({ root: `${settings.localRoot}/${rel}`, create: opts.write === true });
   }
+  const f = settings.flags;
+  if (isAzureProvider(settings.provider))
+    return new AzureStore({
+      bucket,
+      ...(settings.endpoint !== null ? { endpoint: settings.endpoint } : {}),
+      ...(settings.accessKey !== null && settings.secretKey !== null
+        ? { accountName: settings.accessKey, accountKey: settings.secretKey }
+        : {}),
+      ...(settings.account !== null ? { account: settings.account } : {}),
+      ...(settings.sasToken !== null ? { sasToken: settings.sasToken } : {}),
+      ...(settings.connectionString !== null ? { connectionString: settings.connectionString } : {}),
+      // every retry is the synchronizer's (retry.ts), as for S3; hangs are its idle bound's
+      maxTries: 1,
+      tryTimeoutMs: 600_000,
+      // like rclone: a file below the upload cutoff goes up in one Put Blob, above it in blocks
+      singleShotSize: uploadSizes(settings).uploadCutoff,
+      blockSize: uploadSizes(settings).partSize,
+      concurrency: settings.uploadConcurrency,
+      ...(f.azureAccessTier !== undefined ? { accessTier: f.azureAccessTier } : {}),
+      ...(f.azureEncryptionScope !== undefined ? { encryptionScope: f.azureEncryptionScope } : {}),
+    });
   const envAccess = process.env.RCLONE_S3_ACCESS_KEY_ID;
   const envSecret = process.env.RCLONE_S3_SECRET_ACCESS_KEY;
   const useRcloneEnv = settings.accessKey === null && envAccess && envSecret;
-  const f = settings.flags;
   return new S3Store({
     bucket,
     ...(settings.provider !== null ? { provider: settings.provider } : {}),

@@ -9,7 +9,14 @@
  * ranged parallel download of large files, `upload_concurrency` = multipart parts in flight.
  *
  * `flags` takes the rclone flags that mean something here ({@link SUPPORTED_FLAGS}), as `["--flag", "value"]`
- * or `["--flag=value"]`; anything else is refused with the list of supported ones.
+ * or `["--flag=value"]`; anything else is refused with the list of supported ones, and so is an `--s3-*` flag
+ * with `provider: "AzureBlob"` or an `--azureblob-*` flag with an S3 provider.
+ *
+ * `provider: "AzureBlob"` selects Azure Blob Storage: `bucket` is `container/prefix` (Azure's container naming
+ * rules), `access_key`/`secret_key` are the account name and key, or `sas_token`, or none: a connection string in
+ * AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential (with `account` or `endpoint` naming the account).
+ * `sas_token` is a secret like `secret_key`: never shown. A `connection_string` field is refused (it would hold
+ * the account key in a field the manager does not treat as a secret).
  *
  * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
  * store: the bucket is a directory under it. Credentials never appear in messages; an endpoint may carry
@@ -46,6 +53,10 @@ export interface SyncFlags {
   readonly timeoutMs?: number;
   /** Connect timeout in ms (`--contimeout`). */
   readonly connectTimeoutMs?: number;
+  /** Azure Blob access tier of uploaded blobs: `Hot`, `Cool` or `Cold` (`--azureblob-access-tier`). */
+  readonly azureAccessTier?: string;
+  /** Azure Blob encryption scope of uploaded blobs (`--azureblob-encryption-scope`). */
+  readonly azureEncryptionScope?: string;
 }
 
 export interface SyncSettings {
@@ -57,6 +68,15 @@ export interface SyncSettings {
   readonly provider: string | null;
   readonly accessKey: string | null;
   readonly secretKey: string | null;
+  /** AzureBlob: the storage account name when no `access_key` is given (SAS or environment credentials). */
+  readonly account: string | null;
+  /** AzureBlob: a SAS token (secret). */
+  readonly sasToken: string | null;
+  /**
+   * AzureBlob: a storage connection string (secret), from AZURE_STORAGE_CONNECTION_STRING in the environment only
+   * (the manager shows config fields not named like secrets), used when neither `access_key` nor `sas_token` is set.
+   */
+  readonly connectionString: string | null;
   /** `"latest"`, a checkpoint UUID, or null (start from local state only). */
   readonly startFromCheckpoint: 'latest' | string | null;
   readonly failIfNoCheckpoint: boolean;
@@ -113,7 +133,15 @@ const KNOWN = new Set([
   'retention_min_age',
   'read_bucket',
   'allow_unsafe_ownership',
+  'account',
+  'sas_token',
+  'connection_string',
 ]);
+
+/** Whether a `provider` names Azure Blob Storage (case-insensitive, like every provider name). */
+export function isAzureProvider(provider: string | null | undefined): boolean {
+  return typeof provider === 'string' && provider.toLowerCase() === 'azureblob';
+}
 
 /** rclone flags with a meaning here: name → whether it takes a value. */
 export const SUPPORTED_FLAGS: Readonly<Record<string, 'value' | 'bool'>> = {
@@ -129,6 +157,10 @@ export const SUPPORTED_FLAGS: Readonly<Record<string, 'value' | 'bool'>> = {
   '--retries-sleep': 'value',
   '--timeout': 'value',
   '--contimeout': 'value',
+  '--azureblob-chunk-size': 'value',
+  '--azureblob-upload-cutoff': 'value',
+  '--azureblob-access-tier': 'value',
+  '--azureblob-encryption-scope': 'value',
 };
 
 /**
@@ -197,6 +229,10 @@ function optInt(o: Record<string, unknown>, field: string, dflt: number, min: nu
     throw invalid(field, `\`${field}\` must be an integer, got ${typeName(v)}`);
   if (v < min || v > max) throw invalid(field, `\`${field}\` must be between ${min} and ${max}, got ${v}`);
   return v;
+}
+
+function accessKeyGiven(o: Record<string, unknown>): boolean {
+  return typeof o.access_key === 'string' && o.access_key !== '';
 }
 
 function typeName(v: unknown): string {
@@ -309,6 +345,33 @@ export function parseFlags(raw: unknown): { flags: SyncFlags; rawFlags: string[]
         else out.connectTimeoutMs = ms;
         break;
       }
+      case '--azureblob-chunk-size':
+      case '--azureblob-upload-cutoff': {
+        const n = parseSize(value);
+        if (n === null || n < 64 * 1024 || n > 4000 * 1024 * 1024)
+          throw invalid(
+            'flags',
+            `${name} must be a size from 64k to 4000M (Azure's largest block), got ${JSON.stringify(value)}`,
+          );
+        if (name === '--azureblob-chunk-size') out.chunkSize = n;
+        else out.uploadCutoff = n;
+        break;
+      }
+      case '--azureblob-access-tier': {
+        const tier = { hot: 'Hot', cool: 'Cool', cold: 'Cold' }[value.toLowerCase()];
+        if (tier === undefined)
+          throw invalid(
+            'flags',
+            `${name} must be "hot", "cool" or "cold" (archived blobs cannot be read back without rehydration), got ${JSON.stringify(value)}`,
+          );
+        out.azureAccessTier = tier;
+        break;
+      }
+      case '--azureblob-encryption-scope':
+        if (!/^[A-Za-z0-9-]{3,63}$/.test(value))
+          throw invalid('flags', `${name} must be an encryption scope name, got ${JSON.stringify(value)}`);
+        out.azureEncryptionScope = value;
+        break;
       case '--s3-force-path-style':
         if (value !== 'true' && value !== 'false')
           throw invalid('flags', `${name} takes true or false, got ${JSON.stringify(value)}`);
@@ -345,12 +408,15 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     localRoot = isAbsolute(path) ? path : resolvePath(baseDir, path);
   }
   const provider = optString(o, 'provider');
+  const azure = localRoot === null && isAzureProvider(provider);
   const kind: BucketKind =
     localRoot !== null
       ? 'dir'
-      : endpoint === null && (provider === null || provider === '' || provider.toLowerCase() === 'aws')
-        ? 'aws'
-        : 's3';
+      : azure
+        ? 'azure'
+        : endpoint === null && (provider === null || provider === '' || provider.toLowerCase() === 'aws')
+          ? 'aws'
+          : 's3';
   checkBucket('bucket', bucket, kind, localRoot);
   const readBucket = optString(o, 'read_bucket');
   if (readBucket !== null) checkBucket('read_bucket', readBucket, kind, localRoot);
@@ -391,13 +457,58 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
       ? null
       : optInt(o, 'push_interval', 0, 1, 31_536_000);
   const { flags, rawFlags } = parseFlags(o.flags);
+  for (const f of rawFlags) {
+    const name = f.trim().split('=')[0] as string;
+    if (azure ? name.startsWith('--s3-') : name.startsWith('--azureblob-'))
+      throw invalid(
+        'flags',
+        `flag ${name} is for ${azure ? 'S3' : 'Azure Blob (`provider: "AzureBlob"`)'} and does nothing with provider ${JSON.stringify(provider ?? 'AWS')}`,
+      );
+  }
+  const account = optString(o, 'account');
+  const sasToken = optString(o, 'sas_token');
+  if (o.connection_string !== undefined && o.connection_string !== null)
+    throw invalid(
+      'connection_string',
+      'a connection string holds the account key: put it in the environment of `holdfast server` (or of `holdfast pipeline run`) as AZURE_STORAGE_CONNECTION_STRING instead of in the pipeline config, or use `access_key`/`secret_key` or `sas_token`',
+    );
+  // from the environment only (see above); what the pipeline process will see, as it inherits the environment
+  const envConnection = azure ? process.env.AZURE_STORAGE_CONNECTION_STRING || null : null;
+  const connectionString =
+    accessKeyGiven(o) || optString(o, 'sas_token') || endpoint !== null ? null : envConnection;
+  if (!azure)
+    for (const [field, v] of [
+      ['account', account],
+      ['sas_token', sasToken],
+    ] as const)
+      if (v !== null && v !== '')
+        throw invalid(field, `\`${field}\` is an Azure Blob setting: use it with \`provider: "AzureBlob"\``);
   const accessKey = optString(o, 'access_key');
   const secretKey = optString(o, 'secret_key');
   if ((accessKey === null || accessKey === '') !== (secretKey === null || secretKey === ''))
     throw invalid(
       accessKey ? 'secret_key' : 'access_key',
-      'set both `access_key` and `secret_key`, or neither to use the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, RCLONE_S3_ACCESS_KEY_ID/RCLONE_S3_SECRET_ACCESS_KEY, web identity token (IRSA), profiles)',
+      azure
+        ? 'set both `access_key` (the storage account name) and `secret_key` (its key), or neither to use `sas_token` or the environment (AZURE_STORAGE_CONNECTION_STRING, or DefaultAzureCredential: AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, workload identity, managed identity)'
+        : 'set both `access_key` and `secret_key`, or neither to use the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, RCLONE_S3_ACCESS_KEY_ID/RCLONE_S3_SECRET_ACCESS_KEY, web identity token (IRSA), profiles)',
     );
+  if (azure) {
+    if (accessKey && sasToken)
+      throw invalid(
+        'sas_token',
+        'give one kind of Azure credential, not access_key/secret_key and sas_token',
+      );
+    if (!accessKey && !connectionString && endpoint === null && !account)
+      throw invalid(
+        'account',
+        'Azure Blob needs the storage account: set `access_key` (account name) and `secret_key`, or `account` (with `sas_token` or credentials from the environment), or `endpoint`, or AZURE_STORAGE_CONNECTION_STRING in the environment',
+      );
+    if (account && !/^[a-z0-9]{3,24}$/.test(account))
+      throw invalid(
+        'account',
+        `\`account\` ${JSON.stringify(account)} is not a storage account name (3 to 24 lowercase letters and digits)`,
+      );
+  }
   return {
     endpoint,
     localRoot,
@@ -406,6 +517,9 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     provider,
     accessKey: accessKey || null,
     secretKey: secretKey || null,
+    account: account || null,
+    sasToken: sasToken || null,
+    connectionString: connectionString || null,
     startFromCheckpoint: start,
     failIfNoCheckpoint: optBool(o, 'fail_if_no_checkpoint', false),
     standby,
@@ -429,7 +543,7 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
 }
 
 /** Where a bucket string points: AWS S3 itself, another S3-compatible service, or a local directory. */
-type BucketKind = 'aws' | 's3' | 'dir';
+type BucketKind = 'aws' | 's3' | 'azure' | 'dir';
 
 const AWS_BUCKET_RE = /^[a-z0-9](?:[a-z0-9.-]{0,61}[a-z0-9])?$/;
 const S3_COMPAT_BUCKET_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,253}[A-Za-z0-9])?$/;
@@ -462,6 +576,11 @@ function checkBucket(field: string, value: string, kind: BucketKind, localRoot: 
       throw fail(
         `does not start with a valid S3 bucket name (${JSON.stringify(name)}: lowercase letters, digits, "." and "-", starting and ending with a letter or digit, at most 63 characters, not an IP address)`,
       );
+  } else if (kind === 'azure') {
+    if (!/^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/.test(name))
+      throw fail(
+        `does not start with a valid Azure container name (${JSON.stringify(name)}: 3 to 63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit)`,
+      );
   } else if (kind === 's3') {
     if (!S3_COMPAT_BUCKET_RE.test(name))
       throw fail(
@@ -487,7 +606,15 @@ export function describeSync(s: SyncSettings): Record<string, unknown> {
     endpoint: s.endpoint === null ? null : redactUrlCredentials(s.endpoint),
     provider: s.provider,
     region: s.region,
-    credentials: s.accessKey !== null ? 'access_key/secret_key' : 'environment',
+    credentials:
+      s.connectionString !== null
+        ? 'AZURE_STORAGE_CONNECTION_STRING'
+        : s.sasToken !== null
+          ? 'sas_token'
+          : s.accessKey !== null
+            ? 'access_key/secret_key'
+            : 'environment',
+    ...(s.account === null ? {} : { account: s.account }),
     start_from_checkpoint: s.startFromCheckpoint,
     push_interval: s.pushInterval,
     flags: s.rawFlags,

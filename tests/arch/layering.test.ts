@@ -179,3 +179,16 @@ test('the SDK package (@holdfast/client) closes over client/, types/ and util/ o
   assert.deepEqual([...layers].sort(), ['client', 'types', 'util']);
   assert.deepEqual(bad, [], `the SDK's import closure imports outside itself:\n${bad.join('\n')}`);
 });
+
+test('the object-store SDKs (@aws-sdk/*, @azure/*) are imported only by the sync layer', () => {
+  const bad: string[] = [];
+  const re =
+    /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](@aws-sdk\/[^'"]+|@azure\/[^'"]+)['"]|import\(\s*['"](@aws-sdk\/[^'"]+|@azure\/[^'"]+)['"]\s*\)/g;
+  for (const f of files(SRC)) {
+    if (layerOf(f) === 'sync') continue;
+    const text = readFileSync(f, 'utf8');
+    for (let m = re.exec(text); m !== null; m = re.exec(text))
+      bad.push(`${relative(ROOT, f)} imports ${m[1] ?? m[2]}`);
+  }
+  assert.deepEqual(bad, [], `object-store SDKs outside src/sync:\n${bad.join('\n')}`);
+});

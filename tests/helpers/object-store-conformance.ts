@@ -1,6 +1,7 @@
 /**
  * The object-store conformance suite: one set of tests that every {@link ObjectStore} implementation must
- * pass (the local directory store, S3 against s3rver, S3 against moto when present). A target supplies fresh
+ * pass (the local directory store, S3 against s3rver, S3 with the GCS provider's settings against s3rver, S3
+ * against moto when present, Azure Blob against Azurite). A target supplies fresh
  * stores under a prefix of its bucket; each test uses its own prefix, so tests never see each other's keys.
  */
 import assert from 'node:assert/strict';
@@ -29,6 +30,11 @@ export interface ConformanceTarget {
   readonly partSize: number;
   /** Whether `put` reports `parts` for multipart uploads. */
   readonly reportsParts: boolean;
+  /**
+   * The store's own codes for a failed `If-None-Match: *`, a stale `If-Match` and a missing bucket, which the
+   * messages must name (default: S3's `PreconditionFailed`, `PreconditionFailed`, `NoSuchBucket`).
+   */
+  readonly storeCodes?: { readonly exists: string; readonly stale: string; readonly noBucket: string };
 }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
@@ -52,6 +58,11 @@ async function keysOf(it: AsyncIterable<{ key: string }>): Promise<string[]> {
 }
 
 export function objectStoreConformance(target: ConformanceTarget): void {
+  const codes = target.storeCodes ?? {
+    exists: 'PreconditionFailed',
+    stale: 'PreconditionFailed',
+    noBucket: 'NoSuchBucket',
+  };
   describe(`object store conformance: ${target.name}`, () => {
     let n = 0;
     const stores: ObjectStore[] = [];
@@ -211,7 +222,7 @@ export function objectStoreConformance(target: ConformanceTarget): void {
       await rejectsWith(
         s.put('owner.json', 'second', { ifNoneMatch: '*' }),
         'ObjectAlreadyExists',
-        'PreconditionFailed',
+        codes.exists,
       );
       assert.equal(Buffer.from((await s.get('owner.json')).bytes).toString(), 'first');
 
@@ -232,11 +243,7 @@ export function objectStoreConformance(target: ConformanceTarget): void {
       const v1 = await s.put('owner.json', 'v1');
       const v2 = await s.put('owner.json', 'v2', { ifMatch: v1.etag });
       assert.notEqual(v2.etag, v1.etag);
-      await rejectsWith(
-        s.put('owner.json', 'v3', { ifMatch: v1.etag }),
-        'ObjectEtagMismatch',
-        'PreconditionFailed',
-      );
+      await rejectsWith(s.put('owner.json', 'v3', { ifMatch: v1.etag }), 'ObjectEtagMismatch', codes.stale);
       assert.equal(Buffer.from((await s.get('owner.json')).bytes).toString(), 'v2');
       const head = await s.head('owner.json');
       assert.equal(head?.etag, v2.etag);
@@ -279,11 +286,11 @@ export function objectStoreConformance(target: ConformanceTarget): void {
       await rejectsWith(s.get('../x'), 'InvalidObjectKey');
     });
 
-    test('missing bucket → ObjectStoreBucketNotFound (NoSuchBucket), not ObjectNotFound', async () => {
+    test(`missing bucket → ObjectStoreBucketNotFound (${codes.noBucket}), not ObjectNotFound`, async () => {
       const s = track(target.missingBucket());
-      await rejectsWith(s.listPage(''), 'ObjectStoreBucketNotFound', 'NoSuchBucket');
-      await rejectsWith(s.get('k'), 'ObjectStoreBucketNotFound', 'NoSuchBucket');
-      await rejectsWith(s.put('k', 'x'), 'ObjectStoreBucketNotFound', 'NoSuchBucket');
+      await rejectsWith(s.listPage(''), 'ObjectStoreBucketNotFound', codes.noBucket);
+      await rejectsWith(s.get('k'), 'ObjectStoreBucketNotFound', codes.noBucket);
+      await rejectsWith(s.put('k', 'x'), 'ObjectStoreBucketNotFound', codes.noBucket);
     });
 
     test('wrong credentials → ObjectStoreAuthFailed with the store code in the message', async (t) => {

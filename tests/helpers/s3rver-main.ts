@@ -16,7 +16,13 @@
  * s3rver's multi-object delete removes keys in parallel and then prunes empty directories, racing with itself
  * (500 InternalError when two keys share a directory); its store's deletes are serialized here.
  *
- * argv[2]: JSON `{ "directory": string, "buckets": string[] }`.
+ * With `gcs: true` it answers like Google Cloud Storage's XML API instead, where that differs for Holdfast
+ * ({@link gcsBehaviour}): `If-None-Match`/`If-Match` on writes are ignored (GCS applies them to reads only);
+ * writes honour `x-goog-if-generation-match` (0: only if absent; N: only if the current generation is N; else
+ * 412 PreconditionFailed, also for a missing object) and every PUT, GET and HEAD answer carries
+ * `x-goog-generation`; multi-object delete (`POST ?delete`) is refused with 501 NotImplemented.
+ *
+ * argv[2]: JSON `{ "directory": string, "buckets": string[], "gcs"?: boolean }`.
  */
 
 import { createHash, createHmac } from 'node:crypto';
@@ -31,6 +37,8 @@ interface KoaContext {
   headers: Record<string, string | string[] | undefined>;
   querystring: string;
   get(header: string): string;
+  set(header: string, value: string): void;
+  status: number;
 }
 type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 interface S3rverStore {
@@ -164,10 +172,79 @@ function conditionalWrites(store: S3rverStore): Middleware {
   };
 }
 
-const { directory, buckets, requestLog } = JSON.parse(process.argv[2] ?? '{}') as {
+/** GCS's write preconditions and generations (see the header); in memory, per object. */
+function gcsBehaviour(): Middleware {
+  const generations = new Map<string, number>();
+  let last = 0;
+  const nextGeneration = () => {
+    last = Math.max(last + 1, Date.now() * 1000);
+    return last;
+  };
+  const locks = new Map<string, Promise<void>>();
+  return async (ctx, next) => {
+    if (ctx.method === 'POST' && 'delete' in ctx.query)
+      throw new S3Error(
+        'NotImplemented',
+        'A header or query you provided requested a function that is not implemented.',
+      );
+    const m = /^\/([^/]+)\/(.+)$/.exec(ctx.path);
+    if (m === null) return next();
+    const id = `${decodeURIComponent(m[1] as string)}/${decodeURIComponent(m[2] as string)}`;
+    if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+      await next();
+      const g = generations.get(id);
+      if (g !== undefined && ctx.status < 300) ctx.set('x-goog-generation', String(g));
+      return;
+    }
+    const write =
+      (ctx.method === 'PUT' && !('partNumber' in ctx.query)) ||
+      (ctx.method === 'POST' && 'uploadId' in ctx.query);
+    if (!write && ctx.method !== 'DELETE') return next();
+    const prev = locks.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => {
+      release = r;
+    });
+    const chained = prev.then(() => mine);
+    locks.set(id, chained);
+    await prev;
+    try {
+      // GCS ignores these on writes: the S3 conditional-write emulation after this one must not see them
+      delete ctx.headers['if-none-match'];
+      delete ctx.headers['if-match'];
+      const want = ctx.get('x-goog-if-generation-match');
+      if (write && want !== '') {
+        const cur = generations.get(id) ?? 0;
+        if (String(cur) !== want.trim())
+          throw new S3Error(
+            'PreconditionFailed',
+            'At least one of the pre-conditions you specified did not hold.',
+            {
+              Condition: 'x-goog-if-generation-match',
+            },
+          );
+      }
+      await next();
+      if (ctx.status >= 300) return;
+      if (ctx.method === 'DELETE') generations.delete(id);
+      else {
+        const g = nextGeneration();
+        generations.set(id, g);
+        ctx.set('x-goog-generation', String(g));
+      }
+    } finally {
+      release();
+      if (locks.get(id) === chained) locks.delete(id);
+    }
+  };
+}
+
+const { directory, buckets, requestLog, gcs } = JSON.parse(process.argv[2] ?? '{}') as {
   directory: string;
   buckets?: string[];
-  /** Append one JSON line per request (method, path, x-amz-* headers) to this file. */
+  /** Behave like GCS's XML API (see the header). */
+  gcs?: boolean;
+  /** Append one JSON line per request (method, path, x-amz-* and x-goog-* headers) to this file. */
   requestLog?: string;
 };
 const app = new S3rver({
@@ -186,14 +263,20 @@ app.store.deleteObject = (bucket, key) => {
   return p;
 };
 // the router is the last middleware: put the signature and conditional-write checks right before it
-app.middleware.splice(app.middleware.length - 1, 0, verifySigV4(), conditionalWrites(app.store));
+app.middleware.splice(
+  app.middleware.length - 1,
+  0,
+  verifySigV4(),
+  ...(gcs === true ? [gcsBehaviour()] : []),
+  conditionalWrites(app.store),
+);
 if (requestLog !== undefined) {
   // first: every request is recorded, even one the signature check refuses
   app.middleware.unshift(async (ctx, next) => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(ctx.headers))
       if (
-        (k.startsWith('x-amz-') || k === 'range') &&
+        (k.startsWith('x-amz-') || k.startsWith('x-goog-') || k === 'range') &&
         k !== 'x-amz-date' &&
         k !== 'x-amz-content-sha256' &&
         typeof v === 'string'

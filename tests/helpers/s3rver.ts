@@ -109,10 +109,14 @@ function adminClient(endpoint: string, accessKey: string, secretKey: string, reg
   });
 }
 
-/** Starts s3rver with the given buckets; stops it (and removes its data) when `t` ends. */
+/**
+ * Starts s3rver with the given buckets; stops it (and removes its data) when `t` ends. `gcs: true` makes it answer
+ * like GCS's XML API where that matters (write preconditions on generations, no multi-object delete: see
+ * s3rver-main.ts).
+ */
 export async function startS3rver(
   t?: AfterHook,
-  opts: { buckets?: readonly string[]; recordRequests?: boolean } = {},
+  opts: { buckets?: readonly string[]; recordRequests?: boolean; gcs?: boolean } = {},
 ): Promise<S3Server> {
   const directory = await mkdtemp(join(tmpdir(), 'holdfast-s3rver-'));
   const requestLog = opts.recordRequests ? join(directory, 'requests.jsonl') : undefined;
@@ -121,7 +125,12 @@ export async function startS3rver(
     [
       '--openssl-legacy-provider',
       join(import.meta.dirname, 's3rver-main.ts'),
-      JSON.stringify({ directory, buckets: opts.buckets ?? [], ...(requestLog ? { requestLog } : {}) }),
+      JSON.stringify({
+        directory,
+        buckets: opts.buckets ?? [],
+        ...(requestLog ? { requestLog } : {}),
+        ...(opts.gcs === true ? { gcs: true } : {}),
+      }),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );

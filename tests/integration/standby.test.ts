@@ -1,6 +1,7 @@
 /**
  * Standby, activation and fencing end to end: real pipeline processes (`holdfast pipeline run`), real HTTP, a real
- * S3-compatible server (s3rver on 127.0.0.1), real `kill -9`.
+ * S3-compatible server (s3rver on 127.0.0.1) and Azure Blob Storage (Azurite on 127.0.0.1), the same tests for
+ * each (tests/helpers/sync-targets.ts), real `kill -9`.
  *
  * - Failover: primary A (exactly_once, a replayable datagen input, periodic checkpoints and pushes) and standby
  *   B on its own storage; B pulls repeatedly; A is killed; B is activated, resumes from the last synced
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { StandbyStatus } from '../../src/types/pipeline-api.ts';
 import { checkpoint, getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
-import { startS3rver } from '../helpers/s3rver.ts';
+import { type SyncTargetName, startSyncTarget } from '../helpers/sync-targets.ts';
 
 const ROWS = 24_000;
 
@@ -157,16 +158,15 @@ function pulledUuid(log: readonly string[]): string | null {
   return line ? (JSON.parse(line) as { uuid: string }).uuid : null;
 }
 
-describe('standby, activation and fencing against s3rver', async () => {
-  const s3 = await startS3rver();
+for (const target of ['s3rver', 'azurite'] satisfies SyncTargetName[])
+  describe(`standby, activation and fencing against ${target}`, () => standbyTests(target));
+
+/** The standby tests against one object store (s3rver or Azurite). */
+async function standbyTests(target: SyncTargetName): Promise<void> {
+  const s3 = await startSyncTarget(target);
   after(() => s3.stop());
   await s3.createBucket('drill');
-  const creds = {
-    endpoint: s3.endpoint,
-    provider: 'Other',
-    access_key: s3.accessKey,
-    secret_key: s3.secretKey,
-  };
+  const creds = s3.fields;
   /** A standby's sync block on `bucket`: following "latest", pulling every second; `extra` overrides. */
   const standbySync = (bucket: string, extra: Record<string, unknown> = {}) => ({
     ...creds,
@@ -539,6 +539,6 @@ describe('standby, activation and fencing against s3rver', async () => {
     await kill9(A2);
     await kill9(B);
   });
-});
+}
 
 void ({} as Proc);

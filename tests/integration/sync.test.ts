@@ -1,7 +1,7 @@
 /**
  * Checkpoint sync end to end: real pipeline processes (`holdfast pipeline run`), real HTTP, a real S3-compatible
- * server (s3rver on 127.0.0.1; moto_server too when it is on PATH). Manual and periodic pushes, restores with
- * storage cleared (latest and by UUID) and without, the start-time rules of fail_if_no_checkpoint and of
+ * server (s3rver on 127.0.0.1; moto_server too when it is on PATH) and Azure Blob Storage (Azurite on 127.0.0.1),
+ * the same tests for each (tests/helpers/sync-targets.ts). Manual and periodic pushes, restores with storage cleared (latest and by UUID) and without, the start-time rules of fail_if_no_checkpoint and of
  * authentication errors, read_bucket seeding of a second pipeline, ownership refusal, incremental pushes.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { checkpoint, getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
-import { findMotoServer, type S3Server, startMoto, startS3rver } from '../helpers/s3rver.ts';
+import { findMotoServer } from '../helpers/s3rver.ts';
+import { type SyncTarget, startSyncTarget } from '../helpers/sync-targets.ts';
 
 const PROGRAM = `
 CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT);
@@ -91,18 +92,13 @@ async function stop(p: Proc): Promise<void> {
   await kill9(p);
 }
 
-function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>): void {
+function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarget>): void {
   describe(`checkpoint sync against ${serverName}`, async () => {
     const s3 = await start();
     after(() => s3.stop());
     await s3.createBucket('primary');
     await s3.createBucket('seeds');
-    const creds = {
-      endpoint: s3.endpoint,
-      provider: 'Other',
-      access_key: s3.accessKey,
-      secret_key: s3.secretKey,
-    };
+    const creds = s3.fields;
 
     test('manual push; restore from latest and from a UUID with storage cleared; restart without clearing', async () => {
       const { cfg, dir } = await config('orders', {
@@ -317,7 +313,7 @@ function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>)
           });
           await assert.rejects(startPipeline(c.cfg), (e: Error) => {
             assert.match(e.message, /CheckpointFetchError/);
-            assert.match(e.message, /SignatureDoesNotMatch/);
+            assert.match(e.message, new RegExp(s3.authFailureCode));
             assert.doesNotMatch(e.message, /not-the-secret/);
             return true;
           });
@@ -382,9 +378,10 @@ function suiteFor(serverName: 's3rver' | 'moto', start: () => Promise<S3Server>)
   });
 }
 
-suiteFor('s3rver', () => startS3rver());
+suiteFor('s3rver', () => startSyncTarget('s3rver'));
+suiteFor('azurite', () => startSyncTarget('azurite'));
 const moto = findMotoServer();
-if (moto !== null) suiteFor('moto', () => startMoto());
+if (moto !== null) suiteFor('moto', () => startSyncTarget('moto'));
 else
   test('moto_server is absent on this machine: the sync suite ran against s3rver only', {
     skip: 'moto_server not on PATH',

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ftSettings } from '../../../src/types/ft-config.ts';
-import { parseFlags, parseSize, parseSyncConfig } from '../../../src/types/sync-config.ts';
+import { describeSync, parseFlags, parseSize, parseSyncConfig } from '../../../src/types/sync-config.ts';
 
 const bad =
   (field: string, pattern: RegExp) => (e: Error & { code?: string; details?: { field?: string } }) => {
@@ -254,6 +254,99 @@ describe('sync config', () => {
       parseSyncConfig({ bucket: 'b', endpoint: 'file:backups' }, '/etc/hf').localRoot,
       '/etc/hf/backups',
     );
+  });
+
+  test('AzureBlob: container names, the Azure credential fields, the azureblob flags; secrets never described', () => {
+    const key = parseSyncConfig({
+      provider: 'AzureBlob',
+      bucket: 'checkpoints/orders',
+      access_key: 'myaccount',
+      secret_key: 'c2VjcmV0LWtleQ==',
+      flags: [
+        '--azureblob-chunk-size',
+        '16M',
+        '--azureblob-access-tier=cool',
+        '--azureblob-encryption-scope',
+        'scope-1',
+      ],
+    });
+    assert.equal(key.flags.chunkSize, 16 * 1024 * 1024);
+    assert.equal(key.flags.azureAccessTier, 'Cool');
+    assert.equal(key.flags.azureEncryptionScope, 'scope-1');
+    assert.equal(describeSync(key).credentials, 'access_key/secret_key');
+    const sas = parseSyncConfig({
+      provider: 'azureblob',
+      bucket: 'ckpt',
+      account: 'myaccount',
+      sas_token: 'sv=1&sig=SECRET',
+    });
+    assert.equal(sas.sasToken, 'sv=1&sig=SECRET');
+    assert.equal(describeSync(sas).credentials, 'sas_token');
+    assert.doesNotMatch(JSON.stringify(describeSync(sas)), /SECRET/);
+    assert.throws(
+      () =>
+        parseSyncConfig({
+          provider: 'AzureBlob',
+          bucket: 'ckpt',
+          connection_string: 'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET;',
+        }),
+      bad('connection_string', /AZURE_STORAGE_CONNECTION_STRING/),
+    );
+    const saved = process.env.AZURE_STORAGE_CONNECTION_STRING;
+    process.env.AZURE_STORAGE_CONNECTION_STRING =
+      'DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET;';
+    try {
+      const cs = parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt' });
+      assert.equal(cs.connectionString, process.env.AZURE_STORAGE_CONNECTION_STRING);
+      assert.equal(describeSync(cs).credentials, 'AZURE_STORAGE_CONNECTION_STRING');
+      assert.doesNotMatch(JSON.stringify(describeSync(cs)), /SECRET/);
+      // explicit credentials or an endpoint win over the environment's connection string
+      for (const o of [{ account: 'acct', sas_token: 's' }, { endpoint: 'http://127.0.0.1:1/acct' }])
+        assert.equal(parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt', ...o }).connectionString, null);
+    } finally {
+      if (saved === undefined) delete process.env.AZURE_STORAGE_CONNECTION_STRING;
+      else process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
+    }
+    const env = parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt', account: 'myaccount' });
+    assert.equal(describeSync(env).credentials, 'environment');
+    parseSyncConfig({
+      provider: 'AzureBlob',
+      bucket: 'ckpt',
+      endpoint: 'http://127.0.0.1:10000/devstoreaccount1',
+    });
+
+    const az = { provider: 'AzureBlob', account: 'myaccount' };
+    for (const b of ['ab', 'Upper', 'a--b', '-ab', 'under_score', 'x'.repeat(64)])
+      assert.throws(
+        () => parseSyncConfig({ ...az, bucket: `${b}/p` }),
+        bad('bucket', /Azure container name/),
+      );
+    assert.throws(
+      () => parseSyncConfig({ provider: 'AzureBlob', bucket: 'ckpt' }),
+      bad('account', /storage account/),
+    );
+    assert.throws(
+      () => parseSyncConfig({ ...az, bucket: 'ckpt', account: 'Bad_Name' }),
+      bad('account', /storage account/),
+    );
+    assert.throws(
+      () => parseSyncConfig({ ...az, bucket: 'ckpt', sas_token: 'sv=1', access_key: 'a', secret_key: 'b' }),
+      bad('sas_token', /one kind of Azure credential/),
+    );
+    assert.throws(
+      () => parseSyncConfig({ ...az, bucket: 'ckpt', flags: ['--s3-storage-class', 'STANDARD_IA'] }),
+      bad('flags', /is for S3/),
+    );
+    assert.throws(
+      () => parseSyncConfig({ bucket: 'b', flags: ['--azureblob-access-tier', 'hot'] }),
+      bad('flags', /is for Azure Blob/),
+    );
+    assert.throws(
+      () => parseSyncConfig({ ...az, bucket: 'ckpt', flags: ['--azureblob-access-tier', 'archive'] }),
+      bad('flags', /hot.*cool.*cold/),
+    );
+    assert.throws(() => parseSyncConfig({ bucket: 'b', sas_token: 'sv=1' }), bad('sas_token', /AzureBlob/));
+    assert.throws(() => parseSyncConfig({ bucket: 'b', account: 'a' }), bad('account', /AzureBlob/));
   });
 
   test('in a runtime config: only under the file backend', () => {
