@@ -195,3 +195,15 @@ export async function* listAll(
     token = page.nextToken;
   } while (token !== undefined);
 }
+
+/** A body read whole into bytes (a string as UTF-8, bytes as they are, a stream concatenated). */
+export async function bodyBytes(body: ObjectBody): Promise<Uint8Array> {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return body;
+  const chunks: Buffer[] = [];
+  for await (const c of body as AsyncIterable<Uint8Array | string>)
+    chunks.push(
+      typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+    );
+  return Buffer.concat(chunks);
+}
