@@ -76,6 +76,22 @@ function runShell(block: string): Promise<{ code: number | null; out: string; er
   });
 }
 
+/** Runs a TypeScript file with this Node (type stripping); resolves to its stdout, rejects on a non-zero exit. */
+function runTs(file: string, what: string, env: Record<string, string> = {}): Promise<string> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [file], { cwd: work, env: { ...process.env, ...env } });
+    let o = '';
+    let e = '';
+    p.stdout.on('data', (d: Buffer) => {
+      o += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      e += d.toString();
+    });
+    p.on('close', (code) => (code === 0 ? res(o) : rej(new Error(`${what} exited ${code}:\n${o}\n${e}`))));
+  });
+}
+
 function assertAll2xx(out: string, what: string): void {
   const codes = [...out.matchAll(/^@@(\d{3})$/gm)].map((m) => Number(m[1]));
   assert.ok(codes.length > 0, `${what}: no curl ran`);
@@ -120,20 +136,7 @@ test('README: the TypeScript SDK example runs against a server', { timeout: 120_
     file,
     example.replace("'@holdfast/client'", `'${sdk}'`).replace('http://127.0.0.1:8080', base),
   );
-  const out = await new Promise<string>((res, rej) => {
-    const p = spawn(process.execPath, [file], { cwd: work, env: { ...process.env, HOLDFAST_API_KEY: '' } });
-    let o = '';
-    let e = '';
-    p.stdout.on('data', (d: Buffer) => {
-      o += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      e += d.toString();
-    });
-    p.on('close', (code) =>
-      code === 0 ? res(o) : rej(new Error(`SDK example exited ${code}:\n${o}\n${e}`)),
-    );
-  });
+  const out = await runTs(file, 'SDK example', { HOLDFAST_API_KEY: '' });
   assert.match(out, /total: 5\b/, 'the query printed the view: SUM(amount) = 5');
 });
 
@@ -152,20 +155,7 @@ console.log(show(await circuit.query('SELECT * FROM totals')));
 console.log(typeof snap);
 `,
   );
-  const out = await new Promise<string>((res, rej) => {
-    const p = spawn(process.execPath, [file], { cwd: work });
-    let o = '';
-    let e = '';
-    p.stdout.on('data', (d: Buffer) => {
-      o += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      e += d.toString();
-    });
-    p.on('close', (code) =>
-      code === 0 ? res(o) : rej(new Error(`engine example exited ${code}:\n${o}\n${e}`)),
-    );
-  });
+  const out = await runTs(file, 'engine example');
   const [changes] = out.trim().split('\n');
   // the README's comment: `{ rows: [[2n, 15n]], weights: [1] }`
   assert.equal(changes, '{"rows":[["2n","15n"]],"weights":[1]}');
