@@ -15,6 +15,7 @@ import { type Ast, CHAIN_OPS, isChainNode, type SourceMap } from './parse.ts';
 export type { Ast } from './parse.ts';
 
 import * as arith from './arith.ts';
+import { scalarFunction } from './functions/index.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import {
   commonType,
@@ -206,7 +207,7 @@ export function columnRef(index: number, type: SqlType): Bound {
 }
 
 /** Builds a NULL-propagating n-ary operation; folds constants at compile time. */
-function strict(type: SqlType, args: readonly Bound[], f: (...vs: Value[]) => Value): Bound {
+export function strict(type: SqlType, args: readonly Bound[], f: (...vs: Value[]) => Value): Bound {
   const cols = mergeCols(...args);
   const gen = (ctx: EvalCtx): Ev => {
     if (args.length === 1) {
@@ -1078,10 +1079,13 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'coalesce':
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
-    default:
+    default: {
+      const impl = scalarFunction(name);
+      if (impl) return impl({ name, args, ctx, loc, node: n, argc, num, str, int });
       throw sqlError('SqlUnsupported', `function ${name.toUpperCase()} is not supported`, ctx, loc, {
         construct: name.toUpperCase(),
       });
+    }
   }
 }
 
