@@ -117,6 +117,8 @@ export interface S3StoreOptions {
   readonly accessKey?: string;
   readonly secretKey?: string;
   readonly sessionToken?: string;
+  /** Send requests unsigned (a public bucket; `no_sign_request` of Feldera's S3 input). */
+  readonly anonymous?: boolean;
   /** Overrides the provider's addressing style. */
   readonly forcePathStyle?: boolean;
   /** Objects whose in-memory body is larger than this are uploaded in parts (default 16 MiB). */
@@ -536,7 +538,13 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
     ...(thirdParty
       ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {}),
-    ...(hasAccess
+    ...(opts.anonymous === true
+      ? {
+          credentials: { accessKeyId: '', secretAccessKey: '' },
+          signer: { sign: async (request) => request },
+        }
+      : {}),
+    ...(hasAccess && opts.anonymous !== true
       ? {
           credentials: {
             accessKeyId: opts.accessKey as string,

@@ -367,6 +367,12 @@ export const ERROR_CATALOG = {
     summary: 'Command-line arguments are missing or malformed.',
   },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },
+  ObjectInputChanged: {
+    status: 409,
+    retryable: false,
+    summary:
+      'An object an object-store input was reading was replaced; input objects must not change once written.',
+  },
   // Object stores (sync layer); the store's own error code is kept in the message and in details.store_code
   ObjectNotFound: {
     status: 404,

@@ -28,7 +28,7 @@ export const ALLOWED: Record<string, readonly string[]> = {
   sql: ['operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   storage: ['circuit', 'zset', 'types', 'errors', 'util'],
   sync: ['storage', 'types', 'errors', 'util'],
-  connectors: ['sql', 'zset', 'types', 'errors', 'util'],
+  connectors: ['sync', 'sql', 'zset', 'types', 'errors', 'util'],
   controller: ['storage', 'connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   server: ['controller', 'sync', 'connectors', 'sql', 'zset', 'metrics', 'http', 'types', 'errors', 'util'],
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],

@@ -76,7 +76,7 @@ export function fileInputConfig(
   };
 }
 
-function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
+export function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
   const f = spec.format;
   if (f === null)
     throw configError(
