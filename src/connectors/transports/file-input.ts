@@ -100,13 +100,19 @@ export function checkFileInput(
   log: ConnectorLog,
 ): FileInputConfig {
   const cfg = fileInputConfig(ctx, spec.config, baseDir, log);
+  checkFormat(ctx, spec);
+  return cfg;
+}
+
+/** The connector's record format (`json` or `csv`), its options validated (errors name the connector). */
+export function checkFormat(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
   const format = formatOf(ctx, spec);
   try {
     inputParser(format, spec.format?.config ?? {});
   } catch (e) {
     throw wrapFormatError(ctx, e);
   }
-  return cfg;
+  return format;
 }
 
 /** Re-raises a format-option error with the connector named in its message (same error code). */

@@ -38,7 +38,7 @@ import {
   optionalBool,
   optionalInt,
 } from './config.ts';
-import { formatOf, wrapFormatError } from './file-input.ts';
+import { checkFormat, formatOf, wrapFormatError } from './file-input.ts';
 import { InputRun } from './input-run.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { sleep } from './run-control.ts';
@@ -264,12 +264,7 @@ export function checkObjectInput(
   } catch (e) {
     throw wrapFormatError(ctx, e);
   }
-  const format = formatOf(ctx, spec);
-  try {
-    inputParser(format, spec.format?.config ?? {});
-  } catch (e) {
-    throw wrapFormatError(ctx, e);
-  }
+  checkFormat(ctx, spec);
   return cfg;
 }
 
@@ -361,7 +356,8 @@ export async function startObjectInput(
     while (readAt < obj.size) {
       try {
         const { stream, info } = await store.getStream(obj.key, {
-          range: { offset: readAt },
+          // up to the listed size: the reader works on the listing's snapshot of the object
+          range: { offset: readAt, length: obj.size - readAt },
           signal: run.signal,
         });
         if (etag !== undefined && info.etag !== etag)
@@ -432,6 +428,7 @@ export async function startObjectInput(
             { key: obj.key },
           );
         await readObject(obj, resuming ? (pos?.offset ?? 0) : 0, resuming ? pos?.etag : undefined);
+        if (run.stopped) return 'stopped';
         pos = { key: obj.key, offset: obj.size };
       }
       if (!cfg.follow) return 'end_of_input';
