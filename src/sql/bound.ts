@@ -58,6 +58,14 @@ export interface BindContext {
     readonly columns: readonly ScopeColumn[];
     readonly map: ReadonlyMap<number, number>;
   };
+  /** The program's user-defined functions (lower-case name → function), consulted before the registry. */
+  readonly functions?: ReadonlyMap<string, UserFunction>;
+}
+
+/** A user-defined function (`udf.ts`): binds a call to it, given the call's bound arguments. */
+export interface UserFunction {
+  readonly name: string;
+  call(args: readonly Bound[], ctx: BindContext, location: unknown): Bound;
 }
 
 /** Single-row layout: column i is a[i]. */

@@ -890,6 +890,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
     default: {
+      const udf = fname.length === 1 ? ctx.functions?.get(name) : undefined;
+      if (udf) return udf.call(args, ctx, loc);
       const impl = scalarFunction(name);
       if (impl) return impl({ name, args, ctx, loc, node: n, argc, num, str, int });
       throw sqlError('SqlUnsupported', `function ${name.toUpperCase()} is not supported`, ctx, loc, {

@@ -78,6 +78,8 @@ export interface PlannerOptions {
   readonly source: SourceMap;
   /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
   readonly allowOrderBy?: boolean;
+  /** The program's user-defined functions. */
+  readonly functions?: BindContext['functions'];
 }
 
 const JOIN_KINDS: Record<string, JoinKind> = {
@@ -97,7 +99,7 @@ export class Planner {
   }
 
   #ctx(columns: readonly ScopeColumn[], extra: Partial<BindContext> = {}): BindContext {
-    return { columns, source: this.#o.source, ...extra };
+    return { columns, source: this.#o.source, functions: this.#o.functions, ...extra };
   }
 
   #err(code: Parameters<typeof sqlError>[0], message: string, location: unknown, extra = {}): ServiceError {
