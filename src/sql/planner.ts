@@ -9,7 +9,8 @@
  * - fuse the projection that follows a join (the select list, or the GROUP BY key/argument projection) into the
  *   join's output function, so no intermediate concatenated row is built.
  * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
- * combine two planned queries.
+ * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
+ * scope read the same operators (state: the stack of WITH scopes while a query is being planned).
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -92,6 +93,8 @@ const JOIN_KINDS: Record<string, JoinKind> = {
 export class Planner {
   readonly #c: Circuit;
   readonly #o: PlannerOptions;
+  /** Common table expressions in scope (one map per enclosing WITH, innermost last). */
+  readonly #ctes: Array<Map<string, Rel>> = [];
 
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
@@ -110,13 +113,7 @@ export class Planner {
   // SELECT
 
   planSelect(stmt: Ast): Rel {
-    if (stmt.withClause)
-      throw this.#err(
-        'SqlUnsupported',
-        'WITH (common table expressions) is not supported',
-        stmt.withClause.location,
-        { construct: 'WITH' },
-      );
+    if (stmt.withClause) return this.#planWith(stmt);
     if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
       throw this.#err(
         'SqlUnsupported',
@@ -170,6 +167,57 @@ export class Planner {
     rel = { node: rel.node, cols: outCols };
     if (distinct) rel = { node: this.#c.add(new DistinctOperator(), [rel.node]), cols: rel.cols };
     return rel;
+  }
+
+  /**
+   * `WITH a [(cols)] AS (query), b AS (...) SELECT ...`: each common table expression is planned once, in order
+   * (a later one and the main query may read the earlier ones, an inner WITH may shadow an outer name), and
+   * every reference reads the same operators' output.
+   */
+  #planWith(stmt: Ast): Rel {
+    const w = stmt.withClause;
+    if (w.recursive)
+      throw this.#err('SqlUnsupported', 'WITH RECURSIVE is not supported', w.location, {
+        construct: 'WITH RECURSIVE',
+      });
+    const scope = new Map<string, Rel>();
+    this.#ctes.push(scope);
+    try {
+      for (const item of w.ctes as Ast[]) {
+        const cte = item.CommonTableExpr;
+        const name = cte.ctename as string;
+        if (scope.has(name))
+          throw this.#err(
+            'SqlNameError',
+            `WITH query name "${name}" specified more than once`,
+            cte.location,
+            {
+              name,
+            },
+          );
+        if (!cte.ctequery?.SelectStmt)
+          throw this.#err('SqlUnsupported', 'a WITH query must be a SELECT', cte.location, {
+            construct: 'WITH',
+          });
+        const rel = this.planSelect(cte.ctequery.SelectStmt);
+        scope.set(name, {
+          node: rel.node,
+          cols: renameCols(rel.cols, null, cte.aliascolnames, cte.location),
+        });
+      }
+      return this.planSelect({ ...stmt, withClause: undefined });
+    } finally {
+      this.#ctes.pop();
+    }
+  }
+
+  /** A common table expression in scope under this name (innermost first), or null. */
+  #cte(name: string): Rel | null {
+    for (let i = this.#ctes.length - 1; i >= 0; i--) {
+      const r = (this.#ctes[i] as Map<string, Rel>).get(name);
+      if (r) return r;
+    }
+    return null;
   }
 
   #planValues(lists: Ast[]): Rel {
@@ -481,7 +529,7 @@ export class Planner {
       const rv = ast.RangeVar;
       if (rv.schemaname)
         throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
-      const rel = this.#o.resolve(rv.relname);
+      const rel = this.#cte(rv.relname) ?? this.#o.resolve(rv.relname);
       if (!rel)
         throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, {
           name: rv.relname,
