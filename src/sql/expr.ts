@@ -391,6 +391,15 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     }
     case 'FuncCall':
       return bindFunc(n, ctx);
+    case 'MinMaxExpr': // GREATEST / LEAST: bound by the function registry (functions/scalar.ts)
+      return bindFunc(
+        {
+          funcname: [{ String: { sval: n.op === 'IS_GREATEST' ? 'greatest' : 'least' } }],
+          args: n.args,
+          location: loc,
+        },
+        ctx,
+      );
     case 'SubLink':
       throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
         construct: 'subquery expression',
@@ -538,6 +547,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         throw sqlError('SqlUnsupported', `unsupported prefix operator ${op}`, ctx, loc);
       }
       if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
+      if (op === '<=>') return bindAExpr({ ...n, kind: 'AEXPR_NOT_DISTINCT' }, ctx); // Feldera's null-safe =
+      if (op === '~' || op === '!~') return bindRlike(n, op === '!~', ctx); // RLIKE (dialect.ts)
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
@@ -652,6 +663,15 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         },
       );
   }
+}
+
+/** `s RLIKE p` / `s NOT RLIKE p` (written `~` / `!~` by dialect.ts): the RLIKE function, negated. */
+function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
+  const call = {
+    FuncCall: { funcname: [{ String: { sval: 'rlike' } }], args: [n.lexpr, n.rexpr], location: n.location },
+  };
+  const m = bindExpr(call, ctx);
+  return negated ? not(m) : m;
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
