@@ -43,6 +43,7 @@ import {
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
+import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
 
 export type { Ast } from './parse.ts';
@@ -95,6 +96,8 @@ export class Planner {
   readonly #o: PlannerOptions;
   /** Common table expressions in scope (one map per enclosing WITH, innermost last). */
   readonly #ctes: Array<Map<string, Rel>> = [];
+  /** Derived tables made from subqueries so far (for fresh aliases). */
+  #subqueries = 0;
 
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
@@ -126,6 +129,8 @@ export class Planner {
     }
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
+    if (hasSubquery(stmt.whereClause ?? null) || hasSubquery(stmt.targetList ?? []))
+      stmt = this.#decorrelate(stmt);
     if (stmt.windowClause)
       throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
         construct: 'WINDOW',
@@ -211,6 +216,27 @@ export class Planner {
     }
   }
 
+  /** Subqueries in WHERE and (without grouping) the select list → LEFT JOINs with derived tables (subqueries.ts). */
+  #decorrelate(stmt: Ast): Ast {
+    const grouped =
+      (stmt.groupClause ?? []).length > 0 ||
+      (() => {
+        const found = new Map<string, Ast>();
+        collectAggregates(stmt.targetList ?? [], found);
+        return found.size > 0;
+      })();
+    return decorrelate(
+      stmt,
+      {
+        columnsOf: (name) => (this.#cte(name) ?? this.#o.resolve(name))?.cols.map((c) => c.name) ?? null,
+        fresh: () => `$sq${++this.#subqueries}`,
+        error: (code, message, location) => this.#err(code, message, location, { construct: 'subquery' }),
+      },
+      AGGREGATE_NAMES,
+      !grouped,
+    );
+  }
+
   /** A common table expression in scope under this name (innermost first), or null. */
   #cte(name: string): Rel | null {
     for (let i = this.#ctes.length - 1; i >= 0; i--) {
@@ -260,6 +286,7 @@ export class Planner {
         const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
         let any = false;
         for (const c of cols) {
+          if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
           if (q === null || c.qualifier === q) {
             any = true;
             out.push({
@@ -632,6 +659,15 @@ export class Planner {
       const leftOnly = cols.length > 0 && cols.every((c) => c < lw);
       const rightOnly = cols.length > 0 && cols.every((c) => c >= lw);
       if (p.b.literal && p.b.literal.value === true) return;
+      // WHERE predicates on the preserved side of an outer join filter that side first (same result)
+      if (!fromOn && kind === 'left' && leftOnly) {
+        leftF.push(p);
+        return;
+      }
+      if (!fromOn && kind === 'right' && rightOnly) {
+        rightF.push({ b: p.b, offset: p.offset + lw });
+        return;
+      }
       if (!fromOn && kind !== 'inner') {
         post.push(p);
         return;

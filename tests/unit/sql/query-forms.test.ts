@@ -54,9 +54,13 @@ async function agree(query: string, steps: Step[]): Promise<void> {
       }
     }
     c.step(m);
-    const got = c
-      .contents('v')
-      .rows.map((r) => JSON.stringify(Object.values(rowToJson(cols, r as Row) as object)))
+    const contents = c.contents('v');
+    const got = contents.rows
+      .flatMap((r, i) =>
+        new Array(contents.weights[i] as number).fill(
+          JSON.stringify(Object.values(rowToJson(cols, r as Row) as object)),
+        ),
+      )
       .sort();
     const want = (await pg.query<unknown[]>(query, [], { rowMode: 'array' })).rows
       .map((r) => JSON.stringify(r.map((x) => (typeof x === 'bigint' ? Number(x) : x))))
@@ -117,6 +121,69 @@ test('WITH errors: a duplicated name, RECURSIVE, too many column names, an unkno
     ['WITH RECURSIVE a AS (SELECT 1 AS x) SELECT x FROM a', 'SqlUnsupported', /WITH RECURSIVE/],
     ['WITH a(x, y) AS (SELECT 1 AS x) SELECT x FROM a', 'SqlNameError', /alias has 2 columns/],
     ['WITH a AS (SELECT k FROM t) SELECT k FROM b', 'SqlNameError', /relation "b" does not exist/],
+  ];
+  for (const [q, code, re] of bad)
+    await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// subqueries in expressions (decorrelated into joins: subqueries.ts)
+
+const NULLY: Step[] = [
+  ...STEPS,
+  { u: [[[9, null], 1]] }, // a NULL in the subquery's column: NOT IN is never TRUE now
+  { t: [[[5, 7, 'e'], 1]], u: [[[9, null], -1]] },
+  {
+    u: [
+      [[2, 7], -1],
+      [[3, 9], -1],
+    ],
+  }, // the subquery empties: NOT IN is TRUE for every row, NULL x included
+];
+
+test('IN / NOT IN (uncorrelated subquery) with three-valued logic, through inserts and deletes', async () => {
+  await agree('SELECT k, v FROM t WHERE v IN (SELECT w FROM u)', NULLY);
+  await agree('SELECT k, v FROM t WHERE v NOT IN (SELECT w FROM u)', NULLY);
+  await agree(
+    'SELECT k, v, k IN (SELECT k FROM u) AS found, v NOT IN (SELECT w FROM u) AS missing FROM t',
+    NULLY,
+  );
+  await agree('SELECT k FROM t WHERE k IN (SELECT k FROM u WHERE w > 6 UNION SELECT 4)', NULLY);
+});
+
+test('EXISTS / NOT EXISTS, correlated by equalities, with other predicates inside', async () => {
+  await agree('SELECT k, v FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k = t.k)', NULLY);
+  await agree('SELECT k, v FROM t WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.k = t.k AND u.w > 6)', NULLY);
+  await agree('SELECT k, s FROM t WHERE EXISTS (SELECT * FROM u)', NULLY);
+  await agree(
+    'SELECT t1.k FROM t AS t1 WHERE EXISTS (SELECT 1 FROM t AS t2 WHERE t2.k = t1.k AND t2.v > 15)',
+    NULLY,
+  );
+});
+
+test('scalar subqueries: uncorrelated aggregate, correlated aggregates (COUNT is 0 without rows)', async () => {
+  await agree('SELECT k, v, (SELECT MAX(w) FROM u) AS top FROM t', NULLY);
+  await agree('SELECT k FROM t WHERE v > (SELECT MIN(w) FROM u)', NULLY);
+  await agree(
+    'SELECT k, (SELECT COUNT(*) FROM u WHERE u.k = t.k) AS n, (SELECT SUM(w) FROM u WHERE u.k = t.k) AS s FROM t',
+    NULLY,
+  );
+  await agree('SELECT k, v FROM t WHERE v IN (SELECT w FROM u WHERE u.k + 0 = t.k)', NULLY);
+  await agree('SELECT (SELECT COUNT(*) FROM t) AS n', NULLY);
+});
+
+test('subquery errors name the construct', async () => {
+  const bad: Array<[string, string, RegExp]> = [
+    [
+      'SELECT k FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.k > t.k)',
+      'SqlUnsupported',
+      /correlated subquery/,
+    ],
+    ['SELECT k FROM t WHERE v IN (SELECT k, w FROM u)', 'SqlTypeError', /only one column/],
+    ['SELECT k, (SELECT w FROM u) AS x FROM t', 'SqlUnsupported', /at most one row/],
+    ['SELECT k, (SELECT w FROM u WHERE u.k = t.k) AS x FROM t', 'SqlUnsupported', /aggregate/],
+    ['SELECT k FROM t WHERE v > ALL (SELECT w FROM u)', 'SqlUnsupported', /ALL subqueries/],
+    ['SELECT k FROM t WHERE v < ANY (SELECT w FROM u)', 'SqlUnsupported', /ANY/],
   ];
   for (const [q, code, re] of bad)
     await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);
