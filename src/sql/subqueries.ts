@@ -132,7 +132,10 @@ function scopeOf(from: Ast[] | undefined, o: DecorrelateOptions): InnerScope {
       const known = o.columnsOf(rv.relname as string);
       const aliased = names(rv.alias?.colnames);
       if (known === null) opaque = true;
-      else known.forEach((c, i) => cols.add(aliased[i] ?? c));
+      else
+        known.forEach((c, i) => {
+          cols.add(aliased[i] ?? c);
+        });
     } else if (item.RangeSubselect) {
       const alias = item.RangeSubselect.alias;
       if (alias?.aliasname) qualifiers.add(alias.aliasname as string);
