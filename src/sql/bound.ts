@@ -39,6 +39,8 @@ export interface ScopeColumn {
   readonly qualifier: string | null;
   readonly name: string;
   readonly type: SqlType;
+  /** The other side's copy of a `JOIN ... USING` / `NATURAL JOIN` column: reachable only qualified, not in `*`. */
+  readonly hidden?: boolean;
 }
 
 export interface BindContext {

@@ -470,7 +470,7 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   }
   const matches: number[] = [];
   ctx.columns.forEach((c, i) => {
-    if (c.name === name && (q === null || c.qualifier === q)) matches.push(i);
+    if (c.name === name && (q === null ? !c.hidden : c.qualifier === q)) matches.push(i);
   });
   const shown = q === null ? name : `${q}.${name}`;
   if (matches.length === 0) {

@@ -45,6 +45,7 @@ import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
+import { usingJoin } from './using-join.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -287,6 +288,7 @@ export class Planner {
         let any = false;
         for (const c of cols) {
           if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
+          if (q === null && c.hidden) continue; // the second copy of a USING / NATURAL join column
           if (q === null || c.qualifier === q) {
             any = true;
             out.push({
@@ -576,27 +578,26 @@ export class Planner {
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
-      if (j.usingClause || j.isNatural) {
-        throw this.#err(
-          'SqlUnsupported',
-          'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON',
-          undefined,
-          { construct: 'USING' },
-        );
-      }
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
       const right = this.#fromItem(j.rarg);
-      const lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
-      const rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
+      let lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
+      let rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
       if (j.alias) throw this.#err('SqlUnsupported', 'aliases on joins are not supported', undefined);
+      let on: Ast | null = j.quals ?? null;
+      if (j.usingClause || j.isNatural) {
+        const u = usingJoin(j, kind, lcols, rcols, (code, message, extra) =>
+          this.#err(code, message, firstLocation([j.rarg]), extra),
+        );
+        ({ lcols, rcols, on } = u);
+      }
       return {
         k: 'join',
         kind,
         left,
         right,
-        on: j.quals ?? null,
+        on,
         cols: [...lcols, ...rcols],
         location: undefined,
       };

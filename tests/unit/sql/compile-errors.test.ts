@@ -42,7 +42,7 @@ export const CASES: Record<string, string> = {
   unsupported_function: `${T}CREATE VIEW v AS SELECT xxhash(b) FROM t;`,
   unsupported_statement: `${T}INSERT INTO t VALUES (1, 'x', NULL, 1.0);`,
   unsupported_order_by: `${T}CREATE VIEW v AS SELECT a FROM t ORDER BY a;`,
-  unsupported_using: `${T}${U}CREATE VIEW v AS SELECT t.a FROM t JOIN u USING (a);`,
+  unsupported_using: `${T}${U}CREATE VIEW v AS SELECT t.a FROM t FULL JOIN u USING (a);`,
   unsupported_cte: `${T}CREATE VIEW v AS WITH RECURSIVE w AS (SELECT a FROM t) SELECT a FROM w;`,
   unknown_property: "CREATE TABLE t (a INT) WITH ('materialised' = 'true');",
   bad_property_value: "CREATE TABLE t (a INT) WITH ('materialized' = 'yes');",

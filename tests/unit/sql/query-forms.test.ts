@@ -188,3 +188,30 @@ test('subquery errors name the construct', async () => {
   for (const [q, code, re] of bad)
     await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// JOIN ... USING and NATURAL JOIN
+
+test('JOIN ... USING and NATURAL JOIN: the condition, the unqualified column, qualified access', async () => {
+  await agree('SELECT k, t.v, u.w FROM t JOIN u USING (k)', NULLY);
+  await agree('SELECT k, t.k AS tk, u.k AS uk, w FROM t LEFT JOIN u USING (k)', NULLY);
+  await agree('SELECT k, v, w FROM t RIGHT JOIN u USING (k)', NULLY);
+  await agree('SELECT * FROM t NATURAL JOIN u', NULLY);
+  await agree('SELECT * FROM u NATURAL JOIN (SELECT k, v AS w FROM t) AS x', NULLY);
+  await agree('SELECT a.k, a.v, b.v AS v2 FROM t a JOIN t b USING (k, s) WHERE a.v < b.v', NULLY);
+});
+
+test('USING errors', async () => {
+  const bad: Array<[string, string, RegExp]> = [
+    [
+      'SELECT * FROM t JOIN u USING (zz)',
+      'SqlNameError',
+      /"zz" specified in USING clause does not exist in left table/,
+    ],
+    ['SELECT * FROM t JOIN u USING (v)', 'SqlNameError', /does not exist in right table/],
+    ['SELECT * FROM t JOIN u USING (k, k)', 'SqlNameError', /more than once in USING/],
+    ['SELECT * FROM t FULL JOIN u USING (k)', 'SqlUnsupported', /FULL JOIN ... USING/],
+  ];
+  for (const [q, code, re] of bad)
+    await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);
+});
