@@ -1,7 +1,8 @@
 /**
  * SQL aggregate functions as incremental accumulators: each handles `(value, weight)` with negative weights,
  * so deletions are exact. NULL arguments are ignored (except by COUNT(*)). SUM over an empty (or all-NULL)
- * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond).
+ * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond);
+ * SUM of an integer type has that type (Feldera), a total outside its range failing at run time.
  * MIN/MAX keep the multiset of values (sorted distinct values with counts) so deleting the current extreme
  * finds the next one. `distinct` wraps any function so it sees each distinct non-NULL value once.
  *
@@ -19,12 +20,23 @@
  *   argument's integer arithmetic as Feldera computes it for integers ((Σx² − (Σx)²/n) / d with truncating
  *   divisions, then the integer square root), correctly rounded sums for REAL/DOUBLE.
  */
+
+import { ServiceError } from '../errors/service-error.ts';
 import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
 import { AGGREGATE_ALIASES, type AggregateName, comparator } from './expr.ts';
-import type { SqlType } from './sql-type.ts';
+import { type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { Decimal } from './values/decimal.ts';
-import { checkBigInt, checkInt, checkUBigInt, type NumberIntKind } from './values/integers.ts';
+import {
+  BIGINT_MAX,
+  BIGINT_MIN,
+  checkBigInt,
+  checkInt,
+  checkUBigInt,
+  INT_RANGES,
+  type NumberIntKind,
+  UBIGINT_MAX,
+} from './values/integers.ts';
 
 class CountStar implements Accumulator {
   n = 0;
@@ -46,14 +58,20 @@ class Count implements Accumulator {
   }
 }
 
-/** Exact integer sum: a number while safe, a bigint beyond. */
+/**
+ * Exact integer sum: a number while safe, a bigint beyond. As SUM's accumulator (`kind` set) its result has the
+ * argument's type, and a total outside that type's range is a run-time error (Feldera), however the total was
+ * reached (intermediate totals may leave the range: only the result is checked).
+ */
 class IntSum implements Accumulator {
   small = 0;
   big = 0n;
   n = 0;
   readonly asDecimal: boolean;
-  constructor(asDecimal: boolean) {
+  readonly kind: TypeKind | null;
+  constructor(asDecimal: boolean, kind: TypeKind | null = null) {
     this.asDecimal = asDecimal;
+    this.kind = kind;
   }
   add(v: Value, w: number): void {
     if (v === null) return;
@@ -73,8 +91,30 @@ class IntSum implements Accumulator {
   result(): Value {
     if (this.n === 0) return null;
     const t = this.total();
+    if (this.kind !== null) return sumResult(this.kind, t);
     return this.asDecimal ? Decimal.fromBigInt(t) : checkBigInt(t);
   }
+}
+
+/** A SUM total as a value of the argument's integer type. @throws SqlRuntimeError when it does not fit. */
+function sumResult(kind: TypeKind, t: bigint): Value {
+  const fail = () =>
+    new ServiceError(
+      'SqlRuntimeError',
+      `SUM overflows ${typeToSql(sqlType(kind, true)).replace(/ NULL$/, '')}: the total ${t} is out of its range; cast the argument to a wider type (e.g. SUM(CAST(x AS BIGINT)) or DECIMAL)`,
+      { total: String(t) },
+    );
+  if (kind === 'BIGINT') {
+    if (t < BIGINT_MIN || t > BIGINT_MAX) throw fail();
+    return t;
+  }
+  if (kind === 'UBIGINT') {
+    if (t < 0n || t > UBIGINT_MAX) throw fail();
+    return t;
+  }
+  const [lo, hi] = INT_RANGES[kind as NumberIntKind];
+  if (t < BigInt(lo) || t > BigInt(hi)) throw fail();
+  return Number(t);
 }
 
 /**
@@ -530,7 +570,7 @@ export function makeAggregate(
         let inner: IntSum | DecimalSum | FloatSum;
         if (k === 'REAL' || k === 'DOUBLE') inner = new FloatSum(k === 'REAL' && name === 'sum');
         else if (k === 'DECIMAL') inner = new DecimalSum();
-        else inner = new IntSum(k === 'BIGINT' || k === 'UBIGINT');
+        else inner = name === 'sum' ? new IntSum(false, k) : new IntSum(k === 'BIGINT' || k === 'UBIGINT');
         return name === 'sum' ? inner : new Avg(inner, t);
       }
       case 'min':

@@ -39,6 +39,8 @@ export interface ScopeColumn {
   readonly qualifier: string | null;
   readonly name: string;
   readonly type: SqlType;
+  /** The other side's copy of a `JOIN ... USING` / `NATURAL JOIN` column: reachable only qualified, not in `*`. */
+  readonly hidden?: boolean;
 }
 
 export interface BindContext {
@@ -58,6 +60,14 @@ export interface BindContext {
     readonly columns: readonly ScopeColumn[];
     readonly map: ReadonlyMap<number, number>;
   };
+  /** The program's user-defined functions (lower-case name → function), consulted before the registry. */
+  readonly functions?: ReadonlyMap<string, UserFunction>;
+}
+
+/** A user-defined function (`udf.ts`): binds a call to it, given the call's bound arguments. */
+export interface UserFunction {
+  readonly name: string;
+  call(args: readonly Bound[], ctx: BindContext, location: unknown): Bound;
 }
 
 /** Single-row layout: column i is a[i]. */

@@ -13,6 +13,10 @@
  *    integers) → `utinyint` / `usmallint` / `uinteger` / `ubigint` followed by spaces up to the original length
  *    (the type names `resolveTypeName` knows; Feldera also accepts these names written directly).
  *
+ * 3. the infix `s RLIKE pattern` / `s NOT RLIKE pattern` (Feldera's regular-expression match) → `~` / `!~`
+ *    padded with spaces (Postgres's regex-match operators, which the binder binds as the RLIKE function);
+ *    `RLIKE(s, pattern)` as a function call is left alone.
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 
@@ -52,6 +56,13 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       // the replacement (8 or 9 characters) always fits in `TYPE UNSIGNED` (at least 12)
       overwrite(chars, t.start, next.end, unsigned);
       i++;
+      continue;
+    }
+    if (t.text.toUpperCase() === 'RLIKE' && next?.text !== '(' && i > 0) {
+      const prev = tokens[i - 1] as DialectToken;
+      if (prev.kind === 'word' && prev.text.toUpperCase() === 'NOT')
+        overwrite(chars, prev.start, t.end, '!~');
+      else overwrite(chars, t.start, t.end, '~');
       continue;
     }
     if (t.text.length === 4 && t.text.toUpperCase() === 'SOME' && tokens[i + 1]?.text === '(') {

@@ -391,6 +391,15 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     }
     case 'FuncCall':
       return bindFunc(n, ctx);
+    case 'MinMaxExpr': // GREATEST / LEAST: bound by the function registry (functions/scalar.ts)
+      return bindFunc(
+        {
+          funcname: [{ String: { sval: n.op === 'IS_GREATEST' ? 'greatest' : 'least' } }],
+          args: n.args,
+          location: loc,
+        },
+        ctx,
+      );
     case 'SubLink':
       throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
         construct: 'subquery expression',
@@ -461,7 +470,7 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   }
   const matches: number[] = [];
   ctx.columns.forEach((c, i) => {
-    if (c.name === name && (q === null || c.qualifier === q)) matches.push(i);
+    if (c.name === name && (q === null ? !c.hidden : c.qualifier === q)) matches.push(i);
   });
   const shown = q === null ? name : `${q}.${name}`;
   if (matches.length === 0) {
@@ -538,6 +547,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         throw sqlError('SqlUnsupported', `unsupported prefix operator ${op}`, ctx, loc);
       }
       if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
+      if (op === '<=>') return bindAExpr({ ...n, kind: 'AEXPR_NOT_DISTINCT' }, ctx); // Feldera's null-safe =
+      if (op === '~' || op === '!~') return bindRlike(n, op === '!~', ctx); // RLIKE (dialect.ts)
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
@@ -652,6 +663,15 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         },
       );
   }
+}
+
+/** `s RLIKE p` / `s NOT RLIKE p` (written `~` / `!~` by dialect.ts): the RLIKE function, negated. */
+function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
+  const call = {
+    FuncCall: { funcname: [{ String: { sval: 'rlike' } }], args: [n.lexpr, n.rexpr], location: n.location },
+  };
+  const m = bindExpr(call, ctx);
+  return negated ? not(m) : m;
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
@@ -890,6 +910,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
     default: {
+      const udf = fname.length === 1 ? ctx.functions?.get(name) : undefined;
+      if (udf) return udf.call(args, ctx, loc);
       const impl = scalarFunction(name);
       if (impl) return impl({ name, args, ctx, loc, node: n, argc, num, str, int });
       throw sqlError('SqlUnsupported', `function ${name.toUpperCase()} is not supported`, ctx, loc, {

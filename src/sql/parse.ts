@@ -5,7 +5,9 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate).
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate);
+ * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out and parsed on their own by
+ *   `udf-parse.ts` (a synthetic `HoldfastFunction` statement in program order).
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -20,6 +22,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
+import { cutFunctions, functionStatement } from './udf-parse.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
 export type Ast = any;
@@ -230,25 +233,14 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   }
 
   rewriteDialect(tokens, chars);
+  const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
-  let parsed: Ast;
-  try {
-    parsed = parseSync(cleaned);
-  } catch (err) {
-    if (isStackOverflow(err))
-      throw tooDeepForParser(
-        sql,
-        cleaned,
-        extras.map((x) => x.start),
-      );
-    const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
-    const msg = details?.message ?? (err as Error).message;
-    const off =
-      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
-    // the grammar's own stack limit (bison): nesting, not a syntax error
-    if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
-    throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
-  }
+  const parsed = parseText(
+    sql,
+    cleaned,
+    map,
+    extras.map((x) => x.start),
+  );
   const out: ParsedStatement[] = [];
   for (const raw of parsed.stmts ?? []) {
     const start = map.charOffset(raw.stmt_location ?? 0);
@@ -265,7 +257,33 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
       local: extra?.local ?? false,
     });
   }
+  for (const f of functions) {
+    const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
+    const body = f.body === null ? null : parseText(sql, f.body, map, [f.start]).stmts?.[0]?.stmt;
+    const ast = functionStatement(header, body);
+    if (typeof ast === 'string') throw syntaxAt(sql, f.start, ast);
+    checkDepth(ast, sql, map, f.start);
+    const at = out.findIndex((x) => x.offset > f.start);
+    const st = { ast, text: sql.slice(f.start, f.end), offset: f.start, properties: {}, local: false };
+    out.splice(at < 0 ? out.length : at, 0, st);
+  }
   return out;
+}
+
+/** Runs the Postgres parser on position-preserving text, reporting errors against the program text. */
+function parseText(sql: string, cleaned: string, map: SourceMap, starts: readonly number[]): Ast {
+  try {
+    return parseSync(cleaned);
+  } catch (err) {
+    if (isStackOverflow(err)) throw tooDeepForParser(sql, cleaned, starts);
+    const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
+    const msg = details?.message ?? (err as Error).message;
+    const off =
+      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
+    // the grammar's own stack limit (bison): nesting, not a syntax error
+    if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
+    throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
+  }
 }
 
 /** Nesting levels of a statement's tree that the binder and planner accept (see the module header). */

@@ -9,7 +9,8 @@
  * - fuse the projection that follows a join (the select list, or the GROUP BY key/argument projection) into the
  *   join's output function, so no intermediate concatenated row is built.
  * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
- * combine two planned queries.
+ * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
+ * scope read the same operators (state: the stack of WITH scopes while a query is being planned).
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -42,7 +43,9 @@ import {
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
+import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
+import { usingJoin } from './using-join.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -78,6 +81,8 @@ export interface PlannerOptions {
   readonly source: SourceMap;
   /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
   readonly allowOrderBy?: boolean;
+  /** The program's user-defined functions. */
+  readonly functions?: BindContext['functions'];
 }
 
 const JOIN_KINDS: Record<string, JoinKind> = {
@@ -90,6 +95,10 @@ const JOIN_KINDS: Record<string, JoinKind> = {
 export class Planner {
   readonly #c: Circuit;
   readonly #o: PlannerOptions;
+  /** Common table expressions in scope (one map per enclosing WITH, innermost last). */
+  readonly #ctes: Array<Map<string, Rel>> = [];
+  /** Derived tables made from subqueries so far (for fresh aliases). */
+  #subqueries = 0;
 
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
@@ -97,7 +106,7 @@ export class Planner {
   }
 
   #ctx(columns: readonly ScopeColumn[], extra: Partial<BindContext> = {}): BindContext {
-    return { columns, source: this.#o.source, ...extra };
+    return { columns, source: this.#o.source, functions: this.#o.functions, ...extra };
   }
 
   #err(code: Parameters<typeof sqlError>[0], message: string, location: unknown, extra = {}): ServiceError {
@@ -108,13 +117,7 @@ export class Planner {
   // SELECT
 
   planSelect(stmt: Ast): Rel {
-    if (stmt.withClause)
-      throw this.#err(
-        'SqlUnsupported',
-        'WITH (common table expressions) is not supported',
-        stmt.withClause.location,
-        { construct: 'WITH' },
-      );
+    if (stmt.withClause) return this.#planWith(stmt);
     if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
       throw this.#err(
         'SqlUnsupported',
@@ -127,6 +130,8 @@ export class Planner {
     }
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
+    if (hasSubquery(stmt.whereClause ?? null) || hasSubquery(stmt.targetList ?? []))
+      stmt = this.#decorrelate(stmt);
     if (stmt.windowClause)
       throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
         construct: 'WINDOW',
@@ -170,6 +175,78 @@ export class Planner {
     return rel;
   }
 
+  /**
+   * `WITH a [(cols)] AS (query), b AS (...) SELECT ...`: each common table expression is planned once, in order
+   * (a later one and the main query may read the earlier ones, an inner WITH may shadow an outer name), and
+   * every reference reads the same operators' output.
+   */
+  #planWith(stmt: Ast): Rel {
+    const w = stmt.withClause;
+    if (w.recursive)
+      throw this.#err('SqlUnsupported', 'WITH RECURSIVE is not supported', w.location, {
+        construct: 'WITH RECURSIVE',
+      });
+    const scope = new Map<string, Rel>();
+    this.#ctes.push(scope);
+    try {
+      for (const item of w.ctes as Ast[]) {
+        const cte = item.CommonTableExpr;
+        const name = cte.ctename as string;
+        if (scope.has(name))
+          throw this.#err(
+            'SqlNameError',
+            `WITH query name "${name}" specified more than once`,
+            cte.location,
+            {
+              name,
+            },
+          );
+        if (!cte.ctequery?.SelectStmt)
+          throw this.#err('SqlUnsupported', 'a WITH query must be a SELECT', cte.location, {
+            construct: 'WITH',
+          });
+        const rel = this.planSelect(cte.ctequery.SelectStmt);
+        scope.set(name, {
+          node: rel.node,
+          cols: renameCols(rel.cols, null, cte.aliascolnames, cte.location),
+        });
+      }
+      return this.planSelect({ ...stmt, withClause: undefined });
+    } finally {
+      this.#ctes.pop();
+    }
+  }
+
+  /** Subqueries in WHERE and (without grouping) the select list → LEFT JOINs with derived tables (subqueries.ts). */
+  #decorrelate(stmt: Ast): Ast {
+    const grouped =
+      (stmt.groupClause ?? []).length > 0 ||
+      (() => {
+        const found = new Map<string, Ast>();
+        collectAggregates(stmt.targetList ?? [], found);
+        return found.size > 0;
+      })();
+    return decorrelate(
+      stmt,
+      {
+        columnsOf: (name) => (this.#cte(name) ?? this.#o.resolve(name))?.cols.map((c) => c.name) ?? null,
+        fresh: () => `$sq${++this.#subqueries}`,
+        error: (code, message, location) => this.#err(code, message, location, { construct: 'subquery' }),
+      },
+      AGGREGATE_NAMES,
+      !grouped,
+    );
+  }
+
+  /** A common table expression in scope under this name (innermost first), or null. */
+  #cte(name: string): Rel | null {
+    for (let i = this.#ctes.length - 1; i >= 0; i--) {
+      const r = (this.#ctes[i] as Map<string, Rel>).get(name);
+      if (r) return r;
+    }
+    return null;
+  }
+
   #planValues(lists: Ast[]): Rel {
     const rows: Bound[][] = lists.map((l) => (l.List.items as Ast[]).map((a) => bindExpr(a, this.#ctx([]))));
     const width = (rows[0] as Bound[]).length;
@@ -210,6 +287,8 @@ export class Planner {
         const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
         let any = false;
         for (const c of cols) {
+          if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
+          if (q === null && c.hidden) continue; // the second copy of a USING / NATURAL join column
           if (q === null || c.qualifier === q) {
             any = true;
             out.push({
@@ -479,7 +558,7 @@ export class Planner {
       const rv = ast.RangeVar;
       if (rv.schemaname)
         throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
-      const rel = this.#o.resolve(rv.relname);
+      const rel = this.#cte(rv.relname) ?? this.#o.resolve(rv.relname);
       if (!rel)
         throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, {
           name: rv.relname,
@@ -499,27 +578,26 @@ export class Planner {
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
-      if (j.usingClause || j.isNatural) {
-        throw this.#err(
-          'SqlUnsupported',
-          'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON',
-          undefined,
-          { construct: 'USING' },
-        );
-      }
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
       const right = this.#fromItem(j.rarg);
-      const lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
-      const rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
+      let lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
+      let rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
       if (j.alias) throw this.#err('SqlUnsupported', 'aliases on joins are not supported', undefined);
+      let on: Ast | null = j.quals ?? null;
+      if (j.usingClause || j.isNatural) {
+        const u = usingJoin(j, kind, lcols, rcols, (code, message, extra) =>
+          this.#err(code, message, firstLocation([j.rarg]), extra),
+        );
+        ({ lcols, rcols, on } = u);
+      }
       return {
         k: 'join',
         kind,
         left,
         right,
-        on: j.quals ?? null,
+        on,
         cols: [...lcols, ...rcols],
         location: undefined,
       };
@@ -582,6 +660,15 @@ export class Planner {
       const leftOnly = cols.length > 0 && cols.every((c) => c < lw);
       const rightOnly = cols.length > 0 && cols.every((c) => c >= lw);
       if (p.b.literal && p.b.literal.value === true) return;
+      // WHERE predicates on the preserved side of an outer join filter that side first (same result)
+      if (!fromOn && kind === 'left' && leftOnly) {
+        leftF.push(p);
+        return;
+      }
+      if (!fromOn && kind === 'right' && rightOnly) {
+        rightF.push({ b: p.b, offset: p.offset + lw });
+        return;
+      }
       if (!fromOn && kind !== 'inner') {
         post.push(p);
         return;

@@ -121,16 +121,16 @@ export function integerLiteralType(v: bigint): SqlType {
 /** Result type of SUM over a column of type `t` (PG). */
 export function sumType(t: SqlType): SqlType {
   switch (t.kind) {
+    // Feldera: the argument's own integer type; a total outside its range is a run-time error (aggregates.ts)
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
-      return sqlType('BIGINT', true);
+    case 'BIGINT':
     case 'UTINYINT':
     case 'USMALLINT':
     case 'UINTEGER':
-      return sqlType('UBIGINT', true);
-    case 'BIGINT':
     case 'UBIGINT':
+      return sqlType(t.kind, true);
     case 'DECIMAL':
       return sqlType('DECIMAL', true, { precision: null, scale: null });
     case 'REAL':
