@@ -40,6 +40,7 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
@@ -76,7 +77,10 @@ export interface PlannerOptions {
   /** Resolves a table or view name to its relation (null = unknown). */
   readonly resolve: (name: string) => Rel | null;
   readonly source: SourceMap;
-  /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
+  /**
+   * Ad-hoc queries apply ORDER BY/LIMIT themselves (the planner ignores them); in views they plan a top-k
+   * (`order-limit.ts`).
+   */
   readonly allowOrderBy?: boolean;
 }
 
@@ -115,16 +119,12 @@ export class Planner {
         stmt.withClause.location,
         { construct: 'WITH' },
       );
-    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
-      throw this.#err(
-        'SqlUnsupported',
-        'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries',
-        firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]),
-        {
-          construct: 'ORDER BY/LIMIT',
-        },
-      );
-    }
+    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset))
+      return planViewOrderLimit(stmt, {
+        circuit: this.#c,
+        source: this.#o.source,
+        plan: (s) => this.planSelect(s),
+      });
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
     if (stmt.windowClause)
