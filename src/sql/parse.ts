@@ -5,7 +5,8 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate).
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate) and of
+ *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`).
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -19,6 +20,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
+import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
@@ -230,6 +232,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   }
 
   rewriteDialect(tokens, chars);
+  const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   const cleaned = chars.join('');
   let parsed: Ast;
   try {
@@ -257,6 +260,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     while (offset < end && /\s/.test(cleaned[offset] as string)) offset++;
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
     checkDepth(raw.stmt, sql, map, offset);
+    markIntervalQualifiers(raw.stmt, intervalMarks, map);
     out.push({
       ast: raw.stmt,
       text: cleaned.slice(offset, end),
