@@ -13,7 +13,8 @@
  *   wraps around midnight;
  * - interval + interval has the fields of both (`YEAR` + `MONTH` is `YEAR TO MONTH`); × and ÷ by a number
  *   truncate toward zero (µs or months) and keep the qualifier;
- * - CAST of an interval to an integer type gives the count of its trailing field, truncated toward zero.
+ * - CAST of a single-field interval to a number gives the count of that field, truncated toward zero (a
+ *   multi-field one must first be cast to a single field).
  *
  * State: none.
  */
@@ -173,6 +174,13 @@ export function castInterval(arg: Bound, t: SqlType, ctx: BindContext, loc: unkn
   }
   const q = from.qualifier as IntervalQualifier;
   if (isString(t)) return strict(out, [arg], (v) => formatIntervalValue(v as number, q));
+  if (q.start !== q.end && isNumeric(t))
+    throw sqlError(
+      'SqlTypeError',
+      `cannot cast ${typeToSql(from)} to ${typeToSql(t)}: only a single-field interval (such as INTERVAL HOUR) converts to a number; cast to one first, e.g. CAST(CAST(x AS INTERVAL HOUR) AS BIGINT)`,
+      ctx,
+      loc,
+    );
   if (INTEGER_KINDS.has(t.kind)) {
     if (t.kind === 'BIGINT') return strict(out, [arg], (v) => BigInt(intervalToUnits(v as number, q)));
     if (t.kind === 'INTEGER' || t.kind === 'SMALLINT' || t.kind === 'TINYINT') {
