@@ -44,6 +44,7 @@ import {
   strict,
   unify,
 } from './bound.ts';
+import { bindDatetimeSpecial } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import {
   bindIntervalQualified,
@@ -761,6 +762,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   }
   if (n.over)
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
+  const special = bindDatetimeSpecial(name, n, ctx, bindExpr); // unit arguments: DATE_PART(YEAR, d), ...
+  if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
     if (args.length < lo || args.length > hi) {

@@ -16,6 +16,8 @@
  * - CAST of a single-field interval to a number gives the count of that field, truncated toward zero (a
  *   multi-field one must first be cast to a single field).
  *
+ * Also here, as the binder's other special cast: text → TIMESTAMP WITH TIME ZONE applies the offset.
+ *
  * State: none.
  */
 import { ServiceError } from '../errors/service-error.ts';
@@ -39,6 +41,7 @@ import {
   isYearMonth,
   makeQualifier,
   parseInterval,
+  parseTimestampTz,
   qualifierFromTypmod,
   qualifierText,
   unionQualifier,
@@ -140,6 +143,18 @@ export function monthsBetween(a: number, b: number): number {
  */
 export function castInterval(arg: Bound, t: SqlType, ctx: BindContext, loc: unknown): Bound | null {
   const from = arg.type;
+  if (t.kind === 'TIMESTAMP' && t.withTimeZone && (isString(from) || arg.unknownLiteral)) {
+    // TIMESTAMP WITH TIME ZONE from text: the offset is applied (UTC instant)
+    const out = { ...t, nullable: arg.unknownLiteral ? false : from.nullable };
+    if (arg.unknownLiteral && arg.literal) {
+      try {
+        return literal(parseTimestampTz(String(arg.literal.value), 'SqlTypeError'), out);
+      } catch (e) {
+        throw sqlError('SqlTypeError', (e as Error).message, ctx, loc);
+      }
+    }
+    return strict(out, [arg], (v) => parseTimestampTz(v as string, 'SqlRuntimeError'));
+  }
   if (!isInterval(t) && !isInterval(from)) return null;
   const nullable = from.nullable;
   const out = { ...t, nullable: from.kind === 'NULL' ? true : nullable };
