@@ -44,8 +44,18 @@ import {
   strict,
   unify,
 } from './bound.ts';
+import { bindDatetimeSpecial } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
+import {
+  bindIntervalQualified,
+  castInterval,
+  intervalArithmetic,
+  isInterval,
+  negateInterval,
+  resolveIntervalType,
+} from './intervals.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { temporalTypeName } from './temporal-types.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
 import { comparatorFor } from './values/compare.ts';
@@ -200,6 +210,8 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
 }
 
 function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+  const iv = intervalArithmetic(op, l, r, ctx, loc);
+  if (iv) return iv;
   const nullable = l.type.nullable || r.type.nullable;
   // date arithmetic
   if (l.type.kind === 'DATE' || r.type.kind === 'DATE') {
@@ -321,6 +333,8 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'TypeCast': {
       const arg = bindExpr(n.arg, ctx);
       const t = resolveTypeName(n.typeName, ctx);
+      const iv = castInterval(arg, t, ctx, loc);
+      if (iv) return fold(iv);
       if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
       try {
         return fold(castBound(arg, t));
@@ -400,6 +414,8 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
         },
         ctx,
       );
+    case 'HfIntervalQualified': // `(a - b) SECOND`, see interval-syntax.ts
+      return bindIntervalQualified(n, ctx, bindExpr);
     case 'SubLink':
       throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
         construct: 'subquery expression',
@@ -539,6 +555,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       if (!n.lexpr) {
         const arg = bindExpr(n.rexpr, ctx);
         if (op === '-') {
+          if (isInterval(arg.type)) return negateInterval(arg);
           if (!isNumeric(arg.type))
             throw sqlError('SqlTypeError', `operator does not exist: -${typeToSql(arg.type)}`, ctx, loc);
           return strict(arg.type, [arg], arith.negate(arg.type.kind));
@@ -765,6 +782,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   }
   if (n.over)
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
+  const special = bindDatetimeSpecial(name, n, ctx, bindExpr); // unit arguments: DATE_PART(YEAR, d), ...
+  if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
     if (args.length < lo || args.length > hi) {
@@ -1014,9 +1033,11 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'date':
       return plain('DATE');
     case 'time':
-      return plain('TIME');
     case 'timestamp':
-      return plain('TIMESTAMP');
+    case 'timestamptz':
+      return temporalTypeName(base, mods, nullable, ctx, tn.location);
+    case 'interval':
+      return resolveIntervalType(mods, nullable, ctx, tn.location);
     default:
       throw sqlError(
         'SqlUnsupported',

@@ -5,9 +5,11 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate);
- * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out and parsed on their own by
- *   `udf-parse.ts` (a synthetic `HoldfastFunction` statement in program order).
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate) and of
+ *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`);
+ * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
+ *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
+ *   statement in program order).
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -21,6 +23,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
+import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
 import { cutFunctions, functionStatement } from './udf-parse.ts';
 
@@ -233,6 +236,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   }
 
   rewriteDialect(tokens, chars);
+  const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
   const parsed = parseText(
@@ -249,6 +253,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     while (offset < end && /\s/.test(cleaned[offset] as string)) offset++;
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
     checkDepth(raw.stmt, sql, map, offset);
+    markIntervalQualifiers(raw.stmt, intervalMarks, map);
     out.push({
       ast: raw.stmt,
       text: cleaned.slice(offset, end),
@@ -260,6 +265,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   for (const f of functions) {
     const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
     const body = f.body === null ? null : parseText(sql, f.body, map, [f.start]).stmts?.[0]?.stmt;
+    if (body) markIntervalQualifiers(body, intervalMarks, map);
     const ast = functionStatement(header, body);
     if (typeof ast === 'string') throw syntaxAt(sql, f.start, ast);
     checkDepth(ast, sql, map, f.start);

@@ -41,6 +41,7 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
@@ -79,7 +80,10 @@ export interface PlannerOptions {
   /** Resolves a table or view name to its relation (null = unknown). */
   readonly resolve: (name: string) => Rel | null;
   readonly source: SourceMap;
-  /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
+  /**
+   * Ad-hoc queries apply ORDER BY/LIMIT themselves (the planner ignores them); in views they plan a top-k
+   * (`order-limit.ts`).
+   */
   readonly allowOrderBy?: boolean;
   /** The program's user-defined functions. */
   readonly functions?: BindContext['functions'];
@@ -118,16 +122,12 @@ export class Planner {
 
   planSelect(stmt: Ast): Rel {
     if (stmt.withClause) return this.#planWith(stmt);
-    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
-      throw this.#err(
-        'SqlUnsupported',
-        'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries',
-        firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]),
-        {
-          construct: 'ORDER BY/LIMIT',
-        },
-      );
-    }
+    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset))
+      return planViewOrderLimit(stmt, {
+        circuit: this.#c,
+        source: this.#o.source,
+        plan: (s) => this.planSelect(s),
+      });
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
     if (hasSubquery(stmt.whereClause ?? null) || hasSubquery(stmt.targetList ?? []))

@@ -24,6 +24,9 @@ export const TYPE_KINDS = [
   'BINARY',
   'VARBINARY',
   'UUID',
+  // Feldera's intervals (sql/intervals.ts): months (year-month) or µs (day-time), a number; `qualifier` set
+  'INTERVAL_YM',
+  'INTERVAL_DT',
   'NULL',
 ] as const;
 
@@ -38,6 +41,18 @@ export interface SqlType {
   readonly scale?: number | null;
   /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING); BINARY/VARBINARY: bytes. */
   readonly length?: number | null;
+  /** INTERVAL_YM / INTERVAL_DT: the fields it is written with (`DAY TO SECOND`); see `sql/intervals.ts`. */
+  readonly qualifier?: IntervalQualifier;
+  /** TIMESTAMP: declared `WITH TIME ZONE` (values are UTC µs; JSON output carries `+00:00`). */
+  readonly withTimeZone?: boolean;
+}
+
+export const INTERVAL_UNITS = ['YEAR', 'MONTH', 'DAY', 'HOUR', 'MINUTE', 'SECOND'] as const;
+export type IntervalUnit = (typeof INTERVAL_UNITS)[number];
+/** An interval's leading and trailing field (equal for a single field: `DAY`). */
+export interface IntervalQualifier {
+  readonly start: IntervalUnit;
+  readonly end: IntervalUnit;
 }
 
 /** Feldera's unsigned integers (`TINYINT UNSIGNED` ...): numbers, except UBIGINT (a bigint). */
@@ -81,6 +96,14 @@ export function typeToSql(t: SqlType): string {
     case 'UINTEGER':
     case 'UBIGINT':
       return `${t.kind.slice(1)} UNSIGNED`;
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT': {
+      const q = t.qualifier;
+      if (q === undefined) return 'INTERVAL';
+      return q.start === q.end ? `INTERVAL ${q.start}` : `INTERVAL ${q.start} TO ${q.end}`;
+    }
+    case 'TIMESTAMP':
+      return t.withTimeZone ? 'TIMESTAMP WITH TIME ZONE' : 'TIMESTAMP';
     default:
       return t.kind;
   }

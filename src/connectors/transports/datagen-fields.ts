@@ -437,6 +437,8 @@ function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, w
     case 'BINARY':
     case 'VARBINARY':
     case 'UUID':
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
       throw bad(`datagen does not generate ${t.kind} columns yet`);
     case 'UTINYINT':
     case 'USMALLINT':

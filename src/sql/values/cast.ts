@@ -69,6 +69,8 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   DATE: 'date',
   TIME: 'time without time zone',
   TIMESTAMP: 'timestamp without time zone',
+  INTERVAL_YM: 'interval',
+  INTERVAL_DT: 'interval',
   NULL: 'unknown',
 };
 

@@ -87,6 +87,8 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'DATE':
     case 'TIME':
     case 'TIMESTAMP':
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
       return compareNumbers;
     case 'REAL':
     case 'DOUBLE':

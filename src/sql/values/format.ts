@@ -18,6 +18,7 @@ import { type SqlType, typeToSql } from '../sql-type.ts';
 import { bytesFromJsonArray, bytesToArray, coerceBytes, parseBytesText, parseUuidText } from './bytes.ts';
 import { Decimal, pow10 } from './decimal.ts';
 import { checkInt, checkUBigInt, type NumberIntKind } from './integers.ts';
+import { formatInterval, parseIntervalText, parseTimestampTz } from './interval.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength } from './strings.ts';
 import { formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from './temporal.ts';
@@ -163,7 +164,10 @@ export function formatValue(v: Value, t: SqlType): string {
     case 'TIME':
       return formatTime(v as number);
     case 'TIMESTAMP':
-      return formatTimestamp(v as number);
+      return t.withTimeZone ? `${formatTimestamp(v as number)}+00` : formatTimestamp(v as number);
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return formatInterval(v as number, t);
     case 'BINARY':
     case 'VARBINARY':
       return `\\x${v as string}`;
@@ -215,7 +219,10 @@ export function valueToJson(v: Value, t: SqlType): string | number | boolean | n
     case 'TIME':
       return formatTime(v as number);
     case 'TIMESTAMP':
-      return formatTimestamp(v as number);
+      return t.withTimeZone ? `${formatTimestamp(v as number)}+00:00` : formatTimestamp(v as number);
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return v as number;
     case 'BINARY':
     case 'VARBINARY':
       return bytesToArray(v as string);
@@ -285,7 +292,10 @@ function fromText(text: string, t: SqlType): Value {
     case 'TIME':
       return parseTime(text, 'InvalidRecord');
     case 'TIMESTAMP':
-      return parseTimestamp(text, 'InvalidRecord');
+      return t.withTimeZone ? parseTimestampTz(text, 'InvalidRecord') : parseTimestamp(text, 'InvalidRecord');
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return parseIntervalText(text, t, 'InvalidRecord');
     case 'BINARY':
     case 'VARBINARY':
       return coerceBytes(parseBytesText(text, 'InvalidRecord'), t.length, false, 'InvalidRecord');
