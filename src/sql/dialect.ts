@@ -13,8 +13,16 @@
  *    integers) → `utinyint` / `usmallint` / `uinteger` / `ubigint` followed by spaces up to the original length
  *    (the type names `resolveTypeName` knows; Feldera also accepts these names written directly).
  *
+ * 3. `MAP[k1, v1, ...]` (Feldera's map constructor) → `MAP(k1, v1, ...)`: the brackets become parentheses, so
+ *    Postgres parses a call of the function `map` (bound in `functions/collections.ts`).
+ *
+ * 4. Feldera's nested type expressions (`MAP<K, V>`, `ARRAY<T>`, `ROW(f T, ...)`, nested `T ARRAY ARRAY`, and the
+ *    field lists of `CREATE TYPE name AS (f T NOT NULL, ...)`) → placeholder type names recorded in a side
+ *    table: see `type-expr.ts`, which `rewriteDialect` calls last and whose table it returns.
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
+import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
 /** The token shape this pass needs (produced by `parse.ts`'s tokenizer). */
 export interface DialectToken {
@@ -41,8 +49,11 @@ function overwrite(chars: string[], start: number, end: number, text: string): v
   for (let i = start; i < end; i++) chars[i] = i - start < text.length ? (text[i - start] as string) : ' ';
 }
 
-/** Applies the rewrites to `chars` (the program text, one element per character) in place. */
-export function rewriteDialect(tokens: readonly DialectToken[], chars: string[]): void {
+/**
+ * Applies the rewrites to `chars` (the program text, one element per character) in place; returns the
+ * placeholder types of rewrite 4.
+ */
+export function rewriteDialect(tokens: readonly DialectToken[], chars: string[]): TypeTable {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as DialectToken;
     if (t.kind !== 'word') continue;
@@ -54,6 +65,19 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       i++;
       continue;
     }
+    if (t.text.length === 3 && t.text.toUpperCase() === 'MAP' && next?.text === '[') {
+      let depth = 0;
+      for (let j = i + 1; j < tokens.length; j++) {
+        const x = (tokens[j] as DialectToken).text;
+        if (x === '[') depth++;
+        else if (x === ']' && --depth === 0) {
+          chars[next.start] = '(';
+          chars[(tokens[j] as DialectToken).start] = ')';
+          break;
+        }
+      }
+      continue;
+    }
     if (t.text.length === 4 && t.text.toUpperCase() === 'SOME' && tokens[i + 1]?.text === '(') {
       const prev = tokens[i - 1];
       if (prev?.kind === 'punct' && COMPARISON.has(prev.text)) continue;
@@ -63,4 +87,5 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       chars[t.start + 3] = 'e';
     }
   }
+  return rewriteTypes(tokens, chars);
 }

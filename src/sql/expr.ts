@@ -45,7 +45,9 @@ import {
   unify,
 } from './bound.ts';
 import { scalarFunction } from './functions/index.ts';
+import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
 import { comparatorFor } from './values/compare.ts';
@@ -397,6 +399,26 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
       });
     case 'ParamRef':
       throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
+    // nested types (nested-expr.ts)
+    case 'A_ArrayExpr':
+      return arrayOf(
+        ((n.elements ?? []) as Ast[]).map((e) => bindExpr(e, ctx)),
+        ctx,
+        loc,
+      );
+    case 'RowExpr':
+      return rowOf(((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)));
+    case 'A_Indirection': {
+      const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
+      let b = bindExpr(n.arg, ctx);
+      for (const ind of n.indirection as Ast[]) {
+        if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
+        else if (ind.A_Indices && !ind.A_Indices.is_slice)
+          b = subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc);
+        else throw sqlError('SqlUnsupported', 'array slices and * are not supported', ctx, loc);
+      }
+      return b;
+    }
     default:
       throw sqlError('SqlUnsupported', `unsupported expression: ${kind}`, ctx, loc, { construct: kind });
   }
@@ -442,6 +464,17 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   const parts = names(n.fields);
   if (parts.includes('*')) {
     throw sqlError('SqlUnsupported', '* is only allowed in the select list or COUNT(*)', ctx, n.location);
+  }
+  // field access: `c.f`, `t.c.f`, ... (the longest prefix naming a column, qualified or not)
+  if (parts.length >= 2) {
+    const cols = ctx.groupedColumns?.columns ?? ctx.columns;
+    const qualified = cols.some((c) => c.qualifier === parts[0]);
+    const split = qualified ? 2 : cols.some((c) => c.name === parts[0]) ? 1 : parts.length;
+    if (parts.length > split) {
+      let b = bindColumn({ ...n, fields: n.fields.slice(0, split) }, ctx);
+      for (const f of parts.slice(split)) b = fieldAccess(b, f, ctx, n.location);
+      return b;
+    }
   }
   if (parts.length > 2)
     throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
@@ -904,10 +937,18 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
 
 /** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
 export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): SqlType {
+  // Feldera's nested types (type-expr.ts) and Postgres's `T ARRAY` / `T[]` (elements nullable)
+  if (tn.arrayBounds) {
+    let t = resolveTypeName({ ...tn, arrayBounds: undefined }, ctx, true);
+    for (let i = 0; i < tn.arrayBounds.length; i++)
+      t = sqlType('ARRAY', i === tn.arrayBounds.length - 1 ? nullable : true, { element: t });
+    return t;
+  }
+  if (tn.holdfast !== undefined)
+    return componentType(tn.holdfast, nullable, (leaf, n) => resolveTypeName(leaf, ctx, n));
   const parts = names(tn.names);
   const base = (parts[parts.length - 1] as string).toLowerCase();
   const mods: number[] = ((tn.typmods ?? []) as Ast[]).map((m) => m.A_Const?.ival?.ival ?? 0);
-  if (tn.arrayBounds) throw sqlError('SqlUnsupported', 'array types are not supported', ctx, tn.location);
   const plain = (kind: TypeKind) => {
     if (mods.length > 0) throw sqlError('SqlTypeError', `type ${kind} takes no modifiers`, ctx, tn.location);
     return sqlType(kind, nullable);
@@ -995,6 +1036,8 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
       return plain('TIME');
     case 'timestamp':
       return plain('TIMESTAMP');
+    case 'variant':
+      return plain('VARIANT');
     default:
       throw sqlError(
         'SqlUnsupported',

@@ -5,7 +5,9 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate).
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types);
+ * - Feldera's nested types hung on their TypeName nodes and user-defined types (CREATE TYPE) expanded where
+ *   they are used (`type-expr.ts`); CREATE TYPE statements are consumed and not returned.
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -20,6 +22,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
+import { attachTypes } from './type-expr.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
 export type Ast = any;
@@ -229,7 +232,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     s = e + 1;
   }
 
-  rewriteDialect(tokens, chars);
+  const types = rewriteDialect(tokens, chars);
   const cleaned = chars.join('');
   let parsed: Ast;
   try {
@@ -250,7 +253,15 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
   }
   const out: ParsedStatement[] = [];
+  const kept = new Set(
+    attachTypes(
+      (parsed.stmts ?? []).map((r: Ast) => r.stmt),
+      types,
+      parseTypeText,
+    ),
+  );
   for (const raw of parsed.stmts ?? []) {
+    if (!kept.has(raw.stmt)) continue; // CREATE TYPE: consumed by attachTypes
     const start = map.charOffset(raw.stmt_location ?? 0);
     const end = raw.stmt_len ? map.charOffset((raw.stmt_location ?? 0) + raw.stmt_len) : cleaned.length;
     let offset = start;
@@ -375,4 +386,10 @@ function checkDepth(stmt: Ast, sql: string, map: SourceMap, stmtOffset: number):
 
 function blank(chars: string[], t: Token): void {
   for (let i = t.start; i < t.end; i++) if (chars[i] !== '\n') chars[i] = ' ';
+}
+
+/** A type's text (a leaf of a nested type) as a Postgres TypeName node. */
+function parseTypeText(text: string): Ast {
+  const r: Ast = parseSync(`SELECT CAST(NULL AS ${text})`);
+  return r.stmts[0].stmt.SelectStmt.targetList[0].ResTarget.val.TypeCast.typeName;
 }

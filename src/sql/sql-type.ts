@@ -25,6 +25,11 @@ export const TYPE_KINDS = [
   'VARBINARY',
   'UUID',
   'NULL',
+  // part 3 (issue 19): nested types
+  'ARRAY',
+  'MAP',
+  'ROW',
+  'VARIANT',
 ] as const;
 
 export type TypeKind = (typeof TYPE_KINDS)[number];
@@ -38,7 +43,24 @@ export interface SqlType {
   readonly scale?: number | null;
   /** CHAR/VARCHAR: maximum length, or null when unbounded (TEXT, STRING); BINARY/VARBINARY: bytes. */
   readonly length?: number | null;
+  /** ARRAY: the element type. */
+  readonly element?: SqlType;
+  /** MAP: the key and value types. */
+  readonly key?: SqlType;
+  readonly value?: SqlType;
+  /** ROW (and user-defined types): the fields in order. */
+  readonly fields?: readonly RowField[];
+  /** ROW: the user-defined type's name when declared with CREATE TYPE. */
+  readonly typeName?: string;
 }
+
+export interface RowField {
+  readonly name: string;
+  readonly type: SqlType;
+}
+
+/** Kinds whose values are nested (see `values/collections.ts`). */
+export const NESTED_KINDS: ReadonlySet<TypeKind> = new Set(['ARRAY', 'MAP', 'ROW', 'VARIANT']);
 
 /** Feldera's unsigned integers (`TINYINT UNSIGNED` ...): numbers, except UBIGINT (a bigint). */
 export const UNSIGNED_KINDS: ReadonlySet<TypeKind> = new Set([
@@ -81,7 +103,20 @@ export function typeToSql(t: SqlType): string {
     case 'UINTEGER':
     case 'UBIGINT':
       return `${t.kind.slice(1)} UNSIGNED`;
+    case 'ARRAY':
+      return `${nestedToSql(t.element as SqlType)} ARRAY`;
+    case 'MAP':
+      return `MAP<${nestedToSql(t.key as SqlType)}, ${nestedToSql(t.value as SqlType)}>`;
+    case 'ROW':
+      return (
+        t.typeName ?? `ROW(${(t.fields ?? []).map((f) => `${f.name} ${nestedToSql(f.type)}`).join(', ')})`
+      );
     default:
       return t.kind;
   }
+}
+
+/** A component type inside ARRAY/MAP/ROW, with its nullability (components carry their own). */
+function nestedToSql(t: SqlType): string {
+  return t.nullable ? typeToSql(t) : `${typeToSql(t)} NOT NULL`;
 }

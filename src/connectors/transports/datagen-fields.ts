@@ -437,6 +437,10 @@ function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, w
     case 'BINARY':
     case 'VARBINARY':
     case 'UUID':
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT':
       throw bad(`datagen does not generate ${t.kind} columns yet`);
     case 'UTINYINT':
     case 'USMALLINT':
