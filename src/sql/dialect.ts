@@ -16,7 +16,10 @@
  * 3. `MAP[k1, v1, ...]` (Feldera's map constructor) → `MAP(k1, v1, ...)`: the brackets become parentheses, so
  *    Postgres parses a call of the function `map` (bound in `functions/collections.ts`).
  *
- * 4. Feldera's nested type expressions (`MAP<K, V>`, `ARRAY<T>`, `ROW(f T, ...)`, nested `T ARRAY ARRAY`, and the
+ * 4. `ARRAY(e1, e2, ...)` (Feldera's function form of the array constructor; not `ARRAY(SELECT ...)`) →
+ *    `_arry(e1, e2, ...)`, a function `functions/collections.ts` binds as `ARRAY[e1, e2, ...]`.
+ *
+ * 5. Feldera's nested type expressions (`MAP<K, V>`, `ARRAY<T>`, `ROW(f T, ...)`, nested `T ARRAY ARRAY`, and the
  *    field lists of `CREATE TYPE name AS (f T NOT NULL, ...)`) → placeholder type names recorded in a side
  *    table: see `type-expr.ts`, which `rewriteDialect` calls last and whose table it returns.
  *
@@ -51,7 +54,7 @@ function overwrite(chars: string[], start: number, end: number, text: string): v
 
 /**
  * Applies the rewrites to `chars` (the program text, one element per character) in place; returns the
- * placeholder types of rewrite 4.
+ * placeholder types of rewrite 5.
  */
 export function rewriteDialect(tokens: readonly DialectToken[], chars: string[]): TypeTable {
   for (let i = 0; i < tokens.length; i++) {
@@ -76,6 +79,12 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
           break;
         }
       }
+      continue;
+    }
+    if (t.text.length === 5 && t.text.toUpperCase() === 'ARRAY' && next?.text === '(') {
+      const first = tokens[i + 2];
+      const sub = first?.kind === 'word' && /^(SELECT|WITH|VALUES)$/i.test(first.text);
+      if (!sub && first?.text !== '(') overwrite(chars, t.start, t.end, '_arry');
       continue;
     }
     if (t.text.length === 4 && t.text.toUpperCase() === 'SOME' && tokens[i + 1]?.text === '(') {

@@ -186,6 +186,7 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
   const [l, r] = bpcharOperands(l0, r0);
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
+  if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
   const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
@@ -199,6 +200,11 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
     res = strict(type, [a, b], (x, y) => test(cmp(x, y)));
   }
   return op === '=' ? { ...res, eq: [a, b] } : res;
+}
+
+/** Feldera refuses comparing ROW values (they still group, join as whole keys and DISTINCT). */
+function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
+  throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }
 
 function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
@@ -658,6 +664,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         Bound,
         Bound,
       ];
+      if (a.type.kind === 'ROW') rowsNotComparable('with NULLIF', ctx, loc);
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
         type: { ...a.type, nullable: true },

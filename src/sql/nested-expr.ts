@@ -98,6 +98,19 @@ export function subscript(base: Bound, index: Bound, ctx: BindContext, loc: unkn
       (m, key) => (m as SqlMap).get(key) ?? null,
     );
   }
+  if (t.kind === 'ROW' && index.literal && typeof index.literal.value === 'number') {
+    // Feldera: a ROW indexed by a constant 1-based position is that field
+    const k = index.literal.value;
+    const f = (t.fields ?? [])[k - 1];
+    if (f === undefined)
+      throw sqlError(
+        'SqlTypeError',
+        `ROW index ${k} is out of range: the row has ${(t.fields ?? []).length} fields`,
+        ctx,
+        loc,
+      );
+    return fieldAccess(base, f.name, ctx, loc);
+  }
   if (t.kind === 'VARIANT') {
     return strict(sqlType('VARIANT', true), [base, index], (v, key) => {
       const inner = (v as Variant).value;

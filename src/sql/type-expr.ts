@@ -206,6 +206,34 @@ export function rewriteTypes(tokens: readonly DialectToken[], chars: string[]): 
       continue;
     }
     const next = tokens[i + 1];
+    // `T ARRAY ARRAY` (Postgres takes one ARRAY suffix): from the base type's first token
+    if (w === 'ARRAY' && up(next) === 'ARRAY') {
+      let s = i - 1;
+      if (tokens[s]?.text === ')') {
+        let depth = 0;
+        for (; s >= 0; s--) {
+          const x = (tokens[s] as DialectToken).text;
+          if (x === ')') depth++;
+          else if (x === '(' && --depth === 0) break;
+        }
+        s--;
+      }
+      const base = tokens[s];
+      if (
+        base?.kind === 'word' &&
+        (TYPE_WORDS.has(base.text.toLowerCase()) || userTypes.has(base.text.toLowerCase()))
+      ) {
+        try {
+          const p = new TypeParser(tokens, text, s);
+          const spec = p.type();
+          if (place(base.start, (tokens[p.pos - 1] as DialectToken).end, { spec, nullable: null }))
+            i = p.pos - 1;
+        } catch {
+          // leave it to Postgres
+        }
+        continue;
+      }
+    }
     let isType = (w === 'MAP' || w === 'ARRAY') && next?.text === '<';
     if (!isType && w === 'ROW' && next?.text === '(') {
       const field = tokens[i + 2];
