@@ -145,8 +145,15 @@ export function nestedFromJson(json: unknown, t: SqlType, column: string, scalar
     }
     case 'ROW': {
       const fields = t.fields ?? [];
-      if (Array.isArray(json))
+      if (Array.isArray(json)) {
+        if (json.length !== fields.length)
+          throw new ServiceError(
+            'InvalidRecord',
+            `column "${column}": a ${typeToSql(t)} written as an array needs ${fields.length} elements, got ${json.length}`,
+            { column, type: typeToSql(t) },
+          );
         return new SqlRow(fields.map((f, i) => comp(json[i], f.type, `field ${f.name}`)));
+      }
       if (typeof json !== 'object') throw mismatch(json, t, column);
       const obj = json as Record<string, unknown>;
       const lower = new Map(Object.keys(obj).map((k) => [k.toLowerCase(), k]));
