@@ -749,6 +749,7 @@ const AGGREGATE_NAME_LIST = [
   'stddev_samp',
   'var_pop',
   'var_samp',
+  'array_agg',
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */

@@ -8,8 +8,9 @@
  *   keys, DISTINCT and in set operations;
  * - a map's entries are kept sorted by key (in {@link compareAny} order) with unique keys, so two maps with
  *   the same entries have the same representation whatever order they were built in;
- * - {@link compareAny} is a total order on values of one SQL type: NULL components sort after every non-null
- *   one (Postgres's array order), arrays and rows compare component by component, then by length.
+ * - {@link compareAny} is a total order on values of one SQL type: NULL array elements and map values sort
+ *   after every non-null one (Postgres's array order), NULL row fields before (Feldera's row order); arrays
+ *   and rows compare component by component, then by length.
  *
  * Checkpoints: {@link NESTED_CODECS} are `ObjectValueCodec`s (structurally; the SQL layer does not import
  * storage) that store a nested value as one string part: a JSON text of tagged components
@@ -164,6 +165,18 @@ function compareLists(a: readonly Value[], b: readonly Value[]): number {
   return a.length - b.length < 0 ? -1 : a.length > b.length ? 1 : 0;
 }
 
+/** ROW order: field by field, a NULL field first (Feldera orders rows so; arrays keep Postgres's order). */
+function compareFields(a: readonly Value[], b: readonly Value[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as Value;
+    const y = b[i] as Value;
+    const c = x === null ? (y === null ? 0 : -1) : y === null ? 1 : compareAny(x, y);
+    if (c !== 0) return c;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
+}
+
 /**
  * Total order of two values of one SQL type, including nested ones (NULL last). Used for ARRAY, MAP, ROW and
  * VARIANT comparisons, ORDER BY, MIN/MAX and map key order.
@@ -195,7 +208,7 @@ export function compareAny(a: Value, b: Value): number {
       return x.size < y.size ? -1 : x.size > y.size ? 1 : 0;
     }
     case 7:
-      return compareLists((a as SqlRow).fields, (b as SqlRow).fields);
+      return compareFields((a as SqlRow).fields, (b as SqlRow).fields);
     default:
       if (a instanceof Variant && b instanceof Variant) return compareAny(a.value, b.value);
       return compareStrings((a as ObjectValue).hashKey(), (b as ObjectValue).hashKey());
