@@ -352,3 +352,27 @@ test('ARRAY_AGG: incremental under inserts and deletes, FILTER, and an all-filte
     { g: 2, a: [1], f: [] },
   ]);
 });
+
+test('program_info describes nested columns as Feldera does (component, key/value, STRUCT fields)', async () => {
+  const { programInfo } = await import('../../../src/sql/program-info.ts');
+  const p = await compileProgram(
+    'CREATE TABLE t (a INT ARRAY NOT NULL, m MAP<VARCHAR, BOOLEAN>, r ROW(x INT NOT NULL), v VARIANT);',
+  );
+  const info = programInfo(p) as { schema: { inputs: Array<{ fields: Array<{ columntype: unknown }> }> } };
+  const types = (info.schema.inputs[0]?.fields ?? []).map((f) => f.columntype);
+  assert.deepEqual(types, [
+    { type: 'ARRAY', nullable: false, component: { type: 'INTEGER', nullable: true } },
+    {
+      type: 'MAP',
+      nullable: true,
+      key: { type: 'VARCHAR', nullable: true, precision: -1 },
+      value: { type: 'BOOLEAN', nullable: true },
+    },
+    {
+      type: 'STRUCT',
+      nullable: true,
+      fields: [{ name: 'x', case_sensitive: false, columntype: { type: 'INTEGER', nullable: false } }],
+    },
+    { type: 'VARIANT', nullable: true },
+  ]);
+});
