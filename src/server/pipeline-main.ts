@@ -34,7 +34,7 @@ import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
-import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
 import {
   type ActivationMarker,
@@ -506,7 +506,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     if (ft.storage) {
       const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
       const storeDir = join(dir, 'checkpoint-store');
-      const store = StoreCheckpointWriter.store(storeDir, [DECIMAL_CODEC], log);
+      const store = StoreCheckpointWriter.store(storeDir, SQL_VALUE_CODECS, log);
       let startUuid: string | undefined;
       if (syncSettings) {
         const identity = await pipelineIdentity(cfg, dir);
@@ -577,7 +577,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
           }
         }
       }
-      const opened = await StoreCheckpointWriter.open(storeDir, [DECIMAL_CODEC], log, {
+      const opened = await StoreCheckpointWriter.open(storeDir, SQL_VALUE_CODECS, log, {
         store,
         ...(startUuid !== undefined ? { uuid: startUuid } : {}),
         adopt: warmCircuit !== null,
@@ -660,7 +660,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
         join(dir, 'journal'),
         ft.model,
         restore?.transactionId ?? 0,
-        [DECIMAL_CODEC],
+        SQL_VALUE_CODECS,
         {
           log: (m) => log('warn', m),
           discard: resumed?.bootstrapped === true || discardJournal,

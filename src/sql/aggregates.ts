@@ -26,6 +26,7 @@ import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
 import { AGGREGATE_ALIASES, type AggregateName, comparator } from './expr.ts';
 import { type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { compareAny, SqlArray } from './values/collections.ts';
 import { Decimal } from './values/decimal.ts';
 import {
   BIGINT_MAX,
@@ -541,7 +542,89 @@ class Variance implements Accumulator {
   }
 }
 
+/**
+ * ARRAY_AGG: the multiset of its input rows' values, as an array in a deterministic order that does not depend
+ * on arrival: the `ORDER BY` keys first (Postgres's NULL placement), then the aggregate's input columns up to
+ * its own (group keys excluded; NULL first, as Feldera orders rows), then the value. With DISTINCT: the
+ * distinct values (NULL included) sorted, NULL first, as Feldera returns them. A group none of whose rows
+ * reaches the aggregate (FILTER) gives an empty array. Each change costs O(1); the
+ * result is rebuilt (sorted) for a changed group only.
+ */
+class ArrayAggItem implements ObjectValue {
+  readonly key: readonly Value[];
+  readonly v: Value;
+  constructor(key: readonly Value[], v: Value) {
+    this.key = key;
+    this.v = v;
+  }
+  hashKey(): string {
+    let out = '';
+    for (const k of this.key) out += encodeValue(k);
+    return out + encodeValue(this.v);
+  }
+}
+
+const nullFirst = (a: Value, b: Value): number =>
+  a === null ? (b === null ? 0 : -1) : b === null ? 1 : compareAny(a, b);
+
+class ArrayAgg implements Accumulator {
+  readonly items = new Map<string, { item: ArrayAggItem; n: number }>();
+  readonly order: readonly { desc: boolean; nullsFirst: boolean }[];
+  constructor(order: readonly { desc: boolean; nullsFirst: boolean }[]) {
+    this.order = order;
+  }
+  add(v: Value, w: number): void {
+    const item = v as ArrayAggItem;
+    const k = item.hashKey();
+    const e = this.items.get(k);
+    if (e === undefined) this.items.set(k, { item, n: w });
+    else if ((e.n += w) === 0) this.items.delete(k);
+  }
+  result(): Value {
+    if (this.items.size === 0) return new SqlArray([]); // Feldera: a group whose rows are all filtered out
+    const order = this.order;
+    const cmp = (x: ArrayAggItem, y: ArrayAggItem): number => {
+      for (let i = 0; i < x.key.length; i++) {
+        const a = x.key[i] as Value;
+        const b = y.key[i] as Value;
+        const o = order[i];
+        let c: number;
+        if (o === undefined) c = nullFirst(a, b);
+        else if (a === null || b === null) c = a === b ? 0 : (a === null) === o.nullsFirst ? -1 : 1;
+        else c = o.desc ? -compareAny(a, b) : compareAny(a, b);
+        if (c !== 0) return c;
+      }
+      return nullFirst(x.v, y.v);
+    };
+    const sorted = [...this.items.values()].sort((p, q) => cmp(p.item, q.item));
+    const out: Value[] = [];
+    for (const { item, n } of sorted) for (let i = 0; i < n; i++) out.push(item.v);
+    return new SqlArray(out);
+  }
+}
+
+class ArrayAggDistinct implements Accumulator {
+  readonly counts = new Map<string, { v: Value; n: number }>();
+  add(v: Value, w: number): void {
+    const k = encodeValue(v);
+    const e = this.counts.get(k);
+    if (e === undefined) this.counts.set(k, { v, n: w });
+    else if ((e.n += w) === 0) this.counts.delete(k);
+  }
+  result(): Value {
+    if (this.counts.size === 0) return new SqlArray([]);
+    return new SqlArray([...this.counts.values()].map((e) => e.v).sort(nullFirst));
+  }
+}
+
 export interface AggregateOptions {
+  /** ARRAY_AGG: its ORDER BY keys (argument columns), and where the input's non-key columns start. */
+  readonly order?: readonly {
+    readonly column: number;
+    readonly desc: boolean;
+    readonly nullsFirst: boolean;
+  }[];
+  readonly rowStart?: number;
   /** For two-argument aggregates (ARG_MIN/ARG_MAX): the column and type of the second argument. */
   readonly second?: { readonly column: number; readonly type: SqlType };
   /** Column holding the `FILTER (WHERE ...)` condition. */
@@ -597,8 +680,34 @@ export function makeAggregate(
       case 'var_pop':
       case 'var_samp':
         return new Variance(t, name.endsWith('samp'), name.startsWith('stddev'));
+      case 'array_agg':
+        return distinct ? new ArrayAggDistinct() : new ArrayAgg(opts.order ?? []);
     }
   };
+  if (name === 'array_agg') {
+    const order = opts.order ?? [];
+    const start = opts.rowStart ?? 0;
+    const last = Math.max(arg, ...order.map((o) => o.column));
+    // every column the sort key reads is an argument column, so a restored group sorts alike
+    const columns = Array.from({ length: last - start + 1 }, (_, i) => start + i);
+    return {
+      arg,
+      create: make,
+      ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+      ...(distinct
+        ? {}
+        : {
+            extra: {
+              columns,
+              combine: (row: Row) =>
+                new ArrayAggItem(
+                  [...order.map((o) => row[o.column] as Value), ...row.slice(start, arg + 1)],
+                  row[arg] as Value,
+                ),
+            },
+          }),
+    };
+  }
   const second = opts.second;
   const fn: AggregateFunction = {
     arg,

@@ -54,8 +54,10 @@ import {
   negateInterval,
   resolveIntervalType,
 } from './intervals.ts';
+import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
+import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
 import { comparatorFor } from './values/compare.ts';
@@ -194,6 +196,7 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
   const [l, r] = bpcharOperands(l0, r0);
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
+  if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
   const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
@@ -207,6 +210,11 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
     res = strict(type, [a, b], (x, y) => test(cmp(x, y)));
   }
   return op === '=' ? { ...res, eq: [a, b] } : res;
+}
+
+/** Feldera refuses comparing ROW values (they still group, join as whole keys and DISTINCT). */
+function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
+  throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }
 
 function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
@@ -422,6 +430,26 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
       });
     case 'ParamRef':
       throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
+    // nested types (nested-expr.ts)
+    case 'A_ArrayExpr':
+      return arrayOf(
+        ((n.elements ?? []) as Ast[]).map((e) => bindExpr(e, ctx)),
+        ctx,
+        loc,
+      );
+    case 'RowExpr':
+      return rowOf(((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)));
+    case 'A_Indirection': {
+      const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
+      let b = bindExpr(n.arg, ctx);
+      for (const ind of n.indirection as Ast[]) {
+        if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
+        else if (ind.A_Indices && !ind.A_Indices.is_slice)
+          b = subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc);
+        else throw sqlError('SqlUnsupported', 'array slices and * are not supported', ctx, loc);
+      }
+      return b;
+    }
     default:
       throw sqlError('SqlUnsupported', `unsupported expression: ${kind}`, ctx, loc, { construct: kind });
   }
@@ -467,6 +495,17 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   const parts = names(n.fields);
   if (parts.includes('*')) {
     throw sqlError('SqlUnsupported', '* is only allowed in the select list or COUNT(*)', ctx, n.location);
+  }
+  // field access: `c.f`, `t.c.f`, ... (the longest prefix naming a column, qualified or not)
+  if (parts.length >= 2) {
+    const cols = ctx.groupedColumns?.columns ?? ctx.columns;
+    const qualified = cols.some((c) => c.qualifier === parts[0]);
+    const split = qualified ? 2 : cols.some((c) => c.name === parts[0]) ? 1 : parts.length;
+    if (parts.length > split) {
+      let b = bindColumn({ ...n, fields: n.fields.slice(0, split) }, ctx);
+      for (const f of parts.slice(split)) b = fieldAccess(b, f, ctx, n.location);
+      return b;
+    }
   }
   if (parts.length > 2)
     throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
@@ -653,6 +692,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         Bound,
         Bound,
       ];
+      if (a.type.kind === 'ROW') rowsNotComparable('with NULLIF', ctx, loc);
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
         type: { ...a.type, nullable: true },
@@ -746,6 +786,7 @@ const AGGREGATE_NAME_LIST = [
   'stddev_samp',
   'var_pop',
   'var_samp',
+  'array_agg',
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */
@@ -945,10 +986,18 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
 
 /** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
 export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): SqlType {
+  // Feldera's nested types (type-expr.ts) and Postgres's `T ARRAY` / `T[]` (elements nullable)
+  if (tn.arrayBounds) {
+    let t = resolveTypeName({ ...tn, arrayBounds: undefined }, ctx, true);
+    for (let i = 0; i < tn.arrayBounds.length; i++)
+      t = sqlType('ARRAY', i === tn.arrayBounds.length - 1 ? nullable : true, { element: t });
+    return t;
+  }
+  if (tn.holdfast !== undefined)
+    return componentType(tn.holdfast, nullable, (leaf, n) => resolveTypeName(leaf, ctx, n));
   const parts = names(tn.names);
   const base = (parts[parts.length - 1] as string).toLowerCase();
   const mods: number[] = ((tn.typmods ?? []) as Ast[]).map((m) => m.A_Const?.ival?.ival ?? 0);
-  if (tn.arrayBounds) throw sqlError('SqlUnsupported', 'array types are not supported', ctx, tn.location);
   const plain = (kind: TypeKind) => {
     if (mods.length > 0) throw sqlError('SqlTypeError', `type ${kind} takes no modifiers`, ctx, tn.location);
     return sqlType(kind, nullable);
@@ -1038,6 +1087,8 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
       return temporalTypeName(base, mods, nullable, ctx, tn.location);
     case 'interval':
       return resolveIntervalType(mods, nullable, ctx, tn.location);
+    case 'variant':
+      return plain('VARIANT');
     default:
       throw sqlError(
         'SqlUnsupported',

@@ -5,11 +5,13 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate) and of
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
+ * - Feldera's nested types hung on their TypeName nodes and user-defined types (CREATE TYPE) expanded where
+ *   they are used (`type-expr.ts`); CREATE TYPE statements are consumed and not returned.
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -25,6 +27,7 @@ import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
+import { attachTypes } from './type-expr.ts';
 import { cutFunctions, functionStatement } from './udf-parse.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
@@ -235,7 +238,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     s = e + 1;
   }
 
-  rewriteDialect(tokens, chars);
+  const types = rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
@@ -246,7 +249,15 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     extras.map((x) => x.start),
   );
   const out: ParsedStatement[] = [];
+  const kept = new Set(
+    attachTypes(
+      (parsed.stmts ?? []).map((r: Ast) => r.stmt),
+      types,
+      parseTypeText,
+    ),
+  );
   for (const raw of parsed.stmts ?? []) {
+    if (!kept.has(raw.stmt)) continue; // CREATE TYPE: consumed by attachTypes
     const start = map.charOffset(raw.stmt_location ?? 0);
     const end = raw.stmt_len ? map.charOffset((raw.stmt_location ?? 0) + raw.stmt_len) : cleaned.length;
     let offset = start;
@@ -266,6 +277,11 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
     const body = f.body === null ? null : parseText(sql, f.body, map, [f.start]).stmts?.[0]?.stmt;
     if (body) markIntervalQualifiers(body, intervalMarks, map);
+    attachTypes(
+      [header, body].filter((x) => x),
+      types,
+      parseTypeText,
+    ); // nested types in the signature or body
     const ast = functionStatement(header, body);
     if (typeof ast === 'string') throw syntaxAt(sql, f.start, ast);
     checkDepth(ast, sql, map, f.start);
@@ -399,4 +415,10 @@ function checkDepth(stmt: Ast, sql: string, map: SourceMap, stmtOffset: number):
 
 function blank(chars: string[], t: Token): void {
   for (let i = t.start; i < t.end; i++) if (chars[i] !== '\n') chars[i] = ' ';
+}
+
+/** A type's text (a leaf of a nested type) as a Postgres TypeName node. */
+function parseTypeText(text: string): Ast {
+  const r: Ast = parseSync(`SELECT CAST(NULL AS ${text})`);
+  return r.stmts[0].stmt.SelectStmt.targetList[0].ResTarget.val.TypeCast.typeName;
 }

@@ -375,8 +375,8 @@ export class Planner {
       const shown = (raw === 's0me' ? 'some' : raw).toUpperCase();
       // COUNTIF(DISTINCT b) counts every TRUE row, as Feldera does (DISTINCT of a boolean is not applied)
       const distinct = fc.agg_distinct === true && name !== 'countif';
-      if (fc.agg_order)
-        throw this.#err('SqlUnsupported', 'ORDER BY inside aggregates is not supported', fc.location);
+      if (fc.agg_order && name !== 'array_agg')
+        throw this.#err('SqlUnsupported', `ORDER BY inside ${shown} is not supported`, fc.location);
       let filter: number | undefined;
       if (fc.agg_filter) {
         const f = bindPredicate(fc.agg_filter, { ...scope, clause: `FILTER of ${shown}` });
@@ -418,6 +418,25 @@ export class Planner {
       const index = groupBound.length + argBound.length;
       argBound.push(...bound);
       const second = arity === 2 ? { column: index + 1, type: (bound[1] as Bound).type } : undefined;
+      if (name === 'array_agg') {
+        // ARRAY_AGG(x ORDER BY ...): the sort keys are further argument columns (sql/aggregates.ts)
+        const order = ((fc.agg_order ?? []) as Ast[]).map((sb) => {
+          const column = groupBound.length + argBound.length;
+          argBound.push(bindExpr(sb.SortBy.node, { ...scope, clause: `ORDER BY of ${shown}` }));
+          const desc = sb.SortBy.sortby_dir === 'SORTBY_DESC';
+          const nulls = sb.SortBy.sortby_nulls;
+          return {
+            column,
+            desc,
+            nullsFirst: nulls === 'SORTBY_NULLS_DEFAULT' ? desc : nulls === 'SORTBY_NULLS_FIRST',
+          };
+        });
+        functions.push(
+          makeAggregate(name, index, t, distinct, { ...opts, order, rowStart: groupBound.length }),
+        );
+        aggTypes.push(result);
+        continue;
+      }
       functions.push(makeAggregate(name, index, t, distinct, second ? { ...opts, second } : opts));
       aggTypes.push(result);
     }

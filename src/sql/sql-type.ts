@@ -28,6 +28,11 @@ export const TYPE_KINDS = [
   'INTERVAL_YM',
   'INTERVAL_DT',
   'NULL',
+  // part 3 (issue 19): nested types
+  'ARRAY',
+  'MAP',
+  'ROW',
+  'VARIANT',
 ] as const;
 
 export type TypeKind = (typeof TYPE_KINDS)[number];
@@ -45,6 +50,15 @@ export interface SqlType {
   readonly qualifier?: IntervalQualifier;
   /** TIMESTAMP: declared `WITH TIME ZONE` (values are UTC µs; JSON output carries `+00:00`). */
   readonly withTimeZone?: boolean;
+  /** ARRAY: the element type. */
+  readonly element?: SqlType;
+  /** MAP: the key and value types. */
+  readonly key?: SqlType;
+  readonly value?: SqlType;
+  /** ROW (and user-defined types): the fields in order. */
+  readonly fields?: readonly RowField[];
+  /** ROW: the user-defined type's name when declared with CREATE TYPE. */
+  readonly typeName?: string;
 }
 
 export const INTERVAL_UNITS = ['YEAR', 'MONTH', 'DAY', 'HOUR', 'MINUTE', 'SECOND'] as const;
@@ -54,6 +68,14 @@ export interface IntervalQualifier {
   readonly start: IntervalUnit;
   readonly end: IntervalUnit;
 }
+
+export interface RowField {
+  readonly name: string;
+  readonly type: SqlType;
+}
+
+/** Kinds whose values are nested (see `values/collections.ts`). */
+export const NESTED_KINDS: ReadonlySet<TypeKind> = new Set(['ARRAY', 'MAP', 'ROW', 'VARIANT']);
 
 /** Feldera's unsigned integers (`TINYINT UNSIGNED` ...): numbers, except UBIGINT (a bigint). */
 export const UNSIGNED_KINDS: ReadonlySet<TypeKind> = new Set([
@@ -104,7 +126,20 @@ export function typeToSql(t: SqlType): string {
     }
     case 'TIMESTAMP':
       return t.withTimeZone ? 'TIMESTAMP WITH TIME ZONE' : 'TIMESTAMP';
+    case 'ARRAY':
+      return `${nestedToSql(t.element as SqlType)} ARRAY`;
+    case 'MAP':
+      return `MAP<${nestedToSql(t.key as SqlType)}, ${nestedToSql(t.value as SqlType)}>`;
+    case 'ROW':
+      return (
+        t.typeName ?? `ROW(${(t.fields ?? []).map((f) => `${f.name} ${nestedToSql(f.type)}`).join(', ')})`
+      );
     default:
       return t.kind;
   }
+}
+
+/** A component type inside ARRAY/MAP/ROW, with its nullability (components carry their own). */
+function nestedToSql(t: SqlType): string {
+  return t.nullable ? typeToSql(t) : `${typeToSql(t)} NOT NULL`;
 }

@@ -196,6 +196,8 @@ export function aggregateType(name: string, shown: string, args: readonly SqlTyp
     case 'var_samp':
       if (!isNumeric(t)) bad();
       return withNullable(t, true);
+    case 'array_agg':
+      return sqlType('ARRAY', true, { element: t.kind === 'NULL' ? t : withNullable(t, true) });
     default:
       throw new Error(`aggregate ${shown} is not supported`);
   }

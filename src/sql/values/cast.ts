@@ -14,7 +14,7 @@
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
-import type { SqlType, TypeKind } from '../sql-type.ts';
+import { NESTED_KINDS, type SqlType, type TypeKind } from '../sql-type.ts';
 import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
 import { formatDouble, formatReal } from './format.ts';
@@ -31,6 +31,7 @@ import {
   type NumberIntKind,
   roundHalfEven,
 } from './integers.ts';
+import { compileNestedCast } from './nested-cast.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength, rtrimSpaces } from './strings.ts';
 import {
@@ -72,6 +73,10 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   INTERVAL_YM: 'interval',
   INTERVAL_DT: 'interval',
   NULL: 'unknown',
+  ARRAY: 'array',
+  MAP: 'map',
+  ROW: 'record',
+  VARIANT: 'variant',
 };
 
 const INT_ORDER: Readonly<Record<'TINYINT' | 'SMALLINT' | 'INTEGER', number>> = {
@@ -375,6 +380,11 @@ export function canCast(from: SqlType, to: SqlType): boolean {
  */
 export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn {
   if (to.kind === 'NULL' && from.kind !== 'NULL') throw castError(from, to);
+  if (NESTED_KINDS.has(from.kind) || NESTED_KINDS.has(to.kind)) {
+    const nested = compileNestedCast(from, to, explicit);
+    if (nested === null) throw castError(from, to);
+    return nested;
+  }
   const base = kindCast(from.kind, to.kind);
   if (base === null) throw castError(from, to);
   if (to.kind === 'DECIMAL' && to.precision != null) {

@@ -9,6 +9,7 @@
  */
 import type { Value } from '../../zset/value.ts';
 import type { TypeKind } from '../sql-type.ts';
+import { compareAny } from './collections.ts';
 import type { Decimal } from './decimal.ts';
 
 export type Comparator = (a: Value, b: Value) => number;
@@ -109,6 +110,11 @@ export function comparatorFor(kind: TypeKind): Comparator {
       return compareBpchar as Comparator;
     case 'NULL':
       return () => 0;
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT':
+      return compareAny;
   }
 }
 
