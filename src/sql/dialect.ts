@@ -29,15 +29,11 @@
  *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
+import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
 /** The token shape this pass needs (produced by `parse.ts`'s tokenizer). */
-export interface DialectToken {
-  readonly kind: 'word' | 'string' | 'punct' | 'qident';
-  readonly text: string;
-  readonly start: number;
-  readonly end: number;
-}
+export type { DialectToken } from './tokens.ts';
 
 const COMPARISON = new Set(['=', '<', '>', '!']);
 

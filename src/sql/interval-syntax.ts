@@ -17,7 +17,7 @@
  * State: none. Invariant: the output has the input's length; text outside the listed forms is unchanged.
  */
 import type { DialectToken } from './dialect.ts';
-import type { Ast, SourceMap } from './parse.ts';
+import type { Ast, SourceMap } from './source-map.ts';
 import type { IntervalQualifier, IntervalUnit } from './sql-type.ts';
 
 const UNITS: Readonly<Record<string, IntervalUnit>> = {

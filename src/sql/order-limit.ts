@@ -20,7 +20,7 @@ import { TopKOperator } from '../operators/top-k.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type Bound, bindExpr, comparator, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import type { Rel } from './planner.ts';
+import type { Rel } from './rel.ts';
 
 export interface OrderLimitContext {
   readonly circuit: Circuit;

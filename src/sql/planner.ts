@@ -43,6 +43,7 @@ import {
 } from './expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
+import type { Rel } from './rel.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
@@ -50,13 +51,7 @@ import { usingJoin } from './using-join.ts';
 
 export type { Ast } from './parse.ts';
 
-/** A planned relation: a circuit node and its columns. */
-export interface Rel {
-  readonly node: NodeId;
-  readonly cols: readonly ScopeColumn[];
-  /** Columns that identify a row uniquely (a table's primary key), if known. */
-  readonly unique?: readonly number[];
-}
+export type { Rel } from './rel.ts';
 
 type FromTree =
   | { readonly k: 'rel'; readonly rel: Rel; readonly cols: readonly ScopeColumn[] }

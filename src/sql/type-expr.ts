@@ -13,8 +13,9 @@
  * State: none (the side table lives for one `parseProgram` call). Invariant: the rewritten text has the
  * input's length.
  */
-import type { DialectToken } from './dialect.ts';
+
 import { type SqlType, sqlType } from './sql-type.ts';
+import type { DialectToken } from './tokens.ts';
 
 /** A type as written: leaves are Postgres type texts, parsed into TypeName nodes by {@link attachTypes}. */
 export type TypeSpec =

@@ -31,7 +31,7 @@ import {
   type NumberIntKind,
   roundHalfEven,
 } from './integers.ts';
-import { compileNestedCast } from './nested-cast.ts';
+import { compileNestedCast, useCastCompiler } from './nested-cast.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength, rtrimSpaces } from './strings.ts';
 import {
@@ -405,3 +405,5 @@ export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn
   }
   return base;
 }
+
+useCastCompiler(compileCast);

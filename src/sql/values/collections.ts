@@ -18,8 +18,8 @@
  */
 import type { ObjectValue, Value } from '../../zset/value.ts';
 import { encodeValue } from '../../zset/value.ts';
-import { compareFloats, compareStrings } from './compare.ts';
 import { Decimal } from './decimal.ts';
+import { compareFloats, compareStrings } from './primitive-compare.ts';
 
 function encodeAll(tag: string, vs: readonly Value[]): string {
   let out = tag;

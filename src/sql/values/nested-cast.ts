@@ -10,7 +10,24 @@ import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, sqlType } from '../sql-type.ts';
 import { bytesToArray } from './bytes.ts';
-import { type CastFn, compileCast } from './cast.ts';
+
+/** A compiled cast (the same shape as `cast.ts`'s). */
+type CastFn = (v: Value) => Value;
+/** `cast.ts`'s compileCast, passed in by it (the nested casts recurse through it; no import cycle). */
+type CompileCast = (from: SqlType, to: SqlType, explicit: boolean) => CastFn;
+
+let castCompiler: CompileCast | null = null;
+
+/** Called once by `cast.ts` when it loads: nested casts cast their components through it. */
+export function useCastCompiler(f: CompileCast): void {
+  castCompiler = f;
+}
+
+function compileCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
+  if (castCompiler === null) throw new Error('nested-cast.ts used before cast.ts was loaded');
+  return castCompiler(from, to, explicit);
+}
+
 import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from './collections.ts';
 import { Decimal } from './decimal.ts';
 import { formatDate, formatTime, formatTimestamp } from './temporal.ts';
