@@ -22,8 +22,10 @@ import type {
   EgressFormat,
   IngressFormat,
   IngressResponse,
+  InputEndpointStatus,
   JsonFlavor,
   MetricsFormat,
+  OutputEndpointStatus,
   PatchPipeline,
   PipelineDescr,
   PipelineFieldSelector,
@@ -522,6 +524,52 @@ export class HoldfastApi {
       method: 'GET',
       path: `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/completion_token`,
     });
+  }
+
+  /** `GET /v0/pipelines/{name}/tables/{table}/connectors/{connector}/stats`: one input connector's status. */
+  inputConnectorStats(
+    name: string,
+    table: string,
+    connector: string,
+    opts: RequestOptions = {},
+  ): Promise<InputEndpointStatus> {
+    return this.requestJson({
+      ...opts,
+      method: 'GET',
+      path: `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/stats`,
+    });
+  }
+
+  /** `GET /v0/pipelines/{name}/views/{view}/connectors/{connector}/stats`: one output connector's status. */
+  outputConnectorStats(
+    name: string,
+    view: string,
+    connector: string,
+    opts: RequestOptions = {},
+  ): Promise<OutputEndpointStatus> {
+    return this.requestJson({
+      ...opts,
+      method: 'GET',
+      path: `/pipelines/${seg(name)}/views/${seg(view)}/connectors/${seg(connector)}/stats`,
+    });
+  }
+
+  /**
+   * `POST /v0/pipelines/{name}/tables/{table}/connectors/{connector}/{start|pause}` (200): a paused input
+   * connector stops reading and goes on from where it was once started.
+   */
+  connectorAction(
+    name: string,
+    table: string,
+    connector: string,
+    action: 'start' | 'pause',
+    opts: RequestOptions = {},
+  ): Promise<void> {
+    return this.#action(
+      `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/${action}`,
+      undefined,
+      opts,
+    );
   }
 
   /** `GET /v0/pipelines/{name}/completion_status?token=`. */

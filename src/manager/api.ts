@@ -112,9 +112,17 @@ export class Manager implements ManagerContext {
             setRuntime(r, 'Initializing');
             r.storage_status = 'InUse';
           }),
-        onRuntime: (name, state, error, details = null) => {
+        onRuntime: (name, state, error, details = null, storage = null) => {
           const r = this.store.get(name);
           if (r?.deployment_resources_status !== 'Provisioned') return;
+          // the checkpoints the pipeline lists (kept after it stops: storage stays in use until cleared)
+          if (
+            storage !== null &&
+            JSON.stringify(r.storage_status_details ?? null) !== JSON.stringify(storage)
+          )
+            this.note(name, (x) => {
+              x.storage_status_details = storage;
+            });
           if (state === 'Failed') {
             this.note(name, (x) => {
               x.deployment_error = error ?? {

@@ -413,6 +413,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     sync,
     key,
     maxIngressBytes,
+    connectors: () => connectors?.status() ?? [],
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     ...(storageDir !== undefined ? { storageDir } : {}),
   });

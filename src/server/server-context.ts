@@ -4,6 +4,7 @@
  * pipeline-server.ts builds it; the route files depend on it only.
  */
 
+import type { ConnectorStatus } from '../connectors/transports/types.ts';
 import type { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Standby } from '../sync/standby.ts';
@@ -63,6 +64,8 @@ export interface PipelineServerOptions {
   readonly storageDir?: string;
   /** The process's metric registry (default: a new one); `/metrics` serves it. */
   readonly metrics?: PipelineMetrics;
+  /** The connectors declared in SQL, once started (their status: `/stats` outputs, connector stats). */
+  readonly connectors?: () => readonly ConnectorStatus[];
 }
 
 export interface EgressConnection {
@@ -71,6 +74,11 @@ export interface EgressConnection {
   transmitted_records: number;
   transmitted_bytes: number;
   chunks: number;
+  /** Records (and chunks) written to the socket that it has not yet flushed to the client. */
+  queued_records: number;
+  queued_batches: number;
+  /** Bytes the socket holds for the client (its write buffer). */
+  queuedBytes(): number;
 }
 
 export interface ServerContext {

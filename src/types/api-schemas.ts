@@ -80,11 +80,58 @@ export const ViewParamsSchema = {
   required: ['pipeline_name', 'view_name'],
 } as const;
 
+const connectorName = {
+  type: 'string',
+  description: 'A connector of the relation (`unnamed-N` when unnamed).',
+} as const;
+
+/** `…/tables/{table_name}/connectors/{connector_name}/…` */
+export const TableConnectorParamsSchema = {
+  type: 'object',
+  properties: { ...TableParamsSchema.properties, connector_name: connectorName },
+  required: ['pipeline_name', 'table_name', 'connector_name'],
+} as const;
+
+/** `POST …/tables/{table_name}/connectors/{connector_name}/{action}` (`start` or `pause`). */
+export const ConnectorActionParamsSchema = {
+  type: 'object',
+  properties: {
+    ...TableConnectorParamsSchema.properties,
+    action: { type: 'string', description: 'start or pause' },
+  },
+  required: ['pipeline_name', 'table_name', 'connector_name', 'action'],
+} as const;
+
+/** `…/views/{view_name}/connectors/{connector_name}/stats` */
+export const ViewConnectorParamsSchema = {
+  type: 'object',
+  properties: { ...ViewParamsSchema.properties, connector_name: connectorName },
+  required: ['pipeline_name', 'view_name', 'connector_name'],
+} as const;
+
 /** Path parameters of the pipeline process's own routes (no pipeline name: one process, one pipeline). */
 export const ProcessTableParamsSchema = {
   type: 'object',
   properties: { table_name: str },
   required: ['table_name'],
+} as const;
+
+export const ProcessTableConnectorParamsSchema = {
+  type: 'object',
+  properties: { table_name: str, connector_name: str },
+  required: ['table_name', 'connector_name'],
+} as const;
+
+export const ProcessConnectorActionParamsSchema = {
+  type: 'object',
+  properties: { table_name: str, connector_name: str, action: str },
+  required: ['table_name', 'connector_name', 'action'],
+} as const;
+
+export const ProcessViewConnectorParamsSchema = {
+  type: 'object',
+  properties: { view_name: str, connector_name: str },
+  required: ['view_name', 'connector_name'],
 } as const;
 
 export const ProcessViewParamsSchema = {
@@ -521,6 +568,48 @@ export const RemoteCheckpointSchema = {
     epoch: nullableInt,
   },
   required: ['uuid', 'created_at', 'size', 'steps', 'processed_records', 'fingerprint', 'source', 'epoch'],
+} as const;
+
+/** One input connector (`GET …/tables/{t}/connectors/{c}/stats`, and `inputs[]` of `/stats`). */
+export const InputEndpointStatusSchema = {
+  type: 'object',
+  properties: {
+    endpoint_name: str,
+    config: obj,
+    metrics: obj,
+    fatal_error: nullableStr,
+    paused: bool,
+    barrier: bool,
+    health: nullableObj,
+    completed_frontier: nullableObj,
+    parse_errors: { type: 'array', items: obj },
+    transport_errors: { type: 'array', items: obj },
+  },
+  required: [
+    'endpoint_name',
+    'config',
+    'metrics',
+    'fatal_error',
+    'paused',
+    'barrier',
+    'health',
+    'completed_frontier',
+  ],
+} as const;
+
+/** One output connector (`GET …/views/{v}/connectors/{c}/stats`, and `outputs[]` of `/stats`). */
+export const OutputEndpointStatusSchema = {
+  type: 'object',
+  properties: {
+    endpoint_name: str,
+    config: obj,
+    metrics: obj,
+    fatal_error: nullableStr,
+    health: nullableObj,
+    encode_errors: { type: 'array', items: obj },
+    transport_errors: { type: 'array', items: obj },
+  },
+  required: ['endpoint_name', 'config', 'metrics', 'fatal_error', 'health'],
 } as const;
 
 /** `PipelineStats` (`GET …/stats`); the nested metrics are described by the wire types. */

@@ -94,6 +94,7 @@ export function lifecycleRoutes(m: ManagerContext): Route[] {
         );
       rmSync(join(m.store.dataDir, 'pipelines', r.id, 'storage'), { recursive: true, force: true });
       r.storage_status = 'Cleared';
+      r.storage_status_details = null;
       m.store.put(r);
       sendJson(reply, 202, 'Pipeline storage is being cleared');
     }),

@@ -458,7 +458,9 @@ export function view(
     deployment_error: r.deployment_error,
     refresh_version: r.refresh_version,
     storage_status: r.storage_status,
-    storage_status_details: null,
+    // Feldera's: `{"checkpoints": [...]}` while storage is in use (the list the pipeline last reported)
+    storage_status_details:
+      r.storage_status === 'Cleared' ? null : (r.storage_status_details ?? { checkpoints: [] }),
     deployment_id: r.deployment_id,
     deployment_initial: r.deployment_initial,
     deployment_status: combined,

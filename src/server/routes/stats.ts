@@ -2,12 +2,13 @@
  * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, plus `checkpoint_sync`; in standby the standby's
  * progress) and `GET /metrics?format=prometheus|json` (the process's registry, pipeline-metrics.ts).
  */
-import type { Controller } from '../../controller/controller.ts';
+import type { Controller, InputEndpoint } from '../../controller/controller.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
 import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
 import type { Standby } from '../../sync/standby.ts';
 import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
+import type { InputEndpointStatus, OutputEndpointStatus } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 
 export function statsRoutes(ctx: ServerContext): Route[] {
@@ -71,7 +72,7 @@ function standbyStats(standby: Standby): Record<string, unknown> {
 }
 
 function stats(ctx: ServerContext, controller: Controller): Record<string, unknown> {
-  const { options, egress } = ctx;
+  const { options } = ctx;
   const t = controller.totals;
   const state =
     controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
@@ -115,34 +116,79 @@ function stats(ctx: ServerContext, controller: Controller): Record<string, unkno
       ? { ...options.sync.service.stats(), activation: options.sync.activation ?? null }
       : null,
     pipeline_error: controller.failure?.toResponse() ?? null,
-    inputs: controller.inputs.map((e) => ({
-      endpoint_name: e.name,
-      config: { stream: e.table },
-      metrics: { ...e.metrics },
-      fatal_error: e.fatalError,
-      paused: e.paused,
-      barrier: false,
-      health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
-      completed_frontier: null,
-    })),
-    outputs: [...egress].map((c) => ({
+    inputs: controller.inputs.map(inputStatus),
+    outputs: outputStatuses(ctx, controller),
+  };
+}
+
+/** One input endpoint as `/stats` `inputs[]` and the connector stats route show it (Feldera's InputEndpointStatus). */
+export function inputStatus(e: InputEndpoint): InputEndpointStatus {
+  return {
+    endpoint_name: e.name,
+    config: { stream: e.table },
+    metrics: { ...e.metrics },
+    fatal_error: e.fatalError,
+    paused: e.paused,
+    barrier: false,
+    health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
+    completed_frontier: null,
+  };
+}
+
+/**
+ * The output endpoints (Feldera's OutputEndpointStatus): the view connectors declared in SQL (file outputs write
+ * synchronously within the step, so nothing is ever queued in them) and the open HTTP egress streams (queued:
+ * chunks written to the socket and not yet flushed to the client; `memory`: their bytes). Holdfast has no
+ * output buffer (`enable_output_buffer`), so `buffered_*` are 0 by construction.
+ */
+export function outputStatuses(ctx: ServerContext, controller: Controller): OutputEndpointStatus[] {
+  const t = controller.totals;
+  const common = {
+    buffered_records: 0,
+    buffered_batches: 0,
+    total_processed_input_records: t.processed_records,
+    total_processed_steps: t.completed_steps,
+  };
+  const declared = (ctx.options.connectors?.() ?? [])
+    .filter((c) => c.direction === 'output')
+    .map(
+      (c): OutputEndpointStatus => ({
+        endpoint_name: c.endpoint,
+        config: { stream: c.relation },
+        metrics: {
+          transmitted_records: c.records,
+          transmitted_bytes: c.bytes,
+          queued_records: 0,
+          queued_batches: 0,
+          num_encode_errors: 0,
+          num_transport_errors: c.state === 'failed' ? 1 : 0,
+          memory: 0,
+          ...common,
+        },
+        fatal_error: c.state === 'failed' ? c.error : null,
+        health: {
+          status: c.state === 'failed' ? 'Unhealthy' : 'Healthy',
+          description: c.state === 'failed' ? c.error : null,
+        },
+      }),
+    );
+  const streams = [...ctx.egress].map(
+    (c): OutputEndpointStatus => ({
       endpoint_name: c.name,
       config: { stream: c.view },
       metrics: {
         transmitted_records: c.transmitted_records,
         transmitted_bytes: c.transmitted_bytes,
-        queued_records: 0,
-        queued_batches: 0,
-        buffered_records: 0,
-        buffered_batches: 0,
+        queued_records: c.queued_records,
+        queued_batches: c.queued_batches,
         num_encode_errors: 0,
         num_transport_errors: 0,
-        total_processed_input_records: t.processed_records,
-        total_processed_steps: t.completed_steps,
-        memory: 0,
+        memory: c.queuedBytes(),
+        ...common,
       },
       fatal_error: null,
       health: { status: 'Healthy', description: null },
-    })),
-  };
+    }),
+  );
+  return [...declared, ...streams];
 }
