@@ -303,6 +303,9 @@ export class Manager implements ManagerContext {
     const report = await compile(this.options.mainScript, r.program_code);
     r.program_status = report.program_status;
     r.program_status_since = now();
+    // Feldera bumps refresh_version on the program status moves that change what a client shows: SqlCompiled
+    // and Success (or the failure state it stops in); compiling at once, Holdfast goes through them together
+    r.refresh_version += report.program_status === 'Success' ? 2 : 1;
     r.program_error = report.program_error;
     r.program_info = report.program_info;
   }

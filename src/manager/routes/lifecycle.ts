@@ -256,14 +256,24 @@ function stop(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): void
     sendJson(reply, 202, 'Pipeline is forcefully stopping');
     return;
   }
-  if (r.runtime_config.storage === null) {
-    throw new ServiceError(
-      'CheckpointStorageRequired',
-      `stop?force=false checkpoints the pipeline first, which needs storage; enable runtime_config.storage, or use stop?force=true (state in memory is lost)`,
-      {},
-    );
-  }
   const port = m.deployedPort(r);
+  if (r.runtime_config.storage === null) {
+    // Feldera's answer: accepted, then Stopped with a deployment error saying why no checkpoint was written
+    m.update(name, (x) => {
+      x.deployment_runtime_desired_status = null;
+      x.deployment_resources_desired_status = 'Stopped';
+      x.deployment_resources_desired_status_since = now();
+      x.deployment_error = new ServiceError(
+        'CheckpointStorageRequired',
+        `the pipeline was stopped without a checkpoint: a graceful stop (stop?force=false) writes one, which needs storage, and runtime_config.storage is disabled, so its state in memory is lost; enable runtime_config.storage for a stop the next start resumes from`,
+        {},
+      ).toResponse();
+    });
+    m.supervisor.log(name, 'graceful stop without storage: no checkpoint written; stopping', 'warn');
+    void m.stopDeployment(name);
+    sendJson(reply, 202, 'Pipeline is suspending');
+    return;
+  }
   m.update(name, (x) => {
     x.deployment_runtime_desired_status = null;
     x.deployment_resources_desired_status = 'Stopped';

@@ -312,14 +312,15 @@ async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Re
 function storageBoundEdits(old: PipelineRecord, name: string, rc: Record<string, unknown>): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  if (name !== old.name) out.push('name');
+  // named as Feldera names them: the field path in backticks (`name`, `runtime_config.workers`, ...)
+  if (name !== old.name) out.push('`name`');
   for (const k of ['workers', 'hosts', 'fault_tolerance', 'clock_timezone_offset']) {
-    if (!same(rc[k], old.runtime_config[k])) out.push(k);
+    if (!same(rc[k], old.runtime_config[k])) out.push(`\`runtime_config.${k}\``);
   }
   const res = (rc.resources ?? {}) as Record<string, unknown>;
   const oldRes = (old.runtime_config.resources ?? {}) as Record<string, unknown>;
   for (const k of ['storage_mb_max', 'storage_class', 'namespace']) {
-    if (!same(res[k], oldRes[k])) out.push(`resources.${k}`);
+    if (!same(res[k], oldRes[k])) out.push(`\`runtime_config.resources.${k}\``);
   }
   return out;
 }
