@@ -28,6 +28,7 @@ import type {
   OutputEndpointStatus,
   PatchPipeline,
   PipelineDescr,
+  PipelineDiff,
   PipelineFieldSelector,
   PipelineInfo,
   PipelineSelectedInfo,
@@ -379,6 +380,20 @@ export class HoldfastApi {
       },
       opts,
     );
+  }
+
+  /**
+   * `POST /v0/pipelines/{name}/diff`: what would change (tables, views, connectors added, removed, modified) if
+   * the pipeline's program became `programCode` (default: its own). Nothing changes.
+   */
+  programDiff(name: string, programCode?: string, opts: RequestOptions = {}): Promise<PipelineDiff> {
+    return this.requestJson({
+      ...opts,
+      method: 'POST',
+      path: `/pipelines/${seg(name)}/diff`,
+      body: JSON.stringify(programCode === undefined ? {} : { program_code: programCode }),
+      contentType: 'application/json',
+    });
   }
 
   /** `POST /v0/pipelines/{name}/stop?force=` (202). `force=false` suspends with a checkpoint. */

@@ -36,6 +36,8 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
+import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
+import type { PipelineDiff } from '../types/pipeline-api.ts';
 import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
 import { LifecycleLog } from './lifecycle-log.ts';
@@ -310,6 +312,24 @@ export class Manager implements ManagerContext {
     r.program_info = report.program_info;
   }
 
+  async diff(oldSql: string, newSql: string): Promise<PipelineDiff> {
+    const out = await runProgramCommand(
+      this.options.mainScript,
+      'diff',
+      JSON.stringify({ old: oldSql, new: newSql }),
+    );
+    const report = (out ?? {}) as { diff?: PipelineDiff; error?: ErrorResponse };
+    if (report.diff) return report.diff;
+    const e = report.error;
+    if (e && Object.hasOwn(ERROR_CATALOG, e.error_code))
+      throw new ServiceError(
+        e.error_code as ErrorCode,
+        e.message,
+        (e.details ?? {}) as Record<string, unknown>,
+      );
+    throw new ServiceError('UnknownError', 'the program diff failed: the compiler gave no answer', {});
+  }
+
   processConfig(r: PipelineRecord): Record<string, unknown> {
     return {
       ...r.runtime_config,
@@ -350,6 +370,25 @@ export class Manager implements ManagerContext {
     }
     return port;
   }
+}
+
+/** Runs `holdfast program <command>` with `input` on stdin; its stdout as JSON (null when it is not JSON). */
+function runProgramCommand(mainScript: string, command: string, input: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainScript, 'program', command], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        resolve(null);
+      }
+    });
+    child.stdin.end(input);
+  });
 }
 
 /** Runs the SQL compiler in a child process (`holdfast program compile`). */

@@ -10,6 +10,7 @@ import { ServiceError } from '../errors/service-error.ts';
 import type { Standby } from '../sync/standby.ts';
 import type { SyncService } from '../sync/sync-service.ts';
 import type { Synchronizer } from '../sync/synchronizer.ts';
+import type { SyncActivation } from '../types/pipeline-api.ts';
 import type { PipelineLifecycle } from './lifecycle.ts';
 import type { PipelineMetrics } from './pipeline-metrics.ts';
 import type { ResourceMeters } from './resource-meters.ts';
@@ -26,26 +27,8 @@ export interface SyncHandle {
   activation?: ActivationSummary | null;
 }
 
-/** `/stats` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
-export interface ActivationSummary {
-  /** `POST /activate` received → the pipeline Running/Paused. */
-  readonly seconds: number;
-  readonly checkpoint: string | null;
-  /** The state was already loaded (warm standby) rather than read from storage. */
-  readonly warm: boolean;
-  readonly epoch: number;
-  /**
-   * The final pull, part of `seconds`: `seconds` is the transfer (list, download, verify), `total_seconds` adds
-   * applying the delta to the preloaded state.
-   */
-  readonly final_pull: {
-    readonly bytes: number;
-    readonly files: number;
-    readonly seconds: number;
-    readonly total_seconds: number;
-  };
-  readonly activated_at: string;
-}
+/** `sync_status` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
+export type ActivationSummary = SyncActivation;
 
 export interface PipelineServerOptions {
   /** Heartbeat interval for idle egress streams (default 3000 ms). */

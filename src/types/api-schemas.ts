@@ -536,6 +536,10 @@ export const CheckpointSyncStatusSchema = {
       required: ['uuid', 'error'],
     },
     periodic: nullableStr,
+    checkpoint_sync: {
+      ...obj,
+      description: 'Holdfast extension: push in progress, last push and pull, counters',
+    },
   },
   required: ['success', 'failure', 'periodic'],
 } as const;
@@ -568,6 +572,42 @@ export const RemoteCheckpointSchema = {
     epoch: nullableInt,
   },
   required: ['uuid', 'created_at', 'size', 'steps', 'processed_records', 'fingerprint', 'source', 'epoch'],
+} as const;
+
+/** `POST /v0/pipelines/{name}/diff` body: the proposed program (default: the current one). */
+export const ProgramDiffBodySchema = {
+  type: 'object',
+  properties: {
+    program_code: { type: 'string', description: "The proposed program (default: the pipeline's own)." },
+    runtime_version: { type: ['string', 'null'], description: 'Accepted and ignored (one runtime).' },
+  },
+} as const;
+
+const nameList = { type: 'array', items: str } as const;
+
+/** `PipelineDiff` (`POST …/diff`, and `approval_diff` while awaiting approval). */
+export const PipelineDiffSchema = {
+  type: 'object',
+  properties: {
+    program_diff: {
+      type: ['object', 'null'],
+      properties: {
+        added_tables: nameList,
+        removed_tables: nameList,
+        modified_tables: nameList,
+        added_views: nameList,
+        removed_views: nameList,
+        modified_views: nameList,
+      },
+    },
+    program_diff_error: nullableStr,
+    added_input_connectors: nameList,
+    modified_input_connectors: nameList,
+    removed_input_connectors: nameList,
+    added_output_connectors: nameList,
+    modified_output_connectors: nameList,
+    removed_output_connectors: nameList,
+  },
 } as const;
 
 /** One input connector (`GET …/tables/{t}/connectors/{c}/stats`, and `inputs[]` of `/stats`). */
@@ -620,11 +660,10 @@ export const PipelineStatsSchema = {
     suspend_error: {},
     checkpoint_activity: nullableObj,
     permanent_checkpoint_errors: {},
-    checkpoint_sync: nullableObj,
     inputs: { type: 'array', items: obj },
     outputs: { type: 'array', items: obj },
-    pipeline_error: { anyOf: [ErrorResponseShape, { type: 'null' }] },
   },
+  additionalProperties: false,
   required: [
     'global_metrics',
     'suspend_error',

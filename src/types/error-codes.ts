@@ -113,6 +113,11 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'A connector action other than start or pause.',
   },
+  ProgramNotCompiled: {
+    status: 404,
+    retryable: false,
+    summary: 'POST .../diff on a pipeline whose program is not compiled.',
+  },
   PipelineFailed: {
     status: 500,
     retryable: false,

@@ -85,6 +85,7 @@ test('every SDK call is an operation of the document', async () => {
     putPipeline: () => api.putPipeline(p, { name: p, program_code: '' }),
     patchPipeline: () => api.patchPipeline(p, { description: 'x' }),
     deletePipeline: () => api.deletePipeline(p),
+    programDiff: () => api.programDiff(p, 'CREATE TABLE t (x INT);'),
     startPipeline: () => api.startPipeline(p, 'paused', { bootstrapPolicy: 'allow' }),
     stopPipeline: () => api.stopPipeline(p, true),
     pausePipeline: () => api.pausePipeline(p),

@@ -6,12 +6,14 @@
  * - `stop?force=false` on a pipeline without storage is accepted (202) and ends `Stopped` with a
  *   `deployment_error` saying why no checkpoint was written (Holdfast refused it with 400 before).
  * - `storage_status_details` is null while storage is cleared.
+ * - `POST /v0/pipelines/{name}/diff` compares the pipeline's program with a proposed one (item 6).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { HoldfastApi } from '../../src/client/rest-api.ts';
 import { api, startManager, stopProcess, until } from '../kit/index.ts';
 
 test('refresh_version, graceful stop without storage, storage_status_details', {
@@ -57,5 +59,49 @@ test('refresh_version, graceful stop without storage, storage_status_details', {
   const err = stopped.json.deployment_error as { error_code: string; message: string } | null;
   assert.equal(err?.error_code, 'CheckpointStorageRequired');
   assert.match(err?.message ?? '', /without a checkpoint/);
+  await stopProcess(s.proc);
+});
+
+test('POST /diff shows what a program change would change, before any approval (TS SDK)', {
+  timeout: 90_000,
+}, async () => {
+  const s = await startManager(mkdtempSync(join(tmpdir(), 'holdfast-diff-')));
+  const call = api(s.base);
+  const sdk = new HoldfastApi({ url: s.base });
+  const sql =
+    'CREATE TABLE t (x INT); CREATE VIEW v AS SELECT x FROM t; CREATE VIEW gone AS SELECT 1 AS one;';
+  assert.equal((await call('POST', '/v0/pipelines', { name: 'p', program_code: sql })).status, 201);
+  const proposed =
+    'CREATE TABLE t (x INT); CREATE TABLE u (y INT); CREATE VIEW v AS SELECT x + 1 AS x FROM t; CREATE VIEW w AS SELECT y FROM u;';
+  const diff = await sdk.programDiff('p', proposed);
+  assert.deepEqual(diff.program_diff, {
+    added_tables: ['u'],
+    removed_tables: [],
+    modified_tables: [],
+    added_views: ['w'],
+    removed_views: ['gone'],
+    modified_views: ['v'],
+  });
+  assert.equal(diff.program_diff_error, null);
+  // nothing changed: the pipeline still has its program
+  const after = await call('GET', '/v0/pipelines/p');
+  assert.equal(after.json.program_code, sql);
+  assert.equal(after.json.version, 1);
+  // no program given: the pipeline's own, so an empty diff
+  const same = await call('POST', '/v0/pipelines/p/diff', {});
+  assert.equal(same.status, 200, same.text);
+  assert.deepEqual(Object.values((same.json.program_diff ?? {}) as Record<string, unknown[]>).flat(), []);
+  // a proposed program that does not compile: its compile error
+  const bad = await call('POST', '/v0/pipelines/p/diff', { program_code: 'CREATE TABLE' });
+  assert.equal(bad.status, 400);
+  assert.match(String(bad.json.error_code), /^Sql/);
+  // a pipeline whose own program did not compile: ProgramNotCompiled
+  assert.equal(
+    (await call('POST', '/v0/pipelines', { name: 'q', program_code: 'CREATE TABLE' })).status,
+    201,
+  );
+  const none = await call('POST', '/v0/pipelines/q/diff', { program_code: sql });
+  assert.equal(none.status, 404);
+  assert.equal(none.json.error_code, 'ProgramNotCompiled');
   await stopProcess(s.proc);
 });

@@ -16,10 +16,12 @@ import { type Route, sendJson } from '../../http/routes.ts';
 import {
   ERROR_RESPONSES,
   PatchBodySchema,
+  PipelineDiffSchema,
   PipelineInfoSchema,
   PipelineParamsSchema,
   PipelineSelectedInfoSchema,
   PostPutBodySchema,
+  ProgramDiffBodySchema,
   ref,
   SelectorQuerySchema,
 } from '../../types/api-schemas.ts';
@@ -165,6 +167,30 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         }
         merged.name = validateName(merged.name);
         sendJson(reply, 200, await edit(m, old, merged));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/v0/pipelines/:pipeline_name/diff',
+      schema: {
+        summary: "The diff between the pipeline's program and a proposed one (nothing changes)",
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        body: ProgramDiffBodySchema,
+        response: { 200: PipelineDiffSchema, ...ERROR_RESPONSES },
+      },
+      handler: async (req, reply) => {
+        // Feldera's: the baseline is the pipeline's current program (compiled), not its checkpoint's
+        const r = m.get(nameOf(req));
+        if (r.program_status !== 'Success')
+          throw new ServiceError(
+            'ProgramNotCompiled',
+            `the program of pipeline '${r.name}' is not compiled (program_status ${r.program_status}), so there is nothing to compare with; fix it first (see program_error)`,
+            { program_status: r.program_status },
+          );
+        const b = (req.body ?? {}) as { program_code?: unknown };
+        const proposed = typeof b.program_code === 'string' ? b.program_code : r.program_code;
+        sendJson(reply, 200, await m.diff(r.program_code, proposed));
       },
     },
     {

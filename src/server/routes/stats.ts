@@ -1,12 +1,18 @@
 /**
- * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, plus `checkpoint_sync`; in standby the standby's
- * progress) and `GET /metrics?format=prometheus|json` (the process's registry, pipeline-metrics.ts).
+ * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, with exactly its top-level keys: checkpoint sync
+ * progress is in `GET /checkpoint/sync_status` `checkpoint_sync`, a failure in `/status` and `deployment_error`,
+ * a standby's progress in `/status` `runtime_status_details.standby`) and `GET /metrics?format=prometheus|json`
+ * (the process's registry, pipeline-metrics.ts).
  */
 import type { Controller, InputEndpoint } from '../../controller/controller.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
-import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
-import type { Standby } from '../../sync/standby.ts';
+import {
+  FAMILIES_FORMAT,
+  felderaJson,
+  JSON_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from '../../metrics/registry.ts';
 import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
 import type { InputEndpointStatus, OutputEndpointStatus } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
@@ -20,7 +26,7 @@ export function statsRoutes(ctx: ServerContext): Route[] {
       schema: { response: { 200: PipelineStatsSchema, ...ERROR_RESPONSES } },
       handler: (_req, reply) => {
         const standby = options.sync?.standby;
-        if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats(standby));
+        if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats());
         sendJson(reply, 200, stats(ctx, controllerOf(ctx)));
       },
     },
@@ -37,7 +43,11 @@ export function statsRoutes(ctx: ServerContext): Route[] {
       handler: async (req, reply) => {
         if (!(life.phase.kind === 'Standby' && options.sync?.standby)) controllerOf(ctx);
         const format = queryParams(req).get('format') ?? 'prometheus';
-        if (format === 'json') sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
+        if (format === 'json')
+          sendText(reply, 200, JSON.stringify(felderaJson(await metrics.json())), JSON_CONTENT_TYPE);
+        // the manager's /v0/metrics merges every pipeline's families in prom-client's shape (internal)
+        else if (format === FAMILIES_FORMAT)
+          sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
         else if (format === 'prometheus') sendText(reply, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
         else
           throw new ServiceError(
@@ -53,8 +63,11 @@ export function statsRoutes(ctx: ServerContext): Route[] {
   ];
 }
 
-/** `/stats` while in standby: no controller yet, so the global metrics say Standby and `standby` holds the rest. */
-function standbyStats(standby: Standby): Record<string, unknown> {
+/**
+ * `/stats` while in standby: no controller yet, so the global metrics say Standby (the standby's progress is in
+ * `/status` `runtime_status_details.standby`).
+ */
+function standbyStats(): Record<string, unknown> {
   return {
     global_metrics: {
       state: 'Standby',
@@ -64,15 +77,15 @@ function standbyStats(standby: Standby): Record<string, unknown> {
       total_input_records: 0,
       total_processed_records: 0,
     },
-    standby: standby.stats(),
-    checkpoint_sync: null,
+    suspend_error: null,
+    checkpoint_activity: null,
+    permanent_checkpoint_errors: null,
     inputs: [],
     outputs: [],
   };
 }
 
 function stats(ctx: ServerContext, controller: Controller): Record<string, unknown> {
-  const { options } = ctx;
   const t = controller.totals;
   const state =
     controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
@@ -112,10 +125,6 @@ function stats(ctx: ServerContext, controller: Controller): Record<string, unkno
     suspend_error: null,
     checkpoint_activity: controller.checkpointer?.activity ?? null,
     permanent_checkpoint_errors: null,
-    checkpoint_sync: options.sync?.service
-      ? { ...options.sync.service.stats(), activation: options.sync.activation ?? null }
-      : null,
-    pipeline_error: controller.failure?.toResponse() ?? null,
     inputs: controller.inputs.map(inputStatus),
     outputs: outputStatuses(ctx, controller),
   };
