@@ -173,6 +173,7 @@ export class Manager implements ManagerContext {
             r.deployment_runtime_status_details = null;
             if (expected || gaveUp) {
               r.bootstrap_policy = null;
+              r.silent_bootstrap = false;
               setResources(r, 'Stopped');
               r.deployment_resources_desired_status = 'Stopped';
               r.deployment_runtime_desired_status = null;
@@ -343,6 +344,7 @@ export class Manager implements ManagerContext {
       http: { bind: '127.0.0.1', port: 0 },
       initial: processInitial(r).toLowerCase(),
       bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
+      silent_bootstrap: r.silent_bootstrap === true,
     };
   }
 

@@ -508,7 +508,7 @@ export function view(
   };
   if (!info) {
     out.bootstrap_policy = r.bootstrap_policy ?? null;
-    out.silent_bootstrap = false;
+    out.silent_bootstrap = r.silent_bootstrap === true;
     out.concurrent_bootstrap = false;
   }
   if (sel === 'all') {

@@ -72,13 +72,16 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
       schema: { querystring: ApproveQuerySchema, response: { 200: MessageSchema, ...ERROR_RESPONSES } },
       handler: async (req, reply) => {
         const p = queryParams(req);
-        if (boolParam(p, 'silent_bootstrap') || boolParam(p, 'concurrent_bootstrap'))
+        const silent = boolParam(p, 'silent_bootstrap');
+        if (boolParam(p, 'concurrent_bootstrap'))
           throw new ServiceError(
             'InvalidBootstrapConfig',
-            'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; approve without them',
+            silent
+              ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
+              : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); approve without it, or with silent_bootstrap=true',
             {},
           );
-        await life.approve();
+        await life.approve(silent);
         sendJson(reply, 200, 'Bootstrap approved');
       },
     },
