@@ -36,6 +36,8 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
+import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
+import type { PipelineDiff } from '../types/pipeline-api.ts';
 import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
 import { LifecycleLog } from './lifecycle-log.ts';
@@ -112,9 +114,17 @@ export class Manager implements ManagerContext {
             setRuntime(r, 'Initializing');
             r.storage_status = 'InUse';
           }),
-        onRuntime: (name, state, error, details = null) => {
+        onRuntime: (name, state, error, details = null, storage = null) => {
           const r = this.store.get(name);
           if (r?.deployment_resources_status !== 'Provisioned') return;
+          // the checkpoints the pipeline lists (kept after it stops: storage stays in use until cleared)
+          if (
+            storage !== null &&
+            JSON.stringify(r.storage_status_details ?? null) !== JSON.stringify(storage)
+          )
+            this.note(name, (x) => {
+              x.storage_status_details = storage;
+            });
           if (state === 'Failed') {
             this.note(name, (x) => {
               x.deployment_error = error ?? {
@@ -163,6 +173,7 @@ export class Manager implements ManagerContext {
             r.deployment_runtime_status_details = null;
             if (expected || gaveUp) {
               r.bootstrap_policy = null;
+              r.silent_bootstrap = false;
               setResources(r, 'Stopped');
               r.deployment_resources_desired_status = 'Stopped';
               r.deployment_runtime_desired_status = null;
@@ -295,8 +306,29 @@ export class Manager implements ManagerContext {
     const report = await compile(this.options.mainScript, r.program_code);
     r.program_status = report.program_status;
     r.program_status_since = now();
+    // Feldera bumps refresh_version on the program status moves that change what a client shows: SqlCompiled
+    // and Success (or the failure state it stops in); compiling at once, Holdfast goes through them together
+    r.refresh_version += report.program_status === 'Success' ? 2 : 1;
     r.program_error = report.program_error;
     r.program_info = report.program_info;
+  }
+
+  async diff(oldSql: string, newSql: string): Promise<PipelineDiff> {
+    const out = await runProgramCommand(
+      this.options.mainScript,
+      'diff',
+      JSON.stringify({ old: oldSql, new: newSql }),
+    );
+    const report = (out ?? {}) as { diff?: PipelineDiff; error?: ErrorResponse };
+    if (report.diff) return report.diff;
+    const e = report.error;
+    if (e && Object.hasOwn(ERROR_CATALOG, e.error_code))
+      throw new ServiceError(
+        e.error_code as ErrorCode,
+        e.message,
+        (e.details ?? {}) as Record<string, unknown>,
+      );
+    throw new ServiceError('UnknownError', 'the program diff failed: the compiler gave no answer', {});
   }
 
   processConfig(r: PipelineRecord): Record<string, unknown> {
@@ -312,6 +344,7 @@ export class Manager implements ManagerContext {
       http: { bind: '127.0.0.1', port: 0 },
       initial: processInitial(r).toLowerCase(),
       bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
+      silent_bootstrap: r.silent_bootstrap === true,
     };
   }
 
@@ -339,6 +372,25 @@ export class Manager implements ManagerContext {
     }
     return port;
   }
+}
+
+/** Runs `holdfast program <command>` with `input` on stdin; its stdout as JSON (null when it is not JSON). */
+function runProgramCommand(mainScript: string, command: string, input: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainScript, 'program', command], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        resolve(null);
+      }
+    });
+    child.stdin.end(input);
+  });
 }
 
 /** Runs the SQL compiler in a child process (`holdfast program compile`). */

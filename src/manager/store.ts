@@ -31,6 +31,7 @@ import type {
   RuntimeDesiredStatus,
   RuntimeStatus,
   StorageStatus,
+  StorageStatusDetails,
 } from '../types/pipeline-api.ts';
 import {
   ensurePrivateDirSync,
@@ -75,6 +76,10 @@ export interface PipelineRecord {
   deployment_runtime_status_since: string | null;
   /** As polled from the pipeline's `/status` (e.g. `{"approval_diff": …}`); absent in older registries. */
   deployment_runtime_status_details?: Record<string, unknown> | null;
+  /** Set by `start?silent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
+  silent_bootstrap?: boolean;
+  /** The local checkpoints, as the pipeline's `/status` last listed them while storage is in use. */
+  storage_status_details?: StorageStatusDetails | null;
   /** Set by `start` (default `await_approval`), cleared when the pipeline stops; absent in older registries. */
   bootstrap_policy?: BootstrapPolicy | null;
   deployment_runtime_desired_status: RuntimeDesiredStatus | null;

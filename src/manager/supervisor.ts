@@ -30,6 +30,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ErrorResponse } from '../types/error-codes.ts';
+import type { StorageStatusDetails } from '../types/pipeline-api.ts';
 import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
 import type { Logger, LogLevel } from '../util/log.ts';
 import { PipelineLogs } from './pipeline-logs.ts';
@@ -72,6 +73,7 @@ export interface SupervisorEvents {
     state: string,
     error: ErrorResponse | null,
     details?: Record<string, unknown> | null,
+    storage?: StorageStatusDetails | null,
   ): void;
   /** The process exited; `expected` when we stopped it. `gaveUp` after too many crashes. */
   onExit(name: string, expected: boolean, gaveUp: boolean, detail: string): void;
@@ -259,6 +261,7 @@ export class Supervisor {
         const s = (await r.json()) as {
           runtime_status?: string;
           runtime_status_details?: Record<string, unknown> | null;
+          storage_status_details?: StorageStatusDetails | null;
           state?: string;
           message?: string;
           error_code?: string;
@@ -272,7 +275,13 @@ export class Supervisor {
         let details = s.runtime_status_details ?? null;
         // older pipelines put the diff itself in the details (Feldera's manager rewraps it too)
         if (details !== null && 'program_diff' in details) details = { approval_diff: details };
-        this.#events.onRuntime(d.name, s.runtime_status ?? s.state ?? 'Unavailable', null, details);
+        this.#events.onRuntime(
+          d.name,
+          s.runtime_status ?? s.state ?? 'Unavailable',
+          null,
+          details,
+          s.storage_status_details ?? null,
+        );
       } catch {
         if (d.port !== null) this.#events.onRuntime(d.name, 'Unavailable', null);
       }

@@ -522,13 +522,13 @@ const STORE_KINDS: readonly RequestKind[] = ['get', 'range', 'head', 'put', 'mul
 async function syncNow(base: string): Promise<string | null> {
   type Counts = { checkpoint_sync: { pushes: number; push_failures: number } };
   const ended = (s: Counts) => s.checkpoint_sync.pushes + s.checkpoint_sync.push_failures;
-  const before = ended(await getJson<Counts>(base, '/stats'));
+  const before = ended(await getJson<Counts>(base, '/checkpoint/sync_status'));
   const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
   const text = await r.text();
   if (r.status !== 202) return `POST /checkpoint/sync answered ${r.status} ${text}`;
   const { checkpoint_uuid: uuid } = JSON.parse(text) as { checkpoint_uuid: string };
   for (let i = 0; i < 2400; i++) {
-    if (ended(await getJson<Counts>(base, '/stats')) > before) {
+    if (ended(await getJson<Counts>(base, '/checkpoint/sync_status')) > before) {
       const s = await getJson<{ success: string | null; failure: { uuid: string; error: string } | null }>(
         base,
         '/checkpoint/sync_status',

@@ -88,13 +88,13 @@ const totals = (base: string) => query(base, 'SELECT * FROM totals');
 async function syncNow(base: string): Promise<{ uuid: string; ok: boolean; error: string | null }> {
   type Counts = { checkpoint_sync: { pushes: number; push_failures: number } };
   const ended = (c: Counts) => c.checkpoint_sync.pushes + c.checkpoint_sync.push_failures;
-  const before = ended(await getJson<Counts>(base, '/stats'));
+  const before = ended(await getJson<Counts>(base, '/checkpoint/sync_status'));
   const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
   const text = await r.text();
   assert.equal(r.status, 202, text);
   const { checkpoint_uuid: uuid } = JSON.parse(text) as { checkpoint_uuid: string };
   await until(
-    () => getJson<Counts>(base, '/stats'),
+    () => getJson<Counts>(base, '/checkpoint/sync_status'),
     (c) => ended(c) > before,
     `sync of ${uuid}`,
     60_000,
@@ -213,7 +213,7 @@ describe('checkpoint sync through a flaky object store', async () => {
         p.log.some((l) => l.includes('failed transiently')),
         'each retry is logged',
       );
-      const stats = await getJson<SyncStats>(p.base, '/stats');
+      const stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries >= 5, JSON.stringify(stats.checkpoint_sync));
       assert.match(
         await (await fetch(`${p.base}/metrics`)).text(),
@@ -288,7 +288,7 @@ describe('checkpoint sync through a flaky object store', async () => {
       proxy.inject({ kinds: ['put'], key: 'checkpoints/', fault: { type: 'reset' }, times: 1 });
       const first = await syncNow(p.base);
       assert.ok(first.ok, first.error ?? '');
-      let stats = await getJson<SyncStats>(p.base, '/stats');
+      let stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries >= 4, JSON.stringify(stats.checkpoint_sync));
       assert.match(stats.checkpoint_sync.last_retry?.request ?? '', /PUT/);
       assert.equal(await assertNoDanglingManifest('put'), 1);
@@ -300,7 +300,7 @@ describe('checkpoint sync through a flaky object store', async () => {
       const second = await syncNow(p.base);
       assert.equal(second.ok, false);
       assert.match(second.error ?? '', /SlowDown.*gave up after 4 attempts/);
-      stats = await getJson<SyncStats>(p.base, '/stats');
+      stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries_exhausted >= 1);
       assert.ok(!(await keys('put/checkpoints/')).some((k) => k.includes(second.uuid)));
       // the manifest PUT failing for good: files up, no manifest

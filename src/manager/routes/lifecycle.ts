@@ -94,6 +94,7 @@ export function lifecycleRoutes(m: ManagerContext): Route[] {
         );
       rmSync(join(m.store.dataDir, 'pipelines', r.id, 'storage'), { recursive: true, force: true });
       r.storage_status = 'Cleared';
+      r.storage_status_details = null;
       m.store.put(r);
       sendJson(reply, 202, 'Pipeline storage is being cleared');
     }),
@@ -157,12 +158,12 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
   const policy = q.bootstrap_policy ?? 'await_approval';
   const silent = q.silent_bootstrap === true;
   const concurrent = q.concurrent_bootstrap === true;
-  if (silent || concurrent)
+  if (concurrent)
     throw new ServiceError(
       'InvalidBootstrapConfig',
-      silent && concurrent
+      silent
         ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
-        : 'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; leave them unset',
+        : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); leave it unset, or use silent_bootstrap=true',
       {},
     );
   let ft: FtSettings;
@@ -208,10 +209,10 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
         `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; ${r.deployment_initial === 'Standby' ? `activate it (POST /v0/pipelines/${name}/activate)` : 'use pause/resume'} or stop it first`,
         {},
       );
-    if ((r.bootstrap_policy ?? 'await_approval') !== policy)
+    if ((r.bootstrap_policy ?? 'await_approval') !== policy || (r.silent_bootstrap === true) !== silent)
       throw new ServiceError(
         'BootstrapPolicyImmutableUnlessStopped',
-        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}; stop it first to change the policy`,
+        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}${r.silent_bootstrap ? ' and silent_bootstrap=true' : ''}; stop it first to change them`,
         {},
       );
     sendJson(reply, 202, 'Pipeline is starting');
@@ -223,6 +224,7 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
     x.deployment_id = randomUUID();
     x.deployment_initial = want;
     x.bootstrap_policy = policy as BootstrapPolicy;
+    x.silent_bootstrap = silent;
     x.deployment_resources_desired_status = 'Provisioned';
     x.deployment_resources_desired_status_since = now();
     x.deployment_runtime_desired_status = want;
@@ -255,14 +257,24 @@ function stop(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): void
     sendJson(reply, 202, 'Pipeline is forcefully stopping');
     return;
   }
-  if (r.runtime_config.storage === null) {
-    throw new ServiceError(
-      'CheckpointStorageRequired',
-      `stop?force=false checkpoints the pipeline first, which needs storage; enable runtime_config.storage, or use stop?force=true (state in memory is lost)`,
-      {},
-    );
-  }
   const port = m.deployedPort(r);
+  if (r.runtime_config.storage === null) {
+    // Feldera's answer: accepted, then Stopped with a deployment error saying why no checkpoint was written
+    m.update(name, (x) => {
+      x.deployment_runtime_desired_status = null;
+      x.deployment_resources_desired_status = 'Stopped';
+      x.deployment_resources_desired_status_since = now();
+      x.deployment_error = new ServiceError(
+        'CheckpointStorageRequired',
+        `the pipeline was stopped without a checkpoint: a graceful stop (stop?force=false) writes one, which needs storage, and runtime_config.storage is disabled, so its state in memory is lost; enable runtime_config.storage for a stop the next start resumes from`,
+        {},
+      ).toResponse();
+    });
+    m.supervisor.log(name, 'graceful stop without storage: no checkpoint written; stopping', 'warn');
+    void m.stopDeployment(name);
+    sendJson(reply, 202, 'Pipeline is suspending');
+    return;
+  }
   m.update(name, (x) => {
     x.deployment_runtime_desired_status = null;
     x.deployment_resources_desired_status = 'Stopped';

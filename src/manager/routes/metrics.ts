@@ -8,7 +8,9 @@ import type { FastifyRequest } from 'fastify';
 import { metricsInvalid } from '../../http/invalid.ts';
 import { type Route, sendJson, sendText } from '../../http/routes.ts';
 import {
+  FAMILIES_FORMAT,
   familiesOf,
+  felderaJson,
   type MetricFamily,
   mergeFamilies,
   PIPELINE_LABEL,
@@ -29,7 +31,7 @@ export function metricsRoutes(m: ManagerContext): Route[] {
         tags: ['Metrics'],
         querystring: MetricsQuerySchema,
         response: {
-          200: { description: 'Prometheus text exposition, or prom-client JSON (format=json)' },
+          200: { description: "Prometheus text exposition, or Feldera's JSON metrics (format=json)" },
           ...ERROR_RESPONSES,
         },
       },
@@ -45,7 +47,7 @@ export function metricsRoutes(m: ManagerContext): Route[] {
           deployed.map(async (r): Promise<MetricFamily[]> => {
             try {
               const answer = await fetch(
-                `http://127.0.0.1:${m.supervisor.port(r.name)}/metrics?format=json`,
+                `http://127.0.0.1:${m.supervisor.port(r.name)}/metrics?format=${FAMILIES_FORMAT}`,
                 { headers: m.supervisor.authHeaders(r.name), signal: AbortSignal.timeout(5000) },
               );
               if (!answer.ok) return [];
@@ -56,7 +58,7 @@ export function metricsRoutes(m: ManagerContext): Route[] {
           }),
         );
         const merged = mergeFamilies([await familiesOf(m.metrics.registry), ...pipelines]);
-        if (format === 'json') return sendJson(reply, 200, await merged.getMetricsAsJSON());
+        if (format === 'json') return sendJson(reply, 200, felderaJson(await familiesOf(merged)));
         sendText(reply, 200, await merged.metrics(), PROMETHEUS_CONTENT_TYPE);
       },
     },

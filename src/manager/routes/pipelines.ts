@@ -16,10 +16,12 @@ import { type Route, sendJson } from '../../http/routes.ts';
 import {
   ERROR_RESPONSES,
   PatchBodySchema,
+  PipelineDiffSchema,
   PipelineInfoSchema,
   PipelineParamsSchema,
   PipelineSelectedInfoSchema,
   PostPutBodySchema,
+  ProgramDiffBodySchema,
   ref,
   SelectorQuerySchema,
 } from '../../types/api-schemas.ts';
@@ -168,6 +170,30 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
       },
     },
     {
+      method: 'POST',
+      url: '/v0/pipelines/:pipeline_name/diff',
+      schema: {
+        summary: "The diff between the pipeline's program and a proposed one (nothing changes)",
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        body: ProgramDiffBodySchema,
+        response: { 200: PipelineDiffSchema, ...ERROR_RESPONSES },
+      },
+      handler: async (req, reply) => {
+        // Feldera's: the baseline is the pipeline's current program (compiled), not its checkpoint's
+        const r = m.get(nameOf(req));
+        if (r.program_status !== 'Success')
+          throw new ServiceError(
+            'ProgramNotCompiled',
+            `the program of pipeline '${r.name}' is not compiled (program_status ${r.program_status}), so there is nothing to compare with; fix it first (see program_error)`,
+            { program_status: r.program_status },
+          );
+        const b = (req.body ?? {}) as { program_code?: unknown };
+        const proposed = typeof b.program_code === 'string' ? b.program_code : r.program_code;
+        sendJson(reply, 200, await m.diff(r.program_code, proposed));
+      },
+    },
+    {
       method: 'DELETE',
       url: '/v0/pipelines/:pipeline_name',
       schema: {
@@ -312,14 +338,15 @@ async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Re
 function storageBoundEdits(old: PipelineRecord, name: string, rc: Record<string, unknown>): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  if (name !== old.name) out.push('name');
+  // named as Feldera names them: the field path in backticks (`name`, `runtime_config.workers`, ...)
+  if (name !== old.name) out.push('`name`');
   for (const k of ['workers', 'hosts', 'fault_tolerance', 'clock_timezone_offset']) {
-    if (!same(rc[k], old.runtime_config[k])) out.push(k);
+    if (!same(rc[k], old.runtime_config[k])) out.push(`\`runtime_config.${k}\``);
   }
   const res = (rc.resources ?? {}) as Record<string, unknown>;
   const oldRes = (old.runtime_config.resources ?? {}) as Record<string, unknown>;
   for (const k of ['storage_mb_max', 'storage_class', 'namespace']) {
-    if (!same(res[k], oldRes[k])) out.push(`resources.${k}`);
+    if (!same(res[k], oldRes[k])) out.push(`\`runtime_config.resources.${k}\``);
   }
   return out;
 }
@@ -458,7 +485,9 @@ export function view(
     deployment_error: r.deployment_error,
     refresh_version: r.refresh_version,
     storage_status: r.storage_status,
-    storage_status_details: null,
+    // Feldera's: `{"checkpoints": [...]}` while storage is in use (the list the pipeline last reported)
+    storage_status_details:
+      r.storage_status === 'Cleared' ? null : (r.storage_status_details ?? { checkpoints: [] }),
     deployment_id: r.deployment_id,
     deployment_initial: r.deployment_initial,
     deployment_status: combined,
@@ -479,7 +508,7 @@ export function view(
   };
   if (!info) {
     out.bootstrap_policy = r.bootstrap_policy ?? null;
-    out.silent_bootstrap = false;
+    out.silent_bootstrap = r.silent_bootstrap === true;
     out.concurrent_bootstrap = false;
   }
   if (sel === 'all') {
