@@ -1,0 +1,78 @@
+/**
+ * Builds the web console (src/console/, issue 20) into static assets with esbuild: `dist/console/index.html`
+ * plus `dist/console/assets/` (the JavaScript and CSS bundles, content-hashed names, everything bundled: no
+ * request leaves the server the console came from). Run by `npm run build` (scripts/packages.ts) and by the
+ * `prepare` script, so that a checkout has the assets right after `npm ci`; the manager serves them at `/`
+ * (src/manager/routes/console.ts).
+ *
+ * State: only `dist/console/` (rewritten whole on each build). Invariant: `index.html` names exactly the
+ * bundles of this build (the old ones are removed first), so a browser never mixes two builds.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = resolve(import.meta.dirname, '..');
+export const CONSOLE_ENTRY = join(ROOT, 'src', 'console', 'main.tsx');
+export const CONSOLE_OUT = join(ROOT, 'dist', 'console');
+
+function page(js: string, css: string | null): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Holdfast console</title>
+${css ? `<link rel="stylesheet" href="assets/${css}">\n` : ''}<script type="module" src="assets/${js}"></script>
+</head>
+<body>
+<div id="app"><noscript>The Holdfast console needs JavaScript.</noscript></div>
+</body>
+</html>
+`;
+}
+
+/** Builds the console into `out` (default `dist/console`); returns the asset file names. */
+export async function buildConsole(out: string = CONSOLE_OUT): Promise<string[]> {
+  rmSync(out, { recursive: true, force: true });
+  const assets = join(out, 'assets');
+  mkdirSync(assets, { recursive: true });
+  const result = await build({
+    entryPoints: [CONSOLE_ENTRY],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022'],
+    minify: true,
+    sourcemap: false,
+    outdir: assets,
+    entryNames: '[name]-[hash]',
+    assetNames: '[name]-[hash]',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    legalComments: 'linked',
+    metafile: true,
+    logLevel: 'silent',
+  });
+  let js: string | null = null;
+  let css: string | null = null;
+  for (const [file, info] of Object.entries(result.metafile.outputs)) {
+    if (info.entryPoint !== undefined && file.endsWith('.js')) {
+      js = basename(file);
+      if (info.cssBundle) css = basename(info.cssBundle);
+    }
+  }
+  if (js === null) throw new Error('esbuild produced no JavaScript bundle for the console');
+  writeFileSync(join(out, 'index.html'), page(js, css));
+  return Object.keys(result.metafile.outputs).map((f) => relative(assets, resolve(ROOT, f)));
+}
+
+if (import.meta.main) {
+  try {
+    const files = await buildConsole();
+    process.stdout.write(`built the console into ${relative(ROOT, CONSOLE_OUT)}/ (${files.length} assets)\n`);
+  } catch (e) {
+    process.stderr.write(`console build failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
