@@ -7,8 +7,11 @@
  * State: the editor's text lives in CodeMirror; the diagnostics are pushed into it whenever they change.
  */
 import { sql } from '@codemirror/lang-sql';
+import { HighlightStyle, syntaxHighlighting } from '@codemirror/language';
 import { type Diagnostic, lintGutter, setDiagnostics } from '@codemirror/lint';
-import { EditorState } from '@codemirror/state';
+import { EditorState, Prec } from '@codemirror/state';
+import { keymap } from '@codemirror/view';
+import { tags } from '@lezer/highlight';
 import { basicSetup, EditorView } from 'codemirror';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
@@ -25,6 +28,16 @@ export function sqlMessages(err: ProgramError | null | undefined): SqlCompilerMe
   return err?.sql_compilation?.messages ?? [];
 }
 
+/** SQL colours with at least 4.5:1 contrast on white (the default style's are lighter). */
+const HIGHLIGHT = HighlightStyle.define([
+  { tag: tags.keyword, color: '#6f1d9b', fontWeight: '600' },
+  { tag: [tags.string, tags.special(tags.string)], color: '#9c1c1c' },
+  { tag: [tags.number, tags.bool, tags.null], color: '#0f5e3a' },
+  { tag: [tags.typeName, tags.standard(tags.name)], color: '#0b5a8a' },
+  { tag: tags.comment, color: '#4f565e', fontStyle: 'italic' },
+  { tag: [tags.operator, tags.punctuation, tags.name], color: '#1b1b1b' },
+]);
+
 function toDiagnostics(state: EditorState, messages: readonly SqlCompilerMessage[]): Diagnostic[] {
   const doc = state.doc;
   const pos = (line: number, col: number): number => {
@@ -34,7 +47,13 @@ function toDiagnostics(state: EditorState, messages: readonly SqlCompilerMessage
   return messages.map((m) => {
     const from = pos(m.start_line_number, m.start_column);
     let to = pos(m.end_line_number || m.start_line_number, (m.end_column || m.start_column) + 1);
-    if (to <= from) to = Math.min(from + 1, doc.length);
+    // a point (the compiler gives start = end for most errors): mark the word that starts there
+    if (to - from <= 1) {
+      const line = doc.lineAt(from);
+      const word = /^[\w$]+/.exec(line.text.slice(from - line.from));
+      to = from + Math.max(1, word ? word[0].length : 1);
+    }
+    to = Math.min(to, doc.length);
     return {
       from,
       to,
@@ -64,25 +83,24 @@ export function SqlEditor(props: {
         extensions: [
           basicSetup,
           sql(),
+          syntaxHighlighting(HIGHLIGHT),
           lintGutter(),
           EditorView.contentAttributes.of({ 'aria-label': props.label }),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) handlers.current.onChange(u.state.doc.toString());
           }),
-          EditorView.domEventHandlers({
-            keydown: (e) => {
-              if (
-                (e.ctrlKey || e.metaKey) &&
-                (e.key === 's' || e.key === 'Enter') &&
-                handlers.current.onSave
-              ) {
-                e.preventDefault();
-                handlers.current.onSave();
-                return true;
-              }
-              return false;
-            },
-          }),
+          Prec.highest(
+            keymap.of(
+              ['Mod-s', 'Mod-Enter'].map((key) => ({
+                key,
+                preventDefault: true,
+                run: () => {
+                  handlers.current.onSave?.();
+                  return handlers.current.onSave !== undefined;
+                },
+              })),
+            ),
+          ),
         ],
       }),
     });
@@ -158,7 +176,8 @@ export function ProgramForm(props: {
   const [name, setName] = useState(e?.name ?? '');
   const [code, setCode] = useState(e?.program_code ?? '');
   const [description, setDescription] = useState(e?.description ?? '');
-  const [rc, setRc] = useState(e ? JSON.stringify(e.runtime_config, null, 2) : '{}');
+  const [initialRc] = useState(e ? JSON.stringify(e.runtime_config, null, 2) : '{}');
+  const [rc, setRc] = useState(initialRc);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
   const [result, setResult] = useState<{
@@ -188,7 +207,8 @@ export function ProgramForm(props: {
         ? await client.patchPipeline(e.name, {
             program_code: code,
             description,
-            runtime_config: parsed.config ?? {},
+            // the stored config is sent back only when edited (PATCH leaves an absent key unchanged)
+            ...(rc !== initialRc ? { runtime_config: parsed.config ?? {} } : {}),
           })
         : await client.createPipeline({
             name: name.trim(),

@@ -199,7 +199,7 @@ test('the web console (src/console) imports the SDK entry and browser packages o
   // the console is bundled for the browser and talks to the server over HTTP: its one way into the rest of
   // src/ is `@holdfast/client` (src/client/index.ts); its packages are the UI, editor and chart libraries
   const PACKAGES =
-    /^(preact|preact\/hooks|codemirror|@codemirror\/[a-z-]+|uplot|uplot\/dist\/uPlot\.min\.css)$/;
+    /^(preact|preact\/hooks|codemirror|@codemirror\/[a-z-]+|@lezer\/highlight|uplot|uplot\/dist\/uPlot\.min\.css)$/;
   const bad: string[] = [];
   const re =
     /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
