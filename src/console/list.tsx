@@ -80,18 +80,20 @@ export function PipelineList() {
             <tbody>
               {rows.map(({ p, rate }) => (
                 <tr key={p.name} data-pipeline={p.name}>
-                  <td>
+                  <td data-label="Name">
                     <a href={pipelineHref(p.name)}>{p.name}</a>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <Badge status={p.deployment_status} />
                   </td>
-                  <td>{p.deployment_desired_status}</td>
-                  <td>
+                  <td data-label="Desired">{p.deployment_desired_status}</td>
+                  <td data-label="Program">
                     <Badge status={p.program_status} />
                   </td>
-                  <td class="num">{rate === null ? '—' : fmtNumber(Math.max(0, rate), 1)}</td>
-                  <td>
+                  <td class="num" data-label="Records/s">
+                    {rate === null ? '—' : fmtNumber(Math.max(0, rate), 1)}
+                  </td>
+                  <td data-label="Errors">
                     {p.deployment_error ? (
                       <span class="error">{p.deployment_error.error_code}</span>
                     ) : p.connectors && p.connectors.num_errors > 0 ? (
@@ -100,7 +102,7 @@ export function PipelineList() {
                       <span class="muted">none</span>
                     )}
                   </td>
-                  <td>
+                  <td data-label="Actions">
                     <Actions p={p} onDone={poll.refresh} compact />
                   </td>
                 </tr>

@@ -140,155 +140,154 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.setDefaultTimeout(20_000);
 
-  // log in: the server wants the key; a wrong one is refused
-  await page.goto(`${url}/`);
-  await page.getByLabel('API key').fill('wrong');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByText('The API key is not valid.').waitFor();
-  await axe(page, 'login');
-  await shot(page, 'login');
-  await page.getByLabel('API key').fill(KEY);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
-  t.diagnostic(`logged in: ${lap()}`);
+  try {
+    // log in: the server wants the key; a wrong one is refused
+    await page.goto(`${url}/`);
+    await page.getByLabel('API key').fill('wrong');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('The API key is not valid.').waitFor();
+    await axe(page, 'login');
+    await shot(page, 'login');
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
+    t.diagnostic(`logged in: ${lap()}`);
 
-  // create with a typo: the error is shown at its line, in the list and as a marker in the editor
-  await page.getByRole('link', { name: 'New pipeline' }).first().click();
-  await page.getByLabel('Name').fill('orders');
-  await page.locator('.cm-content').fill(TYPO_SQL);
-  await page.getByLabel('Runtime config (JSON)').fill(JSON.stringify(runtimeConfig(), null, 2));
-  await page.getByRole('button', { name: 'Create pipeline' }).click();
-  const errorItem = page.locator('.compile-errors li.error').first();
-  await errorItem.waitFor();
-  assert.match(await errorItem.innerText(), /^line 3, column \d+: .*orderz/i);
-  await page.locator('.cm-lintRange-error').first().waitFor();
-  assert.match(await page.locator('.cm-lintRange-error').first().innerText(), /orderz/i);
-  await shot(page, 'compile-error');
-  await axe(page, 'program editor');
-  t.diagnostic(`typo shown at its line: ${lap()}`);
+    // create with a typo: the error is shown at its line, in the list and as a marker in the editor
+    await page.getByRole('link', { name: 'New pipeline' }).first().click();
+    await page.getByLabel('Name').fill('orders');
+    await page.locator('.cm-content').fill(TYPO_SQL);
+    await page.getByLabel('Runtime config (JSON)').fill(JSON.stringify(runtimeConfig(), null, 2));
+    await page.getByRole('button', { name: 'Create pipeline' }).click();
+    const errorItem = page.locator('.compile-errors li.error').first();
+    await errorItem.waitFor();
+    assert.match(await errorItem.innerText(), /^line 3, column \d+: .*orderz/i);
+    await page.locator('.cm-lintRange-error').first().waitFor();
+    assert.match(await page.locator('.cm-lintRange-error').first().innerText(), /orderz/i);
+    await shot(page, 'compile-error');
+    await axe(page, 'program editor');
+    t.diagnostic(`typo shown at its line: ${lap()}`);
 
-  // fix it (select all, type the right SQL), save with the keyboard
-  await page.locator('.cm-content').click();
-  await page.keyboard.press('Control+A');
-  await page.locator('.cm-content').fill(SQL);
-  await page.keyboard.press('Control+S');
-  await page
-    .getByText('Saved; program status Success.')
-    .waitFor()
-    .catch(async (e) => {
-      await page.screenshot({ path: '/tmp/console-fail.png' });
-      console.log(await page.locator('main').innerText());
-      throw e;
-    });
-  assert.equal(await page.locator('.compile-errors').count(), 0);
+    // fix it (select all, type the right SQL), save with the keyboard
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+A');
+    await page.locator('.cm-content').fill(SQL);
+    await page.keyboard.press('Control+S');
+    await page.getByText('Saved; program status Success.').waitFor();
+    assert.equal(await page.locator('.compile-errors').count(), 0);
 
-  // start from the pipeline page
-  await page.getByRole('link', { name: 'Overview' }).click();
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  await page.locator('.status-line .badge', { hasText: 'Running' }).waitFor({ timeout: 30_000 });
-  t.diagnostic(`running: ${lap()}`);
+    // start from the pipeline page
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.locator('.status-line .badge', { hasText: 'Running' }).waitFor({ timeout: 30_000 });
+    t.diagnostic(`running: ${lap()}`);
 
-  // ingest over the API: the counters and the input-rate chart change
-  await page.locator('[data-testid=total-input]').waitFor();
-  const orders = new Pipeline(client, 'orders');
-  const rows = Array.from({ length: 50 }, (_, i) => ({
-    id: i,
-    region: i % 2 ? 'north' : 'south',
-    amount: i,
-  }));
-  await orders.inputJson('orders', rows, { wait: true });
-  await page.locator('[data-testid=total-input]', { hasText: '50' }).waitFor();
-  await page.waitForFunction(
-    "[...document.querySelectorAll('.chart [role=img]')].some((e) => /input [1-9]/.test(e.getAttribute('aria-label') ?? ''))",
-  );
-  await page.getByRole('heading', { name: 'Tables and views' }).waitFor();
-  await shot(page, 'pipeline-overview');
-  await axe(page, 'pipeline overview');
-  t.diagnostic(`ingested, chart moved: ${lap()}`);
+    // ingest over the API: the counters and the input-rate chart change
+    await page.locator('[data-testid=total-input]').waitFor();
+    const orders = new Pipeline(client, 'orders');
+    const rows = Array.from({ length: 50 }, (_, i) => ({
+      id: i,
+      region: i % 2 ? 'north' : 'south',
+      amount: i,
+    }));
+    await orders.inputJson('orders', rows, { wait: true });
+    await page.locator('[data-testid=total-input]', { hasText: '50' }).waitFor();
+    await page.waitForFunction(
+      "[...document.querySelectorAll('.chart [role=img]')].some((e) => /input [1-9]/.test(e.getAttribute('aria-label') ?? ''))",
+    );
+    await page.getByRole('heading', { name: 'Tables and views' }).waitFor();
+    await shot(page, 'pipeline-overview');
+    await axe(page, 'pipeline overview');
+    t.diagnostic(`ingested, chart moved: ${lap()}`);
 
-  // the query tab: the view's rows; an INSERT goes through the same box
-  await page.getByRole('link', { name: 'Query' }).click();
-  await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
-  await page.getByRole('button', { name: 'Run query' }).click();
-  await page.getByText('2 rows').waitFor();
-  const table = async () => page.locator('table.result tbody').innerText();
-  assert.deepEqual(
-    (await table()).split('\n').map((l) => l.split('\t')),
-    [
-      ['north', '625', '25'],
-      ['south', '600', '25'],
-    ],
-  );
-  await page.getByLabel(/^SQL/).fill("INSERT INTO orders VALUES (100, 'east', 7)");
-  await page.getByLabel(/^SQL/).press('Control+Enter');
-  await page.getByText(/row.* in \d+ ms/).waitFor();
-  await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
-  await page.getByRole('button', { name: 'Run query' }).click();
-  await page.getByText('3 rows').waitFor();
-  const before = await table();
-  await shot(page, 'query');
-  await axe(page, 'query');
-  t.diagnostic(`queried: ${lap()}`);
+    // the query tab: the view's rows; an INSERT goes through the same box
+    await page.getByRole('link', { name: 'Query' }).click();
+    await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.getByText('2 rows').waitFor();
+    const table = async () => page.locator('table.result tbody').innerText();
+    assert.deepEqual(
+      (await table()).split('\n').map((l) => l.split('\t')),
+      [
+        ['north', '625', '25'],
+        ['south', '600', '25'],
+      ],
+    );
+    await page.getByLabel(/^SQL/).fill("INSERT INTO orders VALUES (100, 'east', 7)");
+    await page.getByLabel(/^SQL/).press('Control+Enter');
+    await page.getByText(/row.* in \d+ ms/).waitFor();
+    await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.getByText('3 rows').waitFor();
+    const before = await table();
+    await shot(page, 'query');
+    await axe(page, 'query');
+    t.diagnostic(`queried: ${lap()}`);
 
-  // durability: take a checkpoint and push it to the directory bucket; the RPO appears
-  await page.getByRole('link', { name: 'Durability' }).click();
-  await page.getByRole('button', { name: 'Take checkpoint' }).click();
-  await page.getByText(/Checkpoint \d+ requested/).waitFor();
-  await page.getByRole('button', { name: 'Push to bucket' }).click();
-  await page
-    .locator('[data-testid=rpo] .card-value', { hasText: /\d+ s/ })
-    .waitFor({ timeout: 30_000 })
-    .catch(async (e) => {
-      await page.screenshot({ path: '/tmp/console-fail.png', fullPage: true });
-      console.log(await page.locator('main').innerText());
-      throw e;
-    });
-  await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
-  await shot(page, 'durability');
-  await axe(page, 'durability');
-  t.diagnostic(`pushed, RPO shown: ${lap()}`);
+    // durability: take a checkpoint and push it to the directory bucket; the RPO appears
+    await page.getByRole('link', { name: 'Durability' }).click();
+    await page.getByRole('button', { name: 'Take checkpoint' }).click();
+    await page.getByText(/Checkpoint \d+ requested/).waitFor();
+    await page.getByRole('button', { name: 'Push to bucket' }).click();
+    await page.locator('[data-testid=rpo] .card-value', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
+    await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
+    await shot(page, 'durability');
+    await axe(page, 'durability');
+    t.diagnostic(`pushed, RPO shown: ${lap()}`);
 
-  // a standby of the same bucket (created and started over the API) follows the primary
-  await Pipeline.create(client, { name: 'orders-dr', sql: SQL, runtimeConfig: runtimeConfig() });
-  await new Pipeline(client, 'orders-dr').start({ initial: 'standby', timeoutMs: 30_000 });
-  await page.goto(`${url}/#/p/orders-dr/durability`);
-  await page.locator('[data-testid=standby-lag]', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
-  t.diagnostic(`standby following: ${lap()}`);
+    // a standby of the same bucket (created and started over the API) follows the primary
+    await Pipeline.create(client, { name: 'orders-dr', sql: SQL, runtimeConfig: runtimeConfig() });
+    await new Pipeline(client, 'orders-dr').start({ initial: 'standby', timeoutMs: 30_000 });
+    await page.goto(`${url}/#/p/orders-dr/durability`);
+    await page.locator('[data-testid=standby-lag]', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
+    t.diagnostic(`standby following: ${lap()}`);
 
-  // the primary's process dies (kill -9) and the primary is stopped; activate the standby from the console
-  const primary = await client.getPipeline('orders', 'all');
-  process.kill(pipelinePid(primary.id), 'SIGKILL');
-  await client.stopPipeline('orders', true);
-  await page.getByRole('button', { name: 'Activate…' }).click();
-  const explanation = await page.locator('.confirm p').innerText();
-  assert.match(explanation, /takes the bucket over/);
-  assert.match(explanation, /fenced/);
-  await shot(page, 'standby-activate');
-  await axe(page, 'standby');
-  await page.getByRole('button', { name: 'Activate now' }).click();
-  await page.locator('.status-line .badge', { hasText: 'Running' }).waitFor({ timeout: 40_000 });
-  t.diagnostic(`activated: ${lap()}`);
+    // the primary's process dies (kill -9) and the primary is stopped; activate the standby from the console
+    const primary = await client.getPipeline('orders', 'all');
+    process.kill(pipelinePid(primary.id), 'SIGKILL');
+    await client.stopPipeline('orders', true);
+    await page.getByRole('button', { name: 'Activate…' }).click();
+    const explanation = await page.locator('.confirm p').innerText();
+    assert.match(explanation, /takes the bucket over/);
+    assert.match(explanation, /fenced/);
+    await shot(page, 'standby-activate');
+    await axe(page, 'standby');
+    await page.getByRole('button', { name: 'Activate now' }).click();
+    await page.locator('.status-line .badge', { hasText: 'Running' }).waitFor({ timeout: 40_000 });
+    t.diagnostic(`activated: ${lap()}`);
 
-  await page.getByRole('link', { name: 'Query' }).click();
-  await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
-  await page.getByRole('button', { name: 'Run query' }).click();
-  await page.getByText('3 rows').waitFor();
-  assert.equal(await table(), before);
+    await page.getByRole('link', { name: 'Query' }).click();
+    await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await page.getByText('3 rows').waitFor();
+    assert.equal(await table(), before);
 
-  // the list, at desktop and phone size
-  await page.goto(`${url}/#/`);
-  await page.locator('tr[data-pipeline=orders-dr] .badge', { hasText: 'Running' }).waitFor();
-  await shot(page, 'pipelines');
-  await axe(page, 'pipelines');
-  await page.setViewportSize({ width: 390, height: 844 });
-  await shot(page, 'pipelines-phone');
-  await page.goto(`${url}/#/p/orders-dr`);
-  await page.getByRole('heading', { name: 'Connectors' }).waitFor();
-  await shot(page, 'pipeline-phone');
-  await axe(page, 'pipeline page (phone)');
+    // the list, at desktop and phone size
+    await page.goto(`${url}/#/`);
+    await page.locator('tr[data-pipeline=orders-dr] .badge', { hasText: 'Running' }).waitFor();
+    await shot(page, 'pipelines');
+    await axe(page, 'pipelines');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, 'pipelines-phone');
+    await page.goto(`${url}/#/p/orders-dr`);
+    await page.getByRole('heading', { name: 'Connectors' }).waitFor();
+    await shot(page, 'pipeline-phone');
+    await axe(page, 'pipeline page (phone)');
 
-  assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
-  assert.deepEqual(external, [], 'no request leaves the server');
-  assert.ok(!urls.some((u) => u.includes(KEY)), 'the API key is never in a URL');
-  t.diagnostic(`done: ${lap()}`);
+    assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
+    assert.deepEqual(external, [], 'no request leaves the server');
+    assert.ok(!urls.some((u) => u.includes(KEY)), 'the API key is never in a URL');
+    t.diagnostic(`done: ${lap()}`);
+  } catch (e) {
+    // what the page showed when it failed: a screenshot and its text
+    const file = join(tmpdir(), `holdfast-console-failure-${process.pid}.png`);
+    await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+    t.diagnostic(
+      `failed at ${lap()} on ${page.url()}; screenshot ${file}; the page said:\n${await page
+        .locator('main')
+        .innerText()
+        .catch(() => '?')}`,
+    );
+    throw e;
+  }
 });
