@@ -161,9 +161,9 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByRole('button', { name: 'Create pipeline' }).click();
     const errorItem = page.locator('.compile-errors li.error').first();
     await errorItem.waitFor();
-    assert.match(await errorItem.innerText(), /^line 3, column \d+: .*orderz/i);
+    assert.match((await errorItem.textContent()) ?? '', /^line 3, column \d+: .*orderz/i);
     await page.locator('.cm-lintRange-error').first().waitFor();
-    assert.match(await page.locator('.cm-lintRange-error').first().innerText(), /orderz/i);
+    assert.match((await page.locator('.cm-lintRange-error').first().textContent()) ?? '', /orderz/i);
     await shot(page, 'compile-error');
     await axe(page, 'program editor');
     t.diagnostic(`typo shown at its line: ${lap()}`);
@@ -247,7 +247,7 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     process.kill(pipelinePid(primary.id), 'SIGKILL');
     await client.stopPipeline('orders', true);
     await page.getByRole('button', { name: 'Activate…' }).click();
-    const explanation = await page.locator('.confirm p').innerText();
+    const explanation = (await page.locator('.confirm p').textContent()) ?? '';
     assert.match(explanation, /takes the bucket over/);
     assert.match(explanation, /fenced/);
     await shot(page, 'standby-activate');

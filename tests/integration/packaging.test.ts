@@ -230,7 +230,10 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
     assert.ok(asset || /\.(js|d\.ts|json|md)$/.test(f), `unexpected file in holdfast: ${f}`);
     assert.ok(/^(dist|bin)\/|^[^/]+$/.test(f), `holdfast ships ${f} (only dist/, bin/ and top-level files)`);
   }
-  assert.ok(shipped.includes('dist/console/index.html'), 'holdfast ships the console (dist/console/index.html)');
+  assert.ok(
+    shipped.includes('dist/console/index.html'),
+    'holdfast ships the console (dist/console/index.html)',
+  );
   assert.ok(
     shipped.some((f) => /^dist\/console\/assets\/main-\w+\.js$/.test(f)),
     'holdfast ships the console bundle',
