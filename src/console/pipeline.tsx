@@ -1,11 +1,13 @@
 /**
  * A pipeline's page: its status and lifecycle buttons (with bootstrap approval and its program diff), and tabs:
- * Overview (live charts of input rate, processed rate, steps and memory from `/stats` polled every second over
+ * Overview (live charts of input rate, processed rate and memory from `/stats`, and mean step latency from the
+ * `holdfast_step_latency_seconds` histogram of `/metrics`, both polled every second over
  * the last 5 minutes; connector table; tables and views with their schemas), Query (ad-hoc SQL, INSERT
  * included, with a result table), Durability (durability.tsx), Logs (live tail with a level filter) and
  * Program (the editor).
  *
- * State: the `/stats` history of the page (reset when the pipeline's incarnation changes), in a ref.
+ * State: the `/stats` history of the page and the last histogram sum and count (reset when the pipeline's
+ * incarnation changes), in a ref.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
@@ -48,7 +50,22 @@ export interface Sample {
   readonly inputRate: number | null;
   readonly processedRate: number | null;
   readonly stepRate: number | null;
+  /** Mean step latency over the interval, from the histogram `holdfast_step_latency_seconds` of `/metrics`. */
+  readonly stepMs: number | null;
   readonly rssMb: number;
+}
+
+/** The sum of a metric's samples (all label sets) in Prometheus text, or null when absent. */
+export function metricValue(text: string, name: string): number | null {
+  let total: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const next = line[name.length];
+    if (next !== ' ' && next !== '{') continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) total = (total ?? 0) + v;
+  }
+  return total;
 }
 
 function useStatsHistory(name: string, deployed: boolean) {
@@ -58,16 +75,21 @@ function useStatsHistory(name: string, deployed: boolean) {
     samples: Sample[];
     last: PipelineStats | null;
     lastT: number;
+    latency: { sum: number; count: number } | null;
   }>({
     incarnation: '',
     samples: [],
     last: null,
     lastT: 0,
+    latency: null,
   });
   const poll = usePoll(
     async (signal) => {
       if (!deployed) return null;
-      const s = await client.stats(name, { signal, includeConnectorErrors: true });
+      const [s, metrics] = await Promise.all([
+        client.stats(name, { signal, includeConnectorErrors: true }),
+        client.metrics(name, 'prometheus', { signal }).catch(() => null),
+      ]);
       const h = history.current;
       const g = s.global_metrics;
       const t = Date.now() / 1000;
@@ -75,7 +97,16 @@ function useStatsHistory(name: string, deployed: boolean) {
         h.incarnation = g.incarnation_uuid;
         h.samples = [];
         h.last = null;
+        h.latency = null;
       }
+      const sum = metrics === null ? null : metricValue(metrics, 'holdfast_step_latency_seconds_sum');
+      const count = metrics === null ? null : metricValue(metrics, 'holdfast_step_latency_seconds_count');
+      const latency = sum !== null && count !== null ? { sum, count } : null;
+      const stepMs =
+        latency && h.latency && latency.count > h.latency.count
+          ? ((latency.sum - h.latency.sum) / (latency.count - h.latency.count)) * 1000
+          : null;
+      h.latency = latency;
       const prev = h.last?.global_metrics;
       const dt = t - h.lastT;
       const rate = (a: number, b: number | undefined) =>
@@ -87,6 +118,7 @@ function useStatsHistory(name: string, deployed: boolean) {
           inputRate: rate(g.total_input_records, prev?.total_input_records),
           processedRate: rate(g.total_processed_records, prev?.total_processed_records),
           stepRate: rate(g.total_completed_steps, prev?.total_completed_steps),
+          stepMs,
           rssMb: g.rss_bytes / 1048576,
         },
       ];
@@ -268,10 +300,10 @@ function Overview({
           summary={`input ${fmtNumber(last?.inputRate ?? null, 1)}/s, processed ${fmtNumber(last?.processedRate ?? null, 1)}/s`}
         />
         <Chart
-          label="Steps per second"
+          label="Step latency (ms)"
           times={times}
-          series={[{ label: 'steps', values: samples.map((s) => s.stepRate), color: '#2e7d32' }]}
-          summary={`${fmtNumber(last?.stepRate ?? null, 1)} steps/s`}
+          series={[{ label: 'mean ms', values: samples.map((s) => s.stepMs), color: '#2e7d32' }]}
+          summary={`${fmtNumber(last?.stepMs ?? null, 2)} ms per step, ${fmtNumber(last?.stepRate ?? null, 1)} steps/s`}
         />
         <Chart
           label="Memory (RSS, MiB)"

@@ -195,6 +195,10 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.waitForFunction(
       "[...document.querySelectorAll('.chart [role=img]')].some((e) => /input [1-9]/.test(e.getAttribute('aria-label') ?? ''))",
     );
+    // step latency comes from the /metrics histogram
+    await page.waitForFunction(
+      "[...document.querySelectorAll('.chart [role=img]')].some((e) => /\\d+\\.\\d\\d ms per step/.test(e.getAttribute('aria-label') ?? ''))",
+    );
     await page.getByRole('heading', { name: 'Tables and views' }).waitFor();
     await shot(page, 'pipeline-overview');
     await axe(page, 'pipeline overview');
@@ -223,6 +227,15 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await shot(page, 'query');
     await axe(page, 'query');
     t.diagnostic(`queried: ${lap()}`);
+
+    // the log tail: lines arrive; the level filter hides the info lines
+    await page.getByRole('link', { name: 'Logs' }).click();
+    await page.locator('.log-line.level-info').first().waitFor();
+    await page.getByLabel('Least severe level').selectOption('error');
+    assert.equal(await page.locator('.log-line.level-info').count(), 0);
+    await page.getByLabel('Least severe level').selectOption('info');
+    await page.locator('.log-line.level-info').first().waitFor();
+    await axe(page, 'logs');
 
     // durability: take a checkpoint and push it to the directory bucket; the RPO appears
     await page.getByRole('link', { name: 'Durability' }).click();
