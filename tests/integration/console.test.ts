@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -120,6 +120,10 @@ function pipelinePid(id: string): number {
 test('the console drives a pipeline from a typo to a failover', { timeout: 120_000 }, async (t) => {
   const t0 = Date.now();
   const lap = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+  assert.ok(
+    existsSync(CHROMIUM),
+    `this test drives Debian's chromium at ${CHROMIUM}: install it (apt-get install chromium), as .ci/run does`,
+  );
   const [url] = await Promise.all([startServer(), buildConsole()]);
   mkdirSync(SHOTS, { recursive: true });
   const client = new HoldfastClient({ url, apiKey: KEY });
