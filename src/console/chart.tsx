@@ -37,7 +37,13 @@ export function Chart(props: {
       height,
       legend: { show: true },
       cursor: { show: true },
-      scales: { x: { time: true } },
+      // at least a minute of x axis, so one or two samples do not stretch it over years
+      scales: {
+        x: {
+          time: true,
+          range: (_u, min, max) => (max - min < 60 ? [max - 60, max] : [min, max]),
+        },
+      },
       axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
     };

@@ -1,9 +1,10 @@
 /**
  * Durability at a glance for one pipeline: local and remote (bucket, read_bucket) checkpoints on a timeline
  * and in a table; the RPO (age of the newest checkpoint in the bucket) with its trend; the push in progress
- * with a progress bar, the last push and its failure, the periodic-push schedule; the bucket's epoch; and for a
- * standby its lag behind the primary's newest checkpoint, its pulls and failures, and an Activate button that
- * first says what activation will do. Buttons take a checkpoint and push one.
+ * with a progress bar, the last push and its failure, the periodic-push schedule; the bucket's owner epoch (and
+ * this pipeline's takeover, after an activation); and for a standby its lag behind the primary's newest
+ * checkpoint, its pulls and failures, and an Activate button that first says what activation will do. Buttons
+ * take a checkpoint (waiting until it is complete) and push the newest one (waiting, with its progress).
  *
  * State: when this page first saw each local checkpoint (local checkpoints carry no time; one also in the
  * bucket is placed at its creation time) and the RPO samples of the trend, in refs.
@@ -18,6 +19,7 @@ import type {
   RemoteCheckpoint,
   StandbyStatus,
 } from '../client/index.ts';
+import { Pipeline } from '../client/index.ts';
 import { Chart } from './chart.tsx';
 import { attempt, errorText, fmtAge, fmtBytes, fmtNumber, fmtTime, usePoll, useSession } from './util.tsx';
 
@@ -30,6 +32,15 @@ interface Snapshot {
 }
 
 const short = (uuid: string | null | undefined): string => (uuid ? uuid.slice(0, 8) : '—');
+
+/** `/stats` `checkpoint_sync.activation` (not in the SDK's types): this pipeline's takeover of the bucket. */
+interface Activation {
+  readonly checkpoint: string | null;
+  readonly epoch: number;
+  readonly warm: boolean;
+  readonly seconds: number;
+  readonly activated_at: string;
+}
 
 export function Durability({
   p,
@@ -71,6 +82,15 @@ export function Durability({
   );
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  /** Runs a button's action (one at a time: a push needs the checkpoint before it to be complete). */
+  const act = async (what: string, action: () => Promise<void>) => {
+    setBusy(what);
+    const ok = await attempt(setError, action);
+    if (!ok) setMessage(null);
+    setBusy(null);
+    poll.refresh();
+  };
   const cs = stats?.checkpoint_sync ?? null;
   const standby = (p.deployment_runtime_status_details?.standby as StandbyStatus | undefined) ?? null;
   const snap = poll.data ?? null;
@@ -102,6 +122,9 @@ export function Durability({
     );
   }
   const push = cs?.push_in_progress ?? null;
+  const activation = ((cs as { activation?: Activation | null } | null)?.activation ??
+    null) as Activation | null;
+  const epoch = Math.max(newestRemote?.epoch ?? 0, activation?.epoch ?? 0) || null;
   return (
     <section aria-labelledby="dur-h">
       <h2 id="dur-h">Durability</h2>
@@ -140,7 +163,10 @@ export function Durability({
           <div class="card-label">Bucket</div>
           <div class="card-value mono small">{cs?.bucket ?? '—'}</div>
           <div class="muted">
-            {cs?.read_bucket ? `reads also ${cs.read_bucket}; ` : ''}epoch {newestRemote?.epoch ?? '—'}
+            {cs?.read_bucket ? `reads also ${cs.read_bucket}; ` : ''}owner epoch {epoch ?? '—'}
+            {activation
+              ? `; this pipeline took it over at ${fmtTime(activation.activated_at)} from ${short(activation.checkpoint)} (${activation.warm ? 'warm' : 'cold'}, ${fmtNumber(activation.seconds, 1)} s)`
+              : ''}
             {cs?.fenced ? `; FENCED: ${cs.fenced}` : ''}
           </div>
         </div>
@@ -170,11 +196,12 @@ export function Durability({
         <div class="actions">
           <button
             type="button"
+            disabled={busy !== null}
             onClick={() =>
-              void attempt(setError, async () => {
-                const r = await client.checkpoint(p.name);
-                setMessage(`Checkpoint ${r.checkpoint_sequence_number} requested`);
-                poll.refresh();
+              void act('checkpoint', async () => {
+                setMessage('Taking a checkpoint…');
+                const seq = await new Pipeline(client, p.name).checkpoint({ wait: true, timeoutMs: 120_000 });
+                setMessage(`Checkpoint ${seq} taken`);
               })
             }
           >
@@ -183,11 +210,21 @@ export function Durability({
           {cs && (
             <button
               type="button"
+              disabled={busy !== null}
               onClick={() =>
-                void attempt(setError, async () => {
-                  const r = await client.syncCheckpoint(p.name);
-                  setMessage(`Pushing checkpoint ${short(r.checkpoint_uuid)} to the bucket`);
-                  poll.refresh();
+                void act('push', async () => {
+                  setMessage('Pushing the newest checkpoint to the bucket…');
+                  const uuid = await new Pipeline(client, p.name).syncCheckpoint({
+                    wait: true,
+                    timeoutMs: 600_000,
+                    onProgress: (e) => {
+                      if (e.progress)
+                        setMessage(
+                          `Pushing ${short(e.uuid)}: ${fmtBytes(e.progress.bytes_done)} of ${fmtBytes(e.progress.bytes_total)}`,
+                        );
+                    },
+                  });
+                  setMessage(`Pushed checkpoint ${short(uuid)} to the bucket`);
                 })
               }
             >

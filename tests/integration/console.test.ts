@@ -244,8 +244,9 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     // durability: take a checkpoint and push it to the directory bucket; the RPO appears
     await page.getByRole('link', { name: 'Durability' }).click();
     await page.getByRole('button', { name: 'Take checkpoint' }).click();
-    await page.getByText(/Checkpoint \d+ requested/).waitFor();
+    await page.getByText(/Checkpoint \d+ taken/).waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Push to bucket' }).click();
+    await page.getByText(/Pushed checkpoint \w+ to the bucket/).waitFor({ timeout: 30_000 });
     await page.locator('[data-testid=rpo] .card-value', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
     await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
     await shot(page, 'durability');
@@ -278,6 +279,9 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByRole('button', { name: 'Run query' }).click();
     await page.getByText('3 rows').waitFor();
     assert.equal(await table(), before);
+    // its Durability tab shows the takeover: the bucket's owner epoch went up
+    await page.getByRole('link', { name: 'Durability' }).click();
+    await page.getByText(/owner epoch 2; this pipeline took it over at/).waitFor();
 
     // the list, at desktop and phone size
     await page.goto(`${url}/#/`);
