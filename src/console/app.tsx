@@ -97,6 +97,8 @@ export function App() {
               sessionStorage.setItem(KEY_ITEM, key);
               setClient(makeClient(key));
               setAuth('ok');
+              // the form is gone: keyboard focus goes to the page's content
+              requestAnimationFrame(() => document.getElementById('main')?.focus());
             }}
             wasLoggedIn={client.authenticated}
           />

@@ -155,6 +155,18 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByLabel('API key').fill(KEY);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
+    // the key lives in this tab's sessionStorage only
+    assert.deepEqual(
+      await page.evaluate(
+        "[sessionStorage.getItem('holdfast.apiKey'), localStorage.length, document.cookie]",
+      ),
+      [KEY, 0, ''],
+    );
+    // a reload keeps the session (no login form); the first Tab reaches the skip link
+    await page.reload();
+    await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate('document.activeElement?.textContent'), 'Skip to content');
     t.diagnostic(`logged in: ${lap()}`);
 
     // create with a typo: the error is shown at its line, in the list and as a marker in the editor
@@ -249,6 +261,7 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByText(/Pushed checkpoint \w+ to the bucket/).waitFor({ timeout: 30_000 });
     await page.locator('[data-testid=rpo] .card-value', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
     await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
+    await page.getByText(/files \(\d+ already there\)/).waitFor(); // the last push, from /stats
     await shot(page, 'durability');
     await axe(page, 'durability');
     t.diagnostic(`pushed, RPO shown: ${lap()}`);
