@@ -5,10 +5,10 @@
  * `prepare` script, so that a checkout has the assets right after `npm ci`; the manager serves them at `/`
  * (src/manager/routes/console.ts).
  *
- * State: only `dist/console/` (rewritten whole on each build). Invariant: `index.html` names exactly the
- * bundles of this build (the old ones are removed first), so a browser never mixes two builds.
+ * State: only `dist/console/` (replaced whole on each build: written beside it, then swapped in by rename).
+ * Invariant: `index.html` names exactly the bundles of its own build, so a browser never mixes two builds.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -32,39 +32,52 @@ ${css ? `<link rel="stylesheet" href="assets/${css}">\n` : ''}<script type="modu
 `;
 }
 
-/** Builds the console into `out` (default `dist/console`); returns the asset file names. */
+/**
+ * Builds the console into `out` (default `dist/console`); returns the asset file names. The build is written
+ * beside `out` and swapped in with two renames, so a server reading `out` (a test, while another runs a build)
+ * never sees it half written.
+ */
 export async function buildConsole(out: string = CONSOLE_OUT): Promise<string[]> {
-  rmSync(out, { recursive: true, force: true });
-  const assets = join(out, 'assets');
+  const next = `${out}.next-${process.pid}-${Date.now()}`;
+  const old = `${out}.old-${process.pid}-${Date.now()}`;
+  const assets = join(next, 'assets');
   mkdirSync(assets, { recursive: true });
-  const result = await build({
-    entryPoints: [CONSOLE_ENTRY],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    sourcemap: false,
-    outdir: assets,
-    entryNames: '[name]-[hash]',
-    assetNames: '[name]-[hash]',
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    legalComments: 'linked',
-    metafile: true,
-    logLevel: 'silent',
-  });
-  let js: string | null = null;
-  let css: string | null = null;
-  for (const [file, info] of Object.entries(result.metafile.outputs)) {
-    if (info.entryPoint !== undefined && file.endsWith('.js')) {
-      js = basename(file);
-      if (info.cssBundle) css = basename(info.cssBundle);
+  try {
+    const result = await build({
+      entryPoints: [CONSOLE_ENTRY],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: ['es2022'],
+      minify: true,
+      sourcemap: false,
+      outdir: assets,
+      entryNames: '[name]-[hash]',
+      assetNames: '[name]-[hash]',
+      jsx: 'automatic',
+      jsxImportSource: 'preact',
+      legalComments: 'linked',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    let js: string | null = null;
+    let css: string | null = null;
+    for (const [file, info] of Object.entries(result.metafile.outputs)) {
+      if (info.entryPoint !== undefined && file.endsWith('.js')) {
+        js = basename(file);
+        if (info.cssBundle) css = basename(info.cssBundle);
+      }
     }
+    if (js === null) throw new Error('esbuild produced no JavaScript bundle for the console');
+    writeFileSync(join(next, 'index.html'), page(js, css));
+    const files = Object.keys(result.metafile.outputs).map((f) => relative(assets, resolve(ROOT, f)));
+    if (existsSync(out)) renameSync(out, old);
+    renameSync(next, out);
+    rmSync(old, { recursive: true, force: true });
+    return files;
+  } finally {
+    rmSync(next, { recursive: true, force: true });
   }
-  if (js === null) throw new Error('esbuild produced no JavaScript bundle for the console');
-  writeFileSync(join(out, 'index.html'), page(js, css));
-  return Object.keys(result.metafile.outputs).map((f) => relative(assets, resolve(ROOT, f)));
 }
 
 if (import.meta.main) {
