@@ -240,7 +240,6 @@ export function ProgramForm(props: {
             value={name}
             disabled={e !== undefined}
             required
-            pattern="[A-Za-z0-9_\-]+"
             onInput={(ev) => setName(ev.currentTarget.value)}
           />
         </label>
