@@ -8,7 +8,7 @@
  * State: only `dist/console/` (replaced whole on each build: written beside it, then swapped in by rename).
  * Invariant: `index.html` names exactly the bundles of its own build, so a browser never mixes two builds.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -71,9 +71,25 @@ export async function buildConsole(out: string = CONSOLE_OUT): Promise<string[]>
     if (js === null) throw new Error('esbuild produced no JavaScript bundle for the console');
     writeFileSync(join(next, 'index.html'), page(js, css));
     const files = Object.keys(result.metafile.outputs).map((f) => relative(assets, resolve(ROOT, f)));
-    if (existsSync(out)) renameSync(out, old);
-    renameSync(next, out);
-    rmSync(old, { recursive: true, force: true });
+    // two builds at once (e.g. the browser and packaging tests): each swaps its own copy in; the last one stays
+    const olds: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const aside = `${old}-${attempt}`;
+      try {
+        renameSync(out, aside);
+        olds.push(aside);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+      try {
+        renameSync(next, out);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= 5) throw e;
+      }
+    }
+    for (const d of olds) rmSync(d, { recursive: true, force: true });
     return files;
   } finally {
     rmSync(next, { recursive: true, force: true });
