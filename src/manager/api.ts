@@ -9,6 +9,7 @@
  *   routes/logs.ts        GET /v0/pipelines/{name}/logs
  *   routes/metrics.ts     GET /v0/metrics
  *   routes/config.ts      GET /v0/config, GET /v0/api-docs/openapi.json, GET /healthz, GET /config/authentication
+ *   routes/console.ts     GET / and /assets/{file}: the web console's static files (no key needed)
  *
  * Every route's path parameters, query string and body have a JSON schema (types/api-schemas.ts); the OpenAPI
  * document is made of them. A known path with another method is 405 `MethodNotAllowed`.
@@ -45,6 +46,7 @@ import { type ManagerMetrics, managerMetrics } from './manager-metrics.ts';
 import { PipelineLogs } from './pipeline-logs.ts';
 import { now, processInitial, setResources, setRuntime } from './records.ts';
 import { configRoutes, PUBLIC_PATHS } from './routes/config.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { dataProxyRoutes } from './routes/data-proxy.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { logsRoutes } from './routes/logs.ts';
@@ -231,7 +233,8 @@ export class Manager implements ManagerContext {
       .routes(dataProxyRoutes(this))
       .routes(logsRoutes(this))
       .routes(metricsRoutes(this))
-      .routes(configRoutes(this));
+      .routes(configRoutes(this))
+      .routes(consoleRoutes());
     void this.http.ready();
   }
 
