@@ -202,6 +202,18 @@ export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown
 
 /** An explicit or implicit conversion of `b` to `t`. */
 export function castBound(b: Bound, t: SqlType, explicit = true): Bound {
+  // Feldera: an SQL NULL cast to VARIANT is the VARIANT null (a value), see values/nested-cast.ts
+  if (t.kind === 'VARIANT') {
+    const f = compileCast(b.type.kind === 'NULL' ? t : b.type, t, explicit);
+    return fold({
+      type: { ...t, nullable: false },
+      cols: b.cols,
+      gen: (ctx) => {
+        const e = b.gen(ctx);
+        return (x, y) => f(e(x, y));
+      },
+    });
+  }
   if (b.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
   const f = compileCast(b.type, t, explicit);
   return strict({ ...t, nullable: b.type.nullable }, [b], f);

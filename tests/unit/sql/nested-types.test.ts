@@ -202,7 +202,8 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
       (PARSE_JSON(s))['a'] AS a, CAST((PARSE_JSON(s))['a'] AS INT) AS ai, CAST((PARSE_JSON(s))['b'] AS INT) AS bi,
       CAST((PARSE_JSON(s))['b'] AS VARCHAR) AS bs, CAST((PARSE_JSON(s))['c'][2] AS DECIMAL(4, 1)) AS c2,
       TO_JSON(PARSE_JSON(s)) AS j, CAST((PARSE_JSON(s))['d'] AS INT ARRAY) AS carr, PARSE_JSON('nope') AS bad,
-      CAST(ARRAY[1, NULL] AS VARIANT) AS av, CAST(NULL AS VARIANT) AS nv, (PARSE_JSON(s))['zz'] AS missing
+      CAST(ARRAY[1, NULL] AS VARIANT) AS av, CAST(NULL AS VARIANT) AS nv, (PARSE_JSON(s))['zz'] AS missing,
+      TYPEOF((PARSE_JSON(s))['b']) AS tb, TYPEOF(PARSE_JSON('null')) AS tvn, TYPEOF((PARSE_JSON(s))['zz']) AS tnull
     FROM t;`;
   const [got] = await run(sql, [{ s: '{"a": 5, "b": "x", "c": [1, 2.5], "d": [1, 2]}' }]);
   assert.deepEqual(got, {
@@ -215,8 +216,11 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
     carr: [1, 2],
     bad: null,
     av: '[1,null]',
-    nv: null,
+    nv: 'null', // an SQL NULL cast to VARIANT is the VARIANT null (Feldera)
     missing: null,
+    tb: 'VARCHAR',
+    tvn: 'VARIANT',
+    tnull: 'NULL',
   });
 });
 
@@ -375,4 +379,46 @@ test('program_info describes nested columns as Feldera does (component, key/valu
     },
     { type: 'VARIANT', nullable: true },
   ]);
+});
+
+test('UNNEST: arrays (of rows: one column per field), maps, several arrays zipped, WITH ORDINALITY, incrementally', async () => {
+  const sql = `
+    CREATE TABLE t (id INT, a INT ARRAY, b VARCHAR ARRAY, r ROW(x INT, y VARCHAR) ARRAY, m MAP<VARCHAR, INT>);
+    CREATE MATERIALIZED VIEW v AS SELECT id, v, i FROM t, UNNEST(t.a) WITH ORDINALITY AS u(v, i);
+    CREATE MATERIALIZED VIEW z AS SELECT id, p, q FROM t CROSS JOIN UNNEST(a, b) AS u(p, q);
+    CREATE MATERIALIZED VIEW rows AS SELECT id, x, y FROM t, UNNEST(r) AS u(x, y);
+    CREATE MATERIALIZED VIEW kv AS SELECT id, k, val FROM t, UNNEST(m) AS u(k, val);
+    CREATE MATERIALIZED VIEW lit AS SELECT w FROM UNNEST(ARRAY[3, 1]) AS u(w);`;
+  const r1 = { id: 1, a: [5, null], b: ['p'], r: [{ x: 1, y: 'a' }, null], m: { k: 1, j: null } };
+  const r2 = { id: 2, a: null, b: [], r: [], m: {} };
+  const r3 = { id: 3, a: [9], b: ['s', 't'], r: null, m: null };
+  const steps: Array<Array<[string, Rec, number]>> = [
+    [
+      ['t', r1, 1],
+      ['t', r2, 1],
+      ['t', r3, 1],
+    ],
+    [['t', r3, -1]],
+  ];
+  assert.deepEqual(await runSteps(sql, steps, 'v'), [
+    { id: 1, v: 5, i: 1 },
+    { id: 1, v: null, i: 2 },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'z'), [
+    { id: 1, p: 5, q: 'p' },
+    { id: 1, p: null, q: null },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'rows'), [
+    { id: 1, x: 1, y: 'a' },
+    { id: 1, x: null, y: null },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'kv'), [
+    { id: 1, k: 'j', val: null },
+    { id: 1, k: 'k', val: 1 },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'lit'), [{ w: 1 }, { w: 3 }]);
+  const e = await compileError(
+    'CREATE TABLE t (s VARCHAR); CREATE VIEW v AS SELECT * FROM t, UNNEST(s) AS u(x);',
+  );
+  assert.equal(e.code, 'SqlTypeError');
 });
