@@ -591,6 +591,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
+      if (xx.type.kind === 'ROW') rowsNotComparable("using '='", ctx, loc);
       const cmp = comparator(xx.type.kind === 'NULL' ? 'INTEGER' : xx.type.kind);
       const type = sqlType(
         'BOOLEAN',

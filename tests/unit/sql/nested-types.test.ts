@@ -288,6 +288,14 @@ test('oracle: array equality and order (NULL elements last, shorter prefix first
   });
 });
 
+test('CREATE TYPE: a type declared twice is SqlNameError; an unknown type name is SqlUnsupported', async () => {
+  const e = await compileError('CREATE TYPE p AS (x INT); CREATE TYPE p AS (y INT); CREATE TABLE t (a p);');
+  assert.equal(e.code, 'SqlNameError');
+  assert.match(e.message, /type "p" is declared more than once/);
+  const f = await compileError('CREATE TABLE t (a nope ARRAY);');
+  assert.equal(f.code, 'SqlUnsupported');
+});
+
 test('dialect: an error after a rewritten type is reported at the position the user wrote', async () => {
   const e = await compileError(
     'CREATE TABLE t (m MAP<VARCHAR, INT>, r ROW(a INT NOT NULL));\nCREATE VIEW v AS SELECT nope FROM t;',
