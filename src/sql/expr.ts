@@ -202,7 +202,7 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
   return op === '=' ? { ...res, eq: [a, b] } : res;
 }
 
-/** Feldera refuses comparing ROW values (they still group, join as whole keys and DISTINCT). */
+/** Feldera refuses comparing ROW values (they still group, DISTINCT and take part in set operations). */
 function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
   throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }
