@@ -430,3 +430,14 @@ test('UNNEST: arrays (of rows: one column per field), maps, several arrays zippe
   );
   assert.equal(e.code, 'SqlTypeError');
 });
+
+test('nested types: arrays of different element types meet at their common type (CASE, UNION)', async () => {
+  const sql = `CREATE TABLE t (a INT ARRAY, b BIGINT ARRAY, d DECIMAL(4, 1) ARRAY);
+    CREATE MATERIALIZED VIEW v AS SELECT CASE WHEN CARDINALITY(a) > 1 THEN a ELSE b END AS c, ARRAY[NULL, 1] AS n FROM t
+      UNION ALL SELECT d, ARRAY[2] FROM t;`;
+  const got = await run(sql, [{ a: [1, 2], b: ['9007199254740993'], d: [1.5] }]);
+  assert.deepEqual(got, [
+    { c: [1, 2], n: [null, 1] },
+    { c: [1.5], n: [2] },
+  ]);
+});
