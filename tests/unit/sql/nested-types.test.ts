@@ -441,3 +441,16 @@ test('nested types: arrays of different element types meet at their common type 
     { c: [1.5], n: [2] },
   ]);
 });
+
+test('text formats: a nested value is its JSON text on output and is read back from it (CSV, ad-hoc text)', async () => {
+  const { formatValue, parseTextValue } = await import('../../../src/sql/values/format.ts');
+  const p = await compileProgram('CREATE TABLE t (a INT ARRAY, m MAP<VARCHAR, INT>, v VARIANT);');
+  const [a, m, v] = (p.table('t') as TableSchema).columns.map((c) => c.type);
+  const row = rowFromJson(p.table('t') as TableSchema, { a: [1, null], m: { k: 2 }, v: { x: [true] } });
+  assert.equal(formatValue(row[0] as never, a as never), '[1,null]');
+  assert.equal(formatValue(row[1] as never, m as never), '{"k":2}');
+  assert.equal(formatValue(row[2] as never, v as never), '{"x":[true]}');
+  const back = parseTextValue('[1,null]', a as never, 'a');
+  assert.equal((back as { hashKey(): string }).hashKey(), (row[0] as { hashKey(): string }).hashKey());
+  assert.throws(() => parseTextValue('[1,', a as never, 'a'), /JSON text/);
+});
