@@ -212,7 +212,7 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
   return op === '=' ? { ...res, eq: [a, b] } : res;
 }
 
-/** Feldera refuses comparing ROW values (they still group, join as whole keys and DISTINCT). */
+/** Feldera refuses comparing ROW values (they still group, DISTINCT and take part in set operations). */
 function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
   throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }
@@ -619,6 +619,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
+      if (xx.type.kind === 'ROW') rowsNotComparable("using '='", ctx, loc);
       const cmp = comparator(xx.type.kind === 'NULL' ? 'INTEGER' : xx.type.kind);
       const type = sqlType(
         'BOOLEAN',

@@ -18,6 +18,7 @@ import { type AggregateFunction, AggregateOperator } from '../operators/aggregat
 import { ConstantOperator } from '../operators/constant.ts';
 import { DistinctOperator } from '../operators/distinct.ts';
 import { FilterOperator } from '../operators/filter.ts';
+import { FlatMapOperator } from '../operators/flat-map.ts';
 import { type JoinKind, JoinOperator, NULL_KEY } from '../operators/join.ts';
 import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
@@ -47,6 +48,7 @@ import type { Rel } from './rel.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
+import { planUnnest } from './unnest.ts';
 import { usingJoin } from './using-join.ts';
 
 export type { Ast } from './parse.ts';
@@ -552,6 +554,10 @@ export class Planner {
     }
     let tree = this.#fromItem(items[0]);
     for (const it of items.slice(1)) {
+      if (it.RangeFunction) {
+        tree = this.#unnest(tree, it.RangeFunction); // reads the items to its left (implicitly LATERAL)
+        continue;
+      }
       const right = this.#fromItem(it);
       tree = {
         k: 'join',
@@ -595,6 +601,8 @@ export class Planner {
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
+      if (j.rarg.RangeFunction && kind === 'inner' && !j.quals)
+        return this.#unnest(left, j.rarg.RangeFunction);
       const right = this.#fromItem(j.rarg);
       let lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
       let rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
@@ -616,10 +624,7 @@ export class Planner {
         location: undefined,
       };
     }
-    if (ast.RangeFunction)
-      throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, {
-        construct: 'table function',
-      });
+    if (ast.RangeFunction) return this.#unnest(null, ast.RangeFunction);
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
   }
 
@@ -627,6 +632,18 @@ export class Planner {
    * Turns a FROM tree into operators, with `filters` applied and `project` (if any) as the output columns.
    * `project` and `filters` are bound over the tree's columns (predicates carry the tree's column offset).
    */
+  /** `left` (or one empty row) flat-mapped by UNNEST (`unnest.ts`): its columns, then UNNEST's. */
+  #unnest(left: FromTree | null, rf: Ast): FromTree {
+    const rel: Rel =
+      left === null
+        ? { node: this.#c.add(new ConstantOperator([[]]), []), cols: [] }
+        : this.#materialize(left, [], null);
+    const plan = planUnnest(rf, this.#ctx(rel.cols, { clause: 'UNNEST' }));
+    const node = this.#c.add(new FlatMapOperator(plan.expand), [rel.node]);
+    const cols = [...rel.cols, ...plan.cols];
+    return { k: 'rel', rel: { node, cols }, cols };
+  }
+
   #materialize(tree: FromTree, filters: Pred[], project: Bound[] | null, forceProject = false): Rel {
     if (tree.k === 'rel') {
       let node = tree.rel.node;

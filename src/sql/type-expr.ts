@@ -13,7 +13,7 @@
  * State: none (the side table lives for one `parseProgram` call). Invariant: the rewritten text has the
  * input's length.
  */
-
+import { ServiceError } from '../errors/service-error.ts';
 import { type SqlType, sqlType } from './sql-type.ts';
 import type { DialectToken } from './tokens.ts';
 
@@ -336,6 +336,8 @@ export function attachTypes(
         fields.push({ name: cd.colname, type: c });
       }
       const name = ct.typevar.relname as string;
+      if (user.has(name))
+        throw new ServiceError('SqlNameError', `type "${name}" is declared more than once`, { name });
       user.set(name, { spec: { k: 'row', fields }, nullable: null, userType: name });
       continue;
     }

@@ -95,6 +95,16 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
       (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')
     ) {
       acc = sqlType('TIMESTAMP', nullable);
+    } else if (acc.kind === t.kind && (acc.kind === 'ARRAY' || acc.kind === 'MAP')) {
+      // nested: component by component (components keep their own nullability)
+      const part = (x: SqlType | undefined, y: SqlType | undefined): SqlType => {
+        const c = commonType([x as SqlType, y as SqlType], [false, false], what);
+        return c.kind === 'NULL' ? c : { ...c, nullable: (x as SqlType).nullable || (y as SqlType).nullable };
+      };
+      acc =
+        acc.kind === 'ARRAY'
+          ? sqlType('ARRAY', nullable, { element: part(acc.element, t.element) })
+          : sqlType('MAP', nullable, { key: part(acc.key, t.key), value: part(acc.value, t.value) });
     } else if (acc.kind !== t.kind) {
       throw new ServiceError(
         'SqlTypeError',

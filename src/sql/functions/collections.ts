@@ -422,8 +422,9 @@ export const COLLECTION_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
     const b = call.args[0] as Bound;
     if (b.type.kind !== 'VARIANT')
       return literal(typeToSql(b.type), sqlType('VARCHAR', false, { length: null }));
-    return strict(sqlType('VARCHAR', b.type.nullable, { length: null }), [b], (v) =>
-      variantKind((v as Variant).value),
+    // an SQL NULL is 'NULL', the VARIANT null 'VARIANT' (Feldera)
+    return nullOn(sqlType('VARCHAR', false, { length: null }), [b], [], (v) =>
+      v === null ? 'NULL' : variantKind((v as Variant).value),
     );
   },
 };

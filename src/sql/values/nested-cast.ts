@@ -30,6 +30,7 @@ function compileCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
 
 import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from './collections.ts';
 import { Decimal } from './decimal.ts';
+import { shortestFloat4 } from './format.ts';
 import { formatDate, formatTime, formatTimestamp } from './temporal.ts';
 
 function componentCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
@@ -46,7 +47,7 @@ function componentCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
 
 /** The cast, or null when the pair is not castable. */
 export function compileNestedCast(from: SqlType, to: SqlType, explicit: boolean): CastFn | null {
-  if (to.kind === 'VARIANT') return (v) => toVariant(v, from);
+  if (to.kind === 'VARIANT') return (v) => toVariant(v, from); // NULL → the VARIANT null (see bound.ts)
   if (from.kind === 'VARIANT') return (v) => fromVariant(v as Variant, to);
   if (from.kind === 'ARRAY' && to.kind === 'ARRAY') {
     const f = componentCast(from.element as SqlType, to.element as SqlType, explicit);
@@ -117,6 +118,8 @@ export function toVariant(v: Value, t: SqlType): Variant {
     case 'UUID':
     case 'BOOLEAN':
       return new Variant(v);
+    case 'REAL':
+      return new Variant(Number(shortestFloat4(v as number))); // the REAL's own digits (57681.18)
     default:
       return new Variant(v); // numbers: number, bigint or Decimal
   }

@@ -120,13 +120,17 @@ export function nestedFromJson(json: unknown, t: SqlType, column: string, scalar
   if (json === null || json === undefined) return t.kind === 'VARIANT' ? null : null;
   const comp = (x: unknown, ct: SqlType, where: string): Value => {
     if (x === null || x === undefined) {
-      if (ct.kind === 'VARIANT') return VARIANT_NULL;
+      // a JSON null component is an SQL NULL (of a nullable VARIANT component too, as Feldera reads it)
+      if (ct.kind === 'VARIANT' && !ct.nullable) return VARIANT_NULL;
       if (!ct.nullable)
         throw new ServiceError('InvalidRecord', `column "${column}": ${where} must not be null`, { column });
       return null;
     }
     return nestedFromJson(x, ct, column, scalar);
   };
+  // a VARIANT field written as JSON null is the VARIANT null (array elements and map values: SQL NULL)
+  const field = (x: unknown, ft: SqlType, name: string): Value =>
+    x === null && ft.kind === 'VARIANT' ? VARIANT_NULL : comp(x, ft, `field ${name}`);
   switch (t.kind) {
     case 'VARIANT':
       return variantFromJson(json);
@@ -152,15 +156,13 @@ export function nestedFromJson(json: unknown, t: SqlType, column: string, scalar
             `column "${column}": a ${typeToSql(t)} written as an array needs ${fields.length} elements, got ${json.length}`,
             { column, type: typeToSql(t) },
           );
-        return new SqlRow(fields.map((f, i) => comp(json[i], f.type, `field ${f.name}`)));
+        return new SqlRow(fields.map((f, i) => field(json[i], f.type, f.name)));
       }
       if (typeof json !== 'object') throw mismatch(json, t, column);
       const obj = json as Record<string, unknown>;
       const lower = new Map(Object.keys(obj).map((k) => [k.toLowerCase(), k]));
       return new SqlRow(
-        fields.map((f) =>
-          comp(obj[f.name] ?? obj[lower.get(f.name.toLowerCase()) ?? ''], f.type, `field ${f.name}`),
-        ),
+        fields.map((f) => field(obj[f.name] ?? obj[lower.get(f.name.toLowerCase()) ?? ''], f.type, f.name)),
       );
     }
     default:

@@ -202,7 +202,8 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
       (PARSE_JSON(s))['a'] AS a, CAST((PARSE_JSON(s))['a'] AS INT) AS ai, CAST((PARSE_JSON(s))['b'] AS INT) AS bi,
       CAST((PARSE_JSON(s))['b'] AS VARCHAR) AS bs, CAST((PARSE_JSON(s))['c'][2] AS DECIMAL(4, 1)) AS c2,
       TO_JSON(PARSE_JSON(s)) AS j, CAST((PARSE_JSON(s))['d'] AS INT ARRAY) AS carr, PARSE_JSON('nope') AS bad,
-      CAST(ARRAY[1, NULL] AS VARIANT) AS av, CAST(NULL AS VARIANT) AS nv, (PARSE_JSON(s))['zz'] AS missing
+      CAST(ARRAY[1, NULL] AS VARIANT) AS av, CAST(NULL AS VARIANT) AS nv, (PARSE_JSON(s))['zz'] AS missing,
+      TYPEOF((PARSE_JSON(s))['b']) AS tb, TYPEOF(PARSE_JSON('null')) AS tvn, TYPEOF((PARSE_JSON(s))['zz']) AS tnull
     FROM t;`;
   const [got] = await run(sql, [{ s: '{"a": 5, "b": "x", "c": [1, 2.5], "d": [1, 2]}' }]);
   assert.deepEqual(got, {
@@ -215,8 +216,11 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
     carr: [1, 2],
     bad: null,
     av: '[1,null]',
-    nv: null,
+    nv: 'null', // an SQL NULL cast to VARIANT is the VARIANT null (Feldera)
     missing: null,
+    tb: 'VARCHAR',
+    tvn: 'VARIANT',
+    tnull: 'NULL',
   });
 });
 
@@ -282,6 +286,14 @@ test('oracle: array equality and order (NULL elements last, shorter prefix first
     const text = typeof mine === 'boolean' ? (mine ? 'true' : 'false') : mine === null ? null : String(mine);
     assert.equal(text, want.value, e);
   });
+});
+
+test('CREATE TYPE: a type declared twice is SqlNameError; an unknown type name is SqlUnsupported', async () => {
+  const e = await compileError('CREATE TYPE p AS (x INT); CREATE TYPE p AS (y INT); CREATE TABLE t (a p);');
+  assert.equal(e.code, 'SqlNameError');
+  assert.match(e.message, /type "p" is declared more than once/);
+  const f = await compileError('CREATE TABLE t (a nope ARRAY);');
+  assert.equal(f.code, 'SqlUnsupported');
 });
 
 test('dialect: an error after a rewritten type is reported at the position the user wrote', async () => {
@@ -375,4 +387,70 @@ test('program_info describes nested columns as Feldera does (component, key/valu
     },
     { type: 'VARIANT', nullable: true },
   ]);
+});
+
+test('UNNEST: arrays (of rows: one column per field), maps, several arrays zipped, WITH ORDINALITY, incrementally', async () => {
+  const sql = `
+    CREATE TABLE t (id INT, a INT ARRAY, b VARCHAR ARRAY, r ROW(x INT, y VARCHAR) ARRAY, m MAP<VARCHAR, INT>);
+    CREATE MATERIALIZED VIEW v AS SELECT id, v, i FROM t, UNNEST(t.a) WITH ORDINALITY AS u(v, i);
+    CREATE MATERIALIZED VIEW z AS SELECT id, p, q FROM t CROSS JOIN UNNEST(a, b) AS u(p, q);
+    CREATE MATERIALIZED VIEW rows AS SELECT id, x, y FROM t, UNNEST(r) AS u(x, y);
+    CREATE MATERIALIZED VIEW kv AS SELECT id, k, val FROM t, UNNEST(m) AS u(k, val);
+    CREATE MATERIALIZED VIEW lit AS SELECT w FROM UNNEST(ARRAY[3, 1]) AS u(w);`;
+  const r1 = { id: 1, a: [5, null], b: ['p'], r: [{ x: 1, y: 'a' }, null], m: { k: 1, j: null } };
+  const r2 = { id: 2, a: null, b: [], r: [], m: {} };
+  const r3 = { id: 3, a: [9], b: ['s', 't'], r: null, m: null };
+  const steps: Array<Array<[string, Rec, number]>> = [
+    [
+      ['t', r1, 1],
+      ['t', r2, 1],
+      ['t', r3, 1],
+    ],
+    [['t', r3, -1]],
+  ];
+  assert.deepEqual(await runSteps(sql, steps, 'v'), [
+    { id: 1, v: 5, i: 1 },
+    { id: 1, v: null, i: 2 },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'z'), [
+    { id: 1, p: 5, q: 'p' },
+    { id: 1, p: null, q: null },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'rows'), [
+    { id: 1, x: 1, y: 'a' },
+    { id: 1, x: null, y: null },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'kv'), [
+    { id: 1, k: 'j', val: null },
+    { id: 1, k: 'k', val: 1 },
+  ]);
+  assert.deepEqual(await runSteps(sql, steps, 'lit'), [{ w: 1 }, { w: 3 }]);
+  const e = await compileError(
+    'CREATE TABLE t (s VARCHAR); CREATE VIEW v AS SELECT * FROM t, UNNEST(s) AS u(x);',
+  );
+  assert.equal(e.code, 'SqlTypeError');
+});
+
+test('nested types: arrays of different element types meet at their common type (CASE, UNION)', async () => {
+  const sql = `CREATE TABLE t (a INT ARRAY, b BIGINT ARRAY, d DECIMAL(4, 1) ARRAY);
+    CREATE MATERIALIZED VIEW v AS SELECT CASE WHEN CARDINALITY(a) > 1 THEN a ELSE b END AS c, ARRAY[NULL, 1] AS n FROM t
+      UNION ALL SELECT d, ARRAY[2] FROM t;`;
+  const got = await run(sql, [{ a: [1, 2], b: ['9007199254740993'], d: [1.5] }]);
+  assert.deepEqual(got, [
+    { c: [1, 2], n: [null, 1] },
+    { c: [1.5], n: [2] },
+  ]);
+});
+
+test('text formats: a nested value is its JSON text on output and is read back from it (CSV, ad-hoc text)', async () => {
+  const { formatValue, parseTextValue } = await import('../../../src/sql/values/format.ts');
+  const p = await compileProgram('CREATE TABLE t (a INT ARRAY, m MAP<VARCHAR, INT>, v VARIANT);');
+  const [a, m, v] = (p.table('t') as TableSchema).columns.map((c) => c.type);
+  const row = rowFromJson(p.table('t') as TableSchema, { a: [1, null], m: { k: 2 }, v: { x: [true] } });
+  assert.equal(formatValue(row[0] as never, a as never), '[1,null]');
+  assert.equal(formatValue(row[1] as never, m as never), '{"k":2}');
+  assert.equal(formatValue(row[2] as never, v as never), '{"x":[true]}');
+  const back = parseTextValue('[1,null]', a as never, 'a');
+  assert.equal((back as { hashKey(): string }).hashKey(), (row[0] as { hashKey(): string }).hashKey());
+  assert.throws(() => parseTextValue('[1,', a as never, 'a'), /JSON text/);
 });
