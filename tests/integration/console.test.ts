@@ -225,6 +225,7 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByLabel(/^SQL/).fill('SELECT region, total, n FROM region_totals ORDER BY region');
     await page.getByRole('button', { name: 'Run query' }).click();
     await page.getByText('2 rows').waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text (cells tab-separated)
     const table = async () => page.locator('table.result tbody').innerText();
     assert.deepEqual(
       (await table()).split('\n').map((l) => l.split('\t')),
@@ -316,12 +317,10 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     // what the page showed when it failed: a screenshot and its text
     const file = join(tmpdir(), `holdfast-console-failure-${process.pid}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-    t.diagnostic(
-      `failed at ${lap()} on ${page.url()}; screenshot ${file}; the page said:\n${await page
-        .locator('main')
-        .innerText()
-        .catch(() => '?')}`,
-    );
+    const main = page.locator('main');
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text, as a user reads it
+    const said = await main.innerText().catch(() => '?');
+    t.diagnostic(`failed at ${lap()} on ${page.url()}; screenshot ${file}; the page said:\n${said}`);
     throw e;
   }
 });

@@ -6,9 +6,10 @@
  *
  * No API key is needed for these files (they hold no data); the console then talks to `/v0` with the key its
  * login form keeps in the browser's sessionStorage. Bundles have content-hashed names and are cached for good;
- * `index.html` is never cached. Every answer carries a Content-Security-Policy (scripts and requests to this
- * origin only, inline styles allowed for CodeMirror and uPlot, no framing). When the assets are missing (a checkout where the build did not run), `/`
- * answers a 503 page that says how to build them; an unknown asset is 404 `NotFound`.
+ * `index.html` is revalidated on every load (`no-cache`). The page and assets carry a Content-Security-Policy
+ * (scripts and requests to this origin only, inline styles allowed for CodeMirror and uPlot, no framing). When
+ * the assets are missing (a checkout where the build did not run), `/` answers a 503 page that says how to build
+ * them; an unknown asset is 404 `NotFound`.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
