@@ -6,7 +6,8 @@
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate) and of
- *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`).
+ *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
+ *   (`TABLE(TUMBLE(TABLE t, ...))`).
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -22,6 +23,7 @@ import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import type { PropertyValue, SourceRange } from './schema.ts';
+import { rewriteWindowSyntax } from './window-syntax.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
 export type Ast = any;
@@ -233,6 +235,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
 
   rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
+  rewriteWindowSyntax(tokens, chars);
   const cleaned = chars.join('');
   let parsed: Ast;
   try {

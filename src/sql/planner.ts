@@ -44,6 +44,7 @@ import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
+import { planWindowTable } from './windows.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -524,10 +525,16 @@ export class Planner {
         location: undefined,
       };
     }
-    if (ast.RangeFunction)
-      throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, {
-        construct: 'table function',
+    if (ast.RangeFunction) {
+      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts
+      const w = planWindowTable(ast.RangeFunction, {
+        circuit: this.#c,
+        source: this.#o.source,
+        resolve: this.#o.resolve,
       });
+      const cols = renameCols(w.rel.cols, w.qualifier, ast.RangeFunction.alias?.colnames, undefined);
+      return { k: 'rel', rel: { ...w.rel, cols }, cols };
+    }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
   }
 
