@@ -44,6 +44,7 @@ import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
+import { overCalls, planRanked, rankBound } from './window-rank.ts';
 import { planWindowTable } from './windows.ts';
 
 export type { Ast } from './parse.ts';
@@ -134,6 +135,7 @@ export class Planner {
       });
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
+    this.#hintRankLimit(stmt);
     const from = this.#planFrom(stmt.fromClause ?? []);
     const scope = this.#ctx(from.cols);
     const where = stmt.whereClause ? bindPredicate(stmt.whereClause, { ...scope, clause: 'WHERE' }) : null;
@@ -160,15 +162,42 @@ export class Planner {
           'HAVING without GROUP BY or aggregates is not supported',
           undefined,
         );
-      const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
-      outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
-      rel = this.#materialize(from, filters, exprs);
+      if (targets.some((t) => t.ast && overCalls(t.ast).length > 0)) {
+        // ROW_NUMBER()/RANK()/DENSE_RANK() OVER (...), see window-rank.ts
+        const hint = this.#rankHints.get(stmt);
+        ({ rel, cols: outCols } = planRanked(targets, from.cols, {
+          circuit: this.#c,
+          source: this.#o.source,
+          materialize: (exprs) => this.#materialize(from, filters, exprs, true),
+          ...(hint === undefined ? {} : { rankLimit: hint }),
+        }));
+      } else {
+        const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
+        outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+        rel = this.#materialize(from, filters, exprs);
+      }
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
     rel = { node: rel.node, cols: outCols };
     if (distinct) rel = { node: this.#c.add(new DistinctOperator(), [rel.node]), cols: rel.cols };
     return rel;
+  }
+
+  /** Rank bounds found in an enclosing WHERE (`rn <= k`), by the subquery's SELECT node (window-rank.ts). */
+  readonly #rankHints = new WeakMap<Ast, number>();
+
+  /** `SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (...) AS rn ...) WHERE rn <= k`: remember k for the subquery. */
+  #hintRankLimit(stmt: Ast): void {
+    const from = stmt.fromClause as Ast[] | undefined;
+    const sub = from?.length === 1 ? from[0]?.RangeSubselect?.subquery?.SelectStmt : undefined;
+    if (!sub || !stmt.whereClause || (sub.op && sub.op !== 'SETOP_NONE')) return;
+    for (const t of (sub.targetList ?? []) as Ast[]) {
+      const rt = t.ResTarget;
+      if (!rt?.name || !rt.val?.FuncCall?.over) continue;
+      const k = rankBound(stmt.whereClause, rt.name as string);
+      if (k !== undefined) this.#rankHints.set(sub, k);
+    }
   }
 
   #planValues(lists: Ast[]): Rel {
