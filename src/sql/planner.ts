@@ -44,6 +44,7 @@ import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
+import { isWindowAggCall, planWindowAggs } from './window-agg-plan.ts';
 import { overCalls, planRanked, rankBound } from './window-rank.ts';
 import { planWindowTable } from './windows.ts';
 
@@ -165,12 +166,14 @@ export class Planner {
       if (targets.some((t) => t.ast && overCalls(t.ast).length > 0)) {
         // ROW_NUMBER()/RANK()/DENSE_RANK() OVER (...), see window-rank.ts
         const hint = this.#rankHints.get(stmt);
-        ({ rel, cols: outCols } = planRanked(targets, from.cols, {
+        const wc = {
           circuit: this.#c,
           source: this.#o.source,
-          materialize: (exprs) => this.#materialize(from, filters, exprs, true),
-          ...(hint === undefined ? {} : { rankLimit: hint }),
-        }));
+          materialize: (exprs: Bound[]) => this.#materialize(from, filters, exprs, true),
+        };
+        ({ rel, cols: outCols } = targets.every((t) => !t.ast || overCalls(t.ast).every(isWindowAggCall))
+          ? planWindowAggs(targets, from.cols, wc) // aggregates OVER, LAG/LEAD: window-agg-plan.ts
+          : planRanked(targets, from.cols, { ...wc, ...(hint === undefined ? {} : { rankLimit: hint }) }));
       } else {
         const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
         outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
@@ -798,15 +801,7 @@ function collectAggregates(root: Ast, out: Map<string, Ast>): void {
       const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
       const name = (parts[parts.length - 1] ?? '').toLowerCase();
       if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
-        if (fc.over) {
-          throw new ServiceError(
-            'SqlUnsupported',
-            `window functions (${name.toUpperCase()} ... OVER) are not supported`,
-            {
-              construct: 'OVER',
-            },
-          );
-        }
+        if (fc.over) continue; // a window aggregate (window-agg-plan.ts), not a GROUP BY one
         if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
         out.set(astKey(ast), ast);
         stack.push([fc.args ?? [], true]);

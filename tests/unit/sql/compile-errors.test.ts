@@ -38,7 +38,7 @@ export const CASES: Record<string, string> = {
   array_type: 'CREATE TABLE t (a INT[]);',
   pk_unknown_column: 'CREATE TABLE t (a INT, PRIMARY KEY (z));',
   unsupported_subquery_expr: `${T}CREATE VIEW v AS SELECT a FROM t WHERE a IN (SELECT a FROM t);`,
-  unsupported_window: `${T}CREATE VIEW v AS SELECT SUM(a) OVER () FROM t;`,
+  unsupported_window: `${T}CREATE VIEW v AS SELECT SUM(a) OVER (PARTITION BY a), COUNT(*) OVER (PARTITION BY b) FROM t;`,
   unsupported_function: `${T}CREATE VIEW v AS SELECT md5(b) FROM t;`,
   unsupported_statement: `${T}INSERT INTO t VALUES (1, 'x', NULL, 1.0);`,
   unsupported_order_by: `${T}CREATE VIEW v AS SELECT a FROM t ORDER BY a LIMIT a;`,
