@@ -14,13 +14,18 @@
  *
  * State: none here (the top-k operator holds it). Invariant: the planned relation has the SELECT's columns.
  */
-import type { Circuit } from '../circuit/circuit.ts';
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { TopKOperator } from '../operators/top-k.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type Bound, bindExpr, comparator, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import type { Rel } from './planner.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
 
 export interface OrderLimitContext {
   readonly circuit: Circuit;

@@ -11,7 +11,7 @@
  * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
  * and LAG/LEAD never depend on arrival order. State: none here.
  */
-import type { Circuit } from '../circuit/circuit.ts';
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { WindowAggOperator } from '../operators/window-agg.ts';
 import type { Row, Value } from '../zset/value.ts';
@@ -30,11 +30,16 @@ import {
   sqlError,
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import type { Rel } from './planner.ts';
 import { type SqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
 import { USECS_PER_DAY } from './values/temporal.ts';
 import { overCalls } from './window-rank.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
 
 const F = {
   RANGE: 0x2,

@@ -12,7 +12,7 @@
  *
  * State: none here.
  */
-import type { Circuit } from '../circuit/circuit.ts';
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { TopKOperator } from '../operators/top-k.ts';
 import type { Row, Value } from '../zset/value.ts';
@@ -28,8 +28,13 @@ import {
   sqlError,
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import type { Rel } from './planner.ts';
 import { sqlType } from './sql-type.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
 
 const RANKS: Readonly<Record<string, 'row_number' | 'rank' | 'dense_rank'>> = {
   row_number: 'row_number',

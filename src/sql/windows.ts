@@ -9,15 +9,20 @@
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
  * whose time is NULL gets NULL bounds (once). Both are stateless (a map, a flat-map), so fully incremental.
  */
-import type { Circuit } from '../circuit/circuit.ts';
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
 import { MapOperator } from '../operators/map.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type BindContext, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import type { Rel } from './planner.ts';
 import { sqlType } from './sql-type.ts';
 import { USECS_PER_DAY } from './values/temporal.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
 
 export interface WindowTableContext {
   readonly circuit: Circuit;
