@@ -81,8 +81,8 @@ export interface PlannerOptions {
   readonly resolve: (name: string) => Rel | null;
   readonly source: SourceMap;
   /**
-   * Ad-hoc queries apply ORDER BY/LIMIT themselves (the planner ignores them); in views they plan a top-k
-   * (`order-limit.ts`).
+   * Ad-hoc queries apply their top-level ORDER BY/LIMIT themselves (and pass the statement without them);
+   * anywhere else ORDER BY ... LIMIT plans a top-k (`order-limit.ts`). Kept for callers; no longer read.
    */
   readonly allowOrderBy?: boolean;
 }
@@ -122,7 +122,8 @@ export class Planner {
         stmt.withClause.location,
         { construct: 'WITH' },
       );
-    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset))
+    // in views, and in subqueries of ad-hoc queries (which apply only their own top-level ORDER BY/LIMIT)
+    if (stmt.sortClause || stmt.limitCount || stmt.limitOffset)
       return planViewOrderLimit(stmt, {
         circuit: this.#c,
         source: this.#o.source,
