@@ -30,3 +30,5 @@ export class FlatMapOperator implements Operator {
     return { rows, weights, consolidated: false };
   }
 }
+
+export const flatMap = (f: (row: Row) => readonly Row[]): FlatMapOperator => new FlatMapOperator(f);

@@ -4,6 +4,9 @@
  * 3 times counts as 3 rows). SQL `ORDER BY ... LIMIT n [OFFSET m]` in a view, and the rank-filter forms
  * (`ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ...) <= n`) once they are planned onto it.
  *
+ * With `rank` set, each emitted row carries its rank in the group as an extra last column (SQL's ranking
+ * window functions; `limit` then bounds the rank: `WHERE rn <= k`).
+ *
  * Order: the caller's comparator over whole rows, then the rows' canonical encoding as the tie-break, so the
  * order is total and deterministic: which of several rows with equal sort keys make the cut depends only on
  * the contents, never on arrival order, so a restored operator emits exactly what the original would.
@@ -33,6 +36,13 @@ export interface TopKSpec {
   /** At most this many rows per group (Infinity: no limit, only an offset). */
   readonly limit: number;
   readonly offset?: number;
+  /**
+   * Append each output row's rank in its group (SQL `ROW_NUMBER()`, `RANK()`, `DENSE_RANK()` over the order):
+   * row numbers count every copy (ties cut by the row), RANK gives rows with equal keys the same rank and skips
+   * after them, DENSE_RANK does not skip. With a rank, `limit` bounds the rank (rows ranked above it are not
+   * emitted) and `offset` is not allowed.
+   */
+  readonly rank?: 'row_number' | 'rank' | 'dense_rank';
 }
 
 interface Entry {
@@ -97,6 +107,7 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
 
   /** The group's current window: encoding → [row, copies]. */
   #window(g: Group): Map<string, [Row, number]> {
+    if (this.#spec.rank !== undefined) return this.#ranked(g);
     const out = new Map<string, [Row, number]>();
     let skip = this.#spec.offset ?? 0;
     let take = this.#spec.limit;
@@ -112,6 +123,41 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
         out.set(e.enc, [e.row, taken]);
         take -= taken;
       }
+    }
+    return out;
+  }
+
+  /** The group's rows with their rank appended, up to rank `limit`. */
+  #ranked(g: Group): Map<string, [Row, number]> {
+    const out = new Map<string, [Row, number]>();
+    const kind = this.#spec.rank;
+    const limit = this.#spec.limit;
+    let pos = 0; // rows before the current one
+    let dense = 0;
+    let rank = 0;
+    let prev: Row | null = null;
+    const add = (row: Row, r: number, n: number) => {
+      const x = [...row, r];
+      const enc = encodeRow(x);
+      out.set(enc, [x, (out.get(enc)?.[1] ?? 0) + n]);
+    };
+    for (const e of g.sorted) {
+      if (e.weight <= 0) continue;
+      const newKey = prev === null || this.#spec.compare(prev, e.row) !== 0;
+      if (newKey) {
+        dense++;
+        rank = pos + 1;
+        if ((kind === 'dense_rank' ? dense : rank) > limit) break;
+      }
+      prev = e.row;
+      if (kind === 'row_number') {
+        for (let k = 0; k < e.weight && pos + k + 1 <= limit; k++) add(e.row, pos + k + 1, 1);
+      } else {
+        const r = kind === 'rank' ? rank : dense;
+        if (r <= limit) add(e.row, r, e.weight);
+      }
+      pos += e.weight;
+      if (kind === 'row_number' && pos >= limit) break;
     }
     return out;
   }

@@ -16,9 +16,16 @@
  *
  * State: none. Invariant: the output has the input's length; text outside the listed forms is unchanged.
  */
-import type { DialectToken } from './dialect.ts';
-import type { Ast, SourceMap } from './source-map.ts';
+
 import type { IntervalQualifier, IntervalUnit } from './sql-type.ts';
+import type { DialectToken } from './tokens.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree (as parse.ts's Ast).
+type Ast = any;
+/** What the tree pass needs of parse.ts's SourceMap (declared here: parse.ts imports this module). */
+interface OffsetMap {
+  charOffset(byteOffset: number): number;
+}
 
 const UNITS: Readonly<Record<string, IntervalUnit>> = {
   YEAR: 'YEAR',
@@ -146,7 +153,7 @@ export function rewriteIntervalSyntax(tokens: readonly DialectToken[], chars: st
  * Replaces each subscript written by rewrite 3 (found by its constant's position) with an
  * `HfIntervalQualified` node. Iterative: the tree may be deep.
  */
-export function markIntervalQualifiers(root: Ast, marks: IntervalMarks, map: SourceMap, base = 0): void {
+export function markIntervalQualifiers(root: Ast, marks: IntervalMarks, map: OffsetMap, base = 0): void {
   if (marks.size === 0) return;
   const stack: Ast[] = [root];
   while (stack.length > 0) {

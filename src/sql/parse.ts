@@ -6,7 +6,8 @@
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
- *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`);
+ *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
+ *   (`TABLE(TUMBLE(TABLE t, ...))`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
@@ -30,6 +31,7 @@ import type { PropertyValue } from './schema.ts';
 import { type Ast, SourceMap } from './source-map.ts';
 import { attachTypes } from './type-expr.ts';
 import { cutFunctions, functionStatement } from './udf-parse.ts';
+import { rewriteWindowSyntax } from './window-syntax.ts';
 
 export type { Ast } from './source-map.ts';
 export { SourceMap } from './source-map.ts';
@@ -200,6 +202,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
 
   const types = rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
+  rewriteWindowSyntax(tokens, chars);
   const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
   const parsed = parseText(

@@ -48,8 +48,11 @@ import type { Rel } from './rel.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
-import { planUnnest } from './unnest.ts';
+import { isUnnestCall, planUnnest } from './unnest.ts';
 import { usingJoin } from './using-join.ts';
+import { isWindowAggCall, planWindowAggs } from './window-agg-plan.ts';
+import { overCalls, planRanked, rankBound } from './window-rank.ts';
+import { planWindowTable } from './windows.ts';
 
 export type { Ast } from './parse.ts';
 
@@ -78,8 +81,8 @@ export interface PlannerOptions {
   readonly resolve: (name: string) => Rel | null;
   readonly source: SourceMap;
   /**
-   * Ad-hoc queries apply ORDER BY/LIMIT themselves (the planner ignores them); in views they plan a top-k
-   * (`order-limit.ts`).
+   * Ad-hoc queries apply their top-level ORDER BY/LIMIT themselves (and pass the statement without them);
+   * anywhere else ORDER BY ... LIMIT plans a top-k (`order-limit.ts`). Kept for callers; no longer read.
    */
   readonly allowOrderBy?: boolean;
   /** The program's user-defined functions. */
@@ -119,7 +122,8 @@ export class Planner {
 
   planSelect(stmt: Ast): Rel {
     if (stmt.withClause) return this.#planWith(stmt);
-    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset))
+    // in views, and in subqueries of ad-hoc queries (which apply only their own top-level ORDER BY/LIMIT)
+    if (stmt.sortClause || stmt.limitCount || stmt.limitOffset)
       return planViewOrderLimit(stmt, {
         circuit: this.#c,
         source: this.#o.source,
@@ -135,6 +139,7 @@ export class Planner {
       });
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
+    this.#hintRankLimit(stmt);
     const from = this.#planFrom(stmt.fromClause ?? []);
     const scope = this.#ctx(from.cols);
     const where = stmt.whereClause ? bindPredicate(stmt.whereClause, { ...scope, clause: 'WHERE' }) : null;
@@ -161,9 +166,22 @@ export class Planner {
           'HAVING without GROUP BY or aggregates is not supported',
           undefined,
         );
-      const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
-      outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
-      rel = this.#materialize(from, filters, exprs);
+      if (targets.some((t) => t.ast && overCalls(t.ast).length > 0)) {
+        // ROW_NUMBER()/RANK()/DENSE_RANK() OVER (...), see window-rank.ts
+        const hint = this.#rankHints.get(stmt);
+        const wc = {
+          circuit: this.#c,
+          source: this.#o.source,
+          materialize: (exprs: Bound[]) => this.#materialize(from, filters, exprs, true),
+        };
+        ({ rel, cols: outCols } = targets.every((t) => !t.ast || overCalls(t.ast).every(isWindowAggCall))
+          ? planWindowAggs(targets, from.cols, wc) // aggregates OVER, LAG/LEAD: window-agg-plan.ts
+          : planRanked(targets, from.cols, { ...wc, ...(hint === undefined ? {} : { rankLimit: hint }) }));
+      } else {
+        const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
+        outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+        rel = this.#materialize(from, filters, exprs);
+      }
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
@@ -242,6 +260,22 @@ export class Planner {
       if (r) return r;
     }
     return null;
+  }
+
+  /** Rank bounds found in an enclosing WHERE (`rn <= k`), by the subquery's SELECT node (window-rank.ts). */
+  readonly #rankHints = new WeakMap<Ast, number>();
+
+  /** `SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (...) AS rn ...) WHERE rn <= k`: remember k for the subquery. */
+  #hintRankLimit(stmt: Ast): void {
+    const from = stmt.fromClause as Ast[] | undefined;
+    const sub = from?.length === 1 ? from[0]?.RangeSubselect?.subquery?.SelectStmt : undefined;
+    if (!sub || !stmt.whereClause || (sub.op && sub.op !== 'SETOP_NONE')) return;
+    for (const t of (sub.targetList ?? []) as Ast[]) {
+      const rt = t.ResTarget;
+      if (!rt?.name || !rt.val?.FuncCall?.over) continue;
+      const k = rankBound(stmt.whereClause, rt.name as string);
+      if (k !== undefined) this.#rankHints.set(sub, k);
+    }
   }
 
   #planValues(lists: Ast[]): Rel {
@@ -554,7 +588,7 @@ export class Planner {
     }
     let tree = this.#fromItem(items[0]);
     for (const it of items.slice(1)) {
-      if (it.RangeFunction) {
+      if (it.RangeFunction && isUnnestCall(it.RangeFunction)) {
         tree = this.#unnest(tree, it.RangeFunction); // reads the items to its left (implicitly LATERAL)
         continue;
       }
@@ -601,7 +635,7 @@ export class Planner {
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
-      if (j.rarg.RangeFunction && kind === 'inner' && !j.quals)
+      if (j.rarg.RangeFunction && isUnnestCall(j.rarg.RangeFunction) && kind === 'inner' && !j.quals)
         return this.#unnest(left, j.rarg.RangeFunction);
       const right = this.#fromItem(j.rarg);
       let lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
@@ -624,7 +658,17 @@ export class Planner {
         location: undefined,
       };
     }
-    if (ast.RangeFunction) return this.#unnest(null, ast.RangeFunction);
+    if (ast.RangeFunction && isUnnestCall(ast.RangeFunction)) return this.#unnest(null, ast.RangeFunction);
+    if (ast.RangeFunction) {
+      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts
+      const w = planWindowTable(ast.RangeFunction, {
+        circuit: this.#c,
+        source: this.#o.source,
+        resolve: this.#o.resolve,
+      });
+      const cols = renameCols(w.rel.cols, w.qualifier, ast.RangeFunction.alias?.colnames, undefined);
+      return { k: 'rel', rel: { ...w.rel, cols }, cols };
+    }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
   }
 
@@ -880,15 +924,7 @@ function collectAggregates(root: Ast, out: Map<string, Ast>): void {
       const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
       const name = (parts[parts.length - 1] ?? '').toLowerCase();
       if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
-        if (fc.over) {
-          throw new ServiceError(
-            'SqlUnsupported',
-            `window functions (${name.toUpperCase()} ... OVER) are not supported`,
-            {
-              construct: 'OVER',
-            },
-          );
-        }
+        if (fc.over) continue; // a window aggregate (window-agg-plan.ts), not a GROUP BY one
         if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
         out.set(astKey(ast), ast);
         stack.push([fc.args ?? [], true]);

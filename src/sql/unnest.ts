@@ -26,6 +26,12 @@ export interface UnnestPlan {
   readonly expand: (row: Row) => readonly Row[];
 }
 
+/** Whether a RangeFunction node calls UNNEST (other table functions are the window tables of `windows.ts`). */
+export function isUnnestCall(rf: Ast): boolean {
+  const call = rf.functions?.[0]?.List?.items?.[0]?.FuncCall;
+  return (call?.funcname?.at(-1)?.String?.sval as string | undefined)?.toLowerCase() === 'unnest';
+}
+
 /** Plans `rf` (a RangeFunction node) over input columns `ctx.columns`. */
 export function planUnnest(rf: Ast, ctx: BindContext): UnnestPlan {
   const fns = (rf.functions ?? []) as Ast[];

@@ -194,10 +194,12 @@ export function parseIntervalText(text: string, t: SqlType, code: ErrorCode): nu
 const OFFSET_RE = /(Z|[+-]\d{1,2}(?::?\d{2}(?::?\d{2})?)?)\s*$/i;
 
 /**
- * TIMESTAMP WITH TIME ZONE input: an ISO timestamp with an optional offset (`Z`, `+05:00`, `-0800`); the value
- * is the UTC instant (no offset = UTC).
+ * TIMESTAMP WITH TIME ZONE input: an ISO timestamp with an optional offset (`Z`, `+05:00`, `-0800`, `UTC`);
+ * the value is the UTC instant (no offset = UTC).
  */
-export function parseTimestampTz(text: string, code: ErrorCode = 'InvalidRecord'): number {
+export function parseTimestampTz(text0: string, code: ErrorCode = 'InvalidRecord'): number {
+  // a trailing zone name UTC/GMT is the zero offset
+  const text = text0.replace(/\s*(?:UTC|GMT)\s*$/i, '');
   const local = parseTimestamp(text, code);
   // only an offset after the time of day counts (a date's '-' is not one)
   const m = /[T ]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?/.exec(text);

@@ -161,3 +161,78 @@ describe('top-k law', () => {
     });
   }
 });
+
+describe('top-k with ranks', () => {
+  test('appends ROW_NUMBER / RANK / DENSE_RANK and bounds the rank', () => {
+    const cmp = byCol(1);
+    const rn = topK({ keyCount: 1, compare: cmp, limit: 3, rank: 'row_number' });
+    assertZ(step1(rn, z([['a', 5], 2], [['a', 1], 1], [['b', 2], 1])), [
+      [['a', 1, 1], 1],
+      [['a', 5, 2], 1],
+      [['a', 5, 3], 1],
+      [['b', 2, 1], 1],
+    ]);
+    assertZ(step1(rn, ins(['a', 0])), [
+      [['a', 0, 1], 1],
+      [['a', 1, 1], -1],
+      [['a', 1, 2], 1],
+      [['a', 5, 2], -1],
+      [['a', 5, 3], -1],
+      [['a', 5, 3], 1],
+    ]);
+    const rk = topK({ keyCount: 0, compare: cmp, limit: 2, rank: 'rank' });
+    assertZ(step1(rk, ins(['x', 1], ['y', 1], ['z', 2])), [
+      [['x', 1, 1], 1],
+      [['y', 1, 1], 1],
+    ]);
+    const dr = topK({ keyCount: 0, compare: cmp, limit: 2, rank: 'dense_rank' });
+    assertZ(step1(dr, ins(['x', 1], ['y', 1], ['z', 2], ['w', 3])), [
+      [['x', 1, 1], 1],
+      [['y', 1, 1], 1],
+      [['z', 2, 2], 1],
+    ]);
+  });
+
+  for (const rank of ['row_number', 'rank', 'dense_rank'] as const) {
+    test(`${rank}: snapshot + deltas restore and warm apply continue exactly like the original`, () => {
+      const seed = 99 + rank.length;
+      const rnd = mulberry32(seed);
+      const spec: TopKSpec = { keyCount: 1, compare: byCol(1), limit: 3, rank };
+      const op = topK(spec);
+      op.trackChanges(true);
+      const base = op.snapshot();
+      const deltas: StateBatches[] = [];
+      const warm = topK(spec);
+      warm.restore({ input: [base.input ?? emptyBatch()] });
+      for (let s = 0; s < 120; s++) {
+        const b = emptyBatch();
+        for (let i = randInt(rnd, 0, 4); i > 0; i--) {
+          b.rows.push([randInt(rnd, 0, 1), rnd() < 0.2 ? null : randInt(rnd, 0, 4)]);
+          b.weights.push(rnd() < 0.3 ? -1 : 1);
+        }
+        if (s % 15 === 14) {
+          const d = op.takeDelta();
+          deltas.push(d);
+          warm.apply({ input: [d.input ?? emptyBatch()] });
+          const cold = topK(spec);
+          cold.restore({
+            input: [base.input ?? emptyBatch(), ...deltas.map((x) => x.input ?? emptyBatch())],
+          });
+          const expected = norm(op.step([b]));
+          assert.deepEqual(norm(cold.step([b])), expected, `seed ${seed} step ${s} (restore)`);
+          // the warm standby only applied deltas: a copy of its state steps like the original
+          const twin = topK(spec);
+          twin.restore({ input: [warm.snapshot().input ?? emptyBatch(), b] });
+          assert.deepEqual(
+            norm(twin.snapshot().input ?? emptyBatch()),
+            norm(cold.snapshot().input ?? emptyBatch()),
+            `seed ${seed} step ${s} (warm apply)`,
+          );
+          continue;
+        }
+        const out = op.step([b]);
+        assertHonestMark(out);
+      }
+    });
+  }
+});

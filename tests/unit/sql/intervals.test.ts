@@ -152,6 +152,15 @@ test('errors: an interval without qualifier, a malformed literal, mixing familie
   );
 });
 
+test('text to TIMESTAMP WITH TIME ZONE applies the offset (UTC, Z, +hh:mm)', async () => {
+  assert.deepEqual(
+    await one(`CAST('1970-01-01 00:00:00 UTC' AS TIMESTAMP WITH TIME ZONE) AS a,
+      CAST('2020-06-21 14:23:44+02:00' AS TIMESTAMP WITH TIME ZONE) AS b,
+      CAST('2020-06-21T14:23:44Z' AS TIMESTAMP WITH TIME ZONE) AS c`),
+    { a: '1970-01-01 00:00:00+00:00', b: '2020-06-21 12:23:44+00:00', c: '2020-06-21 14:23:44+00:00' },
+  );
+});
+
 test('TIMESTAMP(p), TIME(p) and TIMESTAMP WITH TIME ZONE columns', async () => {
   const got = await select(
     'ts, t3, tm, tz',

@@ -17,7 +17,7 @@ type Rec = Record<string, unknown>;
 const TABLE = 'CREATE TABLE t (id INT NOT NULL, x INT, s VARCHAR);';
 
 async function run(sql: string, rows: Rec[]): Promise<Rec[]> {
-  const p = await compileProgram(sql);
+  const p = await compileProgram(`${sql} CREATE MATERIALIZED VIEW v2 AS SELECT id FROM t;`);
   const c = p.instantiate();
   const t = p.table('t') as TableSchema;
   c.step(new Map([['t', { rows: rows.map((r) => rowFromJson(t, r)), weights: rows.map(() => 1) }]]));
@@ -97,6 +97,17 @@ test('sort keys not in the select list, positions, aliases, expressions and OFFS
     ),
     [{ x: 1, n: 2 }],
   );
+});
+
+test('a LIMIT in a subquery applies, in views and in ad-hoc queries', async () => {
+  const sql = `${TABLE} CREATE MATERIALIZED VIEW v AS SELECT COUNT(*) AS n FROM (SELECT id FROM t ORDER BY id LIMIT 2) s;`;
+  assert.deepEqual(await run(sql, ROWS), [{ n: 2 }]);
+  const p = await compileProgram(`${sql} CREATE MATERIALIZED VIEW v2 AS SELECT id FROM t;`);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  c.step(new Map([['t', { rows: ROWS.map((r) => rowFromJson(t, r)), weights: ROWS.map(() => 1) }]]));
+  const res = await c.query('SELECT s.id FROM (SELECT id FROM v2 ORDER BY id DESC LIMIT 2) s ORDER BY s.id');
+  assert.deepEqual(res.rows, [[4], [5]]);
 });
 
 test('LIMIT must be a constant', async () => {
