@@ -729,6 +729,18 @@ const AGGREGATE_NAME_LIST = [
   'stddev_samp',
   'var_pop',
   'var_samp',
+  'regr_count',
+  'regr_sxx',
+  'regr_syy',
+  'regr_sxy',
+  'regr_avgx',
+  'regr_avgy',
+  'regr_slope',
+  'regr_intercept',
+  'regr_r2',
+  'covar_pop',
+  'covar_samp',
+  'corr',
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */

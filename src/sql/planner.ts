@@ -23,7 +23,12 @@ import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
 import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
-import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_ALIASES,
+  type AggregateName,
+  makeAggregate,
+  TWO_ARGUMENT_AGGREGATES,
+} from './aggregates.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -391,7 +396,7 @@ export class Planner {
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      const arity = name === 'arg_min' || name === 'arg_max' ? 2 : 1;
+      const arity = name === 'arg_min' || name === 'arg_max' || TWO_ARGUMENT_AGGREGATES.has(name) ? 2 : 1;
       if (args.length !== arity)
         throw this.#err(
           'SqlTypeError',
