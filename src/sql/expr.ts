@@ -158,6 +158,14 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
 ]);
 
 /** CHAR as text: Postgres drops a CHAR value's trailing spaces when it is used as text. */
+/**
+ * A CHAR(n) operand of `||` or of a string function, with its padding (Feldera: concatenation and the string
+ * functions see the trailing spaces; only a cast to VARCHAR removes them), typed as VARCHAR.
+ */
+function charPadded(b: Bound): Bound {
+  return b.type.kind === 'CHAR' ? { ...b, type: sqlType('VARCHAR', b.type.nullable, { length: null }) } : b;
+}
+
 function charAsText(b: Bound): Bound {
   return b.type.kind === 'CHAR'
     ? castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }), false)
@@ -252,8 +260,8 @@ function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
     );
   }
   const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
-  const a = isString(l.type) ? charAsText(l) : castBound(l, text);
-  const b = isString(r.type) ? charAsText(r) : castBound(r, text);
+  const a = isString(l.type) ? charPadded(l) : castBound(l, text);
+  const b = isString(r.type) ? charPadded(r) : castBound(r, text);
   return strict(text, [a, b], (x, y) => (x as string) + (y as string));
 }
 
@@ -675,7 +683,7 @@ function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
-  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charAsText(b);
+  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charPadded(b);
   if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
   throw sqlError('SqlTypeError', `${what} needs a character string, got ${typeToSql(b.type)}`, ctx, loc);
 }

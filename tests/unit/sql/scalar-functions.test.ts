@@ -164,6 +164,10 @@ test("Feldera's own functions and forms", async () => {
     ['TRUNCATE(CAST(12.3456 AS DOUBLE), 2)', '12.34'],
     ['SIGN(CAST(-2.5 AS DECIMAL(4,1)))', '-1'],
     ['CHR(-1)', ''],
+    ["LENGTH(CAST('ab' AS CHAR(5)))", '5'],
+    ["CAST('ab' AS CHAR(4)) || 'x'", 'ab  x'],
+    ["CONCAT(CAST('ab' AS CHAR(3)), 'x')", 'ab x'],
+    ["CAST(CAST('ab' AS CHAR(4)) AS VARCHAR) || 'x'", 'abx'],
   ]);
 });
 
