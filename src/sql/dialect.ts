@@ -17,6 +17,9 @@
  *    padded with spaces (Postgres's regex-match operators, which the binder binds as the RLIKE function);
  *    `RLIKE(s, pattern)` as a function call is left alone.
  *
+ * 4. `SAFE_CAST(` → `     CAST(`: the binder sees a CAST and, finding `SAFE_` before it in the program text,
+ *    makes it Feldera's SAFE_CAST (NULL instead of a conversion error).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 
@@ -56,6 +59,10 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       // the replacement (8 or 9 characters) always fits in `TYPE UNSIGNED` (at least 12)
       overwrite(chars, t.start, next.end, unsigned);
       i++;
+      continue;
+    }
+    if (t.text.toUpperCase() === 'SAFE_CAST' && next?.text === '(') {
+      overwrite(chars, t.start, t.end, '     CAST');
       continue;
     }
     if (t.text.toUpperCase() === 'RLIKE' && next?.text !== '(' && i > 0) {

@@ -48,6 +48,7 @@ import { scalarFunction } from './functions/index.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
+import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
 import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
@@ -329,6 +330,7 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'TypeCast': {
       const arg = bindExpr(n.arg, ctx);
       const t = resolveTypeName(n.typeName, ctx);
+      if (isSafeCast(ctx, loc)) return safeCast(arg, t, ctx, loc);
       if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
       try {
         return fold(castBound(arg, t));
@@ -671,6 +673,40 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         },
       );
   }
+}
+
+/** True for `SAFE_CAST(x AS t)` (written `     CAST(` by dialect.ts; the program text still says SAFE_CAST). */
+function isSafeCast(ctx: BindContext, loc: unknown): boolean {
+  if (typeof loc !== 'number' || loc < 0) return false;
+  const at = ctx.source.charOffset(loc);
+  return at >= 5 && ctx.source.slice(at - 5, at).toUpperCase() === 'SAFE_';
+}
+
+/** Feldera's SAFE_CAST: like CAST, but a value that does not convert gives NULL instead of an error. */
+function safeCast(arg: Bound, t: SqlType, ctx: BindContext, loc: unknown): Bound {
+  const type = { ...t, nullable: true };
+  if (arg.unknownLiteral) {
+    try {
+      return { ...coerce(arg, t, ctx, loc, 'SAFE_CAST'), type };
+    } catch (e) {
+      if (e instanceof ServiceError && e.errorCode === 'SqlTypeError') return literal(null, type);
+      throw e;
+    }
+  }
+  let f: (v: Value) => Value;
+  try {
+    f = compileCast(arg.type, t, true);
+  } catch (e) {
+    throw sqlError('SqlTypeError', (e as Error).message, ctx, loc);
+  }
+  return strict(type, [arg], (v) => {
+    try {
+      return f(v);
+    } catch (e) {
+      if (e instanceof ServiceError) return null;
+      throw e;
+    }
+  });
 }
 
 /** `s RLIKE p` / `s NOT RLIKE p` (written `~` / `!~` by dialect.ts): the RLIKE function, negated. */

@@ -185,3 +185,21 @@ test('run-time and compile-time errors', async () => {
   ]);
   for (const g of got) assert.ok('error' in g, JSON.stringify(got));
 });
+
+test('SAFE_CAST gives NULL where CAST fails; UUID casts to its 16 bytes', async () => {
+  await expect([
+    ["SAFE_CAST('12' AS INTEGER)", '12'],
+    ["SAFE_CAST('x12' AS INTEGER)", null],
+    ["safe_cast('2020-13-45' AS DATE)", null],
+    ['SAFE_CAST(300 AS TINYINT)', null],
+    ['SAFE_CAST(CAST(300 AS INTEGER) AS TINYINT)', null],
+    ['SAFE_CAST(CAST(100 AS INTEGER) AS TINYINT)', '100'],
+    [
+      "CAST(CAST('724b11b7-5a71-4d18-b241-299f82d9b403' AS UUID) AS VARBINARY)",
+      '\\x724b11b75a714d18b241299f82d9b403',
+    ],
+    ["CAST(CAST('724b11b7-5a71-4d18-b241-299f82d9b403' AS UUID) AS BINARY(2))", '\\x724b'],
+  ]);
+  const [err] = await evalOurs(["CAST('x12' AS INTEGER)"]);
+  assert.ok(err && 'error' in err, 'CAST itself still fails');
+});
