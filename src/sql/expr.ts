@@ -489,6 +489,8 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
         name: q,
       });
     }
+    // Feldera's PI (written without parentheses), unless a column has that name
+    if (q === null && name === 'pi') return literal(Math.PI, sqlType('DOUBLE', false));
     throw sqlError('SqlNameError', `column "${shown}" does not exist`, ctx, n.location, { name: shown });
   }
   if (matches.length > 1) {
@@ -607,18 +609,25 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const both = andOr(true, [ge, le]);
       return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
     }
-    case 'AEXPR_LIKE': {
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
       const p = coerceString(bindExpr(n.rexpr, ctx), ctx, loc, 'LIKE');
-      const negated = op === '!~~';
-      if (op !== '~~' && op !== '!~~')
+      const ci = n.kind === 'AEXPR_ILIKE'; // ILIKE: both sides lower-cased
+      const negated = op === (ci ? '!~~*' : '!~~');
+      if (op !== (ci ? '~~*' : '~~') && !negated)
         throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
+      const fold = ci ? (s: string) => s.toLowerCase() : (s: string) => s;
       const type = sqlType('BOOLEAN', x.type.nullable || p.type.nullable);
       if (p.literal && typeof p.literal.value === 'string') {
-        const m = compileLike(p.literal.value);
-        return strict(type, [x], (s) => m(s as string) !== negated);
+        const m = compileLike(fold(p.literal.value));
+        return strict(type, [x], (s) => m(fold(s as string)) !== negated);
       }
-      return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
+      return strict(
+        type,
+        [x, p],
+        (s, pat) => compileLike(fold(pat as string))(fold(s as string)) !== negated,
+      );
     }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
