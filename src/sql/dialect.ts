@@ -20,6 +20,9 @@
  * 4. `SAFE_CAST(` → `     CAST(`: the binder sees a CAST and, finding `SAFE_` before it in the program text,
  *    makes it Feldera's SAFE_CAST (NULL instead of a conversion error).
  *
+ * 5. A column's `FOREIGN KEY REFERENCES t(c)` (Feldera's column-constraint form) → `REFERENCES t(c)` with the
+ *    two words blanked (Postgres's column form; the table form `FOREIGN KEY (a) REFERENCES t(c)` is Postgres's).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 
@@ -58,6 +61,18 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
     if (unsigned !== undefined && next?.kind === 'word' && next.text.toUpperCase() === 'UNSIGNED') {
       // the replacement (8 or 9 characters) always fits in `TYPE UNSIGNED` (at least 12)
       overwrite(chars, t.start, next.end, unsigned);
+      i++;
+      continue;
+    }
+    if (
+      t.text.toUpperCase() === 'FOREIGN' &&
+      next?.kind === 'word' &&
+      next.text.toUpperCase() === 'KEY' &&
+      tokens[i + 2]?.kind === 'word' &&
+      (tokens[i + 2] as DialectToken).text.toUpperCase() === 'REFERENCES'
+    ) {
+      overwrite(chars, t.start, t.end, '');
+      overwrite(chars, next.start, next.end, '');
       i++;
       continue;
     }

@@ -76,3 +76,17 @@ test('rewrite 2: <integer type> UNSIGNED becomes one type name padded to the sam
   const plain = 'CREATE TABLE unsigned (unsigned INT, x VARCHAR)';
   assert.equal(rewrite(plain), plain, 'UNSIGNED as a name is untouched');
 });
+
+test('FOREIGN KEY clauses (column form FOREIGN KEY REFERENCES t(c), table form) are accepted, not enforced', async () => {
+  const p = await compileProgram(`CREATE TABLE a (id INT PRIMARY KEY);
+CREATE TABLE b (id INT, aid INT FOREIGN KEY REFERENCES a(id), bid INT, FOREIGN KEY (bid) REFERENCES a(id));
+CREATE MATERIALIZED VIEW v AS SELECT b.id FROM b JOIN a ON b.aid = a.id;`);
+  assert.deepEqual(
+    p.table('b')?.columns.map((c) => c.name),
+    ['id', 'aid', 'bid'],
+  );
+  const c = p.instantiate();
+  // a row referencing no row of a is accepted (Feldera does not enforce foreign keys)
+  c.step(new Map([['b', { rows: [[1, 99, 98]], weights: [1] }]]));
+  assert.deepEqual(c.contents('v').rows, []);
+});
