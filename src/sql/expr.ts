@@ -411,9 +411,15 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
         ctx,
       );
     case 'SubLink':
-      throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
-        construct: 'subquery expression',
-      });
+      throw sqlError(
+        'SqlUnsupported',
+        `a subquery is not supported in ${ctx.clause ?? 'this clause'}: subqueries may appear in WHERE and in the select list of a query without GROUP BY or aggregates`,
+        ctx,
+        loc,
+        {
+          construct: 'subquery expression',
+        },
+      );
     case 'ParamRef':
       throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
     default:
