@@ -6,6 +6,12 @@
  * without building the concatenated row. NULL handling follows SQL: operators and functions return NULL when
  * an operand is NULL; AND/OR/NOT use three-valued logic. Name and type errors are reported here, at compile
  * time, with the line and column of the offending expression.
+ *
+ * Function calls: a program's SQL user-defined functions (`ctx.functions`, udf.ts) first, then the built-ins
+ * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
+ * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
+ * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
+ * keep their padding (Feldera).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';

@@ -10,7 +10,10 @@
  *   join's output function, so no intermediate concatenated row is built.
  * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
  * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
- * scope read the same operators (state: the stack of WITH scopes while a query is being planned).
+ * scope read the same operators (state: the stack of WITH scopes while a query is being planned). Subqueries in
+ * WHERE (and in the select list of a query without grouping) are first rewritten into LEFT JOINs with derived
+ * tables (subqueries.ts); `JOIN ... USING` / `NATURAL JOIN` become qualified equalities (using-join.ts). WHERE
+ * predicates on the preserved side of an outer join are pushed below it.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
