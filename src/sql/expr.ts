@@ -419,7 +419,7 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'SubLink':
       throw sqlError(
         'SqlUnsupported',
-        `a subquery is not supported in ${ctx.clause ?? 'this clause'}: subqueries may appear in WHERE and in the select list of a query without GROUP BY or aggregates`,
+        `a subquery is not supported in ${ctx.clause ?? 'this clause'}: subqueries may appear in WHERE, in the select list, and (uncorrelated) in the HAVING of a GROUP BY query`,
         ctx,
         loc,
         {
