@@ -617,6 +617,98 @@ class ArrayAggDistinct implements Accumulator {
   }
 }
 
+/** The regression aggregates `f(y, x)` (and COVAR/CORR): two arguments, fed as one `(x, y)` pair. */
+export const TWO_ARGUMENT_AGGREGATES: ReadonlySet<string> = new Set([
+  'regr_count',
+  'regr_sxx',
+  'regr_syy',
+  'regr_sxy',
+  'regr_avgx',
+  'regr_avgy',
+  'regr_slope',
+  'regr_intercept',
+  'regr_r2',
+  'covar_pop',
+  'covar_samp',
+  'corr',
+]);
+
+/** A number as a double (for the regression aggregates). */
+function toDouble(v: Value): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return (v as Decimal).toNumber();
+}
+
+/**
+ * REGR_*, COVAR_POP/COVAR_SAMP and CORR over the pairs whose two values are both non-NULL, from exact sums of
+ * x, y, x², y² and xy (correctly rounded, so deletions are exact); results are DOUBLE as in Postgres. With
+ * Sxx = Σx² − (Σx)²/n (Syy, Sxy alike): REGR_SXX = Sxx, REGR_SLOPE = Sxy/Sxx, REGR_INTERCEPT = (Σy − slope·Σx)/n,
+ * REGR_R2 = Sxy²/(Sxx·Syy) (1 when Syy = 0), COVAR_POP = Sxy/n, COVAR_SAMP = Sxy/(n − 1),
+ * CORR = Sxy/√(Sxx·Syy); NULL where the formula has no value (no pairs, Sxx = 0, ...).
+ */
+class Regression implements Accumulator {
+  n = 0;
+  readonly sx = new FloatSum(false);
+  readonly sy = new FloatSum(false);
+  readonly sxx = new FloatSum(false);
+  readonly syy = new FloatSum(false);
+  readonly sxy = new FloatSum(false);
+  readonly name: string;
+  constructor(name: string) {
+    this.name = name;
+  }
+  add(v: Value, w: number): void {
+    const p = v as ArgPair;
+    if (p === null || p.k === null || p.v === null) return;
+    const x = toDouble(p.k);
+    const y = toDouble(p.v);
+    this.n += w;
+    this.sx.add(x, w);
+    this.sy.add(y, w);
+    this.sxx.add(x * x, w);
+    this.syy.add(y * y, w);
+    this.sxy.add(x * y, w);
+  }
+  result(): Value {
+    const n = this.n;
+    if (this.name === 'regr_count') return BigInt(n);
+    if (n === 0) return null;
+    const sx = this.sx.sum;
+    const sy = this.sy.sum;
+    const sxx = Math.max(0, this.sxx.sum - (sx * sx) / n);
+    const syy = Math.max(0, this.syy.sum - (sy * sy) / n);
+    const sxy = this.sxy.sum - (sx * sy) / n;
+    switch (this.name) {
+      case 'regr_sxx':
+        return sxx;
+      case 'regr_syy':
+        return syy;
+      case 'regr_sxy':
+        return sxy;
+      case 'regr_avgx':
+        return sx / n;
+      case 'regr_avgy':
+        return sy / n;
+      case 'regr_slope':
+        return sxx === 0 ? null : sxy / sxx;
+      case 'regr_intercept':
+        return sxx === 0 ? null : (sy - (sxy / sxx) * sx) / n;
+      case 'regr_r2':
+        if (sxx === 0) return null;
+        return syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+      case 'covar_pop':
+        return sxy / n;
+      case 'covar_samp':
+        return n < 2 ? null : sxy / (n - 1);
+      case 'corr':
+        return sxx === 0 || syy === 0 ? null : sxy / Math.sqrt(sxx * syy);
+      default:
+        return null;
+    }
+  }
+}
+
 export interface AggregateOptions {
   /** ARRAY_AGG: its ORDER BY keys (argument columns), and where the input's non-key columns start. */
   readonly order?: readonly {
@@ -682,6 +774,9 @@ export function makeAggregate(
         return new Variance(t, name.endsWith('samp'), name.startsWith('stddev'));
       case 'array_agg':
         return distinct ? new ArrayAggDistinct() : new ArrayAgg(opts.order ?? []);
+      default:
+        if (TWO_ARGUMENT_AGGREGATES.has(name)) return new Regression(name);
+        throw new Error(`aggregate ${name} has no implementation`);
     }
   };
   if (name === 'array_agg') {

@@ -27,6 +27,12 @@
  *    field lists of `CREATE TYPE name AS (f T NOT NULL, ...)`) → placeholder type names recorded in a side
  *    table: see `type-expr.ts`, which `rewriteDialect` calls last and whose table it returns.
  *
+ * 7. `SAFE_CAST(` → `     CAST(`: the binder sees a CAST and, finding `SAFE_` before it in the program text,
+ *    makes it Feldera's SAFE_CAST (NULL instead of a conversion error).
+ *
+ * 8. A column's `FOREIGN KEY REFERENCES t(c)` (Feldera's column-constraint form) → `REFERENCES t(c)` with the
+ *    two words blanked (Postgres's column form; the table form `FOREIGN KEY (a) REFERENCES t(c)` is Postgres's).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 import type { DialectToken } from './tokens.ts';
@@ -85,6 +91,22 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       const first = tokens[i + 2];
       const sub = first?.kind === 'word' && /^(SELECT|WITH|VALUES)$/i.test(first.text);
       if (!sub && first?.text !== '(') overwrite(chars, t.start, t.end, '_arry');
+      continue;
+    }
+    if (
+      t.text.toUpperCase() === 'FOREIGN' &&
+      next?.kind === 'word' &&
+      next.text.toUpperCase() === 'KEY' &&
+      tokens[i + 2]?.kind === 'word' &&
+      (tokens[i + 2] as DialectToken).text.toUpperCase() === 'REFERENCES'
+    ) {
+      overwrite(chars, t.start, t.end, '');
+      overwrite(chars, next.start, next.end, '');
+      i++;
+      continue;
+    }
+    if (t.text.toUpperCase() === 'SAFE_CAST' && next?.text === '(') {
+      overwrite(chars, t.start, t.end, '     CAST');
       continue;
     }
     if (t.text.toUpperCase() === 'RLIKE' && next?.text !== '(' && i > 0) {

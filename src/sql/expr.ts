@@ -6,6 +6,12 @@
  * without building the concatenated row. NULL handling follows SQL: operators and functions return NULL when
  * an operand is NULL; AND/OR/NOT use three-valued logic. Name and type errors are reported here, at compile
  * time, with the line and column of the offending expression.
+ *
+ * Function calls: a program's SQL user-defined functions (`ctx.functions`, udf.ts) first, then the built-ins
+ * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
+ * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
+ * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
+ * keep their padding (Feldera).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
@@ -60,6 +66,7 @@ import { temporalTypeName } from './temporal-types.ts';
 import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
+import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
 import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
@@ -170,6 +177,14 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
 ]);
 
 /** CHAR as text: Postgres drops a CHAR value's trailing spaces when it is used as text. */
+/**
+ * A CHAR(n) operand of `||` or of a string function, with its padding (Feldera: concatenation and the string
+ * functions see the trailing spaces; only a cast to VARCHAR removes them), typed as VARCHAR.
+ */
+function charPadded(b: Bound): Bound {
+  return b.type.kind === 'CHAR' ? { ...b, type: sqlType('VARCHAR', b.type.nullable, { length: null }) } : b;
+}
+
 function charAsText(b: Bound): Bound {
   return b.type.kind === 'CHAR'
     ? castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }), false)
@@ -272,8 +287,8 @@ function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
     );
   }
   const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
-  const a = isString(l.type) ? charAsText(l) : castBound(l, text);
-  const b = isString(r.type) ? charAsText(r) : castBound(r, text);
+  const a = isString(l.type) ? charPadded(l) : castBound(l, text);
+  const b = isString(r.type) ? charPadded(r) : castBound(r, text);
   return strict(text, [a, b], (x, y) => (x as string) + (y as string));
 }
 
@@ -341,6 +356,7 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'TypeCast': {
       const arg = bindExpr(n.arg, ctx);
       const t = resolveTypeName(n.typeName, ctx);
+      if (isSafeCast(ctx, loc)) return safeCast(arg, t, ctx, loc);
       const iv = castInterval(arg, t, ctx, loc);
       if (iv) return fold(iv);
       if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
@@ -425,9 +441,15 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'HfIntervalQualified': // `(a - b) SECOND`, see interval-syntax.ts
       return bindIntervalQualified(n, ctx, bindExpr);
     case 'SubLink':
-      throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
-        construct: 'subquery expression',
-      });
+      throw sqlError(
+        'SqlUnsupported',
+        `a subquery is not supported in ${ctx.clause ?? 'this clause'}: subqueries may appear in WHERE, in the select list, and (uncorrelated) in the HAVING of a GROUP BY query`,
+        ctx,
+        loc,
+        {
+          construct: 'subquery expression',
+        },
+      );
     case 'ParamRef':
       throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
     // nested types (nested-expr.ts)
@@ -534,6 +556,8 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
         name: q,
       });
     }
+    // Feldera's PI (written without parentheses), unless a column has that name
+    if (q === null && name === 'pi') return literal(Math.PI, sqlType('DOUBLE', false));
     throw sqlError('SqlNameError', `column "${shown}" does not exist`, ctx, n.location, { name: shown });
   }
   if (matches.length > 1) {
@@ -654,18 +678,25 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const both = andOr(true, [ge, le]);
       return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
     }
-    case 'AEXPR_LIKE': {
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
       const p = coerceString(bindExpr(n.rexpr, ctx), ctx, loc, 'LIKE');
-      const negated = op === '!~~';
-      if (op !== '~~' && op !== '!~~')
+      const ci = n.kind === 'AEXPR_ILIKE'; // ILIKE: both sides lower-cased
+      const negated = op === (ci ? '!~~*' : '!~~');
+      if (op !== (ci ? '~~*' : '~~') && !negated)
         throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
+      const fold = ci ? (s: string) => s.toLowerCase() : (s: string) => s;
       const type = sqlType('BOOLEAN', x.type.nullable || p.type.nullable);
       if (p.literal && typeof p.literal.value === 'string') {
-        const m = compileLike(p.literal.value);
-        return strict(type, [x], (s) => m(s as string) !== negated);
+        const m = compileLike(fold(p.literal.value));
+        return strict(type, [x], (s) => m(fold(s as string)) !== negated);
       }
-      return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
+      return strict(
+        type,
+        [x, p],
+        (s, pat) => compileLike(fold(pat as string))(fold(s as string)) !== negated,
+      );
     }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
@@ -723,6 +754,40 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
   }
 }
 
+/** True for `SAFE_CAST(x AS t)` (written `     CAST(` by dialect.ts; the program text still says SAFE_CAST). */
+function isSafeCast(ctx: BindContext, loc: unknown): boolean {
+  if (typeof loc !== 'number' || loc < 0) return false;
+  const at = ctx.source.charOffset(loc);
+  return at >= 5 && ctx.source.slice(at - 5, at).toUpperCase() === 'SAFE_';
+}
+
+/** Feldera's SAFE_CAST: like CAST, but a value that does not convert gives NULL instead of an error. */
+function safeCast(arg: Bound, t: SqlType, ctx: BindContext, loc: unknown): Bound {
+  const type = { ...t, nullable: true };
+  if (arg.unknownLiteral) {
+    try {
+      return { ...coerce(arg, t, ctx, loc, 'SAFE_CAST'), type };
+    } catch (e) {
+      if (e instanceof ServiceError && e.errorCode === 'SqlTypeError') return literal(null, type);
+      throw e;
+    }
+  }
+  let f: (v: Value) => Value;
+  try {
+    f = compileCast(arg.type, t, true);
+  } catch (e) {
+    throw sqlError('SqlTypeError', (e as Error).message, ctx, loc);
+  }
+  return strict(type, [arg], (v) => {
+    try {
+      return f(v);
+    } catch (e) {
+      if (e instanceof ServiceError) return null;
+      throw e;
+    }
+  });
+}
+
 /** `s RLIKE p` / `s NOT RLIKE p` (written `~` / `!~` by dialect.ts): the RLIKE function, negated. */
 function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
   const call = {
@@ -733,7 +798,7 @@ function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
-  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charAsText(b);
+  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charPadded(b);
   if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
   throw sqlError('SqlTypeError', `${what} needs a character string, got ${typeToSql(b.type)}`, ctx, loc);
 }
@@ -788,6 +853,18 @@ const AGGREGATE_NAME_LIST = [
   'var_pop',
   'var_samp',
   'array_agg',
+  'regr_count',
+  'regr_sxx',
+  'regr_syy',
+  'regr_sxy',
+  'regr_avgx',
+  'regr_avgy',
+  'regr_slope',
+  'regr_intercept',
+  'regr_r2',
+  'covar_pop',
+  'covar_samp',
+  'corr',
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */

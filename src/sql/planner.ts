@@ -10,7 +10,10 @@
  *   join's output function, so no intermediate concatenated row is built.
  * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
  * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
- * scope read the same operators (state: the stack of WITH scopes while a query is being planned).
+ * scope read the same operators (state: the stack of WITH scopes while a query is being planned). Subqueries in
+ * WHERE, the select list and HAVING (as subqueries.ts allows) are first rewritten into LEFT JOINs with derived
+ * tables (subqueries.ts); `JOIN ... USING` / `NATURAL JOIN` become qualified equalities (using-join.ts). WHERE
+ * predicates on the preserved side of an outer join are pushed below it.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -24,7 +27,12 @@ import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
 import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
-import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_ALIASES,
+  type AggregateName,
+  makeAggregate,
+  TWO_ARGUMENT_AGGREGATES,
+} from './aggregates.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -131,7 +139,11 @@ export class Planner {
       });
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
-    if (hasSubquery(stmt.whereClause ?? null) || hasSubquery(stmt.targetList ?? []))
+    if (
+      hasSubquery(stmt.whereClause ?? null) ||
+      hasSubquery(stmt.targetList ?? []) ||
+      hasSubquery(stmt.havingClause ?? null)
+    )
       stmt = this.#decorrelate(stmt);
     if (stmt.windowClause)
       throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
@@ -232,15 +244,17 @@ export class Planner {
     }
   }
 
-  /** Subqueries in WHERE and (without grouping) the select list → LEFT JOINs with derived tables (subqueries.ts). */
+  /** Subqueries in WHERE, the select list and HAVING → LEFT JOINs with derived tables (subqueries.ts). */
   #decorrelate(stmt: Ast): Ast {
-    const grouped =
-      (stmt.groupClause ?? []).length > 0 ||
-      (() => {
-        const found = new Map<string, Ast>();
-        collectAggregates(stmt.targetList ?? [], found);
-        return found.size > 0;
-      })();
+    const found = new Map<string, Ast>();
+    collectAggregates(stmt.targetList ?? [], found);
+    if (stmt.havingClause) collectAggregates(stmt.havingClause, found);
+    const mode =
+      (stmt.groupClause ?? []).length > 0
+        ? 'grouped'
+        : found.size > 0 || stmt.havingClause
+          ? 'aggregate'
+          : 'plain';
     return decorrelate(
       stmt,
       {
@@ -249,7 +263,7 @@ export class Planner {
         error: (code, message, location) => this.#err(code, message, location, { construct: 'subquery' }),
       },
       AGGREGATE_NAMES,
-      !grouped,
+      mode,
     );
   }
 
@@ -422,7 +436,7 @@ export class Planner {
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      const arity = name === 'arg_min' || name === 'arg_max' ? 2 : 1;
+      const arity = name === 'arg_min' || name === 'arg_max' || TWO_ARGUMENT_AGGREGATES.has(name) ? 2 : 1;
       if (args.length !== arity)
         throw this.#err(
           'SqlTypeError',

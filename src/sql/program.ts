@@ -292,6 +292,8 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
             setPk([cd.colname], con.location);
             notNull = true;
             break;
+          case 'CONSTR_FOREIGN': // accepted and not enforced, as Feldera does (README)
+            break;
           default:
             throw sqlError(
               'SqlUnsupported',
@@ -317,6 +319,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       });
     } else if (el.Constraint) {
       const con = el.Constraint;
+      if (con.contype === 'CONSTR_FOREIGN') continue; // accepted and not enforced, as Feldera does (README)
       if (con.contype !== 'CONSTR_PRIMARY') {
         throw sqlError(
           'SqlUnsupported',

@@ -14,6 +14,11 @@ export class SourceMap {
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.#lineStarts.push(i + 1);
   }
 
+  /** The program text between two character offsets (as written, before the dialect rewrites). */
+  slice(start: number, end: number): string {
+    return this.#text.slice(start, end);
+  }
+
   /** 0-based character offset → 1-based line/column. */
   position(offset: number): { line: number; column: number } {
     let lo = 0;

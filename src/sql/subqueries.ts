@@ -1,6 +1,7 @@
 /**
  * Subqueries in expressions, decorrelated into joins before planning, so they stay incremental: the planner
- * calls {@link decorrelate} on a SELECT whose WHERE (or, without grouping, select list) holds a subquery; each
+ * calls {@link decorrelate} on a SELECT whose WHERE, select list or HAVING holds a subquery (see
+ * {@link SelectListMode} for grouped queries); each
  * subquery becomes a derived table LEFT JOINed to the FROM clause and the subquery expression becomes an
  * expression over that table's columns. A correlated subquery may correlate only through equalities
  * `inner = outer` that are conjuncts of its WHERE (the inner sides become the derived table's keys, grouped by);
@@ -285,25 +286,43 @@ function hasInnerRef(ast: Ast, scope: InnerScope): boolean {
 interface Join {
   readonly table: Ast;
   readonly on: Ast | null;
+  readonly alias: string;
+  /** The derived table's columns the rewritten expression reads (grouped by in a GROUP BY query). */
+  readonly cols: readonly string[];
 }
 
 /**
- * Rewrites the subqueries of a SELECT's WHERE (and, when `selectList`, its select list) into LEFT JOINs with
+ * Where the select list and HAVING may hold subqueries: `plain` (no grouping: the select list), `grouped`
+ * (GROUP BY: the select list and HAVING, uncorrelated subqueries only, their one-row tables' columns added to
+ * the GROUP BY, which does not change the groups), `aggregate` (aggregates without GROUP BY: neither, since a
+ * GROUP BY would lose the row such a query returns on empty input).
+ */
+export type SelectListMode = 'plain' | 'grouped' | 'aggregate';
+
+/**
+ * Rewrites the subqueries of a SELECT's WHERE (and, per `mode`, its select list and HAVING) into LEFT JOINs with
  * derived tables. Returns the statement unchanged when it has none.
  */
 export function decorrelate(
   stmt: Ast,
   o: DecorrelateOptions,
   aggregates: ReadonlySet<string>,
-  selectList: boolean,
+  mode: SelectListMode,
 ): Ast {
   const joins: Join[] = [];
+  let uncorrelatedOnly = false;
 
   const rewriteSubLink = (s: Ast): Ast => {
     const sub = s.subselect?.SelectStmt;
     const loc = s.location;
     if (!sub) throw o.error('SqlUnsupported', 'unsupported subquery', loc);
     const corr = correlation(sub, o, loc);
+    if (corr !== null && uncorrelatedOnly)
+      throw o.error(
+        'SqlUnsupported',
+        'a correlated subquery is not supported in the select list or HAVING of a query with GROUP BY; compute it in a subquery in FROM',
+        loc,
+      );
     const keyNames = (corr?.keys ?? []).map((_k, i) => `$k${i}`);
     const keyTargets = (corr?.keys ?? []).map(([inner], i) => target(`$k${i}`, inner));
     const joinOn = (alias: string, extra: Ast[] = []): Ast | null =>
@@ -331,7 +350,7 @@ export function decorrelate(
             targets: [target('$n', count(null))],
             from: [derived({ SelectStmt: sub }, inner)],
           });
-          joins.push({ table: derived(q, alias), on: null });
+          joins.push({ table: derived(q, alias), on: null, alias, cols: ['$n'] });
           return op('>', col(alias, '$n'), int(0));
         }
         const q = select({
@@ -340,7 +359,7 @@ export function decorrelate(
           where: corr.where,
           distinct: true,
         });
-        joins.push({ table: derived(q, alias), on: joinOn(alias) });
+        joins.push({ table: derived(q, alias), on: joinOn(alias), alias, cols: ['$m'] });
         return isNull(col(alias, '$m'), true);
       }
       case 'ANY_SUBLINK': {
@@ -392,8 +411,13 @@ export function decorrelate(
             groupBy: corr.keys.map(([inner]) => inner),
           });
         }
-        joins.push({ table: derived(aQuery, a), on: joinOn(a, [op('=', x, col(a, '$v'))]) });
-        joins.push({ table: derived(bQuery, b), on: joinOn(b) });
+        joins.push({
+          table: derived(aQuery, a),
+          on: joinOn(a, [op('=', x, col(a, '$v'))]),
+          alias: a,
+          cols: ['$m'],
+        });
+        joins.push({ table: derived(bQuery, b), on: joinOn(b), alias: b, cols: ['$n', '$nulls'] });
         return caseWhen(
           [
             [isNull(col(a, '$m'), true), bool(true)],
@@ -415,7 +439,7 @@ export function decorrelate(
               'a scalar subquery must be an aggregate without GROUP BY (so it has at most one row)',
               loc,
             );
-          joins.push({ table: wrapped(alias, '$v'), on: null });
+          joins.push({ table: wrapped(alias, '$v'), on: null, alias, cols: ['$v'] });
           return col(alias, '$v');
         }
         if (!containsAggregate(v, aggregates))
@@ -440,7 +464,7 @@ export function decorrelate(
           where: corr.where,
           groupBy: corr.keys.map(([inner]) => inner),
         });
-        joins.push({ table: derived(q, alias), on: joinOn(alias) });
+        joins.push({ table: derived(q, alias), on: joinOn(alias), alias, cols: ['$v'] });
         return bareCount ? coalesce([col(alias, '$v'), int(0)]) : col(alias, '$v');
       }
       default:
@@ -465,9 +489,22 @@ export function decorrelate(
 
   const where =
     stmt.whereClause && hasSubquery(stmt.whereClause) ? rewrite(stmt.whereClause) : stmt.whereClause;
+  const whereJoins = joins.length;
+  uncorrelatedOnly = mode === 'grouped';
   const targets =
-    selectList && hasSubquery(stmt.targetList ?? []) ? rewrite(stmt.targetList) : stmt.targetList;
+    mode !== 'aggregate' && hasSubquery(stmt.targetList ?? []) ? rewrite(stmt.targetList) : stmt.targetList;
+  const having =
+    mode === 'grouped' && stmt.havingClause && hasSubquery(stmt.havingClause)
+      ? rewrite(stmt.havingClause)
+      : stmt.havingClause;
   if (joins.length === 0) return stmt;
+  const groupBy =
+    mode === 'grouped'
+      ? [
+          ...(stmt.groupClause as Ast[]),
+          ...joins.slice(whereJoins).flatMap((j) => j.cols.map((c) => col(j.alias, c))),
+        ]
+      : stmt.groupClause;
   const items = (stmt.fromClause ?? []) as Ast[];
   let from: Ast =
     items.length === 0
@@ -477,5 +514,12 @@ export function decorrelate(
     from = { JoinExpr: { jointype: 'JOIN_INNER', larg: from, rarg: it, quals: null } };
   for (const j of joins)
     from = { JoinExpr: { jointype: 'JOIN_LEFT', larg: from, rarg: j.table, quals: j.on } };
-  return { ...stmt, whereClause: where, targetList: targets, fromClause: [from] };
+  return {
+    ...stmt,
+    whereClause: where,
+    targetList: targets,
+    havingClause: having,
+    ...(groupBy ? { groupClause: groupBy } : {}),
+    fromClause: [from],
+  };
 }

@@ -208,6 +208,22 @@ export function aggregateType(name: string, shown: string, args: readonly SqlTyp
       return withNullable(t, true);
     case 'array_agg':
       return sqlType('ARRAY', true, { element: t.kind === 'NULL' ? t : withNullable(t, true) });
+    case 'regr_count':
+      if (!args.every((a) => isNumeric(a) || a.kind === 'NULL')) bad();
+      return sqlType('BIGINT', false);
+    case 'regr_sxx':
+    case 'regr_syy':
+    case 'regr_sxy':
+    case 'regr_avgx':
+    case 'regr_avgy':
+    case 'regr_slope':
+    case 'regr_intercept':
+    case 'regr_r2':
+    case 'covar_pop':
+    case 'covar_samp':
+    case 'corr':
+      if (!args.every((a) => isNumeric(a) || a.kind === 'NULL')) bad();
+      return sqlType('DOUBLE', true);
     default:
       throw new Error(`aggregate ${shown} is not supported`);
   }

@@ -13,6 +13,7 @@
  * State: none. Invariants: positions and lengths count code points; byte strings are lowercase hex (bytes.ts).
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import * as arith from '../arith.ts';
@@ -30,7 +31,7 @@ import {
 import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
 import { isInteger, isNumeric, isString } from '../types-rules.ts';
 import { comparatorFor } from '../values/compare.ts';
-import { Decimal } from '../values/decimal.ts';
+import { Decimal, pow10 } from '../values/decimal.ts';
 import { charLength } from '../values/strings.ts';
 import type { FunctionCall, FunctionImpl } from './types.ts';
 
@@ -196,6 +197,18 @@ function truncInteger(v: Value, d: number): Value {
   const n = v as number;
   const r = Math.trunc(n / p) * p;
   return Object.is(r, -0) ? 0 : r;
+}
+
+/** Banker's rounding of a DECIMAL to `digits` decimals (ties to the even neighbour; digits < 0 rounds to tens...). */
+function roundHalfEven(x: Decimal, digits: number): Decimal {
+  if (digits >= x.scale) return x;
+  const factor = pow10(x.scale - digits);
+  let q = x.unscaled / factor;
+  const r = x.unscaled % factor;
+  const twice = 2n * (r < 0n ? -r : r);
+  const sign = x.unscaled < 0n ? -1n : 1n;
+  if (twice > factor || (twice === factor && q % 2n !== 0n)) q += sign;
+  return digits >= 0 ? new Decimal(q, digits) : new Decimal(q * pow10(-digits), 0);
 }
 
 function truncate(call: FunctionCall): Bound {
@@ -481,7 +494,43 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
         .digest('hex'),
     );
   },
+  initcap_spaces: (call) => {
+    call.argc(1);
+    const a = asText(call, 0);
+    return strict(text(a.type.nullable), [a], (v) =>
+      (v as string)
+        .split(' ')
+        .map((w) => {
+          const [first = '', ...rest] = Array.from(w);
+          return first.toUpperCase() + rest.join('').toLowerCase();
+        })
+        .join(' '),
+    );
+  },
   // binary
+  bin2utf8: (call) => {
+    call.argc(1);
+    const a = asBytes(call, 0);
+    return strict(text(a.type.nullable), [a], (h) => {
+      const bytes = Buffer.from(h as string, 'hex');
+      try {
+        return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        throw runtime('BIN2UTF8: the bytes are not valid UTF-8');
+      }
+    });
+  },
+  gunzip: (call) => {
+    call.argc(1);
+    const a = asBytes(call, 0);
+    return strict(text(a.type.nullable), [a], (h) => {
+      try {
+        return gunzipSync(Buffer.from(h as string, 'hex')).toString('utf8');
+      } catch {
+        throw runtime('GUNZIP: the input is not gzip data');
+      }
+    });
+  },
   octet_length: (call) => {
     call.argc(1);
     const a = asBytes(call, 0);
@@ -503,6 +552,13 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   // numbers
   mod,
   sign,
+  bround: (call) => {
+    call.argc(1, 2);
+    const a = call.num(0);
+    const digits = call.args.length === 2 ? call.int(1) : literal(0, sqlType('INTEGER', false));
+    const d = castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
+    return strict(d.type, [d, digits], (x, n) => roundHalfEven(x as Decimal, n as number));
+  },
   trunc: truncate,
   truncate,
   power: (call) => {

@@ -290,6 +290,8 @@ function kindCast(f: TypeKind, t: TypeKind): CastFn | null {
   if (f === t) return identity;
   if (UNSIGNED.has(f) || UNSIGNED.has(t)) return unsignedCast(f, t);
   if ((f === 'BINARY' || f === 'VARBINARY') && (t === 'BINARY' || t === 'VARBINARY')) return identity;
+  // Feldera: a UUID as bytes is its 16 bytes (then cut to the target's length, as any explicit cast to bytes)
+  if (f === 'UUID' && (t === 'BINARY' || t === 'VARBINARY')) return (v) => (v as string).replace(/-/g, '');
   switch (f) {
     case 'BOOLEAN':
       return t === 'INTEGER' ? (v) => (v ? 1 : 0) : null;

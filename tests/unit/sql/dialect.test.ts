@@ -98,3 +98,17 @@ test('rewrite 5: nested types and CREATE TYPE fields become same-length placehol
   const values = 'SELECT ROW(a, b), ROW(1, 2), m < 3, x > 1 FROM t';
   assert.equal(rewrite(values), values);
 });
+
+test('FOREIGN KEY clauses (column form FOREIGN KEY REFERENCES t(c), table form) are accepted, not enforced', async () => {
+  const p = await compileProgram(`CREATE TABLE a (id INT PRIMARY KEY);
+CREATE TABLE b (id INT, aid INT FOREIGN KEY REFERENCES a(id), bid INT, FOREIGN KEY (bid) REFERENCES a(id));
+CREATE MATERIALIZED VIEW v AS SELECT b.id FROM b JOIN a ON b.aid = a.id;`);
+  assert.deepEqual(
+    p.table('b')?.columns.map((c) => c.name),
+    ['id', 'aid', 'bid'],
+  );
+  const c = p.instantiate();
+  // a row referencing no row of a is accepted (Feldera does not enforce foreign keys)
+  c.step(new Map([['b', { rows: [[1, 99, 98]], weights: [1] }]]));
+  assert.deepEqual(c.contents('v').rows, []);
+});

@@ -172,6 +172,16 @@ test('scalar subqueries: uncorrelated aggregate, correlated aggregates (COUNT is
   await agree('SELECT (SELECT COUNT(*) FROM t) AS n', NULLY);
 });
 
+test('uncorrelated subqueries in the select list and HAVING of a GROUP BY query', async () => {
+  await agree('SELECT k, COUNT(*) AS n, (SELECT COUNT(*) FROM u) AS total FROM t GROUP BY k', NULLY);
+  await agree('SELECT k, SUM(v) AS s FROM t GROUP BY k HAVING SUM(v) > (SELECT MIN(w) FROM u)', NULLY);
+  await agree('SELECT k, k IN (SELECT k FROM u) AS found, COUNT(*) AS n FROM t GROUP BY k', NULLY);
+  await agree(
+    'SELECT s, MAX(v) AS m FROM t WHERE k IN (SELECT k FROM u) GROUP BY s HAVING EXISTS (SELECT 1 FROM u WHERE w > 8)',
+    NULLY,
+  );
+});
+
 test('subquery errors name the construct', async () => {
   const bad: Array<[string, string, RegExp]> = [
     [
@@ -184,6 +194,16 @@ test('subquery errors name the construct', async () => {
     ['SELECT k, (SELECT w FROM u WHERE u.k = t.k) AS x FROM t', 'SqlUnsupported', /aggregate/],
     ['SELECT k FROM t WHERE v > ALL (SELECT w FROM u)', 'SqlUnsupported', /ALL subqueries/],
     ['SELECT k FROM t WHERE v < ANY (SELECT w FROM u)', 'SqlUnsupported', /ANY/],
+    [
+      'SELECT k, (SELECT COUNT(*) FROM u WHERE u.k = t.k) AS n FROM t GROUP BY k',
+      'SqlUnsupported',
+      /correlated subquery is not supported in the select list or HAVING of a query with GROUP BY/,
+    ],
+    [
+      'SELECT COUNT(*) AS n, (SELECT COUNT(*) FROM u) AS m FROM t',
+      'SqlUnsupported',
+      /subquery is not supported/,
+    ],
   ];
   for (const [q, code, re] of bad)
     await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);

@@ -164,6 +164,23 @@ test("Feldera's own functions and forms", async () => {
     ['TRUNCATE(CAST(12.3456 AS DOUBLE), 2)', '12.34'],
     ['SIGN(CAST(-2.5 AS DECIMAL(4,1)))', '-1'],
     ['CHR(-1)', ''],
+    ['BROUND(2.5)', '2'],
+    ['BROUND(3.5)', '4'],
+    ['BROUND(-2.5)', '-2'],
+    ['BROUND(2.345, 2)', '2.34'],
+    ['BROUND(2.355, 2)', '2.36'],
+    ['BROUND(2.3451, 2)', '2.35'],
+    ['BROUND(125, -1)', '120'],
+    ["'Hawkeye' ILIKE 'h%EYE'", 't'],
+    ["'Hawkeye' NOT ILIKE 'h%'", 'f'],
+    ['ROUND(PI * 100)', '314'],
+    ["INITCAP_SPACES('hello wORLD-x y')", 'Hello World-x Y'],
+    ["BIN2UTF8(x'6665')", 'fe'],
+    ["GUNZIP(x'1f8b08000000000000ff4b4bcd49492d4a0400218115ac07000000')", 'feldera'],
+    ["LENGTH(CAST('ab' AS CHAR(5)))", '5'],
+    ["CAST('ab' AS CHAR(4)) || 'x'", 'ab  x'],
+    ["CONCAT(CAST('ab' AS CHAR(3)), 'x')", 'ab x'],
+    ["CAST(CAST('ab' AS CHAR(4)) AS VARCHAR) || 'x'", 'abx'],
   ]);
 });
 
@@ -180,4 +197,22 @@ test('run-time and compile-time errors', async () => {
     "GREATEST('a', TRUE)",
   ]);
   for (const g of got) assert.ok('error' in g, JSON.stringify(got));
+});
+
+test('SAFE_CAST gives NULL where CAST fails; UUID casts to its 16 bytes', async () => {
+  await expect([
+    ["SAFE_CAST('12' AS INTEGER)", '12'],
+    ["SAFE_CAST('x12' AS INTEGER)", null],
+    ["safe_cast('2020-13-45' AS DATE)", null],
+    ['SAFE_CAST(300 AS TINYINT)', null],
+    ['SAFE_CAST(CAST(300 AS INTEGER) AS TINYINT)', null],
+    ['SAFE_CAST(CAST(100 AS INTEGER) AS TINYINT)', '100'],
+    [
+      "CAST(CAST('724b11b7-5a71-4d18-b241-299f82d9b403' AS UUID) AS VARBINARY)",
+      '\\x724b11b75a714d18b241299f82d9b403',
+    ],
+    ["CAST(CAST('724b11b7-5a71-4d18-b241-299f82d9b403' AS UUID) AS BINARY(2))", '\\x724b'],
+  ]);
+  const [err] = await evalOurs(["CAST('x12' AS INTEGER)"]);
+  assert.ok(err && 'error' in err, 'CAST itself still fails');
 });
