@@ -37,7 +37,7 @@ import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
 import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
-import type { PipelineDiff } from '../types/pipeline-api.ts';
+import type { PipelineDiff, ProgramError, ProgramInfo, ProgramStatus } from '../types/pipeline-api.ts';
 import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
 import { LifecycleLog } from './lifecycle-log.ts';
@@ -398,9 +398,9 @@ function compile(
   mainScript: string,
   sql: string,
 ): Promise<{
-  program_status: string;
-  program_error: Record<string, unknown>;
-  program_info: Record<string, unknown> | null;
+  program_status: ProgramStatus;
+  program_error: ProgramError;
+  program_info: ProgramInfo | null;
 }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [mainScript, 'program', 'compile'], {
