@@ -2,9 +2,10 @@
  * The manager: the pipeline registry, the supervisor of pipeline processes and the `/v0` API
  * (Feldera-compatible) on fastify, through the HTTP kit (src/http/). Its routes are tables, one group per file:
  *
- *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}
+ *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}, POST …/diff
  *   routes/lifecycle.ts   POST /v0/pipelines/{name}/{start,stop,pause,resume,activate,clear,dismiss_error}
- *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s):
+ *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s),
+ *                         one connector's stats/start/pause/completion_token:
  *                         proxied to the pipeline's own process
  *   routes/logs.ts        GET /v0/pipelines/{name}/logs
  *   routes/metrics.ts     GET /v0/metrics

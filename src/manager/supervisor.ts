@@ -16,7 +16,8 @@
  * Each spawn gets a fresh random key (32 bytes), passed in the child's environment (`HOLDFAST_PIPELINE_KEY`),
  * never on its command line; the pipeline then refuses every request without `Authorization: Bearer <key>`.
  * The key lives only in this object's memory: not in the config file, the registry, logs or API answers.
- * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
+ * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process, and
+ * {@link Supervisor.client} a typed client (process-client.ts) that sends it.
  *
  * Pipeline processes run with {@link PIPELINE_NODE_FLAGS}.
  *

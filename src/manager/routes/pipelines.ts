@@ -1,5 +1,6 @@
 /**
- * Manager routes: the pipeline registry (list, get, create, replace, patch, delete).
+ * Manager routes: the pipeline registry (list, get, create, replace, patch, delete) and `POST …/diff` (the
+ * program diff against a proposed program, computed by `holdfast program diff` in a child process).
  *
  * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
