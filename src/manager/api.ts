@@ -2,9 +2,10 @@
  * The manager: the pipeline registry, the supervisor of pipeline processes and the `/v0` API
  * (Feldera-compatible) on fastify, through the HTTP kit (src/http/). Its routes are tables, one group per file:
  *
- *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}
+ *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}, POST …/diff
  *   routes/lifecycle.ts   POST /v0/pipelines/{name}/{start,stop,pause,resume,activate,clear,dismiss_error}
- *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s):
+ *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s),
+ *                         one connector's stats/start/pause/completion_token:
  *                         proxied to the pipeline's own process
  *   routes/logs.ts        GET /v0/pipelines/{name}/logs
  *   routes/metrics.ts     GET /v0/metrics
@@ -38,7 +39,7 @@ import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
 import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
-import type { PipelineDiff } from '../types/pipeline-api.ts';
+import type { PipelineDiff, ProgramError, ProgramInfo, ProgramStatus } from '../types/pipeline-api.ts';
 import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
 import { LifecycleLog } from './lifecycle-log.ts';
@@ -401,9 +402,9 @@ function compile(
   mainScript: string,
   sql: string,
 ): Promise<{
-  program_status: string;
-  program_error: Record<string, unknown>;
-  program_info: Record<string, unknown> | null;
+  program_status: ProgramStatus;
+  program_error: ProgramError;
+  program_info: ProgramInfo | null;
 }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [mainScript, 'program', 'compile'], {

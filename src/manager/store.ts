@@ -26,8 +26,13 @@ import { ServiceError } from '../errors/service-error.ts';
 import type { ErrorResponse } from '../types/error-codes.ts';
 import type {
   BootstrapPolicy,
+  ProgramConfig,
+  ProgramError,
+  ProgramInfo,
+  ProgramStatus,
   ResourcesDesiredStatus,
   ResourcesStatus,
+  RuntimeConfig,
   RuntimeDesiredStatus,
   RuntimeStatus,
   StorageStatus,
@@ -58,13 +63,13 @@ export interface PipelineRecord {
   program_code: string;
   udf_rust: string;
   udf_toml: string;
-  program_config: Record<string, unknown>;
-  runtime_config: Record<string, unknown>;
+  program_config: ProgramConfig;
+  runtime_config: RuntimeConfig;
   program_version: number;
-  program_status: string;
+  program_status: ProgramStatus;
   program_status_since: string;
-  program_error: Record<string, unknown>;
-  program_info: Record<string, unknown> | null;
+  program_error: ProgramError;
+  program_info: ProgramInfo | null;
   deployment_id: string | null;
   deployment_initial: RuntimeDesiredStatus | null;
   deployment_error: ErrorResponse | null;

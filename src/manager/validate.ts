@@ -167,13 +167,17 @@ export const REDACTED = REDACTED_SECRET;
  * Replaces secret-looking values in a JSON object tree (for responses and logs): secret-named fields whole, and
  * the userinfo secret of any URL in a string (`http://user:<redacted>@host`).
  */
-export function redact(v: unknown): unknown {
+export function redact<T>(v: T): T {
+  return redactValue(v) as T; // same shape: only string values change
+}
+
+function redactValue(v: unknown): unknown {
   if (typeof v === 'string') return redactUrlCredentials(v);
-  if (Array.isArray(v)) return v.map(redact);
+  if (Array.isArray(v)) return v.map(redactValue);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v))
-      out[k] = SECRET_KEY.test(k) && typeof x === 'string' ? REDACTED : redact(x);
+      out[k] = SECRET_KEY.test(k) && typeof x === 'string' ? REDACTED : redactValue(x);
     return out;
   }
   return v;

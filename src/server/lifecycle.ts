@@ -8,7 +8,8 @@
  *
  * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
  * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
- * policy to `allow` and returns once the pipeline has left AwaitingApproval; sent earlier it pre-approves.
+ * policy to `allow` (and `silentBootstrap` to what it says) and returns once the pipeline has left
+ * AwaitingApproval; sent earlier it pre-approves.
  * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
  * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
  *

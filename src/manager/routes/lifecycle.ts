@@ -29,6 +29,7 @@ import {
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../../types/ft-config.ts';
 import type { StartPipelineParams, StopPipelineParams } from '../../types/pipeline-api.ts';
 import type { ManagerContext } from '../context.ts';
+import { ProcessAnswerError } from '../process-client.ts';
 import { now, setResources, setRuntime } from '../records.ts';
 import type { BootstrapPolicy, RuntimeDesiredStatus } from '../store.ts';
 
@@ -286,32 +287,15 @@ function stop(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): void
 
 /** Graceful stop: checkpoint, wait until it is durable, then stop the process. On failure: forced stop + error. */
 async function suspend(m: ManagerContext, name: string, port: number): Promise<void> {
-  const base = `http://127.0.0.1:${port}`;
-  const headers = m.supervisor.authHeaders(name);
+  const proc = m.supervisor.client(name, port);
   try {
     // no step runs after the checkpoint's cut: input waits (unacknowledged) instead of being processed and
     // then lost with the process
-    await fetch(`${base}/pause`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) });
-    const r = await fetch(`${base}/checkpoint`, {
-      method: 'POST',
-      headers,
-      signal: AbortSignal.timeout(120_000),
-    });
-    const body = (await r.json()) as {
-      checkpoint_sequence_number?: number;
-      incarnation_uuid?: string;
-      message?: string;
-    };
-    if (!r.ok || body.checkpoint_sequence_number === undefined)
-      throw new Error(body.message ?? `checkpoint answered ${r.status}`);
+    await proc.pauseOrStart('pause').catch(() => {});
+    const body = await proc.checkpoint();
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const st = (await (
-        await fetch(`${base}/checkpoint_status?incarnation_uuid=${body.incarnation_uuid}`, { headers })
-      ).json()) as {
-        success: number | null;
-        failure: { sequence_number: number; error: string } | null;
-      };
+      const st = await proc.checkpointStatus(body.incarnation_uuid);
       if (st.success !== null && st.success >= body.checkpoint_sequence_number) break;
       if (st.failure && st.failure.sequence_number >= body.checkpoint_sequence_number)
         throw new Error(st.failure.error);
@@ -340,20 +324,13 @@ async function pauseResume(
 ): Promise<void> {
   const r = m.get(name);
   const port = m.deployedPort(r);
-  const resp = await fetch(`http://127.0.0.1:${port}/${action === 'pause' ? 'pause' : 'start'}`, {
-    method: 'POST',
-    headers: m.supervisor.authHeaders(name),
-    signal: AbortSignal.timeout(10_000),
-  }).catch(() => {
-    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
-      pipeline_name: name,
-    });
-  });
-  if (!resp.ok) {
+  try {
+    await m.supervisor.client(name, port).pauseOrStart(action === 'pause' ? 'pause' : 'start');
+  } catch (e) {
+    if (!(e instanceof ProcessAnswerError)) throw e;
     // the pipeline's own refusal (e.g. 400 InvalidTransition in standby) is passed through, as Feldera does
-    const text = await resp.text().catch(() => '');
-    if (isErrorBody(text)) return passThrough(reply, resp.status, text);
-    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${resp.status}`, {
+    if (e.body !== null) return passThrough(reply, e.status, e.text);
+    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${e.status}`, {
       pipeline_name: name,
     });
   }
@@ -378,25 +355,11 @@ async function activate(m: ManagerContext, req: FastifyRequest, reply: FastifyRe
   const initial = queryParams(req).get('initial') ?? 'running';
   if (initial !== 'running' && initial !== 'paused') throw invalidActivateStatus(initial);
   const search = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-  const unreachable = () =>
-    new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
-      pipeline_name: name,
-    });
-  let status: number;
-  let text: string;
-  let type: string | null;
-  try {
-    const resp = await fetch(`http://127.0.0.1:${port}/activate${search}`, {
-      method: 'POST',
-      headers: m.supervisor.authHeaders(name),
-      signal: AbortSignal.timeout(10_000),
-    });
-    status = resp.status;
-    type = resp.headers.get('content-type');
-    text = await resp.text();
-  } catch {
-    throw unreachable();
-  }
+  const {
+    status,
+    text,
+    contentType: type,
+  } = await m.supervisor.client(name, port).send('POST', `/activate${search}`, 10_000);
   if (status >= 200 && status < 300) {
     // the pipeline has activated: recorded even if the disk is full (then logged, retried)
     m.note(name, (x) => {
@@ -417,18 +380,6 @@ async function activate(m: ManagerContext, req: FastifyRequest, reply: FastifyRe
     m.supervisor.log(name, `activation requested (initial=${initial})`);
   }
   passThrough(reply, status, text, type);
-}
-
-/** Whether a pipeline's answer is an error body (`{"message", "error_code", ...}`). */
-function isErrorBody(text: string): boolean {
-  try {
-    const b = JSON.parse(text) as unknown;
-    return (
-      typeof b === 'object' && b !== null && typeof (b as { error_code?: unknown }).error_code === 'string'
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** Sends the pipeline's answer on unchanged (status and body). */

@@ -1,6 +1,7 @@
 /**
  * Manager route: `GET /v0/metrics[?format=prometheus|json]` — the manager's own registry (manager-metrics.ts)
- * merged with the metrics of every deployed pipeline, fetched as JSON from each process in parallel and
+ * merged with the metrics of every deployed pipeline, fetched from each process in parallel (its families in
+ * prom-client's shape, `format=holdfast_families`) and
  * relabelled with its `pipeline_name`, into one exposition (each family once; see metrics/registry.ts). A
  * pipeline that does not answer is left out.
  */
@@ -46,12 +47,12 @@ export function metricsRoutes(m: ManagerContext): Route[] {
         const pipelines = await Promise.all(
           deployed.map(async (r): Promise<MetricFamily[]> => {
             try {
-              const answer = await fetch(
-                `http://127.0.0.1:${m.supervisor.port(r.name)}/metrics?format=${FAMILIES_FORMAT}`,
-                { headers: m.supervisor.authHeaders(r.name), signal: AbortSignal.timeout(5000) },
-              );
-              if (!answer.ok) return [];
-              return sanitizeFamilies(await answer.json(), { [PIPELINE_LABEL]: r.name });
+              const answer = await m.supervisor
+                .client(r.name, m.supervisor.port(r.name) as number)
+                .send('GET', `/metrics?format=${FAMILIES_FORMAT}`, 5000);
+              if (answer.status !== 200) return [];
+              // the process's own families, checked one by one before they are merged (sanitizeFamilies)
+              return sanitizeFamilies(JSON.parse(answer.text), { [PIPELINE_LABEL]: r.name });
             } catch {
               return []; // an unreachable pipeline is left out
             }

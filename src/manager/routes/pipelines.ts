@@ -1,5 +1,6 @@
 /**
- * Manager routes: the pipeline registry (list, get, create, replace, patch, delete).
+ * Manager routes: the pipeline registry (list, get, create, replace, patch, delete) and `POST …/diff` (the
+ * program diff against a proposed program, computed by `holdfast program diff` in a child process).
  *
  * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
@@ -25,6 +26,15 @@ import {
   ref,
   SelectorQuerySchema,
 } from '../../types/api-schemas.ts';
+import type {
+  PipelineBootstrapFields,
+  PipelineDescr,
+  PipelineInfo,
+  PipelineSelectedInfo,
+  PipelineStatusDescr,
+  PipelineStatusInfo,
+  PipelineStatusWithConnectorsDescr,
+} from '../../types/pipeline-api.ts';
 import {
   closestName,
   PIPELINE_BODY_FIELDS,
@@ -272,7 +282,11 @@ function bodyError(e: InvalidInput, kind: 'create' | 'patch'): ServiceError | nu
   return null;
 }
 
-async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Record<string, unknown>> {
+async function edit(
+  m: ManagerContext,
+  old: PipelineRecord,
+  b: Body,
+): Promise<PipelineInfo | PipelineSelectedInfo> {
   const name = b.name as string;
   const rc = normalizeRuntimeConfig(unredact(b.runtime_config ?? {}, old.runtime_config));
   const pc = b.program_config ?? {};
@@ -429,20 +443,11 @@ async function connectorErrors(
   const port = m.supervisor.port(r.name);
   if (port === null) return null;
   try {
-    const resp = await fetch(`http://127.0.0.1:${port}/stats`, {
-      headers: m.supervisor.authHeaders(r.name),
-      signal: AbortSignal.timeout(2000),
-    });
-    if (!resp.ok) return null;
-    type Ep = { metrics?: Record<string, unknown> };
-    const s = (await resp.json()) as { inputs?: Ep[]; outputs?: Ep[] };
-    const count = (eps: Ep[] | undefined, keys: string[]) =>
-      (eps ?? []).reduce((n, e) => n + keys.reduce((k, key) => k + Number(e.metrics?.[key] ?? 0), 0), 0);
-    return {
-      num_errors:
-        count(s.inputs, ['num_parse_errors', 'num_transport_errors']) +
-        count(s.outputs, ['num_encode_errors', 'num_transport_errors']),
-    };
+    const s = await m.supervisor.client(r.name, port).stats(2000);
+    let n = 0;
+    for (const i of s.inputs) n += i.metrics.num_parse_errors + i.metrics.num_transport_errors;
+    for (const o of s.outputs) n += o.metrics.num_encode_errors + o.metrics.num_transport_errors;
+    return { num_errors: n };
   } catch {
     return null;
   }
@@ -453,7 +458,7 @@ export function view(
   selector: string | null,
   info = false,
   connectors: { num_errors: number } | null = null,
-): Record<string, unknown> {
+): PipelineInfo | PipelineSelectedInfo {
   const sel = selector ?? 'all';
   if (sel !== 'all' && sel !== 'status' && sel !== 'status_with_connectors') {
     throw new ServiceError(
@@ -470,7 +475,7 @@ export function view(
     r.deployment_resources_desired_status === 'Stopped'
       ? 'Stopped'
       : (r.deployment_runtime_desired_status ?? r.deployment_initial ?? 'Unavailable');
-  const out: Record<string, unknown> = {
+  const status: PipelineStatusInfo = {
     id: r.id,
     name: r.name,
     description: r.description,
@@ -506,20 +511,33 @@ export function view(
     deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
     warnings: runtimeConfigWarnings(r.runtime_config),
   };
-  if (!info) {
-    out.bootstrap_policy = r.bootstrap_policy ?? null;
-    out.silent_bootstrap = r.silent_bootstrap === true;
-    out.concurrent_bootstrap = false;
+  // POST/PUT/PATCH answers (PipelineInfo) lack the bootstrap fields; GET answers have them
+  const bootstrap: PipelineBootstrapFields = {
+    bootstrap_policy: r.bootstrap_policy ?? null,
+    silent_bootstrap: r.silent_bootstrap === true,
+    concurrent_bootstrap: false,
+  };
+  const all = {
+    runtime_config: redact(r.runtime_config),
+    program_code: r.program_code,
+    udf_rust: r.udf_rust,
+    udf_toml: r.udf_toml,
+    program_error: r.program_error,
+    program_info: r.program_info,
+    deployment_resources_status_details: null,
+  };
+  if (info) {
+    const out: PipelineInfo = { ...status, ...all };
+    return out;
   }
   if (sel === 'all') {
-    out.runtime_config = redact(r.runtime_config);
-    out.program_code = r.program_code;
-    out.udf_rust = r.udf_rust;
-    out.udf_toml = r.udf_toml;
-    out.program_error = r.program_error;
-    out.program_info = r.program_info;
-    out.deployment_resources_status_details = null;
+    const out: PipelineDescr = { ...status, ...bootstrap, ...all };
+    return out;
   }
-  if (sel === 'status_with_connectors') out.connectors = connectors;
+  if (sel === 'status_with_connectors') {
+    const out: PipelineStatusWithConnectorsDescr = { ...status, ...bootstrap, connectors };
+    return out;
+  }
+  const out: PipelineStatusDescr = { ...status, ...bootstrap };
   return out;
 }

@@ -1,8 +1,9 @@
 /**
  * Pipeline routes around the lifecycle: `GET /status` and `GET /healthz` (Feldera's `ExtendedRuntimeStatus`,
  * see lifecycle.ts; while running its details carry `connector_stats.num_errors`, and with storage
- * `storage_status_details` lists the local checkpoints), `POST /approve` (bootstrap approval), `POST /activate?initial=running|paused` (a standby),
- * `POST /pause`, `POST /start` and `POST /resume`. These answer from the start of initialization: before the
+ * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true]` (bootstrap
+ * approval; `concurrent_bootstrap` is refused), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
+ * `POST /start` and `POST /resume`. These answer from the start of initialization: before the
  * controller exists pause/start set the state it will start in; in standby they are 400 `InvalidTransition`
  * (activate first).
  */

@@ -14,7 +14,7 @@ import {
   PROMETHEUS_CONTENT_TYPE,
 } from '../../metrics/registry.ts';
 import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
-import type { InputEndpointStatus, OutputEndpointStatus } from '../../types/pipeline-api.ts';
+import type { InputEndpointStatus, OutputEndpointStatus, PipelineStats } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 
 export function statsRoutes(ctx: ServerContext): Route[] {
@@ -85,7 +85,7 @@ function standbyStats(): Record<string, unknown> {
   };
 }
 
-function stats(ctx: ServerContext, controller: Controller): Record<string, unknown> {
+function stats(ctx: ServerContext, controller: Controller): PipelineStats {
   const t = controller.totals;
   const state =
     controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
