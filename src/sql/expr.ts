@@ -1063,7 +1063,11 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
 // type names
 
 /** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
-export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): SqlType {
+/**
+ * `column`: the type of a table column. A column declared `CHAR` without a length holds strings of any length
+ * (Feldera keeps them whole); everywhere else (`CAST(x AS CHAR)`) a bare `CHAR` is `CHAR(1)`.
+ */
+export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true, column = false): SqlType {
   // Feldera's nested types (type-expr.ts) and Postgres's `T ARRAY` / `T[]` (elements nullable)
   if (tn.arrayBounds) {
     let t = resolveTypeName({ ...tn, arrayBounds: undefined }, ctx, true);
@@ -1133,7 +1137,9 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'char':
     case 'character': {
       const kind = base === 'varchar' ? 'VARCHAR' : 'CHAR';
-      const len = mods[0] ?? (kind === 'CHAR' ? 1 : null);
+      // the grammar gives a bare CHAR the length 1 at no position (location -1)
+      const bare = kind === 'CHAR' && (tn.typmods?.[0]?.A_Const?.location ?? -1) < 0;
+      const len = bare && column ? null : (mods[0] ?? (kind === 'CHAR' ? 1 : null));
       if (len !== null && len < 1)
         throw sqlError('SqlTypeError', `length for type ${kind} must be at least 1`, ctx, tn.location);
       return sqlType(kind, nullable, { length: len });

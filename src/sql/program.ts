@@ -313,7 +313,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       }
       cols.push({
         name: cd.colname,
-        type: resolveTypeName(cd.typeName, ctx, true),
+        type: resolveTypeName(cd.typeName, ctx, true, true),
         notNull,
         location: cd.location,
       });
