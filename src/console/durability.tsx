@@ -15,7 +15,6 @@ import type {
   CheckpointStatus,
   CheckpointSyncStatus,
   PipelineDescr,
-  PipelineStats,
   RemoteCheckpoint,
   StandbyStatus,
 } from '../client/index.ts';
@@ -33,7 +32,7 @@ interface Snapshot {
 
 const short = (uuid: string | null | undefined): string => (uuid ? uuid.slice(0, 8) : '—');
 
-/** `/stats` `checkpoint_sync.activation` (not in the SDK's types): this pipeline's takeover of the bucket. */
+/** `sync_status` `checkpoint_sync.activation` (not in the SDK's types): this pipeline's takeover of the bucket. */
 interface Activation {
   readonly checkpoint: string | null;
   readonly epoch: number;
@@ -42,15 +41,7 @@ interface Activation {
   readonly activated_at: string;
 }
 
-export function Durability({
-  p,
-  stats,
-  onChange,
-}: {
-  p: PipelineDescr;
-  stats: PipelineStats | null;
-  onChange: () => void;
-}) {
+export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => void }) {
   const { client } = useSession();
   const deployed = p.deployment_resources_status === 'Provisioned';
   const firstSeen = useRef(new Map<string, number>());
@@ -91,15 +82,16 @@ export function Durability({
     setBusy(null);
     poll.refresh();
   };
-  const cs = stats?.checkpoint_sync ?? null;
-  const standby = (p.deployment_runtime_status_details?.standby as StandbyStatus | undefined) ?? null;
   const snap = poll.data ?? null;
+  // Holdfast's sync progress rides on Feldera's sync_status (not /stats, whose keys are Feldera's)
+  const cs = snap?.sync?.checkpoint_sync ?? null;
+  const standby = (p.deployment_runtime_status_details?.standby as StandbyStatus | undefined) ?? null;
   const remote = snap?.remote ?? [];
   const newestRemote = remote.at(-1) ?? null;
   const rpoSeconds =
     cs?.newest_remote_age_seconds ??
     (newestRemote ? (Date.now() - new Date(newestRemote.created_at).getTime()) / 1000 : null);
-  // the RPO trend: one sample per stats poll
+  // the RPO trend: one sample per render of the page (it re-renders with each poll)
   const t = Math.floor(Date.now() / 1000);
   if (rpo.current.t.at(-1) !== t && deployed && p.deployment_status !== 'Standby') {
     rpo.current.t.push(t);

@@ -185,7 +185,7 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
           <Overview p={p} stats={stats} statsError={deployed ? statsError : null} samples={samples} />
         )}
         {tab === 'query' && <QueryBox p={p} />}
-        {tab === 'durability' && <Durability p={p} stats={stats} onChange={poll.refresh} />}
+        {tab === 'durability' && <Durability p={p} onChange={poll.refresh} />}
         {tab === 'logs' && <Logs name={name} />}
         {tab === 'program' && (
           <ProgramForm
