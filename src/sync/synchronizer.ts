@@ -35,9 +35,9 @@ import {
   manifestFiles,
   parseManifest,
 } from '../storage/checkpoint-store.ts';
-import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
 import { isAzureProvider, type SyncSettings } from '../types/sync-config.ts';
+import { uuidV7Time } from '../util/uuid-v7.ts';
 import { AzureStore } from './azure-store.ts';
 import { DirStore } from './dir-store.ts';
 import type { ObjectStore } from './object-store.ts';
