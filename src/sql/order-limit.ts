@@ -17,10 +17,11 @@
 import type { Circuit } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { TopKOperator } from '../operators/top-k.ts';
-import type { Row, Value } from '../zset/value.ts';
-import { type Ast, type Bound, bindExpr, comparator, type ScopeColumn, sqlError } from './expr.ts';
+import type { Value } from '../zset/value.ts';
+import { type Ast, type Bound, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
+import { compareByKeys, sortKey } from './sort-keys.ts';
 
 export interface OrderLimitContext {
   readonly circuit: Circuit;
@@ -87,31 +88,9 @@ export function planViewOrderLimit(stmt: Ast, c: OrderLimitContext): Rel {
       throw sqlError('SqlUnsupported', 'ORDER BY ... USING is not supported', ctx, sb.location, {
         construct: 'USING',
       });
-    const ev = bound.gen({ col: (i) => (a) => a[i] as Value });
-    const desc = sb.sortby_dir === 'SORTBY_DESC';
-    // Feldera: NULL is the smallest value unless NULLS FIRST/LAST says otherwise
-    const nullsFirst =
-      sb.sortby_nulls === 'SORTBY_NULLS_FIRST'
-        ? true
-        : sb.sortby_nulls === 'SORTBY_NULLS_LAST'
-          ? false
-          : !desc;
-    const cmp = comparator(bound.type.kind === 'NULL' ? 'INTEGER' : bound.type.kind);
-    return { ev, desc, nullsFirst, cmp };
+    return sortKey(sb, bound, { col: (i) => (a) => a[i] as Value });
   });
-  const compare = (x: Row, y: Row): number => {
-    for (const k of keys) {
-      const a = k.ev(x, x);
-      const b = k.ev(y, y);
-      if (a === null || b === null) {
-        if (a === b) continue;
-        return (a === null) === k.nullsFirst ? -1 : 1;
-      }
-      const r = k.cmp(a, b);
-      if (r !== 0) return k.desc ? -r : r;
-    }
-    return 0;
-  };
+  const compare = compareByKeys(keys);
   let node = c.circuit.add(
     new TopKOperator({ keyCount: 0, compare, limit: limit ?? Number.POSITIVE_INFINITY, offset }),
     [rel.node],

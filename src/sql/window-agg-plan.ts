@@ -30,6 +30,7 @@ import {
   sqlError,
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
+import { compareByKeys, sortKey } from './sort-keys.ts';
 import { type SqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
 import { USECS_PER_DAY } from './values/temporal.ts';
@@ -110,34 +111,9 @@ export function planWindowAggs(
   const orders = ((w.orderClause ?? []) as Ast[]).map((s) => {
     const sb = s.SortBy;
     const b = bindExpr(sb.node, scope);
-    const desc = sb.sortby_dir === 'SORTBY_DESC';
-    const nullsFirst =
-      sb.sortby_nulls === 'SORTBY_NULLS_FIRST'
-        ? true
-        : sb.sortby_nulls === 'SORTBY_NULLS_LAST'
-          ? false
-          : !desc;
-    return {
-      b,
-      ev: b.gen(shifted),
-      desc,
-      nullsFirst,
-      cmp: comparator(b.type.kind === 'NULL' ? 'INTEGER' : b.type.kind),
-    };
+    return { b, ...sortKey(sb, b, shifted) };
   });
-  const compare = (x: Row, y: Row): number => {
-    for (const k of orders) {
-      const a = k.ev(x, x);
-      const b = k.ev(y, y);
-      if (a === null || b === null) {
-        if (a === b) continue;
-        return (a === null) === k.nullsFirst ? -1 : 1;
-      }
-      const r = k.cmp(a, b);
-      if (r !== 0) return k.desc ? -r : r;
-    }
-    return 0;
-  };
+  const compare = compareByKeys(orders);
 
   const fns: Fn[] = [];
   const frames: Array<(rows: readonly Row[], i: number) => [number, number]> = [];

@@ -23,11 +23,11 @@ import {
   type Bound,
   bindExpr,
   columnRef,
-  comparator,
   type ScopeColumn,
   sqlError,
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
+import { compareByKeys, sortKey } from './sort-keys.ts';
 import { sqlType } from './sql-type.ts';
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
@@ -140,34 +140,9 @@ export function planRanked(
   const shifted = { col: (i: number) => (a: Row) => a[i + p] as Value };
   const keys = orders.map((s) => {
     const sb = s.SortBy;
-    const b = bindExpr(sb.node, scope);
-    const desc = sb.sortby_dir === 'SORTBY_DESC';
-    const nullsFirst =
-      sb.sortby_nulls === 'SORTBY_NULLS_FIRST'
-        ? true
-        : sb.sortby_nulls === 'SORTBY_NULLS_LAST'
-          ? false
-          : !desc;
-    return {
-      ev: b.gen(shifted),
-      desc,
-      nullsFirst,
-      cmp: comparator(b.type.kind === 'NULL' ? 'INTEGER' : b.type.kind),
-    };
+    return sortKey(sb, bindExpr(sb.node, scope), shifted);
   });
-  const compare = (x: Row, y: Row): number => {
-    for (const k of keys) {
-      const a = k.ev(x, x);
-      const b = k.ev(y, y);
-      if (a === null || b === null) {
-        if (a === b) continue;
-        return (a === null) === k.nullsFirst ? -1 : 1;
-      }
-      const r = k.cmp(a, b);
-      if (r !== 0) return k.desc ? -r : r;
-    }
-    return 0;
-  };
+  const compare = compareByKeys(keys);
   const ranked = c.circuit.add(
     new TopKOperator({ keyCount: p, compare, limit: c.rankLimit ?? Number.POSITIVE_INFINITY, rank: kind }),
     [input.node],
