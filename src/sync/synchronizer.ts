@@ -41,13 +41,15 @@ import { uuidV7Time } from '../util/uuid-v7.ts';
 import { AzureStore } from './azure-store.ts';
 import { DirStore } from './dir-store.ts';
 import type { ObjectStore } from './object-store.ts';
-import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy, transientError } from './retry.ts';
 import { S3Store } from './s3-store.ts';
 import { downloadFile, missingRemote, Pool, RateLimiter, uploadFile } from './transfer.ts';
 
 export const OWNER_KEY = 'owner.json';
 export const REMOTE_FILES = 'files/';
 export const REMOTE_MANIFESTS = 'checkpoints/';
+/** Listings of the manifests taken until two in a row agree (see `#manifestUuids`). */
+const LIST_AGREEMENT_ATTEMPTS = 5;
 /** Scratch objects of the conditional-write probe (deleted right away). */
 export const PROBE_PREFIX = 'probe/';
 const MANIFEST_KEY_RE = /^checkpoints\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
@@ -718,13 +720,34 @@ export class Synchronizer {
   // ------------------------------------------------------------------------------------------------------
 
   /** UUIDs of the manifests in `store`, oldest first. */
+  /**
+   * The manifest UUIDs in `store`. A LIST answer carries no checksum, and a damaged one can drop keys without
+   * any error (a flipped byte in a key name, or in the truncation flag that ends the listing early) - and the key
+   * most likely dropped, the last one, is the newest manifest: restoring the one before it as "latest" would
+   * silently lose acknowledged state. So the listing is taken again until two in a row agree key for key
+   * (a store that keeps changing, or keeps answering differently, fails the request as transient).
+   */
   async #manifestUuids(store: ObjectStore): Promise<string[]> {
-    const out: string[] = [];
-    for await (const o of store.list(REMOTE_MANIFESTS)) {
-      const uuid = MANIFEST_KEY_RE.exec(o.key)?.[1];
-      if (uuid !== undefined) out.push(uuid);
+    let previous: string | null = null;
+    for (let attempt = 1; attempt <= LIST_AGREEMENT_ATTEMPTS; attempt++) {
+      const keys: string[] = [];
+      for await (const o of store.list(REMOTE_MANIFESTS)) keys.push(o.key);
+      keys.sort();
+      const joined = keys.join('\n');
+      if (joined === previous) {
+        const out: string[] = [];
+        for (const k of keys) {
+          const uuid = MANIFEST_KEY_RE.exec(k)?.[1];
+          if (uuid !== undefined) out.push(uuid);
+        }
+        return out;
+      }
+      previous = joined;
     }
-    return out.sort();
+    throw transientError(
+      `LIST ${REMOTE_MANIFESTS} on ${store.description}`,
+      `${LIST_AGREEMENT_ATTEMPTS} listings in a row never agreed twice (the store's answers are damaged, or checkpoints are being written meanwhile)`,
+    );
   }
 
   /** Reads and validates a remote manifest. @throws ServiceError (store codes) | StorageError CheckpointCorrupt */
