@@ -26,6 +26,7 @@ import type { Operator, StateBatches, StatefulOperator } from '../circuit/operat
 import type { Batch } from '../zset/batch.ts';
 import { push } from '../zset/batch.ts';
 import { encodeColumns, encodeRow, type Row } from '../zset/value.ts';
+import { addSorted, type SortedEntry } from './sorted-multiset.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface TopKSpec {
@@ -45,11 +46,7 @@ export interface TopKSpec {
   readonly rank?: 'row_number' | 'rank' | 'dense_rank';
 }
 
-interface Entry {
-  readonly row: Row;
-  readonly enc: string;
-  weight: number;
-}
+type Entry = SortedEntry;
 
 interface Group {
   /** Distinct rows of the group in order (weights may be ≤ 0 transiently; those take no rank). */
@@ -74,12 +71,6 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
   }
 
-  #order(a: Entry, b: Entry): number {
-    const c = this.#spec.compare(a.row, b.row);
-    if (c !== 0) return c;
-    return a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0;
-  }
-
   /** Adds w copies of row to its group's integral; returns the group's key. */
   #add(row: Row, w: number): string {
     const gk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
@@ -88,20 +79,7 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
       g = { sorted: [], emitted: new Map() };
       this.#groups.set(gk, g);
     }
-    const probe: Entry = { row, enc: encodeRow(row), weight: w };
-    const s = g.sorted;
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#order(s[mid] as Entry, probe) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const at = s[lo];
-    if (at !== undefined && at.enc === probe.enc) {
-      at.weight += w;
-      if (at.weight === 0) s.splice(lo, 1);
-    } else if (w !== 0) s.splice(lo, 0, probe);
+    addSorted(g.sorted, row, w, this.#spec.compare);
     return gk;
   }
 

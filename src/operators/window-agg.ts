@@ -19,6 +19,7 @@ import type { Operator, StateBatches, StatefulOperator } from '../circuit/operat
 import type { Batch } from '../zset/batch.ts';
 import { push } from '../zset/batch.ts';
 import { encodeColumns, encodeRow, type Row, type Value } from '../zset/value.ts';
+import { addSorted, type SortedEntry } from './sorted-multiset.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface WindowAggSpec {
@@ -29,11 +30,7 @@ export interface WindowAggSpec {
   readonly compute: (rows: readonly Row[]) => Value[][];
 }
 
-interface Entry {
-  readonly row: Row;
-  readonly enc: string;
-  weight: number;
-}
+type Entry = SortedEntry;
 
 interface Partition {
   readonly sorted: Entry[];
@@ -53,12 +50,6 @@ export class WindowAggOperator extends StatefulBase implements StatefulOperator,
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
   }
 
-  #order(a: Entry, b: Entry): number {
-    const c = this.#spec.compare(a.row, b.row);
-    if (c !== 0) return c;
-    return a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0;
-  }
-
   #add(row: Row, w: number): string {
     const pk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
     let p = this.#parts.get(pk);
@@ -66,20 +57,7 @@ export class WindowAggOperator extends StatefulBase implements StatefulOperator,
       p = { sorted: [], emitted: new Map() };
       this.#parts.set(pk, p);
     }
-    const probe: Entry = { row, enc: encodeRow(row), weight: w };
-    const s = p.sorted;
-    let lo = 0;
-    let hi = s.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.#order(s[mid] as Entry, probe) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const at = s[lo];
-    if (at !== undefined && at.enc === probe.enc) {
-      at.weight += w;
-      if (at.weight === 0) s.splice(lo, 1);
-    } else if (w !== 0) s.splice(lo, 0, probe);
+    addSorted(p.sorted, row, w, this.#spec.compare);
     return pk;
   }
 
