@@ -80,15 +80,12 @@ test(`fault rounds: random seed ${randomSeed}`, { timeout: 240_000 }, async (t) 
   await campaign(t, 'flaky-store', 'exactly_once', randomSeed, 3);
 });
 
-// Known data-loss bug, found by the random seed on 2026-12-06 and not fixed yet: a push that fails under
-// injected faults can still land a content-addressed file with a corrupted body (the proxy flips bytes of a PUT
-// body; stores of provider "Other" get no checksum header, so they keep it), overwriting the intact copy an
-// earlier pushed checkpoint needs. After a lost disk, "latest" then skips that checkpoint as corrupt and
-// restores an older one. The fix belongs in the push (never overwrite files/ objects; send a body checksum the
-// store verifies). Until then this replay is a todo: it runs and reports, but does not fail the suite.
-test('fault rounds: flaky store, seed 1579376717 (a failed push overwrites a shared file)', {
+// Found by the random seed on 2026-12-06 (and seed 3 in CI): a restore under faults took file bodies damaged in
+// transit for corrupt checkpoints and restored an older one. A pull now reads a checkpoint that looks corrupt
+// again and skips it only when two complete reads are wrong the same way; uploads carry a Content-MD5 the store
+// checks, so a body damaged on the way never lands (tests/unit/sync/transit-damage.test.ts).
+test('fault rounds: flaky store, seed 1579376717 (bodies damaged in transit are not corruption)', {
   timeout: 240_000,
-  todo: 'a failed push can overwrite a content-addressed file with a corrupt body (see the comment above)',
 }, async (t) => {
   await campaign(t, 'flaky-store', 'exactly_once', 1579376717, 3);
 });

@@ -9,8 +9,8 @@
  *   is refused its push (CheckpointPushDiverged). A later healthy restore gets the data.
  * - 503 on PUT during a push: retried and visible; when it persists the push fails loudly and the bucket never
  *   holds a manifest whose files are missing.
- * - Standby: resets and hangs retried and counted, pulls that must skip a corrupted checkpoint counted as
- *   failures, activation through a transient fault retried, and a plain start after a failed activation takes
+ * - Standby: resets and hangs retried and counted, pulls whose bodies keep arriving damaged in transit counted
+ *   as failures (never taken for a corrupt checkpoint to skip), activation through a transient fault retried, and a plain start after a failed activation takes
  *   the bucket over before running.
  */
 import assert from 'node:assert/strict';
@@ -369,14 +369,15 @@ describe('checkpoint sync through a flaky object store', async () => {
     }
   });
 
-  test('standby: a pull that must skip a corrupted checkpoint is a counted failure; activation is retried through a transient fault', async () => {
+  test('standby: a pull whose bodies arrive damaged is a counted failure, not a skip; activation is retried through a transient fault', async () => {
     const { a, b, sb, dir } = await primaryAndStandby('flaky/sb-corrupt', 'sbcor');
     try {
       await ingest(a.base, [{ id: 2, v: 20 }]);
       await checkpoint(a.base);
       const c2 = await syncNow(a.base);
       await until(sb, (s) => s?.last_pulled_checkpoint === c2.uuid, 'standby holds c2');
-      // c3's files arrive corrupted: the pull skips c3, keeps c2, and counts a failure that says so
+      // c3's files arrive with flipped bytes, differently each read: the pull fails (transient: no two reads
+      // agree, so c3 is not proven corrupt and not skipped), keeps c2, and counts a failure that says so
       await ingest(a.base, [{ id: 3, v: 30 }]);
       await checkpoint(a.base);
       const heldBefore = (await sb()) as StandbyStatus;
@@ -385,8 +386,9 @@ describe('checkpoint sync through a flaky object store', async () => {
       const corrupt = await until(
         sb,
         (s) =>
-          (s?.pull_failures ?? 0) > heldBefore.pull_failures && /corrupt/.test(s?.last_error?.message ?? ''),
-        'a pull that skipped the corrupted checkpoint',
+          (s?.pull_failures ?? 0) > heldBefore.pull_failures &&
+          /wrong in different ways/.test(s?.last_error?.message ?? ''),
+        'a pull that failed on bodies damaged in transit',
       );
       assert.equal(corrupt?.last_pulled_checkpoint, c2.uuid);
       assert.match(corrupt?.last_error?.message ?? '', new RegExp(c3.uuid));
