@@ -26,7 +26,7 @@
  *
  * A `flaky-store` campaign syncs checkpoints to an S3 server (s3rver) through the fault-injecting proxy
  * (tests/helpers/fault-proxy.ts). Each round pushes acknowledged batches, takes a checkpoint and pushes it while
- * the proxy injects random faults (5xx, resets, bodies cut short or corrupted in transit, delays, hangs) into a
+ * the proxy injects random faults (5xx, resets, bodies cut short, response or upload bodies with bytes flipped, delays, hangs) into a
  * random share of the requests: a push either succeeds or fails loudly, never leaves a manifest whose files are
  * missing. Then `kill -9`, usually with the local storage wiped (a lost disk), and a restart with
  * `start_from_checkpoint: "latest"` while faults go on. The outcome must be:
