@@ -42,11 +42,14 @@ function reference(left: ZSetMap, right: ZSetMap): Batch {
 describe('asof-join', () => {
   test('each left row takes the right row with the greatest timestamp not above its own', () => {
     const op = asofJoin(spec());
-    assertZ(step2(op, ins(['a', 10, 'l1'], ['a', 3, 'l2'], ['b', 5, 'l3']), ins(['a', 5, 'r1'], ['a', 11, 'r2'])), [
-      [['a', 10, 'l1', 'a', 5, 'r1'], 1],
-      [['a', 3, 'l2', ...N], 1],
-      [['b', 5, 'l3', ...N], 1],
-    ]);
+    assertZ(
+      step2(op, ins(['a', 10, 'l1'], ['a', 3, 'l2'], ['b', 5, 'l3']), ins(['a', 5, 'r1'], ['a', 11, 'r2'])),
+      [
+        [['a', 10, 'l1', 'a', 5, 'r1'], 1],
+        [['a', 3, 'l2', ...N], 1],
+        [['b', 5, 'l3', ...N], 1],
+      ],
+    );
     // a closer right row replaces the match; an equal timestamp matches (>=)
     assertZ(step2(op, emptyBatch(), ins(['a', 10, 'r3'])), [
       [['a', 10, 'l1', 'a', 5, 'r1'], -1],
@@ -64,11 +67,14 @@ describe('asof-join', () => {
 
   test('NULL keys and timestamps never match; a NULL-key left row passes through padded', () => {
     const op = asofJoin(spec());
-    assertZ(step2(op, ins([null, 4, 'x'], ['a', null, 'y'], ['a', 4, 'z']), ins([null, 1, 'p'], ['a', null, 'q'])), [
-      [[null, 4, 'x', ...N], 1],
-      [['a', null, 'y', ...N], 1],
-      [['a', 4, 'z', ...N], 1],
-    ]);
+    assertZ(
+      step2(op, ins([null, 4, 'x'], ['a', null, 'y'], ['a', 4, 'z']), ins([null, 1, 'p'], ['a', null, 'q'])),
+      [
+        [[null, 4, 'x', ...N], 1],
+        [['a', null, 'y', ...N], 1],
+        [['a', 4, 'z', ...N], 1],
+      ],
+    );
     assertZ(step2(op, emptyBatch(), ins(['a', 2, 'r'])), [
       [['a', 4, 'z', ...N], -1],
       [['a', 4, 'z', 'a', 2, 'r'], 1],
@@ -166,7 +172,11 @@ describe('asof-join law', () => {
         const now = op.snapshot();
         for (const name of ['left', 'right']) {
           assert.deepEqual(norm(r.snapshot()[name] ?? emptyBatch()), norm(now[name] ?? emptyBatch()), name);
-          assert.deepEqual(norm(warm.snapshot()[name] ?? emptyBatch()), norm(now[name] ?? emptyBatch()), name);
+          assert.deepEqual(
+            norm(warm.snapshot()[name] ?? emptyBatch()),
+            norm(now[name] ?? emptyBatch()),
+            name,
+          );
         }
         // the warm standby and the restored operator both continue exactly like the original
         const probeL = ins([1, 4, 'probe']);
