@@ -132,7 +132,7 @@ export function rewriteAsofSyntax(tokens: readonly DialectToken[], chars: string
           sql,
           on.start,
           'SqlSyntaxError',
-          'put a space (on the same line) between MATCH_CONDITION (...) and ON',
+          'a comment between MATCH_CONDITION (...) and an ON at the start of a line is not supported: move the comment or indent ON',
         );
       overwrite(chars, on.start - 1, on.end, 'AND');
     }
