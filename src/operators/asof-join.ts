@@ -9,26 +9,29 @@
  * there is none (a NULL key or timestamp on the left never matches). The output is linear in the left side
  * and not in the right.
  *
- * Incrementally, per key touched by a step: when only left rows of the key changed, the output changes by
- * ΔL matched against the key's right rows (linearity). When right rows of the key changed, the key's output
- * is recomputed: the left rows matched against the old right rows are retracted, the changes are folded in,
- * and the left rows matched against the new right rows are emitted. Nothing but the two integrals is kept,
- * so restore and warm apply only load rows (no derived state to rebuild). Cost of a step: per left change,
- * O(log n) in the key's right rows; per key whose right side changed, O(m log n) for its m left rows plus the
- * O(n) splice of each right change.
+ * Incrementally, per key touched by a step: a left change is matched against the key's right rows
+ * (linearity). Right changes of a key with timestamps in [tmin, tmax] can only
+ * change the match of the key's left rows whose timestamp is in [tmin, tnext), tnext being the smallest
+ * timestamp above tmax of a (positive) right row of the key, which the step does not change: a left row
+ * below tmin matches below tmin, one at or above tnext matches at or above tnext. Only those left rows are
+ * re-matched: their old matches are retracted, the changes are folded in, their new matches are emitted. So a
+ * time series whose new right rows come at the end re-matches only the left rows after them, not the key's
+ * whole history. Nothing but the two integrals is kept, so restore and warm apply only load rows (no derived
+ * state to rebuild). Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
+ * O(log n) per re-matched left row, and the array splice of each change (O(1) when it lands at the end).
  *
  * State "left": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
  * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL
  * key and a non-NULL timestamp (other right rows can never match).
  *
- * Invariant: the key's right rows are in ascending (timestamp, tieBreak, encoding) order; no entry of either
- * side has weight 0; the net output emitted for a key equals the match of its left integral against its right
- * integral.
+ * Invariant: a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
+ * ascending (timestamp with NULL first, encoding) order; no entry of either side has weight 0; the net
+ * output emitted for a key equals the match of its left integral against its right integral.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { encodeRow, type Row, type Value } from '../zset/value.ts';
+import type { Row, Value } from '../zset/value.ts';
 import { type KeyFn, NULL_KEY } from './join.ts';
 import { addSorted, type SortedEntry } from './sorted-multiset.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -49,20 +52,16 @@ export interface AsofJoinSpec {
   readonly rightWidth: number;
 }
 
-interface LeftEntry {
-  readonly row: Row;
-  weight: number;
-}
-
 export class AsofJoinOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'asof-join';
   readonly arity = 2;
   readonly #s: AsofJoinSpec;
-  /** key → row encoding → left row and weight. */
-  readonly #left = new Map<unknown, Map<string, LeftEntry>>();
+  /** key → left rows in (timestamp with NULL first, encoding) order. */
+  readonly #left = new Map<unknown, SortedEntry[]>();
   /** key → right rows in (timestamp, tieBreak, encoding) order. */
   readonly #right = new Map<unknown, SortedEntry[]>();
   readonly #order: (a: Row, b: Row) => number;
+  readonly #leftOrder: (a: Row, b: Row) => number;
   readonly #nullRight: Row;
 
   constructor(spec: AsofJoinSpec) {
@@ -78,7 +77,57 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
             const c = cmp(ts(a), ts(b));
             return c !== 0 ? c : tie(a, b);
           };
+    const lts = spec.leftTs;
+    this.#leftOrder = (a, b) => {
+      const x = lts(a);
+      const y = lts(b);
+      if (x === null || y === null) return x === y ? 0 : x === null ? -1 : 1;
+      return cmp(x, y);
+    };
     this.#nullRight = new Array(spec.rightWidth).fill(null);
+  }
+
+  /** Index of the first entry whose timestamp is at or above (`strict`: above) `t`; `ts` reads an entry's. */
+  #search(rows: readonly SortedEntry[], ts: (r: Row) => Value, t: Value, strict: boolean): number {
+    const cmp = this.#s.compareTs;
+    let lo = 0;
+    let hi = rows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const v = ts((rows[mid] as SortedEntry).row);
+      const below = v === null || (strict ? cmp(v, t) <= 0 : cmp(v, t) < 0);
+      if (below) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * The key's left rows whose match the right changes with timestamps in [tmin, tmax] can change: those with
+   * a timestamp in [tmin, tnext) (see the header). Read before the changes are folded in and after: tnext is
+   * the same then, since no right row above tmax changes.
+   */
+  *#affected(k: unknown, tmin: Value, tmax: Value): Iterable<SortedEntry> {
+    const left = this.#left.get(k);
+    if (left === undefined) return;
+    const rts = this.#s.rightTs;
+    const right = this.#right.get(k);
+    let next: Value = null;
+    if (right !== undefined)
+      for (let i = this.#search(right, rts, tmax, true); i < right.length; i++) {
+        const e = right[i] as SortedEntry;
+        if (e.weight > 0) {
+          next = rts(e.row);
+          break;
+        }
+      }
+    const lts = this.#s.leftTs;
+    const cmp = this.#s.compareTs;
+    for (let i = this.#search(left, lts, tmin, false); i < left.length; i++) {
+      const e = left[i] as SortedEntry;
+      if (next !== null && cmp(lts(e.row), next) >= 0) break;
+      yield e;
+    }
   }
 
   /** The right row `l` matches under key `k`, or null. */
@@ -87,17 +136,7 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     if (t === null) return null;
     const rows = this.#right.get(k);
     if (rows === undefined) return null;
-    const cmp = this.#s.compareTs;
-    const ts = this.#s.rightTs;
-    // first entry whose timestamp is above t
-    let lo = 0;
-    let hi = rows.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cmp(ts((rows[mid] as SortedEntry).row), t) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo - 1; i >= 0; i--) {
+    for (let i = this.#search(rows, this.#s.rightTs, t, true) - 1; i >= 0; i--) {
       const e = rows[i] as SortedEntry;
       if (e.weight > 0) return e.row;
     }
@@ -109,23 +148,14 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   }
 
   #addLeft(k: unknown, l: Row, w: number): void {
-    let m = this.#left.get(k);
-    if (m === undefined) {
+    let rows = this.#left.get(k);
+    if (rows === undefined) {
       if (w === 0) return;
-      m = new Map();
-      this.#left.set(k, m);
+      rows = [];
+      this.#left.set(k, rows);
     }
-    const enc = encodeRow(l);
-    const e = m.get(enc);
-    if (e === undefined) {
-      if (w !== 0) m.set(enc, { row: l, weight: w });
-      return;
-    }
-    e.weight += w;
-    if (e.weight === 0) {
-      m.delete(enc);
-      if (m.size === 0) this.#left.delete(k);
-    }
+    addSorted(rows, l, w, this.#leftOrder);
+    if (rows.length === 0) this.#left.delete(k);
   }
 
   #addRight(k: unknown, r: Row, w: number): void {
@@ -147,30 +177,31 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     const logL = this.logs.left!;
     const logR = this.logs.right!;
 
-    // the right changes, by key (rows that can never match are dropped)
-    const rightByKey = new Map<unknown, Array<[Row, number]>>();
+    // the right changes, by key, with their timestamp range (rows that can never match are dropped)
+    const rightByKey = new Map<unknown, { rows: Array<[Row, number]>; min: Value; max: Value }>();
+    const cmp = s.compareTs;
     for (let i = 0; i < R.rows.length; i++) {
       const r = R.rows[i] as Row;
       const w = R.weights[i] as number;
       if (w === 0) continue;
       const k = s.rightKey(r);
-      if (k === NULL_KEY || s.rightTs(r) === null) continue;
-      let list = rightByKey.get(k);
-      if (list === undefined) {
-        list = [];
-        rightByKey.set(k, list);
+      const t = s.rightTs(r);
+      if (k === NULL_KEY || t === null) continue;
+      const c = rightByKey.get(k);
+      if (c === undefined) rightByKey.set(k, { rows: [[r, w]], min: t, max: t });
+      else {
+        c.rows.push([r, w]);
+        if (cmp(t, c.min) < 0) c.min = t;
+        if (cmp(t, c.max) > 0) c.max = t;
       }
-      list.push([r, w]);
     }
 
-    // keys whose right side changes: retract their old output (before any change is folded in)
-    for (const k of rightByKey.keys()) {
-      const m = this.#left.get(k);
-      if (m !== undefined) for (const e of m.values()) this.#emit(out, k, e.row, -e.weight);
-    }
+    // retract the old output of the left rows whose match may change (before any change is folded in)
+    for (const [k, c] of rightByKey)
+      for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, -e.weight);
 
-    // left changes: those of keys whose right side changes only update the integral (re-emitted below); the
-    // others are matched against the unchanged right side
+    // left changes: those in a re-matched range only update the integral (re-emitted below); the others are
+    // matched against the key's right rows, whose changes do not concern them
     for (let i = 0; i < L.rows.length; i++) {
       const l = L.rows[i] as Row;
       const w = L.weights[i] as number;
@@ -182,25 +213,40 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       }
       logL.record(l, w);
       this.#addLeft(k, l, w);
-      if (!rightByKey.has(k)) this.#emit(out, k, l, w);
+      if (!this.#inRange(k, l, rightByKey.get(k))) this.#emit(out, k, l, w);
     }
 
-    // fold the right changes in, then emit the new output of their keys
-    for (const [k, list] of rightByKey) {
-      for (const [r, w] of list) {
+    // fold the right changes in, then emit the new output of the re-matched left rows
+    for (const [k, c] of rightByKey) {
+      for (const [r, w] of c.rows) {
         logR.record(r, w);
         this.#addRight(k, r, w);
       }
-      const m = this.#left.get(k);
-      if (m !== undefined) for (const e of m.values()) this.#emit(out, k, e.row, e.weight);
+      for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
     }
     return out;
+  }
+
+  /** True when left row `l` is in the range `#affected` re-matches for the key's right changes `c`. */
+  #inRange(k: unknown, l: Row, c: { min: Value; max: Value } | undefined): boolean {
+    if (c === undefined) return false;
+    const t = this.#s.leftTs(l);
+    const cmp = this.#s.compareTs;
+    if (t === null || cmp(t, c.min) < 0) return false;
+    const right = this.#right.get(k);
+    if (right === undefined) return true;
+    const rts = this.#s.rightTs;
+    for (let i = this.#search(right, rts, c.max, true); i < right.length; i++) {
+      const e = right[i] as SortedEntry;
+      if (e.weight > 0) return cmp(t, rts(e.row)) < 0;
+    }
+    return true;
   }
 
   snapshot(): StateBatches {
     this.resetLogs();
     const left = emptyBatch();
-    for (const m of this.#left.values()) for (const e of m.values()) push(left, e.row, e.weight);
+    for (const rows of this.#left.values()) for (const e of rows) push(left, e.row, e.weight);
     const right = emptyBatch();
     for (const rows of this.#right.values()) for (const e of rows) push(right, e.row, e.weight);
     return { left, right };

@@ -118,6 +118,26 @@ describe('asof-join', () => {
   });
 });
 
+describe('asof-join cost', () => {
+  test('a right row arriving after a long history re-matches only the left rows after it', () => {
+    const op = asofJoin(spec());
+    const history = emptyBatch();
+    for (let t = 0; t < 1000; t++) {
+      history.rows.push(['a', t, `l${t}`]);
+      history.weights.push(1);
+    }
+    step2(op, history, ins(['a', 0, 'r0']));
+    // the new quote at 995 changes the match of the left rows at 995..999 only: 5 retractions, 5 insertions
+    const out = step2(op, emptyBatch(), ins(['a', 995, 'r1']));
+    assert.equal(out.rows.length, 10);
+    // one at 500 changes 500..994; a left row at 2000 is matched alone
+    assert.equal(step2(op, emptyBatch(), ins(['a', 500, 'r2'])).rows.length, 2 * 495);
+    assertZ(step2(op, ins(['a', 2000, 'late'])), [[['a', 2000, 'late', 'a', 995, 'r1'], 1]]);
+    // a right row above every left row changes nothing
+    assert.equal(step2(op, emptyBatch(), ins(['a', 5000, 'r3'])).rows.length, 0);
+  });
+});
+
 describe('asof-join law', () => {
   test('random steps = recomputation; snapshot + deltas restore and warm apply continue alike', () => {
     const seed = Number(process.env.ASOF_SEED ?? 1808);
