@@ -91,10 +91,7 @@ function equalValue(expected: unknown, actual: unknown): boolean {
       case '$ts':
       case '$date':
       case '$time':
-        return (
-          typeof actual === 'string' &&
-          fraction(actual.replace('T', ' ')) === fraction(String(v))
-        );
+        return typeof actual === 'string' && fraction(actual.replace('T', ' ')) === fraction(String(v));
       case '$td':
         return String(actual).toLowerCase() === String(v).toLowerCase();
       case '$bytes': {
