@@ -63,6 +63,11 @@ function decimal(s: string): string {
   return t === '-0' ? '0' : t;
 }
 
+/** A date/time text with its fraction's trailing zeros (and a bare dot) removed: `.456000` → `.456`. */
+function fraction(s: string): string {
+  return s.replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+}
+
 function equalValue(expected: unknown, actual: unknown): boolean {
   if (expected === null || actual === null) return expected === actual;
   if (typeof expected === 'object' && !Array.isArray(expected)) {
@@ -86,10 +91,7 @@ function equalValue(expected: unknown, actual: unknown): boolean {
       case '$ts':
       case '$date':
       case '$time':
-        return (
-          typeof actual === 'string' &&
-          actual.replace('T', ' ').replace(/\.0+$/, '') === String(v).replace(/\.0+$/, '')
-        );
+        return typeof actual === 'string' && fraction(actual.replace('T', ' ')) === fraction(String(v));
       case '$td':
         return String(actual).toLowerCase() === String(v).toLowerCase();
       case '$bytes': {

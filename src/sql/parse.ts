@@ -7,7 +7,7 @@
  * - `CREATE LOCAL VIEW` is recognised the same way;
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
- *   (`TABLE(TUMBLE(TABLE t, ...))`);
+ *   (`TABLE(TUMBLE(TABLE t, ...))`) and `asof-syntax.ts` (`LEFT ASOF JOIN r MATCH_CONDITION (...) ON ...`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
@@ -25,6 +25,7 @@
  */
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
+import { rewriteAsofSyntax } from './asof-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import type { PropertyValue } from './schema.ts';
@@ -203,6 +204,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   const types = rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);
+  rewriteAsofSyntax(tokens, chars, sql);
   const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
   const parsed = parseText(
