@@ -193,13 +193,14 @@ async function standbyTests(target: SyncTargetName): Promise<void> {
     await kill9(p);
 
     const sync = { ...creds, bucket: 'drill/failover', start_from_checkpoint: 'latest' };
-    // 1,500 rows/s: the stream lasts 16 s, so the standby's three pulls land mid-stream even on a loaded
-    // machine (at 3,000 rows/s the primary sometimes finished first under a parallel test run)
-    const a = await config('primary-a', { ...sync, push_interval: 1 }, { rate: 1_500 });
+    // 1,000 rows/s: the stream lasts 24 s, so the standby's three pulls land mid-stream even on a loaded
+    // machine (at 3,000 rows/s the primary sometimes finished first under a parallel test run, and at 1,500
+    // under a load average of 10)
+    const a = await config('primary-a', { ...sync, push_interval: 1 }, { rate: 1_000 });
     const b = await config(
       'standby-b',
       { ...sync, standby: true, pull_interval: 1, push_interval: 1 },
-      { rate: 1_500 },
+      { rate: 1_000 },
     );
     const A = await startPipeline(a.cfg);
     const B = await startPipeline(b.cfg);
