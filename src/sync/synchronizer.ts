@@ -838,6 +838,14 @@ export class Synchronizer {
           fingerprint: m.fingerprint,
           source,
           epoch: m.sync?.epoch ?? null,
+          pushed_by:
+            m.sync === undefined
+              ? null
+              : {
+                  pipeline_id: m.sync.pipeline_id,
+                  pipeline_name: m.sync.pipeline_name,
+                  pushed_at: m.sync.pushed_at,
+                },
         });
       }
     }

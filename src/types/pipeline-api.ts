@@ -489,6 +489,8 @@ export interface RemoteCheckpoint {
   source: 'bucket' | 'read_bucket';
   /** The ownership epoch the checkpoint was pushed under. */
   epoch: number | null;
+  /** Which pipeline pushed it (the bucket's owner at the time) and when; null for a manifest without a stamp. */
+  pushed_by: { pipeline_id: string; pipeline_name: string; pushed_at: Timestamp } | null;
 }
 
 /** A push in flight, in `sync_status` `checkpoint_sync.push_in_progress`. */

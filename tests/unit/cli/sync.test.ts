@@ -273,6 +273,7 @@ describe('holdfast pipeline checkpoints --remote', () => {
       fingerprint: 'ab',
       source: 'read_bucket',
       epoch: 1,
+      pushed_by: null,
     },
     {
       uuid: U1,
@@ -283,6 +284,7 @@ describe('holdfast pipeline checkpoints --remote', () => {
       fingerprint: 'cd',
       source: 'bucket',
       epoch: 2,
+      pushed_by: { pipeline_id: 'id-2', pipeline_name: 'orders', pushed_at: '2026-08-21T10:00:05Z' },
     },
   ];
 
@@ -291,14 +293,17 @@ describe('holdfast pipeline checkpoints --remote', () => {
     const r = await run(['pipeline', 'checkpoints', 'p', '--remote'], false);
     assert.equal(r.code, 0, r.err.join('\n'));
     const lines = (r.out[0] as string).split('\n');
-    assert.match(lines[0] as string, /^UUID\s+CREATED_AT\s+STEPS\s+PROCESSED_RECORDS\s+SIZE\s+SOURCE$/);
+    assert.match(
+      lines[0] as string,
+      /^UUID\s+CREATED_AT\s+STEPS\s+PROCESSED_RECORDS\s+SIZE\s+SOURCE\s+EPOCH\s+PUSHED_BY$/,
+    );
     assert.match(
       lines[1] as string,
-      new RegExp(`^${OLD}\\s+2026-08-21T09:00:00Z\\s+12\\s+340\\s+2048\\s+read_bucket$`),
+      new RegExp(`^${OLD}\\s+2026-08-21T09:00:00Z\\s+12\\s+340\\s+2048\\s+read_bucket\\s+1$`),
     );
     assert.match(
       lines[2] as string,
-      new RegExp(`^${U1}\\s+2026-08-21T10:00:00Z\\s+20\\s+1000\\s+4096\\s+bucket$`),
+      new RegExp(`^${U1}\\s+2026-08-21T10:00:00Z\\s+20\\s+1000\\s+4096\\s+bucket\\s+2\\s+orders$`),
     );
     assert.equal(server.calls(`${PL}/checkpoints`).length, 0, 'not the local list');
     const j = await run(['--format', 'json', 'pipeline', 'checkpoints', 'p', '--remote'], false);

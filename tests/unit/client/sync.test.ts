@@ -234,6 +234,7 @@ describe('remoteCheckpoints / syncProgress', () => {
         fingerprint: 'f',
         source: 'bucket',
         epoch: 1,
+        pushed_by: null,
       },
     ];
     server.on('GET', `${PL}/checkpoints/remote`, { json: list });
