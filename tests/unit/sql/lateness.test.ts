@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isServiceError } from '../../../src/errors/service-error.ts';
-import { programInfo } from '../../../src/sql/program-info.ts';
 import { compileProgram, rowFromJson, type SqlCircuit } from '../../../src/sql/program.ts';
+import { programInfo } from '../../../src/sql/program-info.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 
 const PROGRAM = `CREATE TABLE purchase (
