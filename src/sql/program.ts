@@ -26,6 +26,7 @@ import {
   type ScopeColumn,
   sqlError,
 } from './expr.ts';
+import { rewriteGroupWindows } from './group-windows.ts';
 import { latenessNameError, type ResolvedLateness, resolveLateness } from './lateness.ts';
 import {
   type LatenessClause,
@@ -449,6 +450,7 @@ function defineView(
       rv.location,
     );
   checkProperties(st.properties, VIEW_PROPERTIES, 'view', name);
+  rewriteGroupWindows(select);
   const schema: ViewSchema = {
     kind,
     name,
