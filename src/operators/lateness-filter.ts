@@ -61,6 +61,12 @@ export class LatenessFilterOperator extends StatefulBase implements StatefulOper
     return this.#late;
   }
 
+  /** The current waterline of column `index` (null before any value, or when it has no LATENESS). */
+  waterline(index: number): Value {
+    const k = this.#cols.findIndex((c) => c.index === index);
+    return k < 0 ? null : (this.#waterline[k] as Value);
+  }
+
   /** The current waterline of each annotated column, by column index (null before any value). */
   waterlines(): Map<number, Value> {
     const out = new Map<number, Value>();

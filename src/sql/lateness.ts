@@ -4,6 +4,8 @@
  * constant (no column references), and `column − lateness` must be defined and come back in the column's type.
  * The result is what `operators/lateness-filter.ts` runs: `waterline(max) = max − lateness` and the column's
  * order. A relation's annotations are collected per column: two on one column are an error.
+ * {@link latenessPurge} turns the waterline of a GROUP BY key column (`Rel.waterlines`) into the aggregate's
+ * option to discard groups the waterline has passed.
  *
  * State: none.
  */
@@ -126,4 +128,21 @@ export function latenessNameError(message: string, source: SourceMap, offset: nu
     line: p.line,
     column: p.column,
   });
+}
+
+/**
+ * The aggregate's `purge` option for a GROUP BY whose key is a column with a waterline (`Rel.waterlines`):
+ * the first such key column, or nothing.
+ */
+export function latenessPurge(
+  waterlines: ReadonlyMap<number, () => Value> | undefined,
+  keys: readonly { readonly colRef?: number; readonly type: SqlType }[],
+): { purge?: { key: number; below: () => Value; compare: (a: Value, b: Value) => number } } {
+  if (waterlines === undefined) return {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as { colRef?: number; type: SqlType };
+    const below = k.colRef === undefined ? undefined : waterlines.get(k.colRef);
+    if (below !== undefined) return { purge: { key: i, below, compare: comparator(k.type.kind) } };
+  }
+  return {};
 }

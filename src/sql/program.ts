@@ -557,6 +557,7 @@ export class Program {
           node,
           cols: s.columns.map((c) => ({ qualifier: s.name, name: c.name, type: c.type })),
           unique: def.d.pk ?? undefined,
+          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns) }),
         });
         tables.set(s.name, { op, schema: s, late });
         tableSchemas.push(s);
@@ -574,9 +575,11 @@ export class Program {
       const rel = planner.planSelect(d.select);
       let cols = viewColumns(rel.cols, d, this.#source);
       let node = rel.node;
+      let viewLate: LatenessFilterOperator | null = null;
       if (d.lateness.length > 0) {
         const resolved = resolveLateness(d.schema.name, cols, d.lateness, this.#source);
-        node = circuit.add(latenessFilter(resolved), [node]);
+        viewLate = latenessFilter(resolved);
+        node = circuit.add(viewLate, [node]);
         cols = cols.map((c, i) => {
           const r = resolved.find((x) => x.index === i);
           return r === undefined ? c : { ...c, lateness: r.source };
@@ -591,6 +594,7 @@ export class Program {
       rels.set(schema.name, {
         node,
         cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
+        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
@@ -613,6 +617,18 @@ export class Program {
 /** The filter that drops a relation's late rows (see `operators/lateness-filter.ts`). */
 function latenessFilter(resolved: readonly ResolvedLateness[]): LatenessFilterOperator {
   return new LatenessFilterOperator({ columns: resolved.map((r) => r.column) });
+}
+
+/** The waterline getters of a relation's LATENESS columns (see `Rel.waterlines`). */
+function waterlinesOf(
+  op: LatenessFilterOperator,
+  cols: readonly ColumnSchema[],
+): ReadonlyMap<number, () => Value> {
+  const out = new Map<number, () => Value>();
+  cols.forEach((c, i) => {
+    if (c.lateness !== undefined) out.set(i, () => op.waterline(i));
+  });
+  return out;
 }
 
 /** A table of a running circuit: its input operator, schema, and LATENESS filter (null without LATENESS). */
