@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { checkpointExtra, decideResume } from '../../../src/controller/bootstrap.ts';
 import { isServiceError } from '../../../src/errors/service-error.ts';
+import { describe as describeProgram } from '../../../src/sql/bootstrap.ts';
 import { compileProgram, rowFromJson, type SqlCircuit } from '../../../src/sql/program.ts';
 import { programInfo } from '../../../src/sql/program-info.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
@@ -282,5 +284,60 @@ CREATE VIEW per_ts AS SELECT ts, COUNT(*) AS c FROM ev GROUP BY ts;`;
     assert.deepEqual(outOf(warm), want);
     assert.equal(groups(r), groups(b));
     assert.equal(groups(warm), groups(b));
+  });
+});
+
+describe('LATENESS and changed programs', () => {
+  const resume = async (oldSql: string, newSql: string) => {
+    const old = await compileProgram(oldSql);
+    const neu = await compileProgram(newSql);
+    const c = old.instantiate();
+    return decideResume(
+      neu,
+      describeProgram(neu),
+      'new',
+      {
+        uuid: 'cp1',
+        fingerprint: 'old',
+        extra: checkpointExtra(describeProgram(old)),
+        base: c.snapshot(),
+        deltas: [],
+      },
+      { decide: async () => {}, bootstrapping: () => {}, log: () => {} },
+    );
+  };
+  const T = "CREATE TABLE t (ts TIMESTAMP LATENESS INTERVAL 1 HOUR, x INT) WITH ('materialized' = 'true');";
+  const P = "CREATE TABLE t (ts TIMESTAMP, x INT) WITH ('materialized' = 'true');";
+
+  test('as in Feldera, a program with LATENESS (old or new) is not bootstrapped after a change', async () => {
+    for (const [a, b, re] of [
+      [
+        `${T} CREATE VIEW v AS SELECT x FROM t;`,
+        `${T} CREATE VIEW v AS SELECT x + 1 AS x FROM t;`,
+        /new version.*'t'.*\n.*checkpointed version.*'t'/,
+      ],
+      [
+        `${P} CREATE VIEW v AS SELECT x FROM t;`,
+        `${T} CREATE VIEW v AS SELECT x FROM t;`,
+        /new version of the program has relations with lateness: 't'/,
+      ],
+      [
+        `${T} CREATE VIEW v AS SELECT x FROM t;`,
+        `${P} CREATE VIEW v AS SELECT x FROM t;`,
+        /checkpointed version of the program has relations with lateness: 't'/,
+      ],
+    ] as const) {
+      await assert.rejects(resume(a, b), (e) => {
+        assert.ok(isServiceError(e) && e.errorCode === 'BootstrapNotAllowed', String(e));
+        assert.match(e.message, re);
+        return true;
+      });
+    }
+  });
+
+  test('the same program with LATENESS (or only whitespace changed) resumes', async () => {
+    const sql = `${T} CREATE VIEW v AS SELECT x FROM t;`;
+    const d = await resume(sql, `${sql}\n-- a comment`);
+    assert.equal(d.bootstrapped, false);
   });
 });
