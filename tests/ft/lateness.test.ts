@@ -2,7 +2,8 @@
  * LATENESS under exactly_once, with real processes and `kill -9`: late rows pushed over HTTP ingress are dropped
  * by the waterline; after a crash (a checkpoint, more input journaled but not checkpointed) the restarted
  * pipeline restores the waterline from the checkpoint and replays the journal, dropping exactly the rows an
- * uninterrupted run drops: same view, same late count, and the output file holds every change once.
+ * uninterrupted run drops: same views (one a windowed aggregation whose closed windows' state is discarded),
+ * same late count, and the output file holds every change once.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,9 @@ function writeConfig(dir: string): string {
     JSON.stringify({
       program_code: `CREATE TABLE ev (id BIGINT NOT NULL, ts TIMESTAMP NOT NULL LATENESS INTERVAL 1 HOUR);
 CREATE MATERIALIZED VIEW per_hour WITH ('connectors' = '${out}') AS
-  SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, COUNT(*) AS c, SUM(id) AS s FROM ev GROUP BY TIMESTAMP_TRUNC(ts, HOUR);`,
+  SELECT TIMESTAMP_TRUNC(ts, HOUR) AS h, COUNT(*) AS c, SUM(id) AS s FROM ev GROUP BY TIMESTAMP_TRUNC(ts, HOUR);
+CREATE MATERIALIZED VIEW per_window AS SELECT window_start, COUNT(*) AS c, SUM(id) AS s
+  FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' MINUTES)) GROUP BY window_start;`,
       storage: {},
       fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
     }),
@@ -100,6 +103,7 @@ test('exactly_once: the waterline survives kill -9 and replay drops the same lat
   let p = await startPipeline(writeConfig(refDir));
   await push(p.base, all, 0, BATCHES);
   const refRows = await viewRows(p.base, 'per_hour');
+  const refWindows = await viewRows(p.base, 'per_window');
   const refLate = await lateCount(p.base);
   await kill9(p);
   assert.ok(refLate > 0, `seed ${seed}: the input had late rows`);
@@ -119,6 +123,8 @@ test('exactly_once: the waterline survives kill -9 and replay drops the same lat
   );
   await push(p.base, all, 16, BATCHES);
   assert.deepEqual(await viewRows(p.base, 'per_hour'), refRows, `seed ${seed}`);
+  // the windowed aggregation discards closed windows' state (LATENESS): the view still holds every window
+  assert.deepEqual(await viewRows(p.base, 'per_window'), refWindows, `seed ${seed}`);
   assert.equal(await lateCount(p.base), refLate, `seed ${seed}`);
   assert.deepEqual(integrateOutput(join(dir, 'per_hour.jsonl')).rows, refRows, `seed ${seed}`);
   await kill9(p);
