@@ -11,6 +11,7 @@
  * (default 0), that holds `ts` — floor((ts − offset) / size) · size + offset, the same bounds as the
  * `TABLE(TUMBLE(...))` table function (`windows.ts`); a DATE counts as its midnight, the result is a TIMESTAMP,
  * NULL for a NULL time. (`HOP(...)` as a group key is not supported: a row belongs to several windows.)
+ * It is non-decreasing in `ts` (`Bound.monotoneOf`), so grouping by it over a LATENESS column bounds the state.
  *
  * State: none.
  */
@@ -87,18 +88,20 @@ export function tumbleStart(call: FunctionCall): Bound {
   if (size <= 0) throw sqlErr(call, "TUMBLE's size must be positive");
   const offset = args.length > 2 ? width(2, 'offset') : 0;
   const isDate = ts.type.kind === 'DATE';
+  const start = (v: Value): Value => {
+    if (v === null) return null;
+    const t = isDate ? (v as number) * USECS_PER_DAY : (v as number);
+    return Math.floor((t - offset) / size) * size + offset;
+  };
   return {
     type: sqlType('TIMESTAMP', ts.type.nullable),
     cols: ts.cols,
     gen: (e) => {
       const f = ts.gen(e);
-      return (a, b) => {
-        const v = f(a, b) as Value;
-        if (v === null) return null;
-        const t = isDate ? (v as number) * USECS_PER_DAY : (v as number);
-        return Math.floor((t - offset) / size) * size + offset;
-      };
+      return (a, b) => start(f(a, b) as Value);
     },
+    // non-decreasing in ts: a GROUP BY TUMBLE(ts, ...) over a LATENESS column discards closed windows
+    ...(ts.colRef === undefined ? {} : { monotoneOf: { col: ts.colRef, map: start } }),
   };
 }
 

@@ -4,7 +4,8 @@
  * constant (no column references), and `column − lateness` must be defined and come back in the column's type.
  * The result is what `operators/lateness-filter.ts` runs: `waterline(max) = max − lateness` and the column's
  * order. A relation's annotations are collected per column: two on one column are an error.
- * {@link latenessPurge} turns the waterline of a GROUP BY key column (`Rel.waterlines`) into the aggregate's
+ * {@link latenessPurge} turns the waterline of a GROUP BY key (`Rel.waterlines`; a column, or a non-decreasing
+ * function of one such as `TUMBLE_START`) into the aggregate's
  * option to discard groups the waterline has passed.
  *
  * State: none.
@@ -12,7 +13,7 @@
 import { ServiceError } from '../errors/service-error.ts';
 import type { LatenessColumn } from '../operators/lateness-filter.ts';
 import type { Value } from '../zset/value.ts';
-import { type Ast, bindExpr, comparator, type ScopeColumn } from './expr.ts';
+import { type Ast, type Bound, bindExpr, comparator, type ScopeColumn } from './expr.ts';
 import type { LatenessClause, SourceMap } from './parse.ts';
 import { type SqlType, typeToSql } from './sql-type.ts';
 import { isNumeric } from './types-rules.ts';
@@ -136,13 +137,23 @@ export function latenessNameError(message: string, source: SourceMap, offset: nu
  */
 export function latenessPurge(
   waterlines: ReadonlyMap<number, () => Value> | undefined,
-  keys: readonly { readonly colRef?: number; readonly type: SqlType }[],
+  keys: readonly Pick<Bound, 'colRef' | 'monotoneOf' | 'type'>[],
 ): { purge?: { key: number; below: () => Value; compare: (a: Value, b: Value) => number } } {
   if (waterlines === undefined) return {};
   for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as { colRef?: number; type: SqlType };
-    const below = k.colRef === undefined ? undefined : waterlines.get(k.colRef);
-    if (below !== undefined) return { purge: { key: i, below, compare: comparator(k.type.kind) } };
+    const k = keys[i] as Pick<Bound, 'colRef' | 'monotoneOf' | 'type'>;
+    const compare = comparator(k.type.kind);
+    const direct = k.colRef === undefined ? undefined : waterlines.get(k.colRef);
+    if (direct !== undefined) return { purge: { key: i, below: direct, compare } };
+    const m = k.monotoneOf;
+    const of = m === undefined ? undefined : waterlines.get(m.col);
+    if (m !== undefined && of !== undefined && k.type.kind === 'TIMESTAMP') {
+      const below = () => {
+        const w = of();
+        return w === null ? null : m.map(w);
+      };
+      return { purge: { key: i, below, compare } };
+    }
   }
   return {};
 }

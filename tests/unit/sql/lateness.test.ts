@@ -193,7 +193,9 @@ CREATE VIEW per_min AS SELECT window_start, window_end, COUNT(*) AS c, SUM(v) AS
   FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end;
 CREATE VIEW per_hop AS SELECT window_start, MAX(v) AS m
   FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '3' MINUTES)) WHERE v > 10 GROUP BY window_start;
-CREATE VIEW per_ts AS SELECT ts, COUNT(*) AS c FROM ev GROUP BY ts;`;
+CREATE VIEW per_ts AS SELECT ts, COUNT(*) AS c FROM ev GROUP BY ts;
+CREATE VIEW per_grp AS SELECT TUMBLE_START(ts, INTERVAL '2' MINUTES) AS w, TUMBLE_END(ts, INTERVAL '2' MINUTES) AS e,
+  MIN(v) AS lo FROM ev GROUP BY TUMBLE(ts, INTERVAL '2' MINUTES);`;
 
   /** Rows held by the circuit's aggregates (their "output" state: one row per group). */
   const groups = (c: SqlCircuit): number => {
@@ -262,7 +264,7 @@ CREATE VIEW per_ts AS SELECT ts, COUNT(*) AS c FROM ev GROUP BY ts;`;
     }
     assert.deepEqual([...b.lateRecords()], [['ev', 0]]);
     // the outputs agree: closed windows keep their rows downstream, nothing is retracted
-    for (const v of ['per_min', 'per_hop', 'per_ts']) {
+    for (const v of ['per_min', 'per_hop', 'per_ts', 'per_grp']) {
       const nz = (m: Map<string, number> | undefined) => [...(m ?? [])].filter(([, w]) => w !== 0).sort();
       assert.deepEqual(nz(sums.get(`b:${v}`)), nz(sums.get(`u:${v}`)), `seed ${seed} view ${v}`);
     }
