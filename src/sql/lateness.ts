@@ -112,12 +112,21 @@ export function resolveLateness(
     const ev = diff.gen({ col: (i) => (a) => a[i] as Value });
     const back =
       diff.type.kind === type.kind ? null : compileCast(diff.type, { ...type, nullable: true }, false);
+    const compare = comparator(type.kind);
+    // max − lateness; when it leaves the type's range (SMALLINT near its minimum) or wraps (TIME at midnight)
+    // no value of the column is below it: no waterline yet
     const waterline = (max: Value): Value => {
       const row = [max];
-      const v = ev(row, row);
-      return back === null || v === null ? v : back(v);
+      let v: Value;
+      try {
+        v = ev(row, row);
+        if (back !== null && v !== null) v = back(v);
+      } catch {
+        return null;
+      }
+      return v !== null && compare(v, max) > 0 ? null : v;
     };
-    out.push({ index, source: c.source, column: { index, waterline, compare: comparator(type.kind) } });
+    out.push({ index, source: c.source, column: { index, waterline, compare } });
   }
   return out;
 }

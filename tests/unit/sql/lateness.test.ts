@@ -117,6 +117,24 @@ describe('LATENESS', () => {
     assert.deepEqual([...straight.lateRecords()], [['purchase', 2]]);
   });
 
+  test('numeric and TIME columns: a waterline outside the type (underflow, midnight wrap) is no waterline', async () => {
+    const p = await compileProgram(
+      'CREATE TABLE t (s SMALLINT LATENESS 2, tm TIME LATENESS INTERVAL 1 HOUR, n DECIMAL(10,2) LATENESS 1.5);',
+    );
+    const t = p.tables[0];
+    assert.ok(t);
+    const c = p.instantiate();
+    const step = (o: Record<string, unknown>) =>
+      show(c.step(new Map([['t', { rows: [rowFromJson(t, o)], weights: [1] }]])).get('t') ?? undefined);
+    step({ s: -32768, tm: '00:10:00', n: '10.00' });
+    // -32768 − 2 does not fit a SMALLINT and 00:10 − 1 h wraps: neither column has a waterline yet
+    step({ s: -32768, tm: '00:05:00', n: '8.50' });
+    assert.deepEqual([...c.lateRecords()], [['t', 0]]);
+    // DECIMAL: 8.49 < 10.00 − 1.5
+    step({ s: 0, tm: '00:05:00', n: '8.49' });
+    assert.deepEqual([...c.lateRecords()], [['t', 1]]);
+  });
+
   test('a key column with LATENESS does not make the table materialized by itself', async () => {
     const p = await compileProgram(
       'CREATE TABLE k (ts TIMESTAMP NOT NULL LATENESS INTERVAL 1 DAY PRIMARY KEY, v INT); CREATE TABLE m (id INT PRIMARY KEY, ts DATE LATENESS INTERVAL 2 DAYS);',
