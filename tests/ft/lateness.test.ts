@@ -105,6 +105,20 @@ test('exactly_once: the waterline survives kill -9 and replay drops the same lat
   const refRows = await viewRows(p.base, 'per_hour');
   const refWindows = await viewRows(p.base, 'per_window');
   const refLate = await lateCount(p.base);
+  // per input endpoint in /stats (one HTTP ingress endpoint here) and in the endpoint metric
+  const stats = await getJson<{
+    inputs: Array<{ endpoint_name: string; metrics: { num_late_records: number } }>;
+  }>(p.base, '/stats');
+  assert.equal(
+    stats.inputs.reduce((n, i) => n + i.metrics.num_late_records, 0),
+    refLate,
+    JSON.stringify(stats.inputs),
+  );
+  const metrics = await (await fetch(`${p.base}/metrics`)).text();
+  assert.match(
+    metrics,
+    new RegExp(`holdfast_input_connector_late_records_total\\{[^}]*\\} ${refLate}$`, 'm'),
+  );
   await kill9(p);
   assert.ok(refLate > 0, `seed ${seed}: the input had late rows`);
 
