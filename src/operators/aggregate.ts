@@ -16,7 +16,14 @@
  * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
  * the order of additions).
  *
- * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it.
+ * Bounded state (LATENESS): with `purge`, a group key column has a waterline, a lower bound on that column in
+ * every future input row (`sql/lateness.ts`, propagated by the planner). At the end of a step in which the
+ * waterline moved, every group whose key value is below it can never change again: it is discarded — its
+ * emitted row stays downstream (nothing is retracted), its state goes, and the removal is logged as a change
+ * of "input" and "output" like any other, so checkpoints, restore and warm apply agree.
+ *
+ * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it, for every group
+ * still held.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -49,6 +56,13 @@ export interface AggregateSpec {
   readonly functions: readonly AggregateFunction[];
   /** Builds the output row from the group key values and aggregate results (default: their concatenation). */
   readonly output?: (key: Row, results: Value[]) => Row;
+  /** Discard groups below a waterline on group key column `key` (see the header). */
+  readonly purge?: {
+    readonly key: number;
+    /** The current waterline (null while there is none). */
+    readonly below: () => Value;
+    readonly compare: (a: Value, b: Value) => number;
+  };
 }
 
 interface Group {
@@ -72,6 +86,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   /** No function has a FILTER or several arguments: the per-row loop skips those checks. */
   readonly #plain: boolean;
   #stepped = false;
+  /** The waterline of the last purge. */
+  #purgedAt: Value = null;
 
   constructor(spec: AggregateSpec) {
     super(['input', 'meta', 'output']);
@@ -203,7 +219,33 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.lastOut = now;
       if (now === null) this.#groups.delete(this.#groupKey(g.key));
     }
+    if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     return out;
+  }
+
+  /** Groups currently held (for tests and state-size reports). */
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  /** Discards the groups below the waterline, logging their state's removal. */
+  #purge(p: NonNullable<AggregateSpec['purge']>): void {
+    const wl = p.below();
+    if (wl === null || (this.#purgedAt !== null && p.compare(wl, this.#purgedAt) <= 0)) return;
+    this.#purgedAt = wl;
+    const inLog = this.logs.input!;
+    const outLog = this.logs.output!;
+    for (const [k, g] of this.#groups) {
+      const v = g.key[p.key] as Value;
+      if (v === null || p.compare(v, wl) >= 0) continue;
+      if (inLog.enabled) {
+        if (g.args === null) {
+          if (g.count !== 0) inLog.record(g.key, -g.count);
+        } else for (const [args, w] of g.args.values()) inLog.record([...g.key, ...args], -w);
+      }
+      if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
+      this.#groups.delete(k);
+    }
   }
 
   snapshot(): StateBatches {

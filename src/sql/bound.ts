@@ -33,6 +33,11 @@ export interface Bound {
   readonly unknownLiteral?: boolean;
   /** Set when the expression is a plain reference to this input column. */
   readonly colRef?: number;
+  /**
+   * Set when the expression is a non-decreasing function of one input column (e.g. `TUMBLE_START(ts, ...)`):
+   * `map` turns a lower bound of the column into one of the expression (LATENESS waterlines, `lateness.ts`).
+   */
+  readonly monotoneOf?: { readonly col: number; readonly map: (v: Value) => Value };
 }
 
 export interface ScopeColumn {

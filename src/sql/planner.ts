@@ -52,6 +52,7 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import { latenessPurge } from './lateness.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
@@ -489,7 +490,8 @@ export class Planner {
     }
     const pre = [...groupBound, ...argBound];
     const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
-    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions }), [
+    const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
+    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
       input.node,
     ]);
 

@@ -8,6 +8,8 @@
  * Arguments may be named (`DATA =>`, `TIMECOL =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
  * whose time is NULL gets NULL bounds (once). Both are stateless (a map, a flat-map), so fully incremental.
+ * With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too (the
+ * least bounds of the windows of later rows), so an aggregate grouped by them discards closed windows.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
@@ -22,6 +24,7 @@ import { USECS_PER_DAY } from './values/temporal.ts';
 interface Rel {
   readonly node: NodeId;
   readonly cols: readonly ScopeColumn[];
+  readonly waterlines?: ReadonlyMap<number, () => Value>;
 }
 
 export interface WindowTableContext {
@@ -172,5 +175,25 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
       [rel.node],
     );
   }
-  return { rel: { node, cols }, qualifier: (rf.alias?.aliasname as string | undefined) ?? null };
+  // LATENESS: t's waterlines carry over, and one on the time column bounds the windows of later rows
+  const waterlines = new Map(rel.waterlines ?? []);
+  const twl = rel.waterlines?.get(ti);
+  if (twl !== undefined) {
+    const ws = (): number | null => {
+      const w = twl();
+      if (w === null) return null;
+      const t = isDate ? (w as number) * USECS_PER_DAY : (w as number);
+      // the least window start of a row at or after t: its own window (TUMBLE), the first one still open (HOP)
+      return name === 'tumble' ? first(t) : first(t - size) + slide;
+    };
+    waterlines.set(rel.cols.length, ws);
+    waterlines.set(rel.cols.length + 1, () => {
+      const w = ws();
+      return w === null ? null : w + size;
+    });
+  }
+  return {
+    rel: { node, cols, ...(waterlines.size > 0 ? { waterlines } : {}) },
+    qualifier: (rf.alias?.aliasname as string | undefined) ?? null,
+  };
 }

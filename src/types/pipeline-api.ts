@@ -891,6 +891,11 @@ export interface InputEndpointMetrics {
   buffered_bytes: number;
   num_transport_errors: number;
   num_parse_errors: number;
+  /**
+   * Holdfast: changes from this endpoint dropped as late (a LATENESS column below its waterline) since the
+   * process started; the table's total since the pipeline started is `holdfast_input_table_late_records_total`.
+   */
+  num_late_records: number;
   end_of_input: boolean;
   processing_latency_p99_micros?: number;
 }
