@@ -10,6 +10,11 @@
  * folder is found at `--dir`, else `$HOLDFAST_CONFORMANCE_DIR`, else `../shared/conformance/feldera-sql` beside the
  * checkout; when it is absent the command says so and exits 0 (the corpus is not part of the repository).
  *
+ * Feldera ran each folder of its suite as one program, so a SQL function declared by one case is visible to the
+ * others (the corpus's aggregate_tests2 and aggregate_tests6 call `d_tz()`, declared in only some of their cases).
+ * The runner does the same: a case that calls a function its program does not declare gets the folder's
+ * `CREATE FUNCTION` statement for it prepended.
+ *
  * Exit status: 0 after a run (the rates are the result, not a gate), 2 on bad arguments.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -203,6 +208,57 @@ function fail(stage: string, e: unknown): Outcome {
   return { pass: false, stage, reason: `${code}: ${message.split('\n')[0]}` };
 }
 
+/** The statements of a program, split at semicolons outside quotes and comments. */
+function statements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (ch === ';') {
+      out.push(sql.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (sql.slice(start).trim() !== '') out.push(sql.slice(start));
+  return out;
+}
+
+const CREATE_FUNCTION = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+("?)(\w+)\1\s*\(/i;
+
+/** Every `CREATE FUNCTION` statement of a folder's programs, by lower-case name (the first declaration wins). */
+function folderFunctions(cases: readonly Case[]): Map<string, string> {
+  const fns = new Map<string, string>();
+  for (const c of cases)
+    for (const st of statements(c.program)) {
+      const m = CREATE_FUNCTION.exec(st);
+      const name = m?.[2]?.toLowerCase();
+      if (name !== undefined && !fns.has(name)) fns.set(name, st.trim());
+    }
+  return fns;
+}
+
+/** The case's program with the folder's declarations of the functions it calls but does not declare. */
+function withFolderFunctions(program: string, fns: ReadonlyMap<string, string>): string {
+  const declared = new Set(
+    statements(program)
+      .map((st) => CREATE_FUNCTION.exec(st)?.[2]?.toLowerCase())
+      .filter((n) => n !== undefined),
+  );
+  const missing = [...fns].filter(
+    ([name]) => !declared.has(name) && new RegExp(`\\b${name}\\s*\\(`, 'i').test(program),
+  );
+  return missing.length === 0 ? program : `${missing.map(([, st]) => st).join('\n')}\n${program}`;
+}
+
 /** A failure's blocking construct: its message with names, numbers and positions taken out. */
 function construct(reason: string): string {
   return reason
@@ -245,8 +301,9 @@ async function main(): Promise<void> {
   for (const folder of folders) {
     const { cases } = JSON.parse(readFileSync(join(casesDir, `${folder}.json`), 'utf8')) as { cases: Case[] };
     const f = { pass: 0, total: 0, positive: 0, positivePass: 0 };
+    const fns = folderFunctions(cases);
     for (const c of cases) {
-      const r = await runCase(c);
+      const r = await runCase({ ...c, program: withFolderFunctions(c.program, fns) });
       f.total++;
       if (c.expected_rows !== null) f.positive++;
       if (r.pass) {
