@@ -10,10 +10,11 @@
  * folder is found at `--dir`, else `$HOLDFAST_CONFORMANCE_DIR`, else `../shared/conformance/feldera-sql` beside the
  * checkout; when it is absent the command says so and exits 0 (the corpus is not part of the repository).
  *
- * Feldera ran each folder of its suite as one program, so a SQL function declared by one case is visible to the
- * others (the corpus's aggregate_tests2 and aggregate_tests6 call `d_tz()`, declared in only some of their cases).
- * The runner does the same: a case that calls a function its program does not declare gets the folder's
- * `CREATE FUNCTION` statement for it prepended.
+ * Feldera ran each folder of its suite as one program, so a SQL function or type declared by one case is visible
+ * to the others (aggregate_tests2 and aggregate_tests6 call `d_tz()`, complex_type_tests and variant_tests use
+ * `int_type`, `varnt_type`, ..., each declared in only some of the folder's cases). The runner does the same: a
+ * case that uses a function or type its program does not declare gets the folder's `CREATE FUNCTION` / `CREATE
+ * TYPE` statement for it (and for what that one uses) prepended.
  *
  * Exit status: 0 after a run (the rates are the result, not a gate), 2 on bad arguments.
  */
@@ -232,31 +233,58 @@ function statements(sql: string): string[] {
   return out;
 }
 
-const CREATE_FUNCTION = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+("?)(\w+)\1\s*\(/i;
+/** A `CREATE FUNCTION name(` or `CREATE TYPE name AS` statement: its kind and name. */
+const DECLARATION = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(FUNCTION|TYPE)\s+("?)(\w+)\2\s*(?:\(|AS\b)/i;
 
-/** Every `CREATE FUNCTION` statement of a folder's programs, by lower-case name (the first declaration wins). */
-function folderFunctions(cases: readonly Case[]): Map<string, string> {
-  const fns = new Map<string, string>();
-  for (const c of cases)
-    for (const st of statements(c.program)) {
-      const m = CREATE_FUNCTION.exec(st);
-      const name = m?.[2]?.toLowerCase();
-      if (name !== undefined && !fns.has(name)) fns.set(name, st.trim());
-    }
-  return fns;
+interface Declaration {
+  readonly kind: 'function' | 'type';
+  readonly statement: string;
 }
 
-/** The case's program with the folder's declarations of the functions it calls but does not declare. */
-function withFolderFunctions(program: string, fns: ReadonlyMap<string, string>): string {
-  const declared = new Set(
+function declared(statement: string): { name: string; kind: 'function' | 'type' } | null {
+  const m = DECLARATION.exec(statement);
+  if (!m) return null;
+  return { name: (m[3] as string).toLowerCase(), kind: (m[1] as string).toLowerCase() as 'function' | 'type' };
+}
+
+/** Every `CREATE FUNCTION` and `CREATE TYPE` of a folder's programs, by lower-case name (the first one wins). */
+function folderDeclarations(cases: readonly Case[]): Map<string, Declaration> {
+  const out = new Map<string, Declaration>();
+  for (const c of cases)
+    for (const st of statements(c.program)) {
+      const d = declared(st);
+      if (d && !out.has(d.name)) out.set(d.name, { kind: d.kind, statement: st.trim() });
+    }
+  return out;
+}
+
+/** Whether `sql` uses the declaration: a call `name(` for a function, the word for a type. */
+function uses(sql: string, name: string, kind: 'function' | 'type'): boolean {
+  return new RegExp(kind === 'function' ? `\\b${name}\\s*\\(` : `\\b${name}\\b`, 'i').test(sql);
+}
+
+/**
+ * The case's program with the folder's declarations of the functions and types it uses but does not declare
+ * (and of those they use in turn, each after what it depends on).
+ */
+function withFolderDeclarations(program: string, decls: ReadonlyMap<string, Declaration>): string {
+  const own = new Set(
     statements(program)
-      .map((st) => CREATE_FUNCTION.exec(st)?.[2]?.toLowerCase())
+      .map((st) => declared(st)?.name)
       .filter((n) => n !== undefined),
   );
-  const missing = [...fns].filter(
-    ([name]) => !declared.has(name) && new RegExp(`\\b${name}\\s*\\(`, 'i').test(program),
-  );
-  return missing.length === 0 ? program : `${missing.map(([, st]) => st).join('\n')}\n${program}`;
+  const added: string[] = [];
+  const seen = new Set<string>();
+  const need = (sql: string): void => {
+    for (const [name, d] of decls) {
+      if (own.has(name) || seen.has(name) || !uses(sql, name, d.kind)) continue;
+      seen.add(name);
+      need(d.statement.replace(DECLARATION, ''));
+      added.push(d.statement);
+    }
+  };
+  need(program);
+  return added.length === 0 ? program : `${added.join('\n')}\n${program}`;
 }
 
 /** A failure's blocking construct: its message with names, numbers and positions taken out. */
@@ -301,9 +329,9 @@ async function main(): Promise<void> {
   for (const folder of folders) {
     const { cases } = JSON.parse(readFileSync(join(casesDir, `${folder}.json`), 'utf8')) as { cases: Case[] };
     const f = { pass: 0, total: 0, positive: 0, positivePass: 0 };
-    const fns = folderFunctions(cases);
+    const decls = folderDeclarations(cases);
     for (const c of cases) {
-      const r = await runCase({ ...c, program: withFolderFunctions(c.program, fns) });
+      const r = await runCase({ ...c, program: withFolderDeclarations(c.program, decls) });
       f.total++;
       if (c.expected_rows !== null) f.positive++;
       if (r.pass) {
