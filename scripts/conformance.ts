@@ -244,7 +244,10 @@ interface Declaration {
 function declared(statement: string): { name: string; kind: 'function' | 'type' } | null {
   const m = DECLARATION.exec(statement);
   if (!m) return null;
-  return { name: (m[3] as string).toLowerCase(), kind: (m[1] as string).toLowerCase() as 'function' | 'type' };
+  return {
+    name: (m[3] as string).toLowerCase(),
+    kind: (m[1] as string).toLowerCase() as 'function' | 'type',
+  };
 }
 
 /** Every `CREATE FUNCTION` and `CREATE TYPE` of a folder's programs, by lower-case name (the first one wins). */

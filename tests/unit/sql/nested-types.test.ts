@@ -103,6 +103,36 @@ test('types: a NOT NULL component refuses NULL on input, naming the column', asy
   assert.throws(() => rowFromJson(q.table('t') as TableSchema, { a: { x: 1 } }), /expected INTEGER ARRAY/);
 });
 
+test('types: an inline ROW field is NOT NULL unless declared NULL, a CREATE TYPE field nullable unless NOT NULL', async () => {
+  const p = await compileProgram(
+    'CREATE TYPE pt AS (x INT, y INT NOT NULL); CREATE TABLE t (r ROW(x INT, y INT NULL), p pt);',
+  );
+  const t = p.table('t') as TableSchema;
+  assert.throws(() => rowFromJson(t, { r: { x: null, y: 1 } }), /column "r": field x must not be null/);
+  assert.throws(() => rowFromJson(t, { p: { x: 1, y: null } }), /column "p": field y must not be null/);
+  assert.deepEqual(
+    await run(
+      'CREATE TYPE pt AS (x INT, y INT NOT NULL); CREATE TABLE t (r ROW(x INT, y INT NULL), p pt); CREATE MATERIALIZED VIEW v AS SELECT * FROM t;',
+      [{ r: { x: 1, y: null }, p: { x: null, y: 2 } }],
+    ),
+    [{ r: { x: 1, y: null }, p: { x: null, y: 2 } }],
+  );
+});
+
+test('VARIANT: a JSON null in a nullable VARIANT slot is an SQL NULL, in a NOT NULL one the VARIANT null', async () => {
+  // Feldera's variant_tests: an inline ROW's VARIANT fields are NOT NULL by default (null reads as the VARIANT
+  // null, written "null"); a CREATE TYPE's fields, ARRAY elements and MAP values are nullable (SQL NULL)
+  const sql = `
+    CREATE TYPE vt AS (v1 VARIANT, v2 VARIANT NOT NULL);
+    CREATE TABLE t (id INT, r ROW(v1 VARIANT, v2 VARIANT NULL), u vt, a VARIANT ARRAY, m MAP<VARCHAR, VARIANT>);
+    CREATE MATERIALIZED VIEW v AS SELECT id, t.r.v1 AS r1, t.r.v2 AS r2, t.u.v1 AS u1, t.u.v2 AS u2, a[1] AS a1,
+      m['k'] AS mk, TYPEOF(t.r.v1) AS tr1, TYPEOF(t.u.v1) AS tu1 FROM t;`;
+  const nulls = { v1: null, v2: null };
+  assert.deepEqual(await run(sql, [{ id: 1, r: nulls, u: nulls, a: [null], m: { k: null } }]), [
+    { id: 1, r1: 'null', r2: null, u1: null, u2: 'null', a1: null, mk: null, tr1: 'VARIANT', tu1: 'NULL' },
+  ]);
+});
+
 test('indexing and field access: 1-based, out of range / absent key / NULL container give NULL', async () => {
   const sql = `
     CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y VARCHAR));
@@ -226,7 +256,7 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
 
 test('keys: nested values group, deduplicate, join and UNION by value, incrementally with deletes', async () => {
   const sql = `
-    CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y INT));
+    CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y INT NULL));
     CREATE TABLE u (a INT ARRAY, label VARCHAR);
     CREATE MATERIALIZED VIEW g AS SELECT a, COUNT(*) AS n FROM t GROUP BY a;
     CREATE MATERIALIZED VIEW d AS SELECT DISTINCT m FROM t;
