@@ -69,6 +69,14 @@ function decimal(s: string): string {
   return t === '-0' ? '0' : t;
 }
 
+/** A DATE / TIME / TIMESTAMP text compared as a value: `T` as a space, no trailing zeros in the fraction. */
+function temporalText(s: string): string {
+  return s
+    .replace('T', ' ')
+    .replace(/(\.\d*?)0+(?=$|[+-]\d\d:\d\d$)/, '$1')
+    .replace(/\.(?=$|[+-]\d\d:\d\d$)/, '');
+}
+
 function equalValue(expected: unknown, actual: unknown): boolean {
   if (expected === null || actual === null) return expected === actual;
   if (typeof expected === 'object' && !Array.isArray(expected)) {
@@ -92,10 +100,7 @@ function equalValue(expected: unknown, actual: unknown): boolean {
       case '$ts':
       case '$date':
       case '$time':
-        return (
-          typeof actual === 'string' &&
-          actual.replace('T', ' ').replace(/\.0+$/, '') === String(v).replace(/\.0+$/, '')
-        );
+        return typeof actual === 'string' && temporalText(actual) === temporalText(String(v));
       case '$td':
         return String(actual).toLowerCase() === String(v).toLowerCase();
       case '$bytes': {

@@ -33,8 +33,12 @@
  * 8. A column's `FOREIGN KEY REFERENCES t(c)` (Feldera's column-constraint form) → `REFERENCES t(c)` with the
  *    two words blanked (Postgres's column form; the table form `FOREIGN KEY (a) REFERENCES t(c)` is Postgres's).
  *
+ * 9. `CEIL(x TO unit)` / `FLOOR(x TO unit)` (Feldera's time rounding): `TO` → `, ` (see
+ *    `functions/ceil-floor-to.ts`, which does the rewrite and binds the call).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
+import { rewriteCeilFloorTo } from './functions/ceil-floor-to.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
@@ -125,5 +129,6 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       chars[t.start + 3] = 'e';
     }
   }
+  rewriteCeilFloorTo(tokens, chars);
   return rewriteTypes(tokens, chars);
 }

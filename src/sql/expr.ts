@@ -50,6 +50,7 @@ import {
   strict,
   unify,
 } from './bound.ts';
+import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import {
@@ -901,7 +902,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   }
   if (n.over)
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
-  const special = bindDatetimeSpecial(name, n, ctx, bindExpr); // unit arguments: DATE_PART(YEAR, d), ...
+  const special =
+    bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
+    bindCeilFloorTo(name, n, ctx, bindExpr); // CEIL(x TO DAY), rewritten to ceil(x, DAY)
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
