@@ -36,9 +36,13 @@
  * 9. `CEIL(x TO unit)` / `FLOOR(x TO unit)` (Feldera's time rounding): `TO` → `, ` (see
  *    `functions/ceil-floor-to.ts`, which does the rewrite and binds the call).
  *
+ * 10. Period predicates after a parenthesized pair, `(a, b) OVERLAPS | CONTAINS | EQUALS | [IMMEDIATELY]
+ *    PRECEDES | [IMMEDIATELY] SUCCEEDS ...` → operator symbols `@@#...` (see `period-predicates.ts`).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 import { rewriteCeilFloorTo } from './functions/ceil-floor-to.ts';
+import { rewritePeriodPredicates } from './period-predicates.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
@@ -130,5 +134,6 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
     }
   }
   rewriteCeilFloorTo(tokens, chars);
+  rewritePeriodPredicates(tokens, chars);
   return rewriteTypes(tokens, chars);
 }

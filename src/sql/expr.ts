@@ -62,6 +62,7 @@ import {
   resolveIntervalType,
 } from './intervals.ts';
 import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
+import { bindPeriodPredicate } from './period-predicates.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
 import { componentType } from './type-expr.ts';
@@ -630,6 +631,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
       if (op === '<=>') return bindAExpr({ ...n, kind: 'AEXPR_NOT_DISTINCT' }, ctx); // Feldera's null-safe =
       if (op === '~' || op === '!~') return bindRlike(n, op === '!~', ctx); // RLIKE (dialect.ts)
+      if (op.startsWith('@@#')) return bindPeriodPredicate(op, n, ctx, bindExpr) as Bound; // OVERLAPS, ...
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
