@@ -133,6 +133,18 @@ test('VARIANT: a JSON null in a nullable VARIANT slot is an SQL NULL, in a NOT N
   ]);
 });
 
+test('view columns: a name the query repeats gets a fresh one (i1, i10, ...); a repeated column-list name is an error', async () => {
+  const sql = `CREATE TABLE t (id INT, c1 ROW(i1 INT, i2 INT NULL), c2 ROW(i1 INT, i2 INT NULL), i10 INT);
+    CREATE MATERIALIZED VIEW v AS SELECT id, t.c1.i1, t.c1.i2, t.c2.i1, t.c2.i2, id, i10, 5 AS i1 FROM t;`;
+  assert.deepEqual(await run(sql, [{ id: 1, c1: { i1: 2, i2: null }, c2: { i1: 3, i2: 4 }, i10: 5 }]), [
+    // in order, as Calcite does: t.c2.i1 takes i10 first, so the column i10 becomes i100
+    { id: 1, i1: 2, i2: null, i10: 3, i20: 4, id0: 1, i100: 5, i11: 5 },
+  ]);
+  const e = await compileError('CREATE TABLE t (a INT, b INT); CREATE VIEW v (x, x) AS SELECT a, b FROM t;');
+  assert.equal(e.code, 'SqlNameError');
+  assert.match(e.message, /column "x" specified more than once in view "v"/);
+});
+
 test('indexing and field access: 1-based, out of range / absent key / NULL container give NULL', async () => {
   const sql = `
     CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y VARCHAR));
