@@ -71,10 +71,12 @@ export function promoteNumeric(a: SqlType, b: SqlType, nullable: boolean): SqlTy
   return sqlType(kind, nullable);
 }
 
+const isBytes = (t: SqlType): boolean => t.kind === 'BINARY' || t.kind === 'VARBINARY';
+
 /**
  * The common type of several expressions (PG's select_common_type, simplified): NULL literals and untyped
- * string literals adopt the others' type; numerics promote; strings become VARCHAR; DATE with TIMESTAMP
- * becomes TIMESTAMP. `unknown[i]` marks untyped string literals.
+ * string literals adopt the others' type; numerics promote; strings become VARCHAR; BINARY and VARBINARY of
+ * different kinds or lengths become VARBINARY; DATE with TIMESTAMP becomes TIMESTAMP. `unknown[i]` marks untyped string literals.
  */
 export function commonType(types: readonly SqlType[], unknown: readonly boolean[], what: string): SqlType {
   const nullable = types.some((t) => t.nullable);
@@ -90,6 +92,8 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
     else if (isString(acc) && isString(t)) {
       acc =
         acc.kind === t.kind && acc.length === t.length ? acc : sqlType('VARCHAR', nullable, { length: null });
+    } else if (isBytes(acc) && isBytes(t) && (acc.kind !== t.kind || acc.length !== t.length)) {
+      acc = sqlType('VARBINARY', nullable, { length: null }); // BINARY(n) with VARBINARY or another length
     } else if (
       (acc.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
       (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')

@@ -103,3 +103,34 @@ test('the schema names the types as Feldera does', async () => {
     ],
   );
 });
+
+test('BINARY(n) meets VARBINARY or another length as VARBINARY: comparisons, CASE, GREATEST, COALESCE, UNION', async () => {
+  const rows = [
+    { id: 1, b: [11, 22, 32], v: [11, 22, 32] },
+    { id: 2, b: [12], v: [11] },
+  ];
+  const got = await run(
+    `SELECT id, b = v AS eq, b > x'0B16' AS gt, b IS DISTINCT FROM v AS d, GREATEST(b, x'0C') AS g,
+       LEAST(b, v) AS l, CASE WHEN id = 1 THEN b ELSE v END AS c, COALESCE(b, v) AS co, NULLIF(b, v) AS n FROM t`,
+    rows,
+  );
+  assert.deepEqual(
+    got.sort((x, y) => (x.id as number) - (y.id as number)),
+    [
+      {
+        id: 1,
+        eq: true,
+        gt: true,
+        d: false,
+        g: [12],
+        l: [11, 22, 32],
+        c: [11, 22, 32],
+        co: [11, 22, 32],
+        n: null,
+      },
+      { id: 2, eq: false, gt: true, d: true, g: [12], l: [11], c: [11], co: [12], n: [12] },
+    ],
+  );
+  const u = await run('SELECT b AS x FROM t UNION ALL SELECT v FROM t', [{ id: 1, b: [1, 2], v: [3] }]);
+  assert.deepEqual(u.map((r) => r.x).sort(), [[1, 2], [3]]);
+});
