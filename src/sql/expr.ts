@@ -213,7 +213,9 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
   const [l, r] = bpcharOperands(l0, r0);
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
-  if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
+  // Feldera orders ROW values (<, <=, >, >=, BETWEEN: field by field, a NULL field first) but refuses = and <>
+  if ((a.type.kind === 'ROW' || b.type.kind === 'ROW') && (op === '=' || op === '<>' || op === '!='))
+    rowsNotComparable(`using '${op === '!=' ? '<>' : op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
   const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
@@ -229,7 +231,8 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
   return op === '=' ? { ...res, eq: [a, b] } : res;
 }
 
-/** Feldera refuses comparing ROW values (they still group, DISTINCT and take part in set operations). */
+/** Feldera refuses ROW values in `=`, `<>`, IN and NULLIF (they still group, DISTINCT, take part in set
+ * operations and order with `<`, `<=`, `>`, `>=`). */
 function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
   throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }

@@ -99,6 +99,23 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
       (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')
     ) {
       acc = sqlType('TIMESTAMP', nullable);
+    } else if (
+      acc.kind === 'ROW' &&
+      t.kind === 'ROW' &&
+      acc.fields?.length === t.fields?.length &&
+      typeToSql({ ...acc, nullable: true }) !== typeToSql({ ...t, nullable: true })
+    ) {
+      // ROW values of the same shape: field by field (a field is nullable when it is on either side); the
+      // first one's field names and type name
+      acc = {
+        ...acc,
+        nullable,
+        fields: (acc.fields ?? []).map((f, i) => {
+          const g = (t.fields ?? [])[i] as { type: SqlType };
+          const c = commonType([f.type, g.type], [false, false], what);
+          return { ...f, type: c.kind === 'NULL' ? c : { ...c, nullable: f.type.nullable || g.type.nullable } };
+        }),
+      };
     } else if (acc.kind === t.kind && (acc.kind === 'ARRAY' || acc.kind === 'MAP')) {
       // nested: component by component (components keep their own nullability)
       const part = (x: SqlType | undefined, y: SqlType | undefined): SqlType => {

@@ -330,6 +330,53 @@ test('oracle: array equality and order (NULL elements last, shorter prefix first
   });
 });
 
+test('ROW order: <, <=, >, >=, BETWEEN compare field by field (agreeing with Postgres without NULL fields); = is refused', async () => {
+  const rows = ['ROW(1, 2)', 'ROW(1, 3)', 'ROW(2, 0)', 'ROW(1, 2)'];
+  const exprs: string[] = [];
+  for (const x of rows)
+    for (const y of rows) for (const op of ['<', '<=', '>', '>=']) exprs.push(`${x} ${op} ${y}`);
+  exprs.push('ROW(1, 5) BETWEEN ROW(1, 2) AND ROW(2, 0)', 'ROW(3, 0) NOT BETWEEN ROW(1, 2) AND ROW(2, 0)');
+  const pg = await oracle.evalMany(exprs);
+  const body = exprs.map((e, i) => `${e} AS c${i}`);
+  const [got] = await run(
+    `CREATE TABLE t (x INT); CREATE MATERIALIZED VIEW v AS SELECT ${body.join(', ')} FROM t;`,
+    [{ x: 1 }],
+  );
+  exprs.forEach((e, i) => {
+    const want = (pg[i] as { value: string | null }).value;
+    assert.equal(String((got as Rec)[`c${i}`]), want, e);
+  });
+  // a column of a user-defined type against a row constructor; a NULL row gives NULL
+  const sql = `CREATE TYPE p AS (i INT, v VARCHAR); CREATE TABLE t (id INT, r p);
+    CREATE MATERIALIZED VIEW v AS SELECT id, r < (5, 'a') AS lt, r BETWEEN (4, 'a') AND (4, 'z') AS bt FROM t;`;
+  assert.deepEqual(
+    await run(sql, [
+      { id: 1, r: { i: 4, v: 'cat' } },
+      { id: 2, r: null },
+    ]),
+    [
+      { id: 1, lt: true, bt: true },
+      { id: 2, lt: null, bt: null },
+    ],
+  );
+  const e = await compileError('CREATE TABLE t (r ROW(x INT)); CREATE VIEW v AS SELECT r <> r AS c FROM t;');
+  assert.match(e.message, /ROW values cannot be compared using '<>'/);
+});
+
+test('deliberate difference: a NULL field orders first in a ROW comparison (Feldera); Postgres gives NULL', async () => {
+  const exprs = ['ROW(1, NULL::int) < ROW(1, 2)', 'ROW(1, 2) > ROW(1, NULL::int)'];
+  const pg = await oracle.evalMany(exprs);
+  assert.deepEqual(
+    pg.map((o) => (o as { value: string | null }).value),
+    [null, null],
+  );
+  const [got] = await run(
+    `CREATE TABLE t (r ROW(x INT NULL, y INT NULL)); CREATE MATERIALIZED VIEW v AS SELECT r < ROW(1, 2) AS a, ROW(1, 2) > r AS b FROM t;`,
+    [{ r: { x: 1, y: null } }],
+  );
+  assert.deepEqual(got, { a: true, b: true });
+});
+
 test('CREATE TYPE: a type declared twice is SqlNameError; an unknown type name is SqlUnsupported', async () => {
   const e = await compileError('CREATE TYPE p AS (x INT); CREATE TYPE p AS (y INT); CREATE TABLE t (a p);');
   assert.equal(e.code, 'SqlNameError');
