@@ -684,6 +684,17 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const both = andOr(true, [ge, le]);
       return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
     }
+    case 'AEXPR_BETWEEN_SYM':
+    case 'AEXPR_NOT_BETWEEN_SYM': {
+      // x BETWEEN SYMMETRIC a AND b = (x BETWEEN a AND b) OR (x BETWEEN b AND a), SQL's definition
+      const [lo, hi] = listItems(n.rexpr) as [Ast, Ast];
+      const x = bindExpr(n.lexpr, ctx);
+      const [a, b] = [bindExpr(lo, ctx), bindExpr(hi, ctx)];
+      const within = (p: Bound, q: Bound) =>
+        andOr(true, [comparison('>=', x, p, ctx, loc), comparison('<=', x, q, ctx, loc)]);
+      const either = andOr(false, [within(a, b), within(b, a)]);
+      return n.kind === 'AEXPR_BETWEEN_SYM' ? { ...either, conj: undefined } : not(either);
+    }
     case 'AEXPR_LIKE':
     case 'AEXPR_ILIKE': {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
