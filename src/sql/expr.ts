@@ -210,8 +210,20 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
   return [trimmed(l), trimmed(r)];
 }
 
+/**
+ * Feldera compares a REAL with an exact number (an integer or DECIMAL) as two REALs: `reall = -57681.18` is TRUE
+ * for the REAL column value -57681.18 (Postgres widens both to DOUBLE, where the REAL is -57681.1796875: FALSE).
+ */
+function realOperands(l: Bound, r: Bound): [Bound, Bound] {
+  const exact = (b: Bound) => isNumeric(b.type) && b.type.kind !== 'REAL' && b.type.kind !== 'DOUBLE';
+  const real = (b: Bound) => castBound(b, sqlType('REAL', b.type.nullable), false);
+  if (l.type.kind === 'REAL' && exact(r)) return [l, real(r)];
+  if (r.type.kind === 'REAL' && exact(l)) return [real(l), r];
+  return [l, r];
+}
+
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
-  const [l, r] = bpcharOperands(l0, r0);
+  const [l, r] = realOperands(...bpcharOperands(l0, r0));
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
   // Feldera orders ROW values (<, <=, >, >=, BETWEEN: field by field, a NULL field first) but refuses = and <>
   if ((a.type.kind === 'ROW' || b.type.kind === 'ROW') && (op === '=' || op === '<>' || op === '!='))
@@ -645,7 +657,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
     }
     case 'AEXPR_IN': {
       const x = bindExpr(n.lexpr, ctx);
-      const items = listItems(n.rexpr).map((a) => bindExpr(a, ctx));
+      const items = listItems(n.rexpr).map((a) => realOperands(x, bindExpr(a, ctx))[1]);
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
@@ -717,7 +729,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
     }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
-      const operands = bpcharOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx));
+      const operands = realOperands(...bpcharOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)));
       const [a, b] = unify(operands, ctx, loc, 'IS DISTINCT FROM') as [Bound, Bound];
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       const distinct = n.kind === 'AEXPR_DISTINCT';
@@ -737,10 +749,12 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       });
     }
     case 'AEXPR_NULLIF': {
-      const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [
-        Bound,
-        Bound,
-      ];
+      const [a, b] = unify(
+        realOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)),
+        ctx,
+        loc,
+        'NULLIF',
+      ) as [Bound, Bound];
       if (a.type.kind === 'ROW') rowsNotComparable('with NULLIF', ctx, loc);
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
