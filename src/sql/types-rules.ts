@@ -113,7 +113,10 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
         fields: (acc.fields ?? []).map((f, i) => {
           const g = (t.fields ?? [])[i] as { type: SqlType };
           const c = commonType([f.type, g.type], [false, false], what);
-          return { ...f, type: c.kind === 'NULL' ? c : { ...c, nullable: f.type.nullable || g.type.nullable } };
+          return {
+            ...f,
+            type: c.kind === 'NULL' ? c : { ...c, nullable: f.type.nullable || g.type.nullable },
+          };
         }),
       };
     } else if (acc.kind === t.kind && (acc.kind === 'ARRAY' || acc.kind === 'MAP')) {
