@@ -63,7 +63,7 @@ import {
 } from './intervals.ts';
 import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
 import { bindPeriodPredicate } from './period-predicates.ts';
-import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
 import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
@@ -828,6 +828,56 @@ function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
   return negated ? not(m) : m;
 }
 
+/**
+ * An argument of UPPER, LOWER, LENGTH, SUBSTRING, TRIM, POSITION: a string as such; another scalar (a number,
+ * BOOLEAN, UUID, date/time) converted to VARCHAR, as Feldera's string functions take them. Bytes are refused
+ * (SUBSTRING and POSITION of bytes have their own byte-wise forms).
+ */
+function textArgument(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
+  if (isString(b.type) || b.type.kind === 'NULL' || b.unknownLiteral || NESTED_KINDS.has(b.type.kind))
+    return coerceString(b, ctx, loc, what);
+  if (b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY')
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply '${what}' to arguments of type ${typeToSql(b.type)}`,
+      ctx,
+      loc,
+    );
+  return castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }));
+}
+
+/** SUBSTRING of bytes (lowercase hex): 1-based byte positions, as for strings; the result is VARBINARY. */
+function byteSubstring(args: readonly Bound[], int: (i: number) => Bound): Bound {
+  const b = args[0] as Bound;
+  const from = int(1);
+  const len = args.length === 3 ? int(2) : null;
+  const type = sqlType('VARBINARY', b.type.nullable || from.type.nullable || !!len?.type.nullable, {
+    length: null,
+  });
+  const cut = (hex: string, f: number, l: number | null): string => {
+    const start = Math.max(f, 1);
+    const end = l === null ? Number.POSITIVE_INFINITY : f + l;
+    if (l !== null && l < 0)
+      throw new ServiceError('SqlRuntimeError', 'negative substring length not allowed');
+    return end <= start
+      ? ''
+      : hex.slice((start - 1) * 2, end === Number.POSITIVE_INFINITY ? undefined : (end - 1) * 2);
+  };
+  return len === null
+    ? strict(type, [b, from], (x, f) => cut(x as string, f as number, null))
+    : strict(type, [b, from, len], (x, f, l) => cut(x as string, f as number, l as number));
+}
+
+/** POSITION of bytes in bytes: the 1-based byte position of the first occurrence (0 when absent; 1 for empty). */
+function bytePosition(hay: Bound, needle: Bound): Bound {
+  return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) => {
+    const hs = h as string;
+    const ns = nd as string;
+    for (let i = 0; i + ns.length <= hs.length; i += 2) if (hs.startsWith(ns, i)) return i / 2 + 1;
+    return 0;
+  });
+}
+
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
   if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charPadded(b);
   if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
@@ -961,7 +1011,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       );
     return a;
   };
-  const str = (i: number) => coerceString(args[i] as Bound, ctx, loc, name.toUpperCase());
+  const str = (i: number) => textArgument(args[i] as Bound, ctx, loc, name.toUpperCase());
+  const bytes = (b: Bound | undefined) => b?.type.kind === 'BINARY' || b?.type.kind === 'VARBINARY';
   const int = (i: number) =>
     coerce(
       args[i] as Bound,
@@ -1016,6 +1067,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'substring':
     case 'substr': {
       argc(2, 3);
+      if (bytes(args[0])) return byteSubstring(args as Bound[], int);
       const s = str(0);
       const from = int(1);
       if (args.length === 3) {
@@ -1048,6 +1100,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'strpos': {
       argc(2);
       // POSITION(needle IN haystack) arrives as position(haystack, needle), like strpos.
+      if (bytes(args[0]) && bytes(args[1])) return bytePosition(args[0] as Bound, args[1] as Bound);
       const hay = str(0);
       const needle = str(1);
       return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) =>
