@@ -1002,6 +1002,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     if (a.unknownLiteral)
       return coerce(a, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, name);
     if (a.type.kind === 'NULL') return literal(null, sqlType('DOUBLE', true));
+    // Feldera converts a character string to a number (DECIMAL) here: CEIL(s), ROUND(s), SIGN(s), ABS(s)
+    if (isString(a.type))
+      return castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
     if (!isNumeric(a.type))
       throw sqlError(
         'SqlTypeError',
