@@ -295,7 +295,21 @@ function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unkno
 }
 
 function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
-  if (!isString(l.type) && !isString(r.type) && !l.unknownLiteral && !r.unknownLiteral) {
+  const bytes = (b: Bound) => b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY';
+  if (bytes(l) && bytes(r)) {
+    // bytes || bytes: the bytes one after the other (values are lowercase hex)
+    const type = sqlType('VARBINARY', l.type.nullable || r.type.nullable, { length: null });
+    return strict(type, [l, r], (x, y) => (x as string) + (y as string));
+  }
+  const scalar = (b: Bound) => !NESTED_KINDS.has(b.type.kind) && !bytes(b) && b.type.kind !== 'NULL';
+  // Feldera: two other scalars (`intt || intt`) are converted to VARCHAR; Postgres has no such operator
+  if (
+    !isString(l.type) &&
+    !isString(r.type) &&
+    !l.unknownLiteral &&
+    !r.unknownLiteral &&
+    !(scalar(l) && scalar(r))
+  ) {
     throw sqlError(
       'SqlTypeError',
       `operator does not exist: ${typeToSql(l.type)} || ${typeToSql(r.type)}`,

@@ -231,3 +231,12 @@ test('a character string argument of a number function is converted: DOUBLE for 
   const [bad] = await evalOurs(["SIN(CAST('x' AS VARCHAR))"]);
   assert.ok(bad && 'error' in bad, JSON.stringify(bad));
 });
+
+test('|| of two non-string scalars converts both to VARCHAR (Feldera); of two byte strings concatenates the bytes', async () => {
+  await expect([
+    ['-12 || -12', '-12-12'],
+    ['CAST(1.5 AS DECIMAL(3,1)) || 2', '1.52'],
+    ["x'0b16' || x'20'", '\\x0b1620'],
+    ["'a' || 1", 'a1'],
+  ]);
+});
