@@ -860,6 +860,10 @@ function textArgument(b: Bound, ctx: BindContext, loc: unknown, what: string): B
   return castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }));
 }
 
+function isBytesArg(b: Bound | undefined): boolean {
+  return b?.type.kind === 'BINARY' || b?.type.kind === 'VARBINARY';
+}
+
 /** SUBSTRING of bytes (lowercase hex): 1-based byte positions, as for strings; the result is VARBINARY. */
 function byteSubstring(args: readonly Bound[], int: (i: number) => Bound): Bound {
   const b = args[0] as Bound;
@@ -1029,7 +1033,6 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     return a;
   };
   const str = (i: number) => textArgument(args[i] as Bound, ctx, loc, name.toUpperCase());
-  const bytes = (b: Bound | undefined) => b?.type.kind === 'BINARY' || b?.type.kind === 'VARBINARY';
   const int = (i: number) =>
     coerce(
       args[i] as Bound,
@@ -1084,7 +1087,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'substring':
     case 'substr': {
       argc(2, 3);
-      if (bytes(args[0])) return byteSubstring(args as Bound[], int);
+      if (isBytesArg(args[0])) return byteSubstring(args as Bound[], int);
       const s = str(0);
       const from = int(1);
       if (args.length === 3) {
@@ -1117,7 +1120,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'strpos': {
       argc(2);
       // POSITION(needle IN haystack) arrives as position(haystack, needle), like strpos.
-      if (bytes(args[0]) && bytes(args[1])) return bytePosition(args[0] as Bound, args[1] as Bound);
+      if (isBytesArg(args[0]) && isBytesArg(args[1])) return bytePosition(args[0] as Bound, args[1] as Bound);
       const hay = str(0);
       const needle = str(1);
       return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) =>
