@@ -210,7 +210,8 @@ export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown
   const implicit =
     (isNumeric(b.type) && isNumeric(t)) ||
     (b.type.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
-    (isString(b.type) && isString(t));
+    (isString(b.type) && isString(t)) ||
+    ((b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY') && t.kind === 'VARBINARY');
   if (!implicit) {
     throw sqlError(
       'SqlTypeError',

@@ -700,11 +700,23 @@ function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap
       undefined,
     );
   }
-  const out = cols.map((c, i) => ({
-    name: d.aliases[i] ?? c.name,
-    type: c.type.kind === 'NULL' ? sqlType('VARCHAR', true, { length: null }) : c.type,
-    caseSensitive: false,
-  }));
+  // Names from the query that repeat get Feldera's (Calcite's) fresh names: the name plus 0, 1, ... (the first
+  // not taken), so `SELECT t.r.a, t.s.a` gives columns a and a0; names in the view's column list must differ.
+  const taken = new Set<string>();
+  const out = cols.map((c, i) => {
+    let name = d.aliases[i] ?? c.name;
+    if (d.aliases[i] === undefined && taken.has(name)) {
+      let k = 0;
+      while (taken.has(`${c.name}${k}`)) k++;
+      name = `${c.name}${k}`;
+    }
+    taken.add(name);
+    return {
+      name,
+      type: c.type.kind === 'NULL' ? sqlType('VARCHAR', true, { length: null }) : c.type,
+      caseSensitive: false,
+    };
+  });
   const seen = new Set<string>();
   for (const c of out) {
     if (seen.has(c.name)) {

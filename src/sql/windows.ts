@@ -7,13 +7,12 @@
  *   starting every `slide` (aligned to `offset`) that holds `ts` (start ≤ ts < end).
  * Arguments may be named (`DATA =>`, `TIMECOL =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
- * whose time is NULL gets NULL bounds (once). Both are stateless (a map, a flat-map), so fully incremental.
- * With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too (the
- * least bounds of the windows of later rows), so an aggregate grouped by them discards closed windows.
+ * whose time is NULL belongs to no window and is dropped, as in Feldera. Both are stateless (flat-maps), so fully
+ * incremental. With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too
+ * (the least bounds of the windows of later rows), so an aggregate grouped by them discards closed windows.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
-import { MapOperator } from '../operators/map.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type BindContext, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
@@ -141,7 +140,7 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
   const slide = name === 'hop' ? width('slide', false) : size;
   const offset = width('offset', true);
   const isDate = tcol.type.kind === 'DATE';
-  const boundType = sqlType('TIMESTAMP', tcol.type.nullable);
+  const boundType = sqlType('TIMESTAMP', false);
   const cols: ScopeColumn[] = [
     ...rel.cols,
     { qualifier: null, name: 'window_start', type: boundType },
@@ -155,19 +154,19 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
   let node: number;
   if (name === 'tumble') {
     node = c.circuit.add(
-      new MapOperator((r) => {
+      new FlatMapOperator((r) => {
         const ts = time(r);
-        if (ts === null) return [...r, null, null];
+        if (ts === null) return [];
         const s = first(ts);
-        return [...r, s, s + size];
-      }, true),
+        return [[...r, s, s + size]];
+      }),
       [rel.node],
     );
   } else {
     node = c.circuit.add(
       new FlatMapOperator((r) => {
         const ts = time(r);
-        if (ts === null) return [[...r, null, null]];
+        if (ts === null) return [];
         const out: Row[] = [];
         for (let s = first(ts); s + size > ts; s -= slide) out.push([...r, s, s + size]);
         return out.reverse();
