@@ -41,8 +41,8 @@
  *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
-import { rewriteCeilFloorTo } from './functions/ceil-floor-to.ts';
-import { rewritePeriodPredicates } from './period-predicates.ts';
+import { rewriteCeilFloorTo } from './ceil-floor-to-syntax.ts';
+import { rewritePeriodPredicates } from './period-predicates-syntax.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 

@@ -2,7 +2,7 @@
  * Feldera's (Calcite's) time rounding: `FLOOR(x TO unit)` and `CEIL(x TO unit)` / `CEILING(x TO unit)` for a
  * DATE, TIME or TIMESTAMP (with or without time zone); the result keeps the argument's type, NULL gives NULL.
  *
- * - Syntax: the dialect pre-pass ({@link rewriteCeilFloorTo}, called by `dialect.ts`) turns the `TO` of
+ * - Syntax: the dialect pre-pass (`rewriteCeilFloorTo` in `../ceil-floor-to-syntax.ts`, called by `dialect.ts`) turns the `TO` of
  *   `CEIL(x TO unit)` into a comma (same length), so Postgres parses `ceil(x, unit)`; the binder then calls
  *   {@link bindCeilFloorTo} before binding arguments (the unit is a keyword, not a column).
  * - Units: MILLENNIUM, CENTURY, DECADE, YEAR, QUARTER, MONTH, WEEK, DAY for DATE and TIMESTAMP; HOUR, MINUTE,
@@ -18,7 +18,6 @@ import type { BindContext, Bound } from '../bound.ts';
 import { sqlError, strict } from '../bound.ts';
 import type { Ast } from '../parse.ts';
 import { typeToSql } from '../sql-type.ts';
-import type { DialectToken } from '../tokens.ts';
 import {
   civilFromDays,
   daysFromCivil,
@@ -27,36 +26,6 @@ import {
   USECS_PER_MINUTE,
   USECS_PER_SEC,
 } from '../values/temporal.ts';
-
-const NAMES = new Set(['CEIL', 'CEILING', 'FLOOR']);
-
-/**
- * Dialect pre-pass: in `CEIL(... TO unit)` / `FLOOR(... TO unit)` (a `TO` at the call's own depth, followed by
- * one word and the closing parenthesis), `TO` becomes `, `. Keeps every position (same length).
- */
-export function rewriteCeilFloorTo(tokens: readonly DialectToken[], chars: string[]): void {
-  for (let i = 0; i + 1 < tokens.length; i++) {
-    const t = tokens[i] as DialectToken;
-    if (t.kind !== 'word' || !NAMES.has(t.text.toUpperCase()) || tokens[i + 1]?.text !== '(') continue;
-    let depth = 0;
-    for (let j = i + 1; j < tokens.length; j++) {
-      const x = tokens[j] as DialectToken;
-      if (x.text === '(') depth++;
-      else if (x.text === ')' && --depth === 0) break;
-      else if (
-        depth === 1 &&
-        x.kind === 'word' &&
-        x.text.toUpperCase() === 'TO' &&
-        tokens[j + 1]?.kind === 'word' &&
-        tokens[j + 2]?.text === ')'
-      ) {
-        chars[x.start] = ',';
-        chars[x.start + 1] = ' ';
-        break;
-      }
-    }
-  }
-}
 
 const DAY_UNITS = new Set(['MILLENNIUM', 'CENTURY', 'DECADE', 'YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY']);
 const TIME_UNITS: Readonly<Record<string, number>> = {

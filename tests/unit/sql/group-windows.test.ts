@@ -65,8 +65,11 @@ test('GROUP BY TUMBLE equals the TUMBLE table function, step by step', async () 
     const out = c.step(new Map([['t', { rows, weights }]]));
     for (const [k, b] of out) add(k, b);
     const zs = (n: string) => norm(acc.get(n) ?? { rows: [], weights: [] });
-    assert.deepEqual(zs('g'), zs('f'), `seed ${seed} step ${s}`);
-    assert.deepEqual(zs('go'), zs('fo'), `seed ${seed} step ${s}`);
+    // rows whose time is NULL: the group form groups them under a NULL window (GROUP BY of a NULL key), the
+    // table function leaves them out (Feldera: in no window); every other window agrees
+    const windowed = (n: string) => zs(n).filter(([row]) => !String(row).startsWith('[null'));
+    assert.deepEqual(windowed('g'), zs('f'), `seed ${seed} step ${s}`);
+    assert.deepEqual(windowed('go'), zs('fo'), `seed ${seed} step ${s}`);
   }
   // the nested roll-up equals the direct daily window; a DATE counts as its midnight
   const z = (n: string) => norm(acc.get(n) ?? { rows: [], weights: [] });
