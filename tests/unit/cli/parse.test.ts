@@ -5,32 +5,19 @@
  * command's usage. Also the standby lines of `status`/`stats` and the generic parser in src/util/args.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runPipelineCli } from '../../../src/cli/cli.ts';
 import { PIPELINE_COMMANDS, PIPELINE_USAGE, type PipelineCommand } from '../../../src/cli/commands.ts';
 import type { StandbyStatus } from '../../../src/types/pipeline-api.ts';
 import { commandSynopsis, parseCommand } from '../../../src/util/args.ts';
+import { runCli } from '../../kit/cli.ts';
 import { FakeServer, pipelineDescr } from '../client/fake-server.ts';
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runPipelineCli(
-    ['--url', server.url, ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-    { stderrIsTTY: false, writeErr: () => {} },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const r = await runCli(server.url, args);
+  return { code: r.code, out: r.out.join('\n'), err: r.err.join('\n') };
 }
 
 /** Arguments that satisfy each command's required positionals and options. */

@@ -1,22 +1,16 @@
 /** `Pipeline.activate()`, `standbyStatus()` and `start({ initial: 'standby' })` against the fake `/v0` server. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, type StandbyStatus } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
 import { FakeServer, statusSequence as statusOf } from './fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 
-let server: FakeServer;
 let client: HoldfastClient;
-before(async () => {
-  server = await FakeServer.start();
-  client = new HoldfastClient({ url: server.url });
+const server = FakeServer.forFile((s) => {
+  client = new HoldfastClient({ url: s.url });
 });
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
 
 const statusSequence = (states: Array<Partial<PipelineDescr>>): void => statusOf(server, states);
 
