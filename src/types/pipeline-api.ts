@@ -84,35 +84,11 @@ export type ResourcesDesiredStatus = (typeof RESOURCES_DESIRED_STATUSES)[number]
  * `deployment_status` (Feldera's `CombinedStatus`): the resources status while not `Provisioned`, otherwise the
  * runtime status (`Unavailable` when none is known yet).
  */
-export const PIPELINE_STATUSES = [
-  'Stopped',
-  'Provisioning',
-  'Stopping',
-  'Unavailable',
-  'Coordination',
-  'Standby',
-  'Initializing',
-  'AwaitingApproval',
-  'Bootstrapping',
-  'Replaying',
-  'Paused',
-  'Running',
-  'Suspended',
-  'ConcurrentBootstrapping',
-  'Synchronizing',
-] as const;
+export const PIPELINE_STATUSES = ['Stopped', 'Provisioning', 'Stopping', ...RUNTIME_STATUSES] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
 
-/** `deployment_desired_status` (Feldera's `CombinedDesiredStatus`). */
-export const PIPELINE_DESIRED_STATUSES = [
-  'Stopped',
-  'Unavailable',
-  'Coordination',
-  'Standby',
-  'Paused',
-  'Running',
-  'Suspended',
-] as const;
+/** `deployment_desired_status` (Feldera's `CombinedDesiredStatus`): `Stopped` or a runtime desired status. */
+export const PIPELINE_DESIRED_STATUSES = ['Stopped', ...RUNTIME_DESIRED_STATUSES] as const;
 export type PipelineDesiredStatus = (typeof PIPELINE_DESIRED_STATUSES)[number];
 
 /** `storage_status`. */

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { runPipelineCli } from '../../../src/cli/cli.ts';
+import { describe, test } from 'node:test';
 import { syncProgressBar } from '../../../src/cli/progress.ts';
 import type { RemoteCheckpoint, SyncProgress } from '../../../src/types/pipeline-api.ts';
+import { type CliRun, runCli } from '../../kit/cli.ts';
 import { FakeServer } from '../client/fake-server.ts';
 import {
   MiB,
@@ -29,14 +29,7 @@ const TOTAL = Math.round(27.4 * MiB);
 /** 45% of TOTAL: `12.3/27.4 MiB`. */
 const DONE_45 = Math.ceil(TOTAL * 0.45);
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 /**
  * Plays one push of `uuid`: the first `steps.length` sync_status polls report an older success (the push is
@@ -85,23 +78,12 @@ const STEPS = [
   progress(U1, DONE_45, TOTAL, [3, 7]),
 ];
 
-interface Run {
-  code: number;
-  out: string[];
-  err: string[];
-  raw: string[];
-}
-
-async function run(args: string[], tty: boolean, now?: () => number): Promise<Run> {
-  const r: Run = { code: -1, out: [], err: [], raw: [] };
-  r.code = await runPipelineCli(
-    ['--url', server.url, ...args.filter((a) => a !== 'pipeline')],
-    (s) => r.out.push(s),
-    (s) => r.err.push(s),
-    { stderrIsTTY: tty, writeErr: (s) => r.raw.push(s), ...(now ? { now } : {}) },
+const run = (args: string[], tty: boolean, now?: () => number): Promise<CliRun> =>
+  runCli(
+    server.url,
+    args.filter((a) => a !== 'pipeline'),
+    { tty, ...(now ? { now } : {}) },
   );
-  return r;
-}
 
 describe('progress formatting', () => {
   test('the bar shows percent, MiB done/total, rate and files', () => {
