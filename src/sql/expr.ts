@@ -50,7 +50,7 @@ import {
   strict,
   unify,
 } from './bound.ts';
-import { bindDatetimeSpecial } from './functions/datetime.ts';
+import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import {
   bindIntervalQualified,
@@ -70,7 +70,7 @@ import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
 import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
-import { dateAddDays, extract } from './values/temporal.ts';
+import { dateAddDays } from './values/temporal.ts';
 
 const isPositionKey = (k: string): boolean =>
   k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end');
@@ -1028,21 +1028,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       if (!field.literal || typeof field.literal.value !== 'string') {
         throw sqlError('SqlUnsupported', 'EXTRACT needs a literal field name', ctx, loc);
       }
-      let src = args[1] as Bound;
-      if (src.unknownLiteral) src = coerce(src, sqlType('TIMESTAMP', false), ctx, loc, 'EXTRACT');
-      const k = src.type.kind;
-      if (k !== 'DATE' && k !== 'TIMESTAMP' && k !== 'TIME') {
-        throw sqlError(
-          'SqlTypeError',
-          `EXTRACT needs a DATE, TIME or TIMESTAMP, got ${typeToSql(src.type)}`,
-          ctx,
-          loc,
-        );
-      }
-      const f = field.literal.value.toUpperCase();
-      return strict(sqlType('DECIMAL', src.type.nullable, { precision: null, scale: null }), [src], (v) =>
-        extract(f, k, v as number),
-      );
+      return bindExtract(field.literal.value, args[1] as Bound, ctx, loc);
     }
     case 'coalesce':
     case 'nullif':

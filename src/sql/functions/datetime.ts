@@ -6,9 +6,11 @@
  * arguments (a unit is a keyword, not a column).
  *
  * Feldera's rules (Calcite's), where they differ from Postgres:
- * - `DATE_PART(unit, x)` and `YEAR(x)`, `MONTH(x)`, ... return BIGINT; `SECOND` is the whole seconds,
- *   `MILLISECOND`/`MICROSECOND` include the seconds (`44.123654` s → 44123 / 44123654), `DOW`/`DAYOFWEEK` count
- *   Sunday = 1 ... Saturday = 7, and a DATE has time fields 0;
+ * - `DATE_PART(unit, x)`, `EXTRACT(unit FROM x)` (bound by {@link bindExtract}, also for `DATE_PART('unit', x)`)
+ *   and `YEAR(x)`, `MONTH(x)`, ... return BIGINT; `SECOND` is the whole seconds, `MILLISECOND`/`MICROSECOND`
+ *   include the seconds (`44.123654` s → 44123 / 44123654), `DOW`/`DAYOFWEEK` count Sunday = 1 ... Saturday = 7,
+ *   a DATE has time fields 0, `EPOCH` is whole seconds toward zero, `DECADE`/`CENTURY`/`MILLENNIUM` divide
+ *   toward zero (y / 10, (y + 99) / 100, (y + 999) / 1000), and a TIME has only HOUR ... MICROSECOND;
  * - `DATE_TRUNC(x, unit)` / `TIMESTAMP_TRUNC(x, unit)` / `TIME_TRUNC(x, unit)` keep the argument's type (the
  *   Postgres order `DATE_TRUNC('unit', x)` is accepted too);
  * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
@@ -115,18 +117,13 @@ function partOf(unit: string, kind: Kind): ((v: number) => number) | null {
         const y = civilFromDays(thursday, ymd)[0] as number;
         return unit === 'ISOYEAR' ? y : Math.floor((thursday - daysFromCivil(y, 1, 1)) / 7) + 1;
       });
+    // Feldera divides toward zero (year 0 is 1 BC): DECADE of -15 is -1, CENTURY of -150 is -0 = 0
     case 'DECADE':
-      return dateOnly((d) => Math.floor((civilFromDays(d, ymd)[0] as number) / 10));
+      return dateOnly((d) => Math.trunc((civilFromDays(d, ymd)[0] as number) / 10) || 0);
     case 'CENTURY':
-      return dateOnly((d) => {
-        const y = civilFromDays(d, ymd)[0] as number;
-        return y > 0 ? Math.floor((y + 99) / 100) : -Math.floor((99 - (y - 1)) / 100);
-      });
+      return dateOnly((d) => Math.trunc(((civilFromDays(d, ymd)[0] as number) + 99) / 100) || 0);
     case 'MILLENNIUM':
-      return dateOnly((d) => {
-        const y = civilFromDays(d, ymd)[0] as number;
-        return y > 0 ? Math.floor((y + 999) / 1000) : -Math.floor((999 - (y - 1)) / 1000);
-      });
+      return dateOnly((d) => Math.trunc(((civilFromDays(d, ymd)[0] as number) + 999) / 1000) || 0);
     case 'HOUR':
       return timeOnly((t) => Math.floor(t / USECS_PER_HOUR));
     case 'MINUTE':
@@ -137,11 +134,9 @@ function partOf(unit: string, kind: Kind): ((v: number) => number) | null {
       return timeOnly((t) => Math.floor((t % USECS_PER_MINUTE) / 1000));
     case 'MICROSECOND':
       return timeOnly((t) => t % USECS_PER_MINUTE);
-    case 'EPOCH':
-      return (v) => {
-        const [d, t] = split(v);
-        return d * 86400 + Math.floor(t / USECS_PER_SEC);
-      };
+    case 'EPOCH': // whole seconds toward zero; not defined for a TIME
+      if (kind === 'TIME') return null;
+      return kind === 'DATE' ? (v) => v * 86400 : (v) => Math.trunc(v / USECS_PER_SEC) || 0;
     default:
       return null;
   }
@@ -197,6 +192,34 @@ function datePart(unit: string, x: Bound, what: string, ctx: BindContext, loc: u
       loc,
     );
   return strict(bigint(src.type.nullable), [src], (v) => BigInt(f(v as number)));
+}
+
+/** Postgres's spellings of EXTRACT fields that Feldera's unit names do not cover. */
+const PG_FIELDS: Readonly<Record<string, string>> = {
+  MILLENNIA: 'MILLENNIUM',
+  MILLENNIUMS: 'MILLENNIUM',
+  CENTURIES: 'CENTURY',
+  DECADES: 'DECADE',
+  QUARTERS: 'QUARTER',
+  WEEKS: 'WEEK',
+};
+
+/**
+ * `EXTRACT(field FROM x)` and `DATE_PART('field', x)` (the field a string, as the parser hands it): Feldera's
+ * DATE_PART, a BIGINT (see the module header), for a DATE, TIME or TIMESTAMP. A field not defined for the
+ * type (`EXTRACT(YEAR FROM time)`, `EXTRACT(EPOCH FROM time)`) or unknown is a compile-time SqlTypeError.
+ */
+export function bindExtract(field: string, x: Bound, ctx: BindContext, loc: unknown): Bound {
+  const f = field.toUpperCase();
+  const unit = UNIT_NAMES[f] ?? PG_FIELDS[f];
+  if (unit === undefined)
+    throw sqlError(
+      'SqlTypeError',
+      `EXTRACT: unknown field ${f}; use one of YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW, DOY, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, EPOCH, DECADE, CENTURY, MILLENNIUM, ISOYEAR`,
+      ctx,
+      loc,
+    );
+  return datePart(unit, x, 'EXTRACT', ctx, loc);
 }
 
 // ---------------------------------------------------------------------------------------------------------

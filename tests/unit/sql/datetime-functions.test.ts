@@ -55,6 +55,67 @@ test('DATE_PART(unit, x) and the shorthands: BIGINT, Sunday = 1, time fields of 
   );
 });
 
+test("EXTRACT and DATE_PART('unit', x) are Feldera's DATE_PART: BIGINT, the same rules per type", async () => {
+  // Feldera's extract_legal_tz case, plus the fields where Postgres differs (dow 0, second 44.123654, ...)
+  assert.deepEqual(
+    await one(`EXTRACT(YEAR FROM tz) AS yr, EXTRACT(DOW FROM tz) AS dow, EXTRACT(DOW FROM d) AS dow1,
+      EXTRACT(HOUR FROM d) AS hr1, EXTRACT(MINUTE FROM d) AS min1, EXTRACT(SECOND FROM ts) AS sec,
+      EXTRACT(SECOND FROM d) AS sec1, EXTRACT(MILLISECOND FROM ts) AS ms, EXTRACT(MICROSECOND FROM ts) AS us,
+      EXTRACT(EPOCH FROM ts) AS ep, EXTRACT(EPOCH FROM d) AS ep1, EXTRACT(DOY FROM d) AS doy,
+      EXTRACT(WEEK FROM d) AS wk, EXTRACT(ISODOW FROM d) AS isodow, EXTRACT(MILLISECOND FROM tm) AS tms,
+      EXTRACT(SECOND FROM tm) AS tsec, DATE_PART('dow', d) AS pdow, DATE_PART('second', ts) AS psec`),
+    {
+      yr: 2020,
+      dow: 1,
+      dow1: 1,
+      hr1: 0,
+      min1: 0,
+      sec: 44,
+      sec1: 0,
+      ms: 44123,
+      us: 44123654,
+      ep: 1592749424,
+      ep1: 1592697600,
+      doy: 173,
+      wk: 25,
+      isodow: 7,
+      tms: 44456,
+      tsec: 44,
+      pdow: 1,
+      psec: 44,
+    },
+  );
+  const p = await compileProgram(`${TABLE} CREATE VIEW v AS SELECT EXTRACT(DAY FROM d) AS x FROM t;`);
+  assert.equal(p.views.find((v) => v.name === 'v')?.columns[0]?.type.kind, 'BIGINT');
+});
+
+test('EXTRACT of DECADE, CENTURY, MILLENNIUM divide toward zero; EPOCH before 1970 counts whole seconds', async () => {
+  // year -150 (151 BC) and -1050; Feldera: trunc(y / 10), trunc((y + 99) / 100), trunc((y + 999) / 1000)
+  assert.deepEqual(
+    await one(`EXTRACT(DECADE FROM TIMESTAMPADD(YEAR, -2170, d)) AS dec1,
+      EXTRACT(CENTURY FROM TIMESTAMPADD(YEAR, -2170, d)) AS cen1,
+      EXTRACT(MILLENNIUM FROM TIMESTAMPADD(YEAR, -2170, d)) AS mil1,
+      EXTRACT(DECADE FROM TIMESTAMPADD(YEAR, -3070, ts)) AS dec2,
+      EXTRACT(CENTURY FROM TIMESTAMPADD(YEAR, -3070, ts)) AS cen2,
+      EXTRACT(MILLENNIUM FROM TIMESTAMPADD(YEAR, -3070, ts)) AS mil2,
+      EXTRACT(CENTURY FROM d) AS cen3, EXTRACT(MILLENNIUM FROM d) AS mil3, EXTRACT(DECADE FROM d) AS dec3,
+      EXTRACT(EPOCH FROM TIMESTAMP '1969-12-31 23:59:59.5') AS ep`),
+    { dec1: -15, cen1: 0, mil1: 0, dec2: -105, cen2: -9, mil2: 0, cen3: 21, mil3: 3, dec3: 202, ep: 0 },
+  );
+});
+
+test('EXTRACT refuses at compile time the fields a TIME has not, and unknown fields', async () => {
+  for (const [expr, msg] of [
+    ['EXTRACT(YEAR FROM tm)', /unit YEAR is not defined for TIME/],
+    ['EXTRACT(EPOCH FROM tm)', /unit EPOCH is not defined for TIME/],
+    ['EXTRACT(DOW FROM tm)', /unit DOW is not defined for TIME/],
+    ["DATE_PART('julian', d)", /unknown field JULIAN/],
+    ['EXTRACT(DAY FROM s)', /EXTRACT/],
+  ] as const) {
+    await assert.rejects(select(`${expr} AS x`), { errorCode: 'SqlTypeError', message: msg }, expr);
+  }
+});
+
 test('DATE_TRUNC / TIMESTAMP_TRUNC / TIME_TRUNC keep the type', async () => {
   assert.deepEqual(
     await one(`DATE_TRUNC(ts, YEAR) AS yr, DATE_TRUNC(ts, MONTH) AS mth, DATE_TRUNC(tz, DAY) AS day_tz,
