@@ -206,20 +206,97 @@ const PG_FIELDS: Readonly<Record<string, string>> = {
 
 /**
  * `EXTRACT(field FROM x)` and `DATE_PART('field', x)` (the field a string, as the parser hands it): Feldera's
- * DATE_PART, a BIGINT (see the module header), for a DATE, TIME or TIMESTAMP. A field not defined for the
- * type (`EXTRACT(YEAR FROM time)`, `EXTRACT(EPOCH FROM time)`) or unknown is a compile-time SqlTypeError.
+ * DATE_PART, a BIGINT (see the module header), for a DATE, TIME or TIMESTAMP, or an INTERVAL (see
+ * `intervalPartOf`). A field not defined for the type (`EXTRACT(YEAR FROM time)`, `EXTRACT(EPOCH FROM time)`,
+ * `EXTRACT(YEAR FROM INTERVAL '1' DAY)`) or unknown is a compile-time SqlTypeError.
  */
-export function bindExtract(field: string, x: Bound, ctx: BindContext, loc: unknown): Bound {
+export function bindExtract(
+  field: string,
+  x: Bound,
+  ctx: BindContext,
+  loc: unknown,
+  what = 'EXTRACT',
+): Bound {
   const f = field.toUpperCase();
   const unit = UNIT_NAMES[f] ?? PG_FIELDS[f];
   if (unit === undefined)
     throw sqlError(
       'SqlTypeError',
-      `EXTRACT: unknown field ${f}; use one of YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW, DOY, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, EPOCH, DECADE, CENTURY, MILLENNIUM, ISOYEAR`,
+      `${what}: unknown field ${f}; use one of YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW, DOY, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, EPOCH, DECADE, CENTURY, MILLENNIUM, ISOYEAR`,
       ctx,
       loc,
     );
-  return datePart(unit, x, 'EXTRACT', ctx, loc);
+  if (x.type.kind === 'INTERVAL_YM' || x.type.kind === 'INTERVAL_DT') {
+    const f = intervalPartOf(unit, x.type.kind);
+    if (f === null)
+      throw sqlError(
+        'SqlTypeError',
+        `${what}: unit ${unit} is not defined for ${typeToSql(x.type)}`,
+        ctx,
+        loc,
+      );
+    return strict(bigint(x.type.nullable), [x], (v) => BigInt(f(v as number)));
+  }
+  return datePart(unit, x, what, ctx, loc);
+}
+
+/** Division toward zero, as Feldera's i64 arithmetic (and no -0). */
+const quot = (a: number, b: number): number => Math.trunc(a / b) || 0;
+const rem = (a: number, b: number): number => a % b || 0;
+
+/**
+ * Feldera's EXTRACT from an interval (divisions and remainders toward zero, so a negative interval gives
+ * negative fields): a year-month interval (months) has YEAR, MONTH, QUARTER (of 1970-01-01 plus it), DECADE,
+ * CENTURY, MILLENNIUM (of its years), EPOCH (seconds from 1970-01-01 to that plus it) and time fields 0; a
+ * day-time one (µs) has DAY (all its days), HOUR, MINUTE, SECOND, MILLISECOND/MICROSECOND (with the seconds)
+ * and EPOCH (all its seconds).
+ */
+function intervalPartOf(unit: string, kind: 'INTERVAL_YM' | 'INTERVAL_DT'): ((v: number) => number) | null {
+  if (kind === 'INTERVAL_YM') {
+    switch (unit) {
+      case 'YEAR':
+        return (m) => quot(m, 12);
+      case 'MONTH':
+        return (m) => rem(m, 12);
+      case 'QUARTER':
+        return (m) => Math.floor((((m % 12) + 12) % 12) / 3) + 1;
+      case 'DECADE':
+        return (m) => quot(quot(m, 12), 10);
+      case 'CENTURY':
+        return (m) => quot(quot(m, 12), 100);
+      case 'MILLENNIUM':
+        return (m) => quot(quot(m, 12), 1000);
+      case 'EPOCH':
+        return (m) => addMonthsToDate(0, m) * 86400;
+      case 'DAY':
+      case 'HOUR':
+      case 'MINUTE':
+      case 'SECOND':
+      case 'MILLISECOND':
+      case 'MICROSECOND':
+        return () => 0;
+      default:
+        return null;
+    }
+  }
+  switch (unit) {
+    case 'DAY':
+      return (u) => quot(u, USECS_PER_DAY);
+    case 'HOUR':
+      return (u) => rem(quot(u, USECS_PER_HOUR), 24);
+    case 'MINUTE':
+      return (u) => rem(quot(u, USECS_PER_MINUTE), 60);
+    case 'SECOND':
+      return (u) => rem(quot(u, USECS_PER_SEC), 60);
+    case 'MILLISECOND':
+      return (u) => quot(rem(u, USECS_PER_MINUTE), 1000);
+    case 'MICROSECOND':
+      return (u) => rem(u, USECS_PER_MINUTE);
+    case 'EPOCH':
+      return (u) => quot(u, USECS_PER_SEC);
+    default:
+      return null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -721,7 +798,7 @@ export function bindDatetimeSpecial(
       argc(2);
       // DATE_PART('unit', x) (Postgres) stays with the binder's EXTRACT; DATE_PART(UNIT, x) is Feldera's
       if (!isUnitWord(args[0])) return undefined;
-      return datePart(unitArg(args[0], what, ctx, loc), bind(args[1], ctx), what, ctx, loc);
+      return bindExtract(unitArg(args[0], what, ctx, loc), bind(args[1], ctx), ctx, loc, what);
     }
     case 'date_trunc':
     case 'timestamp_trunc':

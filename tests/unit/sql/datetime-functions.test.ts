@@ -104,6 +104,45 @@ test('EXTRACT of DECADE, CENTURY, MILLENNIUM divide toward zero; EPOCH before 19
   );
 });
 
+test('EXTRACT from intervals: fields toward zero (negative intervals give negative fields)', async () => {
+  const dt = "INTERVAL '1 10:30:40.5' DAY TO SECOND";
+  const ym = "INTERVAL '20-07' YEAR TO MONTH";
+  assert.deepEqual(
+    await one(`EXTRACT(DAY FROM ${dt}) AS d, EXTRACT(HOUR FROM ${dt}) AS h, EXTRACT(MINUTE FROM ${dt}) AS mi,
+      EXTRACT(SECOND FROM ${dt}) AS s, EXTRACT(MILLISECOND FROM ${dt}) AS ms, EXTRACT(MICROSECOND FROM ${dt}) AS us,
+      EXTRACT(EPOCH FROM ${dt}) AS ep, EXTRACT(HOUR FROM -${dt}) AS nh, EXTRACT(DAY FROM -${dt}) AS nd,
+      EXTRACT(YEAR FROM ${ym}) AS y, EXTRACT(MONTH FROM ${ym}) AS m, EXTRACT(QUARTER FROM ${ym}) AS q,
+      EXTRACT(DECADE FROM ${ym}) AS dec, EXTRACT(CENTURY FROM ${ym}) AS cen, EXTRACT(DAY FROM ${ym}) AS yd,
+      EXTRACT(MONTH FROM -${ym}) AS nm, EXTRACT(EPOCH FROM INTERVAL '1' MONTH) AS mep,
+      DATE_PART(YEAR, ${ym}) AS py, EXTRACT(DAY FROM (ts - TIMESTAMP '2020-06-01 00:00:00') DAY TO SECOND) AS diff`),
+    {
+      d: 1,
+      h: 10,
+      mi: 30,
+      s: 40,
+      ms: 40500,
+      us: 40500000,
+      ep: 124240,
+      nh: -10,
+      nd: -1,
+      y: 20,
+      m: 7,
+      q: 3,
+      dec: 2,
+      cen: 0,
+      yd: 0,
+      nm: -7,
+      mep: 2678400,
+      py: 20,
+      diff: 20,
+    },
+  );
+  await assert.rejects(select(`EXTRACT(YEAR FROM INTERVAL '1' DAY) AS x`), {
+    errorCode: 'SqlTypeError',
+    message: /unit YEAR is not defined for INTERVAL DAY/,
+  });
+});
+
 test('EXTRACT refuses at compile time the fields a TIME has not, and unknown fields', async () => {
   for (const [expr, msg] of [
     ['EXTRACT(YEAR FROM tm)', /unit YEAR is not defined for TIME/],
