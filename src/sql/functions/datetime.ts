@@ -12,7 +12,7 @@
  *   a DATE has time fields 0, `EPOCH` is whole seconds toward zero, `DECADE`/`CENTURY`/`MILLENNIUM` divide
  *   toward zero (y / 10, (y + 99) / 100, (y + 999) / 1000), and a TIME has only HOUR ... MICROSECOND;
  * - `DATE_TRUNC(x, unit)` / `TIMESTAMP_TRUNC(x, unit)` / `TIME_TRUNC(x, unit)` keep the argument's type (the
- *   Postgres order `DATE_TRUNC('unit', x)` is accepted too);
+ *   Postgres order `DATE_TRUNC('unit', x)` is accepted too), except `TIMESTAMP_TRUNC` of a DATE: a TIMESTAMP;
  * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
  *   month's end; `TIMESTAMPDIFF(unit, a, b)` counts whole units from a to b (toward zero), months as `(b - a)
  *   MONTH` does;
@@ -806,7 +806,10 @@ export function bindDatetimeSpecial(
       argc(2);
       const pgOrder = args[0]?.A_Const?.sval !== undefined;
       const unit = unitArg(pgOrder ? args[0] : args[1], what, ctx, loc);
-      const x = bind(pgOrder ? args[1] : args[0], ctx);
+      let x = bind(pgOrder ? args[1] : args[0], ctx);
+      // Feldera: TIMESTAMP_TRUNC of a DATE truncates the date's midnight (a TIMESTAMP)
+      if (name === 'timestamp_trunc' && x.type.kind === 'DATE')
+        x = castBound(x, sqlType('TIMESTAMP', x.type.nullable));
       const kinds: Kind[] =
         name === 'time_trunc' ? ['TIME'] : name === 'timestamp_trunc' ? ['TIMESTAMP'] : ['DATE', 'TIMESTAMP'];
       return truncate(unit, x, what, ctx, loc, kinds);

@@ -8,12 +8,12 @@
  * CHAR(n)/VARCHAR(n) truncate (explicit CAST) or fail when too long (assignment, `explicit` = false), CHAR pads.
  *
  * Notable Postgres rules kept: boolean ↔ integer only for INTEGER; numeric → int rounds half away from zero;
- * float → int rounds half to even; float8 → numeric keeps 15 significant digits (float4: 6); boolean → text
- * gives 'true'/'false' (its output format is 't'/'f'); CHAR → VARCHAR drops trailing spaces; text input trims
- * whitespace for numbers, booleans and date/times.
+ * float → int rounds half to even; float8 → numeric keeps 15 significant digits (float4: 6); CHAR → VARCHAR
+ * drops trailing spaces; text input trims whitespace for numbers, booleans and date/times.
  *
- * Feldera's rule instead of Postgres's: REAL/DOUBLE → text is Feldera's layout (`-987.0`, `1e16`, `inf`; see
- * `float-text.ts`), not float8out's (`-987`, `1e+16`, `Infinity`).
+ * Feldera's rules instead of Postgres's: REAL/DOUBLE → text is Feldera's layout (`-987.0`, `1e16`, `inf`; see
+ * `float-text.ts`), not float8out's (`-987`, `1e+16`, `Infinity`); boolean → text is 'TRUE'/'FALSE' (Postgres:
+ * 'true'/'false').
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
@@ -212,8 +212,8 @@ function doubleToReal(v: Value): Value {
 /** Text of a value as a cast to a string type produces it. */
 function toText(kind: TypeKind): CastFn | null {
   switch (kind) {
-    case 'BOOLEAN':
-      return (v) => (v ? 'true' : 'false');
+    case 'BOOLEAN': // Feldera (Calcite): upper case
+      return (v) => (v ? 'TRUE' : 'FALSE');
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':

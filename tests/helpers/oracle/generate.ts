@@ -865,7 +865,8 @@ class ExprGen {
           e = rng.pick(ds);
         }
         return {
-          sql: `CAST(${e.sql} AS VARCHAR)`,
+          // a boolean's text is Feldera's 'TRUE' (Postgres 'true'; README deliberate differences): compare it lowered
+          sql: src === 'bool' ? `LOWER(CAST(${e.sql} AS VARCHAR))` : `CAST(${e.sql} AS VARCHAR)`,
           type: { kind: 'text' },
           bound: 0,
           stable: e.stable,

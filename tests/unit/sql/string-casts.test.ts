@@ -1,7 +1,8 @@
 /**
- * Feldera's text of REAL/DOUBLE values (values/float-text.ts) and its use by every string conversion: CAST to
- * VARCHAR/CHAR, `||`, CONCAT. Expected texts are Feldera's (its SQL test suite: `-987.0`, `0.0`, `1.6631e-6`,
- * `4.78731782390219e-17`); Postgres writes `-987`, `0`, `1.6631e-06` (README: deliberate differences).
+ * Feldera's text of values converted to strings where it differs from Postgres (README: deliberate differences):
+ * REAL/DOUBLE (values/float-text.ts: `-987.0`, `0.0`, `1.6631e-6`, `4.78731782390219e-17` in Feldera's SQL test
+ * suite, where Postgres writes `-987`, `0`, `1.6631e-06`) and BOOLEAN (`TRUE`, Postgres `true`), in every string
+ * conversion: CAST to VARCHAR/CHAR, `||`, CONCAT and the string functions.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -84,5 +85,27 @@ test('CAST, || and CONCAT of REAL/DOUBLE columns write Feldera text', async () =
       dchar: '-38.27',
     },
     { id: 3, rs: '1e13', ds: '1e16', dcat: '1e16', rd: '1e13|1e16', dchar: '1e16  ' },
+  ]);
+});
+
+test('a BOOLEAN converts to TRUE / FALSE in CAST, ||, CONCAT and string functions', async () => {
+  const p = await compileProgram(`CREATE TABLE t(id INT, b BOOLEAN);
+    CREATE MATERIALIZED VIEW v AS SELECT id, CAST(b AS VARCHAR) AS s, b || '!' AS c, CONCAT(b, b) AS cc,
+      LEFT(b, 2) AS l FROM t;`);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  const rows = [
+    { id: 1, b: true },
+    { id: 2, b: false },
+  ];
+  c.step(new Map([['t', { rows: rows.map((x) => rowFromJson(t, x)), weights: rows.map(() => 1) }]]));
+  const cols = p.views.find((v) => v.name === 'v')?.columns ?? [];
+  const got = c
+    .contents('v')
+    .rows.map((row) => rowToJson(cols, row as Row) as Record<string, unknown>)
+    .sort((a, b) => (a.id as number) - (b.id as number));
+  assert.deepEqual(got, [
+    { id: 1, s: 'TRUE', c: 'TRUE!', cc: 'TRUETRUE', l: 'TR' },
+    { id: 2, s: 'FALSE', c: 'FALSE!', cc: 'FALSEFALSE', l: 'FA' },
   ]);
 });
