@@ -176,7 +176,9 @@ test('DATE_TRUNC / TIMESTAMP_TRUNC / TIME_TRUNC keep the type', async () => {
 
 test('TIMESTAMP_TRUNC of a DATE is a TIMESTAMP (Feldera ts_trunc_datee_legal)', async () => {
   assert.deepEqual(
-    await one('TIMESTAMP_TRUNC(d, YEAR) AS yr, TIMESTAMP_TRUNC(d, MONTH) AS mth, TIMESTAMP_TRUNC(d, DAY) AS day'),
+    await one(
+      'TIMESTAMP_TRUNC(d, YEAR) AS yr, TIMESTAMP_TRUNC(d, MONTH) AS mth, TIMESTAMP_TRUNC(d, DAY) AS day',
+    ),
     { yr: '2020-01-01 00:00:00', mth: '2020-06-01 00:00:00', day: '2020-06-21 00:00:00' },
   );
 });
