@@ -33,8 +33,11 @@
  * 8. A column's `FOREIGN KEY REFERENCES t(c)` (Feldera's column-constraint form) → `REFERENCES t(c)` with the
  *    two words blanked (Postgres's column form; the table form `FOREIGN KEY (a) REFERENCES t(c)` is Postgres's).
  *
+ * 9. `FLOOR(x TO unit)` / `CEIL(x TO unit)` → `FLOOR(x , unit)`: see `floor-to.ts`.
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
+import { isFloorCall, rewriteFloorTo } from './floor-to.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
@@ -67,6 +70,7 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
     const t = tokens[i] as DialectToken;
     if (t.kind !== 'word') continue;
     const next = tokens[i + 1];
+    if (isFloorCall(tokens, i)) rewriteFloorTo(tokens, i, chars);
     const unsigned = UNSIGNED_NAMES[t.text.toUpperCase()];
     if (unsigned !== undefined && next?.kind === 'word' && next.text.toUpperCase() === 'UNSIGNED') {
       // the replacement (8 or 9 characters) always fits in `TYPE UNSIGNED` (at least 12)

@@ -2,8 +2,8 @@
  * SQL scalar functions: date, time, timestamp and interval functions of Feldera's reference (part 2).
  * Registered by name in `index.ts`; each entry binds its arguments' types and returns a bound expression.
  * Functions whose arguments include a bare time unit (`DATE_PART(YEAR, d)`, `TIMESTAMPADD(DAY, 1, ts)`,
- * `DATE_TRUNC(ts, MONTH)`) are bound by {@link bindDatetimeSpecial}, which the binder calls before it binds the
- * arguments (a unit is a keyword, not a column).
+ * `DATE_TRUNC(ts, MONTH)`, `FLOOR(ts TO DAY)`) are bound by {@link bindDatetimeSpecial}, which the binder calls
+ * before it binds the arguments (a unit is a keyword, not a column).
  *
  * Feldera's rules (Calcite's), where they differ from Postgres:
  * - `DATE_PART(unit, x)`, `EXTRACT(unit FROM x)` (bound by {@link bindExtract}, also for `DATE_PART('unit', x)`)
@@ -13,6 +13,8 @@
  *   toward zero (y / 10, (y + 99) / 100, (y + 999) / 1000), and a TIME has only HOUR ... MICROSECOND;
  * - `DATE_TRUNC(x, unit)` / `TIMESTAMP_TRUNC(x, unit)` / `TIME_TRUNC(x, unit)` keep the argument's type (the
  *   Postgres order `DATE_TRUNC('unit', x)` is accepted too), except `TIMESTAMP_TRUNC` of a DATE: a TIMESTAMP;
+ *   weeks start on Sunday; `FLOOR(x TO unit)` / `CEIL(x TO unit)` (rewritten `floor(x , unit)` by `floor-to.ts`)
+ *   keep the type too, with millennia/centuries from years 2000/2100 (DATE_TRUNC's: 2001/2101);
  * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
  *   month's end; `TIMESTAMPDIFF(unit, a, b)` counts whole units from a to b (toward zero), months as `(b - a)
  *   MONTH` does;
@@ -302,15 +304,20 @@ function intervalPartOf(unit: string, kind: 'INTERVAL_YM' | 'INTERVAL_DT'): ((v:
 // ---------------------------------------------------------------------------------------------------------
 // truncation
 
-function truncDays(unit: string, d: number): number | null {
+/**
+ * Day d rounded down to the unit. DATE_TRUNC's millennia and centuries start in years 2001, 2101, ...;
+ * FLOOR's (`round`: Feldera's FLOOR(x TO unit)) in years 2000, 2100, ... .
+ */
+function truncDays(unit: string, d: number, round = false): number | null {
   civilFromDays(d, ymd);
   const y = ymd[0] as number;
   const m = ymd[1] as number;
+  const shift = round ? 0 : 1;
   switch (unit) {
     case 'MILLENNIUM':
-      return daysFromCivil(Math.floor((y - 1) / 1000) * 1000 + 1, 1, 1);
+      return daysFromCivil(Math.floor((y - shift) / 1000) * 1000 + shift, 1, 1);
     case 'CENTURY':
-      return daysFromCivil(Math.floor((y - 1) / 100) * 100 + 1, 1, 1);
+      return daysFromCivil(Math.floor((y - shift) / 100) * 100 + shift, 1, 1);
     case 'DECADE':
       return daysFromCivil(Math.floor(y / 10) * 10, 1, 1);
     case 'YEAR':
@@ -320,7 +327,7 @@ function truncDays(unit: string, d: number): number | null {
     case 'MONTH':
       return daysFromCivil(y, m, 1);
     case 'WEEK':
-      return d - ((dayOfWeek0(d) + 6) % 7); // Monday
+      return d - dayOfWeek0(d); // Feldera's weeks start on Sunday
     case 'DAY':
       return d;
     default:
@@ -336,6 +343,43 @@ const TIME_UNITS: Readonly<Record<string, number>> = {
   MICROSECOND: 1,
 };
 
+const MONTHS_PER: Readonly<Record<string, number>> = {
+  MONTH: 1,
+  QUARTER: 3,
+  YEAR: 12,
+  DECADE: 120,
+  CENTURY: 1200,
+  MILLENNIUM: 12000,
+};
+
+/** The start of the period after the one starting on day f (f a value of {@link truncDays}). */
+function nextPeriod(unit: string, f: number): number {
+  if (unit === 'DAY') return f + 1;
+  if (unit === 'WEEK') return f + 7;
+  return addMonthsToDate(f, MONTHS_PER[unit] as number);
+}
+
+/** `CEIL(x TO unit)`: x when it is on a boundary of the unit, else the next boundary (a TIME wraps at midnight). */
+function ceilTo(unit: string, x0: Bound, ctx: BindContext, loc: unknown): Bound {
+  const x = temporal(x0, 'CEIL', ctx, loc, ['DATE', 'TIME', 'TIMESTAMP']);
+  const fl = truncate(unit, x, 'CEIL', ctx, loc, ['DATE', 'TIME', 'TIMESTAMP'], true);
+  const k = temporalKind(fl) as Kind;
+  const step = TIME_UNITS[unit];
+  if (k === 'DATE') {
+    if (step !== undefined) return fl;
+    return strict(fl.type, [fl, x], (f, d) => (f === d ? f : nextPeriod(unit, f as number)));
+  }
+  if (step !== undefined)
+    return strict(fl.type, [fl, x], (f, t) => {
+      if (f === t) return f;
+      const up = (f as number) + step;
+      return k === 'TIME' ? up % USECS_PER_DAY : up;
+    });
+  return strict(fl.type, [fl, x], (f, t) =>
+    f === t ? f : nextPeriod(unit, (f as number) / USECS_PER_DAY) * USECS_PER_DAY,
+  );
+}
+
 function truncate(
   unit: string,
   x: Bound,
@@ -343,6 +387,7 @@ function truncate(
   ctx: BindContext,
   loc: unknown,
   allowed: Kind[],
+  round = false,
 ): Bound {
   const src = temporal(x, what, ctx, loc, allowed);
   const k = temporalKind(src) as Kind;
@@ -358,7 +403,7 @@ function truncate(
   if (k === 'DATE') {
     if (step !== undefined) return src;
     if (truncDays(unit, 0) === null) fail();
-    return strict(src.type, [src], (d) => truncDays(unit, d as number) as number);
+    return strict(src.type, [src], (d) => truncDays(unit, d as number, round) as number);
   }
   if (k === 'TIME') {
     if (step === undefined) fail();
@@ -368,7 +413,7 @@ function truncate(
   if (truncDays(unit, 0) === null) fail();
   return strict(src.type, [src], (t) => {
     const d = Math.floor((t as number) / USECS_PER_DAY);
-    return (truncDays(unit, d) as number) * USECS_PER_DAY;
+    return (truncDays(unit, d, round) as number) * USECS_PER_DAY;
   });
 }
 
@@ -813,6 +858,16 @@ export function bindDatetimeSpecial(
       const kinds: Kind[] =
         name === 'time_trunc' ? ['TIME'] : name === 'timestamp_trunc' ? ['TIMESTAMP'] : ['DATE', 'TIMESTAMP'];
       return truncate(unit, x, what, ctx, loc, kinds);
+    }
+    case 'floor':
+    case 'ceil':
+    case 'ceiling': {
+      // FLOOR(x TO unit) / CEIL(x TO unit), written `floor(x , unit)` by the parser's pre-pass (floor-to.ts)
+      if (args.length !== 2 || !isUnitWord(args[1])) return undefined;
+      const unit = unitArg(args[1], what, ctx, loc);
+      const x = bind(args[0], ctx);
+      if (name === 'floor') return truncate(unit, x, what, ctx, loc, ['DATE', 'TIME', 'TIMESTAMP'], true);
+      return ceilTo(unit, x, ctx, loc);
     }
     case 'timestampadd': {
       argc(3);

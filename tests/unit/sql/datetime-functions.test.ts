@@ -169,7 +169,7 @@ test('DATE_TRUNC / TIMESTAMP_TRUNC / TIME_TRUNC keep the type', async () => {
       min: '2020-06-21 14:23:00',
       sec: '2020-06-21 14:23:44',
       tmin: '14:23:00',
-      wk: '2020-06-15',
+      wk: '2020-06-21', // Feldera's weeks start on Sunday (2020-06-21 is one)
     },
   );
 });
@@ -181,6 +181,42 @@ test('TIMESTAMP_TRUNC of a DATE is a TIMESTAMP (Feldera ts_trunc_datee_legal)', 
     ),
     { yr: '2020-01-01 00:00:00', mth: '2020-06-01 00:00:00', day: '2020-06-21 00:00:00' },
   );
+});
+
+test('FLOOR(x TO unit) and CEIL(x TO unit) round to the unit, keeping the type (Feldera illarg cases)', async () => {
+  assert.deepEqual(
+    await one(`FLOOR(ts TO MILLENNIUM) AS mil, FLOOR(ts TO CENTURY) AS cen, FLOOR(ts TO DECADE) AS dec,
+      FLOOR(ts TO QUARTER) AS q, FLOOR(ts TO WEEK) AS wk, FLOOR(ts TO MILLISECOND) AS ms, FLOOR(d TO YEAR) AS dy,
+      FLOOR(d TO HOUR) AS dh, FLOOR(tm TO SECOND) AS ts, FLOOR(tz TO DAY) AS tzd, FLOOR(2.5) AS n,
+      CEIL(ts TO MILLENNIUM) AS cmil, CEIL(ts TO CENTURY) AS ccen, CEIL(ts TO WEEK) AS cwk, CEIL(ts TO DAY) AS cd,
+      CEIL(ts TO MICROSECOND) AS cus, CEIL(d TO WEEK) AS cdw, CEIL(d TO MONTH) AS cdm, CEILING(tm TO MINUTE) AS ctm,
+      CEIL(TIME '23:59:30' TO HOUR) AS wrap, CEIL(DATE '2020-01-01' TO YEAR) AS same, CEIL(2.5) AS cn`),
+    {
+      mil: '2000-01-01 00:00:00',
+      cen: '2000-01-01 00:00:00',
+      dec: '2020-01-01 00:00:00',
+      q: '2020-04-01 00:00:00',
+      wk: '2020-06-21 00:00:00',
+      ms: '2020-06-21 14:23:44.123',
+      dy: '2020-01-01',
+      dh: '2020-06-21',
+      ts: '14:23:44',
+      tzd: '2020-06-21 00:00:00+00:00',
+      n: 2,
+      cmil: '3000-01-01 00:00:00',
+      ccen: '2100-01-01 00:00:00',
+      cwk: '2020-06-28 00:00:00',
+      cd: '2020-06-22 00:00:00',
+      cus: '2020-06-21 14:23:44.123654',
+      cdw: '2020-06-21',
+      cdm: '2020-07-01',
+      ctm: '14:24:00',
+      wrap: '00:00:00',
+      same: '2020-01-01',
+      cn: 3,
+    },
+  );
+  await assert.rejects(one('FLOOR(tm TO YEAR) AS x'), { errorCode: 'SqlTypeError' });
 });
 
 test('TIMESTAMPADD keeps the argument type; TIMESTAMPDIFF counts whole units', async () => {
