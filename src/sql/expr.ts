@@ -11,7 +11,8 @@
  * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
  * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
  * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
- * keep their padding (Feldera).
+ * keep their padding (Feldera); a REAL compared with an exact-number literal (comparisons, IN, simple CASE)
+ * compares as REAL (Feldera).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
@@ -208,8 +209,17 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
   return [trimmed(l), trimmed(r)];
 }
 
+/** Feldera compares a REAL with an exact-number literal as REALs (`reall = -57681.18` matches the float4 value). */
+function realVsLiteral(x: Bound, other: Bound): Bound {
+  const exact = isInteger(x.type) || x.type.kind === 'DECIMAL';
+  return other.type.kind === 'REAL' && exact && x.literal !== undefined
+    ? castBound(x, sqlType('REAL', x.type.nullable))
+    : x;
+}
+
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
-  const [l, r] = bpcharOperands(l0, r0);
+  const [l1, r1] = bpcharOperands(l0, r0);
+  const [l, r] = [realVsLiteral(l1, r1), realVsLiteral(r1, l1)];
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
   if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
@@ -639,7 +649,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
     }
     case 'AEXPR_IN': {
       const x = bindExpr(n.lexpr, ctx);
-      const items = listItems(n.rexpr).map((a) => bindExpr(a, ctx));
+      const items = listItems(n.rexpr).map((a) => realVsLiteral(bindExpr(a, ctx), x));
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
