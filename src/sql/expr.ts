@@ -212,9 +212,10 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
 /** Feldera compares a REAL with an exact-number literal as REALs (`reall = -57681.18` matches the float4 value). */
 function realVsLiteral(x: Bound, other: Bound): Bound {
   const exact = isInteger(x.type) || x.type.kind === 'DECIMAL';
-  return other.type.kind === 'REAL' && exact && x.literal !== undefined
-    ? castBound(x, sqlType('REAL', x.type.nullable))
-    : x;
+  if (other.type.kind !== 'REAL' || !exact || x.literal === undefined || x.literal.value === null) return x;
+  const a = Math.abs(Number(String(x.literal.value)));
+  // a literal beyond REAL's range keeps the DOUBLE comparison (its cast to REAL would fail)
+  return a === 0 || (a >= 1.5e-45 && a <= 3.4e38) ? castBound(x, sqlType('REAL', x.type.nullable)) : x;
 }
 
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
