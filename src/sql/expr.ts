@@ -11,7 +11,8 @@
  * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
  * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
  * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
- * keep their padding (Feldera).
+ * keep their padding (Feldera); a REAL compared with an exact-number literal (comparisons, IN, simple CASE)
+ * compares as REAL (Feldera).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
@@ -51,7 +52,7 @@ import {
   unify,
 } from './bound.ts';
 import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
-import { bindDatetimeSpecial } from './functions/datetime.ts';
+import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import {
   bindIntervalQualified,
@@ -72,7 +73,7 @@ import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
 import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
-import { dateAddDays, extract } from './values/temporal.ts';
+import { dateAddDays } from './values/temporal.ts';
 
 const isPositionKey = (k: string): boolean =>
   k === 'location' || k.endsWith('_location') || k.endsWith('_list_start') || k.endsWith('_list_end');
@@ -1134,21 +1135,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       if (!field.literal || typeof field.literal.value !== 'string') {
         throw sqlError('SqlUnsupported', 'EXTRACT needs a literal field name', ctx, loc);
       }
-      let src = args[1] as Bound;
-      if (src.unknownLiteral) src = coerce(src, sqlType('TIMESTAMP', false), ctx, loc, 'EXTRACT');
-      const k = src.type.kind;
-      if (k !== 'DATE' && k !== 'TIMESTAMP' && k !== 'TIME') {
-        throw sqlError(
-          'SqlTypeError',
-          `EXTRACT needs a DATE, TIME or TIMESTAMP, got ${typeToSql(src.type)}`,
-          ctx,
-          loc,
-        );
-      }
-      const f = field.literal.value.toUpperCase();
-      return strict(sqlType('DECIMAL', src.type.nullable, { precision: null, scale: null }), [src], (v) =>
-        extract(f, k, v as number),
-      );
+      return bindExtract(field.literal.value, args[1] as Bound, ctx, loc);
     }
     case 'coalesce':
     case 'nullif':

@@ -1,17 +1,45 @@
 /**
- * Binding of the nested-type expressions (issue 19), called by `expr.ts`: `ARRAY[...]` constructors, `ROW(...)`
+ * Binding of the nested-type expressions (issue 19), called by `expr.ts`: `ARRAY[...]` constructors (numbers mixed
+ * with character strings make a VARCHAR array, as Feldera types them), `ROW(...)`
  * and anonymous rows `(a, b)`, indexing `a[i]` (1-based; out of range → NULL), `m[k]` (absent key → NULL),
  * VARIANT indexing (`v[1]`, `v['k']` → VARIANT, NULL when absent or of another shape) and field access
  * `r.f` / `(r).f` / `t.c.f` (NULL row → NULL field).
  */
 import type { Value } from '../zset/value.ts';
-import { type BindContext, type Bound, coerce, fold, mergeCols, sqlError, strict, unify } from './bound.ts';
+import {
+  type BindContext,
+  type Bound,
+  castBound,
+  coerce,
+  fold,
+  mergeCols,
+  sqlError,
+  strict,
+  unify,
+} from './bound.ts';
 import { type SqlType, sqlType, typeToSql } from './sql-type.ts';
+import { isNumeric, isString } from './types-rules.ts';
 import { SqlArray, SqlMap, SqlRow, Variant } from './values/collections.ts';
 
-/** `ARRAY[e1, e2, ...]`: elements unified to their common type. */
+/**
+ * Feldera's widening of an array constructor that mixes numbers with character strings (`ARRAY[1.5, 'a']`,
+ * `ARRAY(intcol, deccol, varcharcol)`): a VARCHAR array, each number converted to its own text (`-12`,
+ * `-1111.52`, `-38.2711234601246`); a string literal counts as a string here. Other mixes are left to `unify`.
+ */
+function widenToText(elements: readonly Bound[]): Bound[] | null {
+  const text = (b: Bound) => isString(b.type) || (b.unknownLiteral === true && b.type.kind !== 'NULL');
+  if (!elements.some(text) || !elements.some((b) => isNumeric(b.type) && !b.unknownLiteral)) return null;
+  if (!elements.every((b) => text(b) || isNumeric(b.type) || b.type.kind === 'NULL')) return null;
+  return elements.map((b) =>
+    b.type.kind === 'VARCHAR' && !b.unknownLiteral
+      ? b
+      : castBound(b, sqlType('VARCHAR', b.type.nullable || b.type.kind === 'NULL', { length: null })),
+  );
+}
+
+/** `ARRAY[e1, e2, ...]`: elements unified to their common type (numbers with strings: VARCHAR, as Feldera). */
 export function arrayOf(elements: readonly Bound[], ctx: BindContext, loc: unknown): Bound {
-  const items = elements.length === 0 ? [] : unify(elements, ctx, loc, 'ARRAY');
+  const items = elements.length === 0 ? [] : (widenToText(elements) ?? unify(elements, ctx, loc, 'ARRAY'));
   const first = items[0];
   const element: SqlType =
     first === undefined

@@ -2,15 +2,19 @@
  * SQL scalar functions: date, time, timestamp and interval functions of Feldera's reference (part 2).
  * Registered by name in `index.ts`; each entry binds its arguments' types and returns a bound expression.
  * Functions whose arguments include a bare time unit (`DATE_PART(YEAR, d)`, `TIMESTAMPADD(DAY, 1, ts)`,
- * `DATE_TRUNC(ts, MONTH)`) are bound by {@link bindDatetimeSpecial}, which the binder calls before it binds the
- * arguments (a unit is a keyword, not a column).
+ * `DATE_TRUNC(ts, MONTH)`, `FLOOR(ts TO DAY)`) are bound by {@link bindDatetimeSpecial}, which the binder calls
+ * before it binds the arguments (a unit is a keyword, not a column).
  *
  * Feldera's rules (Calcite's), where they differ from Postgres:
- * - `DATE_PART(unit, x)` and `YEAR(x)`, `MONTH(x)`, ... return BIGINT; `SECOND` is the whole seconds,
- *   `MILLISECOND`/`MICROSECOND` include the seconds (`44.123654` s → 44123 / 44123654), `DOW`/`DAYOFWEEK` count
- *   Sunday = 1 ... Saturday = 7, and a DATE has time fields 0;
+ * - `DATE_PART(unit, x)`, `EXTRACT(unit FROM x)` (bound by {@link bindExtract}, also for `DATE_PART('unit', x)`)
+ *   and `YEAR(x)`, `MONTH(x)`, ... return BIGINT; `SECOND` is the whole seconds, `MILLISECOND`/`MICROSECOND`
+ *   include the seconds (`44.123654` s → 44123 / 44123654), `DOW`/`DAYOFWEEK` count Sunday = 1 ... Saturday = 7,
+ *   a DATE has time fields 0, `EPOCH` is whole seconds toward zero, `DECADE`/`CENTURY`/`MILLENNIUM` divide
+ *   toward zero (y / 10, (y + 99) / 100, (y + 999) / 1000), and a TIME has only HOUR ... MICROSECOND;
  * - `DATE_TRUNC(x, unit)` / `TIMESTAMP_TRUNC(x, unit)` / `TIME_TRUNC(x, unit)` keep the argument's type (the
- *   Postgres order `DATE_TRUNC('unit', x)` is accepted too);
+ *   Postgres order `DATE_TRUNC('unit', x)` is accepted too), except `TIMESTAMP_TRUNC` of a DATE: a TIMESTAMP;
+ *   weeks start on Sunday (`FLOOR(x TO unit)` / `CEIL(x TO unit)`, in `ceil-floor-to.ts`, keep the type too, with
+ *   millennia/centuries from years 2000/2100; DATE_TRUNC's: 2001/2101);
  * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
  *   month's end; `TIMESTAMPDIFF(unit, a, b)` counts whole units from a to b (toward zero), months as `(b - a)
  *   MONTH` does;
@@ -115,18 +119,13 @@ function partOf(unit: string, kind: Kind): ((v: number) => number) | null {
         const y = civilFromDays(thursday, ymd)[0] as number;
         return unit === 'ISOYEAR' ? y : Math.floor((thursday - daysFromCivil(y, 1, 1)) / 7) + 1;
       });
+    // Feldera divides toward zero (year 0 is 1 BC): DECADE of -15 is -1, CENTURY of -150 is -0 = 0
     case 'DECADE':
-      return dateOnly((d) => Math.floor((civilFromDays(d, ymd)[0] as number) / 10));
+      return dateOnly((d) => Math.trunc((civilFromDays(d, ymd)[0] as number) / 10) || 0);
     case 'CENTURY':
-      return dateOnly((d) => {
-        const y = civilFromDays(d, ymd)[0] as number;
-        return y > 0 ? Math.floor((y + 99) / 100) : -Math.floor((99 - (y - 1)) / 100);
-      });
+      return dateOnly((d) => Math.trunc(((civilFromDays(d, ymd)[0] as number) + 99) / 100) || 0);
     case 'MILLENNIUM':
-      return dateOnly((d) => {
-        const y = civilFromDays(d, ymd)[0] as number;
-        return y > 0 ? Math.floor((y + 999) / 1000) : -Math.floor((999 - (y - 1)) / 1000);
-      });
+      return dateOnly((d) => Math.trunc(((civilFromDays(d, ymd)[0] as number) + 999) / 1000) || 0);
     case 'HOUR':
       return timeOnly((t) => Math.floor(t / USECS_PER_HOUR));
     case 'MINUTE':
@@ -137,11 +136,9 @@ function partOf(unit: string, kind: Kind): ((v: number) => number) | null {
       return timeOnly((t) => Math.floor((t % USECS_PER_MINUTE) / 1000));
     case 'MICROSECOND':
       return timeOnly((t) => t % USECS_PER_MINUTE);
-    case 'EPOCH':
-      return (v) => {
-        const [d, t] = split(v);
-        return d * 86400 + Math.floor(t / USECS_PER_SEC);
-      };
+    case 'EPOCH': // whole seconds toward zero; not defined for a TIME
+      if (kind === 'TIME') return null;
+      return kind === 'DATE' ? (v) => v * 86400 : (v) => Math.trunc(v / USECS_PER_SEC) || 0;
     default:
       return null;
   }
@@ -199,18 +196,128 @@ function datePart(unit: string, x: Bound, what: string, ctx: BindContext, loc: u
   return strict(bigint(src.type.nullable), [src], (v) => BigInt(f(v as number)));
 }
 
+/** Postgres's spellings of EXTRACT fields that Feldera's unit names do not cover. */
+const PG_FIELDS: Readonly<Record<string, string>> = {
+  MILLENNIA: 'MILLENNIUM',
+  MILLENNIUMS: 'MILLENNIUM',
+  CENTURIES: 'CENTURY',
+  DECADES: 'DECADE',
+  QUARTERS: 'QUARTER',
+  WEEKS: 'WEEK',
+};
+
+/**
+ * `EXTRACT(field FROM x)` and `DATE_PART('field', x)` (the field a string, as the parser hands it): Feldera's
+ * DATE_PART, a BIGINT (see the module header), for a DATE, TIME or TIMESTAMP, or an INTERVAL (see
+ * `intervalPartOf`). A field not defined for the type (`EXTRACT(YEAR FROM time)`, `EXTRACT(EPOCH FROM time)`,
+ * `EXTRACT(YEAR FROM INTERVAL '1' DAY)`) or unknown is a compile-time SqlTypeError.
+ */
+export function bindExtract(
+  field: string,
+  x: Bound,
+  ctx: BindContext,
+  loc: unknown,
+  what = 'EXTRACT',
+): Bound {
+  const f = field.toUpperCase();
+  const unit = UNIT_NAMES[f] ?? PG_FIELDS[f];
+  if (unit === undefined)
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: unknown field ${f}; use one of YEAR, QUARTER, MONTH, WEEK, DAY, DOW, ISODOW, DOY, HOUR, MINUTE, SECOND, MILLISECOND, MICROSECOND, EPOCH, DECADE, CENTURY, MILLENNIUM, ISOYEAR`,
+      ctx,
+      loc,
+    );
+  if (x.type.kind === 'INTERVAL_YM' || x.type.kind === 'INTERVAL_DT') {
+    const f = intervalPartOf(unit, x.type.kind);
+    if (f === null)
+      throw sqlError(
+        'SqlTypeError',
+        `${what}: unit ${unit} is not defined for ${typeToSql(x.type)}`,
+        ctx,
+        loc,
+      );
+    return strict(bigint(x.type.nullable), [x], (v) => BigInt(f(v as number)));
+  }
+  return datePart(unit, x, what, ctx, loc);
+}
+
+/** Division toward zero, as Feldera's i64 arithmetic (and no -0). */
+const quot = (a: number, b: number): number => Math.trunc(a / b) || 0;
+const rem = (a: number, b: number): number => a % b || 0;
+
+/**
+ * Feldera's EXTRACT from an interval (divisions and remainders toward zero, so a negative interval gives
+ * negative fields): a year-month interval (months) has YEAR, MONTH, QUARTER (of 1970-01-01 plus it), DECADE,
+ * CENTURY, MILLENNIUM (of its years), EPOCH (seconds from 1970-01-01 to that plus it) and time fields 0; a
+ * day-time one (µs) has DAY (all its days), HOUR, MINUTE, SECOND, MILLISECOND/MICROSECOND (with the seconds)
+ * and EPOCH (all its seconds).
+ */
+function intervalPartOf(unit: string, kind: 'INTERVAL_YM' | 'INTERVAL_DT'): ((v: number) => number) | null {
+  if (kind === 'INTERVAL_YM') {
+    switch (unit) {
+      case 'YEAR':
+        return (m) => quot(m, 12);
+      case 'MONTH':
+        return (m) => rem(m, 12);
+      case 'QUARTER':
+        return (m) => Math.floor((((m % 12) + 12) % 12) / 3) + 1;
+      case 'DECADE':
+        return (m) => quot(quot(m, 12), 10);
+      case 'CENTURY':
+        return (m) => quot(quot(m, 12), 100);
+      case 'MILLENNIUM':
+        return (m) => quot(quot(m, 12), 1000);
+      case 'EPOCH':
+        return (m) => addMonthsToDate(0, m) * 86400;
+      case 'DAY':
+      case 'HOUR':
+      case 'MINUTE':
+      case 'SECOND':
+      case 'MILLISECOND':
+      case 'MICROSECOND':
+        return () => 0;
+      default:
+        return null;
+    }
+  }
+  switch (unit) {
+    case 'DAY':
+      return (u) => quot(u, USECS_PER_DAY);
+    case 'HOUR':
+      return (u) => rem(quot(u, USECS_PER_HOUR), 24);
+    case 'MINUTE':
+      return (u) => rem(quot(u, USECS_PER_MINUTE), 60);
+    case 'SECOND':
+      return (u) => rem(quot(u, USECS_PER_SEC), 60);
+    case 'MILLISECOND':
+      return (u) => quot(rem(u, USECS_PER_MINUTE), 1000);
+    case 'MICROSECOND':
+      return (u) => rem(u, USECS_PER_MINUTE);
+    case 'EPOCH':
+      return (u) => quot(u, USECS_PER_SEC);
+    default:
+      return null;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // truncation
 
+/**
+ * Day d rounded down to the unit. DATE_TRUNC's millennia and centuries start in years 2001, 2101, ... (FLOOR's,
+ * in ceil-floor-to.ts, in years 2000, 2100, ...).
+ */
 function truncDays(unit: string, d: number): number | null {
   civilFromDays(d, ymd);
   const y = ymd[0] as number;
   const m = ymd[1] as number;
+  const shift = 1;
   switch (unit) {
     case 'MILLENNIUM':
-      return daysFromCivil(Math.floor((y - 1) / 1000) * 1000 + 1, 1, 1);
+      return daysFromCivil(Math.floor((y - shift) / 1000) * 1000 + shift, 1, 1);
     case 'CENTURY':
-      return daysFromCivil(Math.floor((y - 1) / 100) * 100 + 1, 1, 1);
+      return daysFromCivil(Math.floor((y - shift) / 100) * 100 + shift, 1, 1);
     case 'DECADE':
       return daysFromCivil(Math.floor(y / 10) * 10, 1, 1);
     case 'YEAR':
@@ -220,7 +327,7 @@ function truncDays(unit: string, d: number): number | null {
     case 'MONTH':
       return daysFromCivil(y, m, 1);
     case 'WEEK':
-      return d - ((dayOfWeek0(d) + 6) % 7); // Monday
+      return d - dayOfWeek0(d); // Feldera's weeks start on Sunday
     case 'DAY':
       return d;
     default:
@@ -698,7 +805,7 @@ export function bindDatetimeSpecial(
       argc(2);
       // DATE_PART('unit', x) (Postgres) stays with the binder's EXTRACT; DATE_PART(UNIT, x) is Feldera's
       if (!isUnitWord(args[0])) return undefined;
-      return datePart(unitArg(args[0], what, ctx, loc), bind(args[1], ctx), what, ctx, loc);
+      return bindExtract(unitArg(args[0], what, ctx, loc), bind(args[1], ctx), ctx, loc, what);
     }
     case 'date_trunc':
     case 'timestamp_trunc':
@@ -706,7 +813,10 @@ export function bindDatetimeSpecial(
       argc(2);
       const pgOrder = args[0]?.A_Const?.sval !== undefined;
       const unit = unitArg(pgOrder ? args[0] : args[1], what, ctx, loc);
-      const x = bind(pgOrder ? args[1] : args[0], ctx);
+      let x = bind(pgOrder ? args[1] : args[0], ctx);
+      // Feldera: TIMESTAMP_TRUNC of a DATE truncates the date's midnight (a TIMESTAMP)
+      if (name === 'timestamp_trunc' && x.type.kind === 'DATE')
+        x = castBound(x, sqlType('TIMESTAMP', x.type.nullable));
       const kinds: Kind[] =
         name === 'time_trunc' ? ['TIME'] : name === 'timestamp_trunc' ? ['TIMESTAMP'] : ['DATE', 'TIMESTAMP'];
       return truncate(unit, x, what, ctx, loc, kinds);

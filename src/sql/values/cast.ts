@@ -8,16 +8,19 @@
  * CHAR(n)/VARCHAR(n) truncate (explicit CAST) or fail when too long (assignment, `explicit` = false), CHAR pads.
  *
  * Notable Postgres rules kept: boolean ↔ integer only for INTEGER; numeric → int rounds half away from zero;
- * float → int rounds half to even; float8 → numeric keeps 15 significant digits (float4: 6); boolean → text
- * gives 'true'/'false' (its output format is 't'/'f'); CHAR → VARCHAR drops trailing spaces; text input trims
- * whitespace for numbers, booleans and date/times.
+ * float → int rounds half to even; float8 → numeric keeps 15 significant digits (float4: 6); CHAR → VARCHAR
+ * drops trailing spaces; text input trims whitespace for numbers, booleans and date/times.
+ *
+ * Feldera's rules instead of Postgres's: REAL/DOUBLE → text is Feldera's layout (`-987.0`, `1e16`, `inf`; see
+ * `float-text.ts`), not float8out's (`-987`, `1e+16`, `Infinity`); boolean → text is 'TRUE'/'FALSE' (Postgres:
+ * 'true'/'false').
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { NESTED_KINDS, type SqlType, type TypeKind } from '../sql-type.ts';
 import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
-import { formatDouble, formatReal } from './format.ts';
+import { felderaDoubleText, felderaRealText } from './float-text.ts';
 import {
   BIGINT_MAX,
   BIGINT_MIN,
@@ -209,8 +212,8 @@ function doubleToReal(v: Value): Value {
 /** Text of a value as a cast to a string type produces it. */
 function toText(kind: TypeKind): CastFn | null {
   switch (kind) {
-    case 'BOOLEAN':
-      return (v) => (v ? 'true' : 'false');
+    case 'BOOLEAN': // Feldera (Calcite): upper case
+      return (v) => (v ? 'TRUE' : 'FALSE');
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
@@ -222,9 +225,9 @@ function toText(kind: TypeKind): CastFn | null {
     case 'DECIMAL':
       return (v) => String(v);
     case 'REAL':
-      return (v) => formatReal(v as number);
+      return (v) => felderaRealText(v as number);
     case 'DOUBLE':
-      return (v) => formatDouble(v as number);
+      return (v) => felderaDoubleText(v as number);
     case 'DATE':
       return (v) => formatDate(v as number);
     case 'TIME':

@@ -32,7 +32,7 @@ const bits = new DataView(new ArrayBuffer(8));
  * arithmetic; `float32` selects the format. Returns the digits (no trailing zeros) and the decimal exponent of the
  * first digit.
  */
-function exactShortest(x: number, float32: boolean): { digits: string; exp: number } {
+export function exactShortest(x: number, float32: boolean): { digits: string; exp: number } {
   let m: bigint;
   let e: number;
   let lowerCloser: boolean;

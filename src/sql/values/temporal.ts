@@ -1,5 +1,5 @@
 /**
- * DATE, TIME and TIMESTAMP values: parsing, PostgreSQL text output, EXTRACT and date arithmetic.
+ * DATE, TIME and TIMESTAMP values: parsing, PostgreSQL text output, Postgres's EXTRACT and date arithmetic.
  *
  * Representation (fixed by `zset/value.ts`): DATE = integral days since 1970-01-01; TIME = integral µs since
  * midnight (0..86_400_000_000, 24:00:00 allowed as Postgres does); TIMESTAMP = integral µs since
@@ -439,7 +439,8 @@ export function resolveExtractField(unit: string, kind: TemporalKind): ExtractFi
 
 /**
  * EXTRACT(unit FROM value) as Postgres 14+ computes it (a numeric). The unit is checked once, here: a unit
- * Postgres refuses for the kind throws its message ('unit "hour" not supported for type date').
+ * Postgres refuses for the kind throws its message ('unit "hour" not supported for type date'). SQL's EXTRACT
+ * is Feldera's (a BIGINT, `functions/datetime.ts`); this Postgres form is not bound to SQL.
  */
 export function compileExtract(unit: string, kind: TemporalKind): (v: number) => Decimal {
   const f = resolveExtractField(unit, kind);
@@ -460,18 +461,4 @@ export function compileExtract(unit: string, kind: TemporalKind): (v: number) =>
     };
   }
   return (ts) => dec(datePartOf(f, timestampToDate(ts)));
-}
-
-const extractCache = new Map<string, (v: number) => Decimal>();
-
-/** One-shot EXTRACT (compiles and caches the unit); see {@link compileExtract}. */
-export function extract(unit: string, kind: TemporalKind, value: number): Decimal {
-  const key = `${kind}:${unit}`;
-  let fn = extractCache.get(key);
-  if (fn === undefined) {
-    fn = compileExtract(unit, kind);
-    if (extractCache.size > 256) extractCache.clear();
-    extractCache.set(key, fn);
-  }
-  return fn(value);
 }

@@ -488,20 +488,12 @@ function unifyType(types: readonly GenType[]): GenType {
   return { kind: k };
 }
 
-const EXTRACT_DATE = [
-  'YEAR',
-  'QUARTER',
-  'MONTH',
-  'WEEK',
-  'DAY',
-  'DOW',
-  'ISODOW',
-  'DOY',
-  'DECADE',
-  'CENTURY',
-  'EPOCH',
-];
-const EXTRACT_TS = [...EXTRACT_DATE, 'HOUR', 'MINUTE', 'SECOND', 'MILLISECOND', 'MICROSECOND'];
+// EXTRACT is Feldera's (a BIGINT; README "deliberate differences"): only the fields whose integer value Postgres
+// shares are generated, cast to BIGINT for both. Left out: DOW (Sunday = 1), SECOND and MILLISECOND (whole units,
+// where Postgres has a fraction), EPOCH of a TIMESTAMP (whole seconds).
+const EXTRACT_BOTH = ['YEAR', 'QUARTER', 'MONTH', 'WEEK', 'DAY', 'ISODOW', 'DOY', 'DECADE', 'CENTURY'];
+const EXTRACT_DATE = [...EXTRACT_BOTH, 'EPOCH'];
+const EXTRACT_TS = [...EXTRACT_BOTH, 'HOUR', 'MINUTE', 'MICROSECOND'];
 
 class ExprGen {
   private readonly rng: Prng;
@@ -697,11 +689,10 @@ class ExprGen {
           has('ts') && has('date') ? rng.chance(0.5) : has('ts') || (!has('date') && rng.chance(0.5));
         const src = useTs ? this.ts(depth - 1) : this.date(depth - 1);
         const field = rng.pick(useTs ? EXTRACT_TS : EXTRACT_DATE);
-        const bound =
-          field === 'EPOCH' ? 2e9 : field === 'MICROSECOND' ? 6e7 : field === 'MILLISECOND' ? 6e4 : 3000;
+        const bound = field === 'EPOCH' ? 2e9 : field === 'MICROSECOND' ? 6e7 : 3000;
         return {
-          sql: `EXTRACT(${field} FROM ${src.sql})`,
-          type: { kind: 'decimal' },
+          sql: `CAST(EXTRACT(${field} FROM ${src.sql}) AS BIGINT)`,
+          type: { kind: 'int8' },
           bound,
           stable: src.stable,
           exact: true,
@@ -874,7 +865,8 @@ class ExprGen {
           e = rng.pick(ds);
         }
         return {
-          sql: `CAST(${e.sql} AS VARCHAR)`,
+          // a boolean's text is Feldera's 'TRUE' (Postgres 'true'; README deliberate differences): compare it lowered
+          sql: src === 'bool' ? `LOWER(CAST(${e.sql} AS VARCHAR))` : `CAST(${e.sql} AS VARCHAR)`,
           type: { kind: 'text' },
           bound: 0,
           stable: e.stable,

@@ -55,6 +55,106 @@ test('DATE_PART(unit, x) and the shorthands: BIGINT, Sunday = 1, time fields of 
   );
 });
 
+test("EXTRACT and DATE_PART('unit', x) are Feldera's DATE_PART: BIGINT, the same rules per type", async () => {
+  // Feldera's extract_legal_tz case, plus the fields where Postgres differs (dow 0, second 44.123654, ...)
+  assert.deepEqual(
+    await one(`EXTRACT(YEAR FROM tz) AS yr, EXTRACT(DOW FROM tz) AS dow, EXTRACT(DOW FROM d) AS dow1,
+      EXTRACT(HOUR FROM d) AS hr1, EXTRACT(MINUTE FROM d) AS min1, EXTRACT(SECOND FROM ts) AS sec,
+      EXTRACT(SECOND FROM d) AS sec1, EXTRACT(MILLISECOND FROM ts) AS ms, EXTRACT(MICROSECOND FROM ts) AS us,
+      EXTRACT(EPOCH FROM ts) AS ep, EXTRACT(EPOCH FROM d) AS ep1, EXTRACT(DOY FROM d) AS doy,
+      EXTRACT(WEEK FROM d) AS wk, EXTRACT(ISODOW FROM d) AS isodow, EXTRACT(MILLISECOND FROM tm) AS tms,
+      EXTRACT(SECOND FROM tm) AS tsec, DATE_PART('dow', d) AS pdow, DATE_PART('second', ts) AS psec`),
+    {
+      yr: 2020,
+      dow: 1,
+      dow1: 1,
+      hr1: 0,
+      min1: 0,
+      sec: 44,
+      sec1: 0,
+      ms: 44123,
+      us: 44123654,
+      ep: 1592749424,
+      ep1: 1592697600,
+      doy: 173,
+      wk: 25,
+      isodow: 7,
+      tms: 44456,
+      tsec: 44,
+      pdow: 1,
+      psec: 44,
+    },
+  );
+  const p = await compileProgram(`${TABLE} CREATE VIEW v AS SELECT EXTRACT(DAY FROM d) AS x FROM t;`);
+  assert.equal(p.views.find((v) => v.name === 'v')?.columns[0]?.type.kind, 'BIGINT');
+});
+
+test('EXTRACT of DECADE, CENTURY, MILLENNIUM divide toward zero; EPOCH before 1970 counts whole seconds', async () => {
+  // year -150 (151 BC) and -1050; Feldera: trunc(y / 10), trunc((y + 99) / 100), trunc((y + 999) / 1000)
+  assert.deepEqual(
+    await one(`EXTRACT(DECADE FROM TIMESTAMPADD(YEAR, -2170, d)) AS dec1,
+      EXTRACT(CENTURY FROM TIMESTAMPADD(YEAR, -2170, d)) AS cen1,
+      EXTRACT(MILLENNIUM FROM TIMESTAMPADD(YEAR, -2170, d)) AS mil1,
+      EXTRACT(DECADE FROM TIMESTAMPADD(YEAR, -3070, ts)) AS dec2,
+      EXTRACT(CENTURY FROM TIMESTAMPADD(YEAR, -3070, ts)) AS cen2,
+      EXTRACT(MILLENNIUM FROM TIMESTAMPADD(YEAR, -3070, ts)) AS mil2,
+      EXTRACT(CENTURY FROM d) AS cen3, EXTRACT(MILLENNIUM FROM d) AS mil3, EXTRACT(DECADE FROM d) AS dec3,
+      EXTRACT(EPOCH FROM TIMESTAMP '1969-12-31 23:59:59.5') AS ep`),
+    { dec1: -15, cen1: 0, mil1: 0, dec2: -105, cen2: -9, mil2: 0, cen3: 21, mil3: 3, dec3: 202, ep: 0 },
+  );
+});
+
+test('EXTRACT from intervals: fields toward zero (negative intervals give negative fields)', async () => {
+  const dt = "INTERVAL '1 10:30:40.5' DAY TO SECOND";
+  const ym = "INTERVAL '20-07' YEAR TO MONTH";
+  assert.deepEqual(
+    await one(`EXTRACT(DAY FROM ${dt}) AS d, EXTRACT(HOUR FROM ${dt}) AS h, EXTRACT(MINUTE FROM ${dt}) AS mi,
+      EXTRACT(SECOND FROM ${dt}) AS s, EXTRACT(MILLISECOND FROM ${dt}) AS ms, EXTRACT(MICROSECOND FROM ${dt}) AS us,
+      EXTRACT(EPOCH FROM ${dt}) AS ep, EXTRACT(HOUR FROM -${dt}) AS nh, EXTRACT(DAY FROM -${dt}) AS nd,
+      EXTRACT(YEAR FROM ${ym}) AS y, EXTRACT(MONTH FROM ${ym}) AS m, EXTRACT(QUARTER FROM ${ym}) AS q,
+      EXTRACT(DECADE FROM ${ym}) AS dec, EXTRACT(CENTURY FROM ${ym}) AS cen, EXTRACT(DAY FROM ${ym}) AS yd,
+      EXTRACT(MONTH FROM -${ym}) AS nm, EXTRACT(EPOCH FROM INTERVAL '1' MONTH) AS mep,
+      DATE_PART(YEAR, ${ym}) AS py, EXTRACT(DAY FROM (ts - TIMESTAMP '2020-06-01 00:00:00') DAY TO SECOND) AS diff`),
+    {
+      d: 1,
+      h: 10,
+      mi: 30,
+      s: 40,
+      ms: 40500,
+      us: 40500000,
+      ep: 124240,
+      nh: -10,
+      nd: -1,
+      y: 20,
+      m: 7,
+      q: 3,
+      dec: 2,
+      cen: 0,
+      yd: 0,
+      nm: -7,
+      mep: 2678400,
+      py: 20,
+      diff: 20,
+    },
+  );
+  await assert.rejects(select(`EXTRACT(YEAR FROM INTERVAL '1' DAY) AS x`), {
+    errorCode: 'SqlTypeError',
+    message: /unit YEAR is not defined for INTERVAL DAY/,
+  });
+});
+
+test('EXTRACT refuses at compile time the fields a TIME has not, and unknown fields', async () => {
+  for (const [expr, msg] of [
+    ['EXTRACT(YEAR FROM tm)', /unit YEAR is not defined for TIME/],
+    ['EXTRACT(EPOCH FROM tm)', /unit EPOCH is not defined for TIME/],
+    ['EXTRACT(DOW FROM tm)', /unit DOW is not defined for TIME/],
+    ["DATE_PART('julian', d)", /unknown field JULIAN/],
+    ['EXTRACT(DAY FROM s)', /EXTRACT/],
+  ] as const) {
+    await assert.rejects(select(`${expr} AS x`), { errorCode: 'SqlTypeError', message: msg }, expr);
+  }
+});
+
 test('DATE_TRUNC / TIMESTAMP_TRUNC / TIME_TRUNC keep the type', async () => {
   assert.deepEqual(
     await one(`DATE_TRUNC(ts, YEAR) AS yr, DATE_TRUNC(ts, MONTH) AS mth, DATE_TRUNC(tz, DAY) AS day_tz,
@@ -69,9 +169,53 @@ test('DATE_TRUNC / TIMESTAMP_TRUNC / TIME_TRUNC keep the type', async () => {
       min: '2020-06-21 14:23:00',
       sec: '2020-06-21 14:23:44',
       tmin: '14:23:00',
-      wk: '2020-06-15',
+      wk: '2020-06-21', // Feldera's weeks start on Sunday (2020-06-21 is one)
     },
   );
+});
+
+test('TIMESTAMP_TRUNC of a DATE is a TIMESTAMP (Feldera ts_trunc_datee_legal)', async () => {
+  assert.deepEqual(
+    await one(
+      'TIMESTAMP_TRUNC(d, YEAR) AS yr, TIMESTAMP_TRUNC(d, MONTH) AS mth, TIMESTAMP_TRUNC(d, DAY) AS day',
+    ),
+    { yr: '2020-01-01 00:00:00', mth: '2020-06-01 00:00:00', day: '2020-06-21 00:00:00' },
+  );
+});
+
+test('FLOOR(x TO unit) and CEIL(x TO unit) round to the unit, keeping the type (Feldera illarg cases)', async () => {
+  assert.deepEqual(
+    await one(`FLOOR(ts TO MILLENNIUM) AS mil, FLOOR(ts TO CENTURY) AS cen, FLOOR(ts TO DECADE) AS dec,
+      FLOOR(ts TO QUARTER) AS q, FLOOR(ts TO WEEK) AS wk, FLOOR(ts TO MILLISECOND) AS ms, FLOOR(d TO YEAR) AS dy,
+      FLOOR(tm TO SECOND) AS ts, FLOOR(tz TO DAY) AS tzd, FLOOR(2.5) AS n,
+      CEIL(ts TO MILLENNIUM) AS cmil, CEIL(ts TO CENTURY) AS ccen, CEIL(ts TO WEEK) AS cwk, CEIL(ts TO DAY) AS cd,
+      CEIL(ts TO MICROSECOND) AS cus, CEIL(d TO WEEK) AS cdw, CEIL(d TO MONTH) AS cdm, CEILING(tm TO MINUTE) AS ctm,
+      CEIL(TIME '23:59:30' TO HOUR) AS wrap, CEIL(DATE '2020-01-01' TO YEAR) AS same, CEIL(2.5) AS cn`),
+    {
+      mil: '2000-01-01 00:00:00',
+      cen: '2000-01-01 00:00:00',
+      dec: '2020-01-01 00:00:00',
+      q: '2020-04-01 00:00:00',
+      wk: '2020-06-21 00:00:00',
+      ms: '2020-06-21 14:23:44.123',
+      dy: '2020-01-01',
+      ts: '14:23:44',
+      tzd: '2020-06-21 00:00:00+00:00',
+      n: 2,
+      cmil: '3000-01-01 00:00:00',
+      ccen: '2100-01-01 00:00:00',
+      cwk: '2020-06-28 00:00:00',
+      cd: '2020-06-22 00:00:00',
+      cus: '2020-06-21 14:23:44.123654',
+      cdw: '2020-06-21',
+      cdm: '2020-07-01',
+      ctm: '14:24:00',
+      wrap: '00:00:00',
+      same: '2020-01-01',
+      cn: 3,
+    },
+  );
+  await assert.rejects(one('FLOOR(tm TO YEAR) AS x'), { errorCode: 'SqlTypeError' });
 });
 
 test('TIMESTAMPADD keeps the argument type; TIMESTAMPDIFF counts whole units', async () => {
