@@ -143,9 +143,9 @@ describe('segment decoding rejects damage', () => {
   });
 
   test('a newer format version is reported as unsupported, not corrupt', () => {
-    const v2 = Buffer.from(seg.bytes);
-    v2[4] = 2;
-    assert.throws(() => decodeSegment(v2, CODECS), code('CheckpointFormatUnsupported'));
+    const v3 = Buffer.from(seg.bytes);
+    v3[4] = 3;
+    assert.throws(() => decodeSegment(v3, CODECS), code('CheckpointFormatUnsupported'));
   });
 
   test('a segment using an unregistered codec fails clearly', () => {

@@ -1,0 +1,805 @@
+/**
+ * Trace: an indexed, ordered Z-set of rows — the state layer stateful operators sit on.
+ *
+ * # Shape
+ * A trace holds rows of a fixed arity, indexed by a subset of their columns (the key; the other columns are the
+ * value). Its content is the sum of:
+ * - a small mutable *head*: the changes since the last {@link Trace.seal}, as JS rows in a Map by key (so a step
+ *   sees its own changes at once, and changes within a step apply in order);
+ * - a list of immutable {@link TraceBatch}es, largest first: sorted by (key bytes, value bytes), consolidated
+ *   (no row twice, no weight 0), in compact columnar form — one byte arena holding every row's order-preserving
+ *   encoding (`key-codec.ts`), a `Uint32Array` of entry offsets, one of key/value split points, and a
+ *   `Float64Array` of weights. No per-row JS objects: a row costs its encoded bytes plus 16 bytes.
+ * Object values (DECIMAL, ARRAY, ...) are encoded by their `hashKey()`; the values themselves sit in each batch's
+ * object table (one entry per distinct value), so any ObjectValue works and the trace never interprets them.
+ * Key columns are encoded by identity (-0 = 0); value columns exactly (-0 kept), so a stored row comes back as
+ * it was — except that equal object values (same hash key, e.g. DECIMAL 1.5 and 1.50) share one representation
+ * per batch (SQL columns have one scale, so this does not show).
+ *
+ * # Operations
+ * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.
+ * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (found
+ *   through a per-batch open-addressing hash index over the key bytes, built on first use; a miss costs one or
+ *   two probes per batch).
+ * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
+ * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
+ *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
+ * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
+ *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
+ *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
+ *
+ * # Invariants
+ * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
+ * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
+ * - Batches are immutable once built (their `segment` stamp aside); readers may keep them across seals.
+ */
+import type { Batch } from './batch.ts';
+import {
+  ByteWriter,
+  compareBytes,
+  decodeKeyValue,
+  encodeColumnsTo,
+  hashBytes,
+  type KeyReader,
+  skipKeyValue,
+} from './key-codec.ts';
+import { type ObjectValue, type Row, sameRow, type Value } from './value.ts';
+
+/** Which columns of a row form the key (in key order); the rest, in column order, form the value. */
+export interface TraceLayout {
+  readonly arity: number;
+  readonly keyCols: readonly number[];
+  readonly valCols: readonly number[];
+}
+
+export function traceLayout(arity: number, keyCols: readonly number[]): TraceLayout {
+  const isKey = new Set(keyCols);
+  const valCols: number[] = [];
+  for (let i = 0; i < arity; i++) if (!isKey.has(i)) valCols.push(i);
+  return { arity, keyCols: [...keyCols], valCols };
+}
+
+export function sameLayout(a: TraceLayout, b: TraceLayout): boolean {
+  return (
+    a.arity === b.arity &&
+    a.keyCols.length === b.keyCols.length &&
+    a.keyCols.every((c, i) => b.keyCols[i] === c)
+  );
+}
+
+/** Where a sealed batch was written (set by the checkpoint store; the batch's bytes never change). */
+export interface BatchSegment {
+  readonly hash: string;
+  readonly size: number;
+  readonly rows: number;
+}
+
+/** Parts of a {@link TraceBatch}, as stored in a segment. */
+export interface TraceBatchParts {
+  readonly layout: TraceLayout;
+  readonly arena: Buffer;
+  /** n + 1 entries: entry i is `arena[offsets[i] .. offsets[i+1])`. */
+  readonly offsets: Uint32Array;
+  /** n entries: entry i's value starts at `splits[i]` (its key is `[offsets[i], splits[i])`). */
+  readonly splits: Uint32Array;
+  readonly weights: Float64Array;
+  readonly objects: ReadonlyMap<string, ObjectValue> | null;
+}
+
+const EMPTY_ROWS: Row[] = [];
+
+/**
+ * An immutable, sorted, consolidated batch of a trace in columnar form. It is also a {@link Batch}: `rows` and
+ * `weights` decode it on first access (the slow path, for code that does not know traces; cached).
+ */
+export class TraceBatch implements Batch {
+  readonly layout: TraceLayout;
+  readonly arena: Buffer;
+  readonly offsets: Uint32Array;
+  readonly splits: Uint32Array;
+  readonly wts: Float64Array;
+  readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  readonly consolidated = true as const;
+  /** The segment file holding exactly this batch, once written by a checkpoint. */
+  segment: BatchSegment | null = null;
+  #index: Int32Array | null = null;
+  #decoded: { rows: Row[]; weights: number[] } | null = null;
+
+  constructor(p: TraceBatchParts) {
+    this.layout = p.layout;
+    this.arena = p.arena;
+    this.offsets = p.offsets;
+    this.splits = p.splits;
+    this.wts = p.weights;
+    this.objects = p.objects !== null && p.objects.size > 0 ? p.objects : null;
+  }
+
+  get length(): number {
+    return this.wts.length;
+  }
+
+  /** Bytes held (arena, offsets, weights, index). */
+  get byteSize(): number {
+    return (
+      this.arena.length +
+      this.offsets.byteLength +
+      this.splits.byteLength +
+      this.wts.byteLength +
+      (this.#index?.byteLength ?? 0)
+    );
+  }
+
+  get rows(): Row[] {
+    return this.#decode().rows;
+  }
+
+  get weights(): number[] {
+    return this.#decode().weights;
+  }
+
+  #decode(): { rows: Row[]; weights: number[] } {
+    if (this.#decoded !== null) return this.#decoded;
+    const n = this.length;
+    const rows: Row[] = n === 0 ? EMPTY_ROWS : new Array(n);
+    for (let i = 0; i < n; i++) rows[i] = this.row(i);
+    this.#decoded = { rows, weights: Array.from(this.wts) };
+    return this.#decoded;
+  }
+
+  /** Decodes entry i into a row. */
+  row(i: number): Row {
+    const L = this.layout;
+    const out: Value[] = new Array(L.arity);
+    const r: KeyReader = { pos: this.offsets[i] as number };
+    const end = this.offsets[i + 1] as number;
+    const kc = L.keyCols;
+    for (let j = 0; j < kc.length; j++)
+      out[kc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+    const vc = L.valCols;
+    for (let j = 0; j < vc.length; j++)
+      out[vc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+    return out;
+  }
+
+  /** Decodes entry i's value columns into `out` (key columns are left as they are). */
+  valueInto(i: number, out: Value[]): void {
+    const vc = this.layout.valCols;
+    const r: KeyReader = { pos: this.splits[i] as number };
+    const end = this.offsets[i + 1] as number;
+    for (let j = 0; j < vc.length; j++)
+      out[vc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+  }
+
+  /** First entry whose key equals `key[ks..ke)` (hash `h`), or -1. */
+  find(key: Uint8Array, ks: number, ke: number, h: number): number {
+    const idx = this.#index ?? this.#buildIndex();
+    const mask = idx.length - 1;
+    const arena = this.arena;
+    const off = this.offsets;
+    const spl = this.splits;
+    const len = ke - ks;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = idx[s] as number;
+      if (e === 0) return -1;
+      const i = e - 1;
+      const a = off[i] as number;
+      if ((spl[i] as number) - a !== len) continue;
+      let same = true;
+      for (let j = 0; j < len; j++)
+        if (arena[a + j] !== key[ks + j]) {
+          same = false;
+          break;
+        }
+      if (same) return i;
+    }
+  }
+
+  /** Whether entry i's key equals entry j's (same batch). */
+  sameKey(i: number, j: number): boolean {
+    const o = this.offsets;
+    const s = this.splits;
+    return (
+      compareBytes(this.arena, o[i] as number, s[i] as number, this.arena, o[j] as number, s[j] as number) ===
+      0
+    );
+  }
+
+  #buildIndex(): Int32Array {
+    const n = this.length;
+    let cap = 16;
+    while (cap < n * 2) cap *= 2;
+    const idx = new Int32Array(cap);
+    const mask = cap - 1;
+    const o = this.offsets;
+    const sp = this.splits;
+    const a = this.arena;
+    let prevS = -1;
+    let prevE = -1;
+    for (let i = 0; i < n; i++) {
+      const ks = o[i] as number;
+      const ke = sp[i] as number;
+      if (prevS >= 0 && compareBytes(a, prevS, prevE, a, ks, ke) === 0) continue; // same key: first entry only
+      prevS = ks;
+      prevE = ke;
+      let s = hashBytes(a, ks, ke) & mask;
+      while (idx[s] !== 0) s = (s + 1) & mask;
+      idx[s] = i + 1;
+    }
+    this.#index = idx;
+    return idx;
+  }
+
+  /** First entry whose key is ≥ `key[ks..ke)` as a prefix comparison (for scans). */
+  lowerBound(key: Uint8Array, ks: number, ke: number): number {
+    let lo = 0;
+    let hi = this.length;
+    const o = this.offsets;
+    const len = ke - ks;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = o[mid] as number;
+      const e = Math.min(o[mid + 1] as number, s + len);
+      if (compareBytes(this.arena, s, e, key, ks, ke) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether entry i starts with `key[ks..ke)`. */
+  hasPrefix(i: number, key: Uint8Array, ks: number, ke: number): boolean {
+    const s = this.offsets[i] as number;
+    const len = ke - ks;
+    if ((this.offsets[i + 1] as number) - s < len) return false;
+    for (let j = 0; j < len; j++) if (this.arena[s + j] !== key[ks + j]) return false;
+    return true;
+  }
+}
+
+/** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
+function buildFromEncoded(
+  layout: TraceLayout,
+  buf: Buffer,
+  starts: number[],
+  splits: number[],
+  weights: number[],
+  objects: Map<string, ObjectValue> | null,
+): TraceBatch {
+  const n = weights.length;
+  const perm = new Uint32Array(n);
+  for (let i = 0; i < n; i++) perm[i] = i;
+  // 6-byte prefix of each entry as a number: most comparisons end there
+  const pre = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = starts[i] as number;
+    const e = starts[i + 1] as number;
+    let x = 0;
+    for (let j = 0; j < 6; j++) x = x * 256 + (s + j < e ? (buf[s + j] as number) + 1 : 0);
+    pre[i] = x;
+  }
+  perm.sort((a, b) => {
+    const pa = pre[a] as number;
+    const pb = pre[b] as number;
+    if (pa !== pb) return pa - pb;
+    return compareBytes(
+      buf,
+      starts[a] as number,
+      starts[a + 1] as number,
+      buf,
+      starts[b] as number,
+      starts[b + 1] as number,
+    );
+  });
+  // consolidate adjacent equal entries
+  let total = 0;
+  const keepIdx: number[] = [];
+  const keepW: number[] = [];
+  for (let k = 0; k < n; ) {
+    const i = perm[k] as number;
+    let w = weights[i] as number;
+    let m = k + 1;
+    while (m < n) {
+      const j = perm[m] as number;
+      if (
+        compareBytes(
+          buf,
+          starts[i] as number,
+          starts[i + 1] as number,
+          buf,
+          starts[j] as number,
+          starts[j + 1] as number,
+        ) !== 0
+      )
+        break;
+      w += weights[j] as number;
+      m++;
+    }
+    if (w !== 0) {
+      keepIdx.push(i);
+      keepW.push(w);
+      total += (starts[i + 1] as number) - (starts[i] as number);
+    }
+    k = m;
+  }
+  const out = keepIdx.length;
+  const arena = Buffer.allocUnsafe(total);
+  const offsets = new Uint32Array(out + 1);
+  const spl = new Uint32Array(out);
+  const wts = new Float64Array(out);
+  let p = 0;
+  for (let k = 0; k < out; k++) {
+    const i = keepIdx[k] as number;
+    const s = starts[i] as number;
+    const e = starts[i + 1] as number;
+    offsets[k] = p;
+    spl[k] = p + ((splits[i] as number) - s);
+    buf.copy(arena, p, s, e);
+    p += e - s;
+    wts[k] = keepW[k] as number;
+  }
+  offsets[out] = p;
+  return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+}
+
+function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, ObjectValue> | null {
+  return objects !== null && objects.size > 0 ? objects : null;
+}
+
+/** Encodes rows with weights into a new sorted, consolidated batch. */
+export function buildBatch(
+  layout: TraceLayout,
+  rows: readonly Row[],
+  weights: readonly number[],
+): TraceBatch {
+  const w = new ByteWriter(64 + rows.length * 24);
+  const objects = new Map<string, ObjectValue>();
+  const starts: number[] = [];
+  const splits: number[] = [];
+  const ws: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const wt = weights[i] as number;
+    if (wt === 0) continue;
+    const row = rows[i] as Row;
+    starts.push(w.pos);
+    encodeColumnsTo(w, row, layout.keyCols, objects);
+    splits.push(w.pos);
+    encodeColumnsTo(w, row, layout.valCols, objects, true);
+    ws.push(wt);
+  }
+  starts.push(w.pos);
+  return buildFromEncoded(layout, w.buf, starts, splits, ws, objects);
+}
+
+function mergeObjects(
+  a: ReadonlyMap<string, ObjectValue> | null,
+  b: ReadonlyMap<string, ObjectValue> | null,
+): Map<string, ObjectValue> | null {
+  if (a === null && b === null) return null;
+  const m = new Map<string, ObjectValue>(a ?? []);
+  if (b !== null) for (const [k, v] of b) if (!m.has(k)) m.set(k, v);
+  return m;
+}
+
+/**
+ * Merges two batches of the same layout into one (their sum, consolidated). The object table is the union of
+ * both (object values are few; a value no longer referenced stays until the batch is rebuilt).
+ */
+export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
+  const na = a.length;
+  const nb = b.length;
+  const aa = a.arena;
+  const ba = b.arena;
+  const ao = a.offsets;
+  const bo = b.offsets;
+  const arena = Buffer.allocUnsafe(aa.length + ba.length);
+  const offsets = new Uint32Array(na + nb + 1);
+  const spl = new Uint32Array(na + nb);
+  const wts = new Float64Array(na + nb);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let p = 0;
+  const takeA = (w: number): void => {
+    const s = ao[i] as number;
+    const e = ao[i + 1] as number;
+    offsets[k] = p;
+    spl[k] = p + ((a.splits[i] as number) - s);
+    aa.copy(arena, p, s, e);
+    p += e - s;
+    wts[k++] = w;
+  };
+  while (i < na && j < nb) {
+    const c = compareBytes(
+      aa,
+      ao[i] as number,
+      ao[i + 1] as number,
+      ba,
+      bo[j] as number,
+      bo[j + 1] as number,
+    );
+    if (c < 0) {
+      takeA(a.wts[i] as number);
+      i++;
+    } else if (c > 0) {
+      const s = bo[j] as number;
+      const e = bo[j + 1] as number;
+      offsets[k] = p;
+      spl[k] = p + ((b.splits[j] as number) - s);
+      ba.copy(arena, p, s, e);
+      p += e - s;
+      wts[k++] = b.wts[j] as number;
+      j++;
+    } else {
+      const w = (a.wts[i] as number) + (b.wts[j] as number);
+      if (w !== 0) takeA(w);
+      i++;
+      j++;
+    }
+  }
+  while (i < na) {
+    takeA(a.wts[i] as number);
+    i++;
+  }
+  while (j < nb) {
+    const s = bo[j] as number;
+    const e = bo[j + 1] as number;
+    offsets[k] = p;
+    spl[k] = p + ((b.splits[j] as number) - s);
+    ba.copy(arena, p, s, e);
+    p += e - s;
+    wts[k++] = b.wts[j] as number;
+    j++;
+  }
+  offsets[k] = p;
+  const exact = k === na + nb && p === arena.length;
+  return new TraceBatch({
+    layout: a.layout,
+    arena: exact ? arena : Buffer.from(arena.subarray(0, p)),
+    offsets: exact ? offsets : offsets.slice(0, k + 1),
+    splits: exact ? spl : spl.slice(0, k),
+    weights: exact ? wts : wts.slice(0, k),
+    objects: mergeObjects(a.objects, b.objects),
+  });
+}
+
+interface HeadEntry {
+  row: Row;
+  w: number;
+}
+
+/** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
+export const HEAD_MIN = 8192;
+let defaultHeadMin = HEAD_MIN;
+
+/** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
+export function setTraceHeadMin(n: number): number {
+  const old = defaultHeadMin;
+  defaultHeadMin = Math.max(1, n);
+  return old;
+}
+
+export class Trace {
+  readonly layout: TraceLayout;
+  /** Sealed batches, largest first. */
+  #batches: TraceBatch[] = [];
+  /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
+  #head = new Map<unknown, HeadEntry[]>();
+  #headRows = 0;
+  #rowsInBatches = 0;
+  readonly #scratch = new ByteWriter(256);
+  readonly #simpleKey: boolean;
+  readonly #headMin: number;
+
+  constructor(layout: TraceLayout, opts: { headMin?: number } = {}) {
+    this.layout = layout;
+    this.#headMin = opts.headMin ?? defaultHeadMin;
+    this.#simpleKey = layout.keyCols.length === 1;
+  }
+
+  /** Sealed batches, largest first (a snapshot: the array is not changed later, the batches never). */
+  get batches(): readonly TraceBatch[] {
+    return this.#batches;
+  }
+
+  /** Entries held (head entries plus batch entries; rows cancelled across levels count until merged). */
+  get entryCount(): number {
+    return this.#headRows + this.#rowsInBatches;
+  }
+
+  get headSize(): number {
+    return this.#headRows;
+  }
+
+  /** Bytes held by the sealed batches. */
+  get batchBytes(): number {
+    let s = 0;
+    for (const b of this.#batches) s += b.byteSize;
+    return s;
+  }
+
+  clear(): void {
+    this.#batches = [];
+    this.#head.clear();
+    this.#headRows = 0;
+    this.#rowsInBatches = 0;
+  }
+
+  /** Encodes `row`'s key into the scratch buffer; returns its end. */
+  #encodeKey(row: Row): number {
+    const w = this.#scratch;
+    w.reset();
+    encodeColumnsTo(w, row, this.layout.keyCols, null);
+    return w.pos;
+  }
+
+  #headKey(row: Row): unknown {
+    if (this.#simpleKey) {
+      const v = row[this.layout.keyCols[0] as number] as Value;
+      if (typeof v !== 'object' || v === null) return v;
+    }
+    const end = this.#encodeKey(row);
+    return this.#scratch.buf.toString('latin1', 0, end);
+  }
+
+  /** Adds `w` copies of `row` (negative: removes). */
+  add(row: Row, w: number): void {
+    if (w === 0) return;
+    const k = this.#headKey(row);
+    const list = this.#head.get(k);
+    if (list === undefined) {
+      this.#head.set(k, [{ row, w }]);
+      this.#headRows++;
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as HeadEntry;
+      if (sameRow(e.row, row)) {
+        e.w += w;
+        if (e.w === 0) {
+          list.splice(i, 1);
+          this.#headRows--;
+          if (list.length === 0) this.#head.delete(k);
+        }
+        return;
+      }
+    }
+    list.push({ row, w });
+    this.#headRows++;
+  }
+
+  /**
+   * The rows whose key equals `probe`'s key columns, with their (non-zero) weights, written to `outRows` /
+   * `outWeights` (cleared first). Rows from batches carry `probe`'s key values (equal by identity).
+   */
+  lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
+    outRows.length = 0;
+    outWeights.length = 0;
+    const bs = this.#batches;
+    if (bs.length > 0) {
+      const ke = this.#encodeKey(probe);
+      const key = this.#scratch.buf;
+      const h = hashBytes(key, 0, ke);
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        let i = batch.find(key, 0, ke, h);
+        if (i < 0) continue;
+        const n = batch.length;
+        do {
+          const row: Value[] = new Array(this.layout.arity);
+          for (const c of this.layout.keyCols) row[c] = probe[c] as Value;
+          batch.valueInto(i, row);
+          addInto(outRows, outWeights, row, batch.wts[i] as number);
+          i++;
+        } while (i < n && batch.sameKey(i - 1, i));
+      }
+    }
+    const list = this.#head.get(this.#headKey(probe));
+    if (list !== undefined) for (const e of list) addInto(outRows, outWeights, e.row, e.w);
+  }
+
+  /** Seals the head into a batch when it has grown past its limit (call between steps). */
+  maybeSeal(): void {
+    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 6)) this.seal();
+  }
+
+  /** Turns the head into a sealed batch and restores the spine shape by merging. */
+  seal(): void {
+    if (this.#headRows === 0) return;
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (const list of this.#head.values())
+      for (const e of list) {
+        rows.push(e.row);
+        ws.push(e.w);
+      }
+    this.#head.clear();
+    this.#headRows = 0;
+    this.#push(buildBatch(this.layout, rows, ws));
+  }
+
+  #push(b: TraceBatch): void {
+    if (b.length === 0) return;
+    const bs = this.#batches.slice(); // the previous array may be held by a snapshot
+    bs.push(b);
+    this.#rowsInBatches += b.length;
+    while (bs.length >= 2) {
+      const last = bs[bs.length - 1] as TraceBatch;
+      const prev = bs[bs.length - 2] as TraceBatch;
+      if (prev.length > 2 * last.length) break;
+      bs.length -= 2;
+      const m = mergeBatches(prev, last);
+      this.#rowsInBatches += m.length - prev.length - last.length;
+      if (m.length > 0) bs.push(m);
+    }
+    this.#batches = bs;
+  }
+
+  /**
+   * Adds a sealed batch as it is (restore: no merge, no index build). Seals the head first so batch order
+   * stays meaningful.
+   */
+  adopt(b: TraceBatch): void {
+    if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
+    if (b.length === 0) return;
+    this.seal();
+    const bs = [...this.#batches, b];
+    bs.sort((x, y) => y.length - x.length); // stable: equal sizes keep their order
+    this.#batches = bs;
+    this.#rowsInBatches += b.length;
+  }
+
+  /** Seals the head and returns the batches (the whole state) for a checkpoint. */
+  sealedBatches(): readonly TraceBatch[] {
+    this.seal();
+    return this.#batches;
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every row whose key starts with `prefix` (values of the first key columns), in
+   * key order, consolidated across batches (the head is sealed first). With an empty prefix: every row.
+   */
+  scan(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.seal();
+    const w = this.#scratch;
+    w.reset();
+    for (const v of prefix) encodeColumnsTo(w, [v], [0], null);
+    const pe = w.pos;
+    const key = Buffer.from(w.buf.subarray(0, pe));
+    const bs = this.#batches;
+    const pos: number[] = bs.map((b) => b.lowerBound(key, 0, pe));
+    for (;;) {
+      // smallest current entry across batches
+      let best = -1;
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        const i = pos[b] as number;
+        if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) continue;
+        if (best < 0) best = b;
+        else {
+          const o = bs[best] as TraceBatch;
+          const j = pos[best] as number;
+          const c = compareBytes(
+            batch.arena,
+            batch.offsets[i] as number,
+            batch.offsets[i + 1] as number,
+            o.arena,
+            o.offsets[j] as number,
+            o.offsets[j + 1] as number,
+          );
+          if (c < 0) best = b;
+        }
+      }
+      if (best < 0) return;
+      const o = bs[best] as TraceBatch;
+      const j = pos[best] as number;
+      let wsum = 0;
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        const i = pos[b] as number;
+        if (i >= batch.length) continue;
+        if (
+          b === best ||
+          compareBytes(
+            batch.arena,
+            batch.offsets[i] as number,
+            batch.offsets[i + 1] as number,
+            o.arena,
+            o.offsets[j] as number,
+            o.offsets[j + 1] as number,
+          ) === 0
+        ) {
+          if (b !== best) {
+            wsum += batch.wts[i] as number;
+            pos[b] = i + 1;
+          }
+        }
+      }
+      wsum += o.wts[j] as number;
+      pos[best] = j + 1;
+      if (wsum !== 0) fn(o.row(j), wsum);
+    }
+  }
+
+  /** The whole content as one plain batch (decoded rows). */
+  toBatch(): Batch {
+    const rows: Row[] = [];
+    const weights: number[] = [];
+    this.scan([], (r, w) => {
+      rows.push(r);
+      weights.push(w);
+    });
+    return { rows, weights, consolidated: true };
+  }
+}
+
+/**
+ * A state made of several sealed batches (a trace's {@link Trace.sealedBatches}): what a trace-backed operator's
+ * `snapshot()` returns for a state. A checkpoint writes each part as its own segment (reusing the ones written
+ * before); code that does not know traces sees a plain batch: `rows`/`weights` are the parts' consolidated sum
+ * (decoded on first access: slow, and it holds every row as a JS array).
+ */
+export class TraceParts implements Batch {
+  readonly parts: readonly TraceBatch[];
+  #decoded: { rows: Row[]; weights: number[] } | null = null;
+
+  constructor(parts: readonly TraceBatch[]) {
+    this.parts = parts;
+  }
+
+  get rows(): Row[] {
+    return this.#decode().rows;
+  }
+
+  get weights(): number[] {
+    return this.#decode().weights;
+  }
+
+  #decode(): { rows: Row[]; weights: number[] } {
+    if (this.#decoded !== null) return this.#decoded;
+    // the parts' sum, consolidated (a row may sit in several parts): merge them, smallest first
+    const ps = [...this.parts].sort((a, b) => a.length - b.length);
+    let acc: TraceBatch | null = null;
+    for (const p of ps) acc = acc === null ? p : mergeBatches(acc, p);
+    this.#decoded = acc === null ? { rows: [], weights: [] } : { rows: acc.rows, weights: acc.weights };
+    return this.#decoded;
+  }
+}
+
+/** The sealed batches a state part holds, when it is trace-shaped (else null: a plain batch of rows). */
+export function traceBatchesOf(b: Batch): readonly TraceBatch[] | null {
+  if (b instanceof TraceBatch) return [b];
+  if (b instanceof TraceParts) return b.parts;
+  return null;
+}
+
+/** Entries of a batch, without decoding a trace batch's rows. */
+export function entryCountOf(b: Batch): number {
+  if (b instanceof TraceBatch) return b.length;
+  if (b instanceof TraceParts) {
+    let n = 0;
+    for (const p of b.parts) n += p.length;
+    return n;
+  }
+  return b.rows.length;
+}
+
+function addInto(rows: Row[], weights: number[], row: Row, w: number): void {
+  for (let i = 0; i < rows.length; i++) {
+    if (sameRow(rows[i] as Row, row)) {
+      const s = (weights[i] as number) + w;
+      if (s === 0) {
+        rows.splice(i, 1);
+        weights.splice(i, 1);
+      } else weights[i] = s;
+      return;
+    }
+  }
+  rows.push(row);
+  weights.push(w);
+}
+
+/** Skips over `count` encoded values starting at `p` (exported for tests and the segment reader). */
+export function skipValues(b: Buffer, p: number, end: number, count: number): number {
+  let q = p;
+  for (let i = 0; i < count; i++) q = skipKeyValue(b, q, end);
+  return q;
+}
