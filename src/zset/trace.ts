@@ -87,6 +87,8 @@ export interface TraceBatchParts {
 }
 
 const EMPTY_ROWS: Row[] = [];
+/** Reused decoder position (decoding is synchronous and never re-entrant). */
+const READER: KeyReader = { pos: 0 };
 
 /**
  * An immutable, sorted, consolidated batch of a trace in columnar form. It is also a {@link Batch}: `rows` and
@@ -103,6 +105,7 @@ export class TraceBatch implements Batch {
   /** The segment file holding exactly this batch, once written by a checkpoint. */
   segment: BatchSegment | null = null;
   #index: Int32Array | null = null;
+  #hashes: Uint32Array | null = null;
   #decoded: { rows: Row[]; weights: number[] } | null = null;
 
   constructor(p: TraceBatchParts) {
@@ -125,7 +128,8 @@ export class TraceBatch implements Batch {
       this.offsets.byteLength +
       this.splits.byteLength +
       this.wts.byteLength +
-      (this.#index?.byteLength ?? 0)
+      (this.#index?.byteLength ?? 0) +
+      (this.#hashes?.byteLength ?? 0)
     );
   }
 
@@ -164,26 +168,50 @@ export class TraceBatch implements Batch {
   /** Decodes entry i's value columns into `out` (key columns are left as they are). */
   valueInto(i: number, out: Value[]): void {
     const vc = this.layout.valCols;
-    const r: KeyReader = { pos: this.splits[i] as number };
+    const r = READER;
+    r.pos = this.splits[i] as number;
     const end = this.offsets[i + 1] as number;
     for (let j = 0; j < vc.length; j++)
       out[vc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
   }
 
+  /**
+   * Per-entry hash of the key bytes (computed on first use, carried through merges; not stored in segments).
+   */
+  keyHashes(): Uint32Array {
+    if (this.#hashes !== null) return this.#hashes;
+    const n = this.length;
+    const hs = new Uint32Array(n);
+    const o = this.offsets;
+    const sp = this.splits;
+    for (let i = 0; i < n; i++) hs[i] = hashBytes(this.arena, o[i] as number, sp[i] as number);
+    this.#hashes = hs;
+    return hs;
+  }
+
+  /** Sets the key hashes (a merge that had both inputs' hashes). */
+  setKeyHashes(hs: Uint32Array): void {
+    this.#hashes = hs;
+  }
+
+  get hasKeyHashes(): boolean {
+    return this.#hashes !== null;
+  }
+
   /** First entry whose key equals `key[ks..ke)` (hash `h`), or -1. */
   find(key: Uint8Array, ks: number, ke: number, h: number): number {
     const idx = this.#index ?? this.#buildIndex();
-    const mask = idx.length - 1;
-    const arena = this.arena;
-    const off = this.offsets;
-    const spl = this.splits;
-    const len = ke - ks;
+    const mask = (idx.length >>> 1) - 1;
+    const hh = h | 0;
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const e = idx[s] as number;
+      const e = idx[2 * s + 1] as number;
       if (e === 0) return -1;
+      if (idx[2 * s] !== hh) continue;
       const i = e - 1;
-      const a = off[i] as number;
-      if ((spl[i] as number) - a !== len) continue;
+      const arena = this.arena;
+      const a = this.offsets[i] as number;
+      const len = ke - ks;
+      if ((this.splits[i] as number) - a !== len) continue;
       let same = true;
       for (let j = 0; j < len; j++)
         if (arena[a + j] !== key[ks + j]) {
@@ -204,26 +232,21 @@ export class TraceBatch implements Batch {
     );
   }
 
+  /** Open-addressing table of (key hash, first entry + 1) pairs, load ≤ 0.5: a miss is usually one probe. */
   #buildIndex(): Int32Array {
     const n = this.length;
+    const hs = this.keyHashes();
     let cap = 16;
     while (cap < n * 2) cap *= 2;
-    const idx = new Int32Array(cap);
+    const idx = new Int32Array(cap * 2);
     const mask = cap - 1;
-    const o = this.offsets;
-    const sp = this.splits;
-    const a = this.arena;
-    let prevS = -1;
-    let prevE = -1;
     for (let i = 0; i < n; i++) {
-      const ks = o[i] as number;
-      const ke = sp[i] as number;
-      if (prevS >= 0 && compareBytes(a, prevS, prevE, a, ks, ke) === 0) continue; // same key: first entry only
-      prevS = ks;
-      prevE = ke;
-      let s = hashBytes(a, ks, ke) & mask;
-      while (idx[s] !== 0) s = (s + 1) & mask;
-      idx[s] = i + 1;
+      const h = hs[i] as number;
+      if (i > 0 && hs[i - 1] === h && this.sameKey(i - 1, i)) continue; // same key: first entry only
+      let s = h & mask;
+      while (idx[2 * s + 1] !== 0) s = (s + 1) & mask;
+      idx[2 * s] = h | 0;
+      idx[2 * s + 1] = i + 1;
     }
     this.#index = idx;
     return idx;
@@ -255,6 +278,70 @@ export class TraceBatch implements Batch {
   }
 }
 
+/**
+ * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes. Native sort of 64-bit words holding
+ * each entry's first bytes (zero-padded, which keeps lexicographic order) above its index; runs whose leading
+ * bytes tie are then sorted by a full comparison. Much faster than a comparator sort over every entry.
+ */
+function sortEntries(buf: Buffer, starts: readonly number[], n: number): Uint32Array {
+  let idxBits = 1;
+  while (1 << idxBits < n) idxBits++;
+  if (idxBits > 28) {
+    const perm = new Uint32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    return perm.sort((x, y) => cmpEntries(buf, starts, x, y));
+  }
+  const mask = idxBits === 32 ? 0xffffffff : (1 << idxBits) - 1;
+  const words = new BigUint64Array(n);
+  const u32 = new Uint32Array(words.buffer);
+  const le = LITTLE_ENDIAN;
+  for (let i = 0; i < n; i++) {
+    const s = starts[i] as number;
+    const e = starts[i + 1] as number;
+    let hi = 0;
+    let lo = 0;
+    for (let j = 0; j < 4; j++) hi = hi * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    for (let j = 4; j < 8; j++) lo = lo * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    lo = ((lo & ~mask) | i) >>> 0;
+    u32[le ? 2 * i + 1 : 2 * i] = hi;
+    u32[le ? 2 * i : 2 * i + 1] = lo;
+  }
+  words.sort();
+  const perm = new Uint32Array(n);
+  for (let k = 0; k < n; k++) perm[k] = (u32[le ? 2 * k : 2 * k + 1] as number) & mask;
+  // runs with equal leading bits: full comparison
+  for (let k = 0; k < n; ) {
+    const hi = u32[le ? 2 * k + 1 : 2 * k] as number;
+    const lo = (u32[le ? 2 * k : 2 * k + 1] as number) & ~mask;
+    let m = k + 1;
+    while (
+      m < n &&
+      u32[le ? 2 * m + 1 : 2 * m] === hi &&
+      ((u32[le ? 2 * m : 2 * m + 1] as number) & ~mask) === lo
+    )
+      m++;
+    if (m - k > 1) {
+      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
+      perm.set(run, k);
+    }
+    k = m;
+  }
+  return perm;
+}
+
+function cmpEntries(buf: Buffer, starts: readonly number[], x: number, y: number): number {
+  return compareBytes(
+    buf,
+    starts[x] as number,
+    starts[x + 1] as number,
+    buf,
+    starts[y] as number,
+    starts[y + 1] as number,
+  );
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
 function buildFromEncoded(
   layout: TraceLayout,
@@ -265,30 +352,7 @@ function buildFromEncoded(
   objects: Map<string, ObjectValue> | null,
 ): TraceBatch {
   const n = weights.length;
-  const perm = new Uint32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  // 6-byte prefix of each entry as a number: most comparisons end there
-  const pre = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = starts[i] as number;
-    const e = starts[i + 1] as number;
-    let x = 0;
-    for (let j = 0; j < 6; j++) x = x * 256 + (s + j < e ? (buf[s + j] as number) + 1 : 0);
-    pre[i] = x;
-  }
-  perm.sort((a, b) => {
-    const pa = pre[a] as number;
-    const pb = pre[b] as number;
-    if (pa !== pb) return pa - pb;
-    return compareBytes(
-      buf,
-      starts[a] as number,
-      starts[a + 1] as number,
-      buf,
-      starts[b] as number,
-      starts[b + 1] as number,
-    );
-  });
+  const perm = sortEntries(buf, starts, n);
   // consolidate adjacent equal entries
   let total = 0;
   const keepIdx: number[] = [];
@@ -390,68 +454,97 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   const ba = b.arena;
   const ao = a.offsets;
   const bo = b.offsets;
+  const as = a.splits;
+  const bs = b.splits;
+  const aw = a.wts;
+  const bw = b.wts;
+  const withHashes = a.hasKeyHashes && b.hasKeyHashes;
+  const ah = withHashes ? a.keyHashes() : null;
+  const bh = withHashes ? b.keyHashes() : null;
   const arena = Buffer.allocUnsafe(aa.length + ba.length);
   const offsets = new Uint32Array(na + nb + 1);
   const spl = new Uint32Array(na + nb);
   const wts = new Float64Array(na + nb);
+  const hs = withHashes ? new Uint32Array(na + nb) : null;
   let i = 0;
   let j = 0;
   let k = 0;
   let p = 0;
-  const takeA = (w: number): void => {
-    const s = ao[i] as number;
-    const e = ao[i + 1] as number;
-    offsets[k] = p;
-    spl[k] = p + ((a.splits[i] as number) - s);
-    aa.copy(arena, p, s, e);
-    p += e - s;
-    wts[k++] = w;
-  };
-  while (i < na && j < nb) {
-    const c = compareBytes(
-      aa,
-      ao[i] as number,
-      ao[i + 1] as number,
-      ba,
-      bo[j] as number,
-      bo[j + 1] as number,
-    );
-    if (c < 0) {
-      takeA(a.wts[i] as number);
-      i++;
-    } else if (c > 0) {
-      const s = bo[j] as number;
-      const e = bo[j + 1] as number;
-      offsets[k] = p;
-      spl[k] = p + ((b.splits[j] as number) - s);
-      ba.copy(arena, p, s, e);
-      p += e - s;
-      wts[k++] = b.wts[j] as number;
-      j++;
+  let ai = ao[0] as number;
+  let bj = bo[0] as number;
+  while (i < na || j < nb) {
+    let fromA: boolean;
+    let w: number;
+    const ae = i < na ? (ao[i + 1] as number) : 0;
+    const be = j < nb ? (bo[j + 1] as number) : 0;
+    if (i >= na) {
+      fromA = false;
+      w = bw[j] as number;
+    } else if (j >= nb) {
+      fromA = true;
+      w = aw[i] as number;
     } else {
-      const w = (a.wts[i] as number) + (b.wts[j] as number);
-      if (w !== 0) takeA(w);
-      i++;
-      j++;
+      // inline byte comparison of the two entries
+      const la = ae - ai;
+      const lb = be - bj;
+      const m = Math.min(la, lb);
+      let c = 0;
+      for (let t = 0; t < m; t++) {
+        const x = aa[ai + t] as number;
+        const y = ba[bj + t] as number;
+        if (x !== y) {
+          c = x - y;
+          break;
+        }
+      }
+      if (c === 0) c = la - lb;
+      if (c < 0) {
+        fromA = true;
+        w = aw[i] as number;
+      } else if (c > 0) {
+        fromA = false;
+        w = bw[j] as number;
+      } else {
+        w = (aw[i] as number) + (bw[j] as number);
+        if (w === 0) {
+          i++;
+          j++;
+          ai = ae;
+          bj = be;
+          continue;
+        }
+        fromA = true;
+        j++;
+        bj = be;
+      }
     }
-  }
-  while (i < na) {
-    takeA(a.wts[i] as number);
-    i++;
-  }
-  while (j < nb) {
-    const s = bo[j] as number;
-    const e = bo[j + 1] as number;
     offsets[k] = p;
-    spl[k] = p + ((b.splits[j] as number) - s);
-    ba.copy(arena, p, s, e);
-    p += e - s;
-    wts[k++] = b.wts[j] as number;
-    j++;
+    if (fromA) {
+      spl[k] = p + ((as[i] as number) - ai);
+      if (hs !== null) hs[k] = (ah as Uint32Array)[i] as number;
+      if (ae - ai <= 32) for (let t = ai; t < ae; t++) arena[p++] = aa[t] as number;
+      else {
+        aa.copy(arena, p, ai, ae);
+        p += ae - ai;
+      }
+      i++;
+      ai = ae;
+    } else {
+      spl[k] = p + ((bs[j] as number) - bj);
+      if (hs !== null) hs[k] = (bh as Uint32Array)[j] as number;
+      if (be - bj <= 32) for (let t = bj; t < be; t++) arena[p++] = ba[t] as number;
+      else {
+        ba.copy(arena, p, bj, be);
+        p += be - bj;
+      }
+      j++;
+      bj = be;
+    }
+    wts[k++] = w;
   }
   offsets[k] = p;
   const exact = k === na + nb && p === arena.length;
-  return new TraceBatch({
+  const out = new TraceBatch({
     layout: a.layout,
     arena: exact ? arena : Buffer.from(arena.subarray(0, p)),
     offsets: exact ? offsets : offsets.slice(0, k + 1),
@@ -459,11 +552,15 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     weights: exact ? wts : wts.slice(0, k),
     objects: mergeObjects(a.objects, b.objects),
   });
+  if (hs !== null) out.setKeyHashes(exact ? hs : hs.slice(0, k));
+  return out;
 }
 
+/** A head entry; a key's entries form a short linked list (usually one or two: a retraction and an insertion). */
 interface HeadEntry {
   row: Row;
   w: number;
+  next: HeadEntry | null;
 }
 
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
@@ -482,7 +579,7 @@ export class Trace {
   /** Sealed batches, largest first. */
   #batches: TraceBatch[] = [];
   /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
-  #head = new Map<unknown, HeadEntry[]>();
+  #head = new Map<unknown, HeadEntry>();
   #headRows = 0;
   #rowsInBatches = 0;
   readonly #scratch = new ByteWriter(256);
@@ -544,31 +641,31 @@ export class Trace {
   add(row: Row, w: number): void {
     if (w === 0) return;
     const k = this.#headKey(row);
-    const list = this.#head.get(k);
-    if (list === undefined) {
-      this.#head.set(k, [{ row, w }]);
+    const first = this.#head.get(k);
+    if (first === undefined) {
+      this.#head.set(k, { row, w, next: null });
       this.#headRows++;
       return;
     }
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i] as HeadEntry;
-      if (sameRow(e.row, row)) {
-        e.w += w;
-        if (e.w === 0) {
-          list.splice(i, 1);
-          this.#headRows--;
-          if (list.length === 0) this.#head.delete(k);
-        }
-        return;
+    let prev: HeadEntry | null = null;
+    for (let e: HeadEntry | null = first; e !== null; prev = e, e = e.next) {
+      if (!sameRow(e.row, row)) continue;
+      e.w += w;
+      if (e.w === 0) {
+        this.#headRows--;
+        if (prev !== null) prev.next = e.next;
+        else if (e.next !== null) this.#head.set(k, e.next);
+        else this.#head.delete(k);
       }
+      return;
     }
-    list.push({ row, w });
+    (prev as HeadEntry).next = { row, w, next: null };
     this.#headRows++;
   }
 
   /**
    * The rows whose key equals `probe`'s key columns, with their (non-zero) weights, written to `outRows` /
-   * `outWeights` (cleared first). Rows from batches carry `probe`'s key values (equal by identity).
+   * `outWeights` (cleared first). Rows come back as stored (key columns by identity: a -0 key comes back 0).
    */
   lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
     outRows.length = 0;
@@ -584,21 +681,18 @@ export class Trace {
         if (i < 0) continue;
         const n = batch.length;
         do {
-          const row: Value[] = new Array(this.layout.arity);
-          for (const c of this.layout.keyCols) row[c] = probe[c] as Value;
-          batch.valueInto(i, row);
-          addInto(outRows, outWeights, row, batch.wts[i] as number);
+          addInto(outRows, outWeights, batch.row(i), batch.wts[i] as number);
           i++;
         } while (i < n && batch.sameKey(i - 1, i));
       }
     }
-    const list = this.#head.get(this.#headKey(probe));
-    if (list !== undefined) for (const e of list) addInto(outRows, outWeights, e.row, e.w);
+    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next)
+      addInto(outRows, outWeights, e.row, e.w);
   }
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
-    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 6)) this.seal();
+    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 2)) this.seal();
   }
 
   /** Turns the head into a sealed batch and restores the spine shape by merging. */
@@ -606,8 +700,8 @@ export class Trace {
     if (this.#headRows === 0) return;
     const rows: Row[] = [];
     const ws: number[] = [];
-    for (const list of this.#head.values())
-      for (const e of list) {
+    for (const first of this.#head.values())
+      for (let e: HeadEntry | null = first; e !== null; e = e.next) {
         rows.push(e.row);
         ws.push(e.w);
       }
