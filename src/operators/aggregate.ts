@@ -9,9 +9,11 @@
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
  * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators (and `apply`
- * feeds added parts into the touched groups' accumulators). The integral is
- * kept inside the groups, without re-encoding rows: a group holds its row count, plus, when the aggregates take
- * arguments, the multiset of argument tuples (keyed by the raw value when there is a single argument).
+ * feeds added parts into the touched groups' accumulators). When the aggregates take arguments, the integral
+ * is a scan-only {@link Trace} of `[k1..kn, a1..am]` rows (compact sealed batches, no per-row JS objects;
+ * `snapshot()` returns its batches, so a checkpoint writes only batches not written before, and a restore adopts
+ * decoded batches and replays their entries into the accumulators); otherwise each group's row count is the
+ * whole integral.
  * State "output" holds each group's last emitted row (prefixed by its key): it is restored as emitted, never
  * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
  * the order of additions).
@@ -21,6 +23,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
 import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -54,8 +57,6 @@ export interface AggregateSpec {
 interface Group {
   readonly key: Row;
   count: number;
-  /** Argument tuples of this group's input with their weights (null when no aggregate takes an argument). */
-  readonly args: Map<unknown, [Row, number]> | null;
   readonly accs: Accumulator[];
   lastOut: Row | null;
   touched: boolean;
@@ -71,6 +72,11 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly #global: boolean;
   /** No function has a FILTER or several arguments: the per-row loop skips those checks. */
   readonly #plain: boolean;
+  /**
+   * The integral of the input as `[k1..kn, a1..am]` rows, when some aggregate takes an argument (else the
+   * groups' counts are the whole integral): a scan-only trace, sealed into compact batches.
+   */
+  readonly #input: Trace | null;
   #stepped = false;
 
   constructor(spec: AggregateSpec) {
@@ -87,6 +93,10 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
     this.#plain = spec.functions.every((f) => f.filter === undefined && f.extra === undefined);
+    this.#input =
+      this.#argCols.length > 0
+        ? new Trace(traceLayout(spec.keyCount + this.#argCols.length, this.#keyCols), { indexed: false })
+        : null;
   }
 
   #groupKey(row: Row): unknown {
@@ -106,7 +116,6 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g = {
         key: row.slice(0, this.#keyCols.length),
         count: 0,
-        args: this.#argCols.length > 0 ? new Map() : null,
         accs: this.#spec.functions.map((f) => f.create()),
         lastOut: null,
         touched: false,
@@ -116,19 +125,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     return g;
   }
 
-  #feed(row: Row, w: number, touched: Group[] | null): void {
+  /** Feeds `(row, w)` to its group; `integrate`: also adds it to the input trace (not when restoring from it). */
+  #feed(row: Row, w: number, touched: Group[] | null, integrate = true): void {
     const g = this.#group(row);
     g.count += w;
-    if (g.args !== null) {
-      const ac = this.#argCols;
-      let k: unknown;
-      if (ac.length === 1) {
-        const v = row[ac[0] as number] as Value;
-        k = typeof v === 'object' && v !== null ? encodeValue(v) : v;
-      } else k = encodeColumns(row, ac);
-      const e = g.args.get(k);
-      if (e === undefined) g.args.set(k, [ac.map((i) => row[i] as Value), w]);
-      else if ((e[1] += w) === 0) g.args.delete(k);
+    const input = this.#input;
+    if (integrate && input !== null) {
+      const arity = input.layout.arity;
+      input.add(row.length === arity ? row : row.slice(0, arity), w);
     }
     const fs = this.#spec.functions;
     if (this.#plain) {
@@ -203,6 +207,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.lastOut = now;
       if (now === null) this.#groups.delete(this.#groupKey(g.key));
     }
+    this.#input?.maybeSeal();
     return out;
   }
 
@@ -210,19 +215,19 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     this.resetLogs();
     const meta = emptyBatch();
     if (this.#stepped) push(meta, [true], 1);
-    const input = emptyBatch();
+    const counts = emptyBatch();
     const output = emptyBatch();
     for (const g of this.#groups.values()) {
       if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
-      if (g.args === null) {
-        if (g.count !== 0) push(input, g.key, g.count);
-      } else for (const [args, w] of g.args.values()) push(input, [...g.key, ...args], w);
+      if (this.#input === null && g.count !== 0) push(counts, g.key, g.count);
     }
+    const input = this.#input === null ? counts : new TraceParts(this.#input.sealedBatches());
     return { input, meta, output };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
+    this.#input?.clear();
     this.#stepped = false;
     this.apply(parts);
   }
@@ -238,7 +243,16 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched: Group[] = [];
+    const input = this.#input;
     for (const part of StatefulBase.partsOf(parts, 'input')) {
+      const sealed = traceBatchesOf(part);
+      if (sealed !== null && input !== null && sealed.every((tb) => sameLayout(tb.layout, input.layout))) {
+        for (const tb of sealed) {
+          input.adopt(tb);
+          for (let i = 0; i < tb.length; i++) this.#feed(tb.row(i), tb.wts[i] as number, touched, false);
+        }
+        continue;
+      }
       const b = consolidate(part);
       for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
     }
@@ -266,8 +280,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const keep = this.#global && this.#stepped;
     for (const g of touched) {
       g.touched = false;
-      if (g.count === 0 && g.lastOut === null && !keep && (g.args === null || g.args.size === 0))
-        this.#groups.delete(this.#groupKey(g.key));
+      if (g.count === 0 && g.lastOut === null && !keep) this.#groups.delete(this.#groupKey(g.key));
     }
   }
 

@@ -585,9 +585,18 @@ export class Trace {
   readonly #scratch = new ByteWriter(256);
   readonly #simpleKey: boolean;
   readonly #headMin: number;
+  /** Without point lookups the head is a plain append log (consolidated when sealed). */
+  readonly #indexed: boolean;
+  readonly #logRows: Row[] = [];
+  readonly #logWeights: number[] = [];
 
-  constructor(layout: TraceLayout, opts: { headMin?: number } = {}) {
+  /**
+   * `indexed: false` makes a trace without {@link lookup} (scans only): `add` then just appends to the head,
+   * which suits an integral that is only added to and scanned (an aggregate's input).
+   */
+  constructor(layout: TraceLayout, opts: { headMin?: number; indexed?: boolean } = {}) {
     this.layout = layout;
+    this.#indexed = opts.indexed ?? true;
     this.#headMin = opts.headMin ?? defaultHeadMin;
     this.#simpleKey = layout.keyCols.length === 1;
   }
@@ -616,6 +625,8 @@ export class Trace {
   clear(): void {
     this.#batches = [];
     this.#head.clear();
+    this.#logRows.length = 0;
+    this.#logWeights.length = 0;
     this.#headRows = 0;
     this.#rowsInBatches = 0;
   }
@@ -640,6 +651,12 @@ export class Trace {
   /** Adds `w` copies of `row` (negative: removes). */
   add(row: Row, w: number): void {
     if (w === 0) return;
+    if (!this.#indexed) {
+      this.#logRows.push(row);
+      this.#logWeights.push(w);
+      this.#headRows++;
+      return;
+    }
     const k = this.#headKey(row);
     const first = this.#head.get(k);
     if (first === undefined) {
@@ -668,6 +685,7 @@ export class Trace {
    * `outWeights` (cleared first). Rows come back as stored (key columns by identity: a -0 key comes back 0).
    */
   lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
+    if (!this.#indexed) throw new Error('lookup on a trace without an index');
     outRows.length = 0;
     outWeights.length = 0;
     const bs = this.#batches;
@@ -698,6 +716,14 @@ export class Trace {
   /** Turns the head into a sealed batch and restores the spine shape by merging. */
   seal(): void {
     if (this.#headRows === 0) return;
+    if (!this.#indexed) {
+      const b = buildBatch(this.layout, this.#logRows, this.#logWeights);
+      this.#logRows.length = 0;
+      this.#logWeights.length = 0;
+      this.#headRows = 0;
+      this.#push(b);
+      return;
+    }
     const rows: Row[] = [];
     const ws: number[] = [];
     for (const first of this.#head.values())
