@@ -9,7 +9,12 @@
  * files/<sha256>            segment files (see segment.ts), named by the SHA-256 of their bytes
  * ```
  * A manifest lists, per operator and state name, an ORDERED list of segment refs `{hash, size, rows}` whose sum
- * is that state: the first is the base, the rest are deltas appended by incremental checkpoints.
+ * is that state: the first is the base, the rest are deltas appended by incremental checkpoints. A state held
+ * in a trace (`zset/trace.ts`) is snapshotted as its sealed batches (a `TraceParts`): its base is then
+ * several segments (format v2, one per batch), and a batch already written to this store (its `segment` stamp,
+ * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
+ * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
+ * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
  *
  * # Invariants (DESIGN.md 2–4)
  * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir (util/durable-

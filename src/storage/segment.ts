@@ -423,7 +423,11 @@ export async function encodeSegmentAsync(
 ): Promise<EncodedSegment> {
   const trace = batch instanceof TraceBatch;
   const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
-  const compressed = (await zstdCompressAsync(payload, zstdParams(opts.level))) as Buffer;
+  // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
+  const compressed = (await zstdCompressAsync(payload, {
+    ...zstdParams(opts.level),
+    pledgedSrcSize: payload.length,
+  })) as Buffer;
   const bytes = frame(trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS, payload.length, compressed);
   const h = createHash('sha256');
   for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
