@@ -413,8 +413,8 @@ const HASH_CHUNK = 8 * 2 ** 20;
 
 /**
  * {@link encodeSegment} with the same bytes, but compressing on the thread pool and hashing in chunks between
- * which the event loop runs: only building the uncompressed payload blocks (for a trace batch, mostly a copy
- * of its arena).
+ * which the event loop runs; a trace batch's payload is also built in slices. What still blocks: a row batch's
+ * payload (v1), and for a trace batch one copy of its arena into the payload.
  */
 export async function encodeSegmentAsync(
   batch: Batch,
@@ -422,7 +422,18 @@ export async function encodeSegmentAsync(
   opts: { level?: number } = {},
 ): Promise<EncodedSegment> {
   const trace = batch instanceof TraceBatch;
-  const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
+  let payload: Buffer;
+  if (trace) {
+    const steps = tracePayloadSteps(batch, codecs);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) {
+        payload = r.value;
+        break;
+      }
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  } else payload = encodeSegmentPayload(batch, codecs);
   // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
   const compressed = (await zstdCompressAsync(payload, {
     ...zstdParams(opts.level),
@@ -439,6 +450,21 @@ export async function encodeSegmentAsync(
 
 /** The uncompressed v2 payload of a sealed trace batch (deterministic). */
 export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueCodec[] = []): Buffer {
+  const steps = tracePayloadSteps(tb, codecs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** Entries encoded between two yields of {@link tracePayloadSteps}. */
+const ENTRIES_PER_SLICE = 65_536;
+
+/**
+ * Builds the v2 payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can let
+ * the event loop run); returns the payload.
+ */
+function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[]): Generator<void, Buffer> {
   const n = tb.length;
   const objs = tb.objects === null ? [] : [...tb.objects];
   const enc = new Encoder(codecs, 64 + objs.length * 32);
@@ -469,6 +495,7 @@ export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueC
   const spl = tb.splits;
   const wts = tb.wts;
   for (let i = 0; i < n; i++) {
+    if (i % ENTRIES_PER_SLICE === ENTRIES_PER_SLICE - 1) yield;
     const a = off[i] as number;
     w.varint((off[i + 1] as number) - a);
     w.varint((spl[i] as number) - a);
