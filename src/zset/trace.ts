@@ -154,7 +154,8 @@ export class TraceBatch implements Batch {
   row(i: number): Row {
     const L = this.layout;
     const out: Value[] = new Array(L.arity);
-    const r: KeyReader = { pos: this.offsets[i] as number };
+    const r = READER;
+    r.pos = this.offsets[i] as number;
     const end = this.offsets[i + 1] as number;
     const kc = L.keyCols;
     for (let j = 0; j < kc.length; j++)
