@@ -711,18 +711,21 @@ export class Trace {
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
-    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 2)) this.seal();
+    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 3)) this.seal();
   }
 
-  /** Turns the head into a sealed batch and restores the spine shape by merging. */
-  seal(): void {
+  /**
+   * Turns the head into a sealed batch and (unless `merge` is false) restores the spine shape by merging. A
+   * checkpoint seals without merging, so that its pause is the head's size, not a merge's; the next seal merges.
+   */
+  seal(merge = true): void {
     if (this.#headRows === 0) return;
     if (!this.#indexed) {
       const b = buildBatch(this.layout, this.#logRows, this.#logWeights);
       this.#logRows.length = 0;
       this.#logWeights.length = 0;
       this.#headRows = 0;
-      this.#push(b);
+      this.#push(b, merge);
       return;
     }
     const rows: Row[] = [];
@@ -734,15 +737,16 @@ export class Trace {
       }
     this.#head.clear();
     this.#headRows = 0;
-    this.#push(buildBatch(this.layout, rows, ws));
+    this.#push(buildBatch(this.layout, rows, ws), merge);
   }
 
-  #push(b: TraceBatch): void {
+  #push(b: TraceBatch, merge: boolean): void {
     if (b.length === 0) return;
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
     bs.push(b);
     this.#rowsInBatches += b.length;
-    while (bs.length >= 2) {
+    bs.sort((x, y) => y.length - x.length); // stable; usually already in order
+    while (merge && bs.length >= 2) {
       const last = bs[bs.length - 1] as TraceBatch;
       const prev = bs[bs.length - 2] as TraceBatch;
       if (prev.length > 2 * last.length) break;
@@ -770,7 +774,7 @@ export class Trace {
 
   /** Seals the head and returns the batches (the whole state) for a checkpoint. */
   sealedBatches(): readonly TraceBatch[] {
-    this.seal();
+    this.seal(false);
     return this.#batches;
   }
 
