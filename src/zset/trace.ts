@@ -280,47 +280,52 @@ export class TraceBatch implements Batch {
 }
 
 /**
- * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes. Native sort of 64-bit words holding
- * each entry's first bytes (zero-padded, which keeps lexicographic order) above its index; runs whose leading
- * bytes tie are then sorted by a full comparison. Much faster than a comparator sort over every entry.
+ * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
+ * entry's first 8 bytes (zero-padded, which keeps lexicographic order; passes where every entry has the same
+ * byte are skipped), then runs whose first 8 bytes tie are sorted by a full comparison.
  */
 function sortEntries(buf: Buffer, starts: readonly number[], n: number): Uint32Array {
-  let idxBits = 1;
-  while (1 << idxBits < n) idxBits++;
-  if (idxBits > 28) {
-    const perm = new Uint32Array(n);
-    for (let i = 0; i < n; i++) perm[i] = i;
-    return perm.sort((x, y) => cmpEntries(buf, starts, x, y));
-  }
-  const mask = idxBits === 32 ? 0xffffffff : (1 << idxBits) - 1;
-  const words = new BigUint64Array(n);
-  const u32 = new Uint32Array(words.buffer);
-  const le = LITTLE_ENDIAN;
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const s = starts[i] as number;
     const e = starts[i + 1] as number;
-    let hi = 0;
-    let lo = 0;
-    for (let j = 0; j < 4; j++) hi = hi * 256 + (s + j < e ? (buf[s + j] as number) : 0);
-    for (let j = 4; j < 8; j++) lo = lo * 256 + (s + j < e ? (buf[s + j] as number) : 0);
-    lo = ((lo & ~mask) | i) >>> 0;
-    u32[le ? 2 * i + 1 : 2 * i] = hi;
-    u32[le ? 2 * i : 2 * i + 1] = lo;
+    let h = 0;
+    let l = 0;
+    for (let j = 0; j < 4; j++) h = h * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    for (let j = 4; j < 8; j++) l = l * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    hi[i] = h;
+    lo[i] = l;
   }
-  words.sort();
-  const perm = new Uint32Array(n);
-  for (let k = 0; k < n; k++) perm[k] = (u32[le ? 2 * k : 2 * k + 1] as number) & mask;
-  // runs with equal leading bits: full comparison
+  let src = new Uint32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i;
+  let dst = new Uint32Array(n);
+  const count = new Uint32Array(257);
+  for (let pass = 0; pass < 8; pass++) {
+    const words = pass < 4 ? lo : hi;
+    const shift = 8 * (pass & 3);
+    count.fill(0);
+    for (let i = 0; i < n; i++) (count[(((words[i] as number) >>> shift) & 255) + 1] as number)++;
+    let single = false;
+    for (let d = 1; d <= 256; d++) if (count[d] === n) single = true;
+    if (single) continue;
+    for (let d = 1; d <= 256; d++) count[d] = (count[d] as number) + (count[d - 1] as number);
+    for (let k = 0; k < n; k++) {
+      const i = src[k] as number;
+      const d = ((words[i] as number) >>> shift) & 255;
+      dst[count[d] as number] = i;
+      count[d] = (count[d] as number) + 1;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  const perm = src;
+  // runs whose first 8 bytes tie: full comparison
   for (let k = 0; k < n; ) {
-    const hi = u32[le ? 2 * k + 1 : 2 * k] as number;
-    const lo = (u32[le ? 2 * k : 2 * k + 1] as number) & ~mask;
+    const i = perm[k] as number;
     let m = k + 1;
-    while (
-      m < n &&
-      u32[le ? 2 * m + 1 : 2 * m] === hi &&
-      ((u32[le ? 2 * m : 2 * m + 1] as number) & ~mask) === lo
-    )
-      m++;
+    while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
     if (m - k > 1) {
       const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
       perm.set(run, k);
@@ -340,8 +345,6 @@ function cmpEntries(buf: Buffer, starts: readonly number[], x: number, y: number
     starts[y + 1] as number,
   );
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
 function buildFromEncoded(
