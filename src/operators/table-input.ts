@@ -67,9 +67,17 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
       if (w === 0) continue;
-      trace.lookup(row, found, fw);
       if (this.#pk !== null) {
-        const old = found.length > 0 ? (found[0] as Row) : undefined;
+        // A key touched since the trace's last seal has its current row (if any) in the head: the retraction of
+        // a row always comes with (or before) the insertion of its successor, so the head's positive entry is the
+        // row and a head with only a retraction means no row. Otherwise the batches hold the answer.
+        let old: Row | undefined;
+        if (trace.lookupHead(row, found, fw)) {
+          for (let j = 0; j < fw.length; j++) if ((fw[j] as number) > 0) old = found[j] as Row;
+        } else {
+          trace.lookup(row, found, fw);
+          old = found.length > 0 ? (found[0] as Row) : undefined;
+        }
         if (w > 0) {
           if (old !== undefined) {
             if (sameRow(old, row)) continue;
@@ -87,6 +95,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
         }
         continue;
       }
+      trace.lookup(row, found, fw);
       const cur = found.length > 0 ? (fw[0] as number) : 0;
       if (w > 0) {
         trace.add(row, w);

@@ -199,8 +199,25 @@ export class TraceBatch implements Batch {
     return this.#hashes !== null;
   }
 
+  /**
+   * Whether `key[ks..ke)` lies between the batch's first and last keys. Outside, {@link find} would miss: this
+   * check answers without touching the index (two short comparisons of bytes that stay in cache), which is
+   * what a lookup of a new key costs when keys ascend (ids, timestamps).
+   */
+  keyInRange(key: Uint8Array, ks: number, ke: number): boolean {
+    const n = this.length;
+    if (n === 0) return false;
+    const o = this.offsets;
+    const sp = this.splits;
+    return (
+      compareBytes(key, ks, ke, this.arena, o[0] as number, sp[0] as number) >= 0 &&
+      compareBytes(key, ks, ke, this.arena, o[n - 1] as number, sp[n - 1] as number) <= 0
+    );
+  }
+
   /** First entry whose key equals `key[ks..ke)` (hash `h`), or -1. */
   find(key: Uint8Array, ks: number, ke: number, h: number): number {
+    if (this.length === 0) return -1;
     const idx = this.#index ?? this.#buildIndex();
     const mask = (idx.length >>> 1) - 1;
     const hh = h | 0;
@@ -568,7 +585,7 @@ interface HeadEntry {
 }
 
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
-export const HEAD_MIN = 8192;
+export const HEAD_MIN = 65536;
 let defaultHeadMin = HEAD_MIN;
 
 /** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
@@ -696,9 +713,11 @@ export class Trace {
     if (bs.length > 0) {
       const ke = this.#encodeKey(probe);
       const key = this.#scratch.buf;
-      const h = hashBytes(key, 0, ke);
+      let h = -1; // hashed on the first batch whose key range holds the key
       for (let b = 0; b < bs.length; b++) {
         const batch = bs[b] as TraceBatch;
+        if (!batch.keyInRange(key, 0, ke)) continue;
+        if (h < 0) h = hashBytes(key, 0, ke);
         let i = batch.find(key, 0, ke, h);
         if (i < 0) continue;
         const n = batch.length;
@@ -712,9 +731,26 @@ export class Trace {
       addInto(outRows, outWeights, e.row, e.w);
   }
 
+  /**
+   * The head's part of {@link lookup}: the changes since the last seal for `probe`'s key, written to `outRows` /
+   * `outWeights` (cleared first) as they are (not summed with the batches). Returns whether the head holds any.
+   * An operator that knows more about its content than the trace does can answer from the head alone (a
+   * primary-key table: a key touched since the last seal has its current row, if any, in the head).
+   */
+  lookupHead(probe: Row, outRows: Row[], outWeights: number[]): boolean {
+    if (!this.#indexed) throw new Error('lookup on a trace without an index');
+    outRows.length = 0;
+    outWeights.length = 0;
+    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next) {
+      outRows.push(e.row);
+      outWeights.push(e.w);
+    }
+    return outRows.length > 0;
+  }
+
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
-    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 3)) this.seal();
+    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 1)) this.seal();
   }
 
   /**
