@@ -75,7 +75,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
         if (trace.lookupHead(row, found, fw)) {
           for (let j = 0; j < fw.length; j++) if ((fw[j] as number) > 0) old = found[j] as Row;
         } else {
-          trace.lookup(row, found, fw);
+          trace.lookupSealed(row, found, fw);
           old = found.length > 0 ? (found[0] as Row) : undefined;
         }
         if (w > 0) {

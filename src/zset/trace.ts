@@ -301,7 +301,7 @@ export class TraceBatch implements Batch {
  * entry's first 8 bytes (zero-padded, which keeps lexicographic order; passes where every entry has the same
  * byte are skipped), then runs whose first 8 bytes tie are sorted by a full comparison.
  */
-function sortEntries(buf: Buffer, starts: readonly number[], n: number): Uint32Array {
+function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -343,16 +343,27 @@ function sortEntries(buf: Buffer, starts: readonly number[], n: number): Uint32A
     const i = perm[k] as number;
     let m = k + 1;
     while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
-    if (m - k > 1) {
+    if (m - k > 16) {
       const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
       perm.set(run, k);
+    } else if (m - k > 1) {
+      // short run (typically a key's retraction and insertion): stable insertion sort in place
+      for (let a = k + 1; a < m; a++) {
+        const x = perm[a] as number;
+        let b = a - 1;
+        while (b >= k && cmpEntries(buf, starts, perm[b] as number, x) > 0) {
+          perm[b + 1] = perm[b] as number;
+          b--;
+        }
+        perm[b + 1] = x;
+      }
     }
     k = m;
   }
   return perm;
 }
 
-function cmpEntries(buf: Buffer, starts: readonly number[], x: number, y: number): number {
+function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): number {
   return compareBytes(
     buf,
     starts[x] as number,
@@ -367,17 +378,18 @@ function cmpEntries(buf: Buffer, starts: readonly number[], x: number, y: number
 function buildFromEncoded(
   layout: TraceLayout,
   buf: Buffer,
-  starts: number[],
-  splits: number[],
-  weights: number[],
+  starts: Uint32Array,
+  splits: Uint32Array,
+  weights: Float64Array,
+  n: number,
   objects: Map<string, ObjectValue> | null,
 ): TraceBatch {
-  const n = weights.length;
   const perm = sortEntries(buf, starts, n);
   // consolidate adjacent equal entries
   let total = 0;
-  const keepIdx: number[] = [];
-  const keepW: number[] = [];
+  let out = 0;
+  const keepIdx = new Uint32Array(n);
+  const keepW = new Float64Array(n);
   for (let k = 0; k < n; ) {
     const i = perm[k] as number;
     let w = weights[i] as number;
@@ -399,13 +411,12 @@ function buildFromEncoded(
       m++;
     }
     if (w !== 0) {
-      keepIdx.push(i);
-      keepW.push(w);
+      keepIdx[out] = i;
+      keepW[out++] = w;
       total += (starts[i + 1] as number) - (starts[i] as number);
     }
     k = m;
   }
-  const out = keepIdx.length;
   const arena = Buffer.allocUnsafe(total);
   const offsets = new Uint32Array(out + 1);
   const spl = new Uint32Array(out);
@@ -417,8 +428,11 @@ function buildFromEncoded(
     const e = starts[i + 1] as number;
     offsets[k] = p;
     spl[k] = p + ((splits[i] as number) - s);
-    buf.copy(arena, p, s, e);
-    p += e - s;
+    if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
+    else {
+      buf.copy(arena, p, s, e);
+      p += e - s;
+    }
     wts[k] = keepW[k] as number;
   }
   offsets[out] = p;
@@ -435,23 +449,26 @@ export function buildBatch(
   rows: readonly Row[],
   weights: readonly number[],
 ): TraceBatch {
-  const w = new ByteWriter(64 + rows.length * 24);
+  let n = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
+  const w = new ByteWriter(64 + n * 32);
   const objects = new Map<string, ObjectValue>();
-  const starts: number[] = [];
-  const splits: number[] = [];
-  const ws: number[] = [];
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let k = 0;
   for (let i = 0; i < rows.length; i++) {
     const wt = weights[i] as number;
     if (wt === 0) continue;
     const row = rows[i] as Row;
-    starts.push(w.pos);
+    starts[k] = w.pos;
     encodeColumnsTo(w, row, layout.keyCols, objects);
-    splits.push(w.pos);
+    splits[k] = w.pos;
     encodeColumnsTo(w, row, layout.valCols, objects, true);
-    ws.push(wt);
+    ws[k++] = wt;
   }
-  starts.push(w.pos);
-  return buildFromEncoded(layout, w.buf, starts, splits, ws, objects);
+  starts[n] = w.pos;
+  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
 }
 
 function mergeObjects(
@@ -706,6 +723,16 @@ export class Trace {
    * `outWeights` (cleared first). Rows come back as stored (key columns by identity: a -0 key comes back 0).
    */
   lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
+    this.lookupSealed(probe, outRows, outWeights);
+    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next)
+      addInto(outRows, outWeights, e.row, e.w);
+  }
+
+  /**
+   * The sealed batches' part of {@link lookup} (the head left out): with {@link lookupHead}, what an operator that
+   * has already looked at the head needs.
+   */
+  lookupSealed(probe: Row, outRows: Row[], outWeights: number[]): void {
     if (!this.#indexed) throw new Error('lookup on a trace without an index');
     outRows.length = 0;
     outWeights.length = 0;
@@ -727,8 +754,6 @@ export class Trace {
         } while (i < n && batch.sameKey(i - 1, i));
       }
     }
-    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next)
-      addInto(outRows, outWeights, e.row, e.w);
   }
 
   /**
