@@ -18,9 +18,14 @@
  *
  * # Operations
  * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.
- * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (found
- *   through a per-batch open-addressing hash index over the key bytes, built on first use; a miss costs one or
- *   two probes per batch).
+ * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (a batch
+ *   whose [first key, last key] range excludes the key is skipped without hashing — ascending keys such as ids
+ *   miss every batch this way; otherwise a per-batch open-addressing hash index over the key bytes, built on
+ *   first use, answers in one or two probes). {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two
+ *   halves, for an operator that can answer from the head alone (a primary-key table).
+ * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
+ *   least {@link HEAD_MIN}): seals and merges are rare (a row is rewritten a small constant number of times),
+ *   at the price of a head of up to half the state as JS rows between seals.
  * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
  * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
  *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
@@ -298,14 +303,26 @@ export class TraceBatch implements Batch {
 
 /**
  * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
- * entry's first 8 bytes (zero-padded, which keeps lexicographic order; passes where every entry has the same
- * byte are skipped), then runs whose first 8 bytes tie are sorted by a full comparison.
+ * entry's first 8 bytes after the prefix all entries share (zero-padded, which keeps lexicographic order; passes
+ * where every entry has the same byte are skipped), then runs that tie on those bytes are sorted by a full
+ * comparison.
  */
 function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
+  // bytes every entry shares with the first (a type tag, the high bytes of ids) do not order anything: the
+  // radix keys start after them, so that entries differing only further on rarely tie
+  let cp = n > 0 ? (starts[1] as number) - (starts[0] as number) : 0;
+  const s0 = n > 0 ? (starts[0] as number) : 0;
+  for (let i = 1; i < n && cp > 0; i++) {
+    const si = starts[i] as number;
+    const len = Math.min(cp, (starts[i + 1] as number) - si);
+    let j = 0;
+    while (j < len && buf[si + j] === buf[s0 + j]) j++;
+    cp = j;
+  }
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const s = starts[i] as number;
+    const s = (starts[i] as number) + cp;
     const e = starts[i + 1] as number;
     let h = 0;
     let l = 0;
@@ -499,6 +516,27 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   const withHashes = a.hasKeyHashes && b.hasKeyHashes;
   const ah = withHashes ? a.keyHashes() : null;
   const bh = withHashes ? b.keyHashes() : null;
+  if (na > 0 && nb > 0) {
+    // disjoint ranges (ascending keys: ids, timestamps): the merge is a concatenation, copied in bulk
+    const aLast = compareBytes(
+      aa,
+      ao[na - 1] as number,
+      ao[na] as number,
+      ba,
+      bo[0] as number,
+      bo[1] as number,
+    );
+    const bLast = compareBytes(
+      ba,
+      bo[nb - 1] as number,
+      bo[nb] as number,
+      aa,
+      ao[0] as number,
+      ao[1] as number,
+    );
+    if (aLast < 0) return concatBatches(a, b, ah, bh);
+    if (bLast < 0) return concatBatches(b, a, bh, ah);
+  }
   const arena = Buffer.allocUnsafe(aa.length + ba.length);
   const offsets = new Uint32Array(na + nb + 1);
   const spl = new Uint32Array(na + nb);
@@ -591,6 +629,42 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     objects: mergeObjects(a.objects, b.objects),
   });
   if (hs !== null) out.setKeyHashes(exact ? hs : hs.slice(0, k));
+  return out;
+}
+
+/** `a` then `b` as one batch, when every entry of `a` sorts before every entry of `b`. */
+function concatBatches(
+  a: TraceBatch,
+  b: TraceBatch,
+  ah: Uint32Array | null,
+  bh: Uint32Array | null,
+): TraceBatch {
+  const na = a.length;
+  const nb = b.length;
+  const shift = a.arena.length;
+  const offsets = new Uint32Array(na + nb + 1);
+  offsets.set(a.offsets.subarray(0, na), 0);
+  const spl = new Uint32Array(na + nb);
+  spl.set(a.splits, 0);
+  for (let j = 0; j <= nb; j++) offsets[na + j] = (b.offsets[j] as number) + shift;
+  for (let j = 0; j < nb; j++) spl[na + j] = (b.splits[j] as number) + shift;
+  const wts = new Float64Array(na + nb);
+  wts.set(a.wts, 0);
+  wts.set(b.wts, na);
+  const out = new TraceBatch({
+    layout: a.layout,
+    arena: Buffer.concat([a.arena, b.arena], shift + b.arena.length),
+    offsets,
+    splits: spl,
+    weights: wts,
+    objects: mergeObjects(a.objects, b.objects),
+  });
+  if (ah !== null && bh !== null) {
+    const hs = new Uint32Array(na + nb);
+    hs.set(ah, 0);
+    hs.set(bh, na);
+    out.setKeyHashes(hs);
+  }
   return out;
 }
 

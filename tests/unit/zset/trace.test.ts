@@ -232,6 +232,71 @@ describe('trace', () => {
     assert.deepEqual(ws, [1]);
   });
 
+  test('ascending keys: disjoint batches merge by concatenation; shared key prefixes sort by the later bytes', () => {
+    const L = traceLayout(2, [0]);
+    const seed = 1 + Math.floor(Math.random() * 1e6);
+    console.log(`trace ascending-keys test seed=${seed}`);
+    let x = seed;
+    const rnd = (): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    const decoded = (b: { rows: Row[]; weights: number[] }) =>
+      b.rows.map((r, i) => `${String(r[0])}|${String(r[1])}|${b.weights[i]}`);
+    for (const mk of [
+      (i: number): Value => BigInt(i),
+      (i: number): Value => i,
+      (i: number): Value => `k${1e6 + i}`,
+    ]) {
+      // two ranges, shuffled inside each (bigint ids share their first bytes: the sort must look further)
+      const ids = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => from + i).sort(() => rnd() - 0.5);
+      const lowRows = ids(0, 700).map((i): Row => [mk(i), i % 3]);
+      const highRows = ids(700, 1300).map((i): Row => [mk(i), i % 5]);
+      const lo = buildBatch(
+        L,
+        lowRows,
+        lowRows.map(() => 1),
+      );
+      const hi = buildBatch(
+        L,
+        highRows,
+        highRows.map(() => 2),
+      );
+      const want = [...lowRows.map((r) => [r, 1] as const), ...highRows.map((r) => [r, 2] as const)];
+      for (const m of [mergeBatches(lo, hi), mergeBatches(hi, lo)]) {
+        assert.equal(m.length, 1300);
+        for (let i = 1; i < m.length; i++)
+          assert.ok(
+            compareBytes(
+              m.arena,
+              m.offsets[i - 1] as number,
+              m.offsets[i] as number,
+              m.arena,
+              m.offsets[i] as number,
+              m.offsets[i + 1] as number,
+            ) < 0,
+            'entries sorted',
+          );
+        assert.deepEqual(
+          decoded(m).sort(),
+          want.map(([r, w]) => `${String(r[0])}|${String(r[1])}|${w}`).sort(),
+        );
+        // lookups through the merged batch's index
+        const t = new Trace(L, { headMin: 1 });
+        t.adopt(m);
+        const out: Row[] = [];
+        const ow: number[] = [];
+        t.lookup([mk(699), 0], out, ow);
+        assert.deepEqual(out, [[mk(699), 699 % 3]]);
+        t.lookup([mk(1299), 0], out, ow);
+        assert.deepEqual([out, ow], [[[mk(1299), 1299 % 5]], [2]]);
+        t.lookup([mk(5000), 0], out, ow);
+        assert.deepEqual(out, []);
+      }
+    }
+  });
+
   test('adopted batches are used as they are (no merge on restore)', () => {
     const L = traceLayout(2, [0]);
     const t = new Trace(L);
