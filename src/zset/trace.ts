@@ -668,7 +668,10 @@ function concatBatches(
   return out;
 }
 
-/** A head entry; a key's entries form a short linked list (usually one or two: a retraction and an insertion). */
+/**
+ * A head entry; a key's entries form a short linked list (usually one or two: a retraction and an insertion). A
+ * key whose only entry is one row with weight 1 maps to the row itself (no entry object).
+ */
 interface HeadEntry {
   row: Row;
   w: number;
@@ -691,7 +694,7 @@ export class Trace {
   /** Sealed batches, largest first. */
   #batches: TraceBatch[] = [];
   /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
-  #head = new Map<unknown, HeadEntry>();
+  #head = new Map<unknown, HeadEntry | Row>();
   #headRows = 0;
   #rowsInBatches = 0;
   readonly #scratch = new ByteWriter(256);
@@ -772,12 +775,26 @@ export class Trace {
     const k = this.#headKey(row);
     const first = this.#head.get(k);
     if (first === undefined) {
-      this.#head.set(k, { row, w, next: null });
+      // a key's only entry with weight 1 (an insertion: the common case) is the row itself, no entry object
+      this.#head.set(k, w === 1 ? row : { row, w, next: null });
+      this.#headRows++;
+      return;
+    }
+    if (Array.isArray(first)) {
+      const one = first as Row;
+      if (sameRow(one, row)) {
+        if (w === -1) {
+          this.#head.delete(k);
+          this.#headRows--;
+        } else this.#head.set(k, { row: one, w: 1 + w, next: null });
+        return;
+      }
+      this.#head.set(k, { row: one, w: 1, next: { row, w, next: null } });
       this.#headRows++;
       return;
     }
     let prev: HeadEntry | null = null;
-    for (let e: HeadEntry | null = first; e !== null; prev = e, e = e.next) {
+    for (let e: HeadEntry | null = first as HeadEntry; e !== null; prev = e, e = e.next) {
       if (!sameRow(e.row, row)) continue;
       e.w += w;
       if (e.w === 0) {
@@ -798,8 +815,12 @@ export class Trace {
    */
   lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
     this.lookupSealed(probe, outRows, outWeights);
-    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next)
-      addInto(outRows, outWeights, e.row, e.w);
+    const first = this.#head.get(this.#headKey(probe));
+    if (first === undefined) return;
+    if (Array.isArray(first)) addInto(outRows, outWeights, first as Row, 1);
+    else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next)
+        addInto(outRows, outWeights, e.row, e.w);
   }
 
   /**
@@ -840,10 +861,16 @@ export class Trace {
     if (!this.#indexed) throw new Error('lookup on a trace without an index');
     outRows.length = 0;
     outWeights.length = 0;
-    for (let e = this.#head.get(this.#headKey(probe)) ?? null; e !== null; e = e.next) {
-      outRows.push(e.row);
-      outWeights.push(e.w);
-    }
+    const first = this.#head.get(this.#headKey(probe));
+    if (first === undefined) return false;
+    if (Array.isArray(first)) {
+      outRows.push(first as Row);
+      outWeights.push(1);
+    } else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+        outRows.push(e.row);
+        outWeights.push(e.w);
+      }
     return outRows.length > 0;
   }
 
@@ -869,10 +896,14 @@ export class Trace {
     const rows: Row[] = [];
     const ws: number[] = [];
     for (const first of this.#head.values())
-      for (let e: HeadEntry | null = first; e !== null; e = e.next) {
-        rows.push(e.row);
-        ws.push(e.w);
-      }
+      if (Array.isArray(first)) {
+        rows.push(first as Row);
+        ws.push(1);
+      } else
+        for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+          rows.push(e.row);
+          ws.push(e.w);
+        }
     this.#head.clear();
     this.#headRows = 0;
     this.#push(buildBatch(this.layout, rows, ws), merge);
