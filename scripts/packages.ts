@@ -6,9 +6,11 @@
  *   Node types, so a Node-only API in the SDK fails the build); `tsc -p tsconfig.build.json` compiles all of
  *   src/ to `dist/build/holdfast/` for Node 24. Both emit JavaScript plus `.d.ts`, with the sources' `.ts`
  *   import specifiers rewritten to `.js` (TypeScript's `rewriteRelativeImportExtensions` does it in the
- *   JavaScript; this script does it in the declarations, where TypeScript keeps them as written).
+ *   JavaScript; this script does it in the declarations, where TypeScript keeps them as written). It also
+ *   builds the web console (scripts/console.ts) into `dist/console/`.
  * - `pack`: builds, lays out each package under `dist/stage/<name>/` (a generated package.json, the compiled
- *   files, README, and for `holdfast` the `holdfast` bin launcher) and runs `npm pack` into `dist/packages/`.
+ *   files, README, and for `holdfast` the `holdfast` bin launcher and the console's assets in `dist/console/`,
+ *   where the manager looks for them) and runs `npm pack` into `dist/packages/`.
  *   Prints one line per tarball with its absolute path.
  *
  * State: only files under `dist/` (gitignored); `build` starts from an empty `dist/build`, `pack` also from
@@ -21,6 +23,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { buildConsole, CONSOLE_OUT } from './console.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
@@ -73,6 +76,7 @@ export async function build(): Promise<void> {
   await Promise.all([
     run(process.execPath, [tsc, '-p', 'tsconfig.client.json'], ROOT),
     run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], ROOT),
+    buildConsole(),
   ]);
   for (const f of walk(BUILD)) {
     if (!f.endsWith('.d.ts')) continue;
@@ -155,6 +159,7 @@ export async function pack(): Promise<string[]> {
 
   const server = join(STAGE, 'holdfast');
   cpSync(join(BUILD, 'holdfast'), join(server, 'dist'), { recursive: true });
+  cpSync(CONSOLE_OUT, join(server, 'dist', 'console'), { recursive: true });
   mkdirSync(join(server, 'bin'));
   writeFileSync(join(server, 'bin', 'holdfast.js'), LAUNCHER, { mode: 0o755 });
   cpSync(join(ROOT, 'README.md'), join(server, 'README.md'));
@@ -171,7 +176,7 @@ export async function pack(): Promise<string[]> {
           '.': { types: './dist/client/index.d.ts', default: './dist/client/index.js' },
           './package.json': './package.json',
         },
-        files: ['bin/holdfast.js', 'dist/**/*.js', 'dist/**/*.d.ts', 'README.md'],
+        files: ['bin/holdfast.js', 'dist/**/*.js', 'dist/**/*.d.ts', 'dist/console/**', 'README.md'],
         dependencies: root.dependencies ?? {},
       },
       null,

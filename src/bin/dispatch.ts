@@ -6,6 +6,7 @@
  * `InvalidArguments` (exit code 2) before the command does anything. This is the only module that may import
  * both the engine (for commands that run in this process) and the control-plane CLI. Stateless.
  */
+
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ import { compileReport } from '../sql/program-info.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { type CommandSpec, commandHelp, commandList, parseCommand, usageError } from '../util/args.ts';
 import { createLogger, LOG_LEVEL_OPTION, type LogLevel, resolveLogLevel } from '../util/log.ts';
+import { programDiffReport } from './program-diff.ts';
 
 /** What the process gives the dispatcher. */
 export interface MainEnv {
@@ -58,7 +60,9 @@ const SERVER_SPEC: CommandSpec = {
 const PROGRAM_COMPILE_SPEC: CommandSpec = {
   name: 'program compile',
   summary: 'compile SQL read from stdin; print the compile report as JSON (used by the server)',
-  notes: 'usage: holdfast program compile < PROGRAM.sql',
+  notes:
+    'usage: holdfast program compile < PROGRAM.sql\n' +
+    '       holdfast program diff < {"old": SQL, "new": SQL}  (prints {"diff": ...} or {"error": ...}; used by the server)',
 };
 
 const PIPELINE_TOP_SPEC: CommandSpec = {
@@ -213,6 +217,17 @@ export const COMMANDS = {
     spec: PROGRAM_COMPILE_SPEC,
     handler: async (args) => {
       // `holdfast program compile`: SQL on stdin → Feldera-shaped compile report on stdout (used by the manager).
+      // `holdfast program diff`: {"old", "new"} on stdin → {"diff"} or {"error"} on stdout (used by the manager).
+      if (args[0] === 'diff') {
+        let text = '';
+        for await (const chunk of process.stdin) text += chunk;
+        let input: unknown = null;
+        try {
+          input = JSON.parse(text);
+        } catch {}
+        process.stdout.write(`${JSON.stringify(await programDiffReport(input))}\n`);
+        return 0;
+      }
       if (args[0] !== 'compile') {
         if (args[0] === '--help' || args[0] === '-h' || args[0] === undefined) {
           process.stdout.write(`${commandHelp(PROGRAM_COMPILE_SPEC)}\n`);

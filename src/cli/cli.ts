@@ -122,7 +122,7 @@ function shown(v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-/** `key: value` lines of a standby's pull state (`runtime_status_details.standby` or `/stats` `standby`). */
+/** `key: value` lines of a standby's pull state (`runtime_status_details.standby`). */
 export function standbyLines(sb: Partial<StandbyStatus>): string[] {
   const lag = sb.last_pulled_age_seconds;
   const err = sb.last_error;
@@ -238,7 +238,13 @@ const HANDLERS: { readonly [K in PipelineCommand]: Handler } = {
   stats: async (c) => {
     const s = await c.client.stats(nameOf(c));
     const g = (s.global_metrics ?? {}) as unknown as Record<string, unknown>;
-    const sb = (s as unknown as { standby?: Partial<StandbyStatus> }).standby;
+    // a standby's pull state is in the pipeline's runtime details (`/stats` keeps Feldera's keys)
+    const sb =
+      g.state === 'Standby'
+        ? ((await c.client.getPipeline(nameOf(c), 'status')).deployment_runtime_status_details?.standby as
+            | Partial<StandbyStatus>
+            | undefined)
+        : undefined;
     c.show(s, () =>
       [
         ...GLOBAL_STATS.filter((k) => g[k] !== undefined).map((k) => `${k}: ${shown(g[k])}`),

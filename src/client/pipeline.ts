@@ -126,9 +126,9 @@ export interface CreatePipelineOptions {
 export interface SyncProgressEvent {
   /** The checkpoint being synced. */
   readonly uuid: string;
-  /** `/stats` `checkpoint_sync.push_in_progress` when it is this checkpoint's push, else null (queued, done). */
+  /** `checkpoint_sync.push_in_progress` (of `sync_status`) when it is this checkpoint's push, else null (queued, done). */
   readonly progress: SyncProgress | null;
-  /** The whole `/stats` `checkpoint_sync` (null when the pipeline reports none or `/stats` failed). */
+  /** The whole `checkpoint_sync` of `sync_status` (null when the pipeline reports none or the request failed). */
   readonly stats: CheckpointSyncStats | null;
 }
 
@@ -502,10 +502,8 @@ export class Pipeline {
         if (st.success === uuid || st.periodic === uuid) return uuid;
         if (st.failure && st.failure.uuid === uuid) throw this.#syncFailed(uuid, st.failure.error);
         if (opts.onProgress) {
-          const stats = await this.syncProgress({ signal }).catch((e: unknown) => {
-            if (signal?.aborted) throw e;
-            return null;
-          });
+          // the same answer carries Holdfast's progress (`checkpoint_sync`)
+          const stats = st.checkpoint_sync ?? null;
           const running = stats?.push_in_progress ?? null;
           opts.onProgress({ uuid, progress: running?.uuid === uuid ? running : null, stats });
         }
@@ -532,7 +530,7 @@ export class Pipeline {
 
   /**
    * The state of the sync of checkpoint `uuid`: `Success` (the last successful push, manual or periodic),
-   * `Failure` (the last failed push, with the store's error), `InProgress` (`/stats` shows its push running),
+   * `Failure` (the last failed push, with the store's error), `InProgress` (`sync_status` shows its push running),
    * or `Unknown` (never requested, queued, or superseded by later pushes).
    */
   async syncCheckpointStatus(
@@ -542,8 +540,7 @@ export class Pipeline {
     const st = await this.client.syncCheckpointStatus(this.name, undefined, { signal: opts.signal });
     if (st.success === uuid || st.periodic === uuid) return { status: 'Success' };
     if (st.failure && st.failure.uuid === uuid) return { status: 'Failure', error: st.failure.error };
-    const stats = await this.syncProgress({ signal: opts.signal }).catch(() => null);
-    if (stats?.push_in_progress?.uuid === uuid) return { status: 'InProgress' };
+    if (st.checkpoint_sync?.push_in_progress?.uuid === uuid) return { status: 'InProgress' };
     return { status: 'Unknown' };
   }
 
@@ -558,10 +555,13 @@ export class Pipeline {
     return this.client.remoteCheckpoints(this.name, opts);
   }
 
-  /** `/stats` `checkpoint_sync`: the push in progress, the last push and pull, counters; null without sync. */
+  /**
+   * `checkpoint_sync` of `GET .../checkpoint/sync_status` (Holdfast's extension of Feldera's sync status): the
+   * push in progress, the last push and pull, counters, the activation; null without it.
+   */
   async syncProgress(opts: { signal?: AbortSignal } = {}): Promise<CheckpointSyncStats | null> {
-    const stats = await this.client.stats(this.name, { signal: opts.signal });
-    return stats?.checkpoint_sync ?? null;
+    const st = await this.client.syncCheckpointStatus(this.name, undefined, { signal: opts.signal });
+    return st.checkpoint_sync ?? null;
   }
 
   /** `/stats`. */

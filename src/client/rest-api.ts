@@ -22,10 +22,13 @@ import type {
   EgressFormat,
   IngressFormat,
   IngressResponse,
+  InputEndpointStatus,
   JsonFlavor,
   MetricsFormat,
+  OutputEndpointStatus,
   PatchPipeline,
   PipelineDescr,
+  PipelineDiff,
   PipelineFieldSelector,
   PipelineInfo,
   PipelineSelectedInfo,
@@ -379,6 +382,20 @@ export class HoldfastApi {
     );
   }
 
+  /**
+   * `POST /v0/pipelines/{name}/diff`: what would change (tables, views, connectors added, removed, modified) if
+   * the pipeline's program became `programCode` (default: its own). Nothing changes.
+   */
+  programDiff(name: string, programCode?: string, opts: RequestOptions = {}): Promise<PipelineDiff> {
+    return this.requestJson({
+      ...opts,
+      method: 'POST',
+      path: `/pipelines/${seg(name)}/diff`,
+      body: JSON.stringify(programCode === undefined ? {} : { program_code: programCode }),
+      contentType: 'application/json',
+    });
+  }
+
   /** `POST /v0/pipelines/{name}/stop?force=` (202). `force=false` suspends with a checkpoint. */
   stopPipeline(name: string, force = false, opts: RequestOptions = {}): Promise<void> {
     return this.#action(`/pipelines/${seg(name)}/stop`, { force }, opts);
@@ -522,6 +539,52 @@ export class HoldfastApi {
       method: 'GET',
       path: `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/completion_token`,
     });
+  }
+
+  /** `GET /v0/pipelines/{name}/tables/{table}/connectors/{connector}/stats`: one input connector's status. */
+  inputConnectorStats(
+    name: string,
+    table: string,
+    connector: string,
+    opts: RequestOptions = {},
+  ): Promise<InputEndpointStatus> {
+    return this.requestJson({
+      ...opts,
+      method: 'GET',
+      path: `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/stats`,
+    });
+  }
+
+  /** `GET /v0/pipelines/{name}/views/{view}/connectors/{connector}/stats`: one output connector's status. */
+  outputConnectorStats(
+    name: string,
+    view: string,
+    connector: string,
+    opts: RequestOptions = {},
+  ): Promise<OutputEndpointStatus> {
+    return this.requestJson({
+      ...opts,
+      method: 'GET',
+      path: `/pipelines/${seg(name)}/views/${seg(view)}/connectors/${seg(connector)}/stats`,
+    });
+  }
+
+  /**
+   * `POST /v0/pipelines/{name}/tables/{table}/connectors/{connector}/{start|pause}` (200): a paused input
+   * connector stops reading and goes on from where it was once started.
+   */
+  connectorAction(
+    name: string,
+    table: string,
+    connector: string,
+    action: 'start' | 'pause',
+    opts: RequestOptions = {},
+  ): Promise<void> {
+    return this.#action(
+      `/pipelines/${seg(name)}/tables/${seg(table)}/connectors/${seg(connector)}/${action}`,
+      undefined,
+      opts,
+    );
   }
 
   /** `GET /v0/pipelines/{name}/completion_status?token=`. */

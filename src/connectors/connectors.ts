@@ -3,8 +3,8 @@
  * `CREATE VIEW v WITH ('connectors' = '[...]') AS ...` (outputs), in Feldera's JSON shape
  * (`{"name", "transport": {"name", "config"}, "format": {"name", "config"}}`).
  *
- * Transports: tables take `file_input`, `datagen`, `empty_input` and `http_input`; views take `file_output`,
- * `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
+ * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `datagen`, `empty_input` and
+ * `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
  * (`/ingress`, `/egress`), so they start nothing. Each input connector feeds the endpoint `table.connector`.
  *
  * {@link startConnectors} validates every declaration first (errors name the relation and the connector, and
@@ -30,6 +30,7 @@ import { compileDatagen, startDatagen } from './transports/datagen.ts';
 import { checkFileInput, startFileInput } from './transports/file-input.ts';
 import { checkFileOutput, startFileOutput } from './transports/file-output.ts';
 import { InputRun } from './transports/input-run.ts';
+import { checkObjectInput, startObjectInput } from './transports/object-input.ts';
 import type {
   ConnectorFtModel,
   ConnectorHost,
@@ -42,7 +43,14 @@ import type {
 
 export type * from './transports/types.ts';
 
-export const INPUT_TRANSPORTS = ['file_input', 'datagen', 'empty_input', 'http_input'] as const;
+export const INPUT_TRANSPORTS = [
+  'file_input',
+  's3_input',
+  'object_store_input',
+  'datagen',
+  'empty_input',
+  'http_input',
+] as const;
 export const OUTPUT_TRANSPORTS = ['file_output', 'null_output', 'http_output'] as const;
 
 /** Feldera transports Holdfast does not implement (named in errors so users know it is not a typo). */
@@ -52,7 +60,6 @@ const FELDERA_ONLY = new Set([
   'nats_input',
   'pub_sub_input',
   'url_input',
-  's3_input',
   'delta_table_input',
   'delta_table_output',
   'postgres_input',
@@ -177,6 +184,10 @@ export function declaredConnectors(program: Program, options: { baseDir?: string
       case 'file_input':
         checkFileInput(d.ctx, d.spec, baseDir, quiet);
         break;
+      case 's3_input':
+      case 'object_store_input':
+        checkObjectInput(d.ctx, d.spec, baseDir, quiet);
+        break;
       case 'datagen':
         compileDatagen(d.ctx, d.spec.config, d.relation as TableSchema);
         break;
@@ -253,6 +264,15 @@ export async function startConnectors(
             baseDir,
             position,
             ...(options.followPollMs !== undefined ? { pollMs: options.followPollMs } : {}),
+          });
+          settles = d.spec.config.follow !== true;
+          break;
+        }
+        case 's3_input':
+        case 'object_store_input': {
+          c = await startObjectInput(d.ctx, d.spec, d.relation as TableSchema, host, log, {
+            baseDir,
+            position,
           });
           settles = d.spec.config.follow !== true;
           break;

@@ -15,7 +15,7 @@
  */
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
-import type { CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
+import type { CheckpointActivity, CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -150,7 +150,7 @@ export class Checkpointer {
   }
 
   /** `{status: "idle"}` or `{status: "in_progress", started_at}` for `/stats`. */
-  get activity(): Record<string, unknown> {
+  get activity(): CheckpointActivity {
     return this.#inProgressSince === null
       ? { status: 'idle' }
       : { status: 'in_progress', started_at: this.#inProgressSince };

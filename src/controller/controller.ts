@@ -36,7 +36,7 @@ import { HASH_SEED, hashChanges } from './change-hash.ts';
 import { type CaptureHooks, Checkpointer, type CheckpointWriter } from './checkpointer.ts';
 import type { FtJournal, ReplayPlan, StepRecord, StepSlice } from './ft-journal.ts';
 
-/** What names an HTTP ingress endpoint (`<table>.api-ingress-<format>-…`, Feldera's naming); they never end. */
+/** What names an HTTP ingress endpoint (`<table>.api-ingress-<16 hex digits>`, Feldera's naming); they never end. */
 export const HTTP_INGRESS_MARK = '.api-ingress-';
 
 /** The wire's pipeline states (`/status` `state`), plus Failed (a step threw). */
@@ -309,6 +309,39 @@ export class Controller {
   }
 
   /**
+   * The input endpoint `<table>.<connector>` (Feldera's connector routes): `table` is a SQL identifier (unquoted:
+   * case-insensitive; in double quotes: exact). HTTP ingress endpoints exist once data was pushed through them.
+   * @throws ServiceError UnknownInputEndpoint
+   */
+  inputEndpointOf(table: string, connector: string): InputEndpoint {
+    const quoted = table.length >= 2 && table.startsWith('"') && table.endsWith('"');
+    const t = quoted
+      ? this.program.tables.find((x) => x.name === table.slice(1, -1))
+      : this.program.table(table);
+    const name = `${t?.name ?? table}.${connector}`;
+    const ep = t ? this.#inputs.find((e) => e.name === name) : undefined;
+    if (!ep)
+      throw new ServiceError(
+        'UnknownInputEndpoint',
+        `input connector '${name}' does not exist; input endpoints: ${this.#inputs.map((e) => e.name).join(', ') || '(none)'}`,
+        { endpoint_name: name },
+      );
+    return ep;
+  }
+
+  /**
+   * Pauses or starts one input endpoint (Feldera's connector `pause`/`start`). A paused endpoint's pushes wait
+   * (its connector stops reading, HTTP ingress into it blocks) and go on from where they were once it is started;
+   * an endpoint ingests only while both it and the pipeline run. Changes nothing already buffered.
+   */
+  setInputPaused(ep: InputEndpoint, paused: boolean): void {
+    if (ep.paused === paused) return;
+    ep.paused = paused;
+    this.#log('info', `input connector ${ep.name} ${paused ? 'paused' : 'started'}`, { endpoint: ep.name });
+    if (!paused) this.#wake();
+  }
+
+  /**
    * Queues changes from an endpoint. Resolves once they are buffered (not processed): waits while the buffer
    * is full, and while Paused unless `force`. @throws ServiceError Terminating / PipelineFailed.
    */
@@ -342,7 +375,8 @@ export class Controller {
         )
           break;
       } else {
-        const paused = this.#state === 'Paused' && options.force !== true;
+        // a paused endpoint (connector `pause`) waits whatever `force` says: its connector stops reading
+        const paused = (this.#state === 'Paused' && options.force !== true) || ep.paused;
         const full =
           this.#buffered > 0 &&
           (this.#buffered + changes.length > this.#maxBuffered ||

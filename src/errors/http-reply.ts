@@ -168,3 +168,18 @@ export function byteLimit(text: string | undefined, name: string): number | null
     throw new ServiceError('InvalidArguments', `${name} must be a positive number of bytes, got '${text}'`);
   return n;
 }
+
+/**
+ * The action of `POST …/tables/{t}/connectors/{c}/{action}` (Feldera's connector actions).
+ * @throws ServiceError InvalidConnectorAction (an action other than start or pause)
+ */
+export function checkConnectorAction(action: string): 'start' | 'pause' {
+  if (action === 'start' || action === 'pause') return action;
+  throw new ServiceError(
+    'InvalidConnectorAction',
+    `connector action '${action}' is not supported: use start or pause`,
+    {
+      action,
+    },
+  );
+}

@@ -2,13 +2,15 @@
  * The manager: the pipeline registry, the supervisor of pipeline processes and the `/v0` API
  * (Feldera-compatible) on fastify, through the HTTP kit (src/http/). Its routes are tables, one group per file:
  *
- *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}
+ *   routes/pipelines.ts   GET/POST /v0/pipelines, GET/PUT/PATCH/DELETE /v0/pipelines/{name}, POST …/diff
  *   routes/lifecycle.ts   POST /v0/pipelines/{name}/{start,stop,pause,resume,activate,clear,dismiss_error}
- *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s):
+ *   routes/data-proxy.ts  ingress, egress, query, completion_status, stats, metrics, approve, checkpoint(s),
+ *                         one connector's stats/start/pause/completion_token:
  *                         proxied to the pipeline's own process
  *   routes/logs.ts        GET /v0/pipelines/{name}/logs
  *   routes/metrics.ts     GET /v0/metrics
  *   routes/config.ts      GET /v0/config, GET /v0/api-docs/openapi.json, GET /healthz, GET /config/authentication
+ *   routes/console.ts     GET / and /assets/{file}: the web console's static files (no key needed)
  *
  * Every route's path parameters, query string and body have a JSON schema (types/api-schemas.ts); the OpenAPI
  * document is made of them. A known path with another method is 405 `MethodNotAllowed`.
@@ -36,6 +38,8 @@ import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { HttpApp } from '../http/app.ts';
 import { PIPELINE_LABEL } from '../metrics/registry.ts';
 import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
+import { ERROR_CATALOG, type ErrorCode, type ErrorResponse } from '../types/error-codes.ts';
+import type { PipelineDiff, ProgramError, ProgramInfo, ProgramStatus } from '../types/pipeline-api.ts';
 import { createLogger, type Logger, logRequest } from '../util/log.ts';
 import type { ManagerContext, ManagerOptions } from './context.ts';
 import { LifecycleLog } from './lifecycle-log.ts';
@@ -43,6 +47,7 @@ import { type ManagerMetrics, managerMetrics } from './manager-metrics.ts';
 import { PipelineLogs } from './pipeline-logs.ts';
 import { now, processInitial, setResources, setRuntime } from './records.ts';
 import { configRoutes, PUBLIC_PATHS } from './routes/config.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { dataProxyRoutes } from './routes/data-proxy.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
 import { logsRoutes } from './routes/logs.ts';
@@ -112,9 +117,17 @@ export class Manager implements ManagerContext {
             setRuntime(r, 'Initializing');
             r.storage_status = 'InUse';
           }),
-        onRuntime: (name, state, error, details = null) => {
+        onRuntime: (name, state, error, details = null, storage = null) => {
           const r = this.store.get(name);
           if (r?.deployment_resources_status !== 'Provisioned') return;
+          // the checkpoints the pipeline lists (kept after it stops: storage stays in use until cleared)
+          if (
+            storage !== null &&
+            JSON.stringify(r.storage_status_details ?? null) !== JSON.stringify(storage)
+          )
+            this.note(name, (x) => {
+              x.storage_status_details = storage;
+            });
           if (state === 'Failed') {
             this.note(name, (x) => {
               x.deployment_error = error ?? {
@@ -163,6 +176,7 @@ export class Manager implements ManagerContext {
             r.deployment_runtime_status_details = null;
             if (expected || gaveUp) {
               r.bootstrap_policy = null;
+              r.silent_bootstrap = false;
               setResources(r, 'Stopped');
               r.deployment_resources_desired_status = 'Stopped';
               r.deployment_runtime_desired_status = null;
@@ -220,7 +234,8 @@ export class Manager implements ManagerContext {
       .routes(dataProxyRoutes(this))
       .routes(logsRoutes(this))
       .routes(metricsRoutes(this))
-      .routes(configRoutes(this));
+      .routes(configRoutes(this))
+      .routes(consoleRoutes());
     void this.http.ready();
   }
 
@@ -295,8 +310,29 @@ export class Manager implements ManagerContext {
     const report = await compile(this.options.mainScript, r.program_code);
     r.program_status = report.program_status;
     r.program_status_since = now();
+    // Feldera bumps refresh_version on the program status moves that change what a client shows: SqlCompiled
+    // and Success (or the failure state it stops in); compiling at once, Holdfast goes through them together
+    r.refresh_version += report.program_status === 'Success' ? 2 : 1;
     r.program_error = report.program_error;
     r.program_info = report.program_info;
+  }
+
+  async diff(oldSql: string, newSql: string): Promise<PipelineDiff> {
+    const out = await runProgramCommand(
+      this.options.mainScript,
+      'diff',
+      JSON.stringify({ old: oldSql, new: newSql }),
+    );
+    const report = (out ?? {}) as { diff?: PipelineDiff; error?: ErrorResponse };
+    if (report.diff) return report.diff;
+    const e = report.error;
+    if (e && Object.hasOwn(ERROR_CATALOG, e.error_code))
+      throw new ServiceError(
+        e.error_code as ErrorCode,
+        e.message,
+        (e.details ?? {}) as Record<string, unknown>,
+      );
+    throw new ServiceError('UnknownError', 'the program diff failed: the compiler gave no answer', {});
   }
 
   processConfig(r: PipelineRecord): Record<string, unknown> {
@@ -312,6 +348,7 @@ export class Manager implements ManagerContext {
       http: { bind: '127.0.0.1', port: 0 },
       initial: processInitial(r).toLowerCase(),
       bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
+      silent_bootstrap: r.silent_bootstrap === true,
     };
   }
 
@@ -341,14 +378,33 @@ export class Manager implements ManagerContext {
   }
 }
 
+/** Runs `holdfast program <command>` with `input` on stdin; its stdout as JSON (null when it is not JSON). */
+function runProgramCommand(mainScript: string, command: string, input: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainScript, 'program', command], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        resolve(null);
+      }
+    });
+    child.stdin.end(input);
+  });
+}
+
 /** Runs the SQL compiler in a child process (`holdfast program compile`). */
 function compile(
   mainScript: string,
   sql: string,
 ): Promise<{
-  program_status: string;
-  program_error: Record<string, unknown>;
-  program_info: Record<string, unknown> | null;
+  program_status: ProgramStatus;
+  program_error: ProgramError;
+  program_info: ProgramInfo | null;
 }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [mainScript, 'program', 'compile'], {

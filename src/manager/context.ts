@@ -3,6 +3,7 @@
  * the record helpers. `Manager` (api.ts) implements it; the route files depend on this interface only, so the
  * route tables and the manager do not import each other.
  */
+import type { PipelineDiff } from '../types/pipeline-api.ts';
 import type { LineSink, Logger, LogLevel } from '../util/log.ts';
 import type { ManagerMetrics } from './manager-metrics.ts';
 import type { PipelineRecord, Store } from './store.ts';
@@ -36,6 +37,11 @@ export interface ManagerContext {
   note(name: string, f: (r: PipelineRecord) => void): void;
   /** Compiles the record's program (child process) and stores the outcome on the record. */
   compile(r: PipelineRecord): Promise<void>;
+  /**
+   * The diff between two programs (child process, as a start would show it for approval).
+   * @throws the proposed program's compile error (e.g. SqlSyntaxError, 400)
+   */
+  diff(oldSql: string, newSql: string): Promise<PipelineDiff>;
   /** The config file a pipeline process is started with. */
   processConfig(r: PipelineRecord): Record<string, unknown>;
   /** Stops the deployment (desired Stopped, process stopped). */

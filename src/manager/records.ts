@@ -2,6 +2,8 @@
  * Helpers on pipeline records shared by the manager (supervisor callbacks) and its route handlers: status
  * changes with their `_since` timestamps, the state a (re)started process starts in, and record ids.
  */
+
+import { uuidV7 } from '../util/uuid-v7.ts';
 import { transition } from './deployment-status.ts';
 import type { PipelineRecord, RuntimeDesiredStatus } from './store.ts';
 
@@ -35,17 +37,5 @@ export function processInitial(r: PipelineRecord): RuntimeDesiredStatus {
   return r.deployment_initial ?? 'Running';
 }
 
-/** UUID v7 (time-ordered), so listing by id lists pipelines in creation order. */
-export function uuidv7(): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  let ms = BigInt(Date.now());
-  for (let i = 5; i >= 0; i--) {
-    b[i] = Number(ms & 0xffn);
-    ms >>= 8n;
-  }
-  b[6] = ((b[6] as number) & 0x0f) | 0x70;
-  b[8] = ((b[8] as number) & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+/** UUID v7 (time-ordered), so listing by id lists pipelines in creation order (the one generator in `util/`). */
+export const uuidv7 = (): string => uuidV7();

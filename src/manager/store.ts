@@ -26,11 +26,17 @@ import { ServiceError } from '../errors/service-error.ts';
 import type { ErrorResponse } from '../types/error-codes.ts';
 import type {
   BootstrapPolicy,
+  ProgramConfig,
+  ProgramError,
+  ProgramInfo,
+  ProgramStatus,
   ResourcesDesiredStatus,
   ResourcesStatus,
+  RuntimeConfig,
   RuntimeDesiredStatus,
   RuntimeStatus,
   StorageStatus,
+  StorageStatusDetails,
 } from '../types/pipeline-api.ts';
 import {
   ensurePrivateDirSync,
@@ -57,13 +63,13 @@ export interface PipelineRecord {
   program_code: string;
   udf_rust: string;
   udf_toml: string;
-  program_config: Record<string, unknown>;
-  runtime_config: Record<string, unknown>;
+  program_config: ProgramConfig;
+  runtime_config: RuntimeConfig;
   program_version: number;
-  program_status: string;
+  program_status: ProgramStatus;
   program_status_since: string;
-  program_error: Record<string, unknown>;
-  program_info: Record<string, unknown> | null;
+  program_error: ProgramError;
+  program_info: ProgramInfo | null;
   deployment_id: string | null;
   deployment_initial: RuntimeDesiredStatus | null;
   deployment_error: ErrorResponse | null;
@@ -75,6 +81,10 @@ export interface PipelineRecord {
   deployment_runtime_status_since: string | null;
   /** As polled from the pipeline's `/status` (e.g. `{"approval_diff": …}`); absent in older registries. */
   deployment_runtime_status_details?: Record<string, unknown> | null;
+  /** Set by `start?silent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
+  silent_bootstrap?: boolean;
+  /** The local checkpoints, as the pipeline's `/status` last listed them while storage is in use. */
+  storage_status_details?: StorageStatusDetails | null;
   /** Set by `start` (default `await_approval`), cleared when the pipeline stops; absent in older registries. */
   bootstrap_policy?: BootstrapPolicy | null;
   deployment_runtime_desired_status: RuntimeDesiredStatus | null;

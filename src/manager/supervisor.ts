@@ -16,7 +16,8 @@
  * Each spawn gets a fresh random key (32 bytes), passed in the child's environment (`HOLDFAST_PIPELINE_KEY`),
  * never on its command line; the pipeline then refuses every request without `Authorization: Bearer <key>`.
  * The key lives only in this object's memory: not in the config file, the registry, logs or API answers.
- * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process.
+ * {@link Supervisor.authHeaders} gives the header for the manager's own requests to the process, and
+ * {@link Supervisor.client} a typed client (process-client.ts) that sends it.
  *
  * Pipeline processes run with {@link PIPELINE_NODE_FLAGS}.
  *
@@ -30,9 +31,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ErrorResponse } from '../types/error-codes.ts';
+import type { StorageStatusDetails } from '../types/pipeline-api.ts';
 import { ensurePrivateDirSync, SECRET_FILE_MODE, writeFileDurableSync } from '../util/durable-file.ts';
 import type { Logger, LogLevel } from '../util/log.ts';
 import { PipelineLogs } from './pipeline-logs.ts';
+import { ProcessClient } from './process-client.ts';
 
 /**
  * Node flags of a pipeline process. `--liftoff-only`: WebAssembly (the Postgres grammar, libpg-query) runs on
@@ -72,6 +75,7 @@ export interface SupervisorEvents {
     state: string,
     error: ErrorResponse | null,
     details?: Record<string, unknown> | null,
+    storage?: StorageStatusDetails | null,
   ): void;
   /** The process exited; `expected` when we stopped it. `gaveUp` after too many crashes. */
   onExit(name: string, expected: boolean, gaveUp: boolean, detail: string): void;
@@ -252,27 +256,22 @@ export class Supervisor {
     const tick = async () => {
       if (d.port === null) return;
       try {
-        const r = await fetch(`http://127.0.0.1:${d.port}/status`, {
-          headers: this.authHeaders(d.name),
-          signal: AbortSignal.timeout(5000),
-        });
-        const s = (await r.json()) as {
-          runtime_status?: string;
-          runtime_status_details?: Record<string, unknown> | null;
-          state?: string;
-          message?: string;
-          error_code?: string;
-          details?: Record<string, unknown>;
-        };
-        if (!r.ok && typeof s.error_code === 'string') {
-          const error = { message: s.message ?? '', error_code: s.error_code, details: s.details ?? {} };
-          this.#events.onRuntime(d.name, 'Failed', error);
+        const answer = await this.client(d.name, d.port).status(5000);
+        if (!answer.ok) {
+          this.#events.onRuntime(d.name, 'Failed', answer.body);
           return;
         }
-        let details = s.runtime_status_details ?? null;
+        const s = answer.body;
+        let details: Record<string, unknown> | null = s.runtime_status_details ?? null;
         // older pipelines put the diff itself in the details (Feldera's manager rewraps it too)
         if (details !== null && 'program_diff' in details) details = { approval_diff: details };
-        this.#events.onRuntime(d.name, s.runtime_status ?? s.state ?? 'Unavailable', null, details);
+        this.#events.onRuntime(
+          d.name,
+          s.runtime_status ?? 'Unavailable',
+          null,
+          details,
+          s.storage_status_details ?? null,
+        );
       } catch {
         if (d.port !== null) this.#events.onRuntime(d.name, 'Unavailable', null);
       }
@@ -309,6 +308,11 @@ export class Supervisor {
   }
 
   /** The header that the current process of `name` requires on every request (empty when none runs). */
+  /** The typed client for a pipeline's process (its port and key). */
+  client(name: string, port: number): ProcessClient {
+    return new ProcessClient(port, this.authHeaders(name), name);
+  }
+
   authHeaders(name: string): Record<string, string> {
     const key = this.#deployments.get(name)?.key;
     return key ? { authorization: `Bearer ${key}` } : {};

@@ -56,8 +56,34 @@ export function validateTags(t: unknown): string[] {
   if (t === undefined) return [];
   if (!Array.isArray(t) || t.some((x) => typeof x !== 'string'))
     throw new ServiceError('InvalidRequestBody', '"tags" must be an array of strings', { field: 'tags' });
+  // Feldera's rules: at most 50 tags, each 1–50 characters of letters, digits, space and ._/|\:=-
+  if (t.length > MAX_TAGS)
+    throw new ServiceError('TooManyTags', `${t.length} tags were given; at most ${MAX_TAGS} are allowed`, {
+      count: t.length,
+      maximum: MAX_TAGS,
+    });
+  for (const tag of t as string[]) {
+    const reason =
+      tag.length === 0
+        ? 'a tag cannot be empty'
+        : tag.length > MAX_TAG_LENGTH
+          ? `a tag has at most ${MAX_TAG_LENGTH} characters (this one has ${tag.length})`
+          : TAG_RE.test(tag)
+            ? null
+            : 'a tag may contain only letters, digits, spaces and the characters . _ / | \\ : = -';
+    if (reason !== null)
+      throw new ServiceError(
+        'InvalidTag',
+        `invalid tag ${JSON.stringify(tag)}: ${reason}${tag.includes(',') ? ' (give several tags as separate entries of the array, not comma-separated)' : ''}`,
+        { tag, reason },
+      );
+  }
   return t as string[];
 }
+
+const MAX_TAGS = 50;
+const MAX_TAG_LENGTH = 50;
+const TAG_RE = /^[a-zA-Z0-9 ._/|\\:=-]+$/;
 
 /** Fills runtime_config defaults (Feldera's) and checks the fields Holdfast interprets. */
 export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
@@ -141,13 +167,17 @@ export const REDACTED = REDACTED_SECRET;
  * Replaces secret-looking values in a JSON object tree (for responses and logs): secret-named fields whole, and
  * the userinfo secret of any URL in a string (`http://user:<redacted>@host`).
  */
-export function redact(v: unknown): unknown {
+export function redact<T>(v: T): T {
+  return redactValue(v) as T; // same shape: only string values change
+}
+
+function redactValue(v: unknown): unknown {
   if (typeof v === 'string') return redactUrlCredentials(v);
-  if (Array.isArray(v)) return v.map(redact);
+  if (Array.isArray(v)) return v.map(redactValue);
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v))
-      out[k] = SECRET_KEY.test(k) && typeof x === 'string' ? REDACTED : redact(x);
+      out[k] = SECRET_KEY.test(k) && typeof x === 'string' ? REDACTED : redactValue(x);
     return out;
   }
   return v;

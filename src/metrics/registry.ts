@@ -33,6 +33,12 @@ import {
 export const PROMETHEUS_CONTENT_TYPE = 'text/plain';
 export const JSON_CONTENT_TYPE = 'application/json';
 
+/**
+ * The pipeline process's `/metrics?format=` for its families in prom-client's shape: what the manager's
+ * `/v0/metrics` fetches to merge every pipeline into one exposition (not part of the documented API).
+ */
+export const FAMILIES_FORMAT = 'holdfast_families';
+
 /** Label every pipeline sample carries (Feldera's name for it). */
 export const PIPELINE_LABEL = 'pipeline_name';
 
@@ -112,6 +118,90 @@ export function secondsHistogram<L extends string = never>(
 /** The registry's families as `?format=json` sends them. */
 export async function familiesOf(registry: Registry): Promise<MetricFamily[]> {
   return (await registry.getMetricsAsJSON()) as unknown as MetricFamily[];
+}
+
+/**
+ * `?format=json` as Feldera's pipelines answer it: an array of families `{key, type, description?, values}`,
+ * each value `{labels, value}`. A counter's or gauge's value is a number (NaN and infinities as the strings
+ * `"nan"`, `"inf"`, `"-inf"`); a histogram's is `{buckets, sum, count}` with its non-empty buckets only, each
+ * holding its own count (not cumulative) between `gt` (the previous bound, absent for the first) and `le`
+ * (absent for the last, unbounded one). A summary's quantiles are gauge-like values labelled `quantile`.
+ */
+export interface FelderaMetricFamily {
+  key: string;
+  type: 'counter' | 'gauge' | 'histogram' | 'summary';
+  description?: string;
+  values: Array<{ labels: Record<string, string>; value: FelderaMetricValue }>;
+}
+export type FelderaNumber = number | 'nan' | 'inf' | '-inf';
+export type FelderaMetricValue =
+  | FelderaNumber
+  | {
+      buckets: Array<{ gt?: FelderaNumber; le?: number; count: FelderaNumber }>;
+      sum: FelderaNumber;
+      count: FelderaNumber;
+    };
+
+const felderaNumber = (v: number): FelderaNumber =>
+  Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v < 0 ? '-inf' : 'inf';
+
+const stringLabels = (l: Record<string, string | number>): Record<string, string> =>
+  Object.fromEntries(Object.entries(l).map(([k, v]) => [k, String(v)]));
+
+/** The families in Feldera's JSON metrics format (see {@link FelderaMetricFamily}). */
+export function felderaJson(families: readonly MetricFamily[]): FelderaMetricFamily[] {
+  return families.map((f) => {
+    const out: FelderaMetricFamily = {
+      key: f.name,
+      type: f.type,
+      ...(f.help ? { description: f.help } : {}),
+      values: [],
+    };
+    if (f.type !== 'histogram') {
+      for (const v of f.values)
+        out.values.push({ labels: stringLabels(v.labels), value: felderaNumber(v.value) });
+      return out;
+    }
+    // prom-client lists a histogram as `_bucket` samples (cumulative, labelled `le`), `_sum` and `_count`
+    const series = new Map<
+      string,
+      { labels: Record<string, string>; buckets: Array<[number, number]>; sum: number; count: number }
+    >();
+    for (const v of f.values) {
+      const { le, ...rest } = v.labels;
+      const labels = stringLabels(rest);
+      const key = JSON.stringify(Object.entries(labels).sort());
+      let s = series.get(key);
+      if (!s) {
+        s = { labels, buckets: [], sum: 0, count: 0 };
+        series.set(key, s);
+      }
+      if (v.metricName?.endsWith('_bucket'))
+        s.buckets.push([le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), v.value]);
+      else if (v.metricName?.endsWith('_sum')) s.sum = v.value;
+      else if (v.metricName?.endsWith('_count')) s.count = v.value;
+    }
+    for (const s of series.values()) {
+      s.buckets.sort((a, b) => a[0] - b[0]);
+      const buckets: Array<{ gt?: FelderaNumber; le?: number; count: FelderaNumber }> = [];
+      let prev: [number, number] | null = null;
+      for (const [upper, cumulative] of s.buckets) {
+        const count = prev === null ? cumulative : cumulative - prev[1];
+        if (count !== 0)
+          buckets.push({
+            ...(prev !== null ? { gt: felderaNumber(prev[0]) } : {}),
+            ...(Number.isFinite(upper) ? { le: upper } : {}),
+            count: felderaNumber(count),
+          });
+        prev = [upper, cumulative];
+      }
+      out.values.push({
+        labels: s.labels,
+        value: { buckets, sum: felderaNumber(s.sum), count: felderaNumber(s.count) },
+      });
+    }
+    return out;
+  });
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

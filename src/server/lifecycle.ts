@@ -8,7 +8,8 @@
  *
  * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
  * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
- * policy to `allow` and returns once the pipeline has left AwaitingApproval; sent earlier it pre-approves.
+ * policy to `allow` (and `silentBootstrap` to what it says) and returns once the pipeline has left
+ * AwaitingApproval; sent earlier it pre-approves.
  * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
  * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
  *
@@ -78,11 +79,23 @@ export class PipelineLifecycle {
     this.#leftInit = r;
   });
 
+  /**
+   * Feldera's `silent_bootstrap`: the views a bootstrap rebuilds are not sent in full to their outputs (from the
+   * start options, or as the approval says: `/approve` sets it as given).
+   */
+  silentBootstrap: boolean;
+
   constructor(
-    options: { desired?: 'Running' | 'Paused'; policy?: BootstrapPolicy; controller?: Controller } = {},
+    options: {
+      desired?: 'Running' | 'Paused';
+      policy?: BootstrapPolicy;
+      silentBootstrap?: boolean;
+      controller?: Controller;
+    } = {},
   ) {
     this.desired = options.desired ?? 'Running';
     this.#policy = options.policy ?? 'allow';
+    this.silentBootstrap = options.silentBootstrap === true;
     this.#phase = options.controller
       ? { kind: 'Ready', controller: options.controller }
       : { kind: 'Initializing' };
@@ -186,9 +199,13 @@ export class PipelineLifecycle {
     }
   }
 
-  /** `POST /approve`: policy becomes `allow`; resolves once the pipeline is no longer awaiting approval. */
-  async approve(): Promise<void> {
+  /**
+   * `POST /approve[?silent_bootstrap=true]`: policy becomes `allow` and `silentBootstrap` what the approval says
+   * (as in Feldera, not combined with the start's flag); resolves once the pipeline is no longer awaiting approval.
+   */
+  async approve(silent = false): Promise<void> {
     this.#policy = 'allow';
+    this.silentBootstrap = silent;
     if (this.#phase.kind !== 'AwaitingApproval') return;
     const done = this.#changed();
     this.#set({ kind: 'Initializing' }); // wakes decide(), which returns

@@ -34,7 +34,7 @@ import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { compileProgram, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
-import { DECIMAL_CODEC } from '../sql/values/decimal-codec.ts';
+import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
 import {
   type ActivationMarker,
@@ -68,6 +68,8 @@ export interface PipelineProcessConfig {
   readonly http?: { readonly bind?: string; readonly port?: number };
   readonly initial?: 'running' | 'paused' | 'standby';
   readonly bootstrap_policy?: BootstrapPolicy;
+  /** Feldera's `silent_bootstrap`: views rebuilt by a bootstrap are not sent in full to their outputs. */
+  readonly silent_bootstrap?: boolean;
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
@@ -80,6 +82,7 @@ const PROCESS_CONFIG_FIELDS = [
   'http',
   'initial',
   'bootstrap_policy',
+  'silent_bootstrap',
   'storage_config',
 ];
 
@@ -393,6 +396,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
   const life = new PipelineLifecycle({
     desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
     policy: cfg.bootstrap_policy ?? 'allow',
+    silentBootstrap: cfg.silent_bootstrap === true,
   });
   const sync: SyncHandle = { synchronizer: null, service: null, configured: syncSettings !== null };
   const key = process.env.HOLDFAST_PIPELINE_KEY || null;
@@ -413,6 +417,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     sync,
     key,
     maxIngressBytes,
+    connectors: () => connectors?.status() ?? [],
     ...(spoolDir !== undefined ? { spoolDir } : {}),
     ...(storageDir !== undefined ? { storageDir } : {}),
   });
@@ -506,7 +511,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     if (ft.storage) {
       const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
       const storeDir = join(dir, 'checkpoint-store');
-      const store = StoreCheckpointWriter.store(storeDir, [DECIMAL_CODEC], log);
+      const store = StoreCheckpointWriter.store(storeDir, SQL_VALUE_CODECS, log);
       let startUuid: string | undefined;
       if (syncSettings) {
         const identity = await pipelineIdentity(cfg, dir);
@@ -577,7 +582,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
           }
         }
       }
-      const opened = await StoreCheckpointWriter.open(storeDir, [DECIMAL_CODEC], log, {
+      const opened = await StoreCheckpointWriter.open(storeDir, SQL_VALUE_CODECS, log, {
         store,
         ...(startUuid !== undefined ? { uuid: startUuid } : {}),
         adopt: warmCircuit !== null,
@@ -660,7 +665,7 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
         join(dir, 'journal'),
         ft.model,
         restore?.transactionId ?? 0,
-        [DECIMAL_CODEC],
+        SQL_VALUE_CODECS,
         {
           log: (m) => log('warn', m),
           discard: resumed?.bootstrapped === true || discardJournal,
@@ -688,8 +693,16 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
       ft: ft.storage ? ft.model : 'none',
       outputs: restoredOutputs,
     });
-    // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step
-    if (resumed && resumed.outputs.size > 0) controller.emitBootstrap(resumed.outputs);
+    // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step;
+    // with silent_bootstrap they do not (the outputs see only the changes from now on)
+    if (resumed && resumed.outputs.size > 0) {
+      if (life.silentBootstrap)
+        log(
+          'info',
+          `silent bootstrap: the contents of ${[...resumed.outputs.keys()].join(', ')} are not re-emitted`,
+        );
+      else controller.emitBootstrap(resumed.outputs);
+    }
     controller.begin(); // output connectors listen now: they see the initial step too
     if (sync.synchronizer && writer) {
       const w = writer;

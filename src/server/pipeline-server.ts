@@ -8,6 +8,8 @@
  *   routes/egress.ts     POST /egress/{view}?format=json|csv&send_snapshot=&backpressure=     → stream of chunks
  *   routes/query.ts      GET  /query?sql=&format=text|json                                    → table or JSON lines
  *   routes/stats.ts      GET  /stats, GET /metrics?format=prometheus|json (pipeline-metrics.ts)
+ *   routes/connectors.ts GET  /tables/{t}/connectors/{c}/stats|completion_token, POST …/{start|pause},
+ *                        GET  /views/{v}/connectors/{c}/stats                                 → see connectors.ts
  *   routes/lifecycle.ts  GET  /status (ExtendedRuntimeStatus), GET /healthz, POST /approve, POST /activate,
  *                        POST /pause, POST /start (= /resume)                                 → see lifecycle.ts
  *   routes/sync.ts       POST /checkpoint, GET /checkpoint_status, GET /checkpoints, POST /checkpoint/sync (202),
@@ -30,6 +32,7 @@ import { SHARED_SCHEMAS } from '../types/api-schemas.ts';
 import { PipelineLifecycle } from './lifecycle.ts';
 import { PipelineMetrics } from './pipeline-metrics.ts';
 import { ResourceMeters } from './resource-meters.ts';
+import { connectorRoutes } from './routes/connectors.ts';
 import { egressRoutes } from './routes/egress.ts';
 import { ingressRoutes } from './routes/ingress.ts';
 import { lifecycleRoutes } from './routes/lifecycle.ts';
@@ -85,6 +88,7 @@ export function createPipelineServer(
     .routes(egressRoutes(ctx))
     .routes(queryRoutes(ctx))
     .routes(statsRoutes(ctx))
+    .routes(connectorRoutes(ctx))
     .routes(syncRoutes(ctx));
   void http.ready();
   return http.server;

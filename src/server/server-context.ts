@@ -4,11 +4,13 @@
  * pipeline-server.ts builds it; the route files depend on it only.
  */
 
+import type { ConnectorStatus } from '../connectors/transports/types.ts';
 import type { Controller } from '../controller/controller.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import type { Standby } from '../sync/standby.ts';
 import type { SyncService } from '../sync/sync-service.ts';
 import type { Synchronizer } from '../sync/synchronizer.ts';
+import type { SyncActivation } from '../types/pipeline-api.ts';
 import type { PipelineLifecycle } from './lifecycle.ts';
 import type { PipelineMetrics } from './pipeline-metrics.ts';
 import type { ResourceMeters } from './resource-meters.ts';
@@ -25,26 +27,8 @@ export interface SyncHandle {
   activation?: ActivationSummary | null;
 }
 
-/** `/stats` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
-export interface ActivationSummary {
-  /** `POST /activate` received → the pipeline Running/Paused. */
-  readonly seconds: number;
-  readonly checkpoint: string | null;
-  /** The state was already loaded (warm standby) rather than read from storage. */
-  readonly warm: boolean;
-  readonly epoch: number;
-  /**
-   * The final pull, part of `seconds`: `seconds` is the transfer (list, download, verify), `total_seconds` adds
-   * applying the delta to the preloaded state.
-   */
-  readonly final_pull: {
-    readonly bytes: number;
-    readonly files: number;
-    readonly seconds: number;
-    readonly total_seconds: number;
-  };
-  readonly activated_at: string;
-}
+/** `sync_status` `checkpoint_sync.activation` and `holdfast_standby_activation_seconds`. */
+export type ActivationSummary = SyncActivation;
 
 export interface PipelineServerOptions {
   /** Heartbeat interval for idle egress streams (default 3000 ms). */
@@ -63,6 +47,8 @@ export interface PipelineServerOptions {
   readonly storageDir?: string;
   /** The process's metric registry (default: a new one); `/metrics` serves it. */
   readonly metrics?: PipelineMetrics;
+  /** The connectors declared in SQL, once started (their status: `/stats` outputs, connector stats). */
+  readonly connectors?: () => readonly ConnectorStatus[];
 }
 
 export interface EgressConnection {
@@ -71,6 +57,11 @@ export interface EgressConnection {
   transmitted_records: number;
   transmitted_bytes: number;
   chunks: number;
+  /** Records (and chunks) written to the socket that it has not yet flushed to the client. */
+  queued_records: number;
+  queued_batches: number;
+  /** Bytes the socket holds for the client (its write buffer). */
+  queuedBytes(): number;
 }
 
 export interface ServerContext {

@@ -1,7 +1,8 @@
 /**
  * SQL aggregate functions as incremental accumulators: each handles `(value, weight)` with negative weights,
  * so deletions are exact. NULL arguments are ignored (except by COUNT(*)). SUM over an empty (or all-NULL)
- * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond).
+ * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond);
+ * SUM of an integer type has that type (Feldera), a total outside its range failing at run time.
  * MIN/MAX keep the multiset of values (sorted distinct values with counts) so deleting the current extreme
  * finds the next one. `distinct` wraps any function so it sees each distinct non-NULL value once.
  *
@@ -19,12 +20,24 @@
  *   argument's integer arithmetic as Feldera computes it for integers ((Σx² − (Σx)²/n) / d with truncating
  *   divisions, then the integer square root), correctly rounded sums for REAL/DOUBLE.
  */
+
+import { ServiceError } from '../errors/service-error.ts';
 import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
 import { AGGREGATE_ALIASES, type AggregateName, comparator } from './expr.ts';
-import type { SqlType } from './sql-type.ts';
+import { type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { compareAny, SqlArray } from './values/collections.ts';
 import { Decimal } from './values/decimal.ts';
-import { checkBigInt, checkInt, checkUBigInt, type NumberIntKind } from './values/integers.ts';
+import {
+  BIGINT_MAX,
+  BIGINT_MIN,
+  checkBigInt,
+  checkInt,
+  checkUBigInt,
+  INT_RANGES,
+  type NumberIntKind,
+  UBIGINT_MAX,
+} from './values/integers.ts';
 
 class CountStar implements Accumulator {
   n = 0;
@@ -46,14 +59,20 @@ class Count implements Accumulator {
   }
 }
 
-/** Exact integer sum: a number while safe, a bigint beyond. */
+/**
+ * Exact integer sum: a number while safe, a bigint beyond. As SUM's accumulator (`kind` set) its result has the
+ * argument's type, and a total outside that type's range is a run-time error (Feldera), however the total was
+ * reached (intermediate totals may leave the range: only the result is checked).
+ */
 class IntSum implements Accumulator {
   small = 0;
   big = 0n;
   n = 0;
   readonly asDecimal: boolean;
-  constructor(asDecimal: boolean) {
+  readonly kind: TypeKind | null;
+  constructor(asDecimal: boolean, kind: TypeKind | null = null) {
     this.asDecimal = asDecimal;
+    this.kind = kind;
   }
   add(v: Value, w: number): void {
     if (v === null) return;
@@ -73,8 +92,30 @@ class IntSum implements Accumulator {
   result(): Value {
     if (this.n === 0) return null;
     const t = this.total();
+    if (this.kind !== null) return sumResult(this.kind, t);
     return this.asDecimal ? Decimal.fromBigInt(t) : checkBigInt(t);
   }
+}
+
+/** A SUM total as a value of the argument's integer type. @throws SqlRuntimeError when it does not fit. */
+function sumResult(kind: TypeKind, t: bigint): Value {
+  const fail = () =>
+    new ServiceError(
+      'SqlRuntimeError',
+      `SUM overflows ${typeToSql(sqlType(kind, true)).replace(/ NULL$/, '')}: the total ${t} is out of its range; cast the argument to a wider type (e.g. SUM(CAST(x AS BIGINT)) or DECIMAL)`,
+      { total: String(t) },
+    );
+  if (kind === 'BIGINT') {
+    if (t < BIGINT_MIN || t > BIGINT_MAX) throw fail();
+    return t;
+  }
+  if (kind === 'UBIGINT') {
+    if (t < 0n || t > UBIGINT_MAX) throw fail();
+    return t;
+  }
+  const [lo, hi] = INT_RANGES[kind as NumberIntKind];
+  if (t < BigInt(lo) || t > BigInt(hi)) throw fail();
+  return Number(t);
 }
 
 /**
@@ -501,7 +542,181 @@ class Variance implements Accumulator {
   }
 }
 
+/**
+ * ARRAY_AGG: the multiset of its input rows' values, as an array in a deterministic order that does not depend
+ * on arrival: the `ORDER BY` keys first (Postgres's NULL placement), then the aggregate's input columns up to
+ * its own (group keys excluded; NULL first, as Feldera orders rows), then the value. With DISTINCT: the
+ * distinct values (NULL included) sorted, NULL first, as Feldera returns them. A group none of whose rows
+ * reaches the aggregate (FILTER) gives an empty array. Each change costs O(1); the
+ * result is rebuilt (sorted) for a changed group only.
+ */
+class ArrayAggItem implements ObjectValue {
+  readonly key: readonly Value[];
+  readonly v: Value;
+  constructor(key: readonly Value[], v: Value) {
+    this.key = key;
+    this.v = v;
+  }
+  hashKey(): string {
+    let out = '';
+    for (const k of this.key) out += encodeValue(k);
+    return out + encodeValue(this.v);
+  }
+}
+
+const nullFirst = (a: Value, b: Value): number =>
+  a === null ? (b === null ? 0 : -1) : b === null ? 1 : compareAny(a, b);
+
+class ArrayAgg implements Accumulator {
+  readonly items = new Map<string, { item: ArrayAggItem; n: number }>();
+  readonly order: readonly { desc: boolean; nullsFirst: boolean }[];
+  constructor(order: readonly { desc: boolean; nullsFirst: boolean }[]) {
+    this.order = order;
+  }
+  add(v: Value, w: number): void {
+    const item = v as ArrayAggItem;
+    const k = item.hashKey();
+    const e = this.items.get(k);
+    if (e === undefined) this.items.set(k, { item, n: w });
+    else if ((e.n += w) === 0) this.items.delete(k);
+  }
+  result(): Value {
+    if (this.items.size === 0) return new SqlArray([]); // Feldera: a group whose rows are all filtered out
+    const order = this.order;
+    const cmp = (x: ArrayAggItem, y: ArrayAggItem): number => {
+      for (let i = 0; i < x.key.length; i++) {
+        const a = x.key[i] as Value;
+        const b = y.key[i] as Value;
+        const o = order[i];
+        let c: number;
+        if (o === undefined) c = nullFirst(a, b);
+        else if (a === null || b === null) c = a === b ? 0 : (a === null) === o.nullsFirst ? -1 : 1;
+        else c = o.desc ? -compareAny(a, b) : compareAny(a, b);
+        if (c !== 0) return c;
+      }
+      return nullFirst(x.v, y.v);
+    };
+    const sorted = [...this.items.values()].sort((p, q) => cmp(p.item, q.item));
+    const out: Value[] = [];
+    for (const { item, n } of sorted) for (let i = 0; i < n; i++) out.push(item.v);
+    return new SqlArray(out);
+  }
+}
+
+class ArrayAggDistinct implements Accumulator {
+  readonly counts = new Map<string, { v: Value; n: number }>();
+  add(v: Value, w: number): void {
+    const k = encodeValue(v);
+    const e = this.counts.get(k);
+    if (e === undefined) this.counts.set(k, { v, n: w });
+    else if ((e.n += w) === 0) this.counts.delete(k);
+  }
+  result(): Value {
+    if (this.counts.size === 0) return new SqlArray([]);
+    return new SqlArray([...this.counts.values()].map((e) => e.v).sort(nullFirst));
+  }
+}
+
+/** The regression aggregates `f(y, x)` (and COVAR/CORR): two arguments, fed as one `(x, y)` pair. */
+export const TWO_ARGUMENT_AGGREGATES: ReadonlySet<string> = new Set([
+  'regr_count',
+  'regr_sxx',
+  'regr_syy',
+  'regr_sxy',
+  'regr_avgx',
+  'regr_avgy',
+  'regr_slope',
+  'regr_intercept',
+  'regr_r2',
+  'covar_pop',
+  'covar_samp',
+  'corr',
+]);
+
+/** A number as a double (for the regression aggregates). */
+function toDouble(v: Value): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return (v as Decimal).toNumber();
+}
+
+/**
+ * REGR_*, COVAR_POP/COVAR_SAMP and CORR over the pairs whose two values are both non-NULL, from exact sums of
+ * x, y, x², y² and xy (correctly rounded, so deletions are exact); results are DOUBLE as in Postgres. With
+ * Sxx = Σx² − (Σx)²/n (Syy, Sxy alike): REGR_SXX = Sxx, REGR_SLOPE = Sxy/Sxx, REGR_INTERCEPT = (Σy − slope·Σx)/n,
+ * REGR_R2 = Sxy²/(Sxx·Syy) (1 when Syy = 0), COVAR_POP = Sxy/n, COVAR_SAMP = Sxy/(n − 1),
+ * CORR = Sxy/√(Sxx·Syy); NULL where the formula has no value (no pairs, Sxx = 0, ...).
+ */
+class Regression implements Accumulator {
+  n = 0;
+  readonly sx = new FloatSum(false);
+  readonly sy = new FloatSum(false);
+  readonly sxx = new FloatSum(false);
+  readonly syy = new FloatSum(false);
+  readonly sxy = new FloatSum(false);
+  readonly name: string;
+  constructor(name: string) {
+    this.name = name;
+  }
+  add(v: Value, w: number): void {
+    const p = v as ArgPair;
+    if (p === null || p.k === null || p.v === null) return;
+    const x = toDouble(p.k);
+    const y = toDouble(p.v);
+    this.n += w;
+    this.sx.add(x, w);
+    this.sy.add(y, w);
+    this.sxx.add(x * x, w);
+    this.syy.add(y * y, w);
+    this.sxy.add(x * y, w);
+  }
+  result(): Value {
+    const n = this.n;
+    if (this.name === 'regr_count') return BigInt(n);
+    if (n === 0) return null;
+    const sx = this.sx.sum;
+    const sy = this.sy.sum;
+    const sxx = Math.max(0, this.sxx.sum - (sx * sx) / n);
+    const syy = Math.max(0, this.syy.sum - (sy * sy) / n);
+    const sxy = this.sxy.sum - (sx * sy) / n;
+    switch (this.name) {
+      case 'regr_sxx':
+        return sxx;
+      case 'regr_syy':
+        return syy;
+      case 'regr_sxy':
+        return sxy;
+      case 'regr_avgx':
+        return sx / n;
+      case 'regr_avgy':
+        return sy / n;
+      case 'regr_slope':
+        return sxx === 0 ? null : sxy / sxx;
+      case 'regr_intercept':
+        return sxx === 0 ? null : (sy - (sxy / sxx) * sx) / n;
+      case 'regr_r2':
+        if (sxx === 0) return null;
+        return syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+      case 'covar_pop':
+        return sxy / n;
+      case 'covar_samp':
+        return n < 2 ? null : sxy / (n - 1);
+      case 'corr':
+        return sxx === 0 || syy === 0 ? null : sxy / Math.sqrt(sxx * syy);
+      default:
+        return null;
+    }
+  }
+}
+
 export interface AggregateOptions {
+  /** ARRAY_AGG: its ORDER BY keys (argument columns), and where the input's non-key columns start. */
+  readonly order?: readonly {
+    readonly column: number;
+    readonly desc: boolean;
+    readonly nullsFirst: boolean;
+  }[];
+  readonly rowStart?: number;
   /** For two-argument aggregates (ARG_MIN/ARG_MAX): the column and type of the second argument. */
   readonly second?: { readonly column: number; readonly type: SqlType };
   /** Column holding the `FILTER (WHERE ...)` condition. */
@@ -530,7 +745,7 @@ export function makeAggregate(
         let inner: IntSum | DecimalSum | FloatSum;
         if (k === 'REAL' || k === 'DOUBLE') inner = new FloatSum(k === 'REAL' && name === 'sum');
         else if (k === 'DECIMAL') inner = new DecimalSum();
-        else inner = new IntSum(k === 'BIGINT' || k === 'UBIGINT');
+        else inner = name === 'sum' ? new IntSum(false, k) : new IntSum(k === 'BIGINT' || k === 'UBIGINT');
         return name === 'sum' ? inner : new Avg(inner, t);
       }
       case 'min':
@@ -557,8 +772,37 @@ export function makeAggregate(
       case 'var_pop':
       case 'var_samp':
         return new Variance(t, name.endsWith('samp'), name.startsWith('stddev'));
+      case 'array_agg':
+        return distinct ? new ArrayAggDistinct() : new ArrayAgg(opts.order ?? []);
+      default:
+        if (TWO_ARGUMENT_AGGREGATES.has(name)) return new Regression(name);
+        throw new Error(`aggregate ${name} has no implementation`);
     }
   };
+  if (name === 'array_agg') {
+    const order = opts.order ?? [];
+    const start = opts.rowStart ?? 0;
+    const last = Math.max(arg, ...order.map((o) => o.column));
+    // every column the sort key reads is an argument column, so a restored group sorts alike
+    const columns = Array.from({ length: last - start + 1 }, (_, i) => start + i);
+    return {
+      arg,
+      create: make,
+      ...(opts.filter !== undefined ? { filter: opts.filter } : {}),
+      ...(distinct
+        ? {}
+        : {
+            extra: {
+              columns,
+              combine: (row: Row) =>
+                new ArrayAggItem(
+                  [...order.map((o) => row[o.column] as Value), ...row.slice(start, arg + 1)],
+                  row[arg] as Value,
+                ),
+            },
+          }),
+    };
+  }
   const second = opts.second;
   const fn: AggregateFunction = {
     arg,

@@ -8,7 +8,7 @@ import { ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import type { Row, Value } from '../zset/value.ts';
 import type { SourceMap } from './parse.ts';
-import { type SqlType, sqlType, typeToSql } from './sql-type.ts';
+import { NESTED_KINDS, type SqlType, sqlType, typeToSql } from './sql-type.ts';
 import { commonType, isNumeric, isString } from './types-rules.ts';
 import { compileCast } from './values/cast.ts';
 
@@ -39,6 +39,8 @@ export interface ScopeColumn {
   readonly qualifier: string | null;
   readonly name: string;
   readonly type: SqlType;
+  /** The other side's copy of a `JOIN ... USING` / `NATURAL JOIN` column: reachable only qualified, not in `*`. */
+  readonly hidden?: boolean;
 }
 
 export interface BindContext {
@@ -58,6 +60,14 @@ export interface BindContext {
     readonly columns: readonly ScopeColumn[];
     readonly map: ReadonlyMap<number, number>;
   };
+  /** The program's user-defined functions (lower-case name → function), consulted before the registry. */
+  readonly functions?: ReadonlyMap<string, UserFunction>;
+}
+
+/** A user-defined function (`udf.ts`): binds a call to it, given the call's bound arguments. */
+export interface UserFunction {
+  readonly name: string;
+  call(args: readonly Bound[], ctx: BindContext, location: unknown): Bound;
 }
 
 /** Single-row layout: column i is a[i]. */
@@ -171,6 +181,14 @@ export function fold(b: Bound): Bound {
 
 /** Converts `b` to type `t` using an implicit cast, or fails with a type error. */
 export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown, what: string): Bound {
+  // nested types: the same kind is not enough, the components must match too (ARRAY of INTEGER → of BIGINT)
+  if (NESTED_KINDS.has(t.kind) && b.type.kind === t.kind && typeToSql(b.type) !== typeToSql(t)) {
+    try {
+      return fold(castBound(b, { ...t, nullable: b.type.nullable }, false));
+    } catch (e) {
+      throw sqlError('SqlTypeError', `${what}: ${(e as Error).message}`, ctx, location);
+    }
+  }
   if (b.type.kind === t.kind && !(b.unknownLiteral && t.kind !== 'VARCHAR')) {
     if (b.unknownLiteral) return { ...b, unknownLiteral: false };
     return b;
@@ -202,6 +220,18 @@ export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown
 
 /** An explicit or implicit conversion of `b` to `t`. */
 export function castBound(b: Bound, t: SqlType, explicit = true): Bound {
+  // Feldera: an SQL NULL cast to VARIANT is the VARIANT null (a value), see values/nested-cast.ts
+  if (t.kind === 'VARIANT') {
+    const f = compileCast(b.type.kind === 'NULL' ? t : b.type, t, explicit);
+    return fold({
+      type: { ...t, nullable: false },
+      cols: b.cols,
+      gen: (ctx) => {
+        const e = b.gen(ctx);
+        return (x, y) => f(e(x, y));
+      },
+    });
+  }
   if (b.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
   const f = compileCast(b.type, t, explicit);
   return strict({ ...t, nullable: b.type.nullable }, [b], f);

@@ -6,6 +6,12 @@
  * without building the concatenated row. NULL handling follows SQL: operators and functions return NULL when
  * an operand is NULL; AND/OR/NOT use three-valued logic. Name and type errors are reported here, at compile
  * time, with the line and column of the offending expression.
+ *
+ * Function calls: a program's SQL user-defined functions (`ctx.functions`, udf.ts) first, then the built-ins
+ * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
+ * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
+ * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
+ * keep their padding (Feldera).
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
@@ -44,10 +50,23 @@ import {
   strict,
   unify,
 } from './bound.ts';
+import { bindDatetimeSpecial } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
+import {
+  bindIntervalQualified,
+  castInterval,
+  intervalArithmetic,
+  isInterval,
+  negateInterval,
+  resolveIntervalType,
+} from './intervals.ts';
+import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
 import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { temporalTypeName } from './temporal-types.ts';
+import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
 import { bytesFromHexLiteral } from './values/bytes.ts';
+import { compileCast } from './values/cast.ts';
 import { comparatorFor } from './values/compare.ts';
 import { Decimal } from './values/decimal.ts';
 import { charLength, compileLike, position, rtrimSpaces, substring, trim } from './values/strings.ts';
@@ -158,6 +177,14 @@ const IDENTITY_EQ: ReadonlySet<TypeKind> = new Set([
 ]);
 
 /** CHAR as text: Postgres drops a CHAR value's trailing spaces when it is used as text. */
+/**
+ * A CHAR(n) operand of `||` or of a string function, with its padding (Feldera: concatenation and the string
+ * functions see the trailing spaces; only a cast to VARCHAR removes them), typed as VARCHAR.
+ */
+function charPadded(b: Bound): Bound {
+  return b.type.kind === 'CHAR' ? { ...b, type: sqlType('VARCHAR', b.type.nullable, { length: null }) } : b;
+}
+
 function charAsText(b: Bound): Bound {
   return b.type.kind === 'CHAR'
     ? castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }), false)
@@ -184,6 +211,7 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
   const [l, r] = bpcharOperands(l0, r0);
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
+  if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
   const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
@@ -199,7 +227,14 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
   return op === '=' ? { ...res, eq: [a, b] } : res;
 }
 
+/** Feldera refuses comparing ROW values (they still group, DISTINCT and take part in set operations). */
+function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
+  throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
+}
+
 function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
+  const iv = intervalArithmetic(op, l, r, ctx, loc);
+  if (iv) return iv;
   const nullable = l.type.nullable || r.type.nullable;
   // date arithmetic
   if (l.type.kind === 'DATE' || r.type.kind === 'DATE') {
@@ -252,8 +287,8 @@ function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
     );
   }
   const text = sqlType('VARCHAR', l.type.nullable || r.type.nullable, { length: null });
-  const a = isString(l.type) ? charAsText(l) : castBound(l, text);
-  const b = isString(r.type) ? charAsText(r) : castBound(r, text);
+  const a = isString(l.type) ? charPadded(l) : castBound(l, text);
+  const b = isString(r.type) ? charPadded(r) : castBound(r, text);
   return strict(text, [a, b], (x, y) => (x as string) + (y as string));
 }
 
@@ -321,6 +356,9 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'TypeCast': {
       const arg = bindExpr(n.arg, ctx);
       const t = resolveTypeName(n.typeName, ctx);
+      if (isSafeCast(ctx, loc)) return safeCast(arg, t, ctx, loc);
+      const iv = castInterval(arg, t, ctx, loc);
+      if (iv) return fold(iv);
       if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
       try {
         return fold(castBound(arg, t));
@@ -391,12 +429,49 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     }
     case 'FuncCall':
       return bindFunc(n, ctx);
+    case 'MinMaxExpr': // GREATEST / LEAST: bound by the function registry (functions/scalar.ts)
+      return bindFunc(
+        {
+          funcname: [{ String: { sval: n.op === 'IS_GREATEST' ? 'greatest' : 'least' } }],
+          args: n.args,
+          location: loc,
+        },
+        ctx,
+      );
+    case 'HfIntervalQualified': // `(a - b) SECOND`, see interval-syntax.ts
+      return bindIntervalQualified(n, ctx, bindExpr);
     case 'SubLink':
-      throw sqlError('SqlUnsupported', 'subqueries in expressions are not supported', ctx, loc, {
-        construct: 'subquery expression',
-      });
+      throw sqlError(
+        'SqlUnsupported',
+        `a subquery is not supported in ${ctx.clause ?? 'this clause'}: subqueries may appear in WHERE, in the select list, and (uncorrelated) in the HAVING of a GROUP BY query`,
+        ctx,
+        loc,
+        {
+          construct: 'subquery expression',
+        },
+      );
     case 'ParamRef':
       throw sqlError('SqlUnsupported', 'query parameters are not supported', ctx, loc);
+    // nested types (nested-expr.ts)
+    case 'A_ArrayExpr':
+      return arrayOf(
+        ((n.elements ?? []) as Ast[]).map((e) => bindExpr(e, ctx)),
+        ctx,
+        loc,
+      );
+    case 'RowExpr':
+      return rowOf(((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)));
+    case 'A_Indirection': {
+      const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
+      let b = bindExpr(n.arg, ctx);
+      for (const ind of n.indirection as Ast[]) {
+        if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
+        else if (ind.A_Indices && !ind.A_Indices.is_slice)
+          b = subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc);
+        else throw sqlError('SqlUnsupported', 'array slices and * are not supported', ctx, loc);
+      }
+      return b;
+    }
     default:
       throw sqlError('SqlUnsupported', `unsupported expression: ${kind}`, ctx, loc, { construct: kind });
   }
@@ -443,6 +518,17 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   if (parts.includes('*')) {
     throw sqlError('SqlUnsupported', '* is only allowed in the select list or COUNT(*)', ctx, n.location);
   }
+  // field access: `c.f`, `t.c.f`, ... (the longest prefix naming a column, qualified or not)
+  if (parts.length >= 2) {
+    const cols = ctx.groupedColumns?.columns ?? ctx.columns;
+    const qualified = cols.some((c) => c.qualifier === parts[0]);
+    const split = qualified ? 2 : cols.some((c) => c.name === parts[0]) ? 1 : parts.length;
+    if (parts.length > split) {
+      let b = bindColumn({ ...n, fields: n.fields.slice(0, split) }, ctx);
+      for (const f of parts.slice(split)) b = fieldAccess(b, f, ctx, n.location);
+      return b;
+    }
+  }
   if (parts.length > 2)
     throw sqlError('SqlUnsupported', `qualified name ${parts.join('.')} is not supported`, ctx, n.location);
   const [q, name] =
@@ -461,7 +547,7 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
   }
   const matches: number[] = [];
   ctx.columns.forEach((c, i) => {
-    if (c.name === name && (q === null || c.qualifier === q)) matches.push(i);
+    if (c.name === name && (q === null ? !c.hidden : c.qualifier === q)) matches.push(i);
   });
   const shown = q === null ? name : `${q}.${name}`;
   if (matches.length === 0) {
@@ -470,6 +556,8 @@ function bindColumn(n: Ast, ctx: BindContext): Bound {
         name: q,
       });
     }
+    // Feldera's PI (written without parentheses), unless a column has that name
+    if (q === null && name === 'pi') return literal(Math.PI, sqlType('DOUBLE', false));
     throw sqlError('SqlNameError', `column "${shown}" does not exist`, ctx, n.location, { name: shown });
   }
   if (matches.length > 1) {
@@ -530,6 +618,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       if (!n.lexpr) {
         const arg = bindExpr(n.rexpr, ctx);
         if (op === '-') {
+          if (isInterval(arg.type)) return negateInterval(arg);
           if (!isNumeric(arg.type))
             throw sqlError('SqlTypeError', `operator does not exist: -${typeToSql(arg.type)}`, ctx, loc);
           return strict(arg.type, [arg], arith.negate(arg.type.kind));
@@ -538,6 +627,8 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         throw sqlError('SqlUnsupported', `unsupported prefix operator ${op}`, ctx, loc);
       }
       if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
+      if (op === '<=>') return bindAExpr({ ...n, kind: 'AEXPR_NOT_DISTINCT' }, ctx); // Feldera's null-safe =
+      if (op === '~' || op === '!~') return bindRlike(n, op === '!~', ctx); // RLIKE (dialect.ts)
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
@@ -552,6 +643,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
+      if (xx.type.kind === 'ROW') rowsNotComparable("using '='", ctx, loc);
       const cmp = comparator(xx.type.kind === 'NULL' ? 'INTEGER' : xx.type.kind);
       const type = sqlType(
         'BOOLEAN',
@@ -586,18 +678,25 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const both = andOr(true, [ge, le]);
       return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
     }
-    case 'AEXPR_LIKE': {
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
       const p = coerceString(bindExpr(n.rexpr, ctx), ctx, loc, 'LIKE');
-      const negated = op === '!~~';
-      if (op !== '~~' && op !== '!~~')
+      const ci = n.kind === 'AEXPR_ILIKE'; // ILIKE: both sides lower-cased
+      const negated = op === (ci ? '!~~*' : '!~~');
+      if (op !== (ci ? '~~*' : '~~') && !negated)
         throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc);
+      const fold = ci ? (s: string) => s.toLowerCase() : (s: string) => s;
       const type = sqlType('BOOLEAN', x.type.nullable || p.type.nullable);
       if (p.literal && typeof p.literal.value === 'string') {
-        const m = compileLike(p.literal.value);
-        return strict(type, [x], (s) => m(s as string) !== negated);
+        const m = compileLike(fold(p.literal.value));
+        return strict(type, [x], (s) => m(fold(s as string)) !== negated);
       }
-      return strict(type, [x, p], (s, pat) => compileLike(pat as string)(s as string) !== negated);
+      return strict(
+        type,
+        [x, p],
+        (s, pat) => compileLike(fold(pat as string))(fold(s as string)) !== negated,
+      );
     }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
@@ -625,6 +724,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
         Bound,
         Bound,
       ];
+      if (a.type.kind === 'ROW') rowsNotComparable('with NULLIF', ctx, loc);
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
         type: { ...a.type, nullable: true },
@@ -654,8 +754,51 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
   }
 }
 
+/** True for `SAFE_CAST(x AS t)` (written `     CAST(` by dialect.ts; the program text still says SAFE_CAST). */
+function isSafeCast(ctx: BindContext, loc: unknown): boolean {
+  if (typeof loc !== 'number' || loc < 0) return false;
+  const at = ctx.source.charOffset(loc);
+  return at >= 5 && ctx.source.slice(at - 5, at).toUpperCase() === 'SAFE_';
+}
+
+/** Feldera's SAFE_CAST: like CAST, but a value that does not convert gives NULL instead of an error. */
+function safeCast(arg: Bound, t: SqlType, ctx: BindContext, loc: unknown): Bound {
+  const type = { ...t, nullable: true };
+  if (arg.unknownLiteral) {
+    try {
+      return { ...coerce(arg, t, ctx, loc, 'SAFE_CAST'), type };
+    } catch (e) {
+      if (e instanceof ServiceError && e.errorCode === 'SqlTypeError') return literal(null, type);
+      throw e;
+    }
+  }
+  let f: (v: Value) => Value;
+  try {
+    f = compileCast(arg.type, t, true);
+  } catch (e) {
+    throw sqlError('SqlTypeError', (e as Error).message, ctx, loc);
+  }
+  return strict(type, [arg], (v) => {
+    try {
+      return f(v);
+    } catch (e) {
+      if (e instanceof ServiceError) return null;
+      throw e;
+    }
+  });
+}
+
+/** `s RLIKE p` / `s NOT RLIKE p` (written `~` / `!~` by dialect.ts): the RLIKE function, negated. */
+function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
+  const call = {
+    FuncCall: { funcname: [{ String: { sval: 'rlike' } }], args: [n.lexpr, n.rexpr], location: n.location },
+  };
+  const m = bindExpr(call, ctx);
+  return negated ? not(m) : m;
+}
+
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
-  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charAsText(b);
+  if (isString(b.type)) return b.unknownLiteral ? { ...b, unknownLiteral: false } : charPadded(b);
   if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
   throw sqlError('SqlTypeError', `${what} needs a character string, got ${typeToSql(b.type)}`, ctx, loc);
 }
@@ -709,6 +852,19 @@ const AGGREGATE_NAME_LIST = [
   'stddev_samp',
   'var_pop',
   'var_samp',
+  'array_agg',
+  'regr_count',
+  'regr_sxx',
+  'regr_syy',
+  'regr_sxy',
+  'regr_avgx',
+  'regr_avgy',
+  'regr_slope',
+  'regr_intercept',
+  'regr_r2',
+  'covar_pop',
+  'covar_samp',
+  'corr',
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */
@@ -745,6 +901,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   }
   if (n.over)
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
+  const special = bindDatetimeSpecial(name, n, ctx, bindExpr); // unit arguments: DATE_PART(YEAR, d), ...
+  if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
     if (args.length < lo || args.length > hi) {
@@ -890,6 +1048,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
     default: {
+      const udf = fname.length === 1 ? ctx.functions?.get(name) : undefined;
+      if (udf) return udf.call(args, ctx, loc);
       const impl = scalarFunction(name);
       if (impl) return impl({ name, args, ctx, loc, node: n, argc, num, str, int });
       throw sqlError('SqlUnsupported', `function ${name.toUpperCase()} is not supported`, ctx, loc, {
@@ -903,11 +1063,23 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
 // type names
 
 /** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
-export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): SqlType {
+/**
+ * `column`: the type of a table column. A column declared `CHAR` without a length holds strings of any length
+ * (Feldera keeps them whole); everywhere else (`CAST(x AS CHAR)`) a bare `CHAR` is `CHAR(1)`.
+ */
+export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true, column = false): SqlType {
+  // Feldera's nested types (type-expr.ts) and Postgres's `T ARRAY` / `T[]` (elements nullable)
+  if (tn.arrayBounds) {
+    let t = resolveTypeName({ ...tn, arrayBounds: undefined }, ctx, true);
+    for (let i = 0; i < tn.arrayBounds.length; i++)
+      t = sqlType('ARRAY', i === tn.arrayBounds.length - 1 ? nullable : true, { element: t });
+    return t;
+  }
+  if (tn.holdfast !== undefined)
+    return componentType(tn.holdfast, nullable, (leaf, n) => resolveTypeName(leaf, ctx, n));
   const parts = names(tn.names);
   const base = (parts[parts.length - 1] as string).toLowerCase();
   const mods: number[] = ((tn.typmods ?? []) as Ast[]).map((m) => m.A_Const?.ival?.ival ?? 0);
-  if (tn.arrayBounds) throw sqlError('SqlUnsupported', 'array types are not supported', ctx, tn.location);
   const plain = (kind: TypeKind) => {
     if (mods.length > 0) throw sqlError('SqlTypeError', `type ${kind} takes no modifiers`, ctx, tn.location);
     return sqlType(kind, nullable);
@@ -965,7 +1137,9 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'char':
     case 'character': {
       const kind = base === 'varchar' ? 'VARCHAR' : 'CHAR';
-      const len = mods[0] ?? (kind === 'CHAR' ? 1 : null);
+      // the grammar gives a bare CHAR the length 1 at no position (location -1)
+      const bare = kind === 'CHAR' && (tn.typmods?.[0]?.A_Const?.location ?? -1) < 0;
+      const len = bare && column ? null : (mods[0] ?? (kind === 'CHAR' ? 1 : null));
       if (len !== null && len < 1)
         throw sqlError('SqlTypeError', `length for type ${kind} must be at least 1`, ctx, tn.location);
       return sqlType(kind, nullable, { length: len });
@@ -992,9 +1166,13 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true): Sql
     case 'date':
       return plain('DATE');
     case 'time':
-      return plain('TIME');
     case 'timestamp':
-      return plain('TIMESTAMP');
+    case 'timestamptz':
+      return temporalTypeName(base, mods, nullable, ctx, tn.location);
+    case 'interval':
+      return resolveIntervalType(mods, nullable, ctx, tn.location);
+    case 'variant':
+      return plain('VARIANT');
     default:
       throw sqlError(
         'SqlUnsupported',

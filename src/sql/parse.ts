@@ -5,7 +5,14 @@
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
  * - `CREATE LOCAL VIEW` is recognised the same way;
- * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate).
+ * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
+ *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
+ *   (`TABLE(TUMBLE(TABLE t, ...))`);
+ * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
+ *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
+ *   statement in program order).
+ * - Feldera's nested types hung on their TypeName nodes and user-defined types (CREATE TYPE) expanded where
+ *   they are used (`type-expr.ts`); CREATE TYPE statements are consumed and not returned.
  * Positions reported to users are 1-based line and column.
  *
  * Depth: the binder and planner recurse over the tree, so every statement's nesting is measured here
@@ -19,10 +26,15 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteDialect } from './dialect.ts';
-import type { PropertyValue, SourceRange } from './schema.ts';
+import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
+import type { PropertyValue } from './schema.ts';
+import { type Ast, SourceMap } from './source-map.ts';
+import { attachTypes } from './type-expr.ts';
+import { cutFunctions, functionStatement } from './udf-parse.ts';
+import { rewriteWindowSyntax } from './window-syntax.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is an untyped JSON tree; accessors below narrow it.
-export type Ast = any;
+export type { Ast } from './source-map.ts';
+export { SourceMap } from './source-map.ts';
 
 export interface ParsedStatement {
   readonly ast: Ast;
@@ -40,47 +52,6 @@ let loaded: Promise<void> | null = null;
 export function ensureParser(): Promise<void> {
   loaded ??= loadModule();
   return loaded;
-}
-
-export class SourceMap {
-  readonly #lineStarts: number[] = [0];
-  readonly #text: string;
-
-  constructor(text: string) {
-    this.#text = text;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.#lineStarts.push(i + 1);
-  }
-
-  /** 0-based character offset → 1-based line/column. */
-  position(offset: number): { line: number; column: number } {
-    let lo = 0;
-    let hi = this.#lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#lineStarts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: offset - (this.#lineStarts[lo] as number) + 1 };
-  }
-
-  range(start: number, end: number): SourceRange {
-    const a = this.position(start);
-    const b = this.position(Math.max(start, end - 1));
-    return { startLine: a.line, startColumn: a.column, endLine: b.line, endColumn: b.column };
-  }
-
-  /** Postgres reports byte offsets into the UTF-8 text; convert to a character offset. */
-  charOffset(byteOffset: number): number {
-    let bytes = 0;
-    let i = 0;
-    const t = this.#text;
-    while (i < t.length && bytes < byteOffset) {
-      const c = t.codePointAt(i) as number;
-      bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-      i += c >= 0x10000 ? 2 : 1;
-    }
-    return i;
-  }
 }
 
 interface Token {
@@ -229,34 +200,34 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     s = e + 1;
   }
 
-  rewriteDialect(tokens, chars);
+  const types = rewriteDialect(tokens, chars);
+  const intervalMarks = rewriteIntervalSyntax(tokens, chars);
+  rewriteWindowSyntax(tokens, chars);
+  const functions = cutFunctions(tokens, chars);
   const cleaned = chars.join('');
-  let parsed: Ast;
-  try {
-    parsed = parseSync(cleaned);
-  } catch (err) {
-    if (isStackOverflow(err))
-      throw tooDeepForParser(
-        sql,
-        cleaned,
-        extras.map((x) => x.start),
-      );
-    const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
-    const msg = details?.message ?? (err as Error).message;
-    const off =
-      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
-    // the grammar's own stack limit (bison): nesting, not a syntax error
-    if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
-    throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
-  }
+  const parsed = parseText(
+    sql,
+    cleaned,
+    map,
+    extras.map((x) => x.start),
+  );
   const out: ParsedStatement[] = [];
+  const kept = new Set(
+    attachTypes(
+      (parsed.stmts ?? []).map((r: Ast) => r.stmt),
+      types,
+      parseTypeText,
+    ),
+  );
   for (const raw of parsed.stmts ?? []) {
+    if (!kept.has(raw.stmt)) continue; // CREATE TYPE: consumed by attachTypes
     const start = map.charOffset(raw.stmt_location ?? 0);
     const end = raw.stmt_len ? map.charOffset((raw.stmt_location ?? 0) + raw.stmt_len) : cleaned.length;
     let offset = start;
     while (offset < end && /\s/.test(cleaned[offset] as string)) offset++;
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
     checkDepth(raw.stmt, sql, map, offset);
+    markIntervalQualifiers(raw.stmt, intervalMarks, map);
     out.push({
       ast: raw.stmt,
       text: cleaned.slice(offset, end),
@@ -265,7 +236,39 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
       local: extra?.local ?? false,
     });
   }
+  for (const f of functions) {
+    const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
+    const body = f.body === null ? null : parseText(sql, f.body, map, [f.start]).stmts?.[0]?.stmt;
+    if (body) markIntervalQualifiers(body, intervalMarks, map);
+    attachTypes(
+      [header, body].filter((x) => x),
+      types,
+      parseTypeText,
+    ); // nested types in the signature or body
+    const ast = functionStatement(header, body);
+    if (typeof ast === 'string') throw syntaxAt(sql, f.start, ast);
+    checkDepth(ast, sql, map, f.start);
+    const at = out.findIndex((x) => x.offset > f.start);
+    const st = { ast, text: sql.slice(f.start, f.end), offset: f.start, properties: {}, local: false };
+    out.splice(at < 0 ? out.length : at, 0, st);
+  }
   return out;
+}
+
+/** Runs the Postgres parser on position-preserving text, reporting errors against the program text. */
+function parseText(sql: string, cleaned: string, map: SourceMap, starts: readonly number[]): Ast {
+  try {
+    return parseSync(cleaned);
+  } catch (err) {
+    if (isStackOverflow(err)) throw tooDeepForParser(sql, cleaned, starts);
+    const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
+    const msg = details?.message ?? (err as Error).message;
+    const off =
+      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
+    // the grammar's own stack limit (bison): nesting, not a syntax error
+    if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
+    throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);
+  }
 }
 
 /** Nesting levels of a statement's tree that the binder and planner accept (see the module header). */
@@ -375,4 +378,10 @@ function checkDepth(stmt: Ast, sql: string, map: SourceMap, stmtOffset: number):
 
 function blank(chars: string[], t: Token): void {
   for (let i = t.start; i < t.end; i++) if (chars[i] !== '\n') chars[i] = ' ';
+}
+
+/** A type's text (a leaf of a nested type) as a Postgres TypeName node. */
+function parseTypeText(text: string): Ast {
+  const r: Ast = parseSync(`SELECT CAST(NULL AS ${text})`);
+  return r.stmts[0].stmt.SelectStmt.targetList[0].ResTarget.val.TypeCast.typeName;
 }

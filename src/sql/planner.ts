@@ -9,7 +9,11 @@
  * - fuse the projection that follows a join (the select list, or the GROUP BY key/argument projection) into the
  *   join's output function, so no intermediate concatenated row is built.
  * Everything after FROM/WHERE is a straight pipeline: aggregate → HAVING → select list → DISTINCT; set operations
- * combine two planned queries.
+ * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
+ * scope read the same operators (state: the stack of WITH scopes while a query is being planned). Subqueries in
+ * WHERE, the select list and HAVING (as subqueries.ts allows) are first rewritten into LEFT JOINs with derived
+ * tables (subqueries.ts); `JOIN ... USING` / `NATURAL JOIN` become qualified equalities (using-join.ts). WHERE
+ * predicates on the preserved side of an outer join are pushed below it.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -17,12 +21,18 @@ import { type AggregateFunction, AggregateOperator } from '../operators/aggregat
 import { ConstantOperator } from '../operators/constant.ts';
 import { DistinctOperator } from '../operators/distinct.ts';
 import { FilterOperator } from '../operators/filter.ts';
+import { FlatMapOperator } from '../operators/flat-map.ts';
 import { type JoinKind, JoinOperator, NULL_KEY } from '../operators/join.ts';
 import { MapOperator } from '../operators/map.ts';
 import { SetOpOperator } from '../operators/set-op.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
 import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
-import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_ALIASES,
+  type AggregateName,
+  makeAggregate,
+  TWO_ARGUMENT_AGGREGATES,
+} from './aggregates.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -40,19 +50,21 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
+import type { Rel } from './rel.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
+import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
+import { isUnnestCall, planUnnest } from './unnest.ts';
+import { usingJoin } from './using-join.ts';
+import { isWindowAggCall, planWindowAggs } from './window-agg-plan.ts';
+import { overCalls, planRanked, rankBound } from './window-rank.ts';
+import { planWindowTable } from './windows.ts';
 
 export type { Ast } from './parse.ts';
 
-/** A planned relation: a circuit node and its columns. */
-export interface Rel {
-  readonly node: NodeId;
-  readonly cols: readonly ScopeColumn[];
-  /** Columns that identify a row uniquely (a table's primary key), if known. */
-  readonly unique?: readonly number[];
-}
+export type { Rel } from './rel.ts';
 
 type FromTree =
   | { readonly k: 'rel'; readonly rel: Rel; readonly cols: readonly ScopeColumn[] }
@@ -76,8 +88,13 @@ export interface PlannerOptions {
   /** Resolves a table or view name to its relation (null = unknown). */
   readonly resolve: (name: string) => Rel | null;
   readonly source: SourceMap;
-  /** Ad-hoc queries may use ORDER BY/LIMIT (applied by the caller); views may not. */
+  /**
+   * Ad-hoc queries apply their top-level ORDER BY/LIMIT themselves (and pass the statement without them);
+   * anywhere else ORDER BY ... LIMIT plans a top-k (`order-limit.ts`). Kept for callers; no longer read.
+   */
   readonly allowOrderBy?: boolean;
+  /** The program's user-defined functions. */
+  readonly functions?: BindContext['functions'];
 }
 
 const JOIN_KINDS: Record<string, JoinKind> = {
@@ -90,6 +107,10 @@ const JOIN_KINDS: Record<string, JoinKind> = {
 export class Planner {
   readonly #c: Circuit;
   readonly #o: PlannerOptions;
+  /** Common table expressions in scope (one map per enclosing WITH, innermost last). */
+  readonly #ctes: Array<Map<string, Rel>> = [];
+  /** Derived tables made from subqueries so far (for fresh aliases). */
+  #subqueries = 0;
 
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
@@ -97,7 +118,7 @@ export class Planner {
   }
 
   #ctx(columns: readonly ScopeColumn[], extra: Partial<BindContext> = {}): BindContext {
-    return { columns, source: this.#o.source, ...extra };
+    return { columns, source: this.#o.source, functions: this.#o.functions, ...extra };
   }
 
   #err(code: Parameters<typeof sqlError>[0], message: string, location: unknown, extra = {}): ServiceError {
@@ -108,31 +129,29 @@ export class Planner {
   // SELECT
 
   planSelect(stmt: Ast): Rel {
-    if (stmt.withClause)
-      throw this.#err(
-        'SqlUnsupported',
-        'WITH (common table expressions) is not supported',
-        stmt.withClause.location,
-        { construct: 'WITH' },
-      );
-    if (!this.#o.allowOrderBy && (stmt.sortClause || stmt.limitCount || stmt.limitOffset)) {
-      throw this.#err(
-        'SqlUnsupported',
-        'ORDER BY, LIMIT and OFFSET are only allowed in ad-hoc queries',
-        firstLocation(stmt.sortClause ?? [stmt.limitCount ?? stmt.limitOffset]),
-        {
-          construct: 'ORDER BY/LIMIT',
-        },
-      );
-    }
+    if (stmt.withClause) return this.#planWith(stmt);
+    // in views, and in subqueries of ad-hoc queries (which apply only their own top-level ORDER BY/LIMIT)
+    if (stmt.sortClause || stmt.limitCount || stmt.limitOffset)
+      return planViewOrderLimit(stmt, {
+        circuit: this.#c,
+        source: this.#o.source,
+        plan: (s) => this.planSelect(s),
+      });
     if (stmt.op && stmt.op !== 'SETOP_NONE') return this.#planSetOp(stmt);
     if (stmt.valuesLists) return this.#planValues(stmt.valuesLists);
+    if (
+      hasSubquery(stmt.whereClause ?? null) ||
+      hasSubquery(stmt.targetList ?? []) ||
+      hasSubquery(stmt.havingClause ?? null)
+    )
+      stmt = this.#decorrelate(stmt);
     if (stmt.windowClause)
       throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
         construct: 'WINDOW',
       });
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
+    this.#hintRankLimit(stmt);
     const from = this.#planFrom(stmt.fromClause ?? []);
     const scope = this.#ctx(from.cols);
     const where = stmt.whereClause ? bindPredicate(stmt.whereClause, { ...scope, clause: 'WHERE' }) : null;
@@ -159,15 +178,118 @@ export class Planner {
           'HAVING without GROUP BY or aggregates is not supported',
           undefined,
         );
-      const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
-      outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
-      rel = this.#materialize(from, filters, exprs);
+      if (targets.some((t) => t.ast && overCalls(t.ast).length > 0)) {
+        // ROW_NUMBER()/RANK()/DENSE_RANK() OVER (...), see window-rank.ts
+        const hint = this.#rankHints.get(stmt);
+        const wc = {
+          circuit: this.#c,
+          source: this.#o.source,
+          materialize: (exprs: Bound[]) => this.#materialize(from, filters, exprs, true),
+        };
+        ({ rel, cols: outCols } = targets.every((t) => !t.ast || overCalls(t.ast).every(isWindowAggCall))
+          ? planWindowAggs(targets, from.cols, wc) // aggregates OVER, LAG/LEAD: window-agg-plan.ts
+          : planRanked(targets, from.cols, { ...wc, ...(hint === undefined ? {} : { rankLimit: hint }) }));
+      } else {
+        const exprs = targets.map((t) => t.bound ?? bindExpr(t.ast, { ...scope, clause: 'the select list' }));
+        outCols = targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type }));
+        rel = this.#materialize(from, filters, exprs);
+      }
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
     rel = { node: rel.node, cols: outCols };
     if (distinct) rel = { node: this.#c.add(new DistinctOperator(), [rel.node]), cols: rel.cols };
     return rel;
+  }
+
+  /**
+   * `WITH a [(cols)] AS (query), b AS (...) SELECT ...`: each common table expression is planned once, in order
+   * (a later one and the main query may read the earlier ones, an inner WITH may shadow an outer name), and
+   * every reference reads the same operators' output.
+   */
+  #planWith(stmt: Ast): Rel {
+    const w = stmt.withClause;
+    if (w.recursive)
+      throw this.#err('SqlUnsupported', 'WITH RECURSIVE is not supported', w.location, {
+        construct: 'WITH RECURSIVE',
+      });
+    const scope = new Map<string, Rel>();
+    this.#ctes.push(scope);
+    try {
+      for (const item of w.ctes as Ast[]) {
+        const cte = item.CommonTableExpr;
+        const name = cte.ctename as string;
+        if (scope.has(name))
+          throw this.#err(
+            'SqlNameError',
+            `WITH query name "${name}" specified more than once`,
+            cte.location,
+            {
+              name,
+            },
+          );
+        if (!cte.ctequery?.SelectStmt)
+          throw this.#err('SqlUnsupported', 'a WITH query must be a SELECT', cte.location, {
+            construct: 'WITH',
+          });
+        const rel = this.planSelect(cte.ctequery.SelectStmt);
+        scope.set(name, {
+          node: rel.node,
+          cols: renameCols(rel.cols, null, cte.aliascolnames, cte.location),
+        });
+      }
+      return this.planSelect({ ...stmt, withClause: undefined });
+    } finally {
+      this.#ctes.pop();
+    }
+  }
+
+  /** Subqueries in WHERE, the select list and HAVING → LEFT JOINs with derived tables (subqueries.ts). */
+  #decorrelate(stmt: Ast): Ast {
+    const found = new Map<string, Ast>();
+    collectAggregates(stmt.targetList ?? [], found);
+    if (stmt.havingClause) collectAggregates(stmt.havingClause, found);
+    const mode =
+      (stmt.groupClause ?? []).length > 0
+        ? 'grouped'
+        : found.size > 0 || stmt.havingClause
+          ? 'aggregate'
+          : 'plain';
+    return decorrelate(
+      stmt,
+      {
+        columnsOf: (name) => (this.#cte(name) ?? this.#o.resolve(name))?.cols.map((c) => c.name) ?? null,
+        fresh: () => `$sq${++this.#subqueries}`,
+        error: (code, message, location) => this.#err(code, message, location, { construct: 'subquery' }),
+      },
+      AGGREGATE_NAMES,
+      mode,
+    );
+  }
+
+  /** A common table expression in scope under this name (innermost first), or null. */
+  #cte(name: string): Rel | null {
+    for (let i = this.#ctes.length - 1; i >= 0; i--) {
+      const r = (this.#ctes[i] as Map<string, Rel>).get(name);
+      if (r) return r;
+    }
+    return null;
+  }
+
+  /** Rank bounds found in an enclosing WHERE (`rn <= k`), by the subquery's SELECT node (window-rank.ts). */
+  readonly #rankHints = new WeakMap<Ast, number>();
+
+  /** `SELECT ... FROM (SELECT ..., ROW_NUMBER() OVER (...) AS rn ...) WHERE rn <= k`: remember k for the subquery. */
+  #hintRankLimit(stmt: Ast): void {
+    const from = stmt.fromClause as Ast[] | undefined;
+    const sub = from?.length === 1 ? from[0]?.RangeSubselect?.subquery?.SelectStmt : undefined;
+    if (!sub || !stmt.whereClause || (sub.op && sub.op !== 'SETOP_NONE')) return;
+    for (const t of (sub.targetList ?? []) as Ast[]) {
+      const rt = t.ResTarget;
+      if (!rt?.name || !rt.val?.FuncCall?.over) continue;
+      const k = rankBound(stmt.whereClause, rt.name as string);
+      if (k !== undefined) this.#rankHints.set(sub, k);
+    }
   }
 
   #planValues(lists: Ast[]): Rel {
@@ -210,6 +332,8 @@ export class Planner {
         const q = fields.length === 2 ? (fields[0].String.sval as string) : null;
         let any = false;
         for (const c of cols) {
+          if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
+          if (q === null && c.hidden) continue; // the second copy of a USING / NATURAL join column
           if (q === null || c.qualifier === q) {
             any = true;
             out.push({
@@ -296,8 +420,8 @@ export class Planner {
       const shown = (raw === 's0me' ? 'some' : raw).toUpperCase();
       // COUNTIF(DISTINCT b) counts every TRUE row, as Feldera does (DISTINCT of a boolean is not applied)
       const distinct = fc.agg_distinct === true && name !== 'countif';
-      if (fc.agg_order)
-        throw this.#err('SqlUnsupported', 'ORDER BY inside aggregates is not supported', fc.location);
+      if (fc.agg_order && name !== 'array_agg')
+        throw this.#err('SqlUnsupported', `ORDER BY inside ${shown} is not supported`, fc.location);
       let filter: number | undefined;
       if (fc.agg_filter) {
         const f = bindPredicate(fc.agg_filter, { ...scope, clause: `FILTER of ${shown}` });
@@ -312,7 +436,7 @@ export class Planner {
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      const arity = name === 'arg_min' || name === 'arg_max' ? 2 : 1;
+      const arity = name === 'arg_min' || name === 'arg_max' || TWO_ARGUMENT_AGGREGATES.has(name) ? 2 : 1;
       if (args.length !== arity)
         throw this.#err(
           'SqlTypeError',
@@ -339,6 +463,25 @@ export class Planner {
       const index = groupBound.length + argBound.length;
       argBound.push(...bound);
       const second = arity === 2 ? { column: index + 1, type: (bound[1] as Bound).type } : undefined;
+      if (name === 'array_agg') {
+        // ARRAY_AGG(x ORDER BY ...): the sort keys are further argument columns (sql/aggregates.ts)
+        const order = ((fc.agg_order ?? []) as Ast[]).map((sb) => {
+          const column = groupBound.length + argBound.length;
+          argBound.push(bindExpr(sb.SortBy.node, { ...scope, clause: `ORDER BY of ${shown}` }));
+          const desc = sb.SortBy.sortby_dir === 'SORTBY_DESC';
+          const nulls = sb.SortBy.sortby_nulls;
+          return {
+            column,
+            desc,
+            nullsFirst: nulls === 'SORTBY_NULLS_DEFAULT' ? desc : nulls === 'SORTBY_NULLS_FIRST',
+          };
+        });
+        functions.push(
+          makeAggregate(name, index, t, distinct, { ...opts, order, rowStart: groupBound.length }),
+        );
+        aggTypes.push(result);
+        continue;
+      }
       functions.push(makeAggregate(name, index, t, distinct, second ? { ...opts, second } : opts));
       aggTypes.push(result);
     }
@@ -459,6 +602,10 @@ export class Planner {
     }
     let tree = this.#fromItem(items[0]);
     for (const it of items.slice(1)) {
+      if (it.RangeFunction && isUnnestCall(it.RangeFunction)) {
+        tree = this.#unnest(tree, it.RangeFunction); // reads the items to its left (implicitly LATERAL)
+        continue;
+      }
       const right = this.#fromItem(it);
       tree = {
         k: 'join',
@@ -479,7 +626,7 @@ export class Planner {
       const rv = ast.RangeVar;
       if (rv.schemaname)
         throw this.#err('SqlUnsupported', 'schema-qualified names are not supported', rv.location);
-      const rel = this.#o.resolve(rv.relname);
+      const rel = this.#cte(rv.relname) ?? this.#o.resolve(rv.relname);
       if (!rel)
         throw this.#err('SqlNameError', `relation "${rv.relname}" does not exist`, rv.location, {
           name: rv.relname,
@@ -499,35 +646,43 @@ export class Planner {
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
-      if (j.usingClause || j.isNatural) {
-        throw this.#err(
-          'SqlUnsupported',
-          'JOIN ... USING and NATURAL JOIN are not supported; write JOIN ... ON',
-          undefined,
-          { construct: 'USING' },
-        );
-      }
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
+      if (j.rarg.RangeFunction && isUnnestCall(j.rarg.RangeFunction) && kind === 'inner' && !j.quals)
+        return this.#unnest(left, j.rarg.RangeFunction);
       const right = this.#fromItem(j.rarg);
-      const lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
-      const rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
+      let lcols = kind === 'right' || kind === 'full' ? left.cols.map(nullableCol) : left.cols;
+      let rcols = kind === 'left' || kind === 'full' ? right.cols.map(nullableCol) : right.cols;
       if (j.alias) throw this.#err('SqlUnsupported', 'aliases on joins are not supported', undefined);
+      let on: Ast | null = j.quals ?? null;
+      if (j.usingClause || j.isNatural) {
+        const u = usingJoin(j, kind, lcols, rcols, (code, message, extra) =>
+          this.#err(code, message, firstLocation([j.rarg]), extra),
+        );
+        ({ lcols, rcols, on } = u);
+      }
       return {
         k: 'join',
         kind,
         left,
         right,
-        on: j.quals ?? null,
+        on,
         cols: [...lcols, ...rcols],
         location: undefined,
       };
     }
-    if (ast.RangeFunction)
-      throw this.#err('SqlUnsupported', 'table functions are not supported', undefined, {
-        construct: 'table function',
+    if (ast.RangeFunction && isUnnestCall(ast.RangeFunction)) return this.#unnest(null, ast.RangeFunction);
+    if (ast.RangeFunction) {
+      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts
+      const w = planWindowTable(ast.RangeFunction, {
+        circuit: this.#c,
+        source: this.#o.source,
+        resolve: this.#o.resolve,
       });
+      const cols = renameCols(w.rel.cols, w.qualifier, ast.RangeFunction.alias?.colnames, undefined);
+      return { k: 'rel', rel: { ...w.rel, cols }, cols };
+    }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
   }
 
@@ -535,6 +690,18 @@ export class Planner {
    * Turns a FROM tree into operators, with `filters` applied and `project` (if any) as the output columns.
    * `project` and `filters` are bound over the tree's columns (predicates carry the tree's column offset).
    */
+  /** `left` (or one empty row) flat-mapped by UNNEST (`unnest.ts`): its columns, then UNNEST's. */
+  #unnest(left: FromTree | null, rf: Ast): FromTree {
+    const rel: Rel =
+      left === null
+        ? { node: this.#c.add(new ConstantOperator([[]]), []), cols: [] }
+        : this.#materialize(left, [], null);
+    const plan = planUnnest(rf, this.#ctx(rel.cols, { clause: 'UNNEST' }));
+    const node = this.#c.add(new FlatMapOperator(plan.expand), [rel.node]);
+    const cols = [...rel.cols, ...plan.cols];
+    return { k: 'rel', rel: { node, cols }, cols };
+  }
+
   #materialize(tree: FromTree, filters: Pred[], project: Bound[] | null, forceProject = false): Rel {
     if (tree.k === 'rel') {
       let node = tree.rel.node;
@@ -582,6 +749,15 @@ export class Planner {
       const leftOnly = cols.length > 0 && cols.every((c) => c < lw);
       const rightOnly = cols.length > 0 && cols.every((c) => c >= lw);
       if (p.b.literal && p.b.literal.value === true) return;
+      // WHERE predicates on the preserved side of an outer join filter that side first (same result)
+      if (!fromOn && kind === 'left' && leftOnly) {
+        leftF.push(p);
+        return;
+      }
+      if (!fromOn && kind === 'right' && rightOnly) {
+        rightF.push({ b: p.b, offset: p.offset + lw });
+        return;
+      }
       if (!fromOn && kind !== 'inner') {
         post.push(p);
         return;
@@ -762,15 +938,7 @@ function collectAggregates(root: Ast, out: Map<string, Ast>): void {
       const parts = (fc.funcname as Ast[]).map((n) => n.String?.sval as string);
       const name = (parts[parts.length - 1] ?? '').toLowerCase();
       if (AGGREGATE_NAMES.has(name) && parts.length === 1) {
-        if (fc.over) {
-          throw new ServiceError(
-            'SqlUnsupported',
-            `window functions (${name.toUpperCase()} ... OVER) are not supported`,
-            {
-              construct: 'OVER',
-            },
-          );
-        }
+        if (fc.over) continue; // a window aggregate (window-agg-plan.ts), not a GROUP BY one
         if (inside) throw new ServiceError('SqlTypeError', 'aggregate function calls cannot be nested');
         out.set(astKey(ast), ast);
         stack.push([fc.args ?? [], true]);

@@ -26,6 +26,20 @@ function columnType(t: SqlType): Record<string, unknown> {
     out.precision = t.precision ?? 28;
     out.scale = t.scale ?? 10;
   }
+  // nested types as Feldera's schema describes them
+  if (t.kind === 'ARRAY' && t.element) out.component = columnType(t.element);
+  if (t.kind === 'MAP' && t.key && t.value) {
+    out.key = columnType(t.key);
+    out.value = columnType(t.value);
+  }
+  if (t.kind === 'ROW') {
+    out.type = 'STRUCT';
+    out.fields = (t.fields ?? []).map((f) => ({
+      name: f.name,
+      case_sensitive: false,
+      columntype: columnType(f.type),
+    }));
+  }
   return out;
 }
 

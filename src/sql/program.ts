@@ -36,6 +36,7 @@ import type {
   ViewSchema,
 } from './schema.ts';
 import { type SqlType, sqlType } from './sql-type.ts';
+import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
 import { compileCast } from './values/cast.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
@@ -99,7 +100,13 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
   const source = new SourceMap(sql);
   const defs: Def[] = [];
   const names = new Set<string>();
+  const functions = new Map<string, DefinedFunction>();
   for (const st of stmts) {
+    if (st.ast.HoldfastFunction) {
+      const f = defineFunction(st.ast.HoldfastFunction, source, functions);
+      functions.set(f.name.toLowerCase(), f);
+      continue;
+    }
     const def = defineStatement(st, source, sql, defs);
     const name = def.d.schema.name;
     if (names.has(name)) {
@@ -108,7 +115,7 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
     names.add(name);
     defs.push(def);
   }
-  const program = new Program(sql, source, defs);
+  const program = new Program(sql, source, defs, functions);
   program.instantiate(); // plans every view once: reports errors now
   return program;
 }
@@ -285,6 +292,8 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
             setPk([cd.colname], con.location);
             notNull = true;
             break;
+          case 'CONSTR_FOREIGN': // accepted and not enforced, as Feldera does (README)
+            break;
           default:
             throw sqlError(
               'SqlUnsupported',
@@ -304,12 +313,13 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       }
       cols.push({
         name: cd.colname,
-        type: resolveTypeName(cd.typeName, ctx, true),
+        type: resolveTypeName(cd.typeName, ctx, true, true),
         notNull,
         location: cd.location,
       });
     } else if (el.Constraint) {
       const con = el.Constraint;
+      if (con.contype === 'CONSTR_FOREIGN') continue; // accepted and not enforced, as Feldera does (README)
       if (con.contype !== 'CONSTR_PRIMARY') {
         throw sqlError(
           'SqlUnsupported',
@@ -405,10 +415,19 @@ export class Program {
   #tables: TableSchema[] = [];
   #views: ViewSchema[] = [];
 
-  constructor(sql: string, source: SourceMap, defs: readonly Def[]) {
+  /** The program's user-defined functions (lower-case name → function). */
+  readonly functions: ReadonlyMap<string, DefinedFunction>;
+
+  constructor(
+    sql: string,
+    source: SourceMap,
+    defs: readonly Def[],
+    functions: ReadonlyMap<string, DefinedFunction> = new Map(),
+  ) {
     this.sql = sql;
     this.#source = source;
     this.#defs = defs;
+    this.functions = functions;
   }
 
   get tables(): readonly TableSchema[] {
@@ -451,6 +470,7 @@ export class Program {
         return r;
       },
       source: this.#source,
+      functions: this.functions,
     });
     const tableSchemas: TableSchema[] = [];
     const viewSchemas: ViewSchema[] = [];
@@ -504,6 +524,7 @@ export class Program {
         kind: schema.kind,
         caseSensitive: schema.caseSensitive,
         select: withoutLocations(d.select),
+        ...usedFunctions(d.select, this.functions),
         aliases: d.aliases,
         properties: definingProperties(schema.properties),
       });
@@ -805,6 +826,7 @@ export class SqlCircuit {
       const nodes = new Map<string, NodeId>();
       const planner = new Planner(circuit, {
         source,
+        functions: this.program.functions,
         allowOrderBy: true,
         resolve: (name) => {
           const r = this.program.relation(name);

@@ -6,7 +6,7 @@
 import { ServiceError } from '../errors/service-error.ts';
 import type { Row, Value } from '../zset/value.ts';
 import type { ColumnSchema, TableSchema } from './schema.ts';
-import { parseJsonValue, valueToJson } from './values/format.ts';
+import { type JsonOut, parseJsonValue, valueToJson } from './values/format.ts';
 
 export interface RowFromJsonOptions {
   /** A delete of a table with a primary key needs only the key columns. */
@@ -99,11 +99,8 @@ function rowFromArray(table: TableSchema, values: readonly unknown[]): Row {
 }
 
 /** Converts a row into a JSON object with the relation's column names. */
-export function rowToJson(
-  columns: readonly ColumnSchema[],
-  row: Row,
-): Record<string, string | number | boolean | number[] | null> {
-  const out: Record<string, string | number | boolean | number[] | null> = {};
+export function rowToJson(columns: readonly ColumnSchema[], row: Row): Record<string, JsonOut> {
+  const out: Record<string, JsonOut> = {};
   columns.forEach((c, i) => {
     out[c.name] = valueToJson(row[i] as Value, c.type);
   });

@@ -95,6 +95,16 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
       (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')
     ) {
       acc = sqlType('TIMESTAMP', nullable);
+    } else if (acc.kind === t.kind && (acc.kind === 'ARRAY' || acc.kind === 'MAP')) {
+      // nested: component by component (components keep their own nullability)
+      const part = (x: SqlType | undefined, y: SqlType | undefined): SqlType => {
+        const c = commonType([x as SqlType, y as SqlType], [false, false], what);
+        return c.kind === 'NULL' ? c : { ...c, nullable: (x as SqlType).nullable || (y as SqlType).nullable };
+      };
+      acc =
+        acc.kind === 'ARRAY'
+          ? sqlType('ARRAY', nullable, { element: part(acc.element, t.element) })
+          : sqlType('MAP', nullable, { key: part(acc.key, t.key), value: part(acc.value, t.value) });
     } else if (acc.kind !== t.kind) {
       throw new ServiceError(
         'SqlTypeError',
@@ -121,16 +131,16 @@ export function integerLiteralType(v: bigint): SqlType {
 /** Result type of SUM over a column of type `t` (PG). */
 export function sumType(t: SqlType): SqlType {
   switch (t.kind) {
+    // Feldera: the argument's own integer type; a total outside its range is a run-time error (aggregates.ts)
     case 'TINYINT':
     case 'SMALLINT':
     case 'INTEGER':
-      return sqlType('BIGINT', true);
+    case 'BIGINT':
     case 'UTINYINT':
     case 'USMALLINT':
     case 'UINTEGER':
-      return sqlType('UBIGINT', true);
-    case 'BIGINT':
     case 'UBIGINT':
+      return sqlType(t.kind, true);
     case 'DECIMAL':
       return sqlType('DECIMAL', true, { precision: null, scale: null });
     case 'REAL':
@@ -196,6 +206,24 @@ export function aggregateType(name: string, shown: string, args: readonly SqlTyp
     case 'var_samp':
       if (!isNumeric(t)) bad();
       return withNullable(t, true);
+    case 'array_agg':
+      return sqlType('ARRAY', true, { element: t.kind === 'NULL' ? t : withNullable(t, true) });
+    case 'regr_count':
+      if (!args.every((a) => isNumeric(a) || a.kind === 'NULL')) bad();
+      return sqlType('BIGINT', false);
+    case 'regr_sxx':
+    case 'regr_syy':
+    case 'regr_sxy':
+    case 'regr_avgx':
+    case 'regr_avgy':
+    case 'regr_slope':
+    case 'regr_intercept':
+    case 'regr_r2':
+    case 'covar_pop':
+    case 'covar_samp':
+    case 'corr':
+      if (!args.every((a) => isNumeric(a) || a.kind === 'NULL')) bad();
+      return sqlType('DOUBLE', true);
     default:
       throw new Error(`aggregate ${shown} is not supported`);
   }

@@ -48,6 +48,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
 import { type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
 import {
@@ -71,7 +72,6 @@ import {
   sha256Hex,
 } from './segment.ts';
 import { isStorageError, StorageError } from './storage-error.ts';
-import { isUuid, uuidV7, uuidV7Time } from './uuid-v7.ts';
 
 export const MANIFEST_FORMAT_VERSION = 1;
 export const CATALOG_FILE = 'checkpoints.json';

@@ -30,6 +30,7 @@
  * HEAD reports `Forbidden`: use `listPage`/`get` to tell them apart. `If-Match` on a missing blob is 412 on Azure;
  * `put` reports it as `ObjectNotFound` (one extra HEAD), as the contract says.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { DefaultAzureCredential } from '@azure/identity';
 import {
@@ -187,7 +188,11 @@ export class AzureStore implements ObjectStore {
       // an explicit partSize makes anything larger than one block a block upload; otherwise the store's cutoff
       const threshold = opts.partSize !== undefined ? blockSize : Math.max(this.#singleShot, blockSize);
       if (inMemory !== null && inMemory.byteLength <= threshold) {
-        const out = await blob.upload(inMemory, inMemory.byteLength, common);
+        // a transactional MD5: Azure refuses a body damaged in transit (Md5Mismatch) instead of keeping it
+        const out = await blob.upload(inMemory, inMemory.byteLength, {
+          ...common,
+          transactionalContentMD5: createHash('md5').update(inMemory).digest(),
+        });
         opts.onProgress?.(inMemory.byteLength);
         return { etag: out.etag ?? '' };
       }
@@ -477,6 +482,8 @@ const CREDENTIAL_CODES = new Set([
   'AggregateAuthenticationError',
 ]);
 const TRANSIENT_CODES = new Set([
+  // the body the service received does not match its Content-MD5: damaged in transit
+  'Md5Mismatch',
   'ServerBusy',
   'InternalError',
   'OperationTimedOut',

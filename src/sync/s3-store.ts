@@ -117,6 +117,8 @@ export interface S3StoreOptions {
   readonly accessKey?: string;
   readonly secretKey?: string;
   readonly sessionToken?: string;
+  /** Send requests unsigned (a public bucket; `no_sign_request` of Feldera's S3 input). */
+  readonly anonymous?: boolean;
   /** Overrides the provider's addressing style. */
   readonly forcePathStyle?: boolean;
   /** Objects whose in-memory body is larger than this are uploaded in parts (default 16 MiB). */
@@ -174,7 +176,10 @@ export class S3Store implements ObjectStore {
     // an endpoint may carry userinfo (`http://user:pass@host`): shown without the secret
     this.description = `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint === undefined ? '' : ` at ${redactUrlCredentials(cfg.endpoint)}`}`;
     this.#client = new S3Client(cfg.client);
-    if (cfg.provider !== 'AWS') addContentMd5ToDeletes(this.#client);
+    if (cfg.provider !== 'AWS') {
+      addContentMd5ToDeletes(this.#client);
+      addContentMd5ToUploads(this.#client);
+    }
     if (cfg.provider === 'GCS') gcsGenerations(this.#client);
     this.#partSize = opts.partSize ?? 8 * MiB;
     this.#multipartThreshold = opts.multipartThreshold ?? 16 * MiB;
@@ -536,7 +541,13 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
     ...(thirdParty
       ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {}),
-    ...(hasAccess
+    ...(opts.anonymous === true
+      ? {
+          credentials: { accessKeyId: '', secretAccessKey: '' },
+          signer: { sign: async (request) => request },
+        }
+      : {}),
+    ...(hasAccess && opts.anonymous !== true
       ? {
           credentials: {
             accessKeyId: opts.accessKey as string,
@@ -612,6 +623,32 @@ function knownPayloadHash(cmd: PutObjectCommand, sha256: string): void {
   );
 }
 
+/**
+ * Adds a Content-MD5 header to every single PUT and multipart part of a third-party store, whose requests carry
+ * no SDK checksum (`WHEN_REQUIRED`, see the header). The store checks the body against it and refuses a body
+ * damaged in transit (400 BadDigest, retried as transient), instead of keeping it: without it, a flipped byte
+ * of a PUT lands in the bucket and a later restore finds the object corrupt. (AWS S3 gets the SDK's CRC32
+ * checksum for the same purpose.)
+ */
+function addContentMd5ToUploads(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const req = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (
+        (context.commandName === 'PutObjectCommand' || context.commandName === 'UploadPartCommand') &&
+        req.headers !== undefined &&
+        req.headers['content-md5'] === undefined
+      ) {
+        const body = req.body;
+        if (typeof body === 'string' || body instanceof Uint8Array)
+          req.headers['content-md5'] = createHash('md5').update(body).digest('base64');
+      }
+      return next(args);
+    },
+    { step: 'build', name: 'holdfastUploadContentMd5' },
+  );
+}
+
 /** Adds a Content-MD5 header to multi-object deletes (required by older MinIO and Ceph). */
 function addContentMd5ToDeletes(client: S3Client): void {
   client.middlewareStack.add(
@@ -644,6 +681,9 @@ const AUTH_CODES = new Set([
   'Unauthorized',
 ]);
 const TRANSIENT_CODES = new Set([
+  // the body the store received does not match its Content-MD5 / x-amz-content-sha256: damaged in transit
+  'BadDigest',
+  'XAmzContentSHA256Mismatch',
   'SlowDown',
   'ServiceUnavailable',
   'InternalError',
@@ -709,6 +749,9 @@ export function s3Error(e: unknown, what: string, key: string, cond?: 'create' |
     new ServiceError(code, `${what} failed: ${said}${hint === '' ? '' : `. ${hint}`}`, details, { cause: e });
 
   if (err.name === 'AbortError') return make('ObjectStoreError', 'The request was aborted');
+  // a success status whose answer could not be read (an XML body damaged in transit): ask again
+  if (status !== undefined && status >= 200 && status < 300)
+    return make('ObjectStoreUnavailable', 'The answer could not be read (damaged in transit?); retry later');
   if (storeCode === 'PreconditionFailed' || status === 412) {
     if (cond === 'create') return make('ObjectAlreadyExists', 'The object already exists (If-None-Match: *)');
     return make(

@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
 import { writeJsonAtomic } from '../storage/atomic.ts';
 import type { CheckpointManifest, CheckpointStore } from '../storage/checkpoint-store.ts';
-import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { StandbyStatus } from '../types/pipeline-api.ts';
 import type { SyncSettings } from '../types/sync-config.ts';
 import { sleep } from '../util/backoff.ts';
+import { uuidV7Time } from '../util/uuid-v7.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from './retry.ts';
 import type { PullOutcome, Synchronizer, SyncLog } from './synchronizer.ts';
 

@@ -19,13 +19,13 @@
  *   counted in `/stats` `checkpoint_sync.retries` and `holdfast_checkpoint_sync_retries_total`.
  */
 import { ServiceError } from '../errors/service-error.ts';
-import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type {
   CheckpointSyncStats,
   CheckpointSyncStatus,
   SyncProgress,
   SyncTransferSummary,
 } from '../types/pipeline-api.ts';
+import { uuidV7Time } from '../util/uuid-v7.ts';
 import {
   type PullOutcome,
   type PushResult,

@@ -22,7 +22,10 @@
  * - Every store request goes through a {@link RetryingStore} (retry.ts): transient failures (5xx, resets,
  *   timeouts, hangs, bodies cut short) are retried with backoff, logged and counted ({@link Synchronizer.retrier}),
  *   and never taken for corruption. Only a complete answer that is wrong (a manifest that is not valid JSON,
- *   a file whose complete download has the wrong size or hash, a missing object) makes a checkpoint corrupt.
+ *   a file whose complete download has the wrong size or hash, a missing object), and wrong in the same way
+ *   when read again, makes a checkpoint corrupt: a body damaged in transit differs from one read to the next.
+ * - Uploads carry a checksum the store verifies (Content-MD5, or the AWS SDK's CRC32), so a body damaged in
+ *   transit is refused by the store and retried instead of landing over a good object.
  * - A pull never returns "none" while a source holds checkpoints: if none of them can be restored it fails.
  * - A push is refused (`CheckpointPushDiverged`) when the bucket's newest intact checkpoint is newer than, and
  *   not in the lineage of, what this pipeline started from ({@link Synchronizer.startedFrom}): an empty or older
@@ -35,19 +38,23 @@ import {
   manifestFiles,
   parseManifest,
 } from '../storage/checkpoint-store.ts';
-import { uuidV7Time } from '../storage/uuid-v7.ts';
 import type { RemoteCheckpoint } from '../types/pipeline-api.ts';
 import { isAzureProvider, type SyncSettings } from '../types/sync-config.ts';
+import { uuidV7Time } from '../util/uuid-v7.ts';
 import { AzureStore } from './azure-store.ts';
 import { DirStore } from './dir-store.ts';
 import type { ObjectStore } from './object-store.ts';
-import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, Retrier, RetryingStore, type RetryPolicy, transientError } from './retry.ts';
 import { S3Store } from './s3-store.ts';
 import { downloadFile, missingRemote, Pool, RateLimiter, uploadFile } from './transfer.ts';
 
 export const OWNER_KEY = 'owner.json';
 export const REMOTE_FILES = 'files/';
 export const REMOTE_MANIFESTS = 'checkpoints/';
+/** Listings of the manifests taken until two in a row agree (see `#manifestUuids`). */
+const LIST_AGREEMENT_ATTEMPTS = 5;
+/** Reads of a checkpoint that looks corrupt, until two fail the same way (see `#pullChecked`). */
+const CORRUPTION_READS = 4;
 /** Scratch objects of the conditional-write probe (deleted right away). */
 export const PROBE_PREFIX = 'probe/';
 const MANIFEST_KEY_RE = /^checkpoints\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.json$/;
@@ -718,13 +725,34 @@ export class Synchronizer {
   // ------------------------------------------------------------------------------------------------------
 
   /** UUIDs of the manifests in `store`, oldest first. */
+  /**
+   * The manifest UUIDs in `store`. A LIST answer carries no checksum, and a damaged one can drop keys without
+   * any error (a flipped byte in a key name, or in the truncation flag that ends the listing early) - and the key
+   * most likely dropped, the last one, is the newest manifest: restoring the one before it as "latest" would
+   * silently lose acknowledged state. So the listing is taken again until two in a row agree key for key
+   * (a store that keeps changing, or keeps answering differently, fails the request as transient).
+   */
   async #manifestUuids(store: ObjectStore): Promise<string[]> {
-    const out: string[] = [];
-    for await (const o of store.list(REMOTE_MANIFESTS)) {
-      const uuid = MANIFEST_KEY_RE.exec(o.key)?.[1];
-      if (uuid !== undefined) out.push(uuid);
+    let previous: string | null = null;
+    for (let attempt = 1; attempt <= LIST_AGREEMENT_ATTEMPTS; attempt++) {
+      const keys: string[] = [];
+      for await (const o of store.list(REMOTE_MANIFESTS)) keys.push(o.key);
+      keys.sort();
+      const joined = keys.join('\n');
+      if (joined === previous) {
+        const out: string[] = [];
+        for (const k of keys) {
+          const uuid = MANIFEST_KEY_RE.exec(k)?.[1];
+          if (uuid !== undefined) out.push(uuid);
+        }
+        return out;
+      }
+      previous = joined;
     }
-    return out.sort();
+    throw transientError(
+      `LIST ${REMOTE_MANIFESTS} on ${store.description}`,
+      `${LIST_AGREEMENT_ATTEMPTS} listings in a row never agreed twice (the store's answers are damaged, or checkpoints are being written meanwhile)`,
+    );
   }
 
   /** Reads and validates a remote manifest. @throws ServiceError (store codes) | StorageError CheckpointCorrupt */
@@ -857,19 +885,17 @@ export class Synchronizer {
       if (target !== 'latest') list = list.filter((c) => c.uuid === target);
       const skipped: Array<{ uuid: string; error: string }> = [];
       for (const c of list) {
-        if (c.manifest === null) {
-          if (target !== 'latest')
-            throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${c.error}`), store);
-          this.#log('warn', `skipping remote checkpoint ${c.uuid} in ${store.description}: ${c.error}`, {
-            uuid: c.uuid,
-          });
-          skipped.push({ uuid: c.uuid, error: c.error ?? 'unreadable manifest' });
-          continue;
-        }
-        if (c.uuid === opts.current && (await this.#localMatch(c.uuid)) !== null)
+        if (c.manifest !== null && c.uuid === opts.current && (await this.#localMatch(c.uuid)) !== null)
           return { kind: 'current', uuid: c.uuid, source, skipped };
+        let got: { pulled: TransferResult } | { corrupt: string };
         try {
-          const r = await this.#download(store, c.manifest, opts.onProgress);
+          got = await this.#pullChecked(store, c, opts.onProgress);
+        } catch (e) {
+          // transient (retries ran out), access and local errors fail the pull: only proven corruption skips
+          throw fetchError(e, store);
+        }
+        if ('pulled' in got) {
+          const r = got.pulled;
           this.#onTransfer('pull', r.durationSeconds);
           this.#log('info', 'checkpoint pulled successfully', {
             uuid: c.uuid,
@@ -882,21 +908,15 @@ export class Synchronizer {
             ...(skipped.length > 0 ? { skipped_corrupt: skipped.map((x) => x.uuid) } : {}),
           });
           return { kind: 'pulled', source, skipped, ...r };
-        } catch (e) {
-          // transient (retries ran out), access and local errors fail the pull: only proven corruption skips
-          if (!isCorruption(e)) throw fetchError(e, store);
-          const err = syncError(e);
-          if (target !== 'latest')
-            throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${err.message}`), store);
-          this.#log(
-            'warn',
-            `remote checkpoint ${c.uuid} in ${store.description} is corrupt, trying the next older one: ${err.message}`,
-            {
-              uuid: c.uuid,
-            },
-          );
-          skipped.push({ uuid: c.uuid, error: err.message });
         }
+        if (target !== 'latest')
+          throw fetchError(new Error(`checkpoint ${c.uuid} is corrupt: ${got.corrupt}`), store);
+        this.#log(
+          'warn',
+          `remote checkpoint ${c.uuid} in ${store.description} is corrupt, trying the next older one: ${got.corrupt}`,
+          { uuid: c.uuid },
+        );
+        skipped.push({ uuid: c.uuid, error: got.corrupt });
       }
       if (skipped.length > 0)
         throw new ServiceError(
@@ -925,6 +945,41 @@ export class Synchronizer {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Downloads one remote checkpoint, or says why it is corrupt. Corruption is proven only when two complete reads
+   * in a row fail the same way: a body damaged in transit (a flipped byte that no checksum of the response
+   * catches) fails differently each time, an object damaged in the bucket does not. So a failed read is repeated
+   * with the manifest read again, up to {@link CORRUPTION_READS} times; when no two reads agree the answers are
+   * damaged in transit, which fails the pull as transient instead of skipping a good checkpoint.
+   * @throws ServiceError store codes (transient, access) | ObjectStoreUnavailable (reads that never agree)
+   */
+  async #pullChecked(
+    store: ObjectStore,
+    entry: RemoteEntry,
+    onProgress?: (p: TransferProgress) => void,
+  ): Promise<{ pulled: TransferResult } | { corrupt: string }> {
+    let manifest = entry.manifest;
+    let last = manifest === null ? (entry.error ?? 'unreadable manifest') : null;
+    for (let read = 0; read < CORRUPTION_READS; read++) {
+      try {
+        manifest ??= await this.#remoteManifest(store, entry.uuid);
+        return { pulled: await this.#download(store, manifest, onProgress) };
+      } catch (e) {
+        if (!isCorruption(e)) throw e;
+        const why = syncError(e).message;
+        if (why === last) return { corrupt: why };
+        last = why;
+        this.#manifests.get(store)?.delete(entry.uuid);
+        manifest = null;
+      }
+    }
+    throw transientError(
+      `GET checkpoint ${entry.uuid} on ${store.description}`,
+      `${CORRUPTION_READS} complete reads were wrong in different ways (answers damaged in transit); the last: ${last}`,
+      { uuid: entry.uuid },
+    );
   }
 
   async #download(

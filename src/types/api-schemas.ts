@@ -80,11 +80,58 @@ export const ViewParamsSchema = {
   required: ['pipeline_name', 'view_name'],
 } as const;
 
+const connectorName = {
+  type: 'string',
+  description: 'A connector of the relation (`unnamed-N` when unnamed).',
+} as const;
+
+/** `…/tables/{table_name}/connectors/{connector_name}/…` */
+export const TableConnectorParamsSchema = {
+  type: 'object',
+  properties: { ...TableParamsSchema.properties, connector_name: connectorName },
+  required: ['pipeline_name', 'table_name', 'connector_name'],
+} as const;
+
+/** `POST …/tables/{table_name}/connectors/{connector_name}/{action}` (`start` or `pause`). */
+export const ConnectorActionParamsSchema = {
+  type: 'object',
+  properties: {
+    ...TableConnectorParamsSchema.properties,
+    action: { type: 'string', description: 'start or pause' },
+  },
+  required: ['pipeline_name', 'table_name', 'connector_name', 'action'],
+} as const;
+
+/** `…/views/{view_name}/connectors/{connector_name}/stats` */
+export const ViewConnectorParamsSchema = {
+  type: 'object',
+  properties: { ...ViewParamsSchema.properties, connector_name: connectorName },
+  required: ['pipeline_name', 'view_name', 'connector_name'],
+} as const;
+
 /** Path parameters of the pipeline process's own routes (no pipeline name: one process, one pipeline). */
 export const ProcessTableParamsSchema = {
   type: 'object',
   properties: { table_name: str },
   required: ['table_name'],
+} as const;
+
+export const ProcessTableConnectorParamsSchema = {
+  type: 'object',
+  properties: { table_name: str, connector_name: str },
+  required: ['table_name', 'connector_name'],
+} as const;
+
+export const ProcessConnectorActionParamsSchema = {
+  type: 'object',
+  properties: { table_name: str, connector_name: str, action: str },
+  required: ['table_name', 'connector_name', 'action'],
+} as const;
+
+export const ProcessViewConnectorParamsSchema = {
+  type: 'object',
+  properties: { view_name: str, connector_name: str },
+  required: ['view_name', 'connector_name'],
 } as const;
 
 export const ProcessViewParamsSchema = {
@@ -489,6 +536,10 @@ export const CheckpointSyncStatusSchema = {
       required: ['uuid', 'error'],
     },
     periodic: nullableStr,
+    checkpoint_sync: {
+      ...obj,
+      description: 'Holdfast extension: push in progress, last push and pull, counters',
+    },
   },
   required: ['success', 'failure', 'periodic'],
 } as const;
@@ -523,6 +574,84 @@ export const RemoteCheckpointSchema = {
   required: ['uuid', 'created_at', 'size', 'steps', 'processed_records', 'fingerprint', 'source', 'epoch'],
 } as const;
 
+/** `POST /v0/pipelines/{name}/diff` body: the proposed program (default: the current one). */
+export const ProgramDiffBodySchema = {
+  type: 'object',
+  properties: {
+    program_code: { type: 'string', description: "The proposed program (default: the pipeline's own)." },
+    runtime_version: { type: ['string', 'null'], description: 'Accepted and ignored (one runtime).' },
+  },
+} as const;
+
+const nameList = { type: 'array', items: str } as const;
+
+/** `PipelineDiff` (`POST …/diff`, and `approval_diff` while awaiting approval). */
+export const PipelineDiffSchema = {
+  type: 'object',
+  properties: {
+    program_diff: {
+      type: ['object', 'null'],
+      properties: {
+        added_tables: nameList,
+        removed_tables: nameList,
+        modified_tables: nameList,
+        added_views: nameList,
+        removed_views: nameList,
+        modified_views: nameList,
+      },
+    },
+    program_diff_error: nullableStr,
+    added_input_connectors: nameList,
+    modified_input_connectors: nameList,
+    removed_input_connectors: nameList,
+    added_output_connectors: nameList,
+    modified_output_connectors: nameList,
+    removed_output_connectors: nameList,
+  },
+} as const;
+
+/** One input connector (`GET …/tables/{t}/connectors/{c}/stats`, and `inputs[]` of `/stats`). */
+export const InputEndpointStatusSchema = {
+  type: 'object',
+  properties: {
+    endpoint_name: str,
+    config: obj,
+    metrics: obj,
+    fatal_error: nullableStr,
+    paused: bool,
+    barrier: bool,
+    health: nullableObj,
+    completed_frontier: nullableObj,
+    parse_errors: { type: 'array', items: obj },
+    transport_errors: { type: 'array', items: obj },
+  },
+  required: [
+    'endpoint_name',
+    'config',
+    'metrics',
+    'fatal_error',
+    'paused',
+    'barrier',
+    'health',
+    'completed_frontier',
+  ],
+} as const;
+
+/** One output connector (`GET …/views/{v}/connectors/{c}/stats`, and `outputs[]` of `/stats`). */
+export const OutputEndpointStatusSchema = {
+  type: 'object',
+  properties: {
+    endpoint_name: str,
+    config: obj,
+    metrics: obj,
+    fatal_error: nullableStr,
+    health: nullableObj,
+    encode_errors: { type: 'array', items: obj },
+    transport_errors: { type: 'array', items: obj },
+  },
+  required: ['endpoint_name', 'config', 'metrics', 'fatal_error', 'health'],
+} as const;
+
 /** `PipelineStats` (`GET …/stats`); the nested metrics are described by the wire types. */
 export const PipelineStatsSchema = {
   type: 'object',
@@ -531,11 +660,10 @@ export const PipelineStatsSchema = {
     suspend_error: {},
     checkpoint_activity: nullableObj,
     permanent_checkpoint_errors: {},
-    checkpoint_sync: nullableObj,
     inputs: { type: 'array', items: obj },
     outputs: { type: 'array', items: obj },
-    pipeline_error: { anyOf: [ErrorResponseShape, { type: 'null' }] },
   },
+  additionalProperties: false,
   required: [
     'global_metrics',
     'suspend_error',

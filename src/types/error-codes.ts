@@ -98,6 +98,26 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The completion token names an input endpoint this pipeline does not have.',
   },
+  UnknownInputEndpoint: {
+    status: 404,
+    retryable: false,
+    summary: 'A connector route names an input connector the table does not have.',
+  },
+  UnknownOutputEndpoint: {
+    status: 404,
+    retryable: false,
+    summary: 'A connector route names an output connector the view does not have.',
+  },
+  InvalidConnectorAction: {
+    status: 400,
+    retryable: false,
+    summary: 'A connector action other than start or pause.',
+  },
+  ProgramNotCompiled: {
+    status: 404,
+    retryable: false,
+    summary: 'POST .../diff on a pipeline whose program is not compiled.',
+  },
   PipelineFailed: {
     status: 500,
     retryable: false,
@@ -241,6 +261,12 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'The description is longer than 300 characters.',
   },
+  TooManyTags: { status: 400, retryable: false, summary: 'A pipeline has more than 50 tags.' },
+  InvalidTag: {
+    status: 400,
+    retryable: false,
+    summary: 'A tag is empty, longer than 50 characters or has a character outside Feldera’s set.',
+  },
   InvalidRequestBody: {
     status: 400,
     retryable: false,
@@ -367,6 +393,12 @@ export const ERROR_CATALOG = {
     summary: 'Command-line arguments are missing or malformed.',
   },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },
+  ObjectInputChanged: {
+    status: 409,
+    retryable: false,
+    summary:
+      'An object an object-store input was reading was replaced; input objects must not change once written.',
+  },
   // Object stores (sync layer); the store's own error code is kept in the message and in details.store_code
   ObjectNotFound: {
     status: 404,

@@ -471,6 +471,8 @@ export interface CheckpointSyncStatus {
   success: string | null;
   failure: { uuid: string; error: string } | null;
   periodic: string | null;
+  /** Holdfast extension (Feldera has no home for it): the push in progress, the last push and pull, counters. */
+  checkpoint_sync?: CheckpointSyncStats;
 }
 
 /** An element of `GET /checkpoints/remote` (Feldera's `RemoteCheckpoint` is `{uuid}`; the rest is Holdfast's). */
@@ -489,7 +491,7 @@ export interface RemoteCheckpoint {
   epoch: number | null;
 }
 
-/** A push in flight, in `/stats` `checkpoint_sync.push_in_progress`. */
+/** A push in flight, in `sync_status` `checkpoint_sync.push_in_progress`. */
 export interface SyncProgress {
   uuid: string;
   started_at: Timestamp;
@@ -503,7 +505,7 @@ export interface SyncProgress {
   bytes_per_second: number;
 }
 
-/** One finished push or pull, in `/stats` `checkpoint_sync`. */
+/** One finished push or pull, in `sync_status` `checkpoint_sync`. */
 export interface SyncTransferSummary {
   uuid: string;
   finished_at: Timestamp;
@@ -514,7 +516,28 @@ export interface SyncTransferSummary {
   bytes_per_second: number;
 }
 
-/** `/stats` `checkpoint_sync` (Holdfast extension; null when sync is not configured). */
+/** How a standby's activation went (`checkpoint_sync.activation`). */
+export interface SyncActivation {
+  /** `POST /activate` received → the pipeline Running/Paused. */
+  readonly seconds: number;
+  readonly checkpoint: string | null;
+  /** The state was already loaded (warm standby) rather than read from storage. */
+  readonly warm: boolean;
+  readonly epoch: number;
+  /** The final pull, part of `seconds`: `seconds` is the transfer, `total_seconds` adds applying the delta. */
+  readonly final_pull: {
+    readonly bytes: number;
+    readonly files: number;
+    readonly seconds: number;
+    readonly total_seconds: number;
+  };
+  readonly activated_at: string;
+}
+
+/**
+ * `checkpoint_sync` of `GET …/checkpoint/sync_status` (Holdfast extension of Feldera's `CheckpointSyncStatus`,
+ * which has no home for it; `/stats` keeps Feldera's keys exactly).
+ */
 export interface CheckpointSyncStats {
   bucket: string;
   read_bucket: string | null;
@@ -538,6 +561,8 @@ export interface CheckpointSyncStats {
   retries_exhausted: number;
   /** The last retried failure. */
   last_retry: { request: string; error: string; at: Timestamp } | null;
+  /** The standby activation this process went through (null: it did not start as a standby). */
+  activation?: SyncActivation | null;
 }
 
 export interface ProgramDiff {
@@ -923,10 +948,6 @@ export interface PipelineStats {
   suspend_error: unknown;
   checkpoint_activity: CheckpointActivity | null;
   permanent_checkpoint_errors: unknown;
-  /** Holdfast extension: checkpoint sync progress and history (null when sync is not configured). */
-  checkpoint_sync?: CheckpointSyncStats | null;
   inputs: InputEndpointStatus[];
   outputs: OutputEndpointStatus[];
-  /** Holdfast extension: the pipeline's fatal error, if any. */
-  pipeline_error?: ErrorResponse | null;
 }

@@ -135,10 +135,8 @@ export const PIPELINE_STATS_KEYS: KeySet<PipelineStats> = {
   suspend_error: true,
   checkpoint_activity: true,
   permanent_checkpoint_errors: true,
-  checkpoint_sync: true,
   inputs: true,
   outputs: true,
-  pipeline_error: true,
 };
 
 export const CONFIGURATION_KEYS: KeySet<Configuration> = {

@@ -28,13 +28,15 @@ export const ALLOWED: Record<string, readonly string[]> = {
   sql: ['operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   storage: ['circuit', 'zset', 'types', 'errors', 'util'],
   sync: ['storage', 'types', 'errors', 'util'],
-  connectors: ['sql', 'zset', 'types', 'errors', 'util'],
+  connectors: ['sync', 'sql', 'zset', 'types', 'errors', 'util'],
   controller: ['storage', 'connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   server: ['controller', 'sync', 'connectors', 'sql', 'zset', 'metrics', 'http', 'types', 'errors', 'util'],
   runner: ['connectors', 'sql', 'operators', 'circuit', 'zset', 'types', 'errors', 'util'],
   client: ['types', 'errors', 'util'],
   cli: ['client', 'types', 'errors', 'util'],
   manager: ['client', 'metrics', 'http', 'types', 'errors', 'util'],
+  // the web console (.tsx, bundled for the browser): a client of the /v0 API through the SDK only
+  console: ['client'],
   bin: [
     'manager',
     'server',
@@ -55,7 +57,7 @@ function files(dir: string): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...files(p));
-    else if (p.endsWith('.ts')) out.push(p);
+    else if (p.endsWith('.ts') || p.endsWith('.tsx')) out.push(p);
   }
   return out;
 }
@@ -106,7 +108,7 @@ export function importCycles(src: string): string[] {
   for (const f of files(src))
     graph.set(
       f,
-      imports(f).filter((t) => t.endsWith('.ts')),
+      imports(f).filter((t) => t.endsWith('.ts') || t.endsWith('.tsx')),
     );
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
@@ -191,4 +193,29 @@ test('the object-store SDKs (@aws-sdk/*, @azure/*) are imported only by the sync
       bad.push(`${relative(ROOT, f)} imports ${m[1] ?? m[2]}`);
   }
   assert.deepEqual(bad, [], `object-store SDKs outside src/sync:\n${bad.join('\n')}`);
+});
+
+test('the web console (src/console) imports the SDK entry and browser packages only', () => {
+  // the console is bundled for the browser and talks to the server over HTTP: its one way into the rest of
+  // src/ is `@holdfast/client` (src/client/index.ts); its packages are the UI, editor and chart libraries
+  const PACKAGES =
+    /^(preact|preact\/hooks|codemirror|@codemirror\/[a-z-]+|@lezer\/highlight|uplot|uplot\/dist\/uPlot\.min\.css)$/;
+  const bad: string[] = [];
+  const re =
+    /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
+  const consoleFiles = files(join(SRC, 'console'));
+  assert.ok(consoleFiles.length > 0, 'src/console has the console sources');
+  for (const f of consoleFiles) {
+    const text = readFileSync(f, 'utf8');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const spec = (m[1] ?? m[2]) as string;
+      if (spec.startsWith('.')) {
+        const target = resolve(dirname(f), spec);
+        const inside = layerOf(target) === 'console';
+        if (!inside && target !== join(SRC, 'client', 'index.ts'))
+          bad.push(`${relative(ROOT, f)} imports ${relative(ROOT, target)}`);
+      } else if (!PACKAGES.test(spec)) bad.push(`${relative(ROOT, f)} imports the package '${spec}'`);
+    }
+  }
+  assert.deepEqual(bad, [], `the console imports outside the SDK:\n${bad.join('\n')}`);
 });

@@ -22,7 +22,7 @@ let server: ChildProcess | null = null;
 after(() => server?.kill('SIGTERM'));
 
 /** Keys a response may omit (optional in Feldera too). */
-const OPTIONAL = new Set(['telemetry', 'pipeline_error', 'connectors']);
+const OPTIONAL = new Set(['telemetry', 'connectors']);
 
 function sameKeys(actual: object, expected: object, what: string): void {
   const a = Object.keys(actual).sort();

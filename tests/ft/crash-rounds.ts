@@ -1,9 +1,10 @@
 /**
  * The crash harness's rounds, shared by the CI test (crash.test.ts) and `npm run chaos` (chaos.ts).
  *
- * A campaign (one seed, one fault-tolerance model) runs a multi-view program — two datagen tables (`g`, `e`)
- * and a followed file_input table (`h`, JSON insert/delete lines appended in parts between and during
- * rounds), views with a join + GROUP BY aggregate (`agg`), a plain join (`pairs`), a DISTINCT over a join
+ * A campaign (one seed, one fault-tolerance model) runs a multi-view program — two datagen tables (`g`, `e`),
+ * a followed file_input table (`h`, JSON insert/delete lines appended in parts between and during rounds) and
+ * a followed object_store_input table (`o`, a local-directory store that gets one new object with each part
+ * of `h`), views with a join + GROUP BY aggregate (`agg`), a plain join (`pairs`), a DISTINCT over a join
  * (`dist`) and global aggregates (`tg`, `te`), each with a JSON file_output — and `kill -9`s the pipeline
  * process again and again at a random moment of each round:
  * - `replay`: right after the process listens (it is initializing, replaying its journal, or catching up);
@@ -31,7 +32,16 @@
  * Every random choice comes from a Prng seeded by the campaign seed; failures carry the seed, the campaign
  * directory and the last processes' logs (reproduce: `SEED=<seed> npm run chaos -- --model M --kills N`).
  */
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Prng } from '../helpers/oracle/prng.ts';
@@ -52,7 +62,7 @@ export type Moment = 'replay' | 'step' | 'checkpoint' | 'output' | 'append';
 const MOMENTS: readonly Moment[] = ['replay', 'step', 'checkpoint', 'output', 'append'];
 
 /** Views with a file output, compared with the reference and integrated. */
-const OUT_VIEWS = ['agg', 'pairs', 'dist', 'tg', 'te'] as const;
+const OUT_VIEWS = ['agg', 'pairs', 'dist', 'tg', 'te', 'tobj'] as const;
 /** All views compared with the reference at the end. */
 const ALL_VIEWS = [...OUT_VIEWS, 'th'] as const;
 const KEYS = 40;
@@ -169,6 +179,28 @@ function generateH(rng: Prng, parts: number): string[] {
 interface Limits {
   readonly g: number;
   readonly e: number;
+  /** Rows of `o` over all objects. */
+  readonly o: number;
+}
+
+/** The objects of `o`: one per part, insert lines with unique ids. */
+function generateO(rng: Prng, parts: number): string[] {
+  const out: string[] = [];
+  let id = 0;
+  for (let p = 0; p < parts; p++) {
+    const lines: string[] = [];
+    for (let i = rng.int(50, 400); i > 0; i--)
+      lines.push(JSON.stringify({ insert: { id: id++, v: rng.int(0, 1000) } }));
+    out.push(`${lines.join('\n')}\n`);
+  }
+  return out;
+}
+
+/** Writes object `i` of `o` into the store's directory atomically (a reader never sees half of it). */
+function writeObject(dir: string, i: number, body: string): void {
+  const tmp = join(dir, `.part-${i}.tmp`);
+  writeFileSync(tmp, body);
+  renameSync(tmp, join(dir, 'objects', `part-${String(i).padStart(4, '0')}.jsonl`));
 }
 
 function program(dir: string, seed: number, limits: Limits, throttled: boolean): string {
@@ -201,6 +233,23 @@ function program(dir: string, seed: number, limits: Limits, throttled: boolean):
       format: { name: 'json' },
     },
   ]);
+  const o = JSON.stringify([
+    {
+      name: 'objects_o',
+      transport: {
+        name: 'object_store_input',
+        config: {
+          provider: 'Local',
+          bucket: join(dir, 'objects'),
+          prefix: '',
+          follow: true,
+          poll_interval_ms: 50,
+        },
+      },
+      format: { name: 'json' },
+      max_batch_size: 64,
+    },
+  ]);
   const out = (view: string) =>
     JSON.stringify([
       {
@@ -212,6 +261,7 @@ function program(dir: string, seed: number, limits: Limits, throttled: boolean):
   return `CREATE TABLE g (id BIGINT NOT NULL, k INT NOT NULL, v INT NOT NULL) WITH ('connectors' = '${g}');
 CREATE TABLE e (id BIGINT NOT NULL, k INT NOT NULL) WITH ('connectors' = '${e}');
 CREATE TABLE h (k INT NOT NULL, name VARCHAR NOT NULL) WITH ('connectors' = '${h}');
+CREATE TABLE o (id BIGINT NOT NULL, v INT NOT NULL) WITH ('connectors' = '${o}');
 CREATE MATERIALIZED VIEW agg WITH ('connectors' = '${out('agg')}') AS
   SELECT h.name, COUNT(*) AS c, SUM(g.v) AS s FROM g JOIN h ON g.k = h.k GROUP BY h.name;
 CREATE MATERIALIZED VIEW pairs WITH ('connectors' = '${out('pairs')}') AS
@@ -221,6 +271,8 @@ CREATE MATERIALIZED VIEW dist WITH ('connectors' = '${out('dist')}') AS
 CREATE MATERIALIZED VIEW tg WITH ('connectors' = '${out('tg')}') AS SELECT COUNT(*) AS n, SUM(v) AS s FROM g;
 CREATE MATERIALIZED VIEW te WITH ('connectors' = '${out('te')}') AS SELECT COUNT(*) AS n, SUM(k) AS s FROM e;
 CREATE MATERIALIZED VIEW th AS SELECT COUNT(*) AS n, SUM(k) AS s FROM h;
+CREATE MATERIALIZED VIEW tobj WITH ('connectors' = '${out('tobj')}') AS
+  SELECT COUNT(*) AS n, SUM(v) AS s, COUNT(DISTINCT id) AS d FROM o;
 CREATE MATERIALIZED VIEW fin AS SELECT COUNT(*) AS n FROM h WHERE k = ${SENTINEL};`;
 }
 
@@ -248,9 +300,14 @@ async function waitDone(p: Proc, limits: Limits, ms: number, what: string): Prom
   let last = '';
   for (;;) {
     try {
-      const [g, e, f] = [await num(p.base, 'tg'), await num(p.base, 'te'), await num(p.base, 'fin')];
-      last = `g ${g}/${limits.g}, e ${e}/${limits.e}, sentinel ${f}`;
-      if (g >= limits.g && e >= limits.e && f >= 1) return;
+      const [g, e, f, ob] = [
+        await num(p.base, 'tg'),
+        await num(p.base, 'te'),
+        await num(p.base, 'fin'),
+        await num(p.base, 'tobj'),
+      ];
+      last = `g ${g}/${limits.g}, e ${e}/${limits.e}, sentinel ${f}, o ${ob}/${limits.o}`;
+      if (g >= limits.g && e >= limits.e && f >= 1 && ob >= limits.o) return;
     } catch (err) {
       last = String(err);
     }
@@ -338,11 +395,13 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const tag = `[${o.model} seed ${o.seed}]`;
   const log = o.log ?? (() => {});
   const root = mkdtempSync(join(tmpdir(), `holdfast-crash-${o.model}-`));
+  const parts = generateH(rng.fork(), 6);
+  const objects = generateO(rng.fork(), parts.length);
   const limits: Limits = {
     g: Math.round(G_RATE * SECS_PER_KILL * Math.max(2, o.kills)),
     e: Math.round(E_RATE * SECS_PER_KILL * Math.max(2, o.kills)),
+    o: objects.reduce((n, b) => n + b.split('\n').length - 1, 0),
   };
-  const parts = generateH(rng.fork(), 6);
   const dataSeed = rng.int(0, 1_000_000);
   const failures: string[] = [];
   const history: Array<{ round: string; log: string[] }> = [];
@@ -375,8 +434,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     // the reference: one uninterrupted run, datagen unthrottled, the whole input file written up front
     const refDir = join(root, 'reference');
     const runDir = join(root, 'run');
-    for (const d of [refDir, runDir]) mkdirSync(d);
+    for (const d of [refDir, runDir]) mkdirSync(join(d, 'objects'), { recursive: true });
     writeFileSync(join(refDir, 'h.jsonl'), parts.join(''));
+    for (const [i, b] of objects.entries()) writeObject(refDir, i, b);
     const ref = await track(
       writeConfig(refDir, o.model, program(refDir, dataSeed, limits, false)),
       'reference',
@@ -395,9 +455,12 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
 
     // the crash run
     writeFileSync(join(runDir, 'h.jsonl'), parts[0] as string);
+    writeObject(runDir, 0, objects[0] as string);
     let nextPart = 1;
     const appendPart = () => {
-      if (nextPart < parts.length) appendFileSync(join(runDir, 'h.jsonl'), parts[nextPart++] as string);
+      if (nextPart >= parts.length) return;
+      writeObject(runDir, nextPart, objects[nextPart] as string);
+      appendFileSync(join(runDir, 'h.jsonl'), parts[nextPart++] as string);
     };
     const cfg = writeConfig(runDir, o.model, program(runDir, dataSeed, limits, true));
     for (let r = 0; r < o.kills; r++) {

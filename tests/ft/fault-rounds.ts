@@ -513,6 +513,7 @@ const FAULTS: readonly Fault[] = [
   { type: 'reset' },
   { type: 'truncate' },
   { type: 'corrupt' },
+  { type: 'corrupt-request' },
   { type: 'delay', ms: 300 },
   { type: 'hang' },
 ];
@@ -522,13 +523,13 @@ const STORE_KINDS: readonly RequestKind[] = ['get', 'range', 'head', 'put', 'mul
 async function syncNow(base: string): Promise<string | null> {
   type Counts = { checkpoint_sync: { pushes: number; push_failures: number } };
   const ended = (s: Counts) => s.checkpoint_sync.pushes + s.checkpoint_sync.push_failures;
-  const before = ended(await getJson<Counts>(base, '/stats'));
+  const before = ended(await getJson<Counts>(base, '/checkpoint/sync_status'));
   const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
   const text = await r.text();
   if (r.status !== 202) return `POST /checkpoint/sync answered ${r.status} ${text}`;
   const { checkpoint_uuid: uuid } = JSON.parse(text) as { checkpoint_uuid: string };
   for (let i = 0; i < 2400; i++) {
-    if (ended(await getJson<Counts>(base, '/stats')) > before) {
+    if (ended(await getJson<Counts>(base, '/checkpoint/sync_status')) > before) {
       const s = await getJson<{ success: string | null; failure: { uuid: string; error: string } | null }>(
         base,
         '/checkpoint/sync_status',
@@ -548,6 +549,14 @@ async function caughtUp(c: Campaign, base: string): Promise<boolean> {
     await sleep(25);
   }
   return false;
+}
+
+/** The pipeline's log lines about checkpoints and sync (the last 40), to say what a restore did. */
+function syncLog(p: Proc): string {
+  return p.log
+    .filter((l) => /checkpoint|sync|restor|bucket|manifest/i.test(l))
+    .slice(-40)
+    .join('\n');
 }
 
 async function flakyStoreCampaign(c: Campaign): Promise<void> {
@@ -677,7 +686,7 @@ async function flakyStoreCampaign(c: Campaign): Promise<void> {
         if (wiped) {
           if (!(await matchRestored(base2))) {
             c.failures.push(
-              `round ${round}: after a lost disk the restore brought back none of the ${restorable.length} checkpoint state(s) that may be newest in the bucket ${c.tag}`,
+              `round ${round}: after a lost disk the restore brought back none of the ${restorable.length} checkpoint state(s) that may be newest in the bucket ${c.tag}\n${syncLog(c.proc as Proc)}`,
             );
             return;
           }

@@ -7,7 +7,10 @@
  * - `reset`: the client's connection is destroyed before any response;
  * - `truncate`: the upstream response's headers (Content-Length intact), `keep` of its body bytes, then (50 ms
  *   later, while the client reads the body) a close;
- * - `corrupt`: the upstream body with bytes flipped, length intact;
+ * - `corrupt`: the upstream body with a few bytes flipped at random (seeded) places, length intact: damage in
+ *   transit, different from one answer to the next;
+ * - `corrupt-request`: the request body forwarded with a few bytes flipped at random places, length intact (the
+ *   store sees a damaged upload; its answer passes through);
  * - `delay`: the request is forwarded after `ms` milliseconds;
  * - `hang`: the upstream response's headers and `keep` of its body, then nothing (the socket stays open until
  *   the client gives up or the proxy stops).
@@ -30,6 +33,7 @@ export type Fault =
   /** `keep`: bytes of the body sent before the close (default half of it). */
   | { readonly type: 'truncate'; readonly keep?: number }
   | { readonly type: 'corrupt' }
+  | { readonly type: 'corrupt-request' }
   | { readonly type: 'delay'; readonly ms: number }
   | { readonly type: 'hang'; readonly keep?: number };
 
@@ -74,7 +78,15 @@ interface AfterHook {
 }
 
 const KINDS: readonly RequestKind[] = ['get', 'range', 'head', 'put', 'multipart', 'list', 'delete'];
-const FAULTS: readonly Fault['type'][] = ['status', 'reset', 'truncate', 'corrupt', 'delay', 'hang'];
+const FAULTS: readonly Fault['type'][] = [
+  'status',
+  'reset',
+  'truncate',
+  'corrupt',
+  'corrupt-request',
+  'delay',
+  'hang',
+];
 
 /** Classifies a path-style S3 request. */
 export function requestKind(method: string, url: URL, headers: IncomingMessage['headers']): RequestKind {
@@ -131,6 +143,15 @@ export async function startFaultProxy(
     return null;
   };
 
+  /** A copy of `b` with 1 to 4 bytes flipped at random places (the empty body stays empty). */
+  const flip = (b: Buffer): Buffer => {
+    if (b.length === 0) return b;
+    const out = Buffer.from(b);
+    const at = new Set(Array.from({ length: prng.int(1, 4) }, () => prng.int(0, out.length - 1)));
+    for (const i of at) out[i] = (out[i] as number) ^ (1 << prng.int(0, 7));
+    return out;
+  };
+
   /** Forwards the request upstream; resolves with the upstream response. */
   const forward = (req: IncomingMessage, body: Buffer): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
@@ -176,7 +197,7 @@ export async function startFaultProxy(
       return;
     }
     if (fault?.type === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
-    const upRes = await forward(req, body);
+    const upRes = await forward(req, fault?.type === 'corrupt-request' ? flip(body) : body);
     const upBody = await readAll(upRes);
     const headers = { ...upRes.headers };
     if (fault?.type === 'truncate' || fault?.type === 'hang') {
@@ -193,12 +214,7 @@ export async function startFaultProxy(
       }
       return; // hang: the socket stays open, nothing more is sent
     }
-    let out = upBody;
-    if (fault?.type === 'corrupt' && upBody.length > 0) {
-      out = Buffer.from(upBody);
-      for (let i = Math.floor(out.length / 3); i < out.length; i += Math.max(1, Math.floor(out.length / 7)))
-        out[i] = (out[i] as number) ^ 0xff;
-    }
+    const out = fault?.type === 'corrupt' ? flip(upBody) : upBody;
     res.writeHead(upRes.statusCode ?? 500, headers);
     res.end(kind === 'head' ? undefined : out);
   };

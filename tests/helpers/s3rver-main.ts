@@ -13,6 +13,13 @@
  * requests made with a known access key and answers 403 SignatureDoesNotMatch on a mismatch (unknown access
  * keys are left to s3rver, which answers InvalidAccessKeyId). Presigned (query-string) requests are not checked.
  *
+ * s3rver stores whatever body arrives; {@link verifyBodyDigests} checks it first, as S3 does: a PUT (object or
+ * part) whose body does not match its `Content-MD5` is refused with 400 BadDigest, one that does not match a
+ * hex `x-amz-content-sha256` with 400 XAmzContentSHA256Mismatch, so a body damaged in transit never lands.
+ *
+ * s3rver has no AbortMultipartUpload (405 MethodNotAllowed, which would hide the error that made a client abort);
+ * {@link abortMultipartUploads} answers it 204 like S3 (the parts stay in s3rver's scratch space).
+ *
  * s3rver's multi-object delete removes keys in parallel and then prunes empty directories, racing with itself
  * (500 InternalError when two keys share a directory); its store's deletes are serialized here.
  *
@@ -28,6 +35,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
 
 interface KoaContext {
   method: string;
@@ -105,6 +113,39 @@ function verifySigV4(): Middleware {
         { AWSAccessKeyId: m[1] as string },
       );
     return next();
+  };
+}
+
+function verifyBodyDigests(): Middleware {
+  return async (ctx, next) => {
+    const md5 = ctx.get('content-md5');
+    const sha = ctx.get('x-amz-content-sha256');
+    const checkSha = /^[0-9a-f]{64}$/.test(sha);
+    if (ctx.method !== 'PUT' || ctx.get('x-amz-copy-source') !== '' || (md5 === '' && !checkSha))
+      return next();
+    const chunks: Buffer[] = [];
+    for await (const c of ctx.req as unknown as AsyncIterable<Buffer>) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    if (md5 !== '' && createHash('md5').update(body).digest('base64') !== md5)
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.', {
+        ExpectedDigest: md5,
+      });
+    if (checkSha && createHash('sha256').update(body).digest('hex') !== sha)
+      throw new S3Error(
+        'XAmzContentSHA256Mismatch',
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        { ClientComputedContentSHA256: sha },
+      );
+    // s3rver reads the body from ctx.req: hand it the bytes already read
+    ctx.req = Object.assign(Readable.from([body]), { url: ctx.req.url, headers: ctx.headers });
+    return next();
+  };
+}
+
+function abortMultipartUploads(): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'DELETE' || !('uploadId' in ctx.query)) return next();
+    ctx.status = 204;
   };
 }
 
@@ -267,6 +308,8 @@ app.middleware.splice(
   app.middleware.length - 1,
   0,
   verifySigV4(),
+  verifyBodyDigests(),
+  abortMultipartUploads(),
   ...(gcs === true ? [gcsBehaviour()] : []),
   conditionalWrites(app.store),
 );

@@ -4,10 +4,12 @@
  * the diff in `deployment_runtime_status_details.approval_diff`; `approve` continues to Running with the new
  * view's full contents. `bootstrap_policy=reject` stops the pipeline with `deployment_error` BootstrapRejected
  * and keeps its checkpoint; bad and conflicting policies are refused. The SDK and CLI drive the same flow.
+ * With `silent_bootstrap` the rebuilt view's contents are not sent to its output connector (only later changes);
+ * `concurrent_bootstrap` is refused (Holdfast's bootstrap stops the world).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
@@ -87,7 +89,8 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
 
   await p.approve();
   const running = await until(get, (d) => d.deployment_status === 'Running', 'Running after approve');
-  assert.equal(running.deployment_runtime_status_details, null);
+  // running: Feldera's connector_stats (no connector counted an error)
+  assert.deepEqual(running.deployment_runtime_status_details, { connector_stats: { num_errors: 0 } });
   const rows = [];
   for await (const r of p.query('SELECT id FROM big ORDER BY id')) rows.push(r);
   assert.deepEqual(rows, [{ id: 2 }, { id: 3 }]);
@@ -120,6 +123,61 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
   await until(get, (d) => d.deployment_status === 'Running', 'Running after CLI approve');
   assert.equal(cli('start', 'x', '--bootstrap-policy', 'sometimes').status, 2);
   await p.stop({ force: true, timeoutMs: 30_000 });
+});
+
+test('silent_bootstrap: a rebuilt view is not sent in full to its output; concurrent_bootstrap is refused', {
+  timeout: 120_000,
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-boot-silent-'));
+  const base = await startManagerUrl(join(dir, 'data'));
+  const client = new HoldfastClient({ url: base });
+  const get = async () => (await (await fetch(`${base}/v0/pipelines/p`)).json()) as Record<string, unknown>;
+  const output = (name: string) => join(dir, `${name}.json`);
+  // P2 with a file output on the new view: a bootstrap fills `big` and, unless silent, writes its contents there
+  const withOutput = (name: string) =>
+    `${P1} CREATE MATERIALIZED VIEW big WITH ('connectors' = '[{"transport": {"name": "file_output", "config": {"path": "${output(name)}"}}, "format": {"name": "json"}}]') AS SELECT id FROM t WHERE x > 1;`;
+  const p = await Pipeline.create(client, { name: 'p', sql: P1 });
+  await p.start({ timeoutMs: 30_000 });
+  await p.inputJson(
+    't',
+    [
+      { id: 1, x: 1 },
+      { id: 2, x: 5 },
+    ],
+    { wait: true },
+  );
+  await p.stop({ force: false, timeoutMs: 30_000 });
+
+  const refused = await fetch(`${base}/v0/pipelines/p/start?concurrent_bootstrap=true`, { method: 'POST' });
+  assert.equal(refused.status, 400);
+  assert.equal(((await refused.json()) as { error_code: string }).error_code, 'InvalidBootstrapConfig');
+
+  // silent: started with the flag, the view is rebuilt (queryable) but its output gets only new changes
+  assert.equal(
+    (
+      await fetch(`${base}/v0/pipelines/p`, {
+        method: 'PATCH',
+        body: JSON.stringify({ program_code: withOutput('silent') }),
+        headers: { 'content-type': 'application/json' },
+      })
+    ).status,
+    200,
+  );
+  await p.start({ bootstrapPolicy: 'allow', silentBootstrap: true, timeoutMs: 30_000 });
+  const running = await until(get, (d) => d.deployment_status === 'Running', 'Running');
+  assert.equal(running.silent_bootstrap, true);
+  const rows = [];
+  for await (const r of p.query('SELECT id FROM big ORDER BY id')) rows.push(r);
+  assert.deepEqual(rows, [{ id: 2 }], 'the view itself is rebuilt');
+  await p.inputJson('t', [{ id: 3, x: 7 }], { wait: true });
+  const silentOut = await until(
+    async () => readFileSync(output('silent'), 'utf8'),
+    (t) => t.includes('"id":3'),
+    'the new change reaches the output',
+  );
+  assert.doesNotMatch(silentOut, /"id":2/, 'the rebuilt contents were not re-emitted');
+  await p.stop({ force: true, timeoutMs: 30_000 });
+  assert.equal((await get()).silent_bootstrap, false, 'cleared once stopped');
 });
 
 /** The manager's URL (the process is stopped by the kit at the end of the file). */

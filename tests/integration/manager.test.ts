@@ -252,7 +252,10 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
   assert.equal((await api('DELETE', '/v0/pipelines/p1')).json.error_code, 'DeleteRestrictedToClearedStorage');
   const rename = await api('PATCH', '/v0/pipelines/p1', { name: 'p2', runtime_config: { workers: 3 } });
   assert.equal(rename.json.error_code, 'EditRestrictedToClearedStorage', rename.text);
-  assert.deepEqual((rename.json.details as { not_allowed: string[] }).not_allowed, ['name', 'workers']);
+  assert.deepEqual((rename.json.details as { not_allowed: string[] }).not_allowed, [
+    '`name`',
+    '`runtime_config.workers`',
+  ]);
   assert.equal(
     (await api('PATCH', '/v0/pipelines/p1', { program_code: `${SQL} CREATE VIEW w AS SELECT id FROM t;` }))
       .status,

@@ -227,10 +227,18 @@ test('/v0/metrics with three pipelines and a pipeline /metrics are valid Prometh
   // --- JSON
   const allJson = await api('GET', '/v0/metrics?format=json');
   assert.equal(allJson.type, 'application/json');
-  const families = JSON.parse(allJson.text) as Array<{ name: string; type: string; values: unknown[] }>;
-  const input = families.filter((f) => f.name === 'holdfast_records_input_total');
+  // Feldera's JSON metrics: [{key, type, description?, values: [{labels, value}]}]
+  type Json = {
+    key: string;
+    type: string;
+    values: Array<{ labels: Record<string, string>; value: unknown }>;
+  };
+  const families = JSON.parse(allJson.text) as Json[];
+  const input = families.filter((f) => f.key === 'holdfast_records_input_total');
   assert.equal(input.length, 1);
   assert.equal(input[0]?.values.length, 3);
+  assert.equal(typeof input[0]?.values[0]?.labels.pipeline_name, 'string');
+  assert.equal(typeof input[0]?.values[0]?.value, 'number');
   assert.equal((await api('GET', '/v0/metrics?format=xml')).json.error_code, 'InvalidParam');
 
   // --- one pipeline's own /metrics, through the manager's proxy
@@ -249,9 +257,22 @@ test('/v0/metrics with three pipelines and a pipeline /metrics are valid Prometh
   assert.ok(value(ownParsed, 'process_start_time_seconds') > 0);
   const ownJson = await api('GET', '/v0/pipelines/m1/metrics?format=json');
   assert.equal(ownJson.type, 'application/json');
-  assert.ok(
-    (JSON.parse(ownJson.text) as Array<{ name: string }>).some((f) => f.name === 'holdfast_checkpoint_total'),
+  const ownFamilies = JSON.parse(ownJson.text) as Json[];
+  assert.ok(ownFamilies.some((f) => f.key === 'holdfast_checkpoint_total'));
+  // a histogram: its non-empty buckets, each with its own count between gt and le, then sum and count
+  const steps = ownFamilies.find((f) => f.type === 'histogram' && f.values.length > 0);
+  const h = steps?.values[0]?.value as {
+    buckets: Array<{ gt?: number; le?: number; count: number }>;
+    sum: number;
+    count: number;
+  };
+  assert.ok(h && Array.isArray(h.buckets) && typeof h.sum === 'number', JSON.stringify(steps));
+  assert.equal(
+    h.buckets.reduce((n, b) => n + b.count, 0),
+    h.count,
+    'bucket counts are per bucket and add up to the count',
   );
+  assert.ok(h.buckets.every((b) => b.count > 0));
 });
 
 /** The manager's URL (the process is stopped by the kit at the end of the file). */

@@ -223,10 +223,21 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
   const hf = JSON.parse(readFileSync(join(hfDir, 'package.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(hf.engines, { node: '>=24' });
   assert.deepEqual(hf.bin, { holdfast: 'bin/holdfast.js' });
-  for (const f of files(hfDir)) {
-    assert.ok(/\.(js|d\.ts|json|md)$/.test(f), `unexpected file in holdfast: ${f}`);
+  const shipped = files(hfDir);
+  for (const f of shipped) {
+    // the web console's built assets (dist/console/: index.html, hashed .js/.css bundles) ship too
+    const asset = /^dist\/console\/(index\.html|assets\/[\w.-]+\.(js|css|txt))$/.test(f);
+    assert.ok(asset || /\.(js|d\.ts|json|md)$/.test(f), `unexpected file in holdfast: ${f}`);
     assert.ok(/^(dist|bin)\/|^[^/]+$/.test(f), `holdfast ships ${f} (only dist/, bin/ and top-level files)`);
   }
+  assert.ok(
+    shipped.includes('dist/console/index.html'),
+    'holdfast ships the console (dist/console/index.html)',
+  );
+  assert.ok(
+    shipped.some((f) => /^dist\/console\/assets\/main-\w+\.js$/.test(f)),
+    'holdfast ships the console bundle',
+  );
 
   // type-check a program against the SDK as a user would: NodeNext, strict, the package's .d.ts checked too,
   // DOM and ES libs only (no @types/node: the SDK's types must not need Node's); `ESNext.Disposable` because
@@ -282,6 +293,14 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
     server?.once('exit', (code) => rej(new Error(`npx holdfast server exited (${code}):\n${serverErr}`)));
   });
   const url = (JSON.parse(line) as { url: string }).url;
+
+  // the installed server serves the console it ships at / (no build step at start)
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  const bundle = /src="(assets\/main-\w+\.js)"/.exec(html)?.[1];
+  assert.ok(bundle, `the console page names its bundle:\n${html}`);
+  assert.equal((await fetch(`${url}/${bundle}`)).status, 200);
 
   // the SDK program on the machine's plain node
   const version = (await ok(node, ['--version'], work)).trim();

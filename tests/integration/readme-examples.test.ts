@@ -157,7 +157,7 @@ console.log(typeof snap);
   );
   const out = await runTs(file, 'engine example');
   const [changes] = out.trim().split('\n');
-  // the README's comment: `{ rows: [[2n, 15n]], weights: [1] }`
-  assert.equal(changes, '{"rows":[["2n","15n"]],"weights":[1]}');
-  assert.match(example, /\{ rows: \[\[2n, 15n\]\], weights: \[1\] \}/, 'the comment states the same value');
+  // the README's comment: `{ rows: [[2n, 15]], weights: [1] }`
+  assert.equal(changes, '{"rows":[["2n",15]],"weights":[1]}');
+  assert.match(example, /\{ rows: \[\[2n, 15\]\], weights: \[1\] \}/, 'the comment states the same value');
 });

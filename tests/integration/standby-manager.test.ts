@@ -211,10 +211,8 @@ test('standby through the manager: pull, CLI activation, fencing of the old prim
   assert.equal(running.deployment_runtime_desired_status, 'Running');
   assert.equal(await b.standbyStatus(), null);
   assert.equal(await b.queryTabular('SELECT * FROM totals'), want);
-  const stats = (await client.stats('b')) as unknown as {
-    checkpoint_sync: { activation: { epoch: number; warm: boolean } | null };
-  };
-  assert.equal(stats.checkpoint_sync.activation?.epoch, 2, JSON.stringify(stats.checkpoint_sync));
+  const stats = await client.syncCheckpointStatus('b');
+  assert.equal(stats.checkpoint_sync?.activation?.epoch, 2, JSON.stringify(stats.checkpoint_sync));
   assert.match(await client.metrics('b'), /holdfast_standby_activation_seconds\{[^}]*\} [0-9.]+/);
   // b owns the bucket now: its pushes land
   await b.inputJson('t', [{ id: 4, v: 8 }], { wait: true, timeoutMs: 15_000 });

@@ -227,8 +227,9 @@ async function standbyTests(target: SyncTargetName): Promise<void> {
     assert.ok(held !== null && held.last_pulled_checkpoint !== null && held.bytes_pulled > 0);
     assert.ok((held.last_pulled_age_seconds ?? -1) >= 0);
     assert.ok(B.log.some((l) => l.includes('checkpoint pulled successfully')));
-    const stats = await getJson<{ standby: StandbyStatus }>(B.base, '/stats');
-    assert.ok(stats.standby.pulls >= 3);
+    // a standby's progress: in /status runtime_status_details (/stats keeps Feldera's keys)
+    const held2 = await getJson<{ runtime_status_details: { standby: StandbyStatus } }>(B.base, '/status');
+    assert.ok(held2.runtime_status_details.standby.pulls >= 3);
     const metricsB = await (await fetch(`${B.base}/metrics`)).text();
     assert.match(metricsB, /holdfast_standby_lag_seconds\{pipeline_name="standby-b"\} \d/);
     const metricsA = await (await fetch(`${A.base}/metrics`)).text();
@@ -263,7 +264,7 @@ async function standbyTests(target: SyncTargetName): Promise<void> {
             final_pull: { seconds: number; total_seconds: number };
           };
         };
-      }>(B.base, '/stats')
+      }>(B.base, '/checkpoint/sync_status')
     ).checkpoint_sync.activation;
     assert.equal(activation.warm, true);
     assert.equal(activation.epoch, 2);

@@ -9,8 +9,8 @@
  *   is refused its push (CheckpointPushDiverged). A later healthy restore gets the data.
  * - 503 on PUT during a push: retried and visible; when it persists the push fails loudly and the bucket never
  *   holds a manifest whose files are missing.
- * - Standby: resets and hangs retried and counted, pulls that must skip a corrupted checkpoint counted as
- *   failures, activation through a transient fault retried, and a plain start after a failed activation takes
+ * - Standby: resets and hangs retried and counted, pulls whose bodies keep arriving damaged in transit counted
+ *   as failures (never taken for a corrupt checkpoint to skip), activation through a transient fault retried, and a plain start after a failed activation takes
  *   the bucket over before running.
  */
 import assert from 'node:assert/strict';
@@ -88,13 +88,13 @@ const totals = (base: string) => query(base, 'SELECT * FROM totals');
 async function syncNow(base: string): Promise<{ uuid: string; ok: boolean; error: string | null }> {
   type Counts = { checkpoint_sync: { pushes: number; push_failures: number } };
   const ended = (c: Counts) => c.checkpoint_sync.pushes + c.checkpoint_sync.push_failures;
-  const before = ended(await getJson<Counts>(base, '/stats'));
+  const before = ended(await getJson<Counts>(base, '/checkpoint/sync_status'));
   const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
   const text = await r.text();
   assert.equal(r.status, 202, text);
   const { checkpoint_uuid: uuid } = JSON.parse(text) as { checkpoint_uuid: string };
   await until(
-    () => getJson<Counts>(base, '/stats'),
+    () => getJson<Counts>(base, '/checkpoint/sync_status'),
     (c) => ended(c) > before,
     `sync of ${uuid}`,
     60_000,
@@ -213,7 +213,7 @@ describe('checkpoint sync through a flaky object store', async () => {
         p.log.some((l) => l.includes('failed transiently')),
         'each retry is logged',
       );
-      const stats = await getJson<SyncStats>(p.base, '/stats');
+      const stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries >= 5, JSON.stringify(stats.checkpoint_sync));
       assert.match(
         await (await fetch(`${p.base}/metrics`)).text(),
@@ -288,7 +288,7 @@ describe('checkpoint sync through a flaky object store', async () => {
       proxy.inject({ kinds: ['put'], key: 'checkpoints/', fault: { type: 'reset' }, times: 1 });
       const first = await syncNow(p.base);
       assert.ok(first.ok, first.error ?? '');
-      let stats = await getJson<SyncStats>(p.base, '/stats');
+      let stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries >= 4, JSON.stringify(stats.checkpoint_sync));
       assert.match(stats.checkpoint_sync.last_retry?.request ?? '', /PUT/);
       assert.equal(await assertNoDanglingManifest('put'), 1);
@@ -300,7 +300,7 @@ describe('checkpoint sync through a flaky object store', async () => {
       const second = await syncNow(p.base);
       assert.equal(second.ok, false);
       assert.match(second.error ?? '', /SlowDown.*gave up after 4 attempts/);
-      stats = await getJson<SyncStats>(p.base, '/stats');
+      stats = await getJson<SyncStats>(p.base, '/checkpoint/sync_status');
       assert.ok(stats.checkpoint_sync.retries_exhausted >= 1);
       assert.ok(!(await keys('put/checkpoints/')).some((k) => k.includes(second.uuid)));
       // the manifest PUT failing for good: files up, no manifest
@@ -369,14 +369,15 @@ describe('checkpoint sync through a flaky object store', async () => {
     }
   });
 
-  test('standby: a pull that must skip a corrupted checkpoint is a counted failure; activation is retried through a transient fault', async () => {
+  test('standby: a pull whose bodies arrive damaged is a counted failure, not a skip; activation is retried through a transient fault', async () => {
     const { a, b, sb, dir } = await primaryAndStandby('flaky/sb-corrupt', 'sbcor');
     try {
       await ingest(a.base, [{ id: 2, v: 20 }]);
       await checkpoint(a.base);
       const c2 = await syncNow(a.base);
       await until(sb, (s) => s?.last_pulled_checkpoint === c2.uuid, 'standby holds c2');
-      // c3's files arrive corrupted: the pull skips c3, keeps c2, and counts a failure that says so
+      // c3's files arrive with flipped bytes, differently each read: the pull fails (transient: no two reads
+      // agree, so c3 is not proven corrupt and not skipped), keeps c2, and counts a failure that says so
       await ingest(a.base, [{ id: 3, v: 30 }]);
       await checkpoint(a.base);
       const heldBefore = (await sb()) as StandbyStatus;
@@ -385,8 +386,9 @@ describe('checkpoint sync through a flaky object store', async () => {
       const corrupt = await until(
         sb,
         (s) =>
-          (s?.pull_failures ?? 0) > heldBefore.pull_failures && /corrupt/.test(s?.last_error?.message ?? ''),
-        'a pull that skipped the corrupted checkpoint',
+          (s?.pull_failures ?? 0) > heldBefore.pull_failures &&
+          /wrong in different ways/.test(s?.last_error?.message ?? ''),
+        'a pull that failed on bodies damaged in transit',
       );
       assert.equal(corrupt?.last_pulled_checkpoint, c2.uuid);
       assert.match(corrupt?.last_error?.message ?? '', new RegExp(c3.uuid));

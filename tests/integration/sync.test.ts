@@ -136,7 +136,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
       assert.equal(second.status.success, second.uuid);
       const stats = await getJson<{
         checkpoint_sync: { last_push: { files: number; files_skipped: number }; pushes: number };
-      }>(p.base, '/stats');
+      }>(p.base, '/checkpoint/sync_status');
       assert.equal(stats.checkpoint_sync.pushes, 2);
       assert.ok(stats.checkpoint_sync.last_push.files_skipped > 0, 'the incremental push reused files');
       assert.ok(
@@ -191,7 +191,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
       await stop(p);
     });
 
-    test('a push shows its progress in /stats; kill -9 mid-push leaves no checkpoint in the bucket, the next push completes it', async () => {
+    test('a push shows its progress in sync_status; kill -9 mid-push leaves no checkpoint in the bucket, the next push completes it', async () => {
       const bucket = `primary/crash-${serverName}`;
       const { cfg } = await config('crashy', { ...creds, bucket, flags: ['--bwlimit', '16k'] });
       let p = await startPipeline(cfg);
@@ -209,7 +209,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
             checkpoint_sync: {
               push_in_progress: { uuid: string; bytes_done: number; bytes_total: number } | null;
             };
-          }>(p.base, '/stats'),
+          }>(p.base, '/checkpoint/sync_status'),
         (s) => (s.checkpoint_sync.push_in_progress?.bytes_done ?? 0) > 0,
         'push progress',
       );
@@ -238,7 +238,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
         assert.equal(again.status.success, uuid);
         const stats = await getJson<{ checkpoint_sync: { last_push: { files_skipped: number } } }>(
           p.base,
-          '/stats',
+          '/checkpoint/sync_status',
         );
         assert.ok(stats.checkpoint_sync.last_push.files_skipped >= 0);
       } finally {
@@ -246,7 +246,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
       }
     });
 
-    test('periodic push every push_interval seconds; sync_status.periodic and /stats show it', async () => {
+    test('periodic push every push_interval seconds; sync_status.periodic and checkpoint_sync show it', async () => {
       const { cfg } = await config(
         'periodic',
         { ...creds, bucket: 'primary/periodic', push_interval: 1 },
@@ -263,7 +263,7 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
         assert.equal(st.failure, null);
         const stats = await getJson<{ checkpoint_sync: { push_interval: number; pushes: number } }>(
           p.base,
-          '/stats',
+          '/checkpoint/sync_status',
         );
         assert.equal(stats.checkpoint_sync.push_interval, 1);
         assert.ok(stats.checkpoint_sync.pushes >= 1);

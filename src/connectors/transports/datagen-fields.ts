@@ -437,6 +437,12 @@ function domain(ctx: ConnectorContext, column: ColumnSchema, s: FieldSettings, w
     case 'BINARY':
     case 'VARBINARY':
     case 'UUID':
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT':
       throw bad(`datagen does not generate ${t.kind} columns yet`);
     case 'UTINYINT':
     case 'USMALLINT':

@@ -24,6 +24,7 @@ import {
   requiredString,
 } from './config.ts';
 import { InputRun } from './input-run.ts';
+import { RecordBuffer } from './record-buffer.ts';
 import { sleep } from './run-control.ts';
 import type {
   ConnectorHost,
@@ -75,53 +76,7 @@ export function fileInputConfig(
   };
 }
 
-/** Incremental record-boundary finder over bytes (state carries across chunks). */
-export class BoundaryScanner {
-  readonly #csv: boolean;
-  #depth = 0;
-  #inString = false;
-  #escape = false;
-
-  constructor(format: 'json' | 'csv') {
-    this.#csv = format === 'csv';
-  }
-
-  /** Scans `buf[from..)`; returns the index just after the last record boundary in that range, or -1. */
-  scan(buf: Uint8Array, from: number): number {
-    let last = -1;
-    const n = buf.length;
-    if (this.#csv) {
-      let q = this.#inString;
-      for (let i = from; i < n; i++) {
-        const c = buf[i] as number;
-        if (c === 34) q = !q;
-        else if (c === 10 && !q) last = i + 1;
-      }
-      this.#inString = q;
-      return last;
-    }
-    let depth = this.#depth;
-    let inStr = this.#inString;
-    let esc = this.#escape;
-    for (let i = from; i < n; i++) {
-      const c = buf[i] as number;
-      if (inStr) {
-        if (esc) esc = false;
-        else if (c === 92) esc = true;
-        else if (c === 34) inStr = false;
-      } else if (c === 34) inStr = true;
-      else if (c === 123 || c === 91) depth++;
-      else if (c === 125 || c === 93) depth = depth > 0 ? depth - 1 : 0;
-      else if (c === 10 && depth === 0) last = i + 1;
-    }
-    this.#depth = depth;
-    this.#inString = inStr;
-    this.#escape = esc;
-    return last;
-  }
-}
-
-function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
+export function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
   const f = spec.format;
   if (f === null)
     throw configError(
@@ -145,13 +100,19 @@ export function checkFileInput(
   log: ConnectorLog,
 ): FileInputConfig {
   const cfg = fileInputConfig(ctx, spec.config, baseDir, log);
+  checkFormat(ctx, spec);
+  return cfg;
+}
+
+/** The connector's record format (`json` or `csv`), its options validated (errors name the connector). */
+export function checkFormat(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
   const format = formatOf(ctx, spec);
   try {
     inputParser(format, spec.format?.config ?? {});
   } catch (e) {
     throw wrapFormatError(ctx, e);
   }
-  return cfg;
+  return format;
 }
 
 /** Re-raises a format-option error with the connector named in its message (same error code). */
@@ -209,27 +170,19 @@ export async function startFileInput(
   const pollMs = options.pollMs ?? 100;
 
   run.start(async () => {
-    const scanner = new BoundaryScanner(format);
-    let pending: Buffer = Buffer.alloc(0); // bytes read but not yet pushed; starts at `base`
-    let base = start;
-    let scanned = 0; // pending[0..scanned) already scanned
-    let boundary = -1; // end of the last complete record within pending
+    const records = new RecordBuffer(format);
+    let base = start; // byte offset of the next record to push
     let readAt = start;
     let atStart = start === 0;
     const chunk = Buffer.alloc(cfg.bufferSizeBytes);
 
-    const flush = async (upTo: number): Promise<void> => {
-      const text = pending.subarray(0, upTo).toString('utf8');
+    const flush = async (bytes: Buffer): Promise<void> => {
       const parser = atStart ? firstParser : restParser;
       atStart = false;
-      const r = parser(table, text);
-      run.reportParseErrors(r, `at bytes ${base}..${base + upTo} of '${cfg.path}'`);
-      const next = base + upTo;
-      pending = pending.subarray(upTo);
-      scanned -= upTo;
-      boundary = -1;
-      base = next;
-      await run.push(r.changes, upTo, { offset: next });
+      const r = parser(table, bytes.toString('utf8'));
+      run.reportParseErrors(r, `at bytes ${base}..${base + bytes.length} of '${cfg.path}'`);
+      base += bytes.length;
+      await run.push(r.changes, bytes.length, { offset: base });
     };
 
     for (;;) {
@@ -237,19 +190,14 @@ export async function startFileInput(
       const { bytesRead } = await fh.read(chunk, 0, chunk.length, readAt);
       if (bytesRead > 0) {
         readAt += bytesRead;
-        pending =
-          pending.length === 0
-            ? Buffer.from(chunk.subarray(0, bytesRead))
-            : Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
-        const b = scanner.scan(pending, scanned);
-        scanned = pending.length;
-        if (b >= 0) boundary = b;
-        if (boundary > 0) await flush(boundary);
+        const ready = records.add(chunk.subarray(0, bytesRead));
+        if (ready !== null) await flush(ready);
         continue;
       }
       // end of file (for now)
       if (!cfg.follow) {
-        if (pending.length > 0) await flush(pending.length);
+        const rest = records.rest();
+        if (rest !== null) await flush(rest);
         return 'end_of_input';
       }
       await sleep(pollMs, run.signal);

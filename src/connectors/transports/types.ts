@@ -78,11 +78,21 @@ export type ConnectorLog = (
 ) => void;
 
 /** A replayable input's position: JSON-safe, transport-specific. */
-export type InputPosition = FileInputPosition | DatagenPosition;
+export type InputPosition = FileInputPosition | DatagenPosition | ObjectInputPosition;
 
 /** Byte offset just after the last record pushed. */
 export interface FileInputPosition {
   readonly offset: number;
+}
+
+/**
+ * An object-store input's place: objects before `key` (in UTF-8 key order) are read, and `key` up to byte
+ * `offset` (its size once done); `etag` identifies the object version read.
+ */
+export interface ObjectInputPosition {
+  readonly key: string;
+  readonly offset: number;
+  readonly etag?: string;
 }
 
 /** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */

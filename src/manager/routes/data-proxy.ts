@@ -1,6 +1,6 @@
 /**
  * Manager routes proxied to the pipeline's own process (ingress, egress, query, stats, metrics, completion
- * status, checkpoints, bootstrap approval): the request — method, path below the pipeline name, query string,
+ * status and tokens, one connector's stats and start/pause, checkpoints, bootstrap approval): the request — method, path below the pipeline name, query string,
  * headers and body — is forwarded as is, the body streamed unread (ingress is never buffered by the manager),
  * and the process's answer streamed back unchanged. The client's `Authorization` is the manager's key; the
  * manager replaces it with the process's own key.
@@ -11,7 +11,7 @@
  */
 import { request } from 'node:http';
 import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import { pathSegments, requestUrl, sendError } from '../../errors/http-reply.ts';
+import { checkConnectorAction, pathSegments, requestUrl, sendError } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import type { InvalidMapper } from '../../http/errors.ts';
 import { egressInvalid, metricsInvalid, queryInvalid } from '../../http/invalid.ts';
@@ -25,18 +25,23 @@ import {
   CheckpointSyncStatusSchema,
   CompletionStatusQuerySchema,
   CompletionStatusResponseSchema,
+  ConnectorActionParamsSchema,
   EgressQuerySchema,
   ERROR_RESPONSES,
   IncarnationQuerySchema,
   IngressQuerySchema,
   IngressResponseSchema,
+  InputEndpointStatusSchema,
   MessageSchema,
   MetricsQuerySchema,
+  OutputEndpointStatusSchema,
   PipelineParamsSchema,
   PipelineStatsSchema,
   QuerySqlQuerySchema,
   RemoteCheckpointSchema,
+  TableConnectorParamsSchema,
   TableParamsSchema,
+  ViewConnectorParamsSchema,
   ViewParamsSchema,
 } from '../../types/api-schemas.ts';
 import type { ManagerContext } from '../context.ts';
@@ -54,6 +59,8 @@ interface Proxied {
   readonly querystring?: object;
   readonly response?: FastifySchema['response'];
   readonly invalid?: InvalidMapper;
+  /** Checks the manager makes before proxying (it refuses what Feldera's manager refuses itself). */
+  readonly check?: (req: FastifyRequest) => void;
 }
 
 const STREAM = { description: 'A stream (see the README)' };
@@ -95,6 +102,39 @@ const PROXIED: readonly Proxied[] = [
     tags: DATA,
     querystring: CompletionStatusQuerySchema,
     response: { 200: CompletionStatusResponseSchema },
+  },
+  {
+    method: 'GET',
+    path: 'tables/:table_name/connectors/:connector_name/stats',
+    summary: 'The status of one input connector',
+    tags: DATA,
+    params: TableConnectorParamsSchema,
+    response: { 200: InputEndpointStatusSchema },
+  },
+  {
+    method: 'GET',
+    path: 'tables/:table_name/connectors/:connector_name/completion_token',
+    summary: "A completion token for an input connector's input so far",
+    tags: DATA,
+    params: TableConnectorParamsSchema,
+    response: { 200: IngressResponseSchema },
+  },
+  {
+    method: 'POST',
+    path: 'tables/:table_name/connectors/:connector_name/:action',
+    summary: 'Start or pause one input connector',
+    tags: DATA,
+    params: ConnectorActionParamsSchema,
+    response: { 200: { description: 'Empty body' } },
+    check: (req) => checkConnectorAction((req.params as { action: string }).action),
+  },
+  {
+    method: 'GET',
+    path: 'views/:view_name/connectors/:connector_name/stats',
+    summary: 'The status of one output connector',
+    tags: DATA,
+    params: ViewConnectorParamsSchema,
+    response: { 200: OutputEndpointStatusSchema },
   },
   {
     method: 'GET',
@@ -180,7 +220,10 @@ export function dataProxyRoutes(m: ManagerContext): Route[] {
       },
       body: 'raw',
       ...(p.invalid ? { invalid: p.invalid } : {}),
-      handler: (req, reply) => proxy(m, req, reply),
+      handler: (req, reply) => {
+        p.check?.(req);
+        proxy(m, req, reply);
+      },
     }),
   );
 }

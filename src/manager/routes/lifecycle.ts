@@ -29,6 +29,7 @@ import {
 import { FtConfigError, type FtSettings, ftSettings, standbyProblem } from '../../types/ft-config.ts';
 import type { StartPipelineParams, StopPipelineParams } from '../../types/pipeline-api.ts';
 import type { ManagerContext } from '../context.ts';
+import { ProcessAnswerError } from '../process-client.ts';
 import { now, setResources, setRuntime } from '../records.ts';
 import type { BootstrapPolicy, RuntimeDesiredStatus } from '../store.ts';
 
@@ -94,6 +95,7 @@ export function lifecycleRoutes(m: ManagerContext): Route[] {
         );
       rmSync(join(m.store.dataDir, 'pipelines', r.id, 'storage'), { recursive: true, force: true });
       r.storage_status = 'Cleared';
+      r.storage_status_details = null;
       m.store.put(r);
       sendJson(reply, 202, 'Pipeline storage is being cleared');
     }),
@@ -157,12 +159,12 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
   const policy = q.bootstrap_policy ?? 'await_approval';
   const silent = q.silent_bootstrap === true;
   const concurrent = q.concurrent_bootstrap === true;
-  if (silent || concurrent)
+  if (concurrent)
     throw new ServiceError(
       'InvalidBootstrapConfig',
-      silent && concurrent
+      silent
         ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
-        : 'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; leave them unset',
+        : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); leave it unset, or use silent_bootstrap=true',
       {},
     );
   let ft: FtSettings;
@@ -208,10 +210,10 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
         `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; ${r.deployment_initial === 'Standby' ? `activate it (POST /v0/pipelines/${name}/activate)` : 'use pause/resume'} or stop it first`,
         {},
       );
-    if ((r.bootstrap_policy ?? 'await_approval') !== policy)
+    if ((r.bootstrap_policy ?? 'await_approval') !== policy || (r.silent_bootstrap === true) !== silent)
       throw new ServiceError(
         'BootstrapPolicyImmutableUnlessStopped',
-        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}; stop it first to change the policy`,
+        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}${r.silent_bootstrap ? ' and silent_bootstrap=true' : ''}; stop it first to change them`,
         {},
       );
     sendJson(reply, 202, 'Pipeline is starting');
@@ -223,6 +225,7 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
     x.deployment_id = randomUUID();
     x.deployment_initial = want;
     x.bootstrap_policy = policy as BootstrapPolicy;
+    x.silent_bootstrap = silent;
     x.deployment_resources_desired_status = 'Provisioned';
     x.deployment_resources_desired_status_since = now();
     x.deployment_runtime_desired_status = want;
@@ -255,14 +258,24 @@ function stop(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): void
     sendJson(reply, 202, 'Pipeline is forcefully stopping');
     return;
   }
-  if (r.runtime_config.storage === null) {
-    throw new ServiceError(
-      'CheckpointStorageRequired',
-      `stop?force=false checkpoints the pipeline first, which needs storage; enable runtime_config.storage, or use stop?force=true (state in memory is lost)`,
-      {},
-    );
-  }
   const port = m.deployedPort(r);
+  if (r.runtime_config.storage === null) {
+    // Feldera's answer: accepted, then Stopped with a deployment error saying why no checkpoint was written
+    m.update(name, (x) => {
+      x.deployment_runtime_desired_status = null;
+      x.deployment_resources_desired_status = 'Stopped';
+      x.deployment_resources_desired_status_since = now();
+      x.deployment_error = new ServiceError(
+        'CheckpointStorageRequired',
+        `the pipeline was stopped without a checkpoint: a graceful stop (stop?force=false) writes one, which needs storage, and runtime_config.storage is disabled, so its state in memory is lost; enable runtime_config.storage for a stop the next start resumes from`,
+        {},
+      ).toResponse();
+    });
+    m.supervisor.log(name, 'graceful stop without storage: no checkpoint written; stopping', 'warn');
+    void m.stopDeployment(name);
+    sendJson(reply, 202, 'Pipeline is suspending');
+    return;
+  }
   m.update(name, (x) => {
     x.deployment_runtime_desired_status = null;
     x.deployment_resources_desired_status = 'Stopped';
@@ -274,32 +287,15 @@ function stop(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): void
 
 /** Graceful stop: checkpoint, wait until it is durable, then stop the process. On failure: forced stop + error. */
 async function suspend(m: ManagerContext, name: string, port: number): Promise<void> {
-  const base = `http://127.0.0.1:${port}`;
-  const headers = m.supervisor.authHeaders(name);
+  const proc = m.supervisor.client(name, port);
   try {
     // no step runs after the checkpoint's cut: input waits (unacknowledged) instead of being processed and
     // then lost with the process
-    await fetch(`${base}/pause`, { method: 'POST', headers, signal: AbortSignal.timeout(10_000) });
-    const r = await fetch(`${base}/checkpoint`, {
-      method: 'POST',
-      headers,
-      signal: AbortSignal.timeout(120_000),
-    });
-    const body = (await r.json()) as {
-      checkpoint_sequence_number?: number;
-      incarnation_uuid?: string;
-      message?: string;
-    };
-    if (!r.ok || body.checkpoint_sequence_number === undefined)
-      throw new Error(body.message ?? `checkpoint answered ${r.status}`);
+    await proc.pauseOrStart('pause').catch(() => {});
+    const body = await proc.checkpoint();
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const st = (await (
-        await fetch(`${base}/checkpoint_status?incarnation_uuid=${body.incarnation_uuid}`, { headers })
-      ).json()) as {
-        success: number | null;
-        failure: { sequence_number: number; error: string } | null;
-      };
+      const st = await proc.checkpointStatus(body.incarnation_uuid);
       if (st.success !== null && st.success >= body.checkpoint_sequence_number) break;
       if (st.failure && st.failure.sequence_number >= body.checkpoint_sequence_number)
         throw new Error(st.failure.error);
@@ -328,20 +324,13 @@ async function pauseResume(
 ): Promise<void> {
   const r = m.get(name);
   const port = m.deployedPort(r);
-  const resp = await fetch(`http://127.0.0.1:${port}/${action === 'pause' ? 'pause' : 'start'}`, {
-    method: 'POST',
-    headers: m.supervisor.authHeaders(name),
-    signal: AbortSignal.timeout(10_000),
-  }).catch(() => {
-    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
-      pipeline_name: name,
-    });
-  });
-  if (!resp.ok) {
+  try {
+    await m.supervisor.client(name, port).pauseOrStart(action === 'pause' ? 'pause' : 'start');
+  } catch (e) {
+    if (!(e instanceof ProcessAnswerError)) throw e;
     // the pipeline's own refusal (e.g. 400 InvalidTransition in standby) is passed through, as Feldera does
-    const text = await resp.text().catch(() => '');
-    if (isErrorBody(text)) return passThrough(reply, resp.status, text);
-    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${resp.status}`, {
+    if (e.body !== null) return passThrough(reply, e.status, e.text);
+    throw new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' answered ${e.status}`, {
       pipeline_name: name,
     });
   }
@@ -366,25 +355,11 @@ async function activate(m: ManagerContext, req: FastifyRequest, reply: FastifyRe
   const initial = queryParams(req).get('initial') ?? 'running';
   if (initial !== 'running' && initial !== 'paused') throw invalidActivateStatus(initial);
   const search = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
-  const unreachable = () =>
-    new ServiceError('PipelineInteractionUnreachable', `pipeline '${name}' did not answer`, {
-      pipeline_name: name,
-    });
-  let status: number;
-  let text: string;
-  let type: string | null;
-  try {
-    const resp = await fetch(`http://127.0.0.1:${port}/activate${search}`, {
-      method: 'POST',
-      headers: m.supervisor.authHeaders(name),
-      signal: AbortSignal.timeout(10_000),
-    });
-    status = resp.status;
-    type = resp.headers.get('content-type');
-    text = await resp.text();
-  } catch {
-    throw unreachable();
-  }
+  const {
+    status,
+    text,
+    contentType: type,
+  } = await m.supervisor.client(name, port).send('POST', `/activate${search}`, 10_000);
   if (status >= 200 && status < 300) {
     // the pipeline has activated: recorded even if the disk is full (then logged, retried)
     m.note(name, (x) => {
@@ -405,18 +380,6 @@ async function activate(m: ManagerContext, req: FastifyRequest, reply: FastifyRe
     m.supervisor.log(name, `activation requested (initial=${initial})`);
   }
   passThrough(reply, status, text, type);
-}
-
-/** Whether a pipeline's answer is an error body (`{"message", "error_code", ...}`). */
-function isErrorBody(text: string): boolean {
-  try {
-    const b = JSON.parse(text) as unknown;
-    return (
-      typeof b === 'object' && b !== null && typeof (b as { error_code?: unknown }).error_code === 'string'
-    );
-  } catch {
-    return false;
-  }
 }
 
 /** Sends the pipeline's answer on unchanged (status and body). */

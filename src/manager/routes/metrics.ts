@@ -1,6 +1,7 @@
 /**
  * Manager route: `GET /v0/metrics[?format=prometheus|json]` — the manager's own registry (manager-metrics.ts)
- * merged with the metrics of every deployed pipeline, fetched as JSON from each process in parallel and
+ * merged with the metrics of every deployed pipeline, fetched from each process in parallel (its families in
+ * prom-client's shape, `format=holdfast_families`) and
  * relabelled with its `pipeline_name`, into one exposition (each family once; see metrics/registry.ts). A
  * pipeline that does not answer is left out.
  */
@@ -8,7 +9,9 @@ import type { FastifyRequest } from 'fastify';
 import { metricsInvalid } from '../../http/invalid.ts';
 import { type Route, sendJson, sendText } from '../../http/routes.ts';
 import {
+  FAMILIES_FORMAT,
   familiesOf,
+  felderaJson,
   type MetricFamily,
   mergeFamilies,
   PIPELINE_LABEL,
@@ -29,7 +32,7 @@ export function metricsRoutes(m: ManagerContext): Route[] {
         tags: ['Metrics'],
         querystring: MetricsQuerySchema,
         response: {
-          200: { description: 'Prometheus text exposition, or prom-client JSON (format=json)' },
+          200: { description: "Prometheus text exposition, or Feldera's JSON metrics (format=json)" },
           ...ERROR_RESPONSES,
         },
       },
@@ -44,19 +47,19 @@ export function metricsRoutes(m: ManagerContext): Route[] {
         const pipelines = await Promise.all(
           deployed.map(async (r): Promise<MetricFamily[]> => {
             try {
-              const answer = await fetch(
-                `http://127.0.0.1:${m.supervisor.port(r.name)}/metrics?format=json`,
-                { headers: m.supervisor.authHeaders(r.name), signal: AbortSignal.timeout(5000) },
-              );
-              if (!answer.ok) return [];
-              return sanitizeFamilies(await answer.json(), { [PIPELINE_LABEL]: r.name });
+              const answer = await m.supervisor
+                .client(r.name, m.supervisor.port(r.name) as number)
+                .send('GET', `/metrics?format=${FAMILIES_FORMAT}`, 5000);
+              if (answer.status !== 200) return [];
+              // the process's own families, checked one by one before they are merged (sanitizeFamilies)
+              return sanitizeFamilies(JSON.parse(answer.text), { [PIPELINE_LABEL]: r.name });
             } catch {
               return []; // an unreachable pipeline is left out
             }
           }),
         );
         const merged = mergeFamilies([await familiesOf(m.metrics.registry), ...pipelines]);
-        if (format === 'json') return sendJson(reply, 200, await merged.getMetricsAsJSON());
+        if (format === 'json') return sendJson(reply, 200, felderaJson(await familiesOf(merged)));
         sendText(reply, 200, await merged.metrics(), PROMETHEUS_CONTENT_TYPE);
       },
     },

@@ -1,5 +1,6 @@
 /**
- * Manager routes: the pipeline registry (list, get, create, replace, patch, delete).
+ * Manager routes: the pipeline registry (list, get, create, replace, patch, delete) and `POST …/diff` (the
+ * program diff against a proposed program, computed by `holdfast program diff` in a child process).
  *
  * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
@@ -16,13 +17,24 @@ import { type Route, sendJson } from '../../http/routes.ts';
 import {
   ERROR_RESPONSES,
   PatchBodySchema,
+  PipelineDiffSchema,
   PipelineInfoSchema,
   PipelineParamsSchema,
   PipelineSelectedInfoSchema,
   PostPutBodySchema,
+  ProgramDiffBodySchema,
   ref,
   SelectorQuerySchema,
 } from '../../types/api-schemas.ts';
+import type {
+  PipelineBootstrapFields,
+  PipelineDescr,
+  PipelineInfo,
+  PipelineSelectedInfo,
+  PipelineStatusDescr,
+  PipelineStatusInfo,
+  PipelineStatusWithConnectorsDescr,
+} from '../../types/pipeline-api.ts';
 import {
   closestName,
   PIPELINE_BODY_FIELDS,
@@ -168,6 +180,30 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
       },
     },
     {
+      method: 'POST',
+      url: '/v0/pipelines/:pipeline_name/diff',
+      schema: {
+        summary: "The diff between the pipeline's program and a proposed one (nothing changes)",
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        body: ProgramDiffBodySchema,
+        response: { 200: PipelineDiffSchema, ...ERROR_RESPONSES },
+      },
+      handler: async (req, reply) => {
+        // Feldera's: the baseline is the pipeline's current program (compiled), not its checkpoint's
+        const r = m.get(nameOf(req));
+        if (r.program_status !== 'Success')
+          throw new ServiceError(
+            'ProgramNotCompiled',
+            `the program of pipeline '${r.name}' is not compiled (program_status ${r.program_status}), so there is nothing to compare with; fix it first (see program_error)`,
+            { program_status: r.program_status },
+          );
+        const b = (req.body ?? {}) as { program_code?: unknown };
+        const proposed = typeof b.program_code === 'string' ? b.program_code : r.program_code;
+        sendJson(reply, 200, await m.diff(r.program_code, proposed));
+      },
+    },
+    {
       method: 'DELETE',
       url: '/v0/pipelines/:pipeline_name',
       schema: {
@@ -246,7 +282,11 @@ function bodyError(e: InvalidInput, kind: 'create' | 'patch'): ServiceError | nu
   return null;
 }
 
-async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Record<string, unknown>> {
+async function edit(
+  m: ManagerContext,
+  old: PipelineRecord,
+  b: Body,
+): Promise<PipelineInfo | PipelineSelectedInfo> {
   const name = b.name as string;
   const rc = normalizeRuntimeConfig(unredact(b.runtime_config ?? {}, old.runtime_config));
   const pc = b.program_config ?? {};
@@ -312,14 +352,15 @@ async function edit(m: ManagerContext, old: PipelineRecord, b: Body): Promise<Re
 function storageBoundEdits(old: PipelineRecord, name: string, rc: Record<string, unknown>): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  if (name !== old.name) out.push('name');
+  // named as Feldera names them: the field path in backticks (`name`, `runtime_config.workers`, ...)
+  if (name !== old.name) out.push('`name`');
   for (const k of ['workers', 'hosts', 'fault_tolerance', 'clock_timezone_offset']) {
-    if (!same(rc[k], old.runtime_config[k])) out.push(k);
+    if (!same(rc[k], old.runtime_config[k])) out.push(`\`runtime_config.${k}\``);
   }
   const res = (rc.resources ?? {}) as Record<string, unknown>;
   const oldRes = (old.runtime_config.resources ?? {}) as Record<string, unknown>;
   for (const k of ['storage_mb_max', 'storage_class', 'namespace']) {
-    if (!same(res[k], oldRes[k])) out.push(`resources.${k}`);
+    if (!same(res[k], oldRes[k])) out.push(`\`runtime_config.resources.${k}\``);
   }
   return out;
 }
@@ -402,20 +443,11 @@ async function connectorErrors(
   const port = m.supervisor.port(r.name);
   if (port === null) return null;
   try {
-    const resp = await fetch(`http://127.0.0.1:${port}/stats`, {
-      headers: m.supervisor.authHeaders(r.name),
-      signal: AbortSignal.timeout(2000),
-    });
-    if (!resp.ok) return null;
-    type Ep = { metrics?: Record<string, unknown> };
-    const s = (await resp.json()) as { inputs?: Ep[]; outputs?: Ep[] };
-    const count = (eps: Ep[] | undefined, keys: string[]) =>
-      (eps ?? []).reduce((n, e) => n + keys.reduce((k, key) => k + Number(e.metrics?.[key] ?? 0), 0), 0);
-    return {
-      num_errors:
-        count(s.inputs, ['num_parse_errors', 'num_transport_errors']) +
-        count(s.outputs, ['num_encode_errors', 'num_transport_errors']),
-    };
+    const s = await m.supervisor.client(r.name, port).stats(2000);
+    let n = 0;
+    for (const i of s.inputs) n += i.metrics.num_parse_errors + i.metrics.num_transport_errors;
+    for (const o of s.outputs) n += o.metrics.num_encode_errors + o.metrics.num_transport_errors;
+    return { num_errors: n };
   } catch {
     return null;
   }
@@ -426,7 +458,7 @@ export function view(
   selector: string | null,
   info = false,
   connectors: { num_errors: number } | null = null,
-): Record<string, unknown> {
+): PipelineInfo | PipelineSelectedInfo {
   const sel = selector ?? 'all';
   if (sel !== 'all' && sel !== 'status' && sel !== 'status_with_connectors') {
     throw new ServiceError(
@@ -443,7 +475,7 @@ export function view(
     r.deployment_resources_desired_status === 'Stopped'
       ? 'Stopped'
       : (r.deployment_runtime_desired_status ?? r.deployment_initial ?? 'Unavailable');
-  const out: Record<string, unknown> = {
+  const status: PipelineStatusInfo = {
     id: r.id,
     name: r.name,
     description: r.description,
@@ -458,7 +490,9 @@ export function view(
     deployment_error: r.deployment_error,
     refresh_version: r.refresh_version,
     storage_status: r.storage_status,
-    storage_status_details: null,
+    // Feldera's: `{"checkpoints": [...]}` while storage is in use (the list the pipeline last reported)
+    storage_status_details:
+      r.storage_status === 'Cleared' ? null : (r.storage_status_details ?? { checkpoints: [] }),
     deployment_id: r.deployment_id,
     deployment_initial: r.deployment_initial,
     deployment_status: combined,
@@ -477,20 +511,33 @@ export function view(
     deployment_runtime_desired_status_since: r.deployment_runtime_desired_status_since,
     warnings: runtimeConfigWarnings(r.runtime_config),
   };
-  if (!info) {
-    out.bootstrap_policy = r.bootstrap_policy ?? null;
-    out.silent_bootstrap = false;
-    out.concurrent_bootstrap = false;
+  // POST/PUT/PATCH answers (PipelineInfo) lack the bootstrap fields; GET answers have them
+  const bootstrap: PipelineBootstrapFields = {
+    bootstrap_policy: r.bootstrap_policy ?? null,
+    silent_bootstrap: r.silent_bootstrap === true,
+    concurrent_bootstrap: false,
+  };
+  const all = {
+    runtime_config: redact(r.runtime_config),
+    program_code: r.program_code,
+    udf_rust: r.udf_rust,
+    udf_toml: r.udf_toml,
+    program_error: r.program_error,
+    program_info: r.program_info,
+    deployment_resources_status_details: null,
+  };
+  if (info) {
+    const out: PipelineInfo = { ...status, ...all };
+    return out;
   }
   if (sel === 'all') {
-    out.runtime_config = redact(r.runtime_config);
-    out.program_code = r.program_code;
-    out.udf_rust = r.udf_rust;
-    out.udf_toml = r.udf_toml;
-    out.program_error = r.program_error;
-    out.program_info = r.program_info;
-    out.deployment_resources_status_details = null;
+    const out: PipelineDescr = { ...status, ...bootstrap, ...all };
+    return out;
   }
-  if (sel === 'status_with_connectors') out.connectors = connectors;
+  if (sel === 'status_with_connectors') {
+    const out: PipelineStatusWithConnectorsDescr = { ...status, ...bootstrap, connectors };
+    return out;
+  }
+  const out: PipelineStatusDescr = { ...status, ...bootstrap };
   return out;
 }

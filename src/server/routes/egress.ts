@@ -91,6 +91,9 @@ function startEgress(
     transmitted_records: 0,
     transmitted_bytes: 0,
     chunks: 0,
+    queued_records: 0,
+    queued_batches: 0,
+    queuedBytes: () => res.writableLength,
   };
   egress.add(conn);
   hijack();
@@ -101,7 +104,13 @@ function startEgress(
   const write = (obj: Record<string, unknown>, records: number) => {
     const text = `${JSON.stringify({ sequence_number: seq++, ...obj })}\r\n`;
     if (!backpressure && res.writableNeedDrain && records > 0) return; // a lagging client loses chunks
-    res.write(text);
+    conn.queued_records += records;
+    conn.queued_batches++;
+    res.write(text, () => {
+      // flushed to the client (or the connection closed)
+      conn.queued_records -= records;
+      conn.queued_batches--;
+    });
     conn.transmitted_records += records;
     conn.transmitted_bytes += text.length;
     conn.chunks++;

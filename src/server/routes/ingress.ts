@@ -13,7 +13,7 @@
  * which is parsed whole). Over `maxIngressBytes` the answer is 413 `PayloadTooLarge`, before any is ingested.
  * The route's body is `raw` in its table entry: fastify never reads it, `receiveIngress` streams it.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -28,6 +28,7 @@ import {
   parseErrorsError,
   streamingInputParser,
 } from '../../connectors/formats/index.ts';
+import { HTTP_INGRESS_MARK } from '../../controller/controller.ts';
 import { boolParam, checkContentLength, payloadTooLarge } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson } from '../../http/routes.ts';
@@ -77,8 +78,7 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
         for (const k of ['update_format', 'array']) if (p.has(k)) opts[k] = p.get(k);
         const parser = streamingInputParser(format, opts)(table);
         const force = boolParam(p, 'force');
-        const key = `${table.name}.api-ingress-${format}-${opts.update_format ?? 'insert_delete'}-${opts.array ?? 'false'}`;
-        const ep = controller.inputEndpoint(key, table.name);
+        const ep = controller.inputEndpoint(ingressEndpointName(table.name, format, opts), table.name);
         const body = await receiveIngress(req.raw, options);
         const total = emptyResult();
         try {
@@ -129,6 +129,20 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
       },
     },
   ];
+}
+
+/**
+ * The input endpoint an ingress request feeds: one per table and parser options, named as Feldera names them,
+ * `<table>.api-ingress-<16 hex digits>` (here the digits are a hash of the options, so the same options give the
+ * same endpoint in every run of the process, which journal replay relies on).
+ */
+export function ingressEndpointName(table: string, format: string, opts: Record<string, unknown>): string {
+  const options = JSON.stringify([
+    format,
+    String(opts.update_format ?? 'insert_delete'),
+    String(opts.array ?? 'false'),
+  ]);
+  return `${table}${HTTP_INGRESS_MARK}${createHash('sha256').update(options).digest('hex').slice(0, 16)}`;
 }
 
 /** An ingress body received whole: in memory, or spooled to a file. */

@@ -1,7 +1,9 @@
 /**
  * Pipeline routes around the lifecycle: `GET /status` and `GET /healthz` (Feldera's `ExtendedRuntimeStatus`,
- * see lifecycle.ts), `POST /approve` (bootstrap approval), `POST /activate?initial=running|paused` (a standby),
- * `POST /pause`, `POST /start` and `POST /resume`. These answer from the start of initialization: before the
+ * see lifecycle.ts; while running its details carry `connector_stats.num_errors`, and with storage
+ * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true]` (bootstrap
+ * approval; `concurrent_bootstrap` is refused), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
+ * `POST /start` and `POST /resume`. These answer from the start of initialization: before the
  * controller exists pause/start set the state it will start in; in standby they are 400 `InvalidTransition`
  * (activate first).
  */
@@ -15,11 +17,31 @@ import {
   MessageSchema,
 } from '../../types/api-schemas.ts';
 import type { ServerContext } from '../server-context.ts';
+import { outputStatuses } from './stats.ts';
 
 export function lifecycleRoutes(ctx: ServerContext): Route[] {
   const { life } = ctx;
   const status: Route['handler'] = (_req, reply) => {
     const s = life.status();
+    const controller = life.controller;
+    if (controller !== null && 'runtime_status' in s.body) {
+      const body = s.body;
+      // while it runs, the errors its connectors counted (Feldera's `connector_stats`) and, with storage, its
+      // checkpoints (`storage_status_details`)
+      if (body.runtime_status === 'Running' || body.runtime_status === 'Paused')
+        body.runtime_status_details = {
+          ...(body.runtime_status_details ?? {}),
+          connector_stats: { num_errors: connectorErrors(ctx) },
+        };
+      if (controller.checkpointer)
+        body.storage_status_details = {
+          checkpoints: controller.checkpointer.list().map((e) => ({
+            ...e,
+            // Feldera's fingerprint is a JSON number (u64); Holdfast's is 16 hex digits of the program's hash
+            fingerprint: /^[0-9a-f]{1,16}$/i.test(e.fingerprint) ? Number(BigInt(`0x${e.fingerprint}`)) : 0,
+          })),
+        };
+    }
     sendJson(reply, s.httpStatus, s.body);
   };
   /** `POST /pause`, `/start`, `/resume`. */
@@ -51,13 +73,16 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
       schema: { querystring: ApproveQuerySchema, response: { 200: MessageSchema, ...ERROR_RESPONSES } },
       handler: async (req, reply) => {
         const p = queryParams(req);
-        if (boolParam(p, 'silent_bootstrap') || boolParam(p, 'concurrent_bootstrap'))
+        const silent = boolParam(p, 'silent_bootstrap');
+        if (boolParam(p, 'concurrent_bootstrap'))
           throw new ServiceError(
             'InvalidBootstrapConfig',
-            'Invalid bootstrap configuration: silent_bootstrap and concurrent_bootstrap are not supported by Holdfast; approve without them',
+            silent
+              ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
+              : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); approve without it, or with silent_bootstrap=true',
             {},
           );
-        await life.approve();
+        await life.approve(silent);
         sendJson(reply, 200, 'Bootstrap approved');
       },
     },
@@ -83,4 +108,14 @@ function invalidActivateStatus(initial: string): ServiceError {
     `Invalid activation status ${JSON.stringify(initial)} (only running and paused are valid)`,
     { initial },
   );
+}
+
+/** Errors the connectors counted: parse and transport errors of inputs, encode and transport errors of outputs. */
+function connectorErrors(ctx: ServerContext): number {
+  const c = ctx.life.controller;
+  if (c === null) return 0;
+  let n = 0;
+  for (const e of c.inputs) n += e.metrics.num_parse_errors + e.metrics.num_transport_errors;
+  for (const o of outputStatuses(ctx, c)) n += o.metrics.num_encode_errors + o.metrics.num_transport_errors;
+  return n;
 }

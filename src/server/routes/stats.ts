@@ -1,13 +1,20 @@
 /**
- * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, plus `checkpoint_sync`; in standby the standby's
- * progress) and `GET /metrics?format=prometheus|json` (the process's registry, pipeline-metrics.ts).
+ * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, with exactly its top-level keys: checkpoint sync
+ * progress is in `GET /checkpoint/sync_status` `checkpoint_sync`, a failure in `/status` and `deployment_error`,
+ * a standby's progress in `/status` `runtime_status_details.standby`) and `GET /metrics?format=prometheus|json`
+ * (the process's registry, pipeline-metrics.ts).
  */
-import type { Controller } from '../../controller/controller.ts';
+import type { Controller, InputEndpoint } from '../../controller/controller.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
-import { JSON_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from '../../metrics/registry.ts';
-import type { Standby } from '../../sync/standby.ts';
+import {
+  FAMILIES_FORMAT,
+  felderaJson,
+  JSON_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+} from '../../metrics/registry.ts';
 import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
+import type { InputEndpointStatus, OutputEndpointStatus, PipelineStats } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 
 export function statsRoutes(ctx: ServerContext): Route[] {
@@ -19,7 +26,7 @@ export function statsRoutes(ctx: ServerContext): Route[] {
       schema: { response: { 200: PipelineStatsSchema, ...ERROR_RESPONSES } },
       handler: (_req, reply) => {
         const standby = options.sync?.standby;
-        if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats(standby));
+        if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats());
         sendJson(reply, 200, stats(ctx, controllerOf(ctx)));
       },
     },
@@ -36,7 +43,11 @@ export function statsRoutes(ctx: ServerContext): Route[] {
       handler: async (req, reply) => {
         if (!(life.phase.kind === 'Standby' && options.sync?.standby)) controllerOf(ctx);
         const format = queryParams(req).get('format') ?? 'prometheus';
-        if (format === 'json') sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
+        if (format === 'json')
+          sendText(reply, 200, JSON.stringify(felderaJson(await metrics.json())), JSON_CONTENT_TYPE);
+        // the manager's /v0/metrics merges every pipeline's families in prom-client's shape (internal)
+        else if (format === FAMILIES_FORMAT)
+          sendText(reply, 200, JSON.stringify(await metrics.json()), JSON_CONTENT_TYPE);
         else if (format === 'prometheus') sendText(reply, 200, await metrics.text(), PROMETHEUS_CONTENT_TYPE);
         else
           throw new ServiceError(
@@ -52,8 +63,11 @@ export function statsRoutes(ctx: ServerContext): Route[] {
   ];
 }
 
-/** `/stats` while in standby: no controller yet, so the global metrics say Standby and `standby` holds the rest. */
-function standbyStats(standby: Standby): Record<string, unknown> {
+/**
+ * `/stats` while in standby: no controller yet, so the global metrics say Standby (the standby's progress is in
+ * `/status` `runtime_status_details.standby`).
+ */
+function standbyStats(): Record<string, unknown> {
   return {
     global_metrics: {
       state: 'Standby',
@@ -63,15 +77,15 @@ function standbyStats(standby: Standby): Record<string, unknown> {
       total_input_records: 0,
       total_processed_records: 0,
     },
-    standby: standby.stats(),
-    checkpoint_sync: null,
+    suspend_error: null,
+    checkpoint_activity: null,
+    permanent_checkpoint_errors: null,
     inputs: [],
     outputs: [],
   };
 }
 
-function stats(ctx: ServerContext, controller: Controller): Record<string, unknown> {
-  const { options, egress } = ctx;
+function stats(ctx: ServerContext, controller: Controller): PipelineStats {
   const t = controller.totals;
   const state =
     controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
@@ -111,38 +125,79 @@ function stats(ctx: ServerContext, controller: Controller): Record<string, unkno
     suspend_error: null,
     checkpoint_activity: controller.checkpointer?.activity ?? null,
     permanent_checkpoint_errors: null,
-    checkpoint_sync: options.sync?.service
-      ? { ...options.sync.service.stats(), activation: options.sync.activation ?? null }
-      : null,
-    pipeline_error: controller.failure?.toResponse() ?? null,
-    inputs: controller.inputs.map((e) => ({
-      endpoint_name: e.name,
-      config: { stream: e.table },
-      metrics: { ...e.metrics },
-      fatal_error: e.fatalError,
-      paused: e.paused,
-      barrier: false,
-      health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
-      completed_frontier: null,
-    })),
-    outputs: [...egress].map((c) => ({
+    inputs: controller.inputs.map(inputStatus),
+    outputs: outputStatuses(ctx, controller),
+  };
+}
+
+/** One input endpoint as `/stats` `inputs[]` and the connector stats route show it (Feldera's InputEndpointStatus). */
+export function inputStatus(e: InputEndpoint): InputEndpointStatus {
+  return {
+    endpoint_name: e.name,
+    config: { stream: e.table },
+    metrics: { ...e.metrics },
+    fatal_error: e.fatalError,
+    paused: e.paused,
+    barrier: false,
+    health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
+    completed_frontier: null,
+  };
+}
+
+/**
+ * The output endpoints (Feldera's OutputEndpointStatus): the view connectors declared in SQL (file outputs write
+ * synchronously within the step, so nothing is ever queued in them) and the open HTTP egress streams (queued:
+ * chunks written to the socket and not yet flushed to the client; `memory`: their bytes). Holdfast has no
+ * output buffer (`enable_output_buffer`), so `buffered_*` are 0 by construction.
+ */
+export function outputStatuses(ctx: ServerContext, controller: Controller): OutputEndpointStatus[] {
+  const t = controller.totals;
+  const common = {
+    buffered_records: 0,
+    buffered_batches: 0,
+    total_processed_input_records: t.processed_records,
+    total_processed_steps: t.completed_steps,
+  };
+  const declared = (ctx.options.connectors?.() ?? [])
+    .filter((c) => c.direction === 'output')
+    .map(
+      (c): OutputEndpointStatus => ({
+        endpoint_name: c.endpoint,
+        config: { stream: c.relation },
+        metrics: {
+          transmitted_records: c.records,
+          transmitted_bytes: c.bytes,
+          queued_records: 0,
+          queued_batches: 0,
+          num_encode_errors: 0,
+          num_transport_errors: c.state === 'failed' ? 1 : 0,
+          memory: 0,
+          ...common,
+        },
+        fatal_error: c.state === 'failed' ? c.error : null,
+        health: {
+          status: c.state === 'failed' ? 'Unhealthy' : 'Healthy',
+          description: c.state === 'failed' ? c.error : null,
+        },
+      }),
+    );
+  const streams = [...ctx.egress].map(
+    (c): OutputEndpointStatus => ({
       endpoint_name: c.name,
       config: { stream: c.view },
       metrics: {
         transmitted_records: c.transmitted_records,
         transmitted_bytes: c.transmitted_bytes,
-        queued_records: 0,
-        queued_batches: 0,
-        buffered_records: 0,
-        buffered_batches: 0,
+        queued_records: c.queued_records,
+        queued_batches: c.queued_batches,
         num_encode_errors: 0,
         num_transport_errors: 0,
-        total_processed_input_records: t.processed_records,
-        total_processed_steps: t.completed_steps,
-        memory: 0,
+        memory: c.queuedBytes(),
+        ...common,
       },
       fatal_error: null,
       health: { status: 'Healthy', description: null },
-    })),
-  };
+    }),
+  );
+  return [...declared, ...streams];
 }

@@ -1,6 +1,8 @@
 /**
  * Pipeline routes: checkpoints and their sync — `POST /checkpoint`, `GET /checkpoint_status`, `GET
- * /checkpoints`, `POST /checkpoint/sync` (202), `GET /checkpoint/sync_status`, `GET /checkpoints/remote` (also
+ * /checkpoints`, `POST /checkpoint/sync` (202), `GET /checkpoint/sync_status` (Feldera's `{success, failure,
+ * periodic}` plus Holdfast's `checkpoint_sync`: push in progress, last push and pull, counters, activation),
+ * `GET /checkpoints/remote` (also
  * in standby: it lists the bucket). A status asked for another incarnation is 400 `IncarnationUuidMismatch`.
  */
 import type { Controller } from '../../controller/controller.ts';
@@ -16,6 +18,7 @@ import {
   IncarnationQuerySchema,
   RemoteCheckpointSchema,
 } from '../../types/api-schemas.ts';
+import type { CheckpointSyncStatus } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext, syncOrThrow } from '../server-context.ts';
 
 export function syncRoutes(ctx: ServerContext): Route[] {
@@ -69,8 +72,16 @@ export function syncRoutes(ctx: ServerContext): Route[] {
       handler: (req, reply) => {
         const controller = controllerOf(ctx);
         checkIncarnation(controller, queryParams(req).get('incarnation_uuid'));
-        const service = syncOrThrow(options.sync, 'checkpoint sync').service;
-        sendJson(reply, 200, service?.status ?? { success: null, failure: null, periodic: null });
+        const sync = syncOrThrow(options.sync, 'checkpoint sync');
+        const service = sync.service;
+        const status: CheckpointSyncStatus = {
+          ...(service?.status ?? { success: null, failure: null, periodic: null }),
+          // Holdfast's extension (no Feldera home): progress, history and counters of the sync
+          ...(service
+            ? { checkpoint_sync: { ...service.stats(), activation: sync.activation ?? null } }
+            : {}),
+        };
+        sendJson(reply, 200, status);
       },
     },
     {

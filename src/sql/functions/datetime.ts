@@ -1,7 +1,727 @@
 /**
  * SQL scalar functions: date, time, timestamp and interval functions of Feldera's reference (part 2).
  * Registered by name in `index.ts`; each entry binds its arguments' types and returns a bound expression.
+ * Functions whose arguments include a bare time unit (`DATE_PART(YEAR, d)`, `TIMESTAMPADD(DAY, 1, ts)`,
+ * `DATE_TRUNC(ts, MONTH)`) are bound by {@link bindDatetimeSpecial}, which the binder calls before it binds the
+ * arguments (a unit is a keyword, not a column).
+ *
+ * Feldera's rules (Calcite's), where they differ from Postgres:
+ * - `DATE_PART(unit, x)` and `YEAR(x)`, `MONTH(x)`, ... return BIGINT; `SECOND` is the whole seconds,
+ *   `MILLISECOND`/`MICROSECOND` include the seconds (`44.123654` s → 44123 / 44123654), `DOW`/`DAYOFWEEK` count
+ *   Sunday = 1 ... Saturday = 7, and a DATE has time fields 0;
+ * - `DATE_TRUNC(x, unit)` / `TIMESTAMP_TRUNC(x, unit)` / `TIME_TRUNC(x, unit)` keep the argument's type (the
+ *   Postgres order `DATE_TRUNC('unit', x)` is accepted too);
+ * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
+ *   month's end; `TIMESTAMPDIFF(unit, a, b)` counts whole units from a to b (toward zero), months as `(b - a)
+ *   MONTH` does;
+ * - `FORMAT_DATE(fmt, x)` / `PARSE_DATE(fmt, s)` / `PARSE_TIMESTAMP` / `PARSE_TIME` / `FORMAT_TIMESTAMP` /
+ *   `FORMAT_TIME` use strftime-style formats (`%Y %m %d %H %M %S %y %b %B %a %A %j %e %f %%`); a string that
+ *   does not match gives NULL.
+ * - `i$year__` ... `i$second` (one per unit): Feldera's `INTERVAL <expr> <unit>` form, which the parser's
+ *   pre-pass (`interval-syntax.ts`) writes as these calls; not meant to be called by name.
+ * `NOW()` is not provided: Feldera's NOW is a clock input journaled per step, not built yet.
  */
+
+import { ServiceError } from '../../errors/service-error.ts';
+import { type BindContext, type Bound, castBound, coerce, literal, sqlError, strict } from '../bound.ts';
+import { INTERVAL_CALLS } from '../interval-syntax.ts';
+import { addMonthsToDate, addMonthsToTimestamp, bindIntervalOfUnit, monthsBetween } from '../intervals.ts';
+import type { Ast } from '../parse.ts';
+import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
+import { isInteger, isString } from '../types-rules.ts';
+import {
+  civilFromDays,
+  DATE_END,
+  DATE_MIN,
+  daysFromCivil,
+  USECS_PER_DAY,
+  USECS_PER_HOUR,
+  USECS_PER_MINUTE,
+  USECS_PER_SEC,
+} from '../values/temporal.ts';
 import type { FunctionImpl } from './types.ts';
 
-export const DATETIME_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {};
+type Kind = 'DATE' | 'TIME' | 'TIMESTAMP';
+
+const UNIT_NAMES: Readonly<Record<string, string>> = {
+  YEAR: 'YEAR',
+  YEARS: 'YEAR',
+  QUARTER: 'QUARTER',
+  MONTH: 'MONTH',
+  MONTHS: 'MONTH',
+  WEEK: 'WEEK',
+  DAY: 'DAY',
+  DAYS: 'DAY',
+  DOW: 'DOW',
+  DAYOFWEEK: 'DOW',
+  ISODOW: 'ISODOW',
+  DOY: 'DOY',
+  DAYOFYEAR: 'DOY',
+  DAYOFMONTH: 'DAY',
+  HOUR: 'HOUR',
+  HOURS: 'HOUR',
+  MINUTE: 'MINUTE',
+  MINUTES: 'MINUTE',
+  SECOND: 'SECOND',
+  SECONDS: 'SECOND',
+  MILLISECOND: 'MILLISECOND',
+  MILLISECONDS: 'MILLISECOND',
+  MICROSECOND: 'MICROSECOND',
+  MICROSECONDS: 'MICROSECOND',
+  EPOCH: 'EPOCH',
+  DECADE: 'DECADE',
+  CENTURY: 'CENTURY',
+  MILLENNIUM: 'MILLENNIUM',
+  ISOYEAR: 'ISOYEAR',
+};
+
+const ymd: number[] = [0, 0, 0];
+
+function dayOfWeek0(days: number): number {
+  const r = (days + 4) % 7; // 1970-01-01 was a Thursday; 0 = Sunday
+  return r < 0 ? r + 7 : r;
+}
+
+/** Feldera's DATE_PART for a kind: µs-based value → number. */
+function partOf(unit: string, kind: Kind): ((v: number) => number) | null {
+  const split = (v: number): [number, number] => {
+    if (kind === 'DATE') return [v, 0];
+    if (kind === 'TIME') return [0, v];
+    const d = Math.floor(v / USECS_PER_DAY);
+    return [d, v - d * USECS_PER_DAY];
+  };
+  const dateOnly = (f: (days: number) => number) => (kind === 'TIME' ? null : (v: number) => f(split(v)[0]));
+  const timeOnly = (f: (tod: number) => number) => (v: number) => f(split(v)[1]);
+  switch (unit) {
+    case 'YEAR':
+      return dateOnly((d) => civilFromDays(d, ymd)[0] as number);
+    case 'QUARTER':
+      return dateOnly((d) => Math.floor(((civilFromDays(d, ymd)[1] as number) - 1) / 3) + 1);
+    case 'MONTH':
+      return dateOnly((d) => civilFromDays(d, ymd)[1] as number);
+    case 'DAY':
+      return dateOnly((d) => civilFromDays(d, ymd)[2] as number);
+    case 'DOW':
+      return dateOnly((d) => dayOfWeek0(d) + 1);
+    case 'ISODOW':
+      return dateOnly((d) => dayOfWeek0(d) || 7);
+    case 'DOY':
+      return dateOnly((d) => d - daysFromCivil(civilFromDays(d, ymd)[0] as number, 1, 1) + 1);
+    case 'WEEK':
+    case 'ISOYEAR':
+      return dateOnly((d) => {
+        const dow = dayOfWeek0(d) || 7;
+        const thursday = d - dow + 4;
+        const y = civilFromDays(thursday, ymd)[0] as number;
+        return unit === 'ISOYEAR' ? y : Math.floor((thursday - daysFromCivil(y, 1, 1)) / 7) + 1;
+      });
+    case 'DECADE':
+      return dateOnly((d) => Math.floor((civilFromDays(d, ymd)[0] as number) / 10));
+    case 'CENTURY':
+      return dateOnly((d) => {
+        const y = civilFromDays(d, ymd)[0] as number;
+        return y > 0 ? Math.floor((y + 99) / 100) : -Math.floor((99 - (y - 1)) / 100);
+      });
+    case 'MILLENNIUM':
+      return dateOnly((d) => {
+        const y = civilFromDays(d, ymd)[0] as number;
+        return y > 0 ? Math.floor((y + 999) / 1000) : -Math.floor((999 - (y - 1)) / 1000);
+      });
+    case 'HOUR':
+      return timeOnly((t) => Math.floor(t / USECS_PER_HOUR));
+    case 'MINUTE':
+      return timeOnly((t) => Math.floor((t % USECS_PER_HOUR) / USECS_PER_MINUTE));
+    case 'SECOND':
+      return timeOnly((t) => Math.floor((t % USECS_PER_MINUTE) / USECS_PER_SEC));
+    case 'MILLISECOND':
+      return timeOnly((t) => Math.floor((t % USECS_PER_MINUTE) / 1000));
+    case 'MICROSECOND':
+      return timeOnly((t) => t % USECS_PER_MINUTE);
+    case 'EPOCH':
+      return (v) => {
+        const [d, t] = split(v);
+        return d * 86400 + Math.floor(t / USECS_PER_SEC);
+      };
+    default:
+      return null;
+  }
+}
+
+function temporalKind(b: Bound): Kind | null {
+  const k = b.type.kind;
+  return k === 'DATE' || k === 'TIME' || k === 'TIMESTAMP' ? k : null;
+}
+
+/** A unit argument: a bare word (`YEAR`) or a string literal (`'year'`). */
+function unitArg(a: Ast, what: string, ctx: BindContext, loc: unknown): string {
+  const f = a?.ColumnRef?.fields as Ast[] | undefined;
+  const word =
+    f?.length === 1 && f[0].String
+      ? (f[0].String.sval as string)
+      : (a?.A_Const?.sval?.sval as string | undefined);
+  const unit = word === undefined ? undefined : UNIT_NAMES[word.toUpperCase()];
+  if (unit === undefined)
+    throw sqlError(
+      'SqlTypeError',
+      `${what} needs a time unit such as YEAR, MONTH, DAY or HOUR`,
+      ctx,
+      a?.location ?? loc,
+    );
+  return unit;
+}
+
+function temporal(b: Bound, what: string, ctx: BindContext, loc: unknown, allowed: readonly Kind[]): Bound {
+  let x = b;
+  if (x.unknownLiteral) x = coerce(x, sqlType('TIMESTAMP', false), ctx, loc, what);
+  const k = temporalKind(x);
+  if (k === null || !allowed.includes(k))
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply '${what}' to arguments of type ${typeToSql(x.type)}: it needs ${allowed.join(', ')}`,
+      ctx,
+      loc,
+    );
+  return x;
+}
+
+const bigint = (nullable: boolean): SqlType => sqlType('BIGINT', nullable);
+
+function datePart(unit: string, x: Bound, what: string, ctx: BindContext, loc: unknown): Bound {
+  const src = temporal(x, what, ctx, loc, ['DATE', 'TIME', 'TIMESTAMP']);
+  const f = partOf(unit, temporalKind(src) as Kind);
+  if (f === null)
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: unit ${unit} is not defined for ${typeToSql(src.type)}`,
+      ctx,
+      loc,
+    );
+  return strict(bigint(src.type.nullable), [src], (v) => BigInt(f(v as number)));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// truncation
+
+function truncDays(unit: string, d: number): number | null {
+  civilFromDays(d, ymd);
+  const y = ymd[0] as number;
+  const m = ymd[1] as number;
+  switch (unit) {
+    case 'MILLENNIUM':
+      return daysFromCivil(Math.floor((y - 1) / 1000) * 1000 + 1, 1, 1);
+    case 'CENTURY':
+      return daysFromCivil(Math.floor((y - 1) / 100) * 100 + 1, 1, 1);
+    case 'DECADE':
+      return daysFromCivil(Math.floor(y / 10) * 10, 1, 1);
+    case 'YEAR':
+      return daysFromCivil(y, 1, 1);
+    case 'QUARTER':
+      return daysFromCivil(y, Math.floor((m - 1) / 3) * 3 + 1, 1);
+    case 'MONTH':
+      return daysFromCivil(y, m, 1);
+    case 'WEEK':
+      return d - ((dayOfWeek0(d) + 6) % 7); // Monday
+    case 'DAY':
+      return d;
+    default:
+      return null;
+  }
+}
+
+const TIME_UNITS: Readonly<Record<string, number>> = {
+  HOUR: USECS_PER_HOUR,
+  MINUTE: USECS_PER_MINUTE,
+  SECOND: USECS_PER_SEC,
+  MILLISECOND: 1000,
+  MICROSECOND: 1,
+};
+
+function truncate(
+  unit: string,
+  x: Bound,
+  what: string,
+  ctx: BindContext,
+  loc: unknown,
+  allowed: Kind[],
+): Bound {
+  const src = temporal(x, what, ctx, loc, allowed);
+  const k = temporalKind(src) as Kind;
+  const step = TIME_UNITS[unit];
+  const fail = (): never => {
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: unit ${unit} is not defined for ${typeToSql(src.type)}`,
+      ctx,
+      loc,
+    );
+  };
+  if (k === 'DATE') {
+    if (step !== undefined) return src;
+    if (truncDays(unit, 0) === null) fail();
+    return strict(src.type, [src], (d) => truncDays(unit, d as number) as number);
+  }
+  if (k === 'TIME') {
+    if (step === undefined) fail();
+    return strict(src.type, [src], (t) => Math.floor((t as number) / (step as number)) * (step as number));
+  }
+  if (step !== undefined) return strict(src.type, [src], (t) => Math.floor((t as number) / step) * step);
+  if (truncDays(unit, 0) === null) fail();
+  return strict(src.type, [src], (t) => {
+    const d = Math.floor((t as number) / USECS_PER_DAY);
+    return (truncDays(unit, d) as number) * USECS_PER_DAY;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// TIMESTAMPADD / TIMESTAMPDIFF
+
+const MONTHS_OF: Readonly<Record<string, number>> = { YEAR: 12, QUARTER: 3, MONTH: 1 };
+const USECS_OF: Readonly<Record<string, number>> = {
+  WEEK: 7 * USECS_PER_DAY,
+  DAY: USECS_PER_DAY,
+  ...TIME_UNITS,
+};
+
+function timestampAdd(unit: string, n0: Bound, x: Bound, ctx: BindContext, loc: unknown): Bound {
+  const src = temporal(x, 'TIMESTAMPADD', ctx, loc, ['DATE', 'TIME', 'TIMESTAMP']);
+  const n = coerce(n0, sqlType('BIGINT', n0.type.nullable), ctx, loc, 'TIMESTAMPADD');
+  const k = temporalKind(src) as Kind;
+  const type = { ...src.type, nullable: src.type.nullable || n.type.nullable };
+  const months = MONTHS_OF[unit];
+  const us = USECS_OF[unit];
+  if (months === undefined && us === undefined)
+    throw sqlError('SqlTypeError', `TIMESTAMPADD: unit ${unit} is not supported`, ctx, loc);
+  const num = (v: unknown) => Number(v as bigint);
+  if (k === 'DATE') {
+    if (months !== undefined)
+      return strict(type, [src, n], (d, c) => addMonthsToDate(d as number, num(c) * months));
+    if (us !== undefined && us % USECS_PER_DAY === 0)
+      return strict(type, [src, n], (d, c) => {
+        const r = (d as number) + (num(c) * us) / USECS_PER_DAY;
+        if (r < DATE_MIN || r >= DATE_END) throw new ServiceError('SqlRuntimeError', 'date out of range');
+        return r;
+      });
+    // a DATE plus hours or smaller becomes a TIMESTAMP
+    return strict(
+      sqlType('TIMESTAMP', type.nullable),
+      [src, n],
+      (d, c) => (d as number) * USECS_PER_DAY + num(c) * (us as number),
+    );
+  }
+  if (k === 'TIME') {
+    if (us === undefined || us >= USECS_PER_DAY)
+      throw sqlError('SqlTypeError', `TIMESTAMPADD: unit ${unit} is not defined for TIME`, ctx, loc);
+    return strict(type, [src, n], (t, c) => {
+      const r = ((t as number) + num(c) * us) % USECS_PER_DAY;
+      return r < 0 ? r + USECS_PER_DAY : r;
+    });
+  }
+  if (months !== undefined)
+    return strict(type, [src, n], (t, c) => addMonthsToTimestamp(t as number, num(c) * months));
+  return strict(type, [src, n], (t, c) => (t as number) + num(c) * (us as number));
+}
+
+function timestampDiff(unit: string, a0: Bound, b0: Bound, ctx: BindContext, loc: unknown): Bound {
+  let a = a0;
+  let b = b0;
+  if (a.unknownLiteral && !b.unknownLiteral)
+    a = coerce(a, { ...b.type, nullable: false }, ctx, loc, 'TIMESTAMPDIFF');
+  if (b.unknownLiteral && !a.unknownLiteral)
+    b = coerce(b, { ...a.type, nullable: false }, ctx, loc, 'TIMESTAMPDIFF');
+  a = temporal(a, 'TIMESTAMPDIFF', ctx, loc, ['DATE', 'TIME', 'TIMESTAMP']);
+  b = temporal(b, 'TIMESTAMPDIFF', ctx, loc, ['DATE', 'TIME', 'TIMESTAMP']);
+  const ka = temporalKind(a) as Kind;
+  const kb = temporalKind(b) as Kind;
+  if ((ka === 'TIME') !== (kb === 'TIME'))
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply 'TIMESTAMPDIFF' to ${typeToSql(a.type)} and ${typeToSql(b.type)}`,
+      ctx,
+      loc,
+    );
+  const us = (k: Kind) =>
+    k === 'DATE' ? (v: unknown) => (v as number) * USECS_PER_DAY : (v: unknown) => v as number;
+  const ua = us(ka);
+  const ub = us(kb);
+  const type = sqlType('INTEGER', a.type.nullable || b.type.nullable);
+  const months = MONTHS_OF[unit];
+  if (months !== undefined) {
+    if (ka === 'TIME')
+      throw sqlError('SqlTypeError', `TIMESTAMPDIFF: unit ${unit} is not defined for TIME`, ctx, loc);
+    return strict(type, [a, b], (x, y) => Math.trunc(monthsBetween(ub(y), ua(x)) / months) || 0);
+  }
+  const step = USECS_OF[unit];
+  if (step === undefined)
+    throw sqlError('SqlTypeError', `TIMESTAMPDIFF: unit ${unit} is not supported`, ctx, loc);
+  return strict(type, [a, b], (x, y) => Math.trunc((ub(y) - ua(x)) / step) || 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// strftime-style formats
+
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
+const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const p2 = (n: number) => String(n).padStart(2, '0');
+
+/** Formats a value given as (days, µs of day). */
+function strftime(fmt: string, days: number, tod: number): string {
+  civilFromDays(days, ymd);
+  const [y, m, d] = ymd as [number, number, number];
+  let out = '';
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i] as string;
+    if (c !== '%' || i + 1 >= fmt.length) {
+      out += c;
+      continue;
+    }
+    const s = fmt[++i] as string;
+    switch (s) {
+      case 'Y':
+        out += String(y).padStart(4, '0');
+        break;
+      case 'y':
+        out += p2(((y % 100) + 100) % 100);
+        break;
+      case 'm':
+        out += p2(m);
+        break;
+      case 'd':
+        out += p2(d);
+        break;
+      case 'e':
+        out += String(d).padStart(2, ' ');
+        break;
+      case 'b':
+      case 'h':
+        out += (MONTHS[m - 1] as string).slice(0, 3);
+        break;
+      case 'B':
+        out += MONTHS[m - 1];
+        break;
+      case 'a':
+        out += (DAYS[dayOfWeek0(days)] as string).slice(0, 3);
+        break;
+      case 'A':
+        out += DAYS[dayOfWeek0(days)];
+        break;
+      case 'j':
+        out += String(days - daysFromCivil(y, 1, 1) + 1).padStart(3, '0');
+        break;
+      case 'H':
+        out += p2(Math.floor(tod / USECS_PER_HOUR));
+        break;
+      case 'M':
+        out += p2(Math.floor((tod % USECS_PER_HOUR) / USECS_PER_MINUTE));
+        break;
+      case 'S':
+        out += p2(Math.floor((tod % USECS_PER_MINUTE) / USECS_PER_SEC));
+        break;
+      case 'f':
+        out += String(tod % USECS_PER_SEC).padStart(6, '0');
+        break;
+      case '%':
+        out += '%';
+        break;
+      default:
+        throw new ServiceError('SqlRuntimeError', `unsupported format specifier %${s}`);
+    }
+  }
+  return out;
+}
+
+/** Parses `text` with a strftime-style format: [days, µs of day], or null when it does not match. */
+function strptime(fmt: string, text: string): [number, number] | null {
+  let y = 1970;
+  let m = 1;
+  let d = 1;
+  let h = 0;
+  let mi = 0;
+  let s = 0;
+  let f = 0;
+  let pos = 0;
+  const num = (max: number): number | null => {
+    const r = new RegExp(`^[+-]?\\d{1,${max}}`).exec(text.slice(pos));
+    if (r === null) return null;
+    pos += r[0].length;
+    return Number(r[0]);
+  };
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i] as string;
+    if (c !== '%') {
+      if (/\s/.test(c)) {
+        while (pos < text.length && /\s/.test(text[pos] as string)) pos++;
+        continue;
+      }
+      if (text[pos] !== c) return null;
+      pos++;
+      continue;
+    }
+    const spec = fmt[++i];
+    let v: number | null;
+    switch (spec) {
+      case 'Y':
+        v = num(6);
+        if (v === null) return null;
+        y = v;
+        break;
+      case 'y':
+        v = num(2);
+        if (v === null) return null;
+        y = v < 69 ? 2000 + v : 1900 + v;
+        break;
+      case 'm':
+        v = num(2);
+        if (v === null) return null;
+        m = v;
+        break;
+      case 'd':
+      case 'e':
+        while (text[pos] === ' ') pos++;
+        v = num(2);
+        if (v === null) return null;
+        d = v;
+        break;
+      case 'H':
+        v = num(2);
+        if (v === null) return null;
+        h = v;
+        break;
+      case 'M':
+        v = num(2);
+        if (v === null) return null;
+        mi = v;
+        break;
+      case 'S':
+        v = num(2);
+        if (v === null) return null;
+        s = v;
+        break;
+      case 'f': {
+        const r = /^\d{1,9}/.exec(text.slice(pos));
+        if (r === null) return null;
+        pos += r[0].length;
+        f = Math.round(Number(`0.${r[0]}`) * 1e6);
+        break;
+      }
+      case 'b':
+      case 'h':
+      case 'B': {
+        const rest = text.slice(pos).toLowerCase();
+        const k = MONTHS.findIndex((n) =>
+          rest.startsWith(spec === 'B' ? n.toLowerCase() : n.slice(0, 3).toLowerCase()),
+        );
+        if (k < 0) return null;
+        m = k + 1;
+        pos += spec === 'B' ? (MONTHS[k] as string).length : 3;
+        break;
+      }
+      case '%':
+        if (text[pos] !== '%') return null;
+        pos++;
+        break;
+      default:
+        throw new ServiceError('SqlRuntimeError', `unsupported format specifier %${spec}`);
+    }
+  }
+  if (pos !== text.length) return null;
+  if (m < 1 || m > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
+  const days = daysFromCivil(y, m, d);
+  civilFromDays(days, ymd);
+  if (ymd[1] !== m) return null; // e.g. February 30
+  return [days, h * USECS_PER_HOUR + mi * USECS_PER_MINUTE + s * USECS_PER_SEC + f];
+}
+
+function text(b: Bound, what: string, ctx: BindContext, loc: unknown): Bound {
+  if (b.type.kind === 'NULL') return literal(null, sqlType('VARCHAR', true, { length: null }));
+  if (b.unknownLiteral) return { ...b, unknownLiteral: false };
+  if (!isString(b.type))
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply '${what}' to arguments of type ${typeToSql(b.type)}`,
+      ctx,
+      loc,
+    );
+  return b;
+}
+
+function formatFn(what: string, kinds: Kind[]): FunctionImpl {
+  return (call) => {
+    call.argc(2);
+    const fmt = text(call.args[0] as Bound, what, call.ctx, call.loc);
+    let x = call.args[1] as Bound;
+    // a string argument is read as the first accepted type (Feldera casts it implicitly)
+    if (x.unknownLiteral) x = coerce(x, sqlType(kinds[0] as Kind, false), call.ctx, call.loc, what);
+    else if (isString(x.type)) x = castBound(x, sqlType(kinds[0] as Kind, x.type.nullable));
+    x = temporal(x, what, call.ctx, call.loc, kinds);
+    const k = temporalKind(x) as Kind;
+    const split = (v: number): [number, number] => {
+      if (k === 'DATE') return [v, 0];
+      if (k === 'TIME') return [0, v];
+      const dd = Math.floor(v / USECS_PER_DAY);
+      return [dd, v - dd * USECS_PER_DAY];
+    };
+    return strict(
+      sqlType('VARCHAR', fmt.type.nullable || x.type.nullable, { length: null }),
+      [fmt, x],
+      (f, v) => {
+        const [dd, t] = split(v as number);
+        return strftime(f as string, dd, t);
+      },
+    );
+  };
+}
+
+function parseFn(what: string, kind: Kind): FunctionImpl {
+  return (call) => {
+    call.argc(2);
+    const fmt = text(call.args[0] as Bound, what, call.ctx, call.loc);
+    const arg = call.args[1] as Bound;
+    const s =
+      isString(arg.type) || arg.unknownLiteral || arg.type.kind === 'NULL'
+        ? text(arg, what, call.ctx, call.loc)
+        : null;
+    if (s === null) {
+      if (arg.type.kind === 'BOOLEAN' || isInteger(arg.type)) return literal(null, sqlType(kind, true));
+      throw sqlError(
+        'SqlTypeError',
+        `Cannot apply '${what}' to arguments of type ${typeToSql(arg.type)}`,
+        call.ctx,
+        call.loc,
+      );
+    }
+    return strict(sqlType(kind, true), [fmt, s], (f, v) => {
+      const r = strptime(f as string, v as string);
+      if (r === null) return null;
+      return kind === 'DATE' ? r[0] : kind === 'TIME' ? r[1] : r[0] * USECS_PER_DAY + r[1];
+    });
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// registry
+
+const partFn =
+  (unit: string, what: string): FunctionImpl =>
+  (call) => {
+    call.argc(1);
+    return datePart(unit, call.args[0] as Bound, what, call.ctx, call.loc);
+  };
+
+const intervalCalls: Record<string, FunctionImpl> = Object.fromEntries(
+  Object.entries(INTERVAL_CALLS).map(([name, unit]) => [
+    name,
+    (call: Parameters<FunctionImpl>[0]) => {
+      call.argc(1);
+      return bindIntervalOfUnit(unit, call.args[0] as Bound, call.ctx, call.loc);
+    },
+  ]),
+);
+
+function makeDate(): FunctionImpl {
+  return (call) => {
+    call.argc(3);
+    const [y, m, d] = [call.int(0), call.int(1), call.int(2)];
+    return strict(
+      sqlType('DATE', y.type.nullable || m.type.nullable || d.type.nullable),
+      [y, m, d],
+      (a, b, c) => {
+        const days = daysFromCivil(a as number, b as number, c as number);
+        civilFromDays(days, ymd);
+        if (ymd[0] !== a || ymd[1] !== b || ymd[2] !== c)
+          throw new ServiceError('SqlRuntimeError', `invalid date ${a}-${b}-${c}`);
+        return days;
+      },
+    );
+  };
+}
+
+export const DATETIME_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
+  ...intervalCalls,
+  year: partFn('YEAR', 'YEAR'),
+  quarter: partFn('QUARTER', 'QUARTER'),
+  month: partFn('MONTH', 'MONTH'),
+  week: partFn('WEEK', 'WEEK'),
+  dayofmonth: partFn('DAY', 'DAYOFMONTH'),
+  dayofweek: partFn('DOW', 'DAYOFWEEK'),
+  dow: partFn('DOW', 'DOW'),
+  doy: partFn('DOY', 'DOY'),
+  dayofyear: partFn('DOY', 'DAYOFYEAR'),
+  hour: partFn('HOUR', 'HOUR'),
+  minute: partFn('MINUTE', 'MINUTE'),
+  second: partFn('SECOND', 'SECOND'),
+  format_date: formatFn('FORMAT_DATE', ['DATE', 'TIMESTAMP']),
+  format_timestamp: formatFn('FORMAT_TIMESTAMP', ['TIMESTAMP', 'DATE']),
+  format_time: formatFn('FORMAT_TIME', ['TIME', 'TIMESTAMP']),
+  parse_date: parseFn('PARSE_DATE', 'DATE'),
+  parse_timestamp: parseFn('PARSE_TIMESTAMP', 'TIMESTAMP'),
+  parse_time: parseFn('PARSE_TIME', 'TIME'),
+  make_date: makeDate(),
+};
+
+/**
+ * The functions with a unit argument, bound from their AST (before the binder binds arguments): DATE_PART,
+ * DATE_TRUNC, TIMESTAMP_TRUNC, TIME_TRUNC, TIMESTAMPADD, TIMESTAMPDIFF. Returns undefined for other names.
+ */
+export function bindDatetimeSpecial(
+  name: string,
+  n: Ast,
+  ctx: BindContext,
+  bind: (a: Ast, c: BindContext) => Bound,
+): Bound | undefined {
+  const args = (n.args ?? []) as Ast[];
+  const loc = n.location;
+  const what = name.toUpperCase();
+  const argc = (k: number) => {
+    if (args.length !== k) throw sqlError('SqlTypeError', `function ${what} takes ${k} arguments`, ctx, loc);
+  };
+  const isUnitWord = (a: Ast) => {
+    const f = a?.ColumnRef?.fields as Ast[] | undefined;
+    return (
+      f?.length === 1 && f[0].String && UNIT_NAMES[(f[0].String.sval as string).toUpperCase()] !== undefined
+    );
+  };
+  switch (name) {
+    case 'date_part': {
+      argc(2);
+      // DATE_PART('unit', x) (Postgres) stays with the binder's EXTRACT; DATE_PART(UNIT, x) is Feldera's
+      if (!isUnitWord(args[0])) return undefined;
+      return datePart(unitArg(args[0], what, ctx, loc), bind(args[1], ctx), what, ctx, loc);
+    }
+    case 'date_trunc':
+    case 'timestamp_trunc':
+    case 'time_trunc': {
+      argc(2);
+      const pgOrder = args[0]?.A_Const?.sval !== undefined;
+      const unit = unitArg(pgOrder ? args[0] : args[1], what, ctx, loc);
+      const x = bind(pgOrder ? args[1] : args[0], ctx);
+      const kinds: Kind[] =
+        name === 'time_trunc' ? ['TIME'] : name === 'timestamp_trunc' ? ['TIMESTAMP'] : ['DATE', 'TIMESTAMP'];
+      return truncate(unit, x, what, ctx, loc, kinds);
+    }
+    case 'timestampadd': {
+      argc(3);
+      const unit = unitArg(args[0], what, ctx, loc);
+      return timestampAdd(unit, bind(args[1], ctx), bind(args[2], ctx), ctx, loc);
+    }
+    case 'timestampdiff': {
+      argc(3);
+      const unit = unitArg(args[0], what, ctx, loc);
+      return timestampDiff(unit, bind(args[1], ctx), bind(args[2], ctx), ctx, loc);
+    }
+    default:
+      return undefined;
+  }
+}

@@ -14,7 +14,7 @@
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
-import type { SqlType, TypeKind } from '../sql-type.ts';
+import { NESTED_KINDS, type SqlType, type TypeKind } from '../sql-type.ts';
 import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
 import { formatDouble, formatReal } from './format.ts';
@@ -31,6 +31,7 @@ import {
   type NumberIntKind,
   roundHalfEven,
 } from './integers.ts';
+import { compileNestedCast, useCastCompiler } from './nested-cast.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength, rtrimSpaces } from './strings.ts';
 import {
@@ -69,7 +70,13 @@ export const PG_TYPE_NAMES: Readonly<Record<TypeKind, string>> = {
   DATE: 'date',
   TIME: 'time without time zone',
   TIMESTAMP: 'timestamp without time zone',
+  INTERVAL_YM: 'interval',
+  INTERVAL_DT: 'interval',
   NULL: 'unknown',
+  ARRAY: 'array',
+  MAP: 'map',
+  ROW: 'record',
+  VARIANT: 'variant',
 };
 
 const INT_ORDER: Readonly<Record<'TINYINT' | 'SMALLINT' | 'INTEGER', number>> = {
@@ -283,6 +290,8 @@ function kindCast(f: TypeKind, t: TypeKind): CastFn | null {
   if (f === t) return identity;
   if (UNSIGNED.has(f) || UNSIGNED.has(t)) return unsignedCast(f, t);
   if ((f === 'BINARY' || f === 'VARBINARY') && (t === 'BINARY' || t === 'VARBINARY')) return identity;
+  // Feldera: a UUID as bytes is its 16 bytes (then cut to the target's length, as any explicit cast to bytes)
+  if (f === 'UUID' && (t === 'BINARY' || t === 'VARBINARY')) return (v) => (v as string).replace(/-/g, '');
   switch (f) {
     case 'BOOLEAN':
       return t === 'INTEGER' ? (v) => (v ? 1 : 0) : null;
@@ -373,6 +382,11 @@ export function canCast(from: SqlType, to: SqlType): boolean {
  */
 export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn {
   if (to.kind === 'NULL' && from.kind !== 'NULL') throw castError(from, to);
+  if (NESTED_KINDS.has(from.kind) || NESTED_KINDS.has(to.kind)) {
+    const nested = compileNestedCast(from, to, explicit);
+    if (nested === null) throw castError(from, to);
+    return nested;
+  }
   const base = kindCast(from.kind, to.kind);
   if (base === null) throw castError(from, to);
   if (to.kind === 'DECIMAL' && to.precision != null) {
@@ -393,3 +407,5 @@ export function compileCast(from: SqlType, to: SqlType, explicit = true): CastFn
   }
   return base;
 }
+
+useCastCompiler(compileCast);

@@ -9,33 +9,14 @@
  */
 import type { Value } from '../../zset/value.ts';
 import type { TypeKind } from '../sql-type.ts';
+import { compareAny } from './collections.ts';
+import { compareCodePoints, compareFloats, compareStrings } from './primitive-compare.ts';
+
+export { compareFloats, compareStrings } from './primitive-compare.ts';
+
 import type { Decimal } from './decimal.ts';
 
 export type Comparator = (a: Value, b: Value) => number;
-
-/** Compares a[0, aEnd) with b[0, bEnd) in code point order. */
-function compareCodePoints(a: string, aEnd: number, b: string, bEnd: number): number {
-  const n = Math.min(aEnd, bEnd);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      // surrogates (D800..DFFF) encode code points above FFFF: move them above E000..FFFF
-      if (x >= 0xd800 && y >= 0xd800) {
-        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-      }
-      return x < y ? -1 : 1;
-    }
-  }
-  return aEnd < bEnd ? -1 : aEnd > bEnd ? 1 : 0;
-}
-
-/** Code point order of two strings. */
-export function compareStrings(a: string, b: string): number {
-  if (a === b) return 0;
-  return compareCodePoints(a, a.length, b, b.length);
-}
 
 function spaceTrimmedEnd(s: string): number {
   let end = s.length;
@@ -51,16 +32,6 @@ export function compareBpchar(a: string, b: string): number {
 
 function compareNumbers(a: Value, b: Value): number {
   return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-}
-
-/** Postgres float8 order: NaN = NaN, NaN > everything else. */
-export function compareFloats(a: number, b: number): number {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  if (a === b) return 0;
-  const an = Number.isNaN(a);
-  const bn = Number.isNaN(b);
-  return an ? (bn ? 0 : 1) : -1;
 }
 
 function compareBigInts(a: Value, b: Value): number {
@@ -87,6 +58,8 @@ export function comparatorFor(kind: TypeKind): Comparator {
     case 'DATE':
     case 'TIME':
     case 'TIMESTAMP':
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
       return compareNumbers;
     case 'REAL':
     case 'DOUBLE':
@@ -107,6 +80,11 @@ export function comparatorFor(kind: TypeKind): Comparator {
       return compareBpchar as Comparator;
     case 'NULL':
       return () => 0;
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT':
+      return compareAny;
   }
 }
 

@@ -14,10 +14,12 @@
  */
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
-import { type SqlType, typeToSql } from '../sql-type.ts';
+import { NESTED_KINDS, type SqlType, typeToSql } from '../sql-type.ts';
 import { bytesFromJsonArray, bytesToArray, coerceBytes, parseBytesText, parseUuidText } from './bytes.ts';
 import { Decimal, pow10 } from './decimal.ts';
 import { checkInt, checkUBigInt, type NumberIntKind } from './integers.ts';
+import { formatInterval, parseIntervalText, parseTimestampTz } from './interval.ts';
+import { nestedFromJson, nestedToJson } from './nested-json.ts';
 import { parseBigIntText, parseBoolText, parseFloatText, parseIntText, parseUBigIntText } from './parse.ts';
 import { coerceToLength } from './strings.ts';
 import { formatDate, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp } from './temporal.ts';
@@ -148,10 +150,19 @@ export function formatReal(f: number): string {
   return layout(f < 0, digits, exp, 6);
 }
 
+/** A JSON value as `valueToJson` produces it. */
+export type JsonOut = string | number | boolean | null | JsonOut[] | { [key: string]: JsonOut };
+
 /** Postgres text output of a non-null value of type t. */
 export function formatValue(v: Value, t: SqlType): string {
   if (v === null) return '';
   switch (t.kind) {
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+      return JSON.stringify(nestedToJson(v, t, valueToJson));
+    case 'VARIANT':
+      return nestedToJson(v, t, valueToJson) as string;
     case 'BOOLEAN':
       return v ? 't' : 'f';
     case 'REAL':
@@ -163,7 +174,10 @@ export function formatValue(v: Value, t: SqlType): string {
     case 'TIME':
       return formatTime(v as number);
     case 'TIMESTAMP':
-      return formatTimestamp(v as number);
+      return t.withTimeZone ? `${formatTimestamp(v as number)}+00` : formatTimestamp(v as number);
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return formatInterval(v as number, t);
     case 'BINARY':
     case 'VARBINARY':
       return `\\x${v as string}`;
@@ -173,9 +187,14 @@ export function formatValue(v: Value, t: SqlType): string {
 }
 
 /** JSON form of a value for output records (see the header for the choices). */
-export function valueToJson(v: Value, t: SqlType): string | number | boolean | number[] | null {
+export function valueToJson(v: Value, t: SqlType): JsonOut {
   if (v === null) return null;
   switch (t.kind) {
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT':
+      return nestedToJson(v, t, valueToJson) as JsonOut;
     case 'BOOLEAN':
     case 'TINYINT':
     case 'SMALLINT':
@@ -215,7 +234,10 @@ export function valueToJson(v: Value, t: SqlType): string | number | boolean | n
     case 'TIME':
       return formatTime(v as number);
     case 'TIMESTAMP':
-      return formatTimestamp(v as number);
+      return t.withTimeZone ? `${formatTimestamp(v as number)}+00:00` : formatTimestamp(v as number);
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return v as number;
     case 'BINARY':
     case 'VARBINARY':
       return bytesToArray(v as string);
@@ -285,7 +307,10 @@ function fromText(text: string, t: SqlType): Value {
     case 'TIME':
       return parseTime(text, 'InvalidRecord');
     case 'TIMESTAMP':
-      return parseTimestamp(text, 'InvalidRecord');
+      return t.withTimeZone ? parseTimestampTz(text, 'InvalidRecord') : parseTimestamp(text, 'InvalidRecord');
+    case 'INTERVAL_YM':
+    case 'INTERVAL_DT':
+      return parseIntervalText(text, t, 'InvalidRecord');
     case 'BINARY':
     case 'VARBINARY':
       return coerceBytes(parseBytesText(text, 'InvalidRecord'), t.length, false, 'InvalidRecord');
@@ -293,6 +318,22 @@ function fromText(text: string, t: SqlType): Value {
       return parseUuidText(text, 'InvalidRecord');
     case 'NULL':
       throw new ServiceError('InvalidRecord', `a NULL-typed column only accepts null, got "${text}"`);
+    case 'ARRAY':
+    case 'MAP':
+    case 'ROW':
+    case 'VARIANT': {
+      // text input of a nested value: its JSON encoding
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ServiceError(
+          'InvalidRecord',
+          `expected the JSON text of a ${typeToSql(t)} value, got "${text}"`,
+        );
+      }
+      return nestedFromJson(json, t, '', parseJsonValue);
+    }
   }
 }
 
@@ -315,6 +356,7 @@ export function parseTextValue(text: string, t: SqlType, column: string): Value 
  */
 export function parseJsonValue(json: unknown, t: SqlType, column: string): Value {
   if (json === null || json === undefined) return null;
+  if (NESTED_KINDS.has(t.kind)) return nestedFromJson(json, t, column, parseJsonValue);
   if (typeof json === 'string') {
     if (t.kind === 'NULL') throw mismatch(json, t, column);
     return parseTextValue(json, t, column);

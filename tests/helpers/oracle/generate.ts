@@ -1259,8 +1259,17 @@ class QueryGen {
         }
         const type: GenType =
           k === 'int2' || k === 'int4' ? int8 : k === 'double' ? { kind: 'double' } : { kind: 'decimal' };
+        // SUM of an integer has the argument's type in Holdfast (Feldera: overflow is an error) and a wider one in
+        // the oracle; summing it cast to the wider type is the same in both. Feldera's SUM typing is covered by
+        // tests/unit/sql/aggregates.test.ts.
+        const arg =
+          k === 'int2' || k === 'int4'
+            ? `CAST(${a.sql} AS BIGINT)`
+            : k === 'int8'
+              ? `CAST(${a.sql} AS NUMERIC)`
+              : a.sql;
         return {
-          sql: `SUM(${fn === 'sumd' ? 'DISTINCT ' : ''}${a.sql})`,
+          sql: `SUM(${fn === 'sumd' ? 'DISTINCT ' : ''}${arg})`,
           type,
           bound: a.bound * 1e3,
           stable,

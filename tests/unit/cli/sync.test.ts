@@ -1,6 +1,6 @@
 /**
  * `holdfast pipeline sync NAME [--wait]` and `checkpoints NAME --remote` against a stub pipeline over real
- * HTTP: in process (with a fake terminal, to check the progress bar drawn from `/stats`) and as a real
+ * HTTP: in process (with a fake terminal, to check the progress bar drawn from sync_status `checkpoint_sync`) and as a real
  * `holdfast` process (stderr is a pipe: plain progress lines, no control characters).
  */
 import assert from 'node:assert/strict';
@@ -17,7 +17,6 @@ import {
   progress,
   requested,
   STORE_ERROR,
-  statsReply,
   status,
   syncStats,
   U1,
@@ -41,43 +40,43 @@ beforeEach(() => server.reset());
 
 /**
  * Plays one push of `uuid`: the first `steps.length` sync_status polls report an older success (the push is
- * running, `/stats` shows the step's progress), then the push ends in success (with `last_push` in `/stats`)
- * or in a failure with `error`.
+ * running, `checkpoint_sync` shows the step's progress), then the push ends in success (with `last_push` in
+ * `checkpoint_sync`) or in a failure with `error`.
  */
 function playPush(uuid: string, steps: Array<SyncProgress | null>, end: { error: string } | 'success'): void {
   let polls = 0;
   let current: SyncProgress | null = null;
   const finished = () => polls > steps.length;
-  server.on('POST', `${PL}/checkpoint/sync`, requested(uuid));
-  server.on('GET', `${PL}/checkpoint/sync_status`, () => {
-    polls++;
-    if (!finished()) {
-      current = steps[polls - 1] ?? null;
-      return status(OLD);
-    }
-    return end === 'success' ? status(uuid) : status(OLD, { uuid, error: end.error });
-  });
-  server.on('GET', `${PL}/stats`, () =>
+  const stats = () =>
     finished()
-      ? statsReply(
-          syncStats({
-            pushes: 1,
-            last_push:
-              end === 'success'
-                ? {
-                    uuid,
-                    finished_at: '2026-08-21T10:00:04Z',
-                    bytes: TOTAL,
-                    files: 7,
-                    files_skipped: 2,
-                    duration_seconds: 3.4,
-                    bytes_per_second: 8.1 * MiB,
-                  }
-                : null,
-          }),
-        )
-      : statsReply(syncStats({ push_in_progress: current })),
-  );
+      ? syncStats({
+          pushes: 1,
+          last_push:
+            end === 'success'
+              ? {
+                  uuid,
+                  finished_at: '2026-08-21T10:00:04Z',
+                  bytes: TOTAL,
+                  files: 7,
+                  files_skipped: 2,
+                  duration_seconds: 3.4,
+                  bytes_per_second: 8.1 * MiB,
+                }
+              : null,
+        })
+      : syncStats({ push_in_progress: current });
+  server.on('POST', `${PL}/checkpoint/sync`, requested(uuid));
+  // a poll counts once per push attempt answer; reads of the progress alone (syncProgress) do not advance it
+  server.on('GET', `${PL}/checkpoint/sync_status`, (req) => {
+    if (req.query.incarnation_uuid !== undefined) {
+      polls++;
+      if (!finished()) current = steps[polls - 1] ?? null;
+    }
+    if (!finished()) return status(OLD, null, null, stats());
+    return end === 'success'
+      ? status(uuid, null, null, stats())
+      : status(OLD, { uuid, error: end.error }, null, stats());
+  });
 }
 
 const STEPS = [
@@ -142,7 +141,7 @@ describe('holdfast pipeline sync', { timeout: 30_000 }, () => {
     assert.equal(server.calls(`${PL}/checkpoint/sync_status`).length, 0);
   });
 
-  test('--wait on a terminal draws the progress bar from /stats, erases it, prints the result', async () => {
+  test('--wait on a terminal draws the progress bar from sync_status, erases it, prints the result', async () => {
     playPush(U1, STEPS, 'success');
     const r = await run(['pipeline', 'sync', 'p', '--wait'], true);
     assert.equal(r.code, 0, r.err.join('\n'));
@@ -154,10 +153,13 @@ describe('holdfast pipeline sync', { timeout: 30_000 }, () => {
       '\r[#########-----------] 45% 12.3/27.4 MiB 8.1 MiB/s 3/7 files\x1b[K',
       '\r\x1b[K',
     ]);
-    // sync_status was polled with the incarnation of the request, about every 250 ms.
-    const polls = server.calls(`${PL}/checkpoint/sync_status`);
+    // sync_status was polled with the incarnation of the request, about every 250 ms (its `checkpoint_sync`
+    // carries the progress), then read once more for the finished push's size
+    const calls = server.calls(`${PL}/checkpoint/sync_status`);
+    const polls = calls.filter((c) => c.query.incarnation_uuid !== undefined);
     assert.equal(polls.length, STEPS.length + 1);
     for (const p of polls) assert.equal(p.query.incarnation_uuid, 'inc-1');
+    assert.equal(calls.length, polls.length + 1);
   });
 
   test('--wait --format json prints {checkpoint_uuid, status}', async () => {
@@ -207,7 +209,6 @@ describe('holdfast pipeline sync', { timeout: 30_000 }, () => {
           }
         : status(U2),
     );
-    server.on('GET', `${PL}/stats`, statsReply(syncStats()));
     const r = await run(['pipeline', 'sync', 'p', '--wait'], false);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.equal(posts, 2);
@@ -234,7 +235,6 @@ describe('holdfast pipeline sync', { timeout: 30_000 }, () => {
   test('--timeout ends the wait with exit 3', async () => {
     server.on('POST', `${PL}/checkpoint/sync`, requested(U1));
     server.on('GET', `${PL}/checkpoint/sync_status`, status(OLD));
-    server.on('GET', `${PL}/stats`, statsReply(syncStats()));
     const r = await run(['pipeline', 'sync', 'p', '--wait', '--timeout', '0.3'], false);
     assert.equal(r.code, 3);
     assert.match(

@@ -13,13 +13,19 @@ export const STORE_ERROR =
   'Error pushing checkpoint to object store: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.';
 export const MiB = 1024 * 1024;
 
-/** A `GET .../checkpoint/sync_status` reply. */
+/** A `GET .../checkpoint/sync_status` reply (with Holdfast's `checkpoint_sync` when given). */
 export function status(
   success: string | null,
   failure: { uuid: string; error: string } | null = null,
   periodic: string | null = null,
+  sync?: CheckpointSyncStats,
 ): Reply {
-  const body: CheckpointSyncStatus = { success, failure, periodic };
+  const body: CheckpointSyncStatus = {
+    success,
+    failure,
+    periodic,
+    ...(sync ? { checkpoint_sync: sync } : {}),
+  };
   return { json: body };
 }
 
@@ -28,7 +34,7 @@ export function requested(uuid: string, incarnation = 'inc-1'): Reply {
   return { status: 202, json: { checkpoint_uuid: uuid, incarnation_uuid: incarnation } };
 }
 
-/** `/stats` `checkpoint_sync.push_in_progress`. */
+/** `sync_status` `checkpoint_sync.push_in_progress`. */
 export function progress(
   uuid: string,
   done: number,
@@ -48,7 +54,7 @@ export function progress(
   };
 }
 
-/** `/stats` `checkpoint_sync`. */
+/** `sync_status` `checkpoint_sync`. */
 export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): CheckpointSyncStats {
   return {
     bucket: 's3://bucket/p',
@@ -68,11 +74,6 @@ export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): Checkpo
     last_retry: null,
     ...overrides,
   };
-}
-
-/** A `/stats` reply carrying `checkpoint_sync`. */
-export function statsReply(sync: CheckpointSyncStats | null): Reply {
-  return { json: { checkpoint_sync: sync } };
 }
 
 /** Serves a route from a list of replies: each call gets the next one, the last one repeats. */

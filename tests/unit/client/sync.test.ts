@@ -55,13 +55,14 @@ describe('syncCheckpoint', () => {
     server.on('POST', `${PL}/checkpoint/sync`, requested(U1, 'inc-7'));
     // Earlier pushes are reported while ours runs: an older success, and an older failure.
     sequence('GET', `${PL}/checkpoint/sync_status`, [
-      status(OLD),
-      status(OLD, { uuid: OLD, error: 'old trouble' }),
+      status(OLD, null, null, syncStats({ push_in_progress: progress(U1, 1 << 20, 4 << 20, [1, 4]) })),
+      status(
+        OLD,
+        { uuid: OLD, error: 'old trouble' },
+        null,
+        syncStats({ push_in_progress: progress(U1, 3 << 20, 4 << 20, [3, 4]) }),
+      ),
       status(U1, { uuid: OLD, error: 'old trouble' }),
-    ]);
-    sequence('GET', `${PL}/stats`, [
-      { json: { checkpoint_sync: syncStats({ push_in_progress: progress(U1, 1 << 20, 4 << 20, [1, 4]) }) } },
-      { json: { checkpoint_sync: syncStats({ push_in_progress: progress(U1, 3 << 20, 4 << 20, [3, 4]) }) } },
     ]);
     const events: SyncProgressEvent[] = [];
     const uuid = await client
@@ -83,10 +84,10 @@ describe('syncCheckpoint', () => {
 
   test('progress of another checkpoint push is not reported as ours', async () => {
     server.on('POST', `${PL}/checkpoint/sync`, requested(U2));
-    sequence('GET', `${PL}/checkpoint/sync_status`, [status(OLD), status(U2)]);
-    server.on('GET', `${PL}/stats`, {
-      json: { checkpoint_sync: syncStats({ push_in_progress: progress(U1, 1, 2, [0, 1]) }) },
-    });
+    sequence('GET', `${PL}/checkpoint/sync_status`, [
+      status(OLD, null, null, syncStats({ push_in_progress: progress(U1, 1, 2, [0, 1]) })),
+      status(U2),
+    ]);
     const events: SyncProgressEvent[] = [];
     await client
       .pipeline('p')
@@ -188,13 +189,19 @@ describe('syncCheckpointStatus / lastSuccessfulCheckpointSync', () => {
   test('Success, Failure (with the error), InProgress, Unknown', async () => {
     const p = client.pipeline('p');
     server.on('GET', `${PL}/checkpoint/sync_status`, status(U1, { uuid: U2, error: STORE_ERROR }));
-    server.on('GET', `${PL}/stats`, { json: { checkpoint_sync: null } });
     assert.deepEqual(await p.syncCheckpointStatus(U1), { status: 'Success' });
     assert.deepEqual(await p.syncCheckpointStatus(U2), { status: 'Failure', error: STORE_ERROR });
     assert.deepEqual(await p.syncCheckpointStatus(OLD), { status: 'Unknown' });
-    server.on('GET', `${PL}/stats`, {
-      json: { checkpoint_sync: syncStats({ push_in_progress: progress(OLD, 1, 2, [0, 1]) }) },
-    });
+    server.on(
+      'GET',
+      `${PL}/checkpoint/sync_status`,
+      status(
+        U1,
+        { uuid: U2, error: STORE_ERROR },
+        null,
+        syncStats({ push_in_progress: progress(OLD, 1, 2, [0, 1]) }),
+      ),
+    );
     assert.deepEqual(await p.syncCheckpointStatus(OLD), { status: 'InProgress' });
     // A later success of the same checkpoint wins over its earlier failure.
     server.on('GET', `${PL}/checkpoint/sync_status`, status(U2, { uuid: U2, error: STORE_ERROR }));
@@ -241,12 +248,12 @@ describe('remoteCheckpoints / syncProgress', () => {
     );
   });
 
-  test('syncProgress reads /stats checkpoint_sync, null without it', async () => {
+  test('syncProgress reads sync_status checkpoint_sync, null without it', async () => {
     const p = client.pipeline('p');
-    server.on('GET', `${PL}/stats`, { json: { global_metrics: {} } });
+    server.on('GET', `${PL}/checkpoint/sync_status`, status(null));
     assert.equal(await p.syncProgress(), null);
     const st = syncStats({ pushes: 3, push_in_progress: progress(U1, 5, 10, [1, 2]) });
-    server.on('GET', `${PL}/stats`, { json: { checkpoint_sync: st } });
+    server.on('GET', `${PL}/checkpoint/sync_status`, status(null, null, null, st));
     assert.deepEqual(await p.syncProgress(), st);
   });
 });

@@ -88,7 +88,7 @@ test('incremental checkpoints restore into a fresh controller that continues lik
     await c.push(e, [{ row: [1, null], weight: -1 }, ins(4, 7)], 0);
     await c.idle();
   }
-  assert.deepEqual((await b.query('SELECT n, total, mx FROM s')).rows, [[2n, 8n, 7]]);
+  assert.deepEqual((await b.query('SELECT n, total, mx FROM s')).rows, [[2n, 8, 7]]);
   assert.deepEqual(
     (await b.query('SELECT n, total, mx FROM s')).rows,
     (await a.query('SELECT n, total, mx FROM s')).rows,

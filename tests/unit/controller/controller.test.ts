@@ -23,7 +23,7 @@ test('the initial step populates global aggregates; pushes are processed in orde
   await c.push(ep, [ins(1, 5), ins(2, 7)], 10);
   await c.push(ep, [ins(1, 6)], 5); // upsert
   await c.idle();
-  assert.deepEqual((await c.query('SELECT n, s FROM total')).rows, [[2n, 13n]]);
+  assert.deepEqual((await c.query('SELECT n, s FROM total')).rows, [[2n, 13]]);
   assert.ok(seen.length >= 1);
   assert.equal(c.totals.processed_records, 3);
   assert.equal(c.totals.input_bytes, 15);
@@ -110,7 +110,7 @@ test('backpressure by bytes: a push waits while the buffered input bytes are at 
   assert.equal(c.totals.processed_records, 80);
   assert.equal(c.totals.input_bytes, 2700);
   assert.equal(c.bufferedBytes, 0);
-  assert.deepEqual((await c.query('SELECT n, s FROM total')).rows, [[80n, 80n]]);
+  assert.deepEqual((await c.query('SELECT n, s FROM total')).rows, [[80n, 80]]);
 });
 
 test('the byte bound holds while a producer runs ahead: buffered bytes never pass it by more than one push', async () => {
@@ -197,7 +197,7 @@ test("ad-hoc INSERT (Feldera's execute()): VALUES or SELECT into a table, applie
   assert.deepEqual(r.rows, [[2n]]);
   assert.equal(r.columns[0]?.name, 'count');
   await c.idle();
-  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[2n, 30n]]);
+  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[2n, 30]]);
   // a column list (others NULL), and INSERT ... SELECT over the current contents
   assert.deepEqual((await c.query('INSERT INTO t (id) VALUES (3)')).rows, [[1n]]);
   await c.idle();
@@ -206,7 +206,7 @@ test("ad-hoc INSERT (Feldera's execute()): VALUES or SELECT into a table, applie
     [[2n]],
   );
   await c.idle();
-  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[5n, 90n]]);
+  assert.deepEqual((await c.query('SELECT n, total FROM v')).rows, [[5n, 90]]);
   assert.equal(c.complete, true, 'ad-hoc inserts are HTTP ingress for completion');
   for (const [sql, re] of [
     ['INSERT INTO v VALUES (1, 2)', /it is a view/],

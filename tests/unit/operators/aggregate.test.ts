@@ -29,12 +29,12 @@ describe('aggregate (grouped)', () => {
   test('COUNT(*), COUNT(x), SUM, MIN, MAX per group; NULL arguments ignored', () => {
     const op = grouped(countStar, countX, sumX, minX, maxX);
     assertZ(step1(op, ins(['a', 5], ['a', 2], ['a', null], ['b', 7])), [
-      [['a', 3n, 2n, 7n, 2, 5], 1],
-      [['b', 1n, 1n, 7n, 7, 7], 1],
+      [['a', 3n, 2n, 7, 2, 5], 1],
+      [['b', 1n, 1n, 7, 7, 7], 1],
     ]);
     assertZ(step1(op, ins(['a', 10])), [
-      [['a', 3n, 2n, 7n, 2, 5], -1],
-      [['a', 4n, 3n, 17n, 2, 10], 1],
+      [['a', 3n, 2n, 7, 2, 5], -1],
+      [['a', 4n, 3n, 17, 2, 10], 1],
     ]);
   });
 
@@ -45,10 +45,10 @@ describe('aggregate (grouped)', () => {
 
   test('multiset weights count copies', () => {
     const op = grouped(countStar, sumX, minX);
-    assertZ(step1(op, z([['a', 4], 3])), [[['a', 3n, 12n, 4], 1]]);
+    assertZ(step1(op, z([['a', 4], 3])), [[['a', 3n, 12, 4], 1]]);
     assertZ(step1(op, z([['a', 4], -2])), [
-      [['a', 3n, 12n, 4], -1],
-      [['a', 1n, 4n, 4], 1],
+      [['a', 3n, 12, 4], -1],
+      [['a', 1n, 4, 4], 1],
     ]);
   });
 
@@ -70,11 +70,11 @@ describe('aggregate (grouped)', () => {
   test('a group disappears when its last row goes and reappears fresh', () => {
     const op = grouped(countStar, sumX, maxX);
     step1(op, ins(['a', 1], ['a', 2], ['b', 1]));
-    assertZ(step1(op, del(['a', 1], ['a', 2])), [[['a', 2n, 3n, 2], -1]]);
-    assertZ(step1(op, ins(['a', 7])), [[['a', 1n, 7n, 7], 1]]);
+    assertZ(step1(op, del(['a', 1], ['a', 2])), [[['a', 2n, 3, 2], -1]]);
+    assertZ(step1(op, ins(['a', 7])), [[['a', 1n, 7, 7], 1]]);
     assertZ(step1(op, z([['a', 7], -1], [['a', 8], 1])), [
-      [['a', 1n, 7n, 7], -1],
-      [['a', 1n, 8n, 8], 1],
+      [['a', 1n, 7, 7], -1],
+      [['a', 1n, 8, 8], 1],
     ]);
     assertZ(step1(op, z([['c', 1], 1], [['c', 1], -1])), []);
   });
@@ -156,10 +156,10 @@ describe('aggregate (global)', () => {
     assertZ(step1(op), []);
     assertZ(step1(op, ins(['a', 2])), [
       [[0n, null], -1],
-      [[1n, 2n], 1],
+      [[1n, 2], 1],
     ]);
     assertZ(step1(op, del(['a', 2])), [
-      [[1n, 2n], -1],
+      [[1n, 2], -1],
       [[0n, null], 1],
     ]);
   });
@@ -215,7 +215,7 @@ function reference(integral: ZSetMap): Batch {
       max = max === null || x > max ? x : max;
     }
     if (n > 0) {
-      out.rows.push([k, BigInt(n), nn > 0 ? BigInt(sum) : null, min, max]);
+      out.rows.push([k, BigInt(n), nn > 0 ? sum : null, min, max]);
       out.weights.push(1);
     }
   }

@@ -305,3 +305,39 @@ test('incremental == recompute: random inserts and deletes against a fresh run o
     }
   }
 });
+
+test("SUM has its argument's type (Feldera); a total out of range fails the step, a retraction back into range is fine", async () => {
+  const p = await compileProgram(
+    'CREATE TABLE t (i INT, s SMALLINT, b BIGINT, u TINYINT UNSIGNED); CREATE MATERIALIZED VIEW v AS SELECT SUM(i) AS i, SUM(s) AS s, SUM(b) AS b, SUM(u) AS u FROM t;',
+  );
+  assert.deepEqual(
+    p.views[0]?.columns.map((c) => c.type.kind),
+    ['INTEGER', 'SMALLINT', 'BIGINT', 'UTINYINT'],
+  );
+  const c = p.instantiate();
+  c.step(new Map([['t', { rows: [[2147483647, 32767, 9223372036854775807n, 255]], weights: [1] }]]));
+  assert.deepEqual(c.contents('v').rows, [[2147483647, 32767, 9223372036854775807n, 255]]);
+  assert.throws(
+    () => c.step(new Map([['t', { rows: [[1, 0, 0n, 0]], weights: [1] }]])),
+    (e: unknown) =>
+      isServiceError(e) && e.errorCode === 'SqlRuntimeError' && /SUM overflows INTEGER/.test(e.message),
+  );
+  // a separate circuit: overflow on the way, then back into range before the step ends
+  const c2 = p.instantiate();
+  c2.step(
+    new Map([
+      [
+        't',
+        {
+          rows: [
+            [2147483647, 1, 1n, 1],
+            [10, 1, 1n, 1],
+            [-20, 1, 1n, 1],
+          ],
+          weights: [1, 1, 1, 1].slice(0, 3),
+        },
+      ],
+    ]),
+  );
+  assert.deepEqual(c2.contents('v').rows, [[2147483637, 3, 3n, 3]]);
+});

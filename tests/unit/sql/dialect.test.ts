@@ -76,3 +76,39 @@ test('rewrite 2: <integer type> UNSIGNED becomes one type name padded to the sam
   const plain = 'CREATE TABLE unsigned (unsigned INT, x VARCHAR)';
   assert.equal(rewrite(plain), plain, 'UNSIGNED as a name is untouched');
 });
+
+test('rewrite 3: MAP[k, v, ...] becomes a call MAP(k, v, ...), nested brackets kept', () => {
+  assert.equal(rewrite("SELECT MAP['a', a[1], 'b', 2] FROM t"), "SELECT MAP('a', a[1], 'b', 2) FROM t");
+});
+
+test('rewrite 4: ARRAY(e, ...) becomes _arry(e, ...); ARRAY(SELECT ...) and ARRAY[...] stay', () => {
+  assert.equal(rewrite('SELECT ARRAY(1, 2), ARRAY[3] FROM t'), 'SELECT _arry(1, 2), ARRAY[3] FROM t');
+  const sub = 'SELECT ARRAY(SELECT x FROM u) FROM t';
+  assert.equal(rewrite(sub), sub);
+});
+
+test('rewrite 5: nested types and CREATE TYPE fields become same-length placeholders; values stay', () => {
+  const out = rewrite(
+    'CREATE TYPE p AS (x INT NOT NULL, y INT); CREATE TABLE t (m MAP<VARCHAR, INT ARRAY>, r ROW(a p NULL), a ARRAY<INT>, n INT ARRAY ARRAY NOT NULL);',
+  );
+  assert.match(
+    out,
+    /^CREATE TYPE p AS \(x _h0 {9}, y INT\); CREATE TABLE t \(m _h1 +, r _h2 +, a _h3 +, n _h4 + NOT NULL\);$/,
+  );
+  const values = 'SELECT ROW(a, b), ROW(1, 2), m < 3, x > 1 FROM t';
+  assert.equal(rewrite(values), values);
+});
+
+test('FOREIGN KEY clauses (column form FOREIGN KEY REFERENCES t(c), table form) are accepted, not enforced', async () => {
+  const p = await compileProgram(`CREATE TABLE a (id INT PRIMARY KEY);
+CREATE TABLE b (id INT, aid INT FOREIGN KEY REFERENCES a(id), bid INT, FOREIGN KEY (bid) REFERENCES a(id));
+CREATE MATERIALIZED VIEW v AS SELECT b.id FROM b JOIN a ON b.aid = a.id;`);
+  assert.deepEqual(
+    p.table('b')?.columns.map((c) => c.name),
+    ['id', 'aid', 'bid'],
+  );
+  const c = p.instantiate();
+  // a row referencing no row of a is accepted (Feldera does not enforce foreign keys)
+  c.step(new Map([['b', { rows: [[1, 99, 98]], weights: [1] }]]));
+  assert.deepEqual(c.contents('v').rows, []);
+});

@@ -12,7 +12,7 @@ import {
   writeFileAtomic,
   writeJsonAtomic,
 } from '../../../src/storage/atomic.ts';
-import { isUuid, uuidV7, uuidV7Time } from '../../../src/storage/uuid-v7.ts';
+import { isUuid, uuidV7, uuidV7Time } from '../../../src/util/uuid-v7.ts';
 import { withTempDir } from './support.ts';
 
 test('writeFileAtomic replaces content and leaves no temporary file', async () => {

@@ -1,0 +1,439 @@
+/**
+ * Object-store inputs: `s3_input` (Feldera's transport and config) and `object_store_input` (Holdfast's, for
+ * S3-compatible stores, Google Cloud Storage, Azure Blob Storage and local directories, configured like the
+ * checkpoint `sync` section). Both read objects with the connector's format (JSON or CSV; each object is a file
+ * of its own, so a CSV header is skipped at the start of every object) and push their records to the table.
+ *
+ * Which objects: `key` reads one object; `prefix` reads every object whose key starts with it, in ascending
+ * key order (UTF-8 byte order, sorted here: some S3-compatible servers list in another order). With `follow`
+ * (a Holdfast extension) the connector keeps listing every `poll_interval_ms` and reads objects whose keys sort
+ * after the last one read — write new objects under increasing names (timestamps, sequence numbers); an object
+ * added under a smaller key than one already read is not read. Without `follow` the input ends after the
+ * listing taken at start.
+ *
+ * Position (fault tolerance): `{key, offset, etag}` — every object before `key` is read, and `key` is read up to
+ * byte `offset` (always a record boundary; `offset` = size when the object is done). Positions are reported
+ * with each push, so an exactly_once restart resumes exactly there: nothing skipped, nothing repeated. Objects
+ * are expected to be immutable: if the object at the position was replaced since (its ETag changed), the
+ * connector fails (`ObjectInputChanged`) rather than mix two versions.
+ *
+ * Transfers: each object is streamed (a ranged read from the position), parsed chunk by chunk, never held
+ * whole. A transient failure (connection reset, 5xx, a body cut short) is retried from the byte already
+ * reached, up to `max_retries` times with exponential backoff; anything else fails the connector with the
+ * store's error (bad credentials, missing bucket).
+ */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type { TableSchema } from '../../sql/schema.ts';
+import { AzureStore } from '../../sync/azure-store.ts';
+import { DirStore } from '../../sync/dir-store.ts';
+import type { ObjectInfo, ObjectStore } from '../../sync/object-store.ts';
+import { bodyError, isTransient } from '../../sync/retry.ts';
+import { S3Store } from '../../sync/s3-store.ts';
+import type { ErrorCode } from '../../types/error-codes.ts';
+import { inputParser } from '../formats/index.ts';
+import {
+  type ConnectorContext,
+  type ConnectorSpec,
+  configError,
+  optionalBool,
+  optionalInt,
+} from './config.ts';
+import { checkFormat, formatOf, wrapFormatError } from './file-input.ts';
+import { InputRun } from './input-run.ts';
+import { RecordBuffer } from './record-buffer.ts';
+import { sleep } from './run-control.ts';
+import type {
+  ConnectorHost,
+  ConnectorLog,
+  InputPosition,
+  ObjectInputPosition,
+  RunningConnector,
+} from './types.ts';
+
+export interface ObjectInputConfig {
+  /** Opens the store (credentials resolved); called once per run. */
+  readonly open: () => ObjectStore;
+  /** Human-readable location, no secrets. */
+  readonly location: string;
+  readonly key: string | null;
+  readonly prefix: string;
+  readonly follow: boolean;
+  readonly pollMs: number;
+  readonly maxRetries: number;
+}
+
+const S3_INPUT_KEYS = [
+  'aws_access_key_id',
+  'aws_secret_access_key',
+  'no_sign_request',
+  'key',
+  'prefix',
+  'region',
+  'bucket_name',
+  'endpoint_url',
+  'max_concurrent_fetches',
+  'max_retries',
+  'streaming',
+  'follow',
+  'poll_interval_ms',
+];
+
+const OBJECT_STORE_INPUT_KEYS = [
+  'provider',
+  'bucket',
+  'endpoint',
+  'region',
+  'access_key',
+  'secret_key',
+  'account',
+  'sas_token',
+  'key',
+  'prefix',
+  'follow',
+  'poll_interval_ms',
+  'max_retries',
+];
+
+/** The error of an input object replaced under the reader. */
+const CHANGED: ErrorCode = 'ObjectInputChanged';
+const DEFAULT_POLL_MS = 1000;
+const DEFAULT_MAX_RETRIES = 5;
+const READ_BACKOFF_MS = 200;
+
+function optionalString(ctx: ConnectorContext, v: unknown, key: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw configError(ctx, `'${key}' must be a string`);
+  return v;
+}
+
+function warnUnknown(
+  ctx: ConnectorContext,
+  cfg: Readonly<Record<string, unknown>>,
+  known: readonly string[],
+  log: ConnectorLog,
+): void {
+  for (const k of Object.keys(cfg))
+    if (!known.includes(k))
+      log(
+        'warn',
+        `connector '${ctx.connector}' of table '${ctx.relation}': ignoring unknown ${ctx.transport} option '${k}'`,
+      );
+}
+
+/** `key` xor `prefix`, as Feldera's S3 input requires. */
+function selection(
+  ctx: ConnectorContext,
+  cfg: Readonly<Record<string, unknown>>,
+): { key: string | null; prefix: string } {
+  const key = optionalString(ctx, cfg.key, 'key');
+  const prefix = optionalString(ctx, cfg.prefix, 'prefix');
+  if ((key === null) === (prefix === null))
+    throw configError(
+      ctx,
+      "set exactly one of 'key' (read one object) and 'prefix' (read every object under it; \"\" for all)",
+    );
+  if (key === '') throw configError(ctx, "'key' must not be empty");
+  return { key, prefix: prefix ?? '' };
+}
+
+function common(
+  ctx: ConnectorContext,
+  cfg: Readonly<Record<string, unknown>>,
+): Pick<ObjectInputConfig, 'follow' | 'pollMs' | 'maxRetries'> {
+  return {
+    follow: optionalBool(ctx, cfg.follow, 'follow', false),
+    pollMs: optionalInt(ctx, cfg.poll_interval_ms, 'poll_interval_ms', 10) ?? DEFAULT_POLL_MS,
+    maxRetries: optionalInt(ctx, cfg.max_retries, 'max_retries', 0) ?? DEFAULT_MAX_RETRIES,
+  };
+}
+
+/** Validates an `s3_input` config (Feldera's fields); opens nothing. */
+export function s3InputConfig(
+  ctx: ConnectorContext,
+  cfg: Readonly<Record<string, unknown>>,
+  log: ConnectorLog,
+): ObjectInputConfig {
+  warnUnknown(ctx, cfg, S3_INPUT_KEYS, log);
+  const bucket = optionalString(ctx, cfg.bucket_name, 'bucket_name');
+  if (bucket === null || bucket === '' || bucket.includes('/'))
+    throw configError(ctx, "'bucket_name' (the S3 bucket's name, without a prefix) is required");
+  const region = optionalString(ctx, cfg.region, 'region');
+  if (region === null || region === '') throw configError(ctx, '\'region\' is required (e.g. "us-east-1")');
+  const anonymous = optionalBool(ctx, cfg.no_sign_request, 'no_sign_request', false);
+  const accessKey = optionalString(ctx, cfg.aws_access_key_id, 'aws_access_key_id');
+  const secretKey = optionalString(ctx, cfg.aws_secret_access_key, 'aws_secret_access_key');
+  if (!anonymous && (accessKey === null || secretKey === null))
+    throw configError(
+      ctx,
+      "set 'aws_access_key_id' and 'aws_secret_access_key', or 'no_sign_request': true for a public bucket",
+    );
+  const endpoint = optionalString(ctx, cfg.endpoint_url, 'endpoint_url');
+  optionalInt(ctx, cfg.max_concurrent_fetches, 'max_concurrent_fetches', 1);
+  optionalBool(ctx, cfg.streaming, 'streaming', false);
+  const sel = selection(ctx, cfg);
+  const open = () =>
+    new S3Store({
+      bucket,
+      region,
+      ...(endpoint !== null ? { endpoint } : {}),
+      ...(anonymous
+        ? { anonymous: true }
+        : { accessKey: accessKey as string, secretKey: secretKey as string }),
+      maxAttempts: 1,
+    });
+  open(); // validates endpoint and the rest now (a bad config is a compile-time error)
+  return { open, location: `s3://${bucket}`, ...sel, ...common(ctx, cfg) };
+}
+
+/** Validates an `object_store_input` config (fields of the checkpoint `sync` section); opens nothing. */
+export function objectStoreInputConfig(
+  ctx: ConnectorContext,
+  cfg: Readonly<Record<string, unknown>>,
+  baseDir: string,
+  log: ConnectorLog,
+): ObjectInputConfig {
+  warnUnknown(ctx, cfg, OBJECT_STORE_INPUT_KEYS, log);
+  const provider = optionalString(ctx, cfg.provider, 'provider') ?? 'AWS';
+  const bucket = optionalString(ctx, cfg.bucket, 'bucket');
+  if (bucket === null || bucket === '')
+    throw configError(
+      ctx,
+      '\'bucket\' is required: "bucket/prefix" (S3, GCS), "container/prefix" (AzureBlob) or a directory (Local)',
+    );
+  const endpoint = optionalString(ctx, cfg.endpoint, 'endpoint');
+  const region = optionalString(ctx, cfg.region, 'region');
+  const accessKey = optionalString(ctx, cfg.access_key, 'access_key');
+  const secretKey = optionalString(ctx, cfg.secret_key, 'secret_key');
+  const account = optionalString(ctx, cfg.account, 'account');
+  const sasToken = optionalString(ctx, cfg.sas_token, 'sas_token');
+  const sel = selection(ctx, cfg);
+  let open: () => ObjectStore;
+  let location: string;
+  const p = provider.toLowerCase();
+  if (p === 'local') {
+    const root = isAbsolute(bucket) ? bucket : resolvePath(baseDir, bucket);
+    open = () => new DirStore({ root });
+    location = `dir:${root}`;
+  } else if (p === 'azureblob' || p === 'azure') {
+    open = () =>
+      new AzureStore({
+        bucket,
+        ...(endpoint !== null ? { endpoint } : {}),
+        ...(accessKey !== null && secretKey !== null
+          ? { accountName: accessKey, accountKey: secretKey }
+          : {}),
+        ...(account !== null ? { account } : {}),
+        ...(sasToken !== null ? { sasToken } : {}),
+        maxTries: 1,
+      });
+    location = `azureblob://${bucket}`;
+  } else {
+    open = () =>
+      new S3Store({
+        bucket,
+        provider,
+        ...(endpoint !== null ? { endpoint } : {}),
+        ...(region !== null ? { region } : {}),
+        ...(accessKey !== null ? { accessKey } : {}),
+        ...(secretKey !== null ? { secretKey } : {}),
+        maxAttempts: 1,
+      });
+    location = `${p === 'gcs' ? 'gs' : 's3'}://${bucket}`;
+  }
+  try {
+    void open().close(); // validates provider, endpoint and credentials' shape now
+  } catch (e) {
+    throw wrapFormatError(ctx, e);
+  }
+  return { open, location, ...sel, ...common(ctx, cfg) };
+}
+
+/** Validates the config of either transport and the format (throws naming the connector). */
+export function checkObjectInput(
+  ctx: ConnectorContext,
+  spec: ConnectorSpec,
+  baseDir: string,
+  log: ConnectorLog,
+): ObjectInputConfig {
+  let cfg: ObjectInputConfig;
+  try {
+    cfg =
+      spec.transport === 's3_input'
+        ? s3InputConfig(ctx, spec.config, log)
+        : objectStoreInputConfig(ctx, spec.config, baseDir, log);
+  } catch (e) {
+    throw wrapFormatError(ctx, e);
+  }
+  checkFormat(ctx, spec);
+  return cfg;
+}
+
+function positionOf(
+  ctx: ConnectorContext,
+  raw: InputPosition | null | undefined,
+): ObjectInputPosition | null {
+  if (raw === null || raw === undefined) return null;
+  const p = raw as Partial<ObjectInputPosition>;
+  if (
+    typeof p.key !== 'string' ||
+    typeof p.offset !== 'number' ||
+    !Number.isSafeInteger(p.offset) ||
+    p.offset < 0 ||
+    (p.etag !== undefined && typeof p.etag !== 'string')
+  )
+    throw configError(
+      ctx,
+      `the resume position must be {"key": <object key>, "offset": <byte offset>}, got ${JSON.stringify(raw)}`,
+    );
+  return { key: p.key, offset: p.offset, ...(p.etag !== undefined ? { etag: p.etag } : {}) };
+}
+
+const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** Starts reading from `position` (default: the first object). */
+export async function startObjectInput(
+  ctx: ConnectorContext,
+  spec: ConnectorSpec,
+  table: TableSchema,
+  host: ConnectorHost,
+  log: ConnectorLog,
+  options: { baseDir: string; position?: InputPosition | null },
+): Promise<RunningConnector> {
+  const cfg = checkObjectInput(ctx, spec, options.baseDir, log);
+  const format = formatOf(ctx, spec);
+  const start = positionOf(ctx, options.position);
+  const fmtConfig = spec.format?.config ?? {};
+  const firstParser = inputParser(format, fmtConfig);
+  // a CSV header is only skipped at the very start of an object
+  const restParser = format === 'csv' ? inputParser(format, { ...fmtConfig, headers: false }) : firstParser;
+  const store = cfg.open();
+  const run = new InputRun(ctx, host, log, spec.maxBatchSize, start);
+  run.onStop(() => store.close().catch(() => {}));
+
+  /** Objects to read after `pos` (sorted), from a fresh listing. */
+  const pending = async (pos: ObjectInputPosition | null): Promise<ObjectInfo[]> => {
+    let objs: ObjectInfo[];
+    if (cfg.key !== null) {
+      const info = await store.head(cfg.key, { signal: run.signal });
+      if (info === null) {
+        if (cfg.follow) return [];
+        throw configError(ctx, `object '${cfg.key}' does not exist in ${cfg.location}`, 'ObjectNotFound', {
+          key: cfg.key,
+        });
+      }
+      objs = [info];
+    } else {
+      objs = [];
+      for await (const o of store.list(cfg.prefix, { signal: run.signal })) objs.push(o);
+      objs.sort((a, b) => utf8Order(a.key, b.key));
+    }
+    if (pos === null) return objs;
+    return objs.filter((o) => {
+      const c = utf8Order(o.key, pos.key);
+      return c > 0 || (c === 0 && o.size > pos.offset);
+    });
+  };
+
+  /** Reads one object from byte `from`, retrying transient failures from the byte reached. */
+  const readObject = async (obj: ObjectInfo, from: number, etag: string | undefined): Promise<void> => {
+    const records = new RecordBuffer(format);
+    let base = from; // offset of the next record to push
+    let readAt = from; // next byte to fetch
+    let atStart = from === 0;
+    let failures = 0;
+    const flush = async (bytes: Buffer): Promise<void> => {
+      const parser = atStart ? firstParser : restParser;
+      atStart = false;
+      const r = parser(table, bytes.toString('utf8'));
+      run.reportParseErrors(r, `at bytes ${base}..${base + bytes.length} of '${obj.key}' in ${cfg.location}`);
+      base += bytes.length;
+      await run.push(r.changes, bytes.length, {
+        key: obj.key,
+        offset: base,
+        ...(etag !== undefined ? { etag } : {}),
+      } satisfies ObjectInputPosition);
+    };
+    while (readAt < obj.size) {
+      try {
+        const { stream, info } = await store.getStream(obj.key, {
+          // up to the listed size: the reader works on the listing's snapshot of the object
+          range: { offset: readAt, length: obj.size - readAt },
+          signal: run.signal,
+        });
+        if (etag !== undefined && info.etag !== etag)
+          throw configError(
+            ctx,
+            `object '${obj.key}' in ${cfg.location} changed while it was being read (objects must not be replaced once written)`,
+            CHANGED,
+            { key: obj.key },
+          );
+        etag ??= info.etag;
+        const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+        for (;;) {
+          let next: IteratorResult<Buffer>;
+          try {
+            next = await it.next();
+          } catch (e) {
+            // a reset or an abort while the body streams: transient, like a failed request
+            throw bodyError(e, `GET ${obj.key}`, obj.key);
+          }
+          if (next.done) break;
+          if (run.stopped) {
+            stream.destroy();
+            return;
+          }
+          readAt += next.value.length;
+          failures = 0;
+          const ready = records.add(next.value);
+          if (ready !== null) await flush(ready);
+        }
+        if (readAt < obj.size)
+          throw Object.assign(new Error(`the body of '${obj.key}' ended at byte ${readAt} of ${obj.size}`), {
+            transient: true,
+          });
+      } catch (e) {
+        if (run.stopped) return;
+        const transient = isTransient(e) || (e as { transient?: boolean }).transient === true;
+        if (!transient || failures >= cfg.maxRetries) throw e;
+        failures++;
+        log(
+          'warn',
+          `${run.endpoint.name}: reading '${obj.key}' failed, retrying from byte ${readAt}: ${(e as Error).message}`,
+          {
+            endpoint: run.endpoint.name,
+            attempt: failures,
+          },
+        );
+        await sleep(READ_BACKOFF_MS * 2 ** (failures - 1), run.signal);
+      }
+    }
+    const rest = records.rest();
+    if (rest !== null) await flush(rest);
+    else if (base === 0 && obj.size === 0)
+      await run.push([], 0, { key: obj.key, offset: 0, ...(etag !== undefined ? { etag } : {}) });
+  };
+
+  run.start(async () => {
+    let pos = start;
+    for (;;) {
+      if (run.stopped) return 'stopped';
+      for (const obj of await pending(pos)) {
+        if (run.stopped) return 'stopped';
+        const resuming = pos !== null && pos.key === obj.key;
+        if (resuming && pos?.etag !== undefined && obj.etag !== undefined && obj.etag !== pos.etag)
+          throw configError(
+            ctx,
+            `cannot resume at byte ${pos.offset} of '${obj.key}' in ${cfg.location}: the object was replaced since the checkpoint (objects must not be replaced once written)`,
+            CHANGED,
+            { key: obj.key },
+          );
+        await readObject(obj, resuming ? (pos?.offset ?? 0) : 0, resuming ? pos?.etag : undefined);
+        if (run.stopped) return 'stopped';
+        pos = { key: obj.key, offset: obj.size };
+      }
+      if (!cfg.follow) return 'end_of_input';
+      await sleep(cfg.pollMs, run.signal);
+    }
+  });
+  return run;
+}

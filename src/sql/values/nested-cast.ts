@@ -1,0 +1,191 @@
+/**
+ * CAST involving the nested types (called by `cast.ts`'s `compileCast`):
+ * - ARRAY → ARRAY element by element, MAP → MAP key and value by value, ROW → ROW field by field (same
+ *   number of fields); a NULL component stays NULL, a NOT NULL target component refuses it;
+ * - any type → VARIANT ({@link toVariant}) and VARIANT → any type ({@link fromVariant}): as in Feldera, a
+ *   VARIANT whose content does not fit the target type casts to NULL instead of failing.
+ * Everything else is refused at compile time (`cannot cast type ...`).
+ */
+import { ServiceError } from '../../errors/service-error.ts';
+import type { Value } from '../../zset/value.ts';
+import { type SqlType, sqlType } from '../sql-type.ts';
+import { bytesToArray } from './bytes.ts';
+
+/** A compiled cast (the same shape as `cast.ts`'s). */
+type CastFn = (v: Value) => Value;
+/** `cast.ts`'s compileCast, passed in by it (the nested casts recurse through it; no import cycle). */
+type CompileCast = (from: SqlType, to: SqlType, explicit: boolean) => CastFn;
+
+let castCompiler: CompileCast | null = null;
+
+/** Called once by `cast.ts` when it loads: nested casts cast their components through it. */
+export function useCastCompiler(f: CompileCast): void {
+  castCompiler = f;
+}
+
+function compileCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
+  if (castCompiler === null) throw new Error('nested-cast.ts used before cast.ts was loaded');
+  return castCompiler(from, to, explicit);
+}
+
+import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from './collections.ts';
+import { Decimal } from './decimal.ts';
+import { shortestFloat4 } from './format.ts';
+import { formatDate, formatTime, formatTimestamp } from './temporal.ts';
+
+function componentCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
+  const f = from.kind === 'NULL' ? (v: Value) => v : compileCast(from, to, explicit);
+  return (v) => {
+    if (v === null) {
+      if (!to.nullable)
+        throw new ServiceError('SqlRuntimeError', 'a NULL component cannot be cast to a NOT NULL type');
+      return null;
+    }
+    return f(v);
+  };
+}
+
+/** The cast, or null when the pair is not castable. */
+export function compileNestedCast(from: SqlType, to: SqlType, explicit: boolean): CastFn | null {
+  if (to.kind === 'VARIANT') return (v) => toVariant(v, from); // NULL → the VARIANT null (see bound.ts)
+  if (from.kind === 'VARIANT') return (v) => fromVariant(v as Variant, to);
+  if (from.kind === 'ARRAY' && to.kind === 'ARRAY') {
+    const f = componentCast(from.element as SqlType, to.element as SqlType, explicit);
+    return (v) => new SqlArray((v as SqlArray).items.map(f));
+  }
+  if (from.kind === 'MAP' && to.kind === 'MAP') {
+    const fk = componentCast(from.key as SqlType, to.key as SqlType, explicit);
+    const fv = componentCast(from.value as SqlType, to.value as SqlType, explicit);
+    return (v) => {
+      const m = v as SqlMap;
+      return SqlMap.of(m.keys.map((k, i) => [fk(k), fv(m.values[i] as Value)] as const));
+    };
+  }
+  if (from.kind === 'ROW' && to.kind === 'ROW') {
+    const ff = from.fields ?? [];
+    const tf = to.fields ?? [];
+    if (ff.length !== tf.length) return null;
+    const fs = ff.map((f, i) => componentCast(f.type, (tf[i] as { type: SqlType }).type, explicit));
+    return (v) => new SqlRow((v as SqlRow).fields.map((x, i) => (fs[i] as CastFn)(x)));
+  }
+  return null;
+}
+
+/** An SQL value of type `t` as a VARIANT (NULL components become the VARIANT null). */
+export function toVariant(v: Value, t: SqlType): Variant {
+  if (v === null) return VARIANT_NULL;
+  switch (t.kind) {
+    case 'VARIANT':
+      return v as Variant;
+    case 'ARRAY':
+      return new Variant(new SqlArray((v as SqlArray).items.map((x) => toVariant(x, t.element as SqlType))));
+    case 'MAP': {
+      const m = v as SqlMap;
+      return new Variant(
+        SqlMap.of(
+          m.keys.map(
+            (k, i) =>
+              [toVariant(k, t.key as SqlType), toVariant(m.values[i] as Value, t.value as SqlType)] as const,
+          ),
+        ),
+      );
+    }
+    case 'ROW': {
+      const fields = t.fields ?? [];
+      return new Variant(
+        SqlMap.of(
+          (v as SqlRow).fields.map(
+            (x, i) =>
+              [
+                new Variant((fields[i] as { name: string }).name),
+                toVariant(x, (fields[i] as { type: SqlType }).type),
+              ] as const,
+          ),
+        ),
+      );
+    }
+    case 'DATE':
+      return new Variant(formatDate(v as number));
+    case 'TIME':
+      return new Variant(formatTime(v as number));
+    case 'TIMESTAMP':
+      return new Variant(formatTimestamp(v as number));
+    case 'BINARY':
+    case 'VARBINARY':
+      return new Variant(new SqlArray(bytesToArray(v as string).map((b) => new Variant(b))));
+    case 'CHAR':
+    case 'VARCHAR':
+    case 'UUID':
+    case 'BOOLEAN':
+      return new Variant(v);
+    case 'REAL':
+      return new Variant(Number(shortestFloat4(v as number))); // the REAL's own digits (57681.18)
+    default:
+      return new Variant(v); // numbers: number, bigint or Decimal
+  }
+}
+
+const BIGINT = sqlType('BIGINT', false);
+const DOUBLE = sqlType('DOUBLE', false);
+const DECIMAL = sqlType('DECIMAL', false, { precision: null, scale: null });
+const TEXT = sqlType('VARCHAR', false, { length: null });
+
+function tryCast(v: Value, from: SqlType, to: SqlType): Value {
+  try {
+    return compileCast(from, to, true)(v);
+  } catch {
+    return null;
+  }
+}
+
+/** A VARIANT as an SQL value of type `t`, or NULL when its content does not fit `t`. */
+export function fromVariant(x: Variant, t: SqlType): Value {
+  const v = x.value;
+  if (v === null) return null;
+  switch (t.kind) {
+    case 'VARIANT':
+      return x;
+    case 'BOOLEAN':
+      return typeof v === 'boolean' ? v : null;
+    case 'CHAR':
+    case 'VARCHAR':
+      return typeof v === 'string' ? tryCast(v, TEXT, t) : null;
+    case 'DATE':
+    case 'TIME':
+    case 'TIMESTAMP':
+    case 'UUID':
+      return typeof v === 'string' ? tryCast(v, TEXT, t) : null;
+    case 'ARRAY':
+      if (!(v instanceof SqlArray)) return null;
+      return new SqlArray(v.items.map((e) => fromVariant(e as Variant, t.element as SqlType)));
+    case 'MAP': {
+      if (!(v instanceof SqlMap)) return null;
+      const entries: [Value, Value][] = [];
+      for (let i = 0; i < v.size; i++) {
+        const k = fromVariant(v.keys[i] as Variant, t.key as SqlType);
+        if (k === null) return null;
+        entries.push([k, fromVariant(v.values[i] as Variant, t.value as SqlType)]);
+      }
+      return SqlMap.of(entries);
+    }
+    case 'ROW': {
+      if (!(v instanceof SqlMap)) return null;
+      return new SqlRow(
+        (t.fields ?? []).map((f) => {
+          const e = v.get(new Variant(f.name));
+          return e === undefined ? null : fromVariant(e as Variant, f.type);
+        }),
+      );
+    }
+    case 'BINARY':
+    case 'VARBINARY':
+      return null;
+    default:
+      // numeric targets
+      if (typeof v === 'number')
+        return tryCast(Number.isInteger(v) ? BigInt(v) : v, Number.isInteger(v) ? BIGINT : DOUBLE, t);
+      if (typeof v === 'bigint') return tryCast(v, BIGINT, t);
+      if (v instanceof Decimal) return tryCast(v, DECIMAL, t);
+      return null;
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * Window aggregates and LAG/LEAD in a select list — `SUM(x) OVER (PARTITION BY ... ORDER BY ... [frame])`,
+ * COUNT/MIN/MAX/AVG/... likewise, `LAG(x [, k [, default]]) OVER (...)`, `LEAD(...)` — planned onto the
+ * window-agg operator (`operators/window-agg.ts`). All calls of one SELECT must share PARTITION BY and ORDER BY
+ * (frames may differ).
+ *
+ * Frames follow SQL: without ORDER BY the whole partition; with ORDER BY and no frame `RANGE BETWEEN UNBOUNDED
+ * PRECEDING AND CURRENT ROW` (peers included); `ROWS BETWEEN n PRECEDING AND m FOLLOWING`, `UNBOUNDED`,
+ * `CURRENT ROW`; `RANGE BETWEEN <offset> PRECEDING AND ...` on one numeric, DATE or TIMESTAMP key (an interval
+ * offset for the temporal ones). Aggregates compute exactly as in GROUP BY (`aggregates.ts`). ORDER BY uses
+ * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
+ * and LAG/LEAD never depend on arrival order. State: none here.
+ */
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
+import { MapOperator } from '../operators/map.ts';
+import { WindowAggOperator } from '../operators/window-agg.ts';
+import type { Row, Value } from '../zset/value.ts';
+import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_NAMES,
+  type Ast,
+  astKey,
+  type BindContext,
+  type Bound,
+  bindExpr,
+  coerce,
+  columnRef,
+  comparator,
+  type ScopeColumn,
+  sqlError,
+} from './expr.ts';
+import type { SourceMap } from './parse.ts';
+import { compareByKeys, sortKey } from './sort-keys.ts';
+import { type SqlType, withNullable } from './sql-type.ts';
+import { aggregateType } from './types-rules.ts';
+import { USECS_PER_DAY } from './values/temporal.ts';
+import { overCalls } from './window-rank.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
+
+const F = {
+  RANGE: 0x2,
+  ROWS: 0x4,
+  GROUPS: 0x8,
+  START_UNBOUNDED_PRECEDING: 0x20,
+  END_UNBOUNDED_FOLLOWING: 0x100,
+  START_CURRENT_ROW: 0x200,
+  END_CURRENT_ROW: 0x400,
+  START_OFFSET_PRECEDING: 0x800,
+  END_OFFSET_PRECEDING: 0x1000,
+  START_OFFSET_FOLLOWING: 0x2000,
+  END_OFFSET_FOLLOWING: 0x4000,
+  EXCLUDE: 0x8000 | 0x10000 | 0x20000,
+};
+
+export interface WindowAggContext {
+  readonly circuit: Circuit;
+  readonly source: SourceMap;
+  readonly materialize: (exprs: Bound[]) => Rel;
+}
+
+/** True when the calls are window functions this module plans (aggregates, LAG, LEAD). */
+export function isWindowAggCall(call: Ast): boolean {
+  const fc = call.FuncCall;
+  const name = String(fc.funcname[fc.funcname.length - 1].String.sval).toLowerCase();
+  return AGGREGATE_NAMES.has(name) || name === 'lag' || name === 'lead';
+}
+
+type Fn = (rows: readonly Row[], i: number, lo: number, hi: number) => Value;
+
+export function planWindowAggs(
+  targets: ReadonlyArray<{ name: string; ast: Ast | null }>,
+  fromCols: readonly ScopeColumn[],
+  c: WindowAggContext,
+): { rel: Rel; cols: ScopeColumn[] } {
+  const scope: BindContext = { columns: fromCols, source: c.source, clause: 'OVER' };
+  const unique = new Map<string, Ast>();
+  for (const t of targets) for (const x of t.ast ? overCalls(t.ast) : []) unique.set(astKey(x), x);
+  const calls = [...unique.values()];
+  const first = (calls[0] as Ast).FuncCall;
+  const spec = (x: Ast) => astKey([x.FuncCall.over.partitionClause ?? [], x.FuncCall.over.orderClause ?? []]);
+  for (const x of calls) {
+    if (x.FuncCall.over.refname || x.FuncCall.over.name)
+      throw sqlError(
+        'SqlUnsupported',
+        'named windows (WINDOW w AS ...) are not supported',
+        scope,
+        x.FuncCall.location,
+        {
+          construct: 'WINDOW',
+        },
+      );
+    if (spec(x) !== spec(calls[0] as Ast))
+      throw sqlError(
+        'SqlUnsupported',
+        'window functions of one SELECT must share PARTITION BY and ORDER BY; compute the others in another view',
+        scope,
+        x.FuncCall.location,
+        { construct: 'OVER' },
+      );
+  }
+  const w = first.over;
+  const parts = ((w.partitionClause ?? []) as Ast[]).map((a) => bindExpr(a, scope));
+  const p = parts.length;
+  const input = c.materialize([...parts, ...fromCols.map((col, i) => columnRef(i, col.type))]);
+  const shifted = { col: (i: number) => (a: Row) => a[i + p] as Value };
+  const orders = ((w.orderClause ?? []) as Ast[]).map((s) => {
+    const sb = s.SortBy;
+    const b = bindExpr(sb.node, scope);
+    return { b, ...sortKey(sb, b, shifted) };
+  });
+  const compare = compareByKeys(orders);
+
+  const fns: Fn[] = [];
+  const frames: Array<(rows: readonly Row[], i: number) => [number, number]> = [];
+  const types: SqlType[] = [];
+  for (const call of calls) {
+    const fc = call.FuncCall;
+    const raw = String(fc.funcname[fc.funcname.length - 1].String.sval).toLowerCase();
+    const shown = raw.toUpperCase();
+    const args = ((fc.args ?? []) as Ast[]).map((a) => bindExpr(a, scope));
+    if (fc.agg_distinct || fc.agg_filter || fc.agg_order)
+      throw sqlError(
+        'SqlUnsupported',
+        `${shown}(DISTINCT/FILTER/ORDER BY ...) OVER is not supported`,
+        scope,
+        fc.location,
+        {
+          construct: 'OVER',
+        },
+      );
+    if (raw === 'lag' || raw === 'lead') {
+      if (args.length < 1 || args.length > 3)
+        throw sqlError('SqlTypeError', `${shown} takes 1 to 3 arguments`, scope, fc.location);
+      const x = args[0] as Bound;
+      const kArg = args[1];
+      const k = kArg === undefined ? 1 : kArg.literal?.value;
+      if (typeof k !== 'number' || !Number.isInteger(k) || k < 0)
+        throw sqlError(
+          'SqlTypeError',
+          `${shown}'s offset must be a non-negative integer constant`,
+          scope,
+          fc.location,
+        );
+      const t = withNullable(x.type, true);
+      const dflt = args[2] === undefined ? null : coerce(args[2], t, scope, fc.location, shown);
+      const ex = x.gen(shifted);
+      const ed = dflt === null ? null : dflt.gen(shifted);
+      const sign = raw === 'lag' ? -1 : 1;
+      fns.push((rows, i) => {
+        const j = i + sign * k;
+        const r = rows[i] as Row;
+        if (j < 0 || j >= rows.length) return ed === null ? null : ed(r, r);
+        const o = rows[j] as Row;
+        return ex(o, o);
+      });
+      frames.push((_rows, i) => [i, i]);
+      types.push(t);
+      continue;
+    }
+    const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
+    let result: SqlType;
+    try {
+      result = aggregateType(name, shown, fc.agg_star ? [] : args.map((a) => a.type));
+    } catch (e) {
+      throw sqlError('SqlTypeError', (e as Error).message, scope, fc.location);
+    }
+    const evs = args.map((a) => a.gen(shifted));
+    const second = args.length === 2 ? { column: 1, type: (args[1] as Bound).type } : undefined;
+    const agg = makeAggregate(
+      name,
+      fc.agg_star ? -1 : 0,
+      fc.agg_star ? null : (args[0] as Bound).type,
+      false,
+      second ? { second } : {},
+    );
+    fns.push((rows, _i, lo, hi) => {
+      const acc = agg.create();
+      for (let j = lo; j <= hi; j++) {
+        const r = rows[j] as Row;
+        const vals = evs.map((e) => e(r, r));
+        const v = agg.extra ? agg.extra.combine(vals) : fc.agg_star ? null : (vals[0] as Value);
+        acc.add(v, 1);
+      }
+      return acc.result();
+    });
+    frames.push(frameOf(fc, orders, scope));
+    types.push(withNullable(result, name !== 'count'));
+  }
+
+  const node = c.circuit.add(
+    new WindowAggOperator({
+      keyCount: p,
+      compare,
+      compute: (rows) =>
+        rows.map((_r, i) =>
+          fns.map((f, k) => {
+            const [lo, hi] = (frames[k] as (rows: readonly Row[], i: number) => [number, number])(rows, i);
+            return f(rows, i, Math.max(lo, 0), Math.min(hi, rows.length - 1));
+          }),
+        ),
+    }),
+    [input.node],
+  );
+  // the select list over [partition keys, FROM columns, window values]
+  const keys = calls.map((x) => astKey(x));
+  const cols: ScopeColumn[] = [
+    ...parts.map((b, i) => ({ qualifier: null, name: `__part${i}`, type: b.type })),
+    ...fromCols,
+    ...types.map((t, i) => ({ qualifier: null, name: `__win${i}`, type: t })),
+  ];
+  const replaced = targets.map((t) => (t.ast ? replaceCalls(t.ast, keys) : t.ast));
+  const exprs = replaced.map((a) =>
+    bindExpr(a, { columns: cols, source: c.source, clause: 'the select list' }),
+  );
+  const evs = exprs.map((e) => e.gen({ col: (i) => (a: Row) => a[i] as Value }));
+  const out = c.circuit.add(new MapOperator((r) => evs.map((e) => e(r, r))), [node]);
+  return {
+    rel: { node: out, cols: [] },
+    cols: targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type })),
+  };
+}
+
+/** The frame of a call as [lo, hi] row indices (possibly out of range; the caller clamps). */
+function frameOf(
+  fc: Ast,
+  orders: ReadonlyArray<{ b: Bound; ev: (a: Row, b: Row) => Value; desc: boolean }>,
+  scope: BindContext,
+): (rows: readonly Row[], i: number) => [number, number] {
+  const w = fc.over;
+  let o = (w.frameOptions ?? 0) as number;
+  if (orders.length === 0) return (rows) => [0, rows.length - 1];
+  if ((o & 1) === 0) o = F.RANGE | F.START_UNBOUNDED_PRECEDING | F.END_CURRENT_ROW;
+  if (o & (F.GROUPS | F.EXCLUDE))
+    throw sqlError('SqlUnsupported', 'GROUPS frames and EXCLUDE are not supported', scope, fc.location, {
+      construct: 'frame',
+    });
+  const rowsMode = (o & F.ROWS) !== 0;
+  const offset = (a: Ast | undefined): number => {
+    if (a === undefined) return 0;
+    const b = bindExpr(a, scope);
+    const v = b.literal?.value;
+    const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number.NaN;
+    if (!Number.isFinite(n) || n < 0)
+      throw sqlError('SqlTypeError', 'a frame offset must be a non-negative constant', scope, fc.location);
+    if (rowsMode && !Number.isInteger(n))
+      throw sqlError('SqlTypeError', 'a ROWS frame offset must be an integer', scope, fc.location);
+    if (!rowsMode) {
+      const key = orders[0]?.b.type.kind;
+      if (b.type.kind === 'INTERVAL_DT') return key === 'DATE' ? n / USECS_PER_DAY : n;
+      if (b.type.kind === 'INTERVAL_YM')
+        throw sqlError('SqlUnsupported', 'a RANGE offset in months is not supported', scope, fc.location);
+    }
+    return n;
+  };
+  const so = offset(w.startOffset);
+  const eo = offset(w.endOffset);
+  if (
+    !rowsMode &&
+    o &
+      (F.START_OFFSET_PRECEDING | F.START_OFFSET_FOLLOWING | F.END_OFFSET_PRECEDING | F.END_OFFSET_FOLLOWING)
+  ) {
+    const k = orders[0]?.b.type.kind;
+    if (
+      orders.length !== 1 ||
+      !['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'REAL', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIME'].includes(
+        k ?? '',
+      )
+    )
+      throw sqlError(
+        'SqlUnsupported',
+        'RANGE with an offset needs exactly one ORDER BY key of a numeric, DATE, TIME or TIMESTAMP type',
+        scope,
+        fc.location,
+        { construct: 'frame' },
+      );
+  }
+  const key0 = orders[0] as { ev: (a: Row, b: Row) => Value; desc: boolean };
+  const keyOf = (r: Row): number | null => {
+    const v = key0.ev(r, r);
+    if (v === null) return null;
+    const n = typeof v === 'bigint' ? Number(v) : (v as number);
+    return key0.desc ? -n : n;
+  };
+  const peers = (rows: readonly Row[], i: number): [number, number] => {
+    const r = rows[i] as Row;
+    const same = (j: number) =>
+      orders.every((k) => {
+        const a = k.ev(r, r);
+        const b = k.ev(rows[j] as Row, rows[j] as Row);
+        return (
+          a === b ||
+          (a !== null && b !== null && k.b.type.kind !== 'NULL' && comparator(k.b.type.kind)(a, b) === 0)
+        );
+      });
+    let lo = i;
+    while (lo > 0 && same(lo - 1)) lo--;
+    let hi = i;
+    while (hi < rows.length - 1 && same(hi + 1)) hi++;
+    return [lo, hi];
+  };
+  /** First index whose key ≥ v (or > v when strict), scanning the sorted rows (NULL keys first). */
+  const bound = (rows: readonly Row[], v: number, upper: boolean): number => {
+    let j = 0;
+    while (j < rows.length) {
+      const k = keyOf(rows[j] as Row);
+      if (k !== null && (upper ? k > v : k >= v)) break;
+      j++;
+    }
+    return j;
+  };
+  return (rows, i) => {
+    let lo: number;
+    let hi: number;
+    const kv = rowsMode ? 0 : keyOf(rows[i] as Row);
+    if (o & F.START_UNBOUNDED_PRECEDING) lo = 0;
+    else if (o & F.START_CURRENT_ROW) lo = rowsMode ? i : peers(rows, i)[0];
+    else if (rowsMode) lo = o & F.START_OFFSET_PRECEDING ? i - so : i + so;
+    else if (kv === null) lo = peers(rows, i)[0];
+    else lo = bound(rows, o & F.START_OFFSET_PRECEDING ? kv - so : kv + so, false);
+    if (o & F.END_UNBOUNDED_FOLLOWING) hi = rows.length - 1;
+    else if (o & F.END_CURRENT_ROW) hi = rowsMode ? i : peers(rows, i)[1];
+    else if (rowsMode) hi = o & F.END_OFFSET_PRECEDING ? i - eo : i + eo;
+    else if (kv === null) hi = peers(rows, i)[1];
+    else hi = bound(rows, o & F.END_OFFSET_PRECEDING ? kv - eo : kv + eo, true) - 1;
+    return [lo, hi];
+  };
+}
+
+function replaceCalls(ast: Ast, keys: readonly string[]): Ast {
+  if (ast === null || typeof ast !== 'object') return ast;
+  if (ast.FuncCall?.over) {
+    const i = keys.indexOf(astKey(ast));
+    return { ColumnRef: { fields: [{ String: { sval: `__win${i}` } }], location: ast.FuncCall.location } };
+  }
+  if (Array.isArray(ast)) return ast.map((x) => replaceCalls(x, keys));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(ast)) out[k] = replaceCalls(v, keys);
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * Feldera's window table functions in FROM (the syntax arrives rewritten by `window-syntax.ts`):
+ * - `TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])`: every row of t plus `window_start`, `window_end`, the
+ *   bounds of the one window of width `size` (aligned to `offset`, default 0) holding `ts`:
+ *   start = floor((ts - offset) / size) · size + offset, end = start + size;
+ * - `HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset])`: the row once for every window of width `size`
+ *   starting every `slide` (aligned to `offset`) that holds `ts` (start ≤ ts < end).
+ * Arguments may be named (`DATA =>`, `TIMECOL =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
+ * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
+ * whose time is NULL gets NULL bounds (once). Both are stateless (a map, a flat-map), so fully incremental.
+ */
+import type { Circuit, NodeId } from '../circuit/circuit.ts';
+import { FlatMapOperator } from '../operators/flat-map.ts';
+import { MapOperator } from '../operators/map.ts';
+import type { Row, Value } from '../zset/value.ts';
+import { type Ast, type BindContext, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
+import type { SourceMap } from './parse.ts';
+import { sqlType } from './sql-type.ts';
+import { USECS_PER_DAY } from './values/temporal.ts';
+
+/** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
+interface Rel {
+  readonly node: NodeId;
+  readonly cols: readonly ScopeColumn[];
+}
+
+export interface WindowTableContext {
+  readonly circuit: Circuit;
+  readonly source: SourceMap;
+  readonly resolve: (name: string) => Rel | null;
+}
+
+const PARAMS: Readonly<Record<string, readonly string[]>> = {
+  tumble: ['data', 'timecol', 'size', 'offset'],
+  hop: ['data', 'timecol', 'slide', 'size', 'offset'],
+};
+
+/** Plans a RangeFunction node; returns the relation and the qualifier of its columns. */
+export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qualifier: string | null } {
+  const ctx: BindContext = { columns: [], source: c.source };
+  const items = rf.functions?.[0]?.List?.items as Ast[] | undefined;
+  const fc = items?.[0]?.FuncCall;
+  const name = String(fc?.funcname?.[fc.funcname.length - 1]?.String?.sval ?? '').toLowerCase();
+  const params = PARAMS[name];
+  if (
+    fc === undefined ||
+    params === undefined ||
+    (rf.functions?.length ?? 0) > 1 ||
+    rf.lateral ||
+    rf.ordinality
+  )
+    throw sqlError(
+      'SqlUnsupported',
+      'table functions other than TABLE(TUMBLE(...)) and TABLE(HOP(...)) are not supported',
+      ctx,
+      fc?.location,
+      { construct: 'table function' },
+    );
+  const shown = name.toUpperCase();
+  const args = new Map<string, Ast>();
+  ((fc.args ?? []) as Ast[]).forEach((a, i) => {
+    const named = a.NamedArgExpr;
+    const raw = named ? String(named.name).toLowerCase() : params[i];
+    const key = raw === 'offse$' ? 'offset' : raw; // see window-syntax.ts
+    if (key === undefined || !params.includes(key) || args.has(key))
+      throw sqlError('SqlTypeError', `${shown} takes arguments ${params.join(', ')}`, ctx, fc.location);
+    args.set(key, named ? named.arg : a);
+  });
+  const need = (k: string): Ast => {
+    const a = args.get(k);
+    if (a === undefined)
+      throw sqlError('SqlTypeError', `${shown} needs its ${k.toUpperCase()} argument`, ctx, fc.location);
+    return a;
+  };
+  const data = need('data');
+  const relName =
+    data?.ColumnRef?.fields?.length === 1 ? (data.ColumnRef.fields[0].String?.sval as string) : undefined;
+  if (relName === undefined)
+    throw sqlError(
+      'SqlUnsupported',
+      `${shown}'s data must be TABLE name`,
+      ctx,
+      data?.location ?? fc.location,
+    );
+  const rel = c.resolve(relName);
+  if (!rel)
+    throw sqlError('SqlNameError', `relation "${relName}" does not exist`, ctx, data.ColumnRef.location, {
+      name: relName,
+    });
+  const desc = need('timecol');
+  const dcol = desc?.FuncCall?.args?.[0]?.ColumnRef?.fields;
+  const colName =
+    desc?.FuncCall &&
+    String(desc.FuncCall.funcname.at(-1).String.sval).toLowerCase() === 'descriptor' &&
+    dcol?.length === 1
+      ? (dcol[0].String?.sval as string)
+      : undefined;
+  if (colName === undefined)
+    throw sqlError(
+      'SqlTypeError',
+      `${shown}'s time column must be DESCRIPTOR(column)`,
+      ctx,
+      desc?.location ?? fc.location,
+    );
+  const ti = rel.cols.findIndex((col) => col.name === colName);
+  if (ti < 0)
+    throw sqlError('SqlNameError', `column "${colName}" does not exist`, ctx, desc.FuncCall.location, {
+      name: colName,
+    });
+  const tcol = rel.cols[ti] as ScopeColumn;
+  if (tcol.type.kind !== 'TIMESTAMP' && tcol.type.kind !== 'DATE')
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply '${shown}' to a time column of type ${tcol.type.kind}: it needs a TIMESTAMP or DATE`,
+      ctx,
+      desc.FuncCall.location,
+    );
+  const width = (k: string, optional: boolean): number => {
+    const a = args.get(k);
+    if (a === undefined) {
+      if (optional) return 0;
+      return need(k) as never;
+    }
+    const b = bindExpr(a, ctx);
+    const v = b.literal?.value;
+    if (b.type.kind !== 'INTERVAL_DT' || typeof v !== 'number')
+      throw sqlError(
+        'SqlTypeError',
+        `${shown}'s ${k.toUpperCase()} must be a constant day-time interval such as INTERVAL '1' MINUTE`,
+        ctx,
+        fc.location,
+      );
+    if (!optional && v <= 0)
+      throw sqlError('SqlTypeError', `${shown}'s ${k.toUpperCase()} must be positive`, ctx, fc.location);
+    return v;
+  };
+  const size = width('size', false);
+  const slide = name === 'hop' ? width('slide', false) : size;
+  const offset = width('offset', true);
+  const isDate = tcol.type.kind === 'DATE';
+  const boundType = sqlType('TIMESTAMP', tcol.type.nullable);
+  const cols: ScopeColumn[] = [
+    ...rel.cols,
+    { qualifier: null, name: 'window_start', type: boundType },
+    { qualifier: null, name: 'window_end', type: boundType },
+  ];
+  const time = (r: Row): number | null => {
+    const v = r[ti] as Value;
+    return v === null ? null : isDate ? (v as number) * USECS_PER_DAY : (v as number);
+  };
+  const first = (ts: number) => Math.floor((ts - offset) / slide) * slide + offset;
+  let node: number;
+  if (name === 'tumble') {
+    node = c.circuit.add(
+      new MapOperator((r) => {
+        const ts = time(r);
+        if (ts === null) return [...r, null, null];
+        const s = first(ts);
+        return [...r, s, s + size];
+      }, true),
+      [rel.node],
+    );
+  } else {
+    node = c.circuit.add(
+      new FlatMapOperator((r) => {
+        const ts = time(r);
+        if (ts === null) return [[...r, null, null]];
+        const out: Row[] = [];
+        for (let s = first(ts); s + size > ts; s -= slide) out.push([...r, s, s + size]);
+        return out.reverse();
+      }),
+      [rel.node],
+    );
+  }
+  return { rel: { node, cols }, qualifier: (rf.alias?.aliasname as string | undefined) ?? null };
+}

@@ -1,0 +1,238 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { StateBatches } from '../../../src/circuit/operator.ts';
+import { type TopKSpec, topK } from '../../../src/operators/top-k.ts';
+import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
+import { encodeRow, type Row } from '../../../src/zset/value.ts';
+import { ZSetMap } from '../../../src/zset/zset-map.ts';
+import { assertHonestMark, assertZ, del, ins, mulberry32, norm, randInt, step1, z } from './support.ts';
+
+/** Orders by column `c` ascending, NULL first (Feldera's default for ASC). */
+const byCol =
+  (c: number, desc = false) =>
+  (a: Row, b: Row): number => {
+    const x = a[c] as number | null;
+    const y = b[c] as number | null;
+    if (x === null || y === null) return x === y ? 0 : x === null ? -1 : 1;
+    return desc ? y - x : x - y;
+  };
+
+/** The top-k of an integral computed from scratch (sort everything, cut). */
+function reference(integral: ZSetMap, spec: TopKSpec): Batch {
+  const groups = new Map<string, Array<{ row: Row; weight: number; enc: string }>>();
+  for (const e of integral.entries()) {
+    if (e.weight <= 0) continue;
+    const gk = JSON.stringify(e.row.slice(0, spec.keyCount));
+    const list = groups.get(gk) ?? [];
+    list.push({ row: e.row, weight: e.weight, enc: encodeRow(e.row) });
+    groups.set(gk, list);
+  }
+  const out = emptyBatch();
+  for (const list of groups.values()) {
+    const expanded: Row[] = [];
+    list.sort((a, b) => spec.compare(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+    for (const e of list) for (let i = 0; i < e.weight; i++) expanded.push(e.row);
+    const off = spec.offset ?? 0;
+    for (const r of expanded.slice(off, off + spec.limit)) {
+      out.rows.push(r);
+      out.weights.push(1);
+    }
+  }
+  return out;
+}
+
+describe('top-k', () => {
+  test('keeps the first k rows and replaces a deleted one with the next', () => {
+    const op = topK({ keyCount: 0, compare: byCol(0), limit: 2 });
+    assertZ(step1(op, ins([3], [1], [2])), [
+      [[1], 1],
+      [[2], 1],
+    ]);
+    assertZ(step1(op, ins([5])), []);
+    assertZ(step1(op, ins([0])), [
+      [[0], 1],
+      [[2], -1],
+    ]);
+    assertZ(step1(op, del([0])), [
+      [[0], -1],
+      [[2], 1],
+    ]);
+  });
+
+  test('duplicates count as rows; NULL sorts first ascending', () => {
+    const op = topK({ keyCount: 0, compare: byCol(0), limit: 3 });
+    assertZ(step1(op, z([[1], 2], [[null], 1], [[4], 1])), [
+      [[null], 1],
+      [[1], 2],
+    ]);
+    assertZ(step1(op, del([1])), [
+      [[1], -1],
+      [[4], 1],
+    ]);
+  });
+
+  test('per group and with an offset', () => {
+    const op = topK({ keyCount: 1, compare: byCol(1, true), limit: 1, offset: 1 });
+    assertZ(step1(op, ins(['a', 1], ['a', 5], ['a', 3], ['b', 9])), [[['a', 3], 1]]);
+    assertZ(step1(op, ins(['b', 2])), [[['b', 2], 1]]);
+    assertZ(step1(op, ins(['a', 4])), [
+      [['a', 3], -1],
+      [['a', 4], 1],
+    ]);
+  });
+
+  test('ties are cut by the row, not by arrival order', () => {
+    const cmp = (a: Row, b: Row) => (a[0] as number) - (b[0] as number);
+    const a = topK({ keyCount: 0, compare: cmp, limit: 1 });
+    const b = topK({ keyCount: 0, compare: cmp, limit: 1 });
+    const x = step1(a, ins([1, 'x'], [1, 'y']));
+    const y = step1(b, ins([1, 'y'], [1, 'x']));
+    assert.deepEqual(norm(x), norm(y));
+    assertHonestMark(x);
+  });
+
+  test('a row inserted and deleted within a step emits nothing; negative integrals take no rank', () => {
+    const op = topK({ keyCount: 0, compare: byCol(0), limit: 2 });
+    assertZ(step1(op, z([[1], 1], [[1], -1])), []);
+    assertZ(step1(op, del([0])), []);
+    assertZ(step1(op, ins([2])), [[[2], 1]]);
+    assertZ(step1(op, ins([0])), []);
+    assertZ(step1(op, ins([0])), [[[0], 1]]);
+  });
+});
+
+describe('top-k law', () => {
+  for (const spec of [
+    { keyCount: 0, compare: byCol(1), limit: 3 },
+    { keyCount: 1, compare: byCol(1, true), limit: 2, offset: 1 },
+  ] as TopKSpec[]) {
+    test(`random steps = recomputation; snapshot + deltas restore and warm apply continue alike (keys ${spec.keyCount})`, () => {
+      const seed = 4242 + spec.keyCount;
+      const rnd = mulberry32(seed);
+      let op = topK(spec);
+      op.trackChanges(true);
+      let base = op.snapshot();
+      const deltas: StateBatches[] = [];
+      const warm = topK(spec);
+      warm.restore({ input: [base.input ?? emptyBatch()] });
+      const integral = new ZSetMap();
+      const outAcc = new ZSetMap();
+      for (let s = 0; s < 300; s++) {
+        const b = emptyBatch();
+        for (let i = randInt(rnd, 0, 5); i > 0; i--) {
+          const present = [...integral.entries()];
+          const row: Row =
+            present.length > 0 && rnd() < 0.4
+              ? (present[randInt(rnd, 0, present.length - 1)]?.row ?? [])
+              : [randInt(rnd, 0, 2), rnd() < 0.15 ? null : randInt(rnd, 0, 6)];
+          const w = integral.weightOf(row) > 0 && rnd() < 0.5 ? -1 : randInt(rnd, 1, 2);
+          b.rows.push(row);
+          b.weights.push(w);
+          integral.add(row, w);
+        }
+        const out = step1(op, b);
+        assertHonestMark(out, `seed ${seed} step ${s}`);
+        for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
+        assert.deepEqual(norm(outAcc.toBatch()), norm(reference(integral, spec)), `seed ${seed} step ${s}`);
+        if (s % 20 === 19) {
+          const d = op.takeDelta();
+          deltas.push(d);
+          warm.apply({ input: [d.input ?? emptyBatch()] });
+        }
+        if (s % 60 === 59) {
+          const r = topK(spec);
+          r.restore({ input: [base.input ?? emptyBatch(), ...deltas.map((d) => d.input ?? emptyBatch())] });
+          assert.deepEqual(
+            norm(r.snapshot().input ?? emptyBatch()),
+            norm(op.snapshot().input ?? emptyBatch()),
+          );
+          assert.deepEqual(
+            norm(warm.snapshot().input ?? emptyBatch()),
+            norm(r.snapshot().input ?? emptyBatch()),
+          );
+          // continue with the restored operator: later steps check it against the recomputation
+          op = r;
+          op.trackChanges(true);
+          base = op.snapshot();
+          deltas.length = 0;
+          warm.restore({ input: [base.input ?? emptyBatch()] });
+        }
+      }
+    });
+  }
+});
+
+describe('top-k with ranks', () => {
+  test('appends ROW_NUMBER / RANK / DENSE_RANK and bounds the rank', () => {
+    const cmp = byCol(1);
+    const rn = topK({ keyCount: 1, compare: cmp, limit: 3, rank: 'row_number' });
+    assertZ(step1(rn, z([['a', 5], 2], [['a', 1], 1], [['b', 2], 1])), [
+      [['a', 1, 1], 1],
+      [['a', 5, 2], 1],
+      [['a', 5, 3], 1],
+      [['b', 2, 1], 1],
+    ]);
+    assertZ(step1(rn, ins(['a', 0])), [
+      [['a', 0, 1], 1],
+      [['a', 1, 1], -1],
+      [['a', 1, 2], 1],
+      [['a', 5, 2], -1],
+      [['a', 5, 3], -1],
+      [['a', 5, 3], 1],
+    ]);
+    const rk = topK({ keyCount: 0, compare: cmp, limit: 2, rank: 'rank' });
+    assertZ(step1(rk, ins(['x', 1], ['y', 1], ['z', 2])), [
+      [['x', 1, 1], 1],
+      [['y', 1, 1], 1],
+    ]);
+    const dr = topK({ keyCount: 0, compare: cmp, limit: 2, rank: 'dense_rank' });
+    assertZ(step1(dr, ins(['x', 1], ['y', 1], ['z', 2], ['w', 3])), [
+      [['x', 1, 1], 1],
+      [['y', 1, 1], 1],
+      [['z', 2, 2], 1],
+    ]);
+  });
+
+  for (const rank of ['row_number', 'rank', 'dense_rank'] as const) {
+    test(`${rank}: snapshot + deltas restore and warm apply continue exactly like the original`, () => {
+      const seed = 99 + rank.length;
+      const rnd = mulberry32(seed);
+      const spec: TopKSpec = { keyCount: 1, compare: byCol(1), limit: 3, rank };
+      const op = topK(spec);
+      op.trackChanges(true);
+      const base = op.snapshot();
+      const deltas: StateBatches[] = [];
+      const warm = topK(spec);
+      warm.restore({ input: [base.input ?? emptyBatch()] });
+      for (let s = 0; s < 120; s++) {
+        const b = emptyBatch();
+        for (let i = randInt(rnd, 0, 4); i > 0; i--) {
+          b.rows.push([randInt(rnd, 0, 1), rnd() < 0.2 ? null : randInt(rnd, 0, 4)]);
+          b.weights.push(rnd() < 0.3 ? -1 : 1);
+        }
+        if (s % 15 === 14) {
+          const d = op.takeDelta();
+          deltas.push(d);
+          warm.apply({ input: [d.input ?? emptyBatch()] });
+          const cold = topK(spec);
+          cold.restore({
+            input: [base.input ?? emptyBatch(), ...deltas.map((x) => x.input ?? emptyBatch())],
+          });
+          const expected = norm(op.step([b]));
+          assert.deepEqual(norm(cold.step([b])), expected, `seed ${seed} step ${s} (restore)`);
+          // the warm standby only applied deltas: a copy of its state steps like the original
+          const twin = topK(spec);
+          twin.restore({ input: [warm.snapshot().input ?? emptyBatch(), b] });
+          assert.deepEqual(
+            norm(twin.snapshot().input ?? emptyBatch()),
+            norm(cold.snapshot().input ?? emptyBatch()),
+            `seed ${seed} step ${s} (warm apply)`,
+          );
+          continue;
+        }
+        const out = op.step([b]);
+        assertHonestMark(out);
+      }
+    });
+  }
+});
