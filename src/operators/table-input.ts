@@ -49,7 +49,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   #traceFor(arity: number): Trace {
     if (this.#trace !== null) return this.#trace;
     const keyCols = this.#pk ?? Array.from({ length: arity }, (_, i) => i);
-    this.#trace = new Trace(traceLayout(arity, keyCols));
+    this.#trace = new Trace(traceLayout(arity, keyCols), { unique: this.#pk !== null });
     return this.#trace;
   }
 
@@ -68,28 +68,21 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
       const w = b.weights[i] as number;
       if (w === 0) continue;
       if (this.#pk !== null) {
-        // A key touched since the trace's last seal has its current row (if any) in the head: the retraction of
-        // a row always comes with (or before) the insertion of its successor, so the head's positive entry is the
-        // row and a head with only a retraction means no row. Otherwise the batches hold the answer.
-        let old: Row | undefined;
-        if (trace.lookupHead(row, found, fw)) {
-          for (let j = 0; j < fw.length; j++) if ((fw[j] as number) > 0) old = found[j] as Row;
-        } else {
-          trace.lookupSealed(row, found, fw);
-          old = found.length > 0 ? (found[0] as Row) : undefined;
-        }
+        // the trace's head is a Map of the rows changed since its last seal: a key touched since then is
+        // answered there, others probe the sealed batches
+        const k = trace.keyOf(row);
+        const old = trace.current(k, row);
         if (w > 0) {
           if (old !== undefined) {
             if (sameRow(old, row)) continue;
             push(out, old, -1);
             log.record(old, -1);
-            trace.add(old, -1);
           }
-          trace.add(row, 1);
+          trace.put(k, old, row);
           push(out, row, 1);
           log.record(row, 1);
         } else if (old !== undefined) {
-          trace.add(old, -1);
+          trace.put(k, old, undefined);
           push(out, old, -1);
           log.record(old, -1);
         }
@@ -163,9 +156,27 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     }
   }
 
+  /**
+   * Adds a plain part (consolidated first). With a key: its retractions go first and remove a key's row only
+   * when it is that row, then its insertions replace the key's row, so a key's `(old, -1)`/`(new, +1)` pair
+   * works in either order. Without a key: a Z-set sum.
+   */
   #addRows(trace: Trace, b: Batch): void {
     const c = consolidate(b);
-    for (let i = 0; i < c.rows.length; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
+    const n = c.rows.length;
+    if (this.#pk !== null) {
+      for (let pass = 0; pass < 2; pass++)
+        for (let i = 0; i < n; i++) {
+          const w = c.weights[i] as number;
+          if (pass === 0 ? w >= 0 : w <= 0) continue;
+          const row = c.rows[i] as Row;
+          const k = trace.keyOf(row);
+          const cur = trace.current(k, row);
+          if (pass === 0) {
+            if (cur !== undefined && sameRow(cur, row)) trace.put(k, cur, undefined);
+          } else if (cur === undefined || !sameRow(cur, row)) trace.put(k, cur, row);
+        }
+    } else for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
     trace.seal();
   }
 }

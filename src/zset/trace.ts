@@ -48,7 +48,7 @@ import {
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
-import { type ObjectValue, type Row, sameRow, type Value } from './value.ts';
+import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
 
 /** Which columns of a row form the key (in key order); the rest, in column order, form the value. */
 export interface TraceLayout {
@@ -111,6 +111,8 @@ export class TraceBatch implements Batch {
   segment: BatchSegment | null = null;
   #index: Int32Array | null = null;
   #hashes: Uint32Array | null = null;
+  /** Lookups answered so far without the index. */
+  #finds = 0;
   #decoded: { rows: Row[]; weights: number[] } | null = null;
 
   constructor(p: TraceBatchParts) {
@@ -220,9 +222,15 @@ export class TraceBatch implements Batch {
     );
   }
 
-  /** First entry whose key equals `key[ks..ke)` (hash `h`), or -1. */
+  /**
+   * First entry whose key equals `key[ks..ke)` (hash `h`), or -1. A batch answers its first lookups by binary
+   * search and builds its hash index only once it has served a sixteenth of its length in lookups, so a batch
+   * that is merged away soon after it is built (most are) never pays for an index.
+   */
   find(key: Uint8Array, ks: number, ke: number, h: number): number {
-    if (this.length === 0) return -1;
+    const n = this.length;
+    if (n === 0) return -1;
+    if (this.#index === null && this.#finds++ * 16 < n) return this.#search(key, ks, ke);
     const idx = this.#index ?? this.#buildIndex();
     const mask = (idx.length >>> 1) - 1;
     const hh = h | 0;
@@ -243,6 +251,23 @@ export class TraceBatch implements Batch {
         }
       if (same) return i;
     }
+  }
+
+  /** Binary search on the key bytes (keys are self-delimiting, so entries sort by key bytes first). */
+  #search(key: Uint8Array, ks: number, ke: number): number {
+    const o = this.offsets;
+    const sp = this.splits;
+    const arena = this.arena;
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(arena, o[mid] as number, sp[mid] as number, key, ks, ke) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.length && compareBytes(arena, o[lo] as number, sp[lo] as number, key, ks, ke) === 0)
+      return lo;
+    return -1;
   }
 
   /** Whether entry i's key equals entry j's (same batch). */
@@ -380,6 +405,27 @@ function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
   return perm;
 }
 
+/**
+ * The order of entries that are already in order but for short local inversions (a unique head sealed in key
+ * order: a key's retraction and insertion ordered by value bytes), by an insertion sort that gives up — null —
+ * once an entry would move more than {@link NEARLY_SORTED_REACH} places. O(n) when it succeeds.
+ */
+function nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Uint32Array | null {
+  const perm = new Uint32Array(n);
+  for (let a = 0; a < n; a++) {
+    let b = a - 1;
+    while (b >= 0 && cmpEntries(buf, starts, perm[b] as number, a) > 0) {
+      if (a - b > NEARLY_SORTED_REACH) return null;
+      perm[b + 1] = perm[b] as number;
+      b--;
+    }
+    perm[b + 1] = a;
+  }
+  return perm;
+}
+
+const NEARLY_SORTED_REACH = 4;
+
 function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): number {
   return compareBytes(
     buf,
@@ -401,7 +447,7 @@ function buildFromEncoded(
   n: number,
   objects: Map<string, ObjectValue> | null,
 ): TraceBatch {
-  const perm = sortEntries(buf, starts, n);
+  const perm = nearlySortedOrder(buf, starts, n) ?? sortEntries(buf, starts, n);
   // consolidate adjacent equal entries
   let total = 0;
   let out = 0;
@@ -678,8 +724,19 @@ interface HeadEntry {
   next: HeadEntry | null;
 }
 
+/**
+ * A unique trace's head slot for a key whose sealed row `old` was replaced (`cur`) or deleted (`cur` null) since
+ * the last seal. A key first inserted since the last seal maps to its row itself.
+ */
+interface Replaced {
+  readonly old: Row;
+  cur: Row | null;
+}
+
+const NO_KEY: unique symbol = Symbol('no key');
+
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
-export const HEAD_MIN = 65536;
+export const HEAD_MIN = 262144;
 let defaultHeadMin = HEAD_MIN;
 
 /** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
@@ -704,14 +761,26 @@ export class Trace {
   readonly #indexed: boolean;
   readonly #logRows: Row[] = [];
   readonly #logWeights: number[] = [];
+  /** Unique traces: at most one row per key, changed with {@link put} only; the head is `#uhead`. */
+  readonly #unique: boolean;
+  /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
+  readonly #uhead = new Map<unknown, Row | Replaced>();
+  /** The key and slot the last {@link current} looked at (a {@link put} of the same key reuses them). */
+  #lastKey: unknown = NO_KEY;
+  #lastSlot: Row | Replaced | undefined = undefined;
+  readonly #foundRows: Row[] = [];
+  readonly #foundWeights: number[] = [];
 
   /**
    * `indexed: false` makes a trace without {@link lookup} (scans only): `add` then just appends to the head,
-   * which suits an integral that is only added to and scanned (an aggregate's input).
+   * which suits an integral that is only added to and scanned (an aggregate's input). `unique: true` makes a
+   * trace holding at most one row (weight 1) per key, changed only by {@link put} (a primary-key table): its head
+   * is a Map of current rows by key, as cheap per change as a plain Map of rows.
    */
-  constructor(layout: TraceLayout, opts: { headMin?: number; indexed?: boolean } = {}) {
+  constructor(layout: TraceLayout, opts: { headMin?: number; indexed?: boolean; unique?: boolean } = {}) {
     this.layout = layout;
-    this.#indexed = opts.indexed ?? true;
+    this.#unique = opts.unique ?? false;
+    this.#indexed = this.#unique || (opts.indexed ?? true);
     this.#headMin = opts.headMin ?? defaultHeadMin;
     this.#simpleKey = layout.keyCols.length === 1;
   }
@@ -740,6 +809,8 @@ export class Trace {
   clear(): void {
     this.#batches = [];
     this.#head.clear();
+    this.#uhead.clear();
+    this.#lastKey = NO_KEY;
     this.#logRows.length = 0;
     this.#logWeights.length = 0;
     this.#headRows = 0;
@@ -763,9 +834,93 @@ export class Trace {
     return this.#scratch.buf.toString('latin1', 0, end);
   }
 
+  /** The head's key for `row`'s key columns (for {@link current} / {@link put}). */
+  keyOf(row: Row): unknown {
+    return this.#headKey(row);
+  }
+
+  /**
+   * Unique traces: the current row whose key is `k` (= `keyOf(probe)`), or undefined. A key changed since the
+   * last seal is answered by the head alone; other keys probe the sealed batches (a batch whose key range
+   * excludes the key costs two byte comparisons).
+   */
+  current(k: unknown, probe: Row): Row | undefined {
+    const s = this.#uhead.get(k);
+    this.#lastKey = k;
+    this.#lastSlot = s;
+    if (s !== undefined) return Array.isArray(s) ? (s as Row) : ((s as Replaced).cur ?? undefined);
+    if (this.#batches.length === 0) return undefined;
+    const rows = this.#foundRows;
+    const ws = this.#foundWeights;
+    this.lookupSealed(probe, rows, ws);
+    let row: Row | undefined;
+    for (let i = 0; i < rows.length; i++) if ((ws[i] as number) > 0) row = rows[i] as Row;
+    rows.length = 0;
+    ws.length = 0;
+    return row;
+  }
+
+  /**
+   * Unique traces: the key `k` (= `keyOf` of the rows) whose current row is `old` (as {@link current} returned
+   * it) now holds `cur` (undefined: no row). O(1) expected.
+   */
+  put(k: unknown, old: Row | undefined, cur: Row | undefined): void {
+    if (!this.#unique) throw new Error('put on a trace that is not unique');
+    const h = this.#uhead;
+    const s = k === this.#lastKey ? this.#lastSlot : h.get(k);
+    this.#lastKey = NO_KEY;
+    this.#lastSlot = undefined;
+    if (s === undefined) {
+      if (old !== undefined) h.set(k, { old, cur: cur ?? null });
+      else if (cur !== undefined) h.set(k, cur);
+      else return;
+      this.#headRows++;
+      return;
+    }
+    if (Array.isArray(s)) {
+      // inserted since the last seal: the batches hold no row for the key
+      if (cur !== undefined) h.set(k, cur);
+      else {
+        h.delete(k);
+        this.#headRows--;
+      }
+      return;
+    }
+    (s as Replaced).cur = cur ?? null;
+  }
+
+  /** The unique head's changes as Z-set entries, passed to `fn`. */
+  #uheadEntries(fn: (row: Row, w: number) => void): void {
+    for (const s of this.#uhead.values()) this.#slotEntries(s, fn);
+  }
+
+  #slotEntries(s: Row | Replaced, fn: (row: Row, w: number) => void): void {
+    if (Array.isArray(s)) {
+      fn(s as Row, 1);
+      return;
+    }
+    const r = s as Replaced;
+    // a row put back as it was cancels out when the batch is built (value columns are compared exactly there)
+    fn(r.old, -1);
+    if (r.cur !== null) fn(r.cur, 1);
+  }
+
+  /** The unique head's keys as numbers when the key is one column and every head key is a number, else null. */
+  #numericHeadKeys(): Float64Array | null {
+    if (!this.#simpleKey) return null;
+    const keys = new Float64Array(this.#uhead.size);
+    let i = 0;
+    for (const k of this.#uhead.keys()) {
+      if (typeof k !== 'number') return null;
+      keys[i++] = k;
+    }
+    return keys;
+  }
+
   /** Adds `w` copies of `row` (negative: removes). */
   add(row: Row, w: number): void {
     if (w === 0) return;
+    if (this.#unique) throw new Error('add on a unique trace (use put)');
     if (!this.#indexed) {
       this.#logRows.push(row);
       this.#logWeights.push(w);
@@ -815,6 +970,10 @@ export class Trace {
    */
   lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
     this.lookupSealed(probe, outRows, outWeights);
+    if (this.#unique) {
+      this.#uheadSlotInto(this.#headKey(probe), outRows, outWeights, true);
+      return;
+    }
     const first = this.#head.get(this.#headKey(probe));
     if (first === undefined) return;
     if (Array.isArray(first)) addInto(outRows, outWeights, first as Row, 1);
@@ -861,6 +1020,10 @@ export class Trace {
     if (!this.#indexed) throw new Error('lookup on a trace without an index');
     outRows.length = 0;
     outWeights.length = 0;
+    if (this.#unique) {
+      this.#uheadSlotInto(this.#headKey(probe), outRows, outWeights, false);
+      return outRows.length > 0;
+    }
     const first = this.#head.get(this.#headKey(probe));
     if (first === undefined) return false;
     if (Array.isArray(first)) {
@@ -872,6 +1035,25 @@ export class Trace {
         outWeights.push(e.w);
       }
     return outRows.length > 0;
+  }
+
+  /** A unique head slot's entries for key `k`, summed into (`sum`) or appended to the output arrays. */
+  #uheadSlotInto(k: unknown, outRows: Row[], outWeights: number[], sum: boolean): void {
+    const s = this.#uhead.get(k);
+    if (s === undefined) return;
+    const put = (row: Row, w: number): void => {
+      if (sum) addInto(outRows, outWeights, row, w);
+      else {
+        outRows.push(row);
+        outWeights.push(w);
+      }
+    };
+    if (Array.isArray(s)) put(s as Row, 1);
+    else {
+      const r = s as Replaced;
+      put(r.old, -1);
+      if (r.cur !== null) put(r.cur, 1);
+    }
   }
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
@@ -895,6 +1077,22 @@ export class Trace {
     }
     const rows: Row[] = [];
     const ws: number[] = [];
+    if (this.#unique) {
+      const emit = (r: Row, w: number): void => {
+        rows.push(r);
+        ws.push(w);
+      };
+      const keys = this.#numericHeadKeys();
+      if (keys !== null) {
+        // one numeric key column: key order is numeric order, so the entries are encoded already sorted
+        // (but for a key's retraction and insertion, which the build orders by their value bytes)
+        keys.sort();
+        const h = this.#uhead;
+        for (let i = 0; i < keys.length; i++) this.#slotEntries(h.get(keys[i]) as Row | Replaced, emit);
+      } else this.#uheadEntries(emit);
+      this.#uhead.clear();
+      this.#lastKey = NO_KEY;
+    }
     for (const first of this.#head.values())
       if (Array.isArray(first)) {
         rows.push(first as Row);
@@ -1076,9 +1274,20 @@ export function entryCountOf(b: Batch): number {
   return b.rows.length;
 }
 
+/** Row identity as a trace's batches see it: value columns exactly (-0 is not 0), like their encoding. */
+function sameStoredRow(a: Row, b: Row): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Value;
+    const y = b[i] as Value;
+    if (typeof x === 'number' && typeof y === 'number' ? !Object.is(x, y) : !sameValue(x, y)) return false;
+  }
+  return true;
+}
+
 function addInto(rows: Row[], weights: number[], row: Row, w: number): void {
   for (let i = 0; i < rows.length; i++) {
-    if (sameRow(rows[i] as Row, row)) {
+    if (sameStoredRow(rows[i] as Row, row)) {
       const s = (weights[i] as number) + w;
       if (s === 0) {
         rows.splice(i, 1);

@@ -297,6 +297,69 @@ describe('trace', () => {
     }
   });
 
+  test('unique traces: current/put agree with a Map model across seals, merges and lookups by binary search', () => {
+    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    console.log(`unique trace model test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    // numeric keys (sealed in numeric order, incl. -0, NaN and infinities), bigint and string keys (generic
+    // sealing), and a two-column key
+    const numKeys: Value[] = [-0, 0, 1, -1, 2.5, -2.5, Number.NaN, Infinity, -Infinity, 7, 1e300, -1e-300];
+    const kinds: Array<{ keyCols: number[]; key: () => Value }> = [
+      { keyCols: [0], key: () => numKeys[randInt(rnd, 0, numKeys.length - 1)] as Value },
+      { keyCols: [0], key: () => BigInt(randInt(rnd, -20, 20)) },
+      { keyCols: [0], key: () => `k${randInt(rnd, 0, 20)}` },
+      { keyCols: [1, 0], key: () => randInt(rnd, 0, 20) },
+    ];
+    const norm0 = (v: Value): string => (typeof v === 'number' && Object.is(v, -0) ? '0' : String(v));
+    for (const { keyCols, key } of kinds) {
+      const t = new Trace(traceLayout(3, keyCols), { unique: true, headMin: randInt(rnd, 1, 30) });
+      const model = new Map<string, Row>();
+      const mk = (r: Row): string => keyCols.map((c) => norm0(r[c] as Value)).join('|');
+      for (let s = 0; s < 600; s++) {
+        const row: Row = [key(), randInt(rnd, 0, 3), rnd() < 0.2 ? -0 : randInt(rnd, -3, 3)];
+        const k = t.keyOf(row);
+        const cur = t.current(k, row);
+        const want = model.get(mk(row));
+        assert.equal(
+          cur === undefined ? 'none' : JSON.stringify(cur.map(String)),
+          want === undefined ? 'none' : JSON.stringify(want.map(String)),
+          `current at ${s}`,
+        );
+        if (rnd() < 0.25) {
+          t.put(k, cur, undefined);
+          model.delete(mk(row));
+        } else {
+          t.put(k, cur, row);
+          // key columns come back by identity (a -0 key as 0), value columns exactly
+          model.set(
+            mk(row),
+            row.map((v, c) => (keyCols.includes(c) && Object.is(v, -0) ? 0 : v)),
+          );
+        }
+        if (rnd() < 0.1) t.maybeSeal();
+        if (rnd() < 0.02) t.seal();
+      }
+      const expect = { rows: [...model.values()], weights: [...model.values()].map(() => 1) };
+      assert.deepEqual(norm(t.toBatch()), norm(expect));
+      const parts = new TraceParts(t.sealedBatches());
+      assert.deepEqual(norm(consolidate({ rows: parts.rows, weights: parts.weights })), norm(expect));
+      for (const b of parts.parts)
+        for (let i = 1; i < b.length; i++)
+          assert.ok(
+            compareBytes(
+              b.arena,
+              b.offsets[i - 1] as number,
+              b.offsets[i] as number,
+              b.arena,
+              b.offsets[i] as number,
+              b.offsets[i + 1] as number,
+            ) < 0,
+            'sealed batches are sorted',
+          );
+      assert.throws(() => t.add([1, 1, 1], 1), /unique/);
+    }
+  });
+
   test('adopted batches are used as they are (no merge on restore)', () => {
     const L = traceLayout(2, [0]);
     const t = new Trace(L);
