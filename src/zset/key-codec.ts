@@ -44,6 +44,7 @@ const I64_MAX = 2n ** 63n - 1n;
 
 const F64 = new Float64Array(1);
 const F64B = new Uint8Array(F64.buffer);
+const F64W = new Uint32Array(F64.buffer);
 const I64 = new BigInt64Array(1);
 const I64B = new Uint8Array(I64.buffer);
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -136,16 +137,22 @@ export function encodeKeyValue(
       let p = w.pos;
       b[p++] = K_NUM;
       F64[0] = v === 0 && !exact ? 0 : Number.isNaN(v) ? Number.NaN : v;
-      if (LE) {
-        const neg = (F64B[7] as number) >= 0x80;
-        for (let i = 7; i >= 0; i--) b[p++] = neg ? ~(F64B[i] as number) & 255 : (F64B[i] as number);
-        if (!neg) b[w.pos + 1] = (b[w.pos + 1] as number) ^ 0x80;
-      } else {
-        const neg = (F64B[0] as number) >= 0x80;
-        for (let i = 0; i < 8; i++) b[p++] = neg ? ~(F64B[i] as number) & 255 : (F64B[i] as number);
-        if (!neg) b[w.pos + 1] = (b[w.pos + 1] as number) ^ 0x80;
-      }
-      w.pos = p;
+      // the float64's two 32-bit halves, high first: negatives have every bit flipped, others the sign bit
+      let hi = F64W[LE ? 1 : 0] as number;
+      let lo = F64W[LE ? 0 : 1] as number;
+      if (hi >>> 31 === 1) {
+        hi = ~hi;
+        lo = ~lo;
+      } else hi ^= 0x80000000;
+      b[p] = hi >>> 24;
+      b[p + 1] = (hi >>> 16) & 255;
+      b[p + 2] = (hi >>> 8) & 255;
+      b[p + 3] = hi & 255;
+      b[p + 4] = lo >>> 24;
+      b[p + 5] = (lo >>> 16) & 255;
+      b[p + 6] = (lo >>> 8) & 255;
+      b[p + 7] = lo & 255;
+      w.pos = p + 8;
       return;
     }
     case 'string':

@@ -45,6 +45,7 @@ import {
   decodeKeyValue,
   encodeColumnsTo,
   hashBytes,
+  K_NUM,
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
@@ -765,6 +766,14 @@ export class Trace {
   readonly #unique: boolean;
   /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
   readonly #uhead = new Map<unknown, Row | Replaced>();
+  /**
+   * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
+   * is the batch list they were computed for; a new list recomputes them on demand).
+   */
+  #minNum = 0;
+  #maxNum = 0;
+  #rangeOf: readonly TraceBatch[] | null = null;
+  #rangeNumeric = false;
   /** The key and slot the last {@link current} looked at (a {@link put} of the same key reuses them). */
   #lastKey: unknown = NO_KEY;
   #lastSlot: Row | Replaced | undefined = undefined;
@@ -850,6 +859,10 @@ export class Trace {
     this.#lastSlot = s;
     if (s !== undefined) return Array.isArray(s) ? (s as Row) : ((s as Replaced).cur ?? undefined);
     if (this.#batches.length === 0) return undefined;
+    // a numeric key outside every batch's key range (a new ascending id or timestamp) is a miss without
+    // encoding it or visiting the batches
+    if (typeof k === 'number' && this.#numericRange() && (k > this.#maxNum || k < this.#minNum))
+      return undefined;
     const rows = this.#foundRows;
     const ws = this.#foundWeights;
     this.lookupSealed(probe, rows, ws);
@@ -887,6 +900,34 @@ export class Trace {
       return;
     }
     (s as Replaced).cur = cur ?? null;
+  }
+
+  /** Whether `#minNum`/`#maxNum` bound the sealed keys (one numeric key column; recomputed per batch list). */
+  #numericRange(): boolean {
+    if (this.#rangeOf === this.#batches) return this.#rangeNumeric;
+    this.#rangeOf = this.#batches;
+    this.#rangeNumeric = false;
+    if (!this.#simpleKey) return false;
+    let min = Infinity;
+    let max = -Infinity;
+    const r: KeyReader = { pos: 0 };
+    for (const b of this.#batches) {
+      if (b.length === 0) continue;
+      if (b.arena[b.offsets[0] as number] !== K_NUM || b.arena[b.offsets[b.length - 1] as number] !== K_NUM)
+        return false;
+      r.pos = b.offsets[0] as number;
+      const first = decodeKeyValue(b.arena, r, b.splits[0] as number, b.objects);
+      r.pos = b.offsets[b.length - 1] as number;
+      const last = decodeKeyValue(b.arena, r, b.splits[b.length - 1] as number, b.objects);
+      // NaN sorts after every number: a batch holding it gives no upper bound (max stays NaN: no key exceeds it)
+      if (typeof first !== 'number' || typeof last !== 'number') return false;
+      if (first < min) min = first;
+      if (Number.isNaN(last) || last > max) max = Number.isNaN(max) ? max : last;
+    }
+    this.#minNum = min;
+    this.#maxNum = max;
+    this.#rangeNumeric = true;
+    return true;
   }
 
   /** The unique head's changes as Z-set entries, passed to `fn`. */
