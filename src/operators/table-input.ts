@@ -8,11 +8,13 @@
  * - Without a key, not materialized: changes pass through unchanged and nothing is stored.
  *
  * State "contents" (when stored): the table itself, held in a {@link Trace} (compact sorted batches, see
- * `zset/trace.ts`) indexed by the primary key (without a key: by the whole row). Each step looks up the key
- * of every change and adds `(old, -1)` / `(new, +1)` to the trace's head; the head is sealed into a batch
+ * `zset/trace.ts`). With a primary key it is a unique trace keyed by it: each change reads the key's current
+ * row (`current`: the trace's head Map, else its sealed batches) and replaces it (`put`). Without a key it is
+ * keyed by the whole row: each change looks the row up and adds its weight. The head is sealed into a batch
  * between steps once large enough. `snapshot()` returns the trace's sealed batches (a {@link TraceParts}), so
  * a checkpoint writes only batches it has not written before; `restore`/`apply` adopt decoded batches as they
- * are, and add plain batches (older checkpoints, deltas) row by row.
+ * are, and add plain batches (older checkpoints, deltas) row by row (with a key: retractions first, each
+ * removing the key's row only when it is that row, then insertions).
  *
  * Invariant: the trace is a Z-set in which each key has at most one row with a non-zero weight, and that
  * weight is 1 (with a key) or positive (without).

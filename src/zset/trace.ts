@@ -20,11 +20,16 @@
  * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.
  * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (a batch
  *   whose [first key, last key] range excludes the key is skipped without hashing — ascending keys such as ids
- *   miss every batch this way; otherwise a per-batch open-addressing hash index over the key bytes, built on
- *   first use, answers in one or two probes). {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two
- *   halves, for an operator that can answer from the head alone (a primary-key table).
+ *   miss every batch this way; otherwise a binary search, or once the batch has served a sixteenth of its length
+ *   in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
+ *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves.
+ * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
+ *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
+ *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
+ *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
+ *   numeric key column; a nearly sorted build skips the radix sort).
  * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
- *   least {@link HEAD_MIN}): seals and merges are rare (a row is rewritten a small constant number of times),
+ *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
  *   at the price of a head of up to half the state as JS rows between seals.
  * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
  * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
@@ -45,7 +50,6 @@ import {
   decodeKeyValue,
   encodeColumnsTo,
   hashBytes,
-  K_NUM,
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
@@ -438,6 +442,15 @@ function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): num
   );
 }
 
+/** Whether the entries are in strictly ascending order (so no two are equal) and none has weight 0. */
+function strictlyAscending(buf: Buffer, starts: Uint32Array, weights: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    if (weights[i] === 0) return false;
+    if (i > 0 && cmpEntries(buf, starts, i - 1, i) >= 0) return false;
+  }
+  return true;
+}
+
 /** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
 function buildFromEncoded(
   layout: TraceLayout,
@@ -448,6 +461,28 @@ function buildFromEncoded(
   n: number,
   objects: Map<string, ObjectValue> | null,
 ): TraceBatch {
+  if (strictlyAscending(buf, starts, weights, n)) {
+    // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
+    const s0 = n > 0 ? (starts[0] as number) : 0;
+    const arena = Buffer.allocUnsafe((starts[n] as number) - s0);
+    buf.copy(arena, 0, s0, starts[n] as number);
+    const offsets = new Uint32Array(n + 1);
+    const spl = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      offsets[i] = (starts[i] as number) - s0;
+      spl[i] = (splits[i] as number) - s0;
+    }
+    offsets[n] = (starts[n] as number) - s0;
+    const wts = weights.length === n ? weights : weights.slice(0, n);
+    return new TraceBatch({
+      layout,
+      arena,
+      offsets,
+      splits: spl,
+      weights: wts,
+      objects: usedObjects(objects),
+    });
+  }
   const perm = nearlySortedOrder(buf, starts, n) ?? sortEntries(buf, starts, n);
   // consolidate adjacent equal entries
   let total = 0;
@@ -737,7 +772,12 @@ interface Replaced {
 const NO_KEY: unique symbol = Symbol('no key');
 
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
-export const HEAD_MIN = 262144;
+export const HEAD_MIN = 65536;
+/**
+ * Default head size of a unique trace (a primary-key table): its head is as cheap per change as a Map of rows,
+ * so it seals later (a table of up to this many changed rows between checkpoints never seals on the step path).
+ */
+export const UNIQUE_HEAD_MIN = 262144;
 let defaultHeadMin = HEAD_MIN;
 
 /** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
@@ -770,8 +810,8 @@ export class Trace {
    * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
    * is the batch list they were computed for; a new list recomputes them on demand).
    */
-  #minNum = 0;
-  #maxNum = 0;
+  #minNum: number | bigint = 0;
+  #maxNum: number | bigint = 0;
   #rangeOf: readonly TraceBatch[] | null = null;
   #rangeNumeric = false;
   /** The key and slot the last {@link current} looked at (a {@link put} of the same key reuses them). */
@@ -790,7 +830,8 @@ export class Trace {
     this.layout = layout;
     this.#unique = opts.unique ?? false;
     this.#indexed = this.#unique || (opts.indexed ?? true);
-    this.#headMin = opts.headMin ?? defaultHeadMin;
+    this.#headMin =
+      opts.headMin ?? (this.#unique && defaultHeadMin === HEAD_MIN ? UNIQUE_HEAD_MIN : defaultHeadMin);
     this.#simpleKey = layout.keyCols.length === 1;
   }
 
@@ -861,7 +902,11 @@ export class Trace {
     if (this.#batches.length === 0) return undefined;
     // a numeric key outside every batch's key range (a new ascending id or timestamp) is a miss without
     // encoding it or visiting the batches
-    if (typeof k === 'number' && this.#numericRange() && (k > this.#maxNum || k < this.#minNum))
+    if (
+      (typeof k === 'number' || typeof k === 'bigint') &&
+      this.#numericRange() &&
+      (k > this.#maxNum || k < this.#minNum)
+    )
       return undefined;
     const rows = this.#foundRows;
     const ws = this.#foundWeights;
@@ -908,21 +953,24 @@ export class Trace {
     this.#rangeOf = this.#batches;
     this.#rangeNumeric = false;
     if (!this.#simpleKey) return false;
-    let min = Infinity;
-    let max = -Infinity;
+    let min: number | bigint = Infinity;
+    let max: number | bigint = -Infinity;
     const r: KeyReader = { pos: 0 };
     for (const b of this.#batches) {
       if (b.length === 0) continue;
-      if (b.arena[b.offsets[0] as number] !== K_NUM || b.arena[b.offsets[b.length - 1] as number] !== K_NUM)
-        return false;
       r.pos = b.offsets[0] as number;
       const first = decodeKeyValue(b.arena, r, b.splits[0] as number, b.objects);
       r.pos = b.offsets[b.length - 1] as number;
       const last = decodeKeyValue(b.arena, r, b.splits[b.length - 1] as number, b.objects);
+      // the codec orders numbers before bigints: only a batch whose first and last keys are both numbers (or
+      // both bigints) holds keys of one kind only, all between the two (JS compares numbers and bigints exactly)
+      const kind = typeof first;
+      if ((kind !== 'number' && kind !== 'bigint') || typeof last !== kind) return false;
+      if ((first as number) < min) min = first as number | bigint;
       // NaN sorts after every number: a batch holding it gives no upper bound (max stays NaN: no key exceeds it)
-      if (typeof first !== 'number' || typeof last !== 'number') return false;
-      if (first < min) min = first;
-      if (Number.isNaN(last) || last > max) max = Number.isNaN(max) ? max : last;
+      if (typeof max === 'number' && Number.isNaN(max)) continue;
+      if (typeof last === 'number' && Number.isNaN(last)) max = last;
+      else if ((last as number) > max) max = last as number | bigint;
     }
     this.#minNum = min;
     this.#maxNum = max;
