@@ -10,6 +10,12 @@
  * folder is found at `--dir`, else `$HOLDFAST_CONFORMANCE_DIR`, else `../shared/conformance/feldera-sql` beside the
  * checkout; when it is absent the command says so and exits 0 (the corpus is not part of the repository).
  *
+ * Feldera ran each folder of its suite as one program, so a SQL function or type declared by one case is visible
+ * to the others (aggregate_tests2 and aggregate_tests6 call `d_tz()`, complex_type_tests and variant_tests use
+ * `int_type`, `varnt_type`, ..., each declared in only some of the folder's cases). The runner does the same: a
+ * case that uses a function or type its program does not declare gets the folder's `CREATE FUNCTION` / `CREATE
+ * TYPE` statement for it (and for what that one uses) prepended.
+ *
  * Exit status: 0 after a run (the rates are the result, not a gate), 2 on bad arguments.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,6 +69,14 @@ function decimal(s: string): string {
   return t === '-0' ? '0' : t;
 }
 
+/** A DATE / TIME / TIMESTAMP text compared as a value: `T` as a space, no trailing zeros in the fraction. */
+function temporalText(s: string): string {
+  return s
+    .replace('T', ' ')
+    .replace(/(\.\d*?)0+(?=$|[+-]\d\d:\d\d$)/, '$1')
+    .replace(/\.(?=$|[+-]\d\d:\d\d$)/, '');
+}
+
 function equalValue(expected: unknown, actual: unknown): boolean {
   if (expected === null || actual === null) return expected === actual;
   if (typeof expected === 'object' && !Array.isArray(expected)) {
@@ -86,10 +100,7 @@ function equalValue(expected: unknown, actual: unknown): boolean {
       case '$ts':
       case '$date':
       case '$time':
-        return (
-          typeof actual === 'string' &&
-          actual.replace('T', ' ').replace(/\.0+$/, '') === String(v).replace(/\.0+$/, '')
-        );
+        return typeof actual === 'string' && temporalText(actual) === temporalText(String(v));
       case '$td':
         return String(actual).toLowerCase() === String(v).toLowerCase();
       case '$bytes': {
@@ -203,6 +214,87 @@ function fail(stage: string, e: unknown): Outcome {
   return { pass: false, stage, reason: `${code}: ${message.split('\n')[0]}` };
 }
 
+/** The statements of a program, split at semicolons outside quotes and comments. */
+function statements(sql: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i];
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === '-' && sql[i + 1] === '-') {
+      const end = sql.indexOf('\n', i);
+      i = end < 0 ? sql.length : end;
+    } else if (ch === '/' && sql[i + 1] === '*') {
+      const end = sql.indexOf('*/', i + 2);
+      i = end < 0 ? sql.length : end + 1;
+    } else if (ch === ';') {
+      out.push(sql.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (sql.slice(start).trim() !== '') out.push(sql.slice(start));
+  return out;
+}
+
+/** A `CREATE FUNCTION name(` or `CREATE TYPE name AS` statement: its kind and name. */
+const DECLARATION = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(FUNCTION|TYPE)\s+("?)(\w+)\2\s*(?:\(|AS\b)/i;
+
+interface Declaration {
+  readonly kind: 'function' | 'type';
+  readonly statement: string;
+}
+
+function declared(statement: string): { name: string; kind: 'function' | 'type' } | null {
+  const m = DECLARATION.exec(statement);
+  if (!m) return null;
+  return {
+    name: (m[3] as string).toLowerCase(),
+    kind: (m[1] as string).toLowerCase() as 'function' | 'type',
+  };
+}
+
+/** Every `CREATE FUNCTION` and `CREATE TYPE` of a folder's programs, by lower-case name (the first one wins). */
+function folderDeclarations(cases: readonly Case[]): Map<string, Declaration> {
+  const out = new Map<string, Declaration>();
+  for (const c of cases)
+    for (const st of statements(c.program)) {
+      const d = declared(st);
+      if (d && !out.has(d.name)) out.set(d.name, { kind: d.kind, statement: st.trim() });
+    }
+  return out;
+}
+
+/** Whether `sql` uses the declaration: a call `name(` for a function, the word for a type. */
+function uses(sql: string, name: string, kind: 'function' | 'type'): boolean {
+  return new RegExp(kind === 'function' ? `\\b${name}\\s*\\(` : `\\b${name}\\b`, 'i').test(sql);
+}
+
+/**
+ * The case's program with the folder's declarations of the functions and types it uses but does not declare
+ * (and of those they use in turn, each after what it depends on).
+ */
+function withFolderDeclarations(program: string, decls: ReadonlyMap<string, Declaration>): string {
+  const own = new Set(
+    statements(program)
+      .map((st) => declared(st)?.name)
+      .filter((n) => n !== undefined),
+  );
+  const added: string[] = [];
+  const seen = new Set<string>();
+  const need = (sql: string): void => {
+    for (const [name, d] of decls) {
+      if (own.has(name) || seen.has(name) || !uses(sql, name, d.kind)) continue;
+      seen.add(name);
+      need(d.statement.replace(DECLARATION, ''));
+      added.push(d.statement);
+    }
+  };
+  need(program);
+  return added.length === 0 ? program : `${added.join('\n')}\n${program}`;
+}
+
 /** A failure's blocking construct: its message with names, numbers and positions taken out. */
 function construct(reason: string): string {
   return reason
@@ -245,8 +337,9 @@ async function main(): Promise<void> {
   for (const folder of folders) {
     const { cases } = JSON.parse(readFileSync(join(casesDir, `${folder}.json`), 'utf8')) as { cases: Case[] };
     const f = { pass: 0, total: 0, positive: 0, positivePass: 0 };
+    const decls = folderDeclarations(cases);
     for (const c of cases) {
-      const r = await runCase(c);
+      const r = await runCase({ ...c, program: withFolderDeclarations(c.program, decls) });
       f.total++;
       if (c.expected_rows !== null) f.positive++;
       if (r.pass) {

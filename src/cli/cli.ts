@@ -348,11 +348,22 @@ const HANDLERS: { readonly [K in PipelineCommand]: Handler } = {
   },
   checkpoints: async (c) => {
     if (flag(c, 'remote')) {
-      const remote = (await pipelineOf(c).remoteCheckpoints()) as unknown as Array<Record<string, unknown>>;
+      const remote = await pipelineOf(c).remoteCheckpoints();
+      // the table names who pushed each checkpoint (the bucket's owner then) and under which ownership epoch
+      const rows = remote.map((r) => ({ ...r, pushed_by: r.pushed_by?.pipeline_name ?? '' }));
       c.show(remote, () =>
         remote.length === 0
           ? 'no remote checkpoints'
-          : table(remote, ['uuid', 'created_at', 'steps', 'processed_records', 'size', 'source']),
+          : table(rows, [
+              'uuid',
+              'created_at',
+              'steps',
+              'processed_records',
+              'size',
+              'source',
+              'epoch',
+              'pushed_by',
+            ]),
       );
       return 0;
     }

@@ -117,6 +117,12 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
   const activation = ((cs as { activation?: Activation | null } | null)?.activation ??
     null) as Activation | null;
   const epoch = Math.max(newestRemote?.epoch ?? 0, activation?.epoch ?? 0) || null;
+  // the bucket's owner: this pipeline once it took the bucket over (until it pushes, the newest checkpoint is
+  // still the former owner's), else whoever pushed the newest checkpoint
+  const owner =
+    activation !== null && (newestRemote?.epoch ?? 0) < activation.epoch
+      ? p.name
+      : (newestRemote?.pushed_by?.pipeline_name ?? null);
   return (
     <section aria-labelledby="dur-h">
       <h2 id="dur-h">Durability</h2>
@@ -155,7 +161,8 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
           <div class="card-label">Bucket</div>
           <div class="card-value mono small">{cs?.bucket ?? '—'}</div>
           <div class="muted">
-            {cs?.read_bucket ? `reads also ${cs.read_bucket}; ` : ''}owner epoch {epoch ?? '—'}
+            {cs?.read_bucket ? `reads also ${cs.read_bucket}; ` : ''}owner {owner ?? '—'} (epoch{' '}
+            {epoch ?? '—'})
             {activation
               ? `; this pipeline took it over at ${fmtTime(activation.activated_at)} from ${short(activation.checkpoint)} (${activation.warm ? 'warm' : 'cold'}, ${fmtNumber(activation.seconds, 1)} s)`
               : ''}
@@ -442,6 +449,7 @@ function CheckpointTable({
             <th scope="col" class="num">
               Epoch
             </th>
+            <th scope="col">Pushed by</th>
           </tr>
         </thead>
         <tbody>
@@ -460,6 +468,7 @@ function CheckpointTable({
                 <td class="num">{fmtNumber(r?.processed_records ?? l?.processed_records ?? null)}</td>
                 <td class="num">{fmtBytes(r?.size ?? l?.size ?? null)}</td>
                 <td class="num">{r?.epoch ?? '—'}</td>
+                <td>{r?.pushed_by?.pipeline_name ?? '—'}</td>
               </tr>
             );
           })}

@@ -5,7 +5,8 @@
  * - same program text (fingerprint) ⇒ restore as is;
  * - otherwise diff the checkpoint's program description against the new program. No description (an older
  *   checkpoint) ⇒ `BootstrapNotAllowed`. Empty diff (comments, whitespace) ⇒ restore with the state mapped onto
- *   the new circuit, no approval. Non-empty ⇒ check that it can be bootstrapped (`BootstrapNotAllowed`), then
+ *   the new circuit, no approval. Non-empty ⇒ check that it can be bootstrapped (`BootstrapNotAllowed`: as in
+ *   Feldera, never when the old or the new program has a LATENESS column), then
  *   apply the policy (`decide`: allow / await approval / reject), then bootstrap (see `sql/bootstrap.ts`).
  *
  * The result says which input endpoints must start from scratch (connectors of rebuilt tables and changed
@@ -48,6 +49,31 @@ export interface ResumeDecision {
   readonly outputs: ReadonlyMap<string, Batch>;
 }
 
+/** Feldera's rule: a changed program is not bootstrapped when either version has relations with LATENESS. */
+function latenessBlocksBootstrap(
+  old: ProgramDescription,
+  neu: ProgramDescription,
+  uuid: string,
+  diff: PipelineDiff,
+): void {
+  const late = (d: ProgramDescription) =>
+    d.relations
+      .filter((r) => r.lateness === true)
+      .map((r) => `'${r.name}'`)
+      .join(', ');
+  const reasons: string[] = [];
+  if (late(neu) !== '')
+    reasons.push(`- The new version of the program has relations with lateness: ${late(neu)}`);
+  if (late(old) !== '')
+    reasons.push(`- The checkpointed version of the program has relations with lateness: ${late(old)}`);
+  if (reasons.length === 0) return;
+  throw new ServiceError(
+    'BootstrapNotAllowed',
+    `The pipeline has been modified since the last checkpoint; however it cannot be bootstrapped due to the following reasons:\n${reasons.join('\n')}\nRestore the previous SQL to resume from checkpoint ${uuid}, or stop the pipeline and clear its storage to start over.`,
+    { checkpoint: uuid, reasons, approval_diff: diff },
+  );
+}
+
 /** What a checkpoint's `extra` holds. */
 export function checkpointExtra(program: ProgramDescription): { program: ProgramDescription } {
   return { program };
@@ -88,8 +114,9 @@ export async function decideResume(
       { checkpoint: cp.uuid, approval_diff: diff },
     );
   }
-  const plan = planBootstrap(old, description);
   const empty = isEmptyDiff(diff);
+  if (!empty) latenessBlocksBootstrap(old, description, cp.uuid, diff);
+  const plan = planBootstrap(old, description);
   if (!empty) {
     hooks.log('info', `Pipeline changes detected: ${JSON.stringify(diff)}`, { approval_diff: diff });
     await hooks.decide(diff);

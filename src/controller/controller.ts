@@ -294,6 +294,7 @@ export class Controller {
         buffered_bytes: 0,
         num_transport_errors: 0,
         num_parse_errors: 0,
+        num_late_records: 0,
         end_of_input: false,
       },
       completed: 0,
@@ -581,6 +582,8 @@ export class Controller {
       }
     }
     const inputs = new Map<string, Batch>();
+    /** Per table: which endpoint each run of its step input came from (for late-record attribution). */
+    const runs = new Map<string, Array<[InputEndpoint, number]>>();
     let records = 0;
     let bytes = 0;
     for (const { chunk, from, to } of taken) {
@@ -588,7 +591,9 @@ export class Controller {
       if (!b) {
         b = { rows: [], weights: [] };
         inputs.set(chunk.endpoint.table, b);
+        runs.set(chunk.endpoint.table, []);
       }
+      runs.get(chunk.endpoint.table)?.push([chunk.endpoint, b.rows.length + (to - from)]);
       for (let i = from; i < to; i++) {
         const c = chunk.changes[i] as ParsedChange;
         b.rows.push(c.row);
@@ -601,6 +606,7 @@ export class Controller {
     const txn = taken.length > 0 ? this.#txn + 1 : this.#txn;
     try {
       const outputs = this.circuit.step(inputs);
+      this.#countLate(runs);
       // exactly_once: the step's input is durable in the journal before any of its output leaves
       if (slices && !replay) this.#ft?.appendStep(txn, slices);
       this.#txn = txn;
@@ -642,6 +648,19 @@ export class Controller {
     this.totals.completed_steps = step;
     this.timings.step?.((performance.now() - t0) / 1000);
     this.#wake();
+  }
+
+  /** Adds the step's late (LATENESS) drops to the endpoints their rows came from. */
+  #countLate(runs: ReadonlyMap<string, Array<[InputEndpoint, number]>>): void {
+    for (const [table, dropped] of this.circuit.lastDropped()) {
+      const r = runs.get(table);
+      if (r === undefined) continue;
+      let k = 0;
+      for (const i of dropped) {
+        while (k < r.length - 1 && i >= (r[k] as [InputEndpoint, number])[1]) k++;
+        (r[k] as [InputEndpoint, number])[0].metrics.num_late_records++;
+      }
+    }
   }
 
   #checkpointer: Checkpointer | null = null;

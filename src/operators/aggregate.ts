@@ -18,7 +18,16 @@
  * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
  * the order of additions).
  *
- * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it.
+ * Bounded state (LATENESS): with `purge`, a group key column has a waterline, a lower bound on that column in
+ * every future input row (`sql/lateness.ts`, propagated by the planner). At the end of a step in which the
+ * waterline moved, every group whose key value is below it can never change again: it is discarded — its
+ * emitted row stays downstream (nothing is retracted), its state goes, and the removal is logged as a change
+ * of "input" and "output" like any other, so checkpoints, restore and warm apply agree. Its rows leave the input
+ * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
+ * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
+ *
+ * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it, for every group
+ * still held.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -52,6 +61,13 @@ export interface AggregateSpec {
   readonly functions: readonly AggregateFunction[];
   /** Builds the output row from the group key values and aggregate results (default: their concatenation). */
   readonly output?: (key: Row, results: Value[]) => Row;
+  /** Discard groups below a waterline on group key column `key` (see the header). */
+  readonly purge?: {
+    readonly key: number;
+    /** The current waterline (null while there is none). */
+    readonly below: () => Value;
+    readonly compare: (a: Value, b: Value) => number;
+  };
 }
 
 interface Group {
@@ -78,6 +94,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
    */
   readonly #input: Trace | null;
   #stepped = false;
+  /** The waterline of the last purge. */
+  #purgedAt: Value = null;
 
   constructor(spec: AggregateSpec) {
     super(['input', 'meta', 'output']);
@@ -207,8 +225,61 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.lastOut = now;
       if (now === null) this.#groups.delete(this.#groupKey(g.key));
     }
+    if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     this.#input?.maybeSeal();
     return out;
+  }
+
+  /** Groups currently held (for tests and state-size reports). */
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  /**
+   * Entries of the input state (for tests and state-size reports): the input trace's entries (rows cancelled
+   * across its batches count until they merge), or the number of groups when the counts are the whole input.
+   */
+  get inputEntryCount(): number {
+    return this.#input === null ? this.#groups.size : this.#input.entryCount;
+  }
+
+  /**
+   * Discards the groups below the waterline, logging their state's removal. With an input trace, each purged
+   * group's rows are found by a scan of its key (the trace is ordered by the group key columns: a binary search
+   * per batch, then the group's rows only) and retracted from the trace, so the trace does not keep them (the
+   * retractions cancel them when the batches merge) and a restore from it does not bring the group back.
+   */
+  #purge(p: NonNullable<AggregateSpec['purge']>): void {
+    const wl = p.below();
+    if (wl === null || (this.#purgedAt !== null && p.compare(wl, this.#purgedAt) <= 0)) return;
+    this.#purgedAt = wl;
+    const inLog = this.logs.input!;
+    const outLog = this.logs.output!;
+    const input = this.#input;
+    const gone: Row[] = [];
+    for (const [k, g] of this.#groups) {
+      const v = g.key[p.key] as Value;
+      if (v === null || p.compare(v, wl) >= 0) continue;
+      if (input === null) {
+        if (g.count !== 0) inLog.record(g.key, -g.count);
+      } else gone.push(g.key);
+      if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
+      this.#groups.delete(k);
+    }
+    if (input === null || gone.length === 0) return;
+    const rows: Row[] = [];
+    const weights: number[] = [];
+    for (const key of gone)
+      input.scan(key, (row, w) => {
+        rows.push(row);
+        weights.push(w);
+      });
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      const w = -(weights[i] as number);
+      input.add(row, w);
+      inLog.record(row, w);
+    }
   }
 
   snapshot(): StateBatches {

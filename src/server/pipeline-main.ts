@@ -32,7 +32,7 @@ import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
-import { compileProgram, type SqlCircuit } from '../sql/program.ts';
+import { compileProgram, type Program, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
@@ -367,59 +367,51 @@ async function finishPendingActivation(
   return { uuid, epoch };
 }
 
+/** What a pipeline process start knows before its engine exists (built once by {@link runPipelineProcess}). */
+interface StartContext {
+  readonly cfg: PipelineProcessConfig;
+  readonly ft: FtSettings;
+  readonly syncSettings: SyncSettings | null;
+  /** Where checkpoints and the journal live: storage_config.path, or `storage` next to the config file. */
+  readonly storageDir: string | undefined;
+  readonly program: Program;
+  readonly fingerprint: string;
+  readonly life: PipelineLifecycle;
+  readonly sync: SyncHandle;
+  readonly metrics: PipelineMetrics;
+  readonly log: LogFn;
+}
+
+type Connectors = Awaited<ReturnType<typeof startConnectors>>;
+
+interface Initialized {
+  readonly controller: Controller;
+  readonly connectors: Connectors;
+  readonly activation: Omit<ActivationSummary, 'seconds'> | null;
+}
+
 /**
  * Starts the pipeline process. Managed: resolves once listening. Run alone: resolves once initialized (it may
  * wait for a bootstrap approval), rejects with the initialization error.
  */
 export async function runPipelineProcess(configPath: string, logLevel: LogLevel = 'info'): Promise<void> {
-  const cfg = readPipelineConfig(configPath);
-  const name = cfg.given_name ?? cfg.name ?? 'pipeline';
-  const log = logFn(createLogger({ level: logLevel, bindings: { pipeline: name } }));
-  let ft: FtSettings;
-  try {
-    ft = ftSettings(cfg, dirname(resolvePath(configPath)));
-  } catch (e) {
-    if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, e.details);
-    throw e;
-  }
-  const syncSettings = ft.storage?.sync ?? null;
-  if (syncSettings && syncSettings.unknownFields.length > 0)
-    log('warn', `sync config: ignoring unknown field(s) ${syncSettings.unknownFields.join(', ')}`, {
-      fields: syncSettings.unknownFields,
-    });
-  // runtime fields accepted without effect: once per start, so an operator sees why e.g. `workers` changed nothing
-  for (const w of runtimeConfigWarnings(cfg, PROCESS_CONFIG_FIELDS))
-    log('warn', w.message, { runtime_field: w.field });
-  const program = await compileProgram(cfg.program_code);
-  const fingerprint = createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16);
-  // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
-  const life = new PipelineLifecycle({
-    desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
-    policy: cfg.bootstrap_policy ?? 'allow',
-    silentBootstrap: cfg.silent_bootstrap === true,
-  });
-  const sync: SyncHandle = { synchronizer: null, service: null, configured: syncSettings !== null };
+  const ctx = await startContext(configPath, logLevel);
+  const { cfg, life, sync, log } = ctx;
   const key = process.env.HOLDFAST_PIPELINE_KEY || null;
   delete process.env.HOLDFAST_PIPELINE_KEY; // not inherited by anything this process starts
   const maxIngressBytes = byteLimit(process.env.HOLDFAST_MAX_INGRESS_BYTES, 'HOLDFAST_MAX_INGRESS_BYTES');
-  let spoolDir: string | undefined;
-  let storageDir: string | undefined;
-  if (ft.storage) {
-    storageDir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-    spoolDir = join(storageDir, 'ingress-spool');
-    await rm(spoolDir, { recursive: true, force: true }); // bodies of requests cut off by a crash
-  }
-  // one metric registry for the process: the server exposes it, the engine feeds its histograms
-  const metrics = new PipelineMetrics(name);
+  const spoolDir = ctx.storageDir === undefined ? undefined : join(ctx.storageDir, 'ingress-spool');
+  if (spoolDir !== undefined) await rm(spoolDir, { recursive: true, force: true }); // bodies cut off by a crash
+  let running: Initialized | null = null;
   const server = createPipelineServer(life, {
-    name,
-    metrics,
+    name: cfg.given_name ?? cfg.name ?? 'pipeline',
+    metrics: ctx.metrics,
     sync,
     key,
     maxIngressBytes,
-    connectors: () => connectors?.status() ?? [],
+    connectors: () => running?.connectors.status() ?? [],
     ...(spoolDir !== undefined ? { spoolDir } : {}),
-    ...(storageDir !== undefined ? { storageDir } : {}),
+    ...(ctx.storageDir !== undefined ? { storageDir: ctx.storageDir } : {}),
   });
   const bind = cfg.http?.bind ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -435,37 +427,10 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     if (managed || life.phase.kind !== 'Failed')
       process.stdout.write(`${JSON.stringify({ event: 'listening', port })}\n`);
   });
-  let controller: Controller | null = null;
-  let connectors: Awaited<ReturnType<typeof startConnectors>> | null = null;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log('info', `received ${signal}, stopping`);
-    const finish = () => {
-      sync.service?.stop();
-      controller?.terminate();
-      server.closeAllConnections();
-      // let a checkpoint being written finish (it is atomic either way), then exit
-      void (controller?.checkpointer?.flush() ?? Promise.resolve()).finally(() =>
-        server.close(() => process.exit(0)),
-      );
-    };
-    (connectors?.stop() ?? Promise.resolve()).then(finish, (e: unknown) => {
-      log('error', `stopping connectors failed: ${(e as Error).message}`);
-      finish();
-    });
-    setTimeout(() => process.exit(0), 2000).unref();
-  };
-  if (process.env.HOLDFAST_MANAGED === '1') {
-    process.stdin.on('data', () => {});
-    process.stdin.once('end', () => stop('the manager exited'));
-  }
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  const initialized = initialize().then(
+  stopOnSignals(ctx, server, () => running, managed);
+  const initialized = initializePipeline(ctx).then(
     (r) => {
-      ({ controller, connectors } = r);
+      running = r;
       life.ready(r.controller);
       if (r.activation !== null && life.activationRequestedAt !== null) {
         const seconds = (performance.now() - life.activationRequestedAt) / 1000;
@@ -487,240 +452,358 @@ export async function runPipelineProcess(configPath: string, logLevel: LogLevel 
     },
   );
   if (!managed) await initialized;
+}
 
-  async function initialize(): Promise<{
-    controller: Controller;
-    connectors: Awaited<ReturnType<typeof startConnectors>>;
-    activation: Omit<ActivationSummary, 'seconds'> | null;
-  }> {
-    // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
-    // config file for a pipeline run alone.
-    let writer: StoreCheckpointWriter | null = null;
-    let restore: ControllerOptions['restore'];
-    let restoredOutputs: Record<string, unknown> = {};
-    let ftJournal: ControllerOptions['ft'];
-    let resumed: ResumeDecision | null = null;
-    let pullOutcome: PullOutcome | null = null;
-    const description = describeProgram(program.instantiate());
-    let discardJournal = false;
-    let warmCircuit: SqlCircuit | null = null;
-    let activation: Omit<ActivationSummary, 'seconds'> | null = null;
-    const wantsStandby = cfg.initial === 'standby' || syncSettings?.standby === true;
-    const standbyRefusal = wantsStandby ? standbyProblem(ft) : null;
-    if (standbyRefusal !== null) throw invalidStandby(standbyRefusal);
-    if (ft.storage) {
-      const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-      const storeDir = join(dir, 'checkpoint-store');
-      const store = StoreCheckpointWriter.store(storeDir, SQL_VALUE_CODECS, log);
-      let startUuid: string | undefined;
-      if (syncSettings) {
-        const identity = await pipelineIdentity(cfg, dir);
-        sync.synchronizer = new Synchronizer({
-          settings: syncSettings,
-          local: store,
-          identity,
-          log,
-          onTransfer: metrics.timings.transfer,
-        });
-        log('info', `checkpoint sync to ${sync.synchronizer.bucket.description}`, describeSync(syncSettings));
-        let standbyDone = false;
-        const marker = await readActivationMarker(dir);
-        const pending = marker === null ? await readPendingActivation(dir) : null;
-        if (pending !== null) {
-          // an accepted activation did not finish: take over before running, in whatever mode this start is
-          if (wantsStandby) life.desired = pending.initial === 'Paused' ? 'Paused' : 'Running';
-          const done = await finishPendingActivation(sync.synchronizer, syncSettings, store, life, dir, log);
-          standbyDone = true;
-          if (done.uuid !== null) startUuid = done.uuid;
-          discardJournal = true;
-        } else if (wantsStandby) {
-          if (marker !== null) {
-            life.desired = marker.initial === 'Paused' ? 'Paused' : 'Running';
-            log(
-              'info',
-              `this pipeline was previously activated from checkpoint '${marker.checkpoint ?? 'scratch'}' (epoch ${marker.epoch}), skipping standby mode: resuming from its newest local checkpoint`,
-              { ...marker },
-            );
-          } else {
-            const warm = new WarmState(program, fingerprint);
-            const { result, epoch } = await standbyThenActivate(
-              sync.synchronizer,
-              syncSettings,
-              store,
-              warm,
-              sync,
-              life,
-              dir,
-              log,
-            );
-            standbyDone = true;
-            if (result.uuid !== null) startUuid = result.uuid;
-            if (result.warm) warmCircuit = warm.circuit;
-            discardJournal = true; // the checkpoint came from the bucket: nothing journaled here continues it
-            activation = {
-              checkpoint: result.uuid,
-              warm: result.warm,
-              epoch,
-              final_pull: {
-                bytes: result.finalPull.bytes,
-                files: result.finalPull.files,
-                seconds: Number(result.finalPull.seconds.toFixed(3)),
-                total_seconds: Number(result.finalPull.totalSeconds.toFixed(3)),
-              },
-              activated_at: new Date().toISOString(),
-            };
-          }
-        }
-        if (!standbyDone && syncSettings.startFromCheckpoint !== null) {
-          const newestLocal = (await store.latest({ verify: 'size' }))?.uuid ?? null;
-          const pulled = await pullAtStart(sync.synchronizer, syncSettings, life, log);
-          pullOutcome = pulled;
-          if (pulled.kind !== 'none') {
-            startUuid = pulled.uuid;
-            // the journal continues the newest local checkpoint only
-            discardJournal = startUuid !== newestLocal;
-          }
-        }
-      }
-      const opened = await StoreCheckpointWriter.open(storeDir, SQL_VALUE_CODECS, log, {
-        store,
-        ...(startUuid !== undefined ? { uuid: startUuid } : {}),
-        adopt: warmCircuit !== null,
-      });
-      writer = opened.writer;
-      const latest = opened.latest;
-      // pushes are checked against it: one that would bury newer checkpoints of the bucket is refused
-      if (sync.synchronizer)
-        sync.synchronizer.startedFrom = opened.adopted?.manifest.uuid ?? latest?.entry.uuid ?? null;
-      writer.extra = checkpointExtra(description);
-      if (opened.adopted) {
-        // warm standby: the circuit holds this checkpoint's state already (same program: no bootstrap)
-        const m = opened.adopted.manifest;
-        restore = {
-          processedRecords: m.processed_records,
-          transactionId: m.transaction_id ?? 0,
-          ...splitInputPositions(m.inputs ?? {}),
-        };
-        restoredOutputs = { ...(m.outputs ?? {}) };
-        log(
-          'info',
-          `resuming from checkpoint ${m.uuid} (${m.processed_records} records processed; state preloaded by the standby)`,
-          {
-            checkpoint: m.uuid,
-          },
-        );
-      } else if (latest) {
-        // a changed program: diff, bootstrap policy, bootstrap (sql/bootstrap.ts)
-        resumed = await decideResume(
-          program,
-          description,
-          fingerprint,
-          {
-            uuid: latest.entry.uuid,
-            fingerprint: latest.manifest.fingerprint,
-            extra: latest.manifest.extra,
-            base: latest.snapshot,
-            deltas: latest.deltas,
-          },
-          { decide: (diff) => life.decide(diff), bootstrapping: () => life.bootstrapping(), log },
-        );
-        // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
-        if (latest.manifest.fingerprint !== fingerprint) writer.requireFull();
-        const positions = splitInputPositions(latest.manifest.inputs ?? {});
-        for (const ep of resumed.restartInputs) {
-          delete positions.inputs[ep];
-          delete positions.skips[ep];
-        }
-        restore = {
-          base: resumed.base,
-          deltas: resumed.deltas,
-          processedRecords: latest.manifest.processed_records,
-          transactionId: latest.manifest.transaction_id ?? 0,
-          ...positions,
-        };
-        restoredOutputs = Object.fromEntries(
-          Object.entries(latest.manifest.outputs ?? {}).filter(
-            ([ep]) => !resumed?.rebuiltViews.has(ep.slice(0, ep.lastIndexOf('.'))),
-          ),
-        );
-        log(
-          'info',
-          `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
-          {
-            checkpoint: latest.entry.uuid,
-          },
-        );
-      }
-    }
-    if (ft.storage && ft.model !== 'none') {
-      // the journal: what happened since the checkpoint (exactly_once: every step; at_least_once: pushed data)
-      const dir = cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage');
-      // replay and bootstrap exclude each other: a changed program discards the journal
-      if (resumed?.bootstrapped)
-        log(
-          'warn',
-          'Pipeline has been modified since the checkpoint was taken; replay journal will be discarded',
-        );
-      ftJournal = FtJournal.open(
-        join(dir, 'journal'),
-        ft.model,
-        restore?.transactionId ?? 0,
-        SQL_VALUE_CODECS,
-        {
-          log: (m) => log('warn', m),
-          discard: resumed?.bootstrapped === true || discardJournal,
-          ...(writer ? { skipped: writer.store.skipped } : {}),
-        },
-      );
-    }
-    const controller = new Controller(program, {
-      initialState: life.desired,
-      log,
-      ...(warmCircuit ? { circuit: warmCircuit } : {}),
-      ...(restore ? { restore } : {}),
-      ...(ftJournal ? { ft: ftJournal } : {}),
-      deferInitialStep: true,
-    });
-    controller.timings.step = metrics.timings.step;
-    controller.timings.checkpoint = metrics.timings.checkpoint;
-    if (writer)
-      controller.enableCheckpoints(writer, { intervalSecs: ft.checkpointIntervalSecs, fingerprint });
-    // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
-    // directory (the manager starts pipelines in its own). Replayable inputs resume from the checkpoint.
-    const connectors = await startConnectors(controller, program, {
-      log: (level, message, fields) => log(level, message, fields),
-      ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
-      ft: ft.storage ? ft.model : 'none',
-      outputs: restoredOutputs,
-    });
-    // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step;
-    // with silent_bootstrap they do not (the outputs see only the changes from now on)
-    if (resumed && resumed.outputs.size > 0) {
-      if (life.silentBootstrap)
-        log(
-          'info',
-          `silent bootstrap: the contents of ${[...resumed.outputs.keys()].join(', ')} are not re-emitted`,
-        );
-      else controller.emitBootstrap(resumed.outputs);
-    }
-    controller.begin(); // output connectors listen now: they see the initial step too
-    if (sync.synchronizer && writer) {
-      const w = writer;
-      const service = new SyncService({
-        synchronizer: sync.synchronizer,
-        latestLocal: () => w.list().at(-1)?.uuid ?? null,
-        log,
-        pushInterval: syncSettings?.pushInterval ?? null,
-        // the status says so too: another pipeline took the bucket over, this one no longer pushes
-        onFenced: (message) => {
-          life.reason = `fenced: ${message}`;
-        },
-      });
-      service.recordPull(pullOutcome);
-      w.pinned = () => service.pinned();
-      sync.service = service;
-      service.start();
-    }
-    return { controller, connectors, activation };
+/** Reads and checks the config, compiles the program, and builds the lifecycle and metrics of the process. */
+async function startContext(configPath: string, logLevel: LogLevel): Promise<StartContext> {
+  const cfg = readPipelineConfig(configPath);
+  const name = cfg.given_name ?? cfg.name ?? 'pipeline';
+  const log = logFn(createLogger({ level: logLevel, bindings: { pipeline: name } }));
+  let ft: FtSettings;
+  try {
+    ft = ftSettings(cfg, dirname(resolvePath(configPath)));
+  } catch (e) {
+    if (e instanceof FtConfigError) throw new ServiceError(e.code, e.message, e.details);
+    throw e;
   }
+  const syncSettings = ft.storage?.sync ?? null;
+  if (syncSettings && syncSettings.unknownFields.length > 0)
+    log('warn', `sync config: ignoring unknown field(s) ${syncSettings.unknownFields.join(', ')}`, {
+      fields: syncSettings.unknownFields,
+    });
+  // runtime fields accepted without effect: once per start, so an operator sees why e.g. `workers` changed nothing
+  for (const w of runtimeConfigWarnings(cfg, PROCESS_CONFIG_FIELDS))
+    log('warn', w.message, { runtime_field: w.field });
+  const program = await compileProgram(cfg.program_code);
+  return {
+    cfg,
+    ft,
+    syncSettings,
+    storageDir: ft.storage
+      ? (cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage'))
+      : undefined,
+    program,
+    fingerprint: createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16),
+    // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
+    life: new PipelineLifecycle({
+      desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
+      policy: cfg.bootstrap_policy ?? 'allow',
+      silentBootstrap: cfg.silent_bootstrap === true,
+    }),
+    sync: { synchronizer: null, service: null, configured: syncSettings !== null },
+    // one metric registry for the process: the server exposes it, the engine feeds its histograms
+    metrics: new PipelineMetrics(name),
+    log,
+  };
+}
+
+/** SIGTERM, SIGINT and (managed) the manager's exit stop connectors, sync and engine, then the process. */
+function stopOnSignals(
+  ctx: StartContext,
+  server: ReturnType<typeof createPipelineServer>,
+  running: () => Initialized | null,
+  managed: boolean,
+): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.log('info', `received ${signal}, stopping`);
+    const r = running();
+    const finish = () => {
+      ctx.sync.service?.stop();
+      r?.controller.terminate();
+      server.closeAllConnections();
+      // let a checkpoint being written finish (it is atomic either way), then exit
+      void (r?.controller.checkpointer?.flush() ?? Promise.resolve()).finally(() =>
+        server.close(() => process.exit(0)),
+      );
+    };
+    (r?.connectors.stop() ?? Promise.resolve()).then(finish, (e: unknown) => {
+      ctx.log('error', `stopping connectors failed: ${(e as Error).message}`);
+      finish();
+    });
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  if (managed) {
+    process.stdin.on('data', () => {});
+    process.stdin.once('end', () => stop('the manager exited'));
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** Where the engine starts from: the checkpoint to restore (if any) and how it was obtained. */
+interface StartPoint {
+  writer: StoreCheckpointWriter | null;
+  restore: ControllerOptions['restore'];
+  restoredOutputs: Record<string, unknown>;
+  resumed: ResumeDecision | null;
+  pullOutcome: PullOutcome | null;
+  /** The journal on disk does not continue the checkpoint restored (it came from the bucket). */
+  discardJournal: boolean;
+  /** A standby's circuit that already holds the checkpoint's state. */
+  warmCircuit: SqlCircuit | null;
+  activation: Omit<ActivationSummary, 'seconds'> | null;
+}
+
+/** Restore (local, bucket or standby), journal, controller, connectors and the sync service, in that order. */
+async function initializePipeline(ctx: StartContext): Promise<Initialized> {
+  const wantsStandby = ctx.cfg.initial === 'standby' || ctx.syncSettings?.standby === true;
+  const standbyRefusal = wantsStandby ? standbyProblem(ctx.ft) : null;
+  if (standbyRefusal !== null) throw invalidStandby(standbyRefusal);
+  const start: StartPoint = {
+    writer: null,
+    restore: undefined,
+    restoredOutputs: {},
+    resumed: null,
+    pullOutcome: null,
+    discardJournal: false,
+    warmCircuit: null,
+    activation: null,
+  };
+  // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
+  // config file for a pipeline run alone.
+  if (ctx.storageDir !== undefined) await restoreFromStorage(ctx, ctx.storageDir, wantsStandby, start);
+  return startEngine(ctx, start);
+}
+
+/** Opens the checkpoint store, resolves the sync start (pending activation, standby, pull) and plans the resume. */
+async function restoreFromStorage(
+  ctx: StartContext,
+  dir: string,
+  wantsStandby: boolean,
+  start: StartPoint,
+): Promise<void> {
+  const { log, sync } = ctx;
+  const storeDir = join(dir, 'checkpoint-store');
+  const store = StoreCheckpointWriter.store(storeDir, SQL_VALUE_CODECS, log);
+  const startUuid =
+    ctx.syncSettings === null
+      ? undefined
+      : await syncStart(ctx, ctx.syncSettings, dir, store, wantsStandby, start);
+  const opened = await StoreCheckpointWriter.open(storeDir, SQL_VALUE_CODECS, log, {
+    store,
+    ...(startUuid !== undefined ? { uuid: startUuid } : {}),
+    adopt: start.warmCircuit !== null,
+  });
+  const writer = opened.writer;
+  start.writer = writer;
+  const latest = opened.latest;
+  // pushes are checked against it: one that would bury newer checkpoints of the bucket is refused
+  if (sync.synchronizer)
+    sync.synchronizer.startedFrom = opened.adopted?.manifest.uuid ?? latest?.entry.uuid ?? null;
+  const description = describeProgram(ctx.program.instantiate());
+  writer.extra = checkpointExtra(description);
+  if (opened.adopted) {
+    // warm standby: the circuit holds this checkpoint's state already (same program: no bootstrap)
+    const m = opened.adopted.manifest;
+    start.restore = {
+      processedRecords: m.processed_records,
+      transactionId: m.transaction_id ?? 0,
+      ...splitInputPositions(m.inputs ?? {}),
+    };
+    start.restoredOutputs = { ...(m.outputs ?? {}) };
+    log(
+      'info',
+      `resuming from checkpoint ${m.uuid} (${m.processed_records} records processed; state preloaded by the standby)`,
+      { checkpoint: m.uuid },
+    );
+    return;
+  }
+  if (!latest) return;
+  // a changed program: diff, bootstrap policy, bootstrap (sql/bootstrap.ts)
+  const resumed = await decideResume(
+    ctx.program,
+    description,
+    ctx.fingerprint,
+    {
+      uuid: latest.entry.uuid,
+      fingerprint: latest.manifest.fingerprint,
+      extra: latest.manifest.extra,
+      base: latest.snapshot,
+      deltas: latest.deltas,
+    },
+    { decide: (diff) => ctx.life.decide(diff), bootstrapping: () => ctx.life.bootstrapping(), log },
+  );
+  start.resumed = resumed;
+  // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
+  if (latest.manifest.fingerprint !== ctx.fingerprint) writer.requireFull();
+  const positions = splitInputPositions(latest.manifest.inputs ?? {});
+  for (const ep of resumed.restartInputs) {
+    delete positions.inputs[ep];
+    delete positions.skips[ep];
+  }
+  start.restore = {
+    base: resumed.base,
+    deltas: resumed.deltas,
+    processedRecords: latest.manifest.processed_records,
+    transactionId: latest.manifest.transaction_id ?? 0,
+    ...positions,
+  };
+  start.restoredOutputs = Object.fromEntries(
+    Object.entries(latest.manifest.outputs ?? {}).filter(
+      ([ep]) => !resumed.rebuiltViews.has(ep.slice(0, ep.lastIndexOf('.'))),
+    ),
+  );
+  log(
+    'info',
+    `resuming from checkpoint ${latest.entry.uuid} (${latest.manifest.processed_records} records processed)`,
+    { checkpoint: latest.entry.uuid },
+  );
+}
+
+/**
+ * The checkpoint sync decides where to start: an accepted activation that did not finish is finished first; a
+ * standby waits, pulling, until activated; otherwise `start_from_checkpoint` is pulled. Returns the checkpoint
+ * UUID to open (undefined: the newest local one).
+ */
+async function syncStart(
+  ctx: StartContext,
+  settings: SyncSettings,
+  dir: string,
+  store: ReturnType<typeof StoreCheckpointWriter.store>,
+  wantsStandby: boolean,
+  start: StartPoint,
+): Promise<string | undefined> {
+  const { log, life, sync } = ctx;
+  const synchronizer = new Synchronizer({
+    settings,
+    local: store,
+    identity: await pipelineIdentity(ctx.cfg, dir),
+    log,
+    onTransfer: ctx.metrics.timings.transfer,
+  });
+  sync.synchronizer = synchronizer;
+  log('info', `checkpoint sync to ${synchronizer.bucket.description}`, describeSync(settings));
+  const marker = await readActivationMarker(dir);
+  const pending = marker === null ? await readPendingActivation(dir) : null;
+  if (pending !== null) {
+    // an accepted activation did not finish: take over before running, in whatever mode this start is
+    if (wantsStandby) life.desired = pending.initial === 'Paused' ? 'Paused' : 'Running';
+    const done = await finishPendingActivation(synchronizer, settings, store, life, dir, log);
+    start.discardJournal = true;
+    return done.uuid ?? undefined;
+  }
+  if (wantsStandby && marker !== null) {
+    life.desired = marker.initial === 'Paused' ? 'Paused' : 'Running';
+    log(
+      'info',
+      `this pipeline was previously activated from checkpoint '${marker.checkpoint ?? 'scratch'}' (epoch ${marker.epoch}), skipping standby mode: resuming from its newest local checkpoint`,
+      { ...marker },
+    );
+  } else if (wantsStandby) {
+    const warm = new WarmState(ctx.program, ctx.fingerprint);
+    const { result, epoch } = await standbyThenActivate(
+      synchronizer,
+      settings,
+      store,
+      warm,
+      sync,
+      life,
+      dir,
+      log,
+    );
+    if (result.warm) start.warmCircuit = warm.circuit;
+    start.discardJournal = true; // the checkpoint came from the bucket: nothing journaled here continues it
+    start.activation = {
+      checkpoint: result.uuid,
+      warm: result.warm,
+      epoch,
+      final_pull: {
+        bytes: result.finalPull.bytes,
+        files: result.finalPull.files,
+        seconds: Number(result.finalPull.seconds.toFixed(3)),
+        total_seconds: Number(result.finalPull.totalSeconds.toFixed(3)),
+      },
+      activated_at: new Date().toISOString(),
+    };
+    return result.uuid ?? undefined;
+  }
+  if (settings.startFromCheckpoint === null) return undefined;
+  const newestLocal = (await store.latest({ verify: 'size' }))?.uuid ?? null;
+  const pulled = await pullAtStart(synchronizer, settings, life, log);
+  start.pullOutcome = pulled;
+  if (pulled.kind === 'none') return undefined;
+  // the journal continues the newest local checkpoint only
+  start.discardJournal = pulled.uuid !== newestLocal;
+  return pulled.uuid;
+}
+
+/** The journal, the controller, the connectors and the sync service, over the start point. */
+async function startEngine(ctx: StartContext, start: StartPoint): Promise<Initialized> {
+  const { ft, log, life, sync, metrics } = ctx;
+  const { writer, restore, resumed } = start;
+  let ftJournal: ControllerOptions['ft'];
+  if (ctx.storageDir !== undefined && ft.model !== 'none') {
+    // the journal: what happened since the checkpoint (exactly_once: every step; at_least_once: pushed data)
+    // replay and bootstrap exclude each other: a changed program discards the journal
+    if (resumed?.bootstrapped)
+      log(
+        'warn',
+        'Pipeline has been modified since the checkpoint was taken; replay journal will be discarded',
+      );
+    ftJournal = FtJournal.open(
+      join(ctx.storageDir, 'journal'),
+      ft.model,
+      restore?.transactionId ?? 0,
+      SQL_VALUE_CODECS,
+      {
+        log: (m) => log('warn', m),
+        discard: resumed?.bootstrapped === true || start.discardJournal,
+        ...(writer ? { skipped: writer.store.skipped } : {}),
+      },
+    );
+  }
+  const controller = new Controller(ctx.program, {
+    initialState: life.desired,
+    log,
+    ...(start.warmCircuit ? { circuit: start.warmCircuit } : {}),
+    ...(restore ? { restore } : {}),
+    ...(ftJournal ? { ft: ftJournal } : {}),
+    deferInitialStep: true,
+  });
+  controller.timings.step = metrics.timings.step;
+  controller.timings.checkpoint = metrics.timings.checkpoint;
+  if (writer)
+    controller.enableCheckpoints(writer, {
+      intervalSecs: ft.checkpointIntervalSecs,
+      fingerprint: ctx.fingerprint,
+    });
+  // Connectors declared in SQL (WITH ('connectors' = ...)); relative file paths resolve against the working
+  // directory (the manager starts pipelines in its own). Replayable inputs resume from the checkpoint.
+  const connectors = await startConnectors(controller, ctx.program, {
+    log: (level, message, fields) => log(level, message, fields),
+    ...(restore?.inputs ? { positions: restore.inputs as Record<string, never> } : {}),
+    ft: ft.storage ? ft.model : 'none',
+    outputs: start.restoredOutputs,
+  });
+  // bootstrapped views' full contents go to their outputs (connectors listen now), before the initial step;
+  // with silent_bootstrap they do not (the outputs see only the changes from now on)
+  if (resumed && resumed.outputs.size > 0) {
+    if (life.silentBootstrap)
+      log(
+        'info',
+        `silent bootstrap: the contents of ${[...resumed.outputs.keys()].join(', ')} are not re-emitted`,
+      );
+    else controller.emitBootstrap(resumed.outputs);
+  }
+  controller.begin(); // output connectors listen now: they see the initial step too
+  if (sync.synchronizer && writer) {
+    const service = new SyncService({
+      synchronizer: sync.synchronizer,
+      latestLocal: () => writer.list().at(-1)?.uuid ?? null,
+      log,
+      pushInterval: ctx.syncSettings?.pushInterval ?? null,
+      // the status says so too: another pipeline took the bucket over, this one no longer pushes
+      onFenced: (message) => {
+        life.reason = `fenced: ${message}`;
+      },
+    });
+    service.recordPull(start.pullOutcome);
+    writer.pinned = () => service.pinned();
+    sync.service = service;
+    service.start();
+  }
+  return { controller, connectors, activation: start.activation };
 }

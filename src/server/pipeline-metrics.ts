@@ -218,6 +218,26 @@ export class PipelineMetrics {
     );
     mirrorCounter(
       r,
+      'holdfast_input_connector_late_records_total',
+      'Changes dropped as late (LATENESS) per input endpoint, since the process started.',
+      withEndpoint,
+      () =>
+        ctl()?.inputs.map((e) => [{ ...pl(), endpoint: e.name }, e.metrics.num_late_records] as const) ??
+        null,
+    );
+    mirrorCounter(
+      r,
+      'holdfast_input_table_late_records_total',
+      'Changes dropped as late (LATENESS) per table with a LATENESS column, since the pipeline started (checkpointed).',
+      [PIPELINE_LABEL, 'table'],
+      () => {
+        const c = ctl();
+        if (c === null) return null;
+        return [...c.circuit.lateRecords()].map(([table, n]) => [{ ...pl(), table }, n] as const);
+      },
+    );
+    mirrorCounter(
+      r,
       'holdfast_output_connector_records_total',
       'Records sent per output endpoint.',
       withEndpoint,

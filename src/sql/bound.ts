@@ -33,6 +33,11 @@ export interface Bound {
   readonly unknownLiteral?: boolean;
   /** Set when the expression is a plain reference to this input column. */
   readonly colRef?: number;
+  /**
+   * Set when the expression is a non-decreasing function of one input column (e.g. `TUMBLE_START(ts, ...)`):
+   * `map` turns a lower bound of the column into one of the expression (LATENESS waterlines, `lateness.ts`).
+   */
+  readonly monotoneOf?: { readonly col: number; readonly map: (v: Value) => Value };
 }
 
 export interface ScopeColumn {
@@ -205,7 +210,8 @@ export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown
   const implicit =
     (isNumeric(b.type) && isNumeric(t)) ||
     (b.type.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
-    (isString(b.type) && isString(t));
+    (isString(b.type) && isString(t)) ||
+    ((b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY') && t.kind === 'VARBINARY');
   if (!implicit) {
     throw sqlError(
       'SqlTypeError',

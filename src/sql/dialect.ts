@@ -33,8 +33,16 @@
  * 8. A column's `FOREIGN KEY REFERENCES t(c)` (Feldera's column-constraint form) → `REFERENCES t(c)` with the
  *    two words blanked (Postgres's column form; the table form `FOREIGN KEY (a) REFERENCES t(c)` is Postgres's).
  *
+ * 9. `CEIL(x TO unit)` / `FLOOR(x TO unit)` (Feldera's time rounding): `TO` → `, ` (see
+ *    `functions/ceil-floor-to.ts`, which does the rewrite and binds the call).
+ *
+ * 10. Period predicates after a parenthesized pair, `(a, b) OVERLAPS | CONTAINS | EQUALS | [IMMEDIATELY]
+ *    PRECEDES | [IMMEDIATELY] SUCCEEDS ...` → operator symbols `@@#...` (see `period-predicates.ts`).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
+import { rewriteCeilFloorTo } from './ceil-floor-to-syntax.ts';
+import { rewritePeriodPredicates } from './period-predicates-syntax.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
@@ -125,5 +133,7 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
       chars[t.start + 3] = 'e';
     }
   }
+  rewriteCeilFloorTo(tokens, chars);
+  rewritePeriodPredicates(tokens, chars);
   return rewriteTypes(tokens, chars);
 }

@@ -50,6 +50,7 @@ import {
   strict,
   unify,
 } from './bound.ts';
+import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import {
@@ -61,7 +62,8 @@ import {
   resolveIntervalType,
 } from './intervals.ts';
 import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
-import { INTEGER_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
+import { bindPeriodPredicate } from './period-predicates.ts';
+import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
 import { componentType } from './type-expr.ts';
 import { integerLiteralType, isInteger, isNumeric, isString, promoteNumeric } from './types-rules.ts';
@@ -208,10 +210,24 @@ function bpcharOperands(l: Bound, r: Bound): [Bound, Bound] {
   return [trimmed(l), trimmed(r)];
 }
 
+/**
+ * Feldera compares a REAL with an exact number (an integer or DECIMAL) as two REALs: `reall = -57681.18` is TRUE
+ * for the REAL column value -57681.18 (Postgres widens both to DOUBLE, where the REAL is -57681.1796875: FALSE).
+ */
+function realOperands(l: Bound, r: Bound): [Bound, Bound] {
+  const exact = (b: Bound) => isNumeric(b.type) && b.type.kind !== 'REAL' && b.type.kind !== 'DOUBLE';
+  const real = (b: Bound) => castBound(b, sqlType('REAL', b.type.nullable), false);
+  if (l.type.kind === 'REAL' && exact(r)) return [l, real(r)];
+  if (r.type.kind === 'REAL' && exact(l)) return [real(l), r];
+  return [l, r];
+}
+
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
-  const [l, r] = bpcharOperands(l0, r0);
+  const [l, r] = realOperands(...bpcharOperands(l0, r0));
   const [a, b] = unify([l, r], ctx, loc, `operator ${op}`) as [Bound, Bound];
-  if (a.type.kind === 'ROW' || b.type.kind === 'ROW') rowsNotComparable(`using '${op}'`, ctx, loc);
+  // Feldera orders ROW values (<, <=, >, >=, BETWEEN: field by field, a NULL field first) but refuses = and <>
+  if ((a.type.kind === 'ROW' || b.type.kind === 'ROW') && (op === '=' || op === '<>' || op === '!='))
+    rowsNotComparable(`using '${op === '!=' ? '<>' : op}'`, ctx, loc);
   const test = CMP_OPS[op] as (c: number) => boolean;
   const kind = a.type.kind;
   const type = sqlType('BOOLEAN', a.type.nullable || b.type.nullable);
@@ -227,7 +243,8 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
   return op === '=' ? { ...res, eq: [a, b] } : res;
 }
 
-/** Feldera refuses comparing ROW values (they still group, DISTINCT and take part in set operations). */
+/** Feldera refuses ROW values in `=`, `<>`, IN and NULLIF (they still group, DISTINCT, take part in set
+ * operations and order with `<`, `<=`, `>`, `>=`). */
 function rowsNotComparable(how: string, ctx: BindContext, loc: unknown): never {
   throw sqlError('SqlTypeError', `ROW values cannot be compared ${how}`, ctx, loc);
 }
@@ -278,7 +295,21 @@ function arithmetic(op: string, l: Bound, r: Bound, ctx: BindContext, loc: unkno
 }
 
 function concat(l: Bound, r: Bound, ctx: BindContext, loc: unknown): Bound {
-  if (!isString(l.type) && !isString(r.type) && !l.unknownLiteral && !r.unknownLiteral) {
+  const bytes = (b: Bound) => b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY';
+  if (bytes(l) && bytes(r)) {
+    // bytes || bytes: the bytes one after the other (values are lowercase hex)
+    const type = sqlType('VARBINARY', l.type.nullable || r.type.nullable, { length: null });
+    return strict(type, [l, r], (x, y) => (x as string) + (y as string));
+  }
+  const scalar = (b: Bound) => !NESTED_KINDS.has(b.type.kind) && !bytes(b) && b.type.kind !== 'NULL';
+  // Feldera: two other scalars (`intt || intt`) are converted to VARCHAR; Postgres has no such operator
+  if (
+    !isString(l.type) &&
+    !isString(r.type) &&
+    !l.unknownLiteral &&
+    !r.unknownLiteral &&
+    !(scalar(l) && scalar(r))
+  ) {
     throw sqlError(
       'SqlTypeError',
       `operator does not exist: ${typeToSql(l.type)} || ${typeToSql(r.type)}`,
@@ -629,6 +660,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       if (CHAIN_OPS.has(op)) return bindChain(n, ctx);
       if (op === '<=>') return bindAExpr({ ...n, kind: 'AEXPR_NOT_DISTINCT' }, ctx); // Feldera's null-safe =
       if (op === '~' || op === '!~') return bindRlike(n, op === '!~', ctx); // RLIKE (dialect.ts)
+      if (op.startsWith('@@#')) return bindPeriodPredicate(op, n, ctx, bindExpr) as Bound; // OVERLAPS, ...
       const l = bindExpr(n.lexpr, ctx);
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
@@ -639,7 +671,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
     }
     case 'AEXPR_IN': {
       const x = bindExpr(n.lexpr, ctx);
-      const items = listItems(n.rexpr).map((a) => bindExpr(a, ctx));
+      const items = listItems(n.rexpr).map((a) => realOperands(x, bindExpr(a, ctx))[1]);
       const all = unify([x, ...items], ctx, loc, 'IN');
       const [xx, ...vals] = all as [Bound, ...Bound[]];
       const negated = op === '<>';
@@ -678,6 +710,17 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const both = andOr(true, [ge, le]);
       return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
     }
+    case 'AEXPR_BETWEEN_SYM':
+    case 'AEXPR_NOT_BETWEEN_SYM': {
+      // x BETWEEN SYMMETRIC a AND b = (x BETWEEN a AND b) OR (x BETWEEN b AND a), SQL's definition
+      const [lo, hi] = listItems(n.rexpr) as [Ast, Ast];
+      const x = bindExpr(n.lexpr, ctx);
+      const [a, b] = [bindExpr(lo, ctx), bindExpr(hi, ctx)];
+      const within = (p: Bound, q: Bound) =>
+        andOr(true, [comparison('>=', x, p, ctx, loc), comparison('<=', x, q, ctx, loc)]);
+      const either = andOr(false, [within(a, b), within(b, a)]);
+      return n.kind === 'AEXPR_BETWEEN_SYM' ? { ...either, conj: undefined } : not(either);
+    }
     case 'AEXPR_LIKE':
     case 'AEXPR_ILIKE': {
       const x = coerceString(bindExpr(n.lexpr, ctx), ctx, loc, 'LIKE');
@@ -700,7 +743,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
     }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
-      const operands = bpcharOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx));
+      const operands = realOperands(...bpcharOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)));
       const [a, b] = unify(operands, ctx, loc, 'IS DISTINCT FROM') as [Bound, Bound];
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       const distinct = n.kind === 'AEXPR_DISTINCT';
@@ -720,10 +763,12 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       });
     }
     case 'AEXPR_NULLIF': {
-      const [a, b] = unify([bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)], ctx, loc, 'NULLIF') as [
-        Bound,
-        Bound,
-      ];
+      const [a, b] = unify(
+        realOperands(bindExpr(n.lexpr, ctx), bindExpr(n.rexpr, ctx)),
+        ctx,
+        loc,
+        'NULLIF',
+      ) as [Bound, Bound];
       if (a.type.kind === 'ROW') rowsNotComparable('with NULLIF', ctx, loc);
       const cmp = comparator(a.type.kind === 'NULL' ? 'INTEGER' : a.type.kind);
       return fold({
@@ -795,6 +840,60 @@ function bindRlike(n: Ast, negated: boolean, ctx: BindContext): Bound {
   };
   const m = bindExpr(call, ctx);
   return negated ? not(m) : m;
+}
+
+/**
+ * An argument of UPPER, LOWER, LENGTH, SUBSTRING, TRIM, POSITION: a string as such; another scalar (a number,
+ * BOOLEAN, UUID, date/time) converted to VARCHAR, as Feldera's string functions take them. Bytes are refused
+ * (SUBSTRING and POSITION of bytes have their own byte-wise forms).
+ */
+function textArgument(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
+  if (isString(b.type) || b.type.kind === 'NULL' || b.unknownLiteral || NESTED_KINDS.has(b.type.kind))
+    return coerceString(b, ctx, loc, what);
+  if (b.type.kind === 'BINARY' || b.type.kind === 'VARBINARY')
+    throw sqlError(
+      'SqlTypeError',
+      `Cannot apply '${what}' to arguments of type ${typeToSql(b.type)}`,
+      ctx,
+      loc,
+    );
+  return castBound(b, sqlType('VARCHAR', b.type.nullable, { length: null }));
+}
+
+function isBytesArg(b: Bound | undefined): boolean {
+  return b?.type.kind === 'BINARY' || b?.type.kind === 'VARBINARY';
+}
+
+/** SUBSTRING of bytes (lowercase hex): 1-based byte positions, as for strings; the result is VARBINARY. */
+function byteSubstring(args: readonly Bound[], int: (i: number) => Bound): Bound {
+  const b = args[0] as Bound;
+  const from = int(1);
+  const len = args.length === 3 ? int(2) : null;
+  const type = sqlType('VARBINARY', b.type.nullable || from.type.nullable || !!len?.type.nullable, {
+    length: null,
+  });
+  const cut = (hex: string, f: number, l: number | null): string => {
+    const start = Math.max(f, 1);
+    const end = l === null ? Number.POSITIVE_INFINITY : f + l;
+    if (l !== null && l < 0)
+      throw new ServiceError('SqlRuntimeError', 'negative substring length not allowed');
+    return end <= start
+      ? ''
+      : hex.slice((start - 1) * 2, end === Number.POSITIVE_INFINITY ? undefined : (end - 1) * 2);
+  };
+  return len === null
+    ? strict(type, [b, from], (x, f) => cut(x as string, f as number, null))
+    : strict(type, [b, from, len], (x, f, l) => cut(x as string, f as number, l as number));
+}
+
+/** POSITION of bytes in bytes: the 1-based byte position of the first occurrence (0 when absent; 1 for empty). */
+function bytePosition(hay: Bound, needle: Bound): Bound {
+  return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) => {
+    const hs = h as string;
+    const ns = nd as string;
+    for (let i = 0; i + ns.length <= hs.length; i += 2) if (hs.startsWith(ns, i)) return i / 2 + 1;
+    return 0;
+  });
 }
 
 function coerceString(b: Bound, ctx: BindContext, loc: unknown, what: string): Bound {
@@ -901,7 +1000,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   }
   if (n.over)
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
-  const special = bindDatetimeSpecial(name, n, ctx, bindExpr); // unit arguments: DATE_PART(YEAR, d), ...
+  const special =
+    bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
+    bindCeilFloorTo(name, n, ctx, bindExpr); // CEIL(x TO DAY), rewritten to ceil(x, DAY)
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
@@ -919,6 +1020,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     if (a.unknownLiteral)
       return coerce(a, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, name);
     if (a.type.kind === 'NULL') return literal(null, sqlType('DOUBLE', true));
+    // Feldera converts a character string to a number (DECIMAL) here: CEIL(s), ROUND(s), SIGN(s), ABS(s)
+    if (isString(a.type))
+      return castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
     if (!isNumeric(a.type))
       throw sqlError(
         'SqlTypeError',
@@ -928,7 +1032,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       );
     return a;
   };
-  const str = (i: number) => coerceString(args[i] as Bound, ctx, loc, name.toUpperCase());
+  const str = (i: number) => textArgument(args[i] as Bound, ctx, loc, name.toUpperCase());
   const int = (i: number) =>
     coerce(
       args[i] as Bound,
@@ -983,6 +1087,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'substring':
     case 'substr': {
       argc(2, 3);
+      if (isBytesArg(args[0])) return byteSubstring(args as Bound[], int);
       const s = str(0);
       const from = int(1);
       if (args.length === 3) {
@@ -1015,6 +1120,7 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'strpos': {
       argc(2);
       // POSITION(needle IN haystack) arrives as position(haystack, needle), like strpos.
+      if (isBytesArg(args[0]) && isBytesArg(args[1])) return bytePosition(args[0] as Bound, args[1] as Bound);
       const hay = str(0);
       const needle = str(1);
       return strict(sqlType('INTEGER', hay.type.nullable || needle.type.nullable), [hay, needle], (h, nd) =>

@@ -7,10 +7,13 @@
  * - `CREATE LOCAL VIEW` is recognised the same way;
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
- *   (`TABLE(TUMBLE(TABLE t, ...))`);
+ *   (`TABLE(TUMBLE(TABLE t, ...))`) and `asof-syntax.ts` (`LEFT ASOF JOIN r MATCH_CONDITION (...) ON ...`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
+ * - Feldera's `LATENESS` annotations (`lateness-syntax.ts`), cut out after the rewrites: a column's is attached
+ *   to its CREATE TABLE statement (`lateness`), a `LATENESS v.c expr;` statement becomes a synthetic
+ *   `HoldfastLateness` statement in program order.
  * - Feldera's nested types hung on their TypeName nodes and user-defined types (CREATE TYPE) expanded where
  *   they are used (`type-expr.ts`); CREATE TYPE statements are consumed and not returned.
  * Positions reported to users are 1-based line and column.
@@ -25,8 +28,10 @@
  */
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
+import { rewriteAsofSyntax } from './asof-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
+import { type CutLateness, cutLateness } from './lateness-syntax.ts';
 import type { PropertyValue } from './schema.ts';
 import { type Ast, SourceMap } from './source-map.ts';
 import { attachTypes } from './type-expr.ts';
@@ -44,6 +49,18 @@ export interface ParsedStatement {
   readonly offset: number;
   readonly properties: Record<string, PropertyValue>;
   readonly local: boolean;
+  /** LATENESS annotations on the columns of a CREATE TABLE statement. */
+  readonly lateness?: readonly LatenessClause[];
+}
+
+/** A parsed LATENESS annotation: the column it names and its expression. */
+export interface LatenessClause {
+  readonly column: { readonly name: string; readonly quoted: boolean };
+  readonly expr: Ast;
+  /** The expression as written. */
+  readonly source: string;
+  /** Character offset of the `LATENESS` keyword. */
+  readonly offset: number;
 }
 
 let loaded: Promise<void> | null = null;
@@ -203,7 +220,9 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   const types = rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);
+  rewriteAsofSyntax(tokens, chars, sql);
   const functions = cutFunctions(tokens, chars);
+  const lateness = cutLateness(tokens, chars, sql);
   const cleaned = chars.join('');
   const parsed = parseText(
     sql,
@@ -228,13 +247,33 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
     checkDepth(raw.stmt, sql, map, offset);
     markIntervalQualifiers(raw.stmt, intervalMarks, map);
+    const mine = lateness.filter((l) => l.form === 'column' && l.start >= start && l.start < end);
     out.push({
       ast: raw.stmt,
       text: cleaned.slice(offset, end),
       offset,
       properties: extra?.properties ?? {},
       local: extra?.local ?? false,
+      ...(mine.length > 0 ? { lateness: mine.map((l) => latenessClause(l, sql, map, intervalMarks)) } : {}),
     });
+  }
+  for (const l of lateness) {
+    if (l.form === 'column') {
+      if (!out.some((st) => st.lateness?.some((c) => c.offset === l.start)))
+        throw syntaxAt(sql, l.start, 'LATENESS belongs after a column definition of a CREATE TABLE');
+      continue;
+    }
+    if (l.relation === null)
+      throw syntaxAt(
+        sql,
+        l.start,
+        'expected LATENESS view.column expression (e.g. LATENESS v.ts INTERVAL 1 HOUR;)',
+      );
+    const c = latenessClause(l, sql, map, intervalMarks);
+    const ast = { HoldfastLateness: { relation: l.relation, ...c } };
+    const at = out.findIndex((x) => x.offset > l.start);
+    const st = { ast, text: sql.slice(l.start, l.end), offset: l.start, properties: {}, local: false };
+    out.splice(at < 0 ? out.length : at, 0, st);
   }
   for (const f of functions) {
     const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
@@ -253,6 +292,35 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     out.splice(at < 0 ? out.length : at, 0, st);
   }
   return out;
+}
+
+/** Parses a cut LATENESS annotation's expression. */
+function latenessClause(
+  l: CutLateness,
+  sql: string,
+  map: SourceMap,
+  marks: Parameters<typeof markIntervalQualifiers>[1],
+): LatenessClause {
+  if (l.column === null)
+    throw syntaxAt(
+      sql,
+      l.start,
+      'LATENESS must follow a column name and type (e.g. ts TIMESTAMP LATENESS INTERVAL 1 HOUR)',
+    );
+  if (l.exprSource === '')
+    throw syntaxAt(
+      sql,
+      l.start,
+      'LATENESS needs an expression (e.g. LATENESS INTERVAL 1 HOUR, or LATENESS 10)',
+    );
+  const sel = parseText(sql, l.exprText, map, [l.start]).stmts?.[0]?.stmt?.SelectStmt;
+  const targets = (sel?.targetList ?? []) as Ast[];
+  if (targets.length !== 1 || sel.fromClause || sel.whereClause)
+    throw syntaxAt(sql, l.start, 'LATENESS takes one constant expression');
+  const expr = targets[0].ResTarget.val;
+  markIntervalQualifiers(expr, marks, map);
+  checkDepth(expr, sql, map, l.start);
+  return { column: l.column, expr, source: l.exprSource, offset: l.start };
 }
 
 /** Runs the Postgres parser on position-preserving text, reporting errors against the program text. */

@@ -12,7 +12,8 @@
  * combine two planned queries. `WITH` plans each common table expression once and lets every reference in its
  * scope read the same operators (state: the stack of WITH scopes while a query is being planned). Subqueries in
  * WHERE, the select list and HAVING (as subqueries.ts allows) are first rewritten into LEFT JOINs with derived
- * tables (subqueries.ts); `JOIN ... USING` / `NATURAL JOIN` become qualified equalities (using-join.ts). WHERE
+ * tables (subqueries.ts); `JOIN ... USING` / `NATURAL JOIN` become qualified equalities (using-join.ts); a
+ * `LEFT ASOF JOIN` is planned by asof-plan.ts (its inputs are materialized first, it is a relation above). WHERE
  * predicates on the preserved side of an outer join are pushed below it.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
@@ -33,6 +34,7 @@ import {
   makeAggregate,
   TWO_ARGUMENT_AGGREGATES,
 } from './aggregates.ts';
+import { isAsofCondition, planAsofJoin } from './asof-plan.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -50,6 +52,7 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import { latenessPurge } from './lateness.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
@@ -487,7 +490,8 @@ export class Planner {
     }
     const pre = [...groupBound, ...argBound];
     const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
-    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions }), [
+    const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
+    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
       input.node,
     ]);
 
@@ -649,6 +653,15 @@ export class Planner {
       const kind = JOIN_KINDS[j.jointype as string];
       if (!kind) throw this.#err('SqlUnsupported', `join type ${j.jointype} is not supported`, undefined);
       const left = this.#fromItem(j.larg);
+      if (isAsofCondition(j.quals)) {
+        const ctx = {
+          circuit: this.#c,
+          ctx: (cols: readonly ScopeColumn[], clause: string) => this.#ctx(cols, { clause }),
+        };
+        const right = this.#materialize(this.#fromItem(j.rarg), [], null);
+        const rel = planAsofJoin(j.quals, kind, this.#materialize(left, [], null), right, ctx);
+        return { k: 'rel', rel, cols: rel.cols };
+      }
       if (j.rarg.RangeFunction && isUnnestCall(j.rarg.RangeFunction) && kind === 'inner' && !j.quals)
         return this.#unnest(left, j.rarg.RangeFunction);
       const right = this.#fromItem(j.rarg);

@@ -35,6 +35,8 @@ export interface RelationDescription {
   readonly state_keys: readonly string[];
   /** Connector endpoint name (`relation.connector`) → sha256 of its config. */
   readonly connectors: Readonly<Record<string, string>>;
+  /** Set when a column has LATENESS (such a program cannot be bootstrapped, as in Feldera). */
+  readonly lateness?: true;
 }
 
 export interface ProgramDescription {
@@ -131,6 +133,7 @@ export function describeProgram(circuit: SqlCircuit): ProgramDescription {
         deps: r.deps,
         state_keys: r.stateKeys,
         connectors: connectorHashes(schema),
+        ...(schema.columns.some((c) => c.lateness !== undefined) ? { lateness: true as const } : {}),
       };
     }),
   };

@@ -72,6 +72,7 @@ function relation(r: RelationSchema): Record<string, unknown> {
       case_sensitive: c.caseSensitive,
       columntype: columnType(c.type),
       unused: false,
+      ...(c.lateness !== undefined ? { lateness: c.lateness } : {}),
     })),
     materialized: r.materialized,
     properties: properties(r.properties),

@@ -12,6 +12,7 @@
 import { Circuit, type CircuitSnapshot, type NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { MaterializeOperator } from '../operators/integrate.ts';
+import { LatenessFilterOperator } from '../operators/lateness-filter.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
@@ -25,7 +26,15 @@ import {
   type ScopeColumn,
   sqlError,
 } from './expr.ts';
-import { type ParsedStatement, parseProgram, SourceMap, stackOverflowAsSqlError } from './parse.ts';
+import { rewriteGroupWindows } from './group-windows.ts';
+import { latenessNameError, type ResolvedLateness, resolveLateness } from './lateness.ts';
+import {
+  type LatenessClause,
+  type ParsedStatement,
+  parseProgram,
+  SourceMap,
+  stackOverflowAsSqlError,
+} from './parse.ts';
 import { Planner, type Rel } from './planner.ts';
 import type {
   ColumnSchema,
@@ -53,14 +62,18 @@ const TABLE_PROPERTIES = new Set([
 const VIEW_PROPERTIES = new Set(['connectors', 'emit_final']);
 
 interface TableDef {
-  readonly schema: TableSchema;
+  schema: TableSchema;
   readonly pk: readonly number[] | null;
+  /** LATENESS annotations (on columns, and from LATENESS statements naming the table). */
+  readonly lateness: LatenessClause[];
 }
 
 interface ViewDef {
   readonly schema: ViewSchema;
   readonly select: Ast;
   readonly aliases: readonly string[];
+  /** LATENESS statements naming the view's columns (resolved when the view is planned). */
+  readonly lateness: LatenessClause[];
 }
 
 /**
@@ -101,10 +114,15 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
   const defs: Def[] = [];
   const names = new Set<string>();
   const functions = new Map<string, DefinedFunction>();
+  const latenessStatements: Array<LatenessClause & { relation: { name: string; quoted: boolean } }> = [];
   for (const st of stmts) {
     if (st.ast.HoldfastFunction) {
       const f = defineFunction(st.ast.HoldfastFunction, source, functions);
       functions.set(f.name.toLowerCase(), f);
+      continue;
+    }
+    if (st.ast.HoldfastLateness) {
+      latenessStatements.push(st.ast.HoldfastLateness);
       continue;
     }
     const def = defineStatement(st, source, sql, defs);
@@ -114,6 +132,22 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
     }
     names.add(name);
     defs.push(def);
+  }
+  for (const l of latenessStatements) {
+    const want = l.relation.quoted ? l.relation.name : l.relation.name.toLowerCase();
+    const def =
+      defs.find((d) => d.d.schema.name === want) ??
+      defs.find(
+        (d) => !l.relation.quoted && !d.d.schema.caseSensitive && d.d.schema.name.toLowerCase() === want,
+      );
+    if (def === undefined)
+      throw latenessNameError(
+        `LATENESS names relation "${l.relation.name}", which is not declared in the program`,
+        source,
+        l.offset,
+      );
+    def.d.lateness.push({ column: l.column, expr: l.expr, source: l.source, offset: l.offset });
+    if (def.k === 'table') def.d.schema = withLateness(def.d.schema, def.d.lateness, source);
   }
   const program = new Program(sql, source, defs, functions);
   program.instantiate(); // plans every view once: reports errors now
@@ -359,6 +393,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
   }
   checkProperties(st.properties, TABLE_PROPERTIES, 'table', name);
   const mat = st.properties.materialized?.value.toLowerCase() === 'true';
+  const lateness = [...(st.lateness ?? [])];
   const schema: TableSchema = {
     kind: 'table',
     name,
@@ -373,7 +408,27 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
     appendOnly: st.properties.append_only?.value.toLowerCase() === 'true',
     properties: st.properties,
   };
-  return { schema, pk: pkIdx };
+  return { schema: withLateness(schema, lateness, source), pk: pkIdx, lateness };
+}
+
+/**
+ * The table's schema with each annotated column's `lateness` text; a table whose primary key has a LATENESS
+ * column is not materialized implicitly (as in Feldera: its old rows may be discarded), only by the property.
+ */
+function withLateness(
+  schema: TableSchema,
+  clauses: readonly LatenessClause[],
+  source: SourceMap,
+): TableSchema {
+  if (clauses.length === 0) return schema;
+  const resolved = resolveLateness(schema.name, schema.columns, clauses, source);
+  const columns = schema.columns.map((c, i) => {
+    const r = resolved.find((x) => x.index === i);
+    return r === undefined ? c : { ...c, lateness: r.source };
+  });
+  const keyLate = (schema.primaryKey ?? []).some((k) => columns.find((c) => c.name === k)?.lateness);
+  const mat = schema.properties.materialized?.value.toLowerCase() === 'true';
+  return { ...schema, columns, materialized: keyLate ? mat : schema.materialized };
 }
 
 function defineView(
@@ -395,6 +450,7 @@ function defineView(
       rv.location,
     );
   checkProperties(st.properties, VIEW_PROPERTIES, 'view', name);
+  rewriteGroupWindows(select);
   const schema: ViewSchema = {
     kind,
     name,
@@ -404,7 +460,12 @@ function defineView(
     properties: st.properties,
     query: st.text,
   };
-  return { schema, select, aliases: ((aliases ?? []) as Ast[]).map((a) => a.String.sval as string) };
+  return {
+    schema,
+    select,
+    aliases: ((aliases ?? []) as Ast[]).map((a) => a.String.sval as string),
+    lateness: [],
+  };
 }
 
 /** A compiled program: its schema, and a factory of circuits that run it. */
@@ -460,7 +521,7 @@ export class Program {
   instantiate(): SqlCircuit {
     const circuit = new Circuit();
     const rels = new Map<string, Rel>();
-    const tables = new Map<string, { op: TableInputOperator; schema: TableSchema }>();
+    const tables = new Map<string, TableEntry>();
     const views = new Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>();
     let deps: string[] = [];
     const planner = new Planner(circuit, {
@@ -484,15 +545,21 @@ export class Program {
       };
       if (def.k === 'table') {
         const s = def.d.schema;
-        const src = circuit.addSource(s.name);
+        let src = circuit.addSource(s.name);
+        let late: LatenessFilterOperator | null = null;
+        if (def.d.lateness.length > 0) {
+          late = latenessFilter(resolveLateness(s.name, s.columns, def.d.lateness, this.#source));
+          src = circuit.add(late, [src]);
+        }
         const op = new TableInputOperator({ primaryKey: def.d.pk, materialized: s.materialized });
         const node = circuit.add(op, [src]);
         rels.set(s.name, {
           node,
           cols: s.columns.map((c) => ({ qualifier: s.name, name: c.name, type: c.type })),
           unique: def.d.pk ?? undefined,
+          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns) }),
         });
-        tables.set(s.name, { op, schema: s });
+        tables.set(s.name, { op, schema: s, late });
         tableSchemas.push(s);
         done(s.name, 'table', s.materialized, {
           caseSensitive: s.caseSensitive,
@@ -506,8 +573,18 @@ export class Program {
       }
       const d = def.d;
       const rel = planner.planSelect(d.select);
-      const cols = viewColumns(rel.cols, d, this.#source);
+      let cols = viewColumns(rel.cols, d, this.#source);
       let node = rel.node;
+      let viewLate: LatenessFilterOperator | null = null;
+      if (d.lateness.length > 0) {
+        const resolved = resolveLateness(d.schema.name, cols, d.lateness, this.#source);
+        viewLate = latenessFilter(resolved);
+        node = circuit.add(viewLate, [node]);
+        cols = cols.map((c, i) => {
+          const r = resolved.find((x) => x.index === i);
+          return r === undefined ? c : { ...c, lateness: r.source };
+        });
+      }
       let mat: MaterializeOperator | null = null;
       if (d.schema.materialized) {
         mat = new MaterializeOperator();
@@ -517,6 +594,7 @@ export class Program {
       rels.set(schema.name, {
         node,
         cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
+        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
@@ -527,12 +605,37 @@ export class Program {
         ...usedFunctions(d.select, this.functions),
         aliases: d.aliases,
         properties: definingProperties(schema.properties),
+        ...(d.lateness.length > 0 ? { lateness: cols.map((c) => c.lateness ?? null) } : {}),
       });
     }
     this.#tables = tableSchemas;
     this.#views = viewSchemas;
     return new SqlCircuit(this, circuit, tables, views, this.#source, infos);
   }
+}
+
+/** The filter that drops a relation's late rows (see `operators/lateness-filter.ts`). */
+function latenessFilter(resolved: readonly ResolvedLateness[]): LatenessFilterOperator {
+  return new LatenessFilterOperator({ columns: resolved.map((r) => r.column) });
+}
+
+/** The waterline getters of a relation's LATENESS columns (see `Rel.waterlines`). */
+function waterlinesOf(
+  op: LatenessFilterOperator,
+  cols: readonly ColumnSchema[],
+): ReadonlyMap<number, () => Value> {
+  const out = new Map<number, () => Value>();
+  cols.forEach((c, i) => {
+    if (c.lateness !== undefined) out.set(i, () => op.waterline(i));
+  });
+  return out;
+}
+
+/** A table of a running circuit: its input operator, schema, and LATENESS filter (null without LATENESS). */
+interface TableEntry {
+  readonly op: TableInputOperator;
+  readonly schema: TableSchema;
+  readonly late: LatenessFilterOperator | null;
 }
 
 /** WITH properties that shape a relation's plan or state (connectors are compared on their own). */
@@ -597,11 +700,23 @@ function viewColumns(cols: readonly ScopeColumn[], d: ViewDef, source: SourceMap
       undefined,
     );
   }
-  const out = cols.map((c, i) => ({
-    name: d.aliases[i] ?? c.name,
-    type: c.type.kind === 'NULL' ? sqlType('VARCHAR', true, { length: null }) : c.type,
-    caseSensitive: false,
-  }));
+  // Names from the query that repeat get Feldera's (Calcite's) fresh names: the name plus 0, 1, ... (the first
+  // not taken), so `SELECT t.r.a, t.s.a` gives columns a and a0; names in the view's column list must differ.
+  const taken = new Set<string>();
+  const out = cols.map((c, i) => {
+    let name = d.aliases[i] ?? c.name;
+    if (d.aliases[i] === undefined && taken.has(name)) {
+      let k = 0;
+      while (taken.has(`${c.name}${k}`)) k++;
+      name = `${c.name}${k}`;
+    }
+    taken.add(name);
+    return {
+      name,
+      type: c.type.kind === 'NULL' ? sqlType('VARCHAR', true, { length: null }) : c.type,
+      caseSensitive: false,
+    };
+  });
   const seen = new Set<string>();
   for (const c of out) {
     if (seen.has(c.name)) {
@@ -636,7 +751,7 @@ async function parseAdHoc(sql: string): Promise<ParsedStatement> {
 export class SqlCircuit {
   readonly program: Program;
   readonly circuit: Circuit;
-  readonly #tables: Map<string, { op: TableInputOperator; schema: TableSchema }>;
+  readonly #tables: Map<string, TableEntry>;
   readonly #views: Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>;
   readonly #want: NodeId[];
   readonly #outputs: Array<[string, NodeId]>;
@@ -647,7 +762,7 @@ export class SqlCircuit {
   constructor(
     program: Program,
     circuit: Circuit,
-    tables: Map<string, { op: TableInputOperator; schema: TableSchema }>,
+    tables: Map<string, TableEntry>,
     views: Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>,
     source: SourceMap,
     relations: readonly RelationInfo[] = [],
@@ -690,6 +805,24 @@ export class SqlCircuit {
     const result = new Map<string, Batch>();
     for (const [name, node] of this.#outputs) result.set(name, consolidate(outs.get(node) ?? emptyBatch()));
     return result;
+  }
+
+  /**
+   * Changes dropped as late (LATENESS) per table that has a LATENESS column, since the pipeline started (part
+   * of the checkpointed state).
+   */
+  lateRecords(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, t] of this.#tables) if (t.late !== null) out.set(name, t.late.lateRecords);
+    return out;
+  }
+
+  /** For each table with LATENESS: the indexes (in the table's input of the last step) of the changes dropped. */
+  lastDropped(): Map<string, readonly number[]> {
+    const out = new Map<string, readonly number[]>();
+    for (const [name, t] of this.#tables)
+      if (t.late !== null && t.late.lastDropped.length > 0) out.set(name, t.late.lastDropped);
+    return out;
   }
 
   /** Current contents of a materialized table or view. */

@@ -1,5 +1,6 @@
 /** A planned relation: its node in the circuit and its columns (shared by the planner and its helpers). */
 import type { NodeId } from '../circuit/circuit.ts';
+import type { Value } from '../zset/value.ts';
 import type { ScopeColumn } from './bound.ts';
 
 /** A planned relation: a circuit node and its columns. */
@@ -8,4 +9,10 @@ export interface Rel {
   readonly cols: readonly ScopeColumn[];
   /** Columns that identify a row uniquely (a table's primary key), if known. */
   readonly unique?: readonly number[];
+  /**
+   * LATENESS: column index → the column's current waterline, a lower bound on its value in every row of later
+   * steps (null while there is none). Set for a table's or view's LATENESS columns and carried by the window
+   * table functions; the aggregate uses it to discard groups that can no longer change.
+   */
+  readonly waterlines?: ReadonlyMap<number, () => Value>;
 }

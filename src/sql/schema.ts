@@ -8,6 +8,8 @@ export interface ColumnSchema {
   readonly name: string;
   readonly type: SqlType;
   readonly caseSensitive: boolean;
+  /** The column's LATENESS expression as written, when it has one. */
+  readonly lateness?: string;
 }
 
 /** A `WITH ('key' = 'value')` property with its source position (1-based lines and columns). */

@@ -4,6 +4,8 @@
  * - `MAP<K, V>`, `ARRAY<T>`, `ROW(name T [NOT NULL | NULL], ...)` as types, nested in any combination, with
  *   `T ARRAY` suffixes (any depth) and component nullability (`INT NOT NULL ARRAY`, `VARCHAR NULL`);
  * - the field list of `CREATE TYPE name AS (field T [NOT NULL | NULL], ...)`.
+ * Nullability not written: an inline ROW's fields are NOT NULL (Calcite's rule, so Feldera's), a CREATE TYPE's
+ * fields, array elements and map keys and values nullable (see {@link componentType}).
  * {@link rewriteTypes} replaces each such type expression by a placeholder identifier (`_h` + a base-36
  * number, padded with spaces to the original length, so every position is kept) and records what it stood
  * for in a side table; after Postgres parsed the text, {@link attachTypes} hangs each recorded type on its
@@ -349,7 +351,7 @@ export function attachTypes(
 
 /**
  * The SqlType of a recorded type: `nullable` applies where the component does not say (columns: the column's
- * NOT NULL; components: nullable). `leaf` resolves a Postgres TypeName node.
+ * NOT NULL; components: nullable, but an inline ROW's fields NOT NULL). `leaf` resolves a Postgres TypeName node.
  */
 export function componentType(
   c: Component,
@@ -370,7 +372,12 @@ export function componentType(
       });
     case 'row':
       return sqlType('ROW', n, {
-        fields: s.fields.map((f) => ({ name: f.name, type: componentType(f.type, true, leaf) })),
+        // an inline ROW's fields are NOT NULL unless declared NULL (Calcite, so Feldera); a CREATE TYPE's
+        // fields are nullable unless declared NOT NULL, like a table's columns
+        fields: s.fields.map((f) => ({
+          name: f.name,
+          type: componentType(f.type, c.userType !== undefined, leaf),
+        })),
         ...(c.userType !== undefined ? { typeName: c.userType.toUpperCase() } : {}),
       });
   }

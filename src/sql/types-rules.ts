@@ -71,10 +71,12 @@ export function promoteNumeric(a: SqlType, b: SqlType, nullable: boolean): SqlTy
   return sqlType(kind, nullable);
 }
 
+const isBytes = (t: SqlType): boolean => t.kind === 'BINARY' || t.kind === 'VARBINARY';
+
 /**
  * The common type of several expressions (PG's select_common_type, simplified): NULL literals and untyped
- * string literals adopt the others' type; numerics promote; strings become VARCHAR; DATE with TIMESTAMP
- * becomes TIMESTAMP. `unknown[i]` marks untyped string literals.
+ * string literals adopt the others' type; numerics promote; strings become VARCHAR; BINARY and VARBINARY of
+ * different kinds or lengths become VARBINARY; DATE with TIMESTAMP becomes TIMESTAMP. `unknown[i]` marks untyped string literals.
  */
 export function commonType(types: readonly SqlType[], unknown: readonly boolean[], what: string): SqlType {
   const nullable = types.some((t) => t.nullable);
@@ -90,11 +92,33 @@ export function commonType(types: readonly SqlType[], unknown: readonly boolean[
     else if (isString(acc) && isString(t)) {
       acc =
         acc.kind === t.kind && acc.length === t.length ? acc : sqlType('VARCHAR', nullable, { length: null });
+    } else if (isBytes(acc) && isBytes(t) && (acc.kind !== t.kind || acc.length !== t.length)) {
+      acc = sqlType('VARBINARY', nullable, { length: null }); // BINARY(n) with VARBINARY or another length
     } else if (
       (acc.kind === 'DATE' && t.kind === 'TIMESTAMP') ||
       (acc.kind === 'TIMESTAMP' && t.kind === 'DATE')
     ) {
       acc = sqlType('TIMESTAMP', nullable);
+    } else if (
+      acc.kind === 'ROW' &&
+      t.kind === 'ROW' &&
+      acc.fields?.length === t.fields?.length &&
+      typeToSql({ ...acc, nullable: true }) !== typeToSql({ ...t, nullable: true })
+    ) {
+      // ROW values of the same shape: field by field (a field is nullable when it is on either side); the
+      // first one's field names and type name
+      acc = {
+        ...acc,
+        nullable,
+        fields: (acc.fields ?? []).map((f, i) => {
+          const g = (t.fields ?? [])[i] as { type: SqlType };
+          const c = commonType([f.type, g.type], [false, false], what);
+          return {
+            ...f,
+            type: c.kind === 'NULL' ? c : { ...c, nullable: f.type.nullable || g.type.nullable },
+          };
+        }),
+      };
     } else if (acc.kind === t.kind && (acc.kind === 'ARRAY' || acc.kind === 'MAP')) {
       // nested: component by component (components keep their own nullability)
       const part = (x: SqlType | undefined, y: SqlType | undefined): SqlType => {

@@ -15,7 +15,12 @@ import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { WindowAggOperator } from '../operators/window-agg.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { AGGREGATE_ALIASES, type AggregateName, makeAggregate } from './aggregates.ts';
+import {
+  AGGREGATE_ALIASES,
+  type AggregateName,
+  makeAggregate,
+  TWO_ARGUMENT_AGGREGATES,
+} from './aggregates.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -163,6 +168,21 @@ export function planWindowAggs(
       continue;
     }
     const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
+    const arity = name === 'arg_min' || name === 'arg_max' || TWO_ARGUMENT_AGGREGATES.has(name) ? 2 : 1;
+    if (!fc.agg_star && args.length !== arity)
+      throw sqlError(
+        'SqlTypeError',
+        `${shown} takes exactly ${arity === 1 ? 'one argument' : 'two arguments'}`,
+        scope,
+        fc.location,
+      );
+    if (!fc.agg_star && args.some((a) => a.type.kind === 'NULL'))
+      throw sqlError(
+        'SqlTypeError',
+        `an argument of ${shown} has the NULL type; cast it to a type`,
+        scope,
+        fc.location,
+      );
     let result: SqlType;
     try {
       result = aggregateType(name, shown, fc.agg_star ? [] : args.map((a) => a.type));

@@ -7,11 +7,12 @@
  *   starting every `slide` (aligned to `offset`) that holds `ts` (start ≤ ts < end).
  * Arguments may be named (`DATA =>`, `TIMECOL =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
- * whose time is NULL gets NULL bounds (once). Both are stateless (a map, a flat-map), so fully incremental.
+ * whose time is NULL belongs to no window and is dropped, as in Feldera. Both are stateless (flat-maps), so fully
+ * incremental. With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too
+ * (the least bounds of the windows of later rows), so an aggregate grouped by them discards closed windows.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
-import { MapOperator } from '../operators/map.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type BindContext, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
@@ -22,6 +23,7 @@ import { USECS_PER_DAY } from './values/temporal.ts';
 interface Rel {
   readonly node: NodeId;
   readonly cols: readonly ScopeColumn[];
+  readonly waterlines?: ReadonlyMap<number, () => Value>;
 }
 
 export interface WindowTableContext {
@@ -138,7 +140,7 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
   const slide = name === 'hop' ? width('slide', false) : size;
   const offset = width('offset', true);
   const isDate = tcol.type.kind === 'DATE';
-  const boundType = sqlType('TIMESTAMP', tcol.type.nullable);
+  const boundType = sqlType('TIMESTAMP', false);
   const cols: ScopeColumn[] = [
     ...rel.cols,
     { qualifier: null, name: 'window_start', type: boundType },
@@ -152,19 +154,19 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
   let node: number;
   if (name === 'tumble') {
     node = c.circuit.add(
-      new MapOperator((r) => {
+      new FlatMapOperator((r) => {
         const ts = time(r);
-        if (ts === null) return [...r, null, null];
+        if (ts === null) return [];
         const s = first(ts);
-        return [...r, s, s + size];
-      }, true),
+        return [[...r, s, s + size]];
+      }),
       [rel.node],
     );
   } else {
     node = c.circuit.add(
       new FlatMapOperator((r) => {
         const ts = time(r);
-        if (ts === null) return [[...r, null, null]];
+        if (ts === null) return [];
         const out: Row[] = [];
         for (let s = first(ts); s + size > ts; s -= slide) out.push([...r, s, s + size]);
         return out.reverse();
@@ -172,5 +174,25 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
       [rel.node],
     );
   }
-  return { rel: { node, cols }, qualifier: (rf.alias?.aliasname as string | undefined) ?? null };
+  // LATENESS: t's waterlines carry over, and one on the time column bounds the windows of later rows
+  const waterlines = new Map(rel.waterlines ?? []);
+  const twl = rel.waterlines?.get(ti);
+  if (twl !== undefined) {
+    const ws = (): number | null => {
+      const w = twl();
+      if (w === null) return null;
+      const t = isDate ? (w as number) * USECS_PER_DAY : (w as number);
+      // the least window start of a row at or after t: its own window (TUMBLE), the first one still open (HOP)
+      return name === 'tumble' ? first(t) : first(t - size) + slide;
+    };
+    waterlines.set(rel.cols.length, ws);
+    waterlines.set(rel.cols.length + 1, () => {
+      const w = ws();
+      return w === null ? null : w + size;
+    });
+  }
+  return {
+    rel: { node, cols, ...(waterlines.size > 0 ? { waterlines } : {}) },
+    qualifier: (rf.alias?.aliasname as string | undefined) ?? null,
+  };
 }

@@ -46,6 +46,8 @@ import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import {
+  answerInfo,
+  checkRange,
   type GetOptions,
   type GetResult,
   type GetStreamResult,
@@ -57,6 +59,7 @@ import {
   type ObjectStore,
   type PutOptions,
   type PutResult,
+  readWhole,
   validateKey,
   validatePrefix,
 } from './object-store.ts';
@@ -236,18 +239,9 @@ export class AzureStore implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { stream, info, contentLength } = await this.getStream(key, opts);
+    const answer = await this.getStream(key, opts);
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      const bytes = Buffer.concat(chunks);
-      if (contentLength !== undefined && bytes.length < contentLength)
-        throw new ServiceError(
-          'ObjectStoreUnavailable',
-          `GET ${key} on ${this.description} failed: the response ended after ${bytes.length} of the ${contentLength} bytes it promised. Check the endpoint and the network; retry later`,
-          { key, store_code: 'TruncatedBody' },
-        );
-      return { bytes, info };
+      return await readWhole(answer, key, this.description);
     } catch (e) {
       throw this.#error(e, 'GET', key);
     }
@@ -255,33 +249,16 @@ export class AzureStore implements ObjectStore {
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
     const blob = this.#blob(key);
-    let offset = 0;
-    let count: number | undefined;
-    if (opts.range !== undefined) {
-      const { offset: o, length } = opts.range;
-      if (!Number.isSafeInteger(o) || o < 0 || (length !== undefined && length < 1))
-        throw new ServiceError(
-          'ObjectStoreError',
-          `GET ${key} on ${this.description}: range offset ${o} length ${length ?? 'to end'} is not satisfiable`,
-          { key, store_code: 'InvalidRange' },
-        );
-      offset = o;
-      count = length;
-    }
+    checkRange(opts.range, key, this.description);
+    const offset = opts.range?.offset ?? 0;
+    const count = opts.range?.length;
     try {
       // no SDK re-requests of a broken body: the synchronizer's retry layer sees and counts every failure
       const out = await blob.download(offset, count, {
         maxRetryRequests: 0,
         ...(opts.signal === undefined ? {} : { abortSignal: opts.signal }),
       });
-      const total = /\/(\d+)$/.exec(out.contentRange ?? '')?.[1];
-      const info: Info = {
-        key,
-        size: total !== undefined ? Number(total) : (out.contentLength ?? 0),
-        etag: out.etag ?? '',
-        ...(out.metadata?.sha256 === undefined ? {} : { sha256: out.metadata.sha256 }),
-        ...(out.lastModified === undefined ? {} : { lastModified: out.lastModified }),
-      };
+      const info: Info = answerInfo(key, out);
       const body = out.readableStreamBody as Readable | undefined;
       return {
         stream: body ?? Readable.from([]),
@@ -297,13 +274,7 @@ export class AzureStore implements ObjectStore {
     const blob = this.#blob(key);
     try {
       const out = await blob.getProperties(opts.signal === undefined ? {} : { abortSignal: opts.signal });
-      return {
-        key,
-        size: out.contentLength ?? 0,
-        etag: out.etag ?? '',
-        ...(out.metadata?.sha256 === undefined ? {} : { sha256: out.metadata.sha256 }),
-        ...(out.lastModified === undefined ? {} : { lastModified: out.lastModified }),
-      };
+      return answerInfo(key, out);
     } catch (e) {
       const mapped = this.#error(e, 'HEAD', key);
       if (mapped.errorCode === 'ObjectNotFound') return null;

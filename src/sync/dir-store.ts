@@ -62,6 +62,9 @@ interface HashCacheEntry {
   readonly sha256: string;
 }
 
+/** What identifies one version of a file for the hash cache (a `stat` result has it). */
+type FileIdentity = Omit<HashCacheEntry, 'sha256'>;
+
 type Info = ObjectInfo & { readonly etag: string };
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -140,14 +143,7 @@ export class DirStore implements ObjectStore {
           await tmp.commit('rename', { syncDir: false });
         }
         await fsyncDir(dir);
-        const st = await stat(path);
-        this.#hashes.set(path, {
-          ino: st.ino,
-          size: st.size,
-          mtimeMs: st.mtimeMs,
-          ctimeMs: st.ctimeMs,
-          sha256,
-        });
+        this.#remember(path, await stat(path), sha256);
       });
     } catch (e) {
       await tmp.discard();
@@ -375,13 +371,7 @@ export class DirStore implements ObjectStore {
         pos += bytesRead;
       }
       sha256 = h.digest('hex');
-      this.#hashes.set(path, {
-        ino: st.ino,
-        size: st.size,
-        mtimeMs: st.mtimeMs,
-        ctimeMs: st.ctimeMs,
-        sha256,
-      });
+      this.#remember(path, st, sha256);
     }
     return { key, size: st.size, etag: sha256, sha256, lastModified: st.mtime };
   }
@@ -402,10 +392,13 @@ export class DirStore implements ObjectStore {
     }
   }
 
-  #cached(
-    path: string,
-    st: { ino: number; size: number; mtimeMs: number; ctimeMs: number },
-  ): string | undefined {
+  /** Remembers `sha256` as the hash of the file at `path` while its `st` (inode, size, times) stays the same. */
+  #remember(path: string, st: FileIdentity, sha256: string): void {
+    this.#hashes.set(path, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha256 });
+  }
+
+  /** The remembered hash of the file at `path`, if its `st` is still the one it was remembered with. */
+  #cached(path: string, st: FileIdentity): string | undefined {
     const c = this.#hashes.get(path);
     return c !== undefined &&
       c.ino === st.ino &&

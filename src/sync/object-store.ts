@@ -207,3 +207,56 @@ export async function bodyBytes(body: ObjectBody): Promise<Uint8Array> {
     );
   return Buffer.concat(chunks);
 }
+
+/**
+ * A GET answer read whole: the stream concatenated, refused as transient (`ObjectStoreUnavailable`,
+ * store code `TruncatedBody`) when it ends before the length the response promised.
+ */
+export async function readWhole(r: GetStreamResult, key: string, where: string): Promise<GetResult> {
+  const chunks: Buffer[] = [];
+  for await (const c of r.stream) chunks.push(c as Buffer);
+  const bytes = Buffer.concat(chunks);
+  if (r.contentLength !== undefined && bytes.length < r.contentLength)
+    throw new ServiceError(
+      'ObjectStoreUnavailable',
+      `GET ${key} on ${where} failed: the response ended after ${bytes.length} of the ${r.contentLength} bytes it promised. Check the endpoint and the network; retry later`,
+      { key, store_code: 'TruncatedBody' },
+    );
+  return { bytes, info: r.info };
+}
+
+/** Throws `ObjectStoreError` (store code `InvalidRange`) unless `range` is a valid offset and length. */
+export function checkRange(range: GetOptions['range'], key: string, where: string): void {
+  if (range === undefined) return;
+  const { offset, length } = range;
+  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && length < 1))
+    throw new ServiceError(
+      'ObjectStoreError',
+      `GET ${key} on ${where}: range offset ${offset} length ${length ?? 'to end'} is not satisfiable`,
+      { key, store_code: 'InvalidRange' },
+    );
+}
+
+/**
+ * What a GET or HEAD answer says about an object: the full size (from `Content-Range` on a ranged read),
+ * the ETag, the `sha256` metadata and the modification time.
+ */
+export function answerInfo(
+  key: string,
+  a: {
+    readonly contentLength?: number | undefined;
+    readonly contentRange?: string | undefined;
+    readonly etag?: string | undefined;
+    readonly metadata?: Readonly<Record<string, string>> | undefined;
+    readonly lastModified?: Date | undefined;
+  },
+): ObjectInfo & { readonly etag: string } {
+  const total = /\/(\d+)$/.exec(a.contentRange ?? '')?.[1];
+  return {
+    key,
+    size: total !== undefined ? Number(total) : (a.contentLength ?? 0),
+    etag: a.etag ?? '',
+    ...(a.metadata?.sha256 === undefined ? {} : { sha256: a.metadata.sha256 }),
+    ...(a.lastModified === undefined ? {} : { lastModified: a.lastModified }),
+  };
+}

@@ -48,7 +48,9 @@ import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import {
+  answerInfo,
   bodyBytes,
+  checkRange,
   type GetOptions,
   type GetResult,
   type GetStreamResult,
@@ -60,6 +62,7 @@ import {
   type ObjectStore,
   type PutOptions,
   type PutResult,
+  readWhole,
   splitBucket,
   validateKey,
   validatePrefix,
@@ -263,18 +266,9 @@ export class S3Store implements ObjectStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
-    const { stream, info, contentLength } = await this.getStream(key, opts);
+    const answer = await this.getStream(key, opts);
     try {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      const bytes = Buffer.concat(chunks);
-      if (contentLength !== undefined && bytes.length < contentLength)
-        throw new ServiceError(
-          'ObjectStoreUnavailable',
-          `GET ${key} on ${this.description} failed: the response ended after ${bytes.length} of the ${contentLength} bytes it promised. Check the endpoint and the network; retry later`,
-          { key, store_code: 'TruncatedBody' },
-        );
-      return { bytes, info };
+      return await readWhole(answer, key, this.description);
     } catch (e) {
       throw this.#error(e, 'GET', key);
     }
@@ -282,29 +276,17 @@ export class S3Store implements ObjectStore {
 
   async getStream(key: string, opts: GetOptions = {}): Promise<GetStreamResult> {
     const Key = this.#key(key);
-    let Range: string | undefined;
-    if (opts.range !== undefined) {
-      const { offset, length } = opts.range;
-      if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && length < 1))
-        throw new ServiceError(
-          'ObjectStoreError',
-          `GET ${key} on ${this.description}: range offset ${offset} length ${length ?? 'to end'} is not satisfiable`,
-          { key, store_code: 'InvalidRange' },
-        );
-      Range = `bytes=${offset}-${length === undefined ? '' : offset + length - 1}`;
-    }
+    checkRange(opts.range, key, this.description);
+    const r = opts.range;
+    const Range =
+      r === undefined
+        ? undefined
+        : `bytes=${r.offset}-${r.length === undefined ? '' : r.offset + r.length - 1}`;
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }), {
         abortSignal: opts.signal,
       });
-      const total = /\/(\d+)$/.exec(out.ContentRange ?? '')?.[1];
-      const info: Info = {
-        key,
-        size: total !== undefined ? Number(total) : (out.ContentLength ?? 0),
-        etag: out.ETag ?? '',
-        ...(out.Metadata?.sha256 === undefined ? {} : { sha256: out.Metadata.sha256 }),
-        ...(out.LastModified === undefined ? {} : { lastModified: out.LastModified }),
-      };
+      const info: Info = answerInfo(key, s3Answer(out));
       const stream = (out.Body as Readable | undefined) ?? Readable.from([]);
       return {
         stream,
@@ -322,13 +304,7 @@ export class S3Store implements ObjectStore {
       const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), {
         abortSignal: opts.signal,
       });
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: out.ETag ?? '',
-        ...(out.Metadata?.sha256 === undefined ? {} : { sha256: out.Metadata.sha256 }),
-        ...(out.LastModified === undefined ? {} : { lastModified: out.LastModified }),
-      };
+      return answerInfo(key, s3Answer(out));
     } catch (e) {
       const mapped = this.#error(e, 'HEAD', key);
       if (mapped.errorCode === 'ObjectNotFound') return null;
@@ -561,6 +537,23 @@ export function resolveS3Config(opts: S3StoreOptions): ResolvedS3Config {
 }
 
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** A GET or HEAD output's fields under the names {@link answerInfo} reads. */
+function s3Answer(out: {
+  ContentLength?: number | undefined;
+  ContentRange?: string | undefined;
+  ETag?: string | undefined;
+  Metadata?: Record<string, string> | undefined;
+  LastModified?: Date | undefined;
+}) {
+  return {
+    contentLength: out.ContentLength,
+    contentRange: out.ContentRange,
+    etag: out.ETag,
+    metadata: out.Metadata,
+    lastModified: out.LastModified,
+  };
+}
 
 /** How {@link S3Store} reports a GCS object's generation as its ETag. */
 const GCS_GENERATION = /^"gen:(\d+)"$/;

@@ -126,6 +126,19 @@ export interface TransferProgress {
   readonly filesSkipped: number;
 }
 
+/** The progress of a transfer of `todo` out of `all` files (the others are there already), before its first byte. */
+function transferStart(all: number, todo: readonly { readonly size: number }[]): Mutable<TransferProgress> {
+  return {
+    bytesTotal: todo.reduce((a, f) => a + f.size, 0),
+    bytesDone: 0,
+    filesTotal: todo.length,
+    filesDone: 0,
+    filesSkipped: all - todo.length,
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 export interface TransferResult {
   readonly uuid: string;
   /** Bytes moved (files the other side lacked, plus the manifest on a push). */
@@ -644,13 +657,7 @@ export class Synchronizer {
     }));
     const missing = await missingRemote(this.bucket, files, this.#checkers, this.settings.ignoreChecksum);
     const todo = files.filter((f) => missing.has(f.key));
-    const progress = {
-      bytesTotal: todo.reduce((a, f) => a + f.size, 0),
-      bytesDone: 0,
-      filesTotal: todo.length,
-      filesDone: 0,
-      filesSkipped: files.length - todo.length,
-    };
+    const progress = transferStart(files.length, todo);
     opts.onProgress?.({ ...progress });
     await this.#transfers.map(todo, async (file) => {
       // the raw store: uploadFile retries the whole file itself (re-reading it), not each request again
@@ -838,6 +845,14 @@ export class Synchronizer {
           fingerprint: m.fingerprint,
           source,
           epoch: m.sync?.epoch ?? null,
+          pushed_by:
+            m.sync === undefined
+              ? null
+              : {
+                  pipeline_id: m.sync.pipeline_id,
+                  pipeline_name: m.sync.pipeline_name,
+                  pushed_at: m.sync.pushed_at,
+                },
         });
       }
     }
@@ -991,13 +1006,7 @@ export class Synchronizer {
     const files = manifestFiles(m);
     const have = await this.#checkers.map(files, (f) => this.#local.hasFile(f.hash, f.size));
     const todo = files.filter((_, i) => !have[i]);
-    const progress = {
-      bytesTotal: todo.reduce((a, f) => a + f.size, 0),
-      bytesDone: 0,
-      filesTotal: todo.length,
-      filesDone: 0,
-      filesSkipped: files.length - todo.length,
-    };
+    const progress = transferStart(files.length, todo);
     onProgress?.({ ...progress });
     await this.#transfers.map(todo, async (f) => {
       const tmp = await this.#local.downloadTarget(f.hash);

@@ -570,8 +570,23 @@ export const RemoteCheckpointSchema = {
     fingerprint: str,
     source: { type: 'string', enum: ['bucket', 'read_bucket'] },
     epoch: nullableInt,
+    pushed_by: {
+      type: ['object', 'null'],
+      properties: { pipeline_id: str, pipeline_name: str, pushed_at: str },
+      required: ['pipeline_id', 'pipeline_name', 'pushed_at'],
+    },
   },
-  required: ['uuid', 'created_at', 'size', 'steps', 'processed_records', 'fingerprint', 'source', 'epoch'],
+  required: [
+    'uuid',
+    'created_at',
+    'size',
+    'steps',
+    'processed_records',
+    'fingerprint',
+    'source',
+    'epoch',
+    'pushed_by',
+  ],
 } as const;
 
 /** `POST /v0/pipelines/{name}/diff` body: the proposed program (default: the current one). */

@@ -84,35 +84,11 @@ export type ResourcesDesiredStatus = (typeof RESOURCES_DESIRED_STATUSES)[number]
  * `deployment_status` (Feldera's `CombinedStatus`): the resources status while not `Provisioned`, otherwise the
  * runtime status (`Unavailable` when none is known yet).
  */
-export const PIPELINE_STATUSES = [
-  'Stopped',
-  'Provisioning',
-  'Stopping',
-  'Unavailable',
-  'Coordination',
-  'Standby',
-  'Initializing',
-  'AwaitingApproval',
-  'Bootstrapping',
-  'Replaying',
-  'Paused',
-  'Running',
-  'Suspended',
-  'ConcurrentBootstrapping',
-  'Synchronizing',
-] as const;
+export const PIPELINE_STATUSES = ['Stopped', 'Provisioning', 'Stopping', ...RUNTIME_STATUSES] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
 
-/** `deployment_desired_status` (Feldera's `CombinedDesiredStatus`). */
-export const PIPELINE_DESIRED_STATUSES = [
-  'Stopped',
-  'Unavailable',
-  'Coordination',
-  'Standby',
-  'Paused',
-  'Running',
-  'Suspended',
-] as const;
+/** `deployment_desired_status` (Feldera's `CombinedDesiredStatus`): `Stopped` or a runtime desired status. */
+export const PIPELINE_DESIRED_STATUSES = ['Stopped', ...RUNTIME_DESIRED_STATUSES] as const;
 export type PipelineDesiredStatus = (typeof PIPELINE_DESIRED_STATUSES)[number];
 
 /** `storage_status`. */
@@ -489,6 +465,8 @@ export interface RemoteCheckpoint {
   source: 'bucket' | 'read_bucket';
   /** The ownership epoch the checkpoint was pushed under. */
   epoch: number | null;
+  /** Which pipeline pushed it (the bucket's owner at the time) and when; null for a manifest without a stamp. */
+  pushed_by: { pipeline_id: string; pipeline_name: string; pushed_at: Timestamp } | null;
 }
 
 /** A push in flight, in `sync_status` `checkpoint_sync.push_in_progress`. */
@@ -889,6 +867,11 @@ export interface InputEndpointMetrics {
   buffered_bytes: number;
   num_transport_errors: number;
   num_parse_errors: number;
+  /**
+   * Holdfast: changes from this endpoint dropped as late (a LATENESS column below its waterline) since the
+   * process started; the table's total since the pipeline started is `holdfast_input_table_late_records_total`.
+   */
+  num_late_records: number;
   end_of_input: boolean;
   processing_latency_p99_micros?: number;
 }

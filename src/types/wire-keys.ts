@@ -14,50 +14,6 @@ import type {
 
 export type KeySet<T> = { readonly [K in keyof Required<T>]: true };
 
-export const PIPELINE_DESCR_KEYS: KeySet<PipelineDescr> = {
-  bootstrap_policy: true,
-  silent_bootstrap: true,
-  concurrent_bootstrap: true,
-  id: true,
-  name: true,
-  description: true,
-  tags: true,
-  created_at: true,
-  version: true,
-  platform_version: true,
-  program_config: true,
-  program_version: true,
-  program_status: true,
-  program_status_since: true,
-  deployment_error: true,
-  refresh_version: true,
-  storage_status: true,
-  storage_status_details: true,
-  deployment_id: true,
-  deployment_initial: true,
-  deployment_status: true,
-  deployment_status_since: true,
-  deployment_desired_status: true,
-  deployment_desired_status_since: true,
-  deployment_resources_status: true,
-  deployment_resources_status_since: true,
-  deployment_resources_desired_status: true,
-  deployment_resources_desired_status_since: true,
-  deployment_runtime_status: true,
-  deployment_runtime_status_details: true,
-  deployment_runtime_status_since: true,
-  deployment_runtime_desired_status: true,
-  deployment_runtime_desired_status_since: true,
-  warnings: true,
-  runtime_config: true,
-  program_code: true,
-  udf_rust: true,
-  udf_toml: true,
-  program_error: true,
-  program_info: true,
-  deployment_resources_status_details: true,
-};
-
 export const PIPELINE_STATUS_DESCR_KEYS: KeySet<PipelineStatusDescr> = {
   bootstrap_policy: true,
   silent_bootstrap: true,
@@ -93,6 +49,18 @@ export const PIPELINE_STATUS_DESCR_KEYS: KeySet<PipelineStatusDescr> = {
   deployment_runtime_desired_status: true,
   deployment_runtime_desired_status_since: true,
   warnings: true,
+};
+
+/** The full pipeline object: the status fields plus the program and its configuration. */
+export const PIPELINE_DESCR_KEYS: KeySet<PipelineDescr> = {
+  ...PIPELINE_STATUS_DESCR_KEYS,
+  runtime_config: true,
+  program_code: true,
+  udf_rust: true,
+  udf_toml: true,
+  program_error: true,
+  program_info: true,
+  deployment_resources_status_details: true,
 };
 
 export const GLOBAL_METRICS_KEYS: KeySet<GlobalMetrics> = {

@@ -1202,14 +1202,19 @@ export class Trace {
     bs.push(b);
     this.#rowsInBatches += b.length;
     bs.sort((x, y) => y.length - x.length); // stable; usually already in order
-    while (merge && bs.length >= 2) {
-      const last = bs[bs.length - 1] as TraceBatch;
-      const prev = bs[bs.length - 2] as TraceBatch;
-      if (prev.length > 2 * last.length) break;
-      bs.length -= 2;
+    // merge the smallest neighbours that break the shape until every batch is more than twice the next: the
+    // new batch can land between two others (checking only the last pair let equal sizes pile up unmerged)
+    while (merge) {
+      let i = bs.length - 2;
+      while (i >= 0 && (bs[i] as TraceBatch).length > 2 * (bs[i + 1] as TraceBatch).length) i--;
+      if (i < 0) break;
+      const prev = bs[i] as TraceBatch;
+      const last = bs[i + 1] as TraceBatch;
       const m = mergeBatches(prev, last);
       this.#rowsInBatches += m.length - prev.length - last.length;
-      if (m.length > 0) bs.push(m);
+      if (m.length > 0) bs.splice(i, 2, m);
+      else bs.splice(i, 2);
+      bs.sort((x, y) => y.length - x.length);
     }
     this.#batches = bs;
   }

@@ -4,11 +4,8 @@
  * any checkpoint, and comes back with every inserted row (replayed from the journal).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { kill9, query, startPipeline, until } from './support.ts';
+import { kill9, pipelineConfig, query, startPipeline, until } from './support.ts';
 
 const SQL = `CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR);
 CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(id) AS sid FROM t;`;
@@ -16,16 +13,11 @@ CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(id) AS sid FROM t;`;
 test('ad-hoc INSERT answers the count, is journaled and survives kill -9 (exactly_once)', {
   timeout: 90_000,
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'holdfast-adhoc-'));
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      program_code: SQL,
-      storage: {},
-      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-    }),
-  );
+  const { cfg } = pipelineConfig('holdfast-adhoc-', {
+    program_code: SQL,
+    storage: {},
+    fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+  });
   const p = await startPipeline(cfg);
   const insert = async (sql: string) => {
     const r = await fetch(`${p.base}/query?format=json&sql=${encodeURIComponent(sql)}`);

@@ -4,8 +4,9 @@
  * A campaign (one seed, one fault-tolerance model) runs a multi-view program — two datagen tables (`g`, `e`),
  * a followed file_input table (`h`, JSON insert/delete lines appended in parts between and during rounds) and
  * a followed object_store_input table (`o`, a local-directory store that gets one new object with each part
- * of `h`), views with a join + GROUP BY aggregate (`agg`), a plain join (`pairs`), a DISTINCT over a join
- * (`dist`) and global aggregates (`tg`, `te`), each with a JSON file_output — and `kill -9`s the pipeline
+ * of `h`; its rows carry JSON events, a VARIANT column), views with a join + GROUP BY aggregate (`agg`), a plain
+ * join (`pairs`), a DISTINCT over a join (`dist`), global aggregates (`tg`, `te`, `tobj`), the events' line
+ * items unnested (`items`: UNNEST of a VARIANT array) and aggregated (`per_sku`), each with a JSON file_output — and `kill -9`s the pipeline
  * process again and again at a random moment of each round:
  * - `replay`: right after the process listens (it is initializing, replaying its journal, or catching up);
  * - `step`: after a random sleep, mid-stream (steps run continuously at the datagen rate);
@@ -62,7 +63,7 @@ export type Moment = 'replay' | 'step' | 'checkpoint' | 'output' | 'append';
 const MOMENTS: readonly Moment[] = ['replay', 'step', 'checkpoint', 'output', 'append'];
 
 /** Views with a file output, compared with the reference and integrated. */
-const OUT_VIEWS = ['agg', 'pairs', 'dist', 'tg', 'te', 'tobj'] as const;
+const OUT_VIEWS = ['agg', 'pairs', 'dist', 'tg', 'te', 'tobj', 'items', 'per_sku'] as const;
 /** All views compared with the reference at the end. */
 const ALL_VIEWS = [...OUT_VIEWS, 'th'] as const;
 const KEYS = 40;
@@ -183,14 +184,22 @@ interface Limits {
   readonly o: number;
 }
 
-/** The objects of `o`: one per part, insert lines with unique ids. */
+/**
+ * The objects of `o`: one per part, insert lines with unique ids, each carrying a JSON event (`ev`, a VARIANT)
+ * with 0 to 4 line items that the `items` view unnests (quantities are at least 1, so `per_sku` only grows).
+ */
 function generateO(rng: Prng, parts: number): string[] {
   const out: string[] = [];
   let id = 0;
   for (let p = 0; p < parts; p++) {
     const lines: string[] = [];
-    for (let i = rng.int(50, 400); i > 0; i--)
-      lines.push(JSON.stringify({ insert: { id: id++, v: rng.int(0, 1000) } }));
+    for (let i = rng.int(50, 400); i > 0; i--) {
+      const items = Array.from({ length: rng.int(0, 4) }, () => ({
+        sku: `sku-${rng.int(0, 9)}`,
+        qty: rng.int(1, 5),
+      }));
+      lines.push(JSON.stringify({ insert: { id: id++, v: rng.int(0, 1000), ev: { items } } }));
+    }
     out.push(`${lines.join('\n')}\n`);
   }
   return out;
@@ -261,7 +270,7 @@ function program(dir: string, seed: number, limits: Limits, throttled: boolean):
   return `CREATE TABLE g (id BIGINT NOT NULL, k INT NOT NULL, v INT NOT NULL) WITH ('connectors' = '${g}');
 CREATE TABLE e (id BIGINT NOT NULL, k INT NOT NULL) WITH ('connectors' = '${e}');
 CREATE TABLE h (k INT NOT NULL, name VARCHAR NOT NULL) WITH ('connectors' = '${h}');
-CREATE TABLE o (id BIGINT NOT NULL, v INT NOT NULL) WITH ('connectors' = '${o}');
+CREATE TABLE o (id BIGINT NOT NULL, v INT NOT NULL, ev VARIANT) WITH ('connectors' = '${o}');
 CREATE MATERIALIZED VIEW agg WITH ('connectors' = '${out('agg')}') AS
   SELECT h.name, COUNT(*) AS c, SUM(g.v) AS s FROM g JOIN h ON g.k = h.k GROUP BY h.name;
 CREATE MATERIALIZED VIEW pairs WITH ('connectors' = '${out('pairs')}') AS
@@ -273,6 +282,11 @@ CREATE MATERIALIZED VIEW te WITH ('connectors' = '${out('te')}') AS SELECT COUNT
 CREATE MATERIALIZED VIEW th AS SELECT COUNT(*) AS n, SUM(k) AS s FROM h;
 CREATE MATERIALIZED VIEW tobj WITH ('connectors' = '${out('tobj')}') AS
   SELECT COUNT(*) AS n, SUM(v) AS s, COUNT(DISTINCT id) AS d FROM o;
+CREATE MATERIALIZED VIEW items WITH ('connectors' = '${out('items')}') AS
+  SELECT o.id, CAST(it['sku'] AS VARCHAR) AS sku, CAST(it['qty'] AS INT) AS qty
+  FROM o, UNNEST(CAST(o.ev['items'] AS VARIANT ARRAY)) AS u(it);
+CREATE MATERIALIZED VIEW per_sku WITH ('connectors' = '${out('per_sku')}') AS
+  SELECT sku, COUNT(*) AS n, SUM(qty) AS q FROM items GROUP BY sku;
 CREATE MATERIALIZED VIEW fin AS SELECT COUNT(*) AS n FROM h WHERE k = ${SENTINEL};`;
 }
 

@@ -26,7 +26,7 @@
  *
  * A `flaky-store` campaign syncs checkpoints to an S3 server (s3rver) through the fault-injecting proxy
  * (tests/helpers/fault-proxy.ts). Each round pushes acknowledged batches, takes a checkpoint and pushes it while
- * the proxy injects random faults (5xx, resets, bodies cut short or corrupted in transit, delays, hangs) into a
+ * the proxy injects random faults (5xx, resets, bodies cut short, response or upload bodies with bytes flipped, delays, hangs) into a
  * random share of the requests: a push either succeeds or fails loudly, never leaves a manifest whose files are
  * missing. Then `kill -9`, usually with the local storage wiped (a lost disk), and a restart with
  * `start_from_checkpoint: "latest"` while faults go on. The outcome must be:
@@ -324,6 +324,18 @@ async function push(base: string, body: string): Promise<{ status: number; text:
   return { status: res.status, text: await res.text() };
 }
 
+/** Pushes the next acknowledged batch and commits it; false (the failure noted) when the ingress refused it. */
+async function pushAcked(c: Campaign, base: string, round: number): Promise<boolean> {
+  const batch = c.acked.batch(c.rng);
+  const r = await push(base, batch.body);
+  if (r.status !== 200) {
+    c.failures.push(`round ${round}: ingress answered ${r.status} ${r.text} ${c.tag}`);
+    return false;
+  }
+  c.acked.commit(batch);
+  return true;
+}
+
 async function stop(c: Campaign): Promise<void> {
   if (c.proc !== null) await kill9(c.proc);
   c.proc = null;
@@ -336,13 +348,7 @@ async function corruptCampaign(c: Campaign): Promise<void> {
     const base = (c.proc as Proc).base;
     // 2: acknowledged batches, checkpoints in between
     for (let b = rng.int(1, 4); b > 0; b--) {
-      const batch = c.acked.batch(rng);
-      const r = await push(base, batch.body);
-      if (r.status !== 200) {
-        c.failures.push(`round ${round}: ingress answered ${r.status} ${r.text} ${c.tag}`);
-        return;
-      }
-      c.acked.commit(batch);
+      if (!(await pushAcked(c, base, round))) return;
       if (rng.chance(0.4)) await checkpoint(base);
     }
     // sometimes before, sometimes after the last batch's step (the journal holds it either way)
@@ -620,15 +626,7 @@ async function flakyStoreCampaign(c: Campaign): Promise<void> {
         if (round === c.o.rounds) return;
       } else if (!(await startChecked(c, round)) || round === c.o.rounds) return;
       const base = (c.proc as Proc).base;
-      for (let b = rng.int(1, 3); b > 0; b--) {
-        const batch = c.acked.batch(rng);
-        const r = await push(base, batch.body);
-        if (r.status !== 200) {
-          c.failures.push(`round ${round}: ingress answered ${r.status} ${r.text} ${c.tag}`);
-          return;
-        }
-        c.acked.commit(batch);
-      }
+      for (let b = rng.int(1, 3); b > 0; b--) if (!(await pushAcked(c, base, round))) return;
       if (!(await caughtUp(c, base))) {
         c.failures.push(`round ${round}: the views never caught up with the acknowledged input ${c.tag}`);
         return;

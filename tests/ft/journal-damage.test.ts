@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { kill9, MAIN, query, startPipeline, until } from './support.ts';
+import { kill9, MAIN, pipelineConfig, query, startPipeline, until } from './support.ts';
 
 const SQL = `CREATE TABLE t (id BIGINT NOT NULL, v VARCHAR);
 CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(id) AS sid FROM t;`;
@@ -44,16 +44,11 @@ function frames(buf: Buffer): number[] {
 
 /** An exactly_once pipeline that acknowledged 2 x 1,000 rows, killed with -9; returns its journal file. */
 async function acknowledgedThenKilled(): Promise<{ cfg: string; jfile: string; jdir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'holdfast-jdamage-'));
-  const cfg = join(dir, 'config.json');
-  writeFileSync(
-    cfg,
-    JSON.stringify({
-      program_code: SQL,
-      storage: {},
-      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-    }),
-  );
+  const { cfg, dir } = pipelineConfig('holdfast-jdamage-', {
+    program_code: SQL,
+    storage: {},
+    fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+  });
   const p = await startPipeline(cfg);
   await push(p.base, 0, 1000);
   await push(p.base, 1000, 2000);

@@ -1,20 +1,17 @@
 /**
- * Test support for fault-tolerance tests: pipeline processes started from a config file, `kill -9`, HTTP
- * helpers, and reading a JSON insert/delete output file back into the multiset it describes.
+ * Test support for fault-tolerance and sync tests: pipeline config files in temporary directories, pipeline
+ * processes started from them (SIGKILLed at the end of the test file if still running, before the directories
+ * are removed), `kill -9`, HTTP helpers (ingest and wait, checkpoint, push and wait), and reading a JSON
+ * insert/delete output file back into the multiset it describes.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after } from 'node:test';
-import { until as kitUntil } from '../kit/index.ts';
+import { until as kitUntil, stopAtEnd, tempDir } from '../kit/index.ts';
 
 export const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
-const children = new Set<ChildProcess>();
-after(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
 
 export interface Proc {
   readonly base: string;
@@ -39,13 +36,8 @@ export async function startPipeline(
       ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     },
   );
-  children.add(child);
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (c) => {
-      children.delete(child);
-      r(c);
-    }),
-  );
+  stopAtEnd(child, 'SIGKILL');
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   const log: string[] = [];
   createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (l) => log.push(l));
   const line = await new Promise<string>((res, rej) => {
@@ -92,6 +84,77 @@ export async function untilEqual(f: () => Promise<string>, want: string): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
   assert.equal(last, want);
+}
+
+/**
+ * Writes `config` (a pipeline config object) as `pipeline.json` in a fresh temporary directory named
+ * `PREFIX…` (removed at the end of the test file; the pipeline's storage goes next to the file); returns both.
+ */
+export function pipelineConfig(
+  prefix: string,
+  config: Record<string, unknown>,
+): { cfg: string; dir: string } {
+  const dir = tempDir(prefix);
+  const cfg = join(dir, 'pipeline.json');
+  writeFileSync(cfg, JSON.stringify(config));
+  return { cfg, dir };
+}
+
+/** POSTs `rows` (JSON lines, raw updates) to `table`'s ingress and waits until they are complete. */
+export async function ingestRows(base: string, table: string, rows: readonly object[]): Promise<void> {
+  const r = await fetch(`${base}/ingress/${table}?format=json&update_format=raw`, {
+    method: 'POST',
+    body: rows.map((x) => JSON.stringify(x)).join('\n'),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, text);
+  const { token } = JSON.parse(text) as { token: string };
+  await until(
+    () => getJson<{ status: string }>(base, `/completion_status?token=${token}`),
+    (s) => s.status === 'complete',
+    'ingest complete',
+  );
+}
+
+/** `GET /checkpoint/sync_status` (the fields the tests read). */
+export interface SyncStatus {
+  success: string | null;
+  failure: { uuid: string; error: string } | null;
+  periodic: string | null;
+}
+
+/** The end of one push: its checkpoint, whether it succeeded, its error if it failed. */
+export interface SyncOutcome {
+  readonly uuid: string;
+  readonly ok: boolean;
+  readonly error: string | null;
+  /** The sync status that showed the push's end. */
+  readonly status: SyncStatus;
+}
+
+/**
+ * POSTs `/checkpoint/sync` (asserting 202) and waits until this process's sync status names the pushed
+ * checkpoint as its last success or failure.
+ */
+export async function syncAndWait(base: string): Promise<SyncOutcome> {
+  const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
+  const text = await r.text();
+  assert.equal(r.status, 202, text);
+  const { checkpoint_uuid: uuid, incarnation_uuid } = JSON.parse(text) as {
+    checkpoint_uuid: string;
+    incarnation_uuid: string;
+  };
+  const status = await until(
+    () => getJson<SyncStatus>(base, `/checkpoint/sync_status?incarnation_uuid=${incarnation_uuid}`),
+    (s) => s.success === uuid || s.failure?.uuid === uuid,
+    `sync of ${uuid}`,
+  );
+  return {
+    uuid,
+    ok: status.success === uuid,
+    error: status.failure?.uuid === uuid ? status.failure.error : null,
+    status,
+  };
 }
 
 /** Requests a checkpoint and waits until it is durable. */

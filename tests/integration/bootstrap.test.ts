@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { HoldfastClient, Pipeline } from '../../src/client/index.ts';
-import { startManager, until } from '../kit/index.ts';
+import { api as kitApi, startManager, until } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 
@@ -26,32 +26,14 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
   timeout: 120_000,
 }, async () => {
   const base = await startManagerUrl(mkdtempSync(join(tmpdir(), 'holdfast-boot-mgr-')));
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(base + path, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: r.status, json, text };
-  };
+  const api = kitApi(base);
   const get = () => api('GET', '/v0/pipelines/p').then((r) => r.json);
   const client = new HoldfastClient({ url: base });
-  const p = await Pipeline.create(client, { name: 'p', sql: P1 });
-  await p.start({ timeoutMs: 30_000 });
-  await p.inputJson(
-    't',
-    [
-      { id: 1, x: 1 },
-      { id: 2, x: 5 },
-      { id: 3, x: 9 },
-    ],
-    { wait: true },
-  );
-  await p.stop({ force: false, timeoutMs: 30_000 }); // graceful: checkpoint first
+  const p = await filledAndStopped(client, [
+    { id: 1, x: 1 },
+    { id: 2, x: 5 },
+    { id: 3, x: 9 },
+  ]);
 
   assert.equal((await api('PATCH', '/v0/pipelines/p', { program_code: P2 })).status, 200);
   const bad = await api('POST', '/v0/pipelines/p/start?bootstrap_policy=maybe');
@@ -136,17 +118,10 @@ test('silent_bootstrap: a rebuilt view is not sent in full to its output; concur
   // P2 with a file output on the new view: a bootstrap fills `big` and, unless silent, writes its contents there
   const withOutput = (name: string) =>
     `${P1} CREATE MATERIALIZED VIEW big WITH ('connectors' = '[{"transport": {"name": "file_output", "config": {"path": "${output(name)}"}}, "format": {"name": "json"}}]') AS SELECT id FROM t WHERE x > 1;`;
-  const p = await Pipeline.create(client, { name: 'p', sql: P1 });
-  await p.start({ timeoutMs: 30_000 });
-  await p.inputJson(
-    't',
-    [
-      { id: 1, x: 1 },
-      { id: 2, x: 5 },
-    ],
-    { wait: true },
-  );
-  await p.stop({ force: false, timeoutMs: 30_000 });
+  const p = await filledAndStopped(client, [
+    { id: 1, x: 1 },
+    { id: 2, x: 5 },
+  ]);
 
   const refused = await fetch(`${base}/v0/pipelines/p/start?concurrent_bootstrap=true`, { method: 'POST' });
   assert.equal(refused.status, 400);
@@ -179,6 +154,18 @@ test('silent_bootstrap: a rebuilt view is not sent in full to its output; concur
   await p.stop({ force: true, timeoutMs: 30_000 });
   assert.equal((await get()).silent_bootstrap, false, 'cleared once stopped');
 });
+
+/** Creates pipeline `p` running P1, inputs `rows` into `t` and stops it gracefully (a checkpoint holds them). */
+async function filledAndStopped(
+  client: HoldfastClient,
+  rows: Array<{ id: number; x: number }>,
+): Promise<Pipeline> {
+  const p = await Pipeline.create(client, { name: 'p', sql: P1 });
+  await p.start({ timeoutMs: 30_000 });
+  await p.inputJson('t', rows, { wait: true });
+  await p.stop({ force: false, timeoutMs: 30_000 }); // graceful: checkpoint first
+  return p;
+}
 
 /** The manager's URL (the process is stopped by the kit at the end of the file). */
 async function startManagerUrl(dataDir: string): Promise<string> {

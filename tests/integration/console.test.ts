@@ -263,6 +263,13 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.locator('[data-testid=rpo] .card-value', { hasText: /\d+ s/ }).waitFor({ timeout: 30_000 });
     await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
     await page.getByText(/files \(\d+ already there\)/).waitFor(); // the last push, from /stats
+    // the bucket's owner: this pipeline, under the first epoch; each checkpoint says who pushed it
+    await page.getByText(/owner orders \(epoch 1\)/).waitFor();
+    await page
+      .locator('table.checkpoints tbody tr', { hasText: 'local + bucket' })
+      .first()
+      .getByText('orders')
+      .waitFor();
     await shot(page, 'durability');
     await axe(page, 'durability');
     t.diagnostic(`pushed, RPO shown: ${lap()}`);
@@ -295,7 +302,7 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     assert.equal(await table(), before);
     // its Durability tab shows the takeover: the bucket's owner epoch went up
     await page.getByRole('link', { name: 'Durability' }).click();
-    await page.getByText(/owner epoch 2; this pipeline took it over at/).waitFor();
+    await page.getByText(/owner orders-dr \(epoch 2\); this pipeline took it over at/).waitFor();
 
     // the list, at desktop and phone size
     await page.goto(`${url}/#/`);

@@ -71,23 +71,13 @@ test('a password in a sync endpoint URL is never displayed', { timeout: 150_000 
   };
   const sql = `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT);
     CREATE MATERIALIZED VIEW totals AS SELECT COUNT(*) AS n, SUM(v) AS total FROM t;`;
-  const runtimeConfig = (bucket: string) => ({
+  /** Exactly-once checkpoints on file storage that syncs with `sync`. */
+  const syncedFt = (sync: Record<string, unknown>) => ({
     fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-    storage: {
-      backend: {
-        name: 'file',
-        config: {
-          sync: {
-            endpoint,
-            provider: 'Minio',
-            access_key: s3.accessKey,
-            secret_key: s3.secretKey,
-            bucket,
-          },
-        },
-      },
-    },
+    storage: { backend: { name: 'file', config: { sync } } },
   });
+  const runtimeConfig = (bucket: string) =>
+    syncedFt({ endpoint, provider: 'Minio', access_key: s3.accessKey, secret_key: s3.secretKey, bucket });
 
   // refused configs: the error bodies (one of them echoes the runtime config) carry no password
   const [badBucket, badBucketBody] = keep(
@@ -217,23 +207,15 @@ test('a password in a sync endpoint URL is never displayed', { timeout: 150_000 
     JSON.stringify({
       name: 'alone',
       program_code: sql,
-      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-      storage: {
-        backend: {
-          name: 'file',
-          config: {
-            sync: {
-              endpoint: closed,
-              provider: 'Minio',
-              access_key: 'a',
-              secret_key: 'b',
-              bucket: 'ckpt/alone',
-              start_from_checkpoint: 'latest',
-              fail_if_no_checkpoint: true,
-            },
-          },
-        },
-      },
+      ...syncedFt({
+        endpoint: closed,
+        provider: 'Minio',
+        access_key: 'a',
+        secret_key: 'b',
+        bucket: 'ckpt/alone',
+        start_from_checkpoint: 'latest',
+        fail_if_no_checkpoint: true,
+      }),
     }),
   );
   const run = spawn(process.execPath, [MAIN, 'pipeline', 'run', '--config', config], {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { api as kitApi, until as kitUntil } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const SQL =
@@ -54,31 +55,13 @@ async function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Pro
   await done;
 }
 
-function api(base: string, headers: Record<string, string> = {}) {
-  return async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(base + path, {
-      method,
-      headers: { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: r.status, text, json };
-  };
-}
+/** The kit's `api` with a JSON content type on every request. */
+const api = (base: string, headers: Record<string, string> = {}) =>
+  kitApi(base, { 'content-type': 'application/json', ...headers });
 
-async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The kit's `until`, polling every 100 ms. */
+const until = <T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> =>
+  kitUntil(f, ok, what, ms, { intervalMs: 100 });
 
 /** `GET /logs` read until `done` says so (or 5 s), then closed; the lines. */
 async function readLogs(

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startManager, until } from '../kit/index.ts';
+import { api as kitApi, startManager, until } from '../kit/index.ts';
 
 /** The exposition parsed by prometheus_client's parser: its families, each with its samples. */
 interface Parsed {
@@ -95,18 +95,7 @@ test('/v0/metrics with three pipelines and a pipeline /metrics are valid Prometh
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-metrics-'));
   const bucket = mkdtempSync(join(tmpdir(), 'holdfast-metrics-bucket-'));
   const base = await startManagerUrl(dataDir);
-  const api = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(base + path, {
-      method,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await r.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text);
-    } catch {}
-    return { status: r.status, type: r.headers.get('content-type'), text, json };
-  };
+  const api = kitApi(base);
 
   const names = ['m1', 'm2', 'm3'];
   for (const name of names) {

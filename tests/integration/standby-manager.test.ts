@@ -237,8 +237,13 @@ test('standby through the manager: pull, CLI activation, fencing of the old prim
   assert.equal(fenced.deployment_status, 'Running');
   assert.match(String(fenced.deployment_runtime_status_details?.reason), /took over/);
   // its refused checkpoint is not in the bucket; b's is
-  const listed = (await b.remoteCheckpoints()).map((r) => r.uuid);
+  const remote = await b.remoteCheckpoints();
+  const listed = remote.map((r) => r.uuid);
   assert.ok(listed.includes(pushedByB), `${pushedByB} not in ${listed}`);
+  // who pushed each checkpoint, under which epoch: a before the takeover, b after it
+  const byUuid = new Map(remote.map((r) => [r.uuid, r]));
+  assert.deepEqual([byUuid.get(synced)?.pushed_by?.pipeline_name, byUuid.get(synced)?.epoch], ['a', 1]);
+  assert.deepEqual([byUuid.get(pushedByB)?.pushed_by?.pipeline_name, byUuid.get(pushedByB)?.epoch], ['b', 2]);
   await a.stop({ force: true, wait: true, timeoutMs: 20_000 });
 
   // 5. b restarted with initial=standby: it was activated, so it skips standby and runs with its data

@@ -14,13 +14,22 @@
  *   the bucket over before running.
  */
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { StandbyStatus } from '../../src/types/pipeline-api.ts';
-import { checkpoint, getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
+import {
+  checkpoint,
+  getJson,
+  ingestRows,
+  kill9,
+  type Proc,
+  pipelineConfig,
+  query,
+  startPipeline,
+  until,
+} from '../ft/support.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { startS3rver } from '../helpers/s3rver.ts';
 
@@ -32,9 +41,13 @@ CREATE MATERIALIZED VIEW totals AS SELECT COUNT(*) AS n, SUM(v) AS total FROM t;
 /** Fast retries so that a persistent fault fails in well under a second per request. */
 const RETRY_FLAGS = ['--low-level-retries', '3', '--retries-sleep', '50ms', '--timeout', '2s'];
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+/** A pipeline config over PROGRAM with exactly-once checkpoints and `sync` (plus RETRY_FLAGS). */
+const configBody = (name: string, sync: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  name,
+  program_code: PROGRAM,
+  fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+  storage: { backend: { name: 'file', config: { sync: { flags: RETRY_FLAGS, ...sync } } } },
+  ...extra,
 });
 
 async function config(
@@ -42,11 +55,7 @@ async function config(
   sync: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ): Promise<{ cfg: string; dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-sync-faults-'));
-  dirs.push(dir);
-  const cfg = join(dir, 'pipeline.json');
-  await writeConfig(cfg, name, sync, extra);
-  return { cfg, dir };
+  return pipelineConfig('holdfast-sync-faults-', configBody(name, sync, extra));
 }
 
 async function writeConfig(
@@ -55,32 +64,10 @@ async function writeConfig(
   sync: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  await writeFile(
-    cfg,
-    JSON.stringify({
-      name,
-      program_code: PROGRAM,
-      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-      storage: { backend: { name: 'file', config: { sync: { flags: RETRY_FLAGS, ...sync } } } },
-      ...extra,
-    }),
-  );
+  await writeFile(cfg, JSON.stringify(configBody(name, sync, extra)));
 }
 
-async function ingest(base: string, rows: Array<{ id: number; v: number }>): Promise<void> {
-  const r = await fetch(`${base}/ingress/t?format=json&update_format=raw`, {
-    method: 'POST',
-    body: rows.map((x) => JSON.stringify(x)).join('\n'),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  const { token } = JSON.parse(text) as { token: string };
-  await until(
-    () => getJson<{ status: string }>(base, `/completion_status?token=${token}`),
-    (s) => s.status === 'complete',
-    'ingest complete',
-  );
-}
+const ingest = (base: string, rows: Array<{ id: number; v: number }>) => ingestRows(base, 't', rows);
 
 const totals = (base: string) => query(base, 'SELECT * FROM totals');
 

@@ -5,11 +5,22 @@
  * authentication errors, read_bucket seeding of a second pipeline, ownership refusal, incremental pushes.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { checkpoint, getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
+import {
+  checkpoint,
+  getJson,
+  ingestRows,
+  kill9,
+  type Proc,
+  pipelineConfig,
+  query,
+  type SyncStatus,
+  startPipeline,
+  syncAndWait,
+  until,
+} from '../ft/support.ts';
 import { findMotoServer } from '../helpers/s3rver.ts';
 import { type SyncTarget, startSyncTarget } from '../helpers/sync-targets.ts';
 
@@ -19,74 +30,29 @@ CREATE MATERIALIZED VIEW totals AS SELECT COUNT(*) AS n, SUM(v) AS total FROM t;
 CREATE MATERIALIZED VIEW by_parity AS SELECT id % 2 AS parity, SUM(v) AS total FROM t GROUP BY id % 2;
 `;
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-interface SyncStatus {
-  success: string | null;
-  failure: { uuid: string; error: string } | null;
-  periodic: string | null;
-}
-
 /** Writes a pipeline config in a fresh directory (storage next to it) and returns its path. */
 async function config(
   name: string,
   sync: Record<string, unknown>,
   extra: Record<string, unknown> = {},
 ): Promise<{ cfg: string; dir: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'holdfast-sync-it-'));
-  dirs.push(dir);
-  const cfg = join(dir, 'pipeline.json');
-  await writeFile(
-    cfg,
-    JSON.stringify({
-      name,
-      program_code: PROGRAM,
-      fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
-      storage: { backend: { name: 'file', config: { sync } } },
-      ...extra,
-    }),
-  );
-  return { cfg, dir };
+  return pipelineConfig('holdfast-sync-it-', {
+    name,
+    program_code: PROGRAM,
+    fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+    storage: { backend: { name: 'file', config: { sync } } },
+    ...extra,
+  });
 }
 
-async function ingest(base: string, rows: Array<{ id: number; v: number }>): Promise<void> {
-  const r = await fetch(`${base}/ingress/t?format=json&update_format=raw`, {
-    method: 'POST',
-    body: rows.map((x) => JSON.stringify(x)).join('\n'),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 200, text);
-  const { token } = JSON.parse(text) as { token: string };
-  await until(
-    () => getJson<{ status: string }>(base, `/completion_status?token=${token}`),
-    (s) => s.status === 'complete',
-    'ingest complete',
-  );
-}
+const ingest = (base: string, rows: Array<{ id: number; v: number }>) => ingestRows(base, 't', rows);
 
 async function views(base: string): Promise<string> {
   return `${await query(base, 'SELECT * FROM totals')}|${await query(base, 'SELECT * FROM by_parity ORDER BY parity')}`;
 }
 
 /** POST /checkpoint/sync and wait for it to finish; returns the uuid and the final status. */
-async function sync(base: string): Promise<{ uuid: string; status: SyncStatus }> {
-  const r = await fetch(`${base}/checkpoint/sync`, { method: 'POST' });
-  const text = await r.text();
-  assert.equal(r.status, 202, text);
-  const { checkpoint_uuid: uuid, incarnation_uuid } = JSON.parse(text) as {
-    checkpoint_uuid: string;
-    incarnation_uuid: string;
-  };
-  const status = await until(
-    () => getJson<SyncStatus>(base, `/checkpoint/sync_status?incarnation_uuid=${incarnation_uuid}`),
-    (s) => s.success === uuid || s.failure?.uuid === uuid,
-    `sync of ${uuid}`,
-  );
-  return { uuid, status };
-}
+const sync = syncAndWait;
 
 async function stop(p: Proc): Promise<void> {
   await kill9(p);

@@ -1,12 +1,16 @@
 /**
- * The shared test kit: polling (`until`, `untilTrue`), real `holdfast server` processes (start on 127.0.0.1
- * port 0, stop), and small HTTP helpers. Tests import these instead of keeping their own copies.
+ * The shared test kit: polling (`until`, `untilTrue`), temporary directories (`tempDir`), real `holdfast
+ * server` processes (start on 127.0.0.1 port 0, stop), and small HTTP helpers. Tests import these instead of
+ * keeping their own copies.
  *
- * Every manager started here is tracked: at the end of the test file, one still running gets SIGTERM (so it
- * stops its pipelines) and, if it has not exited within 5 s, SIGKILL.
+ * Every manager started here (and every process given to `stopAtEnd`) is tracked: at the end of the test file,
+ * one still running gets SIGTERM (so it stops its pipelines; or the signal it was registered with) and, if it
+ * has not exited within 5 s, SIGKILL; once they have all exited, every `tempDir` is removed.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
@@ -71,10 +75,25 @@ export async function untilTrue(
 // Processes
 // ---------------------------------------------------------------------------------------------------------
 
-const running = new Set<ChildProcess>();
+const running = new Map<ChildProcess, NodeJS.Signals>();
+const tempDirs: string[] = [];
 after(async () => {
-  await Promise.all([...running].map((p) => stopProcess(p, 'SIGTERM', 5000)));
+  await Promise.all([...running].map(([p, signal]) => stopProcess(p, signal, 5000)));
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/** Stops `proc` at the end of the test file if it still runs (`signal`, then SIGKILL after 5 s). */
+export function stopAtEnd(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  running.set(proc, signal);
+  proc.once('exit', () => running.delete(proc));
+}
+
+/** A fresh directory `<os tmp>/PREFIX…`, removed at the end of the test file (after the managers stopped). */
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
 
 const alive = (p: ChildProcess): boolean => p.exitCode === null && p.signalCode === null;
 
@@ -104,8 +123,7 @@ export async function startManager(dataDir: string, args: readonly string[] = []
   const proc = spawn(process.execPath, [MAIN, 'server', '--data-dir', dataDir, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(proc);
-  proc.once('exit', () => running.delete(proc));
+  stopAtEnd(proc);
   let log = '';
   proc.stderr?.on('data', (d: Buffer) => {
     log += d.toString('utf8');
@@ -123,6 +141,8 @@ export async function startManager(dataDir: string, args: readonly string[] = []
 
 export interface Answer {
   readonly status: number;
+  /** The Content-Type header, if any. */
+  readonly type: string | null;
   readonly text: string;
   /** The body as JSON (`{}` when it is not JSON). */
   readonly json: Record<string, unknown>;
@@ -146,7 +166,7 @@ export async function call(
   try {
     json = JSON.parse(text);
   } catch {}
-  return { status: r.status, text, json };
+  return { status: r.status, type: r.headers.get('content-type'), text, json };
 }
 
 /** `call` bound to a server (and headers, e.g. an API key). */

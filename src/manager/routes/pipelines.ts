@@ -60,7 +60,13 @@ const nameOf = (req: FastifyRequest) => (req.params as { pipeline_name: string }
 const selectorOf = (req: FastifyRequest) => (req.query as { selector?: string }).selector ?? null;
 const TAGS = ['Pipelines'];
 
+/** The pipeline resource: reading routes, then the ones that create, change or delete a pipeline. */
 export function pipelineRoutes(m: ManagerContext): Route[] {
+  return [...readRoutes(m), ...createRoutes(m), ...changeRoutes(m)];
+}
+
+/** GET the list and one pipeline. */
+function readRoutes(m: ManagerContext): Route[] {
   return [
     {
       method: 'GET',
@@ -84,6 +90,29 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
       },
     },
     {
+      method: 'GET',
+      url: '/v0/pipelines/:pipeline_name',
+      schema: {
+        summary: 'A pipeline',
+        tags: TAGS,
+        params: PipelineParamsSchema,
+        querystring: SelectorQuerySchema,
+        response: { 200: PipelineSelectedInfoSchema, ...ERROR_RESPONSES },
+      },
+      invalid: selectorInvalid,
+      handler: async (req, reply) => {
+        const r = m.get(nameOf(req));
+        const sel = selectorOf(req);
+        sendJson(reply, 200, view(r, sel, false, await connectorErrors(m, r, sel)));
+      },
+    },
+  ];
+}
+
+/** POST and PUT create a pipeline (PUT also replaces one). */
+function createRoutes(m: ManagerContext): Route[] {
+  return [
+    {
       method: 'POST',
       url: '/v0/pipelines',
       schema: {
@@ -102,23 +131,6 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         await m.compile(r);
         m.store.put(r);
         sendJson(reply, 201, view(r, 'all', true));
-      },
-    },
-    {
-      method: 'GET',
-      url: '/v0/pipelines/:pipeline_name',
-      schema: {
-        summary: 'A pipeline',
-        tags: TAGS,
-        params: PipelineParamsSchema,
-        querystring: SelectorQuerySchema,
-        response: { 200: PipelineSelectedInfoSchema, ...ERROR_RESPONSES },
-      },
-      invalid: selectorInvalid,
-      handler: async (req, reply) => {
-        const r = m.get(nameOf(req));
-        const sel = selectorOf(req);
-        sendJson(reply, 200, view(r, sel, false, await connectorErrors(m, r, sel)));
       },
     },
     {
@@ -156,6 +168,12 @@ export function pipelineRoutes(m: ManagerContext): Route[] {
         sendJson(reply, 200, await edit(m, old, { ...b, name: newName }));
       },
     },
+  ];
+}
+
+/** PATCH, the program diff, and DELETE. */
+function changeRoutes(m: ManagerContext): Route[] {
+  return [
     {
       method: 'PATCH',
       url: '/v0/pipelines/:pipeline_name',

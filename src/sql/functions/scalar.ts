@@ -4,8 +4,8 @@
  *
  * Argument conversions follow Feldera: string functions take any scalar argument converted to VARCHAR
  * (`LEFT(42, 1)` is `'4'`); binary functions take BINARY/VARBINARY or a character string (its UTF-8 bytes);
- * floating-point functions (trigonometric, hyperbolic, EXP, LN, LOG, POWER, CBRT, ...) take any number converted
- * to DOUBLE and return DOUBLE. Every function is NULL-strict (NULL in, NULL out) unless its row says otherwise.
+ * floating-point functions (trigonometric, hyperbolic, EXP, LN, LOG, POWER, CBRT, ...) take any number or
+ * character string converted to DOUBLE and return DOUBLE. Every function is NULL-strict (NULL in, NULL out) unless its row says otherwise.
  * Where Feldera differs from Postgres the README's table of deliberate differences has a row: CONCAT and
  * GREATEST/LEAST return NULL when an argument is NULL, CONCAT_WS treats a NULL argument as an empty string,
  * LOG(x) is the natural logarithm, TO_HEX is lowercase, LEFT/RIGHT with a negative count return ''.
@@ -67,6 +67,7 @@ function asDouble(call: FunctionCall, i: number): Bound {
   const t = sqlType('DOUBLE', a.type.nullable);
   if (a.type.kind === 'NULL') return literal(null, sqlType('DOUBLE', true));
   if (a.unknownLiteral) return coerce(a, t, call.ctx, call.loc, call.name.toUpperCase());
+  if (isString(a.type)) return castBound(a, t); // Feldera converts a character string (SIN('1.5'))
   if (!isNumeric(a.type))
     throw sqlError(
       'SqlTypeError',

@@ -2,7 +2,8 @@
  * JSON input and output of the nested types, as Feldera encodes them: ARRAY ↔ JSON array, MAP ↔ JSON object
  * (keys as their JSON text when not strings), ROW ↔ JSON object keyed by field name (input also accepts a
  * JSON array in field order), VARIANT ↔ embedded JSON (input: any JSON value, taken as the VARIANT's
- * content; output: the VARIANT's JSON text as a string, `"null"` for the VARIANT null). Components use the
+ * content, a JSON null in a NOT NULL VARIANT component being the VARIANT null and in a nullable one an SQL NULL;
+ * output: the VARIANT's JSON text as a string, `"null"` for the VARIANT null). Components use the
  * scalar encodings of `format.ts` (passed in, to avoid an import cycle).
  */
 import { ServiceError } from '../../errors/service-error.ts';
@@ -128,9 +129,7 @@ export function nestedFromJson(json: unknown, t: SqlType, column: string, scalar
     }
     return nestedFromJson(x, ct, column, scalar);
   };
-  // a VARIANT field written as JSON null is the VARIANT null (array elements and map values: SQL NULL)
-  const field = (x: unknown, ft: SqlType, name: string): Value =>
-    x === null && ft.kind === 'VARIANT' ? VARIANT_NULL : comp(x, ft, `field ${name}`);
+  const field = (x: unknown, ft: SqlType, name: string): Value => comp(x, ft, `field ${name}`);
   switch (t.kind) {
     case 'VARIANT':
       return variantFromJson(json);

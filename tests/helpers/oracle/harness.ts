@@ -135,6 +135,17 @@ function engineRows(integral: Integral, types: readonly SqlType[], classes: read
 
 class PgFailed extends Error {}
 
+/** Throws PgFailed when Postgres refuses to create the case's tables and views. */
+async function pgAccepts(pg: PgOracle, c: OracleCase): Promise<void> {
+  try {
+    await pg.begin(c.tables, c.views);
+  } catch (e) {
+    throw new PgFailed(`postgres: creating the program: ${(e as Error).message}`);
+  } finally {
+    await pg.rollback();
+  }
+}
+
 async function pgView(pg: PgOracle, view: string): Promise<{ classes: ColClass[]; rows: CanonRow[] }> {
   let r: Awaited<ReturnType<PgOracle['query']>>;
   try {
@@ -170,6 +181,8 @@ async function runMode(
   try {
     program = await compileProgram(sql);
   } catch (e) {
+    // a program Postgres refuses too is a generator gap (skipped), not an engine bug
+    await pgAccepts(pg, c);
     return {
       failure: { kind: 'engine-compile', mode: null, step: null, view: null, message: errorText(e) },
       steps: 0,

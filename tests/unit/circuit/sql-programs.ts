@@ -186,6 +186,21 @@ export const PROGRAMS: readonly ProgramCase[] = [
     tables: [{ name: 'kv', cols: [G.keyInt, G.keyVarchar, G.bigint], pk: [0, 1] }],
   },
   {
+    name: 'asof-join',
+    sql: `
+      CREATE TABLE tr (id INT PRIMARY KEY, k VARCHAR, at DATE, n INT);
+      CREATE TABLE qu (k VARCHAR, at DATE, v DECIMAL(10,2));
+      CREATE MATERIALIZED VIEW asof_j AS SELECT tr.id, tr.at, qu.at AS qat, qu.v
+        FROM tr LEFT ASOF JOIN qu MATCH_CONDITION (tr.at >= qu.at) ON tr.k = qu.k;
+      CREATE VIEW asof_stream AS SELECT tr.n, qu.v FROM tr LEFT ASOF JOIN qu
+        MATCH_CONDITION (tr.n >= CAST(qu.v AS INT)) ON tr.k = qu.k WHERE qu.v IS NULL OR tr.n > 0;
+    `,
+    tables: [
+      { name: 'tr', cols: [G.keyInt, G.varchar, G.date, G.int], pk: [0] },
+      { name: 'qu', cols: [G.varchar, G.date, G.decimal], pk: null },
+    ],
+  },
+  {
     name: 'constant-only-and-global',
     sql: `
       CREATE TABLE e (x INT);

@@ -3,21 +3,15 @@
  * `start NAME --initial standby` against a stub server over real HTTP.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
-import { PIPELINE_USAGE, runPipelineCli } from '../../../src/cli/cli.ts';
+import { test } from 'node:test';
+import { PIPELINE_USAGE } from '../../../src/cli/cli.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
+import { type CliRun, runCli } from '../../kit/cli.ts';
 import { FakeServer, pipelineDescr } from '../client/fake-server.ts';
 
 const PL = '/v0/pipelines/b';
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 /** A clock that advances `stepMs` per reading. */
 function clock(stepMs: number): () => number {
@@ -29,20 +23,8 @@ function clock(stepMs: number): () => number {
   };
 }
 
-async function run(
-  args: string[],
-  now: () => number = clock(800),
-): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runPipelineCli(
-    ['--url', server.url, ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-    { now, stderrIsTTY: false, writeErr: () => {} },
-  );
-  return { code, out, err };
-}
+const run = (args: string[], now: () => number = clock(800)): Promise<CliRun> =>
+  runCli(server.url, args, { now });
 
 function statusSequence(states: Array<Partial<PipelineDescr>>): void {
   let i = 0;

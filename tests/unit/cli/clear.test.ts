@@ -1,30 +1,14 @@
 /** `holdfast pipeline clear NAME [--no-wait]` against a stub server over real HTTP. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
-import { runPipelineCli } from '../../../src/cli/cli.ts';
+import { test } from 'node:test';
+import { type CliRun, runCli } from '../../kit/cli.ts';
 import { FakeServer, pipelineDescr } from '../client/fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
-async function run(...args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runPipelineCli(
-    ['--url', server.url, ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-  );
-  return { code, out, err };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli(server.url, args);
 
 test('clear asks the server to clear storage and waits until storage_status is Cleared', async () => {
   const states = ['Clearing', 'Clearing', 'Cleared'] as const;

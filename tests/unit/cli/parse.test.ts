@@ -5,32 +5,20 @@
  * command's usage. Also the standby lines of `status`/`stats` and the generic parser in src/util/args.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { runPipelineCli } from '../../../src/cli/cli.ts';
 import { PIPELINE_COMMANDS, PIPELINE_USAGE, type PipelineCommand } from '../../../src/cli/commands.ts';
 import type { StandbyStatus } from '../../../src/types/pipeline-api.ts';
 import { commandSynopsis, parseCommand } from '../../../src/util/args.ts';
+import { runCli } from '../../kit/cli.ts';
 import { FakeServer, pipelineDescr } from '../client/fake-server.ts';
+import { standbyStatus } from '../client/sync-fixtures.ts';
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runPipelineCli(
-    ['--url', server.url, ...args],
-    (s) => out.push(s),
-    (s) => err.push(s),
-    { stderrIsTTY: false, writeErr: () => {} },
-  );
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const r = await runCli(server.url, args);
+  return { code: r.code, out: r.out.join('\n'), err: r.err.join('\n') };
 }
 
 /** Arguments that satisfy each command's required positionals and options. */
@@ -162,25 +150,16 @@ test('pipeline run needs the binary (it runs a pipeline process in this process)
   assert.equal(got, 'x.json');
 });
 
-const STANDBY: StandbyStatus = {
-  start_from_checkpoint: 'latest',
+const STANDBY: StandbyStatus = standbyStatus({
   pull_interval: 5,
   last_pulled_checkpoint: '0198c7f0-aaaa-7000-8000-000000000042',
-  last_pulled_source: 'bucket',
   last_pulled_at: '2026-08-21T10:00:05Z',
   last_pulled_age_seconds: 12.25,
-  pulls: 3,
-  pull_attempts: 4,
-  pull_failures: 1,
   last_error: { message: 'bucket unreachable', at: '2026-08-21T10:00:00Z' },
-  store_retries: 0,
   bytes_pulled: 3 * 1024 * 1024,
   files_pulled: 9,
   next_pull_in_seconds: 2.5,
-  warm: null,
-  warm_error: null,
-  activation_requested: false,
-};
+});
 
 const NEVER_PULLED: StandbyStatus = {
   ...STANDBY,

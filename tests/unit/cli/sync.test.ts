@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import { runPipelineCli } from '../../../src/cli/cli.ts';
+import { describe, test } from 'node:test';
 import { syncProgressBar } from '../../../src/cli/progress.ts';
 import type { RemoteCheckpoint, SyncProgress } from '../../../src/types/pipeline-api.ts';
+import { type CliRun, runCli } from '../../kit/cli.ts';
 import { FakeServer } from '../client/fake-server.ts';
 import {
   MiB,
@@ -29,14 +29,7 @@ const TOTAL = Math.round(27.4 * MiB);
 /** 45% of TOTAL: `12.3/27.4 MiB`. */
 const DONE_45 = Math.ceil(TOTAL * 0.45);
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 /**
  * Plays one push of `uuid`: the first `steps.length` sync_status polls report an older success (the push is
@@ -85,23 +78,12 @@ const STEPS = [
   progress(U1, DONE_45, TOTAL, [3, 7]),
 ];
 
-interface Run {
-  code: number;
-  out: string[];
-  err: string[];
-  raw: string[];
-}
-
-async function run(args: string[], tty: boolean, now?: () => number): Promise<Run> {
-  const r: Run = { code: -1, out: [], err: [], raw: [] };
-  r.code = await runPipelineCli(
-    ['--url', server.url, ...args.filter((a) => a !== 'pipeline')],
-    (s) => r.out.push(s),
-    (s) => r.err.push(s),
-    { stderrIsTTY: tty, writeErr: (s) => r.raw.push(s), ...(now ? { now } : {}) },
+const run = (args: string[], tty: boolean, now?: () => number): Promise<CliRun> =>
+  runCli(
+    server.url,
+    args.filter((a) => a !== 'pipeline'),
+    { tty, ...(now ? { now } : {}) },
   );
-  return r;
-}
 
 describe('progress formatting', () => {
   test('the bar shows percent, MiB done/total, rate and files', () => {
@@ -273,6 +255,7 @@ describe('holdfast pipeline checkpoints --remote', () => {
       fingerprint: 'ab',
       source: 'read_bucket',
       epoch: 1,
+      pushed_by: null,
     },
     {
       uuid: U1,
@@ -283,6 +266,7 @@ describe('holdfast pipeline checkpoints --remote', () => {
       fingerprint: 'cd',
       source: 'bucket',
       epoch: 2,
+      pushed_by: { pipeline_id: 'id-2', pipeline_name: 'orders', pushed_at: '2026-08-21T10:00:05Z' },
     },
   ];
 
@@ -291,14 +275,17 @@ describe('holdfast pipeline checkpoints --remote', () => {
     const r = await run(['pipeline', 'checkpoints', 'p', '--remote'], false);
     assert.equal(r.code, 0, r.err.join('\n'));
     const lines = (r.out[0] as string).split('\n');
-    assert.match(lines[0] as string, /^UUID\s+CREATED_AT\s+STEPS\s+PROCESSED_RECORDS\s+SIZE\s+SOURCE$/);
+    assert.match(
+      lines[0] as string,
+      /^UUID\s+CREATED_AT\s+STEPS\s+PROCESSED_RECORDS\s+SIZE\s+SOURCE\s+EPOCH\s+PUSHED_BY$/,
+    );
     assert.match(
       lines[1] as string,
-      new RegExp(`^${OLD}\\s+2026-08-21T09:00:00Z\\s+12\\s+340\\s+2048\\s+read_bucket$`),
+      new RegExp(`^${OLD}\\s+2026-08-21T09:00:00Z\\s+12\\s+340\\s+2048\\s+read_bucket\\s+1$`),
     );
     assert.match(
       lines[2] as string,
-      new RegExp(`^${U1}\\s+2026-08-21T10:00:00Z\\s+20\\s+1000\\s+4096\\s+bucket$`),
+      new RegExp(`^${U1}\\s+2026-08-21T10:00:00Z\\s+20\\s+1000\\s+4096\\s+bucket\\s+2\\s+orders$`),
     );
     assert.equal(server.calls(`${PL}/checkpoints`).length, 0, 'not the local list');
     const j = await run(['--format', 'json', 'pipeline', 'checkpoints', 'p', '--remote'], false);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   ApiError,
   ClientError,
@@ -11,14 +11,7 @@ import { FakeServer, pipelineDescr, send } from './fake-server.ts';
 
 const KEY = 'apikey:s3cr3tS3CR3Ts3cr3tS3CR3T';
 
-let server: FakeServer;
-before(async () => {
-  server = await FakeServer.start();
-});
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
+const server = FakeServer.forFile();
 
 describe('low-level methods send the right requests', () => {
   test('every method: method, path, query and body', async () => {

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before, beforeEach } from 'node:test';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
 
 export interface Recorded {
@@ -74,9 +75,30 @@ export class FakeServer {
 
   static async start(): Promise<FakeServer> {
     const s = new FakeServer();
-    await new Promise<void>((resolve) => s.#server.listen(0, '127.0.0.1', resolve));
-    s.url = `http://127.0.0.1:${(s.#server.address() as AddressInfo).port}`;
+    await s.#listen();
     return s;
+  }
+
+  /**
+   * One server for the whole test file: returned at once (unbound), listening from the file's `before` hook
+   * on (so `url` is set when tests run), reset before each test and closed in the file's `after` hook.
+   * `onListening` runs once the URL is known (root-level `before` hooks run concurrently, so a test file's own
+   * hook cannot rely on the URL).
+   */
+  static forFile(onListening?: (s: FakeServer) => void): FakeServer {
+    const s = new FakeServer();
+    before(async () => {
+      await s.#listen();
+      onListening?.(s);
+    });
+    after(() => s.close());
+    beforeEach(() => s.reset());
+    return s;
+  }
+
+  async #listen(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
   /** Registers a route; `reply` may be a fixed reply or a handler. */

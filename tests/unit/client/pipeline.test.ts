@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, Pipeline } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
 import { FakeServer, pipelineDescr, statusSequence as statusOf } from './fake-server.ts';
 
 const PL = '/v0/pipelines/p';
 
-let server: FakeServer;
 let client: HoldfastClient;
-before(async () => {
-  server = await FakeServer.start();
-  client = new HoldfastClient({ url: server.url });
+const server = FakeServer.forFile((s) => {
+  client = new HoldfastClient({ url: s.url });
 });
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
 
 const statusSequence = (states: Array<Partial<PipelineDescr>>): void => statusOf(server, states);
 

@@ -1,44 +1,24 @@
 /** `Pipeline.activate()`, `standbyStatus()` and `start({ initial: 'standby' })` against the fake `/v0` server. */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import { HoldfastClient, isApiError, isClientError, type StandbyStatus } from '../../../src/client/index.ts';
 import type { PipelineDescr } from '../../../src/types/pipeline-api.ts';
 import { FakeServer, statusSequence as statusOf } from './fake-server.ts';
+import { standbyStatus } from './sync-fixtures.ts';
 
 const PL = '/v0/pipelines/p';
 
-let server: FakeServer;
 let client: HoldfastClient;
-before(async () => {
-  server = await FakeServer.start();
-  client = new HoldfastClient({ url: server.url });
+const server = FakeServer.forFile((s) => {
+  client = new HoldfastClient({ url: s.url });
 });
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
 
 const statusSequence = (states: Array<Partial<PipelineDescr>>): void => statusOf(server, states);
 
-const STANDBY: StandbyStatus = {
-  start_from_checkpoint: 'latest',
-  pull_interval: 10,
-  last_pulled_checkpoint: '0198c7f0-0000-7000-8000-0000000000aa',
-  last_pulled_source: 'bucket',
-  last_pulled_at: '2026-08-21T10:00:00.000Z',
-  last_pulled_age_seconds: 4.5,
-  pulls: 3,
-  pull_attempts: 4,
-  pull_failures: 1,
+const STANDBY: StandbyStatus = standbyStatus({
   last_error: { message: 'connection refused', at: '2026-08-21T09:59:50.000Z' },
   store_retries: 2,
-  bytes_pulled: 4096,
-  files_pulled: 7,
-  next_pull_in_seconds: 6,
-  warm: null,
-  warm_error: null,
-  activation_requested: false,
-};
+});
 const inStandby: Partial<PipelineDescr> = {
   deployment_status: 'Standby',
   deployment_desired_status: 'Standby',

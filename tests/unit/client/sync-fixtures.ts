@@ -1,7 +1,11 @@
-/** Canned checkpoint-sync bodies shared by the SDK and CLI sync tests. */
+/**
+ * Canned checkpoint-sync and standby bodies shared by the SDK and CLI sync tests and the manager's fake
+ * pipeline process. Type-only imports: a plain (non-test) process may load this file.
+ */
 import type {
   CheckpointSyncStats,
   CheckpointSyncStatus,
+  StandbyStatus,
   SyncProgress,
 } from '../../../src/types/pipeline-api.ts';
 import type { FakeServer, Reply } from './fake-server.ts';
@@ -12,6 +16,30 @@ export const U2 = '0198c7f0-0000-7000-8000-0000000000a2';
 export const STORE_ERROR =
   'Error pushing checkpoint to object store: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.';
 export const MiB = 1024 * 1024;
+
+/** `runtime_status_details.standby` of a standby that pulled 3 times (and failed once). */
+export function standbyStatus(overrides: Partial<StandbyStatus> = {}): StandbyStatus {
+  return {
+    start_from_checkpoint: 'latest',
+    pull_interval: 10,
+    last_pulled_checkpoint: '0198c7f0-0000-7000-8000-0000000000aa',
+    last_pulled_source: 'bucket',
+    last_pulled_at: '2026-08-21T10:00:00.000Z',
+    last_pulled_age_seconds: 4.5,
+    pulls: 3,
+    pull_attempts: 4,
+    pull_failures: 1,
+    last_error: null,
+    store_retries: 0,
+    bytes_pulled: 4096,
+    files_pulled: 7,
+    next_pull_in_seconds: 6,
+    warm: null,
+    warm_error: null,
+    activation_requested: false,
+    ...overrides,
+  };
+}
 
 /** A `GET .../checkpoint/sync_status` reply (with Holdfast's `checkpoint_sync` when given). */
 export function status(

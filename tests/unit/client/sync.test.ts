@@ -4,7 +4,7 @@
  * `syncCheckpointStatus`, `lastSuccessfulCheckpointSync`, `remoteCheckpoints`, `syncProgress`.
  */
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   HoldfastClient,
   isApiError,
@@ -27,16 +27,10 @@ import {
 
 const PL = '/v0/pipelines/p';
 
-let server: FakeServer;
 let client: HoldfastClient;
-before(async () => {
-  server = await FakeServer.start();
-  client = new HoldfastClient({ url: server.url });
+const server = FakeServer.forFile((s) => {
+  client = new HoldfastClient({ url: s.url });
 });
-after(async () => {
-  await server.close();
-});
-beforeEach(() => server.reset());
 
 const sequence = (method: string, path: string, replies: Parameters<typeof seq>[3]) =>
   seq(server, method, path, replies);
@@ -234,6 +228,7 @@ describe('remoteCheckpoints / syncProgress', () => {
         fingerprint: 'f',
         source: 'bucket',
         epoch: 1,
+        pushed_by: null,
       },
     ];
     server.on('GET', `${PL}/checkpoints/remote`, { json: list });

@@ -12,6 +12,7 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { standbyStatus } from '../client/sync-fixtures.ts';
 
 const args = process.argv.slice(2);
 
@@ -36,24 +37,7 @@ if (args[0] === 'program' && args[1] === 'compile') {
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { initial?: string };
   const log = join(dirname(configPath), 'requests.jsonl');
   let status = config.initial === 'standby' ? 'Standby' : config.initial === 'paused' ? 'Paused' : 'Running';
-  const standby = {
-    start_from_checkpoint: 'latest',
-    pull_interval: 10,
-    last_pulled_checkpoint: '0198c7f0-0000-7000-8000-0000000000aa',
-    last_pulled_source: 'bucket',
-    last_pulled_at: '2026-08-21T10:00:00.000Z',
-    last_pulled_age_seconds: 4.5,
-    pulls: 3,
-    pull_attempts: 4,
-    pull_failures: 1,
-    last_error: null,
-    bytes_pulled: 4096,
-    files_pulled: 7,
-    next_pull_in_seconds: 6,
-    warm: null,
-    warm_error: null,
-    activation_requested: false,
-  };
+  const standby = standbyStatus();
   const server = createServer((req, res) => {
     appendFileSync(log, `${JSON.stringify({ method: req.method, url: req.url })}\n`);
     const url = new URL(req.url ?? '/', 'http://fake');

@@ -4,33 +4,16 @@
  * the change back in memory and leaves registry.json byte-identical.
  */
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { isServiceError } from '../../../src/errors/service-error.ts';
 import { type PipelineRecord, Store } from '../../../src/manager/store.ts';
 import { Supervisor } from '../../../src/manager/supervisor.ts';
 import { fillDisk, freeDisk, mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs.ts';
+import { tempDir } from '../../kit/index.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'holdfast-store-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('holdfast-store-');
 
 function record(name: string, extra: Partial<PipelineRecord> = {}): PipelineRecord {
   return {

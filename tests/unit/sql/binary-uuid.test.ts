@@ -103,3 +103,62 @@ test('the schema names the types as Feldera does', async () => {
     ],
   );
 });
+
+test('BINARY(n) meets VARBINARY or another length as VARBINARY: comparisons, CASE, GREATEST, COALESCE, UNION', async () => {
+  const rows = [
+    { id: 1, b: [11, 22, 32], v: [11, 22, 32] },
+    { id: 2, b: [12], v: [11] },
+  ];
+  const got = await run(
+    `SELECT id, b = v AS eq, b > x'0B16' AS gt, b IS DISTINCT FROM v AS d, GREATEST(b, x'0C') AS g,
+       LEAST(b, v) AS l, CASE WHEN id = 1 THEN b ELSE v END AS c, COALESCE(b, v) AS co, NULLIF(b, v) AS n FROM t`,
+    rows,
+  );
+  assert.deepEqual(
+    got.sort((x, y) => (x.id as number) - (y.id as number)),
+    [
+      {
+        id: 1,
+        eq: true,
+        gt: true,
+        d: false,
+        g: [12],
+        l: [11, 22, 32],
+        c: [11, 22, 32],
+        co: [11, 22, 32],
+        n: null,
+      },
+      { id: 2, eq: false, gt: true, d: true, g: [12], l: [11], c: [11], co: [12], n: [12] },
+    ],
+  );
+  const u = await run('SELECT b AS x FROM t UNION ALL SELECT v FROM t', [{ id: 1, b: [1, 2], v: [3] }]);
+  assert.deepEqual(u.map((r) => r.x).sort(), [[1, 2], [3]]);
+});
+
+test('SUBSTRING and POSITION work byte-wise on bytes; UPPER, LOWER, LENGTH, SUBSTRING, TRIM, POSITION take other scalars as text; TRIM of bytes is refused', async () => {
+  const got = await run(
+    `SELECT SUBSTRING(v FROM 2 FOR 2) AS s1, SUBSTR(v, 3) AS s2, SUBSTRING(v FROM 9) AS s3, POSITION(x'16' IN v) AS p1,
+       POSITION(x'20' IN v) AS p0, UPPER(u) AS up, LENGTH(id) AS len, SUBSTRING(id FROM 2 FOR 2) AS sub,
+       RTRIM(id, '2') AS tr, POSITION('3' IN id) AS pos, LOWER(CAST(u AS VARCHAR)) AS low FROM t`,
+    [{ id: -1234, v: [11, 22, 32, 255], u: '42b8fec7-c7a3-4531-9611-4bde80f9cb4c' }],
+  );
+  assert.deepEqual(got, [
+    {
+      s1: [22, 32],
+      s2: [32, 255],
+      s3: [],
+      p1: 2,
+      p0: 3,
+      up: '42B8FEC7-C7A3-4531-9611-4BDE80F9CB4C',
+      len: 5,
+      sub: '12',
+      tr: '-1234',
+      pos: 4,
+      low: '42b8fec7-c7a3-4531-9611-4bde80f9cb4c',
+    },
+  ]);
+  await assert.rejects(
+    compileProgram(`${DDL}\nCREATE VIEW v AS SELECT TRIM(LEADING x'0b' FROM b) AS x FROM t;`),
+    isErr('SqlTypeError', /Cannot apply 'LTRIM' to arguments of type BINARY\(4\)/),
+  );
+});

@@ -33,7 +33,7 @@ export const CASES: Record<string, string> = {
   union_types: `${T}CREATE VIEW v AS SELECT d FROM t UNION SELECT a FROM t;`,
   duplicate_relation: `${T}CREATE TABLE t (z INT);`,
   duplicate_column: 'CREATE TABLE t (a INT, a INT);',
-  duplicate_view_column: `${T}CREATE VIEW v AS SELECT a, a FROM t;`,
+  duplicate_view_column: `${T}CREATE VIEW v (a, a) AS SELECT a, b FROM t;`,
   unknown_type: 'CREATE TABLE t (a MONEY);',
   array_slice: 'CREATE TABLE t (a INT ARRAY); CREATE VIEW v AS SELECT a[1:2] AS s FROM t;',
   subscript_not_array: `${T}CREATE VIEW v AS SELECT a[1] AS s FROM t;`,

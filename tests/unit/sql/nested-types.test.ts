@@ -103,6 +103,48 @@ test('types: a NOT NULL component refuses NULL on input, naming the column', asy
   assert.throws(() => rowFromJson(q.table('t') as TableSchema, { a: { x: 1 } }), /expected INTEGER ARRAY/);
 });
 
+test('types: an inline ROW field is NOT NULL unless declared NULL, a CREATE TYPE field nullable unless NOT NULL', async () => {
+  const p = await compileProgram(
+    'CREATE TYPE pt AS (x INT, y INT NOT NULL); CREATE TABLE t (r ROW(x INT, y INT NULL), p pt);',
+  );
+  const t = p.table('t') as TableSchema;
+  assert.throws(() => rowFromJson(t, { r: { x: null, y: 1 } }), /column "r": field x must not be null/);
+  assert.throws(() => rowFromJson(t, { p: { x: 1, y: null } }), /column "p": field y must not be null/);
+  assert.deepEqual(
+    await run(
+      'CREATE TYPE pt AS (x INT, y INT NOT NULL); CREATE TABLE t (r ROW(x INT, y INT NULL), p pt); CREATE MATERIALIZED VIEW v AS SELECT * FROM t;',
+      [{ r: { x: 1, y: null }, p: { x: null, y: 2 } }],
+    ),
+    [{ r: { x: 1, y: null }, p: { x: null, y: 2 } }],
+  );
+});
+
+test('VARIANT: a JSON null in a nullable VARIANT slot is an SQL NULL, in a NOT NULL one the VARIANT null', async () => {
+  // Feldera's variant_tests: an inline ROW's VARIANT fields are NOT NULL by default (null reads as the VARIANT
+  // null, written "null"); a CREATE TYPE's fields, ARRAY elements and MAP values are nullable (SQL NULL)
+  const sql = `
+    CREATE TYPE vt AS (v1 VARIANT, v2 VARIANT NOT NULL);
+    CREATE TABLE t (id INT, r ROW(v1 VARIANT, v2 VARIANT NULL), u vt, a VARIANT ARRAY, m MAP<VARCHAR, VARIANT>);
+    CREATE MATERIALIZED VIEW v AS SELECT id, t.r.v1 AS r1, t.r.v2 AS r2, t.u.v1 AS u1, t.u.v2 AS u2, a[1] AS a1,
+      m['k'] AS mk, TYPEOF(t.r.v1) AS tr1, TYPEOF(t.u.v1) AS tu1 FROM t;`;
+  const nulls = { v1: null, v2: null };
+  assert.deepEqual(await run(sql, [{ id: 1, r: nulls, u: nulls, a: [null], m: { k: null } }]), [
+    { id: 1, r1: 'null', r2: null, u1: null, u2: 'null', a1: null, mk: null, tr1: 'VARIANT', tu1: 'NULL' },
+  ]);
+});
+
+test('view columns: a name the query repeats gets a fresh one (i1, i10, ...); a repeated column-list name is an error', async () => {
+  const sql = `CREATE TABLE t (id INT, c1 ROW(i1 INT, i2 INT NULL), c2 ROW(i1 INT, i2 INT NULL), i10 INT);
+    CREATE MATERIALIZED VIEW v AS SELECT id, t.c1.i1, t.c1.i2, t.c2.i1, t.c2.i2, id, i10, 5 AS i1 FROM t;`;
+  assert.deepEqual(await run(sql, [{ id: 1, c1: { i1: 2, i2: null }, c2: { i1: 3, i2: 4 }, i10: 5 }]), [
+    // in order, as Calcite does: t.c2.i1 takes i10 first, so the column i10 becomes i100
+    { id: 1, i1: 2, i2: null, i10: 3, i20: 4, id0: 1, i100: 5, i11: 5 },
+  ]);
+  const e = await compileError('CREATE TABLE t (a INT, b INT); CREATE VIEW v (x, x) AS SELECT a, b FROM t;');
+  assert.equal(e.code, 'SqlNameError');
+  assert.match(e.message, /column "x" specified more than once in view "v"/);
+});
+
 test('indexing and field access: 1-based, out of range / absent key / NULL container give NULL', async () => {
   const sql = `
     CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y VARCHAR));
@@ -226,7 +268,7 @@ test('VARIANT: PARSE_JSON, indexing, casts both ways (a content of another type 
 
 test('keys: nested values group, deduplicate, join and UNION by value, incrementally with deletes', async () => {
   const sql = `
-    CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y INT));
+    CREATE TABLE t (id INT, a INT ARRAY, m MAP<VARCHAR, INT>, r ROW(x INT, y INT NULL));
     CREATE TABLE u (a INT ARRAY, label VARCHAR);
     CREATE MATERIALIZED VIEW g AS SELECT a, COUNT(*) AS n FROM t GROUP BY a;
     CREATE MATERIALIZED VIEW d AS SELECT DISTINCT m FROM t;
@@ -286,6 +328,53 @@ test('oracle: array equality and order (NULL elements last, shorter prefix first
     const text = typeof mine === 'boolean' ? (mine ? 'true' : 'false') : mine === null ? null : String(mine);
     assert.equal(text, want.value, e);
   });
+});
+
+test('ROW order: <, <=, >, >=, BETWEEN compare field by field (agreeing with Postgres without NULL fields); = is refused', async () => {
+  const rows = ['ROW(1, 2)', 'ROW(1, 3)', 'ROW(2, 0)', 'ROW(1, 2)'];
+  const exprs: string[] = [];
+  for (const x of rows)
+    for (const y of rows) for (const op of ['<', '<=', '>', '>=']) exprs.push(`${x} ${op} ${y}`);
+  exprs.push('ROW(1, 5) BETWEEN ROW(1, 2) AND ROW(2, 0)', 'ROW(3, 0) NOT BETWEEN ROW(1, 2) AND ROW(2, 0)');
+  const pg = await oracle.evalMany(exprs);
+  const body = exprs.map((e, i) => `${e} AS c${i}`);
+  const [got] = await run(
+    `CREATE TABLE t (x INT); CREATE MATERIALIZED VIEW v AS SELECT ${body.join(', ')} FROM t;`,
+    [{ x: 1 }],
+  );
+  exprs.forEach((e, i) => {
+    const want = (pg[i] as { value: string | null }).value;
+    assert.equal(String((got as Rec)[`c${i}`]), want, e);
+  });
+  // a column of a user-defined type against a row constructor; a NULL row gives NULL
+  const sql = `CREATE TYPE p AS (i INT, v VARCHAR); CREATE TABLE t (id INT, r p);
+    CREATE MATERIALIZED VIEW v AS SELECT id, r < (5, 'a') AS lt, r BETWEEN (4, 'a') AND (4, 'z') AS bt FROM t;`;
+  assert.deepEqual(
+    await run(sql, [
+      { id: 1, r: { i: 4, v: 'cat' } },
+      { id: 2, r: null },
+    ]),
+    [
+      { id: 1, lt: true, bt: true },
+      { id: 2, lt: null, bt: null },
+    ],
+  );
+  const e = await compileError('CREATE TABLE t (r ROW(x INT)); CREATE VIEW v AS SELECT r <> r AS c FROM t;');
+  assert.match(e.message, /ROW values cannot be compared using '<>'/);
+});
+
+test('deliberate difference: a NULL field orders first in a ROW comparison (Feldera); Postgres gives NULL', async () => {
+  const exprs = ['ROW(1, NULL::int) < ROW(1, 2)', 'ROW(1, 2) > ROW(1, NULL::int)'];
+  const pg = await oracle.evalMany(exprs);
+  assert.deepEqual(
+    pg.map((o) => (o as { value: string | null }).value),
+    [null, null],
+  );
+  const [got] = await run(
+    `CREATE TABLE t (r ROW(x INT NULL, y INT NULL)); CREATE MATERIALIZED VIEW v AS SELECT r < ROW(1, 2) AS a, ROW(1, 2) > r AS b FROM t;`,
+    [{ r: { x: 1, y: null } }],
+  );
+  assert.deepEqual(got, { a: true, b: true });
 });
 
 test('CREATE TYPE: a type declared twice is SqlNameError; an unknown type name is SqlUnsupported', async () => {

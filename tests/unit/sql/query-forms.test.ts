@@ -235,3 +235,11 @@ test('USING errors', async () => {
   for (const [q, code, re] of bad)
     await assert.rejects(compileProgram(`${DDL}\nCREATE VIEW v AS ${q};`), isErr(code, re), q);
 });
+
+test('BETWEEN SYMMETRIC / NOT BETWEEN SYMMETRIC (bounds in either order, NULLs) agree with Postgres', async () => {
+  await agree(
+    `SELECT k, v, v BETWEEN SYMMETRIC 25 AND 10 AS a, v NOT BETWEEN SYMMETRIC k * 10 AND 20 AS b,
+       v BETWEEN SYMMETRIC NULL AND 15 AS c, s BETWEEN SYMMETRIC 'c' AND 'a' AS d FROM t`,
+    STEPS,
+  );
+});

@@ -216,3 +216,27 @@ test('SAFE_CAST gives NULL where CAST fails; UUID casts to its 16 bytes', async 
   const [err] = await evalOurs(["CAST('x12' AS INTEGER)"]);
   assert.ok(err && 'error' in err, 'CAST itself still fails');
 });
+
+test('a character string argument of a number function is converted: DOUBLE for SIN, EXP, ..., DECIMAL for CEIL, ROUND, SIGN', async () => {
+  await expect([
+    ["CAST(CAST('14' AS VARCHAR) AS VARCHAR)", '14'],
+    ["SIN(CAST('0' AS VARCHAR))", '0'],
+    ["EXP(CAST('0' AS VARCHAR))", '1'],
+    ["ATAN2(CAST('0' AS VARCHAR), 1)", '0'],
+    ["CEIL(CAST('-0.52' AS VARCHAR))", '0'],
+    ["ROUND(CAST('14.5' AS VARCHAR))", '15'],
+    ["SIGN(CAST('-3.5' AS VARCHAR))", '-1'],
+    ["ABS(CAST('-2.25' AS VARCHAR))", '2.25'],
+  ]);
+  const [bad] = await evalOurs(["SIN(CAST('x' AS VARCHAR))"]);
+  assert.ok(bad && 'error' in bad, JSON.stringify(bad));
+});
+
+test('|| of two non-string scalars converts both to VARCHAR (Feldera); of two byte strings concatenates the bytes', async () => {
+  await expect([
+    ['-12 || -12', '-12-12'],
+    ['CAST(1.5 AS DECIMAL(3,1)) || 2', '1.52'],
+    ["x'0b16' || x'20'", '\\x0b1620'],
+    ["'a' || 1", 'a1'],
+  ]);
+});

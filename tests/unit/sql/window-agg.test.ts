@@ -120,3 +120,18 @@ test('different windows in one SELECT and unsupported frames are refused', async
     (e) => code(e) === 'SqlUnsupported',
   );
 });
+
+test('a window aggregate with the wrong number of arguments, or a NULL-typed one, is refused (as Feldera does)', async () => {
+  const err = async (sel: string) => {
+    try {
+      await compileProgram(`${TABLE} CREATE VIEW v AS SELECT ${sel} FROM t;`);
+    } catch (e) {
+      return `${(e as { errorCode?: string }).errorCode}: ${(e as Error).message}`;
+    }
+    return 'accepted';
+  };
+  assert.match(await err('MAX(x, x) OVER ()'), /^SqlTypeError: MAX takes exactly one argument/);
+  assert.match(await err('MIN(x, g) OVER (PARTITION BY g)'), /^SqlTypeError: MIN takes exactly one argument/);
+  assert.match(await err('COUNT(NULL) OVER ()'), /^SqlTypeError: an argument of COUNT has the NULL type/);
+  assert.equal(await err('ARG_MAX(x, g) OVER (), COUNT(*) OVER ()'), 'accepted');
+});

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CheckpointStore, manifestFiles } from '../../../src/storage/checkpoint-store.ts';
+import type { ListOptions, ListPage, ObjectStore } from '../../../src/sync/object-store.ts';
 import { S3Store } from '../../../src/sync/s3-store.ts';
 import { Synchronizer } from '../../../src/sync/synchronizer.ts';
 import { parseSyncConfig } from '../../../src/types/sync-config.ts';
@@ -172,5 +173,62 @@ describe('bytes damaged in transit', async () => {
       proxy.remove(rule);
       assert.equal(r.kind === 'pulled' && r.uuid, c2, `damaged listing ${i}`);
     }
+  });
+
+  /** `store`, whose manifest listings drop the key `drop(n)` names on the n-th listing (a damaged answer). */
+  const droppingListings = (store: ObjectStore, drop: (n: number) => string | null): ObjectStore => {
+    let n = 0;
+    const listPage = async (prefix: string, opts?: ListOptions): Promise<ListPage> => {
+      const page = await store.listPage(prefix, opts);
+      if (!prefix.startsWith('checkpoints/')) return page;
+      const gone = drop(n++);
+      return { ...page, objects: page.objects.filter((o) => o.key !== gone) };
+    };
+    const wrapped: ObjectStore = {
+      description: store.description,
+      put: store.put.bind(store),
+      get: store.get.bind(store),
+      getStream: store.getStream.bind(store),
+      head: store.head.bind(store),
+      delete: store.delete.bind(store),
+      deleteMany: store.deleteMany.bind(store),
+      close: async () => {},
+      listPage,
+      list: (p: string) => listAllOf(listPage, p),
+    };
+    return wrapped;
+  };
+  async function* listAllOf(listPage: (p: string, o?: ListOptions) => Promise<ListPage>, prefix: string) {
+    let token: string | undefined;
+    do {
+      const page = await listPage(prefix, token === undefined ? {} : { continuationToken: token });
+      yield* page.objects;
+      token = page.nextToken;
+    } while (token !== undefined);
+  }
+
+  test('a LIST answer that silently leaves out the newest manifest is taken again; answers that never agree fail the pull', async () => {
+    const { store, c1, c2 } = await twoCheckpoints();
+    await synchronizer(store, 'transit/agree', s3.endpoint).push(c1);
+    await synchronizer(store, 'transit/agree', s3.endpoint).push(c2);
+    const bucket = direct('transit/agree');
+    after(() => bucket.close());
+    const pull = (b: ObjectStore) =>
+      new Synchronizer({
+        settings: syncSettings('transit/agree', s3.endpoint),
+        local: store,
+        identity: { id: 'pipeline-t', name: 'transit' },
+        stores: { bucket: b, read: null },
+      }).pull('latest', { skipLocal: true });
+    // the first answer lacks c2's manifest, well-formed: a single listing would restore c1
+    const once = await pull(droppingListings(bucket, (n) => (n === 0 ? `checkpoints/${c2}.json` : null)));
+    assert.equal(once.kind === 'pulled' && once.uuid, c2);
+    // every answer lacks a different manifest: no two agree, the pull fails instead of guessing
+    const never = droppingListings(bucket, (n) => `checkpoints/${n % 2 === 0 ? c2 : c1}.json`);
+    await assert.rejects(pull(never), (e: Error & { errorCode?: string }) => {
+      assert.equal(e.errorCode, 'CheckpointFetchError');
+      assert.match(e.message, /never agreed/);
+      return true;
+    });
   });
 });

@@ -8,17 +8,14 @@ import {
   chmodSync,
   fstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { isServiceError } from '../../../src/errors/service-error.ts';
 import { ERROR_CATALOG } from '../../../src/types/error-codes.ts';
 import {
@@ -29,16 +26,9 @@ import {
   writeFileDurableSync,
 } from '../../../src/util/durable-file.ts';
 import { fillDisk, freeDisk, mountTmpfs, unmountTmpfs } from '../../helpers/tmpfs.ts';
+import { tempDir } from '../../kit/index.ts';
 
-const dirs: string[] = [];
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'holdfast-durable-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = (): string => tempDir('holdfast-durable-');
 const errno = (code: string) => Object.assign(new Error(`${code}: injected`), { code });
 const OLD = 'old content, must survive';
 const NEW = 'x'.repeat(10_000);

@@ -390,6 +390,32 @@ describe('trace', () => {
     assert.deepEqual(t.batches, [big, small]);
     assert.equal(t.toBatch().rows.length, 100);
   });
+
+  test('seals keep the spine shape (each batch more than twice the next), so retracted rows cancel', () => {
+    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    console.log(`trace spine test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    const t = new Trace(traceLayout(2, [0]), { indexed: false });
+    const live: Row[] = [];
+    let next = 0;
+    let most = 0;
+    for (let s = 0; s < 300; s++) {
+      // a sliding window of live rows: each seal adds a few and retracts the oldest (sizes vary per seal)
+      for (let i = randInt(rnd, 1, 12); i > 0; i--) {
+        const r: Row = [next, next++];
+        live.push(r);
+        t.add(r, 1);
+      }
+      while (live.length > 40) t.add(live.shift() as Row, -1);
+      t.seal();
+      const sizes = t.batches.map((b) => b.length);
+      for (let i = 1; i < sizes.length; i++)
+        assert.ok((sizes[i - 1] as number) > 2 * (sizes[i] as number), `seed ${seed} seal ${s}: ${sizes}`);
+      most = Math.max(most, t.entryCount);
+    }
+    assert.equal(t.toBatch().rows.length, live.length);
+    assert.ok(most < 200, `seed ${seed}: ${most} entries held for 40 live rows`);
+  });
 });
 
 function sameKeyValue(a: Value, b: Value): boolean {
