@@ -18,6 +18,7 @@ import type { StateBatches } from '../circuit/operator.ts';
 import type { Program, SqlCircuit } from '../sql/program.ts';
 import type { CheckpointManifest, CheckpointStore, SegmentRef } from '../storage/checkpoint-store.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
+import { entryCountOf } from '../zset/trace.ts';
 
 export interface WarmLoad {
   readonly uuid: string;
@@ -102,7 +103,7 @@ export class WarmState {
     const read = async (ref: SegmentRef): Promise<Batch> => {
       const b = await store.readSegment(ref, m.uuid);
       segmentsRead++;
-      rowsRead += b.rows.length;
+      rowsRead += entryCountOf(b);
       return b;
     };
     const rebuild = new Set<string>();

@@ -9,9 +9,11 @@
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
  * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators (and `apply`
- * feeds added parts into the touched groups' accumulators). The integral is
- * kept inside the groups, without re-encoding rows: a group holds its row count, plus, when the aggregates take
- * arguments, the multiset of argument tuples (keyed by the raw value when there is a single argument).
+ * feeds added parts into the touched groups' accumulators). When the aggregates take arguments, the integral
+ * is a scan-only {@link Trace} of `[k1..kn, a1..am]` rows (compact sealed batches, no per-row JS objects;
+ * `snapshot()` returns its batches, so a checkpoint writes only batches not written before, and a restore adopts
+ * decoded batches and replays their entries into the accumulators); otherwise each group's row count is the
+ * whole integral.
  * State "output" holds each group's last emitted row (prefixed by its key): it is restored as emitted, never
  * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
  * the order of additions).
@@ -20,7 +22,9 @@
  * every future input row (`sql/lateness.ts`, propagated by the planner). At the end of a step in which the
  * waterline moved, every group whose key value is below it can never change again: it is discarded — its
  * emitted row stays downstream (nothing is retracted), its state goes, and the removal is logged as a change
- * of "input" and "output" like any other, so checkpoints, restore and warm apply agree.
+ * of "input" and "output" like any other, so checkpoints, restore and warm apply agree. Its rows leave the input
+ * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
+ * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
  *
  * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it, for every group
  * still held.
@@ -28,6 +32,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
 import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -68,8 +73,6 @@ export interface AggregateSpec {
 interface Group {
   readonly key: Row;
   count: number;
-  /** Argument tuples of this group's input with their weights (null when no aggregate takes an argument). */
-  readonly args: Map<unknown, [Row, number]> | null;
   readonly accs: Accumulator[];
   lastOut: Row | null;
   touched: boolean;
@@ -85,6 +88,11 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly #global: boolean;
   /** No function has a FILTER or several arguments: the per-row loop skips those checks. */
   readonly #plain: boolean;
+  /**
+   * The integral of the input as `[k1..kn, a1..am]` rows, when some aggregate takes an argument (else the
+   * groups' counts are the whole integral): a scan-only trace, sealed into compact batches.
+   */
+  readonly #input: Trace | null;
   #stepped = false;
   /** The waterline of the last purge. */
   #purgedAt: Value = null;
@@ -103,6 +111,10 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
     this.#plain = spec.functions.every((f) => f.filter === undefined && f.extra === undefined);
+    this.#input =
+      this.#argCols.length > 0
+        ? new Trace(traceLayout(spec.keyCount + this.#argCols.length, this.#keyCols), { indexed: false })
+        : null;
   }
 
   #groupKey(row: Row): unknown {
@@ -122,7 +134,6 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g = {
         key: row.slice(0, this.#keyCols.length),
         count: 0,
-        args: this.#argCols.length > 0 ? new Map() : null,
         accs: this.#spec.functions.map((f) => f.create()),
         lastOut: null,
         touched: false,
@@ -132,19 +143,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     return g;
   }
 
-  #feed(row: Row, w: number, touched: Group[] | null): void {
+  /** Feeds `(row, w)` to its group; `integrate`: also adds it to the input trace (not when restoring from it). */
+  #feed(row: Row, w: number, touched: Group[] | null, integrate = true): void {
     const g = this.#group(row);
     g.count += w;
-    if (g.args !== null) {
-      const ac = this.#argCols;
-      let k: unknown;
-      if (ac.length === 1) {
-        const v = row[ac[0] as number] as Value;
-        k = typeof v === 'object' && v !== null ? encodeValue(v) : v;
-      } else k = encodeColumns(row, ac);
-      const e = g.args.get(k);
-      if (e === undefined) g.args.set(k, [ac.map((i) => row[i] as Value), w]);
-      else if ((e[1] += w) === 0) g.args.delete(k);
+    const input = this.#input;
+    if (integrate && input !== null) {
+      const arity = input.layout.arity;
+      input.add(row.length === arity ? row : row.slice(0, arity), w);
     }
     const fs = this.#spec.functions;
     if (this.#plain) {
@@ -220,6 +226,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       if (now === null) this.#groups.delete(this.#groupKey(g.key));
     }
     if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
+    this.#input?.maybeSeal();
     return out;
   }
 
@@ -228,23 +235,50 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     return this.#groups.size;
   }
 
-  /** Discards the groups below the waterline, logging their state's removal. */
+  /**
+   * Entries of the input state (for tests and state-size reports): the input trace's entries (rows cancelled
+   * across its batches count until they merge), or the number of groups when the counts are the whole input.
+   */
+  get inputEntryCount(): number {
+    return this.#input === null ? this.#groups.size : this.#input.entryCount;
+  }
+
+  /**
+   * Discards the groups below the waterline, logging their state's removal. With an input trace, each purged
+   * group's rows are found by a scan of its key (the trace is ordered by the group key columns: a binary search
+   * per batch, then the group's rows only) and retracted from the trace, so the trace does not keep them (the
+   * retractions cancel them when the batches merge) and a restore from it does not bring the group back.
+   */
   #purge(p: NonNullable<AggregateSpec['purge']>): void {
     const wl = p.below();
     if (wl === null || (this.#purgedAt !== null && p.compare(wl, this.#purgedAt) <= 0)) return;
     this.#purgedAt = wl;
     const inLog = this.logs.input!;
     const outLog = this.logs.output!;
+    const input = this.#input;
+    const gone: Row[] = [];
     for (const [k, g] of this.#groups) {
       const v = g.key[p.key] as Value;
       if (v === null || p.compare(v, wl) >= 0) continue;
-      if (inLog.enabled) {
-        if (g.args === null) {
-          if (g.count !== 0) inLog.record(g.key, -g.count);
-        } else for (const [args, w] of g.args.values()) inLog.record([...g.key, ...args], -w);
-      }
+      if (input === null) {
+        if (g.count !== 0) inLog.record(g.key, -g.count);
+      } else gone.push(g.key);
       if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
       this.#groups.delete(k);
+    }
+    if (input === null || gone.length === 0) return;
+    const rows: Row[] = [];
+    const weights: number[] = [];
+    for (const key of gone)
+      input.scan(key, (row, w) => {
+        rows.push(row);
+        weights.push(w);
+      });
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      const w = -(weights[i] as number);
+      input.add(row, w);
+      inLog.record(row, w);
     }
   }
 
@@ -252,19 +286,19 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     this.resetLogs();
     const meta = emptyBatch();
     if (this.#stepped) push(meta, [true], 1);
-    const input = emptyBatch();
+    const counts = emptyBatch();
     const output = emptyBatch();
     for (const g of this.#groups.values()) {
       if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
-      if (g.args === null) {
-        if (g.count !== 0) push(input, g.key, g.count);
-      } else for (const [args, w] of g.args.values()) push(input, [...g.key, ...args], w);
+      if (this.#input === null && g.count !== 0) push(counts, g.key, g.count);
     }
+    const input = this.#input === null ? counts : new TraceParts(this.#input.sealedBatches());
     return { input, meta, output };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
+    this.#input?.clear();
     this.#stepped = false;
     this.apply(parts);
   }
@@ -280,7 +314,16 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched: Group[] = [];
+    const input = this.#input;
     for (const part of StatefulBase.partsOf(parts, 'input')) {
+      const sealed = traceBatchesOf(part);
+      if (sealed !== null && input !== null && sealed.every((tb) => sameLayout(tb.layout, input.layout))) {
+        for (const tb of sealed) {
+          input.adopt(tb);
+          for (let i = 0; i < tb.length; i++) this.#feed(tb.row(i), tb.wts[i] as number, touched, false);
+        }
+        continue;
+      }
       const b = consolidate(part);
       for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
     }
@@ -308,8 +351,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const keep = this.#global && this.#stepped;
     for (const g of touched) {
       g.touched = false;
-      if (g.count === 0 && g.lastOut === null && !keep && (g.args === null || g.args.size === 0))
-        this.#groups.delete(this.#groupKey(g.key));
+      if (g.count === 0 && g.lastOut === null && !keep) this.#groups.delete(this.#groupKey(g.key));
     }
   }
 

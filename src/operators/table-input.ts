@@ -7,12 +7,23 @@
  * - Without a key, materialized: a multiset; deleting a row that is not present is ignored (never negative).
  * - Without a key, not materialized: changes pass through unchanged and nothing is stored.
  *
- * State "contents" (when stored): the table itself.
+ * State "contents" (when stored): the table itself, held in a {@link Trace} (compact sorted batches, see
+ * `zset/trace.ts`). With a primary key it is a unique trace keyed by it: each change reads the key's current
+ * row (`current`: the trace's head Map, else its sealed batches) and replaces it (`put`). Without a key it is
+ * keyed by the whole row: each change looks the row up and adds its weight. The head is sealed into a batch
+ * between steps once large enough. `snapshot()` returns the trace's sealed batches (a {@link TraceParts}), so
+ * a checkpoint writes only batches it has not written before; `restore`/`apply` adopt decoded batches as they
+ * are, and add plain batches (older checkpoints, deltas) row by row (with a key: retractions first, each
+ * removing the key's row only when it is that row, then insertions).
+ *
+ * Invariant: the trace is a Z-set in which each key has at most one row with a non-zero weight, and that
+ * weight is 1 (with a key) or positive (without).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { encodeColumns, encodeRow, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
+import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
+import { type Row, sameRow } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface TableInputSpec {
@@ -26,10 +37,10 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   readonly arity = 1;
   readonly #pk: readonly number[] | null;
   readonly #store: boolean;
-  /** With a primary key: key → row. */
-  readonly #byKey = new Map<unknown, Row>();
-  /** Without a key: row identity → [row, multiplicity]. */
-  readonly #rows = new Map<unknown, [Row, number]>();
+  /** The table; created on the first row (its arity fixes the layout). */
+  #trace: Trace | null = null;
+  readonly #rows: Row[] = [];
+  readonly #weights: number[] = [];
 
   constructor(spec: TableInputSpec) {
     super(['contents']);
@@ -37,120 +48,138 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     this.#store = spec.primaryKey !== null || spec.materialized;
   }
 
-  #key(row: Row): unknown {
-    const pk = this.#pk;
-    if (pk === null) return encodeRow(row);
-    if (pk.length === 1) {
-      const v = row[pk[0] as number] as Value;
-      return typeof v === 'object' && v !== null ? encodeValue(v) : v;
-    }
-    return encodeColumns(row, pk);
+  #traceFor(arity: number): Trace {
+    if (this.#trace !== null) return this.#trace;
+    const keyCols = this.#pk ?? Array.from({ length: arity }, (_, i) => i);
+    this.#trace = new Trace(traceLayout(arity, keyCols), { unique: this.#pk !== null });
+    return this.#trace;
   }
 
   step([input]: readonly Batch[]): Batch {
     const b = input as Batch;
     if (!this.#store) return b;
     const out = emptyBatch();
-    const log = this.logs.contents!;
     const n = b.rows.length;
+    if (n === 0) return out;
+    const log = this.logs.contents!;
+    const trace = this.#traceFor((b.rows[0] as Row).length);
+    const found = this.#rows;
+    const fw = this.#weights;
     for (let i = 0; i < n; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
-      const k = this.#key(row);
+      if (w === 0) continue;
       if (this.#pk !== null) {
-        const old = this.#byKey.get(k);
+        // the trace's head is a Map of the rows changed since its last seal: a key touched since then is
+        // answered there, others probe the sealed batches
+        const k = trace.keyOf(row);
+        const old = trace.current(k, row);
         if (w > 0) {
           if (old !== undefined) {
             if (sameRow(old, row)) continue;
             push(out, old, -1);
             log.record(old, -1);
           }
-          this.#byKey.set(k, row);
+          trace.put(k, old, row);
           push(out, row, 1);
           log.record(row, 1);
-        } else if (w < 0 && old !== undefined) {
-          this.#byKey.delete(k);
+        } else if (old !== undefined) {
+          trace.put(k, old, undefined);
           push(out, old, -1);
           log.record(old, -1);
         }
         continue;
       }
-      const cur = this.#rows.get(k);
+      trace.lookup(row, found, fw);
+      const cur = found.length > 0 ? (fw[0] as number) : 0;
       if (w > 0) {
-        if (cur === undefined) this.#rows.set(k, [row, w]);
-        else cur[1] += w;
+        trace.add(row, w);
         push(out, row, w);
         log.record(row, w);
-      } else if (w < 0 && cur !== undefined) {
-        const d = Math.min(-w, cur[1]);
-        cur[1] -= d;
-        if (cur[1] === 0) this.#rows.delete(k);
-        push(out, cur[0], -d);
-        log.record(cur[0], -d);
+      } else if (cur > 0) {
+        const d = Math.min(-w, cur);
+        const stored = found[0] as Row;
+        trace.add(stored, -d);
+        push(out, stored, -d);
+        log.record(stored, -d);
       }
     }
+    found.length = 0;
+    fw.length = 0;
+    trace.maybeSeal();
     return out;
   }
 
-  /** Current contents (empty when the table is not stored). */
+  /** Current contents (empty when the table is not stored), in key order. */
   contents(): Batch {
-    const b = emptyBatch();
-    for (const row of this.#byKey.values()) push(b, row, 1);
-    for (const [row, w] of this.#rows.values()) push(b, row, w);
-    return b;
+    return this.#trace === null ? emptyBatch() : this.#trace.toBatch();
   }
 
   get stored(): boolean {
     return this.#store;
   }
 
+  /** The trace holding the table (null before the first row; for tests and memory figures). */
+  get trace(): Trace | null {
+    return this.#trace;
+  }
+
   snapshot(): StateBatches {
     this.resetLogs();
-    return { contents: this.contents() };
+    if (this.#trace === null) return { contents: emptyBatch() };
+    return { contents: new TraceParts(this.#trace.sealedBatches()) };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
-    this.#rows.clear();
-    this.#byKey.clear();
+    this.#trace?.clear();
     this.apply(parts);
   }
 
   /**
-   * Adds the "contents" parts one at a time, each consolidated first (so a row's copies within a part net out):
-   * O(parts). Rows whose weight drops to 0 or below are removed. With a key, a part's retractions go before its
-   * insertions, so a key's `(old, -1)`/`(new, +1)` pair works in either order; a retraction removes the key's
-   * row only when it is that row.
+   * Adds the "contents" parts in order: the state is their sum (a Z-set sum; parts written by this operator
+   * keep each key to one row). Sealed batches of the same layout are adopted as they are (no decoding of rows,
+   * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row and sealed. O(parts).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     for (const part of StatefulBase.partsOf(parts, 'contents')) {
-      const b = consolidate(part);
-      const n = b.rows.length;
-      if (this.#pk !== null) {
-        for (let i = 0; i < n; i++) {
-          if ((b.weights[i] as number) >= 0) continue;
-          const row = b.rows[i] as Row;
-          const k = this.#key(row);
-          const cur = this.#byKey.get(k);
-          if (cur !== undefined && sameRow(cur, row)) this.#byKey.delete(k);
-        }
-        for (let i = 0; i < n; i++) {
-          if ((b.weights[i] as number) <= 0) continue;
-          const row = b.rows[i] as Row;
-          this.#byKey.set(this.#key(row), row);
+      const sealed = traceBatchesOf(part);
+      if (sealed !== null) {
+        for (const tb of sealed) {
+          if (tb.length === 0) continue;
+          const trace = this.#traceFor(tb.layout.arity);
+          if (sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+          else this.#addRows(trace, tb);
         }
         continue;
       }
-      for (let i = 0; i < n; i++) {
-        const row = b.rows[i] as Row;
-        const k = this.#key(row);
-        const cur = this.#rows.get(k);
-        const w = (cur === undefined ? 0 : cur[1]) + (b.weights[i] as number);
-        if (w <= 0) {
-          if (cur !== undefined) this.#rows.delete(k);
-        } else if (cur === undefined) this.#rows.set(k, [row, w]);
-        else cur[1] = w;
-      }
+      if (part.rows.length === 0) continue;
+      const trace = this.#traceFor((part.rows[0] as Row).length);
+      this.#addRows(trace, part);
     }
+  }
+
+  /**
+   * Adds a plain part (consolidated first). With a key: its retractions go first and remove a key's row only
+   * when it is that row, then its insertions replace the key's row, so a key's `(old, -1)`/`(new, +1)` pair
+   * works in either order. Without a key: a Z-set sum.
+   */
+  #addRows(trace: Trace, b: Batch): void {
+    const c = consolidate(b);
+    const n = c.rows.length;
+    if (this.#pk !== null) {
+      for (let pass = 0; pass < 2; pass++)
+        for (let i = 0; i < n; i++) {
+          const w = c.weights[i] as number;
+          if (pass === 0 ? w >= 0 : w <= 0) continue;
+          const row = c.rows[i] as Row;
+          const k = trace.keyOf(row);
+          const cur = trace.current(k, row);
+          if (pass === 0) {
+            if (cur !== undefined && sameRow(cur, row)) trace.put(k, cur, undefined);
+          } else if (cur === undefined || !sameRow(cur, row)) trace.put(k, cur, row);
+        }
+    } else for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
+    trace.seal();
   }
 }
 

@@ -9,7 +9,12 @@
  * files/<sha256>            segment files (see segment.ts), named by the SHA-256 of their bytes
  * ```
  * A manifest lists, per operator and state name, an ORDERED list of segment refs `{hash, size, rows}` whose sum
- * is that state: the first is the base, the rest are deltas appended by incremental checkpoints.
+ * is that state: the first is the base, the rest are deltas appended by incremental checkpoints. A state held
+ * in a trace (`zset/trace.ts`) is snapshotted as its sealed batches (a `TraceParts`): its base is then
+ * several segments (format v2, one per batch), and a batch already written to this store (its `segment` stamp,
+ * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
+ * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
+ * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
  *
  * # Invariants (DESIGN.md 2–4)
  * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir (util/durable-
@@ -45,6 +50,7 @@ import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
+import { type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
 import {
   commitRenamed,
   ensureDir,
@@ -61,7 +67,7 @@ import {
 import {
   decodeSegment,
   type EncodedSegment,
-  encodeSegment,
+  encodeSegmentAsync,
   type ObjectValueCodec,
   sha256Hex,
 } from './segment.ts';
@@ -349,10 +355,13 @@ function isEntry(e: unknown): e is CatalogEntry {
 
 const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
-/** One operator's encoded states (null = empty batch: no segment). */
+/** A segment to list: encoded already, or a sealed trace batch (written unless its file exists). */
+type PendingSegment = EncodedSegment | { readonly trace: TraceBatch };
+
+/** One operator's states: each state's segments in list order (none for an empty batch). */
 interface PendingOperator {
   readonly op: string;
-  readonly states: ReadonlyArray<readonly [name: string, seg: EncodedSegment | null]>;
+  readonly states: ReadonlyArray<readonly [name: string, segs: readonly PendingSegment[]]>;
 }
 
 export class CheckpointStore {
@@ -409,15 +418,20 @@ export class CheckpointStore {
   write(snapshot: CircuitSnapshot, meta: CheckpointMeta, opts: WriteOptions = {}): Promise<WriteResult> {
     // A snapshot's batches are fresh arrays and rows are immutable, so encoding need not happen now: it runs
     // segment by segment in the background, yielding to the event loop between segments, so the pipeline keeps
-    // stepping while a checkpoint is written (only one segment's encoding blocks at a time).
+    // stepping while a checkpoint is written (only one segment's payload building blocks at a time; compression
+    // runs on the thread pool, hashing in chunks). A trace-backed state (sealed batches) lists one segment per
+    // batch; a batch already written (its `segment` stamp, file present with that size) is not encoded again.
     return this.#serial(async () => {
       const pending: PendingOperator[] = [];
       for (const [op, states] of Object.entries(snapshot.operators)) {
-        const encoded: Array<readonly [string, EncodedSegment | null]> = [];
+        const encoded: Array<readonly [string, PendingSegment[]]> = [];
         for (const [name, batch] of Object.entries(states)) {
-          if (batch.rows.length === 0) encoded.push([name, null]);
+          const sealed = traceBatchesOf(batch);
+          if (sealed !== null)
+            encoded.push([name, sealed.filter((b) => b.length > 0).map((trace) => ({ trace }))]);
+          else if (batch.rows.length === 0) encoded.push([name, []]);
           else {
-            encoded.push([name, encodeSegment(batch, this.#codecs, this.#levelOpt())]);
+            encoded.push([name, [await encodeSegmentAsync(batch, this.#codecs, this.#levelOpt())]]);
             await new Promise<void>((r) => setImmediate(r));
           }
         }
@@ -471,25 +485,44 @@ export class CheckpointStore {
     let filesWritten = 0;
     let filesReused = 0;
     const done = new Set<string>();
+    const stamped: Array<[TraceBatch, SegmentRef]> = [];
     for (const { op, states } of pending) {
       const opLists = (lists[op] ??= {});
-      for (const [name, seg] of states) {
+      for (const [name, segs] of states) {
         const list = opts.delta === true ? (opLists[name] ??= []) : (opLists[name] = []);
-        if (seg === null) continue;
-        list.push({ hash: seg.hash, size: seg.size, rows: seg.rows });
-        if (done.has(seg.hash)) continue;
-        done.add(seg.hash);
-        const path = this.filePath(seg.hash);
-        if (await sameContent(path, seg.bytes)) {
-          filesReused++;
-          continue;
+        for (const pendingSeg of segs) {
+          let seg: EncodedSegment;
+          if ('trace' in pendingSeg) {
+            const tb = pendingSeg.trace;
+            const known = tb.segment;
+            if (
+              known !== null &&
+              (done.has(known.hash) || (await sizeOf(this.filePath(known.hash))) === known.size)
+            ) {
+              list.push({ hash: known.hash, size: known.size, rows: known.rows });
+              if (!done.has(known.hash)) filesReused++;
+              done.add(known.hash);
+              continue;
+            }
+            seg = await encodeSegmentAsync(tb, this.#codecs, this.#levelOpt());
+            stamped.push([tb, { hash: seg.hash, size: seg.size, rows: seg.rows }]);
+          } else seg = pendingSeg;
+          list.push({ hash: seg.hash, size: seg.size, rows: seg.rows });
+          if (done.has(seg.hash)) continue;
+          done.add(seg.hash);
+          const path = this.filePath(seg.hash);
+          if (await sameContent(path, seg.bytes)) {
+            filesReused++;
+            continue;
+          }
+          await writeFileAtomic(path, seg.bytes, { syncDir: false });
+          filesWritten++;
+          bytesWritten += seg.size;
         }
-        await writeFileAtomic(path, seg.bytes, { syncDir: false });
-        filesWritten++;
-        bytesWritten += seg.size;
       }
     }
     if (filesWritten > 0) await fsyncDir(join(this.dir, FILES_DIR));
+    for (const [tb, ref] of stamped) tb.segment = ref;
 
     // New uuids are always newer than every existing one, so uuid order is creation order in this directory.
     const newest = entries.at(-1);

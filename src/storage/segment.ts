@@ -1,6 +1,10 @@
 /**
- * Segment files: one Z-set batch (rows + weights), encoded in a versioned binary format, compressed with zstd,
- * and named by the SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints).
+ * Segment files: one Z-set batch, encoded in a versioned binary format, compressed with zstd, and named by the
+ * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Two payload
+ * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 holds one sealed
+ * trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays and one
+ * byte arena without building a JS object per row. A build writes v1 for plain batches and v2 for trace
+ * batches, and reads both.
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -22,6 +26,22 @@
  * varint = unsigned LEB128 (values up to 2^53); zigzag maps n ≥ 0 to 2n and n < 0 to −2n − 1. Weights are
  * integers within ±2^52 (anything else is refused with `CheckpointValueUnsupported`).
  *
+ * # Format v2: a sealed trace batch (pinned by `tests/golden/checkpoint-v2`)
+ * Same header with version 2; the payload:
+ * ```
+ * u8 flags (1: consolidated, always set)
+ * varint codec count, then each codec tag as a string (as in v1)
+ * varint arity, varint key column count, each key column index (varint)
+ * varint entry count n
+ * varint object count, then per object value: its hash key (string), varint codec index, varint part count,
+ *          parts (values with tags 0–8 as in v1)
+ * varint arena length
+ * n × (varint entry length, varint key length, zigzag-varint weight)
+ * arena:   the entries' order-preserving encodings (see `zset/key-codec.ts`), back to back, sorted
+ * ```
+ * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
+ * object value's codec gives back a value with the recorded hash key.
+ *
  * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
  * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly
  * (`CheckpointCorrupt`) if a codec is missing.
@@ -31,12 +51,20 @@
  * `CheckpointFormatUnsupported`.
  */
 import { createHash } from 'node:crypto';
-import { constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
+import { TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
-export const SEGMENT_FORMAT_VERSION = 1;
+/** Newest segment format this build reads (and writes, for trace batches). */
+export const SEGMENT_FORMAT_VERSION = 2;
+/** Payload of JS rows (any batch). */
+export const SEGMENT_V_ROWS = 1;
+/** Payload of one sealed trace batch. */
+export const SEGMENT_V_TRACE = 2;
+const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
 const COMPRESSION_ZSTD = 1;
@@ -339,28 +367,222 @@ export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueC
   return Buffer.concat([head.result(), w.result()]);
 }
 
-/** Encodes a batch into a complete segment file (header + zstd payload) and hashes it. */
+function zstdParams(level: number | undefined): { params: Record<number, number> } {
+  return {
+    params: { [zc.ZSTD_c_compressionLevel]: level ?? DEFAULT_LEVEL, [zc.ZSTD_c_checksumFlag]: 0 },
+  };
+}
+
+function frame(version: number, payloadLength: number, compressed: Buffer): Buffer {
+  const bytes = Buffer.allocUnsafe(HEADER_SIZE + compressed.length);
+  bytes.writeUInt32LE(MAGIC, 0);
+  bytes[4] = version;
+  bytes[5] = COMPRESSION_ZSTD;
+  bytes.writeUInt16LE(0, 6);
+  bytes.writeBigUInt64LE(BigInt(payloadLength), 8);
+  compressed.copy(bytes, HEADER_SIZE);
+  return bytes;
+}
+
+/** Rows in a batch without decoding a trace batch. */
+function entryCount(batch: Batch): number {
+  return batch instanceof TraceBatch ? batch.length : batch.rows.length;
+}
+
+/**
+ * Encodes a batch into a complete segment file (header + zstd payload) and hashes it: format v2 for a sealed
+ * trace batch, v1 for any other batch.
+ */
 export function encodeSegment(
   batch: Batch,
   codecs: readonly ObjectValueCodec[] = [],
   opts: { level?: number } = {},
 ): EncodedSegment {
-  const payload = encodeSegmentPayload(batch, codecs);
-  const compressed = zstdCompressSync(payload, {
-    params: { [zc.ZSTD_c_compressionLevel]: opts.level ?? DEFAULT_LEVEL, [zc.ZSTD_c_checksumFlag]: 0 },
-  });
-  const bytes = Buffer.allocUnsafe(HEADER_SIZE + compressed.length);
-  bytes.writeUInt32LE(MAGIC, 0);
-  bytes[4] = SEGMENT_FORMAT_VERSION;
-  bytes[5] = COMPRESSION_ZSTD;
-  bytes.writeUInt16LE(0, 6);
-  bytes.writeBigUInt64LE(BigInt(payload.length), 8);
-  compressed.copy(bytes, HEADER_SIZE);
-  return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: batch.rows.length };
+  const trace = batch instanceof TraceBatch;
+  const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
+  const bytes = frame(
+    trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS,
+    payload.length,
+    zstdCompressSync(payload, zstdParams(opts.level)),
+  );
+  return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: entryCount(batch) };
 }
 
-/** Checks the header and returns the decompressed payload. */
+/** Bytes hashed between two yields to the event loop in {@link encodeSegmentAsync}. */
+const HASH_CHUNK = 8 * 2 ** 20;
+
+/**
+ * {@link encodeSegment} with the same bytes, but compressing on the thread pool and hashing in chunks between
+ * which the event loop runs; a trace batch's payload is also built in slices. What still blocks: a row batch's
+ * payload (v1), and for a trace batch one copy of its arena into the payload.
+ */
+export async function encodeSegmentAsync(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[] = [],
+  opts: { level?: number } = {},
+): Promise<EncodedSegment> {
+  const trace = batch instanceof TraceBatch;
+  let payload: Buffer;
+  if (trace) {
+    const steps = tracePayloadSteps(batch, codecs);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) {
+        payload = r.value;
+        break;
+      }
+      await new Promise<void>((res) => setImmediate(res));
+    }
+  } else payload = encodeSegmentPayload(batch, codecs);
+  // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
+  const compressed = (await zstdCompressAsync(payload, {
+    ...zstdParams(opts.level),
+    pledgedSrcSize: payload.length,
+  })) as Buffer;
+  const bytes = frame(trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS, payload.length, compressed);
+  const h = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
+    h.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
+    if (at + HASH_CHUNK < bytes.length) await new Promise<void>((r) => setImmediate(r));
+  }
+  return { bytes, hash: h.digest('hex'), size: bytes.length, rows: entryCount(batch) };
+}
+
+/** The uncompressed v2 payload of a sealed trace batch (deterministic). */
+export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueCodec[] = []): Buffer {
+  const steps = tracePayloadSteps(tb, codecs);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/** Entries encoded between two yields of {@link tracePayloadSteps}. */
+const ENTRIES_PER_SLICE = 65_536;
+
+/**
+ * Builds the v2 payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can let
+ * the event loop run); returns the payload.
+ */
+function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[]): Generator<void, Buffer> {
+  const n = tb.length;
+  const objs = tb.objects === null ? [] : [...tb.objects];
+  const enc = new Encoder(codecs, 64 + objs.length * 32);
+  const w = enc.w;
+  const L = tb.layout;
+  w.ensure(16 + 8 * L.keyCols.length);
+  w.varint(L.arity);
+  w.varint(L.keyCols.length);
+  for (const c of L.keyCols) w.varint(c);
+  w.varint(n);
+  w.varint(objs.length);
+  for (const [key, v] of objs) {
+    w.string(key);
+    const codec = codecs.find((c) => c.is(v));
+    if (codec === undefined) throw unsupported('no codec for an object value', v);
+    let idx = enc.used.indexOf(codec);
+    if (idx < 0) idx = enc.used.push(codec) - 1;
+    const parts = codec.encode(v);
+    w.ensure(16);
+    w.varint(idx);
+    w.varint(parts.length);
+    for (const part of parts) enc.value(part, true);
+  }
+  const arena = tb.arena;
+  w.ensure(8 + n * 24);
+  w.varint(arena.length);
+  const off = tb.offsets;
+  const spl = tb.splits;
+  const wts = tb.wts;
+  for (let i = 0; i < n; i++) {
+    if (i % ENTRIES_PER_SLICE === ENTRIES_PER_SLICE - 1) yield;
+    const a = off[i] as number;
+    w.varint((off[i + 1] as number) - a);
+    w.varint((spl[i] as number) - a);
+    const weight = wts[i] as number;
+    if (!Number.isInteger(weight) || weight === 0 || Math.abs(weight) > MAX_ZIGZAG_INT)
+      throw new StorageError(
+        'CheckpointValueUnsupported',
+        `weight ${weight} is not a non-zero integer within ±2^52`,
+        {},
+      );
+    w.varint(weight >= 0 ? weight * 2 : -weight * 2 - 1);
+  }
+  const head = new Writer(64);
+  head.ensure(1);
+  head.buf[head.pos++] = 1;
+  head.ensure(8);
+  head.varint(enc.used.length);
+  for (const c of enc.used) head.string(c.tag);
+  return Buffer.concat([head.result(), w.result(), arena]);
+}
+
+/** Decodes a v2 payload into a sealed trace batch. @throws StorageError CheckpointCorrupt */
+export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): TraceBatch {
+  const r = new Reader(payload);
+  r.take(1);
+  const table = readCodecTable(r, codecs);
+  const arity = r.varint();
+  const kc = r.varint();
+  if (kc > arity || arity > payload.length) throw corrupt('bad trace batch layout');
+  const keyCols: number[] = [];
+  for (let i = 0; i < kc; i++) {
+    const c = r.varint();
+    if (c >= arity || keyCols.includes(c)) throw corrupt('bad trace batch key column');
+    keyCols.push(c);
+  }
+  const n = r.varint();
+  if (n > payload.length) throw corrupt('segment row count exceeds its size');
+  const nobj = r.varint();
+  if (nobj > payload.length) throw corrupt('bad object count');
+  const objects = new Map<string, ObjectValue>();
+  for (let i = 0; i < nobj; i++) {
+    const key = r.string();
+    const codec = table[r.varint()];
+    if (codec === undefined) throw corrupt('object value refers to an unknown codec');
+    const m = r.varint();
+    const parts: PrimitiveValue[] = [];
+    for (let j = 0; j < m; j++) parts.push(readValue(r, table, true) as PrimitiveValue);
+    let v: ObjectValue;
+    try {
+      v = codec.decode(parts);
+    } catch (e) {
+      throw corrupt(`codec '${codec.tag}' rejects a value: ${(e as Error).message}`);
+    }
+    if (v.hashKey() !== key) throw corrupt(`codec '${codec.tag}' gives back a different value`);
+    objects.set(key, v);
+  }
+  const arenaLength = r.varint();
+  const offsets = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const weights = new Float64Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const len = r.varint();
+    const klen = r.varint();
+    const z = r.varint();
+    if (klen > len || z === 0) throw corrupt('bad trace batch entry');
+    offsets[i] = at;
+    splits[i] = at + klen;
+    weights[i] = unzigzag(z);
+    at += len;
+    if (at > arenaLength) throw corrupt('trace batch entries exceed the arena');
+  }
+  if (r.pos > r.end) throw corrupt('segment payload truncated');
+  offsets[n] = at;
+  if (at !== arenaLength || r.end - r.pos !== arenaLength) throw corrupt('trace batch arena length mismatch');
+  const arena = Buffer.allocUnsafe(arenaLength);
+  payload.copy(arena, 0, r.pos, r.end);
+  return new TraceBatch({ layout: traceLayout(arity, keyCols), arena, offsets, splits, weights, objects });
+}
+
+/** Checks the header and returns the decompressed payload (see {@link readSegment} for its version). */
 export function readSegmentPayload(bytes: Uint8Array): Buffer {
+  return readSegment(bytes).payload;
+}
+
+/** Checks the header and returns the format version and the decompressed payload. */
+export function readSegment(bytes: Uint8Array): { version: number; payload: Buffer } {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < HEADER_SIZE || b.readUInt32LE(0) !== MAGIC) throw corrupt('not a segment file (bad magic)');
   const version = b[4] as number;
@@ -370,7 +592,8 @@ export function readSegmentPayload(bytes: Uint8Array): Buffer {
       `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
       { version },
     );
-  if (version !== SEGMENT_FORMAT_VERSION) throw corrupt(`bad segment format version ${version}`);
+  if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE)
+    throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
   const length = Number(b.readBigUInt64LE(8));
   let payload: Buffer;
@@ -381,7 +604,7 @@ export function readSegmentPayload(bytes: Uint8Array): Buffer {
   }
   if (payload.length !== length)
     throw corrupt('segment payload length mismatch', { expected: length, actual: payload.length });
-  return payload;
+  return { version, payload };
 }
 
 class Reader {
@@ -493,10 +716,7 @@ function readValue(r: Reader, codecs: readonly ObjectValueCodec[], nested: boole
   }
 }
 
-/** Decodes an uncompressed payload (see {@link encodeSegmentPayload}). */
-export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): Batch {
-  const r = new Reader(payload);
-  const flags = payload[r.take(1)] as number;
+function readCodecTable(r: Reader, codecs: readonly ObjectValueCodec[]): ObjectValueCodec[] {
   const ncodecs = r.varint();
   const table: ObjectValueCodec[] = [];
   for (let i = 0; i < ncodecs; i++) {
@@ -506,6 +726,14 @@ export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectVal
       throw corrupt(`segment uses value codec '${tag}', which is not registered`, { codec: tag });
     table.push(c);
   }
+  return table;
+}
+
+/** Decodes an uncompressed v1 payload (see {@link encodeSegmentPayload}). */
+export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): Batch {
+  const r = new Reader(payload);
+  const flags = payload[r.take(1)] as number;
+  const table = readCodecTable(r, codecs);
   const n = r.varint();
   if (n > payload.length) throw corrupt('segment row count exceeds its size');
   const rows: Row[] = new Array(n);
@@ -523,7 +751,7 @@ export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectVal
 }
 
 /**
- * Decodes a segment file. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
+ * Decodes a segment file: a v1 file gives a plain batch, a v2 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
  * @throws StorageError CheckpointCorrupt | CheckpointFormatUnsupported
  */
 export function decodeSegment(
@@ -536,12 +764,15 @@ export function decodeSegment(
     if (actual !== expect.hash)
       throw corrupt(`segment ${expect.hash} fails its hash check`, { hash: expect.hash, actual });
   }
-  const batch = decodeSegmentPayload(readSegmentPayload(bytes), codecs);
-  if (expect.rows !== undefined && batch.rows.length !== expect.rows)
+  const { version, payload } = readSegment(bytes);
+  const batch =
+    version === SEGMENT_V_TRACE ? decodeTracePayload(payload, codecs) : decodeSegmentPayload(payload, codecs);
+  const actual = entryCount(batch);
+  if (expect.rows !== undefined && actual !== expect.rows)
     throw corrupt('segment row count differs from the manifest', {
       hash: expect.hash ?? null,
       expected: expect.rows,
-      actual: batch.rows.length,
+      actual,
     });
   return batch;
 }

@@ -4,13 +4,17 @@ import { Decimal } from '../../../src/sql/values/decimal.ts';
 import {
   decodeSegment,
   decodeSegmentPayload,
+  decodeTracePayload,
   encodeSegment,
+  encodeSegmentAsync,
   encodeSegmentPayload,
+  encodeTracePayload,
   readSegmentPayload,
 } from '../../../src/storage/segment.ts';
 import { isStorageError } from '../../../src/storage/storage-error.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
-import type { ObjectValue, Value } from '../../../src/zset/value.ts';
+import { buildBatch, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import type { ObjectValue, Row, Value } from '../../../src/zset/value.ts';
 import { allKindsBatch, assertSameBatch, CODECS, exact } from './support.ts';
 
 const code = (c: string) => (e: unknown) => isStorageError(e) && e.code === c;
@@ -143,9 +147,9 @@ describe('segment decoding rejects damage', () => {
   });
 
   test('a newer format version is reported as unsupported, not corrupt', () => {
-    const v2 = Buffer.from(seg.bytes);
-    v2[4] = 2;
-    assert.throws(() => decodeSegment(v2, CODECS), code('CheckpointFormatUnsupported'));
+    const v3 = Buffer.from(seg.bytes);
+    v3[4] = 3;
+    assert.throws(() => decodeSegment(v3, CODECS), code('CheckpointFormatUnsupported'));
   });
 
   test('a segment using an unregistered codec fails clearly', () => {
@@ -176,4 +180,44 @@ test('encode/decode rate on a 200k-row state (informative; asserts only a very l
   const rate = (ms: number) => Math.round((n / ms) * 1000);
   console.log(`segment: encode ${rate(enc)} rows/s, decode ${rate(dec)} rows/s, ${seg.size} bytes`);
   assert.ok(rate(enc) > 100_000 && rate(dec) > 100_000);
+});
+
+test('the background encoder gives the same bytes as the synchronous one (rows and trace batches)', async () => {
+  const rows = allKindsBatch();
+  const L = traceLayout(3, [0]);
+  const big: Row[] = Array.from(
+    { length: 50_000 },
+    (_, i): Row => [i, `name-${i % 97}`, new Decimal(BigInt(i), 2)],
+  );
+  const tb = buildBatch(L, big, new Array(big.length).fill(1));
+  for (const b of [rows, tb] as Batch[]) {
+    const sync = encodeSegment(b, CODECS);
+    const bg = await encodeSegmentAsync(b, CODECS);
+    assert.equal(bg.hash, sync.hash);
+    assert.ok(bg.bytes.equals(sync.bytes));
+  }
+  const back = decodeSegment(encodeSegment(tb, CODECS).bytes, CODECS) as TraceBatch;
+  assert.ok(back instanceof TraceBatch);
+  assert.ok(back.arena.equals(tb.arena));
+  assert.deepEqual([...back.offsets], [...tb.offsets]);
+  assert.deepEqual([...back.splits], [...tb.splits]);
+  assert.equal(exact(back.row(123)[2] as Value), exact(tb.row(123)[2] as Value));
+});
+
+test('a damaged v2 payload is reported as corrupt', () => {
+  const L = traceLayout(2, [0]);
+  const tb = buildBatch(
+    L,
+    [
+      [1, 'a'],
+      [2, 'b'],
+    ],
+    [1, 1],
+  );
+  const payload = encodeTracePayload(tb);
+  assert.throws(() => decodeTracePayload(payload.subarray(0, payload.length - 1)), code('CheckpointCorrupt'));
+  assert.throws(
+    () => decodeTracePayload(Buffer.concat([payload, Buffer.from([0])])),
+    code('CheckpointCorrupt'),
+  );
 });

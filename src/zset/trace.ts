@@ -1,0 +1,1402 @@
+/**
+ * Trace: an indexed, ordered Z-set of rows — the state layer stateful operators sit on.
+ *
+ * # Shape
+ * A trace holds rows of a fixed arity, indexed by a subset of their columns (the key; the other columns are the
+ * value). Its content is the sum of:
+ * - a small mutable *head*: the changes since the last {@link Trace.seal}, as JS rows in a Map by key (so a step
+ *   sees its own changes at once, and changes within a step apply in order);
+ * - a list of immutable {@link TraceBatch}es, largest first: sorted by (key bytes, value bytes), consolidated
+ *   (no row twice, no weight 0), in compact columnar form — one byte arena holding every row's order-preserving
+ *   encoding (`key-codec.ts`), a `Uint32Array` of entry offsets, one of key/value split points, and a
+ *   `Float64Array` of weights. No per-row JS objects: a row costs its encoded bytes plus 16 bytes.
+ * Object values (DECIMAL, ARRAY, ...) are encoded by their `hashKey()`; the values themselves sit in each batch's
+ * object table (one entry per distinct value), so any ObjectValue works and the trace never interprets them.
+ * Key columns are encoded by identity (-0 = 0); value columns exactly (-0 kept), so a stored row comes back as
+ * it was — except that equal object values (same hash key, e.g. DECIMAL 1.5 and 1.50) share one representation
+ * per batch (SQL columns have one scale, so this does not show).
+ *
+ * # Operations
+ * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.
+ * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (a batch
+ *   whose [first key, last key] range excludes the key is skipped without hashing — ascending keys such as ids
+ *   miss every batch this way; otherwise a binary search, or once the batch has served a sixteenth of its length
+ *   in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
+ *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves.
+ * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
+ *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
+ *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
+ *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
+ *   numeric key column; a nearly sorted build skips the radix sort).
+ * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
+ *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
+ *   at the price of a head of up to half the state as JS rows between seals.
+ * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
+ * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
+ *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
+ * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
+ *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
+ *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
+ *
+ * # Invariants
+ * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
+ * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
+ * - Batches are immutable once built (their `segment` stamp aside); readers may keep them across seals.
+ */
+import type { Batch } from './batch.ts';
+import {
+  ByteWriter,
+  compareBytes,
+  decodeKeyValue,
+  encodeColumnsTo,
+  hashBytes,
+  type KeyReader,
+  skipKeyValue,
+} from './key-codec.ts';
+import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
+
+/** Which columns of a row form the key (in key order); the rest, in column order, form the value. */
+export interface TraceLayout {
+  readonly arity: number;
+  readonly keyCols: readonly number[];
+  readonly valCols: readonly number[];
+}
+
+export function traceLayout(arity: number, keyCols: readonly number[]): TraceLayout {
+  const isKey = new Set(keyCols);
+  const valCols: number[] = [];
+  for (let i = 0; i < arity; i++) if (!isKey.has(i)) valCols.push(i);
+  return { arity, keyCols: [...keyCols], valCols };
+}
+
+export function sameLayout(a: TraceLayout, b: TraceLayout): boolean {
+  return (
+    a.arity === b.arity &&
+    a.keyCols.length === b.keyCols.length &&
+    a.keyCols.every((c, i) => b.keyCols[i] === c)
+  );
+}
+
+/** Where a sealed batch was written (set by the checkpoint store; the batch's bytes never change). */
+export interface BatchSegment {
+  readonly hash: string;
+  readonly size: number;
+  readonly rows: number;
+}
+
+/** Parts of a {@link TraceBatch}, as stored in a segment. */
+export interface TraceBatchParts {
+  readonly layout: TraceLayout;
+  readonly arena: Buffer;
+  /** n + 1 entries: entry i is `arena[offsets[i] .. offsets[i+1])`. */
+  readonly offsets: Uint32Array;
+  /** n entries: entry i's value starts at `splits[i]` (its key is `[offsets[i], splits[i])`). */
+  readonly splits: Uint32Array;
+  readonly weights: Float64Array;
+  readonly objects: ReadonlyMap<string, ObjectValue> | null;
+}
+
+const EMPTY_ROWS: Row[] = [];
+/** Reused decoder position (decoding is synchronous and never re-entrant). */
+const READER: KeyReader = { pos: 0 };
+
+/**
+ * An immutable, sorted, consolidated batch of a trace in columnar form. It is also a {@link Batch}: `rows` and
+ * `weights` decode it on first access (the slow path, for code that does not know traces; cached).
+ */
+export class TraceBatch implements Batch {
+  readonly layout: TraceLayout;
+  readonly arena: Buffer;
+  readonly offsets: Uint32Array;
+  readonly splits: Uint32Array;
+  readonly wts: Float64Array;
+  readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  readonly consolidated = true as const;
+  /** The segment file holding exactly this batch, once written by a checkpoint. */
+  segment: BatchSegment | null = null;
+  #index: Int32Array | null = null;
+  #hashes: Uint32Array | null = null;
+  /** Lookups answered so far without the index. */
+  #finds = 0;
+  #decoded: { rows: Row[]; weights: number[] } | null = null;
+
+  constructor(p: TraceBatchParts) {
+    this.layout = p.layout;
+    this.arena = p.arena;
+    this.offsets = p.offsets;
+    this.splits = p.splits;
+    this.wts = p.weights;
+    this.objects = p.objects !== null && p.objects.size > 0 ? p.objects : null;
+  }
+
+  get length(): number {
+    return this.wts.length;
+  }
+
+  /** Bytes held (arena, offsets, weights, index). */
+  get byteSize(): number {
+    return (
+      this.arena.length +
+      this.offsets.byteLength +
+      this.splits.byteLength +
+      this.wts.byteLength +
+      (this.#index?.byteLength ?? 0) +
+      (this.#hashes?.byteLength ?? 0)
+    );
+  }
+
+  get rows(): Row[] {
+    return this.#decode().rows;
+  }
+
+  get weights(): number[] {
+    return this.#decode().weights;
+  }
+
+  #decode(): { rows: Row[]; weights: number[] } {
+    if (this.#decoded !== null) return this.#decoded;
+    const n = this.length;
+    const rows: Row[] = n === 0 ? EMPTY_ROWS : new Array(n);
+    for (let i = 0; i < n; i++) rows[i] = this.row(i);
+    this.#decoded = { rows, weights: Array.from(this.wts) };
+    return this.#decoded;
+  }
+
+  /** Decodes entry i into a row. */
+  row(i: number): Row {
+    const L = this.layout;
+    const out: Value[] = new Array(L.arity);
+    const r = READER;
+    r.pos = this.offsets[i] as number;
+    const end = this.offsets[i + 1] as number;
+    const kc = L.keyCols;
+    for (let j = 0; j < kc.length; j++)
+      out[kc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+    const vc = L.valCols;
+    for (let j = 0; j < vc.length; j++)
+      out[vc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+    return out;
+  }
+
+  /** Decodes entry i's value columns into `out` (key columns are left as they are). */
+  valueInto(i: number, out: Value[]): void {
+    const vc = this.layout.valCols;
+    const r = READER;
+    r.pos = this.splits[i] as number;
+    const end = this.offsets[i + 1] as number;
+    for (let j = 0; j < vc.length; j++)
+      out[vc[j] as number] = decodeKeyValue(this.arena, r, end, this.objects);
+  }
+
+  /**
+   * Per-entry hash of the key bytes (computed on first use, carried through merges; not stored in segments).
+   */
+  keyHashes(): Uint32Array {
+    if (this.#hashes !== null) return this.#hashes;
+    const n = this.length;
+    const hs = new Uint32Array(n);
+    const o = this.offsets;
+    const sp = this.splits;
+    for (let i = 0; i < n; i++) hs[i] = hashBytes(this.arena, o[i] as number, sp[i] as number);
+    this.#hashes = hs;
+    return hs;
+  }
+
+  /** Sets the key hashes (a merge that had both inputs' hashes). */
+  setKeyHashes(hs: Uint32Array): void {
+    this.#hashes = hs;
+  }
+
+  get hasKeyHashes(): boolean {
+    return this.#hashes !== null;
+  }
+
+  /**
+   * Whether `key[ks..ke)` lies between the batch's first and last keys. Outside, {@link find} would miss: this
+   * check answers without touching the index (two short comparisons of bytes that stay in cache), which is
+   * what a lookup of a new key costs when keys ascend (ids, timestamps).
+   */
+  keyInRange(key: Uint8Array, ks: number, ke: number): boolean {
+    const n = this.length;
+    if (n === 0) return false;
+    const o = this.offsets;
+    const sp = this.splits;
+    return (
+      compareBytes(key, ks, ke, this.arena, o[0] as number, sp[0] as number) >= 0 &&
+      compareBytes(key, ks, ke, this.arena, o[n - 1] as number, sp[n - 1] as number) <= 0
+    );
+  }
+
+  /**
+   * First entry whose key equals `key[ks..ke)` (hash `h`), or -1. A batch answers its first lookups by binary
+   * search and builds its hash index only once it has served a sixteenth of its length in lookups, so a batch
+   * that is merged away soon after it is built (most are) never pays for an index.
+   */
+  find(key: Uint8Array, ks: number, ke: number, h: number): number {
+    const n = this.length;
+    if (n === 0) return -1;
+    if (this.#index === null && this.#finds++ * 16 < n) return this.#search(key, ks, ke);
+    const idx = this.#index ?? this.#buildIndex();
+    const mask = (idx.length >>> 1) - 1;
+    const hh = h | 0;
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const e = idx[2 * s + 1] as number;
+      if (e === 0) return -1;
+      if (idx[2 * s] !== hh) continue;
+      const i = e - 1;
+      const arena = this.arena;
+      const a = this.offsets[i] as number;
+      const len = ke - ks;
+      if ((this.splits[i] as number) - a !== len) continue;
+      let same = true;
+      for (let j = 0; j < len; j++)
+        if (arena[a + j] !== key[ks + j]) {
+          same = false;
+          break;
+        }
+      if (same) return i;
+    }
+  }
+
+  /** Binary search on the key bytes (keys are self-delimiting, so entries sort by key bytes first). */
+  #search(key: Uint8Array, ks: number, ke: number): number {
+    const o = this.offsets;
+    const sp = this.splits;
+    const arena = this.arena;
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(arena, o[mid] as number, sp[mid] as number, key, ks, ke) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.length && compareBytes(arena, o[lo] as number, sp[lo] as number, key, ks, ke) === 0)
+      return lo;
+    return -1;
+  }
+
+  /** Whether entry i's key equals entry j's (same batch). */
+  sameKey(i: number, j: number): boolean {
+    const o = this.offsets;
+    const s = this.splits;
+    return (
+      compareBytes(this.arena, o[i] as number, s[i] as number, this.arena, o[j] as number, s[j] as number) ===
+      0
+    );
+  }
+
+  /** Open-addressing table of (key hash, first entry + 1) pairs, load ≤ 0.5: a miss is usually one probe. */
+  #buildIndex(): Int32Array {
+    const n = this.length;
+    const hs = this.keyHashes();
+    let cap = 16;
+    while (cap < n * 2) cap *= 2;
+    const idx = new Int32Array(cap * 2);
+    const mask = cap - 1;
+    for (let i = 0; i < n; i++) {
+      const h = hs[i] as number;
+      if (i > 0 && hs[i - 1] === h && this.sameKey(i - 1, i)) continue; // same key: first entry only
+      let s = h & mask;
+      while (idx[2 * s + 1] !== 0) s = (s + 1) & mask;
+      idx[2 * s] = h | 0;
+      idx[2 * s + 1] = i + 1;
+    }
+    this.#index = idx;
+    return idx;
+  }
+
+  /** First entry whose key is ≥ `key[ks..ke)` as a prefix comparison (for scans). */
+  lowerBound(key: Uint8Array, ks: number, ke: number): number {
+    let lo = 0;
+    let hi = this.length;
+    const o = this.offsets;
+    const len = ke - ks;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = o[mid] as number;
+      const e = Math.min(o[mid + 1] as number, s + len);
+      if (compareBytes(this.arena, s, e, key, ks, ke) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Whether entry i starts with `key[ks..ke)`. */
+  hasPrefix(i: number, key: Uint8Array, ks: number, ke: number): boolean {
+    const s = this.offsets[i] as number;
+    const len = ke - ks;
+    if ((this.offsets[i + 1] as number) - s < len) return false;
+    for (let j = 0; j < len; j++) if (this.arena[s + j] !== key[ks + j]) return false;
+    return true;
+  }
+}
+
+/**
+ * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
+ * entry's first 8 bytes after the prefix all entries share (zero-padded, which keeps lexicographic order; passes
+ * where every entry has the same byte are skipped), then runs that tie on those bytes are sorted by a full
+ * comparison.
+ */
+function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
+  // bytes every entry shares with the first (a type tag, the high bytes of ids) do not order anything: the
+  // radix keys start after them, so that entries differing only further on rarely tie
+  let cp = n > 0 ? (starts[1] as number) - (starts[0] as number) : 0;
+  const s0 = n > 0 ? (starts[0] as number) : 0;
+  for (let i = 1; i < n && cp > 0; i++) {
+    const si = starts[i] as number;
+    const len = Math.min(cp, (starts[i + 1] as number) - si);
+    let j = 0;
+    while (j < len && buf[si + j] === buf[s0 + j]) j++;
+    cp = j;
+  }
+  const hi = new Uint32Array(n);
+  const lo = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = (starts[i] as number) + cp;
+    const e = starts[i + 1] as number;
+    let h = 0;
+    let l = 0;
+    for (let j = 0; j < 4; j++) h = h * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    for (let j = 4; j < 8; j++) l = l * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+    hi[i] = h;
+    lo[i] = l;
+  }
+  let src = new Uint32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i;
+  let dst = new Uint32Array(n);
+  const count = new Uint32Array(257);
+  for (let pass = 0; pass < 8; pass++) {
+    const words = pass < 4 ? lo : hi;
+    const shift = 8 * (pass & 3);
+    count.fill(0);
+    for (let i = 0; i < n; i++) (count[(((words[i] as number) >>> shift) & 255) + 1] as number)++;
+    let single = false;
+    for (let d = 1; d <= 256; d++) if (count[d] === n) single = true;
+    if (single) continue;
+    for (let d = 1; d <= 256; d++) count[d] = (count[d] as number) + (count[d - 1] as number);
+    for (let k = 0; k < n; k++) {
+      const i = src[k] as number;
+      const d = ((words[i] as number) >>> shift) & 255;
+      dst[count[d] as number] = i;
+      count[d] = (count[d] as number) + 1;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  const perm = src;
+  // runs whose first 8 bytes tie: full comparison
+  for (let k = 0; k < n; ) {
+    const i = perm[k] as number;
+    let m = k + 1;
+    while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
+    if (m - k > 16) {
+      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
+      perm.set(run, k);
+    } else if (m - k > 1) {
+      // short run (typically a key's retraction and insertion): stable insertion sort in place
+      for (let a = k + 1; a < m; a++) {
+        const x = perm[a] as number;
+        let b = a - 1;
+        while (b >= k && cmpEntries(buf, starts, perm[b] as number, x) > 0) {
+          perm[b + 1] = perm[b] as number;
+          b--;
+        }
+        perm[b + 1] = x;
+      }
+    }
+    k = m;
+  }
+  return perm;
+}
+
+/**
+ * The order of entries that are already in order but for short local inversions (a unique head sealed in key
+ * order: a key's retraction and insertion ordered by value bytes), by an insertion sort that gives up — null —
+ * once an entry would move more than {@link NEARLY_SORTED_REACH} places. O(n) when it succeeds.
+ */
+function nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Uint32Array | null {
+  const perm = new Uint32Array(n);
+  for (let a = 0; a < n; a++) {
+    let b = a - 1;
+    while (b >= 0 && cmpEntries(buf, starts, perm[b] as number, a) > 0) {
+      if (a - b > NEARLY_SORTED_REACH) return null;
+      perm[b + 1] = perm[b] as number;
+      b--;
+    }
+    perm[b + 1] = a;
+  }
+  return perm;
+}
+
+const NEARLY_SORTED_REACH = 4;
+
+function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): number {
+  return compareBytes(
+    buf,
+    starts[x] as number,
+    starts[x + 1] as number,
+    buf,
+    starts[y] as number,
+    starts[y + 1] as number,
+  );
+}
+
+/** Whether the entries are in strictly ascending order (so no two are equal) and none has weight 0. */
+function strictlyAscending(buf: Buffer, starts: Uint32Array, weights: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    if (weights[i] === 0) return false;
+    if (i > 0 && cmpEntries(buf, starts, i - 1, i) >= 0) return false;
+  }
+  return true;
+}
+
+/** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
+function buildFromEncoded(
+  layout: TraceLayout,
+  buf: Buffer,
+  starts: Uint32Array,
+  splits: Uint32Array,
+  weights: Float64Array,
+  n: number,
+  objects: Map<string, ObjectValue> | null,
+): TraceBatch {
+  if (strictlyAscending(buf, starts, weights, n)) {
+    // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
+    const s0 = n > 0 ? (starts[0] as number) : 0;
+    const arena = Buffer.allocUnsafe((starts[n] as number) - s0);
+    buf.copy(arena, 0, s0, starts[n] as number);
+    const offsets = new Uint32Array(n + 1);
+    const spl = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      offsets[i] = (starts[i] as number) - s0;
+      spl[i] = (splits[i] as number) - s0;
+    }
+    offsets[n] = (starts[n] as number) - s0;
+    const wts = weights.length === n ? weights : weights.slice(0, n);
+    return new TraceBatch({
+      layout,
+      arena,
+      offsets,
+      splits: spl,
+      weights: wts,
+      objects: usedObjects(objects),
+    });
+  }
+  const perm = nearlySortedOrder(buf, starts, n) ?? sortEntries(buf, starts, n);
+  // consolidate adjacent equal entries
+  let total = 0;
+  let out = 0;
+  const keepIdx = new Uint32Array(n);
+  const keepW = new Float64Array(n);
+  for (let k = 0; k < n; ) {
+    const i = perm[k] as number;
+    let w = weights[i] as number;
+    let m = k + 1;
+    while (m < n) {
+      const j = perm[m] as number;
+      if (
+        compareBytes(
+          buf,
+          starts[i] as number,
+          starts[i + 1] as number,
+          buf,
+          starts[j] as number,
+          starts[j + 1] as number,
+        ) !== 0
+      )
+        break;
+      w += weights[j] as number;
+      m++;
+    }
+    if (w !== 0) {
+      keepIdx[out] = i;
+      keepW[out++] = w;
+      total += (starts[i + 1] as number) - (starts[i] as number);
+    }
+    k = m;
+  }
+  const arena = Buffer.allocUnsafe(total);
+  const offsets = new Uint32Array(out + 1);
+  const spl = new Uint32Array(out);
+  const wts = new Float64Array(out);
+  let p = 0;
+  for (let k = 0; k < out; k++) {
+    const i = keepIdx[k] as number;
+    const s = starts[i] as number;
+    const e = starts[i + 1] as number;
+    offsets[k] = p;
+    spl[k] = p + ((splits[i] as number) - s);
+    if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
+    else {
+      buf.copy(arena, p, s, e);
+      p += e - s;
+    }
+    wts[k] = keepW[k] as number;
+  }
+  offsets[out] = p;
+  return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+}
+
+function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, ObjectValue> | null {
+  return objects !== null && objects.size > 0 ? objects : null;
+}
+
+/** Encodes rows with weights into a new sorted, consolidated batch. */
+export function buildBatch(
+  layout: TraceLayout,
+  rows: readonly Row[],
+  weights: readonly number[],
+): TraceBatch {
+  let n = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
+  const w = new ByteWriter(64 + n * 32);
+  const objects = new Map<string, ObjectValue>();
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const wt = weights[i] as number;
+    if (wt === 0) continue;
+    const row = rows[i] as Row;
+    starts[k] = w.pos;
+    encodeColumnsTo(w, row, layout.keyCols, objects);
+    splits[k] = w.pos;
+    encodeColumnsTo(w, row, layout.valCols, objects, true);
+    ws[k++] = wt;
+  }
+  starts[n] = w.pos;
+  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+}
+
+function mergeObjects(
+  a: ReadonlyMap<string, ObjectValue> | null,
+  b: ReadonlyMap<string, ObjectValue> | null,
+): Map<string, ObjectValue> | null {
+  if (a === null && b === null) return null;
+  const m = new Map<string, ObjectValue>(a ?? []);
+  if (b !== null) for (const [k, v] of b) if (!m.has(k)) m.set(k, v);
+  return m;
+}
+
+/**
+ * Merges two batches of the same layout into one (their sum, consolidated). The object table is the union of
+ * both (object values are few; a value no longer referenced stays until the batch is rebuilt).
+ */
+export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
+  const na = a.length;
+  const nb = b.length;
+  const aa = a.arena;
+  const ba = b.arena;
+  const ao = a.offsets;
+  const bo = b.offsets;
+  const as = a.splits;
+  const bs = b.splits;
+  const aw = a.wts;
+  const bw = b.wts;
+  const withHashes = a.hasKeyHashes && b.hasKeyHashes;
+  const ah = withHashes ? a.keyHashes() : null;
+  const bh = withHashes ? b.keyHashes() : null;
+  if (na > 0 && nb > 0) {
+    // disjoint ranges (ascending keys: ids, timestamps): the merge is a concatenation, copied in bulk
+    const aLast = compareBytes(
+      aa,
+      ao[na - 1] as number,
+      ao[na] as number,
+      ba,
+      bo[0] as number,
+      bo[1] as number,
+    );
+    const bLast = compareBytes(
+      ba,
+      bo[nb - 1] as number,
+      bo[nb] as number,
+      aa,
+      ao[0] as number,
+      ao[1] as number,
+    );
+    if (aLast < 0) return concatBatches(a, b, ah, bh);
+    if (bLast < 0) return concatBatches(b, a, bh, ah);
+  }
+  const arena = Buffer.allocUnsafe(aa.length + ba.length);
+  const offsets = new Uint32Array(na + nb + 1);
+  const spl = new Uint32Array(na + nb);
+  const wts = new Float64Array(na + nb);
+  const hs = withHashes ? new Uint32Array(na + nb) : null;
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let p = 0;
+  let ai = ao[0] as number;
+  let bj = bo[0] as number;
+  while (i < na || j < nb) {
+    let fromA: boolean;
+    let w: number;
+    const ae = i < na ? (ao[i + 1] as number) : 0;
+    const be = j < nb ? (bo[j + 1] as number) : 0;
+    if (i >= na) {
+      fromA = false;
+      w = bw[j] as number;
+    } else if (j >= nb) {
+      fromA = true;
+      w = aw[i] as number;
+    } else {
+      // inline byte comparison of the two entries
+      const la = ae - ai;
+      const lb = be - bj;
+      const m = Math.min(la, lb);
+      let c = 0;
+      for (let t = 0; t < m; t++) {
+        const x = aa[ai + t] as number;
+        const y = ba[bj + t] as number;
+        if (x !== y) {
+          c = x - y;
+          break;
+        }
+      }
+      if (c === 0) c = la - lb;
+      if (c < 0) {
+        fromA = true;
+        w = aw[i] as number;
+      } else if (c > 0) {
+        fromA = false;
+        w = bw[j] as number;
+      } else {
+        w = (aw[i] as number) + (bw[j] as number);
+        if (w === 0) {
+          i++;
+          j++;
+          ai = ae;
+          bj = be;
+          continue;
+        }
+        fromA = true;
+        j++;
+        bj = be;
+      }
+    }
+    offsets[k] = p;
+    if (fromA) {
+      spl[k] = p + ((as[i] as number) - ai);
+      if (hs !== null) hs[k] = (ah as Uint32Array)[i] as number;
+      if (ae - ai <= 32) for (let t = ai; t < ae; t++) arena[p++] = aa[t] as number;
+      else {
+        aa.copy(arena, p, ai, ae);
+        p += ae - ai;
+      }
+      i++;
+      ai = ae;
+    } else {
+      spl[k] = p + ((bs[j] as number) - bj);
+      if (hs !== null) hs[k] = (bh as Uint32Array)[j] as number;
+      if (be - bj <= 32) for (let t = bj; t < be; t++) arena[p++] = ba[t] as number;
+      else {
+        ba.copy(arena, p, bj, be);
+        p += be - bj;
+      }
+      j++;
+      bj = be;
+    }
+    wts[k++] = w;
+  }
+  offsets[k] = p;
+  const exact = k === na + nb && p === arena.length;
+  const out = new TraceBatch({
+    layout: a.layout,
+    arena: exact ? arena : Buffer.from(arena.subarray(0, p)),
+    offsets: exact ? offsets : offsets.slice(0, k + 1),
+    splits: exact ? spl : spl.slice(0, k),
+    weights: exact ? wts : wts.slice(0, k),
+    objects: mergeObjects(a.objects, b.objects),
+  });
+  if (hs !== null) out.setKeyHashes(exact ? hs : hs.slice(0, k));
+  return out;
+}
+
+/** `a` then `b` as one batch, when every entry of `a` sorts before every entry of `b`. */
+function concatBatches(
+  a: TraceBatch,
+  b: TraceBatch,
+  ah: Uint32Array | null,
+  bh: Uint32Array | null,
+): TraceBatch {
+  const na = a.length;
+  const nb = b.length;
+  const shift = a.arena.length;
+  const offsets = new Uint32Array(na + nb + 1);
+  offsets.set(a.offsets.subarray(0, na), 0);
+  const spl = new Uint32Array(na + nb);
+  spl.set(a.splits, 0);
+  for (let j = 0; j <= nb; j++) offsets[na + j] = (b.offsets[j] as number) + shift;
+  for (let j = 0; j < nb; j++) spl[na + j] = (b.splits[j] as number) + shift;
+  const wts = new Float64Array(na + nb);
+  wts.set(a.wts, 0);
+  wts.set(b.wts, na);
+  const out = new TraceBatch({
+    layout: a.layout,
+    arena: Buffer.concat([a.arena, b.arena], shift + b.arena.length),
+    offsets,
+    splits: spl,
+    weights: wts,
+    objects: mergeObjects(a.objects, b.objects),
+  });
+  if (ah !== null && bh !== null) {
+    const hs = new Uint32Array(na + nb);
+    hs.set(ah, 0);
+    hs.set(bh, na);
+    out.setKeyHashes(hs);
+  }
+  return out;
+}
+
+/**
+ * A head entry; a key's entries form a short linked list (usually one or two: a retraction and an insertion). A
+ * key whose only entry is one row with weight 1 maps to the row itself (no entry object).
+ */
+interface HeadEntry {
+  row: Row;
+  w: number;
+  next: HeadEntry | null;
+}
+
+/**
+ * A unique trace's head slot for a key whose sealed row `old` was replaced (`cur`) or deleted (`cur` null) since
+ * the last seal. A key first inserted since the last seal maps to its row itself.
+ */
+interface Replaced {
+  readonly old: Row;
+  cur: Row | null;
+}
+
+const NO_KEY: unique symbol = Symbol('no key');
+
+/** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
+export const HEAD_MIN = 65536;
+/**
+ * Default head size of a unique trace (a primary-key table): its head is as cheap per change as a Map of rows,
+ * so it seals later (a table of up to this many changed rows between checkpoints never seals on the step path).
+ */
+export const UNIQUE_HEAD_MIN = 262144;
+let defaultHeadMin = HEAD_MIN;
+
+/** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
+export function setTraceHeadMin(n: number): number {
+  const old = defaultHeadMin;
+  defaultHeadMin = Math.max(1, n);
+  return old;
+}
+
+export class Trace {
+  readonly layout: TraceLayout;
+  /** Sealed batches, largest first. */
+  #batches: TraceBatch[] = [];
+  /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
+  #head = new Map<unknown, HeadEntry | Row>();
+  #headRows = 0;
+  #rowsInBatches = 0;
+  readonly #scratch = new ByteWriter(256);
+  readonly #simpleKey: boolean;
+  readonly #headMin: number;
+  /** Without point lookups the head is a plain append log (consolidated when sealed). */
+  readonly #indexed: boolean;
+  readonly #logRows: Row[] = [];
+  readonly #logWeights: number[] = [];
+  /** Unique traces: at most one row per key, changed with {@link put} only; the head is `#uhead`. */
+  readonly #unique: boolean;
+  /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
+  readonly #uhead = new Map<unknown, Row | Replaced>();
+  /**
+   * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
+   * is the batch list they were computed for; a new list recomputes them on demand).
+   */
+  #minNum: number | bigint = 0;
+  #maxNum: number | bigint = 0;
+  #rangeOf: readonly TraceBatch[] | null = null;
+  #rangeNumeric = false;
+  /** The key and slot the last {@link current} looked at (a {@link put} of the same key reuses them). */
+  #lastKey: unknown = NO_KEY;
+  #lastSlot: Row | Replaced | undefined = undefined;
+  readonly #foundRows: Row[] = [];
+  readonly #foundWeights: number[] = [];
+
+  /**
+   * `indexed: false` makes a trace without {@link lookup} (scans only): `add` then just appends to the head,
+   * which suits an integral that is only added to and scanned (an aggregate's input). `unique: true` makes a
+   * trace holding at most one row (weight 1) per key, changed only by {@link put} (a primary-key table): its head
+   * is a Map of current rows by key, as cheap per change as a plain Map of rows.
+   */
+  constructor(layout: TraceLayout, opts: { headMin?: number; indexed?: boolean; unique?: boolean } = {}) {
+    this.layout = layout;
+    this.#unique = opts.unique ?? false;
+    this.#indexed = this.#unique || (opts.indexed ?? true);
+    this.#headMin =
+      opts.headMin ?? (this.#unique && defaultHeadMin === HEAD_MIN ? UNIQUE_HEAD_MIN : defaultHeadMin);
+    this.#simpleKey = layout.keyCols.length === 1;
+  }
+
+  /** Sealed batches, largest first (a snapshot: the array is not changed later, the batches never). */
+  get batches(): readonly TraceBatch[] {
+    return this.#batches;
+  }
+
+  /** Entries held (head entries plus batch entries; rows cancelled across levels count until merged). */
+  get entryCount(): number {
+    return this.#headRows + this.#rowsInBatches;
+  }
+
+  get headSize(): number {
+    return this.#headRows;
+  }
+
+  /** Bytes held by the sealed batches. */
+  get batchBytes(): number {
+    let s = 0;
+    for (const b of this.#batches) s += b.byteSize;
+    return s;
+  }
+
+  clear(): void {
+    this.#batches = [];
+    this.#head.clear();
+    this.#uhead.clear();
+    this.#lastKey = NO_KEY;
+    this.#logRows.length = 0;
+    this.#logWeights.length = 0;
+    this.#headRows = 0;
+    this.#rowsInBatches = 0;
+  }
+
+  /** Encodes `row`'s key into the scratch buffer; returns its end. */
+  #encodeKey(row: Row): number {
+    const w = this.#scratch;
+    w.reset();
+    encodeColumnsTo(w, row, this.layout.keyCols, null);
+    return w.pos;
+  }
+
+  #headKey(row: Row): unknown {
+    if (this.#simpleKey) {
+      const v = row[this.layout.keyCols[0] as number] as Value;
+      if (typeof v !== 'object' || v === null) return v;
+    }
+    const end = this.#encodeKey(row);
+    return this.#scratch.buf.toString('latin1', 0, end);
+  }
+
+  /** The head's key for `row`'s key columns (for {@link current} / {@link put}). */
+  keyOf(row: Row): unknown {
+    return this.#headKey(row);
+  }
+
+  /**
+   * Unique traces: the current row whose key is `k` (= `keyOf(probe)`), or undefined. A key changed since the
+   * last seal is answered by the head alone; other keys probe the sealed batches (a batch whose key range
+   * excludes the key costs two byte comparisons).
+   */
+  current(k: unknown, probe: Row): Row | undefined {
+    const s = this.#uhead.get(k);
+    this.#lastKey = k;
+    this.#lastSlot = s;
+    if (s !== undefined) return Array.isArray(s) ? (s as Row) : ((s as Replaced).cur ?? undefined);
+    if (this.#batches.length === 0) return undefined;
+    // a numeric key outside every batch's key range (a new ascending id or timestamp) is a miss without
+    // encoding it or visiting the batches
+    if (
+      (typeof k === 'number' || typeof k === 'bigint') &&
+      this.#numericRange() &&
+      (k > this.#maxNum || k < this.#minNum)
+    )
+      return undefined;
+    const rows = this.#foundRows;
+    const ws = this.#foundWeights;
+    this.lookupSealed(probe, rows, ws);
+    let row: Row | undefined;
+    for (let i = 0; i < rows.length; i++) if ((ws[i] as number) > 0) row = rows[i] as Row;
+    rows.length = 0;
+    ws.length = 0;
+    return row;
+  }
+
+  /**
+   * Unique traces: the key `k` (= `keyOf` of the rows) whose current row is `old` (as {@link current} returned
+   * it) now holds `cur` (undefined: no row). O(1) expected.
+   */
+  put(k: unknown, old: Row | undefined, cur: Row | undefined): void {
+    if (!this.#unique) throw new Error('put on a trace that is not unique');
+    const h = this.#uhead;
+    const s = k === this.#lastKey ? this.#lastSlot : h.get(k);
+    this.#lastKey = NO_KEY;
+    this.#lastSlot = undefined;
+    if (s === undefined) {
+      if (old !== undefined) h.set(k, { old, cur: cur ?? null });
+      else if (cur !== undefined) h.set(k, cur);
+      else return;
+      this.#headRows++;
+      return;
+    }
+    if (Array.isArray(s)) {
+      // inserted since the last seal: the batches hold no row for the key
+      if (cur !== undefined) h.set(k, cur);
+      else {
+        h.delete(k);
+        this.#headRows--;
+      }
+      return;
+    }
+    (s as Replaced).cur = cur ?? null;
+  }
+
+  /** Whether `#minNum`/`#maxNum` bound the sealed keys (one numeric key column; recomputed per batch list). */
+  #numericRange(): boolean {
+    if (this.#rangeOf === this.#batches) return this.#rangeNumeric;
+    this.#rangeOf = this.#batches;
+    this.#rangeNumeric = false;
+    if (!this.#simpleKey) return false;
+    let min: number | bigint = Infinity;
+    let max: number | bigint = -Infinity;
+    const r: KeyReader = { pos: 0 };
+    for (const b of this.#batches) {
+      if (b.length === 0) continue;
+      r.pos = b.offsets[0] as number;
+      const first = decodeKeyValue(b.arena, r, b.splits[0] as number, b.objects);
+      r.pos = b.offsets[b.length - 1] as number;
+      const last = decodeKeyValue(b.arena, r, b.splits[b.length - 1] as number, b.objects);
+      // the codec orders numbers before bigints: only a batch whose first and last keys are both numbers (or
+      // both bigints) holds keys of one kind only, all between the two (JS compares numbers and bigints exactly)
+      const kind = typeof first;
+      if ((kind !== 'number' && kind !== 'bigint') || typeof last !== kind) return false;
+      if ((first as number) < min) min = first as number | bigint;
+      // NaN sorts after every number: a batch holding it gives no upper bound (max stays NaN: no key exceeds it)
+      if (typeof max === 'number' && Number.isNaN(max)) continue;
+      if (typeof last === 'number' && Number.isNaN(last)) max = last;
+      else if ((last as number) > max) max = last as number | bigint;
+    }
+    this.#minNum = min;
+    this.#maxNum = max;
+    this.#rangeNumeric = true;
+    return true;
+  }
+
+  /** The unique head's changes as Z-set entries, passed to `fn`. */
+  #uheadEntries(fn: (row: Row, w: number) => void): void {
+    for (const s of this.#uhead.values()) this.#slotEntries(s, fn);
+  }
+
+  #slotEntries(s: Row | Replaced, fn: (row: Row, w: number) => void): void {
+    if (Array.isArray(s)) {
+      fn(s as Row, 1);
+      return;
+    }
+    const r = s as Replaced;
+    // a row put back as it was cancels out when the batch is built (value columns are compared exactly there)
+    fn(r.old, -1);
+    if (r.cur !== null) fn(r.cur, 1);
+  }
+
+  /** The unique head's keys as numbers when the key is one column and every head key is a number, else null. */
+  #numericHeadKeys(): Float64Array | null {
+    if (!this.#simpleKey) return null;
+    const keys = new Float64Array(this.#uhead.size);
+    let i = 0;
+    for (const k of this.#uhead.keys()) {
+      if (typeof k !== 'number') return null;
+      keys[i++] = k;
+    }
+    return keys;
+  }
+
+  /** Adds `w` copies of `row` (negative: removes). */
+  add(row: Row, w: number): void {
+    if (w === 0) return;
+    if (this.#unique) throw new Error('add on a unique trace (use put)');
+    if (!this.#indexed) {
+      this.#logRows.push(row);
+      this.#logWeights.push(w);
+      this.#headRows++;
+      return;
+    }
+    const k = this.#headKey(row);
+    const first = this.#head.get(k);
+    if (first === undefined) {
+      // a key's only entry with weight 1 (an insertion: the common case) is the row itself, no entry object
+      this.#head.set(k, w === 1 ? row : { row, w, next: null });
+      this.#headRows++;
+      return;
+    }
+    if (Array.isArray(first)) {
+      const one = first as Row;
+      if (sameRow(one, row)) {
+        if (w === -1) {
+          this.#head.delete(k);
+          this.#headRows--;
+        } else this.#head.set(k, { row: one, w: 1 + w, next: null });
+        return;
+      }
+      this.#head.set(k, { row: one, w: 1, next: { row, w, next: null } });
+      this.#headRows++;
+      return;
+    }
+    let prev: HeadEntry | null = null;
+    for (let e: HeadEntry | null = first as HeadEntry; e !== null; prev = e, e = e.next) {
+      if (!sameRow(e.row, row)) continue;
+      e.w += w;
+      if (e.w === 0) {
+        this.#headRows--;
+        if (prev !== null) prev.next = e.next;
+        else if (e.next !== null) this.#head.set(k, e.next);
+        else this.#head.delete(k);
+      }
+      return;
+    }
+    (prev as HeadEntry).next = { row, w, next: null };
+    this.#headRows++;
+  }
+
+  /**
+   * The rows whose key equals `probe`'s key columns, with their (non-zero) weights, written to `outRows` /
+   * `outWeights` (cleared first). Rows come back as stored (key columns by identity: a -0 key comes back 0).
+   */
+  lookup(probe: Row, outRows: Row[], outWeights: number[]): void {
+    this.lookupSealed(probe, outRows, outWeights);
+    if (this.#unique) {
+      this.#uheadSlotInto(this.#headKey(probe), outRows, outWeights, true);
+      return;
+    }
+    const first = this.#head.get(this.#headKey(probe));
+    if (first === undefined) return;
+    if (Array.isArray(first)) addInto(outRows, outWeights, first as Row, 1);
+    else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next)
+        addInto(outRows, outWeights, e.row, e.w);
+  }
+
+  /**
+   * The sealed batches' part of {@link lookup} (the head left out): with {@link lookupHead}, what an operator that
+   * has already looked at the head needs.
+   */
+  lookupSealed(probe: Row, outRows: Row[], outWeights: number[]): void {
+    if (!this.#indexed) throw new Error('lookup on a trace without an index');
+    outRows.length = 0;
+    outWeights.length = 0;
+    const bs = this.#batches;
+    if (bs.length > 0) {
+      const ke = this.#encodeKey(probe);
+      const key = this.#scratch.buf;
+      let h = -1; // hashed on the first batch whose key range holds the key
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        if (!batch.keyInRange(key, 0, ke)) continue;
+        if (h < 0) h = hashBytes(key, 0, ke);
+        let i = batch.find(key, 0, ke, h);
+        if (i < 0) continue;
+        const n = batch.length;
+        do {
+          addInto(outRows, outWeights, batch.row(i), batch.wts[i] as number);
+          i++;
+        } while (i < n && batch.sameKey(i - 1, i));
+      }
+    }
+  }
+
+  /**
+   * The head's part of {@link lookup}: the changes since the last seal for `probe`'s key, written to `outRows` /
+   * `outWeights` (cleared first) as they are (not summed with the batches). Returns whether the head holds any.
+   * An operator that knows more about its content than the trace does can answer from the head alone (a
+   * primary-key table: a key touched since the last seal has its current row, if any, in the head).
+   */
+  lookupHead(probe: Row, outRows: Row[], outWeights: number[]): boolean {
+    if (!this.#indexed) throw new Error('lookup on a trace without an index');
+    outRows.length = 0;
+    outWeights.length = 0;
+    if (this.#unique) {
+      this.#uheadSlotInto(this.#headKey(probe), outRows, outWeights, false);
+      return outRows.length > 0;
+    }
+    const first = this.#head.get(this.#headKey(probe));
+    if (first === undefined) return false;
+    if (Array.isArray(first)) {
+      outRows.push(first as Row);
+      outWeights.push(1);
+    } else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+        outRows.push(e.row);
+        outWeights.push(e.w);
+      }
+    return outRows.length > 0;
+  }
+
+  /** A unique head slot's entries for key `k`, summed into (`sum`) or appended to the output arrays. */
+  #uheadSlotInto(k: unknown, outRows: Row[], outWeights: number[], sum: boolean): void {
+    const s = this.#uhead.get(k);
+    if (s === undefined) return;
+    const put = (row: Row, w: number): void => {
+      if (sum) addInto(outRows, outWeights, row, w);
+      else {
+        outRows.push(row);
+        outWeights.push(w);
+      }
+    };
+    if (Array.isArray(s)) put(s as Row, 1);
+    else {
+      const r = s as Replaced;
+      put(r.old, -1);
+      if (r.cur !== null) put(r.cur, 1);
+    }
+  }
+
+  /** Seals the head into a batch when it has grown past its limit (call between steps). */
+  maybeSeal(): void {
+    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 1)) this.seal();
+  }
+
+  /**
+   * Turns the head into a sealed batch and (unless `merge` is false) restores the spine shape by merging. A
+   * checkpoint seals without merging, so that its pause is the head's size, not a merge's; the next seal merges.
+   */
+  seal(merge = true): void {
+    if (this.#headRows === 0) return;
+    if (!this.#indexed) {
+      const b = buildBatch(this.layout, this.#logRows, this.#logWeights);
+      this.#logRows.length = 0;
+      this.#logWeights.length = 0;
+      this.#headRows = 0;
+      this.#push(b, merge);
+      return;
+    }
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    if (this.#unique) {
+      const emit = (r: Row, w: number): void => {
+        rows.push(r);
+        ws.push(w);
+      };
+      const keys = this.#numericHeadKeys();
+      if (keys !== null) {
+        // one numeric key column: key order is numeric order, so the entries are encoded already sorted
+        // (but for a key's retraction and insertion, which the build orders by their value bytes)
+        keys.sort();
+        const h = this.#uhead;
+        for (let i = 0; i < keys.length; i++) this.#slotEntries(h.get(keys[i]) as Row | Replaced, emit);
+      } else this.#uheadEntries(emit);
+      this.#uhead.clear();
+      this.#lastKey = NO_KEY;
+    }
+    for (const first of this.#head.values())
+      if (Array.isArray(first)) {
+        rows.push(first as Row);
+        ws.push(1);
+      } else
+        for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+          rows.push(e.row);
+          ws.push(e.w);
+        }
+    this.#head.clear();
+    this.#headRows = 0;
+    this.#push(buildBatch(this.layout, rows, ws), merge);
+  }
+
+  #push(b: TraceBatch, merge: boolean): void {
+    if (b.length === 0) return;
+    const bs = this.#batches.slice(); // the previous array may be held by a snapshot
+    bs.push(b);
+    this.#rowsInBatches += b.length;
+    bs.sort((x, y) => y.length - x.length); // stable; usually already in order
+    // merge the smallest neighbours that break the shape until every batch is more than twice the next: the
+    // new batch can land between two others (checking only the last pair let equal sizes pile up unmerged)
+    while (merge) {
+      let i = bs.length - 2;
+      while (i >= 0 && (bs[i] as TraceBatch).length > 2 * (bs[i + 1] as TraceBatch).length) i--;
+      if (i < 0) break;
+      const prev = bs[i] as TraceBatch;
+      const last = bs[i + 1] as TraceBatch;
+      const m = mergeBatches(prev, last);
+      this.#rowsInBatches += m.length - prev.length - last.length;
+      if (m.length > 0) bs.splice(i, 2, m);
+      else bs.splice(i, 2);
+      bs.sort((x, y) => y.length - x.length);
+    }
+    this.#batches = bs;
+  }
+
+  /**
+   * Adds a sealed batch as it is (restore: no merge, no index build). Seals the head first so batch order
+   * stays meaningful.
+   */
+  adopt(b: TraceBatch): void {
+    if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
+    if (b.length === 0) return;
+    this.seal();
+    const bs = [...this.#batches, b];
+    bs.sort((x, y) => y.length - x.length); // stable: equal sizes keep their order
+    this.#batches = bs;
+    this.#rowsInBatches += b.length;
+  }
+
+  /** Seals the head and returns the batches (the whole state) for a checkpoint. */
+  sealedBatches(): readonly TraceBatch[] {
+    this.seal(false);
+    return this.#batches;
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every row whose key starts with `prefix` (values of the first key columns), in
+   * key order, consolidated across batches (the head is sealed first). With an empty prefix: every row.
+   */
+  scan(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.seal();
+    const w = this.#scratch;
+    w.reset();
+    for (const v of prefix) encodeColumnsTo(w, [v], [0], null);
+    const pe = w.pos;
+    const key = Buffer.from(w.buf.subarray(0, pe));
+    const bs = this.#batches;
+    const pos: number[] = bs.map((b) => b.lowerBound(key, 0, pe));
+    for (;;) {
+      // smallest current entry across batches
+      let best = -1;
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        const i = pos[b] as number;
+        if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) continue;
+        if (best < 0) best = b;
+        else {
+          const o = bs[best] as TraceBatch;
+          const j = pos[best] as number;
+          const c = compareBytes(
+            batch.arena,
+            batch.offsets[i] as number,
+            batch.offsets[i + 1] as number,
+            o.arena,
+            o.offsets[j] as number,
+            o.offsets[j + 1] as number,
+          );
+          if (c < 0) best = b;
+        }
+      }
+      if (best < 0) return;
+      const o = bs[best] as TraceBatch;
+      const j = pos[best] as number;
+      let wsum = 0;
+      for (let b = 0; b < bs.length; b++) {
+        const batch = bs[b] as TraceBatch;
+        const i = pos[b] as number;
+        if (i >= batch.length) continue;
+        if (
+          b === best ||
+          compareBytes(
+            batch.arena,
+            batch.offsets[i] as number,
+            batch.offsets[i + 1] as number,
+            o.arena,
+            o.offsets[j] as number,
+            o.offsets[j + 1] as number,
+          ) === 0
+        ) {
+          if (b !== best) {
+            wsum += batch.wts[i] as number;
+            pos[b] = i + 1;
+          }
+        }
+      }
+      wsum += o.wts[j] as number;
+      pos[best] = j + 1;
+      if (wsum !== 0) fn(o.row(j), wsum);
+    }
+  }
+
+  /** The whole content as one plain batch (decoded rows). */
+  toBatch(): Batch {
+    const rows: Row[] = [];
+    const weights: number[] = [];
+    this.scan([], (r, w) => {
+      rows.push(r);
+      weights.push(w);
+    });
+    return { rows, weights, consolidated: true };
+  }
+}
+
+/**
+ * A state made of several sealed batches (a trace's {@link Trace.sealedBatches}): what a trace-backed operator's
+ * `snapshot()` returns for a state. A checkpoint writes each part as its own segment (reusing the ones written
+ * before); code that does not know traces sees a plain batch: `rows`/`weights` are the parts' consolidated sum
+ * (decoded on first access: slow, and it holds every row as a JS array).
+ */
+export class TraceParts implements Batch {
+  readonly parts: readonly TraceBatch[];
+  #decoded: { rows: Row[]; weights: number[] } | null = null;
+
+  constructor(parts: readonly TraceBatch[]) {
+    this.parts = parts;
+  }
+
+  get rows(): Row[] {
+    return this.#decode().rows;
+  }
+
+  get weights(): number[] {
+    return this.#decode().weights;
+  }
+
+  #decode(): { rows: Row[]; weights: number[] } {
+    if (this.#decoded !== null) return this.#decoded;
+    // the parts' sum, consolidated (a row may sit in several parts): merge them, smallest first
+    const ps = [...this.parts].sort((a, b) => a.length - b.length);
+    let acc: TraceBatch | null = null;
+    for (const p of ps) acc = acc === null ? p : mergeBatches(acc, p);
+    this.#decoded = acc === null ? { rows: [], weights: [] } : { rows: acc.rows, weights: acc.weights };
+    return this.#decoded;
+  }
+}
+
+/** The sealed batches a state part holds, when it is trace-shaped (else null: a plain batch of rows). */
+export function traceBatchesOf(b: Batch): readonly TraceBatch[] | null {
+  if (b instanceof TraceBatch) return [b];
+  if (b instanceof TraceParts) return b.parts;
+  return null;
+}
+
+/** Entries of a batch, without decoding a trace batch's rows. */
+export function entryCountOf(b: Batch): number {
+  if (b instanceof TraceBatch) return b.length;
+  if (b instanceof TraceParts) {
+    let n = 0;
+    for (const p of b.parts) n += p.length;
+    return n;
+  }
+  return b.rows.length;
+}
+
+/** Row identity as a trace's batches see it: value columns exactly (-0 is not 0), like their encoding. */
+function sameStoredRow(a: Row, b: Row): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Value;
+    const y = b[i] as Value;
+    if (typeof x === 'number' && typeof y === 'number' ? !Object.is(x, y) : !sameValue(x, y)) return false;
+  }
+  return true;
+}
+
+function addInto(rows: Row[], weights: number[], row: Row, w: number): void {
+  for (let i = 0; i < rows.length; i++) {
+    if (sameStoredRow(rows[i] as Row, row)) {
+      const s = (weights[i] as number) + w;
+      if (s === 0) {
+        rows.splice(i, 1);
+        weights.splice(i, 1);
+      } else weights[i] = s;
+      return;
+    }
+  }
+  rows.push(row);
+  weights.push(w);
+}
+
+/** Skips over `count` encoded values starting at `p` (exported for tests and the segment reader). */
+export function skipValues(b: Buffer, p: number, end: number, count: number): number {
+  let q = p;
+  for (let i = 0; i < count; i++) q = skipKeyValue(b, q, end);
+  return q;
+}

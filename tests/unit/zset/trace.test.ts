@@ -1,0 +1,425 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Decimal } from '../../../src/sql/values/decimal.ts';
+import { consolidate } from '../../../src/zset/batch.ts';
+import {
+  ByteWriter,
+  compareBytes,
+  decodeKeyValue,
+  encodeKeyValue,
+  type KeyReader,
+} from '../../../src/zset/key-codec.ts';
+import {
+  buildBatch,
+  mergeBatches,
+  Trace,
+  TraceParts,
+  traceBatchesOf,
+  traceLayout,
+} from '../../../src/zset/trace.ts';
+import type { ObjectValue, Row, Value } from '../../../src/zset/value.ts';
+import { ZSetMap } from '../../../src/zset/zset-map.ts';
+import { mulberry32, norm, randInt } from '../operators/support.ts';
+
+function enc(v: Value, exact = false): Buffer {
+  const w = new ByteWriter(8);
+  encodeKeyValue(w, v, null, exact);
+  return Buffer.from(w.buf.subarray(0, w.pos));
+}
+
+function roundTrip(v: Value, exact = true): Value {
+  const objects = new Map<string, ObjectValue>();
+  const w = new ByteWriter(8);
+  encodeKeyValue(w, v, objects, exact);
+  const r: KeyReader = { pos: 0 };
+  const out = decodeKeyValue(w.buf, r, w.pos, objects);
+  assert.equal(r.pos, w.pos);
+  return out;
+}
+
+describe('key codec', () => {
+  test('round-trips every value kind exactly (value mode)', () => {
+    const values: Value[] = [
+      null,
+      true,
+      false,
+      0,
+      -0,
+      1,
+      -1,
+      0.5,
+      -1e300,
+      2 ** 53,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      0n,
+      -1n,
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      2n ** 63n,
+      -(2n ** 63n) - 1n,
+      2n ** 200n,
+      -(2n ** 200n),
+      '',
+      'abc',
+      'a\0b',
+      '\0',
+      'zoë 日本 🦀',
+      '\ud800 lone',
+      'x'.repeat(300),
+    ];
+    for (const v of values) {
+      const back = roundTrip(v);
+      if (typeof v === 'number' && Number.isNaN(v)) assert.ok(Number.isNaN(back));
+      else assert.ok(Object.is(back, v), `${String(v)} came back as ${String(back)}`);
+    }
+    const d = roundTrip(Decimal.parse('1.50')) as Decimal;
+    assert.equal(d.hashKey(), Decimal.parse('1.5').hashKey());
+    assert.ok(Object.is(roundTrip(-0, false), 0), 'key mode: -0 is 0');
+  });
+
+  test('byte order is value order (numbers, bigints, strings)', () => {
+    const rnd = mulberry32(7);
+    const nums: number[] = [-0, 0, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, -1e-300, 1e-300];
+    for (let i = 0; i < 300; i++) nums.push((rnd() - 0.5) * 10 ** randInt(rnd, -5, 20));
+    const bigs: bigint[] = [2n ** 63n, -(2n ** 63n) - 1n, 2n ** 100n, -(2n ** 100n), 2n ** 64n, -(2n ** 64n)];
+    for (let i = 0; i < 200; i++)
+      bigs.push(BigInt(Math.floor((rnd() - 0.5) * 2 ** 53)) * BigInt(randInt(rnd, 1, 9999)));
+    const strs: string[] = ['', '\0', 'a', 'a\0', 'a\0b', 'ab', 'b', 'é', '日本', '\u007f', 'zz'];
+    const check = <T>(xs: T[], cmp: (a: T, b: T) => number, exact: boolean) => {
+      for (const a of xs)
+        for (const b of xs) {
+          const ea = enc(a as Value, exact);
+          const eb = enc(b as Value, exact);
+          const c = Math.sign(compareBytes(ea, 0, ea.length, eb, 0, eb.length));
+          assert.equal(c, Math.sign(cmp(a, b)), `${String(a)} vs ${String(b)}`);
+        }
+    };
+    check(nums, (a, b) => (a < b ? -1 : a > b ? 1 : Object.is(a, b) ? 0 : Object.is(a, -0) ? -1 : 1), true);
+    check(bigs, (a, b) => (a < b ? -1 : a > b ? 1 : 0), false);
+    const utf8 = (s: string) => Buffer.from(s, 'utf8');
+    check(strs, (a, b) => Buffer.compare(utf8(a), utf8(b)), false);
+    // null first, then booleans, then numbers
+    assert.ok(Buffer.compare(enc(null), enc(false)) < 0 && Buffer.compare(enc(true), enc(-1e308)) < 0);
+  });
+});
+
+/** A trace checked against a ZSetMap model under random adds, seals and lookups. */
+describe('trace', () => {
+  test('random adds: lookups, scans and the sealed batches agree with a model', () => {
+    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    console.log(`trace model test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    for (const keyCols of [[0], [1, 0], [0, 1, 2]]) {
+      const t = new Trace(traceLayout(3, keyCols), { headMin: randInt(rnd, 1, 40) });
+      const model = new ZSetMap();
+      const val = (): Value => {
+        const k = randInt(rnd, 0, 6);
+        return k === 0
+          ? null
+          : k === 1
+            ? Decimal.parse(`${randInt(rnd, 0, 3)}.5`)
+            : k === 2
+              ? `s${randInt(rnd, 0, 3)}`
+              : randInt(rnd, -3, 3);
+      };
+      for (let s = 0; s < 400; s++) {
+        const row: Row = [randInt(rnd, 0, 12), val(), val()];
+        const w = randInt(rnd, -2, 2) || 1;
+        t.add(row, w);
+        model.add(row, w);
+        if (rnd() < 0.1) t.maybeSeal();
+        if (rnd() < 0.02) t.seal();
+        const probe: Row = [randInt(rnd, 0, 12), val(), val()];
+        const rows: Row[] = [];
+        const ws: number[] = [];
+        t.lookup(probe, rows, ws);
+        const expect: Array<[Row, number]> = [];
+        for (const e of model.entries())
+          if (keyCols.every((c) => sameKeyValue(e.row[c] as Value, probe[c] as Value)))
+            expect.push([e.row, e.weight]);
+        assert.deepEqual(
+          norm({ rows, weights: ws }),
+          norm({ rows: expect.map((x) => x[0]), weights: expect.map((x) => x[1]) }),
+          `lookup at ${s}`,
+        );
+      }
+      assert.deepEqual(norm(t.toBatch()), norm(model.toBatch()));
+      // scan order is key order, and a prefix scan sees exactly the rows with that prefix
+      const all: Row[] = [];
+      t.scan([], (r) => all.push(r));
+      const keys = all.map((r) => Buffer.concat(keyCols.map((c) => enc(r[c] as Value))));
+      for (let i = 1; i < keys.length; i++)
+        assert.ok(Buffer.compare(keys[i - 1] as Buffer, keys[i] as Buffer) <= 0);
+      const first = keyCols[0] as number;
+      const some: Row[] = [];
+      t.scan([5], (r) => some.push(r));
+      assert.deepEqual(
+        some.map((r) => JSON.stringify(r.map(String))).sort(),
+        all
+          .filter((r) => sameKeyValue(r[first] as Value, 5))
+          .map((r) => JSON.stringify(r.map(String)))
+          .sort(),
+      );
+      // the sealed batches sum to the state and each is sorted and consolidated
+      const parts = new TraceParts(t.sealedBatches());
+      assert.deepEqual(
+        norm(consolidate({ rows: parts.rows, weights: parts.weights })),
+        norm(model.toBatch()),
+      );
+      for (const b of traceBatchesOf(parts) ?? []) {
+        for (let i = 1; i < b.length; i++)
+          assert.ok(
+            compareBytes(
+              b.arena,
+              b.offsets[i - 1] as number,
+              b.offsets[i] as number,
+              b.arena,
+              b.offsets[i] as number,
+              b.offsets[i + 1] as number,
+            ) < 0,
+          );
+        for (const w of b.wts) assert.notEqual(w, 0);
+      }
+    }
+  });
+
+  test('batches: build consolidates, merge sums and cancels; value columns keep -0', () => {
+    const L = traceLayout(2, [0]);
+    const a = buildBatch(
+      L,
+      [
+        [1, 'a'],
+        [2, 'b'],
+        [1, 'a'],
+        [3, -0],
+      ],
+      [1, 1, 1, 2],
+    );
+    assert.equal(a.length, 3);
+    const b = buildBatch(
+      L,
+      [
+        [1, 'a'],
+        [4, 'd'],
+      ],
+      [-2, 1],
+    );
+    const m = mergeBatches(a, b);
+    assert.deepEqual(
+      norm(m),
+      norm({
+        rows: [
+          [2, 'b'],
+          [3, -0],
+          [4, 'd'],
+        ],
+        weights: [1, 2, 1],
+      }),
+    );
+    assert.ok(Object.is(m.row(1)[1], -0));
+    // a row's copies in head and batches sum
+    const t = new Trace(L, { headMin: 1 });
+    t.add([7, 'x'], 1);
+    t.seal();
+    t.add([7, 'x'], -1);
+    t.add([7, 'y'], 1);
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    t.lookup([7, null], rows, ws);
+    assert.deepEqual(rows, [[7, 'y']]);
+    assert.deepEqual(ws, [1]);
+  });
+
+  test('ascending keys: disjoint batches merge by concatenation; shared key prefixes sort by the later bytes', () => {
+    const L = traceLayout(2, [0]);
+    const seed = 1 + Math.floor(Math.random() * 1e6);
+    console.log(`trace ascending-keys test seed=${seed}`);
+    let x = seed;
+    const rnd = (): number => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    const decoded = (b: { rows: Row[]; weights: number[] }) =>
+      b.rows.map((r, i) => `${String(r[0])}|${String(r[1])}|${b.weights[i]}`);
+    for (const mk of [
+      (i: number): Value => BigInt(i),
+      (i: number): Value => i,
+      (i: number): Value => `k${1e6 + i}`,
+    ]) {
+      // two ranges, shuffled inside each (bigint ids share their first bytes: the sort must look further)
+      const ids = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => from + i).sort(() => rnd() - 0.5);
+      const lowRows = ids(0, 700).map((i): Row => [mk(i), i % 3]);
+      const highRows = ids(700, 1300).map((i): Row => [mk(i), i % 5]);
+      const lo = buildBatch(
+        L,
+        lowRows,
+        lowRows.map(() => 1),
+      );
+      const hi = buildBatch(
+        L,
+        highRows,
+        highRows.map(() => 2),
+      );
+      const want = [...lowRows.map((r) => [r, 1] as const), ...highRows.map((r) => [r, 2] as const)];
+      for (const m of [mergeBatches(lo, hi), mergeBatches(hi, lo)]) {
+        assert.equal(m.length, 1300);
+        for (let i = 1; i < m.length; i++)
+          assert.ok(
+            compareBytes(
+              m.arena,
+              m.offsets[i - 1] as number,
+              m.offsets[i] as number,
+              m.arena,
+              m.offsets[i] as number,
+              m.offsets[i + 1] as number,
+            ) < 0,
+            'entries sorted',
+          );
+        assert.deepEqual(
+          decoded(m).sort(),
+          want.map(([r, w]) => `${String(r[0])}|${String(r[1])}|${w}`).sort(),
+        );
+        // lookups through the merged batch's index
+        const t = new Trace(L, { headMin: 1 });
+        t.adopt(m);
+        const out: Row[] = [];
+        const ow: number[] = [];
+        t.lookup([mk(699), 0], out, ow);
+        assert.deepEqual(out, [[mk(699), 699 % 3]]);
+        t.lookup([mk(1299), 0], out, ow);
+        assert.deepEqual([out, ow], [[[mk(1299), 1299 % 5]], [2]]);
+        t.lookup([mk(5000), 0], out, ow);
+        assert.deepEqual(out, []);
+      }
+    }
+  });
+
+  test('unique traces: current/put agree with a Map model across seals, merges and lookups by binary search', () => {
+    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    console.log(`unique trace model test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    // numeric keys (sealed in numeric order, incl. -0, NaN and infinities), bigint and string keys (generic
+    // sealing), and a two-column key
+    const numKeys: Value[] = [-0, 0, 1, -1, 2.5, -2.5, Number.NaN, Infinity, -Infinity, 7, 1e300, -1e-300];
+    const kinds: Array<{ keyCols: number[]; key: () => Value }> = [
+      { keyCols: [0], key: () => numKeys[randInt(rnd, 0, numKeys.length - 1)] as Value },
+      { keyCols: [0], key: () => BigInt(randInt(rnd, -20, 20)) },
+      { keyCols: [0], key: () => `k${randInt(rnd, 0, 20)}` },
+      { keyCols: [0], key: () => Decimal.parse(`${randInt(rnd, -9, 9)}.5`) },
+      // numbers and bigints in one key column: the codec orders every number before every bigint
+      { keyCols: [0], key: () => (rnd() < 0.5 ? randInt(rnd, -9, 9) : BigInt(randInt(rnd, -9, 9))) },
+      // numbers and object values in one key column (older checkpoints): the numeric range check steps aside
+      {
+        keyCols: [0],
+        key: () => (rnd() < 0.5 ? randInt(rnd, -9, 9) : Decimal.parse(`${randInt(rnd, -9, 9)}.5`)),
+      },
+      { keyCols: [1, 0], key: () => randInt(rnd, 0, 20) },
+    ];
+    const norm0 = (v: Value): string =>
+      typeof v === 'number' && Object.is(v, -0) ? '0' : typeof v === 'bigint' ? `${v}n` : String(v);
+    for (const { keyCols, key } of kinds) {
+      const t = new Trace(traceLayout(3, keyCols), { unique: true, headMin: randInt(rnd, 1, 30) });
+      const model = new Map<string, Row>();
+      const mk = (r: Row): string => keyCols.map((c) => norm0(r[c] as Value)).join('|');
+      for (let s = 0; s < 600; s++) {
+        const row: Row = [key(), randInt(rnd, 0, 3), rnd() < 0.2 ? -0 : randInt(rnd, -3, 3)];
+        const k = t.keyOf(row);
+        const cur = t.current(k, row);
+        const want = model.get(mk(row));
+        assert.equal(
+          cur === undefined ? 'none' : JSON.stringify(cur.map(String)),
+          want === undefined ? 'none' : JSON.stringify(want.map(String)),
+          `current at ${s}`,
+        );
+        if (rnd() < 0.25) {
+          t.put(k, cur, undefined);
+          model.delete(mk(row));
+        } else {
+          t.put(k, cur, row);
+          // key columns come back by identity (a -0 key as 0), value columns exactly
+          model.set(
+            mk(row),
+            row.map((v, c) => (keyCols.includes(c) && Object.is(v, -0) ? 0 : v)),
+          );
+        }
+        if (rnd() < 0.1) t.maybeSeal();
+        if (rnd() < 0.02) t.seal();
+      }
+      const expect = { rows: [...model.values()], weights: [...model.values()].map(() => 1) };
+      assert.deepEqual(norm(t.toBatch()), norm(expect));
+      const parts = new TraceParts(t.sealedBatches());
+      assert.deepEqual(norm(consolidate({ rows: parts.rows, weights: parts.weights })), norm(expect));
+      for (const b of parts.parts)
+        for (let i = 1; i < b.length; i++)
+          assert.ok(
+            compareBytes(
+              b.arena,
+              b.offsets[i - 1] as number,
+              b.offsets[i] as number,
+              b.arena,
+              b.offsets[i] as number,
+              b.offsets[i + 1] as number,
+            ) < 0,
+            'sealed batches are sorted',
+          );
+      assert.throws(() => t.add([1, 1, 1], 1), /unique/);
+    }
+  });
+
+  test('adopted batches are used as they are (no merge on restore)', () => {
+    const L = traceLayout(2, [0]);
+    const t = new Trace(L);
+    const big = buildBatch(
+      L,
+      Array.from({ length: 100 }, (_, i): Row => [i, i]),
+      new Array(100).fill(1),
+    );
+    const small = buildBatch(
+      L,
+      [
+        [1000, 1],
+        [5, 5],
+      ],
+      [1, -1],
+    );
+    t.adopt(small);
+    t.adopt(big);
+    assert.deepEqual(t.batches, [big, small]);
+    assert.equal(t.toBatch().rows.length, 100);
+  });
+
+  test('seals keep the spine shape (each batch more than twice the next), so retracted rows cancel', () => {
+    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    console.log(`trace spine test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    const t = new Trace(traceLayout(2, [0]), { indexed: false });
+    const live: Row[] = [];
+    let next = 0;
+    let most = 0;
+    for (let s = 0; s < 300; s++) {
+      // a sliding window of live rows: each seal adds a few and retracts the oldest (sizes vary per seal)
+      for (let i = randInt(rnd, 1, 12); i > 0; i--) {
+        const r: Row = [next, next++];
+        live.push(r);
+        t.add(r, 1);
+      }
+      while (live.length > 40) t.add(live.shift() as Row, -1);
+      t.seal();
+      const sizes = t.batches.map((b) => b.length);
+      for (let i = 1; i < sizes.length; i++)
+        assert.ok((sizes[i - 1] as number) > 2 * (sizes[i] as number), `seed ${seed} seal ${s}: ${sizes}`);
+      most = Math.max(most, t.entryCount);
+    }
+    assert.equal(t.toBatch().rows.length, live.length);
+    assert.ok(most < 200, `seed ${seed}: ${most} entries held for 40 live rows`);
+  });
+});
+
+function sameKeyValue(a: Value, b: Value): boolean {
+  const ea = enc(a);
+  const eb = enc(b);
+  return ea.equals(eb);
+}
