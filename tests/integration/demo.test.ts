@@ -18,7 +18,7 @@ test('the demo drives the example with the CLI, syncs a checkpoint to a local bu
   assert.match(r.stdout, /"msg":"took over .* at epoch 2"/);
   assert.match(r.stdout, /the standby took the bucket over/);
   assert.match(r.stdout, /orders: checkpoint [0-9a-f-]{36} synced/);
-  assert.match(r.stdout, /^[0-9a-f-]{36} .* bucket$/m);
+  assert.match(r.stdout, /^[0-9a-f-]{36} .* bucket +1 +orders$/m);
   assert.match(r.stdout, /orders: storage cleared/);
   assert.match(r.stdout, /^(?=.*"msg":"checkpoint pulled successfully")(?=.*"source":"bucket").*$/m);
   assert.match(r.stdout, /restored from the bucket/);
