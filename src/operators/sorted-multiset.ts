@@ -2,8 +2,18 @@
  * A group's rows as a multiset kept in sort order (the state of the top-k and window-aggregate operators): each
  * distinct row once, with its copies, ordered by the operator's comparator and then by the row's encoding, so
  * the order is total and deterministic. Adding is a binary search plus an array splice.
+ *
+ * {@link SortedGroupsOperator} is what those operators share: groups keyed by the leading columns, each with its
+ * sorted integral and what was emitted for it; a step adds the changes, recomputes the touched groups' output
+ * (the subclass's {@link SortedGroupsOperator.output}, a function of the sorted rows only) and emits the
+ * difference. State "input": the integral (distinct rows with weights); the emitted outputs are not saved, since
+ * they are a function of the integral, so restore and apply recompute them for the groups they touch.
+ * Invariant: a group's `emitted` map is exactly the net output the operator has produced for the group.
  */
-import { encodeRow, type Row } from '../zset/value.ts';
+import type { StateBatches } from '../circuit/operator.ts';
+import { type Batch, push } from '../zset/batch.ts';
+import { encodeColumns, encodeRow, type Row } from '../zset/value.ts';
+import { StatefulBase } from './stateful-base.ts';
 
 export interface SortedEntry {
   readonly row: Row;
@@ -36,4 +46,99 @@ export function addSorted(
     at.weight += w;
     if (at.weight === 0) sorted.splice(lo, 1);
   } else if (w !== 0) sorted.splice(lo, 0, probe);
+}
+
+/** An operator's output for one group: row encoding → [row, copies]. */
+export type GroupOutput = Map<string, [Row, number]>;
+
+interface SortedGroup {
+  /** Distinct rows of the group in order (weights may be ≤ 0 transiently: those rows are absent). */
+  readonly sorted: SortedEntry[];
+  /** What the operator has emitted for the group. */
+  emitted: GroupOutput;
+}
+
+/** Groups of sorted rows with incremental output (see the module header). */
+export abstract class SortedGroupsOperator extends StatefulBase {
+  readonly arity = 1;
+  readonly #groups = new Map<string, SortedGroup>();
+  readonly #keyCols: number[];
+  readonly #compare: (a: Row, b: Row) => number;
+
+  protected constructor(keyCount: number, compare: (a: Row, b: Row) => number) {
+    super(['input']);
+    this.#keyCols = Array.from({ length: keyCount }, (_, i) => i);
+    this.#compare = compare;
+  }
+
+  /** The output of a group, from its rows in order (a pure function of them). */
+  protected abstract output(sorted: readonly SortedEntry[]): GroupOutput;
+
+  /** Adds w copies of row to its group's integral; returns the group's key. */
+  #add(row: Row, w: number): string {
+    const gk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
+    let g = this.#groups.get(gk);
+    if (g === undefined) {
+      g = { sorted: [], emitted: new Map() };
+      this.#groups.set(gk, g);
+    }
+    addSorted(g.sorted, row, w, this.#compare);
+    return gk;
+  }
+
+  /** Recomputes the touched groups' output and pushes the change against what was emitted into `out`. */
+  #refresh(touched: Iterable<string>, out: Batch | null): void {
+    for (const gk of touched) {
+      const g = this.#groups.get(gk) as SortedGroup;
+      const now = this.output(g.sorted);
+      if (out !== null) {
+        for (const [enc, [row, n]] of now) {
+          const d = n - (g.emitted.get(enc)?.[1] ?? 0);
+          if (d !== 0) push(out, row, d);
+        }
+        for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
+      }
+      g.emitted = now;
+      if (g.sorted.length === 0) this.#groups.delete(gk);
+    }
+  }
+
+  step([input]: readonly Batch[]): Batch {
+    const b = input as Batch;
+    const log = this.logs.input!;
+    const touched = new Set<string>();
+    for (let i = 0; i < b.rows.length; i++) {
+      const row = b.rows[i] as Row;
+      const w = b.weights[i] as number;
+      if (w === 0) continue;
+      log.record(row, w);
+      touched.add(this.#add(row, w));
+    }
+    const out: Batch = { rows: [], weights: [], consolidated: true };
+    this.#refresh(touched, out);
+    return out;
+  }
+
+  snapshot(): StateBatches {
+    this.resetLogs();
+    const out: Batch = { rows: [], weights: [], consolidated: true };
+    for (const g of this.#groups.values()) for (const e of g.sorted) push(out, e.row, e.weight);
+    return { input: out };
+  }
+
+  restore(parts: Record<string, readonly Batch[]>): void {
+    this.#groups.clear();
+    this.apply(parts);
+  }
+
+  /** Adds the parts to the integral and recomputes the output of the groups they touch (emitting nothing). */
+  apply(parts: Record<string, readonly Batch[]>): void {
+    const touched = new Set<string>();
+    for (const b of StatefulBase.partsOf(parts, 'input'))
+      for (let i = 0; i < b.rows.length; i++) {
+        const w = b.weights[i] as number;
+        if (w !== 0) touched.add(this.#add(b.rows[i] as Row, w));
+      }
+    this.#refresh(touched, null);
+  }
 }

@@ -22,12 +22,9 @@
  *
  * Invariant: a group's `emitted` map is exactly the net output this operator has produced for the group.
  */
-import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
-import type { Batch } from '../zset/batch.ts';
-import { push } from '../zset/batch.ts';
-import { encodeColumns, encodeRow, type Row } from '../zset/value.ts';
-import { addSorted, type SortedEntry } from './sorted-multiset.ts';
-import { StatefulBase } from './stateful-base.ts';
+import type { Operator, StatefulOperator } from '../circuit/operator.ts';
+import { encodeRow, type Row } from '../zset/value.ts';
+import { type GroupOutput, type SortedEntry, SortedGroupsOperator } from './sorted-multiset.ts';
 
 export interface TopKSpec {
   /** Leading columns that form the group key (0: one global group). */
@@ -46,50 +43,25 @@ export interface TopKSpec {
   readonly rank?: 'row_number' | 'rank' | 'dense_rank';
 }
 
-type Entry = SortedEntry;
-
-interface Group {
-  /** Distinct rows of the group in order (weights may be ≤ 0 transiently; those take no rank). */
-  readonly sorted: Entry[];
-  /** Row encoding → [row, weight] of what this operator has emitted for the group. */
-  emitted: Map<string, [Row, number]>;
-}
-
-export class TopKOperator extends StatefulBase implements StatefulOperator, Operator {
+export class TopKOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
   readonly kind = 'top-k';
-  readonly arity = 1;
   readonly #spec: TopKSpec;
-  readonly #groups = new Map<string, Group>();
-  readonly #keyCols: number[];
 
   constructor(spec: TopKSpec) {
-    super(['input']);
     const whole = (n: number) => n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 0);
     if (!whole(spec.limit) || !whole(spec.offset ?? 0))
       throw new Error('top-k limit and offset: integers ≥ 0');
+    super(spec.keyCount, spec.compare);
     this.#spec = spec;
-    this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
-  }
-
-  /** Adds w copies of row to its group's integral; returns the group's key. */
-  #add(row: Row, w: number): string {
-    const gk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
-    let g = this.#groups.get(gk);
-    if (g === undefined) {
-      g = { sorted: [], emitted: new Map() };
-      this.#groups.set(gk, g);
-    }
-    addSorted(g.sorted, row, w, this.#spec.compare);
-    return gk;
   }
 
   /** The group's current window: encoding → [row, copies]. */
-  #window(g: Group): Map<string, [Row, number]> {
-    if (this.#spec.rank !== undefined) return this.#ranked(g);
-    const out = new Map<string, [Row, number]>();
+  protected output(sorted: readonly SortedEntry[]): GroupOutput {
+    if (this.#spec.rank !== undefined) return this.#ranked(sorted);
+    const out: GroupOutput = new Map();
     let skip = this.#spec.offset ?? 0;
     let take = this.#spec.limit;
-    for (const e of g.sorted) {
+    for (const e of sorted) {
       if (take === 0) break;
       if (e.weight <= 0) continue;
       let n = e.weight;
@@ -106,8 +78,8 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
   }
 
   /** The group's rows with their rank appended, up to rank `limit`. */
-  #ranked(g: Group): Map<string, [Row, number]> {
-    const out = new Map<string, [Row, number]>();
+  #ranked(sorted: readonly SortedEntry[]): GroupOutput {
+    const out: GroupOutput = new Map();
     const kind = this.#spec.rank;
     const limit = this.#spec.limit;
     let pos = 0; // rows before the current one
@@ -119,7 +91,7 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
       const enc = encodeRow(x);
       out.set(enc, [x, (out.get(enc)?.[1] ?? 0) + n]);
     };
-    for (const e of g.sorted) {
+    for (const e of sorted) {
       if (e.weight <= 0) continue;
       const newKey = prev === null || this.#spec.compare(prev, e.row) !== 0;
       if (newKey) {
@@ -138,62 +110,6 @@ export class TopKOperator extends StatefulBase implements StatefulOperator, Oper
       if (kind === 'row_number' && pos >= limit) break;
     }
     return out;
-  }
-
-  /** Recomputes the touched groups' windows and returns the change against what was emitted. */
-  #refresh(touched: Iterable<string>, out: Batch | null): void {
-    for (const gk of touched) {
-      const g = this.#groups.get(gk) as Group;
-      const now = this.#window(g);
-      if (out !== null) {
-        for (const [enc, [row, n]] of now) {
-          const d = n - (g.emitted.get(enc)?.[1] ?? 0);
-          if (d !== 0) push(out, row, d);
-        }
-        for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
-      }
-      g.emitted = now;
-      if (g.sorted.length === 0) this.#groups.delete(gk);
-    }
-  }
-
-  step([input]: readonly Batch[]): Batch {
-    const b = input as Batch;
-    const log = this.logs.input!;
-    const touched = new Set<string>();
-    for (let i = 0; i < b.rows.length; i++) {
-      const row = b.rows[i] as Row;
-      const w = b.weights[i] as number;
-      if (w === 0) continue;
-      log.record(row, w);
-      touched.add(this.#add(row, w));
-    }
-    const out: Batch = { rows: [], weights: [], consolidated: true };
-    this.#refresh(touched, out);
-    return out;
-  }
-
-  snapshot(): StateBatches {
-    this.resetLogs();
-    const out: Batch = { rows: [], weights: [], consolidated: true };
-    for (const g of this.#groups.values()) for (const e of g.sorted) push(out, e.row, e.weight);
-    return { input: out };
-  }
-
-  restore(parts: Record<string, readonly Batch[]>): void {
-    this.#groups.clear();
-    this.apply(parts);
-  }
-
-  /** Adds the parts to the integral and recomputes the windows of the groups they touch (emitting nothing). */
-  apply(parts: Record<string, readonly Batch[]>): void {
-    const touched = new Set<string>();
-    for (const b of StatefulBase.partsOf(parts, 'input'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const w = b.weights[i] as number;
-        if (w !== 0) touched.add(this.#add(b.rows[i] as Row, w));
-      }
-    this.#refresh(touched, null);
   }
 }
 

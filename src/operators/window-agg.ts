@@ -15,12 +15,9 @@
  *
  * Invariant: a partition's `emitted` map is exactly the net output this operator has produced for it.
  */
-import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
-import type { Batch } from '../zset/batch.ts';
-import { push } from '../zset/batch.ts';
-import { encodeColumns, encodeRow, type Row, type Value } from '../zset/value.ts';
-import { addSorted, type SortedEntry } from './sorted-multiset.ts';
-import { StatefulBase } from './stateful-base.ts';
+import type { Operator, StatefulOperator } from '../circuit/operator.ts';
+import { encodeRow, type Row, type Value } from '../zset/value.ts';
+import { type GroupOutput, type SortedEntry, SortedGroupsOperator } from './sorted-multiset.ts';
 
 export interface WindowAggSpec {
   readonly keyCount: number;
@@ -30,42 +27,21 @@ export interface WindowAggSpec {
   readonly compute: (rows: readonly Row[]) => Value[][];
 }
 
-type Entry = SortedEntry;
-
-interface Partition {
-  readonly sorted: Entry[];
-  emitted: Map<string, [Row, number]>;
-}
-
-export class WindowAggOperator extends StatefulBase implements StatefulOperator, Operator {
+export class WindowAggOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
   readonly kind = 'window-agg';
-  readonly arity = 1;
   readonly #spec: WindowAggSpec;
-  readonly #parts = new Map<string, Partition>();
-  readonly #keyCols: number[];
 
   constructor(spec: WindowAggSpec) {
-    super(['input']);
+    super(spec.keyCount, spec.compare);
     this.#spec = spec;
-    this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
   }
 
-  #add(row: Row, w: number): string {
-    const pk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
-    let p = this.#parts.get(pk);
-    if (p === undefined) {
-      p = { sorted: [], emitted: new Map() };
-      this.#parts.set(pk, p);
-    }
-    addSorted(p.sorted, row, w, this.#spec.compare);
-    return pk;
-  }
-
-  #output(p: Partition): Map<string, [Row, number]> {
+  /** Every row of the partition, once per copy, with the window functions' values appended. */
+  protected output(sorted: readonly SortedEntry[]): GroupOutput {
     const rows: Row[] = [];
-    for (const e of p.sorted) for (let k = 0; k < e.weight; k++) rows.push(e.row);
+    for (const e of sorted) for (let k = 0; k < e.weight; k++) rows.push(e.row);
     const values = this.#spec.compute(rows);
-    const out = new Map<string, [Row, number]>();
+    const out: GroupOutput = new Map();
     rows.forEach((r, i) => {
       const x = [...r, ...(values[i] as Value[])];
       const enc = encodeRow(x);
@@ -74,59 +50,6 @@ export class WindowAggOperator extends StatefulBase implements StatefulOperator,
       else out.set(enc, [x, 1]);
     });
     return out;
-  }
-
-  #refresh(touched: Iterable<string>, out: Batch | null): void {
-    for (const pk of touched) {
-      const p = this.#parts.get(pk) as Partition;
-      const now = this.#output(p);
-      if (out !== null) {
-        for (const [enc, [row, n]] of now) {
-          const d = n - (p.emitted.get(enc)?.[1] ?? 0);
-          if (d !== 0) push(out, row, d);
-        }
-        for (const [enc, [row, n]] of p.emitted) if (!now.has(enc)) push(out, row, -n);
-      }
-      p.emitted = now;
-      if (p.sorted.length === 0) this.#parts.delete(pk);
-    }
-  }
-
-  step([input]: readonly Batch[]): Batch {
-    const b = input as Batch;
-    const log = this.logs.input!;
-    const touched = new Set<string>();
-    for (let i = 0; i < b.rows.length; i++) {
-      const w = b.weights[i] as number;
-      if (w === 0) continue;
-      log.record(b.rows[i] as Row, w);
-      touched.add(this.#add(b.rows[i] as Row, w));
-    }
-    const out: Batch = { rows: [], weights: [], consolidated: true };
-    this.#refresh(touched, out);
-    return out;
-  }
-
-  snapshot(): StateBatches {
-    this.resetLogs();
-    const out: Batch = { rows: [], weights: [], consolidated: true };
-    for (const p of this.#parts.values()) for (const e of p.sorted) push(out, e.row, e.weight);
-    return { input: out };
-  }
-
-  restore(parts: Record<string, readonly Batch[]>): void {
-    this.#parts.clear();
-    this.apply(parts);
-  }
-
-  apply(parts: Record<string, readonly Batch[]>): void {
-    const touched = new Set<string>();
-    for (const b of StatefulBase.partsOf(parts, 'input'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const w = b.weights[i] as number;
-        if (w !== 0) touched.add(this.#add(b.rows[i] as Row, w));
-      }
-    this.#refresh(touched, null);
   }
 }
 
