@@ -4,32 +4,11 @@
  * (PGlite) after every step; ORDER BY keys are unique or use explicit NULLS FIRST so both agree on the order.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program.ts';
-import type { TableSchema } from '../../../src/sql/schema.ts';
-import type { Batch } from '../../../src/zset/batch.ts';
-import type { Row } from '../../../src/zset/value.ts';
+import { test } from 'node:test';
+import { compileProgram } from '../../../src/sql/program.ts';
+import { streamAgainstPostgres } from './pg-stream.ts';
 
-type Rec = Record<string, unknown>;
 const TABLE = 'CREATE TABLE t (id INT NOT NULL, g VARCHAR, ts TIMESTAMP NOT NULL, x INT);';
-
-function contents(columns: Parameters<typeof rowToJson>[0], b: Batch): Rec[] {
-  const out: Rec[] = [];
-  b.rows.forEach((row, i) => {
-    for (let k = 0; k < (b.weights[i] as number); k++) out.push(rowToJson(columns, row as Row) as Rec);
-  });
-  return out.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-}
-
-let pg: PGlite;
-before(async () => {
-  pg = await PGlite.create();
-  await pg.exec('CREATE TABLE t (id INT NOT NULL, g VARCHAR, ts TIMESTAMP NOT NULL, x INT)');
-});
-after(async () => {
-  await pg.close();
-});
 
 const VIEWS: Array<[string, string?]> = [
   [
@@ -54,55 +33,21 @@ const VIEWS: Array<[string, string?]> = [
 test('window aggregates and LAG/LEAD stay equal to Postgres through inserts and deletes', async () => {
   const seed = 4711;
   console.log(`window-agg stream seed ${seed}`);
-  let a = seed;
-  const rnd = (n: number) => {
-    a = (a * 1103515245 + 12345) % 2147483648;
-    return a % n;
-  };
-  const p = await compileProgram(
-    `${TABLE} ${VIEWS.map(([q], i) => `CREATE MATERIALIZED VIEW v${i} AS ${q};`).join(' ')}`,
-  );
-  const c = p.instantiate();
-  const t = p.table('t') as TableSchema;
-  const live = new Map<number, Rec>();
-  let nextId = 1;
-  for (let step = 0; step < 25; step++) {
-    const rows: Row[] = [];
-    const weights: number[] = [];
-    for (let k = rnd(5); k >= 0; k--) {
-      if (live.size > 0 && rnd(10) < 4) {
-        const ids = [...live.keys()];
-        const id = ids[rnd(ids.length)] as number;
-        rows.push(rowFromJson(t, live.get(id) as Rec));
-        weights.push(-1);
-        live.delete(id);
-        await pg.query('DELETE FROM t WHERE id = $1', [id]);
-      } else {
-        const min = rnd(60);
-        const r = {
-          id: nextId++,
-          g: ['a', 'b', null][rnd(3)] ?? null,
-          ts: `2024-03-01 10:${String(min).padStart(2, '0')}:00`,
-          x: rnd(8) === 0 ? null : rnd(20),
-        };
-        rows.push(rowFromJson(t, r));
-        weights.push(1);
-        live.set(r.id, r);
-        await pg.query('INSERT INTO t VALUES ($1, $2, $3, $4)', [r.id, r.g, r.ts, r.x]);
-      }
-    }
-    c.step(new Map([['t', { rows, weights }]]));
-    for (let i = 0; i < VIEWS.length; i++) {
-      const [mine, theirs] = VIEWS[i] as [string, string?];
-      const got = contents(p.views.find((x) => x.name === `v${i}`)?.columns ?? [], c.contents(`v${i}`));
-      const want = (await pg.query<Rec>(theirs ?? mine)).rows
-        .map((r) =>
-          Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
-        )
-        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
-      assert.deepEqual(got, want, `seed ${seed} step ${step} view v${i}`);
-    }
-  }
+  await streamAgainstPostgres({
+    table: TABLE,
+    views: VIEWS,
+    seed,
+    steps: 25,
+    record: (rnd, id) => {
+      const min = rnd(60);
+      return {
+        id,
+        g: ['a', 'b', null][rnd(3)] ?? null,
+        ts: `2024-03-01 10:${String(min).padStart(2, '0')}:00`,
+        x: rnd(8) === 0 ? null : rnd(20),
+      };
+    },
+  });
 });
 
 test('different windows in one SELECT and unsupported frames are refused', async () => {

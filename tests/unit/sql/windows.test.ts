@@ -4,23 +4,13 @@
  * against Postgres (PGlite) computing the same windows with date_bin / generate_series.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program.ts';
+import { test } from 'node:test';
+import { compileProgram, rowFromJson } from '../../../src/sql/program.ts';
 import type { TableSchema } from '../../../src/sql/schema.ts';
-import type { Batch } from '../../../src/zset/batch.ts';
-import type { Row } from '../../../src/zset/value.ts';
+import type { Rec } from './pg-stream.ts';
+import { contents, streamAgainstPostgres } from './pg-stream.ts';
 
-type Rec = Record<string, unknown>;
 const TABLE = 'CREATE TABLE t (id INT NOT NULL, ts TIMESTAMP, v INT);';
-
-function contents(columns: Parameters<typeof rowToJson>[0], b: Batch): Rec[] {
-  const out: Rec[] = [];
-  b.rows.forEach((row, i) => {
-    for (let k = 0; k < (b.weights[i] as number); k++) out.push(rowToJson(columns, row as Row) as Rec);
-  });
-  return out.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
-}
 
 async function run(view: string, rows: Rec[]): Promise<Rec[]> {
   const p = await compileProgram(`${TABLE} CREATE MATERIALIZED VIEW v AS ${view};`);
@@ -92,23 +82,9 @@ test('errors: a non-time column, a non-constant width, another table function', 
   await assert.rejects(run(`SELECT * FROM generate_series(1, 3)`, []), (e) => code(e) === 'SqlUnsupported');
 });
 
-let pg: PGlite;
-before(async () => {
-  pg = await PGlite.create();
-  await pg.exec('CREATE TABLE t (id INT NOT NULL, ts TIMESTAMP, v INT)');
-});
-after(async () => {
-  await pg.close();
-});
-
 test('windowed aggregates stay equal to Postgres through inserts and deletes', async () => {
   const seed = 31337;
   console.log(`windows stream seed ${seed}`);
-  let a = seed;
-  const rnd = (n: number) => {
-    a = (a * 1103515245 + 12345) % 2147483648;
-    return a % n;
-  };
   const views: Array<[string, string]> = [
     [
       `SELECT window_start, window_end, SUM(v) AS s, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' MINUTE)) GROUP BY window_start, window_end`,
@@ -122,44 +98,18 @@ test('windowed aggregates stay equal to Postgres through inserts and deletes', a
          WHERE ts IS NOT NULL) x GROUP BY ws`,
     ],
   ];
-  const p = await compileProgram(
-    `${TABLE} ${views.map(([q], i) => `CREATE MATERIALIZED VIEW v${i} AS ${q};`).join(' ')}`,
-  );
-  const c = p.instantiate();
-  const t = p.table('t') as TableSchema;
-  const live = new Map<number, Rec>();
-  let nextId = 1;
-  for (let step = 0; step < 25; step++) {
-    const rows: Row[] = [];
-    const weights: number[] = [];
-    for (let k = rnd(5); k >= 0; k--) {
-      if (live.size > 0 && rnd(10) < 4) {
-        const ids = [...live.keys()];
-        const id = ids[rnd(ids.length)] as number;
-        rows.push(rowFromJson(t, live.get(id) as Rec));
-        weights.push(-1);
-        live.delete(id);
-        await pg.query('DELETE FROM t WHERE id = $1', [id]);
-      } else {
-        const min = rnd(120);
-        const ts =
-          rnd(10) === 0
-            ? null
-            : `2024-03-01 ${String(10 + Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}:${String(rnd(60)).padStart(2, '0')}`;
-        const r = { id: nextId++, ts, v: rnd(100) };
-        rows.push(rowFromJson(t, r));
-        weights.push(1);
-        live.set(r.id, r);
-        await pg.query('INSERT INTO t VALUES ($1, $2, $3)', [r.id, r.ts, r.v]);
-      }
-    }
-    c.step(new Map([['t', { rows, weights }]]));
-    for (let i = 0; i < views.length; i++) {
-      const got = contents(p.views.find((x) => x.name === `v${i}`)?.columns ?? [], c.contents(`v${i}`));
-      const want = (await pg.query<Rec>((views[i] as [string, string])[1])).rows.sort((x, y) =>
-        JSON.stringify(x).localeCompare(JSON.stringify(y)),
-      );
-      assert.deepEqual(got, want, `seed ${seed} step ${step} view v${i}`);
-    }
-  }
+  await streamAgainstPostgres({
+    table: TABLE,
+    views,
+    seed,
+    steps: 25,
+    record: (rnd, id) => {
+      const min = rnd(120);
+      const ts =
+        rnd(10) === 0
+          ? null
+          : `2024-03-01 ${String(10 + Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}:${String(rnd(60)).padStart(2, '0')}`;
+      return { id, ts, v: rnd(100) };
+    },
+  });
 });
