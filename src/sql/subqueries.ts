@@ -22,6 +22,7 @@
  * State: none (an AST rewrite). Invariant: the rewritten query has the original's rows and multiplicities.
  */
 import type { ServiceError } from '../errors/service-error.ts';
+import { walkAst } from './ast-walk.ts';
 import type { Ast } from './parse.ts';
 
 /** The columns a FROM item makes visible, for classifying column references as inner or outer. */
@@ -104,19 +105,7 @@ function nodeKind(ast: Ast): string {
 
 /** True when the tree holds a SubLink outside nested SELECTs. */
 export function hasSubquery(ast: Ast): boolean {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    if ('SubLink' in v) return true;
-    if ('SelectStmt' in v) continue;
-    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
-  return false;
+  return walkAst(ast, (r) => ('SubLink' in r ? 'stop' : 'SelectStmt' in r ? 'skip' : undefined));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -162,20 +151,9 @@ function isOuterRef(ref: Ast, scope: InnerScope): boolean {
 
 /** Whether an expression (not descending into nested SELECTs) reads the outer query. */
 function readsOuter(ast: Ast, scope: InnerScope): boolean {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const r = v as Ast;
-    if (r.ColumnRef && isOuterRef(r.ColumnRef, scope)) return true;
-    if (r.SelectStmt) continue;
-    for (const x of Object.values(r)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
-  return false;
+  return walkAst(ast, (r) =>
+    r.ColumnRef && isOuterRef(r.ColumnRef, scope) ? 'stop' : r.SelectStmt ? 'skip' : undefined,
+  );
 }
 
 function conjuncts(where: Ast | null | undefined): Ast[] {
@@ -186,24 +164,14 @@ function conjuncts(where: Ast | null | undefined): Ast[] {
 }
 
 function containsAggregate(ast: Ast, aggregates: ReadonlySet<string>, onlyCount = false): boolean {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const r = v as Ast;
+  return walkAst(ast, (r) => {
     if (r.FuncCall) {
       const n = names(r.FuncCall.funcname);
       const name = (n[n.length - 1] as string).toLowerCase();
-      if (onlyCount ? name === 'count' : aggregates.has(name)) return true;
+      if (onlyCount ? name === 'count' : aggregates.has(name)) return 'stop';
     }
-    if (r.SelectStmt) continue;
-    for (const x of Object.values(r)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
-  return false;
+    return r.SelectStmt ? 'skip' : undefined;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -268,19 +236,7 @@ function correlation(sub: Ast, o: DecorrelateOptions, location: unknown): Correl
 }
 
 function hasInnerRef(ast: Ast, scope: InnerScope): boolean {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const r = v as Ast;
-    if (r.ColumnRef && !isOuterRef(r.ColumnRef, scope)) return true;
-    for (const x of Object.values(r)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
-  return false;
+  return walkAst(ast, (r) => (r.ColumnRef && !isOuterRef(r.ColumnRef, scope) ? 'stop' : undefined));
 }
 
 interface Join {

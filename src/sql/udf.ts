@@ -16,6 +16,7 @@
  */
 import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
+import { walkAst } from './ast-walk.ts';
 import {
   type BindContext,
   type Bound,
@@ -191,18 +192,11 @@ function firstLocation(node: Ast): unknown {
 /** Lower-case names of every function called (FuncCall with a one-part name) in an AST. Iterative. */
 function calledNames(root: Ast): string[] {
   const out = new Set<string>();
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const fc = (v as Ast).FuncCall;
+  walkAst(root, (r) => {
+    const fc = r.FuncCall;
     if (fc?.funcname?.length === 1) out.add(String(fc.funcname[0].String?.sval).toLowerCase());
-    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
+    return undefined;
+  });
   return [...out];
 }
 
