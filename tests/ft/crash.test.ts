@@ -13,10 +13,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runSeed } from '../kit/seed.ts';
 import { type CampaignResult, type Model, runCampaign } from './crash-rounds.ts';
 import { diffMultiset, integrateOutputLoose } from './support.ts';
 
-const randomSeed = Math.floor(Math.random() * 2 ** 31);
+const randomSeed = runSeed('crash harness', 'CRASH_SEED');
 
 async function campaign(model: Model, seed: number, kills: number): Promise<CampaignResult> {
   const r = await runCampaign({ model, seed, kills, log: (l) => console.log(l) });

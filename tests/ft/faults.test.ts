@@ -10,9 +10,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { runSeed } from '../kit/seed.ts';
 import { type FaultKind, type FaultModel, runFaultCampaign } from './fault-rounds.ts';
 
-const randomSeed = Math.floor(Math.random() * 2 ** 31);
+const randomSeed = runSeed('fault rounds', 'FAULT_SEED');
 
 async function campaign(
   t: { skip: (why: string) => void },

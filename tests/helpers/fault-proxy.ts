@@ -23,6 +23,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { runSeed } from '../kit/seed.ts';
 import { Prng } from './oracle/prng.ts';
 
 export type RequestKind = 'get' | 'range' | 'head' | 'put' | 'multipart' | 'list' | 'delete';
@@ -117,7 +118,7 @@ export async function startFaultProxy(
   t?: AfterHook,
   opts: { seed?: number } = {},
 ): Promise<FaultProxy> {
-  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const seed = opts.seed ?? runSeed(`fault proxy ${upstream}`, 'FAULT_PROXY_SEED');
   process.stderr.write(`fault proxy seed: ${seed}\n`);
   const prng = new Prng(seed);
   const up = new URL(upstream);

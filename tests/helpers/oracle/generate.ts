@@ -1252,7 +1252,7 @@ class QueryGen {
         const type: GenType =
           k === 'int2' || k === 'int4' ? int8 : k === 'double' ? { kind: 'double' } : { kind: 'decimal' };
         // SUM of an integer has the argument's type in Holdfast (Feldera: overflow is an error) and a wider one in
-        // the oracle; summing it cast to the wider type is the same in both. Feldera's SUM typing is covered by
+        // the oracle; summing it cast to the wider type is the same in both (the result cast back, below). Feldera's SUM typing is covered by
         // tests/unit/sql/aggregates.test.ts.
         const arg =
           k === 'int2' || k === 'int4'
@@ -1260,8 +1260,11 @@ class QueryGen {
             : k === 'int8'
               ? `CAST(${a.sql} AS NUMERIC)`
               : a.sql;
+        const sum = `SUM(${fn === 'sumd' ? 'DISTINCT ' : ''}${arg})`;
         return {
-          sql: `SUM(${fn === 'sumd' ? 'DISTINCT ' : ''}${arg})`,
+          // Postgres types SUM(BIGINT) as NUMERIC; casting the result back keeps both sides BIGINT, so later
+          // arithmetic on it (an integer division) means the same in both.
+          sql: type.kind === 'int8' ? `CAST(${sum} AS BIGINT)` : sum,
           type,
           bound: a.bound * 1e3,
           stable,

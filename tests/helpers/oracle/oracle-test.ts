@@ -1,12 +1,14 @@
 /**
  * Registers the node:test cases of one oracle test file: a fixed block of seeds (the same every run) and a
- * block from a per-run random seed (printed in the test name). Environment:
+ * block from a per-run seed (printed in the test name; random on a developer's machine, derived from the commit
+ * under CI, see tests/kit/seed.ts). Environment:
  *   ORACLE_SEED=<n>     use <n> as the random block's base seed (to replay a CI failure)
  *   ORACLE_SCALE=<x>    multiply the number of cases (e.g. 0.1 for a quick run, 10 for a soak)
  * A failure message carries the seed, the replay command and the shrunk reproduction.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { runSeed } from '../../kit/seed.ts';
 import type { Focus } from './generate.ts';
 import { runSuite, type SuiteResult } from './harness.ts';
 import { PgOracle } from './pg-oracle.ts';
@@ -18,8 +20,7 @@ export function oracleTests(focus: Focus, fixedBase: number, fixedCases: number,
   const scale = Number(process.env.ORACLE_SCALE ?? '1');
   const nFixed = Math.max(1, Math.round(fixedCases * scale));
   const nRandom = Math.max(1, Math.round(randomCases * scale));
-  const envSeed = process.env.ORACLE_SEED;
-  const randomBase = envSeed !== undefined ? Number(envSeed) >>> 0 : Math.floor(Math.random() * 2 ** 31);
+  const randomBase = runSeed(`oracle ${focus}`, 'ORACLE_SEED');
   let pg: PgOracle;
   before(async () => {
     pg = await PgOracle.create();

@@ -4,6 +4,7 @@ import { tableInput } from '../../../src/operators/table-input.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
 import { setTraceHeadMin } from '../../../src/zset/trace.ts';
+import { runSeed } from '../../kit/seed.ts';
 import { assertZ, del, ins, mulberry32, norm, randInt, step1, z } from './support.ts';
 
 describe('table-input with a primary key', () => {
@@ -122,8 +123,8 @@ describe('table-input state', () => {
         { primaryKey: [0], materialized: false },
         { primaryKey: null, materialized: true },
       ]) {
-        const seed = 1000 + Math.floor(Math.random() * 1e6);
-        console.log(`table-input tiny-head test seed=${seed}`);
+        const seed = runSeed(`table-input ${String(spec.primaryKey)}`, 'TABLE_INPUT_SEED', 1e6);
+        console.log(`table-input tiny-head test seed=${seed} (TABLE_INPUT_SEED to replay)`);
         const rnd = mulberry32(seed);
         const a = tableInput(spec);
         a.trackChanges(true);
@@ -173,8 +174,10 @@ describe('table-input state', () => {
     for (const headMin of [1, 2, 3, 7]) {
       const old = setTraceHeadMin(headMin);
       try {
-        const seed = 1000 + Math.floor(Math.random() * 1e6);
-        console.log(`table-input map-model test headMin=${headMin} seed=${seed}`);
+        const seed = runSeed(`table-input map model ${headMin}`, 'TABLE_INPUT_SEED', 1e6);
+        console.log(
+          `table-input map-model test headMin=${headMin} seed=${seed} (TABLE_INPUT_SEED to replay)`,
+        );
         const rnd = mulberry32(seed);
         const op = tableInput({ primaryKey: [0], materialized: false });
         const model = new Map<number, [number, string]>();

@@ -19,6 +19,7 @@ import {
 } from '../../../src/zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
+import { runSeed } from '../../kit/seed.ts';
 import { mulberry32, norm, randInt } from '../operators/support.ts';
 
 function enc(v: Value, exact = false): Buffer {
@@ -108,7 +109,7 @@ describe('key codec', () => {
 /** A trace checked against a ZSetMap model under random adds, seals and lookups. */
 describe('trace', () => {
   test('random adds: lookups, scans and the sealed batches agree with a model', () => {
-    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    const seed = runSeed('trace model', 'TRACE_SEED', 100000);
     console.log(`trace model test seed=${seed} (TRACE_SEED to replay)`);
     const rnd = mulberry32(seed);
     for (const keyCols of [[0], [1, 0], [0, 1, 2]]) {
@@ -234,8 +235,8 @@ describe('trace', () => {
 
   test('ascending keys: disjoint batches merge by concatenation; shared key prefixes sort by the later bytes', () => {
     const L = traceLayout(2, [0]);
-    const seed = 1 + Math.floor(Math.random() * 1e6);
-    console.log(`trace ascending-keys test seed=${seed}`);
+    const seed = runSeed('trace ascending keys', 'TRACE_SEED', 1e6);
+    console.log(`trace ascending-keys test seed=${seed} (TRACE_SEED to replay)`);
     let x = seed;
     const rnd = (): number => {
       x = (x * 1103515245 + 12345) % 2147483648;
@@ -298,7 +299,7 @@ describe('trace', () => {
   });
 
   test('unique traces: current/put agree with a Map model across seals, merges and lookups by binary search', () => {
-    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    const seed = runSeed('unique trace model', 'TRACE_SEED', 100000);
     console.log(`unique trace model test seed=${seed} (TRACE_SEED to replay)`);
     const rnd = mulberry32(seed);
     // numeric keys (sealed in numeric order, incl. -0, NaN and infinities), bigint and string keys (generic
@@ -392,7 +393,7 @@ describe('trace', () => {
   });
 
   test('seals keep the spine shape (each batch more than twice the next), so retracted rows cancel', () => {
-    const seed = Number(process.env.TRACE_SEED ?? Date.now() % 100000);
+    const seed = runSeed('trace spine', 'TRACE_SEED', 100000);
     console.log(`trace spine test seed=${seed} (TRACE_SEED to replay)`);
     const rnd = mulberry32(seed);
     const t = new Trace(traceLayout(2, [0]), { indexed: false });
