@@ -10,7 +10,7 @@
  * `take()` depends only on the sequence of records, so it stays deterministic.
  */
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
-import type { Row } from '../zset/value.ts';
+import { type Row, sameRow } from '../zset/value.ts';
 
 /** Entries before the first in-place consolidation. */
 export const CONSOLIDATE_AT = 65_536;
@@ -46,5 +46,52 @@ export class ChangeLog {
   reset(): void {
     this.#pending = emptyBatch();
     this.#limit = CONSOLIDATE_AT;
+  }
+}
+
+/**
+ * The change log of a state in which each key holds at most one row with weight 1 (a table with a primary key):
+ * it remembers, per key touched since the last `take()`/`reset()`, the key's row before the first touch and its
+ * row now, so `take()` is `(before, -1)`, `(now, +1)` for each key whose row changed. One Map operation per
+ * change on a key the caller already computed (no row encoding, no re-consolidation); it holds one entry per
+ * touched key, so its size is the net change however often a key changes. Output order: first touch of each
+ * key, before then now (deterministic); the result is consolidated (keys are distinct, before ≠ now).
+ */
+export class KeyedChangeLog {
+  enabled = false;
+  #touched = new Map<unknown, { readonly before: Row | undefined; now: Row | undefined }>();
+
+  /** Key `k` held `before` (undefined: no row) and now holds `now`. */
+  record(k: unknown, before: Row | undefined, now: Row | undefined): void {
+    if (!this.enabled) return;
+    const e = this.#touched.get(k);
+    if (e === undefined) this.#touched.set(k, { before, now });
+    else e.now = now;
+  }
+
+  /** Keys held now. */
+  get size(): number {
+    return this.#touched.size;
+  }
+
+  take(): Batch {
+    const out: Batch = { rows: [], weights: [], consolidated: true };
+    for (const { before, now } of this.#touched.values()) {
+      if (before !== undefined && now !== undefined && sameRow(before, now)) continue;
+      if (before !== undefined) {
+        out.rows.push(before);
+        out.weights.push(-1);
+      }
+      if (now !== undefined) {
+        out.rows.push(now);
+        out.weights.push(1);
+      }
+    }
+    this.reset();
+    return out;
+  }
+
+  reset(): void {
+    this.#touched = new Map();
   }
 }

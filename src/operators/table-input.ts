@@ -43,7 +43,8 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   readonly #weights: number[] = [];
 
   constructor(spec: TableInputSpec) {
-    super(['contents']);
+    // with a key, the delta is per key (before/now), which costs one Map operation per change
+    super(spec.primaryKey === null ? ['contents'] : [], spec.primaryKey === null ? [] : ['contents']);
     this.#pk = spec.primaryKey;
     this.#store = spec.primaryKey !== null || spec.materialized;
   }
@@ -61,10 +62,11 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     const out = emptyBatch();
     const n = b.rows.length;
     if (n === 0) return out;
-    const log = this.logs.contents!;
     const trace = this.#traceFor((b.rows[0] as Row).length);
     const found = this.#rows;
     const fw = this.#weights;
+    const log = this.logs.contents;
+    const keyed = this.keyedLogs.contents;
     for (let i = 0; i < n; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
@@ -78,15 +80,14 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
           if (old !== undefined) {
             if (sameRow(old, row)) continue;
             push(out, old, -1);
-            log.record(old, -1);
           }
           trace.put(k, old, row);
           push(out, row, 1);
-          log.record(row, 1);
+          keyed!.record(k, old, row);
         } else if (old !== undefined) {
           trace.put(k, old, undefined);
           push(out, old, -1);
-          log.record(old, -1);
+          keyed!.record(k, old, undefined);
         }
         continue;
       }
@@ -95,13 +96,13 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
       if (w > 0) {
         trace.add(row, w);
         push(out, row, w);
-        log.record(row, w);
+        log!.record(row, w);
       } else if (cur > 0) {
         const d = Math.min(-w, cur);
         const stored = found[0] as Row;
         trace.add(stored, -d);
         push(out, stored, -d);
-        log.record(stored, -d);
+        log!.record(stored, -d);
       }
     }
     found.length = 0;

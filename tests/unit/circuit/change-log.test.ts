@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChangeLog, CONSOLIDATE_AT } from '../../../src/circuit/change-log.ts';
+import { ChangeLog, CONSOLIDATE_AT, KeyedChangeLog } from '../../../src/circuit/change-log.ts';
 import { consolidate, emptyBatch, push } from '../../../src/zset/batch.ts';
+import { runSeed } from '../../kit/seed.ts';
 
 test('a change log holds about the net change, not one entry per record, and take() is the consolidated sum', () => {
-  const seed = Number(process.env.HOLDFAST_TEST_SEED ?? Date.now() % 1_000_000);
+  const seed = runSeed('change log', 'HOLDFAST_TEST_SEED', 1_000_000);
   let x = seed;
   const rnd = (n: number) => {
     x = (x * 1103515245 + 12345) % 2147483648;
@@ -35,4 +36,49 @@ test('a disabled change log records nothing', () => {
   log.record([1], 1);
   assert.equal(log.size, 0);
   assert.equal(log.take().rows.length, 0);
+});
+
+test('a keyed change log: one entry per touched key, take() is (before, -1), (now, +1) and equals the consolidated sum', () => {
+  const seed = runSeed('keyed change log', 'HOLDFAST_TEST_SEED', 1_000_000);
+  let x = seed;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  // a model table: key -> row; every change goes through the log as the table-input operator reports it
+  const table = new Map<number, [number, string]>();
+  const log = new KeyedChangeLog();
+  log.record(1, undefined, [1, 'a']);
+  assert.equal(log.size, 0, 'a disabled log records nothing');
+  log.enabled = true;
+  const all = emptyBatch();
+  for (let step = 0; step < 3; step++) {
+    for (let i = 0; i < 20_000; i++) {
+      const k = rnd(500);
+      const before = table.get(k);
+      const now: [number, string] | undefined = rnd(4) === 0 ? undefined : [k, `v${rnd(3)}`];
+      if (now === undefined) table.delete(k);
+      else table.set(k, now);
+      if (before !== undefined && now !== undefined && before[1] === now[1]) continue;
+      log.record(k, before, now);
+      if (before !== undefined) push(all, before, -1);
+      if (now !== undefined) push(all, now, 1);
+    }
+    assert.ok(log.size <= 500, `seed ${seed}: one entry per key, got ${log.size}`);
+    const got = log.take();
+    const want = consolidate(all);
+    const asMap = (b: typeof got) =>
+      new Map(b.rows.map((r, i) => [JSON.stringify(r), b.weights[i] as number] as const));
+    assert.equal(got.rows.length, asMap(got).size, `seed ${seed}: no row twice`);
+    assert.deepEqual(asMap(got), asMap(want), `seed ${seed}`);
+    assert.equal(log.size, 0);
+    all.rows.length = 0;
+    all.weights.length = 0;
+  }
+  // a key changed and changed back is no change; inserted then deleted is no change
+  log.record(7, [7, 'a'], [7, 'b']);
+  log.record(7, [7, 'b'], [7, 'a']);
+  log.record(8, undefined, [8, 'x']);
+  log.record(8, [8, 'x'], undefined);
+  assert.deepEqual(log.take().rows, []);
 });
