@@ -3,11 +3,12 @@
  * separate runs are not comparable): `node bench/ingest/ab.ts <checkoutA> <checkoutB> [rounds]` starts one
  * pipeline process from each checkout and alternates them round by round (A B, then B A, ...), pushing the
  * same JSON and CSV bodies (10,000 and 100 records per request, 4 in flight) until the last completion token
- * completes. Prints records/s per round and the medians, and the ratio B/A. Used for the node:http → fastify
- * move of the HTTP layer (BENCHMARKS.md).
+ * completes. Prints records/s per round and the medians, and the ratio B/A; and the pipeline process's CPU time
+ * per record (user + system, from /proc/PID/stat), which a shared machine's load distorts far less than
+ * wall-clock rates do. Used for the node:http → fastify move of the HTTP layer (BENCHMARKS.md).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +40,13 @@ function record(i: number, format: 'json' | 'csv'): string {
   if (format === 'json')
     return `{"insert":{"id":${i},"name":"customer-${i % 1000}","amount":${amount},"ts":"2026-01-01 00:00:00"}}`;
   return `${i},customer-${i % 1000},${amount},2026-01-01 00:00:00`;
+}
+
+/** CPU seconds (user + system) the process has used so far (Linux). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function run(
@@ -85,6 +93,7 @@ const cases = [
   ['csv', 100, 20_000],
 ] as const;
 const results = new Map<string, number[][]>();
+const cpu = new Map<string, number[][]>();
 let offset = 0;
 try {
   for (let r = 0; r < rounds; r++) {
@@ -92,13 +101,16 @@ try {
     for (const [format, batch, total] of cases) {
       const key = `${format} ${batch}`;
       const row = results.get(key) ?? [[], []];
+      const cpuRow = cpu.get(key) ?? [[], []];
       for (const i of order) {
-        (row[i] as number[]).push(
-          await run((servers[i] as { base: string }).base, format, batch, total, offset),
-        );
+        const server = servers[i] as { base: string; proc: ChildProcess };
+        const c0 = cpuSeconds(server.proc.pid as number);
+        (row[i] as number[]).push(await run(server.base, format, batch, total, offset));
+        (cpuRow[i] as number[]).push(((cpuSeconds(server.proc.pid as number) - c0) / total) * 1e6);
         offset += total;
       }
       results.set(key, row);
+      cpu.set(key, cpuRow);
     }
     process.stderr.write(`round ${r + 1}/${rounds} done\n`);
   }
@@ -115,6 +127,14 @@ for (const [key, [ra, rb]] of results) {
   console.log(
     `| ${format} | ${batch} | ${Math.round(ma).toLocaleString('en-US')} | ${Math.round(mb).toLocaleString('en-US')} | ${(mb / ma).toFixed(2)} |`,
   );
+}
+console.log('\n| format | batch | A CPU µs/record (median) | B CPU µs/record (median) | B/A |');
+console.log('| --- | ---: | ---: | ---: | ---: |');
+for (const [key, [ca, cb]] of cpu) {
+  const [format, batch] = key.split(' ');
+  const ma = median(ca as number[]);
+  const mb = median(cb as number[]);
+  console.log(`| ${format} | ${batch} | ${ma.toFixed(2)} | ${mb.toFixed(2)} | ${(mb / ma).toFixed(2)} |`);
 }
 console.log(
   `\nper round: ${JSON.stringify(Object.fromEntries([...results].map(([k, v]) => [k, v.map((x) => x.map(Math.round))])))}`,
