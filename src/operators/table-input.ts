@@ -30,6 +30,8 @@ export interface TableInputSpec {
   /** Column indexes of the primary key, or null for a keyless table. */
   readonly primaryKey: readonly number[] | null;
   readonly materialized: boolean;
+  /** Each column holds values of one JS type (an SQL table's do): lets the trace hold BIGINT keys as numbers. */
+  readonly typedColumns?: boolean;
 }
 
 export class TableInputOperator extends StatefulBase implements StatefulOperator, Operator {
@@ -37,6 +39,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   readonly arity = 1;
   readonly #pk: readonly number[] | null;
   readonly #store: boolean;
+  readonly #typed: boolean;
   /** The table; created on the first row (its arity fixes the layout). */
   #trace: Trace | null = null;
   readonly #rows: Row[] = [];
@@ -47,12 +50,16 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     super(spec.primaryKey === null ? ['contents'] : [], spec.primaryKey === null ? [] : ['contents']);
     this.#pk = spec.primaryKey;
     this.#store = spec.primaryKey !== null || spec.materialized;
+    this.#typed = spec.typedColumns ?? false;
   }
 
   #traceFor(arity: number): Trace {
     if (this.#trace !== null) return this.#trace;
     const keyCols = this.#pk ?? Array.from({ length: arity }, (_, i) => i);
-    this.#trace = new Trace(traceLayout(arity, keyCols), { unique: this.#pk !== null });
+    this.#trace = new Trace(traceLayout(arity, keyCols), {
+      unique: this.#pk !== null,
+      typedKeys: this.#typed,
+    });
     return this.#trace;
   }
 

@@ -551,7 +551,11 @@ export class Program {
           late = latenessFilter(resolveLateness(s.name, s.columns, def.d.lateness, this.#source));
           src = circuit.add(late, [src]);
         }
-        const op = new TableInputOperator({ primaryKey: def.d.pk, materialized: s.materialized });
+        const op = new TableInputOperator({
+          primaryKey: def.d.pk,
+          materialized: s.materialized,
+          typedColumns: true,
+        });
         const node = circuit.add(op, [src]);
         rels.set(s.name, {
           node,

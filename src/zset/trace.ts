@@ -771,6 +771,9 @@ interface Replaced {
 
 const NO_KEY: unique symbol = Symbol('no key');
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE_BIG = -MAX_SAFE_BIG;
+
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
 export const HEAD_MIN = 65536;
 /**
@@ -810,6 +813,7 @@ export class Trace {
    * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
    * is the batch list they were computed for; a new list recomputes them on demand).
    */
+  readonly #bigintAsNumber: boolean;
   #minNum: number | bigint = 0;
   #maxNum: number | bigint = 0;
   #rangeOf: readonly TraceBatch[] | null = null;
@@ -824,10 +828,16 @@ export class Trace {
    * `indexed: false` makes a trace without {@link lookup} (scans only): `add` then just appends to the head,
    * which suits an integral that is only added to and scanned (an aggregate's input). `unique: true` makes a
    * trace holding at most one row (weight 1) per key, changed only by {@link put} (a primary-key table): its head
-   * is a Map of current rows by key, as cheap per change as a plain Map of rows.
+   * is a Map of current rows by key, as cheap per change as a plain Map of rows. `typedKeys: true` promises that
+   * each key column holds values of one JS type (an SQL column does), so a BIGINT key within ±2^53 can be held
+   * in the head as a number (without it, 1 and 1n stay different keys).
    */
-  constructor(layout: TraceLayout, opts: { headMin?: number; indexed?: boolean; unique?: boolean } = {}) {
+  constructor(
+    layout: TraceLayout,
+    opts: { headMin?: number; indexed?: boolean; unique?: boolean; typedKeys?: boolean } = {},
+  ) {
     this.layout = layout;
+    this.#bigintAsNumber = opts.typedKeys ?? false;
     this.#unique = opts.unique ?? false;
     this.#indexed = this.#unique || (opts.indexed ?? true);
     this.#headMin =
@@ -878,7 +888,13 @@ export class Trace {
   #headKey(row: Row): unknown {
     if (this.#simpleKey) {
       const v = row[this.layout.keyCols[0] as number] as Value;
-      if (typeof v !== 'object' || v === null) return v;
+      if (typeof v !== 'object' || v === null) {
+        // a BIGINT key within ±2^53 is held as a number (with `typedKeys`: 5 and 5n never meet as keys): Maps
+        // hash numbers much faster than bigints, and a seal sorts numeric keys in a Float64Array
+        if (typeof v === 'bigint' && this.#bigintAsNumber && v <= MAX_SAFE_BIG && v >= MIN_SAFE_BIG)
+          return Number(v);
+        return v;
+      }
     }
     const end = this.#encodeKey(row);
     return this.#scratch.buf.toString('latin1', 0, end);

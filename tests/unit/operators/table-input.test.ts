@@ -78,6 +78,53 @@ describe('table-input with a primary key', () => {
     ]);
   });
 
+  test('typed BIGINT keys (held as numbers within ±2^53): upserts and deletes match a map model, across seals, with keys beyond 2^53', () => {
+    const seed = runSeed('table-input typed bigint keys', 'TABLE_INPUT_SEED', 1e6);
+    console.log(`table-input typed-bigint test seed=${seed} (TABLE_INPUT_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    const old = setTraceHeadMin(3);
+    try {
+      const op = tableInput({ primaryKey: [0], materialized: false, typedColumns: true });
+      const model = new Map<bigint, string>();
+      const big = 2n ** 60n;
+      for (let s = 0; s < 40; s++) {
+        const rows: Array<[bigint, string]> = [];
+        const weights: number[] = [];
+        const want = emptyBatch();
+        for (let i = 0; i < 6; i++) {
+          const k = (randInt(rnd, 0, 1) === 0 ? 0n : big) + BigInt(randInt(rnd, -3, 3));
+          const v = `v${randInt(rnd, 0, 2)}`;
+          const insert = randInt(rnd, 0, 2) > 0;
+          rows.push([k, v]);
+          weights.push(insert ? 1 : -1);
+          const before = model.get(k);
+          if (insert) {
+            if (before === v) continue;
+            if (before !== undefined) {
+              want.rows.push([k, before]);
+              want.weights.push(-1);
+            }
+            model.set(k, v);
+            want.rows.push([k, v]);
+            want.weights.push(1);
+          } else if (before !== undefined) {
+            model.delete(k);
+            want.rows.push([k, before]);
+            want.weights.push(-1);
+          }
+        }
+        assert.deepEqual(norm(op.step([{ rows, weights }])), norm(want), `seed ${seed}, step ${s}`);
+      }
+      assert.deepEqual(
+        norm(op.contents()),
+        norm({ rows: [...model].map(([k, v]) => [k, v]), weights: [...model].map(() => 1) }),
+        `seed ${seed}`,
+      );
+    } finally {
+      setTraceHeadMin(old);
+    }
+  });
+
   test('key values of different JS types are different keys', () => {
     const op = tableInput({ primaryKey: [0], materialized: false });
     assertZ(step1(op, ins([1, 'a'], ['1', 'b'], [1n, 'c'])), [
