@@ -73,6 +73,11 @@ export interface FixpointSpec {
   readonly feedback: readonly number[];
   /** Builds a fresh copy (no state). */
   readonly build: () => FixpointCopy;
+  /**
+   * Per output: whether anything outside the group reads it (a feedback output always counts). The change of an
+   * output nobody reads is not computed (its port stays empty), which spares keeping its integral per level.
+   */
+  readonly exported?: readonly boolean[];
   /** Names of the recursive views (for the error message). */
   readonly names: readonly string[];
   /** Iterations a step may take (default {@link DEFAULT_RECURSION_LIMIT}). */
@@ -81,8 +86,11 @@ export interface FixpointSpec {
 
 interface Level {
   readonly copy: FixpointCopy;
-  /** Integral of each output of this level. */
-  readonly out: ZSetMap[];
+  /**
+   * Integral of each exported output that is not a feedback output, at this level (null for the others: a
+   * feedback output's integral is the sum of the D's of the levels up to this one).
+   */
+  readonly out: Array<ZSetMap | null>;
   /** Per recursive input k: this level's output minus its input (V[i+1] − V[i]). */
   readonly diff: ZSetMap[];
 }
@@ -92,6 +100,10 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
   readonly arity: number;
   readonly #s: FixpointSpec;
   readonly #limit: number;
+  /** Outputs whose integral each level keeps (exported, not feedback). */
+  readonly #kept: boolean[];
+  /** Outputs that are emitted (exported or feedback). */
+  readonly #emitted: boolean[];
   readonly #ins: ZSetMap[];
   #levels: Level[] = [];
   #started = false;
@@ -103,6 +115,11 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     this.#s = spec;
     this.arity = spec.externals;
     this.#limit = spec.limit ?? DEFAULT_RECURSION_LIMIT;
+    this.#emitted = Array.from(
+      { length: spec.outputs },
+      (_x, w) => spec.feedback.includes(w) || spec.exported?.[w] !== false,
+    );
+    this.#kept = this.#emitted.map((e, w) => e && !spec.feedback.includes(w));
     this.#ins = Array.from({ length: spec.externals }, () => new ZSetMap());
     this.#last = Array.from({ length: spec.outputs }, () => emptyBatch());
   }
@@ -162,8 +179,10 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
           // the old top level held V*[t-1]; it has already taken this step's change (dIn)
           prime ??= {
             ext: this.#ins.map((m) => m.toBatch()),
-            rec: s.feedback.map((f, k) => {
-              const b = (this.#levels[kOld - 1] as Level).out[f]?.toBatch() ?? emptyBatch();
+            rec: s.feedback.map((_f, k) => {
+              // V*[t-1] = V[t][kOld] − ΔV[kOld] = Σ of the old levels' D − dIn
+              const b = emptyBatch();
+              for (let m = 0; m < kOld; m++) append(b, ((this.#levels[m] as Level).diff[k] as ZSetMap).toBatch());
               append(b, dIn[k] as Batch, -1);
               return consolidate(b);
             }),
@@ -175,13 +194,24 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
       const outs = this.#stepLevel(level, dExt, dIn);
       dIn = s.feedback.map((f) => outs[f] as Batch);
       if (level.diff.every((d) => d.size === 0)) {
-        if (j >= kOld - 1) return outs;
-        // the fixed point is lower than last step's: the change is the new top's contents minus the old top's
+        if (j >= kOld - 1) return outs.map((b, w) => (this.#emitted[w] ? b : emptyBatch()));
+        // The fixed point is lower than last step's: the change is the new top's contents minus the old top's.
+        // For a feedback output that is this level's change minus the dropped levels' D (telescoping: the
+        // levels' D sum to the top's contents); for another, the difference of the two levels' integrals.
         const oldTop = this.#levels[kOld - 1] as Level;
-        const result = level.out.map((m, w) => {
-          const b = m.toBatch();
-          append(b, (oldTop.out[w] as ZSetMap).toBatch(), -1);
-          return consolidate(b);
+        const result = outs.map((b, w) => {
+          if (!this.#emitted[w]) return emptyBatch();
+          const out = emptyBatch();
+          const k = s.feedback.indexOf(w);
+          if (k >= 0) {
+            append(out, b);
+            for (let m = j + 1; m < kOld; m++)
+              append(out, ((this.#levels[m] as Level).diff[k] as ZSetMap).toBatch(), -1);
+          } else {
+            append(out, (level.out[w] as ZSetMap).toBatch());
+            append(out, (oldTop.out[w] as ZSetMap).toBatch(), -1);
+          }
+          return consolidate(out);
         });
         this.#levels.length = j + 1;
         return result;
@@ -193,17 +223,17 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     const s = this.#s;
     return {
       copy: s.build(),
-      out: Array.from({ length: s.outputs }, () => new ZSetMap()),
+      out: this.#kept.map((k) => (k ? new ZSetMap() : null)),
       diff: s.feedback.map(() => new ZSetMap()),
     };
   }
 
   /** Steps one level; keeps its output integrals and its D up to date; returns its outputs' changes. */
   #stepLevel(level: Level, ext: readonly Batch[], rec: readonly Batch[]): Batch[] {
-    const outs = level.copy.step(ext, rec).map((b) => consolidate(b));
+    const outs = level.copy.step(ext, rec).map((b, w) => (this.#emitted[w] ? consolidate(b) : b));
     outs.forEach((b, w) => {
-      const m = level.out[w] as ZSetMap;
-      for (let i = 0; i < b.rows.length; i++) m.add(b.rows[i] as Row, b.weights[i] as number);
+      const m = level.out[w];
+      if (m != null) for (let i = 0; i < b.rows.length; i++) m.add(b.rows[i] as Row, b.weights[i] as number);
     });
     this.#s.feedback.forEach((f, k) => {
       const d = level.diff[k] as ZSetMap;

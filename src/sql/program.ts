@@ -661,6 +661,14 @@ export class Program {
             select: d.select,
             local: d.schema.kind === 'local',
             declaration: this.#declarations.get(d.schema.name) ?? null,
+            exported:
+              d.schema.kind !== 'local' ||
+              this.#defs.some(
+                (x, i) =>
+                  x.k === 'view' &&
+                  !unit.indexes.includes(i) &&
+                  referencedNames(x.d.select).includes(d.schema.name),
+              ),
             hasLateness: d.lateness.length > 0,
             columnsOf: (cols) => viewColumns(cols, d, this.#source),
           })),

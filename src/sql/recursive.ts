@@ -168,6 +168,8 @@ export interface GroupView {
   readonly select: Ast;
   readonly local: boolean;
   readonly declaration: RecursiveDeclaration | null;
+  /** Whether anything outside the group reads the view (an output view, or one a later view reads). */
+  readonly exported: boolean;
   /** Whether LATENESS statements name the view. */
   readonly hasLateness: boolean;
   /** The view's columns from its query's columns (the view's column list applied). */
@@ -231,6 +233,7 @@ export function planRecursiveGroup(o: GroupOptions): PlannedGroup {
     outputs: o.views.length,
     feedback: declared,
     names: declared.map((i) => (o.views[i] as GroupView).name),
+    exported: o.views.map((v) => v.exported),
     build: () => {
       const c = buildCopy(o, declared, reads, false);
       return {
