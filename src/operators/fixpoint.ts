@@ -182,7 +182,8 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
             rec: s.feedback.map((_f, k) => {
               // V*[t-1] = V[t][kOld] − ΔV[kOld] = Σ of the old levels' D − dIn
               const b = emptyBatch();
-              for (let m = 0; m < kOld; m++) append(b, ((this.#levels[m] as Level).diff[k] as ZSetMap).toBatch());
+              for (let m = 0; m < kOld; m++)
+                append(b, ((this.#levels[m] as Level).diff[k] as ZSetMap).toBatch());
               append(b, dIn[k] as Batch, -1);
               return consolidate(b);
             }),
