@@ -46,7 +46,10 @@
  * times the depth), unlike the other operators' O(parts).
  *
  * Outputs: one batch per view of the group, read by `FixpointPortOperator`s (one per view) right after this
- * operator's step; the operator's own output batch is empty.
+ * operator's step; the operator's own output batch is empty. A view that is neither fed back (declared) nor read
+ * outside the group (a LOCAL helper) has no output. Per level, the operator keeps D for each recursive view,
+ * and the integral of each other exported view (needed when the fixed point gets lower); a recursive view's
+ * contents at a level are the sum of the D's up to it (V₀ = ∅).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import { ServiceError } from '../errors/service-error.ts';
