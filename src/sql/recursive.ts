@@ -59,15 +59,21 @@ export type PlanUnit =
   | { readonly k: 'one'; readonly index: number }
   | { readonly k: 'group'; readonly indexes: readonly number[] };
 
-/** Relation names a query reads (every `FROM` name, CTE names included: an over-approximation). */
+/**
+ * Relation names a query reads: every `FROM` name except the names of its common table expressions (a
+ * slight over-approximation: a `FROM` name outside the CTE's scope that happens to equal it is dropped too).
+ */
 export function referencedNames(select: Ast): string[] {
   const out: string[] = [];
+  const ctes = new Set<string>();
   walkAst(select, (n) => {
     const rv = n.RangeVar as Ast | undefined;
     if (rv !== undefined && typeof rv.relname === 'string' && !out.includes(rv.relname)) out.push(rv.relname);
+    const cte = n.CommonTableExpr as Ast | undefined;
+    if (cte !== undefined && typeof cte.ctename === 'string') ctes.add(cte.ctename);
     return undefined;
   });
-  return out;
+  return out.filter((name) => !ctes.has(name));
 }
 
 /**

@@ -363,6 +363,24 @@ describe('declarations', () => {
     );
   });
 
+  test('a common table expression named like a recursive view is not a reference to it', async () => {
+    const p = await compileProgram(`
+      CREATE TABLE edges (x INT, y INT);
+      DECLARE RECURSIVE VIEW closure (x INT, y INT);
+      CREATE VIEW w AS WITH closure AS (SELECT x, y FROM edges) SELECT * FROM closure;
+      CREATE LOCAL VIEW step AS SELECT e.x, closure.y FROM w e JOIN closure ON e.y = closure.x;
+      CREATE MATERIALIZED VIEW closure AS (SELECT * FROM w) UNION (SELECT * FROM step);
+    `);
+    const c = p.instantiate();
+    c.step({
+      edges: batch([
+        [[1, 2], 1],
+        [[2, 3], 1],
+      ]),
+    });
+    assert.deepEqual(pairs(c.contents('closure')), ['[1, 2]', '[1, 3]', '[2, 3]']);
+  });
+
   test('a declared view in no cycle is a plain view of the declared type', async () => {
     const p = await compileProgram(
       'CREATE TABLE t (a INT); DECLARE RECURSIVE VIEW w (a INT); CREATE VIEW u AS SELECT a FROM w; CREATE VIEW w AS SELECT a FROM t;',
