@@ -1,7 +1,9 @@
 /**
  * The SQL engine's public API: compile a program (tables and views), instantiate it as a circuit, push table
  * changes step by step and read every view's changes; read materialized contents; run ad-hoc queries; snapshot
- * and restore the whole state.
+ * and restore the whole state. Views are planned in program order; with `DECLARE RECURSIVE VIEW` declarations a
+ * view may read a declared view defined later, and views that read each other are planned together as one
+ * fixed-point operator (`recursive.ts`).
  *
  * @example
  * const program = await compileProgram('CREATE TABLE t (x INT); CREATE VIEW v AS SELECT COUNT(*) AS n FROM t;');
