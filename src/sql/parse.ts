@@ -4,7 +4,8 @@
  * - `WITH ('key' = 'value', ...)` property lists on CREATE TABLE (after the column list) and CREATE VIEW
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
  *   replaced by spaces so every other position is unchanged;
- * - `CREATE LOCAL VIEW` is recognised the same way;
+ * - `CREATE LOCAL VIEW` is recognised the same way, and so are Feldera's `DECLARE RECURSIVE VIEW v (cols)`
+ *   forward declarations (`recursive-syntax.ts`: parsed as a CREATE TABLE, flagged `declaration`);
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
  *   (`TABLE(TUMBLE(TABLE t, ...))`) and `asof-syntax.ts` (`LEFT ASOF JOIN r MATCH_CONDITION (...) ON ...`);
@@ -32,6 +33,7 @@ import { rewriteAsofSyntax } from './asof-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import { type CutLateness, cutLateness } from './lateness-syntax.ts';
+import { rewriteRecursiveDeclarations } from './recursive-syntax.ts';
 import type { PropertyValue } from './schema.ts';
 import { type Ast, SourceMap } from './source-map.ts';
 import { attachTypes } from './type-expr.ts';
@@ -49,6 +51,8 @@ export interface ParsedStatement {
   readonly offset: number;
   readonly properties: Record<string, PropertyValue>;
   readonly local: boolean;
+  /** A forward declaration `DECLARE RECURSIVE VIEW v (cols)`, parsed as a CREATE TABLE (`recursive-syntax.ts`). */
+  readonly declaration?: boolean;
   /** LATENESS annotations on the columns of a CREATE TABLE statement. */
   readonly lateness?: readonly LatenessClause[];
 }
@@ -217,6 +221,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     s = e + 1;
   }
 
+  const declarations = rewriteRecursiveDeclarations(tokens, chars);
   const types = rewriteDialect(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);
@@ -254,6 +259,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
       offset,
       properties: extra?.properties ?? {},
       local: extra?.local ?? false,
+      ...(declarations.some((d) => d >= start && d < Math.max(end, start + 1)) ? { declaration: true } : {}),
       ...(mine.length > 0 ? { lateness: mine.map((l) => latenessClause(l, sql, map, intervalMarks)) } : {}),
     });
   }

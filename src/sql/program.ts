@@ -1,7 +1,9 @@
 /**
  * The SQL engine's public API: compile a program (tables and views), instantiate it as a circuit, push table
  * changes step by step and read every view's changes; read materialized contents; run ad-hoc queries; snapshot
- * and restore the whole state.
+ * and restore the whole state. Views are planned in program order; with `DECLARE RECURSIVE VIEW` declarations a
+ * view may read a declared view defined later, and views that read each other are planned together as one
+ * fixed-point operator (`recursive.ts`).
  *
  * @example
  * const program = await compileProgram('CREATE TABLE t (x INT); CREATE VIEW v AS SELECT COUNT(*) AS n FROM t;');
@@ -36,6 +38,13 @@ import {
   stackOverflowAsSqlError,
 } from './parse.ts';
 import { Planner, type Rel } from './planner.ts';
+import {
+  checkDeclaredColumns,
+  planRecursiveGroup,
+  planUnits,
+  type RecursiveDeclaration,
+  referencedNames,
+} from './recursive.ts';
 import type {
   ColumnSchema,
   PropertyValue,
@@ -115,7 +124,17 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
   const names = new Set<string>();
   const functions = new Map<string, DefinedFunction>();
   const latenessStatements: Array<LatenessClause & { relation: { name: string; quoted: boolean } }> = [];
+  const declarations = new Map<string, RecursiveDeclaration>();
   for (const st of stmts) {
+    if (st.declaration === true) {
+      const d = defineDeclaration(st, source, sql);
+      if (declarations.has(d.name))
+        throw new ServiceError('SqlNameError', `recursive view "${d.name}" is declared more than once`, {
+          name: d.name,
+        });
+      declarations.set(d.name, d);
+      continue;
+    }
     if (st.ast.HoldfastFunction) {
       const f = defineFunction(st.ast.HoldfastFunction, source, functions);
       functions.set(f.name.toLowerCase(), f);
@@ -149,9 +168,50 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
     def.d.lateness.push({ column: l.column, expr: l.expr, source: l.source, offset: l.offset });
     if (def.k === 'table') def.d.schema = withLateness(def.d.schema, def.d.lateness, source);
   }
-  const program = new Program(sql, source, defs, functions);
+  checkDeclarations(declarations, defs, source);
+  const program = new Program(sql, source, defs, functions, declarations);
   program.instantiate(); // plans every view once: reports errors now
   return program;
+}
+
+/** A `DECLARE RECURSIVE VIEW` statement (parsed as a CREATE TABLE): its name and columns. */
+function defineDeclaration(st: ParsedStatement, source: SourceMap, sql: string): RecursiveDeclaration {
+  const n = st.ast.CreateStmt as Ast;
+  const quoted =
+    typeof n.relation.location === 'number' && sql[source.charOffset(n.relation.location)] === '"';
+  const t = defineTable(n, st, source, quoted);
+  if (t.pk !== null || t.lateness.length > 0 || Object.keys(st.properties).length > 0)
+    throw sqlError(
+      'SqlUnsupported',
+      `the declaration of recursive view "${t.schema.name}" takes column names and types only (no keys, LATENESS or WITH properties)`,
+      bindCtx(source),
+      n.relation.location,
+    );
+  return { name: t.schema.name, columns: t.schema.columns, offset: st.offset };
+}
+
+/** Every declared recursive view that is used must be defined, as a view. */
+function checkDeclarations(
+  declarations: ReadonlyMap<string, RecursiveDeclaration>,
+  defs: readonly Def[],
+  source: SourceMap,
+): void {
+  for (const d of declarations.values()) {
+    const def = defs.find((x) => x.d.schema.name === d.name);
+    const p = source.position(d.offset);
+    if (def?.k === 'table')
+      throw new ServiceError(
+        'SqlNameError',
+        `"${d.name}" is declared as a recursive view (line ${p.line}, column ${p.column}) but created as a table`,
+        { name: d.name, line: p.line, column: p.column },
+      );
+    if (def === undefined && defs.some((x) => x.k === 'view' && referencedNames(x.d.select).includes(d.name)))
+      throw new ServiceError(
+        'SqlNameError',
+        `recursive view "${d.name}" is declared (line ${p.line}, column ${p.column}) and used but never defined; define it with CREATE VIEW ${d.name} AS ...`,
+        { name: d.name, line: p.line, column: p.column },
+      );
+  }
 }
 
 function bindCtx(source: SourceMap): BindContext {
@@ -473,6 +533,7 @@ export class Program {
   readonly sql: string;
   readonly #source: SourceMap;
   readonly #defs: readonly Def[];
+  readonly #declarations: ReadonlyMap<string, RecursiveDeclaration>;
   #tables: TableSchema[] = [];
   #views: ViewSchema[] = [];
 
@@ -484,10 +545,12 @@ export class Program {
     source: SourceMap,
     defs: readonly Def[],
     functions: ReadonlyMap<string, DefinedFunction> = new Map(),
+    declarations: ReadonlyMap<string, RecursiveDeclaration> = new Map(),
   ) {
     this.sql = sql;
     this.#source = source;
     this.#defs = defs;
+    this.#declarations = declarations;
     this.functions = functions;
   }
 
@@ -524,19 +587,121 @@ export class Program {
     const tables = new Map<string, TableEntry>();
     const views = new Map<string, { node: NodeId; mat: MaterializeOperator | null; schema: ViewSchema }>();
     let deps: string[] = [];
-    const planner = new Planner(circuit, {
-      resolve: (n) => {
-        const r = rels.get(n) ?? null;
-        if (r !== null && !deps.includes(n)) deps.push(n);
-        return r;
-      },
-      source: this.#source,
-      functions: this.functions,
-    });
+    // with recursive views, units may be planned out of program order (recursive.ts); a relation defined
+    // later than the one being planned stays invisible unless it is declared recursive
+    const defIndex = new Map(this.#defs.map((d, i) => [d.d.schema.name, i]));
+    let current = 0;
+    const resolve = (n: string): Rel | null => {
+      const at = defIndex.get(n);
+      if (at !== undefined && at > current && !this.#declarations.has(n)) return null;
+      const r = rels.get(n) ?? null;
+      if (r !== null && !deps.includes(n)) deps.push(n);
+      return r;
+    };
+    const planner = new Planner(circuit, { resolve, source: this.#source, functions: this.functions });
     const tableSchemas: TableSchema[] = [];
     const viewSchemas: ViewSchema[] = [];
     const infos: RelationInfo[] = [];
-    for (const def of this.#defs) {
+    const units =
+      this.#declarations.size === 0
+        ? this.#defs.map((_d, index) => ({ k: 'one' as const, index }))
+        : planUnits(
+            this.#defs.map((d) => ({
+              name: d.d.schema.name,
+              reads: d.k === 'view' ? referencedNames(d.d.select) : [],
+            })),
+            new Set(this.#declarations.keys()),
+          );
+    /** Adds a planned view's LATENESS filter, materialization and schema; returns its schema. */
+    const finishView = (d: ViewDef, planned: Rel, columns: ColumnSchema[]): ViewSchema => {
+      let cols = columns;
+      let node = planned.node;
+      let viewLate: LatenessFilterOperator | null = null;
+      if (d.lateness.length > 0) {
+        const resolved = resolveLateness(d.schema.name, cols, d.lateness, this.#source);
+        viewLate = latenessFilter(resolved);
+        node = circuit.add(viewLate, [node]);
+        cols = cols.map((c, i) => {
+          const r = resolved.find((x) => x.index === i);
+          return r === undefined ? c : { ...c, lateness: r.source };
+        });
+      }
+      let mat: MaterializeOperator | null = null;
+      if (d.schema.materialized) {
+        mat = new MaterializeOperator();
+        node = circuit.add(mat, [node]);
+      }
+      const schema: ViewSchema = { ...d.schema, columns: cols };
+      rels.set(schema.name, {
+        node,
+        cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
+        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
+      });
+      views.set(schema.name, { node, mat, schema });
+      viewSchemas.push(schema);
+      return schema;
+    };
+    const viewDefinition = (d: ViewDef, schema: ViewSchema) => ({
+      kind: schema.kind,
+      caseSensitive: schema.caseSensitive,
+      select: withoutLocations(d.select),
+      ...usedFunctions(d.select, this.functions),
+      aliases: d.aliases,
+      properties: definingProperties(schema.properties),
+      ...(d.lateness.length > 0 ? { lateness: schema.columns.map((c) => c.lateness ?? null) } : {}),
+    });
+    for (const unit of units) {
+      if (unit.k === 'group') {
+        const group = unit.indexes.map((i) => (this.#defs[i] as Def & { k: 'view' }).d);
+        current = Math.max(...unit.indexes);
+        deps = [];
+        let first = circuit.nodeCount;
+        const planned = planRecursiveGroup({
+          circuit,
+          views: group.map((d) => ({
+            name: d.schema.name,
+            select: d.select,
+            local: d.schema.kind === 'local',
+            declaration: this.#declarations.get(d.schema.name) ?? null,
+            exported:
+              d.schema.kind !== 'local' ||
+              this.#defs.some(
+                (x, i) =>
+                  x.k === 'view' &&
+                  !unit.indexes.includes(i) &&
+                  referencedNames(x.d.select).includes(d.schema.name),
+              ),
+            hasLateness: d.lateness.length > 0,
+            columnsOf: (cols) => viewColumns(cols, d, this.#source),
+          })),
+          resolve,
+          source: this.#source,
+          functions: this.functions,
+        });
+        // every view of the group depends on the whole group: its definition covers all of them
+        const groupDefinition = group.map((d) => ({
+          name: d.schema.name,
+          select: withoutLocations(d.select),
+          declared: this.#declarations.get(d.schema.name)?.columns ?? null,
+        }));
+        group.forEach((d, w) => {
+          const p = planned.views[w] as { node: NodeId; columns: readonly ColumnSchema[] };
+          const schema = finishView(d, { node: p.node, cols: [] }, [...p.columns]);
+          const keys = circuit.stateKeys().filter((k) => Number(/^n(\d+):/.exec(k)?.[1]) >= first);
+          first = circuit.nodeCount;
+          infos.push({
+            name: schema.name,
+            kind: schema.kind,
+            materialized: schema.materialized,
+            deps: [...planned.reads],
+            stateKeys: keys,
+            definition: { ...viewDefinition(d, schema), recursiveGroup: groupDefinition },
+          });
+        });
+        continue;
+      }
+      const def = this.#defs[unit.index] as Def;
+      current = unit.index;
       const first = circuit.nodeCount;
       deps = [];
       const done = (name: string, kind: RelationInfo['kind'], materialized: boolean, definition: unknown) => {
@@ -578,39 +743,14 @@ export class Program {
       const d = def.d;
       const rel = planner.planSelect(d.select);
       let cols = viewColumns(rel.cols, d, this.#source);
-      let node = rel.node;
-      let viewLate: LatenessFilterOperator | null = null;
-      if (d.lateness.length > 0) {
-        const resolved = resolveLateness(d.schema.name, cols, d.lateness, this.#source);
-        viewLate = latenessFilter(resolved);
-        node = circuit.add(viewLate, [node]);
-        cols = cols.map((c, i) => {
-          const r = resolved.find((x) => x.index === i);
-          return r === undefined ? c : { ...c, lateness: r.source };
-        });
+      const declared = this.#declarations.get(d.schema.name);
+      if (declared !== undefined) {
+        // declared recursive but in no cycle: a plain view of the declared type
+        checkDeclaredColumns(d.schema.name, declared, cols, this.#source);
+        cols = declared.columns.map((c) => ({ ...c }));
       }
-      let mat: MaterializeOperator | null = null;
-      if (d.schema.materialized) {
-        mat = new MaterializeOperator();
-        node = circuit.add(mat, [node]);
-      }
-      const schema: ViewSchema = { ...d.schema, columns: cols };
-      rels.set(schema.name, {
-        node,
-        cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
-        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
-      });
-      views.set(schema.name, { node, mat, schema });
-      viewSchemas.push(schema);
-      done(schema.name, schema.kind, schema.materialized, {
-        kind: schema.kind,
-        caseSensitive: schema.caseSensitive,
-        select: withoutLocations(d.select),
-        ...usedFunctions(d.select, this.functions),
-        aliases: d.aliases,
-        properties: definingProperties(schema.properties),
-        ...(d.lateness.length > 0 ? { lateness: cols.map((c) => c.lateness ?? null) } : {}),
-      });
+      const schema = finishView(d, rel, cols);
+      done(schema.name, schema.kind, schema.materialized, viewDefinition(d, schema));
     }
     this.#tables = tableSchemas;
     this.#views = viewSchemas;

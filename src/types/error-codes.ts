@@ -50,6 +50,11 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'Evaluating SQL failed for a row (division by zero, overflow, bad cast).',
   },
+  RecursionLimitExceeded: {
+    status: 400,
+    retryable: false,
+    summary: 'Recursive views did not reach a fixed point within the iteration limit of one step.',
+  },
   AdHocQueryError: { status: 400, retryable: false, summary: 'An ad-hoc query failed to plan or to run.' },
   // Input
   InvalidRecord: {

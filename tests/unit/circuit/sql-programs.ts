@@ -211,6 +211,30 @@ export const PROGRAMS: readonly ProgramCase[] = [
     `,
     tables: [{ name: 'e', cols: [G.int], pk: null }],
   },
+  {
+    // DECLARE RECURSIVE VIEW: one fixpoint operator (closure + a LOCAL step), a mutually recursive pair, and a
+    // non-monotone recursive view (an aggregate inside the recursion)
+    name: 'recursive',
+    sql: `
+      CREATE TABLE edge (a INT, b INT);
+      CREATE TABLE pk_edge (id INT PRIMARY KEY, a INT, b INT);
+      DECLARE RECURSIVE VIEW reach (a INT, b INT);
+      CREATE LOCAL VIEW hop AS SELECT e.a, r.b FROM edge e JOIN reach r ON e.b = r.a;
+      CREATE MATERIALIZED VIEW reach AS SELECT a, b FROM edge UNION SELECT a, b FROM hop;
+      DECLARE RECURSIVE VIEW even_from (n INT, d INT);
+      DECLARE RECURSIVE VIEW odd_from (n INT, d INT);
+      CREATE MATERIALIZED VIEW odd_from AS SELECT a AS n, b AS d FROM pk_edge
+        UNION SELECT e.a, o.d FROM pk_edge e JOIN even_from o ON e.b = o.n;
+      CREATE VIEW even_from AS SELECT e.a AS n, o.d FROM pk_edge e JOIN odd_from o ON e.b = o.n;
+      DECLARE RECURSIVE VIEW lo (a INT, m INT);
+      CREATE MATERIALIZED VIEW lo AS SELECT a, MIN(b) AS m FROM (SELECT a, b FROM edge UNION SELECT e.a, l.m FROM edge e JOIN lo l ON e.b = l.a) GROUP BY a;
+      CREATE MATERIALIZED VIEW reach_count AS SELECT a, COUNT(*) AS n FROM reach GROUP BY a;
+    `,
+    tables: [
+      { name: 'edge', cols: [G.keyInt, G.keyInt], pk: null },
+      { name: 'pk_edge', cols: [G.keyInt, G.keyInt, G.keyInt], pk: [0] },
+    ],
+  },
 ];
 
 /** Generates one step's input batches for every table, keeping a shadow of the tables to pick deletes from. */
