@@ -1,8 +1,8 @@
 /**
  * A live line chart (uPlot) over a rolling window: `series` are the y values aligned with `times` (Unix
  * seconds). The uPlot instance is created once per mount and fed new data on each render; it follows its
- * container's width. The chart is an image for assistive technology: `label` names it and the latest values
- * are written out as text next to it (`summary`).
+ * container's width; a series with fewer than five values is drawn as dots too. The chart is an image for
+ * assistive technology: `label` names it and the latest values are written out as text next to it (`summary`).
  */
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
@@ -45,7 +45,19 @@ export function Chart(props: {
         },
       },
       axes: [{ stroke: '#333' }, { stroke: '#333', size: 60 }],
-      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+      series: [
+        {},
+        ...props.series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          // dots while a series has too few values for a line (a single measured rate draws no segment)
+          points: {
+            show: (u: uPlot, i: number) => (u.data[i] ?? []).filter((v) => v !== null).length < 5,
+            fill: s.color,
+          },
+        })),
+      ],
     };
     const u = new uPlot(opts, data(), el);
     plot.current = u;

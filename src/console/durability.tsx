@@ -1,7 +1,8 @@
 /**
  * Durability at a glance for one pipeline: local and remote (bucket, read_bucket) checkpoints on a timeline
  * and in a table; the RPO (age of the newest checkpoint in the bucket) with its trend; the push in progress
- * with a progress bar, the last push and its failure, the periodic-push schedule; the bucket's owner epoch (and
+ * with a progress bar (polled every 0.5 s while it runs), the last push and its failure (until a later push
+ * succeeds), the periodic-push schedule with the retry backoff after failures; the bucket's owner epoch (and
  * this pipeline's takeover, after an activation); and for a standby its lag behind the primary's newest
  * checkpoint, its pulls and failures, and an Activate button that first says what activation will do. Buttons
  * take a checkpoint (waiting until it is complete) and push the newest one (waiting, with its progress).
@@ -9,7 +10,7 @@
  * State: when this page first saw each local checkpoint (local checkpoints carry no time; one also in the
  * bucket is placed at its creation time) and the RPO samples of the trend, in refs.
  */
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type {
   CheckpointMetadata,
   CheckpointStatus,
@@ -46,6 +47,8 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
   const deployed = p.deployment_resources_status === 'Provisioned';
   const firstSeen = useRef(new Map<string, number>());
   const rpo = useRef<{ t: number[]; v: (number | null)[] }>({ t: [], v: [] });
+  // a push in flight is followed closely (its progress bar), otherwise every 2 s
+  const [pushing, setPushing] = useState(false);
   const poll = usePoll(
     async (signal): Promise<Snapshot | null> => {
       if (!deployed) return null;
@@ -68,7 +71,7 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
         checkpoint: val(checkpoint),
       };
     },
-    2000,
+    pushing ? 500 : 2000,
     [p.name, deployed],
   );
   const [message, setMessage] = useState<string | null>(null);
@@ -102,6 +105,9 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
     }
   }
 
+  const push = cs?.push_in_progress ?? null;
+  useEffect(() => setPushing(push !== null), [push !== null]);
+
   if (!deployed) {
     return (
       <section aria-labelledby="dur-h">
@@ -113,7 +119,12 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
       </section>
     );
   }
-  const push = cs?.push_in_progress ?? null;
+  // the last failure is current until a later push succeeds
+  const lastError = cs?.last_push_error ?? null;
+  const recovered =
+    lastError !== null && cs?.last_push != null && cs.last_push.finished_at > lastError.at
+      ? cs.last_push
+      : null;
   const activation = ((cs as { activation?: Activation | null } | null)?.activation ??
     null) as Activation | null;
   const epoch = Math.max(newestRemote?.epoch ?? 0, activation?.epoch ?? 0) || null;
@@ -150,11 +161,16 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
           <div class="card-value">
             {cs?.push_interval ? `every ${fmtAge(cs.push_interval)}` : cs ? 'manual only' : 'no sync'}
           </div>
-          <div class="muted">
+          <div class="muted" data-testid="push-schedule">
             {cs?.next_push_in_seconds !== null && cs?.next_push_in_seconds !== undefined
-              ? `next attempt in ${fmtAge(cs.next_push_in_seconds)}`
-              : 'none scheduled'}
-            {cs && cs.push_failures > 0 ? `; ${cs.push_failures} failures so far (backing off)` : ''}
+              ? `${cs.push_retry_backoff_seconds != null ? 'retry' : 'next attempt'} in ${fmtAge(cs.next_push_in_seconds)}`
+              : push
+                ? 'pushing now'
+                : 'none scheduled'}
+            {cs && cs.push_failures_in_row > 0
+              ? `; ${cs.push_failures_in_row} failed in a row${cs.push_retry_backoff_seconds != null ? `, backing off ${fmtAge(cs.push_retry_backoff_seconds)}` : ''}`
+              : ''}
+            {cs && cs.push_failures > 0 ? ` (${cs.push_failures} failures since start)` : ''}
           </div>
         </div>
         <div class="card">
@@ -171,20 +187,39 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
         </div>
       </div>
       {push && (
-        <div class="panel">
-          <label>
-            Pushing {short(push.uuid)}: {fmtBytes(push.bytes_done)} of {fmtBytes(push.bytes_total)},{' '}
-            {push.files_done}/{push.files_total} files, {fmtBytes(push.bytes_per_second)}/s
-            <progress max={Math.max(1, push.bytes_total)} value={push.bytes_done} />
-          </label>
+        <div class="panel push-progress">
+          <p id="push-progress-text">
+            Pushing {short(push.uuid)}:{' '}
+            <strong data-testid="push-percent">
+              {push.bytes_total > 0 ? Math.floor((push.bytes_done / push.bytes_total) * 100) : 0}%
+            </strong>{' '}
+            ({fmtBytes(push.bytes_done)} of {fmtBytes(push.bytes_total)}, {push.files_done} of{' '}
+            {push.files_total} files, {fmtBytes(push.bytes_per_second)}/s
+            {push.files_skipped > 0 ? `; ${push.files_skipped} files already in the bucket` : ''})
+          </p>
+          <progress
+            aria-labelledby="push-progress-text"
+            max={Math.max(1, push.bytes_total)}
+            value={push.bytes_done}
+          />
         </div>
       )}
-      {cs?.last_push_error && (
-        <p class="error" role="alert">
-          Last push failed at {fmtTime(cs.last_push_error.at)} ({short(cs.last_push_error.uuid)}):{' '}
-          {cs.last_push_error.error}
-        </p>
-      )}
+      {lastError &&
+        (recovered ? (
+          <p class="muted" data-testid="push-error">
+            The push that failed at {fmtTime(lastError.at)} ({lastError.error}) was followed by a successful
+            one at {fmtTime(recovered.finished_at)} ({short(recovered.uuid)}): pushes work again.
+          </p>
+        ) : (
+          <p class="error" role="alert" data-testid="push-error">
+            Last push failed at {fmtTime(lastError.at)} ({short(lastError.uuid)}): {lastError.error}
+            {cs && cs.push_retry_backoff_seconds != null && cs.next_push_in_seconds != null
+              ? `. Retrying in ${fmtAge(cs.next_push_in_seconds)} (backoff ${fmtAge(cs.push_retry_backoff_seconds)}, doubling up to 5 min while it fails).`
+              : cs?.push_interval
+                ? '.'
+                : '. Periodic pushes are off: push again once the bucket is fixed.'}
+          </p>
+        ))}
       {snap?.checkpoint?.failure && (
         <p class="error">
           Checkpoint {snap.checkpoint.failure.sequence_number} failed at{' '}

@@ -2,7 +2,8 @@
  * The program editor: a CodeMirror SQL editor whose compile errors are shown where they are (underlined at
  * their line and column, in the gutter, and listed below with "line L, column C"), a runtime-config JSON editor
  * checked as you type, and the form that creates a pipeline (`POST /v0/pipelines`) or saves an existing one
- * (`PATCH`). Compilation is synchronous on the server, so the answer already carries `program_error`.
+ * (`PATCH`). Compilation is synchronous on the server, so the answer already carries `program_error`. "Saved"
+ * is said only of the text this form saved (while saving, and for edits since, it says so instead).
  *
  * State: the editor's text lives in CodeMirror; the diagnostics are pushed into it whenever they change.
  */
@@ -184,9 +185,11 @@ export function ProgramForm(props: {
     status: string;
     err: ProgramError | null;
     warnings: RuntimeFieldWarning[];
+    /** The program this form saved (null: the stored program's status, as the form opened). */
+    savedCode: string | null;
   } | null>(
     props.programError !== undefined
-      ? { status: props.programStatus ?? '', err: props.programError ?? null, warnings: [] }
+      ? { status: props.programStatus ?? '', err: props.programError ?? null, warnings: [], savedCode: null }
       : null,
   );
   const parsed = parseRuntimeConfig(rc);
@@ -216,7 +219,12 @@ export function ProgramForm(props: {
             description,
             runtime_config: parsed.config ?? {},
           });
-      setResult({ status: info.program_status, err: info.program_error, warnings: info.warnings ?? [] });
+      setResult({
+        status: info.program_status,
+        err: info.program_error,
+        warnings: info.warnings ?? [],
+        savedCode: code,
+      });
       props.onSaved?.(info);
       if (!e) location.hash = pipelineHref(info.name, 'program');
     });
@@ -264,10 +272,25 @@ export function ProgramForm(props: {
           {result.err.system_error}
         </p>
       )}
-      {result && messages.length === 0 && !result.err?.system_error && (
-        <p class="ok" role="status">
-          Saved; program status {result.status}.
+      {saving ? (
+        <p class="muted" role="status">
+          Saving and compiling…
         </p>
+      ) : (
+        result &&
+        messages.length === 0 &&
+        !result.err?.system_error &&
+        (result.savedCode === code ? (
+          <p class="ok" role="status">
+            Saved; program status {result.status}.
+          </p>
+        ) : (
+          <p class="muted" role="status">
+            Stored program: {result.status}
+            {result.savedCode === null && code !== (e?.program_code ?? '') ? '; unsaved changes' : ''}
+            {result.savedCode !== null ? '; changed since saved' : ''}.
+          </p>
+        ))
       )}
       <label class="block">
         Runtime config (JSON)
@@ -299,7 +322,7 @@ export function ProgramForm(props: {
         </p>
       )}
       <button type="submit" class="primary" disabled={saving}>
-        {e ? 'Save program' : 'Create pipeline'}
+        {saving ? 'Saving…' : e ? 'Save program' : 'Create pipeline'}
       </button>
     </form>
   );

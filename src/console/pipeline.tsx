@@ -1,8 +1,8 @@
 /**
  * A pipeline's page: its status and lifecycle buttons (with bootstrap approval and its program diff), and tabs:
- * Overview (live charts of input rate, processed rate and memory from `/stats`, and mean step latency from the
- * `holdfast_step_latency_seconds` histogram of `/metrics`, both polled every second over
- * the last 5 minutes; connector table; tables and views with their schemas), Query (ad-hoc SQL, INSERT
+ * Overview (live charts of input rate, processed rate, steps per second and memory from `/stats` counters, and
+ * mean step latency from the `holdfast_step_latency_seconds` histogram of `/metrics`, both polled every second
+ * over the last 5 minutes; connector table; tables and views with their schemas), Query (ad-hoc SQL, INSERT
  * included, with a result table), Durability (durability.tsx), Logs (live tail with a level filter) and
  * Program (the editor).
  *
@@ -204,6 +204,7 @@ export function PipelinePage({ name, tab }: { name: string; tab: string }) {
 function Approval({ p, onDone }: { p: PipelineDescr; onDone: () => void }) {
   const { client } = useSession();
   const [error, setError] = useState<string | null>(null);
+  const [sending, setSending] = useState(false);
   const diff = p.deployment_runtime_status_details?.approval_diff as PipelineDiff | undefined;
   const d = diff?.program_diff;
   const rows: Array<[string, string[] | undefined]> = [
@@ -219,14 +220,15 @@ function Approval({ p, onDone }: { p: PipelineDescr; onDone: () => void }) {
     ['Removed output connectors', diff?.removed_output_connectors],
   ];
   return (
-    <div class="panel attention">
-      <h2>Bootstrap awaiting approval</h2>
+    <section class="panel attention" aria-labelledby="approval-h">
+      <h2 id="approval-h">Bootstrap awaiting approval</h2>
       <p>
-        The program changed since the checkpoint this pipeline starts from. Approving recomputes the changed
-        views from the stored tables (bootstrapping); stopping keeps the old state untouched.
+        The program changed since the checkpoint this pipeline starts from. Approving computes the added and
+        modified views from the stored tables (bootstrapping) and drops the removed ones; unchanged tables and
+        views keep their state. Stopping instead keeps the checkpoint untouched.
       </p>
       {diff?.program_diff_error && <p class="error">{diff.program_diff_error}</p>}
-      <dl class="kv">
+      <dl class="kv" data-testid="approval-diff">
         {rows
           .filter(([, v]) => v && v.length > 0)
           .map(([k, v]) => (
@@ -239,16 +241,23 @@ function Approval({ p, onDone }: { p: PipelineDescr; onDone: () => void }) {
       <button
         type="button"
         class="primary"
-        onClick={() => void attempt(setError, () => client.approvePipeline(p.name)).then(onDone)}
+        disabled={sending}
+        onClick={() => {
+          setSending(true);
+          void attempt(setError, () => client.approvePipeline(p.name)).then(() => {
+            setSending(false);
+            onDone();
+          });
+        }}
       >
-        Approve bootstrap
+        {sending ? 'Approving…' : 'Approve bootstrap'}
       </button>
       {error && (
         <p class="error" role="alert">
           {error}
         </p>
       )}
-    </div>
+    </section>
   );
 }
 
@@ -300,10 +309,16 @@ function Overview({
           summary={`input ${fmtNumber(last?.inputRate ?? null, 1)}/s, processed ${fmtNumber(last?.processedRate ?? null, 1)}/s`}
         />
         <Chart
+          label="Steps per second"
+          times={times}
+          series={[{ label: 'steps/s', values: samples.map((s) => s.stepRate), color: '#00695c' }]}
+          summary={`${fmtNumber(last?.stepRate ?? null, 1)} steps/s now, peak ${fmtNumber(peak(samples.map((s) => s.stepRate)), 1)}`}
+        />
+        <Chart
           label="Step latency (ms)"
           times={times}
           series={[{ label: 'mean ms', values: samples.map((s) => s.stepMs), color: '#2e7d32' }]}
-          summary={`${fmtNumber(last?.stepMs ?? null, 2)} ms per step, ${fmtNumber(last?.stepRate ?? null, 1)} steps/s`}
+          summary={`${fmtNumber(last?.stepMs ?? null, 2)} ms per step, peak ${fmtNumber(peak(samples.map((s) => s.stepMs)), 2)}`}
         />
         <Chart
           label="Memory (RSS, MiB)"
@@ -316,6 +331,13 @@ function Overview({
       <Schema p={p} />
     </>
   );
+}
+
+/** The largest value of a series over the chart's window (null when it has none). */
+function peak(values: readonly (number | null)[]): number | null {
+  let best: number | null = null;
+  for (const v of values) if (v !== null && (best === null || v > best)) best = v;
+  return best;
 }
 
 function Connectors({ stats }: { stats: PipelineStats | null }) {

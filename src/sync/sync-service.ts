@@ -11,7 +11,8 @@
  * - The checkpoints being pushed or queued are {@link pinned}: local GC must not delete them.
  * - A periodic push starts `push_interval` seconds after the previous one finished; after a failure it is
  *   retried with exponential backoff (1 s, 2 s, 4 s, ... at most 5 min) and the failure is visible in
- *   `sync_status.failure`, `/stats` `checkpoint_sync.last_push_error`, the log and
+ *   `sync_status.failure`, `checkpoint_sync.last_push_error` (with `push_failures_in_row` and the retry's
+ *   `push_retry_backoff_seconds`), the log and
  *   `holdfast_checkpoint_sync_push_failures_total`. A refusal because another pipeline owns the bucket, or
  *   because the bucket holds a newer checkpoint than the one this pipeline started from
  *   (`CheckpointPushDiverged`), stops periodic pushes (retrying cannot help).
@@ -74,6 +75,8 @@ export class SyncService {
   #draining = false;
   #timer: NodeJS.Timeout | null = null;
   #nextPushAt: number | null = null;
+  /** The delay of the scheduled periodic attempt when it is a retry after a failure (null: a regular one). */
+  #retryBackoffMs: number | null = null;
   #failuresInRow = 0;
   #stopped = false;
   #periodicHalted = false;
@@ -253,7 +256,8 @@ export class SyncService {
     }
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(delayMs: number, retry = false): void {
+    this.#retryBackoffMs = retry ? delayMs : null;
     if (this.#stopped || this.#periodicHalted) {
       this.#nextPushAt = null;
       return;
@@ -281,7 +285,7 @@ export class SyncService {
         this.#log('warn', `retrying the periodic push in ${backoff / 1000} s`, {
           failures_in_row: this.#failuresInRow,
         });
-      this.#schedule(backoff);
+      this.#schedule(backoff, true);
     }
   }
 
@@ -331,6 +335,9 @@ export class SyncService {
       last_pull: this.#lastPull,
       pushes: this.counters.pushes,
       push_failures: this.counters.pushFailures,
+      push_failures_in_row: this.#failuresInRow,
+      push_retry_backoff_seconds:
+        this.#nextPushAt === null || this.#retryBackoffMs === null ? null : this.#retryBackoffMs / 1000,
       next_push_in_seconds:
         this.#nextPushAt === null ? null : Math.max(0, Math.round((this.#nextPushAt - this.#now()) / 1000)),
       newest_remote_age_seconds:

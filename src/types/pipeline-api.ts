@@ -527,6 +527,10 @@ export interface CheckpointSyncStats {
   last_pull: SyncTransferSummary | null;
   pushes: number;
   push_failures: number;
+  /** Failed pushes since the last successful one (0 after a success). */
+  push_failures_in_row: number;
+  /** When the next periodic attempt retries a failed push: its backoff delay in seconds (null otherwise). */
+  push_retry_backoff_seconds: number | null;
   /** Seconds until the next periodic push attempt (null: none scheduled). */
   next_push_in_seconds: number | null;
   /** Age in seconds of the newest checkpoint known to be in the bucket (the RPO). */

@@ -7,7 +7,12 @@
  * → the query tab shows the view's rows → take a checkpoint and push it to a directory bucket from the
  * Durability tab → the RPO is shown → a standby of the same bucket follows it (lag shown) → the primary's
  * process is killed (-9) and the primary stopped → Activate from the console (its explanation is checked) →
- * the standby runs and answers the same query result in the console.
+ * the standby runs and answers the same query result in the console. Then a second pipeline whose bucket
+ * refuses writes: the Durability tab shows the failed periodic pushes, the retry time and the backoff; the
+ * bucket is fixed and the next push's progress is seen strictly between 0 and 100% (its sync config throttles
+ * it with `--bwlimit`, so that is not a race) and the failure shown as recovered; the pipeline is stopped, its
+ * program changed in the editor and started → AwaitingApproval with the program diff (added, removed and
+ * modified views) → Approve → Running, and the added view answers a query computed from the checkpoint.
  *
  * Along the way: screenshots of the main pages into docs/screenshots/ (shown in the README), axe-core on each
  * main page (no serious or critical violation), a phone-sized viewport on the list and a pipeline page, and
@@ -16,7 +21,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,11 +50,31 @@ CREATE MATERIALIZED VIEW region_totals AS
   SELECT region, SUM(amount) AS total, COUNT(*) AS n FROM orderz GROUP BY region;`;
 const SQL = TYPO_SQL.replace('orderz', 'orders');
 
+// a second pipeline: its pushes fail (the bucket refuses writes), back off and recover; then its program changes
+// and the restart waits for the bootstrap's approval
+const LEDGER_SQL = `CREATE TABLE ledger (id INT NOT NULL PRIMARY KEY, account VARCHAR, note VARCHAR, amount INT);
+CREATE MATERIALIZED VIEW balances AS
+  SELECT account, SUM(amount) AS balance, COUNT(*) AS entries FROM ledger GROUP BY account;
+CREATE MATERIALIZED VIEW large_entries AS SELECT id, account, note, amount FROM ledger WHERE amount >= 10;`;
+const TOP_BALANCE = 17950;
+const LEDGER_SQL2 = `CREATE TABLE ledger (id INT NOT NULL PRIMARY KEY, account VARCHAR, note VARCHAR, amount INT);
+CREATE MATERIALIZED VIEW balances AS
+  SELECT account, SUM(amount) AS balance, COUNT(*) AS entries, MAX(amount) AS largest FROM ledger GROUP BY account;
+CREATE MATERIALIZED VIEW top_accounts AS
+  SELECT account, balance, largest FROM balances WHERE balance > ${TOP_BALANCE};`;
+const LEDGER_ROWS = Array.from({ length: 3000 }, (_, i) => ({
+  id: i,
+  account: `acct-${i % 8}`,
+  note: `entry ${i}: ${'x'.repeat(60)}`,
+  amount: i % 97,
+}));
+
 const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-console-'));
 const bucket = join(dataDir, 'bucket');
 mkdirSync(bucket);
 let server: ChildProcess | null = null;
 let browser: Browser | null = null;
+const serverLog: string[] = [];
 
 after(async () => {
   await browser?.close().catch(() => {});
@@ -72,12 +105,42 @@ function runtimeConfig(): Record<string, unknown> {
   };
 }
 
+/**
+ * The ledger's sync: periodic pushes every second to a second directory bucket, throttled by rclone's
+ * `--bwlimit` (5 KiB/s: its ~40 KB checkpoint takes ~7 s to push, so a progress between 0 and 100% is on
+ * screen for seconds, not by luck).
+ */
+function ledgerConfig(bucketDir: string): Record<string, unknown> {
+  return {
+    fault_tolerance: { model: 'exactly_once' },
+    storage: {
+      backend: {
+        name: 'file',
+        config: {
+          sync: {
+            bucket: 'ledger/main',
+            endpoint: `file://${bucketDir}`,
+            push_interval: 1,
+            flags: ['--bwlimit', '5K'],
+          },
+        },
+      },
+    },
+  };
+}
+
 async function startServer(): Promise<string> {
   server = spawn(
     process.execPath,
     [MAIN, 'server', '--data-dir', join(dataDir, 'data'), '--port', '0', '--api-key', KEY],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  // the manager's log (requests aside), shown when the test fails
+  createInterface({ input: server.stderr as NodeJS.ReadableStream }).on('line', (l) => {
+    if (l.includes('"method":')) return;
+    serverLog.push(l);
+    if (serverLog.length > 80) serverLog.shift();
+  });
   const line = await new Promise<string>((res, rej) => {
     createInterface({ input: server?.stdout as NodeJS.ReadableStream }).once('line', res);
     server?.once('exit', (code) => rej(new Error(`holdfast server exited (${code})`)));
@@ -117,7 +180,7 @@ function pipelinePid(id: string): number {
   throw new Error(`no process for pipeline ${id}`);
 }
 
-test('the console drives a pipeline from a typo to a failover', { timeout: 120_000 }, async (t) => {
+test('the console drives a pipeline from a typo to a failover', { timeout: 240_000 }, async (t) => {
   const t0 = Date.now();
   const lap = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   assert.ok(
@@ -211,9 +274,12 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.waitForFunction(
       "[...document.querySelectorAll('.chart [role=img]')].some((e) => /input [1-9]/.test(e.getAttribute('aria-label') ?? ''))",
     );
-    // step latency comes from the /metrics histogram
+    // step latency comes from the /metrics histogram; steps per second from /stats (its peak in the window)
     await page.waitForFunction(
       "[...document.querySelectorAll('.chart [role=img]')].some((e) => /\\d+\\.\\d\\d ms per step/.test(e.getAttribute('aria-label') ?? ''))",
+    );
+    await page.waitForFunction(
+      "[...document.querySelectorAll('.chart [role=img]')].some((e) => { const m = /^Steps per second: .*peak ([\\d.,]+)$/.exec(e.getAttribute('aria-label') ?? ''); return m !== null && Number(m[1].replaceAll(',', '')) > 0; })",
     );
     await page.getByRole('heading', { name: 'Tables and views' }).waitFor();
     await shot(page, 'pipeline-overview');
@@ -304,6 +370,107 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     await page.getByRole('link', { name: 'Durability' }).click();
     await page.getByText(/owner orders-dr \(epoch 2\); this pipeline took it over at/).waitFor();
 
+    // the ledger: its bucket refuses writes. The bucket's directory is a plain file, so every write fails, for
+    // root too (a read-only chmod would not stop root, and CI runs as root).
+    const bucket2 = join(dataDir, 'bucket2');
+    const blocker = join(bucket2, 'ledger', 'main');
+    await Pipeline.create(client, { name: 'ledger', sql: LEDGER_SQL, runtimeConfig: ledgerConfig(bucket2) });
+    const ledger = new Pipeline(client, 'ledger');
+    await ledger.start({ timeoutMs: 60_000 });
+    mkdirSync(join(bucket2, 'ledger'), { recursive: true });
+    writeFileSync(blocker, 'in the way of the bucket');
+    await ledger.inputJson('ledger', LEDGER_ROWS, { wait: true });
+    await page.goto(`${url}/#/p/ledger/durability`);
+    await page.getByRole('button', { name: 'Take checkpoint' }).click();
+    await page.getByText(/Checkpoint \d+ taken/).waitFor({ timeout: 30_000 });
+    // the periodic push fails and is retried with a growing backoff: the failure, the retry time, the backoff
+    await page
+      .locator('[data-testid=push-error]', {
+        hasText: /Last push failed at .*is not a directory\. Retrying in \d+ s \(backoff \d+ s/,
+      })
+      .waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-testid=push-schedule]', {
+        hasText: /retry in \d+ s; [2-9] failed in a row, backing off \d+ s/,
+      })
+      .waitFor({ timeout: 30_000 });
+    await shot(page, 'push-backoff');
+    await axe(page, 'durability (push failing)');
+    t.diagnostic(`push failing, backing off: ${lap()}`);
+
+    // the bucket is fixed: the next retry pushes, its progress is seen strictly between 0 and 100%, and the
+    // failure is shown as recovered
+    rmSync(blocker);
+    await page.waitForFunction(
+      "(() => { const p = document.querySelector('.push-progress progress'); return p !== null && p.value > 0 && p.value < p.max; })()",
+      undefined,
+      { timeout: 30_000 },
+    );
+    const percent = Number(
+      (await page.locator('[data-testid=push-percent]').textContent())?.replace('%', ''),
+    );
+    assert.ok(percent > 0 && percent < 100, `a push seen mid-way: ${percent}%`);
+    await shot(page, 'push-progress');
+    await page
+      .locator('[data-testid=push-error]', { hasText: /followed by a successful one .*pushes work again/ })
+      .waitFor({ timeout: 30_000 });
+    await page.locator('table.checkpoints tbody tr', { hasText: 'local + bucket' }).first().waitFor();
+    assert.doesNotMatch((await page.locator('[data-testid=push-schedule]').textContent()) ?? '', /in a row/);
+    t.diagnostic(`bucket fixed, pushed (seen at ${percent}%): ${lap()}`);
+
+    // a new program for the stopped ledger (its checkpoint kept): the start waits for approval of the diff
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await page.locator('.status-line .badge', { hasText: 'Stopped' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('link', { name: 'Program' }).click();
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Control+A');
+    await page.locator('.cm-content').fill(LEDGER_SQL2);
+    await page.keyboard.press('Control+S');
+    await page.getByText('Saved; program status Success.').waitFor();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.locator('.status-line .badge', { hasText: 'AwaitingApproval' }).waitFor({ timeout: 40_000 });
+    const diff = page.locator('[data-testid=approval-diff]');
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text (one line per dt/dd)
+    const diffText = (await diff.innerText())
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    assert.deepEqual(diffText, [
+      'Added views',
+      'top_accounts',
+      'Removed views',
+      'large_entries',
+      'Modified views',
+      'balances',
+    ]);
+    await shot(page, 'bootstrap-approval');
+    await axe(page, 'bootstrap approval');
+    await page.getByRole('button', { name: 'Approve bootstrap' }).click();
+    await page.locator('.status-line .badge', { hasText: 'Running' }).waitFor({ timeout: 40_000 });
+    assert.equal(await page.locator('[data-testid=approval-diff]').count(), 0);
+    t.diagnostic(`bootstrap approved: ${lap()}`);
+    // the new view, computed from the checkpointed table
+    await page.getByRole('link', { name: 'Query' }).click();
+    await page.getByLabel(/^SQL/).fill('SELECT account, balance, largest FROM top_accounts ORDER BY account');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const totals = new Map<string, { balance: number; largest: number }>();
+    for (const r of LEDGER_ROWS) {
+      const a = totals.get(r.account) ?? { balance: 0, largest: 0 };
+      totals.set(r.account, { balance: a.balance + r.amount, largest: Math.max(a.largest, r.amount) });
+    }
+    const expected = [...totals]
+      .filter(([, v]) => v.balance > TOP_BALANCE)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => [k, String(v.balance), String(v.largest)]);
+    assert.ok(expected.length > 0 && expected.length < totals.size);
+    await page.getByText(`${expected.length} rows`).waitFor();
+    assert.deepEqual(
+      (await table()).split('\n').map((l) => l.split('\t')),
+      expected,
+    );
+
     // the list, at desktop and phone size
     await page.goto(`${url}/#/`);
     await page.locator('tr[data-pipeline=orders-dr] .badge', { hasText: 'Running' }).waitFor();
@@ -327,7 +494,9 @@ test('the console drives a pipeline from a typo to a failover', { timeout: 120_0
     const main = page.locator('main');
     // biome-ignore lint/performance/useDomNodeTextContent: Playwright's rendered text, as a user reads it
     const said = await main.innerText().catch(() => '?');
-    t.diagnostic(`failed at ${lap()} on ${page.url()}; screenshot ${file}; the page said:\n${said}`);
+    t.diagnostic(
+      `failed at ${lap()} on ${page.url()}; screenshot ${file}; the page said:\n${said}\nthe server's last log lines:\n${serverLog.join('\n')}`,
+    );
     throw e;
   }
 });

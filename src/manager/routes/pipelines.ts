@@ -6,7 +6,9 @@
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
  * field as `InvalidRequestBody` with a "did you mean" hint, …): {@link bodyError} runs those checks on the body
  * as sent. Compilation is synchronous: POST/PUT/PATCH run `holdfast program compile` in a child process and
- * store `program_status`, `program_error` and `program_info`.
+ * store `program_status`, `program_error` and `program_info`. An edit whose pipeline was started, cleared or
+ * edited while its program compiled is refused (`UpdateRestrictedToStopped`) rather than written over that
+ * change.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -359,11 +361,34 @@ async function edit(
     r.refresh_version++;
     if (programChanged) {
       r.program_version++;
+      const before = concurrentFields(old);
       await m.compile(r);
+      // the compile took a while: a start, a clear or another edit that landed meanwhile must not be overwritten
+      // by this copy of the record (a started pipeline would read Stopped while its process runs on, unseen)
+      const now = m.store.get(old.name);
+      if (now !== old || concurrentFields(now) !== before)
+        throw new ServiceError(
+          'UpdateRestrictedToStopped',
+          `pipeline '${old.name}' was started or changed while this edit compiled; nothing was saved: stop it (POST /v0/pipelines/${old.name}/stop) and save again`,
+          {},
+        );
     }
   }
   m.store.put(r, old.name);
   return view(r, 'all', true);
+}
+
+/** What other requests may change while an edit compiles (the record is changed in place). */
+function concurrentFields(r: PipelineRecord): string {
+  return JSON.stringify([
+    r.version,
+    r.description,
+    r.tags,
+    r.deployment_resources_status,
+    r.deployment_resources_desired_status,
+    r.storage_status,
+    r.deployment_error,
+  ]);
 }
 
 /** Edits that change what stored state means (Feldera's list): refused until storage is cleared. */

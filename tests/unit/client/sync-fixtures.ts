@@ -94,6 +94,8 @@ export function syncStats(overrides: Partial<CheckpointSyncStats> = {}): Checkpo
     last_pull: null,
     pushes: 0,
     push_failures: 0,
+    push_failures_in_row: 0,
+    push_retry_backoff_seconds: null,
     next_push_in_seconds: null,
     newest_remote_age_seconds: null,
     fenced: null,

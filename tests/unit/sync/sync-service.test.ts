@@ -118,6 +118,9 @@ describe('sync service', () => {
       assert.equal(svc.status.periodic, null);
       const stats = svc.stats();
       assert.ok(stats.push_failures >= 3);
+      assert.ok(stats.push_failures_in_row >= 3);
+      // the scheduled retry's backoff: 2^(failures in a row - 1) s
+      assert.equal(stats.push_retry_backoff_seconds, 2 ** (stats.push_failures_in_row - 1));
       assert.match(stats.last_push_error?.error ?? '', /ECONNREFUSED/);
       assert.ok(logs.some((l) => /^error: periodic push of checkpoint .* failed/.test(l)));
       assert.ok(logs.some((l) => /retrying the periodic push in \d+ s/.test(l)));
@@ -126,6 +129,8 @@ describe('sync service', () => {
       fail = false;
       while (svc.status.periodic === null) await new Promise((r) => setTimeout(r, 20));
       assert.equal(svc.status.success, U1);
+      assert.equal(svc.stats().push_failures_in_row, 0);
+      assert.equal(svc.stats().push_retry_backoff_seconds, null);
       // nothing new: no push of the same checkpoint again
       const n = attempts.length;
       await new Promise((r) => setTimeout(r, 1300));
