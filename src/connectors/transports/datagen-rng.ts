@@ -1,0 +1,321 @@
+/**
+ * The random numbers of Feldera's datagen, bit for bit, so a seeded datagen gives Feldera's rows.
+ *
+ * Facts reproduced (Rust `rand` 0.8 / `rand_core` 0.6 / `rand_distr` 0.4, as Feldera's datagen uses them):
+ * - One generator per record: `SmallRng::seed_from_u64(seed + record index)` (wrapping u64 addition; the index
+ *   counts from 0 within each plan). The record's columns draw from it in schema order.
+ * - `SmallRng` on 64-bit targets is xoshiro256++. `SmallRng` does not override `seed_from_u64`, so the seed goes
+ *   through `rand_core`'s default: eight PCG32 outputs (multiplier 6364136223846793005, increment
+ *   11634580027462260723, state advanced before each output) laid out little-endian as the 32-byte seed, read
+ *   as four little-endian u64 words s0..s3.
+ * - `next_u32` is the high half of `next_u64`.
+ * - `Uniform` over integers (every integer column is drawn as i64, lengths and indexes as usize = u64): range
+ *   r = high − low; reject = (2^64 − r) mod r; draw v = next_u64 until the low 64 bits of v·r are ≤ 2^64 − 1 −
+ *   reject; the value is low + the high 64 bits of v·r.
+ * - `Uniform` over f64: scale = high − low, lowered one ulp at a time while low + scale·(1 − 2^−52) ≥ high; a
+ *   sample is ((next_u64 >> 12) / 2^52)·scale + low (two roundings, no fused multiply-add).
+ * - `Standard` f64: (next_u64 >> 11)·2^−53.
+ * - `Zipf(n, s)`: t = (n^(1−s) − s)/(1−s) (s ≠ 1) or 1 + ln n; rejection sampling with
+ *   inv_b = inv_cdf(Standard), x = floor(inv_b + 1), ratio = x^−s·(x > 1 ? inv_b^s : 1), accept when Standard <
+ *   ratio; the rank is x in [1, n].
+ * - `Alphanumeric`: next_u32 >> 26, rejected until < 62, indexing `A–Z a–z 0–9`.
+ *
+ * Implementation: u64 values as two unsigned 32-bit halves (no BigInt on the hot path). `pow`, `exp` and `ln`
+ * are V8's, which may differ from the C library's in the last bit; only Zipf uses them, and a last-bit
+ * difference changes a rank only when a sample falls on a boundary.
+ *
+ * State: a {@link SmallRng} is reseeded per record ({@link SmallRng.seed}); samplers are immutable.
+ */
+
+const TWO32 = 4294967296;
+const TWO52 = 4503599627370496;
+const TWO53 = 9007199254740992;
+
+// PCG32 constants (rand_core's default seed_from_u64), as 32-bit halves
+const PCG_MUL_HI = 0x5851f42d;
+const PCG_MUL_LO = 0x4c957f2d;
+const PCG_INC_HI = 0xa17654e4;
+const PCG_INC_LO = 0x6fbe17f3;
+
+let mulHi = 0;
+let mulLo = 0;
+/** Full 64-bit product of two u32 values, left in mulHi/mulLo. */
+function mul32(a: number, b: number): void {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const low = a0 * b0;
+  const mid = a1 * b0 + a0 * b1; // < 2^33
+  const high = a1 * b1;
+  // low + mid·2^16 + high·2^32, split at 2^32
+  const midLo = (mid % 65536) * 65536;
+  const sumLo = low + midLo; // < 2^33
+  const carry = sumLo >= TWO32 ? 1 : 0;
+  mulLo = sumLo >>> 0;
+  mulHi = (high + Math.floor(mid / 65536) + carry) >>> 0;
+}
+
+/** xoshiro256++ (Rust's `SmallRng` on 64-bit targets), seeded the way `SmallRng::seed_from_u64` seeds it. */
+export class SmallRng {
+  #s0h = 0;
+  #s0l = 0;
+  #s1h = 0;
+  #s1l = 0;
+  #s2h = 0;
+  #s2l = 0;
+  #s3h = 0;
+  #s3l = 0;
+  /** The high / low 32 bits of the last {@link nextU64}. */
+  hi = 0;
+  lo = 0;
+
+  /** Reseeds as `SmallRng::seed_from_u64(hi·2^32 + lo)` (both halves unsigned 32-bit). */
+  seed(hi: number, lo: number): this {
+    let sh = hi >>> 0;
+    let sl = lo >>> 0;
+    const w: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < 8; k++) {
+      // state = state · MUL + INC (mod 2^64)
+      mul32(sl, PCG_MUL_LO);
+      const cross = (Math.imul(sh, PCG_MUL_LO) + Math.imul(sl, PCG_MUL_HI)) >>> 0;
+      let nh = (mulHi + cross) >>> 0;
+      const nl = mulLo + PCG_INC_LO;
+      nh = (nh + PCG_INC_HI + (nl >= TWO32 ? 1 : 0)) >>> 0;
+      sh = nh;
+      sl = nl >>> 0;
+      // xorshifted = (((state >> 18) ^ state) >> 27) as u32; rot = state >> 59
+      const xh = (sh ^ (sh >>> 18)) >>> 0;
+      const xl = (sl ^ ((sl >>> 18) | (sh << 14))) >>> 0;
+      const xs = ((xl >>> 27) | (xh << 5)) >>> 0;
+      const rot = sh >>> 27;
+      w[k] = rot === 0 ? xs : ((xs >>> rot) | (xs << (32 - rot))) >>> 0;
+    }
+    this.#s0l = w[0] as number;
+    this.#s0h = w[1] as number;
+    this.#s1l = w[2] as number;
+    this.#s1h = w[3] as number;
+    this.#s2l = w[4] as number;
+    this.#s2h = w[5] as number;
+    this.#s3l = w[6] as number;
+    this.#s3h = w[7] as number;
+    return this;
+  }
+
+  /** Reseeds for record `index` of a datagen with `seed`: `seed_from_u64(seed + index)`, wrapping. */
+  seedRecord(seedHi: number, seedLo: number, index: number): this {
+    const ih = Math.floor(index / TWO32);
+    const sumLo = seedLo + (index - ih * TWO32);
+    return this.seed(seedHi + ih + (sumLo >= TWO32 ? 1 : 0), sumLo);
+  }
+
+  /** Next 64 random bits, left in {@link hi} / {@link lo}. */
+  nextU64(): void {
+    const s0h = this.#s0h;
+    const s0l = this.#s0l;
+    const s1h = this.#s1h;
+    const s1l = this.#s1l;
+    const s2h = this.#s2h;
+    const s2l = this.#s2l;
+    const s3h = this.#s3h;
+    const s3l = this.#s3l;
+    // result = rotl(s0 + s3, 23) + s0
+    let al = s0l + s3l;
+    const ah = (s0h + s3h + (al >= TWO32 ? 1 : 0)) >>> 0;
+    al >>>= 0;
+    const rh = ((ah << 23) | (al >>> 9)) >>> 0;
+    const rl = ((al << 23) | (ah >>> 9)) >>> 0;
+    const ol = rl + s0l;
+    this.hi = (rh + s0h + (ol >= TWO32 ? 1 : 0)) >>> 0;
+    this.lo = ol >>> 0;
+    // t = s1 << 17
+    const th = ((s1h << 17) | (s1l >>> 15)) >>> 0;
+    const tl = (s1l << 17) >>> 0;
+    const n2h = s2h ^ s0h;
+    const n2l = s2l ^ s0l;
+    const n3h = s3h ^ s1h;
+    const n3l = s3l ^ s1l;
+    const n1h = s1h ^ n2h;
+    const n1l = s1l ^ n2l;
+    this.#s0h = (s0h ^ n3h) >>> 0;
+    this.#s0l = (s0l ^ n3l) >>> 0;
+    this.#s1h = n1h >>> 0;
+    this.#s1l = n1l >>> 0;
+    this.#s2h = (n2h ^ th) >>> 0;
+    this.#s2l = (n2l ^ tl) >>> 0;
+    // s3 = rotl(s3, 45) = rotl(swap halves, 13)
+    this.#s3h = ((n3l << 13) | (n3h >>> 19)) >>> 0;
+    this.#s3l = ((n3h << 13) | (n3l >>> 19)) >>> 0;
+  }
+
+  /** `next_u32`: the high half of the next u64. */
+  nextU32(): number {
+    this.nextU64();
+    return this.hi;
+  }
+
+  /** `Standard` f64 in [0, 1): 53 high bits. */
+  unit(): number {
+    this.nextU64();
+    return (this.hi * 2097152 + (this.lo >>> 11)) / TWO53;
+  }
+}
+
+/**
+ * `Uniform::new(low, high)` over i64 (or usize/u64 ranges that fit), half-open. Samples are offsets from
+ * `low` ({@link offset}, a number when the range is below 2^53) or values ({@link big}).
+ */
+export class UniformInt {
+  readonly low: bigint;
+  readonly range: bigint;
+  /** Whether the range is small enough for offsets as numbers. */
+  readonly small: boolean;
+  readonly #r: readonly [number, number, number, number]; // 16-bit limbs of the range, little-endian
+  readonly #zoneHi: number;
+  readonly #zoneLo: number;
+  #offHi = 0;
+  #offLo = 0;
+
+  constructor(low: bigint, high: bigint) {
+    if (!(low < high)) throw new Error('UniformInt needs low < high');
+    const range = BigInt.asUintN(64, high - low);
+    this.low = low;
+    this.range = range;
+    this.small = range <= 2n ** 53n;
+    const reject = range === 0n ? 0n : (2n ** 64n - range) % range;
+    const zone = 2n ** 64n - 1n - reject;
+    this.#zoneHi = Number(zone >> 32n);
+    this.#zoneLo = Number(zone & 0xffffffffn);
+    const r = Number(range & 0xffffffffn);
+    const rh = Number((range >> 32n) & 0xffffffffn);
+    this.#r = [r & 0xffff, r >>> 16, rh & 0xffff, rh >>> 16];
+  }
+
+  /** Draws until accepted; the offset's halves are left in #offHi/#offLo. */
+  #draw(rng: SmallRng): void {
+    const [r0, r1, r2, r3] = this.#r;
+    for (;;) {
+      rng.nextU64();
+      const v0 = rng.lo & 0xffff;
+      const v1 = rng.lo >>> 16;
+      const v2 = rng.hi & 0xffff;
+      const v3 = rng.hi >>> 16;
+      // 128-bit product in 16-bit limbs, columns summed exactly (each < 2^35)
+      let t = v0 * r0;
+      const p0 = t % 65536;
+      t = Math.floor(t / 65536) + v0 * r1 + v1 * r0;
+      const p1 = t % 65536;
+      t = Math.floor(t / 65536) + v0 * r2 + v1 * r1 + v2 * r0;
+      const p2 = t % 65536;
+      t = Math.floor(t / 65536) + v0 * r3 + v1 * r2 + v2 * r1 + v3 * r0;
+      const p3 = t % 65536;
+      t = Math.floor(t / 65536) + v1 * r3 + v2 * r2 + v3 * r1;
+      const p4 = t % 65536;
+      t = Math.floor(t / 65536) + v2 * r3 + v3 * r2;
+      const p5 = t % 65536;
+      t = Math.floor(t / 65536) + v3 * r3;
+      const p6 = t % 65536;
+      const p7 = Math.floor(t / 65536);
+      const loHi = p3 * 65536 + p2;
+      const loLo = p1 * 65536 + p0;
+      if (loHi < this.#zoneHi || (loHi === this.#zoneHi && loLo <= this.#zoneLo)) {
+        this.#offHi = p7 * 65536 + p6;
+        this.#offLo = p5 * 65536 + p4;
+        return;
+      }
+    }
+  }
+
+  /** A sample's offset from `low` as a number (only when {@link small}). */
+  offset(rng: SmallRng): number {
+    this.#draw(rng);
+    return this.#offHi * TWO32 + this.#offLo;
+  }
+
+  /** A sample as i64 (low + offset, wrapping). */
+  big(rng: SmallRng): bigint {
+    this.#draw(rng);
+    return BigInt.asIntN(64, this.low + ((BigInt(this.#offHi) << 32n) | BigInt(this.#offLo)));
+  }
+}
+
+/** `Uniform::new(low, high)` over f64, half-open. */
+export class UniformFloat {
+  readonly low: number;
+  readonly scale: number;
+
+  constructor(low: number, high: number) {
+    if (!(low < high) || !Number.isFinite(low) || !Number.isFinite(high))
+      throw new Error('UniformFloat needs finite low < high');
+    let scale = high - low;
+    if (!Number.isFinite(scale)) throw new Error('UniformFloat range overflow');
+    const maxRand = 1 - 2 ** -52;
+    const view = new DataView(new ArrayBuffer(8));
+    while (scale * maxRand + low >= high) {
+      // one ulp down (scale is positive)
+      view.setFloat64(0, scale);
+      view.setBigUint64(0, view.getBigUint64(0) - 1n);
+      scale = view.getFloat64(0);
+    }
+    this.low = low;
+    this.scale = scale;
+  }
+
+  sample(rng: SmallRng): number {
+    rng.nextU64();
+    const m = rng.hi * 1048576 + (rng.lo >>> 12); // next_u64 >> 12
+    return (m / TWO52) * this.scale + this.low;
+  }
+}
+
+/** rand_distr's `Zipf::new(n, s)`: ranks 1..=n as floats. */
+export class Zipf {
+  readonly #s: number;
+  readonly #t: number;
+  readonly #q: number;
+
+  constructor(n: number, s: number) {
+    if (!(s >= 0)) throw new Error('Zipf needs s >= 0');
+    if (!(n >= 1)) throw new Error('Zipf needs n >= 1');
+    this.#s = s;
+    this.#q = s !== 1 ? 1 / (1 - s) : 0;
+    this.#t = s !== 1 ? (n ** (1 - s) - s) * this.#q : 1 + Math.log(n);
+  }
+
+  #invCdf(p: number): number {
+    const pt = p * this.#t;
+    if (pt <= 1) return pt;
+    if (this.#s !== 1) return (pt * (1 - this.#s) + this.#s) ** this.#q;
+    return Math.exp(pt - 1);
+  }
+
+  sample(rng: SmallRng): number {
+    for (;;) {
+      const invB = this.#invCdf(rng.unit());
+      const x = Math.floor(invB + 1);
+      let ratio = x ** -this.#s;
+      if (x > 1) ratio *= invB ** this.#s;
+      if (rng.unit() < ratio) return x;
+    }
+  }
+}
+
+const ALPHANUMERIC = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `len` characters of rand's `Alphanumeric`. */
+export function alphanumeric(rng: SmallRng, len: number): string {
+  let out = '';
+  for (let k = 0; k < len; k++) {
+    let v: number;
+    do v = rng.nextU32() >>> 26;
+    while (v >= 62);
+    out += ALPHANUMERIC[v];
+  }
+  return out;
+}
+
+/** `Uniform::from(1..=100)` (usize) compared with `null_percentage`: whether the value is NULL. */
+const PERCENT = new UniformInt(1n, 101n);
+export function drawNull(rng: SmallRng, nullPercentage: number): boolean {
+  return 1 + PERCENT.offset(rng) <= nullPercentage;
+}
