@@ -232,10 +232,10 @@ export class UniformInt {
     return this.#offHi * TWO32 + this.#offLo;
   }
 
-  /** A sample as i64 (low + offset, wrapping). */
+  /** A sample: low + offset (inside [low, high)). */
   big(rng: SmallRng): bigint {
     this.#draw(rng);
-    return BigInt.asIntN(64, this.low + ((BigInt(this.#offHi) << 32n) | BigInt(this.#offLo)));
+    return this.low + ((BigInt(this.#offHi) << 32n) | BigInt(this.#offLo));
   }
 }
 
@@ -250,12 +250,27 @@ export class UniformFloat {
     let scale = high - low;
     if (!Number.isFinite(scale)) throw new Error('UniformFloat range overflow');
     const maxRand = 1 - 2 ** -52;
-    const view = new DataView(new ArrayBuffer(8));
-    while (scale * maxRand + low >= high) {
-      // one ulp down (scale is positive)
-      view.setFloat64(0, scale);
-      view.setBigUint64(0, view.getBigUint64(0) - 1n);
-      scale = view.getFloat64(0);
+    const tooBig = (x: number) => x * maxRand + low >= high;
+    if (tooBig(scale)) {
+      // rand lowers the scale one ulp at a time while it is too big: the result is the largest float below
+      // the start that is not (the test is monotone in the scale), found here by bisecting bit patterns
+      const view = new DataView(new ArrayBuffer(8));
+      const bits = (x: number) => {
+        view.setFloat64(0, x);
+        return view.getBigUint64(0);
+      };
+      const float = (b: bigint) => {
+        view.setBigUint64(0, b);
+        return view.getFloat64(0);
+      };
+      let ok = 0n; // bits of 0.0: never too big (low < high)
+      let bad = bits(scale);
+      while (bad - ok > 1n) {
+        const mid = (ok + bad) / 2n;
+        if (tooBig(float(mid))) bad = mid;
+        else ok = mid;
+      }
+      scale = float(ok);
     }
     this.low = low;
     this.scale = scale;
