@@ -63,7 +63,8 @@ function mix32(h: number): number {
 
 /** A record's randomness: Feldera's per-record generator, and side draws outside its stream. */
 export class RecordRandom {
-  readonly rng = new SmallRng();
+  readonly #rng = new SmallRng();
+  #seeded = false;
   #seedHi = 0;
   #seedLo = 0;
   #index = 0;
@@ -73,8 +74,17 @@ export class RecordRandom {
     this.#seedHi = Math.floor(seed / TWO32);
     this.#seedLo = seed - this.#seedHi * TWO32;
     this.#index = index;
-    this.rng.seedRecord(this.#seedHi, this.#seedLo, index);
+    this.#seeded = false;
     return this;
+  }
+
+  /** The record's generator, seeded on first use (records whose columns draw nothing skip the seeding). */
+  get rng(): SmallRng {
+    if (!this.#seeded) {
+      this.#rng.seedRecord(this.#seedHi, this.#seedLo, this.#index);
+      this.#seeded = true;
+    }
+    return this.#rng;
   }
 
   /** 32 random bits for column `column` of this record that do not consume the record's stream. */

@@ -39,66 +39,65 @@ const PCG_INC_LO = 0x6fbe17f3;
 
 let mulHi = 0;
 let mulLo = 0;
-/** Full 64-bit product of two u32 values, left in mulHi/mulLo. */
+/** Full 64-bit product of two u32 values, left in mulHi/mulLo (16-bit pieces, integer operations only). */
 function mul32(a: number, b: number): void {
   const a0 = a & 0xffff;
   const a1 = a >>> 16;
   const b0 = b & 0xffff;
   const b1 = b >>> 16;
-  const low = a0 * b0;
-  const mid = a1 * b0 + a0 * b1; // < 2^33
-  const high = a1 * b1;
-  // low + mid·2^16 + high·2^32, split at 2^32
-  const midLo = (mid % 65536) * 65536;
-  const sumLo = low + midLo; // < 2^33
-  const carry = sumLo >= TWO32 ? 1 : 0;
-  mulLo = sumLo >>> 0;
-  mulHi = (high + Math.floor(mid / 65536) + carry) >>> 0;
+  const a1b0 = a1 * b0;
+  const a0b1 = a0 * b1;
+  const mid = ((a0 * b0) >>> 16) + (a1b0 & 0xffff) + (a0b1 & 0xffff);
+  mulLo = Math.imul(a, b) >>> 0;
+  mulHi = (a1 * b1 + (a1b0 >>> 16) + (a0b1 >>> 16) + (mid >>> 16)) >>> 0;
+}
+
+// PCG32 state while seeding (unsigned halves)
+let pcgHi = 0;
+let pcgLo = 0;
+/** One PCG32 step of rand_core's seed_from_u64: advance the state, return the output word (unsigned). */
+function pcgStep(): number {
+  // state = state · MUL + INC (mod 2^64)
+  mul32(pcgLo, PCG_MUL_LO);
+  const cross = (Math.imul(pcgHi, PCG_MUL_LO) + Math.imul(pcgLo, PCG_MUL_HI)) >>> 0;
+  const nl = mulLo + PCG_INC_LO;
+  const sh = (mulHi + cross + PCG_INC_HI + (nl >= TWO32 ? 1 : 0)) >>> 0;
+  const sl = nl >>> 0;
+  pcgHi = sh;
+  pcgLo = sl;
+  // xorshifted = (((state >> 18) ^ state) >> 27) as u32; rot = state >> 59
+  const xh = sh ^ (sh >>> 18);
+  const xl = sl ^ ((sl >>> 18) | (sh << 14));
+  const xs = ((xl >>> 27) | (xh << 5)) >>> 0;
+  const rot = sh >>> 27;
+  return rot === 0 ? xs : ((xs >>> rot) | (xs << (32 - rot))) >>> 0;
 }
 
 /** xoshiro256++ (Rust's `SmallRng` on 64-bit targets), seeded the way `SmallRng::seed_from_u64` seeds it. */
 export class SmallRng {
-  #s0h = 0;
-  #s0l = 0;
-  #s1h = 0;
-  #s1l = 0;
-  #s2h = 0;
-  #s2l = 0;
-  #s3h = 0;
-  #s3l = 0;
-  /** The high / low 32 bits of the last {@link nextU64}. */
-  hi = 0;
-  lo = 0;
+  /** s0..s3 as (high, low) int32 pairs, then the last output's (high, low): raw words, no boxing. */
+  readonly #w = new Int32Array(10);
+
+  /** The high 32 bits (unsigned) of the last {@link nextU64}. */
+  get hi(): number {
+    return (this.#w[8] as number) >>> 0;
+  }
+
+  /** The low 32 bits (unsigned) of the last {@link nextU64}. */
+  get lo(): number {
+    return (this.#w[9] as number) >>> 0;
+  }
 
   /** Reseeds as `SmallRng::seed_from_u64(hi·2^32 + lo)` (both halves unsigned 32-bit). */
   seed(hi: number, lo: number): this {
-    let sh = hi >>> 0;
-    let sl = lo >>> 0;
-    const w: number[] = [0, 0, 0, 0, 0, 0, 0, 0];
-    for (let k = 0; k < 8; k++) {
-      // state = state · MUL + INC (mod 2^64)
-      mul32(sl, PCG_MUL_LO);
-      const cross = (Math.imul(sh, PCG_MUL_LO) + Math.imul(sl, PCG_MUL_HI)) >>> 0;
-      let nh = (mulHi + cross) >>> 0;
-      const nl = mulLo + PCG_INC_LO;
-      nh = (nh + PCG_INC_HI + (nl >= TWO32 ? 1 : 0)) >>> 0;
-      sh = nh;
-      sl = nl >>> 0;
-      // xorshifted = (((state >> 18) ^ state) >> 27) as u32; rot = state >> 59
-      const xh = (sh ^ (sh >>> 18)) >>> 0;
-      const xl = (sl ^ ((sl >>> 18) | (sh << 14))) >>> 0;
-      const xs = ((xl >>> 27) | (xh << 5)) >>> 0;
-      const rot = sh >>> 27;
-      w[k] = rot === 0 ? xs : ((xs >>> rot) | (xs << (32 - rot))) >>> 0;
+    pcgHi = hi >>> 0;
+    pcgLo = lo >>> 0;
+    const w = this.#w;
+    // the eight output words, little-endian, are s0.lo, s0.hi, s1.lo, ...
+    for (let k = 0; k < 8; k += 2) {
+      w[k + 1] = pcgStep();
+      w[k] = pcgStep();
     }
-    this.#s0l = w[0] as number;
-    this.#s0h = w[1] as number;
-    this.#s1l = w[2] as number;
-    this.#s1h = w[3] as number;
-    this.#s2l = w[4] as number;
-    this.#s2h = w[5] as number;
-    this.#s3l = w[6] as number;
-    this.#s3h = w[7] as number;
     return this;
   }
 
@@ -109,43 +108,41 @@ export class SmallRng {
     return this.seed(seedHi + ih + (sumLo >= TWO32 ? 1 : 0), sumLo);
   }
 
-  /** Next 64 random bits, left in {@link hi} / {@link lo}. */
+  /** Next 64 random bits, read them from {@link hi} / {@link lo}. */
   nextU64(): void {
-    const s0h = this.#s0h;
-    const s0l = this.#s0l;
-    const s1h = this.#s1h;
-    const s1l = this.#s1l;
-    const s2h = this.#s2h;
-    const s2l = this.#s2l;
-    const s3h = this.#s3h;
-    const s3l = this.#s3l;
+    const w = this.#w;
+    const s0h = w[0] as number;
+    const s0l = w[1] as number;
+    const s1h = w[2] as number;
+    const s1l = w[3] as number;
+    const s2h = w[4] as number;
+    const s2l = w[5] as number;
+    const s3h = w[6] as number;
+    const s3l = w[7] as number;
     // result = rotl(s0 + s3, 23) + s0
-    let al = s0l + s3l;
-    const ah = (s0h + s3h + (al >= TWO32 ? 1 : 0)) >>> 0;
-    al >>>= 0;
-    const rh = ((ah << 23) | (al >>> 9)) >>> 0;
-    const rl = ((al << 23) | (ah >>> 9)) >>> 0;
-    const ol = rl + s0l;
-    this.hi = (rh + s0h + (ol >= TWO32 ? 1 : 0)) >>> 0;
-    this.lo = ol >>> 0;
-    // t = s1 << 17
-    const th = ((s1h << 17) | (s1l >>> 15)) >>> 0;
-    const tl = (s1l << 17) >>> 0;
+    const al = (s0l + s3l) | 0;
+    const ah = (s0h + s3h + ((al >>> 0) < (s0l >>> 0) ? 1 : 0)) | 0;
+    const rh = (ah << 23) | (al >>> 9);
+    const rl = (al << 23) | (ah >>> 9);
+    const ol = (rl + s0l) | 0;
+    w[8] = rh + s0h + ((ol >>> 0) < (rl >>> 0) ? 1 : 0);
+    w[9] = ol;
+    // t = s1 << 17; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 45)
+    const th = (s1h << 17) | (s1l >>> 15);
+    const tl = s1l << 17;
     const n2h = s2h ^ s0h;
     const n2l = s2l ^ s0l;
     const n3h = s3h ^ s1h;
     const n3l = s3l ^ s1l;
-    const n1h = s1h ^ n2h;
-    const n1l = s1l ^ n2l;
-    this.#s0h = (s0h ^ n3h) >>> 0;
-    this.#s0l = (s0l ^ n3l) >>> 0;
-    this.#s1h = n1h >>> 0;
-    this.#s1l = n1l >>> 0;
-    this.#s2h = (n2h ^ th) >>> 0;
-    this.#s2l = (n2l ^ tl) >>> 0;
-    // s3 = rotl(s3, 45) = rotl(swap halves, 13)
-    this.#s3h = ((n3l << 13) | (n3h >>> 19)) >>> 0;
-    this.#s3l = ((n3h << 13) | (n3l >>> 19)) >>> 0;
+    w[2] = s1h ^ n2h;
+    w[3] = s1l ^ n2l;
+    w[0] = s0h ^ n3h;
+    w[1] = s0l ^ n3l;
+    w[4] = n2h ^ th;
+    w[5] = n2l ^ tl;
+    // rotl by 45 = swap the halves, then rotl by 13
+    w[6] = (n3l << 13) | (n3h >>> 19);
+    w[7] = (n3h << 13) | (n3l >>> 19);
   }
 
   /** `next_u32`: the high half of the next u64. */
@@ -170,7 +167,9 @@ export class UniformInt {
   readonly range: bigint;
   /** Whether the range is small enough for offsets as numbers. */
   readonly small: boolean;
-  readonly #r: readonly [number, number, number, number]; // 16-bit limbs of the range, little-endian
+  readonly #rHi: number; // the range's 32-bit halves
+  readonly #rLo: number;
+  readonly #r32: number; // the range when below 2^32, else 0
   readonly #zoneHi: number;
   readonly #zoneLo: number;
   #offHi = 0;
@@ -188,39 +187,59 @@ export class UniformInt {
     this.#zoneLo = Number(zone & 0xffffffffn);
     const r = Number(range & 0xffffffffn);
     const rh = Number((range >> 32n) & 0xffffffffn);
-    this.#r = [r & 0xffff, r >>> 16, rh & 0xffff, rh >>> 16];
+    this.#rHi = rh;
+    this.#rLo = r;
+    this.#r32 = rh === 0 ? r : 0;
   }
 
   /** Draws until accepted; the offset's halves are left in #offHi/#offLo. */
   #draw(rng: SmallRng): void {
-    const [r0, r1, r2, r3] = this.#r;
+    if (this.#r32 !== 0) {
+      this.#draw32(rng, this.#r32);
+      return;
+    }
+    const rl = this.#rLo;
+    const rh = this.#rHi;
     for (;;) {
       rng.nextU64();
-      const v0 = rng.lo & 0xffff;
-      const v1 = rng.lo >>> 16;
-      const v2 = rng.hi & 0xffff;
-      const v3 = rng.hi >>> 16;
-      // 128-bit product in 16-bit limbs, columns summed exactly (each < 2^35)
-      let t = v0 * r0;
-      const p0 = t % 65536;
-      t = Math.floor(t / 65536) + v0 * r1 + v1 * r0;
-      const p1 = t % 65536;
-      t = Math.floor(t / 65536) + v0 * r2 + v1 * r1 + v2 * r0;
-      const p2 = t % 65536;
-      t = Math.floor(t / 65536) + v0 * r3 + v1 * r2 + v2 * r1 + v3 * r0;
-      const p3 = t % 65536;
-      t = Math.floor(t / 65536) + v1 * r3 + v2 * r2 + v3 * r1;
-      const p4 = t % 65536;
-      t = Math.floor(t / 65536) + v2 * r3 + v3 * r2;
-      const p5 = t % 65536;
-      t = Math.floor(t / 65536) + v3 * r3;
-      const p6 = t % 65536;
-      const p7 = Math.floor(t / 65536);
-      const loHi = p3 * 65536 + p2;
-      const loLo = p1 * 65536 + p0;
-      if (loHi < this.#zoneHi || (loHi === this.#zoneHi && loLo <= this.#zoneLo)) {
-        this.#offHi = p7 * 65536 + p6;
-        this.#offLo = p5 * 65536 + p4;
+      const vl = rng.lo;
+      const vh = rng.hi;
+      // v·r = vh·rh·2^64 + (vh·rl + vl·rh)·2^32 + vl·rl, in 32-bit words with carries
+      mul32(vl, rl);
+      const a1 = mulHi;
+      const w0 = mulLo;
+      mul32(vl, rh);
+      const b1 = mulHi;
+      const b0 = mulLo;
+      mul32(vh, rl);
+      const c1 = mulHi;
+      const c0 = mulLo;
+      mul32(vh, rh);
+      const t1 = a1 + b0 + c0;
+      const w1 = t1 >>> 0;
+      const t2 = b1 + c1 + mulLo + (t1 - w1) / TWO32;
+      const w2 = t2 >>> 0;
+      if (w1 < this.#zoneHi || (w1 === this.#zoneHi && w0 <= this.#zoneLo)) {
+        this.#offHi = (mulHi + (t2 - w2) / TWO32) >>> 0;
+        this.#offLo = w2;
+        return;
+      }
+    }
+  }
+
+  /** #draw for ranges below 2^32: v·r as (v_hi·r)·2^32 + v_lo·r with two 32×32 products. */
+  #draw32(rng: SmallRng, r: number): void {
+    for (;;) {
+      rng.nextU64();
+      mul32(rng.lo, r);
+      const aH = mulHi;
+      const aL = mulLo;
+      mul32(rng.hi, r);
+      const mid = mulLo + aH;
+      const midLo = mid >>> 0;
+      if (midLo < this.#zoneHi || (midLo === this.#zoneHi && aL <= this.#zoneLo)) {
+        this.#offHi = 0;
+        this.#offLo = mulHi + (mid >= TWO32 ? 1 : 0);
         return;
       }
     }
@@ -305,11 +324,13 @@ export class Zipf {
   }
 
   sample(rng: SmallRng): number {
+    const s = this.#s;
     for (;;) {
       const invB = this.#invCdf(rng.unit());
       const x = Math.floor(invB + 1);
-      let ratio = x ** -this.#s;
-      if (x > 1) ratio *= invB ** this.#s;
+      // s = 1 (the default): x^−1 = 1/x and invB^1 = invB exactly (a correctly rounded pow gives the same)
+      let ratio = s === 1 ? 1 / x : x ** -s;
+      if (x > 1) ratio *= s === 1 ? invB : invB ** s;
       if (rng.unit() < ratio) return x;
     }
   }
