@@ -121,11 +121,11 @@ export class SmallRng {
     const s3l = w[7] as number;
     // result = rotl(s0 + s3, 23) + s0
     const al = (s0l + s3l) | 0;
-    const ah = (s0h + s3h + ((al >>> 0) < (s0l >>> 0) ? 1 : 0)) | 0;
+    const ah = (s0h + s3h + (al >>> 0 < s0l >>> 0 ? 1 : 0)) | 0;
     const rh = (ah << 23) | (al >>> 9);
     const rl = (al << 23) | (ah >>> 9);
     const ol = (rl + s0l) | 0;
-    w[8] = rh + s0h + ((ol >>> 0) < (rl >>> 0) ? 1 : 0);
+    w[8] = rh + s0h + (ol >>> 0 < rl >>> 0 ? 1 : 0);
     w[9] = ol;
     // t = s1 << 17; s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 45)
     const th = (s1h << 17) | (s1l >>> 15);
@@ -332,6 +332,38 @@ export class Zipf {
       let ratio = s === 1 ? 1 / x : x ** -s;
       if (x > 1) ratio *= s === 1 ? invB : invB ** s;
       if (rng.unit() < ratio) return x;
+    }
+  }
+}
+
+const M64 = (1n << 64n) - 1n;
+const M128 = (1n << 128n) - 1n;
+
+/**
+ * `Uniform::new(low, high)` over u128 (UUID columns): v = `Standard` u128 (the first next_u64 is the low half,
+ * the second the high half), 256-bit v·r, accepted while its low 128 bits ≤ 2^128 − 1 − ((2^128 − r) mod r).
+ * BigInt: UUID columns are rare and these draws are not on the numeric hot path.
+ */
+export class UniformU128 {
+  readonly #low: bigint;
+  readonly #range: bigint;
+  readonly #zone: bigint;
+
+  constructor(low: bigint, high: bigint) {
+    if (!(low < high)) throw new Error('UniformU128 needs low < high');
+    this.#low = low;
+    this.#range = high - low;
+    this.#zone = M128 - (((1n << 128n) - this.#range) % this.#range);
+  }
+
+  sample(rng: SmallRng): bigint {
+    for (;;) {
+      rng.nextU64();
+      const x = (BigInt(rng.hi) << 32n) | BigInt(rng.lo);
+      rng.nextU64();
+      const y = (BigInt(rng.hi) << 32n) | BigInt(rng.lo);
+      const p = ((y << 64n) | (x & M64)) * this.#range;
+      if ((p & M128) <= this.#zone) return this.#low + (p >> 128n);
     }
   }
 }

@@ -226,3 +226,52 @@ test("Feldera's defaults and mappings for dates, timestamps and increments", asy
   for (const r of gen({ s: { strategy: 'zipf', range: [0, 6] } }, 50))
     assert.match(r[3] as string, /^[A-Za-z0-9]{0,5}$/);
 });
+
+test('UUID columns are u128 values (uniform drawn as rand draws u128); byte columns count up to their length', async () => {
+  const program = await compileProgram('CREATE TABLE t (u UUID, b VARBINARY, n INT);');
+  const table = program.table('t') as TableSchema;
+  const ctx = { relation: 't', relationKind: 'table', connector: 'g', transport: 'datagen' } as const;
+  const gen = (fields: Record<string, unknown>, n: number) =>
+    generateRange(compileDatagen(ctx, { seed: 12345, plan: [{ limit: n, fields }] }, table), 12345, 0, n);
+  const inc = gen({}, 6);
+  assert.deepEqual(
+    inc.map((r) => r[0]),
+    [0, 1, 2, 3, 4, 5].map((k) => `00000000-0000-0000-0000-00000000000${k}`),
+  );
+  assert.deepEqual(
+    inc.map((r) => r[1]),
+    ['', '00', '0001', '000102', '00010203', ''],
+  );
+  // uniform over [0, u128::MAX): v = (second u64 << 64) | first u64, widening multiply, zone rejection
+  const rows = gen({ u: { strategy: 'uniform' } }, 20);
+  rows.forEach((r, k) => {
+    const model = new ModelRng(12345n + BigInt(k));
+    const range = (1n << 128n) - 1n;
+    const zone = (1n << 128n) - 1n - (((1n << 128n) - range) % range);
+    let want = 0n;
+    for (;;) {
+      const x = model.next();
+      const y = model.next();
+      const p = ((y << 64n) | x) * range;
+      if ((p & ((1n << 128n) - 1n)) <= zone) {
+        want = p >> 128n;
+        break;
+      }
+    }
+    const h = want.toString(16).padStart(32, '0');
+    assert.equal(
+      r[0],
+      `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+    );
+  });
+  const ranged = gen(
+    {
+      u: {
+        strategy: 'uniform',
+        range: ['00000000-0000-0000-0000-000000000010', '00000000-0000-0000-0000-000000000020'],
+      },
+    },
+    50,
+  );
+  for (const r of ranged) assert.match(r[0] as string, /^00000000-0000-0000-0000-00000000001[0-9a-f]$/);
+});
