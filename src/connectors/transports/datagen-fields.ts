@@ -178,8 +178,8 @@ export function fieldSettings(ctx: ConnectorContext, column: string, raw: unknow
       throw configError(ctx, `${where}: 'values' must be a non-empty array, got ${kindOf(o.values)}`);
     values = o.values;
   }
-  if (range !== null && values !== null)
-    throw configError(ctx, `${where}: give either 'range' or 'values', not both`);
+  // as Feldera documents: `range` is ignored when `values` is set
+  if (values !== null) range = null;
   const np = o.null_percentage ?? null;
   if (np !== null && (typeof np !== 'number' || !(np >= 0 && np <= 100)))
     throw configError(ctx, `${where}: 'null_percentage' must be a number from 0 to 100, got ${kindOf(np)}`);

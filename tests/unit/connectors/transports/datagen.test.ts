@@ -220,7 +220,6 @@ test('config errors name the connector and list what is supported', () => {
   );
   bad({ plan: [{ fields: { d: { strategy: 'uniform', range: [0, 100000] } } }] }, /exceeds DECIMAL\(6, 2\)/);
   bad({ plan: [{ fields: { i: { values: ['x'] } } }] }, /values\[0\]/);
-  bad({ plan: [{ fields: { i: { range: [1, 2], values: [1] } } }] }, /either 'range' or 'values'/);
   bad({ plan: [{ rate: 0 }] }, /rate/);
   bad({ plan: [{ limits: 3 }] }, /unknown key 'limits'.*supported: limit, rate/);
   bad({ seeds: 3 }, /unknown key 'seeds'/);
@@ -313,6 +312,18 @@ test('text strategies make well-formed values; range counts words, sentences and
   assert.ok(
     c.every((x) => x.length === 3),
     JSON.stringify(c),
+  );
+});
+
+test("with both 'values' and 'range', the values are picked and the range ignored (as Feldera documents)", () => {
+  const gen = compileDatagen(
+    ctx,
+    { plan: [{ limit: 3, fields: { i: { range: [1, 2], values: [7, 8] } } }] },
+    table,
+  );
+  assert.deepEqual(
+    generateRange(gen, 1, 0, 3).map((r) => r[0]),
+    [7, 8, 7],
   );
 });
 
