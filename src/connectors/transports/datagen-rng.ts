@@ -158,6 +158,11 @@ export class SmallRng {
   }
 }
 
+// one 64-bit word seen as two uint32 halves (little-endian) and as i64 / u64, to build a bigint in one step
+const WORDS = new Uint32Array(2);
+const I64 = new BigInt64Array(WORDS.buffer);
+const U64 = new BigUint64Array(WORDS.buffer);
+
 /**
  * `Uniform::new(low, high)` over i64 (or usize/u64 ranges that fit), half-open. Samples are offsets from
  * `low` ({@link offset}, a number when the range is below 2^53) or values ({@link big}).
@@ -170,6 +175,9 @@ export class UniformInt {
   readonly #rHi: number; // the range's 32-bit halves
   readonly #rLo: number;
   readonly #r32: number; // the range when below 2^32, else 0
+  readonly #lowHi: number; // low's two's-complement 32-bit halves
+  readonly #lowLo: number;
+  readonly #unsigned: boolean;
   readonly #zoneHi: number;
   readonly #zoneLo: number;
   #offHi = 0;
@@ -189,6 +197,11 @@ export class UniformInt {
     const rh = Number((range >> 32n) & 0xffffffffn);
     this.#rHi = rh;
     this.#rLo = r;
+    const lowBits = BigInt.asUintN(64, low);
+    this.#lowHi = Number(lowBits >> 32n);
+    this.#lowLo = Number(lowBits & 0xffffffffn);
+    // values at or above 2^63 (BIGINT UNSIGNED ranges) read as unsigned, the rest as signed i64
+    this.#unsigned = low >= 0n && high > 2n ** 63n;
     this.#r32 = rh === 0 ? r : 0;
   }
 
@@ -251,10 +264,13 @@ export class UniformInt {
     return this.#offHi * TWO32 + this.#offLo;
   }
 
-  /** A sample: low + offset (inside [low, high)). */
+  /** A sample: low + offset (inside [low, high)), as one bigint read from its two 32-bit halves. */
   big(rng: SmallRng): bigint {
     this.#draw(rng);
-    return this.low + ((BigInt(this.#offHi) << 32n) | BigInt(this.#offLo));
+    const lo = this.#lowLo + this.#offLo;
+    WORDS[0] = lo;
+    WORDS[1] = this.#lowHi + this.#offHi + (lo >= TWO32 ? 1 : 0);
+    return this.#unsigned ? (U64[0] as bigint) : (I64[0] as bigint);
   }
 }
 
