@@ -7,6 +7,9 @@
  * `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
  * (`/ingress`, `/egress`), so they start nothing. Each input connector feeds the endpoint `table.connector`.
  *
+ * The connectors JSON is read with integers beyond 2^53 kept exact (as bigint), as Feldera's serde_json keeps
+ * i64/u64 (a datagen range ending at 9223372036854775807 must not become 2^63).
+ *
  * {@link startConnectors} validates every declaration first (errors name the relation and the connector, and
  * nothing has started when one is thrown), then starts them; the handle reports statuses, input positions
  * (endpoint name → position; give them back as `positions` to resume) and stops everything.
@@ -103,12 +106,21 @@ interface Declared {
   readonly relation: TableSchema | ViewSchema;
 }
 
+/** JSON.parse reviver: an integer literal that a double cannot hold exactly becomes a bigint. */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined) {
+    const src = context.source;
+    if (/^-?\d+$/.test(src)) return BigInt(src);
+  }
+  return value;
+}
+
 function connectorsOf(rel: TableSchema | ViewSchema, kind: 'table' | 'view'): Declared[] {
   const prop = rel.properties.connectors;
   if (prop === undefined) return [];
   let list: unknown;
   try {
-    list = JSON.parse(prop.value);
+    list = JSON.parse(prop.value, exactIntegers as (k: string, v: unknown) => unknown);
   } catch (e) {
     throw new ServiceError(
       'SqlPropertyError',

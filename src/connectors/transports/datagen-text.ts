@@ -4,8 +4,10 @@
  * its wire, where `IPv4`, `IPv6`, `IP` and `MACAddress` serialize as `i_pv4`, `i_pv6`, `i_p`, `m_a_c_address`;
  * the readable `ipv4`, `ipv6`, `ip`, `mac_address` are accepted too).
  *
- * Each generator turns a cell's random draws into a string, so a value depends only on (seed, plan, row,
- * column) like every datagen value: restartable at any row, identical across runs and batchings. The word lists
+ * Each generator turns draws from the record's generator into a string, so a value depends only on (seed,
+ * plan, row) like every datagen value: restartable at any row, identical across runs and batchings. Feldera
+ * takes these values from a fake-data library's word lists with its own draws; Holdfast's lists and draws are
+ * its own, so these strings (unlike the numeric strategies) differ from Feldera's for the same seed. The word lists
  * are Holdfast's own (English, plain and short); the values look like the kind of data the name says (a
  * plausible name, a syntactically valid e-mail address on an `example.*` domain, a valid IPv4, an ISBN with a
  * correct check digit, a Luhn-valid card number), not any real person's data.
@@ -13,20 +15,19 @@
  * `range` is the count for `words`, `sentences` and `paragraphs` ([min, max), defaults [3, 8), [2, 5), [2, 4))
  * and the length for `password` (default [8, 20)); other text strategies ignore it, as Feldera does.
  */
-/** A cell's random draws (datagen-fields.ts's `RowRandom`): draw `d` as 32 random bits. */
+/** A record's random generator (datagen-rng.ts's `SmallRng`): 32 random bits per call. */
 export interface CellRandom {
-  u32(d: number): number;
+  nextU32(): number;
 }
 
-/** Draws for one cell, numbered from 1 (draw 0 is the NULL decision of a nullable column). */
+/** Draws from the record's generator (after the column's NULL decision, if any). */
 class Draws {
   #r: CellRandom;
-  #d = 1;
   constructor(r: CellRandom) {
     this.#r = r;
   }
   u32(): number {
-    return this.#r.u32(this.#d++);
+    return this.#r.nextU32();
   }
   /** An integer in [lo, hi). */
   int(lo: number, hi: number): number {

@@ -9,7 +9,8 @@
  *
  * Plans run one after the other. Rows are numbered globally from 0 across plans; the position is the index of
  * the next row (plus the seed), and row k is a pure function of (seed, k), so restarting at position k gives
- * exactly the rows k, k+1, ... that the first run would have produced.
+ * exactly the rows k, k+1, ... that the first run would have produced. Within a plan, the row at plan index j
+ * is the record Feldera's datagen makes for index j with the same seed (datagen-fields.ts, datagen-rng.ts).
  */
 
 import type { ColumnSchema, TableSchema } from '../../sql/schema.ts';
@@ -29,7 +30,7 @@ import {
   columnGenerator,
   DEFAULT_FIELD,
   fieldSettings,
-  RowRandom,
+  RecordRandom,
 } from './datagen-fields.ts';
 import { InputRun } from './input-run.ts';
 import { sleep, yieldToEventLoop } from './run-control.ts';
@@ -111,8 +112,8 @@ function compilePlan(ctx: ConnectorContext, raw: unknown, n: number, table: Tabl
       );
     settings.set(col, v);
   }
-  const columns = table.columns.map((c) =>
-    columnGenerator(ctx, c, settings.has(c) ? fieldSettings(ctx, c.name, settings.get(c)) : DEFAULT_FIELD),
+  const columns = table.columns.map((c, k) =>
+    columnGenerator(ctx, c, settings.has(c) ? fieldSettings(ctx, c.name, settings.get(c)) : DEFAULT_FIELD, k),
   );
   return { limit, rate, chunk, columns };
 }
@@ -137,13 +138,15 @@ export function generateRows(
   count: number,
 ): Value[][] {
   const p = gen.plans[plan] as DatagenPlan;
-  const r = new RowRandom();
+  const r = new RecordRandom();
   const out: Value[][] = new Array(count);
   const cols = p.columns;
   for (let k = 0; k < count; k++) {
     const i = from + k;
+    // Feldera: one generator per record, seed_from_u64(seed + index within the plan); columns in table order
+    r.at(seed, i);
     const row: Value[] = new Array(cols.length);
-    for (let c = 0; c < cols.length; c++) row[c] = (cols[c] as ColumnGenerator)(i, r.at(seed, plan, i, c));
+    for (let c = 0; c < cols.length; c++) row[c] = (cols[c] as ColumnGenerator)(i, r);
     out[k] = row;
   }
   return out;
@@ -162,6 +165,19 @@ export function generateRange(gen: Datagen, seed: number, from: number, count: n
     index += n;
   }
   return out;
+}
+
+/**
+ * Every row of a datagen whose plans are all bounded (null if one is unbounded), with the config's seed or
+ * else `fallbackSeed` — what the connector would push from start to end of input.
+ */
+export function allRows(gen: Datagen, fallbackSeed: number): Value[][] | null {
+  let total = 0;
+  for (const p of gen.plans) {
+    if (p.limit === null) return null;
+    total += p.limit;
+  }
+  return generateRange(gen, gen.seed ?? fallbackSeed, 0, total);
 }
 
 function resumeIndex(
