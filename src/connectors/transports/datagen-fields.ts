@@ -542,9 +542,10 @@ function timestampGenerator(ctx: ConnectorContext, s: FieldSettings, where: stri
     case 'increment':
       return (i) => (lo + Number(incrMod(i, s.scale, max - min, span))) * 1000;
     case 'uniform': {
-      // as Feldera: the drawn value (already in [min, max)) is added to min
+      // the instant drawn in [min, max) (× scale, as DATE). Feldera's older datagen added it to min once more,
+      // which put a 2024 range around 2078 (its issue #2714, fixed since): values stay inside the range here
       const u = new UniformInt(min, max);
-      return (_i, r) => (lo + (lo + u.offset(r.rng)) * s.scale) * 1000;
+      return (_i, r) => (lo + u.offset(r.rng)) * s.scale * 1000;
     }
     case 'zipf': {
       const z = new Zipf(span, s.e);
