@@ -39,8 +39,8 @@
  */
 import type { ColumnSchema } from '../../sql/schema.ts';
 import type { SqlType } from '../../sql/sql-type.ts';
-import { Decimal } from '../../sql/values/decimal.ts';
 import { coerceBytes, parseUuidText } from '../../sql/values/bytes.ts';
+import { Decimal } from '../../sql/values/decimal.ts';
 import { parseJsonValue } from '../../sql/values/format.ts';
 import { coerceToLength } from '../../sql/values/strings.ts';
 import { parseDate, parseTime, parseTimestamp } from '../../sql/values/temporal.ts';
