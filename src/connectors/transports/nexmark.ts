@@ -15,7 +15,8 @@
  *
  * The table's columns are filled in order (as Feldera's CSV does): the table must have as many columns as the
  * Nexmark record (person 8, auction 10, bid 7); integer fields fit any numeric column, times go to TIMESTAMP
- * (or to an integer column as ms since the epoch).
+ * (or to DATE, or to BIGINT as ms since the epoch). A generated value that does not fit its column (a string
+ * longer than a CHAR(n)) is a parse error: counted, logged, and its row skipped, as a bad CSV record would be.
  *
  * Each connector generates only its own table's events (event n's kind is a function of n), so the three run
  * independently. Position: `{event, seed}`, the number of the next event (events 0..event-1, of all kinds, are
@@ -23,10 +24,10 @@
  */
 
 import type { ColumnSchema, TableSchema } from '../../sql/schema.ts';
-import { INTEGER_KINDS, NUMERIC_KINDS, type SqlType } from '../../sql/sql-type.ts';
+import { NUMERIC_KINDS, type SqlType } from '../../sql/sql-type.ts';
 import { parseJsonValue } from '../../sql/values/format.ts';
 import type { Value } from '../../zset/value.ts';
-import type { ParsedChange } from '../formats/parse-result.ts';
+import type { ParsedChange, ParseErrorEntry } from '../formats/parse-result.ts';
 import {
   asObject,
   type ConnectorContext,
@@ -144,8 +145,7 @@ function converter(kind: FieldKind, col: ColumnSchema): (v: number | string) => 
   } else {
     if (t.kind === 'TIMESTAMP') return (v) => (v as number) * 1000;
     if (t.kind === 'BIGINT') return (v) => BigInt(v as number);
-    if (INTEGER_KINDS.has(t.kind) || t.kind === 'DATE')
-      return (v) => parseJsonValue(isoMs(v as number), t, col.name);
+    if (t.kind === 'DATE') return (v) => parseJsonValue(isoMs(v as number), t, col.name);
   }
   return () => {
     throw new Error('unsupported');
@@ -292,23 +292,41 @@ export function planNexmark(decls: readonly NexmarkDeclaration[]): Map<string, N
   return out;
 }
 
-/** The rows of `table` for events `[from, to)`. */
+/**
+ * The rows of `table` for events `[from, to)`. A value that does not fit its column (e.g. a string longer than
+ * a `CHAR(n)`) throws, or, given `onError`, is reported there with its event number and the row skipped.
+ */
 export function nexmarkRows(
   gen: NexmarkGenerator,
   table: NexmarkTable,
   from: number,
   to: number,
-  toRow: CompiledNexmark['toRow'],
+  convert: CompiledNexmark['toRow'],
+  onError?: (event: number, e: unknown) => void,
 ): Value[][] {
   const out: Value[][] = [];
+  let n = 0;
+  const toRow =
+    onError === undefined
+      ? convert
+      : (vals: readonly (number | string)[]): Value[] => {
+          try {
+            return convert(vals);
+          } catch (e) {
+            onError(n, e);
+            return [];
+          }
+        };
   if (table === 'person')
-    forEachEventOf(table, from, to, (n) => {
-      const p = gen.person(n);
+    forEachEventOf(table, from, to, (k) => {
+      n = k;
+      const p = gen.person(k);
       out.push(toRow([p.id, p.name, p.emailAddress, p.creditCard, p.city, p.state, p.dateTime, p.extra]));
     });
   else if (table === 'auction')
-    forEachEventOf(table, from, to, (n) => {
-      const a = gen.auction(n);
+    forEachEventOf(table, from, to, (k) => {
+      n = k;
+      const a = gen.auction(k);
       out.push(
         toRow([
           a.id,
@@ -325,11 +343,12 @@ export function nexmarkRows(
       );
     });
   else
-    forEachEventOf(table, from, to, (n) => {
-      const b = gen.bid(n);
+    forEachEventOf(table, from, to, (k) => {
+      n = k;
+      const b = gen.bid(k);
       out.push(toRow([b.auction, b.bidder, b.price, b.channel, b.url, b.dateTime, b.extra]));
     });
-  return out;
+  return onError === undefined ? out : out.filter((r) => r.length > 0);
 }
 
 function resumeEvent(
@@ -376,7 +395,20 @@ export function startNexmark(
     while (event < o.events) {
       if (run.stopped) return 'stopped';
       const to = Math.min(o.events, event + chunk);
-      const rows = nexmarkRows(gen, compiled.table, event, to, compiled.toRow);
+      const errors: ParseErrorEntry[] = [];
+      const rows = nexmarkRows(gen, compiled.table, event, to, compiled.toRow, (n, e) =>
+        errors.push({
+          description: `nexmark event ${n}: ${e instanceof Error ? e.message : String(e)}`,
+          event_number: n + 1,
+          field: null,
+          invalid_text: null,
+        }),
+      );
+      if (errors.length > 0)
+        run.reportParseErrors(
+          { changes: [], errors, numErrors: errors.length },
+          `(values that do not fit their columns; those rows are skipped)`,
+        );
       const changes: ParsedChange[] = new Array(rows.length);
       for (let i = 0; i < rows.length; i++) changes[i] = { row: rows[i] as Value[], weight: 1 };
       event = to;

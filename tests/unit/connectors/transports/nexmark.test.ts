@@ -142,10 +142,15 @@ test('a stopped connector resumes from its position with exactly the rows an uni
   const options = { events: 5000, seed: 11, threads: 1, batch_size_per_thread: 100 };
   const full = await runToEnd('bid', options);
   const { ctx, spec, plan } = setup('bid', options);
-  const host = new FakeHost();
+  // a host whose 18th push never completes: the connector is stopped mid-stream
+  const host = new (class extends FakeHost {
+    override async push(...args: Parameters<FakeHost['push']>): Promise<void> {
+      await super.push(...args);
+      if (this.pushes.length >= 17) this.gate ??= new Promise(() => {});
+    }
+  })();
   const c = startNexmark(ctx, spec, plan, host, () => {}, { position: null });
   await until(() => host.pushes.length >= 17, '17 pushes');
-  host.gate = new Promise(() => {}); // the next push never completes: stop mid-stream
   await c.stop();
   const pos = c.position() as NexmarkPosition;
   assert.ok(pos.event >= 1700 && pos.event < 5000, `stopped at ${pos.event}`);
@@ -223,4 +228,37 @@ test('config errors name the connector; options are set on one connector; one co
       isServiceError(e) &&
       /column 3 of table 'bid' \('price'\) receives the nexmark field 'price'/.test(e.message),
   );
+});
+
+test('other column types: numbers into INT/DECIMAL/DOUBLE, time into DATE; a value too long for its CHAR(n) is a counted parse error', async () => {
+  const p = await compileProgram(
+    'CREATE TABLE bid (auction INT, bidder DECIMAL(10, 0), price DOUBLE, channel CHAR(8), url VARCHAR(200), date_time DATE, extra TEXT);',
+  );
+  const ctx: ConnectorContext = {
+    relation: 'bid',
+    relationKind: 'table',
+    connector: 'nx',
+    transport: 'nexmark',
+  };
+  const spec = parseConnectorSpec(
+    { name: 'nx', transport: { name: 'nexmark', config: { table: 'bid', options: { events: 20_000 } } } },
+    0,
+    'bid',
+    'table',
+  );
+  const plan = planNexmark([{ ctx, spec, relation: p.table('bid') as TableSchema }]).get('bid.nx');
+  assert.ok(plan);
+  const host = new FakeHost();
+  const c = startNexmark(ctx, spec, plan, host, () => {}, { position: null });
+  await c.settled;
+  const rows = host.rows();
+  const errors = c.status().parseErrors;
+  // 1 bid in 100 comes from a 'channel-N' channel, longer than CHAR(8): those rows are skipped and counted
+  assert.ok(errors > 50 && errors < 400, `${errors} parse errors`);
+  assert.equal(rows.length + errors, 18_400);
+  assert.equal(c.status().state, 'end_of_input');
+  const r = rows[0] as Row;
+  assert.equal(typeof r[0], 'number');
+  assert.equal(r[5], 0); // DATE: days since the epoch
+  assert.ok(rows.every((x) => String(x[3]).length <= 8));
 });
