@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   ft: async () => (await import('./ft/suite.ts')).ftSuite,
   sync: async () => (await import('./sync/suite.ts')).syncSuite,
   standby: async () => (await import('./standby/suite.ts')).standbySuite,
+  nexmark: async () => (await import('./nexmark/suite.ts')).nexmarkSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
@@ -23,7 +24,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)
   sync suite flags: --runs N (default 3; any value writes the scratch file only); needs rclone (installed with
                     apt-get when missing)
-  standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows`;
+  standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows
+  nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -39,6 +41,7 @@ async function main(): Promise<void> {
       engines: { type: 'string' },
       workloads: { type: 'string' },
       variant: { type: 'string' },
+      events: { type: 'string' },
     },
     strict: true,
   });
@@ -55,12 +58,12 @@ async function main(): Promise<void> {
       console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
     return;
   }
-  const { quick, orders, batch, runs, seed, engines, workloads, variant } = values;
+  const { quick, orders, batch, runs, seed, engines, workloads, variant, events } = values;
   const t0 = performance.now();
   for (const name of names) {
     const suite = await (SUITES[name] as () => Promise<Suite>)();
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
-    await suite.run({ quick, flags: { orders, batch, runs, seed, engines, workloads, variant } });
+    await suite.run({ quick, flags: { orders, batch, runs, seed, engines, workloads, variant, events } });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

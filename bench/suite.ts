@@ -11,6 +11,8 @@ export interface SuiteFlags {
   workloads?: string;
   /** db-ivm aggregation pipeline: reduce | groupBy. */
   variant?: string;
+  /** Events per query (nexmark suite). */
+  events?: string;
 }
 
 export interface SuiteOptions {

@@ -3,7 +3,7 @@
  * `CREATE VIEW v WITH ('connectors' = '[...]') AS ...` (outputs), in Feldera's JSON shape
  * (`{"name", "transport": {"name", "config"}, "format": {"name", "config"}}`).
  *
- * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `datagen`, `empty_input` and
+ * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `datagen`, `nexmark`, `empty_input` and
  * `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
  * (`/ingress`, `/egress`), so they start nothing. Each input connector feeds the endpoint `table.connector`.
  *
@@ -33,6 +33,12 @@ import { compileDatagen, startDatagen } from './transports/datagen.ts';
 import { checkFileInput, startFileInput } from './transports/file-input.ts';
 import { checkFileOutput, startFileOutput } from './transports/file-output.ts';
 import { InputRun } from './transports/input-run.ts';
+import {
+  type NexmarkDeclaration,
+  type NexmarkPlan,
+  planNexmark,
+  startNexmark,
+} from './transports/nexmark.ts';
 import { checkObjectInput, startObjectInput } from './transports/object-input.ts';
 import type {
   ConnectorFtModel,
@@ -51,6 +57,7 @@ export const INPUT_TRANSPORTS = [
   's3_input',
   'object_store_input',
   'datagen',
+  'nexmark',
   'empty_input',
   'http_input',
 ] as const;
@@ -69,7 +76,6 @@ const FELDERA_ONLY = new Set([
   'postgres_cdc_input',
   'postgres_output',
   'iceberg_input',
-  'nexmark',
   'dynamodb_output',
   'redis_output',
   'clock_input',
@@ -161,7 +167,10 @@ function checkTransport(d: Declared): void {
   if (own.includes(t)) return;
   const other: readonly string[] = input ? OUTPUT_TRANSPORTS : INPUT_TRANSPORTS;
   const supported = `supported ${input ? 'input' : 'output'} transports: ${own.join(', ')}`;
-  if (other.includes(t) || (input ? t.endsWith('_output') : t.endsWith('_input') || t === 'datagen'))
+  if (
+    other.includes(t) ||
+    (input ? t.endsWith('_output') : t.endsWith('_input') || t === 'datagen' || t === 'nexmark')
+  )
     throw configError(
       d.ctx,
       `'${t}' is an ${input ? 'output' : 'input'} transport, but ${input ? 'tables take input' : 'views take output'} connectors; ${supported}`,
@@ -210,7 +219,13 @@ export function declaredConnectors(program: Program, options: { baseDir?: string
         break;
     }
   }
+  nexmarkPlans(all);
   return all;
+}
+
+/** The nexmark connectors' plans by endpoint (validated together: they share one event stream). */
+function nexmarkPlans(all: readonly Declared[]): Map<string, NexmarkPlan> {
+  return planNexmark(all.filter((d) => d.spec.transport === 'nexmark') as NexmarkDeclaration[]);
 }
 
 /** A connector that starts nothing (http_input/http_output markers, null_output). */
@@ -259,6 +274,7 @@ export async function startConnectors(
         );
     }
   }
+  const nexmark = nexmarkPlans(declared);
   const running: Array<{ d: Declared; c: RunningConnector; settles: boolean }> = [];
   try {
     for (const d of declared) {
@@ -297,6 +313,10 @@ export async function startConnectors(
             : plans.every((p) => typeof (p as { limit?: unknown })?.limit === 'number');
           break;
         }
+        case 'nexmark':
+          c = startNexmark(d.ctx, d.spec, nexmark.get(endpoint) as NexmarkPlan, host, log, { position });
+          settles = true;
+          break;
         case 'empty_input': {
           const run = new InputRun(d.ctx, host, log, null, null);
           run.start(async () => 'end_of_input');

@@ -17,7 +17,7 @@ import type { Circuit } from '../circuit/circuit.ts';
 import { AsofJoinOperator } from '../operators/asof-join.ts';
 import { type KeyFn, NULL_KEY } from '../operators/join.ts';
 import { encodeRow, encodeValue, type Row, type Value } from '../zset/value.ts';
-import { isMarkerCall, mentionsAsofMarker } from './asof-syntax.ts';
+import { isBareMarkerCall, isMarkerCall, mentionsAsofMarker } from './asof-syntax.ts';
 import type { BindContext, Bound, Ev, ScopeColumn } from './bound.ts';
 import { bindExpr, ROW_CTX, shiftCtx, sqlError, unify } from './expr.ts';
 import type { Rel } from './rel.ts';
@@ -83,17 +83,27 @@ export function planAsofJoin(quals: Ast, kind: string, left: Rel, right: Rel, p:
     sqlError(code, message, ctx, at, code === 'SqlUnsupported' ? { construct: 'ASOF JOIN' } : {});
   if (kind !== 'left') throw fail(`only the LEFT form of ASOF JOIN is supported; write ${FORM}`, undefined);
 
-  const terms = conjuncts(quals);
+  // the unparenthesized form arrives as `(asof$m() AND cond) OR on` (see asof-syntax.ts)
+  const ors = quals?.BoolExpr?.boolop === 'OR_EXPR' ? (quals.BoolExpr.args as Ast[]) : null;
+  const bareOr = ors !== null && isBareMarkerCall(conjuncts(ors[0])[0]);
+  const head = bareOr ? conjuncts((ors as Ast[])[0]) : conjuncts(quals);
+  const bare = isBareMarkerCall(head[0]);
+  const terms = bare ? head.slice(0, 2) : head;
   const marker = terms.filter(isMarkerCall);
-  const on = terms.filter((t) => !isMarkerCall(t));
-  const stray = on.find(mentionsAsofMarker);
+  const on = bare
+    ? [
+        ...head.slice(2),
+        ...(bareOr ? ((ors as Ast[]).length === 2 ? conjuncts((ors as Ast[])[1]) : [quals]) : []),
+      ]
+    : terms.filter((t) => !isMarkerCall(t));
+  const stray = on.find(mentionsAsofMarker) ?? (bareOr && (ors as Ast[]).length !== 2 ? quals : undefined);
   if (marker.length !== 1 || stray !== undefined)
     throw fail(
       `the ON clause of an ASOF JOIN must be a conjunction of equalities between the two inputs; write ${FORM}`,
       location(stray ?? quals),
     );
   const args = (marker[0] as Ast).FuncCall.args as Ast[] | undefined;
-  const cond = args?.length === 1 ? (args[0] as Ast) : null;
+  const cond = bare ? ((terms[1] as Ast | undefined) ?? null) : args?.length === 1 ? (args[0] as Ast) : null;
 
   // MATCH_CONDITION: left >= right
   const expr = cond?.A_Expr;

@@ -9,8 +9,14 @@
  * `asof$match` (the match condition) and the ON equalities. Each replacement has the length of what it
  * replaces, so positions in errors stay those of the text the user wrote.
  *
+ * Feldera also takes the comparison without parentheses (`MATCH_CONDITION l.ts >= r.ts ON k`, as its Nexmark
+ * q13 is written). There is no room for parentheses or for an AND in place of ON, so `MATCH_CONDITION` becomes
+ * `ON asof$m()AND` (a call of the argument-less marker `asof$m`, padded) and `ON` becomes `OR`: Postgres then
+ * parses `(asof$m() AND c) OR k` (AND binds tighter), and the planner reads the match condition as the conjunct
+ * after the marker and the ON clause as the other side of the OR.
+ *
  * Refused here, with the position: RIGHT/FULL/INNER `ASOF JOIN` (Feldera supports only the LEFT form), a
- * missing MATCH_CONDITION or its parentheses, and `USING` (`SqlUnsupported`/`SqlSyntaxError`). `ASOF` that is
+ * missing MATCH_CONDITION, and `USING` (`SqlUnsupported`/`SqlSyntaxError`). `ASOF` that is
  * not followed by JOIN, or `x ASOF JOIN` with no join keyword before ASOF and no MATCH_CONDITION after it, is
  * left alone (it is then a name, e.g. a table alias).
  *
@@ -24,6 +30,8 @@ import type { DialectToken } from './tokens.ts';
 
 /** The marker function the rewrite puts in the join condition (lower case, as Postgres folds it). */
 export const ASOF_MARKER = 'asof$match';
+/** The argument-less marker of the unparenthesized form: the match condition is the conjunct after it. */
+export const ASOF_BARE_MARKER = 'asof$m';
 
 const JOIN_KIND_WORDS = new Set(['LEFT', 'RIGHT', 'FULL', 'INNER', 'CROSS', 'OUTER']);
 
@@ -81,6 +89,45 @@ function findMatchCondition(tokens: readonly DialectToken[], join: number): numb
   return -1;
 }
 
+/** Words that end a bare MATCH_CONDITION (beside `;` and a closing parenthesis of an outer level). */
+const CONDITION_END = new Set([
+  'ON',
+  'USING',
+  'WHERE',
+  'GROUP',
+  'HAVING',
+  'ORDER',
+  'LIMIT',
+  'UNION',
+  'EXCEPT',
+  'INTERSECT',
+  'WINDOW',
+  'JOIN',
+  'LEFT',
+  'RIGHT',
+  'FULL',
+  'INNER',
+  'CROSS',
+  'NATURAL',
+]);
+
+function endsCondition(t: DialectToken | undefined): boolean {
+  return t === undefined || t.text === ';' || t.text === ')' || t.text === ',' || CONDITION_END.has(upper(t));
+}
+
+/** Index of the last token of the unparenthesized condition after MATCH_CONDITION at `mc`. */
+function bareConditionEnd(tokens: readonly DialectToken[], mc: number): number {
+  let depth = 0;
+  let k = mc + 1;
+  for (; k < tokens.length; k++) {
+    const t = tokens[k] as DialectToken;
+    if (depth === 0 && endsCondition(t)) break;
+    if (t.text === '(') depth++;
+    else if (t.text === ')') depth--;
+  }
+  return k - 1;
+}
+
 export function rewriteAsofSyntax(tokens: readonly DialectToken[], chars: string[], sql: string): void {
   for (let i = 0; i + 1 < tokens.length; i++) {
     const t = tokens[i] as DialectToken;
@@ -104,13 +151,17 @@ export function rewriteAsofSyntax(tokens: readonly DialectToken[], chars: string
         `LEFT ASOF JOIN needs a MATCH_CONDITION after the right-hand table; ${FORM}`,
       );
     const open = tokens[mc + 1];
-    const close = open?.text === '(' ? closing(tokens, mc + 1) : -1;
-    if (close < 0)
+    let close = open?.text === '(' ? closing(tokens, mc + 1) : -1;
+    // `(a) >= (b)` starts with a parenthesis too: the parenthesized form is `( ... )` followed by ON or the end
+    if (close >= 0 && !endsCondition(tokens[close + 1])) close = -1;
+    const bare = close < 0;
+    if (bare) close = bareConditionEnd(tokens, mc);
+    if (close <= mc)
       throw errorAt(
         sql,
         (tokens[mc] as DialectToken).start,
         'SqlSyntaxError',
-        `MATCH_CONDITION needs its comparison in parentheses; ${FORM}`,
+        `MATCH_CONDITION needs a comparison; ${FORM}`,
       );
     const after = tokens[close + 1];
     if (upper(after) === 'USING')
@@ -122,7 +173,10 @@ export function rewriteAsofSyntax(tokens: readonly DialectToken[], chars: string
         'ASOF JOIN USING',
       );
     const m = tokens[mc] as DialectToken;
-    if (upper(after) === 'ON') {
+    if (upper(after) === 'ON' && bare) {
+      const on = after as DialectToken;
+      overwrite(chars, on.start, on.end, 'OR');
+    } else if (upper(after) === 'ON') {
       const on = after as DialectToken;
       const gap = sql.slice((tokens[close] as DialectToken).end, on.start);
       const blankBefore = /\s/.test(sql[on.start - 1] ?? '');
@@ -137,7 +191,7 @@ export function rewriteAsofSyntax(tokens: readonly DialectToken[], chars: string
       overwrite(chars, on.start - 1, on.end, 'AND');
     }
     overwrite(chars, t.start, t.end, '');
-    overwrite(chars, m.start, m.end, `ON ${ASOF_MARKER}`);
+    overwrite(chars, m.start, m.end, bare ? `ON ${ASOF_BARE_MARKER}()AND` : `ON ${ASOF_MARKER}`);
     i = close;
   }
 }
@@ -152,5 +206,12 @@ export function mentionsAsofMarker(ast: Ast): boolean {
 
 export function isMarkerCall(ast: Ast): boolean {
   const names = ast?.FuncCall?.funcname as Ast[] | undefined;
-  return names?.length === 1 && names[0]?.String?.sval === ASOF_MARKER;
+  const name = names?.length === 1 ? names[0]?.String?.sval : undefined;
+  return name === ASOF_MARKER || name === ASOF_BARE_MARKER;
+}
+
+/** True for the argument-less marker of the unparenthesized form. */
+export function isBareMarkerCall(ast: Ast): boolean {
+  const names = ast?.FuncCall?.funcname as Ast[] | undefined;
+  return names?.length === 1 && names[0]?.String?.sval === ASOF_BARE_MARKER;
 }

@@ -39,10 +39,13 @@
  * 10. Period predicates after a parenthesized pair, `(a, b) OVERLAPS | CONTAINS | EQUALS | [IMMEDIATELY]
  *    PRECEDES | [IMMEDIATELY] SUCCEEDS ...` → operator symbols `@@#...` (see `period-predicates.ts`).
  *
+ * 11. A string-literal select-list alias `AS 'name'` → `AS "name"` (see `string-alias-syntax.ts`).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 import { rewriteCeilFloorTo } from './ceil-floor-to-syntax.ts';
 import { rewritePeriodPredicates } from './period-predicates-syntax.ts';
+import { rewriteStringAliases } from './string-alias-syntax.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
 
@@ -135,5 +138,6 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
   }
   rewriteCeilFloorTo(tokens, chars);
   rewritePeriodPredicates(tokens, chars);
+  rewriteStringAliases(tokens, chars);
   return rewriteTypes(tokens, chars);
 }

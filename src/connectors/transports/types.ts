@@ -8,7 +8,7 @@
  * `metrics`; an output connector registers a listener for a view's per-step changes with `listen`.
  *
  * Positions (for fault tolerance): every replayable input reports a JSON-safe position after each push; given
- * back at start, the connector resumes just after it (file: byte offset; datagen: row index and seed).
+ * back at start, the connector resumes just after it (file: byte offset; datagen: row index and seed; nexmark: event number and seed).
  */
 
 import type { FaultToleranceModel } from '../../types/pipeline-api.ts';
@@ -78,7 +78,7 @@ export type ConnectorLog = (
 ) => void;
 
 /** A replayable input's position: JSON-safe, transport-specific. */
-export type InputPosition = FileInputPosition | DatagenPosition | ObjectInputPosition;
+export type InputPosition = FileInputPosition | DatagenPosition | ObjectInputPosition | NexmarkPosition;
 
 /** Byte offset just after the last record pushed. */
 export interface FileInputPosition {
@@ -98,6 +98,12 @@ export interface ObjectInputPosition {
 /** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */
 export interface DatagenPosition {
   readonly index: number;
+  readonly seed: number;
+}
+
+/** Number of the next Nexmark event (events 0..event-1, of all three tables, were generated) and the seed. */
+export interface NexmarkPosition {
+  readonly event: number;
   readonly seed: number;
 }
 

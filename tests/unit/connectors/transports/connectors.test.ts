@@ -217,7 +217,7 @@ test('declaration errors name the relation and connector and list the supported 
   };
   await bad(
     `CREATE TABLE t (x INT) ${withConnectors([{ name: 'k', transport: { name: 'kafkaa_input', config: {} } }])};`,
-    /connector 'k' \(kafkaa_input\) of table 't': unknown transport 'kafkaa_input'; supported input transports: file_input, s3_input, object_store_input, datagen, empty_input, http_input/,
+    /connector 'k' \(kafkaa_input\) of table 't': unknown transport 'kafkaa_input'; supported input transports: file_input, s3_input, object_store_input, datagen, nexmark, empty_input, http_input/,
   );
   await bad(
     `CREATE TABLE t (x INT) ${withConnectors([{ name: 'k', transport: { name: 'kafka_input', config: {} } }])};`,

@@ -1,0 +1,83 @@
+/**
+ * One Nexmark measurement in a fresh process: `node worker.ts <query> <events> <rate> <stepEvents> <samples>`.
+ * Compiles the tables (LATENESS 4 s on date_time, as Feldera's benchmark) and the query, then feeds the events
+ * `[0, events)` in steps of `stepEvents` (each step holds the three tables' rows of one event range), reading
+ * every step's output. Generation and engine time are timed apart. `samples` times during the run the circuit's
+ * state is counted (rows in all stateful operators' state, untimed). Prints `NEXMARK {json}`.
+ */
+import { readFileSync } from 'node:fs';
+import { compileNexmark, nexmarkRows } from '../../src/connectors/transports/nexmark.ts';
+import { NexmarkGenerator, type NexmarkTable } from '../../src/connectors/transports/nexmark-gen.ts';
+import { compileProgram } from '../../src/sql/program.ts';
+import type { TableSchema } from '../../src/sql/schema.ts';
+import type { Batch } from '../../src/zset/batch.ts';
+import { NEXMARK_QUERIES, nexmarkTables } from './queries.ts';
+
+const [name, eventsArg, rateArg, stepArg, samplesArg] = process.argv.slice(2);
+const query = NEXMARK_QUERIES.find((q) => q.name === name);
+if (!query) throw new Error(`unknown query ${name}`);
+const events = Number(eventsArg);
+const rate = Number(rateArg);
+const stepEvents = Number(stepArg);
+const samples = Number(samplesArg);
+
+function peakRssMiB(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024);
+}
+
+const program = await compileProgram(nexmarkTables({ lateness: 'INTERVAL 4 SECONDS' }) + query.sql);
+const circuit = program.instantiate();
+const tables = ['person', 'auction', 'bid'] as const;
+const ctx = (t: string) => ({
+  relation: t,
+  relationKind: 'table' as const,
+  connector: 'nexmark',
+  transport: 'nexmark',
+});
+const toRow = Object.fromEntries(
+  tables.map((t) => [t, compileNexmark(ctx(t), { table: t }, program.table(t) as TableSchema).toRow]),
+) as Record<NexmarkTable, ReturnType<typeof compileNexmark>['toRow']>;
+const gen = new NexmarkGenerator({ seed: 1, firstEventRate: rate });
+
+function stateRows(): number {
+  let n = 0;
+  for (const parts of Object.values(circuit.snapshot().operators))
+    for (const b of Object.values(parts)) n += b.rows.length;
+  return n;
+}
+
+globalThis.gc?.();
+let genMs = 0;
+let engineMs = 0;
+let outputRows = 0;
+const state: Array<{ events: number; rows: number }> = [];
+const sampleEvery = Math.max(stepEvents, Math.ceil(events / Math.max(1, samples) / stepEvents) * stepEvents);
+for (let from = 0; from < events; from += stepEvents) {
+  const to = Math.min(events, from + stepEvents);
+  const t0 = performance.now();
+  const input = new Map<string, Batch>();
+  for (const t of tables) {
+    const rows = nexmarkRows(gen, t, from, to, toRow[t]);
+    input.set(t, { rows, weights: new Array(rows.length).fill(1) });
+  }
+  const t1 = performance.now();
+  const out = circuit.step(input);
+  for (const b of out.values()) outputRows += b.rows.length;
+  const t2 = performance.now();
+  genMs += t1 - t0;
+  engineMs += t2 - t1;
+  if (samples > 0 && (to % sampleEvery === 0 || to === events)) state.push({ events: to, rows: stateRows() });
+}
+console.log(
+  `NEXMARK ${JSON.stringify({
+    query: name,
+    events,
+    generate_seconds: genMs / 1000,
+    engine_seconds: engineMs / 1000,
+    output_rows: outputRows,
+    peak_rss_mib: peakRssMiB(),
+    late_records: [...circuit.lateRecords().values()].reduce((a, b) => a + b, 0),
+    state,
+  })}`,
+);
