@@ -258,10 +258,16 @@ class Avg implements Accumulator {
   }
 }
 
-/** MIN or MAX over a multiset of values: sorted distinct values plus a count per value. */
+/**
+ * MIN or MAX over a multiset of values: a count per distinct value, and a binary heap of the distinct values, best
+ * first (lowest for MIN, highest for MAX). A value whose count reaches 0 leaves the map at once and the heap
+ * lazily (when it surfaces at the top, or when stale entries outnumber live ones and the heap is rebuilt), so a
+ * change is O(log n) and a result O(1) amortized — a sorted array's splice made a large group (a window of
+ * every bid) quadratic.
+ */
 class Extreme implements Accumulator {
   readonly counts = new Map<unknown, { v: Value; n: number }>();
-  readonly sorted: Value[] = [];
+  readonly heap: Value[] = [];
   readonly cmp: (a: Value, b: Value) => number;
   readonly max: boolean;
   constructor(cmp: (a: Value, b: Value) => number, max: boolean) {
@@ -271,15 +277,43 @@ class Extreme implements Accumulator {
   #key(v: Value): unknown {
     return typeof v === 'object' && v !== null ? encodeValue(v) : v;
   }
-  #find(v: Value): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cmp(this.sorted[mid] as Value, v) < 0) lo = mid + 1;
-      else hi = mid;
+  /** Whether `a` belongs above `b` in the heap. */
+  #above(a: Value, b: Value): boolean {
+    const c = this.cmp(a, b);
+    return this.max ? c > 0 : c < 0;
+  }
+  #up(i: number): void {
+    const h = this.heap;
+    const v = h[i] as Value;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.#above(v, h[p] as Value)) break;
+      h[i] = h[p] as Value;
+      i = p;
     }
-    return lo;
+    h[i] = v;
+  }
+  #down(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const v = h[i] as Value;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      if (c + 1 < n && this.#above(h[c + 1] as Value, h[c] as Value)) c++;
+      if (!this.#above(h[c] as Value, v)) break;
+      h[i] = h[c] as Value;
+      i = c;
+    }
+    h[i] = v;
+  }
+  #popTop(): void {
+    const h = this.heap;
+    const last = h.pop() as Value;
+    if (h.length > 0) {
+      h[0] = last;
+      this.#down(0);
+    }
   }
   add(v: Value, w: number): void {
     if (v === null) return;
@@ -287,19 +321,28 @@ class Extreme implements Accumulator {
     const e = this.counts.get(k);
     if (e === undefined) {
       this.counts.set(k, { v, n: w });
-      this.sorted.splice(this.#find(v), 0, v);
+      this.heap.push(v);
+      this.#up(this.heap.length - 1);
       return;
     }
     e.n += w;
     if (e.n === 0) {
       this.counts.delete(k);
-      const i = this.#find(e.v);
-      this.sorted.splice(i, 1);
+      if (this.heap.length > 2 * this.counts.size + 32) {
+        // stale entries outnumber live ones: rebuild from the live values (amortized against the removals)
+        this.heap.length = 0;
+        for (const x of this.counts.values()) this.heap.push(x.v);
+        for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
+      }
     }
   }
   result(): Value {
-    if (this.sorted.length === 0) return null;
-    return (this.max ? this.sorted[this.sorted.length - 1] : this.sorted[0]) as Value;
+    while (this.heap.length > 0) {
+      const e = this.counts.get(this.#key(this.heap[0] as Value));
+      if (e !== undefined) return e.v;
+      this.#popTop();
+    }
+    return null;
   }
 }
 
