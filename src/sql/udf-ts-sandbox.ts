@@ -105,8 +105,11 @@ export interface UdfPosition {
   readonly column: number;
 }
 
+/** The codes of udf_ts errors (all positioned in the udf_ts source when the position is known). */
+export type UdfErrorCode = 'UdfSyntaxError' | 'UdfTypeError' | 'UdfMissingExport' | 'UdfRuntimeError';
+
 export function udfError(
-  code: 'UdfSyntaxError' | 'UdfTypeError' | 'UdfMissingExport' | 'UdfRuntimeError',
+  code: UdfErrorCode,
   message: string,
   pos: UdfPosition | null,
   extra: Record<string, unknown> = {},
