@@ -401,7 +401,7 @@ function runProgramCommand(mainScript: string, command: string, input: string): 
   });
 }
 
-/** Runs the SQL compiler in a child process (`holdfast program compile`). */
+/** Runs the SQL compiler in a child process (`holdfast program compile --json`: the SQL and its udf_ts). */
 function compile(
   mainScript: string,
   sql: string,

@@ -156,6 +156,19 @@ test('two TS UDFs over HTTP: create, start, push, read; checkpoint, kill -9 and 
     const diff = await api('POST', '/v0/pipelines/u1/diff', { udf_ts: UDF_TS.replace("'fail'", "'no'") });
     assert.equal(diff.status, 200, diff.text);
     assert.match(JSON.stringify(diff.json), /"modified_views":\["v"\]/);
+
+    // starting with the changed udf_ts: the checkpoint's program differs (udf_ts is part of its fingerprint), so
+    // the view that calls the changed function is bootstrapped, never restored as is with the old results
+    assert.equal((await api('POST', '/v0/pipelines/u1/start')).status, 202);
+    const waiting = await until(
+      () => api('GET', '/v0/pipelines/u1'),
+      (r) => r.json.deployment_status === 'AwaitingApproval',
+      'AwaitingApproval',
+    );
+    assert.match(JSON.stringify(waiting.json.deployment_runtime_status_details), /"modified_views":\["v"\]/);
+    assert.equal((await api('POST', '/v0/pipelines/u1/approve')).status, 200);
+    await running(api, 'u1');
+    assert.deepEqual(await query(api, 'u1'), ['{"id":1,"l":"ann:ok","w":105}', expected[2]]);
   } finally {
     await stopProcess(proc);
   }

@@ -1,6 +1,8 @@
 /**
  * Manager routes: the pipeline registry (list, get, create, replace, patch, delete) and `POST …/diff` (the
- * program diff against a proposed program, computed by `holdfast program diff` in a child process).
+ * program diff against a proposed program and udf_ts, computed by `holdfast program diff` in a child process).
+ * The program is `program_code` plus `udf_ts` (TypeScript UDFs): a change to either is a program change
+ * (program_version, recompile).
  *
  * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
