@@ -178,6 +178,11 @@ function toTsNonNull(t: SqlType, h: Helpers): ToTs {
   switch (t.kind) {
     case 'DECIMAL':
       return (v) => (v as Decimal).toString();
+    case 'DATE':
+    case 'TIME':
+    case 'TIMESTAMP':
+      // the text CAST(v AS VARCHAR) gives: 'YYYY-MM-DD', 'HH:MM:SS[.ffffff]', 'YYYY-MM-DD HH:MM:SS[.ffffff]'
+      return compileCast(t, { kind: 'VARCHAR', nullable: false, length: null }, true);
     case 'BINARY':
     case 'VARBINARY':
       return (v) => h.bytes(v as string);
@@ -295,6 +300,15 @@ function fromTsNonNull(t: SqlType, h: Helpers): FromTs {
       return (r) => {
         expect(typeof r === 'string', r, `a string (${k})`);
         return cast ? cast(r as string) : (r as string);
+      };
+    }
+    case 'DATE':
+    case 'TIME':
+    case 'TIMESTAMP': {
+      const cast = compileCast({ kind: 'VARCHAR', nullable: false, length: null }, t, true);
+      return (r) => {
+        expect(typeof r === 'string', r, `a string (${k})`);
+        return cast(r as string);
       };
     }
     case 'BINARY':

@@ -101,6 +101,9 @@ function tsTypeNonNull(t: SqlType): string {
     case 'CHAR':
     case 'VARCHAR':
     case 'UUID':
+    case 'DATE':
+    case 'TIME':
+    case 'TIMESTAMP':
       return 'string';
     case 'BINARY':
     case 'VARBINARY':

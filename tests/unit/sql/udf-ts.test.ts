@@ -78,6 +78,41 @@ export { helper as keys };
   ]);
 });
 
+test('DATE, TIME and TIMESTAMP cross as their CAST text; an ad-hoc query can call a TS UDF', async () => {
+  const sql = `CREATE FUNCTION next_day(d DATE) RETURNS DATE;
+CREATE FUNCTION hour_of(t TIME NOT NULL) RETURNS INT NOT NULL;
+CREATE FUNCTION later(ts TIMESTAMP) RETURNS TIMESTAMP;
+CREATE TABLE t (d DATE, tm TIME NOT NULL, ts TIMESTAMP) WITH ('materialized' = 'true');
+CREATE VIEW v AS SELECT next_day(d), hour_of(tm), later(ts) FROM t;`;
+  const udfTs = `export function next_day(d: string | null): string | null {
+  if (d === null) return null;
+  const t = new Date(d + 'T00:00:00Z');
+  return new Date(t.getTime() + 86400000).toISOString().slice(0, 10);
+}
+export const hour_of = (t: string): number => Number(t.slice(0, 2));
+export const later = (ts: string | null): string | null => (ts === null ? null : ts.replace('12:', '13:'));
+`;
+  const p = await compileProgram(sql, { udfTs });
+  const c = p.instantiate();
+  const row = [19782, 45296123456, 1709210096500000]; // 2024-02-29, 12:34:56.123456, 2024-02-29 12:34:56.5
+  const out = c.step(new Map([['t', { rows: [row], weights: [1] }]]));
+  const cols = p.outputs[0]?.columns ?? [];
+  assert.deepEqual(
+    out.get('v')?.rows[0]?.map((v, i) => formatValue(v as Value, cols[i]!.type)),
+    ['2024-03-01', '12', '2024-02-29 13:34:56.5'],
+  );
+  const r = await c.query('SELECT next_day(d) AS n FROM t');
+  assert.deepEqual(r.rows, [[19783]]);
+  // a result that is not a date is a run-time error naming the function
+  const bad = await compileProgram(sql, {
+    udfTs: udfTs.replace('toISOString().slice(0, 10)', "toISOString() + '!'"),
+  });
+  assert.throws(
+    () => bad.instantiate().step(new Map([['t', { rows: [row], weights: [1] }]])),
+    isErr('UdfRuntimeError', /function next_day returned a value that does not fit DATE/),
+  );
+});
+
 test('a DECIMAL argument is its exact text, and the result is rounded to the declared scale', async () => {
   const p = await compileProgram(
     'CREATE FUNCTION money(x DECIMAL(10, 2) NOT NULL) RETURNS DECIMAL(10, 2) NOT NULL;\nCREATE VIEW v AS SELECT money(CAST(12.5 AS DECIMAL(10, 2))) AS m;',
@@ -164,8 +199,13 @@ test('compile errors: each has its code, names the function, and gives the udf_t
     await assert.rejects(compileProgram(SQL1, { udfTs }), isErr(code, re), udfTs);
   // a declaration whose type has no TS mapping is refused at the SQL position
   await assert.rejects(
-    compileProgram('CREATE FUNCTION d(x DATE) RETURNS INT;', { udfTs: 'export const d = (x: number) => x;' }),
-    isErr('SqlUnsupported', /function d: DATE is not supported in a function implemented in udf_ts \(line 1/),
+    compileProgram('CREATE FUNCTION d(x VARIANT) RETURNS INT;', {
+      udfTs: 'export const d = (x: number) => x;',
+    }),
+    isErr(
+      'SqlUnsupported',
+      /function d: VARIANT is not supported in a function implemented in udf_ts \(line 1/,
+    ),
   );
   // udf_ts with a syntax error is reported even when no function is declared without a body
   await assert.rejects(
