@@ -113,6 +113,13 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
       { path },
     );
   }
+  const udfTs = (cfg as { udf_ts?: unknown }).udf_ts;
+  if (udfTs !== undefined && udfTs !== null && typeof udfTs !== 'string')
+    throw new ServiceError(
+      'InvalidArguments',
+      `pipeline config '${path}': "udf_ts" must be a string with the TypeScript UDFs`,
+      { path },
+    );
   const initial = (cfg as { initial?: unknown }).initial;
   if (initial !== undefined && initial !== 'running' && initial !== 'paused' && initial !== 'standby') {
     throw new ServiceError(
