@@ -26,7 +26,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as nodeModule from 'node:module';
-import type { ServiceError } from '../errors/service-error.ts';
+import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
 import { type SqlType, typeToSql } from './sql-type.ts';
 import {
@@ -138,7 +138,17 @@ function sqlSignature(sig: ExternalSignature): string {
 
 let tsPromise: Promise<TS> | undefined;
 function loadTypeScript(): Promise<TS> {
-  tsPromise ??= import('typescript').then((m) => ((m as { default?: TS }).default ?? m) as TS);
+  tsPromise ??= import('typescript').then(
+    (m) => ((m as { default?: TS }).default ?? m) as TS,
+    () => {
+      tsPromise = undefined;
+      throw new ServiceError(
+        'SqlUnsupported',
+        "udf_ts needs the 'typescript' package, which this installation lacks: install it beside holdfast (npm install typescript)",
+        { construct: 'udf_ts' },
+      );
+    },
+  );
   return tsPromise;
 }
 const libCache = new Map<string, SourceFile | undefined>();
