@@ -60,9 +60,16 @@ const SERVER_SPEC: CommandSpec = {
 const PROGRAM_COMPILE_SPEC: CommandSpec = {
   name: 'program compile',
   summary: 'compile SQL read from stdin; print the compile report as JSON (used by the server)',
+  options: {
+    json: {
+      type: 'boolean',
+      help: 'stdin is {"program_code": SQL, "udf_ts": TypeScript} instead of the SQL alone',
+    },
+  },
   notes:
     'usage: holdfast program compile < PROGRAM.sql\n' +
-    '       holdfast program diff < {"old": SQL, "new": SQL}  (prints {"diff": ...} or {"error": ...}; used by the server)',
+    '       holdfast program compile --json < {"program_code": SQL, "udf_ts": TS}\n' +
+    '       holdfast program diff < {"old": SQL, "new": SQL, "old_udf_ts"?: TS, "new_udf_ts"?: TS}  (prints {"diff": ...} or {"error": ...}; used by the server)',
 };
 
 const PIPELINE_TOP_SPEC: CommandSpec = {
@@ -235,13 +242,30 @@ export const COMMANDS = {
         }
         throw usageError(PROGRAM_COMPILE_SPEC, `unknown subcommand '${args[0]}'`);
       }
-      if (parseCommand(PROGRAM_COMPILE_SPEC, args.slice(1)).help) {
+      const parsed = parseCommand(PROGRAM_COMPILE_SPEC, args.slice(1));
+      if (parsed.help) {
         process.stdout.write(`${commandHelp(PROGRAM_COMPILE_SPEC)}\n`);
         return 0;
       }
-      let sql = '';
-      for await (const chunk of process.stdin) sql += chunk;
-      process.stdout.write(`${JSON.stringify(await compileReport(sql))}\n`);
+      let text = '';
+      for await (const chunk of process.stdin) text += chunk;
+      let sql = text;
+      let udfTs = '';
+      if (parsed.values.json === true) {
+        let body: { program_code?: unknown; udf_ts?: unknown } = {};
+        try {
+          body = JSON.parse(text);
+        } catch {}
+        if (typeof body?.program_code !== 'string')
+          throw new ServiceError(
+            'InvalidArguments',
+            'program compile --json reads {"program_code": SQL, "udf_ts": TS} on stdin',
+            {},
+          );
+        sql = body.program_code;
+        udfTs = typeof body.udf_ts === 'string' ? body.udf_ts : '';
+      }
+      process.stdout.write(`${JSON.stringify(await compileReport(sql, udfTs))}\n`);
       return 0;
     },
   },

@@ -1,6 +1,6 @@
 /**
  * `holdfast program diff` (used by the manager's `POST /v0/pipelines/{name}/diff`): reads
- * `{"old": SQL, "new": SQL}` on stdin and prints `{"diff": PipelineDiff}`, or `{"error": ErrorResponse}` when a
+ * `{"old": SQL, "new": SQL, "old_udf_ts"?: TS, "new_udf_ts"?: TS}` on stdin and prints `{"diff": PipelineDiff}`, or `{"error": ErrorResponse}` when a
  * program does not compile. The diff is the one a start with a changed program shows for approval
  * (sql/program-diff.ts): relations and connectors added, removed or modified, every list sorted.
  */
@@ -14,7 +14,13 @@ import type { PipelineDiff } from '../types/pipeline-api.ts';
 export type ProgramDiffReport = { diff: PipelineDiff } | { error: ErrorResponse };
 
 export async function programDiffReport(input: unknown): Promise<ProgramDiffReport> {
-  const i = (typeof input === 'object' && input !== null ? input : {}) as { old?: unknown; new?: unknown };
+  const i = (typeof input === 'object' && input !== null ? input : {}) as {
+    old?: unknown;
+    new?: unknown;
+    old_udf_ts?: unknown;
+    new_udf_ts?: unknown;
+  };
+  const udf = (v: unknown) => ({ udfTs: typeof v === 'string' ? v : '' });
   if (typeof i.old !== 'string' || typeof i.new !== 'string')
     return {
       error: new ServiceError(
@@ -24,8 +30,8 @@ export async function programDiffReport(input: unknown): Promise<ProgramDiffRepo
       ).toResponse(),
     };
   try {
-    const before = describe(await compileProgram(i.old));
-    const after = describe(await compileProgram(i.new));
+    const before = describe(await compileProgram(i.old, udf(i.old_udf_ts)));
+    const after = describe(await compileProgram(i.new, udf(i.new_udf_ts)));
     return { diff: diffPrograms(before, after) };
   } catch (e) {
     if (isServiceError(e)) return { error: e.toResponse() };

@@ -154,6 +154,7 @@ type Handler = (c: Ctx) => Promise<number>;
 
 async function createOrUpdate(c: Ctx, cmd: 'create' | 'update'): Promise<number> {
   const sqlPath = str(c, 'sql');
+  const udfPath = str(c, 'udf');
   const name = nameOf(c);
   const description = str(c, 'description');
   const runtimeConfig = jsonOption(c, 'runtime-config');
@@ -164,11 +165,13 @@ async function createOrUpdate(c: Ctx, cmd: 'create' | 'update'): Promise<number>
       description,
       runtimeConfig,
       sql: readText(c, sqlPath as string),
+      ...(udfPath !== undefined ? { udfTs: readText(c, udfPath) } : {}),
     } as Parameters<typeof Pipeline.create>[1]);
     info = await created.describe();
   } else {
     const body: Record<string, unknown> = {};
     if (sqlPath !== undefined) body.program_code = readText(c, sqlPath);
+    if (udfPath !== undefined) body.udf_ts = readText(c, udfPath);
     if (description !== undefined) body.description = description;
     if (runtimeConfig !== undefined) body.runtime_config = runtimeConfig;
     info = await c.client.patchPipeline(name, body);

@@ -33,6 +33,7 @@ export const PIPELINE_COMMANDS = {
     args: NAME,
     options: {
       sql: { type: 'string', value: 'FILE', required: true, help: 'the program (SQL file)' },
+      udf: { type: 'string', value: 'FILE.ts', help: 'TypeScript UDFs (the udf_ts field)' },
       description: { type: 'string', value: 'TEXT', help: 'description' },
       'runtime-config': runtimeConfig,
     },
@@ -43,6 +44,7 @@ export const PIPELINE_COMMANDS = {
     args: NAME,
     options: {
       sql: { type: 'string', value: 'FILE', help: 'new program (SQL file)' },
+      udf: { type: 'string', value: 'FILE.ts', help: 'new TypeScript UDFs (the udf_ts field)' },
       description: { type: 'string', value: 'TEXT', help: 'new description' },
       'runtime-config': runtimeConfig,
     },

@@ -115,6 +115,8 @@ export interface CreatePipelineOptions {
   readonly programConfig?: ProgramConfig;
   readonly udfRust?: string;
   readonly udfToml?: string;
+  /** TypeScript implementing the functions the SQL declares without a body (the `udf_ts` field). */
+  readonly udfTs?: string;
   /** Wait until the program compiled (default true); a compilation error throws `CompilationFailed`. */
   readonly wait?: boolean;
   readonly timeoutMs?: number;
@@ -244,6 +246,8 @@ export class Pipeline {
       program_config: opts.programConfig ?? {},
       udf_rust: opts.udfRust ?? '',
       udf_toml: opts.udfToml ?? '',
+      // only when given: a body without it stays the one Feldera's API takes
+      ...(opts.udfTs !== undefined ? { udf_ts: opts.udfTs } : {}),
     };
   }
 

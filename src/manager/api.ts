@@ -307,7 +307,7 @@ export class Manager implements ManagerContext {
   }
 
   async compile(r: PipelineRecord): Promise<void> {
-    const report = await compile(this.options.mainScript, r.program_code);
+    const report = await compile(this.options.mainScript, r.program_code, r.udf_ts ?? '');
     r.program_status = report.program_status;
     r.program_status_since = now();
     // Feldera bumps refresh_version on the program status moves that change what a client shows: SqlCompiled
@@ -317,11 +317,14 @@ export class Manager implements ManagerContext {
     r.program_info = report.program_info;
   }
 
-  async diff(oldSql: string, newSql: string): Promise<PipelineDiff> {
+  async diff(
+    before: { sql: string; udfTs: string },
+    after: { sql: string; udfTs: string },
+  ): Promise<PipelineDiff> {
     const out = await runProgramCommand(
       this.options.mainScript,
       'diff',
-      JSON.stringify({ old: oldSql, new: newSql }),
+      JSON.stringify({ old: before.sql, new: after.sql, old_udf_ts: before.udfTs, new_udf_ts: after.udfTs }),
     );
     const report = (out ?? {}) as { diff?: PipelineDiff; error?: ErrorResponse };
     if (report.diff) return report.diff;
@@ -341,6 +344,7 @@ export class Manager implements ManagerContext {
       name: `pipeline-${r.id}`,
       given_name: r.name,
       program_code: r.program_code,
+      udf_ts: r.udf_ts ?? '',
       storage_config:
         r.runtime_config.storage === null
           ? null
@@ -397,17 +401,18 @@ function runProgramCommand(mainScript: string, command: string, input: string): 
   });
 }
 
-/** Runs the SQL compiler in a child process (`holdfast program compile`). */
+/** Runs the SQL compiler in a child process (`holdfast program compile --json`: the SQL and its udf_ts). */
 function compile(
   mainScript: string,
   sql: string,
+  udfTs: string,
 ): Promise<{
   program_status: ProgramStatus;
   program_error: ProgramError;
   program_info: ProgramInfo | null;
 }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mainScript, 'program', 'compile'], {
+    const child = spawn(process.execPath, [mainScript, 'program', 'compile', '--json'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -429,6 +434,6 @@ function compile(
         });
       }
     });
-    child.stdin.end(sql);
+    child.stdin.end(JSON.stringify({ program_code: sql, udf_ts: udfTs }));
   });
 }

@@ -41,7 +41,7 @@ export interface ManagerContext {
    * The diff between two programs (child process, as a start would show it for approval).
    * @throws the proposed program's compile error (e.g. SqlSyntaxError, 400)
    */
-  diff(oldSql: string, newSql: string): Promise<PipelineDiff>;
+  diff(before: { sql: string; udfTs: string }, after: { sql: string; udfTs: string }): Promise<PipelineDiff>;
   /** The config file a pipeline process is started with. */
   processConfig(r: PipelineRecord): Record<string, unknown>;
   /** Stops the deployment (desired Stopped, process stopped). */

@@ -63,6 +63,8 @@ export interface PipelineRecord {
   program_code: string;
   udf_rust: string;
   udf_toml: string;
+  /** TypeScript UDFs (absent in records written before the field existed: ''). */
+  udf_ts?: string;
   program_config: ProgramConfig;
   runtime_config: RuntimeConfig;
   program_version: number;

@@ -4,7 +4,8 @@
  *
  * Records from all inputs are taken in the order the --input flags are given, concatenated, and cut into steps
  * of --batch-size records (a step may hold records of several tables). Final contents do not depend on the
- * batch size.
+ * batch size. `--udf FILE` supplies the TypeScript implementing the functions the program declares without a
+ * body (the `udf_ts` program field).
  */
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -19,6 +20,8 @@ import { type InputRecord, readInputFile } from './input-file.ts';
 
 export interface RunOptions {
   readonly program: string;
+  /** Path of the udf_ts file (TypeScript UDFs), if any. */
+  readonly udf?: string;
   readonly inputs: ReadonlyArray<{ table: string; path: string }>;
   readonly batchSize: number;
   readonly output: 'json' | 'text';
@@ -37,6 +40,11 @@ export const RUN_SPEC: CommandSpec = {
       multiple: true,
       value: 'TABLE=FILE.jsonl',
       help: 'records for TABLE (repeatable; files are read in the order given)',
+    },
+    udf: {
+      type: 'string',
+      value: 'FILE.ts',
+      help: 'TypeScript implementing the functions declared without a body (udf_ts)',
     },
     'batch-size': { type: 'string', value: 'N', help: 'records per step (default 1000)' },
     output: {
@@ -73,6 +81,7 @@ export function parseRunArgs(args: readonly string[]): RunOptions | null {
     throw usageError(RUN_SPEC, `--output must be json or text, got '${output}'`);
   return {
     program: p.args[0] as string,
+    ...(typeof p.values.udf === 'string' ? { udf: p.values.udf } : {}),
     inputs,
     batchSize,
     output,
@@ -84,7 +93,8 @@ export function parseRunArgs(args: readonly string[]): RunOptions | null {
 /** Runs the command; writes results to `out`. Returns the final contents per view (for tests). */
 export async function runCommand(o: RunOptions, out: (line: string) => void): Promise<Map<string, Row[]>> {
   const sql = readUserFile(o.program, 'program');
-  const program = await compileProgram(sql);
+  const udfTs = o.udf === undefined ? '' : readUserFile(o.udf, 'udf_ts');
+  const program = await compileProgram(sql, { udfTs });
   const circuit = program.instantiate();
   if (o.explain) {
     out(circuit.explain());

@@ -2,7 +2,8 @@
  * `holdfast pipeline run --config FILE`: one pipeline process, runnable alone or spawned by the manager.
  *
  * The config file is JSON: Feldera's PipelineConfig (runtime_config fields flattened at top level, `name`,
- * `given_name`, `storage_config`) plus `program_code` (the SQL) and `http` (`{bind, port}`; default
+ * `given_name`, `storage_config`) plus `program_code` (the SQL), `udf_ts` (TypeScript UDFs, optional; part of
+ * the program: its fingerprint and every restore recompile it with the SQL) and `http` (`{bind, port}`; default
  * 127.0.0.1, port 0 = any free port), `initial` (`running`|`paused`|`standby`, default `running`) and `bootstrap_policy`
  * (`allow`|`reject`|`await_approval`, default `allow` as Feldera's pipeline CLI). It listens before it
  * initializes (restore, bootstrap decision, connectors; see lifecycle.ts) and prints one JSON line to stdout,
@@ -65,6 +66,8 @@ export interface PipelineProcessConfig {
   readonly name?: string;
   readonly given_name?: string;
   readonly program_code: string;
+  /** TypeScript implementing the functions declared without a body (default ''). */
+  readonly udf_ts?: string;
   readonly http?: { readonly bind?: string; readonly port?: number };
   readonly initial?: 'running' | 'paused' | 'standby';
   readonly bootstrap_policy?: BootstrapPolicy;
@@ -79,6 +82,7 @@ const PROCESS_CONFIG_FIELDS = [
   'name',
   'given_name',
   'program_code',
+  'udf_ts',
   'http',
   'initial',
   'bootstrap_policy',
@@ -109,6 +113,13 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
       { path },
     );
   }
+  const udfTs = (cfg as { udf_ts?: unknown }).udf_ts;
+  if (udfTs !== undefined && udfTs !== null && typeof udfTs !== 'string')
+    throw new ServiceError(
+      'InvalidArguments',
+      `pipeline config '${path}': "udf_ts" must be a string with the TypeScript UDFs`,
+      { path },
+    );
   const initial = (cfg as { initial?: unknown }).initial;
   if (initial !== undefined && initial !== 'running' && initial !== 'paused' && initial !== 'standby') {
     throw new ServiceError(
@@ -474,7 +485,8 @@ async function startContext(configPath: string, logLevel: LogLevel): Promise<Sta
   // runtime fields accepted without effect: once per start, so an operator sees why e.g. `workers` changed nothing
   for (const w of runtimeConfigWarnings(cfg, PROCESS_CONFIG_FIELDS))
     log('warn', w.message, { runtime_field: w.field });
-  const program = await compileProgram(cfg.program_code);
+  const udfTs = typeof cfg.udf_ts === 'string' ? cfg.udf_ts : '';
+  const program = await compileProgram(cfg.program_code, { udfTs });
   return {
     cfg,
     ft,
@@ -483,7 +495,11 @@ async function startContext(configPath: string, logLevel: LogLevel): Promise<Sta
       ? (cfg.storage_config?.path ?? join(dirname(resolvePath(configPath)), 'storage'))
       : undefined,
     program,
-    fingerprint: createHash('sha256').update(cfg.program_code).digest('hex').slice(0, 16),
+    // the SQL alone when there is no udf_ts, so checkpoints of programs without UDFs keep their fingerprint
+    fingerprint: createHash('sha256')
+      .update(udfTs === '' ? cfg.program_code : `${cfg.program_code}\u0000udf_ts\u0000${udfTs}`)
+      .digest('hex')
+      .slice(0, 16),
     // serve /status (and /approve) from the start: initialization may wait for a bootstrap approval
     life: new PipelineLifecycle({
       desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated

@@ -102,16 +102,19 @@ function connectors(rels: readonly RelationSchema[]): Record<string, unknown> {
 export function programInfo(p: Program): Record<string, unknown> {
   return {
     schema: { inputs: p.tables.map(relation), outputs: p.outputs.map(relation) },
-    udf_stubs: '',
+    udf_stubs: p.udfStubs,
     input_connectors: connectors(p.tables),
     output_connectors: connectors(p.outputs),
   };
 }
 
-/** Compiles and reports in Feldera's shape; never throws for SQL errors. */
-export async function compileReport(sql: string): Promise<CompileReport> {
+/**
+ * Compiles and reports in Feldera's shape; never throws for SQL errors. An error in `udf_ts` is reported like an
+ * SQL error: its message names the udf_ts position and the snippet is the udf_ts line.
+ */
+export async function compileReport(sql: string, udfTs = ''): Promise<CompileReport> {
   try {
-    const p = await compileProgram(sql);
+    const p = await compileProgram(sql, { udfTs });
     return {
       program_status: 'Success',
       program_error: {
@@ -129,10 +132,10 @@ export async function compileReport(sql: string): Promise<CompileReport> {
         program_info: null,
       };
     }
-    const d = e.details as { line?: number; column?: number };
+    const d = e.details as { line?: number; column?: number; source?: string };
     const line = d.line ?? 0;
     const column = d.column ?? 0;
-    const lines = sql.split('\n');
+    const lines = (d.source === 'udf_ts' ? udfTs : sql).split('\n');
     return {
       program_status: 'SqlError',
       program_error: {

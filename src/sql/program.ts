@@ -55,6 +55,7 @@ import type {
 } from './schema.ts';
 import { type SqlType, sqlType } from './sql-type.ts';
 import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
+import { ExternalFunctions } from './udf-ts.ts';
 import { compileCast } from './values/cast.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
@@ -108,21 +109,31 @@ export interface QueryResult {
   readonly rows: Row[];
 }
 
-/** Compiles a program. @throws ServiceError (SqlSyntaxError, SqlNameError, SqlTypeError, SqlUnsupported, SqlPropertyError). */
-export async function compileProgram(sql: string): Promise<Program> {
+/** What a program is made of besides its SQL. */
+export interface ProgramParts {
+  /** TypeScript implementing the functions declared without a body (the `udf_ts` program field). */
+  readonly udfTs?: string;
+}
+
+/**
+ * Compiles a program. @throws ServiceError (SqlSyntaxError, SqlNameError, SqlTypeError, SqlUnsupported,
+ * SqlPropertyError; UdfSyntaxError, UdfTypeError, UdfMissingExport, UdfRuntimeError for udf_ts).
+ */
+export async function compileProgram(sql: string, parts: ProgramParts = {}): Promise<Program> {
   try {
-    return await compileProgramUnguarded(sql);
+    return await compileProgramUnguarded(sql, parts.udfTs ?? '');
   } catch (e) {
     throw stackOverflowAsSqlError(e);
   }
 }
 
-async function compileProgramUnguarded(sql: string): Promise<Program> {
+async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Program> {
   const stmts = await parseProgram(sql);
   const source = new SourceMap(sql);
   const defs: Def[] = [];
   const names = new Set<string>();
   const functions = new Map<string, DefinedFunction>();
+  const externals = new ExternalFunctions(udfTs);
   const latenessStatements: Array<LatenessClause & { relation: { name: string; quoted: boolean } }> = [];
   const declarations = new Map<string, RecursiveDeclaration>();
   for (const st of stmts) {
@@ -136,7 +147,7 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
       continue;
     }
     if (st.ast.HoldfastFunction) {
-      const f = defineFunction(st.ast.HoldfastFunction, source, functions);
+      const f = defineFunction(st.ast.HoldfastFunction, source, functions, externals);
       functions.set(f.name.toLowerCase(), f);
       continue;
     }
@@ -169,7 +180,8 @@ async function compileProgramUnguarded(sql: string): Promise<Program> {
     if (def.k === 'table') def.d.schema = withLateness(def.d.schema, def.d.lateness, source);
   }
   checkDeclarations(declarations, defs, source);
-  const program = new Program(sql, source, defs, functions, declarations);
+  await externals.load();
+  const program = new Program(sql, source, defs, functions, declarations, externals.stubs());
   program.instantiate(); // plans every view once: reports errors now
   return program;
 }
@@ -539,6 +551,8 @@ export class Program {
 
   /** The program's user-defined functions (lower-case name → function). */
   readonly functions: ReadonlyMap<string, DefinedFunction>;
+  /** TypeScript stubs of the functions declared without a body (`program_info.udf_stubs`); '' when none. */
+  readonly udfStubs: string;
 
   constructor(
     sql: string,
@@ -546,12 +560,14 @@ export class Program {
     defs: readonly Def[],
     functions: ReadonlyMap<string, DefinedFunction> = new Map(),
     declarations: ReadonlyMap<string, RecursiveDeclaration> = new Map(),
+    udfStubs = '',
   ) {
     this.sql = sql;
     this.#source = source;
     this.#defs = defs;
     this.#declarations = declarations;
     this.functions = functions;
+    this.udfStubs = udfStubs;
   }
 
   get tables(): readonly TableSchema[] {

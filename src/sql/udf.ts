@@ -10,7 +10,11 @@
  * parameter, or a NULL result of a function declared `RETURNS T NOT NULL`, fails at run time (SqlRuntimeError).
  * Arguments are evaluated once per row each, however often the body reads them.
  *
- * A function declared without a body (Feldera's Rust UDFs) is refused with SqlUnsupported naming the function.
+ * A function declared without a body (Feldera's Rust UDFs) is implemented in TypeScript by the program's `udf_ts`
+ * field: it is declared to `udf-ts.ts` (which type-checks and loads udf_ts once every statement is defined), and a
+ * call evaluates the arguments and hands their values to the TS function. Its definition includes udf_ts's
+ * fingerprint, so a changed udf_ts changes the views that use it. Without an `ExternalFunctions` (callers that
+ * compile SQL alone) it is refused with SqlUnsupported naming the function.
  *
  * State: none (a function is a pure description). Invariant: a call's columns are those of its arguments.
  */
@@ -32,6 +36,7 @@ import {
 import { type Ast, bindExpr, resolveTypeName } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import { type SqlType, typeToSql } from './sql-type.ts';
+import type { ExternalFunctions, ExternalImpl } from './udf-ts.ts';
 
 /** A defined function, with what identifies its definition (for detecting a changed program). */
 export interface DefinedFunction extends UserFunction {
@@ -75,6 +80,7 @@ export function defineFunction(
   node: Ast,
   source: SourceMap,
   earlier: ReadonlyMap<string, DefinedFunction>,
+  externals?: ExternalFunctions,
 ): DefinedFunction {
   const ctx: BindContext = { columns: [], source, functions: earlier };
   const name = node.name as string;
@@ -99,13 +105,33 @@ export function defineFunction(
   }
   const returns = columnType(node.returns, ctx, `the result of function ${name}`);
   if (node.body === null) {
-    throw sqlError(
-      'SqlUnsupported',
-      `function ${name} has no body: functions implemented outside SQL (Feldera's Rust UDFs) are not supported; define it in SQL with RETURNS type AS expression`,
-      ctx,
-      node.location,
-      { construct: 'CREATE FUNCTION without a body', name },
-    );
+    if (externals === undefined)
+      throw sqlError(
+        'SqlUnsupported',
+        `function ${name} has no body: functions implemented outside SQL are supported only with a udf_ts program field; define it in SQL with RETURNS type AS expression`,
+        ctx,
+        node.location,
+        { construct: 'CREATE FUNCTION without a body', name },
+      );
+    let impl: ExternalImpl;
+    try {
+      impl = externals.declare({ name, params, returns }, (code, message) =>
+        sqlError(code, message, ctx, node.location, { name }),
+      );
+    } catch (e) {
+      if (e instanceof ServiceError) throw e;
+      throw sqlError('SqlUnsupported', `function ${name}: ${(e as Error).message}`, ctx, node.location, {
+        construct: 'CREATE FUNCTION without a body',
+        name,
+      });
+    }
+    return callable(name, params, returns, {
+      definition: JSON.stringify({ ...node, udf_ts: externals.fingerprint }, (k, v) =>
+        k === 'location' ? undefined : v,
+      ),
+      calls: [],
+      evaluator: (vals) => () => impl(vals),
+    });
   }
   const bodyCtx: BindContext = {
     columns: params.map((p) => ({ qualifier: null, name: p.name, type: p.type })),
@@ -131,11 +157,25 @@ export function defineFunction(
     }
   }
   const result: Bound = body;
-  const resultType: SqlType = returns;
-  return {
-    name,
+  return callable(name, params, returns, {
     definition: JSON.stringify(node, (k, v) => (k === 'location' ? undefined : v)),
     calls: calledNames(node.body).filter((n) => earlier.has(n)),
+    // the body reads the argument values cached in `vals`
+    evaluator: (vals) => result.gen({ col: (i) => () => vals[i] as Value }),
+  });
+}
+
+/** A function whose calls evaluate each argument once per row into `vals`, then `evaluator(vals)`. */
+function callable(
+  name: string,
+  params: readonly Param[],
+  resultType: SqlType,
+  f: { definition: string; calls: string[]; evaluator: (vals: Value[]) => Ev },
+): DefinedFunction {
+  return {
+    name,
+    definition: f.definition,
+    calls: f.calls,
     call(args: readonly Bound[], callCtx: BindContext, location: unknown): Bound {
       if (args.length !== params.length)
         throw sqlError(
@@ -160,7 +200,7 @@ export function defineFunction(
         const argEvs = converted.map((a) => a.gen(ectx));
         // each argument is evaluated once per row; the body reads the cached values
         const vals: Value[] = new Array(argEvs.length).fill(null);
-        const bodyEv = result.gen({ col: (i) => () => vals[i] as Value });
+        const bodyEv = f.evaluator(vals);
         return (a, b) => {
           for (let i = 0; i < argEvs.length; i++) {
             const v = (argEvs[i] as Ev)(a, b);

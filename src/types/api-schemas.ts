@@ -237,6 +237,7 @@ const pipelineBodyFields = {
   program_config: nullableObj,
   udf_rust: str,
   udf_toml: str,
+  udf_ts: str,
 } as const;
 
 /** Read-only fields of the pipeline object: accepted in a body (round trips) and ignored. */
@@ -262,6 +263,7 @@ export const PatchPipelineSchema = {
     program_config: nullableObj,
     udf_rust: nullableStr,
     udf_toml: nullableStr,
+    udf_ts: nullableStr,
   },
   additionalProperties: false,
 } as const;
@@ -372,6 +374,7 @@ const pipelineInfoProps = {
   program_code: str,
   udf_rust: str,
   udf_toml: str,
+  udf_ts: str,
   program_error: obj,
   program_info: nullableObj,
   deployment_resources_status_details: {},
@@ -382,6 +385,7 @@ const pipelineInfoRequired = [
   'program_code',
   'udf_rust',
   'udf_toml',
+  'udf_ts',
   'program_error',
   'program_info',
   'deployment_resources_status_details',
@@ -594,6 +598,10 @@ export const ProgramDiffBodySchema = {
   type: 'object',
   properties: {
     program_code: { type: 'string', description: "The proposed program (default: the pipeline's own)." },
+    udf_ts: {
+      type: 'string',
+      description: "The proposed TypeScript UDFs (default: the pipeline's own udf_ts).",
+    },
     runtime_version: { type: ['string', 'null'], description: 'Accepted and ignored (one runtime).' },
   },
 } as const;

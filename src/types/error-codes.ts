@@ -55,6 +55,27 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'Recursive views did not reach a fixed point within the iteration limit of one step.',
   },
+  // TypeScript UDFs (the udf_ts program field; positions are in the udf_ts source)
+  UdfSyntaxError: {
+    status: 400,
+    retryable: false,
+    summary: 'The udf_ts source does not parse, or uses TypeScript syntax that is not erasable.',
+  },
+  UdfTypeError: {
+    status: 400,
+    retryable: false,
+    summary: 'The udf_ts source does not type-check against the SQL declarations of its functions.',
+  },
+  UdfMissingExport: {
+    status: 400,
+    retryable: false,
+    summary: 'A function declared without a body in the SQL has no export of that name in udf_ts.',
+  },
+  UdfRuntimeError: {
+    status: 400,
+    retryable: false,
+    summary: 'A TypeScript UDF threw or returned a value that does not fit its SQL result type.',
+  },
   AdHocQueryError: { status: 400, retryable: false, summary: 'An ad-hoc query failed to plan or to run.' },
   // Input
   InvalidRecord: {

@@ -689,6 +689,8 @@ export interface PipelineInfo extends PipelineStatusInfo {
   program_code: string;
   udf_rust: string;
   udf_toml: string;
+  /** TypeScript implementing the SQL functions declared without a body (Holdfast's `udf_rust`). */
+  udf_ts: string;
   program_error: ProgramError;
   program_info: ProgramInfo | null;
   deployment_resources_status_details: unknown;
@@ -722,6 +724,7 @@ export interface PostPutPipeline {
   program_config?: ProgramConfig;
   udf_rust?: string;
   udf_toml?: string;
+  udf_ts?: string;
 }
 
 /** Body of `PATCH /v0/pipelines/{name}`: absent or `null` keys leave the stored value unchanged. */
@@ -734,6 +737,7 @@ export interface PatchPipeline {
   program_config?: ProgramConfig | null;
   udf_rust?: string | null;
   udf_toml?: string | null;
+  udf_ts?: string | null;
 }
 
 /** Query parameters of `POST /v0/pipelines/{name}/start`. */

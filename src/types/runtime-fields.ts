@@ -21,6 +21,7 @@ export const PIPELINE_BODY_FIELDS = [
   'program_config',
   'udf_rust',
   'udf_toml',
+  'udf_ts',
 ] as const;
 
 /** Read-only fields of the pipeline object (GET): accepted in a body and ignored, so round trips work. */

@@ -58,6 +58,7 @@ export const PIPELINE_DESCR_KEYS: KeySet<PipelineDescr> = {
   program_code: true,
   udf_rust: true,
   udf_toml: true,
+  udf_ts: true,
   program_error: true,
   program_info: true,
   deployment_resources_status_details: true,

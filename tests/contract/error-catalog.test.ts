@@ -44,7 +44,8 @@ test('every code thrown in src/ is in the catalog, and every catalog code is use
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/(?:ServiceError|FtConfigError|StorageError)\(\s*'([A-Za-z.]+)'/g))
       used.add(m[1] as string);
-    for (const m of text.matchAll(/sqlError\(\s*'([A-Za-z.]+)'/g)) used.add(m[1] as string);
+    for (const m of text.matchAll(/(?:sqlError|udfError|errorAt)\(\s*'([A-Za-z.]+)'/g))
+      used.add(m[1] as string);
     for (const m of text.matchAll(/:\s*ErrorCode\s*=\s*'([A-Za-z.]+)'/g)) used.add(m[1] as string);
     for (const m of text.matchAll(/^\s*\|\s*'([A-Za-z.]+)'/gm))
       if (f.endsWith('storage-error.ts')) used.add(m[1] as string);

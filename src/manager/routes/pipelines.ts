@@ -1,6 +1,8 @@
 /**
  * Manager routes: the pipeline registry (list, get, create, replace, patch, delete) and `POST …/diff` (the
- * program diff against a proposed program, computed by `holdfast program diff` in a child process).
+ * program diff against a proposed program and udf_ts, computed by `holdfast program diff` in a child process).
+ * The program is `program_code` plus `udf_ts` (TypeScript UDFs): a change to either is a program change
+ * (program_version, recompile).
  *
  * Bodies are checked against their schemas (types/api-schemas.ts); a failure is answered with the code the
  * field's own check gives (`EmptyName`, `TooLongDescription`, `InvalidRuntimeConfig`, an unknown top-level
@@ -218,9 +220,11 @@ function changeRoutes(m: ManagerContext): Route[] {
             `the program of pipeline '${r.name}' is not compiled (program_status ${r.program_status}), so there is nothing to compare with; fix it first (see program_error)`,
             { program_status: r.program_status },
           );
-        const b = (req.body ?? {}) as { program_code?: unknown };
+        const b = (req.body ?? {}) as { program_code?: unknown; udf_ts?: unknown };
         const proposed = typeof b.program_code === 'string' ? b.program_code : r.program_code;
-        sendJson(reply, 200, await m.diff(r.program_code, proposed));
+        const current = { sql: r.program_code, udfTs: r.udf_ts ?? '' };
+        const udfTs = typeof b.udf_ts === 'string' ? b.udf_ts : current.udfTs;
+        sendJson(reply, 200, await m.diff(current, { sql: proposed, udfTs }));
       },
     },
     {
@@ -319,9 +323,10 @@ async function edit(
     program_config: pc as Record<string, unknown>,
     udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
     udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+    udf_ts: typeof b.udf_ts === 'string' ? b.udf_ts : '',
   };
   const changed = (Object.keys(core) as Array<keyof typeof core>).some(
-    (k) => JSON.stringify(core[k]) !== JSON.stringify(old[k]),
+    (k) => JSON.stringify(core[k]) !== JSON.stringify(k === 'udf_ts' ? (old.udf_ts ?? '') : old[k]),
   );
   if (
     changed &&
@@ -355,7 +360,8 @@ async function edit(
       core.program_code !== old.program_code ||
       JSON.stringify(core.program_config) !== JSON.stringify(old.program_config) ||
       core.udf_rust !== old.udf_rust ||
-      core.udf_toml !== old.udf_toml;
+      core.udf_toml !== old.udf_toml ||
+      core.udf_ts !== (old.udf_ts ?? '');
     Object.assign(r, core);
     r.version++;
     r.refresh_version++;
@@ -447,6 +453,7 @@ function newRecord(name: string, b: Body): PipelineRecord {
     program_code: b.program_code,
     udf_rust: typeof b.udf_rust === 'string' ? b.udf_rust : '',
     udf_toml: typeof b.udf_toml === 'string' ? b.udf_toml : '',
+    udf_ts: typeof b.udf_ts === 'string' ? b.udf_ts : '',
     program_config: { profile: 'optimized', cache: true, ...(pc as Record<string, unknown>) },
     runtime_config: normalizeRuntimeConfig(b.runtime_config),
     program_version: 1,
@@ -565,6 +572,7 @@ export function view(
     program_code: r.program_code,
     udf_rust: r.udf_rust,
     udf_toml: r.udf_toml,
+    udf_ts: r.udf_ts ?? '',
     program_error: r.program_error,
     program_info: r.program_info,
     deployment_resources_status_details: null,

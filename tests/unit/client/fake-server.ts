@@ -153,6 +153,7 @@ export function pipelineDescr(name: string, overrides: Partial<PipelineDescr> = 
     program_code: 'CREATE TABLE t (x INT);',
     udf_rust: '',
     udf_toml: '',
+    udf_ts: '',
     program_config: { profile: null, cache: true, runtime_version: null, use_platform_compiler: false },
     program_version: 1,
     program_status: 'Success',

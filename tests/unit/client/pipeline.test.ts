@@ -183,6 +183,19 @@ describe('create', () => {
     assert.deepEqual(gets, ['status', 'status', 'status', 'all']);
   });
 
+  test('create sends udf_ts when udfTs is given', async () => {
+    server.on('POST', '/v0/pipelines', { status: 201, json: pipelineDescr('p') });
+    statusSequence([{ program_status: 'Success' }]);
+    await Pipeline.create(client, {
+      name: 'p',
+      sql,
+      udfTs: 'export const f = (x: number) => x;',
+      pollIntervalMs: 5,
+    });
+    const body = JSON.parse(server.calls('/v0/pipelines', 'POST')[0]?.body ?? '');
+    assert.equal(body.udf_ts, 'export const f = (x: number) => x;');
+  });
+
   test('create reports SQL errors as CompilationFailed', async () => {
     server.on('POST', '/v0/pipelines', { status: 201, json: pipelineDescr('p') });
     statusSequence([

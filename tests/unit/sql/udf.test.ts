@@ -160,7 +160,11 @@ test('errors name the function and point at the program text', async () => {
       /declared more than once \(line 2/,
     ],
     ['CREATE FUNCTION f(x INT, x INT) RETURNS INT AS x;', 'SqlNameError', /parameter "x"/],
-    ['CREATE FUNCTION f(x INT) RETURNS INT;', 'SqlUnsupported', /function f has no body.*line 1, column 17/],
+    [
+      'CREATE FUNCTION f(x INT) RETURNS INT;',
+      'UdfMissingExport',
+      /function f is declared without a body, and the program has no udf_ts.*line 1, column 17/,
+    ],
     ['CREATE FUNCTION f(x INT) RETURNS INT AS x, x;', 'SqlSyntaxError', /single expression/],
   ];
   for (const [sql, code, re] of cases) await assert.rejects(compileProgram(sql), isErr(code, re), sql);
