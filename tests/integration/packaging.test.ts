@@ -168,7 +168,7 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
   const node = plainNode();
   const root = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
     version: string;
-    devDependencies: Record<string, string>;
+    dependencies: Record<string, string>;
   };
 
   // build and pack, as the README says (npm runs the script with the project's Node 24)
@@ -190,7 +190,7 @@ test('npm run pack: both packages install outside the repo; the SDK runs on plai
       '--no-audit',
       '--no-fund',
       ...tarballs,
-      `typescript@${root.devDependencies.typescript}`,
+      `typescript@${root.dependencies.typescript}`,
     ],
     work,
     consumerEnv(pathWith(NODE24_BIN)),
