@@ -46,6 +46,7 @@ import {
   storageWriteError,
   writeFileDurableSync,
 } from '../util/durable-file.ts';
+import { parseJson } from '../util/json-u64.ts';
 
 // the status unions and the error body are the wire contract's (types/pipeline-api.ts); re-exported for the
 // manager's HTTP layer, which imports them from here
@@ -230,7 +231,7 @@ export class Store {
         }
         this.#pipelines.set(n, obj);
         const snap = this.#persisted.get(n);
-        if (snap !== undefined) restoreInPlace(obj, JSON.parse(snap) as PipelineRecord);
+        if (snap !== undefined) restoreInPlace(obj, parseJson(snap, 'raw') as PipelineRecord);
       }
       // a record added under a name that had none (a rename's new name) is gone with the loop above; the
       // error is the save's coded one (StorageFull, StorageWriteFailed) or whatever `apply` threw
@@ -291,7 +292,7 @@ function parseRegistry(text: string, path: string): PipelineRecord[] {
     );
   let file: unknown;
   try {
-    file = JSON.parse(text);
+    file = parseJson(text, 'raw'); // a u64 (a checkpoint's fingerprint) keeps every digit
   } catch {
     throw corrupt(text.trim() === '' ? 'empty' : 'not valid JSON (truncated?)');
   }

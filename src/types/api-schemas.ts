@@ -550,7 +550,7 @@ export const CheckpointMetadataSchema = {
   properties: {
     uuid: str,
     identifier: nullableStr,
-    fingerprint: { type: 'number' },
+    fingerprint: { type: 'integer', format: 'int64', minimum: 0, description: 'u64 (the full 64-bit range)' },
     size: nullableInt,
     steps: nullableInt,
     processed_records: nullableInt,
