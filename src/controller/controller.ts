@@ -25,6 +25,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import {
+  ConnectorErrorLog,
+  type InputErrorLogs,
+  type SavedErrorLog,
+} from '../connectors/connector-errors.ts';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
@@ -95,6 +100,11 @@ export interface ControllerOptions {
     readonly skips?: Readonly<Record<string, number>>;
     /** Transactions (input steps) the checkpoint holds. */
     readonly transactionId?: number;
+    /**
+     * Input endpoints' own state at the checkpoint, by endpoint name ({@link SavedInputEndpoint}): paused by the
+     * user or not, error counters and recent errors. It wins over a connector's declared `paused`.
+     */
+    readonly connectors?: Readonly<Record<string, unknown>>;
   };
   /**
    * Do not run the initial step in the constructor: `begin()` runs it, once output connectors listen (so a
@@ -131,7 +141,23 @@ export interface InputEndpoint {
   /** Replayable inputs (files, datagen) re-read after a restart; others (HTTP) have their data journaled. */
   readonly replayable: boolean;
   paused: boolean;
+  /** The `paused` the endpoint was declared with (a checkpoint records `paused` only where it differs). */
+  readonly declaredPaused: boolean;
   fatalError: string | null;
+  /** Recent parse and transport errors (Feldera's `parse_errors` / `transport_errors`). */
+  readonly errors: InputErrorLogs;
+}
+
+/**
+ * An input endpoint's state a checkpoint records (under the manifest's `extra.connectors`) when it differs from
+ * a fresh endpoint's: paused other than declared, or errors counted. Restored when the endpoint is created again.
+ */
+export interface SavedInputEndpoint {
+  readonly paused: boolean;
+  readonly num_parse_errors: number;
+  readonly num_transport_errors: number;
+  readonly parse_errors: SavedErrorLog;
+  readonly transport_errors: SavedErrorLog;
 }
 
 /** Receives a view's change after every step in which it changed. */
@@ -197,6 +223,7 @@ export class Controller {
     this.#maxStep = options.maxStepRecords ?? 10_000;
     this.#log = options.log ?? (() => {});
     if (options.restore) {
+      this.#restoredEndpoints = { ...(options.restore.connectors ?? {}) };
       this.#restoredPositions = { ...(options.restore.inputs ?? {}) };
       this.#restoredSkips = { ...(options.restore.skips ?? {}) };
       if (options.circuit === undefined) {
@@ -278,7 +305,11 @@ export class Controller {
    * Creates (or returns) the input endpoint `name` feeding `table`. `replayable`: the input can re-read its
    * records from a position (connectors); others have their pushed data journaled under fault tolerance.
    */
-  inputEndpoint(name: string, table: string, options: { replayable?: boolean } = {}): InputEndpoint {
+  inputEndpoint(
+    name: string,
+    table: string,
+    options: { replayable?: boolean; paused?: boolean } = {},
+  ): InputEndpoint {
     const existing = this.#inputs.find((e) => e.name === name);
     if (existing) return existing;
     const t = this.program.table(table);
@@ -302,9 +333,26 @@ export class Controller {
       sincePosition: this.#restoredSkips[name] ?? 0,
       skip: this.#restoredSkips[name] ?? 0,
       replayable: options.replayable === true,
-      paused: false,
+      paused: options.paused === true,
+      declaredPaused: options.paused === true,
       fatalError: null,
+      errors: { parse: new ConnectorErrorLog(), transport: new ConnectorErrorLog() },
     };
+    const saved = this.#restoredEndpoints[name];
+    if (typeof saved === 'object' && saved !== null) {
+      // the checkpoint's state of this endpoint wins over its declaration (as Feldera keeps a connector paused)
+      const s = saved as Partial<SavedInputEndpoint>;
+      if (typeof s.paused === 'boolean') ep.paused = s.paused;
+      if (isCount(s.num_parse_errors)) ep.metrics.num_parse_errors = s.num_parse_errors;
+      if (isCount(s.num_transport_errors)) ep.metrics.num_transport_errors = s.num_transport_errors;
+      ep.errors.parse.restore(s.parse_errors);
+      ep.errors.transport.restore(s.transport_errors);
+      delete this.#restoredEndpoints[name];
+      if (ep.paused !== ep.declaredPaused)
+        this.#log('info', `input connector ${name} ${ep.paused ? 'paused' : 'started'} as checkpointed`, {
+          endpoint: name,
+        });
+    }
     this.#inputs.push(ep);
     return ep;
   }
@@ -665,6 +713,8 @@ export class Controller {
 
   #checkpointer: Checkpointer | null = null;
   #restoredPositions: Record<string, unknown> = {};
+  /** Saved endpoint states (SavedInputEndpoint) not yet taken by an endpoint created again. */
+  #restoredEndpoints: Record<string, unknown> = {};
   #restoredSkips: Record<string, number> = {};
   #ft: FtJournal | null = null;
   /** Transactions (steps that took input) since the pipeline first started; restored from checkpoints. */
@@ -696,6 +746,27 @@ export class Controller {
       if (!e.replayable) continue;
       if (e.processedPosition === null && e.sincePosition === 0) continue;
       out[e.name] = { position: e.processedPosition, skip: e.sincePosition };
+    }
+    return out;
+  }
+
+  /**
+   * The input endpoints' state a checkpoint records ({@link SavedInputEndpoint}): endpoints paused other than
+   * declared or with errors, plus restored states of endpoints not created again yet (an HTTP ingress endpoint
+   * exists once data is pushed).
+   */
+  #endpointStates(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.#restoredEndpoints };
+    for (const e of this.#inputs) {
+      const errors = e.metrics.num_parse_errors + e.metrics.num_transport_errors;
+      if (e.paused === e.declaredPaused && errors === 0) continue;
+      out[e.name] = {
+        paused: e.paused,
+        num_parse_errors: e.metrics.num_parse_errors,
+        num_transport_errors: e.metrics.num_transport_errors,
+        parse_errors: e.errors.parse.saved(),
+        transport_errors: e.errors.transport.saved(),
+      } satisfies SavedInputEndpoint;
     }
     return out;
   }
@@ -735,6 +806,7 @@ export class Controller {
           processed_records: this.totals.processed_records,
           transaction_id: this.#txn,
           inputs: this.#inputPositions(),
+          connectors: this.#endpointStates(),
           outputs: Object.fromEntries([...this.#outputs].map(([name, t]) => [name, t.progress()])),
           fingerprint: options.fingerprint,
         }),
@@ -935,4 +1007,8 @@ export class Controller {
       this.totals.completed_records === this.totals.input_records
     );
   }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

@@ -27,7 +27,7 @@ import { startConnectors } from '../connectors/connectors.ts';
 import { checkpointExtra, decideResume, type ResumeDecision } from '../controller/bootstrap.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
-import { StoreCheckpointWriter } from '../controller/store-writer.ts';
+import { StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
 import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
@@ -602,6 +602,7 @@ async function restoreFromStorage(
       processedRecords: m.processed_records,
       transactionId: m.transaction_id ?? 0,
       ...splitInputPositions(m.inputs ?? {}),
+      connectors: savedConnectors(m.extra),
     };
     start.restoredOutputs = { ...(m.outputs ?? {}) };
     log(
@@ -630,9 +631,12 @@ async function restoreFromStorage(
   // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
   if (latest.manifest.fingerprint !== ctx.fingerprint) writer.requireFull();
   const positions = splitInputPositions(latest.manifest.inputs ?? {});
+  // an input that restarts from scratch (its table or its connector changed) also takes its declared `paused`
+  const connectors = savedConnectors(latest.manifest.extra);
   for (const ep of resumed.restartInputs) {
     delete positions.inputs[ep];
     delete positions.skips[ep];
+    delete connectors[ep];
   }
   start.restore = {
     base: resumed.base,
@@ -640,6 +644,7 @@ async function restoreFromStorage(
     processedRecords: latest.manifest.processed_records,
     transactionId: latest.manifest.transaction_id ?? 0,
     ...positions,
+    connectors,
   };
   start.restoredOutputs = Object.fromEntries(
     Object.entries(latest.manifest.outputs ?? {}).filter(

@@ -177,6 +177,12 @@ export const ApproveQuerySchema = {
   properties: { silent_bootstrap: bool, concurrent_bootstrap: bool },
 } as const;
 
+/** `GET …/stats` query: `include_connector_errors=true` adds each endpoint's recent errors. */
+export const StatsQuerySchema = {
+  type: 'object',
+  properties: { include_connector_errors: bool },
+} as const;
+
 export const MetricsQuerySchema = {
   type: 'object',
   properties: { format: { type: 'string', enum: METRICS_FORMATS } },
