@@ -33,8 +33,9 @@ import {
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
+import type { Backfill } from '../sql/concurrent-bootstrap.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
-import type { InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
+import type { CommitProgress, InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
 import { checkedMove, type TransitionTable } from '../util/transitions.ts';
 import type { Batch } from '../zset/batch.ts';
 import { HASH_SEED, hashChanges } from './change-hash.ts';
@@ -181,7 +182,7 @@ export class Controller {
   readonly incarnationUuid: string = randomUUID();
   readonly startTime: number = Math.floor(Date.now() / 1000);
   readonly program: Program;
-  readonly circuit: SqlCircuit;
+  #circuit: SqlCircuit;
   #state: ControllerState;
   #failure: ServiceError | null = null;
   readonly #maxBuffered: number;
@@ -216,7 +217,7 @@ export class Controller {
 
   constructor(program: Program, options: ControllerOptions = {}) {
     this.program = program;
-    this.circuit = options.circuit ?? program.instantiate();
+    this.#circuit = options.circuit ?? program.instantiate();
     this.#state = options.initialState ?? 'Running';
     this.#maxBuffered = options.maxBufferedRecords ?? 1_000_000;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
@@ -267,9 +268,15 @@ export class Controller {
     this.#begun = true;
     this.#runStep([]);
     this.#schedule();
+    this.#scheduleBackfill();
   }
 
   #begun = false;
+
+  /** The running circuit (replaced once, at a concurrent bootstrap's cut-over). */
+  get circuit(): SqlCircuit {
+    return this.#circuit;
+  }
 
   /** True while journaled steps are being replayed after a restart (exactly_once). */
   get replaying(): boolean {
@@ -654,12 +661,13 @@ export class Controller {
     const txn = taken.length > 0 ? this.#txn + 1 : this.#txn;
     try {
       const outputs = this.circuit.step(inputs);
+      this.#backfill?.recordLive(inputs);
       this.#countLate(runs);
       // exactly_once: the step's input is durable in the journal before any of its output leaves
       if (slices && !replay) this.#ft?.appendStep(txn, slices);
       this.#txn = txn;
       for (const [view, change] of outputs) {
-        if (change.rows.length === 0) continue;
+        if (change.rows.length === 0 || this.#backfill?.views.has(view)) continue; // held until the cut-over
         for (const l of this.#listeners.get(view) ?? []) l(change, step);
       }
     } catch (e) {
@@ -840,8 +848,9 @@ export class Controller {
     }
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
     const seq = cp.request();
-    // the cut waits for the end of replay: state mid-replay is not a point the journal can resume from
-    if (!this.#replaying) cp.capture();
+    // the cut waits for the end of replay (state mid-replay is not a point the journal can resume from) and for a
+    // concurrent bootstrap's cut-over (the rebuilt views' state is partial until then)
+    if (!this.#replaying && this.#backfill === null) cp.capture();
     return seq;
   }
 
@@ -856,6 +865,108 @@ export class Controller {
     for (const [view, change] of outputs) {
       if (change.rows.length === 0) continue;
       for (const l of this.#listeners.get(view) ?? []) l(change, this.totals.completed_steps);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // concurrent bootstrapping (sql/concurrent-bootstrap.ts)
+
+  #backfill: Backfill | null = null;
+  #backfillSilent = false;
+  #backfillScheduled = false;
+  #backfillPauseMs = 0;
+  #phase: 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' = 'Inactive';
+
+  /**
+   * Runs a concurrent bootstrap: from `begin()` on, one backfill slice runs between live steps; the rebuilt
+   * views' live outputs are held back and checkpoints wait; once the backfill is done the pipeline cuts over
+   * (the rebuilt views' contents go to their listeners unless `silent`). Call before `begin()`.
+   */
+  startBackfill(backfill: Backfill, options: { silent: boolean; pauseMs?: number }): void {
+    this.#backfill = backfill;
+    this.#backfillSilent = options.silent;
+    this.#backfillPauseMs = options.pauseMs ?? 0;
+    this.#phase = 'ConcurrentBootstrapping';
+  }
+
+  /** Feldera's `concurrent_bootstrap_phase`. */
+  get concurrentBootstrapPhase(): 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' {
+    return this.#phase;
+  }
+
+  /** Feldera's `concurrent_bootstrap_progress` (null when no concurrent bootstrap runs). */
+  get concurrentBootstrapProgress(): CommitProgress | null {
+    return this.#backfill?.progress() ?? null;
+  }
+
+  /**
+   * Refuses what would read a view still being backfilled (its state is partial): an ad-hoc query naming it, an
+   * egress snapshot of it. @throws ServiceError BootstrapInProgress
+   */
+  checkNotBackfilling(sqlOrView: string): void {
+    const b = this.#backfill;
+    if (b === null) return;
+    const words = new Set(sqlOrView.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []);
+    const held = [...b.views].filter((v) => words.has(v.toLowerCase()));
+    if (held.length > 0)
+      throw new ServiceError(
+        'BootstrapInProgress',
+        `view(s) ${held.map((v) => `'${v}'`).join(', ')} are being bootstrapped concurrently and have no complete contents yet; try again once the pipeline status is no longer ConcurrentBootstrapping`,
+        { views: held },
+      );
+  }
+
+  #scheduleBackfill(): void {
+    if (this.#backfillScheduled || this.#backfill === null || !this.#begun) return;
+    this.#backfillScheduled = true;
+    const next = () => {
+      this.#backfillScheduled = false;
+      this.#backfillOnce();
+      this.#scheduleBackfill();
+    };
+    if (this.#backfillPauseMs > 0) setTimeout(next, this.#backfillPauseMs);
+    else setImmediate(next);
+  }
+
+  /** One backfill slice, or the cut-over once every slice ran (between live steps: never inside one). */
+  #backfillOnce(): void {
+    const b = this.#backfill;
+    if (b === null || this.#stepping || this.#state === 'Failed' || this.#state === 'Terminated') {
+      if (b !== null && (this.#state === 'Failed' || this.#state === 'Terminated')) this.#backfill = null;
+      return;
+    }
+    try {
+      if (!b.done) {
+        b.step();
+        return;
+      }
+      this.#phase = 'Synchronizing';
+      const t0 = performance.now();
+      const { circuit, outputs } = b.cutover(this.#circuit);
+      if (this.#checkpointer) circuit.trackChanges(true);
+      this.#circuit = circuit;
+      this.#backfill = null;
+      this.#phase = 'Inactive';
+      if (this.#backfillSilent)
+        this.#log('info', `silent bootstrap: the contents of ${[...b.views].join(', ')} are not re-emitted`);
+      else this.emitBootstrap(outputs);
+      this.#log(
+        'info',
+        `concurrent bootstrap done: cut over to ${[...b.views].join(', ')} (${b.totalRows} checkpointed rows; cut-over ${(performance.now() - t0).toFixed(1)} ms)`,
+        { views: [...b.views] },
+      );
+      if (this.#checkpointer?.pending) this.#checkpointer.capture();
+    } catch (e) {
+      this.#backfill = null;
+      this.#phase = 'Inactive';
+      const err = isServiceError(e) ? e : null;
+      this.#fail(
+        new ServiceError(
+          'PipelineFailed',
+          `the concurrent bootstrap failed: ${err?.message ?? (e as Error).message}`,
+          err ? { cause_code: err.errorCode } : {},
+        ),
+      );
     }
   }
 
@@ -972,6 +1083,7 @@ export class Controller {
 
   async query(sql: string): Promise<QueryResult> {
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
+    this.checkNotBackfilling(sql);
     if (this.#replaying)
       throw new ServiceError(
         'RestoreInProgress',

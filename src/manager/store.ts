@@ -84,6 +84,8 @@ export interface PipelineRecord {
   deployment_runtime_status_details?: Record<string, unknown> | null;
   /** Set by `start?silent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
   silent_bootstrap?: boolean;
+  /** Set by `start?concurrent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
+  concurrent_bootstrap?: boolean;
   /** The local checkpoints, as the pipeline's `/status` last listed them while storage is in use. */
   storage_status_details?: StorageStatusDetails | null;
   /** Set by `start` (default `await_approval`), cleared when the pipeline stops; absent in older registries. */

@@ -32,6 +32,7 @@ import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import { backfillPace } from '../sql/concurrent-bootstrap.ts';
 import { compileProgram, type Program, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
@@ -70,6 +71,8 @@ export interface PipelineProcessConfig {
   readonly bootstrap_policy?: BootstrapPolicy;
   /** Feldera's `silent_bootstrap`: views rebuilt by a bootstrap are not sent in full to their outputs. */
   readonly silent_bootstrap?: boolean;
+  /** Feldera's `concurrent_bootstrap`: views rebuilt by a bootstrap are backfilled while the pipeline runs. */
+  readonly concurrent_bootstrap?: boolean;
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
@@ -83,6 +86,7 @@ const PROCESS_CONFIG_FIELDS = [
   'initial',
   'bootstrap_policy',
   'silent_bootstrap',
+  'concurrent_bootstrap',
   'storage_config',
 ];
 
@@ -489,6 +493,7 @@ async function startContext(configPath: string, logLevel: LogLevel): Promise<Sta
       desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
       policy: cfg.bootstrap_policy ?? 'allow',
       silentBootstrap: cfg.silent_bootstrap === true,
+      concurrentBootstrap: cfg.concurrent_bootstrap === true,
     }),
     sync: { synchronizer: null, service: null, configured: syncSettings !== null },
     // one metric registry for the process: the server exposes it, the engine feeds its histograms
@@ -625,7 +630,12 @@ async function restoreFromStorage(
       base: latest.snapshot,
       deltas: latest.deltas,
     },
-    { decide: (diff) => ctx.life.decide(diff), bootstrapping: () => ctx.life.bootstrapping(), log },
+    {
+      decide: (diff) => ctx.life.decide(diff),
+      bootstrapping: () => ctx.life.bootstrapping(),
+      concurrent: () => ctx.life.concurrentBootstrap,
+      log,
+    },
   );
   start.resumed = resumed;
   // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
@@ -792,6 +802,12 @@ async function startEngine(ctx: StartContext, start: StartPoint): Promise<Initia
         `silent bootstrap: the contents of ${[...resumed.outputs.keys()].join(', ')} are not re-emitted`,
       );
     else controller.emitBootstrap(resumed.outputs);
+  }
+  // a concurrent bootstrap backfills the rebuilt views between live steps and cuts over (controller.ts)
+  if (resumed?.backfill) {
+    const pace = backfillPace(process.env);
+    resumed.backfill.sliceRows = pace.sliceRows;
+    controller.startBackfill(resumed.backfill, { silent: life.silentBootstrap, pauseMs: pace.pauseMs });
   }
   controller.begin(); // output connectors listen now: they see the initial step too
   if (sync.synchronizer && writer) {

@@ -1,8 +1,8 @@
 /**
  * Pipeline routes around the lifecycle: `GET /status` and `GET /healthz` (Feldera's `ExtendedRuntimeStatus`,
  * see lifecycle.ts; while running its details carry `connector_stats.num_errors`, and with storage
- * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true]` (bootstrap
- * approval; `concurrent_bootstrap` is refused), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
+ * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true|concurrent_bootstrap=true]`
+ * (bootstrap approval; the two are mutually exclusive), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
  * `POST /start` and `POST /resume`. These answer from the start of initialization: before the
  * controller exists pause/start set the state it will start in; in standby they are 400 `InvalidTransition`
  * (activate first).
@@ -71,15 +71,14 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
       handler: async (req, reply) => {
         const p = queryParams(req);
         const silent = boolParam(p, 'silent_bootstrap');
-        if (boolParam(p, 'concurrent_bootstrap'))
+        const concurrent = boolParam(p, 'concurrent_bootstrap');
+        if (silent && concurrent)
           throw new ServiceError(
             'InvalidBootstrapConfig',
-            silent
-              ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
-              : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); approve without it, or with silent_bootstrap=true',
+            'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one',
             {},
           );
-        await life.approve(silent);
+        await life.approve(silent, concurrent);
         sendJson(reply, 200, 'Bootstrap approved');
       },
     },
