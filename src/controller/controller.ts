@@ -15,6 +15,12 @@
  * to `maxStepRecords` records, runs one circuit step, hands every view's change to its listeners, then
  * updates counters. One initial step runs at start, so constant and global-aggregate views are populated.
  *
+ * Concurrent bootstrapping ({@link Controller.startBackfill}, sql/concurrent-bootstrap.ts): between live steps one
+ * backfill slice runs; the rebuilt views' changes are held back from their listeners, every live step's input is
+ * recorded for the cut-over, and checkpoint cuts wait; at the cut-over (between steps) the controller replaces its
+ * circuit by the backfilled one (the only time `circuit` changes) and hands the rebuilt views' contents to their
+ * listeners.
+ *
  * Completion tokens (Feldera's): a token records an endpoint's received-record count; it is complete once
  * every one of those records has been processed and its outputs handed to all listeners.
  *

@@ -8,8 +8,10 @@
  *
  * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
  * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
- * policy to `allow` (and `silentBootstrap` to what it says) and returns once the pipeline has left
- * AwaitingApproval; sent earlier it pre-approves.
+ * policy to `allow` (and `silentBootstrap` and `concurrentBootstrap` to what it says) and returns once the pipeline
+ * has left AwaitingApproval; sent earlier it pre-approves. A concurrent bootstrap skips Bootstrapping: the pipeline
+ * is Ready at once and its runtime status is the controller's phase (`ConcurrentBootstrapping`, `Synchronizing`)
+ * until the cut-over.
  * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
  * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
  *
