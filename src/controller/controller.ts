@@ -41,7 +41,12 @@ import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { Backfill } from '../sql/concurrent-bootstrap.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
-import type { CommitProgress, InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
+import type {
+  CheckpointActivity,
+  CommitProgress,
+  InputEndpointMetrics,
+  PipelineState,
+} from '../types/pipeline-api.ts';
 import { checkedMove, type TransitionTable } from '../util/transitions.ts';
 import type { Batch } from '../zset/batch.ts';
 import { HASH_SEED, hashChanges } from './change-hash.ts';
@@ -857,6 +862,7 @@ export class Controller {
     // the cut waits for the end of replay (state mid-replay is not a point the journal can resume from) and for a
     // concurrent bootstrap's cut-over (the rebuilt views' state is partial until then)
     if (!this.#replaying && this.#backfill === null) cp.capture();
+    else if (this.#backfill !== null) this.#checkpointDelayedSince ??= new Date().toISOString();
     return seq;
   }
 
@@ -881,6 +887,8 @@ export class Controller {
   #backfillSilent = false;
   #backfillScheduled = false;
   #backfillPauseMs = 0;
+  /** When a checkpoint request began waiting for the cut-over (Feldera's `delayed_since`). */
+  #checkpointDelayedSince: string | null = null;
   #phase: 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' = 'Inactive';
 
   /**
@@ -898,6 +906,18 @@ export class Controller {
   /** Feldera's `concurrent_bootstrap_phase`. */
   get concurrentBootstrapPhase(): 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' {
     return this.#phase;
+  }
+
+  /**
+   * `/stats` `checkpoint_activity`: Feldera's `{"status": "delayed", "reasons": ["Bootstrapping"], "delayed_since"}`
+   * while a checkpoint waits for the cut-over, else the checkpointer's (null without storage).
+   */
+  get checkpointActivity(): CheckpointActivity | null {
+    const cp = this.#checkpointer;
+    if (cp === null) return null;
+    if (this.#backfill !== null && cp.pending && this.#checkpointDelayedSince !== null)
+      return { status: 'delayed', reasons: ['Bootstrapping'], delayed_since: this.#checkpointDelayedSince };
+    return cp.activity;
   }
 
   /** Feldera's `concurrent_bootstrap_progress` (null when no concurrent bootstrap runs). */
@@ -961,6 +981,7 @@ export class Controller {
         `concurrent bootstrap done: cut over to ${[...b.views].join(', ')} (${b.totalRows} checkpointed rows; cut-over ${(performance.now() - t0).toFixed(1)} ms)`,
         { views: [...b.views] },
       );
+      this.#checkpointDelayedSince = null;
       if (this.#checkpointer?.pending) this.#checkpointer.capture();
     } catch (e) {
       this.#backfill = null;

@@ -120,6 +120,12 @@ test('concurrent_bootstrap: unchanged views stay live while a new view backfills
   assert.equal(cp.status, 200, cp.text);
   const seq = cp.json.checkpoint_sequence_number as number;
   assert.equal((await call('GET', '/v0/pipelines/p/checkpoint_status')).json.success, null);
+  const activity = (await call('GET', '/v0/pipelines/p/stats')).json.checkpoint_activity as Record<
+    string,
+    unknown
+  >;
+  assert.equal(activity.status, 'delayed');
+  assert.deepEqual(activity.reasons, ['Bootstrapping']);
 
   // the cut-over
   await until(status, (r) => r.deployment_status === 'Running', 'Running after the cut-over', 60_000);

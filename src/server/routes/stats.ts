@@ -136,7 +136,7 @@ function stats(ctx: ServerContext, controller: Controller, withErrors: boolean):
       pipeline_complete: controller.complete,
     },
     suspend_error: null,
-    checkpoint_activity: controller.checkpointer?.activity ?? null,
+    checkpoint_activity: controller.checkpointActivity,
     permanent_checkpoint_errors: null,
     inputs: controller.inputs.map((e) => inputStatus(e, withErrors)),
     outputs: outputStatuses(ctx, controller, withErrors),
