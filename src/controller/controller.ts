@@ -18,8 +18,8 @@
  * Concurrent bootstrapping ({@link Controller.startBackfill}, sql/concurrent-bootstrap.ts): between live steps one
  * backfill slice runs; the rebuilt views' changes are held back from their listeners, every live step's input is
  * recorded for the cut-over, and checkpoint cuts wait; at the cut-over (between steps) the controller replaces its
- * circuit by the backfilled one (the only time `circuit` changes) and hands the rebuilt views' contents to their
- * listeners.
+ * circuit by the backfilled one (the only time `circuit` changes), hands the rebuilt views' contents to their
+ * listeners and (with storage) takes a checkpoint.
  *
  * Completion tokens (Feldera's): a token records an endpoint's received-record count; it is complete once
  * every one of those records has been processed and its outputs handed to all listeners.
@@ -982,7 +982,12 @@ export class Controller {
         { views: [...b.views] },
       );
       this.#checkpointDelayedSince = null;
-      if (this.#checkpointer?.pending) this.#checkpointer.capture();
+      // the cut-over's state is checkpointed at once (with storage): until a checkpoint holds it, a restart would
+      // resume from the checkpoint before the change and bootstrap again
+      if (this.#checkpointer) {
+        if (!this.#checkpointer.pending) this.#checkpointer.request();
+        this.#checkpointer.capture();
+      }
     } catch (e) {
       this.#backfill = null;
       this.#phase = 'Inactive';
