@@ -41,6 +41,7 @@ import type {
   StartInitialState,
   UpdateFormat,
 } from '../types/pipeline-api.ts';
+import { parseJson } from '../util/json-u64.ts';
 import { ApiError, apiErrorFromResponse, redact } from './api-error.ts';
 import { ClientError } from './client-error.ts';
 import { readLines } from './lines.ts';
@@ -270,7 +271,7 @@ export class HoldfastApi {
     const text = await res.text();
     if (text.trim() === '') return undefined as T;
     try {
-      return JSON.parse(text) as T;
+      return parseJson(text) as T; // an integer beyond 2^53 (a u64 fingerprint) as an exact bigint
     } catch {
       throw new ClientError(
         'InvalidResponse',

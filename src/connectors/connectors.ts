@@ -151,6 +151,7 @@ function connectorsOf(rel: TableSchema | ViewSchema, kind: 'table' | 'view'): De
       relationKind: kind,
       connector: spec.name,
       transport: spec.transport,
+      ...(spec.paused ? { paused: true } : {}),
     };
     if (names.has(spec.name))
       throw configError(ctx, `another connector of ${kind} '${rel.name}' has the same name`);

@@ -15,7 +15,16 @@ interface Row {
   readonly rate: number | null;
 }
 
-const DEPLOYED = new Set(['Running', 'Paused', 'Standby', 'AwaitingApproval', 'Bootstrapping', 'Replaying']);
+const DEPLOYED = new Set([
+  'Running',
+  'Paused',
+  'Standby',
+  'AwaitingApproval',
+  'Bootstrapping',
+  'Replaying',
+  'ConcurrentBootstrapping',
+  'Synchronizing',
+]);
 
 export function PipelineList() {
   const { client } = useSession();

@@ -9,13 +9,19 @@
  *   Feldera, never when the old or the new program has a LATENESS column), then
  *   apply the policy (`decide`: allow / await approval / reject), then bootstrap (see `sql/bootstrap.ts`).
  *
+ * With `concurrent_bootstrap` (asked for at start or in the approval) the rebuilt views are not computed here:
+ * the state is the checkpoint's with their operators empty, and the result carries a {@link Backfill} that the
+ * controller runs between live steps and cuts over from (sql/concurrent-bootstrap.ts); a new or modified table
+ * refuses it (`BootstrapNotAllowed`).
+ *
  * The result says which input endpoints must start from scratch (connectors of rebuilt tables and changed
  * connectors) and which views were rebuilt (their output connectors start over and receive the bootstrap
  * outputs). Nothing here writes to storage: a rejected or failed bootstrap leaves the checkpoint as it was.
  */
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { bootstrap, planBootstrap } from '../sql/bootstrap.ts';
+import { bootstrap, keptState, planBootstrap } from '../sql/bootstrap.ts';
+import { Backfill, checkConcurrent } from '../sql/concurrent-bootstrap.ts';
 import type { Program } from '../sql/program.ts';
 import {
   diffPrograms,
@@ -45,8 +51,10 @@ export interface ResumeDecision {
   readonly restartInputs: ReadonlySet<string>;
   /** Views rebuilt by the bootstrap (their outputs start over). */
   readonly rebuiltViews: ReadonlySet<string>;
-  /** The bootstrap step's outputs: full contents of rebuilt output views. */
+  /** The bootstrap step's outputs: full contents of rebuilt output views (empty with a backfill). */
   readonly outputs: ReadonlyMap<string, Batch>;
+  /** Concurrent bootstrap: the rebuilt views are backfilled while the pipeline runs (null: done already). */
+  readonly backfill: Backfill | null;
 }
 
 /** Feldera's rule: a changed program is not bootstrapped when either version has relations with LATENESS. */
@@ -88,6 +96,8 @@ export async function decideResume(
     /** Applies the bootstrap policy to a non-empty diff (resolves to go ahead, throws to refuse). */
     readonly decide: (diff: PipelineDiff) => Promise<void>;
     readonly bootstrapping: () => void;
+    /** Whether the bootstrap is to run concurrently (read after the approval, which may set it). */
+    readonly concurrent?: () => boolean;
     readonly log: (
       level: 'info' | 'warn' | 'error',
       message: string,
@@ -103,6 +113,7 @@ export async function decideResume(
     restartInputs: new Set<string>(),
     rebuiltViews: new Set<string>(),
     outputs: new Map<string, Batch>(),
+    backfill: null,
   };
   if (cp.fingerprint === fingerprint) return same;
   const old = parseProgramDescription((cp.extra as { program?: unknown } | null)?.program);
@@ -120,6 +131,29 @@ export async function decideResume(
   if (!empty) {
     hooks.log('info', `Pipeline changes detected: ${JSON.stringify(diff)}`, { approval_diff: diff });
     await hooks.decide(diff);
+    if (hooks.concurrent?.() === true) {
+      checkConcurrent(program, plan);
+      const { kept, deltas, feed } = keptState(program, { base: cp.base, deltas: cp.deltas }, plan);
+      const backfill = new Backfill(program, plan, feed);
+      hooks.log(
+        'info',
+        `concurrent bootstrap from checkpoint ${cp.uuid}: rebuilding ${plan.rebuilt.join(', ')} from ${plan.feed.join(', ') || '(no tables)'} (${backfill.totalRows} rows) while the pipeline runs`,
+        { checkpoint: cp.uuid, rebuilt: plan.rebuilt },
+      );
+      const restartInputs = new Set(plan.restartInputs);
+      for (const ep of [...diff.added_input_connectors, ...diff.modified_input_connectors])
+        restartInputs.add(ep);
+      return {
+        base: kept,
+        deltas,
+        bootstrapped: true,
+        diff,
+        restartInputs,
+        rebuiltViews: backfill.views,
+        outputs: new Map(),
+        backfill,
+      };
+    }
     hooks.bootstrapping();
     hooks.log(
       'info',
@@ -144,5 +178,6 @@ export async function decideResume(
     restartInputs,
     rebuiltViews: new Set(plan.rebuilt.filter((r) => !tables.has(r))),
     outputs: result.outputs,
+    backfill: null,
   };
 }

@@ -31,6 +31,8 @@ export interface CheckpointMeta {
   readonly inputs: Readonly<Record<string, unknown>>;
   /** Progress of fault-tolerant outputs (e.g. bytes written), by endpoint name. */
   readonly outputs?: Readonly<Record<string, unknown>>;
+  /** Input endpoints' own state (paused, errors), by endpoint name; recorded in the manifest's `extra`. */
+  readonly connectors?: Readonly<Record<string, unknown>>;
   readonly fingerprint: string;
 }
 

@@ -15,6 +15,12 @@
  * to `maxStepRecords` records, runs one circuit step, hands every view's change to its listeners, then
  * updates counters. One initial step runs at start, so constant and global-aggregate views are populated.
  *
+ * Concurrent bootstrapping ({@link Controller.startBackfill}, sql/concurrent-bootstrap.ts): between live steps one
+ * backfill slice runs; the rebuilt views' changes are held back from their listeners, every live step's input is
+ * recorded for the cut-over, and checkpoint cuts wait; at the cut-over (between steps) the controller replaces its
+ * circuit by the backfilled one (the only time `circuit` changes), hands the rebuilt views' contents to their
+ * listeners and (with storage) takes a checkpoint.
+ *
  * Completion tokens (Feldera's): a token records an endpoint's received-record count; it is complete once
  * every one of those records has been processed and its outputs handed to all listeners.
  *
@@ -25,11 +31,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
+import {
+  ConnectorErrorLog,
+  type InputErrorLogs,
+  type SavedErrorLog,
+} from '../connectors/connector-errors.ts';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
+import type { Backfill } from '../sql/concurrent-bootstrap.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
-import type { InputEndpointMetrics, PipelineState } from '../types/pipeline-api.ts';
+import type {
+  CheckpointActivity,
+  CommitProgress,
+  InputEndpointMetrics,
+  PipelineState,
+} from '../types/pipeline-api.ts';
 import { checkedMove, type TransitionTable } from '../util/transitions.ts';
 import type { Batch } from '../zset/batch.ts';
 import { HASH_SEED, hashChanges } from './change-hash.ts';
@@ -95,6 +112,11 @@ export interface ControllerOptions {
     readonly skips?: Readonly<Record<string, number>>;
     /** Transactions (input steps) the checkpoint holds. */
     readonly transactionId?: number;
+    /**
+     * Input endpoints' own state at the checkpoint, by endpoint name ({@link SavedInputEndpoint}): paused by the
+     * user or not, error counters and recent errors. It wins over a connector's declared `paused`.
+     */
+    readonly connectors?: Readonly<Record<string, unknown>>;
   };
   /**
    * Do not run the initial step in the constructor: `begin()` runs it, once output connectors listen (so a
@@ -131,7 +153,23 @@ export interface InputEndpoint {
   /** Replayable inputs (files, datagen) re-read after a restart; others (HTTP) have their data journaled. */
   readonly replayable: boolean;
   paused: boolean;
+  /** The `paused` the endpoint was declared with (a checkpoint records `paused` only where it differs). */
+  readonly declaredPaused: boolean;
   fatalError: string | null;
+  /** Recent parse and transport errors (Feldera's `parse_errors` / `transport_errors`). */
+  readonly errors: InputErrorLogs;
+}
+
+/**
+ * An input endpoint's state a checkpoint records (under the manifest's `extra.connectors`) when it differs from
+ * a fresh endpoint's: paused other than declared, or errors counted. Restored when the endpoint is created again.
+ */
+export interface SavedInputEndpoint {
+  readonly paused: boolean;
+  readonly num_parse_errors: number;
+  readonly num_transport_errors: number;
+  readonly parse_errors: SavedErrorLog;
+  readonly transport_errors: SavedErrorLog;
 }
 
 /** Receives a view's change after every step in which it changed. */
@@ -155,7 +193,7 @@ export class Controller {
   readonly incarnationUuid: string = randomUUID();
   readonly startTime: number = Math.floor(Date.now() / 1000);
   readonly program: Program;
-  readonly circuit: SqlCircuit;
+  #circuit: SqlCircuit;
   #state: ControllerState;
   #failure: ServiceError | null = null;
   readonly #maxBuffered: number;
@@ -190,13 +228,14 @@ export class Controller {
 
   constructor(program: Program, options: ControllerOptions = {}) {
     this.program = program;
-    this.circuit = options.circuit ?? program.instantiate();
+    this.#circuit = options.circuit ?? program.instantiate();
     this.#state = options.initialState ?? 'Running';
     this.#maxBuffered = options.maxBufferedRecords ?? 1_000_000;
     this.#maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.#maxStep = options.maxStepRecords ?? 10_000;
     this.#log = options.log ?? (() => {});
     if (options.restore) {
+      this.#restoredEndpoints = { ...(options.restore.connectors ?? {}) };
       this.#restoredPositions = { ...(options.restore.inputs ?? {}) };
       this.#restoredSkips = { ...(options.restore.skips ?? {}) };
       if (options.circuit === undefined) {
@@ -240,9 +279,15 @@ export class Controller {
     this.#begun = true;
     this.#runStep([]);
     this.#schedule();
+    this.#scheduleBackfill();
   }
 
   #begun = false;
+
+  /** The running circuit (replaced once, at a concurrent bootstrap's cut-over). */
+  get circuit(): SqlCircuit {
+    return this.#circuit;
+  }
 
   /** True while journaled steps are being replayed after a restart (exactly_once). */
   get replaying(): boolean {
@@ -278,7 +323,11 @@ export class Controller {
    * Creates (or returns) the input endpoint `name` feeding `table`. `replayable`: the input can re-read its
    * records from a position (connectors); others have their pushed data journaled under fault tolerance.
    */
-  inputEndpoint(name: string, table: string, options: { replayable?: boolean } = {}): InputEndpoint {
+  inputEndpoint(
+    name: string,
+    table: string,
+    options: { replayable?: boolean; paused?: boolean } = {},
+  ): InputEndpoint {
     const existing = this.#inputs.find((e) => e.name === name);
     if (existing) return existing;
     const t = this.program.table(table);
@@ -302,9 +351,26 @@ export class Controller {
       sincePosition: this.#restoredSkips[name] ?? 0,
       skip: this.#restoredSkips[name] ?? 0,
       replayable: options.replayable === true,
-      paused: false,
+      paused: options.paused === true,
+      declaredPaused: options.paused === true,
       fatalError: null,
+      errors: { parse: new ConnectorErrorLog(), transport: new ConnectorErrorLog() },
     };
+    const saved = this.#restoredEndpoints[name];
+    if (typeof saved === 'object' && saved !== null) {
+      // the checkpoint's state of this endpoint wins over its declaration (as Feldera keeps a connector paused)
+      const s = saved as Partial<SavedInputEndpoint>;
+      if (typeof s.paused === 'boolean') ep.paused = s.paused;
+      if (isCount(s.num_parse_errors)) ep.metrics.num_parse_errors = s.num_parse_errors;
+      if (isCount(s.num_transport_errors)) ep.metrics.num_transport_errors = s.num_transport_errors;
+      ep.errors.parse.restore(s.parse_errors);
+      ep.errors.transport.restore(s.transport_errors);
+      delete this.#restoredEndpoints[name];
+      if (ep.paused !== ep.declaredPaused)
+        this.#log('info', `input connector ${name} ${ep.paused ? 'paused' : 'started'} as checkpointed`, {
+          endpoint: name,
+        });
+    }
     this.#inputs.push(ep);
     return ep;
   }
@@ -606,12 +672,13 @@ export class Controller {
     const txn = taken.length > 0 ? this.#txn + 1 : this.#txn;
     try {
       const outputs = this.circuit.step(inputs);
+      this.#backfill?.recordLive(inputs);
       this.#countLate(runs);
       // exactly_once: the step's input is durable in the journal before any of its output leaves
       if (slices && !replay) this.#ft?.appendStep(txn, slices);
       this.#txn = txn;
       for (const [view, change] of outputs) {
-        if (change.rows.length === 0) continue;
+        if (change.rows.length === 0 || this.#backfill?.views.has(view)) continue; // held until the cut-over
         for (const l of this.#listeners.get(view) ?? []) l(change, step);
       }
     } catch (e) {
@@ -665,6 +732,8 @@ export class Controller {
 
   #checkpointer: Checkpointer | null = null;
   #restoredPositions: Record<string, unknown> = {};
+  /** Saved endpoint states (SavedInputEndpoint) not yet taken by an endpoint created again. */
+  #restoredEndpoints: Record<string, unknown> = {};
   #restoredSkips: Record<string, number> = {};
   #ft: FtJournal | null = null;
   /** Transactions (steps that took input) since the pipeline first started; restored from checkpoints. */
@@ -696,6 +765,27 @@ export class Controller {
       if (!e.replayable) continue;
       if (e.processedPosition === null && e.sincePosition === 0) continue;
       out[e.name] = { position: e.processedPosition, skip: e.sincePosition };
+    }
+    return out;
+  }
+
+  /**
+   * The input endpoints' state a checkpoint records ({@link SavedInputEndpoint}): endpoints paused other than
+   * declared or with errors, plus restored states of endpoints not created again yet (an HTTP ingress endpoint
+   * exists once data is pushed).
+   */
+  #endpointStates(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...this.#restoredEndpoints };
+    for (const e of this.#inputs) {
+      const errors = e.metrics.num_parse_errors + e.metrics.num_transport_errors;
+      if (e.paused === e.declaredPaused && errors === 0) continue;
+      out[e.name] = {
+        paused: e.paused,
+        num_parse_errors: e.metrics.num_parse_errors,
+        num_transport_errors: e.metrics.num_transport_errors,
+        parse_errors: e.errors.parse.saved(),
+        transport_errors: e.errors.transport.saved(),
+      } satisfies SavedInputEndpoint;
     }
     return out;
   }
@@ -735,6 +825,7 @@ export class Controller {
           processed_records: this.totals.processed_records,
           transaction_id: this.#txn,
           inputs: this.#inputPositions(),
+          connectors: this.#endpointStates(),
           outputs: Object.fromEntries([...this.#outputs].map(([name, t]) => [name, t.progress()])),
           fingerprint: options.fingerprint,
         }),
@@ -768,8 +859,10 @@ export class Controller {
     }
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
     const seq = cp.request();
-    // the cut waits for the end of replay: state mid-replay is not a point the journal can resume from
-    if (!this.#replaying) cp.capture();
+    // the cut waits for the end of replay (state mid-replay is not a point the journal can resume from) and for a
+    // concurrent bootstrap's cut-over (the rebuilt views' state is partial until then)
+    if (!this.#replaying && this.#backfill === null) cp.capture();
+    else if (this.#backfill !== null) this.#checkpointDelayedSince ??= new Date().toISOString();
     return seq;
   }
 
@@ -784,6 +877,128 @@ export class Controller {
     for (const [view, change] of outputs) {
       if (change.rows.length === 0) continue;
       for (const l of this.#listeners.get(view) ?? []) l(change, this.totals.completed_steps);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // concurrent bootstrapping (sql/concurrent-bootstrap.ts)
+
+  #backfill: Backfill | null = null;
+  #backfillSilent = false;
+  #backfillScheduled = false;
+  #backfillPauseMs = 0;
+  /** When a checkpoint request began waiting for the cut-over (Feldera's `delayed_since`). */
+  #checkpointDelayedSince: string | null = null;
+  #phase: 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' = 'Inactive';
+
+  /**
+   * Runs a concurrent bootstrap: from `begin()` on, one backfill slice runs between live steps; the rebuilt
+   * views' live outputs are held back and checkpoints wait; once the backfill is done the pipeline cuts over
+   * (the rebuilt views' contents go to their listeners unless `silent`). Call before `begin()`.
+   */
+  startBackfill(backfill: Backfill, options: { silent: boolean; pauseMs?: number }): void {
+    this.#backfill = backfill;
+    this.#backfillSilent = options.silent;
+    this.#backfillPauseMs = options.pauseMs ?? 0;
+    this.#phase = 'ConcurrentBootstrapping';
+  }
+
+  /** Feldera's `concurrent_bootstrap_phase`. */
+  get concurrentBootstrapPhase(): 'Inactive' | 'ConcurrentBootstrapping' | 'Synchronizing' {
+    return this.#phase;
+  }
+
+  /**
+   * `/stats` `checkpoint_activity`: Feldera's `{"status": "delayed", "reasons": ["Bootstrapping"], "delayed_since"}`
+   * while a checkpoint waits for the cut-over, else the checkpointer's (null without storage).
+   */
+  get checkpointActivity(): CheckpointActivity | null {
+    const cp = this.#checkpointer;
+    if (cp === null) return null;
+    if (this.#backfill !== null && cp.pending && this.#checkpointDelayedSince !== null)
+      return { status: 'delayed', reasons: ['Bootstrapping'], delayed_since: this.#checkpointDelayedSince };
+    return cp.activity;
+  }
+
+  /** Feldera's `concurrent_bootstrap_progress` (null when no concurrent bootstrap runs). */
+  get concurrentBootstrapProgress(): CommitProgress | null {
+    return this.#backfill?.progress() ?? null;
+  }
+
+  /**
+   * Refuses what would read a view still being backfilled (its state is partial): an ad-hoc query naming it, an
+   * egress snapshot of it. @throws ServiceError BootstrapInProgress
+   */
+  checkNotBackfilling(sqlOrView: string): void {
+    const b = this.#backfill;
+    if (b === null) return;
+    const words = new Set(sqlOrView.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []);
+    const held = [...b.views].filter((v) => words.has(v.toLowerCase()));
+    if (held.length > 0)
+      throw new ServiceError(
+        'BootstrapInProgress',
+        `view(s) ${held.map((v) => `'${v}'`).join(', ')} are being bootstrapped concurrently and have no complete contents yet; try again once the pipeline status is no longer ConcurrentBootstrapping`,
+        { views: held },
+      );
+  }
+
+  #scheduleBackfill(): void {
+    if (this.#backfillScheduled || this.#backfill === null || !this.#begun) return;
+    this.#backfillScheduled = true;
+    const next = () => {
+      this.#backfillScheduled = false;
+      this.#backfillOnce();
+      this.#scheduleBackfill();
+    };
+    if (this.#backfillPauseMs > 0) setTimeout(next, this.#backfillPauseMs);
+    else setImmediate(next);
+  }
+
+  /** One backfill slice, or the cut-over once every slice ran (between live steps: never inside one). */
+  #backfillOnce(): void {
+    const b = this.#backfill;
+    if (b === null || this.#stepping || this.#state === 'Failed' || this.#state === 'Terminated') {
+      if (b !== null && (this.#state === 'Failed' || this.#state === 'Terminated')) this.#backfill = null;
+      return;
+    }
+    try {
+      if (!b.done) {
+        b.step();
+        return;
+      }
+      this.#phase = 'Synchronizing';
+      const t0 = performance.now();
+      const { circuit, outputs } = b.cutover(this.#circuit);
+      if (this.#checkpointer) circuit.trackChanges(true);
+      this.#circuit = circuit;
+      this.#backfill = null;
+      this.#phase = 'Inactive';
+      if (this.#backfillSilent)
+        this.#log('info', `silent bootstrap: the contents of ${[...b.views].join(', ')} are not re-emitted`);
+      else this.emitBootstrap(outputs);
+      this.#log(
+        'info',
+        `concurrent bootstrap done: cut over to ${[...b.views].join(', ')} (${b.totalRows} checkpointed rows; cut-over ${(performance.now() - t0).toFixed(1)} ms)`,
+        { views: [...b.views] },
+      );
+      this.#checkpointDelayedSince = null;
+      // the cut-over's state is checkpointed at once (with storage): until a checkpoint holds it, a restart would
+      // resume from the checkpoint before the change and bootstrap again
+      if (this.#checkpointer) {
+        if (!this.#checkpointer.pending) this.#checkpointer.request();
+        this.#checkpointer.capture();
+      }
+    } catch (e) {
+      this.#backfill = null;
+      this.#phase = 'Inactive';
+      const err = isServiceError(e) ? e : null;
+      this.#fail(
+        new ServiceError(
+          'PipelineFailed',
+          `the concurrent bootstrap failed: ${err?.message ?? (e as Error).message}`,
+          err ? { cause_code: err.errorCode } : {},
+        ),
+      );
     }
   }
 
@@ -900,6 +1115,7 @@ export class Controller {
 
   async query(sql: string): Promise<QueryResult> {
     if (this.#state === 'Failed') throw this.#failure as ServiceError;
+    this.checkNotBackfilling(sql);
     if (this.#replaying)
       throw new ServiceError(
         'RestoreInProgress',
@@ -935,4 +1151,8 @@ export class Controller {
       this.totals.completed_records === this.totals.input_records
     );
   }
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }

@@ -19,6 +19,24 @@ function entryOf(e: CatalogEntry): CheckpointEntry {
   };
 }
 
+/**
+ * The manifest's `extra`: the program description, plus `connectors` (input endpoints' paused state and errors)
+ * when there is any, so a checkpoint of a pipeline without either is written exactly as before.
+ */
+function withConnectors(extra: unknown, connectors: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (connectors === undefined || Object.keys(connectors).length === 0) return extra;
+  const base = typeof extra === 'object' && extra !== null ? extra : {};
+  return { ...base, connectors };
+}
+
+/** The input endpoints' saved state in a manifest's `extra` (see {@link withConnectors}); `{}` when none. */
+export function savedConnectors(extra: unknown): Record<string, unknown> {
+  const c = (extra as { connectors?: unknown } | null)?.connectors;
+  return typeof c === 'object' && c !== null && !Array.isArray(c)
+    ? { ...(c as Record<string, unknown>) }
+    : {};
+}
+
 export class StoreCheckpointWriter implements CheckpointWriter {
   readonly store: CheckpointStore;
   #full = true;
@@ -82,7 +100,7 @@ export class StoreCheckpointWriter implements CheckpointWriter {
         transaction_id: meta.transaction_id,
         inputs: { ...meta.inputs },
         outputs: { ...(meta.outputs ?? {}) },
-        extra: this.extra,
+        extra: withConnectors(this.extra, meta.connectors),
       },
       { delta },
     );

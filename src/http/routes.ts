@@ -9,6 +9,7 @@
  * Feldera's API answers `"Pipeline is starting"`), `reply.hijack()` and the raw response for streams and proxies.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HTTPMethods } from 'fastify';
+import { stringifyJson } from '../util/json-u64.ts';
 import type { InvalidMapper } from './errors.ts';
 
 /** How a route's request body is read: parsed as JSON (bounded), left unread as a stream, or not at all. */
@@ -102,7 +103,7 @@ export function routeConfig(request: FastifyRequest): RouteConfig {
 
 /** A JSON answer (bigints as strings): the body of every non-streaming, non-error answer. */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const text = stringifyJson(body); // a bigint (a u64 such as a checkpoint's fingerprint) as an exact JSON integer
   reply.code(status).header('content-type', 'application/json').send(Buffer.from(text)); // a Buffer: sent with exactly this content type (fastify adds a charset to strings)
 }
 

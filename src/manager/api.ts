@@ -66,6 +66,8 @@ const RUNTIME_FROM_PIPELINE = [
   'AwaitingApproval',
   'Bootstrapping',
   'Replaying',
+  'ConcurrentBootstrapping',
+  'Synchronizing',
   'Running',
   'Paused',
   'Suspended',
@@ -177,6 +179,7 @@ export class Manager implements ManagerContext {
             if (expected || gaveUp) {
               r.bootstrap_policy = null;
               r.silent_bootstrap = false;
+              r.concurrent_bootstrap = false;
               setResources(r, 'Stopped');
               r.deployment_resources_desired_status = 'Stopped';
               r.deployment_runtime_desired_status = null;
@@ -353,6 +356,7 @@ export class Manager implements ManagerContext {
       initial: processInitial(r).toLowerCase(),
       bootstrap_policy: r.bootstrap_policy ?? 'await_approval',
       silent_bootstrap: r.silent_bootstrap === true,
+      concurrent_bootstrap: r.concurrent_bootstrap === true,
     };
   }
 

@@ -16,6 +16,7 @@ import type {
   ExtendedRuntimeStatus,
   PipelineStats,
 } from '../types/pipeline-api.ts';
+import { parseJson } from '../util/json-u64.ts';
 
 /** A process's non-2xx answer, kept as sent. */
 export class ProcessAnswerError extends Error {
@@ -61,7 +62,7 @@ export class ProcessClient {
   ): Promise<{ ok: true; body: ExtendedRuntimeStatus } | { ok: false; body: ErrorResponse }> {
     const a = await this.send('GET', '/status', timeoutMs);
     if (a.status >= 200 && a.status < 300)
-      return { ok: true, body: JSON.parse(a.text) as ExtendedRuntimeStatus };
+      return { ok: true, body: parseJson(a.text, 'raw') as ExtendedRuntimeStatus }; // u64s kept exact
     const body = errorBody(a.text);
     if (body === null) throw new ProcessAnswerError(a.status, a.text, a.contentType);
     return { ok: false, body };
@@ -113,7 +114,7 @@ export class ProcessClient {
   async #json<T>(method: 'GET' | 'POST', path: string, timeoutMs: number): Promise<T> {
     const a = await this.send(method, path, timeoutMs);
     if (a.status < 200 || a.status >= 300) throw new ProcessAnswerError(a.status, a.text, a.contentType);
-    return (a.text === '' ? null : JSON.parse(a.text)) as T;
+    return (a.text === '' ? null : parseJson(a.text, 'raw')) as T;
   }
 }
 

@@ -46,6 +46,7 @@ import {
   storageWriteError,
   writeFileDurableSync,
 } from '../util/durable-file.ts';
+import { parseJson } from '../util/json-u64.ts';
 
 // the status unions and the error body are the wire contract's (types/pipeline-api.ts); re-exported for the
 // manager's HTTP layer, which imports them from here
@@ -85,6 +86,8 @@ export interface PipelineRecord {
   deployment_runtime_status_details?: Record<string, unknown> | null;
   /** Set by `start?silent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
   silent_bootstrap?: boolean;
+  /** Set by `start?concurrent_bootstrap=true`, cleared when the pipeline stops; absent in older registries. */
+  concurrent_bootstrap?: boolean;
   /** The local checkpoints, as the pipeline's `/status` last listed them while storage is in use. */
   storage_status_details?: StorageStatusDetails | null;
   /** Set by `start` (default `await_approval`), cleared when the pipeline stops; absent in older registries. */
@@ -232,7 +235,7 @@ export class Store {
         }
         this.#pipelines.set(n, obj);
         const snap = this.#persisted.get(n);
-        if (snap !== undefined) restoreInPlace(obj, JSON.parse(snap) as PipelineRecord);
+        if (snap !== undefined) restoreInPlace(obj, parseJson(snap, 'raw') as PipelineRecord);
       }
       // a record added under a name that had none (a rename's new name) is gone with the loop above; the
       // error is the save's coded one (StorageFull, StorageWriteFailed) or whatever `apply` threw
@@ -293,7 +296,7 @@ function parseRegistry(text: string, path: string): PipelineRecord[] {
     );
   let file: unknown;
   try {
-    file = JSON.parse(text);
+    file = parseJson(text, 'raw'); // a u64 (a checkpoint's fingerprint) keeps every digit
   } catch {
     throw corrupt(text.trim() === '' ? 'empty' : 'not valid JSON (truncated?)');
   }

@@ -8,8 +8,10 @@
  *
  * The HTTP server listens from the start; a request that needs the controller before it exists gets 503
  * `Initializing` (or, after a failed initialization, that failure). `POST /approve` switches the bootstrap
- * policy to `allow` (and `silentBootstrap` to what it says) and returns once the pipeline has left
- * AwaitingApproval; sent earlier it pre-approves.
+ * policy to `allow` (and `silentBootstrap` and `concurrentBootstrap` to what it says) and returns once the pipeline
+ * has left AwaitingApproval; sent earlier it pre-approves. A concurrent bootstrap skips Bootstrapping: the pipeline
+ * is Ready at once and its runtime status is the controller's phase (`ConcurrentBootstrapping`, `Synchronizing`)
+ * until the cut-over.
  * `/start` and `/pause` during initialization set the state the controller starts in; during Standby they are
  * refused (`InvalidTransition`, as Feldera): only `/activate` leaves it.
  *
@@ -84,18 +86,25 @@ export class PipelineLifecycle {
    * start options, or as the approval says: `/approve` sets it as given).
    */
   silentBootstrap: boolean;
+  /**
+   * Feldera's `concurrent_bootstrap`: the views a bootstrap rebuilds are backfilled while the rest of the pipeline
+   * runs (from the start options, or as the approval says).
+   */
+  concurrentBootstrap: boolean;
 
   constructor(
     options: {
       desired?: 'Running' | 'Paused';
       policy?: BootstrapPolicy;
       silentBootstrap?: boolean;
+      concurrentBootstrap?: boolean;
       controller?: Controller;
     } = {},
   ) {
     this.desired = options.desired ?? 'Running';
     this.#policy = options.policy ?? 'allow';
     this.silentBootstrap = options.silentBootstrap === true;
+    this.concurrentBootstrap = options.concurrentBootstrap === true;
     this.#phase = options.controller
       ? { kind: 'Ready', controller: options.controller }
       : { kind: 'Initializing' };
@@ -200,12 +209,14 @@ export class PipelineLifecycle {
   }
 
   /**
-   * `POST /approve[?silent_bootstrap=true]`: policy becomes `allow` and `silentBootstrap` what the approval says
-   * (as in Feldera, not combined with the start's flag); resolves once the pipeline is no longer awaiting approval.
+   * `POST /approve[?silent_bootstrap=true|concurrent_bootstrap=true]`: policy becomes `allow`, `silentBootstrap`
+   * and `concurrentBootstrap` what the approval says (as in Feldera, not combined with the start's flags);
+   * resolves once the pipeline is no longer awaiting approval.
    */
-  async approve(silent = false): Promise<void> {
+  async approve(silent = false, concurrent = false): Promise<void> {
     this.#policy = 'allow';
     this.silentBootstrap = silent;
+    this.concurrentBootstrap = concurrent;
     if (this.#phase.kind !== 'AwaitingApproval') return;
     const done = this.#changed();
     this.#set({ kind: 'Initializing' }); // wakes decide(), which returns
@@ -228,6 +239,7 @@ export class PipelineLifecycle {
       case 'Ready': {
         const c = p.controller;
         if (c.replaying) return 'Replaying';
+        if (c.concurrentBootstrapPhase !== 'Inactive') return c.concurrentBootstrapPhase;
         return c.state === 'Paused' ? 'Paused' : c.state === 'Running' ? 'Running' : 'Suspended';
       }
       case 'Failed':

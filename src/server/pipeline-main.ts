@@ -28,11 +28,12 @@ import { startConnectors } from '../connectors/connectors.ts';
 import { checkpointExtra, decideResume, type ResumeDecision } from '../controller/bootstrap.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
-import { StoreCheckpointWriter } from '../controller/store-writer.ts';
+import { StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
 import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError, toServiceError } from '../errors/service-error.ts';
+import { backfillPace } from '../sql/concurrent-bootstrap.ts';
 import { compileProgram, type Program, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
@@ -73,6 +74,8 @@ export interface PipelineProcessConfig {
   readonly bootstrap_policy?: BootstrapPolicy;
   /** Feldera's `silent_bootstrap`: views rebuilt by a bootstrap are not sent in full to their outputs. */
   readonly silent_bootstrap?: boolean;
+  /** Feldera's `concurrent_bootstrap`: views rebuilt by a bootstrap are backfilled while the pipeline runs. */
+  readonly concurrent_bootstrap?: boolean;
   readonly storage_config?: { readonly path?: string } | null;
   readonly [k: string]: unknown;
 }
@@ -87,6 +90,7 @@ const PROCESS_CONFIG_FIELDS = [
   'initial',
   'bootstrap_policy',
   'silent_bootstrap',
+  'concurrent_bootstrap',
   'storage_config',
 ];
 
@@ -505,6 +509,7 @@ async function startContext(configPath: string, logLevel: LogLevel): Promise<Sta
       desired: cfg.initial === 'paused' ? 'Paused' : 'Running', // a standby runs once activated
       policy: cfg.bootstrap_policy ?? 'allow',
       silentBootstrap: cfg.silent_bootstrap === true,
+      concurrentBootstrap: cfg.concurrent_bootstrap === true,
     }),
     sync: { synchronizer: null, service: null, configured: syncSettings !== null },
     // one metric registry for the process: the server exposes it, the engine feeds its histograms
@@ -618,6 +623,7 @@ async function restoreFromStorage(
       processedRecords: m.processed_records,
       transactionId: m.transaction_id ?? 0,
       ...splitInputPositions(m.inputs ?? {}),
+      connectors: savedConnectors(m.extra),
     };
     start.restoredOutputs = { ...(m.outputs ?? {}) };
     log(
@@ -640,15 +646,23 @@ async function restoreFromStorage(
       base: latest.snapshot,
       deltas: latest.deltas,
     },
-    { decide: (diff) => ctx.life.decide(diff), bootstrapping: () => ctx.life.bootstrapping(), log },
+    {
+      decide: (diff) => ctx.life.decide(diff),
+      bootstrapping: () => ctx.life.bootstrapping(),
+      concurrent: () => ctx.life.concurrentBootstrap,
+      log,
+    },
   );
   start.resumed = resumed;
   // state keys of a changed program differ: a delta on top of the old checkpoint would not restore
   if (latest.manifest.fingerprint !== ctx.fingerprint) writer.requireFull();
   const positions = splitInputPositions(latest.manifest.inputs ?? {});
+  // an input that restarts from scratch (its table or its connector changed) also takes its declared `paused`
+  const connectors = savedConnectors(latest.manifest.extra);
   for (const ep of resumed.restartInputs) {
     delete positions.inputs[ep];
     delete positions.skips[ep];
+    delete connectors[ep];
   }
   start.restore = {
     base: resumed.base,
@@ -656,6 +670,7 @@ async function restoreFromStorage(
     processedRecords: latest.manifest.processed_records,
     transactionId: latest.manifest.transaction_id ?? 0,
     ...positions,
+    connectors,
   };
   start.restoredOutputs = Object.fromEntries(
     Object.entries(latest.manifest.outputs ?? {}).filter(
@@ -803,6 +818,12 @@ async function startEngine(ctx: StartContext, start: StartPoint): Promise<Initia
         `silent bootstrap: the contents of ${[...resumed.outputs.keys()].join(', ')} are not re-emitted`,
       );
     else controller.emitBootstrap(resumed.outputs);
+  }
+  // a concurrent bootstrap backfills the rebuilt views between live steps and cuts over (controller.ts)
+  if (resumed?.backfill) {
+    const pace = backfillPace(process.env);
+    resumed.backfill.sliceRows = pace.sliceRows;
+    controller.startBackfill(resumed.backfill, { silent: life.silentBootstrap, pauseMs: pace.pauseMs });
   }
   controller.begin(); // output connectors listen now: they see the initial step too
   if (sync.synchronizer && writer) {

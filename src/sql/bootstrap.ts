@@ -138,6 +138,30 @@ function remap(snap: CircuitSnapshot, keyMap: ReadonlyMap<string, string>): Reco
  * state and contents from the checkpointed tables. `old` is the checkpoint's state.
  */
 export function bootstrap(program: Program, old: CheckpointState, plan: BootstrapPlan): BootstrapResult {
+  const { kept, deltas, feed } = keptState(program, old, plan);
+  // the bootstrap step
+  const fresh = program.instantiate();
+  const outs = fresh.step(feed);
+  const freshState = fresh.snapshot();
+  const rebuilt = new Set(plan.rebuilt);
+  const operators = { ...kept.operators };
+  for (const r of fresh.relations)
+    if (rebuilt.has(r.name))
+      for (const k of r.stateKeys) operators[k] = freshState.operators[k] as StateBatches;
+  const outputs = new Map<string, Batch>();
+  for (const [view, b] of outs) if (rebuilt.has(view)) outputs.set(view, b);
+  return { state: { base: { steps: kept.steps, operators }, deltas }, outputs };
+}
+
+/**
+ * The checkpoint's state mapped onto `program`'s circuit (rebuilt relations' operators empty) and the contents of
+ * the tables that feed the rebuilt views (`plan.feed`). @throws ServiceError StateRestoreError
+ */
+export function keptState(
+  program: Program,
+  old: CheckpointState,
+  plan: BootstrapPlan,
+): { kept: CircuitSnapshot; deltas: CircuitSnapshot[]; feed: Map<string, Batch> } {
   const empty = program.instantiate().snapshot();
   const missing = [...plan.keyMap.values()].filter((k) => old.base.operators[k] === undefined);
   if (missing.length > 0)
@@ -154,20 +178,9 @@ export function bootstrap(program: Program, old: CheckpointState, plan: Bootstra
   // the checkpointed tables' contents
   const restored = program.instantiate();
   restored.restore(kept, deltas);
-  const inputs = new Map<string, Batch>();
-  for (const t of plan.feed) inputs.set(t, restored.contents(t));
-  // the bootstrap step
-  const fresh = program.instantiate();
-  const outs = fresh.step(inputs);
-  const freshState = fresh.snapshot();
-  const rebuilt = new Set(plan.rebuilt);
-  const operators = { ...kept.operators };
-  for (const r of fresh.relations)
-    if (rebuilt.has(r.name))
-      for (const k of r.stateKeys) operators[k] = freshState.operators[k] as StateBatches;
-  const outputs = new Map<string, Batch>();
-  for (const [view, b] of outs) if (rebuilt.has(view)) outputs.set(view, b);
-  return { state: { base: { steps: kept.steps, operators }, deltas }, outputs };
+  const feed = new Map<string, Batch>();
+  for (const t of plan.feed) feed.set(t, restored.contents(t));
+  return { kept, deltas, feed };
 }
 
 /** Convenience: the description of `program` (instantiates it once). */

@@ -177,6 +177,12 @@ export const ApproveQuerySchema = {
   properties: { silent_bootstrap: bool, concurrent_bootstrap: bool },
 } as const;
 
+/** `GET …/stats` query: `include_connector_errors=true` adds each endpoint's recent errors. */
+export const StatsQuerySchema = {
+  type: 'object',
+  properties: { include_connector_errors: bool },
+} as const;
+
 export const MetricsQuerySchema = {
   type: 'object',
   properties: { format: { type: 'string', enum: METRICS_FORMATS } },
@@ -554,7 +560,7 @@ export const CheckpointMetadataSchema = {
   properties: {
     uuid: str,
     identifier: nullableStr,
-    fingerprint: { type: 'number' },
+    fingerprint: { type: 'integer', format: 'int64', minimum: 0, description: 'u64 (the full 64-bit range)' },
     size: nullableInt,
     steps: nullableInt,
     processed_records: nullableInt,

@@ -200,6 +200,11 @@ export const ERROR_CATALOG = {
     retryable: true,
     summary: 'The pipeline has not finished initializing (restoring, awaiting approval, bootstrapping).',
   },
+  BootstrapInProgress: {
+    status: 503,
+    retryable: true,
+    summary: 'A view is being bootstrapped concurrently and has no complete contents yet.',
+  },
   InvalidBootstrapConfig: {
     status: 400,
     retryable: false,

@@ -413,7 +413,11 @@ export interface ProgramInfo {
 export interface CheckpointMetadata {
   uuid: string;
   identifier: string | null;
-  fingerprint: number;
+  /**
+   * The program's fingerprint, a u64 over the full 64-bit range, on the wire an exact JSON integer. The SDK reads
+   * a value above 2^53 as a `bigint` (a `number` would round it).
+   */
+  fingerprint: number | bigint;
   size: number | null;
   steps: number | null;
   processed_records: number | null;

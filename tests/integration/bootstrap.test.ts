@@ -5,7 +5,7 @@
  * view's full contents. `bootstrap_policy=reject` stops the pipeline with `deployment_error` BootstrapRejected
  * and keeps its checkpoint; bad and conflicting policies are refused. The SDK and CLI drive the same flow.
  * With `silent_bootstrap` the rebuilt view's contents are not sent to its output connector (only later changes);
- * `concurrent_bootstrap` is refused (Holdfast's bootstrap stops the world).
+ * `silent_bootstrap` with `concurrent_bootstrap` is refused (concurrent-bootstrap.test.ts covers the latter).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -107,7 +107,7 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
   await p.stop({ force: true, timeoutMs: 30_000 });
 });
 
-test('silent_bootstrap: a rebuilt view is not sent in full to its output; concurrent_bootstrap is refused', {
+test('silent_bootstrap: a rebuilt view is not sent in full to its output; not with concurrent_bootstrap', {
   timeout: 120_000,
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-boot-silent-'));
@@ -123,7 +123,12 @@ test('silent_bootstrap: a rebuilt view is not sent in full to its output; concur
     { id: 2, x: 5 },
   ]);
 
-  const refused = await fetch(`${base}/v0/pipelines/p/start?concurrent_bootstrap=true`, { method: 'POST' });
+  const refused = await fetch(
+    `${base}/v0/pipelines/p/start?concurrent_bootstrap=true&silent_bootstrap=true`,
+    {
+      method: 'POST',
+    },
+  );
   assert.equal(refused.status, 400);
   assert.equal(((await refused.json()) as { error_code: string }).error_code, 'InvalidBootstrapConfig');
 

@@ -12,6 +12,8 @@ export interface ConnectorContext {
   readonly relationKind: 'table' | 'view';
   readonly connector: string;
   readonly transport: string;
+  /** An input connector declared `"paused": true`: it starts paused (until `POST …/connectors/{c}/start`). */
+  readonly paused?: boolean;
 }
 
 export interface FormatSpec {
@@ -26,6 +28,8 @@ export interface ConnectorSpec {
   readonly format: FormatSpec | null;
   /** Input: at most this many records per push. */
   readonly maxBatchSize: number | null;
+  /** `"paused": true`: the input connector starts paused (Feldera's connector orchestration). */
+  readonly paused: boolean;
   /** Keys of the connector object set but not acted on here (reported as warnings). */
   readonly ignoredKeys: readonly string[];
 }
@@ -34,7 +38,6 @@ const NAME_RE = /^[A-Za-z0-9_-]{1,100}$/;
 
 /** Connector-level keys Feldera acts on that Holdfast does not (yet): accepted, reported as warnings. */
 const UNSUPPORTED_KEYS = new Set([
-  'paused',
   'start_after',
   'send_snapshot',
   'index',
@@ -105,10 +108,17 @@ export function parseConnectorSpec(
   if (raw.max_batch_size !== undefined && raw.max_batch_size !== null) {
     maxBatchSize = positiveInt(ctx, raw.max_batch_size, 'max_batch_size', 1);
   }
-  const ignoredKeys = Object.keys(raw).filter(
-    (k) => UNSUPPORTED_KEYS.has(k) && raw[k] !== null && raw[k] !== false && raw[k] !== undefined,
-  );
-  return { name, transport: t.name, config, format, maxBatchSize, ignoredKeys };
+  if (raw.paused !== undefined && raw.paused !== null && typeof raw.paused !== 'boolean')
+    throw configError(ctx, `"paused" must be true or false, got ${kindOf(raw.paused)}`);
+  const paused = raw.paused === true;
+  // an output connector's `paused` (Feldera pauses its output) is not acted on: reported like the others
+  const ignoredKeys = [
+    ...Object.keys(raw).filter(
+      (k) => UNSUPPORTED_KEYS.has(k) && raw[k] !== null && raw[k] !== false && raw[k] !== undefined,
+    ),
+    ...(relationKind === 'view' && paused ? ['paused'] : []),
+  ];
+  return { name, transport: t.name, config, format, maxBatchSize, paused, ignoredKeys };
 }
 
 export function kindOf(v: unknown): string {

@@ -83,6 +83,7 @@ export function startFileOutput(
   }
   let state: ConnectorState = 'running';
   let error: string | null = null;
+  let failedAt: string | null = null;
   let records = 0;
   let bytes = 0;
   const endpoint = `${ctx.relation}.${ctx.connector}`;
@@ -149,6 +150,7 @@ export function startFileOutput(
     } catch (e) {
       state = 'failed';
       error = `writing '${path}' failed: ${(e as Error).message}`;
+      failedAt = new Date().toISOString();
       log('error', `${endpoint}: ${error}`, { endpoint });
     }
   };
@@ -202,6 +204,7 @@ export function startFileOutput(
       bytes,
       parseErrors: 0,
       error,
+      failedAt,
       position: null,
     }),
     stop: async () => {

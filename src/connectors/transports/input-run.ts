@@ -2,6 +2,7 @@
  * The life of one input connector: a loop that produces changes and pushes them to its endpoint, with the
  * bookkeeping every input shares (state, counters, position, parse errors, failure, stop).
  */
+import { recordParseErrors } from '../connector-errors.ts';
 import type { ParsedChange, ParseResult } from '../formats/parse-result.ts';
 import type { ConnectorContext } from './config.ts';
 import { Stopped, unlessStopped } from './run-control.ts';
@@ -45,6 +46,7 @@ export class InputRun implements RunningConnector {
     this.#position = position;
     this.endpoint = host.inputEndpoint(`${ctx.relation}.${ctx.connector}`, ctx.relation, {
       replayable: true,
+      ...(ctx.paused === true ? { paused: true } : {}),
     });
   }
 
@@ -75,6 +77,7 @@ export class InputRun implements RunningConnector {
         this.#state = 'failed';
         this.#error = msg;
         this.endpoint.metrics.num_transport_errors++;
+        this.endpoint.errors?.transport.add(msg);
         this.endpoint.fatalError = msg;
         this.log('error', `${this.endpoint.name}: ${msg}`, { endpoint: this.endpoint.name });
       },
@@ -91,6 +94,7 @@ export class InputRun implements RunningConnector {
     if (r.numErrors === 0) return;
     this.#parseErrors += r.numErrors;
     this.endpoint.metrics.num_parse_errors += r.numErrors;
+    if (this.endpoint.errors) recordParseErrors(this.endpoint.errors.parse, r.errors, r.numErrors);
     const first = r.errors[0];
     this.log(
       'warn',

@@ -13,6 +13,7 @@
 
 import type { FaultToleranceModel } from '../../types/pipeline-api.ts';
 import type { Batch } from '../../zset/batch.ts';
+import type { InputErrorLogs } from '../connector-errors.ts';
 import type { ParsedChange } from '../formats/parse-result.ts';
 
 /** The part of an input endpoint a connector reads and updates (the Controller's `InputEndpoint` has more). */
@@ -26,15 +27,22 @@ export interface HostInputEndpoint {
   };
   /** Set when the connector failed for good (the Controller shows it in stats). */
   fatalError?: string | null;
+  /** The recent parse and transport errors (listed by the connector stats; the Controller's endpoints have them). */
+  readonly errors?: InputErrorLogs;
 }
 
 /** The pipeline as connectors see it. `Controller` implements it. */
 export interface ConnectorHost {
   /**
    * Creates (or returns) the input endpoint `name` feeding `table`; `replayable`: the connector re-reads its
-   * records from a position after a restart (its data need not be journaled).
+   * records from a position after a restart (its data need not be journaled); `paused`: it starts paused (the
+   * state a checkpoint recorded for the endpoint takes precedence).
    */
-  inputEndpoint(name: string, table: string, options?: { replayable?: boolean }): HostInputEndpoint;
+  inputEndpoint(
+    name: string,
+    table: string,
+    options?: { replayable?: boolean; paused?: boolean },
+  ): HostInputEndpoint;
   /** Queues changes; resolves once buffered (waits under backpressure / while paused). */
   /**
    * Queues changes. `options.position` is the input's position just after these changes: the host reports it
@@ -123,6 +131,8 @@ export interface ConnectorStatus {
   readonly bytes: number;
   readonly parseErrors: number;
   readonly error: string | null;
+  /** When it failed (RFC 3339), if it did and the connector records it. */
+  readonly failedAt?: string | null;
   readonly position: InputPosition | null;
 }
 

@@ -39,6 +39,7 @@ import {
   PipelineStatsSchema,
   QuerySqlQuerySchema,
   RemoteCheckpointSchema,
+  StatsQuerySchema,
   TableConnectorParamsSchema,
   TableParamsSchema,
   ViewConnectorParamsSchema,
@@ -139,8 +140,9 @@ const PROXIED: readonly Proxied[] = [
   {
     method: 'GET',
     path: 'stats',
-    summary: 'Pipeline statistics',
+    summary: "Pipeline statistics (`include_connector_errors=true`: with each endpoint's recent errors)",
     tags: DATA,
+    querystring: StatsQuerySchema,
     response: { 200: PipelineStatsSchema },
   },
   {

@@ -159,12 +159,10 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
   const policy = q.bootstrap_policy ?? 'await_approval';
   const silent = q.silent_bootstrap === true;
   const concurrent = q.concurrent_bootstrap === true;
-  if (concurrent)
+  if (concurrent && silent)
     throw new ServiceError(
       'InvalidBootstrapConfig',
-      silent
-        ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
-        : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); leave it unset, or use silent_bootstrap=true',
+      'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one',
       {},
     );
   let ft: FtSettings;
@@ -210,10 +208,14 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
         `pipeline '${name}' is already started with initial=${(r.deployment_initial ?? '').toLowerCase()}; ${r.deployment_initial === 'Standby' ? `activate it (POST /v0/pipelines/${name}/activate)` : 'use pause/resume'} or stop it first`,
         {},
       );
-    if ((r.bootstrap_policy ?? 'await_approval') !== policy || (r.silent_bootstrap === true) !== silent)
+    if (
+      (r.bootstrap_policy ?? 'await_approval') !== policy ||
+      (r.silent_bootstrap === true) !== silent ||
+      (r.concurrent_bootstrap === true) !== concurrent
+    )
       throw new ServiceError(
         'BootstrapPolicyImmutableUnlessStopped',
-        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}${r.silent_bootstrap ? ' and silent_bootstrap=true' : ''}; stop it first to change them`,
+        `pipeline '${name}' is already started with bootstrap_policy=${r.bootstrap_policy ?? 'await_approval'}${r.silent_bootstrap ? ' and silent_bootstrap=true' : ''}${r.concurrent_bootstrap ? ' and concurrent_bootstrap=true' : ''}; stop it first to change them`,
         {},
       );
     sendJson(reply, 202, 'Pipeline is starting');
@@ -226,6 +228,7 @@ function start(m: ManagerContext, req: FastifyRequest, reply: FastifyReply): voi
     x.deployment_initial = want;
     x.bootstrap_policy = policy as BootstrapPolicy;
     x.silent_bootstrap = silent;
+    x.concurrent_bootstrap = concurrent;
     x.deployment_resources_desired_status = 'Provisioned';
     x.deployment_resources_desired_status_since = now();
     x.deployment_runtime_desired_status = want;

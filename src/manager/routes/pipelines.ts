@@ -565,7 +565,7 @@ export function view(
   const bootstrap: PipelineBootstrapFields = {
     bootstrap_policy: r.bootstrap_policy ?? null,
     silent_bootstrap: r.silent_bootstrap === true,
-    concurrent_bootstrap: false,
+    concurrent_bootstrap: r.concurrent_bootstrap === true,
   };
   const all = {
     runtime_config: redact(r.runtime_config),

@@ -11,9 +11,15 @@
  * view names are SQL identifiers (unquoted: case-insensitive; in double quotes: exact). Unknown endpoint: 404
  * `UnknownInputEndpoint` / `UnknownOutputEndpoint`; another action: 400 `InvalidConnectorAction`.
  *
+ * The stats of one connector always list its recent errors (`parse_errors`/`transport_errors`, outputs
+ * `encode_errors`/`transport_errors`), as Feldera's per-endpoint status does; `/stats` only with
+ * `include_connector_errors=true`.
+ *
  * A paused input connector stops reading (its pushes wait) and goes on from where it was once started again; it
- * ingests only while both it and the pipeline run (Controller.setInputPaused). The paused state lives in the
- * process: a restart starts every connector running.
+ * ingests only while both it and the pipeline run (Controller.setInputPaused). A connector declared
+ * `"paused": true` starts paused. The paused state is part of every checkpoint: a restart from a checkpoint keeps
+ * each connector paused or started as it was (over its declaration), except a connector that restarts from
+ * scratch after a program change (its table or its own configuration changed), which takes its declaration.
  */
 import type { FastifyRequest } from 'fastify';
 import { checkConnectorAction } from '../../errors/http-reply.ts';
@@ -53,7 +59,7 @@ export function connectorRoutes(ctx: ServerContext): Route[] {
         params: ProcessTableConnectorParamsSchema,
         response: { 200: InputEndpointStatusSchema, ...ERROR_RESPONSES },
       },
-      handler: (req, reply) => sendJson(reply, 200, inputStatus(input(req))),
+      handler: (req, reply) => sendJson(reply, 200, inputStatus(input(req), true)),
     },
     {
       method: 'GET',
@@ -94,7 +100,7 @@ export function connectorRoutes(ctx: ServerContext): Route[] {
           : (controller.program.outputs.find((o) => o.name === view) ??
             controller.program.outputs.find((o) => !o.caseSensitive && o.name === view.toLowerCase()));
         const name = `${v?.name ?? view}.${p.connector_name}`;
-        const outputs = outputStatuses(ctx, controller);
+        const outputs = outputStatuses(ctx, controller, true);
         const found = v ? outputs.find((o) => o.endpoint_name === name) : undefined;
         if (!found)
           throw new ServiceError(

@@ -85,6 +85,8 @@ function startEgress(
       },
     );
   }
+  // a view still being backfilled (concurrent bootstrap) has no complete contents to send yet
+  if (snapshot) controller.checkNotBackfilling(view.name);
   const conn: EgressConnection = {
     name: `${view.name}.api-${crypto.randomUUID()}`,
     view: view.name,

@@ -20,6 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { recordParseErrors } from '../../connectors/connector-errors.ts';
 import {
   emptyResult,
   mergeErrors,
@@ -95,6 +96,7 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
           };
           const take = async (r: ParseResult, b: number) => {
             ep.metrics.num_parse_errors += r.numErrors;
+            recordParseErrors(ep.errors.parse, r.errors, r.numErrors);
             mergeErrors(total, r);
             for (const c of r.changes) batch.push(c);
             bytes += b;

@@ -1,12 +1,14 @@
 /**
  * Pipeline routes around the lifecycle: `GET /status` and `GET /healthz` (Feldera's `ExtendedRuntimeStatus`,
  * see lifecycle.ts; while running its details carry `connector_stats.num_errors`, and with storage
- * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true]` (bootstrap
- * approval; `concurrent_bootstrap` is refused), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
+ * `storage_status_details` lists the local checkpoints), `POST /approve[?silent_bootstrap=true|concurrent_bootstrap=true]`
+ * (bootstrap approval; the two are mutually exclusive), `POST /activate?initial=running|paused` (a standby), `POST /pause`,
  * `POST /start` and `POST /resume`. These answer from the start of initialization: before the
  * controller exists pause/start set the state it will start in; in standby they are 400 `InvalidTransition`
  * (activate first).
  */
+import { createHash } from 'node:crypto';
+import type { CheckpointEntry } from '../../controller/checkpointer.ts';
 import { boolParam } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson } from '../../http/routes.ts';
@@ -16,6 +18,7 @@ import {
   ERROR_RESPONSES,
   MessageSchema,
 } from '../../types/api-schemas.ts';
+import type { CheckpointMetadata } from '../../types/pipeline-api.ts';
 import type { ServerContext } from '../server-context.ts';
 import { outputStatuses } from './stats.ts';
 
@@ -34,13 +37,7 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
           connector_stats: { num_errors: connectorErrors(ctx) },
         };
       if (controller.checkpointer)
-        body.storage_status_details = {
-          checkpoints: controller.checkpointer.list().map((e) => ({
-            ...e,
-            // Feldera's fingerprint is a JSON number (u64); Holdfast's is 16 hex digits of the program's hash
-            fingerprint: /^[0-9a-f]{1,16}$/i.test(e.fingerprint) ? Number(BigInt(`0x${e.fingerprint}`)) : 0,
-          })),
-        };
+        body.storage_status_details = { checkpoints: controller.checkpointer.list().map(checkpointMetadata) };
     }
     sendJson(reply, s.httpStatus, s.body);
   };
@@ -74,15 +71,14 @@ export function lifecycleRoutes(ctx: ServerContext): Route[] {
       handler: async (req, reply) => {
         const p = queryParams(req);
         const silent = boolParam(p, 'silent_bootstrap');
-        if (boolParam(p, 'concurrent_bootstrap'))
+        const concurrent = boolParam(p, 'concurrent_bootstrap');
+        if (silent && concurrent)
           throw new ServiceError(
             'InvalidBootstrapConfig',
-            silent
-              ? 'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one'
-              : 'Invalid bootstrap configuration: concurrent_bootstrap is not supported by Holdfast (a bootstrap stops the world until the rebuilt views are ready); approve without it, or with silent_bootstrap=true',
+            'Invalid bootstrap configuration: `silent_bootstrap` and `concurrent_bootstrap` are mutually exclusive; set at most one',
             {},
           );
-        await life.approve(silent);
+        await life.approve(silent, concurrent);
         sendJson(reply, 200, 'Bootstrap approved');
       },
     },
@@ -108,6 +104,18 @@ function invalidActivateStatus(initial: string): ServiceError {
     `Invalid activation status ${JSON.stringify(initial)} (only running and paused are valid)`,
     { initial },
   );
+}
+
+/**
+ * A catalog entry as Feldera's `CheckpointMetadata`. Its `fingerprint` is a u64 over the full 64-bit range,
+ * written as an exact JSON integer (a bigint: a double would round most values): Holdfast's fingerprint is 16 hex
+ * digits of the program's SHA-256, read as that u64; any other stored text (older test fixtures) is hashed to one.
+ */
+export function checkpointMetadata(e: CheckpointEntry): CheckpointMetadata {
+  const hex = /^[0-9a-f]{16}$/i.test(e.fingerprint)
+    ? e.fingerprint
+    : createHash('sha256').update(e.fingerprint).digest('hex').slice(0, 16);
+  return { ...e, fingerprint: BigInt(`0x${hex}`) };
 }
 
 /** Errors the connectors counted: parse and transport errors of inputs, encode and transport errors of outputs. */

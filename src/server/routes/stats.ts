@@ -1,10 +1,14 @@
 /**
- * Pipeline routes: `GET /stats` (Feldera's `PipelineStats`, with exactly its top-level keys: checkpoint sync
+ * Pipeline routes: `GET /stats[?include_connector_errors=true]` (Feldera's `PipelineStats`; with the selector every
+ * endpoint also lists its recent errors: inputs `parse_errors`/`transport_errors`, outputs
+ * `encode_errors`/`transport_errors`, each `{timestamp, index, tag, message}` (connector-errors.ts); without it
+ * the lists are absent, as in Feldera, so pollers stay light), with exactly Feldera's top-level keys: checkpoint sync
  * progress is in `GET /checkpoint/sync_status` `checkpoint_sync`, a failure in `/status` and `deployment_error`,
  * a standby's progress in `/status` `runtime_status_details.standby`) and `GET /metrics?format=prometheus|json`
  * (the process's registry, pipeline-metrics.ts).
  */
 import type { Controller, InputEndpoint } from '../../controller/controller.ts';
+import { boolParam } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendJson, sendText } from '../../http/routes.ts';
 import {
@@ -13,7 +17,12 @@ import {
   JSON_CONTENT_TYPE,
   PROMETHEUS_CONTENT_TYPE,
 } from '../../metrics/registry.ts';
-import { ERROR_RESPONSES, MetricsQuerySchema, PipelineStatsSchema } from '../../types/api-schemas.ts';
+import {
+  ERROR_RESPONSES,
+  MetricsQuerySchema,
+  PipelineStatsSchema,
+  StatsQuerySchema,
+} from '../../types/api-schemas.ts';
 import type { InputEndpointStatus, OutputEndpointStatus, PipelineStats } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 
@@ -23,11 +32,15 @@ export function statsRoutes(ctx: ServerContext): Route[] {
     {
       method: 'GET',
       url: '/stats',
-      schema: { response: { 200: PipelineStatsSchema, ...ERROR_RESPONSES } },
-      handler: (_req, reply) => {
+      schema: {
+        querystring: StatsQuerySchema,
+        response: { 200: PipelineStatsSchema, ...ERROR_RESPONSES },
+      },
+      handler: (req, reply) => {
+        const withErrors = boolParam(queryParams(req), 'include_connector_errors');
         const standby = options.sync?.standby;
         if (life.phase.kind === 'Standby' && standby) return sendJson(reply, 200, standbyStats());
-        sendJson(reply, 200, stats(ctx, controllerOf(ctx)));
+        sendJson(reply, 200, stats(ctx, controllerOf(ctx), withErrors));
       },
     },
     {
@@ -85,7 +98,7 @@ function standbyStats(): Record<string, unknown> {
   };
 }
 
-function stats(ctx: ServerContext, controller: Controller): PipelineStats {
+function stats(ctx: ServerContext, controller: Controller, withErrors: boolean): PipelineStats {
   const t = controller.totals;
   const state =
     controller.state === 'Paused' ? 'Paused' : controller.state === 'Running' ? 'Running' : 'Terminated';
@@ -99,8 +112,8 @@ function stats(ctx: ServerContext, controller: Controller): PipelineStats {
       transaction_records: null,
       commit_progress: null,
       transaction_initiators: { transaction_id: null, initiated_by_api: null, initiated_by_connectors: {} },
-      concurrent_bootstrap_phase: 'Inactive',
-      concurrent_bootstrap_progress: null,
+      concurrent_bootstrap_phase: controller.concurrentBootstrapPhase,
+      concurrent_bootstrap_progress: controller.concurrentBootstrapProgress,
       rss_bytes: process.memoryUsage.rss(),
       ...ctx.meters.memoryPressure(),
       cpu_msecs: Math.round(process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000),
@@ -123,15 +136,21 @@ function stats(ctx: ServerContext, controller: Controller): PipelineStats {
       pipeline_complete: controller.complete,
     },
     suspend_error: null,
-    checkpoint_activity: controller.checkpointer?.activity ?? null,
+    checkpoint_activity: controller.checkpointActivity,
     permanent_checkpoint_errors: null,
-    inputs: controller.inputs.map(inputStatus),
-    outputs: outputStatuses(ctx, controller),
+    inputs: controller.inputs.map((e) => inputStatus(e, withErrors)),
+    outputs: outputStatuses(ctx, controller, withErrors),
   };
 }
 
-/** One input endpoint as `/stats` `inputs[]` and the connector stats route show it (Feldera's InputEndpointStatus). */
-export function inputStatus(e: InputEndpoint): InputEndpointStatus {
+/**
+ * One input endpoint as `/stats` `inputs[]` and the connector stats route show it (Feldera's InputEndpointStatus);
+ * `withErrors`: with its recent `parse_errors` and `transport_errors`.
+ */
+export function inputStatus(e: InputEndpoint, withErrors = false): InputEndpointStatus {
+  const errors = withErrors
+    ? { parse_errors: e.errors.parse.list(), transport_errors: e.errors.transport.list() }
+    : {};
   return {
     endpoint_name: e.name,
     config: { stream: e.table },
@@ -141,6 +160,7 @@ export function inputStatus(e: InputEndpoint): InputEndpointStatus {
     barrier: false,
     health: { status: e.fatalError ? 'Unhealthy' : 'Healthy', description: e.fatalError },
     completed_frontier: null,
+    ...errors,
   };
 }
 
@@ -148,9 +168,15 @@ export function inputStatus(e: InputEndpoint): InputEndpointStatus {
  * The output endpoints (Feldera's OutputEndpointStatus): the view connectors declared in SQL (file outputs write
  * synchronously within the step, so nothing is ever queued in them) and the open HTTP egress streams (queued:
  * chunks written to the socket and not yet flushed to the client; `memory`: their bytes). Holdfast has no
- * output buffer (`enable_output_buffer`), so `buffered_*` are 0 by construction.
+ * output buffer (`enable_output_buffer`), so `buffered_*` are 0 by construction. `withErrors`: with
+ * `encode_errors` (none: encoding a view's rows cannot fail) and `transport_errors` (the write that failed the
+ * connector).
  */
-export function outputStatuses(ctx: ServerContext, controller: Controller): OutputEndpointStatus[] {
+export function outputStatuses(
+  ctx: ServerContext,
+  controller: Controller,
+  withErrors = false,
+): OutputEndpointStatus[] {
   const t = controller.totals;
   const common = {
     buffered_records: 0,
@@ -175,6 +201,22 @@ export function outputStatuses(ctx: ServerContext, controller: Controller): Outp
           ...common,
         },
         fatal_error: c.state === 'failed' ? c.error : null,
+        ...(withErrors
+          ? {
+              encode_errors: [],
+              transport_errors:
+                c.state === 'failed'
+                  ? [
+                      {
+                        timestamp: c.failedAt ?? new Date().toISOString(),
+                        index: 0,
+                        tag: null,
+                        message: c.error ?? 'the connector failed',
+                      },
+                    ]
+                  : [],
+            }
+          : {}),
         health: {
           status: c.state === 'failed' ? 'Unhealthy' : 'Healthy',
           description: c.state === 'failed' ? c.error : null,
@@ -196,6 +238,7 @@ export function outputStatuses(ctx: ServerContext, controller: Controller): Outp
         ...common,
       },
       fatal_error: null,
+      ...(withErrors ? { encode_errors: [], transport_errors: [] } : {}),
       health: { status: 'Healthy', description: null },
     }),
   );

@@ -20,6 +20,7 @@ import {
 } from '../../types/api-schemas.ts';
 import type { CheckpointSyncStatus } from '../../types/pipeline-api.ts';
 import { controllerOf, type ServerContext, syncOrThrow } from '../server-context.ts';
+import { checkpointMetadata } from './lifecycle.ts';
 
 export function syncRoutes(ctx: ServerContext): Route[] {
   const { options, life } = ctx;
@@ -88,7 +89,8 @@ export function syncRoutes(ctx: ServerContext): Route[] {
       method: 'GET',
       url: '/checkpoints',
       schema: { response: { 200: { type: 'array', items: CheckpointMetadataSchema }, ...ERROR_RESPONSES } },
-      handler: (_req, reply) => sendJson(reply, 200, controllerOf(ctx).checkpointer?.list() ?? []),
+      handler: (_req, reply) =>
+        sendJson(reply, 200, (controllerOf(ctx).checkpointer?.list() ?? []).map(checkpointMetadata)),
     },
     {
       method: 'GET',

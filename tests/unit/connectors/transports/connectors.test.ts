@@ -193,15 +193,17 @@ test('http_input / http_output / null_output / empty_input are accepted', async 
   await handle.stop();
 });
 
-test('unsupported connector options are reported as warnings', async () => {
+test('unsupported connector options are reported as warnings; an input declared paused starts paused', async () => {
   const program = await compileProgram(
-    `CREATE TABLE t (x INT) ${withConnectors([{ name: 'e', transport: { name: 'empty_input' }, paused: true, labels: ['a'] }])};`,
+    `CREATE TABLE t (x INT) ${withConnectors([{ name: 'e', transport: { name: 'empty_input' }, paused: true, start_after: ['x'], labels: ['a'] }])};`,
   );
   const { log, entries } = recordingLog();
-  const handle = await startConnectors(new Controller(program), program, { log });
+  const controller = new Controller(program);
+  const handle = await startConnectors(controller, program, { log });
   await handle.stop();
-  assert.ok(entries.some((e) => e.level === 'warn' && /'paused' is not supported/.test(e.message)));
-  assert.ok(!entries.some((e) => /labels/.test(e.message)));
+  assert.ok(entries.some((e) => e.level === 'warn' && /'start_after' is not supported/.test(e.message)));
+  assert.ok(!entries.some((e) => /labels|'paused'/.test(e.message)));
+  assert.equal(controller.inputs.find((i) => i.name === 't.e')?.paused, true);
 });
 
 test('declaration errors name the relation and connector and list the supported transports', async () => {
