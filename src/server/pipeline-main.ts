@@ -826,6 +826,19 @@ async function startEngine(ctx: StartContext, start: StartPoint): Promise<Initia
     controller.startBackfill(resumed.backfill, { silent: life.silentBootstrap, pauseMs: pace.pauseMs });
   }
   controller.begin(); // output connectors listen now: they see the initial step too
+  // a stop-the-world bootstrap discarded the journal: until a checkpoint of the new program is durable, a crash
+  // would bootstrap from the old checkpoint again and discard the journal again, losing input acknowledged in
+  // between. So the bootstrapped state is checkpointed before any route but /status takes input. (A
+  // concurrent bootstrap checkpoints at its cut-over.)
+  if (resumed?.bootstrapped === true && !resumed.backfill && writer) {
+    const cp = controller.checkpointer;
+    const ok = cp !== null && (await cp.wait(controller.checkpoint()));
+    if (!ok)
+      log(
+        'warn',
+        'the checkpoint after bootstrapping failed; input is taken, but a crash before the next checkpoint bootstraps again and loses it',
+      );
+  }
   if (sync.synchronizer && writer) {
     const service = new SyncService({
       synchronizer: sync.synchronizer,
