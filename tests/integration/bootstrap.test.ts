@@ -21,6 +21,7 @@ const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const P1 =
   'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;';
 const P2 = `${P1} CREATE MATERIALIZED VIEW big AS SELECT id FROM t WHERE x > 1;`;
+const P3 = `${P2} CREATE MATERIALIZED VIEW small AS SELECT id FROM t WHERE x <= 1;`;
 
 test('manager: await_approval → AwaitingApproval with the diff → approve → Running; reject', {
   timeout: 120_000,
@@ -82,7 +83,13 @@ test('manager: await_approval → AwaitingApproval with the diff → approve →
   assert.deepEqual(n, [{ n: 4 }]);
   await p.stop({ force: true, timeoutMs: 30_000 });
 
-  // reject (the checkpoint holds P1 still: nothing was checkpointed after the bootstrap)
+  // the bootstrap was checkpointed before input was taken: a start of the same program is no bootstrap
+  const details = (await get()).storage_status_details as { checkpoints: unknown[] };
+  const after = details.checkpoints;
+  assert.equal(after.length, 2, 'a checkpoint of P2 right after the bootstrap');
+
+  // reject: another change (P3) against that checkpoint
+  assert.equal((await api('PATCH', '/v0/pipelines/p', { program_code: P3 })).status, 200);
   await p.start({ bootstrapPolicy: 'reject', timeoutMs: 30_000 }).catch(() => {});
   const stopped = await until(
     get,
