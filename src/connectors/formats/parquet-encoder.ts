@@ -18,7 +18,7 @@
 import { ByteWriter, ParquetWriter, type SchemaElement } from 'hyparquet-writer';
 import { ServiceError } from '../../errors/service-error.ts';
 import type { ColumnSchema } from '../../sql/schema.ts';
-import { typeToSql, type SqlType } from '../../sql/sql-type.ts';
+import { type SqlType, typeToSql } from '../../sql/sql-type.ts';
 import type { SqlArray, SqlMap, SqlRow } from '../../sql/values/collections.ts';
 import type { Decimal } from '../../sql/values/decimal.ts';
 import { formatValue } from '../../sql/values/format.ts';
