@@ -1,5 +1,5 @@
 /**
- * Pipeline routes: `POST /ingress/{table}?format=json|csv&update_format=&array=&force=` → `{"token"}`, and
+ * Pipeline routes: `POST /ingress/{table}?format=json|csv|parquet&update_format=&array=&force=` → `{"token"}`, and
  * `GET /completion_status?token=` → `{"status", "step"}`.
  *
  * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
@@ -11,6 +11,9 @@
  * at most 10,000 records, each journaled before the next is parsed; the reply (token or `ParseErrors`) comes
  * after the last. Memory stays bounded whatever the body's size (except one JSON array with `array=true`,
  * which is parsed whole). Over `maxIngressBytes` the answer is 413 `PayloadTooLarge`, before any is ingested.
+ * With `format=parquet` the body is one whole Parquet file: it is decoded after it has arrived (held in memory
+ * whole, since Parquet's footer is at its end), its schema checked against the table first
+ * (`ParquetSchemaMismatch` / `ParquetInvalidFile` ingest nothing), then its rows pushed in batches.
  * The route's body is `raw` in its table entry: fastify never reads it, `receiveIngress` streams it.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -28,6 +31,7 @@ import {
   parseErrorsError,
   streamingInputParser,
 } from '../../connectors/formats/index.ts';
+import { bufferSource, openParquet, PARQUET_READ_ROWS } from '../../connectors/formats/parquet-parser.ts';
 import { HTTP_INGRESS_MARK } from '../../controller/controller.ts';
 import { boolParam, checkContentLength, payloadTooLarge } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
@@ -76,7 +80,7 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
         const format = p.get('format') ?? 'csv';
         const opts: Record<string, unknown> = {};
         for (const k of ['update_format', 'array']) if (p.has(k)) opts[k] = p.get(k);
-        const parser = streamingInputParser(format, opts)(table);
+        const parser = format === 'parquet' ? null : streamingInputParser(format, opts)(table);
         const force = boolParam(p, 'force');
         const ep = controller.inputEndpoint(ingressEndpointName(table.name, format, opts), table.name);
         const body = await receiveIngress(req.raw, options);
@@ -100,11 +104,23 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
             bytes += b;
             if (batch.length >= INGRESS_BATCH_RECORDS) await flush();
           };
-          const decoder = new StringDecoder('utf8');
-          for await (const chunk of body.chunks())
-            await take(parser.write(decoder.write(chunk)), chunk.length);
-          await take(parser.write(decoder.end()), 0);
-          await take(parser.end(), 0);
+          if (parser === null) {
+            // Parquet: the body is one whole file (its footer, at the end, says where the rows are)
+            const parts: Buffer[] = [];
+            for await (const chunk of body.chunks()) parts.push(chunk);
+            const bytes = Buffer.concat(parts);
+            const file = await openParquet(bufferSource(bytes), table, 'the request body');
+            for (let at = 0; at < file.numRows; at += PARQUET_READ_ROWS) {
+              const end = Math.min(file.numRows, at + PARQUET_READ_ROWS);
+              await take(await file.read(at, end), end === file.numRows ? bytes.length : 0);
+            }
+          } else {
+            const decoder = new StringDecoder('utf8');
+            for await (const chunk of body.chunks())
+              await take(parser.write(decoder.write(chunk)), chunk.length);
+            await take(parser.write(decoder.end()), 0);
+            await take(parser.end(), 0);
+          }
           if (batch.length > 0 || bytes > 0 || !pushed) await flush();
         } finally {
           await body.dispose();
