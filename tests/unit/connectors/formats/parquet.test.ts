@@ -401,7 +401,10 @@ test('object_store_input (Local) reads Parquet objects in key order and resumes 
     const c = await startObjectInput(ctx, spec, small, host, () => {}, { baseDir: tmp, position });
     await c.settled;
     assert.equal(c.status().state, 'end_of_input', String(c.status().error));
-    return { ids: host.rows().map((r) => r[0] as number), pos: c.position() as Record<string, unknown> };
+    return {
+      ids: host.rows().map((r) => r[0] as number),
+      pos: c.position() as unknown as Record<string, unknown>,
+    };
   };
   const whole = await run(null);
   assert.deepEqual(
