@@ -42,11 +42,15 @@ export type { AsyncBuffer } from 'hyparquet';
 /** A file opened for reading: its row count and a reader of row ranges. */
 export interface OpenParquet {
   readonly numRows: number;
+  /** The row groups' row ranges `[start, end)`, in order (a read within one group decodes only that group). */
+  readonly groups: ReadonlyArray<{ readonly start: number; readonly end: number }>;
   /**
-   * Reads rows `[rowStart, rowEnd)` as inserts. Row errors are parse errors whose `event_number` is the row's
-   * 1-based index in the file. @throws ServiceError ParquetInvalidFile when a page cannot be decoded.
+   * Reads rows `[rowStart, rowEnd)` as inserts (`rowIndex[k]`: the file row of `changes[k]`). Row errors are
+   * parse errors whose `event_number` is the row's 1-based index in the file. Read within one row group: a
+   * group is decoded whole whatever part of it is asked for. @throws ServiceError ParquetInvalidFile when a
+   * page cannot be decoded.
    */
-  read(rowStart: number, rowEnd: number): Promise<ParseResult>;
+  read(rowStart: number, rowEnd: number): Promise<ParseResult & { rowIndex: number[] }>;
 }
 
 type Convert = (raw: unknown) => Value;
@@ -415,10 +419,18 @@ export async function openParquet(
   const plan = planColumns(table, root);
   const metadata = rawDecimals(md);
   const numRows = Number(md.num_rows);
+  const groups: Array<{ start: number; end: number }> = [];
+  let start = 0;
+  for (const g of md.row_groups) {
+    const n = Number(g.num_rows);
+    if (n > 0) groups.push({ start, end: start + n });
+    start += n;
+  }
   return {
     numRows,
+    groups,
     async read(rowStart, rowEnd) {
-      const result = emptyResult();
+      const result = { ...emptyResult(), rowIndex: [] as number[] };
       if (rowEnd <= rowStart) return result;
       let rows: Array<Record<string, unknown>>;
       try {
@@ -461,6 +473,7 @@ export async function openParquet(
           }
         }
         result.changes.push({ row, weight: 1 });
+        result.rowIndex.push(rowStart + i);
       });
       result.events = rows.length;
       return result;
@@ -473,6 +486,3 @@ export function bufferSource(bytes: Uint8Array): AsyncBuffer {
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   return { byteLength: ab.byteLength, slice: (start, end) => ab.slice(start, end) };
 }
-
-/** Rows read per call when a whole file is decoded (bounds the decoded rows held at once). */
-export const PARQUET_READ_ROWS = 10_000;

@@ -86,8 +86,10 @@ export function objectSource(
 }
 
 /**
- * Pushes the rows of a Parquet file from row `fromRow` on, in batches of at most `run.maxBatchSize` rows, each
- * with the position after it (`positionAt(row, done)`); the file's `bytes` are counted with its last batch.
+ * Pushes the rows of a Parquet file from row `fromRow` on: each row group is decoded once, then pushed in
+ * batches of at most `run.maxBatchSize` rows, each with the position after it (`positionAt(row, done)`: `row`
+ * is the next row to read — rows before it that had errors are done too); the file's `bytes` are counted
+ * with its last batch.
  * @throws ServiceError ParquetInvalidFile / ParquetSchemaMismatch (nothing of the file pushed for those found
  * in its footer), or the source's read error.
  */
@@ -104,16 +106,19 @@ export async function pushParquet(
     await run.push([], fromRow === 0 ? source.byteLength : 0, positionAt(file.numRows, true));
     return;
   }
-  for (let at = fromRow; at < file.numRows; ) {
+  const n = run.maxBatchSize;
+  for (const g of file.groups) {
+    if (g.end <= fromRow) continue;
     if (run.stopped) return;
-    const end = Math.min(file.numRows, at + run.maxBatchSize);
-    const r = await file.read(at, end);
-    run.reportParseErrors(r, `in rows ${at + 1}..${end} of ${where}`);
-    await run.push(
-      r.changes,
-      end === file.numRows ? source.byteLength : 0,
-      positionAt(end, end === file.numRows),
-    );
-    at = end;
+    const start = Math.max(g.start, fromRow);
+    const r = await file.read(start, g.end);
+    run.reportParseErrors(r, `in rows ${start + 1}..${g.end} of ${where}`);
+    const last = g.end === file.numRows;
+    for (let i = 0; i === 0 || i < r.changes.length; i += n) {
+      const j = Math.min(r.changes.length, i + n);
+      const next = j < r.changes.length ? (r.rowIndex[j] as number) : g.end;
+      const done = last && next === g.end;
+      await run.push(r.changes.slice(i, j), done ? source.byteLength : 0, positionAt(next, done));
+    }
   }
 }

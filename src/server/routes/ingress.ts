@@ -31,7 +31,7 @@ import {
   parseErrorsError,
   streamingInputParser,
 } from '../../connectors/formats/index.ts';
-import { bufferSource, openParquet, PARQUET_READ_ROWS } from '../../connectors/formats/parquet-parser.ts';
+import { bufferSource, openParquet } from '../../connectors/formats/parquet-parser.ts';
 import { HTTP_INGRESS_MARK } from '../../controller/controller.ts';
 import { boolParam, checkContentLength, payloadTooLarge } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
@@ -110,10 +110,9 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
             for await (const chunk of body.chunks()) parts.push(chunk);
             const bytes = Buffer.concat(parts);
             const file = await openParquet(bufferSource(bytes), table, 'the request body');
-            for (let at = 0; at < file.numRows; at += PARQUET_READ_ROWS) {
-              const end = Math.min(file.numRows, at + PARQUET_READ_ROWS);
-              await take(await file.read(at, end), end === file.numRows ? bytes.length : 0);
-            }
+            // one row group at a time (each is decoded whole); batches of INGRESS_BATCH_RECORDS as above
+            for (const g of file.groups)
+              await take(await file.read(g.start, g.end), g.end === file.numRows ? bytes.length : 0);
           } else {
             const decoder = new StringDecoder('utf8');
             for await (const chunk of body.chunks())

@@ -376,7 +376,7 @@ test('file_input reads a Parquet file by row ranges and resumes at a row index',
     Array.from({ length: 300 }, (_, i) => i),
   );
   assert.deepEqual(whole.pos, { offset: 0, row: 300 });
-  assert.equal(whole.pushes, 6); // batches of max_batch_size rows
+  assert.equal(whole.pushes, 9); // row groups of 70 rows, each pushed in batches of at most 50
   const resumed = await run({ offset: 0, row: 137 });
   assert.deepEqual(
     resumed.ids,
