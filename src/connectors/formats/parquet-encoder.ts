@@ -234,7 +234,7 @@ export function parquetEncoder(
   ];
   const file = (rows: Row[]): Uint8Array => {
     const writer = new ByteWriter();
-    const pq = new ParquetWriter({ writer, schema, createdBy: 'holdfast' });
+    const pq = new ParquetWriter({ writer, schema, codec: 'UNCOMPRESSED', createdBy: 'holdfast' });
     const columnData = columns.map((c, j) => {
       const conv = (plans[j] as ColumnPlan).convert;
       return {
