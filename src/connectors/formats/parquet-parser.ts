@@ -4,6 +4,10 @@
  * then read by row ranges, so a reader can stop and resume at any row index — the position the connectors
  * record for exactly-once input (see file-input.ts and object-input.ts).
  *
+ * Several complete Parquet files back to back (what a Parquet output connector — Feldera's or Holdfast's —
+ * writes over several steps) are read as one: their footers are found from the end (see {@link segmentsOf})
+ * and their rows numbered on across them.
+ *
  * Schema: the file's top-level columns must be the table's columns (names matched exactly, then
  * case-insensitively for columns not quoted in SQL), and each column's Parquet type must fit the SQL type
  * (Feldera's Arrow mapping, plus the widenings listed in {@link fits}); otherwise the whole file is refused
@@ -398,8 +402,75 @@ function rawDecimals(md: FileMetaData): FileMetaData {
   };
 }
 
+/** The bytes `[start, end)` of `file`, as a file of their own. */
+function subSource(file: AsyncBuffer, start: number, end: number): AsyncBuffer {
+  if (start === 0 && end === file.byteLength) return file;
+  return { byteLength: end - start, slice: (s, e) => file.slice(start + s, start + (e ?? end - start)) };
+}
+
 /**
- * Opens a Parquet file and checks its schema against `table`. `where` names the file in messages.
+ * Where the bytes a footer describes end (column chunks, page indexes, bloom filters), relative to the file's
+ * start: in a file written in one go, the footer follows them directly.
+ */
+function describedEnd(md: FileMetaData): number {
+  let end = 4;
+  const upTo = (off: bigint | undefined, len: bigint | number | undefined) => {
+    if (off !== undefined && len !== undefined) end = Math.max(end, Number(off) + Number(len));
+  };
+  for (const g of md.row_groups)
+    for (const c of g.columns) {
+      const m = c.meta_data;
+      if (m !== undefined) {
+        const dict = m.dictionary_page_offset;
+        const first =
+          dict !== undefined && dict > 0n && dict < m.data_page_offset ? dict : m.data_page_offset;
+        upTo(first, m.total_compressed_size);
+        upTo(m.bloom_filter_offset, m.bloom_filter_length);
+      }
+      upTo(c.offset_index_offset, c.offset_index_length);
+      upTo(c.column_index_offset, c.column_index_length);
+    }
+  return end;
+}
+
+const MAGIC = 0x31524150; // "PAR1", little-endian
+
+interface Segment {
+  readonly source: AsyncBuffer;
+  readonly metadata: FileMetaData;
+  readonly plan: Plan;
+  /** Index of the segment's first row among all rows of the file. */
+  readonly base: number;
+  readonly numRows: number;
+}
+
+/**
+ * The complete Parquet files `file` holds back to back (Feldera's and Holdfast's Parquet output appends one per
+ * step), last first found from the end: a footer whose described bytes stop short of it, with "PAR1PAR1" (one
+ * file's end, the next one's start) right where they would begin, closes a file that starts there. Any other
+ * file is one file.
+ */
+async function segmentsOf(
+  file: AsyncBuffer,
+): Promise<Array<{ source: AsyncBuffer; metadata: FileMetaData }>> {
+  const out: Array<{ source: AsyncBuffer; metadata: FileMetaData }> = [];
+  for (let end = file.byteLength; ; ) {
+    const metadata = await parquetMetadataAsync(subSource(file, 0, end));
+    const gap = end - 8 - metadata.metadata_length - describedEnd(metadata);
+    let start = 0;
+    if (gap >= 12) {
+      const b = new DataView(await file.slice(gap - 4, gap + 4));
+      if (b.byteLength === 8 && b.getUint32(0, true) === MAGIC && b.getUint32(4, true) === MAGIC) start = gap;
+    }
+    out.unshift({ source: subSource(file, start, end), metadata });
+    if (start === 0) return out;
+    end = start;
+  }
+}
+
+/**
+ * Opens a Parquet file — or several complete Parquet files back to back, as a Parquet output connector writes
+ * them over several steps — and checks its schema against `table`. `where` names the file in messages.
  * @throws ServiceError ParquetInvalidFile / ParquetSchemaMismatch.
  */
 export async function openParquet(
@@ -407,75 +478,97 @@ export async function openParquet(
   table: TableSchema,
   where: string,
 ): Promise<OpenParquet> {
-  let md: FileMetaData;
-  let root: SchemaTree;
+  let found: Array<{ source: AsyncBuffer; metadata: FileMetaData; root: SchemaTree }>;
   try {
-    md = await parquetMetadataAsync(file);
-    root = parquetSchema(md);
+    found = (await segmentsOf(file)).map((f) => ({ ...f, root: parquetSchema(f.metadata) }));
   } catch (e) {
     if (isServiceError(e)) throw e; // a read failure of the source (transport), not of the format
     throw invalidFile(where, e);
   }
-  const plan = planColumns(table, root);
-  const metadata = rawDecimals(md);
-  const numRows = Number(md.num_rows);
+  const segments: Segment[] = [];
   const groups: Array<{ start: number; end: number }> = [];
-  let start = 0;
-  for (const g of md.row_groups) {
-    const n = Number(g.num_rows);
-    if (n > 0) groups.push({ start, end: start + n });
-    start += n;
+  let numRows = 0;
+  for (const f of found) {
+    const base = numRows;
+    let start = base;
+    for (const g of f.metadata.row_groups) {
+      const n = Number(g.num_rows);
+      if (n > 0) groups.push({ start, end: start + n });
+      start += n;
+    }
+    const n = Number(f.metadata.num_rows);
+    segments.push({
+      source: f.source,
+      metadata: rawDecimals(f.metadata),
+      plan: planColumns(table, f.root),
+      base,
+      numRows: n,
+    });
+    numRows += n;
   }
+  const cols = table.columns;
+  const readSegment = async (
+    seg: Segment,
+    from: number,
+    to: number,
+    result: ParseResult & { rowIndex: number[] },
+  ): Promise<void> => {
+    const { plan } = seg;
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await parquetReadObjects({
+        file: seg.source,
+        metadata: seg.metadata,
+        columns: plan.names,
+        rowStart: from,
+        rowEnd: to,
+        utf8: false,
+        parsers: RAW_PARSERS,
+        compressors,
+      });
+    } catch (e) {
+      if (isServiceError(e)) throw e;
+      throw invalidFile(where, e);
+    }
+    rows.forEach((obj, i) => {
+      const at = seg.base + from + i; // the row's index in the whole file
+      const row: Value[] = new Array(cols.length);
+      for (let j = 0; j < cols.length; j++) {
+        const col = cols[j] as ColumnSchema;
+        const raw = obj[plan.names[j] as string];
+        try {
+          const v = raw === null || raw === undefined ? null : (plan.convert[j] as Convert)(raw);
+          if (v === null && !col.type.nullable)
+            throw new ServiceError(
+              'InvalidRecord',
+              `column '${col.name}' of table '${table.name}' is NOT NULL but the row holds null`,
+            );
+          row[j] = v;
+        } catch (e) {
+          addError(result, {
+            description: isServiceError(e) ? e.message : `column '${col.name}': ${(e as Error).message}`,
+            event_number: at + 1,
+            field: col.name,
+            invalid_text: null,
+          });
+          return;
+        }
+      }
+      result.changes.push({ row, weight: 1 });
+      result.rowIndex.push(at);
+    });
+    result.events = (result.events ?? 0) + rows.length;
+  };
   return {
     numRows,
     groups,
     async read(rowStart, rowEnd) {
       const result = { ...emptyResult(), rowIndex: [] as number[] };
-      if (rowEnd <= rowStart) return result;
-      let rows: Array<Record<string, unknown>>;
-      try {
-        rows = await parquetReadObjects({
-          file,
-          metadata,
-          columns: plan.names,
-          rowStart,
-          rowEnd,
-          utf8: false,
-          parsers: RAW_PARSERS,
-          compressors,
-        });
-      } catch (e) {
-        if (isServiceError(e)) throw e;
-        throw invalidFile(where, e);
+      for (const seg of segments) {
+        const from = Math.max(rowStart, seg.base);
+        const to = Math.min(rowEnd, seg.base + seg.numRows);
+        if (from < to) await readSegment(seg, from - seg.base, to - seg.base, result);
       }
-      const cols = table.columns;
-      rows.forEach((obj, i) => {
-        const row: Value[] = new Array(cols.length);
-        for (let j = 0; j < cols.length; j++) {
-          const col = cols[j] as ColumnSchema;
-          const raw = obj[plan.names[j] as string];
-          try {
-            const v = raw === null || raw === undefined ? null : (plan.convert[j] as Convert)(raw);
-            if (v === null && !col.type.nullable)
-              throw new ServiceError(
-                'InvalidRecord',
-                `column '${col.name}' of table '${table.name}' is NOT NULL but the row holds null`,
-              );
-            row[j] = v;
-          } catch (e) {
-            addError(result, {
-              description: isServiceError(e) ? e.message : `column '${col.name}': ${(e as Error).message}`,
-              event_number: rowStart + i + 1,
-              field: col.name,
-              invalid_text: null,
-            });
-            return;
-          }
-        }
-        result.changes.push({ row, weight: 1 });
-        result.rowIndex.push(rowStart + i);
-      });
-      result.events = rows.length;
       return result;
     },
   };

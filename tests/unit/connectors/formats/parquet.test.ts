@@ -332,6 +332,17 @@ test('output: inserts only (a weight n written n times, deletions left out), rea
   const firstFile = two.bytes.subarray(0, magic + 4);
   assert.equal((await readAll(firstFile)).changes.length, 2);
   assert.equal((await readAll(two.bytes.subarray(magic + 4))).changes.length, 1);
+  // Holdfast's inputs read such back-to-back files whole, rows numbered on across them
+  const all = await readAll(Buffer.concat([two.bytes, bytes]));
+  assert.deepEqual(json(all.changes.map((c) => c.row)), [
+    EXPECTED[0],
+    EXPECTED[0],
+    EXPECTED[0],
+    EXPECTED[0],
+    EXPECTED[0],
+    EXPECTED[2],
+  ]);
+  assert.deepEqual(all.rowIndex, [0, 1, 2, 3, 4, 5]);
 });
 
 function smallFile(from: number, to: number): Uint8Array {
