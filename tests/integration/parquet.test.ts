@@ -53,7 +53,7 @@ async function outputRows(path: string): Promise<number[]> {
 test('ingress ?format=parquet ingests a whole file; a mismatching file ingests nothing; egress refuses parquet', async () => {
   const { cfg } = pipelineConfig('holdfast-pq-ingress-', {
     program_code:
-      'CREATE TABLE t (id INT NOT NULL, name VARCHAR); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(id) AS sid FROM t;',
+      'CREATE TABLE t (id INT NOT NULL, name VARCHAR); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(CAST(id AS BIGINT)) AS sid FROM t;',
     storage: {},
   });
   const p = await startPipeline(cfg);
@@ -86,6 +86,28 @@ test('ingress ?format=parquet ingests a whole file; a mismatching file ingests n
     const notParquet = await post(new TextEncoder().encode('{"id": 1}'));
     assert.equal(((await notParquet.json()) as { error_code: string }).error_code, 'ParquetInvalidFile');
     assert.equal(await query(p.base, 'SELECT n FROM s'), '{"n":2500}');
+    // a body over 8 MiB is spooled to a file and read from there by ranges
+    const K = 250_000;
+    const ids = Array.from({ length: K }, (_, i) => 10_000 + i);
+    const big = new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: ids, type: 'INT32', nullable: false },
+          { name: 'name', data: ids.map((i) => `a-name-long-enough-to-spool-${i}`), type: 'STRING' },
+        ],
+        codec: 'UNCOMPRESSED',
+      }),
+    );
+    assert.ok(big.length > 8 * 1024 * 1024, `${big.length} bytes`);
+    const spooled = await post(big);
+    assert.equal(spooled.status, 200, await spooled.clone().text());
+    const { token: t2 } = (await spooled.json()) as { token: string };
+    await until(
+      () => getJson<{ status: string }>(p.base, `/completion_status?token=${t2}`),
+      (s) => s.status === 'complete',
+      'big ingest complete',
+    );
+    assert.equal(await query(p.base, 'SELECT n FROM s'), `{"n":${2500 + K}}`);
     const eg = await fetch(`${p.base}/egress/s?format=parquet`, { method: 'POST' });
     assert.equal(eg.status, 400);
     assert.equal(

@@ -11,8 +11,9 @@
  * at most 10,000 records, each journaled before the next is parsed; the reply (token or `ParseErrors`) comes
  * after the last. Memory stays bounded whatever the body's size (except one JSON array with `array=true`,
  * which is parsed whole). Over `maxIngressBytes` the answer is 413 `PayloadTooLarge`, before any is ingested.
- * With `format=parquet` the body is one whole Parquet file: it is decoded after it has arrived (held in memory
- * whole, since Parquet's footer is at its end), its schema checked against the table first
+ * With `format=parquet` the body is one whole Parquet file (or several back to back): it is decoded after it
+ * has arrived (its footer is at its end), read by ranges from memory or the spool file, one row group at a
+ * time, its schema checked against the table first
  * (`ParquetSchemaMismatch` / `ParquetInvalidFile` ingest nothing), then its rows pushed in batches.
  * The route's body is `raw` in its table entry: fastify never reads it, `receiveIngress` streams it.
  */
@@ -31,7 +32,8 @@ import {
   parseErrorsError,
   streamingInputParser,
 } from '../../connectors/formats/index.ts';
-import { bufferSource, openParquet } from '../../connectors/formats/parquet-parser.ts';
+import { type AsyncBuffer, bufferSource, openParquet } from '../../connectors/formats/parquet-parser.ts';
+import { fileSource } from '../../connectors/transports/parquet-input.ts';
 import { HTTP_INGRESS_MARK } from '../../controller/controller.ts';
 import { boolParam, checkContentLength, payloadTooLarge } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
@@ -105,14 +107,13 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
             if (batch.length >= INGRESS_BATCH_RECORDS) await flush();
           };
           if (parser === null) {
-            // Parquet: the body is one whole file (its footer, at the end, says where the rows are)
-            const parts: Buffer[] = [];
-            for await (const chunk of body.chunks()) parts.push(chunk);
-            const bytes = Buffer.concat(parts);
-            const file = await openParquet(bufferSource(bytes), table, 'the request body');
+            // Parquet: the body is one whole file (its footer, at the end, says where the rows are), read by
+            // ranges from memory or from its spool file
+            const source = await body.source();
+            const file = await openParquet(source, table, 'the request body');
             // one row group at a time (each is decoded whole); batches of INGRESS_BATCH_RECORDS as above
             for (const g of file.groups)
-              await take(await file.read(g.start, g.end), g.end === file.numRows ? bytes.length : 0);
+              await take(await file.read(g.start, g.end), g.end === file.numRows ? source.byteLength : 0);
           } else {
             const decoder = new StringDecoder('utf8');
             for await (const chunk of body.chunks())
@@ -163,6 +164,8 @@ export function ingressEndpointName(table: string, format: string, opts: Record<
 /** An ingress body received whole: in memory, or spooled to a file. */
 interface ReceivedBody {
   chunks(): AsyncIterable<Buffer>;
+  /** The body as a file read by ranges (Parquet): the memory's bytes, or the spool file's. */
+  source(): Promise<AsyncBuffer>;
   dispose(): Promise<void>;
 }
 
@@ -220,12 +223,22 @@ async function receiveIngress(req: IncomingMessage, options: PipelineServerOptio
     throw e;
   }
   const spooled = path;
+  let reader: FileHandle | null = null;
   return {
     async *chunks() {
       if (spooled === null) yield* memory;
       else yield* createReadStream(spooled, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
     },
-    dispose,
+    async source() {
+      if (spooled === null) return bufferSource(Buffer.concat(memory));
+      reader = await open(spooled, 'r');
+      return fileSource(reader, bytes);
+    },
+    dispose: async () => {
+      await reader?.close().catch(() => {});
+      reader = null;
+      await dispose();
+    },
   };
 }
 
