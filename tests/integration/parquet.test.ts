@@ -110,10 +110,9 @@ test('ingress ?format=parquet ingests a whole file; a mismatching file ingests n
     assert.equal(await query(p.base, 'SELECT n FROM s'), `{"n":${2500 + K}}`);
     const eg = await fetch(`${p.base}/egress/s?format=parquet`, { method: 'POST' });
     assert.equal(eg.status, 400);
-    assert.equal(
-      ((await eg.json()) as { error_code: string }).error_code,
-      'ConfigError.OutputFormatNotSupported',
-    );
+    const egErr = (await eg.json()) as { error_code: string; message: string };
+    assert.equal(egErr.error_code, 'ConfigError.OutputFormatNotSupported');
+    assert.match(egErr.message, /egress cannot stream Parquet.*file_output/);
   } finally {
     await kill9(p);
   }
