@@ -11,7 +11,8 @@
  * INT64 (p ≤ 18) or a 16-byte FIXED_LEN_BYTE_ARRAY (an unconstrained DECIMAL → its text, a STRING);
  * CHAR/VARCHAR/UUID → STRING; BINARY/VARBINARY → BYTE_ARRAY; DATE → DATE (INT32 days); TIME → TIME(NANOS) on
  * INT64; TIMESTAMP → TIMESTAMP(MICROS) on INT64 (what Feldera's encoder writes); ARRAY → LIST; ROW → a group;
- * MAP → MAP; VARIANT → a STRING holding its JSON. Intervals cannot be written.
+ * MAP → MAP; VARIANT → a STRING holding its JSON. Intervals cannot be written. Pages are not compressed
+ * (Arrow's default writer properties, which Feldera's encoder uses); column statistics are written.
  *
  * The bytes depend only on the rows and their order, so exactly_once replay (file-output.ts) reproduces them.
  */
