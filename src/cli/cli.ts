@@ -86,6 +86,14 @@ function readText(c: Ctx, path: string): string {
   }
 }
 
+function readBytes(c: Ctx, path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw bad(c, `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 function jsonOption(c: Ctx, option: string): Record<string, unknown> | undefined {
   const v = str(c, option);
   if (v === undefined) return undefined;
@@ -442,10 +450,11 @@ const HANDLERS: { readonly [K in PipelineCommand]: Handler } = {
     const n = nameOf(c);
     const tableName = c.args[1] as string;
     const file = c.args[2] as string;
-    const dataFormat = str(c, 'data-format') ?? (/\.csv$/i.test(file) ? 'csv' : 'json');
-    if (dataFormat !== 'json' && dataFormat !== 'csv')
-      throw bad(c, `--data-format must be json or csv, got '${dataFormat}'`);
-    const body = readText(c, file);
+    const dataFormat =
+      str(c, 'data-format') ?? (/\.csv$/i.test(file) ? 'csv' : /\.parquet$/i.test(file) ? 'parquet' : 'json');
+    if (dataFormat !== 'json' && dataFormat !== 'csv' && dataFormat !== 'parquet')
+      throw bad(c, `--data-format must be json, csv or parquet, got '${dataFormat}'`);
+    const body = dataFormat === 'parquet' ? readBytes(c, file) : readText(c, file);
     const updateFormat = str(c, 'update-format');
     const r = await c.client.ingress(n, tableName, body, {
       format: dataFormat,

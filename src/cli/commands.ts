@@ -159,7 +159,11 @@ export const PIPELINE_COMMANDS = {
     summary: 'push a file of records into a table and wait until processed',
     args: ['NAME', 'TABLE', 'FILE'],
     options: {
-      'data-format': { type: 'string', value: 'json|csv', help: 'default: csv for *.csv files, else json' },
+      'data-format': {
+        type: 'string',
+        value: 'json|csv|parquet',
+        help: 'default: csv for *.csv files, parquet for *.parquet, else json',
+      },
       'update-format': { type: 'string', value: 'F', help: 'JSON update format (default insert_delete)' },
       'no-wait': noWait,
     },

@@ -37,7 +37,9 @@ export const egressInvalid: InvalidMapper = (e: InvalidInput) => {
   if (e.param === 'format')
     return new ServiceError(
       'ConfigError.OutputFormatNotSupported',
-      `egress format '${String(e.value)}' is not supported; use json or csv`,
+      e.value === 'parquet'
+        ? "egress cannot stream Parquet (a Parquet file is complete only at its footer; Feldera's egress does not stream it either); use format=json or format=csv, or a file_output connector with format parquet"
+        : `egress format '${String(e.value)}' is not supported; use json or csv`,
       { format: String(e.value) },
     );
   if (e.param === 'update_format')

@@ -195,7 +195,7 @@ export const MetricsQuerySchema = {
 export const IngressQuerySchema = {
   type: 'object',
   properties: {
-    format: { type: 'string', description: 'json or csv (default csv).' },
+    format: { type: 'string', description: 'json, csv or parquet (default csv).' },
     update_format: { type: 'string', description: 'insert_delete (default), raw, weighted, ...' },
     array: { type: 'string', description: 'true: the body is one JSON array of updates.' },
     force: bool,

@@ -88,6 +88,16 @@ export const ERROR_CATALOG = {
     retryable: false,
     summary: 'Some records of an input could not be parsed; the others were accepted.',
   },
+  ParquetSchemaMismatch: {
+    status: 400,
+    retryable: false,
+    summary: "A Parquet input's schema does not match the table (a missing or extra column, a wrong type).",
+  },
+  ParquetInvalidFile: {
+    status: 400,
+    retryable: false,
+    summary: 'A Parquet input is not a readable Parquet file (truncated, corrupt, or an unknown codec).',
+  },
   'ConfigError.UnknownInputFormat': {
     status: 400,
     retryable: false,

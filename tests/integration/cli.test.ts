@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { COMMANDS, topLevelHelp } from '../../src/bin/dispatch.ts';
 import { PIPELINE_COMMANDS } from '../../src/cli/commands.ts';
 import { commandSynopsis } from '../../src/util/args.ts';
@@ -143,6 +144,24 @@ test('the CLI drives a pipeline end to end', { timeout: 150_000 }, async () => {
     (await cli(url, '--format', 'json', 'pipeline', 'query', 'demo', 'SELECT n, total FROM s')).out.trim(),
     '{"n":3,"total":142}',
     'a graceful stop keeps the state',
+  );
+  // a *.parquet file is sent as Parquet (binary, through the manager's proxy)
+  writeFileSync(
+    join(dir, 'rows.parquet'),
+    new Uint8Array(
+      parquetWriteBuffer({
+        columnData: [
+          { name: 'id', data: [4, 5], type: 'INT32', nullable: false },
+          { name: 'x', data: [8, null], type: 'INT32' },
+        ],
+      }),
+    ),
+  );
+  const pq = await cli(url, 'pipeline', 'ingest', 'demo', 't', join(dir, 'rows.parquet'));
+  assert.equal(pq.code, 0, pq.err);
+  assert.equal(
+    (await cli(url, '--format', 'json', 'pipeline', 'query', 'demo', 'SELECT n, total FROM s')).out.trim(),
+    '{"n":5,"total":150}',
   );
   assert.equal((await cli(url, 'pipeline', 'frobnicate', 'demo')).code, 2);
   assert.equal((await cli(url, 'pipeline', 'create', 'x')).code, 2);

@@ -11,6 +11,7 @@ import { type StreamingParser, streamingCsv, streamingJson } from './streaming.t
 
 export * from './csv-parser.ts';
 export * from './json-parser.ts';
+export * from './parquet-parser.ts';
 export * from './parse-result.ts';
 export * from './streaming.ts';
 
@@ -35,7 +36,7 @@ export function inputParser(format: string, options: Readonly<Record<string, unk
 function unknownFormat(format: string): ServiceError {
   return new ServiceError(
     'ConfigError.UnknownInputFormat',
-    `unknown input format '${format}'; Holdfast reads json and csv`,
+    `unknown input format '${format}'; Holdfast reads json, csv and parquet`,
     { format },
   );
 }

@@ -1,5 +1,7 @@
 /**
- * `file_input`: reads a file with the connector's format (JSON or CSV) and pushes its records to the table.
+ * `file_input`: reads a file with the connector's format (JSON, CSV or Parquet) and pushes its records to the
+ * table. Parquet files are read by row ranges, with the row index as the position (see parquet-input.ts);
+ * `follow` is refused for them. The rest of this header is about the line formats.
  *
  * Config (Feldera's): `path` (absolute/relative path or `file://` URL, required), `follow` (false: stop at the
  * end of the file and signal end of input; true: keep polling for appended data), `buffer_size_bytes` (read
@@ -24,6 +26,7 @@ import {
   requiredString,
 } from './config.ts';
 import { InputRun } from './input-run.ts';
+import { fileSource, pushParquet } from './parquet-input.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { sleep } from './run-control.ts';
 import type {
@@ -76,17 +79,17 @@ export function fileInputConfig(
   };
 }
 
-export function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
+export function formatOf(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' | 'parquet' {
   const f = spec.format;
   if (f === null)
     throw configError(
       ctx,
       'a "format" is required, e.g. {"name": "json", "config": {"update_format": "raw"}}',
     );
-  if (f.name !== 'json' && f.name !== 'csv')
+  if (f.name !== 'json' && f.name !== 'csv' && f.name !== 'parquet')
     throw configError(
       ctx,
-      `format '${f.name}' is not supported; use json or csv`,
+      `format '${f.name}' is not supported; use json, csv or parquet`,
       'ConfigError.UnknownInputFormat',
     );
   return f.name;
@@ -100,13 +103,18 @@ export function checkFileInput(
   log: ConnectorLog,
 ): FileInputConfig {
   const cfg = fileInputConfig(ctx, spec.config, baseDir, log);
-  checkFormat(ctx, spec);
+  if (checkFormat(ctx, spec) === 'parquet' && cfg.follow)
+    throw configError(
+      ctx,
+      "'follow' cannot be used with the parquet format: a Parquet file is complete only once its footer is written, so it cannot be read while it grows; write complete files and read them with object_store_input (a Local directory) and 'follow'",
+    );
   return cfg;
 }
 
-/** The connector's record format (`json` or `csv`), its options validated (errors name the connector). */
-export function checkFormat(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' {
+/** The connector's record format (`json`, `csv` or `parquet`), its options validated (errors name the connector). */
+export function checkFormat(ctx: ConnectorContext, spec: ConnectorSpec): 'json' | 'csv' | 'parquet' {
   const format = formatOf(ctx, spec);
+  if (format === 'parquet') return format; // Feldera's parquet parser has no options
   try {
     inputParser(format, spec.format?.config ?? {});
   } catch (e) {
@@ -118,6 +126,18 @@ export function checkFormat(ctx: ConnectorContext, spec: ConnectorSpec): 'json' 
 /** Re-raises a format-option error with the connector named in its message (same error code). */
 export function wrapFormatError(ctx: ConnectorContext, e: unknown): unknown {
   return isServiceError(e) ? configError(ctx, e.message, e.errorCode, e.details) : e;
+}
+
+/** The Parquet row to resume at (`row` of a file position; 0 when absent). */
+export function positionRow(ctx: ConnectorContext, position: InputPosition | null | undefined): number {
+  const row = (position as { row?: unknown } | null | undefined)?.row;
+  if (row === undefined) return 0;
+  if (typeof row !== 'number' || !Number.isSafeInteger(row) || row < 0)
+    throw configError(
+      ctx,
+      `the resume position's "row" must be a row index, got ${JSON.stringify(position)}`,
+    );
+  return row;
 }
 
 export function positionOffset(ctx: ConnectorContext, position: InputPosition | null | undefined): number {
@@ -160,6 +180,19 @@ export async function startFileInput(
       'FileReadError',
       { path: cfg.path },
     );
+  }
+  if (format === 'parquet') {
+    const fromRow = positionRow(ctx, options.position);
+    const run = new InputRun(ctx, host, log, spec.maxBatchSize, { offset: 0, row: fromRow });
+    run.onStop(() => fh.close().catch(() => {}));
+    run.start(async () => {
+      await pushParquet(run, table, fileSource(fh, size), `'${cfg.path}'`, fromRow, (row) => ({
+        offset: 0,
+        row,
+      }));
+      return run.stopped ? 'stopped' : 'end_of_input';
+    });
+    return run;
   }
   const fmtConfig = spec.format?.config ?? {};
   const firstParser = inputParser(format, fmtConfig);

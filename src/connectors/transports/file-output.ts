@@ -1,6 +1,7 @@
 /**
- * `file_output`: writes a view's changes to a file with the connector's format (JSON insert/delete lines or CSV
- * rows with a weight column), one write per step in which the view changed.
+ * `file_output`: writes a view's changes to a file with the connector's format (JSON insert/delete lines, CSV
+ * rows with a weight column, or Parquet: one or more complete Parquet files of the step's inserted rows,
+ * appended one after the other as Feldera does), one write per step in which the view changed.
  *
  * Config (Feldera's): `path` (required; plain path or `file://` URL). Writes are synchronous (`writeSync` inside
  * the step's listener), so once the step that produced a change has completed its text is in the file; `stop()`
@@ -137,9 +138,12 @@ export function startFileOutput(
   const listener = (change: Parameters<BatchEncoder>[0]) => {
     if (state !== 'running') return;
     try {
-      const { text, records: n } = encoder(change);
-      if (text === '') return;
-      const buf = Buffer.from(text, 'utf8');
+      const { text, records: n, bytes: data } = encoder(change);
+      if (text === '' && data === undefined) return;
+      const buf =
+        data !== undefined
+          ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+          : Buffer.from(text, 'utf8');
       if (ft === 'exactly_once') deliver(buf);
       else {
         writeAt(buf, offset);

@@ -1,8 +1,10 @@
 /**
  * Object-store inputs: `s3_input` (Feldera's transport and config) and `object_store_input` (Holdfast's, for
  * S3-compatible stores, Google Cloud Storage, Azure Blob Storage and local directories, configured like the
- * checkpoint `sync` section). Both read objects with the connector's format (JSON or CSV; each object is a file
- * of its own, so a CSV header is skipped at the start of every object) and push their records to the table.
+ * checkpoint `sync` section). Both read objects with the connector's format (JSON, CSV or Parquet; each object
+ * is a file of its own, so a CSV header is skipped at the start of every object) and push their records to the
+ * table. A Parquet object is read by ranged GETs of the parts its footer names, row range by row range (see
+ * parquet-input.ts); its position inside the object is the row index (`row`, with `offset` 0).
  *
  * Which objects: `key` reads one object; `prefix` reads every object whose key starts with it, in ascending
  * key order (UTF-8 byte order, sorted here: some S3-compatible servers list in another order). With `follow`
@@ -40,6 +42,7 @@ import {
 } from './config.ts';
 import { checkFormat, formatOf, wrapFormatError } from './file-input.ts';
 import { InputRun } from './input-run.ts';
+import { objectSource, pushParquet } from './parquet-input.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { sleep } from './run-control.ts';
 import type {
@@ -279,13 +282,19 @@ function positionOf(
     typeof p.offset !== 'number' ||
     !Number.isSafeInteger(p.offset) ||
     p.offset < 0 ||
-    (p.etag !== undefined && typeof p.etag !== 'string')
+    (p.etag !== undefined && typeof p.etag !== 'string') ||
+    (p.row !== undefined && (typeof p.row !== 'number' || !Number.isSafeInteger(p.row) || p.row < 0))
   )
     throw configError(
       ctx,
       `the resume position must be {"key": <object key>, "offset": <byte offset>}, got ${JSON.stringify(raw)}`,
     );
-  return { key: p.key, offset: p.offset, ...(p.etag !== undefined ? { etag: p.etag } : {}) };
+  return {
+    key: p.key,
+    offset: p.offset,
+    ...(p.etag !== undefined ? { etag: p.etag } : {}),
+    ...(p.row !== undefined ? { row: p.row } : {}),
+  };
 }
 
 const utf8Order = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -303,7 +312,8 @@ export async function startObjectInput(
   const format = formatOf(ctx, spec);
   const start = positionOf(ctx, options.position);
   const fmtConfig = spec.format?.config ?? {};
-  const firstParser = inputParser(format, fmtConfig);
+  const lines = format === 'parquet' ? 'json' : format; // the line formats' parsers (unused for parquet)
+  const firstParser = inputParser(lines, fmtConfig);
   // a CSV header is only skipped at the very start of an object
   const restParser = format === 'csv' ? inputParser(format, { ...fmtConfig, headers: false }) : firstParser;
   const store = cfg.open();
@@ -334,9 +344,40 @@ export async function startObjectInput(
     });
   };
 
+  /** Reads a Parquet object from row `fromRow` (by ranged reads of the parts its footer names). */
+  const readParquet = async (obj: ObjectInfo, fromRow: number, etag: string | undefined): Promise<void> => {
+    let version = etag;
+    const source = objectSource(store, obj, {
+      signal: run.signal,
+      maxRetries: cfg.maxRetries,
+      backoffMs: READ_BACKOFF_MS,
+      onVersion: (v) => {
+        if (version !== undefined && v !== version)
+          throw configError(
+            ctx,
+            `object '${obj.key}' in ${cfg.location} changed while it was being read (objects must not be replaced once written)`,
+            CHANGED,
+            { key: obj.key },
+          );
+        version = v;
+      },
+      onRetry: (e, attempt) =>
+        log('warn', `${run.endpoint.name}: reading '${obj.key}' failed, retrying: ${(e as Error).message}`, {
+          endpoint: run.endpoint.name,
+          attempt,
+        }),
+    });
+    await pushParquet(run, table, source, `'${obj.key}' in ${cfg.location}`, fromRow, (row, done) => ({
+      key: obj.key,
+      offset: done ? obj.size : 0,
+      ...(done ? {} : { row }),
+      ...(version !== undefined ? { etag: version } : {}),
+    }));
+  };
+
   /** Reads one object from byte `from`, retrying transient failures from the byte reached. */
   const readObject = async (obj: ObjectInfo, from: number, etag: string | undefined): Promise<void> => {
-    const records = new RecordBuffer(format);
+    const records = new RecordBuffer(lines);
     let base = from; // offset of the next record to push
     let readAt = from; // next byte to fetch
     let atStart = from === 0;
@@ -427,7 +468,9 @@ export async function startObjectInput(
             CHANGED,
             { key: obj.key },
           );
-        await readObject(obj, resuming ? (pos?.offset ?? 0) : 0, resuming ? pos?.etag : undefined);
+        if (format === 'parquet')
+          await readParquet(obj, resuming ? (pos?.row ?? 0) : 0, resuming ? pos?.etag : undefined);
+        else await readObject(obj, resuming ? (pos?.offset ?? 0) : 0, resuming ? pos?.etag : undefined);
         if (run.stopped) return 'stopped';
         pos = { key: obj.key, offset: obj.size };
       }

@@ -1,22 +1,27 @@
 /**
- * Output encoders for connectors: turn a view's change (a Z-set batch) into text, by Feldera's formats.
+ * Output encoders for connectors: turn a view's change (a Z-set batch) into text or bytes, by Feldera's formats.
  * - json (`update_format: insert_delete`, the only one supported): one `{"insert": row}` / `{"delete": row}`
  *   per line, a row with weight ±n written n times; with `array: true` a step's events form one JSON array line.
  * - csv: one line per copy of a row, fields in column order and the weight (+1/-1) as the last field; no header.
  *   NULL is an empty field; text with the delimiter, a quote or a newline (and the empty string) is quoted.
+ * - parquet: complete Parquet files of the inserted rows (connectors/formats/parquet-encoder.ts), as `bytes`.
  */
+import { isServiceError } from '../../errors/service-error.ts';
 import { rowToJson } from '../../sql/records.ts';
 import type { ColumnSchema } from '../../sql/schema.ts';
 import { formatValue } from '../../sql/values/format.ts';
 import type { Batch } from '../../zset/batch.ts';
 import type { Row, Value } from '../../zset/value.ts';
+import { DEFAULT_PARQUET_BUFFER_RECORDS, parquetEncoder } from '../formats/parquet-encoder.ts';
 import type { FormatSpec } from './config.ts';
 import { type ConnectorContext, configError, kindOf } from './config.ts';
 
-export type BatchEncoder = (change: Batch) => { text: string; records: number };
+/** An encoded change: `text`, or `bytes` for a binary format (then `text` is ''). */
+export type BatchEncoder = (change: Batch) => { text: string; records: number; bytes?: Uint8Array };
 
 const JSON_KEYS = ['update_format', 'json_flavor', 'buffer_size_records', 'array', 'key_fields', 'lines'];
 const CSV_KEYS = ['delimiter', 'buffer_size_records'];
+const PARQUET_KEYS = ['buffer_size_records'];
 
 /** Builds the encoder for `format` (json or csv). @throws ServiceError naming the connector. */
 export function outputEncoder(
@@ -61,9 +66,29 @@ export function outputEncoder(
       );
     return csvEncoder(columns, d);
   }
+  if (format.name === 'parquet') {
+    unknownKeys(ctx, cfg, PARQUET_KEYS, 'parquet');
+    const n = cfg.buffer_size_records ?? DEFAULT_PARQUET_BUFFER_RECORDS;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1)
+      throw configError(
+        ctx,
+        `'buffer_size_records' must be a positive integer, got ${kindOf(n)}`,
+        'ConfigError.ParserConfigParseError',
+      );
+    let enc: ReturnType<typeof parquetEncoder>;
+    try {
+      enc = parquetEncoder(columns, n);
+    } catch (e) {
+      throw isServiceError(e) ? configError(ctx, e.message, e.errorCode, e.details) : e;
+    }
+    return (change) => {
+      const { bytes, records } = enc.encode(change);
+      return records === 0 ? { text: '', records: 0 } : { text: '', records, bytes };
+    };
+  }
   throw configError(
     ctx,
-    `output format '${format.name}' is not supported; use json or csv`,
+    `output format '${format.name}' is not supported; use json, csv or parquet`,
     'ConfigError.OutputFormatNotSupported',
   );
 }

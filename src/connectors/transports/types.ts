@@ -8,7 +8,8 @@
  * `metrics`; an output connector registers a listener for a view's per-step changes with `listen`.
  *
  * Positions (for fault tolerance): every replayable input reports a JSON-safe position after each push; given
- * back at start, the connector resumes just after it (file: byte offset; datagen: row index and seed; nexmark: event number and seed).
+ * back at start, the connector resumes just after it (file: byte offset, or row index for Parquet; datagen: row
+ * index and seed; nexmark: event number and seed).
  */
 
 import type { FaultToleranceModel } from '../../types/pipeline-api.ts';
@@ -88,19 +89,22 @@ export type ConnectorLog = (
 /** A replayable input's position: JSON-safe, transport-specific. */
 export type InputPosition = FileInputPosition | DatagenPosition | ObjectInputPosition | NexmarkPosition;
 
-/** Byte offset just after the last record pushed. */
+/** Byte offset just after the last record pushed; Parquet: `row`, the rows pushed (`offset` stays 0). */
 export interface FileInputPosition {
   readonly offset: number;
+  readonly row?: number;
 }
 
 /**
  * An object-store input's place: objects before `key` (in UTF-8 key order) are read, and `key` up to byte
- * `offset` (its size once done); `etag` identifies the object version read.
+ * `offset` (its size once done); `etag` identifies the object version read. A Parquet object being read has
+ * `offset` 0 and `row`: its rows pushed so far.
  */
 export interface ObjectInputPosition {
   readonly key: string;
   readonly offset: number;
   readonly etag?: string;
+  readonly row?: number;
 }
 
 /** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */

@@ -62,7 +62,9 @@ function startEgress(
   if (format !== 'json' && format !== 'csv') {
     throw new ServiceError(
       'ConfigError.OutputFormatNotSupported',
-      `egress format '${format}' is not supported; use json or csv`,
+      format === 'parquet'
+        ? "egress cannot stream Parquet (a Parquet file is complete only at its footer; Feldera's egress does not stream it either); use format=json or format=csv, or a file_output connector with format parquet"
+        : `egress format '${format}' is not supported; use json or csv`,
       { format },
     );
   }

@@ -1,5 +1,5 @@
 /**
- * Pipeline routes: `POST /ingress/{table}?format=json|csv&update_format=&array=&force=` → `{"token"}`, and
+ * Pipeline routes: `POST /ingress/{table}?format=json|csv|parquet&update_format=&array=&force=` → `{"token"}`, and
  * `GET /completion_status?token=` → `{"status", "step"}`.
  *
  * Bad records in an ingress body: the good ones are ingested and the reply is 400 `ParseErrors` listing the
@@ -11,6 +11,10 @@
  * at most 10,000 records, each journaled before the next is parsed; the reply (token or `ParseErrors`) comes
  * after the last. Memory stays bounded whatever the body's size (except one JSON array with `array=true`,
  * which is parsed whole). Over `maxIngressBytes` the answer is 413 `PayloadTooLarge`, before any is ingested.
+ * With `format=parquet` the body is one whole Parquet file (or several back to back): it is decoded after it
+ * has arrived (its footer is at its end), read by ranges from memory or the spool file, one row group at a
+ * time, its schema checked against the table first
+ * (`ParquetSchemaMismatch` / `ParquetInvalidFile` ingest nothing), then its rows pushed in batches.
  * The route's body is `raw` in its table entry: fastify never reads it, `receiveIngress` streams it.
  */
 import { createHash, randomUUID } from 'node:crypto';
@@ -29,6 +33,8 @@ import {
   parseErrorsError,
   streamingInputParser,
 } from '../../connectors/formats/index.ts';
+import { type AsyncBuffer, bufferSource, openParquet } from '../../connectors/formats/parquet-parser.ts';
+import { fileSource } from '../../connectors/transports/parquet-input.ts';
 import { HTTP_INGRESS_MARK } from '../../controller/controller.ts';
 import { boolParam, checkContentLength, payloadTooLarge } from '../../errors/http-reply.ts';
 import { ServiceError } from '../../errors/service-error.ts';
@@ -77,7 +83,7 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
         const format = p.get('format') ?? 'csv';
         const opts: Record<string, unknown> = {};
         for (const k of ['update_format', 'array']) if (p.has(k)) opts[k] = p.get(k);
-        const parser = streamingInputParser(format, opts)(table);
+        const parser = format === 'parquet' ? null : streamingInputParser(format, opts)(table);
         const force = boolParam(p, 'force');
         const ep = controller.inputEndpoint(ingressEndpointName(table.name, format, opts), table.name);
         const body = await receiveIngress(req.raw, options);
@@ -102,11 +108,21 @@ export function ingressRoutes(ctx: ServerContext): Route[] {
             bytes += b;
             if (batch.length >= INGRESS_BATCH_RECORDS) await flush();
           };
-          const decoder = new StringDecoder('utf8');
-          for await (const chunk of body.chunks())
-            await take(parser.write(decoder.write(chunk)), chunk.length);
-          await take(parser.write(decoder.end()), 0);
-          await take(parser.end(), 0);
+          if (parser === null) {
+            // Parquet: the body is one whole file (its footer, at the end, says where the rows are), read by
+            // ranges from memory or from its spool file
+            const source = await body.source();
+            const file = await openParquet(source, table, 'the request body');
+            // one row group at a time (each is decoded whole); batches of INGRESS_BATCH_RECORDS as above
+            for (const g of file.groups)
+              await take(await file.read(g.start, g.end), g.end === file.numRows ? source.byteLength : 0);
+          } else {
+            const decoder = new StringDecoder('utf8');
+            for await (const chunk of body.chunks())
+              await take(parser.write(decoder.write(chunk)), chunk.length);
+            await take(parser.write(decoder.end()), 0);
+            await take(parser.end(), 0);
+          }
           if (batch.length > 0 || bytes > 0 || !pushed) await flush();
         } finally {
           await body.dispose();
@@ -150,6 +166,8 @@ export function ingressEndpointName(table: string, format: string, opts: Record<
 /** An ingress body received whole: in memory, or spooled to a file. */
 interface ReceivedBody {
   chunks(): AsyncIterable<Buffer>;
+  /** The body as a file read by ranges (Parquet): the memory's bytes, or the spool file's. */
+  source(): Promise<AsyncBuffer>;
   dispose(): Promise<void>;
 }
 
@@ -207,12 +225,22 @@ async function receiveIngress(req: IncomingMessage, options: PipelineServerOptio
     throw e;
   }
   const spooled = path;
+  let reader: FileHandle | null = null;
   return {
     async *chunks() {
       if (spooled === null) yield* memory;
       else yield* createReadStream(spooled, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
     },
-    dispose,
+    async source() {
+      if (spooled === null) return bufferSource(Buffer.concat(memory));
+      reader = await open(spooled, 'r');
+      return fileSource(reader, bytes);
+    },
+    dispose: async () => {
+      await reader?.close().catch(() => {});
+      reader = null;
+      await dispose();
+    },
   };
 }
 

@@ -118,7 +118,12 @@ test('errors: no format, unsupported formats and options, an uncreatable file', 
     );
   const p = join(tmp.dir, 'x.json');
   bad(p, null, /"format" is required/);
-  bad(p, { name: 'parquet' }, /output format 'parquet' is not supported; use json or csv/);
+  bad(p, { name: 'avro' }, /output format 'avro' is not supported; use json, csv or parquet/);
+  bad(
+    p,
+    { name: 'parquet', config: { buffer_size_records: 0 } },
+    /'buffer_size_records' must be a positive integer/,
+  );
   bad(
     p,
     { name: 'json', config: { update_format: 'debezium' } },
