@@ -60,6 +60,7 @@ import {
   planGroupingSets,
 } from './grouping-sets.ts';
 import { latenessPurge } from './lateness.ts';
+import { widenToText } from './nested-expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
@@ -610,12 +611,10 @@ export class Planner {
     const cols: ScopeColumn[] = [];
     l.cols.forEach((lc, i) => {
       const rc = r.cols[i] as ScopeColumn;
-      const [a, b] = unify(
-        [colBound(i, lc.type), colBound(i, rc.type)],
-        this.#ctx([]),
-        undefined,
-        `${opName} column ${i + 1}`,
-      ) as [Bound, Bound];
+      const pair = [colBound(i, lc.type), colBound(i, rc.type)];
+      // strings with numbers or booleans: VARCHAR, as Feldera types them (nested-expr.ts)
+      const [a, b] = (widenToText(pair, true) ??
+        unify(pair, this.#ctx([]), undefined, `${opName} column ${i + 1}`)) as [Bound, Bound];
       lb.push(a);
       rb.push(b);
       cols.push({

@@ -488,6 +488,15 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   },
   md5: (call) => {
     call.argc(1);
+    if (call.args[0]?.type.kind === 'UUID') {
+      // a UUID hashes its text form (Feldera)
+      const u = call.str(0);
+      return strict(text(u.type.nullable), [u], (v) =>
+        createHash('md5')
+          .update(v as string, 'utf8')
+          .digest('hex'),
+      );
+    }
     const a = asBytes(call, 0);
     return strict(text(a.type.nullable), [a], (h) =>
       createHash('md5')
