@@ -1079,6 +1079,12 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'round': {
       argc(1, 2);
       let a = num(0);
+      if (args.length === 2 && (a.type.kind === 'DOUBLE' || a.type.kind === 'REAL')) {
+        // Feldera: ROUND of a REAL/DOUBLE keeps its type (ROUND(SECH(14), 10) is the DOUBLE 1.6631e-6)
+        const s = int(1);
+        const k = a.type.kind;
+        return strict(a.type, [a, s], (x, d) => arith.roundFloat(x as number, d as number, k));
+      }
       if (args.length === 2) {
         a = castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
         const s = int(1);

@@ -618,7 +618,8 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   sech: unaryDouble((x) => 1 / Math.cosh(x)),
   csch: unaryDouble((x) => 1 / Math.sinh(x)),
   asinh: unaryDouble(Math.asinh),
-  acosh: unaryDouble(Math.acosh),
+  // Feldera's (Rust's) formula, which differs from Math.acosh in the last digit (ACOSH(14) = 3.3309265526412517)
+  acosh: unaryDouble((x) => (x < 1 ? Number.NaN : Math.log(x + Math.sqrt(x - 1) * Math.sqrt(x + 1)))),
   atanh: unaryDouble(Math.atanh),
   degrees: unaryDouble((x) => (x * 180) / Math.PI),
   radians: unaryDouble((x) => (x * Math.PI) / 180),
