@@ -54,6 +54,7 @@ import {
 import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
+import { bindLambdaCall } from './functions/lambdas.ts';
 import {
   bindIntervalQualified,
   castInterval,
@@ -1022,7 +1023,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
   const special =
     bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
-    bindCeilFloorTo(name, n, ctx, bindExpr); // CEIL(x TO DAY), rewritten to ceil(x, DAY)
+    bindCeilFloorTo(name, n, ctx, bindExpr) ?? // CEIL(x TO DAY), rewritten to ceil(x, DAY)
+    bindLambdaCall(name, n, ctx, bindExpr); // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {

@@ -125,7 +125,9 @@ export function planWindowAggs(
     const a = ((x.FuncCall.args ?? []) as Ast[])[0];
     if (a === undefined || orders.length > 0) return [];
     const b = bindExpr(a, scope);
-    return [{ b, ...sortKey({ sortby_dir: 'SORTBY_DEFAULT', sortby_nulls: 'SORTBY_NULLS_DEFAULT' }, b, shifted) }];
+    return [
+      { b, ...sortKey({ sortby_dir: 'SORTBY_DEFAULT', sortby_nulls: 'SORTBY_NULLS_DEFAULT' }, b, shifted) },
+    ];
   });
   const compare = compareByKeys(orders.length > 0 ? orders : implicit);
 

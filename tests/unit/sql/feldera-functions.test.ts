@@ -67,3 +67,91 @@ test('a DOUBLE text takes a shorter digit string on the edge of the rounding int
   // its odd neighbour keeps 17 digits
   assert.equal(felderaDoubleText(-2.0888523318990548e16), '-2.0888523318990548e16');
 });
+
+test('SEQUENCE(start, end): integers inclusive, strings of digits read as INTEGER, empty when end < start', async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, a INT, s VARCHAR, big BIGINT);',
+    `SELECT id, SEQUENCE(a, 3) AS up, SEQUENCE(3, a) AS down, SEQUENCE(s, 16) AS fromtext, SEQUENCE(big, big + 1) AS wide FROM t`,
+    [
+      { id: 1, a: 1, s: '14', big: 5 },
+      { id: 2, a: null, s: null, big: null },
+    ],
+  );
+  assert.deepEqual(got.types, ['INTEGER', 'ARRAY', 'ARRAY', 'ARRAY', 'ARRAY']);
+  assert.deepEqual(got.rows, [
+    {
+      id: 1,
+      up: [1, 2, 3],
+      down: [],
+      fromtext: [14, 15, 16],
+      wide: [5, 6],
+    },
+    { id: 2, up: null, down: null, fromtext: null, wide: null },
+  ]);
+  await assert.rejects(
+    compileProgram('CREATE TABLE t(b BOOLEAN); CREATE VIEW v AS SELECT SEQUENCE(b, 2) AS x FROM t;'),
+    /Cannot apply 'SEQUENCE' to arguments of type/,
+  );
+  const p = await compileProgram(
+    'CREATE TABLE t(a BIGINT); CREATE MATERIALIZED VIEW v AS SELECT SEQUENCE(0, a) AS x FROM t;',
+  );
+  const c = p.instantiate();
+  assert.throws(
+    () => c.step(new Map([['t', { rows: [[100_000_000n]], weights: [1] }]])),
+    /more than 10000000 elements/,
+  );
+});
+
+test('SPLIT(s [, delimiter]): a VARCHAR array; other scalars split their text; rows are refused', async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, s VARCHAR, d DECIMAL(6, 2), u UUID);',
+    `SELECT id, SPLIT(s) AS comma, SPLIT(s, '') AS whole, SPLIT(d, '.') AS dec, SPLIT(u, '-') AS uid FROM t`,
+    [
+      { id: 1, s: 'a,b,,c', d: -1111.52, u: '42b8fec7-c7a3-4531-9611-4bde80f9cb4c' },
+      { id: 2, s: '', d: null, u: null },
+    ],
+  );
+  assert.deepEqual(got.rows, [
+    {
+      id: 1,
+      comma: ['a', 'b', '', 'c'],
+      whole: ['a,b,,c'],
+      dec: ['-1111', '52'],
+      uid: ['42b8fec7', 'c7a3', '4531', '9611', '4bde80f9cb4c'],
+    },
+    { id: 2, comma: [], whole: [], dec: null, uid: null },
+  ]);
+  await assert.rejects(
+    compileProgram("CREATE TABLE t(r ROW(a INT)); CREATE VIEW v AS SELECT SPLIT(r, 'a') AS x FROM t;"),
+    /Cannot apply 'SPLIT' to arguments of type/,
+  );
+});
+
+test("TRANSFORM and ARRAY_EXISTS take a lambda: the element, the row's columns, NULL rules", async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, arr VARCHAR ARRAY, n INT ARRAY, k INT);',
+    `SELECT id, TRANSFORM(arr, x -> UPPER(X)) AS up, TRANSFORM(n, x -> x * k) AS scaled,
+       TRANSFORM(n, k -> k + 1) AS shadow, ARRAY_EXISTS(n, x -> x > k) AS big, ARRAY_EXISTS(n, x -> x = 2) AS two FROM t`,
+    [
+      { id: 1, arr: ['bye', null, 'hello '], n: [1, 2, 3], k: 2 },
+      { id: 2, arr: [], n: [1, null], k: 5 },
+      { id: 3, arr: null, n: null, k: 1 },
+    ],
+  );
+  assert.deepEqual(got.rows, [
+    { id: 1, up: ['BYE', null, 'HELLO '], scaled: [2, 4, 6], shadow: [2, 3, 4], big: true, two: true },
+    // nothing TRUE, one NULL: NULL; nothing TRUE and no NULL: FALSE
+    { id: 2, up: [], scaled: [5, null], shadow: [2, null], big: null, two: null },
+    { id: 3, up: null, scaled: null, shadow: null, big: null, two: null },
+  ]);
+  await assert.rejects(
+    compileProgram(
+      'CREATE TABLE t(n INT ARRAY); CREATE VIEW v AS SELECT ARRAY_EXISTS(n, x -> x + 1) AS x FROM t;',
+    ),
+    /must be a condition/,
+  );
+  await assert.rejects(
+    compileProgram('CREATE TABLE t(n INT); CREATE VIEW v AS SELECT TRANSFORM(n, x -> x) AS x FROM t;'),
+    /needs an array/,
+  );
+});
