@@ -355,6 +355,15 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   },
   concat: (call) => {
     if (call.args.length === 0) throw sqlError('SqlTypeError', 'CONCAT needs arguments', call.ctx, call.loc);
+    // Feldera refuses CONCAT of byte strings ("Not yet implemented"); `||` joins them
+    if (call.args.some((a) => a.type.kind === 'BINARY' || a.type.kind === 'VARBINARY'))
+      throw sqlError(
+        'SqlUnsupported',
+        'CONCAT of BINARY/VARBINARY values is not supported (as in Feldera): join byte strings with ||',
+        call.ctx,
+        call.loc,
+        { construct: 'CONCAT' },
+      );
     const bs = call.args.map((_b, i) => asText(call, i));
     return strict(text(anyNullable(bs)), bs, (...vs) => vs.join(''));
   },

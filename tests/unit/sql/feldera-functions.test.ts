@@ -155,3 +155,25 @@ test("TRANSFORM and ARRAY_EXISTS take a lambda: the element, the row's columns, 
     /needs an array/,
   );
 });
+
+test('a constant day-time interval ÷ a DECIMAL rounds its microseconds down; a column division cuts toward zero', async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, s VARCHAR);',
+    `SELECT CAST((INTERVAL '-980 04:00:00' DAY TO SECOND / 2.583) AS VARCHAR) AS folded,
+       CAST((INTERVAL s SECOND) / 2.583 AS VARCHAR) AS col, CAST((INTERVAL '-2-8' YEAR TO MONTH / 2.583) AS VARCHAR) AS ym FROM t`,
+    [{ id: 1, s: '-84686400' }],
+  );
+  assert.deepEqual(got.rows, [{ folded: '-379 11:14:22.717771', col: '-32786062.717770', ym: '-1-00' }]);
+});
+
+test('CONCAT of byte strings is refused as in Feldera (|| joins them)', async () => {
+  await assert.rejects(
+    compileProgram('CREATE TABLE t(b VARBINARY); CREATE VIEW v AS SELECT CONCAT(b, b) AS x FROM t;'),
+    (e: Error & { errorCode?: string }) =>
+      e.errorCode === 'SqlUnsupported' && /join byte strings with \|\|/.test(e.message),
+  );
+  const got = await view('CREATE TABLE t(id INT, b VARBINARY);', 'SELECT b || b AS x FROM t', [
+    { id: 1, b: [1, 2] },
+  ]);
+  assert.deepEqual(got.rows, [{ x: [1, 2, 1, 2] }]);
+});
