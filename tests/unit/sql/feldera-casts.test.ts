@@ -243,3 +243,25 @@ test('refused: SAFE_CAST between ROW types that differ, a date part in a string 
     /Error converting 2020-10-01 00:00:00 to TIME: input contains invalid characters/,
   );
 });
+
+test('the VARIANT null cast to a ROW type is a row of NULL fields (to an ARRAY or MAP: NULL), as in Feldera', async () => {
+  const p = await compileProgram(`CREATE TABLE t(id INT, r ROW(i INT, v VARCHAR), a INT ARRAY);
+    CREATE MATERIALIZED VIEW v AS SELECT id, CAST(CAST(r AS VARIANT) AS ROW(i INT, v VARCHAR)) AS r2,
+      CAST(CAST(a AS VARIANT) AS INT ARRAY) AS a2 FROM t;`);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  const rows = [
+    { id: 1, r: { i: 4, v: 'cat' }, a: [1] },
+    { id: 2, r: null, a: null },
+  ];
+  c.step(new Map([['t', { rows: rows.map((x) => rowFromJson(t, x)), weights: rows.map(() => 1) }]]));
+  const cols = p.views.find((x) => x.name === 'v')?.columns ?? [];
+  const got = c
+    .contents('v')
+    .rows.map((row) => rowToJson(cols, row as Row) as Rec)
+    .sort((a, b) => (a.id as number) - (b.id as number));
+  assert.deepEqual(got, [
+    { id: 1, r2: { i: 4, v: 'cat' }, a2: [1] },
+    { id: 2, r2: { i: null, v: null }, a2: null },
+  ]);
+});
