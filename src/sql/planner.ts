@@ -661,6 +661,10 @@ export class Planner {
         tree = this.#unnest(tree, it.RangeFunction); // reads the items to its left (implicitly LATERAL)
         continue;
       }
+      if (it.RangeSubselect?.lateral) {
+        tree = this.#lateral(tree, it.RangeSubselect);
+        continue;
+      }
       const right = this.#fromItem(it);
       tree = {
         k: 'join',
@@ -748,6 +752,56 @@ export class Planner {
       return { k: 'rel', rel: { ...w.rel, cols }, cols };
     }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
+  }
+
+  /**
+   * `FROM a, LATERAL (SELECT e1 AS c1, ...) AS x`: a SELECT without FROM over the columns to its left adds
+   * computed columns (a projection of the left rows, so it stays a stateless map); other LATERAL subqueries
+   * are `SqlUnsupported`.
+   */
+  #lateral(left: FromTree, rs: Ast): FromTree {
+    const sub = rs.subquery?.SelectStmt;
+    const found = new Map<string, Ast>();
+    if (sub?.targetList) collectAggregates(sub.targetList, found);
+    const simple =
+      sub &&
+      !sub.fromClause &&
+      !sub.whereClause &&
+      !sub.groupClause &&
+      !sub.havingClause &&
+      !sub.distinctClause &&
+      !sub.sortClause &&
+      !sub.limitCount &&
+      !sub.withClause &&
+      !sub.valuesLists &&
+      (!sub.op || sub.op === 'SETOP_NONE') &&
+      found.size === 0 &&
+      !hasSubquery(sub.targetList ?? []);
+    if (!simple)
+      throw this.#err(
+        'SqlUnsupported',
+        'LATERAL is supported for a SELECT without FROM (computed columns); join a subquery instead',
+        undefined,
+        { construct: 'LATERAL' },
+      );
+    const scope = this.#ctx(left.cols, { clause: 'LATERAL' });
+    const targets = this.#expandTargets(sub.targetList ?? [], []);
+    const exprs = targets.map((t) => bindExpr(t.ast, scope));
+    const q = (rs.alias?.aliasname as string | undefined) ?? null;
+    const added = renameCols(
+      targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type })),
+      q,
+      rs.alias?.colnames,
+      undefined,
+    );
+    const cols = [...left.cols, ...added];
+    const rel = this.#materialize(
+      left,
+      [],
+      [...left.cols.map((c, i) => colBound(i, c.type)), ...exprs],
+      true,
+    );
+    return { k: 'rel', rel: { node: rel.node, cols }, cols };
   }
 
   /**

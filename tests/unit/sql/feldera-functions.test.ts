@@ -1,7 +1,8 @@
 /**
- * Feldera's functions and results where they differ from Postgres or Postgres lacks them (README: deliberate
- * differences): LAG/LEAD over an unordered window, ROUND of a float keeping its type, ACOSH's last digit, the
- * shortest digits of a float text on the edge of its rounding interval.
+ * Feldera's functions, results and query forms where they differ from Postgres or Postgres lacks them
+ * (README: deliberate differences): LAG/LEAD over an unordered window, ROUND of a float keeping its type, ACOSH's
+ * last digit, float text on the edge of its rounding interval, SEQUENCE, SPLIT, TRANSFORM / ARRAY_EXISTS with
+ * lambdas, constant interval division, CONCAT of bytes refused, LATERAL computed columns.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -176,4 +177,26 @@ test('CONCAT of byte strings is refused as in Feldera (|| joins them)', async ()
     { id: 1, b: [1, 2] },
   ]);
   assert.deepEqual(got.rows, [{ x: [1, 2, 1, 2] }]);
+});
+
+test('LATERAL (SELECT ...) without FROM adds computed columns over the rows to its left; other LATERALs are refused', async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, n INT, s VARCHAR);',
+    `SELECT t.id, x.val, x.tag FROM t, LATERAL (SELECT t.n + 1 AS val, s || '!' AS tag) AS x`,
+    [
+      { id: 0, n: -12, s: 'a' },
+      { id: 1, n: null, s: null },
+    ],
+  );
+  assert.deepEqual(got.rows, [
+    { id: 0, val: -11, tag: 'a!' },
+    { id: 1, val: null, tag: null },
+  ]);
+  await assert.rejects(
+    compileProgram(
+      'CREATE TABLE t(n INT); CREATE VIEW v AS SELECT x.m FROM t, LATERAL (SELECT n AS m FROM t AS u) AS x;',
+    ),
+    (e: Error & { errorCode?: string }) =>
+      e.errorCode === 'SqlUnsupported' && /LATERAL is supported for a SELECT without FROM/.test(e.message),
+  );
 });
