@@ -224,6 +224,20 @@ function realOperands(l: Bound, r: Bound): [Bound, Bound] {
   return [l, r];
 }
 
+/**
+ * COALESCE's arguments in their common type (strings with numbers or booleans: VARCHAR; a REAL with exact
+ * numbers: REAL; as Feldera types them). Kept out of `bindExpr` so its recursion frame stays small.
+ */
+function coalesceArgs(bound: Bound[], ctx: BindContext, loc: unknown): Bound[] {
+  return widenToText(bound, true) ?? unify(realWithExact(bound), ctx, loc, 'COALESCE');
+}
+
+/** Feldera: ROUND of a REAL/DOUBLE to `digits` keeps its type (ROUND(SECH(14), 10) is the DOUBLE 1.6631e-6). */
+function roundFloatCall(a: Bound, digits: Bound): Bound {
+  const k = a.type.kind;
+  return strict(a.type, [a, digits], (x, d) => arith.roundFloat(x as number, d as number, k));
+}
+
 /** COALESCE of a REAL with exact numbers (integers, DECIMAL) is a REAL in Feldera (Postgres: DOUBLE). */
 function realWithExact(bs: Bound[]): Bound[] {
   const exact = (b: Bound) => isNumeric(b.type) && b.type.kind !== 'REAL' && b.type.kind !== 'DOUBLE';
@@ -449,8 +463,11 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'CaseExpr':
       return bindCase(n, ctx);
     case 'CoalesceExpr': {
-      const bound = (n.args as Ast[]).map((a) => bindExpr(a, ctx));
-      const args = widenToText(bound, true) ?? unify(realWithExact(bound), ctx, loc, 'COALESCE');
+      const args = coalesceArgs(
+        (n.args as Ast[]).map((a) => bindExpr(a, ctx)),
+        ctx,
+        loc,
+      );
       const type = { ...(args[0] as Bound).type, nullable: args.every((a) => a.type.nullable) };
       return fold({
         type,
@@ -1081,12 +1098,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'round': {
       argc(1, 2);
       let a = num(0);
-      if (args.length === 2 && (a.type.kind === 'DOUBLE' || a.type.kind === 'REAL')) {
-        // Feldera: ROUND of a REAL/DOUBLE keeps its type (ROUND(SECH(14), 10) is the DOUBLE 1.6631e-6)
-        const s = int(1);
-        const k = a.type.kind;
-        return strict(a.type, [a, s], (x, d) => arith.roundFloat(x as number, d as number, k));
-      }
+      if (args.length === 2 && (a.type.kind === 'DOUBLE' || a.type.kind === 'REAL'))
+        return roundFloatCall(a, int(1));
       if (args.length === 2) {
         a = castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
         const s = int(1);
