@@ -857,7 +857,8 @@ class ExprGen {
         let e: Expr;
         if (src === 'int') {
           e = this.num(depth - 1);
-          if (!isInt(e.type.kind)) e = { ...e, sql: `CAST(TRUNC(${e.sql}) AS BIGINT)`, type: { kind: 'int8' } };
+          if (!isInt(e.type.kind))
+            e = { ...e, sql: `CAST(TRUNC(${e.sql}) AS BIGINT)`, type: { kind: 'int8' } };
           if (!fits('int8', e.bound)) return this.leaf('text');
         } else if (src === 'bool') e = this.pred(depth - 1);
         else if (src === 'date') e = this.date(depth - 1);
