@@ -115,3 +115,18 @@ export function round(kind: TypeKind): Un {
     return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
   };
 }
+
+/**
+ * ROUND(x, d) of a REAL/DOUBLE (Feldera keeps the float type): the decimal rounding of x's exact value to d
+ * digits (half away from zero), read back as a float; a negative d rounds to tens, hundreds, ...
+ */
+export function roundFloat(x: number, d: number, kind: TypeKind): number {
+  if (!Number.isFinite(x)) return x;
+  let r: number;
+  if (d >= 0) r = Number(x.toFixed(Math.min(d, 100)));
+  else {
+    const p = 10 ** -d;
+    r = Math.sign(x) * Math.round(Math.abs(x) / p) * p;
+  }
+  return kind === 'REAL' ? Math.fround(r) : r;
+}

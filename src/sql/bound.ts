@@ -199,6 +199,18 @@ export function coerce(b: Bound, t: SqlType, ctx: BindContext, location: unknown
     return b;
   }
   if (b.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
+  if (b.unknownLiteral && b.literal && (t.kind === 'BINARY' || t.kind === 'VARBINARY')) {
+    // a string literal met with bytes (`CASE bin WHEN '0b1620'`, `bin = '0b16'`) is their hex digits (Feldera)
+    const hex = String(b.literal.value);
+    if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex))
+      throw sqlError(
+        'SqlTypeError',
+        `'${hex}' is not hex digits: a string used as ${t.kind} in ${what} must spell its bytes in hex (or write x'...')`,
+        ctx,
+        location,
+      );
+    return literal(hex.toLowerCase(), { ...t, length: null, nullable: false });
+  }
   if (b.unknownLiteral && b.literal) {
     try {
       const cast = compileCast(sqlType('VARCHAR', false, { length: null }), t, false);

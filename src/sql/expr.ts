@@ -54,6 +54,7 @@ import {
 import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
+import { bindLambdaCall } from './functions/lambdas.ts';
 import {
   bindIntervalQualified,
   castInterval,
@@ -62,7 +63,7 @@ import {
   negateInterval,
   resolveIntervalType,
 } from './intervals.ts';
-import { arrayOf, fieldAccess, rowOf, subscript } from './nested-expr.ts';
+import { arrayOf, fieldAccess, rowOf, subscript, widenToText } from './nested-expr.ts';
 import { bindPeriodPredicate } from './period-predicates.ts';
 import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
@@ -221,6 +222,31 @@ function realOperands(l: Bound, r: Bound): [Bound, Bound] {
   if (l.type.kind === 'REAL' && exact(r)) return [l, real(r)];
   if (r.type.kind === 'REAL' && exact(l)) return [real(l), r];
   return [l, r];
+}
+
+/**
+ * COALESCE's arguments in their common type (strings with numbers or booleans: VARCHAR; a REAL with exact
+ * numbers: REAL; as Feldera types them). Kept out of `bindExpr` so its recursion frame stays small.
+ */
+function coalesceArgs(bound: Bound[], ctx: BindContext, loc: unknown): Bound[] {
+  return widenToText(bound, true) ?? unify(realWithExact(bound), ctx, loc, 'COALESCE');
+}
+
+/** Feldera: ROUND of a REAL/DOUBLE to `digits` keeps its type (ROUND(SECH(14), 10) is the DOUBLE 1.6631e-6). */
+function roundFloatCall(a: Bound, digits: Bound): Bound {
+  const k = a.type.kind;
+  return strict(a.type, [a, digits], (x, d) => arith.roundFloat(x as number, d as number, k));
+}
+
+/** COALESCE of a REAL with exact numbers (integers, DECIMAL) is a REAL in Feldera (Postgres: DOUBLE). */
+function realWithExact(bs: Bound[]): Bound[] {
+  const exact = (b: Bound) => isNumeric(b.type) && b.type.kind !== 'REAL' && b.type.kind !== 'DOUBLE';
+  if (
+    !bs.some((b) => b.type.kind === 'REAL') ||
+    !bs.every((b) => b.type.kind === 'REAL' || exact(b) || b.type.kind === 'NULL')
+  )
+    return bs;
+  return bs.map((b) => (exact(b) ? castBound(b, sqlType('REAL', b.type.nullable), false) : b));
 }
 
 function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unknown): Bound {
@@ -387,11 +413,11 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
       return bindColumn(n, ctx);
     case 'TypeCast': {
       const arg = bindExpr(n.arg, ctx);
-      const t = resolveTypeName(n.typeName, ctx);
-      if (isSafeCast(ctx, loc)) return safeCast(arg, t, ctx, loc);
+      const t = bareBinaryIsOne(n.typeName, resolveTypeName(n.typeName, ctx));
+      if (isSafeCast(ctx, loc)) return safeCast(textToBytes(arg, t), t, ctx, loc);
       const iv = castInterval(arg, t, ctx, loc);
       if (iv) return fold(iv);
-      if (arg.unknownLiteral) return coerce(arg, t, ctx, loc, 'CAST');
+      if (arg.unknownLiteral && !isBytesKind(t.kind)) return coerce(arg, t, ctx, loc, 'CAST');
       try {
         return fold(castBound(arg, t));
       } catch (e) {
@@ -437,11 +463,10 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
     case 'CaseExpr':
       return bindCase(n, ctx);
     case 'CoalesceExpr': {
-      const args = unify(
+      const args = coalesceArgs(
         (n.args as Ast[]).map((a) => bindExpr(a, ctx)),
         ctx,
         loc,
-        'COALESCE',
       );
       const type = { ...(args[0] as Bound).type, nullable: args.every((a) => a.type.nullable) };
       return fold({
@@ -810,6 +835,18 @@ function isSafeCast(ctx: BindContext, loc: unknown): boolean {
 /** Feldera's SAFE_CAST: like CAST, but a value that does not convert gives NULL instead of an error. */
 function safeCast(arg: Bound, t: SqlType, ctx: BindContext, loc: unknown): Bound {
   const type = { ...t, nullable: true };
+  // Feldera refuses SAFE_CAST between ROW types whose fields differ (a field cannot become NULL on its own)
+  if (t.kind === 'ROW' && arg.type.kind === 'ROW') {
+    const shape = (r: SqlType) =>
+      `ROW(${(r.fields ?? []).map((f) => typeToSql({ ...f.type, nullable: false })).join(', ')})`;
+    if (shape(arg.type) !== shape(t))
+      throw sqlError(
+        'SqlTypeError',
+        `SAFE_CAST cannot be used to convert ${shape(arg.type)} to ${shape(t)}: use CAST, or SAFE_CAST each field`,
+        ctx,
+        loc,
+      );
+  }
   if (arg.unknownLiteral) {
     try {
       return { ...coerce(arg, t, ctx, loc, 'SAFE_CAST'), type };
@@ -1003,7 +1040,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     throw sqlError('SqlUnsupported', 'window functions are not supported', ctx, loc, { construct: 'OVER' });
   const special =
     bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
-    bindCeilFloorTo(name, n, ctx, bindExpr); // CEIL(x TO DAY), rewritten to ceil(x, DAY)
+    bindCeilFloorTo(name, n, ctx, bindExpr) ?? // CEIL(x TO DAY), rewritten to ceil(x, DAY)
+    bindLambdaCall(name, n, ctx, bindExpr); // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
@@ -1060,6 +1098,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'round': {
       argc(1, 2);
       let a = num(0);
+      if (args.length === 2 && (a.type.kind === 'DOUBLE' || a.type.kind === 'REAL'))
+        return roundFloatCall(a, int(1));
       if (args.length === 2) {
         a = castBound(a, sqlType('DECIMAL', a.type.nullable, { precision: null, scale: null }));
         const s = int(1);
@@ -1154,6 +1194,21 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
 
 // ---------------------------------------------------------------------------------------------------------
 // type names
+
+function isBytesKind(k: TypeKind): boolean {
+  return k === 'BINARY' || k === 'VARBINARY';
+}
+
+/** A string literal CAST to bytes is its UTF-8 (Feldera); only an implicit coercion reads it as hex digits. */
+function textToBytes(arg: Bound, t: SqlType): Bound {
+  return arg.unknownLiteral && isBytesKind(t.kind) ? { ...arg, unknownLiteral: false } : arg;
+}
+
+/** In a CAST, a bare `BINARY` is `BINARY(1)` as in Feldera (a column declared `BINARY` holds any length). */
+function bareBinaryIsOne(tn: Ast, t: SqlType): SqlType {
+  const bare = t.kind === 'BINARY' && t.length == null && (tn.typmods ?? []).length === 0 && !tn.arrayBounds;
+  return bare ? { ...t, length: 1 } : t;
+}
 
 /** Resolves a TypeName AST node (DDL and CAST) to an SqlType. */
 /**

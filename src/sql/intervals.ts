@@ -357,6 +357,24 @@ export function intervalArithmetic(
     ? coerce(other, sqlType('DECIMAL', false, { precision: null, scale: null }), ctx, loc, `interval ${op}`)
     : other;
   if (!isNumeric(numeric.type) && numeric.type.kind !== 'NULL') return bad();
+  if (
+    op === '/' &&
+    li &&
+    iv.type.kind === 'INTERVAL_DT' &&
+    iv.literal &&
+    numeric.literal?.value instanceof Decimal
+  ) {
+    // a constant day-time interval ÷ a DECIMAL constant: Feldera folds it exactly and rounds the µs down
+    // (INTERVAL '-980 04' DAY TO HOUR / 2.583 ends in .717771; the same division of a column cuts: .717770)
+    const v = iv.literal.value;
+    const d = numeric.literal.value;
+    if (v === null) return literal(null, { ...iv.type, nullable: true });
+    if (d.isZero()) throw sqlError('SqlRuntimeError', 'division by zero', ctx, loc);
+    const num = BigInt(v as number) * 10n ** BigInt(d.scale);
+    let q = num / d.unscaled;
+    if (q * d.unscaled !== num && num < 0n !== d.unscaled < 0n) q -= 1n;
+    return literal(checked(Number(q), 'interval /'), { ...iv.type, nullable: false });
+  }
   if (op === '*' || (op === '/' && li)) {
     const div = op === '/';
     return strict({ ...iv.type, nullable }, [iv, numeric], (v, x) => {

@@ -25,11 +25,13 @@ import { SqlArray, SqlMap, SqlRow, Variant } from './values/collections.ts';
  * Feldera's widening of an array constructor that mixes numbers with character strings (`ARRAY[1.5, 'a']`,
  * `ARRAY(intcol, deccol, varcharcol)`): a VARCHAR array, each number converted to its own text (`-12`,
  * `-1111.52`, `-38.2711234601246`); a string literal counts as a string here. Other mixes are left to `unify`.
+ * With `booleans`, BOOLEANs mix too (`'TRUE'`): COALESCE and set operations, as Feldera types them.
  */
-function widenToText(elements: readonly Bound[]): Bound[] | null {
+export function widenToText(elements: readonly Bound[], booleans = false): Bound[] | null {
   const text = (b: Bound) => isString(b.type) || (b.unknownLiteral === true && b.type.kind !== 'NULL');
-  if (!elements.some(text) || !elements.some((b) => isNumeric(b.type) && !b.unknownLiteral)) return null;
-  if (!elements.every((b) => text(b) || isNumeric(b.type) || b.type.kind === 'NULL')) return null;
+  const other = (b: Bound) => isNumeric(b.type) || (booleans && b.type.kind === 'BOOLEAN');
+  if (!elements.some(text) || !elements.some((b) => other(b) && !b.unknownLiteral)) return null;
+  if (!elements.every((b) => text(b) || other(b) || b.type.kind === 'NULL')) return null;
   return elements.map((b) =>
     b.type.kind === 'VARCHAR' && !b.unknownLiteral
       ? b

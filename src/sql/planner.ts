@@ -52,7 +52,15 @@ import {
   sqlError,
   unify,
 } from './expr.ts';
+import {
+  collectGroupingCalls,
+  expandGroupingSets,
+  groupingArgs,
+  hasGroupingSets,
+  planGroupingSets,
+} from './grouping-sets.ts';
 import { latenessPurge } from './lateness.ts';
+import { widenToText } from './nested-expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
@@ -379,9 +387,8 @@ export class Planner {
     aggCalls: Map<string, Ast>,
   ): { rel: Rel; outCols: ScopeColumn[] } {
     const scope = this.#ctx(from.cols);
-    // GROUP BY items: expressions, output ordinals, or output aliases.
-    const groupAsts: Ast[] = [];
-    for (const g of (stmt.groupClause ?? []) as Ast[]) {
+    // GROUP BY items: expressions, output ordinals, or output aliases (GROUPING SETS: grouping-sets.ts).
+    const resolveItem = (g: Ast): Ast => {
       if (g.A_Const && g.A_Const.ival === undefined) {
         throw this.#err('SqlTypeError', 'non-integer constant in GROUP BY', g.A_Const.location);
       }
@@ -390,27 +397,28 @@ export class Planner {
         const t = targets[i - 1];
         if (!t?.ast)
           throw this.#err('SqlNameError', `GROUP BY position ${i} is not in select list`, g.A_Const.location);
-        groupAsts.push(t.ast);
-        continue;
-      }
-      if (g.GroupingSet || g.RollupClause || g.CubeClause) {
-        throw this.#err('SqlUnsupported', 'GROUPING SETS, ROLLUP and CUBE are not supported', undefined, {
-          construct: 'GROUPING SETS',
-        });
+        return t.ast;
       }
       const f = g.ColumnRef?.fields as Ast[] | undefined;
       if (f && f.length === 1 && f[0].String) {
         const name = f[0].String.sval as string;
         if (!from.cols.some((c) => c.name === name)) {
           const t = targets.find((x) => x.name === name && x.ast);
-          if (t) {
-            groupAsts.push(t.ast);
-            continue;
-          }
+          if (t) return t.ast;
         }
       }
-      groupAsts.push(g);
-    }
+      return g;
+    };
+    const items = (stmt.groupClause ?? []) as Ast[];
+    let sets: number[][] | null = null;
+    let groupAsts: Ast[];
+    if (hasGroupingSets(items)) {
+      const gs = expandGroupingSets(items, resolveItem, astKey, (code, message, at) =>
+        this.#err(code, message, at, { construct: 'GROUPING SETS' }),
+      );
+      groupAsts = gs.exprs;
+      sets = gs.sets;
+    } else groupAsts = items.map(resolveItem);
     const groupBound = groupAsts.map((g) => bindExpr(g, { ...scope, clause: 'GROUP BY' }));
     const aggList = [...aggCalls.entries()];
     const argBound: Bound[] = [];
@@ -490,15 +498,33 @@ export class Planner {
     }
     const pre = [...groupBound, ...argBound];
     const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
-    const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
-    const aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
-      input.node,
-    ]);
+    // GROUPING(...) calls: one constant column per call and grouping set (grouping-sets.ts)
+    const groupingCalls = new Map<string, Ast>();
+    for (const t of targets) if (t.ast) collectGroupingCalls(t.ast, astKey, groupingCalls);
+    if (stmt.havingClause) collectGroupingCalls(stmt.havingClause, astKey, groupingCalls);
+    if (groupingCalls.size > 0) sets ??= [groupBound.map((_, i) => i)];
+    const callArgs = [...groupingCalls.values()].map((call) =>
+      groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
+    );
+    let aggNode: NodeId;
+    if (sets) {
+      aggNode = planGroupingSets(this.#c, input.node, groupBound.length, sets, functions, callArgs);
+    } else {
+      const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
+      aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
+        input.node,
+      ]);
+    }
 
-    // Scope after aggregation: group keys then aggregate results.
+    // Scope after aggregation: group keys, aggregate results, then GROUPING values.
     const aggCols: ScopeColumn[] = [
-      ...groupBound.map((b, i) => ({ qualifier: null, name: `group${i}`, type: b.type })),
+      ...groupBound.map((b, i) => ({
+        qualifier: null,
+        name: `group${i}`,
+        type: sets && !sets.every((s) => s.includes(i)) ? withNullable(b.type, true) : b.type,
+      })),
       ...aggTypes.map((t, i) => ({ qualifier: null, name: `agg${i}`, type: t })),
+      ...callArgs.map((_, i) => ({ qualifier: null, name: `grouping${i}`, type: sqlType('BIGINT', false) })),
     ];
     const groupedMap = new Map<string, number>();
     groupAsts.forEach((g, i) => {
@@ -506,6 +532,9 @@ export class Planner {
     });
     aggList.forEach(([k], i) => {
       groupedMap.set(k, groupBound.length + i);
+    });
+    [...groupingCalls.keys()].forEach((k, i) => {
+      groupedMap.set(k, groupBound.length + aggList.length + i);
     });
     const colMap = new Map<number, number>();
     groupBound.forEach((b, i) => {
@@ -535,6 +564,30 @@ export class Planner {
     return { rel: { node, cols: outCols }, outCols };
   }
 
+  /** The grouping expression an argument of GROUPING(...) names (the same expression, or the same column). */
+  #groupingArg(
+    arg: Ast,
+    groupAsts: readonly Ast[],
+    groupBound: readonly Bound[],
+    scope: BindContext,
+  ): number {
+    const key = astKey(arg);
+    const same = groupAsts.findIndex((g) => astKey(g) === key);
+    if (same >= 0) return same;
+    if (isPlainColumn(arg)) {
+      const b = bindExpr(arg, { ...scope, clause: 'GROUPING' });
+      const i = groupBound.findIndex(
+        (g, j) => isPlainColumn(groupAsts[j]) && g.cols.length === 1 && g.cols[0] === b.cols[0],
+      );
+      if (i >= 0) return i;
+    }
+    throw this.#err(
+      'SqlTypeError',
+      'an argument of GROUPING must be one of the GROUP BY expressions',
+      (arg as Ast)[Object.keys(arg)[0] as string]?.location,
+    );
+  }
+
   // ------------------------------------------------------------------------------------------------------
   // set operations
 
@@ -558,12 +611,10 @@ export class Planner {
     const cols: ScopeColumn[] = [];
     l.cols.forEach((lc, i) => {
       const rc = r.cols[i] as ScopeColumn;
-      const [a, b] = unify(
-        [colBound(i, lc.type), colBound(i, rc.type)],
-        this.#ctx([]),
-        undefined,
-        `${opName} column ${i + 1}`,
-      ) as [Bound, Bound];
+      const pair = [colBound(i, lc.type), colBound(i, rc.type)];
+      // strings with numbers or booleans: VARCHAR, as Feldera types them (nested-expr.ts)
+      const [a, b] = (widenToText(pair, true) ??
+        unify(pair, this.#ctx([]), undefined, `${opName} column ${i + 1}`)) as [Bound, Bound];
       lb.push(a);
       rb.push(b);
       cols.push({
@@ -608,6 +659,10 @@ export class Planner {
     for (const it of items.slice(1)) {
       if (it.RangeFunction && isUnnestCall(it.RangeFunction)) {
         tree = this.#unnest(tree, it.RangeFunction); // reads the items to its left (implicitly LATERAL)
+        continue;
+      }
+      if (it.RangeSubselect?.lateral) {
+        tree = this.#lateral(tree, it.RangeSubselect);
         continue;
       }
       const right = this.#fromItem(it);
@@ -697,6 +752,56 @@ export class Planner {
       return { k: 'rel', rel: { ...w.rel, cols }, cols };
     }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
+  }
+
+  /**
+   * `FROM a, LATERAL (SELECT e1 AS c1, ...) AS x`: a SELECT without FROM over the columns to its left adds
+   * computed columns (a projection of the left rows, so it stays a stateless map); other LATERAL subqueries
+   * are `SqlUnsupported`.
+   */
+  #lateral(left: FromTree, rs: Ast): FromTree {
+    const sub = rs.subquery?.SelectStmt;
+    const found = new Map<string, Ast>();
+    if (sub?.targetList) collectAggregates(sub.targetList, found);
+    const simple =
+      sub &&
+      !sub.fromClause &&
+      !sub.whereClause &&
+      !sub.groupClause &&
+      !sub.havingClause &&
+      !sub.distinctClause &&
+      !sub.sortClause &&
+      !sub.limitCount &&
+      !sub.withClause &&
+      !sub.valuesLists &&
+      (!sub.op || sub.op === 'SETOP_NONE') &&
+      found.size === 0 &&
+      !hasSubquery(sub.targetList ?? []);
+    if (!simple)
+      throw this.#err(
+        'SqlUnsupported',
+        'LATERAL is supported for a SELECT without FROM (computed columns); join a subquery instead',
+        undefined,
+        { construct: 'LATERAL' },
+      );
+    const scope = this.#ctx(left.cols, { clause: 'LATERAL' });
+    const targets = this.#expandTargets(sub.targetList ?? [], []);
+    const exprs = targets.map((t) => bindExpr(t.ast, scope));
+    const q = (rs.alias?.aliasname as string | undefined) ?? null;
+    const added = renameCols(
+      targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type })),
+      q,
+      rs.alias?.colnames,
+      undefined,
+    );
+    const cols = [...left.cols, ...added];
+    const rel = this.#materialize(
+      left,
+      [],
+      [...left.cols.map((c, i) => colBound(i, c.type)), ...exprs],
+      true,
+    );
+    return { k: 'rel', rel: { node: rel.node, cols }, cols };
   }
 
   /**

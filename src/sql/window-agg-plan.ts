@@ -9,7 +9,8 @@
  * `CURRENT ROW`; `RANGE BETWEEN <offset> PRECEDING AND ...` on one numeric, DATE or TIMESTAMP key (an interval
  * offset for the temporal ones). Aggregates compute exactly as in GROUP BY (`aggregates.ts`). ORDER BY uses
  * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
- * and LAG/LEAD never depend on arrival order. State: none here.
+ * and LAG/LEAD never depend on arrival order; without ORDER BY, LAG/LEAD order the partition by the calls' first
+ * arguments (ascending, NULL first, as Feldera does), then by the whole row. State: none here.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
@@ -118,7 +119,17 @@ export function planWindowAggs(
     const b = bindExpr(sb.node, scope);
     return { b, ...sortKey(sb, b, shifted) };
   });
-  const compare = compareByKeys(orders);
+  // Without ORDER BY the frame is the whole partition; LAG/LEAD (and ROWS frames) still need an order: the calls'
+  // first arguments ascending, NULL first (what Feldera gives), then the whole row
+  const implicit = calls.flatMap((x) => {
+    const a = ((x.FuncCall.args ?? []) as Ast[])[0];
+    if (a === undefined || orders.length > 0) return [];
+    const b = bindExpr(a, scope);
+    return [
+      { b, ...sortKey({ sortby_dir: 'SORTBY_DEFAULT', sortby_nulls: 'SORTBY_NULLS_DEFAULT' }, b, shifted) },
+    ];
+  });
+  const compare = compareByKeys(orders.length > 0 ? orders : implicit);
 
   const fns: Fn[] = [];
   const frames: Array<(rows: readonly Row[], i: number) => [number, number]> = [];

@@ -5,13 +5,15 @@
  * - `scalar.ts`: string, math, binary, boolean, comparison and uuid functions (reference part 1);
  * - `datetime.ts`: date, time, timestamp and interval functions (part 2);
  * - `collections.ts`: ARRAY, MAP, ROW and VARIANT/JSON functions (part 3);
- * - `../group-windows.ts`: `TUMBLE_START` (Calcite's group windows).
+ * - `../group-windows.ts`: `TUMBLE_START` (Calcite's group windows);
+ * - `array-builders.ts`: `SEQUENCE` and `SPLIT` (arrays built from scalars).
  * A name may be defined once across all modules (checked when the registry is first built).
  *
  * The map is built on first use rather than at module load, so importing an area module first (as its unit
  * tests do) cannot observe the import cycle area module → expr.ts → registry half-initialised.
  */
 import { GROUP_WINDOW_FUNCTIONS } from '../group-windows.ts';
+import { ARRAY_BUILDER_FUNCTIONS } from './array-builders.ts';
 import { COLLECTION_FUNCTIONS } from './collections.ts';
 import { DATETIME_FUNCTIONS } from './datetime.ts';
 import { SCALAR_FUNCTIONS } from './scalar.ts';
@@ -23,7 +25,13 @@ let registry: ReadonlyMap<string, FunctionImpl> | null = null;
 
 function build(): ReadonlyMap<string, FunctionImpl> {
   const out = new Map<string, FunctionImpl>();
-  for (const table of [SCALAR_FUNCTIONS, DATETIME_FUNCTIONS, COLLECTION_FUNCTIONS, GROUP_WINDOW_FUNCTIONS]) {
+  for (const table of [
+    SCALAR_FUNCTIONS,
+    DATETIME_FUNCTIONS,
+    COLLECTION_FUNCTIONS,
+    GROUP_WINDOW_FUNCTIONS,
+    ARRAY_BUILDER_FUNCTIONS,
+  ]) {
     for (const [name, impl] of Object.entries(table)) {
       if (out.has(name)) throw new Error(`SQL function ${name} is defined twice`);
       out.set(name, impl);

@@ -355,6 +355,15 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   },
   concat: (call) => {
     if (call.args.length === 0) throw sqlError('SqlTypeError', 'CONCAT needs arguments', call.ctx, call.loc);
+    // Feldera refuses CONCAT of byte strings ("Not yet implemented"); `||` joins them
+    if (call.args.some((a) => a.type.kind === 'BINARY' || a.type.kind === 'VARBINARY'))
+      throw sqlError(
+        'SqlUnsupported',
+        'CONCAT of BINARY/VARBINARY values is not supported (as in Feldera): join byte strings with ||',
+        call.ctx,
+        call.loc,
+        { construct: 'CONCAT' },
+      );
     const bs = call.args.map((_b, i) => asText(call, i));
     return strict(text(anyNullable(bs)), bs, (...vs) => vs.join(''));
   },
@@ -488,6 +497,15 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   },
   md5: (call) => {
     call.argc(1);
+    if (call.args[0]?.type.kind === 'UUID') {
+      // a UUID hashes its text form (Feldera)
+      const u = call.str(0);
+      return strict(text(u.type.nullable), [u], (v) =>
+        createHash('md5')
+          .update(v as string, 'utf8')
+          .digest('hex'),
+      );
+    }
     const a = asBytes(call, 0);
     return strict(text(a.type.nullable), [a], (h) =>
       createHash('md5')
@@ -609,7 +627,8 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   sech: unaryDouble((x) => 1 / Math.cosh(x)),
   csch: unaryDouble((x) => 1 / Math.sinh(x)),
   asinh: unaryDouble(Math.asinh),
-  acosh: unaryDouble(Math.acosh),
+  // Feldera's (Rust's) formula, which differs from Math.acosh in the last digit (ACOSH(14) = 3.3309265526412517)
+  acosh: unaryDouble((x) => (x < 1 ? Number.NaN : Math.log(x + Math.sqrt(x - 1) * Math.sqrt(x + 1)))),
   atanh: unaryDouble(Math.atanh),
   degrees: unaryDouble((x) => (x * 180) / Math.PI),
   radians: unaryDouble((x) => (x * Math.PI) / 180),

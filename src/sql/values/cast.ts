@@ -7,11 +7,13 @@
  * type date to integer'). The target's typmod is applied: DECIMAL(p, s) rounds/overflows like numeric(p, s),
  * CHAR(n)/VARCHAR(n) truncate (explicit CAST) or fail when too long (assignment, `explicit` = false), CHAR pads.
  *
- * Notable Postgres rules kept: boolean ↔ integer only for INTEGER; numeric → int rounds half away from zero;
- * float → int rounds half to even; float8 → numeric keeps 15 significant digits (float4: 6); CHAR → VARCHAR
+ * Notable Postgres rules kept: boolean → integer only for INTEGER; numeric and float → an unsigned integer
+ * round (half away from zero, half to even; to a signed one they cut toward zero, as Feldera does: feldera-casts.ts);
+ * float8 → numeric keeps 15 significant digits (float4: 6); CHAR → VARCHAR
  * drops trailing spaces; text input trims whitespace for numbers, booleans and date/times.
  *
- * Feldera's rules instead of Postgres's: REAL/DOUBLE → text is Feldera's layout (`-987.0`, `1e16`, `inf`; see
+ * Feldera's rules instead of Postgres's: the pairs in `feldera-casts.ts` (numbers ↔ BOOLEAN and TIMESTAMP, integers
+ * and strings → bytes, bytes → UUID) convert; REAL/DOUBLE → text is Feldera's layout (`-987.0`, `1e16`, `inf`; see
  * `float-text.ts`), not float8out's (`-987`, `1e+16`, `Infinity`); boolean → text is 'TRUE'/'FALSE' (Postgres:
  * 'true'/'false').
  */
@@ -20,6 +22,7 @@ import type { Value } from '../../zset/value.ts';
 import { NESTED_KINDS, type SqlType, type TypeKind } from '../sql-type.ts';
 import { coerceBytes, parseUuidText } from './bytes.ts';
 import { Decimal } from './decimal.ts';
+import { felderaCast } from './feldera-casts.ts';
 import { felderaDoubleText, felderaRealText } from './float-text.ts';
 import {
   BIGINT_MAX,
@@ -285,6 +288,8 @@ function fromText(kind: TypeKind): CastFn | null {
 /** The conversion between kinds, ignoring the target typmod; null when Postgres refuses the pair. */
 function kindCast(f: TypeKind, t: TypeKind): CastFn | null {
   if (f === 'NULL') return identity;
+  const feldera = felderaCast(f, t); // pairs Feldera converts and Postgres refuses (feldera-casts.ts)
+  if (feldera !== null) return feldera;
   if (t === 'CHAR' || t === 'VARCHAR') {
     if (f === 'CHAR' && t === 'CHAR') return identity;
     return toText(f);

@@ -2,7 +2,9 @@
  * Feldera's text of a floating-point value, as `CAST(x AS VARCHAR)`, `||`, `CONCAT` and the string functions
  * produce it (Feldera formats with Ryu's "pretty" layout, where Postgres's float8out differs):
  *
- * - the digits are the shortest that read back to the same value (float4 digits for a REAL);
+ * - the digits are the shortest that read back to the same value (float4 digits for a REAL), a candidate on
+ *   the edge of the value's rounding interval counting when the mantissa is even (Rust's Ryu; Postgres's
+ *   float8out excludes it: `-2.088852331899055e16` here, `-2.0888523318990552e+16` there);
  * - an integral value keeps a `.0` (`-987.0`, `0.0`, `-0.0`);
  * - plain notation while the decimal point falls within the first 16 digits (13 for a REAL), down to
  *   `0.0001` (`0.00001` for a REAL); outside that, exponent form without `+` or zero padding: `1e16`,
@@ -15,7 +17,7 @@ import { exactShortest } from './format.ts';
 
 /** Below 2^53 in magnitude JS's own shortest digits are Ryu's (see `formatDouble`); larger ones go exact. */
 function doubleDigits(a: number): { digits: string; exp: number } {
-  if (a >= 9007199254740992) return exactShortest(a, false);
+  if (a >= 9007199254740992) return exactShortest(a, false, true);
   const s = a.toExponential(); // shortest round-trip digits: d.ddde±N
   const e = s.indexOf('e');
   const mant = s.slice(0, e).replace('.', '');
@@ -55,6 +57,6 @@ export function felderaDoubleText(d: number): string {
 export function felderaRealText(f: number): string {
   const sp = nonFinite(f);
   if (sp !== null) return sp;
-  const { digits, exp } = exactShortest(f < 0 ? -f : f, true);
+  const { digits, exp } = exactShortest(f < 0 ? -f : f, true, true);
   return pretty(f < 0, digits, exp, 13, -6);
 }

@@ -28,11 +28,16 @@ const bits = new DataView(new ArrayBuffer(8));
 
 /**
  * Shortest decimal digits (Ryu's choice, as Postgres prints) of a finite positive float: the fewest significant
- * digits strictly inside the rounding interval, the closest to the value, ties to an even last digit. Exact bigint
+ * digits strictly inside the rounding interval (`evenBounds`: its ends too when the mantissa is even), the closest
+ * to the value, ties to an even last digit. Exact bigint
  * arithmetic; `float32` selects the format. Returns the digits (no trailing zeros) and the decimal exponent of the
  * first digit.
  */
-export function exactShortest(x: number, float32: boolean): { digits: string; exp: number } {
+export function exactShortest(
+  x: number,
+  float32: boolean,
+  evenBounds = false,
+): { digits: string; exp: number } {
   let m: bigint;
   let e: number;
   let lowerCloser: boolean;
@@ -62,6 +67,7 @@ export function exactShortest(x: number, float32: boolean): { digits: string; ex
   const highN = (4n * m + 2n) * mul;
   const lowN = (4n * m - (lowerCloser ? 1n : 2n)) * mul;
   const den = 1n << BigInt(s);
+  const acceptBounds = evenBounds && m % 2n === 0n;
   let k = Math.floor(Math.log10(x)) + 1;
   for (;;) {
     const P = k >= 0 ? pow10(k) * den : den;
@@ -69,10 +75,12 @@ export function exactShortest(x: number, float32: boolean): { digits: string; ex
     const lowQ = lowN * Q;
     const highQ = highN * Q;
     const xQ = xN * Q;
-    let d = lowQ / P + 1n;
+    // with `evenBounds` the interval's ends count when the mantissa is even (round-half-even reads them back to
+    // x), as Rust's Ryu (Feldera) and JS do; Postgres's output never takes them
+    let d = acceptBounds && lowQ % P === 0n ? lowQ / P : lowQ / P + 1n;
     let best = -1n;
     let bestDist = 0n;
-    for (; d * P < highQ; d++) {
+    for (; d * P < highQ || (acceptBounds && d * P === highQ); d++) {
       const diff = d * P - xQ;
       const dist = diff < 0n ? -diff : diff;
       if (best < 0n || dist < bestDist || (dist === bestDist && d % 2n === 0n)) {

@@ -141,7 +141,8 @@ function tryCast(v: Value, from: SqlType, to: SqlType): Value {
 /** A VARIANT as an SQL value of type `t`, or NULL when its content does not fit `t`. */
 export function fromVariant(x: Variant, t: SqlType): Value {
   const v = x.value;
-  if (v === null) return null;
+  // Feldera: the VARIANT null cast to a ROW type is a row of NULL fields (to any other type, NULL)
+  if (v === null) return t.kind === 'ROW' ? new SqlRow((t.fields ?? []).map(() => null)) : null;
   switch (t.kind) {
     case 'VARIANT':
       return x;

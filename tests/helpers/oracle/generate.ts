@@ -792,7 +792,10 @@ class ExprGen {
           ? a.bound < 2 ** 40
           : a.type.kind === 'double' && a.exact
         : true;
-    return { sql: `CAST(${a.sql} AS ${typeSql(t)})`, type: t, bound: a.bound + 1, stable: a.stable, exact };
+    // a fraction cast to an integer: Feldera (Holdfast) cuts toward zero where Postgres rounds; TRUNC first
+    // makes both the same (the difference itself: tests/unit/sql/feldera-casts.test.ts)
+    const src = isInt(t.kind) && !isInt(a.type.kind) ? `TRUNC(${a.sql})` : a.sql;
+    return { sql: `CAST(${src} AS ${typeSql(t)})`, type: t, bound: a.bound + 1, stable: a.stable, exact };
   }
 
   text(depth: number): Expr {
@@ -854,7 +857,8 @@ class ExprGen {
         let e: Expr;
         if (src === 'int') {
           e = this.num(depth - 1);
-          if (!isInt(e.type.kind)) e = { ...e, sql: `CAST(${e.sql} AS BIGINT)`, type: { kind: 'int8' } };
+          if (!isInt(e.type.kind))
+            e = { ...e, sql: `CAST(TRUNC(${e.sql}) AS BIGINT)`, type: { kind: 'int8' } };
           if (!fits('int8', e.bound)) return this.leaf('text');
         } else if (src === 'bool') e = this.pred(depth - 1);
         else if (src === 'date') e = this.date(depth - 1);
