@@ -37,6 +37,7 @@ import {
   SourceMap,
   stackOverflowAsSqlError,
 } from './parse.ts';
+import { NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
 import { Planner, type Rel } from './planner.ts';
 import {
   checkDeclaredColumns,
@@ -136,6 +137,15 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   const externals = new ExternalFunctions(udfTs);
   const latenessStatements: Array<LatenessClause & { relation: { name: string; quoted: boolean } }> = [];
   const declarations = new Map<string, RecursiveDeclaration>();
+  // NOW(): a hidden clock input table, declared before every statement (now-clock.ts)
+  let nowCalls = 0;
+  for (const st of stmts) if (st.ast.CreateStmt === undefined) nowCalls += rewriteNow(st.ast);
+  if (nowCalls > 0) {
+    const [clock] = await parseProgram(NOW_TABLE_DDL);
+    const def = defineStatement(clock as ParsedStatement, new SourceMap(NOW_TABLE_DDL), NOW_TABLE_DDL, defs);
+    names.add(def.d.schema.name);
+    defs.push(def);
+  }
   for (const st of stmts) {
     if (st.declaration === true) {
       const d = defineDeclaration(st, source, sql);
@@ -182,6 +192,7 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   checkDeclarations(declarations, defs, source);
   await externals.load();
   const program = new Program(sql, source, defs, functions, declarations, externals.stubs());
+  program.usesNow = nowCalls > 0;
   program.instantiate(); // plans every view once: reports errors now
   return program;
 }
@@ -553,6 +564,8 @@ export class Program {
   readonly functions: ReadonlyMap<string, DefinedFunction>;
   /** TypeScript stubs of the functions declared without a body (`program_info.udf_stubs`); '' when none. */
   readonly udfStubs: string;
+  /** The program calls NOW(): it has the hidden clock table (now-clock.ts), which the controller advances. */
+  usesNow = false;
 
   constructor(
     sql: string,
@@ -1032,6 +1045,8 @@ export class SqlCircuit {
    */
   async query(sql: string): Promise<QueryResult> {
     const stmt = await parseAdHoc(sql);
+    // NOW() in an ad-hoc query reads the pipeline's clock (the last step's), when the program has one
+    if (this.program.usesNow) rewriteNow(stmt.ast);
     if (!stmt.ast.SelectStmt) {
       throw new ServiceError(
         'AdHocQueryError',

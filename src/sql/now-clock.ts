@@ -1,0 +1,108 @@
+/**
+ * `NOW()` as Feldera has it: a clock input, not a function of the wall clock at evaluation time. A program whose
+ * statements call `NOW()` gets a hidden one-row input table {@link NOW_TABLE} (`now TIMESTAMP NOT NULL`) and
+ * every `NOW()` call is rewritten (on the parsed AST, before planning) into the scalar subquery
+ * `(SELECT MAX(now) FROM now)`, which subqueries.ts decorrelates into a join with that one-row relation. The
+ * controller (src/controller/controller.ts) changes the table's row (old −1, new +1) at a step when the clock has
+ * advanced, so every view that uses `NOW()` is maintained by the ordinary incremental operators: a filter
+ * `ts >= NOW() - INTERVAL '1' HOUR` retracts rows as they age out.
+ *
+ * The clock is the step's wall-clock time in µs rounded down to `clock_resolution_usecs` (runtime_config,
+ * default 1 s as Feldera's); the value each step used is journaled under exactly_once, so replay reproduces it.
+ *
+ * State: none (an AST rewrite). Invariant: a rewritten program reads NOW() only through the table.
+ */
+import type { Ast } from './parse.ts';
+
+/** The hidden clock table's name and its one column's name. */
+export const NOW_TABLE = 'now';
+export const NOW_COLUMN = 'now';
+/** Feldera's default clock resolution: one second. */
+export const DEFAULT_CLOCK_RESOLUTION_USECS = 1_000_000;
+
+/** The DDL of the clock table (compiled like a user table). */
+export const NOW_TABLE_DDL = `CREATE TABLE ${NOW_TABLE} (${NOW_COLUMN} TIMESTAMP NOT NULL) WITH ('materialized' = 'true')`;
+
+function isNowCall(n: Ast): boolean {
+  const f = n.FuncCall;
+  if (f === undefined || f === null) return false;
+  const names = f.funcname as Ast[] | undefined;
+  const last = names?.[names.length - 1]?.String?.sval;
+  return (
+    typeof last === 'string' &&
+    last.toLowerCase() === 'now' &&
+    names?.length === 1 &&
+    (f.args === undefined || f.args.length === 0) &&
+    f.agg_star !== true &&
+    f.over === undefined
+  );
+}
+
+function clockSubquery(location: number): Ast {
+  return {
+    SubLink: {
+      subLinkType: 'EXPR_SUBLINK',
+      subselect: {
+        SelectStmt: {
+          targetList: [
+            {
+              ResTarget: {
+                val: {
+                  FuncCall: {
+                    funcname: [{ String: { sval: 'max' } }],
+                    args: [{ ColumnRef: { fields: [{ String: { sval: NOW_COLUMN } }], location } }],
+                    funcformat: 'COERCE_EXPLICIT_CALL',
+                    location,
+                  },
+                },
+                location,
+              },
+            },
+          ],
+          fromClause: [{ RangeVar: { relname: NOW_TABLE, inh: true, relpersistence: 'p', location } }],
+          limitOption: 'LIMIT_OPTION_DEFAULT',
+          op: 'SETOP_NONE',
+        },
+      },
+      location,
+    },
+  };
+}
+
+/**
+ * Rewrites every `NOW()` call in the statement's AST (in place) into the clock subquery; returns how many it
+ * rewrote.
+ */
+export function rewriteNow(ast: Ast): number {
+  let n = 0;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const x = node[i];
+        if (x !== null && typeof x === 'object' && isNowCall(x as Ast)) {
+          node[i] = clockSubquery(((x as Ast).FuncCall.location as number) ?? -1);
+          n++;
+        } else visit(x);
+      }
+      return;
+    }
+    if (node === null || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      const x = o[k];
+      if (x !== null && typeof x === 'object' && !Array.isArray(x) && isNowCall(x as Ast)) {
+        o[k] = clockSubquery(((x as Ast).FuncCall.location as number) ?? -1);
+        n++;
+      } else visit(x);
+    }
+  };
+  visit(ast);
+  return n;
+}
+
+/** The clock value of a wall-clock time (ms since the epoch): µs, rounded down to the resolution. */
+export function clockValue(wallMs: number, resolutionUsecs: number): number {
+  const us = Math.floor(wallMs * 1000);
+  const r = Math.max(1, Math.floor(resolutionUsecs));
+  return us - (((us % r) + r) % r);
+}
