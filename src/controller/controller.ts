@@ -40,6 +40,7 @@ import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import type { OutputTracker } from '../connectors/transports/types.ts';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { Backfill } from '../sql/concurrent-bootstrap.ts';
+import { clockValue, DEFAULT_CLOCK_RESOLUTION_USECS, NOW_TABLE } from '../sql/now-clock.ts';
 import type { Program, QueryResult, SqlCircuit } from '../sql/program.ts';
 import type {
   CheckpointActivity,
@@ -126,6 +127,10 @@ export interface ControllerOptions {
   readonly deferInitialStep?: boolean;
   /** Fault tolerance: the journal to append to and what to replay from it first. */
   readonly ft?: { readonly journal: FtJournal; readonly replay: ReplayPlan };
+  /** NOW()'s clock granularity (runtime_config `clock_resolution_usecs`; default 1 s, Feldera's). */
+  readonly clockResolutionUsecs?: number;
+  /** The wall clock in ms since the epoch (default `Date.now`; tests replace it). */
+  readonly wallClock?: () => number;
 }
 
 export type { InputEndpointMetrics };
@@ -270,7 +275,57 @@ export class Controller {
           steps: plan.steps.length,
         });
     }
+    if (program.usesNow) {
+      this.#clockResolution = Math.max(1, options.clockResolutionUsecs ?? DEFAULT_CLOCK_RESOLUTION_USECS);
+      this.#wallClock = options.wallClock ?? Date.now;
+      // a restored circuit continues from its checkpoint's clock
+      const row = this.circuit.contents(NOW_TABLE).rows[0];
+      this.#clock = row === undefined ? null : (row[0] as number);
+    }
     if (options.deferInitialStep !== true) this.begin();
+  }
+
+  /** NOW()'s clock (now-clock.ts): the value in the circuit's clock table (µs), null before the first step. */
+  #clock: number | null = null;
+  #clockResolution = 0;
+  #wallClock: () => number = Date.now;
+  #clockTimer: NodeJS.Timeout | null = null;
+
+  /** The NOW() clock value the circuit holds (µs since the epoch), or null (no NOW() in the program, or none yet). */
+  get clock(): number | null {
+    return this.#clock;
+  }
+
+  /** The clock a new (not replayed) step sets: the wall clock rounded down, never behind the current one. */
+  #nextClock(): number | null {
+    if (this.#clockResolution === 0) return null;
+    const v = clockValue(this.#wallClock(), this.#clockResolution);
+    return this.#clock !== null && v <= this.#clock ? null : v;
+  }
+
+  /**
+   * Takes a step when the clock has advanced, even without input, so views over NOW() update: a timer at the
+   * next clock tick (at most every 10 ms), while the pipeline runs; it does not keep the process alive.
+   */
+  #scheduleClock(): void {
+    if (this.#clockResolution === 0 || this.#clockTimer !== null) return;
+    if (this.#state === 'Terminated' || this.#state === 'Failed') return;
+    const resMs = this.#clockResolution / 1000;
+    const now = this.#wallClock();
+    const wait = Math.max(10, Math.ceil(resMs - (((now % resMs) + resMs) % resMs)));
+    this.#clockTimer = setTimeout(() => {
+      this.#clockTimer = null;
+      if (
+        this.#begun &&
+        this.#state === 'Running' &&
+        !this.#replaying &&
+        !this.#stepping &&
+        this.#queue.length === 0
+      )
+        if (this.#nextClock() !== null) this.#runStep([]);
+      this.#scheduleClock();
+    }, wait);
+    this.#clockTimer.unref();
   }
 
   /** Runs the initial step (constants and global aggregates; nothing new after a restore), then input steps. */
@@ -280,6 +335,7 @@ export class Controller {
     this.#runStep([]);
     this.#schedule();
     this.#scheduleBackfill();
+    this.#scheduleClock();
   }
 
   #begun = false;
@@ -508,7 +564,10 @@ export class Controller {
   }
 
   #schedule(): void {
-    if (this.#scheduled || !this.#begun || !this.#canStep() || this.#queue.length === 0) return;
+    // a replayed step that only moved the clock needs no input
+    const clockOnly = this.#replaying && (this.#replaySteps[this.#replayIndex]?.s.length ?? 1) === 0;
+    if (this.#scheduled || !this.#begun || !this.#canStep() || (this.#queue.length === 0 && !clockOnly))
+      return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -626,7 +685,10 @@ export class Controller {
     const t0 = performance.now();
     const step = this.totals.initiated_steps + 1;
     this.totals.initiated_steps = step;
-    const exactlyOnce = this.#ft?.model === 'exactly_once' && taken.length > 0;
+    // NOW(): a replayed step sets the journaled clock; a live one the wall clock, if it advanced (the initial
+    // step during a replay leaves it alone)
+    const clock = replay ? replay.n : this.#replaying ? undefined : (this.#nextClock() ?? undefined);
+    const exactlyOnce = this.#ft?.model === 'exactly_once' && (taken.length > 0 || clock !== undefined);
     const slices = exactlyOnce ? this.#slices(taken) : null;
     if (replay && slices) {
       const same =
@@ -669,14 +731,23 @@ export class Controller {
       // bytes are attributed to a chunk's last slice
       if (to === chunk.changes.length) bytes += chunk.bytes;
     }
-    const txn = taken.length > 0 ? this.#txn + 1 : this.#txn;
+    if (clock !== undefined) {
+      inputs.set(
+        NOW_TABLE,
+        this.#clock === null
+          ? { rows: [[clock]], weights: [1] }
+          : { rows: [[this.#clock], [clock]], weights: [-1, 1] },
+      );
+    }
+    const txn = taken.length > 0 || clock !== undefined ? this.#txn + 1 : this.#txn;
     try {
       const outputs = this.circuit.step(inputs);
       this.#backfill?.recordLive(inputs);
       this.#countLate(runs);
       // exactly_once: the step's input is durable in the journal before any of its output leaves
-      if (slices && !replay) this.#ft?.appendStep(txn, slices);
+      if (slices && !replay) this.#ft?.appendStep(txn, slices, clock);
       this.#txn = txn;
+      if (clock !== undefined) this.#clock = clock;
       for (const [view, change] of outputs) {
         if (change.rows.length === 0 || this.#backfill?.views.has(view)) continue; // held until the cut-over
         for (const l of this.#listeners.get(view) ?? []) l(change, step);
@@ -736,7 +807,7 @@ export class Controller {
   #restoredEndpoints: Record<string, unknown> = {};
   #restoredSkips: Record<string, number> = {};
   #ft: FtJournal | null = null;
-  /** Transactions (steps that took input) since the pipeline first started; restored from checkpoints. */
+  /** Transactions (steps that took input or moved the NOW() clock) since the pipeline first started; restored from checkpoints. */
   #txn = 0;
   #replaying = false;
   #replaySteps: readonly StepRecord[] = [];
@@ -1045,6 +1116,8 @@ export class Controller {
   terminate(): void {
     if (this.#state === 'Terminated') return;
     this.#state = transition(this.#state, 'Terminated');
+    if (this.#clockTimer !== null) clearTimeout(this.#clockTimer);
+    this.#clockTimer = null;
     const err = new ServiceError('Terminating', 'the pipeline is shutting down');
     const ws = this.#waiters;
     this.#waiters = [];

@@ -6,8 +6,9 @@
  * - chunk `{k:"c", ep, tb, d, carry?}`: data pushed to a non-replayable input (HTTP ingress), appended and
  *   fsync'ed before the push is acknowledged. `d` is the rows and weights in the checkpoint segment codec
  *   (base64), so every SQL value round-trips exactly.
- * - step `{k:"s", t, s:[[endpoint, records, hash], …]}` (exactly_once only): transaction `t` took these
- *   slices, in this order, from its inputs' queues. Written after the step is computed and before any of
+ * - step `{k:"s", t, s:[[endpoint, records, hash], …], n?}` (exactly_once only): transaction `t` took these
+ *   slices, in this order, from its inputs' queues; `n` is the NOW() clock (µs) the step set, when it moved it
+ *   (now-clock.ts), so replay reproduces the clock; a step that only moved the clock has no slices. Written after the step is computed and before any of
  *   its output is handed to a listener. Replayable inputs (files, datagen) journal no data: on restart they
  *   re-read from the checkpoint's positions and the step records cut their records into the same steps.
  *
@@ -54,6 +55,8 @@ export interface StepRecord {
   readonly k: 's';
   readonly t: number;
   readonly s: StepSlice[];
+  /** The NOW() clock value (µs) this step set, when it changed it. */
+  readonly n?: number;
 }
 
 type JournalRecord = ChunkRecord | StepRecord;
@@ -220,10 +223,15 @@ export class FtJournal {
     this.bytesWritten += this.#active.bytes - before;
   }
 
-  /** Journals a step's input slices (durable when this returns). */
-  appendStep(t: number, slices: StepSlice[]): void {
+  /** Journals a step's input slices and the clock it set, if it moved it (durable when this returns). */
+  appendStep(t: number, slices: StepSlice[], clock?: number): void {
     const before = this.#active.bytes;
-    this.#active.append({ k: 's', t, s: slices } satisfies StepRecord);
+    this.#active.append({
+      k: 's',
+      t,
+      s: slices,
+      ...(clock !== undefined ? { n: clock } : {}),
+    } satisfies StepRecord);
     this.bytesWritten += this.#active.bytes - before;
   }
 

@@ -122,6 +122,10 @@ export function normalizeRuntimeConfig(rc: unknown): Record<string, unknown> {
     const v = out[k];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(k, 'must be a positive integer');
   }
+  // NOW()'s clock granularity (now-clock.ts); absent or null: Feldera's default, 1 s
+  const clock = out.clock_resolution_usecs;
+  if (clock !== undefined && (typeof clock !== 'number' || !Number.isInteger(clock) || clock < 1))
+    throw bad('clock_resolution_usecs', 'must be a positive integer (microseconds)');
   if ('storage' in src) {
     const st = src.storage;
     if (st === true) out.storage = {};

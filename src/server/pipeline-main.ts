@@ -786,8 +786,12 @@ async function startEngine(ctx: StartContext, start: StartPoint): Promise<Initia
       },
     );
   }
+  const clockResolution = ctx.cfg.clock_resolution_usecs;
   const controller = new Controller(ctx.program, {
     initialState: life.desired,
+    ...(typeof clockResolution === 'number' && clockResolution >= 1
+      ? { clockResolutionUsecs: clockResolution }
+      : {}),
     log,
     ...(start.warmCircuit ? { circuit: start.warmCircuit } : {}),
     ...(restore ? { restore } : {}),

@@ -30,6 +30,7 @@ import {
 } from './expr.ts';
 import { rewriteGroupWindows } from './group-windows.ts';
 import { latenessNameError, type ResolvedLateness, resolveLateness } from './lateness.ts';
+import { NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
 import {
   type LatenessClause,
   type ParsedStatement,
@@ -37,7 +38,6 @@ import {
   SourceMap,
   stackOverflowAsSqlError,
 } from './parse.ts';
-import { NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
 import { Planner, type Rel } from './planner.ts';
 import {
   checkDeclaredColumns,

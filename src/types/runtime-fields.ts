@@ -65,7 +65,7 @@ export const READ_ONLY_PIPELINE_FIELDS = [
 const ACCEPTED_BODY_FIELDS = new Set<string>([...PIPELINE_BODY_FIELDS, ...READ_ONLY_PIPELINE_FIELDS]);
 
 /** Runtime fields Holdfast acts on. */
-export const ACTED_ON_RUNTIME_FIELDS = ['storage', 'fault_tolerance'] as const;
+export const ACTED_ON_RUNTIME_FIELDS = ['storage', 'fault_tolerance', 'clock_resolution_usecs'] as const;
 
 /**
  * Feldera's runtime fields that Holdfast accepts and stores but does not act on, with Feldera's default
@@ -79,7 +79,6 @@ export const IGNORED_RUNTIME_FIELDS: Readonly<Record<string, { defaults: unknown
   tracing_endpoint_jaeger: { defaults: ['', '127.0.0.1:6831'], why: 'there is no Jaeger tracing' },
   min_batch_size_records: { defaults: [0], why: 'a step runs as soon as input is buffered' },
   max_buffering_delay_usecs: { defaults: [0], why: 'a step runs as soon as input is buffered' },
-  clock_resolution_usecs: { defaults: [1_000_000], why: 'there is no clock input' },
   clock_timezone_offset: { defaults: [], why: 'SQL time functions use UTC' },
   pin_cpus: { defaults: [[]], why: 'threads are not pinned to CPUs' },
   resources: { defaults: [{}], why: 'the manager does not enforce CPU, memory or storage limits' },
