@@ -216,7 +216,6 @@ SELECT B.bidder, COUNT(*) AS bid_count,
   TUMBLE_END(B.p_time, INTERVAL '10' SECOND) AS endtime
 FROM (SELECT *, NOW() AS p_time FROM bid) B
 GROUP BY B.bidder, TUMBLE(B.p_time, INTERVAL '10' SECOND);`,
-    unsupported: 'NOW() (a clock input whose value is journaled per step) is not implemented',
   },
   {
     name: 'q13',

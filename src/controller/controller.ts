@@ -388,6 +388,12 @@ export class Controller {
     if (existing) return existing;
     const t = this.program.table(table);
     if (!t) throw new ServiceError('UnknownInputTable', `table '${table}' does not exist`, { name: table });
+    if (this.#clockResolution > 0 && t.name === NOW_TABLE)
+      throw new ServiceError(
+        'UnknownInputTable',
+        `table '${NOW_TABLE}' is the NOW() clock, which the pipeline advances itself; it takes no input`,
+        { name: table },
+      );
     const ep: InputEndpoint = {
       id: this.#inputs.length,
       name,

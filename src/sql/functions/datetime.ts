@@ -23,7 +23,7 @@
  *   does not match gives NULL.
  * - `i$year__` ... `i$second` (one per unit): Feldera's `INTERVAL <expr> <unit>` form, which the parser's
  *   pre-pass (`interval-syntax.ts`) writes as these calls; not meant to be called by name.
- * `NOW()` is not provided: Feldera's NOW is a clock input journaled per step, not built yet.
+ * `NOW()` is not a function here: it reads the pipeline's clock input (`now-clock.ts`).
  */
 
 import { ServiceError } from '../../errors/service-error.ts';
