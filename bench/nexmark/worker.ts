@@ -2,12 +2,13 @@
  * One Nexmark measurement in a fresh process: `node worker.ts <query> <events> <rate> <stepEvents> <samples>`.
  * Compiles the tables (LATENESS 4 s on date_time, as Feldera's benchmark) and the query, then feeds the events
  * `[0, events)` in steps of `stepEvents` (each step holds the three tables' rows of one event range), reading
- * every step's output. Generation and engine time are timed apart. `samples` times during the run the circuit's
+ * every step's output (a query with NOW() gets the wall clock at 1 s resolution, as a pipeline's default). Generation and engine time are timed apart. `samples` times during the run the circuit's
  * state is counted (rows in all stateful operators' state, untimed). Prints `NEXMARK {json}`.
  */
 import { readFileSync } from 'node:fs';
 import { compileNexmark, nexmarkRows } from '../../src/connectors/transports/nexmark.ts';
 import { NexmarkGenerator, type NexmarkTable } from '../../src/connectors/transports/nexmark-gen.ts';
+import { clockValue, DEFAULT_CLOCK_RESOLUTION_USECS, NOW_TABLE } from '../../src/sql/now-clock.ts';
 import { compileProgram } from '../../src/sql/program.ts';
 import type { TableSchema } from '../../src/sql/schema.ts';
 import type { Batch } from '../../src/zset/batch.ts';
@@ -52,6 +53,7 @@ let genMs = 0;
 let engineMs = 0;
 let outputRows = 0;
 const state: Array<{ events: number; rows: number }> = [];
+let clock: number | null = null;
 const sampleEvery = Math.max(stepEvents, Math.ceil(events / Math.max(1, samples) / stepEvents) * stepEvents);
 for (let from = 0; from < events; from += stepEvents) {
   const to = Math.min(events, from + stepEvents);
@@ -60,6 +62,16 @@ for (let from = 0; from < events; from += stepEvents) {
   for (const t of tables) {
     const rows = nexmarkRows(gen, t, from, to, toRow[t]);
     input.set(t, { rows, weights: new Array(rows.length).fill(1) });
+  }
+  // NOW() (q12): the wall clock at Feldera's default 1 s resolution, moved as the controller moves it
+  if (program.usesNow) {
+    const now = clockValue(Date.now(), DEFAULT_CLOCK_RESOLUTION_USECS);
+    if (now !== clock)
+      input.set(
+        NOW_TABLE,
+        clock === null ? { rows: [[now]], weights: [1] } : { rows: [[clock], [now]], weights: [-1, 1] },
+      );
+    clock = now;
   }
   const t1 = performance.now();
   const out = circuit.step(input);
