@@ -30,7 +30,7 @@ import {
 } from './expr.ts';
 import { rewriteGroupWindows } from './group-windows.ts';
 import { latenessNameError, type ResolvedLateness, resolveLateness } from './lateness.ts';
-import { NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
+import { NOW_TABLE, NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
 import {
   type LatenessClause,
   type ParsedStatement,
@@ -167,6 +167,12 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
     }
     const def = defineStatement(st, source, sql, defs);
     const name = def.d.schema.name;
+    if (names.has(name) && nowCalls > 0 && name === NOW_TABLE)
+      throw new ServiceError(
+        'SqlNameError',
+        `the program calls NOW(), whose clock is the hidden table "${NOW_TABLE}": rename the table "${name}"`,
+        { name },
+      );
     if (names.has(name)) {
       throw new ServiceError('SqlNameError', `relation "${name}" is declared more than once`, { name });
     }
