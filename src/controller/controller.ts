@@ -15,6 +15,12 @@
  * to `maxStepRecords` records, runs one circuit step, hands every view's change to its listeners, then
  * updates counters. One initial step runs at start, so constant and global-aggregate views are populated.
  *
+ * NOW() (sql/now-clock.ts), when the program calls it: every step sets the circuit's clock table to the wall
+ * clock rounded down to `clockResolutionUsecs` if that is later than the clock it holds (never backwards); a timer
+ * takes a step without input at each tick while Running. A step that moves the clock is a transaction; under
+ * exactly_once its value is journaled with the step and replay sets exactly those values. The clock starts from
+ * the restored state's (a checkpoint's) value.
+ *
  * Concurrent bootstrapping ({@link Controller.startBackfill}, sql/concurrent-bootstrap.ts): between live steps one
  * backfill slice runs; the rebuilt views' changes are held back from their listeners, every live step's input is
  * recorded for the cut-over, and checkpoint cuts wait; at the cut-over (between steps) the controller replaces its
