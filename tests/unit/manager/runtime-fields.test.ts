@@ -106,3 +106,15 @@ test("the pipeline process's own config keys are not runtime warnings", () => {
     ['workers'],
   );
 });
+
+test('clock_resolution_usecs (NOW()) is acted on: any positive integer, no warning; anything else is refused', () => {
+  assert.deepEqual(runtimeConfigWarnings(normalizeRuntimeConfig({ clock_resolution_usecs: 100_000 })), []);
+  assert.equal(normalizeRuntimeConfig({ clock_resolution_usecs: null }).clock_resolution_usecs, undefined);
+  for (const bad of [0, -5, 1.5, '1000'])
+    assert.throws(
+      () => normalizeRuntimeConfig({ clock_resolution_usecs: bad }),
+      (e: Error & { errorCode?: string }) =>
+        e.errorCode === 'InvalidRuntimeConfig' && /clock_resolution_usecs/.test(e.message),
+      String(bad),
+    );
+});
