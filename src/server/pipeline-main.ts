@@ -140,6 +140,18 @@ export function readPipelineConfig(path: string): PipelineProcessConfig {
       { path },
     );
   }
+  const clock = (cfg as { clock_resolution_usecs?: unknown }).clock_resolution_usecs;
+  if (
+    clock !== undefined &&
+    clock !== null &&
+    (typeof clock !== 'number' || !Number.isInteger(clock) || clock < 1)
+  ) {
+    throw new ServiceError(
+      'InvalidArguments',
+      `"clock_resolution_usecs" must be a positive integer (microseconds), got ${JSON.stringify(clock)}`,
+      { path },
+    );
+  }
   return cfg as PipelineProcessConfig;
 }
 

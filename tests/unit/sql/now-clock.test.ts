@@ -5,12 +5,13 @@
  * exactly_once).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Controller } from '../../../src/controller/controller.ts';
 import { FtJournal } from '../../../src/controller/ft-journal.ts';
+import { readPipelineConfig } from '../../../src/server/pipeline-main.ts';
 import { clockValue, NOW_TABLE } from '../../../src/sql/now-clock.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
 import { SQL_VALUE_CODECS } from '../../../src/sql/values/codecs.ts';
@@ -169,3 +170,18 @@ async function waitFor(f: () => boolean, ms = 5_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+test('a pipeline config file with a clock_resolution_usecs that is not a positive integer is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-now-cfg-'));
+  const file = join(dir, 'config.json');
+  for (const bad of [0, 2.5, 'x']) {
+    writeFileSync(file, JSON.stringify({ program_code: '', clock_resolution_usecs: bad }));
+    assert.throws(
+      () => readPipelineConfig(file),
+      (e: Error & { errorCode?: string }) =>
+        e.errorCode === 'InvalidArguments' && /clock_resolution_usecs/.test(e.message),
+    );
+  }
+  writeFileSync(file, JSON.stringify({ program_code: '', clock_resolution_usecs: 1000 }));
+  assert.equal(readPipelineConfig(file).clock_resolution_usecs, 1000);
+});
