@@ -2,7 +2,7 @@
  * `NOW()` as Feldera has it: a clock input, not a function of the wall clock at evaluation time. A program whose
  * statements call `NOW()` gets a hidden one-row input table {@link NOW_TABLE} (`now TIMESTAMP NOT NULL`) and
  * every `NOW()` call is rewritten (on the parsed AST, before planning) into the scalar subquery
- * `(SELECT MAX(now) FROM now)`, which subqueries.ts decorrelates into a join with that one-row relation. The
+ * `(SELECT MAX(now) FROM now)` (in a COALESCE, so it is NOT NULL as in Feldera), which subqueries.ts decorrelates into a join with that one-row relation. The
  * controller (src/controller/controller.ts) changes the table's row (old −1, new +1) at a step when the clock has
  * advanced, so every view that uses `NOW()` is maintained by the ordinary incremental operators: a filter
  * `ts >= NOW() - INTERVAL '1' HOUR` retracts rows as they age out.
@@ -38,7 +38,33 @@ function isNowCall(n: Ast): boolean {
   );
 }
 
+/**
+ * `COALESCE((SELECT MAX(now) FROM now), TIMESTAMP '1970-01-01 00:00:00')`: NOT NULL as Feldera types NOW() (the
+ * clock table holds its row from the first step on, so the fallback is never the answer in a pipeline).
+ */
 function clockSubquery(location: number): Ast {
+  return {
+    CoalesceExpr: {
+      args: [
+        clockSublink(location),
+        {
+          TypeCast: {
+            arg: { A_Const: { sval: { sval: '1970-01-01 00:00:00' }, location } },
+            typeName: {
+              names: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'timestamp' } }],
+              typemod: -1,
+              location,
+            },
+            location: -1,
+          },
+        },
+      ],
+      location,
+    },
+  };
+}
+
+function clockSublink(location: number): Ast {
   return {
     SubLink: {
       subLinkType: 'EXPR_SUBLINK',

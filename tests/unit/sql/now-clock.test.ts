@@ -29,6 +29,8 @@ test('NOW() plans as a join with the clock table: views follow the clock increme
     p.tables.map((t) => t.name),
     [NOW_TABLE, 't'],
   );
+  const n = p.views.find((v) => v.name === 'stamped')?.columns.find((col) => col.name === 'n');
+  assert.deepEqual(n?.type, { kind: 'TIMESTAMP', nullable: false }); // NOT NULL, as Feldera types NOW()
   const c = p.instantiate();
   let out = c.step(
     new Map([
