@@ -174,6 +174,9 @@ CREATE VIEW v WITH ('connectors' = '${JSON.stringify([output])}') AS SELECT id, 
     console.log(`checkpoint at ${atCheckpoint} rows, killed at ${atKill} of ${N + M}`);
     await kill9(p);
     p = await startPipeline(cfg);
+    // the checkpoint holds the connector paused (a connector's paused state is part of a checkpoint, and the
+    // start after it is not journaled): start it again, as an operator would
+    assert.equal((await fetch(`${p.base}/tables/t/connectors/src/start`, { method: 'POST' })).status, 200);
     await until(
       () => query(p.base, 'SELECT n, sid, d FROM s'),
       (v) => v === expect(N + M),

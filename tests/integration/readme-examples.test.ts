@@ -103,7 +103,10 @@ const curlBlocks = blocks('sh').filter((b) => /^curl /m.test(b));
 
 test('README: the curl sequences run as written', { timeout: 300_000 }, async () => {
   assert.ok(curlBlocks.length >= 2, 'the README has the service and bootstrapping curl sequences');
-  const [service, bootstrap] = curlBlocks as [string, string];
+  // the service sequence comes first; the bootstrapping one is the block that starts with a policy
+  const service = curlBlocks[0] as string;
+  const bootstrap = curlBlocks.find((b) => b.includes('bootstrap_policy=')) as string;
+  assert.ok(bootstrap !== undefined, 'the README has the bootstrapping curl sequence');
 
   const first = await runShell(service);
   assert.equal(first.code, 0, `service block failed:\n${first.out}\n${first.err}`);
@@ -120,7 +123,7 @@ test('README: the curl sequences run as written', { timeout: 300_000 }, async ()
   assert.match(lastQuery, /\b2\b[\s\S]*\b3\b/, `the new view holds ids 2 and 3:\n${lastQuery}`);
   assert.doesNotMatch(lastQuery, /\|\s*1\s*\|/, 'id 1 has x = 1: not in big');
 
-  for (const b of curlBlocks.slice(2)) {
+  for (const b of curlBlocks.filter((x) => x !== service && x !== bootstrap)) {
     const r = await runShell(b);
     assert.equal(r.code, 0, `README block failed:\n${b}\n${r.out}\n${r.err}`);
     assertAll2xx(r.out, b.split('\n')[0] as string);

@@ -29,6 +29,9 @@ import {
 import { type S3Server, startS3rver } from '../helpers/s3rver.ts';
 import { until } from '../kit/index.ts';
 
+/** A pipeline record as text for an assertion message (its checkpoint fingerprints may be bigints). */
+const show = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const SQL = `CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT);
 CREATE MATERIALIZED VIEW totals AS SELECT COUNT(*) AS n, SUM(v) AS total FROM t;`;
@@ -251,9 +254,9 @@ test('standby through the manager: pull, CLI activation, fencing of the old prim
   // Pipeline.start({initial: 'standby'}) returns once the pipeline runs: it skipped standby on its own
   await b.start({ initial: 'standby', timeoutMs: 30_000 });
   const back = await statusOf(client, 'b');
-  assert.equal(back.deployment_status, 'Running', JSON.stringify(back));
+  assert.equal(back.deployment_status, 'Running', show(back));
   // the record follows: desired is what it runs as, not Standby
-  assert.equal(back.deployment_runtime_desired_status, 'Running', JSON.stringify(back));
+  assert.equal(back.deployment_runtime_desired_status, 'Running', show(back));
   assert.equal(await b.standbyStatus(), null);
   assert.equal(await b.queryTabular('SELECT * FROM totals'), wantB);
   await logLine(client, 'b', /previously activated/);
