@@ -100,29 +100,23 @@ function clockSublink(location: number): Ast {
  * rewrote.
  */
 export function rewriteNow(ast: Ast): number {
+  // iterative (an explicit stack of containers): a 5,000-term expression nests the AST 5,000 levels deep
   let n = 0;
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const x = node[i];
-        if (x !== null && typeof x === 'object' && isNowCall(x as Ast)) {
-          node[i] = clockSubquery(((x as Ast).FuncCall.location as number) ?? -1);
-          n++;
-        } else visit(x);
-      }
-      return;
-    }
-    if (node === null || typeof node !== 'object') return;
-    const o = node as Record<string, unknown>;
-    for (const k of Object.keys(o)) {
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node === null || typeof node !== 'object') continue;
+    const o = node as Record<string | number, unknown>;
+    const keys: Array<string | number> = Array.isArray(node) ? node.map((_x, i) => i) : Object.keys(o);
+    for (const k of keys) {
       const x = o[k];
-      if (x !== null && typeof x === 'object' && !Array.isArray(x) && isNowCall(x as Ast)) {
+      if (x === null || typeof x !== 'object') continue;
+      if (!Array.isArray(x) && isNowCall(x as Ast)) {
         o[k] = clockSubquery(((x as Ast).FuncCall.location as number) ?? -1);
         n++;
-      } else visit(x);
+      } else stack.push(x);
     }
-  };
-  visit(ast);
+  }
   return n;
 }
 
