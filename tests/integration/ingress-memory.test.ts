@@ -18,7 +18,7 @@ import { after, test } from 'node:test';
 import { getJson, kill9, type Proc, query, startPipeline, until } from '../ft/support.ts';
 
 const BODY_MIB = Number(process.env.HOLDFAST_TEST_INGRESS_MIB ?? 192);
-const HEAP_MIB = Number(process.env.HOLDFAST_TEST_HEAP_MIB ?? 64);
+const HEAP_MIB = Number(process.env.HOLDFAST_TEST_HEAP_MIB ?? 96);
 const MiB = 1024 * 1024;
 /** Long-ish records (~250 bytes): fewer records per MiB keep the test fast; memory per byte is what counts. */
 const PAD = 'x'.repeat(180);
