@@ -31,16 +31,14 @@
  * `put` reports it as `ObjectNotFound` (one extra HEAD), as the contract says.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { DefaultAzureCredential } from '@azure/identity';
-import {
-  AnonymousCredential,
-  type BlobHTTPHeaders,
+import type {
+  BlobHTTPHeaders,
   BlobServiceClient,
-  type BlockBlobClient,
-  type ContainerClient,
-  type StoragePipelineOptions,
-  StorageSharedKeyCredential,
+  BlockBlobClient,
+  ContainerClient,
+  StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
@@ -63,6 +61,18 @@ import {
   validateKey,
   validatePrefix,
 } from './object-store.ts';
+
+/**
+ * The Azure SDKs are loaded on the first Azure store, not at import: @azure/identity and @azure/storage-blob
+ * cost ~0.5 s of CPU, and every pipeline process, CLI and manager imports this module.
+ */
+const requireHere = createRequire(import.meta.url);
+type BlobSdk = typeof import('@azure/storage-blob');
+type IdentitySdk = typeof import('@azure/identity');
+let blobSdk: BlobSdk | undefined;
+let identitySdk: IdentitySdk | undefined;
+const blob = (): BlobSdk => (blobSdk ??= requireHere('@azure/storage-blob') as BlobSdk);
+const identity = (): IdentitySdk => (identitySdk ??= requireHere('@azure/identity') as IdentitySdk);
 
 export interface AzureStoreOptions {
   /** `container` or `container/prefix`. */
@@ -373,7 +383,7 @@ export function serviceClient(
     if (set(opts.endpoint))
       throw bad('endpoint', 'a `connection_string` names the endpoint itself: leave `endpoint` out');
     try {
-      return BlobServiceClient.fromConnectionString(opts.connectionString, pipeline);
+      return blob().BlobServiceClient.fromConnectionString(opts.connectionString, pipeline);
     } catch {
       throw bad(
         'connection_string',
@@ -412,18 +422,18 @@ export function serviceClient(
   url.password = '';
   let serviceUrl = url.toString().replace(/\/(\?|$)/, '$1');
   if (set(opts.accountKey))
-    return new BlobServiceClient(
+    return new (blob().BlobServiceClient)(
       serviceUrl,
-      new StorageSharedKeyCredential(account as string, opts.accountKey),
+      new (blob().StorageSharedKeyCredential)(account as string, opts.accountKey),
       pipeline,
     );
   if (set(opts.sasToken)) {
     serviceUrl = `${serviceUrl.split('?')[0]}?${opts.sasToken.replace(/^\?/, '')}`;
-    return new BlobServiceClient(serviceUrl, new AnonymousCredential(), pipeline);
+    return new (blob().BlobServiceClient)(serviceUrl, new (blob().AnonymousCredential)(), pipeline);
   }
   if (/[?&]sig=/.test(url.search))
-    return new BlobServiceClient(serviceUrl, new AnonymousCredential(), pipeline);
-  return new BlobServiceClient(serviceUrl, new DefaultAzureCredential(), pipeline);
+    return new (blob().BlobServiceClient)(serviceUrl, new (blob().AnonymousCredential)(), pipeline);
+  return new (blob().BlobServiceClient)(serviceUrl, new (identity().DefaultAzureCredential)(), pipeline);
 }
 
 function quoteEtag(etag: string): string {

@@ -31,19 +31,14 @@
  * `null` like a missing key, and a refused HEAD reports `Forbidden`: use `listPage`/`get` to tell them apart.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  type DeleteObjectsCommandOutput,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
+import type {
+  DeleteObjectsCommandOutput,
   PutObjectCommand,
   S3Client,
-  type S3ClientConfig,
+  S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
 import type { ErrorCode } from '../types/error-codes.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
@@ -157,6 +152,18 @@ const MIN_PART_SIZE = 5 * MiB;
 const DELETE_BATCH = 1000;
 const DELETE_CONCURRENCY = 16;
 
+/**
+ * The AWS SDK is loaded on the first S3 store, not at import: it costs ~0.3 s of CPU, and every pipeline
+ * process, CLI and manager imports this module whether or not it ever talks to S3.
+ */
+const requireHere = createRequire(import.meta.url);
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+type S3Storage = typeof import('@aws-sdk/lib-storage');
+let s3Sdk: S3Sdk | undefined;
+let s3Storage: S3Storage | undefined;
+const sdk = (): S3Sdk => (s3Sdk ??= requireHere('@aws-sdk/client-s3') as S3Sdk);
+const storage = (): S3Storage => (s3Storage ??= requireHere('@aws-sdk/lib-storage') as S3Storage);
+
 type Info = ObjectInfo & { readonly etag: string };
 
 export class S3Store implements ObjectStore {
@@ -178,7 +185,7 @@ export class S3Store implements ObjectStore {
     this.prefix = cfg.prefix;
     // an endpoint may carry userinfo (`http://user:pass@host`): shown without the secret
     this.description = `s3://${cfg.bucket}/${cfg.prefix}${cfg.endpoint === undefined ? '' : ` at ${redactUrlCredentials(cfg.endpoint)}`}`;
-    this.#client = new S3Client(cfg.client);
+    this.#client = new (sdk().S3Client)(cfg.client);
     if (cfg.provider !== 'AWS') {
       addContentMd5ToDeletes(this.#client);
       addContentMd5ToUploads(this.#client);
@@ -220,14 +227,18 @@ export class S3Store implements ObjectStore {
       // an explicit partSize makes anything larger than one part multipart; otherwise the store's threshold
       const threshold = opts.partSize !== undefined ? partSize : Math.max(this.#multipartThreshold, partSize);
       if (inMemory !== null && (inMemory.byteLength <= threshold || gcsCondition !== undefined)) {
-        const cmd = new PutObjectCommand({ ...params, Body: inMemory, ContentLength: inMemory.byteLength });
+        const cmd = new (sdk().PutObjectCommand)({
+          ...params,
+          Body: inMemory,
+          ContentLength: inMemory.byteLength,
+        });
         if (opts.sha256 !== undefined && SHA256_HEX.test(opts.sha256)) knownPayloadHash(cmd, opts.sha256);
         if (gcsCondition !== undefined) withHeader(cmd, 'x-goog-if-generation-match', gcsCondition);
         const out = await this.#client.send(cmd, { abortSignal: opts.signal });
         opts.onProgress?.(inMemory.byteLength);
         return { etag: out.ETag ?? '' };
       }
-      const upload = new Upload({
+      const upload = new (storage().Upload)({
         client: this.#client,
         params: {
           ...params,
@@ -283,7 +294,7 @@ export class S3Store implements ObjectStore {
         ? undefined
         : `bytes=${r.offset}-${r.length === undefined ? '' : r.offset + r.length - 1}`;
     try {
-      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }), {
+      const out = await this.#client.send(new (sdk().GetObjectCommand)({ Bucket: this.bucket, Key, Range }), {
         abortSignal: opts.signal,
       });
       const info: Info = answerInfo(key, s3Answer(out));
@@ -301,7 +312,7 @@ export class S3Store implements ObjectStore {
   async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<Info | null> {
     const Key = this.#key(key);
     try {
-      const out = await this.#client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), {
+      const out = await this.#client.send(new (sdk().HeadObjectCommand)({ Bucket: this.bucket, Key }), {
         abortSignal: opts.signal,
       });
       return answerInfo(key, s3Answer(out));
@@ -316,7 +327,7 @@ export class S3Store implements ObjectStore {
     validatePrefix(prefix);
     try {
       const out = await this.#client.send(
-        new ListObjectsV2Command({
+        new (sdk().ListObjectsV2Command)({
           Bucket: this.bucket,
           Prefix: this.prefix + prefix,
           MaxKeys: Math.max(1, Math.min(1000, opts.pageSize ?? this.#pageSize)),
@@ -347,7 +358,7 @@ export class S3Store implements ObjectStore {
   async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     const Key = this.#key(key);
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }), {
+      await this.#client.send(new (sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key }), {
         abortSignal: opts.signal,
       });
     } catch (e) {
@@ -372,7 +383,7 @@ export class S3Store implements ObjectStore {
       let out: DeleteObjectsCommandOutput;
       try {
         out = await this.#client.send(
-          new DeleteObjectsCommand({
+          new (sdk().DeleteObjectsCommand)({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),

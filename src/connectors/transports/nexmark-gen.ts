@@ -201,9 +201,12 @@ class EventRandom {
 
   /** `len` alphanumeric characters: a random slice of a fixed random pool (cheap, and shares its memory). */
   chars(len: number): string {
-    if (len > POOL_SIZE) return POOL.repeat(Math.ceil(len / POOL_SIZE)).slice(0, len);
+    if (len > POOL_SIZE)
+      return pool()
+        .repeat(Math.ceil(len / POOL_SIZE))
+        .slice(0, len);
     const at = this.below(POOL_SIZE - len + 1);
-    return POOL.slice(at, at + len);
+    return pool().slice(at, at + len);
   }
 
   /** An alphanumeric string of 3 to `max` characters. */
@@ -241,9 +244,14 @@ function reverseBits32(x: number): number {
   return r;
 }
 
-/** 1 MiB of random alphanumeric characters (always the same): strings are slices of it. */
+/**
+ * 1 MiB of random alphanumeric characters (always the same): strings are slices of it. Built on first use, not
+ * at import (every pipeline process imports the connector registry; building it costs ~0.1–0.3 s of start-up).
+ */
 const POOL_SIZE = 1 << 20;
-const POOL = ((): string => {
+let poolText: string | undefined;
+const pool = (): string => (poolText ??= buildPool());
+function buildPool(): string {
   const r = new EventRandom();
   r.reset(0x706f6f6c, 0);
   const parts: string[] = [];
@@ -253,7 +261,7 @@ const POOL = ((): string => {
     parts.push(s);
   }
   return parts.join('');
-})();
+}
 
 /** Generates events; keeps a cache of the (deterministic) non-hot channels. */
 export class NexmarkGenerator {
