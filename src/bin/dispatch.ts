@@ -15,14 +15,10 @@ import { runPipelineCli } from '../cli/cli.ts';
 import { GLOBAL_OPTIONS, PIPELINE_COMMANDS } from '../cli/commands.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { Manager } from '../manager/api.ts';
-import { parseRunArgs, RUN_SPEC, runCommand } from '../runner/run-command.ts';
-import { runPipelineProcess } from '../server/pipeline-main.ts';
-import { compileReport } from '../sql/program-info.ts';
+import { parseRunArgs, RUN_SPEC } from '../runner/run-args.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { type CommandSpec, commandHelp, commandList, parseCommand, usageError } from '../util/args.ts';
 import { createLogger, LOG_LEVEL_OPTION, type LogLevel, resolveLogLevel } from '../util/log.ts';
-import { programDiffReport } from './program-diff.ts';
 
 /** What the process gives the dispatcher. */
 export interface MainEnv {
@@ -146,6 +142,7 @@ export const COMMANDS = {
         if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
         lines.length = 0;
       };
+      const { runCommand } = await import('../runner/run-command.ts');
       await runCommand(options, (l) => {
         lines.push(l);
         if (lines.length >= 1000) flush();
@@ -172,6 +169,7 @@ export const COMMANDS = {
       const logLevel = logLevelOf(SERVER_SPEC, opt('log-level'));
       const dataDir = opt('data-dir') ?? 'holdfast-data';
       const log = createLogger({ level: logLevel, bindings: { component: 'manager' } });
+      const { Manager } = await import('../manager/api.ts');
       const manager = new Manager({
         ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
         dataDir,
@@ -214,6 +212,7 @@ export const COMMANDS = {
         (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
         {
           runPipelineProcess: async (configPath, logLevel) => {
+            const { runPipelineProcess } = await import('../server/pipeline-main.ts');
             await runPipelineProcess(configPath, logLevel);
             return -1; // keep running until a signal
           },
@@ -232,6 +231,7 @@ export const COMMANDS = {
         try {
           input = JSON.parse(text);
         } catch {}
+        const { programDiffReport } = await import('./program-diff.ts');
         process.stdout.write(`${JSON.stringify(await programDiffReport(input))}\n`);
         return 0;
       }
@@ -265,6 +265,7 @@ export const COMMANDS = {
         sql = body.program_code;
         udfTs = typeof body.udf_ts === 'string' ? body.udf_ts : '';
       }
+      const { compileReport } = await import('../sql/program-info.ts');
       process.stdout.write(`${JSON.stringify(await compileReport(sql, udfTs))}\n`);
       return 0;
     },
