@@ -16,7 +16,7 @@
  * 3. cold: the standby stopped, a fresh process with empty storage and `start_from_checkpoint: "latest"` (not a
  *    standby) on the same prefix: timed from spawn until `/status` says Running (process start and program
  *    compilation included, as for a pipeline the manager restarts on another machine), with the download time
- *    from `/stats` `checkpoint_sync.last_pull` and the log breakdown; checked the same way.
+ *    from `/checkpoint/sync_status` `checkpoint_sync.last_pull` and the log breakdown; checked the same way.
  *
  * Median of 3 runs. Results: `bench/results/standby.json` and the `standby` section of BENCHMARKS.md (full runs
  * only; `--quick` or `--runs` write the git-ignored `standby.tmp-scratch.json`).
@@ -374,7 +374,7 @@ async function warmRun(c: Ctx, run: number, label: string): Promise<WarmSample> 
           final_pull: { bytes: number; files: number; seconds: number; total_seconds: number };
         } | null;
       };
-    }>(p.base, '/stats');
+    }>(p.base, '/checkpoint/sync_status');
     const act = stats.checkpoint_sync.activation;
     if (act === null || act.checkpoint !== delta.uuid || !act.warm)
       throw new Error(`${label}: unexpected activation ${JSON.stringify(act)} (want warm, ${delta.uuid})`);
@@ -445,7 +445,7 @@ async function coldRun(c: Ctx, run: number, label: string): Promise<ColdSample> 
     const end = p.spawnedAt + seconds * 1000;
     const stats = await getJson<{
       checkpoint_sync: { last_pull: { uuid: string; bytes: number; duration_seconds: number } | null };
-    }>(p.base, '/stats');
+    }>(p.base, '/checkpoint/sync_status');
     const pull = stats.checkpoint_sync.last_pull;
     if (pull === null || pull.uuid !== delta.uuid)
       throw new Error(`${label}: the cold start pulled ${JSON.stringify(pull)}, expected ${delta.uuid}`);
@@ -669,7 +669,7 @@ function markdown(r: Report): string {
     );
   lines.push(
     '- *warm activation* = `POST /activate` sent → `/status` says `Running` (polled every 5 ms by the client; the ' +
-      "pipeline's own figure, `/stats` `checkpoint_sync.activation.seconds`, is within a few ms of it: see the " +
+      "pipeline's own figure, `/checkpoint/sync_status` `checkpoint_sync.activation.seconds`, is within a few ms of it: see the " +
       "JSON). *final pull* = the final pull's download of the delta's new files (its \"checkpoint pulled " +
       'successfully" log line; `/stats` `activation.final_pull.seconds`), and its bytes; ' +
       '`activation.final_pull.total_seconds` also counts the local GC and applying the delta to the warm state. ' +
@@ -682,7 +682,7 @@ function markdown(r: Report): string {
           `${slowest.run}; its phases in the JSON).`),
     '- *cold start* = spawn of a fresh pipeline process (empty storage, `start_from_checkpoint: "latest"`, not a ' +
       'standby) → `/status` says `Running`: Node start, program compilation, the download ' +
-      '(`/stats` `checkpoint_sync.last_pull.duration_seconds`; the column shows its time and the bytes ' +
+      '(`/checkpoint/sync_status` `checkpoint_sync.last_pull.duration_seconds`; the column shows its time and the bytes ' +
       'it moved), reading and decoding every segment, restoring the state. It is what a standby saves: the standby ' +
       'pays the same load before the activation, while it waits (initial load below).',
     '',

@@ -14,6 +14,13 @@
  * `snapshot()` returns its batches, so a checkpoint writes only batches not written before, and a restore adopts
  * decoded batches and replays their entries into the accumulators); otherwise each group's row count is the
  * whole integral.
+ * Linear aggregates (every function's accumulator can save and load its state: COUNT, SUM, AVG, VAR/STDDEV,
+ * BOOL_AND/OR, COUNT_IF): no input is kept at all. State "accs" holds one row per non-empty group,
+ * `[k1..kn, count, s1..sm]` (sᵢ = accumulator i's saved state, exact: integer totals as text, a DECIMAL sum with
+ * its multiset of scales, a double sum as its exact partials), change-logged per group (before/now, a
+ * {@link KeyedChangeLog}), so a checkpoint holds as many rows as groups, a delta as many as groups touched, and
+ * a restore loads each group's accumulators instead of replaying the input. An "input" part from a checkpoint
+ * written before this mode is replayed into the accumulators.
  * State "output" holds each group's last emitted row (prefixed by its key): it is restored as emitted, never
  * recomputed, so a retraction after restore always cancels what was emitted (floating-point sums depend on
  * the order of additions).
@@ -41,6 +48,12 @@ export interface Accumulator {
   /** Adds `w` copies of `v` (negative w removes them). */
   add(v: Value, w: number): void;
   result(): Value;
+  /**
+   * A linear accumulator (COUNT, SUM, AVG, ...: its state is a few numbers, whatever rows it saw) saves its
+   * state as one value and loads it back exactly; then the operator keeps no input rows (see the header).
+   */
+  save?(): Value;
+  load?(state: Value): void;
 }
 
 export interface AggregateFunction {
@@ -76,7 +89,11 @@ interface Group {
   readonly accs: Accumulator[];
   lastOut: Row | null;
   touched: boolean;
+  /** Linear mode with change tracking: the group's state row before this step touched it ({@link NOT_SAVED}: not taken). */
+  before: Row | undefined | typeof NOT_SAVED;
 }
+
+const NOT_SAVED = Symbol('notSaved');
 
 export class AggregateOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'aggregate';
@@ -93,12 +110,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
    * groups' counts are the whole integral): a scan-only trace, sealed into compact batches.
    */
   readonly #input: Trace | null;
+  /** Every function's accumulator is linear (saves and loads its state): state "accs" replaces the input. */
+  readonly #linear: boolean;
   #stepped = false;
   /** The waterline of the last purge. */
   #purgedAt: Value = null;
 
   constructor(spec: AggregateSpec) {
-    super(['input', 'meta', 'output']);
+    super(['input', 'meta', 'output'], ['accs']);
     this.#spec = spec;
     this.#keyCols = Array.from({ length: spec.keyCount }, (_, i) => i);
     const maxArg = Math.max(
@@ -111,8 +130,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         : Array.from({ length: maxArg - spec.keyCount + 1 }, (_, i) => spec.keyCount + i);
     this.#global = spec.keyCount === 0;
     this.#plain = spec.functions.every((f) => f.filter === undefined && f.extra === undefined);
+    this.#linear =
+      this.#argCols.length > 0 &&
+      spec.functions.every((f) => {
+        const a = f.create();
+        return typeof a.save === 'function' && typeof a.load === 'function';
+      });
     this.#input =
-      this.#argCols.length > 0
+      this.#argCols.length > 0 && !this.#linear
         ? new Trace(traceLayout(spec.keyCount + this.#argCols.length, this.#keyCols), { indexed: false })
         : null;
   }
@@ -137,6 +162,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         accs: this.#spec.functions.map((f) => f.create()),
         lastOut: null,
         touched: false,
+        before: NOT_SAVED,
       };
       this.#groups.set(k, g);
     }
@@ -146,6 +172,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   /** Feeds `(row, w)` to its group; `integrate`: also adds it to the input trace (not when restoring from it). */
   #feed(row: Row, w: number, touched: Group[] | null, integrate = true): void {
     const g = this.#group(row);
+    if (this.#linear && !g.touched && this.keyedLogs.accs!.enabled) g.before = this.#stateRow(g);
     g.count += w;
     const input = this.#input;
     if (integrate && input !== null) {
@@ -172,6 +199,25 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     }
   }
 
+  /** Linear mode: the group's state row `[k1..kn, count, s1..sm]` (each sᵢ its accumulator's save()), none when empty. */
+  #stateRow(g: Group): Row | undefined {
+    if (g.count === 0) return undefined;
+    const kn = g.key.length;
+    const accs = g.accs;
+    const row: Value[] = new Array(kn + 1 + accs.length);
+    for (let i = 0; i < kn; i++) row[i] = g.key[i] as Value;
+    row[kn] = g.count;
+    for (let i = 0; i < accs.length; i++) row[kn + 1 + i] = (accs[i] as Accumulator).save!();
+    return row;
+  }
+
+  /** Linear mode: logs the group's state change of this step (see {@link Group.before}). */
+  #logState(g: Group): void {
+    if (g.before === NOT_SAVED) return;
+    this.keyedLogs.accs!.record(this.#groupKey(g.key), g.before, this.#stateRow(g));
+    g.before = NOT_SAVED;
+  }
+
   #current(g: Group): Row | null {
     if (g.count === 0 && !this.#global) return null;
     const accs = g.accs;
@@ -192,11 +238,12 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   step([input]: readonly Batch[]): Batch {
     const b = input as Batch;
     const touched: Group[] = [];
-    const log = this.logs.input!;
+    // linear mode logs each touched group's state row instead (below): the input rows are not state
+    const log = this.#linear ? null : this.logs.input!;
     for (let i = 0; i < b.rows.length; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
-      log.record(row, w);
+      log?.record(row, w);
       this.#feed(row, w, touched);
     }
     if (!this.#stepped) {
@@ -211,6 +258,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const outLog = this.logs.output!;
     for (const g of touched) {
       g.touched = false;
+      if (this.#linear) this.#logState(g);
       const now = this.#current(g);
       const before = g.lastOut;
       if (before !== null && now !== null && sameRow(before, now)) continue;
@@ -260,7 +308,10 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     for (const [k, g] of this.#groups) {
       const v = g.key[p.key] as Value;
       if (v === null || p.compare(v, wl) >= 0) continue;
-      if (input === null) {
+      if (this.#linear) {
+        const accLog = this.keyedLogs.accs!;
+        if (accLog.enabled && g.count !== 0) accLog.record(k, this.#stateRow(g), undefined);
+      } else if (input === null) {
         if (g.count !== 0) inLog.record(g.key, -g.count);
       } else gone.push(g.key);
       if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
@@ -288,12 +339,15 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     if (this.#stepped) push(meta, [true], 1);
     const counts = emptyBatch();
     const output = emptyBatch();
+    const accs = emptyBatch();
     for (const g of this.#groups.values()) {
       if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
-      if (this.#input === null && g.count !== 0) push(counts, g.key, g.count);
+      if (g.count === 0) continue;
+      if (this.#linear) push(accs, this.#stateRow(g) as Row, 1);
+      else if (this.#input === null) push(counts, g.key, g.count);
     }
     const input = this.#input === null ? counts : new TraceParts(this.#input.sealedBatches());
-    return { input, meta, output };
+    return { input, meta, output, accs };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
@@ -327,6 +381,35 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       const b = consolidate(part);
       for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
     }
+    // state rows of linear accumulators: keyed by group, so a delta's (old, -1) goes before its (new, +1)
+    const kn = this.#keyCols.length;
+    const fs = this.#spec.functions;
+    for (const part of StatefulBase.partsOf(parts, 'accs')) {
+      const b = consolidate(part);
+      for (let pass = 0; pass < 2; pass++)
+        for (let i = 0; i < b.rows.length; i++) {
+          const w = b.weights[i] as number;
+          if (pass === 0 ? w >= 0 : w <= 0) continue;
+          const row = b.rows[i] as Row;
+          if (pass === 0) {
+            const g = this.#groups.get(this.#groupKey(row));
+            const cur = g === undefined ? undefined : this.#stateRow(g);
+            if (g === undefined || cur === undefined || !sameRow(cur, row)) continue;
+            g.count = 0;
+            for (let j = 0; j < fs.length; j++) g.accs[j] = (fs[j] as AggregateFunction).create();
+            this.#touch(g, touched);
+            continue;
+          }
+          const g = this.#group(row.slice(0, kn));
+          g.count = row[kn] as number;
+          for (let j = 0; j < fs.length; j++) {
+            const a = (fs[j] as AggregateFunction).create();
+            a.load!(row[kn + 1 + j] as Value);
+            g.accs[j] = a;
+          }
+          this.#touch(g, touched);
+        }
+    }
     if (StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0)) this.#stepped = true;
     if (this.#global && this.#stepped) this.#touch(this.#group([]), touched);
     const kc = this.#keyCols.length;
@@ -351,6 +434,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const keep = this.#global && this.#stepped;
     for (const g of touched) {
       g.touched = false;
+      g.before = NOT_SAVED;
       if (g.count === 0 && g.lastOut === null && !keep) this.#groups.delete(this.#groupKey(g.key));
     }
   }

@@ -44,6 +44,12 @@ class CountStar implements Accumulator {
   add(_v: Value, w: number): void {
     this.n += w;
   }
+  save(): Value {
+    return this.n;
+  }
+  load(s: Value): void {
+    this.n = s as number;
+  }
   result(): Value {
     return BigInt(this.n);
   }
@@ -53,6 +59,12 @@ class Count implements Accumulator {
   n = 0;
   add(v: Value, w: number): void {
     if (v !== null) this.n += w;
+  }
+  save(): Value {
+    return this.n;
+  }
+  load(s: Value): void {
+    this.n = s as number;
   }
   result(): Value {
     return BigInt(this.n);
@@ -88,6 +100,23 @@ class IntSum implements Accumulator {
   }
   total(): bigint {
     return this.big + BigInt(this.small);
+  }
+  /** `"n:total"`: the total is exact, so how it is split between `small` and `big` does not matter. */
+  save(): Value {
+    return `${this.n}:${this.total()}`;
+  }
+  load(s: Value): void {
+    const [n, t] = (s as string).split(':') as [string, string];
+    this.n = Number(n);
+    const total = BigInt(t);
+    const small = Number(total);
+    if (Number.isSafeInteger(small)) {
+      this.small = small;
+      this.big = 0n;
+    } else {
+      this.small = 0;
+      this.big = total;
+    }
   }
   result(): Value {
     if (this.n === 0) return null;
@@ -134,6 +163,22 @@ class DecimalSum implements Accumulator {
     if (c === 0) this.scales.delete(d.scale);
     else this.scales.set(d.scale, c);
     this.sum = this.sum.add(w === 1 ? d : w === -1 ? d.neg() : d.mul(Decimal.fromInt(w)));
+  }
+  /** `"n|unscaled|scale|s1:c1,s2:c2"`: the sum exactly, and the multiset of input scales. */
+  save(): Value {
+    const sc = [...this.scales].map(([k, c]) => `${k}:${c}`).join(',');
+    return `${this.n}|${this.sum.unscaled}|${this.sum.scale}|${sc}`;
+  }
+  load(s: Value): void {
+    const [n, u, scale, sc] = (s as string).split('|') as [string, string, string, string];
+    this.n = Number(n);
+    this.sum = new Decimal(BigInt(u), Number(scale));
+    this.scales.clear();
+    if (sc !== '')
+      for (const e of sc.split(',')) {
+        const [k, c] = e.split(':') as [string, string];
+        this.scales.set(Number(k), Number(c));
+      }
   }
   /** The sum at the display scale Postgres would give it. */
   value(): Decimal {
@@ -200,6 +245,21 @@ class FloatSum implements Accumulator {
     this.#addExact(hi);
     if (lo !== 0) this.#addExact(lo);
   }
+  /**
+   * `"n|specialCount|special|p1,p2,..."`: the partials themselves (JS prints a double so that it reads back
+   * bit for bit), so a loaded accumulator goes on exactly as the saved one would have.
+   */
+  save(): Value {
+    return `${this.n}|${this.specialCount}|${this.special}|${this.partials.join(',')}`;
+  }
+  load(s: Value): void {
+    const [n, sc, sp, ps] = (s as string).split('|') as [string, string, string, string];
+    this.n = Number(n);
+    this.specialCount = Number(sc);
+    this.special = Number(sp);
+    this.partials.length = 0;
+    if (ps !== '') for (const x of ps.split(',')) this.partials.push(Number(x));
+  }
   /** The correctly rounded sum of the partials. */
   get sum(): number {
     if (this.specialCount !== 0) return this.special;
@@ -242,6 +302,12 @@ class Avg implements Accumulator {
   }
   add(v: Value, w: number): void {
     this.inner.add(v, w);
+  }
+  save(): Value {
+    return this.inner.save();
+  }
+  load(s: Value): void {
+    this.inner.load(s);
   }
   result(): Value {
     const n = this.inner.n;
@@ -424,6 +490,14 @@ class BoolAgg implements Accumulator {
     if (v === true) this.trues += w;
     else if (v === false) this.falses += w;
   }
+  save(): Value {
+    return `${this.trues}:${this.falses}`;
+  }
+  load(s: Value): void {
+    const [t, f] = (s as string).split(':') as [string, string];
+    this.trues = Number(t);
+    this.falses = Number(f);
+  }
   result(): Value {
     if (this.trues === 0 && this.falses === 0) return null;
     return this.and ? this.falses === 0 : this.trues > 0;
@@ -434,6 +508,12 @@ class CountIf implements Accumulator {
   n = 0;
   add(v: Value, w: number): void {
     if (v === true) this.n += w;
+  }
+  save(): Value {
+    return this.n;
+  }
+  load(s: Value): void {
+    this.n = s as number;
   }
   result(): Value {
     return BigInt(this.n);
@@ -539,6 +619,16 @@ class Variance implements Accumulator {
     } else if (typeof v === 'bigint') this.sq.add(v * v, w);
     else this.sq.add((v as Decimal).mul(v as Decimal), w);
   }
+  save(): Value {
+    return `${this.n}#${this.sum.save()}#${this.sq.save()}`;
+  }
+  load(s: Value): void {
+    const [n, sum, sq] = (s as string).split('#') as [string, string, string];
+    this.n = Number(n);
+    this.sum.load(sum);
+    this.sq.load(sq);
+  }
+
   result(): Value {
     const n = this.n;
     const d = this.samp ? n - 1 : n;
