@@ -63,7 +63,15 @@ import {
   negateInterval,
   resolveIntervalType,
 } from './intervals.ts';
-import { arrayOf, fieldAccess, rowOf, subscript, widenToText } from './nested-expr.ts';
+import {
+  arrayOf,
+  fieldAccess,
+  rowOf,
+  safeOffset,
+  safeOffsetArgument,
+  subscript,
+  widenToText,
+} from './nested-expr.ts';
 import { bindPeriodPredicate } from './period-predicates.ts';
 import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
@@ -523,9 +531,21 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
       let b = bindExpr(n.arg, ctx);
       for (const ind of n.indirection as Ast[]) {
         if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
-        else if (ind.A_Indices && !ind.A_Indices.is_slice)
-          b = subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc);
-        else throw sqlError('SqlUnsupported', 'array slices and * are not supported', ctx, loc);
+        else if (ind.A_Indices && !ind.A_Indices.is_slice) {
+          const offset = safeOffsetArgument(ind.A_Indices.uidx);
+          b =
+            offset === undefined
+              ? subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc)
+              : safeOffset(b, bindExpr(offset, ctx), ctx, loc);
+        } else if (ind.A_Indices)
+          throw sqlError(
+            'SqlUnsupported',
+            "array slices (a[i:j]) are not part of Feldera's SQL: index the elements one at a time (a[i] from 1, or a[SAFE_OFFSET(i)] from 0)",
+            ctx,
+            loc,
+            { construct: 'array slice' },
+          );
+        else throw sqlError('SqlUnsupported', '.* on a value is not supported', ctx, loc);
       }
       return b;
     }

@@ -125,3 +125,37 @@ test('errors after a wrapped call keep the positions of the text as written', as
   const column = (m: string) => Number(/line 2, column (\d+)/.exec(m)?.[1]);
   assert.equal(column(e.message), column(byHand.message) - 2);
 });
+
+test('a[SAFE_OFFSET(i)]: 0-based, NULL out of range, for a NULL index or a NULL array; on call results too', async () => {
+  const sql = `CREATE TABLE t (id INT, a INT ARRAY, i INT);
+    CREATE MATERIALIZED VIEW v AS SELECT id, a[SAFE_OFFSET(i)] AS x, a[SAFE_OFFSET(0)] AS first,
+      SPLIT('p,q', ',')[SAFE_OFFSET(1)] AS q, ARRAY[2, 3][SAFE_OFFSET(2)] AS past
+    FROM t;`;
+  assert.deepEqual(
+    await run(sql, [
+      { id: 1, a: [10, 20, 30], i: 2 },
+      { id: 2, a: [10, 20, 30], i: 3 },
+      { id: 3, a: [10, 20, 30], i: -1 },
+      { id: 4, a: [10, null], i: null },
+      { id: 5, a: null, i: 0 },
+    ]),
+    [
+      { id: 1, x: 30, first: 10, q: 'q', past: null },
+      { id: 2, x: null, first: 10, q: 'q', past: null },
+      { id: 3, x: null, first: 10, q: 'q', past: null },
+      { id: 4, x: null, first: 10, q: 'q', past: null },
+      { id: 5, x: null, first: null, q: 'q', past: null },
+    ],
+  );
+  const e = await compileError(
+    'CREATE TABLE t (m MAP<VARCHAR, INT>); CREATE VIEW v AS SELECT m[SAFE_OFFSET(0)] FROM t;',
+  );
+  assert.equal(e.code, 'SqlTypeError');
+  assert.match(e.message, /SAFE_OFFSET indexes an ARRAY/);
+});
+
+test('array slices a[i:j]: not in Feldera, refused with what to write instead', async () => {
+  const e = await compileError('CREATE TABLE t (a INT ARRAY); CREATE VIEW v AS SELECT a[1:2] FROM t;');
+  assert.equal(e.code, 'SqlUnsupported');
+  assert.match(e.message, /array slices \(a\[i:j\]\) are not part of Feldera's SQL.*SAFE_OFFSET/);
+});
