@@ -525,7 +525,10 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
         loc,
       );
     case 'RowExpr':
-      return rowOf(((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)));
+      return rowOf(
+        ((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)),
+        n.colnames ? names(n.colnames) : undefined,
+      );
     case 'A_Indirection': {
       const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
       let b = bindExpr(n.arg, ctx);
@@ -1022,6 +1025,7 @@ const AGGREGATE_NAME_LIST = [
   'covar_pop',
   'covar_samp',
   'corr',
+  '$map', // MAP(SELECT k, v ...), Feldera's MAP aggregate (collection-subqueries.ts); not callable unquoted
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */

@@ -60,11 +60,14 @@ export function arrayOf(elements: readonly Bound[], ctx: BindContext, loc: unkno
   });
 }
 
-/** `ROW(e1, e2, ...)` / `(e1, e2, ...)`: fields named EXPR$0, EXPR$1, ... (Calcite's names). */
-export function rowOf(args: readonly Bound[]): Bound {
+/**
+ * `ROW(e1, e2, ...)` / `(e1, e2, ...)`: fields named EXPR$0, EXPR$1, ... (Calcite's names), or `names` (the
+ * rows of `ARRAY(SELECT a, b ...)`, named after the query's columns).
+ */
+export function rowOf(args: readonly Bound[], names?: readonly string[]): Bound {
   const type = sqlType('ROW', false, {
     fields: args.map((x, i) => ({
-      name: `EXPR$${i}`,
+      name: names?.[i] ?? `EXPR$${i}`,
       type: x.type.kind === 'NULL' ? sqlType('NULL', true) : x.type,
     })),
   });

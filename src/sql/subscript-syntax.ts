@@ -5,6 +5,10 @@
  * or a parenthesized expression. This pass wraps each such call or constructor in parentheses
  * (`(f(x))[i]`), which Postgres parses as the same indirection; a chain (`f(x)[1][2].a`) needs one pair.
  *
+ * The same pass parenthesizes the query of Feldera's MAP aggregate, `MAP(SELECT k, v FROM t)` →
+ * `MAP((SELECT k, v FROM t))` (a call of `map` with a scalar subquery, which `collection-subqueries.ts` turns
+ * into the aggregate; Postgres parses `ARRAY(SELECT ...)` itself).
+ *
  * Unlike the other pre-passes this one inserts characters, so it runs last, inside `parse.ts`'s `parseText`,
  * on exactly the text handed to the parser, and {@link restoreLocations} shifts every `location` of the tree
  * (and the statement offsets, and an error's cursor) back to the text before the insertion: positions in
@@ -32,6 +36,9 @@ const NOT_CALLS = new Set(
     'REFERENCES WINDOW ROWS RANGE PRECEDING FOLLOWING ASC DESC NULLS MATCH_CONDITION DESCRIPTOR'
   ).split(' '),
 );
+
+/** Words that start a query (`MAP(SELECT ...)`, `MAP(WITH ...)`, `MAP(VALUES ...)`). */
+const QUERY_STARTS = new Set(['SELECT', 'WITH', 'VALUES']);
 
 function scan(text: string): Tok[] {
   const out: Tok[] = [];
@@ -82,7 +89,7 @@ function scan(text: string): Tok[] {
  * changed.
  */
 export function wrapCallSubscripts(text: string): { text: string; inserted: number[] } {
-  if (!text.includes('[') && !text.includes('.')) return { text, inserted: [] };
+  if (!/[[.]|map\s*\(/i.test(text)) return { text, inserted: [] };
   const toks = scan(text);
   const opens: number[] = [];
   // insertion points in the input: offset → characters inserted there (')' before '(')
@@ -103,6 +110,18 @@ export function wrapCallSubscripts(text: string): { text: string; inserted: numb
     if (t.text !== ')' && t.text !== ']') continue;
     const o = opens.pop();
     if (o === undefined) continue;
+    const first = toks[o + 1];
+    if (
+      t.text === ')' &&
+      toks[o - 1]?.kind === 'word' &&
+      (toks[o - 1] as Tok).text.toUpperCase() === 'MAP' &&
+      first?.kind === 'word' &&
+      QUERY_STARTS.has(first.text.toUpperCase())
+    ) {
+      // MAP(SELECT k, v ...) → MAP((SELECT k, v ...)): a call with a scalar subquery Postgres parses
+      add((toks[o] as Tok).end, '(');
+      add(t.start, ')');
+    }
     const next = toks[i + 1];
     const after = toks[i + 2];
     const indexed =
