@@ -118,6 +118,14 @@ test('errors after a wrapped call keep the positions of the text as written', as
     e.message,
     new RegExp(`line 2, column ${col("CREATE MATERIALIZED VIEW v AS SELECT SPLIT(s, ',')[1] ")}\\b`),
   );
+  // multi-byte characters before the insertion (the parser counts bytes): still the column as written
+  e = await compileError(`${head}'héllo ✓' AS g, SPLIT(s, ',')[nosuch] FROM t;`);
+  assert.match(
+    e.message,
+    new RegExp(
+      `line 2, column ${col("CREATE MATERIALIZED VIEW v AS SELECT 'héllo ✓' AS g, SPLIT(s, ',')[")}\\b`,
+    ),
+  );
   // a syntax error: where the parser reports it for the text wrapped by hand, two characters to the left
   e = await compileError(`${head}SPLIT(s, ',')[1] FROM t WHERE ) ;`);
   const byHand = await compileError(`${head}(SPLIT(s, ','))[1] FROM t WHERE ) ;`);
