@@ -3,7 +3,8 @@
  * with character strings make a VARCHAR array, as Feldera types them), `ROW(...)`
  * and anonymous rows `(a, b)`, indexing `a[i]` (1-based; out of range → NULL), `m[k]` (absent key → NULL),
  * VARIANT indexing (`v[1]`, `v['k']` → VARIANT, NULL when absent or of another shape), Feldera's 0-based
- * `a[SAFE_OFFSET(i)]` (out of range → NULL) and field access `r.f` / `(r).f` / `t.c.f` (NULL row → NULL field).
+ * `a[SAFE_OFFSET(i)]` (out of range → NULL) and field access `r.f` / `(r).f` / `t.c.f` (NULL row → NULL field;
+ * on a VARIANT, `v.f` is `v['f']`, as Feldera defines it).
  */
 import type { Value } from '../zset/value.ts';
 import {
@@ -12,6 +13,7 @@ import {
   castBound,
   coerce,
   fold,
+  literal,
   mergeCols,
   sqlError,
   strict,
@@ -83,6 +85,9 @@ export function rowOf(args: readonly Bound[], names?: readonly string[]): Bound 
 
 /** Field `name` of a ROW-typed expression (case-insensitive unless an exact match exists). */
 export function fieldAccess(b: Bound, name: string, ctx: BindContext, loc: unknown): Bound {
+  // Feldera: `variant.field` is `variant['field']` (the name as the dialect cases it: unquoted, lower case)
+  if (b.type.kind === 'VARIANT')
+    return subscript(b, literal(name, sqlType('VARCHAR', false, { length: null })), ctx, loc);
   if (b.type.kind !== 'ROW') {
     throw sqlError(
       'SqlTypeError',

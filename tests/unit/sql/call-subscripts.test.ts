@@ -167,3 +167,34 @@ test('array slices a[i:j]: not in Feldera, refused with what to write instead', 
   assert.equal(e.code, 'SqlUnsupported');
   assert.match(e.message, /array slices \(a\[i:j\]\) are not part of Feldera's SQL.*SAFE_OFFSET/);
 });
+
+test("VARIANT: v.field is v['field'] (Feldera's JSON page examples), on columns and call results", async () => {
+  const sql = `CREATE TABLE t (id INT, j VARIANT, r ROW(x INT NULL, y VARCHAR NULL));
+    CREATE MATERIALIZED VIEW v AS SELECT id,
+      CAST(ARRAY[1, 2, 3] AS VARIANT)[1] AS a1,
+      CAST(ARRAY[1, 2, 3] AS VARIANT)."name" AS aname,
+      CAST(MAP['a', 1, 'b', 2] AS VARIANT)."a" AS quoted,
+      CAST(MAP['A', 1, 'b', 2] AS VARIANT).A AS unquoted,
+      CAST(MAP['a', 1, 'b', 2] AS VARIANT)['a'] AS indexed,
+      CAST(MAP[1, 'a', 2, 'b'] AS VARIANT)[1] AS bykey,
+      (CAST(1 AS VARIANT))[1] AS scalar,
+      j.a.b AS jab, t.j.a['b'] AS jab2, j.list[2].c AS jl, PARSE_JSON('{"k": [10, 20]}').k[2] AS parsed,
+      CAST(r AS VARIANT).x AS rx
+    FROM t;`;
+  const [got] = await run(sql, [{ id: 1, j: { a: { b: 5 }, list: [{}, { c: 'z' }] }, r: { x: 7, y: null } }]);
+  assert.deepEqual(got, {
+    id: 1,
+    a1: '1',
+    aname: null,
+    quoted: '1',
+    unquoted: null,
+    indexed: '1',
+    bykey: '"a"',
+    scalar: null,
+    jab: '5',
+    jab2: '5',
+    jl: '"z"',
+    parsed: '20',
+    rx: '7',
+  });
+});
