@@ -3,7 +3,8 @@
  * does not ship), written out here in our own formatting; used by `bench/nexmark/suite.ts` and by the tests
  * (`tests/unit/sql/nexmark-queries.test.ts`, `tests/integration/nexmark.test.ts`).
  *
- * `unsupported` marks the queries Holdfast cannot compile yet, with the reason.
+ * `unsupported` marks the queries Holdfast cannot compile yet, with the reason (none today); `udfTs` is the
+ * TypeScript that implements a query's bodiless CREATE FUNCTIONs (q21's `re_extract`, a Rust UDF in Feldera).
  */
 
 export interface NexmarkQuery {
@@ -14,7 +15,31 @@ export interface NexmarkQuery {
   readonly view: string;
   /** Why Holdfast does not run it (yet), or undefined. */
   readonly unsupported?: string;
+  /** The program's `udf_ts` (TypeScript UDFs for its bodiless CREATE FUNCTIONs), or none. */
+  readonly udfTs?: string;
 }
+
+/**
+ * q21's `re_extract` (Feldera: a Rust UDF over the regex crate) in TypeScript: group `grp` of the first match of
+ * the pattern `p` in `s`; NULL when an argument is NULL, the pattern does not compile, nothing matches, or the
+ * group took no part in the match. Compiled patterns are cached per pattern text (a pure function of it).
+ */
+export const Q21_UDF_TS = `const patterns = new Map<string, RegExp | null>();
+export function re_extract(s: string | null, p: string | null, grp: number | null): string | null {
+  if (s === null || p === null || grp === null || grp < 0) return null;
+  let re = patterns.get(p);
+  if (re === undefined) {
+    try {
+      re = new RegExp(p, 'u');
+    } catch {
+      re = null;
+    }
+    patterns.set(p, re);
+  }
+  const m = re === null ? null : re.exec(s);
+  return m === null ? null : (m[grp] ?? null);
+}
+`;
 
 export interface TableOptions {
   /** `LATENESS` on the `date_time` columns (e.g. `INTERVAL 4 SECONDS`), or none. */
@@ -307,8 +332,26 @@ WHERE A.category = 10;`,
   {
     name: 'q21',
     view: 'q21',
-    sql: '',
-    unsupported: 'uses the Rust UDF re_extract (a TypeScript UDF is another engineer’s work): not run here',
+    // Feldera's q21 declares re_extract and implements it in Rust (regex captures: group `grp` of the first
+    // match of `p` in `s`, NULL when there is no match, the group took no part, or an argument is NULL); here
+    // the same function in TypeScript, passed as the program's udf_ts (Q21_UDF_TS)
+    sql: `CREATE FUNCTION re_extract(s VARCHAR, p VARCHAR, grp INTEGER) RETURNS VARCHAR;
+CREATE VIEW candidates AS
+SELECT auction, bidder, price, channel, url, lower(channel) AS lower_channel
+FROM bid;
+CREATE VIEW q21 AS
+SELECT auction, bidder, price, channel,
+  CASE
+    WHEN lower_channel = 'apple' THEN '0'
+    WHEN lower_channel = 'google' THEN '1'
+    WHEN lower_channel = 'facebook' THEN '2'
+    WHEN lower_channel = 'baidu' THEN '3'
+    ELSE re_extract(url, CAST('(&|^)channel_id=([^&]*)' AS VARCHAR), 2)
+  END AS channel_id
+FROM candidates
+WHERE lower_channel IN ('apple', 'google', 'facebook', 'baidu')
+  OR re_extract(url, CAST('(&|^)channel_id=([^&]*)' AS VARCHAR), 2) IS NOT NULL;`,
+    udfTs: Q21_UDF_TS,
   },
   {
     name: 'q22',
@@ -319,7 +362,5 @@ CREATE VIEW q22 AS
 SELECT auction, bidder, price, channel,
   split_index(url, '/', 3) AS dir1, split_index(url, '/', 4) AS dir2, split_index(url, '/', 5) AS dir3
 FROM bid;`,
-    unsupported:
-      'the SPLIT function is not implemented, and a subscript on a call result (f(x)[i]) does not parse (the Postgres grammar needs (f(x))[i])',
   },
 ];

@@ -85,8 +85,9 @@ export function nexmarkMarkdown(r: NexmarkReport): string {
         `| ${x.query} | ${int(engine(x))} | ${int(rate(x.events, x.engine_seconds + x.generate_seconds))} | ${x.peak_rss_mib} MiB | ${int(x.state.at(-1)?.rows ?? 0)} | ${int(x.output_rows)} |`,
     ),
     '',
-    `Not run: ${skipped.map((q) => `${q.name} (${q.unsupported})`).join('; ')}.`,
-    '',
+    ...(skipped.length > 0
+      ? [`Not run: ${skipped.map((q) => `${q.name} (${q.unsupported})`).join('; ')}.`, '']
+      : []),
     'State over the stream for the windowed queries (rows held, at each tenth of the events):',
     '',
     '| query | state rows along the stream |',

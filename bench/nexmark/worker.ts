@@ -27,7 +27,9 @@ function peakRssMiB(): number {
   return Math.round(Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) / 1024);
 }
 
-const program = await compileProgram(nexmarkTables({ lateness: 'INTERVAL 4 SECONDS' }) + query.sql);
+const program = await compileProgram(nexmarkTables({ lateness: 'INTERVAL 4 SECONDS' }) + query.sql, {
+  ...(query.udfTs === undefined ? {} : { udfTs: query.udfTs }),
+});
 const circuit = program.instantiate();
 const tables = ['person', 'auction', 'bid'] as const;
 const ctx = (t: string) => ({

@@ -19,6 +19,8 @@
  *   exact for DECIMAL (the result, of the argument's type as Feldera types it, truncated toward zero), in the
  *   argument's integer arithmetic as Feldera computes it for integers ((Σx² − (Σx)²/n) / d with truncating
  *   divisions, then the integer square root), correctly rounded sums for REAL/DOUBLE.
+ * - `$map(k, v)`: Feldera's MAP aggregate `MAP(SELECT k, v ...)` (per key the multiset of values; the largest
+ *   wins), see MapAgg.
  */
 
 import { ServiceError } from '../errors/service-error.ts';
@@ -26,7 +28,7 @@ import type { Accumulator, AggregateFunction } from '../operators/aggregate.ts';
 import { encodeValue, type ObjectValue, type Row, type Value } from '../zset/value.ts';
 import { AGGREGATE_ALIASES, type AggregateName, comparator } from './expr.ts';
 import { type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
-import { compareAny, SqlArray } from './values/collections.ts';
+import { compareAny, SqlArray, SqlMap } from './values/collections.ts';
 import { Decimal } from './values/decimal.ts';
 import {
   BIGINT_MAX,
@@ -750,6 +752,47 @@ class ArrayAggDistinct implements Accumulator {
   }
 }
 
+/**
+ * `$map(k, v)`, Feldera's MAP aggregate (`MAP(SELECT k, v ...)`, see `collection-subqueries.ts`): per key the
+ * multiset of its values; the result maps each key to its largest value (NULL the smallest), keys sorted as
+ * SqlMap keeps them. Deleting a row removes its value, so a key whose rows are all gone leaves the map and a
+ * key's deleted largest value gives way to the next. Each change costs O(1); the map is rebuilt for a changed
+ * group only. Fed `ArgPair(k = v, v = k)` (the pair's `k` is the second argument).
+ */
+class MapAgg implements Accumulator {
+  readonly keys = new Map<string, { key: Value; values: Map<string, { v: Value; n: number }> }>();
+  add(x: Value, w: number): void {
+    const p = x as ArgPair;
+    const kk = encodeValue(p.v);
+    let e = this.keys.get(kk);
+    if (e === undefined) {
+      e = { key: p.v, values: new Map() };
+      this.keys.set(kk, e);
+    }
+    const vk = encodeValue(p.k);
+    const c = e.values.get(vk);
+    if (c === undefined) e.values.set(vk, { v: p.k, n: w });
+    else if ((c.n += w) === 0) {
+      e.values.delete(vk);
+      if (e.values.size === 0) this.keys.delete(kk);
+    }
+  }
+  result(): Value {
+    const entries: Array<[Value, Value]> = [];
+    for (const { key, values } of this.keys.values()) {
+      let best: Value | undefined;
+      for (const { v, n } of values.values())
+        if (n > 0 && (best === undefined || nullFirst(v, best) > 0)) best = v;
+      if (best !== undefined) entries.push([key, best]);
+    }
+    entries.sort((a, b) => nullFirst(a[0], b[0]));
+    return new SqlMap(
+      entries.map((e) => e[0]),
+      entries.map((e) => e[1]),
+    );
+  }
+}
+
 /** The regression aggregates `f(y, x)` (and COVAR/CORR): two arguments, fed as one `(x, y)` pair. */
 export const TWO_ARGUMENT_AGGREGATES: ReadonlySet<string> = new Set([
   'regr_count',
@@ -907,6 +950,8 @@ export function makeAggregate(
         return new Variance(t, name.endsWith('samp'), name.startsWith('stddev'));
       case 'array_agg':
         return distinct ? new ArrayAggDistinct() : new ArrayAgg(opts.order ?? []);
+      case '$map':
+        return new MapAgg();
       default:
         if (TWO_ARGUMENT_AGGREGATES.has(name)) return new Regression(name);
         throw new Error(`aggregate ${name} has no implementation`);

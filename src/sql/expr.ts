@@ -63,7 +63,15 @@ import {
   negateInterval,
   resolveIntervalType,
 } from './intervals.ts';
-import { arrayOf, fieldAccess, rowOf, subscript, widenToText } from './nested-expr.ts';
+import {
+  arrayOf,
+  fieldAccess,
+  rowOf,
+  safeOffset,
+  safeOffsetArgument,
+  subscript,
+  widenToText,
+} from './nested-expr.ts';
 import { bindPeriodPredicate } from './period-predicates.ts';
 import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
@@ -517,21 +525,40 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
         loc,
       );
     case 'RowExpr':
-      return rowOf(((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)));
-    case 'A_Indirection': {
-      const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
-      let b = bindExpr(n.arg, ctx);
-      for (const ind of n.indirection as Ast[]) {
-        if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
-        else if (ind.A_Indices && !ind.A_Indices.is_slice)
-          b = subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc);
-        else throw sqlError('SqlUnsupported', 'array slices and * are not supported', ctx, loc);
-      }
-      return b;
-    }
+      return rowOf(
+        ((n.args ?? []) as Ast[]).map((e) => bindExpr(e, ctx)),
+        n.colnames ? names(n.colnames) : undefined,
+      );
+    case 'A_Indirection':
+      return bindIndirection(n, ctx); // its own frame: bindExpr's stays small for deep nesting
     default:
       throw sqlError('SqlUnsupported', `unsupported expression: ${kind}`, ctx, loc, { construct: kind });
   }
+}
+
+/** `base[i]`, `base[SAFE_OFFSET(i)]`, `base.f` chains (nested-expr.ts). */
+function bindIndirection(n: Ast, ctx: BindContext): Bound {
+  const loc = (Object.values(n.arg)[0] as Ast)?.location; // the node has no location of its own
+  let b = bindExpr(n.arg, ctx);
+  for (const ind of n.indirection as Ast[]) {
+    if (ind.String) b = fieldAccess(b, ind.String.sval as string, ctx, loc);
+    else if (ind.A_Indices && !ind.A_Indices.is_slice) {
+      const offset = safeOffsetArgument(ind.A_Indices.uidx);
+      b =
+        offset === undefined
+          ? subscript(b, bindExpr(ind.A_Indices.uidx, ctx), ctx, loc)
+          : safeOffset(b, bindExpr(offset, ctx), ctx, loc);
+    } else if (ind.A_Indices)
+      throw sqlError(
+        'SqlUnsupported',
+        "array slices (a[i:j]) are not part of Feldera's SQL: index the elements one at a time (a[i] from 1, or a[SAFE_OFFSET(i)] from 0)",
+        ctx,
+        loc,
+        { construct: 'array slice' },
+      );
+    else throw sqlError('SqlUnsupported', '.* on a value is not supported', ctx, loc);
+  }
+  return b;
 }
 
 function bindConst(n: Ast, _ctx: BindContext): Bound {
@@ -1002,6 +1029,7 @@ const AGGREGATE_NAME_LIST = [
   'covar_pop',
   'covar_samp',
   'corr',
+  '$map', // MAP(SELECT k, v ...), Feldera's MAP aggregate (collection-subqueries.ts); not callable unquoted
 ] as const;
 export type AggregateName = (typeof AGGREGATE_NAME_LIST)[number];
 /** Feldera's other names for aggregates (`s0me` is SOME after the dialect pre-pass, see `dialect.ts`). */

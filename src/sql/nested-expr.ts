@@ -2,8 +2,9 @@
  * Binding of the nested-type expressions (issue 19), called by `expr.ts`: `ARRAY[...]` constructors (numbers mixed
  * with character strings make a VARCHAR array, as Feldera types them), `ROW(...)`
  * and anonymous rows `(a, b)`, indexing `a[i]` (1-based; out of range → NULL), `m[k]` (absent key → NULL),
- * VARIANT indexing (`v[1]`, `v['k']` → VARIANT, NULL when absent or of another shape) and field access
- * `r.f` / `(r).f` / `t.c.f` (NULL row → NULL field).
+ * VARIANT indexing (`v[1]`, `v['k']` → VARIANT, NULL when absent or of another shape), Feldera's 0-based
+ * `a[SAFE_OFFSET(i)]` (out of range → NULL) and field access `r.f` / `(r).f` / `t.c.f` (NULL row → NULL field;
+ * on a VARIANT, `v.f` is `v['f']`, as Feldera defines it).
  */
 import type { Value } from '../zset/value.ts';
 import {
@@ -12,6 +13,7 @@ import {
   castBound,
   coerce,
   fold,
+  literal,
   mergeCols,
   sqlError,
   strict,
@@ -60,11 +62,14 @@ export function arrayOf(elements: readonly Bound[], ctx: BindContext, loc: unkno
   });
 }
 
-/** `ROW(e1, e2, ...)` / `(e1, e2, ...)`: fields named EXPR$0, EXPR$1, ... (Calcite's names). */
-export function rowOf(args: readonly Bound[]): Bound {
+/**
+ * `ROW(e1, e2, ...)` / `(e1, e2, ...)`: fields named EXPR$0, EXPR$1, ... (Calcite's names), or `names` (the
+ * rows of `ARRAY(SELECT a, b ...)`, named after the query's columns).
+ */
+export function rowOf(args: readonly Bound[], names?: readonly string[]): Bound {
   const type = sqlType('ROW', false, {
     fields: args.map((x, i) => ({
-      name: `EXPR$${i}`,
+      name: names?.[i] ?? `EXPR$${i}`,
       type: x.type.kind === 'NULL' ? sqlType('NULL', true) : x.type,
     })),
   });
@@ -80,6 +85,9 @@ export function rowOf(args: readonly Bound[]): Bound {
 
 /** Field `name` of a ROW-typed expression (case-insensitive unless an exact match exists). */
 export function fieldAccess(b: Bound, name: string, ctx: BindContext, loc: unknown): Bound {
+  // Feldera: `variant.field` is `variant['field']` (the name as the dialect cases it: unquoted, lower case)
+  if (b.type.kind === 'VARIANT')
+    return subscript(b, literal(name, sqlType('VARCHAR', false, { length: null })), ctx, loc);
   if (b.type.kind !== 'ROW') {
     throw sqlError(
       'SqlTypeError',
@@ -160,4 +168,32 @@ export function subscript(base: Bound, index: Bound, ctx: BindContext, loc: unkn
     ctx,
     loc,
   );
+}
+
+/** The argument of a subscript written `[SAFE_OFFSET(i)]` (Feldera's 0-based array index), or undefined. */
+// biome-ignore lint/suspicious/noExplicitAny: the Postgres AST is untyped JSON
+export function safeOffsetArgument(uidx: any): unknown {
+  const fc = uidx?.FuncCall;
+  const name = fc?.funcname as Array<{ String?: { sval?: string } }> | undefined;
+  if (name?.length !== 1 || name[0]?.String?.sval?.toLowerCase() !== 'safe_offset') return undefined;
+  if (!Array.isArray(fc.args) || fc.args.length !== 1 || fc.agg_star || fc.over) return undefined;
+  return fc.args[0];
+}
+
+/** `a[SAFE_OFFSET(i)]`: the element at 0-based position `i` of an ARRAY; NULL when out of range or NULL. */
+export function safeOffset(base: Bound, index: Bound, ctx: BindContext, loc: unknown): Bound {
+  if (base.type.kind !== 'ARRAY')
+    throw sqlError(
+      'SqlTypeError',
+      `SAFE_OFFSET indexes an ARRAY (0-based), got ${typeToSql(base.type)}: use [i] for a MAP or VARIANT`,
+      ctx,
+      loc,
+    );
+  const i = coerce(index, sqlType('INTEGER', index.type.nullable), ctx, loc, 'array index');
+  const et = base.type.element as SqlType;
+  return strict({ ...et, nullable: true }, [base, i], (a, n) => {
+    const items = (a as SqlArray).items;
+    const k = n as number;
+    return k >= 0 && k < items.length ? (items[k] as Value) : null;
+  });
 }

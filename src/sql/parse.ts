@@ -15,6 +15,8 @@
  * - Feldera's `LATENESS` annotations (`lateness-syntax.ts`), cut out after the rewrites: a column's is attached
  *   to its CREATE TABLE statement (`lateness`), a `LATENESS v.c expr;` statement becomes a synthetic
  *   `HoldfastLateness` statement in program order.
+ * - subscripts and field access on call results (`f(x)[i]`, `SPLIT(s, ',')[1]`): the call is wrapped in
+ *   parentheses just before parsing, and the tree's positions shifted back (`subscript-syntax.ts`);
  * - Feldera's nested types hung on their TypeName nodes and user-defined types (CREATE TYPE) expanded where
  *   they are used (`type-expr.ts`); CREATE TYPE statements are consumed and not returned.
  * Positions reported to users are 1-based line and column.
@@ -36,6 +38,7 @@ import { type CutLateness, cutLateness } from './lateness-syntax.ts';
 import { rewriteRecursiveDeclarations } from './recursive-syntax.ts';
 import type { PropertyValue } from './schema.ts';
 import { type Ast, SourceMap } from './source-map.ts';
+import { insertedBytes, restoreLocations, unshiftOffset, wrapCallSubscripts } from './subscript-syntax.ts';
 import { attachTypes } from './type-expr.ts';
 import { cutFunctions, functionStatement } from './udf-parse.ts';
 import { rewriteWindowSyntax } from './window-syntax.ts';
@@ -331,14 +334,21 @@ function latenessClause(
 
 /** Runs the Postgres parser on position-preserving text, reporting errors against the program text. */
 function parseText(sql: string, cleaned: string, map: SourceMap, starts: readonly number[]): Ast {
+  // subscripts on call results (`f(x)[i]`): wrapped in parentheses, positions restored (subscript-syntax.ts)
+  const wrapped = wrapCallSubscripts(cleaned);
+  const shifts = insertedBytes(wrapped.text, wrapped.inserted);
   try {
-    return parseSync(cleaned);
+    const tree = parseSync(wrapped.text);
+    restoreLocations(tree, shifts);
+    return tree;
   } catch (err) {
     if (isStackOverflow(err)) throw tooDeepForParser(sql, cleaned, starts);
     const details = (err as { sqlDetails?: { cursorPosition?: number; message?: string } }).sqlDetails;
     const msg = details?.message ?? (err as Error).message;
     const off =
-      details?.cursorPosition !== undefined ? map.charOffset(Math.max(0, details.cursorPosition - 1)) : 0;
+      details?.cursorPosition !== undefined
+        ? map.charOffset(unshiftOffset(Math.max(0, details.cursorPosition - 1), shifts))
+        : 0;
     // the grammar's own stack limit (bison): nesting, not a syntax error
     if (/^memory exhausted/.test(msg)) throw tooDeep(sql, off, TOO_DEEP_FOR_PARSER, { limit: null });
     throw syntaxAt(sql, Math.min(off, Math.max(0, sql.length - 1)), msg);

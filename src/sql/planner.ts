@@ -447,7 +447,10 @@ export class Planner {
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
-      const arity = name === 'arg_min' || name === 'arg_max' || TWO_ARGUMENT_AGGREGATES.has(name) ? 2 : 1;
+      const arity =
+        name === 'arg_min' || name === 'arg_max' || name === '$map' || TWO_ARGUMENT_AGGREGATES.has(name)
+          ? 2
+          : 1;
       if (args.length !== arity)
         throw this.#err(
           'SqlTypeError',

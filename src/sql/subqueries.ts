@@ -16,6 +16,8 @@
  * - scalar `(q)`: uncorrelated → q itself as a derived table (it must be a non-grouped aggregate or FROM-less
  *   SELECT, so it has at most one row); correlated → `SELECT keys, expr AS $v ... GROUP BY keys` where expr is an
  *   aggregate (a bare COUNT is COALESCEd to 0 for keys without rows).
+ * - `ARRAY(q)` / `MAP(q)` (Feldera's collection aggregates over a query): the scalar subquery of the aggregate
+ *   over q (`collection-subqueries.ts`), rewritten as above and COALESCEd with the empty collection.
  * Derived tables get the aliases `$sqN`, their columns `$k0`, `$m`, `$n`, `$nulls`, `$v` (names no user column
  * can collide with unquoted); `SELECT *` skips them (planner.ts).
  *
@@ -23,6 +25,7 @@
  */
 import type { ServiceError } from '../errors/service-error.ts';
 import { walkAst } from './ast-walk.ts';
+import { collectionSubquery, mapSubquery } from './collection-subqueries.ts';
 import type { Ast } from './parse.ts';
 
 /** The columns a FROM item makes visible, for classifying column references as inner or outer. */
@@ -268,7 +271,14 @@ export function decorrelate(
   const joins: Join[] = [];
   let uncorrelatedOnly = false;
 
+  // ARRAY(SELECT ...) / MAP(SELECT ...): an aggregate over the query, then a scalar subquery (collection-subqueries.ts)
+  const collection = (kind: 'array' | 'map', link: Ast): Ast => {
+    const c = collectionSubquery(kind, link, o.fresh, (m) => o.error('SqlTypeError', m, link.location));
+    return coalesce([rewriteSubLink(c.subLink.SubLink), c.empty]);
+  };
+
   const rewriteSubLink = (s: Ast): Ast => {
+    if (s.subLinkType === 'ARRAY_SUBLINK') return collection('array', s);
     const sub = s.subselect?.SelectStmt;
     const loc = s.location;
     if (!sub) throw o.error('SqlUnsupported', 'unsupported subquery', loc);
@@ -438,6 +448,8 @@ export function decorrelate(
     if (Array.isArray(ast)) return ast.map(rewrite);
     if (nodeKind(ast) === 'SubLink') return rewriteSubLink(ast.SubLink);
     if (nodeKind(ast) === 'SelectStmt') return ast;
+    const mapQuery = mapSubquery(ast);
+    if (mapQuery !== undefined) return collection('map', mapQuery);
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(ast)) out[k] = rewrite(v);
     return out;

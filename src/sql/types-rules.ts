@@ -232,6 +232,11 @@ export function aggregateType(name: string, shown: string, args: readonly SqlTyp
       return withNullable(t, true);
     case 'array_agg':
       return sqlType('ARRAY', true, { element: t.kind === 'NULL' ? t : withNullable(t, true) });
+    case '$map': {
+      // MAP(SELECT k, v ...): never NULL (an empty query gives an empty map)
+      const v = args[1] as SqlType;
+      return sqlType('MAP', false, { key: t, value: v.kind === 'NULL' ? v : withNullable(v, true) });
+    }
     case 'regr_count':
       if (!args.every((a) => isNumeric(a) || a.kind === 'NULL')) bad();
       return sqlType('BIGINT', false);
