@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { differentiate } from '../../../src/operators/differentiate.ts';
 import { integrate, materialize } from '../../../src/operators/integrate.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
+import { traceBatchesOf } from '../../../src/zset/trace.ts';
 import { assertZ, del, ins, mulberry32, norm, randInt, step1, z } from './support.ts';
 
 function randomBatch(rnd: () => number): Batch {
@@ -58,6 +59,31 @@ describe('materialize', () => {
     const r = materialize();
     r.restore({ input: [op.snapshot().input as Batch] });
     assertZ(r.contents(), [[['a'], 2]]);
+  });
+  test('the integral is a trace: a snapshot is its sealed batches, a restore adopts them without decoding', () => {
+    const m = materialize();
+    const b = emptyBatch();
+    for (let i = 0; i < 5000; i++) {
+      b.rows.push([i % 700, `name-${i % 700}`]);
+      b.weights.push(1);
+    }
+    step1(m, b);
+    step1(m, del([3, 'name-3']));
+    const snap = m.snapshot();
+    const sealed = traceBatchesOf(snap.input as Batch);
+    assert.ok(sealed !== null && sealed.length > 0, 'state "input" is sealed trace batches');
+    assert.equal(
+      sealed.reduce((a, tb) => a + tb.length, 0),
+      700,
+      'one entry per distinct row',
+    );
+    const r = materialize();
+    r.restore({ input: [snap.input as Batch] });
+    assert.equal(r.entryCount, 700);
+    assert.deepEqual(norm(r.contents()), norm(m.contents()));
+    // and it goes on from there
+    assert.deepEqual(norm(step1(r, ins([3, 'name-3']))), norm(step1(m, ins([3, 'name-3']))));
+    assert.deepEqual(norm(r.contents()), norm(m.contents()));
   });
 });
 
