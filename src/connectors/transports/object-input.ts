@@ -19,6 +19,10 @@
  * are expected to be immutable: if the object at the position was replaced since (its ETag changed), the
  * connector fails (`ObjectInputChanged`) rather than mix two versions.
  *
+ * Encryption: with `customer_key_secret` (AzureBlob only; a secret, redacted by name) every read carries that
+ * customer-provided key (azure-store.ts); a blob written with another key fails with
+ * `ObjectStoreEncryptionKeyMismatch`.
+ *
  * Transfers: each object is streamed (a ranged read from the position), parsed chunk by chunk, never held
  * whole. Up to `max_concurrent_fetches` objects (default 8, as in Feldera) are fetched at once (object-prefetch.ts):
  * the object being parsed and the next ones in key order, each read ahead into a queue of at most
@@ -98,6 +102,7 @@ const OBJECT_STORE_INPUT_KEYS = [
   'secret_key',
   'account',
   'sas_token',
+  'customer_key_secret',
   'key',
   'prefix',
   'follow',
@@ -229,11 +234,14 @@ export function objectStoreInputConfig(
   const secretKey = optionalString(ctx, cfg.secret_key, 'secret_key');
   const account = optionalString(ctx, cfg.account, 'account');
   const sasToken = optionalString(ctx, cfg.sas_token, 'sas_token');
+  const customerKey = optionalString(ctx, cfg.customer_key_secret, 'customer_key_secret');
   const sel = selection(ctx, cfg);
   const rest = common(ctx, cfg);
   let open: () => ObjectStore;
   let location: string;
   const p = provider.toLowerCase();
+  if (customerKey !== null && p !== 'azureblob' && p !== 'azure')
+    throw configError(ctx, "'customer_key_secret' (a customer-provided key) is for provider AzureBlob");
   if (p === 'local') {
     const root = isAbsolute(bucket) ? bucket : resolvePath(baseDir, bucket);
     open = () => new DirStore({ root });
@@ -248,6 +256,7 @@ export function objectStoreInputConfig(
           : {}),
         ...(account !== null ? { account } : {}),
         ...(sasToken !== null ? { sasToken } : {}),
+        ...(customerKey !== null ? { customerKey } : {}),
         maxTries: 1,
       });
     location = `azureblob://${bucket}`;

@@ -15,14 +15,20 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { type ConnectorContext, parseConnectorSpec } from '../../../src/connectors/transports/config.ts';
+import { startObjectInput } from '../../../src/connectors/transports/object-input.ts';
 import { isServiceError } from '../../../src/errors/service-error.ts';
 import { redact } from '../../../src/manager/validate.ts';
+import { compileProgram } from '../../../src/sql/program.ts';
+import type { TableSchema } from '../../../src/sql/schema.ts';
 import { AzureStore } from '../../../src/sync/azure-store.ts';
 import { openStore } from '../../../src/sync/synchronizer.ts';
 import { describeSync, parseSyncConfig } from '../../../src/types/sync-config.ts';
 import { type CpkProxy, startCpkProxy } from '../../helpers/cpk-proxy.ts';
+import { FakeHost } from '../connectors/transports/support.ts';
 
 const KEY = randomBytes(32).toString('base64');
 const OTHER_KEY = randomBytes(32).toString('base64');
@@ -227,5 +233,71 @@ test('configuration: a malformed key, an http endpoint, a non-Azure provider or 
       e.errorCode === 'InvalidObjectStoreConfig' &&
       e.details?.field === 'customer_key_secret' &&
       !e.message.includes(short),
+  );
+});
+
+test('object_store_input from Azure with customer_key_secret reads with the key; without it the connector fails clearly', async () => {
+  await store(KEY, 'cpk/input').put('1.json', '{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n');
+  const table = (await compileProgram('CREATE TABLE t (id INT NOT NULL, name VARCHAR);')).table(
+    't',
+  ) as TableSchema;
+  const read = async (extra: Record<string, unknown>) => {
+    const config = {
+      provider: 'AzureBlob',
+      bucket: 'cpk/input',
+      endpoint,
+      access_key: proxy.azurite.account,
+      secret_key: proxy.azurite.key,
+      prefix: '',
+      ...extra,
+    };
+    const spec = parseConnectorSpec(
+      {
+        name: 'src',
+        transport: { name: 'object_store_input', config },
+        format: { name: 'json', config: { update_format: 'raw' } },
+      },
+      0,
+      't',
+      'table',
+    );
+    const ctx: ConnectorContext = {
+      relation: 't',
+      relationKind: 'table',
+      connector: 'src',
+      transport: 'object_store_input',
+    };
+    const host = new FakeHost();
+    const logged: string[] = [];
+    const c = await startObjectInput(ctx, spec, table, host, (_l, m) => logged.push(m), {
+      baseDir: tmpdir(),
+    });
+    await c.settled;
+    await c.stop();
+    return { host, status: c.status(), logged };
+  };
+  seen.length = 0;
+  const ok = await read({ customer_key_secret: KEY });
+  assert.equal(ok.status.state, 'end_of_input', String(ok.status.error));
+  assert.deepEqual(ok.host.rows(), [
+    [1, 'a'],
+    [2, 'b'],
+  ]);
+  const gets = seen.filter((r) => r.method === 'GET' && r.comp === null);
+  assert.ok(gets.length >= 1);
+  for (const r of gets) assert.equal(r.sha, sha(KEY));
+  const none = await read({});
+  assert.equal(none.status.state, 'failed');
+  assert.match(String(none.status.error), /BlobUsesCustomerSpecifiedEncryption/);
+  const wrong = await read({ customer_key_secret: OTHER_KEY });
+  assert.equal(wrong.status.state, 'failed');
+  for (const r of [ok, none, wrong])
+    assert.ok(
+      !JSON.stringify([r.status, r.logged]).includes(KEY) &&
+        !JSON.stringify([r.status, r.logged]).includes(OTHER_KEY),
+    );
+  await assert.rejects(
+    read({ provider: 'S3', customer_key_secret: KEY }),
+    (e: Error) => /for provider AzureBlob/.test(e.message) && !e.message.includes(KEY),
   );
 });
