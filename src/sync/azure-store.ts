@@ -33,7 +33,7 @@
  * (`x-ms-error-code`: `BlobNotFound`, `ContainerNotFound`, `AuthenticationFailed`, `ConditionNotMet`...) or the
  * Node network code in the message and in `details.store_code`. A HEAD answer has no body (Azurite sends no
  * error code with it either), so `head` on a missing container returns `null` like a missing key and a refused
- * HEAD reports `Forbidden`: use `listPage`/`get` to tell them apart. `If-Match` on a missing blob is 412 on Azure;
+ * HEAD reports `Forbidden` (only a customer-key mismatch is read from a HEAD's `x-ms-error-code` header): use `listPage`/`get` to tell them apart. `If-Match` on a missing blob is 412 on Azure;
  * `put` reports it as `ObjectNotFound` (one extra HEAD), as the contract says.
  */
 import { createHash } from 'node:crypto';
@@ -482,6 +482,8 @@ function quoteEtag(etag: string): string {
 
 /** A blob written with a customer-provided key, requested without it or with another one. */
 const KEY_MISMATCH: ErrorCode = 'ObjectStoreEncryptionKeyMismatch';
+/** Azure's codes for a customer-provided key missing or not the blob's (`BlobUsesCustomerSpecifiedEncryption`). */
+const CPK_CODE_RE = /CustomerSpecifiedEncryption|EncryptionKey/i;
 
 const AUTH_CODES = new Set([
   'AuthenticationFailed',
@@ -552,9 +554,15 @@ export function azureError(
   };
   const status = err.statusCode;
   let storeCode = err.code;
-  // a HEAD answer has no body: its code, when the service sends one, is only in the x-ms-error-code header
-  if (storeCode === undefined || storeCode === '')
-    storeCode = err.response?.headers?.get?.('x-ms-error-code');
+  // a HEAD answer has no body: its code, when the service sends one, is only in the x-ms-error-code header. Only
+  // a key mismatch is taken from there (a HEAD of a missing container stays "not found", as documented above)
+  const headerCode = err.response?.headers?.get?.('x-ms-error-code');
+  if (
+    (storeCode === undefined || storeCode === '') &&
+    headerCode !== undefined &&
+    CPK_CODE_RE.test(headerCode)
+  )
+    storeCode = headerCode;
   if ((storeCode === undefined || storeCode === '') && err.errors?.[0]?.code !== undefined)
     storeCode = err.errors[0].code;
   if (
@@ -602,11 +610,7 @@ export function azureError(
       'ObjectEtagMismatch',
       'The object changed since it was read (If-Match); read it again and retry',
     );
-  if (
-    storeCode === 'BlobUsesCustomerSpecifiedEncryption' ||
-    /CustomerSpecifiedEncryption|EncryptionKey/i.test(storeCode) ||
-    (status === 409 && /encryption key/i.test(rawMessage))
-  )
+  if (CPK_CODE_RE.test(storeCode) || (status === 409 && /encryption key/i.test(rawMessage)))
     return make(
       KEY_MISMATCH,
       'The blob is encrypted with a customer-provided key and the request carried none or another one: set `customer_key_secret` to the key the blobs were written with',
