@@ -16,6 +16,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   sync: async () => (await import('./sync/suite.ts')).syncSuite,
   standby: async () => (await import('./standby/suite.ts')).standbySuite,
   nexmark: async () => (await import('./nexmark/suite.ts')).nexmarkSuite,
+  objinput: async () => (await import('./objinput/suite.ts')).objinputSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]

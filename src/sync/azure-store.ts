@@ -16,10 +16,16 @@
  *   `blockSize`, `concurrency` blocks in flight, then Put Block List. Conditional writes (`If-None-Match: *`,
  *   `If-Match: etag`) ride on the Put Blob or on the Put Block List, so of racing writers exactly one commits.
  * - `accessTier` and `encryptionScope` are sent with every upload.
+ * - `customerKey` (a customer-provided key, CPK: the base64 of a 256-bit AES key) goes with every blob write
+ *   and read: Put Blob, Put Block, Put Block List, Get Blob and Get Blob Properties carry `x-ms-encryption-key`,
+ *   `x-ms-encryption-key-sha256` and `x-ms-encryption-algorithm: AES256` (Delete and List need no key). Azure
+ *   takes a key only over HTTPS, so the endpoint must be `https://`. A blob written with a key can only be read
+ *   with that key: Azure answers 409 `BlobUsesCustomerSpecifiedEncryption` otherwise, reported as
+ *   `ObjectStoreEncryptionKeyMismatch`.
  *
  * # State
- * One BlobServiceClient/ContainerClient (their sockets); nothing else. Secrets live only inside the client and the
- * credential; {@link AzureStore.description} and every message are built without them (the endpoint's query,
+ * One BlobServiceClient/ContainerClient (their sockets) and the customer key's request headers; nothing else.
+ * Secrets live only inside the client, the credential and the CPK headers; {@link AzureStore.description} and every message are built without them (the endpoint's query,
  * where a SAS may sit, is left out, and `sig=` values in store messages are redacted).
  *
  * # Errors
@@ -27,7 +33,7 @@
  * (`x-ms-error-code`: `BlobNotFound`, `ContainerNotFound`, `AuthenticationFailed`, `ConditionNotMet`...) or the
  * Node network code in the message and in `details.store_code`. A HEAD answer has no body (Azurite sends no
  * error code with it either), so `head` on a missing container returns `null` like a missing key and a refused
- * HEAD reports `Forbidden`: use `listPage`/`get` to tell them apart. `If-Match` on a missing blob is 412 on Azure;
+ * HEAD reports `Forbidden` (only a customer-key mismatch is read from a HEAD's `x-ms-error-code` header): use `listPage`/`get` to tell them apart. `If-Match` on a missing blob is 412 on Azure;
  * `put` reports it as `ObjectNotFound` (one extra HEAD), as the contract says.
  */
 import { createHash } from 'node:crypto';
@@ -38,6 +44,7 @@ import type {
   BlobServiceClient,
   BlockBlobClient,
   ContainerClient,
+  CpkInfo,
   StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { isServiceError, ServiceError } from '../errors/service-error.ts';
@@ -105,6 +112,24 @@ export interface AzureStoreOptions {
   readonly accessTier?: string;
   /** Encryption scope of uploaded blobs (`--azureblob-encryption-scope`). */
   readonly encryptionScope?: string;
+  /** A customer-provided key (secret): the base64 of 32 bytes, sent with every blob read and write. */
+  readonly customerKey?: string;
+}
+
+/** The CPK request fields for `key` (base64 of a 256-bit key); throws InvalidObjectStoreConfig otherwise. */
+export function customerKeyInfo(key: string, field = 'customer_key_secret'): CpkInfo {
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, 'base64') : Buffer.alloc(0);
+  if (bytes.length !== 32 || bytes.toString('base64') !== key)
+    throw new ServiceError(
+      'InvalidObjectStoreConfig',
+      `\`${field}\` must be the base64 of a 256-bit (32-byte) AES key, e.g. the output of \`openssl rand -base64 32\` (the value is not shown)`,
+      { field },
+    );
+  return {
+    encryptionKey: key,
+    encryptionKeySha256: createHash('sha256').update(bytes).digest('base64'),
+    encryptionAlgorithm: 'AES256',
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -129,6 +154,7 @@ export class AzureStore implements ObjectStore {
   readonly #pageSize: number;
   readonly #accessTier: string | undefined;
   readonly #encryptionScope: string | undefined;
+  readonly #cpk: { customerProvidedKey: CpkInfo } | Record<string, never>;
   readonly #secrets: string[];
 
   constructor(opts: AzureStoreOptions) {
@@ -153,9 +179,15 @@ export class AzureStore implements ObjectStore {
     const fromConnection = [
       ...(opts.connectionString ?? '').matchAll(/(?:AccountKey|SharedAccessSignature)=([^;]+)/gi),
     ].map((m) => m[1]);
-    this.#secrets = [opts.accountKey, opts.sasToken, opts.connectionString, ...fromConnection].filter(
-      (s): s is string => typeof s === 'string' && s.length >= 8,
-    );
+    this.#secrets = [
+      opts.accountKey,
+      opts.sasToken,
+      opts.connectionString,
+      opts.customerKey,
+      ...fromConnection,
+    ].filter((s): s is string => typeof s === 'string' && s.length >= 8);
+    this.#cpk =
+      opts.customerKey === undefined ? {} : { customerProvidedKey: customerKeyInfo(opts.customerKey) };
     const pipeline: StoragePipelineOptions = {
       retryOptions: {
         maxTries: Math.max(1, opts.maxTries ?? 3),
@@ -165,6 +197,11 @@ export class AzureStore implements ObjectStore {
     const service = serviceClient(opts, pipeline);
     this.#container = service.getContainerClient(this.container);
     const base = service.url.split('?')[0]?.replace(/\/$/, '') ?? '';
+    if (opts.customerKey !== undefined && !/^https:/i.test(base))
+      throw bad(
+        'endpoint',
+        'a customer-provided key (`customer_key_secret`) is sent only over https://: Azure refuses it over http, and the key must not travel in clear text; use an https:// `endpoint`',
+      );
     this.description = `azureblob://${this.container}/${this.prefix} at ${redactUrlCredentials(base)}`;
     this.#singleShot = Math.min(MAX_SINGLE_SHOT, opts.singleShotSize ?? 16 * MiB);
     this.#blockSize = opts.blockSize ?? 8 * MiB;
@@ -190,6 +227,7 @@ export class AzureStore implements ObjectStore {
       ...(opts.sha256 === undefined ? {} : { metadata: { sha256: opts.sha256.toLowerCase() } }),
       ...(this.#accessTier === undefined ? {} : { tier: this.#accessTier }),
       ...(this.#encryptionScope === undefined ? {} : { encryptionScope: this.#encryptionScope }),
+      ...this.#cpk,
       ...(opts.signal === undefined ? {} : { abortSignal: opts.signal }),
     };
     const blockSize = Math.min(MAX_BLOCK, Math.max(1, opts.partSize ?? this.#blockSize));
@@ -200,6 +238,7 @@ export class AzureStore implements ObjectStore {
     try {
       // an explicit partSize makes anything larger than one block a block upload; otherwise the store's cutoff
       const threshold = opts.partSize !== undefined ? blockSize : Math.max(this.#singleShot, blockSize);
+      const cpk = 'customerProvidedKey' in this.#cpk;
       if (inMemory !== null && inMemory.byteLength <= threshold) {
         // a transactional MD5: Azure refuses a body damaged in transit (Md5Mismatch) instead of keeping it
         const out = await blob.upload(inMemory, inMemory.byteLength, {
@@ -210,7 +249,9 @@ export class AzureStore implements ObjectStore {
         return { etag: out.etag ?? '' };
       }
       const onProgress = (p: { loadedBytes: number }) => opts.onProgress?.(p.loadedBytes);
-      if (inMemory !== null) {
+      // the SDK's uploadData stages its blocks without the customer key (Azure would refuse the commit): with a
+      // key, an in-memory body goes up through the stream path, which sends the key with every block
+      if (inMemory !== null && !cpk) {
         const out = await blob.uploadData(inMemory, {
           ...common,
           blockSize,
@@ -222,7 +263,12 @@ export class AzureStore implements ObjectStore {
         return { etag: out.etag ?? '', ...(parts > 1 ? { parts } : {}) };
       }
       let total = 0;
-      const source = body instanceof Readable ? body : Readable.from(body as AsyncIterable<Uint8Array>);
+      const source =
+        inMemory !== null
+          ? Readable.from([inMemory])
+          : body instanceof Readable
+            ? body
+            : Readable.from(body as AsyncIterable<Uint8Array>);
       const counted = Readable.from(
         (async function* () {
           for await (const c of source as AsyncIterable<Uint8Array | string>) {
@@ -266,6 +312,7 @@ export class AzureStore implements ObjectStore {
       // no SDK re-requests of a broken body: the synchronizer's retry layer sees and counts every failure
       const out = await blob.download(offset, count, {
         maxRetryRequests: 0,
+        ...this.#cpk,
         ...(opts.signal === undefined ? {} : { abortSignal: opts.signal }),
       });
       const info: Info = answerInfo(key, out);
@@ -283,7 +330,10 @@ export class AzureStore implements ObjectStore {
   async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<Info | null> {
     const blob = this.#blob(key);
     try {
-      const out = await blob.getProperties(opts.signal === undefined ? {} : { abortSignal: opts.signal });
+      const out = await blob.getProperties({
+        ...this.#cpk,
+        ...(opts.signal === undefined ? {} : { abortSignal: opts.signal }),
+      });
       return answerInfo(key, out);
     } catch (e) {
       const mapped = this.#error(e, 'HEAD', key);
@@ -440,6 +490,11 @@ function quoteEtag(etag: string): string {
   return etag.startsWith('"') || etag.startsWith('W/') ? etag : `"${etag}"`;
 }
 
+/** A blob written with a customer-provided key, requested without it or with another one. */
+const KEY_MISMATCH: ErrorCode = 'ObjectStoreEncryptionKeyMismatch';
+/** Azure's codes for a customer-provided key missing or not the blob's (`BlobUsesCustomerSpecifiedEncryption`). */
+const CPK_CODE_RE = /CustomerSpecifiedEncryption|EncryptionKey/i;
+
 const AUTH_CODES = new Set([
   'AuthenticationFailed',
   'AuthorizationFailure',
@@ -505,9 +560,19 @@ export function azureError(
     statusCode?: number;
     message?: string;
     errors?: { code?: string }[];
+    response?: { headers?: { get?: (n: string) => string | undefined } };
   };
   const status = err.statusCode;
   let storeCode = err.code;
+  // a HEAD answer has no body: its code, when the service sends one, is only in the x-ms-error-code header. Only
+  // a key mismatch is taken from there (a HEAD of a missing container stays "not found", as documented above)
+  const headerCode = err.response?.headers?.get?.('x-ms-error-code');
+  if (
+    (storeCode === undefined || storeCode === '') &&
+    headerCode !== undefined &&
+    CPK_CODE_RE.test(headerCode)
+  )
+    storeCode = headerCode;
   if ((storeCode === undefined || storeCode === '') && err.errors?.[0]?.code !== undefined)
     storeCode = err.errors[0].code;
   if (
@@ -534,8 +599,18 @@ export function azureError(
   const storeMessage = rawMessage === '' || rawMessage === storeCode ? '' : `: ${rawMessage}`;
   const said = `${storeCode}${status === undefined ? '' : ` (HTTP ${status})`}${storeMessage}`;
   const details = { key, store_code: storeCode, ...(status === undefined ? {} : { http_status: status }) };
+  // a failed request's error holds the request, whose headers carry a customer key: keep it out of the cause
+  const sentKey =
+    (e as { request?: { headers?: { get?: (n: string) => unknown } } } | null)?.request?.headers?.get?.(
+      'x-ms-encryption-key',
+    ) !== undefined;
   const make = (code: ErrorCode, hint: string) =>
-    new ServiceError(code, `${what} failed: ${said}${hint === '' ? '' : `. ${hint}`}`, details, { cause: e });
+    new ServiceError(
+      code,
+      `${what} failed: ${said}${hint === '' ? '' : `. ${hint}`}`,
+      details,
+      sentKey ? {} : { cause: e },
+    );
 
   if (err.name === 'AbortError') return make('ObjectStoreError', 'The request was aborted');
   if (cond === 'create' && (storeCode === 'BlobAlreadyExists' || status === 409 || status === 412))
@@ -544,6 +619,11 @@ export function azureError(
     return make(
       'ObjectEtagMismatch',
       'The object changed since it was read (If-Match); read it again and retry',
+    );
+  if (CPK_CODE_RE.test(storeCode) || (status === 409 && /encryption key/i.test(rawMessage)))
+    return make(
+      KEY_MISMATCH,
+      'The blob is encrypted with a customer-provided key and the request carried none or another one: set `customer_key_secret` to the key the blobs were written with',
     );
   if (storeCode === 'ContainerNotFound')
     return make('ObjectStoreBucketNotFound', 'Create the container or fix `bucket`/`endpoint`');

@@ -141,6 +141,7 @@ export const OBJECT_STORE_CODES = [
   'ObjectStoreAuthFailed',
   'ObjectStoreBucketNotFound',
   'ObjectStoreUnavailable',
+  'ObjectStoreEncryptionKeyMismatch',
   'ObjectStoreError',
 ] as const satisfies readonly ErrorCode[];
 

@@ -253,6 +253,7 @@ export function openStore(
       concurrency: settings.uploadConcurrency,
       ...(f.azureAccessTier !== undefined ? { accessTier: f.azureAccessTier } : {}),
       ...(f.azureEncryptionScope !== undefined ? { encryptionScope: f.azureEncryptionScope } : {}),
+      ...(settings.customerKey !== null ? { customerKey: settings.customerKey } : {}),
     });
   const envAccess = process.env.RCLONE_S3_ACCESS_KEY_ID;
   const envSecret = process.env.RCLONE_S3_SECRET_ACCESS_KEY;
@@ -306,6 +307,7 @@ export function isAccessError(e: unknown): boolean {
     isServiceError(e, 'ObjectStoreAuthFailed') ||
     isServiceError(e, 'ObjectStoreUnavailable') ||
     isServiceError(e, 'ObjectStoreBucketNotFound') ||
+    isServiceError(e, 'ObjectStoreEncryptionKeyMismatch') ||
     isServiceError(e, 'InvalidObjectStoreConfig')
   );
 }

@@ -486,6 +486,12 @@ export const ERROR_CATALOG = {
     retryable: true,
     summary: 'The object store could not be reached or answered with a transient error.',
   },
+  ObjectStoreEncryptionKeyMismatch: {
+    status: 409,
+    retryable: false,
+    summary:
+      'An Azure blob is encrypted with a customer-provided key and the request carried none or another one.',
+  },
   ObjectStoreError: {
     status: 500,
     retryable: false,

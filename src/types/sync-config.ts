@@ -16,7 +16,9 @@
  * rules), `access_key`/`secret_key` are the account name and key, or `sas_token`, or none: a connection string in
  * AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential (with `account` or `endpoint` naming the account).
  * `sas_token` is a secret like `secret_key`: never shown. A `connection_string` field is refused (it would hold
- * the account key in a field the manager does not treat as a secret).
+ * the account key in a field the manager does not treat as a secret). `customer_key_secret` (AzureBlob only) is
+ * a customer-provided encryption key (the base64 of 32 bytes), sent with every blob read and write; a secret
+ * (its name is one the manager and the logger redact), it needs an https:// endpoint.
  *
  * `endpoint: "file:///abs/dir"` (or `file:relative/dir`, resolved against `baseDir`) selects the local-directory
  * store: the bucket is a directory under it. Credentials never appear in messages; an endpoint may carry
@@ -72,6 +74,8 @@ export interface SyncSettings {
   readonly account: string | null;
   /** AzureBlob: a SAS token (secret). */
   readonly sasToken: string | null;
+  /** AzureBlob: a customer-provided encryption key, base64 of 32 bytes (secret; `customer_key_secret`). */
+  readonly customerKey: string | null;
   /**
    * AzureBlob: a storage connection string (secret), from AZURE_STORAGE_CONNECTION_STRING in the environment only
    * (the manager shows config fields not named like secrets), used when neither `access_key` nor `sas_token` is set.
@@ -136,6 +140,7 @@ const KNOWN = new Set([
   'account',
   'sas_token',
   'connection_string',
+  'customer_key_secret',
 ]);
 
 /** Whether a `provider` names Azure Blob Storage (case-insensitive, like every provider name). */
@@ -476,10 +481,12 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
   const envConnection = azure ? process.env.AZURE_STORAGE_CONNECTION_STRING || null : null;
   const connectionString =
     accessKeyGiven(o) || optString(o, 'sas_token') || endpoint !== null ? null : envConnection;
+  const customerKey = optString(o, 'customer_key_secret');
   if (!azure)
     for (const [field, v] of [
       ['account', account],
       ['sas_token', sasToken],
+      ['customer_key_secret', customerKey],
     ] as const)
       if (v !== null && v !== '')
         throw invalid(field, `\`${field}\` is an Azure Blob setting: use it with \`provider: "AzureBlob"\``);
@@ -503,6 +510,24 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
         'account',
         'Azure Blob needs the storage account: set `access_key` (account name) and `secret_key`, or `account` (with `sas_token` or credentials from the environment), or `endpoint`, or AZURE_STORAGE_CONNECTION_STRING in the environment',
       );
+    if (customerKey) {
+      const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(customerKey) ? Buffer.from(customerKey, 'base64') : null;
+      if (bytes === null || bytes.length !== 32 || bytes.toString('base64') !== customerKey)
+        throw invalid(
+          'customer_key_secret',
+          '`customer_key_secret` must be the base64 of a 256-bit (32-byte) AES key, e.g. the output of `openssl rand -base64 32` (the value is not shown)',
+        );
+      if (flags.azureEncryptionScope !== undefined)
+        throw invalid(
+          'customer_key_secret',
+          'Azure takes either a customer-provided key or an encryption scope per blob, not both: drop `--azureblob-encryption-scope` or `customer_key_secret`',
+        );
+      if (endpoint !== null && !/^https:\/\//i.test(endpoint))
+        throw invalid(
+          'endpoint',
+          'a customer-provided key (`customer_key_secret`) is sent only over https://: Azure refuses it over http, and the key must not travel in clear text; use an https:// `endpoint`',
+        );
+    }
     if (account && !/^[a-z0-9]{3,24}$/.test(account))
       throw invalid(
         'account',
@@ -519,6 +544,7 @@ export function parseSyncConfig(raw: unknown, baseDir = process.cwd()): SyncSett
     secretKey: secretKey || null,
     account: account || null,
     sasToken: sasToken || null,
+    customerKey: customerKey || null,
     connectionString: connectionString || null,
     startFromCheckpoint: start,
     failIfNoCheckpoint: optBool(o, 'fail_if_no_checkpoint', false),
@@ -615,6 +641,7 @@ export function describeSync(s: SyncSettings): Record<string, unknown> {
             ? 'access_key/secret_key'
             : 'environment',
     ...(s.account === null ? {} : { account: s.account }),
+    ...(s.customerKey === null ? {} : { encryption: 'customer-provided key' }),
     start_from_checkpoint: s.startFromCheckpoint,
     push_interval: s.pushInterval,
     flags: s.rawFlags,

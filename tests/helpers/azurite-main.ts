@@ -3,12 +3,17 @@
  * the arguments given, passes its output through, and kills it when this process's stdin closes (the test
  * process ended, even by `kill -9`) or on SIGTERM, so that no emulator outlives its test.
  *
- * argv[2]: JSON `{ "location": "<dir>", "port": 0 }`.
+ * argv[2]: JSON `{ "location": "<dir>", "port": 0, "loose": false }` (`loose`: Azurite's `--loose`, which accepts
+ * headers it does not implement, such as customer-provided keys, instead of refusing them).
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const { location, port } = JSON.parse(process.argv[2] ?? '{}') as { location: string; port?: number };
+const { location, port, loose } = JSON.parse(process.argv[2] ?? '{}') as {
+  location: string;
+  port?: number;
+  loose?: boolean;
+};
 const bin = join(import.meta.dirname, '../../node_modules/.bin/azurite-blob');
 const child = spawn(
   process.execPath,
@@ -22,6 +27,7 @@ const child = spawn(
     location,
     '--silent',
     '--skipApiVersionCheck',
+    ...(loose === true ? ['--loose'] : []),
   ],
   { stdio: ['ignore', 'inherit', 'inherit'] },
 );

@@ -7,7 +7,8 @@
  * Azurite's well-known development account `devstoreaccount1` and key; the blob endpoint carries the account
  * in its path (`http://127.0.0.1:PORT/devstoreaccount1`). `--skipApiVersionCheck` because the installed SDK
  * speaks a newer API version than Azurite knows. It checks shared-key signatures and honours conditional writes
- * (`If-None-Match: *` → 409, stale `If-Match` → 412).
+ * (`If-None-Match: *` → 409, stale `If-Match` → 412). `loose: true` starts it with `--loose`: headers it does not
+ * implement (customer-provided keys) are accepted and ignored instead of refused with `FeatureNotSupported`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -44,12 +45,15 @@ process.on('exit', () => {
 
 export async function startAzurite(
   t?: AfterHook,
-  opts: { containers?: readonly string[] } = {},
+  opts: { containers?: readonly string[]; loose?: boolean } = {},
 ): Promise<AzuriteServer> {
   const location = await mkdtemp(join(tmpdir(), 'holdfast-azurite-'));
   const child = spawn(
     process.execPath,
-    [join(import.meta.dirname, 'azurite-main.ts'), JSON.stringify({ location, port: 0 })],
+    [
+      join(import.meta.dirname, 'azurite-main.ts'),
+      JSON.stringify({ location, port: 0, ...(opts.loose === true ? { loose: true } : {}) }),
+    ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   running.add(child);

@@ -19,7 +19,9 @@
  * part, complete, abort), `list`, `delete`) and by key: `key` matches when the object key (for a listing, its
  * `prefix` parameter) starts with it or contains `/` + it, so `checkpoints/` matches `bucket/prefix/checkpoints/x`.
  * It fires for the next `times` matching requests, or with `probability` drawn from a seeded PRNG (the seed is
- * printed). Rules can be added and cleared at run time; {@link FaultProxy.counts} says what was injected.
+ * printed). Rules can be added and cleared at run time; {@link FaultProxy.counts} says what was injected, and how
+ * many requests were in flight at once at most (from arrival to the end of the response), so a test can see a
+ * client's parallelism.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -57,6 +59,8 @@ export interface FaultCounts {
   readonly byKind: Readonly<Record<RequestKind, number>>;
   /** Requests seen, by request kind. */
   readonly seen: Readonly<Record<RequestKind, number>>;
+  /** Most requests in flight at once so far (see {@link FaultProxy.resetPeak}). */
+  readonly peakInFlight: number;
 }
 
 export interface FaultProxy {
@@ -69,6 +73,8 @@ export interface FaultProxy {
   /** Removes every rule: requests pass through again. */
   clear(): void;
   counts(): FaultCounts;
+  /** Restarts {@link FaultCounts.peakInFlight} from the requests in flight now. */
+  resetPeak(): void;
   /** Injections of one rule so far. */
   fired(rule: FaultRule): number;
   stop(): Promise<void>;
@@ -127,6 +133,8 @@ export async function startFaultProxy(
   const byKind = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<RequestKind, number>;
   const seen = Object.fromEntries(KINDS.map((k) => [k, 0])) as Record<RequestKind, number>;
   let requests = 0;
+  let inFlight = 0;
+  let peakInFlight = 0;
   const sockets = new Set<Socket>();
 
   const pick = (kind: RequestKind, key: string): Fault | null => {
@@ -221,6 +229,9 @@ export async function startFaultProxy(
   };
 
   const server = createServer((req, res) => {
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    res.once('close', () => inFlight--);
     handle(req, res).catch(() => {
       req.socket.destroy();
     });
@@ -250,7 +261,16 @@ export async function startFaultProxy(
     clear() {
       rules.length = 0;
     },
-    counts: () => ({ requests, injected: { ...injected }, byKind: { ...byKind }, seen: { ...seen } }),
+    counts: () => ({
+      requests,
+      injected: { ...injected },
+      byKind: { ...byKind },
+      seen: { ...seen },
+      peakInFlight,
+    }),
+    resetPeak() {
+      peakInFlight = inFlight;
+    },
     fired: (rule) => rules.find((r) => r.rule === rule)?.fired ?? 0,
     async stop() {
       if (stopped) return;

@@ -232,6 +232,47 @@ test('a body cut off in transit is read again from the byte reached: no record l
   await store.close();
 });
 
+test('max_concurrent_fetches: N objects are fetched at once behind a slow store, records still in key order', async (t) => {
+  const proxy = await startFaultProxy(s3.endpoint, t);
+  const store = s3Store();
+  const N_OBJECTS = 16;
+  const PER = 100;
+  for (let i = 0; i < N_OBJECTS; i++)
+    await store.put(`par/${String(i).padStart(3, '0')}.json`, lines(i * PER, (i + 1) * PER));
+  // every object GET waits 250 ms before it reaches the store (listings are not delayed)
+  proxy.inject({ kinds: ['get', 'range'], key: 'par/', fault: { type: 'delay', ms: 250 } });
+  const timed = async (n: number) => {
+    proxy.resetPeak();
+    const t0 = performance.now();
+    const { host, c } = await run(
+      's3_input',
+      s3Config({ prefix: 'par/', max_concurrent_fetches: n }, proxy.endpoint),
+    );
+    await c.settled;
+    const ms = performance.now() - t0;
+    assert.equal(c.status().state, 'end_of_input', String(c.status().error));
+    assert.deepEqual(
+      host.rows().map((r) => r[0]),
+      Array.from({ length: N_OBJECTS * PER }, (_, i) => i),
+      `max_concurrent_fetches ${n}: every record once, in key order`,
+    );
+    const pos = c.position() as { key: string; offset: number };
+    assert.equal(pos.key, `par/${String(N_OBJECTS - 1).padStart(3, '0')}.json`);
+    await c.stop();
+    return { ms, peak: proxy.counts().peakInFlight };
+  };
+  const one = await timed(1);
+  const eight = await timed(8);
+  process.stderr.write(
+    `max_concurrent_fetches 1: ${one.ms.toFixed(0)} ms, peak ${one.peak} in flight; 8: ${eight.ms.toFixed(0)} ms, peak ${eight.peak}\n`,
+  );
+  assert.equal(one.peak, 1, 'one object at a time with max_concurrent_fetches 1');
+  assert.equal(eight.peak, 8, 'eight objects in flight with max_concurrent_fetches 8');
+  assert.ok(one.ms >= N_OBJECTS * 250, `sequential reads wait for every delay (${one.ms} ms)`);
+  assert.ok(eight.ms < one.ms / 3, `8 in flight: ${eight.ms} ms vs ${one.ms} ms for 1`);
+  await store.close();
+});
+
 test('resuming in an object that was replaced since fails with ObjectInputChanged', async () => {
   const store = s3Store();
   await store.put('swap/a.json', lines(0, 4));
@@ -277,15 +318,23 @@ test('configuration errors name the connector and the field', async () => {
   );
 });
 
-test('exactly_once: a pipeline reading objects is killed with SIGKILL and resumes without skipping or repeating', async () => {
+test('exactly_once: a pipeline reading objects (4 fetched at once, behind a slow store) is killed with SIGKILL and resumes without skipping or repeating', async (t) => {
+  // the store answers every object GET 200 ms late: the kill comes while several objects are being read ahead
+  const proxy = await startFaultProxy(s3.endpoint, t);
+  proxy.inject({ kinds: ['get', 'range'], key: 'ft/', fault: { type: 'delay', ms: 200 } });
   const store = s3Store('ft');
   const dir = mkdtempSync(join(tmpdir(), 'holdfast-objin-ft-'));
   try {
-    for (let i = 0; i < 4; i++) await store.put(`part-${i}.json`, lines(i * 500, (i + 1) * 500));
+    for (let i = 0; i < 8; i++) await store.put(`part-0${i}.json`, lines(i * 250, (i + 1) * 250));
     const connector = {
       transport: {
         name: 's3_input',
-        config: { ...s3Config({ prefix: 'ft/', follow: true, poll_interval_ms: 50 }) },
+        config: {
+          ...s3Config(
+            { prefix: 'ft/', follow: true, poll_interval_ms: 1000, max_concurrent_fetches: 4 },
+            proxy.endpoint,
+          ),
+        },
       },
       format: JSON_RAW,
       max_batch_size: 100,
@@ -308,18 +357,24 @@ CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(id) AS sid, COUNT(DISTIN
       'first objects',
     );
     await checkpoint(p.base);
-    // more objects after the checkpoint: the process dies while (or after) reading them
-    for (let i = 4; i < 8; i++) await store.put(`part-${i}.json`, lines(i * 500, (i + 1) * 500));
+    // more objects after the checkpoint (written within one poll interval, so one listing sees several): the
+    // process dies while reading them, with the next ones being fetched
+    proxy.resetPeak();
+    for (let i = 8; i < 24; i++)
+      await store.put(`part-${String(i).padStart(2, '0')}.json`, lines(i * 250, (i + 1) * 250));
     await until(
       () => query(p.base, 'SELECT n FROM s'),
       (v) => Number(JSON.parse(v || '{"n":0}').n) > 2000,
       'reading the new objects',
     );
+    // a checkpoint while objects are being read ahead: its position must be the last record fed, not fetched
+    await checkpoint(p.base);
     await kill9(p);
+    assert.ok(proxy.counts().peakInFlight > 1, 'several objects were being fetched at once');
     p = await startPipeline(cfg);
     await until(
       () => query(p.base, 'SELECT n, sid, d FROM s'),
-      (v) => v === expect(4000),
+      (v) => v === expect(6000),
       'all objects exactly once after the restart',
     );
     await kill9(p);

@@ -19,17 +19,26 @@
  * are expected to be immutable: if the object at the position was replaced since (its ETag changed), the
  * connector fails (`ObjectInputChanged`) rather than mix two versions.
  *
+ * Encryption: with `customer_key_secret` (AzureBlob only; a secret, redacted by name) every read carries that
+ * customer-provided key (azure-store.ts); a blob written with another key fails with
+ * `ObjectStoreEncryptionKeyMismatch`.
+ *
  * Transfers: each object is streamed (a ranged read from the position), parsed chunk by chunk, never held
- * whole. A transient failure (connection reset, 5xx, a body cut short) is retried from the byte already
- * reached, up to `max_retries` times with exponential backoff; anything else fails the connector with the
- * store's error (bad credentials, missing bucket).
+ * whole. Up to `max_concurrent_fetches` objects (default 8, as in Feldera) are fetched at once (object-prefetch.ts):
+ * the object being parsed and the next ones in key order, each read ahead into a queue of at most
+ * PREFETCH_BYTES (its socket paused beyond that), so prefetched bytes stay under `max_concurrent_fetches` ×
+ * (PREFETCH_BYTES + one network chunk). Records are still parsed and pushed one object after the other, in key
+ * order, with the same positions as a sequential read: a prefetched byte counts for nothing until it is pushed,
+ * so a crash loses only read-ahead, never a record. Parquet objects are read one at a time. A transient failure
+ * (connection reset, 5xx, a body cut short) is retried from the byte already reached, up to `max_retries` times
+ * with exponential backoff; anything else fails the connector with the store's error (bad credentials, missing
+ * bucket).
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { TableSchema } from '../../sql/schema.ts';
 import { AzureStore } from '../../sync/azure-store.ts';
 import { DirStore } from '../../sync/dir-store.ts';
 import type { ObjectInfo, ObjectStore } from '../../sync/object-store.ts';
-import { bodyError, isTransient } from '../../sync/retry.ts';
 import { S3Store } from '../../sync/s3-store.ts';
 import type { ErrorCode } from '../../types/error-codes.ts';
 import { inputParser } from '../formats/index.ts';
@@ -42,6 +51,7 @@ import {
 } from './config.ts';
 import { checkFormat, formatOf, wrapFormatError } from './file-input.ts';
 import { InputRun } from './input-run.ts';
+import { ObjectFetch } from './object-prefetch.ts';
 import { objectSource, pushParquet } from './parquet-input.ts';
 import { RecordBuffer } from './record-buffer.ts';
 import { sleep } from './run-control.ts';
@@ -63,6 +73,8 @@ export interface ObjectInputConfig {
   readonly follow: boolean;
   readonly pollMs: number;
   readonly maxRetries: number;
+  /** Objects fetched at once (read ahead of the one being parsed). */
+  readonly maxFetches: number;
 }
 
 const S3_INPUT_KEYS = [
@@ -90,11 +102,13 @@ const OBJECT_STORE_INPUT_KEYS = [
   'secret_key',
   'account',
   'sas_token',
+  'customer_key_secret',
   'key',
   'prefix',
   'follow',
   'poll_interval_ms',
   'max_retries',
+  'max_concurrent_fetches',
 ];
 
 /** The error of an input object replaced under the reader. */
@@ -102,6 +116,11 @@ const CHANGED: ErrorCode = 'ObjectInputChanged';
 const DEFAULT_POLL_MS = 1000;
 const DEFAULT_MAX_RETRIES = 5;
 const READ_BACKOFF_MS = 200;
+/** Feldera's default `max_concurrent_fetches`. */
+const DEFAULT_MAX_FETCHES = 8;
+const MAX_FETCHES = 256;
+/** Bytes each fetch may hold ahead of the parser before it stops reading its response. */
+export const PREFETCH_BYTES = 2 * 1024 * 1024;
 
 function optionalString(ctx: ConnectorContext, v: unknown, key: string): string | null {
   if (v === undefined || v === null) return null;
@@ -142,11 +161,16 @@ function selection(
 function common(
   ctx: ConnectorContext,
   cfg: Readonly<Record<string, unknown>>,
-): Pick<ObjectInputConfig, 'follow' | 'pollMs' | 'maxRetries'> {
+): Pick<ObjectInputConfig, 'follow' | 'pollMs' | 'maxRetries' | 'maxFetches'> {
+  const maxFetches =
+    optionalInt(ctx, cfg.max_concurrent_fetches, 'max_concurrent_fetches', 1) ?? DEFAULT_MAX_FETCHES;
+  if (maxFetches > MAX_FETCHES)
+    throw configError(ctx, `'max_concurrent_fetches' must be at most ${MAX_FETCHES}, got ${maxFetches}`);
   return {
     follow: optionalBool(ctx, cfg.follow, 'follow', false),
     pollMs: optionalInt(ctx, cfg.poll_interval_ms, 'poll_interval_ms', 10) ?? DEFAULT_POLL_MS,
     maxRetries: optionalInt(ctx, cfg.max_retries, 'max_retries', 0) ?? DEFAULT_MAX_RETRIES,
+    maxFetches,
   };
 }
 
@@ -171,9 +195,9 @@ export function s3InputConfig(
       "set 'aws_access_key_id' and 'aws_secret_access_key', or 'no_sign_request': true for a public bucket",
     );
   const endpoint = optionalString(ctx, cfg.endpoint_url, 'endpoint_url');
-  optionalInt(ctx, cfg.max_concurrent_fetches, 'max_concurrent_fetches', 1);
   optionalBool(ctx, cfg.streaming, 'streaming', false);
   const sel = selection(ctx, cfg);
+  const rest = common(ctx, cfg);
   const open = () =>
     new S3Store({
       bucket,
@@ -183,9 +207,10 @@ export function s3InputConfig(
         ? { anonymous: true }
         : { accessKey: accessKey as string, secretKey: secretKey as string }),
       maxAttempts: 1,
+      maxSockets: Math.max(50, rest.maxFetches),
     });
   open(); // validates endpoint and the rest now (a bad config is a compile-time error)
-  return { open, location: `s3://${bucket}`, ...sel, ...common(ctx, cfg) };
+  return { open, location: `s3://${bucket}`, ...sel, ...rest };
 }
 
 /** Validates an `object_store_input` config (fields of the checkpoint `sync` section); opens nothing. */
@@ -209,10 +234,14 @@ export function objectStoreInputConfig(
   const secretKey = optionalString(ctx, cfg.secret_key, 'secret_key');
   const account = optionalString(ctx, cfg.account, 'account');
   const sasToken = optionalString(ctx, cfg.sas_token, 'sas_token');
+  const customerKey = optionalString(ctx, cfg.customer_key_secret, 'customer_key_secret');
   const sel = selection(ctx, cfg);
+  const rest = common(ctx, cfg);
   let open: () => ObjectStore;
   let location: string;
   const p = provider.toLowerCase();
+  if (customerKey !== null && p !== 'azureblob' && p !== 'azure')
+    throw configError(ctx, "'customer_key_secret' (a customer-provided key) is for provider AzureBlob");
   if (p === 'local') {
     const root = isAbsolute(bucket) ? bucket : resolvePath(baseDir, bucket);
     open = () => new DirStore({ root });
@@ -227,6 +256,7 @@ export function objectStoreInputConfig(
           : {}),
         ...(account !== null ? { account } : {}),
         ...(sasToken !== null ? { sasToken } : {}),
+        ...(customerKey !== null ? { customerKey } : {}),
         maxTries: 1,
       });
     location = `azureblob://${bucket}`;
@@ -240,6 +270,7 @@ export function objectStoreInputConfig(
         ...(accessKey !== null ? { accessKey } : {}),
         ...(secretKey !== null ? { secretKey } : {}),
         maxAttempts: 1,
+        maxSockets: Math.max(50, rest.maxFetches),
       });
     location = `${p === 'gcs' ? 'gs' : 's3'}://${bucket}`;
   }
@@ -248,7 +279,7 @@ export function objectStoreInputConfig(
   } catch (e) {
     throw wrapFormatError(ctx, e);
   }
-  return { open, location, ...sel, ...common(ctx, cfg) };
+  return { open, location, ...sel, ...rest };
 }
 
 /** Validates the config of either transport and the format (throws naming the connector). */
@@ -375,91 +406,80 @@ export async function startObjectInput(
     }));
   };
 
-  /** Reads one object from byte `from`, retrying transient failures from the byte reached. */
-  const readObject = async (obj: ObjectInfo, from: number, etag: string | undefined): Promise<void> => {
+  /** Starts fetching `obj` from byte `from` (read ahead of the parser; see object-prefetch.ts). */
+  const fetchObject = (
+    obj: ObjectInfo,
+    from: number,
+    etag: string | undefined,
+    signal: AbortSignal,
+  ): ObjectFetch =>
+    new ObjectFetch({
+      store,
+      obj,
+      from,
+      etag,
+      signal,
+      maxBuffered: PREFETCH_BYTES,
+      maxRetries: cfg.maxRetries,
+      backoffMs: READ_BACKOFF_MS,
+      changed: () =>
+        configError(
+          ctx,
+          `object '${obj.key}' in ${cfg.location} changed while it was being read (objects must not be replaced once written)`,
+          CHANGED,
+          { key: obj.key },
+        ),
+      onRetry: (e, attempt, at) =>
+        log(
+          'warn',
+          `${run.endpoint.name}: reading '${obj.key}' failed, retrying from byte ${at}: ${(e as Error).message}`,
+          { endpoint: run.endpoint.name, attempt },
+        ),
+    });
+
+  /** Parses and pushes one object's bytes (fetched by `fetch` from byte `from`), in order. */
+  const readObject = async (obj: ObjectInfo, fetch: ObjectFetch, from: number): Promise<void> => {
     const records = new RecordBuffer(lines);
     let base = from; // offset of the next record to push
-    let readAt = from; // next byte to fetch
     let atStart = from === 0;
-    let failures = 0;
+    const position = (offset: number): ObjectInputPosition => ({
+      key: obj.key,
+      offset,
+      ...(fetch.etag !== undefined ? { etag: fetch.etag } : {}),
+    });
     const flush = async (bytes: Buffer): Promise<void> => {
       const parser = atStart ? firstParser : restParser;
       atStart = false;
       const r = parser(table, bytes.toString('utf8'));
       run.reportParseErrors(r, `at bytes ${base}..${base + bytes.length} of '${obj.key}' in ${cfg.location}`);
       base += bytes.length;
-      await run.push(r.changes, bytes.length, {
-        key: obj.key,
-        offset: base,
-        ...(etag !== undefined ? { etag } : {}),
-      } satisfies ObjectInputPosition);
+      await run.push(r.changes, bytes.length, position(base));
     };
-    while (readAt < obj.size) {
-      try {
-        const { stream, info } = await store.getStream(obj.key, {
-          // up to the listed size: the reader works on the listing's snapshot of the object
-          range: { offset: readAt, length: obj.size - readAt },
-          signal: run.signal,
-        });
-        if (etag !== undefined && info.etag !== etag)
-          throw configError(
-            ctx,
-            `object '${obj.key}' in ${cfg.location} changed while it was being read (objects must not be replaced once written)`,
-            CHANGED,
-            { key: obj.key },
-          );
-        etag ??= info.etag;
-        const it = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-        for (;;) {
-          let next: IteratorResult<Buffer>;
-          try {
-            next = await it.next();
-          } catch (e) {
-            // a reset or an abort while the body streams: transient, like a failed request
-            throw bodyError(e, `GET ${obj.key}`, obj.key);
-          }
-          if (next.done) break;
-          if (run.stopped) {
-            stream.destroy();
-            return;
-          }
-          readAt += next.value.length;
-          failures = 0;
-          const ready = records.add(next.value);
-          if (ready !== null) await flush(ready);
-        }
-        if (readAt < obj.size)
-          throw Object.assign(new Error(`the body of '${obj.key}' ended at byte ${readAt} of ${obj.size}`), {
-            transient: true,
-          });
-      } catch (e) {
-        if (run.stopped) return;
-        const transient = isTransient(e) || (e as { transient?: boolean }).transient === true;
-        if (!transient || failures >= cfg.maxRetries) throw e;
-        failures++;
-        log(
-          'warn',
-          `${run.endpoint.name}: reading '${obj.key}' failed, retrying from byte ${readAt}: ${(e as Error).message}`,
-          {
-            endpoint: run.endpoint.name,
-            attempt: failures,
-          },
-        );
-        await sleep(READ_BACKOFF_MS * 2 ** (failures - 1), run.signal);
-      }
+    for await (const chunk of fetch.chunks()) {
+      if (run.stopped) return;
+      const ready = records.add(chunk);
+      if (ready !== null) await flush(ready);
     }
     const rest = records.rest();
     if (rest !== null) await flush(rest);
-    else if (base === 0 && obj.size === 0)
-      await run.push([], 0, { key: obj.key, offset: 0, ...(etag !== undefined ? { etag } : {}) });
+    else if (base === 0 && obj.size === 0) await run.push([], 0, position(0));
   };
 
-  run.start(async () => {
-    let pos = start;
-    for (;;) {
-      if (run.stopped) return 'stopped';
-      for (const obj of await pending(pos)) {
-        if (run.stopped) return 'stopped';
+  /** Reads `objs` in order, fetching up to `maxFetches` of them at once; `pos` is where the pass starts. */
+  const readAll = async (objs: readonly ObjectInfo[], pos: ObjectInputPosition | null): Promise<void> => {
+    const pass = new AbortController();
+    const stopPass = () => pass.abort();
+    run.signal.addEventListener('abort', stopPass, { once: true });
+    const fetches = new Map<number, ObjectFetch>();
+    let next = 0; // the next object to start fetching
+    const resumeAt = (obj: ObjectInfo) =>
+      pos !== null && pos.key === obj.key
+        ? { from: pos.offset, etag: pos.etag }
+        : { from: 0, etag: undefined };
+    try {
+      for (let i = 0; i < objs.length; i++) {
+        if (run.stopped) return;
+        const obj = objs[i] as ObjectInfo;
         const resuming = pos !== null && pos.key === obj.key;
         if (resuming && pos?.etag !== undefined && obj.etag !== undefined && obj.etag !== pos.etag)
           throw configError(
@@ -468,12 +488,42 @@ export async function startObjectInput(
             CHANGED,
             { key: obj.key },
           );
-        if (format === 'parquet')
+        if (format === 'parquet') {
           await readParquet(obj, resuming ? (pos?.row ?? 0) : 0, resuming ? pos?.etag : undefined);
-        else await readObject(obj, resuming ? (pos?.offset ?? 0) : 0, resuming ? pos?.etag : undefined);
-        if (run.stopped) return 'stopped';
-        pos = { key: obj.key, offset: obj.size };
+          continue;
+        }
+        // keep up to maxFetches objects in flight: this one and the next ones in key order
+        next = Math.max(next, i);
+        while (next < objs.length && next < i + cfg.maxFetches) {
+          const o = objs[next] as ObjectInfo;
+          const r = resumeAt(o);
+          fetches.set(next, fetchObject(o, r.from, r.etag, pass.signal));
+          next++;
+        }
+        const fetch = fetches.get(i) as ObjectFetch;
+        fetches.delete(i);
+        try {
+          await readObject(obj, fetch, resumeAt(obj).from);
+        } finally {
+          fetch.cancel();
+        }
       }
+    } finally {
+      run.signal.removeEventListener('abort', stopPass);
+      pass.abort();
+      for (const f of fetches.values()) f.cancel();
+    }
+  };
+
+  run.start(async () => {
+    let pos = start;
+    for (;;) {
+      if (run.stopped) return 'stopped';
+      const objs = await pending(pos);
+      await readAll(objs, pos);
+      if (run.stopped) return 'stopped';
+      const last = objs.at(-1);
+      if (last !== undefined) pos = { key: last.key, offset: last.size };
       if (!cfg.follow) return 'end_of_input';
       await sleep(cfg.pollMs, run.signal);
     }
