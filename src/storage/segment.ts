@@ -571,8 +571,9 @@ export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValue
   if (r.pos > r.end) throw corrupt('segment payload truncated');
   offsets[n] = at;
   if (at !== arenaLength || r.end - r.pos !== arenaLength) throw corrupt('trace batch arena length mismatch');
-  const arena = Buffer.allocUnsafe(arenaLength);
-  payload.copy(arena, 0, r.pos, r.end);
+  // the arena is the payload's tail, used in place (the payload is this batch's own buffer; its head, a few
+  // bytes per row of varints, stays allocated with it rather than copying the arena)
+  const arena = payload.subarray(r.pos, r.end);
   return new TraceBatch({ layout: traceLayout(arity, keyCols), arena, offsets, splits, weights, objects });
 }
 
@@ -598,7 +599,11 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
   const length = Number(b.readBigUInt64LE(8));
   let payload: Buffer;
   try {
-    payload = zstdDecompressSync(b.subarray(HEADER_SIZE), { maxOutputLength: Math.max(1, length) });
+    // one output buffer of the known size: zlib's default 16 KiB chunks cost a concat of the whole payload
+    payload = zstdDecompressSync(b.subarray(HEADER_SIZE), {
+      maxOutputLength: Math.max(1, length),
+      chunkSize: Math.min(Math.max(64, length), 2 ** 31 - 1),
+    });
   } catch (e) {
     throw corrupt(`segment does not decompress: ${(e as Error).message}`);
   }
