@@ -11,6 +11,7 @@
  * const out = circuit.step(new Map([['t', { rows: [[1], [2]], weights: [1, 1] }]]));
  * out.get('v'); // { rows: [[0n], [2n]], weights: [-1, 1] }
  */
+
 import { Circuit, type CircuitSnapshot, type NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { MaterializeOperator } from '../operators/integrate.ts';
@@ -57,6 +58,7 @@ import type {
 import { type SqlType, sqlType } from './sql-type.ts';
 import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
 import { ExternalFunctions } from './udf-ts.ts';
+import { type UnusedColumns, unusedColumns } from './unused-columns.ts';
 import { compileCast } from './values/cast.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
@@ -200,6 +202,7 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   const program = new Program(sql, source, defs, functions, declarations, externals.stubs());
   program.usesNow = nowCalls > 0;
   program.instantiate(); // plans every view once: reports errors now
+  program.unused = unusedColumns(sql, source, stmts, program.tables); // warnings (unused-columns.ts)
   return program;
 }
 
@@ -572,6 +575,8 @@ export class Program {
   readonly udfStubs: string;
   /** The program calls NOW(): it has the hidden clock table (now-clock.ts), which the controller advances. */
   usesNow = false;
+  /** Table columns no view reads: Feldera's "Unused column" warnings (unused-columns.ts). */
+  unused: UnusedColumns = { warnings: [], unused: new Map() };
 
   constructor(
     sql: string,
