@@ -10,7 +10,8 @@
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
  *   (`TABLE(TUMBLE(TABLE t, ...))`) and `asof-syntax.ts` (`LEFT ASOF JOIN r MATCH_CONDITION (...) ON ...`);
  * - a column named `binary` (a keyword in Postgres) renamed to a placeholder before parsing and back in the tree
- *   (`binary-ident-syntax.ts`);
+ *   (`binary-ident-syntax.ts`), and `CONNECTOR_METADATA()` parenthesized so a subscript may follow it
+ *   (`connector-metadata-syntax.ts`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
@@ -33,6 +34,7 @@ import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteAsofSyntax } from './asof-syntax.ts';
 import { restoreBinaryIdents, restoreBinaryText, rewriteBinaryIdents } from './binary-ident-syntax.ts';
+import { rewriteConnectorMetadata } from './connector-metadata-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import { type CutLateness, cutLateness } from './lateness-syntax.ts';
@@ -227,6 +229,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   const declarations = rewriteRecursiveDeclarations(tokens, chars);
   const types = rewriteDialect(tokens, chars);
   rewriteBinaryIdents(tokens, chars);
+  rewriteConnectorMetadata(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);
   rewriteAsofSyntax(tokens, chars, sql);

@@ -19,6 +19,7 @@ import { LatenessFilterOperator } from '../operators/lateness-filter.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { columnDefault } from './column-defaults.ts';
 import {
   type Ast,
   type BindContext,
@@ -395,7 +396,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       ctx,
       n.relation.location,
     );
-  const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number }> = [];
+  const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number; dflt?: Ast }> = [];
   let pk: string[] | null = null;
   const setPk = (keys: string[], loc: number) => {
     if (pk !== null)
@@ -406,9 +407,13 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
     if (el.ColumnDef) {
       const cd = el.ColumnDef;
       let notNull = false;
+      let dflt: Ast | undefined;
       for (const c of (cd.constraints ?? []) as Ast[]) {
         const con = c.Constraint;
         switch (con.contype) {
+          case 'CONSTR_DEFAULT': // column-defaults.ts
+            dflt = con.raw_expr;
+            break;
           case 'CONSTR_NOTNULL':
             notNull = true;
             break;
@@ -442,6 +447,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
         type: resolveTypeName(cd.typeName, ctx, true, true),
         notNull,
         location: cd.location,
+        ...(dflt !== undefined ? { dflt } : {}),
       });
     } else if (el.Constraint) {
       const con = el.Constraint;
@@ -494,6 +500,9 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       name: c.name,
       type: { ...c.type, nullable: !c.notNull },
       caseSensitive: false,
+      ...(c.dflt !== undefined
+        ? { default: columnDefault(c.dflt, { ...c.type, nullable: !c.notNull }, c.name, ctx) }
+        : {}),
     })),
     primaryKey: pk,
     materialized: pk !== null || mat,
