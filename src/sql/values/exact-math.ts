@@ -7,19 +7,21 @@
  * Method: exact arithmetic on BigInts.
  * - CBRT: `Math.cbrt` is within one unit in the last place; the candidate is moved to its neighbour while the
  *   argument lies beyond the cube of the midpoint between them (midpoints and cubes are exact rationals).
- * - SIN, COS, TAN: the argument (an exact dyadic rational) is reduced modulo 2π with π known to
- *   {@link PI_BITS} bits (enough for every finite double: the reduction keeps more than {@link FRAC} correct
- *   bits), then the Taylor series is summed in fixed point with {@link FRAC} fraction bits and the result
- *   rounded once (BigInt → Number rounds to nearest). The error left (a few units of 2^-FRAC) is far below half
- *   a unit in the last place of any result except in cases no double argument is known to reach.
+ * - SIN, COS, TAN: the argument (an exact dyadic rational) is reduced modulo π/2 with π known to as many bits
+ *   as its magnitude needs (at most {@link PI_BITS}, enough for every finite double: the reduction keeps more
+ *   than {@link FRAC} correct bits), then the Taylor series of the reduced argument (|r| ≤ π/4) is summed in
+ *   fixed point with {@link FRAC} fraction bits, the quadrant applied and the result rounded once (BigInt →
+ *   Number rounds to nearest). The error left (a few units of 2^-FRAC) is far below half a unit in the last
+ *   place of any result except in cases no double argument is known to reach.
+ * Cost: microseconds per call (hundreds of times `Math.cos`), paid only by views that call these functions.
  *
  * State: the π constant, computed once on first use. Pure functions otherwise.
  */
 
 /** Fraction bits of the fixed-point evaluation. */
 const FRAC = 192n;
-/** Fraction bits of π for the argument reduction (largest double exponent 1023 + FRAC + margin). */
-const PI_BITS = 1280n;
+/** Fraction bits of π available for the argument reduction (largest double exponent 1024 + FRAC + 64 guard bits). */
+const PI_BITS = 1344n;
 
 /** Below this magnitude sin x and tan x round to x and cos x to 1 (the next term is under half an ulp). */
 const TINY = 2 ** -27;
@@ -108,21 +110,44 @@ function piScaled(): bigint {
   return piCache;
 }
 
-/** x reduced to [−π, π], in fixed point with FRAC fraction bits. */
-function reduce(x: number): bigint {
+/**
+ * sin and cos of x: x is reduced modulo π/2 (to r in [−π/4, π/4] and the quadrant k mod 4) with π known to
+ * as many bits as x's magnitude needs (its integer bits + FRAC + 64 guard bits; at most PI_BITS), then the
+ * Taylor series of r is summed in fixed point with FRAC fraction bits and the quadrant applied.
+ */
+function sinCosOf(x: number): { sin: bigint; cos: bigint } {
   const { m, e } = decompose(x);
-  const pi = piScaled();
-  const twoPi = pi << 1n;
-  // |x| · 2^PI_BITS exactly (e ≥ −1074 and PI_BITS > 1074)
-  const scaled = m << (e + PI_BITS);
-  let r = scaled % twoPi;
-  if (r > pi) r -= twoPi;
-  const fixed = r >> (PI_BITS - FRAC);
-  return x < 0 ? -fixed : fixed;
+  // bits of π: enough that k·(error of π/2) stays far below 2^-FRAC (k < 2^(e + 53)); e + w ≥ 0 so m·2^(e+w) is exact
+  let w = FRAC + 64n + (e + 53n > 0n ? e + 53n : 0n);
+  if (w < -e) w = -e;
+  const halfPi = piScaled() >> (PI_BITS - w + 1n);
+  const scaled = m << (e + w);
+  let k = scaled / halfPi;
+  let r = scaled - k * halfPi;
+  if (r > halfPi >> 1n) {
+    r -= halfPi;
+    k += 1n;
+  }
+  let fixed = r >> (w - FRAC);
+  if (x < 0) {
+    fixed = -fixed;
+    k = -k;
+  }
+  const { sin: s, cos: c } = sinCosSeries(fixed);
+  switch (((k % 4n) + 4n) % 4n) {
+    case 0n:
+      return { sin: s, cos: c };
+    case 1n:
+      return { sin: c, cos: -s };
+    case 2n:
+      return { sin: -s, cos: -c };
+    default:
+      return { sin: -c, cos: s };
+  }
 }
 
-/** sin and cos of a reduced argument r (fixed point), by their Taylor series. */
-function sinCos(r: bigint): { sin: bigint; cos: bigint } {
+/** sin and cos of a reduced argument r (fixed point, |r| ≤ π/4), by their Taylor series. */
+function sinCosSeries(r: bigint): { sin: bigint; cos: bigint } {
   const one = 1n << FRAC;
   const r2 = (r * r) >> FRAC;
   let c = one;
@@ -154,20 +179,20 @@ function toDouble(v: bigint): number {
 export function cos(x: number): number {
   if (!Number.isFinite(x)) return Number.NaN;
   if (Math.abs(x) < TINY) return 1; // 1 − x²/2 rounds to 1
-  return toDouble(sinCos(reduce(x)).cos);
+  return toDouble(sinCosOf(x).cos);
 }
 
 /** The correctly rounded sine. */
 export function sin(x: number): number {
   if (!Number.isFinite(x)) return Number.NaN;
   if (Math.abs(x) < TINY) return x; // x − x³/6 rounds to x
-  return toDouble(sinCos(reduce(x)).sin);
+  return toDouble(sinCosOf(x).sin);
 }
 
 /** The correctly rounded tangent. */
 export function tan(x: number): number {
   if (!Number.isFinite(x)) return Number.NaN;
   if (Math.abs(x) < TINY) return x; // x + x³/3 rounds to x
-  const { sin: s, cos: c } = sinCos(reduce(x));
+  const { sin: s, cos: c } = sinCosOf(x);
   return toDouble((s << FRAC) / c);
 }
