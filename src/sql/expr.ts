@@ -1119,8 +1119,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
     case 'ceil':
     case 'ceiling': {
       argc(1);
-      let a = num(0);
-      if (isInteger(a.type)) a = castBound(a, sqlType('DOUBLE', a.type.nullable));
+      const a = num(0);
+      if (isInteger(a.type)) return a; // an integer is its own floor and ceiling, of its own type (Feldera)
       return strict(a.type, [a], name === 'floor' ? arith.floor(a.type.kind) : arith.ceil(a.type.kind));
     }
     case 'round': {

@@ -11,6 +11,8 @@
  * even on empty input (as Postgres and Feldera give it). Every operator is the ordinary incremental aggregate, so
  * retractions, checkpoints and restore need nothing new. `GROUPING(a, b, ...)` is a constant per grouping set:
  * a bit vector with the first argument as its highest bit, 1 where the set does not group by that expression.
+ * `GROUP_ID()` (Calcite's) is one too: 0 for a grouping set's first occurrence, n for its n-th repetition
+ * (`GROUPING SETS ((a), (a))` gives each group twice, with GROUP_ID 0 and 1).
  *
  * State: none here (each grouping set's AggregateOperator owns its state).
  * Invariants: a nested ROLLUP/CUBE inside ROLLUP/CUBE is rejected; the number of grouping sets is bounded
@@ -146,12 +148,32 @@ export function expandGroupingSets(
   return { exprs, sets: sets.map((s) => [...new Set(s)]) };
 }
 
-/** Whether `ast` is a `GROUPING(...)` or `GROUPING_ID(...)` call. */
+/** Whether `ast` is a `GROUPING(...)`, `GROUPING_ID(...)` or `GROUP_ID()` call. */
 export function isGroupingCall(ast: Ast): boolean {
   if (ast?.GroupingFunc) return true;
   const fc = ast?.FuncCall;
   if (!fc || fc.over || (fc.funcname as Ast[]).length !== 1) return false;
-  return String(fc.funcname[0]?.String?.sval ?? '').toLowerCase() === 'grouping_id';
+  const name = String(fc.funcname[0]?.String?.sval ?? '').toLowerCase();
+  return name === 'grouping_id' || isGroupIdCall(ast);
+}
+
+/** Whether `ast` is Calcite's `GROUP_ID()` (no arguments). */
+export function isGroupIdCall(ast: Ast): boolean {
+  const fc = ast?.FuncCall;
+  if (!fc || fc.over || (fc.funcname as Ast[]).length !== 1 || (fc.args ?? []).length > 0) return false;
+  return String(fc.funcname[0]?.String?.sval ?? '').toLowerCase() === 'group_id';
+}
+
+/**
+ * `GROUP_ID()` in grouping set `index`: how many earlier grouping sets group by the same expressions (0 for the
+ * first occurrence of a set, 1 for its first duplicate, ...), as Calcite defines it.
+ */
+export function groupIdValue(sets: readonly (readonly number[])[], index: number): number {
+  const key = (s: readonly number[]) => [...s].sort((a, b) => a - b).join(',');
+  const mine = key(sets[index] ?? []);
+  let n = 0;
+  for (let i = 0; i < index; i++) if (key(sets[i] ?? []) === mine) n++;
+  return n;
 }
 
 /** The arguments of a GROUPING / GROUPING_ID call. */
@@ -188,10 +210,13 @@ export function planGroupingSets(
   keyCount: number,
   sets: readonly (readonly number[])[],
   functions: readonly AggregateFunction[],
-  groupingCalls: readonly (readonly number[])[],
+  groupingCalls: readonly (readonly number[] | null)[],
 ): NodeId {
-  const nodes: NodeId[] = sets.map((set) => {
-    const flags = groupingCalls.map((args): Value => BigInt(groupingValue(args, set)));
+  const nodes: NodeId[] = sets.map((set, setIndex) => {
+    // null stands for GROUP_ID()
+    const flags = groupingCalls.map(
+      (args): Value => BigInt(args === null ? groupIdValue(sets, setIndex) : groupingValue(args, set)),
+    );
     const identity = set.length === keyCount && set.every((k, i) => k === i);
     const src = identity
       ? input

@@ -9,6 +9,9 @@
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
  *   `interval-syntax.ts` (Feldera's interval forms: `INTERVAL 7 DAYS`, `(a - b) SECOND`) and `window-syntax.ts`
  *   (`TABLE(TUMBLE(TABLE t, ...))`) and `asof-syntax.ts` (`LEFT ASOF JOIN r MATCH_CONDITION (...) ON ...`);
+ * - a column named `binary` (a keyword in Postgres) renamed to a placeholder before parsing and back in the tree
+ *   (`binary-ident-syntax.ts`), and `CONNECTOR_METADATA()` parenthesized so a subscript may follow it
+ *   (`connector-metadata-syntax.ts`);
  * - Feldera's `CREATE FUNCTION ... RETURNS type AS expression` statements, cut out (after the rewrites, so a
  *   function body may use them) and parsed on their own by `udf-parse.ts` (a synthetic `HoldfastFunction`
  *   statement in program order).
@@ -32,6 +35,8 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { ServiceError } from '../errors/service-error.ts';
 import { rewriteAsofSyntax } from './asof-syntax.ts';
+import { restoreBinaryIdents, restoreBinaryText, rewriteBinaryIdents } from './binary-ident-syntax.ts';
+import { rewriteConnectorMetadata } from './connector-metadata-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import { type CutLateness, cutLateness } from './lateness-syntax.ts';
@@ -226,6 +231,8 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
 
   const declarations = rewriteRecursiveDeclarations(tokens, chars);
   const types = rewriteDialect(tokens, chars);
+  rewriteBinaryIdents(tokens, chars);
+  rewriteConnectorMetadata(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);
   rewriteAsofSyntax(tokens, chars, sql);
@@ -254,11 +261,12 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     while (offset < end && /\s/.test(cleaned[offset] as string)) offset++;
     const extra = extras.find((x) => x.start >= start && x.start < Math.max(end, start + 1));
     checkDepth(raw.stmt, sql, map, offset);
+    restoreBinaryIdents(raw.stmt);
     markIntervalQualifiers(raw.stmt, intervalMarks, map);
     const mine = lateness.filter((l) => l.form === 'column' && l.start >= start && l.start < end);
     out.push({
       ast: raw.stmt,
-      text: cleaned.slice(offset, end),
+      text: restoreBinaryText(cleaned.slice(offset, end)),
       offset,
       properties: extra?.properties ?? {},
       local: extra?.local ?? false,
@@ -288,6 +296,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
     const header = parseText(sql, f.header, map, [f.start]).stmts?.[0]?.stmt;
     const body = f.body === null ? null : parseText(sql, f.body, map, [f.start]).stmts?.[0]?.stmt;
     if (body) markIntervalQualifiers(body, intervalMarks, map);
+    restoreBinaryIdents([header, body]);
     attachTypes(
       [header, body].filter((x) => x),
       types,

@@ -57,6 +57,7 @@ import {
   expandGroupingSets,
   groupingArgs,
   hasGroupingSets,
+  isGroupIdCall,
   planGroupingSets,
 } from './grouping-sets.ts';
 import { latenessPurge } from './lateness.ts';
@@ -507,7 +508,9 @@ export class Planner {
     if (stmt.havingClause) collectGroupingCalls(stmt.havingClause, astKey, groupingCalls);
     if (groupingCalls.size > 0) sets ??= [groupBound.map((_, i) => i)];
     const callArgs = [...groupingCalls.values()].map((call) =>
-      groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
+      isGroupIdCall(call)
+        ? null
+        : groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
     );
     let aggNode: NodeId;
     if (sets) {

@@ -1,7 +1,9 @@
 /**
  * Compile reports in Feldera's wire shape, for the manager: `program_status` (`Success` | `SqlError`),
- * `program_error` (`sql_compilation.messages[]` with positions), and `program_info` (the schema of tables
- * and non-local views, with fields, types, properties and connector declarations).
+ * `program_error` (`sql_compilation.messages[]` with positions: the error, or on success the warnings, such
+ * as Feldera's "Unused column" ones, `unused-columns.ts`, which do not fail the program), and `program_info`
+ * (the schema of tables and non-local views, with fields, types, properties, `unused` flags and connector
+ * declarations).
  */
 import { isServiceError } from '../errors/service-error.ts';
 import type { ProgramError, ProgramStatus, SqlCompilerMessage } from '../types/pipeline-api.ts';
@@ -63,7 +65,7 @@ function properties(p: Readonly<Record<string, PropertyValue>>): Record<string, 
   return out;
 }
 
-function relation(r: RelationSchema): Record<string, unknown> {
+function relation(r: RelationSchema, unused?: ReadonlySet<string>): Record<string, unknown> {
   const out: Record<string, unknown> = {
     name: r.name,
     case_sensitive: r.caseSensitive,
@@ -71,7 +73,7 @@ function relation(r: RelationSchema): Record<string, unknown> {
       name: c.name,
       case_sensitive: c.caseSensitive,
       columntype: columnType(c.type),
-      unused: false,
+      unused: unused?.has(c.name) ?? false,
       ...(c.lateness !== undefined ? { lateness: c.lateness } : {}),
     })),
     materialized: r.materialized,
@@ -99,9 +101,27 @@ function connectors(rels: readonly RelationSchema[]): Record<string, unknown> {
   return out;
 }
 
+/** The program's compile warnings (unused columns) as Feldera's `sql_compilation.messages`. */
+function warningMessages(p: Program, sql: string): SqlCompilerMessage[] {
+  const lines = sql.split('\n');
+  return p.unused.warnings.map((w) => ({
+    start_line_number: w.startLine,
+    start_column: w.startColumn,
+    end_line_number: w.endLine,
+    end_column: w.endColumn,
+    warning: true,
+    error_type: w.type,
+    message: w.message,
+    snippet: lines[w.startLine - 1] ?? null,
+  }));
+}
+
 export function programInfo(p: Program): Record<string, unknown> {
   return {
-    schema: { inputs: p.tables.map(relation), outputs: p.outputs.map(relation) },
+    schema: {
+      inputs: p.tables.map((t) => relation(t, p.unused.unused.get(t.name))),
+      outputs: p.outputs.map((v) => relation(v)),
+    },
     udf_stubs: p.udfStubs,
     input_connectors: connectors(p.tables),
     output_connectors: connectors(p.outputs),
@@ -118,7 +138,7 @@ export async function compileReport(sql: string, udfTs = ''): Promise<CompileRep
     return {
       program_status: 'Success',
       program_error: {
-        sql_compilation: { exit_code: 0, messages: [] },
+        sql_compilation: { exit_code: 0, messages: warningMessages(p, sql) },
         rust_compilation: { exit_code: 0, stdout: '', stderr: '' },
         system_error: null,
       },

@@ -11,6 +11,7 @@
  * const out = circuit.step(new Map([['t', { rows: [[1], [2]], weights: [1, 1] }]]));
  * out.get('v'); // { rows: [[0n], [2n]], weights: [-1, 1] }
  */
+
 import { Circuit, type CircuitSnapshot, type NodeId } from '../circuit/circuit.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { MaterializeOperator } from '../operators/integrate.ts';
@@ -18,6 +19,7 @@ import { LatenessFilterOperator } from '../operators/lateness-filter.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { columnDefault } from './column-defaults.ts';
 import {
   type Ast,
   type BindContext,
@@ -57,6 +59,7 @@ import type {
 import { type SqlType, sqlType } from './sql-type.ts';
 import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
 import { ExternalFunctions } from './udf-ts.ts';
+import { type UnusedColumns, unusedColumns } from './unused-columns.ts';
 import { compileCast } from './values/cast.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
@@ -200,6 +203,7 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   const program = new Program(sql, source, defs, functions, declarations, externals.stubs());
   program.usesNow = nowCalls > 0;
   program.instantiate(); // plans every view once: reports errors now
+  program.unused = unusedColumns(sql, source, stmts, program.tables); // warnings (unused-columns.ts)
   return program;
 }
 
@@ -392,7 +396,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       ctx,
       n.relation.location,
     );
-  const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number }> = [];
+  const cols: Array<{ name: string; type: SqlType; notNull: boolean; location: number; dflt?: Ast }> = [];
   let pk: string[] | null = null;
   const setPk = (keys: string[], loc: number) => {
     if (pk !== null)
@@ -403,9 +407,13 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
     if (el.ColumnDef) {
       const cd = el.ColumnDef;
       let notNull = false;
+      let dflt: Ast | undefined;
       for (const c of (cd.constraints ?? []) as Ast[]) {
         const con = c.Constraint;
         switch (con.contype) {
+          case 'CONSTR_DEFAULT': // column-defaults.ts
+            dflt = con.raw_expr;
+            break;
           case 'CONSTR_NOTNULL':
             notNull = true;
             break;
@@ -439,6 +447,7 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
         type: resolveTypeName(cd.typeName, ctx, true, true),
         notNull,
         location: cd.location,
+        ...(dflt !== undefined ? { dflt } : {}),
       });
     } else if (el.Constraint) {
       const con = el.Constraint;
@@ -491,6 +500,9 @@ function defineTable(n: Ast, st: ParsedStatement, source: SourceMap, caseSensiti
       name: c.name,
       type: { ...c.type, nullable: !c.notNull },
       caseSensitive: false,
+      ...(c.dflt !== undefined
+        ? { default: columnDefault(c.dflt, { ...c.type, nullable: !c.notNull }, c.name, ctx) }
+        : {}),
     })),
     primaryKey: pk,
     materialized: pk !== null || mat,
@@ -572,6 +584,8 @@ export class Program {
   readonly udfStubs: string;
   /** The program calls NOW(): it has the hidden clock table (now-clock.ts), which the controller advances. */
   usesNow = false;
+  /** Table columns no view reads: Feldera's "Unused column" warnings (unused-columns.ts). */
+  unused: UnusedColumns = { warnings: [], unused: new Map() };
 
   constructor(
     sql: string,

@@ -57,6 +57,10 @@ export function rowFromJson(table: TableSchema, record: unknown, options: RowFro
     row[i] = parseJsonValue(v, col.type, col.name);
     seen[i] = true;
   }
+  // a column the record does not mention takes its DEFAULT (column-defaults.ts)
+  cols.forEach((c, i) => {
+    if (!seen[i] && c.default !== undefined) row[i] = c.default.value();
+  });
   const keyOnly = options.keyOnly === true && table.primaryKey !== null;
   cols.forEach((c, i) => {
     if (row[i] !== null || c.type.nullable) return;

@@ -1,6 +1,7 @@
 /**
  * Schema of a compiled program: tables and views with their columns, keys and WITH properties.
  */
+import type { Value } from '../zset/value.ts';
 import type { SqlType } from './sql-type.ts';
 
 export interface ColumnSchema {
@@ -10,6 +11,14 @@ export interface ColumnSchema {
   readonly caseSensitive: boolean;
   /** The column's LATENESS expression as written, when it has one. */
   readonly lateness?: string;
+  /** The column's DEFAULT (`column-defaults.ts`): the value of a record that does not mention the column. */
+  readonly default?: ColumnDefault;
+}
+
+/** A column's DEFAULT: the expression's identity (its tree, for change detection) and its value. */
+export interface ColumnDefault {
+  readonly sql: string;
+  readonly value: () => Value;
 }
 
 /** A `WITH ('key' = 'value')` property with its source position (1-based lines and columns). */

@@ -12,9 +12,10 @@ import { type Bound, coerce, literal, sqlError, strict, unify } from '../bound.t
 import { arrayOf } from '../nested-expr.ts';
 import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
 import { isString } from '../types-rules.ts';
-import { compareAny, SqlArray, SqlMap, VARIANT_NULL, Variant } from '../values/collections.ts';
+import { compareAny, SqlArray, SqlMap, VARIANT_NULL, type Variant } from '../values/collections.ts';
 import { formatValue } from '../values/format.ts';
 import { variantFromJson, variantJsonText } from '../values/nested-json.ts';
+import { variantTypeOf } from '../values/variant-types.ts';
 import type { FunctionCall, FunctionImpl } from './types.ts';
 
 const INT = (nullable: boolean) => sqlType('INTEGER', nullable);
@@ -424,20 +425,7 @@ export const COLLECTION_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
       return literal(typeToSql(b.type), sqlType('VARCHAR', false, { length: null }));
     // an SQL NULL is 'NULL', the VARIANT null 'VARIANT' (Feldera)
     return nullOn(sqlType('VARCHAR', false, { length: null }), [b], [], (v) =>
-      v === null ? 'NULL' : variantKind((v as Variant).value),
+      v === null ? 'NULL' : variantTypeOf(v as Variant),
     );
   },
 };
-
-/** The SQL type name of a VARIANT's content (Feldera's TYPEOF). */
-function variantKind(v: Value): string {
-  if (v === null) return 'VARIANT';
-  if (typeof v === 'boolean') return 'BOOLEAN';
-  if (typeof v === 'string') return 'VARCHAR';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'INTEGER' : 'DOUBLE';
-  if (typeof v === 'bigint') return 'BIGINT';
-  if (v instanceof SqlArray) return 'ARRAY';
-  if (v instanceof SqlMap) return 'MAP';
-  if (v instanceof Variant) return 'VARIANT';
-  return 'DECIMAL';
-}

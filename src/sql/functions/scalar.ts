@@ -32,6 +32,7 @@ import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
 import { isInteger, isNumeric, isString } from '../types-rules.ts';
 import { comparatorFor } from '../values/compare.ts';
 import { Decimal, pow10 } from '../values/decimal.ts';
+import * as exact from '../values/exact-math.ts';
 import { charLength } from '../values/strings.ts';
 import type { FunctionCall, FunctionImpl } from './types.ts';
 
@@ -610,13 +611,14 @@ export const SCALAR_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
     );
   },
   exp: unaryDouble(Math.exp),
-  cbrt: unaryDouble(Math.cbrt),
-  sin: unaryDouble(Math.sin),
-  cos: unaryDouble(Math.cos),
-  tan: unaryDouble(Math.tan),
-  cot: unaryDouble((x) => 1 / Math.tan(x)),
-  sec: unaryDouble((x) => 1 / Math.cos(x)),
-  csc: unaryDouble((x) => 1 / Math.sin(x)),
+  // correctly rounded, as Feldera's results are (values/exact-math.ts); Math.cbrt/cos/... can be an ulp off
+  cbrt: unaryDouble(exact.cbrt),
+  sin: unaryDouble(exact.sin),
+  cos: unaryDouble(exact.cos),
+  tan: unaryDouble(exact.tan),
+  cot: unaryDouble((x) => 1 / exact.tan(x)),
+  sec: unaryDouble((x) => 1 / exact.cos(x)),
+  csc: unaryDouble((x) => 1 / exact.sin(x)),
   asin: unaryDouble(Math.asin),
   acos: unaryDouble(Math.acos),
   atan: unaryDouble(Math.atan),

@@ -102,15 +102,24 @@ export class SqlMap implements ObjectValue {
  * A VARIANT: a dynamically typed value, as Feldera's VARIANT holds JSON-shaped data. `value` is one of:
  * null (the JSON/VARIANT null, distinct from an SQL NULL VARIANT), boolean, number (a JSON number without a
  * fraction that fits a double is still a number), Decimal (a JSON number with a fraction, kept exactly),
- * string, SqlArray of Variants, SqlMap of Variant keys to Variants.
+ * string, SqlArray of Variants, SqlMap of Variant keys to Variants; `type` the SQL type it was made from when
+ * the content does not say it.
  */
 export class Variant implements ObjectValue {
   readonly value: Value;
-  constructor(value: Value) {
+  /**
+   * The SQL type a number or byte string had when it became a VARIANT (`REAL`, `BIGINT UNSIGNED`, `BINARY`,
+   * ...: Feldera's VARIANT remembers it, see `variant-types.ts`); undefined when the content's kind says it.
+   * Part of the value: VARIANTs of equal content and different types differ, as in Feldera.
+   */
+  readonly type: string | undefined;
+  constructor(value: Value, type?: string) {
     this.value = value;
+    this.type = type;
   }
   hashKey(): string {
-    return `V${encodeValue(this.value)}`;
+    const k = `V${encodeValue(this.value)}`;
+    return this.type === undefined ? k : `${k}:${this.type}`;
   }
 }
 
@@ -210,7 +219,8 @@ export function compareAny(a: Value, b: Value): number {
     case 7:
       return compareFields((a as SqlRow).fields, (b as SqlRow).fields);
     default:
-      if (a instanceof Variant && b instanceof Variant) return compareAny(a.value, b.value);
+      if (a instanceof Variant && b instanceof Variant)
+        return compareAny(a.value, b.value) || compareStrings(a.type ?? '', b.type ?? '');
       return compareStrings((a as ObjectValue).hashKey(), (b as ObjectValue).hashKey());
   }
 }
@@ -247,7 +257,8 @@ export function serialize(v: Value): Tree {
           out.push(serialize(v.keys[i] as Value), serialize(v.values[i] as Value));
         return out;
       }
-      if (v instanceof Variant) return ['V', serialize(v.value)];
+      if (v instanceof Variant)
+        return v.type === undefined ? ['V', serialize(v.value)] : ['V', serialize(v.value), `s${v.type}`];
       throw new TypeError(`a nested value holds an unsupported component (${v.constructor?.name})`);
     default:
       throw new TypeError(`not a row value: ${typeof v}`);
@@ -285,8 +296,8 @@ export function deserialize(t: Tree): Value {
       for (let i = 0; i + 1 < rest.length; i += 2) entries.push([rest[i] as Value, rest[i + 1] as Value]);
       return SqlMap.of(entries);
     }
-    case 'V':
-      return new Variant(rest[0] as Value);
+    case 'V': // [V, content] or [V, content, type]
+      return new Variant(rest[0] as Value, typeof rest[1] === 'string' ? rest[1] : undefined);
     default:
       throw new TypeError(`unknown nested kind '${String(t[0])}'`);
   }

@@ -4,12 +4,14 @@
  *   number of fields); a NULL component stays NULL, a NOT NULL target component refuses it;
  * - any type → VARIANT ({@link toVariant}) and VARIANT → any type ({@link fromVariant}): as in Feldera, a
  *   VARIANT whose content does not fit the target type casts to NULL instead of failing.
+ *   The VARIANT remembers the SQL type of numbers and bytes (`variant-types.ts`): a REAL-tagged one widens
+ *   its single-precision value, a BINARY-tagged one casts back to bytes.
  * Everything else is refused at compile time (`cannot cast type ...`).
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import type { Value } from '../../zset/value.ts';
 import { type SqlType, sqlType } from '../sql-type.ts';
-import { bytesToArray } from './bytes.ts';
+import { bytesFromJsonArray, bytesToArray } from './bytes.ts';
 
 /** A compiled cast (the same shape as `cast.ts`'s). */
 type CastFn = (v: Value) => Value;
@@ -32,6 +34,7 @@ import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from './collections.t
 import { Decimal } from './decimal.ts';
 import { shortestFloat4 } from './format.ts';
 import { formatDate, formatTime, formatTimestamp } from './temporal.ts';
+import { taggedVariant } from './variant-types.ts';
 
 function componentCast(from: SqlType, to: SqlType, explicit: boolean): CastFn {
   const f = from.kind === 'NULL' ? (v: Value) => v : compileCast(from, to, explicit);
@@ -112,16 +115,16 @@ export function toVariant(v: Value, t: SqlType): Variant {
       return new Variant(formatTimestamp(v as number));
     case 'BINARY':
     case 'VARBINARY':
-      return new Variant(new SqlArray(bytesToArray(v as string).map((b) => new Variant(b))));
+      return taggedVariant(new SqlArray(bytesToArray(v as string).map((b) => new Variant(b))), t);
     case 'CHAR':
     case 'VARCHAR':
     case 'UUID':
     case 'BOOLEAN':
       return new Variant(v);
     case 'REAL':
-      return new Variant(Number(shortestFloat4(v as number))); // the REAL's own digits (57681.18)
+      return taggedVariant(Number(shortestFloat4(v as number)), t); // the REAL's own digits (57681.18)
     default:
-      return new Variant(v); // numbers: number, bigint or Decimal
+      return taggedVariant(v, t); // numbers: number, bigint or Decimal
   }
 }
 
@@ -129,6 +132,8 @@ const BIGINT = sqlType('BIGINT', false);
 const DOUBLE = sqlType('DOUBLE', false);
 const DECIMAL = sqlType('DECIMAL', false, { precision: null, scale: null });
 const TEXT = sqlType('VARCHAR', false, { length: null });
+const REAL = sqlType('REAL', false);
+const VARBINARY = sqlType('VARBINARY', false, { length: null });
 
 function tryCast(v: Value, from: SqlType, to: SqlType): Value {
   try {
@@ -136,6 +141,11 @@ function tryCast(v: Value, from: SqlType, to: SqlType): Value {
   } catch {
     return null;
   }
+}
+
+function padBinary(hex: Value, t: SqlType): Value {
+  const n = t.kind === 'BINARY' ? t.length : null;
+  return typeof hex === 'string' && n != null && hex.length < 2 * n ? hex.padEnd(2 * n, '0') : hex;
 }
 
 /** A VARIANT as an SQL value of type `t`, or NULL when its content does not fit `t`. */
@@ -180,9 +190,16 @@ export function fromVariant(x: Variant, t: SqlType): Value {
     }
     case 'BINARY':
     case 'VARBINARY':
-      return null;
+      // a VARIANT made from bytes (Feldera's Variant::Binary) casts back, to BINARY(n) padded with zero
+      // bytes (as Feldera does); a JSON array does not
+      if (x.type !== 'BINARY' || !(v instanceof SqlArray)) return null;
+      return padBinary(
+        tryCast(bytesFromJsonArray(v.items.map((e) => (e as Variant).value)), VARBINARY, t),
+        t,
+      );
     default:
-      // numeric targets
+      // numeric targets; a REAL keeps its single-precision value (CAST to DOUBLE widens it, as in Feldera)
+      if (x.type === 'REAL' && typeof v === 'number') return tryCast(Math.fround(v), REAL, t);
       if (typeof v === 'number')
         return tryCast(Number.isInteger(v) ? BigInt(v) : v, Number.isInteger(v) ? BIGINT : DOUBLE, t);
       if (typeof v === 'bigint') return tryCast(v, BIGINT, t);

@@ -11,6 +11,7 @@ import type { Value } from '../../zset/value.ts';
 import { type SqlType, typeToSql } from '../sql-type.ts';
 import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from './collections.ts';
 import { Decimal } from './decimal.ts';
+import { jsonIntegerVariant } from './variant-types.ts';
 
 type Scalar = (v: Value, t: SqlType) => unknown;
 type ParseScalar = (json: unknown, t: SqlType, column: string) => Value;
@@ -96,8 +97,8 @@ export function variantFromJson(json: unknown): Variant {
   if (json === null || json === undefined) return VARIANT_NULL;
   if (typeof json === 'boolean' || typeof json === 'string') return new Variant(json);
   if (typeof json === 'number')
-    return new Variant(Number.isInteger(json) ? json : Decimal.parse(String(json)));
-  if (typeof json === 'bigint') return new Variant(json);
+    return Number.isInteger(json) ? jsonIntegerVariant(json) : new Variant(Decimal.parse(String(json)));
+  if (typeof json === 'bigint') return jsonIntegerVariant(json);
   if (Array.isArray(json)) return new Variant(new SqlArray(json.map(variantFromJson)));
   if (typeof json === 'object')
     return new Variant(
