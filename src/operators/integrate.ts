@@ -10,7 +10,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch } from '../zset/batch.ts';
-import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
+import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -80,22 +80,15 @@ export class IntegrateOperator extends StatefulBase implements StatefulOperator,
    * restore decodes no row); plain batches (deltas, checkpoints written before the trace) are added row by row.
    */
   apply(parts: Record<string, readonly Batch[]>): void {
-    for (const part of StatefulBase.partsOf(parts, 'input')) {
-      const sealed = traceBatchesOf(part);
-      if (sealed !== null) {
-        for (const tb of sealed) {
-          if (tb.length === 0) continue;
-          const trace = this.#traceFor(tb.layout.arity);
-          if (sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
-          else for (let i = 0; i < tb.length; i++) trace.add(tb.row(i), tb.wts[i] as number);
-        }
-        continue;
-      }
-      if (part.rows.length === 0) continue;
-      const trace = this.#traceFor((part.rows[0] as Row).length);
-      for (let i = 0; i < part.rows.length; i++) trace.add(part.rows[i] as Row, part.weights[i] as number);
-      trace.seal();
-    }
+    for (const part of StatefulBase.partsOf(parts, 'input'))
+      applyPart(
+        part,
+        (arity) => this.#traceFor(arity),
+        (trace, b) => {
+          for (let i = 0; i < b.rows.length; i++) trace.add(b.rows[i] as Row, b.weights[i] as number);
+          trace.seal();
+        },
+      );
   }
 }
 

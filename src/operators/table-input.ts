@@ -22,7 +22,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
+import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
 import { type Row, sameRow } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -149,21 +149,12 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
    * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row and sealed. O(parts).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
-    for (const part of StatefulBase.partsOf(parts, 'contents')) {
-      const sealed = traceBatchesOf(part);
-      if (sealed !== null) {
-        for (const tb of sealed) {
-          if (tb.length === 0) continue;
-          const trace = this.#traceFor(tb.layout.arity);
-          if (sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
-          else this.#addRows(trace, tb);
-        }
-        continue;
-      }
-      if (part.rows.length === 0) continue;
-      const trace = this.#traceFor((part.rows[0] as Row).length);
-      this.#addRows(trace, part);
-    }
+    for (const part of StatefulBase.partsOf(parts, 'contents'))
+      applyPart(
+        part,
+        (arity) => this.#traceFor(arity),
+        (trace, b) => this.#addRows(trace, b),
+      );
   }
 
   /**

@@ -1366,6 +1366,31 @@ export class TraceParts implements Batch {
   }
 }
 
+/**
+ * Adds one state part to a trace-backed operator's trace (`traceFor(arity)` gives it, created on first use):
+ * sealed batches of the trace's layout are adopted as they are (no row decoded, no merge); anything else — a
+ * plain batch (a delta, a checkpoint written before the trace), a batch of another layout — goes to `addRows`.
+ * Empty parts and batches are skipped.
+ */
+export function applyPart(
+  part: Batch,
+  traceFor: (arity: number) => Trace,
+  addRows: (trace: Trace, b: Batch) => void,
+): void {
+  const sealed = traceBatchesOf(part);
+  if (sealed !== null) {
+    for (const tb of sealed) {
+      if (tb.length === 0) continue;
+      const trace = traceFor(tb.layout.arity);
+      if (sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+      else addRows(trace, tb);
+    }
+    return;
+  }
+  if (part.rows.length === 0) return;
+  addRows(traceFor((part.rows[0] as Row).length), part);
+}
+
 /** The sealed batches a state part holds, when it is trace-shaped (else null: a plain batch of rows). */
 export function traceBatchesOf(b: Batch): readonly TraceBatch[] | null {
   if (b instanceof TraceBatch) return [b];
