@@ -64,6 +64,7 @@ import { widenToText } from './nested-expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
+import { normalizeSelectForms } from './select-forms.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
@@ -156,10 +157,8 @@ export class Planner {
       hasSubquery(stmt.havingClause ?? null)
     )
       stmt = this.#decorrelate(stmt);
-    if (stmt.windowClause)
-      throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
-        construct: 'WINDOW',
-      });
+    // the WINDOW clause and GROUP BY (a, b) (select-forms.ts)
+    stmt = normalizeSelectForms(stmt, (message, at) => this.#err('SqlNameError', message, at));
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
     this.#hintRankLimit(stmt);

@@ -40,7 +40,7 @@ export type TypeTable = Map<string, Component>;
 const TYPE_WORDS = new Set(
   (
     'bool boolean tinyint int1 smallint int2 int int4 integer bigint int8 utinyint usmallint uint uinteger ' +
-    'ubigint real float4 float8 float double decimal numeric dec char character varchar text string binary ' +
+    'ubigint real float4 float8 float32 float64 int64 float double decimal numeric number dec char character varchar text string binary ' +
     'varbinary bytea uuid date time timestamp variant map row array'
   ).split(' '),
 );

@@ -1,0 +1,111 @@
+/**
+ * Two SELECT forms of Feldera's (Calcite's) dialect, rewritten into forms the planner already plans:
+ *
+ * - the WINDOW clause: `f(x) OVER w ... WINDOW w AS (PARTITION BY ... ORDER BY ... frame)`. Each reference is
+ *   replaced by the named window's definition: `OVER w` takes it whole; `OVER (w [ORDER BY ...] [frame])` takes
+ *   its PARTITION BY, its ORDER BY unless the reference gives one, and its frame unless the reference gives one.
+ *   A window in the clause may itself refer to an earlier one (`w2 AS (w1 ORDER BY ts)`). An unknown name is an
+ *   SqlNameError.
+ * - a parenthesized list in GROUP BY: `GROUP BY (a, b)` groups by a and b (the list is a grouping set of both,
+ *   as in Calcite and Postgres), not by one ROW value; an explicit `ROW(a, b)` stays a ROW.
+ *
+ * State: none. The rewrite replaces `over` nodes in place (idempotent: an inlined window has no name left) and
+ * returns the statement with `windowClause` removed and `groupClause` flattened. Window references are resolved
+ * in the SELECT's own target list and ORDER BY only: a subquery has its own WINDOW clause.
+ */
+import type { Ast } from './parse.ts';
+
+/** Postgres's frame option bit: the window gives a frame of its own (FRAMEOPTION_NONDEFAULT). */
+const FRAME_NONDEFAULT = 1;
+
+type Fail = (message: string, location: unknown) => Error;
+
+/** The statement with its WINDOW clause inlined and parenthesized GROUP BY lists flattened. */
+export function normalizeSelectForms(stmt: Ast, fail: Fail): Ast {
+  let out = stmt;
+  if (Array.isArray(stmt.groupClause) && stmt.groupClause.some(isImplicitRow)) {
+    const flat = (stmt.groupClause as Ast[]).flatMap((g) =>
+      isImplicitRow(g) ? (g.RowExpr.args as Ast[]) : [g],
+    );
+    out = { ...out, groupClause: flat };
+  }
+  if (Array.isArray(stmt.windowClause)) {
+    const named = new Map<string, Ast>();
+    for (const w of stmt.windowClause as Ast[]) {
+      const def = w.WindowDef as Ast;
+      named.set(def.name as string, resolve({ ...def, name: undefined }, named, fail));
+    }
+    for (const over of overNodes([stmt.targetList, stmt.sortClause])) {
+      const r = resolve(over, named, fail);
+      for (const k of Object.keys(over)) delete over[k];
+      Object.assign(over, r);
+    }
+    const { windowClause: _dropped, ...rest } = out;
+    out = rest;
+  } else {
+    // a reference to a window that no WINDOW clause defines
+    for (const over of overNodes([stmt.targetList, stmt.sortClause])) resolve(over, new Map(), fail);
+  }
+  return out;
+}
+
+function isImplicitRow(g: Ast): boolean {
+  return g?.RowExpr !== undefined && g.RowExpr.row_format === 'COERCE_IMPLICIT_CAST';
+}
+
+/** A window definition with its reference to a named window replaced by that window's parts. */
+function resolve(def: Ast, named: ReadonlyMap<string, Ast>, fail: Fail): Ast {
+  if (def.refname === undefined) {
+    if (def.name === undefined || !isBareName(def)) return stripName(def);
+    // `OVER w`: the whole named window
+    const base = named.get(def.name as string);
+    if (base === undefined) throw fail(`window "${def.name}" is not defined`, def.location);
+    return { ...base, location: def.location };
+  }
+  // `OVER (w ...)`: w's partitioning, its ordering and frame unless given here
+  const base = named.get(def.refname as string);
+  if (base === undefined) throw fail(`window "${def.refname}" is not defined`, def.location);
+  const out: Ast = { ...base, location: def.location };
+  if (def.orderClause !== undefined) out.orderClause = def.orderClause;
+  if (((def.frameOptions ?? 0) & FRAME_NONDEFAULT) !== 0) {
+    out.frameOptions = def.frameOptions;
+    if (def.startOffset === undefined) delete out.startOffset;
+    else out.startOffset = def.startOffset;
+    if (def.endOffset === undefined) delete out.endOffset;
+    else out.endOffset = def.endOffset;
+  }
+  return out;
+}
+
+/** `OVER w` parses as a window with a name and nothing else. */
+function isBareName(def: Ast): boolean {
+  return (
+    def.partitionClause === undefined &&
+    def.orderClause === undefined &&
+    ((def.frameOptions ?? 0) & FRAME_NONDEFAULT) === 0
+  );
+}
+
+function stripName(def: Ast): Ast {
+  const { name: _n, refname: _r, ...rest } = def;
+  return rest;
+}
+
+/** The `over` window nodes of function calls under `roots`, not descending into subqueries. */
+function overNodes(roots: unknown[]): Ast[] {
+  const found: Ast[] = [];
+  const stack: unknown[] = [...roots];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const n = v as Ast;
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
+    if (n.FuncCall?.over !== undefined) found.push(n.FuncCall.over as Ast);
+    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
+  }
+  return found;
+}

@@ -1,0 +1,116 @@
+/**
+ * Forms that Feldera's tutorial and demo programs use, each on SQL written for this test: the type aliases
+ * FLOAT64 / FLOAT32 / INT64 / NUMBER, the WINDOW clause (named windows, select-forms.ts) and `GROUP BY (a, b)`
+ * (a parenthesized list groups by each of its expressions).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program.ts';
+import type { TableSchema } from '../../../src/sql/schema.ts';
+
+/** Compiles `sql`, inserts `rows` into table t, returns view v's rows as JSON, sorted. */
+async function viewRows(sql: string, rows: Record<string, unknown>[]): Promise<unknown[]> {
+  const p = await compileProgram(sql);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  c.step(new Map([['t', { rows: rows.map((r) => rowFromJson(t, r)), weights: rows.map(() => 1) }]]));
+  const v = p.views.find((x) => x.name === 'v');
+  const out = c.contents('v').rows.map((r) => rowToJson(v?.columns ?? [], r));
+  return out.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+}
+
+test('FLOAT64, FLOAT32, INT64 and NUMBER(p, s) are DOUBLE, REAL, BIGINT and DECIMAL(p, s)', async () => {
+  const p = await compileProgram(`
+    CREATE TABLE t (a FLOAT64, b FLOAT32 NOT NULL, c INT64, d NUMBER(6, 2), e FLOAT64 ARRAY);
+    CREATE MATERIALIZED VIEW v AS SELECT CAST(c AS FLOAT64) AS x, CAST(a AS NUMBER(4, 1)) AS y FROM t;`);
+  const t = p.table('t') as TableSchema;
+  assert.deepEqual(
+    t.columns.map((c) => [c.type.kind, c.type.nullable]),
+    [
+      ['DOUBLE', true],
+      ['REAL', false],
+      ['BIGINT', true],
+      ['DECIMAL', true],
+      ['ARRAY', true],
+    ],
+  );
+  assert.equal(t.columns[3]?.type.precision, 6);
+  assert.equal(t.columns[4]?.type.element?.kind, 'DOUBLE');
+  const v = p.views.find((x) => x.name === 'v');
+  assert.deepEqual(
+    v?.columns.map((c) => c.type.kind),
+    ['DOUBLE', 'DECIMAL'],
+  );
+});
+
+test('GROUP BY (a, b) groups by a and b; GROUP BY ROW(a, b) stays one ROW key', async () => {
+  const rows = [
+    { a: 1, b: 'x', n: 10 },
+    { a: 1, b: 'x', n: 5 },
+    { a: 1, b: 'y', n: 1 },
+    { a: 2, b: 'x', n: 2 },
+  ];
+  const flat = await viewRows(
+    `CREATE TABLE t (a INT, b VARCHAR, n INT);
+     CREATE MATERIALIZED VIEW v AS SELECT a, b, SUM(n) AS s FROM t GROUP BY (a, b);`,
+    rows,
+  );
+  assert.deepEqual(flat, [
+    { a: 1, b: 'x', s: 15 },
+    { a: 1, b: 'y', s: 1 },
+    { a: 2, b: 'x', s: 2 },
+  ]);
+  // mixed with a plain item, and with a qualified name, as a program would write it
+  const mixed = await viewRows(
+    `CREATE TABLE t (a INT, b VARCHAR, n INT);
+     CREATE MATERIALIZED VIEW v AS SELECT t.a, COUNT(*) AS c FROM t GROUP BY (t.a), b HAVING COUNT(*) > 0;`,
+    rows,
+  );
+  assert.deepEqual(mixed, [
+    { a: 1, c: 1 },
+    { a: 1, c: 2 },
+    { a: 2, c: 1 },
+  ]);
+  // a ROW key: columns a and b are not grouping keys on their own
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (a INT, b VARCHAR, n INT);
+      CREATE MATERIALIZED VIEW v AS SELECT a, SUM(n) AS s FROM t GROUP BY ROW(a, b);`),
+    /must appear in the GROUP BY clause/,
+  );
+});
+
+test('WINDOW clause: OVER w takes the named window; OVER (w ...) adds an ordering or a frame', async () => {
+  const sql = `CREATE TABLE t (k INT, ts INT, x INT);
+    CREATE MATERIALIZED VIEW v AS SELECT k, ts,
+      SUM(x) OVER w AS total,
+      COUNT(*) OVER w AS c,
+      SUM(x) OVER (w2 ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS last2
+    FROM t
+    WINDOW w AS (PARTITION BY k ORDER BY ts RANGE BETWEEN 10 PRECEDING AND CURRENT ROW),
+           w2 AS (w ORDER BY ts);`;
+  const got = await viewRows(sql, [
+    { k: 1, ts: 0, x: 1 },
+    { k: 1, ts: 5, x: 2 },
+    { k: 1, ts: 20, x: 4 },
+    { k: 2, ts: 0, x: 8 },
+  ]);
+  assert.deepEqual(got, [
+    { k: 1, ts: 0, total: 1, c: 1, last2: 1 },
+    { k: 1, ts: 20, total: 4, c: 1, last2: 6 },
+    { k: 1, ts: 5, total: 3, c: 2, last2: 3 },
+    { k: 2, ts: 0, total: 8, c: 1, last2: 8 },
+  ]);
+});
+
+test('WINDOW clause: a reference to an undefined window is a name error', async () => {
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (k INT, ts INT, x INT);
+      CREATE MATERIALIZED VIEW v AS SELECT SUM(x) OVER nope AS s FROM t WINDOW w AS (ORDER BY ts);`),
+    (e: Error & { code?: string }) => /window "nope" is not defined/.test(e.message),
+  );
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (k INT, ts INT, x INT);
+      CREATE MATERIALIZED VIEW v AS SELECT SUM(x) OVER nope AS s FROM t;`),
+    /window "nope" is not defined/,
+  );
+});
