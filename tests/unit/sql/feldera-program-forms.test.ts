@@ -114,3 +114,28 @@ test('WINDOW clause: a reference to an undefined window is a name error', async 
     /window "nope" is not defined/,
   );
 });
+
+test('connector JSON with trailing commas is accepted and stored without them; other bad JSON is refused', async () => {
+  const p = await compileProgram(`
+    CREATE TABLE t (x INT) WITH ('connectors' = '[
+      { "name": "a,]", "transport": { "name": "datagen", "config": { "plan": [ { "limit": 3, }, ], }, }, },
+    ]');
+    CREATE VIEW v WITH ('connectors' = '[{"transport": {"name": "file_output"},},]') AS SELECT x FROM t;`);
+  const raw = p.table('t')?.properties.connectors?.value as string;
+  const parsed = JSON.parse(raw);
+  assert.equal(parsed[0].name, 'a,]', 'a comma inside a string is kept');
+  assert.deepEqual(parsed[0].transport.config.plan, [{ limit: 3 }]);
+  assert.equal(
+    JSON.parse(p.views.find((v) => v.name === 'v')?.properties.connectors?.value as string).length,
+    1,
+  );
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (x INT) WITH ('connectors' = '[{"transport": {"name": datagen}},]');`),
+    (e: Error & { errorCode?: string }) =>
+      e.errorCode === 'SqlPropertyError' && /not valid JSON/.test(e.message),
+  );
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (x INT) WITH ('connectors' = '[,]');`),
+    (e: Error & { errorCode?: string }) => e.errorCode === 'SqlPropertyError',
+  );
+});
