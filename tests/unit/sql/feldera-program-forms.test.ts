@@ -139,3 +139,24 @@ test('connector JSON with trailing commas is accepted and stored without them; o
     (e: Error & { errorCode?: string }) => e.errorCode === 'SqlPropertyError',
   );
 });
+
+test('INTERVAL n WEEK[S] is n × 7 days and INTERVAL n QUARTER[S] n × 3 months (number, string or column)', async () => {
+  const got = await viewRows(
+    `CREATE TABLE t (ts TIMESTAMP, n INT);
+     CREATE MATERIALIZED VIEW v AS SELECT ts + INTERVAL 1 WEEK AS a, ts - INTERVAL 2 WEEKS AS b,
+       ts + INTERVAL '3' WEEK AS c, ts + INTERVAL n QUARTER AS d, ts + INTERVAL '1' QUARTERS AS e,
+       INTERVAL 1 WEEK = INTERVAL 7 DAYS AS f, ts >= ts - INTERVAL n WEEK AS g FROM t;`,
+    [{ ts: '2024-01-31 10:00:00', n: 2 }],
+  );
+  assert.deepEqual(got, [
+    {
+      a: '2024-02-07 10:00:00',
+      b: '2024-01-17 10:00:00',
+      c: '2024-02-21 10:00:00',
+      d: '2024-07-31 10:00:00',
+      e: '2024-04-30 10:00:00',
+      f: true,
+      g: true,
+    },
+  ]);
+});
