@@ -6,7 +6,8 @@
  * - `datetime.ts`: date, time, timestamp and interval functions (part 2);
  * - `collections.ts`: ARRAY, MAP, ROW and VARIANT/JSON functions (part 3);
  * - `../group-windows.ts`: `TUMBLE_START` (Calcite's group windows);
- * - `array-builders.ts`: `SEQUENCE` and `SPLIT` (arrays built from scalars).
+ * - `array-builders.ts`: `SEQUENCE` and `SPLIT` (arrays built from scalars);
+ * - `geometry.ts`: `ST_POINT` and `ST_DISTANCE` (Feldera's rudimentary GEOMETRY).
  * A name may be defined once across all modules (checked when the registry is first built).
  *
  * The map is built on first use rather than at module load, so importing an area module first (as its unit
@@ -16,6 +17,7 @@ import { GROUP_WINDOW_FUNCTIONS } from '../group-windows.ts';
 import { ARRAY_BUILDER_FUNCTIONS } from './array-builders.ts';
 import { COLLECTION_FUNCTIONS } from './collections.ts';
 import { DATETIME_FUNCTIONS } from './datetime.ts';
+import { GEOMETRY_FUNCTIONS } from './geometry.ts';
 import { SCALAR_FUNCTIONS } from './scalar.ts';
 import type { FunctionImpl } from './types.ts';
 
@@ -31,6 +33,7 @@ function build(): ReadonlyMap<string, FunctionImpl> {
     COLLECTION_FUNCTIONS,
     GROUP_WINDOW_FUNCTIONS,
     ARRAY_BUILDER_FUNCTIONS,
+    GEOMETRY_FUNCTIONS,
   ]) {
     for (const [name, impl] of Object.entries(table)) {
       if (out.has(name)) throw new Error(`SQL function ${name} is defined twice`);

@@ -160,3 +160,29 @@ test('INTERVAL n WEEK[S] is n × 7 days and INTERVAL n QUARTER[S] n × 3 months 
     },
   ]);
 });
+
+test('ST_DISTANCE(ST_POINT(x1, y1), ST_POINT(x2, y2)) is the Euclidean distance; NULL in, NULL out', async () => {
+  const got = await viewRows(
+    `CREATE TABLE t (id INT, x DOUBLE, y DOUBLE, i INT);
+     CREATE MATERIALIZED VIEW v AS SELECT id, ST_DISTANCE(ST_POINT(x, y), ST_POINT(0, 0)) AS d,
+       ST_DISTANCE(ST_POINT(i, 1.5), ST_POINT(x, y)) > 2 AS far FROM t;`,
+    [
+      { id: 1, x: 3, y: 4, i: 3 },
+      { id: 2, x: -1.5, y: 2, i: -10 },
+      { id: 3, x: null, y: 1, i: 0 },
+    ],
+  );
+  assert.deepEqual(got, [
+    { id: 1, d: 5, far: true },
+    { id: 2, d: 2.5, far: true },
+    { id: 3, d: null, far: null },
+  ]);
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (x DOUBLE); CREATE VIEW v AS SELECT ST_DISTANCE(x, x) AS d FROM t;`),
+    /ST_DISTANCE takes two points made by ST_POINT/,
+  );
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (s VARCHAR); CREATE VIEW v AS SELECT ST_POINT(s, s) AS p FROM t;`),
+    /ST_POINT takes two numbers/,
+  );
+});
