@@ -64,7 +64,7 @@ import { widenToText } from './nested-expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
-import { normalizeSelectForms } from './select-forms.ts';
+import { normalizeSelectForms, uniqueColumnNames } from './select-forms.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
@@ -699,7 +699,8 @@ export class Planner {
         throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
       const sub = this.planSelect(rs.subquery.SelectStmt);
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
-      const cols = renameCols(sub.cols, q, rs.alias?.colnames, undefined);
+      // duplicate names renamed as Calcite does (select-forms.ts)
+      const cols = renameCols(uniqueColumnNames(sub.cols), q, rs.alias?.colnames, undefined);
       return { k: 'rel', rel: { node: sub.node, cols }, cols };
     }
     if (ast.JoinExpr) {

@@ -8,6 +8,8 @@
  *   SqlNameError.
  * - a parenthesized list in GROUP BY: `GROUP BY (a, b)` groups by a and b (the list is a grouping set of both,
  *   as in Calcite and Postgres), not by one ROW value; an explicit `ROW(a, b)` stays a ROW.
+ * - duplicate column names of a subquery in FROM (`SELECT t1.*, t2.*`): later ones renamed as Calcite does
+ *   (`uniqueColumnNames`), so the outer query can name them.
  *
  * State: none. The rewrite replaces `over` nodes in place (idempotent: an inlined window has no name left) and
  * returns the statement with `windowClause` removed and `groupClause` flattened. Window references are resolved
@@ -108,4 +110,26 @@ function overNodes(roots: unknown[]): Ast[] {
     for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
   }
   return found;
+}
+
+/**
+ * The columns of a subquery in FROM with unique names, as Calcite names them: a name already taken by an
+ * earlier column gets the first free numeric suffix from 0 (`id`, `id0`, `id1`). So `SELECT t1.*, t2.*` with a
+ * column `id` on both sides is readable outside: `id` is t1's, `id0` t2's.
+ */
+export function uniqueColumnNames<C extends { readonly name: string }>(cols: readonly C[]): C[] {
+  const used = new Set(cols.map((c) => c.name));
+  const seen = new Set<string>();
+  return cols.map((c) => {
+    if (!seen.has(c.name)) {
+      seen.add(c.name);
+      return c;
+    }
+    let n = 0;
+    while (used.has(`${c.name}${n}`)) n++;
+    const name = `${c.name}${n}`;
+    used.add(name);
+    seen.add(name);
+    return { ...c, name };
+  });
 }

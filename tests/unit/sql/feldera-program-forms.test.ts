@@ -186,3 +186,34 @@ test('ST_DISTANCE(ST_POINT(x1, y1), ST_POINT(x2, y2)) is the Euclidean distance;
     /ST_POINT takes two numbers/,
   );
 });
+
+test('duplicate column names of a subquery in FROM: later ones become name0, name1 (Calcite), so they can be named', async () => {
+  const sql = `CREATE TABLE t (k INT, a INT);
+    CREATE TABLE u (k INT, a INT, k0 INT);
+    CREATE MATERIALIZED VIEW v AS SELECT k, a, k1, a0, k0 FROM (SELECT t.*, u.* FROM t JOIN u ON t.k = u.k) AS s;`;
+  const p = await compileProgram(sql);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  const u = p.table('u') as TableSchema;
+  c.step(
+    new Map([
+      ['t', { rows: [rowFromJson(t, { k: 1, a: 10 })], weights: [1] }],
+      ['u', { rows: [rowFromJson(u, { k: 1, a: 20, k0: 30 })], weights: [1] }],
+    ]),
+  );
+  const v = p.views.find((x) => x.name === 'v');
+  assert.deepEqual(rowToJson(v?.columns ?? [], c.contents('v').rows[0] ?? []), {
+    k: 1,
+    a: 10,
+    k1: 1,
+    a0: 20,
+    k0: 30,
+  });
+  // SELECT * shows the renamed columns
+  const star = await compileProgram(`${sql.split('CREATE MATERIALIZED')[0]}
+    CREATE VIEW v AS SELECT * FROM (SELECT t.*, u.a FROM t JOIN u ON t.k = u.k) AS s;`);
+  assert.deepEqual(
+    star.views.find((x) => x.name === 'v')?.columns.map((x) => x.name),
+    ['k', 'a', 'a0'],
+  );
+});
