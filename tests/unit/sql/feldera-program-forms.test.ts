@@ -217,3 +217,32 @@ test('duplicate column names of a subquery in FROM: later ones become name0, nam
     ['k', 'a', 'a0'],
   );
 });
+
+test('a scalar subquery over any rows: NULL for none, the value for one, a run-time error for more', async () => {
+  const p = await compileProgram(`CREATE TABLE t (x INT);
+    CREATE TABLE u (k VARCHAR, y INT);
+    CREATE MATERIALIZED VIEW v AS SELECT x, (SELECT y FROM u WHERE k = 'a') AS ya,
+      (SELECT n FROM (SELECT COUNT(*) AS n FROM u)) AS total FROM t;`);
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  const u = p.table('u') as TableSchema;
+  const v = p.views.find((x) => x.name === 'v');
+  const rows = () => c.contents('v').rows.map((r) => rowToJson(v?.columns ?? [], r));
+  c.step(new Map([['t', { rows: [rowFromJson(t, { x: 1 })], weights: [1] }]]));
+  assert.deepEqual(rows(), [{ x: 1, ya: null, total: 0 }]);
+  const a7 = rowFromJson(u, { k: 'a', y: 7 });
+  c.step(new Map([['u', { rows: [a7, rowFromJson(u, { k: 'b', y: 8 })], weights: [1, 1] }]]));
+  assert.deepEqual(rows(), [{ x: 1, ya: 7, total: 2 }]);
+  // a second 'a' row: the subquery has two rows
+  assert.throws(
+    () => c.step(new Map([['u', { rows: [rowFromJson(u, { k: 'a', y: 9 })], weights: [1] }]])),
+    (e: Error & { errorCode?: string }) =>
+      e.errorCode === 'SqlRuntimeError' && /scalar subquery returned 2 rows/.test(e.message),
+  );
+  // forms whose row count the rewrite cannot keep are still refused at compile time
+  await assert.rejects(
+    compileProgram(`CREATE TABLE u (k VARCHAR, y INT);
+      CREATE VIEW v AS SELECT (SELECT y FROM u ORDER BY y LIMIT 1) AS first FROM u;`),
+    /a scalar subquery with GROUP BY, DISTINCT, ORDER BY, LIMIT/,
+  );
+});
