@@ -246,3 +246,44 @@ test('a scalar subquery over any rows: NULL for none, the value for one, a run-t
     /a scalar subquery with GROUP BY, DISTINCT, ORDER BY, LIMIT/,
   );
 });
+
+test('CREATE TYPE name AS type is an alias: columns, casts, ROW fields, arrays and functions take it', async () => {
+  const p = await compileProgram(`
+    create type id_t as string;
+    CREATE TYPE "Amount" AS DECIMAL(8, 2);
+    create type props_t as variant;
+    CREATE TYPE pair AS (id id_t, amt "Amount");
+    CREATE FUNCTION twice(a "Amount") RETURNS "Amount" AS a * 2;
+    create table t (id id_t not null primary key, a "Amount", p props_t, ids id_t ARRAY, pr pair);
+    CREATE MATERIALIZED VIEW v AS SELECT id, twice(a) AS a2, CAST(a AS id_t) AS s, pr.amt AS pa FROM t;`);
+  const t = p.table('t') as TableSchema;
+  assert.deepEqual(
+    t.columns.map((c) => [c.name, c.type.kind, c.type.nullable]),
+    [
+      ['id', 'VARCHAR', false],
+      ['a', 'DECIMAL', true],
+      ['p', 'VARIANT', true],
+      ['ids', 'ARRAY', true],
+      ['pr', 'ROW', true],
+    ],
+  );
+  assert.equal(t.columns[1]?.type.scale, 2);
+  assert.equal(t.columns[3]?.type.element?.kind, 'VARCHAR');
+  const c = p.instantiate();
+  c.step(
+    new Map([
+      ['t', { rows: [rowFromJson(t, { id: 'x', a: 1.25, pr: { id: 'y', amt: 3.5 } })], weights: [1] }],
+    ]),
+  );
+  const v = p.views.find((x) => x.name === 'v');
+  assert.deepEqual(rowToJson(v?.columns ?? [], c.contents('v').rows[0] ?? []), {
+    id: 'x',
+    a2: 2.5,
+    s: '1.25',
+    pa: 3.5,
+  });
+  await assert.rejects(
+    compileProgram('create type id_t as string; create type id_t as int; create table t (x id_t);'),
+    /type "id_t" is declared more than once/,
+  );
+});
