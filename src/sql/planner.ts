@@ -343,6 +343,7 @@ export class Planner {
         let any = false;
         for (const c of cols) {
           if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
+          if (c.qualifier === '$wsel' && c.name.startsWith('$w')) continue; // split windows (select-forms.ts)
           if (q === null && c.hidden) continue; // the second copy of a USING / NATURAL join column
           if (q === null || c.qualifier === q) {
             any = true;

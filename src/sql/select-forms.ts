@@ -8,6 +8,11 @@
  *   SqlNameError.
  * - a parenthesized list in GROUP BY: `GROUP BY (a, b)` groups by a and b (the list is a grouping set of both,
  *   as in Calcite and Postgres), not by one ROW value; an explicit `ROW(a, b)` stays a ROW.
+ * - window aggregates (and LAG/LEAD) of one SELECT with different PARTITION BY / ORDER BY: the calls of every
+ *   window but the first are computed in an inner SELECT (`SELECT *, call AS "$wN" ... FROM <from> WHERE
+ *   <where>`, split again there if needed) and read back by name, since one window operator serves one
+ *   window. Done only where the rewrite keeps names: no qualified column reference in the select list, no
+ *   GROUP BY, HAVING or plain aggregate, and no ranking function among the calls.
  * - duplicate column names of a subquery in FROM (`SELECT t1.*, t2.*`): later ones renamed as Calcite does
  *   (`uniqueColumnNames`), so the outer query can name them.
  *
@@ -15,6 +20,7 @@
  * returns the statement with `windowClause` removed and `groupClause` flattened. Window references are resolved
  * in the SELECT's own target list and ORDER BY only: a subquery has its own WINDOW clause.
  */
+import { AGGREGATE_NAMES, astKey } from './expr.ts';
 import type { Ast } from './parse.ts';
 
 /** Postgres's frame option bit: the window gives a frame of its own (FRAMEOPTION_NONDEFAULT). */
@@ -48,7 +54,103 @@ export function normalizeSelectForms(stmt: Ast, fail: Fail): Ast {
     // a reference to a window that no WINDOW clause defines
     for (const over of overNodes([stmt.targetList, stmt.sortClause])) resolve(over, new Map(), fail);
   }
-  return out;
+  return splitWindows(out);
+}
+
+/** The select list's window calls (`{FuncCall}` nodes with OVER), not inside subqueries. */
+function windowCalls(targets: unknown): Ast[] {
+  const found: Ast[] = [];
+  const stack: unknown[] = [targets];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const n = v as Ast;
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
+    if (n.FuncCall?.over !== undefined) {
+      found.push(n);
+      continue;
+    }
+    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
+  }
+  return found;
+}
+
+const RANKING = new Set(['row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile']);
+const callName = (call: Ast): string =>
+  String(call.FuncCall.funcname[call.FuncCall.funcname.length - 1].String.sval).toLowerCase();
+
+/** Whether `ast` (outside subqueries) has a qualified column reference, a plain aggregate call or `t.*`. */
+function blocksSplit(ast: unknown): boolean {
+  const stack: unknown[] = [ast];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const n = v as Ast;
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
+    if (n.ColumnRef !== undefined && (n.ColumnRef.fields as Ast[]).length > 1) return true;
+    if (n.FuncCall !== undefined && n.FuncCall.over === undefined && AGGREGATE_NAMES.has(callName(n)))
+      return true;
+    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
+  }
+  return false;
+}
+
+/** Copies `ast`, replacing the nodes in `by` (by identity). */
+function replaceNodes(ast: unknown, by: ReadonlyMap<Ast, Ast>): unknown {
+  if (ast === null || typeof ast !== 'object') return ast;
+  const r = by.get(ast as Ast);
+  if (r !== undefined) return r;
+  if (Array.isArray(ast)) return ast.map((x) => replaceNodes(x, by));
+  return Object.fromEntries(Object.entries(ast).map(([k, x]) => [k, replaceNodes(x, by)]));
+}
+
+/** See the module header: window calls of further windows computed in an inner SELECT. */
+function splitWindows(stmt: Ast): Ast {
+  const calls = windowCalls(stmt.targetList);
+  if (calls.length < 2) return stmt;
+  const spec = (c: Ast) => astKey([c.FuncCall.over.partitionClause ?? [], c.FuncCall.over.orderClause ?? []]);
+  const first = spec(calls[0] as Ast);
+  const rest = calls.filter((c) => spec(c) !== first);
+  if (rest.length === 0) return stmt;
+  if (
+    calls.some((c) => RANKING.has(callName(c))) ||
+    stmt.groupClause ||
+    stmt.havingClause ||
+    !stmt.fromClause ||
+    blocksSplit(stmt.targetList) ||
+    (stmt.op && stmt.op !== 'SETOP_NONE')
+  )
+    return stmt;
+  const by = new Map<Ast, Ast>();
+  const innerTargets: Ast[] = [{ ResTarget: { val: { ColumnRef: { fields: [{ A_Star: {} }] } } } }];
+  rest.forEach((c, i) => {
+    const name = `$w${i}`;
+    innerTargets.push({ ResTarget: { name, val: c } });
+    by.set(c, { ColumnRef: { fields: [{ String: { sval: name } }] } });
+  });
+  const inner: Ast = {
+    SelectStmt: {
+      targetList: innerTargets,
+      fromClause: stmt.fromClause,
+      ...(stmt.whereClause ? { whereClause: stmt.whereClause } : {}),
+      limitOption: 'LIMIT_OPTION_DEFAULT',
+      op: 'SETOP_NONE',
+    },
+  };
+  const { whereClause: _w, ...outer } = stmt;
+  return {
+    ...outer,
+    targetList: replaceNodes(stmt.targetList, by),
+    fromClause: [{ RangeSubselect: { subquery: inner, alias: { aliasname: '$wsel' } } }],
+  };
 }
 
 function isImplicitRow(g: Ast): boolean {

@@ -287,3 +287,34 @@ test('CREATE TYPE name AS type is an alias: columns, casts, ROW fields, arrays a
     /type "id_t" is declared more than once/,
   );
 });
+
+test('window aggregates with different PARTITION BY / ORDER BY in one SELECT', async () => {
+  const rows = [
+    { a: 1, b: 1, ts: 10, x: 1 },
+    { a: 1, b: 2, ts: 20, x: 2 },
+    { a: 2, b: 1, ts: 30, x: 4 },
+    { a: 1, b: 1, ts: 40, x: 8 },
+  ];
+  const got = await viewRows(
+    `CREATE TABLE t (a INT, b INT, ts INT, x INT);
+     CREATE MATERIALIZED VIEW v AS SELECT *,
+       SUM(x) OVER (PARTITION BY a ORDER BY ts RANGE BETWEEN 15 PRECEDING AND CURRENT ROW) AS sa,
+       COUNT(*) OVER (PARTITION BY b ORDER BY ts) AS cb,
+       LAG(x) OVER (ORDER BY ts) AS prev,
+       SUM(x) OVER (PARTITION BY a ORDER BY ts) AS runa
+     FROM t WHERE x < 100;`,
+    rows,
+  );
+  assert.deepEqual(got, [
+    { a: 1, b: 1, ts: 10, x: 1, sa: 1, cb: 1, prev: null, runa: 1 },
+    { a: 1, b: 1, ts: 40, x: 8, sa: 8, cb: 3, prev: 4, runa: 11 },
+    { a: 1, b: 2, ts: 20, x: 2, sa: 3, cb: 1, prev: 1, runa: 3 },
+    { a: 2, b: 1, ts: 30, x: 4, sa: 4, cb: 2, prev: 2, runa: 4 },
+  ]);
+  // a qualified column reference keeps the old rule (compute the others in another view)
+  await assert.rejects(
+    compileProgram(`CREATE TABLE t (a INT, b INT, ts INT, x INT);
+      CREATE VIEW v AS SELECT t.x, SUM(x) OVER (PARTITION BY a) AS s1, SUM(x) OVER (PARTITION BY b) AS s2 FROM t;`),
+    /must share PARTITION BY and ORDER BY/,
+  );
+});
