@@ -318,3 +318,53 @@ test('window aggregates with different PARTITION BY / ORDER BY in one SELECT', a
     /must share PARTITION BY and ORDER BY/,
   );
 });
+
+test('a udf_ts function takes and returns VARIANT as its JSON value', async () => {
+  const udfTs = `
+export function pick(v: unknown, key: string | null): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || key === null) return null;
+  const o = v as Record<string, unknown>;
+  return key in o ? o[key] : null;
+}
+export function wrap(v: unknown): unknown {
+  return { got: v, arr: Array.isArray(v), kind: typeof v };
+}
+export function bad(_v: unknown): unknown {
+  return undefined;
+}`;
+  const p = await compileProgram(
+    `CREATE FUNCTION pick(v VARIANT, key VARCHAR) RETURNS VARIANT;
+     CREATE FUNCTION wrap(v VARIANT NOT NULL) RETURNS VARIANT NOT NULL;
+     CREATE FUNCTION bad(v VARIANT) RETURNS VARIANT;
+     CREATE TABLE t (id INT, j VARCHAR);
+     CREATE MATERIALIZED VIEW v AS SELECT id, TO_JSON(pick(PARSE_JSON(j), 'a')) AS a,
+       TO_JSON(wrap((PARSE_JSON(j))['list'])) AS w FROM t WHERE id <> 99;
+     CREATE MATERIALIZED VIEW b AS SELECT bad(PARSE_JSON(j)) AS x FROM t WHERE id = 99;`,
+    { udfTs },
+  );
+  const c = p.instantiate();
+  const t = p.table('t') as TableSchema;
+  c.step(
+    new Map([
+      [
+        't',
+        {
+          rows: [rowFromJson(t, { id: 1, j: '{"a": {"b": [1, 2.5, "x"]}, "list": [true, null]}' })],
+          weights: [1],
+        },
+      ],
+    ]),
+  );
+  const v = p.views.find((x) => x.name === 'v');
+  assert.deepEqual(rowToJson(v?.columns ?? [], c.contents('v').rows[0] ?? []), {
+    id: 1,
+    a: '{"b":[1,2.5,"x"]}',
+    w: '{"arr":true,"got":[true,null],"kind":"object"}',
+  });
+  assert.throws(
+    () => c.step(new Map([['t', { rows: [rowFromJson(t, { id: 99, j: '1' })], weights: [1] }]])),
+    (e: Error & { errorCode?: string }) =>
+      e.errorCode === 'UdfRuntimeError' &&
+      /function bad returned undefined where a JSON value/.test(e.message),
+  );
+});
