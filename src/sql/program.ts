@@ -18,6 +18,7 @@ import { LatenessFilterOperator } from '../operators/lateness-filter.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { compilerSetting } from './compiler-settings.ts';
 import {
   type Ast,
   type BindContext,
@@ -163,6 +164,11 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
     }
     if (st.ast.HoldfastLateness) {
       latenessStatements.push(st.ast.HoldfastLateness);
+      continue;
+    }
+    // Feldera's compiler options (SET FELDERA_IGNORE_WARNING_... = ON): accepted (compiler-settings.ts)
+    if (st.ast.VariableSetStmt) {
+      compilerSetting(st.ast.VariableSetStmt, source.position(st.offset));
       continue;
     }
     const def = defineStatement(st, source, sql, defs);

@@ -368,3 +368,26 @@ export function bad(_v: unknown): unknown {
       /function bad returned undefined where a JSON value/.test(e.message),
   );
 });
+
+test('SET FELDERA_IGNORE_WARNING_... / FELDERA_WARNINGS_ARE_ERRORS are accepted; other SETs are refused', async () => {
+  const p = await compileProgram(`SET FELDERA_IGNORE_WARNING_UNUSED_COLUMN = 1;
+    set feldera_ignore_warning_unused = ON;
+    SET FELDERA_WARNINGS_ARE_ERRORS = OFF;
+    CREATE TABLE t (x INT, y INT);
+    CREATE MATERIALIZED VIEW v AS SELECT x FROM t;`);
+  assert.deepEqual(
+    p.views.map((v) => v.name),
+    ['v'],
+  );
+  for (const [stmt, re] of [
+    ['SET search_path = public;', /SET SEARCH_PATH is not supported in a program \(line 1, column 1\)/],
+    ['SET FELDERA_IGNORE_WARNING_ = 1;', /SET FELDERA_IGNORE_WARNING_ is not supported/],
+    ['SET LOCAL FELDERA_IGNORE_WARNING_UNUSED = 1;', /SET LOCAL is not supported/],
+    ['RESET FELDERA_IGNORE_WARNING_UNUSED;', /RESET is not supported/],
+  ] as const)
+    await assert.rejects(
+      compileProgram(`${stmt}\nCREATE TABLE t (x INT);`),
+      (e: Error & { errorCode?: string }) => e.errorCode === 'SqlUnsupported' && re.test(e.message),
+      stmt,
+    );
+});
