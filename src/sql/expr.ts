@@ -1275,6 +1275,7 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true, colu
     case 'integer':
       return plain('INTEGER');
     case 'int8':
+    case 'int64': // Feldera's alias
     case 'bigint':
       return plain('BIGINT');
     // Feldera's unsigned integers (`TINYINT UNSIGNED` arrives here as utinyint, see dialect.ts)
@@ -1288,12 +1289,15 @@ export function resolveTypeName(tn: Ast, ctx: BindContext, nullable = true, colu
     case 'ubigint':
       return plain('UBIGINT');
     case 'float4':
+    case 'float32': // Feldera's alias
     case 'real':
       return plain('REAL');
     case 'float8':
+    case 'float64': // Feldera's alias
     case 'double':
       return plain('DOUBLE');
     case 'numeric':
+    case 'number': // Feldera's alias
     case 'decimal': {
       if (mods.length === 0) return sqlType('DECIMAL', nullable, { precision: null, scale: null });
       const p = mods[0] as number;

@@ -6,6 +6,7 @@
  * 1. Plural units after an interval literal (`INTERVAL '150' DAYS`, `'3600' HOURS`; Postgres would read the word
  *    as a column alias) → the singular followed by a space.
  * 2. `INTERVAL <expr> <unit>` where the value is not a string literal (`INTERVAL 7 DAYS`, `INTERVAL -5 MINUTE`,
+ *    also any value before Calcite's WEEK[S] (7 days) and QUARTER[S] (3 months), which Postgres lacks,
  *    `INTERVAL v.months_str MONTH`, `INTERVAL (a + b) HOUR`) → a call `i$day___(<expr>)`: the name (8 characters)
  *    takes the place of `INTERVAL`, the `(` that of the blank after it, the `)` the first character of the unit.
  *    The binder (`intervals.ts`) knows these `i$<unit>` names.
@@ -52,6 +53,23 @@ export const INTERVAL_CALLS: Readonly<Record<string, IntervalUnit>> = {
   i$minute: 'MINUTE',
   i$second: 'SECOND',
 };
+/**
+ * Calcite's units that are multiples of another (a week is 7 days, a quarter 3 months): `INTERVAL 2 WEEKS`,
+ * `INTERVAL '1' QUARTER` → `i$week__(...)` / `i$quartr(...)`, an interval of the base unit.
+ */
+export const SCALED_INTERVAL_CALLS: Readonly<Record<string, { unit: IntervalUnit; factor: number }>> = {
+  i$week__: { unit: 'DAY', factor: 7 },
+  i$quartr: { unit: 'MONTH', factor: 3 },
+};
+const SCALED_UNITS: Readonly<Record<string, string>> = {
+  WEEK: 'i$week__',
+  WEEKS: 'i$week__',
+  QUARTER: 'i$quartr',
+  QUARTERS: 'i$quartr',
+};
+const scaledCall = (t: DialectToken | undefined): string | undefined =>
+  t?.kind === 'word' ? SCALED_UNITS[t.text.toUpperCase()] : undefined;
+
 const CALL_OF: Readonly<Record<IntervalUnit, string>> = Object.fromEntries(
   Object.entries(INTERVAL_CALLS).map(([k, v]) => [v, k]),
 ) as Record<IntervalUnit, string>;
@@ -90,7 +108,7 @@ export function rewriteIntervalSyntax(tokens: readonly DialectToken[], chars: st
     if (t.kind === 'word' && t.text.toUpperCase() === 'INTERVAL') {
       const next = tokens[i + 1];
       if (next === undefined) continue;
-      if (next.kind === 'string') {
+      if (next.kind === 'string' && scaledCall(tokens[i + 2]) === undefined) {
         // rewrite 1: INTERVAL 'v' UNIT[S] [TO UNIT[S]]
         const u = tokens[i + 2];
         if (unitOf(u) === undefined) continue;
@@ -105,15 +123,16 @@ export function rewriteIntervalSyntax(tokens: readonly DialectToken[], chars: st
       const v = tokens[k];
       if (v === undefined) continue;
       let after: number;
-      if (v.kind === 'word' || v.kind === 'qident') after = k + 1;
+      if (v.kind === 'word' || v.kind === 'qident' || v.kind === 'string') after = k + 1;
       else if (v.text === '(') after = afterGroup(tokens, k);
       else continue;
       const unitTok = tokens[after];
       const unit = unitOf(unitTok);
-      if (unit === undefined || unitTok === undefined || after < 0) continue;
+      const scaled = scaledCall(unitTok);
+      if ((unit === undefined && scaled === undefined) || unitTok === undefined || after < 0) continue;
       if (tokens[after + 1]?.text.toUpperCase() === 'TO') continue; // INTERVAL x DAY TO HOUR: not Feldera SQL
       const first = tokens[i + 1] as DialectToken;
-      const name = CALL_OF[unit];
+      const name = scaled ?? CALL_OF[unit as IntervalUnit];
       if (first.start > t.end) {
         overwrite(chars, t.start, t.end + 1, `${name}(`);
         overwrite(chars, unitTok.start, unitTok.end, ')');

@@ -217,13 +217,25 @@ export function castInterval(arg: Bound, t: SqlType, ctx: BindContext, loc: unkn
 // ---------------------------------------------------------------------------------------------------------
 // INTERVAL <expr> <unit> and (a - b) <qualifier>
 
-/** `i$<unit>(x)` (see `interval-syntax.ts`): x a number (count of the unit) or a string in the unit's format. */
-export function bindIntervalOfUnit(unit: IntervalUnit, arg: Bound, ctx: BindContext, loc: unknown): Bound {
+/**
+ * `i$<unit>(x)` (see `interval-syntax.ts`): x a number (count of the unit) or a string in the unit's format;
+ * `factor` units per x (7 for WEEK as DAY, 3 for QUARTER as MONTH).
+ */
+export function bindIntervalOfUnit(
+  unit: IntervalUnit,
+  arg: Bound,
+  ctx: BindContext,
+  loc: unknown,
+  factor = 1,
+): Bound {
   const q = makeQualifier(unit) as IntervalQualifier;
   const t = intervalType(q, arg.type.nullable);
   if (arg.type.kind === 'NULL') return literal(null, { ...t, nullable: true });
   if (arg.unknownLiteral || isString(arg.type)) {
-    const parse = (v: Value) => parseInterval(String(v).trim(), q);
+    const parse = (v: Value) => {
+      const x = parseInterval(String(v).trim(), q);
+      return factor === 1 ? x : checked(x * factor, 'INTERVAL');
+    };
     return strict(t, [{ ...arg, unknownLiteral: false }], parse);
   }
   if (!isNumeric(arg.type))
@@ -233,7 +245,7 @@ export function bindIntervalOfUnit(unit: IntervalUnit, arg: Bound, ctx: BindCont
       ctx,
       loc,
     );
-  return strict(t, [arg], (v) => checked(intervalOfUnits(toNumber(v), unit), 'INTERVAL'));
+  return strict(t, [arg], (v) => checked(intervalOfUnits(toNumber(v) * factor, unit), 'INTERVAL'));
 }
 
 /** `(a - b) <qualifier>`: the difference of two DATE, TIME or TIMESTAMP values as an interval. */

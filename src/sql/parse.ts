@@ -3,7 +3,8 @@
  * what Feldera's dialect has on top:
  * - `WITH ('key' = 'value', ...)` property lists on CREATE TABLE (after the column list) and CREATE VIEW
  *   (before AS) are cut out by a string-literal-aware pre-pass, recorded with their source positions, and
- *   replaced by spaces so every other position is unchanged;
+ *   replaced by spaces so every other position is unchanged (a `'connectors'` value with trailing commas in
+ *   its JSON is stored without them, `json-relaxed-syntax.ts`);
  * - `CREATE LOCAL VIEW` is recognised the same way, and so are Feldera's `DECLARE RECURSIVE VIEW v (cols)`
  *   forward declarations (`recursive-syntax.ts`: parsed as a CREATE TABLE, flagged `declaration`);
  * - the position-preserving rewrites of `dialect.ts` (e.g. Feldera's `SOME(x)` aggregate, nested types) and of
@@ -39,6 +40,7 @@ import { restoreBinaryIdents, restoreBinaryText, rewriteBinaryIdents } from './b
 import { rewriteConnectorMetadata } from './connector-metadata-syntax.ts';
 import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
+import { withoutTrailingCommas } from './json-relaxed-syntax.ts';
 import { type CutLateness, cutLateness } from './lateness-syntax.ts';
 import { rewriteRecursiveDeclarations } from './recursive-syntax.ts';
 import type { PropertyValue } from './schema.ts';
@@ -207,7 +209,8 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
               );
             }
             properties[key.value] = {
-              value: val.value,
+              // Feldera's demos write trailing commas in connector JSON (json-relaxed-syntax.ts)
+              value: key.value === 'connectors' ? withoutTrailingCommas(val.value) : val.value,
               keyPosition: map.range(key.start, key.end),
               valuePosition: map.range(val.start, val.end),
             };

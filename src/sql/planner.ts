@@ -65,6 +65,7 @@ import { widenToText } from './nested-expr.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
+import { normalizeSelectForms, uniqueColumnNames } from './select-forms.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
 import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
@@ -157,10 +158,8 @@ export class Planner {
       hasSubquery(stmt.havingClause ?? null)
     )
       stmt = this.#decorrelate(stmt);
-    if (stmt.windowClause)
-      throw this.#err('SqlUnsupported', 'window functions are not supported', undefined, {
-        construct: 'WINDOW',
-      });
+    // the WINDOW clause and GROUP BY (a, b) (select-forms.ts)
+    stmt = normalizeSelectForms(stmt, (message, at) => this.#err('SqlNameError', message, at));
     if (stmt.intoClause) throw this.#err('SqlUnsupported', 'SELECT INTO is not supported', undefined);
 
     this.#hintRankLimit(stmt);
@@ -345,6 +344,7 @@ export class Planner {
         let any = false;
         for (const c of cols) {
           if (c.qualifier?.startsWith('$sq')) continue; // a decorrelated subquery's columns (subqueries.ts)
+          if (c.qualifier === '$wsel' && c.name.startsWith('$w')) continue; // split windows (select-forms.ts)
           if (q === null && c.hidden) continue; // the second copy of a USING / NATURAL join column
           if (q === null || c.qualifier === q) {
             any = true;
@@ -706,7 +706,8 @@ export class Planner {
         throw this.#err('SqlUnsupported', 'LATERAL is not supported', undefined, { construct: 'LATERAL' });
       const sub = this.planSelect(rs.subquery.SelectStmt);
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
-      const cols = renameCols(sub.cols, q, rs.alias?.colnames, undefined);
+      // duplicate names renamed as Calcite does (select-forms.ts)
+      const cols = renameCols(uniqueColumnNames(sub.cols), q, rs.alias?.colnames, undefined);
       return { k: 'rel', rel: { node: sub.node, cols }, cols };
     }
     if (ast.JoinExpr) {

@@ -20,6 +20,7 @@ import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { columnDefault } from './column-defaults.ts';
+import { type CompilerSetting, compilerSetting, ignoresWarning } from './compiler-settings.ts';
 import {
   type Ast,
   type BindContext,
@@ -139,6 +140,7 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   const functions = new Map<string, DefinedFunction>();
   const externals = new ExternalFunctions(udfTs);
   const latenessStatements: Array<LatenessClause & { relation: { name: string; quoted: boolean } }> = [];
+  const settings: CompilerSetting[] = [];
   const declarations = new Map<string, RecursiveDeclaration>();
   // NOW(): a hidden clock input table, declared before every statement (now-clock.ts)
   let nowCalls = 0;
@@ -166,6 +168,11 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
     }
     if (st.ast.HoldfastLateness) {
       latenessStatements.push(st.ast.HoldfastLateness);
+      continue;
+    }
+    // Feldera's compiler options (SET FELDERA_IGNORE_WARNING_... = ON): accepted (compiler-settings.ts)
+    if (st.ast.VariableSetStmt) {
+      settings.push(compilerSetting(st.ast.VariableSetStmt, source.position(st.offset)));
       continue;
     }
     const def = defineStatement(st, source, sql, defs);
@@ -204,6 +211,8 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   program.usesNow = nowCalls > 0;
   program.instantiate(); // plans every view once: reports errors now
   program.unused = unusedColumns(sql, source, stmts, program.tables); // warnings (unused-columns.ts)
+  // SET FELDERA_IGNORE_WARNING_UNUSED_COLUMN = ON silences them (the columns stay marked unused)
+  if (ignoresWarning(settings, 'unused_column')) program.unused = { ...program.unused, warnings: [] };
   return program;
 }
 

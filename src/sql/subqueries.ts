@@ -13,8 +13,9 @@
  *   the keys and `x = value`; `B` = per key (one global row when uncorrelated) the row count and the count of
  *   NULL values; the answer is TRUE if A matched, FALSE if B counts no rows, NULL if x is NULL or B counts a NULL
  *   value, else FALSE. `NOT IN` is NOT of that.
- * - scalar `(q)`: uncorrelated → q itself as a derived table (it must be a non-grouped aggregate or FROM-less
- *   SELECT, so it has at most one row); correlated → `SELECT keys, expr AS $v ... GROUP BY keys` where expr is an
+ * - scalar `(q)`: uncorrelated → q itself as a derived table when it is a non-grouped aggregate or a FROM-less
+ *   SELECT (at most one row); any other plain SELECT → `SELECT h$one_row(COUNT(*), MIN(expr)) ...` (NULL for no
+ *   rows, the value for one, a run-time error for more: functions/scalar-subquery.ts); correlated → `SELECT keys, expr AS $v ... GROUP BY keys` where expr is an
  *   aggregate (a bare COUNT is COALESCEd to 0 for keys without rows).
  * - `ARRAY(q)` / `MAP(q)` (Feldera's collection aggregates over a query): the scalar subquery of the aggregate
  *   over q (`collection-subqueries.ts`), rewritten as above and COALESCEd with the empty collection.
@@ -97,6 +98,21 @@ const derived = (query: Ast, alias: string, colnames?: string[]): Ast => ({
     alias: { aliasname: alias, ...(colnames ? { colnames: colnames.map(str) } : {}) },
   },
 });
+
+/** A single SELECT without grouping, DISTINCT, ordering, limits or set operations. */
+function plainSelect(sub: Ast): boolean {
+  return (
+    (!sub.op || sub.op === 'SETOP_NONE') &&
+    !sub.groupClause &&
+    !sub.havingClause &&
+    !sub.distinctClause &&
+    !sub.sortClause &&
+    !sub.limitCount &&
+    !sub.limitOffset &&
+    !sub.windowClause &&
+    !sub.valuesLists
+  );
+}
 
 function names(list: Ast[] | undefined): string[] {
   return (list ?? []).map((x) => (x.String?.sval as string | undefined) ?? '*');
@@ -399,12 +415,34 @@ export function decorrelate(
         if (corr === null) {
           const aggregate = containsAggregate(v, aggregates) && !sub.groupClause;
           const fromless = !sub.fromClause && (!sub.op || sub.op === 'SETOP_NONE');
-          if (!aggregate && !fromless)
-            throw o.error(
-              'SqlUnsupported',
-              'a scalar subquery must be an aggregate without GROUP BY (so it has at most one row)',
-              loc,
-            );
+          if (!aggregate && !fromless) {
+            if (!plainSelect(sub))
+              throw o.error(
+                'SqlUnsupported',
+                'a scalar subquery with GROUP BY, DISTINCT, ORDER BY, LIMIT or a set operation must be an aggregate without GROUP BY (so it has at most one row)',
+                loc,
+              );
+            // any other scalar subquery: NULL for no rows, its value for one, a run-time error for more
+            // (functions/scalar-subquery.ts), computed as one aggregate row
+            const oneRow = {
+              ...sub,
+              targetList: [
+                target('$v', {
+                  FuncCall: {
+                    funcname: [str('h$one_row')],
+                    args: [count(null), { FuncCall: { funcname: [str('min')], args: [v] } }],
+                  },
+                }),
+              ],
+            };
+            joins.push({
+              table: derived({ SelectStmt: oneRow }, alias, ['$v']),
+              on: null,
+              alias,
+              cols: ['$v'],
+            });
+            return col(alias, '$v');
+          }
           joins.push({ table: wrapped(alias, '$v'), on: null, alias, cols: ['$v'] });
           return col(alias, '$v');
         }

@@ -3,7 +3,10 @@
  * the parser (`parse.ts`):
  * - `MAP<K, V>`, `ARRAY<T>`, `ROW(name T [NOT NULL | NULL], ...)` as types, nested in any combination, with
  *   `T ARRAY` suffixes (any depth) and component nullability (`INT NOT NULL ARRAY`, `VARCHAR NULL`);
- * - the field list of `CREATE TYPE name AS (field T [NOT NULL | NULL], ...)`.
+ * - the field list of `CREATE TYPE name AS (field T [NOT NULL | NULL], ...)`;
+ * - Feldera's type aliases `CREATE TYPE name AS T;` (`CREATE TYPE id_t AS VARCHAR`): the statement is blanked
+ *   and T recorded under the key `=name`; the name then stands for T wherever a type is written (a column's
+ *   own NOT NULL still applies).
  * Nullability not written: an inline ROW's fields are NOT NULL (Calcite's rule, so Feldera's), a CREATE TYPE's
  * fields, array elements and map keys and values nullable (see {@link componentType}).
  * {@link rewriteTypes} replaces each such type expression by a placeholder identifier (`_h` + a base-36
@@ -40,7 +43,7 @@ export type TypeTable = Map<string, Component>;
 const TYPE_WORDS = new Set(
   (
     'bool boolean tinyint int1 smallint int2 int int4 integer bigint int8 utinyint usmallint uint uinteger ' +
-    'ubigint real float4 float8 float double decimal numeric dec char character varchar text string binary ' +
+    'ubigint real float4 float8 float32 float64 int64 float double decimal numeric number dec char character varchar text string binary ' +
     'varbinary bytea uuid date time timestamp variant map row array'
   ).split(' '),
 );
@@ -208,6 +211,30 @@ export function rewriteTypes(tokens: readonly DialectToken[], chars: string[]): 
       i = j;
       continue;
     }
+    // CREATE TYPE name AS type; (Feldera's type alias, e.g. `CREATE TYPE id_t AS VARCHAR`): recorded under
+    // `=name` and the statement blanked (Postgres has no such statement)
+    if (w === 'CREATE' && up(tokens[i + 1]) === 'TYPE' && up(tokens[i + 3]) === 'AS' && tokens[i + 4]) {
+      const nameTok = tokens[i + 2] as DialectToken;
+      try {
+        const p = new TypeParser(tokens, text, i + 4);
+        const c = p.component();
+        const end = tokens[p.pos];
+        if (end === undefined || end.text === ';') {
+          const name = nameTok.kind === 'qident' ? nameTok.text.slice(1, -1) : nameTok.text.toLowerCase();
+          if (table.has(`=${name}`))
+            throw new ServiceError('SqlNameError', `type "${name}" is declared more than once`, { name });
+          table.set(`=${name}`, c);
+          userTypes.add(name);
+          const to = (end ?? (tokens[p.pos - 1] as DialectToken)).end;
+          for (let k = t.start; k < to; k++) if (chars[k] !== '\n') chars[k] = ' ';
+          i = p.pos;
+          continue;
+        }
+      } catch (e) {
+        if (e instanceof ServiceError) throw e;
+        // not a type we understand: Postgres reports it
+      }
+    }
     const next = tokens[i + 1];
     // `T ARRAY ARRAY` (Postgres takes one ARRAY suffix): from the base type's first token
     if (w === 'ARRAY' && up(next) === 'ARRAY') {
@@ -323,6 +350,15 @@ export function attachTypes(
     const u = user.get(name);
     if (u !== undefined) tn.holdfast = u;
   };
+  // type aliases (`CREATE TYPE name AS type`, recorded by rewriteTypes under `=name`), in declaration order
+  for (const [key, c] of table) {
+    if (!key.startsWith('=')) continue;
+    const name = key.slice(1);
+    if (user.has(name))
+      throw new ServiceError('SqlNameError', `type "${name}" is declared more than once`, { name });
+    leaves(c);
+    user.set(name, c);
+  }
   const out: Ast[] = [];
   for (const st of stmts) {
     const ct = st.CompositeTypeStmt;

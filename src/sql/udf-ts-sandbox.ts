@@ -6,7 +6,8 @@
  *
  * Isolation rule (what keeps a UDF away from the engine): no object of the engine's realm is ever handed to
  * the context. Arguments cross as primitives (boolean, number, bigint, string, null) or as objects the
- * context's own helpers build (arrays, Maps, Uint8Arrays), so a UDF cannot walk `.constructor` chains back to
+ * context's own helpers build (arrays, Maps, Uint8Arrays, and a VARIANT's JSON parsed by the context's own
+ * `JSON.parse`), so a UDF cannot walk `.constructor` chains back to
  * the engine's `Function` (the classic vm escape). Results are read back by value and checked against the
  * declared SQL type. vm is not a boundary against hostile code (a UDF can still loop forever or exhaust memory,
  * as a Rust UDF can in Feldera); it keeps a well-meant or buggy UDF from reaching engine internals, the
@@ -23,9 +24,10 @@ import { ServiceError } from '../errors/service-error.ts';
 import type { Value } from '../zset/value.ts';
 import type { SqlType } from './sql-type.ts';
 import { compileCast } from './values/cast.ts';
-import { SqlArray, SqlMap } from './values/collections.ts';
+import { SqlArray, SqlMap, type Variant } from './values/collections.ts';
 import { Decimal } from './values/decimal.ts';
 import { BIGINT_MAX, BIGINT_MIN, INT_RANGES, type NumberIntKind, UBIGINT_MAX } from './values/integers.ts';
+import { variantFromJson, variantJsonText } from './values/nested-json.ts';
 
 /** The file name UDF code runs under (stack frames read `udf_ts:LINE:COLUMN`). */
 export const UDF_FILE = 'udf_ts';
@@ -41,6 +43,10 @@ interface Helpers {
   hex(v: unknown): string;
   describe(e: unknown): string;
   stack(e: unknown): string;
+  /** JSON text → a value of the sandbox's realm (a VARIANT argument). */
+  fromJson(text: string): unknown;
+  /** A sandbox value → JSON text, or undefined when it has none (a VARIANT result). */
+  toJson(v: unknown): string | undefined;
 }
 
 const PRELUDE = `'use strict';
@@ -59,7 +65,14 @@ const PRELUDE = `'use strict';
     apply: fail('Date()'),
   });
   const hexDigits = '0123456789abcdef';
+  const jsonParse = JSON.parse;
+  const jsonStringify = JSON.stringify;
   return {
+    fromJson: (text) => jsonParse(text),
+    toJson: (v) => {
+      const t = jsonStringify(v);
+      return typeof t === 'string' ? t : undefined;
+    },
     newArray: () => [],
     newMap: () => new Map(),
     isMap: (v) => v instanceof Map,
@@ -194,6 +207,9 @@ function toTsNonNull(t: SqlType, h: Helpers): ToTs {
         return a;
       };
     }
+    case 'VARIANT':
+      // its JSON, parsed in the sandbox (the VARIANT null is the JSON null)
+      return (v) => h.fromJson(variantJsonText(v as Variant));
     case 'MAP': {
       const k = toTsConverter(t.key as SqlType, h);
       const val = toTsConverter(t.value as SqlType, h);
@@ -243,6 +259,14 @@ function expect(ok: boolean, r: unknown, what: string): void {
 function fromTsNonNull(t: SqlType, h: Helpers): FromTs {
   const k = t.kind;
   switch (k) {
+    case 'VARIANT':
+      // any JSON value (its JSON text read as a VARIANT); undefined, a function or a symbol has none
+      return (r) => {
+        const text = h.toJson(r);
+        if (text === undefined)
+          throw new Misfit(`${describeValue(r)} where a JSON value (VARIANT) is expected`);
+        return variantFromJson(JSON.parse(text));
+      };
     case 'BOOLEAN':
       return (r) => {
         expect(typeof r === 'boolean', r, 'a boolean');

@@ -112,6 +112,8 @@ function tsTypeNonNull(t: SqlType): string {
       return `Array<${tsType(t.element as SqlType)}>`;
     case 'MAP':
       return `Map<${tsType(t.key as SqlType)}, ${tsType(t.value as SqlType)}>`;
+    case 'VARIANT':
+      return 'unknown'; // its JSON value (JSON.parse of TO_JSON's text)
     default:
       throw new Error(`${typeToSql(t)} is not supported in a function implemented in udf_ts`);
   }

@@ -21,14 +21,14 @@
  * - `FORMAT_DATE(fmt, x)` / `PARSE_DATE(fmt, s)` / `PARSE_TIMESTAMP` / `PARSE_TIME` / `FORMAT_TIMESTAMP` /
  *   `FORMAT_TIME` use strftime-style formats (`%Y %m %d %H %M %S %y %b %B %a %A %j %e %f %%`); a string that
  *   does not match gives NULL.
- * - `i$year__` ... `i$second` (one per unit): Feldera's `INTERVAL <expr> <unit>` form, which the parser's
+ * - `i$year__` ... `i$second` (one per unit), `i$week__`, `i$quartr`: Feldera's `INTERVAL <expr> <unit>` form, which the parser's
  *   pre-pass (`interval-syntax.ts`) writes as these calls; not meant to be called by name.
  * `NOW()` is not a function here: it reads the pipeline's clock input (`now-clock.ts`).
  */
 
 import { ServiceError } from '../../errors/service-error.ts';
 import { type BindContext, type Bound, castBound, coerce, literal, sqlError, strict } from '../bound.ts';
-import { INTERVAL_CALLS } from '../interval-syntax.ts';
+import { INTERVAL_CALLS, SCALED_INTERVAL_CALLS } from '../interval-syntax.ts';
 import { addMonthsToDate, addMonthsToTimestamp, bindIntervalOfUnit, monthsBetween } from '../intervals.ts';
 import type { Ast } from '../parse.ts';
 import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
@@ -736,6 +736,15 @@ const intervalCalls: Record<string, FunctionImpl> = Object.fromEntries(
     },
   ]),
 );
+const scaledIntervalCalls: Record<string, FunctionImpl> = Object.fromEntries(
+  Object.entries(SCALED_INTERVAL_CALLS).map(([name, { unit, factor }]) => [
+    name,
+    (call: Parameters<FunctionImpl>[0]) => {
+      call.argc(1);
+      return bindIntervalOfUnit(unit, call.args[0] as Bound, call.ctx, call.loc, factor);
+    },
+  ]),
+);
 
 function makeDate(): FunctionImpl {
   return (call) => {
@@ -757,6 +766,7 @@ function makeDate(): FunctionImpl {
 
 export const DATETIME_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   ...intervalCalls,
+  ...scaledIntervalCalls,
   year: partFn('YEAR', 'YEAR'),
   quarter: partFn('QUARTER', 'QUARTER'),
   month: partFn('MONTH', 'MONTH'),

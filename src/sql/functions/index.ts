@@ -8,6 +8,8 @@
  * - `../group-windows.ts`: `TUMBLE_START` (Calcite's group windows);
  * - `array-builders.ts`: `SEQUENCE` and `SPLIT` (arrays built from scalars);
  * - `connector-metadata.ts`: `CONNECTOR_METADATA()` (in column DEFAULTs).
+ * - `geometry.ts`: `ST_POINT` and `ST_DISTANCE` (Feldera's rudimentary GEOMETRY);
+ * - `scalar-subquery.ts`: `h$one_row`, the value of a non-aggregate scalar subquery (written by subqueries.ts).
  * A name may be defined once across all modules (checked when the registry is first built).
  *
  * The map is built on first use rather than at module load, so importing an area module first (as its unit
@@ -18,7 +20,9 @@ import { ARRAY_BUILDER_FUNCTIONS } from './array-builders.ts';
 import { COLLECTION_FUNCTIONS } from './collections.ts';
 import { CONNECTOR_METADATA_FUNCTIONS } from './connector-metadata.ts';
 import { DATETIME_FUNCTIONS } from './datetime.ts';
+import { GEOMETRY_FUNCTIONS } from './geometry.ts';
 import { SCALAR_FUNCTIONS } from './scalar.ts';
+import { SCALAR_SUBQUERY_FUNCTIONS } from './scalar-subquery.ts';
 import type { FunctionImpl } from './types.ts';
 
 export type { FunctionCall, FunctionImpl } from './types.ts';
@@ -34,6 +38,8 @@ function build(): ReadonlyMap<string, FunctionImpl> {
     GROUP_WINDOW_FUNCTIONS,
     ARRAY_BUILDER_FUNCTIONS,
     CONNECTOR_METADATA_FUNCTIONS,
+    GEOMETRY_FUNCTIONS,
+    SCALAR_SUBQUERY_FUNCTIONS,
   ]) {
     for (const [name, impl] of Object.entries(table)) {
       if (out.has(name)) throw new Error(`SQL function ${name} is defined twice`);

@@ -40,7 +40,7 @@ export const CASES: Record<string, string> = {
   no_such_field: 'CREATE TABLE t (r ROW(x INT, y INT)); CREATE VIEW v AS SELECT t.r.z FROM t;',
   pk_unknown_column: 'CREATE TABLE t (a INT, PRIMARY KEY (z));',
   unsupported_subquery_expr: `${T}CREATE VIEW v AS SELECT a FROM t WHERE a > ALL (SELECT a FROM t);`,
-  unsupported_window: `${T}CREATE VIEW v AS SELECT SUM(a) OVER (PARTITION BY a), COUNT(*) OVER (PARTITION BY b) FROM t;`,
+  unsupported_window: `${T}CREATE VIEW v AS SELECT SUM(a) OVER (PARTITION BY a), COUNT(*) OVER (PARTITION BY b), t.a FROM t;`,
   unsupported_function: `${T}CREATE VIEW v AS SELECT xxhash(b) FROM t;`,
   unsupported_statement: `${T}INSERT INTO t VALUES (1, 'x', NULL, 1.0);`,
   unsupported_order_by: `${T}CREATE VIEW v AS SELECT a FROM t ORDER BY a LIMIT a;`,

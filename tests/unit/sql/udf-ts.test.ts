@@ -199,12 +199,12 @@ test('compile errors: each has its code, names the function, and gives the udf_t
     await assert.rejects(compileProgram(SQL1, { udfTs }), isErr(code, re), udfTs);
   // a declaration whose type has no TS mapping is refused at the SQL position
   await assert.rejects(
-    compileProgram('CREATE FUNCTION d(x VARIANT) RETURNS INT;', {
+    compileProgram('CREATE FUNCTION d(x ROW(a INT)) RETURNS INT;', {
       udfTs: 'export const d = (x: number) => x;',
     }),
     isErr(
       'SqlUnsupported',
-      /function d: VARIANT is not supported in a function implemented in udf_ts \(line 1/,
+      /function d: ROW.* is not supported in a function implemented in udf_ts \(line 1/,
     ),
   );
   // udf_ts with a syntax error is reported even when no function is declared without a body

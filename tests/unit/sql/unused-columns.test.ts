@@ -96,3 +96,13 @@ test('a table no view reads: every column but the key; a program without unused 
   assert.deepEqual(none.messages, []);
   assert.deepEqual(none.unused, { t: [] });
 });
+
+test('SET FELDERA_IGNORE_WARNING_UNUSED_COLUMN = ON silences the warnings (the columns stay marked unused)', async () => {
+  const body = 'CREATE TABLE t (a INT, b INT);\nCREATE VIEW v AS SELECT a FROM t;';
+  const on = await report(`SET FELDERA_IGNORE_WARNING_UNUSED_COLUMN = ON;\n${body}`);
+  assert.deepEqual(on.messages, []);
+  assert.deepEqual(on.unused, { t: ['b'] });
+  const off = await report(`SET FELDERA_IGNORE_WARNING_UNUSED_COLUMN = OFF;\n${body}`);
+  assert.equal(off.messages.length, 1);
+  assert.equal(off.messages[0]?.message, "Column 'b' of table 't' is unused");
+});
