@@ -1041,6 +1041,7 @@ export const AGGREGATE_ALIASES: Readonly<Record<string, AggregateName>> = {
   logical_or: 'bool_or',
   stddev: 'stddev_samp',
   variance: 'var_samp',
+  array_ag$: 'array_agg', // ARRAY_AGG(x IGNORE NULLS) after its pre-pass (null-treatment-syntax.ts)
 };
 /** Every name that calls an aggregate: the implemented ones and their aliases. */
 export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([

@@ -42,6 +42,7 @@ import { rewriteDialect } from './dialect.ts';
 import { markIntervalQualifiers, rewriteIntervalSyntax } from './interval-syntax.ts';
 import { withoutTrailingCommas } from './json-relaxed-syntax.ts';
 import { type CutLateness, cutLateness } from './lateness-syntax.ts';
+import { rewriteNullTreatment } from './null-treatment-syntax.ts';
 import { rewriteRecursiveDeclarations } from './recursive-syntax.ts';
 import type { PropertyValue } from './schema.ts';
 import { type Ast, SourceMap } from './source-map.ts';
@@ -235,6 +236,7 @@ export async function parseProgram(sql: string): Promise<ParsedStatement[]> {
   const declarations = rewriteRecursiveDeclarations(tokens, chars);
   const types = rewriteDialect(tokens, chars);
   rewriteBinaryIdents(tokens, chars);
+  rewriteNullTreatment(tokens, chars);
   rewriteConnectorMetadata(tokens, chars);
   const intervalMarks = rewriteIntervalSyntax(tokens, chars);
   rewriteWindowSyntax(tokens, chars);

@@ -62,6 +62,7 @@ import {
 } from './grouping-sets.ts';
 import { latenessPurge } from './lateness.ts';
 import { widenToText } from './nested-expr.ts';
+import { IGNORE_NULLS_ARRAY_AGG } from './null-treatment-syntax.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
@@ -429,14 +430,18 @@ export class Planner {
       const fc = call.FuncCall;
       const raw = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase();
       const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
-      const shown = (raw === 's0me' ? 'some' : raw).toUpperCase();
+      const shown = (
+        raw === 's0me' ? 'some' : raw === IGNORE_NULLS_ARRAY_AGG ? 'array_agg' : raw
+      ).toUpperCase();
       // COUNTIF(DISTINCT b) counts every TRUE row, as Feldera does (DISTINCT of a boolean is not applied)
       const distinct = fc.agg_distinct === true && name !== 'countif';
       if (fc.agg_order && name !== 'array_agg')
         throw this.#err('SqlUnsupported', `ORDER BY inside ${shown} is not supported`, fc.location);
       let filter: number | undefined;
-      if (fc.agg_filter) {
-        const f = bindPredicate(fc.agg_filter, { ...scope, clause: `FILTER of ${shown}` });
+      // ARRAY_AGG(x IGNORE NULLS): the call's FILTER gains `x IS NOT NULL`
+      const aggFilter = raw === IGNORE_NULLS_ARRAY_AGG ? ignoreNullsFilter(fc) : fc.agg_filter;
+      if (aggFilter) {
+        const f = bindPredicate(aggFilter, { ...scope, clause: `FILTER of ${shown}` });
         filter = groupBound.length + argBound.length;
         argBound.push(f);
       }
@@ -1204,4 +1209,12 @@ function combiner(evs: Ev[]): (l: Row, r: Row) => Row {
     for (let i = 0; i < n; i++) out[i] = (evs[i] as Ev)(l, r);
     return out;
   };
+}
+
+/** The FILTER of an `ARRAY_AGG(x IGNORE NULLS)` call: its own (if any) AND `x IS NOT NULL`. */
+function ignoreNullsFilter(fc: Ast): Ast {
+  const arg = ((fc.args ?? []) as Ast[])[0];
+  if (arg === undefined) return fc.agg_filter;
+  const notNull = { NullTest: { arg, nulltesttype: 'IS_NOT_NULL', location: fc.location } };
+  return fc.agg_filter ? { BoolExpr: { boolop: 'AND_EXPR', args: [fc.agg_filter, notNull] } } : notNull;
 }
