@@ -58,6 +58,7 @@ import { type SqlType, sqlType } from './sql-type.ts';
 import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
 import { ExternalFunctions } from './udf-ts.ts';
 import { compileCast } from './values/cast.ts';
+import { withWaterlines } from './waterline-plan.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
 export type { ColumnSchema, RelationSchema, TableSchema, ViewSchema } from './schema.ts';
@@ -670,7 +671,12 @@ export class Program {
       rels.set(schema.name, {
         node,
         cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
-        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
+        // waterlines propagated through the query (waterline-plan.ts), overridden by the view's own LATENESS
+        ...withWaterlines(
+          viewLate === null
+            ? planned.waterlines
+            : new Map([...(planned.waterlines ?? []), ...waterlinesOf(viewLate, cols)]),
+        ),
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
