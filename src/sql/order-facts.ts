@@ -66,11 +66,15 @@ export function withShift(op: string, l: Bound, r: Bound, res: Bound): Bound {
   return { ...res, monotoneOf: { col, map } };
 }
 
-/** Functions non-decreasing in their time argument (the others are constants: units, sizes, offsets). */
+/**
+ * Functions non-decreasing in their time argument when the others are constants (units, sizes, offsets, the
+ * amount of TIMESTAMPADD).
+ */
 const MONOTONE_CALLS: ReadonlySet<string> = new Set([
   'timestamp_trunc',
   'date_trunc',
   'tumble_start',
+  'timestampadd',
   'floor',
   'ceil',
   'ceiling',
@@ -78,7 +82,8 @@ const MONOTONE_CALLS: ReadonlySet<string> = new Set([
 
 /**
  * `res` (a call of `name` with argument ASTs `args`) marked non-decreasing in a column when the function is a
- * truncation (TIMESTAMP_TRUNC, DATE_TRUNC, FLOOR/CEIL of a time or number) of a column or of a non-decreasing
+ * truncation (TIMESTAMP_TRUNC, DATE_TRUNC, FLOOR/CEIL of a time or number) or a constant shift (TIMESTAMPADD)
+ * of a column or of a non-decreasing
  * function of it. `bindArg` binds one argument (it may throw for a unit argument such as `DAY`: ignored).
  */
 export function withMonotoneCall(

@@ -18,6 +18,7 @@ import { LatenessFilterOperator } from '../operators/lateness-filter.ts';
 import { TableInputOperator } from '../operators/table-input.ts';
 import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { emitFinalFor } from './emit-final.ts';
 import {
   type Ast,
   type BindContext,
@@ -662,6 +663,21 @@ export class Program {
           return r === undefined ? c : { ...c, lateness: r.source };
         });
       }
+      // waterlines propagated through the query (waterline-plan.ts), overridden by the view's own LATENESS
+      const waterlines =
+        viewLate === null
+          ? planned.waterlines
+          : new Map([...(planned.waterlines ?? []), ...waterlinesOf(viewLate, cols)]);
+      // emit_final delays the view's output only: other views read its changes undelayed (emit-final.ts)
+      const readNode = node;
+      const final = emitFinalFor(
+        d.schema.name,
+        d.schema.kind,
+        d.schema.properties.emit_final,
+        cols,
+        waterlines,
+      );
+      if (final !== null) node = circuit.add(final, [node]);
       let mat: MaterializeOperator | null = null;
       if (d.schema.materialized) {
         mat = new MaterializeOperator();
@@ -669,14 +685,9 @@ export class Program {
       }
       const schema: ViewSchema = { ...d.schema, columns: cols };
       rels.set(schema.name, {
-        node,
+        node: final === null ? node : readNode,
         cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
-        // waterlines propagated through the query (waterline-plan.ts), overridden by the view's own LATENESS
-        ...withWaterlines(
-          viewLate === null
-            ? planned.waterlines
-            : new Map([...(planned.waterlines ?? []), ...waterlinesOf(viewLate, cols)]),
-        ),
+        ...withWaterlines(waterlines),
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
