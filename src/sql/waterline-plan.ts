@@ -177,3 +177,19 @@ export function planDistinct(circuit: Circuit, rel: Rel): Rel {
   const node = circuit.add(new DistinctOperator(purge), [rel.node]);
   return { node, cols: rel.cols, ...withWaterlines(rel.waterlines) };
 }
+
+/**
+ * `{ purge }` for a top-k or window operator partitioned by `parts` (its leading columns) when a partition key
+ * has a waterline in `input` (the operator's input columns: the keys first): the first such key.
+ */
+export function partitionPurge(
+  input: Waterlines | undefined,
+  parts: readonly Bound[],
+): { purge?: { key: number; below: () => Value; compare: (a: Value, b: Value) => number } } {
+  for (let i = 0; i < parts.length; i++) {
+    const below = input?.get(i);
+    if (below !== undefined)
+      return { purge: { key: i, below, compare: comparator((parts[i] as Bound).type.kind) } };
+  }
+  return {};
+}

@@ -1,5 +1,5 @@
 /**
- * LATENESS garbage collection in the join and DISTINCT operators: over a long stream that respects the
+ * LATENESS garbage collection in the join, DISTINCT and top-k operators: over a long stream that respects the
  * waterlines, the state stays bounded, the output equals that of the same operator without GC, and the
  * discarding is part of the state contract: a copy restored from base + deltas taken after discards, and a warm
  * standby applying the deltas, continue exactly like the original.
@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import type { Operator, StateBatches, StatefulOperator } from '../../../src/circuit/operator.ts';
 import { DistinctOperator } from '../../../src/operators/distinct.ts';
 import { JoinOperator, type JoinSpec, NULL_KEY } from '../../../src/operators/join.ts';
+import { TopKOperator, type TopKSpec } from '../../../src/operators/top-k.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
 import { encodeRow, type Row, type Value } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
@@ -233,4 +234,32 @@ test('DISTINCT below a waterline: bounded state, same output, state laws', () =>
   console.log(`distinct: at most ${max} rows held; without GC ${plain}`);
   assert.ok(max < 25, `seed ${seed}: ${max} rows held`);
   assert.ok(plain > 80, `${plain}`);
+});
+
+test('top-k partitioned by a column with a waterline: bounded groups, same output, state laws', () => {
+  const seed = seedOf(5150, 'top-k gc');
+  const rnd = mulberry32(seed);
+  let w: Value = null;
+  const live: Row[] = [];
+  const spec: TopKSpec = {
+    keyCount: 1,
+    compare: (a, b) => (b[1] as number) - (a[1] as number),
+    limit: 2,
+    rank: 'row_number',
+  };
+  const { max, plain } = drive({
+    seed,
+    steps: 400,
+    names: ['input'],
+    make: () => new TopKOperator({ ...spec, purge: { key: 0, below: () => w, compare: num } }),
+    plain: new TopKOperator(spec),
+    input: (s) => [timedBatch(rnd, live, Math.floor(s / 4), 2, w, (t) => [t, randInt(rnd, 0, 20)])],
+    moveWaterlines: (s) => {
+      w = Math.floor(s / 4) - 2;
+    },
+    size: (op) => (op as TopKOperator).groupCount,
+  });
+  console.log(`top-k: at most ${max} groups held; without GC ${plain}`);
+  assert.ok(max <= 4, `seed ${seed}: ${max} groups held`);
+  assert.ok(plain > 90, `${plain}`);
 });
