@@ -1,7 +1,7 @@
 /**
  * Bounded state under LATENESS through whole plans: Nexmark q5 (aggregates over HOP windows joined on the
  * window), q7 (a bid joined with its window's maximum under a time range) and q8 (two TUMBLE aggregates joined on
- * the window), and a top-k per window keep a flat amount of state over a long in-order stream, their output equals the same program
+ * the window), a top-k and an OVER aggregate per window keep a flat amount of state over a long in-order stream, their output equals the same program
  * without LATENESS, and a circuit restored from a checkpoint taken after discards continues exactly like the
  * uninterrupted one.
  */
@@ -21,7 +21,7 @@ const STEP = 1_000;
 /** 300 events per second of event time: 30k events span 100 s, ten 10 s windows. */
 const RATE = 300;
 
-/** Beyond Nexmark: the top 3 bids of each 10 s window (a top-k partitioned by the window). */
+/** Beyond Nexmark: a top-k and a window aggregate (OVER) partitioned by the 10 s window. */
 const EXTRA = [
   {
     name: 'top bids per window',
@@ -30,6 +30,13 @@ const EXTRA = [
   SELECT auction, price, window_start,
     ROW_NUMBER() OVER (PARTITION BY window_start ORDER BY price DESC, auction, bidder) AS rn
   FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '10' SECOND))) WHERE rn <= 3;`,
+  },
+  {
+    name: 'previous bid per window',
+    view: 'runmax',
+    sql: `CREATE VIEW runmax AS SELECT auction, price, window_start,
+    LAG(price) OVER (PARTITION BY window_start ORDER BY date_time, auction, bidder, price) AS prev
+  FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '10' SECOND));`,
   },
 ];
 
@@ -77,7 +84,7 @@ function addTo(acc: Map<string, number>, b: Batch | undefined): void {
   });
 }
 
-for (const name of ['q5', 'q7', 'q8', 'top bids per window']) {
+for (const name of ['q5', 'q7', 'q8', 'top bids per window', 'previous bid per window']) {
   test(`${name} with LATENESS: flat state, the output without LATENESS, restore after discards`, async () => {
     const late = await setup(name, true);
     const plain = await setup(name, false);
