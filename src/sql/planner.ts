@@ -70,8 +70,8 @@ import { aggregateType } from './types-rules.ts';
 import { isUnnestCall, planUnnest } from './unnest.ts';
 import { usingJoin } from './using-join.ts';
 import {
-  concatWaterlines,
   joinGcRules,
+  joinWaterlines,
   planDistinct,
   projectWaterlines,
   withGc,
@@ -1012,7 +1012,7 @@ export class Planner {
       }),
       [left.node, right.node],
     );
-    const joinedW = concatWaterlines(left.waterlines, right.waterlines, lw);
+    const joinedW = joinWaterlines(keysL, keysR, left.waterlines, right.waterlines, lw);
     if (fuse)
       return {
         node,

@@ -4,8 +4,10 @@
  *
  * - Propagation ({@link projectWaterlines}): an output column that is an input column keeps its waterline; one
  *   that is a non-decreasing function of such a column (`Bound.monotoneOf`: `TUMBLE_START`, `TIMESTAMP_TRUNC`,
- *   `ts - INTERVAL ...`) gets the function of it. Filters and DISTINCT keep their input's; a join keeps both
- *   sides' (the right side's shifted); an aggregate's group key columns get their key expression's.
+ *   `ts - INTERVAL ...`) gets the function of it. Filters and DISTINCT keep their input's; an aggregate's group
+ *   key columns get their key expression's; a join's output has them only on equi-join key columns with
+ *   waterlines on both sides (the smaller one: {@link joinWaterlines}), since its other columns come from
+ *   stored rows of any age.
  * - Joins ({@link joinGcRules}): a pair of equi-join key columns with waterlines on both sides discards both
  *   sides' rows below the smaller of the two waterlines (Feldera's join rule, any join kind). An inner join
  *   also uses its residual's order facts (`Bound.order`): from `s.x >= f(o.y)` (or `>`; `<=`/`<` mirrored),
@@ -56,16 +58,43 @@ export function projectWaterlines(
   return out.size > 0 ? out : undefined;
 }
 
-/** A join's output waterlines: the left side's, then the right side's shifted by the left width. */
-export function concatWaterlines(
-  left: Waterlines | undefined,
-  right: Waterlines | undefined,
-  leftWidth: number,
+/**
+ * A join's output waterlines. A change of the join's output pairs a new (or deleted) row of one side with stored
+ * rows of the other, whose columns can be arbitrarily old: only an equi-join key column pair with waterlines on
+ * both sides is bounded (the two values are equal, and the changing side's is at least its waterline), by the
+ * smaller of the two waterlines, in both output columns.
+ */
+export function joinWaterlines(
+  keysL: readonly OffsetBound[],
+  keysR: readonly OffsetBound[],
+  leftW: Waterlines | undefined,
+  rightW: Waterlines | undefined,
+  lw: number,
 ): Waterlines | undefined {
-  if ((left === undefined || left.size === 0) && (right === undefined || right.size === 0)) return undefined;
-  const out = new Map<number, () => Value>(left ?? []);
-  for (const [i, w] of right ?? []) out.set(i + leftWidth, w);
-  return out;
+  const out = new Map<number, () => Value>();
+  keysL.forEach((kl, i) => {
+    const kr = keysR[i] as OffsetBound;
+    if (kl.b.colRef === undefined || kr.b.colRef === undefined) return;
+    const lc = kl.b.colRef - kl.offset;
+    const rc = kr.b.colRef - kr.offset;
+    const wl = leftW?.get(lc);
+    const wr = rightW?.get(rc);
+    if (wl === undefined || wr === undefined) return;
+    const below = minOf(wl, wr, comparator(kl.b.type.kind));
+    out.set(lc, below);
+    out.set(lw + rc, below);
+  });
+  return out.size > 0 ? out : undefined;
+}
+
+/** The smaller of two waterlines (null while either has none). */
+function minOf(a: () => Value, b: () => Value, compare: (x: Value, y: Value) => number): () => Value {
+  return () => {
+    const x = a();
+    const y = b();
+    if (x === null || y === null) return null;
+    return compare(x, y) <= 0 ? x : y;
+  };
 }
 
 /** `{ waterlines }` when there are some (for spreading into a `Rel`). */
@@ -105,12 +134,7 @@ export function joinGcRules(
     const wr = rightW?.get(rc);
     if (wl === undefined || wr === undefined) return;
     const compare = comparator(kl.b.type.kind);
-    const below = (): Value => {
-      const a = wl();
-      const b = wr();
-      if (a === null || b === null) return null;
-      return compare(a, b) <= 0 ? a : b;
-    };
+    const below = minOf(wl, wr, compare);
     left.push({ col: lc, below, compare });
     right.push({ col: rc, below, compare });
   });
