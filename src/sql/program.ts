@@ -778,7 +778,9 @@ export class Program {
           node,
           cols: s.columns.map((c) => ({ qualifier: s.name, name: c.name, type: c.type })),
           unique: def.d.pk ?? undefined,
-          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns) }),
+          // with a primary key, an update retracts the key's old row, whose other columns may be below their
+          // waterline: only LATENESS columns in the key bound the table's changes
+          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns, s.primaryKey) }),
         });
         tables.set(s.name, { op, schema: s, late });
         tableSchemas.push(s);
@@ -819,10 +821,12 @@ function latenessFilter(resolved: readonly ResolvedLateness[]): LatenessFilterOp
 function waterlinesOf(
   op: LatenessFilterOperator,
   cols: readonly ColumnSchema[],
+  primaryKey?: readonly string[] | null,
 ): ReadonlyMap<number, () => Value> {
   const out = new Map<number, () => Value>();
   cols.forEach((c, i) => {
-    if (c.lateness !== undefined) out.set(i, () => op.waterline(i));
+    if (c.lateness !== undefined && (!primaryKey?.length || primaryKey.includes(c.name)))
+      out.set(i, () => op.waterline(i));
   });
   return out;
 }
