@@ -11,7 +11,13 @@
  * touched key: O(its rows).
  *
  * State "input": the integral of the input (distinct rows with weights); the emitted rows are a function of it,
- * recomputed on restore and apply. Every row is kept: sessions are not discarded below a waterline yet.
+ * recomputed on restore and apply.
+ *
+ * Bounded state (LATENESS): with `waterline` (of the time column, in the time's unit), a session whose last row
+ * is at least `gap` below it is closed: no later row can join it (later rows are at or above the waterline) and
+ * its rows can no longer change, so at the end of a step in which the waterline rose, each key's closed sessions
+ * (a prefix of its sorted rows) are discarded, logged as a change of "input" (`sorted-multiset.ts`). What was
+ * emitted for them stands.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
@@ -24,6 +30,8 @@ export interface SessionWindowSpec {
   readonly time: (row: Row) => number;
   /** The inactivity gap, in the time's unit (positive). */
   readonly gap: number;
+  /** LATENESS: the time column's waterline, in the same unit as `time` (null while there is none). */
+  readonly waterline?: () => number | null;
 }
 
 export class SessionWindowOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
@@ -31,8 +39,39 @@ export class SessionWindowOperator extends SortedGroupsOperator implements State
   readonly #spec: SessionWindowSpec;
 
   constructor(spec: SessionWindowSpec) {
-    super(spec.keyCount, (a, b) => spec.time(a) - spec.time(b));
+    const wl = spec.waterline;
+    super(
+      spec.keyCount,
+      (a, b) => spec.time(a) - spec.time(b),
+      undefined,
+      wl === undefined ? undefined : { below: wl, compare: (a, b) => (a as number) - (b as number) },
+    );
     this.#spec = spec;
+  }
+
+  /** The entries of the sessions closed under waterline `wl` (see the header): a prefix of the sorted rows. */
+  protected override closedPrefix(sorted: readonly SortedEntry[], wl: Value): number {
+    const { time, gap } = this.#spec;
+    const w = wl as number;
+    let closedUpTo = 0; // entries before this index belong to closed sessions
+    let last: number | null = null; // time of the last live row seen
+    for (let i = 0; i < sorted.length; i++) {
+      const e = sorted[i] as SortedEntry;
+      if (e.weight <= 0) continue;
+      const t = time(e.row);
+      if (last !== null && t - last >= gap) {
+        // a session ended at `last`: closed when nothing at or above the waterline can reach it
+        if (last + gap <= w) closedUpTo = i;
+        else break;
+      }
+      last = t;
+    }
+    if (last !== null && closedUpTo < sorted.length) {
+      // the last session (through the end of the rows) may be closed too
+      const tail = sorted.slice(closedUpTo).every((e) => e.weight <= 0 || time(e.row) + gap <= w);
+      if (tail) closedUpTo = sorted.length;
+    }
+    return closedUpTo;
   }
 
   protected output(sorted: readonly SortedEntry[]): GroupOutput {

@@ -12,6 +12,9 @@
  * later change, `sql/waterline-plan.ts`); at the end of a step in which it rose, every group whose key is below
  * it can never change again and is discarded: its emitted rows stand (nothing is retracted), its rows leave the
  * state, logged as a change of "input", so checkpoints, restore and warm apply agree.
+ * A subclass may also discard a closed prefix of each group ({@link SortedGroupsOperator.closedPrefix}, with a
+ * `prefixPurge` waterline: session windows): the leading rows go the same way, and the group's `emitted` becomes
+ * the output of the rows left, which the subclass guarantees equals what was emitted for them.
  * Invariant: a group's `emitted` map is exactly the net output the operator has produced for the group.
  */
 import type { StateBatches } from '../circuit/operator.ts';
@@ -59,6 +62,12 @@ export interface GroupPurge {
   readonly compare: (a: Value, b: Value) => number;
 }
 
+/** A waterline for {@link SortedGroupsOperator.closedPrefix} (its meaning is the subclass's). */
+export interface PrefixPurge {
+  readonly below: () => Value;
+  readonly compare: (a: Value, b: Value) => number;
+}
+
 /** An operator's output for one group: row encoding → [row, copies]. */
 export type GroupOutput = Map<string, [Row, number]>;
 
@@ -78,17 +87,54 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   readonly #purge: GroupPurge | undefined;
   /** The waterline of the last purge (in memory only: a repeat is a no-op). */
   #purgedAt: Value = null;
+  readonly #prefixPurge: PrefixPurge | undefined;
+  #prefixAt: Value = null;
 
-  protected constructor(keyCount: number, compare: (a: Row, b: Row) => number, purge?: GroupPurge) {
+  protected constructor(
+    keyCount: number,
+    compare: (a: Row, b: Row) => number,
+    purge?: GroupPurge,
+    prefixPurge?: PrefixPurge,
+  ) {
     super(['input']);
     this.#keyCols = Array.from({ length: keyCount }, (_, i) => i);
     this.#compare = compare;
     this.#purge = purge;
+    this.#prefixPurge = prefixPurge;
+  }
+
+  /**
+   * How many leading entries of a group's sorted rows can never change the output again under waterline `wl`
+   * (with a `prefixPurge`); removing them must leave the output of the rest as it was. Default: none.
+   */
+  protected closedPrefix(_sorted: readonly SortedEntry[], _wl: Value): number {
+    return 0;
+  }
+
+  #collectPrefixes(p: PrefixPurge): void {
+    const wl = p.below();
+    if (wl === null || (this.#prefixAt !== null && p.compare(wl, this.#prefixAt) <= 0)) return;
+    this.#prefixAt = wl;
+    const log = this.logs.input!;
+    for (const [gk, g] of this.#groups) {
+      const n = this.closedPrefix(g.sorted, wl);
+      if (n <= 0) continue;
+      for (const e of g.sorted.splice(0, n)) if (e.weight !== 0) log.record(e.row, -e.weight);
+      if (g.sorted.length === 0) this.#groups.delete(gk);
+      else g.emitted = this.output(g.sorted);
+    }
   }
 
   /** Groups held (for tests and state-size reports). */
   get groupCount(): number {
     return this.#groups.size;
+  }
+
+  /** Distinct rows held over all groups (for tests and state-size reports). */
+  get entryCount(): number {
+    let n = 0;
+    for (const g of this.#groups.values()) n += g.sorted.length;
+    return n;
   }
 
   #collect(p: GroupPurge): void {
@@ -151,6 +197,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
     if (this.#purge !== undefined) this.#collect(this.#purge);
+    if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
     return out;
   }
 

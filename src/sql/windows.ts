@@ -10,7 +10,7 @@
  *   are less than `size` apart are one session; `window_start` is the time of its first row, `window_end` that
  *   of its last row plus `size`. Incremental but stateful (`operators/session-window.ts`): a row that bridges
  *   two sessions changes both sessions' rows. Its output carries no waterlines (a session can grow back in time
- *   through its rows), and its state is not discarded below a waterline.
+ *   through its rows); with a waterline on the time column, closed sessions leave its state.
  * Arguments may be named (`DATA =>`, `TIMECOL =>`, `KEY =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
  * whose time is NULL belongs to no window and is dropped, as in Feldera. TUMBLE and HOP are stateless
@@ -161,6 +161,7 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
     const ki = keyArg === undefined ? -1 : described(keyArg, 'key');
     const isDate = tcol.type.kind === 'DATE';
     const boundType = sqlType('TIMESTAMP', false);
+    const twl = rel.waterlines?.get(ti); // LATENESS: closed sessions are discarded
     const off = ki < 0 ? 0 : 1;
     const timeAt = ti + off;
     // NULL times belong to no session; the key (when given) goes first for the operator's grouping
@@ -173,6 +174,14 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
         keyCount: ki < 0 ? 0 : 1,
         time: (r) => (isDate ? (r[timeAt] as number) * USECS_PER_DAY : (r[timeAt] as number)),
         gap: size,
+        ...(twl === undefined
+          ? {}
+          : {
+              waterline: () => {
+                const w = twl();
+                return w === null ? null : isDate ? (w as number) * USECS_PER_DAY : (w as number);
+              },
+            }),
       }),
       [keyed],
     );

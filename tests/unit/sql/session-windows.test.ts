@@ -147,3 +147,78 @@ test('SESSION over random inserts and deletes equals an independent computation,
     }
   }
 });
+
+test('SESSION under LATENESS: closed sessions leave the state, the output equals the run without LATENESS, restore agrees', async () => {
+  const seed = Number(process.env.SEED ?? Date.now() % 100_000);
+  console.log(`session windows lateness seed ${seed}`);
+  let x = seed >>> 0;
+  const rnd = () => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return x / 4294967296;
+  };
+  const SEC = 1_000_000;
+  const sql = (late: string) => `CREATE TABLE e (id INT NOT NULL, k VARCHAR, t TIMESTAMP NOT NULL${late});
+     CREATE VIEW v AS SELECT id, k, window_start, window_end
+       FROM TABLE(SESSION(TABLE e, DESCRIPTOR(t), DESCRIPTOR(k), INTERVAL '3' SECOND));`;
+  const pl = await compileProgram(sql(' LATENESS INTERVAL 4 SECONDS'));
+  const pn = await compileProgram(sql(''));
+  let cl = pl.instantiate();
+  const cn = pn.instantiate();
+  const outL = new Map<string, number>();
+  const outN = new Map<string, number>();
+  const add = (acc: Map<string, number>, b: { rows: Row[]; weights: number[] } | undefined) =>
+    b?.rows.forEach((r, i) => {
+      const key = JSON.stringify(r);
+      const w = (acc.get(key) ?? 0) + (b.weights[i] as number);
+      if (w === 0) acc.delete(key);
+      else acc.set(key, w);
+    });
+  const live: Row[] = [];
+  let next = 0;
+  const state: number[] = [];
+  for (let s = 0; s < 200; s++) {
+    // time moves 1 s per step; rows come up to 4 s late (never beyond the lateness); some are deleted
+    const now = s;
+    const rows: Row[] = [];
+    const weights: number[] = [];
+    for (let n = 0; n < 2; n++) {
+      const fresh = live.filter((r) => (r[2] as number) >= (now - 4) * SEC);
+      if (fresh.length > 0 && rnd() < 0.2) {
+        const r = fresh[Math.floor(rnd() * fresh.length)] as Row;
+        live.splice(live.indexOf(r), 1);
+        rows.push(r);
+        weights.push(-1);
+      } else if (rnd() < 0.5) {
+        const r: Row = [
+          next++,
+          ['a', 'b'][Math.floor(rnd() * 2)] as string,
+          Math.max(0, now - Math.floor(rnd() * 4)) * SEC,
+        ];
+        live.push(r);
+        rows.push(r);
+        weights.push(1);
+      }
+    }
+    const input = new Map([['e', { rows, weights }]]);
+    add(outL, cl.step(input).get('v'));
+    add(outN, cn.step(input).get('v'));
+    assert.deepEqual([...outL].sort(), [...outN].sort(), `seed ${seed} step ${s}`);
+    let n = 0;
+    for (const parts of Object.values(cl.snapshot().operators))
+      for (const b of Object.values(parts)) n += b.rows.length;
+    state.push(n);
+    if (s === 100) {
+      const snap = cl.snapshot();
+      cl = pl.instantiate();
+      cl.restore(snap);
+    }
+  }
+  assert.equal(
+    [...cl.lateRecords().values()].reduce((a, b) => a + b, 0),
+    0,
+    'no row was late',
+  );
+  const late = Math.max(...state.slice(100));
+  console.log(`session state: at most ${late} rows in the second half; ${live.length} live rows`);
+  assert.ok(late < live.length / 4, `seed ${seed}: ${late} rows held of ${live.length}`);
+});
