@@ -96,6 +96,8 @@ export function withMonotoneCall(
   if (!MONOTONE_CALLS.has(name) || (!SHIFTABLE.has(res.type.kind) && res.type.kind !== 'TIMESTAMP'))
     return res;
   const col = res.cols[0] as number;
+  // arguments are bound again here: only small ones, so nested calls cost no more than linear time
+  if (!args.every((a) => smallAst(a, 40))) return res;
   let found = false;
   for (const a of args) {
     let b: Bound;
@@ -120,4 +122,18 @@ export function withMonotoneCall(
     }
   };
   return { ...res, monotoneOf: { col, map } };
+}
+
+/** Whether an AST has at most `limit` object nodes (counted iteratively, stopping at the limit). */
+function smallAst(root: unknown, limit: number): boolean {
+  const stack: unknown[] = [root];
+  let n = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (++n > limit) return false;
+    for (const x of Object.values(v as Record<string, unknown>))
+      if (x !== null && typeof x === 'object') stack.push(x);
+  }
+  return true;
 }

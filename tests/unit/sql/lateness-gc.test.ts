@@ -203,3 +203,18 @@ CREATE VIEW d AS SELECT DISTINCT ts, v FROM t;`;
   };
   assert.deepEqual(await run(' LATENESS INTERVAL 1 SECOND'), await run(''));
 });
+
+test('nested truncations compile in linear time (the waterline analysis binds only small arguments again)', {
+  timeout: 30_000,
+}, async () => {
+  let e = 'ts';
+  let f = 'x';
+  for (let i = 0; i < 40; i++) {
+    e = `FLOOR(${e} TO DAY)`;
+    f = `TIMESTAMP_TRUNC(${f}, HOUR)`;
+  }
+  const p = await compileProgram(
+    `CREATE TABLE t (ts TIMESTAMP, x TIMESTAMP); CREATE VIEW v AS SELECT ${e} AS a, ${f} AS b FROM t;`,
+  );
+  assert.ok(p.views.some((v) => v.name === 'v'));
+});
