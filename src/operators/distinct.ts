@@ -2,21 +2,73 @@
  * distinct: outputs each row with weight 1 while its integrated input weight is positive, and nothing
  * otherwise (SQL DISTINCT / UNION). Incrementally, a row is emitted `(r, +1)` when its weight crosses from
  * ≤ 0 to > 0 and `(r, -1)` on the way back; other changes emit nothing. State "input": the integral.
+ *
+ * Bounded state (LATENESS): with `purge`, a column has a waterline (a lower bound on it in every later change,
+ * `sql/waterline-plan.ts`). A row whose value there is below it can never change again, so at the end of a step
+ * in which the waterline rose its entry is discarded (no output: what was emitted stands) and the removal is
+ * logged as a change of "input", so checkpoints, restore and warm apply agree.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { push } from '../zset/batch.ts';
-import { encodeRow, type Row } from '../zset/value.ts';
+import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { ZSetMap } from '../zset/zset-map.ts';
 import { StatefulBase } from './stateful-base.ts';
+
+/** Discard rows whose column `col` (not NULL) is below `below()` (see the header). */
+export interface DistinctPurge {
+  readonly col: number;
+  readonly below: () => Value;
+  readonly compare: (a: Value, b: Value) => number;
+}
 
 export class DistinctOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'distinct';
   readonly arity = 1;
   readonly #integral = new ZSetMap();
+  readonly #purge: readonly DistinctPurge[];
+  /** Per purge rule: the waterline of the last discard (in memory only: a repeat is a no-op). */
+  readonly #purgedAt: Value[];
 
-  constructor() {
+  constructor(purge: readonly DistinctPurge[] = []) {
     super(['input']);
+    this.#purge = purge;
+    this.#purgedAt = purge.map(() => null);
+  }
+
+  /** Distinct rows held (for tests and state-size reports). */
+  get size(): number {
+    return this.#integral.size;
+  }
+
+  #collect(): void {
+    const bounds: Value[] = [];
+    let moved = false;
+    this.#purge.forEach((p, i) => {
+      const b = p.below();
+      bounds.push(b);
+      const at = this.#purgedAt[i] as Value;
+      if (b !== null && (at === null || p.compare(b, at) > 0)) {
+        moved = true;
+        this.#purgedAt[i] = b;
+      }
+    });
+    if (!moved) return;
+    const gone: [Row, number][] = [];
+    for (const e of this.#integral.entries()) {
+      const row = e.row;
+      const hit = this.#purge.some((p, i) => {
+        const b = bounds[i] as Value;
+        const v = row[p.col] as Value;
+        return b !== null && v !== null && p.compare(v, b) < 0;
+      });
+      if (hit) gone.push([row, e.weight]);
+    }
+    const log = this.logs.input!;
+    for (const [row, w] of gone) {
+      this.#integral.add(row, -w);
+      log.record(row, -w);
+    }
   }
 
   step([input]: readonly Batch[]): Batch {
@@ -39,6 +91,7 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
       if (was <= 0 && now > 0) push(out, row, 1);
       else if (was > 0 && now <= 0) push(out, row, -1);
     }
+    if (this.#purge.length > 0) this.#collect();
     return out;
   }
 

@@ -10,13 +10,22 @@
  * its partners), so an unmatched row's padded output is added or retracted exactly when `matches` crosses 0.
  * Rows with a NULL key never match: in an outer kind they are passed through padded, and need no state.
  *
+ * Bounded state (LATENESS): with `gc`, each side has rules `row[col] < below()` under which a stored row can
+ * never again meet a partner (the planner derives them from waterlines, `sql/waterline-plan.ts`: an equi-join
+ * key pair with waterlines on both sides discards both sides below the smaller of the two, as Feldera does; an
+ * inner join's `l.x >= f(r.y)` with a waterline on `r.y` discards left rows below `f(waterline)`, and so on).
+ * At the end of a step in which some rule's bound rose, the rows it covers are discarded: removed from the
+ * index without any output (their past output stands) and logged as a removal from "left"/"right" like any
+ * other change, so checkpoints, restore and warm apply agree. An outer join only gets the key-pair rule, which
+ * discards a row together with all its partners (equal keys, one bound), so match counts stay exact.
+ *
  * Invariant: a bucket never holds a row with weight 0; `matches` always equals the sum of partner weights
  * (outer sides only).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import type { Row } from '../zset/value.ts';
+import type { Row, Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export type JoinKind = 'inner' | 'left' | 'right' | 'full';
@@ -26,6 +35,14 @@ export const NULL_KEY: unique symbol = Symbol('NULL_KEY');
 
 export type KeyFn = (row: Row) => unknown;
 export type RowIdFn = (row: Row) => unknown;
+
+/** Discard a stored row of one side when `row[col]` (not NULL) is below `below()` (see the header). */
+export interface JoinGcRule {
+  readonly col: number;
+  /** The current bound (null while there is none); it only rises. */
+  readonly below: () => Value;
+  readonly compare: (a: Value, b: Value) => number;
+}
 
 export interface JoinSpec {
   readonly kind: JoinKind;
@@ -46,6 +63,8 @@ export interface JoinSpec {
   readonly combine: (l: Row, r: Row) => Row;
   readonly leftWidth: number;
   readonly rightWidth: number;
+  /** LATENESS: rules for discarding stored rows that can no longer match (see the header). */
+  readonly gc?: { readonly left: readonly JoinGcRule[]; readonly right: readonly JoinGcRule[] };
 }
 
 /**
@@ -116,6 +135,8 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   readonly #outerRight: boolean;
   readonly #leftUnique: boolean;
   readonly #rightUnique: boolean;
+  /** Per GC rule (left rules, then right ones): the bound of the last discard (in memory only). */
+  readonly #gcAt: Value[];
 
   constructor(spec: JoinSpec) {
     super(['left', 'right']);
@@ -126,6 +147,59 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     this.#outerRight = spec.kind === 'right' || spec.kind === 'full';
     this.#leftUnique = spec.leftUnique === true;
     this.#rightUnique = spec.rightUnique === true;
+    this.#gcAt = [...(spec.gc?.left ?? []), ...(spec.gc?.right ?? [])].map(() => null);
+  }
+
+  /** Rows stored on both sides (for tests and state-size reports). */
+  get storedRows(): number {
+    let n = 0;
+    for (const b of this.#left.values()) n += b.rows.length;
+    for (const b of this.#right.values()) n += b.rows.length;
+    return n;
+  }
+
+  /**
+   * Discards the stored rows the GC rules cover, when some rule's bound rose since the last discard; each
+   * removal is logged (weight −w). A scan of the side's index: O(rows held), only on a step that moved a bound.
+   */
+  #collect(): void {
+    const gc = this.#s.gc;
+    if (gc === undefined) return;
+    const sides: Array<[readonly JoinGcRule[], Index, typeof this.logs.left, number]> = [
+      [gc.left, this.#left, this.logs.left, 0],
+      [gc.right, this.#right, this.logs.right, gc.left.length],
+    ];
+    for (const [rules, index, log, base] of sides) {
+      if (rules.length === 0) continue;
+      const bounds: Value[] = [];
+      let moved = false;
+      rules.forEach((r, i) => {
+        const b = r.below();
+        bounds.push(b);
+        const at = this.#gcAt[base + i] as Value;
+        if (b !== null && (at === null || r.compare(b, at) > 0)) {
+          moved = true;
+          this.#gcAt[base + i] = b;
+        }
+      });
+      if (!moved) continue;
+      for (const [k, bucket] of index) {
+        for (let j = bucket.rows.length - 1; j >= 0; j--) {
+          const row = bucket.rows[j] as Row;
+          let gone = false;
+          for (let i = 0; i < rules.length && !gone; i++) {
+            const b = bounds[i] as Value;
+            const r = rules[i] as JoinGcRule;
+            const v = row[r.col] as Value;
+            gone = b !== null && v !== null && r.compare(v, b) < 0;
+          }
+          if (!gone) continue;
+          log!.record(row, -(bucket.weights[j] as number));
+          bucket.remove(j);
+        }
+        if (bucket.rows.length === 0) index.delete(k);
+      }
+    }
   }
 
   step([dl, dr]: readonly Batch[]): Batch {
@@ -209,6 +283,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       const matches = upsert(this.#right, k, s.rightId(r), r, w, m, this.#rightUnique);
       if (outerR && matches === 0) push(out, combine(this.#nullLeft, r), w);
     }
+    this.#collect();
     return out;
   }
 

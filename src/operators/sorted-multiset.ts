@@ -8,11 +8,18 @@
  * (the subclass's {@link SortedGroupsOperator.output}, a function of the sorted rows only) and emits the
  * difference. State "input": the integral (distinct rows with weights); the emitted outputs are not saved, since
  * they are a function of the integral, so restore and apply recompute them for the groups they touch.
+ * Bounded state (LATENESS): with a `purge`, a group key column has a waterline (a lower bound on it in every
+ * later change, `sql/waterline-plan.ts`); at the end of a step in which it rose, every group whose key is below
+ * it can never change again and is discarded: its emitted rows stand (nothing is retracted), its rows leave the
+ * state, logged as a change of "input", so checkpoints, restore and warm apply agree.
+ * A subclass may also discard a closed prefix of each group ({@link SortedGroupsOperator.closedPrefix}, with a
+ * `prefixPurge` waterline: session windows): the leading rows go the same way, and the group's `emitted` becomes
+ * the output of the rows left, which the subclass guarantees equals what was emitted for them.
  * Invariant: a group's `emitted` map is exactly the net output the operator has produced for the group.
  */
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, push } from '../zset/batch.ts';
-import { encodeColumns, encodeRow, type Row } from '../zset/value.ts';
+import { encodeColumns, encodeRow, type Row, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface SortedEntry {
@@ -48,6 +55,19 @@ export function addSorted(
   } else if (w !== 0) sorted.splice(lo, 0, probe);
 }
 
+/** Discard groups whose key column `key` (an index among the key columns) is below `below()`. */
+export interface GroupPurge {
+  readonly key: number;
+  readonly below: () => Value;
+  readonly compare: (a: Value, b: Value) => number;
+}
+
+/** A waterline for {@link SortedGroupsOperator.closedPrefix} (its meaning is the subclass's). */
+export interface PrefixPurge {
+  readonly below: () => Value;
+  readonly compare: (a: Value, b: Value) => number;
+}
+
 /** An operator's output for one group: row encoding → [row, copies]. */
 export type GroupOutput = Map<string, [Row, number]>;
 
@@ -64,11 +84,71 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   readonly #groups = new Map<string, SortedGroup>();
   readonly #keyCols: number[];
   readonly #compare: (a: Row, b: Row) => number;
+  readonly #purge: GroupPurge | undefined;
+  /** The waterline of the last purge (in memory only: a repeat is a no-op). */
+  #purgedAt: Value = null;
+  readonly #prefixPurge: PrefixPurge | undefined;
+  #prefixAt: Value = null;
 
-  protected constructor(keyCount: number, compare: (a: Row, b: Row) => number) {
+  protected constructor(
+    keyCount: number,
+    compare: (a: Row, b: Row) => number,
+    purge?: GroupPurge,
+    prefixPurge?: PrefixPurge,
+  ) {
     super(['input']);
     this.#keyCols = Array.from({ length: keyCount }, (_, i) => i);
     this.#compare = compare;
+    this.#purge = purge;
+    this.#prefixPurge = prefixPurge;
+  }
+
+  /**
+   * How many leading entries of a group's sorted rows can never change the output again under waterline `wl`
+   * (with a `prefixPurge`); removing them must leave the output of the rest as it was. Default: none.
+   */
+  protected closedPrefix(_sorted: readonly SortedEntry[], _wl: Value): number {
+    return 0;
+  }
+
+  #collectPrefixes(p: PrefixPurge): void {
+    const wl = p.below();
+    if (wl === null || (this.#prefixAt !== null && p.compare(wl, this.#prefixAt) <= 0)) return;
+    this.#prefixAt = wl;
+    const log = this.logs.input!;
+    for (const [gk, g] of this.#groups) {
+      const n = this.closedPrefix(g.sorted, wl);
+      if (n <= 0) continue;
+      for (const e of g.sorted.splice(0, n)) if (e.weight !== 0) log.record(e.row, -e.weight);
+      if (g.sorted.length === 0) this.#groups.delete(gk);
+      else g.emitted = this.output(g.sorted);
+    }
+  }
+
+  /** Groups held (for tests and state-size reports). */
+  get groupCount(): number {
+    return this.#groups.size;
+  }
+
+  /** Distinct rows held over all groups (for tests and state-size reports). */
+  get entryCount(): number {
+    let n = 0;
+    for (const g of this.#groups.values()) n += g.sorted.length;
+    return n;
+  }
+
+  #collect(p: GroupPurge): void {
+    const wl = p.below();
+    if (wl === null || (this.#purgedAt !== null && p.compare(wl, this.#purgedAt) <= 0)) return;
+    this.#purgedAt = wl;
+    const log = this.logs.input!;
+    for (const [gk, g] of this.#groups) {
+      const first = g.sorted[0];
+      const v = first === undefined ? null : (first.row[p.key] as Value);
+      if (v === null || p.compare(v, wl) >= 0) continue;
+      for (const e of g.sorted) if (e.weight !== 0) log.record(e.row, -e.weight);
+      this.#groups.delete(gk);
+    }
   }
 
   /** The output of a group, from its rows in order (a pure function of them). */
@@ -116,6 +196,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
+    if (this.#purge !== undefined) this.#collect(this.#purge);
+    if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
     return out;
   }
 

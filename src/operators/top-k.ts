@@ -20,11 +20,19 @@
  * are not saved: they are a function of the integral (the order is total), so restore and apply recompute them
  * for the groups they touch. Rows whose integral weight is ≤ 0 take no rank (they are absent from the relation).
  *
+ * With `purge` (LATENESS), a group whose partition key is below its waterline is discarded (its emitted rows
+ * stand), see `sorted-multiset.ts`.
+ *
  * Invariant: a group's `emitted` map is exactly the net output this operator has produced for the group.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row } from '../zset/value.ts';
-import { type GroupOutput, type SortedEntry, SortedGroupsOperator } from './sorted-multiset.ts';
+import {
+  type GroupOutput,
+  type GroupPurge,
+  type SortedEntry,
+  SortedGroupsOperator,
+} from './sorted-multiset.ts';
 
 export interface TopKSpec {
   /** Leading columns that form the group key (0: one global group). */
@@ -41,6 +49,8 @@ export interface TopKSpec {
    * emitted) and `offset` is not allowed.
    */
   readonly rank?: 'row_number' | 'rank' | 'dense_rank';
+  /** LATENESS: discard groups whose key column is below its waterline (`sorted-multiset.ts`). */
+  readonly purge?: GroupPurge;
 }
 
 export class TopKOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
@@ -51,7 +61,7 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
     const whole = (n: number) => n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 0);
     if (!whole(spec.limit) || !whole(spec.offset ?? 0))
       throw new Error('top-k limit and offset: integers ≥ 0');
-    super(spec.keyCount, spec.compare);
+    super(spec.keyCount, spec.compare, spec.purge);
     this.#spec = spec;
   }
 

@@ -11,13 +11,19 @@
  *
  * State "input": the integral of the input (distinct rows with weights). The emitted outputs are not saved: they
  * are a function of the integral (deterministic order, deterministic `compute`), so restore and apply recompute
- * them for the partitions they touch. Rows whose integral weight is ≤ 0 take no part.
+ * them for the partitions they touch. Rows whose integral weight is ≤ 0 take no part. With `purge` (LATENESS),
+ * a partition whose key is below its waterline is discarded (its emitted rows stand), see `sorted-multiset.ts`.
  *
  * Invariant: a partition's `emitted` map is exactly the net output this operator has produced for it.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
-import { type GroupOutput, type SortedEntry, SortedGroupsOperator } from './sorted-multiset.ts';
+import {
+  type GroupOutput,
+  type GroupPurge,
+  type SortedEntry,
+  SortedGroupsOperator,
+} from './sorted-multiset.ts';
 
 export interface WindowAggSpec {
   readonly keyCount: number;
@@ -25,6 +31,8 @@ export interface WindowAggSpec {
   readonly compare: (a: Row, b: Row) => number;
   /** The appended values for each row of a sorted partition (one entry per row, same order). */
   readonly compute: (rows: readonly Row[]) => Value[][];
+  /** LATENESS: discard partitions whose key is below its waterline (`sorted-multiset.ts`). */
+  readonly purge?: GroupPurge;
 }
 
 export class WindowAggOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
@@ -32,7 +40,7 @@ export class WindowAggOperator extends SortedGroupsOperator implements StatefulO
   readonly #spec: WindowAggSpec;
 
   constructor(spec: WindowAggSpec) {
-    super(spec.keyCount, spec.compare);
+    super(spec.keyCount, spec.compare, spec.purge);
     this.#spec = spec;
   }
 

@@ -38,6 +38,18 @@ export interface Bound {
    * `map` turns a lower bound of the column into one of the expression (LATENESS waterlines, `lateness.ts`).
    */
   readonly monotoneOf?: { readonly col: number; readonly map: (v: Value) => Value };
+  /**
+   * Ordering comparisons the predicate implies where it is TRUE (`a < b` sets one, `x BETWEEN lo AND hi` two):
+   * a join uses them to discard state below a waterline (`order-facts.ts`, `waterline-plan.ts`).
+   */
+  readonly order?: readonly OrderFact[];
+}
+
+/** `l op r` (see {@link Bound.order}). */
+export interface OrderFact {
+  readonly op: '<' | '<=' | '>' | '>=';
+  readonly l: Bound;
+  readonly r: Bound;
 }
 
 export interface ScopeColumn {

@@ -72,6 +72,7 @@ import {
   subscript,
   widenToText,
 } from './nested-expr.ts';
+import { betweenFacts, withMonotoneCall, withOrderFact, withShift } from './order-facts.ts';
 import { bindPeriodPredicate } from './period-predicates.ts';
 import { INTEGER_KINDS, NESTED_KINDS, type SqlType, sqlType, type TypeKind, typeToSql } from './sql-type.ts';
 import { temporalTypeName } from './temporal-types.ts';
@@ -275,7 +276,7 @@ function comparison(op: string, l0: Bound, r0: Bound, ctx: BindContext, loc: unk
     const cmp = comparator(kind === 'NULL' ? 'INTEGER' : kind);
     res = strict(type, [a, b], (x, y) => test(cmp(x, y)));
   }
-  return op === '=' ? { ...res, eq: [a, b] } : res;
+  return op === '=' ? { ...res, eq: [a, b] } : withOrderFact(op, a, b, res);
 }
 
 /** Feldera refuses ROW values in `=`, `<>`, IN and NULLIF (they still group, DISTINCT, take part in set
@@ -493,7 +494,7 @@ export function bindExpr(ast: Ast, ctx: BindContext): Bound {
       });
     }
     case 'FuncCall':
-      return bindFunc(n, ctx);
+      return withMonotoneCall(funcName(n), n.args ?? [], bindFunc(n, ctx), (a) => bindExpr(a as Ast, ctx));
     case 'MinMaxExpr': // GREATEST / LEAST: bound by the function registry (functions/scalar.ts)
       return bindFunc(
         {
@@ -689,7 +690,10 @@ function bindChain(top: Ast, ctx: BindContext): Bound {
     const n = spine[i] as Ast;
     const op = names(n.name)[0] as string;
     const r = bindExpr(n.rexpr, ctx);
-    acc = op === '||' ? concat(acc, r, ctx, n.location) : arithmetic(op, acc, r, ctx, n.location);
+    acc =
+      op === '||'
+        ? concat(acc, r, ctx, n.location)
+        : withShift(op, acc, r, arithmetic(op, acc, r, ctx, n.location));
   }
   return acc;
 }
@@ -718,7 +722,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const r = bindExpr(n.rexpr, ctx);
       if (op in CMP_OPS) return comparison(op, l, r, ctx, loc);
       if (op === '+' || op === '-' || op === '*' || op === '/' || op === '%')
-        return arithmetic(op, l, r, ctx, loc);
+        return withShift(op, l, r, arithmetic(op, l, r, ctx, loc));
       if (op === '||') return concat(l, r, ctx, loc);
       throw sqlError('SqlUnsupported', `unsupported operator ${op}`, ctx, loc, { construct: op });
     }
@@ -761,7 +765,7 @@ function bindAExpr(n: Ast, ctx: BindContext): Bound {
       const ge = comparison('>=', x, bindExpr(lo, ctx), ctx, loc);
       const le = comparison('<=', x, bindExpr(hi, ctx), ctx, loc);
       const both = andOr(true, [ge, le]);
-      return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined } : not(both);
+      return n.kind === 'AEXPR_BETWEEN' ? { ...both, conj: undefined, ...betweenFacts(ge, le) } : not(both);
     }
     case 'AEXPR_BETWEEN_SYM':
     case 'AEXPR_NOT_BETWEEN_SYM': {
@@ -1048,6 +1052,12 @@ export const AGGREGATE_NAMES: ReadonlySet<string> = new Set([
   ...AGGREGATE_NAME_LIST,
   ...Object.keys(AGGREGATE_ALIASES),
 ]);
+
+/** A call's function name, lower-cased (its last part). */
+function funcName(n: Ast): string {
+  const parts = names(n.funcname);
+  return String(parts[parts.length - 1] ?? '').toLowerCase();
+}
 
 function bindFunc(n: Ast, ctx: BindContext): Bound {
   const fname = names(n.funcname);

@@ -72,6 +72,14 @@ import { decorrelate, hasSubquery } from './subqueries.ts';
 import { aggregateType } from './types-rules.ts';
 import { isUnnestCall, planUnnest } from './unnest.ts';
 import { usingJoin } from './using-join.ts';
+import {
+  joinGcRules,
+  joinWaterlines,
+  planDistinct,
+  projectWaterlines,
+  withGc,
+  withWaterlines,
+} from './waterline-plan.ts';
 import { isWindowAggCall, planWindowAggs } from './window-agg-plan.ts';
 import { overCalls, planRanked, rankBound } from './window-rank.ts';
 import { planWindowTable } from './windows.ts';
@@ -209,8 +217,8 @@ export class Planner {
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
-    rel = { node: rel.node, cols: outCols };
-    if (distinct) rel = { node: this.#c.add(new DistinctOperator(), [rel.node]), cols: rel.cols };
+    rel = { node: rel.node, cols: outCols, ...withWaterlines(rel.waterlines) };
+    if (distinct) rel = planDistinct(this.#c, rel);
     return rel;
   }
 
@@ -572,7 +580,12 @@ export class Planner {
       name: t.name,
       type: (exprs[i] as Bound).type,
     }));
-    return { rel: { node, cols: outCols }, outCols };
+    // LATENESS: a group key column keeps its key expression's waterline (not over grouping sets)
+    const keyW = sets
+      ? undefined
+      : projectWaterlines(groupBound, from.k === 'rel' ? from.rel.waterlines : undefined);
+    const outW = projectWaterlines(exprs, keyW);
+    return { rel: { node, cols: outCols, ...withWaterlines(outW) }, outCols };
   }
 
   /** The grouping expression an argument of GROUPING(...) names (the same expression, or the same column). */
@@ -713,7 +726,7 @@ export class Planner {
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
       // duplicate names renamed as Calcite does (select-forms.ts)
       const cols = renameCols(uniqueColumnNames(sub.cols), q, rs.alias?.colnames, undefined);
-      return { k: 'rel', rel: { node: sub.node, cols }, cols };
+      return { k: 'rel', rel: { node: sub.node, cols, ...withWaterlines(sub.waterlines) }, cols };
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
@@ -851,9 +864,18 @@ export class Planner {
       }
       if (project !== null && (forceProject || !isIdentity(project, tree.cols.length))) {
         node = this.#c.add(new MapOperator(projector(project.map((b) => b.gen(ROW_CTX)))), [node]);
-        return { node, cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+        return {
+          node,
+          cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
+          ...withWaterlines(projectWaterlines(project, tree.rel.waterlines)),
+        };
       }
-      return { node, cols: tree.cols, unique: filters.length >= 0 ? tree.rel.unique : undefined };
+      return {
+        node,
+        cols: tree.cols,
+        unique: filters.length >= 0 ? tree.rel.unique : undefined,
+        ...withWaterlines(tree.rel.waterlines),
+      };
     }
 
     const lw = tree.left.cols.length;
@@ -998,13 +1020,16 @@ export class Planner {
         combine,
         leftWidth: lw,
         rightWidth: rw,
+        ...withGc(joinGcRules(kind, keysL, keysR, residual, lw, left.waterlines, right.waterlines)),
       }),
       [left.node, right.node],
     );
+    const joinedW = joinWaterlines(keysL, keysR, left.waterlines, right.waterlines, lw);
     if (fuse)
       return {
         node,
         cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
+        ...withWaterlines(projectWaterlines(project as Bound[], joinedW)),
       };
     if (post.length > 0) {
       const evs = post.map((p) => p.b.gen(shiftCtx(p.offset)));
@@ -1018,9 +1043,13 @@ export class Planner {
     }
     if (project !== null) {
       node = this.#c.add(new MapOperator(projector(project.map((b) => b.gen(ROW_CTX)))), [node]);
-      return { node, cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })) };
+      return {
+        node,
+        cols: project.map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
+        ...withWaterlines(projectWaterlines(project, joinedW)),
+      };
     }
-    return { node, cols: tree.cols };
+    return { node, cols: tree.cols, ...withWaterlines(joinedW) };
   }
 }
 

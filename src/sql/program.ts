@@ -21,6 +21,7 @@ import { type Batch, consolidate, emptyBatch } from '../zset/batch.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { columnDefault } from './column-defaults.ts';
 import { type CompilerSetting, compilerSetting, ignoresWarning } from './compiler-settings.ts';
+import { emitFinalFor } from './emit-final.ts';
 import {
   type Ast,
   type BindContext,
@@ -62,6 +63,7 @@ import { type DefinedFunction, defineFunction, usedFunctions } from './udf.ts';
 import { ExternalFunctions } from './udf-ts.ts';
 import { type UnusedColumns, unusedColumns } from './unused-columns.ts';
 import { compileCast } from './values/cast.ts';
+import { withWaterlines } from './waterline-plan.ts';
 
 export { rowFromJson, rowToJson } from './records.ts';
 export type { ColumnSchema, RelationSchema, TableSchema, ViewSchema } from './schema.ts';
@@ -684,6 +686,21 @@ export class Program {
           return r === undefined ? c : { ...c, lateness: r.source };
         });
       }
+      // waterlines propagated through the query (waterline-plan.ts), overridden by the view's own LATENESS
+      const waterlines =
+        viewLate === null
+          ? planned.waterlines
+          : new Map([...(planned.waterlines ?? []), ...waterlinesOf(viewLate, cols)]);
+      // emit_final delays the view's output only: other views read its changes undelayed (emit-final.ts)
+      const readNode = node;
+      const final = emitFinalFor(
+        d.schema.name,
+        d.schema.kind,
+        d.schema.properties.emit_final,
+        cols,
+        waterlines,
+      );
+      if (final !== null) node = circuit.add(final, [node]);
       let mat: MaterializeOperator | null = null;
       if (d.schema.materialized) {
         mat = new MaterializeOperator();
@@ -691,9 +708,9 @@ export class Program {
       }
       const schema: ViewSchema = { ...d.schema, columns: cols };
       rels.set(schema.name, {
-        node,
+        node: final === null ? node : readNode,
         cols: cols.map((c) => ({ qualifier: schema.name, name: c.name, type: c.type })),
-        ...(viewLate === null ? {} : { waterlines: waterlinesOf(viewLate, cols) }),
+        ...withWaterlines(waterlines),
       });
       views.set(schema.name, { node, mat, schema });
       viewSchemas.push(schema);
@@ -784,7 +801,9 @@ export class Program {
           node,
           cols: s.columns.map((c) => ({ qualifier: s.name, name: c.name, type: c.type })),
           unique: def.d.pk ?? undefined,
-          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns) }),
+          // with a primary key, an update retracts the key's old row, whose other columns may be below their
+          // waterline: only LATENESS columns in the key bound the table's changes
+          ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns, s.primaryKey) }),
         });
         tables.set(s.name, { op, schema: s, late });
         tableSchemas.push(s);
@@ -825,10 +844,12 @@ function latenessFilter(resolved: readonly ResolvedLateness[]): LatenessFilterOp
 function waterlinesOf(
   op: LatenessFilterOperator,
   cols: readonly ColumnSchema[],
+  primaryKey?: readonly string[] | null,
 ): ReadonlyMap<number, () => Value> {
   const out = new Map<number, () => Value>();
   cols.forEach((c, i) => {
-    if (c.lateness !== undefined) out.set(i, () => op.waterline(i));
+    if (c.lateness !== undefined && (!primaryKey?.length || primaryKey.includes(c.name)))
+      out.set(i, () => op.waterline(i));
   });
   return out;
 }

@@ -11,8 +11,9 @@ export interface Rel {
   readonly unique?: readonly number[];
   /**
    * LATENESS: column index → the column's current waterline, a lower bound on its value in every row of later
-   * steps (null while there is none). Set for a table's or view's LATENESS columns and carried by the window
-   * table functions; the aggregate uses it to discard groups that can no longer change.
+   * steps (null while there is none). Set for a table's or view's LATENESS columns, carried by the window
+   * table functions and propagated through the plan (`waterline-plan.ts`); aggregates, joins, DISTINCT, ranking,
+   * OVER and SESSION use it to discard state that can no longer change, `emit_final` to find final rows.
    */
   readonly waterlines?: ReadonlyMap<number, () => Value>;
 }

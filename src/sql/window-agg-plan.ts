@@ -40,12 +40,15 @@ import { compareByKeys, sortKey } from './sort-keys.ts';
 import { type SqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
 import { USECS_PER_DAY } from './values/temporal.ts';
+import { partitionPurge } from './waterline-plan.ts';
 import { overCalls } from './window-rank.ts';
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
 interface Rel {
   readonly node: NodeId;
   readonly cols: readonly ScopeColumn[];
+  /** LATENESS waterlines by column (see planner.ts's `Rel`). */
+  readonly waterlines?: ReadonlyMap<number, () => Value>;
 }
 
 const F = {
@@ -227,6 +230,7 @@ export function planWindowAggs(
     new WindowAggOperator({
       keyCount: p,
       compare,
+      ...partitionPurge(input.waterlines, parts),
       compute: (rows) =>
         rows.map((_r, i) =>
           fns.map((f, k) => {

@@ -29,11 +29,14 @@ import {
 import type { SourceMap } from './parse.ts';
 import { compareByKeys, sortKey } from './sort-keys.ts';
 import { sqlType } from './sql-type.ts';
+import { partitionPurge } from './waterline-plan.ts';
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
 interface Rel {
   readonly node: NodeId;
   readonly cols: readonly ScopeColumn[];
+  /** LATENESS waterlines by column (see planner.ts's `Rel`). */
+  readonly waterlines?: ReadonlyMap<number, () => Value>;
 }
 
 const RANKS: Readonly<Record<string, 'row_number' | 'rank' | 'dense_rank'>> = {
@@ -144,7 +147,13 @@ export function planRanked(
   });
   const compare = compareByKeys(keys);
   const ranked = c.circuit.add(
-    new TopKOperator({ keyCount: p, compare, limit: c.rankLimit ?? Number.POSITIVE_INFINITY, rank: kind }),
+    new TopKOperator({
+      keyCount: p,
+      compare,
+      limit: c.rankLimit ?? Number.POSITIVE_INFINITY,
+      rank: kind,
+      ...partitionPurge(input.waterlines, parts),
+    }),
     [input.node],
   );
   // the select list over [partition keys, FROM columns, rank], the call replaced by the rank column

@@ -1,6 +1,6 @@
 /**
  * Feldera's window table functions, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))` (also
- * HOP, named arguments `DATA => TABLE t`), as a position-preserving rewrite run by `parse.ts`: the outer `TABLE(`
+ * HOP and SESSION, named arguments `DATA => TABLE t`), as a position-preserving rewrite run by `parse.ts`: the outer `TABLE(`
  * and its `)` and the `TABLE` before the relation name become blanks (and a named `OFFSET =>`, reserved in
  * Postgres, becomes `offse$ =>`), leaving `tumble(t, descriptor(ts), ...)`,
  * a Postgres table function call that the planner (`windows.ts`) knows. State: none. Invariant: the output has
@@ -8,7 +8,7 @@
  */
 import type { DialectToken } from './dialect.ts';
 
-export const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set(['TUMBLE', 'HOP']);
+export const WINDOW_FUNCTIONS: ReadonlySet<string> = new Set(['TUMBLE', 'HOP', 'SESSION']);
 
 function blank(chars: string[], t: DialectToken): void {
   for (let i = t.start; i < t.end; i++) chars[i] = ' ';

@@ -5,14 +5,21 @@
  *   start = floor((ts - offset) / size) · size + offset, end = start + size;
  * - `HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset])`: the row once for every window of width `size`
  *   starting every `slide` (aligned to `offset`) that holds `ts` (start ≤ ts < end).
- * Arguments may be named (`DATA =>`, `TIMECOL =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
+ * - `SESSION(TABLE t, DESCRIPTOR(ts) [, DESCRIPTOR(k)], size)`: every row of t plus the bounds of its session:
+ *   per key k (all rows one timeline without it; NULL is a key like any other), rows ordered by ts whose times
+ *   are less than `size` apart are one session; `window_start` is the time of its first row, `window_end` that
+ *   of its last row plus `size`. Incremental but stateful (`operators/session-window.ts`): a row that bridges
+ *   two sessions changes both sessions' rows. Its output carries no waterlines (a session can grow back in time
+ *   through its rows); with a waterline on the time column, closed sessions leave its state.
+ * Arguments may be named (`DATA =>`, `TIMECOL =>`, `KEY =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
- * whose time is NULL belongs to no window and is dropped, as in Feldera. Both are stateless (flat-maps), so fully
- * incremental. With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too
+ * whose time is NULL belongs to no window and is dropped, as in Feldera. TUMBLE and HOP are stateless
+ * (flat-maps), so fully incremental. With a LATENESS waterline on the time column, `window_start` and `window_end` get waterlines too
  * (the least bounds of the windows of later rows), so an aggregate grouped by them discards closed windows.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { FlatMapOperator } from '../operators/flat-map.ts';
+import { SessionWindowOperator } from '../operators/session-window.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type BindContext, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
@@ -35,6 +42,7 @@ export interface WindowTableContext {
 const PARAMS: Readonly<Record<string, readonly string[]>> = {
   tumble: ['data', 'timecol', 'size', 'offset'],
   hop: ['data', 'timecol', 'slide', 'size', 'offset'],
+  session: ['data', 'timecol', 'key', 'size'],
 };
 
 /** Plans a RangeFunction node; returns the relation and the qualifier of its columns. */
@@ -53,16 +61,22 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
   )
     throw sqlError(
       'SqlUnsupported',
-      'table functions other than TABLE(TUMBLE(...)) and TABLE(HOP(...)) are not supported',
+      'table functions other than TABLE(TUMBLE(...)), TABLE(HOP(...)) and TABLE(SESSION(...)) are not supported',
       ctx,
       fc?.location,
       { construct: 'table function' },
     );
   const shown = name.toUpperCase();
   const args = new Map<string, Ast>();
-  ((fc.args ?? []) as Ast[]).forEach((a, i) => {
+  const given = (fc.args ?? []) as Ast[];
+  // SESSION's key is optional in the middle: three positional arguments are data, timecol, size
+  const positional =
+    name === 'session' && given.filter((a) => !a.NamedArgExpr).length === 3
+      ? ['data', 'timecol', 'size']
+      : params;
+  given.forEach((a, i) => {
     const named = a.NamedArgExpr;
-    const raw = named ? String(named.name).toLowerCase() : params[i];
+    const raw = named ? String(named.name).toLowerCase() : positional[i];
     const key = raw === 'offse$' ? 'offset' : raw; // see window-syntax.ts
     if (key === undefined || !params.includes(key) || args.has(key))
       throw sqlError('SqlTypeError', `${shown} takes arguments ${params.join(', ')}`, ctx, fc.location);
@@ -89,26 +103,31 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
     throw sqlError('SqlNameError', `relation "${relName}" does not exist`, ctx, data.ColumnRef.location, {
       name: relName,
     });
+  /** The column a `DESCRIPTOR(column)` argument names. */
+  const described = (desc: Ast, what: string): number => {
+    const dcol = desc?.FuncCall?.args?.[0]?.ColumnRef?.fields;
+    const colName =
+      desc?.FuncCall &&
+      String(desc.FuncCall.funcname.at(-1).String.sval).toLowerCase() === 'descriptor' &&
+      dcol?.length === 1
+        ? (dcol[0].String?.sval as string)
+        : undefined;
+    if (colName === undefined)
+      throw sqlError(
+        'SqlTypeError',
+        `${shown}'s ${what} must be DESCRIPTOR(column)`,
+        ctx,
+        desc?.location ?? fc.location,
+      );
+    const i = rel.cols.findIndex((col) => col.name === colName);
+    if (i < 0)
+      throw sqlError('SqlNameError', `column "${colName}" does not exist`, ctx, desc.FuncCall.location, {
+        name: colName,
+      });
+    return i;
+  };
   const desc = need('timecol');
-  const dcol = desc?.FuncCall?.args?.[0]?.ColumnRef?.fields;
-  const colName =
-    desc?.FuncCall &&
-    String(desc.FuncCall.funcname.at(-1).String.sval).toLowerCase() === 'descriptor' &&
-    dcol?.length === 1
-      ? (dcol[0].String?.sval as string)
-      : undefined;
-  if (colName === undefined)
-    throw sqlError(
-      'SqlTypeError',
-      `${shown}'s time column must be DESCRIPTOR(column)`,
-      ctx,
-      desc?.location ?? fc.location,
-    );
-  const ti = rel.cols.findIndex((col) => col.name === colName);
-  if (ti < 0)
-    throw sqlError('SqlNameError', `column "${colName}" does not exist`, ctx, desc.FuncCall.location, {
-      name: colName,
-    });
+  const ti = described(desc, 'time column');
   const tcol = rel.cols[ti] as ScopeColumn;
   if (tcol.type.kind !== 'TIMESTAMP' && tcol.type.kind !== 'DATE')
     throw sqlError(
@@ -137,6 +156,47 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
     return v;
   };
   const size = width('size', false);
+  if (name === 'session') {
+    const keyArg = args.get('key');
+    const ki = keyArg === undefined ? -1 : described(keyArg, 'key');
+    const isDate = tcol.type.kind === 'DATE';
+    const boundType = sqlType('TIMESTAMP', false);
+    const twl = rel.waterlines?.get(ti); // LATENESS: closed sessions are discarded
+    const off = ki < 0 ? 0 : 1;
+    const timeAt = ti + off;
+    // NULL times belong to no session; the key (when given) goes first for the operator's grouping
+    const keyed = c.circuit.add(
+      new FlatMapOperator((r) => (r[ti] === null ? [] : [ki < 0 ? r : [r[ki] as Value, ...r]])),
+      [rel.node],
+    );
+    const node = c.circuit.add(
+      new SessionWindowOperator({
+        keyCount: ki < 0 ? 0 : 1,
+        time: (r) => (isDate ? (r[timeAt] as number) * USECS_PER_DAY : (r[timeAt] as number)),
+        gap: size,
+        ...(twl === undefined
+          ? {}
+          : {
+              waterline: () => {
+                const w = twl();
+                return w === null ? null : isDate ? (w as number) * USECS_PER_DAY : (w as number);
+              },
+            }),
+      }),
+      [keyed],
+    );
+    return {
+      rel: {
+        node,
+        cols: [
+          ...rel.cols,
+          { qualifier: null, name: 'window_start', type: boundType },
+          { qualifier: null, name: 'window_end', type: boundType },
+        ],
+      },
+      qualifier: (rf.alias?.aliasname as string | undefined) ?? null,
+    };
+  }
   const slide = name === 'hop' ? width('slide', false) : size;
   const offset = width('offset', true);
   const isDate = tcol.type.kind === 'DATE';
