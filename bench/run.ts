@@ -17,6 +17,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   standby: async () => (await import('./standby/suite.ts')).standbySuite,
   nexmark: async () => (await import('./nexmark/suite.ts')).nexmarkSuite,
   objinput: async () => (await import('./objinput/suite.ts')).objinputSuite,
+  nested: async () => (await import('./nested/suite.ts')).nestedSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]

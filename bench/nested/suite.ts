@@ -1,0 +1,231 @@
+/**
+ * Nested suite: checkpoint sizes and restore of a table of nested JSON events (issue 19), beside the same events
+ * held flat, as JSON text in VARCHAR columns (what a pipeline without nested types would have to store).
+ *
+ * `events (id BIGINT PRIMARY KEY, ts TIMESTAMP, payload VARIANT, tags VARCHAR ARRAY, attrs MAP<VARCHAR, VARCHAR>,
+ * loc ROW(lat DOUBLE, lon DOUBLE))` with a materialized `COUNT(*)` per tag (UNNEST of `tags`); `flat` has the same
+ * columns as text and a COUNT per first tag. Rows come from JSON records through `rowFromJson` (the ingest path),
+ * all derived from the event id. Per size, in this process: build the state in steps of 10,000, write a full
+ * checkpoint (the pipeline's `CheckpointStore`, files fsynced), update 1% of the events and write the delta, then
+ * read the checkpoint back (every segment hash-checked) and restore a fresh circuit; the restored table and view
+ * are checked against the original's. Results: `bench/results/nested.json` and the `nested` section of
+ * BENCHMARKS.md (full runs only; `--quick` is one small size, printed).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { compileProgram, rowFromJson } from '../../src/sql/program.ts';
+import { SQL_VALUE_CODECS } from '../../src/sql/values/codecs.ts';
+import { CheckpointStore, manifestFiles } from '../../src/storage/checkpoint-store.ts';
+import { encodeRow, type Row } from '../../src/zset/value.ts';
+import { int, machineInfo, writeSuiteResults } from '../lib/report.ts';
+import type { Suite, SuiteOptions } from '../suite.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BATCH = 10_000;
+const CHANGE_SHARE = 0.01;
+
+const PROGRAMS = {
+  nested: `CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, payload VARIANT,
+  tags VARCHAR ARRAY, attrs MAP<VARCHAR, VARCHAR>, loc ROW(lat DOUBLE, lon DOUBLE));
+CREATE MATERIALIZED VIEW by_tag AS SELECT tag, COUNT(*) AS n FROM events CROSS JOIN UNNEST(tags) AS t(tag) GROUP BY tag;`,
+  flat: `CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, payload VARCHAR,
+  tags VARCHAR, attrs VARCHAR, loc VARCHAR);
+CREATE MATERIALIZED VIEW by_tag AS SELECT SUBSTRING(tags FROM 3 FOR 5) AS tag, COUNT(*) AS n FROM events GROUP BY 1;`,
+} as const;
+type Shape = keyof typeof PROGRAMS;
+
+function mix(x: number): number {
+  let h = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Event `id` at `version`: a JSON record with a nested payload, 1–4 tags, 2 attributes and a location. */
+function event(id: number, version: number, shape: Shape): Record<string, unknown> {
+  const h = mix(id * 31 + version);
+  const tags = Array.from({ length: 1 + (h % 4) }, (_, i) => `tag-${(h >>> (4 + i * 5)) % 40}`);
+  const payload = {
+    user: { id: h % 100_000, name: `user-${h % 100_000}` },
+    action: ['click', 'view', 'buy', 'share'][h % 4],
+    amount: (h % 10_000) / 100,
+    items: [h % 7, h % 11, h % 13],
+  };
+  const attrs = { source: `src-${h % 12}`, region: `region-${h % 50}` };
+  const loc = { lat: ((h % 180_000) - 90_000) / 1000, lon: ((h % 360_000) - 180_000) / 1000 };
+  const ts = `2026-01-01 00:${String(Math.floor(id / 60_000) % 60).padStart(2, '0')}:${String(Math.floor(id / 1000) % 60).padStart(2, '0')}`;
+  return shape === 'nested'
+    ? { id, ts, payload, tags, attrs, loc }
+    : {
+        id,
+        ts,
+        payload: JSON.stringify(payload),
+        tags: JSON.stringify(tags),
+        attrs: JSON.stringify(attrs),
+        loc: JSON.stringify(loc),
+      };
+}
+
+interface SizeResult {
+  shape: Shape;
+  events: number;
+  buildSeconds: number;
+  full: { files: number; bytes: number; seconds: number };
+  delta: { changed: number; newFiles: number; bytes: number; seconds: number };
+  restore: { readSeconds: number; restoreSeconds: number };
+  stateRows: number;
+  checked: boolean;
+}
+
+async function measure(shape: Shape, n: number): Promise<SizeResult> {
+  const program = await compileProgram(PROGRAMS[shape]);
+  const schema = program.tables.find((t) => t.name === 'events');
+  if (schema === undefined) throw new Error('no table events');
+  const circuit = program.instantiate();
+  const feed = (ids: Iterable<number>, version: (id: number) => number): number => {
+    let rows: Row[] = [];
+    let count = 0;
+    const flush = () => {
+      circuit.step({ events: { rows, weights: new Array<number>(rows.length).fill(1) } });
+      rows = [];
+    };
+    for (const id of ids) {
+      rows.push(rowFromJson(schema, event(id, version(id), shape)));
+      count++;
+      if (rows.length === BATCH) flush();
+    }
+    if (rows.length > 0) flush();
+    return count;
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-bench-nested-'));
+  try {
+    const b0 = performance.now();
+    feed(
+      (function* () {
+        for (let id = 0; id < n; id++) yield id;
+      })(),
+      () => 0,
+    );
+    const buildSeconds = (performance.now() - b0) / 1000;
+    circuit.trackChanges(true);
+    const store = new CheckpointStore(dir, { codecs: SQL_VALUE_CODECS });
+    const meta = { fingerprint: shape, processed_records: n, transaction_id: 1, inputs: {}, outputs: {} };
+    const f0 = performance.now();
+    const full = await store.write(circuit.snapshot(), meta);
+    const fullSeconds = (performance.now() - f0) / 1000;
+    const fullFiles = manifestFiles(full.manifest);
+    const stride = Math.round(1 / CHANGE_SHARE);
+    const changed = feed(
+      (function* () {
+        for (let id = 0; id < n; id += stride) yield id;
+      })(),
+      () => 1,
+    );
+    const d0 = performance.now();
+    const delta = await store.write(
+      circuit.takeDelta(),
+      { ...meta, transaction_id: 2, processed_records: n + changed },
+      { delta: true },
+    );
+    const deltaSeconds = (performance.now() - d0) / 1000;
+    const before = new Set(fullFiles.map((f) => f.hash));
+    const fresh = manifestFiles(delta.manifest).filter((f) => !before.has(f.hash));
+    const r0 = performance.now();
+    const read = await new CheckpointStore(dir, { codecs: SQL_VALUE_CODECS }).readLatest();
+    const r1 = performance.now();
+    if (read === null) throw new Error('no checkpoint to read back');
+    const restored = program.instantiate();
+    restored.restore(read.snapshot, read.deltas);
+    const r2 = performance.now();
+    const same = (name: string) => {
+      const a = restored.contents(name).rows.map(encodeRow).sort();
+      const b = circuit.contents(name).rows.map(encodeRow).sort();
+      return a.length === b.length && a.every((x, i) => x === b[i]);
+    };
+    const checked = same('events') && same('by_tag');
+    if (!checked) throw new Error(`${shape} ${n}: the restored state differs from the original`);
+    return {
+      shape,
+      events: n,
+      buildSeconds,
+      full: {
+        files: fullFiles.length,
+        bytes: fullFiles.reduce((a, f) => a + f.size, 0),
+        seconds: fullSeconds,
+      },
+      delta: {
+        changed,
+        newFiles: fresh.length,
+        bytes: fresh.reduce((a, f) => a + f.size, 0),
+        seconds: deltaSeconds,
+      },
+      restore: { readSeconds: (r1 - r0) / 1000, restoreSeconds: (r2 - r1) / 1000 },
+      stateRows: circuit.contents('events').rows.length,
+      checked,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+function markdown(results: SizeResult[], load: [number, number]): string {
+  const m = machineInfo();
+  const lines = [
+    '## Nested values in checkpoints (`npm run bench -- --only nested`)',
+    '',
+    `Measured ${m.date.slice(0, 10)} on ${m.cpus}× ${m.cpuModel}, Node ${m.node}; 1-minute load average ` +
+      `${load[0].toFixed(1)} at the start, ${load[1].toFixed(1)} at the end (a shared 2-core VM: the times vary ` +
+      'with its load, the bytes do not). A table of JSON events with nested values (`payload VARIANT`, ' +
+      '`tags VARCHAR ARRAY`, `attrs MAP<VARCHAR, VARCHAR>`, `loc ROW(lat DOUBLE, lon DOUBLE)`, BIGINT primary ' +
+      'key, a materialized COUNT per tag over UNNEST) beside the same events with those columns held as JSON ' +
+      "text in VARCHAR columns. Rows enter through the JSON record decoder; the checkpoint is the pipeline's " +
+      'store (zstd segments, fsynced); the delta updates 1% of the events; the restore reads every segment ' +
+      '(hash-checked) into a fresh circuit, whose table and view are compared with the original.',
+    '',
+    '| events | shape | full checkpoint | bytes per event | write | 1% delta | bytes per changed event | read + decode | restore |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of results)
+    lines.push(
+      `| ${int(r.events)} | ${r.shape} | ${mib(r.full.bytes)} (${r.full.files} files) | ${(r.full.bytes / r.events).toFixed(1)} B | ` +
+        `${r.full.seconds.toFixed(2)} s | ${(r.delta.bytes / 1024).toFixed(0)} KiB | ${(r.delta.bytes / r.delta.changed).toFixed(1)} B | ` +
+        `${r.restore.readSeconds.toFixed(2)} s | ${r.restore.restoreSeconds.toFixed(2)} s |`,
+    );
+  const pairs = [...new Set(results.map((r) => r.events))].map((n) => {
+    const a = results.find((r) => r.events === n && r.shape === 'nested') as SizeResult;
+    const b = results.find((r) => r.events === n && r.shape === 'flat') as SizeResult;
+    return `${int(n)} events: nested ÷ flat bytes ${(a.full.bytes / b.full.bytes).toFixed(2)}×`;
+  });
+  lines.push('', `${pairs.join('; ')}. Raw numbers: \`bench/results/nested.json\`.`);
+  return lines.join('\n');
+}
+
+export const nestedSuite: Suite = {
+  name: 'nested',
+  description:
+    'checkpoint bytes, delta bytes and restore of a table of nested JSON events, beside the same events as JSON text',
+  async run(opts: SuiteOptions): Promise<void> {
+    const sizes = opts.quick ? [20_000] : [100_000, 1_000_000];
+    const load0 = loadavg()[0] as number;
+    const results: SizeResult[] = [];
+    for (const n of sizes)
+      for (const shape of ['nested', 'flat'] as const) {
+        const r = await measure(shape, n);
+        console.log(
+          `  ${int(n)} ${shape}: full ${mib(r.full.bytes)} in ${r.full.seconds.toFixed(2)} s, delta ${(r.delta.bytes / 1024).toFixed(0)} KiB, ` +
+            `read ${r.restore.readSeconds.toFixed(2)} s, restore ${r.restore.restoreSeconds.toFixed(2)} s (checked)`,
+        );
+        results.push(r);
+      }
+    const load1 = loadavg()[0] as number;
+    writeSuiteResults(
+      ROOT,
+      'nested',
+      !opts.quick,
+      { machine: machineInfo(), load: [load0, load1], results },
+      markdown(results, [load0, load1]),
+    );
+  },
+};
