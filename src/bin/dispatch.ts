@@ -4,7 +4,9 @@
  * subcommand table (src/cli/commands.ts), so it lists exactly the commands that exist. Arguments are parsed
  * by node:util `parseArgs` in strict mode (src/util/args.ts): unknown options and extra arguments are
  * `InvalidArguments` (exit code 2) before the command does anything. This is the only module that may import
- * both the engine (for commands that run in this process) and the control-plane CLI. Stateless.
+ * both the engine (for commands that run in this process) and the control-plane CLI. The heavy modules (the
+ * manager, the pipeline process, the compiler's report, the program diff) are imported when their command runs,
+ * so short commands (`--help`, `pipeline …` against a server, `program compile`) start fast. Stateless.
  */
 
 import { readFileSync } from 'node:fs';
@@ -15,14 +17,11 @@ import { runPipelineCli } from '../cli/cli.ts';
 import { GLOBAL_OPTIONS, PIPELINE_COMMANDS } from '../cli/commands.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
-import { Manager } from '../manager/api.ts';
-import { parseRunArgs, RUN_SPEC, runCommand } from '../runner/run-command.ts';
-import { runPipelineProcess } from '../server/pipeline-main.ts';
-import { compileReport } from '../sql/program-info.ts';
+import type { Manager } from '../manager/api.ts';
+import { parseRunArgs, RUN_SPEC } from '../runner/run-args.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { type CommandSpec, commandHelp, commandList, parseCommand, usageError } from '../util/args.ts';
 import { createLogger, LOG_LEVEL_OPTION, type LogLevel, resolveLogLevel } from '../util/log.ts';
-import { programDiffReport } from './program-diff.ts';
 
 /** What the process gives the dispatcher. */
 export interface MainEnv {
@@ -146,6 +145,7 @@ export const COMMANDS = {
         if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
         lines.length = 0;
       };
+      const { runCommand } = await import('../runner/run-command.ts');
       await runCommand(options, (l) => {
         lines.push(l);
         if (lines.length >= 1000) flush();
@@ -172,7 +172,8 @@ export const COMMANDS = {
       const logLevel = logLevelOf(SERVER_SPEC, opt('log-level'));
       const dataDir = opt('data-dir') ?? 'holdfast-data';
       const log = createLogger({ level: logLevel, bindings: { component: 'manager' } });
-      const manager = new Manager({
+      const { Manager: ManagerClass } = await import('../manager/api.ts');
+      const manager: Manager = new ManagerClass({
         ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
         dataDir,
         apiKey: opt('api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
@@ -214,6 +215,7 @@ export const COMMANDS = {
         (l) => process.stderr.write(`${redactUrlCredentials(l)}\n`),
         {
           runPipelineProcess: async (configPath, logLevel) => {
+            const { runPipelineProcess } = await import('../server/pipeline-main.ts');
             await runPipelineProcess(configPath, logLevel);
             return -1; // keep running until a signal
           },
@@ -232,6 +234,7 @@ export const COMMANDS = {
         try {
           input = JSON.parse(text);
         } catch {}
+        const { programDiffReport } = await import('./program-diff.ts');
         process.stdout.write(`${JSON.stringify(await programDiffReport(input))}\n`);
         return 0;
       }
@@ -265,6 +268,7 @@ export const COMMANDS = {
         sql = body.program_code;
         udfTs = typeof body.udf_ts === 'string' ? body.udf_ts : '';
       }
+      const { compileReport } = await import('../sql/program-info.ts');
       process.stdout.write(`${JSON.stringify(await compileReport(sql, udfTs))}\n`);
       return 0;
     },
