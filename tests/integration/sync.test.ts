@@ -5,7 +5,7 @@
  * authentication errors, read_bucket seeding of a second pipeline, ownership refusal, incremental pushes.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
@@ -196,7 +196,11 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
         pr.log.join('\n'),
       );
       await kill9(pr);
-      // restarted (local checkpoint intact), the push completes; only the missing files go up
+      // restarted (local checkpoint intact), the push completes; only the missing files go up (at full speed:
+      // the bandwidth limit was there to catch the push mid-way)
+      const restarted = JSON.parse(await readFile(cfg, 'utf8'));
+      delete restarted.storage.backend.config.sync.flags;
+      await writeFile(cfg, JSON.stringify(restarted));
       p = await startPipeline(cfg);
       try {
         const again = await sync(p.base);
