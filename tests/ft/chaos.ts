@@ -8,9 +8,9 @@
  *   SEED=123 npm run chaos -- --model exactly_once --kills 12   # replays the campaign a failure printed
  *
  * `--faults` lists the kinds of rounds to run, comma-separated: `kill` (the crash harness), every fault kind, and
- * `stores`: the long object-store scenarios that `npm test` runs against one store only (the standby failover),
- * run by `node --test` against every store (HOLDFAST_ALL_STORES=1) (default: all of them). `--rounds` is the number of fault rounds per kind and model, in campaigns of
- * `--per-campaign`.
+ * `stores`: the object-store scenarios that `npm test` runs against one store only (the standby failover, sync's
+ * store-independent ones), run by `node --test` against every store (HOLDFAST_ALL_STORES=1). Default: all of
+ * them. `--rounds` is the number of fault rounds per kind and model, in campaigns of `--per-campaign`.
  *
  * `--kills` is the total (split evenly between the models with `both`, the default). Kills are grouped in
  * campaigns of `--per-campaign` (each with its own reference run); campaign i of a model uses seed
@@ -194,7 +194,7 @@ for (const kind of faultKinds) {
 }
 
 /** The test files whose long scenarios `npm test` runs against one store only (HOLDFAST_ALL_STORES). */
-const STORE_FILES = ['tests/integration/standby.test.ts'];
+const STORE_FILES = ['tests/integration/standby.test.ts', 'tests/integration/sync.test.ts'];
 let stores: { files: string[]; passed: boolean; seconds: number } | null = null;
 if (kinds.includes('stores') && failures.length < maxFailures) {
   const t0 = Date.now();
