@@ -49,6 +49,11 @@ const SERVER_SPEC: CommandSpec = {
       value: 'N',
       help: 'largest JSON request body (default HOLDFAST_MAX_BODY_BYTES, else 16 MiB)',
     },
+    'restart-backoff': {
+      type: 'string',
+      value: 'MS',
+      help: 'wait before restarting a crashed pipeline process, doubled per crash in a row (default 250)',
+    },
     'log-level': LOG_LEVEL_OPTION,
   },
   notes:
@@ -171,10 +176,18 @@ export const COMMANDS = {
       const maxBodyBytes = byteLimit(bodyFlag, '--max-body-bytes (HOLDFAST_MAX_BODY_BYTES)');
       const logLevel = logLevelOf(SERVER_SPEC, opt('log-level'));
       const dataDir = opt('data-dir') ?? 'holdfast-data';
+      const backoffFlag = opt('restart-backoff');
+      const restartBackoffMs = backoffFlag === undefined ? undefined : Number(backoffFlag);
+      if (restartBackoffMs !== undefined && !(Number.isInteger(restartBackoffMs) && restartBackoffMs >= 0))
+        throw usageError(
+          SERVER_SPEC,
+          `--restart-backoff must be a whole number of milliseconds, got '${backoffFlag}'`,
+        );
       const log = createLogger({ level: logLevel, bindings: { component: 'manager' } });
       const { Manager: ManagerClass } = await import('../manager/api.ts');
       const manager: Manager = new ManagerClass({
         ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
+        ...(restartBackoffMs !== undefined ? { restartBackoffMs } : {}),
         dataDir,
         apiKey: opt('api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
         mainScript: env.mainScript,
