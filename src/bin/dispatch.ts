@@ -4,7 +4,9 @@
  * subcommand table (src/cli/commands.ts), so it lists exactly the commands that exist. Arguments are parsed
  * by node:util `parseArgs` in strict mode (src/util/args.ts): unknown options and extra arguments are
  * `InvalidArguments` (exit code 2) before the command does anything. This is the only module that may import
- * both the engine (for commands that run in this process) and the control-plane CLI. Stateless.
+ * both the engine (for commands that run in this process) and the control-plane CLI. The heavy modules (the
+ * manager, the pipeline process, the compiler's report, the program diff) are imported when their command runs,
+ * so short commands (`--help`, `pipeline …` against a server, `program compile`) start fast. Stateless.
  */
 
 import { readFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { runPipelineCli } from '../cli/cli.ts';
 import { GLOBAL_OPTIONS, PIPELINE_COMMANDS } from '../cli/commands.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { ServiceError } from '../errors/service-error.ts';
+import type { Manager } from '../manager/api.ts';
 import { parseRunArgs, RUN_SPEC } from '../runner/run-args.ts';
 import { redactUrlCredentials } from '../types/redact-url.ts';
 import { type CommandSpec, commandHelp, commandList, parseCommand, usageError } from '../util/args.ts';
@@ -45,6 +48,11 @@ const SERVER_SPEC: CommandSpec = {
       type: 'string',
       value: 'N',
       help: 'largest JSON request body (default HOLDFAST_MAX_BODY_BYTES, else 16 MiB)',
+    },
+    'restart-backoff': {
+      type: 'string',
+      value: 'MS',
+      help: 'wait before restarting a crashed pipeline process, doubled per crash in a row (default 250)',
     },
     'log-level': LOG_LEVEL_OPTION,
   },
@@ -168,10 +176,18 @@ export const COMMANDS = {
       const maxBodyBytes = byteLimit(bodyFlag, '--max-body-bytes (HOLDFAST_MAX_BODY_BYTES)');
       const logLevel = logLevelOf(SERVER_SPEC, opt('log-level'));
       const dataDir = opt('data-dir') ?? 'holdfast-data';
+      const backoffFlag = opt('restart-backoff');
+      const restartBackoffMs = backoffFlag === undefined ? undefined : Number(backoffFlag);
+      if (restartBackoffMs !== undefined && !(Number.isInteger(restartBackoffMs) && restartBackoffMs >= 0))
+        throw usageError(
+          SERVER_SPEC,
+          `--restart-backoff must be a whole number of milliseconds, got '${backoffFlag}'`,
+        );
       const log = createLogger({ level: logLevel, bindings: { component: 'manager' } });
-      const { Manager } = await import('../manager/api.ts');
-      const manager = new Manager({
+      const { Manager: ManagerClass } = await import('../manager/api.ts');
+      const manager: Manager = new ManagerClass({
         ...(maxBodyBytes !== null ? { maxBodyBytes } : {}),
+        ...(restartBackoffMs !== undefined ? { restartBackoffMs } : {}),
         dataDir,
         apiKey: opt('api-key') ?? process.env.HOLDFAST_API_KEY ?? null,
         mainScript: env.mainScript,

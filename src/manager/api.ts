@@ -197,7 +197,11 @@ export class Manager implements ManagerContext {
           });
         },
       },
-      { logs, logLevel: level },
+      {
+        logs,
+        logLevel: level,
+        ...(opts.restartBackoffMs !== undefined ? { restartBackoffMs: opts.restartBackoffMs } : {}),
+      },
     );
     this.http = new HttpApp({
       auth: opts.apiKey

@@ -20,6 +20,8 @@ export interface ManagerOptions {
   readonly logLevel?: LogLevel;
   /** Largest JSON request body read whole (create, update, …); default 16 MiB; null: no limit. */
   readonly maxBodyBytes?: number | null;
+  /** The wait before restarting a crashed pipeline process, doubled per crash in a row (default 250 ms). */
+  readonly restartBackoffMs?: number;
 }
 
 export interface ManagerContext {

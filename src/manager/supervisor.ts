@@ -81,7 +81,10 @@ export interface SupervisorEvents {
   onExit(name: string, expected: boolean, gaveUp: boolean, detail: string): void;
 }
 
-const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+/** The wait before the first restart after a crash (`holdfast server --restart-backoff`); it doubles per crash. */
+export const DEFAULT_RESTART_BACKOFF_MS = 250;
+/** Restarts after crashes in a row before giving up. */
+const MAX_RESTARTS = 5;
 /** A process that stayed up this long is considered healthy again: its crash count restarts from zero. */
 const STABLE_MS = 30_000;
 
@@ -90,6 +93,8 @@ export interface SupervisorOptions {
   readonly logs?: PipelineLogs;
   /** Passed to every pipeline process as `--log-level` (default info). */
   readonly logLevel?: LogLevel;
+  /** The wait before the first restart after a crash, doubled for each next one (default 250 ms). */
+  readonly restartBackoffMs?: number;
 }
 
 export class Supervisor {
@@ -100,6 +105,7 @@ export class Supervisor {
   readonly #silenced = new Set<string>();
   readonly logs: PipelineLogs;
   readonly #logLevel: LogLevel;
+  readonly #backoffMs: readonly number[];
 
   constructor(mainScript: string, dataDir: string, events: SupervisorEvents, opts: SupervisorOptions = {}) {
     this.#main = mainScript;
@@ -107,6 +113,8 @@ export class Supervisor {
     this.#events = events;
     this.logs = opts.logs ?? new PipelineLogs(dataDir);
     this.#logLevel = opts.logLevel ?? 'info';
+    const first = opts.restartBackoffMs ?? DEFAULT_RESTART_BACKOFF_MS;
+    this.#backoffMs = Array.from({ length: MAX_RESTARTS }, (_, i) => first * 2 ** i);
   }
 
   /**
@@ -228,11 +236,13 @@ export class Supervisor {
       }
       if (Date.now() - d.startedAt > STABLE_MS) d.crashes = 0;
       d.crashes++;
-      const gaveUp = d.crashes > BACKOFF_MS.length;
+      const gaveUp = d.crashes > this.#backoffMs.length;
       this.#logger(d).error(
         {
           ...how,
-          ...(gaveUp ? { gave_up: true } : { restart: d.crashes, restart_in_ms: BACKOFF_MS[d.crashes - 1] }),
+          ...(gaveUp
+            ? { gave_up: true }
+            : { restart: d.crashes, restart_in_ms: this.#backoffMs[d.crashes - 1] }),
         },
         `pipeline process exited unexpectedly (${detail})${gaveUp ? '; giving up' : `; restart #${d.crashes}`}`,
       );
@@ -246,7 +256,7 @@ export class Supervisor {
           d.restartTimer = null;
           if (d.wanted) this.#spawn(d, configPath);
         },
-        BACKOFF_MS[d.crashes - 1],
+        this.#backoffMs[d.crashes - 1],
       );
     });
   }

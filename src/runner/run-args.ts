@@ -1,6 +1,7 @@
 /**
- * The `holdfast run` command line: its spec (for the parser and the help) and the parsed options. Kept apart
- * from run-command.ts so that `holdfast --help` and argument errors do not load the SQL compiler. Stateless.
+ * The `holdfast run` command line: its spec (for the parser and the help) and its parsing into RunOptions.
+ * Kept apart from run-command.ts (which loads the SQL engine) so the help and the argument checks start fast.
+ * Stateless.
  */
 import { type CommandSpec, parseCommand, usageError } from '../util/args.ts';
 

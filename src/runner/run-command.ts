@@ -5,7 +5,7 @@
  * Records from all inputs are taken in the order the --input flags are given, concatenated, and cut into steps
  * of --batch-size records (a step may hold records of several tables). Final contents do not depend on the
  * batch size. `--udf FILE` supplies the TypeScript implementing the functions the program declares without a
- * body (the `udf_ts` program field).
+ * body (the `udf_ts` program field). Its command line (spec, parsing) is in run-args.ts.
  */
 import { readUserFile } from '../errors/read-user-file.ts';
 import { ServiceError } from '../errors/service-error.ts';
@@ -17,6 +17,8 @@ import type { Batch } from '../zset/batch.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { type InputRecord, readInputFile } from './input-file.ts';
 import type { RunOptions } from './run-args.ts';
+
+export { parseRunArgs, RUN_SPEC, type RunOptions } from './run-args.ts';
 
 /** Runs the command; writes results to `out`. Returns the final contents per view (for tests). */
 export async function runCommand(o: RunOptions, out: (line: string) => void): Promise<Map<string, Row[]>> {

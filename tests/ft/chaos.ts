@@ -7,15 +7,18 @@
  *   npm run chaos -- --faults corrupt --rounds 40     # fault rounds only (--faults kill,corrupt: both kinds)
  *   SEED=123 npm run chaos -- --model exactly_once --kills 12   # replays the campaign a failure printed
  *
- * `--faults` lists the kinds of rounds to run, comma-separated: `kill` (the crash harness) and every fault kind
- * (default: all of them). `--rounds` is the number of fault rounds per kind and model, in campaigns of
- * `--per-campaign`.
+ * `--faults` lists the kinds of rounds to run, comma-separated: `kill` (the crash harness), every fault kind, and
+ * `stores`: the object-store scenarios that `npm test` runs against one store only (the standby failover, sync's
+ * store-independent ones), run by `node --test` against every store (HOLDFAST_ALL_STORES=1). Default: all of
+ * them. `--rounds` is the number of fault rounds per kind and model, in campaigns of `--per-campaign`.
  *
  * `--kills` is the total (split evenly between the models with `both`, the default). Kills are grouped in
  * campaigns of `--per-campaign` (each with its own reference run); campaign i of a model uses seed
  * (seed + i), so a campaign replays alone with its seed and its kill count. Without --seed/SEED a random seed
  * is chosen and printed. Exit code 1 when any campaign fails.
  */
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type CampaignResult, MODELS, type Model, runCampaign } from './crash-rounds.ts';
 import { FAULT_KINDS, type FaultKind, runFaultCampaign } from './fault-rounds.ts';
@@ -28,14 +31,16 @@ const { values } = parseArgs({
     'per-campaign': { type: 'string', default: '20' },
     verbose: { type: 'boolean', default: false },
     'max-failures': { type: 'string', default: '3' },
-    faults: { type: 'string', default: ['kill', ...FAULT_KINDS].join(',') },
+    faults: { type: 'string', default: ['kill', ...FAULT_KINDS, 'stores'].join(',') },
     rounds: { type: 'string', default: '20' },
   },
 });
 const kinds = values.faults.split(',').filter((k) => k !== '');
-const unknownKind = kinds.find((k) => k !== 'kill' && !FAULT_KINDS.includes(k as FaultKind));
+const unknownKind = kinds.find(
+  (k) => k !== 'kill' && k !== 'stores' && !FAULT_KINDS.includes(k as FaultKind),
+);
 if (unknownKind !== undefined) {
-  console.error(`unknown --faults kind '${unknownKind}'; kinds: kill, ${FAULT_KINDS.join(', ')}`);
+  console.error(`unknown --faults kind '${unknownKind}'; kinds: kill, ${FAULT_KINDS.join(', ')}, stores`);
   process.exit(2);
 }
 const faultKinds = FAULT_KINDS.filter((k) => kinds.includes(k));
@@ -188,6 +193,21 @@ for (const kind of faultKinds) {
   }
 }
 
+/** The test files whose long scenarios `npm test` runs against one store only (HOLDFAST_ALL_STORES). */
+const STORE_FILES = ['tests/integration/standby.test.ts', 'tests/integration/sync.test.ts'];
+let stores: { files: string[]; passed: boolean; seconds: number } | null = null;
+if (kinds.includes('stores') && failures.length < maxFailures) {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['--test', ...STORE_FILES], {
+    cwd: join(resolve(import.meta.dirname), '../..'),
+    stdio: 'inherit',
+    env: { ...process.env, HOLDFAST_ALL_STORES: '1' },
+  });
+  stores = { files: STORE_FILES, passed: r.status === 0, seconds: Math.round((Date.now() - t0) / 100) / 10 };
+  if (!stores.passed)
+    failures.push(`stores: node --test ${STORE_FILES.join(' ')} failed against every store`);
+}
+
 console.log('\nchaos summary');
 for (const s of summaries) {
   console.log(
@@ -205,9 +225,13 @@ for (const s of faultSummaries) {
     `  ${s.kind} ${s.model}: ${s.rounds} rounds in ${s.campaigns} campaigns (${outcomes || 'none'}), ${s.failed_campaigns} failed campaigns, ${s.seconds} s`,
   );
 }
+if (stores !== null)
+  console.log(
+    `  stores: ${stores.files.join(', ')} against every store ${stores.passed ? 'passed' : 'FAILED'}, ${stores.seconds} s`,
+  );
 console.log(
   JSON.stringify(
-    { seed: baseSeed, models: summaries, faults: faultSummaries, failures: failures.length },
+    { seed: baseSeed, models: summaries, faults: faultSummaries, stores, failures: failures.length },
     null,
     2,
   ),

@@ -234,21 +234,50 @@ test("the top-level help lists every command of the dispatcher's tables", async 
   assert.equal(none.err, r.out);
 });
 
+/** `holdfast ARGS…` for each list, in one process (tests/helpers/cli-batch.ts: the dispatcher in-process). */
+async function holdfastBatch(
+  lists: string[][],
+): Promise<Array<{ args: string[]; code: number | string; out: string; err: string }>> {
+  const r = await exec(process.execPath, [join(ROOT, 'tests/helpers/cli-batch.ts'), JSON.stringify(lists)]);
+  assert.equal(r.code, 0, r.err);
+  return JSON.parse(r.out);
+}
+
 test('CMD --help and help CMD print the command usage; bad arguments exit 2 naming them', async () => {
-  for (const [cmd, spec] of Object.entries(COMMANDS)) {
-    if (cmd === 'pipeline') continue;
+  // the usage texts, through the dispatcher in one process; a few through the real executable for exit codes
+  const commands = Object.entries(COMMANDS).filter(([cmd]) => cmd !== 'pipeline');
+  const lists: string[][] = [];
+  for (const [, spec] of commands) {
     const words = spec.spec.name.split(' ');
-    const viaFlag = await holdfast(...words, '--help');
-    assert.equal(viaFlag.code, 0, `${cmd}: ${viaFlag.err}`);
-    assert.equal(viaFlag.out.split('\n')[0], `usage: holdfast ${commandSynopsis(spec.spec)}`);
-    assert.equal((await holdfast('help', ...words)).out, viaFlag.out, `help ${words.join(' ')}`);
+    lists.push([...words, '--help'], ['help', ...words]);
   }
-  const sub = await holdfast('pipeline', 'sync', '--help');
-  assert.equal(sub.out.split('\n')[0], 'usage: holdfast pipeline sync NAME [--wait] [--timeout SECS]');
-  assert.equal((await holdfast('pipeline', 'help', 'sync')).out, sub.out);
-  assert.equal((await holdfast('help', 'pipeline', 'sync')).out, sub.out);
-  const pipelineHelp = await holdfast('help', 'pipeline');
-  assert.match(pipelineHelp.out, /^ {2}activate NAME/m);
+  lists.push(['pipeline', 'sync', '--help'], ['pipeline', 'help', 'sync'], ['help', 'pipeline', 'sync']);
+  lists.push(['help', 'pipeline']);
+  const got = await holdfastBatch(lists);
+  let i = 0;
+  for (const [cmd, spec] of commands) {
+    const words = spec.spec.name.split(' ');
+    const viaFlag = got[i++];
+    const viaHelp = got[i++];
+    assert.equal(viaFlag?.code, 0, `${cmd}: ${viaFlag?.err}`);
+    assert.equal(viaFlag?.out.split('\n')[0], `usage: holdfast ${commandSynopsis(spec.spec)}`);
+    assert.equal(viaHelp?.code, 0, `help ${words.join(' ')}: ${viaHelp?.err}`);
+    assert.equal(viaHelp?.out, viaFlag?.out, `help ${words.join(' ')}`);
+  }
+  const [sub, subHelp, helpSub, pipelineHelp] = got.slice(i);
+  assert.equal(sub?.out.split('\n')[0], 'usage: holdfast pipeline sync NAME [--wait] [--timeout SECS]');
+  assert.equal(subHelp?.out, sub?.out);
+  assert.equal(helpSub?.out, sub?.out);
+  assert.match(pipelineHelp?.out ?? '', /^ {2}activate NAME/m);
+  // the real executable prints the same texts and exits 0
+  const [real, realSub] = await Promise.all([
+    holdfast('server', '--help'),
+    holdfast('help', 'pipeline', 'sync'),
+  ]);
+  assert.equal(real.code, 0, real.err);
+  assert.equal(real.out, got.find((g) => g.args.join(' ') === 'server --help')?.out);
+  assert.equal(realSub.code, 0, realSub.err);
+  assert.equal(realSub.out, sub?.out);
 
   const cases: Array<[string[], RegExp]> = [
     [
@@ -266,8 +295,10 @@ test('CMD --help and help CMD print the command usage; bad arguments exit 2 nami
     [['pipeline', 'run'], /missing --config FILE/],
     [['--url', 'http://127.0.0.1:9', 'run', 'a.sql'], /applies to the pipeline commands only/],
   ];
-  for (const [args, message] of cases) {
-    const r = await holdfast(...args);
+  // real processes, in parallel: the exit code and the error line come from src/bin/main.ts
+  const results = await Promise.all(cases.map(([args]) => holdfast(...args)));
+  for (const [k, [args, message]] of cases.entries()) {
+    const r = results[k] as { code: number; out: string; err: string };
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, message, args.join(' '));
     assert.match(r.err, /^error \[InvalidArguments\]/, args.join(' '));

@@ -270,7 +270,8 @@ test('registry, lifecycle, proxy, crash recovery and manager restart', { timeout
 
 test('a pipeline that keeps crashing ends Stopped with deployment_error', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-mgr-'));
-  const { base, proc } = await startManager(dataDir);
+  // restarts after 20, 40, 80, 160, 320 ms instead of the default 250 ms doubling (7.75 s in all)
+  const { base, proc } = await startManager(dataDir, ['--restart-backoff', '20']);
   const api = client(base);
   await api('POST', '/v0/pipelines', { name: 'crashy', program_code: SQL });
   await api('POST', '/v0/pipelines/crashy/start');
@@ -303,6 +304,9 @@ test('a pipeline that keeps crashing ends Stopped with deployment_error', { time
     'Stopped after giving up',
   );
   assert.equal((final.json.deployment_error as { error_code: string }).error_code, 'PipelineCrashed');
+  // the manager's own line about the first restart says the configured wait
+  const first = (await fetchLogs(base, 'crashy')).find((l) => l.includes('restart #1'));
+  assert.match(first ?? '', /"restart_in_ms":20\b/, first);
   assert.equal((await api('POST', '/v0/pipelines/crashy/dismiss_error')).status, 200);
   assert.equal((await api('GET', '/v0/pipelines/crashy?selector=status')).json.deployment_error, null);
   await stopProcess(proc);

@@ -12,6 +12,10 @@
  *   manifest of A's newer than B's takeover.
  * - Standby by UUID, auto-activation after a restart, an empty bucket both ways, pull errors during standby,
  *   standby seeded from read_bucket, the refused transitions.
+ *
+ * The failover scenario (a 24 s stream) runs against s3rver in `npm test`; against Azurite it is skipped (saying
+ * so) unless HOLDFAST_ALL_STORES=1, which `npm run chaos` sets. Azurite's standby pulls, activation, fencing
+ * (the race) and restores from the bucket are covered by the other tests, which run against both stores.
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -141,6 +145,9 @@ function pulledUuid(log: readonly string[]): string | null {
   return line ? (JSON.parse(line) as { uuid: string }).uuid : null;
 }
 
+/** Set by `npm run chaos`: the long scenarios against every store, not only the first. */
+const ALL_STORES = process.env.HOLDFAST_ALL_STORES === '1';
+
 for (const target of ['s3rver', 'azurite'] satisfies SyncTargetName[])
   describe(`standby, activation and fencing against ${target}`, () => standbyTests(target));
 
@@ -162,6 +169,10 @@ async function standbyTests(target: SyncTargetName): Promise<void> {
 
   test('failover: kill -9 the primary, activate the standby; views equal an uninterrupted run; the old primary is fenced', {
     timeout: 180_000,
+    skip:
+      target === 's3rver' || ALL_STORES
+        ? false
+        : 'the failover scenario runs against s3rver in npm test; npm run chaos runs it against every store',
   }, async () => {
     // the reference: one uninterrupted run of the same input, as fast as it goes
     const ref = await config('ref', { ...creds, bucket: 'drill/ref' }, { rate: 1_000_000, interval: null });
