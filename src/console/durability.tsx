@@ -190,10 +190,8 @@ export function Durability({ p, onChange }: { p: PipelineDescr; onChange: () => 
         <div class="panel push-progress">
           <p id="push-progress-text">
             Pushing {short(push.uuid)}:{' '}
-            <strong data-testid="push-percent">
-              {push.bytes_total > 0 ? Math.floor((push.bytes_done / push.bytes_total) * 100) : 0}%
-            </strong>{' '}
-            ({fmtBytes(push.bytes_done)} of {fmtBytes(push.bytes_total)}, {push.files_done} of{' '}
+            <strong data-testid="push-percent">{pushPercent(push.bytes_done, push.bytes_total)}%</strong> (
+            {fmtBytes(push.bytes_done)} of {fmtBytes(push.bytes_total)}, {push.files_done} of{' '}
             {push.files_total} files, {fmtBytes(push.bytes_per_second)}/s
             {push.files_skipped > 0 ? `; ${push.files_skipped} files already in the bucket` : ''})
           </p>
@@ -511,4 +509,14 @@ function CheckpointTable({
       </table>
     </div>
   );
+}
+
+/**
+ * A push's progress as a whole percentage: 0 only before any byte moved, 100 only when every byte has, so
+ * 265 B of 36.9 KiB shows 1%, not 0% (beside a bar that has visibly moved).
+ */
+function pushPercent(done: number, total: number): number {
+  if (total <= 0 || done <= 0) return 0;
+  if (done >= total) return 100;
+  return Math.min(99, Math.max(1, Math.floor((done / total) * 100)));
 }

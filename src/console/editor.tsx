@@ -278,11 +278,14 @@ export function ProgramForm(props: {
         </p>
       ) : (
         result &&
-        messages.length === 0 &&
+        messages.every((m) => m.warning) &&
         !result.err?.system_error &&
         (result.savedCode === code ? (
           <p class="ok" role="status">
             Saved; program status {result.status}.
+            {messages.length > 0
+              ? ` ${messages.length} warning${messages.length === 1 ? '' : 's'} above.`
+              : ''}
           </p>
         ) : (
           <p class="muted" role="status">

@@ -218,7 +218,9 @@ export class Supervisor {
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) =>
       this.logs.capture(id, d.name, 'stderr', line),
     );
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': it comes once stdout and stderr are drained, so a crash's last words are logged
+    // before the exit (on 'exit', lines still in the pipe were logged after it, or after the restart's first)
+    child.once('close', (code, signal) => {
       if (d.pollTimer) clearInterval(d.pollTimer);
       d.pollTimer = null;
       d.child = null;

@@ -746,7 +746,17 @@ class ExprGen {
         exact: true,
       };
     }
-    // FLOOR/CEIL/ROUND of an integer is a double in Postgres.
+    // FLOOR/CEIL of an integer is that integer, of its own type, in Feldera (and so in Holdfast), a double in
+    // Postgres: cast back to the integer type, both sides agree (the value is exact within the bound).
+    if (isInt(k) && fn !== 'ROUND')
+      return {
+        sql: `CAST(${fn}(${a.sql}) AS ${typeSql(a.type)})`,
+        type: a.type,
+        bound: a.bound + 1,
+        stable: a.stable,
+        exact: a.exact,
+      };
+    // ROUND of an integer is a double in Postgres.
     const type: GenType = isInt(k) ? { kind: 'double' } : k === 'decimal' ? { kind: 'decimal' } : a.type;
     return {
       sql: `${fn}(${a.sql})`,
