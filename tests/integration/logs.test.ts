@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { api as kitApi, until as kitUntil } from '../kit/index.ts';
+import { api as kitApi, until as kitUntil, readStreamUntil } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 const SQL =
@@ -70,25 +70,11 @@ async function readLogs(
   done: (lines: string[]) => boolean,
   headers: Record<string, string> = {},
 ): Promise<string[]> {
-  const ac = new AbortController();
-  const r = await fetch(`${base}/v0/pipelines/${name}/logs`, { signal: ac.signal, headers });
+  const lines = (text: string) => text.split('\n').filter((l) => l !== '');
+  const r = await readStreamUntil(`${base}/v0/pipelines/${name}/logs`, (t) => done(lines(t)), { headers });
   assert.equal(r.status, 200);
-  assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
-  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-  let text = '';
-  const deadline = Date.now() + 5000;
-  const lines = () => text.split('\n').filter((l) => l !== '');
-  while (Date.now() < deadline && !done(lines())) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<null>((res) => setTimeout(() => res(null), 200)),
-    ]);
-    if (next === null) continue;
-    if (next.done) break;
-    text += new TextDecoder().decode(next.value);
-  }
-  ac.abort();
-  return lines();
+  assert.match(r.contentType, /^text\/plain/);
+  return lines(r.text);
 }
 
 const parsed = (lines: readonly string[]) => lines.map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { api as client, startManager, stopProcess, until } from '../kit/index.ts';
+import { api as client, readStreamUntil, startManager, stopProcess, until } from '../kit/index.ts';
 
 const SQL =
   'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, x INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n, SUM(x) AS total FROM t;';
@@ -325,23 +325,10 @@ test('with --api-key every /v0 request needs the bearer token', { timeout: 30_00
 });
 
 async function fetchLogs(base: string, name: string): Promise<string[]> {
-  const ac = new AbortController();
-  const r = await fetch(`${base}/v0/pipelines/${name}/logs`, { signal: ac.signal });
-  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-  let text = '';
-  const deadline = Date.now() + 2000;
-  while (Date.now() < deadline && !text.includes('restart #1')) {
-    const { value, done } = await Promise.race([
-      reader.read(),
-      new Promise<{ value: undefined; done: true }>((res) =>
-        setTimeout(() => res({ value: undefined, done: true }), 300),
-      ),
-    ]);
-    if (done && value === undefined && !text.includes('restart')) continue;
-    if (value) text += new TextDecoder().decode(value);
-  }
-  ac.abort();
-  return text.split('\n');
+  const r = await readStreamUntil(`${base}/v0/pipelines/${name}/logs`, (t) => t.includes('restart #1'), {
+    timeoutMs: 2000,
+  });
+  return r.text.split('\n');
 }
 
 test('pipeline processes do not outlive a manager killed with SIGKILL', { timeout: 30_000 }, async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
+import { readStreamUntil } from '../kit/index.ts';
 
 const MAIN = join(resolve(import.meta.dirname, '../..'), 'src/bin/main.ts');
 let server: ChildProcess | null = null;
@@ -27,22 +28,7 @@ type Reply = Record<string, unknown> & {
 };
 
 async function readLogs(base: string, name: string, until: (text: string) => boolean): Promise<string> {
-  const ac = new AbortController();
-  const r = await fetch(`${base}/v0/pipelines/${name}/logs`, { signal: ac.signal });
-  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
-  let text = '';
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && !until(text)) {
-    const next = await Promise.race([
-      reader.read(),
-      new Promise<null>((res) => setTimeout(() => res(null), 300)),
-    ]);
-    if (next === null) continue;
-    if (next.done) break;
-    text += new TextDecoder().decode(next.value);
-  }
-  ac.abort();
-  return text;
+  return (await readStreamUntil(`${base}/v0/pipelines/${name}/logs`, until)).text;
 }
 
 test('unknown top-level fields are 400; ignored runtime fields are warnings', {

@@ -174,3 +174,38 @@ export function api(base: string, headers: Record<string, string> = {}) {
   return (method: string, path: string, body?: unknown): Promise<Answer> =>
     call(base, method, path, body, headers);
 }
+
+/**
+ * Reads a streamed text response (e.g. `GET …/logs`) until `done(text)` holds, the stream ends, or `timeoutMs`
+ * passes; returns the text read. One read is in flight at a time: a read still pending when the poll timer fires
+ * is awaited again on the next turn (dropping it would lose the chunk it later resolves with).
+ */
+export async function readStreamUntil(
+  url: string,
+  done: (text: string) => boolean,
+  opts: { timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<{ status: number; contentType: string; text: string }> {
+  const ac = new AbortController();
+  const r = await fetch(url, { signal: ac.signal, headers: opts.headers ?? {} });
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const deadline = Date.now() + (opts.timeoutMs ?? 5000);
+  let pending: ReturnType<typeof reader.read> | null = null;
+  try {
+    while (Date.now() < deadline && !done(text)) {
+      pending ??= reader.read();
+      const next = await Promise.race([
+        pending,
+        new Promise<null>((res) => setTimeout(() => res(null), 200)),
+      ]);
+      if (next === null) continue;
+      pending = null;
+      if (next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+  } finally {
+    ac.abort();
+  }
+  return { status: r.status, contentType: r.headers.get('content-type') ?? '', text };
+}

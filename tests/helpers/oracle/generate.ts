@@ -748,9 +748,13 @@ class ExprGen {
     }
     // FLOOR/CEIL of an integer is that integer, of its own type, in Feldera (and so in Holdfast), a double in
     // Postgres: cast back to the integer type, both sides agree (the value is exact within the bound).
+    // (beyond 2^52 Postgres's double would round: there the argument goes through NUMERIC, exact on both sides)
     if (isInt(k) && fn !== 'ROUND')
       return {
-        sql: `CAST(${fn}(${a.sql}) AS ${typeSql(a.type)})`,
+        sql:
+          a.bound < 2 ** 52
+            ? `CAST(${fn}(${a.sql}) AS ${typeSql(a.type)})`
+            : `CAST(${fn}(CAST(${a.sql} AS NUMERIC)) AS ${typeSql(a.type)})`,
         type: a.type,
         bound: a.bound + 1,
         stable: a.stable,
