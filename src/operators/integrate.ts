@@ -86,7 +86,7 @@ export class IntegrateOperator extends StatefulBase implements StatefulOperator,
         (arity) => this.#traceFor(arity),
         (trace, b) => {
           for (let i = 0; i < b.rows.length; i++) trace.add(b.rows[i] as Row, b.weights[i] as number);
-          trace.seal();
+          trace.maybeSeal();
         },
       );
   }

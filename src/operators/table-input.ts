@@ -146,7 +146,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   /**
    * Adds the "contents" parts in order: the state is their sum (a Z-set sum; parts written by this operator
    * keep each key to one row). Sealed batches of the same layout are adopted as they are (no decoding of rows,
-   * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row and sealed. O(parts).
+   * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row (sealed once the head is large, as after a step). O(parts).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     for (const part of StatefulBase.partsOf(parts, 'contents'))
@@ -178,7 +178,9 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
           } else if (cur === undefined || !sameRow(cur, row)) trace.put(k, cur, row);
         }
     } else for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
-    trace.seal();
+    // sealed with the next step's maybeSeal, as steps are: sealing each small delta part (a warm standby applies
+    // one per pull) cost as much as the lookups
+    trace.maybeSeal();
   }
 }
 
