@@ -20,6 +20,7 @@
  * returns the statement with `windowClause` removed and `groupClause` flattened. Window references are resolved
  * in the SELECT's own target list and ORDER BY only: a subquery has its own WINDOW clause.
  */
+import { walkAst } from './ast-walk.ts';
 import { AGGREGATE_NAMES, astKey } from './expr.ts';
 import type { Ast } from './parse.ts';
 
@@ -60,22 +61,12 @@ export function normalizeSelectForms(stmt: Ast, fail: Fail): Ast {
 /** The select list's window calls (`{FuncCall}` nodes with OVER), not inside subqueries. */
 function windowCalls(targets: unknown): Ast[] {
   const found: Ast[] = [];
-  const stack: unknown[] = [targets];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const n = v as Ast;
-    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
-    if (n.FuncCall?.over !== undefined) {
-      found.push(n);
-      continue;
-    }
-    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
+  walkAst(targets, (n) => {
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) return 'skip';
+    if (n.FuncCall?.over === undefined) return undefined;
+    found.push(n);
+    return 'skip';
+  });
   return found;
 }
 
@@ -85,22 +76,13 @@ const callName = (call: Ast): string =>
 
 /** Whether `ast` (outside subqueries) has a qualified column reference, a plain aggregate call or `t.*`. */
 function blocksSplit(ast: unknown): boolean {
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const n = v as Ast;
-    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
-    if (n.ColumnRef !== undefined && (n.ColumnRef.fields as Ast[]).length > 1) return true;
+  return walkAst(ast, (n) => {
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) return 'skip';
+    if (n.ColumnRef !== undefined && (n.ColumnRef.fields as Ast[]).length > 1) return 'stop';
     if (n.FuncCall !== undefined && n.FuncCall.over === undefined && AGGREGATE_NAMES.has(callName(n)))
-      return true;
-    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
-  return false;
+      return 'stop';
+    return undefined;
+  });
 }
 
 /** Copies `ast`, replacing the nodes in `by` (by identity). */
@@ -198,19 +180,11 @@ function stripName(def: Ast): Ast {
 /** The `over` window nodes of function calls under `roots`, not descending into subqueries. */
 function overNodes(roots: unknown[]): Ast[] {
   const found: Ast[] = [];
-  const stack: unknown[] = [...roots];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const n = v as Ast;
-    if (n.SelectStmt !== undefined || n.SubLink !== undefined) continue;
+  walkAst(roots, (n) => {
+    if (n.SelectStmt !== undefined || n.SubLink !== undefined) return 'skip';
     if (n.FuncCall?.over !== undefined) found.push(n.FuncCall.over as Ast);
-    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
+    return undefined;
+  });
   return found;
 }
 
