@@ -28,6 +28,10 @@ export interface CpkRequest {
   readonly key: string | undefined;
   readonly sha: string | undefined;
   readonly algorithm: string | undefined;
+  /** `x-ms-encryption-scope`, when sent. */
+  readonly scope: string | undefined;
+  /** Requests already in flight through the proxy when this one arrived (parallel blocks show here). */
+  readonly inFlight: number;
 }
 
 export interface CpkProxy {
@@ -74,6 +78,7 @@ export async function startCpkProxy(containers: readonly string[]): Promise<CpkP
   const up = new URL(azurite.endpoint);
   const requests: CpkRequest[] = [];
   const written = new Map<string, string>();
+  let inFlight = 0;
   const server = createServer({ key: readFileSync(keyFile), cert }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://proxy');
     const h = (n: string) => req.headers[n] as string | undefined;
@@ -84,8 +89,12 @@ export async function startCpkProxy(containers: readonly string[]): Promise<CpkP
       key: h('x-ms-encryption-key'),
       sha: h('x-ms-encryption-key-sha256'),
       algorithm: h('x-ms-encryption-algorithm'),
+      scope: h('x-ms-encryption-scope'),
+      inFlight,
     };
     requests.push(r);
+    inFlight++;
+    res.once('close', () => inFlight--);
     const isRead = (r.method === 'GET' || r.method === 'HEAD') && r.comp === null;
     const want = written.get(r.path);
     if (isRead && want !== undefined && r.sha !== want) {

@@ -11,7 +11,9 @@
  * - emulated by the proxy (Azure's documented answer, which Azurite does not give): a read without the key, or
  *   with another one, of a blob written with a key gets 409 `BlobUsesCustomerSpecifiedEncryption`, and the store
  *   reports `ObjectStoreEncryptionKeyMismatch`;
- * - the key itself never appears in an error message, a store description or the shown sync settings.
+ * - the key itself never appears in an error message, a store description or the shown sync settings;
+ * - on the wire too: an encryption scope is named on every write, and a large file goes up in blocks of the
+ *   configured size, several in flight at once (the proxy counts requests in flight).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -300,4 +302,31 @@ test('object_store_input from Azure with customer_key_secret reads with the key;
     read({ provider: 'S3', customer_key_secret: KEY }),
     (e: Error) => /for provider AzureBlob/.test(e.message) && !e.message.includes(KEY),
   );
+});
+
+test('an encryption scope is sent on every write; a large file goes up in blocks of the block size, several at once', async () => {
+  const s = new AzureStore({
+    bucket: 'cpk/scope',
+    endpoint,
+    accountName: proxy.azurite.account,
+    accountKey: proxy.azurite.key,
+    encryptionScope: 'scope1',
+    singleShotSize: 64 * 1024,
+    blockSize: 64 * 1024,
+    concurrency: 4,
+    maxTries: 1,
+  });
+  seen.length = 0;
+  const big = randomBytes(512 * 1024);
+  await s.put('files/big', big);
+  await s.put('files/small', Buffer.from('x'));
+  assert.deepEqual(Buffer.from((await s.get('files/big')).bytes), big);
+  const writes = seen.filter((r) => r.method === 'PUT');
+  const blocks = writes.filter((r) => r.comp === 'block');
+  assert.equal(blocks.length, 8, '512 KiB in 64 KiB blocks');
+  assert.ok(
+    writes.every((r) => r.scope === 'scope1'),
+    'every Put Blob, Put Block and Put Block List names the scope',
+  );
+  assert.ok(Math.max(...blocks.map((r) => r.inFlight)) >= 1, 'blocks were uploaded in parallel');
 });
