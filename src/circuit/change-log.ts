@@ -56,17 +56,24 @@ export class ChangeLog {
  * change on a key the caller already computed (no row encoding, no re-consolidation); it holds one entry per
  * touched key, so its size is the net change however often a key changes. Output order: first touch of each
  * key, before then now (deterministic); the result is consolidated (keys are distinct, before ≠ now).
+ * A key that held no row before its first touch (an insert: the common case when ingesting) is stored as its
+ * current row itself (or {@link INSERTED_THEN_DELETED}), so recording an insert allocates nothing.
  */
 export class KeyedChangeLog {
   enabled = false;
-  #touched = new Map<unknown, { readonly before: Row | undefined; now: Row | undefined }>();
+  /** Per touched key: its row now (no row before), {@link INSERTED_THEN_DELETED}, or before and now. */
+  #touched = new Map<unknown, Row | typeof INSERTED_THEN_DELETED | Touched>();
 
   /** Key `k` held `before` (undefined: no row) and now holds `now`. */
   record(k: unknown, before: Row | undefined, now: Row | undefined): void {
     if (!this.enabled) return;
     const e = this.#touched.get(k);
-    if (e === undefined) this.#touched.set(k, { before, now });
-    else e.now = now;
+    if (e === undefined) {
+      if (before === undefined) this.#touched.set(k, now ?? INSERTED_THEN_DELETED);
+      else this.#touched.set(k, { before, now });
+    } else if (e === INSERTED_THEN_DELETED || Array.isArray(e))
+      this.#touched.set(k, now ?? INSERTED_THEN_DELETED);
+    else (e as Touched).now = now;
   }
 
   /** Keys held now. */
@@ -76,7 +83,14 @@ export class KeyedChangeLog {
 
   take(): Batch {
     const out: Batch = { rows: [], weights: [], consolidated: true };
-    for (const { before, now } of this.#touched.values()) {
+    for (const e of this.#touched.values()) {
+      if (e === INSERTED_THEN_DELETED) continue;
+      if (Array.isArray(e)) {
+        out.rows.push(e as Row);
+        out.weights.push(1);
+        continue;
+      }
+      const { before, now } = e as Touched;
       if (before !== undefined && now !== undefined && sameRow(before, now)) continue;
       if (before !== undefined) {
         out.rows.push(before);
@@ -95,3 +109,11 @@ export class KeyedChangeLog {
     this.#touched = new Map();
   }
 }
+
+interface Touched {
+  readonly before: Row;
+  now: Row | undefined;
+}
+
+/** A key inserted and deleted again since the last take: no change. */
+const INSERTED_THEN_DELETED: { readonly gone: true } = Object.freeze({ gone: true as const });

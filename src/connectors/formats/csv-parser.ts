@@ -31,74 +31,114 @@ export function csvParserConfig(raw: Readonly<Record<string, unknown>>): CsvPars
   return { delimiter: d, headers: bool(raw.headers, 'headers') };
 }
 
-interface Field {
-  readonly text: string;
-  readonly quoted: boolean;
-}
+/**
+ * Reads CSV text record by record (fields by slicing the text, not by building strings a character at a time).
+ * A quote opens a quoted section only as a field's first character; inside it `""` is a quote and line breaks
+ * belong to the field; after it, characters up to the delimiter are literal (quotes too). A record ends at `\n`
+ * or `\r\n` (a lone `\r` is a character) or at the end of the text. A blank line (one empty unquoted field) is
+ * no record. `texts`/`quoted` are reused from record to record.
+ */
+class CsvCursor {
+  readonly texts: string[] = [];
+  readonly quoted: boolean[] = [];
+  /** Fields of the current record. */
+  count = 0;
+  /** 1-based line where the current record starts. */
+  line = 0;
+  #pos = 0;
+  #nextLine: number;
+  #start = 0;
+  readonly #text: string;
+  readonly #delim: number;
 
-/** Splits CSV text into records of fields, with the 1-based line where each record starts. */
-export function splitCsv(
-  text: string,
-  delimiter: string,
-  firstLine = 1,
-): Array<{ fields: Field[]; line: number; raw: string }> {
-  const out: Array<{ fields: Field[]; line: number; raw: string }> = [];
-  const n = text.length;
-  let i = 0;
-  let line = firstLine;
-  while (i < n) {
-    const startLine = line;
-    const start = i;
-    const fields: Field[] = [];
-    let cur = '';
-    let quoted = false;
+  constructor(text: string, delimiter: string, firstLine: number) {
+    this.#text = text;
+    this.#delim = delimiter.charCodeAt(0);
+    this.#nextLine = firstLine;
+  }
+
+  /** Reads the next record; false at the end of the text. */
+  next(): boolean {
     for (;;) {
-      if (i >= n) {
-        fields.push({ text: cur, quoted });
-        break;
-      }
-      const c = text[i] as string;
-      if (c === '"' && cur === '' && !quoted) {
+      if (this.#pos >= this.#text.length) return false;
+      this.#read();
+      if (!(this.count === 1 && this.texts[0] === '' && !this.quoted[0])) return true;
+    }
+  }
+
+  /** The current record's text, without its line break (for error reports). */
+  raw(): string {
+    return this.#text.slice(this.#start, this.#pos).replace(/\r?\n$/, '');
+  }
+
+  #read(): void {
+    const t = this.#text;
+    const n = t.length;
+    const d = this.#delim;
+    let i = this.#pos;
+    this.#start = i;
+    this.line = this.#nextLine;
+    let count = 0;
+    for (;;) {
+      let value: string;
+      let quoted = false;
+      if (i < n && t.charCodeAt(i) === 34) {
         quoted = true;
         i++;
-        while (i < n) {
-          const q = text[i] as string;
-          if (q === '"') {
-            if (text[i + 1] === '"') {
-              cur += '"';
-              i += 2;
-              continue;
-            }
-            i++;
+        value = '';
+        for (;;) {
+          const q = t.indexOf('"', i);
+          const end = q < 0 ? n : q;
+          for (let k = t.indexOf('\n', i); k >= 0 && k < end; k = t.indexOf('\n', k + 1)) this.#nextLine++;
+          if (q < 0) {
+            value += t.slice(i, n);
+            i = n;
             break;
           }
-          if (q === '\n') line++;
-          cur += q;
-          i++;
+          if (t.charCodeAt(q + 1) === 34) {
+            value += t.slice(i, q + 1);
+            i = q + 2;
+            continue;
+          }
+          value += t.slice(i, q);
+          i = q + 1;
+          break;
         }
-        continue;
+        const j = fieldEnd(t, i, d);
+        if (j > i) value += t.slice(i, j);
+        i = j;
+      } else {
+        const j = fieldEnd(t, i, d);
+        value = t.slice(i, j);
+        i = j;
       }
-      if (c === delimiter) {
-        fields.push({ text: cur, quoted });
-        cur = '';
-        quoted = false;
+      this.texts[count] = value;
+      this.quoted[count] = quoted;
+      count++;
+      if (i >= n) break;
+      const c = t.charCodeAt(i);
+      if (c === d) {
         i++;
         continue;
       }
-      if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
-        fields.push({ text: cur, quoted });
-        i += c === '\r' ? 2 : 1;
-        line++;
-        break;
-      }
-      cur += c;
-      i++;
+      // a line break: \n or \r\n
+      i += c === 13 ? 2 : 1;
+      this.#nextLine++;
+      break;
     }
-    const raw = text.slice(start, i).replace(/\r?\n$/, '');
-    if (!(fields.length === 1 && (fields[0] as Field).text === '' && !(fields[0] as Field).quoted))
-      out.push({ fields, line: startLine, raw });
+    this.count = count;
+    this.#pos = i;
   }
-  return out;
+}
+
+/** Where the unquoted part of a field that starts at `i` ends: the delimiter, a line break or the end. */
+function fieldEnd(t: string, i: number, d: number): number {
+  const n = t.length;
+  for (; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c === d || c === 10 || (c === 13 && t.charCodeAt(i + 1) === 10)) return i;
+  }
+  return n;
 }
 
 /**
@@ -113,20 +153,26 @@ export function parseCsv(
   start: { readonly firstRecord: number; readonly firstLine: number } = { firstRecord: 0, firstLine: 1 },
 ): ParseResult {
   const r = emptyResult();
-  const records = splitCsv(text, cfg.delimiter, start.firstLine);
-  r.events = records.length;
   const cols = table.columns;
-  for (const [i, rec] of records.entries()) {
-    const k = i + start.firstRecord;
+  const width = cols.length;
+  const isString = cols.map((c) => c.type.kind === 'VARCHAR' || c.type.kind === 'CHAR');
+  const cur = new CsvCursor(text, cfg.delimiter, start.firstLine);
+  let k = start.firstRecord - 1;
+  while (cur.next()) {
+    k++;
     if (k === 0 && cfg.headers) continue;
     try {
-      const row: Value[] = cols.map((c, j) => {
-        const f = rec.fields[j];
-        const isString = c.type.kind === 'VARCHAR' || c.type.kind === 'CHAR';
+      const row: Value[] = new Array(width);
+      for (let j = 0; j < width; j++) {
+        const c = cols[j] as (typeof cols)[number];
         let v: Value;
-        if (f === undefined || (!f.quoted && (f.text === 'NULL' || f.text === 'null'))) v = null;
-        else if (f.text === '' && !f.quoted && !isString) v = null;
-        else v = parseTextValue(f.text, c.type, c.name);
+        if (j >= cur.count) v = null;
+        else {
+          const f = cur.texts[j] as string;
+          const quoted = cur.quoted[j] as boolean;
+          if (!quoted && (f === 'NULL' || f === 'null' || (f === '' && !isString[j]))) v = null;
+          else v = parseTextValue(f, c.type, c.name);
+        }
         if (v === null && !c.type.nullable) {
           throw new ServiceError(
             'InvalidRecord',
@@ -134,18 +180,19 @@ export function parseCsv(
             { column: c.name },
           );
         }
-        return v;
-      });
+        row[j] = v;
+      }
       r.changes.push({ row, weight: 1 });
     } catch (e) {
       if (!isServiceError(e)) throw e;
       addError(r, {
-        description: `line ${rec.line}: ${e.message}`,
+        description: `line ${cur.line}: ${e.message}`,
         event_number: k + 1,
         field: typeof e.details.column === 'string' ? e.details.column : null,
-        invalid_text: rec.raw,
+        invalid_text: cur.raw(),
       });
     }
   }
+  r.events = k + 1 - start.firstRecord;
   return r;
 }

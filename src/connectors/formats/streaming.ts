@@ -3,7 +3,7 @@
  * soon as it completes whole units — top-level JSON values, CSV records — so memory holds one piece and at
  * most one incomplete unit, never the whole input.
  *
- * The splitters find the same unit boundaries as `splitJsonValues` / `splitCsv` do on the whole text (they
+ * The splitters find the same unit boundaries as `splitJsonValues` / the CSV parser do on the whole text (they
  * scan with the same rules and carry their state across pieces), so parsing the pieces one by one gives the
  * same changes, the same errors and the same event numbers as parsing the whole text at once. With
  * `array=true` a unit is one whole JSON array (it is accepted or rejected whole), so a single array is held
@@ -111,11 +111,12 @@ export function jsonSplitter(): UnitSplitter {
 }
 
 /**
- * Splits CSV text after the line break that ends a record, with the quoting rules of `splitCsv` (a quote
+ * Splits CSV text after the line break that ends a record, with the quoting rules of the CSV parser (`csv-parser.ts`) (a quote
  * opens a quoted section only at the start of a field; `""` inside it is a quote; line breaks inside it
  * belong to the field).
  */
 export function csvSplitter(delimiter: string): UnitSplitter {
+  const d = delimiter.charCodeAt(0);
   let buf = '';
   let i = 0;
   let inQuotes = false;
@@ -123,12 +124,21 @@ export function csvSplitter(delimiter: string): UnitSplitter {
   let lastCut = 0;
   const scan = (): number => {
     const n = buf.length;
+    if (!inQuotes && i < n && buf.indexOf('"', i) < 0) {
+      // no quote ahead (most CSV): the cut is after the last line break, found without a character loop
+      const nl = buf.lastIndexOf('\n');
+      if (nl >= i) lastCut = nl + 1;
+      const last = buf.charCodeAt(n - 1);
+      fieldStart = last === d || last === 10;
+      i = n;
+      return lastCut;
+    }
     while (i < n) {
-      const c = buf[i] as string;
+      const c = buf.charCodeAt(i);
       if (inQuotes) {
-        if (c === '"') {
+        if (c === 34) {
           if (i + 1 >= n) break; // `"` or `""`: decided by the next character
-          if (buf[i + 1] === '"') {
+          if (buf.charCodeAt(i + 1) === 34) {
             i += 2;
             continue;
           }
@@ -137,11 +147,11 @@ export function csvSplitter(delimiter: string): UnitSplitter {
         i++;
         continue;
       }
-      if (c === '"' && fieldStart) {
+      if (c === 34 && fieldStart) {
         inQuotes = true;
         fieldStart = false;
-      } else if (c === delimiter) fieldStart = true;
-      else if (c === '\n') {
+      } else if (c === d) fieldStart = true;
+      else if (c === 10) {
         fieldStart = true;
         lastCut = i + 1;
       } else fieldStart = false;

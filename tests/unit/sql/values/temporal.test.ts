@@ -236,3 +236,53 @@ test('date arithmetic helpers', async () => {
   assert.equal(formatDate(timestampToDate(ts)), '1969-12-31');
   assert.equal(formatTime(timestampToTime(ts)), '23:59:59.5');
 });
+
+test('canonical dates and timestamps (read without the regular expression) agree with the calendar, and invalid ones still fail', () => {
+  const seed = Number(process.env.TEMPORAL_SEED ?? Date.now() % 1_000_000);
+  let x = seed || 1;
+  const rand = (n: number): number => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    return x % n;
+  };
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  for (let i = 0; i < 20000; i++) {
+    const y = 1 + rand(9999);
+    const m = 1 + rand(13); // 13: invalid
+    const d = 1 + rand(31); // may not exist in the month
+    const h = rand(25); // 24: only 24:00:00 is valid, and not in the canonical reader
+    const mi = rand(60);
+    const s = rand(61); // 60: a leap second (full grammar)
+    const fdigits = rand(9);
+    const frac = Array.from({ length: fdigits }, () => String(rand(10))).join('');
+    const sep = rand(2) === 0 ? ' ' : 'T';
+    const date = `${String(y).padStart(4, '0')}-${p2(m)}-${p2(d)}`;
+    const text = `${date}${sep}${p2(h)}:${p2(mi)}:${p2(s)}${fdigits > 0 ? `.${frac}` : ''}`;
+    const dt = new Date(0);
+    dt.setUTCFullYear(y, m - 1, d);
+    const valid = m <= 12 && dt.getUTCDate() === d;
+    const msg = `seed ${seed} (TEMPORAL_SEED): ${text}`;
+    if (!valid) {
+      assert.throws(() => parseTimestamp(text), msg);
+      assert.throws(() => parseDate(date), msg);
+      continue;
+    }
+    const days = Math.round(dt.getTime() / 86400000);
+    assert.equal(parseDate(date), days, msg);
+    if (h === 24 && (mi > 0 || s > 0 || /[1-9]/.test(frac))) {
+      assert.throws(() => parseTimestamp(text), msg);
+      continue;
+    }
+    const f =
+      fdigits === 0 ? 0 : fdigits <= 6 ? Number(frac.padEnd(6, '0')) : Math.round(Number(`0.${frac}`) * 1e6);
+    const want = days * 86400e6 + (h * 3600e6 + mi * 60e6 + s * 1e6 + f);
+    // fractions of more than 6 digits round half to even; compare within a microsecond there
+    const got = parseTimestamp(text);
+    if (fdigits > 6) assert.ok(Math.abs(got - want) <= Math.max(1, Math.abs(want) * 2 ** -52), msg);
+    else assert.equal(got, want, msg);
+    assert.equal(
+      parseTimestamp(`${date}${sep}${p2(h)}:${p2(mi)}`),
+      days * 86400e6 + (h * 3600e6 + mi * 60e6),
+      msg,
+    );
+  }
+});
