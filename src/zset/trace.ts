@@ -97,6 +97,11 @@ export interface TraceBatchParts {
 }
 
 const EMPTY_ROWS: Row[] = [];
+/** A batch of at least this many entries searches its fence keys first (see `TraceBatch.#search`). */
+const FENCE_MIN = 4096;
+/** One fence key per this many entries (a block of entries spans a few cache lines of offsets and arena). */
+const FENCE_EVERY = 32;
+
 /** Reused decoder position (decoding is synchronous and never re-entrant). */
 const READER: KeyReader = { pos: 0 };
 
@@ -119,6 +124,10 @@ export class TraceBatch implements Batch {
   /** Lookups answered so far without the index. */
   #finds = 0;
   #decoded: { rows: Row[]; weights: number[] } | null = null;
+  /** Every {@link FENCE_EVERY}th entry's key bytes, back to back (built on the first search of a large batch). */
+  #fenceKeys: Buffer | null = null;
+  /** Fence f's key is `#fenceKeys[#fenceEnds[f-1] .. #fenceEnds[f])` (0 for f = 0). */
+  #fenceEnds: Uint32Array | null = null;
 
   constructor(p: TraceBatchParts) {
     this.layout = p.layout;
@@ -141,7 +150,9 @@ export class TraceBatch implements Batch {
       this.splits.byteLength +
       this.wts.byteLength +
       (this.#index?.byteLength ?? 0) +
-      (this.#hashes?.byteLength ?? 0)
+      (this.#hashes?.byteLength ?? 0) +
+      (this.#fenceKeys?.length ?? 0) +
+      (this.#fenceEnds?.byteLength ?? 0)
     );
   }
 
@@ -258,13 +269,36 @@ export class TraceBatch implements Batch {
     }
   }
 
-  /** Binary search on the key bytes (keys are self-delimiting, so entries sort by key bytes first). */
+  /**
+   * Binary search on the key bytes (keys are self-delimiting, so entries sort by key bytes first). In a large
+   * batch it first searches the fence keys (every {@link FENCE_EVERY}th key, copied into one small buffer that
+   * stays in cache), then the block of entries between two fences: a handful of cache misses instead of three
+   * per halving step over megabytes of offsets and arena.
+   */
   #search(key: Uint8Array, ks: number, ke: number): number {
     const o = this.offsets;
     const sp = this.splits;
     const arena = this.arena;
     let lo = 0;
     let hi = this.length;
+    if (hi >= FENCE_MIN) {
+      if (this.#fenceKeys === null) this.#buildFences();
+      const fk = this.#fenceKeys as Buffer;
+      const fe = this.#fenceEnds as Uint32Array;
+      // the last fence whose key is < key: the first entry ≥ key is in its block or starts the next one
+      let flo = 0;
+      let fhi = fe.length;
+      while (flo < fhi) {
+        const mid = (flo + fhi) >>> 1;
+        if (compareBytes(fk, mid === 0 ? 0 : (fe[mid - 1] as number), fe[mid] as number, key, ks, ke) < 0)
+          flo = mid + 1;
+        else fhi = mid;
+      }
+      if (flo > 0) {
+        lo = (flo - 1) * FENCE_EVERY;
+        hi = Math.min(hi, flo * FENCE_EVERY);
+      } else hi = 0;
+    }
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (compareBytes(arena, o[mid] as number, sp[mid] as number, key, ks, ke) < 0) lo = mid + 1;
@@ -273,6 +307,27 @@ export class TraceBatch implements Batch {
     if (lo < this.length && compareBytes(arena, o[lo] as number, sp[lo] as number, key, ks, ke) === 0)
       return lo;
     return -1;
+  }
+
+  #buildFences(): void {
+    const n = this.length;
+    const count = Math.ceil(n / FENCE_EVERY);
+    const ends = new Uint32Array(count);
+    let bytes = 0;
+    for (let f = 0; f < count; f++) {
+      const i = f * FENCE_EVERY;
+      bytes += (this.splits[i] as number) - (this.offsets[i] as number);
+    }
+    const keys = Buffer.allocUnsafe(bytes);
+    let p = 0;
+    for (let f = 0; f < count; f++) {
+      const i = f * FENCE_EVERY;
+      const e = this.splits[i] as number;
+      for (let j = this.offsets[i] as number; j < e; j++) keys[p++] = this.arena[j] as number;
+      ends[f] = p;
+    }
+    this.#fenceKeys = keys;
+    this.#fenceEnds = ends;
   }
 
   /** Whether entry i's key equals entry j's (same batch). */

@@ -370,6 +370,41 @@ describe('trace', () => {
     }
   });
 
+  test('large batches: lookups through the fence keys find every key and miss absent ones (before, between, after)', () => {
+    const seed = runSeed('trace fence search', 'TRACE_SEED', 100000);
+    console.log(`fence search test seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    for (const kind of ['int', 'string'] as const) {
+      // 20,000+ entries: above the fence threshold; fewer lookups than a sixteenth of the batch, so every
+      // lookup goes through the binary search (the hash index is never built)
+      const rows: Row[] = [];
+      const ws: number[] = [];
+      const present = new Map<string, number>();
+      const keyOf = (i: number): Value => (kind === 'int' ? i * 3 : `key-${String(i * 3).padStart(7, '0')}`);
+      for (let i = 0; i < 9000; i++) {
+        if (rnd() < 0.1) continue;
+        const copies = randInt(rnd, 1, 4); // several entries per key (different values)
+        present.set(String(keyOf(i)), copies);
+        for (let c = 0; c < copies; c++) {
+          rows.push([keyOf(i), c]);
+          ws.push(1);
+        }
+      }
+      const t = new Trace(traceLayout(2, [0]));
+      t.adopt(buildBatch(t.layout, rows, ws));
+      const outRows: Row[] = [];
+      const outWs: number[] = [];
+      for (let q = 0; q < 1000; q++) {
+        const i = randInt(rnd, -5, 9005);
+        const probe: Value = kind === 'int' ? i * 3 + (rnd() < 0.3 ? 1 : 0) : String(keyOf(i));
+        t.lookup([probe, 0], outRows, outWs);
+        const want = present.get(String(probe)) ?? 0;
+        assert.equal(outRows.length, want, `seed ${seed}: ${kind} key ${String(probe)}`);
+        for (const r of outRows) assert.equal(String(r[0]), String(probe));
+      }
+    }
+  });
+
   test('adopted batches are used as they are (no merge on restore)', () => {
     const L = traceLayout(2, [0]);
     const t = new Trace(L);
