@@ -20,8 +20,9 @@
  * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.
  * - {@link Trace.lookup}: the consolidated rows with a given key: the head's entries plus each batch's (a batch
  *   whose [first key, last key] range excludes the key is skipped without hashing — ascending keys such as ids
- *   miss every batch this way; otherwise a binary search, or once the batch has served a sixteenth of its length
- *   in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
+ *   miss every batch this way; otherwise a binary search — in a large batch first over its fence keys, every 32nd
+ *   key in one small buffer, then within one block of 32 entries — or once the batch has served a sixteenth of its
+ *   length in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
  *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves.
  * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
