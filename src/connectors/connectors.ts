@@ -3,8 +3,8 @@
  * `CREATE VIEW v WITH ('connectors' = '[...]') AS ...` (outputs), in Feldera's JSON shape
  * (`{"name", "transport": {"name", "config"}, "format": {"name", "config"}}`).
  *
- * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `datagen`, `nexmark`, `empty_input` and
- * `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
+ * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `url_input`, `datagen`, `nexmark`,
+ * `empty_input` and `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
  * (`/ingress`, `/egress`), so they start nothing. Each input connector feeds the endpoint `table.connector`.
  *
  * The connectors JSON is read with integers beyond 2^53 kept exact (as bigint), as Feldera's serde_json keeps
@@ -49,6 +49,7 @@ import type {
   InputPosition,
   RunningConnector,
 } from './transports/types.ts';
+import { checkUrlInput, startUrlInput } from './transports/url-input.ts';
 
 export type * from './transports/types.ts';
 
@@ -60,6 +61,7 @@ export const INPUT_TRANSPORTS = [
   'nexmark',
   'empty_input',
   'http_input',
+  'url_input',
 ] as const;
 export const OUTPUT_TRANSPORTS = ['file_output', 'null_output', 'http_output'] as const;
 
@@ -69,7 +71,6 @@ const FELDERA_ONLY = new Set([
   'kafka_output',
   'nats_input',
   'pub_sub_input',
-  'url_input',
   'delta_table_input',
   'delta_table_output',
   'postgres_input',
@@ -210,6 +211,9 @@ export function declaredConnectors(program: Program, options: { baseDir?: string
       case 'object_store_input':
         checkObjectInput(d.ctx, d.spec, baseDir, quiet);
         break;
+      case 'url_input':
+        checkUrlInput(d.ctx, d.spec, quiet);
+        break;
       case 'datagen':
         compileDatagen(d.ctx, d.spec.config, d.relation as TableSchema);
         break;
@@ -306,6 +310,10 @@ export async function startConnectors(
           settles = d.spec.config.follow !== true;
           break;
         }
+        case 'url_input':
+          c = startUrlInput(d.ctx, d.spec, d.relation as TableSchema, host, log, { position });
+          settles = true;
+          break;
         case 'datagen': {
           c = startDatagen(d.ctx, d.spec, d.relation as TableSchema, host, log, { position });
           const plans = d.spec.config.plan;

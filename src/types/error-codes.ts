@@ -434,6 +434,16 @@ export const ERROR_CATALOG = {
     summary: 'Command-line arguments are missing or malformed.',
   },
   FileReadError: { status: 400, retryable: false, summary: 'A file named by the user could not be read.' },
+  UrlInputFailed: {
+    status: 503,
+    retryable: false,
+    summary: 'A url_input could not read its URL (an HTTP error status, or network errors after retries).',
+  },
+  UrlInputChanged: {
+    status: 409,
+    retryable: false,
+    summary: 'The resource a url_input was reading changed (its ETag) before it was read to the end.',
+  },
   ObjectInputChanged: {
     status: 409,
     retryable: false,

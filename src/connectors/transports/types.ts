@@ -87,7 +87,12 @@ export type ConnectorLog = (
 ) => void;
 
 /** A replayable input's position: JSON-safe, transport-specific. */
-export type InputPosition = FileInputPosition | DatagenPosition | ObjectInputPosition | NexmarkPosition;
+export type InputPosition =
+  | FileInputPosition
+  | DatagenPosition
+  | ObjectInputPosition
+  | NexmarkPosition
+  | UrlInputPosition;
 
 /** Byte offset just after the last record pushed; Parquet: `row`, the rows pushed (`offset` stays 0). */
 export interface FileInputPosition {
@@ -105,6 +110,12 @@ export interface ObjectInputPosition {
   readonly offset: number;
   readonly etag?: string;
   readonly row?: number;
+}
+
+/** `url_input`: byte offset just after the last record pushed, and the resource's entity tag (if it has one). */
+export interface UrlInputPosition {
+  readonly offset: number;
+  readonly etag?: string;
 }
 
 /** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */
