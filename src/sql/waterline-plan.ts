@@ -217,3 +217,27 @@ export function partitionPurge(
   }
   return {};
 }
+
+/**
+ * The waterlines of a partitioned operator's input columns that its output keeps (top-k, OVER): the input is
+ * `[k1..kp, FROM columns...]` and every change of the output lies in the partition of an input change (a row
+ * pushed out of a top-k, a row whose window value moves), so only the partition keys are bounded: key i keeps
+ * its waterline, and so does a FROM column that is itself a partition key (`p + column`). Other columns of a
+ * re-emitted row can be arbitrarily old.
+ */
+export function partitionWaterlines(
+  input: Waterlines | undefined,
+  parts: readonly Bound[],
+): Map<number, () => Value> {
+  const out = new Map<number, () => Value>();
+  parts.forEach((b, i) => {
+    const w = input?.get(i);
+    if (w === undefined) return;
+    out.set(i, w);
+    if (b.colRef !== undefined) {
+      const same = input?.get(parts.length + b.colRef);
+      if (same !== undefined) out.set(parts.length + b.colRef, same);
+    }
+  });
+  return out;
+}
