@@ -252,3 +252,19 @@ test('ASOF JOIN with a waterline on the right only: left rows of any age still m
   // the right rows stay (12 a step): about half of what the plain program holds, not a constant
   assert.ok((late.at(-1) as number) < plain * 0.75, `left rows are discarded (${late.at(-1)} of ${plain})`);
 });
+
+test('NOW() temporal filters: rows that aged out leave the state (not only the output), with or without LATENESS', async () => {
+  const { late, plain } = await check(
+    'now',
+    `CREATE VIEW recent AS SELECT k, ts, v FROM ev WHERE ts >= NOW() - INTERVAL 3 SECONDS;
+CREATE VIEW per_k AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev
+  WHERE ts BETWEEN NOW() - INTERVAL 5 SECONDS AND NOW() + INTERVAL 1 SECOND GROUP BY k;
+CREATE VIEW stamped AS SELECT k, NOW() AS seen FROM ev WHERE k = 0 AND ts > NOW() - INTERVAL 2 SECONDS;`,
+    { clock: (s) => T0 + s * SEC, flat: false },
+  );
+  // the clock bounds the state of both programs (the LATENESS one has it too): flat in both
+  const mid = Math.max(...late.slice(15, 30));
+  const end = Math.max(...late.slice(45));
+  assert.ok(end <= mid * 1.3 + 10, `now: state grows (${mid} at steps 15-29, ${end} at 45-59)`);
+  assert.ok(plain <= mid * 1.3 + 10, `now: the program without LATENESS holds ${plain} rows at the end`);
+});
