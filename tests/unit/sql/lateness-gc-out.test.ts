@@ -259,7 +259,8 @@ test('NOW() temporal filters: rows that aged out leave the state (not only the o
     `CREATE VIEW recent AS SELECT k, ts, v FROM ev WHERE ts >= NOW() - INTERVAL 3 SECONDS;
 CREATE VIEW per_k AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev
   WHERE ts BETWEEN NOW() - INTERVAL 5 SECONDS AND NOW() + INTERVAL 1 SECOND GROUP BY k;
-CREATE VIEW stamped AS SELECT k, NOW() AS seen FROM ev WHERE k = 0 AND ts > NOW() - INTERVAL 2 SECONDS;`,
+CREATE VIEW stamped AS SELECT k, NOW() AS seen FROM ev WHERE k = 0 AND ts > NOW() - INTERVAL 2 SECONDS;
+CREATE VIEW settled AS SELECT k, ts FROM ev WHERE ts <= NOW() - INTERVAL 1 SECOND AND ts > NOW() - INTERVAL 4 SECONDS;`,
     { clock: (s) => T0 + s * SEC, flat: false },
   );
   // the clock bounds the state of both programs (the LATENESS one has it too): flat in both
