@@ -105,6 +105,14 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     this.#nullRight = new Array(spec.rightWidth).fill(null);
   }
 
+  /** Distinct rows held on both sides (for tests and state-size reports). */
+  get entryCount(): number {
+    let n = 0;
+    for (const rows of this.#left.values()) n += rows.length;
+    for (const rows of this.#right.values()) n += rows.length;
+    return n;
+  }
+
   /** Index of the first entry whose timestamp is at or above (`strict`: above) `t`; `ts` reads an entry's. */
   #search(rows: readonly SortedEntry[], ts: (r: Row) => Value, t: Value, strict: boolean): number {
     const cmp = this.#s.compareTs;
