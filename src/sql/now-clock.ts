@@ -5,12 +5,15 @@
  * `(SELECT MAX(now) FROM now)` (in a COALESCE, so it is NOT NULL as in Feldera), which subqueries.ts decorrelates into a join with that one-row relation. The
  * controller (src/controller/controller.ts) changes the table's row (old −1, new +1) at a step when the clock has
  * advanced, so every view that uses `NOW()` is maintained by the ordinary incremental operators: a filter
- * `ts >= NOW() - INTERVAL '1' HOUR` retracts rows as they age out.
+ * `ts >= NOW() - INTERVAL '1' HOUR` retracts rows as they age out. Temporal filters (a top-level WHERE comparison
+ * or BETWEEN calling NOW(), {@link rewriteTemporalFilters}, run first) read the clock from a one-row relation joined
+ * into FROM instead, so the join discards the rows that aged out (the clock table's value is its waterline,
+ * program.ts): the state stays bounded as in Feldera.
  *
  * The clock is the step's wall-clock time in µs rounded down to `clock_resolution_usecs` (runtime_config,
  * default 1 s as Feldera's); the value each step used is journaled under exactly_once, so replay reproduces it.
  *
- * State: none (an AST rewrite). Invariant: a rewritten program reads NOW() only through the table.
+ * State: none (AST rewrites). Invariant: a rewritten program reads NOW() only through the table.
  */
 import type { Ast } from './parse.ts';
 
