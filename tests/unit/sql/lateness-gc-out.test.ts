@@ -269,3 +269,29 @@ CREATE VIEW settled AS SELECT k, ts FROM ev WHERE ts <= NOW() - INTERVAL 1 SECON
   assert.ok(end <= mid * 1.3 + 10, `now: state grows (${mid} at steps 15-29, ${end} at 45-59)`);
   assert.ok(plain <= mid * 1.3 + 10, `now: the program without LATENESS holds ${plain} rows at the end`);
 });
+
+test('emit_final on a waterline passed on by SESSION: each closed session sent once, as the plain view has it', async () => {
+  const body = `SELECT k, window_start, window_end, COUNT(*) AS n, SUM(v) AS s
+  FROM TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), DESCRIPTOR(k), INTERVAL '0.4' SECOND)) GROUP BY k, window_start, window_end`;
+  const p = await compileProgram(
+    `${table(true)}CREATE VIEW fin WITH ('emit_final' = 'window_end') AS ${body};
+CREATE VIEW live AS ${body};`,
+  );
+  const c = p.instantiate();
+  const input = events(SEED, 8, 8);
+  const fin = new Map<string, number>();
+  const live = new Map<string, number>();
+  for (let s = 0; s < STEPS; s++) {
+    const out = c.step(input(s));
+    const f = out.get('fin');
+    f?.rows.forEach((r, i) => {
+      assert.ok((f.weights[i] as number) > 0, `step ${s}: a final row is never retracted`);
+      const k = encodeRow(r);
+      assert.ok(!fin.has(k), `step ${s}: a final row is sent once`);
+      fin.set(k, f.weights[i] as number);
+    });
+    addAll(live, new Map([['', out.get('live') ?? { rows: [], weights: [] }]]));
+  }
+  assert.ok(fin.size > 20, `sessions closed: ${fin.size}`);
+  for (const [k, w] of fin) assert.equal(live.get(` ${k}`), w, `final row ${k} is the live view's`);
+});
