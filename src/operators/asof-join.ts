@@ -24,6 +24,14 @@
  * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL
  * key and a non-NULL timestamp (other right rows can never match).
  *
+ * Bounded state (LATENESS, `gc`): right changes are at or above the right operand's waterline WR, so a stored
+ * left row below WR (or with a NULL timestamp) is never re-matched: it leaves "left" (a later retraction of it is
+ * matched against the right rows like any left change, linearity). With a waterline WL on the left operand too,
+ * let W = min(WL, WR): per key, the last positive right row below W can neither change (it is below WR) nor be
+ * beaten by a later row below the timestamps of later left rows (≥ WL) or of re-matched ones (≥ WR), so every
+ * right row before it is no one's match again and leaves "right". Discards happen at the end of a step in which a
+ * waterline rose and are logged like any change, so checkpoints, restore and warm apply agree.
+ *
  * Invariant: a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
  * ascending (timestamp with NULL first, encoding) order; no entry of either side has weight 0; the net
  * output emitted for a key equals the match of its left integral against its right integral.
@@ -50,6 +58,16 @@ export interface AsofJoinSpec {
   /** Builds the output row; called with a row of NULLs when a left row has no match. */
   readonly combine: (l: Row, r: Row) => Row;
   readonly rightWidth: number;
+  /** LATENESS (planned by `sql/asof-plan.ts`): waterlines, in the MATCH_CONDITION's type (see the header). */
+  readonly gc?: AsofGc;
+}
+
+/** What an asof join may discard, read at the end of each step (null while there is no waterline). */
+export interface AsofGc {
+  /** The right operand's waterline: left rows below it are discarded. */
+  readonly left?: () => Value;
+  /** The smaller of both operands' waterlines: per key, the right rows before the last one below it go. */
+  readonly right?: () => Value;
 }
 
 export class AsofJoinOperator extends StatefulBase implements StatefulOperator, Operator {
@@ -85,6 +103,14 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       return cmp(x, y);
     };
     this.#nullRight = new Array(spec.rightWidth).fill(null);
+  }
+
+  /** Distinct rows held on both sides (for tests and state-size reports). */
+  get entryCount(): number {
+    let n = 0;
+    for (const rows of this.#left.values()) n += rows.length;
+    for (const rows of this.#right.values()) n += rows.length;
+    return n;
   }
 
   /** Index of the first entry whose timestamp is at or above (`strict`: above) `t`; `ts` reads an entry's. */
@@ -224,7 +250,40 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       }
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
     }
+    if (s.gc !== undefined) this.#collect(s.gc);
     return out;
+  }
+
+  /** The waterlines of the last discards (in memory only: repeating one is a no-op). */
+  #leftAt: Value = null;
+  #rightAt: Value = null;
+
+  /** Discards what the waterlines make unreachable (see the header), logging it. */
+  #collect(gc: AsofGc): void {
+    const cmp = this.#s.compareTs;
+    const rose = (w: Value, at: Value) => w !== null && (at === null || cmp(w, at) > 0);
+    const wl = gc.left?.() ?? null;
+    if (rose(wl, this.#leftAt)) {
+      this.#leftAt = wl;
+      const log = this.logs.left!;
+      for (const [k, rows] of this.#left) {
+        const n = this.#search(rows, this.#s.leftTs, wl, false);
+        if (n === 0) continue;
+        for (const e of rows.splice(0, n)) log.record(e.row, -e.weight);
+        if (rows.length === 0) this.#left.delete(k);
+      }
+    }
+    const wr = gc.right?.() ?? null;
+    if (rose(wr, this.#rightAt)) {
+      this.#rightAt = wr;
+      const log = this.logs.right!;
+      for (const rows of this.#right.values()) {
+        let j = this.#search(rows, this.#s.rightTs, wr, false) - 1;
+        while (j >= 0 && (rows[j] as SortedEntry).weight <= 0) j--;
+        if (j <= 0) continue;
+        for (const e of rows.splice(0, j)) log.record(e.row, -e.weight);
+      }
+    }
   }
 
   /** True when left row `l` is in the range `#affected` re-matches for the key's right changes `c`. */

@@ -13,8 +13,9 @@
  * it can never change again and is discarded: its emitted rows stand (nothing is retracted), its rows leave the
  * state, logged as a change of "input", so checkpoints, restore and warm apply agree.
  * A subclass may also discard a closed prefix of each group ({@link SortedGroupsOperator.closedPrefix}, with a
- * `prefixPurge` waterline: session windows): the leading rows go the same way, and the group's `emitted` becomes
- * the output of the rows left, which the subclass guarantees equals what was emitted for them.
+ * `prefixPurge` waterline: session windows, window-agg's RANGE frames): the leading rows go the same way, and the
+ * group's `emitted` becomes the output of the rows left, which the subclass guarantees equals what was emitted
+ * for them, or differs only for rows whose output no later change can touch (window-agg.ts).
  * Invariant: a group's `emitted` map is exactly the net output the operator has produced for the group.
  */
 import type { StateBatches } from '../circuit/operator.ts';

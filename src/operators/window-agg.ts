@@ -13,14 +13,21 @@
  * are a function of the integral (deterministic order, deterministic `compute`), so restore and apply recompute
  * them for the partitions they touch. Rows whose integral weight is ≤ 0 take no part. With `purge` (LATENESS),
  * a partition whose key is below its waterline is discarded (its emitted rows stand), see `sorted-multiset.ts`.
+ * With `framePurge` (LATENESS on the ORDER BY column of RANGE frames, planned by `sql/window-agg-plan.ts`):
+ * rows whose order column is below its `below()` are no longer in any frame whose value can change, so they
+ * leave each partition (a closed prefix, `sorted-multiset.ts`); what was emitted for them stands.
  *
- * Invariant: a partition's `emitted` map is exactly the net output this operator has produced for it.
+ * Invariant: a partition's `emitted` map is exactly the net output this operator has produced for it, except,
+ * after a frame purge, for rows whose values can never change again (their frames lost rows below the line):
+ * `emitted` holds their values recomputed over the rows kept, which every later step computes alike, so they
+ * are never emitted again; restore and warm apply recompute the same from the same rows.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import {
   type GroupOutput,
   type GroupPurge,
+  type PrefixPurge,
   type SortedEntry,
   SortedGroupsOperator,
 } from './sorted-multiset.ts';
@@ -33,6 +40,8 @@ export interface WindowAggSpec {
   readonly compute: (rows: readonly Row[]) => Value[][];
   /** LATENESS: discard partitions whose key is below its waterline (`sorted-multiset.ts`). */
   readonly purge?: GroupPurge;
+  /** LATENESS: discard each partition's leading rows whose `column` is below `below()` (see the header). */
+  readonly framePurge?: PrefixPurge & { readonly column: number };
 }
 
 export class WindowAggOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
@@ -40,8 +49,21 @@ export class WindowAggOperator extends SortedGroupsOperator implements StatefulO
   readonly #spec: WindowAggSpec;
 
   constructor(spec: WindowAggSpec) {
-    super(spec.keyCount, spec.compare, spec.purge);
+    super(spec.keyCount, spec.compare, spec.purge, spec.framePurge);
     this.#spec = spec;
+  }
+
+  /** The leading rows whose order column is below `wl` (a NULL one stops the count: it is never late). */
+  protected override closedPrefix(sorted: readonly SortedEntry[], wl: Value): number {
+    const p = this.#spec.framePurge;
+    if (p === undefined) return 0;
+    let n = 0;
+    for (const e of sorted) {
+      const v = e.row[p.column] as Value;
+      if (v === null || p.compare(v, wl) >= 0) break;
+      n++;
+    }
+    return n;
   }
 
   /** Every row of the partition, once per copy, with the window functions' values appended. */

@@ -11,6 +11,10 @@
  * Output columns: the left input's, then the right input's (nullable). Ties on the timestamp are broken by the
  * right rows' columns in SQL order (NULL smallest), the greatest row winning, then by the row encoding.
  *
+ * LATENESS (`waterline-plan.ts`'s `asofLateness`): with a waterline on the right operand, left rows below it
+ * leave the operator's state; with one on the left operand too, right rows that a later right row below both
+ * waterlines shadows for good leave it as well; the left operand's column keeps the smaller waterline.
+ *
  * State: none.
  */
 import type { Circuit } from '../circuit/circuit.ts';
@@ -24,6 +28,7 @@ import type { Rel } from './rel.ts';
 import type { Ast } from './source-map.ts';
 import { withNullable } from './sql-type.ts';
 import { comparatorFor } from './values/compare.ts';
+import { asofLateness, withWaterlines } from './waterline-plan.ts';
 
 export interface AsofPlanContext {
   readonly circuit: Circuit;
@@ -119,6 +124,11 @@ export function planAsofJoin(quals: Ast, kind: string, left: Rel, right: Rel, p:
   if (ta.type.kind === 'ROW')
     throw fail('ROW values cannot be compared in MATCH_CONDITION', expr.location, 'SqlTypeError');
   const compareTs = comparatorFor(ta.type.kind === 'NULL' ? 'INTEGER' : ta.type.kind);
+  // LATENESS: only when neither operand is cast (the waterlines are in the operands' own types)
+  const late =
+    ta.type.kind === a.type.kind && tb.type.kind === b.type.kind
+      ? asofLateness(a, b, lw, left.waterlines, right.waterlines)
+      : {};
 
   // ON: equalities between the two inputs
   const onCtx = p.ctx(cols, 'ON');
@@ -178,8 +188,9 @@ export function planAsofJoin(quals: Ast, kind: string, left: Rel, right: Rel, p:
         return out;
       },
       rightWidth: rw,
+      ...(late.gc === undefined ? {} : { gc: late.gc }),
     }),
     [left.node, right.node],
   );
-  return { node, cols };
+  return { node, cols, ...withWaterlines(late.waterlines) };
 }

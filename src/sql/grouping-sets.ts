@@ -9,7 +9,9 @@
  * function writes the row in the shared layout `[e1..en (NULL where the set does not group by it), aggregate
  * results..., GROUPING values...]`; a UNION ALL combines the sets. A set without keys is a global group, present
  * even on empty input (as Postgres and Feldera give it). Every operator is the ordinary incremental aggregate, so
- * retractions, checkpoints and restore need nothing new. `GROUPING(a, b, ...)` is a constant per grouping set:
+ * retractions, checkpoints and restore need nothing new. LATENESS: each set's aggregate discards its groups below
+ * the waterline of one of its own keys (`purgeOf`, as a plain GROUP BY does); the planner gives the output a
+ * waterline only on expressions every set groups by (a NULL-ed column carries none). `GROUPING(a, b, ...)` is a constant per grouping set:
  * a bit vector with the first argument as its highest bit, 1 where the set does not group by that expression.
  * `GROUP_ID()` (Calcite's) is one too: 0 for a grouping set's first occurrence, n for its n-th repetition
  * (`GROUPING SETS ((a), (a))` gives each group twice, with GROUP_ID 0 and 1).
@@ -20,7 +22,7 @@
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import type { ServiceError } from '../errors/service-error.ts';
-import { type AggregateFunction, AggregateOperator } from '../operators/aggregate.ts';
+import { type AggregateFunction, AggregateOperator, type AggregateSpec } from '../operators/aggregate.ts';
 import { MapOperator } from '../operators/map.ts';
 import { UnionAllOperator } from '../operators/union-all.ts';
 import type { Row, Value } from '../zset/value.ts';
@@ -211,6 +213,7 @@ export function planGroupingSets(
   sets: readonly (readonly number[])[],
   functions: readonly AggregateFunction[],
   groupingCalls: readonly (readonly number[] | null)[],
+  purgeOf: (set: readonly number[]) => Pick<AggregateSpec, 'purge'> = () => ({}),
 ): NodeId {
   const nodes: NodeId[] = sets.map((set, setIndex) => {
     // null stands for GROUP_ID()
@@ -237,7 +240,9 @@ export function planGroupingSets(
       });
       return [...row, ...results, ...flags];
     };
-    return circuit.add(new AggregateOperator({ keyCount: set.length, functions, output }), [src]);
+    return circuit.add(new AggregateOperator({ keyCount: set.length, functions, output, ...purgeOf(set) }), [
+      src,
+    ]);
   });
   if (nodes.length === 1) return nodes[0] as NodeId;
   return circuit.add(new UnionAllOperator(nodes.map(() => 1)), nodes);

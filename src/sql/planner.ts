@@ -527,7 +527,14 @@ export class Planner {
     );
     let aggNode: NodeId;
     if (sets) {
-      aggNode = planGroupingSets(this.#c, input.node, groupBound.length, sets, functions, callArgs);
+      // LATENESS: each grouping set discards its groups below a waterline of its own keys
+      const w = from.k === 'rel' ? from.rel.waterlines : undefined;
+      aggNode = planGroupingSets(this.#c, input.node, groupBound.length, sets, functions, callArgs, (set) =>
+        latenessPurge(
+          w,
+          set.map((k) => groupBound[k] as Bound),
+        ),
+      );
     } else {
       const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
       aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
@@ -580,10 +587,13 @@ export class Planner {
       name: t.name,
       type: (exprs[i] as Bound).type,
     }));
-    // LATENESS: a group key column keeps its key expression's waterline (not over grouping sets)
-    const keyW = sets
-      ? undefined
-      : projectWaterlines(groupBound, from.k === 'rel' ? from.rel.waterlines : undefined);
+    // LATENESS: a group key column keeps its key expression's waterline (over grouping sets only one that every
+    // set groups by: a NULL-ed column carries none)
+    const allW = projectWaterlines(groupBound, from.k === 'rel' ? from.rel.waterlines : undefined);
+    const keyW =
+      sets && allW !== undefined
+        ? new Map([...allW].filter(([i]) => (sets as number[][]).every((s) => s.includes(i))))
+        : allW;
     const outW = projectWaterlines(exprs, keyW);
     return { rel: { node, cols: outCols, ...withWaterlines(outW) }, outCols };
   }

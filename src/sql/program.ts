@@ -34,7 +34,7 @@ import {
 } from './expr.ts';
 import { rewriteGroupWindows } from './group-windows.ts';
 import { latenessNameError, type ResolvedLateness, resolveLateness } from './lateness.ts';
-import { NOW_TABLE, NOW_TABLE_DDL, rewriteNow } from './now-clock.ts';
+import { NOW_TABLE, NOW_TABLE_DDL, rewriteNow, rewriteTemporalFilters } from './now-clock.ts';
 import {
   type LatenessClause,
   type ParsedStatement,
@@ -146,7 +146,8 @@ async function compileProgramUnguarded(sql: string, udfTs: string): Promise<Prog
   const declarations = new Map<string, RecursiveDeclaration>();
   // NOW(): a hidden clock input table, declared before every statement (now-clock.ts)
   let nowCalls = 0;
-  for (const st of stmts) if (st.ast.CreateStmt === undefined) nowCalls += rewriteNow(st.ast);
+  for (const st of stmts)
+    if (st.ast.CreateStmt === undefined) nowCalls += rewriteTemporalFilters(st.ast) + rewriteNow(st.ast);
   if (nowCalls > 0) {
     const [clock] = await parseProgram(NOW_TABLE_DDL);
     const def = defineStatement(clock as ParsedStatement, new SourceMap(NOW_TABLE_DDL), NOW_TABLE_DDL, defs);
@@ -804,6 +805,8 @@ export class Program {
           // with a primary key, an update retracts the key's old row, whose other columns may be below their
           // waterline: only LATENESS columns in the key bound the table's changes
           ...(late === null ? {} : { waterlines: waterlinesOf(late, s.columns, s.primaryKey) }),
+          // NOW()'s clock only moves forward (its row is replaced by a later one): its value is a waterline
+          ...(this.usesNow && s.name === NOW_TABLE ? { waterlines: clockWaterline(op) } : {}),
         });
         tables.set(s.name, { op, schema: s, late });
         tableSchemas.push(s);
@@ -838,6 +841,28 @@ export class Program {
 /** The filter that drops a relation's late rows (see `operators/lateness-filter.ts`). */
 function latenessFilter(resolved: readonly ResolvedLateness[]): LatenessFilterOperator {
   return new LatenessFilterOperator({ columns: resolved.map((r) => r.column) });
+}
+
+/**
+ * The clock table's waterline (now-clock.ts): its current value. A step that moves the clock retracts the old
+ * value and inserts a later one, so every change after the step is at or above the value the step left.
+ */
+function clockWaterline(op: TableInputOperator): ReadonlyMap<number, () => Value> {
+  return new Map([
+    [
+      0,
+      () => {
+        const b = op.contents();
+        let max: Value = null;
+        b.rows.forEach((r, i) => {
+          const v = r[0] as Value;
+          if ((b.weights[i] as number) > 0 && v !== null && (max === null || (v as number) > (max as number)))
+            max = v;
+        });
+        return max;
+      },
+    ],
+  ]);
 }
 
 /** The waterline getters of a relation's LATENESS columns (see `Rel.waterlines`). */

@@ -15,6 +15,11 @@
  *   a waterline W, every later row of the other side has `f(o.y) >= f(W)`, so a stored row with `s.x < f(W)`
  *   can never match again (Nexmark q7's `B.date_time BETWEEN B1.date_time - INTERVAL '10' SECOND AND
  *   B1.date_time`).
+ * - Partitioned operators ({@link partitionWaterlines}: top-k, OVER): the output keeps the partition keys'
+ *   waterlines (window-agg-plan.ts adds the ORDER BY column's under bounded frames); SESSION keeps the key's and
+ *   gives `window_end` the time column's (windows.ts); grouping sets keep those of expressions every set groups by.
+ * - ASOF JOIN ({@link asofLateness}): left rows below the right operand's waterline, right rows shadowed below
+ *   both operands' waterlines are discarded; the left operand's column keeps the smaller waterline.
  *
  * The getters are read at the end of an operator's step, after the LATENESS filters of the same step (sources
  * step first), so they bound the changes of later steps only, which is what discarding needs.
@@ -216,4 +221,56 @@ export function partitionPurge(
       return { purge: { key: i, below, compare: comparator((parts[i] as Bound).type.kind) } };
   }
   return {};
+}
+
+/**
+ * The waterlines of a partitioned operator's input columns that its output keeps (top-k, OVER): the input is
+ * `[k1..kp, FROM columns...]` and every change of the output lies in the partition of an input change (a row
+ * pushed out of a top-k, a row whose window value moves), so only the partition keys are bounded: key i keeps
+ * its waterline, and so does a FROM column that is itself a partition key (`p + column`). Other columns of a
+ * re-emitted row can be arbitrarily old.
+ */
+export function partitionWaterlines(
+  input: Waterlines | undefined,
+  parts: readonly Bound[],
+): Map<number, () => Value> {
+  const out = new Map<number, () => Value>();
+  parts.forEach((b, i) => {
+    const w = input?.get(i);
+    if (w === undefined) return;
+    out.set(i, w);
+    if (b.colRef !== undefined) {
+      const same = input?.get(parts.length + b.colRef);
+      if (same !== undefined) out.set(parts.length + b.colRef, same);
+    }
+  });
+  return out;
+}
+
+/**
+ * LATENESS for `l LEFT ASOF JOIN r MATCH_CONDITION (a >= b)` (`operators/asof-join.ts`): `a` over the left
+ * columns, `b` over the joined columns (the right ones from `lw`), both of the comparison's type (no implicit
+ * cast). The operator's `gc` — left rows below b's waterline WR, and with a's waterline WL right rows shadowed
+ * below min(WL, WR) — and the output's waterline: a change of the output is a left change (a's column at least
+ * WL) or a re-match of stored left rows at or above a right change (at least WR), so a's column, when it is one,
+ * keeps min(WL, WR).
+ */
+export function asofLateness(
+  a: Bound,
+  b: Bound,
+  lw: number,
+  leftW: Waterlines | undefined,
+  rightW: Waterlines | undefined,
+): { gc?: { left?: () => Value; right?: () => Value }; waterlines?: Waterlines } {
+  const shiftedRight =
+    rightW === undefined ? undefined : new Map([...rightW].map(([i, w]) => [i + lw, w] as const));
+  const wr = waterlineOf(b, shiftedRight);
+  if (wr === undefined) return {};
+  const wl = waterlineOf(a, leftW);
+  if (wl === undefined) return { gc: { left: wr } };
+  const both = minOf(wl, wr, comparator(a.type.kind));
+  return {
+    gc: { left: wr, right: both },
+    ...(a.colRef === undefined ? {} : { waterlines: new Map([[a.colRef, both]]) }),
+  };
 }

@@ -10,7 +10,18 @@
  * offset for the temporal ones). Aggregates compute exactly as in GROUP BY (`aggregates.ts`). ORDER BY uses
  * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
  * and LAG/LEAD never depend on arrival order; without ORDER BY, LAG/LEAD order the partition by the calls' first
- * arguments (ascending, NULL first, as Feldera does), then by the whole row. State: none here.
+ * arguments (ascending, NULL first, as Feldera does), then by the whole row.
+ *
+ * LATENESS (Feldera's rolling-aggregate rules): a partition key with a waterline discards the partitions below it
+ * and keeps its waterline in the output (a change stays in its partition). With a waterline W on the first ORDER
+ * BY key — a plain, NOT NULL, ascending column of a numeric, DATE or TIMESTAMP type — each call bounds which rows a
+ * change at t ≥ W can move (`lag`: rows at or after t − lag; ROWS/RANGE frames ending at CURRENT ROW or PRECEDING,
+ * LAG: 0; RANGE ... n FOLLOWING: n; LEAD and UNBOUNDED FOLLOWING: no bound) and how far back a row's value reads
+ * (`reach`: RANGE frames starting n PRECEDING: n, at CURRENT ROW: 0). When every call has a `lag`, the order column
+ * keeps the waterline W − max lag in the output; when every call also has a `reach`, rows below
+ * W − max lag − max reach can no longer be in a frame whose value changes, and the operator discards them.
+ *
+ * State: none here.
  */
 import type { Circuit, NodeId } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
@@ -40,7 +51,13 @@ import { compareByKeys, sortKey } from './sort-keys.ts';
 import { type SqlType, withNullable } from './sql-type.ts';
 import { aggregateType } from './types-rules.ts';
 import { USECS_PER_DAY } from './values/temporal.ts';
-import { partitionPurge } from './waterline-plan.ts';
+import {
+  partitionPurge,
+  partitionWaterlines,
+  projectWaterlines,
+  type Waterlines,
+  withWaterlines,
+} from './waterline-plan.ts';
 import { overCalls } from './window-rank.ts';
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
@@ -137,6 +154,7 @@ export function planWindowAggs(
   const fns: Fn[] = [];
   const frames: Array<(rows: readonly Row[], i: number) => [number, number]> = [];
   const types: SqlType[] = [];
+  const extents: Extent[] = [];
   for (const call of calls) {
     const fc = call.FuncCall;
     const raw = String(fc.funcname[fc.funcname.length - 1].String.sval).toLowerCase();
@@ -178,6 +196,8 @@ export function planWindowAggs(
         return ex(o, o);
       });
       frames.push((_rows, i) => [i, i]);
+      // a new row changes LAG of the rows after it only; LEAD of rows before it, arbitrarily old
+      extents.push({ reach: undefined, lag: raw === 'lag' ? 0 : undefined });
       types.push(t);
       continue;
     }
@@ -222,15 +242,19 @@ export function planWindowAggs(
       }
       return acc.result();
     });
-    frames.push(frameOf(fc, orders, scope));
+    const f = frameOf(fc, orders, scope);
+    frames.push(f.frame);
+    extents.push(f.extent);
     types.push(withNullable(result, name !== 'count'));
   }
 
+  const late = orderLateness(input.waterlines, parts, orders, extents);
   const node = c.circuit.add(
     new WindowAggOperator({
       keyCount: p,
       compare,
       ...partitionPurge(input.waterlines, parts),
+      ...(late.framePurge === undefined ? {} : { framePurge: late.framePurge }),
       compute: (rows) =>
         rows.map((_r, i) =>
           fns.map((f, k) => {
@@ -255,20 +279,31 @@ export function planWindowAggs(
   const evs = exprs.map((e) => e.gen({ col: (i) => (a: Row) => a[i] as Value }));
   const out = c.circuit.add(new MapOperator((r) => evs.map((e) => e(r, r))), [node]);
   return {
-    rel: { node: out, cols: [] },
+    rel: { node: out, cols: [], ...withWaterlines(projectWaterlines(exprs, late.waterlines)) },
     cols: targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type })),
   };
 }
 
-/** The frame of a call as [lo, hi] row indices (possibly out of range; the caller clamps). */
+/**
+ * How far a call's values reach along the first ORDER BY key, in its unit (for LATENESS): `reach` — a row's
+ * value depends only on rows whose key is at least its own minus `reach` (RANGE frames with a bounded start);
+ * `lag` — a change at key t changes only the values of rows whose key is at least `t − lag`. Undefined: no bound.
+ */
+interface Extent {
+  readonly reach: number | undefined;
+  readonly lag: number | undefined;
+}
+
+/** The frame of a call as [lo, hi] row indices (possibly out of range; the caller clamps), and its extent. */
 function frameOf(
   fc: Ast,
   orders: ReadonlyArray<{ b: Bound; ev: (a: Row, b: Row) => Value; desc: boolean }>,
   scope: BindContext,
-): (rows: readonly Row[], i: number) => [number, number] {
+): { frame: (rows: readonly Row[], i: number) => [number, number]; extent: Extent } {
   const w = fc.over;
   let o = (w.frameOptions ?? 0) as number;
-  if (orders.length === 0) return (rows) => [0, rows.length - 1];
+  if (orders.length === 0)
+    return { frame: (rows) => [0, rows.length - 1], extent: { reach: undefined, lag: undefined } };
   if ((o & 1) === 0) o = F.RANGE | F.START_UNBOUNDED_PRECEDING | F.END_CURRENT_ROW;
   if (o & (F.GROUPS | F.EXCLUDE))
     throw sqlError('SqlUnsupported', 'GROUPS frames and EXCLUDE are not supported', scope, fc.location, {
@@ -348,7 +383,29 @@ function frameOf(
     }
     return j;
   };
-  return (rows, i) => {
+  const extent: Extent = {
+    reach:
+      rowsMode || o & F.START_UNBOUNDED_PRECEDING
+        ? undefined
+        : o & F.START_CURRENT_ROW
+          ? 0
+          : o & F.START_OFFSET_PRECEDING
+            ? so
+            : -so,
+    lag:
+      o & F.END_UNBOUNDED_FOLLOWING
+        ? undefined
+        : o & F.END_CURRENT_ROW
+          ? 0
+          : o & F.END_OFFSET_FOLLOWING
+            ? rowsMode
+              ? undefined
+              : eo
+            : rowsMode
+              ? 0
+              : -eo,
+  };
+  const frame = (rows: readonly Row[], i: number): [number, number] => {
     let lo: number;
     let hi: number;
     const kv = rowsMode ? 0 : keyOf(rows[i] as Row);
@@ -363,6 +420,63 @@ function frameOf(
     else if (kv === null) hi = peers(rows, i)[1];
     else hi = bound(rows, o & F.END_OFFSET_PRECEDING ? kv - eo : kv + eo, true) - 1;
     return [lo, hi];
+  };
+  return { frame, extent };
+}
+
+/** Order key types whose values and frame offsets are plain numbers (or BIGINT) in one unit. */
+const LINEAR_KINDS: ReadonlySet<string> = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'REAL',
+  'DOUBLE',
+  'DATE',
+  'TIMESTAMP',
+]);
+
+/** `w() − d` (a lower bound: BIGINT rounds `d` up), null while there is no waterline. */
+function shifted(w: () => Value, d: number): () => Value {
+  return () => {
+    const v = w();
+    if (typeof v === 'number') return v - d;
+    if (typeof v === 'bigint') return v - BigInt(Math.ceil(d));
+    return null;
+  };
+}
+
+/**
+ * LATENESS for a window-agg (see the module header): the output's waterlines (the partition keys', and the
+ * ascending, NOT NULL first ORDER BY column's lowered by the largest `lag` when every call has one), and the
+ * frame purge (rows below the waterline minus the largest `lag` plus `reach` can never be in a frame whose value
+ * changes again: discarded) when every call also has a `reach`. Waterlines are over the operator's input
+ * columns `[partition keys, FROM columns]`, as are the output's first columns.
+ */
+function orderLateness(
+  input: Waterlines | undefined,
+  parts: readonly Bound[],
+  orders: ReadonlyArray<{ b: Bound; desc: boolean }>,
+  extents: readonly Extent[],
+): {
+  waterlines: Map<number, () => Value>;
+  framePurge?: { column: number; below: () => Value; compare: (a: Value, b: Value) => number };
+} {
+  const waterlines = partitionWaterlines(input, parts);
+  const key = orders[0];
+  const col = key?.b.colRef;
+  if (key === undefined || col === undefined || key.desc || key.b.type.nullable) return { waterlines };
+  if (!LINEAR_KINDS.has(key.b.type.kind)) return { waterlines };
+  const column = parts.length + col;
+  const tw = input?.get(column);
+  if (tw === undefined || extents.some((e) => e.lag === undefined)) return { waterlines };
+  const lag = Math.max(0, ...extents.map((e) => e.lag as number));
+  waterlines.set(column, shifted(tw, lag));
+  if (extents.some((e) => e.reach === undefined)) return { waterlines };
+  const reach = Math.max(0, ...extents.map((e) => e.reach as number));
+  return {
+    waterlines,
+    framePurge: { column, below: shifted(tw, lag + reach), compare: comparator(key.b.type.kind) },
   };
 }
 

@@ -8,7 +8,9 @@
  *
  * ORDER BY keys follow Feldera's NULL order (NULL smallest; see `order-limit.ts`); ties among equal keys get
  * row numbers in the order of the whole row, so results do not depend on arrival order. One ranking function per
- * SELECT; other window functions (aggregates OVER, LAG/LEAD) are not supported yet.
+ * SELECT (aggregates OVER and LAG/LEAD: window-agg-plan.ts). LATENESS: a partition key with a waterline
+ * discards the partitions below it, and the output keeps the partition keys' waterlines (only they: a row
+ * pushed out of the top-k is an old row of the same partition), so operators downstream can discard too.
  *
  * State: none here.
  */
@@ -29,7 +31,7 @@ import {
 import type { SourceMap } from './parse.ts';
 import { compareByKeys, sortKey } from './sort-keys.ts';
 import { sqlType } from './sql-type.ts';
-import { partitionPurge } from './waterline-plan.ts';
+import { partitionPurge, partitionWaterlines, projectWaterlines, withWaterlines } from './waterline-plan.ts';
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
 interface Rel {
@@ -171,8 +173,10 @@ export function planRanked(
     e.gen({ col: (i) => (a: Row) => (i === cols.length - 1 ? BigInt(a[i] as number) : a[i]) as Value }),
   );
   const node = c.circuit.add(new MapOperator((r) => evs.map((e) => e(r, r))), [ranked]);
+  // LATENESS: the partition keys' waterlines pass through (a change of a partition's ranks stays in it)
+  const outW = projectWaterlines(exprs, partitionWaterlines(input.waterlines, parts));
   return {
-    rel: { node, cols: [] },
+    rel: { node, cols: [], ...withWaterlines(outW) },
     cols: targets.map((t, i) => ({ qualifier: null, name: t.name, type: (exprs[i] as Bound).type })),
   };
 }

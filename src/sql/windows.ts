@@ -9,8 +9,9 @@
  *   per key k (all rows one timeline without it; NULL is a key like any other), rows ordered by ts whose times
  *   are less than `size` apart are one session; `window_start` is the time of its first row, `window_end` that
  *   of its last row plus `size`. Incremental but stateful (`operators/session-window.ts`): a row that bridges
- *   two sessions changes both sessions' rows. Its output carries no waterlines (a session can grow back in time
- *   through its rows); with a waterline on the time column, closed sessions leave its state.
+ *   two sessions changes both sessions' rows. With a waterline on the time column, closed sessions leave its
+ *   state and `window_end` gets that waterline (every changed row's session ends above it); the key column keeps
+ *   its own; `window_start` and the time column get none (a session can grow back in time through its rows).
  * Arguments may be named (`DATA =>`, `TIMECOL =>`, `KEY =>`, `SIZE =>`, `SLIDE =>`, `OFFSET =>`). The time column is a
  * TIMESTAMP (or DATE, counted as its midnight) and the widths are positive day-time interval constants. A row
  * whose time is NULL belongs to no window and is dropped, as in Feldera. TUMBLE and HOP are stateless
@@ -185,6 +186,18 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
       }),
       [keyed],
     );
+    // LATENESS out: a change at time t ≥ W (the time column's waterline) touches only sessions whose last row is
+    // within the gap of t, and sessions ending after t: every changed row's window_end is above W. A key's
+    // changes stay in that key, so the key column keeps its waterline; window_start and the time column none
+    // (a merged session's rows and start can be old).
+    const sessionW = new Map<number, () => Value>();
+    const kwl = ki < 0 ? undefined : rel.waterlines?.get(ki);
+    if (kwl !== undefined) sessionW.set(ki, kwl);
+    if (twl !== undefined)
+      sessionW.set(rel.cols.length + 1, () => {
+        const w = twl();
+        return w === null ? null : isDate ? (w as number) * USECS_PER_DAY : (w as number);
+      });
     return {
       rel: {
         node,
@@ -193,6 +206,7 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
           { qualifier: null, name: 'window_start', type: boundType },
           { qualifier: null, name: 'window_end', type: boundType },
         ],
+        ...(sessionW.size > 0 ? { waterlines: sessionW } : {}),
       },
       qualifier: (rf.alias?.aliasname as string | undefined) ?? null,
     };

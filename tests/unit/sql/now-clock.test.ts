@@ -57,11 +57,8 @@ test('NOW() plans as a join with the clock table: views follow the clock increme
   );
   // the clock moves: the aged row is retracted, NOW() in the select list changes
   out = c.step(new Map([[NOW_TABLE, { rows: [[10 * S], [11 * S]], weights: [-1, 1] }]]));
-  assert.deepEqual(out.get('recent'), {
-    rows: [[1]],
-    weights: [-1],
-    consolidated: out.get('recent')?.consolidated,
-  });
+  assert.deepEqual(out.get('recent')?.rows, [[1]]);
+  assert.deepEqual(out.get('recent')?.weights, [-1]);
   assert.equal(out.get('stamped')?.rows.length, 4);
   assert.deepEqual((await c.query('SELECT NOW() AS x')).rows, [[11 * S]]);
   // a program without NOW() has no clock table
