@@ -826,6 +826,8 @@ interface Replaced {
 }
 
 const NO_KEY: unique symbol = Symbol('no key');
+/** {@link Trace}'s numeric unique head keys were first touched in ascending order. */
+const ASCENDING: unique symbol = Symbol('ascending');
 
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE_BIG = -MAX_SAFE_BIG;
@@ -1066,16 +1068,24 @@ export class Trace {
     if (r.cur !== null) fn(r.cur, 1);
   }
 
-  /** The unique head's keys as numbers when the key is one column and every head key is a number, else null. */
-  #numericHeadKeys(): Float64Array | null {
+  /**
+   * The unique head's keys as numbers when the key is one column and every head key is a number, else null;
+   * {@link ASCENDING} when, moreover, they were first touched in strictly ascending order (no NaN: the Map's order is
+   * then the key order, and no sort is needed).
+   */
+  #numericHeadKeys(): Float64Array | typeof ASCENDING | null {
     if (!this.#simpleKey) return null;
     const keys = new Float64Array(this.#uhead.size);
     let i = 0;
+    let ascending = true;
+    let prev = 0;
     for (const k of this.#uhead.keys()) {
       if (typeof k !== 'number') return null;
+      if (Number.isNaN(k) || (i > 0 && !(k > prev))) ascending = false;
+      prev = k;
       keys[i++] = k;
     }
-    return keys;
+    return ascending ? ASCENDING : keys;
   }
 
   /** Adds `w` copies of `row` (negative: removes). */
@@ -1244,7 +1254,10 @@ export class Trace {
         ws.push(w);
       };
       const keys = this.#numericHeadKeys();
-      if (keys !== null) {
+      if (keys === ASCENDING) {
+        // keys first touched in ascending order (new ids or timestamps): the Map's order is key order
+        this.#uheadEntries(emit);
+      } else if (keys !== null) {
         // one numeric key column: key order is numeric order, so the entries are encoded already sorted
         // (but for a key's retraction and insertion, which the build orders by their value bytes)
         keys.sort();

@@ -305,6 +305,7 @@ describe('trace', () => {
     // numeric keys (sealed in numeric order, incl. -0, NaN and infinities), bigint and string keys (generic
     // sealing), and a two-column key
     const numKeys: Value[] = [-0, 0, 1, -1, 2.5, -2.5, Number.NaN, Infinity, -Infinity, 7, 1e300, -1e-300];
+    let ascending = 0;
     const kinds: Array<{ keyCols: number[]; key: () => Value }> = [
       { keyCols: [0], key: () => numKeys[randInt(rnd, 0, numKeys.length - 1)] as Value },
       { keyCols: [0], key: () => BigInt(randInt(rnd, -20, 20)) },
@@ -318,6 +319,8 @@ describe('trace', () => {
         key: () => (rnd() < 0.5 ? randInt(rnd, -9, 9) : Decimal.parse(`${randInt(rnd, -9, 9)}.5`)),
       },
       { keyCols: [1, 0], key: () => randInt(rnd, 0, 20) },
+      // new keys mostly ascending (ids), some older ones touched again: heads first touched in key order
+      { keyCols: [0], key: () => (rnd() < 0.85 ? ascending++ : randInt(rnd, -2, ascending)) },
     ];
     const norm0 = (v: Value): string =>
       typeof v === 'number' && Object.is(v, -0) ? '0' : typeof v === 'bigint' ? `${v}n` : String(v);
