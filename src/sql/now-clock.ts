@@ -103,24 +103,7 @@ function clockSublink(location: number): Ast {
  * rewrote.
  */
 export function rewriteNow(ast: Ast): number {
-  // iterative (an explicit stack of containers): a 5,000-term expression nests the AST 5,000 levels deep
-  let n = 0;
-  const stack: unknown[] = [ast];
-  while (stack.length > 0) {
-    const node = stack.pop();
-    if (node === null || typeof node !== 'object') continue;
-    const o = node as Record<string | number, unknown>;
-    const keys: Array<string | number> = Array.isArray(node) ? node.map((_x, i) => i) : Object.keys(o);
-    for (const k of keys) {
-      const x = o[k];
-      if (x === null || typeof x !== 'object') continue;
-      if (!Array.isArray(x) && isNowCall(x as Ast)) {
-        o[k] = clockSubquery(((x as Ast).FuncCall.location as number) ?? -1);
-        n++;
-      } else stack.push(x);
-    }
-  }
-  return n;
+  return replaceNow(ast, clockSubquery, true);
 }
 
 /** The alias of the clock relation a temporal filter joins, and its one column (see {@link rewriteTemporalFilters}). */
@@ -145,8 +128,12 @@ function holdsNow(root: Ast): boolean {
   return false;
 }
 
-/** Replaces the NOW() calls under `root` (not inside subqueries) by `make(location)`; returns how many. */
-function replaceNow(root: Ast, make: (location: number) => Ast): number {
+/**
+ * Replaces the NOW() calls under `root` by `make(location)` (inside subqueries too when `intoSubqueries`);
+ * returns how many. Iterative (an explicit stack of containers): a 5,000-term expression nests the AST 5,000
+ * levels deep.
+ */
+function replaceNow(root: Ast, make: (location: number) => Ast, intoSubqueries: boolean): number {
   let n = 0;
   const stack: unknown[] = [root];
   while (stack.length > 0) {
@@ -161,7 +148,7 @@ function replaceNow(root: Ast, make: (location: number) => Ast): number {
       else if (isNowCall(x as Ast)) {
         o[k] = make(((x as Ast).FuncCall.location as number) ?? -1);
         n++;
-      } else if ((x as Ast).SubLink === undefined) stack.push(x);
+      } else if (intoSubqueries || (x as Ast).SubLink === undefined) stack.push(x);
     }
   }
   return n;
@@ -200,12 +187,16 @@ export function rewriteTemporalFilters(ast: Ast): number {
         const temporal =
           (e?.kind === 'AEXPR_OP' && op !== undefined && ORDER_OPS.has(op)) || e?.kind === 'AEXPR_BETWEEN';
         if (!temporal || !holdsNow(c)) continue;
-        m += replaceNow(c, (location) => ({
-          ColumnRef: {
-            fields: [{ String: { sval: CLOCK_ALIAS } }, { String: { sval: CLOCK_COLUMN } }],
-            location,
-          },
-        }));
+        m += replaceNow(
+          c,
+          (location) => ({
+            ColumnRef: {
+              fields: [{ String: { sval: CLOCK_ALIAS } }, { String: { sval: CLOCK_COLUMN } }],
+              location,
+            },
+          }),
+          false,
+        );
       }
       if (m > 0) {
         (sel.fromClause as Ast[]).push(clockRelation());
