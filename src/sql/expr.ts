@@ -55,6 +55,7 @@ import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import { bindLambdaCall } from './functions/lambdas.ts';
+import { bindVariantLambdaCall } from './functions/variant-lambdas.ts';
 import {
   bindIntervalQualified,
   castInterval,
@@ -1080,7 +1081,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   const special =
     bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
     bindCeilFloorTo(name, n, ctx, bindExpr) ?? // CEIL(x TO DAY), rewritten to ceil(x, DAY)
-    bindLambdaCall(name, n, ctx, bindExpr); // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
+    bindLambdaCall(name, n, ctx, bindExpr) ?? // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
+    bindVariantLambdaCall(name, n, ctx, bindExpr); // VARIANT_FILTER(v, (k, x) -> p), VARIANT_MAP, ...
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
@@ -1216,6 +1218,9 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       }
       return bindExtract(field.literal.value, args[1] as Bound, ctx, loc);
     }
+    case 'ifnull': // Feldera: IFNULL(a, b) is COALESCE(a, b)
+      argc(2);
+      return bindExpr({ CoalesceExpr: { args: n.args, location: loc } }, ctx);
     case 'coalesce':
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);
