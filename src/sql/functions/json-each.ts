@@ -9,6 +9,9 @@
  *   object gives an empty map;
  * - `JSON_OBJECT_KEYS(v)`: the sorted `ARRAY<VARCHAR>` of the object's top-level string keys (all of them,
  *   whatever their values); empty for a VARIANT that is not an object;
+ * - `JSON_KEYS(v)`: the paths of the keys of the object and of every object nested in it (not inside arrays),
+ *   dot-joined with keys that are not identifiers double-quoted as in `VARIANT_DEEP_FILTER`'s paths, sorted and
+ *   distinct (BigQuery's JSON_KEYS in its default mode); empty for a VARIANT that is not an object;
  * - `VARIANT_MERGE(v1, v2)`: JSON Merge Patch (RFC 7386) without deletion: two objects merge field by field,
  *   recursively; otherwise (scalars, arrays, mixed) the second wins; a JSON null is a value like any other.
  * An SQL NULL argument gives NULL. A VARIANT made from bytes is a scalar, not an array. Holdfast keeps a DATE,
@@ -22,8 +25,10 @@ import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
 import { SqlArray, SqlMap, Variant } from '../values/collections.ts';
 import { Decimal } from '../values/decimal.ts';
 import { BIGINT_MAX, BIGINT_MIN } from '../values/integers.ts';
+import { compareStrings } from '../values/primitive-compare.ts';
 import { parseDate, parseTime, parseTimestamp } from '../values/temporal.ts';
 import type { FunctionCall, FunctionImpl } from './types.ts';
+import { pathKey } from './variant-lambdas.ts';
 
 const TEXT = sqlType('VARCHAR', false, { length: null });
 
@@ -149,6 +154,26 @@ export const JSON_EACH_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
       return new SqlArray(
         m.keys.map((k) => (k as Variant).value).filter((k): k is string => typeof k === 'string'),
       );
+    });
+  },
+  json_keys: (call) => {
+    call.argc(1);
+    const v = variantArg(call, 0);
+    return strict(sqlType('ARRAY', v.type.nullable, { element: TEXT }), [v], (x) => {
+      const paths = new Set<string>();
+      const walk = (m: SqlMap, prefix: string) => {
+        for (let i = 0; i < m.size; i++) {
+          const key = (m.keys[i] as Variant).value;
+          if (typeof key !== 'string') continue;
+          const path = prefix + pathKey(key);
+          paths.add(path);
+          const inner = objectOf(m.values[i] as Variant);
+          if (inner !== null) walk(inner, `${path}.`);
+        }
+      };
+      const m = objectOf(x as Variant);
+      if (m !== null) walk(m, '');
+      return new SqlArray([...paths].sort(compareStrings));
     });
   },
   variant_merge: (call) => {

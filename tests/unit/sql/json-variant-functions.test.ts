@@ -1,5 +1,5 @@
 /**
- * Feldera's JSON object functions (reference page json): JSON_EACH_<type>, JSON_OBJECT_KEYS, VARIANT_MERGE and
+ * Feldera's JSON object functions (reference page json): JSON_EACH_<type>, JSON_OBJECT_KEYS, JSON_KEYS, VARIANT_MERGE and
  * the lambda functions VARIANT_FILTER, VARIANT_DEEP_FILTER, VARIANT_MAP, VARIANT_DEEP_MAP — values from the
  * reference's examples plus edge cases (SQL NULL, non-objects, non-string keys, quoted paths, bytes), an
  * incremental run with retractions, and Postgres (jsonb) as the oracle where the two agree.
@@ -155,6 +155,25 @@ test('JSON_OBJECT_KEYS: every top-level key, sorted, whatever its value', async 
   assert.deepEqual(
     await one(`JSON_OBJECT_KEYS(PARSE_JSON('{"b": {"c": 2}, "a": 1, "d": null, "e": [1]}')) AS k`),
     { k: ['a', 'b', 'd', 'e'] },
+  );
+});
+
+test('JSON_KEYS: the paths of every nested object key, sorted and distinct; arrays are not traversed', async () => {
+  assert.deepEqual(
+    await one(
+      `JSON_KEYS(PARSE_JSON('{"a": {"b": 1, "c": {"d": 2}}, "e": [{"f": 3}], "g": 4}')) AS doc,
+       JSON_KEYS(PARSE_JSON('{"a.b": 1, "a": {"b": 1}}')) AS quoted,
+       JSON_KEYS(PARSE_JSON('[{"a": 1}]')) AS arr, JSON_KEYS(CAST(MAP[1, MAP['x', 1]] AS VARIANT)) AS intkeys,
+       JSON_KEYS(PARSE_JSON(s)) AS sqlnull`,
+    ),
+    {
+      doc: ['a', 'a.b', 'a.c', 'a.c.d', 'e', 'g'],
+      // a key with a dot is quoted, so its path differs from the nested a.b
+      quoted: ['"a.b"', 'a', 'a.b'],
+      arr: [],
+      intkeys: [],
+      sqlnull: null,
+    },
   );
 });
 
