@@ -6,6 +6,8 @@
  *   else FALSE (an empty array is FALSE; a NULL array is NULL).
  * The body may read the element (the parameter shadows a column of the same name) and the row's other columns;
  * in a GROUP BY query's select list only the parameter (bind the lambda in a subquery to read group keys).
+ * {@link lambdaOf} also reads the two-parameter form `(k, x) -> expression` (a ROW of names on the left of `->`),
+ * which `variant-lambdas.ts` binds; these two functions take one parameter only.
  *
  * State: none. Invariant: the body is evaluated once per element, in order, with no state kept between rows.
  */
