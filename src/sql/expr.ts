@@ -1218,6 +1218,26 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       }
       return bindExtract(field.literal.value, args[1] as Bound, ctx, loc);
     }
+    case 'div_null': {
+      // Feldera (sqllib's div_null): a / b, but NULL when b is zero (instead of an error or ±Infinity)
+      argc(2);
+      const div = arithmetic('/', args[0] as Bound, args[1] as Bound, ctx, loc);
+      const by = args[1] as Bound;
+      const isZero = (v: Value) =>
+        v instanceof Decimal ? v.isZero() : typeof v === 'bigint' ? v === 0n : Number(v) === 0;
+      return fold({
+        type: { ...div.type, nullable: true },
+        cols: mergeCols(div, by),
+        gen: (c) => {
+          const d = div.gen(c);
+          const b = by.gen(c);
+          return (x, y) => {
+            const v = b(x, y);
+            return v === null || isZero(v) ? null : d(x, y);
+          };
+        },
+      });
+    }
     case 'ifnull': // Feldera: IFNULL(a, b) is COALESCE(a, b)
       argc(2);
       return bindExpr({ CoalesceExpr: { args: n.args, location: loc } }, ctx);

@@ -1,8 +1,9 @@
 /**
  * Feldera's other spellings of existing operations: IFNULL (COALESCE), DATE_ADD / DATE_SUB (date ± interval),
- * DATEDIFF (TIMESTAMPDIFF), MAP_CONCAT, and GREATEST_IGNORE_NULLS / LEAST_IGNORE_NULLS — values from the
+ * DATEDIFF (TIMESTAMPDIFF), MAP_CONCAT, DIV_NULL (division, NULL for a zero divisor) and
+ * GREATEST_IGNORE_NULLS / LEAST_IGNORE_NULLS — values from the
  * reference's examples and edge cases, with Postgres as the oracle where it agrees (COALESCE, date + whole
- * days or months, date - date, GREATEST/LEAST, which ignore NULLs in Postgres).
+ * days or months, date - date, GREATEST/LEAST, which ignore NULLs in Postgres, integer a / NULLIF(b, 0)).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -138,6 +139,36 @@ test('MAP_CONCAT(m1, m2): the entries of both, m2 winning on a common key; NULL 
   );
 });
 
+test('DIV_NULL(a, b): a / b with its type, NULL when b is zero (where / fails or gives Infinity)', async () => {
+  const got = await view(
+    'CREATE TABLE t(id INT, a INT, b INT, d DECIMAL(6, 2), f DOUBLE);',
+    `SELECT id, DIV_NULL(a, b) AS i, DIV_NULL(d, CAST(b AS DECIMAL(4, 1))) AS dec, DIV_NULL(f, CAST(b AS DOUBLE)) AS dbl,
+       DIV_NULL(INTERVAL '10' DAY, b) AS iv FROM t`,
+    [
+      { id: 1, a: -7, b: 2, d: 7.5, f: 1 },
+      { id: 2, a: 7, b: 0, d: 7.5, f: 0 },
+      { id: 3, a: null, b: 3, d: null, f: null },
+      { id: 4, a: 1, b: null, d: 1, f: 1 },
+    ],
+  );
+  assert.deepEqual(got.types, ['INTEGER', 'INTEGER', 'DECIMAL', 'DOUBLE', 'INTERVAL_DT']);
+  assert.deepEqual(got.rows, [
+    { id: 1, i: -3, dec: 3.75, dbl: 0.5, iv: 432000000000 },
+    { id: 2, i: null, dec: null, dbl: null, iv: null }, // 0e0 / 0e0 too
+    { id: 3, i: null, dec: null, dbl: null, iv: 288000000000 }, // 10 days / 3, in µs
+    { id: 4, i: null, dec: null, dbl: null, iv: null },
+  ]);
+  // a zero divisor is no error, an overflow still is
+  await assert.rejects(
+    view('CREATE TABLE t(id INT, a INT, b INT);', 'SELECT DIV_NULL(a, b) AS q FROM t', [
+      { id: 1, a: -2147483648, b: -1 },
+    ]),
+    (e: { errorCode?: string; message: string }) =>
+      e.errorCode === 'SqlRuntimeError' && /integer out of range/.test(e.message),
+  );
+  assert.match((await compileError('SELECT DIV_NULL(id) FROM t')).message, /DIV_NULL takes 2 arguments/);
+});
+
 test('GREATEST_IGNORE_NULLS / LEAST_IGNORE_NULLS: NULLs ignored, NULL only when every argument is', async () => {
   const got = await view(
     'CREATE TABLE t(id INT, x INT, y INT);',
@@ -167,7 +198,7 @@ after(async () => {
   await oracle.close();
 });
 
-test('oracle: IFNULL, DATE_ADD/DATE_SUB by whole days and months, DATEDIFF(DAY), *_IGNORE_NULLS agree with Postgres', async () => {
+test('oracle: IFNULL, DIV_NULL, DATE_ADD/DATE_SUB by whole days and months, DATEDIFF(DAY), *_IGNORE_NULLS agree with Postgres', async () => {
   const ints = [null, -3, 0, 7];
   const dates = ['2020-01-31', '2019-02-28', '2024-02-29', '1999-12-31'];
   const cases: { hf: string; pg: string }[] = [];
@@ -177,6 +208,7 @@ test('oracle: IFNULL, DATE_ADD/DATE_SUB by whole days and months, DATEDIFF(DAY),
       cases.push({ hf: `IFNULL(${lit(a)}, ${lit(b)})`, pg: `COALESCE(${lit(a)}, ${lit(b)})` });
       cases.push({ hf: `GREATEST_IGNORE_NULLS(${lit(a)}, ${lit(b)})`, pg: `GREATEST(${lit(a)}, ${lit(b)})` });
       cases.push({ hf: `LEAST_IGNORE_NULLS(${lit(a)}, ${lit(b)}, 1)`, pg: `LEAST(${lit(a)}, ${lit(b)}, 1)` });
+      cases.push({ hf: `DIV_NULL(${lit(a)}, ${lit(b)})`, pg: `${lit(a)} / NULLIF(${lit(b)}, 0)` });
     }
   for (const d of dates) {
     for (const n of [1, 29, 366]) {
