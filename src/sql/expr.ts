@@ -10,7 +10,8 @@
  * Function calls: a program's SQL user-defined functions (`ctx.functions`, udf.ts) first, then the built-ins
  * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
  * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
- * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
+ * `PI` without parentheses, GREATEST/LEAST (via the registry), `IFNULL(a, b)` (a COALESCE), `DIV_NULL(a, b)` (a / b,
+ * NULL for a zero divisor), lambdas (functions/lambdas.ts, functions/variant-lambdas.ts); CHAR(n) operands of `||` and string functions
  * keep their padding (Feldera); a REAL compared with an exact-number literal (comparisons, IN, simple CASE)
  * compares as REAL (Feldera).
  */

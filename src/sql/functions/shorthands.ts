@@ -5,8 +5,9 @@
  *   on the month's last day when the day does not exist);
  * - `MAP_CONCAT(m1, m2)`: a map with the entries of both, m2's value winning on a key both have (page map); the
  *   key and value types must agree.
- * (`IFNULL(a, b)`, COALESCE(a, b), is bound by `expr.ts` as a COALESCE; `DATEDIFF`, TIMESTAMPDIFF, by
- * `datetime.ts`.) An SQL NULL argument gives NULL.
+ * (`IFNULL(a, b)`, COALESCE(a, b), and `DIV_NULL(a, b)`, a / b but NULL for a zero divisor, are bound by
+ * `expr.ts`, which types them as COALESCE and `/`; `DATEDIFF`, TIMESTAMPDIFF, by `datetime.ts`.) An SQL NULL
+ * argument gives NULL.
  *
  * State: none.
  */
