@@ -88,7 +88,7 @@ export function pivotSubquery(input: Ast, item: Ast, inputColumns: readonly stri
     );
   const forCol = last.A_Expr.lexpr as Ast;
   const forFields = forCol?.ColumnRef?.fields as Ast[] | undefined;
-  if (!forFields || !forFields[forFields.length - 1]?.String)
+  if (!forFields?.[forFields.length - 1]?.String)
     throw fail('SqlUnsupported', 'PIVOT FOR takes one column (not a list or an expression)', loc);
   const aggs = args.slice(0, -1).map((a) => ({ expr: exprOf(a), alias: aliasOf(a) }));
   for (const a of aggs)
