@@ -41,10 +41,13 @@
  *
  * 11. A string-literal select-list alias `AS 'name'` → `AS "name"` (see `string-alias-syntax.ts`).
  *
+ * 12. `t PIVOT (aggregates FOR col IN (values))` → a call `,p$vt(...)` after t (see `pivot-syntax.ts`).
+ *
  * State: none. Invariant: the output has the input's length, and only the listed tokens change.
  */
 import { rewriteCeilFloorTo } from './ceil-floor-to-syntax.ts';
 import { rewritePeriodPredicates } from './period-predicates-syntax.ts';
+import { rewritePivot } from './pivot-syntax.ts';
 import { rewriteStringAliases } from './string-alias-syntax.ts';
 import type { DialectToken } from './tokens.ts';
 import { rewriteTypes, type TypeTable } from './type-expr.ts';
@@ -138,6 +141,7 @@ export function rewriteDialect(tokens: readonly DialectToken[], chars: string[])
   }
   rewriteCeilFloorTo(tokens, chars);
   rewritePeriodPredicates(tokens, chars);
+  rewritePivot(tokens, chars);
   rewriteStringAliases(tokens, chars);
   return rewriteTypes(tokens, chars);
 }

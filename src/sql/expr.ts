@@ -10,7 +10,8 @@
  * Function calls: a program's SQL user-defined functions (`ctx.functions`, udf.ts) first, then the built-ins
  * bound here, then the registry in functions/. Feldera forms bound here: `a <=> b` (null-safe equality),
  * `~`/`!~` (RLIKE, rewritten by dialect.ts), ILIKE, `SAFE_CAST` (a CAST whose program text reads SAFE_CAST),
- * `PI` without parentheses, GREATEST/LEAST (via the registry); CHAR(n) operands of `||` and string functions
+ * `PI` without parentheses, GREATEST/LEAST (via the registry), `IFNULL(a, b)` (a COALESCE), `DIV_NULL(a, b)` (a / b,
+ * NULL for a zero divisor), lambdas (functions/lambdas.ts, functions/variant-lambdas.ts); CHAR(n) operands of `||` and string functions
  * keep their padding (Feldera); a REAL compared with an exact-number literal (comparisons, IN, simple CASE)
  * compares as REAL (Feldera).
  */
@@ -55,6 +56,7 @@ import { bindCeilFloorTo } from './functions/ceil-floor-to.ts';
 import { bindDatetimeSpecial, bindExtract } from './functions/datetime.ts';
 import { scalarFunction } from './functions/index.ts';
 import { bindLambdaCall } from './functions/lambdas.ts';
+import { bindVariantLambdaCall } from './functions/variant-lambdas.ts';
 import {
   bindIntervalQualified,
   castInterval,
@@ -1080,7 +1082,8 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
   const special =
     bindDatetimeSpecial(name, n, ctx, bindExpr) ?? // unit arguments: DATE_PART(YEAR, d), ...
     bindCeilFloorTo(name, n, ctx, bindExpr) ?? // CEIL(x TO DAY), rewritten to ceil(x, DAY)
-    bindLambdaCall(name, n, ctx, bindExpr); // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
+    bindLambdaCall(name, n, ctx, bindExpr) ?? // TRANSFORM(a, x -> e), ARRAY_EXISTS(a, x -> p)
+    bindVariantLambdaCall(name, n, ctx, bindExpr); // VARIANT_FILTER(v, (k, x) -> p), VARIANT_MAP, ...
   if (special) return special;
   const args: Bound[] = ((n.args ?? []) as Ast[]).map((a) => bindExpr(a, ctx));
   const argc = (lo: number, hi = lo) => {
@@ -1216,6 +1219,29 @@ function bindFunc(n: Ast, ctx: BindContext): Bound {
       }
       return bindExtract(field.literal.value, args[1] as Bound, ctx, loc);
     }
+    case 'div_null': {
+      // Feldera (sqllib's div_null): a / b, but NULL when b is zero (instead of an error or ±Infinity)
+      argc(2);
+      const div = arithmetic('/', args[0] as Bound, args[1] as Bound, ctx, loc);
+      const by = args[1] as Bound;
+      const isZero = (v: Value) =>
+        v instanceof Decimal ? v.isZero() : typeof v === 'bigint' ? v === 0n : Number(v) === 0;
+      return fold({
+        type: { ...div.type, nullable: true },
+        cols: mergeCols(div, by),
+        gen: (c) => {
+          const d = div.gen(c);
+          const b = by.gen(c);
+          return (x, y) => {
+            const v = b(x, y);
+            return v === null || isZero(v) ? null : d(x, y);
+          };
+        },
+      });
+    }
+    case 'ifnull': // Feldera: IFNULL(a, b) is COALESCE(a, b)
+      argc(2);
+      return bindExpr({ CoalesceExpr: { args: n.args, location: loc } }, ctx);
     case 'coalesce':
     case 'nullif':
       throw sqlError('SqlUnsupported', `unexpected function form ${name}`, ctx, loc);

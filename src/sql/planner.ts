@@ -65,6 +65,7 @@ import { widenToText } from './nested-expr.ts';
 import { IGNORE_NULLS_ARRAY_AGG } from './null-treatment-syntax.ts';
 import { planViewOrderLimit } from './order-limit.ts';
 import type { SourceMap } from './parse.ts';
+import { isPivotItem, mergePivotItems, pivotLocation, pivotSubquery } from './pivot.ts';
 import type { Rel } from './rel.ts';
 import { normalizeSelectForms, uniqueColumnNames } from './select-forms.ts';
 import { type SqlType, sqlType, withNullable } from './sql-type.ts';
@@ -685,7 +686,8 @@ export class Planner {
   // ------------------------------------------------------------------------------------------------------
   // FROM
 
-  #planFrom(items: Ast[]): FromTree {
+  #planFrom(items0: Ast[]): FromTree {
+    const items = mergePivotItems(items0, (code, message, at) => this.#err(code, message, at)); // pivot.ts
     if (items.length === 0) {
       return { k: 'rel', rel: { node: this.#c.add(new ConstantOperator([[]]), []), cols: [] }, cols: [] };
     }
@@ -715,6 +717,14 @@ export class Planner {
   }
 
   #fromItem(ast: Ast): FromTree {
+    if (ast.h$pivot) return this.#fromItem(this.#pivot(ast.h$pivot.input, ast.h$pivot.item)); // PIVOT (pivot.ts)
+    if (isPivotItem(ast))
+      throw this.#err(
+        'SqlUnsupported',
+        'PIVOT is supported after a table, view or WITH query in a FROM list, not in a JOIN',
+        pivotLocation(ast),
+        { construct: 'PIVOT' },
+      );
     if (ast.RangeVar) {
       const rv = ast.RangeVar;
       if (rv.schemaname)
@@ -787,6 +797,25 @@ export class Planner {
       return { k: 'rel', rel: { ...w.rel, cols }, cols };
     }
     throw this.#err('SqlUnsupported', `unsupported FROM item ${Object.keys(ast)[0]}`, undefined);
+  }
+
+  /** `input PIVOT (...)` as its grouped subquery (pivot.ts); the input is a table, view or WITH query. */
+  #pivot(input: Ast, item: Ast): Ast {
+    const fail = (code: Parameters<typeof sqlError>[0], message: string, at: unknown) =>
+      this.#err(code, message, at, { construct: 'PIVOT' });
+    const rv = input.RangeVar;
+    const rel = rv && !rv.schemaname ? (this.#cte(rv.relname) ?? this.#o.resolve(rv.relname)) : null;
+    if (!rel) {
+      if (rv) return input; // planned next: the unknown name's own error
+      throw fail(
+        'SqlUnsupported',
+        'PIVOT of a subquery is not supported: name the subquery in a WITH clause',
+        pivotLocation(item),
+      );
+    }
+    const renamed = (rv.alias?.colnames as Ast[] | undefined)?.map((c) => c.String?.sval as string);
+    const names = renamed ?? rel.cols.filter((c) => !c.hidden).map((c) => c.name);
+    return pivotSubquery(input, item, names, fail);
   }
 
   /**

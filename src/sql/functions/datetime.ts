@@ -17,7 +17,7 @@
  *   millennia/centuries from years 2000/2100; DATE_TRUNC's: 2001/2101);
  * - `TIMESTAMPADD(unit, n, x)` keeps the argument's type (a DATE plus days stays a DATE); months clamp to the
  *   month's end; `TIMESTAMPDIFF(unit, a, b)` counts whole units from a to b (toward zero), months as `(b - a)
- *   MONTH` does;
+ *   MONTH` does (`DATEDIFF` is the same function);
  * - `FORMAT_DATE(fmt, x)` / `PARSE_DATE(fmt, s)` / `PARSE_TIMESTAMP` / `PARSE_TIME` / `FORMAT_TIMESTAMP` /
  *   `FORMAT_TIME` use strftime-style formats (`%Y %m %d %H %M %S %y %b %B %a %A %j %e %f %%`); a string that
  *   does not match gives NULL.
@@ -790,7 +790,8 @@ export const DATETIME_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
 
 /**
  * The functions with a unit argument, bound from their AST (before the binder binds arguments): DATE_PART,
- * DATE_TRUNC, TIMESTAMP_TRUNC, TIME_TRUNC, TIMESTAMPADD, TIMESTAMPDIFF. Returns undefined for other names.
+ * DATE_TRUNC, TIMESTAMP_TRUNC, TIME_TRUNC, TIMESTAMPADD, TIMESTAMPDIFF (and its synonym DATEDIFF). Returns
+ * undefined for other names.
  */
 export function bindDatetimeSpecial(
   name: string,
@@ -836,7 +837,9 @@ export function bindDatetimeSpecial(
       const unit = unitArg(args[0], what, ctx, loc);
       return timestampAdd(unit, bind(args[1], ctx), bind(args[2], ctx), ctx, loc);
     }
-    case 'timestampdiff': {
+    case 'timestampdiff':
+    case 'datediff': {
+      // Feldera: DATEDIFF is a synonym of TIMESTAMPDIFF
       argc(3);
       const unit = unitArg(args[0], what, ctx, loc);
       return timestampDiff(unit, bind(args[1], ctx), bind(args[2], ctx), ctx, loc);

@@ -10,6 +10,10 @@
  * - `connector-metadata.ts`: `CONNECTOR_METADATA()` (in column DEFAULTs).
  * - `geometry.ts`: `ST_POINT` and `ST_DISTANCE` (Feldera's rudimentary GEOMETRY);
  * - `scalar-subquery.ts`: `h$one_row`, the value of a non-aggregate scalar subquery (written by subqueries.ts).
+ * - `json-each.ts`: `JSON_EACH_<type>`, `JSON_OBJECT_KEYS`, `VARIANT_MERGE` (JSON objects taken apart, merged);
+ * - `shorthands.ts`: `DATE_ADD`, `DATE_SUB`, `MAP_CONCAT` (other spellings of existing operations).
+ * (`variant-lambdas.ts`, `lambdas.ts` and the unit-argument functions of `datetime.ts` bind from the AST, before
+ * this registry: see `expr.ts`'s bindFunc.)
  * A name may be defined once across all modules (checked when the registry is first built).
  *
  * The map is built on first use rather than at module load, so importing an area module first (as its unit
@@ -21,8 +25,10 @@ import { COLLECTION_FUNCTIONS } from './collections.ts';
 import { CONNECTOR_METADATA_FUNCTIONS } from './connector-metadata.ts';
 import { DATETIME_FUNCTIONS } from './datetime.ts';
 import { GEOMETRY_FUNCTIONS } from './geometry.ts';
+import { JSON_EACH_FUNCTIONS } from './json-each.ts';
 import { SCALAR_FUNCTIONS } from './scalar.ts';
 import { SCALAR_SUBQUERY_FUNCTIONS } from './scalar-subquery.ts';
+import { SHORTHAND_FUNCTIONS } from './shorthands.ts';
 import type { FunctionImpl } from './types.ts';
 
 export type { FunctionCall, FunctionImpl } from './types.ts';
@@ -40,6 +46,8 @@ function build(): ReadonlyMap<string, FunctionImpl> {
     CONNECTOR_METADATA_FUNCTIONS,
     GEOMETRY_FUNCTIONS,
     SCALAR_SUBQUERY_FUNCTIONS,
+    JSON_EACH_FUNCTIONS,
+    SHORTHAND_FUNCTIONS,
   ]) {
     for (const [name, impl] of Object.entries(table)) {
       if (out.has(name)) throw new Error(`SQL function ${name} is defined twice`);

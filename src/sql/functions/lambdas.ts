@@ -6,6 +6,8 @@
  *   else FALSE (an empty array is FALSE; a NULL array is NULL).
  * The body may read the element (the parameter shadows a column of the same name) and the row's other columns;
  * in a GROUP BY query's select list only the parameter (bind the lambda in a subquery to read group keys).
+ * {@link lambdaOf} also reads the two-parameter form `(k, x) -> expression` (a ROW of names on the left of `->`),
+ * which `variant-lambdas.ts` binds; these two functions take one parameter only.
  *
  * State: none. Invariant: the body is evaluated once per element, in order, with no state kept between rows.
  */
@@ -17,12 +19,26 @@ import { SqlArray } from '../values/collections.ts';
 
 type Bind = (a: Ast, c: BindContext) => Bound;
 
-function arrowOf(ast: Ast): { param: string; body: Ast; location: unknown } | null {
+/** A lambda: its parameter names (one for `x -> e`, several for `(k, v) -> e`), body and position. */
+export interface Lambda {
+  readonly params: readonly string[];
+  readonly body: Ast;
+  readonly location: unknown;
+}
+
+function paramName(a: Ast): string | null {
+  const fields = a?.ColumnRef?.fields as Ast[] | undefined;
+  return fields?.length === 1 && fields[0].String ? (fields[0].String.sval as string) : null;
+}
+
+function arrowOf(ast: Ast): Lambda | null {
   const e = ast?.A_Expr;
   if (e?.kind !== 'AEXPR_OP' || e.name?.[0]?.String?.sval !== '->') return null;
-  const fields = e.lexpr?.ColumnRef?.fields as Ast[] | undefined;
-  if (fields?.length !== 1 || !fields[0].String) return null;
-  return { param: fields[0].String.sval as string, body: e.rexpr, location: e.location };
+  // `(k, v) -> e` arrives as a ROW of column names on the left
+  const items = e.lexpr?.RowExpr ? ((e.lexpr.RowExpr.args ?? []) as Ast[]) : [e.lexpr];
+  const params = items.map(paramName);
+  if (params.length === 0 || params.some((x) => x === null)) return null;
+  return { params: params as string[], body: e.rexpr, location: e.location };
 }
 
 /**
@@ -30,7 +46,7 @@ function arrowOf(ast: Ast): { param: string; body: Ast; location: unknown } | nu
  * comparisons and AND/OR, so `x -> x > 1` arrives as `(x -> x) > 1`: the arrow is found on the left spine and
  * replaced by its right operand.
  */
-function lambdaOf(ast: Ast): { param: string; body: Ast; location: unknown } | null {
+export function lambdaOf(ast: Ast): Lambda | null {
   const direct = arrowOf(ast);
   if (direct) return direct;
   const left = (n: Ast): [string, string | number] | null => {
@@ -40,7 +56,7 @@ function lambdaOf(ast: Ast): { param: string; body: Ast; location: unknown } | n
     if (n?.BooleanTest?.arg) return ['BooleanTest', 'arg'];
     return null;
   };
-  const rebuild = (n: Ast): { param: string; body: Ast; location: unknown } | null => {
+  const rebuild = (n: Ast): Lambda | null => {
     const step = left(n);
     if (step === null) return null;
     const [kind, key] = step;
@@ -65,7 +81,7 @@ export function bindLambdaCall(name: string, n: Ast, ctx: BindContext, bind: Bin
   const shown = name.toUpperCase();
   const args = (n.args ?? []) as Ast[];
   const lambda = args.length === 2 ? lambdaOf(args[1]) : null;
-  if (lambda === null)
+  if (lambda === null || lambda.params.length !== 1)
     throw sqlError(
       'SqlTypeError',
       `${shown} takes an array and a lambda: ${shown}(array, x -> expression)`,
@@ -81,11 +97,12 @@ export function bindLambdaCall(name: string, n: Ast, ctx: BindContext, bind: Bin
       n.location,
     );
   const element: SqlType = arr.type.element ?? sqlType('NULL', true);
+  const param = lambda.params[0] as string;
   // the body's scope: the row's columns (those named like the parameter only qualified) and the parameter last
   const k = ctx.columns.length;
   const columns: ScopeColumn[] = [
-    ...ctx.columns.map((c) => (c.name === lambda.param ? { ...c, hidden: true } : c)),
-    { qualifier: null, name: lambda.param, type: { ...element, nullable: true } },
+    ...ctx.columns.map((c) => (c.name === param ? { ...c, hidden: true } : c)),
+    { qualifier: null, name: param, type: { ...element, nullable: true } },
   ];
   const body = bind(lambda.body, {
     ...ctx,
