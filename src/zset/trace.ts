@@ -49,6 +49,7 @@ import {
   compareBytes,
   decodeKeyValue,
   encodeColumnsTo,
+  encodeKeyValue,
   hashBytes,
   type KeyReader,
   skipKeyValue,
@@ -570,6 +571,41 @@ export function buildBatch(
   return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
 }
 
+/**
+ * {@link buildBatch} for the rows `[keys[i], ...rows[i]]` of a layout keyed by column 0 alone (an operator that
+ * keys rows by a computed value: the join), without building those rows.
+ */
+export function buildKeyedBatch(
+  layout: TraceLayout,
+  keys: readonly Value[],
+  rows: readonly Row[],
+  weights: readonly number[],
+): TraceBatch {
+  if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
+    throw new Error('layout is not keyed by column 0');
+  let n = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
+  const width = layout.arity - 1;
+  const w = new ByteWriter(64 + n * 32);
+  const objects = new Map<string, ObjectValue>();
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const wt = weights[i] as number;
+    if (wt === 0) continue;
+    const row = rows[i] as Row;
+    starts[k] = w.pos;
+    encodeKeyValue(w, keys[i] as Value, objects, false);
+    splits[k] = w.pos;
+    for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
+    ws[k++] = wt;
+  }
+  starts[n] = w.pos;
+  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+}
+
 function mergeObjects(
   a: ReadonlyMap<string, ObjectValue> | null,
   b: ReadonlyMap<string, ObjectValue> | null,
@@ -782,6 +818,11 @@ export const HEAD_MIN = 65536;
  */
 export const UNIQUE_HEAD_MIN = 262144;
 let defaultHeadMin = HEAD_MIN;
+
+/** The head size traces created now get ({@link HEAD_MIN} unless a test set another with {@link setTraceHeadMin}). */
+export function traceHeadMin(): number {
+  return defaultHeadMin;
+}
 
 /** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
 export function setTraceHeadMin(n: number): number {
@@ -1233,6 +1274,16 @@ export class Trace {
       bs.sort((x, y) => y.length - x.length);
     }
     this.#batches = bs;
+  }
+
+  /**
+   * Adds a batch built outside the trace (an operator that keeps its own head: the join) as a seal adds the
+   * head's batch: merging to restore the spine shape unless `merge` is false (a checkpoint's seal).
+   */
+  pushBatch(b: TraceBatch, merge = true): void {
+    if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
+    this.seal(merge);
+    this.#push(b, merge);
   }
 
   /**
