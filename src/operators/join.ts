@@ -54,7 +54,8 @@
  *
  * # Checkpoints
  * `snapshot()` seals both heads and returns each side's batches ({@link TraceParts}: a checkpoint writes only
- * batches it has not written before). `restore`/`apply` adopt batches of the side's layout as they are; plain
+ * batches it has not written before; their layout is marked `derivedKey`, so code that reads them as a plain
+ * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's layout as they are; plain
  * parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and checkpoints written before traces
  * (row batches of raw side rows) — are added row by row, keyed by the key function.
  *
@@ -81,6 +82,7 @@ import {
   sameLayout,
   Trace,
   type TraceBatch,
+  type TraceLayout,
   TraceParts,
   traceBatchesOf,
   traceHeadMin,
@@ -239,7 +241,7 @@ class Side {
   }
 
   traceFor(arity: number): Trace {
-    this.trace ??= new Trace(traceLayout(arity, [0]));
+    this.trace ??= new Trace(sideLayout(arity));
     return this.trace;
   }
 
@@ -631,7 +633,8 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
           if (tb.length === 0) continue;
           const trace = side.traceFor(tb.layout.arity);
           // a batch of another layout is not one this operator wrote: its rows are taken as raw side rows
-          if (sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+          if (sameLayout(tb.layout, trace.layout))
+            trace.adopt(tb.layout.derivedKey === true ? tb : tb.withLayout(trace.layout));
           else addRows(side, tb);
         }
       }
@@ -731,6 +734,11 @@ function lowerBound(
   return lo;
 }
 
+/** `[key, ...row]` keyed by the key; read as a plain batch, a side's rows are its raw rows (as before traces). */
+function sideLayout(arity: number): TraceLayout {
+  return { ...traceLayout(arity, [0]), derivedKey: true };
+}
+
 /** Distinct rows of a side with a non-zero weight (head and batches summed). */
 function countRows(side: Side): number {
   const parts = [...side.sealed];
@@ -745,7 +753,7 @@ function countRows(side: Side): number {
         rows.push([k as Value, ...row]);
         ws.push(b.weights[i] as number);
       }
-    const layout = side.trace?.layout ?? traceLayout(arity, [0]);
+    const layout = side.trace?.layout ?? sideLayout(arity);
     parts.push(buildBatch(layout, rows, ws));
   }
   let acc: TraceBatch | null = null;

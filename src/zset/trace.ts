@@ -61,6 +61,12 @@ export interface TraceLayout {
   readonly arity: number;
   readonly keyCols: readonly number[];
   readonly valCols: readonly number[];
+  /**
+   * Column 0 is a key computed from the other columns (the join's key value, `[key, ...row]`): code that reads a
+   * batch as a plain {@link Batch} (`rows`) sees the rows without it. Not stored in segments: an operator that
+   * uses it re-labels the batches it adopts ({@link TraceBatch.withLayout}).
+   */
+  readonly derivedKey?: boolean;
 }
 
 export function traceLayout(arity: number, keyCols: readonly number[]): TraceLayout {
@@ -158,9 +164,29 @@ export class TraceBatch implements Batch {
     if (this.#decoded !== null) return this.#decoded;
     const n = this.length;
     const rows: Row[] = n === 0 ? EMPTY_ROWS : new Array(n);
-    for (let i = 0; i < n; i++) rows[i] = this.row(i);
+    if (this.layout.derivedKey === true)
+      for (let i = 0; i < n; i++) {
+        const full = this.row(i);
+        rows[i] = full.slice(1);
+      }
+    else for (let i = 0; i < n; i++) rows[i] = this.row(i);
     this.#decoded = { rows, weights: Array.from(this.wts) };
     return this.#decoded;
+  }
+
+  /** The same entries under another label of the same layout (no copy; the segment stamp is kept). */
+  withLayout(layout: TraceLayout): TraceBatch {
+    if (!sameLayout(layout, this.layout)) throw new Error('trace batch layout differs');
+    const b = new TraceBatch({
+      layout,
+      arena: this.arena,
+      offsets: this.offsets,
+      splits: this.splits,
+      weights: this.wts,
+      objects: this.objects,
+    });
+    b.segment = this.segment;
+    return b;
   }
 
   /** Decodes entry i into a row. */
