@@ -55,12 +55,14 @@
  * # Checkpoints
  * `snapshot()` seals both heads and returns each side's batches ({@link TraceParts}: a checkpoint writes only
  * batches it has not written before; their layout is marked `derivedKey`, so code that reads them as a plain
- * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's layout as they are; plain
- * parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and checkpoints written before traces
- * (row batches of raw side rows) — are added row by row, keyed by the key function.
+ * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's
+ * layout as they are; plain parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and
+ * checkpoints written before traces (row batches of raw side rows) — are added row by row, keyed by the key
+ * function.
  *
- * Invariant: a head bucket never holds an entry with weight 0, nor two entries of the same row; head plus
- * batches sum to each side's integral minus the discarded rows.
+ * Invariant: a head bucket never holds an entry with weight 0, nor two entries of the same row (except on a
+ * unique side, where a row deleted and inserted again since the last seal may sit as a −1 and a +1 entry); head
+ * plus batches sum to each side's integral minus the discarded rows.
  */
 import type { ChangeLog } from '../circuit/change-log.ts';
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
