@@ -11,7 +11,6 @@ import { DistinctOperator } from '../../../src/operators/distinct.ts';
 import { JoinOperator, type JoinSpec, NULL_KEY } from '../../../src/operators/join.ts';
 import { TopKOperator, type TopKSpec } from '../../../src/operators/top-k.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
-import { setTraceHeadMin } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row, type Value } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
 import { mulberry32, norm, randInt } from './support.ts';
@@ -118,116 +117,102 @@ const seedOf = (def: number, what: string) => {
   return seed;
 };
 
-/** Runs `fn` with traces created at head size `head` (0: the default), so that seals and merges are crossed. */
-function withHead<T>(head: number, fn: () => T): T {
-  const old = head > 0 ? setTraceHeadMin(head) : 0;
-  try {
-    return fn();
-  } finally {
-    if (head > 0) setTraceHeadMin(old);
-  }
+for (const kind of ['inner', 'left', 'full'] as const) {
+  test(`join (${kind}) on a key with waterlines on both sides: bounded state, same output, state laws`, () => {
+    const seed = seedOf(4242, `join ${kind} gc`);
+    const rnd = mulberry32(seed);
+    let wl: Value = null;
+    let wr: Value = null;
+    const key = (r: Row) => (r[0] === null ? NULL_KEY : r[0]);
+    const spec: JoinSpec = {
+      kind,
+      leftKey: key,
+      rightKey: key,
+      leftId: (r) => encodeRow(r),
+      rightId: (r) => encodeRow(r),
+      residual: (l, r) => ((l[1] as number) + (r[1] as number)) % 3 !== 0,
+      combine: (l, r) => [...l, ...r],
+      leftWidth: 2,
+      rightWidth: 2,
+    };
+    const min = () => (wl === null || wr === null ? null : Math.min(wl as number, wr as number));
+    const gcSpec: JoinSpec = {
+      ...spec,
+      gc: { left: [{ col: 0, below: min, compare: num }], right: [{ col: 0, below: min, compare: num }] },
+    };
+    const liveL: Row[] = [];
+    const liveR: Row[] = [];
+    const { max, plain } = drive({
+      seed,
+      steps: 400,
+      names: ['left', 'right'],
+      make: () => new JoinOperator(gcSpec),
+      plain: new JoinOperator(spec),
+      input: (s) => [
+        timedBatch(rnd, liveL, Math.floor(s / 4), 2, wl, (t) => [t, randInt(rnd, 0, 9)]),
+        // the right side runs a little behind: its waterline is the smaller one
+        timedBatch(rnd, liveR, Math.max(0, Math.floor(s / 4) - 1), 2, wr, (t) => [t, randInt(rnd, 0, 9)]),
+      ],
+      moveWaterlines: (s) => {
+        wl = Math.floor(s / 4) - 1;
+        wr = Math.floor(s / 4) - 2;
+      },
+      size: (op) => (op as JoinOperator).storedRows,
+    });
+    console.log(`join ${kind}: at most ${max} rows held; without GC ${plain}`);
+    assert.ok(max < 60, `seed ${seed}: ${max} rows held`);
+    assert.ok(plain > 500, `${plain}`);
+  });
 }
 
-for (const head of [0, 2])
-  for (const kind of ['inner', 'left', 'full'] as const) {
-    test(`join (${kind}) on a key with waterlines on both sides${head > 0 ? `, head ${head}` : ''}: bounded state, same output, state laws`, () =>
-      withHead(head, () => {
-        const seed = seedOf(4242, `join ${kind} gc`);
-        const rnd = mulberry32(seed);
-        let wl: Value = null;
-        let wr: Value = null;
-        const key = (r: Row) => (r[0] === null ? NULL_KEY : r[0]);
-        const spec: JoinSpec = {
-          kind,
-          leftKey: key,
-          rightKey: key,
-          leftId: (r) => encodeRow(r),
-          rightId: (r) => encodeRow(r),
-          residual: (l, r) => ((l[1] as number) + (r[1] as number)) % 3 !== 0,
-          combine: (l, r) => [...l, ...r],
-          leftWidth: 2,
-          rightWidth: 2,
-        };
-        const min = () => (wl === null || wr === null ? null : Math.min(wl as number, wr as number));
-        const gcSpec: JoinSpec = {
-          ...spec,
-          gc: { left: [{ col: 0, below: min, compare: num }], right: [{ col: 0, below: min, compare: num }] },
-        };
-        const liveL: Row[] = [];
-        const liveR: Row[] = [];
-        const { max, plain } = drive({
-          seed,
-          steps: 400,
-          names: ['left', 'right'],
-          make: () => new JoinOperator(gcSpec),
-          plain: new JoinOperator(spec),
-          input: (s) => [
-            timedBatch(rnd, liveL, Math.floor(s / 4), 2, wl, (t) => [t, randInt(rnd, 0, 9)]),
-            // the right side runs a little behind: its waterline is the smaller one
-            timedBatch(rnd, liveR, Math.max(0, Math.floor(s / 4) - 1), 2, wr, (t) => [t, randInt(rnd, 0, 9)]),
-          ],
-          moveWaterlines: (s) => {
-            wl = Math.floor(s / 4) - 1;
-            wr = Math.floor(s / 4) - 2;
-          },
-          size: (op) => (op as JoinOperator).storedRows,
-        });
-        console.log(`join ${kind}: at most ${max} rows held; without GC ${plain}`);
-        assert.ok(max < 60, `seed ${seed}: ${max} rows held`);
-        assert.ok(plain > 500, `${plain}`);
-      }));
-  }
-
-for (const head of [0, 2])
-  test(`inner join with a time range in the residual: both sides discarded below their bounds, state laws${head > 0 ? `, head ${head}` : ''}`, () =>
-    withHead(head, () => {
-      const seed = seedOf(777, 'join range gc');
-      const rnd = mulberry32(seed);
-      let wl: Value = null; // waterline of left t
-      let wr: Value = null; // waterline of right t
-      // l.k = r.k AND l.t BETWEEN r.t - 2 AND r.t (Nexmark q7's shape)
-      const spec: JoinSpec = {
-        kind: 'inner',
-        leftKey: (r) => r[1],
-        rightKey: (r) => r[1],
-        leftId: (r) => encodeRow(r),
-        rightId: (r) => encodeRow(r),
-        residual: (l, r) => (l[0] as number) >= (r[0] as number) - 2 && (l[0] as number) <= (r[0] as number),
-        combine: (l, r) => [...l, ...r],
-        leftWidth: 2,
-        rightWidth: 2,
-      };
-      const gcSpec: JoinSpec = {
-        ...spec,
-        gc: {
-          // l.t >= r.t - 2: a left row below wr - 2 can never match a later right row
-          left: [{ col: 0, below: () => (wr === null ? null : (wr as number) - 2), compare: num }],
-          // r.t >= l.t: a right row below wl can never match a later left row
-          right: [{ col: 0, below: () => wl, compare: num }],
-        },
-      };
-      const liveL: Row[] = [];
-      const liveR: Row[] = [];
-      const { max, plain } = drive({
-        seed,
-        steps: 400,
-        names: ['left', 'right'],
-        make: () => new JoinOperator(gcSpec),
-        plain: new JoinOperator(spec),
-        input: (s) => [
-          timedBatch(rnd, liveL, Math.floor(s / 3), 2, wl, (t) => [t, randInt(rnd, 0, 3)]),
-          timedBatch(rnd, liveR, Math.floor(s / 3), 2, wr, (t) => [t, randInt(rnd, 0, 3)]),
-        ],
-        moveWaterlines: (s) => {
-          wl = Math.floor(s / 3) - 2;
-          wr = Math.floor(s / 3) - 2;
-        },
-        size: (op) => (op as JoinOperator).storedRows,
-      });
-      console.log(`join range: at most ${max} rows held; without GC ${plain}`);
-      assert.ok(max < 80, `seed ${seed}: ${max} rows held`);
-      assert.ok(plain > 500, `${plain}`);
-    }));
+test('inner join with a time range in the residual: both sides discarded below their bounds, state laws', () => {
+  const seed = seedOf(777, 'join range gc');
+  const rnd = mulberry32(seed);
+  let wl: Value = null; // waterline of left t
+  let wr: Value = null; // waterline of right t
+  // l.k = r.k AND l.t BETWEEN r.t - 2 AND r.t (Nexmark q7's shape)
+  const spec: JoinSpec = {
+    kind: 'inner',
+    leftKey: (r) => r[1],
+    rightKey: (r) => r[1],
+    leftId: (r) => encodeRow(r),
+    rightId: (r) => encodeRow(r),
+    residual: (l, r) => (l[0] as number) >= (r[0] as number) - 2 && (l[0] as number) <= (r[0] as number),
+    combine: (l, r) => [...l, ...r],
+    leftWidth: 2,
+    rightWidth: 2,
+  };
+  const gcSpec: JoinSpec = {
+    ...spec,
+    gc: {
+      // l.t >= r.t - 2: a left row below wr - 2 can never match a later right row
+      left: [{ col: 0, below: () => (wr === null ? null : (wr as number) - 2), compare: num }],
+      // r.t >= l.t: a right row below wl can never match a later left row
+      right: [{ col: 0, below: () => wl, compare: num }],
+    },
+  };
+  const liveL: Row[] = [];
+  const liveR: Row[] = [];
+  const { max, plain } = drive({
+    seed,
+    steps: 400,
+    names: ['left', 'right'],
+    make: () => new JoinOperator(gcSpec),
+    plain: new JoinOperator(spec),
+    input: (s) => [
+      timedBatch(rnd, liveL, Math.floor(s / 3), 2, wl, (t) => [t, randInt(rnd, 0, 3)]),
+      timedBatch(rnd, liveR, Math.floor(s / 3), 2, wr, (t) => [t, randInt(rnd, 0, 3)]),
+    ],
+    moveWaterlines: (s) => {
+      wl = Math.floor(s / 3) - 2;
+      wr = Math.floor(s / 3) - 2;
+    },
+    size: (op) => (op as JoinOperator).storedRows,
+  });
+  console.log(`join range: at most ${max} rows held; without GC ${plain}`);
+  assert.ok(max < 80, `seed ${seed}: ${max} rows held`);
+  assert.ok(plain > 500, `${plain}`);
+});
 
 test('DISTINCT below a waterline: bounded state, same output, state laws', () => {
   const seed = seedOf(99, 'distinct gc');
