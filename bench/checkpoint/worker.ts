@@ -22,6 +22,7 @@ import {
 import { StoreCheckpointWriter } from '../../src/controller/store-writer.ts';
 import { compileProgram, type SqlCircuit } from '../../src/sql/program.ts';
 import { DECIMAL_CODEC } from '../../src/sql/values/decimal-codec.ts';
+import { entryCountOf } from '../../src/zset/trace.ts';
 import {
   actualView,
   expectedView,
@@ -79,9 +80,11 @@ export interface WorkerOutput {
   heapMiB: number;
 }
 
+/** Entries captured: a trace-backed state's sealed batches are counted without decoding them into rows. */
 function rowsOf(s: CircuitSnapshot): number {
   let n = 0;
-  for (const states of Object.values(s.operators)) for (const b of Object.values(states)) n += b.rows.length;
+  for (const states of Object.values(s.operators))
+    for (const b of Object.values(states)) n += entryCountOf(b);
   return n;
 }
 

@@ -5,27 +5,93 @@
  * the output holds `(combine(l, r), a·b)`. Outer kinds add, for each left (right) row with no such partner,
  * `(combine(l, NULLS), a)` (`(combine(NULLS, r), b)`). Intuitively: SQL's JOIN over multisets.
  *
- * Incrementally: Δ(L⋈R) = ΔL⋈R_old + L_new⋈ΔR. Both sides are kept indexed by key (state "left"/"right" =
- * the integrals of the inputs). For outer kinds every stored row also keeps `matches` (the total weight of
- * its partners), so an unmatched row's padded output is added or retracted exactly when `matches` crosses 0.
- * Rows with a NULL key never match: in an outer kind they are passed through padded, and need no state.
+ * Incrementally: Δ(L⋈R) = ΔL⋈R_old + L_new⋈ΔR. Each side's integral (state "left"/"right") is kept indexed by
+ * join key. Rows with a NULL key never match: in an outer kind they are passed through padded, and need no state.
  *
- * Bounded state (LATENESS): with `gc`, each side has rules `row[col] < below()` under which a stored row can
- * never again meet a partner (the planner derives them from waterlines, `sql/waterline-plan.ts`: an equi-join
- * key pair with waterlines on both sides discards both sides below the smaller of the two, as Feldera does; an
- * inner join's `l.x >= f(r.y)` with a waterline on `r.y` discards left rows below `f(waterline)`, and so on).
- * At the end of a step in which some rule's bound rose, the rows it covers are discarded: removed from the
- * index without any output (their past output stands) and logged as a removal from "left"/"right" like any
- * other change, so checkpoints, restore and warm apply agree. An outer join only gets the key-pair rule, which
- * discards a row together with all its partners (equal keys, one bound), so match counts stay exact.
+ * # State: one trace per side (`zset/trace.ts`)
+ * A side is a {@link Trace} of rows `[key, ...row]` keyed by column 0, the value the key function gives (a
+ * primitive, or the encoded string of a composite/object key: equal keys give equal bytes), plus a mutable
+ * *head*: the side's changes since its last seal, as JS rows in a `Map` from key to a {@link Bucket} (what the
+ * whole state was before traces, so a side that fits in the head — up to {@link UNIQUE_HEAD_MIN} entries, or half
+ * the sealed entries — costs what the Map index cost). The head is sealed into a batch (`[key, ...row]` rows,
+ * sorted, columnar) after a step once it is large enough, and by `snapshot()` (without merging). A lookup of key
+ * k reads the head's bucket plus each sealed batch's entries for k (a key-range check, then a binary search or
+ * the batch's hash index), decoded to rows. Entries are *not* consolidated across head and batches: a row
+ * inserted in one batch and retracted in the head comes back twice, with opposite weights; every use of a
+ * lookup is linear in the weights (output pairs, match sums), so such pairs cancel in the output Z-set. Within a
+ * step the partners of a key are looked up once per side and kept while the other side changes (`#partners`).
  *
- * Invariant: a bucket never holds a row with weight 0; `matches` always equals the sum of partner weights
- * (outer sides only).
+ * Row identity in the head: the side's id function (a primary key for a `leftUnique`/`rightUnique` side, whose
+ * rows are also compared whole, as a head may hold a key's retracted row and its successor; else the encoded
+ * row). A unique side's insertion is appended without a search (no live row has its id). In a batch, identity
+ * is the row's exact encoding.
+ *
+ * # Outer kinds: match counts are derived, not stored
+ * An unmatched row's padded output is added or retracted exactly when its `matches` (the total weight of its
+ * partners that pass the residual) crosses 0. `matches` is a function of the row and the other side, so it is
+ * not kept: when a step first looks up the partners of key k (say the right rows, for a left delta row), and the
+ * right side is an outer side, each partner's count is computed from the left side's rows of key k as they are
+ * at that moment (without a residual: one sum, the same for every partner; with one: a residual test per pair),
+ * and then updated as the step's left rows of key k arrive, as the stored counts were before. The cost moves
+ * from memory (a count per stored row, rebuilt on restore) to the first lookup of a key in a step: O(|L_k| +
+ * |R_k|) without a residual, O(|L_k|·|R_k|) with one. The row's own padding uses its freshly summed partners.
+ *
+ * # Bounded state (LATENESS)
+ * With `gc`, each side has rules `row[col] < below()` under which a stored row can never again meet a partner
+ * (the planner derives them from waterlines, `sql/waterline-plan.ts`: an equi-join key pair with waterlines on
+ * both sides discards both sides below the smaller of the two, as Feldera does; an inner join's `l.x >= f(r.y)`
+ * with a waterline on `r.y` discards left rows below `f(waterline)`, and so on). At the end of a step in which
+ * some rule's bound rose, the rows it covers are discarded: added to the side with the opposite weight (no
+ * output: their past output stands) and logged as a removal from "left"/"right" like any other change, so
+ * checkpoints, restore and warm apply agree. An outer join only gets the key-pair rule, which discards a row
+ * together with all its partners (equal keys, one bound), so match counts stay exact.
+ * The discard does not scan the side: the head is sealed, then each batch keeps (built once, on the first
+ * discard that reaches it) a permutation of its entries ordered by each rule's column, and a rise from bound a
+ * to bound b visits only the entries in [a, b) (two binary searches per batch: O(log n + discarded)). Rows that
+ * arrive already below a bound (late rows) are remembered and discarded at the next rise. Since the bound of the
+ * last discard is in memory only, `restore`/`apply` forget it and the next rise visits every entry below its
+ * bound (the sums of cancelled pairs are 0). The retractions cancel the discarded rows in the next merges.
+ *
+ * # Checkpoints
+ * `snapshot()` seals both heads and returns each side's batches ({@link TraceParts}: a checkpoint writes only
+ * batches it has not written before; their layout is marked `derivedKey`, so code that reads them as a plain
+ * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's
+ * layout as they are; plain parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and
+ * checkpoints written before traces (row batches of raw side rows) — are added row by row, keyed by the key
+ * function.
+ *
+ * Invariant: a head bucket never holds an entry with weight 0, nor two entries of the same row (except on a
+ * unique side, where a row deleted and inserted again since the last seal may sit as a −1 and a +1 entry); head
+ * plus batches sum to each side's integral minus the discarded rows.
  */
+import type { ChangeLog } from '../circuit/change-log.ts';
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
-import { emptyBatch, push } from '../zset/batch.ts';
-import type { Row, Value } from '../zset/value.ts';
+import { consolidate, emptyBatch, push } from '../zset/batch.ts';
+import {
+  ByteWriter,
+  decodeKeyValue,
+  encodeColumnsTo,
+  hashBytes,
+  type KeyReader,
+  skipKeyValue,
+} from '../zset/key-codec.ts';
+import {
+  buildBatch,
+  buildKeyedBatch,
+  HEAD_MIN,
+  mergeBatches,
+  sameLayout,
+  Trace,
+  type TraceBatch,
+  type TraceLayout,
+  TraceParts,
+  traceBatchesOf,
+  traceHeadMin,
+  traceLayout,
+  UNIQUE_HEAD_MIN,
+} from '../zset/trace.ts';
+import { type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export type JoinKind = 'inner' | 'left' | 'right' | 'full';
@@ -68,228 +134,478 @@ export interface JoinSpec {
 }
 
 /**
- * The rows of one side that share a join key, in parallel arrays (iterating needs no iterator objects, and a
- * one-row bucket costs a few small arrays). Small buckets are scanned; a large one builds an id → position map
- * the first time it is searched, and keeps it up to date from then on.
- * Removal swaps the last row into the hole.
+ * The head's rows of one side that share a join key, in parallel arrays (iterating needs no iterator objects,
+ * and a one-row bucket costs a few small arrays). Small buckets are scanned; a large one builds an id → position
+ * map the first time it is searched, and keeps it up to date from then on (a hint only once two entries have
+ * shared an id). Removal swaps the last row into the hole.
  */
 class Bucket {
   readonly rows: Row[] = [];
   readonly ids: unknown[] = [];
   readonly weights: number[] = [];
-  /** Total weight of each row's partners (maintained only for the outer side of an outer join). */
-  readonly matches: number[] = [];
+  /** A bucket is also the {@link Partners} of its key when nothing else is needed (no counts). */
+  readonly matches: null = null;
   #pos: Map<unknown, number> | null = null;
+  #shared = false;
 
-  find(id: unknown): number {
-    if (this.#pos !== null) return this.#pos.get(id) ?? -1;
+  /** Position of the entry with this id (and, with `whole`, this row), or -1. */
+  find(id: unknown, row: Row, whole: boolean): number {
     const ids = this.ids;
-    if (ids.length > 8) {
-      this.#pos = new Map();
-      for (let j = 0; j < ids.length; j++) this.#pos.set(ids[j], j);
-      return this.#pos.get(id) ?? -1;
+    if (this.#pos === null && ids.length > 8) {
+      const pos = new Map<unknown, number>();
+      for (let j = 0; j < ids.length; j++) {
+        if (pos.has(ids[j])) this.#shared = true;
+        pos.set(ids[j], j);
+      }
+      this.#pos = pos;
     }
-    for (let i = 0; i < ids.length; i++) if (ids[i] === id) return i;
+    if (this.#pos !== null) {
+      const i = this.#pos.get(id);
+      if (i !== undefined && (!whole || sameRow(this.rows[i] as Row, row))) return i;
+      if (!this.#shared) return -1;
+    }
+    for (let i = 0; i < ids.length; i++)
+      if (ids[i] === id && (!whole || sameRow(this.rows[i] as Row, row))) return i;
     return -1;
   }
 
-  append(id: unknown, row: Row, w: number, m: number): number {
+  append(id: unknown, row: Row, w: number): void {
     const i = this.rows.length;
     this.rows.push(row);
     this.ids.push(id);
     this.weights.push(w);
-    this.matches.push(m);
-    if (this.#pos !== null) this.#pos.set(id, i);
-    return i;
+    if (this.#pos !== null) {
+      if (this.#pos.has(id)) this.#shared = true;
+      this.#pos.set(id, i);
+    }
   }
 
   remove(i: number): void {
     const last = this.rows.length - 1;
     const id = this.ids[i];
+    const pos = this.#pos;
+    if (pos !== null && pos.get(id) === i) pos.delete(id);
     if (i !== last) {
       this.rows[i] = this.rows[last] as Row;
       this.ids[i] = this.ids[last];
       this.weights[i] = this.weights[last] as number;
-      this.matches[i] = this.matches[last] as number;
-      this.#pos?.set(this.ids[i], i);
+      pos?.set(this.ids[i], i);
     }
     this.rows.pop();
     this.ids.pop();
     this.weights.pop();
-    this.matches.pop();
-    this.#pos?.delete(id);
   }
 }
 
-type Index = Map<unknown, Bucket>;
+/** The partners of one key on one side, as one lookup found them (plus their match counts, when derived). */
+interface Partners {
+  readonly rows: Row[];
+  readonly weights: number[];
+  /** Per partner: the total weight of its own partners (only when the partner's side is an outer side). */
+  readonly matches: number[] | null;
+}
+
+const NO_PARTNERS: Partners = { rows: [], weights: [], matches: null };
+
+/** One side's state: the trace of `[key, ...row]` rows, the head, and the LATENESS bookkeeping. */
+class Side {
+  trace: Trace | null = null;
+  readonly head = new Map<unknown, Bucket>();
+  headRows = 0;
+  readonly keyOf: KeyFn;
+  readonly idOf: RowIdFn;
+  readonly unique: boolean;
+  readonly outer: boolean;
+  readonly log: ChangeLog;
+  readonly rules: readonly JoinGcRule[];
+  /** Per rule: the bound of the last discard (null: none since the start, the last restore or apply). */
+  readonly gcAt: Value[];
+  /** Changes since the last discard to rows that were already below a bound then (discarded at the next rise). */
+  readonly late: Batch = emptyBatch();
+  /** Per sealed batch: per rule, its entries with a non-NULL rule column, in the rule's order. */
+  readonly gcOrder = new WeakMap<TraceBatch, Array<Uint32Array | undefined>>();
+
+  constructor(
+    keyOf: KeyFn,
+    idOf: RowIdFn,
+    unique: boolean,
+    outer: boolean,
+    log: ChangeLog,
+    rules: readonly JoinGcRule[],
+  ) {
+    this.keyOf = keyOf;
+    this.idOf = idOf;
+    this.unique = unique;
+    this.outer = outer;
+    this.log = log;
+    this.rules = rules;
+    this.gcAt = rules.map(() => null);
+  }
+
+  traceFor(arity: number): Trace {
+    this.trace ??= new Trace(sideLayout(arity));
+    return this.trace;
+  }
+
+  get sealed(): readonly TraceBatch[] {
+    return this.trace === null ? NO_BATCHES : this.trace.batches;
+  }
+
+  /** Adds `w` to the head entry of `row` (key `k`). */
+  add(k: unknown, row: Row, w: number): void {
+    if (w === 0) return;
+    let b = this.head.get(k);
+    if (b === undefined) {
+      b = new Bucket();
+      this.head.set(k, b);
+    }
+    const id = this.idOf(row);
+    if (this.unique && w > 0) {
+      b.append(id, row, w);
+      this.headRows++;
+      return;
+    }
+    const i = b.find(id, row, this.unique);
+    if (i < 0) {
+      b.append(id, row, w);
+      this.headRows++;
+      return;
+    }
+    const nw = (b.weights[i] as number) + w;
+    if (nw !== 0) {
+      b.weights[i] = nw;
+      return;
+    }
+    b.remove(i);
+    this.headRows--;
+    if (b.rows.length === 0) this.head.delete(k);
+  }
+
+  /** Seals the head into a batch of the trace (merging unless `merge` is false). */
+  seal(merge: boolean): void {
+    if (this.headRows === 0) return;
+    const keys: Value[] = [];
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    const emit = (k: unknown, b: Bucket): void => {
+      const br = b.rows;
+      const bw = b.weights;
+      for (let i = 0; i < br.length; i++) {
+        keys.push(k as Value);
+        rows.push(br[i] as Row);
+        ws.push(bw[i] as number);
+      }
+    };
+    const numeric = numericKeys(this.head);
+    if (numeric !== null) {
+      // numeric order is the key codec's order: the entries are encoded sorted by key (and, for rows inserted
+      // in ascending order, by value), so the build usually skips its radix sort
+      numeric.sort();
+      for (let i = 0; i < numeric.length; i++) emit(numeric[i], this.head.get(numeric[i]) as Bucket);
+    } else for (const [k, b] of this.head) emit(k, b);
+    this.head.clear();
+    this.headRows = 0;
+    const trace = this.traceFor((rows[0] as Row).length + 1);
+    trace.pushBatch(buildKeyedBatch(trace.layout, keys, rows, ws), merge);
+  }
+
+  /** Seals the head once it holds half as many entries as the batches (at least the join's head minimum). */
+  maybeSeal(): void {
+    if (this.headRows === 0) return;
+    const min = traceHeadMin();
+    const headMin = min === HEAD_MIN ? UNIQUE_HEAD_MIN : min;
+    if (this.headRows >= Math.max(headMin, (this.trace?.entryCount ?? 0) >>> 1)) this.seal(true);
+  }
+
+  clear(): void {
+    this.trace?.clear();
+    this.head.clear();
+    this.headRows = 0;
+    this.forgetDiscards();
+  }
+
+  /** Forgets the last discard's bounds (after restore/apply: the next rise visits every entry below its bound). */
+  forgetDiscards(): void {
+    this.gcAt.fill(null);
+    this.late.rows.length = 0;
+    this.late.weights.length = 0;
+  }
+
+  /** Whether `row` lies below the bound of the last discard of some rule (a late row). */
+  belowLastDiscard(row: Row): boolean {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const at = this.gcAt[i] as Value;
+      if (at === null) continue;
+      const r = rules[i] as JoinGcRule;
+      const v = row[r.col] as Value;
+      if (v !== null && r.compare(v, at) < 0) return true;
+    }
+    return false;
+  }
+}
+
+const NO_BATCHES: readonly TraceBatch[] = [];
+const READER: KeyReader = { pos: 0 };
 
 export class JoinOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'join';
   readonly arity = 2;
   readonly #s: JoinSpec;
-  readonly #left: Index = new Map();
-  readonly #right: Index = new Map();
+  readonly #left: Side;
+  readonly #right: Side;
   readonly #nullLeft: Row;
   readonly #nullRight: Row;
-  readonly #outerLeft: boolean;
-  readonly #outerRight: boolean;
-  readonly #leftUnique: boolean;
-  readonly #rightUnique: boolean;
-  /** Per GC rule (left rules, then right ones): the bound of the last discard (in memory only). */
-  readonly #gcAt: Value[];
+  /** Partners looked up in the current phase of a step, by key (the side they come from does not change). */
+  readonly #cache = new Map<unknown, Partners>();
+  readonly #keyWriter = new ByteWriter(64);
+  readonly #keyRow: Value[] = [null];
+  readonly #col0: readonly number[] = [0];
 
   constructor(spec: JoinSpec) {
     super(['left', 'right']);
     this.#s = spec;
     this.#nullLeft = new Array(spec.leftWidth).fill(null);
     this.#nullRight = new Array(spec.rightWidth).fill(null);
-    this.#outerLeft = spec.kind === 'left' || spec.kind === 'full';
-    this.#outerRight = spec.kind === 'right' || spec.kind === 'full';
-    this.#leftUnique = spec.leftUnique === true;
-    this.#rightUnique = spec.rightUnique === true;
-    this.#gcAt = [...(spec.gc?.left ?? []), ...(spec.gc?.right ?? [])].map(() => null);
+    this.#left = new Side(
+      spec.leftKey,
+      spec.leftId,
+      spec.leftUnique === true,
+      spec.kind === 'left' || spec.kind === 'full',
+      this.logs.left as ChangeLog,
+      spec.gc?.left ?? [],
+    );
+    this.#right = new Side(
+      spec.rightKey,
+      spec.rightId,
+      spec.rightUnique === true,
+      spec.kind === 'right' || spec.kind === 'full',
+      this.logs.right as ChangeLog,
+      spec.gc?.right ?? [],
+    );
   }
 
-  /** Rows stored on both sides (for tests and state-size reports). */
+  /** Distinct rows stored on both sides, consolidated (for tests and state-size reports; not cheap). */
   get storedRows(): number {
-    let n = 0;
-    for (const b of this.#left.values()) n += b.rows.length;
-    for (const b of this.#right.values()) n += b.rows.length;
-    return n;
+    return countRows(this.#left) + countRows(this.#right);
+  }
+
+  /** The traces holding the sides' sealed rows (null before the first seal; for tests and memory figures). */
+  get traces(): { left: Trace | null; right: Trace | null } {
+    return { left: this.#left.trace, right: this.#right.trace };
+  }
+
+  /** Appends the sealed entries of `side` whose key is `k` (decoded rows, not consolidated) to `rows`/`ws`. */
+  #sealedInto(side: Side, k: unknown, rows: Row[], ws: number[]): void {
+    const bs = side.sealed;
+    if (bs.length === 0) return;
+    const w = this.#keyWriter;
+    w.reset();
+    this.#keyRow[0] = k as Value;
+    encodeColumnsTo(w, this.#keyRow, this.#col0, null);
+    const key = w.buf;
+    const ke = w.pos;
+    let h = -1;
+    for (let b = 0; b < bs.length; b++) {
+      const batch = bs[b] as TraceBatch;
+      if (!batch.keyInRange(key, 0, ke)) continue;
+      if (h < 0) h = hashBytes(key, 0, ke);
+      let i = batch.find(key, 0, ke, h);
+      if (i < 0) continue;
+      const n = batch.length;
+      do {
+        rows.push(decodeValue(batch, i));
+        ws.push(batch.wts[i] as number);
+        i++;
+      } while (i < n && batch.sameKey(i - 1, i));
+    }
   }
 
   /**
-   * Discards the stored rows the GC rules cover, when some rule's bound rose since the last discard; each
-   * removal is logged (weight −w). A scan of the side's index: O(rows held), only on a step that moved a bound.
+   * The rows of `side` with key `k` (head and batches), for a delta row of the other side `from`. Looked up
+   * once per key and phase when `side` has sealed batches or derived match counts; otherwise the head's bucket
+   * itself (no copy: `side` does not change during the phase).
    */
-  #collect(): void {
-    const gc = this.#s.gc;
-    if (gc === undefined) return;
-    const sides: Array<[readonly JoinGcRule[], Index, typeof this.logs.left, number]> = [
-      [gc.left, this.#left, this.logs.left, 0],
-      [gc.right, this.#right, this.logs.right, gc.left.length],
-    ];
-    for (const [rules, index, log, base] of sides) {
-      if (rules.length === 0) continue;
-      const bounds: Value[] = [];
-      let moved = false;
-      rules.forEach((r, i) => {
-        const b = r.below();
-        bounds.push(b);
-        const at = this.#gcAt[base + i] as Value;
-        if (b !== null && (at === null || r.compare(b, at) > 0)) {
-          moved = true;
-          this.#gcAt[base + i] = b;
-        }
-      });
-      if (!moved) continue;
-      for (const [k, bucket] of index) {
-        for (let j = bucket.rows.length - 1; j >= 0; j--) {
-          const row = bucket.rows[j] as Row;
-          let gone = false;
-          for (let i = 0; i < rules.length && !gone; i++) {
-            const b = bounds[i] as Value;
-            const r = rules[i] as JoinGcRule;
-            const v = row[r.col] as Value;
-            gone = b !== null && v !== null && r.compare(v, b) < 0;
-          }
-          if (!gone) continue;
-          log!.record(row, -(bucket.weights[j] as number));
-          bucket.remove(j);
-        }
-        if (bucket.rows.length === 0) index.delete(k);
-      }
+  #partners(side: Side, from: Side, k: unknown, fromIsLeft: boolean): Partners {
+    if (!side.outer && side.sealed.length === 0) {
+      const b = side.head.get(k);
+      return b ?? NO_PARTNERS;
     }
+    const cached = this.#cache.get(k);
+    if (cached !== undefined) return cached;
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    this.#sealedInto(side, k, rows, ws);
+    const b = side.head.get(k);
+    if (b !== undefined)
+      for (let i = 0; i < b.rows.length; i++) {
+        rows.push(b.rows[i] as Row);
+        ws.push(b.weights[i] as number);
+      }
+    let matches: number[] | null = null;
+    if (side.outer) {
+      // each partner's count: the weights of `from`'s rows of key k that it meets, as `from` is now
+      const fr: Row[] = [];
+      const fw: number[] = [];
+      this.#sealedInto(from, k, fr, fw);
+      const fb = from.head.get(k);
+      if (fb !== undefined)
+        for (let i = 0; i < fb.rows.length; i++) {
+          fr.push(fb.rows[i] as Row);
+          fw.push(fb.weights[i] as number);
+        }
+      const residual = this.#s.residual;
+      matches = new Array(rows.length);
+      if (residual === null) {
+        let total = 0;
+        for (let i = 0; i < fw.length; i++) total += fw[i] as number;
+        matches.fill(total);
+      } else
+        for (let j = 0; j < rows.length; j++) {
+          const p = rows[j] as Row;
+          let m = 0;
+          for (let i = 0; i < fr.length; i++) {
+            const q = fr[i] as Row;
+            if (fromIsLeft ? residual(q, p) : residual(p, q)) m += fw[i] as number;
+          }
+          matches[j] = m;
+        }
+    }
+    const out: Partners = { rows, weights: ws, matches };
+    this.#cache.set(k, out);
+    return out;
+  }
+
+  /** One phase of a step: `delta` of side `mine` against side `other` as it is, folded into `mine`. */
+  #phase(delta: Batch, isLeft: boolean, out: Batch): void {
+    const s = this.#s;
+    const residual = s.residual;
+    const combine = s.combine;
+    const mine = isLeft ? this.#left : this.#right;
+    const other = isLeft ? this.#right : this.#left;
+    const padMine = isLeft ? this.#nullRight : this.#nullLeft;
+    const padOther = isLeft ? this.#nullLeft : this.#nullRight;
+    const log = mine.log;
+    const gc = mine.rules.length > 0;
+    this.#cache.clear();
+    for (let i = 0; i < delta.rows.length; i++) {
+      const x = delta.rows[i] as Row;
+      const w = delta.weights[i] as number;
+      const k = mine.keyOf(x);
+      if (k === NULL_KEY) {
+        if (mine.outer) push(out, isLeft ? combine(x, padMine) : combine(padMine, x), w);
+        continue;
+      }
+      log.record(x, w);
+      let m = 0;
+      const p = this.#partners(other, mine, k, isLeft);
+      const rows = p.rows;
+      const ws = p.weights;
+      const ms = p.matches;
+      for (let j = 0; j < rows.length; j++) {
+        const y = rows[j] as Row;
+        if (residual !== null && !(isLeft ? residual(x, y) : residual(y, x))) continue;
+        const yw = ws[j] as number;
+        push(out, isLeft ? combine(x, y) : combine(y, x), w * yw);
+        m += yw;
+        if (ms !== null) {
+          const before = ms[j] as number;
+          const after = before + w;
+          ms[j] = after;
+          if (before === 0 && after !== 0)
+            push(out, isLeft ? combine(padOther, y) : combine(y, padOther), -yw);
+          else if (before !== 0 && after === 0)
+            push(out, isLeft ? combine(padOther, y) : combine(y, padOther), yw);
+        }
+      }
+      mine.add(k, x, w);
+      if (gc && mine.belowLastDiscard(x)) push(mine.late, x, w);
+      if (mine.outer && m === 0) push(out, isLeft ? combine(x, padMine) : combine(padMine, x), w);
+    }
+    this.#cache.clear();
   }
 
   step([dl, dr]: readonly Batch[]): Batch {
     const out = emptyBatch();
-    const s = this.#s;
-    const residual = s.residual;
-    const combine = s.combine;
-    const outerL = this.#outerLeft;
-    const outerR = this.#outerRight;
-    const L = dl as Batch;
-    const R = dr as Batch;
-    const logL = this.logs.left!;
-    const logR = this.logs.right!;
-
-    // ΔL ⋈ R_old, then fold ΔL into the left index.
-    for (let i = 0; i < L.rows.length; i++) {
-      const l = L.rows[i] as Row;
-      const w = L.weights[i] as number;
-      const k = s.leftKey(l);
-      if (k === NULL_KEY) {
-        if (outerL) push(out, combine(l, this.#nullRight), w);
-        continue;
-      }
-      logL.record(l, w);
-      let m = 0;
-      const bucket = this.#right.get(k);
-      if (bucket !== undefined) {
-        const rows = bucket.rows;
-        const ws = bucket.weights;
-        const ms = bucket.matches;
-        for (let j = 0; j < rows.length; j++) {
-          const r = rows[j] as Row;
-          if (residual !== null && !residual(l, r)) continue;
-          const rw = ws[j] as number;
-          push(out, combine(l, r), w * rw);
-          m += rw;
-          if (outerR) {
-            const before = ms[j] as number;
-            const after = before + w;
-            ms[j] = after;
-            if (before === 0 && after !== 0) push(out, combine(this.#nullLeft, r), -rw);
-            else if (before !== 0 && after === 0) push(out, combine(this.#nullLeft, r), rw);
-          }
-        }
-      }
-      const matches = upsert(this.#left, k, s.leftId(l), l, w, m, this.#leftUnique);
-      if (outerL && matches === 0) push(out, combine(l, this.#nullRight), w);
-    }
-
-    // L_new ⋈ ΔR, then fold ΔR into the right index.
-    for (let i = 0; i < R.rows.length; i++) {
-      const r = R.rows[i] as Row;
-      const w = R.weights[i] as number;
-      const k = s.rightKey(r);
-      if (k === NULL_KEY) {
-        if (outerR) push(out, combine(this.#nullLeft, r), w);
-        continue;
-      }
-      logR.record(r, w);
-      let m = 0;
-      const bucket = this.#left.get(k);
-      if (bucket !== undefined) {
-        const rows = bucket.rows;
-        const ws = bucket.weights;
-        const ms = bucket.matches;
-        for (let j = 0; j < rows.length; j++) {
-          const l = rows[j] as Row;
-          if (residual !== null && !residual(l, r)) continue;
-          const lw = ws[j] as number;
-          push(out, combine(l, r), lw * w);
-          m += lw;
-          if (outerL) {
-            const before = ms[j] as number;
-            const after = before + w;
-            ms[j] = after;
-            if (before === 0 && after !== 0) push(out, combine(l, this.#nullRight), -lw);
-            else if (before !== 0 && after === 0) push(out, combine(l, this.#nullRight), lw);
-          }
-        }
-      }
-      const matches = upsert(this.#right, k, s.rightId(r), r, w, m, this.#rightUnique);
-      if (outerR && matches === 0) push(out, combine(this.#nullLeft, r), w);
-    }
-    this.#collect();
+    this.#phase(dl as Batch, true, out);
+    this.#phase(dr as Batch, false, out);
+    this.#collect(this.#left);
+    this.#collect(this.#right);
+    this.#left.maybeSeal();
+    this.#right.maybeSeal();
     return out;
+  }
+
+  /**
+   * Discards the stored rows of `side` that its GC rules cover, when some rule's bound rose since the last
+   * discard: each is added with the opposite weight and logged. Visits only the entries between the last
+   * bound and the new one (see the header).
+   */
+  #collect(side: Side): void {
+    const rules = side.rules;
+    if (rules.length === 0) return;
+    const bounds: Value[] = side.gcAt.slice();
+    const risen: boolean[] = [];
+    let any = false;
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i] as JoinGcRule;
+      const b = r.below();
+      const at = side.gcAt[i] as Value;
+      const up = b !== null && (at === null || r.compare(b, at) > 0);
+      risen.push(up);
+      if (up) {
+        bounds[i] = b;
+        any = true;
+      }
+    }
+    if (!any) return;
+    side.seal(true);
+    const gone = emptyBatch();
+    // rows already below a bound before this discard were discarded then, or are late rows (listed)
+    for (let i = 0; i < side.late.rows.length; i++)
+      push(gone, side.late.rows[i] as Row, side.late.weights[i] as number);
+    const old = side.gcAt;
+    const batches = side.sealed;
+    for (let i = 0; i < rules.length; i++) {
+      if (!risen[i]) continue;
+      const rule = rules[i] as JoinGcRule;
+      const col = rule.col;
+      for (const batch of batches) {
+        const perm = gcOrderOf(side, batch, i);
+        const lo = old[i] === null ? 0 : lowerBound(batch, perm, col, rule, old[i] as Value);
+        const hi = lowerBound(batch, perm, col, rule, bounds[i] as Value);
+        for (let p = lo; p < hi; p++) {
+          const e = perm[p] as number;
+          const row = decodeValue(batch, e);
+          // below another rule's bound already: discarded before (or late), or counted by an earlier rule now
+          let dead = false;
+          for (let j = 0; j < rules.length && !dead; j++) {
+            if (j === i) continue;
+            const bj = (j < i ? bounds[j] : old[j]) as Value;
+            if (bj === null) continue;
+            const rj = rules[j] as JoinGcRule;
+            const v = row[rj.col] as Value;
+            dead = v !== null && rj.compare(v, bj) < 0;
+          }
+          if (!dead) push(gone, row, batch.wts[e] as number);
+        }
+      }
+    }
+    for (let i = 0; i < rules.length; i++) side.gcAt[i] = bounds[i] as Value;
+    side.late.rows.length = 0;
+    side.late.weights.length = 0;
+    const c = consolidate(gone);
+    for (let i = 0; i < c.rows.length; i++) {
+      const row = c.rows[i] as Row;
+      const w = c.weights[i] as number;
+      side.log.record(row, -w);
+      side.add(side.keyOf(row), row, -w);
+    }
   }
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { left: dump(this.#left), right: dump(this.#right) };
+    return { left: snapshotOf(this.#left), right: snapshotOf(this.#right) };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
@@ -299,97 +615,152 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   }
 
   /**
-   * Adds the "left" parts, then the "right" ones, to the indexes (like a step, without output). Match counts
-   * (derived state, never persisted) are kept exact incrementally: an added row's weight is added to the
-   * counts of its partners, and a new entry's count is the sum of its partners' weights. Cost: O(parts) for an
-   * inner join; for an outer one, each row scans the other side's bucket of its key (what a step pays), so
-   * O(Σ over applied rows of the partner bucket's size). Within a part, retractions go before insertions: with
-   * primary-key row ids a key's `(old, -1)`/`(new, +1)` pair then works in either order.
+   * Adds the "left" parts, then the "right" ones, to the sides (like a step, without output). Sealed batches of
+   * the side's layout are adopted as they are (no row decoded, no merge); plain parts (deltas, checkpoints
+   * written before traces: raw side rows) are added row by row by key (consolidated first; a row with a NULL
+   * key is skipped, as a step never stores one). Match counts are derived, so nothing else is rebuilt. O(parts).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
-    for (const b of StatefulBase.partsOf(parts, 'left')) this.#applySide(b, true);
-    for (const b of StatefulBase.partsOf(parts, 'right')) this.#applySide(b, false);
-  }
-
-  #applySide(b: Batch, isLeft: boolean): void {
-    const s = this.#s;
-    const mine = isLeft ? this.#left : this.#right;
-    const other = isLeft ? this.#right : this.#left;
-    const keyOf = isLeft ? s.leftKey : s.rightKey;
-    const idOf = isLeft ? s.leftId : s.rightId;
-    const mineOuter = isLeft ? this.#outerLeft : this.#outerRight;
-    const otherOuter = isLeft ? this.#outerRight : this.#outerLeft;
-    const count = mineOuter || otherOuter;
-    const residual = s.residual;
-    const n = b.rows.length;
-    for (const retractions of [true, false]) {
-      for (let i = 0; i < n; i++) {
-        const w = b.weights[i] as number;
-        if (w === 0 || w < 0 !== retractions) continue;
-        const row = b.rows[i] as Row;
-        const k = keyOf(row);
-        if (k === NULL_KEY) continue; // never stored (a step passes such rows through)
-        let m = 0;
-        const bucket = count ? other.get(k) : undefined;
-        if (bucket !== undefined) {
-          const rows = bucket.rows;
-          const ws = bucket.weights;
-          const ms = bucket.matches;
-          for (let j = 0; j < rows.length; j++) {
-            const p = rows[j] as Row;
-            if (residual !== null && !(isLeft ? residual(row, p) : residual(p, row))) continue;
-            m += ws[j] as number;
-            if (otherOuter) ms[j] = (ms[j] as number) + w;
-          }
+    for (const [name, side] of [
+      ['left', this.#left],
+      ['right', this.#right],
+    ] as const) {
+      for (const part of StatefulBase.partsOf(parts, name)) {
+        const sealed = traceBatchesOf(part);
+        if (sealed === null) {
+          addRows(side, part);
+          continue;
         }
-        upsert(mine, k, idOf(row), row, w, mineOuter ? m : 0);
+        for (const tb of sealed) {
+          if (tb.length === 0) continue;
+          const trace = side.traceFor(tb.layout.arity);
+          // a batch of another layout is not one this operator wrote: its rows are taken as raw side rows
+          if (sameLayout(tb.layout, trace.layout))
+            trace.adopt(tb.layout.derivedKey === true ? tb : tb.withLayout(trace.layout));
+          else addRows(side, tb);
+        }
       }
+      side.forgetDiscards();
+      side.maybeSeal();
     }
   }
 }
 
-/**
- * Adds `w` to the row's entry (creating it with `matches`), removing it at weight 0; returns the row's match
- * count.
- */
-function upsert(
-  index: Index,
-  k: unknown,
-  id: unknown,
-  row: Row,
-  w: number,
-  matches: number,
-  unique = false,
-): number {
-  let bucket = index.get(k);
-  if (bucket === undefined) {
-    if (w === 0) return matches;
-    bucket = new Bucket();
-    index.set(k, bucket);
+/** Adds a plain part of raw side rows (or the rows of a batch of another layout) to the side's head. */
+function addRows(side: Side, b: Batch): void {
+  const c = consolidate(b);
+  for (let i = 0; i < c.rows.length; i++) {
+    const row = c.rows[i] as Row;
+    const k = side.keyOf(row);
+    if (k === NULL_KEY) continue;
+    side.add(k, row, c.weights[i] as number);
   }
-  if (unique && w > 0) {
-    bucket.append(id, row, w, matches);
-    return matches;
-  }
-  const i = bucket.find(id);
-  if (i < 0) {
-    if (w !== 0) bucket.append(id, row, w, matches);
-    return matches;
-  }
-  const m = bucket.matches[i] as number;
-  const nw = (bucket.weights[i] as number) + w;
-  if (nw === 0) {
-    bucket.remove(i);
-    if (bucket.rows.length === 0) index.delete(k);
-  } else bucket.weights[i] = nw;
-  return m;
 }
 
-function dump(index: Index): Batch {
-  const b = emptyBatch();
-  for (const bucket of index.values())
-    for (let i = 0; i < bucket.rows.length; i++) push(b, bucket.rows[i] as Row, bucket.weights[i] as number);
-  return b;
+/** The head's keys as numbers when every one is a number (a Map holds -0 as 0), else null. */
+function numericKeys(head: Map<unknown, Bucket>): Float64Array | null {
+  const out = new Float64Array(head.size);
+  let i = 0;
+  for (const k of head.keys()) {
+    if (typeof k !== 'number') return null;
+    out[i++] = k;
+  }
+  return out;
+}
+
+function snapshotOf(side: Side): Batch {
+  side.seal(false);
+  return side.trace === null ? emptyBatch() : new TraceParts(side.trace.batches);
+}
+
+/** Entry i's row (the value columns of `[key, ...row]`). */
+function decodeValue(batch: TraceBatch, i: number): Row {
+  const n = batch.layout.arity - 1;
+  const out: Value[] = new Array(n);
+  const r = READER;
+  r.pos = batch.splits[i] as number;
+  const end = batch.offsets[i + 1] as number;
+  for (let c = 0; c < n; c++) out[c] = decodeKeyValue(batch.arena, r, end, batch.objects);
+  return out;
+}
+
+/** Entry i's value of row column `col`. */
+function decodeColumn(batch: TraceBatch, i: number, col: number): Value {
+  const arena = batch.arena;
+  const end = batch.offsets[i + 1] as number;
+  let p = batch.splits[i] as number;
+  for (let c = 0; c < col; c++) p = skipKeyValue(arena, p, end);
+  READER.pos = p;
+  return decodeKeyValue(arena, READER, end, batch.objects);
+}
+
+/** The batch's entries with a non-NULL value in rule i's column, in the rule's order (built once per batch). */
+function gcOrderOf(side: Side, batch: TraceBatch, i: number): Uint32Array {
+  let orders = side.gcOrder.get(batch);
+  if (orders === undefined) {
+    orders = [];
+    side.gcOrder.set(batch, orders);
+  }
+  const have = orders[i];
+  if (have !== undefined) return have;
+  const rule = side.rules[i] as JoinGcRule;
+  const n = batch.length;
+  const vals: Value[] = new Array(n);
+  const idx: number[] = [];
+  for (let e = 0; e < n; e++) {
+    const v = decodeColumn(batch, e, rule.col);
+    vals[e] = v;
+    if (v !== null) idx.push(e);
+  }
+  idx.sort((a, b) => rule.compare(vals[a] as Value, vals[b] as Value) || a - b);
+  const perm = Uint32Array.from(idx);
+  orders[i] = perm;
+  return perm;
+}
+
+/** First position in `perm` whose entry's column value is not below `bound`. */
+function lowerBound(
+  batch: TraceBatch,
+  perm: Uint32Array,
+  col: number,
+  rule: JoinGcRule,
+  bound: Value,
+): number {
+  let lo = 0;
+  let hi = perm.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rule.compare(decodeColumn(batch, perm[mid] as number, col), bound) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** `[key, ...row]` keyed by the key; read as a plain batch, a side's rows are its raw rows (as before traces). */
+function sideLayout(arity: number): TraceLayout {
+  return { ...traceLayout(arity, [0]), derivedKey: true };
+}
+
+/** Distinct rows of a side with a non-zero weight (head and batches summed). */
+function countRows(side: Side): number {
+  const parts = [...side.sealed];
+  if (side.headRows > 0) {
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    let arity = 0;
+    for (const [k, b] of side.head)
+      for (let i = 0; i < b.rows.length; i++) {
+        const row = b.rows[i] as Row;
+        arity = row.length + 1;
+        rows.push([k as Value, ...row]);
+        ws.push(b.weights[i] as number);
+      }
+    const layout = side.trace?.layout ?? sideLayout(arity);
+    parts.push(buildBatch(layout, rows, ws));
+  }
+  let acc: TraceBatch | null = null;
+  for (const p of parts) acc = acc === null ? p : mergeBatches(acc, p);
+  return acc === null ? 0 : acc.length;
 }
 
 export const join = (spec: JoinSpec): JoinOperator => new JoinOperator(spec);

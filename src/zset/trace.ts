@@ -50,6 +50,7 @@ import {
   compareBytes,
   decodeKeyValue,
   encodeColumnsTo,
+  encodeKeyValue,
   hashBytes,
   type KeyReader,
   skipKeyValue,
@@ -61,6 +62,12 @@ export interface TraceLayout {
   readonly arity: number;
   readonly keyCols: readonly number[];
   readonly valCols: readonly number[];
+  /**
+   * Column 0 is a key computed from the other columns (the join's key value, `[key, ...row]`): code that reads a
+   * batch as a plain {@link Batch} (`rows`) sees the rows without it. Not stored in segments: an operator that
+   * uses it re-labels the batches it adopts ({@link TraceBatch.withLayout}).
+   */
+  readonly derivedKey?: boolean;
 }
 
 export function traceLayout(arity: number, keyCols: readonly number[]): TraceLayout {
@@ -169,9 +176,29 @@ export class TraceBatch implements Batch {
     if (this.#decoded !== null) return this.#decoded;
     const n = this.length;
     const rows: Row[] = n === 0 ? EMPTY_ROWS : new Array(n);
-    for (let i = 0; i < n; i++) rows[i] = this.row(i);
+    if (this.layout.derivedKey === true)
+      for (let i = 0; i < n; i++) {
+        const full = this.row(i);
+        rows[i] = full.slice(1);
+      }
+    else for (let i = 0; i < n; i++) rows[i] = this.row(i);
     this.#decoded = { rows, weights: Array.from(this.wts) };
     return this.#decoded;
+  }
+
+  /** The same entries under another label of the same layout (no copy; the segment stamp is kept). */
+  withLayout(layout: TraceLayout): TraceBatch {
+    if (!sameLayout(layout, this.layout)) throw new Error('trace batch layout differs');
+    const b = new TraceBatch({
+      layout,
+      arena: this.arena,
+      offsets: this.offsets,
+      splits: this.splits,
+      weights: this.wts,
+      objects: this.objects,
+    });
+    b.segment = this.segment;
+    return b;
   }
 
   /** Decodes entry i into a row. */
@@ -626,6 +653,41 @@ export function buildBatch(
   return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
 }
 
+/**
+ * {@link buildBatch} for the rows `[keys[i], ...rows[i]]` of a layout keyed by column 0 alone (an operator that
+ * keys rows by a computed value: the join), without building those rows.
+ */
+export function buildKeyedBatch(
+  layout: TraceLayout,
+  keys: readonly Value[],
+  rows: readonly Row[],
+  weights: readonly number[],
+): TraceBatch {
+  if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
+    throw new Error('layout is not keyed by column 0');
+  let n = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
+  const width = layout.arity - 1;
+  const w = new ByteWriter(64 + n * 32);
+  const objects = new Map<string, ObjectValue>();
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const wt = weights[i] as number;
+    if (wt === 0) continue;
+    const row = rows[i] as Row;
+    starts[k] = w.pos;
+    encodeKeyValue(w, keys[i] as Value, objects, false);
+    splits[k] = w.pos;
+    for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
+    ws[k++] = wt;
+  }
+  starts[n] = w.pos;
+  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+}
+
 function mergeObjects(
   a: ReadonlyMap<string, ObjectValue> | null,
   b: ReadonlyMap<string, ObjectValue> | null,
@@ -840,6 +902,11 @@ export const HEAD_MIN = 65536;
  */
 export const UNIQUE_HEAD_MIN = 262144;
 let defaultHeadMin = HEAD_MIN;
+
+/** The head size traces created now get ({@link HEAD_MIN} unless a test set another with {@link setTraceHeadMin}). */
+export function traceHeadMin(): number {
+  return defaultHeadMin;
+}
 
 /** Sets the head size of traces created from now on (tests use tiny heads to exercise sealing); returns the old. */
 export function setTraceHeadMin(n: number): number {
@@ -1302,6 +1369,16 @@ export class Trace {
       bs.sort((x, y) => y.length - x.length);
     }
     this.#batches = bs;
+  }
+
+  /**
+   * Adds a batch built outside the trace (an operator that keeps its own head: the join) as a seal adds the
+   * head's batch: merging to restore the spine shape unless `merge` is false (a checkpoint's seal).
+   */
+  pushBatch(b: TraceBatch, merge = true): void {
+    if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
+    this.seal(merge);
+    this.#push(b, merge);
   }
 
   /**

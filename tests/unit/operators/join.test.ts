@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type JoinKind, type JoinSpec, join, NULL_KEY } from '../../../src/operators/join.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
+import { setTraceHeadMin } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
 import { assertZ, del, ins, mulberry32, norm, randInt, step2, z } from './support.ts';
@@ -212,38 +213,111 @@ function randomSide(rnd: () => number, side: ZSetMap): Batch {
 }
 
 describe('join law', () => {
-  for (const kind of ['inner', 'left', 'right', 'full'] as const)
-    for (const residual of [null, lessThan]) {
-      test(`${kind}${residual ? ' + residual' : ''}: integrated output = nested loop over integrated inputs; restore continues alike`, () => {
-        const rnd = mulberry32(kind.length * 31 + (residual ? 7 : 0));
-        const s = spec(kind, residual);
-        let op = join(s);
-        op.trackChanges(true);
-        let base = op.snapshot();
-        const dl: Batch[] = [];
-        const dr: Batch[] = [];
-        const L = new ZSetMap();
-        const R = new ZSetMap();
-        const acc = new ZSetMap();
-        for (let step = 0; step < 250; step++) {
-          const out = step2(op, randomSide(rnd, L), randomSide(rnd, R));
-          for (let i = 0; i < out.rows.length; i++) acc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
-          assert.deepEqual(norm(acc.toBatch()), norm(reference(kind, residual, L, R)), `step ${step}`);
-          if (step % 15 === 14) {
-            const d = op.takeDelta();
-            dl.push(d.left as Batch);
-            dr.push(d.right as Batch);
-          }
-          if (step % 45 === 44) {
-            const r = join(s);
-            r.restore({ left: [base.left as Batch, ...dl], right: [base.right as Batch, ...dr] });
-            op = r;
+  // head sizes: the default (everything in the head), and tiny ones, so that seals, merges, lookups in sealed
+  // batches and restores of several batches are all crossed
+  for (const head of [0, 1, 3])
+    for (const kind of ['inner', 'left', 'right', 'full'] as const)
+      for (const residual of [null, lessThan]) {
+        test(`${kind}${residual ? ' + residual' : ''}${head > 0 ? `, head ${head}` : ''}: integrated output = nested loop over integrated inputs; restore continues alike`, () => {
+          const oldHead = head > 0 ? setTraceHeadMin(head) : 0;
+          try {
+            const rnd = mulberry32(kind.length * 31 + (residual ? 7 : 0) + head);
+            const s = spec(kind, residual);
+            let op = join(s);
             op.trackChanges(true);
-            base = op.snapshot();
-            dl.length = 0;
-            dr.length = 0;
+            let base = op.snapshot();
+            const dl: Batch[] = [];
+            const dr: Batch[] = [];
+            const L = new ZSetMap();
+            const R = new ZSetMap();
+            const acc = new ZSetMap();
+            for (let step = 0; step < 250; step++) {
+              const out = step2(op, randomSide(rnd, L), randomSide(rnd, R));
+              for (let i = 0; i < out.rows.length; i++) acc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
+              assert.deepEqual(norm(acc.toBatch()), norm(reference(kind, residual, L, R)), `step ${step}`);
+              if (step % 15 === 14) {
+                const d = op.takeDelta();
+                dl.push(d.left as Batch);
+                dr.push(d.right as Batch);
+              }
+              if (step % 45 === 44) {
+                const r = join(s);
+                r.restore({ left: [base.left as Batch, ...dl], right: [base.right as Batch, ...dr] });
+                op = r;
+                op.trackChanges(true);
+                base = op.snapshot();
+                dl.length = 0;
+                dr.length = 0;
+              }
+            }
+          } finally {
+            if (head > 0) setTraceHeadMin(oldHead);
           }
-        }
-      });
-    }
+        });
+      }
+});
+
+describe('join: LATENESS discards', () => {
+  for (const head of [0, 1])
+    test(`a row arriving below the last discard's bound is held until the next rise, then discarded and logged${head > 0 ? `, head ${head}` : ''}`, () => {
+      const oldHead = head > 0 ? setTraceHeadMin(head) : 0;
+      try {
+        let bound: number | null = null;
+        const gc: JoinSpec = {
+          ...spec('inner'),
+          gc: {
+            left: [{ col: 1, below: () => bound, compare: (a, b) => (a as number) - (b as number) }],
+            right: [],
+          },
+        };
+        const op = join(gc);
+        op.trackChanges(true);
+        const base = op.snapshot();
+        const deltas: Array<{ left: Batch; right: Batch }> = [];
+        const take = () => {
+          const d = op.takeDelta();
+          deltas.push({ left: d.left as Batch, right: d.right as Batch });
+        };
+        step2(op, ins([1, 1], [1, 2], [1, 3], [1, 4], [1, 5], [2, 6]), ins([9, 0]));
+        assert.equal(op.storedRows, 7);
+        bound = 3;
+        step2(op, z(), z()); // discards [1, 1] and [1, 2]
+        assert.equal(op.storedRows, 5);
+        take();
+        // a late row: below the bound of the last discard
+        assertZ(step2(op, ins([1, 0]), z()), []);
+        assert.equal(op.storedRows, 6, 'held until the next rise');
+        assertZ(step2(op, z(), ins([1, 100])), [
+          [[1, 0, 1, 100], 1],
+          [[1, 3, 1, 100], 1],
+          [[1, 4, 1, 100], 1],
+          [[1, 5, 1, 100], 1],
+        ]);
+        take();
+        bound = 4;
+        step2(op, z(), z()); // discards [1, 0] (late) and [1, 3]
+        assert.equal(op.storedRows, 5);
+        assertZ(step2(op, z(), ins([1, 101])), [
+          [[1, 4, 1, 101], 1],
+          [[1, 5, 1, 101], 1],
+        ]);
+        take();
+        // the discards are in the deltas: a copy restored from them holds the same rows and continues alike
+        const r = join(gc);
+        r.restore({
+          left: [base.left as Batch, ...deltas.map((d) => d.left)],
+          right: [base.right as Batch, ...deltas.map((d) => d.right)],
+        });
+        assert.equal(r.storedRows, op.storedRows);
+        assert.deepEqual(norm(step2(r, z(), ins([1, 102]))), norm(step2(op, z(), ins([1, 102]))));
+        // after a restore the bound of the last discard is forgotten: the next rise visits everything below it
+        bound = 6;
+        step2(r, z(), z());
+        step2(op, z(), z());
+        assert.equal(r.storedRows, op.storedRows);
+        assert.equal(op.storedRows, 5, 'left [2, 6] and the four right rows');
+      } finally {
+        if (head > 0) setTraceHeadMin(oldHead);
+      }
+    });
 });
