@@ -37,6 +37,7 @@ import { backfillPace } from '../sql/concurrent-bootstrap.ts';
 import { compileProgram, type Program, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
+import { enableSpill } from '../storage/spill.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
 import {
   type ActivationMarker,
@@ -597,6 +598,10 @@ async function initializePipeline(ctx: StartContext): Promise<Initialized> {
   };
   // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
   // config file for a pipeline run alone.
+  if (ctx.storageDir !== undefined && ctx.ft.storage !== null)
+    // state beyond memory: large trace batches live in files under the storage directory (before any restore,
+    // which opens a checkpoint's batch files there)
+    enableSpill(join(ctx.storageDir, 'spill'), ctx.ft.storage, SQL_VALUE_CODECS);
   if (ctx.storageDir !== undefined) await restoreFromStorage(ctx, ctx.storageDir, wantsStandby, start);
   return startEngine(ctx, start);
 }

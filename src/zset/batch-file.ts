@@ -93,6 +93,8 @@ export interface SpillConfig {
   readonly cacheBytes: number;
   /** Compress each block with zstd (`compression` other than "none"). */
   readonly compress: boolean;
+  /** Arena bytes per block (default {@link BLOCK_BYTES}; tests use tiny blocks). */
+  readonly blockBytes?: number;
   /** Encodes a batch's object table (null when it has none); injected by the storage layer. */
   readonly encodeObjects: (layout: FileLayout, objects: ReadonlyMap<string, ObjectValue>) => Buffer;
   readonly decodeObjects: (bytes: Buffer) => Map<string, ObjectValue>;
@@ -757,6 +759,7 @@ export class BatchFileWriter {
   readonly #dir: string;
   readonly #layout: FileLayout;
   readonly #compress: boolean;
+  readonly #blockBytes: number;
   readonly #tmp: string;
   readonly #fd: number;
   readonly #hash: Hash = createHash('sha256');
@@ -773,10 +776,11 @@ export class BatchFileWriter {
   #blocks = 0;
   #lastKey: Buffer = EMPTY;
 
-  constructor(dir: string, layout: FileLayout, compress: boolean) {
+  constructor(dir: string, layout: FileLayout, compress: boolean, blockBytes = BLOCK_BYTES) {
     this.#dir = dir;
     this.#layout = layout;
     this.#compress = compress;
+    this.#blockBytes = Math.max(1, blockBytes);
     this.#tmp = join(dir, `.w-${process.pid}-${nextFileId++}`);
     this.#fd = openSync(this.#tmp, 'w');
     const h = Buffer.alloc(HEADER_SIZE);
@@ -812,7 +816,7 @@ export class BatchFileWriter {
     this.#arena.set(buf.subarray(s, e), this.#ap);
     this.#ap += len;
     this.#n++;
-    if (this.#ap >= BLOCK_BYTES) this.#flush();
+    if (this.#ap >= this.#blockBytes) this.#flush();
   }
 
   #flush(): void {

@@ -799,7 +799,7 @@ export function dataBytesOf(b: SealedBatch): number {
 
 /** Writes an in-memory batch to a batch file in the spill directory (`c`). */
 export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
-  const w = new BatchFileWriter(c.dir, b.layout, c.compress);
+  const w = new BatchFileWriter(c.dir, b.layout, c.compress, c.blockBytes);
   try {
     const o = b.offsets;
     const sp = b.splits;
@@ -926,7 +926,7 @@ export function mergeSealed(a: SealedBatch, b: SealedBatch): SealedBatch {
   if (c === null) return mergeBatches(inMemory(a), inMemory(b));
   if (a instanceof TraceBatch && b instanceof TraceBatch && a.dataBytes + b.dataBytes < c.minStorageBytes)
     return mergeBatches(a, b);
-  const w = new BatchFileWriter(c.dir, a.layout, c.compress);
+  const w = new BatchFileWriter(c.dir, a.layout, c.compress, c.blockBytes);
   try {
     const ca = new EntryCursor(a);
     const cb = new EntryCursor(b);
