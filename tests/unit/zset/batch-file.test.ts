@@ -32,8 +32,8 @@ import {
 } from '../../../src/zset/trace.ts';
 import type { Row, Value } from '../../../src/zset/value.ts';
 import { runSeed } from '../../kit/seed.ts';
-import { CODECS } from '../storage/support.ts';
 import { mulberry32, norm } from '../operators/support.ts';
+import { CODECS } from '../storage/support.ts';
 
 const LAYOUT = traceLayout(3, [0, 1]);
 let dir: string;
@@ -112,9 +112,15 @@ describe('batch files', () => {
         const lb = mem.lowerBound(prefix, 0, prefix.length);
         assert.equal(fb.lowerBound(prefix, 0, prefix.length), lb, `lowerBound ${probe[0]}`);
         if (lb < mem.length)
-          assert.equal(fb.hasPrefix(lb, prefix, 0, prefix.length), mem.hasPrefix(lb, prefix, 0, prefix.length));
+          assert.equal(
+            fb.hasPrefix(lb, prefix, 0, prefix.length),
+            mem.hasPrefix(lb, prefix, 0, prefix.length),
+          );
       }
-      assert.deepEqual(norm({ rows: fb.rows, weights: fb.weights }), norm({ rows: mem.rows, weights: mem.weights }));
+      assert.deepEqual(
+        norm({ rows: fb.rows, weights: fb.weights }),
+        norm({ rows: mem.rows, weights: mem.weights }),
+      );
     }
   });
 
@@ -126,8 +132,9 @@ describe('batch files', () => {
     for (let round = 0; round < 6; round++) {
       const a = randomRows(rnd, 500 + Math.floor(rnd() * 1500), 300);
       const b = randomRows(rnd, 500 + Math.floor(rnd() * 1500), 300);
-      if (round === 1) b.rows.forEach((r) => (r[0] = (r[0] as number) + 1000)); // disjoint: b after a
-      if (round === 2) a.rows.forEach((r) => (r[0] = (r[0] as number) + 1000)); // disjoint: a after b
+      const shift = (rs: Row[]): Row[] => rs.map((r) => [(r[0] as number) + 1000, ...r.slice(1)]);
+      if (round === 1) b.rows = shift(b.rows); // disjoint: b after a
+      if (round === 2) a.rows = shift(a.rows); // disjoint: a after b
       if (round === 3) {
         // b cancels a
         b.rows = a.rows.map((r) => [...r]);
@@ -146,7 +153,8 @@ describe('batch files', () => {
       ] as Array<[SealedBatch, SealedBatch]>) {
         const m = mergeSealed(x, y);
         assert.deepEqual(entries(m), want, `round ${round}`);
-        if (want.length > 0) assert.ok(m instanceof FileBatch, 'a merge at the threshold is written to a file');
+        if (want.length > 0)
+          assert.ok(m instanceof FileBatch, 'a merge at the threshold is written to a file');
       }
     }
   });
