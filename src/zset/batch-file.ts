@@ -19,7 +19,7 @@
  * block (raw): u32 entry count m | u32 arena length | m × f64 weight | (m+1) × u32 entry offset (from the arena's
  *              start) | m × u32 key/value split | arena (the entries' order-preserving encodings, sorted)
  * ```
- * A block holds about {@link BLOCK_BYTES} of arena; its layout keeps every array 8-aligned so a block read into its
+ * A block holds about {@link BLOCK_BYTES} (16 KiB) of arena; its layout keeps every array 8-aligned so a block read into its
  * own buffer is used in place (typed-array views, no copy). The file is named by the SHA-256 of its bytes, like
  * every segment; a reader checks each block's CRC-32 when it reads it (`CheckpointCorrupt` on a mismatch), and
  * a checkpoint restore or sync checks the whole file's hash first.
@@ -64,7 +64,7 @@ import type { ObjectValue, Row, Value } from './value.ts';
 /** Segment format version of a block-structured batch file. */
 export const BATCH_FILE_VERSION = 3;
 /** Arena bytes per block (a block closes at the first entry that reaches it). */
-export const BLOCK_BYTES = 64 * 1024;
+export const BLOCK_BYTES = 16 * 1024;
 const MAGIC = 0x47534648; // "HFSG"
 const END_MAGIC = 0x45534648; // "HFSE"
 const HEADER_SIZE = 16;
