@@ -20,7 +20,8 @@ import { traceBatchesOf } from '../../src/zset/trace.ts';
 import type { Row } from '../../src/zset/value.ts';
 import { GROUPS, PROGRAM } from '../standby/primary.ts';
 
-export const RESULT_PREFIX = 'SPILL_RESULT ';
+import { RESULT_PREFIX } from './common.ts';
+
 const BATCH = 10_000;
 
 function mix(x: number): number {
