@@ -15,6 +15,11 @@
  * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
  * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
  * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
+ * A spilled batch (`zset/batch-file.ts`, segment format v3) is a segment file already: a checkpoint hard-links
+ * it from the spill directory into `files/` (copies it when it cannot), never re-encodes it; the spill directory
+ * is not the store's, so GC here never removes a file a live trace reads. Reading a v3 segment checks its whole
+ * hash, then (spilling on) links it into the spill directory and opens it there — restore opens files — or
+ * (spilling off) reads it into memory.
  *
  * # Invariants (DESIGN.md 2–4)
  * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir (util/durable-

@@ -4,7 +4,7 @@
  * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 holds one sealed
  * trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays and one
  * byte arena without building a JS object per row. A build writes v1 for plain batches and v2 for trace
- * batches, and reads both.
+ * batches, and reads all three (v3: spilled trace batches, below).
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -41,6 +41,12 @@
  * ```
  * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
  * object value's codec gives back a value with the recorded hash key.
+ *
+ * # Format v3: a batch file (spilled trace batch)
+ * Same 16-byte header with version 3, then independently readable blocks, an index and a trailer: defined and
+ * read by `zset/batch-file.ts` (random access through a block cache; pinned by `tests/golden/checkpoint-v3`).
+ * {@link decodeSegment} reads one held in memory into a sealed trace batch; the checkpoint store opens them as
+ * files. The object table inside is {@link encodeObjectTable}'s (a v2 payload without entries).
  *
  * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
  * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly

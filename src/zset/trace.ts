@@ -38,6 +38,13 @@
  *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
  *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
  *
+ * # State beyond memory
+ * With spilling on (`batch-file.ts`: `storage.min_storage_bytes`, set once per process), a sealed or merged batch
+ * of at least `min_storage_bytes` is written to a block-structured batch file and held as a {@link FileBatch}
+ * (a {@link SealedBatch} is either kind; both answer the same reads). Merges involving a file stream into a new
+ * file ({@link mergeSealed}); a batch merged away or cleared is released (its spill file unlinked). While spilling,
+ * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state.
+ *
  * # Invariants
  * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
  * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
