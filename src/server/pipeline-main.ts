@@ -28,7 +28,7 @@ import { startConnectors } from '../connectors/connectors.ts';
 import { checkpointExtra, decideResume, type ResumeDecision } from '../controller/bootstrap.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
-import { StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
+import { enableStateSpill, StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
 import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
@@ -37,7 +37,6 @@ import { backfillPace } from '../sql/concurrent-bootstrap.ts';
 import { compileProgram, type Program, type SqlCircuit } from '../sql/program.ts';
 import { describeProgram } from '../sql/program-diff.ts';
 import { SQL_VALUE_CODECS } from '../sql/values/codecs.ts';
-import { enableSpill } from '../storage/spill.ts';
 import { causedByTransient, OPERATION_ATTEMPTS } from '../sync/retry.ts';
 import {
   type ActivationMarker,
@@ -601,7 +600,7 @@ async function initializePipeline(ctx: StartContext): Promise<Initialized> {
   if (ctx.storageDir !== undefined && ctx.ft.storage !== null)
     // state beyond memory: large trace batches live in files under the storage directory (before any restore,
     // which opens a checkpoint's batch files there)
-    enableSpill(join(ctx.storageDir, 'spill'), ctx.ft.storage, SQL_VALUE_CODECS);
+    enableStateSpill(join(ctx.storageDir, 'spill'), ctx.ft.storage, SQL_VALUE_CODECS);
   if (ctx.storageDir !== undefined) await restoreFromStorage(ctx, ctx.storageDir, wantsStandby, start);
   return startEngine(ctx, start);
 }
