@@ -6,10 +6,19 @@
  * restart (graceful this time) agree too.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkpoint, ingestRows, kill9, pipelineConfig, query, startPipeline, until } from './support.ts';
+import {
+  checkpoint,
+  ingestRows,
+  kill9,
+  pipelineConfig,
+  query,
+  startPipeline,
+  syncAndWait,
+  until,
+} from './support.ts';
 
 const PROGRAM = `CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, k INT NOT NULL, v BIGINT NOT NULL);
 CREATE MATERIALIZED VIEW agg AS SELECT k, COUNT(*) AS c, SUM(v) AS s FROM t GROUP BY k;
@@ -120,4 +129,62 @@ test('spilled state: checkpoint, kill -9, restart opens the batch files and repl
     'views after the second restart',
   );
   await kill9(p);
+});
+
+test('spilled state syncs: batch files pushed to a bucket restore a new pipeline on another storage directory', {
+  timeout: 120_000,
+}, async () => {
+  const bucketRoot = pipelineConfig('holdfast-spill-bucket-', {}).dir;
+  const storage = (extra: Record<string, unknown>) => ({
+    min_storage_bytes: 0,
+    backend: { name: 'file', config: { sync: { bucket: 'b', endpoint: `file://${bucketRoot}`, ...extra } } },
+  });
+  const a = pipelineConfig('holdfast-spill-sync-a-', {
+    program_code: PROGRAM,
+    storage: storage({}),
+    fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+  });
+  const rows = Array.from({ length: 3000 }, (_, i) => row(i, 0));
+  let c = 0;
+  let s = 0;
+  for (const r of rows) {
+    c++;
+    s += r.v;
+  }
+  const want = JSON.stringify({ c, s });
+  const tot = async (base: string): Promise<string> => {
+    const t = await query(base, 'SELECT c, s FROM tot');
+    return t === '' ? '{}' : JSON.stringify(JSON.parse(t));
+  };
+  const p = await startPipeline(a.cfg);
+  for (let b = 0; b < rows.length; b += 500) await ingestRows(p.base, 't', rows.slice(b, b + 500));
+  await until(
+    () => tot(p.base),
+    (t) => t === want,
+    'views on the primary',
+  );
+  await checkpoint(p.base);
+  const pushed = await syncAndWait(p.base);
+  assert.ok(pushed.ok, JSON.stringify(pushed));
+  assert.ok(readdirSync(join(a.dir, 'storage', 'spill')).length > 0, 'the primary spilled');
+  const inBucket = readdirSync(join(bucketRoot, 'b', 'files'));
+  assert.ok(
+    inBucket.some((f) => readFileSync(join(bucketRoot, 'b', 'files', f))[4] === 3),
+    'the bucket holds batch files (segment format v3)',
+  );
+  await kill9(p);
+
+  const b = pipelineConfig('holdfast-spill-sync-b-', {
+    program_code: PROGRAM,
+    storage: storage({ start_from_checkpoint: 'latest', fail_if_no_checkpoint: true }),
+    fault_tolerance: { model: 'exactly_once', checkpoint_interval_secs: null },
+  });
+  const q = await startPipeline(b.cfg);
+  await until(
+    () => tot(q.base),
+    (t) => t === want,
+    'views on the pipeline started from the bucket',
+  );
+  assert.ok(readdirSync(join(b.dir, 'storage', 'spill')).length > 0, 'it opened the pulled batch files');
+  await kill9(q);
 });
