@@ -16,7 +16,14 @@ import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
 import { disableSpill, enableSpill } from '../../../src/storage/spill.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import { FileBatch, setSpillConfig, spillConfig } from '../../../src/zset/batch-file.ts';
-import { setTraceHeadMin, traceBatchesOf } from '../../../src/zset/trace.ts';
+import {
+  buildBatch,
+  setTraceHeadMin,
+  spillBatch,
+  TraceParts,
+  traceBatchesOf,
+  traceLayout,
+} from '../../../src/zset/trace.ts';
 import { InputGen, PROGRAMS } from '../circuit/sql-programs.ts';
 import { mulberry32, norm, randInt } from '../operators/support.ts';
 import { CapturingLogger, CODECS, withTempDir } from './support.ts';
@@ -137,5 +144,44 @@ describe('state laws with batches spilled to files', () => {
   test('the programs above did spill', () => {
     assert.ok(sawFiles > 0, `file-backed batches seen: ${sawFiles}`);
     assert.ok(restoredFiles > 0, `restores opened batch files: ${restoredFiles}`);
+  });
+});
+
+test('GC never breaks a live file-backed batch: a restored batch outlives its checkpoint and is listed again', async () => {
+  await withTempDir(async (dir) => {
+    spillOn(dir);
+    const layout = traceLayout(2, [0]);
+    const rows = Array.from({ length: 300 }, (_, i) => [i, `v${i}`]);
+    const fb = spillBatch(
+      buildBatch(
+        layout,
+        rows,
+        rows.map(() => 1),
+      ),
+      spillConfig() as NonNullable<ReturnType<typeof spillConfig>>,
+    );
+    const storeDir = join(dir, 'store');
+    const store = new CheckpointStore(storeDir, { codecs: CODECS, logger: new CapturingLogger() });
+    const meta = { fingerprint: 'fp' };
+    await store.write({ steps: 1, operators: { op: { s: new TraceParts([fb]) } } }, meta);
+    // a new process restores it: the batch is opened from the spill directory
+    spillOn(dir);
+    const read = await new CheckpointStore(storeDir, { codecs: CODECS }).readLatest();
+    const restored = traceBatchesOf(read?.snapshot.operators.op?.s as Batch)?.[0];
+    assert.ok(restored instanceof FileBatch);
+    // two newer checkpoints without it; GC keeping one removes the file from the store
+    await store.write({ steps: 2, operators: { op: { s: { rows: [[1, 'x']], weights: [1] } } } }, meta);
+    await store.write({ steps: 3, operators: { op: { s: { rows: [[2, 'y']], weights: [1] } } } }, meta);
+    await store.gc({ keep: 1 });
+    assert.equal(await store.hasFile(restored.hash, restored.fileSize), false, 'GC removed the store copy');
+    // the live batch still reads, and a checkpoint listing it again restores it
+    assert.deepEqual(restored.row(5), [5, 'v5']);
+    await store.write({ steps: 4, operators: { op: { s: new TraceParts([restored]) } } }, meta);
+    const again = await new CheckpointStore(storeDir, { codecs: CODECS }).readLatest();
+    assert.deepEqual(
+      norm(again?.snapshot.operators.op?.s as Batch),
+      norm({ rows, weights: rows.map(() => 1) }),
+    );
+    disableSpill();
   });
 });
