@@ -799,11 +799,6 @@ function concatBatches(
  */
 export type SealedBatch = TraceBatch | FileBatch;
 
-/** Bytes of a sealed batch's entries (what decides whether it spills). */
-export function dataBytesOf(b: SealedBatch): number {
-  return b.dataBytes;
-}
-
 /** Writes an in-memory batch to a batch file in the spill directory (`c`). */
 export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
   const w = new BatchFileWriter(c.dir, b.layout, c.compress, c.blockBytes);
