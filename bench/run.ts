@@ -18,6 +18,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   nexmark: async () => (await import('./nexmark/suite.ts')).nexmarkSuite,
   objinput: async () => (await import('./objinput/suite.ts')).objinputSuite,
   nested: async () => (await import('./nested/suite.ts')).nestedSuite,
+  spill: async () => (await import('./spill/suite.ts')).spillSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]

@@ -6,6 +6,7 @@
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { type CatalogEntry, type CheckpointRead, CheckpointStore } from '../storage/checkpoint-store.ts';
 import type { ObjectValueCodec } from '../storage/segment.ts';
+import { enableSpill, type SpillOptions } from '../storage/spill.ts';
 import type { CheckpointEntry, CheckpointLog, CheckpointMeta, CheckpointWriter } from './checkpointer.ts';
 
 function entryOf(e: CatalogEntry): CheckpointEntry {
@@ -122,4 +123,12 @@ export class StoreCheckpointWriter implements CheckpointWriter {
   list(): CheckpointEntry[] {
     return this.#list;
   }
+}
+
+/**
+ * Turns on state beyond memory for this pipeline process (`storage/spill.ts`): trace batches of at least
+ * `min_storage_bytes` live in batch files under `dir`. Call before restoring a checkpoint.
+ */
+export function enableStateSpill(dir: string, o: SpillOptions, codecs: readonly ObjectValueCodec[]): void {
+  enableSpill(dir, o, codecs);
 }

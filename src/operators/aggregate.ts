@@ -374,7 +374,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       if (sealed !== null && input !== null && sealed.every((tb) => sameLayout(tb.layout, input.layout))) {
         for (const tb of sealed) {
           input.adopt(tb);
-          for (let i = 0; i < tb.length; i++) this.#feed(tb.row(i), tb.wts[i] as number, touched, false);
+          for (let i = 0; i < tb.length; i++) this.#feed(tb.row(i), tb.weight(i), touched, false);
         }
         continue;
       }

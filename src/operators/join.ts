@@ -80,10 +80,12 @@ import {
   buildBatch,
   buildKeyedBatch,
   HEAD_MIN,
+  loadFileBatch,
   mergeBatches,
+  type SealedBatch,
   sameLayout,
   Trace,
-  type TraceBatch,
+  TraceBatch,
   type TraceLayout,
   TraceParts,
   traceBatchesOf,
@@ -223,7 +225,7 @@ class Side {
   /** Changes since the last discard to rows that were already below a bound then (discarded at the next rise). */
   readonly late: Batch = emptyBatch();
   /** Per sealed batch: per rule, its entries with a non-NULL rule column, in the rule's order. */
-  readonly gcOrder = new WeakMap<TraceBatch, Array<Uint32Array | undefined>>();
+  readonly gcOrder = new WeakMap<SealedBatch, Array<Uint32Array | undefined>>();
 
   constructor(
     keyOf: KeyFn,
@@ -247,7 +249,7 @@ class Side {
     return this.trace;
   }
 
-  get sealed(): readonly TraceBatch[] {
+  get sealed(): readonly SealedBatch[] {
     return this.trace === null ? NO_BATCHES : this.trace.batches;
   }
 
@@ -345,7 +347,7 @@ class Side {
   }
 }
 
-const NO_BATCHES: readonly TraceBatch[] = [];
+const NO_BATCHES: readonly SealedBatch[] = [];
 const READER: KeyReader = { pos: 0 };
 
 export class JoinOperator extends StatefulBase implements StatefulOperator, Operator {
@@ -407,7 +409,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const ke = w.pos;
     let h = -1;
     for (let b = 0; b < bs.length; b++) {
-      const batch = bs[b] as TraceBatch;
+      const batch = bs[b] as SealedBatch;
       if (!batch.keyInRange(key, 0, ke)) continue;
       if (h < 0) h = hashBytes(key, 0, ke);
       let i = batch.find(key, 0, ke, h);
@@ -415,7 +417,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       const n = batch.length;
       do {
         rows.push(decodeValue(batch, i));
-        ws.push(batch.wts[i] as number);
+        ws.push(batch.weight(i));
         i++;
       } while (i < n && batch.sameKey(i - 1, i));
     }
@@ -587,7 +589,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
             const v = row[rj.col] as Value;
             dead = v !== null && rj.compare(v, bj) < 0;
           }
-          if (!dead) push(gone, row, batch.wts[e] as number);
+          if (!dead) push(gone, row, batch.weight(e));
         }
       }
     }
@@ -635,8 +637,11 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
           if (tb.length === 0) continue;
           const trace = side.traceFor(tb.layout.arity);
           // a batch of another layout is not one this operator wrote: its rows are taken as raw side rows
+          // (a batch file written by this operator's trace is adopted as it is: its rows are the trace's)
           if (sameLayout(tb.layout, trace.layout))
-            trace.adopt(tb.layout.derivedKey === true ? tb : tb.withLayout(trace.layout));
+            trace.adopt(
+              !(tb instanceof TraceBatch) || tb.layout.derivedKey === true ? tb : tb.withLayout(trace.layout),
+            );
           else addRows(side, tb);
         }
       }
@@ -674,7 +679,8 @@ function snapshotOf(side: Side): Batch {
 }
 
 /** Entry i's row (the value columns of `[key, ...row]`). */
-function decodeValue(batch: TraceBatch, i: number): Row {
+function decodeValue(batch: SealedBatch, i: number): Row {
+  if (!(batch instanceof TraceBatch)) return batch.row(i).slice(1);
   const n = batch.layout.arity - 1;
   const out: Value[] = new Array(n);
   const r = READER;
@@ -685,7 +691,8 @@ function decodeValue(batch: TraceBatch, i: number): Row {
 }
 
 /** Entry i's value of row column `col`. */
-function decodeColumn(batch: TraceBatch, i: number, col: number): Value {
+function decodeColumn(batch: SealedBatch, i: number, col: number): Value {
+  if (!(batch instanceof TraceBatch)) return batch.row(i)[col + 1] as Value;
   const arena = batch.arena;
   const end = batch.offsets[i + 1] as number;
   let p = batch.splits[i] as number;
@@ -695,7 +702,7 @@ function decodeColumn(batch: TraceBatch, i: number, col: number): Value {
 }
 
 /** The batch's entries with a non-NULL value in rule i's column, in the rule's order (built once per batch). */
-function gcOrderOf(side: Side, batch: TraceBatch, i: number): Uint32Array {
+function gcOrderOf(side: Side, batch: SealedBatch, i: number): Uint32Array {
   let orders = side.gcOrder.get(batch);
   if (orders === undefined) {
     orders = [];
@@ -720,7 +727,7 @@ function gcOrderOf(side: Side, batch: TraceBatch, i: number): Uint32Array {
 
 /** First position in `perm` whose entry's column value is not below `bound`. */
 function lowerBound(
-  batch: TraceBatch,
+  batch: SealedBatch,
   perm: Uint32Array,
   col: number,
   rule: JoinGcRule,
@@ -759,7 +766,10 @@ function countRows(side: Side): number {
     parts.push(buildBatch(layout, rows, ws));
   }
   let acc: TraceBatch | null = null;
-  for (const p of parts) acc = acc === null ? p : mergeBatches(acc, p);
+  for (const p of parts) {
+    const m = p instanceof TraceBatch ? p : loadFileBatch(p);
+    acc = acc === null ? m : mergeBatches(acc, m);
+  }
   return acc === null ? 0 : acc.length;
 }
 

@@ -28,7 +28,7 @@ import { startConnectors } from '../connectors/connectors.ts';
 import { checkpointExtra, decideResume, type ResumeDecision } from '../controller/bootstrap.ts';
 import { Controller, type ControllerOptions } from '../controller/controller.ts';
 import { FtJournal } from '../controller/ft-journal.ts';
-import { StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
+import { enableStateSpill, StoreCheckpointWriter, savedConnectors } from '../controller/store-writer.ts';
 import { WarmState } from '../controller/warm-state.ts';
 import { byteLimit } from '../errors/http-reply.ts';
 import { readUserFile } from '../errors/read-user-file.ts';
@@ -597,6 +597,10 @@ async function initializePipeline(ctx: StartContext): Promise<Initialized> {
   };
   // Storage: checkpoints live under storage_config.path (the manager sets it per pipeline), or next to the
   // config file for a pipeline run alone.
+  if (ctx.storageDir !== undefined && ctx.ft.storage !== null)
+    // state beyond memory: large trace batches live in files under the storage directory (before any restore,
+    // which opens a checkpoint's batch files there)
+    enableStateSpill(join(ctx.storageDir, 'spill'), ctx.ft.storage, SQL_VALUE_CODECS);
   if (ctx.storageDir !== undefined) await restoreFromStorage(ctx, ctx.storageDir, wantsStandby, start);
   return startEngine(ctx, start);
 }

@@ -15,6 +15,11 @@
  * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
  * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
  * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
+ * A spilled batch (`zset/batch-file.ts`, segment format v3) is a segment file already: a checkpoint hard-links
+ * it from the spill directory into `files/` (copies it when it cannot), never re-encodes it; the spill directory
+ * is not the store's, so GC here never removes a file a live trace reads. Reading a v3 segment checks its whole
+ * hash, then (spilling on) links it into the spill directory and opens it there — restore opens files — or
+ * (spilling off) reads it into memory.
  *
  * # Invariants (DESIGN.md 2–4)
  * - Files first, manifest last, catalog after: every write is temp → fsync → rename → fsync dir (util/durable-
@@ -45,12 +50,14 @@
  * - `write` encodes the snapshot synchronously before its promise is returned, so the circuit may keep running
  *   while the files are written.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { link, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
-import { type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
+import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
+import { loadFileBatch, type SealedBatch, type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
 import {
   commitRenamed,
   ensureDir,
@@ -65,10 +72,13 @@ import {
   writeJsonAtomic,
 } from './atomic.ts';
 import {
+  asStorageError,
+  decodeObjectTable,
   decodeSegment,
   type EncodedSegment,
   encodeSegmentAsync,
   type ObjectValueCodec,
+  SEGMENT_V_FILE,
   sha256Hex,
 } from './segment.ts';
 import { isStorageError, StorageError } from './storage-error.ts';
@@ -356,7 +366,7 @@ function isEntry(e: unknown): e is CatalogEntry {
 const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 /** A segment to list: encoded already, or a sealed trace batch (written unless its file exists). */
-type PendingSegment = EncodedSegment | { readonly trace: TraceBatch };
+type PendingSegment = EncodedSegment | { readonly trace: SealedBatch };
 
 /** One operator's states: each state's segments in list order (none for an empty batch). */
 interface PendingOperator {
@@ -492,8 +502,24 @@ export class CheckpointStore {
         const list = opts.delta === true ? (opLists[name] ??= []) : (opLists[name] = []);
         for (const pendingSeg of segs) {
           let seg: EncodedSegment;
+          if ('trace' in pendingSeg && pendingSeg.trace instanceof FileBatch) {
+            // a spilled batch is a segment file already: listed by its hash, linked (or copied) into files/
+            const fb = pendingSeg.trace;
+            list.push({ hash: fb.hash, size: fb.fileSize, rows: fb.length });
+            if (done.has(fb.hash)) continue;
+            done.add(fb.hash);
+            const path = this.filePath(fb.hash);
+            if ((await sizeOf(path)) === fb.fileSize) {
+              filesReused++;
+              continue;
+            }
+            fb.linkTo(path);
+            filesWritten++;
+            bytesWritten += fb.fileSize;
+            continue;
+          }
           if ('trace' in pendingSeg) {
-            const tb = pendingSeg.trace;
+            const tb = pendingSeg.trace as TraceBatch;
             const known = tb.segment;
             if (
               known !== null &&
@@ -673,6 +699,8 @@ export class CheckpointStore {
   }
 
   async #readSegment(ref: SegmentRef, uuid: string): Promise<Batch> {
+    if ((await segmentVersion(this.filePath(ref.hash))) === SEGMENT_V_FILE)
+      return this.#openBatchFile(ref, uuid);
     let bytes: Buffer;
     try {
       bytes = await readFile(this.filePath(ref.hash));
@@ -695,6 +723,54 @@ export class CheckpointStore {
       if (isStorageError(e)) e.details.uuid = uuid;
       throw e;
     }
+  }
+
+  /**
+   * A v3 segment (a batch file): its whole hash is checked (read in chunks, between event-loop turns), then, with
+   * spilling on, it is linked into the spill directory and opened there (restore opens files: entries stay on
+   * disk); without spilling it is read into memory.
+   */
+  async #openBatchFile(ref: SegmentRef, uuid: string): Promise<Batch> {
+    const path = this.filePath(ref.hash);
+    const { size, hash } = await hashFile(path);
+    if (size !== ref.size)
+      throw corrupt(`segment ${ref.hash} of checkpoint ${uuid} has ${size} bytes, expected ${ref.size}`, {
+        uuid,
+        hash: ref.hash,
+      });
+    if (hash !== ref.hash)
+      throw corrupt(`segment ${ref.hash} fails its hash check`, { uuid, hash: ref.hash, actual: hash });
+    const decode = (b: Buffer) => decodeObjectTable(b, this.#codecs);
+    const spill = spillConfig();
+    let batch: Batch;
+    try {
+      if (spill !== null) {
+        const own = join(spill.dir, ref.hash);
+        await link(path, own).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EEXIST') throw e;
+        });
+        batch = asStorageError(() => openBatchFile(own, ref.hash, null, decode));
+      } else {
+        const fb = asStorageError(() => openBatchFile(path, ref.hash, null, decode));
+        try {
+          batch = asStorageError(() => loadFileBatch(fb));
+        } finally {
+          fb.close();
+        }
+      }
+    } catch (e) {
+      if (isStorageError(e)) e.details.uuid = uuid;
+      throw e;
+    }
+    const rows = batch instanceof FileBatch ? batch.length : (batch as TraceBatch).length;
+    if (rows !== ref.rows)
+      throw corrupt('segment row count differs from the manifest', {
+        uuid,
+        hash: ref.hash,
+        expected: ref.rows,
+        actual: rows,
+      });
+    return batch;
   }
 
   /**
@@ -936,5 +1012,42 @@ async function sizeOf(path: string): Promise<number | null> {
   } catch (e) {
     if (isNotFound(e)) return null;
     throw e;
+  }
+}
+
+/** The format version byte of a segment file (null when it is shorter than a header or missing). */
+async function segmentVersion(path: string): Promise<number | null> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return null;
+    throw e;
+  }
+  try {
+    const b = Buffer.alloc(5);
+    const { bytesRead } = await fh.read(b, 0, 5, 0);
+    return bytesRead === 5 && b.readUInt32LE(0) === 0x47534648 ? (b[4] as number) : null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** SHA-256 and size of a file, read in 8 MiB chunks with an event-loop turn between them. */
+async function hashFile(path: string): Promise<{ size: number; hash: string }> {
+  const fh = await open(path, 'r');
+  try {
+    const h = createHash('sha256');
+    const buf = Buffer.allocUnsafe(8 * 2 ** 20);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, hash: h.digest('hex') };
+  } finally {
+    await fh.close();
   }
 }

@@ -4,7 +4,7 @@
  * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 holds one sealed
  * trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays and one
  * byte arena without building a JS object per row. A build writes v1 for plain batches and v2 for trace
- * batches, and reads both.
+ * batches, and reads all three (v3: spilled trace batches, below).
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -42,6 +42,12 @@
  * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
  * object value's codec gives back a value with the recorded hash key.
  *
+ * # Format v3: a batch file (spilled trace batch)
+ * Same 16-byte header with version 3, then independently readable blocks, an index and a trailer: defined and
+ * read by `zset/batch-file.ts` (random access through a block cache; pinned by `tests/golden/checkpoint-v3`).
+ * {@link decodeSegment} reads one held in memory into a sealed trace batch; the checkpoint store opens them as
+ * files. The object table inside is {@link encodeObjectTable}'s (a v2 payload without entries).
+ *
  * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
  * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly
  * (`CheckpointCorrupt`) if a codec is missing.
@@ -54,16 +60,19 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
-import { TraceBatch, traceLayout } from '../zset/trace.ts';
+import { type FileLayout, openBatchBytes } from '../zset/batch-file.ts';
+import { loadFileBatch, TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
-/** Newest segment format this build reads (and writes, for trace batches). */
-export const SEGMENT_FORMAT_VERSION = 2;
+/** Newest segment format this build reads (v3: batch files of spilled trace batches, `zset/batch-file.ts`). */
+export const SEGMENT_FORMAT_VERSION = 3;
 /** Payload of JS rows (any batch). */
 export const SEGMENT_V_ROWS = 1;
 /** Payload of one sealed trace batch. */
 export const SEGMENT_V_TRACE = 2;
+/** A block-structured, random-access batch file (a spilled trace batch; see `zset/batch-file.ts`). */
+export const SEGMENT_V_FILE = 3;
 const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
@@ -593,6 +602,8 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
       `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
       { version },
     );
+  if (version === SEGMENT_V_FILE)
+    throw corrupt('a v3 segment (batch file) has no single payload: read it with decodeSegment');
   if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE)
     throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
@@ -769,9 +780,20 @@ export function decodeSegment(
     if (actual !== expect.hash)
       throw corrupt(`segment ${expect.hash} fails its hash check`, { hash: expect.hash, actual });
   }
-  const { version, payload } = readSegment(bytes);
-  const batch =
-    version === SEGMENT_V_TRACE ? decodeTracePayload(payload, codecs) : decodeSegmentPayload(payload, codecs);
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let batch: Batch;
+  if (b.length >= HEADER_SIZE && b.readUInt32LE(0) === MAGIC && b[4] === SEGMENT_V_FILE) {
+    // a batch file read as bytes (no spilling here): its entries are copied into an in-memory batch
+    batch = loadFileBatch(
+      asStorageError(() => openBatchBytes(b, expect.hash ?? '', (t) => decodeObjectTable(t, codecs))),
+    );
+  } else {
+    const { version, payload } = readSegment(bytes);
+    batch =
+      version === SEGMENT_V_TRACE
+        ? decodeTracePayload(payload, codecs)
+        : decodeSegmentPayload(payload, codecs);
+  }
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)
     throw corrupt('segment row count differs from the manifest', {
@@ -780,4 +802,46 @@ export function decodeSegment(
       actual,
     });
   return batch;
+}
+
+/**
+ * A batch's object table, encoded for a v3 batch file: a v2 payload of the layout with no entries (the table is
+ * all it holds). Decoded by {@link decodeObjectTable}.
+ */
+export function encodeObjectTable(
+  layout: FileLayout,
+  objects: ReadonlyMap<string, ObjectValue>,
+  codecs: readonly ObjectValueCodec[],
+): Buffer {
+  const empty = new TraceBatch({
+    layout: traceLayout(layout.arity, layout.keyCols),
+    arena: Buffer.alloc(0),
+    offsets: new Uint32Array(1),
+    splits: new Uint32Array(0),
+    weights: new Float64Array(0),
+    objects,
+  });
+  return encodeTracePayload(empty, codecs);
+}
+
+/** The object table written by {@link encodeObjectTable}. @throws StorageError CheckpointCorrupt */
+export function decodeObjectTable(
+  bytes: Buffer,
+  codecs: readonly ObjectValueCodec[],
+): Map<string, ObjectValue> {
+  return new Map(decodeTracePayload(bytes, codecs).objects ?? []);
+}
+
+/** Runs `fn`, turning the batch-file reader's `CheckpointCorrupt` into a {@link StorageError} of that code. */
+export function asStorageError<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    const code = (e as { errorCode?: unknown }).errorCode;
+    if (code === 'CheckpointCorrupt' && !(e instanceof StorageError))
+      throw new StorageError('CheckpointCorrupt', (e as Error).message, {
+        ...((e as { details?: Record<string, unknown> }).details ?? {}),
+      });
+    throw e;
+  }
 }

@@ -29,6 +29,13 @@ export interface StorageSettings {
   readonly backend: 'default' | 'file';
   readonly compression: 'default' | 'none' | 'snappy';
   readonly cacheMib: number | null;
+  /**
+   * A trace batch (operator state) of at least this many bytes lives in a file in the storage directory
+   * (`min_storage_bytes`; default {@link DEFAULT_MIN_STORAGE_BYTES}, as Feldera).
+   */
+  readonly minStorageBytes: number;
+  /** `min_step_storage_bytes` (null: never): accepted; a step's batches stay in memory (see README). */
+  readonly minStepStorageBytes: number | null;
   /** The backend's own config (e.g. `sync` for the file backend). */
   readonly backendConfig: Readonly<Record<string, unknown>>;
   /** Checkpoint sync to object storage (`backend.config.sync`; file backend only). */
@@ -63,6 +70,14 @@ function storageSettings(raw: unknown, baseDir: string | undefined): StorageSett
       'InvalidRuntimeConfig',
       'storage.cache_mib must be a non-negative number or null',
     );
+  const byteField = (f: 'min_storage_bytes' | 'min_step_storage_bytes'): number | null => {
+    const v = o[f] ?? null;
+    if (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0))
+      throw new FtConfigError('InvalidRuntimeConfig', `storage.${f} must be a non-negative number or null`);
+    return v as number | null;
+  };
+  const minStorage = byteField('min_storage_bytes');
+  const minStepStorage = byteField('min_step_storage_bytes');
   const config = backend.config ?? {};
   if (typeof config !== 'object' || config === null || Array.isArray(config))
     throw new FtConfigError('InvalidRuntimeConfig', 'storage.backend.config must be an object');
@@ -77,10 +92,17 @@ function storageSettings(raw: unknown, baseDir: string | undefined): StorageSett
     backend: name,
     compression,
     cacheMib: cache as number | null,
+    minStorageBytes: minStorage ?? DEFAULT_MIN_STORAGE_BYTES,
+    minStepStorageBytes: minStepStorage,
     backendConfig: config as Record<string, unknown>,
     sync: syncRaw === undefined || syncRaw === null ? null : parseSyncConfig(syncRaw, baseDir),
   };
 }
+
+/** Feldera's `min_storage_bytes` when null: 10 MiB. */
+export const DEFAULT_MIN_STORAGE_BYTES = 10 * 1024 * 1024;
+/** Feldera's `cache_mib` when null: 256 MiB per worker thread (Holdfast runs one). */
+export const DEFAULT_CACHE_MIB = 256;
 
 /** `baseDir` resolves a relative `file:` sync endpoint (default: the working directory). */
 /** `checkpoint_interval_secs` when not given (Feldera's default). */

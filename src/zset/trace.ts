@@ -39,12 +39,28 @@
  *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
  *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
  *
+ * # State beyond memory
+ * With spilling on (`batch-file.ts`: `storage.min_storage_bytes`, set once per process), a sealed or merged batch
+ * of at least `min_storage_bytes` is written to a block-structured batch file and held as a {@link FileBatch}
+ * (a {@link SealedBatch} is either kind; both answer the same reads). Merges involving a file stream into a new
+ * file ({@link mergeSealed}); a batch merged away or cleared is released (its spill file unlinked). While spilling,
+ * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state.
+ *
  * # Invariants
  * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
  * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
  * - Batches are immutable once built (their `segment` stamp aside); readers may keep them across seals.
  */
 import type { Batch } from './batch.ts';
+import {
+  BatchFileWriter,
+  type Block,
+  type EntryView,
+  FileBatch,
+  newEntryView,
+  type SpillConfig,
+  spillConfig,
+} from './batch-file.ts';
 import {
   ByteWriter,
   compareBytes,
@@ -162,6 +178,32 @@ export class TraceBatch implements Batch {
       (this.#fenceKeys?.length ?? 0) +
       (this.#fenceEnds?.byteLength ?? 0)
     );
+  }
+
+  /** Bytes of the entries (arena, offsets, splits, weights): what a batch file of it holds. */
+  get dataBytes(): number {
+    return this.arena.length + this.offsets.byteLength + this.splits.byteLength + this.wts.byteLength;
+  }
+
+  /** Entry i's weight. */
+  weight(i: number): number {
+    return this.wts[i] as number;
+  }
+
+  /** Points `v` at entry i (as a {@link FileBatch} does, so code can read either kind). */
+  view(i: number, v: EntryView): void {
+    v.buf = this.arena;
+    v.s = this.offsets[i] as number;
+    v.split = this.splits[i] as number;
+    v.e = this.offsets[i + 1] as number;
+    v.w = this.wts[i] as number;
+  }
+
+  /** Entry i's first key column, decoded. */
+  firstKeyValue(i: number): Value {
+    const r = READER;
+    r.pos = this.offsets[i] as number;
+    return decodeKeyValue(this.arena, r, this.splits[i] as number, this.objects);
   }
 
   get rows(): Row[] {
@@ -869,6 +911,215 @@ function concatBatches(
 }
 
 /**
+ * A sealed batch of a trace: in memory ({@link TraceBatch}) or, with spilling on, in a batch file
+ * ({@link FileBatch}, `batch-file.ts`). Both answer the same reads: `length`, `keyInRange`, `find`, `sameKey`,
+ * `row`, `weight`, `valueInto`, `lowerBound`, `hasPrefix`, `view`, `firstKeyValue`, and `rows`/`weights`.
+ */
+export type SealedBatch = TraceBatch | FileBatch;
+
+/** Writes an in-memory batch to a batch file in the spill directory (`c`). */
+export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
+  const w = new BatchFileWriter(c.dir, b.layout, c.compress, c.blockBytes);
+  try {
+    const o = b.offsets;
+    const sp = b.splits;
+    const wts = b.wts;
+    for (let i = 0; i < b.length; i++)
+      w.add(b.arena, o[i] as number, sp[i] as number, o[i + 1] as number, wts[i] as number);
+    return w.finish(b.objects, c.encodeObjects);
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+/** A batch as it should be held: in a file when spilling is on and it reaches `min_storage_bytes`. */
+function placed(b: TraceBatch): SealedBatch {
+  const c = spillConfig();
+  if (c === null || b.length === 0 || b.dataBytes < c.minStorageBytes) return b;
+  return spillBatch(b, c);
+}
+
+/** A file-backed batch read into memory (every block once). */
+export function loadFileBatch(fb: FileBatch): TraceBatch {
+  const n = fb.length;
+  const arena = Buffer.allocUnsafe(Math.max(0, fb.dataBytes - 20 * n));
+  const offsets = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const weights = new Float64Array(n);
+  let k = 0;
+  let p = 0;
+  let a = arena;
+  for (const blk of fb.blocks()) {
+    for (let j = 0; j < blk.n; j++) {
+      const s = blk.offsets[j] as number;
+      const e = blk.offsets[j + 1] as number;
+      if (p + (e - s) > a.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(a.length * 2, p + (e - s)));
+        a.copy(bigger, 0, 0, p);
+        a = bigger;
+      }
+      offsets[k] = p;
+      splits[k] = p + ((blk.splits[j] as number) - s);
+      weights[k] = blk.wts[j] as number;
+      blk.arena.copy(a, p, s, e);
+      p += e - s;
+      k++;
+    }
+  }
+  offsets[n] = p;
+  return new TraceBatch({
+    layout: fb.layout,
+    arena: p === a.length ? a : Buffer.from(a.subarray(0, p)),
+    offsets,
+    splits,
+    weights,
+    objects: fb.objects,
+  });
+}
+
+function inMemory(b: SealedBatch): TraceBatch {
+  return b instanceof TraceBatch ? b : loadFileBatch(b);
+}
+
+/** Reads a sealed batch's entries in order (a file-backed one block by block, bypassing the cache). */
+class EntryCursor {
+  readonly v: EntryView = newEntryView();
+  readonly #b: SealedBatch;
+  readonly #blocks: Generator<Block> | null;
+  #blk: Block | null = null;
+  #j = 0;
+  #i = 0;
+  done = false;
+
+  constructor(b: SealedBatch) {
+    this.#b = b;
+    this.#blocks = b instanceof FileBatch ? b.blocks() : null;
+    this.#load();
+  }
+
+  #load(): void {
+    const b = this.#b;
+    if (this.#blocks === null) {
+      if (this.#i >= b.length) this.done = true;
+      else (b as TraceBatch).view(this.#i, this.v);
+      return;
+    }
+    while (this.#blk === null || this.#j >= this.#blk.n) {
+      const r = this.#blocks.next();
+      if (r.done === true) {
+        this.done = true;
+        return;
+      }
+      this.#blk = r.value;
+      this.#j = 0;
+    }
+    const blk = this.#blk;
+    const j = this.#j;
+    const v = this.v;
+    v.buf = blk.arena;
+    v.s = blk.offsets[j] as number;
+    v.split = blk.splits[j] as number;
+    v.e = blk.offsets[j + 1] as number;
+    v.w = blk.wts[j] as number;
+  }
+
+  next(): void {
+    this.#i++;
+    this.#j++;
+    this.#load();
+  }
+}
+
+function cmpViews(x: EntryView, y: EntryView): number {
+  return compareBytes(x.buf, x.s, x.e, y.buf, y.s, y.e);
+}
+
+/**
+ * Merges two sealed batches (their sum, consolidated). Two in-memory batches whose entries stay under
+ * `min_storage_bytes` (or with spilling off) merge in memory ({@link mergeBatches}); otherwise, with spilling on,
+ * the merge streams both inputs' entries into a new batch file (disjoint inputs: a file-backed input's blocks are
+ * copied unchanged). The inputs are left as they are (the caller releases them).
+ */
+export function mergeSealed(a: SealedBatch, b: SealedBatch): SealedBatch {
+  const c = spillConfig();
+  if (c === null) return mergeBatches(inMemory(a), inMemory(b));
+  if (a instanceof TraceBatch && b instanceof TraceBatch && a.dataBytes + b.dataBytes < c.minStorageBytes)
+    return mergeBatches(a, b);
+  const w = new BatchFileWriter(c.dir, a.layout, c.compress, c.blockBytes);
+  try {
+    const ca = new EntryCursor(a);
+    const cb = new EntryCursor(b);
+    const copy = (x: SealedBatch, cx: EntryCursor): void => {
+      if (x instanceof FileBatch) {
+        w.copyBlocks(x);
+        return;
+      }
+      for (; !cx.done; cx.next()) w.add(cx.v.buf, cx.v.s, cx.v.split, cx.v.e, cx.v.w);
+    };
+    if (ca.done || cb.done || cmpViews(ca.v, lastView(b)) > 0 || cmpViews(lastView(a), cb.v) < 0) {
+      // disjoint (or one empty): one after the other
+      const aFirst = cb.done || (!ca.done && cmpViews(lastView(a), cb.v) < 0);
+      if (aFirst) {
+        copy(a, ca);
+        copy(b, cb);
+      } else {
+        copy(b, cb);
+        copy(a, ca);
+      }
+    } else
+      while (!ca.done || !cb.done) {
+        let c2: number;
+        if (ca.done) c2 = 1;
+        else if (cb.done) c2 = -1;
+        else c2 = cmpViews(ca.v, cb.v);
+        if (c2 < 0) {
+          w.add(ca.v.buf, ca.v.s, ca.v.split, ca.v.e, ca.v.w);
+          ca.next();
+        } else if (c2 > 0) {
+          w.add(cb.v.buf, cb.v.s, cb.v.split, cb.v.e, cb.v.w);
+          cb.next();
+        } else {
+          const s = ca.v.w + cb.v.w;
+          if (s !== 0) w.add(ca.v.buf, ca.v.s, ca.v.split, ca.v.e, s);
+          ca.next();
+          cb.next();
+        }
+      }
+    if (w.entries === 0) {
+      w.abort();
+      return mergeBatches(emptyLike(a), emptyLike(b));
+    }
+    return w.finish(mergeObjects(a.objects, b.objects), c.encodeObjects);
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
+}
+
+function lastView(b: SealedBatch): EntryView {
+  const v = newEntryView();
+  b.view(b.length - 1, v);
+  return v;
+}
+
+function emptyLike(b: SealedBatch): TraceBatch {
+  return new TraceBatch({
+    layout: b.layout,
+    arena: Buffer.alloc(0),
+    offsets: new Uint32Array(1),
+    splits: new Uint32Array(0),
+    weights: new Float64Array(0),
+    objects: null,
+  });
+}
+
+/** Drops a batch the trace no longer holds (a file-backed one unlinks its spill file). */
+function release(b: SealedBatch): void {
+  if (b instanceof FileBatch) b.release();
+}
+
+/**
  * A head entry; a key's entries form a short linked list (usually one or two: a retraction and an insertion). A
  * key whose only entry is one row with weight 1 maps to the row itself (no entry object).
  */
@@ -902,6 +1153,11 @@ export const HEAD_MIN = 65536;
  */
 export const UNIQUE_HEAD_MIN = 262144;
 let defaultHeadMin = HEAD_MIN;
+/**
+ * With spilling on, the most a head grows to (beyond its minimum) between seals: about 150 MiB of JS rows, so a
+ * state far larger than the heap never has half of it in the head.
+ */
+export const SPILL_HEAD_MAX = 1 << 20;
 
 /** The head size traces created now get ({@link HEAD_MIN} unless a test set another with {@link setTraceHeadMin}). */
 export function traceHeadMin(): number {
@@ -918,7 +1174,7 @@ export function setTraceHeadMin(n: number): number {
 export class Trace {
   readonly layout: TraceLayout;
   /** Sealed batches, largest first. */
-  #batches: TraceBatch[] = [];
+  #batches: SealedBatch[] = [];
   /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
   #head = new Map<unknown, HeadEntry | Row>();
   #headRows = 0;
@@ -941,7 +1197,7 @@ export class Trace {
   readonly #bigintAsNumber: boolean;
   #minNum: number | bigint = 0;
   #maxNum: number | bigint = 0;
-  #rangeOf: readonly TraceBatch[] | null = null;
+  #rangeOf: readonly SealedBatch[] | null = null;
   #rangeNumeric = false;
   /** The key and slot the last {@link current} looked at (a {@link put} of the same key reuses them). */
   #lastKey: unknown = NO_KEY;
@@ -971,7 +1227,7 @@ export class Trace {
   }
 
   /** Sealed batches, largest first (a snapshot: the array is not changed later, the batches never). */
-  get batches(): readonly TraceBatch[] {
+  get batches(): readonly SealedBatch[] {
     return this.#batches;
   }
 
@@ -992,6 +1248,7 @@ export class Trace {
   }
 
   clear(): void {
+    for (const b of this.#batches) release(b);
     this.#batches = [];
     this.#head.clear();
     this.#uhead.clear();
@@ -1096,13 +1353,10 @@ export class Trace {
     if (!this.#simpleKey) return false;
     let min: number | bigint = Infinity;
     let max: number | bigint = -Infinity;
-    const r: KeyReader = { pos: 0 };
     for (const b of this.#batches) {
       if (b.length === 0) continue;
-      r.pos = b.offsets[0] as number;
-      const first = decodeKeyValue(b.arena, r, b.splits[0] as number, b.objects);
-      r.pos = b.offsets[b.length - 1] as number;
-      const last = decodeKeyValue(b.arena, r, b.splits[b.length - 1] as number, b.objects);
+      const first = b.firstKeyValue(0);
+      const last = b.firstKeyValue(b.length - 1);
       // the codec orders numbers before bigints: only a batch whose first and last keys are both numbers (or
       // both bigints) holds keys of one kind only, all between the two (JS compares numbers and bigints exactly)
       const kind = typeof first;
@@ -1234,14 +1488,14 @@ export class Trace {
       const key = this.#scratch.buf;
       let h = -1; // hashed on the first batch whose key range holds the key
       for (let b = 0; b < bs.length; b++) {
-        const batch = bs[b] as TraceBatch;
+        const batch = bs[b] as SealedBatch;
         if (!batch.keyInRange(key, 0, ke)) continue;
         if (h < 0) h = hashBytes(key, 0, ke);
         let i = batch.find(key, 0, ke, h);
         if (i < 0) continue;
         const n = batch.length;
         do {
-          addInto(outRows, outWeights, batch.row(i), batch.wts[i] as number);
+          addInto(outRows, outWeights, batch.row(i), batch.weight(i));
           i++;
         } while (i < n && batch.sameKey(i - 1, i));
       }
@@ -1296,7 +1550,11 @@ export class Trace {
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
-    if (this.#headRows >= Math.max(this.#headMin, this.#rowsInBatches >>> 1)) this.seal();
+    // with spilling on, the head stays at its minimum size instead of growing with the state (half of a state
+    // larger than memory would not fit in the heap)
+    const half = this.#rowsInBatches >>> 1;
+    const grown = spillConfig() === null ? half : Math.min(half, SPILL_HEAD_MAX);
+    if (this.#headRows >= Math.max(this.#headMin, grown)) this.seal();
   }
 
   /**
@@ -1348,8 +1606,9 @@ export class Trace {
     this.#push(buildBatch(this.layout, rows, ws), merge);
   }
 
-  #push(b: TraceBatch, merge: boolean): void {
-    if (b.length === 0) return;
+  #push(built: TraceBatch, merge: boolean): void {
+    if (built.length === 0) return;
+    const b = placed(built);
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
     bs.push(b);
     this.#rowsInBatches += b.length;
@@ -1358,11 +1617,13 @@ export class Trace {
     // new batch can land between two others (checking only the last pair let equal sizes pile up unmerged)
     while (merge) {
       let i = bs.length - 2;
-      while (i >= 0 && (bs[i] as TraceBatch).length > 2 * (bs[i + 1] as TraceBatch).length) i--;
+      while (i >= 0 && (bs[i] as SealedBatch).length > 2 * (bs[i + 1] as SealedBatch).length) i--;
       if (i < 0) break;
-      const prev = bs[i] as TraceBatch;
-      const last = bs[i + 1] as TraceBatch;
-      const m = mergeBatches(prev, last);
+      const prev = bs[i] as SealedBatch;
+      const last = bs[i + 1] as SealedBatch;
+      const m = mergeSealed(prev, last);
+      release(prev);
+      release(last);
       this.#rowsInBatches += m.length - prev.length - last.length;
       if (m.length > 0) bs.splice(i, 2, m);
       else bs.splice(i, 2);
@@ -1385,7 +1646,7 @@ export class Trace {
    * Adds a sealed batch as it is (restore: no merge, no index build). Seals the head first so batch order
    * stays meaningful.
    */
-  adopt(b: TraceBatch): void {
+  adopt(b: SealedBatch): void {
     if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
     if (b.length === 0) return;
     this.seal();
@@ -1396,7 +1657,7 @@ export class Trace {
   }
 
   /** Seals the head and returns the batches (the whole state) for a checkpoint. */
-  sealedBatches(): readonly TraceBatch[] {
+  sealedBatches(): readonly SealedBatch[] {
     this.seal(false);
     return this.#batches;
   }
@@ -1414,56 +1675,39 @@ export class Trace {
     const key = Buffer.from(w.buf.subarray(0, pe));
     const bs = this.#batches;
     const pos: number[] = bs.map((b) => b.lowerBound(key, 0, pe));
+    // each batch's current entry (null: past its end or its prefix range)
+    const views: Array<EntryView | null> = bs.map(() => newEntryView());
+    const load = (b: number): void => {
+      const batch = bs[b] as SealedBatch;
+      const i = pos[b] as number;
+      if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) views[b] = null;
+      else batch.view(i, views[b] ?? (views[b] = newEntryView()));
+    };
+    for (let b = 0; b < bs.length; b++) load(b);
     for (;;) {
       // smallest current entry across batches
       let best = -1;
       for (let b = 0; b < bs.length; b++) {
-        const batch = bs[b] as TraceBatch;
-        const i = pos[b] as number;
-        if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) continue;
-        if (best < 0) best = b;
-        else {
-          const o = bs[best] as TraceBatch;
-          const j = pos[best] as number;
-          const c = compareBytes(
-            batch.arena,
-            batch.offsets[i] as number,
-            batch.offsets[i + 1] as number,
-            o.arena,
-            o.offsets[j] as number,
-            o.offsets[j + 1] as number,
-          );
-          if (c < 0) best = b;
-        }
+        const v = views[b];
+        if (v === null || v === undefined) continue;
+        if (best < 0 || cmpViews(v, views[best] as EntryView) < 0) best = b;
       }
       if (best < 0) return;
-      const o = bs[best] as TraceBatch;
+      const o = bs[best] as SealedBatch;
       const j = pos[best] as number;
-      let wsum = 0;
+      const bv = views[best] as EntryView;
+      let wsum = bv.w;
       for (let b = 0; b < bs.length; b++) {
-        const batch = bs[b] as TraceBatch;
-        const i = pos[b] as number;
-        if (i >= batch.length) continue;
-        if (
-          b === best ||
-          compareBytes(
-            batch.arena,
-            batch.offsets[i] as number,
-            batch.offsets[i + 1] as number,
-            o.arena,
-            o.offsets[j] as number,
-            o.offsets[j + 1] as number,
-          ) === 0
-        ) {
-          if (b !== best) {
-            wsum += batch.wts[i] as number;
-            pos[b] = i + 1;
-          }
-        }
+        const v = views[b];
+        if (b === best || v === null || v === undefined || cmpViews(v, bv) !== 0) continue;
+        wsum += v.w;
+        pos[b] = (pos[b] as number) + 1;
+        load(b);
       }
-      wsum += o.wts[j] as number;
+      const row = wsum !== 0 ? o.row(j) : null;
       pos[best] = j + 1;
-      if (wsum !== 0) fn(o.row(j), wsum);
+      load(best);
+      if (row !== null) fn(row, wsum);
     }
   }
 
@@ -1486,10 +1730,10 @@ export class Trace {
  * (decoded on first access: slow, and it holds every row as a JS array).
  */
 export class TraceParts implements Batch {
-  readonly parts: readonly TraceBatch[];
+  readonly parts: readonly SealedBatch[];
   #decoded: { rows: Row[]; weights: number[] } | null = null;
 
-  constructor(parts: readonly TraceBatch[]) {
+  constructor(parts: readonly SealedBatch[]) {
     this.parts = parts;
   }
 
@@ -1506,7 +1750,7 @@ export class TraceParts implements Batch {
     // the parts' sum, consolidated (a row may sit in several parts): merge them, smallest first
     const ps = [...this.parts].sort((a, b) => a.length - b.length);
     let acc: TraceBatch | null = null;
-    for (const p of ps) acc = acc === null ? p : mergeBatches(acc, p);
+    for (const p of ps) acc = acc === null ? inMemory(p) : mergeBatches(acc, inMemory(p));
     this.#decoded = acc === null ? { rows: [], weights: [] } : { rows: acc.rows, weights: acc.weights };
     return this.#decoded;
   }
@@ -1538,15 +1782,15 @@ export function applyPart(
 }
 
 /** The sealed batches a state part holds, when it is trace-shaped (else null: a plain batch of rows). */
-export function traceBatchesOf(b: Batch): readonly TraceBatch[] | null {
-  if (b instanceof TraceBatch) return [b];
+export function traceBatchesOf(b: Batch): readonly SealedBatch[] | null {
+  if (b instanceof TraceBatch || b instanceof FileBatch) return [b];
   if (b instanceof TraceParts) return b.parts;
   return null;
 }
 
 /** Entries of a batch, without decoding a trace batch's rows. */
 export function entryCountOf(b: Batch): number {
-  if (b instanceof TraceBatch) return b.length;
+  if (b instanceof TraceBatch || b instanceof FileBatch) return b.length;
   if (b instanceof TraceParts) {
     let n = 0;
     for (const p of b.parts) n += p.length;

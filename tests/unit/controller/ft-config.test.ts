@@ -49,3 +49,22 @@ test('storage forms; fault tolerance without storage is FtRequiresStorage', () =
   );
   assert.equal(ftSettings({ storage: null, fault_tolerance: null }).model, 'none');
 });
+
+test('storage spill knobs: min_storage_bytes (default 10 MiB), min_step_storage_bytes, checked', () => {
+  const d = ftSettings({ storage: {} }).storage;
+  assert.equal(d?.minStorageBytes, 10 * 1024 * 1024);
+  assert.equal(d?.minStepStorageBytes, null);
+  const t = ftSettings({ storage: { min_storage_bytes: 0, min_step_storage_bytes: 4096 } }).storage;
+  assert.equal(t?.minStorageBytes, 0);
+  assert.equal(t?.minStepStorageBytes, 4096);
+  assert.equal(
+    ftSettings({ storage: { min_storage_bytes: null } }).storage?.minStorageBytes,
+    10 * 1024 * 1024,
+  );
+  for (const bad of [-1, '10', Number.POSITIVE_INFINITY])
+    for (const f of ['min_storage_bytes', 'min_step_storage_bytes'])
+      assert.throws(
+        () => ftSettings({ storage: { [f]: bad } }),
+        (e) => e instanceof FtConfigError && e.code === 'InvalidRuntimeConfig' && e.message.includes(f),
+      );
+});

@@ -13,6 +13,7 @@ import {
   buildBatch,
   mergeBatches,
   Trace,
+  type TraceBatch,
   TraceParts,
   traceBatchesOf,
   traceLayout,
@@ -169,7 +170,7 @@ describe('trace', () => {
         norm(consolidate({ rows: parts.rows, weights: parts.weights })),
         norm(model.toBatch()),
       );
-      for (const b of traceBatchesOf(parts) ?? []) {
+      for (const b of (traceBatchesOf(parts) ?? []) as TraceBatch[]) {
         for (let i = 1; i < b.length; i++)
           assert.ok(
             compareBytes(
@@ -356,7 +357,7 @@ describe('trace', () => {
       assert.deepEqual(norm(t.toBatch()), norm(expect));
       const parts = new TraceParts(t.sealedBatches());
       assert.deepEqual(norm(consolidate({ rows: parts.rows, weights: parts.weights })), norm(expect));
-      for (const b of parts.parts)
+      for (const b of parts.parts as TraceBatch[])
         for (let i = 1; i < b.length; i++)
           assert.ok(
             compareBytes(
