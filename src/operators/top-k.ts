@@ -16,9 +16,11 @@
  * with the window emitted before, and only the difference is emitted. Cost per touched group: O(log n) per
  * change to find it, O(n) worst case to splice, O(offset + limit) to walk the window.
  *
- * State "input": the integral of the input (one entry per distinct row with its weight). The emitted windows
- * are not saved: they are a function of the integral (the order is total), so restore and apply recompute them
- * for the groups they touch. Rows whose integral weight is ≤ 0 take no rank (they are absent from the relation).
+ * State "input": the integral of the input (one entry per distinct row with its weight), a scan-only trace keyed
+ * by the group columns (`sorted-multiset.ts`): checkpoints write its sealed batches; the per-group sorted arrays
+ * are a cache rebuilt from it on restore. The emitted windows are not saved: they are a function of the integral
+ * (the order is total), so restore and apply recompute them for the groups they touch. Rows whose integral
+ * weight is ≤ 0 take no rank (they are absent from the relation).
  *
  * With `purge` (LATENESS), a group whose partition key is below its waterline is discarded (its emitted rows
  * stand), see `sorted-multiset.ts`.
