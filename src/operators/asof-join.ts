@@ -22,15 +22,35 @@
  *
  * State "left": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
  * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL
- * key and a non-NULL timestamp (other right rows can never match).
+ * key and a non-NULL timestamp (other right rows can never match). Each is held in a scan-only trace of rows
+ * `[key, timestamp, row...]` keyed by (key, timestamp): the key (the ON values as `leftKey`/`rightKey` give it,
+ * a primitive) and the MATCH_CONDITION operand are expressions, so they are stored as computed, ahead of the
+ * row; `scan([key])` visits a key's rows in timestamp order (the key codec orders NULL first and a timestamp
+ * type's values as `compareTs` does). Checkpoints write the traces' sealed batches (a checkpoint writes only
+ * the batches sealed or merged since the previous one). The per-key sorted arrays below are an in-memory cache
+ * derived from the traces: every change goes to both; restore rebuilds the cache from the adopted batches
+ * (each key's rows arrive together and in order, so a key's array is one sort of a sorted run). Deltas
+ * (`takeDelta`) and checkpoints written before the traces hold the plain input rows under the same state names;
+ * apply and restore take those too (a plain batch is always input rows, a trace batch always `[key, ts, row..]`).
  *
- * Invariant: a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
+ * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
  * ascending (timestamp with NULL first, encoding) order; no entry of either side has weight 0; the net
  * output emitted for a key equals the match of its left integral against its right integral.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
+import {
+  entryCountOf,
+  sameLayout,
+  Trace,
+  TraceBatch,
+  TraceParts,
+  traceBatchesOf,
+  type TraceLayout,
+  traceLayout,
+} from '../zset/trace.ts';
+import { encodeRow } from '../zset/value.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { type KeyFn, NULL_KEY } from './join.ts';
 import { addSorted, type SortedEntry } from './sorted-multiset.ts';
@@ -60,6 +80,9 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   readonly #left = new Map<unknown, SortedEntry[]>();
   /** key → right rows in (timestamp, tieBreak, encoding) order. */
   readonly #right = new Map<unknown, SortedEntry[]>();
+  /** States "left" / "right": rows `[key, ts, row..]` keyed by (key, ts); created on the first row (its width). */
+  #leftTrace: Trace | null = null;
+  #rightTrace: Trace | null = null;
   readonly #order: (a: Row, b: Row) => number;
   readonly #leftOrder: (a: Row, b: Row) => number;
   readonly #nullRight: Row;
@@ -147,6 +170,28 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     push(out, this.#s.combine(l, this.#match(k, l) ?? this.#nullRight), w);
   }
 
+  /** The trace of a side for rows of width `width` (created on first use). */
+  #traceOf(right: boolean, width: number): Trace {
+    const t = right ? this.#rightTrace : this.#leftTrace;
+    if (t !== null) return t;
+    const made = new Trace(traceLayout(width + 2, [0, 1]), { indexed: false });
+    if (right) this.#rightTrace = made;
+    else this.#leftTrace = made;
+    return made;
+  }
+
+  /** Adds `w` copies of left row `l` (key `k`, not NULL) to state "left": its trace and its cache. */
+  #storeLeft(k: unknown, l: Row, w: number): void {
+    this.#traceOf(false, l.length).add([k as Value, this.#s.leftTs(l), ...l], w);
+    this.#addLeft(k, l, w);
+  }
+
+  /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to state "right". */
+  #storeRight(k: unknown, r: Row, w: number): void {
+    this.#traceOf(true, r.length).add([k as Value, this.#s.rightTs(r), ...r], w);
+    this.#addRight(k, r, w);
+  }
+
   #addLeft(k: unknown, l: Row, w: number): void {
     let rows = this.#left.get(k);
     if (rows === undefined) {
@@ -212,7 +257,7 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
         continue;
       }
       logL.record(l, w);
-      this.#addLeft(k, l, w);
+      this.#storeLeft(k, l, w);
       if (!this.#inRange(k, l, rightByKey.get(k))) this.#emit(out, k, l, w);
     }
 
@@ -220,10 +265,12 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     for (const [k, c] of rightByKey) {
       for (const [r, w] of c.rows) {
         logR.record(r, w);
-        this.#addRight(k, r, w);
+        this.#storeRight(k, r, w);
       }
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
     }
+    this.#leftTrace?.maybeSeal();
+    this.#rightTrace?.maybeSeal();
     return out;
   }
 
@@ -245,34 +292,101 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const left = emptyBatch();
-    for (const rows of this.#left.values()) for (const e of rows) push(left, e.row, e.weight);
-    const right = emptyBatch();
-    for (const rows of this.#right.values()) for (const e of rows) push(right, e.row, e.weight);
-    return { left, right };
+    const sealed = (t: Trace | null): Batch =>
+      t === null ? emptyBatch() : new TraceParts(t.sealedBatches());
+    return { left: sealed(this.#leftTrace), right: sealed(this.#rightTrace) };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
     this.#right.clear();
+    this.#leftTrace?.clear();
+    this.#rightTrace?.clear();
     this.apply(parts);
   }
 
-  /** Adds the parts to the integrals (no derived state: the output is a function of the integrals). */
+  /**
+   * Adds the parts to the integrals (no derived state but the cache: the output is a function of the
+   * integrals). A trace batch of the side's layout is adopted as it is and its rows fill the cache; a plain
+   * batch (a delta, a checkpoint written before the traces) holds input rows, added one by one.
+   */
   apply(parts: Record<string, readonly Batch[]>): void {
+    this.#applySide(false, StatefulBase.partsOf(parts, 'left'));
+    this.#applySide(true, StatefulBase.partsOf(parts, 'right'));
+  }
+
+  #applySide(right: boolean, parts: readonly Batch[]): void {
     const s = this.#s;
-    for (const b of StatefulBase.partsOf(parts, 'left'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const l = b.rows[i] as Row;
-        const k = s.leftKey(l);
-        if (k !== NULL_KEY) this.#addLeft(k, l, b.weights[i] as number);
+    const cache = right ? this.#right : this.#left;
+    const order = right ? this.#order : this.#leftOrder;
+    // keys that held no rows before this apply: their rows are collected, consolidated and sorted once
+    const fresh = new Map<unknown, Map<string, SortedEntry>>();
+    const add = (k: unknown, row: Row, w: number): void => {
+      if (w === 0) return;
+      let pending = fresh.get(k);
+      if (pending === undefined) {
+        if (cache.has(k)) {
+          if (right) this.#addRight(k, row, w);
+          else this.#addLeft(k, row, w);
+          return;
+        }
+        pending = new Map();
+        fresh.set(k, pending);
       }
-    for (const b of StatefulBase.partsOf(parts, 'right'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const r = b.rows[i] as Row;
-        const k = s.rightKey(r);
-        if (k !== NULL_KEY && s.rightTs(r) !== null) this.#addRight(k, r, b.weights[i] as number);
+      const enc = encodeRow(row);
+      const e = pending.get(enc);
+      if (e === undefined) pending.set(enc, { row, enc, weight: w });
+      else e.weight += w;
+    };
+    for (const part of parts)
+      for (const b of traceBatchesOf(part) ?? [part]) {
+        const n = entryCountOf(b);
+        if (n === 0) continue;
+        if (b instanceof TraceBatch && this.#isStateLayout(b.layout)) {
+          const trace = this.#traceOf(right, b.layout.arity - 2);
+          if (sameLayout(b.layout, trace.layout)) {
+            trace.adopt(b);
+            for (let i = 0; i < n; i++) {
+              const x = b.row(i);
+              add(x[0], x.slice(2), b.wts[i] as number);
+            }
+            continue;
+          }
+        }
+        // input rows (a delta, a checkpoint written before the traces)
+        const rows = b.rows;
+        const ws = b.weights;
+        for (let i = 0; i < rows.length; i++) {
+          const row = rows[i] as Row;
+          const w = ws[i] as number;
+          if (w === 0) continue;
+          const k = right ? s.rightKey(row) : s.leftKey(row);
+          if (k === NULL_KEY || (right && s.rightTs(row) === null)) continue;
+          this.#traceOf(right, row.length).add(
+            [k as Value, right ? s.rightTs(row) : s.leftTs(row), ...row],
+            w,
+          );
+          add(k, row, w);
+        }
       }
+    for (const [k, pending] of fresh) {
+      const rows: SortedEntry[] = [];
+      for (const e of pending.values()) if (e.weight !== 0) rows.push(e);
+      if (rows.length === 0) continue;
+      rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      cache.set(k, rows);
+    }
+    (right ? this.#rightTrace : this.#leftTrace)?.maybeSeal();
+  }
+
+  /** True for a trace batch laid out as this operator's states are (`[key, ts, row..]` keyed by key and ts). */
+  #isStateLayout(l: TraceLayout): boolean {
+    return l.arity >= 2 && l.keyCols.length === 2 && l.keyCols[0] === 0 && l.keyCols[1] === 1;
+  }
+
+  /** Entries in the two traces (head plus sealed batches; for tests and state-size reports). */
+  get traceEntryCount(): number {
+    return (this.#leftTrace?.entryCount ?? 0) + (this.#rightTrace?.entryCount ?? 0);
   }
 }
 
