@@ -16,26 +16,28 @@
  * below tmin matches below tmin, one at or above tnext matches at or above tnext. Only those left rows are
  * re-matched: their old matches are retracted, the changes are folded in, their new matches are emitted. So a
  * time series whose new right rows come at the end re-matches only the left rows after them, not the key's
- * whole history. Nothing but the two integrals is kept, so restore and warm apply only load rows (no derived
- * state to rebuild). Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
+ * whole history. Nothing but the two integrals is kept (no emitted output), so restore and warm apply only
+ * load rows. Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
  * O(log n) per re-matched left row, and the array splice of each change (O(1) when it lands at the end).
  *
  * State "left": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
- * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL
- * key and a non-NULL timestamp (other right rows can never match). Each is held in a scan-only trace of rows
- * `[key, timestamp, row...]` keyed by (key, timestamp): the key (the ON values as `leftKey`/`rightKey` give it,
- * a primitive) and the MATCH_CONDITION operand are expressions, so they are stored as computed, ahead of the
- * row; `scan([key])` visits a key's rows in timestamp order (the key codec orders NULL first and a timestamp
- * type's values as `compareTs` does). Checkpoints write the traces' sealed batches (a checkpoint writes only
- * the batches sealed or merged since the previous one). The per-key sorted arrays below are an in-memory cache
- * derived from the traces: every change goes to both; restore rebuilds the cache from the adopted batches
- * (each key's rows arrive together and in order, so a key's array is one sort of a sorted run). Deltas
- * (`takeDelta`) and checkpoints written before the traces hold the plain input rows under the same state names;
- * apply and restore take those too (a plain batch is always input rows, a trace batch always `[key, ts, row..]`).
+ * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL key
+ * and a non-NULL timestamp (other right rows can never match). Each is held in a scan-only trace of rows
+ * `[key, timestamp, row...]` keyed by (key, timestamp): the key (the ON values as `leftKey`/`rightKey` give
+ * it, a primitive) and the MATCH_CONDITION operand are expressions, so they are stored as computed, ahead of
+ * the row; `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for
+ * TIMESTAMP, DATE and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case).
+ * Checkpoints write the traces' sealed batches (a checkpoint writes only the batches sealed or merged since
+ * the previous one). The per-key sorted arrays below are an in-memory cache derived from the traces: every
+ * change goes to both; restore rebuilds the cache from the adopted batches (each key's rows arrive together
+ * and in order, so a key's array is one sort of a sorted run). Deltas (`takeDelta`) and checkpoints written
+ * before the traces hold the plain input rows under the same state names; apply and restore take those too (a
+ * plain batch is always input rows, a trace batch always `[key, ts, row..]`).
  *
- * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
- * ascending (timestamp with NULL first, encoding) order; no entry of either side has weight 0; the net
- * output emitted for a key equals the match of its left integral against its right integral.
+ * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in
+ * ascending (timestamp, tieBreak, encoding) order, its left rows in ascending (timestamp with NULL first,
+ * encoding) order; no entry of either side has weight 0; the net output emitted for a key equals the match of
+ * its left integral against its right integral.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -182,13 +184,13 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
 
   /** Adds `w` copies of left row `l` (key `k`, not NULL) to state "left": its trace and its cache. */
   #storeLeft(k: unknown, l: Row, w: number): void {
-    this.#traceOf(false, l.length).add([k as Value, this.#s.leftTs(l), ...l], w);
+    this.#traceOf(false, l.length).add(stateRow(k, this.#s.leftTs(l), l), w);
     this.#addLeft(k, l, w);
   }
 
   /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to state "right". */
   #storeRight(k: unknown, r: Row, w: number): void {
-    this.#traceOf(true, r.length).add([k as Value, this.#s.rightTs(r), ...r], w);
+    this.#traceOf(true, r.length).add(stateRow(k, this.#s.rightTs(r), r), w);
     this.#addRight(k, r, w);
   }
 
@@ -361,11 +363,9 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
           const w = ws[i] as number;
           if (w === 0) continue;
           const k = right ? s.rightKey(row) : s.leftKey(row);
-          if (k === NULL_KEY || (right && s.rightTs(row) === null)) continue;
-          this.#traceOf(right, row.length).add(
-            [k as Value, right ? s.rightTs(row) : s.leftTs(row), ...row],
-            w,
-          );
+          const ts = right ? s.rightTs(row) : s.leftTs(row);
+          if (k === NULL_KEY || (right && ts === null)) continue;
+          this.#traceOf(right, row.length).add(stateRow(k, ts, row), w);
           add(k, row, w);
         }
       }
@@ -388,6 +388,16 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   get traceEntryCount(): number {
     return (this.#leftTrace?.entryCount ?? 0) + (this.#rightTrace?.entryCount ?? 0);
   }
+}
+
+/** A state row: `[key, ts, row..]`. */
+function stateRow(k: unknown, ts: Value, row: Row): Row {
+  const n = row.length;
+  const out: Value[] = new Array(n + 2);
+  out[0] = k as Value;
+  out[1] = ts;
+  for (let i = 0; i < n; i++) out[i + 2] = row[i] as Value;
+  return out;
 }
 
 export const asofJoin = (spec: AsofJoinSpec): AsofJoinOperator => new AsofJoinOperator(spec);
