@@ -47,13 +47,13 @@ import {
   sameLayout,
   Trace,
   TraceBatch,
+  type TraceLayout,
   TraceParts,
   traceBatchesOf,
-  type TraceLayout,
   traceLayout,
 } from '../zset/trace.ts';
-import { encodeRow } from '../zset/value.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { encodeRow } from '../zset/value.ts';
 import { type KeyFn, NULL_KEY } from './join.ts';
 import { addSorted, type SortedEntry } from './sorted-multiset.ts';
 import { StatefulBase } from './stateful-base.ts';
