@@ -299,12 +299,42 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     return { left: sealed(this.#leftTrace), right: sealed(this.#rightTrace) };
   }
 
+  /**
+   * Clears, loads the parts into the traces (trace batches adopted, input rows added) and rebuilds each side's
+   * cache from one scan of its trace: a key's rows come together, consolidated and in timestamp order.
+   */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
     this.#right.clear();
     this.#leftTrace?.clear();
     this.#rightTrace?.clear();
-    this.apply(parts);
+    for (const right of [false, true]) {
+      this.#load(right, StatefulBase.partsOf(parts, right ? 'right' : 'left'), null);
+      const trace = right ? this.#rightTrace : this.#leftTrace;
+      if (trace === null) continue;
+      trace.seal(false); // input rows (deltas) join as one batch; merging waits for the next seal
+      const cache = right ? this.#right : this.#left;
+      const order = right ? this.#order : this.#leftOrder;
+      let key: unknown = NULL_KEY;
+      let rows: SortedEntry[] = [];
+      const close = (): void => {
+        if (rows.length === 0) return;
+        rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+        cache.set(key, rows);
+        rows = [];
+      };
+      trace.scan([], (x, w) => {
+        const k = x[0];
+        // equal key bytes decode to equal values (NaN included), and a key's rows are adjacent
+        if (k !== key && !(k !== k && key !== key)) {
+          close();
+          key = k;
+        }
+        const row = x.slice(2);
+        rows.push({ row, enc: encodeRow(row), weight: w });
+      });
+      close();
+    }
   }
 
   /**
@@ -318,7 +348,6 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   }
 
   #applySide(right: boolean, parts: readonly Batch[]): void {
-    const s = this.#s;
     const cache = right ? this.#right : this.#left;
     const order = right ? this.#order : this.#leftOrder;
     // keys that held no rows before this apply: their rows are collected, consolidated and sorted once
@@ -340,6 +369,28 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       if (e === undefined) pending.set(enc, { row, enc, weight: w });
       else e.weight += w;
     };
+    this.#load(right, parts, add);
+    for (const [k, pending] of fresh) {
+      const rows: SortedEntry[] = [];
+      for (const e of pending.values()) if (e.weight !== 0) rows.push(e);
+      if (rows.length === 0) continue;
+      rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      cache.set(k, rows);
+    }
+    (right ? this.#rightTrace : this.#leftTrace)?.maybeSeal();
+  }
+
+  /**
+   * Adds state parts of one side to its trace: trace batches of the state layout are adopted (and their rows,
+   * as `(key, row, weight)`, passed to `add` when given); plain batches hold input rows (a delta, a checkpoint
+   * written before the traces), added as state rows and passed to `add`. Rows that can never match are skipped.
+   */
+  #load(
+    right: boolean,
+    parts: readonly Batch[],
+    add: ((k: unknown, row: Row, w: number) => void) | null,
+  ): void {
+    const s = this.#s;
     for (const part of parts)
       for (const b of traceBatchesOf(part) ?? [part]) {
         const n = entryCountOf(b);
@@ -348,14 +399,14 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
           const trace = this.#traceOf(right, b.layout.arity - 2);
           if (sameLayout(b.layout, trace.layout)) {
             trace.adopt(b);
-            for (let i = 0; i < n; i++) {
-              const x = b.row(i);
-              add(x[0], x.slice(2), b.wts[i] as number);
-            }
+            if (add !== null)
+              for (let i = 0; i < n; i++) {
+                const x = b.row(i);
+                add(x[0], x.slice(2), b.wts[i] as number);
+              }
             continue;
           }
         }
-        // input rows (a delta, a checkpoint written before the traces)
         const rows = b.rows;
         const ws = b.weights;
         for (let i = 0; i < rows.length; i++) {
@@ -366,17 +417,9 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
           const ts = right ? s.rightTs(row) : s.leftTs(row);
           if (k === NULL_KEY || (right && ts === null)) continue;
           this.#traceOf(right, row.length).add(stateRow(k, ts, row), w);
-          add(k, row, w);
+          add?.(k, row, w);
         }
       }
-    for (const [k, pending] of fresh) {
-      const rows: SortedEntry[] = [];
-      for (const e of pending.values()) if (e.weight !== 0) rows.push(e);
-      if (rows.length === 0) continue;
-      rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      cache.set(k, rows);
-    }
-    (right ? this.#rightTrace : this.#leftTrace)?.maybeSeal();
   }
 
   /** True for a trace batch laid out as this operator's states are (`[key, ts, row..]` keyed by key and ts). */

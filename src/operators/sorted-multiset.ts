@@ -39,7 +39,7 @@ import {
   traceBatchesOf,
   traceLayout,
 } from '../zset/trace.ts';
-import { encodeColumns, encodeRow, type Row, type Value } from '../zset/value.ts';
+import { encodeColumns, encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface SortedEntry {
@@ -294,10 +294,48 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
   }
 
+  /**
+   * Clears, then loads the parts into the trace (sealed batches adopted as they are, plain rows added) and
+   * rebuilds the cache from one scan of it: the scan visits the groups one after another, each group's rows
+   * consolidated across batches, so each group is one sort.
+   */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
     this.#trace?.clear();
-    this.apply(parts);
+    for (const part of StatefulBase.partsOf(parts, 'input'))
+      for (const tb of traceBatchesOf(part) ?? [part]) {
+        if (entryCountOf(tb) === 0) continue;
+        const trace = this.#traceFor(tb instanceof TraceBatch ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (tb instanceof TraceBatch && sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+        else {
+          const rows = tb.rows;
+          const ws = tb.weights;
+          for (let i = 0; i < rows.length; i++) trace.add(rows[i] as Row, ws[i] as number);
+        }
+      }
+    const trace = this.#trace;
+    if (trace === null) return;
+    trace.seal(false); // the plain rows (deltas) join as one batch; merging waits for the next seal
+    const kc = this.#keyCols.length;
+    const cmp = this.#compare;
+    let prev: Row | null = null;
+    let sorted: SortedEntry[] = [];
+    const close = (): void => {
+      if (sorted.length === 0 || prev === null) return;
+      sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      this.#groups.set(this.#groupKey(prev), { sorted, emitted: this.output(sorted) });
+      sorted = [];
+    };
+    trace.scan([], (row, weight) => {
+      if (prev !== null) {
+        let same = true;
+        for (let c = 0; c < kc && same; c++) same = sameValue(prev[c] as Value, row[c] as Value);
+        if (!same) close();
+      }
+      prev = row;
+      sorted.push({ row, enc: encodeRow(row), weight });
+    });
+    close();
   }
 
   /**
