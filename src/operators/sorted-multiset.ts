@@ -96,6 +96,8 @@ interface SortedGroup {
   readonly sorted: SortedEntry[];
   /** What the operator has emitted for the group. */
   emitted: GroupOutput;
+  /** {@link SortedGroupsOperator.horizon} of the group as of its last refresh (null: every change matters). */
+  horizon: SortedEntry | null;
 }
 
 /** Groups of sorted rows with incremental output (see the module header). */
@@ -155,7 +157,10 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       if (n <= 0) continue;
       for (const e of g.sorted.splice(0, n)) this.#drop(e);
       if (g.sorted.length === 0) this.#groups.delete(gk);
-      else g.emitted = this.output(g.sorted);
+      else {
+        g.emitted = this.output(g.sorted);
+        g.horizon = this.horizon(g.sorted);
+      }
     }
   }
 
@@ -189,6 +194,22 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     }
   }
 
+  /**
+   * An entry of the group's sorted rows such that the output is a function of the entries up to it alone (a
+   * top-k window filled before its end): a change of a row {@link beyond} it cannot change the output, so a
+   * step whose changes to a group all lie beyond it skips the group's refresh. Null: every change matters (the
+   * default).
+   */
+  protected horizon(_sorted: readonly SortedEntry[]): SortedEntry | null {
+    return null;
+  }
+
+  /** Whether a change of `row` lies beyond horizon entry `h`. Default: after it in the total order. */
+  protected beyond(row: Row, h: SortedEntry): boolean {
+    const c = this.#compare(row, h.row);
+    return c > 0 || (c === 0 && encodeRow(row) > h.enc);
+  }
+
   /** The output of a group, from its rows in order (a pure function of them). */
   protected abstract output(sorted: readonly SortedEntry[]): GroupOutput;
 
@@ -199,17 +220,10 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #group(gk: string): SortedGroup {
     let g = this.#groups.get(gk);
     if (g === undefined) {
-      g = { sorted: [], emitted: new Map() };
+      g = { sorted: [], emitted: new Map(), horizon: null };
       this.#groups.set(gk, g);
     }
     return g;
-  }
-
-  /** Adds w copies of row to its group's cached integral; returns the group's key. */
-  #add(row: Row, w: number): string {
-    const gk = this.#groupKey(row);
-    addSorted(this.#group(gk).sorted, row, w, this.#compare);
-    return gk;
   }
 
   /**
@@ -263,6 +277,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
       }
       g.emitted = now;
+      g.horizon = this.horizon(g.sorted);
       if (g.sorted.length === 0) this.#groups.delete(gk);
     }
   }
@@ -279,7 +294,11 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       if (w === 0) continue;
       log.record(row, w);
       (trace as Trace).add(row, w);
-      touched.add(this.#add(row, w));
+      const gk = this.#groupKey(row);
+      const g = this.#group(gk);
+      // a change beyond the group's horizon leaves its output as it is: no refresh
+      if (g.horizon === null || !this.beyond(row, g.horizon)) touched.add(gk);
+      addSorted(g.sorted, row, w, this.#compare);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
@@ -323,7 +342,11 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const close = (): void => {
       if (sorted.length === 0 || prev === null) return;
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      this.#groups.set(this.#groupKey(prev), { sorted, emitted: this.output(sorted) });
+      this.#groups.set(this.#groupKey(prev), {
+        sorted,
+        emitted: this.output(sorted),
+        horizon: this.horizon(sorted),
+      });
       sorted = [];
     };
     trace.scan([], (row, weight) => {

@@ -89,6 +89,33 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
     return out;
   }
 
+  /**
+   * The entry at which the window is full: rows after it (for RANK and DENSE_RANK: rows that sort strictly after
+   * it, since rows tied with it share its rank) can never enter the window, nor change the ranks before them.
+   */
+  protected override horizon(sorted: readonly SortedEntry[]): SortedEntry | null {
+    const kind = this.#spec.rank;
+    const need = kind === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    if (need === Number.POSITIVE_INFINITY || need <= 0) return null;
+    let n = 0;
+    let prev: SortedEntry | null = null;
+    for (const e of sorted) {
+      if (e.weight <= 0) continue;
+      if (kind === 'dense_rank') {
+        if (prev === null || this.#spec.compare(prev.row, e.row) !== 0) n++;
+        prev = e;
+      } else n += e.weight;
+      if (n >= need) return e;
+    }
+    return null;
+  }
+
+  protected override beyond(row: Row, h: SortedEntry): boolean {
+    const kind = this.#spec.rank;
+    if (kind === 'rank' || kind === 'dense_rank') return this.#spec.compare(row, h.row) > 0;
+    return super.beyond(row, h);
+  }
+
   /** The group's rows with their rank appended, up to rank `limit`. */
   #ranked(sorted: readonly SortedEntry[]): GroupOutput {
     const out: GroupOutput = new Map();
