@@ -325,8 +325,8 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       };
       trace.scan([], (x, w) => {
         const k = x[0];
-        // equal key bytes decode to equal values (NaN included), and a key's rows are adjacent
-        if (k !== key && !(k !== k && key !== key)) {
+        // equal key bytes decode to equal values (NaN too; a -0 key decodes as 0), and a key's rows are adjacent
+        if (!Object.is(k, key)) {
           close();
           key = k;
         }
