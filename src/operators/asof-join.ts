@@ -20,19 +20,18 @@
  * load rows. Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
  * O(log n) per re-matched left row, and the array splice of each change (O(1) when it lands at the end).
  *
- * State "left": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
- * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL key
- * and a non-NULL timestamp (other right rows can never match). Each is held in a scan-only trace of rows
- * `[key, timestamp, row...]` keyed by (key, timestamp): the key (the ON values as `leftKey`/`rightKey` give
- * it, a primitive) and the MATCH_CONDITION operand are expressions, so they are stored as computed, ahead of
- * the row; `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for
- * TIMESTAMP, DATE and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case).
- * Checkpoints write the traces' sealed batches (a checkpoint writes only the batches sealed or merged since
- * the previous one). The per-key sorted arrays below are an in-memory cache derived from the traces: every
- * change goes to both; restore rebuilds the cache from the adopted batches (each key's rows arrive together
- * and in order, so a key's array is one sort of a sorted run). Deltas (`takeDelta`) and checkpoints written
- * before the traces hold the plain input rows under the same state names; apply and restore take those too (a
- * plain batch is always input rows, a trace batch always `[key, ts, row..]`).
+ * State "leftByKey": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
+ * through padded with NULLs and need none). State "rightByKey": the integral of the right rows with a non-NULL
+ * key and a non-NULL timestamp (other right rows can never match). Both hold state rows `[key, ts, row..]`: the
+ * key (the ON values as `leftKey`/`rightKey` give it, a primitive) and the MATCH_CONDITION operand are
+ * expressions, so they are stored as computed, ahead of the row. Each state is a scan-only trace keyed by (key,
+ * ts): `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for TIMESTAMP, DATE
+ * and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case). Checkpoints write the
+ * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one); deltas
+ * (`takeDelta`) are plain batches of state rows. The per-key sorted arrays below are an in-memory cache derived
+ * from the traces: every change goes to both; restore rebuilds the cache from one scan of each trace (a key's
+ * rows arrive together and in order). Checkpoints written before the traces hold the plain input rows under the
+ * states' old names, "left" and "right"; restore and apply still take them.
  *
  * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in
  * ascending (timestamp, tieBreak, encoding) order, its left rows in ascending (timestamp with NULL first,
@@ -90,7 +89,7 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   readonly #nullRight: Row;
 
   constructor(spec: AsofJoinSpec) {
-    super(['left', 'right']);
+    super([LEFT, RIGHT]);
     this.#s = spec;
     const ts = spec.rightTs;
     const cmp = spec.compareTs;
@@ -182,15 +181,19 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     return made;
   }
 
-  /** Adds `w` copies of left row `l` (key `k`, not NULL) to state "left": its trace and its cache. */
+  /** Adds `w` copies of left row `l` (key `k`, not NULL) to the left state: change log, trace and cache. */
   #storeLeft(k: unknown, l: Row, w: number): void {
-    this.#traceOf(false, l.length).add(stateRow(k, this.#s.leftTs(l), l), w);
+    const x = stateRow(k, this.#s.leftTs(l), l);
+    this.logs[LEFT]!.record(x, w);
+    this.#traceOf(false, l.length).add(x, w);
     this.#addLeft(k, l, w);
   }
 
-  /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to state "right". */
+  /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to the right state. */
   #storeRight(k: unknown, r: Row, w: number): void {
-    this.#traceOf(true, r.length).add(stateRow(k, this.#s.rightTs(r), r), w);
+    const x = stateRow(k, this.#s.rightTs(r), r);
+    this.logs[RIGHT]!.record(x, w);
+    this.#traceOf(true, r.length).add(x, w);
     this.#addRight(k, r, w);
   }
 
@@ -221,8 +224,6 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     const s = this.#s;
     const L = dl as Batch;
     const R = dr as Batch;
-    const logL = this.logs.left!;
-    const logR = this.logs.right!;
 
     // the right changes, by key, with their timestamp range (rows that can never match are dropped)
     const rightByKey = new Map<unknown, { rows: Array<[Row, number]>; min: Value; max: Value }>();
@@ -258,7 +259,6 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
         push(out, s.combine(l, this.#nullRight), w);
         continue;
       }
-      logL.record(l, w);
       this.#storeLeft(k, l, w);
       if (!this.#inRange(k, l, rightByKey.get(k))) this.#emit(out, k, l, w);
     }
@@ -266,7 +266,6 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     // fold the right changes in, then emit the new output of the re-matched left rows
     for (const [k, c] of rightByKey) {
       for (const [r, w] of c.rows) {
-        logR.record(r, w);
         this.#storeRight(k, r, w);
       }
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
@@ -296,11 +295,11 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     this.resetLogs();
     const sealed = (t: Trace | null): Batch =>
       t === null ? emptyBatch() : new TraceParts(t.sealedBatches());
-    return { left: sealed(this.#leftTrace), right: sealed(this.#rightTrace) };
+    return { [LEFT]: sealed(this.#leftTrace), [RIGHT]: sealed(this.#rightTrace) };
   }
 
   /**
-   * Clears, loads the parts into the traces (trace batches adopted, input rows added) and rebuilds each side's
+   * Clears, loads the parts into the traces (trace batches adopted, rows added) and rebuilds each side's
    * cache from one scan of its trace: a key's rows come together, consolidated and in timestamp order.
    */
   restore(parts: Record<string, readonly Batch[]>): void {
@@ -309,10 +308,10 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     this.#leftTrace?.clear();
     this.#rightTrace?.clear();
     for (const right of [false, true]) {
-      this.#load(right, StatefulBase.partsOf(parts, right ? 'right' : 'left'), null);
+      this.#load(right, parts, null);
       const trace = right ? this.#rightTrace : this.#leftTrace;
       if (trace === null) continue;
-      trace.seal(false); // input rows (deltas) join as one batch; merging waits for the next seal
+      trace.seal(false); // plain rows (deltas) join as one batch; merging waits for the next seal
       const cache = right ? this.#right : this.#left;
       const order = right ? this.#order : this.#leftOrder;
       let key: unknown = NULL_KEY;
@@ -338,16 +337,15 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   }
 
   /**
-   * Adds the parts to the integrals (no derived state but the cache: the output is a function of the
-   * integrals). A trace batch of the side's layout is adopted as it is and its rows fill the cache; a plain
-   * batch (a delta, a checkpoint written before the traces) holds input rows, added one by one.
+   * Adds the parts to the integrals and the cache (no other derived state: the output is a function of the
+   * integrals); see {@link #load} for the forms a part takes.
    */
   apply(parts: Record<string, readonly Batch[]>): void {
-    this.#applySide(false, StatefulBase.partsOf(parts, 'left'));
-    this.#applySide(true, StatefulBase.partsOf(parts, 'right'));
+    this.#applySide(false, parts);
+    this.#applySide(true, parts);
   }
 
-  #applySide(right: boolean, parts: readonly Batch[]): void {
+  #applySide(right: boolean, parts: Record<string, readonly Batch[]>): void {
     const cache = right ? this.#right : this.#left;
     const order = right ? this.#order : this.#leftOrder;
     // keys that held no rows before this apply: their rows are collected, consolidated and sorted once
@@ -381,17 +379,19 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   }
 
   /**
-   * Adds state parts of one side to its trace: trace batches of the state layout are adopted (and their rows,
-   * as `(key, row, weight)`, passed to `add` when given); plain batches hold input rows (a delta, a checkpoint
-   * written before the traces), added as state rows and passed to `add`. Rows that can never match are skipped.
+   * Adds one side's state parts to its trace, passing each row as `(key, row, weight)` to `add` when given. Under
+   * the state's name ({@link LEFT}, {@link RIGHT}) every part holds state rows `[key, ts, row..]`: trace batches
+   * of the state layout are adopted as they are, other batches (deltas, or a snapshot someone turned into plain
+   * rows) are added row by row. Under the old names ("left", "right": checkpoints written before the traces) the
+   * parts hold input rows, which become state rows here (rows that can never match are skipped).
    */
   #load(
     right: boolean,
-    parts: readonly Batch[],
+    parts: Record<string, readonly Batch[]>,
     add: ((k: unknown, row: Row, w: number) => void) | null,
   ): void {
     const s = this.#s;
-    for (const part of parts)
+    for (const part of parts[right ? RIGHT : LEFT] ?? [])
       for (const b of traceBatchesOf(part) ?? [part]) {
         const n = entryCountOf(b);
         if (n === 0) continue;
@@ -410,16 +410,27 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
         const rows = b.rows;
         const ws = b.weights;
         for (let i = 0; i < rows.length; i++) {
-          const row = rows[i] as Row;
+          const x = rows[i] as Row;
           const w = ws[i] as number;
           if (w === 0) continue;
-          const k = right ? s.rightKey(row) : s.leftKey(row);
-          const ts = right ? s.rightTs(row) : s.leftTs(row);
-          if (k === NULL_KEY || (right && ts === null)) continue;
-          this.#traceOf(right, row.length).add(stateRow(k, ts, row), w);
-          add?.(k, row, w);
+          this.#traceOf(right, x.length - 2).add(x, w);
+          add?.(x[0], x.slice(2), w);
         }
       }
+    for (const part of parts[right ? 'right' : 'left'] ?? []) {
+      const rows = part.rows;
+      const ws = part.weights;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as Row;
+        const w = ws[i] as number;
+        if (w === 0) continue;
+        const k = right ? s.rightKey(row) : s.leftKey(row);
+        const ts = right ? s.rightTs(row) : s.leftTs(row);
+        if (k === NULL_KEY || (right && ts === null)) continue;
+        this.#traceOf(right, row.length).add(stateRow(k, ts, row), w);
+        add?.(k, row, w);
+      }
+    }
   }
 
   /** True for a trace batch laid out as this operator's states are (`[key, ts, row..]` keyed by key and ts). */
@@ -432,6 +443,13 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     return (this.#leftTrace?.entryCount ?? 0) + (this.#rightTrace?.entryCount ?? 0);
   }
 }
+
+/**
+ * The states' names: rows `[key, ts, row..]`. (Checkpoints written before the traces hold the input rows under
+ * "left" and "right"; {@link AsofJoinOperator} still restores them.)
+ */
+const LEFT = 'leftByKey';
+const RIGHT = 'rightByKey';
 
 /** A state row: `[key, ts, row..]`. */
 function stateRow(k: unknown, ts: Value, row: Row): Row {

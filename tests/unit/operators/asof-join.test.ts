@@ -80,8 +80,8 @@ describe('asof-join', () => {
       [['a', 4, 'z', ...N], -1],
       [['a', 4, 'z', 'a', 2, 'r'], 1],
     ]);
-    // state "right" holds only the row that can match, as `[key, ts, row..]` (its trace's layout)
-    assert.deepEqual(norm(op.snapshot().right ?? emptyBatch()), norm(ins(['a', 2, 'a', 2, 'r'])));
+    // the right state holds only the row that can match, as `[key, ts, row..]` (its trace's layout)
+    assert.deepEqual(norm(op.snapshot().rightByKey ?? emptyBatch()), norm(ins(['a', 2, 'a', 2, 'r'])));
   });
 
   test('ties on the timestamp: the greatest right row wins, whatever the arrival order', () => {
@@ -153,7 +153,10 @@ describe('asof-join law', () => {
         let base = op.snapshot();
         const deltas: StateBatches[] = [];
         const warm = asofJoin(spec());
-        warm.restore({ left: [base.left ?? emptyBatch()], right: [base.right ?? emptyBatch()] });
+        warm.restore({
+          leftByKey: [base.leftByKey ?? emptyBatch()],
+          rightByKey: [base.rightByKey ?? emptyBatch()],
+        });
         const L = new ZSetMap();
         const R = new ZSetMap();
         const outAcc = new ZSetMap();
@@ -186,16 +189,22 @@ describe('asof-join law', () => {
           if (s % 20 === 19) {
             const d = op.takeDelta();
             deltas.push(d);
-            warm.apply({ left: [d.left ?? emptyBatch()], right: [d.right ?? emptyBatch()] });
+            warm.apply({
+              leftByKey: [d.leftByKey ?? emptyBatch()],
+              rightByKey: [d.rightByKey ?? emptyBatch()],
+            });
           }
           if (s % 60 === 59) {
             const r = asofJoin(spec());
             r.restore({
-              left: [base.left ?? emptyBatch(), ...deltas.map((d) => d.left ?? emptyBatch())],
-              right: [base.right ?? emptyBatch(), ...deltas.map((d) => d.right ?? emptyBatch())],
+              leftByKey: [base.leftByKey ?? emptyBatch(), ...deltas.map((d) => d.leftByKey ?? emptyBatch())],
+              rightByKey: [
+                base.rightByKey ?? emptyBatch(),
+                ...deltas.map((d) => d.rightByKey ?? emptyBatch()),
+              ],
             });
             const now = op.snapshot();
-            for (const name of ['left', 'right']) {
+            for (const name of ['leftByKey', 'rightByKey']) {
               assert.deepEqual(
                 norm(r.snapshot()[name] ?? emptyBatch()),
                 norm(now[name] ?? emptyBatch()),
@@ -217,12 +226,15 @@ describe('asof-join law', () => {
             op.trackChanges(true);
             base = op.snapshot();
             deltas.length = 0;
-            warm.restore({ left: [base.left ?? emptyBatch()], right: [base.right ?? emptyBatch()] });
+            warm.restore({
+              leftByKey: [base.leftByKey ?? emptyBatch()],
+              rightByKey: [base.rightByKey ?? emptyBatch()],
+            });
           }
         }
         const snap = op.snapshot();
         assert.ok(
-          snap.left instanceof TraceParts && snap.right instanceof TraceParts,
+          snap.leftByKey instanceof TraceParts && snap.rightByKey instanceof TraceParts,
           'states are trace batches',
         );
       } finally {
@@ -255,7 +267,7 @@ describe('asof-join law', () => {
     });
     const now = op.snapshot();
     const back = r.snapshot();
-    for (const name of ['left', 'right'])
+    for (const name of ['leftByKey', 'rightByKey'])
       assert.deepEqual(norm(back[name] ?? emptyBatch()), norm(now[name] ?? emptyBatch()), name);
     const [l, rr] = steps[2] as [Batch, Batch];
     assert.deepEqual(norm(step2(r, l, rr)), norm(step2(op, l, rr)));
@@ -269,15 +281,21 @@ describe('asof-join law', () => {
       const first = op.snapshot();
       step2(op, ins([0, 100, 'late']), emptyBatch());
       const second = op.snapshot();
-      const l1 = first.left as TraceParts;
-      const l2 = second.left as TraceParts;
+      const l1 = first.leftByKey as TraceParts;
+      const l2 = second.leftByKey as TraceParts;
       assert.ok(
         l2.parts.some((p) => l1.parts.includes(p)),
         'earlier batches are reused',
       );
-      assert.equal((second.right as TraceParts).parts.length, (first.right as TraceParts).parts.length);
+      assert.equal(
+        (second.rightByKey as TraceParts).parts.length,
+        (first.rightByKey as TraceParts).parts.length,
+      );
       const r = asofJoin(spec());
-      r.restore({ left: [second.left ?? emptyBatch()], right: [second.right ?? emptyBatch()] });
+      r.restore({
+        leftByKey: [second.leftByKey ?? emptyBatch()],
+        rightByKey: [second.rightByKey ?? emptyBatch()],
+      });
       assert.equal(r.traceEntryCount, op.traceEntryCount);
       const probe = ins([1, 50, 'probe']);
       assert.deepEqual(norm(step2(r, probe)), norm(step2(op, probe)));
@@ -291,6 +309,6 @@ describe('asof-join law', () => {
 function asofJoinClone(op: ReturnType<typeof asofJoin>): ReturnType<typeof asofJoin> {
   const snap = op.snapshot();
   const c = asofJoin(spec());
-  c.restore({ left: [snap.left ?? emptyBatch()], right: [snap.right ?? emptyBatch()] });
+  c.restore({ leftByKey: [snap.leftByKey ?? emptyBatch()], rightByKey: [snap.rightByKey ?? emptyBatch()] });
   return c;
 }

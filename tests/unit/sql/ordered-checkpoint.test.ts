@@ -170,7 +170,7 @@ test('a checkpoint written before the traces (plain input rows, v1 segments) res
   ];
   const a = program.instantiate();
   for (const s of steps.slice(0, 2)) a.step(s);
-  // the state as checkpoints wrote it before the traces: plain batches of input rows under the same names
+  // the state as checkpoints wrote it before the traces: plain batches of input rows (the ASOF join's under its old names)
   const snap = a.snapshot();
   const old: Record<string, Record<string, Batch>> = {};
   let converted = 0;
@@ -179,8 +179,9 @@ test('a checkpoint written before the traces (plain input rows, v1 segments) res
     for (const [name, b] of Object.entries(st)) {
       const ordered = /:(top-k|window-agg|asof-join)$/.test(k);
       if (ordered) converted++;
-      const strip = k.endsWith(':asof-join'); // its trace rows are [key, ts, row..]
-      (old[k] as Record<string, Batch>)[name] = ordered
+      // the ASOF join's states were "left" / "right", input rows; now "leftByKey" / "rightByKey", [key, ts, row..]
+      const strip = k.endsWith(':asof-join');
+      (old[k] as Record<string, Batch>)[strip ? name.replace('ByKey', '') : name] = ordered
         ? {
             rows: b.rows.map((r) => (strip ? (r as Row).slice(2) : [...(r as Row)])),
             weights: [...b.weights],
