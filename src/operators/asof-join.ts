@@ -16,30 +16,52 @@
  * below tmin matches below tmin, one at or above tnext matches at or above tnext. Only those left rows are
  * re-matched: their old matches are retracted, the changes are folded in, their new matches are emitted. So a
  * time series whose new right rows come at the end re-matches only the left rows after them, not the key's
- * whole history. Nothing but the two integrals is kept, so restore and warm apply only load rows (no derived
- * state to rebuild). Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
+ * whole history. Nothing but the two integrals is kept (no emitted output), so restore and warm apply only
+ * load rows. Cost of a step: O(log n + log m) per change (n, m: the key's right and left rows) plus
  * O(log n) per re-matched left row, and the array splice of each change (O(1) when it lands at the end).
  *
- * State "left": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
- * through padded with NULLs and need none). State "right": the integral of the right rows with a non-NULL
- * key and a non-NULL timestamp (other right rows can never match).
+ * State "leftByKey": the integral of the left rows with a non-NULL key (left rows with a NULL key are passed
+ * through padded with NULLs and need none). State "rightByKey": the integral of the right rows with a non-NULL
+ * key and a non-NULL timestamp (other right rows can never match). Both hold state rows `[key, ts, row..]`: the
+ * key (the ON values as `leftKey`/`rightKey` give it, a primitive) and the MATCH_CONDITION operand are
+ * expressions, so they are stored as computed, ahead of the row. Each state is a scan-only trace keyed by (key,
+ * ts): `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for TIMESTAMP, DATE
+ * and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case). Checkpoints write the
+ * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one); deltas
+ * (`takeDelta`) are plain batches of state rows. The per-key sorted arrays below are an in-memory cache derived
+ * from the traces: every change goes to both; restore rebuilds the cache from one scan of each trace (a key's
+ * rows arrive together and in order). Checkpoints written before the traces hold the plain input rows under the
+ * states' old names, "left" and "right"; restore and apply still take them.
  *
  * Bounded state (LATENESS, `gc`): right changes are at or above the right operand's waterline WR, so a stored
- * left row below WR (or with a NULL timestamp) is never re-matched: it leaves "left" (a later retraction of it is
- * matched against the right rows like any left change, linearity). With a waterline WL on the left operand too,
- * let W = min(WL, WR): per key, the last positive right row below W can neither change (it is below WR) nor be
- * beaten by a later row below the timestamps of later left rows (≥ WL) or of re-matched ones (≥ WR), so every
- * right row before it is no one's match again and leaves "right". Discards happen at the end of a step in which a
- * waterline rose and are logged like any change, so checkpoints, restore and warm apply agree.
+ * left row below WR (or with a NULL timestamp) is never re-matched: it leaves "leftByKey" (a later retraction of
+ * it is matched against the right rows like any left change, linearity). With a waterline WL on the left operand
+ * too, let W = min(WL, WR): per key, the last positive right row below W can neither change (it is below WR) nor
+ * be beaten by a later row below the timestamps of later left rows (≥ WL) or of re-matched ones (≥ WR), so every
+ * right row before it is no one's match again and leaves "rightByKey". Discards happen at the end of a step in
+ * which a waterline rose, leave the cache and the trace, and are logged like any change, so checkpoints, restore
+ * and warm apply agree.
  *
- * Invariant: a key's right rows are in ascending (timestamp, tieBreak, encoding) order, its left rows in
- * ascending (timestamp with NULL first, encoding) order; no entry of either side has weight 0; the net
- * output emitted for a key equals the match of its left integral against its right integral.
+ * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in
+ * ascending (timestamp, tieBreak, encoding) order, its left rows in ascending (timestamp with NULL first,
+ * encoding) order; no entry of either side has weight 0; the net output emitted for a key equals the match of
+ * its left integral against its right integral.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
+import {
+  entryCountOf,
+  sameLayout,
+  Trace,
+  TraceBatch,
+  type TraceLayout,
+  TraceParts,
+  traceBatchesOf,
+  traceLayout,
+} from '../zset/trace.ts';
 import type { Row, Value } from '../zset/value.ts';
+import { encodeRow } from '../zset/value.ts';
 import { type KeyFn, NULL_KEY } from './join.ts';
 import { addSorted, type SortedEntry } from './sorted-multiset.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -78,12 +100,15 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   readonly #left = new Map<unknown, SortedEntry[]>();
   /** key → right rows in (timestamp, tieBreak, encoding) order. */
   readonly #right = new Map<unknown, SortedEntry[]>();
+  /** States "left" / "right": rows `[key, ts, row..]` keyed by (key, ts); created on the first row (its width). */
+  #leftTrace: Trace | null = null;
+  #rightTrace: Trace | null = null;
   readonly #order: (a: Row, b: Row) => number;
   readonly #leftOrder: (a: Row, b: Row) => number;
   readonly #nullRight: Row;
 
   constructor(spec: AsofJoinSpec) {
-    super(['left', 'right']);
+    super([LEFT, RIGHT]);
     this.#s = spec;
     const ts = spec.rightTs;
     const cmp = spec.compareTs;
@@ -173,6 +198,32 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     push(out, this.#s.combine(l, this.#match(k, l) ?? this.#nullRight), w);
   }
 
+  /** The trace of a side for rows of width `width` (created on first use). */
+  #traceOf(right: boolean, width: number): Trace {
+    const t = right ? this.#rightTrace : this.#leftTrace;
+    if (t !== null) return t;
+    const made = new Trace(traceLayout(width + 2, [0, 1]), { indexed: false });
+    if (right) this.#rightTrace = made;
+    else this.#leftTrace = made;
+    return made;
+  }
+
+  /** Adds `w` copies of left row `l` (key `k`, not NULL) to the left state: change log, trace and cache. */
+  #storeLeft(k: unknown, l: Row, w: number): void {
+    const x = stateRow(k, this.#s.leftTs(l), l);
+    this.logs[LEFT]!.record(x, w);
+    this.#traceOf(false, l.length).add(x, w);
+    this.#addLeft(k, l, w);
+  }
+
+  /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to the right state. */
+  #storeRight(k: unknown, r: Row, w: number): void {
+    const x = stateRow(k, this.#s.rightTs(r), r);
+    this.logs[RIGHT]!.record(x, w);
+    this.#traceOf(true, r.length).add(x, w);
+    this.#addRight(k, r, w);
+  }
+
   #addLeft(k: unknown, l: Row, w: number): void {
     let rows = this.#left.get(k);
     if (rows === undefined) {
@@ -200,8 +251,6 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     const s = this.#s;
     const L = dl as Batch;
     const R = dr as Batch;
-    const logL = this.logs.left!;
-    const logR = this.logs.right!;
 
     // the right changes, by key, with their timestamp range (rows that can never match are dropped)
     const rightByKey = new Map<unknown, { rows: Array<[Row, number]>; min: Value; max: Value }>();
@@ -237,20 +286,20 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
         push(out, s.combine(l, this.#nullRight), w);
         continue;
       }
-      logL.record(l, w);
-      this.#addLeft(k, l, w);
+      this.#storeLeft(k, l, w);
       if (!this.#inRange(k, l, rightByKey.get(k))) this.#emit(out, k, l, w);
     }
 
     // fold the right changes in, then emit the new output of the re-matched left rows
     for (const [k, c] of rightByKey) {
       for (const [r, w] of c.rows) {
-        logR.record(r, w);
-        this.#addRight(k, r, w);
+        this.#storeRight(k, r, w);
       }
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
     }
     if (s.gc !== undefined) this.#collect(s.gc);
+    this.#leftTrace?.maybeSeal();
+    this.#rightTrace?.maybeSeal();
     return out;
   }
 
@@ -265,25 +314,30 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     const wl = gc.left?.() ?? null;
     if (rose(wl, this.#leftAt)) {
       this.#leftAt = wl;
-      const log = this.logs.left!;
       for (const [k, rows] of this.#left) {
         const n = this.#search(rows, this.#s.leftTs, wl, false);
         if (n === 0) continue;
-        for (const e of rows.splice(0, n)) log.record(e.row, -e.weight);
+        for (const e of rows.splice(0, n)) this.#discard(false, k, this.#s.leftTs(e.row), e);
         if (rows.length === 0) this.#left.delete(k);
       }
     }
     const wr = gc.right?.() ?? null;
     if (rose(wr, this.#rightAt)) {
       this.#rightAt = wr;
-      const log = this.logs.right!;
-      for (const rows of this.#right.values()) {
+      for (const [k, rows] of this.#right) {
         let j = this.#search(rows, this.#s.rightTs, wr, false) - 1;
         while (j >= 0 && (rows[j] as SortedEntry).weight <= 0) j--;
         if (j <= 0) continue;
-        for (const e of rows.splice(0, j)) log.record(e.row, -e.weight);
+        for (const e of rows.splice(0, j)) this.#discard(true, k, this.#s.rightTs(e.row), e);
       }
     }
+  }
+
+  /** Removes a discarded cache entry (already spliced out of the cache) from the state: log and trace. */
+  #discard(right: boolean, k: unknown, ts: Value, e: SortedEntry): void {
+    const x = stateRow(k, ts, e.row);
+    this.logs[right ? RIGHT : LEFT]!.record(x, -e.weight);
+    this.#traceOf(right, e.row.length).add(x, -e.weight);
   }
 
   /** True when left row `l` is in the range `#affected` re-matches for the key's right changes `c`. */
@@ -304,35 +358,172 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const left = emptyBatch();
-    for (const rows of this.#left.values()) for (const e of rows) push(left, e.row, e.weight);
-    const right = emptyBatch();
-    for (const rows of this.#right.values()) for (const e of rows) push(right, e.row, e.weight);
-    return { left, right };
+    const sealed = (t: Trace | null): Batch =>
+      t === null ? emptyBatch() : new TraceParts(t.sealedBatches());
+    return { [LEFT]: sealed(this.#leftTrace), [RIGHT]: sealed(this.#rightTrace) };
   }
 
+  /**
+   * Clears, loads the parts into the traces (trace batches adopted, rows added) and rebuilds each side's
+   * cache from one scan of its trace: a key's rows come together, consolidated and in timestamp order.
+   */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
     this.#right.clear();
-    this.apply(parts);
+    this.#leftTrace?.clear();
+    this.#rightTrace?.clear();
+    for (const right of [false, true]) {
+      this.#load(right, parts, null);
+      const trace = right ? this.#rightTrace : this.#leftTrace;
+      if (trace === null) continue;
+      trace.seal(false); // plain rows (deltas) join as one batch; merging waits for the next seal
+      const cache = right ? this.#right : this.#left;
+      const order = right ? this.#order : this.#leftOrder;
+      let key: unknown = NULL_KEY;
+      let rows: SortedEntry[] = [];
+      const close = (): void => {
+        if (rows.length === 0) return;
+        rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+        cache.set(key, rows);
+        rows = [];
+      };
+      trace.scan([], (x, w) => {
+        const k = x[0];
+        // equal key bytes decode to equal values (NaN too; a -0 key decodes as 0), and a key's rows are adjacent
+        if (!Object.is(k, key)) {
+          close();
+          key = k;
+        }
+        const row = x.slice(2);
+        rows.push({ row, enc: encodeRow(row), weight: w });
+      });
+      close();
+    }
   }
 
-  /** Adds the parts to the integrals (no derived state: the output is a function of the integrals). */
+  /**
+   * Adds the parts to the integrals and the cache (no other derived state: the output is a function of the
+   * integrals); see {@link #load} for the forms a part takes.
+   */
   apply(parts: Record<string, readonly Batch[]>): void {
-    const s = this.#s;
-    for (const b of StatefulBase.partsOf(parts, 'left'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const l = b.rows[i] as Row;
-        const k = s.leftKey(l);
-        if (k !== NULL_KEY) this.#addLeft(k, l, b.weights[i] as number);
-      }
-    for (const b of StatefulBase.partsOf(parts, 'right'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const r = b.rows[i] as Row;
-        const k = s.rightKey(r);
-        if (k !== NULL_KEY && s.rightTs(r) !== null) this.#addRight(k, r, b.weights[i] as number);
-      }
+    this.#applySide(false, parts);
+    this.#applySide(true, parts);
   }
+
+  #applySide(right: boolean, parts: Record<string, readonly Batch[]>): void {
+    const cache = right ? this.#right : this.#left;
+    const order = right ? this.#order : this.#leftOrder;
+    // keys that held no rows before this apply: their rows are collected, consolidated and sorted once
+    const fresh = new Map<unknown, Map<string, SortedEntry>>();
+    const add = (k: unknown, row: Row, w: number): void => {
+      if (w === 0) return;
+      let pending = fresh.get(k);
+      if (pending === undefined) {
+        if (cache.has(k)) {
+          if (right) this.#addRight(k, row, w);
+          else this.#addLeft(k, row, w);
+          return;
+        }
+        pending = new Map();
+        fresh.set(k, pending);
+      }
+      const enc = encodeRow(row);
+      const e = pending.get(enc);
+      if (e === undefined) pending.set(enc, { row, enc, weight: w });
+      else e.weight += w;
+    };
+    this.#load(right, parts, add);
+    for (const [k, pending] of fresh) {
+      const rows: SortedEntry[] = [];
+      for (const e of pending.values()) if (e.weight !== 0) rows.push(e);
+      if (rows.length === 0) continue;
+      rows.sort((a, b) => order(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      cache.set(k, rows);
+    }
+    (right ? this.#rightTrace : this.#leftTrace)?.maybeSeal();
+  }
+
+  /**
+   * Adds one side's state parts to its trace, passing each row as `(key, row, weight)` to `add` when given. Under
+   * the state's name ({@link LEFT}, {@link RIGHT}) every part holds state rows `[key, ts, row..]`: trace batches
+   * of the state layout are adopted as they are, other batches (deltas, or a snapshot someone turned into plain
+   * rows) are added row by row. Under the old names ("left", "right": checkpoints written before the traces) the
+   * parts hold input rows, which become state rows here (rows that can never match are skipped).
+   */
+  #load(
+    right: boolean,
+    parts: Record<string, readonly Batch[]>,
+    add: ((k: unknown, row: Row, w: number) => void) | null,
+  ): void {
+    const s = this.#s;
+    for (const part of parts[right ? RIGHT : LEFT] ?? [])
+      for (const b of traceBatchesOf(part) ?? [part]) {
+        const n = entryCountOf(b);
+        if (n === 0) continue;
+        if (b instanceof TraceBatch && this.#isStateLayout(b.layout)) {
+          const trace = this.#traceOf(right, b.layout.arity - 2);
+          if (sameLayout(b.layout, trace.layout)) {
+            trace.adopt(b);
+            if (add !== null)
+              for (let i = 0; i < n; i++) {
+                const x = b.row(i);
+                add(x[0], x.slice(2), b.wts[i] as number);
+              }
+            continue;
+          }
+        }
+        const rows = b.rows;
+        const ws = b.weights;
+        for (let i = 0; i < rows.length; i++) {
+          const x = rows[i] as Row;
+          const w = ws[i] as number;
+          if (w === 0) continue;
+          this.#traceOf(right, x.length - 2).add(x, w);
+          add?.(x[0], x.slice(2), w);
+        }
+      }
+    for (const part of parts[right ? 'right' : 'left'] ?? []) {
+      const rows = part.rows;
+      const ws = part.weights;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i] as Row;
+        const w = ws[i] as number;
+        if (w === 0) continue;
+        const k = right ? s.rightKey(row) : s.leftKey(row);
+        const ts = right ? s.rightTs(row) : s.leftTs(row);
+        if (k === NULL_KEY || (right && ts === null)) continue;
+        this.#traceOf(right, row.length).add(stateRow(k, ts, row), w);
+        add?.(k, row, w);
+      }
+    }
+  }
+
+  /** True for a trace batch laid out as this operator's states are (`[key, ts, row..]` keyed by key and ts). */
+  #isStateLayout(l: TraceLayout): boolean {
+    return l.arity >= 2 && l.keyCols.length === 2 && l.keyCols[0] === 0 && l.keyCols[1] === 1;
+  }
+
+  /** Entries in the two traces (head plus sealed batches; for tests and state-size reports). */
+  get traceEntryCount(): number {
+    return (this.#leftTrace?.entryCount ?? 0) + (this.#rightTrace?.entryCount ?? 0);
+  }
+}
+
+/**
+ * The states' names: rows `[key, ts, row..]`. (Checkpoints written before the traces hold the input rows under
+ * "left" and "right"; {@link AsofJoinOperator} still restores them.)
+ */
+const LEFT = 'leftByKey';
+const RIGHT = 'rightByKey';
+
+/** A state row: `[key, ts, row..]`. */
+function stateRow(k: unknown, ts: Value, row: Row): Row {
+  const n = row.length;
+  const out: Value[] = new Array(n + 2);
+  out[0] = k as Value;
+  out[1] = ts;
+  for (let i = 0; i < n; i++) out[i + 2] = row[i] as Value;
+  return out;
 }
 
 export const asofJoin = (spec: AsofJoinSpec): AsofJoinOperator => new AsofJoinOperator(spec);

@@ -1,26 +1,46 @@
 /**
- * A group's rows as a multiset kept in sort order (the state of the top-k and window-aggregate operators): each
- * distinct row once, with its copies, ordered by the operator's comparator and then by the row's encoding, so
- * the order is total and deterministic. Adding is a binary search plus an array splice.
+ * A group's rows as a multiset kept in sort order (the state of the top-k, window-aggregate and session-window
+ * operators): each distinct row once, with its copies, ordered by the operator's comparator and then by the row's
+ * encoding, so the order is total and deterministic. Adding is a binary search plus an array splice.
  *
  * {@link SortedGroupsOperator} is what those operators share: groups keyed by the leading columns, each with its
  * sorted integral and what was emitted for it; a step adds the changes, recomputes the touched groups' output
  * (the subclass's {@link SortedGroupsOperator.output}, a function of the sorted rows only) and emits the
- * difference. State "input": the integral (distinct rows with weights); the emitted outputs are not saved, since
- * they are a function of the integral, so restore and apply recompute them for the groups they touch.
+ * difference.
+ *
+ * State "input": the integral (distinct rows with weights), held in a scan-only {@link Trace} keyed by the group
+ * columns (`scan([group..])` visits one group's rows; a group's rows follow each other in key order). The
+ * comparator orders by expressions the operator cannot see as columns, so within a group the trace holds rows in
+ * encoding order, not sort order. The trace is what checkpoints write (`snapshot()` returns its sealed batches: a
+ * checkpoint writes only batches sealed or merged since the previous one; a restore adopts decoded batches). The
+ * per-group sorted arrays and emitted outputs are an in-memory cache derived from it: every change goes to both;
+ * restore rebuilds the cache from the adopted batches (rows grouped, sorted once per group), and the emitted
+ * outputs are recomputed (a function of the integral). Checkpoints written before the trace (plain row batches
+ * under "input", the same rows) still restore: their rows are added to the trace and the cache.
+ *
  * Bounded state (LATENESS): with a `purge`, a group key column has a waterline (a lower bound on it in every
  * later change, `sql/waterline-plan.ts`); at the end of a step in which it rose, every group whose key is below
  * it can never change again and is discarded: its emitted rows stand (nothing is retracted), its rows leave the
- * state, logged as a change of "input", so checkpoints, restore and warm apply agree.
+ * state (retracted from the trace), logged as a change of "input", so checkpoints, restore and warm apply agree.
  * A subclass may also discard a closed prefix of each group ({@link SortedGroupsOperator.closedPrefix}, with a
- * `prefixPurge` waterline: session windows, window-agg's RANGE frames): the leading rows go the same way, and the
- * group's `emitted` becomes the output of the rows left, which the subclass guarantees equals what was emitted
- * for them, or differs only for rows whose output no later change can touch (window-agg.ts).
- * Invariant: a group's `emitted` map is exactly the net output the operator has produced for the group.
+ * `prefixPurge` waterline: window-agg's RANGE frames): the leading rows go the same way, and the group's
+ * `emitted` becomes the output of the rows left, which the subclass guarantees equals what was emitted for them,
+ * or differs only for rows whose output no later change can touch (window-agg.ts).
+ * Invariants: a group's `emitted` map is exactly the net output the operator has produced for the group; the
+ * trace's content equals the sum of the groups' sorted entries.
  */
 import type { StateBatches } from '../circuit/operator.ts';
-import { type Batch, push } from '../zset/batch.ts';
-import { encodeColumns, encodeRow, type Row, type Value } from '../zset/value.ts';
+import { type Batch, emptyBatch, push } from '../zset/batch.ts';
+import {
+  entryCountOf,
+  sameLayout,
+  Trace,
+  TraceBatch,
+  TraceParts,
+  traceBatchesOf,
+  traceLayout,
+} from '../zset/trace.ts';
+import { encodeColumns, encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface SortedEntry {
@@ -77,12 +97,17 @@ interface SortedGroup {
   readonly sorted: SortedEntry[];
   /** What the operator has emitted for the group. */
   emitted: GroupOutput;
+  /** {@link SortedGroupsOperator.horizon} of the group as of its last refresh (null: every change matters). */
+  horizon: SortedEntry | null;
 }
 
 /** Groups of sorted rows with incremental output (see the module header). */
 export abstract class SortedGroupsOperator extends StatefulBase {
   readonly arity = 1;
+  /** The cache: group key → its sorted rows and emitted output (derived from the trace). */
   readonly #groups = new Map<string, SortedGroup>();
+  /** State "input": the integral, keyed by the group columns; created on the first row (its arity). */
+  #trace: Trace | null = null;
   readonly #keyCols: number[];
   readonly #compare: (a: Row, b: Row) => number;
   readonly #purge: GroupPurge | undefined;
@@ -104,6 +129,18 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     this.#prefixPurge = prefixPurge;
   }
 
+  #traceFor(arity: number): Trace {
+    this.#trace ??= new Trace(traceLayout(arity, this.#keyCols), { indexed: false });
+    return this.#trace;
+  }
+
+  /** Removes an entry's copies from the state (a purge): logged, and retracted from the trace. */
+  #drop(e: SortedEntry): void {
+    if (e.weight === 0) return;
+    this.logs.input!.record(e.row, -e.weight);
+    this.#trace?.add(e.row, -e.weight);
+  }
+
   /**
    * How many leading entries of a group's sorted rows can never change the output again under waterline `wl`
    * (with a `prefixPurge`); removing them must leave the output of the rest as it was. Default: none.
@@ -116,13 +153,15 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const wl = p.below();
     if (wl === null || (this.#prefixAt !== null && p.compare(wl, this.#prefixAt) <= 0)) return;
     this.#prefixAt = wl;
-    const log = this.logs.input!;
     for (const [gk, g] of this.#groups) {
       const n = this.closedPrefix(g.sorted, wl);
       if (n <= 0) continue;
-      for (const e of g.sorted.splice(0, n)) if (e.weight !== 0) log.record(e.row, -e.weight);
+      for (const e of g.sorted.splice(0, n)) this.#drop(e);
       if (g.sorted.length === 0) this.#groups.delete(gk);
-      else g.emitted = this.output(g.sorted);
+      else {
+        g.emitted = this.output(g.sorted);
+        g.horizon = this.horizon(g.sorted);
+      }
     }
   }
 
@@ -138,39 +177,98 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return n;
   }
 
+  /** Entries in the trace (head plus sealed batches; for tests and state-size reports). */
+  get traceEntryCount(): number {
+    return this.#trace?.entryCount ?? 0;
+  }
+
   #collect(p: GroupPurge): void {
     const wl = p.below();
     if (wl === null || (this.#purgedAt !== null && p.compare(wl, this.#purgedAt) <= 0)) return;
     this.#purgedAt = wl;
-    const log = this.logs.input!;
     for (const [gk, g] of this.#groups) {
       const first = g.sorted[0];
       const v = first === undefined ? null : (first.row[p.key] as Value);
       if (v === null || p.compare(v, wl) >= 0) continue;
-      for (const e of g.sorted) if (e.weight !== 0) log.record(e.row, -e.weight);
+      for (const e of g.sorted) this.#drop(e);
       this.#groups.delete(gk);
     }
+  }
+
+  /**
+   * An entry of the group's sorted rows such that the output is a function of the entries up to it alone (a
+   * top-k window filled before its end): a change of a row {@link beyond} it cannot change the output, so a
+   * step whose changes to a group all lie beyond it skips the group's refresh. Null: every change matters (the
+   * default).
+   */
+  protected horizon(_sorted: readonly SortedEntry[]): SortedEntry | null {
+    return null;
+  }
+
+  /** Whether a change of `row` lies beyond horizon entry `h`. Default: after it in the total order. */
+  protected beyond(row: Row, h: SortedEntry): boolean {
+    const c = this.#compare(row, h.row);
+    return c > 0 || (c === 0 && encodeRow(row) > h.enc);
   }
 
   /** The output of a group, from its rows in order (a pure function of them). */
   protected abstract output(sorted: readonly SortedEntry[]): GroupOutput;
 
-  /** Adds w copies of row to its group's integral; returns the group's key. */
-  #add(row: Row, w: number): string {
-    const gk = this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
+  #groupKey(row: Row): string {
+    return this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
+  }
+
+  #group(gk: string): SortedGroup {
     let g = this.#groups.get(gk);
     if (g === undefined) {
-      g = { sorted: [], emitted: new Map() };
+      g = { sorted: [], emitted: new Map(), horizon: null };
       this.#groups.set(gk, g);
     }
-    addSorted(g.sorted, row, w, this.#compare);
-    return gk;
+    return g;
+  }
+
+  /**
+   * Adds many changes to the cache (restore and apply): a group that was empty is built by consolidating its
+   * changes and sorting them once; changes to a group already held are added one by one.
+   */
+  #addAll(rows: readonly Row[], weights: ArrayLike<number>, touched: Set<string>): void {
+    const fresh = new Map<string, Map<string, SortedEntry>>();
+    for (let i = 0; i < rows.length; i++) {
+      const w = weights[i] as number;
+      if (w === 0) continue;
+      const row = rows[i] as Row;
+      const gk = this.#groupKey(row);
+      touched.add(gk);
+      let pending = fresh.get(gk);
+      if (pending === undefined) {
+        const g = this.#groups.get(gk);
+        if (g !== undefined && g.sorted.length > 0) {
+          addSorted(g.sorted, row, w, this.#compare);
+          continue;
+        }
+        pending = new Map();
+        fresh.set(gk, pending);
+      }
+      const enc = encodeRow(row);
+      const e = pending.get(enc);
+      if (e === undefined) pending.set(enc, { row, enc, weight: w });
+      else e.weight += w;
+    }
+    const cmp = this.#compare;
+    for (const [gk, pending] of fresh) {
+      const sorted: SortedEntry[] = [];
+      for (const e of pending.values()) if (e.weight !== 0) sorted.push(e);
+      sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      const g = this.#group(gk);
+      (g as { sorted: SortedEntry[] }).sorted = sorted;
+    }
   }
 
   /** Recomputes the touched groups' output and pushes the change against what was emitted into `out`. */
   #refresh(touched: Iterable<string>, out: Batch | null): void {
     for (const gk of touched) {
-      const g = this.#groups.get(gk) as SortedGroup;
+      const g = this.#groups.get(gk);
+      if (g === undefined) continue;
       const now = this.output(g.sorted);
       if (out !== null) {
         for (const [enc, [row, n]] of now) {
@@ -180,6 +278,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
       }
       g.emitted = now;
+      g.horizon = this.horizon(g.sorted);
       if (g.sorted.length === 0) this.#groups.delete(gk);
     }
   }
@@ -188,40 +287,109 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const b = input as Batch;
     const log = this.logs.input!;
     const touched = new Set<string>();
-    for (let i = 0; i < b.rows.length; i++) {
+    const n = b.rows.length;
+    const trace = n === 0 ? this.#trace : this.#traceFor((b.rows[0] as Row).length);
+    for (let i = 0; i < n; i++) {
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
       if (w === 0) continue;
       log.record(row, w);
-      touched.add(this.#add(row, w));
+      (trace as Trace).add(row, w);
+      const gk = this.#groupKey(row);
+      const g = this.#group(gk);
+      // a change beyond the group's horizon leaves its output as it is: no refresh
+      if (g.horizon === null || !this.beyond(row, g.horizon)) touched.add(gk);
+      addSorted(g.sorted, row, w, this.#compare);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
     if (this.#purge !== undefined) this.#collect(this.#purge);
     if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
+    trace?.maybeSeal();
     return out;
   }
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const out: Batch = { rows: [], weights: [], consolidated: true };
-    for (const g of this.#groups.values()) for (const e of g.sorted) push(out, e.row, e.weight);
-    return { input: out };
+    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
   }
 
+  /**
+   * Clears, then loads the parts into the trace (sealed batches adopted as they are, plain rows added) and
+   * rebuilds the cache from one scan of it: the scan visits the groups one after another, each group's rows
+   * consolidated across batches, so each group is one sort.
+   */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
-    this.apply(parts);
+    this.#trace?.clear();
+    for (const part of StatefulBase.partsOf(parts, 'input'))
+      for (const tb of traceBatchesOf(part) ?? [part]) {
+        if (entryCountOf(tb) === 0) continue;
+        const trace = this.#traceFor(tb instanceof TraceBatch ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (tb instanceof TraceBatch && sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+        else {
+          const rows = tb.rows;
+          const ws = tb.weights;
+          for (let i = 0; i < rows.length; i++) trace.add(rows[i] as Row, ws[i] as number);
+        }
+      }
+    const trace = this.#trace;
+    if (trace === null) return;
+    trace.seal(false); // the plain rows (deltas) join as one batch; merging waits for the next seal
+    const kc = this.#keyCols.length;
+    const cmp = this.#compare;
+    let prev: Row | null = null;
+    let sorted: SortedEntry[] = [];
+    const close = (): void => {
+      if (sorted.length === 0 || prev === null) return;
+      sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      this.#groups.set(this.#groupKey(prev), {
+        sorted,
+        emitted: this.output(sorted),
+        horizon: this.horizon(sorted),
+      });
+      sorted = [];
+    };
+    trace.scan([], (row, weight) => {
+      if (prev !== null) {
+        let same = true;
+        for (let c = 0; c < kc && same; c++) same = sameValue(prev[c] as Value, row[c] as Value);
+        if (!same) close();
+      }
+      prev = row;
+      sorted.push({ row, enc: encodeRow(row), weight });
+    });
+    close();
   }
 
-  /** Adds the parts to the integral and recomputes the output of the groups they touch (emitting nothing). */
+  /**
+   * Adds the parts to the integral (sealed batches of the trace's layout are adopted as they are; plain batches,
+   * deltas and checkpoints written before the trace, are added row by row), adds their rows to the cache and
+   * recomputes the output of the groups they touch (emitting nothing).
+   */
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched = new Set<string>();
-    for (const b of StatefulBase.partsOf(parts, 'input'))
-      for (let i = 0; i < b.rows.length; i++) {
-        const w = b.weights[i] as number;
-        if (w !== 0) touched.add(this.#add(b.rows[i] as Row, w));
+    for (const part of StatefulBase.partsOf(parts, 'input')) {
+      const sealed = traceBatchesOf(part);
+      for (const tb of sealed ?? [part]) {
+        const n = entryCountOf(tb);
+        if (n === 0) continue;
+        const trace = this.#traceFor(tb instanceof TraceBatch ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (tb instanceof TraceBatch && sameLayout(tb.layout, trace.layout)) {
+          // the batch joins the trace as it is; its rows (decoded once, not kept by the batch) fill the cache
+          trace.adopt(tb);
+          const rows: Row[] = new Array(n);
+          for (let i = 0; i < n; i++) rows[i] = tb.row(i);
+          this.#addAll(rows, tb.wts, touched);
+          continue;
+        }
+        const rows = tb.rows;
+        const ws = tb.weights;
+        for (let i = 0; i < rows.length; i++) trace.add(rows[i] as Row, ws[i] as number);
+        this.#addAll(rows, ws, touched);
       }
+    }
+    this.#trace?.maybeSeal();
     this.#refresh(touched, null);
   }
 }

@@ -16,9 +16,11 @@
  * with the window emitted before, and only the difference is emitted. Cost per touched group: O(log n) per
  * change to find it, O(n) worst case to splice, O(offset + limit) to walk the window.
  *
- * State "input": the integral of the input (one entry per distinct row with its weight). The emitted windows
- * are not saved: they are a function of the integral (the order is total), so restore and apply recompute them
- * for the groups they touch. Rows whose integral weight is ≤ 0 take no rank (they are absent from the relation).
+ * State "input": the integral of the input (one entry per distinct row with its weight), a scan-only trace keyed
+ * by the group columns (`sorted-multiset.ts`): checkpoints write its sealed batches; the per-group sorted arrays
+ * are a cache rebuilt from it on restore. The emitted windows are not saved: they are a function of the integral
+ * (the order is total), so restore and apply recompute them for the groups they touch. Rows whose integral
+ * weight is ≤ 0 take no rank (they are absent from the relation).
  *
  * With `purge` (LATENESS), a group whose partition key is below its waterline is discarded (its emitted rows
  * stand), see `sorted-multiset.ts`.
@@ -85,6 +87,33 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
       }
     }
     return out;
+  }
+
+  /**
+   * The entry at which the window is full: rows after it (for RANK and DENSE_RANK: rows that sort strictly after
+   * it, since rows tied with it share its rank) can never enter the window, nor change the ranks before them.
+   */
+  protected override horizon(sorted: readonly SortedEntry[]): SortedEntry | null {
+    const kind = this.#spec.rank;
+    const need = kind === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    if (need === Number.POSITIVE_INFINITY || need <= 0) return null;
+    let n = 0;
+    let prev: SortedEntry | null = null;
+    for (const e of sorted) {
+      if (e.weight <= 0) continue;
+      if (kind === 'dense_rank') {
+        if (prev === null || this.#spec.compare(prev.row, e.row) !== 0) n++;
+        prev = e;
+      } else n += e.weight;
+      if (n >= need) return e;
+    }
+    return null;
+  }
+
+  protected override beyond(row: Row, h: SortedEntry): boolean {
+    const kind = this.#spec.rank;
+    if (kind === 'rank' || kind === 'dense_rank') return this.#spec.compare(row, h.row) > 0;
+    return super.beyond(row, h);
   }
 
   /** The group's rows with their rank appended, up to rank `limit`. */

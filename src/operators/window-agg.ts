@@ -9,7 +9,9 @@
  * that partition's output and emits the difference from what it emitted before. Cost per touched partition:
  * O(n · frame) for n rows (frames are evaluated directly), independent of the other partitions.
  *
- * State "input": the integral of the input (distinct rows with weights). The emitted outputs are not saved: they
+ * State "input": the integral of the input (distinct rows with weights), a scan-only trace keyed by the partition
+ * columns (`sorted-multiset.ts`): checkpoints write its sealed batches; the per-partition sorted arrays are a
+ * cache rebuilt from it on restore. The emitted outputs are not saved: they
  * are a function of the integral (deterministic order, deterministic `compute`), so restore and apply recompute
  * them for the partitions they touch. Rows whose integral weight is ≤ 0 take no part. With `purge` (LATENESS),
  * a partition whose key is below its waterline is discarded (its emitted rows stand), see `sorted-multiset.ts`.

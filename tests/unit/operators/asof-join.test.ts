@@ -4,6 +4,7 @@ import type { StateBatches } from '../../../src/circuit/operator.ts';
 import { type AsofJoinSpec, asofJoin } from '../../../src/operators/asof-join.ts';
 import { NULL_KEY } from '../../../src/operators/join.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
+import { setTraceHeadMin, TraceParts } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row, type Value } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
 import { assertHonestMark, assertZ, del, ins, mulberry32, norm, randInt, step2, z } from './support.ts';
@@ -79,7 +80,8 @@ describe('asof-join', () => {
       [['a', 4, 'z', ...N], -1],
       [['a', 4, 'z', 'a', 2, 'r'], 1],
     ]);
-    assert.deepEqual(norm(op.snapshot().right ?? emptyBatch()), norm(ins(['a', 2, 'r'])));
+    // the right state holds only the row that can match, as `[key, ts, row..]` (its trace's layout)
+    assert.deepEqual(norm(op.snapshot().rightByKey ?? emptyBatch()), norm(ins(['a', 2, 'a', 2, 'r'])));
   });
 
   test('ties on the timestamp: the greatest right row wins, whatever the arrival order', () => {
@@ -139,77 +141,166 @@ describe('asof-join cost', () => {
 });
 
 describe('asof-join law', () => {
-  test('random steps = recomputation; snapshot + deltas restore and warm apply continue alike', () => {
-    const seed = Number(process.env.ASOF_SEED ?? 1808);
-    console.log(`asof-join law seed ${seed} (ASOF_SEED=${seed} to replay)`);
-    const rnd = mulberry32(seed);
-    let op = asofJoin(spec());
-    op.trackChanges(true);
-    let base = op.snapshot();
-    const deltas: StateBatches[] = [];
-    const warm = asofJoin(spec());
-    warm.restore({ left: [base.left ?? emptyBatch()], right: [base.right ?? emptyBatch()] });
-    const L = new ZSetMap();
-    const R = new ZSetMap();
-    const outAcc = new ZSetMap();
-    const randomBatch = (integral: ZSetMap, tag: string): Batch => {
-      const b = emptyBatch();
-      for (let i = randInt(rnd, 0, 4); i > 0; i--) {
-        const present = [...integral.entries()];
-        const row: Row =
-          present.length > 0 && rnd() < 0.4
-            ? (present[randInt(rnd, 0, present.length - 1)]?.row ?? [])
-            : [
-                rnd() < 0.1 ? null : randInt(rnd, 0, 2),
-                rnd() < 0.1 ? null : randInt(rnd, 0, 8),
-                `${tag}${randInt(rnd, 0, 3)}`,
-              ];
-        const w = integral.weightOf(row) > 0 && rnd() < 0.5 ? -1 : randInt(rnd, 1, 2);
-        b.rows.push(row);
-        b.weights.push(w);
-        integral.add(row, w);
-      }
-      return b;
-    };
-    for (let s = 0; s < 400; s++) {
-      const bl = randomBatch(L, 'l');
-      const br = randomBatch(R, 'r');
-      const out = step2(op, bl, br);
-      assertHonestMark(out, `seed ${seed} step ${s}`);
-      for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
-      assert.deepEqual(norm(outAcc.toBatch()), norm(reference(L, R)), `seed ${seed} step ${s}`);
-      if (s % 20 === 19) {
-        const d = op.takeDelta();
-        deltas.push(d);
-        warm.apply({ left: [d.left ?? emptyBatch()], right: [d.right ?? emptyBatch()] });
-      }
-      if (s % 60 === 59) {
-        const r = asofJoin(spec());
-        r.restore({
-          left: [base.left ?? emptyBatch(), ...deltas.map((d) => d.left ?? emptyBatch())],
-          right: [base.right ?? emptyBatch(), ...deltas.map((d) => d.right ?? emptyBatch())],
-        });
-        const now = op.snapshot();
-        for (const name of ['left', 'right']) {
-          assert.deepEqual(norm(r.snapshot()[name] ?? emptyBatch()), norm(now[name] ?? emptyBatch()), name);
-          assert.deepEqual(
-            norm(warm.snapshot()[name] ?? emptyBatch()),
-            norm(now[name] ?? emptyBatch()),
-            name,
-          );
-        }
-        // the warm standby and the restored operator both continue exactly like the original
-        const probeL = ins([1, 4, 'probe']);
-        const probeR = ins([1, 3, 'rprobe']);
-        const expected = norm(step2(asofJoinClone(r), probeL, probeR));
-        assert.deepEqual(norm(step2(asofJoinClone(warm), probeL, probeR)), expected);
-        // continue with the restored operator: later steps check it against the recomputation
-        op = r;
+  for (const head of [0, 2])
+    test(`random steps = recomputation; snapshot + deltas restore and warm apply continue alike (trace head ${head || 'default'})`, () => {
+      const oldHead = head > 0 ? setTraceHeadMin(head) : null;
+      try {
+        const seed = Number(process.env.ASOF_SEED ?? 1808);
+        console.log(`asof-join law seed ${seed} (ASOF_SEED=${seed} to replay)`);
+        const rnd = mulberry32(seed);
+        let op = asofJoin(spec());
         op.trackChanges(true);
-        base = op.snapshot();
-        deltas.length = 0;
-        warm.restore({ left: [base.left ?? emptyBatch()], right: [base.right ?? emptyBatch()] });
+        let base = op.snapshot();
+        const deltas: StateBatches[] = [];
+        const warm = asofJoin(spec());
+        warm.restore({
+          leftByKey: [base.leftByKey ?? emptyBatch()],
+          rightByKey: [base.rightByKey ?? emptyBatch()],
+        });
+        const L = new ZSetMap();
+        const R = new ZSetMap();
+        const outAcc = new ZSetMap();
+        const randomBatch = (integral: ZSetMap, tag: string): Batch => {
+          const b = emptyBatch();
+          for (let i = randInt(rnd, 0, 4); i > 0; i--) {
+            const present = [...integral.entries()];
+            const row: Row =
+              present.length > 0 && rnd() < 0.4
+                ? (present[randInt(rnd, 0, present.length - 1)]?.row ?? [])
+                : [
+                    rnd() < 0.1 ? null : randInt(rnd, 0, 2),
+                    rnd() < 0.1 ? null : randInt(rnd, 0, 8),
+                    `${tag}${randInt(rnd, 0, 3)}`,
+                  ];
+            const w = integral.weightOf(row) > 0 && rnd() < 0.5 ? -1 : randInt(rnd, 1, 2);
+            b.rows.push(row);
+            b.weights.push(w);
+            integral.add(row, w);
+          }
+          return b;
+        };
+        for (let s = 0; s < 400; s++) {
+          const bl = randomBatch(L, 'l');
+          const br = randomBatch(R, 'r');
+          const out = step2(op, bl, br);
+          assertHonestMark(out, `seed ${seed} step ${s}`);
+          for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
+          assert.deepEqual(norm(outAcc.toBatch()), norm(reference(L, R)), `seed ${seed} step ${s}`);
+          if (s % 20 === 19) {
+            const d = op.takeDelta();
+            deltas.push(d);
+            warm.apply({
+              leftByKey: [d.leftByKey ?? emptyBatch()],
+              rightByKey: [d.rightByKey ?? emptyBatch()],
+            });
+          }
+          if (s % 60 === 59) {
+            const r = asofJoin(spec());
+            r.restore({
+              leftByKey: [base.leftByKey ?? emptyBatch(), ...deltas.map((d) => d.leftByKey ?? emptyBatch())],
+              rightByKey: [
+                base.rightByKey ?? emptyBatch(),
+                ...deltas.map((d) => d.rightByKey ?? emptyBatch()),
+              ],
+            });
+            const now = op.snapshot();
+            for (const name of ['leftByKey', 'rightByKey']) {
+              assert.deepEqual(
+                norm(r.snapshot()[name] ?? emptyBatch()),
+                norm(now[name] ?? emptyBatch()),
+                name,
+              );
+              assert.deepEqual(
+                norm(warm.snapshot()[name] ?? emptyBatch()),
+                norm(now[name] ?? emptyBatch()),
+                name,
+              );
+            }
+            // the warm standby and the restored operator both continue exactly like the original
+            const probeL = ins([1, 4, 'probe']);
+            const probeR = ins([1, 3, 'rprobe']);
+            const expected = norm(step2(asofJoinClone(r), probeL, probeR));
+            assert.deepEqual(norm(step2(asofJoinClone(warm), probeL, probeR)), expected);
+            // continue with the restored operator: later steps check it against the recomputation
+            op = r;
+            op.trackChanges(true);
+            base = op.snapshot();
+            deltas.length = 0;
+            warm.restore({
+              leftByKey: [base.leftByKey ?? emptyBatch()],
+              rightByKey: [base.rightByKey ?? emptyBatch()],
+            });
+          }
+        }
+        const snap = op.snapshot();
+        assert.ok(
+          snap.leftByKey instanceof TraceParts && snap.rightByKey instanceof TraceParts,
+          'states are trace batches',
+        );
+      } finally {
+        if (oldHead !== null) setTraceHeadMin(oldHead);
       }
+    });
+
+  test('a checkpoint written before the traces (plain input rows) restores and continues alike', () => {
+    const op = asofJoin(spec());
+    const steps: Array<[Batch, Batch]> = [
+      [ins(['a', 4, 'x'], ['b', 2, 'y']), ins(['a', 1, 'p'], ['a', 3, 'q'], ['b', 5, 'r'])],
+      [del(['b', 2, 'y']), z([['a', 3, 'q'], -1], [['a', 2, 's'], 2])],
+      [ins(['a', 3, 'w'], ['b', 6, 'v']), ins(['a', 3, 't'])],
+    ];
+    for (const [l, r] of steps.slice(0, 2)) step2(op, l, r);
+    // the old format: each side's integral as plain input rows
+    const r = asofJoin(spec());
+    r.restore({
+      left: [{ rows: [['a', 4, 'x']], weights: [1] }],
+      right: [
+        {
+          rows: [
+            ['a', 1, 'p'],
+            ['a', 2, 's'],
+            ['b', 5, 'r'],
+          ],
+          weights: [1, 2, 1],
+        },
+      ],
+    });
+    const now = op.snapshot();
+    const back = r.snapshot();
+    for (const name of ['leftByKey', 'rightByKey'])
+      assert.deepEqual(norm(back[name] ?? emptyBatch()), norm(now[name] ?? emptyBatch()), name);
+    const [l, rr] = steps[2] as [Batch, Batch];
+    assert.deepEqual(norm(step2(r, l, rr)), norm(step2(op, l, rr)));
+  });
+
+  test('a checkpoint lists the sealed batches written before again; restore adopts them', () => {
+    const old = setTraceHeadMin(2);
+    try {
+      const op = asofJoin(spec());
+      for (let t = 0; t < 40; t++) step2(op, ins([t % 3, t, `l${t}`]), ins([t % 3, t - 1, `r${t}`]));
+      const first = op.snapshot();
+      step2(op, ins([0, 100, 'late']), emptyBatch());
+      const second = op.snapshot();
+      const l1 = first.leftByKey as TraceParts;
+      const l2 = second.leftByKey as TraceParts;
+      assert.ok(
+        l2.parts.some((p) => l1.parts.includes(p)),
+        'earlier batches are reused',
+      );
+      assert.equal(
+        (second.rightByKey as TraceParts).parts.length,
+        (first.rightByKey as TraceParts).parts.length,
+      );
+      const r = asofJoin(spec());
+      r.restore({
+        leftByKey: [second.leftByKey ?? emptyBatch()],
+        rightByKey: [second.rightByKey ?? emptyBatch()],
+      });
+      assert.equal(r.traceEntryCount, op.traceEntryCount);
+      const probe = ins([1, 50, 'probe']);
+      assert.deepEqual(norm(step2(r, probe)), norm(step2(op, probe)));
+    } finally {
+      setTraceHeadMin(old);
     }
   });
 });
@@ -218,6 +309,6 @@ describe('asof-join law', () => {
 function asofJoinClone(op: ReturnType<typeof asofJoin>): ReturnType<typeof asofJoin> {
   const snap = op.snapshot();
   const c = asofJoin(spec());
-  c.restore({ left: [snap.left ?? emptyBatch()], right: [snap.right ?? emptyBatch()] });
+  c.restore({ leftByKey: [snap.leftByKey ?? emptyBatch()], rightByKey: [snap.rightByKey ?? emptyBatch()] });
   return c;
 }

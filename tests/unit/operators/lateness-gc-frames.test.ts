@@ -184,7 +184,7 @@ test('asof-join: left rows below the right waterline, shadowed right rows below 
   const sizes = drive({
     seed,
     steps: 300,
-    names: ['left', 'right'],
+    names: ['leftByKey', 'rightByKey'],
     make,
     plain: new AsofJoinOperator(spec),
     input: (s) => {
