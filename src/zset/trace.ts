@@ -32,6 +32,8 @@
  *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
  *   at the price of a head of up to half the state as JS rows between seals.
  * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
+ *   {@link Trace.scanFrom}: every row from a given key prefix on, in key order, until the callback says stop
+ *   (LATENESS GC: with a time column first, the rows below a bound are a prefix).
  * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
  *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
  * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
@@ -1260,10 +1262,29 @@ export class Trace {
    * key order, consolidated across batches (the head is sealed first). With an empty prefix: every row.
    */
   scan(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.#walk(prefix, true, fn);
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every row whose key is at or after `from` (values of the first key columns,
+   * encoded as a key prefix), in key order, consolidated across batches (the head is sealed first), until `fn`
+   * returns false. `[false]` starts after the NULLs of the first key column (false is the smallest non-NULL value
+   * in key order): with a time column first, the rows below a bound are a prefix visited in time order.
+   */
+  scanFrom(from: readonly Value[], fn: (row: Row, weight: number) => boolean | undefined): void {
+    this.#walk(from, false, fn);
+  }
+
+  /** {@link scan} (`prefixOnly`) or {@link scanFrom}. */
+  #walk(
+    from: readonly Value[],
+    prefixOnly: boolean,
+    fn: (row: Row, weight: number) => boolean | undefined | void,
+  ): void {
     this.seal();
     const w = this.#scratch;
     w.reset();
-    for (const v of prefix) encodeColumnsTo(w, [v], [0], null);
+    for (const v of from) encodeColumnsTo(w, [v], [0], null);
     const pe = w.pos;
     const key = Buffer.from(w.buf.subarray(0, pe));
     const bs = this.#batches;
@@ -1274,7 +1295,7 @@ export class Trace {
       for (let b = 0; b < bs.length; b++) {
         const batch = bs[b] as TraceBatch;
         const i = pos[b] as number;
-        if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) continue;
+        if (i >= batch.length || (prefixOnly && !batch.hasPrefix(i, key, 0, pe))) continue;
         if (best < 0) best = b;
         else {
           const o = bs[best] as TraceBatch;
@@ -1317,7 +1338,7 @@ export class Trace {
       }
       wsum += o.wts[j] as number;
       pos[best] = j + 1;
-      if (wsum !== 0) fn(o.row(j), wsum);
+      if (wsum !== 0 && fn(o.row(j), wsum) === false) return;
     }
   }
 

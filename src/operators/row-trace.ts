@@ -1,0 +1,76 @@
+/**
+ * Helpers for operators whose state is a Z-set of whole rows on a {@link Trace} (distinct, set-op, emit-final):
+ * the key is the whole row, optionally with one column moved first (a LATENESS/waterline column, so the rows
+ * below a bound are a prefix of the key order), so a point lookup by row is a key lookup and a purge below a
+ * waterline is a prefix scan. Stateless: the traces belong to the operators.
+ */
+import type { Batch } from '../zset/batch.ts';
+import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
+import type { Row, Value } from '../zset/value.ts';
+
+/** A trace keyed by the whole row of `arity` columns, column `lead` first when given (then the others in order). */
+export function wholeRowTrace(arity: number, lead: number | null = null): Trace {
+  const cols: number[] = [];
+  if (lead !== null && lead < arity) cols.push(lead);
+  for (let i = 0; i < arity; i++) if (i !== lead) cols.push(i);
+  return new Trace(traceLayout(arity, cols));
+}
+
+const ROWS: Row[] = [];
+const WEIGHTS: number[] = [];
+
+/** The weight of `row` in a whole-row trace (0 when absent): one key lookup (head, then batches in key range). */
+export function weightOf(trace: Trace, row: Row): number {
+  trace.lookup(row, ROWS, WEIGHTS);
+  let w = 0;
+  for (let i = 0; i < WEIGHTS.length; i++) w += WEIGHTS[i] as number;
+  ROWS.length = 0;
+  WEIGHTS.length = 0;
+  return w;
+}
+
+/** Rows held with a non-zero weight (a consolidated scan: O(state); for tests and state-size reports). */
+export function rowCount(trace: Trace | null): number {
+  let n = 0;
+  trace?.scan([], () => {
+    n++;
+  });
+  return n;
+}
+
+/**
+ * Calls `fn(row, weight)` for every row of `trace` (whose first key column is `col`) with `row[col]` not NULL and
+ * below `bound` by `compare`, in key order. For primitive values the key order is SQL order, so the scan stops at
+ * the first value at or above the bound (cost: the rows below it, plus O(log n) per batch); object values
+ * (DECIMAL: ordered by their hash key, not by value) and mixed JS types are checked one by one to the end.
+ */
+export function forEachBelow(
+  trace: Trace,
+  col: number,
+  bound: Value,
+  compare: (a: Value, b: Value) => number,
+  fn: (row: Row, weight: number) => void,
+): void {
+  const ordered = typeof bound !== 'object' || bound === null;
+  trace.scanFrom([false], (row, w) => {
+    const v = row[col] as Value;
+    if (v === null) return undefined;
+    if (compare(v, bound) < 0) {
+      fn(row, w);
+      return undefined;
+    }
+    // at or above the bound: every later key is too when the key order is the comparator's
+    return ordered && typeof v === typeof bound ? false : undefined;
+  });
+}
+
+/**
+ * Adds a state part to an operator's whole-row trace (`traceFor(arity)`): sealed batches of its layout are
+ * adopted, other parts (deltas, checkpoints written before the trace: plain row batches) are added row by row.
+ */
+export function addPart(part: Batch, traceFor: (arity: number) => Trace): void {
+  applyPart(part, traceFor, (trace, b) => {
+    for (let i = 0; i < b.rows.length; i++) trace.add(b.rows[i] as Row, b.weights[i] as number);
+    trace.maybeSeal();
+  });
+}
