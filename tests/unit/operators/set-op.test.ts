@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type SetOpKind, setOp } from '../../../src/operators/set-op.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
-import { encodeRow, type Row } from '../../../src/zset/value.ts';
 import { setTraceHeadMin } from '../../../src/zset/trace.ts';
+import { encodeRow, type Row } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
 import { assertZ, del, ins, mulberry32, norm, randInt, step2, z } from './support.ts';
 
