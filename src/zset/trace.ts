@@ -33,7 +33,8 @@
  *   at the price of a head of up to half the state as JS rows between seals.
  * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
  *   {@link Trace.scanFrom}: every row from a given key prefix on, in key order, until the callback says stop
- *   (LATENESS GC: with a time column first, the rows below a bound are a prefix).
+ *   (LATENESS GC: with a time column first, the rows below a bound are a prefix). {@link Trace.scanSealed}: a
+ *   prefix scan of the batches alone (with {@link Trace.lookupHead}: a key's rows without sealing the head).
  * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
  *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
  * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
@@ -1275,13 +1276,22 @@ export class Trace {
     this.#walk(from, false, fn);
   }
 
-  /** {@link scan} (`prefixOnly`) or {@link scanFrom}. */
+  /**
+   * {@link scan} over the sealed batches only (the head neither sealed nor read): with {@link lookupHead}, a key's
+   * rows without sealing the head (an operator that reads a few keys per step and keys its trace by them).
+   */
+  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.#walk(prefix, true, fn, false);
+  }
+
+  /** {@link scan} (`prefixOnly`: `fn`'s result is ignored) or {@link scanFrom} (stops when `fn` returns false). */
   #walk(
     from: readonly Value[],
     prefixOnly: boolean,
-    fn: (row: Row, weight: number) => boolean | undefined | void,
+    fn: (row: Row, weight: number) => unknown,
+    sealHead = true,
   ): void {
-    this.seal();
+    if (sealHead) this.seal();
     const w = this.#scratch;
     w.reset();
     for (const v of from) encodeColumnsTo(w, [v], [0], null);
@@ -1338,7 +1348,7 @@ export class Trace {
       }
       wsum += o.wts[j] as number;
       pos[best] = j + 1;
-      if (wsum !== 0 && fn(o.row(j), wsum) === false) return;
+      if (wsum !== 0 && fn(o.row(j), wsum) === false && !prefixOnly) return;
     }
   }
 
