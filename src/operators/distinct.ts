@@ -23,7 +23,7 @@ import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
 import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { addPart, forEachBelow, rowCount, weightOf, wholeRowTrace } from './row-trace.ts';
+import { addPart, forEachBelow, rowCount, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Discard rows whose column `col` (not NULL) is below `below()` (see the header). */
@@ -134,10 +134,10 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
         else e[1] += w;
       }
       let rows = this.#rows;
-      for (const [row, dw] of net.values()) {
+      for (const [k, [row, dw]] of net) {
         if (dw === 0) continue;
-        const was = weightOf(trace, row);
-        trace.add(row, dw);
+        const was = trace.weightAt(k, row);
+        trace.addAt(k, row, dw);
         const now = was + dw;
         if (was <= 0 && now > 0) push(out, row, 1);
         else if (was > 0 && now <= 0) push(out, row, -1);

@@ -16,17 +16,12 @@ export function wholeRowTrace(arity: number, lead: number | null = null): Trace 
   return new Trace(traceLayout(arity, cols));
 }
 
-const ROWS: Row[] = [];
-const WEIGHTS: number[] = [];
-
-/** The weight of `row` in a whole-row trace (0 when absent): one key lookup (head, then batches in key range). */
+/**
+ * The weight of `row` in a whole-row trace (0 when absent): one key lookup (the head, then the batches whose key
+ * range holds it), no row decoded.
+ */
 export function weightOf(trace: Trace, row: Row): number {
-  trace.lookup(row, ROWS, WEIGHTS);
-  let w = 0;
-  for (let i = 0; i < WEIGHTS.length; i++) w += WEIGHTS[i] as number;
-  ROWS.length = 0;
-  WEIGHTS.length = 0;
-  return w;
+  return trace.weightAt(trace.keyOf(row), row);
 }
 
 /** Rows held with a non-zero weight (a consolidated scan: O(state); for tests and state-size reports). */

@@ -16,7 +16,7 @@ import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
 import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
-import { addPart, weightOf, wholeRowTrace } from './row-trace.ts';
+import { addPart, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export type SetOpKind = 'intersect' | 'intersect_all' | 'except' | 'except_all';
@@ -86,12 +86,12 @@ export class SetOpOperator extends StatefulBase implements StatefulOperator, Ope
     };
     collect(l, true, this.logs.left!);
     collect(r, false, this.logs.right!);
-    for (const t of touched.values()) {
+    for (const [k, t] of touched) {
       if (t.dl === 0 && t.dr === 0) continue;
-      const a = weightOf(left, t.row);
-      const b = weightOf(right, t.row);
-      if (t.dl !== 0) left.add(t.row, t.dl);
-      if (t.dr !== 0) right.add(t.row, t.dr);
+      const a = left.weightAt(k, t.row);
+      const b = right.weightAt(k, t.row);
+      if (t.dl !== 0) left.addAt(k, t.row, t.dl);
+      if (t.dr !== 0) right.addAt(k, t.row, t.dr);
       const d = this.#f(a + t.dl, b + t.dr) - this.#f(a, b);
       if (d !== 0) push(out, t.row, d);
     }

@@ -22,7 +22,9 @@
  *   whose [first key, last key] range excludes the key is skipped without hashing — ascending keys such as ids
  *   miss every batch this way; otherwise a binary search, or once the batch has served a sixteenth of its length
  *   in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
- *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves.
+ *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves. {@link Trace.weightAt} sums a key's
+ *   weights without decoding rows, and {@link Trace.addAt} adds under a head key already computed
+ *   ({@link Trace.keyOf}): a whole-row trace's point lookup and update (distinct, set operations).
  * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
@@ -1035,7 +1037,16 @@ export class Trace {
       this.#headRows++;
       return;
     }
-    const k = this.#headKey(row);
+    this.addAt(this.#headKey(row), row, w);
+  }
+
+  /**
+   * {@link add} for an indexed trace, with the row's head key `k` (= `keyOf(row)`) already computed: an operator
+   * that groups a step's changes by `keyOf` adds them without encoding the key again.
+   */
+  addAt(k: unknown, row: Row, w: number): void {
+    if (w === 0) return;
+    if (this.#unique || !this.#indexed) throw new Error('addAt on a unique or scan-only trace');
     const first = this.#head.get(k);
     if (first === undefined) {
       // a key's only entry with weight 1 (an insertion: the common case) is the row itself, no entry object
@@ -1070,6 +1081,38 @@ export class Trace {
     }
     (prev as HeadEntry).next = { row, w, next: null };
     this.#headRows++;
+  }
+
+  /**
+   * The summed weight of the rows whose key is `probe`'s (`k` = `keyOf(probe)`), without decoding any row: for a
+   * trace keyed by the whole row, the row's weight (a distinct or set operation's point lookup).
+   */
+  weightAt(k: unknown, probe: Row): number {
+    if (this.#unique || !this.#indexed) throw new Error('weightAt on a unique or scan-only trace');
+    let sum = 0;
+    const first = this.#head.get(k);
+    if (first !== undefined) {
+      if (Array.isArray(first)) sum = 1;
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) sum += e.w;
+    }
+    const bs = this.#batches;
+    if (bs.length === 0) return sum;
+    const ke = this.#encodeKey(probe);
+    const key = this.#scratch.buf;
+    let h = -1; // hashed on the first batch whose key range holds the key
+    for (let b = 0; b < bs.length; b++) {
+      const batch = bs[b] as TraceBatch;
+      if (!batch.keyInRange(key, 0, ke)) continue;
+      if (h < 0) h = hashBytes(key, 0, ke);
+      let i = batch.find(key, 0, ke, h);
+      if (i < 0) continue;
+      const n = batch.length;
+      do {
+        sum += batch.wts[i] as number;
+        i++;
+      } while (i < n && batch.sameKey(i - 1, i));
+    }
+    return sum;
   }
 
   /**
