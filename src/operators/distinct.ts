@@ -44,7 +44,10 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
   /** Rows of non-zero weight (null after a restore/apply until counted). */
   #rows: number | null = 0;
   readonly #purge: readonly DistinctPurge[];
-  /** Per purge rule: the waterline of the last discard (in memory only: a repeat is a no-op). */
+  /**
+   * Per purge rule: the waterline of the last discard (in memory only: a repeat is a no-op; nothing is held below
+   * the first rule's, so the next discard scans from it; reset by restore and apply).
+   */
   readonly #purgedAt: Value[];
   /** Rows held after the last sweep for the further purge rules. */
   #sweptAt = 0;
@@ -70,6 +73,8 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
     const trace = this.#trace;
     const bounds: Value[] = [];
     const movedAt: boolean[] = [];
+    // nothing is held below the first rule's last bound (discarded then; later changes are not below it)
+    const leadFrom = (this.#purgedAt[0] ?? null) as Value;
     this.#purge.forEach((p, i) => {
       const b = p.below();
       bounds.push(b);
@@ -82,7 +87,7 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
     const gone: [Row, number][] = [];
     const lead = this.#purge[0] as DistinctPurge;
     if (movedAt[0])
-      forEachBelow(trace, lead.col, bounds[0] as Value, lead.compare, (r, w) => gone.push([r, w]));
+      forEachBelow(trace, lead.col, bounds[0] as Value, lead.compare, (r, w) => gone.push([r, w]), leadFrom);
     if (
       this.#purge.length > 1 &&
       movedAt.slice(1).some((m) => m) &&
@@ -169,6 +174,8 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
       addPart(part, (arity) => this.#traceFor(arity));
       this.#rows = null;
     }
+    // the parts may hold rows below the bounds this instance discarded at: the next discard starts from the start
+    this.#purgedAt.fill(null);
   }
 }
 

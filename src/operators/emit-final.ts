@@ -79,10 +79,18 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
     // encoding → [row, pending weight]
     const ready = new Map<string, [Row, number]>();
     if (this.#scannedAt === null || s.compare(wl, this.#scannedAt) > 0) {
-      // the waterline rose: the pending rows below it (a prefix of the trace) have become final
-      forEachBelow(pending, s.col, wl, s.compare, (row, w) => {
-        ready.set(encodeRow(row), [row, w]);
-      });
+      // the waterline rose: the pending rows below it (a prefix of the trace; none below the previous one, by the
+      // invariant) have become final
+      forEachBelow(
+        pending,
+        s.col,
+        wl,
+        s.compare,
+        (row, w) => {
+          ready.set(encodeRow(row), [row, w]);
+        },
+        this.#scannedAt,
+      );
       this.#scannedAt = wl;
     } else {
       // only this step's rows can be below an unchanged waterline

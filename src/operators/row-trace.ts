@@ -36,8 +36,10 @@ export function rowCount(trace: Trace | null): number {
 /**
  * Calls `fn(row, weight)` for every row of `trace` (whose first key column is `col`) with `row[col]` not NULL and
  * below `bound` by `compare`, in key order. For primitive values the key order is SQL order, so the scan stops at
- * the first value at or above the bound (cost: the rows below it, plus O(log n) per batch); object values
- * (DECIMAL: ordered by their hash key, not by value) and mixed JS types are checked one by one to the end.
+ * the first value at or above the bound, and starts at `from` when given (a previous bound the caller knows
+ * nothing is below: the rows it discarded, not yet merged away, are not walked again): the cost is the rows in
+ * between plus O(log n) per batch. Object values (DECIMAL: ordered by their hash key, not by value) and mixed JS
+ * types are checked one by one from the first non-NULL key to the end.
  */
 export function forEachBelow(
   trace: Trace,
@@ -45,9 +47,11 @@ export function forEachBelow(
   bound: Value,
   compare: (a: Value, b: Value) => number,
   fn: (row: Row, weight: number) => void,
+  from: Value = null,
 ): void {
   const ordered = typeof bound !== 'object' || bound === null;
-  trace.scanFrom([false], (row, w) => {
+  const start = ordered && from !== null && typeof from === typeof bound ? [from] : [false];
+  trace.scanFrom(start, (row, w) => {
     const v = row[col] as Value;
     if (v === null) return undefined;
     if (compare(v, bound) < 0) {
