@@ -33,13 +33,20 @@ export function rowCount(trace: Trace | null): number {
   return n;
 }
 
+/** Head size up to which {@link forEachBelow} reads the head as it is instead of sealing it. */
+export const HEAD_READ_MAX = 65536;
+
 /**
  * Calls `fn(row, weight)` for every row of `trace` (whose first key column is `col`) with `row[col]` not NULL and
- * below `bound` by `compare`, in key order. For primitive values the key order is SQL order, so the scan stops at
- * the first value at or above the bound, and starts at `from` when given (a previous bound the caller knows
- * nothing is below: the rows it discarded, not yet merged away, are not walked again): the cost is the rows in
- * between plus O(log n) per batch. Object values (DECIMAL: ordered by their hash key, not by value) and mixed JS
- * types are checked one by one from the first non-NULL key to the end.
+ * below `bound` by `compare` (the batches' rows in key order, then the head's others). For primitive values the key order is SQL order,
+ * so the scan of the batches stops at the first value at or above the bound, and starts at `from` when given (a
+ * previous bound the caller knows nothing is below: the rows it discarded, not yet merged away, are not walked
+ * again): the cost is the rows in between plus O(log n) per batch. Object values (DECIMAL: ordered by their hash
+ * key, not by value) and mixed JS types are checked one by one from the first non-NULL key to the end.
+ *
+ * The head is not sealed while it holds at most {@link HEAD_READ_MAX} changes: its changes in range are read as
+ * they are and summed with the batches' by row (a LATENESS pass every step would otherwise seal, and merge, a
+ * tiny batch every step); a larger head is sealed first.
  */
 export function forEachBelow(
   trace: Trace,
@@ -50,17 +57,44 @@ export function forEachBelow(
   from: Value = null,
 ): void {
   const ordered = typeof bound !== 'object' || bound === null;
-  const start = ordered && from !== null && typeof from === typeof bound ? [from] : [false];
-  trace.scanFrom(start, (row, w) => {
-    const v = row[col] as Value;
-    if (v === null) return undefined;
-    if (compare(v, bound) < 0) {
+  const useFrom = ordered && from !== null && typeof from === typeof bound;
+  const readHead = trace.headSize > 0 && trace.headSize <= HEAD_READ_MAX;
+  // with the head read apart, a row may sit in both: its parts are summed by key before `fn` sees it
+  const parts = readHead ? new Map<unknown, [Row, number]>() : null;
+  const emit = (row: Row, w: number): void => {
+    if (parts === null) {
       fn(row, w);
-      return undefined;
+      return;
     }
-    // at or above the bound: every later key is too when the key order is the comparator's
-    return ordered && typeof v === typeof bound ? false : undefined;
+    const k = trace.keyOf(row);
+    const e = parts.get(k);
+    if (e === undefined) parts.set(k, [row, w]);
+    else e[1] += w;
+  };
+  trace.scanFrom(
+    useFrom ? [from] : [false],
+    (row, w) => {
+      const v = row[col] as Value;
+      if (v === null) return undefined;
+      if (compare(v, bound) < 0) {
+        emit(row, w);
+        return undefined;
+      }
+      // at or above the bound: every later key is too when the key order is the comparator's
+      return ordered && typeof v === typeof bound ? false : undefined;
+    },
+    readHead,
+  );
+  if (parts === null) return;
+  // the head's changes in the same range (those below `from` cancel batch rows below it, not read either)
+  trace.forEachHead((row, w) => {
+    const v = row[col] as Value;
+    if (v === null || compare(v, bound) >= 0) return;
+    if (useFrom && compare(v, from) < 0) return;
+    emit(row, w);
   });
+  // the batches' rows in key order, then the head's others (deterministic: the head's order is its history's)
+  for (const [row, w] of parts.values()) if (w !== 0) fn(row, w);
 }
 
 /**

@@ -1314,9 +1314,31 @@ export class Trace {
    * encoded as a key prefix), in key order, consolidated across batches (the head is sealed first), until `fn`
    * returns false. `[false]` starts after the NULLs of the first key column (false is the smallest non-NULL value
    * in key order): with a time column first, the rows below a bound are a prefix visited in time order.
+   * `sealedOnly`: the sealed batches alone (the head neither sealed nor read; see {@link forEachHead}).
    */
-  scanFrom(from: readonly Value[], fn: (row: Row, weight: number) => boolean | undefined): void {
-    this.#walk(from, false, fn);
+  scanFrom(
+    from: readonly Value[],
+    fn: (row: Row, weight: number) => boolean | undefined,
+    sealedOnly = false,
+  ): void {
+    this.#walk(from, false, fn, !sealedOnly);
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every change in the head (since the last seal, not consolidated with the batches;
+   * in no particular order). With `scanFrom(.., sealedOnly)`, a caller can read a range without sealing a small
+   * head every step. Not for unique traces.
+   */
+  forEachHead(fn: (row: Row, weight: number) => void): void {
+    if (this.#unique) throw new Error('forEachHead on a unique trace');
+    if (!this.#indexed) {
+      for (let i = 0; i < this.#logRows.length; i++)
+        fn(this.#logRows[i] as Row, this.#logWeights[i] as number);
+      return;
+    }
+    for (const first of this.#head.values())
+      if (Array.isArray(first)) fn(first as Row, 1);
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) fn(e.row, e.w);
   }
 
   /**
