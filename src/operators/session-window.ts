@@ -6,7 +6,9 @@
  * Rows with a NULL time are not given to this operator (the planner drops them, as Feldera does).
  *
  * State "input": the integral of the input (rows with weights), a {@link Trace} keyed by the whole row with the
- * session key first and the time column next, so a key's rows are one prefix scan, in time order. The emitted
+ * session key first and the time column next, so a key's sealed rows are one prefix scan, in time order, that
+ * does not seal the head; the head's changes are also noted per key in memory (`#headRows`, references to the
+ * head's rows, dropped whenever the head is empty), so a key's rows never cost a seal. The emitted
  * rows are not kept: they are a function of a key's rows. A step reads each touched key's rows once, computes
  * the key's sessions before and after the step's changes and emits the difference, so a row that joins two
  * sessions retracts both sessions' rows and emits them again with the merged bounds; then it adds the changes.
@@ -66,6 +68,11 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   readonly #spec: SessionWindowSpec;
   /** The integral; created with the first row (its arity). */
   #trace: Trace | null = null;
+  /**
+   * The changes in the trace's head, by key (since the head was last empty): a key's rows are its sealed rows
+   * (a prefix scan that does not seal) plus these, so reading a few keys per step never seals the head.
+   */
+  readonly #headRows = new Map<unknown, Entry[]>();
   /** The waterline of the last LATENESS pass (in memory only: a repeat is a no-op). */
   #prefixAt: number | null = null;
   /** Per key (by its head key): the key value and the waterline it is due at (LATENESS only). */
@@ -83,13 +90,28 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   #traceFor(arity: number): Trace {
     const { keyCount, timeCol } = this.#spec;
     if (this.#trace === null) {
-      // keyed by the session key alone (its rows: a lookup of the head plus a prefix scan of the batches, no
-      // seal); one timeline: keyed by the whole row, time first (its rows: the whole trace, in time order)
-      const cols = [keyCount === 1 ? 0 : timeCol];
-      if (keyCount === 0) for (let i = 0; i < arity; i++) if (i !== timeCol) cols.push(i);
+      // keyed by the whole row: the session key, then the time, then the rest (a key's sealed rows are one prefix
+      // scan, in time order; its head rows are in `#headRows`)
+      const cols = keyCount === 1 ? [0, timeCol] : [timeCol];
+      for (let i = 0; i < arity; i++) if (!cols.includes(i)) cols.push(i);
       this.#trace = new Trace(traceLayout(arity, cols));
     }
     return this.#trace;
+  }
+
+  /** Adds a change to the trace and notes it under its key as a head row. */
+  #add(trace: Trace, row: Row, w: number): void {
+    if (w === 0) return;
+    trace.add(row, w);
+    const gid = this.#spec.keyCount === 1 ? groupId(row[0] as Value) : '';
+    const l = this.#headRows.get(gid);
+    if (l === undefined) this.#headRows.set(gid, [{ row, weight: w }]);
+    else l.push({ row, weight: w });
+  }
+
+  /** Call after anything that may seal the trace: an empty head has no rows to note. */
+  #synced(): void {
+    if ((this.#trace?.headSize ?? 0) === 0) this.#headRows.clear();
   }
 
   /** Distinct rows held (a scan: for tests and state-size reports). */
@@ -98,6 +120,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
     this.#trace?.scan([], () => {
       n++;
     });
+    this.#synced();
     return n;
   }
 
@@ -111,6 +134,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
       if (n === 0 || !sameValue(k, last as Value)) n++;
       last = k;
     });
+    this.#synced();
     return n;
   }
 
@@ -122,15 +146,12 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
     };
     if (this.#spec.keyCount === 0) {
       trace.scan([], collect);
+      this.#synced();
       return out;
     }
     trace.scanSealed([key], collect);
-    this.#timeOrder(out);
-    if (trace.lookupHead([key], HEAD_ROWS, HEAD_WEIGHTS))
-      for (let i = 0; i < HEAD_ROWS.length; i++)
-        this.#addSorted(out, HEAD_ROWS[i] as Row, HEAD_WEIGHTS[i] as number);
-    HEAD_ROWS.length = 0;
-    HEAD_WEIGHTS.length = 0;
+    const head = this.#headRows.get(groupId(key));
+    if (head !== undefined) for (const e of head) this.#addSorted(out, e.row, e.weight);
     return out;
   }
 
@@ -251,7 +272,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
           if (d !== 0) push(out, row, d);
         }
         for (const [enc, [row, c]] of before) if (!now.has(enc)) push(out, row, -c);
-        for (const e of g.rows.values()) trace.add(e.row, e.weight);
+        for (const e of g.rows.values()) this.#add(trace, e.row, e.weight);
         if (!bounded) continue;
         if (walker === null) {
           this.#schedule(gid, g.key, Number.NEGATIVE_INFINITY);
@@ -266,6 +287,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
       }
       this.#discard(trace, gone);
       trace.maybeSeal();
+      this.#synced();
     }
     if (wl !== null && (this.#prefixAt === null || wl > this.#prefixAt)) {
       this.#prefixAt = wl;
@@ -278,7 +300,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   #discard(trace: Trace, gone: readonly Entry[]): void {
     const log = this.logs.input!;
     for (const e of gone) {
-      trace.add(e.row, -e.weight);
+      this.#add(trace, e.row, -e.weight);
       log.record(e.row, -e.weight);
     }
   }
@@ -350,6 +372,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
         rows.push({ row, weight });
       });
       finish();
+      this.#synced();
       this.#dueUnknown = false;
     } else {
       const walker = new ClosedWalker(this.#spec, wl);
@@ -369,15 +392,20 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
     if (gone.length === 0) return;
     this.#discard(trace, gone);
     trace.maybeSeal();
+    this.#synced();
   }
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    if (this.#trace === null) return { input: emptyBatch() };
+    const parts = new TraceParts(this.#trace.sealedBatches());
+    this.#synced();
+    return { input: parts };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#trace?.clear();
+    this.#headRows.clear();
     this.#due.clear();
     this.#heap.length = 0;
     this.apply(parts);
@@ -387,6 +415,9 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   apply(parts: Record<string, readonly Batch[]>): void {
     for (const part of StatefulBase.partsOf(parts, 'input'))
       if (entryCountOf(part) > 0) addPart(part, (arity) => this.#traceFor(arity));
+    // plain parts went to the head unnoted: seal them (once per restore or delta), so the head is all noted
+    this.#trace?.seal();
+    this.#synced();
     this.#dueUnknown = this.#spec.waterline !== undefined;
   }
 }
@@ -467,9 +498,6 @@ class ClosedWalker {
     return this.#buf.length > 0 ? Number.POSITIVE_INFINITY : null;
   }
 }
-
-const HEAD_ROWS: Row[] = [];
-const HEAD_WEIGHTS: number[] = [];
 
 /** A session key's identity in the operator's maps (a primitive as it is, as Maps compare them; else its encoding). */
 function groupId(key: Value): unknown {
