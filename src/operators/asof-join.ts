@@ -50,6 +50,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
+import { FileBatch } from '../zset/batch-file.ts';
 import {
   entryCountOf,
   sameLayout,
@@ -460,14 +461,14 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       for (const b of traceBatchesOf(part) ?? [part]) {
         const n = entryCountOf(b);
         if (n === 0) continue;
-        if (b instanceof TraceBatch && this.#isStateLayout(b.layout)) {
+        if ((b instanceof TraceBatch || b instanceof FileBatch) && this.#isStateLayout(b.layout)) {
           const trace = this.#traceOf(right, b.layout.arity - 2);
           if (sameLayout(b.layout, trace.layout)) {
             trace.adopt(b);
             if (add !== null)
               for (let i = 0; i < n; i++) {
                 const x = b.row(i);
-                add(x[0], x.slice(2), b.wts[i] as number);
+                add(x[0], x.slice(2), b.weight(i));
               }
             continue;
           }

@@ -7,16 +7,22 @@
  * is never final (it stays pending). Views defined on this view read the view's changes undelayed (the planner
  * places this operator on the output only).
  *
- * State (inside the stateful-operator contract): "pending", the changes not emitted yet; adding and emitting
- * are logged like any other change, so checkpoints, restore, warm apply and replay emit the same rows once.
+ * State (inside the stateful-operator contract): "pending", the changes not emitted yet, a {@link Trace} keyed by
+ * the whole row with the column first (`row-trace.ts`), so the rows a rising waterline makes final are a prefix
+ * scan (NULLs sort first and are skipped), never a scan of the whole state; while the waterline stays put only
+ * the step's own rows are looked up. Adding and emitting are logged like any other change, so checkpoints,
+ * restore, warm apply and replay emit the same rows once. A checkpoint writes the sealed batches (those not
+ * written before), a restore adopts them; plain row batches (deltas, checkpoints written before the trace, same
+ * state name and row shape) are added row by row.
  * Output order: the emitted rows sorted by their encoding (deterministic whatever the state's history).
  * Invariant: every pending row has its column NULL or not below the waterline of the last step.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
+import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
-import { ZSetMap } from '../zset/zset-map.ts';
+import { addPart, forEachBelow, rowCount, weightOf, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export interface EmitFinalSpec {
@@ -31,8 +37,9 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
   readonly kind = 'emit-final';
   readonly arity = 1;
   readonly #spec: EmitFinalSpec;
-  readonly #pending = new ZSetMap();
-  /** The waterline of the last full scan (null: scan everything at the next step, e.g. after a restore). */
+  /** The pending changes; created with the first row (its arity). */
+  #pending: Trace | null = null;
+  /** The waterline of the last prefix scan (null: scan at the next step, e.g. after a restore). */
   #scannedAt: Value = null;
 
   constructor(spec: EmitFinalSpec) {
@@ -40,9 +47,14 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
     this.#spec = spec;
   }
 
-  /** Changes waiting for their row to become final (for tests and state-size reports). */
+  #traceFor(arity: number): Trace {
+    this.#pending ??= wholeRowTrace(arity, this.#spec.col);
+    return this.#pending;
+  }
+
+  /** Changes waiting for their row to become final (a scan: for tests and state-size reports). */
   get pendingRows(): number {
-    return this.#pending.size;
+    return rowCount(this.#pending);
   }
 
   step([input]: readonly Batch[]): Batch {
@@ -53,52 +65,70 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
       const row = b.rows[i] as Row;
       const w = b.weights[i] as number;
       if (w === 0) continue;
-      this.#pending.add(row, w);
+      this.#traceFor(row.length).add(row, w);
       log.record(row, w);
       touched.push(row);
     }
+    const pending = this.#pending;
     const s = this.#spec;
     const wl = s.below();
-    if (wl === null) return emptyBatch();
-    const isFinal = (row: Row) => {
-      const v = row[s.col] as Value;
-      return v !== null && s.compare(v, wl) < 0;
-    };
-    const ready = new Map<string, Row>();
+    if (pending === null || wl === null) {
+      pending?.maybeSeal();
+      return emptyBatch();
+    }
+    // encoding → [row, pending weight]
+    const ready = new Map<string, [Row, number]>();
     if (this.#scannedAt === null || s.compare(wl, this.#scannedAt) > 0) {
-      // the waterline rose: any pending row may have become final
-      for (const e of this.#pending.entries()) if (isFinal(e.row)) ready.set(encodeRow(e.row), e.row);
+      // the waterline rose: the pending rows below it (a prefix of the trace; none below the previous one, by the
+      // invariant) have become final
+      forEachBelow(
+        pending,
+        s.col,
+        wl,
+        s.compare,
+        (row, w) => {
+          ready.set(encodeRow(row), [row, w]);
+        },
+        this.#scannedAt,
+      );
       this.#scannedAt = wl;
     } else {
       // only this step's rows can be below an unchanged waterline
-      for (const row of touched) if (isFinal(row)) ready.set(encodeRow(row), row);
+      for (const row of touched) {
+        const v = row[s.col] as Value;
+        if (v === null || s.compare(v, wl) >= 0) continue;
+        const k = encodeRow(row);
+        if (!ready.has(k)) ready.set(k, [row, weightOf(pending, row)]);
+      }
     }
     const out = emptyBatch();
     for (const k of [...ready.keys()].sort()) {
-      const row = ready.get(k) as Row;
-      const w = this.#pending.weightOf(row, k);
+      const [row, w] = ready.get(k) as [Row, number];
       if (w === 0) continue;
       push(out, row, w);
-      this.#pending.add(row, -w, k);
+      pending.add(row, -w);
       log.record(row, -w);
     }
+    pending.maybeSeal();
     return out;
   }
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { pending: this.#pending.toBatch() };
+    return {
+      pending: this.#pending === null ? emptyBatch() : new TraceParts(this.#pending.sealedBatches()),
+    };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
-    this.#pending.clear();
+    this.#pending?.clear();
     this.apply(parts);
   }
 
-  /** Adds the parts to the pending changes (O(parts)); the next step rescans them. */
+  /** Adds the parts to the pending changes (O(parts)); the next step rescans the rows below the waterline. */
   apply(parts: Record<string, readonly Batch[]>): void {
-    for (const b of StatefulBase.partsOf(parts, 'pending'))
-      for (let i = 0; i < b.rows.length; i++) this.#pending.add(b.rows[i] as Row, b.weights[i] as number);
+    for (const part of StatefulBase.partsOf(parts, 'pending'))
+      if (entryCountOf(part) > 0) addPart(part, (arity) => this.#traceFor(arity));
     this.#scannedAt = null;
   }
 }

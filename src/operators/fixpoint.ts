@@ -38,7 +38,10 @@
  *
  * # State (the stateful-operator contract)
  * Persisted: "meta" (one row once the first step has run, never retracted, like `constant`) and "in<k>", the
- * integral of each external input. Everything else (the levels and their integrals) is derived state: a
+ * integral of each external input: a scan-only {@link Trace} keyed by the whole row (added to, and read whole
+ * only to prime a new level), so a checkpoint writes its sealed batches (those not written before) and a restore
+ * adopts them; plain row batches (deltas, checkpoints written before the trace) are added row by row. The levels'
+ * D's and output integrals are derived, in-memory Z-sets (rebuilt by a restore). Everything else (the levels and their integrals) is derived state: a
  * function of the inputs' integrals. `restore` clears and `apply`s; `apply(parts)` adds each "in<k>"'s parts
  * to the integral and runs the recursion once with all the parts as one change (so `restore(P ++ Q)` and
  * `restore(P); apply(Q)` reach the same levels, the same minimal depth and the same later outputs). Restore
@@ -54,6 +57,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { append, type Batch, consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
 import { ZSetMap } from '../zset/zset-map.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -107,7 +111,8 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
   readonly #kept: boolean[];
   /** Outputs that are emitted (exported or feedback). */
   readonly #emitted: boolean[];
-  readonly #ins: ZSetMap[];
+  /** The external inputs' integrals (each created with its first row: its arity). */
+  readonly #ins: Array<Trace | null>;
   #levels: Level[] = [];
   #started = false;
   /** Each output's change in the last step (read by the ports). */
@@ -123,7 +128,7 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
       (_x, w) => spec.feedback.includes(w) || spec.exported?.[w] !== false,
     );
     this.#kept = this.#emitted.map((e, w) => e && !spec.feedback.includes(w));
-    this.#ins = Array.from({ length: spec.externals }, () => new ZSetMap());
+    this.#ins = Array.from({ length: spec.externals }, () => null);
     this.#last = Array.from({ length: spec.outputs }, () => emptyBatch());
   }
 
@@ -150,13 +155,31 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     this.#last = this.#pass(inputs);
     inputs.forEach((b, k) => {
       const log = this.logs[`in${k}`]!;
-      const integral = this.#ins[k] as ZSetMap;
+      if (b.rows.length === 0) return;
+      const integral = this.#inFor(k, (b.rows[0] as Row).length);
       for (let i = 0; i < b.rows.length; i++) {
         log.record(b.rows[i] as Row, b.weights[i] as number);
         integral.add(b.rows[i] as Row, b.weights[i] as number);
       }
+      integral.maybeSeal();
     });
     return emptyBatch();
+  }
+
+  /** External input k's integral (a scan-only trace keyed by the whole row), created on first use. */
+  #inFor(k: number, arity: number): Trace {
+    let t = this.#ins[k] ?? null;
+    if (t === null) {
+      t = new Trace(
+        traceLayout(
+          arity,
+          Array.from({ length: arity }, (_x, i) => i),
+        ),
+        { indexed: false },
+      );
+      this.#ins[k] = t;
+    }
+    return t;
   }
 
   /**
@@ -181,7 +204,7 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
         if (kOld > 0) {
           // the old top level held V*[t-1]; it has already taken this step's change (dIn)
           prime ??= {
-            ext: this.#ins.map((m) => m.toBatch()),
+            ext: this.#ins.map((m) => (m === null ? emptyBatch() : m.toBatch())),
             rec: s.feedback.map((_f, k) => {
               // V*[t-1] = V[t][kOld] − ΔV[kOld] = Σ of the old levels' D − dIn
               const b = emptyBatch();
@@ -254,13 +277,13 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     const out: StateBatches = { meta: emptyBatch() };
     if (this.#started) push(out.meta as Batch, [true], 1);
     this.#ins.forEach((m, k) => {
-      out[`in${k}`] = m.toBatch();
+      out[`in${k}`] = m === null ? emptyBatch() : new TraceParts(m.sealedBatches());
     });
     return out;
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {
-    for (const m of this.#ins) m.clear();
+    for (const m of this.#ins) m?.clear();
     this.#levels = [];
     this.#started = false;
     this.#last = this.#last.map(() => emptyBatch());
@@ -280,9 +303,17 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     });
     if (!this.#started) return; // nothing has run: the inputs are empty too
     if (this.#levels.length === 0 || dExt.some((b) => b.rows.length > 0)) this.#pass(dExt);
-    dExt.forEach((b, k) => {
-      const integral = this.#ins[k] as ZSetMap;
-      for (let i = 0; i < b.rows.length; i++) integral.add(b.rows[i] as Row, b.weights[i] as number);
+    // after the pass (it primes new levels from the integrals before the parts): sealed batches are adopted
+    this.#ins.forEach((_m, k) => {
+      for (const p of StatefulBase.partsOf(parts, `in${k}`))
+        applyPart(
+          p,
+          (arity) => this.#inFor(k, arity),
+          (trace, b) => {
+            for (let i = 0; i < b.rows.length; i++) trace.add(b.rows[i] as Row, b.weights[i] as number);
+            trace.maybeSeal();
+          },
+        );
     });
   }
 }

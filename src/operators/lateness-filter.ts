@@ -13,6 +13,7 @@
  *   of maximum is logged as `(old, −1), (new, +1)`, so the sum of the deltas is the current maximum;
  * - "late": one row `[0]` whose weight is the number of changes dropped so far (deltas add to it).
  * Invariant: the waterline only rises, and every value kept in an earlier step is ≤ the maximum.
+ * Not on a trace (issue 16): the state is a handful of scalars (a row per annotated column and a counter).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';

@@ -31,6 +31,7 @@
  */
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, emptyBatch, push } from '../zset/batch.ts';
+import { FileBatch } from '../zset/batch-file.ts';
 import {
   entryCountOf,
   sameLayout,
@@ -42,6 +43,11 @@ import {
 } from '../zset/trace.ts';
 import { encodeColumns, encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
+
+/** A sealed trace batch in memory or in a file (adopted as it is by a trace of its layout). */
+function isSealedBatch(b: Batch): b is TraceBatch | FileBatch {
+  return b instanceof TraceBatch || b instanceof FileBatch;
+}
 
 export interface SortedEntry {
   readonly row: Row;
@@ -325,8 +331,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     for (const part of StatefulBase.partsOf(parts, 'input'))
       for (const tb of traceBatchesOf(part) ?? [part]) {
         if (entryCountOf(tb) === 0) continue;
-        const trace = this.#traceFor(tb instanceof TraceBatch ? tb.layout.arity : (tb.rows[0] as Row).length);
-        if (tb instanceof TraceBatch && sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
+        const trace = this.#traceFor(isSealedBatch(tb) ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (isSealedBatch(tb) && sameLayout(tb.layout, trace.layout)) trace.adopt(tb);
         else {
           const rows = tb.rows;
           const ws = tb.weights;
@@ -374,13 +380,17 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       for (const tb of sealed ?? [part]) {
         const n = entryCountOf(tb);
         if (n === 0) continue;
-        const trace = this.#traceFor(tb instanceof TraceBatch ? tb.layout.arity : (tb.rows[0] as Row).length);
-        if (tb instanceof TraceBatch && sameLayout(tb.layout, trace.layout)) {
+        const trace = this.#traceFor(isSealedBatch(tb) ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (isSealedBatch(tb) && sameLayout(tb.layout, trace.layout)) {
           // the batch joins the trace as it is; its rows (decoded once, not kept by the batch) fill the cache
           trace.adopt(tb);
           const rows: Row[] = new Array(n);
           for (let i = 0; i < n; i++) rows[i] = tb.row(i);
-          this.#addAll(rows, tb.wts, touched);
+          this.#addAll(
+            rows,
+            tb instanceof TraceBatch ? tb.wts : Array.from({ length: n }, (_, i) => tb.weight(i)),
+            touched,
+          );
           continue;
         }
         const rows = tb.rows;

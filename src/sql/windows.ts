@@ -173,6 +173,7 @@ export function planWindowTable(rf: Ast, c: WindowTableContext): { rel: Rel; qua
     const node = c.circuit.add(
       new SessionWindowOperator({
         keyCount: ki < 0 ? 0 : 1,
+        timeCol: timeAt,
         time: (r) => (isDate ? (r[timeAt] as number) * USECS_PER_DAY : (r[timeAt] as number)),
         gap: size,
         ...(twl === undefined

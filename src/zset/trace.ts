@@ -23,7 +23,9 @@
  *   miss every batch this way; otherwise a binary search — in a large batch first over its fence keys, every 32nd
  *   key in one small buffer, then within one block of 32 entries — or once the batch has served a sixteenth of its
  *   length in lookups, a per-batch open-addressing hash index over the key bytes that answers in one or two probes).
- *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves.
+ *   {@link Trace.lookupHead} / {@link Trace.lookupSealed} are its two halves. {@link Trace.weightAt} sums a key's
+ *   weights without decoding rows, and {@link Trace.addAt} adds under a head key already computed
+ *   ({@link Trace.keyOf}): a whole-row trace's point lookup and update (distinct, set operations).
  * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
@@ -33,6 +35,9 @@
  *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
  *   at the price of a head of up to half the state as JS rows between seals.
  * - {@link Trace.scan}: every row whose key starts with given values, in key order (all rows with no values).
+ *   {@link Trace.scanFrom}: every row from a given key prefix on, in key order, until the callback says stop
+ *   (LATENESS GC: with a time column first, the rows below a bound are a prefix). {@link Trace.scanSealed}: a
+ *   prefix scan of the batches alone (with {@link Trace.lookupHead}: a key's rows without sealing the head).
  * - {@link Trace.seal}: turns the head into a batch, then merges batches so that each is more than twice the
  *   size of the next (a spine: O(log n) batches; each row is merged O(log n) times over its life).
  * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
@@ -1419,7 +1424,16 @@ export class Trace {
       this.#headRows++;
       return;
     }
-    const k = this.#headKey(row);
+    this.addAt(this.#headKey(row), row, w);
+  }
+
+  /**
+   * {@link add} for an indexed trace, with the row's head key `k` (= `keyOf(row)`) already computed: an operator
+   * that groups a step's changes by `keyOf` adds them without encoding the key again.
+   */
+  addAt(k: unknown, row: Row, w: number): void {
+    if (w === 0) return;
+    if (this.#unique || !this.#indexed) throw new Error('addAt on a unique or scan-only trace');
     const first = this.#head.get(k);
     if (first === undefined) {
       // a key's only entry with weight 1 (an insertion: the common case) is the row itself, no entry object
@@ -1454,6 +1468,38 @@ export class Trace {
     }
     (prev as HeadEntry).next = { row, w, next: null };
     this.#headRows++;
+  }
+
+  /**
+   * The summed weight of the rows whose key is `probe`'s (`k` = `keyOf(probe)`), without decoding any row: for a
+   * trace keyed by the whole row, the row's weight (a distinct or set operation's point lookup).
+   */
+  weightAt(k: unknown, probe: Row): number {
+    if (this.#unique || !this.#indexed) throw new Error('weightAt on a unique or scan-only trace');
+    let sum = 0;
+    const first = this.#head.get(k);
+    if (first !== undefined) {
+      if (Array.isArray(first)) sum = 1;
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) sum += e.w;
+    }
+    const bs = this.#batches;
+    if (bs.length === 0) return sum;
+    const ke = this.#encodeKey(probe);
+    const key = this.#scratch.buf;
+    let h = -1; // hashed on the first batch whose key range holds the key
+    for (let b = 0; b < bs.length; b++) {
+      const batch = bs[b] as SealedBatch;
+      if (!batch.keyInRange(key, 0, ke)) continue;
+      if (h < 0) h = hashBytes(key, 0, ke);
+      let i = batch.find(key, 0, ke, h);
+      if (i < 0) continue;
+      const n = batch.length;
+      do {
+        sum += batch.weight(i);
+        i++;
+      } while (i < n && batch.sameKey(i - 1, i));
+    }
+    return sum;
   }
 
   /**
@@ -1667,10 +1713,60 @@ export class Trace {
    * key order, consolidated across batches (the head is sealed first). With an empty prefix: every row.
    */
   scan(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
-    this.seal();
+    this.#walk(prefix, true, fn);
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every row whose key is at or after `from` (values of the first key columns,
+   * encoded as a key prefix), in key order, consolidated across batches (the head is sealed first), until `fn`
+   * returns false. `[false]` starts after the NULLs of the first key column (false is the smallest non-NULL value
+   * in key order): with a time column first, the rows below a bound are a prefix visited in time order.
+   * `sealedOnly`: the sealed batches alone (the head neither sealed nor read; see {@link forEachHead}).
+   */
+  scanFrom(
+    from: readonly Value[],
+    fn: (row: Row, weight: number) => boolean | undefined,
+    sealedOnly = false,
+  ): void {
+    this.#walk(from, false, fn, !sealedOnly);
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every change in the head (since the last seal, not consolidated with the batches;
+   * in no particular order). With `scanFrom(.., sealedOnly)`, a caller can read a range without sealing a small
+   * head every step. Not for unique traces.
+   */
+  forEachHead(fn: (row: Row, weight: number) => void): void {
+    if (this.#unique) throw new Error('forEachHead on a unique trace');
+    if (!this.#indexed) {
+      for (let i = 0; i < this.#logRows.length; i++)
+        fn(this.#logRows[i] as Row, this.#logWeights[i] as number);
+      return;
+    }
+    for (const first of this.#head.values())
+      if (Array.isArray(first)) fn(first as Row, 1);
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) fn(e.row, e.w);
+  }
+
+  /**
+   * {@link scan} over the sealed batches only (the head neither sealed nor read): with {@link lookupHead}, a key's
+   * rows without sealing the head (an operator that reads a few keys per step and keys its trace by them).
+   */
+  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.#walk(prefix, true, fn, false);
+  }
+
+  /** {@link scan} (`prefixOnly`: `fn`'s result is ignored) or {@link scanFrom} (stops when `fn` returns false). */
+  #walk(
+    from: readonly Value[],
+    prefixOnly: boolean,
+    fn: (row: Row, weight: number) => unknown,
+    sealHead = true,
+  ): void {
+    if (sealHead) this.seal();
     const w = this.#scratch;
     w.reset();
-    for (const v of prefix) encodeColumnsTo(w, [v], [0], null);
+    for (const v of from) encodeColumnsTo(w, [v], [0], null);
     const pe = w.pos;
     const key = Buffer.from(w.buf.subarray(0, pe));
     const bs = this.#batches;
@@ -1680,7 +1776,7 @@ export class Trace {
     const load = (b: number): void => {
       const batch = bs[b] as SealedBatch;
       const i = pos[b] as number;
-      if (i >= batch.length || !batch.hasPrefix(i, key, 0, pe)) views[b] = null;
+      if (i >= batch.length || (prefixOnly && !batch.hasPrefix(i, key, 0, pe))) views[b] = null;
       else batch.view(i, views[b] ?? (views[b] = newEntryView()));
     };
     for (let b = 0; b < bs.length; b++) load(b);
@@ -1707,7 +1803,7 @@ export class Trace {
       const row = wsum !== 0 ? o.row(j) : null;
       pos[best] = j + 1;
       load(best);
-      if (row !== null) fn(row, wsum);
+      if (row !== null && fn(row, wsum) === false && !prefixOnly) return;
     }
   }
 

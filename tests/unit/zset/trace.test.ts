@@ -463,3 +463,80 @@ function sameKeyValue(a: Value, b: Value): boolean {
   const eb = enc(b);
   return ea.equals(eb);
 }
+
+describe('trace: scanFrom, scanSealed, weightAt, addAt (operators on whole-row and prefix-keyed traces)', () => {
+  test('scanFrom starts at a key prefix (after NULLs with [false]), in key order, and stops when told', () => {
+    const t = new Trace(traceLayout(2, [0, 1]), { headMin: 2 });
+    const rows: Row[] = [
+      [5, 'a'],
+      [null, 'n'],
+      [1, 'b'],
+      [3, 'c'],
+      [9, 'd'],
+      [3, 'e'],
+    ];
+    rows.forEach((r, i) => {
+      t.add(r, 1);
+      if (i % 2 === 1) t.seal();
+    });
+    t.add([7, 'f'], 2); // in the head
+    const seen: Array<[Value, number]> = [];
+    t.scanFrom([false], (r, w) => {
+      if ((r[0] as number) >= 6) return false;
+      seen.push([r[0] as Value, w]);
+      return undefined;
+    });
+    assert.deepEqual(seen, [
+      [1, 1],
+      [3, 1],
+      [3, 1],
+      [5, 1],
+    ]);
+    const all: Value[] = [];
+    t.scanFrom([4], (r) => {
+      all.push(r[0] as Value);
+      return undefined;
+    });
+    assert.deepEqual(all, [5, 7, 9]);
+    // scan ignores what its callback returns
+    let n = 0;
+    t.scan([], () => {
+      n++;
+      return false;
+    });
+    assert.equal(n, 7);
+  });
+
+  test('scanSealed reads the batches only (the head is neither sealed nor read); lookupHead has the rest', () => {
+    const t = new Trace(traceLayout(2, [0]), { headMin: 1000 });
+    t.add(['k', 1], 1);
+    t.add(['j', 2], 1);
+    t.seal();
+    t.add(['k', 3], 1);
+    t.add(['k', 1], -1);
+    const sealed: Row[] = [];
+    t.scanSealed(['k'], (r) => {
+      sealed.push(r);
+    });
+    assert.deepEqual(sealed, [['k', 1]]);
+    assert.equal(t.headSize, 2, 'the head is still there');
+    const hr: Row[] = [];
+    const hw: number[] = [];
+    assert.ok(t.lookupHead(['k'], hr, hw));
+    assert.deepEqual(consolidate({ rows: [...sealed, ...hr], weights: [1, ...hw] }).rows, [['k', 3]]);
+  });
+
+  test('weightAt sums a key over the head and the batches without decoding; addAt is add with the key given', () => {
+    const t = new Trace(traceLayout(2, [0, 1]), { headMin: 1000 });
+    const r: Row = [1, Decimal.parse('2.5')];
+    const k = t.keyOf(r);
+    t.addAt(k, r, 2);
+    t.seal();
+    t.addAt(t.keyOf([1, Decimal.parse('2.50')]), [1, Decimal.parse('2.50')], 3);
+    t.seal();
+    t.add(r, -1);
+    assert.equal(t.weightAt(k, r), 4);
+    assert.equal(t.weightAt(t.keyOf([1, 2]), [1, 2]), 0);
+    assert.throws(() => new Trace(traceLayout(1, [0]), { indexed: false }).addAt(1, [1], 1));
+  });
+});
