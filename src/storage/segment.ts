@@ -1,10 +1,10 @@
 /**
  * Segment files: one Z-set batch, encoded in a versioned binary format, compressed with zstd, and named by the
- * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Two payload
- * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 holds one sealed
- * trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays and one
- * byte arena without building a JS object per row. A build writes v1 for plain batches and v2 for trace
- * batches, and reads both.
+ * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Three payload
+ * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 and v3 hold one
+ * sealed trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays
+ * and one byte arena without building a JS object per row. A build writes v1 for plain batches and v3 for trace
+ * batches, and reads all three.
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -42,6 +42,24 @@
  * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
  * object value's codec gives back a value with the recorded hash key.
  *
+ * # Format v3: a sealed trace batch with inline nested values (pinned by `tests/golden/checkpoint-v3`)
+ * What this build writes for trace batches. Same header with version 3; the payload is v2's with two changes:
+ * ```
+ * u8 flags (bit 0: consolidated, always set; bit 1: the arena holds inline object values, key-codec tag 0x21)
+ * [bit 1 set: the inline codec's name (string), e.g. `sql-nested-1`]
+ * varint codec count, codec tags, arity, key columns, entry count (as in v2)
+ * varint object count, then per object value: varint codec index, varint part count, parts — no hash key: it is
+ *          the value's `hashKey()`, recomputed on load
+ * varint arena length, n × (entry length, key length, weight), arena (as in v2)
+ * ```
+ * Nested values (ARRAY, MAP, ROW, VARIANT) in a trace's value columns sit in the arena itself, in the binary
+ * form of the registered inline codec (`zset/key-codec.ts`; the body format is in `sql/values/collections.ts`),
+ * so they are written once, not as hash-key text plus an object-table entry, and a restore builds no JS object
+ * for them (a row's values are decoded when the row is read). The object table keeps the object values of key
+ * columns (and any value an inline codec does not take, e.g. DECIMAL): those need the hash-key order.
+ * A v3 file whose flags say inline values is refused (`CheckpointCorrupt`) by a process with no matching inline
+ * codec registered.
+ *
  * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
  * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly
  * (`CheckpointCorrupt`) if a codec is missing.
@@ -54,16 +72,19 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
+import { inlineObjects, K_INL, skipKeyValue } from '../zset/key-codec.ts';
 import { TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
 /** Newest segment format this build reads (and writes, for trace batches). */
-export const SEGMENT_FORMAT_VERSION = 2;
+export const SEGMENT_FORMAT_VERSION = 3;
 /** Payload of JS rows (any batch). */
 export const SEGMENT_V_ROWS = 1;
-/** Payload of one sealed trace batch. */
+/** Payload of one sealed trace batch, object values with their hash keys (read, no longer written). */
 export const SEGMENT_V_TRACE = 2;
+/** Payload of one sealed trace batch, nested values inline (what this build writes). */
+export const SEGMENT_V_TRACE3 = 3;
 const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
@@ -401,7 +422,7 @@ export function encodeSegment(
   const trace = batch instanceof TraceBatch;
   const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
   const bytes = frame(
-    trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS,
+    trace ? SEGMENT_V_TRACE3 : SEGMENT_V_ROWS,
     payload.length,
     zstdCompressSync(payload, zstdParams(opts.level)),
   );
@@ -424,7 +445,7 @@ export async function encodeSegmentAsync(
   const trace = batch instanceof TraceBatch;
   let payload: Buffer;
   if (trace) {
-    const steps = tracePayloadSteps(batch, codecs);
+    const steps = tracePayloadSteps(batch, codecs, SEGMENT_V_TRACE3);
     for (;;) {
       const r = steps.next();
       if (r.done === true) {
@@ -439,7 +460,7 @@ export async function encodeSegmentAsync(
     ...zstdParams(opts.level),
     pledgedSrcSize: payload.length,
   })) as Buffer;
-  const bytes = frame(trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS, payload.length, compressed);
+  const bytes = frame(trace ? SEGMENT_V_TRACE3 : SEGMENT_V_ROWS, payload.length, compressed);
   const h = createHash('sha256');
   for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
     h.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
@@ -448,9 +469,16 @@ export async function encodeSegmentAsync(
   return { bytes, hash: h.digest('hex'), size: bytes.length, rows: entryCount(batch) };
 }
 
-/** The uncompressed v2 payload of a sealed trace batch (deterministic). */
-export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueCodec[] = []): Buffer {
-  const steps = tracePayloadSteps(tb, codecs);
+/**
+ * The uncompressed payload of a sealed trace batch (deterministic): format v3, or v2 when asked (kept so the
+ * golden files of v2 stay checked byte for byte; v2 cannot hold inline values).
+ */
+export function encodeTracePayload(
+  tb: TraceBatch,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 2 | 3 = SEGMENT_V_TRACE3,
+): Buffer {
+  const steps = tracePayloadSteps(tb, codecs, version);
   for (;;) {
     const r = steps.next();
     if (r.done === true) return r.value;
@@ -461,11 +489,42 @@ export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueC
 const ENTRIES_PER_SLICE = 65_536;
 
 /**
- * Builds the v2 payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can let
- * the event loop run); returns the payload.
+ * Whether a value column of `tb` holds an inline object value (tag 0x21). A batch without the byte anywhere is
+ * answered by one `indexOf`; otherwise the values are walked, stopping at the first inline one (a batch of nested
+ * values answers at its first entry).
  */
-function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[]): Generator<void, Buffer> {
+function hasInlineValues(tb: TraceBatch): boolean {
+  const a = tb.arena;
+  if (tb.layout.valCols.length === 0 || a.indexOf(K_INL) < 0) return false;
+  const off = tb.offsets;
+  const spl = tb.splits;
+  for (let i = 0; i < tb.length; i++) {
+    const end = off[i + 1] as number;
+    for (let p = spl[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_INL) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the v3 (or v2) payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can
+ * let the event loop run); returns the payload.
+ */
+function* tracePayloadSteps(
+  tb: TraceBatch,
+  codecs: readonly ObjectValueCodec[],
+  version: 2 | 3,
+): Generator<void, Buffer> {
   const n = tb.length;
+  const hasInline = hasInlineValues(tb);
+  const inline = hasInline ? inlineObjects() : null;
+  if (hasInline && inline === null)
+    throw new StorageError(
+      'CheckpointValueUnsupported',
+      'inline object values, but no inline codec is registered',
+      {},
+    );
+  if (inline !== null && version === SEGMENT_V_TRACE)
+    throw new StorageError('CheckpointValueUnsupported', 'format v2 cannot hold inline object values', {});
   const objs = tb.objects === null ? [] : [...tb.objects];
   const enc = new Encoder(codecs, 64 + objs.length * 32);
   const w = enc.w;
@@ -477,7 +536,7 @@ function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[])
   w.varint(n);
   w.varint(objs.length);
   for (const [key, v] of objs) {
-    w.string(key);
+    if (version === SEGMENT_V_TRACE) w.string(key);
     const codec = codecs.find((c) => c.is(v));
     if (codec === undefined) throw unsupported('no codec for an object value', v);
     let idx = enc.used.indexOf(codec);
@@ -510,17 +569,33 @@ function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[])
   }
   const head = new Writer(64);
   head.ensure(1);
-  head.buf[head.pos++] = 1;
+  head.buf[head.pos++] = inline !== null ? 3 : 1;
+  if (inline !== null) head.string(inline.name);
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
   return Buffer.concat([head.result(), w.result(), arena]);
 }
 
-/** Decodes a v2 payload into a sealed trace batch. @throws StorageError CheckpointCorrupt */
-export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): TraceBatch {
+/**
+ * Decodes a v3 (or, with `version` 2, a v2) payload into a sealed trace batch.
+ * @throws StorageError CheckpointCorrupt
+ */
+export function decodeTracePayload(
+  payload: Buffer,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 2 | 3 = SEGMENT_V_TRACE3,
+): TraceBatch {
   const r = new Reader(payload);
-  r.take(1);
+  const flags = payload[r.take(1)] as number;
+  if (version === SEGMENT_V_TRACE3 && (flags & 2) !== 0) {
+    const name = r.string();
+    const registered = inlineObjects();
+    if (registered === null || registered.name !== name)
+      throw corrupt(`segment holds inline values of codec '${name}', which is not registered`, {
+        codec: name,
+      });
+  }
   const table = readCodecTable(r, codecs);
   const arity = r.varint();
   const kc = r.varint();
@@ -537,7 +612,7 @@ export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValue
   if (nobj > payload.length) throw corrupt('bad object count');
   const objects = new Map<string, ObjectValue>();
   for (let i = 0; i < nobj; i++) {
-    const key = r.string();
+    const key = version === SEGMENT_V_TRACE ? r.string() : null;
     const codec = table[r.varint()];
     if (codec === undefined) throw corrupt('object value refers to an unknown codec');
     const m = r.varint();
@@ -549,8 +624,9 @@ export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValue
     } catch (e) {
       throw corrupt(`codec '${codec.tag}' rejects a value: ${(e as Error).message}`);
     }
-    if (v.hashKey() !== key) throw corrupt(`codec '${codec.tag}' gives back a different value`);
-    objects.set(key, v);
+    if (key !== null && v.hashKey() !== key)
+      throw corrupt(`codec '${codec.tag}' gives back a different value`);
+    objects.set(key ?? v.hashKey(), v);
   }
   const arenaLength = r.varint();
   const offsets = new Uint32Array(n + 1);
@@ -593,7 +669,7 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
       `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
       { version },
     );
-  if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE)
+  if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE && version !== SEGMENT_V_TRACE3)
     throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
   const length = Number(b.readBigUInt64LE(8));
@@ -756,7 +832,7 @@ export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectVal
 }
 
 /**
- * Decodes a segment file: a v1 file gives a plain batch, a v2 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
+ * Decodes a segment file: a v1 file gives a plain batch, a v2 or v3 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
  * @throws StorageError CheckpointCorrupt | CheckpointFormatUnsupported
  */
 export function decodeSegment(
@@ -771,7 +847,9 @@ export function decodeSegment(
   }
   const { version, payload } = readSegment(bytes);
   const batch =
-    version === SEGMENT_V_TRACE ? decodeTracePayload(payload, codecs) : decodeSegmentPayload(payload, codecs);
+    version === SEGMENT_V_ROWS
+      ? decodeSegmentPayload(payload, codecs)
+      : decodeTracePayload(payload, codecs, version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3);
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)
     throw corrupt('segment row count differs from the manifest', {
