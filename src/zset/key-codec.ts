@@ -203,6 +203,46 @@ function putEscaped(w: ByteWriter, s: string): void {
   w.pos = p;
 }
 
+/**
+ * An object's hash key is written as UTF-8, which cannot hold a lone surrogate (a nested value holding such a
+ * string): a key that is not well-formed, or that holds U+FFFF, is written with U+FFFF as an escape (U+FFFF →
+ * FFFF '0'; a lone surrogate → FFFF '1' + 4 hex digits), which is injective and leaves every other key as it was.
+ */
+const KEY_ESC = '\uffff';
+
+function escapeKey(k: string): string {
+  let out = '';
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c === 0xffff) out += `${KEY_ESC}0`;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < k.length && (k.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      out += k.slice(i, i + 2);
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) out += `${KEY_ESC}1${c.toString(16).padStart(4, '0')}`;
+    else out += k.charAt(i);
+  }
+  return out;
+}
+
+function unescapeKey(t: string): string {
+  if (!t.includes(KEY_ESC)) return t;
+  let out = '';
+  for (let i = 0; i < t.length; i++) {
+    if (t.charAt(i) !== KEY_ESC) {
+      out += t.charAt(i);
+      continue;
+    }
+    if (t[i + 1] === '0') {
+      out += KEY_ESC;
+      i++;
+    } else {
+      out += String.fromCharCode(Number.parseInt(t.slice(i + 2, i + 6), 16));
+      i += 5;
+    }
+  }
+  return out;
+}
+
 function magnitudeBytes(m: bigint): Buffer {
   let hex = m.toString(16);
   if (hex.length % 2 === 1) hex = `0${hex}`;
@@ -294,7 +334,7 @@ export function encodeKeyValue(
       if (objects !== null && !objects.has(k)) objects.set(k, v);
       w.ensure(1);
       w.buf[w.pos++] = K_OBJ;
-      putEscaped(w, k);
+      putEscaped(w, k.isWellFormed() && !k.includes(KEY_ESC) ? k : escapeKey(k));
       return;
     }
     default:
@@ -464,7 +504,7 @@ export function decodeKeyValue(
     }
     case K_OBJ: {
       const e = escapedEnd(b, p + 1, end);
-      const k = readEscaped(b, p + 1, e - 2);
+      const k = unescapeKey(readEscaped(b, p + 1, e - 2));
       const v = objects?.get(k);
       if (v === undefined) throw new KeyDecodeError('object value missing from the object table');
       r.pos = e;
