@@ -329,7 +329,7 @@ export function encodeKeyValue(
         w.buf[w.pos++] = K_NULL;
         return;
       }
-      if (exact && INLINE !== null && INLINE.is(v) && putInline(w, v, INLINE)) return;
+      if (exact && INLINE?.is(v) === true && putInline(w, v, INLINE)) return;
       const k = v.hashKey();
       if (objects !== null && !objects.has(k)) objects.set(k, v);
       w.ensure(1);

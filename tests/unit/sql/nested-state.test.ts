@@ -206,7 +206,7 @@ test('nested values in key columns go by hash key and the object table (v3 store
   }
   const back = new Map<string, string>();
   for (let i = 0; i < dec.length; i++) back.set(String(dec.row(i)[1]), exact(dec.row(i)[0] as Value));
-  fixed.forEach((f, i) => assert.equal(back.get(String(i)), exact(f)));
+  for (const [i, f] of fixed.entries()) assert.equal(back.get(String(i)), exact(f));
 });
 
 test('a component the inline form cannot hold falls back to the hash key', () => {
