@@ -335,6 +335,7 @@ function nestedCodec<T extends ObjectValue>(tag: string, cls: abstract new (...a
  *   9 DECIMAL: varint scale, then the unscaled value as a component (3, 5 or 6)
  *  10 ARRAY: varint count, items   11 MAP: varint count, then key, value per entry (in the map's key order)
  *  12 ROW: varint count, fields    13 VARIANT: content   14 VARIANT with a remembered type: type (as 7), content
+ *  15 VARIANT with a common remembered type: u8 index into {@link VARIANT_TYPE_CODES} (append only), content
  * varint = unsigned LEB128. Exact: -0, NaN, DECIMAL scales and map order come back as they were. About the size
  * of the value's JSON text, without its quotes, braces and field names; decoding builds the objects directly
  * (a map's entries are already sorted: no re-sort, no hash key computed).
@@ -356,6 +357,27 @@ const B_MAP = 11;
 const B_ROW = 12;
 const B_VARIANT = 13;
 const B_VARIANT_T = 14;
+const B_VARIANT_K = 15;
+
+/**
+ * The types a VARIANT commonly remembers (`variant-types.ts`), written as one byte: a JSON integer read into a
+ * VARIANT is a `BIGINT UNSIGNED`, so most numbers of JSON events carry one. Append only: the index is stored.
+ */
+export const VARIANT_TYPE_CODES: readonly string[] = [
+  'BIGINT UNSIGNED',
+  'BIGINT',
+  'INTEGER',
+  'SMALLINT',
+  'TINYINT',
+  'REAL',
+  'DOUBLE',
+  'DECIMAL',
+  'INTEGER UNSIGNED',
+  'SMALLINT UNSIGNED',
+  'TINYINT UNSIGNED',
+  'BINARY',
+];
+const VARIANT_TYPE_CODE = new Map(VARIANT_TYPE_CODES.map((t, i) => [t, i]));
 
 const BF64 = new Float64Array(1);
 const BF64B = new Uint8Array(BF64.buffer);
@@ -494,8 +516,14 @@ function putComponent(w: BodyWriter, v: Value): void {
       else if (v instanceof Variant) {
         if (v.type === undefined) b[w.pos++] = B_VARIANT;
         else {
-          b[w.pos++] = B_VARIANT_T;
-          putString(w, v.type);
+          const code = VARIANT_TYPE_CODE.get(v.type);
+          if (code !== undefined) {
+            b[w.pos++] = B_VARIANT_K;
+            b[w.pos++] = code;
+          } else {
+            b[w.pos++] = B_VARIANT_T;
+            putString(w, v.type);
+          }
         }
         putComponent(w, v.value);
       } else if (v instanceof SqlMap) {
@@ -651,6 +679,11 @@ function getComponent(r: BodyReader): Value {
     }
     case B_VARIANT:
       return new Variant(getComponent(r));
+    case B_VARIANT_K: {
+      const type = VARIANT_TYPE_CODES[r.b[take(r, 1)] as number];
+      if (type === undefined) bad('variant type code');
+      return new Variant(getComponent(r), type);
+    }
     case B_VARIANT_T: {
       if (r.b[take(r, 1)] !== B_STR) bad('variant type');
       const type = getText(r);

@@ -108,7 +108,9 @@ function randVariant(rnd: () => number, depth: number): Variant {
   const k = rnd();
   if (depth <= 0 || k < 0.4) {
     const v = randScalar(rnd);
-    return rnd() < 0.2 ? new Variant(v, pick(rnd, ['REAL', 'BIGINT UNSIGNED', 'BINARY'])) : new Variant(v);
+    return rnd() < 0.2
+      ? new Variant(v, pick(rnd, ['REAL', 'BIGINT UNSIGNED', 'BINARY', 'SOME OTHER TYPE']))
+      : new Variant(v);
   }
   if (k < 0.7)
     return new Variant(

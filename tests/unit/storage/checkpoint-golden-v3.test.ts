@@ -77,7 +77,11 @@ function batches(): [TraceBatch, TraceBatch] {
     [
       3,
       new Variant(SqlMap.of([[new Variant('k'), new Variant(new SqlArray([new Variant(1), VARIANT_NULL]))]])),
-      new Variant(1.5, 'REAL'),
+      new SqlArray([
+        new Variant(1.5, 'REAL'),
+        new Variant(7, 'BIGINT UNSIGNED'),
+        new Variant('x', 'OTHER TYPE'),
+      ]),
       new Decimal(-5n, 2),
     ],
     [
