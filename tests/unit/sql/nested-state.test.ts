@@ -26,7 +26,15 @@ import {
 } from '../../../src/sql/values/collections.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
-import { decodeSegment, encodeSegment, readSegment, SEGMENT_V_TRACE3 } from '../../../src/storage/segment.ts';
+import {
+  decodeSegment,
+  decodeTracePayload,
+  encodeSegment,
+  encodeTracePayload,
+  readSegment,
+  SEGMENT_V_TRACE3,
+} from '../../../src/storage/segment.ts';
+import { isStorageError } from '../../../src/storage/storage-error.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import { ByteWriter, K_INL, K_OBJ } from '../../../src/zset/key-codec.ts';
 import { buildBatch, setTraceHeadMin, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
@@ -358,4 +366,19 @@ test('nested values: checkpoints (full and delta), cold restore and a warm stand
   } finally {
     setTraceHeadMin(old);
   }
+});
+
+test('a v3 segment whose inline values need a codec this process lacks fails clearly (CheckpointCorrupt)', () => {
+  const b = buildBatch(traceLayout(2, [0]), [[1, new SqlArray([1])]], [1]);
+  const payload = encodeTracePayload(b, [...SQL_VALUE_CODECS]);
+  assert.equal(payload[0], 3, 'flags: consolidated, inline values');
+  const at = payload.indexOf('sql-nested-1');
+  assert.ok(at > 0);
+  const other = Buffer.from(payload);
+  other.write('sql-nested-9', at);
+  assert.throws(
+    () => decodeTracePayload(other, [...SQL_VALUE_CODECS]),
+    (e: unknown) => isStorageError(e, 'CheckpointCorrupt') && /sql-nested-9/.test((e as Error).message),
+  );
+  assert.throws(() => encodeTracePayload(b, [...SQL_VALUE_CODECS], 2), /v2 cannot hold inline/);
 });
