@@ -1,10 +1,10 @@
 /**
  * Segment files: one Z-set batch, encoded in a versioned binary format, compressed with zstd, and named by the
- * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Three payload
- * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 and v3 hold one
- * sealed trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays
- * and one byte arena without building a JS object per row. A build writes v1 for plain batches and v3 for trace
- * batches, and reads all three.
+ * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Four payload
+ * versions share the header: v1 (and v4, v1 with nested values inline) holds a batch of JS rows (any operator's
+ * state, and deltas); v2 and v3 hold one sealed trace batch (`zset/trace.ts`) in its columnar form, so a restore
+ * turns the file back into typed arrays and one byte arena without building a JS object per row. A build writes
+ * v1 or v4 for plain batches and v3 for trace batches, and reads all four.
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -42,6 +42,14 @@
  * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
  * object value's codec gives back a value with the recorded hash key.
  *
+ * # Format v4: a batch of rows with inline nested values (pinned by `tests/golden/checkpoint-v3`'s delta)
+ * What this build writes for a row batch holding a value the inline codec takes (a delta of a table with nested
+ * columns); other row batches stay v1, byte for byte. The v1 payload with two changes:
+ * ```
+ * u8 flags (bit 0: consolidated; bit 1: inline values, always set in v4), then the inline codec's name (string)
+ * value tag 10: inline object value: varint body length, the body (the inline codec's form, as in a v3 arena)
+ * ```
+ *
  * # Format v3: a sealed trace batch with inline nested values (pinned by `tests/golden/checkpoint-v3`)
  * What this build writes for trace batches. Same header with version 3; the payload is v2's with two changes:
  * ```
@@ -72,19 +80,21 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
-import { inlineObjects, K_INL, skipKeyValue } from '../zset/key-codec.ts';
+import { ByteWriter, inlineObjects, K_INL, skipKeyValue } from '../zset/key-codec.ts';
 import { TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
-/** Newest segment format this build reads (and writes, for trace batches). */
-export const SEGMENT_FORMAT_VERSION = 3;
+/** Newest segment format this build reads (and writes, for trace batches and row batches of nested values). */
+export const SEGMENT_FORMAT_VERSION = 4;
 /** Payload of JS rows (any batch). */
 export const SEGMENT_V_ROWS = 1;
 /** Payload of one sealed trace batch, object values with their hash keys (read, no longer written). */
 export const SEGMENT_V_TRACE = 2;
 /** Payload of one sealed trace batch, nested values inline (what this build writes). */
 export const SEGMENT_V_TRACE3 = 3;
+/** Payload of JS rows with nested values inline (v1 plus value tag 10). */
+export const SEGMENT_V_ROWS4 = 4;
 const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
@@ -123,6 +133,7 @@ const T_BIGINT = 6;
 const T_STR = 7;
 const T_STR16 = 8;
 const T_OBJ = 9;
+const T_INL = 10;
 
 const MAX_ZIGZAG_INT = 2 ** 52;
 const I64_MIN = -(2n ** 63n);
@@ -262,10 +273,35 @@ class Encoder {
   readonly w: Writer;
   readonly #codecs: readonly ObjectValueCodec[];
   readonly used: ObjectValueCodec[] = [];
+  /** Writes the values the inline codec takes inline (tag 10: format v4); null: by codec (v1). */
+  readonly inline: ReturnType<typeof inlineObjects>;
+  usedInline = false;
+  #body: ByteWriter | null = null;
 
-  constructor(codecs: readonly ObjectValueCodec[], capacity: number) {
+  constructor(codecs: readonly ObjectValueCodec[], capacity: number, inline = false) {
     this.#codecs = codecs;
     this.w = new Writer(capacity);
+    this.inline = inline ? inlineObjects() : null;
+  }
+
+  /** Writes `v` inline (tag, length, body); false when the inline codec cannot encode it. */
+  #putInline(v: ObjectValue): boolean {
+    const body = this.#body ?? new ByteWriter(256);
+    this.#body = body;
+    body.reset();
+    try {
+      this.inline?.encode(body, v);
+    } catch (e) {
+      if (e instanceof TypeError) return false;
+      throw e;
+    }
+    const w = this.w;
+    w.ensure(9 + body.pos);
+    w.buf[w.pos++] = T_INL;
+    w.varint(body.pos);
+    w.bytes(body.buf.subarray(0, body.pos));
+    this.usedInline = true;
+    return true;
   }
 
   value(v: Value, nested: boolean): void {
@@ -323,6 +359,7 @@ class Encoder {
           return;
         }
         if (nested) throw unsupported('a codec returned an object value as a part', v);
+        if (this.inline?.is(v) === true && this.#putInline(v)) return;
         const codecs = this.#codecs;
         let codec: ObjectValueCodec | undefined;
         for (let i = 0; i < codecs.length; i++) {
@@ -357,8 +394,20 @@ function unsupported(message: string, v: unknown): StorageError {
  * codecs give the same bytes.
  */
 export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueCodec[] = []): Buffer {
+  return rowsPayload(batch, codecs, false).payload;
+}
+
+/**
+ * A row batch's payload: with `inline`, values the registered inline codec takes are written inline, and the
+ * payload is format v4 if there was one (else v1, byte for byte).
+ */
+function rowsPayload(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[],
+  inline: boolean,
+): { payload: Buffer; version: 1 | 4 } {
   const n = batch.rows.length;
-  const enc = new Encoder(codecs, 64 + n * 24);
+  const enc = new Encoder(codecs, 64 + n * 24, inline);
   const w = enc.w;
   const { rows, weights } = batch;
   for (let i = 0; i < n; i++) {
@@ -379,13 +428,17 @@ export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueC
   }
   const head = new Writer(64);
   head.ensure(1);
-  head.buf[head.pos++] = batch.consolidated === true ? 1 : 0;
+  head.buf[head.pos++] = (batch.consolidated === true ? 1 : 0) | (enc.usedInline ? 2 : 0);
+  if (enc.usedInline && enc.inline !== null) head.string(enc.inline.name);
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
   head.ensure(8);
   head.varint(n);
-  return Buffer.concat([head.result(), w.result()]);
+  return {
+    payload: Buffer.concat([head.result(), w.result()]),
+    version: enc.usedInline ? SEGMENT_V_ROWS4 : SEGMENT_V_ROWS,
+  };
 }
 
 function zstdParams(level: number | undefined): { params: Record<number, number> } {
@@ -420,12 +473,10 @@ export function encodeSegment(
   opts: { level?: number } = {},
 ): EncodedSegment {
   const trace = batch instanceof TraceBatch;
-  const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
-  const bytes = frame(
-    trace ? SEGMENT_V_TRACE3 : SEGMENT_V_ROWS,
-    payload.length,
-    zstdCompressSync(payload, zstdParams(opts.level)),
-  );
+  const { payload, version } = trace
+    ? { payload: encodeTracePayload(batch, codecs), version: SEGMENT_V_TRACE3 }
+    : rowsPayload(batch, codecs, true);
+  const bytes = frame(version, payload.length, zstdCompressSync(payload, zstdParams(opts.level)));
   return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: entryCount(batch) };
 }
 
@@ -444,6 +495,7 @@ export async function encodeSegmentAsync(
 ): Promise<EncodedSegment> {
   const trace = batch instanceof TraceBatch;
   let payload: Buffer;
+  let version: number = SEGMENT_V_TRACE3;
   if (trace) {
     const steps = tracePayloadSteps(batch, codecs, SEGMENT_V_TRACE3);
     for (;;) {
@@ -454,13 +506,13 @@ export async function encodeSegmentAsync(
       }
       await new Promise<void>((res) => setImmediate(res));
     }
-  } else payload = encodeSegmentPayload(batch, codecs);
+  } else ({ payload, version } = rowsPayload(batch, codecs, true));
   // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
   const compressed = (await zstdCompressAsync(payload, {
     ...zstdParams(opts.level),
     pledgedSrcSize: payload.length,
   })) as Buffer;
-  const bytes = frame(trace ? SEGMENT_V_TRACE3 : SEGMENT_V_ROWS, payload.length, compressed);
+  const bytes = frame(version, payload.length, compressed);
   const h = createHash('sha256');
   for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
     h.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
@@ -669,7 +721,7 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
       `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
       { version },
     );
-  if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE && version !== SEGMENT_V_TRACE3)
+  if (version < SEGMENT_V_ROWS || version > SEGMENT_V_ROWS4)
     throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
   const length = Number(b.readBigUInt64LE(8));
@@ -779,6 +831,17 @@ function readValue(r: Reader, codecs: readonly ObjectValueCodec[], nested: boole
       for (let i = 0; i < n; i++) s += String.fromCharCode(buf.readUInt16LE(at + 2 * i));
       return s;
     }
+    case T_INL: {
+      const inline = nested ? null : INLINE_READ;
+      if (inline === null) throw corrupt('unexpected inline object value');
+      const len = r.varint();
+      const at = r.take(len);
+      try {
+        return inline.decode(buf, at, at + len);
+      } catch (e) {
+        throw corrupt(`bad inline object value: ${(e as Error).message}`);
+      }
+    }
     case T_OBJ: {
       if (nested) throw corrupt('nested object value');
       const codec = codecs[r.varint()];
@@ -810,10 +873,38 @@ function readCodecTable(r: Reader, codecs: readonly ObjectValueCodec[]): ObjectV
   return table;
 }
 
-/** Decodes an uncompressed v1 payload (see {@link encodeSegmentPayload}). */
-export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): Batch {
+/**
+ * The inline codec a v4 payload being decoded may use (set for the duration of one decode: decoding is
+ * synchronous and not re-entrant); null: tag 10 is refused.
+ */
+let INLINE_READ: ReturnType<typeof inlineObjects> = null;
+
+/** Decodes an uncompressed v1 payload (see {@link encodeSegmentPayload}), or with `version` 4 a v4 payload. */
+export function decodeSegmentPayload(
+  payload: Buffer,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 1 | 4 = SEGMENT_V_ROWS,
+): Batch {
   const r = new Reader(payload);
   const flags = payload[r.take(1)] as number;
+  INLINE_READ = null;
+  if (version === SEGMENT_V_ROWS4 && (flags & 2) !== 0) {
+    const name = r.string();
+    const registered = inlineObjects();
+    if (registered === null || registered.name !== name)
+      throw corrupt(`segment holds inline values of codec '${name}', which is not registered`, {
+        codec: name,
+      });
+    INLINE_READ = registered;
+  }
+  try {
+    return decodeRows(r, payload, flags, codecs);
+  } finally {
+    INLINE_READ = null;
+  }
+}
+
+function decodeRows(r: Reader, payload: Buffer, flags: number, codecs: readonly ObjectValueCodec[]): Batch {
   const table = readCodecTable(r, codecs);
   const n = r.varint();
   if (n > payload.length) throw corrupt('segment row count exceeds its size');
@@ -832,7 +923,7 @@ export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectVal
 }
 
 /**
- * Decodes a segment file: a v1 file gives a plain batch, a v2 or v3 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
+ * Decodes a segment file: a v1 or v4 file gives a plain batch, a v2 or v3 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
  * @throws StorageError CheckpointCorrupt | CheckpointFormatUnsupported
  */
 export function decodeSegment(
@@ -847,8 +938,8 @@ export function decodeSegment(
   }
   const { version, payload } = readSegment(bytes);
   const batch =
-    version === SEGMENT_V_ROWS
-      ? decodeSegmentPayload(payload, codecs)
+    version === SEGMENT_V_ROWS || version === SEGMENT_V_ROWS4
+      ? decodeSegmentPayload(payload, codecs, version)
       : decodeTracePayload(payload, codecs, version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3);
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)

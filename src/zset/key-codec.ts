@@ -58,7 +58,7 @@ export interface InlineObjectCodec {
   /** Whether `v` is stored inline (must be cheap: it runs for every object value encoded exactly). */
   is(v: ObjectValue): boolean;
   /** Appends `v`'s body; may throw TypeError for a component it cannot encode (the value then goes by hash key). */
-  encode(w: ByteWriter, v: ObjectValue): void;
+  encode(w: GrowableBytes, v: ObjectValue): void;
   /** Rebuilds the value from `b[s..e)`; throws on malformed bytes. */
   decode(b: Buffer, s: number, e: number): ObjectValue;
 }
@@ -138,8 +138,16 @@ const I64 = new BigInt64Array(1);
 const I64B = new Uint8Array(I64.buffer);
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** What an inline codec writes into (a {@link ByteWriter}, or the segment writer). */
+export interface GrowableBytes {
+  buf: Buffer;
+  pos: number;
+  /** Makes room for `n` more bytes at `pos` (may replace `buf`). */
+  ensure(n: number): void;
+}
+
 /** A growable byte buffer that values are encoded into. */
-export class ByteWriter {
+export class ByteWriter implements GrowableBytes {
   buf: Buffer;
   pos = 0;
 

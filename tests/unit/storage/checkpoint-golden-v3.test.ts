@@ -3,8 +3,8 @@
  * `tests/golden/checkpoint-v3/store` is a committed store directory with a full checkpoint whose table state is
  * two trace batches — nested values (ARRAY, MAP, ROW, VARIANT; -0, NaN, DECIMAL scales, huge bigints, lone
  * surrogates, a body past 128 bytes) in value columns (inline, key-codec tag 0x21) and in the key column (by
- * hash key, through the object table), DECIMALs — and a delta on top (a v1 row batch with nested values, as
- * deltas are written). This build must read it to exactly these values, restore a table from it, and
+ * hash key, through the object table), DECIMALs — and a delta on top (a row batch with nested values: format
+ * v4, v1 with nested values inline, as deltas of nested tables are written). This build must read it to exactly these values, restore a table from it, and
  * re-encoding must give byte-identical payloads. v1 and v2 stay pinned by checkpoint-golden*.test.ts.
  *
  * Regenerate (only when deliberately changing the format, which then needs a new version):
@@ -19,7 +19,13 @@ import { SQL_VALUE_CODECS } from '../../../src/sql/values/codecs.ts';
 import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from '../../../src/sql/values/collections.ts';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
 import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
-import { encodeTracePayload, readSegment, SEGMENT_V_TRACE3 } from '../../../src/storage/segment.ts';
+import {
+  encodeSegment,
+  encodeTracePayload,
+  readSegment,
+  SEGMENT_V_ROWS4,
+  SEGMENT_V_TRACE3,
+} from '../../../src/storage/segment.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import { K_INL, K_OBJ } from '../../../src/zset/key-codec.ts';
 import { buildBatch, TraceBatch, TraceParts, traceLayout } from '../../../src/zset/trace.ts';
@@ -184,14 +190,19 @@ test('the committed v3 store reads back to exactly the pinned batches and restor
   });
 });
 
-test('re-encoding the pinned batches gives byte-identical v3 payloads', async () => {
+test('re-encoding the pinned batches gives byte-identical v3 payloads, and the delta a v4 file', async () => {
   const files = await readdir(join(GOLDEN, 'files'));
   const payloads = new Set<string>();
+  const files4: Buffer[] = [];
   for (const f of files) {
-    const { version, payload } = readSegment(await readFile(join(GOLDEN, 'files', f)));
+    const bytes = await readFile(join(GOLDEN, 'files', f));
+    const { version, payload } = readSegment(bytes);
     if (version === SEGMENT_V_TRACE3) payloads.add(payload.toString('hex'));
+    if (version === SEGMENT_V_ROWS4) files4.push(bytes);
   }
   assert.equal(payloads.size, 2);
+  assert.equal(files4.length, 1, 'the delta (nested values in a row batch) is a v4 file');
+  assert.ok((files4[0] as Buffer).equals(encodeSegment(delta(), CODECS).bytes), 'format v4 changed');
   for (const b of batches())
     assert.ok(
       payloads.has(encodeTracePayload(b, CODECS).toString('hex')),
