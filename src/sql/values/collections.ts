@@ -14,9 +14,10 @@
  *
  * Checkpoints: {@link NESTED_CODECS} are `ObjectValueCodec`s (structurally; the SQL layer does not import
  * storage) that store a nested value as one string part: a JSON text of tagged components
- * (see {@link serialize}), so the segment format does not change. In a trace's value columns (and so in segment
- * format v3) a nested value is stored inline in its compact binary form instead ({@link NESTED_INLINE},
- * registered with `zset/key-codec.ts` when this module loads; see "inline binary encoding" below).
+ * (see {@link serialize}): segments v1/v2, and now only key columns' nested values (a trace's object table) and
+ * the journal. In a trace's value columns (segment format v3) and in row segments (format v4) a nested value is
+ * stored inline in its compact binary form instead ({@link NESTED_INLINE}, registered with `zset/key-codec.ts`
+ * when this module loads; see "inline binary encoding" below).
  */
 import { type InlineObjectCodec, registerInlineObjects } from '../../zset/key-codec.ts';
 import type { ObjectValue, Value } from '../../zset/value.ts';
