@@ -121,9 +121,13 @@ export class Variant implements ObjectValue {
     this.value = value;
     this.type = type;
   }
+  #key: string | undefined;
   hashKey(): string {
-    const k = `V${encodeValue(this.value)}`;
-    return this.type === undefined ? k : `${k}:${this.type}`;
+    if (this.#key === undefined) {
+      const k = `V${encodeValue(this.value)}`;
+      this.#key = this.type === undefined ? k : `${k}:${this.type}`;
+    }
+    return this.#key;
   }
 }
 
