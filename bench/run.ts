@@ -28,7 +28,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   sync suite flags: --runs N (default 3; any value writes the scratch file only); needs rclone (installed with
                     apt-get when missing)
   standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows
-  nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)`;
+  nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
+  nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
+    scratch file only)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

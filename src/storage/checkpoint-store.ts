@@ -15,9 +15,9 @@
  * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
  * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
  * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
- * A spilled batch (`zset/batch-file.ts`, segment format v3) is a segment file already: a checkpoint hard-links
+ * A spilled batch (`zset/batch-file.ts`, segment format v5) is a segment file already: a checkpoint hard-links
  * it from the spill directory into `files/` (copies it when it cannot), never re-encodes it; the spill directory
- * is not the store's, so GC here never removes a file a live trace reads. Reading a v3 segment checks its whole
+ * is not the store's, so GC here never removes a file a live trace reads. Reading a v5 segment checks its whole
  * hash, then (spilling on) links it into the spill directory and opens it there — restore opens files — or
  * (spilling off) reads it into memory.
  *
@@ -726,7 +726,7 @@ export class CheckpointStore {
   }
 
   /**
-   * A v3 segment (a batch file): its whole hash is checked (read in chunks, between event-loop turns), then, with
+   * A v5 segment (a batch file): its whole hash is checked (read in chunks, between event-loop turns), then, with
    * spilling on, it is linked into the spill directory and opened there (restore opens files: entries stay on
    * disk); without spilling it is read into memory.
    */

@@ -1,10 +1,11 @@
 /**
  * Segment files: one Z-set batch, encoded in a versioned binary format, compressed with zstd, and named by the
- * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Two payload
- * versions share the header: v1 holds a batch of JS rows (any operator's state, and deltas); v2 holds one sealed
- * trace batch (`zset/trace.ts`) in its columnar form, so a restore turns the file back into typed arrays and one
- * byte arena without building a JS object per row. A build writes v1 for plain batches and v2 for trace
- * batches, and reads all three (v3: spilled trace batches, below).
+ * SHA-256 of the file's bytes (so identical state is stored once and shared by checkpoints). Four payload
+ * versions share the header: v1 (and v4, v1 with nested values inline) holds a batch of JS rows (any operator's
+ * state, and deltas); v2 and v3 hold one sealed trace batch (`zset/trace.ts`) in its columnar form, so a restore
+ * turns the file back into typed arrays and one byte arena without building a JS object per row. A build writes
+ * v1 or v4 for plain batches and v3 for trace batches, and reads all four; v5 is a batch file (a spilled trace
+ * batch, below), random-access.
  *
  * # Format v1 (little-endian; pinned by `tests/golden/checkpoint-v1`)
  * File = 16-byte header + one zstd frame holding the payload:
@@ -42,11 +43,37 @@
  * Decoding checks the structure (lengths add up to the arena, key within entry, weights non-zero) and that each
  * object value's codec gives back a value with the recorded hash key.
  *
- * # Format v3: a batch file (spilled trace batch)
- * Same 16-byte header with version 3, then independently readable blocks, an index and a trailer: defined and
- * read by `zset/batch-file.ts` (random access through a block cache; pinned by `tests/golden/checkpoint-v3`).
+ * # Format v4: a batch of rows with inline nested values (pinned by `tests/golden/checkpoint-v3`'s delta)
+ * What this build writes for a row batch holding a value the inline codec takes (a delta of a table with nested
+ * columns); other row batches stay v1, byte for byte. The v1 payload with two changes:
+ * ```
+ * u8 flags (bit 0: consolidated; bit 1: inline values, always set in v4), then the inline codec's name (string)
+ * value tag 10: inline object value: varint body length, the body (the inline codec's form, as in a v3 arena)
+ * ```
+ *
+ * # Format v3: a sealed trace batch with inline nested values (pinned by `tests/golden/checkpoint-v3`)
+ * What this build writes for trace batches. Same header with version 3; the payload is v2's with two changes:
+ * ```
+ * u8 flags (bit 0: consolidated, always set; bit 1: the arena holds inline object values, key-codec tag 0x21)
+ * [bit 1 set: the inline codec's name (string), e.g. `sql-nested-1`]
+ * varint codec count, codec tags, arity, key columns, entry count (as in v2)
+ * varint object count, then per object value: varint codec index, varint part count, parts — no hash key: it is
+ *          the value's `hashKey()`, recomputed on load
+ * varint arena length, n × (entry length, key length, weight), arena (as in v2)
+ * ```
+ * Nested values (ARRAY, MAP, ROW, VARIANT) in a trace's value columns sit in the arena itself, in the binary
+ * form of the registered inline codec (`zset/key-codec.ts`; the body format is in `sql/values/collections.ts`),
+ * so they are written once, not as hash-key text plus an object-table entry, and a restore builds no JS object
+ * for them (a row's values are decoded when the row is read). The object table keeps the object values of key
+ * columns (and any value an inline codec does not take, e.g. DECIMAL): those need the hash-key order.
+ * A v3 file whose flags say inline values is refused (`CheckpointCorrupt`) by a process with no matching inline
+ * codec registered.
+ *
+ * # Format v5: a batch file (spilled trace batch)
+ * Same 16-byte header with version 5, then independently readable blocks, an index and a trailer: defined and
+ * read by `zset/batch-file.ts` (random access through a block cache; pinned by `tests/golden/checkpoint-v5`).
  * {@link decodeSegment} reads one held in memory into a sealed trace batch; the checkpoint store opens them as
- * files. The object table inside is {@link encodeObjectTable}'s (a v2 payload without entries).
+ * files. The object table inside is {@link encodeObjectTable}'s (a trace payload without entries).
  *
  * Object values (e.g. DECIMAL) are encoded by injected {@link ObjectValueCodec}s: the storage layer does not
  * know the SQL value types. A segment lists the tags of the codecs it uses, so decoding fails clearly
@@ -61,18 +88,23 @@ import { promisify } from 'node:util';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
 import { type FileLayout, openBatchBytes } from '../zset/batch-file.ts';
+import { ByteWriter, inlineObjects, K_INL, skipKeyValue } from '../zset/key-codec.ts';
 import { loadFileBatch, TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
-/** Newest segment format this build reads (v3: batch files of spilled trace batches, `zset/batch-file.ts`). */
-export const SEGMENT_FORMAT_VERSION = 3;
+/** Newest segment format this build reads (and writes: v3 trace batches, v1/v4 row batches, v5 batch files). */
+export const SEGMENT_FORMAT_VERSION = 5;
 /** Payload of JS rows (any batch). */
 export const SEGMENT_V_ROWS = 1;
-/** Payload of one sealed trace batch. */
+/** Payload of one sealed trace batch, object values with their hash keys (read, no longer written). */
 export const SEGMENT_V_TRACE = 2;
+/** Payload of one sealed trace batch, nested values inline (what this build writes). */
+export const SEGMENT_V_TRACE3 = 3;
+/** Payload of JS rows with nested values inline (v1 plus value tag 10). */
+export const SEGMENT_V_ROWS4 = 4;
 /** A block-structured, random-access batch file (a spilled trace batch; see `zset/batch-file.ts`). */
-export const SEGMENT_V_FILE = 3;
+export const SEGMENT_V_FILE = 5;
 const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
@@ -111,6 +143,7 @@ const T_BIGINT = 6;
 const T_STR = 7;
 const T_STR16 = 8;
 const T_OBJ = 9;
+const T_INL = 10;
 
 const MAX_ZIGZAG_INT = 2 ** 52;
 const I64_MIN = -(2n ** 63n);
@@ -250,10 +283,35 @@ class Encoder {
   readonly w: Writer;
   readonly #codecs: readonly ObjectValueCodec[];
   readonly used: ObjectValueCodec[] = [];
+  /** Writes the values the inline codec takes inline (tag 10: format v4); null: by codec (v1). */
+  readonly inline: ReturnType<typeof inlineObjects>;
+  usedInline = false;
+  #body: ByteWriter | null = null;
 
-  constructor(codecs: readonly ObjectValueCodec[], capacity: number) {
+  constructor(codecs: readonly ObjectValueCodec[], capacity: number, inline = false) {
     this.#codecs = codecs;
     this.w = new Writer(capacity);
+    this.inline = inline ? inlineObjects() : null;
+  }
+
+  /** Writes `v` inline (tag, length, body); false when the inline codec cannot encode it. */
+  #putInline(v: ObjectValue): boolean {
+    const body = this.#body ?? new ByteWriter(256);
+    this.#body = body;
+    body.reset();
+    try {
+      this.inline?.encode(body, v);
+    } catch (e) {
+      if (e instanceof TypeError) return false;
+      throw e;
+    }
+    const w = this.w;
+    w.ensure(9 + body.pos);
+    w.buf[w.pos++] = T_INL;
+    w.varint(body.pos);
+    w.bytes(body.buf.subarray(0, body.pos));
+    this.usedInline = true;
+    return true;
   }
 
   value(v: Value, nested: boolean): void {
@@ -311,6 +369,7 @@ class Encoder {
           return;
         }
         if (nested) throw unsupported('a codec returned an object value as a part', v);
+        if (this.inline?.is(v) === true && this.#putInline(v)) return;
         const codecs = this.#codecs;
         let codec: ObjectValueCodec | undefined;
         for (let i = 0; i < codecs.length; i++) {
@@ -345,8 +404,20 @@ function unsupported(message: string, v: unknown): StorageError {
  * codecs give the same bytes.
  */
 export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueCodec[] = []): Buffer {
+  return rowsPayload(batch, codecs, false).payload;
+}
+
+/**
+ * A row batch's payload: with `inline`, values the registered inline codec takes are written inline, and the
+ * payload is format v4 if there was one (else v1, byte for byte).
+ */
+function rowsPayload(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[],
+  inline: boolean,
+): { payload: Buffer; version: 1 | 4 } {
   const n = batch.rows.length;
-  const enc = new Encoder(codecs, 64 + n * 24);
+  const enc = new Encoder(codecs, 64 + n * 24, inline);
   const w = enc.w;
   const { rows, weights } = batch;
   for (let i = 0; i < n; i++) {
@@ -367,13 +438,17 @@ export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueC
   }
   const head = new Writer(64);
   head.ensure(1);
-  head.buf[head.pos++] = batch.consolidated === true ? 1 : 0;
+  head.buf[head.pos++] = (batch.consolidated === true ? 1 : 0) | (enc.usedInline ? 2 : 0);
+  if (enc.usedInline && enc.inline !== null) head.string(enc.inline.name);
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
   head.ensure(8);
   head.varint(n);
-  return Buffer.concat([head.result(), w.result()]);
+  return {
+    payload: Buffer.concat([head.result(), w.result()]),
+    version: enc.usedInline ? SEGMENT_V_ROWS4 : SEGMENT_V_ROWS,
+  };
 }
 
 function zstdParams(level: number | undefined): { params: Record<number, number> } {
@@ -408,12 +483,10 @@ export function encodeSegment(
   opts: { level?: number } = {},
 ): EncodedSegment {
   const trace = batch instanceof TraceBatch;
-  const payload = trace ? encodeTracePayload(batch, codecs) : encodeSegmentPayload(batch, codecs);
-  const bytes = frame(
-    trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS,
-    payload.length,
-    zstdCompressSync(payload, zstdParams(opts.level)),
-  );
+  const { payload, version } = trace
+    ? { payload: encodeTracePayload(batch, codecs), version: SEGMENT_V_TRACE3 }
+    : rowsPayload(batch, codecs, true);
+  const bytes = frame(version, payload.length, zstdCompressSync(payload, zstdParams(opts.level)));
   return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: entryCount(batch) };
 }
 
@@ -432,8 +505,9 @@ export async function encodeSegmentAsync(
 ): Promise<EncodedSegment> {
   const trace = batch instanceof TraceBatch;
   let payload: Buffer;
+  let version: number = SEGMENT_V_TRACE3;
   if (trace) {
-    const steps = tracePayloadSteps(batch, codecs);
+    const steps = tracePayloadSteps(batch, codecs, SEGMENT_V_TRACE3);
     for (;;) {
       const r = steps.next();
       if (r.done === true) {
@@ -442,13 +516,13 @@ export async function encodeSegmentAsync(
       }
       await new Promise<void>((res) => setImmediate(res));
     }
-  } else payload = encodeSegmentPayload(batch, codecs);
+  } else ({ payload, version } = rowsPayload(batch, codecs, true));
   // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
   const compressed = (await zstdCompressAsync(payload, {
     ...zstdParams(opts.level),
     pledgedSrcSize: payload.length,
   })) as Buffer;
-  const bytes = frame(trace ? SEGMENT_V_TRACE : SEGMENT_V_ROWS, payload.length, compressed);
+  const bytes = frame(version, payload.length, compressed);
   const h = createHash('sha256');
   for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
     h.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
@@ -457,9 +531,16 @@ export async function encodeSegmentAsync(
   return { bytes, hash: h.digest('hex'), size: bytes.length, rows: entryCount(batch) };
 }
 
-/** The uncompressed v2 payload of a sealed trace batch (deterministic). */
-export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueCodec[] = []): Buffer {
-  const steps = tracePayloadSteps(tb, codecs);
+/**
+ * The uncompressed payload of a sealed trace batch (deterministic): format v3, or v2 when asked (kept so the
+ * golden files of v2 stay checked byte for byte; v2 cannot hold inline values).
+ */
+export function encodeTracePayload(
+  tb: TraceBatch,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 2 | 3 = SEGMENT_V_TRACE3,
+): Buffer {
+  const steps = tracePayloadSteps(tb, codecs, version);
   for (;;) {
     const r = steps.next();
     if (r.done === true) return r.value;
@@ -470,11 +551,42 @@ export function encodeTracePayload(tb: TraceBatch, codecs: readonly ObjectValueC
 const ENTRIES_PER_SLICE = 65_536;
 
 /**
- * Builds the v2 payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can let
- * the event loop run); returns the payload.
+ * Whether a value column of `tb` holds an inline object value (tag 0x21). A batch without the byte anywhere is
+ * answered by one `indexOf`; otherwise the values are walked, stopping at the first inline one (a batch of nested
+ * values answers at its first entry).
  */
-function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[]): Generator<void, Buffer> {
+function hasInlineValues(tb: TraceBatch): boolean {
+  const a = tb.arena;
+  if (tb.layout.valCols.length === 0 || a.indexOf(K_INL) < 0) return false;
+  const off = tb.offsets;
+  const spl = tb.splits;
+  for (let i = 0; i < tb.length; i++) {
+    const end = off[i + 1] as number;
+    for (let p = spl[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_INL) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the v3 (or v2) payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can
+ * let the event loop run); returns the payload.
+ */
+function* tracePayloadSteps(
+  tb: TraceBatch,
+  codecs: readonly ObjectValueCodec[],
+  version: 2 | 3,
+): Generator<void, Buffer> {
   const n = tb.length;
+  const hasInline = hasInlineValues(tb);
+  const inline = hasInline ? inlineObjects() : null;
+  if (hasInline && inline === null)
+    throw new StorageError(
+      'CheckpointValueUnsupported',
+      'inline object values, but no inline codec is registered',
+      {},
+    );
+  if (inline !== null && version === SEGMENT_V_TRACE)
+    throw new StorageError('CheckpointValueUnsupported', 'format v2 cannot hold inline object values', {});
   const objs = tb.objects === null ? [] : [...tb.objects];
   const enc = new Encoder(codecs, 64 + objs.length * 32);
   const w = enc.w;
@@ -486,7 +598,7 @@ function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[])
   w.varint(n);
   w.varint(objs.length);
   for (const [key, v] of objs) {
-    w.string(key);
+    if (version === SEGMENT_V_TRACE) w.string(key);
     const codec = codecs.find((c) => c.is(v));
     if (codec === undefined) throw unsupported('no codec for an object value', v);
     let idx = enc.used.indexOf(codec);
@@ -519,17 +631,33 @@ function* tracePayloadSteps(tb: TraceBatch, codecs: readonly ObjectValueCodec[])
   }
   const head = new Writer(64);
   head.ensure(1);
-  head.buf[head.pos++] = 1;
+  head.buf[head.pos++] = inline !== null ? 3 : 1;
+  if (inline !== null) head.string(inline.name);
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
   return Buffer.concat([head.result(), w.result(), arena]);
 }
 
-/** Decodes a v2 payload into a sealed trace batch. @throws StorageError CheckpointCorrupt */
-export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): TraceBatch {
+/**
+ * Decodes a v3 (or, with `version` 2, a v2) payload into a sealed trace batch.
+ * @throws StorageError CheckpointCorrupt
+ */
+export function decodeTracePayload(
+  payload: Buffer,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 2 | 3 = SEGMENT_V_TRACE3,
+): TraceBatch {
   const r = new Reader(payload);
-  r.take(1);
+  const flags = payload[r.take(1)] as number;
+  if (version === SEGMENT_V_TRACE3 && (flags & 2) !== 0) {
+    const name = r.string();
+    const registered = inlineObjects();
+    if (registered === null || registered.name !== name)
+      throw corrupt(`segment holds inline values of codec '${name}', which is not registered`, {
+        codec: name,
+      });
+  }
   const table = readCodecTable(r, codecs);
   const arity = r.varint();
   const kc = r.varint();
@@ -546,7 +674,7 @@ export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValue
   if (nobj > payload.length) throw corrupt('bad object count');
   const objects = new Map<string, ObjectValue>();
   for (let i = 0; i < nobj; i++) {
-    const key = r.string();
+    const key = version === SEGMENT_V_TRACE ? r.string() : null;
     const codec = table[r.varint()];
     if (codec === undefined) throw corrupt('object value refers to an unknown codec');
     const m = r.varint();
@@ -558,8 +686,9 @@ export function decodeTracePayload(payload: Buffer, codecs: readonly ObjectValue
     } catch (e) {
       throw corrupt(`codec '${codec.tag}' rejects a value: ${(e as Error).message}`);
     }
-    if (v.hashKey() !== key) throw corrupt(`codec '${codec.tag}' gives back a different value`);
-    objects.set(key, v);
+    if (key !== null && v.hashKey() !== key)
+      throw corrupt(`codec '${codec.tag}' gives back a different value`);
+    objects.set(key ?? v.hashKey(), v);
   }
   const arenaLength = r.varint();
   const offsets = new Uint32Array(n + 1);
@@ -603,8 +732,8 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
       { version },
     );
   if (version === SEGMENT_V_FILE)
-    throw corrupt('a v3 segment (batch file) has no single payload: read it with decodeSegment');
-  if (version !== SEGMENT_V_ROWS && version !== SEGMENT_V_TRACE)
+    throw corrupt('a v5 segment (batch file) has no single payload: read it with decodeSegment');
+  if (version < SEGMENT_V_ROWS || version > SEGMENT_V_ROWS4)
     throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
   const length = Number(b.readBigUInt64LE(8));
@@ -714,6 +843,17 @@ function readValue(r: Reader, codecs: readonly ObjectValueCodec[], nested: boole
       for (let i = 0; i < n; i++) s += String.fromCharCode(buf.readUInt16LE(at + 2 * i));
       return s;
     }
+    case T_INL: {
+      const inline = nested ? null : INLINE_READ;
+      if (inline === null) throw corrupt('unexpected inline object value');
+      const len = r.varint();
+      const at = r.take(len);
+      try {
+        return inline.decode(buf, at, at + len);
+      } catch (e) {
+        throw corrupt(`bad inline object value: ${(e as Error).message}`);
+      }
+    }
     case T_OBJ: {
       if (nested) throw corrupt('nested object value');
       const codec = codecs[r.varint()];
@@ -745,10 +885,38 @@ function readCodecTable(r: Reader, codecs: readonly ObjectValueCodec[]): ObjectV
   return table;
 }
 
-/** Decodes an uncompressed v1 payload (see {@link encodeSegmentPayload}). */
-export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectValueCodec[] = []): Batch {
+/**
+ * The inline codec a v4 payload being decoded may use (set for the duration of one decode: decoding is
+ * synchronous and not re-entrant); null: tag 10 is refused.
+ */
+let INLINE_READ: ReturnType<typeof inlineObjects> = null;
+
+/** Decodes an uncompressed v1 payload (see {@link encodeSegmentPayload}), or with `version` 4 a v4 payload. */
+export function decodeSegmentPayload(
+  payload: Buffer,
+  codecs: readonly ObjectValueCodec[] = [],
+  version: 1 | 4 = SEGMENT_V_ROWS,
+): Batch {
   const r = new Reader(payload);
   const flags = payload[r.take(1)] as number;
+  INLINE_READ = null;
+  if (version === SEGMENT_V_ROWS4 && (flags & 2) !== 0) {
+    const name = r.string();
+    const registered = inlineObjects();
+    if (registered === null || registered.name !== name)
+      throw corrupt(`segment holds inline values of codec '${name}', which is not registered`, {
+        codec: name,
+      });
+    INLINE_READ = registered;
+  }
+  try {
+    return decodeRows(r, payload, flags, codecs);
+  } finally {
+    INLINE_READ = null;
+  }
+}
+
+function decodeRows(r: Reader, payload: Buffer, flags: number, codecs: readonly ObjectValueCodec[]): Batch {
   const table = readCodecTable(r, codecs);
   const n = r.varint();
   if (n > payload.length) throw corrupt('segment row count exceeds its size');
@@ -767,7 +935,7 @@ export function decodeSegmentPayload(payload: Buffer, codecs: readonly ObjectVal
 }
 
 /**
- * Decodes a segment file: a v1 file gives a plain batch, a v2 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
+ * Decodes a segment file: a v1 or v4 file gives a plain batch, a v2 or v3 file a {@link TraceBatch}. With `expect.hash`, the bytes' SHA-256 must match; with `expect.rows`, the row count.
  * @throws StorageError CheckpointCorrupt | CheckpointFormatUnsupported
  */
 export function decodeSegment(
@@ -790,9 +958,9 @@ export function decodeSegment(
   } else {
     const { version, payload } = readSegment(bytes);
     batch =
-      version === SEGMENT_V_TRACE
-        ? decodeTracePayload(payload, codecs)
-        : decodeSegmentPayload(payload, codecs);
+      version === SEGMENT_V_ROWS || version === SEGMENT_V_ROWS4
+        ? decodeSegmentPayload(payload, codecs, version)
+        : decodeTracePayload(payload, codecs, version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3);
   }
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)

@@ -1,6 +1,6 @@
 /**
  * Turns on state beyond memory for this process: trace batches of at least `min_storage_bytes` are written to
- * batch files (segment format v3, `zset/batch-file.ts`) under the storage directory's `spill/` and read back by
+ * batch files (segment format v5, `zset/batch-file.ts`) under the storage directory's `spill/` and read back by
  * blocks through a block cache of `cache_mib`. The object-table codec of those files is the segment codec
  * (`segment.ts`), with the pipeline's object-value codecs.
  *

@@ -1,11 +1,11 @@
 /**
  * File-backed trace batches (state beyond memory): a sealed batch written to an immutable, block-structured,
- * random-access file (segment format v3) in the pipeline's spill directory, read back by blocks through one
+ * random-access file (segment format v5) in the pipeline's spill directory, read back by blocks through one
  * process-wide LRU block cache bounded by `cache_mib`.
  *
- * # Format v3 (little-endian; pinned by `tests/golden/checkpoint-v3`)
+ * # Format v5 (little-endian; pinned by `tests/golden/checkpoint-v5`)
  * ```
- * header (16): "HFSG" | u8 version (3) | u8 0 | u16 0 | u64 0
+ * header (16): "HFSG" | u8 version (5) | u8 0 | u16 0 | u64 0
  * blocks:      block 0, block 1, ... each stored raw or as one zstd frame (the index says which)
  * meta:        varint arity, varint key column count, each key column (varint)
  *              varint entry count n, varint block count B
@@ -63,7 +63,7 @@ import { compareBytes, decodeKeyValue, type KeyReader } from './key-codec.ts';
 import type { ObjectValue, Row, Value } from './value.ts';
 
 /** Segment format version of a block-structured batch file. */
-export const BATCH_FILE_VERSION = 3;
+export const BATCH_FILE_VERSION = 5;
 /** Arena bytes per block (a block closes at the first entry that reaches it). */
 export const BLOCK_BYTES = 16 * 1024;
 const MAGIC = 0x47534648; // "HFSG"
@@ -257,7 +257,7 @@ interface BlockIndex {
 }
 
 /**
- * A sealed trace batch held in a v3 file: the same operations as an in-memory `TraceBatch`, entries read by block
+ * A sealed trace batch held in a v5 file: the same operations as an in-memory `TraceBatch`, entries read by block
  * through {@link BLOCK_CACHE}. Entry numbers are global (0..length).
  */
 export class FileBatch {
@@ -756,7 +756,7 @@ class In {
 }
 
 /**
- * Writes a v3 batch file entry by entry (entries must come in order, consolidated), block by block, hashing as
+ * Writes a v5 batch file entry by entry (entries must come in order, consolidated), block by block, hashing as
  * it goes; {@link finish} renames it to `<dir>/<sha256>` and opens it as a {@link FileBatch}.
  */
 export class BatchFileWriter {
@@ -952,7 +952,7 @@ export class BatchFileWriter {
 }
 
 /**
- * Opens a v3 batch file (its hash already known: the caller verified it, or wrote it). `objects`: the object
+ * Opens a v5 batch file (its hash already known: the caller verified it, or wrote it). `objects`: the object
  * table when the caller has it (a writer), else it is decoded with the spill configuration's codec or `decode`.
  * @throws ServiceError CheckpointCorrupt
  */
@@ -971,7 +971,7 @@ export function openBatchFile(
   }
 }
 
-/** A v3 file held in memory as a batch (reads copy from `bytes`). @throws ServiceError CheckpointCorrupt */
+/** A v5 file held in memory as a batch (reads copy from `bytes`). @throws ServiceError CheckpointCorrupt */
 export function openBatchBytes(
   bytes: Buffer,
   hash: string,
@@ -1078,7 +1078,7 @@ function openBatch(
   }
 }
 
-/** Whether `bytes` start like a v3 batch file. */
+/** Whether `bytes` start like a v5 batch file. */
 export function isBatchFileHeader(bytes: Uint8Array): boolean {
   return (
     bytes.length >= 5 &&

@@ -24,6 +24,13 @@
  *                      itself lives in the batch's object table under that key (the trace layer does not know
  *                      object types; a checkpoint encodes them with the injected codecs). Order among object
  *                      values is by hash key, not by SQL order.
+ * 0x21 + varint + body inline object value (*exact* mode only: a trace's value columns): the value's own binary
+ *                      encoding by the registered {@link InlineObjectCodec} (the SQL layer's nested values: ARRAY,
+ *                      MAP, ROW, VARIANT), preceded by its byte length (unsigned LEB128, so the encoding stays
+ *                      self-delimiting). No hash key and no object-table entry: the bytes are the value, decoded
+ *                      when the row is. Byte equality is *exact* identity (a nested -0 or DECIMAL scale differs),
+ *                      as for -0 in value columns; equal values by `hashKey()` with different representations
+ *                      are then separate entries whose weights lookups still sum (`sameValue`).
  * ```
  */
 import type { ObjectValue, Value } from './value.ts';
@@ -38,6 +45,88 @@ export const K_BIGPOS = 0x08;
 export const K_STR = 0x10;
 export const K_STR16 = 0x11;
 export const K_OBJ = 0x20;
+export const K_INL = 0x21;
+
+/**
+ * Stores some object values inline in a trace's value columns (see tag 0x21 above). Registered once by the layer
+ * that owns those values (the SQL layer's nested values, `sql/values/collections.ts`); the trace layer and the
+ * segment format stay ignorant of the types. The body format is part of segment format v3.
+ */
+export interface InlineObjectCodec {
+  /** Names the body format in segments; never change it once data is written. */
+  readonly name: string;
+  /** Whether `v` is stored inline (must be cheap: it runs for every object value encoded exactly). */
+  is(v: ObjectValue): boolean;
+  /** Appends `v`'s body; may throw TypeError for a component it cannot encode (the value then goes by hash key). */
+  encode(w: GrowableBytes, v: ObjectValue): void;
+  /** Rebuilds the value from `b[s..e)`; throws on malformed bytes. */
+  decode(b: Buffer, s: number, e: number): ObjectValue;
+}
+
+let INLINE: InlineObjectCodec | null = null;
+
+/** Registers the inline codec (one per process; registering the same one again is a no-op). */
+export function registerInlineObjects(c: InlineObjectCodec): void {
+  if (INLINE !== null && INLINE !== c)
+    throw new Error(`an inline object codec is already registered (${INLINE.name})`);
+  INLINE = c;
+}
+
+/** The registered inline codec, if any. */
+export function inlineObjects(): InlineObjectCodec | null {
+  return INLINE;
+}
+
+/** Reads an unsigned LEB128 varint at `r.pos` (before `end`) and advances it. */
+function readVarint(b: Uint8Array, r: KeyReader, end: number): number {
+  let z = 0;
+  let mul = 1;
+  for (let p = r.pos; p < end; p++) {
+    const c = b[p] as number;
+    z += (c & 127) * mul;
+    if (c < 0x80) {
+      r.pos = p + 1;
+      return z;
+    }
+    mul *= 128;
+    if (mul > 2 ** 49) break;
+  }
+  throw new KeyDecodeError('bad varint');
+}
+
+/** Appends `v` inline (tag, length, body); false (nothing written) when the codec cannot encode it. */
+function putInline(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean {
+  const start = w.pos;
+  w.ensure(2);
+  w.buf[w.pos++] = K_INL;
+  w.pos++; // one length byte reserved; moved when the body is 128 bytes or more
+  const body = w.pos;
+  try {
+    c.encode(w, v);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    w.pos = start;
+    return false;
+  }
+  const len = w.pos - body;
+  if (len < 0x80) {
+    w.buf[body - 1] = len;
+    return true;
+  }
+  let extra = 0;
+  for (let x = len >>> 7; x > 0; x >>>= 7) extra++;
+  w.ensure(extra);
+  w.buf.copyWithin(body + extra, body, w.pos);
+  let p = body - 1;
+  let x = len;
+  while (x >= 0x80) {
+    w.buf[p++] = (x & 127) | 128;
+    x >>>= 7;
+  }
+  w.buf[p] = x;
+  w.pos += extra;
+  return true;
+}
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -49,8 +138,16 @@ const I64 = new BigInt64Array(1);
 const I64B = new Uint8Array(I64.buffer);
 const LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** What an inline codec writes into (a {@link ByteWriter}, or the segment writer). */
+export interface GrowableBytes {
+  buf: Buffer;
+  pos: number;
+  /** Makes room for `n` more bytes at `pos` (may replace `buf`). */
+  ensure(n: number): void;
+}
+
 /** A growable byte buffer that values are encoded into. */
-export class ByteWriter {
+export class ByteWriter implements GrowableBytes {
   buf: Buffer;
   pos = 0;
 
@@ -112,6 +209,46 @@ function putEscaped(w: ByteWriter, s: string): void {
   w.buf[p++] = 0;
   w.buf[p++] = 1;
   w.pos = p;
+}
+
+/**
+ * An object's hash key is written as UTF-8, which cannot hold a lone surrogate (a nested value holding such a
+ * string): a key that is not well-formed, or that holds U+FFFF, is written with U+FFFF as an escape (U+FFFF →
+ * FFFF '0'; a lone surrogate → FFFF '1' + 4 hex digits), which is injective and leaves every other key as it was.
+ */
+const KEY_ESC = '\uffff';
+
+function escapeKey(k: string): string {
+  let out = '';
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c === 0xffff) out += `${KEY_ESC}0`;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < k.length && (k.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      out += k.slice(i, i + 2);
+      i++;
+    } else if (c >= 0xd800 && c <= 0xdfff) out += `${KEY_ESC}1${c.toString(16).padStart(4, '0')}`;
+    else out += k.charAt(i);
+  }
+  return out;
+}
+
+function unescapeKey(t: string): string {
+  if (!t.includes(KEY_ESC)) return t;
+  let out = '';
+  for (let i = 0; i < t.length; i++) {
+    if (t.charAt(i) !== KEY_ESC) {
+      out += t.charAt(i);
+      continue;
+    }
+    if (t[i + 1] === '0') {
+      out += KEY_ESC;
+      i++;
+    } else {
+      out += String.fromCharCode(Number.parseInt(t.slice(i + 2, i + 6), 16));
+      i += 5;
+    }
+  }
+  return out;
 }
 
 function magnitudeBytes(m: bigint): Buffer {
@@ -200,11 +337,12 @@ export function encodeKeyValue(
         w.buf[w.pos++] = K_NULL;
         return;
       }
+      if (exact && INLINE?.is(v) === true && putInline(w, v, INLINE)) return;
       const k = v.hashKey();
       if (objects !== null && !objects.has(k)) objects.set(k, v);
       w.ensure(1);
       w.buf[w.pos++] = K_OBJ;
-      putEscaped(w, k);
+      putEscaped(w, k.isWellFormed() && !k.includes(KEY_ESC) ? k : escapeKey(k));
       return;
     }
     default:
@@ -288,6 +426,12 @@ export function skipKeyValue(b: Buffer, p: number, end: number): number {
       return escapedEnd(b, p + 1, end);
     case K_STR16:
       return p + 5 + 2 * b.readUInt32BE(p + 1);
+    case K_INL: {
+      const r = { pos: p + 1 };
+      const len = readVarint(b, r, end);
+      if (r.pos + len > end) throw new KeyDecodeError('truncated inline value');
+      return r.pos + len;
+    }
     default:
       throw new KeyDecodeError(`unknown value tag ${tag}`);
   }
@@ -368,10 +512,25 @@ export function decodeKeyValue(
     }
     case K_OBJ: {
       const e = escapedEnd(b, p + 1, end);
-      const k = readEscaped(b, p + 1, e - 2);
+      const k = unescapeKey(readEscaped(b, p + 1, e - 2));
       const v = objects?.get(k);
       if (v === undefined) throw new KeyDecodeError('object value missing from the object table');
       r.pos = e;
+      return v;
+    }
+    case K_INL: {
+      r.pos = p + 1;
+      const len = readVarint(b, r, end);
+      const s = r.pos;
+      if (s + len > end) throw new KeyDecodeError('truncated inline value');
+      if (INLINE === null) throw new KeyDecodeError('inline object value, but no inline codec is registered');
+      let v: ObjectValue;
+      try {
+        v = INLINE.decode(b, s, s + len);
+      } catch (e) {
+        throw new KeyDecodeError(`bad inline object value: ${(e as Error).message}`);
+      }
+      r.pos = s + len;
       return v;
     }
     default:

@@ -11,10 +11,12 @@
  *   encoding (`key-codec.ts`), a `Uint32Array` of entry offsets, one of key/value split points, and a
  *   `Float64Array` of weights. No per-row JS objects: a row costs its encoded bytes plus 16 bytes.
  * Object values (DECIMAL, ARRAY, ...) are encoded by their `hashKey()`; the values themselves sit in each batch's
- * object table (one entry per distinct value), so any ObjectValue works and the trace never interprets them.
- * Key columns are encoded by identity (-0 = 0); value columns exactly (-0 kept), so a stored row comes back as
- * it was — except that equal object values (same hash key, e.g. DECIMAL 1.5 and 1.50) share one representation
- * per batch (SQL columns have one scale, so this does not show).
+ * object table (one entry per distinct value), so any ObjectValue works and the trace never interprets them —
+ * except in value columns, where a value the registered inline codec takes (the SQL layer's nested values:
+ * ARRAY, MAP, ROW, VARIANT) is stored inline in the arena in its own binary form (`key-codec.ts` tag 0x21: no
+ * hash key, no table entry; decoded when the row is). Key columns are encoded by identity (-0 = 0); value
+ * columns exactly (-0 kept, nested values exactly), so a stored row comes back as it was — except that equal
+ * object values by hash key in the table (e.g. DECIMAL 1.5 and 1.50) share one representation per batch.
  *
  * # Operations
  * - {@link Trace.add}: adds `(row, w)` to the head. O(1) expected.

@@ -14,8 +14,12 @@
  *
  * Checkpoints: {@link NESTED_CODECS} are `ObjectValueCodec`s (structurally; the SQL layer does not import
  * storage) that store a nested value as one string part: a JSON text of tagged components
- * (see {@link serialize}), so the segment format does not change.
+ * (see {@link serialize}): segments v1/v2, and now only key columns' nested values (a trace's object table) and
+ * the journal. In a trace's value columns (segment format v3) and in row segments (format v4) a nested value is
+ * stored inline in its compact binary form instead ({@link NESTED_INLINE}, registered with `zset/key-codec.ts`
+ * when this module loads; see "inline binary encoding" below).
  */
+import { type InlineObjectCodec, registerInlineObjects } from '../../zset/key-codec.ts';
 import type { ObjectValue, Value } from '../../zset/value.ts';
 import { encodeValue } from '../../zset/value.ts';
 import { Decimal } from './decimal.ts';
@@ -117,9 +121,13 @@ export class Variant implements ObjectValue {
     this.value = value;
     this.type = type;
   }
+  #key: string | undefined;
   hashKey(): string {
-    const k = `V${encodeValue(this.value)}`;
-    return this.type === undefined ? k : `${k}:${this.type}`;
+    if (this.#key === undefined) {
+      const k = `V${encodeValue(this.value)}`;
+      this.#key = this.type === undefined ? k : `${k}:${this.type}`;
+    }
+    return this.#key;
   }
 }
 
@@ -316,6 +324,403 @@ function nestedCodec<T extends ObjectValue>(tag: string, cls: abstract new (...a
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// inline binary encoding (trace value columns, segment format v3)
+
+/*
+ * A nested value's body, as a trace stores it inline in a value column (`zset/key-codec.ts`, tag 0x21) and a
+ * v3 segment holds it: one component = one tag byte, then
+ *   0 null | 1 false | 2 true
+ *   3 integral number, |n| ≤ 2^52, not -0: zigzag varint     4 other number: float64 (little-endian)
+ *   5 bigint in [-2^63, 2^63): int64 (little-endian)          6 other bigint: u8 sign (1 = −), varint byte
+ *                                                                length, magnitude (big-endian)
+ *   7 well-formed string: varint UTF-8 byte length, bytes     8 string with lone surrogates: varint count,
+ *                                                                UTF-16LE code units
+ *   9 DECIMAL: varint scale, then the unscaled value as a component (3, 5 or 6)
+ *  10 ARRAY: varint count, items   11 MAP: varint count, then key, value per entry (in the map's key order)
+ *  12 ROW: varint count, fields    13 VARIANT: content   14 VARIANT with a remembered type: type (as 7), content
+ *  15 VARIANT with a common remembered type: u8 index into {@link VARIANT_TYPE_CODES} (append only), content
+ * varint = unsigned LEB128. Exact: -0, NaN, DECIMAL scales and map order come back as they were. About the size
+ * of the value's JSON text, without its quotes, braces and field names; decoding builds the objects directly
+ * (a map's entries are already sorted: no re-sort, no hash key computed).
+ */
+export const NESTED_INLINE_NAME = 'sql-nested-1';
+
+const B_NULL = 0;
+const B_FALSE = 1;
+const B_TRUE = 2;
+const B_INT = 3;
+const B_F64 = 4;
+const B_I64 = 5;
+const B_BIG = 6;
+const B_STR = 7;
+const B_STR16 = 8;
+const B_DEC = 9;
+const B_ARRAY = 10;
+const B_MAP = 11;
+const B_ROW = 12;
+const B_VARIANT = 13;
+const B_VARIANT_T = 14;
+const B_VARIANT_K = 15;
+
+/**
+ * The types a VARIANT commonly remembers (`variant-types.ts`), written as one byte: a JSON integer read into a
+ * VARIANT is a `BIGINT UNSIGNED`, so most numbers of JSON events carry one. Append only: the index is stored.
+ */
+export const VARIANT_TYPE_CODES: readonly string[] = [
+  'BIGINT UNSIGNED',
+  'BIGINT',
+  'INTEGER',
+  'SMALLINT',
+  'TINYINT',
+  'REAL',
+  'DOUBLE',
+  'DECIMAL',
+  'INTEGER UNSIGNED',
+  'SMALLINT UNSIGNED',
+  'TINYINT UNSIGNED',
+  'BINARY',
+];
+const VARIANT_TYPE_CODE = new Map(VARIANT_TYPE_CODES.map((t, i) => [t, i]));
+
+const BF64 = new Float64Array(1);
+const BF64B = new Uint8Array(BF64.buffer);
+const BI64 = new BigInt64Array(1);
+const BI64B = new Uint8Array(BI64.buffer);
+const BLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const I64_LO = -(2n ** 63n);
+const I64_HI = 2n ** 63n - 1n;
+const SAFE_BIG = 2n ** 52n;
+
+/** The growable buffer of `zset/key-codec.ts` (structurally: the SQL layer writes into it). */
+interface BodyWriter {
+  buf: Buffer;
+  pos: number;
+  ensure(n: number): void;
+}
+
+function putVarint(w: BodyWriter, z: number): void {
+  w.ensure(8);
+  const b = w.buf;
+  let p = w.pos;
+  while (z >= 0x80000000) {
+    b[p++] = (z % 128) | 128;
+    z = Math.floor(z / 128);
+  }
+  while (z >= 0x80) {
+    b[p++] = (z & 127) | 128;
+    z >>>= 7;
+  }
+  b[p++] = z;
+  w.pos = p;
+}
+
+function put8(w: BodyWriter, bytes: Uint8Array): void {
+  const b = w.buf;
+  const p = w.pos;
+  if (BLE) for (let i = 0; i < 8; i++) b[p + i] = bytes[i] as number;
+  else for (let i = 0; i < 8; i++) b[p + i] = bytes[7 - i] as number;
+  w.pos = p + 8;
+}
+
+function putString(w: BodyWriter, s: string): void {
+  const n = s.length;
+  w.ensure(n + 9);
+  const b = w.buf;
+  // ASCII fast path: the length is the character count
+  if (n < 128) {
+    let p = w.pos + 2;
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      b[p++] = c;
+    }
+    if (ascii) {
+      b[w.pos] = B_STR;
+      b[w.pos + 1] = n;
+      w.pos = p;
+      return;
+    }
+  }
+  if (!s.isWellFormed()) {
+    b[w.pos++] = B_STR16;
+    putVarint(w, n);
+    w.ensure(2 * n);
+    for (let i = 0; i < n; i++) w.pos = w.buf.writeUInt16LE(s.charCodeAt(i), w.pos);
+    return;
+  }
+  const len = Buffer.byteLength(s, 'utf8');
+  b[w.pos++] = B_STR;
+  putVarint(w, len);
+  w.ensure(len);
+  w.pos += w.buf.write(s, w.pos, len, 'utf8');
+}
+
+function putBigint(w: BodyWriter, v: bigint): void {
+  if (v >= -SAFE_BIG && v <= SAFE_BIG) {
+    const n = Number(v);
+    w.buf[w.pos++] = B_INT;
+    putVarint(w, n >= 0 ? n * 2 : -n * 2 - 1);
+  } else if (v >= I64_LO && v <= I64_HI) {
+    w.buf[w.pos++] = B_I64;
+    BI64[0] = v;
+    put8(w, BI64B);
+  } else {
+    w.buf[w.pos++] = B_BIG;
+    w.buf[w.pos++] = v < 0n ? 1 : 0;
+    let hex = (v < 0n ? -v : v).toString(16);
+    if (hex.length % 2 === 1) hex = `0${hex}`;
+    putVarint(w, hex.length / 2);
+    w.ensure(hex.length / 2);
+    w.pos += w.buf.write(hex, w.pos, 'hex');
+  }
+}
+
+function putList(w: BodyWriter, tag: number, vs: readonly Value[]): void {
+  w.buf[w.pos++] = tag;
+  putVarint(w, vs.length);
+  for (let i = 0; i < vs.length; i++) putComponent(w, vs[i] as Value);
+}
+
+function putComponent(w: BodyWriter, v: Value): void {
+  w.ensure(10);
+  const b = w.buf;
+  switch (typeof v) {
+    case 'number':
+      if (Number.isInteger(v) && Math.abs(v) <= 2 ** 52 && !Object.is(v, -0)) {
+        b[w.pos++] = B_INT;
+        putVarint(w, v >= 0 ? v * 2 : -v * 2 - 1);
+      } else {
+        b[w.pos++] = B_F64;
+        BF64[0] = v;
+        put8(w, BF64B);
+      }
+      return;
+    case 'string':
+      putString(w, v);
+      return;
+    case 'boolean':
+      b[w.pos++] = v ? B_TRUE : B_FALSE;
+      return;
+    case 'bigint':
+      // an int64 tag even for small values: the component's JS type (bigint) must come back
+      if (v >= I64_LO && v <= I64_HI) {
+        b[w.pos++] = B_I64;
+        BI64[0] = v;
+        put8(w, BI64B);
+      } else putBigint(w, v);
+      return;
+    case 'object':
+      if (v === null) b[w.pos++] = B_NULL;
+      else if (v instanceof SqlArray) putList(w, B_ARRAY, v.items);
+      else if (v instanceof Variant) {
+        if (v.type === undefined) b[w.pos++] = B_VARIANT;
+        else {
+          const code = VARIANT_TYPE_CODE.get(v.type);
+          if (code !== undefined) {
+            b[w.pos++] = B_VARIANT_K;
+            b[w.pos++] = code;
+          } else {
+            b[w.pos++] = B_VARIANT_T;
+            putString(w, v.type);
+          }
+        }
+        putComponent(w, v.value);
+      } else if (v instanceof SqlMap) {
+        b[w.pos++] = B_MAP;
+        const n = v.keys.length;
+        putVarint(w, n);
+        for (let i = 0; i < n; i++) {
+          putComponent(w, v.keys[i] as Value);
+          putComponent(w, v.values[i] as Value);
+        }
+      } else if (v instanceof SqlRow) putList(w, B_ROW, v.fields);
+      else if (v instanceof Decimal) {
+        b[w.pos++] = B_DEC;
+        putVarint(w, v.scale);
+        w.ensure(10);
+        putBigint(w, v.unscaled);
+      } else throw new TypeError(`a nested value holds an unsupported component (${v.constructor?.name})`);
+      return;
+    default:
+      throw new TypeError(`not a row value: ${typeof v}`);
+  }
+}
+
+/** Decoding position over a body (bounds checked against `end`). */
+interface BodyReader {
+  b: Buffer;
+  pos: number;
+  end: number;
+}
+
+function bad(what: string): never {
+  throw new RangeError(`malformed nested value: ${what}`);
+}
+
+function getVarint(r: BodyReader): number {
+  const b = r.b;
+  let z = 0;
+  let mul = 1;
+  while (r.pos < r.end) {
+    const c = b[r.pos++] as number;
+    z += (c & 127) * mul;
+    if (c < 0x80) return z;
+    mul *= 128;
+    if (mul > 2 ** 49) break;
+  }
+  return bad('varint');
+}
+
+function take(r: BodyReader, n: number): number {
+  const at = r.pos;
+  if (at + n > r.end) bad('truncated');
+  r.pos = at + n;
+  return at;
+}
+
+function get8(r: BodyReader, bytes: Uint8Array): void {
+  const at = take(r, 8);
+  const b = r.b;
+  if (BLE) for (let i = 0; i < 8; i++) bytes[i] = b[at + i] as number;
+  else for (let i = 0; i < 8; i++) bytes[7 - i] = b[at + i] as number;
+}
+
+function getText(r: BodyReader): string {
+  const len = getVarint(r);
+  const at = take(r, len);
+  const b = r.b;
+  if (len <= 32) {
+    let s = '';
+    for (let i = at; i < at + len; i++) {
+      const c = b[i] as number;
+      if (c >= 0x80) return b.toString('utf8', at, at + len);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return b.toString('utf8', at, at + len);
+}
+
+function unzig(z: number): number {
+  return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+}
+
+function getBigint(r: BodyReader): bigint {
+  const tag = r.b[take(r, 1)];
+  if (tag === B_INT) return BigInt(unzig(getVarint(r)));
+  if (tag === B_I64) {
+    get8(r, BI64B);
+    return BI64[0] as bigint;
+  }
+  if (tag === B_BIG) {
+    const neg = r.b[take(r, 1)] === 1;
+    const len = getVarint(r);
+    const at = take(r, len);
+    const m = len === 0 ? 0n : BigInt(`0x${r.b.toString('hex', at, at + len)}`);
+    return neg ? -m : m;
+  }
+  return bad(`bigint tag ${tag}`);
+}
+
+function getList(r: BodyReader): Value[] {
+  const n = getVarint(r);
+  if (n > r.end - r.pos) bad('count');
+  const out: Value[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = getComponent(r);
+  return out;
+}
+
+function getComponent(r: BodyReader): Value {
+  const tag = r.b[take(r, 1)];
+  switch (tag) {
+    case B_NULL:
+      return null;
+    case B_FALSE:
+      return false;
+    case B_TRUE:
+      return true;
+    case B_INT:
+      return unzig(getVarint(r));
+    case B_F64:
+      get8(r, BF64B);
+      return BF64[0] as number;
+    case B_I64:
+    case B_BIG:
+      r.pos--;
+      return getBigint(r);
+    case B_STR:
+      return getText(r);
+    case B_STR16: {
+      const n = getVarint(r);
+      const at = take(r, 2 * n);
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(r.b.readUInt16LE(at + 2 * i));
+      return s;
+    }
+    case B_DEC: {
+      const scale = getVarint(r);
+      return new Decimal(getBigint(r), scale);
+    }
+    case B_ARRAY:
+      return new SqlArray(getList(r));
+    case B_ROW:
+      return new SqlRow(getList(r));
+    case B_MAP: {
+      const n = getVarint(r);
+      if (n > r.end - r.pos) bad('count');
+      const keys: Value[] = new Array(n);
+      const values: Value[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        keys[i] = getComponent(r);
+        values[i] = getComponent(r);
+      }
+      return new SqlMap(keys, values);
+    }
+    case B_VARIANT:
+      return new Variant(getComponent(r));
+    case B_VARIANT_K: {
+      const type = VARIANT_TYPE_CODES[r.b[take(r, 1)] as number];
+      if (type === undefined) bad('variant type code');
+      return new Variant(getComponent(r), type);
+    }
+    case B_VARIANT_T: {
+      if (r.b[take(r, 1)] !== B_STR) bad('variant type');
+      const type = getText(r);
+      return new Variant(getComponent(r), type);
+    }
+    default:
+      return bad(`tag ${tag}`);
+  }
+}
+
+/** Appends the body of nested value `v` (see above). @throws TypeError on a component of another kind */
+export function encodeNestedBody(w: BodyWriter, v: ObjectValue): void {
+  putComponent(w, v);
+}
+
+/** The nested value whose body is `b[s..e)`. @throws RangeError on malformed bytes */
+export function decodeNestedBody(b: Buffer, s: number, e: number): ObjectValue {
+  const r: BodyReader = { b, pos: s, end: e };
+  const v = getComponent(r);
+  if (r.pos !== e) bad('trailing bytes');
+  if (typeof v !== 'object' || v === null || v instanceof Decimal) bad('not a nested value');
+  return v;
+}
+
+/** The inline codec of nested values, registered with the trace layer when this module loads. */
+export const NESTED_INLINE: InlineObjectCodec = {
+  name: NESTED_INLINE_NAME,
+  is: (v) => v instanceof SqlArray || v instanceof Variant || v instanceof SqlMap || v instanceof SqlRow,
+  encode: encodeNestedBody,
+  decode: decodeNestedBody,
+};
+registerInlineObjects(NESTED_INLINE);
 
 /** Checkpoint codecs of the nested values (register beside `DECIMAL_CODEC`). */
 export const NESTED_CODECS = [

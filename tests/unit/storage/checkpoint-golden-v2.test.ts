@@ -124,7 +124,7 @@ test('re-encoding the pinned batches gives byte-identical v2 payloads', async ()
   assert.equal(payloads.size, 2);
   for (const b of batches())
     assert.ok(
-      payloads.has(encodeTracePayload(b, CODECS).toString('hex')),
+      payloads.has(encodeTracePayload(b, CODECS, 2).toString('hex')),
       'payload differs: format v2 changed',
     );
 });

@@ -147,9 +147,9 @@ describe('segment decoding rejects damage', () => {
   });
 
   test('a newer format version is reported as unsupported, not corrupt', () => {
-    const v4 = Buffer.from(seg.bytes);
-    v4[4] = 4;
-    assert.throws(() => decodeSegment(v4, CODECS), code('CheckpointFormatUnsupported'));
+    const v6 = Buffer.from(seg.bytes);
+    v6[4] = 6;
+    assert.throws(() => decodeSegment(v6, CODECS), code('CheckpointFormatUnsupported'));
   });
 
   test('a segment using an unregistered codec fails clearly', () => {
