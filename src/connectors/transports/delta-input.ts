@@ -1,0 +1,999 @@
+/**
+ * `delta_table_input` (Feldera's transport): reads a Delta Lake table — its transaction log `_delta_log/` and the
+ * Parquet data files the log names — from an object store (`s3://`, `gs://`, `az://`/`abfs[s]://`) or a local
+ * directory (`file://` or a plain path), and pushes its rows to the table.
+ *
+ * The log: commits `_delta_log/<20-digit version>.json` (JSON lines of actions: `add`/`remove` with `path`,
+ * `partitionValues`, `dataChange`, `deletionVector`; `metaData` with the schema, partition columns and
+ * configuration; `protocol`), and classic Parquet checkpoints (`<version>.checkpoint.parquet`, or its parts
+ * `<version>.checkpoint.<i>.<n>.parquet`) that sum up the log up to their version. The table's state at version
+ * V is the newest complete checkpoint at or below V plus the commits after it (found by listing `_delta_log/`;
+ * `_last_checkpoint` is only a hint, so it is not needed). A gap in the commits is `DeltaLogInvalid`.
+ *
+ * Modes (Feldera's): `snapshot` — the table at `version`/`datetime` (else the latest version): every live
+ * file's rows as inserts, then end of input; `follow` — the commits after `version`/`datetime` (else after the
+ * latest version at start): each commit's removed files' rows as deletes, then its added files' rows as
+ * inserts (files moved without a data change, `dataChange: false`, e.g. compaction, are skipped);
+ * `snapshot_and_follow` — the snapshot, then follow. Following polls for the next commit every
+ * `poll_interval_ms` (a Holdfast option, default 1000 ms). `end_version` ends the input once that commit is
+ * pushed. `cdc` mode, `timestamp_column`, `filter` and `snapshot_filter` are refused at compile time.
+ *
+ * Columns map by name (case-insensitively unless quoted in SQL); partition columns take their value from the
+ * file's `partitionValues` (text, parsed as the column's type); data file values are converted as the parquet
+ * format does (parquet-parser.ts). Delta columns the table does not declare are not read; a nullable table
+ * column a file lacks (added to the table later) reads as NULL.
+ *
+ * Position (fault tolerance): {@link DeltaInputPosition} — the version, whether it is the snapshot or a
+ * commit, the files of it already pushed and the rows of the next one; every push carries the position after
+ * its rows, so a restart from a checkpoint rebuilds the table's state at that version from the log and resumes
+ * at that row: rows in the checkpoint are not read again. (Feldera documents this connector as at-least-once;
+ * Holdfast's resumption is exact as long as the log versions it resumes in are still in the log.)
+ *
+ * Unsupported, refused with `DeltaUnsupportedFeature` naming the feature: deletion vectors, column mapping
+ * (`delta.columnMapping.mode` other than `none`), v2 checkpoints and any other reader feature not listed in
+ * {@link READER_FEATURES}, reader protocol versions above 3, data files outside the table (absolute paths).
+ */
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { isServiceError, ServiceError } from '../../errors/service-error.ts';
+import type { ColumnSchema, TableSchema } from '../../sql/schema.ts';
+import { parseTextValue } from '../../sql/values/format.ts';
+import { AzureStore } from '../../sync/azure-store.ts';
+import { DirStore } from '../../sync/dir-store.ts';
+import type { ObjectInfo, ObjectStore } from '../../sync/object-store.ts';
+import { isTransient } from '../../sync/retry.ts';
+import { S3Store } from '../../sync/s3-store.ts';
+import type { ErrorCode } from '../../types/error-codes.ts';
+import type { Value } from '../../zset/value.ts';
+import { type AsyncBuffer, bufferSource, invalidFile, openParquet } from '../formats/parquet-parser.ts';
+import type { ParsedChange } from '../formats/parse-result.ts';
+import { type ConnectorContext, type ConnectorSpec, configError, kindOf, optionalInt } from './config.ts';
+import { InputRun } from './input-run.ts';
+import { objectSource } from './parquet-input.ts';
+import { sleep } from './run-control.ts';
+import type {
+  ConnectorHost,
+  ConnectorLog,
+  DeltaInputPosition,
+  InputPosition,
+  RunningConnector,
+} from './types.ts';
+
+export type DeltaMode = 'snapshot' | 'follow' | 'snapshot_and_follow';
+
+export interface DeltaInputConfig {
+  readonly mode: DeltaMode;
+  /** Opens the store rooted at the table's directory (credentials resolved). */
+  readonly open: () => ObjectStore;
+  /** The uri without secrets, for messages. */
+  readonly location: string;
+  readonly version: number | null;
+  readonly datetime: Date | null;
+  readonly endVersion: number | null;
+  readonly pollMs: number;
+  readonly maxRetries: number;
+  /** `change_feed: "require"`: the table must have `delta.enableChangeDataFeed`. */
+  readonly requireChangeFeed: boolean;
+}
+
+const NOT_FOUND: ErrorCode = 'DeltaTableNotFound';
+const NO_VERSION: ErrorCode = 'DeltaVersionNotFound';
+const BAD_LOG: ErrorCode = 'DeltaLogInvalid';
+const UNSUPPORTED: ErrorCode = 'DeltaUnsupportedFeature';
+
+/** Reader features (protocol 3) whose tables Holdfast reads correctly without doing anything about them. */
+export const READER_FEATURES = new Set(['timestampNtz', 'vacuumProtocolCheck']);
+
+/** Feldera's connector options that Holdfast acts on or accepts. */
+const OPTION_KEYS = new Set([
+  'uri',
+  'mode',
+  'version',
+  'start_version',
+  'datetime',
+  'start_datetime',
+  'end_version',
+  'filter',
+  'snapshot_filter',
+  'timestamp_column',
+  'transaction_mode',
+  'skip_unused_columns',
+  'change_feed',
+  'cdc_delete_filter',
+  'cdc_order_by',
+  'num_parsers',
+  'max_concurrent_readers',
+  'verbose',
+  'max_retries',
+  'poll_interval_ms',
+]);
+
+/** Storage options (object_store's names, lower-cased) and what they set. */
+const STORAGE_KEYS: Record<string, string> = {
+  aws_access_key_id: 'accessKey',
+  access_key_id: 'accessKey',
+  aws_secret_access_key: 'secretKey',
+  secret_access_key: 'secretKey',
+  aws_session_token: 'sessionToken',
+  aws_token: 'sessionToken',
+  session_token: 'sessionToken',
+  token: 'sessionToken',
+  aws_region: 'region',
+  region: 'region',
+  aws_default_region: 'region',
+  aws_endpoint: 'endpoint',
+  aws_endpoint_url: 'endpoint',
+  endpoint: 'endpoint',
+  endpoint_url: 'endpoint',
+  aws_allow_http: 'allowHttp',
+  allow_http: 'allowHttp',
+  aws_skip_signature: 'anonymous',
+  skip_signature: 'anonymous',
+  aws_virtual_hosted_style_request: 'virtualHosted',
+  virtual_hosted_style_request: 'virtualHosted',
+  azure_storage_account_name: 'account',
+  account_name: 'account',
+  azure_storage_account_key: 'accountKey',
+  azure_storage_access_key: 'accountKey',
+  account_key: 'accountKey',
+  access_key: 'accountKey',
+  azure_storage_sas_key: 'sasToken',
+  azure_storage_sas_token: 'sasToken',
+  sas_key: 'sasToken',
+  sas_token: 'sasToken',
+  azure_storage_endpoint: 'endpoint',
+  azure_endpoint: 'endpoint',
+  // Delta/object_store tuning Holdfast has no use for: accepted silently
+  aws_conditional_put: '',
+  conditional_put: '',
+  aws_s3_locking_provider: '',
+  timeout: '',
+  connect_timeout: '',
+  retry_timeout: '',
+  pool_idle_timeout: '',
+  azure_use_azure_cli: '',
+};
+
+const DEFAULT_POLL_MS = 1000;
+const DEFAULT_MAX_RETRIES = 5;
+const BACKOFF_MS = 200;
+
+function str(ctx: ConnectorContext, v: unknown, key: string): string | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw configError(ctx, `'${key}' must be a string, got ${kindOf(v)}`);
+  return v;
+}
+
+/** A storage option's boolean ("true"/"false" strings, as Feldera's string map holds them, or booleans). */
+function flag(ctx: ConnectorContext, v: unknown, key: string): boolean {
+  if (v === true || v === 'true' || v === 'TRUE' || v === 'True') return true;
+  if (v === false || v === 'false' || v === 'FALSE' || v === 'False') return false;
+  throw configError(ctx, `'${key}' must be "true" or "false", got ${kindOf(v)}`);
+}
+
+function versionOpt(ctx: ConnectorContext, v: unknown, key: string): number | null {
+  if (v === undefined || v === null) return null;
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+    throw configError(ctx, `'${key}' must be a table version (an integer >= 0), got ${kindOf(v)}`);
+  return n;
+}
+
+/**
+ * Validates a `delta_table_input` config (Feldera's fields and Delta's storage options); opens nothing.
+ * @throws ServiceError SqlPropertyError naming the option.
+ */
+export function checkDeltaInput(
+  ctx: ConnectorContext,
+  spec: ConnectorSpec,
+  baseDir: string,
+  log: ConnectorLog,
+): DeltaInputConfig {
+  const cfg = spec.config;
+  const storage: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) {
+    if (OPTION_KEYS.has(k)) continue;
+    const field = STORAGE_KEYS[k.toLowerCase()];
+    if (field === undefined) {
+      log(
+        'warn',
+        `connector '${ctx.connector}' of table '${ctx.relation}': ignoring unknown delta_table_input option '${k}'`,
+      );
+      continue;
+    }
+    if (field !== '' && v !== null && v !== undefined) storage[field] = v;
+  }
+  if (spec.format !== null)
+    log(
+      'warn',
+      `connector '${ctx.connector}' of table '${ctx.relation}': delta_table_input reads Parquet data files; its "format" is ignored`,
+    );
+  const rawMode = str(ctx, cfg.mode, 'mode');
+  if (rawMode === 'cdc')
+    throw configError(
+      ctx,
+      '\'mode\': "cdc" (a change log encoded as table rows) is not supported by Holdfast; use "snapshot", "follow" or "snapshot_and_follow"',
+    );
+  if (rawMode !== 'snapshot' && rawMode !== 'follow' && rawMode !== 'snapshot_and_follow')
+    throw configError(
+      ctx,
+      `'mode' is required: "snapshot", "follow" or "snapshot_and_follow", got ${kindOf(cfg.mode)}`,
+    );
+  const mode: DeltaMode = rawMode;
+  for (const key of ['filter', 'snapshot_filter', 'timestamp_column', 'cdc_delete_filter', 'cdc_order_by'])
+    if (cfg[key] !== undefined && cfg[key] !== null)
+      throw configError(
+        ctx,
+        key === 'timestamp_column'
+          ? "'timestamp_column' (snapshot in timestamp order) is not supported by Holdfast; remove it (the snapshot is read file by file)"
+          : key.startsWith('cdc_')
+            ? `'${key}' belongs to mode "cdc", which Holdfast does not support; remove it`
+            : `'${key}' (a SQL row filter) is not supported by Holdfast's delta_table_input; remove it and filter in a view (SELECT ... WHERE ...)`,
+      );
+  const tm = str(ctx, cfg.transaction_mode, 'transaction_mode');
+  if (tm !== null && !['none', 'snapshot', 'always', 'catchup'].includes(tm))
+    throw configError(
+      ctx,
+      `'transaction_mode' must be "none", "snapshot", "catchup" or "always", got "${tm}"`,
+    );
+  if (tm !== null && tm !== 'none')
+    log(
+      'warn',
+      `connector '${ctx.connector}' of table '${ctx.relation}': 'transaction_mode' "${tm}" is not supported by Holdfast and is ignored (input is not grouped into transactions)`,
+    );
+  const cf = str(ctx, cfg.change_feed, 'change_feed');
+  if (cf !== null && !['auto', 'require', 'off'].includes(cf))
+    throw configError(ctx, `'change_feed' must be "auto", "require" or "off", got "${cf}"`);
+  if (cfg.skip_unused_columns !== undefined && cfg.skip_unused_columns !== null)
+    flag(ctx, cfg.skip_unused_columns, 'skip_unused_columns');
+  const version = versionOpt(
+    ctx,
+    cfg.version ?? cfg.start_version,
+    cfg.version !== undefined ? 'version' : 'start_version',
+  );
+  const dt = str(ctx, cfg.datetime ?? cfg.start_datetime, 'datetime');
+  if (version !== null && dt !== null) throw configError(ctx, "set at most one of 'version' and 'datetime'");
+  let datetime: Date | null = null;
+  if (dt !== null) {
+    datetime = new Date(dt.includes('T') ? dt : dt.replace(' ', 'T'));
+    if (Number.isNaN(datetime.getTime()))
+      throw configError(
+        ctx,
+        `'datetime' must be an ISO-8601/RFC 3339 time such as "2024-12-09T16:09:53+00:00", got "${dt}"`,
+      );
+  }
+  const endVersion = versionOpt(ctx, cfg.end_version, 'end_version');
+  if (endVersion !== null && mode === 'snapshot')
+    throw configError(
+      ctx,
+      "'end_version' is only valid when the connector follows the log (mode follow or snapshot_and_follow)",
+    );
+  const pollMs = optionalInt(ctx, cfg.poll_interval_ms, 'poll_interval_ms', 10) ?? DEFAULT_POLL_MS;
+  const maxRetries = optionalInt(ctx, cfg.max_retries, 'max_retries', 0) ?? DEFAULT_MAX_RETRIES;
+  const uri = str(ctx, cfg.uri, 'uri');
+  if (uri === null || uri === '')
+    throw configError(
+      ctx,
+      '\'uri\' is required: the table\'s location, e.g. "s3://bucket/path/to/table" or "file:///data/table"',
+    );
+  const { open, location } = storeFor(ctx, uri, storage, baseDir, maxRetries);
+  try {
+    void open().close(); // validates the location and the credentials' shape now
+  } catch (e) {
+    if (isServiceError(e)) throw configError(ctx, e.message);
+    throw e;
+  }
+  return {
+    mode,
+    open,
+    location,
+    version,
+    datetime,
+    endVersion,
+    pollMs,
+    maxRetries,
+    requireChangeFeed: cf === 'require',
+  };
+}
+
+/** The object store a table `uri` names (rooted at the table's directory). */
+function storeFor(
+  ctx: ConnectorContext,
+  uri: string,
+  o: Record<string, unknown>,
+  baseDir: string,
+  maxRetries: number,
+): { open: () => ObjectStore; location: string } {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(uri);
+  const s = (k: string) => (o[k] === undefined ? undefined : String(o[k]));
+  if (m === null || m[1]?.toLowerCase() === 'file') {
+    const root = m === null ? (isAbsolute(uri) ? uri : resolvePath(baseDir, uri)) : fileURLToPath(uri);
+    return { open: () => new DirStore({ root }), location: root };
+  }
+  const scheme = (m[1] as string).toLowerCase();
+  const rest = (m[2] as string).replace(/\/+$/, '');
+  if (rest === '') throw configError(ctx, `'uri' ${JSON.stringify(uri)} names no bucket`);
+  if (scheme === 's3' || scheme === 's3a' || scheme === 'gs') {
+    const endpoint = s('endpoint');
+    if (
+      endpoint?.startsWith('http://') &&
+      (o.allowHttp === undefined || !flag(ctx, o.allowHttp, 'aws_allow_http'))
+    )
+      throw configError(ctx, `endpoint ${endpoint} is plain http: set "aws_allow_http": "true" to allow it`);
+    const anonymous = o.anonymous !== undefined && flag(ctx, o.anonymous, 'aws_skip_signature');
+    const pathStyle =
+      o.virtualHosted === undefined
+        ? undefined
+        : !flag(ctx, o.virtualHosted, 'aws_virtual_hosted_style_request');
+    const region = s('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    const accessKey = s('accessKey');
+    const secretKey = s('secretKey');
+    const sessionToken = s('sessionToken');
+    const open = () =>
+      new S3Store({
+        bucket: rest,
+        provider: scheme === 'gs' ? 'GCS' : 'AWS',
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(region !== undefined ? { region } : {}),
+        ...(anonymous ? { anonymous: true } : {}),
+        ...(accessKey !== undefined ? { accessKey } : {}),
+        ...(secretKey !== undefined ? { secretKey } : {}),
+        ...(sessionToken !== undefined ? { sessionToken } : {}),
+        ...(pathStyle !== undefined ? { forcePathStyle: pathStyle } : {}),
+        maxAttempts: Math.min(3, maxRetries + 1),
+      });
+    return { open, location: `${scheme}://${rest}` };
+  }
+  if (scheme === 'az' || scheme === 'azure' || scheme === 'abfs' || scheme === 'abfss') {
+    let bucket = rest;
+    let account = s('account');
+    // abfs[s]://container@account.dfs.core.windows.net/path
+    const at = /^([^@/]+)@([^./]+)\.[^/]*(\/.*)?$/.exec(rest);
+    if (at !== null) {
+      bucket = `${at[1]}${at[3] ?? ''}`;
+      account ??= at[2];
+    }
+    const accountKey = s('accountKey');
+    const sasToken = s('sasToken');
+    const endpoint = s('endpoint');
+    const open = () =>
+      new AzureStore({
+        bucket,
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(account !== undefined && accountKey !== undefined ? { accountName: account, accountKey } : {}),
+        ...(account !== undefined ? { account } : {}),
+        ...(sasToken !== undefined ? { sasToken } : {}),
+        maxTries: Math.min(3, maxRetries + 1),
+      });
+    return { open, location: `az://${bucket}` };
+  }
+  throw configError(
+    ctx,
+    `'uri' scheme '${scheme}://' is not supported; use s3://, gs://, az:// (or abfs[s]://), file:// or a local path`,
+  );
+}
+
+// ---- the log ----
+
+interface FileEntry {
+  readonly path: string;
+  readonly partitionValues: Readonly<Record<string, string | null>>;
+  readonly size: number | null;
+}
+
+interface TableMeta {
+  readonly partitionColumns: readonly string[];
+  readonly schemaFields: readonly string[];
+  readonly configuration: Readonly<Record<string, string>>;
+}
+
+interface Protocol {
+  readonly minReaderVersion: number;
+  readonly readerFeatures: readonly string[];
+}
+
+/** The table as of one version: live files, schema, protocol. */
+interface TableState {
+  version: number;
+  readonly files: Map<string, FileEntry>;
+  meta: TableMeta | null;
+  protocol: Protocol | null;
+}
+
+/** One commit's data changes, in the order they are pushed: removes, then adds. */
+interface CommitChanges {
+  readonly files: Array<{ readonly file: FileEntry; readonly weight: 1 | -1 }>;
+}
+
+interface LogListing {
+  readonly commits: Map<number, ObjectInfo>;
+  /** Checkpoint version → parts found (by part number) and the part count. */
+  readonly checkpoints: Map<number, { parts: Map<number, string>; count: number }>;
+}
+
+const pad = (v: number) => String(v).padStart(20, '0');
+const commitKey = (v: number) => `_delta_log/${pad(v)}.json`;
+
+type Raw = Record<string, unknown>;
+const isObj = (v: unknown): v is Raw => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Reads the Delta log of one table. */
+class DeltaLog {
+  readonly store: ObjectStore;
+  readonly location: string;
+  readonly signal: AbortSignal;
+  readonly maxRetries: number;
+  readonly onRetry: (e: unknown, attempt: number) => void;
+
+  constructor(
+    store: ObjectStore,
+    location: string,
+    signal: AbortSignal,
+    maxRetries: number,
+    onRetry: (e: unknown, attempt: number) => void,
+  ) {
+    this.store = store;
+    this.location = location;
+    this.signal = signal;
+    this.maxRetries = maxRetries;
+    this.onRetry = onRetry;
+  }
+
+  err(code: ErrorCode, message: string): ServiceError {
+    return new ServiceError(code, `Delta table ${this.location}: ${message}`, { uri: this.location });
+  }
+
+  /** Retries `f` on transient store failures. */
+  async retrying<T>(f: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await f();
+      } catch (e) {
+        if (this.signal.aborted || !isTransient(e) || attempt >= this.maxRetries) throw e;
+        this.onRetry(e, attempt + 1);
+        await sleep(BACKOFF_MS * 2 ** attempt, this.signal);
+      }
+    }
+  }
+
+  async list(): Promise<LogListing> {
+    const commits = new Map<number, ObjectInfo>();
+    const checkpoints = new Map<number, { parts: Map<number, string>; count: number }>();
+    let objs: ObjectInfo[];
+    try {
+      objs = await this.retrying(async () => {
+        const out: ObjectInfo[] = [];
+        for await (const o of this.store.list('_delta_log/', { signal: this.signal })) out.push(o);
+        return out;
+      });
+    } catch (e) {
+      if (isServiceError(e, 'ObjectStoreBucketNotFound') || isServiceError(e, 'ObjectNotFound'))
+        throw this.err(
+          NOT_FOUND,
+          `there is no Delta table here (${e.message}); 'uri' must name the directory that holds _delta_log/`,
+        );
+      throw e;
+    }
+    for (const o of objs) {
+      const name = o.key.slice('_delta_log/'.length);
+      let m = /^(\d{20})\.json$/.exec(name);
+      if (m !== null) {
+        commits.set(Number(m[1]), o);
+        continue;
+      }
+      m = /^(\d{20})\.checkpoint\.parquet$/.exec(name);
+      if (m !== null) {
+        checkpoints.set(Number(m[1]), { parts: new Map([[1, o.key]]), count: 1 });
+        continue;
+      }
+      m = /^(\d{20})\.checkpoint\.(\d{10})\.(\d{10})\.parquet$/.exec(name);
+      if (m !== null) {
+        const v = Number(m[1]);
+        const count = Number(m[3]);
+        const c = checkpoints.get(v) ?? { parts: new Map<number, string>(), count };
+        if (c.count === count) c.parts.set(Number(m[2]), o.key);
+        checkpoints.set(v, c);
+      }
+    }
+    if (commits.size === 0 && checkpoints.size === 0)
+      throw this.err(
+        NOT_FOUND,
+        "there is no Delta table here: _delta_log/ holds no commits; 'uri' must name the directory that holds _delta_log/",
+      );
+    return { commits, checkpoints };
+  }
+
+  /** The latest version the listing knows. */
+  static latest(l: LogListing): number {
+    let v = -1;
+    for (const k of l.commits.keys()) v = Math.max(v, k);
+    for (const [k, c] of l.checkpoints) if (c.parts.size === c.count) v = Math.max(v, k);
+    return v;
+  }
+
+  /** The actions of commit `v` (null when it does not exist yet). */
+  async commit(v: number): Promise<Raw[] | null> {
+    let text: string;
+    try {
+      const r = await this.retrying(() => this.store.get(commitKey(v), { signal: this.signal }));
+      text = Buffer.from(r.bytes).toString('utf8');
+    } catch (e) {
+      if (isServiceError(e, 'ObjectNotFound')) return null;
+      throw e;
+    }
+    const out: Raw[] = [];
+    for (const [i, line] of text.split('\n').entries()) {
+      if (line.trim() === '') continue;
+      let a: unknown;
+      try {
+        a = JSON.parse(line);
+      } catch {
+        throw this.err(BAD_LOG, `line ${i + 1} of ${commitKey(v)} is not JSON`);
+      }
+      if (!isObj(a)) throw this.err(BAD_LOG, `line ${i + 1} of ${commitKey(v)} is not a JSON object`);
+      out.push(a);
+    }
+    return out;
+  }
+
+  /** The actions a checkpoint holds (add, metaData, protocol; its tombstones are skipped). */
+  async checkpoint(v: number, parts: readonly string[]): Promise<Raw[]> {
+    const out: Raw[] = [];
+    for (const key of parts) {
+      let rows: Raw[];
+      try {
+        const r = await this.retrying(() => this.store.get(key, { signal: this.signal }));
+        const src: AsyncBuffer = bufferSource(r.bytes);
+        const metadata = await parquetMetadataAsync(src);
+        const have = new Set(parquetSchema(metadata).children.map((c) => c.element.name));
+        const columns = ['add', 'metaData', 'protocol'].filter((c) => have.has(c));
+        rows = (await parquetReadObjects({ file: src, metadata, columns, compressors })) as Raw[];
+      } catch (e) {
+        if (isServiceError(e) && !isServiceError(e, 'ParquetInvalidFile')) throw e;
+        throw this.err(BAD_LOG, `checkpoint ${key} of version ${v} cannot be read: ${(e as Error).message}`);
+      }
+      for (const row of rows)
+        for (const k of ['protocol', 'metaData', 'add'])
+          if (isObj(row[k])) out.push({ [k]: normalizeCheckpointAction(row[k] as Raw) });
+    }
+    return out;
+  }
+
+  /**
+   * The state at version `v`: the newest complete checkpoint at or below `v` plus the commits after it.
+   * @throws DeltaVersionNotFound / DeltaLogInvalid.
+   */
+  async stateAt(l: LogListing, v: number): Promise<TableState> {
+    let cp = -1;
+    for (const [k, c] of l.checkpoints) if (k <= v && c.parts.size === c.count && k > cp) cp = k;
+    const latest = DeltaLog.latest(l);
+    if (v > latest)
+      throw this.err(NO_VERSION, `version ${v} does not exist (the latest version is ${latest})`);
+    const state: TableState = { version: v, files: new Map(), meta: null, protocol: null };
+    if (cp >= 0) {
+      const c = l.checkpoints.get(cp) as { parts: Map<number, string>; count: number };
+      const keys = [...c.parts.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+      for (const a of await this.checkpoint(cp, keys)) this.apply(state, a, cp);
+    } else if (!l.commits.has(0)) {
+      throw this.err(
+        NO_VERSION,
+        `version ${v} cannot be rebuilt: the log has no commit 0 and no checkpoint at or before version ${v} (older log entries were cleaned up); ask for a later version`,
+      );
+    }
+    for (let k = cp + 1; k <= v; k++) {
+      if (!l.commits.has(k))
+        throw this.err(
+          BAD_LOG,
+          `commit ${k} is missing from _delta_log/ (the log has a gap before version ${v})`,
+        );
+      const actions = await this.commit(k);
+      if (actions === null) throw this.err(BAD_LOG, `commit ${k} disappeared while it was read`);
+      for (const a of actions) this.apply(state, a, k);
+    }
+    if (state.meta === null) throw this.err(BAD_LOG, `no metaData action up to version ${v}`);
+    if (state.protocol === null) throw this.err(BAD_LOG, `no protocol action up to version ${v}`);
+    return state;
+  }
+
+  /** Applies one action to `state` (checking protocol and metadata as they arrive). */
+  apply(state: TableState, a: Raw, v: number): void {
+    if (isObj(a.protocol)) {
+      state.protocol = this.protocolOf(a.protocol, v);
+    } else if (isObj(a.metaData)) {
+      state.meta = this.metaOf(a.metaData, v);
+    } else if (isObj(a.add)) {
+      const f = this.fileOf(a.add, 'add', v);
+      state.files.set(f.path, f);
+    } else if (isObj(a.remove)) {
+      const p = a.remove.path;
+      if (typeof p !== 'string') throw this.err(BAD_LOG, `a remove action of version ${v} has no path`);
+      state.files.delete(p);
+    }
+  }
+
+  protocolOf(p: Raw, v: number): Protocol {
+    const minReaderVersion = Number(p.minReaderVersion);
+    if (!Number.isInteger(minReaderVersion))
+      throw this.err(BAD_LOG, `the protocol action of version ${v} has no minReaderVersion`);
+    const readerFeatures = Array.isArray(p.readerFeatures) ? p.readerFeatures.map(String) : [];
+    if (minReaderVersion > 3)
+      throw this.err(
+        UNSUPPORTED,
+        `reader protocol version ${minReaderVersion} (version ${v}) is not supported (Holdfast reads versions 1 to 3)`,
+      );
+    for (const f of readerFeatures)
+      if (!READER_FEATURES.has(f) && f !== 'columnMapping')
+        throw this.err(
+          UNSUPPORTED,
+          `the table needs the Delta reader feature '${f}' (version ${v}), which Holdfast does not support${f === 'deletionVectors' ? ' (purge the deletion vectors, e.g. REORG TABLE ... APPLY (PURGE), or disable them)' : ''}`,
+        );
+    return { minReaderVersion, readerFeatures };
+  }
+
+  metaOf(m: Raw, v: number): TableMeta {
+    const configuration: Record<string, string> = {};
+    if (isObj(m.configuration))
+      for (const [k, x] of Object.entries(m.configuration))
+        if (x !== null && x !== undefined) configuration[k] = String(x);
+    const cm = configuration['delta.columnMapping.mode'];
+    if (cm !== undefined && cm !== 'none')
+      throw this.err(
+        UNSUPPORTED,
+        `the table uses column mapping (delta.columnMapping.mode = ${cm}, version ${v}), which Holdfast does not support`,
+      );
+    const partitionColumns = Array.isArray(m.partitionColumns) ? m.partitionColumns.map(String) : [];
+    let schemaFields: string[] = [];
+    if (typeof m.schemaString === 'string') {
+      try {
+        const s = JSON.parse(m.schemaString) as { fields?: Array<{ name?: unknown }> };
+        schemaFields = (s.fields ?? []).map((f) => String(f.name));
+      } catch {
+        throw this.err(BAD_LOG, `the schemaString of version ${v}'s metaData is not JSON`);
+      }
+    } else throw this.err(BAD_LOG, `the metaData action of version ${v} has no schemaString`);
+    return { partitionColumns, schemaFields, configuration };
+  }
+
+  fileOf(a: Raw, kind: 'add' | 'remove', v: number): FileEntry {
+    const path = a.path;
+    if (typeof path !== 'string' || path === '')
+      throw this.err(BAD_LOG, `an ${kind} action of version ${v} has no path`);
+    if (isObj(a.deletionVector))
+      throw this.err(
+        UNSUPPORTED,
+        `file ${path} (version ${v}) has a deletion vector, which Holdfast does not support (purge deletion vectors, e.g. REORG TABLE ... APPLY (PURGE))`,
+      );
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) || path.startsWith('/'))
+      throw this.err(
+        UNSUPPORTED,
+        `file ${path} (version ${v}) lies outside the table (a shallow clone?), which Holdfast does not read`,
+      );
+    const pv: Record<string, string | null> = {};
+    if (isObj(a.partitionValues))
+      for (const [k, x] of Object.entries(a.partitionValues))
+        pv[k] = x === null || x === undefined ? null : String(x);
+    const size = typeof a.size === 'number' ? a.size : typeof a.size === 'bigint' ? Number(a.size) : null;
+    return { path, partitionValues: pv, size };
+  }
+}
+
+/** A checkpoint row's action as a commit would hold it (maps read as objects or key/value lists). */
+function normalizeCheckpointAction(a: Raw): Raw {
+  const out: Raw = { ...a };
+  for (const k of ['partitionValues', 'configuration']) {
+    const x = a[k];
+    if (Array.isArray(x)) {
+      const o: Record<string, unknown> = {};
+      for (const e of x) if (isObj(e)) o[String(e.key)] = e.value;
+      out[k] = o;
+    }
+  }
+  return out;
+}
+
+/** The data changes of commit `v`'s `actions` (removes before adds), given the state just before it. */
+function changesOf(log: DeltaLog, before: TableState, actions: readonly Raw[], v: number): CommitChanges {
+  const removes: Array<{ file: FileEntry; weight: -1 }> = [];
+  const adds: Array<{ file: FileEntry; weight: 1 }> = [];
+  for (const a of actions) {
+    if (isObj(a.add) && a.add.dataChange !== false)
+      adds.push({ file: log.fileOf(a.add, 'add', v), weight: 1 });
+    if (isObj(a.remove) && a.remove.dataChange !== false) {
+      const r = log.fileOf(a.remove, 'remove', v);
+      const known = before.files.get(r.path);
+      // a remove need not repeat the file's partition values and size: the state knows them
+      removes.push({
+        file: {
+          path: r.path,
+          partitionValues:
+            Object.keys(r.partitionValues).length > 0 || known === undefined
+              ? r.partitionValues
+              : known.partitionValues,
+          size: r.size ?? known?.size ?? null,
+        },
+        weight: -1,
+      });
+    }
+  }
+  return { files: [...removes, ...adds] };
+}
+
+function positionOf(ctx: ConnectorContext, raw: InputPosition | null | undefined): DeltaInputPosition | null {
+  if (raw === null || raw === undefined) return null;
+  const p = raw as Partial<DeltaInputPosition>;
+  const nat = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (
+    !nat(p.version) ||
+    !nat(p.file) ||
+    !nat(p.row) ||
+    (p.snapshot !== undefined && typeof p.snapshot !== 'boolean')
+  )
+    throw configError(
+      ctx,
+      `the resume position must be {"version": <n>, "snapshot"?: true, "file": <n>, "row": <n>}, got ${JSON.stringify(raw)}`,
+    );
+  return {
+    version: p.version as number,
+    ...(p.snapshot === true ? { snapshot: true } : {}),
+    file: p.file as number,
+    row: p.row as number,
+  };
+}
+
+/** Starts reading the table from `position` (default: as the mode and `version`/`datetime` say). */
+export function startDeltaInput(
+  ctx: ConnectorContext,
+  spec: ConnectorSpec,
+  table: TableSchema,
+  host: ConnectorHost,
+  log: ConnectorLog,
+  options: { baseDir: string; position?: InputPosition | null },
+): RunningConnector {
+  const cfg = checkDeltaInput(ctx, spec, options.baseDir, log);
+  const start = positionOf(ctx, options.position);
+  const store = cfg.open();
+  const run = new InputRun(ctx, host, log, spec.maxBatchSize, start);
+  run.onStop(() => store.close().catch(() => {}));
+  const onRetry = (e: unknown, attempt: number) =>
+    log(
+      'warn',
+      `${run.endpoint.name}: reading ${cfg.location} failed (${(e as Error).message}); retry ${attempt}`,
+      {
+        endpoint: run.endpoint.name,
+      },
+    );
+  const dlog = new DeltaLog(store, cfg.location, run.signal, cfg.maxRetries, onRetry);
+  const columns = table.columns as readonly ColumnSchema[];
+
+  /** Which table columns are partition columns (table index → Delta partition column name). */
+  const partitionPlan = (meta: TableMeta): Map<number, string> => {
+    const out = new Map<number, string>();
+    columns.forEach((c, i) => {
+      const p =
+        meta.partitionColumns.find((n) => n === c.name) ??
+        (c.caseSensitive
+          ? undefined
+          : meta.partitionColumns.find((n) => n.toLowerCase() === c.name.toLowerCase()));
+      if (p !== undefined) out.set(i, p);
+    });
+    return out;
+  };
+
+  const checkMeta = (state: TableState): void => {
+    const meta = state.meta as TableMeta;
+    for (const c of columns) {
+      const found =
+        meta.schemaFields.includes(c.name) ||
+        (!c.caseSensitive && meta.schemaFields.some((f) => f.toLowerCase() === c.name.toLowerCase()));
+      if (!found && !c.type.nullable)
+        throw new ServiceError(
+          'ParquetSchemaMismatch',
+          `Delta table ${cfg.location} has no column '${c.name}', which table '${table.name}' declares NOT NULL; declare the table with the Delta table's columns (it has ${meta.schemaFields.join(', ')})`,
+          { table: table.name, column: c.name },
+        );
+    }
+    if (cfg.requireChangeFeed && meta.configuration['delta.enableChangeDataFeed'] !== 'true')
+      throw dlog.err(
+        'DeltaUnsupportedFeature',
+        '\'change_feed\' is "require" but the table does not set delta.enableChangeDataFeed',
+      );
+  };
+
+  /** Pushes rows `fromRow..` of one data file with `weight`, each batch with the position after it. */
+  const pushFile = async (
+    state: TableState,
+    f: FileEntry,
+    weight: 1 | -1,
+    fromRow: number,
+    positionAt: (row: number, done: boolean) => DeltaInputPosition,
+  ): Promise<void> => {
+    const meta = state.meta as TableMeta;
+    const parts = partitionPlan(meta);
+    const dataCols = columns.filter((_, i) => !parts.has(i));
+    const sub: TableSchema = { ...table, columns: dataCols };
+    const pvals: Value[] = [];
+    for (const [i, name] of parts) {
+      const col = columns[i] as ColumnSchema;
+      const raw = f.partitionValues[name] ?? null;
+      let v: Value = null;
+      if (raw !== null && raw !== '') {
+        // Delta writes a NULL partition value as null or as the empty string
+        const text = col.type.kind === 'TIMESTAMP' ? raw.replace('T', ' ').replace(/Z$/, '') : raw;
+        try {
+          v = parseTextValue(text, col.type, col.name);
+        } catch (e) {
+          throw dlog.err(
+            BAD_LOG,
+            `file ${f.path}: partition value ${JSON.stringify(raw)} of column '${name}': ${(e as Error).message}`,
+          );
+        }
+      }
+      if (v === null && !col.type.nullable)
+        throw dlog.err(
+          BAD_LOG,
+          `file ${f.path} has a NULL partition value for column '${col.name}', which is NOT NULL in table '${table.name}'`,
+        );
+      pvals[i] = v;
+    }
+    let key: string;
+    try {
+      key = decodeURIComponent(f.path);
+    } catch {
+      key = f.path;
+    }
+    let size = f.size;
+    if (size === null) {
+      const h = await dlog.retrying(() => store.head(key, { signal: run.signal }));
+      if (h === null) throw dlog.err(BAD_LOG, `data file ${key} named by the log does not exist`);
+      size = h.size;
+    }
+    const source = objectSource(
+      store,
+      { key, size },
+      {
+        signal: run.signal,
+        maxRetries: cfg.maxRetries,
+        backoffMs: BACKOFF_MS,
+        onVersion: () => {},
+        onRetry,
+      },
+    );
+    const where = `${cfg.location}/${key}`;
+    let file: Awaited<ReturnType<typeof openParquet>>;
+    try {
+      file = await openParquet(source, sub, where, { ignoreExtraColumns: true, missingAsNull: true });
+    } catch (e) {
+      if (isServiceError(e, 'ObjectNotFound'))
+        throw dlog.err(BAD_LOG, `data file ${key} named by the log does not exist (vacuumed?)`);
+      if (isServiceError(e)) throw e;
+      throw invalidFile(where, e);
+    }
+    if (fromRow >= file.numRows) {
+      await run.push([], fromRow === 0 ? size : 0, positionAt(file.numRows, true));
+      return;
+    }
+    const n = run.maxBatchSize;
+    const full = (row: readonly Value[]): Value[] => {
+      const out: Value[] = new Array(columns.length);
+      let j = 0;
+      for (let i = 0; i < columns.length; i++)
+        out[i] = parts.has(i) ? (pvals[i] ?? null) : (row[j++] ?? null);
+      return out;
+    };
+    for (const g of file.groups) {
+      if (g.end <= fromRow) continue;
+      if (run.stopped) return;
+      const first = Math.max(g.start, fromRow);
+      const r = await file.read(first, g.end);
+      run.reportParseErrors(r, `in rows ${first + 1}..${g.end} of ${where}`);
+      const last = g.end === file.numRows;
+      for (let i = 0; i === 0 || i < r.changes.length; i += n) {
+        const j = Math.min(r.changes.length, i + n);
+        const next = j < r.changes.length ? (r.rowIndex[j] as number) : g.end;
+        const done = last && next === g.end;
+        const changes: ParsedChange[] = r.changes
+          .slice(i, j)
+          .map((c) => ({ row: full(c.row), weight: weight * c.weight }));
+        await run.push(changes, done ? size : 0, positionAt(next, done));
+      }
+    }
+  };
+
+  /** Pushes files `[from..]` of a list (`fromRow` in the first), then the position "all done". */
+  const pushFiles = async (
+    state: TableState,
+    files: ReadonlyArray<{ file: FileEntry; weight: 1 | -1 }>,
+    at: { version: number; snapshot: boolean },
+    from: { file: number; row: number },
+  ): Promise<void> => {
+    const pos = (file: number, row: number): DeltaInputPosition => ({
+      version: at.version,
+      ...(at.snapshot ? { snapshot: true } : {}),
+      file,
+      row,
+    });
+    for (let i = from.file; i < files.length; i++) {
+      if (run.stopped) return;
+      const e = files[i] as { file: FileEntry; weight: 1 | -1 };
+      await pushFile(state, e.file, e.weight, i === from.file ? from.row : 0, (row, done) =>
+        done ? pos(i + 1, 0) : pos(i, row),
+      );
+    }
+    if (files.length === 0) await run.push([], 0, pos(0, 0)); // records that this version is done
+  };
+
+  const snapshotFiles = (state: TableState) =>
+    [...state.files.values()]
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .map((file) => ({ file, weight: 1 as const }));
+
+  /** The version `datetime` names: the latest commit at or before it. */
+  const versionAt = async (l: LogListing, when: Date): Promise<number> => {
+    const vs = [...l.commits.keys()].sort((a, b) => b - a);
+    for (const v of vs) {
+      const actions = await dlog.commit(v);
+      const info = actions?.find((a) => isObj(a.commitInfo))?.commitInfo as Raw | undefined;
+      const ts = Number(
+        info?.inCommitTimestamp ?? info?.timestamp ?? l.commits.get(v)?.lastModified?.getTime() ?? Number.NaN,
+      );
+      if (Number.isFinite(ts) && ts <= when.getTime()) return v;
+    }
+    throw dlog.err(NO_VERSION, `no version of the table was committed at or before ${when.toISOString()}`);
+  };
+
+  run.start(async () => {
+    const listing = await dlog.list();
+    const latest = DeltaLog.latest(listing);
+    let state: TableState;
+    let next: number; // the next commit to follow
+    const follows = cfg.mode !== 'snapshot';
+    if (start !== null && start.snapshot === true) {
+      state = await dlog.stateAt(listing, start.version);
+      checkMeta(state);
+      await pushFiles(state, snapshotFiles(state), { version: start.version, snapshot: true }, start);
+      next = start.version + 1;
+    } else if (start !== null) {
+      // inside (or at the end of) commit start.version
+      state =
+        start.version === 0
+          ? { version: -1, files: new Map(), meta: null, protocol: null }
+          : await dlog.stateAt(listing, start.version - 1);
+      const actions = await dlog.commit(start.version);
+      if (actions === null)
+        throw dlog.err(NO_VERSION, `commit ${start.version} (the resume position) is missing from the log`);
+      const ch = changesOf(dlog, state, actions, start.version);
+      for (const a of actions) dlog.apply(state, a, start.version);
+      state.version = start.version;
+      checkMeta(state);
+      if (start.file < ch.files.length)
+        await pushFiles(state, ch.files, { version: start.version, snapshot: false }, start);
+      next = start.version + 1;
+    } else {
+      const v = cfg.version ?? (cfg.datetime !== null ? await versionAt(listing, cfg.datetime) : latest);
+      state = await dlog.stateAt(listing, v);
+      checkMeta(state);
+      if (cfg.mode !== 'follow')
+        await pushFiles(state, snapshotFiles(state), { version: v, snapshot: true }, { file: 0, row: 0 });
+      next = v + 1;
+    }
+    if (!follows) return run.stopped ? 'stopped' : 'end_of_input';
+    for (;;) {
+      if (run.stopped) return 'stopped';
+      if (cfg.endVersion !== null && next > cfg.endVersion) return 'end_of_input';
+      const actions = await dlog.commit(next);
+      if (actions === null) {
+        await sleep(cfg.pollMs, run.signal);
+        continue;
+      }
+      const ch = changesOf(dlog, state, actions, next);
+      for (const a of actions) dlog.apply(state, a, next);
+      state.version = next;
+      checkMeta(state);
+      await pushFiles(state, ch.files, { version: next, snapshot: false }, { file: 0, row: 0 });
+      next++;
+    }
+  });
+  return run;
+}
