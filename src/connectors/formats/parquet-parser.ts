@@ -11,7 +11,8 @@
  * Schema: the file's top-level columns must be the table's columns (names matched exactly, then
  * case-insensitively for columns not quoted in SQL), and each column's Parquet type must fit the SQL type
  * (Feldera's Arrow mapping, plus the widenings listed in {@link fits}); otherwise the whole file is refused
- * with `ParquetSchemaMismatch` naming the column. A file that is not Parquet, or uses an encoding or codec
+ * with `ParquetSchemaMismatch` naming the column (a reader may relax this with {@link OpenOptions}: the Delta
+ * input skips extra file columns and reads nullable columns a file lacks as NULL). A file that is not Parquet, or uses an encoding or codec
  * that cannot be decoded, is `ParquetInvalidFile`. Per-row problems (NULL in a NOT NULL column, a value out
  * of the SQL type's range, a string longer than VARCHAR(n)) are parse errors of that row only; the other rows
  * are kept, as with JSON and CSV.
