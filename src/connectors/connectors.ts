@@ -216,7 +216,7 @@ export function declaredConnectors(program: Program, options: { baseDir?: string
         checkUrlInput(d.ctx, d.spec, quiet);
         break;
       case 'delta_table_input':
-        checkDeltaInput(d.ctx, d.spec, baseDir, quiet);
+        checkDeltaInput(d.ctx, d.spec, d.relation as TableSchema, baseDir, quiet);
         break;
       case 'datagen':
         compileDatagen(d.ctx, d.spec.config, d.relation as TableSchema);

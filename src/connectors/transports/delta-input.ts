@@ -16,7 +16,10 @@
  * inserts (files moved without a data change, `dataChange: false`, e.g. compaction, are skipped);
  * `snapshot_and_follow` — the snapshot, then follow. Following polls for the next commit every
  * `poll_interval_ms` (a Holdfast option, default 1000 ms). `end_version` ends the input once that commit is
- * pushed. `cdc` mode, `timestamp_column`, `filter` and `snapshot_filter` are refused at compile time.
+ * pushed. `filter` (every row, snapshot and changes) and `snapshot_filter` (snapshot rows only) are SQL boolean
+ * expressions over the table's columns, compiled with Holdfast's binder when the program is compiled; a row
+ * is kept when they are TRUE (a filter that fails on a row makes it a parse error). `cdc` mode and
+ * `timestamp_column` are refused at compile time.
  *
  * Columns map by name (case-insensitively unless quoted in SQL); partition columns take their value from the
  * file's `partitionValues` (text, parsed as the column's type); data file values are converted as the parquet
@@ -37,8 +40,13 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
+import { parseSync } from 'libpg-query';
 import { isServiceError, ServiceError } from '../../errors/service-error.ts';
+import { type Bound, compile } from '../../sql/bound.ts';
+import { bindExpr } from '../../sql/expr.ts';
+import type { Ast } from '../../sql/parse.ts';
 import type { ColumnSchema, TableSchema } from '../../sql/schema.ts';
+import { SourceMap } from '../../sql/source-map.ts';
 import { parseTextValue } from '../../sql/values/format.ts';
 import { AzureStore } from '../../sync/azure-store.ts';
 import { DirStore } from '../../sync/dir-store.ts';
@@ -46,9 +54,9 @@ import type { ObjectInfo, ObjectStore } from '../../sync/object-store.ts';
 import { isTransient } from '../../sync/retry.ts';
 import { S3Store } from '../../sync/s3-store.ts';
 import type { ErrorCode } from '../../types/error-codes.ts';
-import type { Value } from '../../zset/value.ts';
+import type { Row, Value } from '../../zset/value.ts';
 import { type AsyncBuffer, bufferSource, invalidFile, openParquet } from '../formats/parquet-parser.ts';
-import type { ParsedChange } from '../formats/parse-result.ts';
+import { addError, emptyResult, type ParsedChange } from '../formats/parse-result.ts';
 import { type ConnectorContext, type ConnectorSpec, configError, kindOf, optionalInt } from './config.ts';
 import { InputRun } from './input-run.ts';
 import { objectSource } from './parquet-input.ts';
@@ -76,7 +84,14 @@ export interface DeltaInputConfig {
   readonly maxRetries: number;
   /** `change_feed: "require"`: the table must have `delta.enableChangeDataFeed`. */
   readonly requireChangeFeed: boolean;
+  /** `filter`: rows kept everywhere (snapshot and follow), as compiled against the table. */
+  readonly filter: RowFilter | null;
+  /** `snapshot_filter`: rows kept in the initial snapshot. */
+  readonly snapshotFilter: RowFilter | null;
 }
+
+/** A compiled row filter: TRUE keeps the row; FALSE or NULL drops it. */
+export type RowFilter = (row: Row) => boolean;
 
 const NOT_FOUND: ErrorCode = 'DeltaTableNotFound';
 const NO_VERSION: ErrorCode = 'DeltaVersionNotFound';
@@ -188,6 +203,7 @@ function versionOpt(ctx: ConnectorContext, v: unknown, key: string): number | nu
 export function checkDeltaInput(
   ctx: ConnectorContext,
   spec: ConnectorSpec,
+  table: TableSchema,
   baseDir: string,
   log: ConnectorLog,
 ): DeltaInputConfig {
@@ -222,16 +238,24 @@ export function checkDeltaInput(
       `'mode' is required: "snapshot", "follow" or "snapshot_and_follow", got ${kindOf(cfg.mode)}`,
     );
   const mode: DeltaMode = rawMode;
-  for (const key of ['filter', 'snapshot_filter', 'timestamp_column', 'cdc_delete_filter', 'cdc_order_by'])
+  for (const key of ['timestamp_column', 'cdc_delete_filter', 'cdc_order_by'])
     if (cfg[key] !== undefined && cfg[key] !== null)
       throw configError(
         ctx,
         key === 'timestamp_column'
           ? "'timestamp_column' (snapshot in timestamp order) is not supported by Holdfast; remove it (the snapshot is read file by file)"
-          : key.startsWith('cdc_')
-            ? `'${key}' belongs to mode "cdc", which Holdfast does not support; remove it`
-            : `'${key}' (a SQL row filter) is not supported by Holdfast's delta_table_input; remove it and filter in a view (SELECT ... WHERE ...)`,
+          : `'${key}' belongs to mode "cdc", which Holdfast does not support; remove it`,
       );
+  const filterText = str(ctx, cfg.filter, 'filter');
+  const snapshotFilterText = str(ctx, cfg.snapshot_filter, 'snapshot_filter');
+  if (snapshotFilterText !== null && mode === 'follow')
+    throw configError(
+      ctx,
+      "'snapshot_filter' is only valid in a mode that takes a snapshot (snapshot or snapshot_and_follow)",
+    );
+  const filter = filterText === null ? null : compileFilter(ctx, table, filterText, 'filter');
+  const snapshotFilter =
+    snapshotFilterText === null ? null : compileFilter(ctx, table, snapshotFilterText, 'snapshot_filter');
   const tm = str(ctx, cfg.transaction_mode, 'transaction_mode');
   if (tm !== null && !['none', 'snapshot', 'always', 'catchup'].includes(tm))
     throw configError(
@@ -295,7 +319,62 @@ export function checkDeltaInput(
     pollMs,
     maxRetries,
     requireChangeFeed: cf === 'require',
+    filter,
+    snapshotFilter,
   };
+}
+
+/**
+ * Compiles a `filter`/`snapshot_filter` (a SQL boolean expression over the table's columns, as in
+ * `SELECT * FROM t WHERE <expression>`) with Holdfast's expression binder. The SQL parser is loaded whenever a
+ * program was compiled, which is always the case before connectors are checked.
+ * @throws ServiceError SqlPropertyError naming the option (syntax, unknown column, not a boolean).
+ */
+export function compileFilter(
+  ctx: ConnectorContext,
+  table: TableSchema,
+  text: string,
+  key: string,
+): RowFilter {
+  const sql = `SELECT * FROM t WHERE ${text}`;
+  const bad = (why: string) => configError(ctx, `'${key}' ${JSON.stringify(text)}: ${why}`);
+  let where: Ast | undefined;
+  try {
+    const tree = parseSync(sql) as { stmts?: Array<{ stmt: Ast }> };
+    const stmts = tree.stmts ?? [];
+    const sel =
+      stmts.length === 1
+        ? ((stmts[0] as { stmt: Ast }).stmt as { SelectStmt?: Record<string, unknown> }).SelectStmt
+        : undefined;
+    const only =
+      sel !== undefined &&
+      Object.keys(sel).every((k) =>
+        ['targetList', 'fromClause', 'whereClause', 'limitOption', 'op'].includes(k),
+      );
+    if (!only) throw new Error('expected one boolean expression');
+    where = sel?.whereClause as Ast | undefined;
+  } catch (e) {
+    throw bad(`not a SQL expression (${(e as Error).message})`);
+  }
+  if (where === undefined) throw bad('expected one boolean expression');
+  let b: Bound;
+  try {
+    b = bindExpr(where, {
+      columns: (table.columns as readonly ColumnSchema[]).map((c) => ({
+        qualifier: null,
+        name: c.name,
+        type: c.type,
+      })),
+      source: new SourceMap(sql),
+      clause: key,
+    });
+  } catch (e) {
+    throw bad((e as Error).message.replace(/ at line \d+, column \d+/, ''));
+  }
+  if (b.type.kind !== 'BOOLEAN' && b.type.kind !== 'NULL')
+    throw bad(`it is of type ${b.type.kind}, not BOOLEAN`);
+  const ev = compile(b);
+  return (row) => ev(row, []) === true;
 }
 
 /** The object store a table `uri` names (rooted at the table's directory). */
@@ -751,7 +830,7 @@ export function startDeltaInput(
   log: ConnectorLog,
   options: { baseDir: string; position?: InputPosition | null },
 ): RunningConnector {
-  const cfg = checkDeltaInput(ctx, spec, options.baseDir, log);
+  const cfg = checkDeltaInput(ctx, spec, table, options.baseDir, log);
   const start = positionOf(ctx, options.position);
   const store = cfg.open();
   const run = new InputRun(ctx, host, log, spec.maxBatchSize, start);
@@ -766,6 +845,11 @@ export function startDeltaInput(
     );
   const dlog = new DeltaLog(store, cfg.location, run.signal, cfg.maxRetries, onRetry);
   const columns = table.columns as readonly ColumnSchema[];
+  const { filter, snapshotFilter } = cfg;
+  const snapshotKeep: RowFilter | null =
+    filter !== null && snapshotFilter !== null
+      ? (r) => filter(r) && snapshotFilter(r)
+      : (filter ?? snapshotFilter);
 
   /** Which table columns are partition columns (table index → Delta partition column name). */
   const partitionPlan = (meta: TableMeta): Map<number, string> => {
@@ -806,6 +890,7 @@ export function startDeltaInput(
     state: TableState,
     f: FileEntry,
     weight: 1 | -1,
+    keep: RowFilter | null,
     fromRow: number,
     positionAt: (row: number, done: boolean) => DeltaInputPosition,
   ): Promise<void> => {
@@ -893,9 +978,26 @@ export function startDeltaInput(
         const j = Math.min(r.changes.length, i + n);
         const next = j < r.changes.length ? (r.rowIndex[j] as number) : g.end;
         const done = last && next === g.end;
-        const changes: ParsedChange[] = r.changes
-          .slice(i, j)
-          .map((c) => ({ row: full(c.row), weight: weight * c.weight }));
+        const changes: ParsedChange[] = [];
+        const failed = emptyResult();
+        for (const [k, c] of r.changes.slice(i, j).entries()) {
+          const row = full(c.row);
+          let kept = true;
+          try {
+            kept = keep === null || keep(row);
+          } catch (e) {
+            // the filter failed on this row (e.g. a division by zero): the row is an error, not silently dropped
+            kept = false;
+            addError(failed, {
+              description: `the filter failed: ${(e as Error).message}`,
+              event_number: (r.rowIndex[i + k] as number) + 1,
+              field: null,
+              invalid_text: null,
+            });
+          }
+          if (kept) changes.push({ row, weight: weight * c.weight });
+        }
+        run.reportParseErrors(failed, `of ${where}`);
         await run.push(changes, done ? size : 0, positionAt(next, done));
       }
     }
@@ -917,8 +1019,13 @@ export function startDeltaInput(
     for (let i = from.file; i < files.length; i++) {
       if (run.stopped) return;
       const e = files[i] as { file: FileEntry; weight: 1 | -1 };
-      await pushFile(state, e.file, e.weight, i === from.file ? from.row : 0, (row, done) =>
-        done ? pos(i + 1, 0) : pos(i, row),
+      await pushFile(
+        state,
+        e.file,
+        e.weight,
+        at.snapshot ? snapshotKeep : cfg.filter,
+        i === from.file ? from.row : 0,
+        (row, done) => (done ? pos(i + 1, 0) : pos(i, row)),
       );
     }
     if (files.length === 0) await run.push([], 0, pos(0, 0)); // records that this version is done

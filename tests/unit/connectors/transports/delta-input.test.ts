@@ -456,6 +456,37 @@ test('resume: from every position a run reported, the rest of the input exactly 
   }
 });
 
+test('filter (snapshot and follow) and snapshot_filter (snapshot only), compiled against the table', async () => {
+  const t = basicTable();
+  const r = await runToEnd({
+    uri: t.dir,
+    mode: 'snapshot_and_follow',
+    version: 1,
+    end_version: 4,
+    filter: "name IS NULL OR name <> 'two'",
+    snapshot_filter: 'id >= 2 AND id < 5',
+  });
+  assert.equal(r.status.state, 'end_of_input', r.status.error ?? '');
+  assert.deepEqual(r.host.changes(), [
+    // snapshot of version 1: a = {1, 2}, b = {3, 4, 5}; kept: 3, 4 (2 fails filter, 1 and 5 snapshot_filter)
+    [3, 'three', 1],
+    [4, null, 1],
+    // commit 2: a removed (1 passes filter; 2 does not), c = {1} added
+    [1, 'one', -1],
+    [1, 'uno', 1],
+    // commit 4
+    [6, 'six', 1],
+  ]);
+  // a filter that fails on a row makes that row a parse error
+  const e = await runToEnd({ uri: t.dir, mode: 'snapshot', filter: '10 / (id - 1) > 0' });
+  assert.equal(e.status.state, 'end_of_input', e.status.error ?? '');
+  assert.deepEqual(
+    sorted(e.host.changes()).map((x) => x[0]),
+    [3, 4, 5, 6],
+  );
+  assert.equal(e.status.parseErrors, 1);
+});
+
 test('errors: missing table, bad log, gaps, missing versions, unsupported features', async () => {
   const fails = async (config: Record<string, unknown>, re: RegExp) => {
     const r = await runToEnd(config);
@@ -498,10 +529,10 @@ test('errors: missing table, bad log, gaps, missing versions, unsupported featur
   await fails({ uri: vac.dir, mode: 'snapshot' }, /e\.parquet/);
 });
 
-test('config: cdc, filters and timestamp_column refused; storage options; unknown options warned', () => {
+test('config: cdc and timestamp_column refused, bad filters refused at compile time; storage options; unknown options warned', () => {
   const check = (config: Record<string, unknown>) => {
     const { log, entries } = recordingLog();
-    checkDeltaInput(ctxOf(), specOf(config), tmp.dir, log);
+    checkDeltaInput(ctxOf(), specOf(config), T, tmp.dir, log);
     return entries;
   };
   const refused = (config: Record<string, unknown>, re: RegExp) =>
@@ -512,8 +543,12 @@ test('config: cdc, filters and timestamp_column refused; storage options; unknow
   refused({ uri: '/x', mode: 'cdc' }, /"cdc".*not supported/);
   refused({ uri: '/x' }, /'mode' is required/);
   refused({ mode: 'snapshot' }, /'uri' is required/);
-  refused({ uri: '/x', mode: 'snapshot', filter: 'id > 1' }, /'filter'.*not supported/);
-  refused({ uri: '/x', mode: 'snapshot', snapshot_filter: 'id > 1' }, /'snapshot_filter'.*not supported/);
+  refused({ uri: '/x', mode: 'snapshot', filter: 'nope > 1' }, /'filter' "nope > 1": .*nope/);
+  refused({ uri: '/x', mode: 'snapshot', filter: 'id +' }, /'filter' "id \+": not a SQL expression/);
+  refused({ uri: '/x', mode: 'snapshot', filter: 'id + 1' }, /not BOOLEAN/);
+  refused({ uri: '/x', mode: 'snapshot', filter: 'id > 1 ORDER BY id' }, /expected one boolean expression/);
+  refused({ uri: '/x', mode: 'snapshot', filter: 'id > 1; DROP TABLE t' }, /expected one boolean expression/);
+  refused({ uri: '/x', mode: 'follow', snapshot_filter: 'id > 1' }, /'snapshot_filter' is only valid/);
   refused({ uri: '/x', mode: 'snapshot', timestamp_column: 'ts' }, /'timestamp_column'.*not supported/);
   refused({ uri: '/x', mode: 'snapshot', version: 1, datetime: '2024-01-01T00:00:00Z' }, /at most one/);
   refused({ uri: '/x', mode: 'snapshot', end_version: 3 }, /'end_version' is only valid/);
