@@ -17,9 +17,10 @@
  * `snapshot_and_follow` — the snapshot, then follow. Following polls for the next commit every
  * `poll_interval_ms` (a Holdfast option, default 1000 ms). `end_version` ends the input once that commit is
  * pushed. `filter` (every row, snapshot and changes) and `snapshot_filter` (snapshot rows only) are SQL boolean
- * expressions over the table's columns, compiled with Holdfast's binder when the program is compiled; a row
+ * expressions over the table's columns, compiled with Holdfast's binder when the connectors are checked (at
+ * pipeline start, before any connector runs); a row
  * is kept when they are TRUE (a filter that fails on a row makes it a parse error). `cdc` mode and
- * `timestamp_column` are refused at compile time.
+ * `timestamp_column` are refused then too.
  *
  * Columns map by name (case-insensitively unless quoted in SQL); partition columns take their value from the
  * file's `partitionValues` (text, parsed as the column's type); data file values are converted as the parquet
@@ -327,7 +328,7 @@ export function checkDeltaInput(
 /**
  * Compiles a `filter`/`snapshot_filter` (a SQL boolean expression over the table's columns, as in
  * `SELECT * FROM t WHERE <expression>`) with Holdfast's expression binder. The SQL parser is loaded whenever a
- * program was compiled, which is always the case before connectors are checked.
+ * program was compiled, which is always the case before connectors are checked (the table comes from one).
  * @throws ServiceError SqlPropertyError naming the option (syntax, unknown column, not a boolean).
  */
 export function compileFilter(

@@ -529,7 +529,7 @@ test('errors: missing table, bad log, gaps, missing versions, unsupported featur
   await fails({ uri: vac.dir, mode: 'snapshot' }, /e\.parquet/);
 });
 
-test('config: cdc and timestamp_column refused, bad filters refused at compile time; storage options; unknown options warned', () => {
+test('config: cdc and timestamp_column refused, bad filters refused when checked; storage options; unknown options warned', () => {
   const check = (config: Record<string, unknown>) => {
     const { log, entries } = recordingLog();
     checkDeltaInput(ctxOf(), specOf(config), T, tmp.dir, log);
