@@ -2,7 +2,8 @@
  * `delta_table_input` against a real S3 server (s3rver, signatures checked): a Delta table written under a
  * bucket prefix is read through `s3://bucket/prefix` with Delta's storage option names (`aws_endpoint`,
  * `aws_allow_http`, keys, region) in `snapshot_and_follow` mode, a commit written while it runs included; bad
- * credentials and a missing table fail the connector with the store's / Holdfast's error.
+ * credentials and a missing table fail the connector with the store's / Holdfast's error. The same table on
+ * Azure Blob Storage (Azurite, shared key checked) through `az://container/prefix`.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -11,7 +12,9 @@ import { parseConnectorSpec } from '../../src/connectors/transports/config.ts';
 import { startDeltaInput } from '../../src/connectors/transports/delta-input.ts';
 import { compileProgram } from '../../src/sql/program.ts';
 import type { TableSchema } from '../../src/sql/schema.ts';
+import { AzureStore } from '../../src/sync/azure-store.ts';
 import { S3Store } from '../../src/sync/s3-store.ts';
+import { startAzurite } from '../helpers/azurite.ts';
 import { startS3rver } from '../helpers/s3rver.ts';
 import { FakeHost, until } from '../unit/connectors/transports/support.ts';
 
@@ -151,4 +154,60 @@ test('s3://: bad credentials and a missing table fail the connector', async () =
   assert.match(missing.c.status().error ?? '', /no Delta table here/);
   await bad.c.stop();
   await missing.c.stop();
+});
+
+test('az://container/prefix on Azurite with azure_storage_account_name/key and an emulator endpoint', async (t) => {
+  const az = await startAzurite(t, { containers: ['tables'] });
+  const blob = new AzureStore({
+    bucket: 'tables/sales',
+    endpoint: az.endpoint,
+    accountName: az.account,
+    accountKey: az.key,
+  });
+  const bytes = parquet([
+    [7, 'x'],
+    [8, 'y'],
+  ]);
+  await blob.put('day=2024-06-01/part-0.parquet', bytes);
+  await blob.put(
+    `_delta_log/${'0'.padStart(20, '0')}.json`,
+    [
+      { protocol: { minReaderVersion: 1, minWriterVersion: 2 } },
+      {
+        metaData: {
+          id: 's',
+          format: { provider: 'parquet', options: {} },
+          schemaString,
+          partitionColumns: ['day'],
+          configuration: {},
+        },
+      },
+      {
+        add: {
+          path: 'day=2024-06-01/part-0.parquet',
+          size: bytes.length,
+          partitionValues: { day: '2024-06-01' },
+          modificationTime: 0,
+          dataChange: true,
+        },
+      },
+    ]
+      .map((a) => JSON.stringify(a))
+      .join('\n'),
+  );
+  await blob.close();
+  const { c, host } = connector({
+    uri: 'az://tables/sales',
+    mode: 'snapshot',
+    azure_storage_account_name: az.account,
+    azure_storage_account_key: az.key,
+    azure_storage_endpoint: az.endpoint,
+  });
+  await c.settled;
+  assert.equal(c.status().state, 'end_of_input', String(c.status().error));
+  assert.deepEqual(host.rows(), [
+    [7, 'x', '2024-06-01'],
+    [8, 'y', '2024-06-01'],
+  ]);
+  await c.stop();
 });
