@@ -6,7 +6,7 @@
  * errors (missing table, bad log, unsupported features, refused options).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { parquetWriteBuffer, type SchemaElement } from 'hyparquet-writer';
@@ -337,49 +337,130 @@ test('partitioned table: partition values from the log (case-insensitive names, 
   ]);
 });
 
-/** A classic checkpoint (Parquet, one row per action) summing up the log at its version. */
-function checkpoint(t: Table, v: number, files: Array<{ path: string; size: number }>): void {
-  const n = 2 + files.length;
-  const rows = (i: number, x: unknown) => Array.from({ length: n }, (_, k) => (k === i ? x : null));
+/**
+ * A classic checkpoint (Parquet, one row per action) summing up the log at version `v`, in `parts` files
+ * (`<v>.checkpoint.<i>.<n>.parquet` when more than one), add actions with their partitionValues map.
+ */
+function checkpoint(
+  t: Table,
+  v: number,
+  files: Array<{ path: string; size: number; partitionValues?: Record<string, string | null> }>,
+  opts: { schemaString?: string; partitionColumns?: string[]; parts?: number } = {},
+): void {
   const str = (name: string): SchemaElement => ({
     name,
     type: 'BYTE_ARRAY',
     converted_type: 'UTF8',
     repetition_type: OPT,
   });
-  const bytes = parquetWriteBuffer({
-    schema: [
-      { name: 'root', num_children: 3 },
-      { name: 'protocol', repetition_type: OPT, num_children: 2 },
-      { name: 'minReaderVersion', type: 'INT32', repetition_type: OPT },
-      { name: 'minWriterVersion', type: 'INT32', repetition_type: OPT },
-      { name: 'metaData', repetition_type: OPT, num_children: 2 },
-      str('id'),
-      str('schemaString'),
-      { name: 'add', repetition_type: OPT, num_children: 3 },
-      str('path'),
-      { name: 'size', type: 'INT64', repetition_type: OPT },
-      { name: 'dataChange', type: 'BOOLEAN', repetition_type: OPT },
-    ] as SchemaElement[],
-    columnData: [
-      { name: 'protocol', data: rows(0, { minReaderVersion: 1, minWriterVersion: 2 }) },
-      { name: 'metaData', data: rows(1, { id: 'x', schemaString: SCHEMA_T }) },
-      {
-        name: 'add',
-        data: Array.from({ length: n }, (_, k) =>
-          k < 2
-            ? null
-            : { path: files[k - 2]?.path, size: BigInt(files[k - 2]?.size ?? 0), dataChange: false },
-        ),
+  const schema = [
+    { name: 'root', num_children: 3 },
+    { name: 'protocol', repetition_type: OPT, num_children: 2 },
+    { name: 'minReaderVersion', type: 'INT32', repetition_type: OPT },
+    { name: 'minWriterVersion', type: 'INT32', repetition_type: OPT },
+    { name: 'metaData', repetition_type: OPT, num_children: 3 },
+    str('id'),
+    str('schemaString'),
+    { name: 'partitionColumns', repetition_type: OPT, converted_type: 'LIST', num_children: 1 },
+    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+    str('element'),
+    { name: 'add', repetition_type: OPT, num_children: 4 },
+    str('path'),
+    { name: 'partitionValues', repetition_type: OPT, converted_type: 'MAP', num_children: 1 },
+    { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
+    { name: 'key', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+    str('value'),
+    { name: 'size', type: 'INT64', repetition_type: OPT },
+    { name: 'dataChange', type: 'BOOLEAN', repetition_type: OPT },
+  ] as SchemaElement[];
+  type Row = { protocol: unknown; metaData: unknown; add: unknown };
+  const rows: Row[] = [
+    { protocol: { minReaderVersion: 1, minWriterVersion: 2 }, metaData: null, add: null },
+    {
+      protocol: null,
+      metaData: {
+        id: 'x',
+        schemaString: opts.schemaString ?? SCHEMA_T,
+        partitionColumns: opts.partitionColumns ?? [],
       },
+      add: null,
+    },
+    ...files.map((f) => ({
+      protocol: null,
+      metaData: null,
+      add: {
+        path: f.path,
+        partitionValues: f.partitionValues ?? {},
+        size: BigInt(f.size),
+        dataChange: false,
+      },
+    })),
+  ];
+  const parts = opts.parts ?? 1;
+  const per = Math.ceil(rows.length / parts);
+  for (let i = 0; i < parts; i++) {
+    const mine = rows.slice(i * per, (i + 1) * per);
+    const bytes = parquetWriteBuffer({
+      schema,
+      columnData: (['protocol', 'metaData', 'add'] as const).map((name) => ({
+        name,
+        data: mine.map((r) => r[name]),
+      })),
+    });
+    const name =
+      parts === 1
+        ? `${String(v).padStart(20, '0')}.checkpoint.parquet`
+        : `${String(v).padStart(20, '0')}.checkpoint.${String(i + 1).padStart(10, '0')}.${String(parts).padStart(10, '0')}.parquet`;
+    writeFileSync(join(t.dir, '_delta_log', name), new Uint8Array(bytes));
+  }
+  writeFileSync(
+    join(t.dir, '_delta_log', '_last_checkpoint'),
+    JSON.stringify({ version: v, size: rows.length }),
+  );
+}
+
+test('a multi-part checkpoint of a partitioned table: partition values and schema from the checkpoint', async () => {
+  const t = new Table();
+  const schema = JSON.stringify({
+    type: 'struct',
+    fields: [
+      { name: 'id', type: 'integer', nullable: false, metadata: {} },
+      { name: 'name', type: 'string', nullable: true, metadata: {} },
+      { name: 'region', type: 'string', nullable: true, metadata: {} },
+      { name: 'day', type: 'date', nullable: true, metadata: {} },
     ],
   });
+  const files = [
+    {
+      ...t.file('region=n/f1.parquet', parquet([[1, 'a']])),
+      partitionValues: { region: 'n', day: '2024-01-01' },
+    },
+    { ...t.file('region=s/f2.parquet', parquet([[2, 'b']])), partitionValues: { region: 's', day: null } },
+    {
+      ...t.file('region=w/f3.parquet', parquet([[3, 'c']])),
+      partitionValues: { region: 'w', day: '2024-01-03' },
+    },
+  ];
+  checkpoint(t, 5, files, { schemaString: schema, partitionColumns: ['region', 'day'], parts: 3 });
+  t.commit(6, [remove('region=s/f2.parquet')]); // no partitionValues: the checkpoint's state has them
+  // an incomplete multi-part checkpoint (a part missing) at version 6 is ignored
   writeFileSync(
-    join(t.dir, '_delta_log', `${String(v).padStart(20, '0')}.checkpoint.parquet`),
-    new Uint8Array(bytes),
+    join(t.dir, '_delta_log', `${'6'.padStart(20, '0')}.checkpoint.0000000001.0000000002.parquet`),
+    'x',
   );
-  writeFileSync(join(t.dir, '_delta_log', '_last_checkpoint'), JSON.stringify({ version: v, size: n }));
-}
+  const r = await runToEnd(
+    { uri: t.dir, mode: 'snapshot_and_follow', version: 5, end_version: 6 },
+    { table: P },
+  );
+  assert.equal(r.status.state, 'end_of_input', r.status.error ?? '');
+  const day = (x: string) => Date.parse(`${x}T00:00:00Z`) / 86_400_000;
+  assert.deepEqual(r.host.changes(), [
+    [1, 'n', day('2024-01-01'), 'a', 1],
+    [2, 's', null, 'b', 1],
+    [3, 'w', day('2024-01-03'), 'c', 1],
+    [2, 's', null, 'b', -1],
+  ]);
+});
 
 test('a checkpointed log whose early commits were cleaned up: state from the checkpoint plus later commits', async () => {
   const t = basicTable();
@@ -387,25 +468,7 @@ test('a checkpointed log whose early commits were cleaned up: state from the che
   checkpoint(
     t,
     2,
-    [
-      { path: 'b.parquet', size: 0 },
-      { path: 'c.parquet', size: 0 },
-    ].map((f) => ({
-      ...f,
-      size: (t as Table).file(
-        f.path,
-        f.path === 'b.parquet'
-          ? parquet(
-              [
-                [3, 'three'],
-                [4, null],
-                [5, 'five'],
-              ],
-              2,
-            )
-          : parquet([[1, 'uno']]),
-      ).size,
-    })),
+    ['b.parquet', 'c.parquet'].map((path) => ({ path, size: statSync(join(t.dir, path)).size })),
   );
   for (const v of [0, 1, 2]) rmSync(join(t.dir, '_delta_log', `${String(v).padStart(20, '0')}.json`));
   const latest = await runToEnd({ uri: t.dir, mode: 'snapshot' });
