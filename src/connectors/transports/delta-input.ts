@@ -15,7 +15,7 @@
  * latest version at start): each commit's removed files' rows as deletes, then its added files' rows as
  * inserts (files moved without a data change, `dataChange: false`, e.g. compaction, are skipped);
  * `snapshot_and_follow` — the snapshot, then follow. Following polls for the next commit every
- * `poll_interval_ms` (a Holdfast option, default 1000 ms). `end_version` ends the input once that commit is
+ * `poll_interval_ms` (a Holdfast option, default 1000 ms: Feldera's fixed interval). `end_version` ends the input once that commit is
  * pushed. `filter` (every row, snapshot and changes) and `snapshot_filter` (snapshot rows only) are SQL boolean
  * expressions over the table's columns, compiled with Holdfast's binder when the connectors are checked (at
  * pipeline start, before any connector runs); a row
@@ -740,7 +740,8 @@ class DeltaLog {
     const path = a.path;
     if (typeof path !== 'string' || path === '')
       throw this.err(BAD_LOG, `an ${kind} action of version ${v} has no path`);
-    if (isObj(a.deletionVector))
+    // a deletion vector that deletes no row (cardinality 0) changes nothing
+    if (isObj(a.deletionVector) && Number(a.deletionVector.cardinality ?? 1) !== 0)
       throw this.err(
         UNSUPPORTED,
         `file ${path} (version ${v}) has a deletion vector, which Holdfast does not support (purge deletion vectors, e.g. REORG TABLE ... APPLY (PURGE))`,

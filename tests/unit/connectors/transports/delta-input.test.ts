@@ -579,6 +579,18 @@ test('errors: missing table, bad log, gaps, missing versions, unsupported featur
     { add: { ...add(dv.file('f.parquet', parquet([[7, 'x']]))).add, deletionVector: { storageType: 'u' } } },
   ]);
   await fails({ uri: dv.dir, mode: 'snapshot' }, /deletion vector/);
+  const dv0 = basicTable(); // a deletion vector deleting no row is no deletion vector
+  dv0.commit(5, [
+    {
+      add: {
+        ...add(dv0.file('f.parquet', parquet([[7, 'x']]))).add,
+        deletionVector: { storageType: 'u', cardinality: 0 },
+      },
+    },
+  ]);
+  const ok = await runToEnd({ uri: dv0.dir, mode: 'snapshot' });
+  assert.equal(ok.status.state, 'end_of_input', ok.status.error ?? '');
+  assert.equal(ok.host.changes().length, 6);
   const feat = basicTable();
   feat.commit(5, [
     { protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'] } },
