@@ -3,7 +3,7 @@
  * `CREATE VIEW v WITH ('connectors' = '[...]') AS ...` (outputs), in Feldera's JSON shape
  * (`{"name", "transport": {"name", "config"}, "format": {"name", "config"}}`).
  *
- * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `url_input`, `datagen`, `nexmark`,
+ * Transports: tables take `file_input`, `s3_input`, `object_store_input`, `url_input`, `delta_table_input`, `datagen`, `nexmark`,
  * `empty_input` and `http_input`; views take `file_output`, `null_output` and `http_output`. `http_input`/`http_output` only mark what the HTTP API serves anyway
  * (`/ingress`, `/egress`), so they start nothing. Each input connector feeds the endpoint `table.connector`.
  *
@@ -30,6 +30,7 @@ import {
   parseConnectorSpec,
 } from './transports/config.ts';
 import { compileDatagen, startDatagen } from './transports/datagen.ts';
+import { checkDeltaInput, startDeltaInput } from './transports/delta-input.ts';
 import { checkFileInput, startFileInput } from './transports/file-input.ts';
 import { checkFileOutput, startFileOutput } from './transports/file-output.ts';
 import { InputRun } from './transports/input-run.ts';
@@ -62,6 +63,7 @@ export const INPUT_TRANSPORTS = [
   'empty_input',
   'http_input',
   'url_input',
+  'delta_table_input',
 ] as const;
 export const OUTPUT_TRANSPORTS = ['file_output', 'null_output', 'http_output'] as const;
 
@@ -71,7 +73,6 @@ const FELDERA_ONLY = new Set([
   'kafka_output',
   'nats_input',
   'pub_sub_input',
-  'delta_table_input',
   'delta_table_output',
   'postgres_input',
   'postgres_cdc_input',
@@ -214,6 +215,9 @@ export function declaredConnectors(program: Program, options: { baseDir?: string
       case 'url_input':
         checkUrlInput(d.ctx, d.spec, quiet);
         break;
+      case 'delta_table_input':
+        checkDeltaInput(d.ctx, d.spec, d.relation as TableSchema, baseDir, quiet);
+        break;
       case 'datagen':
         compileDatagen(d.ctx, d.spec.config, d.relation as TableSchema);
         break;
@@ -313,6 +317,10 @@ export async function startConnectors(
         case 'url_input':
           c = startUrlInput(d.ctx, d.spec, d.relation as TableSchema, host, log, { position });
           settles = true;
+          break;
+        case 'delta_table_input':
+          c = startDeltaInput(d.ctx, d.spec, d.relation as TableSchema, host, log, { baseDir, position });
+          settles = d.spec.config.mode === 'snapshot' || d.spec.config.end_version != null;
           break;
         case 'datagen': {
           c = startDatagen(d.ctx, d.spec, d.relation as TableSchema, host, log, { position });

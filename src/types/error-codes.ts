@@ -450,6 +450,28 @@ export const ERROR_CATALOG = {
     summary:
       'An object an object-store input was reading was replaced; input objects must not change once written.',
   },
+  DeltaTableNotFound: {
+    status: 404,
+    retryable: false,
+    summary: "A delta_table_input's uri holds no Delta table (no _delta_log commits).",
+  },
+  DeltaVersionNotFound: {
+    status: 404,
+    retryable: false,
+    summary: "The Delta table version (or datetime) a delta_table_input asked for is not in the table's log.",
+  },
+  DeltaLogInvalid: {
+    status: 400,
+    retryable: false,
+    summary:
+      "A Delta table's transaction log cannot be read (malformed JSON, a gap in the commits, a bad checkpoint).",
+  },
+  DeltaUnsupportedFeature: {
+    status: 501,
+    retryable: false,
+    summary:
+      'A Delta table uses a protocol or reader feature Holdfast does not read (deletion vectors, column mapping...).',
+  },
   // Object stores (sync layer); the store's own error code is kept in the message and in details.store_code
   ObjectNotFound: {
     status: 404,

@@ -11,7 +11,8 @@
  * Schema: the file's top-level columns must be the table's columns (names matched exactly, then
  * case-insensitively for columns not quoted in SQL), and each column's Parquet type must fit the SQL type
  * (Feldera's Arrow mapping, plus the widenings listed in {@link fits}); otherwise the whole file is refused
- * with `ParquetSchemaMismatch` naming the column. A file that is not Parquet, or uses an encoding or codec
+ * with `ParquetSchemaMismatch` naming the column (a reader may relax this with {@link OpenOptions}: the Delta
+ * input skips extra file columns and reads nullable columns a file lacks as NULL). A file that is not Parquet, or uses an encoding or codec
  * that cannot be decoded, is `ParquetInvalidFile`. Per-row problems (NULL in a NOT NULL column, a value out
  * of the SQL type's range, a string longer than VARCHAR(n)) are parse errors of that row only; the other rows
  * are kept, as with JSON and CSV.
@@ -60,8 +61,8 @@ export interface OpenParquet {
 type Convert = (raw: unknown) => Value;
 
 interface Plan {
-  /** File column name per table column. */
-  readonly names: string[];
+  /** File column name per table column (null: not in the file, read as NULL; see {@link OpenOptions}). */
+  readonly names: Array<string | null>;
   readonly convert: Convert[];
 }
 
@@ -356,9 +357,20 @@ function fits(n: SchemaTree, t: SqlType, path: string): Convert | string {
   }
 }
 
+/**
+ * How a reader may deviate from "the file's columns are the table's" (the Delta input, whose data files may
+ * have columns the table does not declare, and lack columns added to the table later).
+ */
+export interface OpenOptions {
+  /** File columns the table does not have are skipped instead of refused. */
+  readonly ignoreExtraColumns?: boolean;
+  /** A nullable table column the file lacks reads as NULL instead of being refused. */
+  readonly missingAsNull?: boolean;
+}
+
 /** Matches the file's top-level columns to the table's. @throws ServiceError ParquetSchemaMismatch. */
-function planColumns(table: TableSchema, root: SchemaTree): Plan {
-  const names: string[] = [];
+function planColumns(table: TableSchema, root: SchemaTree, opts: OpenOptions = {}): Plan {
+  const names: Array<string | null> = [];
   const convert: Convert[] = [];
   const used = new Set<string>();
   for (const col of table.columns as readonly ColumnSchema[]) {
@@ -367,6 +379,11 @@ function planColumns(table: TableSchema, root: SchemaTree): Plan {
       (col.caseSensitive
         ? undefined
         : root.children.find((c) => c.element.name.toLowerCase() === col.name.toLowerCase()));
+    if (node === undefined && opts.missingAsNull === true && col.type.nullable) {
+      names.push(null);
+      convert.push(() => null);
+      continue;
+    }
     if (node === undefined)
       throw mismatch(
         table,
@@ -380,7 +397,7 @@ function planColumns(table: TableSchema, root: SchemaTree): Plan {
     used.add(node.element.name);
   }
   for (const c of root.children)
-    if (!used.has(c.element.name))
+    if (!used.has(c.element.name) && opts.ignoreExtraColumns !== true)
       throw mismatch(
         table,
         c.element.name,
@@ -477,6 +494,7 @@ export async function openParquet(
   file: AsyncBuffer,
   table: TableSchema,
   where: string,
+  options: OpenOptions = {},
 ): Promise<OpenParquet> {
   let found: Array<{ source: AsyncBuffer; metadata: FileMetaData; root: SchemaTree }>;
   try {
@@ -500,7 +518,7 @@ export async function openParquet(
     segments.push({
       source: f.source,
       metadata: rawDecimals(f.metadata),
-      plan: planColumns(table, f.root),
+      plan: planColumns(table, f.root, options),
       base,
       numRows: n,
     });
@@ -519,7 +537,7 @@ export async function openParquet(
       rows = await parquetReadObjects({
         file: seg.source,
         metadata: seg.metadata,
-        columns: plan.names,
+        columns: plan.names.filter((n): n is string => n !== null),
         rowStart: from,
         rowEnd: to,
         utf8: false,
@@ -535,7 +553,8 @@ export async function openParquet(
       const row: Value[] = new Array(cols.length);
       for (let j = 0; j < cols.length; j++) {
         const col = cols[j] as ColumnSchema;
-        const raw = obj[plan.names[j] as string];
+        const name = plan.names[j];
+        const raw = name === null || name === undefined ? null : obj[name];
         try {
           const v = raw === null || raw === undefined ? null : (plan.convert[j] as Convert)(raw);
           if (v === null && !col.type.nullable)

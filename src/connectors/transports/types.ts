@@ -92,7 +92,8 @@ export type InputPosition =
   | DatagenPosition
   | ObjectInputPosition
   | NexmarkPosition
-  | UrlInputPosition;
+  | UrlInputPosition
+  | DeltaInputPosition;
 
 /** Byte offset just after the last record pushed; Parquet: `row`, the rows pushed (`offset` stays 0). */
 export interface FileInputPosition {
@@ -116,6 +117,19 @@ export interface ObjectInputPosition {
 export interface UrlInputPosition {
   readonly offset: number;
   readonly etag?: string;
+}
+
+/**
+ * `delta_table_input`: within table `version`, the first `file` files (in the connector's fixed order: the
+ * snapshot's live files sorted by path, or a commit's removed then added files in log order) are pushed, and
+ * `row` rows of the next one. `snapshot`: the position is in the initial snapshot of `version`, else in the
+ * changes of commit `version`. `file` = the number of files: that snapshot or commit is wholly pushed.
+ */
+export interface DeltaInputPosition {
+  readonly version: number;
+  readonly snapshot?: boolean;
+  readonly file: number;
+  readonly row: number;
 }
 
 /** Index of the next row to generate (rows 0..index-1 were pushed) and the seed that generates them. */
