@@ -960,7 +960,11 @@ export function decodeSegment(
     batch =
       version === SEGMENT_V_ROWS || version === SEGMENT_V_ROWS4
         ? decodeSegmentPayload(payload, codecs, version)
-        : decodeTracePayload(payload, codecs, version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3);
+        : decodeTracePayload(
+            payload,
+            codecs,
+            version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3,
+          );
   }
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)
