@@ -1,5 +1,5 @@
 /**
- * File-backed trace batches (`src/zset/batch-file.ts`): a batch written to a v3 batch file answers every read the
+ * File-backed trace batches (`src/zset/batch-file.ts`): a batch written to a v5 batch file answers every read the
  * in-memory batch answers, the same way (random data, seed printed; replay with BATCH_FILE_SEED=n); merges
  * through files give the in-memory merge's entries; a trace that spills gives the same lookups and scans as one
  * that does not; the block cache stays within its bound; a damaged block is `CheckpointCorrupt`.
