@@ -18,6 +18,7 @@ import type { StateBatches } from '../circuit/operator.ts';
 import type { Program, SqlCircuit } from '../sql/program.ts';
 import type { CheckpointManifest, CheckpointStore, SegmentRef } from '../storage/checkpoint-store.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
+import { prewarmBlockCache } from '../zset/batch-file.ts';
 import { entryCountOf } from '../zset/trace.ts';
 
 export interface WarmLoad {
@@ -48,6 +49,14 @@ export class WarmState {
     this.#program = program;
     this.#fingerprint = fingerprint;
     this.#circuit = program.instantiate();
+  }
+
+  /**
+   * Reads the state's batch files (spilled state) into the block cache, up to its size, in slices between
+   * event-loop turns: a standby does it while it waits, so an activation's final delta looks keys up in memory.
+   */
+  prewarm(): Promise<number> {
+    return prewarmBlockCache();
   }
 
   /** The circuit holding the loaded checkpoint's state (never stepped). */

@@ -30,6 +30,8 @@ import type { PullOutcome, Synchronizer, SyncLog } from './synchronizer.ts';
 export interface WarmLoader {
   readonly manifest: CheckpointManifest | null;
   accepts(m: CheckpointManifest): boolean;
+  /** Warms caches of the loaded state while the standby waits (in slices; never blocks a load or activation). */
+  prewarm?(): Promise<unknown>;
   load(
     store: CheckpointStore,
     uuid: string,
@@ -241,6 +243,7 @@ export class Standby {
       }
       const r = await warm.load(this.#o.store, uuid);
       this.#warmError = null;
+      void warm.prewarm?.();
       this.#warm = {
         checkpoint: uuid,
         mode: r.mode,

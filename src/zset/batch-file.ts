@@ -164,6 +164,11 @@ export class BlockCache {
     this.#evict();
   }
 
+  /** Whether `key` is cached (no hit counted, no reordering). */
+  has(key: string): boolean {
+    return this.#map.has(key);
+  }
+
   get(key: string): Block | undefined {
     const b = this.#map.get(key);
     if (b === undefined) {
@@ -226,6 +231,48 @@ const closer = new FinalizationRegistry<number>((fd) => {
 
 let nextFileId = 1;
 
+/** File-backed batches that may still be read, weakly held (what {@link prewarmBlockCache} reads). */
+const LIVE = new Set<WeakRef<FileBatch>>();
+let warming = false;
+
+/**
+ * Reads the blocks of the live file-backed batches into the block cache until it is nearly full (what a warm
+ * standby does while it waits, so the lookups of an activation's final delta hit memory), yielding to the event
+ * loop after every `sliceMs` of work. One run at a time; stops at the first unreadable block (the read that
+ * needs it reports the damage). Returns the number of blocks read.
+ */
+export async function prewarmBlockCache(sliceMs = 4): Promise<number> {
+  if (warming) return 0;
+  warming = true;
+  let read = 0;
+  try {
+    let t0 = performance.now();
+    for (const ref of [...LIVE]) {
+      const fb = ref.deref();
+      if (fb === undefined) {
+        LIVE.delete(ref);
+        continue;
+      }
+      const perBlock = fb.dataBytes / Math.max(1, fb.blockCount);
+      for (let b = 0; b < fb.blockCount && fb.readable; b++) {
+        if (BLOCK_CACHE.bytes + 2 * perBlock > BLOCK_CACHE.maxBytes) return read;
+        if (fb.isCached(b)) continue;
+        fb.block(b);
+        read++;
+        if (performance.now() - t0 > sliceMs) {
+          await new Promise<void>((r) => setImmediate(r));
+          t0 = performance.now();
+        }
+      }
+    }
+  } catch {
+    // a damaged block: left for the read that needs it
+  } finally {
+    warming = false;
+  }
+  return read;
+}
+
 /** Where one entry's bytes are: `buf[s..e)`, key until `split`. */
 export interface EntryView {
   buf: Buffer;
@@ -273,6 +320,8 @@ export class FileBatch {
   /** The file as a checkpoint segment (it is one: content-addressed, hash-verified). */
   segment: FileSegment | null;
   readonly #id = nextFileId++;
+  readonly #ref = new WeakRef(this);
+  #closed = false;
   /** Open descriptor of the file, or -1 for a batch read from bytes in memory ({@link openBatchBytes}). */
   readonly #fd: number;
   readonly #bytes: Buffer | null;
@@ -306,6 +355,20 @@ export class FileBatch {
     this.dataBytes = raw;
     this.segment = { hash, size, rows: n };
     if (fd >= 0) closer.register(this, fd, this);
+    if (fd >= 0 && path !== null) {
+      if (LIVE.size >= 4096) for (const r of LIVE) if (r.deref() === undefined) LIVE.delete(r);
+      LIVE.add(this.#ref);
+    }
+  }
+
+  /** Whether the batch's file is still its own and open (not released, not closed). */
+  get readable(): boolean {
+    return this.#path !== null && !this.#closed;
+  }
+
+  /** Whether block `b` is in the block cache. */
+  isCached(b: number): boolean {
+    return BLOCK_CACHE.has(`${this.#id}:${b}`);
   }
 
   /** Reads `len` bytes at file position `pos` into `buf[at..)`; returns the count read. */
@@ -317,6 +380,8 @@ export class FileBatch {
 
   /** Closes the descriptor now (a batch read once into memory); the batch must not be read afterwards. */
   close(): void {
+    this.#closed = true;
+    LIVE.delete(this.#ref);
     if (this.#fd < 0) return;
     closer.unregister(this);
     try {
@@ -354,6 +419,7 @@ export class FileBatch {
     const p = this.#path;
     if (p === null) return;
     this.#path = null;
+    LIVE.delete(this.#ref);
     BLOCK_CACHE.dropFile(this.#id, this.blockCount);
     try {
       unlinkSync(p);

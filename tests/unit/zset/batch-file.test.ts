@@ -15,6 +15,7 @@ import {
   FileBatch,
   newEntryView,
   openBatchFile,
+  prewarmBlockCache,
   type SpillConfig,
   setSpillConfig,
   spillConfig,
@@ -216,6 +217,32 @@ describe('batch files', () => {
     assert.ok(BLOCK_CACHE.misses > 0 && BLOCK_CACHE.hits > 0);
     // the in-memory part of the batch is its block index, far smaller than its entries
     assert.ok(fb.byteSize * 5 < fb.dataBytes, `index ${fb.byteSize} B for ${fb.dataBytes} B of entries`);
+  });
+
+  test('prewarming reads live batches into the cache up to its bound, skipping released ones', async () => {
+    // a cache that holds every live batch of this file: all of the live one's blocks end up cached
+    const c = config({ cacheBytes: 8 * 1024 * 1024, blockBytes: 512 });
+    BLOCK_CACHE.clear();
+    const rnd = mulberry32(9);
+    const a = randomRows(rnd, 3000, 1000);
+    const gone = spillBatch(buildBatch(LAYOUT, a.rows, a.weights), c) as FileBatch;
+    gone.release();
+    const b = randomRows(rnd, 1500, 500);
+    const live = spillBatch(buildBatch(LAYOUT, b.rows, b.weights), c) as FileBatch;
+    assert.equal(BLOCK_CACHE.bytes, 0);
+    const read = await prewarmBlockCache(0.5);
+    assert.ok(read >= live.blockCount, `blocks were read (${read})`);
+    for (let i = 0; i < live.blockCount; i++) assert.equal(live.isCached(i), true, `block ${i} cached`);
+    for (let i = 0; i < gone.blockCount; i++)
+      assert.equal(gone.isCached(i), false, 'a released batch is not read');
+    const misses = BLOCK_CACHE.misses;
+    for (let i = 0; i < live.blockCount; i++) live.block(i);
+    assert.equal(BLOCK_CACHE.misses, misses, 'reads of prewarmed blocks are hits');
+    // a small cache: prewarming stops at its bound
+    config({ cacheBytes: 8 * 1024, blockBytes: 512 });
+    BLOCK_CACHE.clear();
+    await prewarmBlockCache(0.5);
+    assert.ok(BLOCK_CACHE.bytes > 0 && BLOCK_CACHE.bytes <= 8 * 1024, `${BLOCK_CACHE.bytes} B cached`);
   });
 
   test('a damaged block is CheckpointCorrupt', () => {
