@@ -72,13 +72,13 @@ import {
   ByteWriter,
   decodeKeyValue,
   encodeColumnsTo,
-  hashBytes,
   type KeyReader,
   skipKeyValue,
 } from '../zset/key-codec.ts';
 import {
   buildBatch,
   buildKeyedBatch,
+  forEachKeyEntry,
   HEAD_MIN,
   loadFileBatch,
   mergeBatches,
@@ -405,22 +405,10 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     w.reset();
     this.#keyRow[0] = k as Value;
     encodeColumnsTo(w, this.#keyRow, this.#col0, null);
-    const key = w.buf;
-    const ke = w.pos;
-    let h = -1;
-    for (let b = 0; b < bs.length; b++) {
-      const batch = bs[b] as SealedBatch;
-      if (!batch.keyInRange(key, 0, ke)) continue;
-      if (h < 0) h = hashBytes(key, 0, ke);
-      let i = batch.find(key, 0, ke, h);
-      if (i < 0) continue;
-      const n = batch.length;
-      do {
-        rows.push(decodeValue(batch, i));
-        ws.push(batch.weight(i));
-        i++;
-      } while (i < n && batch.sameKey(i - 1, i));
-    }
+    forEachKeyEntry(bs, w.buf, w.pos, (batch, i) => {
+      rows.push(decodeValue(batch, i));
+      ws.push(batch.weight(i));
+    });
   }
 
   /**

@@ -128,6 +128,31 @@ export interface TraceBatchParts {
 }
 
 const EMPTY_ROWS: Row[] = [];
+/**
+ * Calls `fn(batch, i)` for every entry of `batches` whose key is `key[0..ke)`, batch by batch. A batch whose key
+ * range excludes the key is skipped without hashing; the key is hashed once, for the first batch that may hold it.
+ */
+export function forEachKeyEntry(
+  batches: readonly SealedBatch[],
+  key: Uint8Array,
+  ke: number,
+  fn: (batch: SealedBatch, i: number) => void,
+): void {
+  let h = -1;
+  for (let b = 0; b < batches.length; b++) {
+    const batch = batches[b] as SealedBatch;
+    if (!batch.keyInRange(key, 0, ke)) continue;
+    if (h < 0) h = hashBytes(key, 0, ke);
+    let i = batch.find(key, 0, ke, h);
+    if (i < 0) continue;
+    const n = batch.length;
+    do {
+      fn(batch, i);
+      i++;
+    } while (i < n && batch.sameKey(i - 1, i));
+  }
+}
+
 /** A batch of at least this many entries searches its fence keys first (see `TraceBatch.#search`). */
 const FENCE_MIN = 4096;
 /** One fence key per this many entries (a block of entries spans a few cache lines of offsets and arena). */
@@ -1487,20 +1512,9 @@ export class Trace {
     const bs = this.#batches;
     if (bs.length === 0) return sum;
     const ke = this.#encodeKey(probe);
-    const key = this.#scratch.buf;
-    let h = -1; // hashed on the first batch whose key range holds the key
-    for (let b = 0; b < bs.length; b++) {
-      const batch = bs[b] as SealedBatch;
-      if (!batch.keyInRange(key, 0, ke)) continue;
-      if (h < 0) h = hashBytes(key, 0, ke);
-      let i = batch.find(key, 0, ke, h);
-      if (i < 0) continue;
-      const n = batch.length;
-      do {
-        sum += batch.weight(i);
-        i++;
-      } while (i < n && batch.sameKey(i - 1, i));
-    }
+    forEachKeyEntry(bs, this.#scratch.buf, ke, (batch, i) => {
+      sum += batch.weight(i);
+    });
     return sum;
   }
 
@@ -1533,20 +1547,9 @@ export class Trace {
     const bs = this.#batches;
     if (bs.length > 0) {
       const ke = this.#encodeKey(probe);
-      const key = this.#scratch.buf;
-      let h = -1; // hashed on the first batch whose key range holds the key
-      for (let b = 0; b < bs.length; b++) {
-        const batch = bs[b] as SealedBatch;
-        if (!batch.keyInRange(key, 0, ke)) continue;
-        if (h < 0) h = hashBytes(key, 0, ke);
-        let i = batch.find(key, 0, ke, h);
-        if (i < 0) continue;
-        const n = batch.length;
-        do {
-          addInto(outRows, outWeights, batch.row(i), batch.weight(i));
-          i++;
-        } while (i < n && batch.sameKey(i - 1, i));
-      }
+      forEachKeyEntry(bs, this.#scratch.buf, ke, (batch, i) =>
+        addInto(outRows, outWeights, batch.row(i), batch.weight(i)),
+      );
     }
   }
 
