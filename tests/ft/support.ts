@@ -204,6 +204,8 @@ export async function viewRows(base: string, view: string): Promise<string[]> {
 /** An output file integrated without failing: row → net weight (may be negative), with counts of what was odd. */
 export interface LooseOutput {
   readonly weights: Map<string, number>;
+  /** Per row, how many insert lines the file holds (what was delivered, whatever deletes followed). */
+  readonly inserted: Map<string, number>;
   readonly lines: number;
   /** Lines that are not a JSON insert/delete event (e.g. torn by a crash). */
   readonly corrupt: number;
@@ -216,7 +218,8 @@ export interface LooseOutput {
  */
 export function integrateOutputLoose(path: string): LooseOutput {
   const weights = new Map<string, number>();
-  if (!existsSync(path)) return { weights, lines: 0, corrupt: 0 };
+  const inserted = new Map<string, number>();
+  if (!existsSync(path)) return { weights, inserted, lines: 0, corrupt: 0 };
   const lines = readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '');
@@ -235,8 +238,9 @@ export function integrateOutputLoose(path: string): LooseOutput {
     }
     const row = JSON.stringify(ev.insert ?? ev.delete);
     weights.set(row, (weights.get(row) ?? 0) + (ev.insert !== undefined ? 1 : -1));
+    if (ev.insert !== undefined) inserted.set(row, (inserted.get(row) ?? 0) + 1);
   }
-  return { weights, lines: lines.length, corrupt };
+  return { weights, inserted, lines: lines.length, corrupt };
 }
 
 /** How an integrated output differs from the expected rows (a multiset of normalized JSON rows). */

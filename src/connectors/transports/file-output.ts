@@ -9,8 +9,10 @@
  *
  * Fault tolerance (the pipeline's model):
  * - `none`: the file is created or truncated at start.
- * - `at_least_once`: the file is kept and appended to; output produced after the newest checkpoint is written
- *   again after a crash (duplicates, nothing missing).
+ * - `at_least_once`: the file is kept and appended to; after a crash the restarted process writes the changes
+ *   from the newest checkpoint's state on (recomputed with its own step boundaries), so output after the
+ *   checkpoint can repeat, and a change the crashed process wrote after the checkpoint can stay although the
+ *   restart reaches the same state without it (every row of the view is still written at least once).
  * - `exactly_once`: a checkpoint records the file's length at its cut (`{offset}`) and syncs the file before it
  *   commits. On restart, output resumes at that offset; while the journal is replayed, bytes that are already
  *   in the file are compared and not written again (already delivered: suppressed), so the file ends up
