@@ -6,27 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program.ts';
-import type { TableSchema } from '../../../src/sql/schema.ts';
+import { compileProgram } from '../../../src/sql/program.ts';
 import { felderaDoubleText } from '../../../src/sql/values/float-text.ts';
-import type { Row } from '../../../src/zset/value.ts';
-
-type Rec = Record<string, unknown>;
-
-async function view(ddl: string, query: string, rows: Rec[]): Promise<{ rows: Rec[]; types: string[] }> {
-  const p = await compileProgram(`${ddl} CREATE MATERIALIZED VIEW v AS ${query};`);
-  const c = p.instantiate();
-  const t = p.table('t') as TableSchema;
-  c.step(new Map([['t', { rows: rows.map((x) => rowFromJson(t, x)), weights: rows.map(() => 1) }]]));
-  const cols = p.views.find((x) => x.name === 'v')?.columns ?? [];
-  return {
-    rows: c
-      .contents('v')
-      .rows.map((r) => rowToJson(cols, r as Row) as Rec)
-      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-    types: cols.map((x) => x.type.kind),
-  };
-}
+import { view } from './view-of.ts';
 
 test('LEAD/LAG OVER () order the rows by their argument, NULL first (then by the whole row)', async () => {
   const rows = [

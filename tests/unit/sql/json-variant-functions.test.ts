@@ -10,23 +10,7 @@ import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program
 import type { TableSchema } from '../../../src/sql/schema.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import { type Oracle, startOracle } from './values/pg-oracle.ts';
-
-type Rec = Record<string, unknown>;
-
-async function view(ddl: string, query: string, rows: Rec[]): Promise<{ rows: Rec[]; types: string[] }> {
-  const p = await compileProgram(`${ddl} CREATE MATERIALIZED VIEW v AS ${query};`);
-  const c = p.instantiate();
-  const t = p.table('t') as TableSchema;
-  c.step(new Map([['t', { rows: rows.map((x) => rowFromJson(t, x)), weights: rows.map(() => 1) }]]));
-  const cols = p.views.find((x) => x.name === 'v')?.columns ?? [];
-  return {
-    rows: c
-      .contents('v')
-      .rows.map((r) => rowToJson(cols, r as Row) as Rec)
-      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
-    types: cols.map((x) => x.type.kind),
-  };
-}
+import { type Rec, view } from './view-of.ts';
 
 /** The first row of `SELECT <exprs>` over one row of t(id INT, s VARCHAR). */
 async function one(exprs: string, s: string | null = null): Promise<Rec> {
