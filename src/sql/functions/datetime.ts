@@ -21,28 +21,36 @@
  * - `FORMAT_DATE(fmt, x)` / `PARSE_DATE(fmt, s)` / `PARSE_TIMESTAMP` / `PARSE_TIME` / `FORMAT_TIMESTAMP` /
  *   `FORMAT_TIME` use strftime-style formats (`%Y %m %d %H %M %S %y %b %B %a %A %j %e %f %%`); a string that
  *   does not match gives NULL.
+ * - `MAKE_DATE` / `MAKE_TIME` / `MAKE_TIMESTAMP` take integer fields (seconds: any number) and return NULL, not an
+ *   error, for a field out of range; `CONVERT_TIMEZONE(from, to, ts)` moves a wall-clock TIMESTAMP between IANA
+ *   zones (`values/time-zones.ts`).
  * - `i$year__` ... `i$second` (one per unit), `i$week__`, `i$quartr`: Feldera's `INTERVAL <expr> <unit>` form, which the parser's
  *   pre-pass (`interval-syntax.ts`) writes as these calls; not meant to be called by name.
  * `NOW()` is not a function here: it reads the pipeline's clock input (`now-clock.ts`).
  */
 
 import { ServiceError } from '../../errors/service-error.ts';
+import type { Value } from '../../zset/value.ts';
 import { type BindContext, type Bound, castBound, coerce, literal, sqlError, strict } from '../bound.ts';
 import { INTERVAL_CALLS, SCALED_INTERVAL_CALLS } from '../interval-syntax.ts';
 import { addMonthsToDate, addMonthsToTimestamp, bindIntervalOfUnit, monthsBetween } from '../intervals.ts';
 import type { Ast } from '../parse.ts';
 import { type SqlType, sqlType, typeToSql } from '../sql-type.ts';
 import { isInteger, isString } from '../types-rules.ts';
+import { Decimal } from '../values/decimal.ts';
+import { roundHalfEven } from '../values/integers.ts';
 import {
   civilFromDays,
   DATE_END,
   DATE_MIN,
   daysFromCivil,
+  TIMESTAMP_DATE_END,
   USECS_PER_DAY,
   USECS_PER_HOUR,
   USECS_PER_MINUTE,
   USECS_PER_SEC,
 } from '../values/temporal.ts';
+import { convertTimeZone, isKnownTimeZone } from '../values/time-zones.ts';
 import type { FunctionImpl } from './types.ts';
 
 type Kind = 'DATE' | 'TIME' | 'TIMESTAMP';
@@ -746,20 +754,136 @@ const scaledIntervalCalls: Record<string, FunctionImpl> = Object.fromEntries(
   ]),
 );
 
+/**
+ * An integer argument of MAKE_DATE / MAKE_TIME / MAKE_TIMESTAMP: Feldera (Calcite's INTEGER operand check) accepts
+ * an integer type, NULL or an untyped literal, and refuses a DECIMAL, a floating-point or a string column.
+ */
+function intField(call: Parameters<FunctionImpl>[0], i: number, what: string): Bound {
+  const a = call.args[i] as Bound;
+  if (!isInteger(a.type) && a.type.kind !== 'NULL' && !(a.unknownLiteral && isString(a.type)))
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: argument ${i + 1} must be an integer, not ${typeToSql(a.type)}`,
+      call.ctx,
+      call.loc,
+    );
+  return call.int(i);
+}
+
+/** The seconds argument of MAKE_TIME / MAKE_TIMESTAMP: any number (integer, DECIMAL, REAL, DOUBLE). */
+function secondsField(call: Parameters<FunctionImpl>[0], i: number, what: string): Bound {
+  const a = call.args[i] as Bound;
+  if (isString(a.type) && !a.unknownLiteral)
+    throw sqlError(
+      'SqlTypeError',
+      `${what}: argument ${i + 1} must be a number, not ${typeToSql(a.type)}`,
+      call.ctx,
+      call.loc,
+    );
+  return call.num(i);
+}
+
+/** µs of a seconds value in [0, 60), rounded to the µs (half to even); null when out of range or not finite. */
+function secondsMicros(v: Value): number | null {
+  let us: number;
+  if (v instanceof Decimal) {
+    const r = v.round(6);
+    us = Number(r.unscaled * 10n ** BigInt(6 - r.scale));
+  } else if (typeof v === 'bigint') {
+    us = Number(v) * USECS_PER_SEC;
+  } else {
+    const n = v as number;
+    if (!Number.isFinite(n)) return null;
+    us = roundHalfEven(n * USECS_PER_SEC);
+  }
+  return us >= 0 && us < 60 * USECS_PER_SEC ? us : null;
+}
+
+/** Days of a valid calendar date, or null (Feldera: an invalid date is NULL, not an error). */
+function validDays(y: number, m: number, d: number, end: number): number | null {
+  if (m < 1 || m > 12 || d < 1 || d > 31) return null;
+  const days = daysFromCivil(y, m, d);
+  civilFromDays(days, ymd);
+  if (ymd[0] !== y || ymd[1] !== m || ymd[2] !== d) return null;
+  return days >= DATE_MIN && days < end ? days : null;
+}
+
+/** µs since midnight of hour, minute and seconds, or null when a field is out of range. */
+function timeOfDay(h: number, m: number, s: Value): number | null {
+  if (h < 0 || h > 23 || m < 0 || m > 59) return null;
+  const us = secondsMicros(s);
+  return us === null ? null : h * USECS_PER_HOUR + m * USECS_PER_MINUTE + us;
+}
+
+/** MAKE_DATE(y, m, d): a DATE; NULL when an argument is NULL or the date does not exist (Feldera). */
 function makeDate(): FunctionImpl {
   return (call) => {
     call.argc(3);
-    const [y, m, d] = [call.int(0), call.int(1), call.int(2)];
-    return strict(
-      sqlType('DATE', y.type.nullable || m.type.nullable || d.type.nullable),
-      [y, m, d],
-      (a, b, c) => {
-        const days = daysFromCivil(a as number, b as number, c as number);
-        civilFromDays(days, ymd);
-        if (ymd[0] !== a || ymd[1] !== b || ymd[2] !== c)
-          throw new ServiceError('SqlRuntimeError', `invalid date ${a}-${b}-${c}`);
-        return days;
-      },
+    const w = 'MAKE_DATE';
+    const args = [intField(call, 0, w), intField(call, 1, w), intField(call, 2, w)];
+    return strict(sqlType('DATE', true), args, (y, m, d) =>
+      validDays(y as number, m as number, d as number, DATE_END),
+    );
+  };
+}
+
+/** MAKE_TIME(h, m, s): a TIME; s may have a fraction (rounded to µs); NULL when a field is out of range. */
+function makeTime(): FunctionImpl {
+  return (call) => {
+    call.argc(3);
+    const w = 'MAKE_TIME';
+    const args = [intField(call, 0, w), intField(call, 1, w), secondsField(call, 2, w)];
+    return strict(sqlType('TIME', true), args, (h, m, s) => timeOfDay(h as number, m as number, s));
+  };
+}
+
+/** MAKE_TIMESTAMP(y, mo, d, h, mi, s): a TIMESTAMP; NULL when a field is out of range or the date does not exist. */
+function makeTimestamp(): FunctionImpl {
+  return (call) => {
+    call.argc(6);
+    const w = 'MAKE_TIMESTAMP';
+    const args = [0, 1, 2, 3, 4].map((i) => intField(call, i, w));
+    args.push(secondsField(call, 5, w));
+    return strict(sqlType('TIMESTAMP', true), args, (y, mo, d, h, mi, s) => {
+      const days = validDays(y as number, mo as number, d as number, TIMESTAMP_DATE_END);
+      if (days === null) return null;
+      const tod = timeOfDay(h as number, mi as number, s);
+      return tod === null ? null : days * USECS_PER_DAY + tod;
+    });
+  };
+}
+
+/**
+ * CONVERT_TIMEZONE(source_tz, target_tz, ts): the wall-clock time in target_tz of the instant whose wall-clock
+ * time in source_tz is ts (see `values/time-zones.ts` for zone names and daylight-saving gaps/overlaps). A
+ * constant zone name ICU does not know is a SqlTypeError when the program compiles; one read from a row, a
+ * SqlRuntimeError for that row.
+ */
+function convertTimezone(): FunctionImpl {
+  return (call) => {
+    call.argc(3);
+    const w = 'CONVERT_TIMEZONE';
+    const zones = [0, 1].map((i) => {
+      const z = text(call.args[i] as Bound, w, call.ctx, call.loc);
+      const v = z.literal?.value;
+      if (typeof v === 'string' && !isKnownTimeZone(v))
+        throw sqlError('SqlTypeError', `${w}: time zone '${v}' not recognized`, call.ctx, call.loc);
+      return z;
+    });
+    let ts = call.args[2] as Bound;
+    if (ts.unknownLiteral || ts.type.kind === 'NULL')
+      ts = coerce(ts, sqlType('TIMESTAMP', false), call.ctx, call.loc, w);
+    else if (ts.type.kind === 'DATE') ts = castBound(ts, sqlType('TIMESTAMP', ts.type.nullable));
+    if (ts.type.kind !== 'TIMESTAMP')
+      throw sqlError(
+        'SqlTypeError',
+        `Cannot apply '${w}' to arguments of type ${typeToSql(ts.type)}`,
+        call.ctx,
+        call.loc,
+      );
+    const nullable = zones.some((z) => z.type.nullable) || ts.type.nullable;
+    return strict(sqlType('TIMESTAMP', nullable), [...zones, ts], (a, b, t) =>
+      convertTimeZone(a as string, b as string, t as number),
     );
   };
 }
@@ -786,6 +910,9 @@ export const DATETIME_FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   parse_timestamp: parseFn('PARSE_TIMESTAMP', 'TIMESTAMP'),
   parse_time: parseFn('PARSE_TIME', 'TIME'),
   make_date: makeDate(),
+  make_time: makeTime(),
+  make_timestamp: makeTimestamp(),
+  convert_timezone: convertTimezone(),
 };
 
 /**
