@@ -26,6 +26,11 @@
  * `prefixPurge` waterline: window-agg's RANGE frames): the leading rows go the same way, and the group's
  * `emitted` becomes the output of the rows left, which the subclass guarantees equals what was emitted for them,
  * or differs only for rows whose output no later change can touch (window-agg.ts).
+ * And a subclass may discard a closed suffix of each group ({@link SortedGroupsOperator.closedSuffix}, with a
+ * `suffixPurge` waterline: top-k ordered by a column with a waterline): trailing rows that can never enter the
+ * output again, whatever later changes bring, go the same way (logged, retracted from the trace), and the
+ * group's `emitted` stays as it is (the subclass guarantees those rows are not in the output). Checked at the end
+ * of every step for the groups the step changed, and for every group when the waterline rose.
  * Invariants: a group's `emitted` map is exactly the net output the operator has produced for the group; the
  * trace's content equals the sum of the groups' sorted entries.
  */
@@ -121,18 +126,22 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #purgedAt: Value = null;
   readonly #prefixPurge: PrefixPurge | undefined;
   #prefixAt: Value = null;
+  readonly #suffixPurge: PrefixPurge | undefined;
+  #suffixAt: Value = null;
 
   protected constructor(
     keyCount: number,
     compare: (a: Row, b: Row) => number,
     purge?: GroupPurge,
     prefixPurge?: PrefixPurge,
+    suffixPurge?: PrefixPurge,
   ) {
     super(['input']);
     this.#keyCols = Array.from({ length: keyCount }, (_, i) => i);
     this.#compare = compare;
     this.#purge = purge;
     this.#prefixPurge = prefixPurge;
+    this.#suffixPurge = suffixPurge;
   }
 
   #traceFor(arity: number): Trace {
@@ -169,6 +178,36 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         g.horizon = this.horizon(g.sorted);
       }
     }
+  }
+
+  /**
+   * How many trailing entries of a group's sorted rows can never be part of the output again, whatever later
+   * changes bring, under waterline `wl` (with a `suffixPurge`); they must not be in the current output either.
+   * Default: none.
+   */
+  protected closedSuffix(_sorted: readonly SortedEntry[], _wl: Value): number {
+    return 0;
+  }
+
+  /** Drops the closed suffixes of the groups `changed` (of every group when the waterline rose). */
+  #collectSuffixes(p: PrefixPurge, changed: Set<string>): void {
+    const wl = p.below();
+    if (wl === null) return;
+    const rose = this.#suffixAt === null || p.compare(wl, this.#suffixAt) > 0;
+    if (rose) this.#suffixAt = wl;
+    const visit = (gk: string, g: SortedGroup): void => {
+      const n = this.closedSuffix(g.sorted, wl);
+      if (n <= 0) return;
+      for (const e of g.sorted.splice(g.sorted.length - n, n)) this.#drop(e);
+      if (g.sorted.length === 0) this.#groups.delete(gk);
+      else g.horizon = this.horizon(g.sorted);
+    };
+    if (rose) for (const [gk, g] of this.#groups) visit(gk, g);
+    else
+      for (const gk of changed) {
+        const g = this.#groups.get(gk);
+        if (g !== undefined) visit(gk, g);
+      }
   }
 
   /** Groups held (for tests and state-size reports). */
@@ -293,6 +332,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const b = input as Batch;
     const log = this.logs.input!;
     const touched = new Set<string>();
+    const changed = this.#suffixPurge === undefined ? null : new Set<string>();
     const n = b.rows.length;
     const trace = n === 0 ? this.#trace : this.#traceFor((b.rows[0] as Row).length);
     for (let i = 0; i < n; i++) {
@@ -305,12 +345,14 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const g = this.#group(gk);
       // a change beyond the group's horizon leaves its output as it is: no refresh
       if (g.horizon === null || !this.beyond(row, g.horizon)) touched.add(gk);
+      changed?.add(gk);
       addSorted(g.sorted, row, w, this.#compare);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
     if (this.#purge !== undefined) this.#collect(this.#purge);
     if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
+    if (this.#suffixPurge !== undefined) this.#collectSuffixes(this.#suffixPurge, changed as Set<string>);
     trace?.maybeSeal();
     return out;
   }
@@ -327,6 +369,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
    */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
+    this.#suffixAt = null;
     this.#trace?.clear();
     for (const part of StatefulBase.partsOf(parts, 'input'))
       for (const tb of traceBatchesOf(part) ?? [part]) {

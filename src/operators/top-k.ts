@@ -25,10 +25,21 @@
  * With `purge` (LATENESS), a group whose partition key is below its waterline is discarded (its emitted rows
  * stand), see `sorted-multiset.ts`.
  *
+ * With `orderPurge` (LATENESS on the first sort key, e.g. a global `ORDER BY ts DESC LIMIT 10` over a table whose
+ * `ts` has a waterline W): every later change (insert or delete) has key ≥ W, so a row whose key is below W
+ * ("frozen") can never change again, and the frozen rows form one contiguous run of the group's order (after
+ * the rows ≥ W when descending, before them when ascending; NULL keys, never late, before or after both). A
+ * row can reach the window only if fewer than N frozen rows precede it (N = offset + limit; for RANK, frozen rows
+ * strictly before it; for DENSE_RANK, their distinct keys; N = limit), since the frozen ones can never leave and
+ * every other row before it might be deleted. Once N frozen rows are counted, every row after them is discarded
+ * at the end of the step (`closedSuffix`): descending, that keeps the rows ≥ W plus the first N frozen ones;
+ * ascending, once N rows are frozen the window is final and everything after it, later arrivals included, is
+ * discarded. Discarded rows are ordinary logged state changes (`sorted-multiset.ts`).
+ *
  * Invariant: a group's `emitted` map is exactly the net output this operator has produced for the group.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
-import { encodeRow, type Row } from '../zset/value.ts';
+import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import {
   type GroupOutput,
   type GroupPurge,
@@ -53,6 +64,20 @@ export interface TopKSpec {
   readonly rank?: 'row_number' | 'rank' | 'dense_rank';
   /** LATENESS: discard groups whose key column is below its waterline (`sorted-multiset.ts`). */
   readonly purge?: GroupPurge;
+  /** LATENESS on the first sort key: discard rows that can never reach the window (see the module header). */
+  readonly orderPurge?: OrderPurge;
+}
+
+/** The first sort key of a top-k and its waterline. */
+export interface OrderPurge {
+  /** The first sort key of a row (the value `compare` orders by first). */
+  readonly key: (row: Row) => Value;
+  readonly desc: boolean;
+  readonly nullsFirst: boolean;
+  /** The key's waterline: every later change has a key ≥ it, or NULL (null: no waterline yet). */
+  readonly below: () => Value;
+  /** Orders two non-NULL keys (ascending). */
+  readonly compare: (a: Value, b: Value) => number;
 }
 
 export class TopKOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
@@ -63,8 +88,73 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
     const whole = (n: number) => n === Number.POSITIVE_INFINITY || (Number.isInteger(n) && n >= 0);
     if (!whole(spec.limit) || !whole(spec.offset ?? 0))
       throw new Error('top-k limit and offset: integers ≥ 0');
-    super(spec.keyCount, spec.compare, spec.purge);
+    const op = spec.orderPurge;
+    super(
+      spec.keyCount,
+      spec.compare,
+      spec.purge,
+      undefined,
+      op === undefined ? undefined : { below: op.below, compare: op.compare },
+    );
     this.#spec = spec;
+  }
+
+  /**
+   * The rows after the N-th frozen one (see the module header): their count. Frozen rows are found by binary
+   * search (they are one run of the order), then counted from the start of the run.
+   */
+  protected override closedSuffix(sorted: readonly SortedEntry[], wl: Value): number {
+    const op = this.#spec.orderPurge as OrderPurge;
+    const kind = this.#spec.rank;
+    const need = kind === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    if (need === Number.POSITIVE_INFINITY) return 0;
+    // each row's place in the order by its first key alone: NULLs, the rows ≥ W and the frozen rows (< W)
+    const frozenClass = op.desc ? 1 : 0;
+    const classOf = (row: Row): number => {
+      const k = op.key(row);
+      if (k === null) return op.nullsFirst ? -1 : 2;
+      const frozen = op.compare(k, wl) < 0;
+      return op.desc ? (frozen ? 1 : 0) : frozen ? 0 : 1;
+    };
+    const firstWith = (pred: (c: number) => boolean): number => {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (pred(classOf((sorted[mid] as SortedEntry).row))) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const start = firstWith((c) => c >= frozenClass);
+    const end = firstWith((c) => c > frozenClass);
+    let count = 0; // frozen rows before the current one (RANK: before its tie group; DENSE_RANK: tie groups)
+    let total = 0; // frozen rows so far
+    let groups = 0; // tie groups with rows so far
+    let prev: Row | null = null;
+    let prevHasRows = false;
+    for (let i = start; i < end; i++) {
+      const e = sorted[i] as SortedEntry;
+      const newTie = prev === null || this.#spec.compare(prev, e.row) !== 0;
+      if (kind === 'rank') {
+        if (newTie) count = total;
+      } else if (kind === 'dense_rank') {
+        if (newTie) {
+          if (prevHasRows) groups++;
+          prevHasRows = false;
+          count = groups;
+        }
+      } else count = total;
+      if (count >= need) return sorted.length - i;
+      if (e.weight > 0) {
+        total += e.weight;
+        prevHasRows = true;
+      }
+      prev = e.row;
+    }
+    // rows after the run: every frozen row precedes them
+    const after = kind === 'dense_rank' ? groups + (prevHasRows ? 1 : 0) : total;
+    return after >= need ? sorted.length - end : 0;
   }
 
   /** The group's current window: encoding → [row, copies]. */

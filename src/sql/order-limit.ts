@@ -12,16 +12,21 @@
  * Ties between rows with equal keys are cut deterministically (by the whole row), where Feldera leaves the
  * choice unspecified.
  *
+ * LATENESS: when the first sort key is a column with a waterline (or a non-decreasing function of one), the top-k
+ * discards the rows that can never reach the window again (`operators/top-k.ts`, `orderPurge`), so a global
+ * `ORDER BY ts DESC LIMIT n` keeps the rows at or above the waterline plus n more, not every row ever seen.
+ *
  * State: none here (the top-k operator holds it). Invariant: the planned relation has the SELECT's columns.
  */
 import type { Circuit } from '../circuit/circuit.ts';
 import { MapOperator } from '../operators/map.ts';
 import { TopKOperator } from '../operators/top-k.ts';
-import type { Value } from '../zset/value.ts';
+import type { Row, Value } from '../zset/value.ts';
 import { type Ast, type Bound, bindExpr, type ScopeColumn, sqlError } from './expr.ts';
 import type { SourceMap } from './parse.ts';
 import type { Rel } from './rel.ts';
 import { compareByKeys, sortKey } from './sort-keys.ts';
+import { waterlineOf } from './waterline-plan.ts';
 
 export interface OrderLimitContext {
   readonly circuit: Circuit;
@@ -64,6 +69,7 @@ export function planViewOrderLimit(stmt: Ast, c: OrderLimitContext): Rel {
   if (extra.length > 0) rel = c.plan({ ...bare, targetList: [...(stmt.targetList as Ast[]), ...extra] });
 
   const allCols = { columns: rel.cols.map((col) => ({ ...col, qualifier: null })), source: c.source };
+  let firstKeyWaterline: (() => Value) | undefined;
   const keys = sortClause.map((s, k) => {
     const sb = s.SortBy;
     const node = sb.node;
@@ -88,11 +94,30 @@ export function planViewOrderLimit(stmt: Ast, c: OrderLimitContext): Rel {
       throw sqlError('SqlUnsupported', 'ORDER BY ... USING is not supported', ctx, sb.location, {
         construct: 'USING',
       });
+    if (k === 0) firstKeyWaterline = waterlineOf(bound, rel.waterlines);
     return sortKey(sb, bound, { col: (i) => (a) => a[i] as Value });
   });
   const compare = compareByKeys(keys);
+  // LATENESS on the first sort key: rows that can never reach the window again leave the state (top-k.ts)
+  const first = keys[0];
+  const orderPurge =
+    first === undefined || firstKeyWaterline === undefined
+      ? undefined
+      : {
+          key: (r: Row) => first.ev(r, r),
+          desc: first.desc,
+          nullsFirst: first.nullsFirst,
+          below: firstKeyWaterline,
+          compare: first.cmp,
+        };
   let node = c.circuit.add(
-    new TopKOperator({ keyCount: 0, compare, limit: limit ?? Number.POSITIVE_INFINITY, offset }),
+    new TopKOperator({
+      keyCount: 0,
+      compare,
+      limit: limit ?? Number.POSITIVE_INFINITY,
+      offset,
+      ...(orderPurge === undefined ? {} : { orderPurge }),
+    }),
     [rel.node],
   );
   if (extra.length > 0) node = c.circuit.add(new MapOperator((r) => r.slice(0, width)), [node]);

@@ -29,9 +29,24 @@ import {
   sqlError,
 } from './expr.ts';
 import type { SourceMap } from './parse.ts';
-import { compareByKeys, sortKey } from './sort-keys.ts';
+import { compareByKeys, type SortKey, sortKey } from './sort-keys.ts';
 import { sqlType } from './sql-type.ts';
-import { partitionPurge, partitionWaterlines, projectWaterlines, withWaterlines } from './waterline-plan.ts';
+import {
+  partitionPurge,
+  partitionWaterlines,
+  projectWaterlines,
+  type Waterlines,
+  waterlineOf,
+  withWaterlines,
+} from './waterline-plan.ts';
+
+/** The waterlines of the FROM columns, from those of the operator input `[k1..kp, FROM columns...]`. */
+function fromWaterlines(input: Waterlines | undefined, p: number): Waterlines | undefined {
+  if (input === undefined) return undefined;
+  const out = new Map<number, () => Value>();
+  for (const [i, w] of input) if (i >= p) out.set(i - p, w);
+  return out;
+}
 
 /** A planned relation (the shape of planner.ts's `Rel`, declared here so the import graph stays acyclic). */
 interface Rel {
@@ -143,11 +158,28 @@ export function planRanked(
   const pre: Bound[] = [...parts, ...fromCols.map((col, i) => columnRef(i, col.type))];
   const input = c.materialize(pre);
   const shifted = { col: (i: number) => (a: Row) => a[i + p] as Value };
-  const keys = orders.map((s) => {
+  let firstKeyWaterline: (() => Value) | undefined;
+  const keys = orders.map((s, k) => {
     const sb = s.SortBy;
-    return sortKey(sb, bindExpr(sb.node, scope), shifted);
+    const bound = bindExpr(sb.node, scope);
+    if (k === 0) firstKeyWaterline = waterlineOf(bound, fromWaterlines(input.waterlines, p));
+    return sortKey(sb, bound, shifted);
   });
   const compare = compareByKeys(keys);
+  // LATENESS on the first ORDER BY key: rows that can never reach rank `limit` again leave the state (top-k.ts)
+  const firstKey = keys[0] as SortKey;
+  const orderPurge =
+    firstKeyWaterline === undefined || c.rankLimit === undefined
+      ? {}
+      : {
+          orderPurge: {
+            key: (r: Row) => firstKey.ev(r, r),
+            desc: firstKey.desc,
+            nullsFirst: firstKey.nullsFirst,
+            below: firstKeyWaterline,
+            compare: firstKey.cmp,
+          },
+        };
   const ranked = c.circuit.add(
     new TopKOperator({
       keyCount: p,
@@ -155,6 +187,7 @@ export function planRanked(
       limit: c.rankLimit ?? Number.POSITIVE_INFINITY,
       rank: kind,
       ...partitionPurge(input.waterlines, parts),
+      ...orderPurge,
     }),
     [input.node],
   );

@@ -403,3 +403,157 @@ describe('top-k ranks against recomputation', () => {
         }
       });
 });
+
+describe('top-k with a waterline on the first sort key (orderPurge)', () => {
+  type Kind = 'plain' | 'row_number' | 'rank' | 'dense_rank';
+  const configs: Array<{ desc: boolean; nullsFirst: boolean; kind: Kind; limit: number; offset?: number }> = [
+    { desc: true, nullsFirst: false, kind: 'plain', limit: 3 },
+    { desc: true, nullsFirst: true, kind: 'plain', limit: 2, offset: 2 },
+    { desc: false, nullsFirst: true, kind: 'plain', limit: 3 },
+    { desc: false, nullsFirst: false, kind: 'plain', limit: 2, offset: 1 },
+    { desc: true, nullsFirst: false, kind: 'row_number', limit: 3 },
+    { desc: false, nullsFirst: true, kind: 'rank', limit: 3 },
+    { desc: true, nullsFirst: false, kind: 'rank', limit: 2 },
+    { desc: true, nullsFirst: true, kind: 'dense_rank', limit: 2 },
+    { desc: false, nullsFirst: false, kind: 'dense_rank', limit: 3 },
+  ];
+  /** Rows [key, tag]: ordered by the key (direction, NULL placement) then the tag; key ties are frequent. */
+  const order = (desc: boolean, nullsFirst: boolean) => (a: Row, b: Row) => {
+    const x = a[0] as number | null;
+    const y = b[0] as number | null;
+    if (x === null || y === null) {
+      if (x !== y) return (x === null) === nullsFirst ? -1 : 1;
+    } else if (x !== y) return desc ? y - x : x - y;
+    return (a[1] as number) - (b[1] as number);
+  };
+  for (const cfg of configs)
+    test(`${cfg.desc ? 'DESC' : 'ASC'} NULLS ${cfg.nullsFirst ? 'FIRST' : 'LAST'} ${cfg.kind} limit ${cfg.limit}${cfg.offset ? ` offset ${cfg.offset}` : ''}: same output as without discarding, bounded state, restore and warm apply agree`, () => {
+      const seed = 777 + configs.indexOf(cfg);
+      const rnd = mulberry32(seed);
+      let wl: number | null = null;
+      const base: TopKSpec = {
+        keyCount: 0,
+        compare: order(cfg.desc, cfg.nullsFirst),
+        limit: cfg.limit,
+        ...(cfg.offset === undefined ? {} : { offset: cfg.offset }),
+        ...(cfg.kind === 'plain' ? {} : { rank: cfg.kind }),
+      };
+      const spec: TopKSpec = {
+        ...base,
+        orderPurge: {
+          key: (r) => r[0] as number | null,
+          desc: cfg.desc,
+          nullsFirst: cfg.nullsFirst,
+          below: () => wl,
+          compare: (a, b) => (a as number) - (b as number),
+        },
+      };
+      const need = (cfg.offset ?? 0) + cfg.limit;
+      const plain = topK(base);
+      let op = topK(spec);
+      op.trackChanges(true);
+      let snap = op.snapshot();
+      const deltas: StateBatches[] = [];
+      const warm = topK(spec);
+      warm.restore({ input: [snap.input ?? emptyBatch()] });
+      const integral = new ZSetMap();
+      let max = 0;
+      for (let s = 0; s < 400; s++) {
+        const b = emptyBatch();
+        for (let i = randInt(rnd, 0, 6); i > 0; i--) {
+          // only rows no waterline forbids: keys ≥ W or NULL (never late); deletions of such rows only
+          const live = [...integral.entries()].filter(
+            (e) => e.weight > 0 && (e.row[0] === null || wl === null || (e.row[0] as number) >= wl),
+          );
+          let row: Row;
+          let w: number;
+          if (live.length > 0 && rnd() < 0.3) {
+            row = (live[randInt(rnd, 0, live.length - 1)] as { row: Row }).row;
+            w = -1;
+          } else {
+            const lo = wl ?? 0;
+            row = [rnd() < 0.08 ? null : lo + randInt(rnd, 0, 4), randInt(rnd, 0, 2)];
+            w = randInt(rnd, 1, 2);
+          }
+          b.rows.push(row);
+          b.weights.push(w);
+          integral.add(row, w);
+          if (row[0] !== null) max = Math.max(max, row[0] as number);
+        }
+        assert.deepEqual(norm(step1(op, b)), norm(step1(plain, b)), `seed ${seed} step ${s}`);
+        // rows held: the ones a later change may touch (key ≥ W or NULL), plus at most `need` frozen ones
+        const mutable = [...integral.entries()].filter(
+          (e) => e.weight !== 0 && (e.row[0] === null || wl === null || (e.row[0] as number) >= wl),
+        ).length;
+        assert.ok(
+          op.entryCount <= mutable + need,
+          `seed ${seed} step ${s}: ${op.entryCount} rows held, ${mutable} mutable`,
+        );
+        // the waterline rises at the end of the step (read by the operators in later steps)
+        if (s % 3 === 2) wl = Math.max(wl ?? 0, max - 3);
+        if (s % 20 === 19) {
+          const d = op.takeDelta();
+          deltas.push(d);
+          warm.apply({ input: [d.input ?? emptyBatch()] });
+        }
+        if (s % 100 === 99) {
+          const r = topK(spec);
+          r.restore({ input: [snap.input ?? emptyBatch(), ...deltas.map((d) => d.input ?? emptyBatch())] });
+          assert.deepEqual(
+            norm(r.snapshot().input ?? emptyBatch()),
+            norm(op.snapshot().input ?? emptyBatch()),
+          );
+          assert.deepEqual(
+            norm(warm.snapshot().input ?? emptyBatch()),
+            norm(r.snapshot().input ?? emptyBatch()),
+          );
+          op = r;
+          op.trackChanges(true);
+          snap = op.snapshot();
+          deltas.length = 0;
+          warm.restore({ input: [snap.input ?? emptyBatch()] });
+        }
+      }
+      assert.ok(
+        op.entryCount * 4 < plain.entryCount,
+        `${op.entryCount} rows held with the waterline, ${plain.entryCount} without`,
+      );
+    });
+
+  test('without a waterline nothing is discarded; a rising waterline alone (no input) discards', () => {
+    let wl: number | null = null;
+    const op = topK({
+      keyCount: 0,
+      compare: byCol(0, true),
+      limit: 2,
+      orderPurge: {
+        key: (r) => r[0] as number,
+        desc: true,
+        nullsFirst: false,
+        below: () => wl,
+        compare: (a, b) => (a as number) - (b as number),
+      },
+    });
+    assertZ(step1(op, ins([1], [2], [3], [4], [5])), [
+      [[5], 1],
+      [[4], 1],
+    ]);
+    assert.equal(op.entryCount, 5);
+    wl = 4; // rows 1, 2, 3 are frozen: 3 and 2 are still needed (5 and 4 may be deleted), 1 never is
+    assertZ(step1(op), []);
+    assert.equal(op.entryCount, 4);
+    assert.deepEqual(norm(op.snapshot().input ?? emptyBatch()), [
+      ['[2]', 1],
+      ['[3]', 1],
+      ['[4]', 1],
+      ['[5]', 1],
+    ]);
+    // deleting the two live rows brings the two kept frozen ones into the window
+    assertZ(step1(op, del([5], [4])), [
+      [[5], -1],
+      [[4], -1],
+      [[3], 1],
+      [[2], 1],
+    ]);
+  });
+});

@@ -295,3 +295,35 @@ CREATE VIEW live AS ${body};`,
   assert.ok(fin.size > 20, `sessions closed: ${fin.size}`);
   for (const [k, w] of fin) assert.equal(live.get(` ${k}`), w, `final row ${k} is the live view's`);
 });
+
+test('a global ORDER BY ts DESC LIMIT over a LATENESS column keeps the rows above the waterline plus the limit', async () => {
+  const { late } = await check(
+    'order-desc',
+    `CREATE VIEW latest AS SELECT k, ts, v FROM ev ORDER BY ts DESC LIMIT 5;
+CREATE VIEW latest_trunc AS SELECT k, v FROM ev ORDER BY TIMESTAMP_TRUNC(ts, SECOND) DESC, v, k LIMIT 3 OFFSET 1;`,
+  );
+  // about three steps' rows are above the waterline (two seconds of lateness, ~12 rows a step) plus 5 and 4
+  assert.ok(Math.max(...late.slice(45)) < 12 * 4 * 2 + 20, `state ${late.slice(45).join(' ')}`);
+});
+
+test('a global ORDER BY ts ASC LIMIT over a LATENESS column: once the window is below the waterline it is final', async () => {
+  const { late } = await check(
+    'order-asc',
+    `CREATE VIEW oldest AS SELECT k, ts, v FROM ev ORDER BY ts LIMIT 4;
+CREATE VIEW oldest_rn AS SELECT k, ts, v FROM (
+  SELECT k, ts, v, ROW_NUMBER() OVER (ORDER BY ts, k, v) AS rn FROM ev) WHERE rn <= 3;`,
+  );
+  // the 4 + 3 oldest rows (and the LATENESS filter's maximum): later rows are discarded as they arrive
+  assert.ok(Math.max(...late.slice(10)) <= 10, `state ${late.slice(10).join(' ')}`);
+});
+
+test('ORDER BY a column without a waterline keeps every row (nothing is provably out of reach)', async () => {
+  const { late, plain } = await check(
+    'order-v',
+    'CREATE VIEW top_v AS SELECT k, ts, v FROM ev ORDER BY v DESC LIMIT 5;',
+    {
+      flat: false,
+    },
+  );
+  assert.ok(Math.max(...late.slice(45)) > plain / 2, `${late.slice(45).join(' ')} vs ${plain}`);
+});
