@@ -11,6 +11,8 @@
  * SELECT (aggregates OVER and LAG/LEAD: window-agg-plan.ts). LATENESS: a partition key with a waterline
  * discards the partitions below it, and the output keeps the partition keys' waterlines (only they: a row
  * pushed out of the top-k is an old row of the same partition), so operators downstream can discard too.
+ * With a rank bound and a waterline on the first ORDER BY key, rows that can never reach rank k again leave each
+ * partition (`orderPurge`, top-k.ts).
  *
  * State: none here.
  */
