@@ -4,9 +4,11 @@
  *
  * Zone rules come from the ICU data bundled with Node (`Intl.DateTimeFormat`), so the result depends only on the
  * arguments and the Node version the project pins: the same on every replica and on replay. Accepted names are
- * the IANA names ICU knows (`America/New_York`, `Europe/Paris`, `UTC`, `Etc/GMT+5`, and ICU's aliases such as
- * `EST`), matched case-insensitively; numeric offsets (`+05:30`) are refused, because Postgres reads `+05` as
- * five hours WEST of Greenwich (POSIX) and ICU as east: a user would get one or the other by surprise.
+ * the names of the IANA time-zone database (what Feldera's Rust runtime reads too): `Area/Location` names ICU
+ * knows (`America/New_York`, `Etc/GMT+5`, the database's old links such as `US/Pacific`) and its few names
+ * without a slash (`UTC`, `GMT`, `EST5EDT`, `CET`, ...), matched case-insensitively. Abbreviations that are not
+ * database names (`PST`, `CEST`, which ICU would also take) and numeric offsets (`+05:30`: Postgres reads `+05` as
+ * five hours WEST of Greenwich, ICU as east) are refused, so a name means the same zone everywhere.
  *
  * Wall-clock times that do not exist or exist twice in the source zone (a daylight-saving gap or overlap) are
  * resolved as Postgres's `ts AT TIME ZONE zone` does: a time in a gap is read with the offset in force just
@@ -19,6 +21,13 @@ const MS_PER_DAY = 86_400_000;
 /** Date's range: ±8.64e15 ms. A timestamp outside it (beyond year ±275760) cannot be converted. */
 const MS_LIMIT = 8.64e15;
 
+/** The IANA database's zone names without a slash (its `Area/Location` names are recognised by the slash). */
+const SLASHLESS = new Set(
+  'utc uct gmt gmt0 gmt+0 gmt-0 greenwich universal zulu est mst hst cet met eet wet est5edt cst6cdt mst7mdt pst8pdt'.split(
+    ' ',
+  ),
+);
+
 const formatters = new Map<string, Intl.DateTimeFormat | null>();
 
 /** The formatter of a zone name, or null if ICU does not know it (cached either way). */
@@ -27,7 +36,7 @@ function formatter(zone: string): Intl.DateTimeFormat | null {
   let f = formatters.get(key);
   if (f !== undefined) return f;
   f = null;
-  if (zone.length > 0 && !/^[+-]|^\s|\s$/.test(zone)) {
+  if (/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)+$/.test(zone) || SLASHLESS.has(key)) {
     try {
       f = new Intl.DateTimeFormat('en-US', {
         timeZone: zone,

@@ -190,6 +190,19 @@ test('CONVERT_TIMEZONE: an unknown zone is SqlTypeError as a constant, SqlRuntim
     await compileError("CONVERT_TIMEZONE('Mars/Olympus', 'UTC', ts) AS x"),
     /^SqlTypeError: CONVERT_TIMEZONE: time zone 'Mars\/Olympus' not recognized/,
   );
+  // an abbreviation that is not a time-zone database name (ICU would take it, as a zone with summer time)
+  assert.match(
+    await compileError("CONVERT_TIMEZONE('PST', 'UTC', ts) AS x"),
+    /^SqlTypeError: CONVERT_TIMEZONE: time zone 'PST' not recognized/,
+  );
+  const names = await one(
+    "CONVERT_TIMEZONE('UTC', 'CET', ts) AS cet, CONVERT_TIMEZONE('UTC', 'US/Pacific', ts) AS us, CONVERT_TIMEZONE('UTC', 'Etc/GMT+5', ts) AS etc",
+  );
+  assert.deepEqual(names.r, {
+    cet: '2020-06-21 16:23:44.5',
+    us: '2020-06-21 07:23:44.5',
+    etc: '2020-06-21 09:23:44.5',
+  });
   assert.match(
     await compileError("CONVERT_TIMEZONE('UTC', '+05:30', ts) AS x"),
     /^SqlTypeError: CONVERT_TIMEZONE: time zone '\+05:30' not recognized/,
