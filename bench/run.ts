@@ -19,6 +19,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   objinput: async () => (await import('./objinput/suite.ts')).objinputSuite,
   nested: async () => (await import('./nested/suite.ts')).nestedSuite,
   spill: async () => (await import('./spill/suite.ts')).spillSuite,
+  'ordered-lateness': async () => (await import('./ordered-lateness/suite.ts')).orderedLatenessSuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
@@ -30,7 +31,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows
   nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
   nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
-    scratch file only)`;
+    scratch file only)
+  ordered-lateness suite flags: --runs N (default 3; any value writes the scratch file only)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
