@@ -406,7 +406,14 @@ describe('top-k ranks against recomputation', () => {
 
 describe('top-k with a waterline on the first sort key (orderPurge)', () => {
   type Kind = 'plain' | 'row_number' | 'rank' | 'dense_rank';
-  const configs: Array<{ desc: boolean; nullsFirst: boolean; kind: Kind; limit: number; offset?: number }> = [
+  const configs: Array<{
+    desc: boolean;
+    nullsFirst: boolean;
+    kind: Kind;
+    limit: number;
+    offset?: number;
+    groups?: number;
+  }> = [
     { desc: true, nullsFirst: false, kind: 'plain', limit: 3 },
     { desc: true, nullsFirst: true, kind: 'plain', limit: 2, offset: 2 },
     { desc: false, nullsFirst: true, kind: 'plain', limit: 3 },
@@ -416,23 +423,28 @@ describe('top-k with a waterline on the first sort key (orderPurge)', () => {
     { desc: true, nullsFirst: false, kind: 'rank', limit: 2 },
     { desc: true, nullsFirst: true, kind: 'dense_rank', limit: 2 },
     { desc: false, nullsFirst: false, kind: 'dense_rank', limit: 3 },
+    { desc: true, nullsFirst: false, kind: 'row_number', limit: 2, groups: 3 },
+    { desc: false, nullsFirst: true, kind: 'rank', limit: 2, groups: 3 },
   ];
-  /** Rows [key, tag]: ordered by the key (direction, NULL placement) then the tag; key ties are frequent. */
+  /**
+   * Rows [group, key, tag]: per group (keyCount 1 when there are groups), ordered by the key (direction, NULL
+   * placement) then the tag; key ties are frequent.
+   */
   const order = (desc: boolean, nullsFirst: boolean) => (a: Row, b: Row) => {
-    const x = a[0] as number | null;
-    const y = b[0] as number | null;
+    const x = a[1] as number | null;
+    const y = b[1] as number | null;
     if (x === null || y === null) {
       if (x !== y) return (x === null) === nullsFirst ? -1 : 1;
     } else if (x !== y) return desc ? y - x : x - y;
-    return (a[1] as number) - (b[1] as number);
+    return (a[2] as number) - (b[2] as number);
   };
   for (const cfg of configs)
-    test(`${cfg.desc ? 'DESC' : 'ASC'} NULLS ${cfg.nullsFirst ? 'FIRST' : 'LAST'} ${cfg.kind} limit ${cfg.limit}${cfg.offset ? ` offset ${cfg.offset}` : ''}: same output as without discarding, bounded state, restore and warm apply agree`, () => {
+    test(`${cfg.desc ? 'DESC' : 'ASC'} NULLS ${cfg.nullsFirst ? 'FIRST' : 'LAST'} ${cfg.kind} limit ${cfg.limit}${cfg.offset ? ` offset ${cfg.offset}` : ''}${cfg.groups ? ` in ${cfg.groups} partitions` : ''}: same output as without discarding, bounded state, restore and warm apply agree`, () => {
       const seed = 777 + configs.indexOf(cfg);
       const rnd = mulberry32(seed);
       let wl: number | null = null;
       const base: TopKSpec = {
-        keyCount: 0,
+        keyCount: cfg.groups === undefined ? 0 : 1,
         compare: order(cfg.desc, cfg.nullsFirst),
         limit: cfg.limit,
         ...(cfg.offset === undefined ? {} : { offset: cfg.offset }),
@@ -441,14 +453,14 @@ describe('top-k with a waterline on the first sort key (orderPurge)', () => {
       const spec: TopKSpec = {
         ...base,
         orderPurge: {
-          key: (r) => r[0] as number | null,
+          key: (r) => r[1] as number | null,
           desc: cfg.desc,
           nullsFirst: cfg.nullsFirst,
           below: () => wl,
           compare: (a, b) => (a as number) - (b as number),
         },
       };
-      const need = (cfg.offset ?? 0) + cfg.limit;
+      const need = ((cfg.offset ?? 0) + cfg.limit) * (cfg.groups ?? 1);
       const plain = topK(base);
       let op = topK(spec);
       op.trackChanges(true);
@@ -463,7 +475,7 @@ describe('top-k with a waterline on the first sort key (orderPurge)', () => {
         for (let i = randInt(rnd, 0, 6); i > 0; i--) {
           // only rows no waterline forbids: keys ≥ W or NULL (never late); deletions of such rows only
           const live = [...integral.entries()].filter(
-            (e) => e.weight > 0 && (e.row[0] === null || wl === null || (e.row[0] as number) >= wl),
+            (e) => e.weight > 0 && (e.row[1] === null || wl === null || (e.row[1] as number) >= wl),
           );
           let row: Row;
           let w: number;
@@ -472,18 +484,22 @@ describe('top-k with a waterline on the first sort key (orderPurge)', () => {
             w = -1;
           } else {
             const lo = wl ?? 0;
-            row = [rnd() < 0.08 ? null : lo + randInt(rnd, 0, 4), randInt(rnd, 0, 2)];
+            row = [
+              randInt(rnd, 0, (cfg.groups ?? 1) - 1),
+              rnd() < 0.08 ? null : lo + randInt(rnd, 0, 4),
+              randInt(rnd, 0, 2),
+            ];
             w = randInt(rnd, 1, 2);
           }
           b.rows.push(row);
           b.weights.push(w);
           integral.add(row, w);
-          if (row[0] !== null) max = Math.max(max, row[0] as number);
+          if (row[1] !== null) max = Math.max(max, row[1] as number);
         }
         assert.deepEqual(norm(step1(op, b)), norm(step1(plain, b)), `seed ${seed} step ${s}`);
         // rows held: the ones a later change may touch (key ≥ W or NULL), plus at most `need` frozen ones
         const mutable = [...integral.entries()].filter(
-          (e) => e.weight !== 0 && (e.row[0] === null || wl === null || (e.row[0] as number) >= wl),
+          (e) => e.weight !== 0 && (e.row[1] === null || wl === null || (e.row[1] as number) >= wl),
         ).length;
         assert.ok(
           op.entryCount <= mutable + need,
