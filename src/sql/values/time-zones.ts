@@ -64,8 +64,45 @@ export function isKnownTimeZone(zone: string): boolean {
 
 const scratch = new Date(0);
 
-/** The zone's UTC offset (ms, east positive) at instant `ms` (ms since the epoch, UTC). */
+const MS_PER_HOUR = 3_600_000;
+/**
+ * Per zone: hour (ms / 1 h, floored) → the offset throughout that hour, NaN when it changes inside it, or
+ * +Infinity for an hour visited once.
+ */
+const hourOffsets = new Map<Intl.DateTimeFormat, Map<number, number>>();
+const HOURS_KEPT = 4096;
+
+/**
+ * The zone's UTC offset (ms, east positive) at instant `ms`. Offsets are remembered per hour: when the offset at
+ * an hour's first and last second agree, it holds for the whole hour (a zone never changes its offset and changes
+ * it back within an hour), so rows of a stream, which cluster in time, mostly skip ICU.
+ */
 function offsetAt(f: Intl.DateTimeFormat, ms: number): number {
+  let hours = hourOffsets.get(f);
+  if (hours === undefined) {
+    hours = new Map();
+    hourOffsets.set(f, hours);
+  }
+  const h = Math.floor(ms / MS_PER_HOUR);
+  const o = hours.get(h);
+  if (o === undefined) {
+    // the first visit of an hour only marks it (a lone timestamp costs one ICU call, as without the memo)
+    if (hours.size >= HOURS_KEPT) hours.clear();
+    hours.set(h, Number.POSITIVE_INFINITY);
+    return icuOffsetAt(f, ms);
+  }
+  if (o === Number.POSITIVE_INFINITY) {
+    // the second settles the hour's offset
+    const first = icuOffsetAt(f, h * MS_PER_HOUR);
+    const same = first === icuOffsetAt(f, (h + 1) * MS_PER_HOUR - 1000);
+    hours.set(h, same ? first : Number.NaN);
+    return same ? first : icuOffsetAt(f, ms);
+  }
+  return Number.isNaN(o) ? icuOffsetAt(f, ms) : o;
+}
+
+/** The zone's UTC offset (ms, east positive) at instant `ms` (ms since the epoch, UTC), from ICU. */
+function icuOffsetAt(f: Intl.DateTimeFormat, ms: number): number {
   let y = 0;
   let mo = 0;
   let d = 0;

@@ -310,3 +310,33 @@ test('oracle: CONVERT_TIMEZONE of random timestamps (many near DST switches) agr
     assert.equal(byId.get(row.id), q.rows[0]?.v, JSON.stringify(row));
   }
 });
+
+test('oracle: CONVERT_TIMEZONE minute by minute across DST switches (hours remembered per zone) agrees with Postgres', async () => {
+  // every 7 minutes for 6 hours around switches in both directions (whole-hour, half-hour and 45-minute zones)
+  const spans: Array<[string, string]> = [
+    ['America/New_York', '2018-03-11 00:00:00'],
+    ['America/New_York', '2018-11-04 00:00:00'],
+    ['Australia/Lord_Howe', '2020-04-04 23:00:00'],
+    ['Australia/Lord_Howe', '2020-10-03 23:00:00'],
+    ['Pacific/Chatham', '2021-04-04 01:00:00'],
+    ['Europe/London', '2021-03-28 00:00:00'],
+  ];
+  const rows: Rec[] = [];
+  for (const [zone, start] of spans) {
+    const t0 = Date.parse(`${start.replace(' ', 'T')}Z`);
+    for (let m = 0; m < 360; m += 7) {
+      const ts = new Date(t0 + m * 60_000).toISOString().replace('T', ' ').slice(0, 19);
+      // both directions: local → UTC and UTC → local
+      rows.push({ id: rows.length, ts, src: zone, dst: 'UTC' });
+      rows.push({ id: rows.length, ts, src: 'UTC', dst: zone });
+    }
+  }
+  const got = await view(DDL, 'SELECT id, CONVERT_TIMEZONE(src, dst, ts) AS x FROM t', rows);
+  const byId = new Map(got.rows.map((r) => [r.id, r.x]));
+  const values = rows.map((r) => `(${r.id}, TIMESTAMP '${r.ts}', '${r.src}', '${r.dst}')`).join(', ');
+  const q = await pg.query<{ id: number; v: string }>(
+    `SELECT id, ((ts AT TIME ZONE src) AT TIME ZONE dst)::text AS v FROM (VALUES ${values}) AS r(id, ts, src, dst)`,
+  );
+  assert.equal(q.rows.length, rows.length);
+  for (const r of q.rows) assert.equal(byId.get(r.id), r.v, JSON.stringify(rows[r.id]));
+});
