@@ -783,21 +783,27 @@ function secondsField(call: Parameters<FunctionImpl>[0], i: number, what: string
   return call.num(i);
 }
 
-/** µs of a seconds value in [0, 60), rounded to the µs (half to even); null when out of range or not finite. */
+/**
+ * µs of a seconds value in [0, 60), rounded to the µs (half to even), or null when out of that range or not
+ * finite; a value just under 60 that would round to 60 keeps 59.999999 (the field stays in its minute).
+ */
 function secondsMicros(v: Value): number | null {
   let us: number;
   if (v instanceof Decimal) {
+    if (v.sign() < 0 || v.cmp(SIXTY) >= 0) return null;
     const r = v.round(6);
     us = Number(r.unscaled * 10n ** BigInt(6 - r.scale));
   } else if (typeof v === 'bigint') {
+    if (v < 0n || v >= 60n) return null;
     us = Number(v) * USECS_PER_SEC;
   } else {
     const n = v as number;
-    if (!Number.isFinite(n)) return null;
+    if (!Number.isFinite(n) || n < 0 || n >= 60) return null;
     us = roundHalfEven(n * USECS_PER_SEC);
   }
-  return us >= 0 && us < 60 * USECS_PER_SEC ? us : null;
+  return Math.min(us, 60 * USECS_PER_SEC - 1);
 }
+const SIXTY = Decimal.fromInt(60);
 
 /** Days of a valid calendar date, or null (Feldera: an invalid date is NULL, not an error). */
 function validDays(y: number, m: number, d: number, end: number): number | null {
