@@ -11,12 +11,12 @@
  * Since format v6 this build keeps nested values of key columns in their ordered key form (key-codec tag 0x22)
  * and writes such batches as v6 (`checkpoint-golden-v6.test.ts`): a v3 batch holding them by hash key is
  * re-encoded when it is read, so its keys match keys that arrive later. The files were written by the build
- * before v6 and are never regenerated (UPDATE_GOLDEN=1 would now write v6 files).
+ * before v6 and are never regenerated (this build would write v6 files).
  */
 import assert from 'node:assert/strict';
-import { cp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { tableInput } from '../../../src/operators/table-input.ts';
 import { SQL_VALUE_CODECS } from '../../../src/sql/values/codecs.ts';
 import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from '../../../src/sql/values/collections.ts';
@@ -32,7 +32,7 @@ import {
 } from '../../../src/storage/segment.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import { K_INL, K_OBJ, K_ORD } from '../../../src/zset/key-codec.ts';
-import { buildBatch, TraceBatch, TraceParts, traceLayout } from '../../../src/zset/trace.ts';
+import { buildBatch, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
 import type { Row, Value } from '../../../src/zset/value.ts';
 import { withTempDir } from './support.ts';
 
@@ -147,23 +147,6 @@ function expected(): Batch {
   const last = delta().rows[1] as Row;
   return { rows: [...rows, last], weights: rows.map(() => 1).concat([1]) };
 }
-
-before(async () => {
-  if (process.env.UPDATE_GOLDEN !== '1') return;
-  throw new Error('checkpoint-v3 is not regenerated: this build writes nested keys as v6');
-  await rm(GOLDEN, { recursive: true, force: true });
-  const store = new CheckpointStore(GOLDEN, { codecs: CODECS });
-  const meta = { fingerprint: 'golden-v3', inputs: { t: { offset: 3 } }, outputs: {} };
-  await store.write(
-    { steps: 3, operators: { 'n1:table': { contents: new TraceParts(batches()) } } },
-    { ...meta, processed_records: 3, identifier: 'base' },
-  );
-  await store.write(
-    { steps: 5, operators: { 'n1:table': { contents: delta() } } },
-    { ...meta, processed_records: 5 },
-    { delta: true },
-  );
-});
 
 /** The committed v3 payloads, decoded as they are (without re-encoding their keys). */
 async function committed(): Promise<TraceBatch[]> {
