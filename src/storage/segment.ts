@@ -420,6 +420,18 @@ export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueC
 }
 
 /**
+ * The uncompressed payload of a row batch as a segment file would hold it: format v4 (nested values inline, in
+ * their binary form) when the batch holds one, else v1, byte for byte. Read back with {@link decodeSegmentPayload}
+ * and the version returned.
+ */
+export function encodeRowsPayload(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[] = [],
+): { payload: Buffer; version: 1 | 4 } {
+  return rowsPayload(batch, codecs, true);
+}
+
+/**
  * A row batch's payload: with `inline`, values the registered inline codec takes are written inline, and the
  * payload is format v4 if there was one (else v1, byte for byte).
  */
