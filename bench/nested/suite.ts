@@ -214,6 +214,24 @@ function tableDigest(c: SqlCircuit): { digest: string; rows: number } {
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
+/**
+ * Measured with this suite (the views keyed by nested values included) on the build before segment format v6,
+ * alternating with the build after it, same machine and load: a scratch run per size (`--events`).
+ */
+const BEFORE_NESTED_KEYS =
+  'Before nested keys went inline (segment format v3: a nested value in a key column as hash-key text in the ' +
+  "arena plus JSON text in the batch's object table; 2026-12-07, this suite at load average 14–18, alternating " +
+  'with the build after it): 100,000 events 7.7 MiB nested (views 3.7 MiB) vs 5.4 MiB flat (views 2.1 MiB): ' +
+  '1.41×, views 1.80×; nested write 5.60–6.21 s, read + decode 3.91–4.08 s (after, same load: 6.1 MiB, views ' +
+  '2.2 MiB: 1.13×, views 1.07×; write 2.32–2.41 s, read + decode 1.16–1.95 s); 300,000 events 20.7 MiB (views ' +
+  '8.9 MiB) vs 14.8 MiB (4.8 MiB): 1.39×, views 1.86×; write 15.09 s, read + decode 14.63 s (after: 17.0 MiB, ' +
+  'views 5.2 MiB: 1.14×, views 1.08×; write 8.47 s, read + decode 4.80 s). CPU of the whole run (nested and ' +
+  'flat, build included), user + sys: 100,000 events 15.0 and 14.2 s before, 14.3 and 12.8 s after; 300,000 ' +
+  'events 40.8 s before, 33.8 s after. Restore (adopt + apply the delta), nested: 100,000 events 1.84–1.92 s ' +
+  'before, 1.87–2.09 s after; 300,000 events 5.14 s before, 7.20 s after (one run each; flat swung from 4.34 s ' +
+  'to 1.42 s between the same two runs): the delta applied to the views now decodes their keys from the key ' +
+  'form where the object table had them decoded already, at read time.';
+
 function markdown(results: SizeResult[], load: [number, number]): string {
   const m = machineInfo();
   const lines = [
@@ -267,6 +285,8 @@ function markdown(results: SizeResult[], load: [number, number]): string {
       'are stored inline too, in an order-preserving canonical key form (segment format v6). ' +
       'The table is checked after the restore by a digest of its rows streamed in key order. ' +
       'Raw numbers: `bench/results/nested.json`.',
+    '',
+    BEFORE_NESTED_KEYS,
     '',
     "Before (segment format v2: each nested value as hash-key text in the arena plus JSON text in the batch's " +
       'object table, decoded eagerly on read; 2026-12-07, load average 3.1): 100,000 events 9.9 MiB nested vs ' +
