@@ -787,6 +787,20 @@ function doubleDigits(x: number): [string, number] {
     const s = x < 1e21 ? String(x) : BigInt(x).toString();
     return stripZeros(s, s.length);
   }
+  // fast path: a decimal of at most 15 significant digits that converts back to x is x's shortest round-trip
+  // decimal (decimals of ≤ 15 digits map to distinct doubles), so no String(x) and no parsing
+  if (x >= 1e-7 && x < 1e15) {
+    let p = 1;
+    for (let k = 1; k <= 15; k++) {
+      p *= 10;
+      const m = Math.round(x * p);
+      if (m >= 1e15) break;
+      if (m / p === x) {
+        const s = String(m);
+        return stripZeros(s, s.length - k);
+      }
+    }
+  }
   const s = String(x);
   const k = s.indexOf('e');
   const mant = k < 0 ? s : s.slice(0, k);
