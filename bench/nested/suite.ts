@@ -230,7 +230,7 @@ const BEFORE_NESTED_KEYS =
   'events 40.8 s before, 33.8 s after. Restore (adopt + apply the delta), nested: 100,000 events 1.84–1.92 s ' +
   'before, 1.87–2.09 s after; 300,000 events 5.14 s before, 7.20 s after (one run each; flat swung from 4.34 s ' +
   'to 1.42 s between the same two runs); a profile of the restore puts its time in the garbage collector and ' +
-  "in the GROUP BY operator regrouping its rows by hash-key strings (it is not on a trace), not in the key form.';
+  'in the GROUP BY operator regrouping its rows by hash-key strings (it is not on a trace), not in the key form.';
 
 function markdown(results: SizeResult[], load: [number, number]): string {
   const m = machineInfo();
