@@ -32,10 +32,14 @@ const CHANGE_SHARE = 0.01;
 const PROGRAMS = {
   nested: `CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, payload VARIANT,
   tags VARCHAR ARRAY, attrs MAP<VARCHAR, VARCHAR>, loc ROW(lat DOUBLE, lon DOUBLE));
-CREATE MATERIALIZED VIEW by_tag AS SELECT tag, COUNT(*) AS n FROM events CROSS JOIN UNNEST(tags) AS t(tag) GROUP BY tag;`,
+CREATE MATERIALIZED VIEW by_tag AS SELECT tag, COUNT(*) AS n FROM events CROSS JOIN UNNEST(tags) AS t(tag) GROUP BY tag;
+CREATE MATERIALIZED VIEW by_tags AS SELECT tags, COUNT(*) AS n FROM events GROUP BY tags;
+CREATE MATERIALIZED VIEW places AS SELECT DISTINCT loc FROM events;`,
   flat: `CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, ts TIMESTAMP, payload VARCHAR,
   tags VARCHAR, attrs VARCHAR, loc VARCHAR);
-CREATE MATERIALIZED VIEW by_tag AS SELECT SUBSTRING(tags FROM 3 FOR 5) AS tag, COUNT(*) AS n FROM events GROUP BY 1;`,
+CREATE MATERIALIZED VIEW by_tag AS SELECT SUBSTRING(tags FROM 3 FOR 5) AS tag, COUNT(*) AS n FROM events GROUP BY 1;
+CREATE MATERIALIZED VIEW by_tags AS SELECT tags, COUNT(*) AS n FROM events GROUP BY tags;
+CREATE MATERIALIZED VIEW places AS SELECT DISTINCT loc FROM events;`,
 } as const;
 type Shape = keyof typeof PROGRAMS;
 
@@ -75,6 +79,8 @@ interface SizeResult {
   events: number;
   buildSeconds: number;
   full: { files: number; bytes: number; seconds: number };
+  /** Bytes of the views' state files (GROUP BY tags, DISTINCT loc: keyed by nested values; COUNT per tag). */
+  keyed: { bytes: number; operators: string[] };
   delta: { changed: number; newFiles: number; bytes: number; seconds: number };
   restore: { readSeconds: number; restoreSeconds: number };
   stateRows: number;
@@ -118,6 +124,11 @@ async function measure(shape: Shape, n: number): Promise<SizeResult> {
     const full = await store.write(circuit.snapshot(), meta);
     const fullSeconds = (performance.now() - f0) / 1000;
     const fullFiles = manifestFiles(full.manifest);
+    const keyedOps = keyedOperators(circuit);
+    const keyedBytes = new Map<string, number>();
+    for (const op of keyedOps)
+      for (const list of Object.values(full.manifest.operators[op] ?? {}))
+        for (const ref of list) keyedBytes.set(ref.hash, ref.size);
     const stride = Math.round(1 / CHANGE_SHARE);
     const changed = feed(
       (function* () {
@@ -149,7 +160,8 @@ async function measure(shape: Shape, n: number): Promise<SizeResult> {
     // the table is compared by a digest of its rows in key order, streamed one row at a time (decoding 1M
     // nested events at once into JS rows, twice, does not fit the heap)
     const original = tableDigest(circuit);
-    const checked = tableDigest(restored).digest === original.digest && same('by_tag');
+    const checked =
+      tableDigest(restored).digest === original.digest && same('by_tag') && same('by_tags') && same('places');
     if (!checked) throw new Error(`${shape} ${n}: the restored state differs from the original`);
     return {
       shape,
@@ -160,6 +172,7 @@ async function measure(shape: Shape, n: number): Promise<SizeResult> {
         bytes: fullFiles.reduce((a, f) => a + f.size, 0),
         seconds: fullSeconds,
       },
+      keyed: { bytes: [...keyedBytes.values()].reduce((a, b) => a + b, 0), operators: keyedOps },
       delta: {
         changed,
         newFiles: fresh.length,
@@ -173,6 +186,14 @@ async function measure(shape: Shape, n: number): Promise<SizeResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The views' stateful operators (everything but the table): GROUP BY tags and DISTINCT loc, keyed by nested values
+ * in the nested program (by their JSON text in the flat one), and the COUNT per tag (40 groups: a few KiB).
+ */
+function keyedOperators(c: SqlCircuit): string[] {
+  return Object.keys(c.snapshot().operators).filter((n) => n !== 'n1:table');
 }
 
 /** SHA-256 of the events table's rows (`encodeRow`, weight) in key order, and their count. */
@@ -193,6 +214,24 @@ function tableDigest(c: SqlCircuit): { digest: string; rows: number } {
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
+/**
+ * Measured with this suite (the views keyed by nested values included) on the build before segment format v6,
+ * alternating with the build after it, same machine and load: a scratch run per size (`--events`).
+ */
+const BEFORE_NESTED_KEYS =
+  'Before nested keys went inline (segment format v3: a nested value in a key column as hash-key text in the ' +
+  "arena plus JSON text in the batch's object table; 2026-12-07, this suite at load average 14–18, alternating " +
+  'with the build after it): 100,000 events 7.7 MiB nested (views 3.7 MiB) vs 5.4 MiB flat (views 2.1 MiB): ' +
+  '1.41×, views 1.80×; nested write 5.60–6.21 s, read + decode 3.91–4.08 s (after, same load: 6.1 MiB, views ' +
+  '2.2 MiB: 1.13×, views 1.07×; write 2.32–2.41 s, read + decode 1.16–1.95 s); 300,000 events 20.7 MiB (views ' +
+  '8.9 MiB) vs 14.8 MiB (4.8 MiB): 1.39×, views 1.86×; write 15.09 s, read + decode 14.63 s (after: 17.0 MiB, ' +
+  'views 5.2 MiB: 1.14×, views 1.08×; write 8.47 s, read + decode 4.80 s). CPU of the whole run (nested and ' +
+  'flat, build included), user + sys: 100,000 events 15.0 and 14.2 s before, 14.3 and 12.8 s after; 300,000 ' +
+  'events 40.8 s before, 33.8 s after. Restore (adopt + apply the delta), nested: 100,000 events 1.84–1.92 s ' +
+  'before, 1.87–2.09 s after; 300,000 events 5.14 s before, 7.20 s after (one run each; flat swung from 4.34 s ' +
+  'to 1.42 s between the same two runs); a profile of the restore puts its time in the garbage collector and ' +
+  'in the GROUP BY operator regrouping its rows by hash-key strings (it is not on a trace), not in the key form.';
+
 function markdown(results: SizeResult[], load: [number, number]): string {
   const m = machineInfo();
   const lines = [
@@ -202,24 +241,29 @@ function markdown(results: SizeResult[], load: [number, number]): string {
       `${load[0].toFixed(1)} at the start, ${load[1].toFixed(1)} at the end (a shared 2-core VM: the times vary ` +
       'with its load, the bytes do not). A table of JSON events with nested values (`payload VARIANT`, ' +
       '`tags VARCHAR ARRAY`, `attrs MAP<VARCHAR, VARCHAR>`, `loc ROW(lat DOUBLE, lon DOUBLE)`, BIGINT primary ' +
-      'key, a materialized COUNT per tag over UNNEST) beside the same events with those columns held as JSON ' +
+      'key, a materialized COUNT per tag over UNNEST, a materialized `GROUP BY tags` with COUNT(*) and a ' +
+      'materialized `SELECT DISTINCT loc`: views keyed by an ARRAY and a ROW) beside the same events with those ' +
+      'columns held as JSON ' +
       "text in VARCHAR columns. Rows enter through the JSON record decoder; the checkpoint is the pipeline's " +
       'store (zstd segments, fsynced); the delta updates 1% of the events; the restore reads every segment ' +
       '(hash-checked) into a fresh circuit, whose table and view are compared with the original.',
     '',
-    '| events | shape | full checkpoint | bytes per event | write | 1% delta | bytes per changed event | read + decode | restore |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| events | shape | full checkpoint | bytes per event | views (nested keys) | write | 1% delta | bytes per changed event | read + decode | restore |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of results)
     lines.push(
-      `| ${int(r.events)} | ${r.shape} | ${mib(r.full.bytes)} (${r.full.files} files) | ${(r.full.bytes / r.events).toFixed(1)} B | ` +
+      `| ${int(r.events)} | ${r.shape} | ${mib(r.full.bytes)} (${r.full.files} files) | ${(r.full.bytes / r.events).toFixed(1)} B | ${mib(r.keyed.bytes)} | ` +
         `${r.full.seconds.toFixed(2)} s | ${(r.delta.bytes / 1024).toFixed(0)} KiB | ${(r.delta.bytes / r.delta.changed).toFixed(1)} B | ` +
         `${r.restore.readSeconds.toFixed(2)} s | ${r.restore.restoreSeconds.toFixed(2)} s |`,
     );
   const pairs = [...new Set(results.map((r) => r.events))].map((n) => {
     const a = results.find((r) => r.events === n && r.shape === 'nested') as SizeResult;
     const b = results.find((r) => r.events === n && r.shape === 'flat') as SizeResult;
-    return `${int(n)} events: nested ÷ flat bytes ${(a.full.bytes / b.full.bytes).toFixed(2)}×`;
+    return (
+      `${int(n)} events: nested ÷ flat bytes ${(a.full.bytes / b.full.bytes).toFixed(2)}× ` +
+      `(views keyed by nested values ${(a.keyed.bytes / b.keyed.bytes).toFixed(2)}×)`
+    );
   });
   const ratios = [...new Set(results.map((r) => r.events))].map((n) => {
     const a = results.find((r) => r.events === n && r.shape === 'nested') as SizeResult;
@@ -237,8 +281,12 @@ function markdown(results: SizeResult[], load: [number, number]): string {
       '(segment format v3: no hash-key text, no object-table entry, no JSON text), and a restore adopts the ' +
       "arena without building a JS object per value (a row's values are decoded when it is read); see " +
       'docs/state-layer.md. Deltas (row segments) hold nested values in the same binary form (segment format ' +
-      'v4). The table is checked after the restore by a digest of its rows streamed in key order. ' +
+      'v4). Nested values in key columns (the `GROUP BY tags` and `DISTINCT loc` state, the "views" column) ' +
+      'are stored inline too, in an order-preserving canonical key form (segment format v6). ' +
+      'The table is checked after the restore by a digest of its rows streamed in key order. ' +
       'Raw numbers: `bench/results/nested.json`.',
+    '',
+    BEFORE_NESTED_KEYS,
     '',
     "Before (segment format v2: each nested value as hash-key text in the arena plus JSON text in the batch's " +
       'object table, decoded eagerly on read; 2026-12-07, load average 3.1): 100,000 events 9.9 MiB nested vs ' +

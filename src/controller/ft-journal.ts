@@ -3,9 +3,11 @@
  * (at_least_once) or reproduces every step exactly (exactly_once).
  *
  * # Records
- * - chunk `{k:"c", ep, tb, d, carry?}`: data pushed to a non-replayable input (HTTP ingress), appended and
- *   fsync'ed before the push is acknowledged. `d` is the rows and weights in the checkpoint segment codec
- *   (base64), so every SQL value round-trips exactly.
+ * - chunk `{k:"c", ep, tb, d, f?, carry?}`: data pushed to a non-replayable input (HTTP ingress), appended and
+ *   fsync'ed before the push is acknowledged. `d` is the rows and weights as a segment payload (base64), so every
+ *   SQL value round-trips exactly: format v1, or with `f: 4` format v4 (nested values inline in their binary
+ *   form, not as the codecs' JSON text), which is what a chunk holding a nested value is written in. A record
+ *   without `f` (every record of earlier builds) is v1.
  * - step `{k:"s", t, s:[[endpoint, records, hash], …], n?}` (exactly_once only): transaction `t` took these
  *   slices, in this order, from its inputs' queues; `n` is the NOW() clock (µs) the step set, when it moved it
  *   (now-clock.ts), so replay reproduces the clock; a step that only moved the clock has no slices. Written after the step is computed and before any of
@@ -35,7 +37,7 @@ import { join } from 'node:path';
 import type { ParsedChange } from '../connectors/formats/parse-result.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { damageReport, Journal, type JournalIo, readJournal } from '../storage/journal.ts';
-import { decodeSegmentPayload, encodeSegmentPayload, type ObjectValueCodec } from '../storage/segment.ts';
+import { decodeSegmentPayload, encodeRowsPayload, type ObjectValueCodec } from '../storage/segment.ts';
 import type { FaultToleranceModel } from '../types/pipeline-api.ts';
 
 export type JournaledModel = Exclude<FaultToleranceModel, 'none'>;
@@ -45,6 +47,8 @@ export interface ChunkRecord {
   readonly ep: string;
   readonly tb: string;
   readonly d: string;
+  /** Segment payload format of `d`: 4 (nested values inline); absent: 1. */
+  readonly f?: 4;
   readonly carry?: 1;
 }
 
@@ -170,7 +174,7 @@ export class FtJournal {
       for (const r of read.records) {
         if (r.k === 'c') {
           if (r.carry === 1 && i > 0) continue;
-          chunks.push({ endpoint: r.ep, table: r.tb, changes: decodeChanges(r.d, codecs) });
+          chunks.push({ endpoint: r.ep, table: r.tb, changes: decodeChanges(r.d, r.f, codecs) });
         } else if (r.k === 's') {
           if (r.t !== expected) {
             throw replayFailure(
@@ -215,7 +219,7 @@ export class FtJournal {
       k: 'c',
       ep: endpoint,
       tb: table,
-      d: encodeChanges(changes, this.#codecs),
+      ...encodeChanges(changes, this.#codecs),
       ...(carry ? { carry: 1 as const } : {}),
     };
     const before = this.#active.bytes;
@@ -300,13 +304,19 @@ function listFiles(dir: string): number[] {
   return out.sort((a, b) => a - b);
 }
 
-function encodeChanges(changes: readonly ParsedChange[], codecs: readonly ObjectValueCodec[]): string {
+function encodeChanges(
+  changes: readonly ParsedChange[],
+  codecs: readonly ObjectValueCodec[],
+): { d: string; f?: 4 } {
   const rows = changes.map((c) => c.row);
   const weights = changes.map((c) => c.weight);
-  return encodeSegmentPayload({ rows, weights }, codecs).toString('base64');
+  const { payload, version } = encodeRowsPayload({ rows, weights }, codecs);
+  const d = payload.toString('base64');
+  return version === 4 ? { d, f: 4 } : { d };
 }
 
-function decodeChanges(d: string, codecs: readonly ObjectValueCodec[]): ParsedChange[] {
-  const b = decodeSegmentPayload(Buffer.from(d, 'base64'), codecs);
+function decodeChanges(d: string, f: unknown, codecs: readonly ObjectValueCodec[]): ParsedChange[] {
+  if (f !== undefined && f !== 4) throw replayFailure(`journal chunk of unknown payload format ${String(f)}`);
+  const b = decodeSegmentPayload(Buffer.from(d, 'base64'), codecs, f === 4 ? 4 : 1);
   return b.rows.map((row, i) => ({ row, weight: b.weights[i] as number }));
 }

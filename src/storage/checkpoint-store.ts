@@ -77,9 +77,12 @@ import {
   decodeSegment,
   type EncodedSegment,
   encodeSegmentAsync,
+  isBatchFileVersion,
+  needsKeyUpgrade,
   type ObjectValueCodec,
   SEGMENT_V_FILE,
   sha256Hex,
+  upgradeKeys,
 } from './segment.ts';
 import { isStorageError, StorageError } from './storage-error.ts';
 
@@ -699,8 +702,8 @@ export class CheckpointStore {
   }
 
   async #readSegment(ref: SegmentRef, uuid: string): Promise<Batch> {
-    if ((await segmentVersion(this.filePath(ref.hash))) === SEGMENT_V_FILE)
-      return this.#openBatchFile(ref, uuid);
+    const version = await segmentVersion(this.filePath(ref.hash));
+    if (isBatchFileVersion(version)) return this.#openBatchFile(ref, uuid, version === SEGMENT_V_FILE);
     let bytes: Buffer;
     try {
       bytes = await readFile(this.filePath(ref.hash));
@@ -730,7 +733,7 @@ export class CheckpointStore {
    * spilling on, it is linked into the spill directory and opened there (restore opens files: entries stay on
    * disk); without spilling it is read into memory.
    */
-  async #openBatchFile(ref: SegmentRef, uuid: string): Promise<Batch> {
+  async #openBatchFile(ref: SegmentRef, uuid: string, v5 = false): Promise<Batch> {
     const path = this.filePath(ref.hash);
     const { size, hash } = await hashFile(path);
     if (size !== ref.size)
@@ -761,6 +764,17 @@ export class CheckpointStore {
     } catch (e) {
       if (isStorageError(e)) e.details.uuid = uuid;
       throw e;
+    }
+    if (v5 && needsKeyUpgrade((batch as TraceBatch | FileBatch).objects)) {
+      // a v5 file keeps nested key values by hash key: re-encoded in memory (the next checkpoint writes it anew)
+      const fb = batch;
+      batch = upgradeKeys(
+        fb instanceof FileBatch ? asStorageError(() => loadFileBatch(fb)) : (fb as TraceBatch),
+      );
+      if (fb instanceof FileBatch) {
+        fb.release();
+        fb.close();
+      }
     }
     const rows = batch instanceof FileBatch ? batch.length : (batch as TraceBatch).length;
     if (rows !== ref.rows)

@@ -88,13 +88,16 @@ import { promisify } from 'node:util';
 import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
 import { type FileLayout, openBatchBytes } from '../zset/batch-file.ts';
-import { ByteWriter, inlineObjects, K_INL, skipKeyValue } from '../zset/key-codec.ts';
-import { loadFileBatch, TraceBatch, traceLayout } from '../zset/trace.ts';
+import { ByteWriter, inlineObjects, K_INL, K_ORD, skipKeyValue } from '../zset/key-codec.ts';
+import { buildBatch, loadFileBatch, TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
 
-/** Newest segment format this build reads (and writes: v3 trace batches, v1/v4 row batches, v5 batch files). */
-export const SEGMENT_FORMAT_VERSION = 5;
+/**
+ * Newest segment format this build reads (and writes: v3 or, with nested values in key columns, v6 trace batches;
+ * v1/v4 row batches; v7 batch files).
+ */
+export const SEGMENT_FORMAT_VERSION = 7;
 /** Payload of JS rows (any batch). */
 export const SEGMENT_V_ROWS = 1;
 /** Payload of one sealed trace batch, object values with their hash keys (read, no longer written). */
@@ -103,8 +106,17 @@ export const SEGMENT_V_TRACE = 2;
 export const SEGMENT_V_TRACE3 = 3;
 /** Payload of JS rows with nested values inline (v1 plus value tag 10). */
 export const SEGMENT_V_ROWS4 = 4;
-/** A block-structured, random-access batch file (a spilled trace batch; see `zset/batch-file.ts`). */
+/** A block-structured, random-access batch file (a spilled trace batch; see `zset/batch-file.ts`). Read only. */
 export const SEGMENT_V_FILE = 5;
+/** Payload of one sealed trace batch with nested values in key columns in their ordered key form (v3 + a flag). */
+export const SEGMENT_V_TRACE6 = 6;
+/** A batch file as this build writes it: v5 plus a flag for nested values in key columns (key-codec tag 0x22). */
+export const SEGMENT_V_FILE7 = 7;
+
+/** Whether `version` is a batch file's (v5 or v7). */
+export function isBatchFileVersion(version: number | null | undefined): boolean {
+  return version === SEGMENT_V_FILE || version === SEGMENT_V_FILE7;
+}
 const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
@@ -408,6 +420,18 @@ export function encodeSegmentPayload(batch: Batch, codecs: readonly ObjectValueC
 }
 
 /**
+ * The uncompressed payload of a row batch as a segment file would hold it: format v4 (nested values inline, in
+ * their binary form) when the batch holds one, else v1, byte for byte. Read back with {@link decodeSegmentPayload}
+ * and the version returned.
+ */
+export function encodeRowsPayload(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[] = [],
+): { payload: Buffer; version: 1 | 4 } {
+  return rowsPayload(batch, codecs, true);
+}
+
+/**
  * A row batch's payload: with `inline`, values the registered inline codec takes are written inline, and the
  * payload is format v4 if there was one (else v1, byte for byte).
  */
@@ -484,7 +508,7 @@ export function encodeSegment(
 ): EncodedSegment {
   const trace = batch instanceof TraceBatch;
   const { payload, version } = trace
-    ? { payload: encodeTracePayload(batch, codecs), version: SEGMENT_V_TRACE3 }
+    ? { payload: encodeTracePayload(batch, codecs), version: traceSegmentVersion(batch) }
     : rowsPayload(batch, codecs, true);
   const bytes = frame(version, payload.length, zstdCompressSync(payload, zstdParams(opts.level)));
   return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: entryCount(batch) };
@@ -507,7 +531,8 @@ export async function encodeSegmentAsync(
   let payload: Buffer;
   let version: number = SEGMENT_V_TRACE3;
   if (trace) {
-    const steps = tracePayloadSteps(batch, codecs, SEGMENT_V_TRACE3);
+    version = traceSegmentVersion(batch);
+    const steps = tracePayloadSteps(batch, codecs, version as 3 | 6);
     for (;;) {
       const r = steps.next();
       if (r.done === true) {
@@ -532,13 +557,21 @@ export async function encodeSegmentAsync(
 }
 
 /**
- * The uncompressed payload of a sealed trace batch (deterministic): format v3, or v2 when asked (kept so the
- * golden files of v2 stay checked byte for byte; v2 cannot hold inline values).
+ * The format a sealed trace batch is written in: v6 when a key column holds a nested value in its ordered key
+ * form (key-codec tag 0x22), else v3 (so a batch without one is written as before, byte for byte).
+ */
+export function traceSegmentVersion(tb: TraceBatch): 3 | 6 {
+  return hasOrderedKeys(tb) ? SEGMENT_V_TRACE6 : SEGMENT_V_TRACE3;
+}
+
+/**
+ * The uncompressed payload of a sealed trace batch (deterministic): format v3 or v6 ({@link traceSegmentVersion}),
+ * or v2 when asked (kept so the golden files of v2 stay checked byte for byte; v2 cannot hold inline values).
  */
 export function encodeTracePayload(
   tb: TraceBatch,
   codecs: readonly ObjectValueCodec[] = [],
-  version: 2 | 3 = SEGMENT_V_TRACE3,
+  version: 2 | 3 | 6 = traceSegmentVersion(tb),
 ): Buffer {
   const steps = tracePayloadSteps(tb, codecs, version);
   for (;;) {
@@ -568,15 +601,44 @@ function hasInlineValues(tb: TraceBatch): boolean {
 }
 
 /**
- * Builds the v3 (or v2) payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller can
- * let the event loop run); returns the payload.
+ * Whether a key column of `tb` holds an ordered nested value (tag 0x22). A batch without the byte anywhere is
+ * answered by one `indexOf`; otherwise the keys are walked, stopping at the first one.
+ */
+export function hasOrderedKeys(tb: TraceBatch): boolean {
+  const a = tb.arena;
+  if (tb.layout.keyCols.length === 0 || a.indexOf(K_ORD) < 0) return false;
+  const off = tb.offsets;
+  const spl = tb.splits;
+  for (let i = 0; i < tb.length; i++) {
+    const end = spl[i] as number;
+    for (let p = off[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_ORD) return true;
+  }
+  return false;
+}
+
+/**
+ * Builds the v3 or v6 (or v2) payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller
+ * can let the event loop run); returns the payload.
  */
 function* tracePayloadSteps(
   tb: TraceBatch,
   codecs: readonly ObjectValueCodec[],
-  version: 2 | 3,
+  version: 2 | 3 | 6,
 ): Generator<void, Buffer> {
   const n = tb.length;
+  const ordered = hasOrderedKeys(tb) ? inlineObjects() : null;
+  if (ordered !== null && version !== SEGMENT_V_TRACE6)
+    throw new StorageError(
+      'CheckpointValueUnsupported',
+      `format v${version} cannot hold nested values in key columns (v6 does)`,
+      {},
+    );
+  if (ordered !== null && ordered.keyName === undefined)
+    throw new StorageError(
+      'CheckpointValueUnsupported',
+      'ordered key values, but no key codec is registered',
+      {},
+    );
   const hasInline = hasInlineValues(tb);
   const inline = hasInline ? inlineObjects() : null;
   if (hasInline && inline === null)
@@ -631,8 +693,9 @@ function* tracePayloadSteps(
   }
   const head = new Writer(64);
   head.ensure(1);
-  head.buf[head.pos++] = inline !== null ? 3 : 1;
+  head.buf[head.pos++] = (inline !== null ? 3 : 1) | (ordered !== null ? 4 : 0);
   if (inline !== null) head.string(inline.name);
+  if (ordered !== null) head.string(ordered.keyName as string);
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
@@ -640,17 +703,17 @@ function* tracePayloadSteps(
 }
 
 /**
- * Decodes a v3 (or, with `version` 2, a v2) payload into a sealed trace batch.
+ * Decodes a v3 or v6 (or, with `version` 2, a v2) payload into a sealed trace batch.
  * @throws StorageError CheckpointCorrupt
  */
 export function decodeTracePayload(
   payload: Buffer,
   codecs: readonly ObjectValueCodec[] = [],
-  version: 2 | 3 = SEGMENT_V_TRACE3,
+  version: 2 | 3 | 6 = SEGMENT_V_TRACE3,
 ): TraceBatch {
   const r = new Reader(payload);
   const flags = payload[r.take(1)] as number;
-  if (version === SEGMENT_V_TRACE3 && (flags & 2) !== 0) {
+  if (version !== SEGMENT_V_TRACE && (flags & 2) !== 0) {
     const name = r.string();
     const registered = inlineObjects();
     if (registered === null || registered.name !== name)
@@ -658,6 +721,12 @@ export function decodeTracePayload(
         codec: name,
       });
   }
+  if (version === SEGMENT_V_TRACE6 && (flags & 4) !== 0) {
+    const name = r.string();
+    const registered = inlineObjects()?.keyName;
+    if (registered !== name)
+      throw corrupt(`segment holds key values of codec '${name}', which is not registered`, { codec: name });
+  } else if ((flags & 4) !== 0) throw corrupt(`format v${version} has no ordered key values`);
   const table = readCodecTable(r, codecs);
   const arity = r.varint();
   const kc = r.varint();
@@ -731,9 +800,9 @@ export function readSegment(bytes: Uint8Array): { version: number; payload: Buff
       `segment format version ${version} is newer than this build supports (${SEGMENT_FORMAT_VERSION})`,
       { version },
     );
-  if (version === SEGMENT_V_FILE)
-    throw corrupt('a v5 segment (batch file) has no single payload: read it with decodeSegment');
-  if (version < SEGMENT_V_ROWS || version > SEGMENT_V_ROWS4)
+  if (isBatchFileVersion(version))
+    throw corrupt(`a v${version} segment (batch file) has no single payload: read it with decodeSegment`);
+  if (version < SEGMENT_V_ROWS || version > SEGMENT_V_TRACE6)
     throw corrupt(`bad segment format version ${version}`);
   if (b[5] !== COMPRESSION_ZSTD) throw corrupt(`unknown segment compression ${b[5]}`);
   const length = Number(b.readBigUInt64LE(8));
@@ -950,21 +1019,27 @@ export function decodeSegment(
   }
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let batch: Batch;
-  if (b.length >= HEADER_SIZE && b.readUInt32LE(0) === MAGIC && b[4] === SEGMENT_V_FILE) {
+  if (b.length >= HEADER_SIZE && b.readUInt32LE(0) === MAGIC && isBatchFileVersion(b[4])) {
+    if ((b[4] as number) > SEGMENT_FORMAT_VERSION) readSegment(b); // refused as too new
     // a batch file read as bytes (no spilling here): its entries are copied into an in-memory batch
-    batch = loadFileBatch(
+    const tb = loadFileBatch(
       asStorageError(() => openBatchBytes(b, expect.hash ?? '', (t) => decodeObjectTable(t, codecs))),
     );
+    batch = b[4] === SEGMENT_V_FILE ? upgradeKeys(tb) : tb;
   } else {
     const { version, payload } = readSegment(bytes);
     batch =
       version === SEGMENT_V_ROWS || version === SEGMENT_V_ROWS4
         ? decodeSegmentPayload(payload, codecs, version)
-        : decodeTracePayload(
-            payload,
-            codecs,
-            version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3,
-          );
+        : version === SEGMENT_V_TRACE6
+          ? decodeTracePayload(payload, codecs, SEGMENT_V_TRACE6)
+          : upgradeKeys(
+              decodeTracePayload(
+                payload,
+                codecs,
+                version === SEGMENT_V_TRACE ? SEGMENT_V_TRACE : SEGMENT_V_TRACE3,
+              ),
+            );
   }
   const actual = entryCount(batch);
   if (expect.rows !== undefined && actual !== expect.rows)
@@ -974,6 +1049,31 @@ export function decodeSegment(
       actual,
     });
   return batch;
+}
+
+/**
+ * Whether a batch of an older format (v2, v3, v5) holds nested values by hash key that this build keeps in key
+ * columns in their ordered form (tag 0x22): its object table has a value the registered codec takes.
+ */
+export function needsKeyUpgrade(objects: ReadonlyMap<string, ObjectValue> | null): boolean {
+  const c = inlineObjects();
+  if (objects === null || c === null || c.encodeKey === undefined) return false;
+  for (const v of objects.values()) if (c.is(v)) return true;
+  return false;
+}
+
+/**
+ * A batch of an older format re-encoded as this build encodes it, when {@link needsKeyUpgrade}: a nested value in
+ * a key column was its hash key (tag 0x20), it is now its ordered key form, so a key restored from an old
+ * checkpoint and the same key arriving later have the same bytes (and the batch is re-sorted: the order
+ * changed). Every row is decoded and encoded once; other batches are returned as they are.
+ */
+export function upgradeKeys(tb: TraceBatch): TraceBatch {
+  if (!needsKeyUpgrade(tb.objects)) return tb;
+  const n = tb.length;
+  const rows = new Array(n);
+  for (let i = 0; i < n; i++) rows[i] = tb.row(i);
+  return buildBatch(tb.layout, rows, Array.from(tb.wts));
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * File-backed trace batches (state beyond memory): a sealed batch written to an immutable, block-structured,
- * random-access file (segment format v5) in the pipeline's spill directory, read back by blocks through one
- * process-wide LRU block cache bounded by `cache_mib`.
+ * random-access file (segment format v7; v5 still read) in the pipeline's spill directory, read back by blocks
+ * through one process-wide LRU block cache bounded by `cache_mib`.
  *
- * # Format v5 (little-endian; pinned by `tests/golden/checkpoint-v5`)
+ * # Format v7 (v5 plus one flag; little-endian; pinned by `tests/golden/checkpoint-v7`, v5 by `checkpoint-v5`)
  * ```
- * header (16): "HFSG" | u8 version (5) | u8 0 | u16 0 | u64 0
+ * header (16): "HFSG" | u8 version (7; 5 in files of earlier builds) | u8 0 | u16 0 | u64 0
  * blocks:      block 0, block 1, ... each stored raw or as one zstd frame (the index says which)
  * meta:        varint arity, varint key column count, each key column (varint)
  *              varint entry count n, varint block count B
@@ -15,7 +15,9 @@
  *              varint last key length + the last entry's key bytes
  *              varint object table length + the object table (opaque here: a v2 segment payload with no entries,
  *                         encoded and decoded by functions the storage layer injects; empty when there is none)
- *              optional varint flags (absent: 0): 1 = column 0 is a key derived from the row (a join side)
+ *              optional varint flags (absent: 0): 1 = column 0 is a key derived from the row (a join side);
+ *                         2 = key columns hold nested values in their ordered key form (key-codec tag 0x22),
+ *                         followed by the key codec's name (varint length + UTF-8), e.g. `sql-nested-key-1` (v7)
  * trailer (20): u64 meta offset | u32 meta length | u32 CRC-32 of meta | "HFSE"
  * block (raw): u32 entry count m | u32 arena length | m × f64 weight | (m+1) × u32 entry offset (from the arena's
  *              start) | m × u32 key/value split | arena (the entries' order-preserving encodings, sorted)
@@ -59,11 +61,18 @@ import {
 import { join } from 'node:path';
 import { crc32, constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { ServiceError } from '../errors/service-error.ts';
-import { compareBytes, decodeKeyValue, type KeyReader } from './key-codec.ts';
+import {
+  compareBytes,
+  decodeKeyValue,
+  inlineObjects,
+  K_ORD,
+  type KeyReader,
+  skipKeyValue,
+} from './key-codec.ts';
 import type { ObjectValue, Row, Value } from './value.ts';
 
-/** Segment format version of a block-structured batch file. */
-export const BATCH_FILE_VERSION = 5;
+/** Segment format version of a block-structured batch file this build writes (v5 files are still read). */
+export const BATCH_FILE_VERSION = 7;
 /** Arena bytes per block (a block closes at the first entry that reaches it). */
 export const BLOCK_BYTES = 16 * 1024;
 const MAGIC = 0x47534648; // "HFSG"
@@ -319,6 +328,8 @@ export class FileBatch {
   readonly hash: string;
   /** The file as a checkpoint segment (it is one: content-addressed, hash-verified). */
   segment: FileSegment | null;
+  /** Key columns hold nested values in their ordered key form (flag 2 of the index). */
+  readonly orderedKeys: boolean;
   readonly #id = nextFileId++;
   readonly #ref = new WeakRef(this);
   #closed = false;
@@ -340,7 +351,9 @@ export class FileBatch {
     n: number,
     ix: BlockIndex,
     objects: Map<string, ObjectValue> | null,
+    orderedKeys = false,
   ) {
+    this.orderedKeys = orderedKeys;
     this.#path = path;
     this.#fd = fd;
     this.#bytes = bytes;
@@ -845,6 +858,8 @@ export class BatchFileWriter {
   readonly #ix = new Out();
   #blocks = 0;
   #lastKey: Buffer = EMPTY;
+  /** A key column holds an ordered nested value (tag 0x22): flag 2. */
+  #ordered = false;
 
   constructor(dir: string, layout: FileLayout, compress: boolean, blockBytes = BLOCK_BYTES) {
     this.#dir = dir;
@@ -883,6 +898,13 @@ export class BatchFileWriter {
     this.#offs.push(this.#ap);
     this.#spl.push(this.#ap + (split - s));
     this.#wts.push(w);
+    if (!this.#ordered)
+      for (let i = s; i < split; i++)
+        if (buf[i] === K_ORD) {
+          const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+          for (let p = s; p < split; p = skipKeyValue(b, p, split)) if (b[p] === K_ORD) this.#ordered = true;
+          break;
+        }
     this.#arena.set(buf.subarray(s, e), this.#ap);
     this.#ap += len;
     this.#n++;
@@ -957,6 +979,7 @@ export class BatchFileWriter {
   /** Copies every block of `fb` unchanged (its entries must all sort after those written so far). */
   copyBlocks(fb: FileBatch): void {
     this.#flush();
+    if (fb.orderedKeys) this.#ordered = true;
     for (let b = 0; b < fb.blockCount; b++) {
       const s = fb.storedBlock(b);
       this.#n += s.n;
@@ -998,8 +1021,14 @@ export class BatchFileWriter {
     }
     meta.varint(objBytes.length);
     meta.bytes(objBytes);
-    // optional flags (absent = 0): bit 0, a derived key column 0
-    if (L.derivedKey === true) meta.varint(1);
+    // optional flags (absent = 0): bit 0, a derived key column 0; bit 1, ordered nested keys + the codec's name
+    const flags = (L.derivedKey === true ? 1 : 0) | (this.#ordered ? 2 : 0);
+    if (flags !== 0) meta.varint(flags);
+    if (this.#ordered) {
+      const name = Buffer.from(inlineObjects()?.keyName ?? '', 'utf8');
+      meta.varint(name.length);
+      meta.bytes(name);
+    }
     const mb = Buffer.from(meta.result());
     const metaAt = this.#at;
     this.#write(mb);
@@ -1120,7 +1149,16 @@ function openBatch(
     const lastKey = Buffer.from(r.bytes(r.varint()));
     const objBytes = r.bytes(r.varint());
     const flags = r.pos < mb.length ? r.varint() : 0;
-    if (r.pos !== mb.length || flags > 1) throw corrupt('batch file index has trailing bytes', { hash });
+    if (flags > 3) throw corrupt('batch file index has unknown flags', { hash, flags });
+    if ((flags & 2) !== 0) {
+      const name = r.bytes(r.varint()).toString('utf8');
+      if (inlineObjects()?.keyName !== name)
+        throw corrupt(`batch file holds key values of codec '${name}', which is not registered`, {
+          hash,
+          codec: name,
+        });
+    }
+    if (r.pos !== mb.length) throw corrupt('batch file index has trailing bytes', { hash });
     let objs = objects;
     if (objs === null && objBytes.length > 0) {
       const dec = decode ?? spill?.decodeObjects ?? null;
@@ -1139,8 +1177,8 @@ function openBatch(
       lastKey,
     };
     const layout: FileLayout =
-      flags === 1 ? { arity, keyCols, valCols, derivedKey: true } : { arity, keyCols, valCols };
-    return new FileBatch(path, fd, bytes, hash, size, layout, n, ix, objs);
+      (flags & 1) === 1 ? { arity, keyCols, valCols, derivedKey: true } : { arity, keyCols, valCols };
+    return new FileBatch(path, fd, bytes, hash, size, layout, n, ix, objs, (flags & 2) !== 0);
   }
 }
 

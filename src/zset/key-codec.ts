@@ -31,6 +31,12 @@
  *                      when the row is. Byte equality is *exact* identity (a nested -0 or DECIMAL scale differs),
  *                      as for -0 in value columns; equal values by `hashKey()` with different representations
  *                      are then separate entries whose weights lookups still sum (`sameValue`).
+ * 0x22 + key form      ordered object value (key columns): the registered codec's *key form* of the value (the
+ *                      SQL layer's nested values), which is canonical (equal values by `hashKey()` give equal
+ *                      bytes: -0 = 0, DECIMAL scale ignored), self-delimiting (no length prefix, which would
+ *                      break the order) and order-preserving: byte order is the values' SQL order. No hash key
+ *                      and no object-table entry; decoded when the row is. A value with a component the codec
+ *                      cannot encode goes by hash key (0x20), as before (segment format v6).
  * ```
  */
 import type { ObjectValue, Value } from './value.ts';
@@ -46,6 +52,7 @@ export const K_STR = 0x10;
 export const K_STR16 = 0x11;
 export const K_OBJ = 0x20;
 export const K_INL = 0x21;
+export const K_ORD = 0x22;
 
 /**
  * Stores some object values inline in a trace's value columns (see tag 0x21 above). Registered once by the layer
@@ -61,6 +68,17 @@ export interface InlineObjectCodec {
   encode(w: GrowableBytes, v: ObjectValue): void;
   /** Rebuilds the value from `b[s..e)`; throws on malformed bytes. */
   decode(b: Buffer, s: number, e: number): ObjectValue;
+  /** Names the key form in segments (format v6); absent: key columns keep hash keys. */
+  readonly keyName?: string;
+  /**
+   * Appends `v`'s key form: canonical (equal values by `hashKey()` → equal bytes), self-delimiting and
+   * order-preserving. May throw TypeError (the value then goes by hash key, deterministically for equal values).
+   */
+  encodeKey?(w: GrowableBytes, v: ObjectValue): void;
+  /** Decodes the key form at `r.pos` (before `end`), advancing `r.pos`; throws on malformed bytes. */
+  decodeKey?(b: Buffer, r: { pos: number }, end: number): ObjectValue;
+  /** Position after the key form that starts at `p`; throws on malformed bytes. */
+  skipKey?(b: Buffer, p: number, end: number): number;
 }
 
 let INLINE: InlineObjectCodec | null = null;
@@ -125,6 +143,21 @@ function putInline(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean
   }
   w.buf[p] = x;
   w.pos += extra;
+  return true;
+}
+
+/** Appends `v` in the codec's key form (tag 0x22); false (nothing written) when the codec cannot encode it. */
+function putOrdered(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean {
+  const start = w.pos;
+  w.ensure(1);
+  w.buf[w.pos++] = K_ORD;
+  try {
+    (c.encodeKey as NonNullable<InlineObjectCodec['encodeKey']>)(w, v);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    w.pos = start;
+    return false;
+  }
   return true;
 }
 
@@ -337,7 +370,11 @@ export function encodeKeyValue(
         w.buf[w.pos++] = K_NULL;
         return;
       }
-      if (exact && INLINE?.is(v) === true && putInline(w, v, INLINE)) return;
+      if (INLINE?.is(v) === true) {
+        if (exact) {
+          if (putInline(w, v, INLINE)) return;
+        } else if (INLINE.encodeKey !== undefined && putOrdered(w, v, INLINE)) return;
+      }
       const k = v.hashKey();
       if (objects !== null && !objects.has(k)) objects.set(k, v);
       w.ensure(1);
@@ -431,6 +468,16 @@ export function skipKeyValue(b: Buffer, p: number, end: number): number {
       const len = readVarint(b, r, end);
       if (r.pos + len > end) throw new KeyDecodeError('truncated inline value');
       return r.pos + len;
+    }
+    case K_ORD: {
+      const skip = INLINE?.skipKey;
+      if (skip === undefined)
+        throw new KeyDecodeError('ordered object value, but no key codec is registered');
+      try {
+        return skip(b, p + 1, end);
+      } catch (e) {
+        throw new KeyDecodeError(`bad ordered object value: ${(e as Error).message}`);
+      }
     }
     default:
       throw new KeyDecodeError(`unknown value tag ${tag}`);
@@ -532,6 +579,17 @@ export function decodeKeyValue(
       }
       r.pos = s + len;
       return v;
+    }
+    case K_ORD: {
+      const dec = INLINE?.decodeKey;
+      if (dec === undefined) throw new KeyDecodeError('ordered object value, but no key codec is registered');
+      r.pos = p + 1;
+      try {
+        return dec(b, r, end);
+      } catch (e) {
+        r.pos = p;
+        throw new KeyDecodeError(`bad ordered object value: ${(e as Error).message}`);
+      }
     }
     default:
       throw new KeyDecodeError(`unknown value tag ${tag}`);

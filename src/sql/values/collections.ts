@@ -713,12 +713,526 @@ export function decodeNestedBody(b: Buffer, s: number, e: number): ObjectValue {
   return v;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// ordered key encoding (trace key columns, segment format v6)
+
+/*
+ * A nested value in a trace's *key* column (`zset/key-codec.ts`, tag 0x22) needs what a value column does not:
+ * byte order = SQL order ({@link compareAny}) and byte equality = SQL key equality (`hashKey()`: -0 = 0, NaN =
+ * NaN, DECIMAL scale ignored). So the key form is canonical and self-delimiting, with no length prefix:
+ *   00 end of an ARRAY / MAP / ROW          01 NULL in a ROW field (a NULL field sorts first)
+ *   02 FALSE | 03 TRUE
+ *   10 -Infinity | 11 negative | 12 zero | 13 positive | 14 +Infinity | 15 NaN   (numbers, bigints, DECIMALs on
+ *      one scale, as the comparator orders them: 11 and 13 are followed by the magnitude)
+ *   20 string: each UTF-16 code unit (surrogates moved above U+E000..U+FFFF, as the comparator orders them) as a
+ *      1-3 byte UTF-8-style sequence, 00 written 00 ff, terminated by 00 01
+ *   30 ARRAY: items, 00      31 MAP: key, value per entry (in key order), 00      32 ROW: fields, 00
+ *   40 VARIANT: content, then its remembered type: 01 none; a type of {@link VARIANT_KEY_TYPES} as one byte
+ *      (12 + 2·index + 1), another as 12 + 2·(index of the last known type below it) + 2 (or 10 below them all)
+ *      then the name as a string (so types sort by name; an empty type name is not taken: hash key)
+ *   50 NULL (array items, map keys and values, VARIANT content: NULL sorts last)
+ * then, after the whole value, one *kind* byte per 11 / 12 / 13 component, in order: 1 number, 2 bigint,
+ * 3 DECIMAL. Values the comparator finds equal but keys tell apart (1 and 1n, a DECIMAL 1.0 VARIANT and a
+ * number 1 one) differ there only, after every component: a kind byte in place would decide before a later
+ * component the comparator goes on to (a VARIANT's type, the next array item).
+ * Magnitude: the value is 0.d₁d₂…dₙ × 10^e with d₁ ≠ 0, dₙ ≠ 0: e as one byte 0x80 + e (|e| < 0x60), else 00
+ * (e < 0) or ff (e > 0) and u32 big-endian e + 2^31; then the digits in pairs (the last padded with 0), each pair
+ * p as one byte, 2p + 1 when more pairs follow and 2p for the last. A negative value has every magnitude byte
+ * complemented. A double is its exact value when integral, its shortest round-trip decimal otherwise (what the
+ * comparator compares a double with a DECIMAL by); the kind byte restores the JS type, a DECIMAL comes back at
+ * the smallest scale that holds it (1.50 → 1.5: the key is the SQL value, as -0 → 0 for a number key).
+ */
+export const NESTED_KEY_NAME = 'sql-nested-key-1';
+
+const O_END = 0x00;
+const O_NULL_FIRST = 0x01;
+const O_FALSE = 0x02;
+const O_TRUE = 0x03;
+const O_NEG_INF = 0x10;
+const O_NEG = 0x11;
+const O_ZERO = 0x12;
+const O_POS = 0x13;
+const O_POS_INF = 0x14;
+const O_NAN = 0x15;
+const O_STR = 0x20;
+const O_ARRAY = 0x30;
+const O_MAP = 0x31;
+const O_ROW = 0x32;
+const O_VARIANT = 0x40;
+const O_NULL_LAST = 0x50;
+const KIND_NUMBER = 1;
+const KIND_BIGINT = 2;
+const KIND_DECIMAL = 3;
+const T_NONE = 0x01;
+const T_BASE = 0x10;
+
+/** The remembered VARIANT types written as one byte in keys, sorted by name (fixed: the byte is stored). */
+export const VARIANT_KEY_TYPES: readonly string[] = [...VARIANT_TYPE_CODES].sort(compareStrings);
+const VARIANT_KEY_TYPE = new Map(VARIANT_KEY_TYPES.map((t, i) => [t, i]));
+
+function stripZeros(s: string, e: number): [string, number] {
+  let i = 0;
+  while (s.charCodeAt(i) === 48) {
+    i++;
+    e--;
+  }
+  let j = s.length;
+  while (j > i && s.charCodeAt(j - 1) === 48) j--;
+  return [i === 0 && j === s.length ? s : s.slice(i, j), e];
+}
+
+/** Digits and exponent of a finite positive double (exact when integral, shortest round trip otherwise). */
+function doubleDigits(x: number): [string, number] {
+  if (Number.isInteger(x)) {
+    const s = x < 1e21 ? String(x) : BigInt(x).toString();
+    return stripZeros(s, s.length);
+  }
+  // fast path: a decimal of at most 15 significant digits that converts back to x is x's shortest round-trip
+  // decimal (decimals of ≤ 15 digits map to distinct doubles), so no String(x) and no parsing
+  if (x >= 1e-7 && x < 1e15) {
+    let p = 1;
+    for (let k = 1; k <= 15; k++) {
+      p *= 10;
+      const m = Math.round(x * p);
+      if (m >= 1e15) break;
+      if (m / p === x) {
+        const s = String(m);
+        return stripZeros(s, s.length - k);
+      }
+    }
+  }
+  const s = String(x);
+  const k = s.indexOf('e');
+  const mant = k < 0 ? s : s.slice(0, k);
+  const ex = k < 0 ? 0 : Number(s.slice(k + 1));
+  const dot = mant.indexOf('.');
+  const all = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  return stripZeros(all, (dot < 0 ? mant.length : dot) + ex);
+}
+
+function putMagnitude(w: BodyWriter, neg: boolean, d: string, e: number): void {
+  const n = d.length;
+  w.ensure(6 + (n >> 1) + 1);
+  const b = w.buf;
+  const flip = neg ? 255 : 0;
+  let p = w.pos;
+  if (e > -0x60 && e < 0x60) b[p++] = (0x80 + e) ^ flip;
+  else {
+    b[p++] = (e < 0 ? 0x00 : 0xff) ^ flip;
+    const u = (e + 0x80000000) >>> 0;
+    b[p++] = (u >>> 24) ^ flip;
+    b[p++] = ((u >>> 16) & 255) ^ flip;
+    b[p++] = ((u >>> 8) & 255) ^ flip;
+    b[p++] = (u & 255) ^ flip;
+  }
+  for (let i = 0; i < n; i += 2) {
+    const pair = (d.charCodeAt(i) - 48) * 10 + (i + 1 < n ? d.charCodeAt(i + 1) - 48 : 0);
+    b[p++] = (i + 2 >= n ? pair * 2 : pair * 2 + 1) ^ flip;
+  }
+  w.pos = p;
+}
+
+/** Kind bytes of the value being encoded (written after it). */
+const KINDS: number[] = [];
+
+function putNumeric(w: BodyWriter, sign: number, d: string, e: number, kind: number): void {
+  w.ensure(1);
+  if (sign === 0) {
+    w.buf[w.pos++] = O_ZERO;
+  } else {
+    w.buf[w.pos++] = sign < 0 ? O_NEG : O_POS;
+    putMagnitude(w, sign < 0, d, e);
+  }
+  KINDS.push(kind);
+}
+
+function putKeyString(w: BodyWriter, s: string): void {
+  const n = s.length;
+  w.ensure(n * 3 + 3);
+  const b = w.buf;
+  let p = w.pos;
+  for (let i = 0; i < n; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === 0) {
+        b[p++] = 0;
+        b[p++] = 0xff;
+      } else b[p++] = c;
+      continue;
+    }
+    if (c >= 0xd800) c = c >= 0xe000 ? c - 0x800 : c + 0x2000;
+    if (c < 0x800) {
+      b[p++] = 0xc0 | (c >>> 6);
+      b[p++] = 0x80 | (c & 63);
+    } else {
+      b[p++] = 0xe0 | (c >>> 12);
+      b[p++] = 0x80 | ((c >>> 6) & 63);
+      b[p++] = 0x80 | (c & 63);
+    }
+  }
+  b[p++] = 0;
+  b[p++] = 1;
+  w.pos = p;
+}
+
+function putVariantType(w: BodyWriter, t: string | undefined): void {
+  w.ensure(1);
+  if (t === undefined) {
+    w.buf[w.pos++] = T_NONE;
+    return;
+  }
+  // the comparator orders no type as '': the two would tie in order and differ as keys
+  if (t === '') throw new TypeError('a VARIANT with an empty type name');
+  const known = VARIANT_KEY_TYPE.get(t);
+  if (known !== undefined) {
+    w.buf[w.pos++] = T_BASE + 2 * known + 1;
+    return;
+  }
+  let below = -1;
+  while (
+    below + 1 < VARIANT_KEY_TYPES.length &&
+    compareStrings(VARIANT_KEY_TYPES[below + 1] as string, t) < 0
+  )
+    below++;
+  w.buf[w.pos++] = T_BASE + 2 * below + 2;
+  putKeyString(w, t);
+}
+
+function putKeyComponent(w: BodyWriter, v: Value, nullTag: number): void {
+  w.ensure(1);
+  switch (typeof v) {
+    case 'number': {
+      if (Number.isNaN(v)) w.buf[w.pos++] = O_NAN;
+      else if (v === Number.POSITIVE_INFINITY) w.buf[w.pos++] = O_POS_INF;
+      else if (v === Number.NEGATIVE_INFINITY) w.buf[w.pos++] = O_NEG_INF;
+      else if (v === 0) putNumeric(w, 0, '', 0, KIND_NUMBER);
+      else {
+        const [d, e] = doubleDigits(Math.abs(v));
+        putNumeric(w, v < 0 ? -1 : 1, d, e, KIND_NUMBER);
+      }
+      return;
+    }
+    case 'bigint': {
+      if (v === 0n) putNumeric(w, 0, '', 0, KIND_BIGINT);
+      else {
+        const s = (v < 0n ? -v : v).toString();
+        const [d, e] = stripZeros(s, s.length);
+        putNumeric(w, v < 0n ? -1 : 1, d, e, KIND_BIGINT);
+      }
+      return;
+    }
+    case 'string':
+      w.buf[w.pos++] = O_STR;
+      putKeyString(w, v);
+      return;
+    case 'boolean':
+      w.buf[w.pos++] = v ? O_TRUE : O_FALSE;
+      return;
+    case 'object': {
+      if (v === null) {
+        w.buf[w.pos++] = nullTag;
+        return;
+      }
+      if (v instanceof SqlArray) {
+        w.buf[w.pos++] = O_ARRAY;
+        const items = v.items;
+        for (let i = 0; i < items.length; i++) putKeyComponent(w, items[i] as Value, O_NULL_LAST);
+      } else if (v instanceof Variant) {
+        w.buf[w.pos++] = O_VARIANT;
+        putKeyComponent(w, v.value, O_NULL_LAST);
+        putVariantType(w, v.type);
+        return;
+      } else if (v instanceof SqlMap) {
+        w.buf[w.pos++] = O_MAP;
+        for (let i = 0; i < v.keys.length; i++) {
+          putKeyComponent(w, v.keys[i] as Value, O_NULL_LAST);
+          putKeyComponent(w, v.values[i] as Value, O_NULL_LAST);
+        }
+      } else if (v instanceof SqlRow) {
+        w.buf[w.pos++] = O_ROW;
+        const fields = v.fields;
+        for (let i = 0; i < fields.length; i++) putKeyComponent(w, fields[i] as Value, O_NULL_FIRST);
+      } else if (v instanceof Decimal) {
+        const u = v.unscaled;
+        if (u === 0n) putNumeric(w, 0, '', 0, KIND_DECIMAL);
+        else {
+          const s = (u < 0n ? -u : u).toString();
+          const [d, e] = stripZeros(s, s.length - v.scale);
+          putNumeric(w, u < 0n ? -1 : 1, d, e, KIND_DECIMAL);
+        }
+        return;
+      } else throw new TypeError(`a nested value holds an unsupported component (${v.constructor?.name})`);
+      w.ensure(1);
+      w.buf[w.pos++] = O_END;
+      return;
+    }
+    default:
+      throw new TypeError(`not a row value: ${typeof v}`);
+  }
+}
+
+/** Reads a magnitude (see above): its digits and exponent. */
+function getMagnitude(r: BodyReader, neg: boolean): [string, number] {
+  const flip = neg ? 255 : 0;
+  const b = r.b;
+  const b0 = (b[take(r, 1)] as number) ^ flip;
+  let e: number;
+  if (b0 === 0x00 || b0 === 0xff) {
+    const at = take(r, 4);
+    const u =
+      ((b[at] as number) ^ flip) * 2 ** 24 +
+      ((((b[at + 1] as number) ^ flip) << 16) |
+        (((b[at + 2] as number) ^ flip) << 8) |
+        ((b[at + 3] as number) ^ flip));
+    e = u - 0x80000000;
+  } else e = b0 - 0x80;
+  let d = '';
+  for (;;) {
+    const x = (b[take(r, 1)] as number) ^ flip;
+    if (x > 199) bad('digit pair');
+    const pair = x >>> 1;
+    d += pair < 10 ? `0${pair}` : String(pair);
+    if ((x & 1) === 0) break;
+  }
+  if (d.charCodeAt(d.length - 1) === 48) d = d.slice(0, -1);
+  if (d.charCodeAt(0) === 48 || d.length === 0) bad('digits');
+  return [d, e];
+}
+
+function skipMagnitude(r: BodyReader, neg: boolean): void {
+  const flip = neg ? 255 : 0;
+  const b0 = (r.b[take(r, 1)] as number) ^ flip;
+  if (b0 === 0x00 || b0 === 0xff) take(r, 4);
+  for (;;) if ((((r.b[take(r, 1)] as number) ^ flip) & 1) === 0) return;
+}
+
+function numericOf(sign: number, d: string, e: number, kind: number): Value {
+  const n = d.length;
+  switch (kind) {
+    case KIND_NUMBER: {
+      if (sign === 0) return 0;
+      const x = Number(`0.${d}e${e}`);
+      return sign < 0 ? -x : x;
+    }
+    case KIND_BIGINT: {
+      if (sign === 0) return 0n;
+      if (e < n) bad('fractional bigint');
+      const m = BigInt(e === n ? d : d + '0'.repeat(e - n));
+      return sign < 0 ? -m : m;
+    }
+    case KIND_DECIMAL: {
+      if (sign === 0) return new Decimal(0n, 0);
+      const m = BigInt(e >= n ? d + '0'.repeat(e - n) : d);
+      return new Decimal(sign < 0 ? -m : m, e >= n ? 0 : n - e);
+    }
+    default:
+      return bad(`numeric kind ${kind}`);
+  }
+}
+
+/** End of the key string starting at `r.pos` (after its terminator); its text. */
+function getKeyString(r: BodyReader): string {
+  const b = r.b;
+  const start = r.pos;
+  const z = b.indexOf(0, start);
+  if (z < 0 || z + 1 >= r.end) bad('unterminated string');
+  if (b[z + 1] === 1) {
+    let ascii = true;
+    for (let i = start; i < z; i++)
+      if ((b[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    if (ascii) {
+      r.pos = z + 2;
+      return b.toString('latin1', start, z);
+    }
+  }
+  const units: number[] = [];
+  let p = start;
+  for (;;) {
+    if (p >= r.end) bad('unterminated string');
+    const c = b[p] as number;
+    if (c === 0) {
+      const x = b[p + 1];
+      if (x === 1) {
+        r.pos = p + 2;
+        break;
+      }
+      if (x !== 0xff) bad('string escape');
+      units.push(0);
+      p += 2;
+    } else if (c < 0x80) {
+      units.push(c);
+      p++;
+    } else {
+      let u: number;
+      if (c >= 0xe0) {
+        if (p + 3 > r.end) bad('truncated string');
+        u = ((c & 15) << 12) | (((b[p + 1] as number) & 63) << 6) | ((b[p + 2] as number) & 63);
+        p += 3;
+      } else {
+        if (p + 2 > r.end) bad('truncated string');
+        u = ((c & 31) << 6) | ((b[p + 1] as number) & 63);
+        p += 2;
+      }
+      if (u >= 0xd800) u = u >= 0xf800 ? u - 0x2000 : u + 0x800;
+      units.push(u);
+    }
+  }
+  let s = '';
+  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.slice(i, i + 4096));
+  return s;
+}
+
+function skipKeyString(r: BodyReader): void {
+  const b = r.b;
+  let p = r.pos;
+  for (;;) {
+    const z = b.indexOf(0, p);
+    if (z < 0 || z + 1 >= r.end) bad('unterminated string');
+    if (b[z + 1] === 1) {
+      r.pos = z + 2;
+      return;
+    }
+    p = z + 2;
+  }
+}
+
+function getVariantType(r: BodyReader): string | undefined {
+  const t = r.b[take(r, 1)] as number;
+  if (t === T_NONE) return undefined;
+  if (t < T_BASE) bad('variant type');
+  const k = t - T_BASE;
+  if (k % 2 === 1) {
+    const name = VARIANT_KEY_TYPES[(k - 1) / 2];
+    if (name === undefined) bad('variant type code');
+    return name;
+  }
+  return getKeyString(r);
+}
+
+/** Decoding state of one key: the kind bytes (after the value) and how many were used; counted when skipping. */
+interface KindCursor {
+  at: number;
+  k: number;
+}
+
+function getKeyComponent(r: BodyReader, skip: boolean, kc: KindCursor): Value {
+  const tag = r.b[take(r, 1)] as number;
+  switch (tag) {
+    case O_NULL_FIRST:
+    case O_NULL_LAST:
+      return null;
+    case O_FALSE:
+      return false;
+    case O_TRUE:
+      return true;
+    case O_NEG_INF:
+      return Number.NEGATIVE_INFINITY;
+    case O_POS_INF:
+      return Number.POSITIVE_INFINITY;
+    case O_NAN:
+      return Number.NaN;
+    case O_ZERO:
+      if (skip) {
+        kc.k++;
+        return null;
+      }
+      return numericOf(0, '', 0, r.b[kc.at + kc.k++] as number);
+    case O_NEG:
+    case O_POS: {
+      if (skip) {
+        skipMagnitude(r, tag === O_NEG);
+        kc.k++;
+        return null;
+      }
+      const [d, e] = getMagnitude(r, tag === O_NEG);
+      return numericOf(tag === O_NEG ? -1 : 1, d, e, r.b[kc.at + kc.k++] as number);
+    }
+    case O_STR:
+      if (skip) {
+        skipKeyString(r);
+        return null;
+      }
+      return getKeyString(r);
+    case O_ARRAY:
+    case O_MAP:
+    case O_ROW: {
+      const items: Value[] = [];
+      for (;;) {
+        if (r.pos >= r.end) bad('unterminated list');
+        if (r.b[r.pos] === O_END) break;
+        const v = getKeyComponent(r, skip, kc);
+        if (!skip) items.push(v);
+      }
+      r.pos++;
+      if (skip) return null;
+      if (tag === O_ARRAY) return new SqlArray(items);
+      if (tag === O_ROW) return new SqlRow(items);
+      if (items.length % 2 === 1) bad('map entries');
+      const keys: Value[] = new Array(items.length / 2);
+      const values: Value[] = new Array(items.length / 2);
+      for (let i = 0; i < keys.length; i++) {
+        keys[i] = items[2 * i] as Value;
+        values[i] = items[2 * i + 1] as Value;
+      }
+      return new SqlMap(keys, values);
+    }
+    case O_VARIANT: {
+      const content = getKeyComponent(r, skip, kc);
+      const type = getVariantType(r);
+      return skip ? null : new Variant(content, type);
+    }
+    default:
+      return bad(`key tag ${tag}`);
+  }
+}
+
+/** Appends the ordered key form of nested value `v` (see above). @throws TypeError on an unsupported component */
+export function encodeNestedKey(w: BodyWriter, v: ObjectValue): void {
+  KINDS.length = 0;
+  putKeyComponent(w, v, O_NULL_LAST);
+  const n = KINDS.length;
+  w.ensure(n);
+  for (let i = 0; i < n; i++) w.buf[w.pos++] = KINDS[i] as number;
+}
+
+/** Decodes the key form at `r.pos` (before `end`) and advances `r.pos`. @throws RangeError on malformed bytes */
+export function decodeNestedKey(b: Buffer, r: { pos: number }, end: number): ObjectValue {
+  const br: BodyReader = { b, pos: r.pos, end };
+  const kc: KindCursor = { at: 0, k: 0 };
+  getKeyComponent(br, true, kc);
+  const kinds = kc.k;
+  if (br.pos + kinds > end) bad('truncated kinds');
+  kc.at = br.pos;
+  kc.k = 0;
+  br.pos = r.pos;
+  const v = getKeyComponent(br, false, kc);
+  if (typeof v !== 'object' || v === null || v instanceof Decimal) bad('not a nested value');
+  r.pos = br.pos + kinds;
+  return v;
+}
+
+/** Position after the key form that starts at `p`. @throws RangeError on malformed bytes */
+export function skipNestedKey(b: Buffer, p: number, end: number): number {
+  const br: BodyReader = { b, pos: p, end };
+  const kc: KindCursor = { at: 0, k: 0 };
+  getKeyComponent(br, true, kc);
+  if (br.pos + kc.k > end) bad('truncated kinds');
+  return br.pos + kc.k;
+}
+
 /** The inline codec of nested values, registered with the trace layer when this module loads. */
 export const NESTED_INLINE: InlineObjectCodec = {
   name: NESTED_INLINE_NAME,
   is: (v) => v instanceof SqlArray || v instanceof Variant || v instanceof SqlMap || v instanceof SqlRow,
   encode: encodeNestedBody,
   decode: decodeNestedBody,
+  keyName: NESTED_KEY_NAME,
+  encodeKey: encodeNestedKey,
+  decodeKey: decodeNestedKey,
+  skipKey: skipNestedKey,
 };
 registerInlineObjects(NESTED_INLINE);
 

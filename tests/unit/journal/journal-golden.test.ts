@@ -6,11 +6,14 @@
  * file and keep reading this one; do not edit the files.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { FtJournal, type StepSlice } from '../../../src/controller/ft-journal.ts';
+import { SQL_VALUE_CODECS } from '../../../src/sql/values/codecs.ts';
+import { SqlArray, SqlMap, SqlRow, VARIANT_NULL, Variant } from '../../../src/sql/values/collections.ts';
+import { Decimal } from '../../../src/sql/values/decimal.ts';
 import {
   encodeFrame,
   FRAME_MAGIC,
@@ -18,6 +21,7 @@ import {
   Journal,
   readJournal,
 } from '../../../src/storage/journal.ts';
+import { encodeSegmentPayload } from '../../../src/storage/segment.ts';
 
 const GOLDEN = resolve(import.meta.dirname, '../../golden/journal');
 const records = JSON.parse(readFileSync(join(GOLDEN, 'records.json'), 'utf8')) as unknown[];
@@ -88,4 +92,77 @@ test('fault-tolerance journal golden (ft-v2): this build writes exactly these by
     readFileSync(join(dir, FT_FILE)).equals(readFileSync(join(FT_GOLDEN, FT_FILE))),
     'the fault-tolerance journal encoding changed',
   );
+});
+
+// A chunk holding nested values (ARRAY, MAP, ROW, VARIANT) as FtJournal writes it since format v4 payloads went
+// into the journal: `f: 4`, the values inline in their binary form instead of the codecs' JSON text. A restart
+// must replay it exactly, this build must write the same bytes, and a chunk of an earlier build (v1 payload, no
+// `f`) must still replay. Regenerate (only for a deliberate format change):
+//   UPDATE_GOLDEN=1 npx node --test tests/unit/journal/journal-golden.test.ts
+const NESTED_GOLDEN = join(GOLDEN, 'ft-nested');
+const NESTED_CHANGES = [
+  {
+    row: [
+      1,
+      new SqlArray([1, null, -0, new Decimal(150n, 2), 'zoë']),
+      SqlMap.of([['k', new SqlRow([2n, null])]]),
+      new Variant(SqlMap.of([[new Variant('a'), new Variant(7, 'BIGINT UNSIGNED')]])),
+    ],
+    weight: 1,
+  },
+  { row: [2, new SqlArray([]), null, VARIANT_NULL], weight: -1 },
+];
+
+function exactChanges(cs: ReadonlyArray<{ row: readonly unknown[]; weight: number }>): string[] {
+  return cs.map(
+    (c) =>
+      `${c.row.map((v) => (v !== null && typeof v === 'object' ? (v as { hashKey(): string }).hashKey() : Object.is(v, -0) ? '-0' : String(v))).join('|')} x${c.weight}`,
+  );
+}
+
+test('fault-tolerance journal golden (ft-nested): nested values are a v4 payload (f: 4), replayed exactly, same bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-ft-golden-'));
+  const { journal } = FtJournal.open(dir, 'exactly_once', 0, SQL_VALUE_CODECS);
+  journal.appendChunk(FT_ENDPOINT, 't', NESTED_CHANGES);
+  journal.appendStep(1, [[FT_ENDPOINT, 2, 1]]);
+  journal.close();
+  if (process.env.UPDATE_GOLDEN === '1') {
+    mkdirSync(NESTED_GOLDEN, { recursive: true });
+    copyFileSync(join(dir, FT_FILE), join(NESTED_GOLDEN, FT_FILE));
+  }
+  assert.ok(
+    readFileSync(join(dir, FT_FILE)).equals(readFileSync(join(NESTED_GOLDEN, FT_FILE))),
+    'the fault-tolerance journal encoding of nested values changed',
+  );
+  const rec = readJournal(join(NESTED_GOLDEN, FT_FILE)).records[0] as { f?: number; d: string };
+  assert.equal(rec.f, 4);
+  assert.ok(
+    !Buffer.from(rec.d, 'base64').toString('latin1').includes('["A"'),
+    'no JSON text of nested values',
+  );
+  const again = mkdtempSync(join(tmpdir(), 'holdfast-ft-golden-'));
+  copyFileSync(join(NESTED_GOLDEN, FT_FILE), join(again, FT_FILE));
+  const { journal: j2, replay } = FtJournal.open(again, 'exactly_once', 0, SQL_VALUE_CODECS);
+  j2.close();
+  assert.equal(replay.chunks.length, 1);
+  const got = replay.chunks[0]?.changes ?? [];
+  assert.deepEqual(exactChanges(got), exactChanges(NESTED_CHANGES));
+  const arr = got[0]?.row[1] as SqlArray;
+  assert.ok(Object.is(arr.items[2], -0), '-0 inside an array stays -0');
+  assert.equal(String(arr.items[3]), '1.50', 'a DECIMAL keeps its scale');
+});
+
+test('a journal chunk of nested values written by an earlier build (v1 payload, JSON text, no f) still replays', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'holdfast-ft-golden-'));
+  const { journal: raw } = Journal.open(join(dir, FT_FILE));
+  const d = encodeSegmentPayload(
+    { rows: NESTED_CHANGES.map((c) => c.row), weights: NESTED_CHANGES.map((c) => c.weight) },
+    SQL_VALUE_CODECS,
+  ).toString('base64');
+  assert.ok(Buffer.from(d, 'base64').toString('latin1').includes('["A"'), 'the old form: JSON text');
+  raw.append({ k: 'c', ep: FT_ENDPOINT, tb: 't', d });
+  raw.close();
+  const { journal, replay } = FtJournal.open(dir, 'exactly_once', 0, SQL_VALUE_CODECS);
+  journal.close();
+  assert.deepEqual(exactChanges(replay.chunks[0]?.changes ?? []), exactChanges(NESTED_CHANGES));
 });

@@ -33,10 +33,11 @@ import {
   encodeTracePayload,
   readSegment,
   SEGMENT_V_TRACE3,
+  SEGMENT_V_TRACE6,
 } from '../../../src/storage/segment.ts';
 import { isStorageError } from '../../../src/storage/storage-error.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
-import { ByteWriter, K_INL, K_OBJ } from '../../../src/zset/key-codec.ts';
+import { ByteWriter, K_INL, K_OBJ, K_ORD } from '../../../src/zset/key-codec.ts';
 import { buildBatch, setTraceHeadMin, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../../../src/zset/value.ts';
 import { mulberry32, pick, randInt } from '../operators/support.ts';
@@ -188,7 +189,7 @@ test('nested values: the inline form round-trips exactly, in value columns and t
   for (let i = 0; i < rows.length; i++) assert.equal(exactRow(dec.row(i)), exactRow(rows[i] as Row));
 });
 
-test('nested values in key columns go by hash key and the object table (v3 stores the values, not the keys)', () => {
+test('nested values in key columns go inline in their ordered key form (v6: no object table, no hash keys)', () => {
   const rnd = mulberry32(seed + 1);
   const layout = traceLayout(2, [0]);
   // hash keys holding lone surrogates or U+FFFF (UTF-8 cannot hold the former: they are escaped)
@@ -204,10 +205,13 @@ test('nested values in key columns go by hash key and the object table (v3 store
     rows,
     rows.map(() => 1),
   );
-  assert.equal(b.arena[b.offsets[0] as number], K_OBJ);
+  for (let i = 0; i < b.length; i++) assert.equal(b.arena[b.offsets[i] as number], K_ORD);
+  assert.equal(b.objects, null);
   const seg = encodeSegment(b, [...SQL_VALUE_CODECS]);
+  assert.equal(readSegment(seg.bytes).version, SEGMENT_V_TRACE6);
   const dec = decodeSegment(seg.bytes, [...SQL_VALUE_CODECS]) as TraceBatch;
-  // one representation per hash key in a batch: rows compare by hash key; the fixed keys exactly
+  assert.ok(dec.arena.equals(b.arena));
+  // one representation per key (the canonical one): rows compare by hash key; the fixed keys exactly
   const want = new Set(rows.map((r) => `${(r[0] as ObjectValue).hashKey()}#${r[1]}`));
   assert.equal(dec.length, want.size);
   for (let i = 0; i < dec.length; i++) {

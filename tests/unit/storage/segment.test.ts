@@ -147,9 +147,9 @@ describe('segment decoding rejects damage', () => {
   });
 
   test('a newer format version is reported as unsupported, not corrupt', () => {
-    const v6 = Buffer.from(seg.bytes);
-    v6[4] = 6;
-    assert.throws(() => decodeSegment(v6, CODECS), code('CheckpointFormatUnsupported'));
+    const v8 = Buffer.from(seg.bytes);
+    v8[4] = 8;
+    assert.throws(() => decodeSegment(v8, CODECS), code('CheckpointFormatUnsupported'));
   });
 
   test('a segment using an unregistered codec fails clearly', () => {
