@@ -57,6 +57,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { crc32, constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { ServiceError } from '../errors/service-error.ts';
 import { compareBytes, decodeKeyValue, type KeyReader } from './key-codec.ts';
@@ -98,6 +99,11 @@ export interface SpillConfig {
   readonly compress: boolean;
   /** Arena bytes per block (default {@link BLOCK_BYTES}; tests use tiny blocks). */
   readonly blockBytes?: number;
+  /**
+   * Write sealed batches' files in the background (`spill-writer.ts`: a worker thread) instead of on the step
+   * (the pipeline's setting; unset: synchronous, as unit tests of the file format want).
+   */
+  readonly background?: boolean;
   /** Encodes a batch's object table (null when it has none); injected by the storage layer. */
   readonly encodeObjects: (layout: FileLayout, objects: ReadonlyMap<string, ObjectValue>) => Buffer;
   readonly decodeObjects: (bytes: Buffer) => Map<string, ObjectValue>;
@@ -851,7 +857,7 @@ export class BatchFileWriter {
     this.#layout = layout;
     this.#compress = compress;
     this.#blockBytes = Math.max(1, blockBytes);
-    this.#tmp = join(dir, `.w-${process.pid}-${nextFileId++}`);
+    this.#tmp = join(dir, `.w-${process.pid}-${threadId}-${nextFileId++}`);
     this.#fd = openSync(this.#tmp, 'w');
     const h = Buffer.alloc(HEADER_SIZE);
     h.writeUInt32LE(MAGIC, 0);
@@ -949,6 +955,15 @@ export class BatchFileWriter {
     this.#write(stored);
   }
 
+  /**
+   * Closes the current block (the next entry starts a new one). A merge brackets the entries of an in-memory
+   * batch of at least `min_storage_bytes` with it, so the file gets the same blocks as when that batch's own file
+   * is copied ({@link copyBlocks}): the bytes do not depend on whether a background write had finished.
+   */
+  closeBlock(): void {
+    this.#flush();
+  }
+
   /** Whether a whole block of `fb` can be copied now (no entries are waiting in the current block). */
   get atBlockBoundary(): boolean {
     return this.#wts.length === 0;
@@ -980,6 +995,17 @@ export class BatchFileWriter {
     objects: ReadonlyMap<string, ObjectValue> | null,
     encodeObjects: SpillConfig['encodeObjects'] | null,
   ): FileBatch {
+    let objBytes: Buffer = EMPTY;
+    if (objects !== null && objects.size > 0) {
+      if (encodeObjects === null) throw new Error('batch file: object values without an object-table codec');
+      objBytes = encodeObjects(this.#layout, objects);
+    }
+    const { path, hash } = this.finishFile(objBytes);
+    return openBatchFile(path, hash, objects === null ? null : new Map(objects));
+  }
+
+  /** Writes the index (with the object table already encoded) and trailer and names the file by its hash. */
+  finishFile(objBytes: Buffer): { path: string; hash: string } {
     this.#flush();
     const meta = new Out();
     const L = this.#layout;
@@ -991,11 +1017,6 @@ export class BatchFileWriter {
     meta.bytes(this.#ix.result());
     meta.varint(this.#lastKey.length);
     meta.bytes(this.#lastKey);
-    let objBytes: Buffer = EMPTY;
-    if (objects !== null && objects.size > 0) {
-      if (encodeObjects === null) throw new Error('batch file: object values without an object-table codec');
-      objBytes = encodeObjects(L, objects);
-    }
     meta.varint(objBytes.length);
     meta.bytes(objBytes);
     // optional flags (absent = 0): bit 0, a derived key column 0
@@ -1013,7 +1034,42 @@ export class BatchFileWriter {
     const hash = this.#hash.digest('hex');
     const path = join(this.#dir, hash);
     renameSync(this.#tmp, path);
-    return openBatchFile(path, hash, objects === null ? null : new Map(objects));
+    return { path, hash };
+  }
+}
+
+/** The columnar parts of an in-memory batch that a batch file is written from (`trace.ts`'s TraceBatch). */
+export interface EntryArrays {
+  readonly arena: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly splits: Uint32Array;
+  readonly weights: Float64Array;
+}
+
+/**
+ * Writes a whole in-memory batch as a batch file (what `trace.ts`'s `spillBatch` does, here without the object
+ * codecs: `objBytes` is the encoded object table) and returns where it is. Used by the background writer's
+ * worker thread (`spill-worker.ts`); the bytes equal those of a synchronous write of the same batch.
+ */
+export function writeBatchFile(
+  dir: string,
+  layout: FileLayout,
+  compress: boolean,
+  blockBytes: number,
+  e: EntryArrays,
+  objBytes: Buffer,
+): { path: string; hash: string } {
+  const w = new BatchFileWriter(dir, layout, compress, blockBytes);
+  try {
+    const o = e.offsets;
+    const sp = e.splits;
+    const wts = e.weights;
+    for (let i = 0; i < wts.length; i++)
+      w.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, wts[i] as number);
+    return w.finishFile(objBytes);
+  } catch (err) {
+    w.abort();
+    throw err;
   }
 }
 
