@@ -913,6 +913,19 @@ export class BatchFileWriter {
     }
     offs[m] = this.#ap;
     this.#arena.copy(raw, need + pad, 0, this.#ap);
+    const firstKey = this.#arena.subarray(0, this.#spl[0] as number);
+    this.#lastKey = Buffer.from(
+      this.#arena.subarray(this.#offs[m - 1] as number, this.#spl[m - 1] as number),
+    );
+    this.#store(raw, this.#n - m, firstKey);
+    this.#offs = [];
+    this.#spl = [];
+    this.#wts = [];
+    this.#ap = 0;
+  }
+
+  /** Compresses (when on) and writes a raw block whose first entry is number `first`, and indexes it. */
+  #store(raw: Buffer, first: number, firstKey: Uint8Array): void {
     let stored = raw;
     let comp = 0;
     if (this.#compress) {
@@ -922,15 +935,53 @@ export class BatchFileWriter {
         comp = 1;
       }
     }
-    const firstKey = this.#arena.subarray(0, this.#spl[0] as number);
-    this.#lastKey = Buffer.from(
-      this.#arena.subarray(this.#offs[m - 1] as number, this.#spl[m - 1] as number),
-    );
-    this.#indexBlock(stored, raw.length, comp, crc32(stored) >>> 0, this.#n - m, firstKey);
-    this.#offs = [];
-    this.#spl = [];
-    this.#wts = [];
-    this.#ap = 0;
+    this.#indexBlock(stored, raw.length, comp, crc32(stored) >>> 0, first, firstKey);
+  }
+
+  /**
+   * Appends every entry of `e` (sorted, consolidated, after the entries so far): the same blocks and bytes as
+   * {@link add} for each entry, but each full block is built from the arrays in bulk (no per-entry work in JS
+   * beyond rebasing its offsets).
+   */
+  addAll(e: EntryArrays): void {
+    const o = e.offsets;
+    const sp = e.splits;
+    const ws = e.weights;
+    const n = ws.length;
+    const bb = this.#blockBytes;
+    let i = 0;
+    // a block begun entry by entry is finished that way
+    for (; i < n && this.#wts.length > 0; i++)
+      this.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, ws[i] as number);
+    while (i < n) {
+      const base = o[i] as number;
+      // the block closes at the first entry whose end reaches the block size (as add's flush does)
+      let j = i + 1;
+      while (j < n && (o[j] as number) - base < bb) j++;
+      if ((o[j] as number) - base < bb) break; // the last block, not full: left open, entry by entry
+      const m = j - i;
+      const alen = (o[j] as number) - base;
+      const need = 8 + m * 8 + (m + 1) * 4 + m * 4;
+      const pad = (8 - (need % 8)) % 8;
+      const raw = Buffer.alloc(need + pad + alen);
+      raw.writeUInt32LE(m, 0);
+      raw.writeUInt32LE(alen, 4);
+      new Float64Array(raw.buffer, raw.byteOffset + 8, m).set(ws.subarray(i, j));
+      const offs = new Uint32Array(raw.buffer, raw.byteOffset + 8 + m * 8, m + 1);
+      const spl = new Uint32Array(raw.buffer, raw.byteOffset + 8 + m * 8 + (m + 1) * 4, m);
+      for (let k = 0; k < m; k++) {
+        offs[k] = (o[i + k] as number) - base;
+        spl[k] = (sp[i + k] as number) - base;
+      }
+      offs[m] = alen;
+      raw.set(e.arena.subarray(base, base + alen), need + pad);
+      this.#n += m;
+      this.#lastKey = Buffer.from(e.arena.subarray(o[j - 1] as number, sp[j - 1] as number));
+      this.#store(raw, this.#n - m, e.arena.subarray(base, sp[i] as number));
+      i = j;
+    }
+    for (; i < n; i++)
+      this.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, ws[i] as number);
   }
 
   #indexBlock(
@@ -1061,11 +1112,7 @@ export function writeBatchFile(
 ): { path: string; hash: string } {
   const w = new BatchFileWriter(dir, layout, compress, blockBytes);
   try {
-    const o = e.offsets;
-    const sp = e.splits;
-    const wts = e.weights;
-    for (let i = 0; i < wts.length; i++)
-      w.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, wts[i] as number);
+    w.addAll(e);
     return w.finishFile(objBytes);
   } catch (err) {
     w.abort();

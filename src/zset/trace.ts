@@ -954,11 +954,7 @@ export type SealedBatch = TraceBatch | FileBatch;
 export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
   const w = new BatchFileWriter(c.dir, b.layout, c.compress, c.blockBytes);
   try {
-    const o = b.offsets;
-    const sp = b.splits;
-    const wts = b.wts;
-    for (let i = 0; i < b.length; i++)
-      w.add(b.arena, o[i] as number, sp[i] as number, o[i + 1] as number, wts[i] as number);
+    w.addAll({ arena: b.arena, offsets: b.offsets, splits: b.splits, weights: b.wts });
     return w.finish(b.objects, c.encodeObjects);
   } catch (e) {
     w.abort();

@@ -13,9 +13,16 @@ import { after, before, describe, test } from 'node:test';
 import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
 import { disableSpill, enableSpill } from '../../../src/storage/spill.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
-import { FileBatch, type SpillConfig, setSpillConfig, spillConfig } from '../../../src/zset/batch-file.ts';
+import {
+  BatchFileWriter,
+  FileBatch,
+  type SpillConfig,
+  setSpillConfig,
+  spillConfig,
+} from '../../../src/zset/batch-file.ts';
 import { backgroundWritesSettled } from '../../../src/zset/spill-writer.ts';
 import {
+  buildBatch,
   type SealedBatch,
   spillBatch,
   Trace,
@@ -61,6 +68,45 @@ after(async () => {
   await backgroundWritesSettled();
   disableSpill();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('batch file writer', () => {
+  test('addAll writes the blocks and bytes that adding each entry writes (random batches and block sizes)', () => {
+    const c = config();
+    for (let round = 0; round < 40; round++) {
+      const n = 1 + ((round * 7919) % 600);
+      const rows = Array.from(
+        { length: n },
+        (_, i): Row => [i * 3 + round, 'x'.repeat((i * 13 + round) % 40)],
+      );
+      const b = buildBatch(
+        LAYOUT,
+        rows,
+        rows.map((_, i) => (i % 5 === 0 ? -2 : 1)),
+      );
+      const blockBytes = 1 + ((round * 104729) % 3000);
+      const arrays = { arena: b.arena, offsets: b.offsets, splits: b.splits, weights: b.wts };
+      // a writer that has begun a block with entries of its own first (a merge), then the whole batch
+      const lead = buildBatch(LAYOUT, [[-1, 'lead']], [1]);
+      const write = (bulk: boolean, withLead: boolean): string => {
+        const w = new BatchFileWriter(c.dir, LAYOUT, round % 2 === 0, blockBytes);
+        if (withLead) w.add(lead.arena, 0, lead.splits[0] as number, lead.offsets[1] as number, 1);
+        if (bulk) w.addAll(arrays);
+        else
+          for (let i = 0; i < b.length; i++)
+            w.add(
+              b.arena,
+              b.offsets[i] as number,
+              b.splits[i] as number,
+              b.offsets[i + 1] as number,
+              b.wts[i] as number,
+            );
+        return w.finishFile(Buffer.alloc(0)).hash;
+      };
+      assert.equal(write(true, false), write(false, false), `round ${round}: n ${n}, block ${blockBytes}`);
+      assert.equal(write(true, true), write(false, true), `round ${round} after a lead entry`);
+    }
+  });
 });
 
 describe('background batch-file writes', () => {
