@@ -33,7 +33,10 @@ import type { ObjectValue } from './value.ts';
 /** The most bytes of batches waiting for their background write (beyond it, writes are synchronous). */
 export const MAX_PENDING_BYTES = 128 * 2 ** 20;
 
-/** One background write: `done` resolves to the file batch, or to null when the write failed. */
+/**
+ * One background write: `done` resolves to the file batch, or to null when the write failed (the trace then
+ * writes the batch synchronously, so an I/O error fails the step as it does without background writes).
+ */
 export class PendingWrite {
   readonly bytes: number;
   readonly done: Promise<FileBatch | null>;
@@ -77,6 +80,8 @@ interface Job {
 }
 
 let worker: Worker | null = null;
+/** The worker failed (it could not start, or died): writes are synchronous from then on. */
+let broken = false;
 const jobs = new Map<number, Job>();
 let nextId = 1;
 let pendingBytes = 0;
@@ -104,6 +109,7 @@ function settle(id: number, f: FileBatch | null): void {
 
 function failAll(): void {
   worker = null;
+  broken = true;
   for (const id of [...jobs.keys()]) settle(id, null);
 }
 
@@ -138,7 +144,7 @@ function ensureWorker(): Worker {
 
 /**
  * Starts writing a batch's file in the background. Returns null (write it synchronously) when the bytes already
- * in flight would exceed {@link MAX_PENDING_BYTES}. The arrays are copied (the caller keeps its batch).
+ * in flight would exceed {@link MAX_PENDING_BYTES}, or after the worker failed. The arrays are copied (the caller keeps its batch).
  */
 export function writeInBackground(
   c: SpillConfig,
@@ -147,7 +153,7 @@ export function writeInBackground(
   objects: ReadonlyMap<string, ObjectValue> | null,
   dataBytes: number,
 ): PendingWrite | null {
-  if (pendingBytes > 0 && pendingBytes + dataBytes > MAX_PENDING_BYTES) return null;
+  if (broken || (pendingBytes > 0 && pendingBytes + dataBytes > MAX_PENDING_BYTES)) return null;
   const objBytes =
     objects !== null && objects.size > 0
       ? new Uint8Array(c.encodeObjects(layout, objects))

@@ -1683,7 +1683,10 @@ export class Trace {
     this.#push(buildBatch(this.layout, rows, ws), merge);
   }
 
-  /** Swaps in the files of batches whose background write has completed (the same entries: reads are unchanged). */
+  /**
+   * Swaps in the files of batches whose background write has completed (the same entries: reads are unchanged);
+   * a batch whose write failed is written synchronously.
+   */
   #takeWritten(): void {
     this.#writesSeen = writesCompleted();
     let bs: SealedBatch[] | null = null;
@@ -1695,7 +1698,15 @@ export class Trace {
       if (pw.file !== null) {
         bs ??= this.#batches.slice(); // the previous array may be held by a snapshot
         bs[i] = pw.file;
-      } else if (!pw.failed) writing++;
+      } else if (pw.failed) {
+        // written now, on the step (an I/O error then fails the step, as without background writes)
+        const c = spillConfig();
+        PENDING.delete(b as TraceBatch);
+        if (c !== null) {
+          bs ??= this.#batches.slice();
+          bs[i] = spillBatch(b as TraceBatch, c);
+        }
+      } else writing++;
     }
     if (bs !== null) this.#batches = bs;
     this.#writing = writing;
