@@ -51,7 +51,11 @@
  * of at least `min_storage_bytes` is written to a block-structured batch file and held as a {@link FileBatch}
  * (a {@link SealedBatch} is either kind; both answer the same reads). Merges involving a file stream into a new
  * file ({@link mergeSealed}); a batch merged away or cleared is released (its spill file unlinked). While spilling,
- * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state.
+ * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state. With background
+ * writes (a pipeline's setting; `spill-writer.ts`), a sealed batch of file size stays in memory while a worker
+ * thread writes its file, and is swapped for the file at a later seal check ({@link writtenFile}: what a
+ * checkpoint waits for); such a new batch joins the merges at the next seal (then the spine's shape below holds
+ * for every batch but the newest), and a merge gives the same file bytes whether its write had finished or not.
  *
  * # Invariants
  * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
