@@ -5,7 +5,7 @@
  *
  * State: none between jobs (each job is one complete file; jobs run in the order they were sent).
  */
-import { parentPort } from 'node:worker_threads';
+import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { type EntryArrays, type FileLayout, writeBatchFile } from './batch-file.ts';
 
 export interface SpillJob {
@@ -23,7 +23,9 @@ export type SpillReply =
   | { readonly id: number; readonly error: string };
 
 const port = parentPort;
-if (port !== null)
+/** Replies go to their own port, which the main thread can also read synchronously between steps. */
+const replies = (workerData as { replies?: MessagePort } | null)?.replies ?? null;
+if (port !== null && replies !== null)
   port.on('message', (j: SpillJob) => {
     let reply: SpillReply;
     try {
@@ -32,5 +34,5 @@ if (port !== null)
     } catch (e) {
       reply = { id: j.id, error: e instanceof Error ? e.message : String(e) };
     }
-    port.postMessage(reply);
+    replies.postMessage(reply);
   });

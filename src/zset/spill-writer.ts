@@ -6,8 +6,8 @@
  * reads) at its next seal check. Feldera's `min_step_storage_bytes` (default: never) likewise keeps a step's
  * batches in memory and lets the merger put large batches on storage.
  *
- * State: the worker (started on first use, referenced only while jobs are in flight, so it never keeps the
- * process alive); the jobs in flight, in order; the bytes they hold ({@link MAX_PENDING_BYTES} at most: beyond
+ * State: the worker (started on first use; its reply port is referenced only while jobs are in flight, so it
+ * never keeps the process alive; replies are read by a listener or, between steps, by {@link pollWrites}); the jobs in flight, in order; the bytes they hold ({@link MAX_PENDING_BYTES} at most: beyond
  * it {@link writeInBackground} declines and the caller writes synchronously, so memory stays bounded however
  * fast batches are sealed); a count of completed writes ({@link writesCompleted}: a trace looks for batches to
  * swap only when it changed).
@@ -18,7 +18,7 @@
  * completes. A crash before a write completes loses nothing: no checkpoint or journal refers to spill files, and
  * the spill directory is emptied when a pipeline starts.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import {
   BLOCK_BYTES,
   type EntryArrays,
@@ -80,6 +80,8 @@ interface Job {
 }
 
 let worker: Worker | null = null;
+/** Where the worker's replies arrive: read by a listener, or synchronously by {@link pollWrites}. */
+let replies: MessagePort | null = null;
 /** The worker failed (it could not start, or died): writes are synchronous from then on. */
 let broken = false;
 const jobs = new Map<number, Job>();
@@ -103,34 +105,55 @@ function settle(id: number, f: FileBatch | null): void {
   jobs.delete(id);
   pendingBytes -= j.pw.bytes;
   completed++;
-  if (jobs.size === 0) worker?.unref();
+  if (jobs.size === 0) replies?.unref();
   j.pw.complete(f);
 }
 
 function failAll(): void {
   worker = null;
+  replies?.close();
+  replies = null;
   broken = true;
   for (const id of [...jobs.keys()]) settle(id, null);
 }
 
+function onReply(r: SpillReply): void {
+  const j = jobs.get(r.id);
+  if (j === undefined) return;
+  if ('error' in r) {
+    settle(r.id, null);
+    return;
+  }
+  let f: FileBatch | null = null;
+  try {
+    f = openBatchFile(r.path, r.hash, j.objects);
+  } catch {
+    // unreadable: written again synchronously by the trace
+  }
+  settle(r.id, f);
+}
+
+/**
+ * Takes the replies of writes completed so far without waiting for a turn of the event loop (a caller that
+ * steps in a loop without yielding — a benchmark, a replay — still sees its writes complete).
+ */
+export function pollWrites(): void {
+  const port = replies;
+  if (port === null || jobs.size === 0) return;
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port))
+    onReply(m.message as SpillReply);
+}
+
 function ensureWorker(): Worker {
   if (worker !== null) return worker;
-  const w = new Worker(new URL('./spill-worker.ts', import.meta.url));
-  w.on('message', (r: SpillReply) => {
-    const j = jobs.get(r.id);
-    if (j === undefined) return;
-    if ('error' in r) {
-      settle(r.id, null);
-      return;
-    }
-    let f: FileBatch | null = null;
-    try {
-      f = openBatchFile(r.path, r.hash, j.objects);
-    } catch {
-      // unreadable: the batch stays in memory
-    }
-    settle(r.id, f);
+  const { port1, port2 } = new MessageChannel();
+  const w = new Worker(new URL('./spill-worker.ts', import.meta.url), {
+    workerData: { replies: port2 },
+    transferList: [port2],
   });
+  port1.on('message', onReply);
+  port1.unref();
+  replies = port1;
   w.on('error', () => {
     if (worker === w) failAll();
   });
@@ -183,7 +206,7 @@ export function writeInBackground(
   };
   jobs.set(id, { pw, objects: objects === null ? null : new Map(objects) });
   pendingBytes += dataBytes;
-  if (jobs.size === 1) w.ref();
+  if (jobs.size === 1) replies?.ref();
   w.postMessage(job, [
     entries.arena.buffer as ArrayBuffer,
     entries.offsets.buffer as ArrayBuffer,

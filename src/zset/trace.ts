@@ -82,7 +82,7 @@ import {
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
-import { type PendingWrite, writeInBackground, writesCompleted } from './spill-writer.ts';
+import { type PendingWrite, pollWrites, writeInBackground, writesCompleted } from './spill-writer.ts';
 import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
 
 /** Which columns of a row form the key (in key order); the rest, in column order, form the value. */
@@ -1630,7 +1630,7 @@ export class Trace {
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
-    if (this.#writing > 0 && this.#writesSeen !== writesCompleted()) this.#takeWritten();
+    if (this.#writing > 0) this.#checkWrites();
     // with spilling on, the head stays at its minimum size instead of growing with the state (half of a state
     // larger than memory would not fit in the heap)
     const half = this.#rowsInBatches >>> 1;
@@ -1685,6 +1685,11 @@ export class Trace {
     this.#head.clear();
     this.#headRows = 0;
     this.#push(buildBatch(this.layout, rows, ws), merge);
+  }
+
+  #checkWrites(): void {
+    pollWrites();
+    if (this.#writesSeen !== writesCompleted()) this.#takeWritten();
   }
 
   /**
@@ -1742,7 +1747,7 @@ export class Trace {
 
   #push(built: TraceBatch, merge: boolean): void {
     if (built.length === 0) return;
-    if (this.#writing > 0 && this.#writesSeen !== writesCompleted()) this.#takeWritten();
+    if (this.#writing > 0) this.#checkWrites();
     const b = placed(built);
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
     // with background writes, a file-sized new batch joins the merges at the next seal, by when its file is

@@ -137,6 +137,22 @@ describe('background batch-file writes', () => {
     assert.deepEqual(out, [[123, 'value 26']]);
   });
 
+  test('a caller that steps without yielding to the event loop still sees its writes complete', () => {
+    config();
+    const t = new Trace(LAYOUT, { headMin: 1 });
+    fill(t, rowsFrom(0, 300));
+    t.seal();
+    assert.ok(t.batches[0] instanceof TraceBatch);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 20_000;
+    // no await: only a synchronous read of the worker's replies can complete the write
+    while (!(t.batches[0] instanceof FileBatch) && Date.now() < until) {
+      Atomics.wait(pause, 0, 0, 5);
+      t.maybeSeal();
+    }
+    assert.ok(t.batches[0] instanceof FileBatch, 'the write completed without a turn of the event loop');
+  });
+
   test('batches merged away before their write completes leave no file; the spill directory holds the live files only', async () => {
     config();
     const t = new Trace(LAYOUT, { headMin: 1 });
