@@ -153,6 +153,27 @@ describe('background batch-file writes', () => {
     assert.ok(t.batches[0] instanceof FileBatch, 'the write completed without a turn of the event loop');
   });
 
+  test('a failed background write is redone on the step, where its error surfaces as without background writes', () => {
+    config();
+    const t = new Trace(LAYOUT, { headMin: 1 });
+    fill(t, rowsFrom(0, 300));
+    rmSync(join(dir, 'spill'), { recursive: true, force: true });
+    t.seal(); // the worker cannot create its file: the spill directory is gone
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 20_000;
+    let error: unknown = null;
+    while (error === null && Date.now() < until) {
+      Atomics.wait(pause, 0, 0, 5);
+      try {
+        t.maybeSeal();
+      } catch (e) {
+        error = e;
+      }
+    }
+    assert.match(String(error), /ENOENT/, 'the synchronous retry reports the I/O error');
+    assert.equal(t.toBatch().rows.length, 300, 'the rows are still there');
+  });
+
   test('batches merged away before their write completes leave no file; the spill directory holds the live files only', async () => {
     config();
     const t = new Trace(LAYOUT, { headMin: 1 });
