@@ -1,7 +1,9 @@
 /**
- * Background batch-file writes (`src/zset/spill-writer.ts`): a sealed batch of file size stays in memory while a
+ * `BatchFileWriter.addAll` writes the bytes of entry-by-entry adds. Background batch-file writes
+ * (`src/zset/spill-writer.ts`): a sealed batch of file size stays in memory while a
  * worker thread writes its file, and the trace swaps in the file (same entries, the bytes of a synchronous
- * write) once it is complete; a batch merged away before its write completes leaves no file behind; merged
+ * write) once it is complete, also for a caller that never yields to the event loop; a failed write is redone on
+ * the step, where its error surfaces; a batch merged away before its write completes leaves no file behind; merged
  * files do not depend on whether an input's write had completed; a checkpoint taken while a write is in flight
  * waits for it and lists the complete batch file, which restores the same rows.
  */
