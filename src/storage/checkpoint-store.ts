@@ -57,7 +57,13 @@ import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
 import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
-import { loadFileBatch, type SealedBatch, type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
+import {
+  loadFileBatch,
+  type SealedBatch,
+  type TraceBatch,
+  traceBatchesOf,
+  writtenFile,
+} from '../zset/trace.ts';
 import {
   commitRenamed,
   ensureDir,
@@ -505,9 +511,14 @@ export class CheckpointStore {
         const list = opts.delta === true ? (opLists[name] ??= []) : (opLists[name] = []);
         for (const pendingSeg of segs) {
           let seg: EncodedSegment;
-          if ('trace' in pendingSeg && pendingSeg.trace instanceof FileBatch) {
+          // an in-memory batch whose file is being written in the background: wait for the complete file
+          const written =
+            'trace' in pendingSeg && !(pendingSeg.trace instanceof FileBatch)
+              ? await writtenFile(pendingSeg.trace as TraceBatch)
+              : null;
+          if (written !== null || ('trace' in pendingSeg && pendingSeg.trace instanceof FileBatch)) {
             // a spilled batch is a segment file already: listed by its hash, linked (or copied) into files/
-            const fb = pendingSeg.trace;
+            const fb = written ?? (pendingSeg as { trace: FileBatch }).trace;
             list.push({ hash: fb.hash, size: fb.fileSize, rows: fb.length });
             if (done.has(fb.hash)) continue;
             done.add(fb.hash);

@@ -6,6 +6,7 @@
  *
  * State: the process-wide spill setting of `zset/batch-file.ts` (one pipeline per process). Enabling empties the
  * spill directory (files of an earlier process: a checkpoint holds its own links to the files it lists).
+ * A sealed batch's file is written in the background (`zset/spill-writer.ts`); merges into files stay on the step.
  */
 import { type FileLayout, type SpillConfig, setSpillConfig } from '../zset/batch-file.ts';
 import { decodeObjectTable, encodeObjectTable, type ObjectValueCodec } from './segment.ts';
@@ -26,6 +27,8 @@ export function enableSpill(dir: string, o: SpillOptions, codecs: readonly Objec
     minStorageBytes: o.minStorageBytes,
     cacheBytes: (o.cacheMib ?? 256) * 2 ** 20,
     compress: o.compression !== 'none',
+    // sealed batches' files are written by a worker thread, off the step (`zset/spill-writer.ts`)
+    background: true,
     encodeObjects: (layout: FileLayout, objects) => encodeObjectTable(layout, objects, codecs),
     decodeObjects: (bytes) => decodeObjectTable(bytes, codecs),
   };

@@ -59,6 +59,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { crc32, constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import { ServiceError } from '../errors/service-error.ts';
 import {
@@ -107,6 +108,11 @@ export interface SpillConfig {
   readonly compress: boolean;
   /** Arena bytes per block (default {@link BLOCK_BYTES}; tests use tiny blocks). */
   readonly blockBytes?: number;
+  /**
+   * Write sealed batches' files in the background (`spill-writer.ts`: a worker thread) instead of on the step
+   * (the pipeline's setting; unset: synchronous, as unit tests of the file format want).
+   */
+  readonly background?: boolean;
   /** Encodes a batch's object table (null when it has none); injected by the storage layer. */
   readonly encodeObjects: (layout: FileLayout, objects: ReadonlyMap<string, ObjectValue>) => Buffer;
   readonly decodeObjects: (bytes: Buffer) => Map<string, ObjectValue>;
@@ -866,7 +872,7 @@ export class BatchFileWriter {
     this.#layout = layout;
     this.#compress = compress;
     this.#blockBytes = Math.max(1, blockBytes);
-    this.#tmp = join(dir, `.w-${process.pid}-${nextFileId++}`);
+    this.#tmp = join(dir, `.w-${process.pid}-${threadId}-${nextFileId++}`);
     this.#fd = openSync(this.#tmp, 'w');
     const h = Buffer.alloc(HEADER_SIZE);
     h.writeUInt32LE(MAGIC, 0);
@@ -929,6 +935,19 @@ export class BatchFileWriter {
     }
     offs[m] = this.#ap;
     this.#arena.copy(raw, need + pad, 0, this.#ap);
+    const firstKey = this.#arena.subarray(0, this.#spl[0] as number);
+    this.#lastKey = Buffer.from(
+      this.#arena.subarray(this.#offs[m - 1] as number, this.#spl[m - 1] as number),
+    );
+    this.#store(raw, this.#n - m, firstKey);
+    this.#offs = [];
+    this.#spl = [];
+    this.#wts = [];
+    this.#ap = 0;
+  }
+
+  /** Compresses (when on) and writes a raw block whose first entry is number `first`, and indexes it. */
+  #store(raw: Buffer, first: number, firstKey: Uint8Array): void {
     let stored = raw;
     let comp = 0;
     if (this.#compress) {
@@ -938,15 +957,53 @@ export class BatchFileWriter {
         comp = 1;
       }
     }
-    const firstKey = this.#arena.subarray(0, this.#spl[0] as number);
-    this.#lastKey = Buffer.from(
-      this.#arena.subarray(this.#offs[m - 1] as number, this.#spl[m - 1] as number),
-    );
-    this.#indexBlock(stored, raw.length, comp, crc32(stored) >>> 0, this.#n - m, firstKey);
-    this.#offs = [];
-    this.#spl = [];
-    this.#wts = [];
-    this.#ap = 0;
+    this.#indexBlock(stored, raw.length, comp, crc32(stored) >>> 0, first, firstKey);
+  }
+
+  /**
+   * Appends every entry of `e` (sorted, consolidated, after the entries so far): the same blocks and bytes as
+   * {@link add} for each entry, but each full block is built from the arrays in bulk (no per-entry work in JS
+   * beyond rebasing its offsets).
+   */
+  addAll(e: EntryArrays): void {
+    const o = e.offsets;
+    const sp = e.splits;
+    const ws = e.weights;
+    const n = ws.length;
+    const bb = this.#blockBytes;
+    let i = 0;
+    // a block begun entry by entry is finished that way
+    for (; i < n && this.#wts.length > 0; i++)
+      this.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, ws[i] as number);
+    while (i < n) {
+      const base = o[i] as number;
+      // the block closes at the first entry whose end reaches the block size (as add's flush does)
+      let j = i + 1;
+      while (j < n && (o[j] as number) - base < bb) j++;
+      if ((o[j] as number) - base < bb) break; // the last block, not full: left open, entry by entry
+      const m = j - i;
+      const alen = (o[j] as number) - base;
+      const need = 8 + m * 8 + (m + 1) * 4 + m * 4;
+      const pad = (8 - (need % 8)) % 8;
+      const raw = Buffer.alloc(need + pad + alen);
+      raw.writeUInt32LE(m, 0);
+      raw.writeUInt32LE(alen, 4);
+      new Float64Array(raw.buffer, raw.byteOffset + 8, m).set(ws.subarray(i, j));
+      const offs = new Uint32Array(raw.buffer, raw.byteOffset + 8 + m * 8, m + 1);
+      const spl = new Uint32Array(raw.buffer, raw.byteOffset + 8 + m * 8 + (m + 1) * 4, m);
+      for (let k = 0; k < m; k++) {
+        offs[k] = (o[i + k] as number) - base;
+        spl[k] = (sp[i + k] as number) - base;
+      }
+      offs[m] = alen;
+      raw.set(e.arena.subarray(base, base + alen), need + pad);
+      this.#n += m;
+      this.#lastKey = Buffer.from(e.arena.subarray(o[j - 1] as number, sp[j - 1] as number));
+      this.#store(raw, this.#n - m, e.arena.subarray(base, sp[i] as number));
+      i = j;
+    }
+    for (; i < n; i++)
+      this.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, ws[i] as number);
   }
 
   #indexBlock(
@@ -969,6 +1026,15 @@ export class BatchFileWriter {
     ix.bytes(firstKey);
     this.#blocks++;
     this.#write(stored);
+  }
+
+  /**
+   * Closes the current block (the next entry starts a new one). A merge brackets the entries of an in-memory
+   * batch of at least `min_storage_bytes` with it, so the file gets the same blocks as when that batch's own file
+   * is copied ({@link copyBlocks}): the bytes do not depend on whether a background write had finished.
+   */
+  closeBlock(): void {
+    this.#flush();
   }
 
   /** Whether a whole block of `fb` can be copied now (no entries are waiting in the current block). */
@@ -1003,6 +1069,17 @@ export class BatchFileWriter {
     objects: ReadonlyMap<string, ObjectValue> | null,
     encodeObjects: SpillConfig['encodeObjects'] | null,
   ): FileBatch {
+    let objBytes: Buffer = EMPTY;
+    if (objects !== null && objects.size > 0) {
+      if (encodeObjects === null) throw new Error('batch file: object values without an object-table codec');
+      objBytes = encodeObjects(this.#layout, objects);
+    }
+    const { path, hash } = this.finishFile(objBytes);
+    return openBatchFile(path, hash, objects === null ? null : new Map(objects));
+  }
+
+  /** Writes the index (with the object table already encoded) and trailer and names the file by its hash. */
+  finishFile(objBytes: Buffer): { path: string; hash: string } {
     this.#flush();
     const meta = new Out();
     const L = this.#layout;
@@ -1014,11 +1091,6 @@ export class BatchFileWriter {
     meta.bytes(this.#ix.result());
     meta.varint(this.#lastKey.length);
     meta.bytes(this.#lastKey);
-    let objBytes: Buffer = EMPTY;
-    if (objects !== null && objects.size > 0) {
-      if (encodeObjects === null) throw new Error('batch file: object values without an object-table codec');
-      objBytes = encodeObjects(L, objects);
-    }
     meta.varint(objBytes.length);
     meta.bytes(objBytes);
     // optional flags (absent = 0): bit 0, a derived key column 0; bit 1, ordered nested keys + the codec's name
@@ -1042,7 +1114,38 @@ export class BatchFileWriter {
     const hash = this.#hash.digest('hex');
     const path = join(this.#dir, hash);
     renameSync(this.#tmp, path);
-    return openBatchFile(path, hash, objects === null ? null : new Map(objects));
+    return { path, hash };
+  }
+}
+
+/** The columnar parts of an in-memory batch that a batch file is written from (`trace.ts`'s TraceBatch). */
+export interface EntryArrays {
+  readonly arena: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly splits: Uint32Array;
+  readonly weights: Float64Array;
+}
+
+/**
+ * Writes a whole in-memory batch as a batch file (what `trace.ts`'s `spillBatch` does, here without the object
+ * codecs: `objBytes` is the encoded object table) and returns where it is. Used by the background writer's
+ * worker thread (`spill-worker.ts`); the bytes equal those of a synchronous write of the same batch.
+ */
+export function writeBatchFile(
+  dir: string,
+  layout: FileLayout,
+  compress: boolean,
+  blockBytes: number,
+  e: EntryArrays,
+  objBytes: Buffer,
+): { path: string; hash: string } {
+  const w = new BatchFileWriter(dir, layout, compress, blockBytes);
+  try {
+    w.addAll(e);
+    return w.finishFile(objBytes);
+  } catch (err) {
+    w.abort();
+    throw err;
   }
 }
 

@@ -51,7 +51,11 @@
  * of at least `min_storage_bytes` is written to a block-structured batch file and held as a {@link FileBatch}
  * (a {@link SealedBatch} is either kind; both answer the same reads). Merges involving a file stream into a new
  * file ({@link mergeSealed}); a batch merged away or cleared is released (its spill file unlinked). While spilling,
- * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state.
+ * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state. With background
+ * writes (a pipeline's setting; `spill-writer.ts`), a sealed batch of file size stays in memory while a worker
+ * thread writes its file, and is swapped for the file at a later seal check ({@link writtenFile}: what a
+ * checkpoint waits for); such a new batch joins the merges at the next seal (then the spine's shape below holds
+ * for every batch but the newest), and a merge gives the same file bytes whether its write had finished or not.
  *
  * # Invariants
  * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
@@ -78,6 +82,7 @@ import {
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
+import { type PendingWrite, pollWrites, writeInBackground, writesCompleted } from './spill-writer.ts';
 import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
 
 /** Which columns of a row form the key (in key order); the rest, in column order, form the value. */
@@ -953,11 +958,7 @@ export type SealedBatch = TraceBatch | FileBatch;
 export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
   const w = new BatchFileWriter(c.dir, b.layout, c.compress, c.blockBytes);
   try {
-    const o = b.offsets;
-    const sp = b.splits;
-    const wts = b.wts;
-    for (let i = 0; i < b.length; i++)
-      w.add(b.arena, o[i] as number, sp[i] as number, o[i + 1] as number, wts[i] as number);
+    w.addAll({ arena: b.arena, offsets: b.offsets, splits: b.splits, weights: b.wts });
     return w.finish(b.objects, c.encodeObjects);
   } catch (e) {
     w.abort();
@@ -965,11 +966,28 @@ export function spillBatch(b: TraceBatch, c: SpillConfig): FileBatch {
   }
 }
 
-/** A batch as it should be held: in a file when spilling is on and it reaches `min_storage_bytes`. */
+/**
+ * A batch as it should be held: in a file when spilling is on and it reaches `min_storage_bytes` — with
+ * background writes on, in memory for now ({@link Trace}'s `#spillBehind` starts its file's write once the merges
+ * are done, and the trace swaps in the file when it is complete).
+ */
 function placed(b: TraceBatch): SealedBatch {
   const c = spillConfig();
-  if (c === null || b.length === 0 || b.dataBytes < c.minStorageBytes) return b;
+  if (c === null || b.length === 0 || b.dataBytes < c.minStorageBytes || c.background === true) return b;
   return spillBatch(b, c);
+}
+
+/** In-memory batches whose file is being written in the background (`spill-writer.ts`). */
+const PENDING = new WeakMap<TraceBatch, PendingWrite>();
+
+/**
+ * The batch file of an in-memory batch whose background write is in flight or done (a checkpoint lists that
+ * file instead of encoding the batch: it waits for the write, so it lists only complete files); null when the
+ * batch has no background write or the write failed.
+ */
+export function writtenFile(b: TraceBatch): Promise<FileBatch | null> | null {
+  const pw = PENDING.get(b);
+  return pw === undefined ? null : pw.done;
 }
 
 /** A file-backed batch read into memory (every block once). */
@@ -1083,11 +1101,17 @@ export function mergeSealed(a: SealedBatch, b: SealedBatch): SealedBatch {
     const ca = new EntryCursor(a);
     const cb = new EntryCursor(b);
     const copy = (x: SealedBatch, cx: EntryCursor): void => {
-      if (x instanceof FileBatch) {
-        w.copyBlocks(x);
+      const f = x instanceof FileBatch ? x : (PENDING.get(x)?.file ?? null);
+      if (f !== null) {
+        w.copyBlocks(f);
         return;
       }
+      // an in-memory batch of file size (its background write not done yet) gets the blocks its file would have,
+      // so the merged file's bytes do not depend on the write's timing
+      const fileSized = x.dataBytes >= c.minStorageBytes;
+      if (fileSized) w.closeBlock();
       for (; !cx.done; cx.next()) w.add(cx.v.buf, cx.v.s, cx.v.split, cx.v.e, cx.v.w);
+      if (fileSized) w.closeBlock();
     };
     if (ca.done || cb.done || cmpViews(ca.v, lastView(b)) > 0 || cmpViews(lastView(a), cb.v) < 0) {
       // disjoint (or one empty): one after the other
@@ -1146,9 +1170,10 @@ function emptyLike(b: SealedBatch): TraceBatch {
   });
 }
 
-/** Drops a batch the trace no longer holds (a file-backed one unlinks its spill file). */
+/** Drops a batch the trace no longer holds (a file-backed one unlinks its spill file, now or once written). */
 function release(b: SealedBatch): void {
   if (b instanceof FileBatch) b.release();
+  else PENDING.get(b)?.cancel();
 }
 
 /**
@@ -1236,6 +1261,9 @@ export class Trace {
   #lastSlot: Row | Replaced | undefined = undefined;
   readonly #foundRows: Row[] = [];
   readonly #foundWeights: number[] = [];
+  /** Batches held in memory while their file is written in the background; {@link writesCompleted} when checked. */
+  #writing = 0;
+  #writesSeen = 0;
 
   /**
    * `indexed: false` makes a trace without {@link lookup} (scans only): `add` then just appends to the head,
@@ -1289,6 +1317,7 @@ export class Trace {
     this.#logWeights.length = 0;
     this.#headRows = 0;
     this.#rowsInBatches = 0;
+    this.#writing = 0;
   }
 
   /** Encodes `row`'s key into the scratch buffer; returns its end. */
@@ -1601,6 +1630,7 @@ export class Trace {
 
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
+    if (this.#writing > 0) this.#checkWrites();
     // with spilling on, the head stays at its minimum size instead of growing with the state (half of a state
     // larger than memory would not fit in the heap)
     const half = this.#rowsInBatches >>> 1;
@@ -1657,11 +1687,75 @@ export class Trace {
     this.#push(buildBatch(this.layout, rows, ws), merge);
   }
 
+  #checkWrites(): void {
+    pollWrites();
+    if (this.#writesSeen !== writesCompleted()) this.#takeWritten();
+  }
+
+  /**
+   * Swaps in the files of batches whose background write has completed (the same entries: reads are unchanged);
+   * a batch whose write failed is written synchronously.
+   */
+  #takeWritten(): void {
+    this.#writesSeen = writesCompleted();
+    let bs: SealedBatch[] | null = null;
+    let writing = 0;
+    for (let i = 0; i < this.#batches.length; i++) {
+      const b = this.#batches[i] as SealedBatch;
+      const pw = b instanceof TraceBatch ? PENDING.get(b) : undefined;
+      if (pw === undefined) continue;
+      if (pw.file !== null) {
+        bs ??= this.#batches.slice(); // the previous array may be held by a snapshot
+        bs[i] = pw.file;
+      } else if (pw.failed) {
+        // written now, on the step (an I/O error then fails the step, as without background writes)
+        const c = spillConfig();
+        PENDING.delete(b as TraceBatch);
+        if (c !== null) {
+          bs ??= this.#batches.slice();
+          bs[i] = spillBatch(b as TraceBatch, c);
+        }
+      } else writing++;
+    }
+    if (bs !== null) this.#batches = bs;
+    this.#writing = writing;
+  }
+
+  /** Starts the background writes of the file-sized batches held in memory (after a seal's merges). */
+  #spillBehind(bs: SealedBatch[]): void {
+    const c = spillConfig();
+    if (c === null || c.background !== true) return;
+    for (let i = 0; i < bs.length; i++) {
+      const b = bs[i] as SealedBatch;
+      if (!(b instanceof TraceBatch) || b.length === 0 || b.dataBytes < c.minStorageBytes || PENDING.has(b))
+        continue;
+      const pw = writeInBackground(
+        c,
+        b.layout,
+        { arena: b.arena, offsets: b.offsets, splits: b.splits, weights: b.wts },
+        b.objects,
+        b.dataBytes,
+      );
+      // too much in flight: written now, as without background writes
+      if (pw === null) bs[i] = spillBatch(b, c);
+      else {
+        PENDING.set(b, pw);
+        this.#writing++;
+      }
+    }
+  }
+
   #push(built: TraceBatch, merge: boolean): void {
     if (built.length === 0) return;
+    if (this.#writing > 0) this.#checkWrites();
     const b = placed(built);
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
-    bs.push(b);
+    // with background writes, a file-sized new batch joins the merges at the next seal, by when its file is
+    // usually written (a merge then copies the file's blocks instead of compressing its entries on the step);
+    // decided by size alone, so the batches stay the same whatever the writes' timing
+    const c = spillConfig();
+    const later = merge && c !== null && c.background === true && b.dataBytes >= c.minStorageBytes;
+    if (!later) bs.push(b);
     this.#rowsInBatches += b.length;
     bs.sort((x, y) => y.length - x.length); // stable; usually already in order
     // merge the smallest neighbours that break the shape until every batch is more than twice the next: the
@@ -1680,6 +1774,11 @@ export class Trace {
       else bs.splice(i, 2);
       bs.sort((x, y) => y.length - x.length);
     }
+    if (later) {
+      bs.push(b);
+      bs.sort((x, y) => y.length - x.length);
+    }
+    this.#spillBehind(bs);
     this.#batches = bs;
   }
 

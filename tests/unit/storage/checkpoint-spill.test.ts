@@ -16,6 +16,7 @@ import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
 import { disableSpill, enableSpill } from '../../../src/storage/spill.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import { FileBatch, setSpillConfig, spillConfig } from '../../../src/zset/batch-file.ts';
+import { backgroundWritesSettled } from '../../../src/zset/spill-writer.ts';
 import {
   buildBatch,
   setTraceHeadMin,
@@ -103,7 +104,10 @@ describe('state laws with batches spilled to files', () => {
             assert.deepEqual(stateOf(warm.circuit), stateOf(b), `warm standby after step ${s + 1}`);
           }
           sawFiles += fileBatches(b);
-          // crash; a new process empties its spill directory and opens the checkpoint's batch files
+          // crash; a new process empties its spill directory and opens the checkpoint's batch files (a real
+          // crash ends the background writer's thread with the process; here it is let finish first, so that no
+          // file of the old "process" lands in the new one's directory)
+          await backgroundWritesSettled();
           spillOn(dir);
           assert.deepEqual(await readdir(spillConfig()?.dir as string), []);
           const restarted = new CheckpointStore(storeDir, {

@@ -41,7 +41,8 @@ let dir: string;
 
 function config(over: Partial<SpillConfig> = {}): SpillConfig {
   const c = enableSpill(join(dir, 'spill'), { minStorageBytes: 0, cacheMib: 1, compression: 'none' }, CODECS);
-  const full = { ...c, blockBytes: 256, ...over };
+  // synchronous writes unless a test asks for background ones (these tests read files right after a seal)
+  const full = { ...c, blockBytes: 256, background: false, ...over };
   setSpillConfig(full);
   return full;
 }
