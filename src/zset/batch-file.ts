@@ -996,6 +996,7 @@ export class BatchFileWriter {
         spl[k] = (sp[i + k] as number) - base;
       }
       offs[m] = alen;
+      if (!this.#ordered) this.#noteOrderedKeys(e, i, j);
       raw.set(e.arena.subarray(base, base + alen), need + pad);
       this.#n += m;
       this.#lastKey = Buffer.from(e.arena.subarray(o[j - 1] as number, sp[j - 1] as number));
@@ -1004,6 +1005,21 @@ export class BatchFileWriter {
     }
     for (; i < n; i++)
       this.add(e.arena, o[i] as number, sp[i] as number, o[i + 1] as number, ws[i] as number);
+  }
+
+  /** Sets the ordered-keys flag when a key of entries `i..j` of `e` holds a nested value in its ordered form. */
+  #noteOrderedKeys(e: EntryArrays, i: number, j: number): void {
+    const a = e.arena;
+    if (a.subarray(e.offsets[i] as number, e.offsets[j] as number).indexOf(K_ORD) < 0) return;
+    const b = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    for (let k = i; k < j && !this.#ordered; k++) {
+      const end = e.splits[k] as number;
+      for (let p = e.offsets[k] as number; p < end; p = skipKeyValue(b, p, end))
+        if (b[p] === K_ORD) {
+          this.#ordered = true;
+          break;
+        }
+    }
   }
 
   #indexBlock(

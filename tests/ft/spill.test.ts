@@ -169,8 +169,8 @@ test('spilled state syncs: batch files pushed to a bucket restore a new pipeline
   assert.ok(readdirSync(join(a.dir, 'storage', 'spill')).length > 0, 'the primary spilled');
   const inBucket = readdirSync(join(bucketRoot, 'b', 'files'));
   assert.ok(
-    inBucket.some((f) => readFileSync(join(bucketRoot, 'b', 'files', f))[4] === 5),
-    'the bucket holds batch files (segment format v5)',
+    inBucket.some((f) => readFileSync(join(bucketRoot, 'b', 'files', f))[4] === 7),
+    'the bucket holds batch files (segment format v7)',
   );
   await kill9(p);
 

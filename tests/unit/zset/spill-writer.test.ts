@@ -238,7 +238,7 @@ describe('background batch-file writes', () => {
     const bytes = readFileSync(store.filePath(f.hash));
     assert.equal(bytes.length, f.fileSize, 'the listed file is complete');
     assert.equal(bytes.toString('latin1', 0, 4), 'HFSG');
-    assert.equal(bytes[4], 5, 'segment format v5 (a batch file)');
+    assert.equal(bytes[4], 7, 'segment format v7 (a batch file)');
     // a new process restores it
     config();
     const read = await new CheckpointStore(storeDir, { codecs: CODECS }).readLatest();
