@@ -22,7 +22,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
+import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
 import { type Row, sameRow } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -135,7 +135,8 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   snapshot(): StateBatches {
     this.resetLogs();
     if (this.#trace === null) return { contents: emptyBatch() };
-    return { contents: new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen, and the checkpoint seals it in slices (`Trace.capture`)
+    return { contents: this.#trace.capture() };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {

@@ -57,7 +57,13 @@ import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
 import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
-import { loadFileBatch, type SealedBatch, type TraceBatch, traceBatchesOf } from '../zset/trace.ts';
+import {
+  loadFileBatch,
+  type SealedBatch,
+  type TraceBatch,
+  TraceParts,
+  traceBatchesOf,
+} from '../zset/trace.ts';
 import {
   commitRenamed,
   ensureDir,
@@ -436,6 +442,9 @@ export class CheckpointStore {
       for (const [op, states] of Object.entries(snapshot.operators)) {
         const encoded: Array<readonly [string, PendingSegment[]]> = [];
         for (const [name, batch] of Object.entries(states)) {
+          // a captured head (a trace's frozen changes since its last seal) is sealed here, in slices between
+          // event-loop turns, not in the capture
+          if (batch instanceof TraceParts) await batch.settle();
           const sealed = traceBatchesOf(batch);
           if (sealed !== null)
             encoded.push([name, sealed.filter((b) => b.length > 0).map((trace) => ({ trace }))]);
