@@ -6,7 +6,9 @@
  * `POST /checkpoint`); the cut is taken at the next step boundary by the controller calling `capture()` — the
  * only blocking part: it takes the circuit's state changes since the previous checkpoint (`takeDelta()`, or a
  * full `snapshot()` for the first checkpoint and whenever the writer asks for compaction) plus the metadata
- * (steps, records, input positions). Encoding and writing then run in the background while steps continue.
+ * (steps, records, input positions). A full snapshot is O(1) per trace-backed state (`Trace.capture` freezes the
+ * head; the store seals it in slices). Sealing, encoding and writing then run in the background while steps
+ * continue; the frozen state is exactly the state at the cut, so the checkpoint matches its input positions.
  * Writes are serialised: a delta is only meaningful on top of the previous checkpoint.
  *
  * Status follows Feldera: `success` = highest sequence number written; `failure` = the highest-numbered failure

@@ -53,7 +53,10 @@
  * bound (the sums of cancelled pairs are 0). The retractions cancel the discarded rows in the next merges.
  *
  * # Checkpoints
- * `snapshot()` seals both heads and returns each side's batches ({@link TraceParts}: a checkpoint writes only
+ * `snapshot()` freezes both heads (O(1): a new head takes the changes from then on; lookups read the frozen
+ * bucket Map between the sealed batches and the head until the next seal or snapshot pushes its batch, which
+ * the checkpoint builds in slices meanwhile — `Trace.capture` does the same for a trace's own head) and returns
+ * each side's batches plus the frozen head's {@link PendingBatch} ({@link TraceParts}: a checkpoint writes only
  * batches it has not written before; their layout is marked `derivedKey`, so code that reads them as a plain
  * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's
  * layout as they are; plain parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and

@@ -45,6 +45,13 @@
  * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
  *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
  *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
+ * - {@link Trace.capture} (a checkpoint's capture, O(1)): the batches plus the head, *frozen* — a new empty head
+ *   takes the changes from then on, and the frozen one is a {@link PendingBatch} the checkpoint builds in slices of
+ *   about {@link SLICE_MS}, returning to the event loop between them (the build is the seal's own, written as a
+ *   generator that pauses every {@link SLICE} entries: the same batch, byte for byte). Until the trace's next seal,
+ *   scan or capture pushes that batch (unmerged, as a checkpoint's seal was; built there if the checkpoint has not
+ *   yet), lookups (`current`, `lookup`, `lookupSealed`, `weightAt`) read the frozen head as the newest sealed
+ *   level. The captured parts are the state at the capture whatever the trace does later.
  *
  * # State beyond memory
  * With spilling on (`batch-file.ts`: `storage.min_storage_bytes`, set once per process), a sealed or merged batch
@@ -54,7 +61,9 @@
  * the head seals at its minimum size or {@link SPILL_HEAD_MAX} entries, not at half the state.
  *
  * # Invariants
- * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
+ * - Every batch is sorted and consolidated; batches, frozen head and head together sum to the trace's Z-set.
+ * - A frozen head never changes; its batch is pushed only by a seal, a scan or a capture (never by the background
+ *   build finishing), so the batch list does not depend on when a checkpoint's build ran.
  * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
  * - Batches are immutable once built (their `segment` stamp aside); readers may keep them across seals.
  */
