@@ -18,6 +18,7 @@
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
 import type { CheckpointActivity, CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
+import { TraceParts } from '../zset/trace.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -188,6 +189,10 @@ export class Checkpointer {
     const full = this.#forceFull || this.#writer.needsFull();
     this.#forceFull = false;
     const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
+    // frozen heads (a full snapshot's) start sealing now, in slices between steps, even while an earlier
+    // checkpoint is still being written (the write awaits the same build; a failure surfaces there)
+    for (const states of Object.values(snapshot.operators))
+      for (const b of Object.values(states)) if (b instanceof TraceParts) b.settle().catch(() => {});
     const meta = this.#source.meta();
     const hooks = this.#source.onCapture?.();
     const blocking = (performance.now() - t0) / 1000;

@@ -1292,6 +1292,7 @@ export class PendingBatch {
   #steps: Steps<TraceBatch> | null;
   #result: TraceBatch | null = null;
   #settling: Promise<TraceBatch> | null = null;
+  #error: Error | null = null;
 
   constructor(entries: number, steps: Steps<TraceBatch>) {
     this.entries = entries;
@@ -1303,10 +1304,16 @@ export class PendingBatch {
     return this.#result !== null;
   }
 
-  /** The batch, finishing its build now if needed (synchronously). */
+  /** The batch, finishing its build now if needed (synchronously). A build that failed throws its error again. */
   batch(): TraceBatch {
+    if (this.#error !== null) throw this.#error;
     if (this.#result === null) {
-      this.#result = drain(this.#steps as Steps<TraceBatch>);
+      try {
+        this.#result = drain(this.#steps as Steps<TraceBatch>);
+      } catch (e) {
+        this.#error = e as Error;
+        throw e;
+      }
       this.#steps = null;
     }
     return this.#result;
@@ -1317,12 +1324,19 @@ export class PendingBatch {
     if (this.#result !== null) return Promise.resolve(this.#result);
     this.#settling ??= (async () => {
       for (;;) {
-        // a reader may have finished the build synchronously between two slices
+        // a reader may have finished (or failed) the build synchronously between two slices
+        if (this.#error !== null) throw this.#error;
         if (this.#result !== null) return this.#result;
         const g = this.#steps as Steps<TraceBatch>;
         const t = performance.now();
         for (;;) {
-          const r = g.next();
+          let r: IteratorResult<void, TraceBatch>;
+          try {
+            r = g.next();
+          } catch (e) {
+            this.#error = e as Error;
+            throw e;
+          }
           if (r.done === true) {
             this.#result = r.value;
             this.#steps = null;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  type PendingBatch,
+  PendingBatch,
   setTraceHeadMin,
   Trace,
   TraceBatch,
@@ -143,6 +143,20 @@ function weightOfKey(z: ZSetMap, k: number): number {
   for (const e of z.entries()) if (e.row[0] === k) s += e.weight;
   return s;
 }
+
+describe('trace capture: a failed build', () => {
+  test('fails the checkpoint that awaits it and every later read, with the same error', async () => {
+    const boom = new Error('cannot encode');
+    function* steps(): Generator<void, TraceBatch, void> {
+      yield;
+      throw boom;
+    }
+    const p = new PendingBatch(1, steps());
+    await assert.rejects(p.settle(), (e) => e === boom);
+    assert.throws(() => p.batch(), (e) => e === boom);
+    assert.equal(p.built, false);
+  });
+});
 
 describe('trace capture: no big seal on the capture', () => {
   test('capture freezes a large head in O(1); steps keep going; the batch is built in slices, as a seal builds it', async () => {
