@@ -48,7 +48,7 @@
  * - {@link Trace.capture} (a checkpoint's capture, O(1)): the batches plus the head, *frozen* — a new empty head
  *   takes the changes from then on, and the frozen one is a {@link PendingBatch} the checkpoint builds in slices of
  *   about {@link SLICE_MS}, returning to the event loop between them (the build is the seal's own, written as a
- *   generator that pauses every {@link SLICE} entries: the same batch, byte for byte). Until the trace's next seal,
+ *   generator that pauses every {@link SLICE} entries: the same entries as a synchronous seal). Until the trace's next seal,
  *   scan or capture pushes that batch (unmerged, as a checkpoint's seal was; built there if the checkpoint has not
  *   yet), lookups (`current`, `lookup`, `lookupSealed`, `weightAt`) read the frozen head as the newest sealed
  *   level. The captured parts are the state at the capture whatever the trace does later.
@@ -1284,7 +1284,8 @@ export const SLICE_MS = 10;
  * A batch still being built from a frozen head (a checkpoint's capture, {@link Trace.capture}): built in slices of
  * at most about {@link SLICE_MS} by {@link settle}, returning to the event loop between slices, or at once by
  * {@link batch} (a reader that needs it now, or the trace's next seal). Either way it is built once and is the
- * same batch, byte for byte: the build is the seal's own, paused at fixed points.
+ * same batch (sliced or not: the same generator, paused at fixed points; its entries are those a synchronous seal
+ * of the head builds).
  */
 export class PendingBatch {
   /** Head entries it is built from (before consolidation). */
