@@ -6,7 +6,9 @@
  * `POST /checkpoint`); the cut is taken at the next step boundary by the controller calling `capture()` — the
  * only blocking part: it takes the circuit's state changes since the previous checkpoint (`takeDelta()`, or a
  * full `snapshot()` for the first checkpoint and whenever the writer asks for compaction) plus the metadata
- * (steps, records, input positions). Encoding and writing then run in the background while steps continue.
+ * (steps, records, input positions). A full snapshot is O(1) per trace-backed state (`Trace.capture` freezes the
+ * head; the store seals it in slices). Sealing, encoding and writing then run in the background while steps
+ * continue; the frozen state is exactly the state at the cut, so the checkpoint matches its input positions.
  * Writes are serialised: a delta is only meaningful on top of the previous checkpoint.
  *
  * Status follows Feldera: `success` = highest sequence number written; `failure` = the highest-numbered failure
@@ -16,6 +18,7 @@
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
 import type { CheckpointActivity, CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
+import { TraceParts } from '../zset/trace.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -186,6 +189,10 @@ export class Checkpointer {
     const full = this.#forceFull || this.#writer.needsFull();
     this.#forceFull = false;
     const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
+    // frozen heads (a full snapshot's) start sealing now, in slices between steps, even while an earlier
+    // checkpoint is still being written (the write awaits the same build; a failure surfaces there)
+    for (const states of Object.values(snapshot.operators))
+      for (const b of Object.values(states)) if (b instanceof TraceParts) b.settle().catch(() => {});
     const meta = this.#source.meta();
     const hooks = this.#source.onCapture?.();
     const blocking = (performance.now() - t0) / 1000;

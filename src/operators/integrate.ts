@@ -10,7 +10,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch } from '../zset/batch.ts';
-import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
+import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -67,7 +67,8 @@ export class IntegrateOperator extends StatefulBase implements StatefulOperator,
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen, and the checkpoint seals it in slices (`Trace.capture`)
+    return { input: this.#trace === null ? emptyBatch() : this.#trace.capture() };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {

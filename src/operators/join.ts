@@ -53,7 +53,10 @@
  * bound (the sums of cancelled pairs are 0). The retractions cancel the discarded rows in the next merges.
  *
  * # Checkpoints
- * `snapshot()` seals both heads and returns each side's batches ({@link TraceParts}: a checkpoint writes only
+ * `snapshot()` freezes both heads (O(1): a new head takes the changes from then on; lookups read the frozen
+ * bucket Map between the sealed batches and the head until the next seal or snapshot pushes its batch, which
+ * the checkpoint builds in slices meanwhile — `Trace.capture` does the same for a trace's own head) and returns
+ * each side's batches plus the frozen head's {@link PendingBatch} ({@link TraceParts}: a checkpoint writes only
  * batches it has not written before; their layout is marked `derivedKey`, so code that reads them as a plain
  * batch sees the raw side rows, as the state held before traces). `restore`/`apply` adopt batches of the side's
  * layout as they are; plain parts — deltas (`takeDelta()`: the raw side rows the change logs hold) and
@@ -78,11 +81,14 @@ import {
 import {
   buildBatch,
   buildKeyedBatch,
+  buildKeyedBatchSteps,
   forEachKeyEntry,
   HEAD_MIN,
   loadFileBatch,
   mergeBatches,
+  PendingBatch,
   type SealedBatch,
+  SORT_KEYS_MAX,
   sameLayout,
   Trace,
   TraceBatch,
@@ -212,8 +218,15 @@ const NO_PARTNERS: Partners = { rows: [], weights: [], matches: null };
 /** One side's state: the trace of `[key, ...row]` rows, the head, and the LATENESS bookkeeping. */
 class Side {
   trace: Trace | null = null;
-  readonly head = new Map<unknown, Bucket>();
+  head = new Map<unknown, Bucket>();
   headRows = 0;
+  /**
+   * The head a checkpoint froze (`snapshot()`), read by lookups like a sealed level until the next seal or
+   * snapshot pushes its batch ({@link pending}, which the checkpoint builds in slices meanwhile); null when none.
+   */
+  frozen: Map<unknown, Bucket> | null = null;
+  frozenRows = 0;
+  pending: PendingBatch | null = null;
   readonly keyOf: KeyFn;
   readonly idOf: RowIdFn;
   readonly unique: boolean;
@@ -285,6 +298,7 @@ class Side {
 
   /** Seals the head into a batch of the trace (merging unless `merge` is false). */
   seal(merge: boolean): void {
+    this.pushFrozen();
     if (this.headRows === 0) return;
     const keys: Value[] = [];
     const rows: Row[] = [];
@@ -311,18 +325,49 @@ class Side {
     trace.pushBatch(buildKeyedBatch(trace.layout, keys, rows, ws), merge);
   }
 
+  /** Pushes the frozen head's batch into the trace (built now if the checkpoint has not built it yet), unmerged. */
+  pushFrozen(): void {
+    const p = this.pending;
+    if (p === null) return;
+    this.frozen = null;
+    this.frozenRows = 0;
+    this.pending = null;
+    (this.trace as Trace).pushBatch(p.batch(), false);
+  }
+
+  /**
+   * Freezes the head (a checkpoint's capture, O(1)): a new head takes the changes from now on; the frozen one
+   * becomes a {@link PendingBatch} built by the checkpoint in slices. An earlier frozen head is pushed first.
+   */
+  freeze(): void {
+    this.pushFrozen();
+    if (this.headRows === 0) return;
+    const frozen = this.head;
+    const first = (frozen.values().next().value as Bucket).rows[0] as Row;
+    const trace = this.traceFor(first.length + 1);
+    this.head = new Map();
+    this.frozen = frozen;
+    this.frozenRows = this.headRows;
+    this.headRows = 0;
+    this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen));
+  }
+
   /** Seals the head once it holds half as many entries as the batches (at least the join's head minimum). */
   maybeSeal(): void {
     if (this.headRows === 0) return;
     const min = traceHeadMin();
     const headMin = min === HEAD_MIN ? UNIQUE_HEAD_MIN : min;
-    if (this.headRows >= Math.max(headMin, (this.trace?.entryCount ?? 0) >>> 1)) this.seal(true);
+    const sealed = (this.trace?.entryCount ?? 0) + this.frozenRows;
+    if (this.headRows >= Math.max(headMin, sealed >>> 1)) this.seal(true);
   }
 
   clear(): void {
     this.trace?.clear();
     this.head.clear();
     this.headRows = 0;
+    this.frozen = null;
+    this.frozenRows = 0;
+    this.pending = null;
     this.forgetDiscards();
   }
 
@@ -417,7 +462,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
    * itself (no copy: `side` does not change during the phase).
    */
   #partners(side: Side, from: Side, k: unknown, fromIsLeft: boolean): Partners {
-    if (!side.outer && side.sealed.length === 0) {
+    if (!side.outer && side.sealed.length === 0 && side.frozen === null) {
       const b = side.head.get(k);
       return b ?? NO_PARTNERS;
     }
@@ -426,6 +471,12 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const rows: Row[] = [];
     const ws: number[] = [];
     this.#sealedInto(side, k, rows, ws);
+    const z = side.frozen?.get(k);
+    if (z !== undefined)
+      for (let i = 0; i < z.rows.length; i++) {
+        rows.push(z.rows[i] as Row);
+        ws.push(z.weights[i] as number);
+      }
     const b = side.head.get(k);
     if (b !== undefined)
       for (let i = 0; i < b.rows.length; i++) {
@@ -438,6 +489,12 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       const fr: Row[] = [];
       const fw: number[] = [];
       this.#sealedInto(from, k, fr, fw);
+      const fz = from.frozen?.get(k);
+      if (fz !== undefined)
+        for (let i = 0; i < fz.rows.length; i++) {
+          fr.push(fz.rows[i] as Row);
+          fw.push(fz.weights[i] as number);
+        }
       const fb = from.head.get(k);
       if (fb !== undefined)
         for (let i = 0; i < fb.rows.length; i++) {
@@ -661,9 +718,44 @@ function numericKeys(head: Map<unknown, Bucket>): Float64Array | null {
   return out;
 }
 
+/** A side's state for a checkpoint, in O(1): its batches plus its frozen head (built by the checkpoint). */
 function snapshotOf(side: Side): Batch {
-  side.seal(false);
-  return side.trace === null ? emptyBatch() : new TraceParts(side.trace.batches);
+  side.freeze();
+  if (side.trace === null) return emptyBatch();
+  return new TraceParts(side.trace.batches, side.pending === null ? [] : [side.pending]);
+}
+
+/**
+ * Builds a frozen head's batch (as {@link Side.seal} does), pausing while its entries are collected and while the
+ * batch is built. Numeric keys are sorted first when they are few (a typed-array sort cannot pause).
+ */
+function* frozenSteps(layout: TraceLayout, head: Map<unknown, Bucket>): Generator<void, TraceBatch, void> {
+  const keys: Value[] = [];
+  const rows: Row[] = [];
+  const ws: number[] = [];
+  const emit = (k: unknown, b: Bucket): void => {
+    const br = b.rows;
+    const bw = b.weights;
+    for (let i = 0; i < br.length; i++) {
+      keys.push(k as Value);
+      rows.push(br[i] as Row);
+      ws.push(bw[i] as number);
+    }
+  };
+  const numeric = head.size <= SORT_KEYS_MAX ? numericKeys(head) : null;
+  let i = 0;
+  if (numeric !== null) {
+    numeric.sort();
+    for (let j = 0; j < numeric.length; j++) {
+      if ((++i & 8191) === 0) yield;
+      emit(numeric[j], head.get(numeric[j]) as Bucket);
+    }
+  } else
+    for (const [k, b] of head) {
+      if ((++i & 8191) === 0) yield;
+      emit(k, b);
+    }
+  return yield* buildKeyedBatchSteps(layout, keys, rows, ws);
 }
 
 /** Entry i's row (the value columns of `[key, ...row]`). */
@@ -739,6 +831,7 @@ function sideLayout(arity: number): TraceLayout {
 /** Distinct rows of a side with a non-zero weight (head and batches summed). */
 function countRows(side: Side): number {
   const parts = [...side.sealed];
+  if (side.pending !== null) parts.push(side.pending.batch());
   if (side.headRows > 0) {
     const rows: Row[] = [];
     const ws: number[] = [];

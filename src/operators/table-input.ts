@@ -11,8 +11,9 @@
  * `zset/trace.ts`). With a primary key it is a unique trace keyed by it: each change reads the key's current
  * row (`current`: the trace's head Map, else its sealed batches) and replaces it (`put`). Without a key it is
  * keyed by the whole row: each change looks the row up and adds its weight. The head is sealed into a batch
- * between steps once large enough. `snapshot()` returns the trace's sealed batches (a {@link TraceParts}), so
- * a checkpoint writes only batches it has not written before; `restore`/`apply` adopt decoded batches as they
+ * between steps once large enough. `snapshot()` returns the trace's sealed batches plus its frozen head
+ * (`Trace.capture`: O(1), the checkpoint seals the head in slices), so a checkpoint writes only batches it has
+ * not written before; `restore`/`apply` adopt decoded batches as they
  * are, and add plain batches (older checkpoints, deltas) row by row (with a key: retractions first, each
  * removing the key's row only when it is that row, then insertions).
  *
@@ -22,7 +23,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
+import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
 import { type Row, sameRow } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -135,7 +136,8 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   snapshot(): StateBatches {
     this.resetLogs();
     if (this.#trace === null) return { contents: emptyBatch() };
-    return { contents: new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen, and the checkpoint seals it in slices (`Trace.capture`)
+    return { contents: this.#trace.capture() };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {

@@ -15,6 +15,8 @@
  * the file present with that size) is listed again without being encoded or written: a full checkpoint of a
  * large trace-backed state writes only the batches sealed or merged since the last one. (The reuse check is by
  * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
+ * A `TraceParts` may hold a frozen head still to be sealed (`Trace.capture`, `PendingBatch`): `write` seals it
+ * first, in slices between event-loop turns.
  * A spilled batch (`zset/batch-file.ts`, segment format v5) is a segment file already: a checkpoint hard-links
  * it from the spill directory into `files/` (copies it when it cannot), never re-encodes it; the spill directory
  * is not the store's, so GC here never removes a file a live trace reads. Reading a v5 segment checks its whole
@@ -61,6 +63,7 @@ import {
   loadFileBatch,
   type SealedBatch,
   type TraceBatch,
+  TraceParts,
   traceBatchesOf,
   writtenFile,
 } from '../zset/trace.ts';
@@ -445,6 +448,9 @@ export class CheckpointStore {
       for (const [op, states] of Object.entries(snapshot.operators)) {
         const encoded: Array<readonly [string, PendingSegment[]]> = [];
         for (const [name, batch] of Object.entries(states)) {
+          // a captured head (a trace's frozen changes since its last seal) is sealed here, in slices between
+          // event-loop turns, not in the capture
+          if (batch instanceof TraceParts) await batch.settle();
           const sealed = traceBatchesOf(batch);
           if (sealed !== null)
             encoded.push([name, sealed.filter((b) => b.length > 0).map((trace) => ({ trace }))]);

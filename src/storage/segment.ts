@@ -581,19 +581,21 @@ export function encodeTracePayload(
 }
 
 /** Entries encoded between two yields of {@link tracePayloadSteps}. */
-const ENTRIES_PER_SLICE = 65_536;
+const ENTRIES_PER_SLICE = 16_384;
 
 /**
  * Whether a value column of `tb` holds an inline object value (tag 0x21). A batch without the byte anywhere is
  * answered by one `indexOf`; otherwise the values are walked, stopping at the first inline one (a batch of nested
  * values answers at its first entry).
  */
-function hasInlineValues(tb: TraceBatch): boolean {
+function* hasInlineValues(tb: TraceBatch): Generator<void, boolean> {
   const a = tb.arena;
   if (tb.layout.valCols.length === 0 || a.indexOf(K_INL) < 0) return false;
   const off = tb.offsets;
   const spl = tb.splits;
   for (let i = 0; i < tb.length; i++) {
+    // a large batch without inline values is walked to its end: pause like the encoding does
+    if (i % ENTRIES_PER_SLICE === ENTRIES_PER_SLICE - 1) yield;
     const end = off[i + 1] as number;
     for (let p = spl[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_INL) return true;
   }
@@ -639,7 +641,7 @@ function* tracePayloadSteps(
       'ordered key values, but no key codec is registered',
       {},
     );
-  const hasInline = hasInlineValues(tb);
+  const hasInline = yield* hasInlineValues(tb);
   const inline = hasInline ? inlineObjects() : null;
   if (hasInline && inline === null)
     throw new StorageError(

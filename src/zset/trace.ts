@@ -45,6 +45,13 @@
  * - Checkpoints: {@link Trace.batches} lists the sealed batches; a batch remembers the segment it was written to
  *   (`segment`), so a checkpoint writes only batches not written before. A restore adopts decoded batches as
  *   they are ({@link Trace.adopt}) without merging or re-indexing: cold restore is decoding files.
+ * - {@link Trace.capture} (a checkpoint's capture, O(1)): the batches plus the head, *frozen* — a new empty head
+ *   takes the changes from then on, and the frozen one is a {@link PendingBatch} the checkpoint builds in slices of
+ *   about {@link SLICE_MS}, returning to the event loop between them (the build is the seal's own, written as a
+ *   generator that pauses every {@link SLICE} entries: the same entries as a synchronous seal). Until the trace's next seal,
+ *   scan or capture pushes that batch (unmerged, as a checkpoint's seal was; built there if the checkpoint has not
+ *   yet), lookups (`current`, `lookup`, `lookupSealed`, `weightAt`) read the frozen head as the newest sealed
+ *   level. The captured parts are the state at the capture whatever the trace does later.
  *
  * # State beyond memory
  * With spilling on (`batch-file.ts`: `storage.min_storage_bytes`, set once per process), a sealed or merged batch
@@ -58,7 +65,9 @@
  * for every batch but the newest), and a merge gives the same file bytes whether its write had finished or not.
  *
  * # Invariants
- * - Every batch is sorted and consolidated; batches and head together sum to the trace's Z-set.
+ * - Every batch is sorted and consolidated; batches, frozen head and head together sum to the trace's Z-set.
+ * - A frozen head never changes; its batch is pushed only by a seal, a scan or a capture (never by the background
+ *   build finishing), so the batch list does not depend on when a checkpoint's build ran.
  * - Deterministic: the same sequence of calls gives the same batches, byte for byte (merges depend only on sizes).
  * - Batches are immutable once built (their `segment` stamp aside); readers may keep them across seals.
  */
@@ -493,54 +502,87 @@ export class TraceBatch implements Batch {
   }
 }
 
+/** Entries a sliced build handles between two pauses (about a millisecond of work). */
+const SLICE = 1 << 14;
+
+/**
+ * A build that can pause: each `yield` is a point where the caller may return to the event loop (a checkpoint's
+ * frozen head is sealed this way, {@link PendingBatch}); {@link drain} runs one to its end without pausing.
+ */
+type Steps<T> = Generator<void, T, void>;
+
+/** Runs a build to its end without pausing. */
+function drain<T>(g: Steps<T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done === true) return r.value;
+  }
+}
+
 /**
  * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
  * entry's first 8 bytes after the prefix all entries share (zero-padded, which keeps lexicographic order; passes
  * where every entry has the same byte are skipped), then runs that tie on those bytes are sorted by a full
- * comparison.
+ * comparison. Pauses every {@link SLICE} entries of each pass.
  */
-function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
+function* sortEntries(buf: Buffer, starts: Uint32Array, n: number): Steps<Uint32Array> {
   // bytes every entry shares with the first (a type tag, the high bytes of ids) do not order anything: the
   // radix keys start after them, so that entries differing only further on rarely tie
   let cp = n > 0 ? (starts[1] as number) - (starts[0] as number) : 0;
   const s0 = n > 0 ? (starts[0] as number) : 0;
-  for (let i = 1; i < n && cp > 0; i++) {
-    const si = starts[i] as number;
-    const len = Math.min(cp, (starts[i + 1] as number) - si);
-    let j = 0;
-    while (j < len && buf[si + j] === buf[s0 + j]) j++;
-    cp = j;
+  for (let c = 1; c < n && cp > 0; c += SLICE) {
+    const ce = Math.min(n, c + SLICE);
+    for (let i = c; i < ce && cp > 0; i++) {
+      const si = starts[i] as number;
+      const len = Math.min(cp, (starts[i + 1] as number) - si);
+      let j = 0;
+      while (j < len && buf[si + j] === buf[s0 + j]) j++;
+      cp = j;
+    }
+    yield;
   }
   const hi = new Uint32Array(n);
   const lo = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = (starts[i] as number) + cp;
-    const e = starts[i + 1] as number;
-    let h = 0;
-    let l = 0;
-    for (let j = 0; j < 4; j++) h = h * 256 + (s + j < e ? (buf[s + j] as number) : 0);
-    for (let j = 4; j < 8; j++) l = l * 256 + (s + j < e ? (buf[s + j] as number) : 0);
-    hi[i] = h;
-    lo[i] = l;
-  }
   let src = new Uint32Array(n);
-  for (let i = 0; i < n; i++) src[i] = i;
+  for (let c = 0; c < n; c += SLICE) {
+    const ce = Math.min(n, c + SLICE);
+    for (let i = c; i < ce; i++) {
+      const s = (starts[i] as number) + cp;
+      const e = starts[i + 1] as number;
+      let h = 0;
+      let l = 0;
+      for (let j = 0; j < 4; j++) h = h * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+      for (let j = 4; j < 8; j++) l = l * 256 + (s + j < e ? (buf[s + j] as number) : 0);
+      hi[i] = h;
+      lo[i] = l;
+      src[i] = i;
+    }
+    yield;
+  }
   let dst = new Uint32Array(n);
   const count = new Uint32Array(257);
   for (let pass = 0; pass < 8; pass++) {
     const words = pass < 4 ? lo : hi;
     const shift = 8 * (pass & 3);
     count.fill(0);
-    for (let i = 0; i < n; i++) (count[(((words[i] as number) >>> shift) & 255) + 1] as number)++;
+    for (let c = 0; c < n; c += SLICE) {
+      const ce = Math.min(n, c + SLICE);
+      for (let i = c; i < ce; i++) (count[(((words[i] as number) >>> shift) & 255) + 1] as number)++;
+      yield;
+    }
     let single = false;
     for (let d = 1; d <= 256; d++) if (count[d] === n) single = true;
     if (single) continue;
     for (let d = 1; d <= 256; d++) count[d] = (count[d] as number) + (count[d - 1] as number);
-    for (let k = 0; k < n; k++) {
-      const i = src[k] as number;
-      const d = ((words[i] as number) >>> shift) & 255;
-      dst[count[d] as number] = i;
-      count[d] = (count[d] as number) + 1;
+    for (let c = 0; c < n; c += SLICE) {
+      const ce = Math.min(n, c + SLICE);
+      for (let k = c; k < ce; k++) {
+        const i = src[k] as number;
+        const d = ((words[i] as number) >>> shift) & 255;
+        dst[count[d] as number] = i;
+        count[d] = (count[d] as number) + 1;
+      }
+      yield;
     }
     const t = src;
     src = dst;
@@ -548,7 +590,12 @@ function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
   }
   const perm = src;
   // runs whose first 8 bytes tie: full comparison
+  let next = SLICE;
   for (let k = 0; k < n; ) {
+    if (k >= next) {
+      next = k + SLICE;
+      yield;
+    }
     const i = perm[k] as number;
     let m = k + 1;
     while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
@@ -577,16 +624,20 @@ function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
  * order: a key's retraction and insertion ordered by value bytes), by an insertion sort that gives up — null —
  * once an entry would move more than {@link NEARLY_SORTED_REACH} places. O(n) when it succeeds.
  */
-function nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Uint32Array | null {
+function* nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Steps<Uint32Array | null> {
   const perm = new Uint32Array(n);
-  for (let a = 0; a < n; a++) {
-    let b = a - 1;
-    while (b >= 0 && cmpEntries(buf, starts, perm[b] as number, a) > 0) {
-      if (a - b > NEARLY_SORTED_REACH) return null;
-      perm[b + 1] = perm[b] as number;
-      b--;
+  for (let c = 0; c < n; c += SLICE) {
+    const ce = Math.min(n, c + SLICE);
+    for (let a = c; a < ce; a++) {
+      let b = a - 1;
+      while (b >= 0 && cmpEntries(buf, starts, perm[b] as number, a) > 0) {
+        if (a - b > NEARLY_SORTED_REACH) return null;
+        perm[b + 1] = perm[b] as number;
+        b--;
+      }
+      perm[b + 1] = a;
     }
-    perm[b + 1] = a;
+    yield;
   }
   return perm;
 }
@@ -605,16 +656,25 @@ function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): num
 }
 
 /** Whether the entries are in strictly ascending order (so no two are equal) and none has weight 0. */
-function strictlyAscending(buf: Buffer, starts: Uint32Array, weights: Float64Array, n: number): boolean {
-  for (let i = 0; i < n; i++) {
-    if (weights[i] === 0) return false;
-    if (i > 0 && cmpEntries(buf, starts, i - 1, i) >= 0) return false;
+function* strictlyAscending(
+  buf: Buffer,
+  starts: Uint32Array,
+  weights: Float64Array,
+  n: number,
+): Steps<boolean> {
+  for (let c = 0; c < n; c += SLICE) {
+    const ce = Math.min(n, c + SLICE);
+    for (let i = c; i < ce; i++) {
+      if (weights[i] === 0) return false;
+      if (i > 0 && cmpEntries(buf, starts, i - 1, i) >= 0) return false;
+    }
+    yield;
   }
   return true;
 }
 
 /** Builds a batch from entries already encoded into `w.buf` (entry i = [starts[i], starts[i+1]), key until splits[i]). */
-function buildFromEncoded(
+function* buildFromEncoded(
   layout: TraceLayout,
   buf: Buffer,
   starts: Uint32Array,
@@ -622,17 +682,21 @@ function buildFromEncoded(
   weights: Float64Array,
   n: number,
   objects: Map<string, ObjectValue> | null,
-): TraceBatch {
-  if (strictlyAscending(buf, starts, weights, n)) {
+): Steps<TraceBatch> {
+  if (yield* strictlyAscending(buf, starts, weights, n)) {
     // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
     const s0 = n > 0 ? (starts[0] as number) : 0;
     const arena = Buffer.allocUnsafe((starts[n] as number) - s0);
     buf.copy(arena, 0, s0, starts[n] as number);
     const offsets = new Uint32Array(n + 1);
     const spl = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      offsets[i] = (starts[i] as number) - s0;
-      spl[i] = (splits[i] as number) - s0;
+    for (let c = 0; c < n; c += SLICE) {
+      const ce = Math.min(n, c + SLICE);
+      for (let i = c; i < ce; i++) {
+        offsets[i] = (starts[i] as number) - s0;
+        spl[i] = (splits[i] as number) - s0;
+      }
+      yield;
     }
     offsets[n] = (starts[n] as number) - s0;
     const wts = weights.length === n ? weights : weights.slice(0, n);
@@ -645,13 +709,18 @@ function buildFromEncoded(
       objects: usedObjects(objects),
     });
   }
-  const perm = nearlySortedOrder(buf, starts, n) ?? sortEntries(buf, starts, n);
+  const perm = (yield* nearlySortedOrder(buf, starts, n)) ?? (yield* sortEntries(buf, starts, n));
   // consolidate adjacent equal entries
   let total = 0;
   let out = 0;
   const keepIdx = new Uint32Array(n);
   const keepW = new Float64Array(n);
+  let next = SLICE;
   for (let k = 0; k < n; ) {
+    if (k >= next) {
+      next = k + SLICE;
+      yield;
+    }
     const i = perm[k] as number;
     let w = weights[i] as number;
     let m = k + 1;
@@ -683,18 +752,22 @@ function buildFromEncoded(
   const spl = new Uint32Array(out);
   const wts = new Float64Array(out);
   let p = 0;
-  for (let k = 0; k < out; k++) {
-    const i = keepIdx[k] as number;
-    const s = starts[i] as number;
-    const e = starts[i + 1] as number;
-    offsets[k] = p;
-    spl[k] = p + ((splits[i] as number) - s);
-    if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
-    else {
-      buf.copy(arena, p, s, e);
-      p += e - s;
+  for (let c = 0; c < out; c += SLICE) {
+    const ce = Math.min(out, c + SLICE);
+    for (let k = c; k < ce; k++) {
+      const i = keepIdx[k] as number;
+      const s = starts[i] as number;
+      const e = starts[i + 1] as number;
+      offsets[k] = p;
+      spl[k] = p + ((splits[i] as number) - s);
+      if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
+      else {
+        buf.copy(arena, p, s, e);
+        p += e - s;
+      }
+      wts[k] = keepW[k] as number;
     }
-    wts[k] = keepW[k] as number;
+    yield;
   }
   offsets[out] = p;
   return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
@@ -710,6 +783,15 @@ export function buildBatch(
   rows: readonly Row[],
   weights: readonly number[],
 ): TraceBatch {
+  return drain(buildBatchSteps(layout, rows, weights));
+}
+
+/** {@link buildBatch}, pausing every {@link SLICE} entries. */
+function* buildBatchSteps(
+  layout: TraceLayout,
+  rows: readonly Row[],
+  weights: readonly number[],
+): Steps<TraceBatch> {
   let n = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
   const w = new ByteWriter(64 + n * 32);
@@ -718,18 +800,22 @@ export function buildBatch(
   const splits = new Uint32Array(n);
   const ws = new Float64Array(n);
   let k = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const wt = weights[i] as number;
-    if (wt === 0) continue;
-    const row = rows[i] as Row;
-    starts[k] = w.pos;
-    encodeColumnsTo(w, row, layout.keyCols, objects);
-    splits[k] = w.pos;
-    encodeColumnsTo(w, row, layout.valCols, objects, true);
-    ws[k++] = wt;
+  for (let c = 0; c < rows.length; c += SLICE) {
+    const ce = Math.min(rows.length, c + SLICE);
+    for (let i = c; i < ce; i++) {
+      const wt = weights[i] as number;
+      if (wt === 0) continue;
+      const row = rows[i] as Row;
+      starts[k] = w.pos;
+      encodeColumnsTo(w, row, layout.keyCols, objects);
+      splits[k] = w.pos;
+      encodeColumnsTo(w, row, layout.valCols, objects, true);
+      ws[k++] = wt;
+    }
+    yield;
   }
   starts[n] = w.pos;
-  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
 }
 
 /**
@@ -742,6 +828,16 @@ export function buildKeyedBatch(
   rows: readonly Row[],
   weights: readonly number[],
 ): TraceBatch {
+  return drain(buildKeyedBatchSteps(layout, keys, rows, weights));
+}
+
+/** {@link buildKeyedBatch}, pausing every {@link SLICE} entries (a frozen head sealed in slices). */
+export function* buildKeyedBatchSteps(
+  layout: TraceLayout,
+  keys: readonly Value[],
+  rows: readonly Row[],
+  weights: readonly number[],
+): Steps<TraceBatch> {
   if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
     throw new Error('layout is not keyed by column 0');
   let n = 0;
@@ -753,18 +849,22 @@ export function buildKeyedBatch(
   const splits = new Uint32Array(n);
   const ws = new Float64Array(n);
   let k = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const wt = weights[i] as number;
-    if (wt === 0) continue;
-    const row = rows[i] as Row;
-    starts[k] = w.pos;
-    encodeKeyValue(w, keys[i] as Value, objects, false);
-    splits[k] = w.pos;
-    for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
-    ws[k++] = wt;
+  for (let c = 0; c < rows.length; c += SLICE) {
+    const ce = Math.min(rows.length, c + SLICE);
+    for (let i = c; i < ce; i++) {
+      const wt = weights[i] as number;
+      if (wt === 0) continue;
+      const row = rows[i] as Row;
+      starts[k] = w.pos;
+      encodeKeyValue(w, keys[i] as Value, objects, false);
+      splits[k] = w.pos;
+      for (let c2 = 0; c2 < width; c2++) encodeKeyValue(w, row[c2] as Value, objects, true);
+      ws[k++] = wt;
+    }
+    yield;
   }
   starts[n] = w.pos;
-  return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
 }
 
 function mergeObjects(
@@ -1202,6 +1302,175 @@ const ASCENDING: unique symbol = Symbol('ascending');
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE_BIG = -MAX_SAFE_BIG;
 
+/** Longest run of a sliced build between two returns to the event loop ({@link PendingBatch.settle}). */
+export const SLICE_MS = 10;
+
+/**
+ * A batch still being built from a frozen head (a checkpoint's capture, {@link Trace.capture}): built in slices of
+ * at most about {@link SLICE_MS} by {@link settle}, returning to the event loop between slices, or at once by
+ * {@link batch} (a reader that needs it now, or the trace's next seal). Either way it is built once and is the
+ * same batch (sliced or not: the same generator, paused at fixed points; its entries are those a synchronous seal
+ * of the head builds).
+ */
+export class PendingBatch {
+  /** Head entries it is built from (before consolidation). */
+  readonly entries: number;
+  #steps: Steps<TraceBatch> | null;
+  #result: TraceBatch | null = null;
+  #settling: Promise<TraceBatch> | null = null;
+  #error: Error | null = null;
+
+  constructor(entries: number, steps: Steps<TraceBatch>) {
+    this.entries = entries;
+    this.#steps = steps;
+  }
+
+  /** Whether the batch is built. */
+  get built(): boolean {
+    return this.#result !== null;
+  }
+
+  /** The batch, finishing its build now if needed (synchronously). A build that failed throws its error again. */
+  batch(): TraceBatch {
+    if (this.#error !== null) throw this.#error;
+    if (this.#result === null) {
+      try {
+        this.#result = drain(this.#steps as Steps<TraceBatch>);
+      } catch (e) {
+        this.#error = e as Error;
+        throw e;
+      }
+      this.#steps = null;
+    }
+    return this.#result;
+  }
+
+  /** Builds the batch in slices of about `sliceMs`, yielding to the event loop between them. */
+  settle(sliceMs = SLICE_MS): Promise<TraceBatch> {
+    if (this.#result !== null) return Promise.resolve(this.#result);
+    this.#settling ??= (async () => {
+      for (;;) {
+        // a reader may have finished (or failed) the build synchronously between two slices
+        if (this.#error !== null) throw this.#error;
+        if (this.#result !== null) return this.#result;
+        const g = this.#steps as Steps<TraceBatch>;
+        const t = performance.now();
+        for (;;) {
+          let r: IteratorResult<void, TraceBatch>;
+          try {
+            r = g.next();
+          } catch (e) {
+            this.#error = e as Error;
+            throw e;
+          }
+          if (r.done === true) {
+            this.#result = r.value;
+            this.#steps = null;
+            return r.value;
+          }
+          if (performance.now() - t >= sliceMs) break;
+        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    })();
+    return this.#settling;
+  }
+}
+
+/**
+ * A head frozen by {@link Trace.capture}: no longer changed, read by lookups (as the newest sealed level) until the
+ * trace's next seal, scan or capture pushes its batch (built by then, or built at that point).
+ */
+interface Frozen {
+  /** An indexed trace's head (null for a unique or scan-only trace). */
+  readonly head: Map<unknown, HeadEntry | Row> | null;
+  /** A unique trace's head (null otherwise). */
+  readonly uhead: Map<unknown, Row | Replaced> | null;
+  /** Head entries at the freeze (what {@link Trace.maybeSeal} counts until the batch is pushed). */
+  readonly rows: number;
+  readonly pending: PendingBatch;
+}
+
+/** Builds an indexed head's batch, pausing while its entries are collected and while the batch is built. */
+function* headSteps(layout: TraceLayout, head: Map<unknown, HeadEntry | Row>): Steps<TraceBatch> {
+  const rows: Row[] = [];
+  const ws: number[] = [];
+  let i = 0;
+  for (const first of head.values()) {
+    if ((++i & (SLICE - 1)) === 0) yield;
+    if (Array.isArray(first)) {
+      rows.push(first as Row);
+      ws.push(1);
+    } else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+        rows.push(e.row);
+        ws.push(e.w);
+      }
+  }
+  return yield* buildBatchSteps(layout, rows, ws);
+}
+
+/**
+ * Builds a unique head's batch, pausing every {@link SLICE} keys. Numeric keys first touched in ascending order
+ * are emitted in that (key) order; other numeric keys are sorted first when they are few (a typed-array sort
+ * cannot pause), else left to the build's radix sort, which pauses.
+ */
+function* uniqueHeadSteps(
+  layout: TraceLayout,
+  uhead: Map<unknown, Row | Replaced>,
+  simpleKey: boolean,
+): Steps<TraceBatch> {
+  const rows: Row[] = [];
+  const ws: number[] = [];
+  const emit = (s: Row | Replaced): void => {
+    if (Array.isArray(s)) {
+      rows.push(s as Row);
+      ws.push(1);
+      return;
+    }
+    const r = s as Replaced;
+    rows.push(r.old);
+    ws.push(-1);
+    if (r.cur !== null) {
+      rows.push(r.cur);
+      ws.push(1);
+    }
+  };
+  let keys: Float64Array | null = simpleKey ? new Float64Array(uhead.size) : null;
+  let ascending = true;
+  if (keys !== null) {
+    let i = 0;
+    let prev = 0;
+    for (const k of uhead.keys()) {
+      if ((i & (SLICE - 1)) === SLICE - 1) yield;
+      if (typeof k !== 'number') {
+        keys = null;
+        break;
+      }
+      if (Number.isNaN(k) || (i > 0 && !(k > prev))) ascending = false;
+      prev = k;
+      keys[i++] = k;
+    }
+  }
+  if (keys !== null && !ascending && keys.length <= SORT_KEYS_MAX) {
+    keys.sort();
+    for (let i = 0; i < keys.length; i++) {
+      if ((i & (SLICE - 1)) === SLICE - 1) yield;
+      emit(uhead.get(keys[i]) as Row | Replaced);
+    }
+  } else {
+    let i = 0;
+    for (const s of uhead.values()) {
+      if ((++i & (SLICE - 1)) === 0) yield;
+      emit(s);
+    }
+  }
+  return yield* buildBatchSteps(layout, rows, ws);
+}
+
+/** Most numeric head keys a sliced build sorts up front (in one go: a few milliseconds). */
+export const SORT_KEYS_MAX = 1 << 16;
+
 /** Default head size before a step-end {@link Trace.maybeSeal} seals it. */
 export const HEAD_MIN = 65536;
 /**
@@ -1235,18 +1504,20 @@ export class Trace {
   /** Changes since the last seal, by key: raw value for a one-column primitive key, else the key bytes (latin1). */
   #head = new Map<unknown, HeadEntry | Row>();
   #headRows = 0;
+  /** The head a checkpoint froze ({@link capture}), until its batch is pushed; null when none. */
+  #frozen: Frozen | null = null;
   #rowsInBatches = 0;
   readonly #scratch = new ByteWriter(256);
   readonly #simpleKey: boolean;
   readonly #headMin: number;
   /** Without point lookups the head is a plain append log (consolidated when sealed). */
   readonly #indexed: boolean;
-  readonly #logRows: Row[] = [];
-  readonly #logWeights: number[] = [];
+  #logRows: Row[] = [];
+  #logWeights: number[] = [];
   /** Unique traces: at most one row per key, changed with {@link put} only; the head is `#uhead`. */
   readonly #unique: boolean;
   /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
-  readonly #uhead = new Map<unknown, Row | Replaced>();
+  #uhead = new Map<unknown, Row | Replaced>();
   /**
    * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
    * is the batch list they were computed for; a new list recomputes them on demand).
@@ -1293,7 +1564,7 @@ export class Trace {
 
   /** Entries held (head entries plus batch entries; rows cancelled across levels count until merged). */
   get entryCount(): number {
-    return this.#headRows + this.#rowsInBatches;
+    return this.#headRows + this.#rowsInBatches + (this.#frozen?.rows ?? 0);
   }
 
   get headSize(): number {
@@ -1310,6 +1581,7 @@ export class Trace {
   clear(): void {
     for (const b of this.#batches) release(b);
     this.#batches = [];
+    this.#frozen = null; // a capture holding it still builds its batch from the (unchanged) frozen head
     this.#head.clear();
     this.#uhead.clear();
     this.#lastKey = NO_KEY;
@@ -1358,6 +1630,12 @@ export class Trace {
     this.#lastKey = k;
     this.#lastSlot = s;
     if (s !== undefined) return Array.isArray(s) ? (s as Row) : ((s as Replaced).cur ?? undefined);
+    // a key changed before the last capture and not since: the frozen head has its row (or its deletion)
+    const f = this.#frozen;
+    if (f !== null) {
+      const fs = (f.uhead as Map<unknown, Row | Replaced>).get(k);
+      if (fs !== undefined) return Array.isArray(fs) ? (fs as Row) : ((fs as Replaced).cur ?? undefined);
+    }
     if (this.#batches.length === 0) return undefined;
     // a numeric key outside every batch's key range (a new ascending id or timestamp) is a miss without
     // encoding it or visiting the batches
@@ -1369,7 +1647,7 @@ export class Trace {
       return undefined;
     const rows = this.#foundRows;
     const ws = this.#foundWeights;
-    this.lookupSealed(probe, rows, ws);
+    this.#lookupBatches(probe, rows, ws);
     let row: Row | undefined;
     for (let i = 0; i < rows.length; i++) if ((ws[i] as number) > 0) row = rows[i] as Row;
     rows.length = 0;
@@ -1538,6 +1816,14 @@ export class Trace {
       if (Array.isArray(first)) sum = 1;
       else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) sum += e.w;
     }
+    const fh = this.#frozen?.head;
+    if (fh !== undefined && fh !== null) {
+      const ff = fh.get(k);
+      if (ff !== undefined) {
+        if (Array.isArray(ff)) sum += 1;
+        else for (let e: HeadEntry | null = ff as HeadEntry; e !== null; e = e.next) sum += e.w;
+      }
+    }
     const bs = this.#batches;
     if (bs.length === 0) return sum;
     const ke = this.#encodeKey(probe);
@@ -1570,6 +1856,26 @@ export class Trace {
    * has already looked at the head needs.
    */
   lookupSealed(probe: Row, outRows: Row[], outWeights: number[]): void {
+    this.#lookupBatches(probe, outRows, outWeights);
+    const f = this.#frozen;
+    if (f === null) return;
+    // a head frozen by a capture counts as sealed (the newest level) until its batch is pushed
+    const k = this.#headKey(probe);
+    if (f.uhead !== null) {
+      const s = f.uhead.get(k);
+      if (s !== undefined) this.#slotEntries(s, (r, w) => addInto(outRows, outWeights, r, w));
+      return;
+    }
+    const first = (f.head as Map<unknown, HeadEntry | Row>).get(k);
+    if (first === undefined) return;
+    if (Array.isArray(first)) addInto(outRows, outWeights, first as Row, 1);
+    else
+      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next)
+        addInto(outRows, outWeights, e.row, e.w);
+  }
+
+  /** The batches' part of {@link lookupSealed} (the frozen head left out). */
+  #lookupBatches(probe: Row, outRows: Row[], outWeights: number[]): void {
     if (!this.#indexed) throw new Error('lookup on a trace without an index');
     outRows.length = 0;
     outWeights.length = 0;
@@ -1633,7 +1939,7 @@ export class Trace {
     if (this.#writing > 0) this.#checkWrites();
     // with spilling on, the head stays at its minimum size instead of growing with the state (half of a state
     // larger than memory would not fit in the heap)
-    const half = this.#rowsInBatches >>> 1;
+    const half = (this.#rowsInBatches + (this.#frozen?.rows ?? 0)) >>> 1;
     const grown = spillConfig() === null ? half : Math.min(half, SPILL_HEAD_MAX);
     if (this.#headRows >= Math.max(this.#headMin, grown)) this.seal();
   }
@@ -1643,6 +1949,7 @@ export class Trace {
    * checkpoint seals without merging, so that its pause is the head's size, not a merge's; the next seal merges.
    */
   seal(merge = true): void {
+    this.#pushFrozen();
     if (this.#headRows === 0) return;
     if (!this.#indexed) {
       const b = buildBatch(this.layout, this.#logRows, this.#logWeights);
@@ -1783,6 +2090,55 @@ export class Trace {
   }
 
   /**
+   * A checkpoint's view of the whole state in O(1) (the checkpoint's capture): the sealed batches plus the head,
+   * *frozen* — a new empty head takes the changes from now on, and the frozen one becomes a {@link PendingBatch}
+   * that the checkpoint builds in slices off the step path (`TraceParts.settle`). Until the trace's next seal,
+   * scan or capture pushes that batch (without merging, as a checkpoint's seal did; built at that point if it is
+   * not yet), lookups read the frozen head as the newest sealed level. The returned parts are exactly the state
+   * now, whatever runs later. A frozen head left from an earlier capture is pushed first.
+   */
+  capture(): TraceParts {
+    this.#pushFrozen();
+    const n = this.#headRows;
+    if (n === 0) return new TraceParts(this.#batches);
+    let steps: Steps<TraceBatch>;
+    let head: Map<unknown, HeadEntry | Row> | null = null;
+    let uhead: Map<unknown, Row | Replaced> | null = null;
+    if (!this.#indexed) {
+      steps = buildBatchSteps(this.layout, this.#logRows, this.#logWeights);
+      this.#logRows = [];
+      this.#logWeights = [];
+    } else if (this.#unique) {
+      uhead = this.#uhead;
+      steps = uniqueHeadSteps(this.layout, uhead, this.#simpleKey);
+      this.#uhead = new Map();
+      this.#lastKey = NO_KEY;
+      this.#lastSlot = undefined;
+    } else {
+      head = this.#head;
+      steps = headSteps(this.layout, head);
+      this.#head = new Map();
+    }
+    const pending = new PendingBatch(n, steps);
+    this.#frozen = { head, uhead, rows: n, pending };
+    this.#headRows = 0;
+    return new TraceParts(this.#batches, [pending]);
+  }
+
+  /** Whether a captured head is still frozen (its batch not yet pushed; for tests). */
+  get frozenRows(): number {
+    return this.#frozen?.rows ?? 0;
+  }
+
+  /** Pushes the frozen head's batch (building it now if a checkpoint has not yet), without merging. */
+  #pushFrozen(): void {
+    const f = this.#frozen;
+    if (f === null) return;
+    this.#frozen = null;
+    this.#push(f.pending.batch(), false);
+  }
+
+  /**
    * Adds a batch built outside the trace (an operator that keeps its own head: the join) as a seal adds the
    * head's batch: merging to restore the spine shape unless `merge` is false (a checkpoint's seal).
    */
@@ -1868,6 +2224,7 @@ export class Trace {
     sealHead = true,
   ): void {
     if (sealHead) this.seal();
+    else this.#pushFrozen();
     const w = this.#scratch;
     w.reset();
     for (const v of from) encodeColumnsTo(w, [v], [0], null);
@@ -1930,11 +2287,35 @@ export class Trace {
  * (decoded on first access: slow, and it holds every row as a JS array).
  */
 export class TraceParts implements Batch {
-  readonly parts: readonly SealedBatch[];
+  readonly #sealed: readonly SealedBatch[];
+  /** Parts still being built from a frozen head ({@link Trace.capture}); `parts` lists them after the sealed ones. */
+  readonly pending: readonly PendingBatch[];
+  #all: readonly SealedBatch[] | null;
   #decoded: { rows: Row[]; weights: number[] } | null = null;
 
-  constructor(parts: readonly SealedBatch[]) {
-    this.parts = parts;
+  constructor(parts: readonly SealedBatch[], pending: readonly PendingBatch[] = []) {
+    this.#sealed = parts;
+    this.pending = pending;
+    this.#all = pending.length === 0 ? parts : null;
+  }
+
+  /** The batches, in order; a pending part not yet built is built now (synchronously: call {@link settle} first). */
+  get parts(): readonly SealedBatch[] {
+    this.#all ??= [...this.#sealed, ...this.pending.map((p) => p.batch())];
+    return this.#all;
+  }
+
+  /** Builds the pending parts in slices, returning to the event loop between slices (a checkpoint's write). */
+  async settle(): Promise<void> {
+    for (const p of this.pending) await p.settle();
+  }
+
+  /** Entries held, without building a pending part (its head entries counted before consolidation). */
+  get entryCount(): number {
+    let n = 0;
+    for (const p of this.#sealed) n += p.length;
+    for (const p of this.pending) n += p.built ? p.batch().length : p.entries;
+    return n;
   }
 
   get rows(): Row[] {
@@ -1991,11 +2372,7 @@ export function traceBatchesOf(b: Batch): readonly SealedBatch[] | null {
 /** Entries of a batch, without decoding a trace batch's rows. */
 export function entryCountOf(b: Batch): number {
   if (b instanceof TraceBatch || b instanceof FileBatch) return b.length;
-  if (b instanceof TraceParts) {
-    let n = 0;
-    for (const p of b.parts) n += p.length;
-    return n;
-  }
+  if (b instanceof TraceParts) return b.entryCount;
   return b.rows.length;
 }
 
