@@ -388,11 +388,12 @@ async function warmRun(c: Ctx, run: number, label: string): Promise<WarmSample> 
     const took = p.find('activation took', wall0);
     const deltaInFinalPull = pulled !== null && pulled.at >= wall0 && act.final_pull.files > 0;
     const finalPullSeconds = deltaInFinalPull ? Number(pulled?.fields.duration_seconds) : 0;
+    const bothDone = loaded === null || tookOver === null ? null : Math.max(loaded.at, tookOver.at);
     const phasesMs = {
       'wake, list, download the delta': ms(pulled, wall0),
-      'local GC, apply the delta': ms(loaded, pulled),
-      'take over the bucket (epoch)': ms(tookOver, loaded),
-      'activation marker': ms(activated, tookOver),
+      'apply the delta (alongside the takeover)': ms(loaded, pulled),
+      'take over the bucket (epoch; alongside the apply)': ms(tookOver, pulled),
+      'both done → activation marker written': ms(activated, bothDone),
       'open store, controller, connectors': ms(took, activated),
       'until /status shows Running': took === null ? Number.NaN : end - took.at,
     };
@@ -755,8 +756,16 @@ async function run(options: SuiteOptions): Promise<void> {
   const runsFlag = options.flags.runs;
   const runs = runsFlag !== undefined ? Number(runsFlag) : quick ? 1 : 3;
   if (!Number.isInteger(runs) || runs <= 0) throw new Error('--runs must be a positive integer');
-  const official = !quick && runsFlag === undefined;
-  const sizes = quick ? SIZES.quick : SIZES.full;
+  const rowsFlag = options.flags.rows;
+  const official = !quick && runsFlag === undefined && rowsFlag === undefined;
+  const sizes =
+    rowsFlag !== undefined
+      ? rowsFlag.split(',').map((x) => Number(x.replace(/_/g, '')))
+      : quick
+        ? SIZES.quick
+        : SIZES.full;
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error('--rows must list positive integers');
   const loadAtStart = loadavg()[0] as number;
   const tmp = await mkdtemp(join(tmpdir(), 'holdfast-bench-standby-'));
   const results: SizeResult[] = [];

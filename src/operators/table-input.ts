@@ -144,6 +144,14 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   }
 
   /**
+   * Readies the table for the lookups of the next applied delta (a warm standby, after a load): see
+   * `Trace.prepareLookups`. State unchanged.
+   */
+  prepare(): void {
+    this.#trace?.prepareLookups();
+  }
+
+  /**
    * Adds the "contents" parts in order: the state is their sum (a Z-set sum; parts written by this operator
    * keep each key to one row). Sealed batches of the same layout are adopted as they are (no decoding of rows,
    * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row (sealed once the head is large, as after a step). O(parts).
