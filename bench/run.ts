@@ -28,7 +28,12 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
   checkpoint suite flags: --runs N (default 3; any value writes the scratch file only)
   sync suite flags: --runs N (default 3; any value writes the scratch file only); needs rclone (installed with
                     apt-get when missing)
-  standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows
+  standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows;
+                     --rows N,M,... state sizes (default 100,000,1,000,000,5,000,000; any value writes the
+                     scratch file only)
+  spill suite flags: --rows N (default 20,000,000) --heap MiB (the spilling run's heap, default 512); either
+                     writes the scratch file only; the in-memory run gets the same heap (its failure point is
+                     reported) unless it is the default size
   nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
   nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
     scratch file only)
@@ -49,6 +54,8 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       variant: { type: 'string' },
       events: { type: 'string' },
+      rows: { type: 'string' },
+      heap: { type: 'string' },
     },
     strict: true,
   });
@@ -65,12 +72,15 @@ async function main(): Promise<void> {
       console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
     return;
   }
-  const { quick, orders, batch, runs, seed, engines, workloads, variant, events } = values;
+  const { quick, orders, batch, runs, seed, engines, workloads, variant, events, rows, heap } = values;
   const t0 = performance.now();
   for (const name of names) {
     const suite = await (SUITES[name] as () => Promise<Suite>)();
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
-    await suite.run({ quick, flags: { orders, batch, runs, seed, engines, workloads, variant, events } });
+    await suite.run({
+      quick,
+      flags: { orders, batch, runs, seed, engines, workloads, variant, events, rows, heap },
+    });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

@@ -13,6 +13,10 @@ export interface SuiteFlags {
   variant?: string;
   /** Events per query (nexmark suite). */
   events?: string;
+  /** Rows of state: standby suite, comma-separated sizes; spill suite, one size. */
+  rows?: string;
+  /** Heap limit in MiB of the spill suite's spilling run. */
+  heap?: string;
 }
 
 export interface SuiteOptions {

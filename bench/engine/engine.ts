@@ -13,6 +13,8 @@ export interface WorkerResult {
   setupSeconds: number;
   loadSeconds: number;
   seconds: number;
+  /** CPU seconds (user + system, all threads: GC helpers included) of the same streaming phase. */
+  cpuSeconds: number;
   rowsPerSec: number;
   /** heapUsed right after the pre-run gc (customers loaded, data generated). */
   baselineHeapMiB: number;

@@ -6,6 +6,7 @@
  * `--quick`, subsets and other sizes write the git-ignored `engine-vs-db-ivm.tmp-scratch.json`).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runWorker } from '../lib/child.ts';
@@ -27,6 +28,8 @@ const DESCRIPTIONS: Record<WorkloadName, string> = {
 
 interface EngineSummary {
   medianSeconds: number;
+  /** Median CPU seconds of the streaming phase (user + system). */
+  medianCpuSeconds: number;
   rowsPerSec: number;
   peakHeapMiB: number;
   retainedHeapMiB: number;
@@ -41,6 +44,8 @@ interface WorkloadSummary {
   engines: Partial<Record<EngineName, EngineSummary>>;
   /** Holdfast rows/s ÷ db-ivm rows/s. */
   ratio: number | null;
+  /** The same by CPU seconds: db-ivm's median CPU seconds ÷ Holdfast's (what a shared, loaded machine keeps). */
+  cpuRatio: number | null;
 }
 
 interface Report {
@@ -55,6 +60,8 @@ interface Report {
     regions: number;
     dbIvmVariant: DbIvmVariant;
     timed: string;
+    /** 1-minute load average at the start and at the end. */
+    loadAverage: number[];
   };
   workloads: Partial<Record<WorkloadName, WorkloadSummary>>;
 }
@@ -72,6 +79,7 @@ function summarize(results: WorkerResult[]): EngineSummary {
   const changes = results[0]?.changes ?? 0;
   return {
     medianSeconds,
+    medianCpuSeconds: median(results.map((r) => r.cpuSeconds)),
     rowsPerSec: changes / medianSeconds,
     peakHeapMiB: median(results.map((r) => r.peakHeapMiB)),
     retainedHeapMiB: median(results.map((r) => r.retainedHeapMiB)),
@@ -96,10 +104,12 @@ function markdown(report: Report): string {
       `median of ${c.runs} run${c.runs === 1 ? '' : 's'}, each in a fresh process. ` +
       `Rows/s = order changes ÷ streaming time (customer load and setup excluded). Peak heap = max ` +
       '`heapUsed` sampled after every batch (median over runs). db-ivm pipeline: ' +
-      `\`${c.dbIvmVariant}\` variant (see bench/README.md).`,
+      `\`${c.dbIvmVariant}\` variant (see bench/README.md). Ratio by CPU = db-ivm's median CPU seconds ` +
+      "(user + system) of the streaming phase ÷ Holdfast's: on a loaded machine it moves less than wall time. " +
+      `1-minute load average ${c.loadAverage.map((x) => x.toFixed(1)).join(' → ')}.`,
     '',
-    '| workload | Holdfast rows/s | db-ivm rows/s | ratio | Holdfast peak heap | db-ivm peak heap |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| workload | Holdfast rows/s | db-ivm rows/s | ratio | ratio by CPU | Holdfast peak heap | db-ivm peak heap |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const w of WORKLOADS) {
     const s = report.workloads[w];
@@ -108,7 +118,8 @@ function markdown(report: Report): string {
     const d = s.engines['db-ivm'];
     lines.push(
       `| ${s.description} | ${h ? int(h.rowsPerSec) : '—'} | ${d ? int(d.rowsPerSec) : '—'} | ` +
-        `${s.ratio === null ? '—' : `${s.ratio.toFixed(2)}×`} | ${mib(h?.peakHeapMiB)} | ${mib(d?.peakHeapMiB)} |`,
+        `${s.ratio === null ? '—' : `${s.ratio.toFixed(2)}×`} | ` +
+        `${s.cpuRatio === null ? '—' : `${s.cpuRatio.toFixed(2)}×`} | ${mib(h?.peakHeapMiB)} | ${mib(d?.peakHeapMiB)} |`,
     );
   }
   lines.push('', `Raw numbers (all runs): \`bench/results/engine-vs-db-ivm.json\`.`);
@@ -169,6 +180,7 @@ async function run(options: SuiteOptions): Promise<void> {
       dbIvmVariant: variant,
       timed:
         'streaming phase only: order changes fed batch by batch, output consumed; customer load and setup excluded (reported separately)',
+      loadAverage: [loadavg()[0] ?? 0],
     },
     workloads: {},
   };
@@ -182,7 +194,7 @@ async function run(options: SuiteOptions): Promise<void> {
         const res = await runWorker<WorkerResult>(WORKER, args, RESULT_PREFIX);
         console.log(
           `  ${workload.padEnd(8)} ${engine.padEnd(8)} run ${r + 1}/${runs}: ${res.seconds.toFixed(3)} s, ` +
-            `${int(res.rowsPerSec)} rows/s, peak heap ${Math.round(res.peakHeapMiB)} MiB` +
+            `${res.cpuSeconds.toFixed(3)} CPU s, ${int(res.rowsPerSec)} rows/s, peak heap ${Math.round(res.peakHeapMiB)} MiB` +
             `${res.correct ? '' : '  ✗ WRONG RESULT'}`,
         );
         if (!res.correct)
@@ -202,14 +214,19 @@ async function run(options: SuiteOptions): Promise<void> {
       groups: results.get(engines[0] as EngineName)?.[0]?.contents.length ?? 0,
       engines: {},
       ratio: null,
+      cpuRatio: null,
     };
     for (const [engine, rs] of results) summary.engines[engine] = summarize(rs);
     const h = summary.engines.holdfast;
     const d = summary.engines['db-ivm'];
-    if (h !== undefined && d !== undefined) summary.ratio = h.rowsPerSec / d.rowsPerSec;
+    if (h !== undefined && d !== undefined) {
+      summary.ratio = h.rowsPerSec / d.rowsPerSec;
+      summary.cpuRatio = d.medianCpuSeconds / h.medianCpuSeconds;
+    }
     report.workloads[workload] = summary;
   }
 
+  report.config.loadAverage.push(loadavg()[0] ?? 0);
   if (failures.length > 0) {
     throw new Error(`engine suite: results are WRONG:\n  ${failures.join('\n  ')}`);
   }

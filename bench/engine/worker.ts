@@ -59,6 +59,7 @@ async function main(): Promise<void> {
   const baseline = process.memoryUsage().heapUsed;
   let peak = baseline;
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let from = 0; from < changes; from += batch) {
     run.applyBatch(stream, from, Math.min(from + batch, changes));
     // v8's heap statistics: the same figure as memoryUsage().heapUsed without reading RSS from /proc each
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
     if (used > peak) peak = used;
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
   const contents = run.contents();
   gc();
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
     setupSeconds,
     loadSeconds,
     seconds,
+    cpuSeconds,
     rowsPerSec: changes / seconds,
     baselineHeapMiB: baseline / MiB,
     peakHeapMiB: peak / MiB,

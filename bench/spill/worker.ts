@@ -76,6 +76,24 @@ const cpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 };
+/**
+ * Progress on stderr every {@link PROGRESS_EVERY} ingested rows (`SPILL_PROGRESS <json>`: rows, wall and CPU
+ * seconds since the ingest began, heap and RSS now): when a run dies (out of heap) or is stopped, its last line says
+ * how far it got and at what rate.
+ */
+const PROGRESS_EVERY = 1_000_000;
+const progress = (rows: number, t0: number, c0: number): void => {
+  const m = process.memoryUsage();
+  process.stderr.write(
+    `SPILL_PROGRESS ${JSON.stringify({
+      rows,
+      seconds: +((performance.now() - t0) / 1000).toFixed(2),
+      cpuSeconds: +(cpu() - c0).toFixed(2),
+      heapMiB: Math.round(m.heapUsed / MiB),
+      rssMiB: Math.round(m.rss / MiB),
+    })}\n`,
+  );
+};
 const store = new CheckpointStore(join(dir, 'store'), { codecs: SQL_VALUE_CODECS });
 const out: Record<string, unknown> = { phase, mode, rows: n };
 
@@ -87,6 +105,7 @@ if (phase === 'build') {
     for (let id = at; id < Math.min(n, at + BATCH); id++) rows.push(rowOf(id, 0));
     circuit.step(new Map([['t', { rows, weights: new Array<number>(rows.length).fill(1) }]]));
     sample();
+    if ((at + BATCH) % PROGRESS_EVERY === 0) progress(at + BATCH, t0, c0);
   }
   out.ingestSeconds = (performance.now() - t0) / 1000;
   out.ingestCpuSeconds = cpu() - c0;

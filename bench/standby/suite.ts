@@ -286,7 +286,7 @@ interface WarmSample {
   finalPullSeconds: number;
   finalPullBytes: number;
   finalPullFiles: number;
-  /** `/stats` activation.final_pull.total_seconds: download plus local GC plus applying the delta to the warm state. */
+  /** `/stats` activation.final_pull.total_seconds: download plus applying the delta to the warm state. */
   statsFinalPullSeconds: number;
   /** Applying the delta to the warm state (the "loaded checkpoint … (delta)" log line). */
   applySeconds: number;
@@ -388,11 +388,12 @@ async function warmRun(c: Ctx, run: number, label: string): Promise<WarmSample> 
     const took = p.find('activation took', wall0);
     const deltaInFinalPull = pulled !== null && pulled.at >= wall0 && act.final_pull.files > 0;
     const finalPullSeconds = deltaInFinalPull ? Number(pulled?.fields.duration_seconds) : 0;
+    const bothDone = loaded === null || tookOver === null ? null : Math.max(loaded.at, tookOver.at);
     const phasesMs = {
       'wake, list, download the delta': ms(pulled, wall0),
-      'local GC, apply the delta': ms(loaded, pulled),
-      'take over the bucket (epoch)': ms(tookOver, loaded),
-      'activation marker': ms(activated, tookOver),
+      'apply the delta (alongside the takeover)': ms(loaded, pulled),
+      'take over the bucket (epoch; alongside the apply)': ms(tookOver, pulled),
+      'both done → activation marker written': ms(activated, bothDone),
       'open store, controller, connectors': ms(took, activated),
       'until /status shows Running': took === null ? Number.NaN : end - took.at,
     };
@@ -672,7 +673,8 @@ function markdown(r: Report): string {
       "pipeline's own figure, `/checkpoint/sync_status` `checkpoint_sync.activation.seconds`, is within a few ms of it: see the " +
       "JSON). *final pull* = the final pull's download of the delta's new files (its \"checkpoint pulled " +
       'successfully" log line; `/stats` `activation.final_pull.seconds`), and its bytes; ' +
-      '`activation.final_pull.total_seconds` also counts the local GC and applying the delta to the warm state. ' +
+      '`activation.final_pull.total_seconds` also counts applying the delta to the warm state (the takeover of the ' +
+      'bucket runs alongside that apply). ' +
       (caught === 0
         ? 'The delta came with the final pull in every run (the suite pushes it right after a pull tick).'
         : `In ${caught} of ${all.length} runs a periodic pull caught the delta before the activation (final pull 0).`) +
@@ -704,10 +706,12 @@ function markdown(r: Report): string {
         `→ ${int(last.seed.delta.changedRows)} changed rows (${applyUs(first).toFixed(0)} → ${applyUs(last).toFixed(0)} µs ` +
         'per changed row). The rest is about constant ' +
         `(${Math.min(...r.sizes.map(rest)).toFixed(0)}–${Math.max(...r.sizes.map(rest)).toFixed(0)} ms at every size, ` +
-        "the client's 5 ms polling included): the final pull's listing and manifest read, the " +
-        'takeover of the bucket (the one-time conditional-write probe, then the `owner.json` compare-and-swap, every ' +
-        'write fsynced), the activation marker, and starting the controller on the preloaded circuit. Nothing in ' +
-        'the activation reads or decodes the base state.',
+        "the client's 5 ms polling included): the final pull's listing and manifest read (the pending-activation " +
+        'record is written meanwhile), the part of the takeover of the bucket that does not hide behind the apply ' +
+        '(the `owner.json` compare-and-swap, fsynced; the conditional-write probe was done while waiting), the ' +
+        'activation marker, and starting the controller on the preloaded circuit. Nothing in the activation reads ' +
+        'or decodes the base state, and the standby readied the loaded state for the delta while it waited ' +
+        '(`Circuit.prepare`).',
       `- **Where the cold time goes**: rebuilding the circuit's state from the decoded segments ` +
         `(${(ph(last, restoreKey) / 1000).toFixed(1)} s at ${rowsLabel(last.rows)}), then reading and decoding them ` +
         `(${(ph(last, decodeKey) / 1000).toFixed(1)} s); the download from a same-disk bucket is ` +
@@ -755,8 +759,16 @@ async function run(options: SuiteOptions): Promise<void> {
   const runsFlag = options.flags.runs;
   const runs = runsFlag !== undefined ? Number(runsFlag) : quick ? 1 : 3;
   if (!Number.isInteger(runs) || runs <= 0) throw new Error('--runs must be a positive integer');
-  const official = !quick && runsFlag === undefined;
-  const sizes = quick ? SIZES.quick : SIZES.full;
+  const rowsFlag = options.flags.rows;
+  const official = !quick && runsFlag === undefined && rowsFlag === undefined;
+  const sizes =
+    rowsFlag !== undefined
+      ? rowsFlag.split(',').map((x) => Number(x.replace(/_/g, '')))
+      : quick
+        ? SIZES.quick
+        : SIZES.full;
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error('--rows must list positive integers');
   const loadAtStart = loadavg()[0] as number;
   const tmp = await mkdtemp(join(tmpdir(), 'holdfast-bench-standby-'));
   const results: SizeResult[] = [];
@@ -826,7 +838,7 @@ async function run(options: SuiteOptions): Promise<void> {
           warmServer: '/stats checkpoint_sync.activation.seconds',
           finalPull:
             "the final pull's download: its 'checkpoint pulled successfully' log line's duration_seconds",
-          statsFinalPull: '/stats activation.final_pull.seconds: download + local GC + applying the delta',
+          statsFinalPull: '/stats activation.final_pull.total_seconds: download + applying the delta',
           cold: 'client: spawn → GET /status runtime_status Running (polled every 5 ms)',
           download: '/stats checkpoint_sync.last_pull.duration_seconds',
           phasesMs: "differences of the pipeline's log timestamps (ms), from the client's request/spawn time",

@@ -171,6 +171,15 @@ export class Circuit {
   }
 
   /**
+   * Lets every stateful operator prepare for its next lookups (`StatefulOperator.prepare`: lookup structures,
+   * the lookup path run once): a warm standby calls it after each load, so that the activation's delta applies
+   * as fast as later ones. Read only: the state, the step count and later outputs are unchanged.
+   */
+  prepare(): void {
+    for (const [, op] of this.#stateful()) op.prepare?.();
+  }
+
+  /**
    * Rebuilds (clears, then restores from `base` followed by `deltas`, as {@link restore} does) only the
    * operators whose keys are in `keys`; the others keep their state. Allowed after a restore or applied deltas,
    * but not once the circuit has run a step. Sets the step count to the last snapshot's.

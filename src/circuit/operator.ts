@@ -38,6 +38,12 @@ export interface StatefulOperator extends Operator {
   restore(parts: Record<string, readonly Batch[]>): void;
   /** Adds `parts` (lists of batches per state name) to the current state; see the header. */
   apply(parts: Record<string, readonly Batch[]>): void;
+  /**
+   * Optional: builds ahead what the next `apply` or step would build lazily on its first lookups (lookup
+   * structures of restored batches) and runs its lookup path once, so that a warm standby's activation does not
+   * wait for it. Never changes the state, the outputs or the change logs.
+   */
+  prepare?(): void;
   trackChanges(on: boolean): void;
   takeDelta(): StateBatches;
 }

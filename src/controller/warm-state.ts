@@ -44,6 +44,8 @@ export class WarmState {
   /** Per operator key and state name: the segment hashes loaded so far. */
   #applied = new Map<string, Lists>();
   #manifest: CheckpointManifest | null = null;
+  /** Loads started (a prewarm requested before the latest one is skipped). */
+  #loads = 0;
 
   constructor(program: Program, fingerprint: string) {
     this.#program = program;
@@ -52,10 +54,18 @@ export class WarmState {
   }
 
   /**
-   * Reads the state's batch files (spilled state) into the block cache, up to its size, in slices between
-   * event-loop turns: a standby does it while it waits, so an activation's final delta looks keys up in memory.
+   * Readies the loaded state for the next delta while the standby waits, so that the activation's final delta
+   * applies as fast as later ones would: after an event-loop turn, the operators prepare their lookups
+   * (`Circuit.prepare`: lookup structures the first lookups would build, the lookup path run once; a bounded
+   * number of lookups, whatever the state's size), then the state's batch files (spilled state) are read into
+   * the block cache, up to its size, in slices between event-loop turns. Skipped when another load started in
+   * the meantime (that load's own prewarm follows it). Resolves with the bytes read into the cache.
    */
-  prewarm(): Promise<number> {
+  async prewarm(): Promise<number> {
+    const loads = this.#loads;
+    await new Promise((r) => setImmediate(r));
+    if (loads !== this.#loads || this.#manifest === null) return 0;
+    this.#circuit.circuit.prepare();
     return prewarmBlockCache();
   }
 
@@ -80,6 +90,7 @@ export class WarmState {
    */
   async load(store: CheckpointStore, uuid: string): Promise<WarmLoad> {
     const t0 = performance.now();
+    this.#loads++;
     const m = await store.readManifest(uuid);
     if (!this.accepts(m))
       throw new Error(`checkpoint ${uuid} was written by another program (fingerprint ${m.fingerprint})`);
@@ -97,6 +108,7 @@ export class WarmState {
 
   /** Drops the loaded state. */
   reset(): void {
+    this.#loads++;
     this.#circuit = this.#program.instantiate();
     this.#applied = new Map();
     this.#manifest = null;

@@ -146,6 +146,14 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   }
 
   /**
+   * Readies the table for the lookups of the next applied delta (a warm standby, after a load): see
+   * `Trace.prepareLookups`. State unchanged.
+   */
+  prepare(): void {
+    this.#trace?.prepareLookups();
+  }
+
+  /**
    * Adds the "contents" parts in order: the state is their sum (a Z-set sum; parts written by this operator
    * keep each key to one row). Sealed batches of the same layout are adopted as they are (no decoding of rows,
    * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row (sealed once the head is large, as after a step). O(parts).
@@ -168,10 +176,12 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     const c = consolidate(b);
     const n = c.rows.length;
     if (this.#pk !== null) {
+      const retractions = this.#retractionOrder(trace, c);
       for (let pass = 0; pass < 2; pass++)
-        for (let i = 0; i < n; i++) {
+        for (let j = 0; j < (pass === 0 ? retractions.length : n); j++) {
+          const i = pass === 0 ? (retractions[j] as number) : j;
           const w = c.weights[i] as number;
-          if (pass === 0 ? w >= 0 : w <= 0) continue;
+          if (pass === 1 && w <= 0) continue;
           const row = c.rows[i] as Row;
           const k = trace.keyOf(row);
           const cur = trace.current(k, row);
@@ -183,6 +193,30 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
     // sealed with the next step's maybeSeal, as steps are: sealing each small delta part (a warm standby applies
     // one per pull) cost as much as the lookups
     trace.maybeSeal();
+  }
+
+  /**
+   * The part's retractions (indexes), in key order when every key is a number (a numeric primary key: the
+   * common case): each looks its key up in the sealed batches, and lookups in key order walk the batches
+   * forward instead of all over them. A part's retractions have distinct keys' rows, so their order does not
+   * matter otherwise.
+   */
+  #retractionOrder(trace: Trace, c: Batch): number[] {
+    const out: number[] = [];
+    const keys: number[] = [];
+    let numeric = true;
+    for (let i = 0; i < c.rows.length; i++) {
+      if ((c.weights[i] as number) >= 0) continue;
+      out.push(i);
+      if (!numeric) continue;
+      const k = trace.keyOf(c.rows[i] as Row);
+      if (typeof k === 'number' && !Number.isNaN(k)) keys.push(k);
+      else numeric = false;
+    }
+    if (!numeric || out.length < 2) return out;
+    const order = Array.from(out.keys());
+    order.sort((a, b) => (keys[a] as number) - (keys[b] as number));
+    return order.map((j) => out[j] as number);
   }
 }
 

@@ -269,9 +269,10 @@ async function retryTransient<T>(
 
 /**
  * Standby until `POST /activate`, then the takeover: the final pull's checkpoint (or none, when the bucket is
- * empty and `fail_if_no_checkpoint` is false), the epoch bump that fences the former owner, the marker. The
- * accepted activation is recorded first (activation-pending.json), so that a failed one is finished by the
- * next start, whatever its mode ({@link finishPendingActivation}).
+ * empty and `fail_if_no_checkpoint` is false), the epoch bump that fences the former owner, the marker (while
+ * the warm state applies the final delta). The accepted activation is recorded before the takeover
+ * (activation-pending.json, written during the final pull), so that a failed one is finished by the next start,
+ * whatever its mode ({@link finishPendingActivation}).
  */
 async function standbyThenActivate(
   synchronizer: Synchronizer,
@@ -283,6 +284,7 @@ async function standbyThenActivate(
   dir: string,
   log: LogFn,
 ): Promise<{ result: StandbyResult; epoch: number }> {
+  let epoch = 0;
   const standby = new Standby({
     synchronizer,
     settings,
@@ -291,12 +293,15 @@ async function standbyThenActivate(
     log,
     onActivationRequested: () =>
       writePendingActivation(dir, { requested_at: new Date().toISOString(), initial: life.desired }),
+    // right after the final pull, while the warm state applies its delta
+    takeOver: async (uuid, reason) => {
+      life.initializing(`activating: taking over ${synchronizer.bucket.description}`);
+      epoch = await takeOverAndMark(synchronizer, settings, uuid, reason, life, dir, log);
+    },
   });
   sync.standby = standby;
   life.standby(standby);
   const result = await standby.run();
-  life.initializing(`activating: taking over ${synchronizer.bucket.description}`);
-  const epoch = await takeOverAndMark(synchronizer, settings, result.uuid, result.reason, life, dir, log);
   log('info', 'pipeline activated', {
     checkpoint: result.uuid,
     epoch,

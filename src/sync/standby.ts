@@ -54,10 +54,18 @@ export interface StandbyOptions {
   readonly log: SyncLog;
   readonly now?: () => number;
   /**
-   * Called once when `/activate` ends the pull loop, before the final pull: the caller records that an
-   * activation is under way (a failed one must still end in a takeover, see {@link PENDING_ACTIVATION}).
+   * Called once when `/activate` ends the pull loop: the caller records that an activation is under way (a
+   * failed one must still end in a takeover, see {@link PENDING_ACTIVATION}). The record is written while the
+   * final pull runs, and is durable before {@link takeOver} starts.
    */
   readonly onActivationRequested?: () => Promise<void>;
+  /**
+   * The takeover of the bucket (epoch bump, activation marker), started by {@link Standby.run} as soon as the
+   * final pull has its checkpoint (`uuid`; null: none, with `reason`). Applying that checkpoint's delta to the
+   * warm state runs meanwhile (one waits on the store, the other on the CPU); `run` resolves once both are done,
+   * and fails when the takeover does.
+   */
+  readonly takeOver?: (uuid: string | null, reason: string | null) => Promise<void>;
 }
 
 /** What activation starts from. */
@@ -94,6 +102,7 @@ export class Standby {
   #warmError: string | null = null;
   #nextPullAt: number | null = null;
   #activate = false;
+  #probed = false;
   #wake: () => void = () => {};
 
   constructor(o: StandbyOptions) {
@@ -128,7 +137,10 @@ export class Standby {
       if (this.#activate) break;
       await this.#sleep(target === 'latest' || this.#held === null ? intervalMs : null);
     }
-    await this.#o.onActivationRequested?.();
+    // the pending-activation record must be durable before the takeover, not before the final pull: written
+    // meanwhile
+    const requested = this.#o.onActivationRequested?.() ?? Promise.resolve();
+    requested.catch(() => {}); // awaited below (an error fails the activation there)
     const t0 = performance.now();
     let final: PullOutcome | null = null;
     for (let attempt = 1; ; attempt++) {
@@ -148,23 +160,27 @@ export class Standby {
         await sleep(delayMs);
       }
     }
+    await requested;
+    const uuid = this.#held?.uuid ?? null;
+    const reason = uuid !== null ? null : final?.kind === 'none' ? final.reason : 'no checkpoint was pulled';
+    // the takeover goes first (its first request is then under way), the warm state's apply of the final
+    // delta runs while it waits on the store; the final pull's local GC is left to the pipeline's next checkpoint
+    const takeOver = this.#o.takeOver?.(uuid, reason) ?? Promise.resolve();
+    takeOver.catch(() => {}); // awaited below, after the warm load (which never throws)
+    if (uuid !== null) await this.#loadWarm(uuid, true);
+    const totalSeconds = (performance.now() - t0) / 1000;
+    await takeOver;
     const finalPull = {
       bytes: final?.kind === 'pulled' ? final.bytes : 0,
       files: final?.kind === 'pulled' ? final.files : 0,
       seconds: final?.kind === 'pulled' ? final.durationSeconds : 0,
-      totalSeconds: (performance.now() - t0) / 1000,
+      totalSeconds,
     };
-    if (this.#held === null)
-      return {
-        uuid: null,
-        reason: final?.kind === 'none' ? final.reason : 'no checkpoint was pulled',
-        warm: false,
-        finalPull,
-      };
+    if (uuid === null) return { uuid: null, reason, warm: false, finalPull };
     return {
-      uuid: this.#held.uuid,
+      uuid,
       reason: null,
-      warm: this.#o.warm !== null && this.#o.warm.manifest?.uuid === this.#held.uuid,
+      warm: this.#o.warm !== null && this.#o.warm.manifest?.uuid === uuid,
       finalPull,
     };
   }
@@ -207,11 +223,12 @@ export class Standby {
       this.#files += out.files;
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
       if (out.skipped.length === 0) this.#lastError = null;
-      await this.#o.store
-        .gc({ keep: 2, pinned: new Set([out.uuid]) })
-        .catch((e: unknown) =>
-          this.#o.log('warn', `standby: local checkpoint GC failed: ${(e as Error).message}`),
-        );
+      if (!final)
+        await this.#o.store
+          .gc({ keep: 2, pinned: new Set([out.uuid]) })
+          .catch((e: unknown) =>
+            this.#o.log('warn', `standby: local checkpoint GC failed: ${(e as Error).message}`),
+          );
     } else if (out.kind === 'current' && this.#held === null) {
       this.#held = { uuid: out.uuid, source: out.source, at: this.#now() };
     }
@@ -220,11 +237,19 @@ export class Standby {
       this.#fail(
         `skipped ${out.skipped.length} corrupt checkpoint(s) (${out.skipped.map((x) => `${x.uuid}: ${x.error}`).join('; ')}); holding ${out.uuid}`,
       );
-    if (this.#held !== null) await this.#loadWarm(this.#held.uuid);
+    // the final pull's checkpoint is loaded by run(), alongside the takeover
+    if (this.#held !== null && !final) await this.#loadWarm(this.#held.uuid, false);
+    if (!final && this.#held !== null && this.#o.takeOver !== undefined && !this.#probed) {
+      // the takeover's one-time probe of the bucket's conditional writes, done once while waiting (a scratch
+      // object, deleted at once); a failed probe is not kept: the takeover probes again and reports it
+      this.#probed = true;
+      this.#o.synchronizer.conditionalWrites().catch(() => {});
+    }
     return out;
   }
 
-  async #loadWarm(uuid: string): Promise<void> {
+  /** Loads `uuid` into the warm state; `final`: the activation's load (no prewarm after it). Never throws. */
+  async #loadWarm(uuid: string, final: boolean): Promise<void> {
     const warm = this.#o.warm;
     if (warm === null || warm.manifest?.uuid === uuid) return;
     try {
@@ -243,7 +268,7 @@ export class Standby {
       }
       const r = await warm.load(this.#o.store, uuid);
       this.#warmError = null;
-      void warm.prewarm?.();
+      if (!final) void warm.prewarm?.();
       this.#warm = {
         checkpoint: uuid,
         mode: r.mode,

@@ -1934,6 +1934,42 @@ export class Trace {
     }
   }
 
+  /**
+   * Readies the sealed batches for point lookups, for a trace that has just been restored or added to (a warm
+   * standby's loaded state) and will next be looked up by key (its next applied delta): runs about `samples`
+   * lookups of keys the batches hold (each batch's share in proportion to its size, at least a few, at most one
+   * per entry), spread over each batch, through the path a change takes ({@link current}
+   * on a unique trace, {@link lookupSealed} otherwise). That builds what a batch builds on its first lookups (the
+   * fence keys of a large batch; the hash index of a batch small enough for the samples to reach its share of
+   * lookups) and runs the lookup code before a change has to wait for it. Read only: the contents, the head and
+   * the last looked-up key are as before. A trace without an index has nothing to prepare. Returns the lookups run.
+   */
+  prepareLookups(samples = 4096): number {
+    if (!this.#indexed || this.#batches.length === 0 || samples <= 0) return 0;
+    const total = this.#rowsInBatches;
+    const lastKey = this.#lastKey;
+    const lastSlot = this.#lastSlot;
+    const rows = this.#foundRows;
+    const ws = this.#foundWeights;
+    let done = 0;
+    for (const b of this.#batches) {
+      const n = b.length;
+      // every batch gets at least a few probes (its fences and its code path), the rest in proportion to size
+      const share = Math.min(n, Math.max(16, Math.ceil((samples * n) / Math.max(1, total))));
+      for (let j = 0; j < share; j++) {
+        const probe = b.row(Math.floor((j * n) / share));
+        if (this.#unique) this.current(this.keyOf(probe), probe);
+        else this.lookupSealed(probe, rows, ws);
+        done++;
+      }
+    }
+    rows.length = 0;
+    ws.length = 0;
+    this.#lastKey = lastKey;
+    this.#lastSlot = lastSlot;
+    return done;
+  }
+
   /** Seals the head into a batch when it has grown past its limit (call between steps). */
   maybeSeal(): void {
     if (this.#writing > 0) this.#checkWrites();

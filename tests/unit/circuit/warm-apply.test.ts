@@ -8,7 +8,8 @@
  * the same state as A at the last delta, and fed the same further steps, A, B and C give identical outputs for
  * every view, contents, state and change-tracking deltas. Variants check the same for deltas whose rows come
  * in reverse order (a key's `+new` before its `-old`, states compared after every apply), for operators
- * rebuilt with `restoreOperators` after applies, and for a fresh circuit that applies the base as a delta.
+ * rebuilt with `restoreOperators` after applies, for a fresh circuit that applies the base as a delta, and
+ * with `Circuit.prepare` (lookups readied) after every load.
  *
  * Each test's name carries its seed; replay one with `SEED=<n>` (runs every program with it). `SEEDS=<n>` sets
  * how many fixed seeds each program gets (default 6); one more seed per program is random per run.
@@ -176,6 +177,18 @@ function checkWarmApply(
       const x = make();
       x.circuit.applyDelta(snapBase);
       for (const d of deltas) x.circuit.applyDelta(d);
+      return x;
+    },
+    // G: as B, with the operators prepared for lookups after every load (what a warm standby does while it
+    // waits): preparing changes nothing
+    G: () => {
+      const x = make();
+      x.circuit.restore(snapBase);
+      x.circuit.prepare();
+      for (const d of deltas) {
+        x.circuit.applyDelta(d);
+        x.circuit.prepare();
+      }
       return x;
     },
   };

@@ -130,3 +130,120 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
   assert.equal(result.warm, true);
   assert.equal(result.finalPull.bytes, 0);
 });
+
+test('activation: the pending record first, the takeover alongside the final load, no final GC, the probe done while waiting', async () => {
+  const d = await tempDir();
+  const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
+  let probePuts = 0;
+  const put = bucket.put.bind(bucket);
+  bucket.put = (key, ...rest) => {
+    if (key.startsWith('probe/')) probePuts++;
+    return put(key, ...rest);
+  };
+  const settings = parseSyncConfig({
+    bucket: 'b/p',
+    standby: true,
+    start_from_checkpoint: 'latest',
+    pull_interval: 1,
+  });
+  const primaryStore = new CheckpointStore(join(d, 'primary'));
+  const primary = new Synchronizer({
+    settings,
+    local: primaryStore,
+    identity: { id: 'pipeline-a', name: 'a' },
+    stores: { bucket, read: null },
+  });
+  let step = 1;
+  const pushCheckpoint = async (delta: boolean): Promise<string> => {
+    const w = await primaryStore.write(
+      { steps: step, operators: { op0: { state: delta ? rows(100 + step, 101 + step) : rows(0, 100) } } },
+      { fingerprint: 'fp', processed_records: step },
+      { delta },
+    );
+    step++;
+    await primary.push(w.entry.uuid);
+    return w.entry.uuid;
+  };
+  const first = await pushCheckpoint(false);
+  const local = new CheckpointStore(join(d, 'standby'));
+  const events: string[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  let held: string | null = null;
+  let activating = false;
+  let prewarms = 0;
+  const warm: WarmLoader = {
+    get manifest() {
+      return held === null ? null : ({ uuid: held } as WarmLoader['manifest']);
+    },
+    accepts: () => true,
+    async prewarm() {
+      prewarms++;
+    },
+    async load(_store, uuid) {
+      if (activating) {
+        events.push('final load starts');
+        await sleep(60);
+        events.push('final load ends');
+      }
+      held = uuid;
+      return { mode: 'delta', seconds: 0, segmentsRead: 1, rowsRead: 1, rebuiltOperators: 0 };
+    },
+    reset() {
+      held = null;
+    },
+  };
+  const synchronizer = new Synchronizer({
+    settings,
+    local,
+    identity: { id: 'pipeline-b', name: 'b' },
+    stores: { bucket, read: null },
+  });
+  const standby = new Standby({
+    synchronizer,
+    settings,
+    store: local,
+    warm,
+    log: () => {},
+    onActivationRequested: async () => {
+      activating = true;
+      await sleep(30);
+      events.push('pending record durable');
+    },
+    takeOver: async (uuid) => {
+      events.push(`takeover starts from ${uuid === last ? 'the final checkpoint' : uuid}`);
+      await synchronizer.takeOver(uuid);
+      await sleep(60);
+      events.push('takeover ends');
+    },
+  });
+  const done = standby.run();
+  after(() => standby.activate());
+  await untilTrue(() => held === first, 'the first load');
+  const second = await pushCheckpoint(true);
+  await untilTrue(() => held === second, 'the second load');
+  // the takeover's one-time probe of conditional writes ran while waiting (once, whatever the number of pulls)
+  await untilTrue(() => probePuts > 0, 'the conditional-write probe');
+  const probed = probePuts;
+  assert.equal(prewarms, 2, 'each load is prewarmed while waiting');
+  const last = await pushCheckpoint(true);
+  standby.activate();
+  const result = await done;
+  assert.equal(result.uuid, last);
+  assert.equal(result.warm, true);
+  assert.ok(result.finalPull.files > 0, 'the final pull brought the last checkpoint');
+  assert.deepEqual(events.slice(0, 2), [
+    'pending record durable',
+    'takeover starts from the final checkpoint',
+  ]);
+  // the two overlap: each starts before the other ends
+  assert.ok(events.indexOf('final load starts') < events.indexOf('takeover ends'), events.join(', '));
+  assert.ok(events.indexOf('takeover starts from the final checkpoint') < events.indexOf('final load ends'));
+  assert.equal(events.length, 5, events.join(', '));
+  assert.equal(probePuts, probed, 'the takeover did not probe again');
+  assert.equal(prewarms, 2, 'no prewarm after the final load (the pipeline starts at once)');
+  // the final pull leaves local GC to the pipeline's next checkpoint: the three pulled checkpoints are there
+  assert.deepEqual(
+    (await local.list()).map((e) => e.uuid),
+    [first, second, last],
+  );
+});

@@ -333,6 +333,8 @@ describe('trace', () => {
         const row: Row = [key(), randInt(rnd, 0, 3), rnd() < 0.2 ? -0 : randInt(rnd, -3, 3)];
         const k = t.keyOf(row);
         const cur = t.current(k, row);
+        // lookups readied (a warm standby's prepare) at random points, even between current and put: read only
+        if (rnd() < 0.05) t.prepareLookups(randInt(rnd, 1, 40));
         const want = model.get(mk(row));
         assert.equal(
           cur === undefined ? 'none' : JSON.stringify(cur.map(String)),
@@ -407,6 +409,41 @@ describe('trace', () => {
         for (const r of outRows) assert.equal(String(r[0]), String(probe));
       }
     }
+  });
+
+  test('prepareLookups: a bounded number of read-only lookups over every sealed batch', () => {
+    const L = traceLayout(2, [0]);
+    const big = buildBatch(
+      L,
+      Array.from({ length: 20_000 }, (_, i): Row => [i * 2, i]),
+      new Array(20_000).fill(1),
+    );
+    const small = buildBatch(L, [[7, 1]], [1]);
+    for (const unique of [false, true]) {
+      const t = new Trace(L, { unique });
+      assert.equal(t.prepareLookups(), 0, 'nothing sealed: nothing to prepare');
+      t.adopt(big);
+      t.adopt(small);
+      const before = norm(t.toBatch());
+      // the samples are spread over the batches in proportion, each batch gets at least a few
+      assert.equal(t.prepareLookups(1000), 1000 + 1);
+      assert.equal(t.prepareLookups(100_000), 20_000 + 1, 'at most one lookup per entry');
+      assert.deepEqual(norm(t.toBatch()), before);
+      assert.deepEqual(t.batches, [big, small]);
+      if (unique) {
+        assert.deepEqual(t.current(t.keyOf([7, 0]), [7, 0]), [7, 1]);
+        assert.deepEqual(t.current(t.keyOf([40, 0]), [40, 0]), [40, 20]);
+        assert.equal(t.current(t.keyOf([41, 0]), [41, 0]), undefined);
+      } else {
+        const rows: Row[] = [];
+        const ws: number[] = [];
+        t.lookup([40, 0], rows, ws);
+        assert.deepEqual(rows, [[40, 20]]);
+      }
+    }
+    const scanOnly = new Trace(L, { indexed: false });
+    scanOnly.adopt(big);
+    assert.equal(scanOnly.prepareLookups(), 0, 'a trace without an index has no lookups to prepare');
   });
 
   test('adopted batches are used as they are (no merge on restore)', () => {
