@@ -547,15 +547,18 @@ function sortEntries(buf: Buffer, starts: Uint32Array, n: number): Uint32Array {
     const i = perm[k] as number;
     let m = k + 1;
     while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
+    // the run's entries share more than those bytes when they are rows of one key with equal leading values (a
+    // group's rows of a wide join): comparisons start after all the bytes they share
+    const from = m - k > 1 ? sharedPrefix(buf, starts, perm, k, m) : 0;
     if (m - k > 16) {
-      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
+      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntriesFrom(buf, starts, x, y, from));
       perm.set(run, k);
     } else if (m - k > 1) {
       // short run (typically a key's retraction and insertion): stable insertion sort in place
       for (let a = k + 1; a < m; a++) {
         const x = perm[a] as number;
         let b = a - 1;
-        while (b >= k && cmpEntries(buf, starts, perm[b] as number, x) > 0) {
+        while (b >= k && cmpEntriesFrom(buf, starts, perm[b] as number, x, from) > 0) {
           perm[b + 1] = perm[b] as number;
           b--;
         }
@@ -587,6 +590,34 @@ function nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Uint32A
 }
 
 const NEARLY_SORTED_REACH = 4;
+
+/** The number of leading bytes every entry `perm[k..m)` has in common (at most the shortest entry's length). */
+function sharedPrefix(buf: Buffer, starts: Uint32Array, perm: Uint32Array, k: number, m: number): number {
+  const f = perm[k] as number;
+  const s0 = starts[f] as number;
+  let cp = (starts[f + 1] as number) - s0;
+  for (let a = k + 1; a < m && cp > 0; a++) {
+    const x = perm[a] as number;
+    const sx = starts[x] as number;
+    const len = Math.min(cp, (starts[x + 1] as number) - sx);
+    let j = 0;
+    while (j < len && buf[sx + j] === buf[s0 + j]) j++;
+    cp = j;
+  }
+  return cp;
+}
+
+/** {@link cmpEntries} of two entries known to share their first `from` bytes. */
+function cmpEntriesFrom(buf: Buffer, starts: Uint32Array, x: number, y: number, from: number): number {
+  return compareBytes(
+    buf,
+    (starts[x] as number) + from,
+    starts[x + 1] as number,
+    buf,
+    (starts[y] as number) + from,
+    starts[y + 1] as number,
+  );
+}
 
 function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): number {
   return compareBytes(
@@ -699,6 +730,17 @@ function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, Obje
   return objects !== null && objects.size > 0 ? objects : null;
 }
 
+/** Entries encoded before a build sizes its writer for the rest. */
+const SIZE_SAMPLE = 8;
+
+/**
+ * Grows `w` once for the `n - k` entries still to encode, at 1.25× the mean size of the `k` written (wide rows,
+ * long strings: the writer would otherwise double, and copy what it holds, several times).
+ */
+function reserveRest(w: ByteWriter, k: number, n: number): void {
+  if (n > k) w.ensure(Math.ceil((w.pos / k) * (n - k) * 1.25));
+}
+
 /** Encodes rows with weights into a new sorted, consolidated batch. */
 export function buildBatch(
   layout: TraceLayout,
@@ -722,6 +764,7 @@ export function buildBatch(
     splits[k] = w.pos;
     encodeColumnsTo(w, row, layout.valCols, objects, true);
     ws[k++] = wt;
+    if (k === SIZE_SAMPLE) reserveRest(w, k, n);
   }
   starts[n] = w.pos;
   return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
@@ -757,6 +800,7 @@ export function buildKeyedBatch(
     splits[k] = w.pos;
     for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
     ws[k++] = wt;
+    if (k === SIZE_SAMPLE) reserveRest(w, k, n);
   }
   starts[n] = w.pos;
   return buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
