@@ -29,6 +29,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
                     apt-get when missing)
   standby suite flags: --runs N (default 3; any value writes the scratch file only); --quick skips 5M rows
   nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
+                       --queries q0,q5,... (a subset; writes the scratch file only)
+                       --merge (replace those queries' results in bench/results/nexmark.json and rewrite the
+                         BENCHMARKS.md section after each query; the other queries keep theirs, with their size)
   nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
     scratch file only)`;
 
@@ -47,6 +50,8 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       variant: { type: 'string' },
       events: { type: 'string' },
+      queries: { type: 'string' },
+      merge: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -63,12 +68,15 @@ async function main(): Promise<void> {
       console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
     return;
   }
-  const { quick, orders, batch, runs, seed, engines, workloads, variant, events } = values;
+  const { quick, orders, batch, runs, seed, engines, workloads, variant, events, queries, merge } = values;
   const t0 = performance.now();
   for (const name of names) {
     const suite = await (SUITES[name] as () => Promise<Suite>)();
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
-    await suite.run({ quick, flags: { orders, batch, runs, seed, engines, workloads, variant, events } });
+    await suite.run({
+      quick,
+      flags: { orders, batch, runs, seed, engines, workloads, variant, events, queries, merge },
+    });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }

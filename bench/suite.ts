@@ -13,6 +13,10 @@ export interface SuiteFlags {
   variant?: string;
   /** Events per query (nexmark suite). */
   events?: string;
+  /** Comma-separated query names (nexmark suite). */
+  queries?: string;
+  /** Merge the results into the official report (nexmark suite). */
+  merge?: boolean;
 }
 
 export interface SuiteOptions {
