@@ -771,6 +771,52 @@ export function buildBatch(
 }
 
 /**
+ * A batch of entries of in-memory batches as they are encoded (entry `entries[i]` of `batches[i]`, with weight
+ * `weights[i]`), sorted and consolidated: what an operator that discards stored entries adds to retract them,
+ * without decoding and encoding their rows again. The entries keep their exact bytes (a row stored twice with
+ * different encodings, -0 and 0 say, is retracted entry by entry).
+ */
+export function batchOfEntries(
+  layout: TraceLayout,
+  batches: readonly TraceBatch[],
+  entries: readonly number[],
+  weights: readonly number[],
+): TraceBatch {
+  const n = entries.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const b = batches[i] as TraceBatch;
+    const e = entries[i] as number;
+    total += (b.offsets[e + 1] as number) - (b.offsets[e] as number);
+  }
+  const buf = Buffer.allocUnsafe(total);
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let objects: Map<string, ObjectValue> | null = null;
+  const seen = new Set<TraceBatch>();
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const b = batches[i] as TraceBatch;
+    const e = entries[i] as number;
+    const s = b.offsets[e] as number;
+    const end = b.offsets[e + 1] as number;
+    starts[i] = p;
+    splits[i] = p + ((b.splits[e] as number) - s);
+    b.arena.copy(buf, p, s, end);
+    p += end - s;
+    ws[i] = weights[i] as number;
+    if (b.objects !== null && !seen.has(b)) {
+      seen.add(b);
+      objects ??= new Map();
+      for (const [k, v] of b.objects) if (!objects.has(k)) objects.set(k, v);
+    }
+  }
+  starts[n] = p;
+  return buildFromEncoded(layout, buf, starts, splits, ws, n, objects);
+}
+
+/**
  * {@link buildBatch} for the rows `[keys[i], ...rows[i]]` of a layout keyed by column 0 alone (an operator that
  * keys rows by a computed value: the join), without building those rows.
  */

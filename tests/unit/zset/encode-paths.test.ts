@@ -1,12 +1,19 @@
 /**
  * The fast paths of the trace encoding: long strings written by the native UTF-8 writer, a batch build that
- * sizes its writer from its first entries, and a sort that compares tied entries after the bytes they share.
+ * sizes its writer from its first entries, a sort that compares tied entries after the bytes they share, and a
+ * batch of other batches' entries taken as they are encoded (a join's retraction of the rows it discards).
  * Each must give exactly the bytes and order of the plain definitions (the on-disk formats depend on them).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ByteWriter, decodeKeyValue, encodeKeyValue, K_STR } from '../../../src/zset/key-codec.ts';
-import { buildBatch, mergeBatches, type TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import {
+  batchOfEntries,
+  buildBatch,
+  mergeBatches,
+  type TraceBatch,
+  traceLayout,
+} from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 
 /** The string encoding by its definition: tag, UTF-8 with each 0x00 written 00 ff, then 00 01. */
@@ -143,6 +150,53 @@ describe('batch build and merge', () => {
         `${n} rows`,
       );
     }
+  });
+
+  test('a batch of entries of other batches equals the batch built from their rows (equal entries summed)', () => {
+    const ra = rows(120, (i) => i % 4 === 0);
+    const rb = [...rows(80, (i) => i % 9 === 0), ...ra.slice(0, 30)];
+    const a = buildBatch(
+      layout,
+      ra,
+      ra.map(() => 1),
+    );
+    const b = buildBatch(
+      layout,
+      rb,
+      rb.map(() => 2),
+    );
+    const from: TraceBatch[] = [];
+    const idx: number[] = [];
+    const ws: number[] = [];
+    for (const [x, step] of [
+      [a, 2],
+      [b, 3],
+    ] as const)
+      for (let e = 0; e < x.length; e += step) {
+        from.push(x);
+        idx.push(e);
+        ws.push(-(x.wts[e] as number));
+      }
+    const want = new Map<string, number>();
+    from.forEach((x, i) => {
+      const e = idx[i] as number;
+      const k = x.arena.subarray(x.offsets[e] as number, x.offsets[e + 1] as number).toString('hex');
+      want.set(k, (want.get(k) ?? 0) + (ws[i] as number));
+    });
+    assert.deepEqual(
+      entries(batchOfEntries(layout, from, idx, ws)),
+      [...want].filter(([, w]) => w !== 0).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+    );
+    // retracting every entry of a merge of a and b leaves nothing once merged with it
+    const m = mergeBatches(a, b);
+    const all = Array.from({ length: m.length }, (_, e) => e);
+    const gone = batchOfEntries(
+      layout,
+      all.map(() => m),
+      all,
+      all.map((e) => -(m.wts[e] as number)),
+    );
+    assert.equal(mergeBatches(m, gone).length, 0);
   });
 
   test('a merge equals the batch built from both inputs (interleaved, cancelling entries)', () => {
