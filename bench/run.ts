@@ -35,6 +35,9 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
                      writes the scratch file only; the in-memory run gets the same heap (its failure point is
                      reported) unless it is the default size
   nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
+                       --queries q0,q5,... (a subset; writes the scratch file only)
+                       --merge (replace those queries' results in bench/results/nexmark.json and rewrite the
+                         BENCHMARKS.md section after each query; the other queries keep theirs, with their size)
   nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
     scratch file only)
   ordered-lateness suite flags: --runs N (default 3; any value writes the scratch file only)`;
@@ -56,6 +59,8 @@ async function main(): Promise<void> {
       events: { type: 'string' },
       rows: { type: 'string' },
       heap: { type: 'string' },
+      queries: { type: 'string' },
+      merge: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -72,14 +77,28 @@ async function main(): Promise<void> {
       console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
     return;
   }
-  const { quick, orders, batch, runs, seed, engines, workloads, variant, events, rows, heap } = values;
+  const {
+    quick,
+    orders,
+    batch,
+    runs,
+    seed,
+    engines,
+    workloads,
+    variant,
+    events,
+    rows,
+    heap,
+    queries,
+    merge,
+  } = values;
   const t0 = performance.now();
   for (const name of names) {
     const suite = await (SUITES[name] as () => Promise<Suite>)();
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
     await suite.run({
       quick,
-      flags: { orders, batch, runs, seed, engines, workloads, variant, events, rows, heap },
+      flags: { orders, batch, runs, seed, engines, workloads, variant, events, rows, heap, queries, merge },
     });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -17,6 +17,10 @@ export interface SuiteFlags {
   rows?: string;
   /** Heap limit in MiB of the spill suite's spilling run. */
   heap?: string;
+  /** Comma-separated query names (nexmark suite). */
+  queries?: string;
+  /** Merge the results into the official report (nexmark suite). */
+  merge?: boolean;
 }
 
 export interface SuiteOptions {

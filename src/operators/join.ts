@@ -42,7 +42,9 @@
  * both sides discards both sides below the smaller of the two, as Feldera does; an inner join's `l.x >= f(r.y)`
  * with a waterline on `r.y` discards left rows below `f(waterline)`, and so on). At the end of a step in which
  * some rule's bound rose, the rows it covers are discarded: added to the side with the opposite weight (no
- * output: their past output stands) and logged as a removal from "left"/"right" like any other change, so
+ * output: their past output stands; the entries of in-memory batches as one batch of their encoded bytes,
+ * without decoding a row, those of file-backed batches through the head) and logged as a removal from
+ * "left"/"right" like any other change, so
  * checkpoints, restore and warm apply agree. An outer join only gets the key-pair rule, which discards a row
  * together with all its partners (equal keys, one bound), so match counts stay exact.
  * The discard does not scan the side: the head is sealed, then each batch keeps (built once, on the first
@@ -79,6 +81,7 @@ import {
   skipKeyValue,
 } from '../zset/key-codec.ts';
 import {
+  batchOfEntries,
   buildBatch,
   buildKeyedBatch,
   buildKeyedBatchSteps,
@@ -611,6 +614,11 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     // rows already below a bound before this discard were discarded then, or are late rows (listed)
     for (let i = 0; i < side.late.rows.length; i++)
       push(gone, side.late.rows[i] as Row, side.late.weights[i] as number);
+    // entries of in-memory batches are retracted by their bytes (one batch, pushed below: no row decoded,
+    // unless the change log wants it); those of file-backed batches as rows, through the head
+    const fromBatches: TraceBatch[] = [];
+    const entries: number[] = [];
+    const retract: number[] = [];
     const old = side.gcAt;
     const batches = side.sealed;
     for (let i = 0; i < rules.length; i++) {
@@ -623,7 +631,6 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
         const hi = lowerBound(batch, perm, col, rule, bounds[i] as Value);
         for (let p = lo; p < hi; p++) {
           const e = perm[p] as number;
-          const row = decodeValue(batch, e);
           // below another rule's bound already: discarded before (or late), or counted by an earlier rule now
           let dead = false;
           for (let j = 0; j < rules.length && !dead; j++) {
@@ -631,16 +638,27 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
             const bj = (j < i ? bounds[j] : old[j]) as Value;
             if (bj === null) continue;
             const rj = rules[j] as JoinGcRule;
-            const v = row[rj.col] as Value;
+            const v = decodeColumn(batch, e, rj.col);
             dead = v !== null && rj.compare(v, bj) < 0;
           }
-          if (!dead) push(gone, row, batch.weight(e));
+          if (dead) continue;
+          const w = batch.weight(e);
+          if (batch instanceof TraceBatch) {
+            fromBatches.push(batch);
+            entries.push(e);
+            retract.push(-w);
+            if (side.log.enabled) side.log.record(decodeValue(batch, e), -w);
+          } else push(gone, decodeValue(batch, e), w);
         }
       }
     }
     for (let i = 0; i < rules.length; i++) side.gcAt[i] = bounds[i] as Value;
     side.late.rows.length = 0;
     side.late.weights.length = 0;
+    if (entries.length > 0) {
+      const trace = side.trace as Trace;
+      trace.pushBatch(batchOfEntries(trace.layout, fromBatches, entries, retract), true);
+    }
     const c = consolidate(gone);
     for (let i = 0; i < c.rows.length; i++) {
       const row = c.rows[i] as Row;

@@ -210,12 +210,24 @@ function putU32(w: ByteWriter, n: number): void {
   b[w.pos++] = n & 255;
 }
 
+/** Strings at least this long are written by the native UTF-8 writer (a call costs more than a short loop). */
+const NATIVE_WRITE_MIN = 16;
+
 /** Writes `s` escaped (0x00 → 00 ff) and terminated (00 01). */
 function putEscaped(w: ByteWriter, s: string): void {
   const n = s.length;
   w.ensure(n * 3 + 2);
   const b = w.buf;
   let p = w.pos;
+  if (n >= NATIVE_WRITE_MIN && !s.includes('\0')) {
+    // no NUL: the escaped form is the UTF-8 bytes as they are (a multi-byte sequence never holds 0x00), which
+    // the native writer produces in one call (callers pass well-formed strings; n * 3 bytes always suffice)
+    p += b.write(s, p, 'utf8');
+    b[p++] = 0;
+    b[p++] = 1;
+    w.pos = p;
+    return;
+  }
   let ascii = true;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);

@@ -599,15 +599,18 @@ function* sortEntries(buf: Buffer, starts: Uint32Array, n: number): Steps<Uint32
     const i = perm[k] as number;
     let m = k + 1;
     while (m < n && hi[perm[m] as number] === hi[i] && lo[perm[m] as number] === lo[i]) m++;
+    // the run's entries share more than those bytes when they are rows of one key with equal leading values (a
+    // group's rows of a wide join): comparisons start after all the bytes they share
+    const from = m - k > 1 ? sharedPrefix(buf, starts, perm, k, m) : 0;
     if (m - k > 16) {
-      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntries(buf, starts, x, y));
+      const run = Array.from(perm.subarray(k, m)).sort((x, y) => cmpEntriesFrom(buf, starts, x, y, from));
       perm.set(run, k);
     } else if (m - k > 1) {
       // short run (typically a key's retraction and insertion): stable insertion sort in place
       for (let a = k + 1; a < m; a++) {
         const x = perm[a] as number;
         let b = a - 1;
-        while (b >= k && cmpEntries(buf, starts, perm[b] as number, x) > 0) {
+        while (b >= k && cmpEntriesFrom(buf, starts, perm[b] as number, x, from) > 0) {
           perm[b + 1] = perm[b] as number;
           b--;
         }
@@ -643,6 +646,34 @@ function* nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Steps<
 }
 
 const NEARLY_SORTED_REACH = 4;
+
+/** The number of leading bytes every entry `perm[k..m)` has in common (at most the shortest entry's length). */
+function sharedPrefix(buf: Buffer, starts: Uint32Array, perm: Uint32Array, k: number, m: number): number {
+  const f = perm[k] as number;
+  const s0 = starts[f] as number;
+  let cp = (starts[f + 1] as number) - s0;
+  for (let a = k + 1; a < m && cp > 0; a++) {
+    const x = perm[a] as number;
+    const sx = starts[x] as number;
+    const len = Math.min(cp, (starts[x + 1] as number) - sx);
+    let j = 0;
+    while (j < len && buf[sx + j] === buf[s0 + j]) j++;
+    cp = j;
+  }
+  return cp;
+}
+
+/** {@link cmpEntries} of two entries known to share their first `from` bytes. */
+function cmpEntriesFrom(buf: Buffer, starts: Uint32Array, x: number, y: number, from: number): number {
+  return compareBytes(
+    buf,
+    (starts[x] as number) + from,
+    starts[x + 1] as number,
+    buf,
+    (starts[y] as number) + from,
+    starts[y + 1] as number,
+  );
+}
 
 function cmpEntries(buf: Buffer, starts: Uint32Array, x: number, y: number): number {
   return compareBytes(
@@ -777,6 +808,17 @@ function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, Obje
   return objects !== null && objects.size > 0 ? objects : null;
 }
 
+/** Entries encoded before a build sizes its writer for the rest. */
+const SIZE_SAMPLE = 8;
+
+/**
+ * Grows `w` once for the `n - k` entries still to encode, at 1.25× the mean size of the `k` written (wide rows,
+ * long strings: the writer would otherwise double, and copy what it holds, several times).
+ */
+function reserveRest(w: ByteWriter, k: number, n: number): void {
+  if (n > k) w.ensure(Math.ceil((w.pos / k) * (n - k) * 1.25));
+}
+
 /** Encodes rows with weights into a new sorted, consolidated batch. */
 export function buildBatch(
   layout: TraceLayout,
@@ -811,11 +853,58 @@ function* buildBatchSteps(
       splits[k] = w.pos;
       encodeColumnsTo(w, row, layout.valCols, objects, true);
       ws[k++] = wt;
+      if (k === SIZE_SAMPLE) reserveRest(w, k, n);
     }
     yield;
   }
   starts[n] = w.pos;
   return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+}
+
+/**
+ * A batch of entries of in-memory batches as they are encoded (entry `entries[i]` of `batches[i]`, with weight
+ * `weights[i]`), sorted and consolidated: what an operator that discards stored entries adds to retract them,
+ * without decoding and encoding their rows again. The entries keep their exact bytes (a row stored twice with
+ * different encodings, -0 and 0 say, is retracted entry by entry).
+ */
+export function batchOfEntries(
+  layout: TraceLayout,
+  batches: readonly TraceBatch[],
+  entries: readonly number[],
+  weights: readonly number[],
+): TraceBatch {
+  const n = entries.length;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const b = batches[i] as TraceBatch;
+    const e = entries[i] as number;
+    total += (b.offsets[e + 1] as number) - (b.offsets[e] as number);
+  }
+  const buf = Buffer.allocUnsafe(total);
+  const starts = new Uint32Array(n + 1);
+  const splits = new Uint32Array(n);
+  const ws = new Float64Array(n);
+  let objects: Map<string, ObjectValue> | null = null;
+  const seen = new Set<TraceBatch>();
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const b = batches[i] as TraceBatch;
+    const e = entries[i] as number;
+    const s = b.offsets[e] as number;
+    const end = b.offsets[e + 1] as number;
+    starts[i] = p;
+    splits[i] = p + ((b.splits[e] as number) - s);
+    b.arena.copy(buf, p, s, end);
+    p += end - s;
+    ws[i] = weights[i] as number;
+    if (b.objects !== null && !seen.has(b)) {
+      seen.add(b);
+      objects ??= new Map();
+      for (const [k, v] of b.objects) if (!objects.has(k)) objects.set(k, v);
+    }
+  }
+  starts[n] = p;
+  return drain(buildFromEncoded(layout, buf, starts, splits, ws, n, objects));
 }
 
 /**
@@ -860,6 +949,7 @@ export function* buildKeyedBatchSteps(
       splits[k] = w.pos;
       for (let c2 = 0; c2 < width; c2++) encodeKeyValue(w, row[c2] as Value, objects, true);
       ws[k++] = wt;
+      if (k === SIZE_SAMPLE) reserveRest(w, k, n);
     }
     yield;
   }
