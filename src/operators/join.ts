@@ -83,8 +83,8 @@ import {
 import {
   batchOfEntries,
   buildBatch,
-  buildKeyedBatch,
   buildKeyedBatchSteps,
+  drain,
   forEachKeyEntry,
   HEAD_MIN,
   loadFileBatch,
@@ -303,29 +303,11 @@ class Side {
   seal(merge: boolean): void {
     this.pushFrozen();
     if (this.headRows === 0) return;
-    const keys: Value[] = [];
-    const rows: Row[] = [];
-    const ws: number[] = [];
-    const emit = (k: unknown, b: Bucket): void => {
-      const br = b.rows;
-      const bw = b.weights;
-      for (let i = 0; i < br.length; i++) {
-        keys.push(k as Value);
-        rows.push(br[i] as Row);
-        ws.push(bw[i] as number);
-      }
-    };
-    const numeric = numericKeys(this.head);
-    if (numeric !== null) {
-      // numeric order is the key codec's order: the entries are encoded sorted by key (and, for rows inserted
-      // in ascending order, by value), so the build usually skips its radix sort
-      numeric.sort();
-      for (let i = 0; i < numeric.length; i++) emit(numeric[i], this.head.get(numeric[i]) as Bucket);
-    } else for (const [k, b] of this.head) emit(k, b);
+    const trace = this.traceFor(rowWidth(this.head) + 1);
+    const batch = drain(frozenSteps(trace.layout, this.head, Number.POSITIVE_INFINITY));
     this.head.clear();
     this.headRows = 0;
-    const trace = this.traceFor((rows[0] as Row).length + 1);
-    trace.pushBatch(buildKeyedBatch(trace.layout, keys, rows, ws), merge);
+    trace.pushBatch(batch, merge);
   }
 
   /** Pushes the frozen head's batch into the trace (built now if the checkpoint has not built it yet), unmerged. */
@@ -346,8 +328,7 @@ class Side {
     this.pushFrozen();
     if (this.headRows === 0) return;
     const frozen = this.head;
-    const first = (frozen.values().next().value as Bucket).rows[0] as Row;
-    const trace = this.traceFor(first.length + 1);
+    const trace = this.traceFor(rowWidth(frozen) + 1);
     this.head = new Map();
     this.frozen = frozen;
     this.frozenRows = this.headRows;
@@ -743,11 +724,24 @@ function snapshotOf(side: Side): Batch {
   return new TraceParts(side.trace.batches, side.pending === null ? [] : [side.pending]);
 }
 
+/** The width of the head's rows (every row of a side has the same width). */
+function rowWidth(head: Map<unknown, Bucket>): number {
+  for (const b of head.values()) if (b.rows.length > 0) return (b.rows[0] as Row).length;
+  throw new Error('rowWidth: a head with rows has none');
+}
+
 /**
- * Builds a frozen head's batch (as {@link Side.seal} does), pausing while its entries are collected and while the
- * batch is built. Numeric keys are sorted first when they are few (a typed-array sort cannot pause).
+ * Builds a head's batch, pausing while its entries are collected and while the batch is built ({@link Side.seal}
+ * runs it to its end with `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first
+ * when there are at most `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's
+ * order, so the entries are encoded sorted by key (and, for rows inserted in ascending order, by value) and the
+ * build usually skips its radix sort.
  */
-function* frozenSteps(layout: TraceLayout, head: Map<unknown, Bucket>): Generator<void, TraceBatch, void> {
+function* frozenSteps(
+  layout: TraceLayout,
+  head: Map<unknown, Bucket>,
+  sortMax = SORT_KEYS_MAX,
+): Generator<void, TraceBatch, void> {
   const keys: Value[] = [];
   const rows: Row[] = [];
   const ws: number[] = [];
@@ -760,7 +754,7 @@ function* frozenSteps(layout: TraceLayout, head: Map<unknown, Bucket>): Generato
       ws.push(bw[i] as number);
     }
   };
-  const numeric = head.size <= SORT_KEYS_MAX ? numericKeys(head) : null;
+  const numeric = head.size <= sortMax ? numericKeys(head) : null;
   let i = 0;
   if (numeric !== null) {
     numeric.sort();

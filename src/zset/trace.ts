@@ -512,7 +512,7 @@ const SLICE = 1 << 14;
 type Steps<T> = Generator<void, T, void>;
 
 /** Runs a build to its end without pausing. */
-function drain<T>(g: Steps<T>): T {
+export function drain<T>(g: Generator<void, T, void>): T {
   for (;;) {
     const r = g.next();
     if (r.done === true) return r.value;
