@@ -200,7 +200,7 @@ export interface PlannedGroup {
   readonly reads: readonly string[];
 }
 
-const WINDOW_ONLY = new Set(['lag', 'lead', 'row_number', 'rank', 'dense_rank']);
+const WINDOW_ONLY = new Set(['lag', 'lead', 'first_value', 'last_value', 'row_number', 'rank', 'dense_rank']);
 
 /** Plans a recursive group into `circuit`: one fixpoint operator and one port per view. */
 export function planRecursiveGroup(o: GroupOptions): PlannedGroup {

@@ -1,6 +1,8 @@
 /**
  * Window aggregates and LAG/LEAD in a select list — `SUM(x) OVER (PARTITION BY ... ORDER BY ... [frame])`,
- * COUNT/MIN/MAX/AVG/... likewise, `LAG(x [, k [, default]]) OVER (...)`, `LEAD(...)` — planned onto the
+ * COUNT/MIN/MAX/AVG/... likewise, `LAG(x [, k [, default]]) OVER (...)`, `LEAD(...)`, `FIRST_VALUE(x)`,
+ * `LAST_VALUE(x)` (x at the partition's first / last row in that order; only the frames where that is the
+ * frame's first / last row, see `checkEndFrame`) — planned onto the
  * window-agg operator (`operators/window-agg.ts`). All calls of one SELECT must share PARTITION BY and ORDER BY
  * (frames may differ).
  *
@@ -9,8 +11,9 @@
  * `CURRENT ROW`; `RANGE BETWEEN <offset> PRECEDING AND ...` on one numeric, DATE or TIMESTAMP key (an interval
  * offset for the temporal ones). Aggregates compute exactly as in GROUP BY (`aggregates.ts`). ORDER BY uses
  * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
- * and LAG/LEAD never depend on arrival order; without ORDER BY, LAG/LEAD order the partition by the calls' first
- * arguments (ascending, NULL first, as Feldera does), then by the whole row.
+ * and LAG/LEAD never depend on arrival order (nor FIRST_VALUE/LAST_VALUE: the first of tied rows is the one whose
+ * whole row sorts first); without ORDER BY, LAG/LEAD (and FIRST_VALUE/LAST_VALUE) order the partition by the
+ * calls' first arguments (ascending, NULL first, as Feldera does), then by the whole row.
  *
  * LATENESS (Feldera's rolling-aggregate rules): a partition key with a waterline discards the partitions below it
  * and keeps its waterline in the output (a change stays in its partition). With a waterline W on the first ORDER
@@ -89,11 +92,14 @@ export interface WindowAggContext {
   readonly materialize: (exprs: Bound[]) => Rel;
 }
 
-/** True when the calls are window functions this module plans (aggregates, LAG, LEAD). */
+/** Window functions planned here besides the aggregates. */
+const VALUE_FUNCTIONS: ReadonlySet<string> = new Set(['lag', 'lead', 'first_value', 'last_value']);
+
+/** True when the calls are window functions this module plans (aggregates, LAG, LEAD, FIRST_VALUE, LAST_VALUE). */
 export function isWindowAggCall(call: Ast): boolean {
   const fc = call.FuncCall;
   const name = String(fc.funcname[fc.funcname.length - 1].String.sval).toLowerCase();
-  return AGGREGATE_NAMES.has(name) || name === 'lag' || name === 'lead';
+  return AGGREGATE_NAMES.has(name) || VALUE_FUNCTIONS.has(name);
 }
 
 type Fn = (rows: readonly Row[], i: number, lo: number, hi: number) => Value;
@@ -199,6 +205,24 @@ export function planWindowAggs(
       // a new row changes LAG of the rows after it only; LEAD of rows before it, arbitrarily old
       extents.push({ reach: undefined, lag: raw === 'lag' ? 0 : undefined });
       types.push(t);
+      continue;
+    }
+    if (raw === 'first_value' || raw === 'last_value') {
+      if (args.length !== 1)
+        throw sqlError('SqlTypeError', `${shown} takes exactly one argument`, scope, fc.location);
+      const last = raw === 'last_value';
+      // frameOf first: it refuses GROUPS and EXCLUDE and gives the extent (for LATENESS)
+      const f = frameOf(fc, orders, scope);
+      checkEndFrame(fc, last, orders.length > 0, scope);
+      const ex = (args[0] as Bound).gen(shifted);
+      // the frame's first (last) row is the partition's: no frame to evaluate
+      fns.push((rows) => {
+        const r = rows[last ? rows.length - 1 : 0] as Row;
+        return ex(r, r);
+      });
+      frames.push((rows) => [0, rows.length - 1]);
+      extents.push(f.extent);
+      types.push(withNullable((args[0] as Bound).type, true));
       continue;
     }
     const name = (AGGREGATE_ALIASES[raw] ?? raw) as AggregateName;
@@ -422,6 +446,28 @@ function frameOf(
     return [lo, hi];
   };
   return { frame, extent };
+}
+
+/**
+ * FIRST_VALUE / LAST_VALUE take only the frames Feldera supports, whose first (last) row is the partition's:
+ * FIRST_VALUE from UNBOUNDED PRECEDING to CURRENT ROW or UNBOUNDED FOLLOWING, LAST_VALUE from UNBOUNDED
+ * PRECEDING or CURRENT ROW to UNBOUNDED FOLLOWING (RANGE or ROWS). Without a frame: with ORDER BY the SQL
+ * default (RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW: FIRST_VALUE only), without ORDER BY the partition.
+ */
+function checkEndFrame(fc: Ast, last: boolean, ordered: boolean, scope: BindContext): void {
+  let o = (fc.over.frameOptions ?? 0) as number;
+  if ((o & 1) === 0) {
+    if (!ordered) return;
+    o = F.RANGE | F.START_UNBOUNDED_PRECEDING | F.END_CURRENT_ROW;
+  }
+  const ok = last
+    ? (o & F.END_UNBOUNDED_FOLLOWING) !== 0 && (o & (F.START_UNBOUNDED_PRECEDING | F.START_CURRENT_ROW)) !== 0
+    : (o & F.START_UNBOUNDED_PRECEDING) !== 0 && (o & (F.END_CURRENT_ROW | F.END_UNBOUNDED_FOLLOWING)) !== 0;
+  if (ok) return;
+  const supported = last
+    ? 'LAST_VALUE supports only frames (RANGE or ROWS) BETWEEN UNBOUNDED PRECEDING or CURRENT ROW AND UNBOUNDED FOLLOWING (with ORDER BY, the default frame ends at CURRENT ROW: write the frame)'
+    : 'FIRST_VALUE supports only frames (RANGE or ROWS) BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW or UNBOUNDED FOLLOWING (the default frame is one)';
+  throw sqlError('SqlUnsupported', supported, scope, fc.location, { construct: 'frame' });
 }
 
 /** Order key types whose values and frame offsets are plain numbers (or BIGINT) in one unit. */
