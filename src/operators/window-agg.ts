@@ -1,6 +1,6 @@
 /**
- * window-agg: SQL window functions that are not ranks — aggregates `OVER (PARTITION BY ... ORDER BY ... frame)`
- * and LAG/LEAD. A row of the input is `[k1..kp, rest...]` (the partition key first); every input row comes out
+ * window-agg: SQL window functions that are not ranks — aggregates `OVER (PARTITION BY ... ORDER BY ... frame)`,
+ * LAG/LEAD and FIRST_VALUE/LAST_VALUE. A row of the input is `[k1..kp, rest...]` (the partition key first); every input row comes out
  * once per copy with the values of the window functions appended: `[k1..kp, rest..., f1, ..., fm]`.
  *
  * The partition's rows are kept sorted by the caller's order, ties cut by the row's encoding (so the order is
