@@ -12,8 +12,9 @@
  * offset for the temporal ones). Aggregates compute exactly as in GROUP BY (`aggregates.ts`). ORDER BY uses
  * Feldera's NULL order (NULL smallest); rows with equal keys are ordered by their whole value, so ROWS frames
  * and LAG/LEAD never depend on arrival order (nor FIRST_VALUE/LAST_VALUE: the first of tied rows is the one whose
- * whole row sorts first); without ORDER BY, LAG/LEAD (and FIRST_VALUE/LAST_VALUE) order the partition by the
- * calls' first arguments (ascending, NULL first, as Feldera does), then by the whole row.
+ * whole row sorts first); without ORDER BY, LAG/LEAD order the partition by the calls' first arguments
+ * (ascending, NULL first, as Feldera does), then by the whole row, and FIRST_VALUE(x) / LAST_VALUE(x) are x's
+ * smallest (NULL first) / largest value.
  *
  * LATENESS (Feldera's rolling-aggregate rules): a partition key with a waterline discards the partitions below it
  * and keeps its waterline in the output (a change stays in its partition). With a waterline W on the first ORDER
@@ -214,12 +215,32 @@ export function planWindowAggs(
       // frameOf first: it refuses GROUPS and EXCLUDE and gives the extent (for LATENESS)
       const f = frameOf(fc, orders, scope);
       checkEndFrame(fc, last, orders.length > 0, scope);
-      const ex = (args[0] as Bound).gen(shifted);
+      const x = args[0] as Bound;
+      const ex = x.gen(shifted);
       // the frame's first (last) row is the partition's: no frame to evaluate
-      fns.push((rows) => {
-        const r = rows[last ? rows.length - 1 : 0] as Row;
-        return ex(r, r);
-      });
+      if (orders.length > 0)
+        fns.push((rows) => {
+          const r = rows[last ? rows.length - 1 : 0] as Row;
+          return ex(r, r);
+        });
+      else {
+        // without ORDER BY: x's own smallest (largest) value, NULL first — whatever the other calls' arguments
+        // (the partition's implicit order starts with the first call's); scanned once per partition
+        const byX = compareByKeys([
+          sortKey({ sortby_dir: 'SORTBY_DEFAULT', sortby_nulls: 'SORTBY_NULLS_DEFAULT' }, x, shifted),
+        ]);
+        let seen: readonly Row[] | undefined;
+        let value: Value = null;
+        fns.push((rows) => {
+          if (rows !== seen) {
+            let best = rows[0] as Row;
+            for (const r of rows) if ((last ? byX(r, best) : byX(best, r)) > 0) best = r;
+            seen = rows;
+            value = ex(best, best);
+          }
+          return value;
+        });
+      }
       frames.push((rows) => [0, rows.length - 1]);
       extents.push(f.extent);
       types.push(withNullable((args[0] as Bound).type, true));

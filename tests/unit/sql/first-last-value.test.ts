@@ -123,6 +123,20 @@ test('FIRST_VALUE / LAST_VALUE: no PARTITION BY, DESC order, RANGE and ROWS fram
       [5, null, 5],
     ],
   );
+  // ... x's own, also when another call's argument comes first in the partition's implicit order
+  const mixed = await view(
+    TABLE,
+    'SELECT id, SUM(id) OVER (PARTITION BY g) AS s, FIRST_VALUE(x) OVER (PARTITION BY g) AS f, LAST_VALUE(x) OVER (PARTITION BY g) AS l FROM t',
+    [r(1, 'a', 1, 10), r(2, 'a', 2, null), r(3, 'a', 3, 7)],
+  );
+  assert.deepEqual(
+    mixed.rows.map((x) => [x.f, x.l]),
+    [
+      [null, 10],
+      [null, 10],
+      [null, 10],
+    ],
+  );
   const p = await compileProgram(
     `${TABLE} CREATE VIEW v AS SELECT FIRST_VALUE(id) OVER (ORDER BY ts) AS f, LAST_VALUE(g) OVER (ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS l FROM t;`,
   );
