@@ -345,9 +345,11 @@ async function main(): Promise<void> {
   );
   const casesDir = join(dir, 'cases');
   if (!existsSync(casesDir)) {
-    process.stdout.write(
+    // a run that ran nothing must not look like a pass
+    process.stderr.write(
       `conformance: no corpus at ${casesDir} (set --dir or HOLDFAST_CONFORMANCE_DIR); nothing run\n`,
     );
+    process.exitCode = 2;
     return;
   }
   const folders = readdirSync(casesDir)
