@@ -102,7 +102,7 @@ import {
   traceLayout,
   UNIQUE_HEAD_MIN,
 } from '../zset/trace.ts';
-import { type Row, sameRow, type Value } from '../zset/value.ts';
+import { encodeRow, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 export type JoinKind = 'inner' | 'left' | 'right' | 'full';
@@ -217,6 +217,55 @@ interface Partners {
 }
 
 const NO_PARTNERS: Partners = { rows: [], weights: [], matches: null };
+
+/**
+ * A key's partners in one order whatever the side's layout: by each row's encoding. Where a partner sits (a
+ * sealed batch, the head, a checkpoint's frozen head) depends on when seals and checkpoints happened, which is
+ * wall-clock timing, so the order of a lookup's rows would otherwise differ between a run and its replay; the
+ * join's output order (and what downstream operators emit first) follows it, and exactly-once file output relies
+ * on a replay writing the same bytes.
+ */
+function inCanonicalOrder(p: Partners): Partners {
+  const n = p.rows.length;
+  if (n < 2) return p;
+  const keys = p.rows.map(encodeRow);
+  const idx = Array.from({ length: n }, (_, i) => i);
+  idx.sort((a, b) => {
+    const x = keys[a] as string;
+    const y = keys[b] as string;
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
+  // consolidated too: the same row in a batch and in the head (an insert and its later delete) is one entry
+  // with the sum of its weights, as it would be had both changes met in one place
+  const m = p.matches;
+  const rows: Row[] = [];
+  const weights: number[] = [];
+  const matches: number[] | null = m === null ? null : [];
+  for (let j = 0; j < n; j++) {
+    const i = idx[j] as number;
+    const r = p.rows[i] as Row;
+    const last = rows.length - 1;
+    if (last >= 0 && keys[i] === keys[idx[j - 1] as number] && sameRow(rows[last] as Row, r)) {
+      weights[last] = (weights[last] as number) + (p.weights[i] as number);
+      continue;
+    }
+    rows.push(r);
+    weights.push(p.weights[i] as number);
+    if (matches !== null) matches.push((m as number[])[i] as number);
+  }
+  let w = 0;
+  for (let j = 0; j < rows.length; j++) {
+    if (weights[j] === 0) continue;
+    rows[w] = rows[j] as Row;
+    weights[w] = weights[j] as number;
+    if (matches !== null) matches[w] = matches[j] as number;
+    w++;
+  }
+  rows.length = w;
+  weights.length = w;
+  if (matches !== null) matches.length = w;
+  return { rows, weights, matches };
+}
 
 /** One side's state: the trace of `[key, ...row]` rows, the head, and the LATENESS bookkeeping. */
 class Side {
@@ -448,7 +497,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   #partners(side: Side, from: Side, k: unknown, fromIsLeft: boolean): Partners {
     if (!side.outer && side.sealed.length === 0 && side.frozen === null) {
       const b = side.head.get(k);
-      return b ?? NO_PARTNERS;
+      if (b === undefined || b.rows.length < 2) return b ?? NO_PARTNERS;
     }
     const cached = this.#cache.get(k);
     if (cached !== undefined) return cached;
@@ -502,7 +551,7 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
           matches[j] = m;
         }
     }
-    const out: Partners = { rows, weights: ws, matches };
+    const out: Partners = inCanonicalOrder({ rows, weights: ws, matches });
     this.#cache.set(k, out);
     return out;
   }
