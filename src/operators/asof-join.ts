@@ -57,7 +57,6 @@ import {
   Trace,
   TraceBatch,
   type TraceLayout,
-  TraceParts,
   traceBatchesOf,
   traceLayout,
 } from '../zset/trace.ts';
@@ -359,9 +358,10 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const sealed = (t: Trace | null): Batch =>
-      t === null ? emptyBatch() : new TraceParts(t.sealedBatches());
-    return { [LEFT]: sealed(this.#leftTrace), [RIGHT]: sealed(this.#rightTrace) };
+    // O(1): the heads are frozen and the checkpoint builds their batches in slices (`Trace.capture`); a step only
+    // adds to the traces (the per-key cache answers its reads)
+    const captured = (t: Trace | null): Batch => (t === null ? emptyBatch() : t.capture());
+    return { [LEFT]: captured(this.#leftTrace), [RIGHT]: captured(this.#rightTrace) };
   }
 
   /**

@@ -21,7 +21,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import type { Row, Value } from '../zset/value.ts';
 import { addPart, forEachBelow, rowCount, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -157,7 +157,9 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); steps read it
+    // where it is (lookups, and the LATENESS range read of `forEachBelow`) without building it
+    return { input: this.#trace === null ? emptyBatch() : this.#trace.capture() };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {

@@ -20,7 +20,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { addPart, forEachBelow, rowCount, weightOf, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -116,7 +116,9 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
   snapshot(): StateBatches {
     this.resetLogs();
     return {
-      pending: this.#pending === null ? emptyBatch() : new TraceParts(this.#pending.sealedBatches()),
+      // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); the step's reads
+      // (`weightOf`, the range read of `forEachBelow`) take it where it is without building it
+      pending: this.#pending === null ? emptyBatch() : this.#pending.capture(),
     };
   }
 

@@ -14,7 +14,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
 import { addPart, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -102,7 +102,9 @@ export class SetOpOperator extends StatefulBase implements StatefulOperator, Ope
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const parts = (t: Trace | null): Batch => (t === null ? emptyBatch() : new TraceParts(t.sealedBatches()));
+    // O(1): the heads are frozen and the checkpoint builds their batches in slices (`Trace.capture`); lookups
+    // (`weightAt`) read a frozen head where it is
+    const parts = (t: Trace | null): Batch => (t === null ? emptyBatch() : t.capture());
     return { left: parts(this.#left), right: parts(this.#right) };
   }
 

@@ -37,15 +37,7 @@
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, emptyBatch, push } from '../zset/batch.ts';
 import { FileBatch } from '../zset/batch-file.ts';
-import {
-  entryCountOf,
-  sameLayout,
-  Trace,
-  TraceBatch,
-  TraceParts,
-  traceBatchesOf,
-  traceLayout,
-} from '../zset/trace.ts';
+import { entryCountOf, sameLayout, Trace, TraceBatch, traceBatchesOf, traceLayout } from '../zset/trace.ts';
 import { encodeColumns, encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -359,7 +351,9 @@ export abstract class SortedGroupsOperator extends StatefulBase {
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); a step only adds
+    // to the trace (the cache answers its reads), so nothing builds it on the step before the next seal
+    return { input: this.#trace === null ? emptyBatch() : this.#trace.capture() };
   }
 
   /**
