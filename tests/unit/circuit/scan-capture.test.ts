@@ -51,10 +51,12 @@ CREATE VIEW lagged AS SELECT k, ts, v, LAG(v) OVER (PARTITION BY k ORDER BY ts) 
 CREATE VIEW aj AS SELECT ev.k, ev.ts, ev.v, q.p FROM ev LEFT ASOF JOIN q MATCH_CONDITION (ev.ts >= q.ts) ON ev.k = q.k;
 CREATE VIEW sess AS SELECT k, window_start, window_end, COUNT(*) AS n, SUM(v) AS s
   FROM TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), DESCRIPTOR(k), INTERVAL '0.4' SECOND)) GROUP BY k, window_start, window_end;
+CREATE VIEW sw AS SELECT k, ts, v, window_start, window_end
+  FROM TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), DESCRIPTOR(k), INTERVAL '0.4' SECOND));
 CREATE VIEW fin WITH ('emit_final' = 'ts') AS SELECT k, ts, v FROM ev WHERE v > 10;
 `;
 
-/** Step s of the stream: `n` rows of ev with times in [s − 1, s + 1) s (never late), some q and o rows, and
+/** Step s of the stream: `n` rows of ev with times in [s − 1, s + 1) s (never late; tenths of a second), some q and o rows, and
  * retractions of a few of step s − 1's rows. */
 function stream(seed: number, n: number, keys: number): (s: number) => Map<string, Batch> {
   const made: Array<{ ev: Row[]; q: Row[]; o: Row[] }> = [];
@@ -62,7 +64,8 @@ function stream(seed: number, n: number, keys: number): (s: number) => Map<strin
     while (made.length <= s) {
       const rnd = mulberry32(seed * 1000 + made.length);
       const t = made.length;
-      const time = () => T0 + Math.floor((t - 1 + rnd() * 2) * SEC);
+      // in tenths of a second: rows of equal time are common (their output order is checked)
+      const time = () => T0 + Math.floor((t - 1 + rnd() * 2) * 10) * (SEC / 10);
       const k = () => Math.floor(rnd() * keys);
       made.push({
         ev: Array.from({ length: n }, () => [k(), time(), Math.floor(rnd() * 40)]),
