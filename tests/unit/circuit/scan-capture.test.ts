@@ -129,6 +129,7 @@ async function check(
   kinds: readonly string[],
   before: number,
   after: number,
+  settleFirst = false,
 ): Promise<void> {
   const a = program.instantiate();
   for (let s = 0; s < before; s++) a.step(input(s));
@@ -148,10 +149,14 @@ async function check(
   assert.deepEqual(sealed, [], 'states the snapshot sealed (or built) instead of freezing their head');
   assert.ok(frozen > 1000, `a big frozen state (${frozen} entries)`);
   // steps after the capture (waterlines rise: range reads, discards, keys read again) build nothing
+  // the checkpoint may build the frozen heads before the next step (then steps read the built batches, unpushed)
+  if (settleFirst) for (const [, p] of parts) await p.settle();
   const outA: string[][] = [];
   for (let s = before; s < before + after; s++) outA.push(exact(a.step(input(s))));
-  const built = parts.filter(([, p]) => p.pending.some((pb) => pb.built)).map(([k]) => k);
-  assert.deepEqual(built, [], 'states whose frozen head a step after the capture built');
+  if (!settleFirst) {
+    const built = parts.filter(([, p]) => p.pending.some((pb) => pb.built)).map(([k]) => k);
+    assert.deepEqual(built, [], 'states whose frozen head a step after the capture built');
+  }
   // the checkpoint builds them in slices; the snapshot is the state at the capture
   for (const [, p] of parts) await p.settle();
   const restored = program.instantiate();
@@ -179,6 +184,11 @@ describe('a checkpoint capture of the operators that scan their trace seals noth
   test('distinct, EXCEPT/INTERSECT, OVER, ASOF, SESSION, emit_final under LATENESS (seed 16)', async () => {
     const program = await compileProgram(STREAM);
     await check(program, stream(16, 200, 6), SCANNING, 12, 8);
+  });
+
+  test('the same, with the frozen heads built before the next step (read as their built batches; seed 17)', async () => {
+    const program = await compileProgram(STREAM);
+    await check(program, stream(17, 200, 6), SCANNING, 12, 8, true);
   });
 
   test('the fixpoint (recursive views; SEED=1616)', async () => {
