@@ -27,7 +27,8 @@
  * expressions, so they are stored as computed, ahead of the row. Each state is a scan-only trace keyed by (key,
  * ts): `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for TIMESTAMP, DATE
  * and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case). Checkpoints write the
- * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one); deltas
+ * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one) and
+ * their heads, frozen by the capture in O(1) and built in slices off the step (`Trace.capture`); deltas
  * (`takeDelta`) are plain batches of state rows. The per-key sorted arrays below are an in-memory cache derived
  * from the traces: every change goes to both; restore rebuilds the cache from one scan of each trace (a key's
  * rows arrive together and in order). Checkpoints written before the traces hold the plain input rows under the

@@ -6,7 +6,8 @@
  * State "input": the integral, a {@link Trace} keyed by the whole row (`row-trace.ts`): a step consolidates its
  * changes by row, looks each touched row's weight up once (the head, then the sealed batches whose key range
  * holds it) and adds the net change; work is proportional to the step's rows. A checkpoint writes the sealed
- * batches (only those not written before); a restore adopts them. Plain row batches (deltas, checkpoints written
+ * batches (only those not written before) and the head, frozen by the capture in O(1) and built in slices off the
+ * step (`Trace.capture`); a restore adopts them. Plain row batches (deltas, checkpoints written
  * before the trace, with the same state name and row shape) are added row by row. Like every trace key, -0 and 0
  * are one value (they were already one row here).
  *

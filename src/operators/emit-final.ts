@@ -12,7 +12,8 @@
  * scan (NULLs sort first and are skipped), never a scan of the whole state; while the waterline stays put only
  * the step's own rows are looked up. Adding and emitting are logged like any other change, so checkpoints,
  * restore, warm apply and replay emit the same rows once. A checkpoint writes the sealed batches (those not
- * written before), a restore adopts them; plain row batches (deltas, checkpoints written before the trace, same
+ * written before) and the head, frozen by the capture in O(1) and built in slices off the step
+ * (`Trace.capture`), a restore adopts them; plain row batches (deltas, checkpoints written before the trace, same
  * state name and row shape) are added row by row.
  * Output order: the emitted rows sorted by their encoding (deterministic whatever the state's history).
  * Invariant: every pending row has its column NULL or not below the waterline of the last step.

@@ -39,7 +39,8 @@
  * # State (the stateful-operator contract)
  * Persisted: "meta" (one row once the first step has run, never retracted, like `constant`) and "in<k>", the
  * integral of each external input: a scan-only {@link Trace} keyed by the whole row (added to, and read whole
- * only to prime a new level), so a checkpoint writes its sealed batches (those not written before) and a restore
+ * only to prime a new level), so a checkpoint writes its sealed batches (those not written before) and its head
+ * (frozen by the capture in O(1) and built in slices off the step: `Trace.capture`), and a restore
  * adopts them; plain row batches (deltas, checkpoints written before the trace) are added row by row. The levels'
  * D's and output integrals are derived, in-memory Z-sets (rebuilt by a restore). Everything else (the levels and their integrals) is derived state: a
  * function of the inputs' integrals. `restore` clears and `apply`s; `apply(parts)` adds each "in<k>"'s parts

@@ -8,7 +8,8 @@
  * State "left"/"right": the integrals of both inputs, each a {@link Trace} keyed by the whole row
  * (`row-trace.ts`): a step consolidates each side's changes by row, looks each touched row up once per side and
  * adds the net changes, so its work is proportional to its rows. A checkpoint writes the sealed batches (only
- * those not written before); a restore adopts them; plain row batches (deltas, checkpoints written before the
+ * those not written before) and the heads, frozen by the capture in O(1) and built in slices off the step
+ * (`Trace.capture`); a restore adopts them; plain row batches (deltas, checkpoints written before the
  * traces, same state names and row shapes) are added row by row. As trace keys, -0 and 0 are one value.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
