@@ -24,7 +24,7 @@ import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
 import { entryCountOf, type Trace } from '../zset/trace.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { addPart, forEachBelow, rowCount, wholeRowTrace } from './row-trace.ts';
+import { addPart, forEachBelow, forEachRow, rowCount, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Discard rows whose column `col` (not NULL) is below `below()` (see the header). */
@@ -97,7 +97,7 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
       // a further rule: sweep everything (rare: the state has doubled since the last sweep)
       const lb = bounds[0] as Value;
       let kept = 0;
-      trace.scan([], (row, w) => {
+      forEachRow(trace, (row, w) => {
         const hit = this.#purge.some((p, i) => {
           const b = bounds[i] as Value;
           const v = row[p.col] as Value;

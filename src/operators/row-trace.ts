@@ -27,9 +27,10 @@ export function weightOf(trace: Trace, row: Row): number {
 /** Rows held with a non-zero weight (a consolidated scan: O(state); for tests and state-size reports). */
 export function rowCount(trace: Trace | null): number {
   let n = 0;
-  trace?.scan([], () => {
-    n++;
-  });
+  if (trace !== null)
+    forEachRow(trace, () => {
+      n++;
+    });
   return n;
 }
 
@@ -100,6 +101,30 @@ export function forEachBelow(
   trace.forEachHead(inRange);
   // the batches' rows in key order, then the frozen head's and the head's others (the order depends on where
   // rows sit, so callers whose output order matters sort what they are given: emit-final does)
+  for (const [row, w] of parts.values()) if (w !== 0) fn(row, w);
+}
+
+/**
+ * Calls `fn(row, weight)` for every row of `trace` (consolidated; for a whole-state sweep). Without a frozen head
+ * it is a scan (the head sealed first). While a checkpoint's capture has a head frozen, nothing is sealed or
+ * built: the batches (with the frozen head's batch once built), then the frozen head's and the head's entries,
+ * summed by key (the batches' rows in key order, then the others').
+ */
+export function forEachRow(trace: Trace, fn: (row: Row, weight: number) => void): void {
+  if (trace.frozenRows === 0) {
+    trace.scan([], fn);
+    return;
+  }
+  const parts = new Map<unknown, [Row, number]>();
+  const add = (row: Row, w: number): void => {
+    const k = trace.keyOf(row);
+    const e = parts.get(k);
+    if (e === undefined) parts.set(k, [row, w]);
+    else e[1] += w;
+  };
+  trace.scanSealed([], add, true);
+  trace.forEachFrozen(add);
+  trace.forEachHead(add);
   for (const [row, w] of parts.values()) if (w !== 0) fn(row, w);
 }
 
