@@ -1476,6 +1476,8 @@ interface Frozen {
   readonly head: Map<unknown, HeadEntry | Row> | null;
   /** A unique trace's head (null otherwise). */
   readonly uhead: Map<unknown, Row | Replaced> | null;
+  /** A scan-only trace's append log (null otherwise). */
+  readonly log: { readonly rows: readonly Row[]; readonly weights: readonly number[] } | null;
   /** Head entries at the freeze (what {@link Trace.maybeSeal} counts until the batch is pushed). */
   readonly rows: number;
   readonly pending: PendingBatch;
@@ -2230,8 +2232,10 @@ export class Trace {
     let steps: Steps<TraceBatch>;
     let head: Map<unknown, HeadEntry | Row> | null = null;
     let uhead: Map<unknown, Row | Replaced> | null = null;
+    let log: Frozen['log'] = null;
     if (!this.#indexed) {
       steps = buildBatchSteps(this.layout, this.#logRows, this.#logWeights);
+      log = { rows: this.#logRows, weights: this.#logWeights };
       this.#logRows = [];
       this.#logWeights = [];
     } else if (this.#unique) {
@@ -2246,7 +2250,7 @@ export class Trace {
       this.#head = new Map();
     }
     const pending = new PendingBatch(n, steps);
-    this.#frozen = { head, uhead, rows: n, pending };
+    this.#frozen = { head, uhead, log, rows: n, pending };
     this.#headRows = 0;
     return new TraceParts(this.#batches, [pending]);
   }
@@ -2254,6 +2258,36 @@ export class Trace {
   /** Whether a captured head is still frozen (its batch not yet pushed; for tests). */
   get frozenRows(): number {
     return this.#frozen?.rows ?? 0;
+  }
+
+  /**
+   * Whether a head frozen by a capture is read apart: its batch is not built yet, so the reads that leave it
+   * frozen ({@link scanSealed} / {@link scanFrom} with `frozenApart`) skip it and {@link forEachFrozen} reads it.
+   * Once its batch is built (the checkpoint's sliced build finished) those reads walk the built batch instead
+   * (still without pushing it: the batch list never depends on when the build finished).
+   */
+  get frozenApart(): boolean {
+    const f = this.#frozen;
+    return f !== null && !f.pending.built;
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every entry of a frozen head whose batch is not built yet ({@link frozenApart}),
+   * as they are (not consolidated; in no particular order); nothing otherwise. With {@link forEachHead} and a
+   * `frozenApart` scan, an operator reads a range or a key after a checkpoint's capture without building the
+   * frozen head on the step. Not for unique traces.
+   */
+  forEachFrozen(fn: (row: Row, weight: number) => void): void {
+    const f = this.#frozen;
+    if (f === null || f.pending.built) return;
+    if (f.uhead !== null) throw new Error('forEachFrozen on a unique trace');
+    if (f.log !== null) {
+      for (let i = 0; i < f.log.rows.length; i++) fn(f.log.rows[i] as Row, f.log.weights[i] as number);
+      return;
+    }
+    for (const first of (f.head as Map<unknown, HeadEntry | Row>).values())
+      if (Array.isArray(first)) fn(first as Row, 1);
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) fn(e.row, e.w);
   }
 
   /** Pushes the frozen head's batch (building it now if a checkpoint has not yet), without merging. */
@@ -2308,13 +2342,16 @@ export class Trace {
    * returns false. `[false]` starts after the NULLs of the first key column (false is the smallest non-NULL value
    * in key order): with a time column first, the rows below a bound are a prefix visited in time order.
    * `sealedOnly`: the sealed batches alone (the head neither sealed nor read; see {@link forEachHead}).
+   * `frozenApart` (with `sealedOnly`): a head frozen by a capture is not pushed (nor built): its batch is walked
+   * when built, else left to {@link forEachFrozen} (see {@link frozenApart}).
    */
   scanFrom(
     from: readonly Value[],
     fn: (row: Row, weight: number) => boolean | undefined,
     sealedOnly = false,
+    frozenApart = false,
   ): void {
-    this.#walk(from, false, fn, !sealedOnly);
+    this.#walk(from, false, fn, !sealedOnly, frozenApart);
   }
 
   /**
@@ -2337,9 +2374,11 @@ export class Trace {
   /**
    * {@link scan} over the sealed batches only (the head neither sealed nor read): with {@link lookupHead}, a key's
    * rows without sealing the head (an operator that reads a few keys per step and keys its trace by them).
+   * `frozenApart`: a head frozen by a capture is not pushed (nor built): its batch is walked when built, else
+   * left to {@link forEachFrozen} (see {@link frozenApart}).
    */
-  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
-    this.#walk(prefix, true, fn, false);
+  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void, frozenApart = false): void {
+    this.#walk(prefix, true, fn, false, frozenApart);
   }
 
   /** {@link scan} (`prefixOnly`: `fn`'s result is ignored) or {@link scanFrom} (stops when `fn` returns false). */
@@ -2348,15 +2387,25 @@ export class Trace {
     prefixOnly: boolean,
     fn: (row: Row, weight: number) => unknown,
     sealHead = true,
+    frozenApart = false,
   ): void {
-    if (sealHead) this.seal();
-    else this.#pushFrozen();
+    let bs: readonly SealedBatch[] = this.#batches;
+    if (sealHead) {
+      this.seal();
+      bs = this.#batches;
+    } else if (!frozenApart) {
+      this.#pushFrozen();
+      bs = this.#batches;
+    } else {
+      const f = this.#frozen;
+      // the built batch is read where it will sit, but not pushed (the batch list must not depend on timing)
+      if (f?.pending.built) bs = [...bs, f.pending.batch()];
+    }
     const w = this.#scratch;
     w.reset();
     for (const v of from) encodeColumnsTo(w, [v], [0], null);
     const pe = w.pos;
     const key = Buffer.from(w.buf.subarray(0, pe));
-    const bs = this.#batches;
     const pos: number[] = bs.map((b) => b.lowerBound(key, 0, pe));
     // each batch's current entry (null: past its end or its prefix range)
     const views: Array<EntryView | null> = bs.map(() => newEntryView());
