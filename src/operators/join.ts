@@ -816,7 +816,7 @@ function* frozenSteps(
       if ((++i & 8191) === 0) yield;
       emit(k, b);
     }
-  return yield* buildKeyedBatchSteps(layout, keys, rows, ws);
+  return yield* buildKeyedBatchSteps(layout, keys, rows, ws, numeric !== null);
 }
 
 /** Entry i's row (the value columns of `[key, ...row]`). */

@@ -647,6 +647,67 @@ function* nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Steps<
 
 const NEARLY_SORTED_REACH = 4;
 
+/**
+ * The order of entries that come grouped by key in ascending key order (a join's head sealed in numeric key
+ * order): only each key's entries are sorted, by their value bytes (a binary insertion sort; a key's entries are
+ * usually few), or null as soon as a key is below the one before it. Equal keys have equal bytes and the codec is
+ * prefix-free, so this is the entries' byte order. O(n log r) for runs of r entries.
+ */
+function* orderWithinKeys(
+  buf: Buffer,
+  starts: Uint32Array,
+  splits: Uint32Array,
+  n: number,
+): Steps<Uint32Array | null> {
+  const perm = new Uint32Array(n);
+  let run = 0;
+  let next = SLICE;
+  for (let i = 0; i < n; i++) {
+    if (i >= next) {
+      next = i + SLICE;
+      yield;
+    }
+    if (i > run) {
+      const c = compareBytes(
+        buf,
+        starts[run] as number,
+        splits[run] as number,
+        buf,
+        starts[i] as number,
+        splits[i] as number,
+      );
+      if (c > 0) return null;
+      if (c < 0) run = i;
+    }
+    // insert entry i into perm[run..i) by its value bytes (stable: after its equals)
+    const vs = splits[i] as number;
+    const ve = starts[i + 1] as number;
+    let lo = run;
+    let hi = i;
+    if (
+      hi > lo &&
+      compareBytes(
+        buf,
+        splits[perm[hi - 1] as number] as number,
+        starts[(perm[hi - 1] as number) + 1] as number,
+        buf,
+        vs,
+        ve,
+      ) <= 0
+    )
+      lo = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = perm[mid] as number;
+      if (compareBytes(buf, splits[m] as number, starts[m + 1] as number, buf, vs, ve) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < i) perm.copyWithin(lo + 1, lo, i);
+    perm[lo] = i;
+  }
+  return perm;
+}
+
 /** The number of leading bytes every entry `perm[k..m)` has in common (at most the shortest entry's length). */
 function sharedPrefix(buf: Buffer, starts: Uint32Array, perm: Uint32Array, k: number, m: number): number {
   const f = perm[k] as number;
@@ -713,6 +774,7 @@ function* buildFromEncoded(
   weights: Float64Array,
   n: number,
   objects: Map<string, ObjectValue> | null,
+  grouped = false,
 ): Steps<TraceBatch> {
   if (yield* strictlyAscending(buf, starts, weights, n)) {
     // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
@@ -740,7 +802,9 @@ function* buildFromEncoded(
       objects: usedObjects(objects),
     });
   }
-  const perm = (yield* nearlySortedOrder(buf, starts, n)) ?? (yield* sortEntries(buf, starts, n));
+  const perm =
+    (grouped ? yield* orderWithinKeys(buf, starts, splits, n) : yield* nearlySortedOrder(buf, starts, n)) ??
+    (yield* sortEntries(buf, starts, n));
   // consolidate adjacent equal entries
   let total = 0;
   let out = 0;
@@ -920,12 +984,17 @@ export function buildKeyedBatch(
   return drain(buildKeyedBatchSteps(layout, keys, rows, weights));
 }
 
-/** {@link buildKeyedBatch}, pausing every {@link SLICE} entries (a frozen head sealed in slices). */
+/**
+ * {@link buildKeyedBatch}, pausing every {@link SLICE} entries (a frozen head sealed in slices). With
+ * `keysAscending`, the caller gives each key's entries together, keys in ascending order of their encoding (the
+ * join's numeric keys, sorted): only each key's entries are sorted then (checked: else a full sort).
+ */
 export function* buildKeyedBatchSteps(
   layout: TraceLayout,
   keys: readonly Value[],
   rows: readonly Row[],
   weights: readonly number[],
+  keysAscending = false,
 ): Steps<TraceBatch> {
   if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
     throw new Error('layout is not keyed by column 0');
@@ -954,7 +1023,7 @@ export function* buildKeyedBatchSteps(
     yield;
   }
   starts[n] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects, keysAscending);
 }
 
 function mergeObjects(
