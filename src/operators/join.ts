@@ -490,15 +490,11 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   }
 
   /**
-   * The rows of `side` with key `k` (head and batches), for a delta row of the other side `from`. Looked up
-   * once per key and phase when `side` has sealed batches or derived match counts; otherwise the head's bucket
-   * itself (no copy: `side` does not change during the phase).
+   * The rows of `side` with key `k` (head and batches), for a delta row of the other side `from`, in canonical
+   * order; looked up once per key and phase. (A phase reads a side held only in its head, without derived match
+   * counts, from its bucket itself when it has at most one row: no copy, as `side` does not change meanwhile.)
    */
   #partners(side: Side, from: Side, k: unknown, fromIsLeft: boolean): Partners {
-    if (!side.outer && side.sealed.length === 0 && side.frozen === null) {
-      const b = side.head.get(k);
-      if (b === undefined || b.rows.length < 2) return b ?? NO_PARTNERS;
-    }
     const cached = this.#cache.get(k);
     if (cached !== undefined) return cached;
     const rows: Row[] = [];
@@ -567,6 +563,9 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const padOther = isLeft ? this.#nullLeft : this.#nullRight;
     const log = mine.log;
     const gc = mine.rules.length > 0;
+    // `other` held only in its head (no batches, no derived counts): a key's bucket is its partners as they are
+    const headOnly = !other.outer && other.sealed.length === 0 && other.frozen === null;
+    const head = other.head;
     this.#cache.clear();
     for (let i = 0; i < delta.rows.length; i++) {
       const x = delta.rows[i] as Row;
@@ -578,7 +577,9 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       }
       log.record(x, w);
       let m = 0;
-      const p = this.#partners(other, mine, k, isLeft);
+      let p: Partners | undefined = headOnly ? head.get(k) : undefined;
+      if (p === undefined) p = headOnly ? NO_PARTNERS : this.#partners(other, mine, k, isLeft);
+      else if (p.rows.length > 1) p = this.#partners(other, mine, k, isLeft);
       const rows = p.rows;
       const ws = p.weights;
       const ms = p.matches;
