@@ -83,10 +83,10 @@ import {
 import {
   batchOfEntries,
   buildBatch,
-  buildKeyedBatchSteps,
   drain,
   forEachKeyEntry,
   HEAD_MIN,
+  KeyedBatchBuilder,
   loadFileBatch,
   mergeBatches,
   PendingBatch,
@@ -781,44 +781,53 @@ function rowWidth(head: Map<unknown, Bucket>): number {
 }
 
 /**
- * Builds a head's batch, pausing while its entries are collected and while the batch is built ({@link Side.seal}
- * runs it to its end with `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first
- * when there are at most `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's
- * order, so the entries are encoded sorted by key (and, for rows inserted in ascending order, by value) and the
- * build usually skips its radix sort.
+ * Builds a head's batch, pausing while its entries are encoded (bucket by bucket, straight from the head: no
+ * arrays of keys and rows in between) and while the batch is built ({@link Side.seal} runs it to its end with
+ * `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first when there are at most
+ * `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's order, so the entries
+ * come grouped by key in key order and the build sorts only each key's entries (a key's bytes are copied from
+ * its previous entry, not encoded again); other keys come in Map order and get the full sort.
  */
 function* frozenSteps(
   layout: TraceLayout,
   head: Map<unknown, Bucket>,
   sortMax = SORT_KEYS_MAX,
 ): Generator<void, TraceBatch, void> {
-  const keys: Value[] = [];
-  const rows: Row[] = [];
-  const ws: number[] = [];
+  let n = 0;
+  for (const b of head.values()) n += b.rows.length;
+  const builder = new KeyedBatchBuilder(layout, n);
+  // the head's entries are encoded as they are visited, pausing about every SLICE entries
+  let done = 0;
   const emit = (k: unknown, b: Bucket): void => {
     const br = b.rows;
     const bw = b.weights;
-    for (let i = 0; i < br.length; i++) {
-      keys.push(k as Value);
-      rows.push(br[i] as Row);
-      ws.push(bw[i] as number);
-    }
+    for (let i = 0; i < br.length; i++) builder.add(k as Value, br[i] as Row, bw[i] as number);
+    done += br.length;
   };
   const numeric = head.size <= sortMax ? numericKeys(head) : null;
-  let i = 0;
+  let next = PAUSE_EVERY;
   if (numeric !== null) {
     numeric.sort();
     for (let j = 0; j < numeric.length; j++) {
-      if ((++i & 8191) === 0) yield;
       emit(numeric[j], head.get(numeric[j]) as Bucket);
+      if (done >= next) {
+        next = done + PAUSE_EVERY;
+        yield;
+      }
     }
   } else
     for (const [k, b] of head) {
-      if ((++i & 8191) === 0) yield;
       emit(k, b);
+      if (done >= next) {
+        next = done + PAUSE_EVERY;
+        yield;
+      }
     }
-  return yield* buildKeyedBatchSteps(layout, keys, rows, ws, numeric !== null);
+  return yield* builder.build(numeric !== null);
 }
+
+/** Entries a frozen head's build encodes between two pauses (the trace's slice). */
+const PAUSE_EVERY = 1 << 14;
 
 /** Entry i's row (the value columns of `[key, ...row]`). */
 function decodeValue(batch: SealedBatch, i: number): Row {

@@ -847,25 +847,46 @@ function* buildFromEncoded(
   const spl = new Uint32Array(out);
   const wts = new Float64Array(out);
   let p = 0;
+  // bytes of consecutive kept entries that are also consecutive in `buf` are copied in one call
+  let from = 0;
+  let to = 0;
   for (let c = 0; c < out; c += SLICE) {
     const ce = Math.min(out, c + SLICE);
     for (let k = c; k < ce; k++) {
       const i = keepIdx[k] as number;
       const s = starts[i] as number;
       const e = starts[i + 1] as number;
-      offsets[k] = p;
-      spl[k] = p + ((splits[i] as number) - s);
-      if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
-      else {
-        buf.copy(arena, p, s, e);
-        p += e - s;
+      offsets[k] = p + (to - from);
+      spl[k] = p + (to - from) + ((splits[i] as number) - s);
+      if (s !== to) {
+        p = copyRange(buf, arena, p, from, to);
+        from = s;
       }
+      to = e;
       wts[k] = keepW[k] as number;
     }
     yield;
   }
+  p = copyRange(buf, arena, p, from, to);
   offsets[out] = p;
   return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+}
+
+/** Copies `buf[from, to)` to `arena` at `p` (short ranges byte by byte: cheaper than a call); the new end. */
+function copyRange(buf: Buffer, arena: Buffer, p: number, from: number, to: number): number {
+  if (to - from <= 32) {
+    for (let t = from; t < to; t++) arena[p++] = buf[t] as number;
+    return p;
+  }
+  buf.copy(arena, p, from, to);
+  return p + (to - from);
+}
+
+/** A copy of `b[0, n)` that owns its memory (one native copy). */
+function copyOf(b: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  b.copy(out, 0, 0, n);
+  return out;
 }
 
 function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, ObjectValue> | null {
@@ -985,9 +1006,8 @@ export function buildKeyedBatch(
 }
 
 /**
- * {@link buildKeyedBatch}, pausing every {@link SLICE} entries (a frozen head sealed in slices). With
- * `keysAscending`, the caller gives each key's entries together, keys in ascending order of their encoding (the
- * join's numeric keys, sorted): only each key's entries are sorted then (checked: else a full sort).
+ * {@link buildKeyedBatch}, pausing every {@link SLICE} entries. With `keysAscending`, see
+ * {@link KeyedBatchBuilder.build}.
  */
 export function* buildKeyedBatchSteps(
   layout: TraceLayout,
@@ -996,34 +1016,101 @@ export function* buildKeyedBatchSteps(
   weights: readonly number[],
   keysAscending = false,
 ): Steps<TraceBatch> {
-  if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
-    throw new Error('layout is not keyed by column 0');
   let n = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
-  const width = layout.arity - 1;
-  const w = new ByteWriter(64 + n * 32);
-  const objects = new Map<string, ObjectValue>();
-  const starts = new Uint32Array(n + 1);
-  const splits = new Uint32Array(n);
-  const ws = new Float64Array(n);
-  let k = 0;
+  const b = new KeyedBatchBuilder(layout, n);
   for (let c = 0; c < rows.length; c += SLICE) {
     const ce = Math.min(rows.length, c + SLICE);
-    for (let i = c; i < ce; i++) {
-      const wt = weights[i] as number;
-      if (wt === 0) continue;
-      const row = rows[i] as Row;
-      starts[k] = w.pos;
-      encodeKeyValue(w, keys[i] as Value, objects, false);
-      splits[k] = w.pos;
-      for (let c2 = 0; c2 < width; c2++) encodeKeyValue(w, row[c2] as Value, objects, true);
-      ws[k++] = wt;
-      if (k === SIZE_SAMPLE) reserveRest(w, k, n);
-    }
+    for (let i = c; i < ce; i++) b.add(keys[i] as Value, rows[i] as Row, weights[i] as number);
     yield;
   }
-  starts[n] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects, keysAscending);
+  return yield* b.build(keysAscending);
+}
+
+/**
+ * Encodes the entries `[key, ...row]` of a layout keyed by column 0 alone one by one, as a caller walks its own
+ * structure (the join's head, bucket by bucket: no arrays of keys and rows in between), then builds the batch.
+ * `n` is the number of entries with a non-zero weight that will be added (entries with weight 0 are skipped).
+ */
+export class KeyedBatchBuilder {
+  readonly #layout: TraceLayout;
+  readonly #width: number;
+  readonly #n: number;
+  readonly #w: ByteWriter;
+  readonly #objects = new Map<string, ObjectValue>();
+  readonly #starts: Uint32Array;
+  readonly #splits: Uint32Array;
+  readonly #ws: Float64Array;
+  #k = 0;
+  #prevKey: Value | undefined;
+
+  constructor(layout: TraceLayout, n: number) {
+    if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
+      throw new Error('layout is not keyed by column 0');
+    this.#layout = layout;
+    this.#width = layout.arity - 1;
+    this.#n = n;
+    this.#w = new ByteWriter(64 + n * 32);
+    this.#starts = new Uint32Array(n + 1);
+    this.#splits = new Uint32Array(n);
+    this.#ws = new Float64Array(n);
+  }
+
+  /** Entries added so far (weight 0 aside). */
+  get count(): number {
+    return this.#k;
+  }
+
+  add(key: Value, row: Row, wt: number): void {
+    if (wt === 0) return;
+    const k = this.#k;
+    if (k >= this.#n) throw new Error('KeyedBatchBuilder: more entries than announced');
+    const w = this.#w;
+    const starts = this.#starts;
+    const splits = this.#splits;
+    const objects = this.#objects;
+    starts[k] = w.pos;
+    // a key's entries usually come together (a join's head bucket by bucket): its bytes are copied, not encoded
+    if (k > 0 && key === this.#prevKey) {
+      const ks = starts[k - 1] as number;
+      const len = (splits[k - 1] as number) - ks;
+      w.ensure(len);
+      const b = w.buf;
+      let p = w.pos;
+      for (let t = ks; t < ks + len; t++) b[p++] = b[t] as number;
+      w.pos = p;
+    } else {
+      encodeKeyValue(w, key, objects, false);
+      this.#prevKey = key;
+    }
+    splits[k] = w.pos;
+    const width = this.#width;
+    for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
+    this.#ws[k] = wt;
+    this.#k = k + 1;
+    if (k + 1 === SIZE_SAMPLE) reserveRest(w, k + 1, this.#n);
+  }
+
+  /**
+   * The batch of the entries added (all `n` must have been). With `keysAscending`, the caller added each key's
+   * entries together, keys in ascending order of their encoding (the join's numeric keys, sorted): only each
+   * key's entries are sorted then (checked: else a full sort).
+   */
+  build(keysAscending = false): Steps<TraceBatch> {
+    const n = this.#k;
+    if (n !== this.#n) throw new Error(`KeyedBatchBuilder: ${n} entries added, ${this.#n} announced`);
+    this.#starts[n] = this.#w.pos;
+    return buildFromEncoded(
+      this.#layout,
+      this.#w.buf,
+      this.#starts,
+      this.#splits,
+      this.#ws,
+      n,
+      this.#objects,
+      keysAscending,
+    );
+  }
 }
 
 function mergeObjects(
@@ -1086,6 +1173,11 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   let p = 0;
   let ai = ao[0] as number;
   let bj = bo[0] as number;
+  // the bytes still to copy, `[from, to)` of a's arena (`runA`) or b's: consecutive entries taken from one side
+  // are contiguous there, and are copied in one call
+  let runA = true;
+  let from = 0;
+  let to = 0;
   while (i < na || j < nb) {
     let fromA: boolean;
     let w: number;
@@ -1132,35 +1224,39 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
         bj = be;
       }
     }
-    offsets[k] = p;
+    const at = p + (to - from);
+    offsets[k] = at;
     if (fromA) {
-      spl[k] = p + ((as[i] as number) - ai);
+      spl[k] = at + ((as[i] as number) - ai);
       if (hs !== null) hs[k] = (ah as Uint32Array)[i] as number;
-      if (ae - ai <= 32) for (let t = ai; t < ae; t++) arena[p++] = aa[t] as number;
-      else {
-        aa.copy(arena, p, ai, ae);
-        p += ae - ai;
+      if (!runA || ai !== to) {
+        p = copyRange(runA ? aa : ba, arena, p, from, to);
+        runA = true;
+        from = ai;
       }
+      to = ae;
       i++;
       ai = ae;
     } else {
-      spl[k] = p + ((bs[j] as number) - bj);
+      spl[k] = at + ((bs[j] as number) - bj);
       if (hs !== null) hs[k] = (bh as Uint32Array)[j] as number;
-      if (be - bj <= 32) for (let t = bj; t < be; t++) arena[p++] = ba[t] as number;
-      else {
-        ba.copy(arena, p, bj, be);
-        p += be - bj;
+      if (runA || bj !== to) {
+        p = copyRange(runA ? aa : ba, arena, p, from, to);
+        runA = false;
+        from = bj;
       }
+      to = be;
       j++;
       bj = be;
     }
     wts[k++] = w;
   }
+  p = copyRange(runA ? aa : ba, arena, p, from, to);
   offsets[k] = p;
   const exact = k === na + nb && p === arena.length;
   const out = new TraceBatch({
     layout: a.layout,
-    arena: exact ? arena : Buffer.from(arena.subarray(0, p)),
+    arena: exact ? arena : copyOf(arena, p),
     offsets: exact ? offsets : offsets.slice(0, k + 1),
     splits: exact ? spl : spl.slice(0, k),
     weights: exact ? wts : wts.slice(0, k),
