@@ -794,7 +794,7 @@ function* frozenSteps(
   sortMax = SORT_KEYS_MAX,
 ): Generator<void, TraceBatch, void> {
   let n = 0;
-  for (const b of head.values()) n += b.rows.length;
+  for (const b of head.values()) for (let i = 0; i < b.weights.length; i++) if (b.weights[i] !== 0) n++;
   const builder = new KeyedBatchBuilder(layout, n);
   // the head's entries are encoded as they are visited, pausing about every SLICE entries
   let done = 0;

@@ -32,7 +32,9 @@
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
  *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
- *   numeric key column; a nearly sorted build skips the radix sort).
+ *   numeric key column; a nearly sorted build skips the radix sort). Operators that key rows by a computed value
+ *   (the join) build their batches with a {@link KeyedBatchBuilder}; given each key's entries together in key
+ *   order, it sorts only within keys.
  * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
  *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
  *   at the price of a head of up to half the state as JS rows between seals.
