@@ -653,7 +653,8 @@ const NEARLY_SORTED_REACH = 4;
  * The order of entries that come grouped by key in ascending key order (a join's head sealed in numeric key
  * order): only each key's entries are sorted, by their value bytes (a binary insertion sort; a key's entries are
  * usually few), or null as soon as a key is below the one before it. Equal keys have equal bytes and the codec is
- * prefix-free, so this is the entries' byte order. O(n log r) for runs of r entries.
+ * prefix-free, so this is the entries' byte order. O(n log r) for runs of r entries; null as well once an entry
+ * would move more than {@link LONG_SHIFT} places (the caller then sorts fully).
  */
 function* orderWithinKeys(
   buf: Buffer,
@@ -704,11 +705,17 @@ function* orderWithinKeys(
       if (compareBytes(buf, splits[m] as number, starts[m + 1] as number, buf, vs, ve) <= 0) lo = mid + 1;
       else hi = mid;
     }
+    // a long run in no order (a join key shared by most rows) is left to the radix sort: the shifts would
+    // make this quadratic
+    if (i - lo > LONG_SHIFT) return null;
     if (lo < i) perm.copyWithin(lo + 1, lo, i);
     perm[lo] = i;
   }
   return perm;
 }
+
+/** The most places {@link orderWithinKeys} moves entries to insert one. */
+const LONG_SHIFT = 256;
 
 /** The number of leading bytes every entry `perm[k..m)` has in common (at most the shortest entry's length). */
 function sharedPrefix(buf: Buffer, starts: Uint32Array, perm: Uint32Array, k: number, m: number): number {

@@ -633,6 +633,18 @@ describe('trace: keyed builds of entries grouped by ascending key (the join seal
     }
   });
 
+  test('long runs of one key: ascending (insertion at the end), or in no order (left to the full sort)', () => {
+    const keys: Value[] = [];
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      keys.push(i < 2500 ? 1 : 2);
+      rows.push([i < 2500 ? i : (i * 7919) % 5000, 'v', null]);
+      ws.push(i % 5 === 0 ? -1 : 1);
+    }
+    assert.deepEqual(build(keys, rows, ws, true), build(keys, rows, ws, false));
+  });
+
   test('a head larger than a build slice (pauses inside a key run)', () => {
     const keys: Value[] = [];
     const rows: Row[] = [];
