@@ -11,7 +11,7 @@
  */
 import type { TableSchema } from '../../sql/schema.ts';
 import { type CsvParserConfig, parseCsv } from './csv-parser.ts';
-import { type JsonParserConfig, parseJson } from './json-parser.ts';
+import { type JsonParserConfig, parseJson, parseJsonValues } from './json-parser.ts';
 import type { ParseResult } from './parse-result.ts';
 
 /** Cuts a stream of text into pieces that end on a unit boundary. */
@@ -28,85 +28,140 @@ export interface StreamingParser {
   end(): ParseResult;
 }
 
+/** Scanner states of {@link JsonValueScanner}. */
+const TOP = 0;
+const NESTED = 1;
+const STRING = 2;
+const LINE = 3;
+
 /**
- * Splits JSON text between top-level values with the rules of `splitJsonValues`: `{…}`/`[…]` end at the
- * bracket that closes the first one (strings and escapes skipped), a top-level string at its closing quote,
- * anything else at the end of its line.
+ * Finds top-level JSON values in text that arrives in pieces, with the rules of `splitJsonValues`: `{…}`/`[…]`
+ * end at the bracket that closes the first one (strings and escapes skipped), a top-level string at its
+ * closing quote, anything else at the end of its line. One pass over each character; the state lives in
+ * locals while a piece is scanned (a closure's or an object's fields in the inner loop cost several times
+ * more per character).
  */
-export function jsonSplitter(): UnitSplitter {
-  let buf = '';
-  let i = 0; // next character of buf to scan
-  let mode: 'top' | 'nested' | 'string' | 'line' = 'top';
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let valueStart = 0;
-  const scan = (): number => {
+export class JsonValueScanner {
+  #buf = '';
+  #i = 0; // next character of #buf to scan
+  #mode = TOP;
+  #depth = 0;
+  #inString = false;
+  #escaped = false;
+  #valueStart = 0;
+
+  /**
+   * Takes more text; returns the offset in the text held so far (the previous rest + `text`) up to which it
+   * holds complete values, pushing each complete value's text to `values` (when given). `take(cut)` then
+   * returns and drops that prefix.
+   */
+  write(text: string, values: string[] | null): number {
+    const buf = this.#buf + text;
+    this.#buf = buf;
     const n = buf.length;
-    while (i < n) {
-      const c = buf.charCodeAt(i);
-      if (mode === 'top') {
-        if (c === 32 || c === 10 || c === 13 || c === 9) {
-          i++;
-          continue;
+    let i = this.#i;
+    let mode = this.#mode;
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let valueStart = this.#valueStart;
+    if (this.#escaped && i < n) {
+      this.#escaped = false;
+      i++;
+    }
+    let escaped = false;
+    outer: while (i < n) {
+      if (mode === TOP) {
+        let c = buf.charCodeAt(i);
+        while (c === 32 || c === 10 || c === 13 || c === 9) {
+          if (++i >= n) break outer;
+          c = buf.charCodeAt(i);
         }
         valueStart = i;
         if (c === 123 || c === 91) {
-          mode = 'nested';
+          mode = NESTED;
           depth = 0;
           inString = false;
-          escaped = false;
         } else if (c === 34) {
-          mode = 'string';
-          escaped = false;
+          mode = STRING;
           i++;
-        } else mode = 'line';
+        } else mode = LINE;
         continue;
       }
-      if (escaped) {
-        escaped = false;
-        i++;
-        continue;
-      }
-      if (mode === 'nested') {
-        if (inString) {
-          if (c === 92) escaped = true;
-          else if (c === 34) inString = false;
-        } else if (c === 34) inString = true;
-        else if (c === 123 || c === 91) depth++;
-        else if (c === 125 || c === 93) {
-          depth--;
-          if (depth === 0) mode = 'top';
+      if (mode === NESTED) {
+        while (i < n) {
+          const d = buf.charCodeAt(i++);
+          if (inString) {
+            if (d === 92) {
+              if (i < n) i++;
+              else escaped = true;
+            } else if (d === 34) inString = false;
+          } else if (d === 34) inString = true;
+          else if (d === 123 || d === 91) depth++;
+          else if (d === 125 || d === 93) {
+            if (--depth === 0) {
+              mode = TOP;
+              if (values !== null) values.push(buf.slice(valueStart, i));
+              break;
+            }
+          }
         }
-        i++;
-      } else if (mode === 'string') {
-        if (c === 92) escaped = true;
-        else if (c === 34) mode = 'top';
-        i++;
+      } else if (mode === STRING) {
+        while (i < n) {
+          const d = buf.charCodeAt(i++);
+          if (d === 92) {
+            if (i < n) i++;
+            else escaped = true;
+          } else if (d === 34) {
+            mode = TOP;
+            if (values !== null) values.push(buf.slice(valueStart, i));
+            break;
+          }
+        }
       } else {
-        if (c === 10) mode = 'top';
-        else i++;
+        const nl = buf.indexOf('\n', i);
+        if (nl < 0) i = n;
+        else {
+          i = nl;
+          mode = TOP;
+          if (values !== null) values.push(buf.slice(valueStart, i));
+        }
       }
     }
-    return mode === 'top' ? n : valueStart;
-  };
+    this.#i = i;
+    this.#mode = mode;
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escaped = escaped;
+    this.#valueStart = valueStart;
+    return mode === TOP ? n : valueStart;
+  }
+
+  /** Returns the text held up to `cut` (from {@link write}) and keeps the rest. */
+  take(cut: number): string {
+    const out = this.#buf.slice(0, cut);
+    this.#buf = this.#buf.slice(cut);
+    this.#i -= cut;
+    this.#valueStart -= cut;
+    return out;
+  }
+
+  /** Returns the rest (an incomplete last value, to be parsed as it is) and starts over. */
+  end(): string {
+    const out = this.#buf;
+    this.#buf = '';
+    this.#i = 0;
+    this.#mode = TOP;
+    this.#escaped = false;
+    return out;
+  }
+}
+
+/** Cuts JSON text between top-level values (see {@link JsonValueScanner}). */
+export function jsonSplitter(): UnitSplitter {
+  const scanner = new JsonValueScanner();
   return {
-    write(text) {
-      buf += text;
-      const cut = scan();
-      const out = buf.slice(0, cut);
-      buf = buf.slice(cut);
-      i -= cut;
-      valueStart -= cut;
-      return out;
-    },
-    end() {
-      const out = buf;
-      buf = '';
-      i = 0;
-      mode = 'top';
-      return out;
-    },
+    write: (text) => scanner.take(scanner.write(text, null)),
+    end: () => scanner.end(),
   };
 }
 
@@ -179,16 +234,25 @@ export function csvSplitter(delimiter: string): UnitSplitter {
   };
 }
 
-/** A streaming JSON parser: event numbers continue across pieces. */
+/**
+ * A streaming JSON parser: event numbers continue across pieces. Each piece is scanned once: the scanner hands
+ * over the complete values' texts, which are parsed without being split again.
+ */
 export function streamingJson(table: TableSchema, cfg: JsonParserConfig): StreamingParser {
-  const split = jsonSplitter();
+  const scanner = new JsonValueScanner();
   let nextEvent = 1;
-  const parse = (text: string): ParseResult => {
-    const r = parseJson(table, cfg, text, nextEvent);
+  const done = (r: ParseResult): ParseResult => {
     nextEvent += r.events ?? 0;
     return r;
   };
-  return { write: (text) => parse(split.write(text)), end: () => parse(split.end()) };
+  return {
+    write(text) {
+      const values: string[] = [];
+      scanner.take(scanner.write(text, values));
+      return done(parseJsonValues(table, cfg, values, nextEvent));
+    },
+    end: () => done(parseJson(table, cfg, scanner.end(), nextEvent)),
+  };
 }
 
 /** A streaming CSV parser: record numbers, line numbers and `headers` continue across pieces. */
