@@ -224,6 +224,9 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** In a list of values' `JSON.parse` results: the value's text still needs `JSON.parse`. */
+export const NOT_PARSED: unique symbol = Symbol('not parsed');
+
 /** Parses a JSON input chunk for `table`; `r.events` is set to the number of events it held. */
 export function parseJson(
   table: TableSchema,
@@ -239,30 +242,34 @@ export function parseJson(
 
 /**
  * Parses top-level JSON values already split (by `splitJsonValues` or the streaming scanner) for `table`;
- * `r.events` is set to the number of events they held.
+ * `r.events` is set to the number of events they held. `parsed[k]`, when given and not {@link NOT_PARSED},
+ * is `JSON.parse(texts[k])` done already.
  */
 export function parseJsonValues(
   table: TableSchema,
   cfg: JsonParserConfig,
   texts: readonly string[],
   firstEvent = 1,
+  parsed: readonly unknown[] | null = null,
 ): ParseResult {
   const r = emptyResult();
   const changes = r.changes;
   let event = firstEvent;
-  for (const text of texts) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      addError(r, {
-        description: `invalid JSON: ${(e as Error).message}`,
-        event_number: event++,
-        field: null,
-        invalid_text: text,
-      });
-      continue;
-    }
+  for (let k = 0; k < texts.length; k++) {
+    const text = texts[k] as string;
+    let json: unknown = parsed === null ? NOT_PARSED : parsed[k];
+    if (json === NOT_PARSED)
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        addError(r, {
+          description: `invalid JSON: ${(e as Error).message}`,
+          event_number: event++,
+          field: null,
+          invalid_text: text,
+        });
+        continue;
+      }
     if (!cfg.array) {
       const err = addEvent(table, cfg, json, changes);
       if (err !== null)

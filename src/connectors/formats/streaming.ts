@@ -11,7 +11,7 @@
  */
 import type { TableSchema } from '../../sql/schema.ts';
 import { type CsvParserConfig, parseCsv } from './csv-parser.ts';
-import { type JsonParserConfig, parseJson, parseJsonValues } from './json-parser.ts';
+import { type JsonParserConfig, NOT_PARSED, parseJson, parseJsonValues } from './json-parser.ts';
 import type { ParseResult } from './parse-result.ts';
 
 /** Cuts a stream of text into pieces that end on a unit boundary. */
@@ -28,6 +28,9 @@ export interface StreamingParser {
   end(): ParseResult;
 }
 
+/** Lines that fail to parse whole before a stream's values are found by the character scan only. */
+const LINE_MISSES = 16;
+
 /** Scanner states of {@link JsonValueScanner}. */
 const TOP = 0;
 const NESTED = 1;
@@ -40,8 +43,16 @@ const LINE = 3;
  * closing quote, anything else at the end of its line. One pass over each character; the state lives in
  * locals while a piece is scanned (a closure's or an object's fields in the inner loop cost several times
  * more per character).
+ *
+ * Lines (NDJSON, the common input): when asked for parsed values, a value that starts a line with `{` (or
+ * `[`) and whose line ends with the matching `}` (`]`) is first given whole to `JSON.parse`; if that
+ * succeeds the line is exactly one value (in valid JSON the first bracket closes at the line's end, where the
+ * scan would end it too), taken without a character scan. Otherwise the value is scanned as above (after
+ * {@link LINE_MISSES} such lines, the rest of the stream is only scanned: pretty-printed JSON spans lines).
+ * Either way the values, and so the results, are the same.
  */
 export class JsonValueScanner {
+  #lineMisses = 0;
   #buf = '';
   #i = 0; // next character of #buf to scan
   #mode = TOP;
@@ -52,10 +63,11 @@ export class JsonValueScanner {
 
   /**
    * Takes more text; returns the offset in the text held so far (the previous rest + `text`) up to which it
-   * holds complete values, pushing each complete value's text to `values` (when given). `take(cut)` then
-   * returns and drops that prefix.
+   * holds complete values, pushing each complete value's text to `values` (when given). With `parsed`, the
+   * values' `JSON.parse` results are pushed there too ({@link NOT_PARSED} for a value left to the caller).
+   * `take(cut)` then returns and drops that prefix.
    */
-  write(text: string, values: string[] | null): number {
+  write(text: string, values: string[] | null, parsed: unknown[] | null = null): number {
     const buf = this.#buf + text;
     this.#buf = buf;
     const n = buf.length;
@@ -77,6 +89,29 @@ export class JsonValueScanner {
           c = buf.charCodeAt(i);
         }
         valueStart = i;
+        if (parsed !== null && (c === 123 || c === 91) && this.#lineMisses < LINE_MISSES) {
+          const nl = buf.indexOf('\n', i);
+          if (nl >= 0) {
+            let e = nl;
+            let last = buf.charCodeAt(e - 1);
+            while (last === 32 || last === 13 || last === 9) last = buf.charCodeAt(--e - 1);
+            if (last === c + 2 && e > i + 1) {
+              const t = buf.slice(i, e);
+              let v: unknown = NOT_PARSED;
+              try {
+                v = JSON.parse(t);
+              } catch {
+                this.#lineMisses++;
+              }
+              if (v !== NOT_PARSED) {
+                (values as string[]).push(t);
+                parsed.push(v);
+                i = nl;
+                continue;
+              }
+            }
+          }
+        }
         if (c === 123 || c === 91) {
           mode = NESTED;
           depth = 0;
@@ -101,6 +136,7 @@ export class JsonValueScanner {
             if (--depth === 0) {
               mode = TOP;
               if (values !== null) values.push(buf.slice(valueStart, i));
+              if (parsed !== null) parsed.push(NOT_PARSED);
               break;
             }
           }
@@ -114,6 +150,7 @@ export class JsonValueScanner {
           } else if (d === 34) {
             mode = TOP;
             if (values !== null) values.push(buf.slice(valueStart, i));
+            if (parsed !== null) parsed.push(NOT_PARSED);
             break;
           }
         }
@@ -124,6 +161,7 @@ export class JsonValueScanner {
           i = nl;
           mode = TOP;
           if (values !== null) values.push(buf.slice(valueStart, i));
+          if (parsed !== null) parsed.push(NOT_PARSED);
         }
       }
     }
@@ -248,8 +286,9 @@ export function streamingJson(table: TableSchema, cfg: JsonParserConfig): Stream
   return {
     write(text) {
       const values: string[] = [];
-      scanner.take(scanner.write(text, values));
-      return done(parseJsonValues(table, cfg, values, nextEvent));
+      const parsed: unknown[] = [];
+      scanner.take(scanner.write(text, values, parsed));
+      return done(parseJsonValues(table, cfg, values, nextEvent, parsed));
     },
     end: () => done(parseJson(table, cfg, scanner.end(), nextEvent)),
   };
