@@ -76,11 +76,12 @@ export class JsonValueScanner {
     let depth = this.#depth;
     let inString = this.#inString;
     let valueStart = this.#valueStart;
-    if (this.#escaped && i < n) {
-      this.#escaped = false;
+    // a backslash ended the previous piece: the character after it is skipped (kept pending over an empty piece)
+    let escaped = this.#escaped;
+    if (escaped && i < n) {
+      escaped = false;
       i++;
     }
-    let escaped = false;
     outer: while (i < n) {
       if (mode === TOP) {
         let c = buf.charCodeAt(i);
