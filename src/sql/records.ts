@@ -6,7 +6,8 @@
 import { ServiceError } from '../errors/service-error.ts';
 import type { Row, Value } from '../zset/value.ts';
 import type { ColumnSchema, TableSchema } from './schema.ts';
-import { type JsonOut, parseJsonValue, valueToJson } from './values/format.ts';
+import { NESTED_KINDS } from './sql-type.ts';
+import { type JsonOut, parseJsonValue, parseTextValue, valueToJson } from './values/format.ts';
 
 export interface RowFromJsonOptions {
   /** A delete of a table with a primary key needs only the key columns. */
@@ -45,7 +46,8 @@ function rowReader(cols: readonly ColumnSchema[]): RowReader {
 
 /**
  * A column's JSON value reader: the values `parseJsonValue` gives, with the common JSON shapes of the
- * simplest types answered without its general dispatch (everything else, nulls and errors go to it).
+ * simplest types answered without its general dispatch, and strings of the other scalar types read with the
+ * type's text syntax directly (everything else, nulls and errors go to it).
  */
 function valueReader(c: ColumnSchema): (json: unknown) => Value {
   const t = c.type;
@@ -65,10 +67,15 @@ function valueReader(c: ColumnSchema): (json: unknown) => Value {
     case 'BOOLEAN':
       return (json) => (typeof json === 'boolean' ? json : general(json));
     case 'VARCHAR':
-      return t.length == null ? (json) => (typeof json === 'string' ? json : general(json)) : general;
-    default:
+      if (t.length == null) return (json) => (typeof json === 'string' ? json : general(json));
+      break;
+    case 'NULL':
       return general;
+    default:
+      if (NESTED_KINDS.has(t.kind)) return general;
   }
+  // a string is read with the type's text syntax, as `parseJsonValue` reads it
+  return (json) => (typeof json === 'string' ? parseTextValue(json, t, name) : general(json));
 }
 
 /** Converts one JSON record into a row of `table`. @throws ServiceError InvalidRecord naming the column. */

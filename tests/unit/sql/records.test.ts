@@ -1,8 +1,8 @@
 /**
  * JSON records → rows (sql/records.ts). `rowFromJson` reads each column through a per-column reader that
- * answers the common JSON shapes of the simplest types (BIGINT, INTEGER, DOUBLE, BOOLEAN, unbounded VARCHAR)
- * without `parseJsonValue`'s general dispatch: every value, of every shape, must give what `parseJsonValue`
- * gives (or the same error). Also: column lookup (exact, then case-insensitive), duplicate keys, defaults and
+ * answers the common JSON shapes of the simplest types (BIGINT, INTEGER, DOUBLE, BOOLEAN, unbounded VARCHAR),
+ * and strings of the other scalar types, without `parseJsonValue`'s general dispatch: every value, of every
+ * shape, must give what `parseJsonValue` gives (or the same error). Also: column lookup (exact, then case-insensitive), duplicate keys, defaults and
  * NOT NULL errors in column order.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,8 @@ import { parseJsonValue } from '../../../src/sql/values/format.ts';
 
 const program = await compileProgram(`CREATE TABLE t (
   b BIGINT, i INTEGER, s SMALLINT, d DOUBLE, f REAL, o BOOLEAN, v VARCHAR, v3 VARCHAR(3), c CHAR(2),
-  m DECIMAL(6,2), ts TIMESTAMP, "Quoted" INT, n INT NOT NULL DEFAULT 7
+  m DECIMAL(6,2), ts TIMESTAMP, dt DATE, u UUID, arr INT ARRAY, vv VARIANT, "Quoted" INT,
+  n INT NOT NULL DEFAULT 7
 );
 CREATE TABLE k (id BIGINT NOT NULL PRIMARY KEY, x INT NOT NULL, y INT NOT NULL);`);
 const t = program.table('t') as TableSchema;
@@ -53,6 +54,9 @@ const VALUES: unknown[] = [
   '9223372036854775807',
   '9223372036854775808',
   '2026-01-01 00:00:00',
+  '2026-02-30',
+  '[1, 2]',
+  '123e4567-e89b-12d3-a456-426614174000',
   'é😀x',
   [],
   [1, 2],
