@@ -106,22 +106,32 @@ export function splitJsonValues(text: string): Array<{ text: string; start: numb
   return out;
 }
 
-type Event = { readonly changes: ParsedChange[] } | { readonly error: string; readonly field: string | null };
-
 /**
  * The changes one JSON event stands for under `format` (shared with `holdfast run`'s input files).
  * @throws ServiceError InvalidRecord for an event of the wrong shape (`details.column`: the offending key), or
  *   the row's own error (sql/records.ts)
  */
 export function jsonEventChanges(table: TableSchema, format: InputUpdateFormat, ev: unknown): ParsedChange[] {
-  const bad = (message: string, field: string | null) =>
-    new ServiceError('InvalidRecord', message, field === null ? {} : { column: field });
   const changes: ParsedChange[] = [];
+  pushEventChanges(table, format, ev, changes);
+  return changes;
+}
+
+/**
+ * Appends the changes of one JSON event to `out` (see {@link jsonEventChanges}); on a throw `out` may hold
+ * some of the event's changes, which the caller drops.
+ */
+function pushEventChanges(
+  table: TableSchema,
+  format: InputUpdateFormat,
+  ev: unknown,
+  out: ParsedChange[],
+): void {
   const isObject = ev !== null && typeof ev === 'object' && !Array.isArray(ev);
   switch (format) {
     case 'raw':
-      changes.push({ row: rowFromJson(table, ev), weight: 1 });
-      break;
+      out.push({ row: rowFromJson(table, ev), weight: 1 });
+      return;
     case 'insert_delete': {
       if (!isObject)
         throw bad(
@@ -129,22 +139,35 @@ export function jsonEventChanges(table: TableSchema, format: InputUpdateFormat, 
           null,
         );
       const o = ev as Record<string, unknown>;
+      let insert: unknown;
+      let del: unknown;
+      let hasInsert = false;
+      let hasDelete = false;
+      let hasUpdate = false;
       for (const k of Object.keys(o)) {
-        if (k !== 'insert' && k !== 'delete' && k !== 'update' && k !== 'table')
+        if (k === 'insert') {
+          hasInsert = true;
+          insert = o[k];
+        } else if (k === 'delete') {
+          hasDelete = true;
+          del = o[k];
+        } else if (k === 'update') hasUpdate = true;
+        else if (k !== 'table')
           throw bad(
             `unexpected key '${k}' in an insert_delete event (allowed: insert, delete, update, table)`,
             k,
           );
       }
-      if ('update' in o)
+      if (hasUpdate)
         throw bad(
           "'update' events are not supported yet; send the whole new row as an insert (with a primary key it replaces the old row)",
           'update',
         );
-      if ('delete' in o) changes.push({ row: rowFromJson(table, o.delete, { keyOnly: true }), weight: -1 });
-      if ('insert' in o) changes.push({ row: rowFromJson(table, o.insert), weight: 1 });
-      if (changes.length === 0) throw bad('an insert_delete event needs an "insert" or a "delete" key', null);
-      break;
+      if (hasDelete) out.push({ row: rowFromJson(table, del, KEY_ONLY), weight: -1 });
+      if (hasInsert) out.push({ row: rowFromJson(table, insert), weight: 1 });
+      if (!hasInsert && !hasDelete)
+        throw bad('an insert_delete event needs an "insert" or a "delete" key', null);
+      return;
     }
     case 'weighted': {
       if (!isObject)
@@ -153,8 +176,8 @@ export function jsonEventChanges(table: TableSchema, format: InputUpdateFormat, 
       const w = o.weight;
       if (typeof w !== 'number' || !Number.isSafeInteger(w))
         throw bad(`"weight" must be an integer, got ${JSON.stringify(w)}`, 'weight');
-      if (w !== 0) changes.push({ row: rowFromJson(table, o.data, { keyOnly: w < 0 }), weight: w });
-      break;
+      if (w !== 0) out.push({ row: rowFromJson(table, o.data, { keyOnly: w < 0 }), weight: w });
+      return;
     }
     case 'debezium': {
       const p = isObject ? (ev as Record<string, unknown>).payload : undefined;
@@ -162,18 +185,35 @@ export function jsonEventChanges(table: TableSchema, format: InputUpdateFormat, 
         throw bad('a debezium event needs a "payload" object', 'payload');
       const { before, after } = p as Record<string, unknown>;
       if (before !== undefined && before !== null)
-        changes.push({ row: rowFromJson(table, before, { keyOnly: true }), weight: -1 });
-      if (after !== undefined && after !== null) changes.push({ row: rowFromJson(table, after), weight: 1 });
-      break;
+        out.push({ row: rowFromJson(table, before, KEY_ONLY), weight: -1 });
+      if (after !== undefined && after !== null) out.push({ row: rowFromJson(table, after), weight: 1 });
+      return;
     }
   }
-  return changes;
 }
 
-function eventChanges(table: TableSchema, cfg: JsonParserConfig, ev: unknown): Event {
+const KEY_ONLY = { keyOnly: true } as const;
+
+function bad(message: string, field: string | null): ServiceError {
+  return new ServiceError('InvalidRecord', message, field === null ? {} : { column: field });
+}
+
+/**
+ * Appends one event's changes to `out`; for a bad event, drops what it appended and returns its error
+ * (`null` when the event was good).
+ */
+function addEvent(
+  table: TableSchema,
+  cfg: JsonParserConfig,
+  ev: unknown,
+  out: ParsedChange[],
+): { readonly error: string; readonly field: string | null } | null {
+  const before = out.length;
   try {
-    return { changes: jsonEventChanges(table, cfg.update_format, ev) };
+    pushEventChanges(table, cfg.update_format, ev, out);
+    return null;
   } catch (e) {
+    out.length = before;
     if (isServiceError(e))
       return { error: e.message, field: typeof e.details.column === 'string' ? e.details.column : null };
     throw e;
@@ -184,6 +224,9 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
+/** In a list of values' `JSON.parse` results: the value's text still needs `JSON.parse`. */
+export const NOT_PARSED: unique symbol = Symbol('not parsed');
+
 /** Parses a JSON input chunk for `table`; `r.events` is set to the number of events it held. */
 export function parseJson(
   table: TableSchema,
@@ -191,26 +234,46 @@ export function parseJson(
   text: string,
   firstEvent = 1,
 ): ParseResult {
+  const values = splitJsonValues(text);
+  const texts: string[] = new Array(values.length);
+  for (let k = 0; k < values.length; k++) texts[k] = (values[k] as { text: string }).text;
+  return parseJsonValues(table, cfg, texts, firstEvent);
+}
+
+/**
+ * Parses top-level JSON values already split (by `splitJsonValues` or the streaming scanner) for `table`;
+ * `r.events` is set to the number of events they held. `parsed[k]`, when given and not {@link NOT_PARSED},
+ * is `JSON.parse(texts[k])` done already.
+ */
+export function parseJsonValues(
+  table: TableSchema,
+  cfg: JsonParserConfig,
+  texts: readonly string[],
+  firstEvent = 1,
+  parsed: readonly unknown[] | null = null,
+): ParseResult {
   const r = emptyResult();
+  const changes = r.changes;
   let event = firstEvent;
-  for (const v of splitJsonValues(text)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(v.text);
-    } catch (e) {
-      addError(r, {
-        description: `invalid JSON: ${(e as Error).message}`,
-        event_number: event++,
-        field: null,
-        invalid_text: v.text,
-      });
-      continue;
-    }
+  for (let k = 0; k < texts.length; k++) {
+    const text = texts[k] as string;
+    let json: unknown = parsed === null ? NOT_PARSED : parsed[k];
+    if (json === NOT_PARSED)
+      try {
+        json = JSON.parse(text);
+      } catch (e) {
+        addError(r, {
+          description: `invalid JSON: ${(e as Error).message}`,
+          event_number: event++,
+          field: null,
+          invalid_text: text,
+        });
+        continue;
+      }
     if (!cfg.array) {
-      const ev = eventChanges(table, cfg, json);
-      if ('error' in ev)
-        addError(r, { description: ev.error, event_number: event, field: ev.field, invalid_text: v.text });
-      else for (const c of ev.changes) r.changes.push(c);
+      const err = addEvent(table, cfg, json, changes);
+      if (err !== null)
+        addError(r, { description: err.error, event_number: event, field: err.field, invalid_text: text });
       event++;
       continue;
     }
@@ -219,26 +282,26 @@ export function parseJson(
         description: `with array=true each JSON value must be an array of events, got ${describe(json)}`,
         event_number: event++,
         field: null,
-        invalid_text: v.text,
+        invalid_text: text,
       });
       continue;
     }
-    const pending: ParsedChange[] = [];
-    let bad = false;
+    const before = changes.length;
+    let isBad = false;
     for (const item of json) {
-      const ev = eventChanges(table, cfg, item);
-      if ('error' in ev) {
+      const err = addEvent(table, cfg, item, changes);
+      if (err !== null) {
         addError(r, {
-          description: `${ev.error} (the whole array was rejected)`,
+          description: `${err.error} (the whole array was rejected)`,
           event_number: event,
-          field: ev.field,
+          field: err.field,
           invalid_text: JSON.stringify(item),
         });
-        bad = true;
-      } else for (const c of ev.changes) pending.push(c);
+        isBad = true;
+      }
       event++;
     }
-    if (!bad) for (const c of pending) r.changes.push(c);
+    if (isBad) changes.length = before;
   }
   r.events = event - firstEvent;
   return r;

@@ -160,8 +160,20 @@ export function ingressEndpointName(table: string, format: string, opts: Record<
     String(opts.update_format ?? 'insert_delete'),
     String(opts.array ?? 'false'),
   ]);
-  return `${table}${HTTP_INGRESS_MARK}${createHash('sha256').update(options).digest('hex').slice(0, 16)}`;
+  // a hash per request costs as much as parsing a few records of a small body: the names are remembered
+  const memo = `${table}\n${options}`;
+  let name = endpointNames.get(memo);
+  if (name === undefined) {
+    name = `${table}${HTTP_INGRESS_MARK}${createHash('sha256').update(options).digest('hex').slice(0, 16)}`;
+    if (endpointNames.size >= ENDPOINT_NAMES_KEPT) endpointNames.clear();
+    endpointNames.set(memo, name);
+  }
+  return name;
 }
+
+/** Ingress endpoint names by table and options (a few per table; cleared if clients send many options). */
+const endpointNames = new Map<string, string>();
+const ENDPOINT_NAMES_KEPT = 1024;
 
 /** An ingress body received whole: in memory, or spooled to a file. */
 interface ReceivedBody {

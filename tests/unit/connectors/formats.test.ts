@@ -115,6 +115,17 @@ describe('JSON input', () => {
     assert.match(r.errors[0]?.description ?? '', /'update' events are not supported yet/);
   });
 
+  test('an insert_delete event: an unknown key is named before a refused update, and a bad insert drops its delete', () => {
+    const r = json(
+      {},
+      '{"update": {"id": 1}, "upsert": {"id": 2}}\n{"delete": {"id": 3}, "insert": {"id": "x"}}',
+    );
+    assert.equal(r.changes.length, 0);
+    assert.equal(r.numErrors, 2);
+    assert.match(r.errors[0]?.description ?? '', /unexpected key 'upsert'/);
+    assert.equal(r.errors[1]?.event_number, 2);
+  });
+
   test('at most 1000 errors are kept, all are counted', () => {
     const text = Array.from({ length: 1500 }, () => '{"insert": {"id": "x"}}').join('\n');
     const r = json({}, text);

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   csvParserConfig,
+  JsonValueScanner,
   jsonParserConfig,
+  NOT_PARSED,
   type ParseResult,
   parseCsv,
   parseJson,
@@ -113,6 +115,79 @@ test('JSON in random pieces parses like the whole text (every update format, arr
   }
 });
 
+const LINE_VALUES = [
+  '{"insert": {"id": 1, "name": "}"}}',
+  '{"insert": {"id": 2, "name": "x\\"}"}}',
+  '{"insert": {"id": 3}} {"insert": {"id": 4}}',
+  '{"insert": {"id": 5}}{"delete": {"id": 5}}',
+  '{"insert":\n  {"id": 6,\n   "name": "pretty"}\n}',
+  '{"insert": {"id": 7}}   \t',
+  '{"insert": {"id": 8}}\r',
+  '{"insert": {"id": [}}',
+  '{"insert": {"id": 9}} 42',
+  '{}',
+  '{"a": "{"}',
+  '[{"insert": {"id": 10}}]',
+  '["{", 1]',
+  '{"insert": {"id": 11, "name": "é 😀 \\u00e9"}}',
+];
+
+test('JSON lines taken whole (parsed once, no scan) give what the scan gives, in large pieces too', () => {
+  const rng = new Prng(seed + 2);
+  for (let round = 0; round < 300; round++) {
+    const array = rng.chance(0.2);
+    const opts = { array: String(array) };
+    let text = '';
+    for (let k = rng.int(0, 40); k > 0; k--)
+      text += `${
+        rng.chance(0.5)
+          ? (LINE_VALUES[rng.int(0, LINE_VALUES.length - 1)] as string)
+          : jsonEvent(rng, 'insert_delete')
+      }${rng.chance(0.9) ? '\n' : (SEPS[rng.int(0, SEPS.length - 1)] as string)}`;
+    if (rng.chance(0.2)) text = text.trimEnd();
+    const whole = comparable(parseJson(table, jsonParserConfig(opts), text));
+    assert.deepEqual(
+      comparable(streamed('json', opts, [text])),
+      whole,
+      `seed ${seed} round ${round}: ${text}`,
+    );
+    const cut = rng.int(0, text.length);
+    assert.deepEqual(
+      comparable(streamed('json', opts, [text.slice(0, cut), text.slice(cut)])),
+      whole,
+      `seed ${seed} round ${round}: cut ${cut} of ${text}`,
+    );
+  }
+});
+
+test('NDJSON lines are parsed by the scanner whole; after 16 lines that do not parse whole, it only scans', () => {
+  const scanner = new JsonValueScanner();
+  const values: string[] = [];
+  const parsed: unknown[] = [];
+  scanner.take(scanner.write('{"insert": {"id": 1}}\n  [1, {"a": "]"}]  \n{"x": 1}', values, parsed));
+  // the last value's line has not ended: the scan finds it
+  assert.deepEqual(values, ['{"insert": {"id": 1}}', '[1, {"a": "]"}]', '{"x": 1}']);
+  assert.deepEqual(parsed, [{ insert: { id: 1 } }, [1, { a: ']' }], NOT_PARSED]);
+  const pretty = new JsonValueScanner();
+  const pv: string[] = [];
+  const pp: unknown[] = [];
+  const lines = Array.from({ length: 20 }, (_, i) => `{"id": ${i}} {"id": ${i}}`).join('\n');
+  pretty.take(pretty.write(`${lines}\n{"id": 99}\n`, pv, pp));
+  assert.equal(pv.length, 41);
+  // a line holding two values: the first is scanned (a miss), the second (ending its line) parsed whole
+  assert.deepEqual(pp.slice(0, 2), [NOT_PARSED, { id: 0 }]);
+  // 16 misses: from then on every value is scanned
+  assert.ok(
+    pp.slice(32).every((v) => v === NOT_PARSED),
+    'after 16 misses the scanner stops trying lines whole',
+  );
+  const fresh = new JsonValueScanner();
+  const fv: string[] = [];
+  const fp: unknown[] = [];
+  fresh.take(fresh.write('{"id": 1} {"id": 2}\n{"id": 3}\n', fv, fp));
+  assert.deepEqual(fp, [NOT_PARSED, { id: 2 }, { id: 3 }]);
+});
+
 function csvField(rng: Prng, v: string): string {
   if (rng.chance(0.4) || /[",\n\r]/.test(v)) return `"${v.replace(/"/g, '""')}"`;
   return v;
@@ -153,10 +228,11 @@ test('a piece boundary inside a doubled quote or an escape waits for the next pi
     assert.equal(r.numErrors, 0, `cut ${cut}`);
     assert.equal(r.changes[0]?.row[1], 'a"\nb', `cut ${cut}`);
   }
-  const json = '{"insert": {"id": 1, "name": "x\\"}y"}}\n';
+  const json = '{"insert": {"id": 1, "name": "x\\"}}y"}}\n';
   for (let cut = 1; cut < json.length; cut++) {
-    const r = streamed('json', {}, [json.slice(0, cut), json.slice(cut)]);
+    // an empty piece between (a chunk holding only part of a UTF-8 sequence decodes to '') changes nothing
+    const r = streamed('json', {}, [json.slice(0, cut), '', json.slice(cut)]);
     assert.equal(r.numErrors, 0, `cut ${cut}`);
-    assert.equal(r.changes[0]?.row[1], 'x"}y', `cut ${cut}`);
+    assert.equal(r.changes[0]?.row[1], 'x"}}y', `cut ${cut}`);
   }
 });
