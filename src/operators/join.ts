@@ -804,17 +804,27 @@ function* frozenSteps(
     }
   };
   const numeric = head.size <= sortMax ? numericKeys(head) : null;
-  let i = 0;
+  // pause every 8192 rows (not keys: a key's bucket may hold thousands of rows)
+  let left = 8192;
   if (numeric !== null) {
     numeric.sort();
     for (let j = 0; j < numeric.length; j++) {
-      if ((++i & 8191) === 0) yield;
-      emit(numeric[j], head.get(numeric[j]) as Bucket);
+      if (left <= 0) {
+        left = 8192;
+        yield;
+      }
+      const b = head.get(numeric[j]) as Bucket;
+      emit(numeric[j], b);
+      left -= b.rows.length + 1;
     }
   } else
     for (const [k, b] of head) {
-      if ((++i & 8191) === 0) yield;
+      if (left <= 0) {
+        left = 8192;
+        yield;
+      }
       emit(k, b);
+      left -= b.rows.length + 1;
     }
   return yield* buildKeyedBatchSteps(layout, keys, rows, ws);
 }
