@@ -353,7 +353,7 @@ class Side {
     this.pushFrozen();
     if (this.headRows === 0) return;
     const trace = this.traceFor(rowWidth(this.head) + 1);
-    const batch = drain(frozenSteps(trace.layout, this.head, Number.POSITIVE_INFINITY));
+    const batch = drain(frozenSteps(trace.layout, this.head, Number.POSITIVE_INFINITY, this.headRows));
     this.head.clear();
     this.headRows = 0;
     trace.pushBatch(batch, merge);
@@ -382,7 +382,10 @@ class Side {
     this.frozen = frozen;
     this.frozenRows = this.headRows;
     this.headRows = 0;
-    this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen));
+    this.pending = new PendingBatch(
+      this.frozenRows,
+      frozenSteps(trace.layout, frozen, SORT_KEYS_MAX, this.frozenRows),
+    );
   }
 
   /** Seals the head once it holds half as many entries as the batches (at least the join's head minimum). */
@@ -784,23 +787,26 @@ function rowWidth(head: Map<unknown, Bucket>): number {
  * runs it to its end with `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first
  * when there are at most `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's
  * order, so the entries are encoded sorted by key (and, for rows inserted in ascending order, by value) and the
- * build usually skips its radix sort.
+ * build usually skips its radix sort. `count`: the head's rows, when known (the arrays are allocated at that size
+ * instead of growing: growing three arrays of millions of entries copied them within one slice).
  */
 function* frozenSteps(
   layout: TraceLayout,
   head: Map<unknown, Bucket>,
   sortMax = SORT_KEYS_MAX,
+  count = 0,
 ): Generator<void, TraceBatch, void> {
-  const keys: Value[] = [];
-  const rows: Row[] = [];
-  const ws: number[] = [];
+  const keys: Value[] = count > 0 ? new Array(count) : [];
+  const rows: Row[] = count > 0 ? new Array(count) : [];
+  const ws: number[] = count > 0 ? new Array(count) : [];
+  let at = 0;
   const emit = (k: unknown, b: Bucket): void => {
     const br = b.rows;
     const bw = b.weights;
     for (let i = 0; i < br.length; i++) {
-      keys.push(k as Value);
-      rows.push(br[i] as Row);
-      ws.push(bw[i] as number);
+      keys[at] = k as Value;
+      rows[at] = br[i] as Row;
+      ws[at++] = bw[i] as number;
     }
   };
   const numeric = head.size <= sortMax ? numericKeys(head) : null;
@@ -826,6 +832,11 @@ function* frozenSteps(
       emit(k, b);
       left -= b.rows.length + 1;
     }
+  if (at !== keys.length) {
+    keys.length = at;
+    rows.length = at;
+    ws.length = at;
+  }
   return yield* buildKeyedBatchSteps(layout, keys, rows, ws);
 }
 
