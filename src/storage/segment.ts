@@ -535,8 +535,8 @@ function turn(): Promise<void> {
 }
 
 /**
- * {@link encodeSegment} with the same bytes, but compressing on the thread pool and hashing in chunks between
- * which the event loop runs. A trace batch's payload is built in pieces (header, object table, the entry index in
+ * {@link encodeSegment}'s segment (the same bytes below {@link STREAM_MIN_BYTES} of payload), but compressing on
+ * the thread pool and hashing in chunks between which the event loop runs. A trace batch's payload is built in pieces (header, object table, the entry index in
  * slices of {@link ENTRIES_PER_SLICE} entries, then the arena itself, not copied), between which the event loop
  * runs; from {@link STREAM_MIN_BYTES} on they are fed in order to one zstd stream and never concatenated (no
  * payload-sized buffer is allocated or copied), so the frame is zstd's streaming one for those pieces (the same
@@ -574,13 +574,13 @@ export async function encodeSegmentAsync(
   const compressed = await compressPieces(pieces, length, opts.level);
   // the file: header, then the compressed chunks copied in and hashed about HASH_CHUNK bytes at a time, with a
   // turn of the event loop in between (copying into fresh memory costs about as much as hashing)
-  const bytes = frame(version, length, []);
-  let size = bytes.length;
+  const header = frame(version, length, []);
+  let size = header.length;
   for (const c of compressed) size += c.length;
   const file = Buffer.allocUnsafe(size);
-  bytes.copy(file, 0);
+  header.copy(file, 0);
   const h = createHash('sha256');
-  let at = bytes.length;
+  let at = header.length;
   let hashed = 0;
   for (const c of compressed) {
     at += c.copy(file, at);
