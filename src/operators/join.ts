@@ -382,7 +382,7 @@ class Side {
     this.frozen = frozen;
     this.frozenRows = this.headRows;
     this.headRows = 0;
-    this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen));
+    this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen, SORT_KEYS_MAX));
   }
 
   /** Seals the head once it holds half as many entries as the batches (at least the join's head minimum). */

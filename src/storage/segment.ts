@@ -84,8 +84,7 @@
  * `CheckpointFormatUnsupported`.
  */
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { constants as zc, zstdCompress, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
+import { createZstdCompress, constants as zc, zstdCompressSync, zstdDecompressSync } from 'node:zlib';
 import type { Batch } from '../zset/batch.ts';
 import { type FileLayout, openBatchBytes } from '../zset/batch-file.ts';
 import { ByteWriter, inlineObjects, K_INL, K_ORD, skipKeyValue } from '../zset/key-codec.ts';
@@ -117,7 +116,6 @@ export const SEGMENT_V_FILE7 = 7;
 export function isBatchFileVersion(version: number | null | undefined): boolean {
   return version === SEGMENT_V_FILE || version === SEGMENT_V_FILE7;
 }
-const zstdCompressAsync = promisify(zstdCompress);
 const MAGIC = 0x47534648; // "HFSG" read as u32 LE
 const HEADER_SIZE = 16;
 const COMPRESSION_ZSTD = 1;
@@ -481,14 +479,18 @@ function zstdParams(level: number | undefined): { params: Record<number, number>
   };
 }
 
-function frame(version: number, payloadLength: number, compressed: Buffer): Buffer {
-  const bytes = Buffer.allocUnsafe(HEADER_SIZE + compressed.length);
+function frame(version: number, payloadLength: number, compressed: Buffer | readonly Buffer[]): Buffer {
+  const chunks = Buffer.isBuffer(compressed) ? [compressed] : compressed;
+  let size = HEADER_SIZE;
+  for (const c of chunks) size += c.length;
+  const bytes = Buffer.allocUnsafe(size);
   bytes.writeUInt32LE(MAGIC, 0);
   bytes[4] = version;
   bytes[5] = COMPRESSION_ZSTD;
   bytes.writeUInt16LE(0, 6);
   bytes.writeBigUInt64LE(BigInt(payloadLength), 8);
-  compressed.copy(bytes, HEADER_SIZE);
+  let at = HEADER_SIZE;
+  for (const c of chunks) at += c.copy(bytes, at);
   return bytes;
 }
 
@@ -514,46 +516,104 @@ export function encodeSegment(
   return { bytes, hash: sha256Hex(bytes), size: bytes.length, rows: entryCount(batch) };
 }
 
-/** Bytes hashed between two yields to the event loop in {@link encodeSegmentAsync}. */
-const HASH_CHUNK = 8 * 2 ** 20;
+/** Bytes of the file copied and hashed between two turns of the event loop in {@link encodeSegmentAsync}. */
+const HASH_CHUNK = 4 * 2 ** 20;
+/** zstd output chunk of {@link encodeSegmentAsync} (fewer callbacks on the event loop; the frame is the same). */
+const ZSTD_OUT_CHUNK = 256 * 2 ** 10;
 
 /**
- * {@link encodeSegment} with the same bytes, but compressing on the thread pool and hashing in chunks between
- * which the event loop runs; a trace batch's payload is also built in slices. What still blocks: a row batch's
- * payload (v1), and for a trace batch one copy of its arena into the payload.
+ * Payload size from which {@link encodeSegmentAsync} feeds a trace batch's payload to zstd in pieces instead of
+ * concatenating it first. Below it the payload is one buffer and the file is the one {@link encodeSegment} writes,
+ * byte for byte; from it on, the frame is zstd's streaming output for those pieces (the same payload, a frame a
+ * few bytes different from the one-shot one), which depends only on the batch: the pieces are cut by entry count.
+ */
+export const STREAM_MIN_BYTES = 4 * 2 ** 20;
+
+/** Lets the event loop run (one `setImmediate` turn). */
+function turn(): Promise<void> {
+  return new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * {@link encodeSegment}'s segment (the same bytes below {@link STREAM_MIN_BYTES} of payload), but compressing on
+ * the thread pool and hashing in chunks between which the event loop runs. A trace batch's payload is built in pieces (header, object table, the entry index in
+ * slices of {@link ENTRIES_PER_SLICE} entries, then the arena itself, not copied), between which the event loop
+ * runs; from {@link STREAM_MIN_BYTES} on they are fed in order to one zstd stream and never concatenated (no
+ * payload-sized buffer is allocated or copied), so the frame is zstd's streaming one for those pieces (the same
+ * payload: decoded alike; the bytes differ a little from {@link encodeSegment}'s, see {@link STREAM_MIN_BYTES}).
+ * What still blocks: a row batch's payload (v1), one slice of the entry index at a time, and copying and hashing
+ * the file {@link HASH_CHUNK} bytes at a time.
  */
 export async function encodeSegmentAsync(
   batch: Batch,
   codecs: readonly ObjectValueCodec[] = [],
   opts: { level?: number } = {},
 ): Promise<EncodedSegment> {
-  const trace = batch instanceof TraceBatch;
-  let payload: Buffer;
-  let version: number = SEGMENT_V_TRACE3;
-  if (trace) {
-    version = traceSegmentVersion(batch);
-    const steps = tracePayloadSteps(batch, codecs, version as 3 | 6);
+  let pieces: Buffer[];
+  let version: number;
+  if (batch instanceof TraceBatch) {
+    const steps = tracePayloadPieces(batch, codecs, null);
+    pieces = [];
     for (;;) {
       const r = steps.next();
       if (r.done === true) {
-        payload = r.value;
+        version = r.value;
         break;
       }
-      await new Promise<void>((res) => setImmediate(res));
+      if (r.value === undefined) await turn();
+      else pieces.push(r.value);
     }
-  } else ({ payload, version } = rowsPayload(batch, codecs, true));
-  // the pledged size makes the thread-pool compressor write the same frame as the synchronous one
-  const compressed = (await zstdCompressAsync(payload, {
-    ...zstdParams(opts.level),
-    pledgedSrcSize: payload.length,
-  })) as Buffer;
-  const bytes = frame(version, payload.length, compressed);
-  const h = createHash('sha256');
-  for (let at = 0; at < bytes.length; at += HASH_CHUNK) {
-    h.update(bytes.subarray(at, Math.min(bytes.length, at + HASH_CHUNK)));
-    if (at + HASH_CHUNK < bytes.length) await new Promise<void>((r) => setImmediate(r));
+  } else {
+    const rp = rowsPayload(batch, codecs, true);
+    pieces = [rp.payload];
+    version = rp.version;
   }
-  return { bytes, hash: h.digest('hex'), size: bytes.length, rows: entryCount(batch) };
+  let length = 0;
+  for (const p of pieces) length += p.length;
+  if (length < STREAM_MIN_BYTES && pieces.length > 1) pieces = [Buffer.concat(pieces, length)];
+  const compressed = await compressPieces(pieces, length, opts.level);
+  // the file: header, then the compressed chunks copied in and hashed about HASH_CHUNK bytes at a time, with a
+  // turn of the event loop in between (copying into fresh memory costs about as much as hashing)
+  const header = frame(version, length, []);
+  let size = header.length;
+  for (const c of compressed) size += c.length;
+  const file = Buffer.allocUnsafe(size);
+  header.copy(file, 0);
+  const h = createHash('sha256');
+  let at = header.length;
+  let hashed = 0;
+  for (const c of compressed) {
+    at += c.copy(file, at);
+    if (at - hashed >= HASH_CHUNK) {
+      h.update(file.subarray(hashed, at));
+      hashed = at;
+      await turn();
+    }
+  }
+  h.update(file.subarray(hashed, at));
+  return { bytes: file, hash: h.digest('hex'), size, rows: entryCount(batch) };
+}
+
+/**
+ * Compresses the concatenation of `pieces` (`length` bytes in all) on the thread pool, without concatenating
+ * them: one zstd stream, fed piece by piece (`write` for each, then `end`: the calls, and so the frame, depend only
+ * on the pieces, not on timing). With one piece and the pledged size the frame is the one `zstdCompressSync`
+ * writes for it, byte for byte; with several it differs by a few bytes (zstd's blocks end elsewhere).
+ */
+function compressPieces(
+  pieces: readonly Buffer[],
+  length: number,
+  level: number | undefined,
+): Promise<Buffer[]> {
+  return new Promise<Buffer[]>((resolve, reject) => {
+    const z = createZstdCompress({ ...zstdParams(level), pledgedSrcSize: length, chunkSize: ZSTD_OUT_CHUNK });
+    const out: Buffer[] = [];
+    z.on('data', (c: Buffer) => out.push(c));
+    z.on('error', reject);
+    z.on('end', () => resolve(out));
+    for (const p of pieces) if (p.length > 0) z.write(p);
+    z.end();
+  });
 }
 
 /**
@@ -561,7 +621,15 @@ export async function encodeSegmentAsync(
  * form (key-codec tag 0x22), else v3 (so a batch without one is written as before, byte for byte).
  */
 export function traceSegmentVersion(tb: TraceBatch): 3 | 6 {
-  return hasOrderedKeys(tb) ? SEGMENT_V_TRACE6 : SEGMENT_V_TRACE3;
+  return runSteps(scanTags(tb, true, false)).ordered ? SEGMENT_V_TRACE6 : SEGMENT_V_TRACE3;
+}
+
+/** Runs a generator of pauses to its end (no pause) and returns its result. */
+function runSteps<T>(g: Generator<unknown, T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done === true) return r.value;
+  }
 }
 
 /**
@@ -571,35 +639,61 @@ export function traceSegmentVersion(tb: TraceBatch): 3 | 6 {
 export function encodeTracePayload(
   tb: TraceBatch,
   codecs: readonly ObjectValueCodec[] = [],
-  version: 2 | 3 | 6 = traceSegmentVersion(tb),
+  version?: 2 | 3 | 6,
 ): Buffer {
-  const steps = tracePayloadSteps(tb, codecs, version);
+  const pieces: Buffer[] = [];
+  const steps = tracePayloadPieces(tb, codecs, version ?? null);
   for (;;) {
     const r = steps.next();
-    if (r.done === true) return r.value;
+    if (r.done === true) return pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+    if (r.value !== undefined) pieces.push(r.value);
   }
 }
 
 /** Entries encoded between two yields of {@link tracePayloadSteps}. */
-const ENTRIES_PER_SLICE = 16_384;
+export const ENTRIES_PER_SLICE = 16_384;
 
 /**
- * Whether a value column of `tb` holds an inline object value (tag 0x21). A batch without the byte anywhere is
- * answered by one `indexOf`; otherwise the values are walked, stopping at the first inline one (a batch of nested
- * values answers at its first entry).
+ * Whether a key column of `tb` holds an ordered nested value (tag 0x22) and whether a value column holds an inline
+ * object value (tag 0x21), as asked. A batch without the byte anywhere is answered by one `indexOf`; otherwise
+ * the columns are walked, stopping once every answer asked for is yes, and pausing (a `yield`) every
+ * {@link ENTRIES_PER_SLICE} entries: a large batch without such values is walked to its end.
  */
-function* hasInlineValues(tb: TraceBatch): Generator<void, boolean> {
+function* scanTags(
+  tb: TraceBatch,
+  askOrdered: boolean,
+  askInline: boolean,
+): Generator<undefined, { ordered: boolean; inline: boolean }> {
   const a = tb.arena;
-  if (tb.layout.valCols.length === 0 || a.indexOf(K_INL) < 0) return false;
+  const walkKeys = askOrdered && tb.layout.keyCols.length > 0 && a.indexOf(K_ORD) >= 0;
+  const walkVals = askInline && tb.layout.valCols.length > 0 && a.indexOf(K_INL) >= 0;
+  let ordered = false;
+  let inline = false;
+  if (!walkKeys && !walkVals) return { ordered, inline };
   const off = tb.offsets;
   const spl = tb.splits;
-  for (let i = 0; i < tb.length; i++) {
-    // a large batch without inline values is walked to its end: pause like the encoding does
+  const n = tb.length;
+  for (let i = 0; i < n; i++) {
     if (i % ENTRIES_PER_SLICE === ENTRIES_PER_SLICE - 1) yield;
-    const end = off[i + 1] as number;
-    for (let p = spl[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_INL) return true;
+    if (walkKeys && !ordered) {
+      const end = spl[i] as number;
+      for (let p = off[i] as number; p < end; p = skipKeyValue(a, p, end))
+        if (a[p] === K_ORD) {
+          ordered = true;
+          break;
+        }
+    }
+    if (walkVals && !inline) {
+      const end = off[i + 1] as number;
+      for (let p = spl[i] as number; p < end; p = skipKeyValue(a, p, end))
+        if (a[p] === K_INL) {
+          inline = true;
+          break;
+        }
+    }
+    if ((!walkKeys || ordered) && (!walkVals || inline)) break;
   }
-  return false;
+  return { ordered, inline };
 }
 
 /**
@@ -607,28 +701,25 @@ function* hasInlineValues(tb: TraceBatch): Generator<void, boolean> {
  * answered by one `indexOf`; otherwise the keys are walked, stopping at the first one.
  */
 export function hasOrderedKeys(tb: TraceBatch): boolean {
-  const a = tb.arena;
-  if (tb.layout.keyCols.length === 0 || a.indexOf(K_ORD) < 0) return false;
-  const off = tb.offsets;
-  const spl = tb.splits;
-  for (let i = 0; i < tb.length; i++) {
-    const end = spl[i] as number;
-    for (let p = off[i] as number; p < end; p = skipKeyValue(a, p, end)) if (a[p] === K_ORD) return true;
-  }
-  return false;
+  return runSteps(scanTags(tb, true, false)).ordered;
 }
 
 /**
- * Builds the v3 or v6 (or v2) payload of `tb`, yielding after every {@link ENTRIES_PER_SLICE} entries (so a caller
- * can let the event loop run); returns the payload.
+ * The v3 or v6 (or v2) payload of `tb` in pieces: yields the payload's consecutive pieces (Buffers: the header,
+ * the object table, the entry index in slices of {@link ENTRIES_PER_SLICE} entries, the arena itself — not a
+ * copy) and `undefined` between slices of work (so a caller can let the event loop run; no slice encodes or walks
+ * more than {@link ENTRIES_PER_SLICE} entries); returns the version. `version` null: the one this build writes
+ * ({@link traceSegmentVersion}). The pieces' concatenation is the payload, byte for byte whatever the slicing.
  */
-function* tracePayloadSteps(
+export function* tracePayloadPieces(
   tb: TraceBatch,
   codecs: readonly ObjectValueCodec[],
-  version: 2 | 3 | 6,
-): Generator<void, Buffer> {
+  asked: 2 | 3 | 6 | null,
+): Generator<Buffer | undefined, 2 | 3 | 6> {
   const n = tb.length;
-  const ordered = hasOrderedKeys(tb) ? inlineObjects() : null;
+  const tags = yield* scanTags(tb, true, true);
+  const version = asked ?? (tags.ordered ? SEGMENT_V_TRACE6 : SEGMENT_V_TRACE3);
+  const ordered = tags.ordered ? inlineObjects() : null;
   if (ordered !== null && version !== SEGMENT_V_TRACE6)
     throw new StorageError(
       'CheckpointValueUnsupported',
@@ -641,7 +732,7 @@ function* tracePayloadSteps(
       'ordered key values, but no key codec is registered',
       {},
     );
-  const hasInline = yield* hasInlineValues(tb);
+  const hasInline = tags.inline;
   const inline = hasInline ? inlineObjects() : null;
   if (hasInline && inline === null)
     throw new StorageError(
@@ -674,25 +765,8 @@ function* tracePayloadSteps(
     for (const part of parts) enc.value(part, true);
   }
   const arena = tb.arena;
-  w.ensure(8 + n * 24);
+  w.ensure(8);
   w.varint(arena.length);
-  const off = tb.offsets;
-  const spl = tb.splits;
-  const wts = tb.wts;
-  for (let i = 0; i < n; i++) {
-    if (i % ENTRIES_PER_SLICE === ENTRIES_PER_SLICE - 1) yield;
-    const a = off[i] as number;
-    w.varint((off[i + 1] as number) - a);
-    w.varint((spl[i] as number) - a);
-    const weight = wts[i] as number;
-    if (!Number.isInteger(weight) || weight === 0 || Math.abs(weight) > MAX_ZIGZAG_INT)
-      throw new StorageError(
-        'CheckpointValueUnsupported',
-        `weight ${weight} is not a non-zero integer within ±2^52`,
-        {},
-      );
-    w.varint(weight >= 0 ? weight * 2 : -weight * 2 - 1);
-  }
   const head = new Writer(64);
   head.ensure(1);
   head.buf[head.pos++] = (inline !== null ? 3 : 1) | (ordered !== null ? 4 : 0);
@@ -701,7 +775,33 @@ function* tracePayloadSteps(
   head.ensure(8);
   head.varint(enc.used.length);
   for (const c of enc.used) head.string(c.tag);
-  return Buffer.concat([head.result(), w.result(), arena]);
+  yield head.result();
+  yield w.result();
+  const off = tb.offsets;
+  const spl = tb.splits;
+  const wts = tb.wts;
+  let ix = new Writer(Math.min(n, ENTRIES_PER_SLICE) * 24);
+  for (let i = 0; i < n; i++) {
+    if (i % ENTRIES_PER_SLICE === 0 && i > 0) {
+      yield ix.result();
+      yield;
+      ix = new Writer(Math.min(n - i, ENTRIES_PER_SLICE) * 24);
+    }
+    const a = off[i] as number;
+    ix.varint((off[i + 1] as number) - a);
+    ix.varint((spl[i] as number) - a);
+    const weight = wts[i] as number;
+    if (!Number.isInteger(weight) || weight === 0 || Math.abs(weight) > MAX_ZIGZAG_INT)
+      throw new StorageError(
+        'CheckpointValueUnsupported',
+        `weight ${weight} is not a non-zero integer within ±2^52`,
+        {},
+      );
+    ix.varint(weight >= 0 ? weight * 2 : -weight * 2 - 1);
+  }
+  if (ix.pos > 0) yield ix.result();
+  yield arena;
+  return version;
 }
 
 /**

@@ -1570,6 +1570,13 @@ const MIN_SAFE_BIG = -MAX_SAFE_BIG;
 export const SLICE_MS = 10;
 
 /**
+ * Sliced builds run one after another, not side by side: Node runs every `setImmediate` callback queued before
+ * its check phase in one go, so k builds interleaved would hold the event loop for k slices at a time (a
+ * checkpoint settles every frozen head of the circuit at once).
+ */
+let buildQueue: Promise<unknown> = Promise.resolve();
+
+/**
  * A batch still being built from a frozen head (a checkpoint's capture, {@link Trace.capture}): built in slices of
  * at most about {@link SLICE_MS} by {@link settle}, returning to the event loop between slices, or at once by
  * {@link batch} (a reader that needs it now, or the trace's next seal). Either way it is built once and is the
@@ -1612,32 +1619,39 @@ export class PendingBatch {
   /** Builds the batch in slices of about `sliceMs`, yielding to the event loop between them. */
   settle(sliceMs = SLICE_MS): Promise<TraceBatch> {
     if (this.#result !== null) return Promise.resolve(this.#result);
-    this.#settling ??= (async () => {
-      for (;;) {
-        // a reader may have finished (or failed) the build synchronously between two slices
-        if (this.#error !== null) throw this.#error;
-        if (this.#result !== null) return this.#result;
-        const g = this.#steps as Steps<TraceBatch>;
-        const t = performance.now();
-        for (;;) {
-          let r: IteratorResult<void, TraceBatch>;
-          try {
-            r = g.next();
-          } catch (e) {
-            this.#error = e as Error;
-            throw e;
-          }
-          if (r.done === true) {
-            this.#result = r.value;
-            this.#steps = null;
-            return r.value;
-          }
-          if (performance.now() - t >= sliceMs) break;
-        }
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    })();
+    if (this.#settling === null) {
+      const run = buildQueue.then(() => this.#slices(sliceMs));
+      buildQueue = run.catch(() => {});
+      this.#settling = run;
+    }
     return this.#settling;
+  }
+
+  /** The build in slices (after the sliced builds queued before it: {@link buildQueue}). */
+  async #slices(sliceMs: number): Promise<TraceBatch> {
+    for (;;) {
+      // a reader may have finished (or failed) the build synchronously between two slices
+      if (this.#error !== null) throw this.#error;
+      if (this.#result !== null) return this.#result;
+      const g = this.#steps as Steps<TraceBatch>;
+      const t = performance.now();
+      for (;;) {
+        let r: IteratorResult<void, TraceBatch>;
+        try {
+          r = g.next();
+        } catch (e) {
+          this.#error = e as Error;
+          throw e;
+        }
+        if (r.done === true) {
+          this.#result = r.value;
+          this.#steps = null;
+          return r.value;
+        }
+        if (performance.now() - t >= sliceMs) break;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }
 

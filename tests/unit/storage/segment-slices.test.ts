@@ -1,0 +1,115 @@
+/**
+ * A large trace batch is encoded for a checkpoint in slices, never as one payload buffer (issue 16: no event-loop
+ * stall from a full checkpoint): the payload's pieces are built a bounded number of entries at a time and fed to
+ * zstd without being concatenated, and the file still holds exactly the one-shot payload.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  decodeSegment,
+  ENTRIES_PER_SLICE,
+  encodeSegment,
+  encodeSegmentAsync,
+  encodeTracePayload,
+  readSegmentPayload,
+  STREAM_MIN_BYTES,
+  tracePayloadPieces,
+} from '../../../src/storage/segment.ts';
+import { buildBatch, type TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import type { Row } from '../../../src/zset/value.ts';
+import { CODECS } from './support.ts';
+
+/** `n` rows `[id, text, amount]` keyed by id; the texts hold bytes 0x21 and 0x22 ('!', '"'), the inline and ordered tags. */
+function bigBatch(n: number): TraceBatch {
+  const rows: Row[] = [];
+  const ws: number[] = [];
+  for (let i = 0; i < n; i++) {
+    rows.push([i, `"order" ${i % 1000}! of customer ${(i * 7919) % 10_007}`, (i * 31) % 1000]);
+    ws.push(i % 5 === 0 ? -2 : 1);
+  }
+  return buildBatch(traceLayout(3, [0]), rows, ws);
+}
+
+/** Runs the piece generator: the work between two pauses, as entries of the index and bytes yielded. */
+function slices(tb: TraceBatch): { pieces: Buffer[]; pauses: number; pausesBeforeFirstPiece: number } {
+  const pieces: Buffer[] = [];
+  let pauses = 0;
+  let pausesBeforeFirstPiece = -1;
+  const g = tracePayloadPieces(tb, CODECS, null);
+  for (let r = g.next(); r.done !== true; r = g.next()) {
+    if (r.value === undefined) pauses++;
+    else {
+      if (pausesBeforeFirstPiece < 0) pausesBeforeFirstPiece = pauses;
+      pieces.push(r.value);
+    }
+  }
+  return { pieces, pauses, pausesBeforeFirstPiece };
+}
+
+describe('sliced segment encoding', () => {
+  const n = 200_000;
+  const tb = bigBatch(n);
+
+  test('the pieces, concatenated, are the one-shot payload; the arena is handed over, not copied', () => {
+    const { pieces, pauses } = slices(tb);
+    const payload = encodeTracePayload(tb, CODECS);
+    assert.ok(Buffer.concat(pieces).equals(payload));
+    const last = pieces.at(-1) as Buffer;
+    assert.equal(last.buffer, tb.arena.buffer, 'the arena is the last piece, by reference');
+    assert.equal(last.byteOffset, tb.arena.byteOffset);
+    assert.equal(last.length, tb.arena.length);
+    // the index comes in pieces of at most ENTRIES_PER_SLICE entries (≤ 24 bytes each), one per slice
+    for (const p of pieces.slice(2, -1)) assert.ok(p.length <= ENTRIES_PER_SLICE * 24);
+    assert.ok(pauses >= Math.floor(n / ENTRIES_PER_SLICE), `${pauses} pauses for ${n} entries`);
+  });
+
+  test('the scan for nested-value tags pauses too (an arena full of tag bytes but no nested value)', () => {
+    const { pausesBeforeFirstPiece } = slices(tb);
+    // the whole batch is walked (no entry holds a tagged value), pausing every ENTRIES_PER_SLICE entries
+    assert.ok(
+      pausesBeforeFirstPiece >= Math.floor(n / ENTRIES_PER_SLICE) - 1,
+      `${pausesBeforeFirstPiece} pauses before the first piece`,
+    );
+  });
+
+  test('a large batch is compressed without a payload-sized buffer; the file holds the one-shot payload', async () => {
+    const payload = encodeTracePayload(tb, CODECS);
+    assert.ok(payload.length >= STREAM_MIN_BYTES, `payload ${payload.length} bytes: make the batch larger`);
+    const concat = Buffer.concat;
+    let largest = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      const b = concat(list, total);
+      largest = Math.max(largest, b.length);
+      return b;
+    }) as typeof Buffer.concat;
+    let seg: Awaited<ReturnType<typeof encodeSegmentAsync>>;
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    try {
+      seg = await encodeSegmentAsync(tb, CODECS);
+    } finally {
+      Buffer.concat = concat;
+      ticking = false;
+    }
+    assert.ok(largest < STREAM_MIN_BYTES, `a ${largest}-byte buffer was concatenated`);
+    assert.ok(turns >= Math.floor(n / ENTRIES_PER_SLICE), `${turns} event-loop turns`);
+    assert.ok(readSegmentPayload(seg.bytes).equals(payload), 'the decompressed payload is the one-shot one');
+    const back = decodeSegment(seg.bytes, CODECS, { hash: seg.hash, rows: n }) as TraceBatch;
+    assert.ok(back.arena.equals(tb.arena));
+    assert.deepEqual([...back.wts], [...tb.wts]);
+    // deterministic: encoded again, alongside another encoding, the same bytes
+    const [again, other] = await Promise.all([
+      encodeSegmentAsync(tb, CODECS),
+      encodeSegmentAsync(tb, CODECS),
+    ]);
+    assert.equal(again.hash, seg.hash);
+    assert.equal(other.hash, seg.hash);
+    // and the synchronous encoder writes the same payload (its zstd frame is the one-shot one)
+    assert.ok(readSegmentPayload(encodeSegment(tb, CODECS).bytes).equals(payload));
+  });
+});
