@@ -164,7 +164,7 @@ describe('segment decoding rejects damage', () => {
   });
 });
 
-test('encode/decode rate on a 200k-row state (informative; asserts only a very low floor)', () => {
+test('a 200k-row state round-trips (the rates are printed, not asserted: timing lives in npm run bench)', () => {
   const n = 200_000;
   const rows = [];
   for (let i = 0; i < n; i++)
@@ -177,9 +177,10 @@ test('encode/decode rate on a 200k-row state (informative; asserts only a very l
   const back = decodeSegment(seg.bytes, CODECS, { hash: seg.hash });
   const dec = performance.now() - t;
   assert.equal(back.rows.length, n);
+  assert.deepEqual(back.rows[n - 1], rows[n - 1]);
+  assert.deepEqual(back.rows[12_345], rows[12_345]);
   const rate = (ms: number) => Math.round((n / ms) * 1000);
   console.log(`segment: encode ${rate(enc)} rows/s, decode ${rate(dec)} rows/s, ${seg.size} bytes`);
-  assert.ok(rate(enc) > 100_000 && rate(dec) > 100_000);
 });
 
 test('the background encoder gives the same bytes as the synchronous one (rows and trace batches)', async () => {
