@@ -2342,15 +2342,25 @@ export class Trace {
     this.#walk(prefix, true, fn, false);
   }
 
+  /**
+   * {@link scan} over the sealed batches as they are: neither the head nor a head frozen by a capture is read,
+   * sealed or pushed (no batch is built). For a caller that knows the key has no changes since the last seal
+   * (the aggregate loading a group it has not touched since its restore).
+   */
+  scanBatches(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
+    this.#walk(prefix, true, fn, false, false);
+  }
+
   /** {@link scan} (`prefixOnly`: `fn`'s result is ignored) or {@link scanFrom} (stops when `fn` returns false). */
   #walk(
     from: readonly Value[],
     prefixOnly: boolean,
     fn: (row: Row, weight: number) => unknown,
     sealHead = true,
+    pushFrozen = true,
   ): void {
     if (sealHead) this.seal();
-    else this.#pushFrozen();
+    else if (pushFrozen) this.#pushFrozen();
     const w = this.#scratch;
     w.reset();
     for (const v of from) encodeColumnsTo(w, [v], [0], null);
