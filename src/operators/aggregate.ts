@@ -37,7 +37,7 @@
  * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
  * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
  *
- * Invariants: a group's `lastOut` is exactly the row this operator has emitted (net) for it, for every group
+ * Invariants: a group's `out` is its key followed by exactly the row this operator has emitted (net) for it, for every group
  * still held; every group with input is held (so a group created by a step starts empty, and a restore knows
  * every group from the output state).
  */
@@ -45,7 +45,7 @@ import type { Operator, StateBatches, StatefulOperator } from '../circuit/operat
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
 import { sameLayout, Trace, traceBatchesOf, traceLayout } from '../zset/trace.ts';
-import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
+import { encodeColumns, encodeValue, type Row, sameRow, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Per-group running state of one aggregate function. */
@@ -98,7 +98,11 @@ interface Group {
    * loaded — its input lies wholly in the input trace's sealed batches and is read on first touch.
    */
   gen: number;
-  lastOut: Row | null;
+  /**
+   * The group's key followed by the row last emitted for it (null: none): the output state's row, kept as it is
+   * logged and checkpointed, so a snapshot lists it and a restore keeps the part's row without copying.
+   */
+  out: Row | null;
   touched: boolean;
   /** Linear mode with change tracking: the group's state row before this step touched it ({@link NOT_SAVED}: not taken). */
   before: Row | undefined | typeof NOT_SAVED;
@@ -185,7 +189,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         count: 0,
         accs: stored ? NO_ACCS : this.#spec.functions.map((f) => f.create()),
         gen: stored ? this.#gen - 1 : this.#gen,
-        lastOut: null,
+        out: null,
         touched: false,
         before: NOT_SAVED,
       };
@@ -311,18 +315,22 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.touched = false;
       if (this.#linear) this.#logState(g);
       const now = this.#current(g);
-      const before = g.lastOut;
-      if (before !== null && now !== null && sameRow(before, now)) continue;
-      if (before !== null) {
-        push(out, before, -1);
-        if (outLog.enabled) outLog.record([...g.key, ...before], -1);
+      const last = g.out;
+      const kn = g.key.length;
+      if (last !== null && now !== null && sameTail(last, kn, now)) continue;
+      if (last !== null) {
+        push(out, kn === 0 ? last : last.slice(kn), -1);
+        if (outLog.enabled) outLog.record(last, -1);
       }
-      if (now !== null) {
-        push(out, now, 1);
-        if (outLog.enabled) outLog.record([...g.key, ...now], 1);
+      if (now === null) {
+        g.out = null;
+        this.#groups.delete(this.#groupKey(g.key));
+        continue;
       }
-      g.lastOut = now;
-      if (now === null) this.#groups.delete(this.#groupKey(g.key));
+      push(out, now, 1);
+      const row = kn === 0 ? now : [...g.key, ...now];
+      if (outLog.enabled) outLog.record(row, 1);
+      g.out = row;
     }
     if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     this.#input?.maybeSeal();
@@ -373,7 +381,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       } else if (input === null) {
         if (g.count !== 0) inLog.record(g.key, -g.count);
       } else gone.push(g.key);
-      if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
+      if (outLog.enabled && g.out !== null) outLog.record(g.out, -1);
       this.#groups.delete(k);
     }
     if (input === null || gone.length === 0) return;
@@ -400,7 +408,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const output = emptyBatch();
     const accs = emptyBatch();
     for (const g of this.#groups.values()) {
-      if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
+      if (g.out !== null) push(output, g.out, 1);
       if (g.count === 0) continue;
       if (this.#linear) push(accs, this.#stateRow(g) as Row, 1);
       else if (this.#input === null) push(counts, g.key, g.count);
@@ -464,15 +472,15 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         if ((b.weights[i] as number) >= 0) continue;
         const row = b.rows[i] as Row;
         const g = this.#groups.get(this.#groupKey(row));
-        if (g === undefined || g.lastOut === null || !sameRow(g.lastOut, row.slice(kc))) continue;
-        g.lastOut = null;
+        if (g === undefined || g.out === null || !sameRow(g.out, row)) continue;
+        g.out = null;
         this.#touch(g, touched);
       }
       for (let i = 0; i < b.rows.length; i++) {
         if ((b.weights[i] as number) <= 0) continue;
         const row = b.rows[i] as Row;
         const g = this.#group(row.slice(0, kc), stored);
-        g.lastOut = row.slice(kc);
+        g.out = row;
         this.#touch(g, touched);
       }
     }
@@ -530,7 +538,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     for (const g of touched) {
       g.touched = false;
       g.before = NOT_SAVED;
-      if (g.lastOut !== null || keep) continue;
+      if (g.out !== null || keep) continue;
       this.#load(g); // a group that lost its emitted row: dropped when it has no input left
       if (g.count === 0) this.#groups.delete(this.#groupKey(g.key));
     }
@@ -541,6 +549,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     g.touched = true;
     touched.push(g);
   }
+}
+
+/** Whether `row` from column `from` on equals `tail`. */
+function sameTail(row: Row, from: number, tail: Row): boolean {
+  if (row.length - from !== tail.length) return false;
+  for (let i = 0; i < tail.length; i++)
+    if (!sameValue(row[from + i] as Value, tail[i] as Value)) return false;
+  return true;
 }
 
 export const aggregate = (spec: AggregateSpec): AggregateOperator => new AggregateOperator(spec);
