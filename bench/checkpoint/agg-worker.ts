@@ -7,6 +7,7 @@
  *   agg-worker.ts restore    <rows> <dir>   read the newest checkpoint, restore it, then a step touching 1% of
  *                                           the groups; checks the view against the expected MIN/MAX
  *
+ * `AGG_PROFILE=<file>`: also writes a CPU profile of the checkpoint (capture to durable) to `<file>`.
  * CPU figures are `process.threadCpuUsage()` (the event loop's thread), so the machine's load does not count;
  * *longest CPU stall* = the most main-thread CPU spent between two turns of a 1 ms timer during the checkpoint.
  */

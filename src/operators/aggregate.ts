@@ -37,9 +37,9 @@
  * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
  * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
  *
- * Invariants: a group's `out` is its key followed by exactly the row this operator has emitted (net) for it, for every group
- * still held; every group with input is held (so a group created by a step starts empty, and a restore knows
- * every group from the output state).
+ * Invariants: a group's `out` is its key followed by exactly the row this operator has emitted (net) for it, for
+ * every group still held; every group with input is held (so a group created by a step starts empty, and a
+ * restore knows every group from the output state).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
