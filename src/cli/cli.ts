@@ -441,7 +441,8 @@ const HANDLERS: { readonly [K in PipelineCommand]: Handler } = {
   },
   query: async (c) => {
     const sql = c.args[1] as string;
-    if (c.format === 'json') {
+    if (flag(c, 'hash')) c.out(await pipelineOf(c).queryHash(sql));
+    else if (c.format === 'json') {
       for await (const row of pipelineOf(c).query(sql)) c.out(JSON.stringify(row));
     } else c.out((await pipelineOf(c).queryTabular(sql)).trimEnd());
     return 0;

@@ -153,6 +153,12 @@ export const PIPELINE_COMMANDS = {
     name: 'pipeline query',
     summary: 'ad-hoc query over materialized views (a table, or JSON lines with --format json)',
     args: ['NAME', 'SQL'],
+    options: {
+      hash: {
+        type: 'boolean',
+        help: "print only the result's hash (format=hash: compares results without moving them)",
+      },
+    },
   },
   ingest: {
     name: 'pipeline ingest',

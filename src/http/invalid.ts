@@ -4,18 +4,15 @@
  * message whichever server refuses.
  */
 import { ServiceError } from '../errors/service-error.ts';
+import { unsupportedQueryFormat } from '../types/api-schemas.ts';
 import type { InvalidInput, InvalidMapper } from './errors.ts';
 
 /** `GET /query?format=`. */
 export const queryInvalid: InvalidMapper = (e) =>
   e.part === 'querystring' && e.param === 'format'
-    ? new ServiceError(
-        'InvalidParam',
-        `query format '${String(e.value)}' is not supported; use text or json`,
-        {
-          param: 'format',
-        },
-      )
+    ? new ServiceError('InvalidParam', unsupportedQueryFormat(String(e.value)), {
+        param: 'format',
+      })
     : null;
 
 /** `GET /metrics?format=`. */

@@ -210,11 +210,17 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     g.accs = this.#spec.functions.map((f) => f.create());
     const input = this.#input;
     if (input === null) return;
-    input.scanBatches(g.key, (row, w) => {
-      this.#replayed++;
-      g.count += w;
-      this.#accumulate(g, row, w);
-    });
+    // the batches only (`frozenApart`: a head frozen by a capture is neither pushed nor built; it holds no entry of
+    // this group, whose input has not changed since the batches were adopted)
+    input.scanSealed(
+      g.key,
+      (row, w) => {
+        this.#replayed++;
+        g.count += w;
+        this.#accumulate(g, row, w);
+      },
+      true,
+    );
   }
 
   /** Feeds `(row, w)` to its group; `integrate`: also adds it to the input trace (not when restoring from it). */

@@ -27,7 +27,8 @@
  * expressions, so they are stored as computed, ahead of the row. Each state is a scan-only trace keyed by (key,
  * ts): `scan([key])` visits a key's rows in the codec's order of the timestamp (NULL first; for TIMESTAMP, DATE
  * and numbers that is `compareTs`'s order; the cache sorts with `compareTs` in any case). Checkpoints write the
- * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one); deltas
+ * traces' sealed batches (a checkpoint writes only the batches sealed or merged since the previous one) and
+ * their heads, frozen by the capture in O(1) and built in slices off the step (`Trace.capture`); deltas
  * (`takeDelta`) are plain batches of state rows. The per-key sorted arrays below are an in-memory cache derived
  * from the traces: every change goes to both; restore rebuilds the cache from one scan of each trace (a key's
  * rows arrive together and in order). Checkpoints written before the traces hold the plain input rows under the
@@ -57,7 +58,6 @@ import {
   Trace,
   TraceBatch,
   type TraceLayout,
-  TraceParts,
   traceBatchesOf,
   traceLayout,
 } from '../zset/trace.ts';
@@ -359,9 +359,10 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const sealed = (t: Trace | null): Batch =>
-      t === null ? emptyBatch() : new TraceParts(t.sealedBatches());
-    return { [LEFT]: sealed(this.#leftTrace), [RIGHT]: sealed(this.#rightTrace) };
+    // O(1): the heads are frozen and the checkpoint builds their batches in slices (`Trace.capture`); a step only
+    // adds to the traces (the per-key cache answers its reads)
+    const captured = (t: Trace | null): Batch => (t === null ? emptyBatch() : t.capture());
+    return { [LEFT]: captured(this.#leftTrace), [RIGHT]: captured(this.#rightTrace) };
   }
 
   /**

@@ -6,7 +6,8 @@
  * State "input": the integral, a {@link Trace} keyed by the whole row (`row-trace.ts`): a step consolidates its
  * changes by row, looks each touched row's weight up once (the head, then the sealed batches whose key range
  * holds it) and adds the net change; work is proportional to the step's rows. A checkpoint writes the sealed
- * batches (only those not written before); a restore adopts them. Plain row batches (deltas, checkpoints written
+ * batches (only those not written before) and the head, frozen by the capture in O(1) and built in slices off the
+ * step (`Trace.capture`); a restore adopts them. Plain row batches (deltas, checkpoints written
  * before the trace, with the same state name and row shape) are added row by row. Like every trace key, -0 and 0
  * are one value (they were already one row here).
  *
@@ -21,9 +22,9 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import type { Row, Value } from '../zset/value.ts';
-import { addPart, forEachBelow, rowCount, wholeRowTrace } from './row-trace.ts';
+import { addPart, forEachBelow, forEachRow, rowCount, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Discard rows whose column `col` (not NULL) is below `below()` (see the header). */
@@ -96,7 +97,7 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
       // a further rule: sweep everything (rare: the state has doubled since the last sweep)
       const lb = bounds[0] as Value;
       let kept = 0;
-      trace.scan([], (row, w) => {
+      forEachRow(trace, (row, w) => {
         const hit = this.#purge.some((p, i) => {
           const b = bounds[i] as Value;
           const v = row[p.col] as Value;
@@ -157,7 +158,9 @@ export class DistinctOperator extends StatefulBase implements StatefulOperator, 
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); steps read it
+    // where it is (lookups, and the LATENESS range read of `forEachBelow`) without building it
+    return { input: this.#trace === null ? emptyBatch() : this.#trace.capture() };
   }
 
   restore(parts: Record<string, readonly Batch[]>): void {

@@ -12,7 +12,8 @@
  * scan (NULLs sort first and are skipped), never a scan of the whole state; while the waterline stays put only
  * the step's own rows are looked up. Adding and emitting are logged like any other change, so checkpoints,
  * restore, warm apply and replay emit the same rows once. A checkpoint writes the sealed batches (those not
- * written before), a restore adopts them; plain row batches (deltas, checkpoints written before the trace, same
+ * written before) and the head, frozen by the capture in O(1) and built in slices off the step
+ * (`Trace.capture`), a restore adopts them; plain row batches (deltas, checkpoints written before the trace, same
  * state name and row shape) are added row by row.
  * Output order: the emitted rows sorted by their encoding (deterministic whatever the state's history).
  * Invariant: every pending row has its column NULL or not below the waterline of the last step.
@@ -20,7 +21,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
 import { addPart, forEachBelow, rowCount, weightOf, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -116,7 +117,9 @@ export class EmitFinalOperator extends StatefulBase implements StatefulOperator,
   snapshot(): StateBatches {
     this.resetLogs();
     return {
-      pending: this.#pending === null ? emptyBatch() : new TraceParts(this.#pending.sealedBatches()),
+      // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); the step's reads
+      // (`weightOf`, the range read of `forEachBelow`) take it where it is without building it
+      pending: this.#pending === null ? emptyBatch() : this.#pending.capture(),
     };
   }
 

@@ -39,7 +39,8 @@
  * # State (the stateful-operator contract)
  * Persisted: "meta" (one row once the first step has run, never retracted, like `constant`) and "in<k>", the
  * integral of each external input: a scan-only {@link Trace} keyed by the whole row (added to, and read whole
- * only to prime a new level), so a checkpoint writes its sealed batches (those not written before) and a restore
+ * only to prime a new level), so a checkpoint writes its sealed batches (those not written before) and its head
+ * (frozen by the capture in O(1) and built in slices off the step: `Trace.capture`), and a restore
  * adopts them; plain row batches (deltas, checkpoints written before the trace) are added row by row. The levels'
  * D's and output integrals are derived, in-memory Z-sets (rebuilt by a restore). Everything else (the levels and their integrals) is derived state: a
  * function of the inputs' integrals. `restore` clears and `apply`s; `apply(parts)` adds each "in<k>"'s parts
@@ -57,8 +58,8 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import { ServiceError } from '../errors/service-error.ts';
 import { append, type Batch, consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { applyPart, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
-import type { Row } from '../zset/value.ts';
+import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
+import { encodeRow, type Row } from '../zset/value.ts';
 import { ZSetMap } from '../zset/zset-map.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -100,6 +101,39 @@ interface Level {
   readonly out: Array<ZSetMap | null>;
   /** Per recursive input k: this level's output minus its input (V[i+1] − V[i]). */
   readonly diff: ZSetMap[];
+}
+
+/**
+ * An input integral's content as one consolidated batch, in encoding order (a function of the content alone),
+ * read without sealing or building anything: the batches (and a checkpoint's frozen head, as its built batch or
+ * as it is), then the head's changes. What a new level is primed with.
+ */
+function contents(m: Trace): Batch {
+  // summed by the trace's key (identity, as a seal consolidates: -0 is 0); the batches' rows come first
+  const sum = new Map<unknown, [Row, number]>();
+  const add = (row: Row, w: number): void => {
+    const k = m.keyOf(row);
+    const e = sum.get(k);
+    if (e === undefined) sum.set(k, [row, w]);
+    else e[1] += w;
+  };
+  m.scanFrom(
+    [],
+    (row, w) => {
+      add(row, w);
+      return undefined;
+    },
+    true,
+    true,
+  );
+  m.forEachFrozen(add);
+  m.forEachHead(add);
+  const live: Array<[string, Row, number]> = [];
+  for (const [row, w] of sum.values()) if (w !== 0) live.push([encodeRow(row), row, w]);
+  live.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const out: Batch = { rows: [], weights: [], consolidated: true };
+  for (const [, row, w] of live) push(out, row, w);
+  return out;
 }
 
 export class FixpointOperator extends StatefulBase implements StatefulOperator, Operator {
@@ -204,7 +238,7 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
         if (kOld > 0) {
           // the old top level held V*[t-1]; it has already taken this step's change (dIn)
           prime ??= {
-            ext: this.#ins.map((m) => (m === null ? emptyBatch() : m.toBatch())),
+            ext: this.#ins.map((m) => (m === null ? emptyBatch() : contents(m))),
             rec: s.feedback.map((_f, k) => {
               // V*[t-1] = V[t][kOld] − ΔV[kOld] = Σ of the old levels' D − dIn
               const b = emptyBatch();
@@ -277,7 +311,8 @@ export class FixpointOperator extends StatefulBase implements StatefulOperator, 
     const out: StateBatches = { meta: emptyBatch() };
     if (this.#started) push(out.meta as Batch, [true], 1);
     this.#ins.forEach((m, k) => {
-      out[`in${k}`] = m === null ? emptyBatch() : new TraceParts(m.sealedBatches());
+      // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`)
+      out[`in${k}`] = m === null ? emptyBatch() : m.capture();
     });
     return out;
   }

@@ -83,10 +83,10 @@ import {
 import {
   batchOfEntries,
   buildBatch,
-  buildKeyedBatchSteps,
   drain,
   forEachKeyEntry,
   HEAD_MIN,
+  KeyedBatchBuilder,
   loadFileBatch,
   mergeBatches,
   PendingBatch,
@@ -490,15 +490,11 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
   }
 
   /**
-   * The rows of `side` with key `k` (head and batches), for a delta row of the other side `from`. Looked up
-   * once per key and phase when `side` has sealed batches or derived match counts; otherwise the head's bucket
-   * itself (no copy: `side` does not change during the phase).
+   * The rows of `side` with key `k` (head and batches), for a delta row of the other side `from`, in canonical
+   * order; looked up once per key and phase. (A phase reads a side held only in its head, without derived match
+   * counts, from its bucket itself when it has at most one row: no copy, as `side` does not change meanwhile.)
    */
   #partners(side: Side, from: Side, k: unknown, fromIsLeft: boolean): Partners {
-    if (!side.outer && side.sealed.length === 0 && side.frozen === null) {
-      const b = side.head.get(k);
-      if (b === undefined || b.rows.length < 2) return b ?? NO_PARTNERS;
-    }
     const cached = this.#cache.get(k);
     if (cached !== undefined) return cached;
     const rows: Row[] = [];
@@ -567,6 +563,9 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const padOther = isLeft ? this.#nullLeft : this.#nullRight;
     const log = mine.log;
     const gc = mine.rules.length > 0;
+    // `other` held only in its head (no batches, no derived counts): a key's bucket is its partners as they are
+    const headOnly = !other.outer && other.sealed.length === 0 && other.frozen === null;
+    const head = other.head;
     this.#cache.clear();
     for (let i = 0; i < delta.rows.length; i++) {
       const x = delta.rows[i] as Row;
@@ -578,7 +577,9 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
       }
       log.record(x, w);
       let m = 0;
-      const p = this.#partners(other, mine, k, isLeft);
+      let p: Partners | undefined = headOnly ? head.get(k) : undefined;
+      if (p === undefined) p = headOnly ? NO_PARTNERS : this.#partners(other, mine, k, isLeft);
+      else if (p.rows.length > 1) p = this.#partners(other, mine, k, isLeft);
       const rows = p.rows;
       const ws = p.weights;
       const ms = p.matches;
@@ -780,44 +781,53 @@ function rowWidth(head: Map<unknown, Bucket>): number {
 }
 
 /**
- * Builds a head's batch, pausing while its entries are collected and while the batch is built ({@link Side.seal}
- * runs it to its end with `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first
- * when there are at most `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's
- * order, so the entries are encoded sorted by key (and, for rows inserted in ascending order, by value) and the
- * build usually skips its radix sort.
+ * Builds a head's batch, pausing while its entries are encoded (bucket by bucket, straight from the head: no
+ * arrays of keys and rows in between) and while the batch is built ({@link Side.seal} runs it to its end with
+ * `drain`; a checkpoint's frozen head is built in slices). Numeric keys are sorted first when there are at most
+ * `sortMax` of them (a typed-array sort cannot pause): numeric order is the key codec's order, so the entries
+ * come grouped by key in key order and the build sorts only each key's entries (a key's bytes are copied from
+ * its previous entry, not encoded again); other keys come in Map order and get the full sort.
  */
 function* frozenSteps(
   layout: TraceLayout,
   head: Map<unknown, Bucket>,
   sortMax = SORT_KEYS_MAX,
 ): Generator<void, TraceBatch, void> {
-  const keys: Value[] = [];
-  const rows: Row[] = [];
-  const ws: number[] = [];
+  let n = 0;
+  for (const b of head.values()) for (let i = 0; i < b.weights.length; i++) if (b.weights[i] !== 0) n++;
+  const builder = new KeyedBatchBuilder(layout, n);
+  // the head's entries are encoded as they are visited, pausing about every SLICE entries
+  let done = 0;
   const emit = (k: unknown, b: Bucket): void => {
     const br = b.rows;
     const bw = b.weights;
-    for (let i = 0; i < br.length; i++) {
-      keys.push(k as Value);
-      rows.push(br[i] as Row);
-      ws.push(bw[i] as number);
-    }
+    for (let i = 0; i < br.length; i++) builder.add(k as Value, br[i] as Row, bw[i] as number);
+    done += br.length;
   };
   const numeric = head.size <= sortMax ? numericKeys(head) : null;
-  let i = 0;
+  let next = PAUSE_EVERY;
   if (numeric !== null) {
     numeric.sort();
     for (let j = 0; j < numeric.length; j++) {
-      if ((++i & 8191) === 0) yield;
       emit(numeric[j], head.get(numeric[j]) as Bucket);
+      if (done >= next) {
+        next = done + PAUSE_EVERY;
+        yield;
+      }
     }
   } else
     for (const [k, b] of head) {
-      if ((++i & 8191) === 0) yield;
       emit(k, b);
+      if (done >= next) {
+        next = done + PAUSE_EVERY;
+        yield;
+      }
     }
-  return yield* buildKeyedBatchSteps(layout, keys, rows, ws);
+  return yield* builder.build(numeric !== null);
 }
+
+/** Entries a frozen head's build encodes between two pauses (the trace's slice). */
+const PAUSE_EVERY = 1 << 14;
 
 /** Entry i's row (the value columns of `[key, ...row]`). */
 function decodeValue(batch: SealedBatch, i: number): Row {

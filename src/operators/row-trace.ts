@@ -27,9 +27,10 @@ export function weightOf(trace: Trace, row: Row): number {
 /** Rows held with a non-zero weight (a consolidated scan: O(state); for tests and state-size reports). */
 export function rowCount(trace: Trace | null): number {
   let n = 0;
-  trace?.scan([], () => {
-    n++;
-  });
+  if (trace !== null)
+    forEachRow(trace, () => {
+      n++;
+    });
   return n;
 }
 
@@ -46,7 +47,9 @@ export const HEAD_READ_MAX = 65536;
  *
  * The head is not sealed while it holds at most {@link HEAD_READ_MAX} changes: its changes in range are read as
  * they are and summed with the batches' by row (a LATENESS pass every step would otherwise seal, and merge, a
- * tiny batch every step); a larger head is sealed first.
+ * tiny batch every step); a larger head is sealed first. A head frozen by a checkpoint's capture is not built
+ * on the step either: its batch is walked with the others once the checkpoint has built it, and until then its
+ * entries in range are read as they are, like the head's.
  */
 export function forEachBelow(
   trace: Trace,
@@ -58,7 +61,7 @@ export function forEachBelow(
 ): void {
   const ordered = typeof bound !== 'object' || bound === null;
   const useFrom = ordered && from !== null && typeof from === typeof bound;
-  const readHead = trace.headSize > 0 && trace.headSize <= HEAD_READ_MAX;
+  const readHead = trace.headSize <= HEAD_READ_MAX && (trace.headSize > 0 || trace.frozenRows > 0);
   // with the head read apart, a row may sit in both: its parts are summed by key before `fn` sees it
   const parts = readHead ? new Map<unknown, [Row, number]>() : null;
   const emit = (row: Row, w: number): void => {
@@ -84,16 +87,44 @@ export function forEachBelow(
       return ordered && typeof v === typeof bound ? false : undefined;
     },
     readHead,
+    readHead,
   );
   if (parts === null) return;
-  // the head's changes in the same range (those below `from` cancel batch rows below it, not read either)
-  trace.forEachHead((row, w) => {
+  // the (frozen) head's changes in the same range (those below `from` cancel batch rows below it, not read either)
+  const inRange = (row: Row, w: number): void => {
     const v = row[col] as Value;
     if (v === null || compare(v, bound) >= 0) return;
     if (useFrom && compare(v, from) < 0) return;
     emit(row, w);
-  });
-  // the batches' rows in key order, then the head's others (deterministic: the head's order is its history's)
+  };
+  trace.forEachFrozen(inRange);
+  trace.forEachHead(inRange);
+  // the batches' rows in key order, then the frozen head's and the head's others (the order depends on where
+  // rows sit, so callers whose output order matters sort what they are given: emit-final does)
+  for (const [row, w] of parts.values()) if (w !== 0) fn(row, w);
+}
+
+/**
+ * Calls `fn(row, weight)` for every row of `trace` (consolidated; for a whole-state sweep). Without a frozen head
+ * it is a scan (the head sealed first). While a checkpoint's capture has a head frozen, nothing is sealed or
+ * built: the batches (with the frozen head's batch once built), then the frozen head's and the head's entries,
+ * summed by key (the batches' rows in key order, then the others').
+ */
+export function forEachRow(trace: Trace, fn: (row: Row, weight: number) => void): void {
+  if (trace.frozenRows === 0) {
+    trace.scan([], fn);
+    return;
+  }
+  const parts = new Map<unknown, [Row, number]>();
+  const add = (row: Row, w: number): void => {
+    const k = trace.keyOf(row);
+    const e = parts.get(k);
+    if (e === undefined) parts.set(k, [row, w]);
+    else e[1] += w;
+  };
+  trace.scanSealed([], add, true);
+  trace.forEachFrozen(add);
+  trace.forEachHead(add);
   for (const [row, w] of parts.values()) if (w !== 0) fn(row, w);
 }
 

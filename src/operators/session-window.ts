@@ -14,7 +14,9 @@
  * sessions retracts both sessions' rows and emits them again with the merged bounds; then it adds the changes.
  * Cost per touched key: O(its rows). A checkpoint writes the sealed batches (those not written before), a
  * restore adopts them; plain row batches (deltas, checkpoints written before the trace, same state name and row
- * shape) are added row by row.
+ * shape) are added row by row. A checkpoint's capture is O(1) (`Trace.capture`): the head is frozen, its notes
+ * move aside with it (`#frozenRows`), and until the frozen head's batch is built (in slices, by the checkpoint)
+ * a key's rows are its batches' rows plus its frozen and head notes, so the step never builds it.
  *
  * Bounded state (LATENESS): with `waterline` (of the time column, in the time's unit), a session whose last row
  * is at least `gap` below it is closed: no later row can join it (later rows are at or above the waterline) and
@@ -29,7 +31,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, Trace, TraceParts, traceLayout } from '../zset/trace.ts';
+import { entryCountOf, Trace, traceLayout } from '../zset/trace.ts';
 import { encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { addPart } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -72,7 +74,12 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
    * The changes in the trace's head, by key (since the head was last empty): a key's rows are its sealed rows
    * (a prefix scan that does not seal) plus these, so reading a few keys per step never seals the head.
    */
-  readonly #headRows = new Map<unknown, Entry[]>();
+  #headRows = new Map<unknown, Entry[]>();
+  /**
+   * The notes of the head a checkpoint froze (`snapshot()`), read while the trace reads that head apart
+   * (`Trace.frozenApart`: its batch not built yet); dropped once the trace has pushed it.
+   */
+  #frozenRows: Map<unknown, Entry[]> | null = null;
   /** The waterline of the last LATENESS pass (in memory only: a repeat is a no-op). */
   #prefixAt: number | null = null;
   /** Per key (by its head key): the key value and the waterline it is due at (LATENESS only). */
@@ -112,6 +119,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   /** Call after anything that may seal the trace: an empty head has no rows to note. */
   #synced(): void {
     if ((this.#trace?.headSize ?? 0) === 0) this.#headRows.clear();
+    if ((this.#trace?.frozenRows ?? 0) === 0) this.#frozenRows = null;
   }
 
   /** Distinct rows held (a scan: for tests and state-size reports). */
@@ -149,7 +157,12 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
       this.#synced();
       return out;
     }
-    trace.scanSealed([key], collect);
+    // the frozen head stays frozen: its built batch is walked, or (not built yet) its notes are read
+    trace.scanSealed([key], collect, true);
+    if (trace.frozenApart) {
+      const frozen = this.#frozenRows?.get(groupId(key));
+      if (frozen !== undefined) for (const e of frozen) this.#addSorted(out, e.row, e.weight);
+    }
     const head = this.#headRows.get(groupId(key));
     if (head !== undefined) for (const e of head) this.#addSorted(out, e.row, e.weight);
     return out;
@@ -267,11 +280,16 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
         const before = this.#output(sorted, lo, hi);
         for (const e of g.rows.values()) if (e.weight !== 0) this.#addSorted(sorted, e.row, e.weight);
         const now = this.#output(sorted, lo, hi);
+        // emitted in encoding order: rows of equal time come in an order that depends on where they sit
+        // (batches, a checkpoint's frozen head, the head), which a restore changes; the output must not
+        const diffs: Array<[string, Row, number]> = [];
         for (const [enc, [row, c]] of now) {
           const d = c - (before.get(enc)?.[1] ?? 0);
-          if (d !== 0) push(out, row, d);
+          if (d !== 0) diffs.push([enc, row, d]);
         }
-        for (const [enc, [row, c]] of before) if (!now.has(enc)) push(out, row, -c);
+        for (const [enc, [row, c]] of before) if (!now.has(enc)) diffs.push([enc, row, -c]);
+        diffs.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+        for (const [, row, d] of diffs) push(out, row, d);
         for (const e of g.rows.values()) this.#add(trace, e.row, e.weight);
         if (!bounded) continue;
         if (walker === null) {
@@ -398,7 +416,12 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   snapshot(): StateBatches {
     this.resetLogs();
     if (this.#trace === null) return { input: emptyBatch() };
-    const parts = new TraceParts(this.#trace.sealedBatches());
+    // O(1): the head is frozen (the checkpoint builds its batch in slices) and its notes with it
+    const parts = this.#trace.capture();
+    if (this.#trace.frozenRows > 0) {
+      this.#frozenRows = this.#headRows;
+      this.#headRows = new Map();
+    }
     this.#synced();
     return { input: parts };
   }
@@ -406,6 +429,7 @@ export class SessionWindowOperator extends StatefulBase implements StatefulOpera
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#trace?.clear();
     this.#headRows.clear();
+    this.#frozenRows = null;
     this.#due.clear();
     this.#heap.length = 0;
     this.apply(parts);

@@ -8,13 +8,14 @@
  * State "left"/"right": the integrals of both inputs, each a {@link Trace} keyed by the whole row
  * (`row-trace.ts`): a step consolidates each side's changes by row, looks each touched row up once per side and
  * adds the net changes, so its work is proportional to its rows. A checkpoint writes the sealed batches (only
- * those not written before); a restore adopts them; plain row batches (deltas, checkpoints written before the
+ * those not written before) and the heads, frozen by the capture in O(1) and built in slices off the step
+ * (`Trace.capture`); a restore adopts them; plain row batches (deltas, checkpoints written before the
  * traces, same state names and row shapes) are added row by row. As trace keys, -0 and 0 are one value.
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch, push } from '../zset/batch.ts';
-import { entryCountOf, type Trace, TraceParts } from '../zset/trace.ts';
+import { entryCountOf, type Trace } from '../zset/trace.ts';
 import type { Row } from '../zset/value.ts';
 import { addPart, wholeRowTrace } from './row-trace.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -102,7 +103,9 @@ export class SetOpOperator extends StatefulBase implements StatefulOperator, Ope
 
   snapshot(): StateBatches {
     this.resetLogs();
-    const parts = (t: Trace | null): Batch => (t === null ? emptyBatch() : new TraceParts(t.sealedBatches()));
+    // O(1): the heads are frozen and the checkpoint builds their batches in slices (`Trace.capture`); lookups
+    // (`weightAt`) read a frozen head where it is
+    const parts = (t: Trace | null): Batch => (t === null ? emptyBatch() : t.capture());
     return { left: parts(this.#left), right: parts(this.#right) };
   }
 

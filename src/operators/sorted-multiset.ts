@@ -12,7 +12,8 @@
  * columns (`scan([group..])` visits one group's rows; a group's rows follow each other in key order). The
  * comparator orders by expressions the operator cannot see as columns, so within a group the trace holds rows in
  * encoding order, not sort order. The trace is what checkpoints write (`snapshot()` returns its sealed batches: a
- * checkpoint writes only batches sealed or merged since the previous one; a restore adopts decoded batches). The
+ * checkpoint writes only batches sealed or merged since the previous one, plus the head, frozen by the capture
+ * in O(1) and built in slices off the step, `Trace.capture`; a restore adopts decoded batches). The
  * per-group sorted arrays and emitted outputs are an in-memory cache derived from it: every change goes to both;
  * restore rebuilds the cache from the adopted batches (rows grouped, sorted once per group), and the emitted
  * outputs are recomputed (a function of the integral). Checkpoints written before the trace (plain row batches
@@ -37,15 +38,7 @@
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, emptyBatch, push } from '../zset/batch.ts';
 import { FileBatch } from '../zset/batch-file.ts';
-import {
-  entryCountOf,
-  sameLayout,
-  Trace,
-  TraceBatch,
-  TraceParts,
-  traceBatchesOf,
-  traceLayout,
-} from '../zset/trace.ts';
+import { entryCountOf, sameLayout, Trace, TraceBatch, traceBatchesOf, traceLayout } from '../zset/trace.ts';
 import { encodeColumns, encodeRow, type Row, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -359,7 +352,9 @@ export abstract class SortedGroupsOperator extends StatefulBase {
 
   snapshot(): StateBatches {
     this.resetLogs();
-    return { input: this.#trace === null ? emptyBatch() : new TraceParts(this.#trace.sealedBatches()) };
+    // O(1): the head is frozen and the checkpoint builds its batch in slices (`Trace.capture`); a step only adds
+    // to the trace (the cache answers its reads), so nothing builds it on the step before the next seal
+    return { input: this.#trace === null ? emptyBatch() : this.#trace.capture() };
   }
 
   /**

@@ -10,7 +10,8 @@
  * O(n · frame) for n rows (frames are evaluated directly), independent of the other partitions.
  *
  * State "input": the integral of the input (distinct rows with weights), a scan-only trace keyed by the partition
- * columns (`sorted-multiset.ts`): checkpoints write its sealed batches; the per-partition sorted arrays are a
+ * columns (`sorted-multiset.ts`): checkpoints write its sealed batches (and its head, frozen by the capture in
+ * O(1)); the per-partition sorted arrays are a
  * cache rebuilt from it on restore. The emitted outputs are not saved: they
  * are a function of the integral (deterministic order, deterministic `compute`), so restore and apply recompute
  * them for the partitions they touch. Rows whose integral weight is ≤ 0 take no part. With `purge` (LATENESS),

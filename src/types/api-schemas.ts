@@ -214,9 +214,14 @@ export const EgressQuerySchema = {
 
 export const QuerySqlQuerySchema = {
   type: 'object',
-  properties: { sql: str, format: { type: 'string', enum: ['text', 'json'] } },
+  properties: { sql: str, format: { type: 'string', enum: ['text', 'json', 'hash'] } },
   required: ['sql'],
 } as const;
+
+/** The message for a `GET /query?format=` Holdfast does not serve (the pipeline and the manager give the same). */
+export function unsupportedQueryFormat(format: string): string {
+  return `query format '${format}' is not supported; use text, json or hash`;
+}
 
 export const CompletionStatusQuerySchema = {
   type: 'object',

@@ -32,7 +32,9 @@
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
  *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
- *   numeric key column; a nearly sorted build skips the radix sort).
+ *   numeric key column; a nearly sorted build skips the radix sort). Operators that key rows by a computed value
+ *   (the join) build their batches with a {@link KeyedBatchBuilder}; given each key's entries together in key
+ *   order, it sorts only within keys.
  * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
  *   least {@link HEAD_MIN}; {@link UNIQUE_HEAD_MIN} for a unique trace): seals and merges are rare (a row is rewritten a small constant number of times),
  *   at the price of a head of up to half the state as JS rows between seals.
@@ -647,6 +649,74 @@ function* nearlySortedOrder(buf: Buffer, starts: Uint32Array, n: number): Steps<
 
 const NEARLY_SORTED_REACH = 4;
 
+/**
+ * The order of entries that come grouped by key in ascending key order (a join's head sealed in numeric key
+ * order): only each key's entries are sorted, by their value bytes (a binary insertion sort; a key's entries are
+ * usually few), or null as soon as a key is below the one before it. Equal keys have equal bytes and the codec is
+ * prefix-free, so this is the entries' byte order. O(n log r) for runs of r entries; null as well once an entry
+ * would move more than {@link LONG_SHIFT} places (the caller then sorts fully).
+ */
+function* orderWithinKeys(
+  buf: Buffer,
+  starts: Uint32Array,
+  splits: Uint32Array,
+  n: number,
+): Steps<Uint32Array | null> {
+  const perm = new Uint32Array(n);
+  let run = 0;
+  let next = SLICE;
+  for (let i = 0; i < n; i++) {
+    if (i >= next) {
+      next = i + SLICE;
+      yield;
+    }
+    if (i > run) {
+      const c = compareBytes(
+        buf,
+        starts[run] as number,
+        splits[run] as number,
+        buf,
+        starts[i] as number,
+        splits[i] as number,
+      );
+      if (c > 0) return null;
+      if (c < 0) run = i;
+    }
+    // insert entry i into perm[run..i) by its value bytes (stable: after its equals)
+    const vs = splits[i] as number;
+    const ve = starts[i + 1] as number;
+    let lo = run;
+    let hi = i;
+    if (
+      hi > lo &&
+      compareBytes(
+        buf,
+        splits[perm[hi - 1] as number] as number,
+        starts[(perm[hi - 1] as number) + 1] as number,
+        buf,
+        vs,
+        ve,
+      ) <= 0
+    )
+      lo = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = perm[mid] as number;
+      if (compareBytes(buf, splits[m] as number, starts[m + 1] as number, buf, vs, ve) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    // a long run in no order (a join key shared by most rows) is left to the radix sort: the shifts would
+    // make this quadratic
+    if (i - lo > LONG_SHIFT) return null;
+    if (lo < i) perm.copyWithin(lo + 1, lo, i);
+    perm[lo] = i;
+  }
+  return perm;
+}
+
+/** The most places {@link orderWithinKeys} moves entries to insert one. */
+const LONG_SHIFT = 256;
+
 /** The number of leading bytes every entry `perm[k..m)` has in common (at most the shortest entry's length). */
 function sharedPrefix(buf: Buffer, starts: Uint32Array, perm: Uint32Array, k: number, m: number): number {
   const f = perm[k] as number;
@@ -713,6 +783,7 @@ function* buildFromEncoded(
   weights: Float64Array,
   n: number,
   objects: Map<string, ObjectValue> | null,
+  grouped = false,
 ): Steps<TraceBatch> {
   if (yield* strictlyAscending(buf, starts, weights, n)) {
     // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
@@ -740,7 +811,9 @@ function* buildFromEncoded(
       objects: usedObjects(objects),
     });
   }
-  const perm = (yield* nearlySortedOrder(buf, starts, n)) ?? (yield* sortEntries(buf, starts, n));
+  const perm =
+    (grouped ? yield* orderWithinKeys(buf, starts, splits, n) : yield* nearlySortedOrder(buf, starts, n)) ??
+    (yield* sortEntries(buf, starts, n));
   // consolidate adjacent equal entries
   let total = 0;
   let out = 0;
@@ -783,25 +856,46 @@ function* buildFromEncoded(
   const spl = new Uint32Array(out);
   const wts = new Float64Array(out);
   let p = 0;
+  // bytes of consecutive kept entries that are also consecutive in `buf` are copied in one call
+  let from = 0;
+  let to = 0;
   for (let c = 0; c < out; c += SLICE) {
     const ce = Math.min(out, c + SLICE);
     for (let k = c; k < ce; k++) {
       const i = keepIdx[k] as number;
       const s = starts[i] as number;
       const e = starts[i + 1] as number;
-      offsets[k] = p;
-      spl[k] = p + ((splits[i] as number) - s);
-      if (e - s <= 32) for (let t = s; t < e; t++) arena[p++] = buf[t] as number;
-      else {
-        buf.copy(arena, p, s, e);
-        p += e - s;
+      offsets[k] = p + (to - from);
+      spl[k] = p + (to - from) + ((splits[i] as number) - s);
+      if (s !== to) {
+        p = copyRange(buf, arena, p, from, to);
+        from = s;
       }
+      to = e;
       wts[k] = keepW[k] as number;
     }
     yield;
   }
+  p = copyRange(buf, arena, p, from, to);
   offsets[out] = p;
   return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+}
+
+/** Copies `buf[from, to)` to `arena` at `p` (short ranges byte by byte: cheaper than a call); the new end. */
+function copyRange(buf: Buffer, arena: Buffer, p: number, from: number, to: number): number {
+  if (to - from <= 32) {
+    for (let t = from; t < to; t++) arena[p++] = buf[t] as number;
+    return p;
+  }
+  buf.copy(arena, p, from, to);
+  return p + (to - from);
+}
+
+/** A copy of `b[0, n)` that owns its memory (one native copy). */
+function copyOf(b: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  b.copy(out, 0, 0, n);
+  return out;
 }
 
 function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, ObjectValue> | null {
@@ -920,41 +1014,112 @@ export function buildKeyedBatch(
   return drain(buildKeyedBatchSteps(layout, keys, rows, weights));
 }
 
-/** {@link buildKeyedBatch}, pausing every {@link SLICE} entries (a frozen head sealed in slices). */
+/**
+ * {@link buildKeyedBatch}, pausing every {@link SLICE} entries. With `keysAscending`, see
+ * {@link KeyedBatchBuilder.build}.
+ */
 export function* buildKeyedBatchSteps(
   layout: TraceLayout,
   keys: readonly Value[],
   rows: readonly Row[],
   weights: readonly number[],
+  keysAscending = false,
 ): Steps<TraceBatch> {
-  if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
-    throw new Error('layout is not keyed by column 0');
   let n = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
-  const width = layout.arity - 1;
-  const w = new ByteWriter(64 + n * 32);
-  const objects = new Map<string, ObjectValue>();
-  const starts = new Uint32Array(n + 1);
-  const splits = new Uint32Array(n);
-  const ws = new Float64Array(n);
-  let k = 0;
+  const b = new KeyedBatchBuilder(layout, n);
   for (let c = 0; c < rows.length; c += SLICE) {
     const ce = Math.min(rows.length, c + SLICE);
-    for (let i = c; i < ce; i++) {
-      const wt = weights[i] as number;
-      if (wt === 0) continue;
-      const row = rows[i] as Row;
-      starts[k] = w.pos;
-      encodeKeyValue(w, keys[i] as Value, objects, false);
-      splits[k] = w.pos;
-      for (let c2 = 0; c2 < width; c2++) encodeKeyValue(w, row[c2] as Value, objects, true);
-      ws[k++] = wt;
-      if (k === SIZE_SAMPLE) reserveRest(w, k, n);
-    }
+    for (let i = c; i < ce; i++) b.add(keys[i] as Value, rows[i] as Row, weights[i] as number);
     yield;
   }
-  starts[n] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* b.build(keysAscending);
+}
+
+/**
+ * Encodes the entries `[key, ...row]` of a layout keyed by column 0 alone one by one, as a caller walks its own
+ * structure (the join's head, bucket by bucket: no arrays of keys and rows in between), then builds the batch.
+ * `n` is the number of entries with a non-zero weight that will be added (entries with weight 0 are skipped).
+ */
+export class KeyedBatchBuilder {
+  readonly #layout: TraceLayout;
+  readonly #width: number;
+  readonly #n: number;
+  readonly #w: ByteWriter;
+  readonly #objects = new Map<string, ObjectValue>();
+  readonly #starts: Uint32Array;
+  readonly #splits: Uint32Array;
+  readonly #ws: Float64Array;
+  #k = 0;
+  #prevKey: Value | undefined;
+
+  constructor(layout: TraceLayout, n: number) {
+    if (layout.keyCols.length !== 1 || layout.keyCols[0] !== 0)
+      throw new Error('layout is not keyed by column 0');
+    this.#layout = layout;
+    this.#width = layout.arity - 1;
+    this.#n = n;
+    this.#w = new ByteWriter(64 + n * 32);
+    this.#starts = new Uint32Array(n + 1);
+    this.#splits = new Uint32Array(n);
+    this.#ws = new Float64Array(n);
+  }
+
+  /** Entries added so far (weight 0 aside). */
+  get count(): number {
+    return this.#k;
+  }
+
+  add(key: Value, row: Row, wt: number): void {
+    if (wt === 0) return;
+    const k = this.#k;
+    if (k >= this.#n) throw new Error('KeyedBatchBuilder: more entries than announced');
+    const w = this.#w;
+    const starts = this.#starts;
+    const splits = this.#splits;
+    const objects = this.#objects;
+    starts[k] = w.pos;
+    // a key's entries usually come together (a join's head bucket by bucket): its bytes are copied, not encoded
+    if (k > 0 && key === this.#prevKey) {
+      const ks = starts[k - 1] as number;
+      const len = (splits[k - 1] as number) - ks;
+      w.ensure(len);
+      const b = w.buf;
+      let p = w.pos;
+      for (let t = ks; t < ks + len; t++) b[p++] = b[t] as number;
+      w.pos = p;
+    } else {
+      encodeKeyValue(w, key, objects, false);
+      this.#prevKey = key;
+    }
+    splits[k] = w.pos;
+    const width = this.#width;
+    for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
+    this.#ws[k] = wt;
+    this.#k = k + 1;
+    if (k + 1 === SIZE_SAMPLE) reserveRest(w, k + 1, this.#n);
+  }
+
+  /**
+   * The batch of the entries added (all `n` must have been). With `keysAscending`, the caller added each key's
+   * entries together, keys in ascending order of their encoding (the join's numeric keys, sorted): only each
+   * key's entries are sorted then (checked: else a full sort).
+   */
+  build(keysAscending = false): Steps<TraceBatch> {
+    const n = this.#k;
+    if (n !== this.#n) throw new Error(`KeyedBatchBuilder: ${n} entries added, ${this.#n} announced`);
+    this.#starts[n] = this.#w.pos;
+    return buildFromEncoded(
+      this.#layout,
+      this.#w.buf,
+      this.#starts,
+      this.#splits,
+      this.#ws,
+      n,
+      this.#objects,
+      keysAscending,
+    );
+  }
 }
 
 function mergeObjects(
@@ -1017,6 +1182,11 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   let p = 0;
   let ai = ao[0] as number;
   let bj = bo[0] as number;
+  // the bytes still to copy, `[from, to)` of a's arena (`runA`) or b's: consecutive entries taken from one side
+  // are contiguous there, and are copied in one call
+  let runA = true;
+  let from = 0;
+  let to = 0;
   while (i < na || j < nb) {
     let fromA: boolean;
     let w: number;
@@ -1063,35 +1233,39 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
         bj = be;
       }
     }
-    offsets[k] = p;
+    const at = p + (to - from);
+    offsets[k] = at;
     if (fromA) {
-      spl[k] = p + ((as[i] as number) - ai);
+      spl[k] = at + ((as[i] as number) - ai);
       if (hs !== null) hs[k] = (ah as Uint32Array)[i] as number;
-      if (ae - ai <= 32) for (let t = ai; t < ae; t++) arena[p++] = aa[t] as number;
-      else {
-        aa.copy(arena, p, ai, ae);
-        p += ae - ai;
+      if (!runA || ai !== to) {
+        p = copyRange(runA ? aa : ba, arena, p, from, to);
+        runA = true;
+        from = ai;
       }
+      to = ae;
       i++;
       ai = ae;
     } else {
-      spl[k] = p + ((bs[j] as number) - bj);
+      spl[k] = at + ((bs[j] as number) - bj);
       if (hs !== null) hs[k] = (bh as Uint32Array)[j] as number;
-      if (be - bj <= 32) for (let t = bj; t < be; t++) arena[p++] = ba[t] as number;
-      else {
-        ba.copy(arena, p, bj, be);
-        p += be - bj;
+      if (runA || bj !== to) {
+        p = copyRange(runA ? aa : ba, arena, p, from, to);
+        runA = false;
+        from = bj;
       }
+      to = be;
       j++;
       bj = be;
     }
     wts[k++] = w;
   }
+  p = copyRange(runA ? aa : ba, arena, p, from, to);
   offsets[k] = p;
   const exact = k === na + nb && p === arena.length;
   const out = new TraceBatch({
     layout: a.layout,
-    arena: exact ? arena : Buffer.from(arena.subarray(0, p)),
+    arena: exact ? arena : copyOf(arena, p),
     offsets: exact ? offsets : offsets.slice(0, k + 1),
     splits: exact ? spl : spl.slice(0, k),
     weights: exact ? wts : wts.slice(0, k),
@@ -1476,6 +1650,8 @@ interface Frozen {
   readonly head: Map<unknown, HeadEntry | Row> | null;
   /** A unique trace's head (null otherwise). */
   readonly uhead: Map<unknown, Row | Replaced> | null;
+  /** A scan-only trace's append log (null otherwise). */
+  readonly log: { readonly rows: readonly Row[]; readonly weights: readonly number[] } | null;
   /** Head entries at the freeze (what {@link Trace.maybeSeal} counts until the batch is pushed). */
   readonly rows: number;
   readonly pending: PendingBatch;
@@ -2230,8 +2406,10 @@ export class Trace {
     let steps: Steps<TraceBatch>;
     let head: Map<unknown, HeadEntry | Row> | null = null;
     let uhead: Map<unknown, Row | Replaced> | null = null;
+    let log: Frozen['log'] = null;
     if (!this.#indexed) {
       steps = buildBatchSteps(this.layout, this.#logRows, this.#logWeights);
+      log = { rows: this.#logRows, weights: this.#logWeights };
       this.#logRows = [];
       this.#logWeights = [];
     } else if (this.#unique) {
@@ -2246,7 +2424,7 @@ export class Trace {
       this.#head = new Map();
     }
     const pending = new PendingBatch(n, steps);
-    this.#frozen = { head, uhead, rows: n, pending };
+    this.#frozen = { head, uhead, log, rows: n, pending };
     this.#headRows = 0;
     return new TraceParts(this.#batches, [pending]);
   }
@@ -2254,6 +2432,36 @@ export class Trace {
   /** Whether a captured head is still frozen (its batch not yet pushed; for tests). */
   get frozenRows(): number {
     return this.#frozen?.rows ?? 0;
+  }
+
+  /**
+   * Whether a head frozen by a capture is read apart: its batch is not built yet, so the reads that leave it
+   * frozen ({@link scanSealed} / {@link scanFrom} with `frozenApart`) skip it and {@link forEachFrozen} reads it.
+   * Once its batch is built (the checkpoint's sliced build finished) those reads walk the built batch instead
+   * (still without pushing it: the batch list never depends on when the build finished).
+   */
+  get frozenApart(): boolean {
+    const f = this.#frozen;
+    return f !== null && !f.pending.built;
+  }
+
+  /**
+   * Calls `fn(row, weight)` for every entry of a frozen head whose batch is not built yet ({@link frozenApart}),
+   * as they are (not consolidated; in no particular order); nothing otherwise. With {@link forEachHead} and a
+   * `frozenApart` scan, an operator reads a range or a key after a checkpoint's capture without building the
+   * frozen head on the step. Not for unique traces.
+   */
+  forEachFrozen(fn: (row: Row, weight: number) => void): void {
+    const f = this.#frozen;
+    if (f === null || f.pending.built) return;
+    if (f.uhead !== null) throw new Error('forEachFrozen on a unique trace');
+    if (f.log !== null) {
+      for (let i = 0; i < f.log.rows.length; i++) fn(f.log.rows[i] as Row, f.log.weights[i] as number);
+      return;
+    }
+    for (const first of (f.head as Map<unknown, HeadEntry | Row>).values())
+      if (Array.isArray(first)) fn(first as Row, 1);
+      else for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) fn(e.row, e.w);
   }
 
   /** Pushes the frozen head's batch (building it now if a checkpoint has not yet), without merging. */
@@ -2308,13 +2516,16 @@ export class Trace {
    * returns false. `[false]` starts after the NULLs of the first key column (false is the smallest non-NULL value
    * in key order): with a time column first, the rows below a bound are a prefix visited in time order.
    * `sealedOnly`: the sealed batches alone (the head neither sealed nor read; see {@link forEachHead}).
+   * `frozenApart` (with `sealedOnly`): a head frozen by a capture is not pushed (nor built): its batch is walked
+   * when built, else left to {@link forEachFrozen} (see {@link frozenApart}).
    */
   scanFrom(
     from: readonly Value[],
     fn: (row: Row, weight: number) => boolean | undefined,
     sealedOnly = false,
+    frozenApart = false,
   ): void {
-    this.#walk(from, false, fn, !sealedOnly);
+    this.#walk(from, false, fn, !sealedOnly, frozenApart);
   }
 
   /**
@@ -2337,18 +2548,11 @@ export class Trace {
   /**
    * {@link scan} over the sealed batches only (the head neither sealed nor read): with {@link lookupHead}, a key's
    * rows without sealing the head (an operator that reads a few keys per step and keys its trace by them).
+   * `frozenApart`: a head frozen by a capture is not pushed (nor built): its batch is walked when built, else
+   * left to {@link forEachFrozen} (see {@link frozenApart}).
    */
-  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
-    this.#walk(prefix, true, fn, false);
-  }
-
-  /**
-   * {@link scan} over the sealed batches as they are: neither the head nor a head frozen by a capture is read,
-   * sealed or pushed (no batch is built). For a caller that knows the key has no changes since the last seal
-   * (the aggregate loading a group it has not touched since its restore).
-   */
-  scanBatches(prefix: readonly Value[], fn: (row: Row, weight: number) => void): void {
-    this.#walk(prefix, true, fn, false, false);
+  scanSealed(prefix: readonly Value[], fn: (row: Row, weight: number) => void, frozenApart = false): void {
+    this.#walk(prefix, true, fn, false, frozenApart);
   }
 
   /** {@link scan} (`prefixOnly`: `fn`'s result is ignored) or {@link scanFrom} (stops when `fn` returns false). */
@@ -2357,16 +2561,25 @@ export class Trace {
     prefixOnly: boolean,
     fn: (row: Row, weight: number) => unknown,
     sealHead = true,
-    pushFrozen = true,
+    frozenApart = false,
   ): void {
-    if (sealHead) this.seal();
-    else if (pushFrozen) this.#pushFrozen();
+    let bs: readonly SealedBatch[] = this.#batches;
+    if (sealHead) {
+      this.seal();
+      bs = this.#batches;
+    } else if (!frozenApart) {
+      this.#pushFrozen();
+      bs = this.#batches;
+    } else {
+      const f = this.#frozen;
+      // the built batch is read where it will sit, but not pushed (the batch list must not depend on timing)
+      if (f?.pending.built) bs = [...bs, f.pending.batch()];
+    }
     const w = this.#scratch;
     w.reset();
     for (const v of from) encodeColumnsTo(w, [v], [0], null);
     const pe = w.pos;
     const key = Buffer.from(w.buf.subarray(0, pe));
-    const bs = this.#batches;
     const pos: number[] = bs.map((b) => b.lowerBound(key, 0, pe));
     // each batch's current entry (null: past its end or its prefix range)
     const views: Array<EntryView | null> = bs.map(() => newEntryView());

@@ -118,6 +118,9 @@ test('the CLI drives a pipeline end to end', { timeout: 150_000 }, async () => {
   assert.match(q.out, /\| 3 \| 142 {3}\|/);
   const qj = await cli(url, '--format', 'json', 'pipeline', 'query', 'demo', 'SELECT n, total FROM s');
   assert.equal(qj.out.trim(), '{"n":3,"total":142}');
+  const hashBefore = await cli(url, 'pipeline', 'query', 'demo', 'SELECT n, total FROM s', '--hash');
+  assert.equal(hashBefore.code, 0, hashBefore.err);
+  assert.match(hashBefore.out.trim(), /^[0-9A-F]{64}$/);
   const listen = await cli(url, 'pipeline', 'listen', 'demo', 's', '--snapshot', '--count', '1');
   assert.equal(listen.out.trim(), '{"insert":{"n":3,"total":142}}');
   const stats = await cli(url, 'pipeline', 'stats', 'demo');
@@ -144,6 +147,11 @@ test('the CLI drives a pipeline end to end', { timeout: 150_000 }, async () => {
     (await cli(url, '--format', 'json', 'pipeline', 'query', 'demo', 'SELECT n, total FROM s')).out.trim(),
     '{"n":3,"total":142}',
     'a graceful stop keeps the state',
+  );
+  assert.equal(
+    (await cli(url, 'pipeline', 'query', 'demo', 'SELECT n, total FROM s', '--hash')).out,
+    hashBefore.out,
+    'the same result hashes alike after the restart',
   );
   // a *.parquet file is sent as Parquet (binary, through the manager's proxy)
   writeFileSync(

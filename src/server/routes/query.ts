@@ -1,14 +1,15 @@
 /**
- * Pipeline route: `GET /query?sql=&format=text|json` — an ad-hoc query over the materialized state, answered
- * as a text table or JSON lines.
+ * Pipeline route: `GET /query?sql=&format=text|json|hash` — an ad-hoc query over the materialized state,
+ * answered as a text table, JSON lines, or the hash of the result (`result-hash.ts`).
  */
 import { ServiceError } from '../../errors/service-error.ts';
 import { queryParams, type Route, sendText } from '../../http/routes.ts';
 import { rowToJson } from '../../sql/records.ts';
 import type { ColumnSchema } from '../../sql/schema.ts';
 import { formatValue } from '../../sql/values/format.ts';
-import { ERROR_RESPONSES, QuerySqlQuerySchema } from '../../types/api-schemas.ts';
+import { ERROR_RESPONSES, QuerySqlQuerySchema, unsupportedQueryFormat } from '../../types/api-schemas.ts';
 import type { Value } from '../../zset/value.ts';
+import { resultHash } from '../result-hash.ts';
 import { controllerOf, type ServerContext } from '../server-context.ts';
 import { asciiTable } from '../text-table.ts';
 
@@ -19,7 +20,10 @@ export function queryRoutes(ctx: ServerContext): Route[] {
       url: '/query',
       schema: {
         querystring: QuerySqlQuerySchema,
-        response: { 200: { description: 'A text table, or JSON lines' }, ...ERROR_RESPONSES },
+        response: {
+          200: { description: 'A text table, JSON lines, or the hash of the result' },
+          ...ERROR_RESPONSES,
+        },
       },
       handler: async (req, reply) => {
         const controller = controllerOf(ctx);
@@ -27,14 +31,15 @@ export function queryRoutes(ctx: ServerContext): Route[] {
         const sql = p.get('sql');
         if (!sql) throw new ServiceError('InvalidParam', 'missing query parameter sql', { param: 'sql' });
         const format = p.get('format') ?? 'text';
-        if (format !== 'text' && format !== 'json') {
-          throw new ServiceError(
-            'InvalidParam',
-            `query format '${format}' is not supported; use text or json`,
-            { param: 'format' },
-          );
+        if (format !== 'text' && format !== 'json' && format !== 'hash') {
+          throw new ServiceError('InvalidParam', unsupportedQueryFormat(format), { param: 'format' });
         }
         const result = await controller.query(sql);
+        if (format === 'hash') {
+          // exactly `text/plain`: Feldera's clients read a non-streamed body as text only under that type
+          sendText(reply, 200, resultHash(result.columns, result.rows), 'text/plain');
+          return;
+        }
         const cell = (v: Value, c: ColumnSchema) => (v === null ? 'NULL' : formatValue(v, c.type));
         if (format === 'text') {
           sendText(

@@ -222,7 +222,11 @@ test('loading a group after a capture reads the batches only: the frozen head is
     step1(ref, some);
     const again = restored([snap]);
     for (const g of [1, 2, 3])
-      assert.deepEqual(norm(step1(again, z1([g, -7 - g], 1))), norm(step1(ref, z1([g, -7 - g], 1))), `group ${g}`);
+      assert.deepEqual(
+        norm(step1(again, z1([g, -7 - g], 1))),
+        norm(step1(ref, z1([g, -7 - g], 1))),
+        `group ${g}`,
+      );
   }));
 
 function z1(row: Row, w: number): Batch {

@@ -99,6 +99,47 @@ test('ingest JSON and CSV, wait on the token, query as text and JSON', async () 
   );
 });
 
+test('format=hash: one upper-case SHA-256 per result, as text/plain; row order does not matter, rows and columns do', async () => {
+  const hash = async (sql: string) => {
+    const r = await fetch(`${base}/query?sql=${encodeURIComponent(sql)}&format=hash`);
+    assert.equal(r.status, 200);
+    assert.equal(
+      r.headers.get('content-type'),
+      'text/plain',
+      "Feldera's clients read exactly text/plain as text",
+    );
+    const text = await r.text();
+    assert.match(text, /^[0-9A-F]{64}$/);
+    return text;
+  };
+  const all = await hash('SELECT id, name, amount FROM v');
+  assert.equal(await hash('SELECT id, name, amount FROM v ORDER BY id DESC'), all, 'order-independent');
+  assert.equal(await hash('SELECT id, name, amount FROM v ORDER BY amount, name, id'), all);
+  assert.equal(await hash('SELECT * FROM v'), all);
+  assert.notEqual(await hash('SELECT id, name, amount FROM v WHERE id > 1'), all, 'a row fewer');
+  assert.notEqual(await hash('SELECT id AS k, name, amount FROM v'), all, 'another column name');
+  assert.notEqual(await hash('SELECT CAST(id AS BIGINT) AS id, name, amount FROM v'), all, 'another type');
+  assert.notEqual(await hash('SELECT id, name, amount + 1 AS amount FROM v'), all, 'another value');
+  // a multiset: a duplicated row changes the hash, and two rows swapping values do not collide with the original
+  const once = await hash('SELECT name FROM v WHERE id = 1');
+  const twice = await hash('SELECT name FROM v WHERE id = 1 UNION ALL SELECT name FROM v WHERE id = 1');
+  assert.notEqual(twice, once);
+  assert.notEqual(
+    await hash('SELECT id, name FROM v WHERE id IN (1, 2)'),
+    await hash("SELECT id, CASE WHEN id = 1 THEN 'b' ELSE 'a' END AS name FROM v WHERE id IN (1, 2)"),
+  );
+  const empty = await hash('SELECT id FROM v WHERE id < 0');
+  assert.notEqual(
+    empty,
+    await hash('SELECT id AS x FROM v WHERE id < 0'),
+    'an empty result still hashes its columns',
+  );
+  const bad = await call('GET', `/query?sql=${encodeURIComponent('SELECT 1')}&format=parquet`);
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error_code, 'InvalidParam');
+  assert.match(bad.json.message as string, /use text, json or hash/);
+});
+
 test('bad records: good ones are ingested, the reply is 400 ParseErrors listing the bad ones', async () => {
   const r = await call(
     'POST',

@@ -246,3 +246,98 @@ describe('trace capture: no big seal on the capture', () => {
     }
   });
 });
+
+describe('trace capture: reads that leave the frozen head frozen (the scanning operators)', () => {
+  /** Sums `[row, w]` pairs into a normalized Z-set. */
+  const sumOf = (pairs: Array<[Row, number]>): Array<[string, number]> => {
+    const z = new ZSetMap();
+    for (const [r, w] of pairs) z.add(r, w);
+    return zsetOf(z);
+  };
+
+  for (const indexed of [true, false])
+    test(`${indexed ? 'indexed' : 'scan-only'}: batches + frozen head + head read apart equal the content; nothing is built or pushed (SEED=${seed})`, async () => {
+      const old = setTraceHeadMin(64);
+      try {
+        const rnd = mulberry32(seed + (indexed ? 1 : 2));
+        const t = new Trace(traceLayout(3, [1, 0, 2]), { indexed });
+        const model = new ZSetMap();
+        const change = (n: number) => {
+          for (let i = 0; i < n; i++) {
+            const row: Row = [
+              randInt(rnd, 0, 30),
+              randInt(rnd, 0, 9),
+              rnd() < 0.1 ? null : randInt(rnd, 0, 3),
+            ];
+            const w = rnd() < 0.2 ? -1 : 1;
+            t.add(row, w);
+            model.add(row, w);
+          }
+        };
+        // several batches, then a head that the capture freezes, then a new head
+        for (let s = 0; s < 10; s++) {
+          change(40);
+          t.seal(s % 3 === 0); // some unmerged: several batches
+        }
+        change(50);
+        const batches = t.batches;
+        const parts = t.capture();
+        const p = parts.pending[0] as PendingBatch;
+        const atCapture = zsetOf(model);
+        change(30);
+        const read = (prefix: number | null): Array<[Row, number]> => {
+          const got: Array<[Row, number]> = [];
+          const fn = (r: Row, w: number) => got.push([r, w]);
+          const keep = (r: Row) => prefix === null || r[1] === prefix;
+          if (prefix === null)
+            t.scanFrom(
+              [],
+              (r, w) => {
+                fn(r, w);
+                return undefined;
+              },
+              true,
+              true,
+            );
+          else t.scanSealed([prefix], fn, true);
+          t.forEachFrozen((r, w) => keep(r) && fn(r, w));
+          t.forEachHead((r, w) => keep(r) && fn(r, w));
+          return got;
+        };
+        const want = (prefix: number) => {
+          const all = model.toBatch();
+          return sumOf(
+            all.rows
+              .map((r, n) => [r, all.weights[n] as number] as [Row, number])
+              .filter(([r]) => r[1] === prefix),
+          );
+        };
+        assert.ok(batches.length >= 2, `several batches (${batches.length})`);
+        assert.equal(t.frozenApart, true);
+        assert.deepEqual(sumOf(read(null)), zsetOf(model), 'everything, the frozen head read as it is');
+        for (let k = 0; k < 10; k++) assert.deepEqual(sumOf(read(k)), want(k), `prefix ${k}`);
+        assert.equal(p.built, false, 'the reads built nothing');
+        assert.equal(t.batches, batches, 'the reads pushed nothing');
+        // once the checkpoint has built the batch, the same reads walk it (still not pushed) and skip the head
+        await parts.settle();
+        assert.equal(t.frozenApart, false);
+        let apart = 0;
+        t.forEachFrozen(() => apart++);
+        assert.equal(apart, 0, 'a built frozen head is read as its batch');
+        assert.deepEqual(sumOf(read(null)), zsetOf(model));
+        for (let k = 0; k < 10; k++) assert.deepEqual(sumOf(read(k)), want(k), `prefix ${k}, built`);
+        assert.equal(
+          t.batches,
+          batches,
+          'a built frozen head is not pushed by a read (timing must not matter)',
+        );
+        assert.deepEqual(content(parts), atCapture, 'the capture is the state at the capture');
+        // a read that pushes (the default) pushes it, unbuilt or built
+        t.scanSealed([0], () => {});
+        assert.equal(t.frozenRows, 0);
+        assert.deepEqual(norm(t.toBatch()), zsetOf(model));
+      } finally {
+        setTraceHeadMin(old);
+      }
+    });
+});

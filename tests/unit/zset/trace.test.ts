@@ -11,6 +11,8 @@ import {
 } from '../../../src/zset/key-codec.ts';
 import {
   buildBatch,
+  buildKeyedBatchSteps,
+  drain,
   mergeBatches,
   Trace,
   type TraceBatch,
@@ -575,5 +577,83 @@ describe('trace: scanFrom, scanSealed, weightAt, addAt (operators on whole-row a
     assert.equal(t.weightAt(k, r), 4);
     assert.equal(t.weightAt(t.keyOf([1, 2]), [1, 2]), 0);
     assert.throws(() => new Trace(traceLayout(1, [0]), { indexed: false }).addAt(1, [1], 1));
+  });
+});
+
+describe('trace: keyed builds of entries grouped by ascending key (the join seal)', () => {
+  const bytesOf = (b: TraceBatch) => ({
+    arena: Buffer.from(b.arena).toString('hex'),
+    offsets: Array.from(b.offsets),
+    splits: Array.from(b.splits),
+    weights: Array.from(b.wts),
+  });
+  const build = (keys: Value[], rows: Row[], ws: number[], ascending: boolean) =>
+    bytesOf(drain(buildKeyedBatchSteps(traceLayout(4, [0]), keys, rows, ws, ascending)));
+
+  test('sorting only within each key gives the bytes of a full sort, or falls back to it', () => {
+    const seed = runSeed('keyed grouped build', 'TRACE_SEED', 100000);
+    console.log(`keyed grouped build seed=${seed} (TRACE_SEED to replay)`);
+    const rnd = mulberry32(seed);
+    const val = (): Value => {
+      const k = randInt(rnd, 0, 5);
+      return k === 0 ? null : k === 1 ? `s${randInt(rnd, 0, 3)}` : k === 2 ? -0 : randInt(rnd, -4, 4);
+    };
+    for (let round = 0; round < 60; round++) {
+      const keys: Value[] = [];
+      const rows: Row[] = [];
+      const ws: number[] = [];
+      // keys ascending (negative, zero, fractions), each key's rows in random order: repeats of one row
+      // (cancelling or not), zero weights, runs long enough for the insertion to shift
+      const nKeys = randInt(rnd, 0, round < 50 ? 30 : 3);
+      let k = randInt(rnd, -50, 0) / 2;
+      for (let i = 0; i < nKeys; i++) {
+        k += randInt(rnd, 1, 5) / 2;
+        const run = randInt(rnd, 1, round % 10 === 0 ? 300 : 12);
+        const own: Row[] = [];
+        for (let j = 0; j < run; j++) {
+          const row: Row =
+            own.length > 0 && rnd() < 0.3
+              ? (own[randInt(rnd, 0, own.length - 1)] as Row)
+              : [val(), val(), val()];
+          own.push(row);
+          keys.push(k);
+          rows.push(row);
+          ws.push(randInt(rnd, -2, 2));
+        }
+      }
+      const full = build(keys, rows, ws, false);
+      assert.deepEqual(build(keys, rows, ws, true), full, `round ${round}`);
+      // keys out of order: the grouped build notices and sorts fully
+      if (keys.length > 1) {
+        const rk = [...keys].reverse();
+        const rr = [...rows].reverse();
+        const rw = [...ws].reverse();
+        assert.deepEqual(build(rk, rr, rw, true), build(rk, rr, rw, false), `reversed, round ${round}`);
+      }
+    }
+  });
+
+  test('long runs of one key: ascending (insertion at the end), or in no order (left to the full sort)', () => {
+    const keys: Value[] = [];
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      keys.push(i < 2500 ? 1 : 2);
+      rows.push([i < 2500 ? i : (i * 7919) % 5000, 'v', null]);
+      ws.push(i % 5 === 0 ? -1 : 1);
+    }
+    assert.deepEqual(build(keys, rows, ws, true), build(keys, rows, ws, false));
+  });
+
+  test('a head larger than a build slice (pauses inside a key run)', () => {
+    const keys: Value[] = [];
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      keys.push(Math.floor(i / 7000));
+      rows.push([(i * 7919) % 40_000, i % 3, 'x']);
+      ws.push(1);
+    }
+    assert.deepEqual(build(keys, rows, ws, true), build(keys, rows, ws, false));
   });
 });
