@@ -8,12 +8,16 @@
  * only rows where that column is TRUE; a multi-argument function one combined value); afterwards every touched group
  * whose output row changed emits `(old, -1)` and `(new, +1)`. Accumulators handle negative weights, so
  * deletions are exact (MIN/MAX keep the multiset of values). State "input" is the integral of the input
- * (consolidated, usually far smaller than the input); restore replays it into fresh accumulators (and `apply`
- * feeds added parts into the touched groups' accumulators). When the aggregates take arguments, the integral
- * is a scan-only {@link Trace} of `[k1..kn, a1..am]` rows (compact sealed batches, no per-row JS objects;
- * `snapshot()` returns its batches, so a checkpoint writes only batches not written before, and a restore adopts
- * decoded batches and replays their entries into the accumulators); otherwise each group's row count is the
- * whole integral.
+ * (consolidated, usually far smaller than the input). When the aggregates take arguments, the integral is a
+ * scan-only {@link Trace} of `[k1..kn, a1..am]` rows keyed by the group columns (compact sealed batches, no
+ * per-row JS objects). `snapshot()` captures it in O(1) (`Trace.capture`: the batches plus the head, frozen; the
+ * checkpoint builds the frozen head's batch in slices), so a checkpoint writes only batches not written before
+ * and seals nothing on the step path. A restore adopts the decoded batches without reading them: a group is
+ * known from its "output" row and is *not loaded* — its accumulators are built from its rows in the sealed
+ * batches (a prefix scan of its key) on its first touch. Invariant: a group not loaded has no change since the
+ * batches were adopted (every change loads its group first; an adoption, or a delta's rows added by `apply`,
+ * seals the head before it marks the groups as not loaded). Otherwise (no argument) each group's row count is
+ * the whole integral, and a restore feeds the counts.
  * Linear aggregates (every function's accumulator can save and load its state: COUNT, SUM, AVG, VAR/STDDEV,
  * BOOL_AND/OR, COUNT_IF): no input is kept at all. State "accs" holds one row per non-empty group,
  * `[k1..kn, count, s1..sm]` (sᵢ = accumulator i's saved state, exact: integer totals as text, a DECIMAL sum with
@@ -33,14 +37,15 @@
  * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
  * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
  *
- * Invariant: a group's `lastOut` is exactly the row this operator has emitted (net) for it, for every group
- * still held.
+ * Invariants: a group's `out` is its key followed by exactly the row this operator has emitted (net) for it, for
+ * every group still held; every group with input is held (so a group created by a step starts empty, and a
+ * restore knows every group from the output state).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { sameLayout, Trace, TraceParts, traceBatchesOf, traceLayout } from '../zset/trace.ts';
-import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
+import { sameLayout, Trace, traceBatchesOf, traceLayout } from '../zset/trace.ts';
+import { encodeColumns, encodeValue, type Row, sameRow, sameValue, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Per-group running state of one aggregate function. */
@@ -85,15 +90,27 @@ export interface AggregateSpec {
 
 interface Group {
   readonly key: Row;
+  /** Meaningful only when the group is loaded ({@link Group.gen}). */
   count: number;
-  readonly accs: Accumulator[];
-  lastOut: Row | null;
+  accs: Accumulator[];
+  /**
+   * The operator's load generation when the accumulators were built: another value means the group is not
+   * loaded — its input lies wholly in the input trace's sealed batches and is read on first touch.
+   */
+  gen: number;
+  /**
+   * The group's key followed by the row last emitted for it (null: none): the output state's row, kept as it is
+   * logged and checkpointed, so a snapshot lists it and a restore keeps the part's row without copying.
+   */
+  out: Row | null;
   touched: boolean;
   /** Linear mode with change tracking: the group's state row before this step touched it ({@link NOT_SAVED}: not taken). */
   before: Row | undefined | typeof NOT_SAVED;
 }
 
 const NOT_SAVED = Symbol('notSaved');
+/** The accumulators of a group not loaded yet (see {@link Group.gen}). */
+const NO_ACCS: Accumulator[] = [];
 
 export class AggregateOperator extends StatefulBase implements StatefulOperator, Operator {
   readonly kind = 'aggregate';
@@ -115,6 +132,13 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   #stepped = false;
   /** The waterline of the last purge. */
   #purgedAt: Value = null;
+  /**
+   * Load generation: a group is loaded when its `gen` equals it. Bumped when batches are adopted (restore), which
+   * leaves every group's input wholly in the sealed batches.
+   */
+  #gen = 0;
+  /** Input entries read back from the trace into accumulators (groups loaded on first touch; for tests). */
+  #replayed = 0;
 
   constructor(spec: AggregateSpec) {
     super(['input', 'meta', 'output'], ['accs']);
@@ -152,15 +176,20 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     return encodeColumns(row, this.#keyCols);
   }
 
-  #group(row: Row): Group {
+  /**
+   * The group of `row`, created when missing: loaded and empty, or with `stored`, not loaded (its input, if any,
+   * read from the sealed batches on first touch; only valid while the trace has no head, frozen or not).
+   */
+  #group(row: Row, stored = false): Group {
     const k = this.#groupKey(row);
     let g = this.#groups.get(k);
     if (g === undefined) {
       g = {
         key: row.slice(0, this.#keyCols.length),
         count: 0,
-        accs: this.#spec.functions.map((f) => f.create()),
-        lastOut: null,
+        accs: stored ? NO_ACCS : this.#spec.functions.map((f) => f.create()),
+        gen: stored ? this.#gen - 1 : this.#gen,
+        out: null,
         touched: false,
         before: NOT_SAVED,
       };
@@ -169,9 +198,35 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     return g;
   }
 
+  /**
+   * Builds a group's accumulators from its rows in the input trace's sealed batches, if not loaded. Exact because
+   * a group not loaded has no change since the batches were adopted: every change loads its group first, and an
+   * adoption seals the head (and a frozen head) into the batches before it marks the groups as not loaded.
+   */
+  #load(g: Group): void {
+    if (g.gen === this.#gen) return;
+    g.gen = this.#gen;
+    g.count = 0;
+    g.accs = this.#spec.functions.map((f) => f.create());
+    const input = this.#input;
+    if (input === null) return;
+    // the batches only (`frozenApart`: a head frozen by a capture is neither pushed nor built; it holds no entry of
+    // this group, whose input has not changed since the batches were adopted)
+    input.scanSealed(
+      g.key,
+      (row, w) => {
+        this.#replayed++;
+        g.count += w;
+        this.#accumulate(g, row, w);
+      },
+      true,
+    );
+  }
+
   /** Feeds `(row, w)` to its group; `integrate`: also adds it to the input trace (not when restoring from it). */
   #feed(row: Row, w: number, touched: Group[] | null, integrate = true): void {
     const g = this.#group(row);
+    if (g.gen !== this.#gen) this.#load(g);
     if (this.#linear && !g.touched && this.keyedLogs.accs!.enabled) g.before = this.#stateRow(g);
     g.count += w;
     const input = this.#input;
@@ -179,6 +234,15 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       const arity = input.layout.arity;
       input.add(row.length === arity ? row : row.slice(0, arity), w);
     }
+    this.#accumulate(g, row, w);
+    if (touched !== null && !g.touched) {
+      g.touched = true;
+      touched.push(g);
+    }
+  }
+
+  /** Adds `(row, w)` to the group's accumulators (a FILTER column: only where TRUE). */
+  #accumulate(g: Group, row: Row, w: number): void {
     const fs = this.#spec.functions;
     if (this.#plain) {
       for (let j = 0; j < fs.length; j++) {
@@ -192,10 +256,6 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         const v = f.extra !== undefined ? f.extra.combine(row) : f.arg < 0 ? null : (row[f.arg] as Value);
         (g.accs[j] as Accumulator).add(v, w);
       }
-    }
-    if (touched !== null && !g.touched) {
-      g.touched = true;
-      touched.push(g);
     }
   }
 
@@ -219,6 +279,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   }
 
   #current(g: Group): Row | null {
+    if (g.gen !== this.#gen) this.#load(g);
     if (g.count === 0 && !this.#global) return null;
     const accs = g.accs;
     const out = this.#spec.output;
@@ -260,22 +321,34 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.touched = false;
       if (this.#linear) this.#logState(g);
       const now = this.#current(g);
-      const before = g.lastOut;
-      if (before !== null && now !== null && sameRow(before, now)) continue;
-      if (before !== null) {
-        push(out, before, -1);
-        if (outLog.enabled) outLog.record([...g.key, ...before], -1);
+      const last = g.out;
+      const kn = g.key.length;
+      if (last !== null && now !== null && sameTail(last, kn, now)) continue;
+      if (last !== null) {
+        push(out, kn === 0 ? last : last.slice(kn), -1);
+        if (outLog.enabled) outLog.record(last, -1);
       }
-      if (now !== null) {
-        push(out, now, 1);
-        if (outLog.enabled) outLog.record([...g.key, ...now], 1);
+      if (now === null) {
+        g.out = null;
+        this.#groups.delete(this.#groupKey(g.key));
+        continue;
       }
-      g.lastOut = now;
-      if (now === null) this.#groups.delete(this.#groupKey(g.key));
+      push(out, now, 1);
+      const row = kn === 0 ? now : [...g.key, ...now];
+      if (outLog.enabled) outLog.record(row, 1);
+      g.out = row;
     }
     if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     this.#input?.maybeSeal();
     return out;
+  }
+
+  /**
+   * Input entries read back from the input trace into accumulators so far: groups loaded on their first touch
+   * after a restore (a restore itself reads none; for tests and reports).
+   */
+  get replayedEntries(): number {
+    return this.#replayed;
   }
 
   /** Groups currently held (for tests and state-size reports). */
@@ -314,7 +387,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       } else if (input === null) {
         if (g.count !== 0) inLog.record(g.key, -g.count);
       } else gone.push(g.key);
-      if (outLog.enabled && g.lastOut !== null) outLog.record([...g.key, ...g.lastOut], -1);
+      if (outLog.enabled && g.out !== null) outLog.record(g.out, -1);
       this.#groups.delete(k);
     }
     if (input === null || gone.length === 0) return;
@@ -341,12 +414,13 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const output = emptyBatch();
     const accs = emptyBatch();
     for (const g of this.#groups.values()) {
-      if (g.lastOut !== null) push(output, [...g.key, ...g.lastOut], 1);
+      if (g.out !== null) push(output, g.out, 1);
       if (g.count === 0) continue;
       if (this.#linear) push(accs, this.#stateRow(g) as Row, 1);
       else if (this.#input === null) push(counts, g.key, g.count);
     }
-    const input = this.#input === null ? counts : new TraceParts(this.#input.sealedBatches());
+    // the input trace's batches plus its head, frozen (O(1): the checkpoint builds its batch in slices)
+    const input = this.#input === null ? counts : this.#input.capture();
     return { input, meta, output, accs };
   }
 
@@ -358,10 +432,20 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   }
 
   /**
-   * Adds state parts, touching only the groups they name: O(parts). "input" parts are consolidated one by one
-   * and fed to the groups' accumulators (which are exact, so the order of additions does not matter); a
-   * non-empty "meta" part marks the operator as stepped; "output" parts change each group's last emitted row
-   * (a part's retractions `(key ++ old, -1)` go before its insertions `(key ++ new, +1)`, so either order works).
+   * Adds state parts, touching only the groups they name: O(parts). In this order:
+   * 1. "input" parts that are sealed batches of the input trace's layout are adopted as they are — no entry
+   *    read (a restore opens them): the trace's head is sealed first, and every group is then marked as not
+   *    loaded (its input is now wholly in the batches; it is read back on the group's first touch);
+   * 2. "output" parts change each group's last emitted row (a part's retractions `(key ++ old, -1)` go before its
+   *    insertions `(key ++ new, +1)`, so either order works); a group they create is not loaded when the trace
+   *    has no head (its input, if any, is in the batches), else empty — every group with input is held, so a
+   *    group missing then has none;
+   * 3. other "input" parts (deltas, checkpoints written before the trace) are consolidated one by one; with an
+   *    input trace their rows are added to it, the head is sealed, and every group is marked as not loaded again
+   *    (a restore from a base plus deltas reads no entry back either); without one (COUNT(*)-only and linear
+   *    aggregates) they are fed to the groups' counts and accumulators;
+   * 4. "accs" parts (linear mode) load saved accumulator states; a non-empty "meta" part marks the operator as
+   *    stepped.
    * Afterwards a touched group that is left with no input (count and argument multiset empty: its accumulators
    * are then as new), no emitted row, and is not the global group of a stepped operator is dropped, as a step
    * drops it.
@@ -369,20 +453,64 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched: Group[] = [];
     const input = this.#input;
+    const rowParts: Batch[] = [];
     for (const part of StatefulBase.partsOf(parts, 'input')) {
       const sealed = traceBatchesOf(part);
       if (sealed !== null && input !== null && sealed.every((tb) => sameLayout(tb.layout, input.layout))) {
-        for (const tb of sealed) {
-          input.adopt(tb);
-          for (let i = 0; i < tb.length; i++) this.#feed(tb.row(i), tb.weight(i), touched, false);
-        }
+        let adopted = false;
+        for (const tb of sealed)
+          if (tb.length > 0) {
+            input.adopt(tb); // seals the head (and pushes a frozen one) first
+            adopted = true;
+          }
+        if (adopted) this.#gen++;
         continue;
       }
+      rowParts.push(part);
+    }
+    // groups created now hold their input in the batches when the trace has no head (nothing since a seal)
+    const stored =
+      input !== null && input.headSize === 0 && input.frozenRows === 0 && input.batches.length > 0;
+    const kc = this.#keyCols.length;
+    for (const part of StatefulBase.partsOf(parts, 'output')) {
       const b = consolidate(part);
-      for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
+      for (let i = 0; i < b.rows.length; i++) {
+        if ((b.weights[i] as number) >= 0) continue;
+        const row = b.rows[i] as Row;
+        const g = this.#groups.get(this.#groupKey(row));
+        if (g === undefined || g.out === null || !sameRow(g.out, row)) continue;
+        g.out = null;
+        this.#touch(g, touched);
+      }
+      for (let i = 0; i < b.rows.length; i++) {
+        if ((b.weights[i] as number) <= 0) continue;
+        const row = b.rows[i] as Row;
+        const g = this.#group(row.slice(0, kc), stored);
+        g.out = row;
+        this.#touch(g, touched);
+      }
+    }
+    let added = false;
+    for (const part of rowParts) {
+      const b = consolidate(part);
+      if (input === null) {
+        for (let i = 0; i < b.rows.length; i++) this.#feed(b.rows[i] as Row, b.weights[i] as number, touched);
+        continue;
+      }
+      // with an input trace, rows go to the trace only: sealed below, they are read back on first touch
+      const arity = input.layout.arity;
+      for (let i = 0; i < b.rows.length; i++) {
+        const row = b.rows[i] as Row;
+        input.add(row.length === arity ? row : row.slice(0, arity), b.weights[i] as number);
+        this.#touch(this.#group(row, true), touched);
+        added = true;
+      }
+    }
+    if (added) {
+      input!.seal(); // every group's input is in the batches again: none is loaded
+      this.#gen++;
     }
     // state rows of linear accumulators: keyed by group, so a delta's (old, -1) goes before its (new, +1)
-    const kn = this.#keyCols.length;
     const fs = this.#spec.functions;
     for (const part of StatefulBase.partsOf(parts, 'accs')) {
       const b = consolidate(part);
@@ -400,42 +528,25 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
             this.#touch(g, touched);
             continue;
           }
-          const g = this.#group(row.slice(0, kn));
-          g.count = row[kn] as number;
+          const g = this.#group(row.slice(0, kc));
+          g.count = row[kc] as number;
           for (let j = 0; j < fs.length; j++) {
             const a = (fs[j] as AggregateFunction).create();
-            a.load!(row[kn + 1 + j] as Value);
+            a.load!(row[kc + 1 + j] as Value);
             g.accs[j] = a;
           }
           this.#touch(g, touched);
         }
     }
     if (StatefulBase.partsOf(parts, 'meta').some((b) => b.rows.length > 0)) this.#stepped = true;
-    if (this.#global && this.#stepped) this.#touch(this.#group([]), touched);
-    const kc = this.#keyCols.length;
-    for (const part of StatefulBase.partsOf(parts, 'output')) {
-      const b = consolidate(part);
-      for (let i = 0; i < b.rows.length; i++) {
-        if ((b.weights[i] as number) >= 0) continue;
-        const row = b.rows[i] as Row;
-        const g = this.#groups.get(this.#groupKey(row));
-        if (g === undefined || g.lastOut === null || !sameRow(g.lastOut, row.slice(kc))) continue;
-        g.lastOut = null;
-        this.#touch(g, touched);
-      }
-      for (let i = 0; i < b.rows.length; i++) {
-        if ((b.weights[i] as number) <= 0) continue;
-        const row = b.rows[i] as Row;
-        const g = this.#group(row.slice(0, kc));
-        g.lastOut = row.slice(kc);
-        this.#touch(g, touched);
-      }
-    }
+    if (this.#global && this.#stepped) this.#touch(this.#group([], stored), touched);
     const keep = this.#global && this.#stepped;
     for (const g of touched) {
       g.touched = false;
       g.before = NOT_SAVED;
-      if (g.count === 0 && g.lastOut === null && !keep) this.#groups.delete(this.#groupKey(g.key));
+      if (g.out !== null || keep) continue;
+      this.#load(g); // a group that lost its emitted row: dropped when it has no input left
+      if (g.count === 0) this.#groups.delete(this.#groupKey(g.key));
     }
   }
 
@@ -444,6 +555,14 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     g.touched = true;
     touched.push(g);
   }
+}
+
+/** Whether `row` from column `from` on equals `tail`. */
+function sameTail(row: Row, from: number, tail: Row): boolean {
+  if (row.length - from !== tail.length) return false;
+  for (let i = 0; i < tail.length; i++)
+    if (!sameValue(row[from + i] as Value, tail[i] as Value)) return false;
+  return true;
 }
 
 export const aggregate = (spec: AggregateSpec): AggregateOperator => new AggregateOperator(spec);

@@ -1,7 +1,7 @@
 /**
  * A checkpoint taken while steps keep running holds exactly the state as of its capture: the capture freezes the
- * traces' heads (tables, the join's sides, materialized views) and the write seals them in slices while the
- * circuit goes on stepping — inserting, updating and deleting rows of the frozen heads and of the sealed batches,
+ * traces' heads (tables, the join's sides, materialized views, non-linear aggregates' inputs) and the write
+ * seals them in slices while the circuit goes on stepping — inserting, updating and deleting rows of the frozen heads and of the sealed batches,
  * sealing and merging. Each checkpoint (full, then incremental ones) is restored into a fresh circuit and
  * compared with a reference circuit that ran only the steps before its capture: a change made after the capture
  * that leaked in, or one made before it that is missing, fails the test. Randomised: `SEED=n` to replay.
@@ -29,7 +29,10 @@ const program = await compileProgram(`
     FROM orders o JOIN customers c ON o.customer_id = c.id GROUP BY c.region;
   CREATE MATERIALIZED VIEW pairs AS
     SELECT o.id, o.amount, c.region FROM orders o JOIN customers c ON o.customer_id = c.id;
-  CREATE MATERIALIZED VIEW ev AS SELECT k, v FROM events WHERE v > 0;`);
+  CREATE MATERIALIZED VIEW ev AS SELECT k, v FROM events WHERE v > 0;
+  CREATE MATERIALIZED VIEW ext AS SELECT k, MIN(v) AS lo, MAX(v) AS hi, COUNT(DISTINCT v) AS d FROM events GROUP BY k;
+  CREATE MATERIALIZED VIEW amounts AS
+    SELECT customer_id, MIN(amount) AS lo, MAX(amount) AS hi FROM orders GROUP BY customer_id;`);
 
 type Input = Record<string, Batch>;
 
@@ -55,7 +58,8 @@ function randomStep(rnd: () => number, nextId: { n: number }): Input {
   return { orders, customers, events };
 }
 
-const NAMES = ['customers', 'orders', 'events', 'by_region', 'pairs', 'ev'];
+// ext, amounts: non-linear aggregates (their input trace is frozen by the capture too)
+const NAMES = ['customers', 'orders', 'events', 'by_region', 'pairs', 'ev', 'ext', 'amounts'];
 
 function state(c: SqlCircuit): Record<string, Array<[string, number]>> {
   const out: Record<string, Array<[string, number]>> = {};
