@@ -31,8 +31,9 @@
  * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
- *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
- *   numeric key column; a nearly sorted build skips the radix sort). Operators that key rows by a computed value
+ *   a Map get and set. Sealing encodes it straight into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key
+ *   order for one numeric key column, a key's two entries in byte order: a sorted build, checked, with no sort;
+ *   {@link uniqueHeadBatchSteps}). Operators that key rows by a computed value
  *   (the join) build their batches with a {@link KeyedBatchBuilder}; given each key's entries together in key
  *   order, it sorts only within keys.
  * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
