@@ -31,8 +31,9 @@
  * - Unique traces (`unique: true`, a primary-key table: at most one row per key, weight 1) change only through
  *   {@link Trace.keyOf} / {@link Trace.current} / {@link Trace.put}; their head is a Map from key to the key's
  *   current row or to `{ old, cur }` for a sealed row replaced or deleted since the last seal, so a change costs
- *   a Map get and set. Sealing turns it into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key order for one
- *   numeric key column; a nearly sorted build skips the radix sort). Operators that key rows by a computed value
+ *   a Map get and set. Sealing encodes it straight into `(row, +1)` / `(old, -1), (cur, +1)` entries (in key
+ *   order for one numeric key column, a key's two entries in byte order: a sorted build, checked, with no sort;
+ *   {@link uniqueHeadBatchSteps}). Operators that key rows by a computed value
  *   (the join) build their batches with a {@link KeyedBatchBuilder}; given each key's entries together in key
  *   order, it sorts only within keys.
  * - {@link Trace.maybeSeal} (after a step): seals the head once it holds half as many entries as the batches (at
@@ -1700,22 +1701,6 @@ function* uniqueHeadSteps(
   uhead: Map<unknown, Row | Replaced>,
   simpleKey: boolean,
 ): Steps<TraceBatch> {
-  const rows: Row[] = [];
-  const ws: number[] = [];
-  const emit = (s: Row | Replaced): void => {
-    if (Array.isArray(s)) {
-      rows.push(s as Row);
-      ws.push(1);
-      return;
-    }
-    const r = s as Replaced;
-    rows.push(r.old);
-    ws.push(-1);
-    if (r.cur !== null) {
-      rows.push(r.cur);
-      ws.push(1);
-    }
-  };
   let keys: Float64Array | null = simpleKey ? new Float64Array(uhead.size) : null;
   let ascending = true;
   if (keys !== null) {
@@ -1734,18 +1719,105 @@ function* uniqueHeadSteps(
   }
   if (keys !== null && !ascending && keys.length <= SORT_KEYS_MAX) {
     keys.sort();
-    for (let i = 0; i < keys.length; i++) {
-      if ((i & (SLICE - 1)) === SLICE - 1) yield;
-      emit(uhead.get(keys[i]) as Row | Replaced);
-    }
-  } else {
-    let i = 0;
-    for (const s of uhead.values()) {
-      if ((++i & (SLICE - 1)) === 0) yield;
-      emit(s);
-    }
+    return yield* uniqueHeadBatchSteps(layout, uhead, keys);
   }
-  return yield* buildBatchSteps(layout, rows, ws);
+  return yield* uniqueHeadBatchSteps(layout, uhead, null);
+}
+
+/**
+ * Builds a unique head's batch by encoding its slots straight into one buffer (no arrays of rows in between), in
+ * the order of `keys` (numeric head keys, sorted: each is looked up in the head) or else of the Map. A replaced
+ * key's two entries are put in byte order as they are encoded (a row put back as it was: both dropped, as the
+ * consolidation would), so a head walked in key order is already sorted: the build checks that and then copies
+ * the buffer in one call, else sorts as {@link buildBatch} does. The batch is byte for byte the one
+ * {@link buildBatch} makes of the slots' entries (`old` with -1, then `cur` or the row with +1): the same entries
+ * encoded in the same order, so the object table too. Pauses every {@link SLICE} keys.
+ */
+export function* uniqueHeadBatchSteps(
+  layout: TraceLayout,
+  uhead: ReadonlyMap<unknown, Row | Replaced>,
+  keys: Float64Array | null,
+): Steps<TraceBatch> {
+  const size = uhead.size;
+  // at most two entries per key (a replaced row's retraction and insertion)
+  const cap = 2 * size;
+  const w = new ByteWriter(64 + size * 32);
+  const objects = new Map<string, ObjectValue>();
+  const starts = new Uint32Array(cap + 1);
+  const splits = new Uint32Array(cap);
+  const ws = new Float64Array(cap);
+  const kc = layout.keyCols;
+  const vc = layout.valCols;
+  let k = 0;
+  let sized = false;
+  const it = keys === null ? uhead.values() : null;
+  for (let i = 0; i < size; i++) {
+    if ((i & (SLICE - 1)) === SLICE - 1) yield;
+    const s =
+      keys === null
+        ? ((it as Iterator<Row | Replaced>).next().value as Row | Replaced)
+        : (uhead.get(keys[i]) as Row | Replaced);
+    if (!sized && k >= SIZE_SAMPLE) {
+      // the rest at this many entries per key so far
+      reserveRest(w, k, k + Math.ceil(((size - i) * k) / i));
+      sized = true;
+    }
+    if (Array.isArray(s)) {
+      const row = s as Row;
+      starts[k] = w.pos;
+      encodeColumnsTo(w, row, kc, objects);
+      splits[k] = w.pos;
+      encodeColumnsTo(w, row, vc, objects, true);
+      ws[k++] = 1;
+      continue;
+    }
+    const r = s as Replaced;
+    const s0 = w.pos;
+    encodeColumnsTo(w, r.old, kc, objects);
+    const p0 = w.pos;
+    encodeColumnsTo(w, r.old, vc, objects, true);
+    if (r.cur === null) {
+      starts[k] = s0;
+      splits[k] = p0;
+      ws[k++] = -1;
+      continue;
+    }
+    const s1 = w.pos;
+    encodeColumnsTo(w, r.cur, kc, objects);
+    const p1 = w.pos;
+    encodeColumnsTo(w, r.cur, vc, objects, true);
+    const e1 = w.pos;
+    const c = compareBytes(w.buf, s0, s1, w.buf, s1, e1);
+    if (c === 0) {
+      // put back as it was: the two entries cancel out
+      w.pos = s0;
+      continue;
+    }
+    if (c < 0) {
+      starts[k] = s0;
+      splits[k] = p0;
+      ws[k++] = -1;
+      starts[k] = s1;
+      splits[k] = p1;
+      ws[k++] = 1;
+      continue;
+    }
+    // the new row sorts first: move the old row's bytes after it
+    const lenOld = s1 - s0;
+    const lenCur = e1 - s1;
+    w.ensure(lenOld);
+    const b = w.buf;
+    b.copy(b, e1, s0, s1);
+    b.copy(b, s0, s1, e1 + lenOld);
+    starts[k] = s0;
+    splits[k] = s0 + (p1 - s1);
+    ws[k++] = 1;
+    starts[k] = s0 + lenCur;
+    splits[k] = s0 + lenCur + (p0 - s0);
+    ws[k++] = -1;
+  }
+  starts[k] = w.pos;
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, k, objects);
 }
 
 /** Most numeric head keys a sliced build sorts up front (in one go: a few milliseconds). */
@@ -2271,6 +2343,17 @@ export class Trace {
       const b = buildBatch(this.layout, this.#logRows, this.#logWeights);
       this.#logRows.length = 0;
       this.#logWeights.length = 0;
+      this.#headRows = 0;
+      this.#push(b, merge);
+      return;
+    }
+    if (this.#unique && this.#head.size === 0) {
+      // straight from the head Map, in key order when the keys are numbers (see uniqueHeadBatchSteps)
+      const keys = this.#numericHeadKeys();
+      if (keys !== null && keys !== ASCENDING) keys.sort();
+      const b = drain(uniqueHeadBatchSteps(this.layout, this.#uhead, keys === ASCENDING ? null : keys));
+      this.#uhead.clear();
+      this.#lastKey = NO_KEY;
       this.#headRows = 0;
       this.#push(b, merge);
       return;
