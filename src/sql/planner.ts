@@ -35,6 +35,7 @@ import {
   TWO_ARGUMENT_AGGREGATES,
 } from './aggregates.ts';
 import { isAsofCondition, planAsofJoin } from './asof-plan.ts';
+import { liftAggregate, planLiftedAggregate } from './clock-lift.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -135,6 +136,17 @@ export class Planner {
   /** Derived tables made from subqueries so far (for fresh aliases). */
   #subqueries = 0;
 
+  /** Nodes a plan built and then stopped reading (clock-lift.ts), for {@link Planner.retireBypassed}. */
+  readonly #bypassed: NodeId[] = [];
+
+  /**
+   * Retires (`Circuit.retire`) the nodes planning has bypassed since the last call that nothing reads and that
+   * are not `keep` (the statement's result): call after planning a statement, before its state keys are read.
+   */
+  retireBypassed(keep: NodeId): void {
+    for (const id of this.#bypassed.splice(0)) if (id !== keep) this.#c.retire(id);
+  }
+
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
     this.#o = options;
@@ -218,7 +230,17 @@ export class Planner {
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
-    rel = { node: rel.node, cols: outCols, ...withWaterlines(rel.waterlines) };
+    // a global aggregate (no GROUP BY, no HAVING) holds exactly one row; a one-row cross join is kept track of
+    // for the aggregates over it (clock-lift.ts)
+    const oneRow = grouped && (stmt.groupClause ?? []).length === 0 && !stmt.havingClause;
+    const lifted = !grouped && !distinct ? rel.lifted : undefined;
+    rel = {
+      node: rel.node,
+      cols: outCols,
+      ...withWaterlines(rel.waterlines),
+      ...(oneRow ? { oneRow } : {}),
+      ...(lifted === undefined ? {} : { lifted }),
+    };
     if (distinct) rel = planDistinct(this.#c, rel);
     return rel;
   }
@@ -515,31 +537,47 @@ export class Planner {
       aggTypes.push(result);
     }
     const pre = [...groupBound, ...argBound];
-    const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
     // GROUPING(...) calls: one constant column per call and grouping set (grouping-sets.ts)
     const groupingCalls = new Map<string, Ast>();
     for (const t of targets) if (t.ast) collectGroupingCalls(t.ast, astKey, groupingCalls);
     if (stmt.havingClause) collectGroupingCalls(stmt.havingClause, astKey, groupingCalls);
     if (groupingCalls.size > 0) sets ??= [groupBound.map((_, i) => i)];
+    // over a one-row cross join (NOW() in the select list of a derived table): below the join (clock-lift.ts)
+    const lift =
+      sets === null && filters.length === 0 && from.k === 'rel'
+        ? liftAggregate(from.rel, pre, groupBound.length)
+        : null;
+    const input = lift === null ? this.#materialize(from, filters, pre.length > 0 ? pre : [], true) : null;
     const callArgs = [...groupingCalls.values()].map((call) =>
       isGroupIdCall(call)
         ? null
         : groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
     );
     let aggNode: NodeId;
-    if (sets) {
+    if (lift !== null) {
+      const purge = latenessPurge(lift.waterlines, groupBound);
+      aggNode = planLiftedAggregate(this.#c, lift, { keyCount: groupBound.length, functions, ...purge });
+      this.#bypassed.push(lift.bypassed);
+    } else if (sets) {
       // LATENESS: each grouping set discards its groups below a waterline of its own keys
       const w = from.k === 'rel' ? from.rel.waterlines : undefined;
-      aggNode = planGroupingSets(this.#c, input.node, groupBound.length, sets, functions, callArgs, (set) =>
-        latenessPurge(
-          w,
-          set.map((k) => groupBound[k] as Bound),
-        ),
+      aggNode = planGroupingSets(
+        this.#c,
+        (input as Rel).node,
+        groupBound.length,
+        sets,
+        functions,
+        callArgs,
+        (set) =>
+          latenessPurge(
+            w,
+            set.map((k) => groupBound[k] as Bound),
+          ),
       );
     } else {
       const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
       aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
-        input.node,
+        (input as Rel).node,
       ]);
     }
 
@@ -746,7 +784,14 @@ export class Planner {
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
       // duplicate names renamed as Calcite does (select-forms.ts)
       const cols = renameCols(uniqueColumnNames(sub.cols), q, rs.alias?.colnames, undefined);
-      return { k: 'rel', rel: { node: sub.node, cols, ...withWaterlines(sub.waterlines) }, cols };
+      const rel: Rel = {
+        node: sub.node,
+        cols,
+        ...withWaterlines(sub.waterlines),
+        ...(sub.oneRow === true ? { oneRow: true } : {}),
+        ...(sub.lifted === undefined ? {} : { lifted: sub.lifted }),
+      };
+      return { k: 'rel', rel, cols };
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
@@ -1064,11 +1109,24 @@ export class Planner {
       [left.node, right.node],
     );
     const joinedW = joinWaterlines(keysL, keysR, left.waterlines, right.waterlines, lw);
+    // every row of the left side with the right side's one row (a decorrelated NOW(), clock-lift.ts)
+    const lifted =
+      fuse &&
+      (kind === 'inner' || kind === 'left') &&
+      tree.right.k === 'rel' &&
+      tree.right.rel.oneRow === true &&
+      keysL.length === 0 &&
+      residual.length === 0 &&
+      leftF.length === 0 &&
+      rightF.length === 0
+        ? { base: left, one: right, exprs: project as Bound[] }
+        : undefined;
     if (fuse)
       return {
         node,
         cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
         ...withWaterlines(projectWaterlines(project as Bound[], joinedW)),
+        ...(lifted === undefined ? {} : { lifted }),
       };
     if (post.length > 0) {
       const evs = post.map((p) => p.b.gen(shiftCtx(p.offset)));
