@@ -104,12 +104,21 @@ export interface PrefixPurge {
 export type GroupOutput = Map<string, [Row, number]>;
 
 interface SortedGroup {
-  /** Distinct rows of the group in order (weights may be ≤ 0 transiently: those rows are absent). */
-  readonly sorted: SortedEntry[];
+  /** The group key's values (the trace's key prefix: a {@link SortedGroupsOperator.cacheSlack} reload scans it). */
+  readonly key: Row;
+  /**
+   * Distinct rows of the group in order (weights may be ≤ 0 transiently: those rows are absent). When `partial`,
+   * only the first of them: every row of the group in the trace and not here sorts after the last entry.
+   */
+  sorted: SortedEntry[];
+  /** Whether the trace holds rows of the group after `sorted` (only with a {@link SortedGroupsOperator.cacheSlack}). */
+  partial: boolean;
   /** What the operator has emitted for the group. */
   emitted: GroupOutput;
   /** {@link SortedGroupsOperator.horizon} of the group as of its last refresh (null: every change matters). */
   horizon: SortedEntry | null;
+  /** With a cache slack: the entries up to the horizon (its ties included) as of the last refresh, or 0. */
+  keep: number;
 }
 
 /** Groups of sorted rows with incremental output (see the module header). */
@@ -128,6 +137,18 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #prefixAt: Value = null;
   readonly #suffixPurge: PrefixPurge | undefined;
   #suffixAt: Value = null;
+  /** {@link SortedGroupsOperator.cacheSlack}, read once (after the subclass's constructor has run: lazily). */
+  #slackRead = false;
+  #slackValue: number | null = null;
+
+  get #slack(): number | null {
+    if (!this.#slackRead) {
+      this.#slackValue =
+        this.#prefixPurge === undefined && this.#suffixPurge === undefined ? this.cacheSlack() : null;
+      this.#slackRead = true;
+    }
+    return this.#slackValue;
+  }
 
   protected constructor(
     keyCount: number,
@@ -235,7 +256,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const first = g.sorted[0];
       const v = first === undefined ? null : (first.row[p.key] as Value);
       if (v === null || p.compare(v, wl) >= 0) continue;
-      for (const e of g.sorted) this.#drop(e);
+      for (const e of g.partial ? this.#load(g) : g.sorted) this.#drop(e);
       this.#groups.delete(gk);
     }
   }
@@ -263,13 +284,83 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
   }
 
-  #group(gk: string): SortedGroup {
+  #group(gk: string, row: Row): SortedGroup {
     let g = this.#groups.get(gk);
     if (g === undefined) {
-      g = { sorted: [], emitted: new Map(), horizon: null };
+      g = {
+        key: row.slice(0, this.#keyCols.length),
+        sorted: [],
+        partial: false,
+        emitted: new Map(),
+        horizon: null,
+        keep: 0,
+      };
       this.#groups.set(gk, g);
     }
     return g;
+  }
+
+  /**
+   * Bounded cache (top-k: a window of N rows needs only the first rows of each group in memory; the others stay
+   * in the trace, compact): how many entries past the horizon a group keeps in memory, or null to keep every row
+   * (the default). A group whose cache grows past its horizon by twice the slack is cut back to the horizon plus
+   * the slack ({@link SortedGroupsOperator.covers}); one whose cached rows no longer cover its output (deletions)
+   * is reloaded from the trace. Not combined with closed prefixes or suffixes.
+   */
+  protected cacheSlack(): number | null {
+    return null;
+  }
+
+  /**
+   * Whether rows `sorted` (the first rows of a group, horizon `h`) determine the group's output and horizon
+   * whatever rows follow them. Default: yes (the horizon is in them; rows after it are beyond it).
+   */
+  protected covers(_sorted: readonly SortedEntry[], _h: SortedEntry): boolean {
+    return true;
+  }
+
+  /** Adds a change to the group's cache, or leaves it to the trace alone (a partial group's row after the cache). */
+  #cacheAdd(g: SortedGroup, row: Row, w: number): boolean {
+    if (g.partial) {
+      const last = g.sorted[g.sorted.length - 1];
+      if (last === undefined) return false;
+      const c = this.#compare(row, last.row);
+      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) return false;
+    }
+    addSorted(g.sorted, row, w, this.#compare);
+    return true;
+  }
+
+  /** Cuts a group's cache back to its horizon (ties included) plus the slack; the rest stays in the trace. */
+  #trim(g: SortedGroup): void {
+    const n = g.keep + (this.#slack as number);
+    if (g.keep === 0 || g.sorted.length <= n) return;
+    g.sorted.length = n;
+    g.partial = true;
+  }
+
+  /** The group's rows, all of them, from the trace (consolidated, in order). */
+  #load(g: SortedGroup): SortedEntry[] {
+    const sorted: SortedEntry[] = [];
+    this.#trace?.scan(g.key, (row, weight) => {
+      if (weight !== 0) sorted.push({ row, enc: encodeRow(row), weight });
+    });
+    const cmp = this.#compare;
+    sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+    return sorted;
+  }
+
+  /** After a refresh: the cache bound of a group from its horizon, and the cut when it is past it. */
+  #bound(g: SortedGroup): void {
+    const h = g.horizon;
+    if (this.#slack === null || h === null) {
+      g.keep = 0;
+      return;
+    }
+    let i = g.sorted.indexOf(h) + 1;
+    while (i < g.sorted.length && !this.beyond((g.sorted[i] as SortedEntry).row, h)) i++;
+    g.keep = i;
+    if (g.sorted.length > g.keep + 2 * this.#slack) this.#trim(g);
   }
 
   /**
@@ -287,8 +378,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       let pending = fresh.get(gk);
       if (pending === undefined) {
         const g = this.#groups.get(gk);
-        if (g !== undefined && g.sorted.length > 0) {
-          addSorted(g.sorted, row, w, this.#compare);
+        if (g !== undefined && (g.sorted.length > 0 || g.partial)) {
+          this.#cacheAdd(g, row, w);
           continue;
         }
         pending = new Map();
@@ -304,8 +395,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const sorted: SortedEntry[] = [];
       for (const e of pending.values()) if (e.weight !== 0) sorted.push(e);
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      const g = this.#group(gk);
-      (g as { sorted: SortedEntry[] }).sorted = sorted;
+      const g = this.#group(gk, (pending.values().next().value as SortedEntry).row);
+      g.sorted = sorted;
     }
   }
 
@@ -314,6 +405,13 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     for (const gk of touched) {
       const g = this.#groups.get(gk);
       if (g === undefined) continue;
+      if (g.partial) {
+        const h = this.horizon(g.sorted);
+        if (h === null || !this.covers(g.sorted, h)) {
+          g.sorted = this.#load(g);
+          g.partial = false;
+        }
+      }
       const now = this.output(g.sorted);
       if (out !== null) {
         for (const [enc, [row, n]] of now) {
@@ -324,7 +422,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       }
       g.emitted = now;
       g.horizon = this.horizon(g.sorted);
-      if (g.sorted.length === 0) this.#groups.delete(gk);
+      if (g.sorted.length === 0 && !g.partial) this.#groups.delete(gk);
+      else this.#bound(g);
     }
   }
 
@@ -342,11 +441,13 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       log.record(row, w);
       (trace as Trace).add(row, w);
       const gk = this.#groupKey(row);
-      const g = this.#group(gk);
+      const g = this.#group(gk, row);
       // a change beyond the group's horizon leaves its output as it is: no refresh
-      if (g.horizon === null || !this.beyond(row, g.horizon)) touched.add(gk);
+      const beyond = g.horizon !== null && this.beyond(row, g.horizon);
+      if (!beyond) touched.add(gk);
       changed?.add(gk);
-      addSorted(g.sorted, row, w, this.#compare);
+      if (!this.#cacheAdd(g, row, w) || !beyond) continue;
+      if (this.#slack !== null && g.sorted.length > g.keep + 2 * this.#slack) this.#trim(g);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
     this.#refresh(touched, out);
@@ -392,11 +493,16 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const close = (): void => {
       if (sorted.length === 0 || prev === null) return;
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      this.#groups.set(this.#groupKey(prev), {
+      const g: SortedGroup = {
+        key: prev.slice(0, kc),
         sorted,
+        partial: false,
         emitted: this.output(sorted),
         horizon: this.horizon(sorted),
-      });
+        keep: 0,
+      };
+      this.#bound(g);
+      this.#groups.set(this.#groupKey(prev), g);
       sorted = [];
     };
     trace.scan([], (row, weight) => {

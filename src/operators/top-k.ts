@@ -80,6 +80,9 @@ export interface OrderPurge {
   readonly compare: (a: Value, b: Value) => number;
 }
 
+/** Rows past the window (and its ties) a group keeps in memory, to absorb deletions without a reload. */
+const CACHE_SLACK = 2;
+
 export class TopKOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
   readonly kind = 'top-k';
   readonly #spec: TopKSpec;
@@ -198,6 +201,26 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
       if (n >= need) return e;
     }
     return null;
+  }
+
+  /**
+   * Keep in memory only the first rows of each group (the window, its ties, and a few more), the others in the
+   * trace alone: a finite window without a LATENESS order purge (which cuts suffixes of its own).
+   */
+  protected override cacheSlack(): number | null {
+    const need =
+      this.#spec.rank === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    return this.#spec.orderPurge === undefined && need !== Number.POSITIVE_INFINITY && need > 0
+      ? CACHE_SLACK
+      : null;
+  }
+
+  /** RANK and DENSE_RANK: the horizon's ties share its rank, so the cached rows must go past them. */
+  protected override covers(sorted: readonly SortedEntry[], h: SortedEntry): boolean {
+    const kind = this.#spec.rank;
+    if (kind !== 'rank' && kind !== 'dense_rank') return true;
+    const last = sorted[sorted.length - 1] as SortedEntry;
+    return this.#spec.compare(last.row, h.row) > 0;
   }
 
   protected override beyond(row: Row, h: SortedEntry): boolean {
