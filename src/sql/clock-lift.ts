@@ -8,8 +8,9 @@
  * down as the table grows (Nexmark q12 groups every bid by bidder and by a window of `NOW()`). When every
  * aggregate argument reads only `base`'s columns and every group key reads either only `base`'s or only `one`'s,
  * the same relation is `Agg(base) × one`: the aggregate groups `base`'s rows by the keys that read `base` (the
- * keys that read `one` are NULL in its input), and a cross join with `one` fills those keys in from `one`'s row.
- * A clock tick then costs one change per group. Equal results: `one` holds exactly one row at every step, so
+ * keys that read `one` are NULL in its input), and a cross join with `one`'s row mapped to those keys' values
+ * (consolidated) fills them in. A clock tick then costs one change per group, and nothing when the keys' values
+ * stay as they were (a tick within the same window). Equal results: `one` holds exactly one row at every step, so
  * grouping `base × one` by (x-keys, c-keys) puts in each group exactly the rows of `base` of one x-key, with
  * the c-keys' single value; the aggregate's key columns (and so its state's layout and the functions' argument
  * positions) are unchanged.
@@ -100,6 +101,11 @@ export function planLiftedAggregate(circuit: Circuit, lift: AggregateLift, optio
   const fill = lift.fromOne.flatMap((ev, k) => (ev === null ? [] : [[k, ev] as const]));
   if (fill.length === 0) return agg;
   const width = options.keyCount + options.functions.length;
+  // `one`'s row mapped to the c-keys' values, consolidated: a clock tick that leaves them as they were (a new
+  // second in the same 10 s window) cancels here and costs the join nothing
+  const keys = circuit.add(new MapOperator((r: Row) => fill.map(([, ev]) => ev(r, r)), false, true), [
+    lift.one.node,
+  ]);
   return circuit.add(
     new JoinOperator({
       kind: 'inner',
@@ -110,12 +116,12 @@ export function planLiftedAggregate(circuit: Circuit, lift: AggregateLift, optio
       residual: null,
       combine: (l, r) => {
         const out = l.slice();
-        for (const [k, ev] of fill) out[k] = ev(r, r);
+        for (let j = 0; j < fill.length; j++) out[(fill[j] as readonly [number, Ev])[0]] = r[j] as Value;
         return out;
       },
       leftWidth: width,
-      rightWidth: lift.one.cols.length,
+      rightWidth: fill.length,
     }),
-    [agg, lift.one.node],
+    [agg, keys],
   );
 }

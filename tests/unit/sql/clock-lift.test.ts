@@ -159,4 +159,7 @@ GROUP BY bidder, TUMBLE(p, INTERVAL '10' SECOND);`);
   assert.ok(stateRows < 100, `state rows ${stateRows}`);
   // a tick retracts and re-inserts each group's row once
   assert.equal(changes, 20);
+  // a tick within the same window changes nothing
+  const same = c.step(new Map([[NOW_TABLE, { rows: [[19 * W], [19 * W + S]], weights: [-1, 1] }]]));
+  assert.equal(same.get('q12')?.rows.length ?? 0, 0);
 });
