@@ -31,8 +31,12 @@
  * output again, whatever later changes bring, go the same way (logged, retracted from the trace), and the
  * group's `emitted` stays as it is (the subclass guarantees those rows are not in the output). Checked at the end
  * of every step for the groups the step changed, and for every group when the waterline rose.
- * Invariants: a group's `emitted` map is exactly the net output the operator has produced for the group; the
- * trace's content equals the sum of the groups' sorted entries.
+ * A subclass may bound the cache ({@link SortedGroupsOperator.cacheSlack}: only each group's first rows in memory,
+ * reloaded from the trace when they no longer cover the output) and drop the per-group `emitted` map
+ * ({@link SortedGroupsOperator.derivedOutput}: recomputed from the cached rows when a step first touches a group).
+ * Invariants: a group's `emitted` map (or, when derived, the output of its cached rows at the start of a step) is
+ * exactly the net output the operator has produced for the group; the trace's content equals the sum of the
+ * groups' rows (when a group is partial: its cached entries plus the trace's rows after them).
  */
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, emptyBatch, push } from '../zset/batch.ts';
@@ -103,6 +107,8 @@ export interface PrefixPurge {
 /** An operator's output for one group: row encoding → [row, copies]. */
 export type GroupOutput = Map<string, [Row, number]>;
 
+const EMPTY_OUTPUT: GroupOutput = new Map();
+
 interface SortedGroup {
   /** The group key's values (the trace's key prefix: a {@link SortedGroupsOperator.cacheSlack} reload scans it). */
   readonly key: Row;
@@ -113,8 +119,11 @@ interface SortedGroup {
   sorted: SortedEntry[];
   /** Whether the trace holds rows of the group after `sorted` (only with a {@link SortedGroupsOperator.cacheSlack}). */
   partial: boolean;
-  /** What the operator has emitted for the group. */
-  emitted: GroupOutput;
+  /**
+   * What the operator has emitted for the group; null with a {@link SortedGroupsOperator.derivedOutput} (it is
+   * then `output(sorted)` whenever a step starts, computed when the step first touches the group).
+   */
+  emitted: GroupOutput | null;
   /** {@link SortedGroupsOperator.horizon} of the group as of its last refresh (null: every change matters). */
   horizon: SortedEntry | null;
   /** With a cache slack: the entries up to the horizon (its ties included) as of the last refresh, or 0. */
@@ -140,6 +149,17 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   /** {@link SortedGroupsOperator.cacheSlack}, read once (after the subclass's constructor has run: lazily). */
   #slackRead = false;
   #slackValue: number | null = null;
+
+  #derivedRead = false;
+  #derivedValue = false;
+
+  get #derived(): boolean {
+    if (!this.#derivedRead) {
+      this.#derivedValue = this.#prefixPurge === undefined && this.derivedOutput();
+      this.#derivedRead = true;
+    }
+    return this.#derivedValue;
+  }
 
   get #slack(): number | null {
     if (!this.#slackRead) {
@@ -195,7 +215,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       for (const e of g.sorted.splice(0, n)) this.#drop(e);
       if (g.sorted.length === 0) this.#groups.delete(gk);
       else {
-        g.emitted = this.output(g.sorted);
+        if (g.emitted !== null) g.emitted = this.output(g.sorted);
         g.horizon = this.horizon(g.sorted);
       }
     }
@@ -291,7 +311,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         key: row.slice(0, this.#keyCols.length),
         sorted: [],
         partial: false,
-        emitted: new Map(),
+        emitted: this.#derived ? null : new Map(),
         horizon: null,
         keep: 0,
       };
@@ -309,6 +329,16 @@ export abstract class SortedGroupsOperator extends StatefulBase {
    */
   protected cacheSlack(): number | null {
     return null;
+  }
+
+  /**
+   * Whether the output last emitted for a group is always `output(sorted)` of its cached rows at the start of a
+   * step (no closed prefix rewrites it; changes beyond the horizon leave it as it is): then it is not kept per
+   * group but recomputed when a step first touches the group (memory: one map and its output rows per group).
+   * Default: no.
+   */
+  protected derivedOutput(): boolean {
+    return false;
   }
 
   /**
@@ -401,7 +431,11 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   }
 
   /** Recomputes the touched groups' output and pushes the change against what was emitted into `out`. */
-  #refresh(touched: Iterable<string>, out: Batch | null): void {
+  #refresh(
+    touched: Iterable<string>,
+    out: Batch | null,
+    before: ReadonlyMap<string, GroupOutput> | null = null,
+  ): void {
     for (const gk of touched) {
       const g = this.#groups.get(gk);
       if (g === undefined) continue;
@@ -414,13 +448,14 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       }
       const now = this.output(g.sorted);
       if (out !== null) {
+        const was = g.emitted ?? before?.get(gk) ?? EMPTY_OUTPUT;
         for (const [enc, [row, n]] of now) {
-          const d = n - (g.emitted.get(enc)?.[1] ?? 0);
+          const d = n - (was.get(enc)?.[1] ?? 0);
           if (d !== 0) push(out, row, d);
         }
-        for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
+        for (const [enc, [row, n]] of was) if (!now.has(enc)) push(out, row, -n);
       }
-      g.emitted = now;
+      if (g.emitted !== null) g.emitted = now;
       g.horizon = this.horizon(g.sorted);
       if (g.sorted.length === 0 && !g.partial) this.#groups.delete(gk);
       else this.#bound(g);
@@ -432,6 +467,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const log = this.logs.input!;
     const touched = new Set<string>();
     const changed = this.#suffixPurge === undefined ? null : new Set<string>();
+    const before = this.#derived ? new Map<string, GroupOutput>() : null;
     const n = b.rows.length;
     const trace = n === 0 ? this.#trace : this.#traceFor((b.rows[0] as Row).length);
     for (let i = 0; i < n; i++) {
@@ -444,13 +480,16 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const g = this.#group(gk, row);
       // a change beyond the group's horizon leaves its output as it is: no refresh
       const beyond = g.horizon !== null && this.beyond(row, g.horizon);
-      if (!beyond) touched.add(gk);
+      if (!beyond && !touched.has(gk)) {
+        touched.add(gk);
+        before?.set(gk, this.output(g.sorted)); // what was emitted: the output before the step's first change
+      }
       changed?.add(gk);
       if (!this.#cacheAdd(g, row, w) || !beyond) continue;
       if (this.#slack !== null && g.sorted.length > g.keep + 2 * this.#slack) this.#trim(g);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
-    this.#refresh(touched, out);
+    this.#refresh(touched, out, before);
     if (this.#purge !== undefined) this.#collect(this.#purge);
     if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
     if (this.#suffixPurge !== undefined) this.#collectSuffixes(this.#suffixPurge, changed as Set<string>);
@@ -497,7 +536,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         key: prev.slice(0, kc),
         sorted,
         partial: false,
-        emitted: this.output(sorted),
+        emitted: this.#derived ? null : this.output(sorted),
         horizon: this.horizon(sorted),
         keep: 0,
       };

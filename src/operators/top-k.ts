@@ -36,7 +36,12 @@
  * ascending, once N rows are frozen the window is final and everything after it, later arrivals included, is
  * discarded. Discarded rows are ordinary logged state changes (`sorted-multiset.ts`).
  *
- * Invariant: a group's `emitted` map is exactly the net output this operator has produced for the group.
+ * Memory: each group keeps in memory only its window's rows, their ties and 2 more (`cacheSlack`), the rest in the
+ * trace; a group whose cached rows stop covering its window (deletions) is reloaded from the trace. What was
+ * emitted is not kept (`derivedOutput`): it is the window of the cached rows at the start of a step.
+ *
+ * Invariant: the net output this operator has produced for a group is the window of its rows at the start of
+ * every step.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
@@ -213,6 +218,11 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
     return this.#spec.orderPurge === undefined && need !== Number.POSITIVE_INFINITY && need > 0
       ? CACHE_SLACK
       : null;
+  }
+
+  /** The window is a function of the cached rows (no closed prefix here): recomputed, not kept per group. */
+  protected override derivedOutput(): boolean {
+    return true;
   }
 
   /** RANK and DENSE_RANK: the horizon's ties share its rank, so the cached rows must go past them. */
