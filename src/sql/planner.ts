@@ -138,13 +138,22 @@ export class Planner {
 
   /** Nodes a plan built and then stopped reading (clock-lift.ts), for {@link Planner.retireBypassed}. */
   readonly #bypassed: NodeId[] = [];
+  /**
+   * Subplans planned once per statement and read wherever the statement repeats them (common subexpressions):
+   * window table functions by their call (alias aside), aggregates by input node, columns and functions.
+   */
+  readonly #shared = new Map<string, NodeId>();
+  readonly #sharedRels = new Map<string, Rel>();
 
   /**
-   * Retires (`Circuit.retire`) the nodes planning has bypassed since the last call that nothing reads and that
-   * are not `keep` (the statement's result): call after planning a statement, before its state keys are read.
+   * Ends a statement: retires (`Circuit.retire`) the nodes planning has bypassed since the last call that nothing
+   * reads and that are not `keep` (the statement's result), and forgets the statement's shared subplans. Call
+   * after planning a statement, before its state keys are read.
    */
   retireBypassed(keep: NodeId): void {
     for (const id of this.#bypassed.splice(0)) if (id !== keep) this.#c.retire(id);
+    this.#shared.clear();
+    this.#sharedRels.clear();
   }
 
   constructor(circuit: Circuit, options: PlannerOptions) {
@@ -457,6 +466,8 @@ export class Planner {
     const argBound: Bound[] = [];
     const functions: AggregateFunction[] = [];
     const aggTypes: SqlType[] = [];
+    /** Per function, what identifies it for sharing (`#shared`), or null (not shared). */
+    const sigs: Array<string | null> = [];
     for (const [, call] of aggList) {
       const fc = call.FuncCall;
       const raw = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase();
@@ -481,6 +492,7 @@ export class Planner {
         if (name !== 'count') throw this.#err('SqlTypeError', `${shown}(*) is not allowed`, fc.location);
         functions.push(makeAggregate('count', -1, null, false, opts));
         aggTypes.push(sqlType('BIGINT', false));
+        sigs.push(filter === undefined ? 'count(*)' : null);
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
@@ -531,10 +543,16 @@ export class Planner {
           makeAggregate(name, index, t, distinct, { ...opts, order, rowStart: groupBound.length }),
         );
         aggTypes.push(result);
+        sigs.push(null);
         continue;
       }
       functions.push(makeAggregate(name, index, t, distinct, second ? { ...opts, second } : opts));
       aggTypes.push(result);
+      sigs.push(
+        filter === undefined && second === undefined
+          ? `${name}(${distinct ? 'distinct ' : ''}${index}:${JSON.stringify(t)})`
+          : null,
+      );
     }
     const pre = [...groupBound, ...argBound];
     // GROUPING(...) calls: one constant column per call and grouping set (grouping-sets.ts)
@@ -547,14 +565,30 @@ export class Planner {
       sets === null && filters.length === 0 && from.k === 'rel'
         ? liftAggregate(from.rel, pre, groupBound.length)
         : null;
-    const input = lift === null ? this.#materialize(from, filters, pre.length > 0 ? pre : [], true) : null;
+    // the same aggregate of the same relation's columns in this statement (q5's two subqueries over one HOP):
+    // planned once, read by both
+    const shareKey =
+      lift === null &&
+      sets === null &&
+      from.k === 'rel' &&
+      filters.length === 0 &&
+      pre.every((b) => b.colRef !== undefined) &&
+      sigs.every((x) => x !== null)
+        ? `agg:${from.rel.node}:${groupBound.length}:${pre.map((b) => b.colRef).join(',')}:${sigs.join(',')}`
+        : null;
+    const shared = shareKey === null ? undefined : this.#shared.get(shareKey);
+    const input =
+      lift === null && shared === undefined
+        ? this.#materialize(from, filters, pre.length > 0 ? pre : [], true)
+        : null;
     const callArgs = [...groupingCalls.values()].map((call) =>
       isGroupIdCall(call)
         ? null
         : groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
     );
     let aggNode: NodeId;
-    if (lift !== null) {
+    if (shared !== undefined) aggNode = shared;
+    else if (lift !== null) {
       const purge = latenessPurge(lift.waterlines, groupBound);
       aggNode = planLiftedAggregate(this.#c, lift, { keyCount: groupBound.length, functions, ...purge });
       this.#bypassed.push(lift.bypassed);
@@ -579,6 +613,7 @@ export class Planner {
       aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
         (input as Rel).node,
       ]);
+      if (shareKey !== null) this.#shared.set(shareKey, aggNode);
     }
 
     // Scope after aggregation: group keys, aggregate results, then GROUPING values.
@@ -832,12 +867,19 @@ export class Planner {
     }
     if (ast.RangeFunction && isUnnestCall(ast.RangeFunction)) return this.#unnest(null, ast.RangeFunction);
     if (ast.RangeFunction) {
-      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts
-      const w = planWindowTable(ast.RangeFunction, {
-        circuit: this.#c,
-        source: this.#o.source,
-        resolve: this.#o.resolve,
-      });
+      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts; the same call twice in a statement is planned once
+      const rf = ast.RangeFunction;
+      const key = `window:${astKey({ ...rf, alias: undefined })}`;
+      let wrel = this.#sharedRels.get(key);
+      if (wrel === undefined) {
+        wrel = planWindowTable(rf, {
+          circuit: this.#c,
+          source: this.#o.source,
+          resolve: this.#o.resolve,
+        }).rel;
+        this.#sharedRels.set(key, wrel);
+      }
+      const w = { rel: wrel, qualifier: (rf.alias?.aliasname as string | undefined) ?? null };
       const cols = renameCols(w.rel.cols, w.qualifier, ast.RangeFunction.alias?.colnames, undefined);
       return { k: 'rel', rel: { ...w.rel, cols }, cols };
     }
