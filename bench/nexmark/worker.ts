@@ -102,7 +102,13 @@ for (let from = 0; from < events; from += stepEvents) {
   genMs += t1 - t0;
   engineMs += t2 - t1;
   engineCpuUs += c2.user + c2.system;
-  if (samples > 0 && (to % sampleEvery === 0 || to === events)) state.push({ events: to, rows: stateRows() });
+  if (samples > 0 && (to % sampleEvery === 0 || to === events)) {
+    state.push({ events: to, rows: stateRows() });
+    // progress on stderr (a run stopped for its memory still tells how far it got)
+    console.error(
+      `NEXMARK-PROGRESS events=${to} state_rows=${state.at(-1)?.rows} rss_mib=${Math.round(process.memoryUsage.rss() / 2 ** 20)} peak_rss_mib=${peakRssMiB()} engine_cpu_s=${(engineCpuUs / 1e6).toFixed(1)}`,
+    );
+  }
 }
 console.log(
   `NEXMARK ${JSON.stringify({
