@@ -243,12 +243,33 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       if (g.sorted.length === 0) this.#groups.delete(gk);
       else g.horizon = this.horizon(g.sorted);
     };
-    if (rose) for (const [gk, g] of this.#groups) visit(gk, g);
-    else
-      for (const gk of changed) {
-        const g = this.#groups.get(gk);
-        if (g !== undefined) visit(gk, g);
-      }
+    // when the waterline rose: the groups with more entries than the floor (found in every group after a
+    // restore or apply, then kept up to date from the changed groups), not every group at every step
+    const floor = this.suffixFloor();
+    const keys = rose ? (this.#longAll ? [...this.#groups.keys()] : [...this.#long, ...changed]) : changed;
+    if (rose) {
+      this.#longAll = false;
+      this.#long.clear();
+    }
+    for (const gk of keys) {
+      const g = this.#groups.get(gk);
+      if (g === undefined) continue;
+      visit(gk, g);
+      if (g.sorted.length > floor && this.#groups.has(gk)) this.#long.add(gk);
+    }
+  }
+
+  /** Groups with more entries than the floor, for {@link SortedGroupsOperator.suffixFloor} (a superset). */
+  readonly #long = new Set<string>();
+  /** Whether `#long` must be rebuilt from every group (after a restore or apply). */
+  #longAll = true;
+
+  /**
+   * A group with at most this many entries has no closed suffix whatever the waterline (so a rising waterline
+   * need not visit it). Default: 0 (every group is visited).
+   */
+  protected suffixFloor(): number {
+    return 0;
   }
 
   /** Groups held (for tests and state-size reports). */
@@ -510,6 +531,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
     this.#suffixAt = null;
+    this.#longAll = true;
     this.#trace?.clear();
     for (const part of StatefulBase.partsOf(parts, 'input'))
       for (const tb of traceBatchesOf(part) ?? [part]) {
@@ -563,6 +585,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched = new Set<string>();
+    this.#longAll = true;
     for (const part of StatefulBase.partsOf(parts, 'input')) {
       const sealed = traceBatchesOf(part);
       for (const tb of sealed ?? [part]) {

@@ -220,6 +220,16 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
       : null;
   }
 
+  /**
+   * A group of one entry has no closed suffix unless the window is empty (the entry is its own first row; with
+   * N ≥ 1 nothing frozen precedes it): a rising waterline skips such groups (q18: one bid per partition).
+   */
+  protected override suffixFloor(): number {
+    const need =
+      this.#spec.rank === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    return need >= 1 ? 1 : 0;
+  }
+
   /** The window is a function of the cached rows (no closed prefix here): recomputed, not kept per group. */
   protected override derivedOutput(): boolean {
     return true;
