@@ -12,6 +12,7 @@ import { clockValue, DEFAULT_CLOCK_RESOLUTION_USECS, NOW_TABLE } from '../../src
 import { compileProgram } from '../../src/sql/program.ts';
 import type { TableSchema } from '../../src/sql/schema.ts';
 import type { Batch } from '../../src/zset/batch.ts';
+import { mergeBatches, TraceBatch, TraceParts } from '../../src/zset/trace.ts';
 import { NEXMARK_QUERIES, nexmarkTables } from './queries.ts';
 
 const [name, eventsArg, rateArg, stepArg, samplesArg] = process.argv.slice(2);
@@ -43,10 +44,25 @@ const toRow = Object.fromEntries(
 ) as Record<NexmarkTable, ReturnType<typeof compileNexmark>['toRow']>;
 const gen = new NexmarkGenerator({ seed: 1, firstEventRate: rate });
 
+/**
+ * Rows held by all stateful operators: a trace-backed state's parts are merged as encoded batches and their
+ * entries counted (consolidated, as `rows` would be, without decoding every row into a JS array: that transient
+ * copy, about 1 KB per wide row, used to dominate the peak RSS of the queries with large state).
+ */
 function stateRows(): number {
   let n = 0;
   for (const parts of Object.values(circuit.snapshot().operators))
-    for (const b of Object.values(parts)) n += b.rows.length;
+    for (const b of Object.values(parts)) {
+      const ps = b instanceof TraceParts ? b.parts : null;
+      if (ps === null || !ps.every((p) => p instanceof TraceBatch)) {
+        n += b.rows.length;
+        continue;
+      }
+      let acc: TraceBatch | null = null;
+      for (const p of [...ps].sort((x, y) => x.length - y.length))
+        acc = acc === null ? (p as TraceBatch) : mergeBatches(acc, p as TraceBatch);
+      n += acc?.length ?? 0;
+    }
   return n;
 }
 
@@ -86,7 +102,13 @@ for (let from = 0; from < events; from += stepEvents) {
   genMs += t1 - t0;
   engineMs += t2 - t1;
   engineCpuUs += c2.user + c2.system;
-  if (samples > 0 && (to % sampleEvery === 0 || to === events)) state.push({ events: to, rows: stateRows() });
+  if (samples > 0 && (to % sampleEvery === 0 || to === events)) {
+    state.push({ events: to, rows: stateRows() });
+    // progress on stderr (a run stopped for its memory still tells how far it got)
+    console.error(
+      `NEXMARK-PROGRESS events=${to} state_rows=${state.at(-1)?.rows} rss_mib=${Math.round(process.memoryUsage.rss() / 2 ** 20)} peak_rss_mib=${peakRssMiB()} engine_cpu_s=${(engineCpuUs / 1e6).toFixed(1)}`,
+    );
+  }
 }
 console.log(
   `NEXMARK ${JSON.stringify({

@@ -71,6 +71,20 @@ export class Circuit {
     return id;
   }
 
+  /**
+   * Replaces the operator of node `id` with one that outputs nothing and keeps no state, when no node reads it
+   * (a node the planner built and then bypassed: `sql/clock-lift.ts`); returns whether it did. Node ids stay
+   * as they were, so the state keys of the other nodes do not move.
+   */
+  retire(id: NodeId): boolean {
+    const node = this.#nodes[id];
+    if (node === undefined || node.op === null || node.op.kind === 'retired') return false;
+    if (this.#nodes.some((n) => n.inputs.includes(id))) return false;
+    const arity = node.op.arity;
+    this.#nodes[id] = { ...node, op: { kind: 'retired', arity, step: () => emptyBatch() }, label: 'retired' };
+    return true;
+  }
+
   get steps(): number {
     return this.#steps;
   }

@@ -32,8 +32,12 @@
  * output again, whatever later changes bring, go the same way (logged, retracted from the trace), and the
  * group's `emitted` stays as it is (the subclass guarantees those rows are not in the output). Checked at the end
  * of every step for the groups the step changed, and for every group when the waterline rose.
- * Invariants: a group's `emitted` map is exactly the net output the operator has produced for the group; the
- * trace's content equals the sum of the groups' sorted entries.
+ * A subclass may bound the cache ({@link SortedGroupsOperator.cacheSlack}: only each group's first rows in memory,
+ * reloaded from the trace when they no longer cover the output) and drop the per-group `emitted` map
+ * ({@link SortedGroupsOperator.derivedOutput}: recomputed from the cached rows when a step first touches a group).
+ * Invariants: a group's `emitted` map (or, when derived, the output of its cached rows at the start of a step) is
+ * exactly the net output the operator has produced for the group; the trace's content equals the sum of the
+ * groups' rows (when a group is partial: its cached entries plus the trace's rows after them).
  */
 import type { StateBatches } from '../circuit/operator.ts';
 import { type Batch, emptyBatch, push } from '../zset/batch.ts';
@@ -96,13 +100,27 @@ export interface PrefixPurge {
 /** An operator's output for one group: row encoding → [row, copies]. */
 export type GroupOutput = Map<string, [Row, number]>;
 
+const EMPTY_OUTPUT: GroupOutput = new Map();
+
 interface SortedGroup {
-  /** Distinct rows of the group in order (weights may be ≤ 0 transiently: those rows are absent). */
-  readonly sorted: SortedEntry[];
-  /** What the operator has emitted for the group. */
-  emitted: GroupOutput;
+  /** The group key's values (the trace's key prefix: a {@link SortedGroupsOperator.cacheSlack} reload scans it). */
+  readonly key: Row;
+  /**
+   * Distinct rows of the group in order (weights may be ≤ 0 transiently: those rows are absent). When `partial`,
+   * only the first of them: every row of the group in the trace and not here sorts after the last entry.
+   */
+  sorted: SortedEntry[];
+  /** Whether the trace holds rows of the group after `sorted` (only with a {@link SortedGroupsOperator.cacheSlack}). */
+  partial: boolean;
+  /**
+   * What the operator has emitted for the group; null with a {@link SortedGroupsOperator.derivedOutput} (it is
+   * then `output(sorted)` whenever a step starts, computed when the step first touches the group).
+   */
+  emitted: GroupOutput | null;
   /** {@link SortedGroupsOperator.horizon} of the group as of its last refresh (null: every change matters). */
   horizon: SortedEntry | null;
+  /** With a cache slack: the entries up to the horizon (its ties included) as of the last refresh, or 0. */
+  keep: number;
 }
 
 /** Groups of sorted rows with incremental output (see the module header). */
@@ -121,6 +139,29 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #prefixAt: Value = null;
   readonly #suffixPurge: PrefixPurge | undefined;
   #suffixAt: Value = null;
+  /** {@link SortedGroupsOperator.cacheSlack}, read once (after the subclass's constructor has run: lazily). */
+  #slackRead = false;
+  #slackValue: number | null = null;
+
+  #derivedRead = false;
+  #derivedValue = false;
+
+  get #derived(): boolean {
+    if (!this.#derivedRead) {
+      this.#derivedValue = this.#prefixPurge === undefined && this.derivedOutput();
+      this.#derivedRead = true;
+    }
+    return this.#derivedValue;
+  }
+
+  get #slack(): number | null {
+    if (!this.#slackRead) {
+      this.#slackValue =
+        this.#prefixPurge === undefined && this.#suffixPurge === undefined ? this.cacheSlack() : null;
+      this.#slackRead = true;
+    }
+    return this.#slackValue;
+  }
 
   protected constructor(
     keyCount: number,
@@ -167,7 +208,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       for (const e of g.sorted.splice(0, n)) this.#drop(e);
       if (g.sorted.length === 0) this.#groups.delete(gk);
       else {
-        g.emitted = this.output(g.sorted);
+        if (g.emitted !== null) g.emitted = this.output(g.sorted);
         g.horizon = this.horizon(g.sorted);
       }
     }
@@ -195,12 +236,33 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       if (g.sorted.length === 0) this.#groups.delete(gk);
       else g.horizon = this.horizon(g.sorted);
     };
-    if (rose) for (const [gk, g] of this.#groups) visit(gk, g);
-    else
-      for (const gk of changed) {
-        const g = this.#groups.get(gk);
-        if (g !== undefined) visit(gk, g);
-      }
+    // when the waterline rose: the groups with more entries than the floor (found in every group after a
+    // restore or apply, then kept up to date from the changed groups), not every group at every step
+    const floor = this.suffixFloor();
+    const keys = rose ? (this.#longAll ? [...this.#groups.keys()] : [...this.#long, ...changed]) : changed;
+    if (rose) {
+      this.#longAll = false;
+      this.#long.clear();
+    }
+    for (const gk of keys) {
+      const g = this.#groups.get(gk);
+      if (g === undefined) continue;
+      visit(gk, g);
+      if (g.sorted.length > floor && this.#groups.has(gk)) this.#long.add(gk);
+    }
+  }
+
+  /** Groups with more entries than the floor, for {@link SortedGroupsOperator.suffixFloor} (a superset). */
+  readonly #long = new Set<string>();
+  /** Whether `#long` must be rebuilt from every group (after a restore or apply). */
+  #longAll = true;
+
+  /**
+   * A group with at most this many entries has no closed suffix whatever the waterline (so a rising waterline
+   * need not visit it). Default: 0 (every group is visited).
+   */
+  protected suffixFloor(): number {
+    return 0;
   }
 
   /** Groups held (for tests and state-size reports). */
@@ -228,7 +290,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const first = g.sorted[0];
       const v = first === undefined ? null : (first.row[p.key] as Value);
       if (v === null || p.compare(v, wl) >= 0) continue;
-      for (const e of g.sorted) this.#drop(e);
+      for (const e of g.partial ? this.#load(g) : g.sorted) this.#drop(e);
       this.#groups.delete(gk);
     }
   }
@@ -256,13 +318,93 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return this.#keyCols.length === 0 ? '' : encodeColumns(row, this.#keyCols);
   }
 
-  #group(gk: string): SortedGroup {
+  #group(gk: string, row: Row): SortedGroup {
     let g = this.#groups.get(gk);
     if (g === undefined) {
-      g = { sorted: [], emitted: new Map(), horizon: null };
+      g = {
+        key: row.slice(0, this.#keyCols.length),
+        sorted: [],
+        partial: false,
+        emitted: this.#derived ? null : new Map(),
+        horizon: null,
+        keep: 0,
+      };
       this.#groups.set(gk, g);
     }
     return g;
+  }
+
+  /**
+   * Bounded cache (top-k: a window of N rows needs only the first rows of each group in memory; the others stay
+   * in the trace, compact): how many entries past the horizon a group keeps in memory, or null to keep every row
+   * (the default). A group whose cache grows past its horizon by twice the slack is cut back to the horizon plus
+   * the slack ({@link SortedGroupsOperator.covers}); one whose cached rows no longer cover its output (deletions)
+   * is reloaded from the trace. Not combined with closed prefixes or suffixes.
+   */
+  protected cacheSlack(): number | null {
+    return null;
+  }
+
+  /**
+   * Whether the output last emitted for a group is always `output(sorted)` of its cached rows at the start of a
+   * step (no closed prefix rewrites it; changes beyond the horizon leave it as it is): then it is not kept per
+   * group but recomputed when a step first touches the group (memory: one map and its output rows per group).
+   * Default: no.
+   */
+  protected derivedOutput(): boolean {
+    return false;
+  }
+
+  /**
+   * Whether rows `sorted` (the first rows of a group, horizon `h`) determine the group's output and horizon
+   * whatever rows follow them. Default: yes (the horizon is in them; rows after it are beyond it).
+   */
+  protected covers(_sorted: readonly SortedEntry[], _h: SortedEntry): boolean {
+    return true;
+  }
+
+  /** Adds a change to the group's cache, or leaves it to the trace alone (a partial group's row after the cache). */
+  #cacheAdd(g: SortedGroup, row: Row, w: number): boolean {
+    if (g.partial) {
+      const last = g.sorted[g.sorted.length - 1];
+      if (last === undefined) return false;
+      const c = this.#compare(row, last.row);
+      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) return false;
+    }
+    addSorted(g.sorted, row, w, this.#compare);
+    return true;
+  }
+
+  /** Cuts a group's cache back to its horizon (ties included) plus the slack; the rest stays in the trace. */
+  #trim(g: SortedGroup): void {
+    const n = g.keep + (this.#slack as number);
+    if (g.keep === 0 || g.sorted.length <= n) return;
+    g.sorted.length = n;
+    g.partial = true;
+  }
+
+  /** The group's rows, all of them, from the trace (consolidated, in order). */
+  #load(g: SortedGroup): SortedEntry[] {
+    const sorted: SortedEntry[] = [];
+    this.#trace?.scan(g.key, (row, weight) => {
+      if (weight !== 0) sorted.push({ row, enc: encodeRow(row), weight });
+    });
+    const cmp = this.#compare;
+    sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+    return sorted;
+  }
+
+  /** After a refresh: the cache bound of a group from its horizon, and the cut when it is past it. */
+  #bound(g: SortedGroup): void {
+    const h = g.horizon;
+    if (this.#slack === null || h === null) {
+      g.keep = 0;
+      return;
+    }
+    let i = g.sorted.indexOf(h) + 1;
+    while (i < g.sorted.length && !this.beyond((g.sorted[i] as SortedEntry).row, h)) i++;
+    g.keep = i;
+    if (g.sorted.length > g.keep + 2 * this.#slack) this.#trim(g);
   }
 
   /**
@@ -280,8 +422,8 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       let pending = fresh.get(gk);
       if (pending === undefined) {
         const g = this.#groups.get(gk);
-        if (g !== undefined && g.sorted.length > 0) {
-          addSorted(g.sorted, row, w, this.#compare);
+        if (g !== undefined && (g.sorted.length > 0 || g.partial)) {
+          this.#cacheAdd(g, row, w);
           continue;
         }
         pending = new Map();
@@ -297,27 +439,40 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const sorted: SortedEntry[] = [];
       for (const e of pending.values()) if (e.weight !== 0) sorted.push(e);
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      const g = this.#group(gk);
-      (g as { sorted: SortedEntry[] }).sorted = sorted;
+      const g = this.#group(gk, (pending.values().next().value as SortedEntry).row);
+      g.sorted = sorted;
     }
   }
 
   /** Recomputes the touched groups' output and pushes the change against what was emitted into `out`. */
-  #refresh(touched: Iterable<string>, out: Batch | null): void {
+  #refresh(
+    touched: Iterable<string>,
+    out: Batch | null,
+    before: ReadonlyMap<string, GroupOutput> | null = null,
+  ): void {
     for (const gk of touched) {
       const g = this.#groups.get(gk);
       if (g === undefined) continue;
+      if (g.partial) {
+        const h = this.horizon(g.sorted);
+        if (h === null || !this.covers(g.sorted, h)) {
+          g.sorted = this.#load(g);
+          g.partial = false;
+        }
+      }
       const now = this.output(g.sorted);
       if (out !== null) {
+        const was = g.emitted ?? before?.get(gk) ?? EMPTY_OUTPUT;
         for (const [enc, [row, n]] of now) {
-          const d = n - (g.emitted.get(enc)?.[1] ?? 0);
+          const d = n - (was.get(enc)?.[1] ?? 0);
           if (d !== 0) push(out, row, d);
         }
-        for (const [enc, [row, n]] of g.emitted) if (!now.has(enc)) push(out, row, -n);
+        for (const [enc, [row, n]] of was) if (!now.has(enc)) push(out, row, -n);
       }
-      g.emitted = now;
+      if (g.emitted !== null) g.emitted = now;
       g.horizon = this.horizon(g.sorted);
-      if (g.sorted.length === 0) this.#groups.delete(gk);
+      if (g.sorted.length === 0 && !g.partial) this.#groups.delete(gk);
+      else this.#bound(g);
     }
   }
 
@@ -326,6 +481,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const log = this.logs.input!;
     const touched = new Set<string>();
     const changed = this.#suffixPurge === undefined ? null : new Set<string>();
+    const before = this.#derived ? new Map<string, GroupOutput>() : null;
     const n = b.rows.length;
     const trace = n === 0 ? this.#trace : this.#traceFor((b.rows[0] as Row).length);
     for (let i = 0; i < n; i++) {
@@ -335,14 +491,19 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       log.record(row, w);
       (trace as Trace).add(row, w);
       const gk = this.#groupKey(row);
-      const g = this.#group(gk);
+      const g = this.#group(gk, row);
       // a change beyond the group's horizon leaves its output as it is: no refresh
-      if (g.horizon === null || !this.beyond(row, g.horizon)) touched.add(gk);
+      const beyond = g.horizon !== null && this.beyond(row, g.horizon);
+      if (!beyond && !touched.has(gk)) {
+        touched.add(gk);
+        before?.set(gk, this.output(g.sorted)); // what was emitted: the output before the step's first change
+      }
       changed?.add(gk);
-      addSorted(g.sorted, row, w, this.#compare);
+      if (!this.#cacheAdd(g, row, w) || !beyond) continue;
+      if (this.#slack !== null && g.sorted.length > g.keep + 2 * this.#slack) this.#trim(g);
     }
     const out: Batch = { rows: [], weights: [], consolidated: true };
-    this.#refresh(touched, out);
+    this.#refresh(touched, out, before);
     if (this.#purge !== undefined) this.#collect(this.#purge);
     if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
     if (this.#suffixPurge !== undefined) this.#collectSuffixes(this.#suffixPurge, changed as Set<string>);
@@ -365,6 +526,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#groups.clear();
     this.#suffixAt = null;
+    this.#longAll = true;
     this.#trace?.clear();
     for (const part of StatefulBase.partsOf(parts, 'input'))
       for (const tb of traceBatchesOf(part) ?? [part]) {
@@ -387,11 +549,16 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const close = (): void => {
       if (sorted.length === 0 || prev === null) return;
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
-      this.#groups.set(this.#groupKey(prev), {
+      const g: SortedGroup = {
+        key: prev.slice(0, kc),
         sorted,
-        emitted: this.output(sorted),
+        partial: false,
+        emitted: this.#derived ? null : this.output(sorted),
         horizon: this.horizon(sorted),
-      });
+        keep: 0,
+      };
+      this.#bound(g);
+      this.#groups.set(this.#groupKey(prev), g);
       sorted = [];
     };
     trace.scan([], (row, weight) => {
@@ -413,6 +580,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     const touched = new Set<string>();
+    this.#longAll = true;
     for (const part of StatefulBase.partsOf(parts, 'input')) {
       const sealed = traceBatchesOf(part);
       for (const tb of sealed ?? [part]) {

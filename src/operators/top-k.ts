@@ -36,7 +36,12 @@
  * ascending, once N rows are frozen the window is final and everything after it, later arrivals included, is
  * discarded. Discarded rows are ordinary logged state changes (`sorted-multiset.ts`).
  *
- * Invariant: a group's `emitted` map is exactly the net output this operator has produced for the group.
+ * Memory: each group keeps in memory only its window's rows, their ties and 2 more (`cacheSlack`), the rest in the
+ * trace; a group whose cached rows stop covering its window (deletions) is reloaded from the trace. What was
+ * emitted is not kept (`derivedOutput`): it is the window of the cached rows at the start of a step.
+ *
+ * Invariant: the net output this operator has produced for a group is the window of its rows at the start of
+ * every step.
  */
 import type { Operator, StatefulOperator } from '../circuit/operator.ts';
 import { encodeRow, type Row, type Value } from '../zset/value.ts';
@@ -79,6 +84,9 @@ export interface OrderPurge {
   /** Orders two non-NULL keys (ascending). */
   readonly compare: (a: Value, b: Value) => number;
 }
+
+/** Rows past the window (and its ties) a group keeps in memory, to absorb deletions without a reload. */
+const CACHE_SLACK = 2;
 
 export class TopKOperator extends SortedGroupsOperator implements StatefulOperator, Operator {
   readonly kind = 'top-k';
@@ -198,6 +206,41 @@ export class TopKOperator extends SortedGroupsOperator implements StatefulOperat
       if (n >= need) return e;
     }
     return null;
+  }
+
+  /**
+   * Keep in memory only the first rows of each group (the window, its ties, and a few more), the others in the
+   * trace alone: a finite window without a LATENESS order purge (which cuts suffixes of its own).
+   */
+  protected override cacheSlack(): number | null {
+    const need =
+      this.#spec.rank === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    return this.#spec.orderPurge === undefined && need !== Number.POSITIVE_INFINITY && need > 0
+      ? CACHE_SLACK
+      : null;
+  }
+
+  /**
+   * A group of one entry has no closed suffix unless the window is empty (the entry is its own first row; with
+   * N ≥ 1 nothing frozen precedes it): a rising waterline skips such groups (q18: one bid per partition).
+   */
+  protected override suffixFloor(): number {
+    const need =
+      this.#spec.rank === undefined ? (this.#spec.offset ?? 0) + this.#spec.limit : this.#spec.limit;
+    return need >= 1 ? 1 : 0;
+  }
+
+  /** The window is a function of the cached rows (no closed prefix here): recomputed, not kept per group. */
+  protected override derivedOutput(): boolean {
+    return true;
+  }
+
+  /** RANK and DENSE_RANK: the horizon's ties share its rank, so the cached rows must go past them. */
+  protected override covers(sorted: readonly SortedEntry[], h: SortedEntry): boolean {
+    const kind = this.#spec.rank;
+    if (kind !== 'rank' && kind !== 'dense_rank') return true;
+    const last = sorted[sorted.length - 1] as SortedEntry;
+    return this.#spec.compare(last.row, h.row) > 0;
   }
 
   protected override beyond(row: Row, h: SortedEntry): boolean {

@@ -35,6 +35,7 @@ import {
   TWO_ARGUMENT_AGGREGATES,
 } from './aggregates.ts';
 import { isAsofCondition, planAsofJoin } from './asof-plan.ts';
+import { liftAggregate, planLiftedAggregate } from './clock-lift.ts';
 import {
   AGGREGATE_NAMES,
   type Ast,
@@ -135,6 +136,26 @@ export class Planner {
   /** Derived tables made from subqueries so far (for fresh aliases). */
   #subqueries = 0;
 
+  /** Nodes a plan built and then stopped reading (clock-lift.ts), for {@link Planner.retireBypassed}. */
+  readonly #bypassed: NodeId[] = [];
+  /**
+   * Subplans planned once per statement and read wherever the statement repeats them (common subexpressions):
+   * window table functions by their call (alias aside), aggregates by input node, columns and functions.
+   */
+  readonly #shared = new Map<string, NodeId>();
+  readonly #sharedRels = new Map<string, Rel>();
+
+  /**
+   * Ends a statement: retires (`Circuit.retire`) the nodes planning has bypassed since the last call that nothing
+   * reads and that are not `keep` (the statement's result), and forgets the statement's shared subplans. Call
+   * after planning a statement, before its state keys are read.
+   */
+  retireBypassed(keep: NodeId): void {
+    for (const id of this.#bypassed.splice(0)) if (id !== keep) this.#c.retire(id);
+    this.#shared.clear();
+    this.#sharedRels.clear();
+  }
+
   constructor(circuit: Circuit, options: PlannerOptions) {
     this.#c = circuit;
     this.#o = options;
@@ -218,7 +239,17 @@ export class Planner {
     } else {
       ({ rel, outCols } = this.#planAggregate(stmt, from, filters, targets, aggCalls));
     }
-    rel = { node: rel.node, cols: outCols, ...withWaterlines(rel.waterlines) };
+    // a global aggregate (no GROUP BY, no HAVING) holds exactly one row; a one-row cross join is kept track of
+    // for the aggregates over it (clock-lift.ts)
+    const oneRow = grouped && (stmt.groupClause ?? []).length === 0 && !stmt.havingClause;
+    const lifted = !grouped && !distinct ? rel.lifted : undefined;
+    rel = {
+      node: rel.node,
+      cols: outCols,
+      ...withWaterlines(rel.waterlines),
+      ...(oneRow ? { oneRow } : {}),
+      ...(lifted === undefined ? {} : { lifted }),
+    };
     if (distinct) rel = planDistinct(this.#c, rel);
     return rel;
   }
@@ -435,6 +466,8 @@ export class Planner {
     const argBound: Bound[] = [];
     const functions: AggregateFunction[] = [];
     const aggTypes: SqlType[] = [];
+    /** Per function, what identifies it for sharing (`#shared`), or null (not shared). */
+    const sigs: Array<string | null> = [];
     for (const [, call] of aggList) {
       const fc = call.FuncCall;
       const raw = (fc.funcname[fc.funcname.length - 1].String.sval as string).toLowerCase();
@@ -459,6 +492,7 @@ export class Planner {
         if (name !== 'count') throw this.#err('SqlTypeError', `${shown}(*) is not allowed`, fc.location);
         functions.push(makeAggregate('count', -1, null, false, opts));
         aggTypes.push(sqlType('BIGINT', false));
+        sigs.push(filter === undefined ? 'count(*)' : null);
         continue;
       }
       const args = (fc.args ?? []) as Ast[];
@@ -509,38 +543,77 @@ export class Planner {
           makeAggregate(name, index, t, distinct, { ...opts, order, rowStart: groupBound.length }),
         );
         aggTypes.push(result);
+        sigs.push(null);
         continue;
       }
       functions.push(makeAggregate(name, index, t, distinct, second ? { ...opts, second } : opts));
       aggTypes.push(result);
+      sigs.push(
+        filter === undefined && second === undefined
+          ? `${name}(${distinct ? 'distinct ' : ''}${index}:${JSON.stringify(t)})`
+          : null,
+      );
     }
     const pre = [...groupBound, ...argBound];
-    const input = this.#materialize(from, filters, pre.length > 0 ? pre : [], true);
     // GROUPING(...) calls: one constant column per call and grouping set (grouping-sets.ts)
     const groupingCalls = new Map<string, Ast>();
     for (const t of targets) if (t.ast) collectGroupingCalls(t.ast, astKey, groupingCalls);
     if (stmt.havingClause) collectGroupingCalls(stmt.havingClause, astKey, groupingCalls);
     if (groupingCalls.size > 0) sets ??= [groupBound.map((_, i) => i)];
+    // over a one-row cross join (NOW() in the select list of a derived table): below the join (clock-lift.ts)
+    const lift =
+      sets === null && filters.length === 0 && from.k === 'rel'
+        ? liftAggregate(from.rel, pre, groupBound.length)
+        : null;
+    // the same aggregate of the same relation's columns in this statement (q5's two subqueries over one HOP):
+    // planned once, read by both
+    const shareKey =
+      lift === null &&
+      sets === null &&
+      from.k === 'rel' &&
+      filters.length === 0 &&
+      pre.every((b) => b.colRef !== undefined) &&
+      sigs.every((x) => x !== null)
+        ? `agg:${from.rel.node}:${groupBound.length}:${pre.map((b) => b.colRef).join(',')}:${sigs.join(',')}`
+        : null;
+    const shared = shareKey === null ? undefined : this.#shared.get(shareKey);
+    const input =
+      lift === null && shared === undefined
+        ? this.#materialize(from, filters, pre.length > 0 ? pre : [], true)
+        : null;
     const callArgs = [...groupingCalls.values()].map((call) =>
       isGroupIdCall(call)
         ? null
         : groupingArgs(call).map((a) => this.#groupingArg(a, groupAsts, groupBound, scope)),
     );
     let aggNode: NodeId;
-    if (sets) {
+    if (shared !== undefined) aggNode = shared;
+    else if (lift !== null) {
+      const purge = latenessPurge(lift.waterlines, groupBound);
+      aggNode = planLiftedAggregate(this.#c, lift, { keyCount: groupBound.length, functions, ...purge });
+      this.#bypassed.push(lift.bypassed);
+    } else if (sets) {
       // LATENESS: each grouping set discards its groups below a waterline of its own keys
       const w = from.k === 'rel' ? from.rel.waterlines : undefined;
-      aggNode = planGroupingSets(this.#c, input.node, groupBound.length, sets, functions, callArgs, (set) =>
-        latenessPurge(
-          w,
-          set.map((k) => groupBound[k] as Bound),
-        ),
+      aggNode = planGroupingSets(
+        this.#c,
+        (input as Rel).node,
+        groupBound.length,
+        sets,
+        functions,
+        callArgs,
+        (set) =>
+          latenessPurge(
+            w,
+            set.map((k) => groupBound[k] as Bound),
+          ),
       );
     } else {
       const purge = latenessPurge(from.k === 'rel' ? from.rel.waterlines : undefined, groupBound);
       aggNode = this.#c.add(new AggregateOperator({ keyCount: groupBound.length, functions, ...purge }), [
-        input.node,
+        (input as Rel).node,
       ]);
+      if (shareKey !== null) this.#shared.set(shareKey, aggNode);
     }
 
     // Scope after aggregation: group keys, aggregate results, then GROUPING values.
@@ -746,7 +819,14 @@ export class Planner {
       const q = (rs.alias?.aliasname as string | undefined) ?? null;
       // duplicate names renamed as Calcite does (select-forms.ts)
       const cols = renameCols(uniqueColumnNames(sub.cols), q, rs.alias?.colnames, undefined);
-      return { k: 'rel', rel: { node: sub.node, cols, ...withWaterlines(sub.waterlines) }, cols };
+      const rel: Rel = {
+        node: sub.node,
+        cols,
+        ...withWaterlines(sub.waterlines),
+        ...(sub.oneRow === true ? { oneRow: true } : {}),
+        ...(sub.lifted === undefined ? {} : { lifted: sub.lifted }),
+      };
+      return { k: 'rel', rel, cols };
     }
     if (ast.JoinExpr) {
       const j = ast.JoinExpr;
@@ -787,12 +867,19 @@ export class Planner {
     }
     if (ast.RangeFunction && isUnnestCall(ast.RangeFunction)) return this.#unnest(null, ast.RangeFunction);
     if (ast.RangeFunction) {
-      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts
-      const w = planWindowTable(ast.RangeFunction, {
-        circuit: this.#c,
-        source: this.#o.source,
-        resolve: this.#o.resolve,
-      });
+      // TABLE(TUMBLE(...)) / TABLE(HOP(...)), see windows.ts; the same call twice in a statement is planned once
+      const rf = ast.RangeFunction;
+      const key = `window:${astKey({ ...rf, alias: undefined })}`;
+      let wrel = this.#sharedRels.get(key);
+      if (wrel === undefined) {
+        wrel = planWindowTable(rf, {
+          circuit: this.#c,
+          source: this.#o.source,
+          resolve: this.#o.resolve,
+        }).rel;
+        this.#sharedRels.set(key, wrel);
+      }
+      const w = { rel: wrel, qualifier: (rf.alias?.aliasname as string | undefined) ?? null };
       const cols = renameCols(w.rel.cols, w.qualifier, ast.RangeFunction.alias?.colnames, undefined);
       return { k: 'rel', rel: { ...w.rel, cols }, cols };
     }
@@ -1064,11 +1151,24 @@ export class Planner {
       [left.node, right.node],
     );
     const joinedW = joinWaterlines(keysL, keysR, left.waterlines, right.waterlines, lw);
+    // every row of the left side with the right side's one row (a decorrelated NOW(), clock-lift.ts)
+    const lifted =
+      fuse &&
+      (kind === 'inner' || kind === 'left') &&
+      tree.right.k === 'rel' &&
+      tree.right.rel.oneRow === true &&
+      keysL.length === 0 &&
+      residual.length === 0 &&
+      leftF.length === 0 &&
+      rightF.length === 0
+        ? { base: left, one: right, exprs: project as Bound[] }
+        : undefined;
     if (fuse)
       return {
         node,
         cols: (project as Bound[]).map((b, i) => ({ qualifier: null, name: `c${i}`, type: b.type })),
         ...withWaterlines(projectWaterlines(project as Bound[], joinedW)),
+        ...(lifted === undefined ? {} : { lifted }),
       };
     if (post.length > 0) {
       const evs = post.map((p) => p.b.gen(shiftCtx(p.offset)));

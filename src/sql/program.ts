@@ -822,6 +822,7 @@ export class Program {
       }
       const d = def.d;
       const rel = planner.planSelect(d.select);
+      planner.retireBypassed(rel.node);
       let cols = viewColumns(rel.cols, d, this.#source);
       const declared = this.#declarations.get(d.schema.name);
       if (declared !== undefined) {
