@@ -82,6 +82,24 @@ function latenessBlocksBootstrap(
   );
 }
 
+/**
+ * The same program text can plan to another circuit under another Holdfast (the planner learned a rewrite), and
+ * operator state is matched to the circuit by key (`n<node>:<kind>`): state restored into operators that now mean
+ * something else would be wrong without a sound. So a checkpoint of the same program must list, per relation, the
+ * same operator keys as the circuit being restored; otherwise the restore is refused, naming the relations.
+ * @throws ServiceError StateRestoreError
+ */
+function checkSameCircuit(old: ProgramDescription, now: ProgramDescription, uuid: string): void {
+  const keys = new Map(now.relations.map((r) => [r.name, r.state_keys.join(',')]));
+  const changed = old.relations.filter((r) => keys.get(r.name) !== r.state_keys.join(',')).map((r) => r.name);
+  if (changed.length === 0) return;
+  throw new ServiceError(
+    'StateRestoreError',
+    `checkpoint ${uuid} was written for the same program, but this version of Holdfast plans ${changed.join(', ')} to other operators than the version that wrote it, so their saved state does not fit. Resume with the version that wrote the checkpoint, or stop the pipeline and clear its storage to start over.`,
+    { checkpoint: uuid, relations: changed },
+  );
+}
+
 /** What a checkpoint's `extra` holds. */
 export function checkpointExtra(program: ProgramDescription): { program: ProgramDescription } {
   return { program };
@@ -115,8 +133,11 @@ export async function decideResume(
     outputs: new Map<string, Batch>(),
     backfill: null,
   };
-  if (cp.fingerprint === fingerprint) return same;
   const old = parseProgramDescription((cp.extra as { program?: unknown } | null)?.program);
+  if (cp.fingerprint === fingerprint) {
+    if (old !== null) checkSameCircuit(old, description, cp.uuid);
+    return same;
+  }
   const diff = diffPrograms(old, description);
   if (old === null) {
     throw new ServiceError(
