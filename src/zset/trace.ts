@@ -1679,16 +1679,21 @@ function* headSteps(layout: TraceLayout, head: Map<unknown, HeadEntry | Row>): S
   let i = 0;
   for (const first of head.values()) {
     if ((++i & (SLICE - 1)) === 0) yield;
-    if (Array.isArray(first)) {
-      rows.push(first as Row);
-      ws.push(1);
-    } else
-      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
-        rows.push(e.row);
-        ws.push(e.w);
-      }
+    pushHeadSlot(first, rows, ws);
   }
   return yield* buildBatchSteps(layout, rows, ws);
+}
+
+/** Appends an indexed head's slot (one row of weight 1, or its chain of entries) to `rows` / `ws`. */
+function pushHeadSlot(first: HeadEntry | Row, rows: Row[], ws: number[]): void {
+  if (Array.isArray(first)) {
+    rows.push(first as Row);
+    ws.push(1);
+  } else
+    for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
+      rows.push(e.row);
+      ws.push(e.w);
+    }
 }
 
 /**
@@ -2256,14 +2261,7 @@ export class Trace {
     }
     const first = this.#head.get(this.#headKey(probe));
     if (first === undefined) return false;
-    if (Array.isArray(first)) {
-      outRows.push(first as Row);
-      outWeights.push(1);
-    } else
-      for (let e: HeadEntry | null = first as HeadEntry; e !== null; e = e.next) {
-        outRows.push(e.row);
-        outWeights.push(e.w);
-      }
+    pushHeadSlot(first, outRows, outWeights);
     return outRows.length > 0;
   }
 

@@ -16,6 +16,7 @@ import { setTraceHeadMin } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import { mulberry32, norm, randInt } from '../operators/support.ts';
 import { CODECS, withTempDir } from '../storage/support.ts';
+import { liveCheckpointer } from './support.ts';
 
 const seed = Number(process.env.SEED ?? 1607);
 console.log(`checkpoint capture seed ${seed}`);
@@ -76,26 +77,7 @@ async function run(headMin: number): Promise<void> {
       // every step's input, in order: a reference circuit replays a prefix of them
       const inputs: Input[] = [];
       const live = program.instantiate();
-      const { writer } = await StoreCheckpointWriter.open(dir, CODECS, () => {});
-      const errors: string[] = [];
-      const cp = new Checkpointer(
-        writer,
-        {
-          trackChanges: (on) => live.trackChanges(on),
-          snapshot: () => live.snapshot(),
-          takeDelta: () => live.takeDelta(),
-          meta: () => ({
-            steps: live.circuit.steps,
-            processed_records: inputs.length,
-            transaction_id: 0,
-            inputs: {},
-            fingerprint: 'capture-test',
-          }),
-        },
-        (level, msg) => {
-          if (level === 'error') errors.push(msg);
-        },
-      );
+      const { cp, errors } = await liveCheckpointer(dir, live, () => inputs.length, 'capture-test');
       const step = () => {
         const input = randomStep(rnd, nextId);
         inputs.push(input);

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CircuitSnapshot } from '../../../src/circuit/circuit.ts';
-import { Checkpointer } from '../../../src/controller/checkpointer.ts';
 import { StoreCheckpointWriter } from '../../../src/controller/store-writer.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
@@ -17,6 +16,7 @@ import { setTraceHeadMin } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row } from '../../../src/zset/value.ts';
 import { mulberry32, norm, randInt } from '../operators/support.ts';
 import { CODECS, withTempDir } from '../storage/support.ts';
+import { liveCheckpointer } from './support.ts';
 
 const seed = Number(process.env.SEED ?? 1616);
 console.log(`scan checkpoint capture seed ${seed}`);
@@ -101,26 +101,7 @@ async function run(headMin: number): Promise<void> {
       const inputs: Input[] = [];
       const outs: string[][] = [];
       const live = program.instantiate();
-      const { writer } = await StoreCheckpointWriter.open(dir, CODECS, () => {});
-      const errors: string[] = [];
-      const cp = new Checkpointer(
-        writer,
-        {
-          trackChanges: (on) => live.trackChanges(on),
-          snapshot: () => live.snapshot(),
-          takeDelta: () => live.takeDelta(),
-          meta: () => ({
-            steps: live.circuit.steps,
-            processed_records: inputs.length,
-            transaction_id: 0,
-            inputs: {},
-            fingerprint: 'scan-capture-test',
-          }),
-        },
-        (level, msg) => {
-          if (level === 'error') errors.push(msg);
-        },
-      );
+      const { cp, errors } = await liveCheckpointer(dir, live, () => inputs.length, 'scan-capture-test');
       const step = () => {
         const input = randomStep(rnd, inputs.length, sent);
         inputs.push(input);

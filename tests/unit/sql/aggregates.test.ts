@@ -11,6 +11,7 @@ import { compileProgram, rowFromJson, rowToJson } from '../../../src/sql/program
 import type { TableSchema } from '../../../src/sql/schema.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
 import type { Row } from '../../../src/zset/value.ts';
+import { mulberry32 as prng } from '../operators/support.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -237,18 +238,6 @@ test('ARG_MAX with DISTINCT in a grouped view that reuses a column name as alias
   );
   assert.deepEqual(got, [{ g: 0, x: 5, y: 7 }]);
 });
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('incremental == recompute: random inserts and deletes against a fresh run over the surviving rows', async (t) => {
   const seed = Number(process.env.SEED ?? Date.now() % 1e9);

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { NOW_TABLE } from '../../../src/sql/now-clock.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
+import { mulberry32 as rng } from '../operators/support.ts';
 
 const S = 1_000_000; // µs
 const W = 10 * S; // the views' window
@@ -32,18 +33,6 @@ CREATE VIEW cte_twice AS
 WITH b AS (SELECT *, NOW() AS p FROM bid)
 SELECT x.bidder, x.c, y.n FROM (SELECT bidder, COUNT(*) AS c FROM b GROUP BY bidder, p) x
 JOIN (SELECT COUNT(*) AS n, p FROM b GROUP BY p) y ON TRUE;`;
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Row = readonly unknown[];
 /** A row's identity (BIGINT results come back as bigint: compared as numbers). */

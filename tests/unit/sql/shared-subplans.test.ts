@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileProgram } from '../../../src/sql/program.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
+import { mulberry32 as rng } from '../operators/support.ts';
 
 const TABLE = 'CREATE TABLE bid (auction INT NOT NULL, price INT NOT NULL, ts TIMESTAMP(3) NOT NULL);';
 const HOP = 'TABLE(HOP(TABLE bid, DESCRIPTOR(ts), INTERVAL 2 SECOND, INTERVAL 10 SECOND))';
@@ -53,18 +54,6 @@ function addInto(acc: Map<string, number>, b: Batch | undefined): void {
     if (w === 0) acc.delete(k);
     else acc.set(k, w);
   });
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 for (const [name, q] of Object.entries(QUERIES))

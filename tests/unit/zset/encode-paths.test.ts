@@ -15,6 +15,7 @@ import {
   traceLayout,
 } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
+import { mulberry32 as rng } from '../operators/support.ts';
 
 /** The string encoding by its definition: tag, UTF-8 with each 0x00 written 00 ff, then 00 01. */
 function expected(s: string): Buffer {
@@ -31,18 +32,6 @@ function encoded(s: string): Buffer {
   const w = new ByteWriter(4);
   encodeKeyValue(w, s, null);
   return Buffer.from(w.buf.subarray(0, w.pos));
-}
-
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const PIECES = ['a', 'Z', '0', '\0', 'é', '€', '😀', ' ', '\u007f', '\u0080', '\uffef', 'x'.repeat(20)];
