@@ -192,15 +192,31 @@ function suiteFor(serverName: SyncTarget['name'], start: () => Promise<SyncTarge
           () =>
             getJson<{
               checkpoint_sync: {
-                push_in_progress: { uuid: string; bytes_done: number; bytes_total: number } | null;
+                push_in_progress: {
+                  uuid: string;
+                  bytes_done: number;
+                  bytes_total: number;
+                  files_total: number;
+                } | null;
               };
             }>(p.base, '/checkpoint/sync_status'),
-          (s) => (s.checkpoint_sync.push_in_progress?.bytes_done ?? 0) > 0,
+          // mid-push: the push has counted what it has to move and not moved all of it. (Waiting for bytes_done > 0
+          // as well raced: files go up whole under the limit, in no set order, so when the largest goes first the
+          // count jumps from 0 to a few bytes short of the total and the last tiny files close the push within
+          // milliseconds — a 25 ms poll could miss that window and then saw only the finished push.)
+          (s) => {
+            const q = s.checkpoint_sync.push_in_progress;
+            return q !== null && q.bytes_total > 0 && q.bytes_done < q.bytes_total;
+          },
           'push progress',
         );
         const inFlight = progress.checkpoint_sync.push_in_progress;
         assert.equal(inFlight?.uuid, uuid);
         assert.ok((inFlight?.bytes_done ?? 0) < (inFlight?.bytes_total ?? 0), JSON.stringify(inFlight));
+        assert.ok(
+          (inFlight?.bytes_done ?? -1) >= 0 && (inFlight?.files_total ?? 0) > 1,
+          JSON.stringify(inFlight),
+        );
         await kill9(p);
         // no manifest: the half-pushed checkpoint does not exist for readers
         const reader = await config('reader', {
