@@ -37,15 +37,15 @@
  * trace as retractions (found by a scan of the group's key), which cancel them when the batches merge: the
  * trace stays as bounded as the groups, and a restore from its batches does not bring the group back.
  *
- * Invariants: a group's `out` is its key followed by exactly the row this operator has emitted (net) for it, for
- * every group still held; every group with input is held (so a group created by a step starts empty, and a
+ * Invariants: for every group still held, `emitted` (or, until derived, the tail of `state` after the key) is
+ * exactly the row this operator has emitted (net) for it; every group with input is held (so a group created by a step starts empty, and a
  * restore knows every group from the output state).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
 import { sameLayout, Trace, traceBatchesOf, traceLayout } from '../zset/trace.ts';
-import { encodeColumns, encodeValue, type Row, sameRow, sameValue, type Value } from '../zset/value.ts';
+import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
 /** Per-group running state of one aggregate function. */
@@ -99,10 +99,15 @@ interface Group {
    */
   gen: number;
   /**
-   * The group's key followed by the row last emitted for it (null: none): the output state's row, kept as it is
-   * logged and checkpointed, so a snapshot lists it and a restore keeps the part's row without copying.
+   * The row last emitted for the group, as pushed downstream (null: none, or not derived yet from {@link state}
+   * after a restore). A step keeps only this (no copy per touched group).
    */
-  out: Row | null;
+  emitted: Row | null;
+  /**
+   * The output state's row: the group's key followed by the emitted row, built when a snapshot or a change log
+   * needs it, or kept as a restored part had it (null: not built; both null: nothing emitted).
+   */
+  state: Row | null;
   touched: boolean;
   /** Linear mode with change tracking: the group's state row before this step touched it ({@link NOT_SAVED}: not taken). */
   before: Row | undefined | typeof NOT_SAVED;
@@ -189,7 +194,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         count: 0,
         accs: stored ? NO_ACCS : this.#spec.functions.map((f) => f.create()),
         gen: stored ? this.#gen - 1 : this.#gen,
-        out: null,
+        emitted: null,
+        state: null,
         touched: false,
         before: NOT_SAVED,
       };
@@ -321,22 +327,20 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       g.touched = false;
       if (this.#linear) this.#logState(g);
       const now = this.#current(g);
-      const last = g.out;
-      const kn = g.key.length;
-      if (last !== null && now !== null && sameTail(last, kn, now)) continue;
+      const last = emittedOf(g);
+      if (last !== null && now !== null && sameRow(last, now)) continue;
       if (last !== null) {
-        push(out, kn === 0 ? last : last.slice(kn), -1);
-        if (outLog.enabled) outLog.record(last, -1);
+        push(out, last, -1);
+        if (outLog.enabled) outLog.record(stateOf(g) as Row, -1);
       }
+      g.emitted = now;
+      g.state = null;
       if (now === null) {
-        g.out = null;
         this.#groups.delete(this.#groupKey(g.key));
         continue;
       }
       push(out, now, 1);
-      const row = kn === 0 ? now : [...g.key, ...now];
-      if (outLog.enabled) outLog.record(row, 1);
-      g.out = row;
+      if (outLog.enabled) outLog.record(stateOf(g) as Row, 1);
     }
     if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     this.#input?.maybeSeal();
@@ -387,7 +391,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
       } else if (input === null) {
         if (g.count !== 0) inLog.record(g.key, -g.count);
       } else gone.push(g.key);
-      if (outLog.enabled && g.out !== null) outLog.record(g.out, -1);
+      const st = stateOf(g);
+      if (outLog.enabled && st !== null) outLog.record(st, -1);
       this.#groups.delete(k);
     }
     if (input === null || gone.length === 0) return;
@@ -414,7 +419,8 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     const output = emptyBatch();
     const accs = emptyBatch();
     for (const g of this.#groups.values()) {
-      if (g.out !== null) push(output, g.out, 1);
+      const st = stateOf(g);
+      if (st !== null) push(output, st, 1);
       if (g.count === 0) continue;
       if (this.#linear) push(accs, this.#stateRow(g) as Row, 1);
       else if (this.#input === null) push(counts, g.key, g.count);
@@ -478,15 +484,18 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         if ((b.weights[i] as number) >= 0) continue;
         const row = b.rows[i] as Row;
         const g = this.#groups.get(this.#groupKey(row));
-        if (g === undefined || g.out === null || !sameRow(g.out, row)) continue;
-        g.out = null;
+        const st = g === undefined ? null : stateOf(g);
+        if (g === undefined || st === null || !sameRow(st, row)) continue;
+        g.emitted = null;
+        g.state = null;
         this.#touch(g, touched);
       }
       for (let i = 0; i < b.rows.length; i++) {
         if ((b.weights[i] as number) <= 0) continue;
         const row = b.rows[i] as Row;
         const g = this.#group(row.slice(0, kc), stored);
-        g.out = row;
+        g.emitted = null; // derived from the state row when a step first needs it
+        g.state = row;
         this.#touch(g, touched);
       }
     }
@@ -544,7 +553,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
     for (const g of touched) {
       g.touched = false;
       g.before = NOT_SAVED;
-      if (g.out !== null || keep) continue;
+      if (g.emitted !== null || g.state !== null || keep) continue;
       this.#load(g); // a group that lost its emitted row: dropped when it has no input left
       if (g.count === 0) this.#groups.delete(this.#groupKey(g.key));
     }
@@ -557,12 +566,20 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   }
 }
 
-/** Whether `row` from column `from` on equals `tail`. */
-function sameTail(row: Row, from: number, tail: Row): boolean {
-  if (row.length - from !== tail.length) return false;
-  for (let i = 0; i < tail.length; i++)
-    if (!sameValue(row[from + i] as Value, tail[i] as Value)) return false;
-  return true;
+/** The row last emitted for `g` (derived from its state row after a restore), or null. */
+function emittedOf(g: Group): Row | null {
+  if (g.emitted === null && g.state !== null) {
+    const kn = g.key.length;
+    g.emitted = kn === 0 ? g.state : g.state.slice(kn);
+  }
+  return g.emitted;
+}
+
+/** The output state's row of `g` (its key, then the emitted row; built once and kept), or null. */
+function stateOf(g: Group): Row | null {
+  if (g.state === null && g.emitted !== null)
+    g.state = g.key.length === 0 ? g.emitted : [...g.key, ...g.emitted];
+  return g.state;
 }
 
 export const aggregate = (spec: AggregateSpec): AggregateOperator => new AggregateOperator(spec);

@@ -73,6 +73,7 @@ import type { ChangeLog } from '../circuit/change-log.ts';
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { type HeadAccount, headAccount, headEntryBytes } from '../zset/head-budget.ts';
 import {
   ByteWriter,
   decodeKeyValue,
@@ -83,6 +84,7 @@ import {
 import {
   batchOfEntries,
   buildBatch,
+  DEFER_HEAD_MAX,
   drain,
   forEachKeyEntry,
   HEAD_MIN,
@@ -279,6 +281,9 @@ class Side {
   frozen: Map<unknown, Bucket> | null = null;
   frozenRows = 0;
   pending: PendingBatch | null = null;
+  /** The side's share of the process's head budget (`zset/head-budget.ts`), and its estimate per head entry. */
+  readonly account: HeadAccount = headAccount(this);
+  entryBytes = 0;
   readonly keyOf: KeyFn;
   readonly idOf: RowIdFn;
   readonly unique: boolean;
@@ -356,6 +361,8 @@ class Side {
     const batch = drain(frozenSteps(trace.layout, this.head, Number.POSITIVE_INFINITY));
     this.head.clear();
     this.headRows = 0;
+    if (batch.length > 0)
+      this.entryBytes = headEntryBytes(trace.layout.arity, batch.dataBytes / batch.length);
     trace.pushBatch(batch, merge);
   }
 
@@ -385,18 +392,29 @@ class Side {
     this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen, SORT_KEYS_MAX));
   }
 
-  /** Seals the head once it holds half as many entries as the batches (at least the join's head minimum). */
+  /**
+   * Seals the head once it holds half as many entries as the batches (at least the join's head minimum), unless
+   * every head of the process still fits the head budget (`zset/head-budget.ts`), up to `DEFER_HEAD_MAX`
+   * entries. A checkpoint's frozen head counts toward the budget until its batch is pushed.
+   */
   maybeSeal(): void {
-    if (this.headRows === 0) return;
+    const n = this.headRows;
+    if (this.entryBytes === 0 && n > 0) this.entryBytes = headEntryBytes(rowWidth(this.head) + 1);
+    const fits = this.account.report((n + this.frozenRows) * this.entryBytes);
+    if (n === 0) return;
     const min = traceHeadMin();
     const headMin = min === HEAD_MIN ? UNIQUE_HEAD_MIN : min;
     const sealed = (this.trace?.entryCount ?? 0) + this.frozenRows;
-    if (this.headRows >= Math.max(headMin, sealed >>> 1)) this.seal(true);
+    if (n < Math.max(headMin, sealed >>> 1)) return;
+    if (min === HEAD_MIN && fits && n < DEFER_HEAD_MAX) return;
+    this.seal(true);
+    this.account.report(this.frozenRows * this.entryBytes);
   }
 
   clear(): void {
     this.trace?.clear();
     this.head.clear();
+    this.account.report(0);
     this.headRows = 0;
     this.frozen = null;
     this.frozenRows = 0;

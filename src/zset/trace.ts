@@ -84,6 +84,7 @@ import {
   type SpillConfig,
   spillConfig,
 } from './batch-file.ts';
+import { type HeadAccount, headAccount, headEntryBytes } from './head-budget.ts';
 import {
   ByteWriter,
   compareBytes,
@@ -1841,6 +1842,12 @@ let defaultHeadMin = HEAD_MIN;
  * state far larger than the heap never has half of it in the head.
  */
 export const SPILL_HEAD_MAX = 1 << 20;
+/**
+ * The most entries a head grows to past its threshold while every head fits the head budget (`head-budget.ts`):
+ * about 100–250 MiB of JS rows, so a trace's seal, when it comes, is never larger than this (the sealed state
+ * then grows geometrically, a head sealing at half of it).
+ */
+export const DEFER_HEAD_MAX = 1 << 20;
 
 /** The head size traces created now get ({@link HEAD_MIN} unless a test set another with {@link setTraceHeadMin}). */
 export function traceHeadMin(): number {
@@ -1867,6 +1874,14 @@ export class Trace {
   readonly #scratch = new ByteWriter(256);
   readonly #simpleKey: boolean;
   readonly #headMin: number;
+  /**
+   * Whether a head past its threshold may stay unsealed while every head fits the process's budget
+   * (`head-budget.ts`): traces with the default head size (not a size a test set).
+   */
+  readonly #defer: boolean;
+  readonly #account: HeadAccount;
+  /** Estimated bytes per head entry (see `headEntryBytes`; raised by a seal's measured encoding). */
+  #entryBytes: number;
   /** Without point lookups the head is a plain append log (consolidated when sealed). */
   readonly #indexed: boolean;
   #logRows: Row[] = [];
@@ -1911,6 +1926,9 @@ export class Trace {
     this.#indexed = this.#unique || (opts.indexed ?? true);
     this.#headMin =
       opts.headMin ?? (this.#unique && defaultHeadMin === HEAD_MIN ? UNIQUE_HEAD_MIN : defaultHeadMin);
+    this.#defer = opts.headMin === undefined && defaultHeadMin === HEAD_MIN;
+    this.#account = headAccount(this);
+    this.#entryBytes = headEntryBytes(layout.arity);
     this.#simpleKey = layout.keyCols.length === 1;
   }
 
@@ -1947,6 +1965,7 @@ export class Trace {
     this.#headRows = 0;
     this.#rowsInBatches = 0;
     this.#writing = 0;
+    this.#account.report(0);
   }
 
   /** Encodes `row`'s key into the scratch buffer; returns its end. */
@@ -2320,14 +2339,24 @@ export class Trace {
     return done;
   }
 
-  /** Seals the head into a batch when it has grown past its limit (call between steps). */
+  /**
+   * Seals the head into a batch when it has grown past its threshold (call between steps): its minimum size, or
+   * half the sealed entries — unless every head of the process still fits the head budget (`head-budget.ts`),
+   * then it keeps growing, up to {@link DEFER_HEAD_MAX} entries. A checkpoint's frozen head counts
+   * toward the budget until its batch is pushed (by the next seal, scan or capture, as before).
+   */
   maybeSeal(): void {
     if (this.#writing > 0) this.#checkWrites();
     // with spilling on, the head stays at its minimum size instead of growing with the state (half of a state
     // larger than memory would not fit in the heap)
     const half = (this.#rowsInBatches + (this.#frozen?.rows ?? 0)) >>> 1;
     const grown = spillConfig() === null ? half : Math.min(half, SPILL_HEAD_MAX);
-    if (this.#headRows >= Math.max(this.#headMin, grown)) this.seal();
+    const n = this.#headRows;
+    const fits = this.#account.report((n + (this.#frozen?.rows ?? 0)) * this.#entryBytes);
+    if (n < Math.max(this.#headMin, grown)) return;
+    if (this.#defer && fits && n < DEFER_HEAD_MAX) return;
+    this.seal();
+    this.#account.report((this.#frozen?.rows ?? 0) * this.#entryBytes);
   }
 
   /**
@@ -2451,6 +2480,8 @@ export class Trace {
 
   #push(built: TraceBatch, merge: boolean): void {
     if (built.length === 0) return;
+    // a head's batch measures what its rows encode to (wide strings make a head entry larger than its width says)
+    this.#entryBytes = headEntryBytes(this.layout.arity, built.dataBytes / built.length);
     if (this.#writing > 0) this.#checkWrites();
     const b = placed(built);
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
