@@ -100,12 +100,12 @@ interface Group {
   gen: number;
   /**
    * The row last emitted for the group, as pushed downstream (null: none, or not derived yet from {@link state}
-   * after a restore). A step keeps only this (no copy per touched group).
+   * after a restore): a step compares with it and retracts it without copying the state row's tail.
    */
   emitted: Row | null;
   /**
-   * The output state's row: the group's key followed by the emitted row, built when a snapshot or a change log
-   * needs it, or kept as a restored part had it (null: not built; both null: nothing emitted).
+   * The output state's row: the group's key followed by the emitted row (built by the step that emits, or kept
+   * as a restored part had it; null with `emitted` null: nothing emitted).
    */
   state: Row | null;
   touched: boolean;
@@ -340,7 +340,10 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
         continue;
       }
       push(out, now, 1);
-      if (outLog.enabled) outLog.record(stateOf(g) as Row, 1);
+      // the state row is built here, not at the next snapshot: a checkpoint's capture then lists the groups
+      // without building a row for each one changed since the last (millions after a bulk load)
+      const st = stateOf(g) as Row;
+      if (outLog.enabled) outLog.record(st, 1);
     }
     if (this.#spec.purge !== undefined) this.#purge(this.#spec.purge);
     this.#input?.maybeSeal();
