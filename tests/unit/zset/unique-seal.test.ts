@@ -138,7 +138,7 @@ describe('unique head seal', () => {
         for (const s of sorted) {
           if (Array.isArray(s)) continue;
           const x = s as { old: Row; cur: Row | null };
-          if (x.cur !== null && x.cur.some((v, c) => v !== x.old[c])) swapped++;
+          if (x.cur?.some((v, c) => v !== x.old[c]) === true) swapped++;
         }
       }
     }
