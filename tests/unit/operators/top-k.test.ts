@@ -729,6 +729,8 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
         let snap: StateBatches = op.snapshot();
         const deltas: StateBatches[] = [];
         let warm = topK(spec);
+        // captured after every step (a checkpoint's frozen head, never built here): same outputs
+        const captured = topK(spec);
         const integral = new ZSetMap();
         const outAcc = new ZSetMap();
         let evictedSeen = 0;
@@ -755,6 +757,8 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
           const out = step1(op, b);
           for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
           assert.deepEqual(norm(outAcc.toBatch()), norm(reference(integral, spec)), `seed ${seed} step ${s}`);
+          assert.deepEqual(norm(step1(captured, b)), norm(out), `seed ${seed} step ${s}: captured copy`);
+          captured.snapshot();
           evictedSeen = Math.max(evictedSeen, op.stateGroupCount - op.groupCount);
           if (s % 15 === 14) {
             const d = op.takeDelta();
