@@ -303,7 +303,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return 0;
   }
 
-  /** Groups held (for tests and state-size reports). */
+  /** Groups held in memory (the cache; an evicted group is in the trace only; for tests and state-size reports). */
   get groupCount(): number {
     return this.#groups.size;
   }
@@ -329,7 +329,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return groups.size;
   }
 
-  /** Distinct rows held over all groups (for tests and state-size reports). */
+  /** Distinct rows held in memory over the cached groups (for tests and state-size reports). */
   get entryCount(): number {
     let n = 0;
     for (const g of this.#groups.values()) n += g.sorted.length;
