@@ -717,6 +717,40 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
     }
   });
 
+  test('a restore caches no partition (each is read from the batches when a change reaches it); a warm apply drops those it touched', () => {
+    const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), limit: 2 };
+    const op = topK(spec);
+    const rows: Row[] = [];
+    for (let p = 0; p < 300; p++) for (let v = 0; v < 3; v++) rows.push([p, v]);
+    step1(op, ins(...rows));
+    const r = topK(spec);
+    r.restore({ input: [op.snapshot().input ?? emptyBatch()] });
+    assert.equal(r.groupCount, 0);
+    assert.equal(r.stateGroupCount, 300);
+    // a new best row of partition 5 displaces its second; an insertion after partition 6's window changes nothing
+    const b = ins([5, 9], [6, -1]);
+    assertZ(step1(r, b), [
+      [[5, 9], 1],
+      [[5, 1], -1],
+    ]);
+    assertZ(step1(op, b), [
+      [[5, 9], 1],
+      [[5, 1], -1],
+    ]);
+    assert.equal(r.groupCount, 2);
+    const warm = topK(spec);
+    warm.restore({ input: [op.snapshot().input ?? emptyBatch()] });
+    warm.trackChanges(true);
+    r.trackChanges(true);
+    step1(r, ins([7, 8]));
+    warm.apply({ input: [r.takeDelta().input ?? emptyBatch()] });
+    assert.equal(warm.groupCount, 0);
+    assertZ(step1(warm, del([7, 8])), [
+      [[7, 8], -1],
+      [[7, 1], 1],
+    ]);
+  });
+
   for (const k of kinds)
     test(`${k.rank ?? 'plain'} limit ${k.limit}${k.offset ? ` offset ${k.offset}` : ''}: many idle partitions evicted and read back, restore and warm apply = recomputation`, () => {
       const old = setTraceHeadMin(4); // frequent seals: partitions leave the cache within a few steps
