@@ -131,6 +131,11 @@ interface SortedGroup {
   seen: number;
   /** When evicting: the operator's seal epoch at the group's last change (sealed once the epoch has moved on). */
   epoch: number;
+  /**
+   * Rows of the group in the trace and not in `sorted` (a partial group's, counted as they are cut or bypass
+   * the cache; an estimate, never below the truth): a group larger than {@link EVICT_ROWS_MAX} is not evicted.
+   */
+  extra: number;
 }
 
 /**
@@ -143,6 +148,11 @@ const CACHE_STEPS = 4;
  * their last change (a group with changes in the head stays cached: reads of a group skip the head).
  */
 const EVICT_HEAD_MAX = 1 << 17;
+/**
+ * When evicting: a group of more rows than this stays cached (a partial group caches only its first rows, so
+ * evicting it would save little, and reading it back costs all its rows).
+ */
+const EVICT_ROWS_MAX = 1024;
 
 /** Groups of sorted rows with incremental output (see the module header). */
 export abstract class SortedGroupsOperator extends StatefulBase {
@@ -389,6 +399,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         keep: 0,
         seen: this.#stepNo,
         epoch: this.#epoch,
+        extra: 0,
       };
       // evicting: a group not cached may have rows in the trace, all sealed (read before the step adds to it)
       if (this.#evicting && this.#trace !== null) {
@@ -408,8 +419,9 @@ export abstract class SortedGroupsOperator extends StatefulBase {
 
   /**
    * Evicting: drops the groups no step touched in the last {@link CACHE_STEPS} (the cache's oldest, first in
-   * its order) whose changes are all sealed; those with changes in the head, and those a rising waterline must
-   * visit (more entries than {@link suffixFloor}), move to the end as if touched.
+   * its order) whose changes are all sealed; those with changes in the head, those a rising waterline must
+   * visit (more entries than {@link suffixFloor}) and those of more than {@link EVICT_ROWS_MAX} rows move to the
+   * end as if touched.
    */
   #evict(): void {
     const oldest = this.#stepNo - CACHE_STEPS;
@@ -418,7 +430,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     for (const [gk, g] of this.#groups) {
       if (left-- === 0 || g.seen > oldest) break;
       this.#groups.delete(gk);
-      if (g.sorted.length > floor || g.epoch >= this.#epoch) {
+      if (g.sorted.length > floor || g.epoch >= this.#epoch || g.sorted.length + g.extra > EVICT_ROWS_MAX) {
         g.seen = this.#stepNo;
         this.#groups.set(gk, g);
       }
@@ -467,9 +479,15 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #cacheAdd(g: SortedGroup, row: Row, w: number): boolean {
     if (g.partial) {
       const last = g.sorted[g.sorted.length - 1];
-      if (last === undefined) return false;
+      if (last === undefined) {
+        g.extra++;
+        return false;
+      }
       const c = this.#compare(row, last.row);
-      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) return false;
+      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) {
+        g.extra++;
+        return false;
+      }
     }
     addSorted(g.sorted, row, w, this.#compare);
     return true;
@@ -479,6 +497,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #trim(g: SortedGroup): void {
     const n = g.keep + (this.#slack as number);
     if (g.keep === 0 || g.sorted.length <= n) return;
+    g.extra += g.sorted.length - n;
     g.sorted.length = n;
     g.partial = true;
   }
@@ -563,6 +582,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         if (h === null || !this.covers(g.sorted, h)) {
           g.sorted = this.#load(g);
           g.partial = false;
+          g.extra = 0;
         }
       }
       const now = this.output(g.sorted);
@@ -677,6 +697,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         keep: 0,
         seen: this.#stepNo,
         epoch: this.#epoch - 1,
+        extra: 0,
       };
       this.#bound(g);
       this.#groups.set(this.#groupKey(prev), g);

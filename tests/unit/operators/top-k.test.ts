@@ -717,6 +717,27 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
     }
   });
 
+  test('a partition of more than 1,024 rows stays cached (its first rows only): reading it back would cost all its rows', () => {
+    const old = setTraceHeadMin(2);
+    try {
+      const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), limit: 2 };
+      const op = topK(spec);
+      const rows: Row[] = [];
+      for (let v = 0; v < 2000; v++) rows.push([0, v]);
+      for (let p = 1; p <= 20; p++) rows.push([p, 0]);
+      step1(op, ins(...rows));
+      for (let s = 0; s < 5; s++) step1(op);
+      assert.equal(op.groupCount, 1, 'the large partition only');
+      assert.ok(op.entryCount <= 8, `${op.entryCount} rows cached`);
+      assertZ(step1(op, del([0, 1999])), [
+        [[0, 1999], -1],
+        [[0, 1997], 1],
+      ]);
+    } finally {
+      setTraceHeadMin(old);
+    }
+  });
+
   test('a restore caches no partition (each is read from the batches when a change reaches it); a warm apply drops those it touched', () => {
     const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), limit: 2 };
     const op = topK(spec);
