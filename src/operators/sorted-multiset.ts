@@ -39,7 +39,7 @@
  * the last few steps, whose changes are all in sealed batches (the operator seals a head past 131,072 changes, and
  * counts seals), is dropped from memory; a change that reaches a group not cached first reads its rows from the
  * sealed batches (a binary search per batch; the head holds none of them). Groups a rising waterline must visit
- * (a closed suffix: more entries than the floor) stay. Restore then caches only those; warm apply seals what it
+ * (a closed suffix: more entries than the floor) stay, and so do groups of more than 1,024 rows. Restore then caches only those; warm apply seals what it
  * added and drops the groups it touched. Which groups are cached never changes the output or the trace.
  * Invariants: a group's `emitted` map (or, when derived, the output of its cached rows at the start of a step) is
  * exactly the net output the operator has produced for the group; the trace's content equals the sum of the
