@@ -35,6 +35,12 @@
  * A subclass may bound the cache ({@link SortedGroupsOperator.cacheSlack}: only each group's first rows in memory,
  * reloaded from the trace when they no longer cover the output) and drop the per-group `emitted` map
  * ({@link SortedGroupsOperator.derivedOutput}: recomputed from the cached rows when a step first touches a group).
+ * With a derived output and no group purge, groups also leave the cache (evicting): a group no step touched in
+ * the last few steps, whose changes are all in sealed batches (the operator seals a head past 131,072 changes, and
+ * counts seals), is dropped from memory; a change that reaches a group not cached first reads its rows from the
+ * sealed batches (a binary search per batch; the head holds none of them). Groups a rising waterline must visit
+ * (a closed suffix: more entries than the floor) stay, and so do groups of more than 1,024 rows. Restore then caches only those; warm apply seals what it
+ * added and drops the groups it touched. Which groups are cached never changes the output or the trace.
  * Invariants: a group's `emitted` map (or, when derived, the output of its cached rows at the start of a step) is
  * exactly the net output the operator has produced for the group; the trace's content equals the sum of the
  * groups' rows (when a group is partial: its cached entries plus the trace's rows after them).
@@ -121,7 +127,32 @@ interface SortedGroup {
   horizon: SortedEntry | null;
   /** With a cache slack: the entries up to the horizon (its ties included) as of the last refresh, or 0. */
   keep: number;
+  /** When evicting: the step that last touched the group (its cache age). */
+  seen: number;
+  /** When evicting: the operator's seal epoch at the group's last change (sealed once the epoch has moved on). */
+  epoch: number;
+  /**
+   * Rows of the group in the trace and not in `sorted` (a partial group's, counted as they are cut or bypass
+   * the cache; an estimate, never below the truth): a group larger than {@link EVICT_ROWS_MAX} is not evicted.
+   */
+  extra: number;
 }
+
+/**
+ * When evicting: a cached group untouched for more than this many steps leaves the cache once its changes are
+ * sealed (its rows stay in the trace; a later change reads them back from the sealed batches).
+ */
+const CACHE_STEPS = 4;
+/**
+ * When evicting: the head is sealed once it holds this many changes, so that groups leave the cache soon after
+ * their last change (a group with changes in the head stays cached: reads of a group skip the head).
+ */
+const EVICT_HEAD_MAX = 1 << 17;
+/**
+ * When evicting: a group of more rows than this stays cached (a partial group caches only its first rows, so
+ * evicting it would save little, and reading it back costs all its rows).
+ */
+const EVICT_ROWS_MAX = 1024;
 
 /** Groups of sorted rows with incremental output (see the module header). */
 export abstract class SortedGroupsOperator extends StatefulBase {
@@ -145,6 +176,10 @@ export abstract class SortedGroupsOperator extends StatefulBase {
 
   #derivedRead = false;
   #derivedValue = false;
+  /** Steps run by this instance (in memory only: the age of cached groups). */
+  #stepNo = 0;
+  /** Seals of the trace seen by this instance: a group whose `epoch` is older has every change sealed. */
+  #epoch = 0;
 
   get #derived(): boolean {
     if (!this.#derivedRead) {
@@ -181,6 +216,18 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #traceFor(arity: number): Trace {
     this.#trace ??= new Trace(traceLayout(arity, this.#keyCols), { indexed: false });
     return this.#trace;
+  }
+
+  /**
+   * Whether groups leave the cache (see {@link CACHE_STEPS}): when the cache is derived from the trace alone (a
+   * {@link derivedOutput}, no group purge, which visits the cached groups) and there are group keys. The cache
+   * then holds the groups the last steps touched or whose changes are not sealed yet, plus (with a closed
+   * suffix) the groups longer than {@link suffixFloor}, which a rising waterline must visit; every other group
+   * lives in the trace's sealed batches only (q18: one row per partition; q19 and q9: auctions no bid reaches
+   * any more) and is read back from them (a binary search per batch) when a change reaches it.
+   */
+  get #evicting(): boolean {
+    return this.#derived && this.#purge === undefined && this.#keyCols.length > 0;
   }
 
   /** Removes an entry's copies from the state (a purge): logged, and retracted from the trace. */
@@ -233,8 +280,9 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const n = this.closedSuffix(g.sorted, wl);
       if (n <= 0) return;
       for (const e of g.sorted.splice(g.sorted.length - n, n)) this.#drop(e);
-      if (g.sorted.length === 0) this.#groups.delete(gk);
-      else g.horizon = this.horizon(g.sorted);
+      g.epoch = this.#epoch; // changes in the head: not evicted before they are sealed
+      g.horizon = this.horizon(g.sorted);
+      if (g.sorted.length === 0 && !this.#evicting) this.#groups.delete(gk);
     };
     // when the waterline rose: the groups with more entries than the floor (found in every group after a
     // restore or apply, then kept up to date from the changed groups), not every group at every step
@@ -265,12 +313,33 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     return 0;
   }
 
-  /** Groups held (for tests and state-size reports). */
+  /** Groups held in memory (the cache; an evicted group is in the trace only; for tests and state-size reports). */
   get groupCount(): number {
     return this.#groups.size;
   }
 
-  /** Distinct rows held over all groups (for tests and state-size reports). */
+  /**
+   * Groups with rows in the state (the trace), cached or not (for tests: walks every row; the head is read as it
+   * is, not sealed).
+   */
+  get stateGroupCount(): number {
+    const trace = this.#trace;
+    if (trace === null) return 0;
+    const net = new Map<string, [string, number]>();
+    const add = (row: Row, w: number): void => {
+      const enc = encodeRow(row);
+      const e = net.get(enc);
+      if (e === undefined) net.set(enc, [this.#groupKey(row), w]);
+      else e[1] += w;
+    };
+    trace.scanSealed([], add);
+    trace.forEachHead(add);
+    const groups = new Set<string>();
+    for (const [gk, w] of net.values()) if (w > 0) groups.add(gk);
+    return groups.size;
+  }
+
+  /** Distinct rows held in memory over the cached groups (for tests and state-size reports). */
   get entryCount(): number {
     let n = 0;
     for (const g of this.#groups.values()) n += g.sorted.length;
@@ -328,10 +397,53 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         emitted: this.#derived ? null : new Map(),
         horizon: null,
         keep: 0,
+        seen: this.#stepNo,
+        epoch: this.#epoch,
+        extra: 0,
       };
+      // evicting: a group not cached may have rows in the trace, all sealed (read before the step adds to it)
+      if (this.#evicting && this.#trace !== null) {
+        g.sorted = this.#load(g, true);
+        g.horizon = this.horizon(g.sorted);
+        this.#bound(g);
+      }
+      this.#groups.set(gk, g);
+    } else if (g.seen !== this.#stepNo && this.#evicting) {
+      // most recently touched last: eviction walks the cache from its start
+      g.seen = this.#stepNo;
+      this.#groups.delete(gk);
       this.#groups.set(gk, g);
     }
     return g;
+  }
+
+  /**
+   * Evicting: drops the groups no step touched in the last {@link CACHE_STEPS} (the cache's oldest, first in
+   * its order) whose changes are all sealed; those with changes in the head, those a rising waterline must
+   * visit (more entries than {@link suffixFloor}) and those of more than {@link EVICT_ROWS_MAX} rows move to the
+   * end as if touched.
+   */
+  #evict(): void {
+    const oldest = this.#stepNo - CACHE_STEPS;
+    const floor = this.#suffixPurge === undefined ? Number.POSITIVE_INFINITY : this.suffixFloor();
+    let left = this.#groups.size;
+    for (const [gk, g] of this.#groups) {
+      if (left-- === 0 || g.seen > oldest) break;
+      this.#groups.delete(gk);
+      if (g.sorted.length > floor || g.epoch >= this.#epoch || g.sorted.length + g.extra > EVICT_ROWS_MAX) {
+        g.seen = this.#stepNo;
+        this.#groups.set(gk, g);
+      }
+    }
+  }
+
+  /** Evicting: seals a head past {@link EVICT_HEAD_MAX} (else as the trace decides) and counts the seal. */
+  #sealEvicting(trace: Trace): void {
+    const had = trace.headSize;
+    if (had >= EVICT_HEAD_MAX) trace.seal();
+    else trace.maybeSeal();
+    // a seal pushes a checkpoint's frozen head too: every change so far is in a sealed batch
+    if (had > 0 && trace.headSize === 0) this.#epoch++;
   }
 
   /**
@@ -367,9 +479,15 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #cacheAdd(g: SortedGroup, row: Row, w: number): boolean {
     if (g.partial) {
       const last = g.sorted[g.sorted.length - 1];
-      if (last === undefined) return false;
+      if (last === undefined) {
+        g.extra++;
+        return false;
+      }
       const c = this.#compare(row, last.row);
-      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) return false;
+      if (c > 0 || (c === 0 && encodeRow(row) > last.enc)) {
+        g.extra++;
+        return false;
+      }
     }
     addSorted(g.sorted, row, w, this.#compare);
     return true;
@@ -379,16 +497,22 @@ export abstract class SortedGroupsOperator extends StatefulBase {
   #trim(g: SortedGroup): void {
     const n = g.keep + (this.#slack as number);
     if (g.keep === 0 || g.sorted.length <= n) return;
+    g.extra += g.sorted.length - n;
     g.sorted.length = n;
     g.partial = true;
   }
 
-  /** The group's rows, all of them, from the trace (consolidated, in order). */
-  #load(g: SortedGroup): SortedEntry[] {
+  /**
+   * The group's rows, all of them, from the trace (consolidated, in order). `sealed`: from the sealed batches
+   * alone, the head neither read nor sealed (a group none of whose changes is in the head: an evicted one).
+   */
+  #load(g: SortedGroup, sealed = false): SortedEntry[] {
     const sorted: SortedEntry[] = [];
-    this.#trace?.scan(g.key, (row, weight) => {
+    const add = (row: Row, weight: number): void => {
       if (weight !== 0) sorted.push({ row, enc: encodeRow(row), weight });
-    });
+    };
+    if (sealed) this.#trace?.scanSealed(g.key, add, true);
+    else this.#trace?.scan(g.key, add);
     const cmp = this.#compare;
     sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
     return sorted;
@@ -458,6 +582,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         if (h === null || !this.covers(g.sorted, h)) {
           g.sorted = this.#load(g);
           g.partial = false;
+          g.extra = 0;
         }
       }
       const now = this.output(g.sorted);
@@ -471,7 +596,7 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       }
       if (g.emitted !== null) g.emitted = now;
       g.horizon = this.horizon(g.sorted);
-      if (g.sorted.length === 0 && !g.partial) this.#groups.delete(gk);
+      if (g.sorted.length === 0 && !g.partial && !this.#evicting) this.#groups.delete(gk);
       else this.#bound(g);
     }
   }
@@ -489,9 +614,10 @@ export abstract class SortedGroupsOperator extends StatefulBase {
       const w = b.weights[i] as number;
       if (w === 0) continue;
       log.record(row, w);
-      (trace as Trace).add(row, w);
       const gk = this.#groupKey(row);
-      const g = this.#group(gk, row);
+      const g = this.#group(gk, row); // before the trace has the change (an evicted group is read from it)
+      (trace as Trace).add(row, w);
+      g.epoch = this.#epoch;
       // a change beyond the group's horizon leaves its output as it is: no refresh
       const beyond = g.horizon !== null && this.beyond(row, g.horizon);
       if (!beyond && !touched.has(gk)) {
@@ -507,7 +633,11 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     if (this.#purge !== undefined) this.#collect(this.#purge);
     if (this.#prefixPurge !== undefined) this.#collectPrefixes(this.#prefixPurge);
     if (this.#suffixPurge !== undefined) this.#collectSuffixes(this.#suffixPurge, changed as Set<string>);
-    trace?.maybeSeal();
+    if (this.#evicting && trace !== null) {
+      this.#sealEvicting(trace);
+      this.#evict();
+    } else trace?.maybeSeal();
+    this.#stepNo++;
     return out;
   }
 
@@ -542,12 +672,21 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     const trace = this.#trace;
     if (trace === null) return;
     trace.seal(false); // the plain rows (deltas) join as one batch; merging waits for the next seal
+    this.#epoch++;
+    // evicting: groups are read from the trace when a step touches them; only those a rising waterline must
+    // visit (more entries than the suffix floor) are cached now
+    const floor = this.#suffixPurge === undefined ? null : this.suffixFloor();
+    if (this.#evicting && floor === null) return;
     const kc = this.#keyCols.length;
     const cmp = this.#compare;
     let prev: Row | null = null;
     let sorted: SortedEntry[] = [];
     const close = (): void => {
       if (sorted.length === 0 || prev === null) return;
+      if (this.#evicting && sorted.length <= (floor as number)) {
+        sorted = [];
+        return;
+      }
       sorted.sort((a, b) => cmp(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
       const g: SortedGroup = {
         key: prev.slice(0, kc),
@@ -556,6 +695,9 @@ export abstract class SortedGroupsOperator extends StatefulBase {
         emitted: this.#derived ? null : this.output(sorted),
         horizon: this.horizon(sorted),
         keep: 0,
+        seen: this.#stepNo,
+        epoch: this.#epoch - 1,
+        extra: 0,
       };
       this.#bound(g);
       this.#groups.set(this.#groupKey(prev), g);
@@ -579,6 +721,10 @@ export abstract class SortedGroupsOperator extends StatefulBase {
    * recomputes the output of the groups they touch (emitting nothing).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
+    if (this.#evicting) {
+      this.#applyEvicting(parts);
+      return;
+    }
     const touched = new Set<string>();
     this.#longAll = true;
     for (const part of StatefulBase.partsOf(parts, 'input')) {
@@ -607,5 +753,48 @@ export abstract class SortedGroupsOperator extends StatefulBase {
     }
     this.#trace?.maybeSeal();
     this.#refresh(touched, null);
+  }
+
+  /**
+   * {@link apply} when evicting: the parts join the trace (sealed, so that every group can be read from the
+   * sealed batches), and the groups they touch leave the cache (read back when a step touches them), except
+   * those longer than the suffix floor (re-read now: a rising waterline must visit them). The output is
+   * derived: nothing else to recompute.
+   */
+  #applyEvicting(parts: Record<string, readonly Batch[]>): void {
+    const touched = new Map<string, Row>();
+    const note = (row: Row): void => {
+      const gk = this.#groupKey(row);
+      if (!touched.has(gk)) touched.set(gk, row.slice(0, this.#keyCols.length));
+    };
+    for (const part of StatefulBase.partsOf(parts, 'input'))
+      for (const tb of traceBatchesOf(part) ?? [part]) {
+        const n = entryCountOf(tb);
+        if (n === 0) continue;
+        const trace = this.#traceFor(isSealedBatch(tb) ? tb.layout.arity : (tb.rows[0] as Row).length);
+        if (isSealedBatch(tb) && sameLayout(tb.layout, trace.layout)) {
+          trace.adopt(tb);
+          for (let i = 0; i < n; i++) note(tb.row(i));
+          continue;
+        }
+        const rows = tb.rows;
+        const ws = tb.weights;
+        for (let i = 0; i < rows.length; i++) {
+          trace.add(rows[i] as Row, ws[i] as number);
+          note(rows[i] as Row);
+        }
+      }
+    this.#longAll = true;
+    if (this.#trace === null) return;
+    this.#trace.seal();
+    this.#epoch++;
+    const floor = this.#suffixPurge === undefined ? null : this.suffixFloor();
+    for (const [gk, key] of touched) {
+      this.#groups.delete(gk);
+      if (floor === null) continue;
+      const g = this.#group(gk, key);
+      g.epoch = this.#epoch - 1;
+      if (g.sorted.length <= floor) this.#groups.delete(gk);
+    }
   }
 }

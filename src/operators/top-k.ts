@@ -38,7 +38,10 @@
  *
  * Memory: each group keeps in memory only its window's rows, their ties and 2 more (`cacheSlack`), the rest in the
  * trace; a group whose cached rows stop covering its window (deletions) is reloaded from the trace. What was
- * emitted is not kept (`derivedOutput`): it is the window of the cached rows at the start of a step.
+ * emitted is not kept (`derivedOutput`): it is the window of the cached rows at the start of a step. So the cache
+ * is derived from the trace alone, and a partitioned top-k (without a LATENESS purge of whole partitions) evicts
+ * partitions no step touched for a few steps once their changes are sealed (`sorted-multiset.ts`): a partition
+ * of one row (q18) or one no change reaches any more (q19's and q9's old auctions) lives in the trace only.
  *
  * Invariant: the net output this operator has produced for a group is the window of its rows at the start of
  * every step.

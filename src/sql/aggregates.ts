@@ -3,8 +3,8 @@
  * so deletions are exact. NULL arguments are ignored (except by COUNT(*)). SUM over an empty (or all-NULL)
  * group is NULL; COUNT is 0. Integer sums are exact (a JS number while it is a safe integer, a bigint beyond);
  * SUM of an integer type has that type (Feldera), a total outside its range failing at run time.
- * MIN/MAX keep the multiset of values (sorted distinct values with counts) so deleting the current extreme
- * finds the next one. `distinct` wraps any function so it sees each distinct non-NULL value once.
+ * MIN/MAX keep the multiset of values (sorted distinct values with counts: a flat array in a small group, a map and
+ * a heap in a large one) so deleting the current extreme finds the next one. `distinct` wraps any function so it sees each distinct non-NULL value once.
  *
  * Feldera's aggregates, all invertible in O(1) or O(bits) per change except ARG_MIN/ARG_MAX (which keep the
  * sorted multiset of `(compared, value)` pairs, as MIN/MAX do):
@@ -326,16 +326,28 @@ class Avg implements Accumulator {
   }
 }
 
+/** Distinct values up to which MIN/MAX keep the flat sorted form (see {@link Extreme}). */
+const FLAT_MAX = 32;
+
 /**
- * MIN or MAX over a multiset of values: a count per distinct value, and a binary heap of the distinct values, best
+ * MIN or MAX over a multiset of values. Small (at most {@link FLAT_MAX} distinct values, the common group): one
+ * flat array of the distinct values in ascending order, each followed by its count (`[v0, n0, v1, n1, ...]`,
+ * sized exactly: about 16 bytes per distinct value, against the ~90 of a map entry, a heap slot and a count
+ * object); a change is a binary search plus a copy of at most 64 slots, the result the first or last value.
+ * Values that compare equal but differ (a DECIMAL 1.0 and 1.00) are ordered by their encoding, so the result does
+ * not depend on arrival order. Large: a count per distinct value, and a binary heap of the distinct values, best
  * first (lowest for MIN, highest for MAX). A value whose count reaches 0 leaves the map at once and the heap
  * lazily (when it surfaces at the top, or when stale entries outnumber live ones and the heap is rebuilt), so a
  * change is O(log n) and a result O(1) amortized — a sorted array's splice made a large group (a window of
- * every bid) quadratic.
+ * every bid) quadratic. A group moves to the large form when its distinct values pass {@link FLAT_MAX}, and back
+ * when they fall to a quarter of it.
  */
 class Extreme implements Accumulator {
-  readonly counts = new Map<unknown, { v: Value; n: number }>();
-  readonly heap: Value[] = [];
+  /** Small form: distinct values ascending, each followed by its count; null in the large form. */
+  flat: Value[] | null = EMPTY_FLAT;
+  /** Large form: count per distinct value (key: the value, or an object value's encoding). */
+  counts: Map<unknown, { v: Value; n: number }> | null = null;
+  heap: Value[] | null = null;
   readonly cmp: (a: Value, b: Value) => number;
   readonly max: boolean;
   constructor(cmp: (a: Value, b: Value) => number, max: boolean) {
@@ -345,13 +357,21 @@ class Extreme implements Accumulator {
   #key(v: Value): unknown {
     return typeof v === 'object' && v !== null ? encodeValue(v) : v;
   }
+  /** The flat form's order: the comparator, then (for values it ties) the key. */
+  #order(a: Value, b: Value): number {
+    const c = this.cmp(a, b);
+    if (c !== 0) return c;
+    const x = this.#key(a) as string | number;
+    const y = this.#key(b) as string | number;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   /** Whether `a` belongs above `b` in the heap. */
   #above(a: Value, b: Value): boolean {
     const c = this.cmp(a, b);
     return this.max ? c > 0 : c < 0;
   }
   #up(i: number): void {
-    const h = this.heap;
+    const h = this.heap as Value[];
     const v = h[i] as Value;
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -362,7 +382,7 @@ class Extreme implements Accumulator {
     h[i] = v;
   }
   #down(i: number): void {
-    const h = this.heap;
+    const h = this.heap as Value[];
     const n = h.length;
     const v = h[i] as Value;
     for (;;) {
@@ -376,43 +396,117 @@ class Extreme implements Accumulator {
     h[i] = v;
   }
   #popTop(): void {
-    const h = this.heap;
+    const h = this.heap as Value[];
     const last = h.pop() as Value;
     if (h.length > 0) {
       h[0] = last;
       this.#down(0);
     }
   }
+  #heapify(): void {
+    const h = this.heap as Value[];
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
   add(v: Value, w: number): void {
-    if (v === null) return;
+    if (v === null || w === 0) return;
+    const f = this.flat;
+    if (f !== null) {
+      this.#addFlat(f, v, w);
+      return;
+    }
+    const counts = this.counts as Map<unknown, { v: Value; n: number }>;
+    const heap = this.heap as Value[];
     const k = this.#key(v);
-    const e = this.counts.get(k);
+    const e = counts.get(k);
     if (e === undefined) {
-      this.counts.set(k, { v, n: w });
-      this.heap.push(v);
-      this.#up(this.heap.length - 1);
+      counts.set(k, { v, n: w });
+      heap.push(v);
+      this.#up(heap.length - 1);
       return;
     }
     e.n += w;
-    if (e.n === 0) {
-      this.counts.delete(k);
-      if (this.heap.length > 2 * this.counts.size + 32) {
-        // stale entries outnumber live ones: rebuild from the live values (amortized against the removals)
-        this.heap.length = 0;
-        for (const x of this.counts.values()) this.heap.push(x.v);
-        for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.#down(i);
+    if (e.n !== 0) return;
+    counts.delete(k);
+    if (counts.size <= FLAT_MAX >> 2) {
+      // small again: back to the flat form
+      const live = [...counts.values()].sort((a, b) => this.#order(a.v, b.v));
+      const out: Value[] = new Array(2 * live.length);
+      for (let i = 0; i < live.length; i++) {
+        out[2 * i] = (live[i] as { v: Value }).v;
+        out[2 * i + 1] = (live[i] as { n: number }).n;
       }
+      this.flat = out;
+      this.counts = null;
+      this.heap = null;
+    } else if (heap.length > 2 * counts.size + 32) {
+      // stale entries outnumber live ones: rebuild from the live values (amortized against the removals)
+      heap.length = 0;
+      for (const x of counts.values()) heap.push(x.v);
+      this.#heapify();
     }
   }
+  #addFlat(f: Value[], v: Value, w: number): void {
+    const n = f.length >> 1;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#order(f[2 * mid] as Value, v) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < n && this.#order(f[2 * lo] as Value, v) === 0) {
+      const c = (f[2 * lo + 1] as number) + w;
+      if (c !== 0) {
+        f[2 * lo + 1] = c;
+        return;
+      }
+      // the value leaves: a copy without its two slots
+      const out: Value[] = new Array(f.length - 2);
+      for (let i = 0; i < 2 * lo; i++) out[i] = f[i] as Value;
+      for (let i = 2 * lo + 2; i < f.length; i++) out[i - 2] = f[i] as Value;
+      this.flat = out.length === 0 ? EMPTY_FLAT : out;
+      return;
+    }
+    if (n >= FLAT_MAX) {
+      // too many distinct values for the flat form: the map and the heap
+      const counts = new Map<unknown, { v: Value; n: number }>();
+      const heap: Value[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = f[2 * i] as Value;
+        counts.set(this.#key(x), { v: x, n: f[2 * i + 1] as number });
+        heap.push(x);
+      }
+      this.flat = null;
+      this.counts = counts;
+      this.heap = heap;
+      this.#heapify();
+      this.add(v, w);
+      return;
+    }
+    const out: Value[] = new Array(f.length + 2);
+    for (let i = 0; i < 2 * lo; i++) out[i] = f[i] as Value;
+    out[2 * lo] = v;
+    out[2 * lo + 1] = w;
+    for (let i = 2 * lo; i < f.length; i++) out[i + 2] = f[i] as Value;
+    this.flat = out;
+  }
   result(): Value {
-    while (this.heap.length > 0) {
-      const e = this.counts.get(this.#key(this.heap[0] as Value));
+    const f = this.flat;
+    // every value held has a non-zero count (as in the large form)
+    if (f !== null) return f.length === 0 ? null : (f[this.max ? f.length - 2 : 0] as Value);
+    const counts = this.counts as Map<unknown, { v: Value; n: number }>;
+    const heap = this.heap as Value[];
+    while (heap.length > 0) {
+      const e = counts.get(this.#key(heap[0] as Value));
       if (e !== undefined) return e.v;
       this.#popTop();
     }
     return null;
   }
 }
+
+/** The flat form of an empty MIN/MAX (shared: a change replaces the array, never writes into it). */
+const EMPTY_FLAT: Value[] = [];
 
 /** Feeds the inner accumulator each distinct non-NULL value once (for COUNT(DISTINCT x) etc.). */
 class Distinct implements Accumulator {

@@ -257,7 +257,7 @@ test('top-k partitioned by a column with a waterline: bounded groups, same outpu
     moveWaterlines: (s) => {
       w = Math.floor(s / 4) - 2;
     },
-    size: (op) => (op as TopKOperator).groupCount,
+    size: (op) => (op as TopKOperator).stateGroupCount,
   });
   console.log(`top-k: at most ${max} groups held; without GC ${plain}`);
   assert.ok(max <= 4, `seed ${seed}: ${max} groups held`);

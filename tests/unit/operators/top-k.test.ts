@@ -332,7 +332,8 @@ describe('top-k state on a trace', () => {
       );
       const r = topK(spec);
       r.restore({ input: [op.snapshot().input ?? emptyBatch()] });
-      assert.equal(r.groupCount, op.groupCount);
+      assert.equal(r.stateGroupCount, op.groupCount);
+      assert.equal(op.stateGroupCount, op.groupCount);
     } finally {
       setTraceHeadMin(old);
     }
@@ -683,5 +684,164 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
       assert.ok(held > 150, `${held} rows in the state`);
       // each of the 3 groups caches its window, the window's ties and a few rows more
       assert.ok(maxCached < 3 * 30, `at most ${maxCached} rows cached, ${held} in the state`);
+    });
+
+  test('partitions of one row leave memory once sealed and idle: read back from the trace when touched', () => {
+    const old = setTraceHeadMin(2);
+    try {
+      // q18's shape: one row per (bidder, auction) partition, the latest by time
+      const spec: TopKSpec = { keyCount: 2, compare: byCol(2, true), limit: 1, rank: 'row_number' };
+      const op = topK(spec);
+      const first = emptyBatch();
+      for (let p = 0; p < 500; p++) {
+        first.rows.push([p % 50, p, 10]);
+        first.weights.push(1);
+      }
+      assert.equal(step1(op, first).rows.length, 500);
+      for (let s = 0; s < 5; s++) assertZ(step1(op), []);
+      assert.equal(op.groupCount, 0, 'no partition is cached');
+      assert.equal(op.entryCount, 0, 'no row is cached');
+      assert.equal(op.stateGroupCount, 500);
+      // a newer row of partition (7, 7) replaces the one read back from the trace; an older one of (8, 8) does not
+      assertZ(step1(op, ins([7, 7, 11], [8, 8, 9])), [
+        [[7, 7, 10, 1], -1],
+        [[7, 7, 11, 1], 1],
+      ]);
+      assertZ(step1(op, del([7, 7, 11])), [
+        [[7, 7, 11, 1], -1],
+        [[7, 7, 10, 1], 1],
+      ]);
+      assert.equal(op.groupCount, 2);
+    } finally {
+      setTraceHeadMin(old);
+    }
+  });
+
+  test('a partition of more than 1,024 rows stays cached (its first rows only): reading it back would cost all its rows', () => {
+    const old = setTraceHeadMin(2);
+    try {
+      const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), limit: 2 };
+      const op = topK(spec);
+      const rows: Row[] = [];
+      for (let v = 0; v < 2000; v++) rows.push([0, v]);
+      for (let p = 1; p <= 20; p++) rows.push([p, 0]);
+      step1(op, ins(...rows));
+      for (let s = 0; s < 5; s++) step1(op);
+      assert.equal(op.groupCount, 1, 'the large partition only');
+      assert.ok(op.entryCount <= 8, `${op.entryCount} rows cached`);
+      assertZ(step1(op, del([0, 1999])), [
+        [[0, 1999], -1],
+        [[0, 1997], 1],
+      ]);
+    } finally {
+      setTraceHeadMin(old);
+    }
+  });
+
+  test('a restore caches no partition (each is read from the batches when a change reaches it); a warm apply drops those it touched', () => {
+    const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), limit: 2 };
+    const op = topK(spec);
+    const rows: Row[] = [];
+    for (let p = 0; p < 300; p++) for (let v = 0; v < 3; v++) rows.push([p, v]);
+    step1(op, ins(...rows));
+    const r = topK(spec);
+    r.restore({ input: [op.snapshot().input ?? emptyBatch()] });
+    assert.equal(r.groupCount, 0);
+    assert.equal(r.stateGroupCount, 300);
+    // a new best row of partition 5 displaces its second; an insertion after partition 6's window changes nothing
+    const b = ins([5, 9], [6, -1]);
+    assertZ(step1(r, b), [
+      [[5, 9], 1],
+      [[5, 1], -1],
+    ]);
+    assertZ(step1(op, b), [
+      [[5, 9], 1],
+      [[5, 1], -1],
+    ]);
+    assert.equal(r.groupCount, 2);
+    const warm = topK(spec);
+    warm.restore({ input: [op.snapshot().input ?? emptyBatch()] });
+    warm.trackChanges(true);
+    r.trackChanges(true);
+    step1(r, ins([7, 8]));
+    warm.apply({ input: [r.takeDelta().input ?? emptyBatch()] });
+    assert.equal(warm.groupCount, 0);
+    assertZ(step1(warm, del([7, 8])), [
+      [[7, 8], -1],
+      [[7, 1], 1],
+    ]);
+  });
+
+  for (const k of kinds)
+    test(`${k.rank ?? 'plain'} limit ${k.limit}${k.offset ? ` offset ${k.offset}` : ''}: many idle partitions evicted and read back, restore and warm apply = recomputation`, () => {
+      const old = setTraceHeadMin(4); // frequent seals: partitions leave the cache within a few steps
+      try {
+        const seed = Number(process.env.TOPK_SEED ?? 1812) + k.limit;
+        const rnd = mulberry32(seed);
+        const spec: TopKSpec = { keyCount: 1, compare: byCol(1, true), ...k };
+        let op = topK(spec);
+        op.trackChanges(true);
+        let snap: StateBatches = op.snapshot();
+        const deltas: StateBatches[] = [];
+        let warm = topK(spec);
+        // captured after every step (a checkpoint's frozen head, never built here): same outputs
+        const captured = topK(spec);
+        const integral = new ZSetMap();
+        const outAcc = new ZSetMap();
+        let evictedSeen = 0;
+        for (let s = 0; s < 300; s++) {
+          const b = emptyBatch();
+          // 1-3 changes to 2 of 40 partitions per step: most partitions idle for many steps
+          const parts = [randInt(rnd, 0, 39), randInt(rnd, 0, 39)];
+          for (let i = randInt(rnd, 1, 3); i > 0; i--) {
+            const part = parts[randInt(rnd, 0, 1)] as number;
+            const present = [...integral.entries()].filter((e) => e.weight > 0 && e.row[0] === part);
+            let row: Row;
+            let w: number;
+            if (present.length > 0 && rnd() < 0.3) {
+              row = (present[randInt(rnd, 0, present.length - 1)] as { row: Row }).row;
+              w = -1;
+            } else {
+              row = [part, randInt(rnd, 0, 12), randInt(rnd, 0, 2)];
+              w = randInt(rnd, 1, 2);
+            }
+            b.rows.push(row);
+            b.weights.push(w);
+            integral.add(row, w);
+          }
+          const out = step1(op, b);
+          for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
+          assert.deepEqual(norm(outAcc.toBatch()), norm(reference(integral, spec)), `seed ${seed} step ${s}`);
+          assert.deepEqual(norm(step1(captured, b)), norm(out), `seed ${seed} step ${s}: captured copy`);
+          captured.snapshot();
+          evictedSeen = Math.max(evictedSeen, op.stateGroupCount - op.groupCount);
+          if (s % 15 === 14) {
+            const d = op.takeDelta();
+            deltas.push(d);
+            warm.apply({ input: [d.input ?? emptyBatch()] });
+          }
+          if (s % 60 === 59) {
+            const r = topK(spec);
+            r.restore({ input: [snap.input ?? emptyBatch(), ...deltas.map((x) => x.input ?? emptyBatch())] });
+            assert.deepEqual(
+              norm(r.snapshot().input ?? emptyBatch()),
+              norm(op.snapshot().input ?? emptyBatch()),
+            );
+            assert.deepEqual(
+              norm(warm.snapshot().input ?? emptyBatch()),
+              norm(r.snapshot().input ?? emptyBatch()),
+            );
+            op = s % 120 === 59 ? warm : r;
+            op.trackChanges(true);
+            snap = op.snapshot();
+            deltas.length = 0;
+            warm = topK(spec);
+            warm.restore({ input: [snap.input ?? emptyBatch()] });
+          }
+        }
+        assert.ok(evictedSeen > 20, `at most ${evictedSeen} partitions were out of the cache at once`);
+      } finally {
+        setTraceHeadMin(old);
+      }
     });
 });
