@@ -1876,7 +1876,7 @@ export class Trace {
   readonly #headMin: number;
   /**
    * Whether a head past its threshold may stay unsealed while every head fits the process's budget
-   * (`head-budget.ts`): traces with the default head size (not a size a test set).
+   * (`head-budget.ts`): indexed traces with the default head size (not a size a test set).
    */
   readonly #defer: boolean;
   readonly #account: HeadAccount;
@@ -1926,7 +1926,8 @@ export class Trace {
     this.#indexed = this.#unique || (opts.indexed ?? true);
     this.#headMin =
       opts.headMin ?? (this.#unique && defaultHeadMin === HEAD_MIN ? UNIQUE_HEAD_MIN : defaultHeadMin);
-    this.#defer = opts.headMin === undefined && defaultHeadMin === HEAD_MIN;
+    // a scan-only trace's head is an append log, sealed by sorting it whenever: holding it longer saves little
+    this.#defer = opts.headMin === undefined && defaultHeadMin === HEAD_MIN && this.#indexed;
     this.#account = headAccount(this);
     this.#entryBytes = headEntryBytes(layout.arity);
     this.#simpleKey = layout.keyCols.length === 1;
