@@ -131,3 +131,13 @@ test("a join's side keeps its head unsealed within the budget and seals it past 
   assert.equal(a, b, 'the same output either way');
   assert.equal(kept.storedRows, sealed.storedRows);
 });
+
+test("a scan-only trace (an aggregate's input log) seals at its threshold whatever the budget", () => {
+  setHeadBudget(1 << 30);
+  const t = new Trace(traceLayout(2, [0]), { indexed: false });
+  for (let i = 0; i < 70_000; i++) t.add([i % 100, i], 1);
+  t.maybeSeal();
+  assert.equal(t.headSize, 0, 'sealed at 65,536 entries although the heads fit');
+  assert.equal(t.batches.length, 1);
+  t.clear();
+});
