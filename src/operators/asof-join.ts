@@ -43,7 +43,16 @@
  * which a waterline rose, leave the cache and the trace, and are logged like any change, so checkpoints, restore
  * and warm apply agree.
  *
- * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`); a key's right rows are in
+ * The left cache is lazy when no waterline discards left rows (no `gc.left`: the right side has no LATENESS, as
+ * Nexmark q13's side input): the left rows are needed only to re-match a key the right side changes, so a key's
+ * left rows are read from the left trace when a step's right changes first reach it (its sealed batches by a
+ * prefix scan, plus one walk per step of the head and of a checkpoint's unbuilt frozen head for all such keys)
+ * and dropped again once the right side has left the key alone for {@link IDLE_STEPS} steps. A left change to a
+ * key not cached goes to the trace only: the left side's memory is its compact trace, not a JS row per left row
+ * (q13 keeps every bid). With `gc.left` every key's left rows stay cached, as the discard walks them.
+ *
+ * Invariants: each trace's content equals its side's cache (as `[key, ts, row..]`; the left cache, when lazy,
+ * for the keys it holds); a key's right rows are in
  * ascending (timestamp, tieBreak, encoding) order, its left rows in ascending (timestamp with NULL first,
  * encoding) order; no entry of either side has weight 0; the net output emitted for a key equals the match of
  * its left integral against its right integral.
@@ -97,8 +106,11 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   readonly kind = 'asof-join';
   readonly arity = 2;
   readonly #s: AsofJoinSpec;
-  /** key → left rows in (timestamp with NULL first, encoding) order. */
+  /** key → left rows in (timestamp with NULL first, encoding) order (when lazy: the keys in {@link #leftSince}). */
   readonly #left = new Map<unknown, SortedEntry[]>();
+  /** Lazy left cache (no `gc.left`; see the header): cached key → the step count when the right side last reached it. */
+  readonly #leftSince: Map<unknown, number> | null;
+  #steps = 0;
   /** key → right rows in (timestamp, tieBreak, encoding) order. */
   readonly #right = new Map<unknown, SortedEntry[]>();
   /** States "left" / "right": rows `[key, ts, row..]` keyed by (key, ts); created on the first row (its width). */
@@ -129,13 +141,24 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       return cmp(x, y);
     };
     this.#nullRight = new Array(spec.rightWidth).fill(null);
+    this.#leftSince = spec.gc?.left === undefined ? new Map() : null;
   }
 
-  /** Distinct rows held on both sides (for tests and state-size reports). */
+  /**
+   * Distinct rows held on both sides (for tests and state-size reports; with a lazy left cache, the left side's
+   * trace entries: rows cancelled across its levels count until they merge).
+   */
   get entryCount(): number {
+    let n = this.#leftSince === null ? 0 : (this.#leftTrace?.entryCount ?? 0);
+    if (this.#leftSince === null) for (const rows of this.#left.values()) n += rows.length;
+    for (const rows of this.#right.values()) n += rows.length;
+    return n;
+  }
+
+  /** Left rows held in the JS cache (for tests: a lazy cache holds only the keys the right side reached lately). */
+  get cachedLeftRows(): number {
     let n = 0;
     for (const rows of this.#left.values()) n += rows.length;
-    for (const rows of this.#right.values()) n += rows.length;
     return n;
   }
 
@@ -214,7 +237,60 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
     const x = stateRow(k, this.#s.leftTs(l), l);
     this.logs[LEFT]!.record(x, w);
     this.#traceOf(false, l.length).add(x, w);
-    this.#addLeft(k, l, w);
+    if (this.#leftSince === null || this.#leftSince.has(k)) this.#addLeft(k, l, w);
+  }
+
+  /**
+   * Lazy left cache: caches the left rows of the keys in `keys` not cached yet (read from the left trace: each key's
+   * sealed rows by a prefix scan, then one walk of the head and of an unbuilt frozen head for all of them), and
+   * marks every key in `keys` as reached at this step.
+   */
+  #cacheLeft(keys: Iterable<unknown>): void {
+    const since = this.#leftSince as Map<unknown, number>;
+    const need = new Map<unknown, Map<string, SortedEntry>>();
+    for (const k of keys) {
+      if (!since.has(k)) need.set(k, new Map());
+      since.set(k, this.#steps);
+    }
+    const trace = this.#leftTrace;
+    if (need.size === 0 || trace === null) return;
+    let into: Map<string, SortedEntry> | undefined;
+    const take = (x: Row, w: number): void => {
+      const row = x.slice(2);
+      const enc = encodeRow(row);
+      const e = (into as Map<string, SortedEntry>).get(enc);
+      if (e === undefined) (into as Map<string, SortedEntry>).set(enc, { row, enc, weight: w });
+      else e.weight += w;
+    };
+    for (const [k, m] of need) {
+      into = m;
+      trace.scanSealed([k as Value], take, true);
+    }
+    // the head and a frozen head hold rows of any key: one walk each, keeping those of the keys being cached
+    const pick = (x: Row, w: number): void => {
+      into = need.get(x[0]);
+      if (into !== undefined) take(x, w);
+    };
+    trace.forEachFrozen(pick);
+    trace.forEachHead(pick);
+    for (const [k, m] of need) {
+      const rows: SortedEntry[] = [];
+      for (const e of m.values()) if (e.weight !== 0) rows.push(e);
+      if (rows.length === 0) continue;
+      rows.sort((a, b) => this.#leftOrder(a.row, b.row) || (a.enc < b.enc ? -1 : a.enc > b.enc ? 1 : 0));
+      this.#left.set(k, rows);
+    }
+  }
+
+  /** Lazy left cache: drops the keys the right side has not reached for {@link IDLE_STEPS} steps. */
+  #dropIdleLeft(): void {
+    const since = this.#leftSince as Map<unknown, number>;
+    if (since.size === 0 || this.#steps % IDLE_STEPS !== 0) return;
+    for (const [k, at] of since)
+      if (this.#steps - at >= IDLE_STEPS) {
+        since.delete(k);
+        this.#left.delete(k);
+      }
   }
 
   /** Adds `w` copies of right row `r` (key `k` and timestamp not NULL) to the right state. */
@@ -272,6 +348,8 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       }
     }
 
+    this.#steps++;
+    if (this.#leftSince !== null) this.#cacheLeft(rightByKey.keys());
     // retract the old output of the left rows whose match may change (before any change is folded in)
     for (const [k, c] of rightByKey)
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, -e.weight);
@@ -299,6 +377,7 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       for (const e of this.#affected(k, c.min, c.max)) this.#emit(out, k, e.row, e.weight);
     }
     if (s.gc !== undefined) this.#collect(s.gc);
+    if (this.#leftSince !== null) this.#dropIdleLeft();
     this.#leftTrace?.maybeSeal();
     this.#rightTrace?.maybeSeal();
     return out;
@@ -371,6 +450,7 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
    */
   restore(parts: Record<string, readonly Batch[]>): void {
     this.#left.clear();
+    this.#leftSince?.clear();
     this.#right.clear();
     this.#leftTrace?.clear();
     this.#rightTrace?.clear();
@@ -378,6 +458,8 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
       this.#load(right, parts, null);
       const trace = right ? this.#rightTrace : this.#leftTrace;
       if (trace === null) continue;
+      // a lazy left cache is filled when the right side reaches a key
+      if (!right && this.#leftSince !== null) continue;
       trace.seal(false); // plain rows (deltas) join as one batch; merging waits for the next seal
       const cache = right ? this.#right : this.#left;
       const order = right ? this.#order : this.#leftOrder;
@@ -413,6 +495,15 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
   }
 
   #applySide(right: boolean, parts: Record<string, readonly Batch[]>): void {
+    const since = this.#leftSince;
+    if (!right && since !== null) {
+      // lazy left cache: the rows go to the trace; a cached key takes them too
+      this.#load(false, parts, (k, row, w) => {
+        if (w !== 0 && since.has(k)) this.#addLeft(k, row, w);
+      });
+      this.#leftTrace?.maybeSeal();
+      return;
+    }
     const cache = right ? this.#right : this.#left;
     const order = right ? this.#order : this.#leftOrder;
     // keys that held no rows before this apply: their rows are collected, consolidated and sorted once
@@ -516,6 +607,9 @@ export class AsofJoinOperator extends StatefulBase implements StatefulOperator, 
  * "left" and "right"; {@link AsofJoinOperator} still restores them.)
  */
 const LEFT = 'leftByKey';
+
+/** Steps without a right change after which a key's left rows leave a lazy left cache. */
+const IDLE_STEPS = 4;
 const RIGHT = 'rightByKey';
 
 /** A state row: `[key, ts, row..]`. */
