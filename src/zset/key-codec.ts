@@ -197,6 +197,17 @@ export class ByteWriter implements GrowableBytes {
     this.buf = next;
   }
 
+  /**
+   * Room for `n` more bytes, grown (when short) to exactly that, not doubled: for a caller that has estimated
+   * what it will write (a batch build sized from its first entries), so no buffer twice its need is allocated.
+   */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(this.pos + n);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
   reset(): void {
     this.pos = 0;
   }

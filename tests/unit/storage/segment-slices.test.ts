@@ -112,4 +112,22 @@ describe('sliced segment encoding', () => {
     // and the synchronous encoder writes the same payload (its zstd frame is the one-shot one)
     assert.ok(readSegmentPayload(encodeSegment(tb, CODECS).bytes).equals(payload));
   });
+
+  test('a slice of the index sized by the slice before it grows when its entries take more bytes', () => {
+    // the first slice's weights are 1 (one varint byte each), the later ones up to 2^40 (six bytes): each slice's
+    // writer, sized by the one before, must grow; a write past its end would be lost and the index decode wrong
+    const m = 3 * ENTRIES_PER_SLICE + 5;
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < m; i++) {
+      rows.push([i, i % 7]);
+      ws.push(i < ENTRIES_PER_SLICE ? 1 : i < 2 * ENTRIES_PER_SLICE ? 300 + i : -(2 ** 40) - i);
+    }
+    const big = buildBatch(traceLayout(2, [0]), rows, ws);
+    const seg = encodeSegment(big, CODECS);
+    const back = decodeSegment(seg.bytes, CODECS, { hash: seg.hash, rows: m }) as TraceBatch;
+    assert.ok(back.arena.equals(big.arena));
+    assert.deepEqual([...back.offsets], [...big.offsets]);
+    assert.deepEqual([...back.wts], ws);
+  });
 });
