@@ -669,6 +669,8 @@ function* scanTags(
   askOrdered: boolean,
   askInline: boolean,
 ): Generator<undefined, { ordered: boolean; inline: boolean }> {
+  // a batch built from a writer that wrote neither tag (or merged from such batches) holds none: no walk
+  if (tb.untagged) return { ordered: false, inline: false };
   const a = tb.arena;
   const walkKeys = askOrdered && tb.layout.keyCols.length > 0 && a.indexOf(K_ORD) >= 0;
   const walkVals = askInline && tb.layout.valCols.length > 0 && a.indexOf(K_INL) >= 0;

@@ -143,6 +143,8 @@ export interface TraceBatchParts {
   readonly splits: Uint32Array;
   readonly weights: Float64Array;
   readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  /** Known to hold no inline or ordered object value (tags 0x21 / 0x22); unknown (false) when absent. */
+  readonly untagged?: boolean;
 }
 
 const EMPTY_ROWS: Row[] = [];
@@ -190,6 +192,12 @@ export class TraceBatch implements Batch {
   readonly splits: Uint32Array;
   readonly wts: Float64Array;
   readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  /**
+   * True when the batch is known to hold no inline or ordered object value (built from a writer that wrote none,
+   * or merged from such batches): its segment is written without walking its entries for those tags. False:
+   * unknown (decoded, loaded from a file, or built from other batches' entries).
+   */
+  readonly untagged: boolean;
   readonly consolidated = true as const;
   /** The segment file holding exactly this batch, once written by a checkpoint. */
   segment: BatchSegment | null = null;
@@ -210,6 +218,7 @@ export class TraceBatch implements Batch {
     this.splits = p.splits;
     this.wts = p.weights;
     this.objects = p.objects !== null && p.objects.size > 0 ? p.objects : null;
+    this.untagged = p.untagged === true;
   }
 
   get length(): number {
@@ -288,6 +297,7 @@ export class TraceBatch implements Batch {
       splits: this.splits,
       weights: this.wts,
       objects: this.objects,
+      untagged: this.untagged,
     });
     b.segment = this.segment;
     return b;
@@ -786,6 +796,7 @@ function* buildFromEncoded(
   n: number,
   objects: Map<string, ObjectValue> | null,
   grouped = false,
+  untagged = false,
 ): Steps<TraceBatch> {
   if (yield* strictlyAscending(buf, starts, weights, n)) {
     // already sorted and consolidated (a head of new ascending ids): the arena is the buffer, or one bulk copy
@@ -823,6 +834,7 @@ function* buildFromEncoded(
       splits: spl,
       weights: wts,
       objects: usedObjects(objects),
+      untagged,
     });
   }
   const perm =
@@ -892,7 +904,15 @@ function* buildFromEncoded(
   }
   p = copyRange(buf, arena, p, from, to);
   offsets[out] = p;
-  return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+  return new TraceBatch({
+    layout,
+    arena,
+    offsets,
+    splits: spl,
+    weights: wts,
+    objects: usedObjects(objects),
+    untagged,
+  });
 }
 
 /** Copies `buf[from, to)` to `arena` at `p` (short ranges byte by byte: cheaper than a call); the new end. */
@@ -986,7 +1006,7 @@ function* buildBatchSteps(
     yield;
   }
   starts[n] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects, false, !w.tagged);
 }
 
 /**
@@ -1152,6 +1172,7 @@ export class KeyedBatchBuilder {
       n,
       this.#objects,
       keysAscending,
+      !this.#w.tagged,
     );
   }
 }
@@ -1304,6 +1325,7 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     splits: exact ? spl : spl.slice(0, k),
     weights: exact ? wts : wts.slice(0, k),
     objects: mergeObjects(a.objects, b.objects),
+    untagged: a.untagged && b.untagged,
   });
   if (hs !== null) out.setKeyHashes(exact ? hs : hs.slice(0, k));
   return out;
@@ -1335,6 +1357,7 @@ function concatBatches(
     splits: spl,
     weights: wts,
     objects: mergeObjects(a.objects, b.objects),
+    untagged: a.untagged && b.untagged,
   });
   if (ah !== null && bh !== null) {
     const hs = new Uint32Array(na + nb);
@@ -1873,7 +1896,7 @@ export function* uniqueHeadBatchSteps(
     ws[k++] = -1;
   }
   starts[k] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, k, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, k, objects, false, !w.tagged);
 }
 
 /** Most numeric head keys a sliced build sorts up front (in one go: a few milliseconds). */

@@ -15,7 +15,7 @@ import {
   STREAM_MIN_BYTES,
   tracePayloadPieces,
 } from '../../../src/storage/segment.ts';
-import { buildBatch, type TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import { buildBatch, mergeBatches, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import { CODECS } from './support.ts';
 
@@ -64,7 +64,17 @@ describe('sliced segment encoding', () => {
   });
 
   test('the scan for nested-value tags pauses too (an arena full of tag bytes but no nested value)', () => {
-    const { pausesBeforeFirstPiece } = slices(tb);
+    // the same entries, not known to be free of tags (as decoded from a file): the scan walks them
+    const unknown = new TraceBatch({
+      layout: tb.layout,
+      arena: tb.arena,
+      offsets: tb.offsets,
+      splits: tb.splits,
+      weights: tb.wts,
+      objects: tb.objects,
+    });
+    assert.equal(unknown.untagged, false);
+    const { pausesBeforeFirstPiece } = slices(unknown);
     // the whole batch is walked (no entry holds a tagged value), pausing every ENTRIES_PER_SLICE entries
     assert.ok(
       pausesBeforeFirstPiece >= Math.floor(n / ENTRIES_PER_SLICE) - 1,
@@ -129,5 +139,24 @@ describe('sliced segment encoding', () => {
     assert.ok(back.arena.equals(big.arena));
     assert.deepEqual([...back.offsets], [...big.offsets]);
     assert.deepEqual([...back.wts], ws);
+  });
+
+  test('a batch built from rows without nested values is written without the scan; merges keep that', () => {
+    assert.equal(tb.untagged, true, 'built by buildBatch from rows of numbers and strings');
+    const { pausesBeforeFirstPiece, pieces } = slices(tb);
+    assert.equal(pausesBeforeFirstPiece, 0, 'no walk of the entries before the first piece');
+    // the payload is the one the walk gives (no nested value: format v3, no inline codec)
+    const unknown = new TraceBatch({
+      layout: tb.layout,
+      arena: tb.arena,
+      offsets: tb.offsets,
+      splits: tb.splits,
+      weights: tb.wts,
+      objects: tb.objects,
+    });
+    assert.ok(Buffer.concat(pieces).equals(Buffer.concat(slices(unknown).pieces)));
+    const other = buildBatch(traceLayout(3, [0]), [[n + 1, 'x', 1]], [1]);
+    assert.equal(mergeBatches(tb, other).untagged, true);
+    assert.equal(mergeBatches(unknown, other).untagged, false);
   });
 });
