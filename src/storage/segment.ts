@@ -121,8 +121,8 @@ const HEADER_SIZE = 16;
 const COMPRESSION_ZSTD = 1;
 /**
  * zstd level of segment files. 2, not zstd's default 3: on the checkpoint suite's state (rows of numbers and short
- * strings, 1M orders) level 2 compresses 15% smaller in ~45% less CPU (BENCHMARKS.md, "full checkpoint at 5M:
- * allocation and zstd level"); the format is the same, so files of either level read alike.
+ * strings, 1M orders) level 2 compresses 15% smaller in ~45% less CPU (BENCHMARKS.md, "the full checkpoint's
+ * allocations, overlap and zstd level"); the format is the same, so files of either level read alike.
  */
 const DEFAULT_LEVEL = 2;
 
