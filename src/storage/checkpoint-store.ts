@@ -247,7 +247,7 @@ export interface CheckpointStoreOptions {
   readonly logger?: StorageLogger;
   /** Longest segment list before {@link CheckpointStore.needsCompaction} asks for a full checkpoint (default 8). */
   readonly maxChain?: number;
-  /** zstd level for segments (default 3). */
+  /** zstd level for segments (default 2). */
   readonly zstdLevel?: number;
 }
 
@@ -377,8 +377,13 @@ function isEntry(e: unknown): e is CatalogEntry {
 
 const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
-/** A segment to list: encoded already, or a sealed trace batch (written unless its file exists). */
-type PendingSegment = EncodedSegment | { readonly trace: SealedBatch };
+/**
+ * A segment to list: encoded already, or a sealed trace batch (written unless its file exists), whose encoding
+ * may have been started already (`encoding`: see {@link CheckpointStore.write}).
+ */
+type PendingSegment =
+  | EncodedSegment
+  | { readonly trace: SealedBatch; readonly encoding?: Promise<EncodedSegment> | undefined };
 
 /** One operator's states: each state's segments in list order (none for an empty batch). */
 interface PendingOperator {
@@ -445,6 +450,22 @@ export class CheckpointStore {
     // batch; a batch already written (its `segment` stamp, file present with that size) is not encoded again.
     return this.#serial(async () => {
       const pending: PendingOperator[] = [];
+      // A batch that has no segment file yet starts its encoding as soon as it is listed, one batch after another
+      // (a chain): its compression runs on the thread pool while the next frozen head is built on the event
+      // loop, instead of after every build. The commit below awaits each in list order, so the files, their
+      // order and their bytes are those of encoding them there (a segment's bytes depend only on its batch).
+      const early = new Map<SealedBatch, Promise<EncodedSegment>>();
+      let chain: Promise<unknown> = Promise.resolve();
+      const encodeEarly = (tb: SealedBatch): Promise<EncodedSegment> | undefined => {
+        if (tb instanceof FileBatch || tb.segment !== null || writtenFile(tb) !== null) return undefined;
+        let p = early.get(tb);
+        if (p === undefined) {
+          p = chain.then(() => encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
+          chain = p.catch(() => {}); // a failure is the commit's to report (it awaits p), and ends no chain
+          early.set(tb, p);
+        }
+        return p;
+      };
       for (const [op, states] of Object.entries(snapshot.operators)) {
         const encoded: Array<readonly [string, PendingSegment[]]> = [];
         for (const [name, batch] of Object.entries(states)) {
@@ -453,7 +474,10 @@ export class CheckpointStore {
           if (batch instanceof TraceParts) await batch.settle();
           const sealed = traceBatchesOf(batch);
           if (sealed !== null)
-            encoded.push([name, sealed.filter((b) => b.length > 0).map((trace) => ({ trace }))]);
+            encoded.push([
+              name,
+              sealed.filter((b) => b.length > 0).map((trace) => ({ trace, encoding: encodeEarly(trace) })),
+            ]);
           else if (batch.rows.length === 0) encoded.push([name, []]);
           else {
             encoded.push([name, [await encodeSegmentAsync(batch, this.#codecs, this.#levelOpt())]]);
@@ -550,7 +574,7 @@ export class CheckpointStore {
               done.add(known.hash);
               continue;
             }
-            seg = await encodeSegmentAsync(tb, this.#codecs, this.#levelOpt());
+            seg = await (pendingSeg.encoding ?? encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
             stamped.push([tb, { hash: seg.hash, size: seg.size, rows: seg.rows }]);
           } else seg = pendingSeg;
           list.push({ hash: seg.hash, size: seg.size, rows: seg.rows });

@@ -115,6 +115,7 @@ function readVarint(b: Uint8Array, r: KeyReader, end: number): number {
 /** Appends `v` inline (tag, length, body); false (nothing written) when the codec cannot encode it. */
 function putInline(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean {
   const start = w.pos;
+  w.tagged = true;
   w.ensure(2);
   w.buf[w.pos++] = K_INL;
   w.pos++; // one length byte reserved; moved when the body is 128 bytes or more
@@ -149,6 +150,7 @@ function putInline(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean
 /** Appends `v` in the codec's key form (tag 0x22); false (nothing written) when the codec cannot encode it. */
 function putOrdered(w: ByteWriter, v: ObjectValue, c: InlineObjectCodec): boolean {
   const start = w.pos;
+  w.tagged = true;
   w.ensure(1);
   w.buf[w.pos++] = K_ORD;
   try {
@@ -183,6 +185,12 @@ export interface GrowableBytes {
 export class ByteWriter implements GrowableBytes {
   buf: Buffer;
   pos = 0;
+  /**
+   * Whether an inline (tag 0x21) or ordered (0x22) object value was ever written (set before, and kept even when
+   * the codec then refuses the value): a batch built in this writer with it false holds neither tag, so its
+   * segment needs no scan for them (see `TraceBatch.untagged`).
+   */
+  tagged = false;
 
   constructor(capacity = 256) {
     this.buf = Buffer.allocUnsafe(capacity);
@@ -193,6 +201,17 @@ export class ByteWriter implements GrowableBytes {
     let cap = this.buf.length * 2;
     while (cap < this.pos + n) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /**
+   * Room for `n` more bytes, grown (when short) to exactly that, not doubled: for a caller that has estimated
+   * what it will write (a batch build sized from its first entries), so no buffer twice its need is allocated.
+   */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(this.pos + n);
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
   }

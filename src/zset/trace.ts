@@ -143,6 +143,8 @@ export interface TraceBatchParts {
   readonly splits: Uint32Array;
   readonly weights: Float64Array;
   readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  /** Known to hold no inline or ordered object value (tags 0x21 / 0x22); unknown (false) when absent. */
+  readonly untagged?: boolean;
 }
 
 const EMPTY_ROWS: Row[] = [];
@@ -190,6 +192,12 @@ export class TraceBatch implements Batch {
   readonly splits: Uint32Array;
   readonly wts: Float64Array;
   readonly objects: ReadonlyMap<string, ObjectValue> | null;
+  /**
+   * True when the batch is known to hold no inline or ordered object value (built from a writer that wrote none,
+   * or merged from such batches): its segment is written without walking its entries for those tags. False:
+   * unknown (decoded, loaded from a file, or built from other batches' entries).
+   */
+  readonly untagged: boolean;
   readonly consolidated = true as const;
   /** The segment file holding exactly this batch, once written by a checkpoint. */
   segment: BatchSegment | null = null;
@@ -210,6 +218,7 @@ export class TraceBatch implements Batch {
     this.splits = p.splits;
     this.wts = p.weights;
     this.objects = p.objects !== null && p.objects.size > 0 ? p.objects : null;
+    this.untagged = p.untagged === true;
   }
 
   get length(): number {
@@ -288,6 +297,7 @@ export class TraceBatch implements Batch {
       splits: this.splits,
       weights: this.wts,
       objects: this.objects,
+      untagged: this.untagged,
     });
     b.segment = this.segment;
     return b;
@@ -786,23 +796,36 @@ function* buildFromEncoded(
   n: number,
   objects: Map<string, ObjectValue> | null,
   grouped = false,
+  untagged = false,
 ): Steps<TraceBatch> {
   if (yield* strictlyAscending(buf, starts, weights, n)) {
-    // already sorted and consolidated (a head of new ascending ids): the arena is one bulk copy
+    // already sorted and consolidated (a head of new ascending ids): the arena is the buffer, or one bulk copy
     const s0 = n > 0 ? (starts[0] as number) : 0;
-    const arena = Buffer.allocUnsafe((starts[n] as number) - s0);
-    buf.copy(arena, 0, s0, starts[n] as number);
-    const offsets = new Uint32Array(n + 1);
-    const spl = new Uint32Array(n);
-    for (let c = 0; c < n; c += SLICE) {
-      const ce = Math.min(n, c + SLICE);
-      for (let i = c; i < ce; i++) {
-        offsets[i] = (starts[i] as number) - s0;
-        spl[i] = (splits[i] as number) - s0;
-      }
-      yield;
+    const end = starts[n] as number;
+    // the builder's buffer is the arena when the entries start it and fill all but a sixteenth of it (a build
+    // sized from its first entries, see reserveRest): no copy, no second buffer; else the entries are copied
+    let arena: Buffer;
+    if (s0 === 0 && buf.length - end <= end >>> 4) arena = buf.subarray(0, end);
+    else {
+      arena = Buffer.allocUnsafe(end - s0);
+      buf.copy(arena, 0, s0, end);
     }
-    offsets[n] = (starts[n] as number) - s0;
+    // the entry arrays the build was handed are the batch's own when they are its exact size and the entries
+    // start the buffer (every builder hands over arrays it allocated for this build and drops): no copies
+    const own = s0 === 0 && starts.length === n + 1 && splits.length === n;
+    const offsets = own ? starts : new Uint32Array(n + 1);
+    const spl = own ? splits : new Uint32Array(n);
+    if (!own) {
+      for (let c = 0; c < n; c += SLICE) {
+        const ce = Math.min(n, c + SLICE);
+        for (let i = c; i < ce; i++) {
+          offsets[i] = (starts[i] as number) - s0;
+          spl[i] = (splits[i] as number) - s0;
+        }
+        yield;
+      }
+      offsets[n] = (starts[n] as number) - s0;
+    }
     const wts = weights.length === n ? weights : weights.slice(0, n);
     return new TraceBatch({
       layout,
@@ -811,6 +834,7 @@ function* buildFromEncoded(
       splits: spl,
       weights: wts,
       objects: usedObjects(objects),
+      untagged,
     });
   }
   const perm =
@@ -880,7 +904,15 @@ function* buildFromEncoded(
   }
   p = copyRange(buf, arena, p, from, to);
   offsets[out] = p;
-  return new TraceBatch({ layout, arena, offsets, splits: spl, weights: wts, objects: usedObjects(objects) });
+  return new TraceBatch({
+    layout,
+    arena,
+    offsets,
+    splits: spl,
+    weights: wts,
+    objects: usedObjects(objects),
+    untagged,
+  });
 }
 
 /** Copies `buf[from, to)` to `arena` at `p` (short ranges byte by byte: cheaper than a call); the new end. */
@@ -908,11 +940,31 @@ function usedObjects(objects: Map<string, ObjectValue> | null): Map<string, Obje
 const SIZE_SAMPLE = 8;
 
 /**
- * Grows `w` once for the `n - k` entries still to encode, at 1.25× the mean size of the `k` written (wide rows,
- * long strings: the writer would otherwise double, and copy what it holds, several times).
+ * Whether a build that has encoded `k` entries sizes its writer again ({@link reserveRest}): after
+ * {@link SIZE_SAMPLE}, 1,024 and 65,536 entries, each estimate from more entries than the one before (a writer
+ * short of the last estimate doubles).
+ */
+function resizeAt(k: number): boolean {
+  return k === SIZE_SAMPLE || k === 1 << 10 || k === 1 << 16;
+}
+
+/**
+ * Grows `w` for the `n - k` entries still to encode, at 1/16 more than the mean size of the `k` written, when it
+ * is short of that (wide rows, long strings: the writer would otherwise double, and copy what it holds, several
+ * times). A close estimate lets the build keep the writer's buffer as the batch's arena (see
+ * {@link buildFromEncoded}).
  */
 function reserveRest(w: ByteWriter, k: number, n: number): void {
-  if (n > k) w.ensure(Math.ceil((w.pos / k) * (n - k) * 1.25));
+  if (n > k) w.reserve(Math.ceil((w.pos / k) * (n - k) * (1 + 1 / 16)));
+}
+
+/**
+ * A build's writer for `n` entries: room for the first {@link SIZE_SAMPLE}s only (the builds then size it once, by
+ * {@link reserveRest}); a writer sized up front at a guessed 32 bytes an entry was doubled by the first larger
+ * guess, so a build of 1M rows of 36 bytes allocated 32 + 64 MiB for 36 MiB of entries.
+ */
+function buildWriter(n: number): ByteWriter {
+  return new ByteWriter(64 + Math.min(n, 4 * SIZE_SAMPLE) * 32);
 }
 
 /** Encodes rows with weights into a new sorted, consolidated batch. */
@@ -932,7 +984,7 @@ function* buildBatchSteps(
 ): Steps<TraceBatch> {
   let n = 0;
   for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) n++;
-  const w = new ByteWriter(64 + n * 32);
+  const w = buildWriter(n);
   const objects = new Map<string, ObjectValue>();
   const starts = new Uint32Array(n + 1);
   const splits = new Uint32Array(n);
@@ -949,12 +1001,12 @@ function* buildBatchSteps(
       splits[k] = w.pos;
       encodeColumnsTo(w, row, layout.valCols, objects, true);
       ws[k++] = wt;
-      if (k === SIZE_SAMPLE) reserveRest(w, k, n);
+      if (resizeAt(k)) reserveRest(w, k, n);
     }
     yield;
   }
   starts[n] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, n, objects, false, !w.tagged);
 }
 
 /**
@@ -1061,7 +1113,7 @@ export class KeyedBatchBuilder {
     this.#layout = layout;
     this.#width = layout.arity - 1;
     this.#n = n;
-    this.#w = new ByteWriter(64 + n * 32);
+    this.#w = buildWriter(n);
     this.#starts = new Uint32Array(n + 1);
     this.#splits = new Uint32Array(n);
     this.#ws = new Float64Array(n);
@@ -1099,7 +1151,7 @@ export class KeyedBatchBuilder {
     for (let c = 0; c < width; c++) encodeKeyValue(w, row[c] as Value, objects, true);
     this.#ws[k] = wt;
     this.#k = k + 1;
-    if (k + 1 === SIZE_SAMPLE) reserveRest(w, k + 1, this.#n);
+    if (resizeAt(k + 1)) reserveRest(w, k + 1, this.#n);
   }
 
   /**
@@ -1120,6 +1172,7 @@ export class KeyedBatchBuilder {
       n,
       this.#objects,
       keysAscending,
+      !this.#w.tagged,
     );
   }
 }
@@ -1272,6 +1325,7 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     splits: exact ? spl : spl.slice(0, k),
     weights: exact ? wts : wts.slice(0, k),
     objects: mergeObjects(a.objects, b.objects),
+    untagged: a.untagged && b.untagged,
   });
   if (hs !== null) out.setKeyHashes(exact ? hs : hs.slice(0, k));
   return out;
@@ -1303,6 +1357,7 @@ function concatBatches(
     splits: spl,
     weights: wts,
     objects: mergeObjects(a.objects, b.objects),
+    untagged: a.untagged && b.untagged,
   });
   if (ah !== null && bh !== null) {
     const hs = new Uint32Array(na + nb);
@@ -1706,6 +1761,7 @@ function* uniqueHeadSteps(
   layout: TraceLayout,
   uhead: Map<unknown, Row | Replaced>,
   simpleKey: boolean,
+  replaced: number,
 ): Steps<TraceBatch> {
   let keys: Float64Array | null = simpleKey ? new Float64Array(uhead.size) : null;
   let ascending = true;
@@ -1725,9 +1781,9 @@ function* uniqueHeadSteps(
   }
   if (keys !== null && !ascending && keys.length <= SORT_KEYS_MAX) {
     keys.sort();
-    return yield* uniqueHeadBatchSteps(layout, uhead, keys);
+    return yield* uniqueHeadBatchSteps(layout, uhead, keys, replaced);
   }
-  return yield* uniqueHeadBatchSteps(layout, uhead, null);
+  return yield* uniqueHeadBatchSteps(layout, uhead, null, replaced);
 }
 
 /**
@@ -1737,25 +1793,28 @@ function* uniqueHeadSteps(
  * consolidation would), so a head walked in key order is already sorted: the build checks that and then copies
  * the buffer in one call, else sorts as {@link buildBatch} does. The batch is byte for byte the one
  * {@link buildBatch} makes of the slots' entries (`old` with -1, then `cur` or the row with +1): the same entries
- * encoded in the same order, so the object table too. Pauses every {@link SLICE} keys.
+ * encoded in the same order, so the object table too. Pauses every {@link SLICE} keys. `replaced`: how many slots
+ * are replaced rows (two entries each), which sizes the entry arrays (a head of insertions only: exactly its
+ * size, and the batch keeps them); more replaced slots than that only grow the arrays once.
  */
 export function* uniqueHeadBatchSteps(
   layout: TraceLayout,
   uhead: ReadonlyMap<unknown, Row | Replaced>,
   keys: Float64Array | null,
+  replaced = uhead.size,
 ): Steps<TraceBatch> {
   const size = uhead.size;
   // at most two entries per key (a replaced row's retraction and insertion)
-  const cap = 2 * size;
-  const w = new ByteWriter(64 + size * 32);
+  let cap = size + Math.min(size, Math.max(0, replaced));
+  const w = buildWriter(size);
   const objects = new Map<string, ObjectValue>();
-  const starts = new Uint32Array(cap + 1);
-  const splits = new Uint32Array(cap);
-  const ws = new Float64Array(cap);
+  let starts = new Uint32Array(cap + 1);
+  let splits = new Uint32Array(cap);
+  let ws = new Float64Array(cap);
   const kc = layout.keyCols;
   const vc = layout.valCols;
   let k = 0;
-  let sized = false;
+  let sized = 0;
   const it = keys === null ? uhead.values() : null;
   for (let i = 0; i < size; i++) {
     if ((i & (SLICE - 1)) === SLICE - 1) yield;
@@ -1763,10 +1822,10 @@ export function* uniqueHeadBatchSteps(
       keys === null
         ? ((it as Iterator<Row | Replaced>).next().value as Row | Replaced)
         : (uhead.get(keys[i]) as Row | Replaced);
-    if (!sized && k >= SIZE_SAMPLE) {
-      // the rest at this many entries per key so far
+    if (k >= SIZE_SAMPLE && k >= sized) {
+      // the rest at this many entries per key so far (again at 1,024 and 65,536 entries: see resizeAt)
       reserveRest(w, k, k + Math.ceil(((size - i) * k) / i));
-      sized = true;
+      sized = k < 1 << 10 ? 1 << 10 : k < 1 << 16 ? 1 << 16 : Number.POSITIVE_INFINITY;
     }
     if (Array.isArray(s)) {
       const row = s as Row;
@@ -1778,6 +1837,20 @@ export function* uniqueHeadBatchSteps(
       continue;
     }
     const r = s as Replaced;
+    if (k + 2 + (size - i - 1) > cap) {
+      // more replaced slots than announced (no room for this slot's two entries and one per slot after it):
+      // room for two entries per slot left, once
+      cap = k + 2 * (size - i);
+      const s2 = new Uint32Array(cap + 1);
+      s2.set(starts.subarray(0, k));
+      const p2 = new Uint32Array(cap);
+      p2.set(splits.subarray(0, k));
+      const w2 = new Float64Array(cap);
+      w2.set(ws.subarray(0, k));
+      starts = s2;
+      splits = p2;
+      ws = w2;
+    }
     const s0 = w.pos;
     encodeColumnsTo(w, r.old, kc, objects);
     const p0 = w.pos;
@@ -1823,7 +1896,7 @@ export function* uniqueHeadBatchSteps(
     ws[k++] = -1;
   }
   starts[k] = w.pos;
-  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, k, objects);
+  return yield* buildFromEncoded(layout, w.buf, starts, splits, ws, k, objects, false, !w.tagged);
 }
 
 /** Most numeric head keys a sliced build sorts up front (in one go: a few milliseconds). */
@@ -1890,6 +1963,8 @@ export class Trace {
   readonly #unique: boolean;
   /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
   #uhead = new Map<unknown, Row | Replaced>();
+  /** Replaced-row slots put in `#uhead` since it was last emptied (sizes its build's entry arrays). */
+  #uheadReplaced = 0;
   /**
    * The sealed batches' smallest and largest keys as numbers, when the key is one numeric column (`#rangeOf`
    * is the batch list they were computed for; a new list recomputes them on demand).
@@ -1960,6 +2035,7 @@ export class Trace {
     this.#frozen = null; // a capture holding it still builds its batch from the (unchanged) frozen head
     this.#head.clear();
     this.#uhead.clear();
+    this.#uheadReplaced = 0;
     this.#lastKey = NO_KEY;
     this.#logRows.length = 0;
     this.#logWeights.length = 0;
@@ -2043,8 +2119,10 @@ export class Trace {
     this.#lastKey = NO_KEY;
     this.#lastSlot = undefined;
     if (s === undefined) {
-      if (old !== undefined) h.set(k, { old, cur: cur ?? null });
-      else if (cur !== undefined) h.set(k, cur);
+      if (old !== undefined) {
+        h.set(k, { old, cur: cur ?? null });
+        this.#uheadReplaced++;
+      } else if (cur !== undefined) h.set(k, cur);
       else return;
       this.#headRows++;
       return;
@@ -2379,8 +2457,11 @@ export class Trace {
       // straight from the head Map, in key order when the keys are numbers (see uniqueHeadBatchSteps)
       const keys = this.#numericHeadKeys();
       if (keys !== null && keys !== ASCENDING) keys.sort();
-      const b = drain(uniqueHeadBatchSteps(this.layout, this.#uhead, keys === ASCENDING ? null : keys));
+      const b = drain(
+        uniqueHeadBatchSteps(this.layout, this.#uhead, keys === ASCENDING ? null : keys, this.#uheadReplaced),
+      );
       this.#uhead.clear();
+      this.#uheadReplaced = 0;
       this.#lastKey = NO_KEY;
       this.#headRows = 0;
       this.#push(b, merge);
@@ -2405,6 +2486,7 @@ export class Trace {
         for (let i = 0; i < keys.length; i++) this.#slotEntries(h.get(keys[i]) as Row | Replaced, emit);
       } else this.#uheadEntries(emit);
       this.#uhead.clear();
+      this.#uheadReplaced = 0;
       this.#lastKey = NO_KEY;
     }
     for (const first of this.#head.values())
@@ -2541,8 +2623,9 @@ export class Trace {
       this.#logWeights = [];
     } else if (this.#unique) {
       uhead = this.#uhead;
-      steps = uniqueHeadSteps(this.layout, uhead, this.#simpleKey);
+      steps = uniqueHeadSteps(this.layout, uhead, this.#simpleKey, this.#uheadReplaced);
       this.#uhead = new Map();
+      this.#uheadReplaced = 0;
       this.#lastKey = NO_KEY;
       this.#lastSlot = undefined;
     } else {

@@ -166,6 +166,8 @@ test('nested values: the inline form round-trips exactly, in value columns and t
     rows.map(() => 1),
   );
   assert.equal(b.objects, null, 'value columns need no object table');
+  // its writer wrote inline values: not known to be free of them, so its segment is scanned for the tag
+  assert.equal(b.untagged, false);
   for (let i = 0; i < rows.length; i++) {
     const back = b.row(i);
     assert.equal(exactRow(back), exactRow(rows[i] as Row), `row ${i}`);
@@ -207,6 +209,7 @@ test('nested values in key columns go inline in their ordered key form (v6: no o
   );
   for (let i = 0; i < b.length; i++) assert.equal(b.arena[b.offsets[i] as number], K_ORD);
   assert.equal(b.objects, null);
+  assert.equal(b.untagged, false);
   const seg = encodeSegment(b, [...SQL_VALUE_CODECS]);
   assert.equal(readSegment(seg.bytes).version, SEGMENT_V_TRACE6);
   const dec = decodeSegment(seg.bytes, [...SQL_VALUE_CODECS]) as TraceBatch;

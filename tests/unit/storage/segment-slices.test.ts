@@ -15,7 +15,7 @@ import {
   STREAM_MIN_BYTES,
   tracePayloadPieces,
 } from '../../../src/storage/segment.ts';
-import { buildBatch, type TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import { buildBatch, mergeBatches, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import { CODECS } from './support.ts';
 
@@ -64,7 +64,17 @@ describe('sliced segment encoding', () => {
   });
 
   test('the scan for nested-value tags pauses too (an arena full of tag bytes but no nested value)', () => {
-    const { pausesBeforeFirstPiece } = slices(tb);
+    // the same entries, not known to be free of tags (as decoded from a file): the scan walks them
+    const unknown = new TraceBatch({
+      layout: tb.layout,
+      arena: tb.arena,
+      offsets: tb.offsets,
+      splits: tb.splits,
+      weights: tb.wts,
+      objects: tb.objects,
+    });
+    assert.equal(unknown.untagged, false);
+    const { pausesBeforeFirstPiece } = slices(unknown);
     // the whole batch is walked (no entry holds a tagged value), pausing every ENTRIES_PER_SLICE entries
     assert.ok(
       pausesBeforeFirstPiece >= Math.floor(n / ENTRIES_PER_SLICE) - 1,
@@ -111,5 +121,42 @@ describe('sliced segment encoding', () => {
     assert.equal(other.hash, seg.hash);
     // and the synchronous encoder writes the same payload (its zstd frame is the one-shot one)
     assert.ok(readSegmentPayload(encodeSegment(tb, CODECS).bytes).equals(payload));
+  });
+
+  test('a slice of the index sized by the slice before it grows when its entries take more bytes', () => {
+    // the first slice's weights are 1 (one varint byte each), the later ones up to 2^40 (six bytes): each slice's
+    // writer, sized by the one before, must grow; a write past its end would be lost and the index decode wrong
+    const m = 3 * ENTRIES_PER_SLICE + 5;
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < m; i++) {
+      rows.push([i, i % 7]);
+      ws.push(i < ENTRIES_PER_SLICE ? 1 : i < 2 * ENTRIES_PER_SLICE ? 300 + i : -(2 ** 40) - i);
+    }
+    const big = buildBatch(traceLayout(2, [0]), rows, ws);
+    const seg = encodeSegment(big, CODECS);
+    const back = decodeSegment(seg.bytes, CODECS, { hash: seg.hash, rows: m }) as TraceBatch;
+    assert.ok(back.arena.equals(big.arena));
+    assert.deepEqual([...back.offsets], [...big.offsets]);
+    assert.deepEqual([...back.wts], ws);
+  });
+
+  test('a batch built from rows without nested values is written without the scan; merges keep that', () => {
+    assert.equal(tb.untagged, true, 'built by buildBatch from rows of numbers and strings');
+    const { pausesBeforeFirstPiece, pieces } = slices(tb);
+    assert.equal(pausesBeforeFirstPiece, 0, 'no walk of the entries before the first piece');
+    // the payload is the one the walk gives (no nested value: format v3, no inline codec)
+    const unknown = new TraceBatch({
+      layout: tb.layout,
+      arena: tb.arena,
+      offsets: tb.offsets,
+      splits: tb.splits,
+      weights: tb.wts,
+      objects: tb.objects,
+    });
+    assert.ok(Buffer.concat(pieces).equals(Buffer.concat(slices(unknown).pieces)));
+    const other = buildBatch(traceLayout(3, [0]), [[n + 1, 'x', 1]], [1]);
+    assert.equal(mergeBatches(tb, other).untagged, true);
+    assert.equal(mergeBatches(unknown, other).untagged, false);
   });
 });
