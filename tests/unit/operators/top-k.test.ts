@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StateBatches } from '../../../src/circuit/operator.ts';
-import { type TopKSpec, topK } from '../../../src/operators/top-k.ts';
+import { type TopKOperator, type TopKSpec, topK } from '../../../src/operators/top-k.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
 import { setTraceHeadMin, TraceParts } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row } from '../../../src/zset/value.ts';
@@ -40,6 +40,39 @@ function reference(integral: ZSetMap, spec: TopKSpec): Batch {
     }
   }
   return out;
+}
+
+/**
+ * At step `s`: every `deltaEvery` steps the original's delta goes to the warm copy; every `restoreEvery` steps a
+ * copy restored from the last snapshot plus the deltas, the warm copy and the original must hold the same state,
+ * and the run continues from the restored copy or (every other time) from the warm one, whose outputs are then
+ * checked like the original's. Returns the copies to go on with.
+ */
+function cycleCopies(
+  spec: TopKSpec,
+  s: number,
+  deltaEvery: number,
+  restoreEvery: number,
+  c: { op: TopKOperator; warm: TopKOperator; snap: StateBatches; deltas: StateBatches[] },
+): { op: TopKOperator; warm: TopKOperator; snap: StateBatches } {
+  let { op, warm, snap } = c;
+  if (s % deltaEvery === deltaEvery - 1) {
+    const d = op.takeDelta();
+    c.deltas.push(d);
+    warm.apply({ input: [d.input ?? emptyBatch()] });
+  }
+  if (s % restoreEvery !== restoreEvery - 1) return { op, warm, snap };
+  const r = topK(spec);
+  r.restore({ input: [snap.input ?? emptyBatch(), ...c.deltas.map((x) => x.input ?? emptyBatch())] });
+  assert.deepEqual(norm(r.snapshot().input ?? emptyBatch()), norm(op.snapshot().input ?? emptyBatch()));
+  assert.deepEqual(norm(warm.snapshot().input ?? emptyBatch()), norm(r.snapshot().input ?? emptyBatch()));
+  op = s % (2 * restoreEvery) === restoreEvery - 1 ? warm : r;
+  op.trackChanges(true);
+  snap = op.snapshot();
+  c.deltas.length = 0;
+  warm = topK(spec);
+  warm.restore({ input: [snap.input ?? emptyBatch()] });
+  return { op, warm, snap };
 }
 
 describe('top-k', () => {
@@ -654,31 +687,7 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
         for (let i = 0; i < out.rows.length; i++) outAcc.add(out.rows[i] ?? [], out.weights[i] ?? 0);
         assert.deepEqual(norm(outAcc.toBatch()), norm(reference(integral, spec)), `seed ${seed} step ${s}`);
         maxCached = Math.max(maxCached, op.entryCount);
-        if (s % 20 === 19) {
-          const d = op.takeDelta();
-          deltas.push(d);
-          warm.apply({ input: [d.input ?? emptyBatch()] });
-        }
-        if (s % 100 === 99) {
-          // continue from a restored copy, or (every other time) from the warm copy that applied the deltas: its
-          // outputs from here on are checked against the recomputation like the original's
-          const r = topK(spec);
-          r.restore({ input: [snap.input ?? emptyBatch(), ...deltas.map((x) => x.input ?? emptyBatch())] });
-          assert.deepEqual(
-            norm(r.snapshot().input ?? emptyBatch()),
-            norm(op.snapshot().input ?? emptyBatch()),
-          );
-          assert.deepEqual(
-            norm(warm.snapshot().input ?? emptyBatch()),
-            norm(r.snapshot().input ?? emptyBatch()),
-          );
-          op = s % 200 === 99 ? warm : r;
-          op.trackChanges(true);
-          snap = op.snapshot();
-          deltas.length = 0;
-          warm = topK(spec);
-          warm.restore({ input: [snap.input ?? emptyBatch()] });
-        }
+        ({ op, warm, snap } = cycleCopies(spec, s, 20, 100, { op, warm, snap, deltas }));
       }
       const held = norm(op.snapshot().input ?? emptyBatch()).length;
       assert.ok(held > 150, `${held} rows in the state`);
@@ -815,29 +824,7 @@ describe('top-k keeps only the first rows of each group in memory (the rest in i
           assert.deepEqual(norm(step1(captured, b)), norm(out), `seed ${seed} step ${s}: captured copy`);
           captured.snapshot();
           evictedSeen = Math.max(evictedSeen, op.stateGroupCount - op.groupCount);
-          if (s % 15 === 14) {
-            const d = op.takeDelta();
-            deltas.push(d);
-            warm.apply({ input: [d.input ?? emptyBatch()] });
-          }
-          if (s % 60 === 59) {
-            const r = topK(spec);
-            r.restore({ input: [snap.input ?? emptyBatch(), ...deltas.map((x) => x.input ?? emptyBatch())] });
-            assert.deepEqual(
-              norm(r.snapshot().input ?? emptyBatch()),
-              norm(op.snapshot().input ?? emptyBatch()),
-            );
-            assert.deepEqual(
-              norm(warm.snapshot().input ?? emptyBatch()),
-              norm(r.snapshot().input ?? emptyBatch()),
-            );
-            op = s % 120 === 59 ? warm : r;
-            op.trackChanges(true);
-            snap = op.snapshot();
-            deltas.length = 0;
-            warm = topK(spec);
-            warm.restore({ input: [snap.input ?? emptyBatch()] });
-          }
+          ({ op, warm, snap } = cycleCopies(spec, s, 15, 60, { op, warm, snap, deltas }));
         }
         assert.ok(evictedSeen > 20, `at most ${evictedSeen} partitions were out of the cache at once`);
       } finally {
