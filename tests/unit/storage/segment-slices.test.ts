@@ -17,7 +17,7 @@ import {
 } from '../../../src/storage/segment.ts';
 import { buildBatch, mergeBatches, TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
-import { CODECS } from './support.ts';
+import { CODECS, turnCounter } from './support.ts';
 
 /** `n` rows `[id, text, amount]` keyed by id; the texts hold bytes 0x21 and 0x22 ('!', '"'), the inline and ordered tags. */
 function bigBatch(n: number): TraceBatch {
@@ -46,6 +46,18 @@ function slices(tb: TraceBatch): { pieces: Buffer[]; pauses: number; pausesBefor
   return { pieces, pauses, pausesBeforeFirstPiece };
 }
 
+/** The same entries as `b`, not known to be free of nested-value tags (as a batch decoded from a file). */
+function unmarked(b: TraceBatch): TraceBatch {
+  return new TraceBatch({
+    layout: b.layout,
+    arena: b.arena,
+    offsets: b.offsets,
+    splits: b.splits,
+    weights: b.wts,
+    objects: b.objects,
+  });
+}
+
 describe('sliced segment encoding', () => {
   const n = 200_000;
   const tb = bigBatch(n);
@@ -65,14 +77,7 @@ describe('sliced segment encoding', () => {
 
   test('the scan for nested-value tags pauses too (an arena full of tag bytes but no nested value)', () => {
     // the same entries, not known to be free of tags (as decoded from a file): the scan walks them
-    const unknown = new TraceBatch({
-      layout: tb.layout,
-      arena: tb.arena,
-      offsets: tb.offsets,
-      splits: tb.splits,
-      weights: tb.wts,
-      objects: tb.objects,
-    });
+    const unknown = unmarked(tb);
     assert.equal(unknown.untagged, false);
     const { pausesBeforeFirstPiece } = slices(unknown);
     // the whole batch is walked (no entry holds a tagged value), pausing every ENTRIES_PER_SLICE entries
@@ -93,21 +98,15 @@ describe('sliced segment encoding', () => {
       return b;
     }) as typeof Buffer.concat;
     let seg: Awaited<ReturnType<typeof encodeSegmentAsync>>;
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const counter = turnCounter();
     try {
       seg = await encodeSegmentAsync(tb, CODECS);
     } finally {
       Buffer.concat = concat;
-      ticking = false;
+      counter.stop();
     }
     assert.ok(largest < STREAM_MIN_BYTES, `a ${largest}-byte buffer was concatenated`);
-    assert.ok(turns >= Math.floor(n / ENTRIES_PER_SLICE), `${turns} event-loop turns`);
+    assert.ok(counter.turns() >= Math.floor(n / ENTRIES_PER_SLICE), `${counter.turns()} event-loop turns`);
     assert.ok(readSegmentPayload(seg.bytes).equals(payload), 'the decompressed payload is the one-shot one');
     const back = decodeSegment(seg.bytes, CODECS, { hash: seg.hash, rows: n }) as TraceBatch;
     assert.ok(back.arena.equals(tb.arena));
@@ -146,14 +145,7 @@ describe('sliced segment encoding', () => {
     const { pausesBeforeFirstPiece, pieces } = slices(tb);
     assert.equal(pausesBeforeFirstPiece, 0, 'no walk of the entries before the first piece');
     // the payload is the one the walk gives (no nested value: format v3, no inline codec)
-    const unknown = new TraceBatch({
-      layout: tb.layout,
-      arena: tb.arena,
-      offsets: tb.offsets,
-      splits: tb.splits,
-      weights: tb.wts,
-      objects: tb.objects,
-    });
+    const unknown = unmarked(tb);
     assert.ok(Buffer.concat(pieces).equals(Buffer.concat(slices(unknown).pieces)));
     const other = buildBatch(traceLayout(3, [0]), [[n + 1, 'x', 1]], [1]);
     assert.equal(mergeBatches(tb, other).untagged, true);

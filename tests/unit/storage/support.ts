@@ -126,3 +126,20 @@ export function allKindsBatch(): Batch {
   const weights = [1, -1, 3, -7, 2 ** 40, -(2 ** 50), 2 ** 52, -(2 ** 52), 1];
   return { rows, weights };
 }
+
+/** Counts turns of the event loop (one `setImmediate` each) from now until `stop()`. */
+export function turnCounter(): { turns: () => number; stop: () => void } {
+  let turns = 0;
+  let ticking = true;
+  const tick = (): void => {
+    turns++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return {
+    turns: () => turns,
+    stop: () => {
+      ticking = false;
+    },
+  };
+}

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildBatch, PendingBatch, type TraceBatch, traceLayout } from '../../../src/zset/trace.ts';
+import { turnCounter } from '../storage/support.ts';
 
 /** A build of `slices` steps that records, at each step, its name and the turn of the event loop it ran in. */
 function recording(name: string, slices: number, log: Array<[string, number]>, turn: () => number) {
@@ -21,16 +22,10 @@ function recording(name: string, slices: number, log: Array<[string, number]>, t
 
 describe('pending batches: sliced builds are queued', () => {
   test('builds settled together run one after another, one slice per event-loop turn', async () => {
-    let turns = 0;
-    let ticking = true;
-    const tick = () => {
-      turns++;
-      if (ticking) setImmediate(tick);
-    };
-    setImmediate(tick);
+    const counter = turnCounter();
     const log: Array<[string, number]> = [];
     const names = ['a', 'b', 'c'];
-    const builds = names.map((n) => recording(n, 5, log, () => turns));
+    const builds = names.map((n) => recording(n, 5, log, counter.turns));
     try {
       // slices of 0 ms: every step is its own slice
       const built = await Promise.all(builds.map((b) => b.settle(0)));
@@ -39,7 +34,7 @@ describe('pending batches: sliced builds are queued', () => {
         names,
       );
     } finally {
-      ticking = false;
+      counter.stop();
     }
     // in order: every step of a, then of b, then of c
     assert.deepEqual(log.map(([n]) => n).join(''), 'aaaaabbbbbccccc');

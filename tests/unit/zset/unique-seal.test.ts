@@ -20,17 +20,7 @@ import {
   uniqueHeadBatchSteps,
 } from '../../../src/zset/trace.ts';
 import type { Row, Value } from '../../../src/zset/value.ts';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../operators/support.ts';
 
 const int = (r: () => number, n: number): number => Math.floor(r() * n);
 
@@ -88,7 +78,7 @@ describe('unique head seal', () => {
     let swapped = 0;
     let cancelled = 0;
     for (let round = 0; round < 300; round++) {
-      const r = rng(round + 1);
+      const r = mulberry32(round + 1);
       const arity = 2 + int(r, 3);
       // numeric one-column keys (the seal walks them in key order), or a string key (Map order: the build sorts)
       const numeric = round % 3 !== 2;
@@ -160,7 +150,7 @@ describe('unique head seal', () => {
     const old = setTraceHeadMin(8);
     try {
       for (let round = 0; round < 40; round++) {
-        const r = rng(1000 + round);
+        const r = mulberry32(1000 + round);
         const t = new Trace(traceLayout(3, [0]), { unique: true, typedKeys: true });
         const model = new Map<number, Row>();
         for (let step = 0; step < 30; step++) {
