@@ -5,6 +5,9 @@
  *
  *   npx node --expose-gc bench/checkpoint/stall.ts <orders> [root]
  *
+ * Environment: HOLDFAST_NO_PREWRITE=1 builds without writes ahead (large sealed batches' files written in the
+ * background, as a pipeline does); HOLDFAST_AHEAD_SETTLE=1 takes the full checkpoint once they are done.
+ *
  * `root`: the checkout whose sources are measured (default: this one), e.g. an older commit exported with
  * `git archive <commit> | tar -x -C /tmp/old` (link its node_modules), so old and new run the same script.
  * Prints one JSON line per checkpoint: `captureCpuMs` (the capture), `mainCpuMs` / `procCpuMs` (capture until
@@ -50,10 +53,24 @@ const cp = new Checkpointer(
     if (level === 'error') errors.push(msg);
   },
 );
+// as in a pipeline: large sealed batches get their segment files written in the background (writes ahead), and
+// the event loop turns between steps (where those writes make progress). HOLDFAST_NO_PREWRITE=1 turns them off.
+const ahead = process.env.HOLDFAST_NO_PREWRITE !== '1' && 'sealedSink' in circuit.circuit;
+if (ahead) circuit.circuit.sealedSink = (b: unknown) => writer.prewrite(b);
 const c0 = process.cpuUsage();
+const w0 = performance.now();
 W.loadCustomers(circuit);
-W.upsertOrders(circuit, W.range(n), () => 0);
+// (an older checkout measured through `root` may lack the yielding build: it steps without turns then)
+if (typeof W.upsertOrdersYielding === 'function') await W.upsertOrdersYielding(circuit, W.range(n), () => 0);
+else W.upsertOrders(circuit, W.range(n), () => 0);
 const built = process.cpuUsage(c0);
+const buildWallMs = Math.round(performance.now() - w0);
+// HOLDFAST_AHEAD_SETTLE=1: the checkpoint comes once the writes ahead are done (a checkpoint requested a moment
+// after the last large merge), instead of right after the last step (the merge of most of the state ~1.7 s
+// earlier may still be written ahead then, and the checkpoint waits for it)
+const w1 = performance.now();
+if (ahead && process.env.HOLDFAST_AHEAD_SETTLE === '1') await writer.store.aheadSettled();
+const settleWaitMs = Math.round(performance.now() - w1);
 gc();
 const mem = process.memoryUsage();
 const ms = (u: { user: number; system: number }) => Math.round((u.user + u.system) / 1000);
@@ -61,6 +78,9 @@ console.log(
   JSON.stringify({
     orders: n,
     buildCpuMs: ms(built),
+    buildWallMs,
+    settleWaitMs,
+    writesAhead: ahead ? { ...writer.store.aheadStats } : null,
     heapMiB: Math.round(mem.heapUsed / 2 ** 20),
     arrayBuffersMiB: Math.round(mem.arrayBuffers / 2 ** 20),
     load: loadavg()[0],

@@ -64,6 +64,29 @@ export function upsertOrders(c: SqlCircuit, ids: Iterable<number>, version: (id:
   return n;
 }
 
+/**
+ * {@link upsertOrders}, giving the event loop a turn after every step as a pipeline does (so background work —
+ * the writes ahead of a checkpoint — makes progress between steps, as it would in a pipeline process).
+ */
+export async function upsertOrdersYielding(
+  c: SqlCircuit,
+  ids: Iterable<number>,
+  version: (id: number) => number,
+): Promise<number> {
+  let n = 0;
+  let chunk: number[] = [];
+  for (const id of ids) {
+    chunk.push(id);
+    if (chunk.length === BATCH) {
+      n += upsertOrders(c, chunk, version);
+      chunk = [];
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  if (chunk.length > 0) n += upsertOrders(c, chunk, version);
+  return n;
+}
+
 export function* range(n: number): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
 }

@@ -26,6 +26,7 @@
 import { ServiceError } from '../errors/service-error.ts';
 import type { Batch } from '../zset/batch.ts';
 import { emptyBatch } from '../zset/batch.ts';
+import { type TraceBatch, withSealedSink } from '../zset/trace.ts';
 import { isStateful, type Operator, type StateBatches, type StatefulOperator } from './operator.ts';
 
 export type NodeId = number;
@@ -51,6 +52,12 @@ export class Circuit {
   /** Whether `step` has run (`#steps` may also come from a restored snapshot). */
   #ran = false;
   #tracking = false;
+  /**
+   * Told of each large in-memory sealed batch the state's traces create while this circuit steps (see
+   * `withSealedSink` in `zset/trace.ts`): a pipeline with a checkpoint store sets it to write their segment files
+   * ahead of the next full checkpoint. Null: nobody is told.
+   */
+  sealedSink: ((b: TraceBatch) => void) | null = null;
 
   addSource(name: string): NodeId {
     if (this.#sources.has(name)) throw new Error(`duplicate source ${name}`);
@@ -98,6 +105,11 @@ export class Circuit {
    * batch of every node listed in `want`.
    */
   step(inputs: ReadonlyMap<string, Batch>, want: readonly NodeId[]): Map<NodeId, Batch> {
+    const sink = this.sealedSink;
+    return sink === null ? this.#step(inputs, want) : withSealedSink(sink, () => this.#step(inputs, want));
+  }
+
+  #step(inputs: ReadonlyMap<string, Batch>, want: readonly NodeId[]): Map<NodeId, Batch> {
     for (const name of inputs.keys()) {
       if (!this.#sources.has(name)) throw new ServiceError('UnknownInputTable', `unknown table '${name}'`);
     }

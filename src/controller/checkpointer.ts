@@ -18,7 +18,7 @@
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
 import type { CheckpointActivity, CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
-import { TraceParts } from '../zset/trace.ts';
+import { type TraceBatch, TraceParts } from '../zset/trace.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -67,6 +67,11 @@ export interface CheckpointWriter {
   /** True when the next checkpoint should be a full one (no previous checkpoint, or the delta chain is long). */
   needsFull(): boolean;
   list(): CheckpointEntry[];
+  /**
+   * Writes a large sealed batch's segment file ahead of the next full checkpoint, in the background (optional:
+   * a writer without it encodes every batch when a checkpoint lists it).
+   */
+  prewrite?(b: TraceBatch): void;
 }
 
 export interface CheckpointSource {

@@ -916,6 +916,9 @@ export class Controller {
       },
       this.#log,
     );
+    // large batches the state seals or merges get their segment files written in the background, so a full
+    // checkpoint lists them instead of encoding them while it runs
+    if (writer.prewrite !== undefined) this.circuit.circuit.sealedSink = (b) => writer.prewrite?.(b);
     cp.onWritten = (seconds, blocking) => this.timings.checkpoint?.(seconds, blocking);
     cp.schedule(options.intervalSecs, () => {
       if (this.#state === 'Running' || this.#state === 'Paused') this.checkpoint();

@@ -7,6 +7,7 @@ import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { type CatalogEntry, type CheckpointRead, CheckpointStore } from '../storage/checkpoint-store.ts';
 import type { ObjectValueCodec } from '../storage/segment.ts';
 import { enableSpill, type SpillOptions } from '../storage/spill.ts';
+import type { TraceBatch } from '../zset/trace.ts';
 import type { CheckpointEntry, CheckpointLog, CheckpointMeta, CheckpointWriter } from './checkpointer.ts';
 
 function entryOf(e: CatalogEntry): CheckpointEntry {
@@ -82,6 +83,11 @@ export class StoreCheckpointWriter implements CheckpointWriter {
   /** The checkpoint store at `dir` (for callers that use it before {@link open}, e.g. a sync pull). */
   static store(dir: string, codecs: readonly ObjectValueCodec[], log: CheckpointLog): CheckpointStore {
     return new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
+  }
+
+  /** See {@link CheckpointStore.prewrite}. */
+  prewrite(b: TraceBatch): void {
+    this.store.prewrite(b);
   }
 
   /** Checkpoints GC must keep besides the newest two (e.g. being pushed to object storage). */

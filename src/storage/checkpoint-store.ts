@@ -17,6 +17,9 @@
  * size, not content: a file damaged since it was written is caught by the hash check of every reader.)
  * A `TraceParts` may hold a frozen head still to be sealed (`Trace.capture`, `PendingBatch`): `write` seals it
  * first, in slices between event-loop turns.
+ * Writes ahead ({@link CheckpointStore.prewrite}): a large batch a pipeline's state seals or merges gets that file
+ * written in the background (encoded on a worker thread, `segment-ahead.ts`) and its stamp, so the next full
+ * checkpoint lists it; until a manifest lists it, GC keeps the file while its batch is alive.
  * A spilled batch (`zset/batch-file.ts`, segment format v5) is a segment file already: a checkpoint hard-links
  * it from the spill directory into `files/` (copies it when it cannot), never re-encodes it; the spill directory
  * is not the store's, so GC here never removes a file a live trace reads. Reading a v5 segment checks its whole
@@ -60,6 +63,7 @@ import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
 import { type Batch, emptyBatch } from '../zset/batch.ts';
 import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
 import {
+  type BatchSegment,
   loadFileBatch,
   type SealedBatch,
   type TraceBatch,
@@ -93,6 +97,7 @@ import {
   sha256Hex,
   upgradeKeys,
 } from './segment.ts';
+import { encodeOffThread } from './segment-ahead.ts';
 import { isStorageError, StorageError } from './storage-error.ts';
 
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -383,7 +388,11 @@ const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? 
  */
 type PendingSegment =
   | EncodedSegment
-  | { readonly trace: SealedBatch; readonly encoding?: Promise<EncodedSegment> | undefined };
+  | {
+      readonly trace: SealedBatch;
+      /** Its encoding, started early; null when a write ahead gave the batch its segment file meanwhile. */
+      readonly encoding?: Promise<EncodedSegment | null> | undefined;
+    };
 
 /** One operator's states: each state's segments in list order (none for an empty batch). */
 interface PendingOperator {
@@ -402,6 +411,19 @@ export class CheckpointStore {
   #last: string | null = null;
   /** Newer checkpoints the last {@link readLatest} skipped as not intact, newest first (for error messages). */
   skipped: Array<{ uuid: string; reason: string; details: Record<string, unknown> }> = [];
+  /** Batches whose segment file is to be written ahead of the next checkpoint ({@link prewrite}), oldest first. */
+  #ahead: Array<WeakRef<TraceBatch>> = [];
+  #aheadRunning = false;
+  /** The write ahead in progress, by batch: a checkpoint listing that batch waits for it instead of encoding. */
+  readonly #aheadBusy = new WeakMap<TraceBatch, Promise<void>>();
+  /** Batches a checkpoint has listed for encoding: not written ahead (the checkpoint writes their files). */
+  readonly #aheadTaken = new WeakSet<TraceBatch>();
+  /** Files written ahead, by hash: {@link gc} keeps each while its batch is alive (a checkpoint may list it). */
+  readonly #aheadFiles = new Map<string, WeakRef<TraceBatch>>();
+  /** Writes ahead putting a file in place now: {@link gc} leaves temporary files alone meanwhile. */
+  #aheadWriting = 0;
+  /** What writes ahead did (for benchmarks and tests). */
+  readonly aheadStats = { files: 0, bytes: 0, failed: 0, skipped: 0 };
 
   constructor(dir: string, opts: CheckpointStoreOptions = {}) {
     this.dir = dir;
@@ -454,14 +476,22 @@ export class CheckpointStore {
       // (a chain): its compression runs on the thread pool while the next frozen head is built on the event
       // loop, instead of after every build. The commit below awaits each in list order, so the files, their
       // order and their bytes are those of encoding them there (a segment's bytes depend only on its batch).
-      const early = new Map<SealedBatch, Promise<EncodedSegment>>();
+      const early = new Map<SealedBatch, Promise<EncodedSegment | null>>();
       let chain: Promise<unknown> = Promise.resolve();
-      const encodeEarly = (tb: SealedBatch): Promise<EncodedSegment> | undefined => {
+      const encodeEarly = (tb: SealedBatch): Promise<EncodedSegment | null> | undefined => {
         if (tb instanceof FileBatch || tb.segment !== null || writtenFile(tb) !== null) return undefined;
         let p = early.get(tb);
         if (p === undefined) {
-          p = chain.then(() => encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
-          chain = p.catch(() => {}); // a failure is the commit's to report (it awaits p), and ends no chain
+          const encode = (): Promise<EncodedSegment> => {
+            const q = chain.then(() => encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
+            chain = q.catch(() => {}); // a failure is the commit's to report (it awaits q), and ends no chain
+            return q;
+          };
+          // a write ahead of this batch in progress: wait for its file (off the chain, which goes on with the
+          // other batches) rather than encoding the batch twice; one not started yet is left to this checkpoint
+          const ahead = this.#aheadBusy.get(tb);
+          this.#aheadTaken.add(tb);
+          p = ahead === undefined ? encode() : ahead.then(() => (tb.segment !== null ? null : encode()));
           early.set(tb, p);
         }
         return p;
@@ -488,6 +518,68 @@ export class CheckpointStore {
       }
       return this.#commit(snapshot.steps, pending, meta, opts);
     });
+  }
+
+  /**
+   * Writes batch `b`'s segment file ahead of the next checkpoint, in the background: a pipeline's circuit reports
+   * each large batch its traces seal or merge (`Circuit.sealedSink`), so a full checkpoint later lists the file
+   * (stamped on the batch: `segment`) instead of encoding and compressing the batch while it runs. One batch at
+   * a time, oldest first; a batch collected or given a segment file meanwhile is skipped. The file is the one the
+   * checkpoint would write (same bytes, same name); until a checkpoint lists it, {@link gc} keeps it while the
+   * batch is alive. A failure (a full disk) only counts: the checkpoint encodes the batch and reports the error.
+   */
+  prewrite(b: TraceBatch): void {
+    this.#ahead.push(new WeakRef(b));
+    if (!this.#aheadRunning) void this.#runAhead();
+  }
+
+  /** Resolves once every write ahead asked for so far is done (tests, benchmarks). */
+  async aheadSettled(): Promise<void> {
+    while (this.#aheadRunning) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  async #runAhead(): Promise<void> {
+    this.#aheadRunning = true;
+    try {
+      for (let ref = this.#ahead.shift(); ref !== undefined; ref = this.#ahead.shift()) {
+        const b = ref.deref();
+        if (b === undefined || b.segment !== null || this.#aheadTaken.has(b)) {
+          this.aheadStats.skipped++;
+          continue;
+        }
+        const p = this.#writeAhead(b);
+        this.#aheadBusy.set(b, p);
+        await p;
+        this.#aheadBusy.delete(b);
+      }
+    } finally {
+      this.#aheadRunning = false;
+    }
+  }
+
+  async #writeAhead(b: TraceBatch): Promise<void> {
+    try {
+      // on a worker thread when it can be (no nested values): the event loop only copies the arrays
+      const seg =
+        (await encodeOffThread(b, this.#level)) ??
+        (await encodeSegmentAsync(b, this.#codecs, this.#levelOpt()));
+      this.#aheadFiles.set(seg.hash, new WeakRef(b));
+      this.#aheadWriting++;
+      try {
+        const path = this.filePath(seg.hash);
+        if ((await sizeOf(path)) !== seg.size) {
+          await ensureDir(join(this.dir, FILES_DIR));
+          await writeFileAtomic(path, seg.bytes);
+          this.aheadStats.files++;
+          this.aheadStats.bytes += seg.size;
+        }
+      } finally {
+        this.#aheadWriting--;
+      }
+      if (b.segment === null) b.segment = { hash: seg.hash, size: seg.size, rows: seg.rows };
+    } catch {
+      this.aheadStats.failed++;
+    }
   }
 
   #levelOpt(): { level?: number } {
@@ -574,7 +666,16 @@ export class CheckpointStore {
               done.add(known.hash);
               continue;
             }
-            seg = await (pendingSeg.encoding ?? encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
+            const early = await pendingSeg.encoding;
+            if (early === null) {
+              // written ahead while the checkpoint waited for it: listed as above
+              const ref = tb.segment as BatchSegment;
+              list.push({ hash: ref.hash, size: ref.size, rows: ref.rows });
+              if (!done.has(ref.hash)) filesReused++;
+              done.add(ref.hash);
+              continue;
+            }
+            seg = early ?? (await encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
             stamped.push([tb, { hash: seg.hash, size: seg.size, rows: seg.rows }]);
           } else seg = pendingSeg;
           list.push({ hash: seg.hash, size: seg.size, rows: seg.rows });
@@ -902,8 +1003,11 @@ export class CheckpointStore {
       const fdir = join(this.dir, FILES_DIR);
       let removedFiles = 0;
       let freedBytes = 0;
+      for (const [hash, ref] of this.#aheadFiles)
+        if (ref.deref() === undefined) this.#aheadFiles.delete(hash);
       for (const name of await listDir(fdir)) {
-        if (referenced.has(name)) continue;
+        if (referenced.has(name) || this.#aheadFiles.has(name)) continue;
+        if (this.#aheadWriting > 0 && isTempName(name)) continue; // perhaps a write ahead's
         if (!HASH_RE.test(name) && !isTempName(name)) continue; // not ours
         const size = (await sizeOf(join(fdir, name))) ?? 0;
         if (await removeFile(join(fdir, name))) {

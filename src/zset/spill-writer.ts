@@ -6,8 +6,8 @@
  * reads) at its next seal check. Feldera's `min_step_storage_bytes` (default: never) likewise keeps a step's
  * batches in memory and lets the merger put large batches on storage.
  *
- * State: the worker (started on first use; its reply port is referenced only while jobs are in flight, so it
- * never keeps the process alive; replies are read by a listener or, between steps, by {@link pollWrites}); the jobs in flight, in order; the bytes they hold ({@link MAX_PENDING_BYTES} at most: beyond
+ * State: the worker (a `JobWorker`: started on first use, never keeping the process alive by itself; replies are
+ * read by a listener or, between steps, by {@link pollWrites}); the writes in flight; the bytes they hold ({@link MAX_PENDING_BYTES} at most: beyond
  * it {@link writeInBackground} declines and the caller writes synchronously, so memory stays bounded however
  * fast batches are sealed); a count of completed writes ({@link writesCompleted}: a trace looks for batches to
  * swap only when it changed).
@@ -18,7 +18,7 @@
  * completes. A crash before a write completes loses nothing: no checkpoint or journal refers to spill files, and
  * the spill directory is emptied when a pipeline starts.
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { JobWorker } from '../util/job-worker.ts';
 import {
   BLOCK_BYTES,
   type EntryArrays,
@@ -74,18 +74,9 @@ export class PendingWrite {
   }
 }
 
-interface Job {
-  readonly pw: PendingWrite;
-  readonly objects: Map<string, ObjectValue> | null;
-}
-
-let worker: Worker | null = null;
-/** Where the worker's replies arrive: read by a listener, or synchronously by {@link pollWrites}. */
-let replies: MessagePort | null = null;
-/** The worker failed (it could not start, or died): writes are synchronous from then on. */
-let broken = false;
-const jobs = new Map<number, Job>();
-let nextId = 1;
+const worker = new JobWorker<SpillReply>(new URL('./spill-worker.ts', import.meta.url));
+/** Writes in flight. */
+const inFlight = new Set<PendingWrite>();
 let pendingBytes = 0;
 let completed = 0;
 
@@ -99,70 +90,12 @@ export function pendingWriteBytes(): number {
   return pendingBytes;
 }
 
-function settle(id: number, f: FileBatch | null): void {
-  const j = jobs.get(id);
-  if (j === undefined) return;
-  jobs.delete(id);
-  pendingBytes -= j.pw.bytes;
-  completed++;
-  if (jobs.size === 0) replies?.unref();
-  j.pw.complete(f);
-}
-
-function failAll(): void {
-  worker = null;
-  replies?.close();
-  replies = null;
-  broken = true;
-  for (const id of [...jobs.keys()]) settle(id, null);
-}
-
-function onReply(r: SpillReply): void {
-  const j = jobs.get(r.id);
-  if (j === undefined) return;
-  if ('error' in r) {
-    settle(r.id, null);
-    return;
-  }
-  let f: FileBatch | null = null;
-  try {
-    f = openBatchFile(r.path, r.hash, j.objects);
-  } catch {
-    // unreadable: written again synchronously by the trace
-  }
-  settle(r.id, f);
-}
-
 /**
  * Takes the replies of writes completed so far without waiting for a turn of the event loop (a caller that
  * steps in a loop without yielding — a benchmark, a replay — still sees its writes complete).
  */
 export function pollWrites(): void {
-  const port = replies;
-  if (port === null || jobs.size === 0) return;
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port))
-    onReply(m.message as SpillReply);
-}
-
-function ensureWorker(): Worker {
-  if (worker !== null) return worker;
-  const { port1, port2 } = new MessageChannel();
-  const w = new Worker(new URL('./spill-worker.ts', import.meta.url), {
-    workerData: { replies: port2 },
-    transferList: [port2],
-  });
-  port1.on('message', onReply);
-  port1.unref();
-  replies = port1;
-  w.on('error', () => {
-    if (worker === w) failAll();
-  });
-  w.on('exit', () => {
-    if (worker === w) failAll();
-  });
-  w.unref();
-  worker = w;
-  return w;
+  worker.poll();
 }
 
 /**
@@ -176,7 +109,7 @@ export function writeInBackground(
   objects: ReadonlyMap<string, ObjectValue> | null,
   dataBytes: number,
 ): PendingWrite | null {
-  if (broken || (pendingBytes > 0 && pendingBytes + dataBytes > MAX_PENDING_BYTES)) return null;
+  if (worker.broken || (pendingBytes > 0 && pendingBytes + dataBytes > MAX_PENDING_BYTES)) return null;
   const objBytes =
     objects !== null && objects.size > 0
       ? new Uint8Array(c.encodeObjects(layout, objects))
@@ -187,10 +120,23 @@ export function writeInBackground(
     splits: e.splits.slice(),
     weights: e.weights.slice(),
   };
-  const w = ensureWorker();
-  const id = nextId++;
   const pw = new PendingWrite(dataBytes);
-  const job: SpillJob = {
+  const kept = objects === null ? null : new Map(objects);
+  const done = (r: SpillReply | null): void => {
+    inFlight.delete(pw);
+    pendingBytes -= pw.bytes;
+    completed++;
+    let f: FileBatch | null = null;
+    if (r !== null && !('error' in r)) {
+      try {
+        f = openBatchFile(r.path, r.hash, kept);
+      } catch {
+        // unreadable: written again synchronously by the trace
+      }
+    }
+    pw.complete(f);
+  };
+  const job = (id: number): SpillJob => ({
     id,
     dir: c.dir,
     layout: {
@@ -203,21 +149,25 @@ export function writeInBackground(
     blockBytes: c.blockBytes ?? BLOCK_BYTES,
     entries,
     objBytes,
-  };
-  jobs.set(id, { pw, objects: objects === null ? null : new Map(objects) });
+  });
+  inFlight.add(pw);
   pendingBytes += dataBytes;
-  if (jobs.size === 1) replies?.ref();
-  w.postMessage(job, [
+  const sent = worker.send(job, done, [
     entries.arena.buffer as ArrayBuffer,
     entries.offsets.buffer as ArrayBuffer,
     entries.splits.buffer as ArrayBuffer,
     entries.weights.buffer as ArrayBuffer,
     objBytes.buffer as ArrayBuffer,
   ]);
+  if (sent === null) {
+    inFlight.delete(pw);
+    pendingBytes -= dataBytes;
+    return null;
+  }
   return pw;
 }
 
 /** Resolves once every background write started so far has completed (or failed). */
 export async function backgroundWritesSettled(): Promise<void> {
-  await Promise.all([...jobs.values()].map((j) => j.pw.done));
+  await Promise.all([...inFlight].map((pw) => pw.done));
 }

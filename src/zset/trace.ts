@@ -1402,6 +1402,49 @@ function placed(b: TraceBatch): SealedBatch {
 const PENDING = new WeakMap<TraceBatch, PendingWrite>();
 
 /**
+ * Entries from which a new in-memory sealed batch is reported to the stepping circuit's sealed-batch sink
+ * ({@link withSealedSink}): a batch that large usually outlives the next full checkpoint (the spine merges a batch
+ * only once the smaller ones add up to it), so writing its segment file ahead of it is rarely wasted.
+ */
+export const PREWRITE_MIN_ENTRIES = 1 << 18;
+
+/** The sink of the circuit stepping now, if it has one (set by {@link withSealedSink} around its step). */
+let sealedSink: ((b: TraceBatch) => void) | null = null;
+/** Batches reported to a sink already (each is reported once). */
+const REPORTED = new WeakSet<TraceBatch>();
+
+/**
+ * Runs `fn` (a circuit's step) with `sink` told of every in-memory sealed batch of at least
+ * {@link PREWRITE_MIN_ENTRIES} entries that a trace's seal or merge creates meanwhile and that has no segment file
+ * and no background spill write: a pipeline's checkpoint store writes their segment files in the background,
+ * so the next full checkpoint lists them instead of encoding them (`CheckpointStore.prewrite`). Per circuit, not
+ * per process: a sink sees only the batches of the circuit that set it.
+ */
+export function withSealedSink<T>(sink: ((b: TraceBatch) => void) | null, fn: () => T): T {
+  const prev = sealedSink;
+  sealedSink = sink;
+  try {
+    return fn();
+  } finally {
+    sealedSink = prev;
+  }
+}
+
+function reportSealed(sink: (b: TraceBatch) => void, bs: readonly SealedBatch[]): void {
+  for (const b of bs)
+    if (
+      b instanceof TraceBatch &&
+      b.length >= PREWRITE_MIN_ENTRIES &&
+      b.segment === null &&
+      !PENDING.has(b) &&
+      !REPORTED.has(b)
+    ) {
+      REPORTED.add(b);
+      sink(b);
+    }
+}
+
+/**
  * The batch file of an in-memory batch whose background write is in flight or done (a checkpoint lists that
  * file instead of encoding the batch: it waits for the write, so it lists only complete files); null when the
  * batch has no background write or the write failed.
@@ -2598,6 +2641,7 @@ export class Trace {
     }
     this.#spillBehind(bs);
     this.#batches = bs;
+    if (sealedSink !== null) reportSealed(sealedSink, bs);
   }
 
   /**

@@ -1,0 +1,186 @@
+/**
+ * Writes ahead (issue 16: a full checkpoint of a large state in about a second): a large batch a trace seals or
+ * merges gets its segment file written in the background, on a worker thread, with the bytes a checkpoint would
+ * write for it; the next full checkpoint lists that file instead of encoding the batch; a checkpoint that meets a
+ * write ahead in progress waits for it rather than encoding twice; GC keeps a file written ahead while its batch
+ * lives; a circuit stepping with a sink reports its large new batches, once each, and only its own.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { CircuitSnapshot } from '../../../src/circuit/circuit.ts';
+import { compileProgram } from '../../../src/sql/program.ts';
+import { CheckpointStore } from '../../../src/storage/checkpoint-store.ts';
+import { encodeSegmentAsync } from '../../../src/storage/segment.ts';
+import { encodeOffThread } from '../../../src/storage/segment-ahead.ts';
+import {
+  buildBatch,
+  PREWRITE_MIN_ENTRIES,
+  setTraceHeadMin,
+  type TraceBatch,
+  TraceParts,
+  traceLayout,
+} from '../../../src/zset/trace.ts';
+import type { Row } from '../../../src/zset/value.ts';
+import { assertSameBatch, CODECS, withTempDir } from './support.ts';
+
+const META = { fingerprint: 'fp-ahead', processed_records: 0 };
+
+function batchOf(from: number, to: number, text = (i: number) => `row-${i % 97}`): TraceBatch {
+  const layout = traceLayout(3, [0]);
+  const rows: Row[] = [];
+  const ws: number[] = [];
+  for (let i = from; i < to; i++) {
+    rows.push([i, text(i), i % 3 === 0 ? null : i * 0.5]);
+    ws.push(i % 5 === 0 ? -2 : 1);
+  }
+  return buildBatch(layout, rows, ws);
+}
+
+const snapshotOf = (b: TraceBatch): CircuitSnapshot => ({
+  steps: 1,
+  operators: { op: { s: new TraceParts([b]) } },
+});
+
+test('the worker encodes a batch to the bytes a checkpoint writes on the main thread', async () => {
+  // small and large (streamed into zstd in pieces), plain and with non-ASCII strings
+  for (const b of [
+    batchOf(0, 2000),
+    batchOf(0, 300_000),
+    batchOf(10, 5000, (i) => `é${'x'.repeat(i % 40)}☃`),
+  ]) {
+    const off = await encodeOffThread(b, undefined);
+    assert.ok(off !== null, 'encoded off the thread');
+    const main = await encodeSegmentAsync(b, CODECS);
+    assert.equal(off.hash, main.hash);
+    assert.equal(off.size, main.size);
+    assert.equal(off.rows, main.rows);
+    assert.ok(off.bytes.equals(main.bytes));
+    // and a different batch gives different bytes (the comparison can fail)
+    assert.notEqual((await encodeOffThread(batchOf(1, 2000), undefined))?.hash, main.hash);
+  }
+});
+
+test('a full checkpoint lists a file written ahead instead of writing it; the state restores', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    const big = batchOf(0, 50_000);
+    store.prewrite(big);
+    await store.aheadSettled();
+    assert.deepEqual(store.aheadStats, { files: 1, bytes: big.segment?.size, failed: 0, skipped: 0 });
+    const seg = big.segment;
+    assert.ok(seg !== null, 'the batch is stamped with its file');
+    const onDisk = readFileSync(join(dir, 'files', seg.hash));
+    assert.equal(onDisk.length, seg.size);
+    assert.ok(onDisk.equals((await encodeSegmentAsync(big, CODECS)).bytes), 'the bytes a checkpoint writes');
+
+    const r = await store.write(snapshotOf(big), META);
+    assert.equal(r.filesWritten, 0, 'nothing encoded or written: the file is listed');
+    assert.equal(r.filesReused, 1);
+    const back = await store.read(r.entry.uuid);
+    assertSameBatch(back.snapshot.operators.op?.s as TraceParts, big);
+
+    // asking again for a batch that has its file does nothing
+    store.prewrite(big);
+    await store.aheadSettled();
+    assert.equal(store.aheadStats.files, 1);
+    assert.equal(store.aheadStats.skipped, 1);
+  });
+});
+
+test('a checkpoint that meets a write ahead in progress waits for it and encodes the batch once', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    const big = batchOf(0, 400_000);
+    store.prewrite(big); // in progress: the copy into shared memory has not even finished
+    const r = await store.write(snapshotOf(big), META);
+    assert.equal(store.aheadStats.files, 1, 'written ahead');
+    assert.equal(r.filesWritten, 0, 'the checkpoint did not write it again');
+    assert.equal(r.filesReused, 1);
+    assert.deepEqual(
+      readdirSync(join(dir, 'files')).filter((n) => !n.includes('.tmp-')),
+      [big.segment?.hash],
+      'one file',
+    );
+    assertSameBatch((await store.read(r.entry.uuid)).snapshot.operators.op?.s as TraceParts, big);
+  });
+});
+
+test('GC keeps a file written ahead while its batch lives, and removes it once the batch is gone', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    await store.write(snapshotOf(batchOf(0, 100)), META);
+    let big: TraceBatch | null = batchOf(1000, 60_000);
+    store.prewrite(big);
+    await store.aheadSettled();
+    const hash = big.segment?.hash as string;
+    const files = () => readdirSync(join(dir, 'files'));
+    await store.gc({ keep: 1 });
+    assert.ok(files().includes(hash), 'kept: the next checkpoint may list it');
+    big = null;
+    // the batch is collected: its file is garbage (written ahead, never listed)
+    const gc = (globalThis as { gc?: () => void }).gc;
+    for (let i = 0; i < 20 && files().includes(hash); i++) {
+      gc?.();
+      await new Promise((r) => setTimeout(r, 10));
+      await store.gc({ keep: 1 });
+    }
+    if (gc !== undefined) assert.ok(!files().includes(hash), 'removed once its batch is gone');
+  });
+});
+
+test('a circuit stepping with a sink reports each large new batch of its own state once', async () => {
+  const program = await compileProgram(
+    'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;',
+  );
+  // heads seal at their minimum or half the state (not deferred under the head budget), so steps seal and merge
+  const oldHead = setTraceHeadMin(4096);
+  const mine = program.instantiate();
+  const other = program.instantiate();
+  const reported: TraceBatch[] = [];
+  mine.circuit.sealedSink = (b) => reported.push(b);
+  const rowsOf = (from: number, n: number): Row[] => Array.from({ length: n }, (_, i) => [from + i, i]);
+  const total = PREWRITE_MIN_ENTRIES * 3;
+  try {
+    for (let at = 0; at < total; at += 50_000) {
+      const rows = rowsOf(at, Math.min(50_000, total - at));
+      mine.step({ t: { rows, weights: rows.map(() => 1) } });
+      other.step({ t: { rows, weights: rows.map(() => 1) } });
+    }
+  } finally {
+    setTraceHeadMin(oldHead);
+  }
+  // the sealed batches of at least PREWRITE_MIN_ENTRIES entries, as a checkpoint lists them (the captured heads
+  // aside: they are sealed by the checkpoint, not by a step)
+  const sealedOf = (snap: CircuitSnapshot) =>
+    Object.values(snap.operators)
+      .flatMap((s) => Object.values(s))
+      .flatMap((b) => (b instanceof TraceParts ? b.parts.slice(0, b.parts.length - b.pending.length) : []));
+  const sealed = sealedOf(mine.circuit.snapshot()).filter((b) => b.length >= PREWRITE_MIN_ENTRIES);
+  assert.ok(sealed.length > 0, 'the state has large sealed batches');
+  for (const b of reported) assert.ok(b.length >= PREWRITE_MIN_ENTRIES, 'only large batches');
+  assert.equal(new Set(reported).size, reported.length, 'each once');
+  for (const b of sealed) assert.ok(reported.includes(b as TraceBatch), 'every large batch the state holds');
+  const theirs = sealedOf(other.circuit.snapshot());
+  assert.ok(
+    theirs.some((b) => b.length >= PREWRITE_MIN_ENTRIES),
+    'the other circuit has large batches too',
+  );
+  for (const b of theirs) assert.ok(!reported.includes(b as TraceBatch), 'not theirs');
+});
+
+test('a batch a checkpoint lists before its write ahead started is left to the checkpoint (written once)', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    const first = batchOf(0, 200_000);
+    const second = batchOf(500_000, 700_000);
+    store.prewrite(first); // in progress
+    store.prewrite(second); // waiting behind it
+    const r = await store.write(snapshotOf(second), META);
+    await store.aheadSettled();
+    assert.equal(r.filesWritten, 1, 'the checkpoint wrote the second batch');
+    assert.deepEqual(store.aheadStats, { files: 1, bytes: first.segment?.size, failed: 0, skipped: 1 });
+    assertSameBatch((await store.read(r.entry.uuid)).snapshot.operators.op?.s as TraceParts, second);
+  });
+});
