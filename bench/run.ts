@@ -35,6 +35,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
                      writes the scratch file only; the in-memory run gets the same heap (its failure point is
                      reported) unless it is the default size
   nexmark suite flags: --events N (default 500,000; quick 50,000; any value writes the scratch file only)
+                       (environment: HOLDFAST_NEXMARK_STORAGE_MIB=N runs the queries with storage, sealed
+                       trace batches of at least N MiB in batch files, as a pipeline with storage)
                        --queries q0,q5,... (a subset; writes the scratch file only)
                        --merge (replace those queries' results in bench/results/nexmark.json and rewrite the
                          BENCHMARKS.md section after each query; the other queries keep theirs, with their size)

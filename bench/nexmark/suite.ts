@@ -34,6 +34,8 @@ interface Result {
   peak_rss_mib: number;
   late_records: number;
   state: Array<{ events: number; rows: number }>;
+  /** Set when the worker ran with storage (`HOLDFAST_NEXMARK_STORAGE_MIB`): sealed batches in batch files. */
+  storage?: { min_storage_mib: number; cache_mib: number };
   /** When the query finished, and the 1-minute load average then (older reports: the report's). */
   date?: string;
   load?: number;
@@ -106,7 +108,7 @@ export function nexmarkMarkdown(r: NexmarkReport): string {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...results.map(
       (x) =>
-        `| ${x.query} | ${int(x.events)} | ${int(engine(x))} | ${num(perCpu(x))} | ${int(rate(x.events, x.engine_seconds + x.generate_seconds))} | ${x.peak_rss_mib} MiB | ${int(x.state.at(-1)?.rows ?? 0)} | ${int(x.output_rows)} | ${x.load ?? r.load_average[0]} |`,
+        `| ${x.query}${x.storage === undefined ? '' : ` (storage: batches ≥ ${x.storage.min_storage_mib} MiB in files)`} | ${int(x.events)} | ${int(engine(x))} | ${num(perCpu(x))} | ${int(rate(x.events, x.engine_seconds + x.generate_seconds))} | ${x.peak_rss_mib} MiB | ${int(x.state.at(-1)?.rows ?? 0)} | ${int(x.output_rows)} | ${x.load ?? r.load_average[0]} |`,
     ),
     '',
     ...(skipped.length > 0
