@@ -64,6 +64,7 @@ import { type Batch, emptyBatch } from '../zset/batch.ts';
 import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
 import {
   type BatchSegment,
+  isReleased,
   loadFileBatch,
   type SealedBatch,
   type TraceBatch,
@@ -524,7 +525,7 @@ export class CheckpointStore {
    * Writes batch `b`'s segment file ahead of the next checkpoint, in the background: a pipeline's circuit reports
    * each large batch its traces seal or merge (`Circuit.sealedSink`), so a full checkpoint later lists the file
    * (stamped on the batch: `segment`) instead of encoding and compressing the batch while it runs. One batch at
-   * a time, oldest first; a batch collected or given a segment file meanwhile is skipped. The file is the one the
+   * a time, oldest first; a batch collected, merged away or given a segment file meanwhile is skipped. The file is the one the
    * checkpoint would write (same bytes, same name); until a checkpoint lists it, {@link gc} keeps it while the
    * batch is alive. A failure (a full disk) only counts: the checkpoint encodes the batch and reports the error.
    */
@@ -543,7 +544,7 @@ export class CheckpointStore {
     try {
       for (let ref = this.#ahead.shift(); ref !== undefined; ref = this.#ahead.shift()) {
         const b = ref.deref();
-        if (b === undefined || b.segment !== null || this.#aheadTaken.has(b)) {
+        if (b === undefined || b.segment !== null || this.#aheadTaken.has(b) || isReleased(b)) {
           this.aheadStats.skipped++;
           continue;
         }
@@ -563,6 +564,11 @@ export class CheckpointStore {
       const seg =
         (await encodeOffThread(b, this.#level)) ??
         (await encodeSegmentAsync(b, this.#codecs, this.#levelOpt()));
+      if (isReleased(b)) {
+        // merged away while it was encoded: no checkpoint will list it
+        this.aheadStats.skipped++;
+        return;
+      }
       this.#aheadFiles.set(seg.hash, new WeakRef(b));
       this.#aheadWriting++;
       try {

@@ -1637,7 +1637,21 @@ function emptyLike(b: SealedBatch): TraceBatch {
 /** Drops a batch the trace no longer holds (a file-backed one unlinks its spill file, now or once written). */
 function release(b: SealedBatch): void {
   if (b instanceof FileBatch) b.release();
-  else PENDING.get(b)?.cancel();
+  else {
+    RELEASED.add(b);
+    PENDING.get(b)?.cancel();
+  }
+}
+
+/** In-memory batches a trace has dropped (merged away, cleared): no later checkpoint of it lists them. */
+const RELEASED = new WeakSet<TraceBatch>();
+
+/**
+ * Whether a trace has dropped `b` (merged it into a larger batch, or cleared it): a write ahead of its file
+ * would be wasted (a checkpoint already under way that lists it encodes it itself).
+ */
+export function isReleased(b: TraceBatch): boolean {
+  return RELEASED.has(b);
 }
 
 /**

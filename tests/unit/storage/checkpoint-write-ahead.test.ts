@@ -18,6 +18,7 @@ import {
   buildBatch,
   PREWRITE_MIN_ENTRIES,
   setTraceHeadMin,
+  Trace,
   type TraceBatch,
   TraceParts,
   traceLayout,
@@ -182,5 +183,22 @@ test('a batch a checkpoint lists before its write ahead started is left to the c
     assert.equal(r.filesWritten, 1, 'the checkpoint wrote the second batch');
     assert.deepEqual(store.aheadStats, { files: 1, bytes: first.segment?.size, failed: 0, skipped: 1 });
     assertSameBatch((await store.read(r.entry.uuid)).snapshot.operators.op?.s as TraceParts, second);
+  });
+});
+
+test('a batch merged away before its write ahead starts is not written', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    const trace = new Trace(traceLayout(3, [0]));
+    const busy = batchOf(500_000, 700_000);
+    const a = batchOf(0, 100_000);
+    store.prewrite(busy); // in progress
+    trace.pushBatch(a);
+    store.prewrite(a); // waiting behind it
+    trace.pushBatch(batchOf(100_000, 200_000)); // as large as `a`: merged with it, and `a` released
+    assert.equal(trace.sealedBatches().length, 1, 'merged');
+    await store.aheadSettled();
+    assert.deepEqual(store.aheadStats, { files: 1, bytes: busy.segment?.size, failed: 0, skipped: 1 });
+    assert.equal(a.segment, null, 'not written');
   });
 });

@@ -129,7 +129,9 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
   assert.equal(result.finalPull.bytes, 0);
 });
 
-test('activation wakes the loop at once: with an hour between pulls it still resolves', { timeout: 30_000 }, async () => {
+test('activation wakes the loop at once: with an hour between pulls it still resolves', {
+  timeout: 30_000,
+}, async () => {
   const d = await tempDir();
   const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
   const settings = parseSyncConfig({
