@@ -1009,8 +1009,11 @@ export class CheckpointStore {
       const fdir = join(this.dir, FILES_DIR);
       let removedFiles = 0;
       let freedBytes = 0;
-      for (const [hash, ref] of this.#aheadFiles)
-        if (ref.deref() === undefined) this.#aheadFiles.delete(hash);
+      for (const [hash, ref] of this.#aheadFiles) {
+        const b = ref.deref();
+        // collected, or merged away (no later checkpoint lists it): an unreferenced file is garbage again
+        if (b === undefined || isReleased(b)) this.#aheadFiles.delete(hash);
+      }
       for (const name of await listDir(fdir)) {
         if (referenced.has(name) || this.#aheadFiles.has(name)) continue;
         if (this.#aheadWriting > 0 && isTempName(name)) continue; // perhaps a write ahead's

@@ -200,5 +200,16 @@ test('a batch merged away before its write ahead starts is not written', async (
     await store.aheadSettled();
     assert.deepEqual(store.aheadStats, { files: 1, bytes: busy.segment?.size, failed: 0, skipped: 1 });
     assert.equal(a.segment, null, 'not written');
+    // a file written ahead whose batch is then merged away is garbage for the next GC, collected or not
+    const [merged] = trace.sealedBatches() as TraceBatch[];
+    store.prewrite(merged as TraceBatch);
+    await store.aheadSettled();
+    const hash = merged?.segment?.hash as string;
+    await store.write(snapshotOf(batchOf(0, 100)), META); // a checkpoint that does not list it
+    await store.gc({ keep: 1 });
+    assert.ok(readdirSync(join(dir, 'files')).includes(hash), 'kept while its batch is in the trace');
+    trace.pushBatch(batchOf(200_000, 400_000)); // merged with it: released
+    await store.gc({ keep: 1 });
+    assert.ok(!readdirSync(join(dir, 'files')).includes(hash), 'removed once merged away');
   });
 });
