@@ -35,16 +35,17 @@ function rows(from: number, to: number): Batch {
   return { rows: r, weights: r.map(() => 1) };
 }
 
-test('standby: bounded work while waiting, each new checkpoint loaded once, two kept locally, activation at once', async () => {
-  const d = await tempDir();
-  const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
+/**
+ * A primary pushing to `bucket` (a local store and its synchronizer) and a standby's local store and synchronizer;
+ * `push(stateOf, delta)` writes a checkpoint of `stateOf(step)` on the primary (steps count from 1) and pushes it.
+ */
+function primaryAndStandby(d: string, bucket: DirStore, pullInterval: number) {
   const settings = parseSyncConfig({
     bucket: 'b/p',
     standby: true,
     start_from_checkpoint: 'latest',
-    pull_interval: 1,
+    pull_interval: pullInterval,
   });
-  // the primary: a local store and its synchronizer
   const primaryStore = new CheckpointStore(join(d, 'primary'));
   const primary = new Synchronizer({
     settings,
@@ -52,11 +53,17 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
     identity: { id: 'pipeline-a', name: 'a' },
     stores: { bucket, read: null },
   });
+  const local = new CheckpointStore(join(d, 'standby'));
+  const synchronizer = new Synchronizer({
+    settings,
+    local,
+    identity: { id: 'pipeline-b', name: 'b' },
+    stores: { bucket, read: null },
+  });
   let step = 1;
-  const pushCheckpoint = async (delta: boolean): Promise<string> => {
-    const state = delta ? rows(10_000 + step * 10, 10_000 + step * 10 + 10) : rows(0, 5_000);
+  const push = async (stateOf: (step: number) => Batch, delta: boolean): Promise<string> => {
     const w = await primaryStore.write(
-      { steps: step, operators: { op0: { state } } },
+      { steps: step, operators: { op0: { state: stateOf(step) } } },
       { fingerprint: 'fp', processed_records: step },
       { delta },
     );
@@ -64,10 +71,18 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
     await primary.push(w.entry.uuid);
     return w.entry.uuid;
   };
+  return { settings, local, synchronizer, push };
+}
+
+test('standby: bounded work while waiting, each new checkpoint loaded once, two kept locally, activation at once', async () => {
+  const d = await tempDir();
+  const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
+  const { settings, local, synchronizer, push } = primaryAndStandby(d, bucket, 1);
+  const pushCheckpoint = (delta: boolean): Promise<string> =>
+    push((step) => (delta ? rows(10_000 + step * 10, 10_000 + step * 10 + 10) : rows(0, 5_000)), delta);
   const first = await pushCheckpoint(false);
 
   // the standby, with a warm loader that records what it is asked to load
-  const local = new CheckpointStore(join(d, 'standby'));
   const loads: string[] = [];
   let held: string | null = null;
   const warm: WarmLoader = {
@@ -85,12 +100,7 @@ test('standby: bounded work while waiting, each new checkpoint loaded once, two 
     },
   };
   const standby = new Standby({
-    synchronizer: new Synchronizer({
-      settings,
-      local,
-      identity: { id: 'pipeline-b', name: 'b' },
-      stores: { bucket, read: null },
-    }),
+    synchronizer,
     settings,
     store: local,
     warm,
@@ -134,43 +144,15 @@ test('activation wakes the loop at once: with an hour between pulls it still res
 }, async () => {
   const d = await tempDir();
   const bucket = new DirStore({ root: join(d, 'bucket'), create: true });
-  const settings = parseSyncConfig({
-    bucket: 'b/p',
-    standby: true,
-    start_from_checkpoint: 'latest',
-    pull_interval: 3600,
-  });
-  const primaryStore = new CheckpointStore(join(d, 'primary'));
-  const primary = new Synchronizer({
-    settings,
-    local: primaryStore,
-    identity: { id: 'pipeline-a', name: 'a' },
-    stores: { bucket, read: null },
-  });
-  const w = await primaryStore.write(
-    { steps: 1, operators: { op0: { state: rows(0, 100) } } },
-    { fingerprint: 'fp', processed_records: 1 },
-  );
-  await primary.push(w.entry.uuid);
-  const local = new CheckpointStore(join(d, 'standby'));
-  const standby = new Standby({
-    synchronizer: new Synchronizer({
-      settings,
-      local,
-      identity: { id: 'pipeline-b', name: 'b' },
-      stores: { bucket, read: null },
-    }),
-    settings,
-    store: local,
-    warm: null,
-    log: () => {},
-  });
+  const { settings, local, synchronizer, push } = primaryAndStandby(d, bucket, 3600);
+  const uuid = await push(() => rows(0, 100), false);
+  const standby = new Standby({ synchronizer, settings, store: local, warm: null, log: () => {} });
   const done = standby.run();
   await untilTrue(() => standby.stats().pulls === 1, 'the first pull');
   // the loop now sleeps for an hour; the activation must not wait for that tick (the test's timeout would end it)
   standby.activate();
   const result = await done;
-  assert.equal(result.uuid, w.entry.uuid);
+  assert.equal(result.uuid, uuid);
 });
 
 test('activation: the pending record first, the takeover alongside the final load, no final GC, the probe done while waiting', async () => {
@@ -182,32 +164,10 @@ test('activation: the pending record first, the takeover alongside the final loa
     if (key.startsWith('probe/')) probePuts++;
     return put(key, ...rest);
   };
-  const settings = parseSyncConfig({
-    bucket: 'b/p',
-    standby: true,
-    start_from_checkpoint: 'latest',
-    pull_interval: 1,
-  });
-  const primaryStore = new CheckpointStore(join(d, 'primary'));
-  const primary = new Synchronizer({
-    settings,
-    local: primaryStore,
-    identity: { id: 'pipeline-a', name: 'a' },
-    stores: { bucket, read: null },
-  });
-  let step = 1;
-  const pushCheckpoint = async (delta: boolean): Promise<string> => {
-    const w = await primaryStore.write(
-      { steps: step, operators: { op0: { state: delta ? rows(100 + step, 101 + step) : rows(0, 100) } } },
-      { fingerprint: 'fp', processed_records: step },
-      { delta },
-    );
-    step++;
-    await primary.push(w.entry.uuid);
-    return w.entry.uuid;
-  };
+  const { settings, local, synchronizer, push } = primaryAndStandby(d, bucket, 1);
+  const pushCheckpoint = (delta: boolean): Promise<string> =>
+    push((step) => (delta ? rows(100 + step, 101 + step) : rows(0, 100)), delta);
   const first = await pushCheckpoint(false);
-  const local = new CheckpointStore(join(d, 'standby'));
   const events: string[] = [];
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let held: string | null = null;
@@ -234,12 +194,6 @@ test('activation: the pending record first, the takeover alongside the final loa
       held = null;
     },
   };
-  const synchronizer = new Synchronizer({
-    settings,
-    local,
-    identity: { id: 'pipeline-b', name: 'b' },
-    stores: { bucket, read: null },
-  });
   const standby = new Standby({
     synchronizer,
     settings,
