@@ -6,6 +6,7 @@
  *
  * State: none between jobs (each job is one complete segment; jobs may overlap, each answered when done).
  */
+import { setPriority } from 'node:os';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { TraceBatch, type TraceLayout } from '../zset/trace.ts';
 import { encodeSegmentAsync } from './segment.ts';
@@ -24,6 +25,14 @@ export interface AheadJob {
 export type AheadReply =
   | { readonly id: number; readonly bytes: Uint8Array; readonly hash: string; readonly rows: number }
   | { readonly id: number; readonly error: string };
+
+// a lower priority than the pipeline's event loop (on Linux a thread's own nice value): on a machine with few
+// cores, the steps and the checkpoint's slices run first and the writes ahead take what is left
+try {
+  setPriority(10);
+} catch {
+  // not permitted here: the default priority
+}
 
 const port = parentPort;
 /** Replies go to their own port (unreferenced by the main thread: a write ahead never keeps a process alive). */
