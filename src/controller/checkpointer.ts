@@ -72,6 +72,19 @@ export interface CheckpointWriter {
    * a writer without it encodes every batch when a checkpoint lists it).
    */
   prewrite?(b: TraceBatch): void;
+  /** What the writes ahead did so far (a writer without them: absent). */
+  readonly ahead?: WritesAhead;
+}
+
+/** Counts of the writes ahead of full checkpoints (`CheckpointStore.prewrite`). */
+export interface WritesAhead {
+  /** Segment files written ahead, and their bytes. */
+  readonly files: number;
+  readonly bytes: number;
+  /** Writes that failed (the next full checkpoint encodes those batches and reports any error). */
+  readonly failed: number;
+  /** Batches skipped: collected, merged away, or already written when their turn came. */
+  readonly skipped: number;
 }
 
 export interface CheckpointSource {
@@ -160,6 +173,11 @@ export class Checkpointer {
   }
 
   /** `{status: "idle"}` or `{status: "in_progress", started_at}` for `/stats`. */
+  /** What the writer's writes ahead did so far (null: the writer has none). */
+  get ahead(): WritesAhead | null {
+    return this.#writer.ahead ?? null;
+  }
+
   get activity(): CheckpointActivity {
     return this.#inProgressSince === null
       ? { status: 'idle' }

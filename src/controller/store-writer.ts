@@ -8,7 +8,13 @@ import { type CatalogEntry, type CheckpointRead, CheckpointStore } from '../stor
 import type { ObjectValueCodec } from '../storage/segment.ts';
 import { enableSpill, type SpillOptions } from '../storage/spill.ts';
 import type { TraceBatch } from '../zset/trace.ts';
-import type { CheckpointEntry, CheckpointLog, CheckpointMeta, CheckpointWriter } from './checkpointer.ts';
+import type {
+  CheckpointEntry,
+  CheckpointLog,
+  CheckpointMeta,
+  CheckpointWriter,
+  WritesAhead,
+} from './checkpointer.ts';
 
 function entryOf(e: CatalogEntry): CheckpointEntry {
   return {
@@ -83,6 +89,11 @@ export class StoreCheckpointWriter implements CheckpointWriter {
   /** The checkpoint store at `dir` (for callers that use it before {@link open}, e.g. a sync pull). */
   static store(dir: string, codecs: readonly ObjectValueCodec[], log: CheckpointLog): CheckpointStore {
     return new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
+  }
+
+  /** See {@link CheckpointStore.prewrite}. */
+  get ahead(): WritesAhead {
+    return this.store.aheadStats;
   }
 
   /** See {@link CheckpointStore.prewrite}. */

@@ -161,6 +161,22 @@ export class PipelineMetrics {
       'Bytes written by checkpoints.',
       () => cm()?.writtenBytesTotal,
     );
+    const ahead = () => ctl()?.checkpointer?.ahead;
+    c(
+      'holdfast_checkpoint_written_ahead_files_total',
+      'Segment files of large batches written ahead of full checkpoints, in the background.',
+      () => ahead()?.files,
+    );
+    c(
+      'holdfast_checkpoint_written_ahead_bytes_total',
+      'Bytes of the segment files written ahead of full checkpoints.',
+      () => ahead()?.bytes,
+    );
+    c(
+      'holdfast_checkpoint_written_ahead_errors_total',
+      'Writes ahead that failed (the next full checkpoint writes those batches itself and reports any error).',
+      () => ahead()?.failed,
+    );
     g(
       'holdfast_checkpoint_records',
       'Records processed at the last checkpoint.',

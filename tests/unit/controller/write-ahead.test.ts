@@ -5,11 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Controller } from '../../../src/controller/controller.ts';
 import { StoreCheckpointWriter } from '../../../src/controller/store-writer.ts';
+import { createPipelineServer } from '../../../src/server/pipeline-server.ts';
 import { compileProgram } from '../../../src/sql/program.ts';
 import { PREWRITE_MIN_ENTRIES, setTraceHeadMin } from '../../../src/zset/trace.ts';
 
@@ -59,6 +61,23 @@ test('a full checkpoint lists the files its pipeline wrote ahead, and restores',
     .reduce((n, f) => n + f.size, 0);
   const written = c.checkpointer?.metrics.writtenBytesTotal ?? 0;
   assert.ok(written < listedBytes / 2, `the checkpoint wrote ${written} of its ${listedBytes} bytes`);
+
+  // what the pipeline reports: its /metrics counters of the writes ahead
+  assert.deepEqual(c.checkpointer?.ahead, writer.store.aheadStats);
+  const server = createPipelineServer(c);
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  try {
+    const text = await (
+      await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)
+    ).text();
+    const sample = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(sample('holdfast_checkpoint_written_ahead_files_total'), ahead.files);
+    assert.equal(sample('holdfast_checkpoint_written_ahead_bytes_total'), ahead.bytes);
+    assert.equal(sample('holdfast_checkpoint_written_ahead_errors_total'), 0);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  }
 
   const r = new Controller(program, {
     restore: { base: read.snapshot, deltas: read.deltas, processedRecords: read.manifest.processed_records },
