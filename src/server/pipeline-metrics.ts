@@ -161,22 +161,22 @@ export class PipelineMetrics {
       'Bytes written by checkpoints.',
       () => cm()?.writtenBytesTotal,
     );
+    // the writes ahead of full checkpoints (README "Writes ahead")
     const ahead = () => ctl()?.checkpointer?.ahead;
-    c(
-      'holdfast_checkpoint_written_ahead_files_total',
-      'Segment files of large batches written ahead of full checkpoints, in the background.',
-      () => ahead()?.files,
-    );
-    c(
-      'holdfast_checkpoint_written_ahead_bytes_total',
-      'Bytes of the segment files written ahead of full checkpoints.',
-      () => ahead()?.bytes,
-    );
-    c(
-      'holdfast_checkpoint_written_ahead_errors_total',
-      'Writes ahead that failed (the next full checkpoint writes those batches itself and reports any error).',
-      () => ahead()?.failed,
-    );
+    for (const [what, key, help] of [
+      [
+        'files',
+        'files',
+        'Segment files of large batches written ahead of full checkpoints, in the background.',
+      ],
+      ['bytes', 'bytes', 'Bytes of the segment files written ahead of full checkpoints.'],
+      [
+        'errors',
+        'failed',
+        'Writes ahead that failed (the next full checkpoint writes those batches itself and reports any error).',
+      ],
+    ] as const)
+      c(`holdfast_checkpoint_written_ahead_${what}_total`, help, () => ahead()?.[key]);
     g(
       'holdfast_checkpoint_records',
       'Records processed at the last checkpoint.',

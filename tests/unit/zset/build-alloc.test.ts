@@ -14,6 +14,7 @@ import {
   KeyedBatchBuilder,
   Trace,
   type TraceBatch,
+  type TraceLayout,
   traceLayout,
 } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
@@ -41,6 +42,19 @@ function sameBatch(a: TraceBatch, b: TraceBatch): void {
   assert.deepEqual([...a.wts], [...b.wts]);
 }
 
+/** It allocated within 1/4 over its arena, and it is the plain build of `rows` (weight 1 each). */
+function leanAndPlain(b: TraceBatch, bytes: number, layout: TraceLayout, rows: readonly Row[]): void {
+  assert.ok(bytes <= b.arena.length * 1.25, `${bytes} bytes allocated for an arena of ${b.arena.length}`);
+  sameBatch(
+    b,
+    buildBatch(
+      layout,
+      rows,
+      rows.map(() => 1),
+    ),
+  );
+}
+
 const N = 200_000;
 const order = (i: number): Row => [i, i % 10_007, (i * 31) % 1000];
 
@@ -64,17 +78,9 @@ test("a join side's keyed build (entries grouped by key, in key order): buffers 
     for (let k = 0; k < keys; k++) for (const r of byKey[k] as Row[]) kb.add(k, r, 1);
     return drain(kb.build(true));
   });
-  assert.ok(bytes <= b.arena.length * 1.25, `${bytes} bytes allocated for an arena of ${b.arena.length}`);
   const rows: Row[] = [];
   for (let k = 0; k < keys; k++) for (const r of byKey[k] as Row[]) rows.push([k, ...r]);
-  sameBatch(
-    b,
-    buildBatch(
-      layout,
-      rows,
-      rows.map(() => 1),
-    ),
-  );
+  leanAndPlain(b, bytes, layout, rows);
 });
 
 test("a primary-key table's captured head (inserts in key order): buffers within 1/4 over the arena", () => {
@@ -88,15 +94,7 @@ test("a primary-key table's captured head (inserts in key order): buffers within
   }
   const parts = t.capture();
   const { value: b, bytes } = allocated(() => parts.pending[0]?.batch() as TraceBatch);
-  assert.ok(bytes <= b.arena.length * 1.25, `${bytes} bytes allocated for an arena of ${b.arena.length}`);
-  sameBatch(
-    b,
-    buildBatch(
-      layout,
-      rows,
-      rows.map(() => 1),
-    ),
-  );
+  leanAndPlain(b, bytes, layout, rows);
 });
 
 test('rows whose later entries are longer than the first ones: the writer grows, the batch is the plain build', () => {
