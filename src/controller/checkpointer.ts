@@ -172,12 +172,12 @@ export class Checkpointer {
     return this.#pending.length > 0;
   }
 
-  /** `{status: "idle"}` or `{status: "in_progress", started_at}` for `/stats`. */
   /** What the writer's writes ahead did so far (null: the writer has none). */
   get ahead(): WritesAhead | null {
     return this.#writer.ahead ?? null;
   }
 
+  /** `{status: "idle"}` or `{status: "in_progress", started_at}` for `/stats`. */
   get activity(): CheckpointActivity {
     return this.#inProgressSince === null
       ? { status: 'idle' }

@@ -91,7 +91,7 @@ export class StoreCheckpointWriter implements CheckpointWriter {
     return new CheckpointStore(dir, { codecs, logger: { warn: (m, f) => log('warn', m, f) } });
   }
 
-  /** See {@link CheckpointStore.prewrite}. */
+  /** The store's counts of its writes ahead (`CheckpointStore.aheadStats`). */
   get ahead(): WritesAhead {
     return this.store.aheadStats;
   }

@@ -583,8 +583,14 @@ export class CheckpointStore {
         this.#aheadWriting--;
       }
       if (b.segment === null) b.segment = { hash: seg.hash, size: seg.size, rows: seg.rows };
-    } catch {
+    } catch (e) {
       this.aheadStats.failed++;
+      this.#log.warn(
+        'writing a segment file ahead of the next checkpoint failed; that checkpoint writes it itself',
+        {
+          reason: e instanceof Error ? e.message : String(e),
+        },
+      );
     }
   }
 

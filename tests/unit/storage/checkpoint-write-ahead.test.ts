@@ -6,7 +6,7 @@
  * lives; a circuit stepping with a sink reports its large new batches, once each, and only its own.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CircuitSnapshot } from '../../../src/circuit/circuit.ts';
@@ -24,7 +24,7 @@ import {
   traceLayout,
 } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
-import { assertSameBatch, CODECS, withTempDir } from './support.ts';
+import { assertSameBatch, CapturingLogger, CODECS, withTempDir } from './support.ts';
 
 const META = { fingerprint: 'fp-ahead', processed_records: 0 };
 
@@ -211,5 +211,21 @@ test('a batch merged away before its write ahead starts is not written', async (
     trace.pushBatch(batchOf(200_000, 400_000)); // merged with it: released
     await store.gc({ keep: 1 });
     assert.ok(!readdirSync(join(dir, 'files')).includes(hash), 'removed once merged away');
+  });
+});
+
+test('a write ahead that fails is counted and logged, and leaves the batch to the checkpoint', async () => {
+  await withTempDir(async (dir) => {
+    const log = new CapturingLogger();
+    const store = new CheckpointStore(dir, { codecs: CODECS, logger: log });
+    writeFileSync(join(dir, 'files'), 'not a directory'); // every write into files/ fails
+    const b = batchOf(0, 50_000);
+    store.prewrite(b);
+    await store.aheadSettled();
+    assert.deepEqual(store.aheadStats, { files: 0, bytes: 0, failed: 1, skipped: 0 });
+    assert.equal(b.segment, null, 'not stamped');
+    assert.equal(log.lines.length, 1);
+    assert.match(log.lines[0]?.message ?? '', /ahead of the next checkpoint failed/);
+    assert.ok(typeof log.lines[0]?.fields.reason === 'string');
   });
 });
