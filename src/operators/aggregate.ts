@@ -44,6 +44,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
+import { KeyIndex } from '../zset/key-index.ts';
 import { sameLayout, Trace, traceBatchesOf, traceLayout } from '../zset/trace.ts';
 import { encodeColumns, encodeValue, type Row, sameRow, type Value } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
@@ -125,7 +126,7 @@ export class AggregateOperator extends StatefulBase implements StatefulOperator,
   readonly kind = 'aggregate';
   readonly arity = 1;
   readonly #spec: AggregateSpec;
-  readonly #groups = new Map<unknown, Group>();
+  readonly #groups = new KeyIndex<Group>();
   readonly #keyCols: number[];
   readonly #argCols: number[];
   readonly #global: boolean;

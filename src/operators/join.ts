@@ -11,9 +11,10 @@
  * # State: one trace per side (`zset/trace.ts`)
  * A side is a {@link Trace} of rows `[key, ...row]` keyed by column 0, the value the key function gives (a
  * primitive, or the encoded string of a composite/object key: equal keys give equal bytes), plus a mutable
- * *head*: the side's changes since its last seal, as JS rows in a `Map` from key to a {@link Bucket} (what the
- * whole state was before traces, so a side that fits in the head — up to {@link UNIQUE_HEAD_MIN} entries, or half
- * the sealed entries — costs what the Map index cost). The head is sealed into a batch (`[key, ...row]` rows,
+ * *head*: the side's changes since its last seal, as JS rows in a `KeyIndex` from key to a {@link Bucket} (what
+ * the whole state was before traces, so a side that fits in the head — up to {@link UNIQUE_HEAD_MIN} entries, or
+ * half the sealed entries — costs what the Map index cost), filled lazily: a change waits in the head's tail
+ * until the head is read ({@link Head}). The head is sealed into a batch (`[key, ...row]` rows,
  * sorted, columnar) after a step once it is large enough, and by `snapshot()` (without merging). A lookup of key
  * k reads the head's bucket plus each sealed batch's entries for k (a key-range check, then a binary search or
  * the batch's hash index), decoded to rows. Entries are *not* consolidated across head and batches: a row
@@ -81,6 +82,7 @@ import {
   type KeyReader,
   skipKeyValue,
 } from '../zset/key-codec.ts';
+import { KeyIndex } from '../zset/key-index.ts';
 import {
   batchOfEntries,
   buildBatch,
@@ -269,16 +271,131 @@ function inCanonicalOrder(p: Partners): Partners {
   return { rows, weights, matches };
 }
 
+/**
+ * A side's head: its changes since the last seal, as JS rows, indexed by key *lazily*. A change is appended to
+ * the tail (three array pushes: no lookup, no bucket touched) and moved into its key's {@link Bucket} only when
+ * the head is read — a lookup for the other side's delta, a seal, a checkpoint's build of a frozen head. Moving
+ * the tail replays its changes in order, so the buckets end exactly as if each change had been put there when it
+ * came. A side that grows while the other side stands still (orders against a customers table that rarely
+ * changes) pays for the index only when it is next read, and a hash-indexed insert is the costliest part of a
+ * join step (a random bucket of thousands, several cache misses).
+ */
+class Head {
+  /** The indexed entries: key → bucket. Read through {@link get} or after {@link index}. */
+  readonly map = new KeyIndex<Bucket>();
+  /** Entries in the buckets. */
+  indexed = 0;
+  readonly #tk: unknown[] = [];
+  readonly #tr: Row[] = [];
+  readonly #tw: number[] = [];
+  /** Tail entries already moved into the buckets (a frozen head is indexed in slices). */
+  #done = 0;
+  readonly #idOf: RowIdFn;
+  readonly #unique: boolean;
+
+  constructor(idOf: RowIdFn, unique: boolean) {
+    this.#idOf = idOf;
+    this.#unique = unique;
+  }
+
+  /** Entries held: the buckets' plus the tail's not yet moved (an upper bound: the tail is not consolidated). */
+  get entries(): number {
+    return this.indexed + this.#tr.length - this.#done;
+  }
+
+  /** Whether some change still waits in the tail. */
+  get pending(): boolean {
+    return this.#done < this.#tr.length;
+  }
+
+  /** Adds `w` to the entry of `row` (key `k`), lazily. */
+  append(k: unknown, row: Row, w: number): void {
+    if (w === 0) return;
+    this.#tk.push(k);
+    this.#tr.push(row);
+    this.#tw.push(w);
+  }
+
+  /** The bucket of key `k` (the tail moved first), or undefined. */
+  get(k: unknown): Bucket | undefined {
+    if (this.#done < this.#tr.length) this.index();
+    return this.map.get(k);
+  }
+
+  /** Moves up to `limit` tail entries into the buckets; true once the tail is empty. */
+  index(limit = Number.POSITIVE_INFINITY): boolean {
+    const tr = this.#tr;
+    const end = Math.min(tr.length, this.#done + limit);
+    const tk = this.#tk;
+    const tw = this.#tw;
+    for (let i = this.#done; i < end; i++) this.#put(tk[i], tr[i] as Row, tw[i] as number);
+    if (end < tr.length) {
+      this.#done = end;
+      return false;
+    }
+    tk.length = 0;
+    tr.length = 0;
+    tw.length = 0;
+    this.#done = 0;
+    return true;
+  }
+
+  /** Adds `w` to the bucket entry of `row` (key `k`). */
+  #put(k: unknown, row: Row, w: number): void {
+    const map = this.map;
+    let b = map.get(k);
+    if (b === undefined) {
+      b = new Bucket();
+      map.set(k, b);
+    }
+    const id = this.#idOf(row);
+    if (this.#unique && w > 0) {
+      b.append(id, row, w);
+      this.indexed++;
+      return;
+    }
+    const i = b.find(id, row, this.#unique);
+    if (i < 0) {
+      b.append(id, row, w);
+      this.indexed++;
+      return;
+    }
+    const nw = (b.weights[i] as number) + w;
+    if (nw !== 0) {
+      b.weights[i] = nw;
+      return;
+    }
+    b.remove(i);
+    this.indexed--;
+    if (b.rows.length === 0) map.delete(k);
+  }
+
+  /** The width of the head's rows (every row of a side has the same width); the head must hold an entry. */
+  width(): number {
+    if (this.#done < this.#tr.length) return (this.#tr[this.#done] as Row).length;
+    for (const b of this.map.values()) if (b.rows.length > 0) return (b.rows[0] as Row).length;
+    throw new Error('width: a head with no entry');
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.indexed = 0;
+    this.#tk.length = 0;
+    this.#tr.length = 0;
+    this.#tw.length = 0;
+    this.#done = 0;
+  }
+}
+
 /** One side's state: the trace of `[key, ...row]` rows, the head, and the LATENESS bookkeeping. */
 class Side {
   trace: Trace | null = null;
-  head = new Map<unknown, Bucket>();
-  headRows = 0;
+  head: Head;
   /**
    * The head a checkpoint froze (`snapshot()`), read by lookups like a sealed level until the next seal or
    * snapshot pushes its batch ({@link pending}, which the checkpoint builds in slices meanwhile); null when none.
    */
-  frozen: Map<unknown, Bucket> | null = null;
+  frozen: Head | null = null;
   frozenRows = 0;
   pending: PendingBatch | null = null;
   /** The side's share of the process's head budget (`zset/head-budget.ts`), and its estimate per head entry. */
@@ -312,6 +429,7 @@ class Side {
     this.log = log;
     this.rules = rules;
     this.gcAt = rules.map(() => null);
+    this.head = new Head(idOf, unique);
   }
 
   traceFor(arity: number): Trace {
@@ -323,44 +441,19 @@ class Side {
     return this.trace === null ? NO_BATCHES : this.trace.batches;
   }
 
-  /** Adds `w` to the head entry of `row` (key `k`). */
+  /** Adds `w` to the head entry of `row` (key `k`); indexed when the head is next read ({@link Head}). */
   add(k: unknown, row: Row, w: number): void {
-    if (w === 0) return;
-    let b = this.head.get(k);
-    if (b === undefined) {
-      b = new Bucket();
-      this.head.set(k, b);
-    }
-    const id = this.idOf(row);
-    if (this.unique && w > 0) {
-      b.append(id, row, w);
-      this.headRows++;
-      return;
-    }
-    const i = b.find(id, row, this.unique);
-    if (i < 0) {
-      b.append(id, row, w);
-      this.headRows++;
-      return;
-    }
-    const nw = (b.weights[i] as number) + w;
-    if (nw !== 0) {
-      b.weights[i] = nw;
-      return;
-    }
-    b.remove(i);
-    this.headRows--;
-    if (b.rows.length === 0) this.head.delete(k);
+    this.head.append(k, row, w);
   }
 
   /** Seals the head into a batch of the trace (merging unless `merge` is false). */
   seal(merge: boolean): void {
     this.pushFrozen();
-    if (this.headRows === 0) return;
-    const trace = this.traceFor(rowWidth(this.head) + 1);
+    this.head.index();
+    if (this.head.entries === 0) return;
+    const trace = this.traceFor(this.head.width() + 1);
     const batch = drain(frozenSteps(trace.layout, this.head, Number.POSITIVE_INFINITY));
     this.head.clear();
-    this.headRows = 0;
     if (batch.length > 0)
       this.entryBytes = headEntryBytes(trace.layout.arity, batch.dataBytes / batch.length);
     trace.pushBatch(batch, merge);
@@ -382,13 +475,12 @@ class Side {
    */
   freeze(): void {
     this.pushFrozen();
-    if (this.headRows === 0) return;
+    if (this.head.entries === 0) return;
     const frozen = this.head;
-    const trace = this.traceFor(rowWidth(frozen) + 1);
-    this.head = new Map();
+    const trace = this.traceFor(frozen.width() + 1);
+    this.head = new Head(this.idOf, this.unique);
     this.frozen = frozen;
-    this.frozenRows = this.headRows;
-    this.headRows = 0;
+    this.frozenRows = frozen.entries;
     this.pending = new PendingBatch(this.frozenRows, frozenSteps(trace.layout, frozen, SORT_KEYS_MAX));
   }
 
@@ -398,15 +490,23 @@ class Side {
    * entries. A checkpoint's frozen head counts toward the budget until its batch is pushed.
    */
   maybeSeal(): void {
-    const n = this.headRows;
-    if (this.entryBytes === 0 && n > 0) this.entryBytes = headEntryBytes(rowWidth(this.head) + 1);
-    const fits = this.account.report((n + this.frozenRows) * this.entryBytes);
+    let n = this.head.entries;
+    if (this.entryBytes === 0 && n > 0) this.entryBytes = headEntryBytes(this.head.width() + 1);
+    let fits = this.account.report((n + this.frozenRows) * this.entryBytes);
     if (n === 0) return;
     const min = traceHeadMin();
     const headMin = min === HEAD_MIN ? UNIQUE_HEAD_MIN : min;
     const sealed = (this.trace?.entryCount ?? 0) + this.frozenRows;
-    if (n < Math.max(headMin, sealed >>> 1)) return;
-    if (min === HEAD_MIN && fits && n < DEFER_HEAD_MAX) return;
+    const wait = (): boolean =>
+      n < Math.max(headMin, sealed >>> 1) || (min === HEAD_MIN && fits && n < DEFER_HEAD_MAX);
+    if (wait()) return;
+    // the tail counts every change (an update twice): index it, and decide on the exact count
+    if (this.head.pending) {
+      this.head.index();
+      n = this.head.entries;
+      fits = this.account.report((n + this.frozenRows) * this.entryBytes);
+      if (wait()) return;
+    }
     this.seal(true);
     this.account.report(this.frozenRows * this.entryBytes);
   }
@@ -415,7 +515,6 @@ class Side {
     this.trace?.clear();
     this.head.clear();
     this.account.report(0);
-    this.headRows = 0;
     this.frozen = null;
     this.frozenRows = 0;
     this.pending = null;
@@ -581,9 +680,11 @@ export class JoinOperator extends StatefulBase implements StatefulOperator, Oper
     const padOther = isLeft ? this.#nullLeft : this.#nullRight;
     const log = mine.log;
     const gc = mine.rules.length > 0;
+    if (delta.rows.length === 0) return;
     // `other` held only in its head (no batches, no derived counts): a key's bucket is its partners as they are
     const headOnly = !other.outer && other.sealed.length === 0 && other.frozen === null;
-    const head = other.head;
+    other.head.index();
+    const head = other.head.map;
     this.#cache.clear();
     for (let i = 0; i < delta.rows.length; i++) {
       const x = delta.rows[i] as Row;
@@ -775,7 +876,7 @@ function addRows(side: Side, b: Batch): void {
 }
 
 /** The head's keys as numbers when every one is a number (a Map holds -0 as 0), else null. */
-function numericKeys(head: Map<unknown, Bucket>): Float64Array | null {
+function numericKeys(head: KeyIndex<Bucket>): Float64Array | null {
   const out = new Float64Array(head.size);
   let i = 0;
   for (const k of head.keys()) {
@@ -792,12 +893,6 @@ function snapshotOf(side: Side): Batch {
   return new TraceParts(side.trace.batches, side.pending === null ? [] : [side.pending]);
 }
 
-/** The width of the head's rows (every row of a side has the same width). */
-function rowWidth(head: Map<unknown, Bucket>): number {
-  for (const b of head.values()) if (b.rows.length > 0) return (b.rows[0] as Row).length;
-  throw new Error('rowWidth: a head with rows has none');
-}
-
 /**
  * Builds a head's batch, pausing while its entries are encoded (bucket by bucket, straight from the head: no
  * arrays of keys and rows in between) and while the batch is built ({@link Side.seal} runs it to its end with
@@ -808,9 +903,12 @@ function rowWidth(head: Map<unknown, Bucket>): number {
  */
 function* frozenSteps(
   layout: TraceLayout,
-  head: Map<unknown, Bucket>,
+  lazy: Head,
   sortMax = SORT_KEYS_MAX,
 ): Generator<void, TraceBatch, void> {
+  // the tail first, in slices (a lookup meanwhile moves the rest at once: `Head.get`)
+  while (!lazy.index(PAUSE_EVERY)) yield;
+  const head = lazy.map;
   let n = 0;
   for (const b of head.values()) for (let i = 0; i < b.weights.length; i++) if (b.weights[i] !== 0) n++;
   const builder = new KeyedBatchBuilder(layout, n);
@@ -921,11 +1019,12 @@ function sideLayout(arity: number): TraceLayout {
 function countRows(side: Side): number {
   const parts = [...side.sealed];
   if (side.pending !== null) parts.push(side.pending.batch());
-  if (side.headRows > 0) {
+  side.head.index();
+  if (side.head.entries > 0) {
     const rows: Row[] = [];
     const ws: number[] = [];
     let arity = 0;
-    for (const [k, b] of side.head)
+    for (const [k, b] of side.head.map)
       for (let i = 0; i < b.rows.length; i++) {
         const row = b.rows[i] as Row;
         arity = row.length + 1;

@@ -95,6 +95,7 @@ import {
   type KeyReader,
   skipKeyValue,
 } from './key-codec.ts';
+import { KeyIndex } from './key-index.ts';
 import { type PendingWrite, pollWrites, writeInBackground, writesCompleted } from './spill-writer.ts';
 import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
 
@@ -1777,7 +1778,7 @@ interface Frozen {
   /** An indexed trace's head (null for a unique or scan-only trace). */
   readonly head: Map<unknown, HeadEntry | Row> | null;
   /** A unique trace's head (null otherwise). */
-  readonly uhead: Map<unknown, Row | Replaced> | null;
+  readonly uhead: KeyIndex<Row | Replaced> | null;
   /** A scan-only trace's append log (null otherwise). */
   readonly log: { readonly rows: readonly Row[]; readonly weights: readonly number[] } | null;
   /** Head entries at the freeze (what {@link Trace.maybeSeal} counts until the batch is pushed). */
@@ -1816,7 +1817,7 @@ function pushHeadSlot(first: HeadEntry | Row, rows: Row[], ws: number[]): void {
  */
 function* uniqueHeadSteps(
   layout: TraceLayout,
-  uhead: Map<unknown, Row | Replaced>,
+  uhead: KeyIndex<Row | Replaced>,
   simpleKey: boolean,
   replaced: number,
 ): Steps<TraceBatch> {
@@ -1856,7 +1857,7 @@ function* uniqueHeadSteps(
  */
 export function* uniqueHeadBatchSteps(
   layout: TraceLayout,
-  uhead: ReadonlyMap<unknown, Row | Replaced>,
+  uhead: Pick<KeyIndex<Row | Replaced>, 'size' | 'get' | 'values'>,
   keys: Float64Array | null,
   replaced = uhead.size,
 ): Steps<TraceBatch> {
@@ -2019,7 +2020,7 @@ export class Trace {
   /** Unique traces: at most one row per key, changed with {@link put} only; the head is `#uhead`. */
   readonly #unique: boolean;
   /** Unique head: key → the key's current row (inserted since the last seal) or a {@link Replaced} slot. */
-  #uhead = new Map<unknown, Row | Replaced>();
+  #uhead = new KeyIndex<Row | Replaced>();
   /** Replaced-row slots put in `#uhead` since it was last emptied (sizes its build's entry arrays). */
   #uheadReplaced = 0;
   /**
@@ -2143,7 +2144,7 @@ export class Trace {
     // a key changed before the last capture and not since: the frozen head has its row (or its deletion)
     const f = this.#frozen;
     if (f !== null) {
-      const fs = (f.uhead as Map<unknown, Row | Replaced>).get(k);
+      const fs = (f.uhead as KeyIndex<Row | Replaced>).get(k);
       if (fs !== undefined) return Array.isArray(fs) ? (fs as Row) : ((fs as Replaced).cur ?? undefined);
     }
     if (this.#batches.length === 0) return undefined;
@@ -2672,7 +2673,7 @@ export class Trace {
     if (n === 0) return new TraceParts(this.#batches);
     let steps: Steps<TraceBatch>;
     let head: Map<unknown, HeadEntry | Row> | null = null;
-    let uhead: Map<unknown, Row | Replaced> | null = null;
+    let uhead: KeyIndex<Row | Replaced> | null = null;
     let log: Frozen['log'] = null;
     if (!this.#indexed) {
       steps = buildBatchSteps(this.layout, this.#logRows, this.#logWeights);
@@ -2682,7 +2683,7 @@ export class Trace {
     } else if (this.#unique) {
       uhead = this.#uhead;
       steps = uniqueHeadSteps(this.layout, uhead, this.#simpleKey, this.#uheadReplaced);
-      this.#uhead = new Map();
+      this.#uhead = new KeyIndex();
       this.#uheadReplaced = 0;
       this.#lastKey = NO_KEY;
       this.#lastSlot = undefined;

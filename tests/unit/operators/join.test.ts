@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type JoinKind, type JoinSpec, join, NULL_KEY } from '../../../src/operators/join.ts';
 import { type Batch, emptyBatch } from '../../../src/zset/batch.ts';
-import { setTraceHeadMin } from '../../../src/zset/trace.ts';
+import { setTraceHeadMin, type TraceParts } from '../../../src/zset/trace.ts';
 import { encodeRow, type Row } from '../../../src/zset/value.ts';
 import { ZSetMap } from '../../../src/zset/zset-map.ts';
 import { assertZ, del, ins, mulberry32, norm, randInt, step2, z } from './support.ts';
@@ -364,6 +364,79 @@ describe('join: output order does not depend on where partners are stored', () =
           assert.deepEqual(b.weights, a.weights, `seed ${seed}, ${kind}, step ${s}: weights`);
         }
       }
+    }
+  });
+});
+
+describe('join: a side indexes its changes only when it is read', () => {
+  // A side's changes wait in an unindexed tail (`Head` in join.ts) while the other side stands still; a lookup,
+  // a seal or a checkpoint's build of the frozen head moves them into the buckets, in order.
+  test('a long one-sided stretch, a checkpoint, and a lookup of the frozen head halfway through its build', async () => {
+    for (const seed of [11, 12, 13]) {
+      const rnd = mulberry32(seed);
+      const op = join(spec('inner'));
+      const left = new ZSetMap();
+      const right = new ZSetMap();
+      const expectJoin = (delta: Batch): Batch => {
+        const out = emptyBatch();
+        for (let i = 0; i < delta.rows.length; i++) {
+          const r = delta.rows[i] as Row;
+          for (const { row: l, weight } of left.entries())
+            if (l[0] !== null && l[0] === r[0]) {
+              out.rows.push([...l, ...r]);
+              out.weights.push(weight * (delta.weights[i] as number));
+            }
+        }
+        return out;
+      };
+      const stepRight = (): void => {
+        const d = z([[randInt(rnd, 0, 99), `y${randInt(rnd, 0, 5)}`], 1]);
+        const want = expectJoin(d);
+        right.add(d.rows[0] as Row, 1);
+        assert.deepEqual(norm(step2(op, emptyBatch(), d)), norm(want), `seed ${seed}: a right change`);
+      };
+      stepRight();
+      // 40 steps of left changes only (inserts, and deletes of earlier rows): the tail grows past a build slice
+      const present: Row[] = [];
+      for (let s = 0; s < 40; s++) {
+        const d = emptyBatch();
+        for (let i = 0; i < 1000; i++) {
+          if (present.length > 0 && rnd() < 0.2) {
+            const r = present.splice(randInt(rnd, 0, present.length - 1), 1)[0] as Row;
+            d.rows.push(r);
+            d.weights.push(-1);
+            left.add(r, -1);
+          } else {
+            const r: Row = [randInt(rnd, 0, 99), `x${s}.${i}`];
+            present.push(r);
+            d.rows.push(r);
+            d.weights.push(1);
+            left.add(r, 1);
+          }
+        }
+        const out = step2(op, d, emptyBatch());
+        const want = emptyBatch();
+        for (let i = 0; i < d.rows.length; i++) {
+          const l = d.rows[i] as Row;
+          for (const { row: r, weight } of right.entries())
+            if (r[0] === l[0]) {
+              want.rows.push([...l, ...r]);
+              want.weights.push(weight * (d.weights[i] as number));
+            }
+        }
+        assert.deepEqual(norm(out), norm(want), `seed ${seed}, step ${s}`);
+      }
+      const snap = op.snapshot() as unknown as { left: TraceParts };
+      const pending = snap.left.pending[0];
+      assert.ok(pending !== undefined && !pending.built, 'the frozen head is built by the checkpoint');
+      const settled = pending.settle(0);
+      await new Promise((r) => setImmediate(r));
+      assert.ok(!pending.built, 'built in slices');
+      // a right change now looks up the frozen head before its build has indexed the tail
+      stepRight();
+      await settled;
+      stepRight();
+      assert.deepEqual(norm(op.snapshot().left as Batch), norm(left.toBatch()), `seed ${seed}: left state`);
     }
   });
 });
