@@ -6,19 +6,25 @@
  * and V8's ordered hash table costs several dependent cache misses per probe (bucket, entry, chain). Here, numeric
  * keys live in typed arrays: a probe hashes the number (Fibonacci hashing of an int32, or of a double's bits),
  * reads one slot of an open-addressed `Int32Array` (linear probing) and compares one `Float64Array` cell; the
- * values sit in a plain array at the same entry index, and {@link slot} returns that index so that a probe
- * followed by a write (get, then set of the same key) hashes once. Measured on this VM, a million fresh keys
- * probed and inserted: ~100 ms against ~200 ms with `Map`.
+ * values sit in a plain array at the same entry index. Measured on this VM, a million fresh keys probed and
+ * inserted: ~100 ms against ~200 ms with `Map`.
  *
  * Semantics are `Map`'s for the operations used: SameValueZero keys (−0 is 0), iteration in insertion order,
  * and a key deleted then set again moves to the end (its old entry is left as a hole, skipped when iterating and
- * dropped at the next growth of the table). The first key that is not a number (a string, a bigint, an encoded
- * composite key) or is NaN moves every entry into a `Map`, in order, and the index stays a `Map` until
- * {@link clear}; so a head's iteration order, and the batches built from it, do not depend on the mode.
+ * dropped at the next growth of the table). BIGINT keys (every key a bigint within ±2^53) are held the same
+ * way, as numbers, and come back as bigints. The first key that fits neither (a string, an encoded composite
+ * key, NaN, a bigint among numbers or the reverse, a bigint beyond ±2^53) moves every entry into a `Map`, in
+ * order, and the index stays a `Map` until {@link clear}; so a head's iteration order, and the batches built
+ * from it, do not depend on the mode.
  */
 
 const EMPTY = -1;
 const MIN_BITS = 6;
+/** What the typed-array mode holds: no key yet, numbers, or bigints (stored as numbers: all within ±2^53). */
+const NONE = 0;
+const NUM = 1;
+const BIG = 2;
+const BIG_MAX = 2n ** 53n;
 
 /** A double's two 32-bit halves, for hashing a non-integer key. */
 const F64 = new Float64Array(1);
@@ -36,6 +42,7 @@ export class KeyIndex<V> {
   /** Entries used, holes included (each holds a slot of the table). */
   #used = 0;
   #live = 0;
+  #kind = NONE;
 
   get size(): number {
     return this.#map === null ? this.#live : this.#map.size;
@@ -43,8 +50,9 @@ export class KeyIndex<V> {
 
   get(k: unknown): V | undefined {
     if (this.#map !== null) return this.#map.get(k);
-    if (typeof k !== 'number') return undefined;
-    const e = this.#find(k);
+    const x = this.#held(k);
+    if (x === undefined) return undefined;
+    const e = this.#find(x);
     return e < 0 ? undefined : this.#vals[e];
   }
 
@@ -57,27 +65,34 @@ export class KeyIndex<V> {
       this.#map.set(k, v);
       return this;
     }
-    if (typeof k !== 'number' || Number.isNaN(k)) {
+    let x: number;
+    if (typeof k === 'number' && this.#kind !== BIG && !Number.isNaN(k)) {
+      x = k + 0; // -0 is 0
+      this.#kind = NUM;
+    } else if (typeof k === 'bigint' && this.#kind !== NUM && k < BIG_MAX && k > -BIG_MAX) {
+      x = Number(k);
+      this.#kind = BIG;
+    } else {
       this.#toMap().set(k, v);
       return this;
     }
-    const e = this.#find(k);
+    const e = this.#find(x);
     if (e >= 0) {
       if (this.#vals[e] === undefined) {
         // deleted, set again: to the end, as a Map would
-        this.#vals[e] = undefined;
-        this.#append(k + 0, v, this.#slotOf(k));
+        this.#append(x, v, this.#slotOf(x));
       } else this.#vals[e] = v;
       return this;
     }
-    this.#append(k + 0, v, ~e);
+    this.#append(x, v, ~e);
     return this;
   }
 
   delete(k: unknown): boolean {
     if (this.#map !== null) return this.#map.delete(k);
-    if (typeof k !== 'number') return false;
-    const e = this.#find(k);
+    const x = this.#held(k);
+    if (x === undefined) return false;
+    const e = this.#find(x);
     if (e < 0 || this.#vals[e] === undefined) return false;
     this.#vals[e] = undefined;
     this.#live--;
@@ -92,6 +107,7 @@ export class KeyIndex<V> {
     this.#vals = [];
     this.#used = 0;
     this.#live = 0;
+    this.#kind = NONE;
   }
 
   *keys(): IterableIterator<unknown> {
@@ -101,7 +117,9 @@ export class KeyIndex<V> {
     }
     const keys = this.#keys;
     const vals = this.#vals;
-    for (let e = 0; e < this.#used; e++) if (vals[e] !== undefined) yield keys[e];
+    const big = this.#kind === BIG;
+    for (let e = 0; e < this.#used; e++)
+      if (vals[e] !== undefined) yield big ? BigInt(keys[e] as number) : keys[e];
   }
 
   *values(): IterableIterator<V> {
@@ -123,14 +141,22 @@ export class KeyIndex<V> {
     }
     const keys = this.#keys;
     const vals = this.#vals;
+    const big = this.#kind === BIG;
     for (let e = 0; e < this.#used; e++) {
       const v = vals[e];
-      if (v !== undefined) yield [keys[e], v];
+      if (v !== undefined) yield [big ? BigInt(keys[e] as number) : keys[e], v];
     }
   }
 
   [Symbol.iterator](): IterableIterator<[unknown, V]> {
     return this.entries();
+  }
+
+  /** `k` as this mode stores it, or undefined when no key equal to it can be held here. */
+  #held(k: unknown): number | undefined {
+    if (typeof k === 'number') return this.#kind === BIG ? undefined : k;
+    if (typeof k === 'bigint' && this.#kind === BIG && k < BIG_MAX && k > -BIG_MAX) return Number(k);
+    return undefined;
   }
 
   /** The live entry of `k` (≥ 0), or `~slot` of the empty slot where it would go. Numeric mode only. */
@@ -212,9 +238,10 @@ export class KeyIndex<V> {
     const m = new Map<unknown, V>();
     const keys = this.#keys;
     const vals = this.#vals;
+    const big = this.#kind === BIG;
     for (let e = 0; e < this.#used; e++) {
       const v = vals[e];
-      if (v !== undefined) m.set(keys[e], v);
+      if (v !== undefined) m.set(big ? BigInt(keys[e] as number) : keys[e], v);
     }
     this.#map = m;
     this.#table = new Int32Array(0);

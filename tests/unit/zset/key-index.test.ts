@@ -1,7 +1,7 @@
 /**
  * KeyIndex (`src/zset/key-index.ts`) against `Map`: random sequences of set / delete / get on numeric keys
- * (integers, fractions, −0, large doubles) and, mid-sequence, keys that are not numbers (which move the index
- * into a Map), comparing every answer, the size and the insertion order of keys() and values(). Replay one
+ * (integers, fractions, −0, large doubles), or on bigints (within ±2^53 and beyond), and, mid-sequence, keys
+ * of other kinds (which move the index into a Map), comparing every answer, the size and the insertion order of keys() and values(). Replay one
  * sequence with `SEED=<n>`.
  */
 import assert from 'node:assert/strict';
@@ -11,9 +11,15 @@ import { mulberry32 } from '../operators/support.ts';
 
 const SEEDS = process.env.SEED !== undefined ? [Number(process.env.SEED)] : [1, 2, 3, 4, 5, 6, 7, 8];
 
-function keyFor(rnd: () => number, pool: number, numericOnly: boolean): unknown {
+function keyFor(rnd: () => number, pool: number, numericOnly: boolean, big: boolean): unknown {
   const r = rnd();
   const i = Math.floor(rnd() * pool);
+  if (big && (numericOnly || r < 0.9)) {
+    // BIGINT keys, some at the edge of the range held as numbers and beyond it
+    if (r < 0.02) return 2n ** 53n - 1n - BigInt(i);
+    if (r < 0.03 && !numericOnly) return 2n ** 60n + BigInt(i);
+    return BigInt(i) - 100n;
+  }
   if (r < 0.7) return i;
   if (r < 0.8) return i + 0.5;
   if (r < 0.85) return i === 0 ? -0 : -i;
@@ -32,8 +38,9 @@ for (const seed of SEEDS) {
     const ops = 20_000;
     // the first half numbers only (the typed-array mode), then any key in about half the seeds
     const mixed = seed % 2 === 0;
+    const big = seed % 4 >= 2;
     for (let n = 0; n < ops; n++) {
-      const k = keyFor(rnd, pool, !mixed || n < ops / 2);
+      const k = keyFor(rnd, pool, !mixed || n < ops / 2, big);
       const r = rnd();
       const at = `op ${n}, key ${String(k)} (SEED=${seed})`;
       if (r < 0.55) {
@@ -67,6 +74,26 @@ test('KeyIndex: -0 and 0 are one key, reported as 0; a key deleted and set again
   ix.set(0, 'c');
   assert.deepEqual([...ix.keys()], [1, 0]);
   assert.deepEqual([...ix.values()], ['b', 'c']);
+});
+
+test('KeyIndex: bigint keys come back as bigints; 1n and 1 are different keys', () => {
+  const ix = new KeyIndex<string>();
+  ix.set(5n, 'a');
+  ix.set(-7n, 'b');
+  assert.equal(ix.get(5n), 'a');
+  assert.equal(ix.get(5), undefined);
+  assert.deepEqual([...ix.keys()], [5n, -7n]);
+  ix.set(5, 'c');
+  assert.equal(ix.get(5), 'c');
+  assert.equal(ix.get(5n), 'a');
+  assert.deepEqual(
+    [...ix],
+    [
+      [5n, 'a'],
+      [-7n, 'b'],
+      [5, 'c'],
+    ],
+  );
 });
 
 test('KeyIndex: NaN is a key (as in a Map)', () => {
