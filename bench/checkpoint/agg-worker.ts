@@ -74,6 +74,7 @@ async function checkpoint(n: number, dir: string) {
         return s;
       },
       takeDelta: () => circuit.takeDelta(),
+      changesOverflowed: () => circuit.circuit.changesOverflowed(),
       meta: () => ({
         steps: circuit.circuit.steps,
         processed_records: n,

@@ -41,6 +41,7 @@ const cp = new Checkpointer(
     trackChanges: (on: boolean) => circuit.trackChanges(on),
     snapshot: () => circuit.snapshot(),
     takeDelta: () => circuit.takeDelta(),
+    changesOverflowed: () => circuit.circuit.changesOverflowed(),
     meta: () => ({
       steps: circuit.circuit.steps,
       processed_records: 0,

@@ -10,10 +10,12 @@
  * No peer engine runs here, so the figures that matter are ratios within the same run: incremental vs full
  * checkpoint at the same state, bytes per changed row, bytes of a 1% change vs a 100% change.
  */
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OVERFLOW_AT } from '../../src/circuit/change-log.ts';
 import { runWorker } from '../lib/child.ts';
 import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
@@ -35,6 +37,8 @@ function checkpointWorker(args: readonly string[]): Promise<WorkerOutput> {
 /** Median of each numeric field over samples. */
 interface Summary {
   samples: number;
+  /** The kinds the runs wrote (`full` for an incremental request whose change logs overflowed). */
+  kind: string;
   changedOrders: number;
   capturedRows: number;
   pauseMs: number;
@@ -48,6 +52,7 @@ function summarize(samples: readonly CheckpointSample[]): Summary {
   const m = (f: (s: CheckpointSample) => number) => median(samples.map(f));
   return {
     samples: samples.length,
+    kind: [...new Set(samples.map((s) => s.kind))].join(' / '),
     changedOrders: m((s) => s.changedOrders),
     capturedRows: m((s) => s.capturedRows),
     pauseMs: m((s) => s.pauseMs),
@@ -161,13 +166,13 @@ function markdown(r: Report): string {
     `Full checkpoint of the same state: pause ${ms(ch.full.pauseMs)} ms, total ${ms(ch.full.totalMs)} ms, ` +
       `${bytes(ch.full.bytes)}.`,
     '',
-    '| change | orders updated | captured rows | pause | encode | longest stall | total | bytes | bytes / updated order | bytes ÷ 100% |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| change | checkpoint | orders updated | captured rows | pause | encode | longest stall | total | bytes | bytes / updated order | bytes ÷ 100% |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const x of ch.changes) {
     const s = x.summary;
     lines.push(
-      `| ${x.label} | ${int(s.changedOrders)} | ${int(s.capturedRows)} | ${ms(s.pauseMs)} ms | ${ms(s.encodeMs)} ms | ` +
+      `| ${x.label} | ${s.kind} | ${int(s.changedOrders)} | ${int(s.capturedRows)} | ${ms(s.pauseMs)} ms | ${ms(s.encodeMs)} ms | ` +
         `${ms(s.maxStallMs)} ms | ${ms(s.totalMs)} ms | ${bytes(s.bytes)} | ${x.bytesPerChangedOrder.toFixed(1)} B | ` +
         `${all === undefined ? '—' : (s.bytes / all.summary.bytes).toFixed(3)} |`,
     );
@@ -176,11 +181,17 @@ function markdown(r: Report): string {
     const x = all.summary;
     lines.push(
       '',
-      `At 100% change the incremental checkpoint pauses ${(x.pauseMs / ch.full.pauseMs).toFixed(1)}× as long as a ` +
-        `full one of the same state and writes ${(x.bytes / ch.full.bytes).toFixed(2)}× its bytes: the delta holds ` +
-        'the retraction and the insertion of every updated row in every state that changed, and `takeDelta()` ' +
-        'consolidates the whole change log on the event loop. Whether a checkpoint is full or incremental is ' +
-        'decided before the change size is known (`needsFull()` looks at the previous manifest only).',
+      x.kind === 'full'
+        ? `At 100% change the checkpoint is a full one: more than ${int(OVERFLOW_AT)} distinct rows of an operator's ` +
+            'state changed, so its change log stopped recording (`OVERFLOW_AT`, `circuit/change-log.ts`) and the ' +
+            `checkpointer took a snapshot: pause ${ms(x.pauseMs)} ms, ${(x.totalMs / ch.full.totalMs).toFixed(2)}× the ` +
+            `first full checkpoint's total time and ${(x.bytes / ch.full.bytes).toFixed(2)}× its bytes (the batches the ` +
+            'change made). A delta would have held the retraction and the insertion of every updated row in every ' +
+            'state that changed, consolidated on the event loop.'
+        : `At 100% change the incremental checkpoint pauses ${(x.pauseMs / ch.full.pauseMs).toFixed(1)}× as long as a ` +
+            `full one of the same state and writes ${(x.bytes / ch.full.bytes).toFixed(2)}× its bytes: the delta holds ` +
+            'the retraction and the insertion of every updated row in every state that changed, and `takeDelta()` ' +
+            'consolidates the whole change log on the event loop.',
     );
   }
   lines.push(

@@ -135,6 +135,7 @@ async function harness(dir: string, circuit: SqlCircuit) {
         captured = rowsOf(s);
         return s;
       },
+      changesOverflowed: () => circuit.circuit.changesOverflowed(),
       meta: () => ({
         steps: circuit.circuit.steps,
         processed_records: processed,
@@ -157,7 +158,7 @@ async function harness(dir: string, circuit: SqlCircuit) {
       const h = monitorEventLoopDelay({ resolution: 1 });
       h.enable();
       await new Promise((r) => setTimeout(r, 5)); // let the monitor's timer start
-      const full = writer.needsFull();
+      const full = writer.needsFull() || circuit.circuit.changesOverflowed();
       cp.request();
       cp.capture();
       await cp.flush();

@@ -15,17 +15,45 @@ import { type Row, sameRow } from '../zset/value.ts';
 /** Entries before the first in-place consolidation. */
 export const CONSOLIDATE_AT = 65_536;
 
+/**
+ * Distinct changed rows (a keyed log: keys) past which a log stops recording and reports {@link
+ * ChangeLog.overflowed}: a delta that large would cost about what a full checkpoint costs (whose batches are
+ * mostly written already), so the checkpointer takes a full one instead (`Circuit.changesOverflowed`), and the
+ * log neither holds a copy of the change in memory nor keeps consolidating it (at 5M inserted rows between two
+ * checkpoints, the consolidations alone took 3.3 s of CPU).
+ */
+export const OVERFLOW_AT = 1 << 18;
+let overflowAt = OVERFLOW_AT;
+
+/** Sets the overflow limit of every change log (tests); returns the previous one. */
+export function setChangeLogOverflow(n: number): number {
+  const prev = overflowAt;
+  overflowAt = n;
+  return prev;
+}
+
+function overflowError(): Error {
+  return new Error('the change log overflowed: take a full snapshot instead of a delta');
+}
+
 export class ChangeLog {
   enabled = false;
+  /** More than the overflow limit of distinct rows changed since the last take/reset: nothing is recorded. */
+  overflowed = false;
   #pending: Batch = emptyBatch();
   #limit = CONSOLIDATE_AT;
 
   record(row: Row, weight: number): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.overflowed) return;
     this.#pending.rows.push(row);
     this.#pending.weights.push(weight);
-    if (this.#pending.rows.length >= this.#limit) {
+    if (this.#pending.rows.length >= Math.min(this.#limit, overflowAt)) {
       const c = consolidate(this.#pending);
+      if (c.rows.length >= overflowAt) {
+        this.overflowed = true;
+        this.#pending = emptyBatch();
+        return;
+      }
       // a fresh, unflagged batch: more records are appended to it, so take() consolidates it again
       this.#pending = { rows: c.rows, weights: c.weights };
       this.#limit = Math.max(CONSOLIDATE_AT, 2 * c.rows.length);
@@ -37,7 +65,9 @@ export class ChangeLog {
     return this.#pending.rows.length;
   }
 
+  /** The change since the last take/reset, consolidated. @throws Error when the log {@link overflowed} */
   take(): Batch {
+    if (this.overflowed) throw overflowError();
     const out = consolidate(this.#pending);
     this.reset();
     return out;
@@ -46,6 +76,7 @@ export class ChangeLog {
   reset(): void {
     this.#pending = emptyBatch();
     this.#limit = CONSOLIDATE_AT;
+    this.overflowed = false;
   }
 }
 
@@ -61,14 +92,21 @@ export class ChangeLog {
  */
 export class KeyedChangeLog {
   enabled = false;
+  /** More than the overflow limit of keys touched since the last take/reset: nothing is recorded. */
+  overflowed = false;
   /** Per touched key: its row now (no row before), {@link INSERTED_THEN_DELETED}, or before and now. */
   #touched = new Map<unknown, Row | typeof INSERTED_THEN_DELETED | Touched>();
 
   /** Key `k` held `before` (undefined: no row) and now holds `now`. */
   record(k: unknown, before: Row | undefined, now: Row | undefined): void {
-    if (!this.enabled) return;
+    if (!this.enabled || this.overflowed) return;
     const e = this.#touched.get(k);
     if (e === undefined) {
+      if (this.#touched.size >= overflowAt) {
+        this.overflowed = true;
+        this.#touched = new Map();
+        return;
+      }
       if (before === undefined) this.#touched.set(k, now ?? INSERTED_THEN_DELETED);
       else this.#touched.set(k, { before, now });
     } else if (e === INSERTED_THEN_DELETED || Array.isArray(e))
@@ -81,7 +119,9 @@ export class KeyedChangeLog {
     return this.#touched.size;
   }
 
+  /** The change since the last take/reset (consolidated). @throws Error when the log {@link overflowed} */
   take(): Batch {
+    if (this.overflowed) throw overflowError();
     const out: Batch = { rows: [], weights: [], consolidated: true };
     for (const e of this.#touched.values()) {
       if (e === INSERTED_THEN_DELETED) continue;
@@ -107,6 +147,7 @@ export class KeyedChangeLog {
 
   reset(): void {
     this.#touched = new Map();
+    this.overflowed = false;
   }
 }
 

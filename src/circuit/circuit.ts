@@ -155,6 +155,15 @@ export class Circuit {
     for (const [, op] of this.#stateful()) op.trackChanges(on);
   }
 
+  /**
+   * Whether some operator's tracked changes outgrew a delta since the last snapshot/takeDelta (its change log
+   * stopped recording): the next checkpoint must then be a {@link snapshot}, as {@link takeDelta} would throw.
+   */
+  changesOverflowed(): boolean {
+    for (const [, op] of this.#stateful()) if (op.changesOverflowed?.() === true) return true;
+    return false;
+  }
+
   /** What changed in each operator's state since the last snapshot/takeDelta (tracking must be on). */
   takeDelta(): CircuitSnapshot {
     const operators: Record<string, StateBatches> = {};

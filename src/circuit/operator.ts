@@ -46,6 +46,11 @@ export interface StatefulOperator extends Operator {
   prepare?(): void;
   trackChanges(on: boolean): void;
   takeDelta(): StateBatches;
+  /**
+   * Optional: whether the changes tracked since the last `snapshot()`/`takeDelta()` outgrew what a delta should
+   * hold (`circuit/change-log.ts`, `OVERFLOW_AT`); `takeDelta()` then throws, and the caller takes a snapshot.
+   */
+  changesOverflowed?(): boolean;
 }
 
 export function isStateful(op: Operator): op is StatefulOperator {

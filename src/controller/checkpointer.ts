@@ -92,6 +92,8 @@ export interface CheckpointSource {
   trackChanges(on: boolean): void;
   snapshot(): CircuitSnapshot;
   takeDelta(): CircuitSnapshot;
+  /** Whether the tracked changes outgrew a delta (`Circuit.changesOverflowed`): the checkpoint is then full. */
+  changesOverflowed?(): boolean;
   meta(): CheckpointMeta;
   /** Called at the cut, after `meta()`. */
   onCapture?(): CaptureHooks;
@@ -209,7 +211,8 @@ export class Checkpointer {
     const seqs = this.#pending;
     this.#pending = [];
     const t0 = performance.now();
-    const full = this.#forceFull || this.#writer.needsFull();
+    // a delta of more changed rows than a change log holds costs what a full checkpoint does (OVERFLOW_AT)
+    const full = this.#forceFull || this.#writer.needsFull() || this.#source.changesOverflowed?.() === true;
     this.#forceFull = false;
     const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
     // frozen heads (a full snapshot's) start sealing now, in slices between steps, even while an earlier

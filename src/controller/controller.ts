@@ -903,6 +903,7 @@ export class Controller {
         trackChanges: (on) => this.circuit.trackChanges(on),
         snapshot: () => this.circuit.snapshot(),
         takeDelta: () => this.circuit.takeDelta(),
+        changesOverflowed: () => this.circuit.circuit.changesOverflowed(),
         meta: () => ({
           steps: this.circuit.circuit.steps,
           processed_records: this.totals.processed_records,

@@ -28,6 +28,12 @@ export abstract class StatefulBase {
     }
   }
 
+  /** Whether some state's change log overflowed since the last snapshot/takeDelta (then take a snapshot). */
+  changesOverflowed(): boolean {
+    for (const [, l] of this.#allLogs()) if (l.overflowed) return true;
+    return false;
+  }
+
   takeDelta(): StateBatches {
     const out: StateBatches = {};
     for (const [n, l] of this.#allLogs()) out[n] = l.take();

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ChangeLog, CONSOLIDATE_AT, KeyedChangeLog } from '../../../src/circuit/change-log.ts';
+import {
+  ChangeLog,
+  CONSOLIDATE_AT,
+  KeyedChangeLog,
+  setChangeLogOverflow,
+} from '../../../src/circuit/change-log.ts';
 import { consolidate, emptyBatch, push } from '../../../src/zset/batch.ts';
 import { runSeed } from '../../kit/seed.ts';
 
@@ -81,4 +86,38 @@ test('a keyed change log: one entry per touched key, take() is (before, -1), (no
   log.record(8, undefined, [8, 'x']);
   log.record(8, [8, 'x'], undefined);
   assert.deepEqual(log.take().rows, []);
+});
+
+test('a change log that outgrows its limit stops recording, take() refuses, and reset() starts over', () => {
+  const prev = setChangeLogOverflow(1000);
+  try {
+    const log = new ChangeLog();
+    log.enabled = true;
+    // the same few rows over and over: the net change stays small, no overflow
+    for (let i = 0; i < 50_000; i++) log.record([i % 10], i % 2 === 0 ? 1 : -1);
+    assert.equal(log.overflowed, false);
+    for (let i = 0; i < 5_000; i++) log.record([`row ${i}`], 1);
+    assert.equal(log.overflowed, true);
+    assert.equal(log.size, 0, 'nothing held once overflowed');
+    assert.throws(() => log.take(), /overflowed/);
+    log.reset();
+    assert.equal(log.overflowed, false);
+    log.record([1], 1);
+    assert.equal(log.take().rows.length, 1);
+
+    const keyed = new KeyedChangeLog();
+    keyed.enabled = true;
+    for (let i = 0; i < 999; i++) keyed.record(i, undefined, [i]);
+    for (let i = 0; i < 999; i++) keyed.record(i, [i], [i, 'again']);
+    assert.equal(keyed.overflowed, false, 'keys touched again do not count twice');
+    keyed.record(999, undefined, [999]);
+    keyed.record(1000, undefined, [1000]);
+    assert.equal(keyed.overflowed, true);
+    assert.throws(() => keyed.take(), /overflowed/);
+    keyed.reset();
+    keyed.record(1, undefined, [1]);
+    assert.deepEqual(keyed.take().rows, [[1]]);
+  } finally {
+    setChangeLogOverflow(prev);
+  }
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { setChangeLogOverflow } from '../../../src/circuit/change-log.ts';
 import type { CircuitSnapshot } from '../../../src/circuit/circuit.ts';
 import type {
   CheckpointEntry,
@@ -93,6 +94,54 @@ test('incremental checkpoints restore into a fresh controller that continues lik
     (await b.query('SELECT n, total, mx FROM s')).rows,
     (await a.query('SELECT n, total, mx FROM s')).rows,
   );
+});
+
+test('a checkpoint after more changes than a change log holds is full, and restores like the original', async () => {
+  const prev = setChangeLogOverflow(500);
+  try {
+    const w = new MemoryWriter();
+    const a = new Controller(program);
+    a.enableCheckpoints(w, { intervalSecs: null, fingerprint: 'fp' });
+    const ep = a.inputEndpoint('t.api', 't');
+    const checkpoint = async () => assert.equal(await a.checkpointer?.wait(a.checkpoint()), true);
+    await a.push(ep, [ins(1, 5), ins(2, 9)], 0);
+    await a.idle();
+    await checkpoint();
+    await a.push(
+      ep,
+      Array.from({ length: 100 }, (_, i) => ins(10 + i, i)),
+      0,
+    );
+    await a.idle();
+    await checkpoint();
+    // 2,000 new keys: the table's change log overflows, so this checkpoint is a full one
+    await a.push(
+      ep,
+      Array.from({ length: 2000 }, (_, i) => ins(1000 + i, i % 7)),
+      0,
+    );
+    await a.idle();
+    assert.equal(a.circuit.circuit.changesOverflowed(), true);
+    await checkpoint();
+    assert.equal(a.circuit.circuit.changesOverflowed(), false, 'the full snapshot is the new baseline');
+    await a.push(ep, [ins(5000, 1)], 0);
+    await a.idle();
+    await checkpoint();
+    assert.deepEqual(
+      w.chain.map((c) => c.delta),
+      [false, true],
+      'the chain restarted at the full checkpoint, then an incremental one',
+    );
+    assert.equal(w.entries.length, 4);
+    const b = new Controller(program, { restore: w.restoreOptions() });
+    assert.deepEqual(
+      (await b.query('SELECT n, total, mx FROM s')).rows,
+      (await a.query('SELECT n, total, mx FROM s')).rows,
+    );
+    assert.deepEqual((await b.query('SELECT n FROM s')).rows, [[2103n]]);
+  } finally {
+    setChangeLogOverflow(prev);
+  }
 });
 
 test('a failed write is reported, and the next checkpoint is full', async () => {

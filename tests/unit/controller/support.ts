@@ -21,6 +21,7 @@ export async function liveCheckpointer(
       trackChanges: (on) => live.trackChanges(on),
       snapshot: () => live.snapshot(),
       takeDelta: () => live.takeDelta(),
+      changesOverflowed: () => live.circuit.changesOverflowed(),
       meta: () => ({
         steps: live.circuit.steps,
         processed_records: processedRecords(),
