@@ -196,26 +196,40 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   }
 
   /**
-   * The part's retractions (indexes), in key order when every key is a number (a numeric primary key: the
-   * common case): each looks its key up in the sealed batches, and lookups in key order walk the batches
+   * The part's retractions (indexes), in key order when every key is a number or every key a bigint (a numeric
+   * primary key: the common case): each looks its key up in the sealed batches, and lookups in key order walk the batches
    * forward instead of all over them. A part's retractions have distinct keys' rows, so their order does not
    * matter otherwise.
    */
   #retractionOrder(trace: Trace, c: Batch): number[] {
     const out: number[] = [];
-    const keys: number[] = [];
+    const keys: Array<number | bigint> = [];
+    // every key a number, or every key a bigint (a BIGINT primary key): both sort by value
+    let kind: 'number' | 'bigint' | null = null;
     let numeric = true;
     for (let i = 0; i < c.rows.length; i++) {
       if ((c.weights[i] as number) >= 0) continue;
       out.push(i);
       if (!numeric) continue;
       const k = trace.keyOf(c.rows[i] as Row);
-      if (typeof k === 'number' && !Number.isNaN(k)) keys.push(k);
-      else numeric = false;
+      const t = typeof k;
+      if ((t === 'number' && !Number.isNaN(k)) || t === 'bigint') {
+        kind ??= t;
+        if (t === kind) keys.push(k as number | bigint);
+        else numeric = false;
+      } else numeric = false;
     }
     if (!numeric || out.length < 2) return out;
     const order = Array.from(out.keys());
-    order.sort((a, b) => (keys[a] as number) - (keys[b] as number));
+    if (kind === 'bigint') {
+      const ks = keys as bigint[];
+      order.sort((a, b) =>
+        (ks[a] as bigint) < (ks[b] as bigint) ? -1 : (ks[a] as bigint) > (ks[b] as bigint) ? 1 : 0,
+      );
+    } else {
+      const ks = keys as number[];
+      order.sort((a, b) => (ks[a] as number) - (ks[b] as number));
+    }
     return order.map((j) => out[j] as number);
   }
 }
