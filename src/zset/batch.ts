@@ -3,7 +3,8 @@
  * A weight is a non-zero integer: positive = that many copies inserted, negative = deleted. A batch need not be
  * consolidated (the same row may appear several times); {@link consolidate} merges equal rows and drops zeros.
  */
-import { encodeRow, type Row } from './value.ts';
+import { KeyIndex } from './key-index.ts';
+import { hashRow, type Row, sameRow } from './value.ts';
 
 export interface Batch {
   readonly rows: Row[];
@@ -45,26 +46,40 @@ export function negate(b: Batch): Batch {
 }
 
 /**
- * Merges equal rows and drops zero weights. Output order: first appearance of each row (deterministic).
+ * Merges equal rows (equal as {@link sameRow} says, as their `encodeRow` strings are) and drops zero weights. Output
+ * order: first appearance of each row (deterministic). Rows are found by a 32-bit hash of their values
+ * ({@link hashRow}) in a {@link KeyIndex}, rows of equal hash chained and compared whole: no string is built per
+ * row (the string-keyed `Map` this replaces cost ~0.8 µs per row, a checkpoint's capture consolidating its change
+ * logs on the event loop).
  */
 export function consolidate(b: Batch): Batch {
+  return consolidateBy(b, hashRow);
+}
+
+/** {@link consolidate} with another row hash (tests: a hash that collides, to exercise the chains). */
+export function consolidateBy(b: Batch, hash: (row: Row) => number): Batch {
   if (b.consolidated === true) return b;
   const n = b.rows.length;
   if (n <= 1) return n === 1 && b.weights[0] === 0 ? emptyBatch() : b;
-  const index = new Map<string, number>();
+  /** hash → the newest distinct row with it; `chain[j]`: the distinct row before j with j's hash, or -1 */
+  const index = new KeyIndex<number>();
+  const chain: number[] = [];
   const rows: Row[] = [];
   const weights: number[] = [];
   for (let i = 0; i < n; i++) {
     const row = b.rows[i] as Row;
-    const k = encodeRow(row);
-    const at = index.get(k);
-    if (at === undefined) {
-      index.set(k, rows.length);
-      rows.push(row);
-      weights.push(b.weights[i] as number);
-    } else {
-      weights[at] = (weights[at] as number) + (b.weights[i] as number);
+    const h = hash(row);
+    const at = index.get(h);
+    let j = at === undefined ? -1 : at;
+    while (j >= 0 && !sameRow(rows[j] as Row, row)) j = chain[j] as number;
+    if (j >= 0) {
+      weights[j] = (weights[j] as number) + (b.weights[i] as number);
+      continue;
     }
+    chain.push(at === undefined ? -1 : at);
+    index.set(h, rows.length);
+    rows.push(row);
+    weights.push(b.weights[i] as number);
   }
   const out: Batch = { rows: [], weights: [], consolidated: true };
   for (let i = 0; i < rows.length; i++) if (weights[i] !== 0) push(out, rows[i] as Row, weights[i] as number);

@@ -57,6 +57,51 @@ export function encodeColumns(row: Row, cols: readonly number[]): string {
   return out;
 }
 
+const HASH_F64 = new Float64Array(1);
+const HASH_I32 = new Int32Array(HASH_F64.buffer);
+
+function hashString(s: string, h: number): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * A 32-bit hash of a row, equal for rows that {@link sameRow} calls equal (so for equal {@link encodeRow}s):
+ * -0 hashes as 0, every NaN alike, an object value by its `hashKey()`. Numbers cost a multiply (an int32) or
+ * two (a double's halves), strings one per character; no string is built.
+ */
+export function hashRow(row: Row): number {
+  let h = 0x811c9dc5 ^ row.length;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i] as Value;
+    let x: number;
+    switch (typeof v) {
+      case 'number':
+        if ((v | 0) === v) x = v | 0;
+        else if (Number.isNaN(v)) x = 0x7ff80000;
+        else {
+          HASH_F64[0] = v;
+          x = (HASH_I32[0] as number) ^ Math.imul(HASH_I32[1] as number, 0x9e3779b1);
+        }
+        break;
+      case 'string':
+        x = hashString(v, 0x2c1b3c6d);
+        break;
+      case 'bigint':
+        x = hashString(v.toString(), 0x27d4eb2f);
+        break;
+      case 'boolean':
+        x = v ? 0x5bd1e995 : 0x1b873593;
+        break;
+      default:
+        x = v === null ? 0x3c6ef372 : hashString((v as ObjectValue).hashKey(), 0x68e31da4);
+    }
+    h = Math.imul(h ^ x, 0x01000193);
+    h ^= h >>> 15;
+  }
+  return h;
+}
+
 /** True when the two values are the same SQL value (NULL equals NULL here: this is identity, not SQL `=`). */
 export function sameValue(a: Value, b: Value): boolean {
   if (a === b) return true;

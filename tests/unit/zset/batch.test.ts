@@ -6,13 +6,30 @@ import {
   type Batch,
   batchOf,
   consolidate,
+  consolidateBy,
   emptyBatch,
   negate,
   push,
   size,
   totalWeight,
 } from '../../../src/zset/batch.ts';
-import { isTrulyConsolidated, norm } from '../operators/support.ts';
+import { encodeRow, type Row, type Value } from '../../../src/zset/value.ts';
+import { isTrulyConsolidated, mulberry32, norm } from '../operators/support.ts';
+
+/** The definition `consolidate` must agree with: rows keyed by their `encodeRow` string, first appearance order. */
+function reference(b: Batch): Array<[string, number]> {
+  const at = new Map<string, number>();
+  const out: Array<[string, number]> = [];
+  for (let i = 0; i < b.rows.length; i++) {
+    const k = encodeRow(b.rows[i] as Row);
+    const j = at.get(k);
+    if (j === undefined) {
+      at.set(k, out.length);
+      out.push([k, b.weights[i] as number]);
+    } else (out[j] as [string, number])[1] += b.weights[i] as number;
+  }
+  return out.filter(([, w]) => w !== 0);
+}
 
 describe('batch basics', () => {
   test('push, size, batchOf, totalWeight', () => {
@@ -135,4 +152,56 @@ describe('consolidate', () => {
       ['["z"]', -2],
     ]);
   });
+});
+
+describe('consolidate: hashed rows', () => {
+  // values whose equality is subtle: -0 and 0, NaN, decimals by value, 1 / 1n / '1', NULL / 'null', booleans
+  const pool: Value[] = [
+    0,
+    -0,
+    1,
+    1.5,
+    -2.25,
+    Number.NaN,
+    2 ** 40,
+    1n,
+    -(2n ** 70n),
+    '1',
+    '',
+    'null',
+    'é',
+    null,
+    true,
+    false,
+  ];
+  const decimals = ['1.50', '1.5', '-0', '0', '12345678901234567890.5'];
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    test(`agrees with the encodeRow definition, in order, whatever the hash (SEED=${seed})`, () => {
+      const rnd = mulberry32(seed);
+      const b: Batch = { rows: [], weights: [] };
+      for (let i = 0; i < 3000; i++) {
+        const width = 1 + Math.floor(rnd() * 3);
+        const row: Value[] = [];
+        for (let c = 0; c < width; c++)
+          row.push(
+            rnd() < 0.15
+              ? Decimal.parse(decimals[Math.floor(rnd() * decimals.length)] as string)
+              : (pool[Math.floor(rnd() * pool.length)] as Value),
+          );
+        b.rows.push(row);
+        b.weights.push(Math.floor(rnd() * 5) - 2);
+      }
+      const want = reference(b);
+      // the real hash, one where everything collides (every row compared whole), and one by width
+      for (const hash of [undefined, () => 0, (r: Row) => r.length]) {
+        const c = hash === undefined ? consolidate(b) : consolidateBy(b, hash);
+        assert.deepEqual(
+          c.rows.map((r, i) => [encodeRow(r), c.weights[i]]),
+          want,
+          `seed ${seed}, hash ${hash === undefined ? 'hashRow' : hash.toString()}`,
+        );
+        assert.equal(c.consolidated, true);
+      }
+    });
+  }
 });
