@@ -47,7 +47,8 @@ export class ChangeLog {
     if (!this.enabled || this.overflowed) return;
     this.#pending.rows.push(row);
     this.#pending.weights.push(weight);
-    if (this.#pending.rows.length >= Math.min(this.#limit, overflowAt)) {
+    // the doubling schedule (2× overflowAt caps it only when a test lowers the limit below CONSOLIDATE_AT)
+    if (this.#pending.rows.length >= Math.min(this.#limit, 2 * overflowAt)) {
       const c = consolidate(this.#pending);
       if (c.rows.length >= overflowAt) {
         this.overflowed = true;

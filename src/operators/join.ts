@@ -325,6 +325,7 @@ class Head {
   /** Moves up to `limit` tail entries into the buckets; true once the tail is empty. */
   index(limit = Number.POSITIVE_INFINITY): boolean {
     const tr = this.#tr;
+    if (tr.length === 0) return true;
     const end = Math.min(tr.length, this.#done + limit);
     const tk = this.#tk;
     const tw = this.#tw;

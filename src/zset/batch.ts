@@ -56,20 +56,27 @@ export function consolidate(b: Batch): Batch {
   return consolidateBy(b, hashRow);
 }
 
+/** Batches up to this many rows are consolidated without a hash index (a scan of their distinct rows' hashes). */
+const SMALL_BATCH = 16;
+
 /** {@link consolidate} with another row hash (tests: a hash that collides, to exercise the chains). */
 export function consolidateBy(b: Batch, hash: (row: Row) => number): Batch {
   if (b.consolidated === true) return b;
   const n = b.rows.length;
   if (n <= 1) return n === 1 && b.weights[0] === 0 ? emptyBatch() : b;
-  /** hash → the newest distinct row with it; `chain[j]`: the distinct row before j with j's hash, or -1 */
-  const index = new KeyIndex<number>();
+  // hash → the newest distinct row with it; `chain[j]`: the distinct row before j with j's hash, or -1. A small
+  // batch (the common step) scans its few distinct rows' hashes instead of allocating an index.
+  const index = n > SMALL_BATCH ? new KeyIndex<number>() : null;
+  const hashes: number[] = [];
   const chain: number[] = [];
   const rows: Row[] = [];
   const weights: number[] = [];
   for (let i = 0; i < n; i++) {
     const row = b.rows[i] as Row;
     const h = hash(row);
-    const at = index.get(h);
+    let at: number | undefined;
+    if (index !== null) at = index.get(h);
+    else for (let d = hashes.length - 1; d >= 0 && at === undefined; d--) if (hashes[d] === h) at = d;
     let j = at === undefined ? -1 : at;
     while (j >= 0 && !sameRow(rows[j] as Row, row)) j = chain[j] as number;
     if (j >= 0) {
@@ -77,7 +84,8 @@ export function consolidateBy(b: Batch, hash: (row: Row) => number): Batch {
       continue;
     }
     chain.push(at === undefined ? -1 : at);
-    index.set(h, rows.length);
+    if (index !== null) index.set(h, rows.length);
+    hashes.push(h);
     rows.push(row);
     weights.push(b.weights[i] as number);
   }

@@ -201,6 +201,19 @@ describe('consolidate: hashed rows', () => {
           `seed ${seed}, hash ${hash === undefined ? 'hashRow' : hash.toString()}`,
         );
         assert.equal(c.consolidated, true);
+        // small batches (no hash index: a scan of the distinct rows' hashes)
+        for (let from = 0; from + 16 <= 400; from += 16 + (from % 5)) {
+          const part: Batch = {
+            rows: b.rows.slice(from, from + 2 + (from % 15)),
+            weights: b.weights.slice(from, from + 2 + (from % 15)),
+          };
+          const cp = hash === undefined ? consolidate(part) : consolidateBy(part, hash);
+          assert.deepEqual(
+            cp.rows.map((r, i) => [encodeRow(r), cp.weights[i]]),
+            reference(part),
+            `seed ${seed}, rows ${from}..: small batch`,
+          );
+        }
       }
     });
   }
