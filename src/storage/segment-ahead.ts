@@ -1,8 +1,9 @@
 /**
  * Encoding a sealed trace batch's segment file on a worker thread (`segment-ahead-worker.ts`), for the writes
  * ahead of a checkpoint (`CheckpointStore.prewrite`): payload building, zstd and SHA-256 all run there, so a large
- * batch costs the pipeline's event loop only the copy of its arrays into shared memory (a few milliseconds at a
- * time between turns of the event loop, so no step waits long for it).
+ * batch costs the pipeline's event loop at most the copy of its arrays into shared memory (a few milliseconds at a
+ * time between turns of the event loop, so no step waits long for it) — and nothing when they are there already
+ * (a large merge's output: `zset/trace.ts`, `SHARED_MIN_ENTRIES`), which is most of what is written ahead.
  *
  * State: the worker (a `JobWorker`: started on first use, never keeping the process alive by itself, but while a
  * job is in flight its reply port is referenced, so a caller awaiting a job is not cut short).
@@ -46,6 +47,9 @@ class SharedCopier {
   }
 }
 
+const isShared = (a: Uint8Array | Uint32Array | Float64Array): boolean =>
+  a.buffer instanceof SharedArrayBuffer;
+
 const bytesOf = (a: Uint32Array | Float64Array): Uint8Array =>
   new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -59,11 +63,14 @@ export async function encodeOffThread(
 ): Promise<EncodedSegment | null> {
   if (worker.broken || tb.objects !== null) return null;
   await turn(); // never on the caller's turn
+  // arrays in shared memory already (a large merge's output: `zset/trace.ts`) go as they are, the rest is copied
   const c = new SharedCopier();
-  const arena = await c.copy(tb.arena);
-  const offsets = new Uint32Array((await c.copy(bytesOf(tb.offsets))).buffer);
-  const splits = new Uint32Array((await c.copy(bytesOf(tb.splits))).buffer);
-  const weights = new Float64Array((await c.copy(bytesOf(tb.wts))).buffer);
+  const arena = isShared(tb.arena) ? tb.arena : await c.copy(tb.arena);
+  const offsets = isShared(tb.offsets)
+    ? tb.offsets
+    : new Uint32Array((await c.copy(bytesOf(tb.offsets))).buffer);
+  const splits = isShared(tb.splits) ? tb.splits : new Uint32Array((await c.copy(bytesOf(tb.splits))).buffer);
+  const weights = isShared(tb.wts) ? tb.wts : new Float64Array((await c.copy(bytesOf(tb.wts))).buffer);
   const job = (id: number): AheadJob => ({
     id,
     layout: { arity: tb.layout.arity, keyCols: [...tb.layout.keyCols], valCols: [...tb.layout.valCols] },

@@ -927,9 +927,37 @@ function copyRange(buf: Buffer, arena: Buffer, p: number, from: number, to: numb
 }
 
 /** A copy of `b[0, n)` that owns its memory (one native copy). */
-function copyOf(b: Buffer, n: number): Buffer {
-  const out = Buffer.allocUnsafe(n);
+function copyOf(b: Buffer, n: number, shared = false): Buffer {
+  const out = newBytes(n, shared);
   b.copy(out, 0, 0, n);
+  return out;
+}
+
+/**
+ * Entries from which a merge puts its output in shared memory (`SharedArrayBuffer`): such a batch is reported for a
+ * write ahead of its segment file ({@link PREWRITE_MIN_ENTRIES}), whose worker thread then reads its arrays where they
+ * are instead of the event loop copying them over first (`storage/segment-ahead.ts`). Same contents, same reads.
+ */
+const SHARED_MIN_ENTRIES = 1 << 18; // = PREWRITE_MIN_ENTRIES (declared further down)
+
+function newBytes(n: number, shared: boolean): Buffer {
+  return shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
+}
+
+function newU32(n: number, shared: boolean): Uint32Array {
+  return shared ? new Uint32Array(new SharedArrayBuffer(4 * n)) : new Uint32Array(n);
+}
+
+function newF64(n: number, shared: boolean): Float64Array {
+  return shared ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+}
+
+/** The first `n` elements of `a` (a itself when that is all of it), in shared memory when `shared`. */
+function firstOf<T extends Uint32Array | Float64Array>(a: T, n: number, shared: boolean): T {
+  if (a.length === n) return a;
+  if (!shared) return a.slice(0, n) as T;
+  const out = (a instanceof Uint32Array ? newU32(n, true) : newF64(n, true)) as T;
+  out.set(a.subarray(0, n));
   return out;
 }
 
@@ -1227,10 +1255,11 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     if (aLast < 0) return concatBatches(a, b, ah, bh);
     if (bLast < 0) return concatBatches(b, a, bh, ah);
   }
-  const arena = Buffer.allocUnsafe(aa.length + ba.length);
-  const offsets = new Uint32Array(na + nb + 1);
-  const spl = new Uint32Array(na + nb);
-  const wts = new Float64Array(na + nb);
+  const shared = na + nb >= SHARED_MIN_ENTRIES;
+  const arena = newBytes(aa.length + ba.length, shared);
+  const offsets = newU32(na + nb + 1, shared);
+  const spl = newU32(na + nb, shared);
+  const wts = newF64(na + nb, shared);
   const hs = withHashes ? new Uint32Array(na + nb) : null;
   let i = 0;
   let j = 0;
@@ -1321,10 +1350,10 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   const exact = k === na + nb && p === arena.length;
   const out = new TraceBatch({
     layout: a.layout,
-    arena: exact ? arena : copyOf(arena, p),
-    offsets: exact ? offsets : offsets.slice(0, k + 1),
-    splits: exact ? spl : spl.slice(0, k),
-    weights: exact ? wts : wts.slice(0, k),
+    arena: exact ? arena : copyOf(arena, p, shared && k >= SHARED_MIN_ENTRIES),
+    offsets: firstOf(offsets, k + 1, shared && k >= SHARED_MIN_ENTRIES),
+    splits: firstOf(spl, k, shared && k >= SHARED_MIN_ENTRIES),
+    weights: firstOf(wts, k, shared && k >= SHARED_MIN_ENTRIES),
     objects: mergeObjects(a.objects, b.objects),
     untagged: a.untagged && b.untagged,
   });
@@ -1342,18 +1371,22 @@ function concatBatches(
   const na = a.length;
   const nb = b.length;
   const shift = a.arena.length;
-  const offsets = new Uint32Array(na + nb + 1);
+  const shared = na + nb >= SHARED_MIN_ENTRIES;
+  const offsets = newU32(na + nb + 1, shared);
   offsets.set(a.offsets.subarray(0, na), 0);
-  const spl = new Uint32Array(na + nb);
+  const spl = newU32(na + nb, shared);
   spl.set(a.splits, 0);
   for (let j = 0; j <= nb; j++) offsets[na + j] = (b.offsets[j] as number) + shift;
   for (let j = 0; j < nb; j++) spl[na + j] = (b.splits[j] as number) + shift;
-  const wts = new Float64Array(na + nb);
+  const wts = newF64(na + nb, shared);
   wts.set(a.wts, 0);
   wts.set(b.wts, na);
+  const arena = newBytes(shift + b.arena.length, shared);
+  a.arena.copy(arena, 0);
+  b.arena.copy(arena, shift);
   const out = new TraceBatch({
     layout: a.layout,
-    arena: Buffer.concat([a.arena, b.arena], shift + b.arena.length),
+    arena,
     offsets,
     splits: spl,
     weights: wts,

@@ -16,6 +16,7 @@ import { encodeSegmentAsync } from '../../../src/storage/segment.ts';
 import { encodeOffThread } from '../../../src/storage/segment-ahead.ts';
 import {
   buildBatch,
+  mergeBatches,
   PREWRITE_MIN_ENTRIES,
   setTraceHeadMin,
   Trace,
@@ -61,6 +62,46 @@ test('the worker encodes a batch to the bytes a checkpoint writes on the main th
     // and a different batch gives different bytes (the comparison can fail)
     assert.notEqual((await encodeOffThread(batchOf(1, 2000), undefined))?.hash, main.hash);
   }
+});
+
+test('a large merge puts its output in shared memory, which the worker reads without a copy, to the same bytes', async () => {
+  const half = PREWRITE_MIN_ENTRIES / 2;
+  const isShared = (b: TraceBatch): boolean[] =>
+    [b.arena, b.offsets, b.splits, b.wts].map((a) => a.buffer instanceof SharedArrayBuffer);
+  // interleaved keys (a real merge, with entries cancelling: even keys added in one, retracted in the other) and
+  // disjoint ones (a concatenation)
+  const layout = traceLayout(2, [0]);
+  const side = (odd: number, w: number): TraceBatch => {
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < 4 * half; i++)
+      if (i % 2 === odd || i % 8 === 0) {
+        rows.push([i, `v${i % 13}`]);
+        ws.push(i % 8 === 0 && odd === 1 ? -w : w);
+      }
+    return buildBatch(layout, rows, ws);
+  };
+  const merged = mergeBatches(side(0, 1), side(1, 1));
+  const concat = mergeBatches(batchOf(0, half), batchOf(half, 2 * half));
+  const small = mergeBatches(batchOf(0, 100), batchOf(100, 200));
+  assert.ok(merged.length >= PREWRITE_MIN_ENTRIES && merged.length < 4 * half, 'entries cancelled');
+  assert.deepEqual(isShared(merged), [true, true, true, true]);
+  assert.deepEqual(isShared(concat), [true, true, true, true]);
+  assert.deepEqual(isShared(small), [false, false, false, false], 'small merges stay in ordinary memory');
+  for (const b of [merged, concat]) {
+    const off = await encodeOffThread(b, undefined);
+    assert.ok(off !== null);
+    const main = await encodeSegmentAsync(b, CODECS);
+    assert.equal(off.hash, main.hash);
+    assert.ok(off.bytes.equals(main.bytes));
+  }
+  // the contents are those of an ordinary merge's
+  const rows = merged.rows;
+  assert.equal(rows.length, merged.length);
+  assert.ok(
+    rows.every((r) => (r[0] as number) % 8 !== 0),
+    'the cancelled keys are gone',
+  );
 });
 
 test('a full checkpoint lists a file written ahead instead of writing it; the state restores', async () => {
