@@ -23,7 +23,7 @@
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
 import { consolidate, emptyBatch, push } from '../zset/batch.ts';
-import { applyPart, Trace, traceLayout } from '../zset/trace.ts';
+import { applyPart, buildBatch, Trace, traceLayout } from '../zset/trace.ts';
 import { type Row, sameRow } from '../zset/value.ts';
 import { StatefulBase } from './stateful-base.ts';
 
@@ -168,69 +168,24 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   }
 
   /**
-   * Adds a plain part (consolidated first). With a key: its retractions go first and remove a key's row only
-   * when it is that row, then its insertions replace the key's row, so a key's `(old, -1)`/`(new, +1)` pair
-   * works in either order. Without a key: a Z-set sum.
+   * Adds a plain part (consolidated first). With a key, the part is one this operator wrote — a delta (each
+   * changed key's `(old, -1)` and `(new, +1)`, the exact change of the contents since the checkpoint before) or an
+   * older format's whole contents (one row per key, weight 1) — so it is added as a Z-set sum too, as a sealed
+   * batch merged into the trace as a seal's is: no lookup per row, a cost in proportion to the part whatever the
+   * state's size (a warm standby applies one such part per pull, and activation waits for the last). Lookups sum
+   * a key's entries across batches, so the key reads as its new row. Without a key: added to the head.
    */
   #addRows(trace: Trace, b: Batch): void {
     const c = consolidate(b);
     const n = c.rows.length;
     if (this.#pk !== null) {
-      const retractions = this.#retractionOrder(trace, c);
-      for (let pass = 0; pass < 2; pass++)
-        for (let j = 0; j < (pass === 0 ? retractions.length : n); j++) {
-          const i = pass === 0 ? (retractions[j] as number) : j;
-          const w = c.weights[i] as number;
-          if (pass === 1 && w <= 0) continue;
-          const row = c.rows[i] as Row;
-          const k = trace.keyOf(row);
-          const cur = trace.current(k, row);
-          if (pass === 0) {
-            if (cur !== undefined && sameRow(cur, row)) trace.put(k, cur, undefined);
-          } else if (cur === undefined || !sameRow(cur, row)) trace.put(k, cur, row);
-        }
-    } else for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
+      if (n > 0) trace.pushBatch(buildBatch(trace.layout, c.rows, c.weights));
+      return;
+    }
+    for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);
     // sealed with the next step's maybeSeal, as steps are: sealing each small delta part (a warm standby applies
     // one per pull) cost as much as the lookups
     trace.maybeSeal();
-  }
-
-  /**
-   * The part's retractions (indexes), in key order when every key is a number or every key a bigint (a numeric
-   * primary key: the common case): each looks its key up in the sealed batches, and lookups in key order walk the batches
-   * forward instead of all over them. A part's retractions have distinct keys' rows, so their order does not
-   * matter otherwise.
-   */
-  #retractionOrder(trace: Trace, c: Batch): number[] {
-    const out: number[] = [];
-    const keys: Array<number | bigint> = [];
-    // every key a number, or every key a bigint (a BIGINT primary key): both sort by value
-    let kind: 'number' | 'bigint' | null = null;
-    let numeric = true;
-    for (let i = 0; i < c.rows.length; i++) {
-      if ((c.weights[i] as number) >= 0) continue;
-      out.push(i);
-      if (!numeric) continue;
-      const k = trace.keyOf(c.rows[i] as Row);
-      const t = typeof k;
-      if ((t === 'number' && !Number.isNaN(k)) || t === 'bigint') {
-        kind ??= t;
-        if (t === kind) keys.push(k as number | bigint);
-        else numeric = false;
-      } else numeric = false;
-    }
-    if (!numeric || out.length < 2) return out;
-    const order = Array.from(out.keys());
-    if (kind === 'bigint') {
-      const ks = keys as bigint[];
-      order.sort((a, b) =>
-        (ks[a] as bigint) < (ks[b] as bigint) ? -1 : (ks[a] as bigint) > (ks[b] as bigint) ? 1 : 0,
-      );
-    } else {
-      const ks = keys as number[];
-      order.sort((a, b) => (ks[a] as number) - (ks[b] as number));
-    }
-    return order.map((j) => out[j] as number);
   }
 }
 
