@@ -171,15 +171,14 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
    * Adds a plain part (consolidated first). With a key, the part is one this operator wrote — a delta (each
    * changed key's `(old, -1)` and `(new, +1)`, the exact change of the contents since the checkpoint before) or an
    * older format's whole contents (one row per key, weight 1) — so it is added as a Z-set sum too, as a sealed
-   * batch merged into the trace as a seal's is: no lookup per row, a cost in proportion to the part whatever the
-   * state's size (a warm standby applies one such part per pull, and activation waits for the last). Lookups sum
+   * batch (`Trace.addChange`): no lookup per row, a cost in proportion to the part whatever the state's size (a warm standby applies one such part per pull, and activation waits for the last). Lookups sum
    * a key's entries across batches, so the key reads as its new row. Without a key: added to the head.
    */
   #addRows(trace: Trace, b: Batch): void {
     const c = consolidate(b);
     const n = c.rows.length;
     if (this.#pk !== null) {
-      if (n > 0) trace.pushBatch(buildBatch(trace.layout, c.rows, c.weights));
+      if (n > 0) trace.addChange(buildBatch(trace.layout, c.rows, c.weights));
       return;
     }
     for (let i = 0; i < n; i++) trace.add(c.rows[i] as Row, c.weights[i] as number);

@@ -1442,6 +1442,9 @@ const PENDING = new WeakMap<TraceBatch, PendingWrite>();
  */
 export const PREWRITE_MIN_ENTRIES = 1 << 18;
 
+/** Entries up to which {@link Trace.addChange} merges batches whatever the change's size. */
+export const PART_MERGE_MIN = 1 << 16;
+
 /** The sink of the circuit stepping now, if it has one (set by {@link withSealedSink} around its step). */
 let sealedSink: ((b: TraceBatch) => void) | null = null;
 /** Batches reported to a sink already (each is reported once). */
@@ -2629,13 +2632,14 @@ export class Trace {
   }
 
   /** Starts the background writes of the file-sized batches held in memory (after a seal's merges). */
-  #spillBehind(bs: SealedBatch[]): void {
+  #spillBehind(bs: SealedBatch[], only: ReadonlySet<SealedBatch> | null = null): void {
     const c = spillConfig();
     if (c === null || c.background !== true) return;
     for (let i = 0; i < bs.length; i++) {
       const b = bs[i] as SealedBatch;
       if (!(b instanceof TraceBatch) || b.length === 0 || b.dataBytes < c.minStorageBytes || PENDING.has(b))
         continue;
+      if (only !== null && !only.has(b)) continue;
       const pw = writeInBackground(
         c,
         b.layout,
@@ -2652,12 +2656,19 @@ export class Trace {
     }
   }
 
-  #push(built: TraceBatch, merge: boolean): void {
+  /**
+   * Adds a built batch to the spine, then (with `merge`) merges the smallest neighbours that break its shape,
+   * leaving alone batches of more than `mergeMax` entries; with spilling and background writes on, starts the
+   * file writes of the file-sized batches held in memory — only of the batches this push made when `spillAll` is
+   * false (a restored state's batches are left to the next seal).
+   */
+  #push(built: TraceBatch, merge: boolean, mergeMax = Number.POSITIVE_INFINITY, spillAll = true): void {
     if (built.length === 0) return;
     // a head's batch measures what its rows encode to (wide strings make a head entry larger than its width says)
     this.#entryBytes = headEntryBytes(this.layout.arity, built.dataBytes / built.length);
     if (this.#writing > 0) this.#checkWrites();
     const b = placed(built);
+    const fresh = spillAll ? null : new Set<SealedBatch>([b]);
     const bs = this.#batches.slice(); // the previous array may be held by a snapshot
     // with background writes, a file-sized new batch joins the merges at the next seal, by when its file is
     // usually written (a merge then copies the file's blocks instead of compressing its entries on the step);
@@ -2671,11 +2682,17 @@ export class Trace {
     // new batch can land between two others (checking only the last pair let equal sizes pile up unmerged)
     while (merge) {
       let i = bs.length - 2;
-      while (i >= 0 && (bs[i] as SealedBatch).length > 2 * (bs[i + 1] as SealedBatch).length) i--;
+      while (
+        i >= 0 &&
+        ((bs[i] as SealedBatch).length > 2 * (bs[i + 1] as SealedBatch).length ||
+          (bs[i] as SealedBatch).length > mergeMax)
+      )
+        i--;
       if (i < 0) break;
       const prev = bs[i] as SealedBatch;
       const last = bs[i + 1] as SealedBatch;
       const m = mergeSealed(prev, last);
+      fresh?.add(m);
       release(prev);
       release(last);
       this.#rowsInBatches += m.length - prev.length - last.length;
@@ -2687,7 +2704,7 @@ export class Trace {
       bs.push(b);
       bs.sort((x, y) => y.length - x.length);
     }
-    this.#spillBehind(bs);
+    this.#spillBehind(bs, fresh);
     this.#batches = bs;
     if (sealedSink !== null) reportSealed(sealedSink, bs);
   }
@@ -2782,6 +2799,19 @@ export class Trace {
     if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
     this.seal(merge);
     this.#push(b, merge);
+  }
+
+  /**
+   * Adds a batch that is a change of the contents (a checkpoint's delta part, built outside the trace), merging
+   * it only with batches of at most {@link PART_MERGE_MIN} entries or four times its own size, whichever is more:
+   * its cost follows its size, not the state's. (A restored trace's batches need not have the spine's shape,
+   * and restoring it would merge the largest batches; with spilling on, the restored batches' file writes would
+   * start: both are left to the next seal.)
+   */
+  addChange(b: TraceBatch): void {
+    if (!sameLayout(b.layout, this.layout)) throw new Error('trace batch layout differs from the trace');
+    this.seal(false);
+    this.#push(b, true, Math.max(PART_MERGE_MIN, 4 * b.length), false);
   }
 
   /**

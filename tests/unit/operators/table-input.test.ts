@@ -215,6 +215,60 @@ describe('table-input state', () => {
     }
   });
 
+  test("primary key: a checkpoint's delta part is added as a batch — no lookup per row, the large batches left unmerged", () => {
+    const a = tableInput({ primaryKey: [0], materialized: false });
+    const rows = (from: number, to: number, tag: string): Batch => {
+      const b = emptyBatch();
+      for (let i = from; i < to; i++) {
+        b.rows.push([i, `${tag}${i % 7}`]);
+        b.weights.push(1);
+      }
+      return b;
+    };
+    // the restored state: two batches of 150,000 rows each (written by two operators), not in the spine's shape
+    // (each no more than twice the next): restoring that shape would merge them
+    const halves: Batch[] = [];
+    for (const from of [0, 150_000]) {
+      const h = tableInput({ primaryKey: [0], materialized: false });
+      for (let i = from; i < from + 150_000; i += 10_000) step1(h, rows(i, i + 10_000, 'v'));
+      halves.push(h.snapshot().contents as Batch);
+    }
+    for (let i = 0; i < 300_000; i += 10_000) step1(a, rows(i, i + 10_000, 'v'));
+    a.trackChanges(true);
+    // 30 updates, 10 deletions, 10 new keys
+    step1(a, rows(1000, 1030, 'w'));
+    step1(a, del(...Array.from({ length: 10 }, (_, i) => [2000 + i, null])));
+    step1(a, rows(400_000, 400_010, 'n'));
+    const delta = a.takeDelta().contents as Batch;
+    const r = tableInput({ primaryKey: [0], materialized: false });
+    r.restore({ contents: halves });
+    const trace = r.trace;
+    assert.ok(trace !== null);
+    const before = [...trace.batches];
+    assert.deepEqual(
+      before.map((b) => b.length),
+      [150_000, 150_000],
+    );
+    trace.current = () => {
+      throw new Error('a lookup while applying a delta');
+    };
+    r.apply({ contents: [delta] });
+    const after = trace.batches;
+    assert.ok(
+      before.every((b) => after.includes(b)),
+      'the large batches are left unmerged',
+    );
+    assert.equal(after.length, 3, 'the delta is one more batch');
+    assert.deepEqual(norm(r.contents()), norm(a.contents()));
+    Reflect.deleteProperty(trace, 'current');
+    // and steps on top read the summed state: an update of a key the delta changed, a re-insert of a deleted one
+    const next = emptyBatch();
+    next.rows.push([1000, 'x'], [2000, 'y']);
+    next.weights.push(1, 1);
+    assert.deepEqual(norm(step1(r, next)), norm(step1(a, next)));
+    assert.deepEqual(norm(r.contents()), norm(a.contents()));
+  });
+
   test('primary key, tiny trace heads: the changes of every step match a map model (keys touched before and after seals)', () => {
     // The operator answers a key touched since the last seal from the trace's head alone; this checks it against
     // a plain map of key → row across many seals and merges, with several changes to one key in a step.
