@@ -20,6 +20,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   nested: async () => (await import('./nested/suite.ts')).nestedSuite,
   spill: async () => (await import('./spill/suite.ts')).spillSuite,
   'ordered-lateness': async () => (await import('./ordered-lateness/suite.ts')).orderedLatenessSuite,
+  'state-memory': async () => (await import('./state-memory/suite.ts')).stateMemorySuite,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
@@ -42,7 +43,10 @@ const USAGE = `usage: npm run bench -- [--quick] [--only <suite,...>] [--list]
                          BENCHMARKS.md section after each query; the other queries keep theirs, with their size)
   nested suite flags: --events N,M,... (default 100,000,300,000,1,000,000; quick 20,000; any value writes the
     scratch file only)
-  ordered-lateness suite flags: --runs N (default 3; any value writes the scratch file only)`;
+  ordered-lateness suite flags: --runs N (default 3; any value writes the scratch file only)
+  state-memory suite flags: --rows N,M,... state sizes (default 1,000,000,5,000,000; quick 200,000; any value
+                     writes the scratch file only); --before DIR also measures the checkout at DIR (an older
+                     commit with its node_modules, e.g. from \`git worktree add\`) in the same run`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
       heap: { type: 'string' },
       queries: { type: 'string' },
       merge: { type: 'boolean', default: false },
+      before: { type: 'string' },
     },
     strict: true,
   });
@@ -93,6 +98,7 @@ async function main(): Promise<void> {
     heap,
     queries,
     merge,
+    before,
   } = values;
   const t0 = performance.now();
   for (const name of names) {
@@ -100,7 +106,21 @@ async function main(): Promise<void> {
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
     await suite.run({
       quick,
-      flags: { orders, batch, runs, seed, engines, workloads, variant, events, rows, heap, queries, merge },
+      flags: {
+        orders,
+        batch,
+        runs,
+        seed,
+        engines,
+        workloads,
+        variant,
+        events,
+        rows,
+        heap,
+        queries,
+        merge,
+        before,
+      },
     });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

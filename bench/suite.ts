@@ -21,6 +21,8 @@ export interface SuiteFlags {
   queries?: string;
   /** Merge the results into the official report (nexmark suite). */
   merge?: boolean;
+  /** Another checkout measured beside this one (state-memory suite). */
+  before?: string;
 }
 
 export interface SuiteOptions {

@@ -1,6 +1,6 @@
 /**
- * Runs one measurement in a fresh Node process (same binary, same flags, plus --expose-gc and an optional heap
- * size) so heap peaks and JIT state are never shared between measurements. The worker prints one line starting with `prefix` followed by
+ * Runs one measurement in a fresh Node process (same binary, same flags, plus --expose-gc, an optional heap
+ * size and optional further flags) so heap peaks and JIT state are never shared between measurements. The worker prints one line starting with `prefix` followed by
  * JSON; everything else on stdout/stderr is passed through on failure only.
  */
 import { spawn } from 'node:child_process';
@@ -9,12 +9,12 @@ export function runWorker<T>(
   script: string,
   args: readonly string[],
   prefix: string,
-  opts: { heapMiB?: number } = {},
+  opts: { heapMiB?: number; nodeFlags?: readonly string[] } = {},
 ): Promise<T> {
   const flags = process.execArgv.filter(
     (f) => f !== '--expose-gc' && !(opts.heapMiB !== undefined && f.startsWith('--max-old-space-size')),
   );
-  flags.push('--expose-gc');
+  flags.push('--expose-gc', ...(opts.nodeFlags ?? []));
   if (opts.heapMiB !== undefined) flags.push(`--max-old-space-size=${opts.heapMiB}`);
   return new Promise<T>((resolve, reject) => {
     const child = spawn(process.execPath, [...flags, script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -67,7 +67,7 @@ import {
   isReleased,
   loadFileBatch,
   type SealedBatch,
-  type TraceBatch,
+  TraceBatch,
   TraceParts,
   traceBatchesOf,
   writtenFile,
@@ -381,6 +381,18 @@ function isEntry(e: unknown): e is CatalogEntry {
   );
 }
 
+/**
+ * The batches a checkpoint lists for sealed batch `b`: `b` itself, or — a large merge's output whose segment file
+ * is not written yet (its write ahead queued or under way) — the batches it was merged from (`TraceBatch.sources`:
+ * the same sum; the largest usually has its file already), so that a checkpoint right after a large merge need
+ * not wait for that merge's file nor encode it.
+ */
+function listed(b: SealedBatch): readonly SealedBatch[] {
+  if (b instanceof TraceBatch && b.segment === null && b.sources !== null && writtenFile(b) === null)
+    return b.sources;
+  return [b];
+}
+
 const byUuid = (a: CatalogEntry, b: CatalogEntry): number => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0);
 
 /**
@@ -421,6 +433,14 @@ export class CheckpointStore {
   readonly #aheadTaken = new WeakSet<TraceBatch>();
   /** Files written ahead, by hash: {@link gc} keeps each while its batch is alive (a checkpoint may list it). */
   readonly #aheadFiles = new Map<string, WeakRef<TraceBatch>>();
+  /**
+   * The batch each batch is a source of (`TraceBatch.sources`: a large merge's inputs, which a checkpoint lists
+   * until the merge's own file is written), learnt from {@link prewrite}: such an input is merged away, but its
+   * file written ahead (or its write ahead under way) is still needed.
+   */
+  readonly #sourceOf = new WeakMap<TraceBatch, WeakRef<TraceBatch>>();
+  /** Checkpoints being written now: no write ahead starts meanwhile ({@link prewrite}). */
+  #checkpointing = 0;
   /** Writes ahead putting a file in place now: {@link gc} leaves temporary files alone meanwhile. */
   #aheadWriting = 0;
   /** What writes ahead did (for benchmarks and tests). */
@@ -472,53 +492,66 @@ export class CheckpointStore {
     // runs on the thread pool, hashing in chunks). A trace-backed state (sealed batches) lists one segment per
     // batch; a batch already written (its `segment` stamp, file present with that size) is not encoded again.
     return this.#serial(async () => {
-      const pending: PendingOperator[] = [];
-      // A batch that has no segment file yet starts its encoding as soon as it is listed, one batch after another
-      // (a chain): its compression runs on the thread pool while the next frozen head is built on the event
-      // loop, instead of after every build. The commit below awaits each in list order, so the files, their
-      // order and their bytes are those of encoding them there (a segment's bytes depend only on its batch).
-      const early = new Map<SealedBatch, Promise<EncodedSegment | null>>();
-      let chain: Promise<unknown> = Promise.resolve();
-      const encodeEarly = (tb: SealedBatch): Promise<EncodedSegment | null> | undefined => {
-        if (tb instanceof FileBatch || tb.segment !== null || writtenFile(tb) !== null) return undefined;
-        let p = early.get(tb);
-        if (p === undefined) {
-          const encode = (): Promise<EncodedSegment> => {
-            const q = chain.then(() => encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
-            chain = q.catch(() => {}); // a failure is the commit's to report (it awaits q), and ends no chain
-            return q;
-          };
-          // a write ahead of this batch in progress: wait for its file (off the chain, which goes on with the
-          // other batches) rather than encoding the batch twice; one not started yet is left to this checkpoint
-          const ahead = this.#aheadBusy.get(tb);
-          this.#aheadTaken.add(tb);
-          p = ahead === undefined ? encode() : ahead.then(() => (tb.segment !== null ? null : encode()));
-          early.set(tb, p);
-        }
-        return p;
-      };
-      for (const [op, states] of Object.entries(snapshot.operators)) {
-        const encoded: Array<readonly [string, PendingSegment[]]> = [];
-        for (const [name, batch] of Object.entries(states)) {
-          // a captured head (a trace's frozen changes since its last seal) is sealed here, in slices between
-          // event-loop turns, not in the capture
-          if (batch instanceof TraceParts) await batch.settle();
-          const sealed = traceBatchesOf(batch);
-          if (sealed !== null)
-            encoded.push([
-              name,
-              sealed.filter((b) => b.length > 0).map((trace) => ({ trace, encoding: encodeEarly(trace) })),
-            ]);
-          else if (batch.rows.length === 0) encoded.push([name, []]);
-          else {
-            encoded.push([name, [await encodeSegmentAsync(batch, this.#codecs, this.#levelOpt())]]);
-            await new Promise<void>((r) => setImmediate(r));
-          }
-        }
-        pending.push({ op, states: encoded });
+      this.#checkpointing++;
+      try {
+        return await this.#write(snapshot, meta, opts);
+      } finally {
+        this.#checkpointing--;
       }
-      return this.#commit(snapshot.steps, pending, meta, opts);
     });
+  }
+
+  /** {@link write}'s body (in the store's serial queue). */
+  async #write(snapshot: CircuitSnapshot, meta: CheckpointMeta, opts: WriteOptions): Promise<WriteResult> {
+    const pending: PendingOperator[] = [];
+    // A batch that has no segment file yet starts its encoding as soon as it is listed, one batch after another
+    // (a chain): its compression runs on the thread pool while the next frozen head is built on the event
+    // loop, instead of after every build. The commit below awaits each in list order, so the files, their
+    // order and their bytes are those of encoding them there (a segment's bytes depend only on its batch).
+    const early = new Map<SealedBatch, Promise<EncodedSegment | null>>();
+    let chain: Promise<unknown> = Promise.resolve();
+    const encodeEarly = (tb: SealedBatch): Promise<EncodedSegment | null> | undefined => {
+      if (tb instanceof FileBatch || tb.segment !== null || writtenFile(tb) !== null) return undefined;
+      let p = early.get(tb);
+      if (p === undefined) {
+        const encode = (): Promise<EncodedSegment> => {
+          const q = chain.then(() => encodeSegmentAsync(tb, this.#codecs, this.#levelOpt()));
+          chain = q.catch(() => {}); // a failure is the commit's to report (it awaits q), and ends no chain
+          return q;
+        };
+        // a write ahead of this batch in progress: wait for its file (off the chain, which goes on with the
+        // other batches) rather than encoding the batch twice; one not started yet is left to this checkpoint
+        const ahead = this.#aheadBusy.get(tb);
+        this.#aheadTaken.add(tb);
+        p = ahead === undefined ? encode() : ahead.then(() => (tb.segment !== null ? null : encode()));
+        early.set(tb, p);
+      }
+      return p;
+    };
+    for (const [op, states] of Object.entries(snapshot.operators)) {
+      const encoded: Array<readonly [string, PendingSegment[]]> = [];
+      for (const [name, batch] of Object.entries(states)) {
+        // a captured head (a trace's frozen changes since its last seal) is sealed here, in slices between
+        // event-loop turns, not in the capture
+        if (batch instanceof TraceParts) await batch.settle();
+        const sealed = traceBatchesOf(batch);
+        if (sealed !== null)
+          encoded.push([
+            name,
+            sealed
+              .flatMap(listed)
+              .filter((b) => b.length > 0)
+              .map((trace) => ({ trace, encoding: encodeEarly(trace) })),
+          ]);
+        else if (batch.rows.length === 0) encoded.push([name, []]);
+        else {
+          encoded.push([name, [await encodeSegmentAsync(batch, this.#codecs, this.#levelOpt())]]);
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      }
+      pending.push({ op, states: encoded });
+    }
+    return this.#commit(snapshot.steps, pending, meta, opts);
   }
 
   /**
@@ -530,6 +563,7 @@ export class CheckpointStore {
    * batch is alive. A failure (a full disk) only counts: the checkpoint encodes the batch and reports the error.
    */
   prewrite(b: TraceBatch): void {
+    for (const s of b.sources ?? []) this.#sourceOf.set(s, new WeakRef(b));
     this.#ahead.push(new WeakRef(b));
     if (!this.#aheadRunning) void this.#runAhead();
   }
@@ -543,8 +577,11 @@ export class CheckpointStore {
     this.#aheadRunning = true;
     try {
       for (let ref = this.#ahead.shift(); ref !== undefined; ref = this.#ahead.shift()) {
+        // a checkpoint being written has the CPU first (its encodings, and the frozen heads it builds): the next
+        // write ahead starts once it is done (one under way goes on)
+        while (this.#checkpointing > 0) await new Promise((r) => setTimeout(r, 5));
         const b = ref.deref();
-        if (b === undefined || b.segment !== null || this.#aheadTaken.has(b) || isReleased(b)) {
+        if (b === undefined || b.segment !== null || this.#aheadTaken.has(b) || this.#dropped(b)) {
           this.aheadStats.skipped++;
           continue;
         }
@@ -564,7 +601,7 @@ export class CheckpointStore {
       const seg =
         (await encodeOffThread(b, this.#level)) ??
         (await encodeSegmentAsync(b, this.#codecs, this.#levelOpt()));
-      if (isReleased(b)) {
+      if (this.#dropped(b)) {
         // merged away while it was encoded: no checkpoint will list it
         this.aheadStats.skipped++;
         return;
@@ -583,6 +620,7 @@ export class CheckpointStore {
         this.#aheadWriting--;
       }
       if (b.segment === null) b.segment = { hash: seg.hash, size: seg.size, rows: seg.rows };
+      b.sources = null; // a checkpoint lists this batch's file from now on, no longer the batches it was merged from
     } catch (e) {
       this.aheadStats.failed++;
       this.#log.warn(
@@ -592,6 +630,16 @@ export class CheckpointStore {
         },
       );
     }
+  }
+
+  /**
+   * Whether no later checkpoint can list `b`: merged away (released by its trace) and not a source of a live
+   * merge that a checkpoint would list in its place ({@link listed}).
+   */
+  #dropped(b: TraceBatch): boolean {
+    if (!isReleased(b)) return false;
+    const m = this.#sourceOf.get(b)?.deref();
+    return m === undefined || isReleased(m) || m.segment !== null || !(m.sources ?? []).includes(b);
   }
 
   #levelOpt(): { level?: number } {
@@ -1018,7 +1066,7 @@ export class CheckpointStore {
       for (const [hash, ref] of this.#aheadFiles) {
         const b = ref.deref();
         // collected, or merged away (no later checkpoint lists it): an unreferenced file is garbage again
-        if (b === undefined || isReleased(b)) this.#aheadFiles.delete(hash);
+        if (b === undefined || this.#dropped(b)) this.#aheadFiles.delete(hash);
       }
       for (const name of await listDir(fdir)) {
         if (referenced.has(name) || this.#aheadFiles.has(name)) continue;

@@ -202,6 +202,14 @@ export class TraceBatch implements Batch {
   readonly consolidated = true as const;
   /** The segment file holding exactly this batch, once written by a checkpoint. */
   segment: BatchSegment | null = null;
+  /**
+   * The batches this one was merged from, while its own segment file is not written yet: a large merge's output
+   * in a circuit whose new large batches are written ahead ({@link withSealedSink}). Their entries sum to this
+   * batch's, so a checkpoint meanwhile lists them instead (the largest has its file already, usually) rather than
+   * waiting for this batch's file. Cleared once this batch has its file or is merged away (holding them holds
+   * their memory). Null otherwise.
+   */
+  sources: readonly TraceBatch[] | null = null;
   #index: Int32Array | null = null;
   #hashes: Uint32Array | null = null;
   /** Lookups answered so far without the index. */
@@ -1676,8 +1684,20 @@ function release(b: SealedBatch): void {
   if (b instanceof FileBatch) b.release();
   else {
     RELEASED.add(b);
+    b.sources = null;
     PENDING.get(b)?.cancel();
   }
+}
+
+/**
+ * What a merge of `a` and `b` is the sum of, for {@link TraceBatch.sources}: each input, or the inputs it was itself
+ * merged from while it has no file of its own. Null when one is a batch file (the merge is written as one then).
+ */
+function mergedFrom(a: SealedBatch, b: SealedBatch): readonly TraceBatch[] | null {
+  if (a instanceof FileBatch || b instanceof FileBatch) return null;
+  const of = (x: TraceBatch): readonly TraceBatch[] =>
+    x.segment === null && x.sources !== null ? x.sources : [x];
+  return [...of(a), ...of(b)];
 }
 
 /** In-memory batches a trace has dropped (merged away, cleared): no later checkpoint of it lists them. */
@@ -2693,6 +2713,8 @@ export class Trace {
       const last = bs[i + 1] as SealedBatch;
       const m = mergeSealed(prev, last);
       fresh?.add(m);
+      if (sealedSink !== null && m instanceof TraceBatch && m.length >= PREWRITE_MIN_ENTRIES)
+        m.sources = mergedFrom(prev, last);
       release(prev);
       release(last);
       this.#rowsInBatches += m.length - prev.length - last.length;

@@ -23,6 +23,7 @@ import {
   type TraceBatch,
   TraceParts,
   traceLayout,
+  withSealedSink,
 } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import { assertSameBatch, CapturingLogger, CODECS, withTempDir } from './support.ts';
@@ -252,6 +253,83 @@ test('a batch merged away before its write ahead starts is not written', async (
     trace.pushBatch(batchOf(200_000, 400_000)); // merged with it: released
     await store.gc({ keep: 1 });
     assert.ok(!readdirSync(join(dir, 'files')).includes(hash), 'removed once merged away');
+  });
+});
+
+test('a checkpoint right after a large merge lists the batches it was merged from, not waiting for its file', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    await store.write(snapshotOf(batchOf(0, 100)), META); // a checkpoint that lists none of the batches below
+    const trace = new Trace(traceLayout(3, [0]));
+    const sink = (b: TraceBatch) => store.prewrite(b);
+    const old = batchOf(0, 300_000);
+    withSealedSink(sink, () => trace.pushBatch(old)); // large: written ahead
+    await store.aheadSettled();
+    const oldFile = old.segment?.hash as string;
+    assert.ok(oldFile !== undefined);
+    const fresh = batchOf(300_000, 600_000);
+    withSealedSink(sink, () => trace.pushBatch(fresh)); // as large as `old`: merged with it, in a step
+    const [merged] = trace.sealedBatches() as TraceBatch[];
+    assert.ok(merged !== undefined && merged.length === 600_000 && trace.sealedBatches().length === 1);
+    assert.deepEqual(merged.sources, [old, fresh], 'it remembers what it was merged from');
+    const files = () => readdirSync(join(dir, 'files'));
+    await store.gc({ keep: 1 });
+    assert.ok(
+      files().includes(oldFile),
+      "GC keeps a merged-away batch's file while a checkpoint may list it",
+    );
+
+    // the merge's own file is being written ahead; a checkpoint now lists its inputs instead: the old batch's
+    // file as it is, the fresh batch encoded
+    const r = await store.write(
+      { steps: 1, operators: { op: { s: new TraceParts(trace.sealedBatches()) } } },
+      META,
+    );
+    const refs = r.manifest.operators.op?.s ?? [];
+    assert.equal(refs.length, 2);
+    assert.equal(refs[0]?.hash, oldFile);
+    assert.equal(r.filesReused, 1);
+    // (a state listing several segments reads back as the first plus one "delta" per further segment)
+    const read = await store.read(r.entry.uuid);
+    const [p0, p1] = [read.snapshot, ...read.deltas].map((x) => x.operators.op?.s as TraceBatch);
+    assertSameBatch(mergeBatches(p0 as TraceBatch, p1 as TraceBatch), merged, 'the state restores');
+
+    // once its file is written, the merge is listed itself, and holds its inputs no longer
+    await store.aheadSettled();
+    assert.ok(merged.segment !== null);
+    assert.equal(merged.sources, null);
+    const r2 = await store.write(
+      { steps: 2, operators: { op: { s: new TraceParts(trace.sealedBatches()) } } },
+      META,
+    );
+    assert.deepEqual(
+      (r2.manifest.operators.op?.s ?? []).map((x) => x.hash),
+      [merged.segment?.hash],
+    );
+    assert.equal(r2.filesWritten, 0);
+
+    // without a sink (no writes ahead) a merge keeps no inputs
+    const t2 = new Trace(traceLayout(3, [0]));
+    t2.pushBatch(batchOf(0, 300_000));
+    t2.pushBatch(batchOf(300_000, 600_000));
+    assert.equal((t2.sealedBatches()[0] as TraceBatch).sources, null);
+  });
+});
+
+test('no write ahead starts while a checkpoint is being written (one under way goes on)', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    store.prewrite(batchOf(900_000, 901_000)); // the worker thread started and warm
+    await store.aheadSettled();
+    const first = batchOf(0, 2000);
+    const queued = batchOf(2000, 4000);
+    store.prewrite(first); // under way
+    store.prewrite(queued); // waiting behind it: small, so it would be written long before the checkpoint ends
+    await store.write(snapshotOf(batchOf(100_000, 500_000)), META); // a large batch to encode: slow
+    assert.equal(queued.segment, null, 'the queued write ahead waited for the checkpoint');
+    await store.aheadSettled();
+    assert.ok(first.segment !== null && queued.segment !== null, 'both written after it');
+    assert.equal(store.aheadStats.files, 3);
   });
 });
 
