@@ -13,12 +13,12 @@
  * keyed by the whole row: each change looks the row up and adds its weight. The head is sealed into a batch
  * between steps once large enough. `snapshot()` returns the trace's sealed batches plus its frozen head
  * (`Trace.capture`: O(1), the checkpoint seals the head in slices), so a checkpoint writes only batches it has
- * not written before; `restore`/`apply` adopt decoded batches as they
- * are, and add plain batches (older checkpoints, deltas) row by row (with a key: retractions first, each
- * removing the key's row only when it is that row, then insertions).
+ * not written before; `restore`/`apply` adopt decoded batches as they are, and add plain batches (older
+ * checkpoints, deltas): with a key as one sealed batch each (`Trace.addChange`: a delta is the exact change of
+ * the contents), without one row by row.
  *
- * Invariant: the trace is a Z-set in which each key has at most one row with a non-zero weight, and that
- * weight is 1 (with a key) or positive (without).
+ * Invariant: the trace is a Z-set in which each key has at most one row with a non-zero weight (summed across
+ * the head and the batches), and that weight is 1 (with a key) or positive (without).
  */
 import type { Operator, StateBatches, StatefulOperator } from '../circuit/operator.ts';
 import type { Batch } from '../zset/batch.ts';
@@ -156,7 +156,7 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
   /**
    * Adds the "contents" parts in order: the state is their sum (a Z-set sum; parts written by this operator
    * keep each key to one row). Sealed batches of the same layout are adopted as they are (no decoding of rows,
-   * no merge); plain batches (format-v1 checkpoints, deltas) are added row by row (sealed once the head is large, as after a step). O(parts).
+   * no merge); plain batches (format-v1 checkpoints, deltas) are added by {@link #addRows}. O(parts).
    */
   apply(parts: Record<string, readonly Batch[]>): void {
     for (const part of StatefulBase.partsOf(parts, 'contents'))
@@ -169,10 +169,11 @@ export class TableInputOperator extends StatefulBase implements StatefulOperator
 
   /**
    * Adds a plain part (consolidated first). With a key, the part is one this operator wrote — a delta (each
-   * changed key's `(old, -1)` and `(new, +1)`, the exact change of the contents since the checkpoint before) or an
-   * older format's whole contents (one row per key, weight 1) — so it is added as a Z-set sum too, as a sealed
-   * batch (`Trace.addChange`): no lookup per row, a cost in proportion to the part whatever the state's size (a warm standby applies one such part per pull, and activation waits for the last). Lookups sum
-   * a key's entries across batches, so the key reads as its new row. Without a key: added to the head.
+   * changed key's `(old, -1)` and `(new, +1)`, the exact change of the contents since the checkpoint before) or
+   * an older format's whole contents (one row per key, weight 1) — so it is added as a Z-set sum too, as one
+   * sealed batch (`Trace.addChange`): no lookup per row, a cost in proportion to the part whatever the state's
+   * size (a warm standby applies one such part per pull, and its activation waits for the last). Lookups sum a
+   * key's entries across batches, so the key reads as its new row. Without a key: added to the head.
    */
   #addRows(trace: Trace, b: Batch): void {
     const c = consolidate(b);
