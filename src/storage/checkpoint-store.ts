@@ -439,7 +439,7 @@ export class CheckpointStore {
    * file written ahead (or its write ahead under way) is still needed.
    */
   readonly #sourceOf = new WeakMap<TraceBatch, WeakRef<TraceBatch>>();
-  /** Checkpoints being written now: no write ahead starts meanwhile ({@link prewrite}). */
+  /** Checkpoints being written now: no write ahead of a merge listed by its inputs starts meanwhile. */
   #checkpointing = 0;
   /** Writes ahead putting a file in place now: {@link gc} leaves temporary files alone meanwhile. */
   #aheadWriting = 0;
@@ -577,9 +577,11 @@ export class CheckpointStore {
     this.#aheadRunning = true;
     try {
       for (let ref = this.#ahead.shift(); ref !== undefined; ref = this.#ahead.shift()) {
-        // a checkpoint being written has the CPU first (its encodings, and the frozen heads it builds): the next
-        // write ahead starts once it is done (one under way goes on)
-        while (this.#checkpointing > 0) await new Promise((r) => setTimeout(r, 5));
+        // a merge whose inputs a checkpoint being written lists in its place waits for that checkpoint: the
+        // checkpoint has the CPU first (its encodings, the frozen heads it builds); any other batch's file is one
+        // the checkpoint may be waiting for
+        while (this.#checkpointing > 0 && (ref.deref()?.sources ?? null) !== null)
+          await new Promise((r) => setTimeout(r, 5));
         const b = ref.deref();
         if (b === undefined || b.segment !== null || this.#aheadTaken.has(b) || this.#dropped(b)) {
           this.aheadStats.skipped++;

@@ -204,10 +204,10 @@ export class TraceBatch implements Batch {
   segment: BatchSegment | null = null;
   /**
    * The batches this one was merged from, while its own segment file is not written yet: a large merge's output
-   * in a circuit whose new large batches are written ahead ({@link withSealedSink}). Their entries sum to this
-   * batch's, so a checkpoint meanwhile lists them instead (the largest has its file already, usually) rather than
-   * waiting for this batch's file. Cleared once this batch has its file or is merged away (holding them holds
-   * their memory). Null otherwise.
+   * in a circuit whose new large batches are written ahead ({@link withSealedSink}), unless its inputs cancelled
+   * by more than a tenth. Their entries sum to this batch's, so a checkpoint meanwhile lists them instead (the
+   * largest has its file already, usually) rather than waiting for this batch's file. Cleared once this batch has
+   * its file or is merged away (holding them holds their memory). Null otherwise.
    */
   sources: readonly TraceBatch[] | null = null;
   #index: Int32Array | null = null;
@@ -1690,14 +1690,19 @@ function release(b: SealedBatch): void {
 }
 
 /**
- * What a merge of `a` and `b` is the sum of, for {@link TraceBatch.sources}: each input, or the inputs it was itself
- * merged from while it has no file of its own. Null when one is a batch file (the merge is written as one then).
+ * What merge `m` of `a` and `b` is the sum of, for {@link TraceBatch.sources}: each input, or the inputs it was
+ * itself merged from while it has no file of its own. Null when one is a batch file (the merge is written as one
+ * then), or when the inputs' entries cancelled each other by more than a tenth (updates: `(old, +1)` in one,
+ * `(old, -1), (new, +1)` in the other): listing them would make the checkpoint that much larger than the merge.
  */
-function mergedFrom(a: SealedBatch, b: SealedBatch): readonly TraceBatch[] | null {
+function mergedFrom(m: TraceBatch, a: SealedBatch, b: SealedBatch): readonly TraceBatch[] | null {
   if (a instanceof FileBatch || b instanceof FileBatch) return null;
   const of = (x: TraceBatch): readonly TraceBatch[] =>
     x.segment === null && x.sources !== null ? x.sources : [x];
-  return [...of(a), ...of(b)];
+  const out = [...of(a), ...of(b)];
+  let entries = 0;
+  for (const x of out) entries += x.length;
+  return m.length * 10 >= entries * 9 ? out : null;
 }
 
 /** In-memory batches a trace has dropped (merged away, cleared): no later checkpoint of it lists them. */
@@ -2714,7 +2719,7 @@ export class Trace {
       const m = mergeSealed(prev, last);
       fresh?.add(m);
       if (sealedSink !== null && m instanceof TraceBatch && m.length >= PREWRITE_MIN_ENTRIES)
-        m.sources = mergedFrom(prev, last);
+        m.sources = mergedFrom(m, prev, last);
       release(prev);
       release(last);
       this.#rowsInBatches += m.length - prev.length - last.length;
