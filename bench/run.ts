@@ -84,44 +84,12 @@ async function main(): Promise<void> {
       console.log(`${name}: ${(await (SUITES[name] as () => Promise<Suite>)()).description}`);
     return;
   }
-  const {
-    quick,
-    orders,
-    batch,
-    runs,
-    seed,
-    engines,
-    workloads,
-    variant,
-    events,
-    rows,
-    heap,
-    queries,
-    merge,
-    before,
-  } = values;
+  const { quick, only: _only, list: _list, help: _help, ...flags } = values;
   const t0 = performance.now();
   for (const name of names) {
     const suite = await (SUITES[name] as () => Promise<Suite>)();
     console.log(`== ${suite.name}: ${suite.description}${quick ? ' (quick)' : ''}`);
-    await suite.run({
-      quick,
-      flags: {
-        orders,
-        batch,
-        runs,
-        seed,
-        engines,
-        workloads,
-        variant,
-        events,
-        rows,
-        heap,
-        queries,
-        merge,
-        before,
-      },
-    });
+    await suite.run({ quick, flags });
   }
   console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
