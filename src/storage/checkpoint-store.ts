@@ -1037,17 +1037,17 @@ export class CheckpointStore {
         );
 
       const mdir = join(this.dir, MANIFESTS_DIR);
+      let removedManifests = 0;
       for (const name of await listDir(mdir)) {
         const uuid = MANIFEST_NAME_RE.exec(name)?.[1];
         // Removed ones, torn manifests the catalog never took, temporaries.
         if (uuid === undefined ? isTempName(name) : !kept.has(uuid) && !pinned.has(uuid))
-          await removeFile(join(mdir, name));
+          if (await removeFile(join(mdir, name))) removedManifests++;
       }
       for (const name of await listDir(this.dir))
         if (isTempName(name) && name.startsWith(CATALOG_FILE)) await removeFile(join(this.dir, name));
-      await fsyncDir(mdir).catch((e) => {
-        if (!isNotFound(e)) throw e;
-      });
+      // (a store with no checkpoint yet, only files written ahead, has no manifest directory to sync)
+      if (removedManifests > 0) await fsyncDir(mdir);
 
       const referenced = new Set<string>();
       for (const uuid of kept) {

@@ -173,6 +173,21 @@ test('GC keeps a file written ahead while its batch lives, and removes it once t
   });
 });
 
+test('GC of a store with no checkpoint yet (empty, or only files written ahead) removes nothing and does not fail', async () => {
+  await withTempDir(async (dir) => {
+    const store = new CheckpointStore(dir, { codecs: CODECS });
+    assert.deepEqual(await store.gc({ keep: 1 }), { removedCheckpoints: [], removedFiles: 0, freedBytes: 0 });
+    const big = batchOf(0, 5000);
+    store.prewrite(big);
+    await store.aheadSettled();
+    assert.deepEqual(await store.gc({ keep: 1 }), { removedCheckpoints: [], removedFiles: 0, freedBytes: 0 });
+    assert.ok(
+      readdirSync(join(dir, 'files')).includes(big.segment?.hash as string),
+      'the file written ahead is kept',
+    );
+  });
+});
+
 test('a circuit stepping with a sink reports each large new batch of its own state once', async () => {
   const program = await compileProgram(
     'CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT); CREATE MATERIALIZED VIEW s AS SELECT COUNT(*) AS n FROM t;',
