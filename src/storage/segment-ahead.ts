@@ -3,7 +3,7 @@
  * ahead of a checkpoint (`CheckpointStore.prewrite`): payload building, zstd and SHA-256 all run there, so a large
  * batch costs the pipeline's event loop at most the copy of its arrays into shared memory (a few milliseconds at a
  * time between turns of the event loop, so no step waits long for it) — and nothing when they are there already
- * (a large merge's output: `zset/trace.ts`, `SHARED_MIN_ENTRIES`), which is most of what is written ahead.
+ * (a large merge's output: `zset/trace.ts`, `PREWRITE_MIN_ENTRIES`), which is most of what is written ahead.
  *
  * State: the worker (a `JobWorker`: started on first use, never keeping the process alive by itself, but while a
  * job is in flight its reply port is referenced, so a caller awaiting a job is not cut short).

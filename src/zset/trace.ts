@@ -941,12 +941,9 @@ function copyOf(b: Buffer, n: number, shared = false): Buffer {
   return out;
 }
 
-/**
- * Entries from which a merge puts its output in shared memory (`SharedArrayBuffer`): such a batch is reported for a
- * write ahead of its segment file ({@link PREWRITE_MIN_ENTRIES}), whose worker thread then reads its arrays where they
- * are instead of the event loop copying them over first (`storage/segment-ahead.ts`). Same contents, same reads.
- */
-const SHARED_MIN_ENTRIES = 1 << 18; // = PREWRITE_MIN_ENTRIES (declared further down)
+// A merge of at least PREWRITE_MIN_ENTRIES entries puts its output in shared memory (`SharedArrayBuffer`): such a
+// batch is reported for a write ahead of its segment file, whose worker thread then reads its arrays where they are
+// instead of the event loop copying them over first (`storage/segment-ahead.ts`). Same contents, same reads.
 
 function newBytes(n: number, shared: boolean): Buffer {
   return shared ? Buffer.from(new SharedArrayBuffer(n)) : Buffer.allocUnsafe(n);
@@ -1263,7 +1260,7 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
     if (aLast < 0) return concatBatches(a, b, ah, bh);
     if (bLast < 0) return concatBatches(b, a, bh, ah);
   }
-  const shared = na + nb >= SHARED_MIN_ENTRIES;
+  const shared = na + nb >= PREWRITE_MIN_ENTRIES;
   const arena = newBytes(aa.length + ba.length, shared);
   const offsets = newU32(na + nb + 1, shared);
   const spl = newU32(na + nb, shared);
@@ -1356,12 +1353,14 @@ export function mergeBatches(a: TraceBatch, b: TraceBatch): TraceBatch {
   p = copyRange(runA ? aa : ba, arena, p, from, to);
   offsets[k] = p;
   const exact = k === na + nb && p === arena.length;
+  // entries cancelled: the trimmed copies stay shared only while the merge is still that large
+  const stillShared = shared && k >= PREWRITE_MIN_ENTRIES;
   const out = new TraceBatch({
     layout: a.layout,
-    arena: exact ? arena : copyOf(arena, p, shared && k >= SHARED_MIN_ENTRIES),
-    offsets: firstOf(offsets, k + 1, shared && k >= SHARED_MIN_ENTRIES),
-    splits: firstOf(spl, k, shared && k >= SHARED_MIN_ENTRIES),
-    weights: firstOf(wts, k, shared && k >= SHARED_MIN_ENTRIES),
+    arena: exact ? arena : copyOf(arena, p, stillShared),
+    offsets: firstOf(offsets, k + 1, stillShared),
+    splits: firstOf(spl, k, stillShared),
+    weights: firstOf(wts, k, stillShared),
     objects: mergeObjects(a.objects, b.objects),
     untagged: a.untagged && b.untagged,
   });
@@ -1379,7 +1378,7 @@ function concatBatches(
   const na = a.length;
   const nb = b.length;
   const shift = a.arena.length;
-  const shared = na + nb >= SHARED_MIN_ENTRIES;
+  const shared = na + nb >= PREWRITE_MIN_ENTRIES;
   const offsets = newU32(na + nb + 1, shared);
   offsets.set(a.offsets.subarray(0, na), 0);
   const spl = newU32(na + nb, shared);
