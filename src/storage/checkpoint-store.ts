@@ -66,6 +66,7 @@ import {
   type BatchSegment,
   isReleased,
   loadFileBatch,
+  PREWRITE_MIN_ENTRIES,
   type SealedBatch,
   TraceBatch,
   TraceParts,
@@ -426,6 +427,11 @@ export class CheckpointStore {
   skipped: Array<{ uuid: string; reason: string; details: Record<string, unknown> }> = [];
   /** Batches whose segment file is to be written ahead of the next checkpoint ({@link prewrite}), oldest first. */
   #ahead: Array<WeakRef<TraceBatch>> = [];
+  /**
+   * Large merges' inputs still without a file, written ahead before anything in {@link #ahead}: a checkpoint lists
+   * them in place of their merge until its file is written, so they are what the next checkpoint would encode.
+   */
+  #aheadFirst: Array<WeakRef<TraceBatch>> = [];
   #aheadRunning = false;
   /** The write ahead in progress, by batch: a checkpoint listing that batch waits for it instead of encoding. */
   readonly #aheadBusy = new WeakMap<TraceBatch, Promise<void>>();
@@ -563,7 +569,12 @@ export class CheckpointStore {
    * batch is alive. A failure (a full disk) only counts: the checkpoint encodes the batch and reports the error.
    */
   prewrite(b: TraceBatch): void {
-    for (const s of b.sources ?? []) this.#sourceOf.set(s, new WeakRef(b));
+    for (const s of b.sources ?? []) {
+      this.#sourceOf.set(s, new WeakRef(b));
+      // an input without a file (typically the head sealed in the step that merged it at once, never reported on
+      // its own) is written first: until the merge's file is written, a checkpoint would encode it
+      if (s.segment === null && s.length >= PREWRITE_MIN_ENTRIES) this.#aheadFirst.push(new WeakRef(s));
+    }
     this.#ahead.push(new WeakRef(b));
     if (!this.#aheadRunning) void this.#runAhead();
   }
@@ -576,7 +587,8 @@ export class CheckpointStore {
   async #runAhead(): Promise<void> {
     this.#aheadRunning = true;
     try {
-      for (let ref = this.#ahead.shift(); ref !== undefined; ref = this.#ahead.shift()) {
+      const next = () => this.#aheadFirst.shift() ?? this.#ahead.shift();
+      for (let ref = next(); ref !== undefined; ref = next()) {
         // a merge whose inputs a checkpoint being written lists in its place waits for that checkpoint: the
         // checkpoint has the CPU first (its encodings, the frozen heads it builds); any other batch's file is one
         // the checkpoint may be waiting for

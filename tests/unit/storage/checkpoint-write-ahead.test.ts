@@ -294,16 +294,24 @@ test('a checkpoint right after a large merge lists the batches it was merged fro
       "GC keeps a merged-away batch's file while a checkpoint may list it",
     );
 
-    // the merge's own file is being written ahead; a checkpoint now lists its inputs instead: the old batch's
-    // file as it is, the fresh batch encoded
+    // the fresh input (never reported on its own: merged in the step that made it) is written ahead first, before
+    // the merge: until the merge's file is written, it is what a checkpoint would have to encode
+    while (fresh.segment === null && merged.segment === null) await new Promise((r) => setTimeout(r, 1));
+    assert.ok(fresh.segment !== null, 'the fresh input has its file first');
+    assert.equal(merged.segment === null, true, 'the merge has none yet');
+
+    // a checkpoint now lists the inputs in the merge's place: both files as they are, nothing encoded
     const r = await store.write(
       { steps: 1, operators: { op: { s: new TraceParts(trace.sealedBatches()) } } },
       META,
     );
     const refs = r.manifest.operators.op?.s ?? [];
-    assert.equal(refs.length, 2);
-    assert.equal(refs[0]?.hash, oldFile);
-    assert.equal(r.filesReused, 1);
+    assert.deepEqual(
+      refs.map((x) => x.hash),
+      [oldFile, fresh.segment?.hash],
+    );
+    assert.equal(r.filesReused, 2);
+    assert.equal(r.filesWritten, 0);
     // (a state listing several segments reads back as the first plus one "delta" per further segment)
     const read = await store.read(r.entry.uuid);
     const [p0, p1] = [read.snapshot, ...read.deltas].map((x) => x.operators.op?.s as TraceBatch);
