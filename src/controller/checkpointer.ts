@@ -18,7 +18,8 @@
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isServiceError } from '../errors/service-error.ts';
 import type { CheckpointActivity, CheckpointStatus as WireCheckpointStatus } from '../types/pipeline-api.ts';
-import { type TraceBatch, TraceParts } from '../zset/trace.ts';
+import { isSettling } from '../zset/batch.ts';
+import type { TraceBatch } from '../zset/trace.ts';
 
 export type CheckpointLog = (
   level: 'info' | 'warn' | 'error',
@@ -215,10 +216,11 @@ export class Checkpointer {
     const full = this.#forceFull || this.#writer.needsFull() || this.#source.changesOverflowed?.() === true;
     this.#forceFull = false;
     const snapshot = full ? this.#source.snapshot() : this.#source.takeDelta();
-    // frozen heads (a full snapshot's) start sealing now, in slices between steps, even while an earlier
-    // checkpoint is still being written (the write awaits the same build; a failure surfaces there)
+    // frozen heads (a full snapshot's) start sealing now, and a delta's change logs consolidating, in slices
+    // between steps, even while an earlier checkpoint is still being written (the write awaits the same work; a
+    // failure surfaces there)
     for (const states of Object.values(snapshot.operators))
-      for (const b of Object.values(states)) if (b instanceof TraceParts) b.settle().catch(() => {});
+      for (const b of Object.values(states)) if (isSettling(b)) b.settle().catch(() => {});
     const meta = this.#source.meta();
     const hooks = this.#source.onCapture?.();
     const blocking = (performance.now() - t0) / 1000;

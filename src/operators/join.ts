@@ -83,11 +83,11 @@ import {
   skipKeyValue,
 } from '../zset/key-codec.ts';
 import { KeyIndex } from '../zset/key-index.ts';
+import { drain } from '../zset/sliced.ts';
 import {
   batchOfEntries,
   buildBatch,
   DEFER_HEAD_MAX,
-  drain,
   forEachKeyEntry,
   HEAD_MIN,
   KeyedBatchBuilder,

@@ -60,7 +60,7 @@ import { link, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CircuitSnapshot } from '../circuit/circuit.ts';
 import { isUuid, uuidV7, uuidV7Time } from '../util/uuid-v7.ts';
-import { type Batch, emptyBatch } from '../zset/batch.ts';
+import { type Batch, emptyBatch, isSettling } from '../zset/batch.ts';
 import { FileBatch, openBatchFile, spillConfig } from '../zset/batch-file.ts';
 import {
   type BatchSegment,
@@ -69,7 +69,6 @@ import {
   PREWRITE_MIN_ENTRIES,
   type SealedBatch,
   TraceBatch,
-  TraceParts,
   traceBatchesOf,
   writtenFile,
 } from '../zset/trace.ts';
@@ -537,9 +536,9 @@ export class CheckpointStore {
     for (const [op, states] of Object.entries(snapshot.operators)) {
       const encoded: Array<readonly [string, PendingSegment[]]> = [];
       for (const [name, batch] of Object.entries(states)) {
-        // a captured head (a trace's frozen changes since its last seal) is sealed here, in slices between
-        // event-loop turns, not in the capture
-        if (batch instanceof TraceParts) await batch.settle();
+        // a captured head (a trace's frozen changes since its last seal) is sealed here, and a delta's change log
+        // consolidated, in slices between event-loop turns, not in the capture
+        if (isSettling(batch)) await batch.settle();
         const sealed = traceBatchesOf(batch);
         if (sealed !== null)
           encoded.push([

@@ -96,6 +96,7 @@ import {
   skipKeyValue,
 } from './key-codec.ts';
 import { KeyIndex } from './key-index.ts';
+import { drain, SLICE_MS, Sliced, type Steps } from './sliced.ts';
 import { type PendingWrite, pollWrites, writeInBackground, writesCompleted } from './spill-writer.ts';
 import { type ObjectValue, type Row, sameRow, sameValue, type Value } from './value.ts';
 
@@ -527,20 +528,6 @@ export class TraceBatch implements Batch {
 
 /** Entries a sliced build handles between two pauses (about a millisecond of work). */
 const SLICE = 1 << 14;
-
-/**
- * A build that can pause: each `yield` is a point where the caller may return to the event loop (a checkpoint's
- * frozen head is sealed this way, {@link PendingBatch}); {@link drain} runs one to its end without pausing.
- */
-type Steps<T> = Generator<void, T, void>;
-
-/** Runs a build to its end without pausing. */
-export function drain<T>(g: Generator<void, T, void>): T {
-  for (;;) {
-    const r = g.next();
-    if (r.done === true) return r.value;
-  }
-}
 
 /**
  * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
@@ -1741,92 +1728,29 @@ const ASCENDING: unique symbol = Symbol('ascending');
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE_BIG = -MAX_SAFE_BIG;
 
-/** Longest run of a sliced build between two returns to the event loop ({@link PendingBatch.settle}). */
-export const SLICE_MS = 10;
-
-/**
- * Sliced builds run one after another, not side by side: Node runs every `setImmediate` callback queued before
- * its check phase in one go, so k builds interleaved would hold the event loop for k slices at a time (a
- * checkpoint settles every frozen head of the circuit at once).
- */
-let buildQueue: Promise<unknown> = Promise.resolve();
-
 /**
  * A batch still being built from a frozen head (a checkpoint's capture, {@link Trace.capture}): built in slices of
- * at most about {@link SLICE_MS} by {@link settle}, returning to the event loop between slices, or at once by
+ * at most about {@link SLICE_MS} by `settle`, returning to the event loop between slices, or at once by
  * {@link batch} (a reader that needs it now, or the trace's next seal). Either way it is built once and is the
- * same batch (sliced or not: the same generator, paused at fixed points; its entries are those a synchronous seal
- * of the head builds).
+ * same batch (its entries are those a synchronous seal of the head builds).
  */
-export class PendingBatch {
+export class PendingBatch extends Sliced<TraceBatch> {
   /** Head entries it is built from (before consolidation). */
   readonly entries: number;
-  #steps: Steps<TraceBatch> | null;
-  #result: TraceBatch | null = null;
-  #settling: Promise<TraceBatch> | null = null;
-  #error: Error | null = null;
 
   constructor(entries: number, steps: Steps<TraceBatch>) {
+    super(steps);
     this.entries = entries;
-    this.#steps = steps;
   }
 
   /** Whether the batch is built. */
   get built(): boolean {
-    return this.#result !== null;
+    return this.done;
   }
 
   /** The batch, finishing its build now if needed (synchronously). A build that failed throws its error again. */
   batch(): TraceBatch {
-    if (this.#error !== null) throw this.#error;
-    if (this.#result === null) {
-      try {
-        this.#result = drain(this.#steps as Steps<TraceBatch>);
-      } catch (e) {
-        this.#error = e as Error;
-        throw e;
-      }
-      this.#steps = null;
-    }
-    return this.#result;
-  }
-
-  /** Builds the batch in slices of about `sliceMs`, yielding to the event loop between them. */
-  settle(sliceMs = SLICE_MS): Promise<TraceBatch> {
-    if (this.#result !== null) return Promise.resolve(this.#result);
-    if (this.#settling === null) {
-      const run = buildQueue.then(() => this.#slices(sliceMs));
-      buildQueue = run.catch(() => {});
-      this.#settling = run;
-    }
-    return this.#settling;
-  }
-
-  /** The build in slices (after the sliced builds queued before it: {@link buildQueue}). */
-  async #slices(sliceMs: number): Promise<TraceBatch> {
-    for (;;) {
-      // a reader may have finished (or failed) the build synchronously between two slices
-      if (this.#error !== null) throw this.#error;
-      if (this.#result !== null) return this.#result;
-      const g = this.#steps as Steps<TraceBatch>;
-      const t = performance.now();
-      for (;;) {
-        let r: IteratorResult<void, TraceBatch>;
-        try {
-          r = g.next();
-        } catch (e) {
-          this.#error = e as Error;
-          throw e;
-        }
-        if (r.done === true) {
-          this.#result = r.value;
-          this.#steps = null;
-          return r.value;
-        }
-        if (performance.now() - t >= sliceMs) break;
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    return this.result();
   }
 }
 

@@ -4,10 +4,13 @@ import {
   ChangeLog,
   CONSOLIDATE_AT,
   KeyedChangeLog,
+  PendingDelta,
   setChangeLogOverflow,
 } from '../../../src/circuit/change-log.ts';
 import { consolidate, emptyBatch, push } from '../../../src/zset/batch.ts';
+import type { Row } from '../../../src/zset/value.ts';
 import { runSeed } from '../../kit/seed.ts';
+import { mulberry32 } from '../operators/support.ts';
 
 test('a change log holds about the net change, not one entry per record, and take() is the consolidated sum', () => {
   const seed = runSeed('change log', 'HOLDFAST_TEST_SEED', 1_000_000);
@@ -120,4 +123,78 @@ test('a change log that outgrows its limit stops recording, take() refuses, and 
   } finally {
     setChangeLogOverflow(prev);
   }
+});
+
+test('a large change is taken in O(1) and computed in slices between event-loop turns, to the same batch', async () => {
+  const seed = runSeed('change log slices', 'HOLDFAST_TEST_SEED', 1_000_000);
+  const random = mulberry32(seed);
+  const rnd = (n: number) => Math.floor(random() * n);
+  // a plain log: updates of 60,000 rows (a retraction and its replacement each), some undone again
+  const plain = new ChangeLog();
+  plain.enabled = true;
+  const all = emptyBatch();
+  for (let i = 0; i < 60_000; i++) {
+    const id = rnd(200_000);
+    for (const [row, w] of [
+      [[id, `v${rnd(3)}`], -1],
+      [[id, `v${rnd(3)}`], 1],
+    ] as const) {
+      plain.record(row, w);
+      push(all, row, w);
+    }
+  }
+  // a keyed log: 40,000 keys, inserted, updated or deleted
+  const keyed = new KeyedChangeLog();
+  keyed.enabled = true;
+  const now = new Map<number, [number, string]>();
+  const keyedAll = emptyBatch();
+  for (let i = 0; i < 40_000; i++) {
+    const k = rnd(30_000);
+    const before = now.get(k);
+    const after: [number, string] | undefined = rnd(4) === 0 ? undefined : [k, `w${rnd(5)}`];
+    keyed.record(k, before, after);
+    if (before !== undefined) push(keyedAll, before, -1);
+    if (after !== undefined) {
+      push(keyedAll, after, 1);
+      now.set(k, after);
+    } else now.delete(k);
+  }
+  for (const [log, expected] of [
+    [plain, consolidate(all)],
+    [keyed, consolidate(keyedAll)],
+  ] as const) {
+    const d = log.take();
+    assert.ok(d instanceof PendingDelta, `seed ${seed}: a large change is computed later`);
+    assert.equal(d.computed, false, 'take() computed nothing');
+    assert.equal(log.size, 0, 'the log starts over at once');
+    let turns = 0;
+    const timer = setInterval(() => turns++, 0);
+    await d.settle(0); // a pause at every point it can pause
+    clearInterval(timer);
+    assert.ok(d.computed);
+    assert.ok(turns > 0, `seed ${seed}: the event loop turned while it was computed`);
+    const key = (r: unknown) => JSON.stringify(r);
+    assert.deepEqual(
+      d.rows.map((r, i) => key([r, d.weights[i]])).sort(),
+      expected.rows.map((r, i) => key([r, expected.weights[i]])).sort(),
+      `seed ${seed}: the consolidated change`,
+    );
+  }
+  // read at once instead, the same rows in the same order as computed in slices
+  const a = new ChangeLog();
+  const b = new ChangeLog();
+  a.enabled = b.enabled = true;
+  for (let i = 0; i < all.rows.length; i++) {
+    a.record(all.rows[i] as Row, all.weights[i] as number);
+    b.record(all.rows[i] as Row, all.weights[i] as number);
+  }
+  const da = a.take();
+  const db = b.take();
+  await (db as PendingDelta).settle();
+  assert.deepEqual([da.rows, da.weights], [db.rows, db.weights]);
+  // a small change is computed right away
+  const small = new ChangeLog();
+  small.enabled = true;
+  small.record([1, 'a'], 1);
+  assert.ok(!(small.take() instanceof PendingDelta));
 });

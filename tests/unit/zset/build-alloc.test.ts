@@ -8,9 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { drain } from '../../../src/zset/sliced.ts';
 import {
   buildBatch,
-  drain,
   KeyedBatchBuilder,
   Trace,
   type TraceBatch,

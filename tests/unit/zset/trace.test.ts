@@ -9,10 +9,10 @@ import {
   encodeKeyValue,
   type KeyReader,
 } from '../../../src/zset/key-codec.ts';
+import { drain } from '../../../src/zset/sliced.ts';
 import {
   buildBatch,
   buildKeyedBatchSteps,
-  drain,
   mergeBatches,
   Trace,
   type TraceBatch,

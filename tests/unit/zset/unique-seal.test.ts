@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Decimal } from '../../../src/sql/values/decimal.ts';
+import { drain } from '../../../src/zset/sliced.ts';
 import {
   buildBatch,
-  drain,
   mergeBatches,
   setTraceHeadMin,
   Trace,
