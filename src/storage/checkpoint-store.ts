@@ -49,9 +49,12 @@
  *   parent's lists plus the delta's segments. The parent is `opts.parent`, or else the checkpoint this store
  *   last wrote or read (restored); with neither, `CheckpointNotFound`. If a delta write fails, the delta is lost:
  *   the next checkpoint must be full.
- * - Before each checkpoint, call {@link needsCompaction} on the parent: when it says so (a state's list has
- *   reached `maxChain` segments, or the deltas' bytes exceed the bases' bytes), write a full snapshot instead
- *   of a delta. Following this, no list ever holds more than `maxChain` segments.
+ * - Before each checkpoint, call {@link needsCompaction} on the parent: when it says so (a state's list holds
+ *   `maxChain` − 1 deltas, or the deltas' bytes exceed the bases' bytes), write a full snapshot instead of a
+ *   delta. Following this, no list ever holds more than `maxChain` − 1 deltas beyond its full checkpoint's
+ *   segments (one, or one per sealed batch of a trace-backed state: a full checkpoint of a trace lists its
+ *   batches, and those do not count as deltas; after a restore, the first segment alone is taken as the base,
+ *   so the first checkpoint may be full).
  * - `write` encodes the snapshot synchronously before its promise is returned, so the circuit may keep running
  *   while the files are written.
  */
@@ -258,13 +261,19 @@ export interface CheckpointStoreOptions {
 }
 
 export interface CompactionStats {
-  /** Length of the longest segment list. */
+  /** The longest list's segments counting its base as one (1 + the deltas it holds). */
   readonly longestChain: number;
-  /** Bytes of the first segment of every list. */
+  /** Bytes of every list's base segments (the full checkpoint's). */
   readonly baseBytes: number;
-  /** Bytes of all the other segments. */
+  /** Bytes of all the other segments (the deltas'). */
   readonly deltaBytes: number;
 }
+
+/**
+ * Per operator, per state: how many leading segments of the list are its full checkpoint's (a trace-backed state
+ * lists one per sealed batch); the segments after them are deltas'.
+ */
+export type BaseCounts = Record<string, Record<string, number>>;
 
 const defaultLogger: StorageLogger = {
   warn: (message, fields) => console.warn(`holdfast storage: ${message}`, fields),
@@ -279,21 +288,41 @@ export function manifestFiles(manifest: CheckpointManifest): SegmentRef[] {
   return [...seen.values()];
 }
 
-export function compactionStats(manifest: CheckpointManifest): CompactionStats {
+/**
+ * How far a checkpoint's lists have grown by deltas. `bases` says how many segments of each list are its full
+ * checkpoint's (known for checkpoints this store wrote); without it, a list's first segment is its base and every
+ * other one counts as a delta.
+ */
+export function compactionStats(manifest: CheckpointManifest, bases: BaseCounts | null = null): CompactionStats {
   let longestChain = 0;
   let baseBytes = 0;
   let deltaBytes = 0;
-  for (const states of Object.values(manifest.operators)) {
-    for (const list of Object.values(states)) {
-      if (list.length > longestChain) longestChain = list.length;
+  for (const [op, states] of Object.entries(manifest.operators)) {
+    for (const [name, list] of Object.entries(states)) {
+      const base = Math.min(list.length, bases === null ? 1 : (bases[op]?.[name] ?? 0));
+      longestChain = Math.max(longestChain, 1 + list.length - Math.max(base, 1));
       list.forEach((ref, i) => {
-        if (i === 0) baseBytes += ref.size;
+        if (i < base) baseBytes += ref.size;
         else deltaBytes += ref.size;
       });
     }
   }
   return { longestChain, baseBytes, deltaBytes };
 }
+
+/** The base counts of a full checkpoint's lists (all of their segments), or of a delta's on its parent's. */
+function baseCountsOf(lists: StateLists, parent: BaseCounts | null): BaseCounts {
+  const out: BaseCounts = {};
+  for (const [op, states] of Object.entries(lists)) {
+    const o: Record<string, number> = (out[op] = {});
+    for (const [name, list] of Object.entries(states))
+      o[name] = parent === null ? list.length : (parent[op]?.[name] ?? 0);
+  }
+  return out;
+}
+
+/** Checkpoints whose base counts a store remembers (the newest it wrote). */
+const BASES_KEPT = 16;
 
 function corrupt(message: string, details: Record<string, unknown>): StorageError {
   return new StorageError('CheckpointCorrupt', message, details);
@@ -444,6 +473,11 @@ export class CheckpointStore {
    * file written ahead (or its write ahead under way) is still needed.
    */
   readonly #sourceOf = new WeakMap<TraceBatch, WeakRef<TraceBatch>>();
+  /**
+   * Base counts of the checkpoints this store wrote (the newest {@link BASES_KEPT}): which segments of a list are
+   * its full checkpoint's, for {@link needsCompaction}.
+   */
+  readonly #bases = new Map<string, BaseCounts>();
   /** Checkpoints being written now: no write ahead of a merge listed by its inputs starts meanwhile. */
   #checkpointing = 0;
   /** Writes ahead putting a file in place now: {@link gc} leaves temporary files alone meanwhile. */
@@ -799,6 +833,12 @@ export class CheckpointStore {
       throw e;
     }
     this.#last = uuid;
+    // a delta on a parent whose bases this store does not know (one it read) leaves them unknown
+    const parentBases = opts.delta === true && parent !== null ? (this.#bases.get(parent) ?? null) : null;
+    if (opts.delta !== true || parentBases !== null) {
+      this.#bases.set(uuid, baseCountsOf(lists, parentBases));
+      for (const k of this.#bases.keys()) if (this.#bases.size > BASES_KEPT) this.#bases.delete(k);
+    }
     return { entry, manifest: sealed, bytesWritten, filesWritten, filesReused };
   }
 
@@ -1004,13 +1044,15 @@ export class CheckpointStore {
 
   /**
    * Whether the next checkpoint after `checkpoint` (default: the last written or read) should be full rather
-   * than a delta: a segment list has reached `maxChain` segments, or the deltas' bytes exceed the bases'.
+   * than a delta: a segment list holds `maxChain` − 1 deltas, or the deltas' bytes exceed the bases'. The base
+   * of a list is its full checkpoint's segments (a trace-backed state lists one per sealed batch), known for the
+   * checkpoints this store wrote; for one it only read, a list's first segment.
    */
   needsCompaction(checkpoint?: CatalogEntry | string): Promise<boolean> {
     return this.#serial(async () => {
       const uuid = typeof checkpoint === 'string' ? checkpoint : (checkpoint?.uuid ?? this.#last);
       if (uuid === null) return true;
-      const s = compactionStats((await this.#readManifest(uuid)).manifest);
+      const s = compactionStats((await this.#readManifest(uuid)).manifest, this.#bases.get(uuid) ?? null);
       return s.longestChain >= this.#maxChain || s.deltaBytes > s.baseBytes;
     });
   }

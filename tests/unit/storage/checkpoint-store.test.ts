@@ -12,6 +12,7 @@ import {
 import { encodeSegment } from '../../../src/storage/segment.ts';
 import { isStorageError } from '../../../src/storage/storage-error.ts';
 import type { Batch } from '../../../src/zset/batch.ts';
+import { buildBatch, TraceParts, traceLayout } from '../../../src/zset/trace.ts';
 import type { Row } from '../../../src/zset/value.ts';
 import {
   allKindsBatch,
@@ -290,6 +291,38 @@ describe('CheckpointStore: incremental checkpoints', () => {
       // bytes rule
       await s.write(snap(4, { a: { s: rows(5000, 9000) } }), META, { delta: true });
       assert.equal(await s.needsCompaction(), true, 'delta bytes exceed base bytes');
+    });
+  });
+
+  test("compaction: a full checkpoint's several segments of a trace-backed state are its base, not deltas", async () => {
+    await withTempDir(async (dir) => {
+      const s = store(dir, new CapturingLogger(), 3);
+      // a trace's sealed batches, the later ones larger than the first (a merge's inputs listed in its place)
+      const layout = traceLayout(2, [0]);
+      const batch = (from: number, to: number) => {
+        const b = rows(from, to);
+        return buildBatch(layout, b.rows, b.weights);
+      };
+      const parts = new TraceParts([batch(0, 100), batch(100, 5000), batch(5000, 9000)]);
+      const full = await s.write(snap(1, { a: { s: parts } }), META);
+      assert.equal(full.manifest.operators.a?.s?.length, 3);
+      assert.equal(await s.needsCompaction(), false, 'three segments, no delta: no compaction');
+      await s.write(snap(2, { a: { s: rows(9000, 9001) } }), META, { delta: true });
+      assert.equal(await s.needsCompaction(), false, 'one delta');
+      const d2 = await s.write(snap(3, { a: { s: rows(9001, 9002) } }), META, { delta: true });
+      assert.equal(d2.manifest.operators.a?.s?.length, 5);
+      assert.equal(await s.needsCompaction(), true, 'two deltas: the chain reached maxChain (3)');
+      // a store that only read these checkpoints does not know their bases: the first segment is taken as one
+      const reader = store(dir, new CapturingLogger(), 3);
+      await reader.readLatest();
+      assert.equal(await reader.needsCompaction(full.entry), true);
+      // bytes: deltas outweighing the whole base
+      const s2 = store(join(dir, 'two'), new CapturingLogger(), 8);
+      await s2.write(snap(1, { a: { s: new TraceParts([batch(0, 100), batch(100, 5000)]) } }), META);
+      await s2.write(snap(2, { a: { s: rows(20_000, 22_000) } }), META, { delta: true });
+      assert.equal(await s2.needsCompaction(), false, 'deltas lighter than the base (both of its segments)');
+      await s2.write(snap(3, { a: { s: rows(30_000, 34_000) } }), META, { delta: true });
+      assert.equal(await s2.needsCompaction(), true, 'deltas heavier than the base');
     });
   });
 });
