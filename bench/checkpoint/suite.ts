@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OVERFLOW_AT } from '../../src/circuit/change-log.ts';
+import { PIPELINE_NODE_FLAGS } from '../../src/manager/supervisor.ts';
 import { runWorker } from '../lib/child.ts';
 import { int, type MachineInfo, machineInfo, median, replaceSection } from '../lib/report.ts';
 import type { Suite, SuiteOptions } from '../suite.ts';
@@ -31,7 +32,11 @@ const HEAP_MIB = 12_288;
 const PAUSE_TARGET_MS = 50;
 
 function checkpointWorker(args: readonly string[]): Promise<WorkerOutput> {
-  return runWorker<WorkerOutput>(WORKER, args, RESULT_PREFIX, { heapMiB: HEAP_MIB });
+  // the pipeline process's Node flags (a young generation of 16 MiB semi-spaces: shorter scavenges)
+  return runWorker<WorkerOutput>(WORKER, args, RESULT_PREFIX, {
+    heapMiB: HEAP_MIB,
+    nodeFlags: PIPELINE_NODE_FLAGS,
+  });
 }
 
 /** Median of each numeric field over samples. */
@@ -114,7 +119,8 @@ function markdown(r: Report): string {
       `JOIN \`customers\` (${int(c.customers)} rows) → materialized \`COUNT(*)\`, \`SUM(amount)\` per region ` +
       `(${c.regions} groups); state built by stepping the compiled circuit in batches of ${int(c.batch)}. ` +
       'Checkpoints go through the real `Checkpointer` → `StoreCheckpointWriter` → on-disk `CheckpointStore` ' +
-      `(${c.storage}), as in a pipeline process. Each run is a fresh process; median of ${c.runs} runs ` +
+      `(${c.storage}), as in a pipeline process. Each run is a fresh process with the pipeline processes' Node flags ` +
+      `(\`${PIPELINE_NODE_FLAGS.join(' ')}\`); median of ${c.runs} runs ` +
       `(5M: 1 run), incremental figures = median over the 3 consecutive 1% checkpoints of each run. ` +
       `1-minute load average ${c.loadAverage[0].toFixed(1)} at the start, ${c.loadAverage[1].toFixed(1)} at the end ` +
       `(${m.cpus} cores, shared VM: other work inflates the timings).`,

@@ -293,7 +293,10 @@ export function manifestFiles(manifest: CheckpointManifest): SegmentRef[] {
  * checkpoint's (known for checkpoints this store wrote); without it, a list's first segment is its base and every
  * other one counts as a delta.
  */
-export function compactionStats(manifest: CheckpointManifest, bases: BaseCounts | null = null): CompactionStats {
+export function compactionStats(
+  manifest: CheckpointManifest,
+  bases: BaseCounts | null = null,
+): CompactionStats {
   let longestChain = 0;
   let baseBytes = 0;
   let deltaBytes = 0;

@@ -526,8 +526,14 @@ export class TraceBatch implements Batch {
   }
 }
 
-/** Entries a sliced build handles between two pauses (about a millisecond of work). */
-const SLICE = 1 << 14;
+/**
+ * Entries a sliced build handles between two pauses (about a millisecond of work; a frozen join head's entries,
+ * read bucket by bucket, cost up to ~1 µs each).
+ */
+const SLICE = 1 << 12;
+
+/** Bytes a sliced build copies between two pauses (a few milliseconds). */
+const COPY_SLICE = 1 << 23;
 
 /**
  * The order of entries `[starts[i], starts[i+1])` of `buf` by their bytes: a stable LSD radix sort on each
@@ -804,7 +810,11 @@ function* buildFromEncoded(
     if (s0 === 0 && buf.length - end <= end >>> 4) arena = buf.subarray(0, end);
     else {
       arena = Buffer.allocUnsafe(end - s0);
-      buf.copy(arena, 0, s0, end);
+      // in pieces (a 1M-entry head is tens of MB: one copy held the event loop ~20 ms)
+      for (let p = s0; p < end; p += COPY_SLICE) {
+        buf.copy(arena, p - s0, p, Math.min(end, p + COPY_SLICE));
+        yield;
+      }
     }
     // the entry arrays the build was handed are the batch's own when they are its exact size and the entries
     // start the buffer (every builder hands over arrays it allocated for this build and drops): no copies
