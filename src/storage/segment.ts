@@ -88,6 +88,7 @@ import { createZstdCompress, constants as zc, zstdCompressSync, zstdDecompressSy
 import type { Batch } from '../zset/batch.ts';
 import { type FileLayout, openBatchBytes } from '../zset/batch-file.ts';
 import { ByteWriter, inlineObjects, K_INL, K_ORD, skipKeyValue } from '../zset/key-codec.ts';
+import { drain } from '../zset/sliced.ts';
 import { buildBatch, loadFileBatch, TraceBatch, traceLayout } from '../zset/trace.ts';
 import type { ObjectValue, Row, Value } from '../zset/value.ts';
 import { StorageError } from './storage-error.ts';
@@ -443,11 +444,24 @@ function rowsPayload(
   codecs: readonly ObjectValueCodec[],
   inline: boolean,
 ): { payload: Buffer; version: 1 | 4 } {
+  return drain(rowsPayloadSteps(batch, codecs, inline));
+}
+
+/** Rows {@link rowsPayloadSteps} encodes between two pauses. */
+const ROWS_PER_SLICE = 4096;
+
+/** {@link rowsPayload}, pausing every {@link ROWS_PER_SLICE} rows (the same bytes however it is run). */
+function* rowsPayloadSteps(
+  batch: Batch,
+  codecs: readonly ObjectValueCodec[],
+  inline: boolean,
+): Generator<void, { payload: Buffer; version: 1 | 4 }, void> {
   const n = batch.rows.length;
   const enc = new Encoder(codecs, 64 + n * 24, inline);
   const w = enc.w;
   const { rows, weights } = batch;
   for (let i = 0; i < n; i++) {
+    if (i % ROWS_PER_SLICE === ROWS_PER_SLICE - 1) yield;
     const row = rows[i] as Row;
     const weight = weights[i] as number;
     if (!Number.isInteger(weight) || Math.abs(weight) > MAX_ZIGZAG_INT)
@@ -546,8 +560,8 @@ function turn(): Promise<void> {
  * runs; from {@link STREAM_MIN_BYTES} on they are fed in order to one zstd stream and never concatenated (no
  * payload-sized buffer is allocated or copied), so the frame is zstd's streaming one for those pieces (the same
  * payload: decoded alike; the bytes differ a little from {@link encodeSegment}'s, see {@link STREAM_MIN_BYTES}).
- * What still blocks: a row batch's payload (v1), one slice of the entry index at a time, and copying and hashing
- * the file {@link HASH_CHUNK} bytes at a time.
+ * What still blocks: a row batch's payload (v1) {@link ROWS_PER_SLICE} rows at a time, one slice of the entry
+ * index at a time, and copying and hashing the file {@link HASH_CHUNK} bytes at a time.
  */
 export async function encodeSegmentAsync(
   batch: Batch,
@@ -569,9 +583,17 @@ export async function encodeSegmentAsync(
       else pieces.push(r.value);
     }
   } else {
-    const rp = rowsPayload(batch, codecs, true);
-    pieces = [rp.payload];
-    version = rp.version;
+    // a row batch (a delta's change, a plain state) is encoded in slices too
+    const steps = rowsPayloadSteps(batch, codecs, true);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) {
+        pieces = [r.value.payload];
+        version = r.value.version;
+        break;
+      }
+      await turn();
+    }
   }
   let length = 0;
   for (const p of pieces) length += p.length;

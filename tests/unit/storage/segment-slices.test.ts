@@ -1,5 +1,5 @@
 /**
- * A large trace batch is encoded for a checkpoint in slices, never as one payload buffer (issue 16: no event-loop
+ * A large trace batch (and a row batch: a delta's change) is encoded for a checkpoint in slices, never as one payload buffer (issue 16: no event-loop
  * stall from a full checkpoint): the payload's pieces are built a bounded number of entries at a time and fed to
  * zstd without being concatenated, and the file still holds exactly the one-shot payload.
  */
@@ -150,5 +150,39 @@ describe('sliced segment encoding', () => {
     const other = buildBatch(traceLayout(3, [0]), [[n + 1, 'x', 1]], [1]);
     assert.equal(mergeBatches(tb, other).untagged, true);
     assert.equal(mergeBatches(unknown, other).untagged, false);
+  });
+
+  test("a row batch's payload (a delta's change) is encoded in slices too, to the one-shot bytes", async () => {
+    const rows: Row[] = [];
+    const ws: number[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      rows.push([i, `row ${i % 977}`, i % 3 === 0 ? null : i * 0.25]);
+      ws.push(i % 4 === 0 ? -1 : 1);
+    }
+    const batch = { rows, weights: ws };
+    const oneShot = readSegmentPayload(encodeSegment(batch, CODECS).bytes);
+    // the event-loop turns seen when the first row and when the last row is encoded (read through a getter)
+    const counter = turnCounter();
+    const seen: number[] = [];
+    for (const i of [0, rows.length - 1]) {
+      const r = rows[i] as Row;
+      const v = r[1];
+      Object.defineProperty(r, 1, {
+        get: () => {
+          seen.push(counter.turns());
+          return v;
+        },
+      });
+    }
+    let seg: Awaited<ReturnType<typeof encodeSegmentAsync>>;
+    try {
+      seg = await encodeSegmentAsync(batch, CODECS);
+    } finally {
+      counter.stop();
+    }
+    const [first, last] = [seen[0] as number, seen.at(-1) as number];
+    // a pause every 4,096 rows
+    assert.ok(last - first >= 12, `${last - first} event-loop turns while the rows were encoded`);
+    assert.ok(readSegmentPayload(seg.bytes).equals(oneShot));
   });
 });
