@@ -1,7 +1,8 @@
 /**
- * A large trace batch (and a row batch: a delta's change) is encoded for a checkpoint in slices, never as one payload buffer (issue 16: no event-loop
- * stall from a full checkpoint): the payload's pieces are built a bounded number of entries at a time and fed to
- * zstd without being concatenated, and the file still holds exactly the one-shot payload.
+ * A large trace batch (and a row batch: a delta's change) is encoded for a checkpoint in slices, never as one
+ * payload buffer (issue 16: no event-loop stall from a full checkpoint): the payload's pieces are built a bounded
+ * number of entries at a time and fed to zstd without being concatenated, and the file still holds exactly the
+ * one-shot payload.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
