@@ -11,11 +11,13 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
 
-export const ROOT = resolve(import.meta.dirname, '../..');
+import { ROOT } from './root.ts';
+
+export { ROOT };
 /** The `holdfast` entry point. */
 export const MAIN = join(ROOT, 'src/bin/main.ts');
 

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { ROOT } from './index.ts';
+import { ROOT } from './root.ts';
 
 let commit: string | null | undefined;
 
