@@ -16,9 +16,11 @@
  * pipelines), for the figures before a change.
  * Results: `bench/results/state-memory.json` and the `state-memory` section of BENCHMARKS.md (full runs only).
  */
+
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { PIPELINE_NODE_FLAGS } from '../../src/manager/supervisor.ts';
 import { runWorker } from '../lib/child.ts';
 import { int, machineInfo, writeSuiteResults } from '../lib/report.ts';
@@ -80,6 +82,20 @@ async function pipelineFlags(root: string): Promise<readonly string[]> {
   } catch {
     return [];
   }
+}
+
+/** How the table names an older checkout: its commit (`git rev-parse --short HEAD`), else its directory's name. */
+function checkoutName(dir: string): string {
+  try {
+    const sha = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    if (/^[0-9a-f]{7,}$/.test(sha)) return `commit \`${sha}\``;
+  } catch {
+    // not a git checkout (an exported tree): its name
+  }
+  return `\`${basename(dir)}\``;
 }
 
 async function measure(root: string, rows: number): Promise<Measured> {
@@ -152,7 +168,7 @@ Load average ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}
 
 | rows | code | ingested | checkpointed | restored | ingest | restore | ≤ ${TARGET_BYTES} B |
 | ---: | --- | --- | --- | --- | ---: | ---: | --- |
-${rowsOf(now, 'this commit')}${then.length > 0 ? `\n${rowsOf(then, `before (\`${o.flags.before}\`)`)}` : ''}
+${rowsOf(now, 'this commit')}${then.length > 0 && before !== null ? `\n${rowsOf(then, `before (${checkoutName(before)})`)}` : ''}
 
 Raw numbers: \`bench/results/state-memory.json\`.
 `;
